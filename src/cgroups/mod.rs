@@ -1,0 +1,214 @@
+//! Which cgroup hierarchy the host has and which manager hutch would use.
+//!
+//! Detection only reads the file system: no D-Bus connection is made here, so
+//! `hutch info` stays fast and works without a session bus. Scopes, limits
+//! and stats come with the cgroups issue.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CgroupVersion {
+    /// Only cgroup v1 controllers.
+    V1,
+    /// v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified.
+    Hybrid,
+    V2,
+}
+
+impl CgroupVersion {
+    /// Podman reports hybrid hosts as "v1": limits go through v1 there.
+    pub fn podman_name(self) -> &'static str {
+        match self {
+            CgroupVersion::V2 => "v2",
+            CgroupVersion::V1 | CgroupVersion::Hybrid => "v1",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manager {
+    Systemd,
+    Cgroupfs,
+    /// No cgroup of the container's own: limits cannot be applied.
+    None,
+}
+
+impl Manager {
+    pub fn name(self) -> &'static str {
+        match self {
+            Manager::Systemd => "systemd",
+            Manager::Cgroupfs => "cgroupfs",
+            Manager::None => "none",
+        }
+    }
+}
+
+/// The verdict with the reason a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupHost {
+    pub version: CgroupVersion,
+    pub manager: Manager,
+    pub reason: String,
+}
+
+/// What detection looked at, so the decision itself is testable.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub root_magic: i64,
+    pub unified_magic: Option<i64>,
+    pub rootless: bool,
+    pub session_bus: Option<PathBuf>,
+    /// The process's own v2 cgroup directory is writable by the user.
+    pub own_cgroup_writable: bool,
+}
+
+pub fn detect(rootless: bool, run_dir_base: Option<&Path>) -> CgroupHost {
+    decide(&gather(rootless, run_dir_base))
+}
+
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "f_type's width differs between architectures"
+)]
+fn fs_magic(path: &str) -> Option<i64> {
+    rustix::fs::statfs(path).ok().map(|s| s.f_type as i64)
+}
+
+fn gather(rootless: bool, xdg_runtime_dir: Option<&Path>) -> Facts {
+    let root_magic = fs_magic("/sys/fs/cgroup").unwrap_or(0);
+    let unified_magic = (root_magic == TMPFS_MAGIC)
+        .then(|| fs_magic("/sys/fs/cgroup/unified"))
+        .flatten();
+    Facts {
+        root_magic,
+        unified_magic,
+        rootless,
+        session_bus: session_bus(xdg_runtime_dir),
+        own_cgroup_writable: own_cgroup_writable(root_magic == CGROUP2_SUPER_MAGIC),
+    }
+}
+
+fn session_bus(xdg_runtime_dir: Option<&Path>) -> Option<PathBuf> {
+    if let Ok(addr) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+        for part in addr.split(';').flat_map(|a| a.split(',')) {
+            if let Some(path) = part.strip_prefix("unix:path=") {
+                let path = PathBuf::from(path);
+                if path.exists() {
+                    return Some(path);
+                }
+            }
+        }
+    }
+    let bus = xdg_runtime_dir?.join("bus");
+    bus.exists().then_some(bus)
+}
+
+fn own_cgroup_writable(v2: bool) -> bool {
+    if !v2 {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string("/proc/self/cgroup") else {
+        return false;
+    };
+    let Some(path) = text.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return false;
+    };
+    let dir = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+    rustix::fs::access(dir.join("cgroup.procs"), rustix::fs::Access::WRITE_OK).is_ok()
+}
+
+pub fn decide(f: &Facts) -> CgroupHost {
+    let version = if f.root_magic == CGROUP2_SUPER_MAGIC {
+        CgroupVersion::V2
+    } else if f.unified_magic == Some(CGROUP2_SUPER_MAGIC) {
+        CgroupVersion::Hybrid
+    } else {
+        CgroupVersion::V1
+    };
+    let (manager, reason) = match (version, f.rootless) {
+        (CgroupVersion::V2, true) if f.session_bus.is_some() => (
+            Manager::Systemd,
+            "the systemd user manager's session bus is present; scopes are delegated by it".to_owned(),
+        ),
+        (CgroupVersion::V2, true) if f.own_cgroup_writable => (
+            Manager::Cgroupfs,
+            "no session bus, but your cgroup v2 subtree is delegated and writable".to_owned(),
+        ),
+        (CgroupVersion::V2, true) => (
+            Manager::None,
+            "cgroup v2 without a session bus (no systemd user session) and no writable delegated subtree: \
+             containers run without resource limits; log in through a systemd session or enable lingering \
+             (loginctl enable-linger)"
+                .to_owned(),
+        ),
+        (CgroupVersion::V2, false) => (Manager::Cgroupfs, "running as root on cgroup v2".to_owned()),
+        (_, true) => (
+            Manager::None,
+            format!(
+                "cgroup {} host: an unprivileged user cannot be delegated cgroups here, so containers run \
+                 without resource limits and limit flags are ignored with a warning (as Podman does)",
+                if version == CgroupVersion::Hybrid { "v1/v2 hybrid" } else { "v1" }
+            ),
+        ),
+        (_, false) => (
+            Manager::None,
+            "cgroup v1 or hybrid host: hutch applies limits through cgroup v2 only".to_owned(),
+        ),
+    };
+    CgroupHost {
+        version,
+        manager,
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(root: i64, unified: Option<i64>, rootless: bool) -> Facts {
+        Facts {
+            root_magic: root,
+            unified_magic: unified,
+            rootless,
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn hybrid_rootless_has_no_manager_and_says_why() {
+        let host = decide(&facts(TMPFS_MAGIC, Some(CGROUP2_SUPER_MAGIC), true));
+        assert_eq!(host.version, CgroupVersion::Hybrid);
+        assert_eq!(host.version.podman_name(), "v1");
+        assert_eq!(host.manager, Manager::None);
+        assert!(host.reason.contains("hybrid"));
+    }
+
+    #[test]
+    fn v2_prefers_systemd_then_cgroupfs_then_none() {
+        let mut f = facts(CGROUP2_SUPER_MAGIC, None, true);
+        assert_eq!(decide(&f).manager, Manager::None);
+        f.own_cgroup_writable = true;
+        assert_eq!(decide(&f).manager, Manager::Cgroupfs);
+        f.session_bus = Some(PathBuf::from("/run/user/1000/bus"));
+        assert_eq!(decide(&f).manager, Manager::Systemd);
+    }
+
+    #[test]
+    fn pure_v1() {
+        let host = decide(&facts(TMPFS_MAGIC, None, true));
+        assert_eq!(host.version, CgroupVersion::V1);
+        assert_eq!(host.manager, Manager::None);
+    }
+
+    #[test]
+    fn detection_on_this_host_is_consistent() {
+        let host = detect(true, None);
+        assert!(!host.reason.is_empty());
+    }
+}

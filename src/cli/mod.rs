@@ -1,0 +1,142 @@
+//! The command line: Podman's command names, flags and exit codes.
+//!
+//! Parsing happens first and is single-threaded; then, for commands that
+//! need it, the user namespace is joined (a `setns` that a multi-threaded
+//! process may not make); only then does a command run. A command module
+//! turns flags into an engine request and prints the answer; it makes no
+//! syscalls of its own.
+
+mod system;
+mod unshare;
+mod version;
+mod yaml;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Context;
+
+/// Podman's exit code for an error of the tool itself (not the container's).
+pub const EXIT_HUTCH_ERROR: u8 = 125;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hutch",
+    about = "Manage containers, rootless and daemonless",
+    disable_version_flag = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Log messages at and above this level
+    #[arg(long, global = true, default_value = "warn", value_parser = ["trace", "debug", "info", "warn", "error"])]
+    log_level: String,
+    /// Print the version
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Display hutch related system information
+    Info(system::InfoArgs),
+    /// Manage hutch
+    #[command(subcommand)]
+    System(system::SystemCommand),
+    /// Run a command in a modified user namespace
+    Unshare(unshare::UnshareArgs),
+    /// Display the hutch version information
+    Version(version::VersionArgs),
+}
+
+impl Command {
+    /// Commands that never touch containers must not create the namespace:
+    /// `version` and `info` answer on a host where it cannot even be made.
+    fn needs_namespace(&self) -> bool {
+        match self {
+            Command::Info(_) | Command::Version(_) => false,
+            Command::System(sys) => sys.needs_namespace(),
+            Command::Unshare(_) => true,
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => EXIT_HUTCH_ERROR,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_tracing(&cli.log_level);
+    if cli.version {
+        println!("hutch version {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = cli.command else {
+        eprintln!(
+            "Error: missing command 'hutch COMMAND'\nTry 'hutch --help' for more information."
+        );
+        return ExitCode::from(EXIT_HUTCH_ERROR);
+    };
+    let ctx = Context::detect();
+    if command.needs_namespace()
+        && ctx.rootless()
+        && !ctx.inside_namespace
+        && let Err(e) = join_namespace(&ctx)
+    {
+        eprintln!("Error: {e:#}");
+        return ExitCode::from(EXIT_HUTCH_ERROR);
+    }
+    let result = match command {
+        Command::Info(args) => system::info(&ctx, &args),
+        Command::System(cmd) => system::run(&ctx, cmd),
+        Command::Unshare(args) => unshare::run(&ctx, &args),
+        Command::Version(args) => version::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::from(EXIT_HUTCH_ERROR)
+        }
+    }
+}
+
+fn join_namespace(ctx: &Context) -> anyhow::Result<()> {
+    let entered = hutch_userns::enter(&ctx.identity, &ctx.run_dir)?;
+    for warning in &entered.warnings {
+        eprintln!("Warning: {warning}");
+    }
+    // SAFETY: still single-threaded (nothing has spawned a thread before the
+    // namespace is joined), so no other thread can read the environment.
+    unsafe {
+        std::env::set_var(hutch_userns::ROOTLESS_UID_ENV, ctx.identity.uid.to_string());
+        std::env::set_var("_HUTCH_ROOTLESS_GID", ctx.identity.gid.to_string());
+    }
+    Ok(())
+}
+
+fn init_tracing(level: &str) {
+    let level = match level {
+        "trace" => tracing::Level::TRACE,
+        "debug" => tracing::Level::DEBUG,
+        "info" => tracing::Level::INFO,
+        "error" => tracing::Level::ERROR,
+        _ => tracing::Level::WARN,
+    };
+    // Builds no thread: the subscriber writes to stderr synchronously.
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

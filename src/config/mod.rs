@@ -1,0 +1,6 @@
+//! Configuration: where a user's state lives, and (later) containers.conf,
+//! storage.conf and registries.conf with hutch's defaults when absent.
+
+mod paths;
+
+pub use paths::Context;

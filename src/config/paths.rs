@@ -1,0 +1,80 @@
+//! Who is running hutch and where their state lives.
+//!
+//! Decided once, before the namespace is joined: inside it `getuid()` is 0,
+//! so the real uid comes from the environment a joined parent left
+//! (`_HUTCH_ROOTLESS_UID`) or from the kernel before joining.
+
+use std::path::PathBuf;
+
+use hutch_userns::{Identity, ROOTLESS_UID_ENV, rundir};
+
+/// The facts every command starts from.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub identity: Identity,
+    /// No user namespace: uid 0 on the host.
+    pub rootful: bool,
+    /// This process already runs inside the user's namespace (a `hutch
+    /// unshare` shell, a monitor), so nothing is joined again.
+    pub inside_namespace: bool,
+    pub run_dir: PathBuf,
+    pub run_dir_from_xdg: bool,
+    pub data_dir: PathBuf,
+}
+
+impl Context {
+    pub fn detect() -> Context {
+        let real = Identity::current();
+        let inherited = std::env::var(ROOTLESS_UID_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok());
+        let (identity, inside_namespace) = match inherited {
+            Some(uid) if real.uid == 0 && hutch_userns::in_child_namespace() => {
+                let gid = std::env::var("_HUTCH_ROOTLESS_GID")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(uid);
+                let user_name = std::env::var("USER")
+                    .ok()
+                    .filter(|u| !u.is_empty() && u != "root");
+                (
+                    Identity {
+                        uid,
+                        gid,
+                        user_name,
+                    },
+                    true,
+                )
+            }
+            _ => (real, false),
+        };
+        let rootful = identity.uid == 0 && !inside_namespace;
+        let run = rundir::locate(identity.uid, rootful);
+        Context {
+            data_dir: data_dir(rootful),
+            identity,
+            rootful,
+            inside_namespace,
+            run_dir: run.path,
+            run_dir_from_xdg: run.from_xdg,
+        }
+    }
+
+    pub fn rootless(&self) -> bool {
+        !self.rootful
+    }
+}
+
+fn data_dir(rootful: bool) -> PathBuf {
+    if rootful {
+        return PathBuf::from("/var/lib/hutch");
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("hutch");
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    home.join(".local/share/hutch")
+}

@@ -1,0 +1,132 @@
+//! What `hutch info` reports: the host, the user namespace, the helpers
+//! found, and where state lives. Podman's JSON keys, so scripts written
+//! against `podman info --format json` keep working.
+
+use serde_json::{Value, json};
+
+use crate::cgroups;
+use crate::config::Context;
+use crate::engine::tools;
+
+/// Programs whose presence and version `info` reports.
+const TOOLS: [&str; 6] = [
+    "crun",
+    "runc",
+    "pasta",
+    "slirp4netns",
+    "fuse-overlayfs",
+    "catatonit",
+];
+
+pub fn gather(ctx: &Context) -> Value {
+    let uts = rustix::system::uname();
+    let kernel = uts.release().to_string_lossy().into_owned();
+    let hostname = uts.nodename().to_string_lossy().into_owned();
+    let xdg = ctx
+        .run_dir_from_xdg
+        .then(|| ctx.run_dir.parent().map(|p| p.to_path_buf()))
+        .flatten();
+    let cg = cgroups::detect(ctx.rootless(), xdg.as_deref());
+    let (uidmap, gidmap, namespace) = id_mappings(ctx);
+    let found = tools::probe(&TOOLS);
+    let tool = |name: &str| -> Value {
+        match TOOLS
+            .iter()
+            .position(|t| *t == name)
+            .and_then(|i| found[i].clone())
+        {
+            Some(t) => {
+                json!({"executable": t.executable, "version": t.version, "package": t.package, "available": true})
+            }
+            None => json!({"executable": "", "version": "", "package": "", "available": false}),
+        }
+    };
+    let oci_runtime = ["crun", "runc"]
+        .iter()
+        .find_map(|n| TOOLS.iter().position(|t| t == n).and_then(|i| found[i].clone()))
+        .map(|t| json!({"name": t.name, "path": t.executable, "version": t.version, "package": t.package}))
+        .unwrap_or_else(|| json!({"name": "", "path": "", "version": "", "package": ""}));
+    json!({
+        "host": {
+            "arch": std::env::consts::ARCH,
+            "os": std::env::consts::OS,
+            "kernel": kernel,
+            "hostname": hostname,
+            "cgroupVersion": cg.version.podman_name(),
+            "cgroupHybrid": cg.version == cgroups::CgroupVersion::Hybrid,
+            "cgroupManager": cg.manager.name(),
+            "cgroupManagerReason": cg.reason,
+            "idMappings": {"uidmap": uidmap, "gidmap": gidmap},
+            "namespace": namespace,
+            "security": {"rootless": ctx.rootless()},
+            "ociRuntime": oci_runtime,
+            "runtimes": {"crun": tool("crun"), "runc": tool("runc")},
+            "pasta": tool("pasta"),
+            "slirp4netns": tool("slirp4netns"),
+            "fuseOverlayfs": tool("fuse-overlayfs"),
+            "catatonit": tool("catatonit"),
+            "runtimeDir": ctx.run_dir.display().to_string(),
+            "runtimeDirFromXdg": ctx.run_dir_from_xdg,
+        },
+        "store": {
+            "graphRoot": ctx.data_dir.join("storage").display().to_string(),
+            "runRoot": ctx.run_dir.join("storage").display().to_string(),
+            "dataDir": ctx.data_dir.display().to_string(),
+        },
+        "version": version(),
+    })
+}
+
+/// The maps of the live namespace when one exists, else the maps the next
+/// command would create; `info` never creates the namespace itself.
+fn id_mappings(ctx: &Context) -> (Value, Value, Value) {
+    let as_json = |maps: &[hutch_userns::idmap::IdMap]| -> Value {
+        maps.iter()
+            .map(|m| json!({"container_id": m.container_id, "host_id": m.host_id, "size": m.size}))
+            .collect()
+    };
+    if ctx.rootful {
+        return (json!([]), json!([]), json!({"state": "rootful"}));
+    }
+    if let Some(rec) = hutch_userns::namespace::current(&ctx.identity, &ctx.run_dir)
+        && let Some((uid, gid)) = hutch_userns::pause::current_maps(rec.pid)
+    {
+        return (
+            as_json(&uid),
+            as_json(&gid),
+            json!({"state": "running", "pausePid": rec.pid}),
+        );
+    }
+    match hutch_userns::namespace::plan(&ctx.identity) {
+        Ok(plan) => (
+            as_json(&plan.maps.uid),
+            as_json(&plan.maps.gid),
+            json!({"state": "not created", "singleId": plan.maps.single_id}),
+        ),
+        Err(e) => (
+            json!([]),
+            json!([]),
+            json!({"state": "unusable", "error": e.to_string()}),
+        ),
+    }
+}
+
+/// `hutch version`'s data, also embedded in `info`.
+pub fn version() -> Value {
+    json!({
+        "Version": env!("CARGO_PKG_VERSION"),
+        "APIVersion": "4.3.1",
+        "OsArch": format!("{}/{}", std::env::consts::OS, go_arch()),
+        "Os": std::env::consts::OS,
+    })
+}
+
+/// Go's names for architectures, which Podman users see in OS/Arch.
+pub fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}

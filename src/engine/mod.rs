@@ -1,0 +1,6 @@
+//! The engine (libpod's role): what commands do, independent of whether the
+//! CLI or the REST API asked. Requests and answers are plain serialisable
+//! data.
+
+pub mod info;
+pub mod tools;

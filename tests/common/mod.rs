@@ -1,0 +1,318 @@
+//! Shared harness for integration tests: runs the built `hutch` binary as an
+//! unprivileged user, the way users run it.
+//!
+//! Under `cargo test` as root (CI, `sudo tests/run`), each command drops to
+//! the test user that tests/setup-host.sh created (`hutch-test`, with
+//! subordinate id ranges; `hutch-nosub`, without). As an ordinary user the
+//! commands run as that user, and tests that need a second account or root to
+//! build their fixture say they are skipped.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_USER: &str = "hutch-test";
+pub const NOSUB_USER: &str = "hutch-nosub";
+
+pub fn is_root() -> bool {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() == 0 }
+}
+
+/// An account the tests run hutch as.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl TestUser {
+    /// The unprivileged user with subordinate ranges: `hutch-test` (or
+    /// `$HUTCH_TEST_USER`) under root, the calling user otherwise.
+    pub fn default_user() -> TestUser {
+        if is_root() {
+            let name = std::env::var("HUTCH_TEST_USER").unwrap_or_else(|_| DEFAULT_USER.to_owned());
+            lookup(&name).unwrap_or_else(|| {
+                panic!("test user {name} is missing: run tests/setup-host.sh as root")
+            })
+        } else {
+            // SAFETY: getuid/getgid have no preconditions.
+            let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+            let name = std::env::var("USER").unwrap_or_else(|_| uid.to_string());
+            TestUser { name, uid, gid }
+        }
+    }
+
+    /// A second, named account; only root can run commands as it.
+    pub fn named(name: &str) -> Option<TestUser> {
+        if !is_root() {
+            eprintln!("skipped: needs root to run hutch as {name}");
+            return None;
+        }
+        Some(lookup(name).unwrap_or_else(|| {
+            panic!("test user {name} is missing: run tests/setup-host.sh as root")
+        }))
+    }
+
+    pub fn root() -> Option<TestUser> {
+        is_root().then(|| TestUser {
+            name: "root".into(),
+            uid: 0,
+            gid: 0,
+        })
+    }
+
+    /// This user's first range in `file` (/etc/subuid or /etc/subgid).
+    pub fn sub_range(&self, file: &str) -> Option<(u32, u32)> {
+        let text = fs::read_to_string(file).ok()?;
+        text.lines().find_map(|l| {
+            let mut parts = l.trim().split(':');
+            let owner = parts.next()?;
+            if owner != self.name && owner != self.uid.to_string() {
+                return None;
+            }
+            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+    }
+}
+
+fn lookup(name: &str) -> Option<TestUser> {
+    let out = Command::new("id").arg("-u").arg(name).output().ok()?;
+    let uid = String::from_utf8(out.stdout).ok()?.trim().parse().ok()?;
+    let out = Command::new("id").arg("-g").arg(name).output().ok()?;
+    let gid = String::from_utf8(out.stdout).ok()?.trim().parse().ok()?;
+    Some(TestUser {
+        name: name.to_owned(),
+        uid,
+        gid,
+    })
+}
+
+/// The hutch binary, where the test user can execute it: cargo's target dir
+/// may sit under root's private home, so under root a copy goes to /tmp.
+pub fn hutch_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let built = PathBuf::from(env!("CARGO_BIN_EXE_hutch"));
+        if !is_root() {
+            return built;
+        }
+        let dir = PathBuf::from(format!("/tmp/hutch-it-bin-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("create binary dir");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod binary dir");
+        let copy = dir.join("hutch");
+        fs::copy(&built, &copy).expect("copy hutch binary");
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod hutch binary");
+        copy
+    })
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// One test's private world: a home and an XDG_RUNTIME_DIR owned by the
+/// user, so each test has its own namespace and pause process. Dropping it
+/// ends every pause process it started and removes its files.
+pub struct TestEnv {
+    pub user: TestUser,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub xdg_runtime_dir: Option<PathBuf>,
+}
+
+impl TestEnv {
+    pub fn new(user: TestUser) -> TestEnv {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let root = PathBuf::from(format!("/tmp/hutch-it-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).expect("create test root");
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).expect("chmod test root");
+        let home = root.join("home");
+        let xdg = root.join("xdg");
+        for dir in [&home, &xdg] {
+            fs::create_dir(dir).expect("create test dir");
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).expect("chmod test dir");
+            chown(dir, user.uid, user.gid);
+        }
+        TestEnv {
+            user,
+            root,
+            home,
+            xdg_runtime_dir: Some(xdg),
+        }
+    }
+
+    pub fn without_xdg_runtime_dir(mut self) -> TestEnv {
+        self.xdg_runtime_dir = None;
+        self
+    }
+
+    /// Where hutch keeps its runtime state for this environment.
+    pub fn run_dir(&self) -> PathBuf {
+        match &self.xdg_runtime_dir {
+            Some(x) => x.join("hutch"),
+            None => PathBuf::from(format!("/tmp/hutch-run-{}", self.user.uid)),
+        }
+    }
+
+    pub fn pause_pid_file(&self) -> PathBuf {
+        self.run_dir().join("pause.pid")
+    }
+
+    /// A `hutch` command as this environment's user, with a clean
+    /// environment like a login shell's.
+    pub fn hutch<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(hutch_bin());
+        cmd.args(args)
+            .env_clear()
+            .env("HOME", &self.home)
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("USER", &self.user.name)
+            .env("LOGNAME", &self.user.name)
+            .current_dir(&self.home)
+            .stdin(Stdio::null());
+        if let Some(x) = &self.xdg_runtime_dir {
+            cmd.env("XDG_RUNTIME_DIR", x);
+        }
+        if is_root() && self.user.uid != 0 {
+            cmd.uid(self.user.uid).gid(self.user.gid);
+        }
+        cmd
+    }
+
+    /// Runs hutch and returns its output; panics only if it cannot start.
+    pub fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.hutch(args).output().expect("start hutch")
+    }
+
+    /// Runs hutch and requires success, returning stdout.
+    pub fn ok<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S> + Clone,
+        S: AsRef<OsStr>,
+    {
+        let shown: Vec<String> = args
+            .clone()
+            .into_iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect();
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "hutch {} failed ({}):\nstdout: {}\nstderr: {}",
+            shown.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Live pause processes that belong to this environment (found by the
+    /// HOME they inherited), whatever hutch's own records say.
+    pub fn pause_pids(&self) -> Vec<i32> {
+        let needle = format!("HOME={}", self.home.display());
+        live_processes()
+            .into_iter()
+            .filter(|&pid| comm(pid).as_deref() == Some("hutch-pause"))
+            .filter(|&pid| {
+                fs::read(format!("/proc/{pid}/environ"))
+                    .map(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
+                    .unwrap_or(false)
+            })
+            .collect()
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        for pid in self.pause_pids() {
+            // SAFETY: plain kill of a process this test created.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = fs::remove_dir_all(&self.root);
+        if self.xdg_runtime_dir.is_none() {
+            let _ = fs::remove_dir_all(self.run_dir());
+        }
+    }
+}
+
+pub fn chown(path: &Path, uid: u32, gid: u32) {
+    if is_root() {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+    }
+}
+
+pub fn owner(path: &Path) -> Option<u32> {
+    fs::metadata(path).ok().map(|m| m.uid())
+}
+
+/// Pids of processes that are alive (not zombies).
+pub fn live_processes() -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| is_alive(pid))
+        .collect()
+}
+
+pub fn is_alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+pub fn comm(pid: i32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+/// Polls `cond` until it holds or `limit` passes; the way tests wait for
+/// another process, never a fixed sleep.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Gives `cmd` the uid/gid of `user` when running as root.
+pub fn as_user(cmd: &mut Command, user: &TestUser) {
+    if is_root() && user.uid != 0 {
+        cmd.uid(user.uid).gid(user.gid);
+    }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Prepares a Debian or Ubuntu host the way a distribution ships it, for
+# hutch's first use and its tests. Run as root; safe to run again.
+#   - the programs hutch drives, from the distribution's packages
+#   - hutch-test: an unprivileged user with subordinate uid/gid ranges
+#   - hutch-nosub: an unprivileged user without any (the HPC case)
+#   - /dev/fuse and /dev/net/tun mode 0666, as distributions ship them
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tests/setup-host.sh must run as root (try: sudo $0)" >&2
+  exit 1
+fi
+
+packages=(uidmap crun runc passt slirp4netns fuse-overlayfs catatonit busybox-static
+          docker-registry apache2-utils iperf3 procps iproute2 ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup-host: installing ${missing[*]}"
+  apt-get update -qq
+  # policy-rc.d keeps package scripts from starting services (docker-registry)
+  # on hosts without an init system; tests start their own registry.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+
+add_user() {
+  local name=$1
+  id -u "$name" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$name"
+}
+add_user hutch-test
+add_user hutch-nosub
+
+# Ranges of 65536 ids, away from ranges useradd may have handed out itself.
+ensure_range() {
+  local file=$1 name=$2 start=$3
+  sed -i "/^$name:/d" "$file"
+  echo "$name:$start:65536" >> "$file"
+}
+touch /etc/subuid /etc/subgid
+ensure_range /etc/subuid hutch-test 300000
+ensure_range /etc/subgid hutch-test 300000
+sed -i '/^hutch-nosub:/d' /etc/subuid /etc/subgid
+
+if [ ! -e /dev/net/tun ]; then
+  mkdir -p /dev/net
+  mknod /dev/net/tun c 10 200
+fi
+[ -e /dev/fuse ] || mknod /dev/fuse c 10 229
+chmod 0666 /dev/fuse /dev/net/tun
+echo "setup-host: ready (users hutch-test, hutch-nosub)"

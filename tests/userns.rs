@@ -1,0 +1,306 @@
+//! The user namespace as users meet it: `hutch unshare`, the pause process,
+//! its recovery, and the runtime directory rules.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn unshare_makes_the_user_root_inside() {
+    let env = TestEnv::new(TestUser::default_user());
+    assert_eq!(env.ok(["unshare", "id", "-u"]).trim(), "0");
+    assert_eq!(env.ok(["unshare", "id", "-g"]).trim(), "0");
+}
+
+#[test]
+fn uid_map_holds_the_subordinate_range() {
+    let env = TestEnv::new(TestUser::default_user());
+    let Some((start, count)) = env.user.sub_range("/etc/subuid") else {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    };
+    let map = env.ok(["unshare", "cat", "/proc/self/uid_map"]);
+    let rows: Vec<Vec<u64>> = map
+        .lines()
+        .map(|l| l.split_whitespace().map(|n| n.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        vec![0, u64::from(env.user.uid), 1],
+        "container root is the user: {map}"
+    );
+    assert_eq!(
+        rows[1],
+        vec![1, u64::from(start), u64::from(count)],
+        "then the subuid range: {map}"
+    );
+    let gid_map = env.ok(["unshare", "cat", "/proc/self/gid_map"]);
+    if let Some((gstart, _)) = env.user.sub_range("/etc/subgid") {
+        assert!(
+            gid_map.contains(&gstart.to_string()),
+            "gid map has the subgid range: {gid_map}"
+        );
+    }
+}
+
+#[test]
+fn exit_codes_pass_through_unshare() {
+    let env = TestEnv::new(TestUser::default_user());
+    let out = env.run(["unshare", "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    let out = env.run(["unshare", "hutch-no-such-command"]);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    let out = env.run(["unshare", "/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
+}
+
+#[test]
+fn later_commands_join_the_same_namespace() {
+    let env = TestEnv::new(TestUser::default_user());
+    let first = env.ok(["unshare", "readlink", "/proc/self/ns/user"]);
+    let second = env.ok(["unshare", "readlink", "/proc/self/ns/user"]);
+    assert_eq!(first, second);
+    let pids = env.pause_pids();
+    assert_eq!(pids.len(), 1, "one pause process: {pids:?}");
+    let recorded: i32 = fs::read_to_string(env.pause_pid_file())
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(recorded, pids[0]);
+    let pid_file_mode = fs::metadata(env.run_dir()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(pid_file_mode, 0o700, "runtime dir is private");
+}
+
+#[test]
+fn ten_concurrent_first_commands_leave_one_pause_process() {
+    let env = TestEnv::new(TestUser::default_user());
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            env.hutch(["unshare", "readlink", "/proc/self/ns/user"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn hutch")
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait hutch"))
+        .collect();
+    for out in &outputs {
+        assert!(out.status.success(), "{}", stderr(out));
+    }
+    let first = stdout(&outputs[0]);
+    assert!(
+        outputs.iter().all(|o| stdout(o) == first),
+        "all ten joined one namespace"
+    );
+    assert_eq!(env.pause_pids().len(), 1, "exactly one pause process");
+}
+
+#[test]
+fn killed_pause_process_is_recreated() {
+    let env = TestEnv::new(TestUser::default_user());
+    env.ok(["unshare", "true"]);
+    let old = env.pause_pids();
+    assert_eq!(old.len(), 1);
+    kill9(old[0], &env.user);
+    assert!(
+        wait_until(Duration::from_secs(10), || !is_alive(old[0])),
+        "pause process did not die"
+    );
+    assert_eq!(env.ok(["unshare", "id", "-u"]).trim(), "0");
+    let new = env.pause_pids();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new[0], old[0]);
+}
+
+#[test]
+fn reused_pid_is_not_trusted() {
+    let env = TestEnv::new(TestUser::default_user());
+    env.ok(["unshare", "true"]);
+    let pause = env.pause_pids()[0];
+    // Point the record at another live process of the same user, as a pid
+    // reused after a crash would.
+    let mut cmd = Command::new("sleep");
+    cmd.arg("60");
+    as_user(&mut cmd, &env.user);
+    let mut sleeper = cmd.spawn().expect("spawn sleep");
+    let record = fs::read_to_string(env.pause_pid_file()).unwrap();
+    let forged = record.replacen(&pause.to_string(), &sleeper.id().to_string(), 1);
+    let tmp = env.run_dir().join("forged");
+    fs::write(&tmp, forged).unwrap();
+    chown(&tmp, env.user.uid, env.user.gid);
+    fs::rename(&tmp, env.pause_pid_file()).unwrap();
+    kill9(pause, &env.user);
+    assert!(wait_until(Duration::from_secs(10), || !is_alive(pause)));
+
+    let ns = env.ok(["unshare", "readlink", "/proc/self/ns/user"]);
+    let sleeper_ns = fs::read_link(format!("/proc/{}/ns/user", sleeper.id())).unwrap();
+    assert_ne!(
+        ns.trim(),
+        sleeper_ns.to_string_lossy(),
+        "joined the unrelated process's namespace"
+    );
+    assert!(
+        is_alive(sleeper.id() as i32),
+        "the unrelated process was left alone"
+    );
+    assert_eq!(env.pause_pids().len(), 1);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+}
+
+#[test]
+fn system_migrate_ends_the_pause_process() {
+    let env = TestEnv::new(TestUser::default_user());
+    env.ok(["unshare", "true"]);
+    let old = env.pause_pids();
+    env.ok(["system", "migrate"]);
+    assert!(wait_until(Duration::from_secs(10), || !is_alive(old[0])));
+    assert!(!env.pause_pid_file().exists());
+    env.ok(["unshare", "true"]);
+    let new = env.pause_pids();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, old);
+}
+
+#[test]
+fn user_without_ranges_gets_single_id_mapping_and_a_warning() {
+    let Some(user) = TestUser::named(NOSUB_USER) else {
+        return;
+    };
+    let env = TestEnv::new(user);
+    let out = env.run(["unshare", "cat", "/proc/self/uid_map"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<Vec<String>> = stdout(&out)
+        .lines()
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![vec![
+            "0".to_owned(),
+            env.user.uid.to_string(),
+            "1".to_owned()
+        ]]
+    );
+    let err = stderr(&out);
+    assert_eq!(err.matches("single-id").count(), 1, "one warning: {err}");
+    assert!(
+        err.contains("usermod --add-subuids"),
+        "names the fix: {err}"
+    );
+    // Joining later says nothing again.
+    let again = env.run(["unshare", "true"]);
+    assert!(again.status.success());
+    assert!(!stderr(&again).contains("single-id"), "{}", stderr(&again));
+}
+
+#[test]
+fn works_without_xdg_runtime_dir() {
+    let env = TestEnv::new(TestUser::default_user()).without_xdg_runtime_dir();
+    if !is_root() && env.run_dir().exists() {
+        eprintln!(
+            "skipped: {} exists already and may be in use",
+            env.run_dir().display()
+        );
+        return;
+    }
+    let _ = fs::remove_dir_all(env.run_dir());
+    assert_eq!(env.ok(["unshare", "id", "-u"]).trim(), "0");
+    let dir = env.run_dir();
+    let meta = fs::metadata(&dir).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    assert_eq!(owner(&dir), Some(env.user.uid));
+    assert!(env.pause_pid_file().exists());
+}
+
+#[test]
+fn runtime_dir_owned_by_someone_else_is_refused() {
+    if !is_root() {
+        eprintln!("skipped: needs root to create a directory owned by someone else");
+        return;
+    }
+    let env = TestEnv::new(TestUser::default_user());
+    let planted = env.run_dir();
+    fs::create_dir(&planted).unwrap(); // owned by root
+    let out = env.run(["unshare", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&planted.display().to_string()) && err.contains("owned by uid 0"),
+        "{err}"
+    );
+    assert!(env.pause_pids().is_empty(), "no namespace was created");
+
+    // The /tmp fallback too, for a user whose XDG_RUNTIME_DIR is unset.
+    let Some(other) = TestUser::named(NOSUB_USER) else {
+        return;
+    };
+    let env = TestEnv::new(other).without_xdg_runtime_dir();
+    let _ = fs::remove_dir_all(env.run_dir());
+    fs::create_dir(env.run_dir()).unwrap();
+    fs::set_permissions(env.run_dir(), fs::Permissions::from_mode(0o777)).unwrap();
+    let out = env.run(["unshare", "true"]);
+    let _ = fs::remove_dir_all(env.run_dir());
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("not by you"), "{}", stderr(&out));
+}
+
+#[test]
+fn version_and_help_create_no_namespace() {
+    let env = TestEnv::new(TestUser::default_user());
+    assert!(env.ok(["version"]).contains("Version:"));
+    assert!(env.ok(["--version"]).starts_with("hutch version "));
+    assert!(env.ok(["--help"]).contains("unshare"));
+    assert!(env.ok(["help"]).contains("unshare"));
+    assert_eq!(
+        env.ok(["version", "--format", "{{.Client.Version}}"])
+            .trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(!env.run_dir().exists(), "runtime dir was created");
+    assert!(env.pause_pids().is_empty());
+}
+
+#[test]
+fn root_runs_rootful_without_a_pause_process() {
+    let Some(root) = TestUser::root() else {
+        eprintln!("skipped: needs root");
+        return;
+    };
+    let env = TestEnv::new(root);
+    let out = env.run(["unshare", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("rootless"), "{}", stderr(&out));
+    assert_eq!(
+        env.ok(["info", "--format", "{{.Host.Security.Rootless}}"])
+            .trim(),
+        "false"
+    );
+    assert!(env.pause_pids().is_empty());
+}
+
+#[test]
+fn bad_flags_exit_125() {
+    let env = TestEnv::new(TestUser::default_user());
+    let out = env.run(["--no-such-flag", "version"]);
+    assert_eq!(out.status.code(), Some(125));
+    let out = env.run(["no-such-command"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(env.pause_pids().is_empty());
+}
+
+fn kill9(pid: i32, _user: &TestUser) {
+    // SAFETY: kill of a process this test created (root, or the same user).
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}

@@ -1,0 +1,419 @@
+//! Join the user's namespace, creating it when it does not exist.
+//!
+//! The fast path reads `pause.pid`, checks the process and two file stamps,
+//! and joins: no lock, no parsing of /etc/subuid. Everything else (no record,
+//! a dead or reused pid, changed subuid/subgid files) happens under an
+//! exclusive `flock` on `pause.lock`, re-checked after the lock is taken, so
+//! that any number of first commands started together end with one pause
+//! process.
+
+use std::fs;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::idmap::{self, IdMappings};
+use crate::join::{self, JoinError};
+use crate::pause::{self, FileStamp, MapWriter, PauseError, PauseRecord};
+use crate::rundir::{self, RunDirError};
+use crate::subid::{self, SubIdError, SubIdFile};
+
+pub const SUBUID_PATH: &str = "/etc/subuid";
+pub const SUBGID_PATH: &str = "/etc/subgid";
+
+/// Who we are on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    pub user_name: Option<String>,
+}
+
+impl Identity {
+    /// The calling process's real ids and login name (through NSS, so LDAP
+    /// users on HPC nodes resolve too).
+    pub fn current() -> Identity {
+        let uid = rustix::process::getuid().as_raw();
+        let gid = rustix::process::getgid().as_raw();
+        Identity {
+            uid,
+            gid,
+            user_name: user_name(uid),
+        }
+    }
+}
+
+fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: zeroed passwd is a valid out-parameter; buf outlives the call
+    // and the returned pointers are only read before buf is dropped.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            uid,
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        );
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr(pwd.pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
+/// Errors of [`enter`].
+#[derive(Debug, thiserror::Error)]
+pub enum NamespaceError {
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    #[error(transparent)]
+    SubId(#[from] SubIdError),
+    #[error("{0}")]
+    Helper(String),
+    #[error(transparent)]
+    Pause(#[from] PauseError),
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    #[error("locking {path}: {source}")]
+    Lock { path: PathBuf, source: io::Error },
+}
+
+/// The outcome of [`enter`].
+#[derive(Debug, Clone)]
+pub struct Entered {
+    pub pause_pid: i32,
+    /// This command created the namespace.
+    pub created: bool,
+    /// Things the user should be told once, already worded.
+    pub warnings: Vec<String>,
+}
+
+/// The maps this user should get, how to write them, and what to warn about.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub maps: IdMappings,
+    pub writer: MapWriter,
+    pub warnings: Vec<String>,
+}
+
+/// Reads /etc/subuid and /etc/subgid and decides the maps. Fatal problems
+/// (a malformed file, ranges but no usable newuidmap) are errors naming the
+/// fix; the rest become warnings.
+pub fn plan(id: &Identity) -> Result<Plan, NamespaceError> {
+    plan_from(id, Path::new(SUBUID_PATH), Path::new(SUBGID_PATH))
+}
+
+fn plan_from(
+    id: &Identity,
+    subuid_path: &Path,
+    subgid_path: &Path,
+) -> Result<Plan, NamespaceError> {
+    let subuid = SubIdFile::load(subuid_path)?;
+    let subgid = SubIdFile::load(subgid_path)?;
+    let name = id.user_name.as_deref();
+    let uid_ranges = subuid.ranges_for(name, id.uid);
+    let gid_ranges = subgid.ranges_for(name, id.uid);
+    let mut warnings: Vec<String> = subuid
+        .diagnose(name, id.uid)
+        .iter()
+        .chain(subgid.diagnose_with_id(name, id.uid, id.gid).iter())
+        .map(|d| d.to_string())
+        .collect();
+    let maps = idmap::build(id.uid, id.gid, &uid_ranges, &gid_ranges);
+    let who = name.map_or_else(|| format!("uid {}", id.uid), str::to_owned);
+    if maps.single_id {
+        let missing = match (maps.uid.len() == 1, maps.gid.len() == 1) {
+            (true, true) => format!("{SUBUID_PATH} and {SUBGID_PATH} have"),
+            (true, false) => format!("{SUBUID_PATH} has"),
+            _ => format!("{SUBGID_PATH} has"),
+        };
+        warnings.push(format!(
+            "{missing} no range for {who}: using a single-id mapping (container root is you, no other ids). \
+             Files that images give to other users will belong to you, and programs that switch users \
+             (su, setuid, useradd) will fail. An administrator can add ranges with: \
+             usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {who}"
+        ));
+    }
+    let writer = MapWriter {
+        newuidmap: helper_for(&maps.uid, "newuidmap")?,
+        newgidmap: helper_for(&maps.gid, "newgidmap")?,
+    };
+    Ok(Plan {
+        maps,
+        writer,
+        warnings,
+    })
+}
+
+/// A helper is only needed when the map is more than the user's own id.
+fn helper_for(maps: &[idmap::IdMap], name: &str) -> Result<Option<PathBuf>, NamespaceError> {
+    if maps.len() == 1 && maps[0].size == 1 {
+        return Ok(None);
+    }
+    let path = subid::find_helper(name).ok_or_else(|| {
+        NamespaceError::Helper(format!(
+            "{name} not found, but you have subordinate id ranges that need it: install the uidmap package \
+             (apt-get install uidmap, or dnf install shadow-utils)"
+        ))
+    })?;
+    subid::check_helper(&path).map_err(|p| NamespaceError::Helper(p.to_string()))?;
+    Ok(Some(path))
+}
+
+fn pid_path(run_dir: &Path) -> PathBuf {
+    run_dir.join("pause.pid")
+}
+
+/// Joins the namespace recorded in `run_dir`, creating it first if needed.
+/// Must run while the process has one thread.
+pub fn enter(id: &Identity, run_dir: &Path) -> Result<Entered, NamespaceError> {
+    rundir::ensure(run_dir, id.uid)?;
+    let pid_file = pid_path(run_dir);
+    let stamps = (
+        FileStamp::of(Path::new(SUBUID_PATH)),
+        FileStamp::of(Path::new(SUBGID_PATH)),
+    );
+    if let Some(rec) = PauseRecord::read(&pid_file, id.uid)
+        && (rec.subuid, rec.subgid) == stamps
+        && pause::is_alive(&rec, id.uid)
+    {
+        match join::join(&rec, id.uid) {
+            Ok(()) => {
+                return Ok(Entered {
+                    pause_pid: rec.pid,
+                    created: false,
+                    warnings: Vec::new(),
+                });
+            }
+            // Died between the check and the join: take the slow path.
+            Err(JoinError::Gone { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let lock = lock(run_dir)?;
+    let (rec, created, warnings) = ensure_locked(id, &pid_file, stamps)?;
+    drop(lock);
+    join::join(&rec, id.uid)?;
+    Ok(Entered {
+        pause_pid: rec.pid,
+        created,
+        warnings,
+    })
+}
+
+fn ensure_locked(
+    id: &Identity,
+    pid_file: &Path,
+    stamps: (FileStamp, FileStamp),
+) -> Result<(PauseRecord, bool, Vec<String>), NamespaceError> {
+    let existing = PauseRecord::read(pid_file, id.uid).filter(|r| pause::is_alive(r, id.uid));
+    if let Some(rec) = existing {
+        if (rec.subuid, rec.subgid) == stamps {
+            return Ok((rec, false, Vec::new()));
+        }
+        let plan = plan(id)?;
+        let current = pause::current_maps(rec.pid);
+        if current.as_ref() == Some(&(plan.maps.uid.clone(), plan.maps.gid.clone())) {
+            // The files changed but not for us: remember the new stamps so
+            // the fast path applies again.
+            let rec = PauseRecord {
+                subuid: stamps.0,
+                subgid: stamps.1,
+                ..rec
+            };
+            rec.write(pid_file)?;
+            return Ok((rec, false, Vec::new()));
+        }
+        let members = pause::namespace_members(rec.pid, id.uid);
+        if !members.is_empty() {
+            let warning = format!(
+                "{SUBUID_PATH} or {SUBGID_PATH} changed since your user namespace was created, but {} \
+                 process(es) still run in it (pid {}), so it was kept with the old ranges; stop them and \
+                 run `hutch system migrate` to apply the new ranges",
+                members.len(),
+                members
+                    .iter()
+                    .take(5)
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return Ok((rec, false, vec![warning]));
+        }
+        tracing::debug!(
+            pid = rec.pid,
+            "subordinate ids changed; re-creating the namespace"
+        );
+        pause::terminate(&rec, id.uid);
+        return create(id, pid_file, stamps, plan);
+    }
+    let plan = plan(id)?;
+    create(id, pid_file, stamps, plan)
+}
+
+fn create(
+    id: &Identity,
+    pid_file: &Path,
+    stamps: (FileStamp, FileStamp),
+    plan: Plan,
+) -> Result<(PauseRecord, bool, Vec<String>), NamespaceError> {
+    let (pid, start_time) = pause::spawn(&plan.maps, id.uid, id.gid, &plan.writer)?;
+    let rec = PauseRecord {
+        pid,
+        start_time,
+        subuid: stamps.0,
+        subgid: stamps.1,
+    };
+    if let Err(e) = rec.write(pid_file) {
+        pause::terminate(&rec, id.uid);
+        return Err(e.into());
+    }
+    tracing::debug!(pid, "created the user namespace");
+    Ok((rec, true, plan.warnings))
+}
+
+fn lock(run_dir: &Path) -> Result<OwnedFd, NamespaceError> {
+    let path = run_dir.join("pause.lock");
+    let err = |source: io::Error| NamespaceError::Lock {
+        path: path.clone(),
+        source,
+    };
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(err)?;
+    let fd = OwnedFd::from(file);
+    rustix::fs::flock(&fd, rustix::fs::FlockOperation::LockExclusive).map_err(|e| err(e.into()))?;
+    Ok(fd)
+}
+
+/// The live pause process recorded in `run_dir`, if any.
+pub fn current(id: &Identity, run_dir: &Path) -> Option<PauseRecord> {
+    rundir::verify(run_dir, id.uid).ok()?;
+    PauseRecord::read(&pid_path(run_dir), id.uid).filter(|r| pause::is_alive(r, id.uid))
+}
+
+/// Ends the pause process so that the next command re-creates the namespace
+/// from the current subuid/subgid files. Returns the pid that was ended.
+pub fn migrate(id: &Identity, run_dir: &Path) -> Result<Option<i32>, NamespaceError> {
+    if !run_dir.exists() {
+        return Ok(None);
+    }
+    rundir::verify(run_dir, id.uid)?;
+    let _lock = lock(run_dir)?;
+    let pid_file = pid_path(run_dir);
+    let ended = PauseRecord::read(&pid_file, id.uid).filter(|rec| pause::terminate(rec, id.uid));
+    match fs::remove_file(&pid_file) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(PauseError::Record {
+                path: pid_file,
+                source,
+            }
+            .into());
+        }
+    }
+    Ok(ended.map(|r| r.pid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("hutch-plan-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn alice() -> Identity {
+        Identity {
+            uid: 1000,
+            gid: 1000,
+            user_name: Some("alice".into()),
+        }
+    }
+
+    #[test]
+    fn no_ranges_plans_single_id_with_one_warning() {
+        let dir = scratch("single");
+        let (u, g) = (dir.join("subuid"), dir.join("subgid"));
+        fs::write(&u, "bob:100000:65536\n").unwrap();
+        fs::write(&g, "bob:100000:65536\n").unwrap();
+        let plan = plan_from(&alice(), &u, &g).unwrap();
+        assert!(plan.maps.single_id);
+        assert_eq!(plan.warnings.len(), 1);
+        assert!(plan.warnings[0].contains("single-id"));
+        assert!(plan.warnings[0].contains("usermod --add-subuids"));
+        assert!(plan.writer.newuidmap.is_none() && plan.writer.newgidmap.is_none());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn malformed_file_is_fatal_and_named() {
+        let dir = scratch("bad");
+        let (u, g) = (dir.join("subuid"), dir.join("subgid"));
+        fs::write(&u, "alice:100000:65536\nalice:x:1\n").unwrap();
+        fs::write(&g, "").unwrap();
+        let err = plan_from(&alice(), &u, &g).unwrap_err().to_string();
+        assert!(err.contains(":2"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn ranges_plan_container_root_then_ranges() {
+        let dir = scratch("ranges");
+        let (u, g) = (dir.join("subuid"), dir.join("subgid"));
+        fs::write(&u, "alice:100000:65536\n").unwrap();
+        fs::write(&g, "1000:200000:1000\n").unwrap();
+        // Without newuidmap on the machine the plan is refused with the fix;
+        // with it, the maps are Podman's layout.
+        match plan_from(&alice(), &u, &g) {
+            Ok(plan) => {
+                assert!(!plan.maps.single_id);
+                assert_eq!(
+                    plan.maps.uid[0],
+                    idmap::IdMap {
+                        container_id: 0,
+                        host_id: 1000,
+                        size: 1
+                    }
+                );
+                assert_eq!(
+                    plan.maps.uid[1],
+                    idmap::IdMap {
+                        container_id: 1,
+                        host_id: 100000,
+                        size: 65536
+                    }
+                );
+                assert_eq!(
+                    plan.maps.gid[1],
+                    idmap::IdMap {
+                        container_id: 1,
+                        host_id: 200000,
+                        size: 1000
+                    }
+                );
+            }
+            Err(NamespaceError::Helper(msg)) => assert!(msg.contains("uidmap"), "{msg}"),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
