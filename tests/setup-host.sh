@@ -4,6 +4,7 @@
 #   - the programs hutch drives, from the distribution's packages
 #   - hutch-test: an unprivileged user with subordinate uid/gid ranges
 #   - hutch-nosub: an unprivileged user without any (the HPC case)
+#   - hutch-migrate: a user whose ranges a test changes
 #   - /dev/fuse and /dev/net/tun mode 0666, as distributions ship them
 set -euo pipefail
 
@@ -35,6 +36,7 @@ add_user() {
 }
 add_user hutch-test
 add_user hutch-nosub
+add_user hutch-migrate
 
 # Ranges of 65536 ids, away from ranges useradd may have handed out itself.
 ensure_range() {
@@ -46,6 +48,9 @@ touch /etc/subuid /etc/subgid
 ensure_range /etc/subuid hutch-test 300000
 ensure_range /etc/subgid hutch-test 300000
 sed -i '/^hutch-nosub:/d' /etc/subuid /etc/subgid
+# hutch-migrate's ranges are rewritten by the test of automatic re-creation.
+ensure_range /etc/subuid hutch-migrate 400000
+ensure_range /etc/subgid hutch-migrate 400000
 
 if [ ! -e /dev/net/tun ]; then
   mkdir -p /dev/net
@@ -53,4 +58,4 @@ if [ ! -e /dev/net/tun ]; then
 fi
 [ -e /dev/fuse ] || mknod /dev/fuse c 10 229
 chmod 0666 /dev/fuse /dev/net/tun
-echo "setup-host: ready (users hutch-test, hutch-nosub)"
+echo "setup-host: ready (users hutch-test, hutch-nosub, hutch-migrate)"

@@ -304,3 +304,76 @@ fn kill9(pid: i32, _user: &TestUser) {
     // SAFETY: kill of a process this test created (root, or the same user).
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
+
+/// Rewrites one user's line in /etc/subuid and /etc/subgid, and puts the
+/// original files back when dropped.
+struct SubIdEdit {
+    saved: Vec<(&'static str, String)>,
+}
+
+impl SubIdEdit {
+    fn set(user: &str, start: u32) -> SubIdEdit {
+        let mut saved = Vec::new();
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let text = fs::read_to_string(file).unwrap();
+            saved.push((file, text.clone()));
+            rewrite(file, &text, user, start);
+        }
+        SubIdEdit { saved }
+    }
+}
+
+fn rewrite(file: &str, text: &str, user: &str, start: u32) {
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{user}:")))
+        .map(String::from)
+        .collect();
+    lines.push(format!("{user}:{start}:65536"));
+    let tmp = format!("{file}.hutch-test");
+    fs::write(&tmp, lines.join("\n") + "\n").unwrap();
+    fs::rename(&tmp, file).unwrap();
+}
+
+impl Drop for SubIdEdit {
+    fn drop(&mut self) {
+        for (file, text) in &self.saved {
+            let tmp = format!("{file}.hutch-test");
+            let _ = fs::write(&tmp, text);
+            let _ = fs::rename(&tmp, file);
+        }
+    }
+}
+
+#[test]
+fn changed_ranges_recreate_an_idle_namespace_and_warn_about_a_busy_one() {
+    let Some(user) = TestUser::named("hutch-migrate") else { return };
+    let env = TestEnv::new(user);
+    let _restore = SubIdEdit::set("hutch-migrate", 400000);
+    assert!(env.ok(["unshare", "cat", "/proc/self/uid_map"]).contains("400000"));
+    let first = env.pause_pids();
+
+    // Idle: the next command re-creates the namespace with the new range.
+    let edit = SubIdEdit::set("hutch-migrate", 500000);
+    assert!(env.ok(["unshare", "cat", "/proc/self/uid_map"]).contains("500000"));
+    let second = env.pause_pids();
+    assert_eq!(second.len(), 1);
+    assert_ne!(first, second);
+
+    // Busy: a process still runs inside, so the namespace is kept and the
+    // user is pointed at `system migrate`.
+    let mut busy = env.hutch(["unshare", "sleep", "60"]).spawn().expect("spawn sleeper");
+    let sleeper = busy.id() as i32;
+    let pause_ns = fs::read_link(format!("/proc/{}/ns/user", second[0])).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || fs::read_link(format!("/proc/{sleeper}/ns/user"))
+        .is_ok_and(|ns| ns == pause_ns)));
+    drop(edit);
+    let _back = SubIdEdit::set("hutch-migrate", 600000);
+    let out = env.run(["unshare", "cat", "/proc/self/uid_map"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("500000"), "kept the old maps: {}", stdout(&out));
+    assert!(stderr(&out).contains("hutch system migrate"), "{}", stderr(&out));
+    assert_eq!(env.pause_pids(), second);
+    let _ = busy.kill();
+    let _ = busy.wait();
+}
