@@ -347,32 +347,53 @@ impl Drop for SubIdEdit {
 
 #[test]
 fn changed_ranges_recreate_an_idle_namespace_and_warn_about_a_busy_one() {
-    let Some(user) = TestUser::named("hutch-migrate") else { return };
+    let Some(user) = TestUser::named("hutch-migrate") else {
+        return;
+    };
     let env = TestEnv::new(user);
     let _restore = SubIdEdit::set("hutch-migrate", 400000);
-    assert!(env.ok(["unshare", "cat", "/proc/self/uid_map"]).contains("400000"));
+    assert!(
+        env.ok(["unshare", "cat", "/proc/self/uid_map"])
+            .contains("400000")
+    );
     let first = env.pause_pids();
 
     // Idle: the next command re-creates the namespace with the new range.
     let edit = SubIdEdit::set("hutch-migrate", 500000);
-    assert!(env.ok(["unshare", "cat", "/proc/self/uid_map"]).contains("500000"));
+    assert!(
+        env.ok(["unshare", "cat", "/proc/self/uid_map"])
+            .contains("500000")
+    );
     let second = env.pause_pids();
     assert_eq!(second.len(), 1);
     assert_ne!(first, second);
 
     // Busy: a process still runs inside, so the namespace is kept and the
     // user is pointed at `system migrate`.
-    let mut busy = env.hutch(["unshare", "sleep", "60"]).spawn().expect("spawn sleeper");
+    let mut busy = env
+        .hutch(["unshare", "sleep", "60"])
+        .spawn()
+        .expect("spawn sleeper");
     let sleeper = busy.id() as i32;
     let pause_ns = fs::read_link(format!("/proc/{}/ns/user", second[0])).unwrap();
-    assert!(wait_until(Duration::from_secs(10), || fs::read_link(format!("/proc/{sleeper}/ns/user"))
-        .is_ok_and(|ns| ns == pause_ns)));
+    assert!(wait_until(Duration::from_secs(10), || fs::read_link(
+        format!("/proc/{sleeper}/ns/user")
+    )
+    .is_ok_and(|ns| ns == pause_ns)));
     drop(edit);
     let _back = SubIdEdit::set("hutch-migrate", 600000);
     let out = env.run(["unshare", "cat", "/proc/self/uid_map"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("500000"), "kept the old maps: {}", stdout(&out));
-    assert!(stderr(&out).contains("hutch system migrate"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("500000"),
+        "kept the old maps: {}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("hutch system migrate"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(env.pause_pids(), second);
     let _ = busy.kill();
     let _ = busy.wait();

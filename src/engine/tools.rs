@@ -39,11 +39,14 @@ fn is_executable(p: &Path) -> bool {
     rustix::fs::access(p, rustix::fs::Access::EXEC_OK).is_ok() && p.is_file()
 }
 
-/// The version word from `--version` output: the token after "version", on
-/// the first line that has one ("crun version 1.8.1", "fuse-overlayfs:
-/// version 1.10"); "unknown" when none is given ("pasta unknown version").
-pub fn parse_version(output: &str) -> Option<String> {
-    output.lines().find_map(|line| {
+/// The version word from `--version` output: the token after "version" on
+/// the line that starts with the program's own name ("crun version 1.8.1",
+/// "fuse-overlayfs: version 1.10"), else on the first line that has one
+/// ("tini version 0.1.7" from catatonit). A line of its own that gives no
+/// version ("pasta unknown version") means unknown: later lines are licence
+/// text, not versions.
+pub fn parse_version(name: &str, output: &str) -> Option<String> {
+    let after_version = |line: &str| -> Option<String> {
         let mut words = line.split_whitespace();
         while let Some(w) = words.next() {
             if w.eq_ignore_ascii_case("version") {
@@ -51,7 +54,14 @@ pub fn parse_version(output: &str) -> Option<String> {
             }
         }
         None
-    })
+    };
+    let own = output
+        .lines()
+        .find(|l| l.split_whitespace().next().map(|w| w.trim_end_matches(':')) == Some(name));
+    match own {
+        Some(line) => after_version(line),
+        None => output.lines().find_map(after_version),
+    }
 }
 
 /// Probes several programs at once: every `--version` runs in parallel, so
@@ -85,7 +95,7 @@ pub fn probe(names: &[&str]) -> Vec<Option<Tool>> {
                     )
                 })
                 .unwrap_or_default();
-            let version = parse_version(&text).unwrap_or_else(|| "unknown".to_owned());
+            let version = parse_version(&name, &text).unwrap_or_else(|| "unknown".to_owned());
             let package = if version == "unknown" {
                 package_of(&path)
             } else {
@@ -140,22 +150,25 @@ mod tests {
     #[test]
     fn versions_from_real_outputs() {
         assert_eq!(
-            parse_version("crun version 1.8.1\ncommit: f8a0\n").as_deref(),
+            parse_version("crun", "crun version 1.8.1\ncommit: f8a0\n").as_deref(),
             Some("1.8.1")
         );
         assert_eq!(
-            parse_version("unknown argument ignored: lazytime\nfusermount3 version: 3.14.0\nfuse-overlayfs: version 1.10\n").as_deref(),
+            parse_version("fuse-overlayfs", "unknown argument ignored: lazytime\nfusermount3 version: 3.14.0\nfuse-overlayfs: version 1.10\n").as_deref(),
             Some("1.10")
         );
         assert_eq!(
-            parse_version("slirp4netns version 1.2.0\n").as_deref(),
+            parse_version("slirp4netns", "slirp4netns version 1.2.0\n").as_deref(),
             Some("1.2.0")
         );
         assert_eq!(
-            parse_version("pasta unknown version\nCopyright Red Hat\n"),
+            parse_version(
+                "pasta",
+                "pasta unknown version\nCopyright Red Hat\nGNU Affero GPL version 3\n"
+            ),
             None
         );
-        assert_eq!(parse_version(""), None);
+        assert_eq!(parse_version("crun", ""), None);
     }
 
     #[test]

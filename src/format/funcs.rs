@@ -4,6 +4,7 @@
 //! every `.Field` in a template is rewritten into (see `rewrite.rs`).
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gotmpl::{FuncMap, TemplateError, Value};
@@ -61,9 +62,18 @@ pub(super) fn all() -> FuncMap {
     let mut m = FuncMap::new();
     m.insert(FIELD_FN.to_string(), Arc::new(field));
     m.insert("json".to_string(), Arc::new(json));
-    m.insert("lower".to_string(), Arc::new(|a: &[Value]| map_str("lower", a, str::to_lowercase)));
-    m.insert("upper".to_string(), Arc::new(|a: &[Value]| map_str("upper", a, str::to_uppercase)));
-    m.insert("title".to_string(), Arc::new(|a: &[Value]| map_str("title", a, title)));
+    m.insert(
+        "lower".to_string(),
+        Arc::new(|a: &[Value]| map_str("lower", a, str::to_lowercase)),
+    );
+    m.insert(
+        "upper".to_string(),
+        Arc::new(|a: &[Value]| map_str("upper", a, str::to_uppercase)),
+    );
+    m.insert(
+        "title".to_string(),
+        Arc::new(|a: &[Value]| map_str("title", a, title)),
+    );
     m.insert("split".to_string(), Arc::new(split));
     m.insert("join".to_string(), Arc::new(join));
     m.insert("truncate".to_string(), Arc::new(truncate));
@@ -74,8 +84,8 @@ pub(super) fn all() -> FuncMap {
 /// `#field LINE COL EXPR BASE NAME...`: looks `NAME...` up in `BASE` one
 /// after the other. Podman's data are Go structs whose field names
 /// (`.Host.IDMappings`) differ in case from the JSON keys hutch's data carry
-/// (`host.idMappings`), so an exact key wins and otherwise the key equal to
-/// the name ignoring ASCII case is taken.
+/// (`host.idMappings`), so an exact key wins and otherwise a near match
+/// (see `lookup`) is taken.
 fn field(args: &[Value]) -> Result<Value, TemplateError> {
     let [line, col, expr, base, names @ ..] = args else {
         return Err(arg_count(FIELD_FN, 4, args));
@@ -84,11 +94,7 @@ fn field(args: &[Value]) -> Result<Value, TemplateError> {
     for name in names {
         let name = name.as_str().unwrap_or_default();
         current = match &current {
-            Value::Map(map) => match map.get(name).or_else(|| {
-                map.iter()
-                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v)
-            }) {
+            Value::Map(map) => match lookup(map, name) {
                 Some(v) => v.clone(),
                 None => return Err(missing(line, col, expr, name, "map")),
             },
@@ -101,10 +107,45 @@ fn field(args: &[Value]) -> Result<Value, TemplateError> {
     Ok(current)
 }
 
-fn missing(line: &Value, col: &Value, expr: &Value, field: &str, kind: &'static str) -> TemplateError {
+/// The value under `name`: the exact key, else one equal ignoring ASCII
+/// case, else one equal ignoring case and underscores as well, since some
+/// of Podman's JSON keys are snake_case (`host_port` for `.HostPort`,
+/// `container_id` for `.ContainerID`).
+fn lookup<'m>(map: &'m BTreeMap<Arc<str>, Value>, name: &str) -> Option<&'m Value> {
+    if let Some(v) = map.get(name) {
+        return Some(v);
+    }
+    if let Some((_, v)) = map.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)) {
+        return Some(v);
+    }
+    let folded = |s: &str| -> String {
+        s.chars()
+            .filter(|&c| c != '_')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = folded(name);
+    map.iter()
+        .find(|(key, _)| folded(key) == wanted)
+        .map(|(_, v)| v)
+}
+
+fn missing(
+    line: &Value,
+    col: &Value,
+    expr: &Value,
+    field: &str,
+    kind: &'static str,
+) -> TemplateError {
     let failure = FieldFailure {
-        line: line.as_int().and_then(|n| usize::try_from(n).ok()).unwrap_or(0),
-        col: col.as_int().and_then(|n| usize::try_from(n).ok()).unwrap_or(0),
+        line: line
+            .as_int()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0),
+        col: col
+            .as_int()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0),
         expr: expr.as_str().unwrap_or_default().to_string(),
         field: field.to_string(),
         kind,
@@ -175,7 +216,9 @@ fn split(args: &[Value]) -> Result<Value, TemplateError> {
     let parts: Vec<Value> = if sep.is_empty() {
         // Go splits into single characters; Rust's split("") would also
         // yield empty strings at both ends.
-        s.chars().map(|c| Value::String(c.to_string().into())).collect()
+        s.chars()
+            .map(|c| Value::String(c.to_string().into()))
+            .collect()
     } else {
         s.split(sep).map(|p| Value::String(p.into())).collect()
     };
@@ -192,6 +235,10 @@ fn join(args: &[Value]) -> Result<Value, TemplateError> {
     let items: &[Value] = match list {
         Value::List(items) => items,
         Value::Nil => &[],
+        // Go would reject a string, but a `table` header row hands every
+        // field over as its title string, and this lets `{{join .Names ","}}`
+        // print that title instead of failing.
+        Value::String(_) => return Ok(list.clone()),
         other => return Err(wrong_type("join", 1, "list of strings", other)),
     };
     let strings = items
@@ -232,7 +279,9 @@ fn pad(args: &[Value]) -> Result<Value, TemplateError> {
     if s.is_empty() {
         return Ok(Value::String("".into()));
     }
-    Ok(Value::String(format!("{}{s}{}", " ".repeat(prefix), " ".repeat(suffix)).into()))
+    Ok(Value::String(
+        format!("{}{s}{}", " ".repeat(prefix), " ".repeat(suffix)).into(),
+    ))
 }
 
 fn string_arg<'a>(func: &str, pos: usize, v: &'a Value) -> Result<&'a str, TemplateError> {
@@ -247,7 +296,9 @@ fn count_arg(func: &str, pos: usize, v: &Value) -> Result<usize, TemplateError> 
         _ => return Err(wrong_type(func, pos, "int", v)),
     };
     n.ok_or_else(|| {
-        TemplateError::Exec(format!("error calling {func}: argument {pos} is negative or too large"))
+        TemplateError::Exec(format!(
+            "error calling {func}: argument {pos} is negative or too large"
+        ))
     })
 }
 
@@ -259,7 +310,11 @@ fn wrong_type(func: &str, pos: usize, expected: &str, got: &Value) -> TemplateEr
 }
 
 fn arg_count(func: &str, expected: usize, args: &[Value]) -> TemplateError {
-    TemplateError::ArgCount { name: func.to_string(), expected, got: args.len() }
+    TemplateError::ArgCount {
+        name: func.to_string(),
+        expected,
+        got: args.len(),
+    }
 }
 
 #[cfg(test)]
@@ -280,24 +335,58 @@ mod tests {
     fn string_functions_follow_go() {
         assert_eq!(call("upper", &[s("abc")]).unwrap(), s("ABC"));
         assert_eq!(call("lower", &[s("AbC")]).unwrap(), s("abc"));
-        assert_eq!(call("title", &[s("hello wORLD-foo_bar")]).unwrap(), s("Hello WORLD-Foo_bar"));
-        assert_eq!(call("truncate", &[s("abcdef"), Value::Int(3)]).unwrap(), s("abc"));
-        assert_eq!(call("truncate", &[s("ab"), Value::Int(3)]).unwrap(), s("ab"));
+        assert_eq!(
+            call("title", &[s("hello wORLD-foo_bar")]).unwrap(),
+            s("Hello WORLD-Foo_bar")
+        );
+        assert_eq!(
+            call("truncate", &[s("abcdef"), Value::Int(3)]).unwrap(),
+            s("abc")
+        );
+        assert_eq!(
+            call("truncate", &[s("ab"), Value::Int(3)]).unwrap(),
+            s("ab")
+        );
         assert_eq!(call("truncate", &[s("é"), Value::Int(1)]).unwrap(), s(""));
-        assert_eq!(call("pad", &[s("x"), Value::Int(1), Value::Int(2)]).unwrap(), s(" x  "));
-        assert_eq!(call("pad", &[s(""), Value::Int(1), Value::Int(2)]).unwrap(), s(""));
+        assert_eq!(
+            call("pad", &[s("x"), Value::Int(1), Value::Int(2)]).unwrap(),
+            s(" x  ")
+        );
+        assert_eq!(
+            call("pad", &[s(""), Value::Int(1), Value::Int(2)]).unwrap(),
+            s("")
+        );
     }
 
     #[test]
     fn split_and_join() {
         let parts = call("split", &[s("a,b,,c"), s(",")]).unwrap();
-        assert_eq!(parts, Value::List(vec![s("a"), s("b"), s(""), s("c")].into()));
+        assert_eq!(
+            parts,
+            Value::List(vec![s("a"), s("b"), s(""), s("c")].into())
+        );
         assert_eq!(call("join", &[parts, s("-")]).unwrap(), s("a-b--c"));
         assert_eq!(
             call("split", &[s("ab"), s("")]).unwrap(),
             Value::List(vec![s("a"), s("b")].into())
         );
         assert_eq!(call("join", &[Value::Nil, s(",")]).unwrap(), s(""));
+    }
+
+    #[test]
+    fn every_known_function_exists() {
+        // The parse-time check must not reject a function gotmpl or hutch
+        // provides, nor accept one neither does.
+        for name in KNOWN_FUNCS {
+            let result = gotmpl::Template::new("t")
+                .funcs(all())
+                .parse(&format!("{{{{{name}}}}}"))
+                .and_then(|t| t.execute_to_string(&Value::Nil));
+            assert!(
+                !matches!(result, Err(TemplateError::UndefinedFunction(_))),
+                "{name} is not defined"
+            );
+        }
     }
 
     #[test]

@@ -26,7 +26,11 @@ enum Title {
     Nested(BTreeMap<String, Title>),
 }
 
-fn insert(map: &mut BTreeMap<String, Title>, chain: &[String], overrides: &HashMap<String, String>) {
+fn insert(
+    map: &mut BTreeMap<String, Title>,
+    chain: &[String],
+    overrides: &HashMap<String, String>,
+) {
     let Some((first, rest)) = chain.split_first() else {
         return;
     };

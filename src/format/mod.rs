@@ -9,7 +9,8 @@
 //! has no hook for field lookup, so the data are converted to gotmpl maps
 //! with their keys unchanged and every field access in the parsed template
 //! is rewritten into a call of a hidden function that tries the exact key,
-//! then a case-insensitive match (`rewrite.rs`, `funcs.rs`). Rewriting the
+//! then a match ignoring case, then one ignoring case and underscores
+//! (`.HostPort` for `host_port`) (`rewrite.rs`, `funcs.rs`). Rewriting the
 //! template rather than adding Go-style keys to the data keeps
 //! `{{json .Host}}`, `{{range $k, $v := .Labels}}` and `len` seeing the
 //! data as they are. A field that is absent is an error naming it, as Go
@@ -21,6 +22,7 @@
 mod funcs;
 mod header;
 mod rewrite;
+mod syntax;
 mod tabwriter;
 mod template;
 mod value;
@@ -61,7 +63,12 @@ pub enum FormatError {
     /// The template is not valid Go template syntax, or calls a function
     /// that does not exist.
     #[error("template {template:?}: {}", at(*line, *col, message))]
-    Parse { template: String, line: usize, col: usize, message: String },
+    Parse {
+        template: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
     /// The template names a field the data do not have.
     #[error(
         "template {template:?}: {}",
@@ -89,7 +96,11 @@ pub enum FormatError {
 
 /// `line:col: message`, or just the message when the position is unknown.
 fn at(line: usize, col: usize, message: &str) -> String {
-    if line == 0 { message.to_string() } else { format!("{line}:{col}: {message}") }
+    if line == 0 {
+        message.to_string()
+    } else {
+        format!("{line}:{col}: {message}")
+    }
 }
 
 /// JSON as Podman prints `inspect` and `--format json`: indented by five

@@ -16,9 +16,12 @@
 
 use std::sync::Arc;
 
-use gotmpl::parse::{BranchNode, CommandNode, Expr, ListNode, Node, Number, PipeNode, Pos, SmolStr};
+use gotmpl::parse::{
+    BranchNode, CommandNode, Expr, ListNode, Node, Number, PipeNode, Pos, SmolStr,
+};
 
 use super::funcs::{FIELD_FN, KNOWN_FUNCS};
+use super::syntax::line_col;
 
 pub(super) struct Rewrite<'a> {
     /// The text the parser saw, to turn byte offsets into columns.
@@ -39,7 +42,14 @@ pub(super) struct Rewrite<'a> {
 
 impl<'a> Rewrite<'a> {
     pub fn new(src: &'a str, col_shift: usize, table: bool) -> Self {
-        Rewrite { src, col_shift, table, fields: Vec::new(), ranges_over_dot: false, undefined: None }
+        Rewrite {
+            src,
+            col_shift,
+            table,
+            fields: Vec::new(),
+            ranges_over_dot: false,
+            undefined: None,
+        }
     }
 
     pub fn list(&mut self, list: &mut ListNode) {
@@ -85,7 +95,11 @@ impl<'a> Rewrite<'a> {
     /// `{{join .Names ", "}}` keeps its separator.
     fn text(&self, text: &str) -> String {
         let text = text.replace("\\t", "\t").replace("\\n", "\n");
-        if self.table { text.replace(' ', "\t") } else { text }
+        if self.table {
+            text.replace(' ', "\t")
+        } else {
+            text
+        }
     }
 
     fn pipe(&mut self, pipe: &mut PipeNode) {
@@ -104,13 +118,15 @@ impl<'a> Rewrite<'a> {
     fn expr(&mut self, expr: Expr, head: bool) -> Expr {
         match expr {
             Expr::Field(pos, fields) => {
-                self.fields.push(fields.iter().map(ToString::to_string).collect());
+                self.fields
+                    .push(fields.iter().map(ToString::to_string).collect());
                 let shown = dotted("", &fields);
                 self.lookup(pos, Expr::Dot(pos), shown, fields)
             }
             Expr::Variable(pos, name, fields) if !fields.is_empty() => {
                 if name == "$" {
-                    self.fields.push(fields.iter().map(ToString::to_string).collect());
+                    self.fields
+                        .push(fields.iter().map(ToString::to_string).collect());
                 }
                 let shown = dotted(&name, &fields);
                 self.lookup(pos, Expr::Variable(pos, name, Vec::new()), shown, fields)
@@ -153,10 +169,19 @@ impl<'a> Rewrite<'a> {
             Expr::String(pos, shown.into()),
             base,
         ];
-        args.extend(fields.iter().map(|f| Expr::String(pos, Arc::from(f.as_str()))));
+        args.extend(
+            fields
+                .iter()
+                .map(|f| Expr::String(pos, Arc::from(f.as_str()))),
+        );
         Expr::Pipe(
             pos,
-            PipeNode { pos, decl: Vec::new(), commands: vec![CommandNode { pos, args }], is_assign: false },
+            PipeNode {
+                pos,
+                decl: Vec::new(),
+                commands: vec![CommandNode { pos, args }],
+                is_assign: false,
+            },
         )
     }
 
@@ -169,11 +194,9 @@ impl<'a> Rewrite<'a> {
 
     /// 1-based line and character column, as gotmpl reports parse errors.
     fn position(&self, pos: Pos) -> (usize, usize) {
-        let before = self.src.get(..pos.offset).unwrap_or(self.src);
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
-        let shift = if pos.line <= 1 { self.col_shift } else { 0 };
-        (pos.line, col + shift)
+        let (line, col) = line_col(self.src, pos.offset);
+        let shift = if line == 1 { self.col_shift } else { 0 };
+        (line, col + shift)
     }
 }
 

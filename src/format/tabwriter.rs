@@ -14,7 +14,10 @@ const PADDING: usize = 2;
 /// Aligns the tab-separated cells of `text` into space-padded columns.
 pub(super) fn align(text: &str) -> String {
     let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
-    let mut w = Aligner { lines: &lines, out: String::with_capacity(text.len() * 2) };
+    let mut w = Aligner {
+        lines: &lines,
+        out: String::with_capacity(text.len() * 2),
+    };
     w.format(&mut Vec::new(), 0, lines.len());
     w.out
 }

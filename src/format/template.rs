@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::fmt;
 
 use gotmpl::TemplateError;
-use gotmpl::parse::Parser;
 
 use super::rewrite::Rewrite;
+use super::syntax::parse_tree;
 use super::{FormatError, funcs, header, tabwriter, value};
 
 /// Name under which the user's template body is registered with gotmpl.
@@ -25,7 +25,9 @@ pub struct Template {
     ranges_over_list: bool,
     /// The field chains the template reads, for the header row.
     fields: Vec<Vec<String>>,
-    engine: gotmpl::Template,
+    /// Boxed because gotmpl's template is large and `OutputFormat` holds a
+    /// `Template` by value.
+    engine: Box<gotmpl::Template>,
 }
 
 impl fmt::Debug for Template {
@@ -53,8 +55,17 @@ impl Template {
             text.push('\n');
         }
 
-        let parsed = Parser::with_name(None, &text, "{{", "}}").and_then(Parser::parse);
-        let (mut tree, mut defines) = parsed.map_err(|e| parse_error(src, col_shift, e))?;
+        let (mut tree, mut defines) = parse_tree(&text).map_err(|e| {
+            // Report the error against what the user typed: an unclosed
+            // action would otherwise be found on the line the added newline
+            // opened.
+            let e = if text.len() > body.len() {
+                parse_tree(body).err().unwrap_or(e)
+            } else {
+                e
+            };
+            parse_error(src, col_shift, e)
+        })?;
 
         let mut rewrite = Rewrite::new(&text, col_shift, table);
         rewrite.list(&mut tree);
@@ -86,7 +97,7 @@ impl Template {
             table,
             ranges_over_list: rewrite.ranges_over_dot,
             fields: rewrite.fields,
-            engine,
+            engine: Box::new(engine),
         })
     }
 
@@ -123,13 +134,18 @@ impl Template {
     /// but a `table` template still gets its columns aligned.
     pub fn render_one(&self, item: &serde_json::Value) -> Result<String, FormatError> {
         let out = self.execute(&value::to_template(item))?;
-        Ok(if self.table { tabwriter::align(&out) } else { out })
+        Ok(if self.table {
+            tabwriter::align(&out)
+        } else {
+            out
+        })
     }
 
     fn execute(&self, data: &gotmpl::Value) -> Result<String, FormatError> {
         funcs::clear_field_failure();
-        self.engine.execute_to_string(data).map_err(|source| {
-            match funcs::take_field_failure() {
+        self.engine
+            .execute_to_string(data)
+            .map_err(|source| match funcs::take_field_failure() {
                 Some(f) => FormatError::MissingField {
                     template: self.source.clone(),
                     line: f.line,
@@ -138,19 +154,36 @@ impl Template {
                     field: f.field,
                     kind: f.kind,
                 },
-                None => FormatError::Execute { template: self.source.clone(), source },
-            }
-        })
+                None => FormatError::Execute {
+                    template: self.source.clone(),
+                    source,
+                },
+            })
     }
 }
 
 fn parse_error(template: &str, col_shift: usize, e: TemplateError) -> FormatError {
     let template = template.to_string();
     match e {
-        TemplateError::Parse { line, col, message, .. } | TemplateError::Lex { line, col, message, .. } => {
-            let col = if line <= 1 { col + col_shift } else { col };
-            FormatError::Parse { template, line, col, message }
+        TemplateError::Parse {
+            line, col, message, ..
         }
-        other => FormatError::Parse { template, line: 0, col: 0, message: other.to_string() },
+        | TemplateError::Lex {
+            line, col, message, ..
+        } => {
+            let col = if line <= 1 { col + col_shift } else { col };
+            FormatError::Parse {
+                template,
+                line,
+                col,
+                message,
+            }
+        }
+        other => FormatError::Parse {
+            template,
+            line: 0,
+            col: 0,
+            message: other.to_string(),
+        },
     }
 }

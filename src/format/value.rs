@@ -104,7 +104,7 @@ impl<F: Formatter> Formatter for GoFormatter<F> {
     ) -> io::Result<()> {
         let mut rest = fragment;
         while let Some(i) = rest.find(['\u{2028}', '\u{2029}']) {
-            w.write_all(rest[..i].as_bytes())?;
+            w.write_all(&rest.as_bytes()[..i])?;
             let escape: &[u8] = if rest[i..].starts_with('\u{2028}') {
                 b"\\u2028"
             } else {
@@ -125,7 +125,11 @@ impl<F: Formatter> Formatter for GoFormatter<F> {
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.end_array(w)
     }
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -137,7 +141,11 @@ impl<F: Formatter> Formatter for GoFormatter<F> {
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.0.end_object(w)
     }
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_object_key(w, first)
     }
     fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -199,7 +207,10 @@ mod tests {
     #[test]
     fn indented_json_uses_five_spaces() {
         let v = json!([{"Id": "abc"}]);
-        assert_eq!(to_json_indented(&v), "[\n     {\n          \"Id\": \"abc\"\n     }\n]");
+        assert_eq!(
+            to_json_indented(&v),
+            "[\n     {\n          \"Id\": \"abc\"\n     }\n]"
+        );
     }
 
     #[test]
