@@ -7,3 +7,6 @@
 //!
 //! It is empty until the images issue lands; the workspace keeps its place so
 //! that the layout is the architecture from the first commit.
+
+pub mod blobs;
+pub mod digest;
