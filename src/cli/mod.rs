@@ -6,6 +6,7 @@
 //! turns flags into an engine request and prints the answer; it makes no
 //! syscalls of its own.
 
+mod image;
 mod system;
 mod unshare;
 mod version;
@@ -40,13 +41,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// List images in local storage
+    Images(image::ImagesArgs),
+    /// Import a tarball to create a filesystem image
+    Import(image::ImportArgs),
     /// Display hutch related system information
     Info(system::InfoArgs),
     /// Manage hutch
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Remove one or more images from local storage
+    Rmi(image::RmiArgs),
+    /// Add an additional name to a local image
+    Tag(image::TagArgs),
     /// Run a command in a modified user namespace
     Unshare(unshare::UnshareArgs),
+    /// Remove a name from a local image
+    Untag(image::UntagArgs),
     /// Display the hutch version information
     Version(version::VersionArgs),
 }
@@ -59,6 +73,12 @@ impl Command {
             Command::Info(_) | Command::Version(_) => false,
             Command::System(sys) => sys.needs_namespace(),
             Command::Unshare(_) => true,
+            Command::Image(_)
+            | Command::Images(_)
+            | Command::Import(_)
+            | Command::Rmi(_)
+            | Command::Tag(_)
+            | Command::Untag(_) => true,
         }
     }
 }
@@ -97,6 +117,12 @@ pub fn main() -> ExitCode {
         return ExitCode::from(EXIT_HUTCH_ERROR);
     }
     let result = match command {
+        Command::Image(cmd) => image::run(&ctx, cmd),
+        Command::Images(args) => image::images(&ctx, &args),
+        Command::Import(args) => image::import_image(&ctx, args),
+        Command::Rmi(args) => image::rmi(&ctx, &args),
+        Command::Tag(args) => image::tag(&ctx, &args),
+        Command::Untag(args) => image::untag(&ctx, &args),
         Command::Info(args) => system::info(&ctx, &args),
         Command::System(cmd) => system::run(&ctx, cmd),
         Command::Unshare(args) => unshare::run(&ctx, &args),

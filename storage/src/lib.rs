@@ -1,12 +1,20 @@
 //! Content-addressed image and layer storage for hutch.
 //!
-//! This crate will hold blobs by digest, layers by chain id (extracted once,
+//! This crate holds blobs by digest, layers by chain id (extracted once,
 //! shared by every image that uses them), images and per-container read-write
 //! layers, with the overlay, fuse-overlayfs and vfs drivers. It knows nothing
 //! of the command line, of registries or of OCI runtimes.
 //!
-//! It is empty until the images issue lands; the workspace keeps its place so
-//! that the layout is the architecture from the first commit.
+//! Its public face is [`store::Store`]; the modules beneath it can be used
+//! alone (the archive and registry transports write into [`blobs::BlobStore`]).
 
 pub mod blobs;
 pub mod digest;
+pub mod driver;
+pub mod extract;
+pub mod images;
+pub mod layers;
+pub mod store;
+
+pub use digest::Digest;
+pub use store::{Store, StoreError, StoreOptions};

@@ -1,0 +1,374 @@
+//! Image commands: `images`, `rmi`, `tag`, `untag`, `import` and the
+//! `image ...` family. Each turns flags into an engine call and prints the
+//! answer as Podman does.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+use crate::config::Context;
+use crate::engine::image::{self as engine, import, inspect, list, remove};
+use crate::engine::time;
+use crate::format::{OutputFormat, Template, to_json_pretty};
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Check if an image exists in local storage
+    Exists(ExistsArgs),
+    /// Import a tarball to create a filesystem image
+    Import(ImportArgs),
+    /// Display the configuration of an image
+    Inspect(InspectArgs),
+    /// List images in local storage
+    #[command(visible_alias = "list")]
+    Ls(ImagesArgs),
+    /// Mount an image's root filesystem (read-only) and print the mount point
+    Mount(MountArgs),
+    /// Remove unused images
+    Prune(PruneArgs),
+    /// Remove one or more images from local storage
+    #[command(visible_alias = "remove")]
+    Rm(RmiArgs),
+    /// Add an additional name to a local image
+    Tag(TagArgs),
+    /// Unmount an image's root filesystem
+    #[command(visible_alias = "umount")]
+    Unmount(MountArgs),
+    /// Remove a name from a local image
+    Untag(UntagArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImagesArgs {
+    /// Show all images (no intermediate images are kept, so the same as without)
+    #[arg(short, long)]
+    all: bool,
+    /// Show digests
+    #[arg(long)]
+    digests: bool,
+    /// Filter output based on conditions provided
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// Change the output format to JSON or a Go template
+    #[arg(long)]
+    format: Option<String>,
+    /// Do not print column headings
+    #[arg(short = 'n', long)]
+    noheading: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    no_trunc: bool,
+    /// Display only image IDs
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show only images matching this name
+    image: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RmiArgs {
+    /// Remove all images
+    #[arg(short, long)]
+    all: bool,
+    /// Force removal of the image, even if containers use it
+    #[arg(short, long)]
+    force: bool,
+    images: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TagArgs {
+    image: String,
+    #[arg(required = true)]
+    target_names: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UntagArgs {
+    image: String,
+    names: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExistsArgs {
+    image: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Format the output using a Go template
+    #[arg(short, long)]
+    format: Option<String>,
+    #[arg(required = true)]
+    images: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MountArgs {
+    #[arg(required = true)]
+    images: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Remove all images not in use by containers, not just dangling ones
+    #[arg(short, long)]
+    all: bool,
+    /// Do not prompt for confirmation (hutch never prompts)
+    #[arg(short, long)]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)
+    #[arg(short, long)]
+    change: Vec<String>,
+    /// Set a commit message for the imported image
+    #[arg(short, long)]
+    message: Option<String>,
+    /// Suppress output
+    #[arg(short, long)]
+    quiet: bool,
+    /// The tarball: a path, or - for standard input
+    path: String,
+    /// Name for the new image
+    reference: Option<String>,
+}
+
+pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ImageCommand::Exists(a) => exists(ctx, &a),
+        ImageCommand::Import(a) => import_image(ctx, a),
+        ImageCommand::Inspect(a) => inspect_images(ctx, &a),
+        ImageCommand::Ls(a) => images(ctx, &a),
+        ImageCommand::Mount(a) => mount(ctx, &a),
+        ImageCommand::Prune(a) => prune(ctx, &a),
+        ImageCommand::Rm(a) => rmi(ctx, &a),
+        ImageCommand::Tag(a) => tag(ctx, &a),
+        ImageCommand::Unmount(a) => unmount(ctx, &a),
+        ImageCommand::Untag(a) => untag(ctx, &a),
+    }
+}
+
+pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(args.format.as_deref())?;
+    let store = engine::open_store(ctx)?;
+    let req = list::ListRequest {
+        filters: args.filter.clone(),
+        name: args.image.clone(),
+    };
+    let listed = list::list(&store, &req)?;
+    let now = time::now();
+    if args.quiet {
+        let mut seen = std::collections::HashSet::new();
+        for l in &listed {
+            if seen.insert(l.record.id.clone()) {
+                println!(
+                    "{}",
+                    if args.no_trunc {
+                        l.record.id.to_string()
+                    } else {
+                        l.record.id.short().to_owned()
+                    }
+                );
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = Vec::new();
+    for l in &listed {
+        if l.record.names.is_empty() {
+            rows.push(list::row_view(l, None, now));
+        }
+        for name in &l.record.names {
+            rows.push(list::row_view(l, Some(name), now));
+        }
+    }
+    if args.no_trunc {
+        for (row, l) in rows.iter_mut().zip(
+            listed
+                .iter()
+                .flat_map(|l| std::iter::repeat_n(l, l.record.names.len().max(1))),
+        ) {
+            row["ID"] = serde_json::json!(l.record.id.to_string());
+        }
+    }
+    let headers: HashMap<String, String> = [
+        ("ID", "IMAGE ID"),
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let template = match format {
+        OutputFormat::Json => {
+            println!("{}", to_json_pretty(&serde_json::Value::Array(rows)));
+            return Ok(ExitCode::SUCCESS);
+        }
+        OutputFormat::Template(t) => t,
+        OutputFormat::Default => {
+            let digest = if args.digests { "\t{{.Digest}}" } else { "" };
+            let prefix = if args.noheading { "" } else { "table " };
+            Template::parse(&format!(
+                "{prefix}{{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}"
+            ))?
+        }
+    };
+    print!("{}", template.render_list(&rows, &headers)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn exists(ctx: &Context, args: &ExistsArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    match engine::lookup(&store, &args.image) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(engine::LookupError::NotKnown(_)) => Ok(ExitCode::from(1)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn import_image(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    let source: Box<dyn Read> = if args.path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(&args.path).with_context(|| format!("opening {}", args.path))?)
+    };
+    let record = import::import(
+        &store,
+        import::ImportRequest {
+            source,
+            source_name: if args.path == "-" {
+                "standard input".into()
+            } else {
+                args.path.clone()
+            },
+            reference: args.reference,
+            changes: args.change,
+            message: args.message,
+        },
+    )?;
+    println!("{}", record.id.hex());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn inspect_images(ctx: &Context, args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(args.format.as_deref())?;
+    let store = engine::open_store(ctx)?;
+    let mut views = Vec::new();
+    let mut missing = Vec::new();
+    for name in &args.images {
+        match engine::lookup(&store, name) {
+            Ok(img) => views.push(inspect::inspect(&store, &img)?),
+            Err(engine::LookupError::NotKnown(n)) => missing.push(format!("{n}: image not known")),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match format {
+        OutputFormat::Template(t) => {
+            for v in &views {
+                print!("{}", t.render_one(v)?);
+            }
+        }
+        _ => println!("{}", to_json_pretty(&serde_json::Value::Array(views))),
+    }
+    if !missing.is_empty() {
+        // Podman prints what it found, then fails naming what it did not.
+        anyhow::bail!("{}", missing.join("\n"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rmi(ctx: &Context, args: &RmiArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    let inputs: Vec<String> = if args.all {
+        store
+            .images
+            .list()?
+            .iter()
+            .map(|i| i.id.hex().to_owned())
+            .collect()
+    } else {
+        if args.images.is_empty() {
+            anyhow::bail!("image name or ID must be specified");
+        }
+        args.images.clone()
+    };
+    let report = remove::remove(&store, &inputs, args.force)?;
+    for n in &report.untagged {
+        println!("Untagged: {n}");
+    }
+    for d in &report.deleted {
+        println!("Deleted: {d}");
+    }
+    for e in &report.errors {
+        eprintln!("Error: {e}");
+    }
+    Ok(ExitCode::from(report.exit_code))
+}
+
+pub fn tag(ctx: &Context, args: &TagArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    let image = engine::lookup(&store, &args.image)?;
+    for target in &args.target_names {
+        engine::tag(&store, &image, target)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn untag(ctx: &Context, args: &UntagArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    let image = engine::lookup(&store, &args.image)?;
+    if args.names.is_empty() {
+        store.images.untag(&image.id, None)?;
+    }
+    for name in &args.names {
+        let stored = image
+            .names
+            .iter()
+            .find(|n| crate::image::reference::matches_stored_name(name, n))
+            .ok_or_else(|| anyhow::anyhow!("{name}: tag not known"))?;
+        store.images.untag(&image.id, Some(stored))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mount(ctx: &Context, args: &MountArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    for name in &args.images {
+        let image = engine::lookup(&store, name)?;
+        let path = store
+            .mount_image(&image)
+            .with_context(|| format!("mounting image {}", image.id.short()))?;
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unmount(ctx: &Context, args: &MountArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    for name in &args.images {
+        let image = engine::lookup(&store, name)?;
+        store.unmount_image(&image.id)?;
+        println!("{}", image.id.hex());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    for image in store.images.list()? {
+        let unused = engine::users_of(&store, &image).is_empty();
+        if unused && (args.all || image.names.is_empty()) {
+            store.remove_image(&image.id)?;
+            println!("{}", image.id.hex());
+        }
+    }
+    store.layers.clean_trash();
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,127 @@
+//! Image operations on the local store: one file per operation, each taking
+//! plain request data (what the CLI and, later, the REST API build).
+
+pub mod import;
+pub mod inspect;
+pub mod list;
+pub mod remove;
+
+use anyhow::{Context as _, bail};
+use hutch_storage::images::ImageRecord;
+use hutch_storage::{Digest, Store, StoreOptions};
+
+use crate::config::Context;
+use crate::image::reference;
+
+/// Opens the user's store. Rootless, this runs inside the user namespace.
+pub fn open_store(ctx: &Context) -> anyhow::Result<Store> {
+    let root = ctx.data_dir.join("storage");
+    Store::open(StoreOptions {
+        root: root.clone(),
+        driver: Default::default(),
+        rootless: ctx.rootless(),
+        single_id: ctx.rootless() && single_id_namespace(),
+    })
+    .with_context(|| format!("opening image storage at {}", root.display()))
+}
+
+/// A namespace whose uid map holds one id: chown to other ids fails there.
+fn single_id_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| {
+            let rows: Vec<&str> = m.lines().collect();
+            rows.len() == 1 && rows[0].split_whitespace().nth(2) == Some("1")
+        })
+        .unwrap_or(false)
+}
+
+/// Why an image lookup failed, with Podman's wording.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("{0}: image not known")]
+    NotKnown(String),
+    #[error("{input}: short id matches several images ({})", matches.join(", "))]
+    Ambiguous { input: String, matches: Vec<String> },
+    #[error(transparent)]
+    Store(#[from] hutch_storage::images::ImageError),
+}
+
+/// Finds an image by full or short id (`sha256:` optional) or by name, the
+/// way Podman resolves local images.
+pub fn lookup(store: &Store, input: &str) -> Result<ImageRecord, LookupError> {
+    let images = store.images.list()?;
+    let bare = input.strip_prefix("sha256:").unwrap_or(input);
+    if let Ok(d) = Digest::from_hex(bare)
+        && let Some(img) = images.iter().find(|i| i.id == d)
+    {
+        return Ok(img.clone());
+    }
+    // Names first: a repository called "abc" wins over an id prefix "abc".
+    if let Some(img) = images.iter().find(|i| {
+        i.names
+            .iter()
+            .any(|n| reference::matches_stored_name(input, n))
+    }) {
+        return Ok(img.clone());
+    }
+    if bare.len() >= 3 && bare.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let hits: Vec<&ImageRecord> = images
+            .iter()
+            .filter(|i| i.id.hex().starts_with(bare))
+            .collect();
+        match hits.len() {
+            0 => {}
+            1 => return Ok(hits[0].clone()),
+            _ => {
+                return Err(LookupError::Ambiguous {
+                    input: input.to_owned(),
+                    matches: hits.iter().map(|i| i.id.short().to_owned()).collect(),
+                });
+            }
+        }
+    }
+    Err(LookupError::NotKnown(input.to_owned()))
+}
+
+/// Containers whose root file system sits on `image` (they keep its layers
+/// alive); until containers land this reads the store's container layers.
+pub fn users_of(store: &Store, image: &ImageRecord) -> Vec<String> {
+    let dir = store.root().join("containers");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let top = image
+        .layers
+        .last()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    entries
+        .flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("lowers"))
+                .map(|l| l.lines().last() == Some(top.as_str()))
+                .unwrap_or(false)
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Adds `target` (made local: `foo` → `localhost/foo:latest`) to an image.
+pub fn tag(store: &Store, image: &ImageRecord, target: &str) -> anyhow::Result<String> {
+    let name =
+        reference::local_name(target).with_context(|| format!("tagging {}", image.id.short()))?;
+    if !store.images.tag(&image.id, &name)? {
+        bail!("{}: image not known", image.id);
+    }
+    Ok(name)
+}
+
+/// The config blob of an image as JSON.
+pub fn config(store: &Store, image: &ImageRecord) -> anyhow::Result<serde_json::Value> {
+    let bytes = store
+        .blobs
+        .read(&image.id)
+        .with_context(|| format!("reading the config of image {}", image.id.short()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("parsing the config of image {}", image.id.short()))
+}

@@ -1,0 +1,61 @@
+//! `rmi`: untag or delete images, refusing images that containers use
+//! unless forced. Podman's exit codes: 1 when an image is not known, 2 when
+//! one is in use.
+
+use hutch_storage::Store;
+
+use super::{LookupError, lookup, users_of};
+use crate::image::reference;
+
+#[derive(Debug, Default)]
+pub struct RemoveReport {
+    pub untagged: Vec<String>,
+    pub deleted: Vec<String>,
+    pub errors: Vec<String>,
+    /// Podman's exit code for the worst failure (0, 1 or 2).
+    pub exit_code: u8,
+}
+
+pub fn remove(store: &Store, inputs: &[String], force: bool) -> anyhow::Result<RemoveReport> {
+    let mut report = RemoveReport::default();
+    for input in inputs {
+        let image = match lookup(store, input) {
+            Ok(i) => i,
+            Err(e @ LookupError::NotKnown(_)) => {
+                report.errors.push(e.to_string());
+                report.exit_code = report.exit_code.max(1);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // A name that is one of several: only that name goes (Podman).
+        let by_name = image
+            .names
+            .iter()
+            .find(|n| reference::matches_stored_name(input, n))
+            .cloned();
+        if let Some(name) = by_name
+            && image.names.len() > 1
+            && !force
+        {
+            report
+                .untagged
+                .extend(store.images.untag(&image.id, Some(&name))?);
+            continue;
+        }
+        let users = users_of(store, &image);
+        if !users.is_empty() && !force {
+            report.errors.push(format!(
+                "image used by {}: image is in use by a container: consider listing external containers and force-removing image",
+                users.join(", ")
+            ));
+            report.exit_code = 2;
+            continue;
+        }
+        if let Some(removed) = store.remove_image(&image.id)? {
+            report.untagged.extend(removed.names.iter().cloned());
+            report.deleted.push(removed.id.hex().to_owned());
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,479 @@
+//! The store: blobs, layers and images of one graph root, plus the
+//! read-write layers of containers and the mounts that stack them.
+//!
+//! Every operation here runs inside the user namespace when rootless (the
+//! CLI joins it first), so extracted files land on the subordinate id range
+//! and mounts live in the namespace's mount table, outliving one command.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::blobs::{BlobError, BlobStore};
+use crate::digest::Digest;
+use crate::driver::{self, Choice, Driver, DriverConfig, DriverError};
+use crate::extract::{ApplyOptions, Ownership, WhiteoutFormat};
+use crate::images::{ImageError, ImageRecord, ImageStore};
+use crate::layers::{self, LayerError, LayerStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error(
+        "storage root {path} is on {fs}, where overlay layers and user-namespace ownership do not work; \
+         set graphroot in ~/.config/containers/storage.conf to a directory on a local disk \
+         (for example /var/tmp/$USER/hutch-storage)"
+    )]
+    NetworkFs { path: PathBuf, fs: &'static str },
+    #[error("image config {digest} is not valid: {reason}")]
+    BadConfig { digest: Digest, reason: String },
+    #[error("image has {layers} layers but its config lists {diff_ids} diff ids")]
+    LayerCount { layers: usize, diff_ids: usize },
+    #[error("no container layer {0}")]
+    NoContainer(String),
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        op,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// graphroot: blobs, layers, images, container layers.
+    pub root: PathBuf,
+    pub driver: DriverConfig,
+    pub rootless: bool,
+    /// Single-id mapping: ownership in images collapses to the user.
+    pub single_id: bool,
+}
+
+/// A layer blob as a manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerBlob {
+    pub digest: Digest,
+    pub media_type: String,
+}
+
+pub struct Store {
+    opts: StoreOptions,
+    pub blobs: BlobStore,
+    pub layers: LayerStore,
+    pub images: ImageStore,
+    driver: OnceLock<Choice>,
+}
+
+const NETWORK_FILESYSTEMS: [(i64, &str); 5] = [
+    (0x6969, "NFS"),
+    (0x0BD0_0BD0, "Lustre"),
+    (0x4750_4653, "GPFS"),
+    (0x00C3_6400, "CephFS"),
+    (0xFF53_4D42, "CIFS/SMB"),
+];
+
+impl Store {
+    pub fn open(opts: StoreOptions) -> Result<Store, StoreError> {
+        create_private_dir(&opts.root)?;
+        refuse_network_fs(&opts.root)?;
+        Ok(Store {
+            blobs: BlobStore::open(&opts.root)?,
+            layers: LayerStore::open(&opts.root)?,
+            images: ImageStore::open(&opts.root)?,
+            opts,
+            driver: OnceLock::new(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.opts.root
+    }
+
+    /// The driver, chosen on first use (a test mount at most once per kernel).
+    pub fn driver(&self) -> Result<&Choice, StoreError> {
+        if let Some(c) = self.driver.get() {
+            return Ok(c);
+        }
+        let choice = driver::choose(&self.opts.driver, &self.opts.root, self.opts.rootless)?;
+        Ok(self.driver.get_or_init(|| choice))
+    }
+
+    pub fn apply_options(&self) -> ApplyOptions {
+        ApplyOptions {
+            whiteouts: WhiteoutFormat::Overlay {
+                opaque_xattr: driver::opaque_xattr(self.opts.rootless),
+            },
+            ownership: if self.opts.single_id {
+                Ownership::Collapse
+            } else {
+                Ownership::Preserve
+            },
+            skip_devices: self.opts.rootless,
+        }
+    }
+
+    /// Makes an image visible: extracts its layers (verifying each diff id)
+    /// and records it. The manifest, config and layer blobs must already be
+    /// in the blob store, verified; the image appears in one rename at the
+    /// end, so an interrupted commit leaves no visible image.
+    pub fn commit_image(
+        &self,
+        manifest: &Digest,
+        manifest_media_type: &str,
+        config: &Digest,
+        layer_blobs: &[LayerBlob],
+        names: &[String],
+    ) -> Result<ImageRecord, StoreError> {
+        let diff_ids = self.diff_ids(config)?;
+        if diff_ids.len() != layer_blobs.len() {
+            return Err(StoreError::LayerCount {
+                layers: layer_blobs.len(),
+                diff_ids: diff_ids.len(),
+            });
+        }
+        let opts = self.apply_options();
+        let mut parent: Option<Digest> = None;
+        let mut chain = Vec::new();
+        let mut size = 0;
+        for (blob, diff_id) in layer_blobs.iter().zip(&diff_ids) {
+            let file = self.blobs.open_blob(&blob.digest)?;
+            let rec = self.layers.create(
+                parent.as_ref(),
+                diff_id,
+                io::BufReader::with_capacity(1 << 20, file),
+                &opts,
+            )?;
+            size += rec.size;
+            parent = Some(rec.chain_id.clone());
+            chain.push(rec.chain_id);
+        }
+        let record = ImageRecord {
+            id: config.clone(),
+            names: names.to_vec(),
+            digest: manifest.clone(),
+            manifest_media_type: manifest_media_type.to_owned(),
+            layers: chain,
+            size,
+            stored_at: now(),
+        };
+        Ok(self.images.add(record)?)
+    }
+
+    /// The `rootfs.diff_ids` of an image config.
+    pub fn diff_ids(&self, config: &Digest) -> Result<Vec<Digest>, StoreError> {
+        let bytes = self.blobs.read(config)?;
+        let bad = |reason: String| StoreError::BadConfig {
+            digest: config.clone(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        let ids = value
+            .pointer("/rootfs/diff_ids")
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| bad("no rootfs.diff_ids".into()))?;
+        ids.iter()
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| bad("a diff id is not a string".into()))?
+                    .parse::<Digest>()
+                    .map_err(|e| bad(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Removes an image record, then the layers no other image or
+    /// container uses. Blobs go too unless another image lists them.
+    pub fn remove_image(&self, id: &Digest) -> Result<Option<ImageRecord>, StoreError> {
+        let Some(removed) = self.images.remove(id)? else {
+            return Ok(None);
+        };
+        let remaining = self.images.list()?;
+        let in_use: std::collections::HashSet<Digest> = remaining
+            .iter()
+            .flat_map(|i| i.layers.iter().cloned())
+            .chain(self.container_layer_parents())
+            .collect();
+        for layer in removed.layers.iter().rev() {
+            if !in_use.contains(layer) {
+                self.layers.remove(layer)?;
+            }
+        }
+        let _ = self.unmount_image(id);
+        Ok(Some(removed))
+    }
+
+    fn mounts_dir(&self) -> PathBuf {
+        self.opts.root.join("mounts")
+    }
+
+    /// Mounts an image read-only and returns the mount point.
+    pub fn mount_image(&self, image: &ImageRecord) -> Result<PathBuf, StoreError> {
+        let target = self.mounts_dir().join(image.id.hex()).join("merged");
+        if driver::is_mounted(&target) {
+            return Ok(target);
+        }
+        fs::create_dir_all(&target).map_err(io_err("creating", &target))?;
+        let lowers: Vec<PathBuf> = image
+            .layers
+            .iter()
+            .rev()
+            .map(|l| self.layers.diff_dir(l))
+            .collect();
+        match &self.driver()?.driver {
+            Driver::Overlay => driver::mount_overlay(&lowers, None, &target, self.opts.rootless)?,
+            Driver::FuseOverlayfs { program } => {
+                driver::mount_fuse_overlay(program, &lowers, None, &target)?
+            }
+            Driver::Vfs => {
+                let flat = self.mounts_dir().join(image.id.hex()).join("flat");
+                if !flat.exists() {
+                    flatten(&lowers, &flat, self.opts.rootless)?;
+                }
+                driver::mount_overlay(&[flat], None, &target, self.opts.rootless)?;
+            }
+        }
+        Ok(target)
+    }
+
+    pub fn unmount_image(&self, id: &Digest) -> Result<bool, StoreError> {
+        let target = self.mounts_dir().join(id.hex()).join("merged");
+        let mounted = driver::is_mounted(&target);
+        if mounted {
+            driver::unmount(&target)?;
+        }
+        let _ = layers::remove_tree(&self.mounts_dir().join(id.hex()));
+        Ok(mounted)
+    }
+
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.opts.root.join("containers").join(id)
+    }
+
+    /// Creates the read-write layer of container `id` on `image`.
+    pub fn create_container_layer(
+        &self,
+        id: &str,
+        image: &ImageRecord,
+    ) -> Result<PathBuf, StoreError> {
+        let dir = self.container_dir(id);
+        for sub in ["upper", "work", "merged"] {
+            fs::create_dir_all(dir.join(sub)).map_err(io_err("creating", &dir))?;
+        }
+        let lowers: Vec<String> = image.layers.iter().map(|l| l.to_string()).collect();
+        let list = dir.join("lowers");
+        fs::write(&list, lowers.join("\n")).map_err(io_err("writing", &list))?;
+        if self.driver()?.driver == Driver::Vfs {
+            let all: Vec<PathBuf> = image
+                .layers
+                .iter()
+                .rev()
+                .map(|l| self.layers.diff_dir(l))
+                .collect();
+            let upper = dir.join("upper");
+            fs::remove_dir(&upper).map_err(io_err("preparing", &upper))?;
+            flatten(&all, &upper, self.opts.rootless)?;
+        }
+        Ok(dir.join("merged"))
+    }
+
+    fn container_lowers(&self, id: &str) -> Result<Vec<Digest>, StoreError> {
+        let list = self.container_dir(id).join("lowers");
+        let text = fs::read_to_string(&list).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                StoreError::NoContainer(id.to_owned())
+            } else {
+                io_err("reading", &list)(e)
+            }
+        })?;
+        Ok(text.lines().filter_map(|l| l.parse().ok()).collect())
+    }
+
+    fn container_layer_parents(&self) -> Vec<Digest> {
+        let Ok(entries) = fs::read_dir(self.opts.root.join("containers")) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter_map(|id| self.container_lowers(&id).ok())
+            .flatten()
+            .collect()
+    }
+
+    /// Mounts a container's root file system (idempotent).
+    pub fn mount_container(&self, id: &str) -> Result<PathBuf, StoreError> {
+        let dir = self.container_dir(id);
+        let target = dir.join("merged");
+        let lowers_ids = self.container_lowers(id)?;
+        if driver::is_mounted(&target) {
+            return Ok(target);
+        }
+        let lowers: Vec<PathBuf> = lowers_ids
+            .iter()
+            .rev()
+            .map(|l| self.layers.diff_dir(l))
+            .collect();
+        let (upper, work) = (dir.join("upper"), dir.join("work"));
+        match &self.driver()?.driver {
+            Driver::Overlay => {
+                driver::mount_overlay(&lowers, Some((&upper, &work)), &target, self.opts.rootless)?
+            }
+            Driver::FuseOverlayfs { program } => {
+                driver::mount_fuse_overlay(program, &lowers, Some((&upper, &work)), &target)?
+            }
+            Driver::Vfs => {
+                rustix::mount::mount_bind(&upper, &target).map_err(|e| DriverError::Mount {
+                    driver: "bind",
+                    target: target.clone(),
+                    detail: e.to_string(),
+                })?
+            }
+        }
+        Ok(target)
+    }
+
+    pub fn unmount_container(&self, id: &str) -> Result<bool, StoreError> {
+        let target = self.container_dir(id).join("merged");
+        let mounted = driver::is_mounted(&target);
+        if mounted {
+            driver::unmount(&target)?;
+        }
+        Ok(mounted)
+    }
+
+    pub fn remove_container_layer(&self, id: &str) -> Result<(), StoreError> {
+        self.unmount_container(id)?;
+        layers::remove_tree(&self.container_dir(id))?;
+        Ok(())
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn create_private_dir(path: &Path) -> Result<(), StoreError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(io_err("creating", path))?;
+    let meta = fs::metadata(path).map_err(io_err("inspecting", path))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+            .map_err(io_err("securing", path))?;
+    }
+    Ok(())
+}
+
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "f_type's width differs between architectures"
+)]
+fn refuse_network_fs(path: &Path) -> Result<(), StoreError> {
+    let Ok(st) = rustix::fs::statfs(path) else {
+        return Ok(());
+    };
+    let magic = st.f_type as i64;
+    if let Some((_, name)) = NETWORK_FILESYSTEMS.iter().find(|(m, _)| *m == magic) {
+        return Err(StoreError::NetworkFs {
+            path: path.to_owned(),
+            fs: name,
+        });
+    }
+    Ok(())
+}
+
+/// vfs: copies `lowers` (top first) into one tree at `dest`, applying the
+/// overlay whiteouts and opaque markers the layers carry.
+fn flatten(lowers: &[PathBuf], dest: &Path, rootless: bool) -> Result<(), StoreError> {
+    let tmp = dest.with_extension("tmp");
+    layers::remove_tree(&tmp)?;
+    let out = std::process::Command::new("cp")
+        .arg("-a")
+        .arg("--")
+        .arg(lowers.last().map(|p| p.join(".")).unwrap_or_default())
+        .arg(&tmp)
+        .output()
+        .map_err(io_err("copying a layer into", &tmp))?;
+    if !out.status.success() {
+        return Err(StoreError::Io {
+            op: "copying the base layer into",
+            path: tmp,
+            source: io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+        });
+    }
+    for layer in lowers.iter().rev().skip(1) {
+        overlay_copy(layer, &tmp, driver::opaque_xattr(rootless))?;
+    }
+    fs::rename(&tmp, dest).map_err(io_err("renaming into", dest))
+}
+
+/// Copies one layer onto a flattened tree: whiteout devices delete, opaque
+/// directories replace.
+fn overlay_copy(layer: &Path, dest: &Path, opaque_xattr: &str) -> Result<(), StoreError> {
+    use std::os::unix::fs::FileTypeExt;
+    let entries = fs::read_dir(layer).map_err(io_err("reading", layer))?;
+    for entry in entries.flatten() {
+        let src = entry.path();
+        let target = dest.join(entry.file_name());
+        let meta = fs::symlink_metadata(&src).map_err(io_err("inspecting", &src))?;
+        let is_whiteout = meta.file_type().is_char_device() && {
+            use std::os::unix::fs::MetadataExt;
+            meta.rdev() == 0
+        };
+        if is_whiteout {
+            layers::remove_tree(&target)?;
+            continue;
+        }
+        if meta.is_dir() {
+            let opaque = rustix::fs::lgetxattr(&src, opaque_xattr, &mut [0u8; 4]).is_ok();
+            let target_is_dir = fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir());
+            if opaque || !target_is_dir {
+                layers::remove_tree(&target)?;
+                fs::create_dir(&target).map_err(io_err("creating", &target))?;
+                fs::set_permissions(&target, meta.permissions())
+                    .map_err(io_err("chmod", &target))?;
+            }
+            overlay_copy(&src, &target, opaque_xattr)?;
+            continue;
+        }
+        layers::remove_tree(&target)?;
+        let out = std::process::Command::new("cp")
+            .arg("-a")
+            .arg("--")
+            .arg(&src)
+            .arg(&target)
+            .output()
+            .map_err(io_err("copying", &src))?;
+        if !out.status.success() {
+            return Err(StoreError::Io {
+                op: "copying",
+                path: src,
+                source: io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+            });
+        }
+    }
+    Ok(())
+}
