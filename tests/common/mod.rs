@@ -8,6 +8,8 @@
 //! build their fixture say they are skipped.
 #![allow(dead_code)]
 
+pub mod images;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -1,0 +1,121 @@
+//! Test images built on the fly from the host's busybox-static: no network,
+//! no image files in the repository.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One entry of a layer tar.
+pub enum Entry<'a> {
+    Dir(&'a str),
+    File(&'a str, &'a [u8]),
+    /// An executable file.
+    Exec(&'a str, &'a [u8]),
+    /// A file with an owner.
+    Owned(&'a str, &'a [u8], u64, u64),
+    Symlink(&'a str, &'a str),
+    Hardlink(&'a str, &'a str),
+    /// A raw name the tar crate would refuse (`../x`, `/abs`), as a file.
+    RawName(&'a [u8], &'a [u8]),
+}
+
+fn header(kind: tar::EntryType, size: u64, mode: u32, uid: u64, gid: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_uid(uid);
+    h.set_gid(gid);
+    h.set_mtime(1_700_000_000);
+    h
+}
+
+/// An uncompressed layer tar.
+pub fn layer(entries: &[Entry]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        match e {
+            Entry::Dir(p) => {
+                let mut h = header(tar::EntryType::Directory, 0, 0o755, 0, 0);
+                b.append_data(&mut h, p, &[][..]).expect("dir entry");
+            }
+            Entry::File(p, data) => {
+                let mut h = header(tar::EntryType::Regular, data.len() as u64, 0o644, 0, 0);
+                b.append_data(&mut h, p, *data).expect("file entry");
+            }
+            Entry::Exec(p, data) => {
+                let mut h = header(tar::EntryType::Regular, data.len() as u64, 0o755, 0, 0);
+                b.append_data(&mut h, p, *data).expect("file entry");
+            }
+            Entry::Owned(p, data, uid, gid) => {
+                let mut h = header(
+                    tar::EntryType::Regular,
+                    data.len() as u64,
+                    0o644,
+                    *uid,
+                    *gid,
+                );
+                b.append_data(&mut h, p, *data).expect("file entry");
+            }
+            Entry::Symlink(p, target) => {
+                let mut h = header(tar::EntryType::Symlink, 0, 0o777, 0, 0);
+                b.append_link(&mut h, p, target).expect("symlink entry");
+            }
+            Entry::Hardlink(p, target) => {
+                let mut h = header(tar::EntryType::Link, 0, 0o644, 0, 0);
+                b.append_link(&mut h, p, target).expect("hardlink entry");
+            }
+            Entry::RawName(name, data) => {
+                let mut h = header(tar::EntryType::Regular, data.len() as u64, 0o644, 0, 0);
+                let gnu = h.as_old_mut();
+                gnu.name.fill(0);
+                gnu.name[..name.len()].copy_from_slice(name);
+                h.set_cksum();
+                b.append(&h, *data).expect("raw entry");
+            }
+        }
+    }
+    b.into_inner().expect("finish tar")
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// A busybox root file system as a layer tar: /bin/busybox plus the applet
+/// links the tests use, /etc/passwd and /tmp.
+pub fn busybox_rootfs() -> Vec<u8> {
+    let busybox =
+        fs::read("/bin/busybox").expect("busybox-static is installed (tests/setup-host.sh)");
+    let mut entries = vec![
+        Entry::Dir("bin"),
+        Entry::Dir("etc"),
+        Entry::Dir("tmp"),
+        Entry::Exec("bin/busybox", &busybox),
+        Entry::File(
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
+        ),
+        Entry::File("etc/group", b"root:x:0:\nnobody:x:65534:\n"),
+    ];
+    let applets = [
+        "sh", "ls", "cat", "echo", "id", "true", "false", "sleep", "stat", "touch",
+    ];
+    let links: Vec<String> = applets.iter().map(|a| format!("bin/{a}")).collect();
+    for l in &links {
+        entries.push(Entry::Hardlink(l, "bin/busybox"));
+    }
+    layer(&entries)
+}
+
+/// Writes `data` to a file the test user can read.
+pub fn write_readable(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    fs::write(&path, data).expect("write test file");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod test file");
+    path
+}

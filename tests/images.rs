@@ -1,0 +1,259 @@
+//! Images as users handle them: import, list, inspect, tag, remove, mount;
+//! ownership on disk; hostile layers.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+
+use common::images::*;
+use common::*;
+
+/// Imports the busybox root file system as `name` and returns the image id.
+fn import_busybox(env: &TestEnv, name: &str) -> String {
+    let tar = write_readable(&env.root, "busybox.tar.gz", &gzip(&busybox_rootfs()));
+    let id = env.ok(["import", tar.to_str().unwrap(), name]);
+    id.trim().to_owned()
+}
+
+#[test]
+fn import_list_inspect_tag_and_remove() {
+    let env = TestEnv::new(TestUser::default_user());
+    let id = import_busybox(&env, "busybox");
+    assert_eq!(id.len(), 64, "full image id printed: {id}");
+
+    let listing = env.ok(["images"]);
+    let lines: Vec<&str> = listing.lines().collect();
+    assert!(
+        lines[0].starts_with("REPOSITORY") && lines[0].contains("IMAGE ID"),
+        "{listing}"
+    );
+    assert!(
+        lines[1].starts_with("localhost/busybox") && lines[1].contains(&id[..12]),
+        "{listing}"
+    );
+
+    assert_eq!(env.ok(["images", "-q"]).trim(), &id[..12]);
+    assert_eq!(
+        env.ok([
+            "image",
+            "inspect",
+            "busybox",
+            "--format",
+            "{{.Id}} {{index .RepoTags 0}}"
+        ])
+        .trim(),
+        format!("{id} localhost/busybox:latest")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(["image", "inspect", &id[..12]])).unwrap();
+    assert_eq!(
+        json[0]["RootFS"]["Layers"].as_array().map(|a| a.len()),
+        Some(1)
+    );
+
+    env.ok(["tag", "busybox", "mybox:v1"]);
+    assert!(
+        env.ok(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .contains("localhost/mybox:v1")
+    );
+    assert!(env.run(["image", "exists", "mybox:v1"]).status.success());
+    // Removing one of two names only untags.
+    assert_eq!(
+        env.ok(["rmi", "mybox:v1"]).trim(),
+        "Untagged: localhost/mybox:v1"
+    );
+    assert_eq!(
+        env.run(["image", "exists", "mybox:v1"]).status.code(),
+        Some(1)
+    );
+    let out = env.ok(["rmi", "busybox"]);
+    assert!(out.contains(&format!("Deleted: {id}")), "{out}");
+    assert!(env.ok(["images", "-q"]).trim().is_empty());
+    let layers = env.home.join(".local/share/hutch/storage/layers");
+    let left: Vec<_> = fs::read_dir(&layers)
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().ends_with(".lock"))
+        .collect();
+    assert!(left.is_empty(), "layers left after rmi: {left:?}");
+}
+
+#[test]
+fn mounted_image_shows_its_files_inside_the_namespace() {
+    let env = TestEnv::new(TestUser::default_user());
+    import_busybox(&env, "busybox");
+    let mnt = env.ok(["image", "mount", "busybox"]);
+    let mnt = mnt.trim();
+    let listing = env.ok(["unshare", "ls", &format!("{mnt}/bin")]);
+    assert!(listing.lines().any(|l| l == "busybox"), "{listing}");
+    // Mounted read-only.
+    let out = env.run(["unshare", "touch", &format!("{mnt}/newfile")]);
+    assert!(!out.status.success());
+    env.ok(["image", "unmount", "busybox"]);
+}
+
+#[test]
+fn image_owners_land_on_the_subordinate_range() {
+    let env = TestEnv::new(TestUser::default_user());
+    let Some((start, _)) = env.user.sub_range("/etc/subuid") else {
+        eprintln!("skipped: {} has no subuid range", env.user.name);
+        return;
+    };
+    let tar = layer(&[
+        Entry::Dir("home"),
+        Entry::Owned("home/owned-by-1000", b"x", 1000, 1000),
+        Entry::Owned("root-file", b"y", 0, 0),
+    ]);
+    let path = write_readable(&env.root, "owned.tar", &tar);
+    env.ok(["import", path.to_str().unwrap(), "owned"]);
+    let diff = fs::read_dir(env.home.join(".local/share/hutch/storage/layers"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().join("diff").is_dir())
+        .unwrap()
+        .path()
+        .join("diff");
+    let meta = fs::metadata(diff.join("home/owned-by-1000")).unwrap();
+    assert_eq!(
+        meta.uid(),
+        start + 999,
+        "uid 1000 in the image is subuid {start} + 999 on disk"
+    );
+    assert_eq!(
+        fs::metadata(diff.join("root-file")).unwrap().uid(),
+        env.user.uid,
+        "root is the user"
+    );
+}
+
+#[test]
+fn hostile_layers_are_refused_and_write_nothing_outside() {
+    let env = TestEnv::new(TestUser::default_user());
+    let sentinel_dir = env.home.join(".local/share/hutch");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "dotdot",
+            layer(&[Entry::RawName(b"../escape", b"evil")]),
+            "../escape",
+        ),
+        (
+            "absolute",
+            layer(&[Entry::RawName(b"/tmp/hutch-abs-escape", b"evil")]),
+            "/tmp/hutch-abs-escape",
+        ),
+        (
+            "symlink-parent",
+            layer(&[
+                Entry::Symlink("link", "../../../.."),
+                Entry::File("link/escape", b"evil"),
+            ]),
+            "link/escape",
+        ),
+        (
+            "hardlink-out",
+            layer(&[Entry::Hardlink("h", "../../../../etc/passwd")]),
+            "h",
+        ),
+    ];
+    for (name, tar, entry) in cases {
+        let path = write_readable(&env.root, &format!("{name}.tar"), &tar);
+        let out = env.run(["import", path.to_str().unwrap(), name]);
+        assert_eq!(out.status.code(), Some(125), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(entry),
+            "{name}: error names the entry: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            env.run(["image", "exists", name]).status.code(),
+            Some(1),
+            "{name}: no image"
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/hutch-abs-escape").exists());
+    for escaped in ["escape", "storage/escape", "storage/layers/escape"] {
+        assert!(
+            !sentinel_dir.join(escaped).exists(),
+            "{escaped} written outside the layer"
+        );
+    }
+    assert!(!env.home.join("escape").exists());
+}
+
+#[test]
+fn bad_input_is_a_clear_error_that_changes_nothing() {
+    let env = TestEnv::new(TestUser::default_user());
+    import_busybox(&env, "busybox");
+    let before = env.ok(["images", "--format", "{{.ID}} {{.Repository}}"]);
+
+    let out = env.run(["image", "inspect", "no-such-image"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("no-such-image: image not known"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = env.run(["rmi", "no-such-image"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "Podman's rmi exit code for an unknown image"
+    );
+
+    let out = env.run(["tag", "busybox", "Bad:Name!"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+
+    let out = env.run(["import", "/nonexistent.tar", "x"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("/nonexistent.tar"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = env.run(["import", "--change", "FROB x", "/dev/null", "x"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("FROB"), "{}", stderr(&out));
+
+    let out = env.run(["images", "--filter", "bogus=1"]);
+    assert_eq!(out.status.code(), Some(125));
+
+    assert_eq!(
+        env.ok(["images", "--format", "{{.ID}} {{.Repository}}"]),
+        before
+    );
+}
+
+#[test]
+fn import_applies_changes() {
+    let env = TestEnv::new(TestUser::default_user());
+    let tar = write_readable(&env.root, "bb.tar", &busybox_rootfs());
+    env.ok([
+        "import",
+        "--change",
+        "CMD=/bin/sh",
+        "--change",
+        "ENV FOO=bar",
+        "--change",
+        "WORKDIR /tmp",
+        "-m",
+        "first",
+        tar.to_str().unwrap(),
+        "withchanges",
+    ]);
+    let cfg = env.ok([
+        "image",
+        "inspect",
+        "withchanges",
+        "--format",
+        "{{json .Config}} {{.Comment}}",
+    ]);
+    assert!(cfg.contains(r#""Cmd":["/bin/sh","-c","/bin/sh"]"#), "{cfg}");
+    assert!(
+        cfg.contains("FOO=bar") && cfg.contains(r#""WorkingDir":"/tmp""#),
+        "{cfg}"
+    );
+    assert!(cfg.trim_end().ends_with("first"), "{cfg}");
+}
