@@ -257,3 +257,51 @@ fn import_applies_changes() {
     );
     assert!(cfg.trim_end().ends_with("first"), "{cfg}");
 }
+
+#[test]
+fn additional_image_stores_are_listed_used_and_never_changed() {
+    let env = TestEnv::new(TestUser::default_user());
+    let shared = env.home.join("shared-store");
+    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
+    env.ok([
+        "--root",
+        shared.to_str().unwrap(),
+        "import",
+        tar.to_str().unwrap(),
+        "shared",
+    ]);
+    let conf_dir = env.home.join(".config/containers");
+    fs::create_dir_all(&conf_dir).unwrap();
+    fs::write(
+        conf_dir.join("storage.conf"),
+        format!(
+            "[storage]\n[storage.options]\nadditionalimagestores = [\"{}\"]\n",
+            shared.display()
+        ),
+    )
+    .unwrap();
+    for d in [
+        env.home.join(".config"),
+        conf_dir.clone(),
+        conf_dir.join("storage.conf"),
+    ] {
+        chown(&d, env.user.uid, env.user.gid);
+    }
+    let listing = env.ok(["images", "--format", "{{.Repository}} {{.ReadOnly}}"]);
+    assert_eq!(listing.trim(), "localhost/shared true");
+    let mnt = env.ok(["image", "mount", "shared"]);
+    assert!(
+        env.ok(["unshare", "ls", &format!("{}/bin", mnt.trim())])
+            .contains("busybox")
+    );
+    env.ok(["image", "unmount", "shared"]);
+    let out = env.run(["rmi", "shared"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    let info: serde_json::Value =
+        serde_json::from_str(&env.ok(["info", "--format", "json"])).unwrap();
+    assert_eq!(
+        info["store"]["additionalImageStores"][0],
+        serde_json::json!(shared.display().to_string())
+    );
+}

@@ -32,6 +32,12 @@ pub struct Cli {
     /// Log messages at and above this level
     #[arg(long, global = true, default_value = "warn", value_parser = ["trace", "debug", "info", "warn", "error"])]
     log_level: String,
+    /// Path to the storage root directory (graphroot)
+    #[arg(long, global = true, value_name = "PATH")]
+    root: Option<std::path::PathBuf>,
+    /// Select which storage driver is used (overlay, vfs)
+    #[arg(long, global = true, value_name = "DRIVER")]
+    storage_driver: Option<String>,
     /// Print the version
     #[arg(short = 'v', long = "version")]
     version: bool,
@@ -107,13 +113,15 @@ pub fn main() -> ExitCode {
         );
         return ExitCode::from(EXIT_HUTCH_ERROR);
     };
-    let ctx = Context::detect();
+    let mut ctx = Context::detect();
+    ctx.root_override = cli.root.clone();
+    ctx.storage_driver = cli.storage_driver.clone();
     if command.needs_namespace()
         && ctx.rootless()
         && !ctx.inside_namespace
         && let Err(e) = join_namespace(&ctx)
     {
-        eprintln!("Error: {e:#}");
+        eprintln!("Error: {}", error_text(&e));
         return ExitCode::from(EXIT_HUTCH_ERROR);
     }
     let result = match command {
@@ -131,10 +139,28 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", error_text(&e));
             ExitCode::from(EXIT_HUTCH_ERROR)
         }
     }
+}
+
+/// The error chain on one line. Module errors already print their source
+/// ("creating X: Permission denied"), so a cause whose text the line holds
+/// already is not repeated.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn join_namespace(ctx: &Context) -> anyhow::Result<()> {

@@ -2,5 +2,6 @@
 //! storage.conf and registries.conf with hutch's defaults when absent.
 
 mod paths;
+pub mod storage;
 
 pub use paths::Context;

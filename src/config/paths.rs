@@ -20,6 +20,10 @@ pub struct Context {
     pub run_dir: PathBuf,
     pub run_dir_from_xdg: bool,
     pub data_dir: PathBuf,
+    /// `--root`: the storage graph root, over storage.conf.
+    pub root_override: Option<PathBuf>,
+    /// `--storage-driver`, over storage.conf.
+    pub storage_driver: Option<String>,
 }
 
 impl Context {
@@ -57,6 +61,8 @@ impl Context {
             inside_namespace,
             run_dir: run.path,
             run_dir_from_xdg: run.from_xdg,
+            root_override: None,
+            storage_driver: None,
         }
     }
 

@@ -68,11 +68,7 @@ pub fn gather(ctx: &Context) -> Value {
             "runtimeDir": ctx.run_dir.display().to_string(),
             "runtimeDirFromXdg": ctx.run_dir_from_xdg,
         },
-        "store": {
-            "graphRoot": ctx.data_dir.join("storage").display().to_string(),
-            "runRoot": ctx.run_dir.join("storage").display().to_string(),
-            "dataDir": ctx.data_dir.display().to_string(),
-        },
+        "store": store(ctx),
         "version": version(),
     })
 }
@@ -109,6 +105,56 @@ fn id_mappings(ctx: &Context) -> (Value, Value, Value) {
             json!({"state": "unusable", "error": e.to_string()}),
         ),
     }
+}
+
+/// Storage settings without opening the store (which, rootless, must
+/// happen inside the namespace `info` does not create).
+fn store(ctx: &Context) -> Value {
+    let conf = crate::engine::image::storage_conf(ctx);
+    let (conf, conf_error) = match conf {
+        Ok(c) => (c, Value::Null),
+        Err(e) => (Default::default(), json!(format!("{e:#}"))),
+    };
+    let root = crate::engine::image::graph_root(ctx, &conf);
+    let driver = ctx.storage_driver.clone().or(conf.driver.clone());
+    let verdict = std::fs::read_to_string(root.join("driver")).ok();
+    let (driver_name, driver_reason) = match (driver.as_deref(), verdict.as_deref()) {
+        (Some("vfs"), _) => ("vfs".to_owned(), "configured".to_owned()),
+        (_, Some(v)) if v.starts_with("overlay ") => (
+            "overlay".to_owned(),
+            "native overlay (tested on this kernel)".to_owned(),
+        ),
+        (_, Some(v)) if v.starts_with("fuse:") => (
+            "overlay".to_owned(),
+            format!(
+                "fuse-overlayfs ({})",
+                v.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("fuse:")
+            ),
+        ),
+        (_, Some(v)) if v.starts_with("vfs ") => (
+            "vfs".to_owned(),
+            "native overlay and fuse-overlayfs unusable here".to_owned(),
+        ),
+        (Some(d), _) => (d.to_owned(), "configured; not yet test-mounted".to_owned()),
+        (None, _) => (
+            "overlay".to_owned(),
+            "not yet chosen: the first image operation test-mounts overlay".to_owned(),
+        ),
+    };
+    json!({
+        "configFile": conf.source.map(|p| p.display().to_string()).unwrap_or_default(),
+        "configError": conf_error,
+        "graphRoot": root.display().to_string(),
+        "runRoot": ctx.run_dir.join("storage").display().to_string(),
+        "graphDriverName": driver_name,
+        "graphDriverReason": driver_reason,
+        "mountProgram": conf.mount_program.map(|p| p.display().to_string()).unwrap_or_default(),
+        "additionalImageStores": conf.additional_image_stores.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "dataDir": ctx.data_dir.display().to_string(),
+    })
 }
 
 /// `hutch version`'s data, also embedded in `info`.

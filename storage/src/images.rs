@@ -78,6 +78,14 @@ impl ImageStore {
         })
     }
 
+    /// A store only read from (an additional image store).
+    pub fn read_only(root: &Path) -> ImageStore {
+        ImageStore {
+            path: root.join("images.json"),
+            lock: root.join("images.lock"),
+        }
+    }
+
     pub fn list(&self) -> Result<Vec<ImageRecord>, ImageError> {
         Ok(self.read()?.images)
     }

@@ -125,6 +125,13 @@ impl LayerStore {
         Ok(LayerStore { dir })
     }
 
+    /// Layers of an additional image store, never written to.
+    pub fn read_only(root: &Path) -> LayerStore {
+        LayerStore {
+            dir: root.join("layers"),
+        }
+    }
+
     pub fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
         self.dir.join(chain_id.hex())
     }

@@ -64,6 +64,10 @@ pub struct StoreOptions {
     pub rootless: bool,
     /// Single-id mapping: ownership in images collapses to the user.
     pub single_id: bool,
+    /// Read-only stores of the same layout (storage.conf
+    /// `additionalimagestores`): their images are listed and usable, never
+    /// changed.
+    pub additional: Vec<PathBuf>,
 }
 
 /// A layer blob as a manifest lists it.
@@ -78,6 +82,7 @@ pub struct Store {
     pub blobs: BlobStore,
     pub layers: LayerStore,
     pub images: ImageStore,
+    extra: Vec<(ImageStore, LayerStore)>,
     driver: OnceLock<Choice>,
 }
 
@@ -93,10 +98,19 @@ impl Store {
     pub fn open(opts: StoreOptions) -> Result<Store, StoreError> {
         create_private_dir(&opts.root)?;
         refuse_network_fs(&opts.root)?;
+        // A missing additional store is skipped, as containers/storage does:
+        // a shared mount that is not there yet must not break the tool.
+        let extra = opts
+            .additional
+            .iter()
+            .filter(|p| p.join("images.json").is_file())
+            .map(|p| (ImageStore::read_only(p), LayerStore::read_only(p)))
+            .collect();
         Ok(Store {
             blobs: BlobStore::open(&opts.root)?,
             layers: LayerStore::open(&opts.root)?,
             images: ImageStore::open(&opts.root)?,
+            extra,
             opts,
             driver: OnceLock::new(),
         })
@@ -104,6 +118,58 @@ impl Store {
 
     pub fn root(&self) -> &Path {
         &self.opts.root
+    }
+
+    /// Images of this store, then those of the additional stores that this
+    /// store does not also hold; `true` marks a read-only one.
+    pub fn all_images(&self) -> Result<Vec<(ImageRecord, bool)>, StoreError> {
+        let mut out: Vec<(ImageRecord, bool)> = self
+            .images
+            .list()?
+            .into_iter()
+            .map(|i| (i, false))
+            .collect();
+        for (images, _) in &self.extra {
+            for image in images.list()? {
+                if !out.iter().any(|(i, _)| i.id == image.id) {
+                    out.push((image, true));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where a layer's tree is: this store, else the first additional store
+    /// that has it.
+    pub fn diff_dir(&self, chain_id: &Digest) -> PathBuf {
+        let own = self.layers.diff_dir(chain_id);
+        if own.is_dir() {
+            return own;
+        }
+        self.extra
+            .iter()
+            .map(|(_, layers)| layers.diff_dir(chain_id))
+            .find(|p| p.is_dir())
+            .unwrap_or(own)
+    }
+
+    /// An image's config, from this store or the additional store holding it.
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, StoreError> {
+        match self.blobs.read(digest) {
+            Ok(b) => Ok(b),
+            Err(BlobError::Missing { .. }) => {
+                for p in &self.opts.additional {
+                    if let Ok(data) = fs::read(p.join("blobs/sha256").join(digest.hex())) {
+                        return Ok(data);
+                    }
+                }
+                Err(BlobError::Missing {
+                    digest: digest.clone(),
+                }
+                .into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The driver, chosen on first use (a test mount at most once per kernel).
@@ -178,7 +244,7 @@ impl Store {
 
     /// The `rootfs.diff_ids` of an image config.
     pub fn diff_ids(&self, config: &Digest) -> Result<Vec<Digest>, StoreError> {
-        let bytes = self.blobs.read(config)?;
+        let bytes = self.read_blob(config)?;
         let bad = |reason: String| StoreError::BadConfig {
             digest: config.clone(),
             reason,
@@ -235,7 +301,7 @@ impl Store {
             .layers
             .iter()
             .rev()
-            .map(|l| self.layers.diff_dir(l))
+            .map(|l| self.diff_dir(l))
             .collect();
         match &self.driver()?.driver {
             Driver::Overlay => driver::mount_overlay(&lowers, None, &target, self.opts.rootless)?,
@@ -285,7 +351,7 @@ impl Store {
                 .layers
                 .iter()
                 .rev()
-                .map(|l| self.layers.diff_dir(l))
+                .map(|l| self.diff_dir(l))
                 .collect();
             let upper = dir.join("upper");
             fs::remove_dir(&upper).map_err(io_err("preparing", &upper))?;
@@ -326,11 +392,7 @@ impl Store {
         if driver::is_mounted(&target) {
             return Ok(target);
         }
-        let lowers: Vec<PathBuf> = lowers_ids
-            .iter()
-            .rev()
-            .map(|l| self.layers.diff_dir(l))
-            .collect();
+        let lowers: Vec<PathBuf> = lowers_ids.iter().rev().map(|l| self.diff_dir(l)).collect();
         let (upper, work) = (dir.join("upper"), dir.join("work"));
         match &self.driver()?.driver {
             Driver::Overlay => {
@@ -395,14 +457,20 @@ fn refuse_network_fs(path: &Path) -> Result<(), StoreError> {
     let Ok(st) = rustix::fs::statfs(path) else {
         return Ok(());
     };
-    let magic = st.f_type as i64;
-    if let Some((_, name)) = NETWORK_FILESYSTEMS.iter().find(|(m, _)| *m == magic) {
-        return Err(StoreError::NetworkFs {
+    match network_fs_name(st.f_type as i64) {
+        Some(fs) => Err(StoreError::NetworkFs {
             path: path.to_owned(),
-            fs: name,
-        });
+            fs,
+        }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+fn network_fs_name(magic: i64) -> Option<&'static str> {
+    NETWORK_FILESYSTEMS
+        .iter()
+        .find(|(m, _)| *m == magic)
+        .map(|(_, n)| *n)
 }
 
 /// vfs: copies `lowers` (top first) into one tree at `dest`, applying the
@@ -476,4 +544,31 @@ fn overlay_copy(layer: &Path, dest: &Path, opaque_xattr: &str) -> Result<(), Sto
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_filesystems_are_recognised() {
+        assert_eq!(network_fs_name(0x6969), Some("NFS"));
+        assert_eq!(network_fs_name(0x4750_4653), Some("GPFS"));
+        assert_eq!(network_fs_name(0xEF53), None, "ext4 is local");
+        let err = StoreError::NetworkFs {
+            path: PathBuf::from("/home/a/.local/share/hutch/storage"),
+            fs: "NFS",
+        }
+        .to_string();
+        assert!(
+            err.contains("graphroot") && err.contains("storage.conf"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn local_root_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(refuse_network_fs(dir.path()).is_ok());
+    }
 }

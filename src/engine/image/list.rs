@@ -23,6 +23,8 @@ pub struct Listed {
     pub record: ImageRecord,
     pub created: i64,
     pub labels: Value,
+    /// From an additional (read-only) image store.
+    pub read_only: bool,
 }
 
 enum Filter {
@@ -35,7 +37,7 @@ enum Filter {
 }
 
 pub fn list(store: &Store, req: &ListRequest) -> anyhow::Result<Vec<Listed>> {
-    let records = store.images.list()?;
+    let records = store.all_images()?;
     let created_of = |r: &ImageRecord| -> (i64, Value) {
         let cfg = config(store, r).unwrap_or(Value::Null);
         let created = cfg["created"]
@@ -56,12 +58,13 @@ pub fn list(store: &Store, req: &ListRequest) -> anyhow::Result<Vec<Listed>> {
     }
     let mut out: Vec<Listed> = records
         .into_iter()
-        .map(|record| {
+        .map(|(record, read_only)| {
             let (created, labels) = created_of(&record);
             Listed {
                 record,
                 created,
                 labels,
+                read_only,
             }
         })
         .filter(|l| filters.iter().all(|f| matches(f, l)))
@@ -158,6 +161,7 @@ pub fn row_view(l: &Listed, name: Option<&str>, now: i64) -> Value {
         "Labels": l.labels,
         "Dangling": l.record.names.is_empty(),
         "Containers": 0,
+        "ReadOnly": l.read_only,
     })
 }
 

@@ -13,16 +13,41 @@ use hutch_storage::{Digest, Store, StoreOptions};
 use crate::config::Context;
 use crate::image::reference;
 
-/// Opens the user's store. Rootless, this runs inside the user namespace.
+/// Opens the user's store, as storage.conf and `--root`/`--storage-driver`
+/// describe it. Rootless, this runs inside the user namespace.
 pub fn open_store(ctx: &Context) -> anyhow::Result<Store> {
-    let root = ctx.data_dir.join("storage");
+    let conf = storage_conf(ctx)?;
+    let root = graph_root(ctx, &conf);
     Store::open(StoreOptions {
         root: root.clone(),
-        driver: Default::default(),
+        driver: hutch_storage::driver::DriverConfig {
+            driver: ctx.storage_driver.clone().or(conf.driver),
+            mount_program: conf.mount_program,
+        },
         rootless: ctx.rootless(),
         single_id: ctx.rootless() && single_id_namespace(),
+        additional: conf.additional_image_stores,
     })
     .with_context(|| format!("opening image storage at {}", root.display()))
+}
+
+pub fn storage_conf(ctx: &Context) -> anyhow::Result<crate::config::storage::StorageConf> {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    Ok(crate::config::storage::load(
+        ctx.rootless(),
+        ctx.identity.uid,
+        &home,
+    )?)
+}
+
+/// `--root`, else storage.conf's graphroot, else `<data dir>/storage`.
+pub fn graph_root(ctx: &Context, conf: &crate::config::storage::StorageConf) -> std::path::PathBuf {
+    ctx.root_override
+        .clone()
+        .or_else(|| conf.graphroot.clone())
+        .unwrap_or_else(|| ctx.data_dir.join("storage"))
 }
 
 /// A namespace whose uid map holds one id: chown to other ids fails there.
@@ -43,13 +68,13 @@ pub enum LookupError {
     #[error("{input}: short id matches several images ({})", matches.join(", "))]
     Ambiguous { input: String, matches: Vec<String> },
     #[error(transparent)]
-    Store(#[from] hutch_storage::images::ImageError),
+    Store(#[from] hutch_storage::StoreError),
 }
 
 /// Finds an image by full or short id (`sha256:` optional) or by name, the
 /// way Podman resolves local images.
 pub fn lookup(store: &Store, input: &str) -> Result<ImageRecord, LookupError> {
-    let images = store.images.list()?;
+    let images: Vec<ImageRecord> = store.all_images()?.into_iter().map(|(i, _)| i).collect();
     let bare = input.strip_prefix("sha256:").unwrap_or(input);
     if let Ok(d) = Digest::from_hex(bare)
         && let Some(img) = images.iter().find(|i| i.id == d)
@@ -119,8 +144,7 @@ pub fn tag(store: &Store, image: &ImageRecord, target: &str) -> anyhow::Result<S
 /// The config blob of an image as JSON.
 pub fn config(store: &Store, image: &ImageRecord) -> anyhow::Result<serde_json::Value> {
     let bytes = store
-        .blobs
-        .read(&image.id)
+        .read_blob(&image.id)
         .with_context(|| format!("reading the config of image {}", image.id.short()))?;
     serde_json::from_slice(&bytes)
         .with_context(|| format!("parsing the config of image {}", image.id.short()))

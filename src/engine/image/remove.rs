@@ -43,6 +43,13 @@ pub fn remove(store: &Store, inputs: &[String], force: bool) -> anyhow::Result<R
                 .extend(store.images.untag(&image.id, Some(&name))?);
             continue;
         }
+        if store.images.get(&image.id)?.is_none() {
+            report.errors.push(format!(
+                "{input}: image is in a read-only additional image store (storage.conf additionalimagestores)"
+            ));
+            report.exit_code = report.exit_code.max(1);
+            continue;
+        }
         let users = users_of(store, &image);
         if !users.is_empty() && !force {
             report.errors.push(format!(
