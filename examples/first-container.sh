@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
-# A newcomer's first command: prepare the host, build hutch, and enter the
-# rootless user namespace. Works offline once the packages are installed.
+# A newcomer's first command: prepare the host, build hutch, build a tiny
+# image from the host's busybox-static (offline) and run a shell in it.
+#
+# Until containers land, the "container" is a chroot into the image's
+# mounted root inside your user namespace: the same namespace, storage and
+# overlay mount that containers will use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v newuidmap >/dev/null || ! command -v crun >/dev/null; then
+if ! command -v newuidmap >/dev/null || [ ! -x /bin/busybox ]; then
   if [ "$(id -u)" -eq 0 ]; then bash tests/setup-host.sh; else sudo bash tests/setup-host.sh; fi
 fi
 cargo build --release --locked -q
-hutch=target/release/hutch
+hutch=$PWD/target/release/hutch
 if [ "$(id -u)" -eq 0 ]; then
-  # Root runs rootful; show the rootless path as the test user instead.
+  # Root would run rootful; show the rootless path as the test user instead.
   bash tests/setup-host.sh >/dev/null
   install -m 0755 "$hutch" /tmp/hutch-first
-  runuser -u hutch-test -- env -i PATH=/usr/bin:/bin HOME=/home/hutch-test /tmp/hutch-first unshare id
-  runuser -u hutch-test -- env -i PATH=/usr/bin:/bin HOME=/home/hutch-test /tmp/hutch-first unshare cat /proc/self/uid_map
-  exit 0
+  exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
+    bash "$PWD/examples/first-container.sh" --as-user /tmp/hutch-first
 fi
-"$hutch" unshare id
-"$hutch" unshare cat /proc/self/uid_map
+[ "${1:-}" = --as-user ] && hutch=$2
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for applet in sh ls cat echo id uname; do ln -s busybox "$work/rootfs/bin/$applet"; done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$work/rootfs/etc/passwd"
+tar -C "$work/rootfs" -czf "$work/busybox.tar.gz" .
+
+"$hutch" import --change 'CMD=/bin/sh' "$work/busybox.tar.gz" busybox >/dev/null
+"$hutch" images
+root=$("$hutch" image mount busybox)
+"$hutch" unshare chroot "$root" /bin/sh -c 'echo "hello from busybox: $(id)"; uname -a'
+"$hutch" image unmount busybox >/dev/null
