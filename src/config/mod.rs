@@ -1,7 +1,8 @@
-//! Configuration: where a user's state lives, and (later) containers.conf,
-//! storage.conf and registries.conf with hutch's defaults when absent.
+//! Configuration: where a user's state lives, registries.conf, and (later)
+//! containers.conf and storage.conf with hutch's defaults when absent.
 
 mod paths;
+pub mod registries;
 pub mod storage;
 
 pub use paths::Context;
