@@ -7,6 +7,9 @@
 # overlay mount that containers will use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --as-user ]; then
+  hutch=$2
+else
 if ! command -v newuidmap >/dev/null || [ ! -x /bin/busybox ]; then
   if [ "$(id -u)" -eq 0 ]; then bash tests/setup-host.sh; else sudo bash tests/setup-host.sh; fi
 fi
@@ -19,7 +22,7 @@ if [ "$(id -u)" -eq 0 ]; then
   exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
     bash "$PWD/examples/first-container.sh" --as-user /tmp/hutch-first
 fi
-[ "${1:-}" = --as-user ] && hutch=$2
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,6 +30,7 @@ mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/busybox"
 for applet in sh ls cat echo id uname; do ln -s busybox "$work/rootfs/bin/$applet"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$work/rootfs/etc/passwd"
+echo 'root:x:0:' > "$work/rootfs/etc/group"
 tar -C "$work/rootfs" -czf "$work/busybox.tar.gz" .
 
 "$hutch" import --change 'CMD=/bin/sh' "$work/busybox.tar.gz" busybox >/dev/null
