@@ -2,5 +2,6 @@
 //! resolution, registries.conf, credentials, registry and archive
 //! transports. Storage of what arrives is the `hutch-storage` crate's job.
 
+pub mod archive;
 pub mod auth;
 pub mod reference;
