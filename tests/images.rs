@@ -305,3 +305,104 @@ fn additional_image_stores_are_listed_used_and_never_changed() {
         serde_json::json!(shared.display().to_string())
     );
 }
+
+#[test]
+fn whiteouts_hide_lower_files_in_the_mounted_root() {
+    let env = TestEnv::new(TestUser::default_user());
+    let lower = layer(&[
+        Entry::Dir("etc"),
+        Entry::File("etc/lower", b"gone"),
+        Entry::File("etc/kept", b"kept"),
+        Entry::Dir("opq"),
+        Entry::File("opq/old", b"old"),
+    ]);
+    let upper = layer(&[
+        Entry::Dir("etc"),
+        Entry::File("etc/.wh.lower", b""),
+        Entry::Dir("opq"),
+        Entry::File("opq/.wh..wh..opq", b""),
+        Entry::File("opq/new", b"new"),
+    ]);
+    let archive = write_readable(
+        &env.root,
+        "layered.tar",
+        &docker_archive(&[lower, upper], "layered:latest"),
+    );
+    let out = env.ok(["load", "-i", archive.to_str().unwrap()]);
+    assert_eq!(out.trim(), "Loaded image: docker.io/library/layered:latest");
+    let mnt = env.ok(["image", "mount", "layered"]);
+    let mnt = mnt.trim();
+    let etc = env.ok(["unshare", "ls", "-A", &format!("{mnt}/etc")]);
+    assert_eq!(
+        etc.split_whitespace().collect::<Vec<_>>(),
+        vec!["kept"],
+        "whiteout hides etc/lower"
+    );
+    let opq = env.ok(["unshare", "ls", "-A", &format!("{mnt}/opq")]);
+    assert_eq!(
+        opq.split_whitespace().collect::<Vec<_>>(),
+        vec!["new"],
+        "opaque dir hides opq/old"
+    );
+    env.ok(["image", "unmount", "layered"]);
+}
+
+#[test]
+fn save_rmi_load_restores_the_same_image() {
+    let env = TestEnv::new(TestUser::default_user());
+    let id = import_busybox(&env, "busybox");
+    for format in ["docker-archive", "oci-archive"] {
+        let archive = env.home.join(format!("saved-{format}.tar"));
+        env.ok([
+            "save",
+            "--format",
+            format,
+            "-o",
+            archive.to_str().unwrap(),
+            "busybox",
+        ]);
+        env.ok(["rmi", "busybox"]);
+        assert_eq!(
+            env.run(["image", "exists", "busybox"]).status.code(),
+            Some(1)
+        );
+        let out = env.ok(["load", "-i", archive.to_str().unwrap()]);
+        assert!(out.contains("localhost/busybox:latest"), "{format}: {out}");
+        assert_eq!(
+            env.ok(["image", "inspect", "busybox", "--format", "{{.Id}}"])
+                .trim(),
+            id,
+            "{format}: same image id after save, rmi, load"
+        );
+    }
+    // Through a pipe, as `save | load` on another machine would be.
+    let saved = env.hutch(["save", "busybox"]).output().expect("save");
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    assert!(saved.stdout.len() > 1_000_000, "busybox is in the archive");
+}
+
+#[test]
+fn corrupt_archive_loads_nothing() {
+    let env = TestEnv::new(TestUser::default_user());
+    let mut bytes = docker_archive(
+        &[layer(&[Entry::File("f", b"original content")])],
+        "corrupt:latest",
+    );
+    let pos = bytes
+        .windows(16)
+        .position(|w| w == b"original content")
+        .expect("layer content in archive");
+    bytes[pos] = b'O';
+    let archive = write_readable(&env.root, "corrupt.tar", &bytes);
+    let out = env.run(["load", "-i", archive.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("sha256:"),
+        "names the digest: {}",
+        stderr(&out)
+    );
+    assert!(
+        env.ok(["images", "-q"]).trim().is_empty(),
+        "nothing visible"
+    );
+}

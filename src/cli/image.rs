@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use crate::config::Context;
-use crate::engine::image::{self as engine, import, inspect, list, remove};
+use crate::engine::image::{self as engine, import, inspect, list, remove, transfer};
 use crate::engine::time;
 use crate::format::{OutputFormat, Template, to_json_pretty};
 
@@ -370,5 +370,128 @@ fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
         }
     }
     store.layers.clean_trash();
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SaveArgs {
+    /// Save image to oci-archive, oci-dir (directory with oci manifest type), docker-archive, docker-dir (directory with v2s2 manifest type)
+    #[arg(long, default_value = "docker-archive")]
+    format: String,
+    /// Write to a file (or directory for oci-dir and docker-dir), default is STDOUT
+    #[arg(short, long)]
+    output: Option<std::path::PathBuf>,
+    /// Interpret additional arguments as images not tags and create a multi-image-archive (docker-archive only; always on in hutch)
+    #[arg(short, long)]
+    multi_image_archive: bool,
+    /// Compress tarball image layers when saving to a directory (accepted; layers are kept as stored)
+    #[arg(long)]
+    compress: bool,
+    /// Suppress the output
+    #[arg(short, long)]
+    quiet: bool,
+    #[arg(required = true)]
+    images: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Read from specified archive file (default: stdin)
+    #[arg(short, long)]
+    input: Option<std::path::PathBuf>,
+    /// Suppress the output
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub fn save(ctx: &Context, args: &SaveArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let format = transfer::SaveFormat::parse(&args.format)?;
+    let store = engine::open_store(ctx)?;
+    let mut images = Vec::new();
+    for name in &args.images {
+        let record = engine::lookup(&store, name)?;
+        // The archive carries the name the user asked for, as Podman's does;
+        // an id saves every name the image has.
+        let names: Vec<String> = match record
+            .names
+            .iter()
+            .find(|n| crate::image::reference::matches_stored_name(name, n))
+        {
+            Some(n) => vec![n.clone()],
+            None => record.names.clone(),
+        };
+        images.push((record, names));
+    }
+    let dir_format = matches!(
+        format,
+        transfer::SaveFormat::OciDir | transfer::SaveFormat::DockerDir
+    );
+    match (&args.output, dir_format) {
+        (Some(dir), true) => transfer::save(&store, &images, format, None, Some(dir))?,
+        (None, true) => anyhow::bail!("--format {} needs a directory given with -o", args.format),
+        (Some(path), false) => {
+            // Write-then-rename: an interrupted save never leaves a truncated
+            // archive under the requested name.
+            let tmp = path.with_extension("hutch-partial");
+            let file = std::fs::File::create(&tmp)
+                .with_context(|| format!("creating {}", tmp.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            let result = transfer::save(&store, &images, format, Some(&mut w), None)
+                .and_then(|()| w.into_inner().map_err(|e| e.into_error().into()).map(drop))
+                .and_then(|()| {
+                    std::fs::rename(&tmp, path)
+                        .with_context(|| format!("writing {}", path.display()))
+                });
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result?;
+        }
+        (None, false) => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                anyhow::bail!("refusing to save to terminal. Use -o flag or redirect");
+            }
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            transfer::save(&store, &images, format, Some(&mut w), None)?;
+            std::io::Write::flush(&mut w).context("writing to standard output")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn load(ctx: &Context, args: &LoadArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let store = engine::open_store(ctx)?;
+    let records = match &args.input {
+        Some(path) => {
+            let file =
+                std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            transfer::load(
+                &store,
+                std::io::BufReader::new(file),
+                &path.display().to_string(),
+            )?
+        }
+        None => {
+            if std::io::stdin().is_terminal() {
+                anyhow::bail!(
+                    "cannot read from terminal, use command-line redirection or the --input flag"
+                );
+            }
+            transfer::load(&store, std::io::stdin().lock(), "standard input")?
+        }
+    };
+    if !args.quiet {
+        for r in &records {
+            if r.names.is_empty() {
+                println!("Loaded image: {}", r.id);
+            }
+            for n in &r.names {
+                println!("Loaded image: {n}");
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -59,8 +59,12 @@ enum Command {
     /// Manage hutch
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Load image(s) from a tar archive
+    Load(image::LoadArgs),
     /// Remove one or more images from local storage
     Rmi(image::RmiArgs),
+    /// Save image(s) to an archive
+    Save(image::SaveArgs),
     /// Add an additional name to a local image
     Tag(image::TagArgs),
     /// Run a command in a modified user namespace
@@ -82,6 +86,8 @@ impl Command {
             Command::Image(_)
             | Command::Images(_)
             | Command::Import(_)
+            | Command::Load(_)
+            | Command::Save(_)
             | Command::Rmi(_)
             | Command::Tag(_)
             | Command::Untag(_) => true,
@@ -128,6 +134,8 @@ pub fn main() -> ExitCode {
         Command::Image(cmd) => image::run(&ctx, cmd),
         Command::Images(args) => image::images(&ctx, &args),
         Command::Import(args) => image::import_image(&ctx, args),
+        Command::Load(args) => image::load(&ctx, &args),
+        Command::Save(args) => image::save(&ctx, &args),
         Command::Rmi(args) => image::rmi(&ctx, &args),
         Command::Tag(args) => image::tag(&ctx, &args),
         Command::Untag(args) => image::untag(&ctx, &args),

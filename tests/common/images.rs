@@ -119,3 +119,46 @@ pub fn write_readable(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod test file");
     path
 }
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(data))
+}
+
+/// A docker-archive (what `docker save`/`podman save` write) of an image
+/// made of `layers` (uncompressed tars), named `repo_tag`.
+pub fn docker_archive(layers: &[Vec<u8>], repo_tag: &str) -> Vec<u8> {
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("sha256:{}", sha256_hex(l)))
+        .collect();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-01-01T00:00:00Z",
+        "config": {"Cmd": ["/bin/sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    let config_bytes = serde_json::to_vec(&config).expect("config json");
+    let config_name = format!("{}.json", sha256_hex(&config_bytes));
+    let layer_names: Vec<String> = layers
+        .iter()
+        .map(|l| format!("{}.tar", sha256_hex(l)))
+        .collect();
+    let manifest =
+        serde_json::json!([{"Config": config_name, "RepoTags": [repo_tag], "Layers": layer_names}]);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = header(tar::EntryType::Regular, data.len() as u64, 0o644, 0, 0);
+        b.append_data(&mut h, name, data).expect("archive member");
+    };
+    add(&config_name, &config_bytes);
+    for (name, data) in layer_names.iter().zip(layers) {
+        add(name, data);
+    }
+    add(
+        "manifest.json",
+        &serde_json::to_vec(&manifest).expect("manifest json"),
+    );
+    b.into_inner().expect("finish archive")
+}

@@ -5,6 +5,7 @@ pub mod import;
 pub mod inspect;
 pub mod list;
 pub mod remove;
+pub mod transfer;
 
 use anyhow::{Context as _, bail};
 use hutch_storage::images::ImageRecord;
