@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(uidmap crun runc passt slirp4netns fuse-overlayfs catatonit busybox-static
-          docker-registry apache2-utils iperf3 procps iproute2 ca-certificates)
+          docker-registry apache2-utils iperf3 procps iproute2 ca-certificates curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

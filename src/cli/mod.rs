@@ -7,6 +7,8 @@
 //! syscalls of its own.
 
 mod image;
+mod progress;
+mod registry;
 mod system;
 mod unshare;
 mod version;
@@ -61,6 +63,14 @@ enum Command {
     System(system::SystemCommand),
     /// Load image(s) from a tar archive
     Load(image::LoadArgs),
+    /// Log in to a container registry
+    Login(registry::LoginArgs),
+    /// Log out of a container registry
+    Logout(registry::LogoutArgs),
+    /// Pull an image from a registry or an archive
+    Pull(registry::PullArgs),
+    /// Push an image to a registry or an archive
+    Push(registry::PushArgs),
     /// Remove one or more images from local storage
     Rmi(image::RmiArgs),
     /// Save image(s) to an archive
@@ -80,13 +90,16 @@ impl Command {
     /// `version` and `info` answer on a host where it cannot even be made.
     fn needs_namespace(&self) -> bool {
         match self {
-            Command::Info(_) | Command::Version(_) => false,
+            // Credentials live in files; no namespace needed.
+            Command::Info(_) | Command::Version(_) | Command::Login(_) | Command::Logout(_) => false,
             Command::System(sys) => sys.needs_namespace(),
             Command::Unshare(_) => true,
             Command::Image(_)
             | Command::Images(_)
             | Command::Import(_)
             | Command::Load(_)
+            | Command::Pull(_)
+            | Command::Push(_)
             | Command::Save(_)
             | Command::Rmi(_)
             | Command::Tag(_)
@@ -135,6 +148,10 @@ pub fn main() -> ExitCode {
         Command::Images(args) => image::images(&ctx, &args),
         Command::Import(args) => image::import_image(&ctx, args),
         Command::Load(args) => image::load(&ctx, &args),
+        Command::Login(args) => registry::login(&ctx, &args),
+        Command::Logout(args) => registry::logout(&ctx, &args),
+        Command::Pull(args) => registry::pull_images(&ctx, &args),
+        Command::Push(args) => registry::push_image(&ctx, &args),
         Command::Save(args) => image::save(&ctx, &args),
         Command::Rmi(args) => image::rmi(&ctx, &args),
         Command::Tag(args) => image::tag(&ctx, &args),

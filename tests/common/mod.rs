@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod images;
+pub mod registry;
 
 use std::ffi::OsStr;
 use std::fs;
@@ -127,6 +128,8 @@ pub struct TestEnv {
     pub root: PathBuf,
     pub home: PathBuf,
     pub xdg_runtime_dir: Option<PathBuf>,
+    /// Extra environment for every hutch command of this test.
+    pub vars: Vec<(String, String)>,
 }
 
 impl TestEnv {
@@ -148,6 +151,7 @@ impl TestEnv {
             root,
             home,
             xdg_runtime_dir: Some(xdg),
+            vars: Vec::new(),
         }
     }
 
@@ -186,6 +190,9 @@ impl TestEnv {
             .stdin(Stdio::null());
         if let Some(x) = &self.xdg_runtime_dir {
             cmd.env("XDG_RUNTIME_DIR", x);
+        }
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
         }
         if is_root() && self.user.uid != 0 {
             cmd.uid(self.user.uid).gid(self.user.gid);

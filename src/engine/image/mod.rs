@@ -4,6 +4,7 @@
 pub mod import;
 pub mod inspect;
 pub mod list;
+pub mod pull;
 pub mod remove;
 pub mod transfer;
 

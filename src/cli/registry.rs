@@ -1,0 +1,249 @@
+//! `pull`, `push`, `login` and `logout`.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+use super::progress::Progress;
+use crate::config::Context;
+use crate::engine::image::pull::{self, PullRequest, PushRequest, RegistryOptions};
+use crate::engine::image::{self as engine, transfer};
+use crate::image::reference;
+use crate::image::registry::{Credentials, Platform};
+
+#[derive(Debug, clap::Args)]
+pub struct CommonRegistryArgs {
+    /// Require HTTPS and verify certificates when contacting registries
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    tls_verify: Option<bool>,
+    /// Credentials (USERNAME:PASSWORD) to use for authenticating to a registry
+    #[arg(long)]
+    creds: Option<String>,
+    /// Path of the authentication file
+    #[arg(long)]
+    authfile: Option<std::path::PathBuf>,
+}
+
+impl CommonRegistryArgs {
+    fn options(&self) -> RegistryOptions {
+        RegistryOptions {
+            tls_verify: self.tls_verify,
+            creds: self.creds.clone(),
+            authfile: self.authfile.clone(),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    common: CommonRegistryArgs,
+    /// Choose a platform (os/arch[/variant]) from a manifest list
+    #[arg(long)]
+    platform: Option<String>,
+    /// Use ARCH instead of the architecture of the machine
+    #[arg(long)]
+    arch: Option<String>,
+    /// Use OS instead of the running OS
+    #[arg(long)]
+    os: Option<String>,
+    /// Use VARIANT instead of the default architecture variant
+    #[arg(long)]
+    variant: Option<String>,
+    /// Suppress output information when pulling images
+    #[arg(short, long)]
+    quiet: bool,
+    #[arg(required = true)]
+    images: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    common: CommonRegistryArgs,
+    /// Write the digest of the pushed image to this file
+    #[arg(long)]
+    digestfile: Option<std::path::PathBuf>,
+    /// Suppress output information when pushing images
+    #[arg(short, long)]
+    quiet: bool,
+    image: String,
+    destination: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    common: CommonRegistryArgs,
+    /// Username for the registry
+    #[arg(short, long)]
+    username: Option<String>,
+    /// Password for the registry
+    #[arg(short, long)]
+    password: Option<String>,
+    /// Take the password from stdin
+    #[arg(long)]
+    password_stdin: bool,
+    registry: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogoutArgs {
+    /// Path of the authentication file
+    #[arg(long)]
+    authfile: Option<std::path::PathBuf>,
+    /// Remove the cached credentials for all registries in the auth file
+    #[arg(short, long)]
+    all: bool,
+    registry: Option<String>,
+}
+
+fn platform(args: &PullArgs) -> anyhow::Result<Platform> {
+    let mut p = match &args.platform {
+        Some(s) => s.parse::<Platform>().map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Platform::host(),
+    };
+    if let Some(os) = &args.os {
+        p.os = os.clone();
+    }
+    if let Some(arch) = &args.arch {
+        p.architecture = arch.clone();
+    }
+    if let Some(v) = &args.variant {
+        p.variant = Some(v.clone());
+    }
+    Ok(p)
+}
+
+pub fn pull_images(ctx: &Context, args: &PullArgs) -> anyhow::Result<ExitCode> {
+    let platform = platform(args)?;
+    let store = engine::open_store(ctx)?;
+    for name in &args.images {
+        let (transport, rest) = reference::strip_transport(name);
+        let records = match transport {
+            Some(t) if t != "docker://" => transfer::pull_local(&store, t, rest)?,
+            _ => {
+                let mut progress = Progress::new(args.quiet, "Trying to pull");
+                let req = PullRequest {
+                    name: rest.to_owned(),
+                    platform: platform.clone(),
+                    options: args.common.options(),
+                };
+                vec![pull::pull(ctx, &store, &req, &mut |r, e| progress.event(r, e))?]
+            }
+        };
+        for r in records {
+            println!("{}", r.id.hex());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn push_image(ctx: &Context, args: &PushArgs) -> anyhow::Result<ExitCode> {
+    let store = engine::open_store(ctx)?;
+    if let Some(dest) = &args.destination {
+        let (transport, rest) = reference::strip_transport(dest);
+        if let Some(t) = transport.filter(|t| *t != "docker://") {
+            return push_local(&store, &args.image, t, rest);
+        }
+    }
+    let mut progress = Progress::new(args.quiet, "Pushing");
+    let req = PushRequest {
+        image: args.image.clone(),
+        destination: args.destination.clone(),
+        options: args.common.options(),
+    };
+    let digest = pull::push(ctx, &store, &req, &mut |r, e| progress.event(r, e))?;
+    if let Some(f) = &args.digestfile {
+        std::fs::write(f, digest.to_string()).with_context(|| format!("writing {}", f.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn push_local(store: &hutch_storage::Store, image: &str, transport: &str, rest: &str) -> anyhow::Result<ExitCode> {
+    let record = engine::lookup(store, image)?;
+    let format = match transport {
+        "oci-archive:" => transfer::SaveFormat::OciArchive,
+        "docker-archive:" => transfer::SaveFormat::DockerArchive,
+        "oci:" => transfer::SaveFormat::OciDir,
+        "dir:" => transfer::SaveFormat::DockerDir,
+        other => bail!("unsupported destination transport {other}"),
+    };
+    let (path, name) = match rest.split_once(':') {
+        Some((p, n)) => (p, Some(n.to_owned())),
+        None => (rest, None),
+    };
+    let names = name.map(|n| vec![n]).unwrap_or_else(|| record.names.clone());
+    let images = [(record, names)];
+    match format {
+        transfer::SaveFormat::OciDir | transfer::SaveFormat::DockerDir => {
+            transfer::save(store, &images, format, None, Some(std::path::Path::new(path)))?
+        }
+        _ => {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {path}"))?;
+            let mut w = std::io::BufWriter::new(file);
+            transfer::save(store, &images, format, Some(&mut w), None)?;
+            std::io::Write::flush(&mut w).with_context(|| format!("writing {path}"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Without XDG_RUNTIME_DIR, auth.json lives in hutch's fallback runtime
+/// dir, which must pass the same ownership checks as for the namespace.
+fn check_runtime_dir(ctx: &Context) -> anyhow::Result<()> {
+    if ctx.rootless() && !ctx.run_dir_from_xdg && !ctx.inside_namespace {
+        hutch_userns::rundir::ensure(&ctx.run_dir, ctx.identity.uid)?;
+    }
+    Ok(())
+}
+
+pub fn login(ctx: &Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
+    check_runtime_dir(ctx)?;
+    let username = match &args.username {
+        Some(u) => u.clone(),
+        None => bail!("username is required (use -u; hutch does not prompt)"),
+    };
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else if let Some(p) = &args.password {
+        p.clone()
+    } else if std::io::stdin().is_terminal() {
+        bail!("password is required (use -p or --password-stdin)");
+    } else {
+        bail!("password is required: pass --password-stdin to read it from stdin");
+    };
+    if password.is_empty() {
+        bail!("password is empty");
+    }
+    pull::login(
+        ctx,
+        &args.registry,
+        Credentials { username, password },
+        &args.common.options(),
+    )?;
+    println!("Login Succeeded!");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn logout(ctx: &Context, args: &LogoutArgs) -> anyhow::Result<ExitCode> {
+    check_runtime_dir(ctx)?;
+    let auth = pull::auth_file(ctx, args.authfile.as_deref());
+    if args.all {
+        auth.remove_all()?;
+        println!("Removed login credentials for all registries");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(reg) = &args.registry else {
+        bail!("registry must be given (or --all)");
+    };
+    let host = pull::normalize_registry(reg);
+    if !auth.remove(&host)? {
+        bail!("not logged into {host}");
+    }
+    println!("Removed login credentials for {host}");
+    Ok(ExitCode::SUCCESS)
+}

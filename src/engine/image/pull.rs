@@ -1,0 +1,256 @@
+//! `pull` and `push` against registries: short names resolved through
+//! registries.conf, mirrors tried before the registry, credentials from
+//! auth.json, then the registry client moves the blobs and the store makes
+//! the image visible.
+
+use anyhow::{Context as _, bail};
+use hutch_storage::Store;
+use hutch_storage::images::ImageRecord;
+use hutch_storage::store::LayerBlob;
+
+use crate::config::registries::{self, Registries};
+use crate::image::auth::{self, AuthFile};
+use crate::image::reference::{self, Reference};
+use crate::image::registry::{self, Credentials, Endpoint, Platform, ProgressEvent};
+
+/// What the user passed besides the name.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// `--tls-verify=false`: plain HTTP and unverified TLS allowed.
+    pub tls_verify: Option<bool>,
+    /// `--creds user:password`.
+    pub creds: Option<String>,
+    /// `--authfile`.
+    pub authfile: Option<std::path::PathBuf>,
+}
+
+pub struct PullRequest {
+    pub name: String,
+    pub platform: Platform,
+    pub options: RegistryOptions,
+}
+
+/// Where auth.json lives for this context: `$XDG_RUNTIME_DIR` or hutch's
+/// fallback runtime dir.
+pub fn auth_file(ctx: &crate::config::Context, explicit: Option<&std::path::Path>) -> AuthFile {
+    if let Some(p) = explicit {
+        return AuthFile::new(p);
+    }
+    let base = if ctx.run_dir_from_xdg {
+        ctx.run_dir.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| ctx.run_dir.clone())
+    } else {
+        ctx.run_dir.clone()
+    };
+    AuthFile::locate(&base)
+}
+
+fn credentials(
+    opts: &RegistryOptions,
+    auth: &AuthFile,
+    registry: &str,
+) -> anyhow::Result<Option<Credentials>> {
+    if let Some(c) = &opts.creds {
+        let (u, p) = c.split_once(':').unwrap_or((c.as_str(), ""));
+        return Ok(Some(Credentials {
+            username: u.to_owned(),
+            password: p.to_owned(),
+        }));
+    }
+    Ok(auth
+        .get(registry)
+        .with_context(|| format!("reading credentials for {registry}"))?
+        .map(|c: auth::Credentials| Credentials {
+            username: c.username,
+            password: c.password,
+        }))
+}
+
+/// Pulls `req.name` (a registry reference, `docker://` optional) and
+/// returns the stored image and the name it got.
+pub fn pull(
+    ctx: &crate::config::Context,
+    store: &Store,
+    req: &PullRequest,
+    progress: &mut dyn FnMut(&str, ProgressEvent),
+) -> anyhow::Result<ImageRecord> {
+    let regs = registries::load().context("reading registries.conf")?;
+    let candidates = regs
+        .resolve_short_name(&req.name)?
+        .into_pull_candidates()?;
+    let auth = auth_file(ctx, req.options.authfile.as_deref());
+    let mut failures = Vec::new();
+    for candidate in &candidates {
+        match pull_candidate(store, &regs, &auth, candidate, req, progress) {
+            Ok(record) => return Ok(record),
+            Err(e) => failures.push(format!("{candidate}: {}", crate::cli::error_text(&e))),
+        }
+    }
+    if failures.len() == 1 {
+        bail!("{}", failures.remove(0));
+    }
+    bail!("pulling {} failed:\n  {}", req.name, failures.join("\n  "))
+}
+
+fn pull_candidate(
+    store: &Store,
+    regs: &Registries,
+    auth: &AuthFile,
+    candidate: &str,
+    req: &PullRequest,
+    progress: &mut dyn FnMut(&str, ProgressEvent),
+) -> anyhow::Result<ImageRecord> {
+    let parsed = Reference::parse(candidate)?.normalized_docker_hub().with_default_tag();
+    let name = parsed.to_string();
+    let target = parsed.digest.clone().or(parsed.tag.clone()).unwrap_or_else(|| "latest".into());
+    let mut errors = Vec::new();
+    for source in regs.pull_sources(&name)? {
+        let endpoint = Endpoint {
+            registry: source.endpoint.clone(),
+            insecure: source.insecure || req.options.tls_verify == Some(false),
+        };
+        let creds = credentials(&req.options, auth, &source.endpoint)?;
+        let mut report = |e: ProgressEvent| progress(&name, e);
+        match registry::pull(
+            &endpoint,
+            &source.repository,
+            &target,
+            &req.platform,
+            creds.as_ref(),
+            &store.blobs,
+            &mut report,
+        ) {
+            Ok(pulled) => {
+                let layers: Vec<LayerBlob> = pulled
+                    .layers
+                    .iter()
+                    .map(|(digest, _, media_type)| LayerBlob {
+                        digest: digest.clone(),
+                        media_type: media_type.clone(),
+                    })
+                    .collect();
+                // A pull by digest has no tag to record; Podman names such
+                // images `<none>` and shows the digest.
+                let names: Vec<String> = if parsed.digest.is_some() { Vec::new() } else { vec![name.clone()] };
+                let record = store
+                    .commit_image(&pulled.manifest_digest, &pulled.manifest_media_type, &pulled.config, &layers, &names)
+                    .with_context(|| format!("storing {name}"))?;
+                return Ok(record);
+            }
+            Err(e) => errors.push(format!("{}: {e}", source.endpoint)),
+        }
+    }
+    bail!("{}", errors.join("; "))
+}
+
+pub struct PushRequest {
+    pub image: String,
+    /// `docker://registry/repo:tag`, or a registry reference; default the
+    /// image's own name.
+    pub destination: Option<String>,
+    pub options: RegistryOptions,
+}
+
+/// Pushes a stored image to a registry; returns the manifest digest.
+pub fn push(
+    ctx: &crate::config::Context,
+    store: &Store,
+    req: &PushRequest,
+    progress: &mut dyn FnMut(&str, ProgressEvent),
+) -> anyhow::Result<hutch_storage::Digest> {
+    let record = super::lookup(store, &req.image)?;
+    let dest = match &req.destination {
+        Some(d) => d.strip_prefix("docker://").unwrap_or(d).to_owned(),
+        None => record
+            .names
+            .iter()
+            .find(|n| reference::matches_stored_name(&req.image, n))
+            .or(record.names.first())
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("{}: image has no name; give a destination", req.image))?,
+    };
+    let parsed = Reference::parse(&dest)
+        .with_context(|| format!("invalid destination {dest:?}"))?
+        .normalized_docker_hub()
+        .with_default_tag();
+    let Some(registry_host) = parsed.registry.clone() else {
+        bail!("{dest}: a push destination needs a registry (for example localhost:5000/{dest})");
+    };
+    if registry_host == reference::LOCAL_REGISTRY {
+        bail!("{dest}: localhost/ names local images; push to a registry such as localhost:5000/{}", parsed.repository);
+    }
+    let regs = registries::load().context("reading registries.conf")?;
+    let insecure = regs.find(&parsed.to_string()).is_some_and(|r| r.insecure) || req.options.tls_verify == Some(false);
+    if regs.find(&parsed.to_string()).is_some_and(|r| r.blocked) {
+        bail!("registry {registry_host} is blocked in registries.conf");
+    }
+    let auth = auth_file(ctx, req.options.authfile.as_deref());
+    let creds = credentials(&req.options, &auth, &registry_host)?;
+    let manifest = store.read_blob(&record.digest)?;
+    let name = parsed.to_string();
+    let mut report = |e: ProgressEvent| progress(&name, e);
+    let digest = registry::push(
+        &Endpoint {
+            registry: registry_host,
+            insecure,
+        },
+        &parsed.repository,
+        parsed.tag.as_deref().unwrap_or("latest"),
+        &manifest,
+        &record.manifest_media_type,
+        &store.blobs,
+        creds.as_ref(),
+        &mut report,
+    )?;
+    Ok(digest)
+}
+
+/// `login`: checks the credentials against the registry, then stores them.
+pub fn login(
+    ctx: &crate::config::Context,
+    registry_host: &str,
+    creds: Credentials,
+    options: &RegistryOptions,
+) -> anyhow::Result<std::path::PathBuf> {
+    let host = normalize_registry(registry_host);
+    let regs = registries::load().context("reading registries.conf")?;
+    let insecure = regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure) || options.tls_verify == Some(false);
+    registry::check_login(
+        &Endpoint {
+            registry: host.clone(),
+            insecure,
+        },
+        &creds,
+    )
+    .with_context(|| format!("logging into {host:?}"))?;
+    let auth = auth_file(ctx, options.authfile.as_deref());
+    auth.set(
+        &host,
+        &auth::Credentials {
+            username: creds.username,
+            password: creds.password,
+        },
+    )?;
+    Ok(auth.path().to_owned())
+}
+
+/// `docker://`, `https://` and paths stripped: `login` takes a registry.
+pub fn normalize_registry(input: &str) -> String {
+    let s = input
+        .trim_start_matches("docker://")
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = s.split('/').next().unwrap_or(s);
+    if host == "index.docker.io" { "docker.io".to_owned() } else { host.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_for_login() {
+        assert_eq!(normalize_registry("https://index.docker.io/v1/"), "docker.io");
+        assert_eq!(normalize_registry("127.0.0.1:5000"), "127.0.0.1:5000");
+        assert_eq!(normalize_registry("docker://quay.io/org"), "quay.io");
+    }
+}
