@@ -1,3 +1,5 @@
 //! Images as users name and move them: references and short-name
 //! resolution, registries.conf, credentials, registry and archive
 //! transports. Storage of what arrives is the `hutch-storage` crate's job.
+
+pub mod registry;
