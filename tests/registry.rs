@@ -17,9 +17,16 @@ fn env_with(reg: &Registry) -> TestEnv {
     let conf = write_readable(
         &env.root,
         "registries.conf",
-        format!("[[registry]]\nlocation = \"{}\"\ninsecure = true\n", reg.address()).as_bytes(),
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.address()
+        )
+        .as_bytes(),
     );
-    env.vars.push(("CONTAINERS_REGISTRIES_CONF".into(), conf.display().to_string()));
+    env.vars.push((
+        "CONTAINERS_REGISTRIES_CONF".into(),
+        conf.display().to_string(),
+    ));
     env
 }
 
@@ -28,7 +35,11 @@ fn start(env_root: &std::path::Path, auth: Option<(&str, &str)>) -> Option<Regis
 }
 
 fn scratch() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("hutch-reg-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "hutch-reg-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -44,12 +55,21 @@ fn rand_suffix() -> u64 {
 fn load_layered(env: &TestEnv, name: &str) -> String {
     let layers = vec![
         busybox_rootfs(),
-        layer(&[Entry::Dir("data"), Entry::Owned("data/by-1000", b"owned", 1000, 1000)]),
-        layer(&[Entry::Dir("etc"), Entry::File("etc/.wh.passwd", b""), Entry::File("etc/motd", b"hi\n")]),
+        layer(&[
+            Entry::Dir("data"),
+            Entry::Owned("data/by-1000", b"owned", 1000, 1000),
+        ]),
+        layer(&[
+            Entry::Dir("etc"),
+            Entry::File("etc/.wh.passwd", b""),
+            Entry::File("etc/motd", b"hi\n"),
+        ]),
     ];
     let archive = write_readable(&env.root, "layered.tar", &docker_archive(&layers, name));
     env.ok(["load", "-i", archive.to_str().unwrap()]);
-    env.ok(["image", "inspect", name, "--format", "{{.Id}}"]).trim().to_owned()
+    env.ok(["image", "inspect", name, "--format", "{{.Id}}"])
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -61,7 +81,12 @@ fn push_then_pull_round_trip_keeps_digests() {
     let remote = format!("{}/test/layered:v1", reg.address());
     env.ok(["tag", "layered", &remote]);
     let digest_file = env.home.join("digest");
-    env.ok(["push", "--digestfile", digest_file.to_str().unwrap(), &remote]);
+    env.ok([
+        "push",
+        "--digestfile",
+        digest_file.to_str().unwrap(),
+        &remote,
+    ]);
     let pushed = fs::read_to_string(&digest_file).unwrap();
     assert!(pushed.starts_with("sha256:"), "{pushed}");
 
@@ -70,12 +95,31 @@ fn push_then_pull_round_trip_keeps_digests() {
     let out = env.run(["pull", &remote]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), id, "pull prints the image id");
-    assert!(stderr(&out).contains("Copying blob"), "progress lines when piped: {}", stderr(&out));
-    assert_eq!(env.ok(["image", "inspect", &remote, "--format", "{{.Id}} {{.Digest}}"]).trim(), format!("{id} {pushed}"));
+    assert!(
+        stderr(&out).contains("Copying blob"),
+        "progress lines when piped: {}",
+        stderr(&out)
+    );
+    assert_eq!(
+        env.ok([
+            "image",
+            "inspect",
+            &remote,
+            "--format",
+            "{{.Id}} {{.Digest}}"
+        ])
+        .trim(),
+        format!("{id} {pushed}")
+    );
 
     // Pushing again uploads nothing new; pulling again copies nothing.
     let again = env.run(["pull", &remote]);
-    assert!(stderr(&again).contains("already exists") || stderr(&again).matches("Copying blob").count() == 0, "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists")
+            || stderr(&again).matches("Copying blob").count() == 0,
+        "{}",
+        stderr(&again)
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -94,7 +138,10 @@ fn pulled_files_owned_by_1000_land_on_the_subuid_range() {
     env.ok(["push", &remote]);
     env.ok(["rmi", "-a", "-f"]);
     env.ok(["pull", "-q", &remote]);
-    let found = walk(&env.home.join(".local/share/hutch/storage/layers"), "by-1000");
+    let found = walk(
+        &env.home.join(".local/share/hutch/storage/layers"),
+        "by-1000",
+    );
     let meta = fs::metadata(found.expect("pulled file on disk")).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_eq!(meta.uid(), start_id + 999);
@@ -125,13 +172,17 @@ fn corrupted_blob_fails_the_pull_and_leaves_nothing() {
     let remote = format!("{}/test/corrupt:v1", reg.address());
     env.ok(["tag", "layered", &remote]);
     env.ok(["push", &remote]);
-    let inspect: serde_json::Value = serde_json::from_str(&env.ok(["image", "inspect", &remote])).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(["image", "inspect", &remote])).unwrap();
     let manifest_digest = inspect[0]["Digest"].as_str().unwrap().to_owned();
     env.ok(["rmi", "-a", "-f"]);
     // Corrupt the last layer blob the registry holds for this image.
     let manifest = fs::read(reg.blob_path(manifest_digest.trim_start_matches("sha256:"))).unwrap();
     let manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
-    let layer = manifest["layers"].as_array().unwrap().last().unwrap()["digest"].as_str().unwrap().to_owned();
+    let layer = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = reg.blob_path(layer.trim_start_matches("sha256:"));
     let mut bytes = fs::read(&path).unwrap();
     let last = bytes.len() - 10;
@@ -141,9 +192,18 @@ fn corrupted_blob_fails_the_pull_and_leaves_nothing() {
     let out = env.run(["pull", &remote]);
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
-    assert!(err.contains("digest") || err.contains("sha256"), "a digest error: {err}");
-    assert!(env.ok(["images", "-q"]).trim().is_empty(), "no image visible");
-    let blob = env.home.join(".local/share/hutch/storage/blobs/sha256").join(layer.trim_start_matches("sha256:"));
+    assert!(
+        err.contains("digest") || err.contains("sha256"),
+        "a digest error: {err}"
+    );
+    assert!(
+        env.ok(["images", "-q"]).trim().is_empty(),
+        "no image visible"
+    );
+    let blob = env
+        .home
+        .join(".local/share/hutch/storage/blobs/sha256")
+        .join(layer.trim_start_matches("sha256:"));
     assert!(!blob.exists(), "corrupt blob not stored");
     let _ = fs::remove_dir_all(&dir);
 }
@@ -159,9 +219,18 @@ fn two_concurrent_pulls_store_layers_once() {
     env.ok(["push", &remote]);
     env.ok(["rmi", "-a", "-f"]);
     let children: Vec<_> = (0..2)
-        .map(|_| env.hutch(["pull", "-q", &remote]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        .map(|_| {
+            env.hutch(["pull", "-q", &remote])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
-    let outs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     for o in &outs {
         assert!(o.status.success(), "{}", stderr(o));
     }
@@ -179,17 +248,30 @@ fn two_concurrent_pulls_store_layers_once() {
 #[test]
 fn login_with_a_wrong_password_fails_clearly() {
     let dir = scratch();
-    let Some(reg) = start(&dir, Some(("alice", "s3cret"))) else { return };
+    let Some(reg) = start(&dir, Some(("alice", "s3cret"))) else {
+        return;
+    };
     let env = env_with(&reg);
     let out = env.run(["login", "-u", "alice", "-p", "wrong", &reg.address()]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("invalid username/password"), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("wrong"), "the password is never printed");
+    assert!(
+        stderr(&out).contains("invalid username/password"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("wrong"),
+        "the password is never printed"
+    );
 
     let out = env.run(["login", "-u", "alice", "-p", "s3cret", &reg.address()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("Login Succeeded!"));
-    let auth = env.xdg_runtime_dir.as_ref().unwrap().join("containers/auth.json");
+    let auth = env
+        .xdg_runtime_dir
+        .as_ref()
+        .unwrap()
+        .join("containers/auth.json");
     let text = fs::read_to_string(&auth).unwrap();
     assert!(text.contains(&reg.address()), "{text}");
 
@@ -212,9 +294,16 @@ fn manifest_list_pull_picks_the_platform() {
     // Two single-arch images pushed by digest, then an OCI index naming them.
     let amd = load_layered(&env, "localhost/amd:latest");
     let arm_layers = vec![layer(&[Entry::File("arm", b"arm64")])];
-    let arch_archive = write_readable(&env.root, "arm.tar", &docker_archive(&arm_layers, "localhost/arm:latest"));
+    let arch_archive = write_readable(
+        &env.root,
+        "arm.tar",
+        &docker_archive(&arm_layers, "localhost/arm:latest"),
+    );
     env.ok(["load", "-i", arch_archive.to_str().unwrap()]);
-    let arm = env.ok(["image", "inspect", "arm", "--format", "{{.Id}}"]).trim().to_owned();
+    let arm = env
+        .ok(["image", "inspect", "arm", "--format", "{{.Id}}"])
+        .trim()
+        .to_owned();
     let mut digests = Vec::new();
     for (name, tag) in [("amd", "amd64"), ("arm", "arm64")] {
         let remote = format!("{}/test/multi:{tag}", reg.address());
@@ -222,7 +311,9 @@ fn manifest_list_pull_picks_the_platform() {
         let f = env.home.join(format!("{tag}.digest"));
         env.ok(["push", "--digestfile", f.to_str().unwrap(), &remote]);
         let d = fs::read_to_string(&f).unwrap();
-        let size = fs::metadata(reg.blob_path(d.trim_start_matches("sha256:"))).unwrap().len();
+        let size = fs::metadata(reg.blob_path(d.trim_start_matches("sha256:")))
+            .unwrap()
+            .len();
         digests.push((tag, d, size));
     }
     let index = serde_json::json!({
@@ -235,19 +326,40 @@ fn manifest_list_pull_picks_the_platform() {
         })).collect::<Vec<_>>(),
     });
     let status = Command::new("curl")
-        .args(["-sf", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.index.v1+json", "--data-binary"])
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.index.v1+json",
+            "--data-binary",
+        ])
         .arg(serde_json::to_string(&index).unwrap())
-        .arg(format!("http://{}/v2/test/multi/manifests/latest", reg.address()))
+        .arg(format!(
+            "http://{}/v2/test/multi/manifests/latest",
+            reg.address()
+        ))
         .status()
         .expect("curl");
     assert!(status.success(), "index pushed");
     env.ok(["rmi", "-a", "-f"]);
     let remote = format!("{}/test/multi:latest", reg.address());
-    assert_eq!(env.ok(["pull", "-q", "--platform", "linux/arm64", &remote]).trim(), arm);
-    assert_eq!(env.ok(["pull", "-q", "--arch", "amd64", &remote]).trim(), amd);
+    assert_eq!(
+        env.ok(["pull", "-q", "--platform", "linux/arm64", &remote])
+            .trim(),
+        arm
+    );
+    assert_eq!(
+        env.ok(["pull", "-q", "--arch", "amd64", &remote]).trim(),
+        amd
+    );
     let out = env.run(["pull", "--platform", "linux/s390x", &remote]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("arm64") && stderr(&out).contains("amd64"), "lists what exists: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("arm64") && stderr(&out).contains("amd64"),
+        "lists what exists: {}",
+        stderr(&out)
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -256,7 +368,11 @@ fn push_to_oci_layout_and_pull_back() {
     let env = TestEnv::new(TestUser::default_user());
     let id = load_layered(&env, "localhost/layered:latest");
     let layout = env.home.join("layout");
-    env.ok(["push", "layered", &format!("oci:{}:mytag", layout.display())]);
+    env.ok([
+        "push",
+        "layered",
+        &format!("oci:{}:mytag", layout.display()),
+    ]);
     env.ok(["rmi", "-a", "-f"]);
     let pulled = env.ok(["pull", &format!("oci:{}:mytag", layout.display())]);
     assert_eq!(pulled.trim(), id);

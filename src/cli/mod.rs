@@ -91,7 +91,9 @@ impl Command {
     fn needs_namespace(&self) -> bool {
         match self {
             // Credentials live in files; no namespace needed.
-            Command::Info(_) | Command::Version(_) | Command::Login(_) | Command::Logout(_) => false,
+            Command::Info(_) | Command::Version(_) | Command::Login(_) | Command::Logout(_) => {
+                false
+            }
             Command::System(sys) => sys.needs_namespace(),
             Command::Unshare(_) => true,
             Command::Image(_)

@@ -74,14 +74,20 @@ impl Progress {
                 Some(bar) => bar.finish(),
                 None => self.line(format!("Copying blob {} done", digest.short())),
             },
-            ProgressEvent::LayerSkipped { digest } => {
-                self.line(format!("Copying blob {} skipped: already exists", digest.short()))
+            ProgressEvent::LayerSkipped { digest } => self.line(format!(
+                "Copying blob {} skipped: already exists",
+                digest.short()
+            )),
+            ProgressEvent::ConfigCopied { digest } => {
+                self.line(format!("Copying config {} done", digest.short()))
             }
-            ProgressEvent::ConfigCopied { digest } => self.line(format!("Copying config {} done", digest.short())),
-            ProgressEvent::ConfigSkipped { digest } => {
-                self.line(format!("Copying config {} skipped: already exists", digest.short()))
+            ProgressEvent::ConfigSkipped { digest } => self.line(format!(
+                "Copying config {} skipped: already exists",
+                digest.short()
+            )),
+            ProgressEvent::ManifestDone { .. } => {
+                self.line("Writing manifest to image destination".to_owned())
             }
-            ProgressEvent::ManifestDone { .. } => self.line("Writing manifest to image destination".to_owned()),
         }
     }
 

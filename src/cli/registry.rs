@@ -122,7 +122,7 @@ pub fn pull_images(ctx: &Context, args: &PullArgs) -> anyhow::Result<ExitCode> {
     for name in &args.images {
         let (transport, rest) = reference::strip_transport(name);
         let records = match transport {
-            Some(t) if t != "docker://" => transfer::pull_local(&store, t, rest)?,
+            Some(t) if t != "docker" => transfer::pull_local(&store, t, rest)?,
             _ => {
                 let mut progress = Progress::new(args.quiet, "Trying to pull");
                 let req = PullRequest {
@@ -130,7 +130,9 @@ pub fn pull_images(ctx: &Context, args: &PullArgs) -> anyhow::Result<ExitCode> {
                     platform: platform.clone(),
                     options: args.common.options(),
                 };
-                vec![pull::pull(ctx, &store, &req, &mut |r, e| progress.event(r, e))?]
+                vec![pull::pull(ctx, &store, &req, &mut |r, e| {
+                    progress.event(r, e)
+                })?]
             }
         };
         for r in records {
@@ -144,7 +146,7 @@ pub fn push_image(ctx: &Context, args: &PushArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
     if let Some(dest) = &args.destination {
         let (transport, rest) = reference::strip_transport(dest);
-        if let Some(t) = transport.filter(|t| *t != "docker://") {
+        if let Some(t) = transport.filter(|t| *t != "docker") {
             return push_local(&store, &args.image, t, rest);
         }
     }
@@ -156,30 +158,42 @@ pub fn push_image(ctx: &Context, args: &PushArgs) -> anyhow::Result<ExitCode> {
     };
     let digest = pull::push(ctx, &store, &req, &mut |r, e| progress.event(r, e))?;
     if let Some(f) = &args.digestfile {
-        std::fs::write(f, digest.to_string()).with_context(|| format!("writing {}", f.display()))?;
+        std::fs::write(f, digest.to_string())
+            .with_context(|| format!("writing {}", f.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn push_local(store: &hutch_storage::Store, image: &str, transport: &str, rest: &str) -> anyhow::Result<ExitCode> {
+fn push_local(
+    store: &hutch_storage::Store,
+    image: &str,
+    transport: &str,
+    rest: &str,
+) -> anyhow::Result<ExitCode> {
     let record = engine::lookup(store, image)?;
     let format = match transport {
-        "oci-archive:" => transfer::SaveFormat::OciArchive,
-        "docker-archive:" => transfer::SaveFormat::DockerArchive,
-        "oci:" => transfer::SaveFormat::OciDir,
-        "dir:" => transfer::SaveFormat::DockerDir,
+        "oci-archive" => transfer::SaveFormat::OciArchive,
+        "docker-archive" => transfer::SaveFormat::DockerArchive,
+        "oci" => transfer::SaveFormat::OciDir,
+        "dir" => transfer::SaveFormat::DockerDir,
         other => bail!("unsupported destination transport {other}"),
     };
     let (path, name) = match rest.split_once(':') {
         Some((p, n)) => (p, Some(n.to_owned())),
         None => (rest, None),
     };
-    let names = name.map(|n| vec![n]).unwrap_or_else(|| record.names.clone());
+    let names = name
+        .map(|n| vec![n])
+        .unwrap_or_else(|| record.names.clone());
     let images = [(record, names)];
     match format {
-        transfer::SaveFormat::OciDir | transfer::SaveFormat::DockerDir => {
-            transfer::save(store, &images, format, None, Some(std::path::Path::new(path)))?
-        }
+        transfer::SaveFormat::OciDir | transfer::SaveFormat::DockerDir => transfer::save(
+            store,
+            &images,
+            format,
+            None,
+            Some(std::path::Path::new(path)),
+        )?,
         _ => {
             let file = std::fs::File::create(path).with_context(|| format!("creating {path}"))?;
             let mut w = std::io::BufWriter::new(file);
@@ -207,7 +221,10 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     };
     let password = if args.password_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
         line.trim_end_matches(['\n', '\r']).to_owned()
     } else if let Some(p) = &args.password {
         p.clone()

@@ -5,3 +5,4 @@
 pub mod archive;
 pub mod auth;
 pub mod reference;
+pub mod registry;

@@ -282,8 +282,33 @@ impl Store {
                 self.layers.remove(layer)?;
             }
         }
+        // Blobs: a later pull must fetch (and verify) again what no image
+        // still needs, rather than trust a blob nothing accounts for.
+        let kept: std::collections::HashSet<Digest> =
+            remaining.iter().flat_map(|i| self.blobs_of(i)).collect();
+        for blob in self.blobs_of(&removed) {
+            if !kept.contains(&blob) {
+                self.blobs.remove(&blob)?;
+            }
+        }
         let _ = self.unmount_image(id);
         Ok(Some(removed))
+    }
+
+    /// The manifest, config and layer blobs an image stands on.
+    fn blobs_of(&self, image: &ImageRecord) -> Vec<Digest> {
+        let mut out = vec![image.digest.clone(), image.id.clone()];
+        if let Ok(bytes) = self.blobs.read(&image.digest)
+            && let Ok(m) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && let Some(layers) = m["layers"].as_array()
+        {
+            out.extend(
+                layers
+                    .iter()
+                    .filter_map(|l| l["digest"].as_str()?.parse().ok()),
+            );
+        }
+        out
     }
 
     fn mounts_dir(&self) -> PathBuf {

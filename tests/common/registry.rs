@@ -31,16 +31,23 @@ impl Registry {
             dir.join("storage").display()
         );
         if let Some((user, pass)) = auth {
-            let out = Command::new("htpasswd").args(["-Bbn", user, pass]).output().expect("htpasswd (apache2-utils)");
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, pass])
+                .output()
+                .expect("htpasswd (apache2-utils)");
             assert!(out.status.success(), "htpasswd failed");
             let file = dir.join("htpasswd");
             std::fs::write(&file, &out.stdout).expect("htpasswd file");
-            config += &format!("auth:\n  htpasswd:\n    realm: test\n    path: {}\n", file.display());
+            config += &format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                file.display()
+            );
         }
         for _ in 0..5 {
             let port = free_port();
             let path = dir.join("config.yml");
-            std::fs::write(&path, format!("{config}http:\n  addr: 127.0.0.1:{port}\n")).expect("registry config");
+            std::fs::write(&path, format!("{config}http:\n  addr: 127.0.0.1:{port}\n"))
+                .expect("registry config");
             let log = std::fs::File::create(dir.join("registry.log")).expect("registry log");
             let child = Command::new(PROGRAM)
                 .arg("serve")
@@ -104,7 +111,9 @@ fn answers(port: u16) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+    if s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut buf = [0u8; 12];

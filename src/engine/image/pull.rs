@@ -37,7 +37,10 @@ pub fn auth_file(ctx: &crate::config::Context, explicit: Option<&std::path::Path
         return AuthFile::new(p);
     }
     let base = if ctx.run_dir_from_xdg {
-        ctx.run_dir.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| ctx.run_dir.clone())
+        ctx.run_dir
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| ctx.run_dir.clone())
     } else {
         ctx.run_dir.clone()
     };
@@ -74,9 +77,7 @@ pub fn pull(
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> anyhow::Result<ImageRecord> {
     let regs = registries::load().context("reading registries.conf")?;
-    let candidates = regs
-        .resolve_short_name(&req.name)?
-        .into_pull_candidates()?;
+    let candidates = regs.resolve_short_name(&req.name)?.into_pull_candidates()?;
     let auth = auth_file(ctx, req.options.authfile.as_deref());
     let mut failures = Vec::new();
     for candidate in &candidates {
@@ -99,9 +100,15 @@ fn pull_candidate(
     req: &PullRequest,
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> anyhow::Result<ImageRecord> {
-    let parsed = Reference::parse(candidate)?.normalized_docker_hub().with_default_tag();
+    let parsed = Reference::parse(candidate)?
+        .normalized_docker_hub()
+        .with_default_tag();
     let name = parsed.to_string();
-    let target = parsed.digest.clone().or(parsed.tag.clone()).unwrap_or_else(|| "latest".into());
+    let target = parsed
+        .digest
+        .clone()
+        .or(parsed.tag.clone())
+        .unwrap_or_else(|| "latest".into());
     let mut errors = Vec::new();
     for source in regs.pull_sources(&name)? {
         let endpoint = Endpoint {
@@ -130,9 +137,19 @@ fn pull_candidate(
                     .collect();
                 // A pull by digest has no tag to record; Podman names such
                 // images `<none>` and shows the digest.
-                let names: Vec<String> = if parsed.digest.is_some() { Vec::new() } else { vec![name.clone()] };
+                let names: Vec<String> = if parsed.digest.is_some() {
+                    Vec::new()
+                } else {
+                    vec![name.clone()]
+                };
                 let record = store
-                    .commit_image(&pulled.manifest_digest, &pulled.manifest_media_type, &pulled.config, &layers, &names)
+                    .commit_image(
+                        &pulled.manifest_digest,
+                        &pulled.manifest_media_type,
+                        &pulled.config,
+                        &layers,
+                        &names,
+                    )
                     .with_context(|| format!("storing {name}"))?;
                 return Ok(record);
             }
@@ -166,7 +183,9 @@ pub fn push(
             .find(|n| reference::matches_stored_name(&req.image, n))
             .or(record.names.first())
             .cloned()
-            .ok_or_else(|| anyhow::anyhow!("{}: image has no name; give a destination", req.image))?,
+            .ok_or_else(|| {
+                anyhow::anyhow!("{}: image has no name; give a destination", req.image)
+            })?,
     };
     let parsed = Reference::parse(&dest)
         .with_context(|| format!("invalid destination {dest:?}"))?
@@ -176,10 +195,14 @@ pub fn push(
         bail!("{dest}: a push destination needs a registry (for example localhost:5000/{dest})");
     };
     if registry_host == reference::LOCAL_REGISTRY {
-        bail!("{dest}: localhost/ names local images; push to a registry such as localhost:5000/{}", parsed.repository);
+        bail!(
+            "{dest}: localhost/ names local images; push to a registry such as localhost:5000/{}",
+            parsed.repository
+        );
     }
     let regs = registries::load().context("reading registries.conf")?;
-    let insecure = regs.find(&parsed.to_string()).is_some_and(|r| r.insecure) || req.options.tls_verify == Some(false);
+    let insecure = regs.find(&parsed.to_string()).is_some_and(|r| r.insecure)
+        || req.options.tls_verify == Some(false);
     if regs.find(&parsed.to_string()).is_some_and(|r| r.blocked) {
         bail!("registry {registry_host} is blocked in registries.conf");
     }
@@ -213,7 +236,8 @@ pub fn login(
 ) -> anyhow::Result<std::path::PathBuf> {
     let host = normalize_registry(registry_host);
     let regs = registries::load().context("reading registries.conf")?;
-    let insecure = regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure) || options.tls_verify == Some(false);
+    let insecure = regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure)
+        || options.tls_verify == Some(false);
     registry::check_login(
         &Endpoint {
             registry: host.clone(),
@@ -240,7 +264,11 @@ pub fn normalize_registry(input: &str) -> String {
         .trim_start_matches("https://")
         .trim_start_matches("http://");
     let host = s.split('/').next().unwrap_or(s);
-    if host == "index.docker.io" { "docker.io".to_owned() } else { host.to_owned() }
+    if host == "index.docker.io" {
+        "docker.io".to_owned()
+    } else {
+        host.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -249,7 +277,10 @@ mod tests {
 
     #[test]
     fn registry_names_for_login() {
-        assert_eq!(normalize_registry("https://index.docker.io/v1/"), "docker.io");
+        assert_eq!(
+            normalize_registry("https://index.docker.io/v1/"),
+            "docker.io"
+        );
         assert_eq!(normalize_registry("127.0.0.1:5000"), "127.0.0.1:5000");
         assert_eq!(normalize_registry("docker://quay.io/org"), "quay.io");
     }

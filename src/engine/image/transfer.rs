@@ -168,12 +168,12 @@ pub fn save(
 /// `oci-archive:FILE`, `docker-archive:FILE`).
 pub fn pull_local(store: &Store, transport: &str, rest: &str) -> anyhow::Result<Vec<ImageRecord>> {
     match transport {
-        "oci-archive:" | "docker-archive:" => {
+        "oci-archive" | "docker-archive" => {
             let path = rest.split_once(':').map_or(rest, |(p, _)| p);
             let file = std::fs::File::open(path).with_context(|| format!("opening {path}"))?;
             load(store, std::io::BufReader::new(file), path)
         }
-        "oci:" => {
+        "oci" => {
             let (dir, name) = match rest.split_once(':') {
                 Some((d, n)) => (d, Some(n)),
                 None => (rest, None),
@@ -187,7 +187,7 @@ pub fn pull_local(store: &Store, transport: &str, rest: &str) -> anyhow::Result<
                 .collect();
             Ok(vec![commit(store, &image, &names)?])
         }
-        "dir:" => {
+        "dir" => {
             let image = archive::read_dir_transport(Path::new(rest), &store.blobs)
                 .with_context(|| format!("reading directory {rest}"))?;
             Ok(vec![commit(store, &image, &[])?])

@@ -1,0 +1,171 @@
+//! The registry transport: pulls an image (manifest, config, layers) from a
+//! Docker or OCI registry into a [`BlobStore`], pushes one from it, and checks
+//! credentials for `hutch login`. It speaks the distribution protocol through
+//! `oci-client` (bearer and basic auth, Docker v2 schema 2, OCI manifests,
+//! manifest lists and indexes) and verifies every byte it stores against its
+//! digest.
+//!
+//! It deliberately knows nothing of registries.conf, auth.json, short names,
+//! mirrors or image records: the caller resolves a name into an [`Endpoint`],
+//! a repository and [`Credentials`], and records the [`Pulled`] image itself.
+//! The API is synchronous; each call builds its own small runtime.
+
+mod error;
+mod login;
+mod manifest;
+mod platform;
+mod pull;
+mod push;
+mod session;
+mod transfer;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::future::Future;
+
+use hutch_storage::blobs::BlobStore;
+use hutch_storage::digest::Digest;
+
+pub use error::RegistryError;
+pub use manifest::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, ManifestError, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST,
+};
+pub use platform::{BadPlatform, Platform};
+
+/// Where a registry is and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host[:port]`, as in an image name (`docker.io`, `localhost:5000`).
+    pub registry: String,
+    /// registries.conf `insecure = true`: TLS certificates are not verified
+    /// and plain HTTP is used when the registry does not speak TLS at all.
+    pub insecure: bool,
+}
+
+/// A username and password (or token) for one registry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    // Errors and debug logs print what they hold; a password must never be
+    // among it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What a transfer reports while it runs, for the CLI to draw (Podman's
+/// "Copying blob ... done" lines). Events of concurrent layers interleave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgressEvent {
+    /// A layer starts moving; `size` is what the manifest declares.
+    LayerStart { digest: Digest, size: u64 },
+    /// `done` bytes of the layer have moved so far.
+    LayerBytes { digest: Digest, done: u64 },
+    /// The layer is stored (pull) or accepted by the registry (push).
+    LayerDone { digest: Digest },
+    /// The layer was already there (locally on pull, remotely on push).
+    LayerSkipped { digest: Digest },
+    /// The config blob was transferred and verified.
+    ConfigCopied { digest: Digest },
+    /// The config blob was already there.
+    ConfigSkipped { digest: Digest },
+    /// A manifest is stored (pull) or written to the registry (push); for a
+    /// pushed manifest list this comes once per platform and once for the list.
+    ManifestDone { digest: Digest },
+}
+
+/// An image now complete in the [`BlobStore`]: its manifest, config and
+/// layers are all stored under their verified digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pulled {
+    /// The image manifest exactly as the registry served it.
+    pub manifest: Vec<u8>,
+    pub manifest_digest: Digest,
+    pub manifest_media_type: String,
+    /// When the reference named a manifest list or index: its digest (what
+    /// Podman shows among RepoDigests). The list itself is not stored.
+    pub list_digest: Option<Digest>,
+    /// The config digest, which is the image id.
+    pub config: Digest,
+    /// Layers in manifest order: digest, size, media type.
+    pub layers: Vec<(Digest, u64, String)>,
+}
+
+/// Pulls `repository` at `reference` (a tag or `sha256:...`) into `blobs`,
+/// choosing `platform` from a manifest list. Blobs already in the store are
+/// not downloaded again; up to three layers download at once. Credentials
+/// `None` means anonymous access.
+pub fn pull(
+    ep: &Endpoint,
+    repository: &str,
+    reference: &str,
+    platform: &Platform,
+    creds: Option<&Credentials>,
+    blobs: &BlobStore,
+    progress: &mut dyn FnMut(ProgressEvent),
+) -> Result<Pulled, RegistryError> {
+    block_on(async {
+        let session = session::Session::open(ep, repository, creds).await?;
+        transfer::reporting(progress, |events| {
+            pull::pull(&session, reference, platform, blobs, events)
+        })
+        .await
+    })?
+}
+
+/// Pushes the manifest (an image manifest, or a manifest list / index whose
+/// platform manifests are blobs in `blobs`) and every blob it needs to
+/// `repository:tag`. Blobs the registry already has are not uploaded.
+/// Returns the digest of the pushed manifest.
+#[allow(clippy::too_many_arguments)] // mirrors `pull`; a struct would only rename them
+pub fn push(
+    ep: &Endpoint,
+    repository: &str,
+    tag: &str,
+    manifest: &[u8],
+    manifest_media_type: &str,
+    blobs: &BlobStore,
+    creds: Option<&Credentials>,
+    progress: &mut dyn FnMut(ProgressEvent),
+) -> Result<Digest, RegistryError> {
+    block_on(async {
+        let session = session::Session::open(ep, repository, creds).await?;
+        transfer::reporting(progress, |events| {
+            push::push(&session, tag, manifest, manifest_media_type, blobs, events)
+        })
+        .await
+    })?
+}
+
+/// Checks `creds` against the registry the way `podman login` does, without
+/// touching any repository. A rejected password is
+/// [`RegistryError::InvalidCredentials`].
+pub fn check_login(ep: &Endpoint, creds: &Credentials) -> Result<(), RegistryError> {
+    block_on(login::check(ep, creds))?
+}
+
+/// Runs `fut` on a runtime built for this one call.
+///
+/// Current-thread on purpose: the CLI joins the user namespace with `setns`,
+/// which the kernel refuses to a multi-threaded process, so nothing may start
+/// threads before that, and commands that never touch a registry should not
+/// pay for a runtime at all. Blob writes still go to tokio's blocking pool,
+/// but only once a registry call is under way (after the join).
+fn block_on<F: Future>(fut: F) -> Result<F::Output, RegistryError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RegistryError::Runtime)?;
+    Ok(runtime.block_on(fut))
+}
