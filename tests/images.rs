@@ -406,3 +406,36 @@ fn corrupt_archive_loads_nothing() {
         "nothing visible"
     );
 }
+
+#[test]
+fn zstd_layers_import_and_history_shows_them() {
+    let env = TestEnv::new(TestUser::default_user());
+    let tar = busybox_rootfs();
+    let compressed = zstd::encode_all(&tar[..], 3).expect("zstd");
+    let path = write_readable(&env.root, "bb.tar.zst", &compressed);
+    env.ok([
+        "import",
+        "-m",
+        "zstd import",
+        path.to_str().unwrap(),
+        "zbox",
+    ]);
+    let mt = env.ok(["image", "inspect", "zbox", "--format", "{{.ManifestType}}"]);
+    assert!(mt.contains("oci"), "{mt}");
+    let mnt = env.ok(["image", "mount", "zbox"]);
+    assert!(
+        env.ok(["unshare", "ls", &format!("{}/bin", mnt.trim())])
+            .contains("busybox")
+    );
+    env.ok(["image", "unmount", "zbox"]);
+    let hist = env.ok(["history", "zbox"]);
+    let lines: Vec<&str> = hist.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("CREATED BY"),
+        "{hist}"
+    );
+    assert!(
+        lines[1].contains("zstd import") && lines[1].contains("MB"),
+        "{hist}"
+    );
+}

@@ -377,3 +377,53 @@ fn push_to_oci_layout_and_pull_back() {
     let pulled = env.ok(["pull", &format!("oci:{}:mytag", layout.display())]);
     assert_eq!(pulled.trim(), id);
 }
+
+#[test]
+fn killed_pull_leaves_no_image_and_the_next_pull_succeeds() {
+    let dir = scratch();
+    let Some(reg) = start(&dir, None) else { return };
+    let env = env_with(&reg);
+    // A layer big enough that the pull is still running when it is killed.
+    let mut noise = vec![0u8; 64 << 20];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for chunk in noise.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let big = layer(&[Entry::File("noise", &noise)]);
+    drop(noise);
+    let archive = write_readable(&env.root, "big.tar", &docker_archive(&[big], "localhost/big:latest"));
+    env.ok(["load", "-q", "-i", archive.to_str().unwrap()]);
+    let id = env.ok(["image", "inspect", "big", "--format", "{{.Id}}"]).trim().to_owned();
+    let remote = format!("{}/test/big:v1", reg.address());
+    env.ok(["tag", "big", &remote]);
+    env.ok(["push", &remote]);
+    env.ok(["rmi", "-a", "-f"]);
+
+    let storage = env.home.join(".local/share/hutch/storage");
+    let mut child = env.hutch(["pull", "-q", &remote]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let in_flight = wait_until(std::time::Duration::from_secs(30), || {
+        let tmp_blob = fs::read_dir(storage.join("tmp")).map(|d| d.count() > 0).unwrap_or(false);
+        let tmp_layer = fs::read_dir(storage.join("layers"))
+            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".tmp-")))
+            .unwrap_or(false);
+        tmp_blob || tmp_layer || matches!(child.try_wait(), Ok(Some(_)))
+    });
+    assert!(in_flight, "the pull neither started nor finished");
+    let finished_first = matches!(child.try_wait(), Ok(Some(_)));
+    let _ = child.kill();
+    let _ = child.wait();
+    if !finished_first {
+        assert!(env.ok(["images", "-q"]).trim().is_empty(), "no image visible after a killed pull");
+    }
+    assert_eq!(env.ok(["pull", "-q", &remote]).trim(), id, "the next pull completes");
+    let diff = fs::read_dir(storage.join("layers"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().join("diff/noise").exists())
+        .expect("layer extracted");
+    assert_eq!(fs::metadata(diff.path().join("diff/noise")).unwrap().len(), 64 << 20, "layer complete");
+    let _ = fs::remove_dir_all(&dir);
+}

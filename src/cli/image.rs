@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use crate::config::Context;
-use crate::engine::image::{self as engine, import, inspect, list, remove, transfer};
+use crate::engine::image::{self as engine, history, import, inspect, list, remove, transfer};
 use crate::engine::time;
 use crate::format::{OutputFormat, Template, to_json_pretty};
 
@@ -18,6 +18,16 @@ use crate::format::{OutputFormat, Template, to_json_pretty};
 pub enum ImageCommand {
     /// Check if an image exists in local storage
     Exists(ExistsArgs),
+    /// Show history of a specified image
+    History(HistoryArgs),
+    /// Load image(s) from a tar archive
+    Load(LoadArgs),
+    /// Pull an image from a registry or an archive
+    Pull(super::registry::PullArgs),
+    /// Push an image to a registry or an archive
+    Push(super::registry::PushArgs),
+    /// Save image(s) to an archive
+    Save(SaveArgs),
     /// Import a tarball to create a filesystem image
     Import(ImportArgs),
     /// Display the configuration of an image
@@ -142,6 +152,11 @@ pub struct ImportArgs {
 pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ImageCommand::Exists(a) => exists(ctx, &a),
+        ImageCommand::History(a) => image_history(ctx, &a),
+        ImageCommand::Load(a) => load(ctx, &a),
+        ImageCommand::Pull(a) => super::registry::pull_images(ctx, &a),
+        ImageCommand::Push(a) => super::registry::push_image(ctx, &a),
+        ImageCommand::Save(a) => save(ctx, &a),
         ImageCommand::Import(a) => import_image(ctx, a),
         ImageCommand::Inspect(a) => inspect_images(ctx, &a),
         ImageCommand::Ls(a) => images(ctx, &a),
@@ -493,5 +508,59 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// Change the output to JSON or a Go template
+    #[arg(long)]
+    format: Option<String>,
+    /// Display the numeric IDs only
+    #[arg(short, long)]
+    quiet: bool,
+    /// Do not truncate the output
+    #[arg(long)]
+    no_trunc: bool,
+    image: String,
+}
+
+pub fn image_history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(args.format.as_deref())?;
+    let store = engine::open_store(ctx)?;
+    let image = engine::lookup(&store, &args.image)?;
+    let mut rows = history::history(&store, &image, time::now())?;
+    if args.quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or_default());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.no_trunc {
+        // Podman cuts CREATED BY to 45 characters in the table.
+        for r in &mut rows {
+            let by = r["CreatedBy"].as_str().unwrap_or_default();
+            if by.chars().count() > 45 {
+                let cut: String = by.chars().take(42).collect();
+                r["CreatedBy"] = serde_json::json!(format!("{cut}..."));
+            }
+        }
+    }
+    let template = match format {
+        OutputFormat::Json => {
+            println!("{}", to_json_pretty(&serde_json::Value::Array(rows)));
+            return Ok(ExitCode::SUCCESS);
+        }
+        OutputFormat::Template(t) => t,
+        OutputFormat::Default => Template::parse(
+            "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+        )?,
+    };
+    let headers: HashMap<String, String> =
+        [("CreatedSince", "CREATED"), ("CreatedBy", "CREATED BY")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    print!("{}", template.render_list(&rows, &headers)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -52,6 +52,8 @@ enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Show history of a specified image
+    History(image::HistoryArgs),
     /// List images in local storage
     Images(image::ImagesArgs),
     /// Import a tarball to create a filesystem image
@@ -98,6 +100,7 @@ impl Command {
             Command::Unshare(_) => true,
             Command::Image(_)
             | Command::Images(_)
+            | Command::History(_)
             | Command::Import(_)
             | Command::Load(_)
             | Command::Pull(_)
@@ -148,6 +151,7 @@ pub fn main() -> ExitCode {
     let result = match command {
         Command::Image(cmd) => image::run(&ctx, cmd),
         Command::Images(args) => image::images(&ctx, &args),
+        Command::History(args) => image::image_history(&ctx, &args),
         Command::Import(args) => image::import_image(&ctx, args),
         Command::Load(args) => image::load(&ctx, &args),
         Command::Login(args) => registry::login(&ctx, &args),

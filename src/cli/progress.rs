@@ -1,5 +1,6 @@
-//! Transfer progress as Podman shows it: a bar per layer on a terminal,
-//! "Copying blob ... done" lines when stderr is a pipe, nothing with `-q`.
+//! Transfer progress: a bar per layer when stderr is a terminal; nothing
+//! when it is piped or with `-q`, so logs and scripts get only the image id
+//! on stdout.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -19,19 +20,16 @@ pub struct Progress {
 #[derive(PartialEq, Eq)]
 enum Mode {
     Quiet,
-    Lines,
     Bars,
 }
 
 impl Progress {
     /// `verb`: "Trying to pull" or "Pushing", said once per reference.
     pub fn new(quiet: bool, verb: &'static str) -> Progress {
-        let mode = if quiet {
+        let mode = if quiet || !std::io::stderr().is_terminal() {
             Mode::Quiet
-        } else if std::io::stderr().is_terminal() {
-            Mode::Bars
         } else {
-            Mode::Lines
+            Mode::Bars
         };
         Progress {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
@@ -97,7 +95,6 @@ impl Progress {
             Mode::Bars => {
                 let _ = self.multi.println(text);
             }
-            Mode::Lines => eprintln!("{text}"),
         }
     }
 }

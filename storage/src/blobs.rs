@@ -48,9 +48,34 @@ impl BlobStore {
         for dir in [root.join("blobs/sha256"), root.join("tmp")] {
             fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
         }
-        Ok(BlobStore {
+        let store = BlobStore {
             root: root.to_owned(),
-        })
+        };
+        store.clean_stale_tmp();
+        Ok(store)
+    }
+
+    /// Temporary files of writers that died (a `kill -9` mid-pull): each is
+    /// named after its writer's pid, and a pid with no process means nobody
+    /// will finish it.
+    fn clean_stale_tmp(&self) {
+        let Ok(entries) = fs::read_dir(self.root.join("tmp")) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("blob-"))
+                .and_then(|n| n.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = fs::remove_file(e.path());
+            }
+        }
     }
 
     pub fn path(&self, digest: &Digest) -> PathBuf {
@@ -230,6 +255,22 @@ mod tests {
             0,
             "temporary file left"
         );
+    }
+
+    #[test]
+    fn temporary_files_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        BlobStore::open(dir.path()).unwrap();
+        // pid 0 never names a live writer; our own pid does.
+        let dead = dir.path().join("tmp/blob-0-1");
+        let live = dir
+            .path()
+            .join(format!("tmp/blob-{}-1", std::process::id()));
+        fs::write(&dead, b"partial").unwrap();
+        fs::write(&live, b"partial").unwrap();
+        BlobStore::open(dir.path()).unwrap();
+        assert!(!dead.exists());
+        assert!(live.exists());
     }
 
     #[test]

@@ -252,14 +252,29 @@ impl LayerStore {
         Ok(out)
     }
 
-    /// Leftovers of crashed removals; extraction leftovers are handled by
-    /// the next writer of the same layer.
+    /// Leftovers of crashed removals and extractions. An extraction
+    /// directory is only removed while its layer's lock is free, so a pull
+    /// in progress keeps its work.
     pub fn clean_trash(&self) {
-        if let Ok(entries) = fs::read_dir(&self.dir) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(".trash-") {
-                    let _ = remove_tree(&entry.path());
-                }
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".trash-") {
+                let _ = remove_tree(&entry.path());
+            } else if let Some(hex) = name.strip_prefix(".tmp-")
+                && let Ok(file) = File::options()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .mode(0o600)
+                    .open(self.dir.join(format!("{hex}.lock")))
+                && rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+                    .is_ok()
+            {
+                let _ = remove_tree(&entry.path());
             }
         }
     }

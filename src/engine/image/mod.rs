@@ -1,6 +1,7 @@
 //! Image operations on the local store: one file per operation, each taking
 //! plain request data (what the CLI and, later, the REST API build).
 
+pub mod history;
 pub mod import;
 pub mod inspect;
 pub mod list;
