@@ -394,20 +394,37 @@ fn killed_pull_leaves_no_image_and_the_next_pull_succeeds() {
     }
     let big = layer(&[Entry::File("noise", &noise)]);
     drop(noise);
-    let archive = write_readable(&env.root, "big.tar", &docker_archive(&[big], "localhost/big:latest"));
+    let archive = write_readable(
+        &env.root,
+        "big.tar",
+        &docker_archive(&[big], "localhost/big:latest"),
+    );
     env.ok(["load", "-q", "-i", archive.to_str().unwrap()]);
-    let id = env.ok(["image", "inspect", "big", "--format", "{{.Id}}"]).trim().to_owned();
+    let id = env
+        .ok(["image", "inspect", "big", "--format", "{{.Id}}"])
+        .trim()
+        .to_owned();
     let remote = format!("{}/test/big:v1", reg.address());
     env.ok(["tag", "big", &remote]);
     env.ok(["push", &remote]);
     env.ok(["rmi", "-a", "-f"]);
 
     let storage = env.home.join(".local/share/hutch/storage");
-    let mut child = env.hutch(["pull", "-q", &remote]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = env
+        .hutch(["pull", "-q", &remote])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let in_flight = wait_until(std::time::Duration::from_secs(30), || {
-        let tmp_blob = fs::read_dir(storage.join("tmp")).map(|d| d.count() > 0).unwrap_or(false);
+        let tmp_blob = fs::read_dir(storage.join("tmp"))
+            .map(|d| d.count() > 0)
+            .unwrap_or(false);
         let tmp_layer = fs::read_dir(storage.join("layers"))
-            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".tmp-")))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+            })
             .unwrap_or(false);
         tmp_blob || tmp_layer || matches!(child.try_wait(), Ok(Some(_)))
     });
@@ -416,14 +433,25 @@ fn killed_pull_leaves_no_image_and_the_next_pull_succeeds() {
     let _ = child.kill();
     let _ = child.wait();
     if !finished_first {
-        assert!(env.ok(["images", "-q"]).trim().is_empty(), "no image visible after a killed pull");
+        assert!(
+            env.ok(["images", "-q"]).trim().is_empty(),
+            "no image visible after a killed pull"
+        );
     }
-    assert_eq!(env.ok(["pull", "-q", &remote]).trim(), id, "the next pull completes");
+    assert_eq!(
+        env.ok(["pull", "-q", &remote]).trim(),
+        id,
+        "the next pull completes"
+    );
     let diff = fs::read_dir(storage.join("layers"))
         .unwrap()
         .flatten()
         .find(|e| e.path().join("diff/noise").exists())
         .expect("layer extracted");
-    assert_eq!(fs::metadata(diff.path().join("diff/noise")).unwrap().len(), 64 << 20, "layer complete");
+    assert_eq!(
+        fs::metadata(diff.path().join("diff/noise")).unwrap().len(),
+        64 << 20,
+        "layer complete"
+    );
     let _ = fs::remove_dir_all(&dir);
 }

@@ -368,6 +368,7 @@ fn pause_main(c2p: OwnedFd, p2c: OwnedFd) -> ! {
     // fresh record already sees the right name.
     let name: &CStr = c"hutch-pause";
     let _ = rustix::thread::set_name(name);
+    retitle(b"hutch-pause");
     // SAFETY: single-threaded process; unshare only affects this process.
     let rc = unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) };
     if rc != 0 {
@@ -409,6 +410,36 @@ fn pause_main(c2p: OwnedFd, p2c: OwnedFd) -> ! {
         loop {
             libc::pause();
         }
+    }
+}
+
+/// Rewrites the process's own argument area so `ps` shows `hutch-pause`
+/// rather than the command line of whichever command forked it (the
+/// setproctitle technique; only the pause process does this).
+fn retitle(title: &[u8]) {
+    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    let Some(rest) = stat.rfind(')').and_then(|i| stat.get(i + 2..)) else {
+        return;
+    };
+    // arg_start and arg_end are fields 48 and 49; `rest` starts at field 3.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(start), Some(end)) = (
+        fields.get(45).and_then(|v| v.parse::<usize>().ok()),
+        fields.get(46).and_then(|v| v.parse::<usize>().ok()),
+    ) else {
+        return;
+    };
+    if end <= start || end - start <= title.len() {
+        return;
+    }
+    // SAFETY: [start, end) is this process's own argv area, mapped and
+    // writable for its whole life; nothing reads argv in the pause process.
+    unsafe {
+        let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
+        area.fill(0);
+        area[..title.len()].copy_from_slice(title);
     }
 }
 
