@@ -224,21 +224,7 @@ pub fn mount_overlay(
     target: &Path,
     rootless: bool,
 ) -> Result<(), DriverError> {
-    let mut opts = format!(
-        "lowerdir={}",
-        lowers
-            .iter()
-            .map(|p| escape(p))
-            .collect::<Vec<_>>()
-            .join(":")
-    );
-    if let Some((upper, work)) = upper_work {
-        opts.push_str(&format!(
-            ",upperdir={},workdir={}",
-            escape(upper),
-            escape(work)
-        ));
-    }
+    let mut opts = overlay_options(lowers, upper_work);
     if rootless {
         opts.push_str(",userxattr");
     }
@@ -294,6 +280,25 @@ pub fn mount_fuse_overlay(
     upper_work: Option<(&Path, &Path)>,
     target: &Path,
 ) -> Result<(), DriverError> {
+    let opts = overlay_options(lowers, upper_work);
+    let out = Command::new(program)
+        .arg("-o")
+        .arg(&opts)
+        .arg(target)
+        .output()
+        .map_err(io_err("running fuse-overlayfs for", target))?;
+    if !out.status.success() {
+        return Err(DriverError::Mount {
+            driver: "fuse-overlayfs",
+            target: target.to_owned(),
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The option string overlayfs and fuse-overlayfs share.
+fn overlay_options(lowers: &[PathBuf], upper_work: Option<(&Path, &Path)>) -> String {
     let mut opts = format!(
         "lowerdir={}",
         lowers
@@ -309,20 +314,7 @@ pub fn mount_fuse_overlay(
             escape(work)
         ));
     }
-    let out = Command::new(program)
-        .arg("-o")
-        .arg(&opts)
-        .arg(target)
-        .output()
-        .map_err(io_err("running fuse-overlayfs for", target))?;
-    if !out.status.success() {
-        return Err(DriverError::Mount {
-            driver: "fuse-overlayfs",
-            target: target.to_owned(),
-            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        });
-    }
-    Ok(())
+    opts
 }
 
 /// overlayfs splits options on ',' and lower dirs on ':'; both are escaped

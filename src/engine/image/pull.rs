@@ -9,7 +9,7 @@ use hutch_storage::images::ImageRecord;
 use hutch_storage::store::LayerBlob;
 
 use crate::config::registries::{self, Registries};
-use crate::image::auth::{self, AuthFile};
+use crate::image::auth::AuthFile;
 use crate::image::reference::{self, Reference};
 use crate::image::registry::{self, Credentials, Endpoint, Platform, ProgressEvent};
 
@@ -59,13 +59,8 @@ fn credentials(
             password: p.to_owned(),
         }));
     }
-    Ok(auth
-        .get(registry)
-        .with_context(|| format!("reading credentials for {registry}"))?
-        .map(|c: auth::Credentials| Credentials {
-            username: c.username,
-            password: c.password,
-        }))
+    auth.get(registry)
+        .with_context(|| format!("reading credentials for {registry}"))
 }
 
 /// Pulls `req.name` (a registry reference, `docker://` optional) and
@@ -247,13 +242,7 @@ pub fn login(
     )
     .with_context(|| format!("logging into {host:?}"))?;
     let auth = auth_file(ctx, options.authfile.as_deref());
-    auth.set(
-        &host,
-        &auth::Credentials {
-            username: creds.username,
-            password: creds.password,
-        },
-    )?;
+    auth.set(&host, &creds)?;
     Ok(auth.path().to_owned())
 }
 

@@ -24,7 +24,6 @@ mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::future::Future;
 
 use hutch_storage::blobs::BlobStore;
@@ -46,23 +45,8 @@ pub struct Endpoint {
     pub insecure: bool,
 }
 
-/// A username and password (or token) for one registry.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
-impl fmt::Debug for Credentials {
-    // Errors and debug logs print what they hold; a password must never be
-    // among it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
+/// Credentials for one registry: the same type auth.json holds.
+pub use crate::image::auth::Credentials;
 
 /// What a transfer reports while it runs, for the CLI to draw (Podman's
 /// "Copying blob ... done" lines). Events of concurrent layers interleave.
