@@ -80,7 +80,7 @@ size=$(du -sb "$seed/blobs" | cut -f1)
 # Lower bound: what any puller must do to the same bytes (gunzip, hash,
 # untar to disk), without the network.
 mkdir -p "$tmp/x"
-cmds=("sh -c 'for l in $tmp/raw/*.tar.gz; do gzip -dc \$l | tee >(sha256sum >/dev/null) | tar -x -C $tmp/x; done'"
+cmds=("for l in $tmp/raw/*.tar.gz; do gzip -dc \$l | tee >(sha256sum >/dev/null) | tar -x -C $tmp/x; done"
       "$hutch --root $tmp/h pull -q $REGISTRY/bench/big:latest")
 prep=("rm -rf $tmp/x/layer0 $tmp/x/layer1 $tmp/x/layer2 $tmp/x/layer3" "$hutch unshare rm -rf $tmp/h")
 names=("gunzip+sha+untar" "hutch pull")
