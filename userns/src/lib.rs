@@ -12,6 +12,7 @@
 //! process. It does not mount storage, run containers or know about the
 //! command line.
 
+pub mod helper;
 pub mod idmap;
 pub mod join;
 pub mod namespace;

@@ -13,11 +13,12 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::helper;
 use crate::idmap::{self, IdMappings};
 use crate::join::{self, JoinError};
 use crate::pause::{self, FileStamp, MapWriter, PauseError, PauseRecord};
 use crate::rundir::{self, RunDirError};
-use crate::subid::{self, SubIdError, SubIdFile};
+use crate::subid::{SubIdError, SubIdFile};
 
 pub const SUBUID_PATH: &str = "/etc/subuid";
 pub const SUBGID_PATH: &str = "/etc/subgid";
@@ -158,13 +159,13 @@ fn helper_for(maps: &[idmap::IdMap], name: &str) -> Result<Option<PathBuf>, Name
     if maps.len() == 1 && maps[0].size == 1 {
         return Ok(None);
     }
-    let path = subid::find_helper(name).ok_or_else(|| {
+    let path = helper::find_helper(name).ok_or_else(|| {
         NamespaceError::Helper(format!(
             "{name} not found, but you have subordinate id ranges that need it: install the uidmap package \
              (apt-get install uidmap, or dnf install shadow-utils)"
         ))
     })?;
-    subid::check_helper(&path).map_err(|p| NamespaceError::Helper(p.to_string()))?;
+    helper::check_helper(&path).map_err(|p| NamespaceError::Helper(p.to_string()))?;
     Ok(Some(path))
 }
 
