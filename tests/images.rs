@@ -439,3 +439,40 @@ fn zstd_layers_import_and_history_shows_them() {
         "{hist}"
     );
 }
+
+#[test]
+fn rmi_follows_podman_for_names_and_ids() {
+    let env = TestEnv::new(TestUser::default_user());
+    let id = import_busybox(&env, "busybox");
+    env.ok(["tag", "busybox", "second"]);
+    // By id with two names: refused without --force.
+    let out = env.run(["rmi", &id[..12]]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("more than one tag"),
+        "{}",
+        stderr(&out)
+    );
+    // By name, even forced: only that name goes.
+    assert_eq!(
+        env.ok(["rmi", "-f", "second"]).trim(),
+        "Untagged: localhost/second:latest"
+    );
+    assert!(env.run(["image", "exists", "busybox"]).status.success());
+    // JSON listing: one object per image, numeric size.
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(["images", "--format", "json"])).unwrap();
+    assert_eq!(json.as_array().map(|a| a.len()), Some(1));
+    assert!(
+        json[0]["Size"].as_u64().is_some_and(|s| s > 1_000_000),
+        "{json}"
+    );
+    assert_eq!(json[0]["Id"], serde_json::json!(id));
+    // Prune -a removes it and leaves no layers or blobs behind.
+    env.ok(["image", "prune", "-a"]);
+    let storage = env.home.join(".local/share/hutch/storage");
+    assert_eq!(
+        fs::read_dir(storage.join("blobs/sha256")).unwrap().count(),
+        0
+    );
+}

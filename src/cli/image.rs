@@ -222,7 +222,8 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
     .collect();
     let template = match format {
         OutputFormat::Json => {
-            println!("{}", to_json_pretty(&serde_json::Value::Array(rows)));
+            let per_image: Vec<serde_json::Value> = listed.iter().map(list::json_view).collect();
+            println!("{}", to_json_pretty(&serde_json::Value::Array(per_image)));
             return Ok(ExitCode::SUCCESS);
         }
         OutputFormat::Template(t) => t,
@@ -384,7 +385,9 @@ fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
             println!("{}", image.id.hex());
         }
     }
-    store.layers.clean_trash();
+    // Also what crashed removals and failed pulls left behind.
+    let (layers, blobs) = store.collect_garbage()?;
+    tracing::info!(layers, blobs, "removed unreferenced layers and blobs");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -463,8 +463,12 @@ impl Extractor<'_> {
         for (key, value) in &meta.xattrs {
             // An image must not forge whiteouts or opaque directories, and
             // SELinux labels are the runtime's to set, as Podman does.
+            // Overlay and fuse-overlayfs metadata would let an image forge
+            // whiteouts, opaque directories or owners.
             if key.starts_with(b"trusted.overlay.")
                 || key.starts_with(b"user.overlay.")
+                || key.starts_with(b"user.fuseoverlayfs.")
+                || key.starts_with(b"user.containers.")
                 || key.as_slice() == b"security.selinux"
             {
                 continue;

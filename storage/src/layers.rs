@@ -232,7 +232,8 @@ impl LayerStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io_err("removing", &dir)(e)),
         }
-        let _ = fs::remove_file(self.dir.join(format!("{}.lock", chain_id.hex())));
+        // The lock file stays: deleting it while someone waits on it would
+        // let a newcomer lock a fresh file and both work on one layer.
         remove_tree(&trash)
     }
 

@@ -207,6 +207,7 @@ impl Store {
         layer_blobs: &[LayerBlob],
         names: &[String],
     ) -> Result<ImageRecord, StoreError> {
+        let _shared = self.adding()?;
         let diff_ids = self.diff_ids(config)?;
         if diff_ids.len() != layer_blobs.len() {
             return Err(StoreError::LayerCount {
@@ -265,9 +266,40 @@ impl Store {
             .collect()
     }
 
+    /// Held (shared) by everything that adds blobs, layers or images, from
+    /// its first blob to its image record; removal and garbage collection
+    /// hold it exclusively, so they never delete a layer or blob that a
+    /// concurrent pull has found or fetched but not yet recorded.
+    pub fn adding(&self) -> Result<std::os::fd::OwnedFd, StoreError> {
+        self.store_lock(rustix::fs::FlockOperation::LockShared)
+    }
+
+    fn store_lock(
+        &self,
+        op: rustix::fs::FlockOperation,
+    ) -> Result<std::os::fd::OwnedFd, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.opts.root.join("storage.lock");
+        let file = fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(io_err("opening lock", &path))?;
+        let fd = std::os::fd::OwnedFd::from(file);
+        rustix::fs::flock(&fd, op).map_err(|e| io_err("locking", &path)(e.into()))?;
+        Ok(fd)
+    }
+
     /// Removes an image record, then the layers no other image or
     /// container uses. Blobs go too unless another image lists them.
     pub fn remove_image(&self, id: &Digest) -> Result<Option<ImageRecord>, StoreError> {
+        let _exclusive = self.store_lock(rustix::fs::FlockOperation::LockExclusive)?;
+        // Unmounted first: a layer under a live mount must not be deleted.
+        self.unmount_image(id)?;
         let Some(removed) = self.images.remove(id)? else {
             return Ok(None);
         };
@@ -291,8 +323,47 @@ impl Store {
                 self.blobs.remove(&blob)?;
             }
         }
-        let _ = self.unmount_image(id);
         Ok(Some(removed))
+    }
+
+    /// Removes layers and blobs that no image or container references:
+    /// what a removal killed half-way, or a failed pull, left behind.
+    /// Returns how many layers and blobs went.
+    pub fn collect_garbage(&self) -> Result<(usize, usize), StoreError> {
+        let _exclusive = self.store_lock(rustix::fs::FlockOperation::LockExclusive)?;
+        let images = self.images.list()?;
+        let layers_in_use: std::collections::HashSet<Digest> = images
+            .iter()
+            .flat_map(|i| i.layers.iter().cloned())
+            .chain(self.container_layer_parents())
+            .collect();
+        let mut layers = 0;
+        for layer in self.layers.list()? {
+            if !layers_in_use.contains(&layer.chain_id) {
+                self.layers.remove(&layer.chain_id)?;
+                layers += 1;
+            }
+        }
+        let blobs_in_use: std::collections::HashSet<Digest> =
+            images.iter().flat_map(|i| self.blobs_of(i)).collect();
+        let mut blobs = 0;
+        let dir = self.opts.root.join("blobs/sha256");
+        for entry in fs::read_dir(&dir)
+            .map_err(io_err("listing", &dir))?
+            .flatten()
+        {
+            if let Some(d) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| Digest::from_hex(n).ok())
+                && !blobs_in_use.contains(&d)
+            {
+                self.blobs.remove(&d)?;
+                blobs += 1;
+            }
+        }
+        self.layers.clean_trash();
+        Ok((layers, blobs))
     }
 
     /// The manifest, config and layer blobs an image stands on.

@@ -44,7 +44,8 @@ pub fn join(record: &PauseRecord, uid: u32) -> Result<(), JoinError> {
                 ThreadNameSpaceType::USER | ThreadNameSpaceType::MOUNT,
             ) {
                 Ok(()) => {}
-                Err(e) if e == rustix::io::Errno::INVAL => join_by_path(record)?,
+                Err(e) if e == rustix::io::Errno::SRCH => return Err(gone()),
+                Err(e) if e == rustix::io::Errno::INVAL => join_by_path(record, uid)?,
                 Err(e) => {
                     return Err(JoinError::Setns {
                         pid: record.pid,
@@ -55,7 +56,7 @@ pub fn join(record: &PauseRecord, uid: u32) -> Result<(), JoinError> {
             }
         }
         Err(e) if e == rustix::io::Errno::SRCH => return Err(gone()),
-        Err(_) => join_by_path(record)?,
+        Err(_) => join_by_path(record, uid)?,
     }
     if let Some(cwd) = cwd
         && rustix::process::chdir(cwd.as_c_str()).is_err()
@@ -65,7 +66,7 @@ pub fn join(record: &PauseRecord, uid: u32) -> Result<(), JoinError> {
     Ok(())
 }
 
-fn join_by_path(record: &PauseRecord) -> Result<(), JoinError> {
+fn join_by_path(record: &PauseRecord, uid: u32) -> Result<(), JoinError> {
     let open = |ns: &'static str| {
         std::fs::File::open(format!("/proc/{}/ns/{ns}", record.pid)).map_err(|source| {
             JoinError::Setns {
@@ -77,6 +78,11 @@ fn join_by_path(record: &PauseRecord) -> Result<(), JoinError> {
     };
     let user = open("user")?;
     let mnt = open("mnt")?;
+    // Without a pidfd, the open descriptors pin the namespaces; checking the
+    // process again proves they are the pause process's, not a reused pid's.
+    if !pause::is_alive(record, uid) {
+        return Err(JoinError::Gone { pid: record.pid });
+    }
     let setns = |f: &std::fs::File, kind, what| {
         rustix::thread::move_into_link_name_space(std::os::fd::AsFd::as_fd(f), Some(kind)).map_err(
             |e| JoinError::Setns {

@@ -199,15 +199,26 @@ pub fn enter(id: &Identity, run_dir: &Path) -> Result<Entered, NamespaceError> {
             Err(e) => return Err(e.into()),
         }
     }
-    let lock = lock(run_dir)?;
-    let (rec, created, warnings) = ensure_locked(id, &pid_file, stamps)?;
-    drop(lock);
-    join::join(&rec, id.uid)?;
-    Ok(Entered {
-        pause_pid: rec.pid,
-        created,
-        warnings,
-    })
+    // Twice at most: the pause process may die between the locked check
+    // and the join (a concurrent `system migrate`); the second round
+    // re-creates it.
+    let mut attempt = 0;
+    loop {
+        let lock = lock(run_dir)?;
+        let (rec, created, warnings) = ensure_locked(id, &pid_file, stamps)?;
+        drop(lock);
+        match join::join(&rec, id.uid) {
+            Ok(()) => {
+                return Ok(Entered {
+                    pause_pid: rec.pid,
+                    created,
+                    warnings,
+                });
+            }
+            Err(JoinError::Gone { .. }) if attempt == 0 => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn ensure_locked(
@@ -266,17 +277,27 @@ fn create(
     stamps: (FileStamp, FileStamp),
     plan: Plan,
 ) -> Result<(PauseRecord, bool, Vec<String>), NamespaceError> {
-    let (pid, start_time) = pause::spawn(&plan.maps, id.uid, id.gid, &plan.writer)?;
+    let (pid, start_time) = pause::spawn(
+        &plan.maps,
+        id.uid,
+        id.gid,
+        &plan.writer,
+        |pid, start_time| {
+            PauseRecord {
+                pid,
+                start_time,
+                subuid: stamps.0,
+                subgid: stamps.1,
+            }
+            .write(pid_file)
+        },
+    )?;
     let rec = PauseRecord {
         pid,
         start_time,
         subuid: stamps.0,
         subgid: stamps.1,
     };
-    if let Err(e) = rec.write(pid_file) {
-        pause::terminate(&rec, id.uid);
-        return Err(e.into());
-    }
     tracing::debug!(pid, "created the user namespace");
     Ok((rec, true, plan.warnings))
 }

@@ -234,6 +234,7 @@ pub fn spawn(
     uid: u32,
     gid: u32,
     writer: &MapWriter,
+    record: impl FnOnce(i32, u64) -> Result<(), PauseError>,
 ) -> Result<(i32, u64), PauseError> {
     let (c2p_read, c2p_write) = pipe()?;
     let (p2c_read, p2c_write) = pipe()?;
@@ -287,6 +288,10 @@ pub fn spawn(
     // On failure the pipe is dropped unwritten: the pause process reads EOF
     // and exits, so no half-configured namespace lingers.
     write_maps(pid, maps, uid, gid, writer)?;
+    // Recorded before the pause process is released: if this command dies
+    // in between, the pause process reads EOF and exits, so there is never a
+    // live pause process without a record (a second one would follow).
+    record(pid, start_time)?;
 
     let mut p2c = fs::File::from(p2c_write);
     p2c.write_all(b"G").map_err(|source| PauseError::Create {
@@ -391,8 +396,25 @@ fn pause_main(c2p: OwnedFd, p2c: OwnedFd) -> ! {
     // Drop every inherited descriptor: above all the creator's flock on
     // pause.lock, which would otherwise be held for the pause process's life.
     // SAFETY: close_range on our own descriptor table.
+    let closed = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } == 0;
+    if !closed {
+        // Kernels before 5.9 (or a seccomp filter) refuse close_range:
+        // close what /proc lists, collected first so the directory's own
+        // descriptor is not closed under the iterator.
+        let fds: Vec<i32> = fs::read_dir("/proc/self/fd")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for fd in fds.into_iter().filter(|fd| *fd > 2) {
+            // SAFETY: closing our own descriptors; a stale number fails harmlessly.
+            unsafe { libc::close(fd) };
+        }
+    }
+    // SAFETY: plain syscalls on this process's own state.
     unsafe {
-        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
         if null >= 0 {
             libc::dup2(null, 0);

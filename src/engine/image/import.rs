@@ -36,6 +36,7 @@ pub fn import(store: &Store, req: ImportRequest) -> anyhow::Result<ImageRecord> 
         apply_change(&mut container_config, change)?;
     }
 
+    let _adding = store.adding()?;
     let (blob, _) = store
         .blobs
         .put(req.source, None)

@@ -165,6 +165,33 @@ pub fn row_view(l: &Listed, name: Option<&str>, now: i64) -> Value {
     })
 }
 
+/// One image as `images --format json` prints it (Podman's keys and types:
+/// sizes are numbers, one object per image with all its names).
+pub fn json_view(l: &Listed) -> Value {
+    let repo_digests: Vec<String> = l
+        .record
+        .names
+        .iter()
+        .map(|n| format!("{}@{}", repo_tag(n).0, l.record.digest))
+        .collect();
+    json!({
+        "Id": l.record.id.hex(),
+        "ParentId": "",
+        "RepoTags": if l.record.names.is_empty() { Value::Null } else { json!(l.record.names) },
+        "RepoDigests": repo_digests,
+        "Size": l.record.size,
+        "SharedSize": 0,
+        "VirtualSize": l.record.size,
+        "Labels": l.labels,
+        "Containers": 0,
+        "ReadOnly": l.read_only,
+        "Names": l.record.names,
+        "Digest": l.record.digest.to_string(),
+        "Created": l.created,
+        "CreatedAt": time::rfc3339(l.created),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

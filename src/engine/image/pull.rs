@@ -36,6 +36,10 @@ pub fn auth_file(ctx: &crate::config::Context, explicit: Option<&std::path::Path
     if let Some(p) = explicit {
         return AuthFile::new(p);
     }
+    if ctx.rootful {
+        // Root shares Podman's file, which lives under /run/containers/0.
+        return AuthFile::locate(std::path::Path::new("/run/containers/0"));
+    }
     let base = if ctx.run_dir_from_xdg {
         ctx.run_dir
             .parent()
@@ -112,6 +116,7 @@ fn pull_candidate(
         };
         let creds = credentials(&req.options, auth, &source.endpoint)?;
         let mut report = |e: ProgressEvent| progress(&name, e);
+        let _adding = store.adding()?;
         match registry::pull(
             &endpoint,
             &source.repository,

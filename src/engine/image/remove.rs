@@ -1,6 +1,7 @@
 //! `rmi`: untag or delete images, refusing images that containers use
 //! unless forced. Podman's exit codes: 1 when an image is not known, 2 when
-//! one is in use.
+//! one is in use, 125 for an id naming an image with several tags without
+//! --force.
 
 use hutch_storage::Store;
 
@@ -12,7 +13,7 @@ pub struct RemoveReport {
     pub untagged: Vec<String>,
     pub deleted: Vec<String>,
     pub errors: Vec<String>,
-    /// Podman's exit code for the worst failure (0, 1 or 2).
+    /// Podman's exit code for the worst failure (0, 1, 2 or 125).
     pub exit_code: u8,
 }
 
@@ -28,19 +29,28 @@ pub fn remove(store: &Store, inputs: &[String], force: bool) -> anyhow::Result<R
             }
             Err(e) => return Err(e.into()),
         };
-        // A name that is one of several: only that name goes (Podman).
+        // A name that is one of several: only that name goes, even with
+        // --force (Podman's libimage does the same).
         let by_name = image
             .names
             .iter()
             .find(|n| reference::matches_stored_name(input, n))
             .cloned();
-        if let Some(name) = by_name
+        if let Some(name) = &by_name
             && image.names.len() > 1
-            && !force
         {
             report
                 .untagged
-                .extend(store.images.untag(&image.id, Some(&name))?);
+                .extend(store.images.untag(&image.id, Some(name))?);
+            continue;
+        }
+        if by_name.is_none() && image.names.len() > 1 && !force {
+            report.errors.push(format!(
+                "unable to delete image \"{}\" by ID with more than one tag ({}): please force removal",
+                image.id.hex(),
+                image.names.join(", ")
+            ));
+            report.exit_code = report.exit_code.max(125);
             continue;
         }
         if store.images.get(&image.id)?.is_none() {

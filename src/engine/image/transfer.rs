@@ -115,6 +115,7 @@ pub fn normalize_archive_name(name: &str) -> Option<String> {
 
 /// `load`: every image of a docker-archive or oci-archive stream.
 pub fn load(store: &Store, input: impl Read, source: &str) -> anyhow::Result<Vec<ImageRecord>> {
+    let _adding = store.adding()?;
     let images = archive::load(input, &store.blobs).with_context(|| format!("loading {source}"))?;
     let mut out = Vec::new();
     for image in &images {
@@ -167,6 +168,7 @@ pub fn save(
 /// `pull` from a non-registry transport (`oci:DIR[:REF]`, `dir:DIR`,
 /// `oci-archive:FILE`, `docker-archive:FILE`).
 pub fn pull_local(store: &Store, transport: &str, rest: &str) -> anyhow::Result<Vec<ImageRecord>> {
+    let _adding = store.adding()?;
     match transport {
         "oci-archive" | "docker-archive" => {
             let path = rest.split_once(':').map_or(rest, |(p, _)| p);
