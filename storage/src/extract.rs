@@ -676,16 +676,33 @@ impl Extractor<'_> {
     }
 }
 
+/// Copies file content, seeking over blocks of zeros instead of writing
+/// them (as `cp --sparse=auto` does): a sparse tar entry, which the tar
+/// reader expands to zeros, then costs no disk, so a tiny hostile layer
+/// cannot fill it.
 fn copy<R: Read>(from: &mut R, to: &mut File, buf: &mut [u8]) -> io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
     let mut total = 0;
+    let mut hole = false;
     loop {
         let n = match from.read(buf) {
-            Ok(0) => return Ok(total),
+            Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        to.write_all(&buf[..n])?;
+        if buf[..n].iter().all(|b| *b == 0) {
+            to.seek(SeekFrom::Current(n as i64))?;
+            hole = true;
+        } else {
+            to.write_all(&buf[..n])?;
+            hole = false;
+        }
         total += n as u64;
     }
+    if hole {
+        // A trailing hole needs the length set, or the file ends early.
+        to.set_len(total)?;
+    }
+    Ok(total)
 }

@@ -799,3 +799,38 @@ fn replaces_symlinks_instead_of_writing_through_them() {
     );
     sb.assert_contained();
 }
+
+#[test]
+fn runs_of_zeros_take_no_disk() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let dest = sandbox.path().join("layer");
+    fs::create_dir(&dest).unwrap();
+    let mut data = vec![0u8; 64 << 20];
+    data[0] = 1;
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    b.append_data(&mut h, "zeros", &data[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let opts = ApplyOptions {
+        whiteouts: WhiteoutFormat::Naive,
+        ownership: Ownership::Ignore,
+        skip_devices: true,
+    };
+    apply_layer(&tar[..], &dest, &opts).unwrap();
+    let meta = fs::metadata(dest.join("zeros")).unwrap();
+    assert_eq!(meta.len(), 64 << 20, "full length");
+    assert!(
+        meta.blocks() * 512 < 1 << 20,
+        "zeros not written: {} blocks",
+        meta.blocks()
+    );
+    let back = fs::read(dest.join("zeros")).unwrap();
+    assert_eq!(back[0], 1);
+    assert!(back[1..].iter().all(|b| *b == 0));
+}
