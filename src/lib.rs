@@ -11,3 +11,4 @@ pub mod config;
 pub mod engine;
 pub mod format;
 pub mod image;
+pub mod runtime;
