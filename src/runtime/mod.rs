@@ -3,5 +3,6 @@
 //! and the per-container monitor will live here too; nothing in this module
 //! runs a process yet.
 
+pub mod oci;
 pub mod seccomp;
 pub mod spec;

@@ -94,6 +94,13 @@ pub fn busybox_rootfs() -> Vec<u8> {
         Entry::Dir("bin"),
         Entry::Dir("etc"),
         Entry::Dir("tmp"),
+        // Mount points a runtime needs on a read-only root, as real images have.
+        Entry::Dir("proc"),
+        Entry::Dir("dev"),
+        Entry::Dir("sys"),
+        Entry::Dir("run"),
+        Entry::Dir("var"),
+        Entry::Dir("var/tmp"),
         Entry::Exec("bin/busybox", &busybox),
         Entry::File(
             "etc/passwd",

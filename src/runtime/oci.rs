@@ -1,0 +1,362 @@
+//! The OCI runtime driver: which runtime runs a container (crun by default,
+//! runc also), the command lines hutch gives it, and its errors passed on
+//! to the user word for word.
+//!
+//! crun 1.8 (Debian 12) refuses hosts whose cgroup v2 mount at
+//! /sys/fs/cgroup/unified still holds a controller ("cgroups in hybrid mode
+//! not supported"), whatever the spec asks. Inside hutch's own mount
+//! namespace that hierarchy can be hidden (a tmpfs over it), which is what
+//! hybrid distributions effectively do; where it cannot, hutch falls back to
+//! runc and says so once.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("no OCI runtime found: install crun or runc (apt-get install crun)")]
+    NoneInstalled,
+    #[error("OCI runtime {0:?} not found in $PATH")]
+    NotFound(String),
+    #[error("running {runtime} {action} for container {id}: {source}")]
+    Spawn {
+        runtime: String,
+        action: &'static str,
+        id: String,
+        source: std::io::Error,
+    },
+    /// The runtime's own words, as Podman shows them.
+    #[error("{runtime}: {message}")]
+    Failed { runtime: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Crun,
+    Runc,
+    /// Another OCI-compatible runtime given by path or name.
+    Other,
+}
+
+/// A runtime binary and where it keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciRuntime {
+    pub name: String,
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// `--root`: the runtime's state directory, inside hutch's runtime dir
+    /// so that it is private to the user.
+    pub state_root: PathBuf,
+    /// No cgroup of the container's own (hybrid and v1 hosts, rootless).
+    pub cgroups_disabled: bool,
+}
+
+/// What selection looked at.
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    /// Paths of installed runtimes, by name.
+    pub installed: Vec<(String, PathBuf)>,
+    /// /sys/fs/cgroup/unified exists and lists controllers.
+    pub hybrid_with_controllers: bool,
+    /// That hierarchy is hidden in hutch's mount namespace.
+    pub unified_hidden: bool,
+}
+
+/// Picks the runtime: the one asked for (`--runtime`, containers.conf), else
+/// crun, else runc. Returns a note to print once when the choice differs
+/// from what the user would expect.
+pub fn select(
+    requested: Option<&str>,
+    facts: &HostFacts,
+    state_base: &Path,
+    cgroups_disabled: bool,
+) -> Result<(OciRuntime, Option<String>), RuntimeError> {
+    let find = |name: &str| {
+        facts
+            .installed
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+    };
+    let make = |name: &str, path: PathBuf| OciRuntime {
+        kind: match name {
+            "crun" => Kind::Crun,
+            "runc" => Kind::Runc,
+            _ => Kind::Other,
+        },
+        state_root: state_base.join(name),
+        name: name.to_owned(),
+        path,
+        cgroups_disabled,
+    };
+    let crun_refuses = facts.hybrid_with_controllers && !facts.unified_hidden;
+    if let Some(req) = requested {
+        let name = Path::new(req)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| req.to_owned());
+        let path = if req.contains('/') {
+            PathBuf::from(req)
+        } else {
+            find(req).ok_or_else(|| RuntimeError::NotFound(req.to_owned()))?
+        };
+        let note = (name == "crun" && crun_refuses).then(|| {
+            "crun refuses this host's hybrid cgroup layout (a controller sits in /sys/fs/cgroup/unified); \
+             use --runtime runc"
+                .to_owned()
+        });
+        return Ok((make(&name, path), note));
+    }
+    match (find("crun"), find("runc")) {
+        (Some(_), Some(runc)) if crun_refuses => Ok((
+            make("runc", runc),
+            Some(
+                "using runc: crun refuses this host's hybrid cgroup layout (a controller sits in \
+                 /sys/fs/cgroup/unified)"
+                    .to_owned(),
+            ),
+        )),
+        (Some(crun), _) => Ok((make("crun", crun), None)),
+        (None, Some(runc)) => Ok((make("runc", runc), None)),
+        (None, None) => Err(RuntimeError::NoneInstalled),
+    }
+}
+
+/// Reads the facts selection needs from the host.
+pub fn host_facts() -> HostFacts {
+    let installed = ["crun", "runc"]
+        .iter()
+        .filter_map(|n| crate::engine::tools::find(n).map(|p| (n.to_string(), p)))
+        .collect();
+    let controllers =
+        std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers").unwrap_or_default();
+    HostFacts {
+        installed,
+        hybrid_with_controllers: !controllers.trim().is_empty(),
+        unified_hidden: false,
+    }
+}
+
+impl OciRuntime {
+    fn global_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["--root".into(), self.state_root.clone().into()];
+        if self.kind == Kind::Crun && self.cgroups_disabled {
+            args.push("--cgroup-manager=disabled".into());
+        }
+        args
+    }
+
+    /// `create`: the container exists, its process waits for `start`.
+    pub fn create_args(
+        &self,
+        id: &str,
+        bundle: &Path,
+        pid_file: &Path,
+        console_socket: Option<&Path>,
+    ) -> Vec<OsString> {
+        let mut args = self.global_args();
+        args.extend([
+            "create".into(),
+            "--bundle".into(),
+            bundle.as_os_str().to_owned(),
+        ]);
+        args.extend(["--pid-file".into(), pid_file.as_os_str().to_owned()]);
+        if let Some(sock) = console_socket {
+            args.extend(["--console-socket".into(), sock.as_os_str().to_owned()]);
+        }
+        args.push(id.into());
+        args
+    }
+
+    pub fn start_args(&self, id: &str) -> Vec<OsString> {
+        let mut args = self.global_args();
+        args.extend(["start".into(), id.into()]);
+        args
+    }
+
+    pub fn kill_args(&self, id: &str, signal: &str, all: bool) -> Vec<OsString> {
+        let mut args = self.global_args();
+        args.push("kill".into());
+        if all {
+            args.push("--all".into());
+        }
+        args.extend([id.into(), signal.into()]);
+        args
+    }
+
+    pub fn delete_args(&self, id: &str, force: bool) -> Vec<OsString> {
+        let mut args = self.global_args();
+        args.push("delete".into());
+        if force {
+            args.push("--force".into());
+        }
+        args.push(id.into());
+        args
+    }
+
+    /// Runs the runtime with `args` and no terminal, returning its output;
+    /// a failure carries the runtime's own message.
+    pub fn run(
+        &self,
+        action: &'static str,
+        id: &str,
+        args: &[OsString],
+    ) -> Result<Output, RuntimeError> {
+        let out = Command::new(&self.path)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| RuntimeError::Spawn {
+                runtime: self.name.clone(),
+                action,
+                id: id.to_owned(),
+                source,
+            })?;
+        if !out.status.success() {
+            return Err(RuntimeError::Failed {
+                runtime: self.name.clone(),
+                message: runtime_message(&String::from_utf8_lossy(&out.stderr)),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The useful line of a runtime's stderr: runc logs JSON-ish `level=error
+/// msg="..."` lines, crun plain text; both are reduced to the message.
+pub fn runtime_message(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if let Some(start) = line.find("msg=\"") {
+        let rest = &line[start + 5..];
+        if let Some(end) = rest.rfind('"') {
+            return rest[..end].replace("\\\"", "\"");
+        }
+    }
+    if line.is_empty() {
+        "failed without a message".to_owned()
+    } else {
+        line.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(hybrid: bool, hidden: bool, names: &[&str]) -> HostFacts {
+        HostFacts {
+            installed: names
+                .iter()
+                .map(|n| (n.to_string(), PathBuf::from(format!("/usr/bin/{n}"))))
+                .collect(),
+            hybrid_with_controllers: hybrid,
+            unified_hidden: hidden,
+        }
+    }
+
+    #[test]
+    fn crun_by_default_runc_on_hybrid_hosts() {
+        let base = Path::new("/run/user/1000/hutch/runtime");
+        let (rt, note) =
+            select(None, &facts(false, false, &["crun", "runc"]), base, false).unwrap();
+        assert_eq!((rt.kind, note), (Kind::Crun, None));
+        assert_eq!(rt.state_root, base.join("crun"));
+        let (rt, note) = select(None, &facts(true, false, &["crun", "runc"]), base, true).unwrap();
+        assert_eq!(rt.kind, Kind::Runc);
+        assert!(note.is_some_and(|n| n.contains("hybrid")));
+        // Hidden in hutch's namespace: crun is fine again.
+        let (rt, _) = select(None, &facts(true, true, &["crun", "runc"]), base, true).unwrap();
+        assert_eq!(rt.kind, Kind::Crun);
+        assert!(matches!(
+            select(None, &facts(false, false, &[]), base, false),
+            Err(RuntimeError::NoneInstalled)
+        ));
+    }
+
+    #[test]
+    fn requested_runtime_is_honoured_or_named() {
+        let base = Path::new("/tmp/x");
+        let (rt, note) = select(
+            Some("crun"),
+            &facts(true, false, &["crun", "runc"]),
+            base,
+            true,
+        )
+        .unwrap();
+        assert_eq!(rt.kind, Kind::Crun);
+        assert!(note.is_some(), "warned that crun will refuse");
+        let err = select(Some("youki"), &facts(false, false, &["crun"]), base, false).unwrap_err();
+        assert!(err.to_string().contains("youki"));
+        let (rt, _) = select(
+            Some("/opt/bin/youki"),
+            &facts(false, false, &[]),
+            base,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            (rt.kind, rt.path),
+            (Kind::Other, PathBuf::from("/opt/bin/youki"))
+        );
+    }
+
+    #[test]
+    fn command_lines() {
+        let (rt, _) = select(None, &facts(false, false, &["crun"]), Path::new("/r"), true).unwrap();
+        let args: Vec<String> = rt
+            .create_args(
+                "abc",
+                Path::new("/b"),
+                Path::new("/b/pid"),
+                Some(Path::new("/b/console.sock")),
+            )
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--root",
+                "/r/crun",
+                "--cgroup-manager=disabled",
+                "create",
+                "--bundle",
+                "/b",
+                "--pid-file",
+                "/b/pid",
+                "--console-socket",
+                "/b/console.sock",
+                "abc"
+            ]
+        );
+        let kill: Vec<String> = rt
+            .kill_args("abc", "TERM", true)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(kill[kill.len() - 4..], ["kill", "--all", "abc", "TERM"]);
+    }
+
+    #[test]
+    fn runtime_messages_are_reduced_to_their_text() {
+        assert_eq!(
+            runtime_message(
+                "time=\"x\" level=error msg=\"exec: \\\"nope\\\": executable file not found in $PATH\"\n"
+            ),
+            "exec: \"nope\": executable file not found in $PATH"
+        );
+        assert_eq!(
+            runtime_message(
+                "cgroups in hybrid mode not supported, drop all controllers from cgroupv2\n"
+            ),
+            "cgroups in hybrid mode not supported, drop all controllers from cgroupv2"
+        );
+        assert_eq!(runtime_message(""), "failed without a message");
+    }
+}
