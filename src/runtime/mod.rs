@@ -1,8 +1,9 @@
 //! The container runtime side: the OCI runtime spec a container is started
-//! with and the seccomp profile conversion it needs. Driving crun or runc
-//! and the per-container monitor will live here too; nothing in this module
-//! runs a process yet.
+//! with, the seccomp profile conversion it needs, the crun/runc driver and
+//! the k8s-file log format. The per-container monitor (conmon's role) will
+//! live here too.
 
+pub mod logfile;
 pub mod oci;
 pub mod seccomp;
 pub mod spec;
