@@ -4,5 +4,6 @@
 
 pub mod image;
 pub mod info;
+pub mod state;
 pub mod time;
 pub mod tools;

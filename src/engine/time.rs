@@ -11,6 +11,15 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Nanoseconds since the epoch, the unit of the state database: two events
+/// in the same second must still sort in the order they happened.
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), so
 /// no date crate is needed for formatting alone.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
