@@ -1,10 +1,6 @@
 #!/usr/bin/env bash
 # A newcomer's first command: prepare the host, build hutch, build a tiny
-# image from the host's busybox-static (offline) and run a shell in it.
-#
-# Until containers land, the "container" is a chroot into the image's
-# mounted root inside your user namespace: the same namespace, storage and
-# overlay mount that containers will use.
+# image from the host's busybox-static (offline) and run a container from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --as-user ]; then
@@ -28,6 +24,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/busybox"
+mkdir -p "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/sys" "$work/rootfs/run" "$work/rootfs/var/tmp"
 for applet in sh ls cat echo id uname; do ln -s busybox "$work/rootfs/bin/$applet"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$work/rootfs/etc/passwd"
 echo 'root:x:0:' > "$work/rootfs/etc/group"
@@ -35,6 +32,4 @@ tar -C "$work/rootfs" -czf "$work/busybox.tar.gz" .
 
 "$hutch" import --change 'CMD=/bin/sh' "$work/busybox.tar.gz" busybox >/dev/null
 "$hutch" images
-root=$("$hutch" image mount busybox)
-"$hutch" unshare chroot "$root" /bin/sh -c 'echo "hello from busybox: $(id)"; uname -a'
-"$hutch" image unmount busybox >/dev/null
+"$hutch" run --rm busybox /bin/sh -c 'echo "hello from a rootless busybox container: $(id)"; uname -a'

@@ -6,6 +6,7 @@
 //! turns flags into an engine request and prints the answer; it makes no
 //! syscalls of its own.
 
+mod container;
 mod image;
 mod progress;
 mod registry;
@@ -54,6 +55,16 @@ enum Command {
     Image(image::ImageCommand),
     /// Show history of a specified image
     History(image::HistoryArgs),
+    /// Fetch the logs of a container
+    Logs(container::LogsArgs),
+    /// List containers
+    Ps(container::PsArgs),
+    /// Remove one or more containers
+    Rm(container::RmArgs),
+    /// Run a command in a new container
+    Run(container::RunArgs),
+    #[command(name = "__monitor", hide = true)]
+    Monitor(container::MonitorArgs),
     /// List images in local storage
     Images(image::ImagesArgs),
     /// Import a tarball to create a filesystem image
@@ -101,6 +112,11 @@ impl Command {
             Command::Image(_)
             | Command::Images(_)
             | Command::History(_)
+            | Command::Logs(_)
+            | Command::Ps(_)
+            | Command::Rm(_)
+            | Command::Run(_)
+            | Command::Monitor(_)
             | Command::Import(_)
             | Command::Load(_)
             | Command::Pull(_)
@@ -152,6 +168,11 @@ pub fn main() -> ExitCode {
         Command::Image(cmd) => image::run(&ctx, cmd),
         Command::Images(args) => image::images(&ctx, &args),
         Command::History(args) => image::image_history(&ctx, &args),
+        Command::Logs(args) => container::logs(&ctx, &args),
+        Command::Ps(args) => container::ps(&ctx, &args),
+        Command::Rm(args) => container::rm(&ctx, &args),
+        Command::Run(args) => container::run(&ctx, &args),
+        Command::Monitor(args) => container::monitor_main(&ctx, &args),
         Command::Import(args) => image::import_image(&ctx, args),
         Command::Load(args) => image::load(&ctx, &args),
         Command::Login(args) => registry::login(&ctx, &args),

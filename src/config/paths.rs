@@ -53,7 +53,9 @@ impl Context {
             _ => (real, false),
         };
         let rootful = identity.uid == 0 && !inside_namespace;
-        let run = rundir::locate(identity.uid, rootful);
+        // Inside the namespace the user's own files show as owned by 0.
+        let owner = if inside_namespace { 0 } else { identity.uid };
+        let run = rundir::locate(identity.uid, owner, rootful);
         Context {
             data_dir: data_dir(rootful),
             identity,

@@ -4,6 +4,7 @@
 //! live here too.
 
 pub mod logfile;
+pub mod monitor;
 pub mod oci;
 pub mod seccomp;
 pub mod spec;

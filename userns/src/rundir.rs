@@ -40,8 +40,10 @@ pub struct RunDir {
 }
 
 /// Picks the runtime directory without touching the file system beyond a
-/// `stat` of `$XDG_RUNTIME_DIR`.
-pub fn locate(uid: u32, rootful: bool) -> RunDir {
+/// `stat` of `$XDG_RUNTIME_DIR`. `owner` is the user's uid as this process
+/// sees file owners: the host uid outside the namespace, 0 inside it (where
+/// the user's files appear owned by container root).
+pub fn locate(uid: u32, owner: u32, rootful: bool) -> RunDir {
     if rootful {
         return RunDir {
             path: PathBuf::from("/run/hutch"),
@@ -54,7 +56,7 @@ pub fn locate(uid: u32, rootful: bool) -> RunDir {
         // without -l) is the common case to step around, not an error.
         if let Ok(meta) = fs::metadata(&xdg)
             && meta.is_dir()
-            && meta.uid() == uid
+            && meta.uid() == owner
         {
             return RunDir {
                 path: xdg.join("hutch"),
@@ -168,6 +170,6 @@ mod tests {
 
     #[test]
     fn rootful_uses_run() {
-        assert_eq!(locate(0, true).path, PathBuf::from("/run/hutch"));
+        assert_eq!(locate(0, 0, true).path, PathBuf::from("/run/hutch"));
     }
 }

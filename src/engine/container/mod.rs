@@ -1,0 +1,52 @@
+//! Containers: create from an image, start under a monitor, remove. One
+//! file per operation; the request types are plain data.
+
+pub mod create;
+pub mod monitor;
+pub mod remove;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::config::Context;
+use crate::engine::state::State;
+
+/// Where a container's files live.
+pub struct Paths {
+    /// `<graphroot>/containers/<id>/userdata`: the bundle (config.json),
+    /// the log, the exit record.
+    pub userdata: PathBuf,
+    /// The attach socket, in the runtime dir (short: socket paths are
+    /// limited to 108 bytes).
+    pub attach: PathBuf,
+}
+
+impl Paths {
+    pub fn new(ctx: &Context, graphroot: &std::path::Path, id: &str) -> Paths {
+        Paths {
+            userdata: graphroot.join("containers").join(id).join("userdata"),
+            attach: ctx.run_dir.join("s").join(&id[..12.min(id.len())]),
+        }
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.userdata.join("ctr.log")
+    }
+
+    pub fn exit(&self) -> PathBuf {
+        self.userdata.join("exit")
+    }
+
+    pub fn pid_file(&self) -> PathBuf {
+        self.userdata.join("pidfile")
+    }
+}
+
+/// The state database beside the image store.
+pub fn open_state(ctx: &Context) -> anyhow::Result<State> {
+    let conf = crate::engine::image::storage_conf(ctx)?;
+    let root = crate::engine::image::graph_root(ctx, &conf);
+    let path = root.join("state").join("hutch.db");
+    State::open(&path).with_context(|| format!("opening the container state at {}", path.display()))
+}

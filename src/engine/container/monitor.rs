@@ -1,0 +1,269 @@
+//! Starting a container under its monitor, and the monitor's own life:
+//! runtime `create`, report to the spawner, `start` (after the first client
+//! attached, for `run` in the foreground), relay output, record the exit,
+//! clean up (runtime delete, unmount, `--rm`).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, bail};
+
+use super::Paths;
+use crate::config::Context;
+use crate::engine::state::{Monitor, Transition};
+use crate::engine::{image, time};
+use crate::runtime::logfile::LogWriter;
+use crate::runtime::monitor::{self as relay, Relay};
+use crate::runtime::oci::{self, OciRuntime};
+
+/// What the spawner learns once the container exists in the runtime.
+pub enum Spawned {
+    Created {
+        pid: i32,
+    },
+    /// The runtime refused (command not found, bad spec): its message and
+    /// Podman's exit code for it.
+    Failed {
+        code: u8,
+        message: String,
+    },
+}
+
+/// Spawns `hutch __monitor` for a created container and waits until the
+/// runtime has created it (or refused).
+pub fn spawn(
+    ctx: &Context,
+    id: &str,
+    wait_for_attach: bool,
+    remove: bool,
+) -> anyhow::Result<Spawned> {
+    let (sync_r, sync_w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).context("creating a pipe")?;
+    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("__monitor").arg(id);
+    if wait_for_attach {
+        cmd.arg("--wait-attach");
+    }
+    if remove {
+        cmd.arg("--rm");
+    }
+    if let Some(root) = &ctx.root_override {
+        cmd.arg("--root").arg(root);
+    }
+    let raw = sync_w.as_raw_fd();
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            if libc::dup2(raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().context("starting the container monitor")?;
+    drop(sync_w);
+    let mut line = String::new();
+    BufReader::new(std::fs::File::from(sync_r))
+        .read_line(&mut line)
+        .context("waiting for the container monitor")?;
+    let mut parts = line.trim_end().splitn(3, ' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("ok"), Some(pid), _) => Ok(Spawned::Created {
+            pid: pid.parse().context("monitor reported a bad pid")?,
+        }),
+        (Some("err"), Some(code), Some(message)) => Ok(Spawned::Failed {
+            code: code.parse().unwrap_or(125),
+            message: message.to_owned(),
+        }),
+        _ => bail!(
+            "the container monitor for {} exited without reporting",
+            &id[..12.min(id.len())]
+        ),
+    }
+}
+
+/// The monitor process. Returns the container's exit code.
+pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyhow::Result<i32> {
+    // SAFETY: fd 3 was placed by the spawner for this process alone.
+    let mut sync = Some(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(3) }));
+    let mut report = |msg: String| {
+        if let Some(mut s) = sync.take() {
+            let _ = writeln!(s, "{msg}");
+        }
+    };
+    // SAFETY: prctl on this process.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let store = image::open_store(ctx)?;
+    let state = super::open_state(ctx)?;
+    let row = state.container(id)?;
+    let paths = Paths::new(ctx, store.root(), id);
+    let (runtime, _) = oci::select(
+        Some(&row.runtime),
+        &oci::host_facts(),
+        &ctx.run_dir.join("runtime"),
+        true,
+    )?;
+
+    if let Some(dir) = paths.attach.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(&paths.attach);
+    let listener = UnixListener::bind(&paths.attach)
+        .with_context(|| format!("binding {}", paths.attach.display()))?;
+    let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let created = Command::new(&runtime.path)
+        .args(runtime.create_args(id, &paths.userdata, &paths.pid_file(), None))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(err_w))
+        .output();
+    let failure = match created {
+        Ok(o) if o.status.success() => None,
+        Ok(_) => Some(runtime_stderr(&err_r)),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(message) = failure {
+        let code = relay::start_failure_code(&message);
+        report(format!("err {code} {}", message.replace('\n', " ")));
+        finish(
+            ctx,
+            &store,
+            &state,
+            &runtime,
+            &paths,
+            id,
+            i32::from(code),
+            remove,
+            false,
+        );
+        return Ok(i32::from(code));
+    }
+    let pid: i32 = std::fs::read_to_string(paths.pid_file())
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .context("reading the container's pid file")?;
+    if let Some(m) = Monitor::current() {
+        state.update_state(id, Transition::Created { monitor: m })?;
+    }
+    report(format!("ok {pid}"));
+
+    let mut relay = Relay {
+        stdout: Some(out_r),
+        stderr: Some(err_r),
+        listener,
+        clients: Vec::new(),
+        log: LogWriter::open(&paths.log(), None)?,
+    };
+    if wait_for_attach {
+        // The foreground `run` connects before the container may print.
+        let (client, _) = relay.listener.accept()?;
+        relay.clients.push(client);
+    }
+    if let Err(e) = runtime.run("start", id, &runtime.start_args(id)) {
+        let message = e.to_string();
+        let code = i32::from(relay::start_failure_code(&message));
+        relay.log.write(
+            crate::runtime::logfile::Stream::Stderr,
+            format!("{message}\n").as_bytes(),
+        )?;
+        for c in &mut relay.clients {
+            let _ = relay::write_frame(
+                c,
+                relay::FRAME_STDERR,
+                format!("Error: {message}\n").as_bytes(),
+            );
+        }
+        finish(
+            ctx, &store, &state, &runtime, &paths, id, code, remove, true,
+        );
+        relay.finish(code);
+        return Ok(code);
+    }
+    state.update_state(
+        id,
+        Transition::Started {
+            pid,
+            started_at: time::now_ns(),
+        },
+    )?;
+    let pidfd = rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(pid).context("bad container pid")?,
+        rustix::process::PidfdFlags::empty(),
+    )
+    .context("watching the container process")?;
+    relay.run(&pidfd)?;
+    let mut status = 0;
+    // SAFETY: waitpid on our (re-parented) child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let code = relay::exit_code(status);
+    relay::write_atomic(&paths.exit(), format!("{code}\n").as_bytes())?;
+    state.update_state(
+        id,
+        Transition::Stopped {
+            code,
+            at: time::now_ns(),
+            oom: false,
+        },
+    )?;
+    finish(
+        ctx, &store, &state, &runtime, &paths, id, code, remove, true,
+    );
+    relay.finish(code);
+    Ok(code)
+}
+
+fn runtime_stderr(err_r: &OwnedFd) -> String {
+    let mut buf = vec![0u8; 16 * 1024];
+    let n = rustix::io::read(err_r, &mut buf).unwrap_or(0);
+    oci::runtime_message(&String::from_utf8_lossy(&buf[..n]))
+}
+
+/// After the container's end: runtime state, mount, and for `--rm` the
+/// container itself. Errors are logged, not fatal: the exit is recorded.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    _ctx: &Context,
+    store: &hutch_storage::Store,
+    state: &crate::engine::state::State,
+    runtime: &OciRuntime,
+    paths: &Paths,
+    id: &str,
+    code: i32,
+    remove: bool,
+    was_created: bool,
+) {
+    if was_created && let Err(e) = runtime.run("delete", id, &runtime.delete_args(id, true)) {
+        tracing::warn!(container = id, "runtime delete: {e}");
+    }
+    let _ = store.unmount_container(id);
+    let _ = std::fs::remove_file(&paths.attach);
+    let row = state.container(id).ok();
+    match row.map(|r| r.state) {
+        Some(crate::engine::state::ContainerState::Stopped) => {
+            let _ = state.update_state(id, Transition::CleanedUp);
+        }
+        Some(_) => {
+            let _ = state.update_state(
+                id,
+                Transition::Exited {
+                    code,
+                    at: time::now_ns(),
+                    oom: false,
+                },
+            );
+        }
+        None => {}
+    }
+    if remove && let Err(e) = super::remove::remove_stopped(store, state, paths, id) {
+        tracing::warn!(container = id, "removing: {e:#}");
+    }
+}

@@ -1,0 +1,118 @@
+//! Containers as users run them: `run` through runc (crun refuses this
+//! host's hybrid cgroups) under hutch's monitor, exit codes, logs, ps, rm.
+
+mod common;
+
+use std::time::Duration;
+
+use common::images::*;
+use common::*;
+
+fn env_with_busybox() -> TestEnv {
+    let env = TestEnv::new(TestUser::default_user());
+    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
+    env.ok([
+        "import",
+        "--change",
+        "CMD=/bin/sh",
+        tar.to_str().unwrap(),
+        "busybox",
+    ]);
+    env
+}
+
+#[test]
+fn run_rm_prints_and_leaves_nothing() {
+    let env = env_with_busybox();
+    let out = env.run(["run", "--rm", "busybox", "echo", "hi"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hi\n");
+    assert!(
+        env.ok(["ps", "-a", "-q"]).trim().is_empty(),
+        "--rm removed the container"
+    );
+}
+
+#[test]
+fn exit_codes_propagate() {
+    let env = env_with_busybox();
+    assert_eq!(
+        env.run(["run", "--rm", "busybox", "true"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        env.run(["run", "--rm", "busybox", "sh", "-c", "exit 3"])
+            .status
+            .code(),
+        Some(3)
+    );
+    let out = env.run(["run", "--rm", "busybox", "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no-such-command"), "{}", stderr(&out));
+    let out = env.run(["run", "--rm", "busybox", "/etc"]);
+    assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
+    let out = env.run(["run", "--rm", "no-such-image", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("image not known"), "{}", stderr(&out));
+}
+
+#[test]
+fn detached_container_logs_ps_and_forced_removal() {
+    let env = env_with_busybox();
+    let id = env.ok([
+        "run",
+        "-d",
+        "--name",
+        "sleeper",
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; sleep 60",
+    ]);
+    let id = id.trim().to_owned();
+    assert_eq!(id.len(), 64);
+    assert!(
+        wait_until(Duration::from_secs(10), || env
+            .ok(["logs", "sleeper"])
+            .contains("started")),
+        "log line written"
+    );
+    let ps = env.ok(["ps", "--format", "{{.Names}} {{.State}}"]);
+    assert_eq!(ps.trim(), "sleeper running");
+    let out = env.run(["rm", "sleeper"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "running container refused without -f"
+    );
+    assert_eq!(env.ok(["rm", "-f", "sleeper"]).trim(), id);
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+}
+
+#[test]
+fn default_capabilities_match_podman() {
+    let env = env_with_busybox();
+    let out = env.ok([
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "grep CapEff /proc/self/status; id -u",
+    ]);
+    assert!(out.contains("CapEff:\t00000000800405fb"), "{out}");
+    assert!(out.ends_with("0\n"), "{out}");
+}
+
+#[test]
+fn name_conflict_is_a_clear_error() {
+    let env = env_with_busybox();
+    env.ok(["run", "--name", "taken", "busybox", "true"]);
+    let out = env.run(["run", "--name", "taken", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("already in use"), "{}", stderr(&out));
+    assert_eq!(
+        env.ok(["ps", "-a", "--format", "{{.Names}}"]).trim(),
+        "taken"
+    );
+}
