@@ -164,9 +164,20 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         log: LogWriter::open(&paths.log(), None)?,
     };
     if wait_for_attach {
-        // The foreground `run` connects before the container may print.
-        let (client, _) = relay.listener.accept()?;
-        relay.clients.push(client);
+        // The foreground `run` connects before the container may print; if
+        // it died first, the container starts anyway after a while, its
+        // output kept in the log, rather than the monitor waiting forever.
+        let mut pfd = libc::pollfd {
+            fd: relay.listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut pfd, 1, 30_000) };
+        if ready > 0 {
+            let (client, _) = relay.listener.accept()?;
+            relay.clients.push(client);
+        }
     }
     if let Err(e) = runtime.run("start", id, &runtime.start_args(id)) {
         let message = e.to_string();
