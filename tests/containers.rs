@@ -116,3 +116,25 @@ fn name_conflict_is_a_clear_error() {
         "taken"
     );
 }
+
+#[test]
+fn killed_monitor_shows_exited_and_rm_cleans_up() {
+    let env = env_with_busybox();
+    let id = env.ok(["run", "-d", "--name", "orphan", "busybox", "sleep", "5"]);
+    let id = id.trim().to_owned();
+    assert_eq!(env.ok(["ps", "--format", "{{.State}}"]).trim(), "running");
+    let monitor = live_processes()
+        .into_iter()
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == id.as_bytes()))
+        })
+        .expect("monitor process");
+    // SAFETY: kill of the monitor this test started.
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    assert!(wait_until(Duration::from_secs(10), || !is_alive(monitor)));
+    let ps = env.ok(["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+    assert_eq!(ps.trim(), "orphan exited", "{ps}");
+    assert_eq!(env.ok(["rm", "orphan"]).trim(), id);
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+}

@@ -147,7 +147,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
                     .get(..4)
                     .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
                     .unwrap_or(125);
-                return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+                return Ok(exit_status(code));
             }
             _ => {}
         }
@@ -161,6 +161,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
 pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
     let state = engine::open_state(ctx)?;
+    // A container whose monitor was killed shows as exited, not running.
+    state.recover()?;
     let now = time::now_ns();
     let rows: Vec<serde_json::Value> = state
         .list_containers(args.all)?
@@ -266,6 +268,9 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
 pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
+    // Only a container whose monitor still lives has a pid worth signalling:
+    // after a killed monitor the recorded pid may belong to anyone by now.
+    state.recover()?;
     let targets: Vec<String> = if args.all {
         state
             .list_containers(true)?
@@ -329,5 +334,14 @@ fn wait_not_running(state: &crate::engine::state::State, id: &str) {
 
 pub fn monitor_main(ctx: &Context, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     let code = monitor::run(ctx, &args.id, args.wait_attach, args.rm)?;
-    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+    Ok(exit_status(code))
+}
+
+/// A container's exit code as the process's own; an unknown exit (-1) is
+/// hutch's error, never success.
+fn exit_status(code: i32) -> ExitCode {
+    match u8::try_from(code) {
+        Ok(c) => ExitCode::from(c),
+        Err(_) => ExitCode::from(crate::cli::EXIT_HUTCH_ERROR),
+    }
 }
