@@ -154,7 +154,11 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
     if let Some(m) = Monitor::current() {
         state.update_state(id, Transition::Created { monitor: m })?;
     }
-    report(format!("ok {pid}"));
+    // The foreground `run` must attach before the start; a detached one
+    // returns once the container is running, as `podman run -d` does.
+    if wait_for_attach {
+        report(format!("ok {pid}"));
+    }
 
     let mut relay = Relay {
         stdout: Some(out_r),
@@ -182,6 +186,7 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
     if let Err(e) = runtime.run("start", id, &runtime.start_args(id)) {
         let message = e.to_string();
         let code = i32::from(relay::start_failure_code(&message));
+        report(format!("err {code} {}", message.replace('\n', " ")));
         relay.log.write(
             crate::runtime::logfile::Stream::Stderr,
             format!("{message}\n").as_bytes(),
@@ -206,6 +211,7 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
             started_at: time::now_ns(),
         },
     )?;
+    report(format!("ok {pid}"));
     let pidfd = rustix::process::pidfd_open(
         rustix::process::Pid::from_raw(pid).context("bad container pid")?,
         rustix::process::PidfdFlags::empty(),
