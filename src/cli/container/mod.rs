@@ -1,0 +1,42 @@
+//! Container commands, one file each; `flags` holds what `create` and `run`
+//! share. The hidden `__monitor` is the process the runtime side re-executes.
+
+mod flags;
+mod logs;
+mod ps;
+mod rm;
+mod run;
+
+use std::process::ExitCode;
+
+use crate::config::Context;
+use crate::engine::container::monitor;
+
+pub use logs::{LogsArgs, logs};
+pub use ps::{PsArgs, ps};
+pub use rm::{RmArgs, rm};
+pub use run::{RunArgs, run};
+
+#[derive(Debug, clap::Args)]
+pub struct MonitorArgs {
+    id: String,
+    #[arg(long)]
+    wait_attach: bool,
+    #[arg(long)]
+    rm: bool,
+}
+
+pub fn monitor_main(ctx: &Context, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
+    let code = monitor::run(ctx, &args.id, args.wait_attach, args.rm)?;
+    Ok(exit_status(code))
+}
+
+/// A container's exit code as the process's own; an unknown exit (-1) is
+
+/// hutch's error, never success.
+fn exit_status(code: i32) -> ExitCode {
+    match u8::try_from(code) {
+        Ok(c) => ExitCode::from(c),
+        Err(_) => ExitCode::from(crate::cli::EXIT_HUTCH_ERROR),
+    }
+}
