@@ -32,9 +32,8 @@ pub fn monitor_main(ctx: &Context, args: &MonitorArgs) -> anyhow::Result<ExitCod
 }
 
 /// A container's exit code as the process's own; an unknown exit (-1) is
-
 /// hutch's error, never success.
-fn exit_status(code: i32) -> ExitCode {
+pub(crate) fn exit_status(code: i32) -> ExitCode {
     match u8::try_from(code) {
         Ok(c) => ExitCode::from(c),
         Err(_) => ExitCode::from(crate::cli::EXIT_HUTCH_ERROR),
