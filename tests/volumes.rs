@@ -169,7 +169,7 @@ fn bad_volume_input_creates_nothing() {
 
 #[test]
 fn image_volume_gets_an_anonymous_volume_with_the_images_files() {
-    let env = env_with_busybox(&["VOLUME /etc"]);
+    let env = env_with_busybox(&["VOLUME [\"/etc\"]"]);
     let out = env.ok(["run", "--name", "c", "busybox", "cat", "/etc/passwd"]);
     assert!(out.starts_with("root:"), "copied up: {out}");
     let vols = env.ok(["volume", "ls", "-q"]);
