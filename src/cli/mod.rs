@@ -13,6 +13,7 @@ mod registry;
 mod system;
 mod unshare;
 mod version;
+mod volume;
 mod yaml;
 
 use std::process::ExitCode;
@@ -96,6 +97,9 @@ enum Command {
     Untag(image::UntagArgs),
     /// Display the hutch version information
     Version(version::VersionArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
 }
 
 impl Command {
@@ -124,7 +128,8 @@ impl Command {
             | Command::Save(_)
             | Command::Rmi(_)
             | Command::Tag(_)
-            | Command::Untag(_) => true,
+            | Command::Untag(_)
+            | Command::Volume(_) => true,
         }
     }
 }
@@ -187,6 +192,7 @@ pub fn main() -> ExitCode {
         Command::System(cmd) => system::run(&ctx, cmd),
         Command::Unshare(args) => unshare::run(&ctx, &args),
         Command::Version(args) => version::run(&args),
+        Command::Volume(cmd) => volume::run(&ctx, cmd),
     };
     match result {
         Ok(code) => code,

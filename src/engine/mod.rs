@@ -8,3 +8,4 @@ pub mod info;
 pub mod state;
 pub mod time;
 pub mod tools;
+pub mod volume;

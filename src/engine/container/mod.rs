@@ -2,7 +2,10 @@
 //! file per operation; the request types are plain data.
 
 pub mod create;
+pub mod etc;
+mod host;
 pub mod monitor;
+pub mod options;
 pub mod remove;
 
 use std::path::PathBuf;

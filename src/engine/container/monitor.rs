@@ -165,7 +165,15 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         stderr: Some(err_r),
         listener,
         clients: Vec::new(),
-        log: LogWriter::open(&paths.log(), None)?,
+        log: {
+            // --log-driver none: the output still reaches attached clients.
+            let req: super::create::CreateRequest =
+                serde_json::from_str(&row.config).unwrap_or_default();
+            let path = super::create::log_path(&paths, &req)
+                .unwrap_or_else(|| std::path::PathBuf::from("/dev/null"));
+            LogWriter::open(&path, super::create::log_config(&req).max_size)
+                .with_context(|| format!("opening the log {}", path.display()))?
+        },
     };
     if wait_for_attach {
         // The foreground `run` connects before the container may print; if

@@ -1,0 +1,322 @@
+//! `volume create|ls|inspect|rm|prune|exists`, Podman's flags and output.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use crate::config::Context;
+use crate::engine::container as containers;
+use crate::engine::image;
+use crate::engine::state::{StateError, Volume};
+use crate::engine::volume::{self as engine, VolumeCreate};
+use crate::format::{OutputFormat, Template};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum VolumeCommand {
+    /// Create a new volume
+    Create(CreateArgs),
+    /// List volumes
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Display detailed information on one or more volumes
+    Inspect(InspectArgs),
+    /// Remove one or more volumes
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Remove all unused volumes
+    Prune(PruneArgs),
+    /// Check if the given volume exists
+    Exists(ExistsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// Set metadata for a volume (e.g., --label mykey=value)
+    #[arg(short, long)]
+    label: Vec<String>,
+    /// Set driver specific options
+    #[arg(short, long)]
+    opt: Vec<String>,
+    /// Specify volume driver name
+    #[arg(short, long, default_value = "local")]
+    driver: String,
+    /// Do not fail if the volume already exists
+    #[arg(long)]
+    ignore: bool,
+    name: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LsArgs {
+    /// Filter volume output
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// Format volume output using Go template
+    #[arg(long)]
+    format: Option<String>,
+    /// Print volume output in quiet mode
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Inspect all volumes
+    #[arg(short, long)]
+    all: bool,
+    /// Format volume output using Go template
+    #[arg(short, long)]
+    format: Option<String>,
+    names: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    /// Remove all volumes
+    #[arg(short, long)]
+    all: bool,
+    /// Remove a volume by force, even if it is being used by a container
+    #[arg(short, long)]
+    force: bool,
+    names: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+    /// Provide filter values (e.g. 'label=<key>=<value>')
+    #[arg(long)]
+    filter: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExistsArgs {
+    name: String,
+}
+
+pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
+    let store = image::open_store(ctx)?;
+    let state = containers::open_state(ctx)?;
+    match cmd {
+        VolumeCommand::Create(a) => {
+            if a.driver != "local" {
+                bail!("volume driver {:?} is not supported: hutch has the local driver only", a.driver);
+            }
+            let options = a
+                .opt
+                .iter()
+                .map(|o| {
+                    let (k, v) = o.split_once('=').unwrap_or((o.as_str(), ""));
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            let labels = containers::options::parse_key_values("--label", &a.label)?;
+            if a.ignore
+                && let Some(n) = &a.name
+                && state.volume(n).is_ok()
+            {
+                println!("{n}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let v = engine::create(
+                &state,
+                store.root(),
+                &VolumeCreate {
+                    name: a.name.clone(),
+                    labels,
+                    options,
+                    anonymous: false,
+                },
+            )?;
+            println!("{}", v.name);
+        }
+        VolumeCommand::Ls(a) => {
+            let filters = Filters::parse(&a.filter)?;
+            let mut rows = Vec::new();
+            for v in state.list_volumes()? {
+                let in_use = !state.volume_users(&v.name)?.is_empty();
+                if filters.matches(&v, in_use) {
+                    rows.push(engine::inspect_view(&state, &v));
+                }
+            }
+            if a.quiet {
+                for r in &rows {
+                    println!("{}", r["Name"].as_str().unwrap_or_default());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let template = match OutputFormat::parse(a.format.as_deref())? {
+                OutputFormat::Json => {
+                    println!(
+                        "{}",
+                        crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                OutputFormat::Template(t) => t,
+                OutputFormat::Default => Template::parse("table {{.Driver}}\t{{.Name}}")?,
+            };
+            let headers = [("Name", "VOLUME NAME")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            print!("{}", template.render_list(&rows, &headers)?);
+        }
+        VolumeCommand::Inspect(a) => {
+            let list: Vec<Volume> = if a.all {
+                state.list_volumes()?
+            } else {
+                if a.names.is_empty() {
+                    bail!("provide one or more volume names or use --all");
+                }
+                let mut out = Vec::new();
+                let mut missing = None;
+                for n in &a.names {
+                    match state.volume(n) {
+                        Ok(v) => out.push(v),
+                        Err(e) => missing = Some(e),
+                    }
+                }
+                if let Some(e) = missing {
+                    // Podman prints what it found, then fails for the rest.
+                    print_inspect(&state, &out, a.format.as_deref())?;
+                    return Err(e.into());
+                }
+                out
+            };
+            print_inspect(&state, &list, a.format.as_deref())?;
+        }
+        VolumeCommand::Rm(a) => {
+            let names: Vec<String> = if a.all {
+                state.list_volumes()?.into_iter().map(|v| v.name).collect()
+            } else {
+                if a.names.is_empty() {
+                    bail!("choose either one or more volumes or all");
+                }
+                a.names.clone()
+            };
+            let mut code = ExitCode::SUCCESS;
+            let mut errors = Vec::new();
+            for n in &names {
+                match engine::remove_volume(ctx, &store, &state, n, a.force) {
+                    Ok(()) => println!("{n}"),
+                    Err(e) => {
+                        // Podman's exit codes: 1 no such volume, 2 in use.
+                        code = match e.downcast_ref::<StateError>() {
+                            Some(StateError::NoSuchVolume { .. }) => ExitCode::from(1),
+                            Some(StateError::VolumeInUse { .. }) => ExitCode::from(2),
+                            _ => ExitCode::from(crate::cli::EXIT_HUTCH_ERROR),
+                        };
+                        errors.push(crate::cli::error_text(&e));
+                    }
+                }
+            }
+            for e in &errors {
+                eprintln!("Error: {e}");
+            }
+            return Ok(code);
+        }
+        VolumeCommand::Prune(a) => {
+            let filters = Filters::parse(&a.filter)?;
+            if !a.force {
+                eprint!(
+                    "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n"
+                );
+                for v in state.list_volumes()? {
+                    if state.volume_users(&v.name)?.is_empty() && filters.matches(&v, false) {
+                        eprintln!("{}", v.name);
+                    }
+                }
+                eprint!("Are you sure you want to continue? [y/N] ");
+                let _ = std::io::stderr().flush();
+                let mut answer = String::new();
+                std::io::stdin().lock().read_line(&mut answer)?;
+                if !answer.trim().eq_ignore_ascii_case("y") {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            for n in engine::prune(&state, &|v| !filters.matches(v, false))? {
+                println!("{n}");
+            }
+        }
+        VolumeCommand::Exists(a) => {
+            return Ok(match state.volume(&a.name) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(StateError::NoSuchVolume { .. }) => ExitCode::from(1),
+                Err(e) => return Err(e.into()),
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_inspect(
+    state: &crate::engine::state::State,
+    list: &[Volume],
+    format: Option<&str>,
+) -> anyhow::Result<()> {
+    let rows: Vec<serde_json::Value> = list
+        .iter()
+        .map(|v| engine::inspect_view(state, v))
+        .collect();
+    match OutputFormat::parse(format)? {
+        OutputFormat::Template(t) => print!("{}", t.render_list(&rows, &Default::default())?),
+        _ => println!(
+            "{}",
+            crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+        ),
+    }
+    Ok(())
+}
+
+/// `--filter` for `ls` and `prune`: name, label, driver, dangling; the
+/// same key given twice matches either value, different keys all must.
+struct Filters(Vec<(String, String)>);
+
+impl Filters {
+    fn parse(list: &[String]) -> anyhow::Result<Filters> {
+        let mut out = Vec::new();
+        for f in list {
+            let (k, v) = f
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: expected key=value"))?;
+            if !matches!(k, "name" | "label" | "driver" | "dangling" | "opt" | "label!") {
+                bail!("invalid filter {k:?}");
+            }
+            if k == "dangling" && !matches!(v, "true" | "false" | "1" | "0") {
+                bail!("invalid dangling filter value {v:?}");
+            }
+            out.push((k.to_string(), v.to_string()));
+        }
+        Ok(Filters(out))
+    }
+
+    fn matches(&self, v: &Volume, in_use: bool) -> bool {
+        let mut keys: Vec<&str> = self.0.iter().map(|(k, _)| k.as_str()).collect();
+        keys.dedup();
+        keys.iter().all(|key| {
+            self.0
+                .iter()
+                .filter(|(k, _)| k == key)
+                .any(|(k, val)| match k.as_str() {
+                    "name" => v.name.contains(val.as_str()),
+                    "driver" => v.driver == *val,
+                    "label" => label_match(&v.labels, val),
+                    "label!" => !label_match(&v.labels, val),
+                    "opt" => label_match(&v.options, val),
+                    "dangling" => matches!(val.as_str(), "true" | "1") != in_use,
+                    _ => false,
+                })
+        })
+    }
+}
+
+fn label_match(map: &std::collections::BTreeMap<String, String>, spec: &str) -> bool {
+    match spec.split_once('=') {
+        Some((k, val)) => map.get(k).is_some_and(|x| x == val),
+        None => map.contains_key(spec),
+    }
+}

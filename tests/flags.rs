@@ -1,0 +1,298 @@
+//! Create flags that shape the container: capabilities, read-only root,
+//! env files, hostname and /etc/hosts, tmpfs, init, ulimits, log driver.
+
+mod common;
+
+use std::time::Duration;
+
+use common::images::*;
+use common::*;
+
+fn env_with_busybox() -> TestEnv {
+    let env = TestEnv::new(TestUser::default_user());
+    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
+    env.ok([
+        "import",
+        "--change",
+        "CMD=/bin/sh",
+        tar.to_str().unwrap(),
+        "busybox",
+    ]);
+    env
+}
+
+/// Podman's default capability set (containers-common), as a CapEff mask.
+fn mask(caps: &[u32]) -> String {
+    format!("{:016x}", caps.iter().fold(0u64, |m, c| m | 1 << c))
+}
+
+const CHOWN: u32 = 0;
+const DAC_OVERRIDE: u32 = 1;
+const FOWNER: u32 = 3;
+const FSETID: u32 = 4;
+const KILL: u32 = 5;
+const SETGID: u32 = 6;
+const SETUID: u32 = 7;
+const SETPCAP: u32 = 8;
+const NET_BIND_SERVICE: u32 = 10;
+const NET_ADMIN: u32 = 12;
+const SYS_CHROOT: u32 = 18;
+const SETFCAP: u32 = 31;
+const PODMAN_DEFAULT: [u32; 11] = [
+    CHOWN,
+    DAC_OVERRIDE,
+    FOWNER,
+    FSETID,
+    KILL,
+    NET_BIND_SERVICE,
+    SETFCAP,
+    SETGID,
+    SETPCAP,
+    SETUID,
+    SYS_CHROOT,
+];
+
+fn cap_eff(env: &TestEnv, flags: &[&str]) -> String {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["busybox", "sh", "-c", "grep CapEff /proc/self/status"]);
+    let out = env.ok(&args);
+    out.trim()
+        .strip_prefix("CapEff:")
+        .unwrap_or_else(|| panic!("no CapEff line: {out}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn capabilities_default_add_and_drop() {
+    let env = env_with_busybox();
+    assert_eq!(cap_eff(&env, &[]), mask(&PODMAN_DEFAULT));
+    let mut added = PODMAN_DEFAULT.to_vec();
+    added.push(NET_ADMIN);
+    assert_eq!(cap_eff(&env, &["--cap-add", "NET_ADMIN"]), mask(&added));
+    let dropped: Vec<u32> = PODMAN_DEFAULT
+        .iter()
+        .copied()
+        .filter(|c| *c != CHOWN && *c != KILL)
+        .collect();
+    assert_eq!(
+        cap_eff(&env, &["--cap-drop", "chown", "--cap-drop", "CAP_KILL"]),
+        mask(&dropped)
+    );
+    assert_eq!(cap_eff(&env, &["--cap-drop", "all"]), mask(&[]));
+    let out = env.run(["run", "--rm", "--cap-add", "NOT_A_CAP", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("unknown capability"), "{}", stderr(&out));
+}
+
+#[test]
+fn read_only_root_with_writable_tmp() {
+    let env = env_with_busybox();
+    let out = env.run(["run", "--rm", "--read-only", "busybox", "touch", "/x"]);
+    assert_ne!(out.status.code(), Some(0), "write to a read-only / succeeded");
+    assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
+    env.ok(["run", "--rm", "--read-only", "busybox", "touch", "/tmp/x"]);
+    let out = env.run([
+        "run",
+        "--rm",
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "busybox",
+        "touch",
+        "/tmp/x",
+    ]);
+    assert_ne!(out.status.code(), Some(0), "no tmpfs on /tmp");
+}
+
+#[test]
+fn env_file_and_env_host() {
+    let env = env_with_busybox();
+    let file = write_readable(&env.root, "vars.env", b"# comment\nA=1\n\nB=two words\n");
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--env-file",
+        file.to_str().unwrap(),
+        "-e",
+        "A=override",
+        "busybox",
+        "sh",
+        "-c",
+        "echo \"$A|$B\"",
+    ]);
+    assert_eq!(out, "override|two words\n");
+    let out = env.run(["run", "--rm", "--env-file", "/no/such.env", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("no such file or directory"), "{}", stderr(&out));
+    let out = env.ok(["run", "--rm", "--env-host", "busybox", "sh", "-c", "echo $LOGNAME"]);
+    assert_eq!(out.trim(), env.user.name);
+}
+
+#[test]
+fn hostname_and_hosts_file() {
+    let env = env_with_busybox();
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--hostname",
+        "myhost",
+        "--name",
+        "named",
+        "--add-host",
+        "db.local:10.1.2.3",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname; cat /etc/hosts",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "myhost", "{out}");
+    assert_eq!(lines[1], "myhost", "{out}");
+    assert!(
+        lines.iter().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["10.1.2.3", "db.local"]),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.contains(&"myhost") && f.contains(&"named")
+        }),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("127.0.0.1") && l.contains("localhost")),
+        "{out}"
+    );
+    let resolv = env.ok(["run", "--rm", "busybox", "cat", "/etc/resolv.conf"]);
+    assert!(resolv.contains("nameserver "), "{resolv}");
+    let out = env.run(["run", "--rm", "--add-host", "x:notanip", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+}
+
+#[test]
+fn tmpfs_mounts() {
+    let env = env_with_busybox();
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--read-only",
+        "--tmpfs",
+        "/scratch:size=1m",
+        "--mount",
+        "type=tmpfs,dst=/other,tmpfs-mode=0700",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /scratch/a /other/b && grep -E ' /(scratch|other) ' /proc/mounts && stat -c %a /other",
+    ]);
+    assert!(out.contains("tmpfs /scratch tmpfs"), "{out}");
+    assert!(out.contains("size=1024k"), "{out}");
+    assert!(out.contains("tmpfs /other tmpfs"), "{out}");
+    assert!(out.trim_end().ends_with("700"), "{out}");
+}
+
+#[test]
+fn init_is_pid_one() {
+    let env = env_with_busybox();
+    // The init is bound at /run/podman-init (as in Podman), so its comm is
+    // that name; its content is the host's catatonit.
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--init",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/1/comm; sha256sum /proc/1/exe",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "podman-init", "{out}");
+    let catatonit = std::fs::read("/usr/bin/catatonit").expect("catatonit is installed");
+    let digest = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(&catatonit))
+    };
+    assert!(lines[1].starts_with(&digest), "pid 1 is catatonit: {out}");
+    let out = env.ok(["run", "--rm", "busybox", "cat", "/proc/1/comm"]);
+    assert_eq!(out.trim(), "cat");
+}
+
+#[test]
+fn ulimits_and_security_opts() {
+    let env = env_with_busybox();
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--ulimit",
+        "nofile=512:1024",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "sh",
+        "-c",
+        "ulimit -n; grep NoNewPrivs /proc/self/status",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "512", "{out}");
+    assert!(lines[1].ends_with("1"), "{out}");
+    for bad in ["nofile", "bogus=1", "nofile=2:1"] {
+        let out = env.run(["run", "--rm", "--ulimit", bad, "busybox", "true"]);
+        assert_eq!(out.status.code(), Some(125), "--ulimit {bad}");
+    }
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--security-opt",
+        "mask=/etc/passwd",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/passwd | wc -c",
+    ]);
+    assert_eq!(out.trim(), "0", "masked");
+}
+
+#[test]
+fn labels_userns_namespaces_log_driver() {
+    let env = env_with_busybox();
+    // --uidmap: container root is the first subordinate id, 1000 the user.
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--uidmap",
+        "0:1:1000",
+        "--uidmap",
+        "1000:0:1",
+        "busybox",
+        "cat",
+        "/proc/self/uid_map",
+    ]);
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows, vec![vec!["0", "1", "1000"], vec!["1000", "0", "1"]], "{out}");
+    // --uts=host: the host's hostname.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let out = env.ok(["run", "--rm", "--uts=host", "busybox", "sh", "-c", "hostname"]);
+    assert_eq!(out.trim(), host.trim());
+    // --pid=host sees more than its own processes.
+    let out = env.ok(["run", "--rm", "--pid=host", "busybox", "sh", "-c", "ls -d /proc/[0-9]* | wc -l"]);
+    assert!(out.trim().parse::<u32>().unwrap() > 3, "{out}");
+    // --log-driver none: output reaches the terminal, not a log.
+    let out = env.ok(["run", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "hi"]);
+    assert_eq!(out, "hi\n");
+    let logs = env.run(["logs", "quiet"]);
+    assert_eq!(logs.status.code(), Some(125));
+    assert!(stderr(&logs).contains("none"), "{}", stderr(&logs));
+    // --log-opt path=: the log where asked.
+    let path = env.root.join("ctr.log");
+    let opt = format!("path={}", path.display());
+    chown(&env.root, env.user.uid, env.user.gid);
+    env.ok(["run", "--rm", "--log-opt", &opt, "busybox", "echo", "logged"]);
+    assert!(
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(&path)
+            .is_ok_and(|t| t.contains("stdout F logged"))),
+        "log written at path="
+    );
+}
