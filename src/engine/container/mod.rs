@@ -1,9 +1,17 @@
 //! Containers: create from an image, start under a monitor, remove. One
 //! file per operation; the request types are plain data.
 
+pub mod changes;
+pub mod commit;
+pub mod copy;
 pub mod create;
+pub mod inroot;
 pub mod monitor;
+pub mod pause;
 pub mod remove;
+pub mod rootfs;
+pub mod top;
+pub mod tree;
 
 use std::path::PathBuf;
 
