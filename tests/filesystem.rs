@@ -64,7 +64,11 @@ fn cp_into_a_running_container_and_back_out() {
     // Into an existing directory: the file keeps its name.
     env.ok(["cp", src.to_str().unwrap(), "live:/etc"]);
     let out = user_dir(&env, "out");
-    env.ok(["cp", "live:/tmp/in.txt", out.join("back.txt").to_str().unwrap()]);
+    env.ok([
+        "cp",
+        "live:/tmp/in.txt",
+        out.join("back.txt").to_str().unwrap(),
+    ]);
     assert_eq!(
         std::fs::read(out.join("back.txt")).unwrap(),
         b"from the host\n"
@@ -123,7 +127,10 @@ fn cp_out_of_a_stopped_container_and_as_a_tar_stream() {
             .unwrap();
     }
     assert!(child.wait().unwrap().success());
-    let back = env.hutch(["cp", "done:/tmp/streamed", "-"]).output().unwrap();
+    let back = env
+        .hutch(["cp", "done:/tmp/streamed", "-"])
+        .output()
+        .unwrap();
     assert_eq!(tar_names(&back.stdout), ["streamed"]);
 }
 
@@ -187,7 +194,10 @@ fn diff_commit_and_run_the_new_image() {
     assert!(lines.contains(&"A /newfile"), "{diff}");
     assert!(lines.contains(&"D /etc/group"), "{diff}");
     assert!(lines.contains(&"C /etc"), "{diff}");
-    assert!(!diff.contains("/proc"), "runtime mount points are left out: {diff}");
+    assert!(
+        !diff.contains("/proc"),
+        "runtime mount points are left out: {diff}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&env.ok(["diff", "--format", "json", "changer"])).unwrap();
     assert_eq!(json["added"], serde_json::json!(["/newfile"]));
@@ -205,7 +215,13 @@ fn diff_commit_and_run_the_new_image() {
         env.ok(["run", "--rm", "committed", "cat", "/etc/passwd"])
             .starts_with("root:")
     );
-    let history = env.ok(["history", "--no-trunc", "--format", "{{.Comment}}", "committed"]);
+    let history = env.ok([
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.Comment}}",
+        "committed",
+    ]);
     assert!(history.lines().next() == Some("my change"), "{history}");
 
     env.ok([
@@ -239,7 +255,9 @@ fn top_port_pause_and_mount_of_a_running_container() {
     let top = env.ok(["top", "proc"]);
     let mut lines = top.lines();
     assert_eq!(
-        lines.next().map(|h| h.split_whitespace().collect::<Vec<_>>()),
+        lines
+            .next()
+            .map(|h| h.split_whitespace().collect::<Vec<_>>()),
         Some(vec![
             "USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"
         ]),
@@ -249,7 +267,10 @@ fn top_port_pause_and_mount_of_a_running_container() {
     assert!(row.starts_with("root        1 "), "{top}");
     assert!(row.contains("sleep 600"), "{top}");
     assert_eq!(
-        env.ok(["top", "proc", "pid,args"]).lines().nth(1).map(str::trim_end),
+        env.ok(["top", "proc", "pid,args"])
+            .lines()
+            .nth(1)
+            .map(str::trim_end),
         Some("1           sleep 600")
     );
     let bad = env.run(["top", "proc", "bogus"]);
@@ -257,7 +278,10 @@ fn top_port_pause_and_mount_of_a_running_container() {
 
     // No ports published: nothing, and success, as Podman.
     let port = env.run(["port", "proc"]);
-    assert_eq!((port.status.code(), stdout(&port)), (Some(0), String::new()));
+    assert_eq!(
+        (port.status.code(), stdout(&port)),
+        (Some(0), String::new())
+    );
     assert_eq!(env.run(["port", "-a"]).status.code(), Some(0));
 
     let pause = env.run(["pause", "proc"]);

@@ -22,9 +22,9 @@ pub struct ExportArgs {
 
 pub fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        ),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
         None => {
             if std::io::stdout().is_terminal() {
                 bail!("refusing to export to terminal. Use -o flag or redirect");

@@ -98,7 +98,11 @@ fn list(
         }
         None | Some("") => {
             for (c, p) in &mounted {
-                let id = if args.no_trunc { &c.id[..] } else { &c.id[..12] };
+                let id = if args.no_trunc {
+                    &c.id[..]
+                } else {
+                    &c.id[..12]
+                };
                 println!("{id}  {}", p.display());
             }
         }

@@ -10,7 +10,11 @@ pub fn containers(state: &State, names: &[String], latest: bool) -> anyhow::Resu
         if !names.is_empty() {
             bail!("--latest and containers cannot be used together");
         }
-        return match state.list_containers(true)?.into_iter().max_by_key(|c| c.created) {
+        return match state
+            .list_containers(true)?
+            .into_iter()
+            .max_by_key(|c| c.created)
+        {
             Some(c) => Ok(vec![c]),
             None => bail!("no containers to use as latest"),
         };

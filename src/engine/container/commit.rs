@@ -34,7 +34,8 @@ const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> anyhow::Result<ImageRecord> {
     let names = match &req.reference {
         Some(r) => vec![
-            reference::local_name(r).with_context(|| format!("commit: invalid image name {r:?}"))?,
+            reference::local_name(r)
+                .with_context(|| format!("commit: invalid image name {r:?}"))?,
         ],
         None => Vec::new(),
     };

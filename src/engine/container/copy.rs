@@ -28,7 +28,10 @@ use crate::engine::state::{Container, State};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     Host(String),
-    Container { container: String, path: String },
+    Container {
+        container: String,
+        path: String,
+    },
     /// `-`: a tar stream on stdin (source) or stdout (destination).
     Stream,
 }
@@ -425,7 +428,8 @@ fn host_dest(p: &str) -> anyhow::Result<(Resolved, Option<PathBuf>)> {
         Err(_) => {
             let parent = abs.parent().unwrap_or(Path::new("/"));
             let leaf = abs.file_name().ok_or_else(|| not_found(p, "the host"))?;
-            let real_parent = std::fs::canonicalize(parent).map_err(|_| not_found(p, "the host"))?;
+            let real_parent =
+                std::fs::canonicalize(parent).map_err(|_| not_found(p, "the host"))?;
             if !real_parent.is_dir() {
                 return Err(not_found(p, "the host"));
             }
@@ -490,10 +494,7 @@ mod tests {
             Location::parse("./file:name"),
             Location::Host("./file:name".into())
         );
-        assert_eq!(
-            Location::parse("/abs:x"),
-            Location::Host("/abs:x".into())
-        );
+        assert_eq!(Location::parse("/abs:x"), Location::Host("/abs:x".into()));
         assert_eq!(Location::parse("plain"), Location::Host("plain".into()));
     }
 }

@@ -20,7 +20,11 @@ fn has_cgroup(ctx: &Context, store: &Store, c: &Container) -> bool {
     std::fs::read(&spec)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .is_some_and(|v| v["linux"]["cgroupsPath"].as_str().is_some_and(|p| !p.is_empty()))
+        .is_some_and(|v| {
+            v["linux"]["cgroupsPath"]
+                .as_str()
+                .is_some_and(|p| !p.is_empty())
+        })
 }
 
 pub fn pause(ctx: &Context, store: &Store, state: &State, c: &Container) -> anyhow::Result<()> {

@@ -197,7 +197,11 @@ impl Proc {
     }
 
     fn id(&self, key: &str, index: usize) -> Option<u32> {
-        self.status(key)?.split_whitespace().nth(index)?.parse().ok()
+        self.status(key)?
+            .split_whitespace()
+            .nth(index)?
+            .parse()
+            .ok()
     }
 }
 
