@@ -1,8 +1,8 @@
 //! A container's root file system held mounted while a command reads or
 //! writes it (`cp`, `export`, `mount`), whether the container runs or not.
 //! The mount is pinned in the store, so a container that exits meanwhile
-//! does not lose it under the command; the last user unmounts it unless
-//! the container runs (its monitor unmounts at exit).
+//! does not lose it under the command; the last user unmounts it if the
+//! container has exited (a running one's monitor unmounts at exit).
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -54,10 +54,12 @@ pub fn release(store: &Store, state: &State, id: &str, force: bool) -> bool {
             return true;
         }
     };
-    let active = state.container(id).is_ok_and(|c| {
-        use crate::engine::state::ContainerState::*;
-        matches!(c.state, Created | Running | Paused | Stopped)
-    });
+    // Only an exited container's mount is ours to drop: `create` mounts
+    // the root for the runtime (the spec points at it), a running one's
+    // monitor unmounts at exit, a stopped one's is about to.
+    let active = state
+        .container(id)
+        .is_ok_and(|c| c.state != crate::engine::state::ContainerState::Exited);
     if left > 0 || active {
         return store.container_mount_point(id).is_some();
     }

@@ -844,7 +844,7 @@ fn literal_whiteouts_and_fixed_owners_for_cp() {
         .file("f", "x")
         .finish();
     let dir = rustix::fs::open(
-        &sb.path(""),
+        sb.path(""),
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
