@@ -58,6 +58,27 @@ enum Command {
     History(image::HistoryArgs),
     /// Fetch the logs of a container
     Logs(container::LogsArgs),
+    /// Create new image based on the changed container
+    Commit(container::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(container::CpArgs),
+    /// Display the changes to the object's file system
+    Diff(container::DiffArgs),
+    /// Export container's filesystem contents as a tar archive
+    Export(container::ExportArgs),
+    /// Mount a working container's root filesystem
+    Mount(container::MountArgs),
+    /// Pause all the processes in one or more containers
+    Pause(container::PauseArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(container::PortArgs),
+    /// Display the running processes of a container
+    Top(container::TopArgs),
+    /// Unmount working container's root filesystem
+    #[command(visible_alias = "umount")]
+    Unmount(container::UnmountArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(container::PauseArgs),
     /// List containers
     Ps(container::PsArgs),
     /// Remove one or more containers
@@ -117,6 +138,16 @@ impl Command {
             | Command::Images(_)
             | Command::History(_)
             | Command::Logs(_)
+            | Command::Commit(_)
+            | Command::Cp(_)
+            | Command::Diff(_)
+            | Command::Export(_)
+            | Command::Mount(_)
+            | Command::Pause(_)
+            | Command::Port(_)
+            | Command::Top(_)
+            | Command::Unmount(_)
+            | Command::Unpause(_)
             | Command::Ps(_)
             | Command::Rm(_)
             | Command::Run(_)
@@ -174,6 +205,16 @@ pub fn main() -> ExitCode {
         Command::Images(args) => image::images(&ctx, &args),
         Command::History(args) => image::image_history(&ctx, &args),
         Command::Logs(args) => container::logs(&ctx, &args),
+        Command::Commit(args) => container::commit(&ctx, &args),
+        Command::Cp(args) => container::cp(&ctx, &args),
+        Command::Diff(args) => container::diff(&ctx, &args),
+        Command::Export(args) => container::export(&ctx, &args),
+        Command::Mount(args) => container::mount(&ctx, &args),
+        Command::Pause(args) => container::pause(&ctx, &args),
+        Command::Port(args) => container::port(&ctx, &args),
+        Command::Top(args) => container::top(&ctx, &args),
+        Command::Unmount(args) => container::unmount(&ctx, &args),
+        Command::Unpause(args) => container::unpause(&ctx, &args),
         Command::Ps(args) => container::ps(&ctx, &args),
         Command::Rm(args) => container::rm(&ctx, &args),
         Command::Run(args) => container::run(&ctx, &args),

@@ -103,6 +103,12 @@ fn at(line: usize, col: usize, message: &str) -> String {
     }
 }
 
+/// Tab-separated cells aligned as Podman's tables (Go's tabwriter with
+/// minwidth 12, padding 2), for commands that print without a template.
+pub fn align_columns(text: &str) -> String {
+    tabwriter::align(text)
+}
+
 /// JSON as Podman prints `inspect` and `--format json`: indented by five
 /// spaces, `<`, `>` and `&` not escaped, floats as Go writes them. Without
 /// the trailing newline Go's encoder adds: print it with `println!`.

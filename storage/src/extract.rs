@@ -65,6 +65,8 @@ pub enum WhiteoutFormat {
     /// `.wh.NAME` removes NAME, an opaque directory loses what it had before
     /// this layer.
     Naive,
+    /// `.wh.` names are ordinary files (`cp`: a user's archive, not a layer).
+    Literal,
 }
 
 /// What happens to the owners recorded in the tar.
@@ -79,6 +81,9 @@ pub enum Ownership {
     Collapse,
     /// Never chown.
     Ignore,
+    /// chown everything to these ids, whatever the tar says (`cp` into a
+    /// container gives the files to the container's user, as Podman does).
+    Fixed { uid: u32, gid: u32 },
 }
 
 /// How [`apply_layer`] writes a layer.
@@ -146,6 +151,34 @@ pub fn apply_layer<R: Read>(
         path: dest.to_owned(),
         source: e.into(),
     })?;
+    apply_at(tar_stream, root, opts)
+}
+
+/// [`apply_layer`] into an open directory: `cp` resolves its destination
+/// inside a container's root first and must not look it up again by path.
+pub fn apply_layer_at<R: Read>(
+    tar_stream: R,
+    dest: BorrowedFd<'_>,
+    opts: &ApplyOptions,
+) -> Result<LayerStats, ExtractError> {
+    let root = rustix::fs::openat(
+        dest,
+        ".",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ExtractError::Dest {
+        path: PathBuf::from("."),
+        source: e.into(),
+    })?;
+    apply_at(tar_stream, root, opts)
+}
+
+fn apply_at<R: Read>(
+    tar_stream: R,
+    root: OwnedFd,
+    opts: &ApplyOptions,
+) -> Result<LayerStats, ExtractError> {
     let mut layer = Extractor {
         root,
         opts,
@@ -318,7 +351,7 @@ impl Extractor<'_> {
                 false => Err(refuse(&name, "entry would replace the layer root")),
             };
         };
-        if leaf.starts_with(WHITEOUT_PREFIX) {
+        if leaf.starts_with(WHITEOUT_PREFIX) && self.opts.whiteouts != WhiteoutFormat::Literal {
             return self.whiteout(&name, dir_parts, leaf);
         }
         if is_dir {
@@ -437,6 +470,9 @@ impl Extractor<'_> {
     ) -> io::Result<()> {
         if self.opts.ownership == Ownership::Ignore {
             return Ok(());
+        }
+        if let Ownership::Fixed { uid, gid } = self.opts.ownership {
+            return chown(Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid))).map_err(Into::into);
         }
         let result = match (u32::try_from(meta.uid), u32::try_from(meta.gid)) {
             // -1 means "leave unchanged" to chown; no namespace maps it.

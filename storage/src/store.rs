@@ -415,6 +415,11 @@ impl Store {
         Ok(target)
     }
 
+    /// Whether an image is mounted (`image mount`, or a command using it).
+    pub fn mounts_image(&self, id: &Digest) -> bool {
+        driver::is_mounted(&self.mounts_dir().join(id.hex()).join("merged"))
+    }
+
     pub fn unmount_image(&self, id: &Digest) -> Result<bool, StoreError> {
         let target = self.mounts_dir().join(id.hex()).join("merged");
         let mounted = driver::is_mounted(&target);
@@ -508,7 +513,16 @@ impl Store {
         Ok(target)
     }
 
+    /// Unmounts a container's root file system unless a user mount
+    /// (`hutch mount`, a `cp` under way) pins it; `Ok(false)` when it stays.
     pub fn unmount_container(&self, id: &str) -> Result<bool, StoreError> {
+        if self.container_mount_pins(id) > 0 {
+            return Ok(false);
+        }
+        self.force_unmount_container(id)
+    }
+
+    fn force_unmount_container(&self, id: &str) -> Result<bool, StoreError> {
         let target = self.container_dir(id).join("merged");
         let mounted = driver::is_mounted(&target);
         if mounted {
@@ -517,8 +531,93 @@ impl Store {
         Ok(mounted)
     }
 
+    /// Where a container's root file system is mounted, if it is.
+    pub fn container_mount_point(&self, id: &str) -> Option<PathBuf> {
+        let target = self.container_dir(id).join("merged");
+        driver::is_mounted(&target).then_some(target)
+    }
+
+    /// The read-write layer of a container: the overlay upper directory
+    /// (for vfs, the full copy).
+    pub fn container_upper(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("upper")
+    }
+
+    /// The chain ids of the image layers under a container, bottom first.
+    pub fn container_layers(&self, id: &str) -> Result<Vec<Digest>, StoreError> {
+        self.container_lowers(id)
+    }
+
+    /// How many user mounts hold a container's root file system.
+    pub fn container_mount_pins(&self, id: &str) -> u32 {
+        fs::read_to_string(self.container_dir(id).join("mount-pins"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Mounts a container's root file system and counts one more user of
+    /// the mount, so that the monitor's cleanup leaves it in place (as
+    /// containers/storage's mount count does for `podman mount`).
+    pub fn pin_container_mount(&self, id: &str) -> Result<PathBuf, StoreError> {
+        let _lock = self.pins_lock(id)?;
+        let n = self.container_mount_pins(id);
+        let target = self.mount_container(id)?;
+        self.write_pins(id, n + 1)?;
+        Ok(target)
+    }
+
+    /// Drops one user of the mount (all with `force`) and returns how many
+    /// remain. Unmounting is left to the caller, which knows whether the
+    /// container runs.
+    pub fn unpin_container_mount(&self, id: &str, force: bool) -> Result<u32, StoreError> {
+        let _lock = self.pins_lock(id)?;
+        let n = match force {
+            true => 0,
+            false => self.container_mount_pins(id).saturating_sub(1),
+        };
+        self.write_pins(id, n)?;
+        Ok(n)
+    }
+
+    fn write_pins(&self, id: &str, n: u32) -> Result<(), StoreError> {
+        let path = self.container_dir(id).join("mount-pins");
+        if n == 0 {
+            return match fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("removing", &path)(e)),
+                _ => Ok(()),
+            };
+        }
+        let tmp = path.with_extension("tmp");
+        fs::write(&tmp, format!("{n}\n")).map_err(io_err("writing", &tmp))?;
+        fs::rename(&tmp, &path).map_err(io_err("renaming", &path))
+    }
+
+    fn pins_lock(&self, id: &str) -> Result<std::os::fd::OwnedFd, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = self.container_dir(id);
+        if !dir.join("lowers").is_file() {
+            return Err(StoreError::NoContainer(id.to_owned()));
+        }
+        let path = dir.join("mount-pins.lock");
+        let file = fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(io_err("opening lock", &path))?;
+        let fd = std::os::fd::OwnedFd::from(file);
+        rustix::fs::flock(&fd, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| io_err("locking", &path)(e.into()))?;
+        Ok(fd)
+    }
+
     pub fn remove_container_layer(&self, id: &str) -> Result<(), StoreError> {
-        self.unmount_container(id)?;
+        // A removed container's mount goes whatever pins it.
+        self.force_unmount_container(id)?;
         layers::remove_tree(&self.container_dir(id))?;
         Ok(())
     }

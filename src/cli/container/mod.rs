@@ -1,21 +1,38 @@
 //! Container commands, one file each; `flags` holds what `create` and `run`
 //! share. The hidden `__monitor` is the process the runtime side re-executes.
 
+mod commit;
+mod cp;
+mod diff;
+mod export;
 mod flags;
 mod logs;
+mod mount;
+mod pause;
+mod pick;
+mod port;
 mod ps;
 mod rm;
 mod run;
+mod top;
 
 use std::process::ExitCode;
 
 use crate::config::Context;
 use crate::engine::container::monitor;
 
+pub use commit::{CommitArgs, commit};
+pub use cp::{CpArgs, cp};
+pub use diff::{DiffArgs, diff};
+pub use export::{ExportArgs, export};
 pub use logs::{LogsArgs, logs};
+pub use mount::{MountArgs, UnmountArgs, mount, unmount};
+pub use pause::{PauseArgs, pause, unpause};
+pub use port::{PortArgs, port};
 pub use ps::{PsArgs, ps};
 pub use rm::{RmArgs, rm};
 pub use run::{RunArgs, run};
+pub use top::{TopArgs, top};
 
 #[derive(Debug, clap::Args)]
 pub struct MonitorArgs {

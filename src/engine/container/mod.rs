@@ -1,12 +1,20 @@
 //! Containers: create from an image, start under a monitor, remove. One
 //! file per operation; the request types are plain data.
 
+pub mod changes;
+pub mod commit;
+pub mod copy;
 pub mod create;
 pub mod etc;
 mod host;
 pub mod monitor;
 pub mod options;
+pub mod inroot;
+pub mod pause;
 pub mod remove;
+pub mod rootfs;
+pub mod top;
+pub mod tree;
 
 use std::path::PathBuf;
 

@@ -834,3 +834,31 @@ fn runs_of_zeros_take_no_disk() {
     assert_eq!(back[0], 1);
     assert!(back[1..].iter().all(|b| *b == 0));
 }
+
+#[test]
+fn literal_whiteouts_and_fixed_owners_for_cp() {
+    let sb = sandbox();
+    fs::write(sb.path("gone"), "stays").unwrap();
+    let layer = Layer::new()
+        .file(".wh.gone", "a file")
+        .file("f", "x")
+        .finish();
+    let dir = rustix::fs::open(
+        sb.path(""),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap();
+    let opts = ApplyOptions {
+        whiteouts: WhiteoutFormat::Literal,
+        ownership: Ownership::Fixed {
+            uid: euid(),
+            gid: egid(),
+        },
+        skip_devices: true,
+    };
+    apply_layer_at(&layer[..], dir.as_fd(), &opts).unwrap();
+    assert_eq!(sb.read("gone"), "stays", "a .wh. name is no whiteout here");
+    assert_eq!(sb.read(".wh.gone"), "a file");
+    assert_eq!(fs::metadata(sb.path("f")).unwrap().uid(), euid());
+}

@@ -28,7 +28,7 @@ impl Extractor<'_> {
             // The upper layer needs the directory to hold the whiteout.
             WhiteoutFormat::Overlay { .. } => self.parent(entry, dir_parts)?,
             // Nothing below to hide if the directory is not there.
-            WhiteoutFormat::Naive => {
+            WhiteoutFormat::Naive | WhiteoutFormat::Literal => {
                 match fsops::resolve_dir(self.root.as_fd(), dir_parts, false) {
                     Ok(Some(fd)) => Rc::new(fd),
                     Ok(None) => return Ok(()),
@@ -82,7 +82,7 @@ impl Extractor<'_> {
                 })?;
                 self.whited_out.insert(path);
             }
-            WhiteoutFormat::Naive => {
+            WhiteoutFormat::Naive | WhiteoutFormat::Literal => {
                 self.parent_cache = None;
                 prune(&self.touched, dir, name, &path).op(entry, "removing the whited-out path")?;
             }
@@ -102,7 +102,7 @@ impl Extractor<'_> {
                 fsetxattr(&fd, opaque_xattr, b"y", XattrFlags::empty())
                     .op(entry, "setting the opaque xattr")?;
             }
-            WhiteoutFormat::Naive => {
+            WhiteoutFormat::Naive | WhiteoutFormat::Literal => {
                 // The marker may come after siblings from this same layer:
                 // only what was there before the layer goes.
                 self.parent_cache = None;

@@ -1,0 +1,45 @@
+//! `cp`: files between containers and the host, or a tar stream.
+
+use std::process::ExitCode;
+
+use crate::config::Context;
+use crate::engine::container::copy::{self, CopyRequest, Location};
+use crate::engine::container::{self as engine};
+use crate::engine::image;
+
+#[derive(Debug, clap::Args)]
+pub struct CpArgs {
+    /// Chown copied files to the primary uid/gid of the destination
+    /// container (false: keep the archive's owners)
+    #[arg(short, long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    archive: bool,
+    /// Allow to overwrite directories with non-directories and vice versa
+    #[arg(long)]
+    overwrite: bool,
+    /// [CONTAINER:]SRC_PATH
+    source: String,
+    /// [CONTAINER:]DEST_PATH
+    dest: String,
+}
+
+pub fn cp(ctx: &Context, args: &CpArgs) -> anyhow::Result<ExitCode> {
+    let store = image::open_store(ctx)?;
+    let state = engine::open_state(ctx)?;
+    let req = CopyRequest {
+        source: Location::parse(&args.source),
+        dest: Location::parse(&args.dest),
+        archive: args.archive,
+        overwrite: args.overwrite,
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    copy::copy(
+        &store,
+        &state,
+        ctx.rootless(),
+        &req,
+        &mut stdin.lock(),
+        &mut stdout.lock(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,206 @@
+//! `commit`: a new image whose layers are the container's image's plus one
+//! holding what the container changed (OCI whiteouts for what it deleted),
+//! with the container's command, environment and working directory as the
+//! config (as Podman and Docker do), `--change` instructions on top, and a
+//! history entry.
+
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+
+use anyhow::{Context as _, anyhow};
+use hutch_storage::Store;
+use hutch_storage::images::ImageRecord;
+use hutch_storage::store::LayerBlob;
+use serde_json::{Map, Value, json};
+
+use super::changes::{self, Kind};
+use super::inroot;
+use super::tree::TreeWriter;
+use crate::engine::image::{self, import};
+use crate::engine::state::Container;
+use crate::engine::time;
+use crate::image::reference;
+
+#[derive(Debug, Clone, Default)]
+pub struct CommitRequest {
+    pub reference: Option<String>,
+    pub author: Option<String>,
+    pub message: Option<String>,
+    pub changes: Vec<String>,
+}
+
+const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+
+pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> anyhow::Result<ImageRecord> {
+    let names = match &req.reference {
+        Some(r) => vec![
+            reference::local_name(r)
+                .with_context(|| format!("commit: invalid image name {r:?}"))?,
+        ],
+        None => Vec::new(),
+    };
+    let base = image::lookup(store, &c.image_id)
+        .with_context(|| format!("finding the image of container {}", c.name))?;
+    let mut config = image::config(store, &base)?;
+    let manifest: Value = serde_json::from_slice(
+        &store
+            .read_blob(&base.digest)
+            .with_context(|| format!("reading the manifest of image {}", base.id.short()))?,
+    )
+    .context("parsing the image manifest")?;
+    let mut layers: Vec<LayerBlob> = manifest["layers"]
+        .as_array()
+        .map(|ls| {
+            ls.iter()
+                .filter_map(|l| {
+                    Some(LayerBlob {
+                        digest: l["digest"].as_str()?.parse().ok()?,
+                        media_type: l["mediaType"].as_str().unwrap_or(LAYER_TAR).to_owned(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut manifest_layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+
+    let found = changes::of_container(store, c)?;
+    let _adding = store.adding()?;
+    let upper_path = store.container_upper(&c.id);
+    let upper = inroot::open_root(&upper_path)
+        .with_context(|| format!("opening {}", upper_path.display()))?;
+    let (reader, writer) = io::pipe().context("creating a pipe")?;
+    let (blob, size) = std::thread::scope(|s| {
+        let upper = upper.as_fd();
+        let found = &found;
+        let producer = s.spawn(move || -> io::Result<()> {
+            let mut w = TreeWriter::new(io::BufWriter::new(writer));
+            let mut written: std::collections::HashSet<Vec<u8>> = Default::default();
+            for (path, kind) in found {
+                // Every ancestor goes first, with the container's metadata:
+                // a directory the extractor made up would hide the image's
+                // mode and owner in the merged view.
+                let parts = inroot::split(path);
+                for depth in 1..parts.len() {
+                    let anc = parts[..depth].join(&b'/');
+                    if written.insert(anc.clone()) {
+                        let dir = inroot::open_dir(upper, &parts[..depth - 1])?;
+                        w.add_entry(dir.as_fd(), &parts[depth - 1], &anc)?;
+                    }
+                }
+                let Some((leaf, parent)) = parts.split_last() else {
+                    continue;
+                };
+                match kind {
+                    Kind::Deleted => w.add_whiteout(path)?,
+                    Kind::Added | Kind::Changed => {
+                        if written.insert(path.clone()) {
+                            let dir = inroot::open_dir(upper, parent)?;
+                            w.add_entry(dir.as_fd(), leaf, path)?;
+                        }
+                    }
+                }
+            }
+            w.finish()?.flush()
+        });
+        let stored = store.blobs.put(reader, None);
+        let produced = producer
+            .join()
+            .map_err(|_| anyhow!("the layer writer panicked"))?;
+        let stored = stored.context("storing the new layer")?;
+        produced.context("writing the new layer")?;
+        anyhow::Ok(stored)
+    })?;
+
+    // The container's process, as it was configured, becomes the image's.
+    let req_json: Value = serde_json::from_str(&c.config).unwrap_or_default();
+    let cc = config["config"].as_object().cloned().unwrap_or_default();
+    let mut cc: Map<String, Value> = cc;
+    if let Some(cmd) = req_json["command"].as_array().filter(|a| !a.is_empty()) {
+        cc.insert("Cmd".into(), Value::Array(cmd.clone()));
+    }
+    if let Some(ep) = req_json["entrypoint"].as_str() {
+        let ep: Vec<Value> = if ep.is_empty() {
+            Vec::new()
+        } else {
+            vec![json!(ep)]
+        };
+        cc.insert("Entrypoint".into(), Value::Array(ep));
+    }
+    if let Some(env) = req_json["env"].as_array().filter(|a| !a.is_empty()) {
+        let mut list: Vec<Value> = cc
+            .get("Env")
+            .and_then(|e| e.as_array().cloned())
+            .unwrap_or_default();
+        for e in env.iter().filter_map(|e| e.as_str()) {
+            let key = e.split('=').next().unwrap_or(e);
+            list.retain(|x| x.as_str().and_then(|s| s.split('=').next()) != Some(key));
+            list.push(json!(e));
+        }
+        cc.insert("Env".into(), Value::Array(list));
+    }
+    if let Some(w) = req_json["workdir"].as_str() {
+        cc.insert("WorkingDir".into(), json!(w));
+    }
+    if let Some(u) = req_json["user"].as_str() {
+        cc.insert("User".into(), json!(u));
+    }
+    for change in &req.changes {
+        import::apply_change(&mut cc, change)?;
+    }
+    config["config"] = Value::Object(cc);
+    let created = time::rfc3339(time::now());
+    config["created"] = json!(created);
+    if let Some(a) = &req.author {
+        config["author"] = json!(a);
+    }
+    let diff_ids = config["rootfs"]["diff_ids"]
+        .as_array_mut()
+        .ok_or_else(|| anyhow!("image {} has no rootfs.diff_ids", base.id.short()))?;
+    diff_ids.push(json!(blob.to_string()));
+    let command: Vec<String> = req_json["command"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut entry = json!({
+        "created": created,
+        "created_by": if command.is_empty() { "/bin/sh".to_owned() } else { command.join(" ") },
+        "comment": req.message.clone().unwrap_or_else(|| format!("FROM {}", c.image_name)),
+    });
+    if let Some(a) = &req.author {
+        entry["author"] = json!(a);
+    }
+    match config["history"].as_array_mut() {
+        Some(h) => h.push(entry),
+        None => config["history"] = json!([entry]),
+    }
+    let config_bytes = serde_json::to_vec(&config)?;
+    let config_digest = store.blobs.put_bytes(&config_bytes, None)?;
+    manifest_layers.push(json!({"mediaType": LAYER_TAR, "digest": blob.to_string(), "size": size}));
+    layers.push(LayerBlob {
+        digest: blob,
+        media_type: LAYER_TAR.to_owned(),
+    });
+    let new_manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest.to_string(), "size": config_bytes.len()},
+        "layers": manifest_layers,
+    });
+    let manifest_digest = store
+        .blobs
+        .put_bytes(&serde_json::to_vec(&new_manifest)?, None)?;
+    let record = store
+        .commit_image(
+            &manifest_digest,
+            "application/vnd.oci.image.manifest.v1+json",
+            &config_digest,
+            &layers,
+            &names,
+        )
+        .with_context(|| format!("committing container {}", c.name))?;
+    Ok(record)
+}
