@@ -57,6 +57,8 @@ enum Command {
     History(image::HistoryArgs),
     /// Fetch the logs of a container
     Logs(container::LogsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(container::PortArgs),
     /// List containers
     Ps(container::PsArgs),
     /// Remove one or more containers
@@ -113,6 +115,7 @@ impl Command {
             | Command::Images(_)
             | Command::History(_)
             | Command::Logs(_)
+            | Command::Port(_)
             | Command::Ps(_)
             | Command::Rm(_)
             | Command::Run(_)
@@ -170,6 +173,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => image::image_history(&ctx, &args),
         Command::Logs(args) => container::logs(&ctx, &args),
         Command::Ps(args) => container::ps(&ctx, &args),
+        Command::Port(args) => container::port(&ctx, &args),
         Command::Rm(args) => container::rm(&ctx, &args),
         Command::Run(args) => container::run(&ctx, &args),
         Command::Monitor(args) => container::monitor_main(&ctx, &args),

@@ -29,6 +29,8 @@ pub struct CreateFlags {
     /// Path or name of the OCI runtime (crun, runc)
     #[arg(long)]
     pub runtime: Option<String>,
+    #[command(flatten)]
+    pub network: super::net_flags::NetworkFlags,
 }
 
 impl CreateFlags {
@@ -45,6 +47,7 @@ impl CreateFlags {
             read_only: self.read_only,
             remove: self.rm,
             runtime: self.runtime.clone(),
+            network: self.network.request(),
         }
     }
 }

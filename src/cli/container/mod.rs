@@ -3,6 +3,8 @@
 
 mod flags;
 mod logs;
+mod net_flags;
+mod port;
 mod ps;
 mod rm;
 mod run;
@@ -13,6 +15,7 @@ use crate::config::Context;
 use crate::engine::container::monitor;
 
 pub use logs::{LogsArgs, logs};
+pub use port::{PortArgs, port};
 pub use ps::{PsArgs, ps};
 pub use rm::{RmArgs, rm};
 pub use run::{RunArgs, run};

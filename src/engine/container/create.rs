@@ -28,6 +28,8 @@ pub struct CreateRequest {
     pub read_only: bool,
     pub remove: bool,
     pub runtime: Option<String>,
+    #[serde(default)]
+    pub network: super::network::NetworkRequest,
 }
 
 /// A created container: its id and name.
@@ -85,6 +87,7 @@ pub fn create(
     if let Some(n) = &req.name {
         names::validate("container", n)?;
     }
+    let net_plan = super::network::plan(&req.network, c)?;
 
     let id = names::generate_id().context("generating a container id")?;
     let rootfs = store
@@ -92,7 +95,7 @@ pub fn create(
         .and_then(|_| store.mount_container(&id))
         .with_context(|| format!("preparing the root file system of {}", &id[..12]))?;
     let read = |p: &str| std::fs::read_to_string(rootfs.join(p)).ok();
-    let container = ContainerConfig {
+    let mut container = ContainerConfig {
         id: id.clone(),
         name: req.name.clone().unwrap_or_default(),
         image_id: img.id.hex().to_owned(),
@@ -120,6 +123,7 @@ pub fn create(
         labels: BTreeMap::new(),
         ..ContainerConfig::default()
     };
+    super::network::apply(ctx, state, store.root(), net_plan, &req.network.dns, &mut container)?;
     let defaults = host_defaults(ctx);
     let generated = spec::generate(&container, &defaults)?;
     let paths = Paths::new(ctx, store.root(), &id);

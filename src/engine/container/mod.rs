@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod monitor;
+pub mod network;
 pub mod remove;
 
 use std::path::PathBuf;
