@@ -88,7 +88,15 @@ fn free_port() -> u16 {
 #[test]
 fn network_none_has_only_loopback() {
     let env = env_with_busybox();
-    let out = env.ok(["run", "--rm", "--network", "none", "busybox", "cat", "/proc/net/dev"]);
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "cat",
+        "/proc/net/dev",
+    ]);
     let ifaces: Vec<&str> = out
         .lines()
         .skip(2)
@@ -104,12 +112,24 @@ fn pasta_fetches_from_host_loopback() {
     let port = serve_once("hello through pasta");
     let url = format!("http://{}:{port}/", default_gateway());
     let out = env.run([
-        "run", "--rm", "--network", "pasta:--map-gw", "busybox", "busybox", "wget", "-q", "-O", "-",
+        "run",
+        "--rm",
+        "--network",
+        "pasta:--map-gw",
+        "busybox",
+        "busybox",
+        "wget",
+        "-q",
+        "-O",
+        "-",
         &url,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "hello through pasta");
-    assert!(helpers_of(&env.run_dir()).is_empty(), "pasta ended with the container");
+    assert!(
+        helpers_of(&env.run_dir()).is_empty(),
+        "pasta ended with the container"
+    );
 }
 
 #[test]
@@ -132,7 +152,10 @@ fn slirp4netns_fetches_from_host_loopback() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "hello through slirp4netns");
-    assert!(helpers_of(&env.run_dir()).is_empty(), "slirp4netns ended with the container");
+    assert!(
+        helpers_of(&env.run_dir()).is_empty(),
+        "slirp4netns ended with the container"
+    );
 }
 
 /// GET /passwd from a busybox httpd serving /etc, retried until it answers.
@@ -159,8 +182,20 @@ fn published_tcp(mode: &str) {
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     let id = env.ok([
-        "run", "-d", "--network", mode, "-p", &publish, "busybox", "busybox", "httpd", "-f", "-p",
-        "80", "-h", "/etc",
+        "run",
+        "-d",
+        "--network",
+        mode,
+        "-p",
+        &publish,
+        "busybox",
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/etc",
     ]);
     let id = id.trim();
     fetch_passwd(port);
@@ -170,7 +205,10 @@ fn published_tcp(mode: &str) {
     );
     assert_eq!(env.ok(["port", id, "80"]), format!("127.0.0.1:{port}\n"));
     env.ok(["rm", "-f", id]);
-    assert!(helpers_of(&env.run_dir()).is_empty(), "{mode} ended with rm -f");
+    assert!(
+        helpers_of(&env.run_dir()).is_empty(),
+        "{mode} ended with rm -f"
+    );
     assert!(
         !env.run_dir().join("netns").join(id).exists(),
         "the namespace file is removed"
@@ -305,7 +343,10 @@ fn used_port_fails_before_start() {
         "{err}"
     );
     assert!(!stdout(&out).contains("started"));
-    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "no container was made");
+    assert!(
+        env.ok(["ps", "-a", "-q"]).trim().is_empty(),
+        "no container was made"
+    );
 }
 
 #[test]
@@ -315,7 +356,10 @@ fn fifty_runs_leave_no_pasta() {
         let out = env.run(["run", "--rm", "--network", "pasta", "busybox", "true"]);
         assert!(out.status.success(), "run {i}: {}", stderr(&out));
     }
-    assert!(helpers_of(&env.run_dir()).is_empty(), "a pasta process was left");
+    assert!(
+        helpers_of(&env.run_dir()).is_empty(),
+        "a pasta process was left"
+    );
     let left: Vec<_> = std::fs::read_dir(env.run_dir().join("netns"))
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
         .unwrap_or_default();
@@ -343,7 +387,8 @@ fn killed_monitor_leaves_no_helper() {
         // SAFETY: kill of a process this test's hutch started.
         unsafe { libc::kill(monitor, libc::SIGKILL) };
         assert!(
-            wait_until(Duration::from_secs(10), || helpers_of(&env.run_dir()).is_empty()),
+            wait_until(Duration::from_secs(10), || helpers_of(&env.run_dir())
+                .is_empty()),
             "{mode} died with its monitor"
         );
         env.ok(["rm", "-f", &id]);
@@ -372,6 +417,19 @@ fn dns_flags_write_resolv_conf() {
         "search example.test\nnameserver 192.0.2.53\noptions ndots:3\n"
     );
     // pasta's DNS forwarder is the default server.
-    let out = env.ok(["run", "--rm", "--network", "pasta", "busybox", "cat", "/etc/resolv.conf"]);
-    assert!(out.lines().next().is_some_and(|l| l.contains("nameserver 169.254.1.1")), "{out}");
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--network",
+        "pasta",
+        "busybox",
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    assert!(
+        out.lines()
+            .next()
+            .is_some_and(|l| l.contains("nameserver 169.254.1.1")),
+        "{out}"
+    );
 }

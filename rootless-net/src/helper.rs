@@ -87,7 +87,10 @@ pub fn start(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
             if let Err(e) = std::fs::write(&paths.record, rec) {
                 drop(h);
                 teardown(paths);
-                return Err(NetError::io(format!("writing {}", paths.record.display()), e));
+                return Err(NetError::io(
+                    format!("writing {}", paths.record.display()),
+                    e,
+                ));
             }
             Ok(h)
         }
@@ -132,7 +135,9 @@ fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
                 if Instant::now() > deadline {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(NetError::Helper("pasta did not get ready within 10s".into()));
+                    return Err(NetError::Helper(
+                        "pasta did not get ready within 10s".into(),
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -154,7 +159,10 @@ fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
                 let mut fds = [0; 2];
                 // SAFETY: pipe2 fills two fds we then own.
                 if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-                    return Err(NetError::io("creating a pipe", std::io::Error::last_os_error()));
+                    return Err(NetError::io(
+                        "creating a pipe",
+                        std::io::Error::last_os_error(),
+                    ));
                 }
                 // SAFETY: fresh fds from pipe2.
                 Ok(unsafe {
@@ -245,7 +253,7 @@ fn is_ours(rec: &HelperRecord) -> bool {
     };
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
     let netns = rec.netns.as_os_str().as_encoded_bytes();
-    args.iter().any(|a| *a == netns)
+    args.contains(&netns)
         && args
             .first()
             .is_some_and(|a0| String::from_utf8_lossy(a0).contains(rec.kind.as_str()))

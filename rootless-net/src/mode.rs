@@ -58,9 +58,9 @@ impl NetworkMode {
             "slirp4netns" => {
                 let options = list(rest);
                 for o in &options {
-                    let (k, v) = o
-                        .split_once('=')
-                        .ok_or_else(|| bad(&format!("slirp4netns option {o:?} is not key=value")))?;
+                    let (k, v) = o.split_once('=').ok_or_else(|| {
+                        bad(&format!("slirp4netns option {o:?} is not key=value"))
+                    })?;
                     match k {
                         "allow_host_loopback" | "enable_ipv6" if v == "true" || v == "false" => {}
                         "cidr" | "mtu" | "outbound_addr" | "outbound_addr6" => {}
@@ -156,7 +156,10 @@ pub fn default_mode(configured: Option<&str>) -> NetworkMode {
 pub fn find_binary(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/libexec/podman")])
+        .chain([
+            PathBuf::from("/usr/bin"),
+            PathBuf::from("/usr/libexec/podman"),
+        ])
         .map(|d| d.join(name))
         .find(|p| {
             use std::os::unix::fs::PermissionsExt;

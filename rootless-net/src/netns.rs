@@ -24,7 +24,8 @@ fn cstr(p: &Path) -> Result<CString, NetError> {
 /// Creates a new network namespace (loopback up) and binds it at `path`.
 pub fn create(path: &Path) -> Result<(), NetError> {
     let dir = path.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(dir).map_err(|e| NetError::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| NetError::io(format!("creating {}", dir.display()), e))?;
     // A stale file from a killed monitor may still be a mount: drop it.
     if path.exists() {
         let _ = remove(path);

@@ -17,7 +17,8 @@ pub fn args(
     pid_file: &Path,
 ) -> Vec<String> {
     let mut args: Vec<String> = vec!["--config-net".into()];
-    let (mut tcp, mut udp, mut tcp_ns, mut udp_ns, mut map_gw) = (false, false, false, false, false);
+    let (mut tcp, mut udp, mut tcp_ns, mut udp_ns, mut map_gw) =
+        (false, false, false, false, false);
     for o in options {
         match o.as_str() {
             "-t" | "--tcp-ports" => tcp = true,
@@ -119,7 +120,10 @@ mod tests {
             Path::new("/p"),
         );
         let s = a.join(" ");
-        assert!(s.starts_with("--config-net -T 9000 -t none -u none -U none --dns-forward"), "{s}");
+        assert!(
+            s.starts_with("--config-net -T 9000 -t none -u none -U none --dns-forward"),
+            "{s}"
+        );
         assert!(!s.contains("map-gw"), "{s}");
     }
 }

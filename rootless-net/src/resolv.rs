@@ -78,8 +78,7 @@ pub fn generate(host: &str, dns: &DnsConfig, forwarder: Option<&str>, host_net: 
 mod tests {
     use super::*;
 
-    const HOST: &str =
-        "# generated\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch example.com\noptions edns0\n";
+    const HOST: &str = "# generated\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch example.com\noptions edns0\n";
 
     #[test]
     fn host_file_without_loopback_and_forwarder_first() {

@@ -51,7 +51,10 @@ pub fn args(mode: &NetworkMode, netns: &Path, api_socket: &Path) -> Result<Vec<S
     if mode.slirp_option("allow_host_loopback") != Some("true") {
         a.push("--disable-host-loopback".into());
     }
-    a.push(format!("--mtu={}", mode.slirp_option("mtu").unwrap_or("65520")));
+    a.push(format!(
+        "--mtu={}",
+        mode.slirp_option("mtu").unwrap_or("65520")
+    ));
     a.push("--enable-sandbox".into());
     a.push("--enable-seccomp".into());
     if let Some(c) = mode.slirp_option("cidr") {
@@ -95,13 +98,20 @@ pub fn add_hostfwd(api_socket: &Path, mode: &NetworkMode, p: &PortMapping) -> Re
                 "guest_port": p.container_port + k,
             }
         });
-        let what = || format!("publishing port {} through {}", p.host_port + k, api_socket.display());
+        let what = || {
+            format!(
+                "publishing port {} through {}",
+                p.host_port + k,
+                api_socket.display()
+            )
+        };
         let mut s = UnixStream::connect(api_socket).map_err(|e| NetError::io(what(), e))?;
         s.write_all(req.to_string().as_bytes())
             .and_then(|_| s.shutdown(std::net::Shutdown::Write))
             .map_err(|e| NetError::io(what(), e))?;
         let mut reply = String::new();
-        s.read_to_string(&mut reply).map_err(|e| NetError::io(what(), e))?;
+        s.read_to_string(&mut reply)
+            .map_err(|e| NetError::io(what(), e))?;
         let v: serde_json::Value = serde_json::from_str(&reply).unwrap_or_default();
         if v.get("return").is_none() {
             return Err(NetError::Helper(format!(
@@ -122,7 +132,9 @@ mod tests {
     #[test]
     fn podman_arguments_and_addresses() {
         let m = NetworkMode::parse("slirp4netns", &NetworkMode::None).unwrap();
-        let a = args(&m, Path::new("/ns"), Path::new("/s")).unwrap().join(" ");
+        let a = args(&m, Path::new("/ns"), Path::new("/s"))
+            .unwrap()
+            .join(" ");
         assert_eq!(
             a,
             "--disable-host-loopback --mtu=65520 --enable-sandbox --enable-seccomp --exit-fd=3 --ready-fd=4 --api-socket=/s --netns-type=path --configure /ns tap0"
@@ -133,7 +145,9 @@ mod tests {
             &NetworkMode::None,
         )
         .unwrap();
-        let a = args(&m, Path::new("/ns"), Path::new("/s")).unwrap().join(" ");
+        let a = args(&m, Path::new("/ns"), Path::new("/s"))
+            .unwrap()
+            .join(" ");
         assert!(!a.contains("disable-host-loopback") && a.contains("--cidr=10.5.0.0/16"));
         assert_eq!(dns_addr(&m).unwrap().to_string(), "10.5.0.3");
         let m = NetworkMode::parse("slirp4netns:cidr=bogus", &NetworkMode::None).unwrap();

@@ -123,7 +123,14 @@ pub fn create(
         labels: BTreeMap::new(),
         ..ContainerConfig::default()
     };
-    super::network::apply(ctx, state, store.root(), net_plan, &req.network.dns, &mut container)?;
+    super::network::apply(
+        ctx,
+        state,
+        store.root(),
+        net_plan,
+        &req.network.dns,
+        &mut container,
+    )?;
     let defaults = host_defaults(ctx);
     let generated = spec::generate(&container, &defaults)?;
     let paths = Paths::new(ctx, store.root(), &id);

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use hutch_rootless_net::{
-    DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, pasta,
-    ports, resolv, slirp,
+    DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, pasta, ports,
+    resolv, slirp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +45,9 @@ fn net_paths(ctx: &Context, id: &str) -> NetPaths {
 /// containers.conf's `[network] default_rootless_network_cmd`, from the
 /// user's file, else the system's.
 fn configured_network_cmd() -> Option<String> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let user = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -156,7 +158,9 @@ pub fn apply(
                 },
             }
         }
-        NetworkMode::Network { name } => bail!("network {name}: user networks are not supported yet"),
+        NetworkMode::Network { name } => {
+            bail!("network {name}: user networks are not supported yet")
+        }
     };
     std::fs::create_dir_all(&paths.userdata)
         .with_context(|| format!("creating {}", paths.userdata.display()))?;
@@ -191,8 +195,13 @@ pub fn setup(ctx: &Context, paths: &Paths, id: &str) -> anyhow::Result<Option<He
     }
     // The ports were free at create; a later start must find them free too.
     ports::check_free(&plan.ports)?;
-    let h = helper::start(&plan, &net_paths(ctx, id))
-        .with_context(|| format!("setting up the {} network of {}", plan.mode.name(), &id[..12.min(id.len())]))?;
+    let h = helper::start(&plan, &net_paths(ctx, id)).with_context(|| {
+        format!(
+            "setting up the {} network of {}",
+            plan.mode.name(),
+            &id[..12.min(id.len())]
+        )
+    })?;
     Ok(Some(h))
 }
 
