@@ -433,3 +433,14 @@ fn dns_flags_write_resolv_conf() {
         "{out}"
     );
 }
+
+#[test]
+fn info_reports_the_network_backend() {
+    let env = TestEnv::new(TestUser::default_user());
+    let out = env.ok([
+        "info",
+        "--format",
+        "{{.Host.RootlessNetworkCmd}} {{.Host.NetworkBackendInfo.Path}}",
+    ]);
+    assert_eq!(out.trim(), "pasta /usr/bin/pasta");
+}

@@ -69,10 +69,15 @@ fn configured_network_cmd() -> Option<String> {
     })
 }
 
+/// The rootless default mode: containers.conf, else pasta where installed.
+pub fn default_mode() -> NetworkMode {
+    mode::default_mode(configured_network_cmd().as_deref())
+}
+
 /// Resolves the request against the image (`-P`) and the host (free
 /// ports). Runs before anything is created: a port in use fails here.
 pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::Result<NetworkPlan> {
-    let default = mode::default_mode(configured_network_cmd().as_deref());
+    let default = default_mode();
     let mode = match &req.mode {
         Some(m) => NetworkMode::parse(m, &default)?,
         None => default,
