@@ -1,6 +1,83 @@
-//! Rootless networking for hutch: pasta and slirp4netns attached to a
-//! container's network namespace, port forwarding, the rootless network
-//! namespace that holds user networks, and their DNS.
+//! Rootless networking for hutch: a network namespace per container held by
+//! a bind mount under the runtime dir, pasta or slirp4netns attached to it,
+//! published ports, and the container's resolv.conf.
 //!
-//! It is empty until the networking issue lands; the workspace keeps its place
-//! so that the layout is the architecture from the first commit.
+//! What it does not do: decide anything from flags of the command line (the
+//! CLI parses, the engine resolves container names), or touch the state
+//! database. Processes it starts are children of the caller (the container
+//! monitor) and die with it.
+//!
+//! Public API: [`NetworkMode`], [`PortMapping`], [`NetworkPlan`],
+//! [`netns`] (create/remove), [`Helper`] (start/stop pasta or slirp4netns),
+//! [`resolv::generate`].
+
+pub mod helper;
+pub mod mode;
+pub mod netns;
+pub mod pasta;
+pub mod ports;
+pub mod resolv;
+pub mod slirp;
+
+pub use helper::{Helper, HelperRecord, NetPaths};
+pub use mode::NetworkMode;
+pub use ports::{PortMapping, Protocol};
+pub use resolv::DnsConfig;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Errors of this crate; each names what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("invalid network mode {0:?}: {1}")]
+    Mode(String, String),
+    #[error("invalid port specification {0:?}: {1}")]
+    Port(String, String),
+    #[error("port {proto} {addr}:{port} is already in use on the host: {source}")]
+    PortInUse {
+        proto: Protocol,
+        addr: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Helper(String),
+}
+
+impl NetError {
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> NetError {
+        NetError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// What the engine decided at create time, stored beside the container's
+/// spec (userdata/network.json) for the monitor and `hutch port`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkPlan {
+    pub mode: NetworkMode,
+    /// Host ports already chosen (random ones included).
+    pub ports: Vec<PortMapping>,
+    /// The bind-mounted namespace file, for modes where hutch creates it.
+    pub netns: Option<PathBuf>,
+}
+
+impl NetworkPlan {
+    /// Whether the monitor must create a namespace and attach a helper.
+    pub fn needs_helper(&self) -> bool {
+        matches!(
+            self.mode,
+            NetworkMode::Pasta { .. } | NetworkMode::Slirp4netns { .. }
+        )
+    }
+}

@@ -216,6 +216,7 @@ pub fn main() -> ExitCode {
         Command::Unmount(args) => container::unmount(&ctx, &args),
         Command::Unpause(args) => container::unpause(&ctx, &args),
         Command::Ps(args) => container::ps(&ctx, &args),
+        Command::Port(args) => container::port(&ctx, &args),
         Command::Rm(args) => container::rm(&ctx, &args),
         Command::Run(args) => container::run(&ctx, &args),
         Command::Monitor(args) => container::monitor_main(&ctx, &args),

@@ -46,8 +46,24 @@ pub fn gather(ctx: &Context) -> Value {
         .find_map(|n| TOOLS.iter().position(|t| t == n).and_then(|i| found[i].clone()))
         .map(|t| json!({"name": t.name, "path": t.executable, "version": t.version, "package": t.package}))
         .unwrap_or_else(|| json!({"name": "", "path": "", "version": "", "package": ""}));
+    // The helper a container gets without --network (Podman 5 reports it
+    // as rootlessNetworkCmd), with its version.
+    let net_cmd = crate::engine::container::network::default_mode().name();
+    let net_tool = match net_cmd.as_str() {
+        "pasta" | "slirp4netns" => tool(&net_cmd),
+        _ => json!({"executable": "", "version": "", "package": "", "available": false}),
+    };
     json!({
         "host": {
+            "rootlessNetworkCmd": net_cmd,
+            "networkBackend": "hutch",
+            "networkBackendInfo": {
+                "backend": net_cmd,
+                "path": net_tool["executable"],
+                "version": net_tool["version"],
+                "package": net_tool["package"],
+                "dns": {"package": "", "path": "", "version": ""},
+            },
             "arch": std::env::consts::ARCH,
             "os": std::env::consts::OS,
             "kernel": kernel,

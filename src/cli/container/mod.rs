@@ -10,6 +10,7 @@ mod logs;
 mod mount;
 mod pause;
 mod pick;
+mod net_flags;
 mod port;
 mod ps;
 mod rm;

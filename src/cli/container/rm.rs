@@ -64,6 +64,7 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
             wait_not_running(&state, &c.id);
         }
         let paths = Paths::new(ctx, store.root(), &c.id);
+        engine::network::teardown(ctx, &c.id);
         engine::remove::remove_stopped(&store, &state, &paths, &c.id)
             .with_context(|| format!("removing container {}", c.name))?;
         println!("{}", c.id);

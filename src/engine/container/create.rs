@@ -83,6 +83,8 @@ pub struct CreateRequest {
     /// allocations avoid.
     pub auto_userns: Option<(Vec<IdMap>, Vec<IdMap>)>,
     // other helpers' flags below
+    #[serde(default)]
+    pub network: super::network::NetworkRequest,
 }
 
 /// A created container: its id and name.
@@ -384,6 +386,7 @@ pub fn create(
             }
         }
     };
+    let net_plan = super::network::plan(&req.network, c)?;
 
     // From here on, things are made; `undo` takes them back on error.
     let id = names::generate_id().context("generating a container id")?;
@@ -545,7 +548,7 @@ pub fn create(
         })
         .unwrap_or_default();
     labels.extend(parsed.labels.clone());
-    let container = ContainerConfig {
+    let mut container = ContainerConfig {
         id: id.clone(),
         name: req.name.clone().unwrap_or_default(),
         image_id: img.id.hex().to_owned(),
@@ -591,6 +594,14 @@ pub fn create(
         init,
         ..ContainerConfig::default()
     };
+    super::network::apply(
+        ctx,
+        state,
+        store.root(),
+        net_plan,
+        &req.network.dns,
+        &mut container,
+    )?;
     let generated = spec::generate(&container, &defaults)?;
     host::chown_requested(&container, &generated)?;
     std::fs::write(

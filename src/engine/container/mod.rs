@@ -11,6 +11,7 @@ pub mod monitor;
 pub mod options;
 pub mod inroot;
 pub mod pause;
+pub mod network;
 pub mod remove;
 pub mod rootfs;
 pub mod top;

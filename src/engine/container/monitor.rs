@@ -118,6 +118,18 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
     let _ = std::fs::remove_file(&paths.attach);
     let listener = UnixListener::bind(&paths.attach)
         .with_context(|| format!("binding {}", paths.attach.display()))?;
+    // The network helper lives as long as this process (it is killed with
+    // it); teardown in `finish` ends it and the namespace.
+    let _network = match super::network::setup(ctx, &paths, id) {
+        Ok(h) => h,
+        Err(e) => {
+            report(format!("err 125 {}", format!("{e:#}").replace('\n', " ")));
+            finish(
+                ctx, &store, &state, &runtime, &paths, id, 125, remove, false,
+            );
+            return Ok(125);
+        }
+    };
     let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     let created = Command::new(&runtime.path)
@@ -256,7 +268,7 @@ fn runtime_stderr(err_r: &OwnedFd) -> String {
 /// container itself. Errors are logged, not fatal: the exit is recorded.
 #[allow(clippy::too_many_arguments)]
 fn finish(
-    _ctx: &Context,
+    ctx: &Context,
     store: &hutch_storage::Store,
     state: &crate::engine::state::State,
     runtime: &OciRuntime,
@@ -269,6 +281,7 @@ fn finish(
     if was_created && let Err(e) = runtime.run("delete", id, &runtime.delete_args(id, true)) {
         tracing::warn!(container = id, "runtime delete: {e}");
     }
+    super::network::teardown(ctx, id);
     let _ = store.unmount_container(id);
     let _ = std::fs::remove_file(&paths.attach);
     let row = state.container(id).ok();

@@ -1,0 +1,40 @@
+//! The network flags of `create` and `run`.
+
+use crate::engine::container::network::NetworkRequest;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NetworkFlags {
+    /// Connect the container to a network: pasta[:OPTIONS], slirp4netns[:OPTIONS], none, host, container:ID, ns:PATH
+    #[arg(long = "network", visible_alias = "net", value_name = "MODE")]
+    pub network: Option<String>,
+    /// Publish a container's port to the host ([ip:][hostport:]containerport[/tcp|udp])
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
+    /// Publish every exposed port of the image to random host ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Set a custom DNS server
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
+    /// Set a custom DNS search domain ("." for none)
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Set a custom DNS option
+    #[arg(long = "dns-option", visible_alias = "dns-opt", value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+}
+
+impl NetworkFlags {
+    pub fn request(&self) -> NetworkRequest {
+        NetworkRequest {
+            mode: self.network.clone(),
+            publish: self.publish.clone(),
+            publish_all: self.publish_all,
+            dns: hutch_rootless_net::DnsConfig {
+                servers: self.dns.clone(),
+                search: self.dns_search.clone(),
+                options: self.dns_option.clone(),
+            },
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The network side of a container: at create, the mode, published ports
+//! and resolv.conf are resolved into a [`NetworkPlan`] stored beside the
+//! spec; the monitor starts the helper (pasta or slirp4netns) from it before
+//! the runtime creates the container, and tears it down after the exit.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use hutch_rootless_net::{
+    DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, pasta, ports,
+    resolv, slirp,
+};
+use serde::{Deserialize, Serialize};
+
+use super::Paths;
+use crate::config::Context;
+use crate::engine::state::State;
+use crate::runtime::spec::{ContainerConfig, NamespaceMode};
+
+/// The network flags of `create`/`run` (plain data, as the REST API would
+/// send it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkRequest {
+    /// `--network`; `None` is the rootless default (pasta where installed).
+    pub mode: Option<String>,
+    /// `-p` values as given.
+    pub publish: Vec<String>,
+    /// `-P`: every port the image EXPOSEs, to random host ports.
+    pub publish_all: bool,
+    pub dns: DnsConfig,
+}
+
+const PLAN_FILE: &str = "network.json";
+
+/// Where the namespace files and helper records of all containers live.
+pub fn netns_dir(ctx: &Context) -> PathBuf {
+    ctx.run_dir.join("netns")
+}
+
+fn net_paths(ctx: &Context, id: &str) -> NetPaths {
+    NetPaths::new(&netns_dir(ctx), id)
+}
+
+/// containers.conf's `[network] default_rootless_network_cmd`, from the
+/// user's file, else the system's.
+fn configured_network_cmd() -> Option<String> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let user = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".config"))
+        .join("containers/containers.conf");
+    [
+        user,
+        PathBuf::from("/etc/containers/containers.conf"),
+        PathBuf::from("/usr/share/containers/containers.conf"),
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok())
+    .filter_map(|t| toml::from_str::<toml::Value>(&t).ok())
+    .find_map(|v| {
+        v.get("network")?
+            .get("default_rootless_network_cmd")?
+            .as_str()
+            .map(String::from)
+    })
+}
+
+/// The rootless default mode: containers.conf, else pasta where installed.
+pub fn default_mode() -> NetworkMode {
+    mode::default_mode(configured_network_cmd().as_deref())
+}
+
+/// Resolves the request against the image (`-P`) and the host (free
+/// ports). Runs before anything is created: a port in use fails here.
+pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::Result<NetworkPlan> {
+    let default = default_mode();
+    let mode = match &req.mode {
+        Some(m) => NetworkMode::parse(m, &default)?,
+        None => default,
+    };
+    if let NetworkMode::Network { name } = &mode {
+        bail!("network {name}: user networks are not supported yet; use pasta or slirp4netns");
+    }
+    let mut ports: Vec<PortMapping> = req
+        .publish
+        .iter()
+        .map(|p| PortMapping::parse(p))
+        .collect::<Result<_, _>>()?;
+    if req.publish_all
+        && let Some(exposed) = image_config["ExposedPorts"].as_object()
+    {
+        for key in exposed.keys() {
+            let m = PortMapping::exposed(key)
+                .with_context(|| format!("the image's exposed port {key:?}"))?;
+            // An explicit -p for the same container port wins.
+            if !ports
+                .iter()
+                .any(|p| p.protocol == m.protocol && p.container_port == m.container_port)
+            {
+                ports.push(m);
+            }
+        }
+    }
+    if !ports.is_empty() && !mode.can_publish() {
+        bail!(
+            "cannot publish ports with network mode {}: only pasta and slirp4netns forward ports",
+            mode.name()
+        );
+    }
+    ports::assign_and_check(&mut ports)?;
+    Ok(NetworkPlan {
+        mode,
+        ports,
+        netns: None,
+    })
+}
+
+/// Sets the container's network namespace from the plan, writes its
+/// resolv.conf (unless the caller already prepared one) and stores the plan.
+pub fn apply(
+    ctx: &Context,
+    state: &State,
+    store_root: &Path,
+    mut plan: NetworkPlan,
+    dns: &DnsConfig,
+    container: &mut ContainerConfig,
+) -> anyhow::Result<()> {
+    let paths = Paths::new(ctx, store_root, &container.id);
+    let mut forwarder = None;
+    container.net = match &plan.mode {
+        NetworkMode::None => NamespaceMode::None,
+        NetworkMode::Host => NamespaceMode::Host,
+        NetworkMode::Pasta { .. } => {
+            forwarder = Some(pasta::DNS_FORWARD.to_owned());
+            let p = net_paths(ctx, &container.id).netns;
+            plan.netns = Some(p.clone());
+            NamespaceMode::Path(p)
+        }
+        NetworkMode::Slirp4netns { .. } => {
+            forwarder = Some(slirp::dns_addr(&plan.mode)?.to_string());
+            let p = net_paths(ctx, &container.id).netns;
+            plan.netns = Some(p.clone());
+            NamespaceMode::Path(p)
+        }
+        NetworkMode::Ns { path } => NamespaceMode::Path(path.clone()),
+        NetworkMode::Container { id } => {
+            let other = state.container(id)?;
+            let other_paths = Paths::new(ctx, store_root, &other.id);
+            let other_plan = read_plan(&other_paths).unwrap_or_default();
+            match (&other_plan.mode, &other_plan.netns) {
+                (NetworkMode::Host, _) => NamespaceMode::Host,
+                (_, Some(ns)) => NamespaceMode::Path(ns.clone()),
+                _ => match other.pid {
+                    Some(pid) if pid > 0 => NamespaceMode::Container { pid: pid as u32 },
+                    _ => bail!(
+                        "container {} is not running: its network namespace cannot be joined",
+                        other.name
+                    ),
+                },
+            }
+        }
+        NetworkMode::Network { name } => {
+            bail!("network {name}: user networks are not supported yet")
+        }
+    };
+    std::fs::create_dir_all(&paths.userdata)
+        .with_context(|| format!("creating {}", paths.userdata.display()))?;
+    let host_net = plan.mode == NetworkMode::Host;
+    // The /etc files prepared at create already hold the host's resolvers
+    // (systemd-resolved's stub replaced by its upstreams); DNS flags and
+    // pasta's forwarder are laid over them.
+    let prepared = container.etc_files.resolv_conf.clone();
+    if prepared.is_none() || *dns != resolv::DnsConfig::default() || forwarder.is_some() {
+        let host = prepared
+            .as_deref()
+            .or(Some(std::path::Path::new("/etc/resolv.conf")))
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        let text = resolv::generate(&host, dns, forwarder.as_deref(), host_net);
+        let file = paths.userdata.join("resolv.conf");
+        std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+        container.etc_files.resolv_conf = Some(file);
+    }
+    let file = paths.userdata.join(PLAN_FILE);
+    std::fs::write(&file, serde_json::to_vec_pretty(&plan)?)
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(())
+}
+
+/// The stored plan of a container; `None` for one created without it.
+pub fn read_plan(paths: &Paths) -> Option<NetworkPlan> {
+    let bytes = std::fs::read(paths.userdata.join(PLAN_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// In the monitor, before the runtime creates the container: the namespace
+/// and its helper. The returned helper must live as long as the container.
+pub fn setup(ctx: &Context, paths: &Paths, id: &str) -> anyhow::Result<Option<Helper>> {
+    let Some(plan) = read_plan(paths) else {
+        return Ok(None);
+    };
+    if !plan.needs_helper() {
+        return Ok(None);
+    }
+    // The ports were free at create; a later start must find them free too.
+    ports::check_free(&plan.ports)?;
+    let h = helper::start(&plan, &net_paths(ctx, id)).with_context(|| {
+        format!(
+            "setting up the {} network of {}",
+            plan.mode.name(),
+            &id[..12.min(id.len())]
+        )
+    })?;
+    Ok(Some(h))
+}
+
+/// After the container's exit (and from `rm` after a killed monitor): ends
+/// the helper and removes the namespace. Idempotent.
+pub fn teardown(ctx: &Context, id: &str) {
+    helper::teardown(&net_paths(ctx, id));
+}
