@@ -141,9 +141,7 @@ impl CreateFlags {
             // The CLI's own environment is the host's: taken here, since the
             // engine behind the REST API runs elsewhere.
             env_host: if self.env_host {
-                std::env::vars()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect()
+                std::env::vars().map(|(k, v)| format!("{k}={v}")).collect()
             } else {
                 Vec::new()
             },

@@ -144,7 +144,10 @@ fn parse(req: &CreateRequest, cwd: &Path) -> anyhow::Result<Parsed> {
         spec::mounts::tmpfs_flag(t)?;
     }
     options::parse_log(req.log_driver.as_deref(), &req.log_opts)?;
-    if !matches!(req.pull.as_str(), "" | "missing" | "always" | "never" | "newer") {
+    if !matches!(
+        req.pull.as_str(),
+        "" | "missing" | "always" | "never" | "newer"
+    ) {
         bail!("invalid pull policy {:?}", req.pull);
     }
     Ok(Parsed {
@@ -353,10 +356,13 @@ pub fn create(
             NsSpec::Container(q) => {
                 let other = state.container(q)?;
                 match other.pid {
-                    Some(pid) if other.state.is_active() => NamespaceMode::Container {
-                        pid: pid as u32,
-                    },
-                    _ => bail!("container {} is not running: cannot join its namespace", other.name),
+                    Some(pid) if other.state.is_active() => {
+                        NamespaceMode::Container { pid: pid as u32 }
+                    }
+                    _ => bail!(
+                        "container {} is not running: cannot join its namespace",
+                        other.name
+                    ),
                 }
             }
         })
@@ -486,7 +492,10 @@ pub fn create(
             // The image's files at the mount point seed an empty volume.
             if let Some(src) = host::inside_rootfs(&rootfs, &m.destination) {
                 volumes::copy_up(&src, Path::new(&v.mountpoint)).with_context(|| {
-                    format!("copying the image's {} into volume {}", m.destination, v.name)
+                    format!(
+                        "copying the image's {} into volume {}",
+                        m.destination, v.name
+                    )
                 })?;
             }
         }
@@ -639,7 +648,10 @@ fn allocate_auto(
     for c in state.list_containers(true)? {
         let r: CreateRequest = serde_json::from_str(&c.config).unwrap_or_default();
         if let Some((u, _)) = r.auto_userns {
-            taken.extend(u.iter().map(|m| (m.host_id, m.host_id.saturating_add(m.size))));
+            taken.extend(
+                u.iter()
+                    .map(|m| (m.host_id, m.host_id.saturating_add(m.size))),
+            );
         }
     }
     taken.sort();
@@ -680,7 +692,7 @@ mod tests {
 
     #[test]
     fn host_ids_through_maps() {
-        let m = |c, h, s| {
+        let m = |c: u32, h: u32, s: u32| {
             oci_spec::runtime::LinuxIdMappingBuilder::default()
                 .container_id(c)
                 .host_id(h)
