@@ -369,3 +369,108 @@ fn labels_userns_namespaces_log_driver() {
         "log written at path="
     );
 }
+
+#[test]
+fn privileged_devices_seccomp_and_shared_pid() {
+    let env = env_with_busybox();
+    // Rootless --privileged: every capability of the bounding set, no seccomp.
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "sh",
+        "-c",
+        "grep -E 'CapEff|Seccomp:' /proc/self/status; ls /dev/null /dev/zero",
+    ]);
+    let eff = out
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no CapEff: {out}"));
+    const SYS_ADMIN: u32 = 21;
+    const PODMAN_DEFAULT_MASK: u64 = 0x8004_05fb;
+    assert_eq!(eff & PODMAN_DEFAULT_MASK, PODMAN_DEFAULT_MASK, "{out}");
+    assert_ne!(eff & (1 << SYS_ADMIN), 0, "privileged has SYS_ADMIN: {out}");
+    assert!(out.contains("Seccomp:\t0"), "{out}");
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status",
+    ]);
+    assert!(out.contains("Seccomp:\t0"), "{out}");
+    let out = env.ok([
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status",
+    ]);
+    assert!(out.contains("Seccomp:\t2"), "filtered by default: {out}");
+    // --device: the host node, usable.
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--device",
+        "/dev/null:/dev/mynull",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /dev/mynull && echo wrote",
+    ]);
+    assert_eq!(out.trim(), "wrote");
+    let out = env.run(["run", "--rm", "--device", "/dev/nope", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("no such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+    let a = env.ok(["run", "-d", "busybox", "sleep", "60"]);
+    // --pid container:ID joins the first one's pid namespace.
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--pid",
+        &format!("container:{}", a.trim()),
+        "busybox",
+        "cat",
+        "/proc/1/cmdline",
+    ]);
+    assert!(out.starts_with("sleep"), "{out:?}");
+    env.ok(["rm", "-f", a.trim()]);
+}
+
+#[test]
+fn log_max_size_rotates() {
+    let env = env_with_busybox();
+    let id = env.ok([
+        "run",
+        "-d",
+        "--log-opt",
+        "max-size=8k",
+        "busybox",
+        "sh",
+        "-c",
+        // Bursts apart in time, so that the monitor reads (and logs) them
+        // as separate writes.
+        "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; \
+         i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 1; done",
+    ]);
+    let id = id.trim();
+    let logs = || env.ok(["logs", id]);
+    assert!(
+        wait_until(Duration::from_secs(10), || logs().contains("line-399-")),
+        "last line logged"
+    );
+    assert!(
+        !logs().contains("line-0-"),
+        "the first lines were rotated away"
+    );
+}

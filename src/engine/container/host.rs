@@ -81,6 +81,10 @@ fn host_devices() -> Vec<HostDevice> {
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
+            if meta.file_type().is_symlink() {
+                // /dev/stdin, /dev/fd, /dev/core: links, not nodes.
+                continue;
+            }
             if meta.is_dir() {
                 if !matches!(
                     path.to_str(),
