@@ -312,6 +312,20 @@ fn labels_userns_namespaces_log_driver() {
         vec![vec!["0", "1", "1000"], vec!["1000", "0", "1"]],
         "{out}"
     );
+    // --pull: never looks only locally; always goes to a registry even for
+    // a local image (none is configured here, so it fails).
+    let out = env.run(["run", "--rm", "--pull", "never", "nothere", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("image not known"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("pulling"), "{}", stderr(&out));
+    env.ok(["run", "--rm", "--pull", "missing", "busybox", "true"]);
+    let out = env.run(["run", "--rm", "--pull", "always", "busybox", "true"]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "always pulls: {}",
+        stderr(&out)
+    );
     // --uts=host: the host's hostname.
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let out = env.ok([

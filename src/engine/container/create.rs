@@ -207,9 +207,12 @@ fn resolve_image(ctx: &Context, store: &Store, req: &CreateRequest) -> anyhow::R
         "newer" if registry_ref => pull().or_else(|e| local.map_err(|_| e)),
         _ => match local {
             Ok(img) => Ok(img),
-            Err(image::LookupError::NotKnown(_)) if registry_ref && transport.is_none() => {
-                // A short or full name that is not an id prefix.
-                pull()
+            Err(e @ image::LookupError::NotKnown(_)) if registry_ref => {
+                // Both reasons are told: the name may have been a typo of a
+                // local image as well as a registry reference.
+                pull().map_err(|p| {
+                    anyhow::anyhow!("{e} (pulling it failed: {})", crate::cli::error_text(&p))
+                })
             }
             Err(e) => Err(e.into()),
         },
@@ -706,6 +709,36 @@ mod tests {
         assert_eq!(to_host_id(Some(&maps), 1050), Some(1050));
         assert_eq!(to_host_id(Some(&maps), 5000), None);
         assert_eq!(to_host_id(None, 7), Some(7));
+    }
+
+    #[test]
+    fn auto_userns_ranges_do_not_overlap() {
+        use crate::engine::state::tests::{id, new_container, temp_state};
+        let (_dir, state) = temp_state();
+        let defaults = spec::Defaults {
+            subuid_size: 3000,
+            subgid_size: 3000,
+            ..spec::Defaults::default()
+        };
+        let mut hosts = Vec::new();
+        for n in 0..2 {
+            let (u, _) = allocate_auto(&state, &defaults, 1024).unwrap();
+            hosts.push(u[0].host_id);
+            let mut c = new_container(&id("a", n), None);
+            c.config = serde_json::to_string(&CreateRequest {
+                auto_userns: Some((u.clone(), u)),
+                ..CreateRequest::default()
+            })
+            .unwrap();
+            state.create_container(&c).unwrap();
+        }
+        assert_eq!(hosts, vec![1, 1025]);
+        let err = allocate_auto(&state, &defaults, 1024).unwrap_err();
+        assert!(err.to_string().contains("no 1024 free"), "{err}");
+        assert_eq!(
+            allocate_auto(&state, &defaults, 900).unwrap().0[0].host_id,
+            2049
+        );
     }
 
     #[test]
