@@ -83,15 +83,27 @@ fn capabilities_default_add_and_drop() {
     assert_eq!(cap_eff(&env, &["--cap-drop", "all"]), mask(&[]));
     let out = env.run(["run", "--rm", "--cap-add", "NOT_A_CAP", "busybox", "true"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("unknown capability"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown capability"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn read_only_root_with_writable_tmp() {
     let env = env_with_busybox();
     let out = env.run(["run", "--rm", "--read-only", "busybox", "touch", "/x"]);
-    assert_ne!(out.status.code(), Some(0), "write to a read-only / succeeded");
-    assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "write to a read-only / succeeded"
+    );
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
     env.ok(["run", "--rm", "--read-only", "busybox", "touch", "/tmp/x"]);
     let out = env.run([
         "run",
@@ -122,10 +134,29 @@ fn env_file_and_env_host() {
         "echo \"$A|$B\"",
     ]);
     assert_eq!(out, "override|two words\n");
-    let out = env.run(["run", "--rm", "--env-file", "/no/such.env", "busybox", "true"]);
+    let out = env.run([
+        "run",
+        "--rm",
+        "--env-file",
+        "/no/such.env",
+        "busybox",
+        "true",
+    ]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("no such file or directory"), "{}", stderr(&out));
-    let out = env.ok(["run", "--rm", "--env-host", "busybox", "sh", "-c", "echo $LOGNAME"]);
+    assert!(
+        stderr(&out).contains("no such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--env-host",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $LOGNAME",
+    ]);
     assert_eq!(out.trim(), env.user.name);
 }
 
@@ -150,7 +181,9 @@ fn hostname_and_hosts_file() {
     assert_eq!(lines[0], "myhost", "{out}");
     assert_eq!(lines[1], "myhost", "{out}");
     assert!(
-        lines.iter().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["10.1.2.3", "db.local"]),
+        lines
+            .iter()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["10.1.2.3", "db.local"]),
         "{out}"
     );
     assert!(
@@ -270,17 +303,63 @@ fn labels_userns_namespaces_log_driver() {
         "cat",
         "/proc/self/uid_map",
     ]);
-    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
-    assert_eq!(rows, vec![vec!["0", "1", "1000"], vec!["1000", "0", "1"]], "{out}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![vec!["0", "1", "1000"], vec!["1000", "0", "1"]],
+        "{out}"
+    );
+    // --pull: never looks only locally; always goes to a registry even for
+    // a local image (none is configured here, so it fails).
+    let out = env.run(["run", "--rm", "--pull", "never", "nothere", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("image not known"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("pulling"), "{}", stderr(&out));
+    env.ok(["run", "--rm", "--pull", "missing", "busybox", "true"]);
+    let out = env.run(["run", "--rm", "--pull", "always", "busybox", "true"]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "always pulls: {}",
+        stderr(&out)
+    );
     // --uts=host: the host's hostname.
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    let out = env.ok(["run", "--rm", "--uts=host", "busybox", "sh", "-c", "hostname"]);
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--uts=host",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname",
+    ]);
     assert_eq!(out.trim(), host.trim());
     // --pid=host sees more than its own processes.
-    let out = env.ok(["run", "--rm", "--pid=host", "busybox", "sh", "-c", "ls -d /proc/[0-9]* | wc -l"]);
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--pid=host",
+        "busybox",
+        "sh",
+        "-c",
+        "ls -d /proc/[0-9]* | wc -l",
+    ]);
     assert!(out.trim().parse::<u32>().unwrap() > 3, "{out}");
     // --log-driver none: output reaches the terminal, not a log.
-    let out = env.ok(["run", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "hi"]);
+    let out = env.ok([
+        "run",
+        "--name",
+        "quiet",
+        "--log-driver",
+        "none",
+        "busybox",
+        "echo",
+        "hi",
+    ]);
     assert_eq!(out, "hi\n");
     let logs = env.run(["logs", "quiet"]);
     assert_eq!(logs.status.code(), Some(125));
@@ -289,10 +368,123 @@ fn labels_userns_namespaces_log_driver() {
     let path = env.root.join("ctr.log");
     let opt = format!("path={}", path.display());
     chown(&env.root, env.user.uid, env.user.gid);
-    env.ok(["run", "--rm", "--log-opt", &opt, "busybox", "echo", "logged"]);
+    env.ok([
+        "run",
+        "--rm",
+        "--log-opt",
+        &opt,
+        "busybox",
+        "echo",
+        "logged",
+    ]);
     assert!(
         wait_until(Duration::from_secs(5), || std::fs::read_to_string(&path)
             .is_ok_and(|t| t.contains("stdout F logged"))),
         "log written at path="
+    );
+}
+
+#[test]
+fn privileged_devices_seccomp_and_shared_pid() {
+    let env = env_with_busybox();
+    // Rootless --privileged: every capability of the bounding set, no seccomp.
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "sh",
+        "-c",
+        "grep -E 'CapEff|Seccomp:' /proc/self/status; ls /dev/null /dev/zero",
+    ]);
+    let eff = out
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no CapEff: {out}"));
+    const SYS_ADMIN: u32 = 21;
+    const PODMAN_DEFAULT_MASK: u64 = 0x8004_05fb;
+    assert_eq!(eff & PODMAN_DEFAULT_MASK, PODMAN_DEFAULT_MASK, "{out}");
+    assert_ne!(eff & (1 << SYS_ADMIN), 0, "privileged has SYS_ADMIN: {out}");
+    assert!(out.contains("Seccomp:\t0"), "{out}");
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status",
+    ]);
+    assert!(out.contains("Seccomp:\t0"), "{out}");
+    let out = env.ok([
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status",
+    ]);
+    assert!(out.contains("Seccomp:\t2"), "filtered by default: {out}");
+    // --device: the host node, usable.
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--device",
+        "/dev/null:/dev/mynull",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /dev/mynull && echo wrote",
+    ]);
+    assert_eq!(out.trim(), "wrote");
+    let out = env.run(["run", "--rm", "--device", "/dev/nope", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("no such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+    let a = env.ok(["run", "-d", "busybox", "sleep", "60"]);
+    // --pid container:ID joins the first one's pid namespace.
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--pid",
+        &format!("container:{}", a.trim()),
+        "busybox",
+        "cat",
+        "/proc/1/cmdline",
+    ]);
+    assert!(out.starts_with("sleep"), "{out:?}");
+    env.ok(["rm", "-f", a.trim()]);
+}
+
+#[test]
+fn log_max_size_rotates() {
+    let env = env_with_busybox();
+    let id = env.ok([
+        "run",
+        "-d",
+        "--log-opt",
+        "max-size=8k",
+        "busybox",
+        "sh",
+        "-c",
+        // Bursts apart in time, so that the monitor reads (and logs) them
+        // as separate writes.
+        "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; \
+         i=$((i+1)); [ $((i % 100)) = 0 ] && sleep 1; done",
+    ]);
+    let id = id.trim();
+    let logs = || env.ok(["logs", id]);
+    assert!(
+        wait_until(Duration::from_secs(10), || logs().contains("line-399-")),
+        "last line logged"
+    );
+    assert!(
+        !logs().contains("line-0-"),
+        "the first lines were rotated away"
     );
 }

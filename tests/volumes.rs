@@ -13,7 +13,11 @@ use common::*;
 fn env_with_busybox(changes: &[&str]) -> TestEnv {
     let env = TestEnv::new(TestUser::default_user());
     let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
-    let mut args = vec!["import".to_string(), "--change".into(), "CMD=/bin/sh".into()];
+    let mut args = vec![
+        "import".to_string(),
+        "--change".into(),
+        "CMD=/bin/sh".into(),
+    ];
     for c in changes {
         args.push("--change".into());
         args.push(c.to_string());
@@ -35,7 +39,10 @@ fn user_dir(env: &TestEnv, name: &str) -> std::path::PathBuf {
 
 fn nothing_created(env: &TestEnv) {
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "no container");
-    assert!(env.ok(["volume", "ls", "-q"]).trim().is_empty(), "no volume");
+    assert!(
+        env.ok(["volume", "ls", "-q"]).trim().is_empty(),
+        "no volume"
+    );
 }
 
 #[test]
@@ -54,7 +61,11 @@ fn keep_id_bind_mount_shows_the_users_ownership() {
         "-c",
         "id -u; echo made > /src/new",
     ]);
-    assert_eq!(out.trim(), env.user.uid.to_string(), "id -u inside is the user's uid");
+    assert_eq!(
+        out.trim(),
+        env.user.uid.to_string(),
+        "id -u inside is the user's uid"
+    );
     assert_eq!(owner(&dir.join("new")), Some(env.user.uid));
     assert_eq!(fs::read_to_string(dir.join("new")).unwrap(), "made\n");
 }
@@ -75,7 +86,11 @@ fn read_only_bind_refuses_writes() {
     let vol = format!("{}:/src:ro", dir.display());
     let out = env.run(["run", "--rm", "-v", &vol, "busybox", "touch", "/src/f"]);
     assert_ne!(out.status.code(), Some(0), "write to a :ro bind succeeded");
-    assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!dir.join("f").exists());
     // --mount readonly says the same.
     let m = format!("type=bind,src={},dst=/src,readonly", dir.display());
@@ -87,16 +102,37 @@ fn read_only_bind_refuses_writes() {
 fn named_volume_keeps_data_across_containers() {
     let env = env_with_busybox(&[]);
     env.ok([
-        "run", "--rm", "-v", "keep:/data", "busybox", "sh", "-c", "echo hello > /data/x",
+        "run",
+        "--rm",
+        "-v",
+        "keep:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hello > /data/x",
     ]);
     assert_eq!(env.ok(["volume", "ls", "-q"]).trim(), "keep");
-    let out = env.ok(["run", "--rm", "-v", "keep:/data", "busybox", "cat", "/data/x"]);
+    let out = env.ok([
+        "run",
+        "--rm",
+        "-v",
+        "keep:/data",
+        "busybox",
+        "cat",
+        "/data/x",
+    ]);
     assert_eq!(out, "hello\n");
     let mp = env.ok(["volume", "inspect", "--format", "{{.Mountpoint}}", "keep"]);
     assert!(mp.trim().ends_with("/volumes/keep/_data"), "{mp}");
     // --mount type=volume reaches the same data.
     let out = env.ok([
-        "run", "--rm", "--mount", "type=volume,source=keep,target=/v", "busybox", "cat", "/v/x",
+        "run",
+        "--rm",
+        "--mount",
+        "type=volume,source=keep,target=/v",
+        "busybox",
+        "cat",
+        "/v/x",
     ]);
     assert_eq!(out, "hello\n");
 }
@@ -105,7 +141,8 @@ fn named_volume_keeps_data_across_containers() {
 fn volume_commands() {
     let env = env_with_busybox(&[]);
     assert_eq!(
-        env.ok(["volume", "create", "--label", "app=web", "one"]).trim(),
+        env.ok(["volume", "create", "--label", "app=web", "one"])
+            .trim(),
         "one"
     );
     env.ok(["volume", "create", "two"]);
@@ -115,12 +152,16 @@ fn volume_commands() {
     assert_eq!(env.run(["volume", "exists", "one"]).status.code(), Some(0));
     assert_eq!(env.run(["volume", "exists", "nope"]).status.code(), Some(1));
     assert_eq!(
-        env.ok(["volume", "ls", "-q", "--filter", "label=app=web"]).trim(),
+        env.ok(["volume", "ls", "-q", "--filter", "label=app=web"])
+            .trim(),
         "one"
     );
     let table = env.ok(["volume", "ls"]);
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["DRIVER", "VOLUME", "NAME"]);
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["DRIVER", "VOLUME", "NAME"]
+    );
     assert_eq!(lines.len(), 3, "{table}");
     let json: serde_json::Value =
         serde_json::from_str(&env.ok(["volume", "inspect", "one"])).expect("inspect is JSON");
@@ -151,7 +192,10 @@ fn bad_volume_input_creates_nothing() {
         (&["-v", "a:/b:ro:extra"], "incorrect volume format"),
         (&["-v", "vol:relative"], "must be an absolute path"),
         (&["-v", "/no/such/dir:/d"], "no such file or directory"),
-        (&["-v", "newvol:/d", "--cap-add", "BOGUS"], "unknown capability"),
+        (
+            &["-v", "newvol:/d", "--cap-add", "BOGUS"],
+            "unknown capability",
+        ),
         (&["-v", "newvol:/d", "--ulimit", "nofile=abc"], "ulimit"),
     ];
     for (flags, message) in cases {
@@ -186,7 +230,16 @@ fn u_option_chowns_to_the_container_user() {
     chown(&dir.join("f"), env.user.uid, env.user.gid);
     let vol = format!("{}:/src:U", dir.display());
     let out = env.ok([
-        "run", "--rm", "--user", "1000:1000", "-v", &vol, "busybox", "stat", "-c", "%u:%g",
+        "run",
+        "--rm",
+        "--user",
+        "1000:1000",
+        "-v",
+        &vol,
+        "busybox",
+        "stat",
+        "-c",
+        "%u:%g",
         "/src/f",
     ]);
     assert_eq!(out.trim(), "1000:1000");

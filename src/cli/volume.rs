@@ -103,7 +103,10 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         VolumeCommand::Create(a) => {
             if a.driver != "local" {
-                bail!("volume driver {:?} is not supported: hutch has the local driver only", a.driver);
+                bail!(
+                    "volume driver {:?} is not supported: hutch has the local driver only",
+                    a.driver
+                );
             }
             let options = a
                 .opt
@@ -222,8 +225,8 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
         VolumeCommand::Prune(a) => {
             let filters = Filters::parse(&a.filter)?;
             if !a.force {
-                eprint!(
-                    "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n"
+                eprintln!(
+                    "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:"
                 );
                 for v in state.list_volumes()? {
                     if state.volume_users(&v.name)?.is_empty() && filters.matches(&v, false) {
@@ -283,7 +286,10 @@ impl Filters {
             let (k, v) = f
                 .split_once('=')
                 .ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: expected key=value"))?;
-            if !matches!(k, "name" | "label" | "driver" | "dangling" | "opt" | "label!") {
+            if !matches!(
+                k,
+                "name" | "label" | "driver" | "dangling" | "opt" | "label!"
+            ) {
                 bail!("invalid filter {k:?}");
             }
             if k == "dangling" && !matches!(v, "true" | "false" | "1" | "0") {

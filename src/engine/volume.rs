@@ -109,7 +109,13 @@ pub fn make_dirs(v: &Volume) -> anyhow::Result<()> {
         .create(&v.mountpoint)
         .with_context(|| format!("creating {}", v.mountpoint))?;
     let (mut uid, mut gid) = (None, None);
-    for o in v.options.get("o").map(String::as_str).unwrap_or("").split(',') {
+    for o in v
+        .options
+        .get("o")
+        .map(String::as_str)
+        .unwrap_or("")
+        .split(',')
+    {
         match id_option(o)? {
             Some(("uid", n)) => uid = Some(n),
             Some(("gid", n)) => gid = Some(n),
@@ -137,7 +143,10 @@ pub fn remove_dirs(v: &Volume) {
 pub fn create(state: &State, graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
     let v = record(graphroot, req)?;
     if state.volume(&v.name).is_ok() {
-        bail!("volume with name {} already exists: volume already exists", v.name);
+        bail!(
+            "volume with name {} already exists: volume already exists",
+            v.name
+        );
     }
     make_dirs(&v)?;
     if let Err(e) = state.create_volume(&v) {
@@ -320,10 +329,16 @@ mod tests {
         std::fs::create_dir_all(&dst).unwrap();
         copy_up(&src, &dst).unwrap();
         assert_eq!(std::fs::read_to_string(dst.join("sub/f")).unwrap(), "x");
-        assert_eq!(std::fs::read_link(dst.join("l")).unwrap(), Path::new("sub/f"));
+        assert_eq!(
+            std::fs::read_link(dst.join("l")).unwrap(),
+            Path::new("sub/f")
+        );
         std::fs::write(src.join("new"), "y").unwrap();
         copy_up(&src, &dst).unwrap();
-        assert!(!dst.join("new").exists(), "a non-empty volume is left alone");
+        assert!(
+            !dst.join("new").exists(),
+            "a non-empty volume is left alone"
+        );
         let _ = std::fs::remove_dir_all(&tmp);
     }
 }

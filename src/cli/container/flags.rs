@@ -38,8 +38,10 @@ pub struct CreateFlags {
     #[arg(long)]
     pub read_only: bool,
     /// When running --read-only, mount a tmpfs on /dev, /dev/shm, /run, /tmp and /var/tmp
+    // require_equals: `--read-only-tmpfs IMAGE` must not read IMAGE as the
+    // value (Podman's boolean flags take `=false`).
     #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true",
-          action = clap::ArgAction::Set, value_name = "BOOL")]
+          require_equals = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub read_only_tmpfs: bool,
     /// Path or name of the OCI runtime (crun, runc)
     #[arg(long)]
@@ -135,9 +137,7 @@ impl CreateFlags {
             // The CLI's own environment is the host's: taken here, since the
             // engine behind the REST API runs elsewhere.
             env_host: if self.env_host {
-                std::env::vars()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect()
+                std::env::vars().map(|(k, v)| format!("{k}={v}")).collect()
             } else {
                 Vec::new()
             },

@@ -146,7 +146,10 @@ fn parse(req: &CreateRequest, cwd: &Path) -> anyhow::Result<Parsed> {
         spec::mounts::tmpfs_flag(t)?;
     }
     options::parse_log(req.log_driver.as_deref(), &req.log_opts)?;
-    if !matches!(req.pull.as_str(), "" | "missing" | "always" | "never" | "newer") {
+    if !matches!(
+        req.pull.as_str(),
+        "" | "missing" | "always" | "never" | "newer"
+    ) {
         bail!("invalid pull policy {:?}", req.pull);
     }
     Ok(Parsed {
@@ -206,9 +209,12 @@ fn resolve_image(ctx: &Context, store: &Store, req: &CreateRequest) -> anyhow::R
         "newer" if registry_ref => pull().or_else(|e| local.map_err(|_| e)),
         _ => match local {
             Ok(img) => Ok(img),
-            Err(image::LookupError::NotKnown(_)) if registry_ref && transport.is_none() => {
-                // A short or full name that is not an id prefix.
-                pull()
+            Err(e @ image::LookupError::NotKnown(_)) if registry_ref => {
+                // Both reasons are told: the name may have been a typo of a
+                // local image as well as a registry reference.
+                pull().map_err(|p| {
+                    anyhow::anyhow!("{e} (pulling it failed: {})", crate::cli::error_text(&p))
+                })
             }
             Err(e) => Err(e.into()),
         },
@@ -355,10 +361,13 @@ pub fn create(
             NsSpec::Container(q) => {
                 let other = state.container(q)?;
                 match other.pid {
-                    Some(pid) if other.state.is_active() => NamespaceMode::Container {
-                        pid: pid as u32,
-                    },
-                    _ => bail!("container {} is not running: cannot join its namespace", other.name),
+                    Some(pid) if other.state.is_active() => {
+                        NamespaceMode::Container { pid: pid as u32 }
+                    }
+                    _ => bail!(
+                        "container {} is not running: cannot join its namespace",
+                        other.name
+                    ),
                 }
             }
         })
@@ -489,7 +498,10 @@ pub fn create(
             // The image's files at the mount point seed an empty volume.
             if let Some(src) = host::inside_rootfs(&rootfs, &m.destination) {
                 volumes::copy_up(&src, Path::new(&v.mountpoint)).with_context(|| {
-                    format!("copying the image's {} into volume {}", m.destination, v.name)
+                    format!(
+                        "copying the image's {} into volume {}",
+                        m.destination, v.name
+                    )
                 })?;
             }
         }
@@ -650,7 +662,10 @@ fn allocate_auto(
     for c in state.list_containers(true)? {
         let r: CreateRequest = serde_json::from_str(&c.config).unwrap_or_default();
         if let Some((u, _)) = r.auto_userns {
-            taken.extend(u.iter().map(|m| (m.host_id, m.host_id.saturating_add(m.size))));
+            taken.extend(
+                u.iter()
+                    .map(|m| (m.host_id, m.host_id.saturating_add(m.size))),
+            );
         }
     }
     taken.sort();
@@ -691,7 +706,7 @@ mod tests {
 
     #[test]
     fn host_ids_through_maps() {
-        let m = |c, h, s| {
+        let m = |c: u32, h: u32, s: u32| {
             oci_spec::runtime::LinuxIdMappingBuilder::default()
                 .container_id(c)
                 .host_id(h)
@@ -705,6 +720,36 @@ mod tests {
         assert_eq!(to_host_id(Some(&maps), 1050), Some(1050));
         assert_eq!(to_host_id(Some(&maps), 5000), None);
         assert_eq!(to_host_id(None, 7), Some(7));
+    }
+
+    #[test]
+    fn auto_userns_ranges_do_not_overlap() {
+        use crate::engine::state::tests::{id, new_container, temp_state};
+        let (_dir, state) = temp_state();
+        let defaults = spec::Defaults {
+            subuid_size: 3000,
+            subgid_size: 3000,
+            ..spec::Defaults::default()
+        };
+        let mut hosts = Vec::new();
+        for n in 0..2 {
+            let (u, _) = allocate_auto(&state, &defaults, 1024).unwrap();
+            hosts.push(u[0].host_id);
+            let mut c = new_container(&id("a", n), None);
+            c.config = serde_json::to_string(&CreateRequest {
+                auto_userns: Some((u.clone(), u)),
+                ..CreateRequest::default()
+            })
+            .unwrap();
+            state.create_container(&c).unwrap();
+        }
+        assert_eq!(hosts, vec![1, 1025]);
+        let err = allocate_auto(&state, &defaults, 1024).unwrap_err();
+        assert!(err.to_string().contains("no 1024 free"), "{err}");
+        assert_eq!(
+            allocate_auto(&state, &defaults, 900).unwrap().0[0].host_id,
+            2049
+        );
     }
 
     #[test]

@@ -81,6 +81,10 @@ fn host_devices() -> Vec<HostDevice> {
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
+            if meta.file_type().is_symlink() {
+                // /dev/stdin, /dev/fd, /dev/core: links, not nodes.
+                continue;
+            }
             if meta.is_dir() {
                 if !matches!(
                     path.to_str(),
@@ -151,7 +155,11 @@ fn kernel_version() -> Option<(u32, u32, u32)> {
         .trim()
         .split(['.', '-', '+'])
         .map(|s| s.parse::<u32>().ok());
-    Some((nums.next()??, nums.next()??, nums.next().flatten().unwrap_or(0)))
+    Some((
+        nums.next()??,
+        nums.next()??,
+        nums.next().flatten().unwrap_or(0),
+    ))
 }
 
 /// What the spec generator needs to know about this host and user.
@@ -237,14 +245,10 @@ pub fn chown_requested(cfg: &ContainerConfig, spec: &Spec) -> anyhow::Result<()>
         return Ok(());
     };
     let linux = spec.linux().as_ref();
-    let uid = super::create::to_host_id(
-        linux.and_then(|l| l.uid_mappings().as_deref()),
-        user.uid(),
-    );
-    let gid = super::create::to_host_id(
-        linux.and_then(|l| l.gid_mappings().as_deref()),
-        user.gid(),
-    );
+    let uid =
+        super::create::to_host_id(linux.and_then(|l| l.uid_mappings().as_deref()), user.uid());
+    let gid =
+        super::create::to_host_id(linux.and_then(|l| l.gid_mappings().as_deref()), user.gid());
     let (Some(uid), Some(gid)) = (uid, gid) else {
         bail!(
             "the U option: the container's user {}:{} is not mapped to a host id",

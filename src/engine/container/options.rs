@@ -185,8 +185,8 @@ pub fn parse_mount(spec: &str, cwd: &Path) -> anyhow::Result<MountSpec> {
                 "private" => options.push("Z".to_string()),
                 v => bail!("invalid relabel value {v:?} in {spec:?}"),
             },
-            "z" | "Z" | "U" | "idmap" | "exec" | "noexec" | "suid" | "nosuid" | "dev"
-            | "nodev" | "notmpcopyup" | "tmpcopyup" | "noatime" => options.push(field.to_string()),
+            "z" | "Z" | "U" | "idmap" | "exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev"
+            | "notmpcopyup" | "tmpcopyup" | "noatime" => options.push(field.to_string()),
             "chown" => {
                 if bool_value(value, key)? {
                     options.push("U".to_string());
@@ -463,8 +463,8 @@ pub fn parse_log(driver: Option<&str>, opts: &[String]) -> anyhow::Result<LogCon
             .ok_or_else(|| anyhow::anyhow!("invalid log option {o:?}: expected key=value"))?;
         match k {
             "max-size" => {
-                let size = parse_size(v)
-                    .with_context(|| format!("invalid log option {o:?}: bad size"))?;
+                let size =
+                    parse_size(v).with_context(|| format!("invalid log option {o:?}: bad size"))?;
                 // Podman's minimum: smaller sizes would rotate on every line.
                 cfg.max_size = (size > 0).then_some(size.max(8192));
             }
@@ -551,8 +551,11 @@ mod tests {
         assert_eq!(m.source, Source::Bind("/a".into()));
         assert_eq!(m.destination, "/b");
         assert_eq!(m.options, vec!["ro", "rshared"]);
-        let m = parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=700", Path::new("/"))
-            .unwrap();
+        let m = parse_mount(
+            "type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=700",
+            Path::new("/"),
+        )
+        .unwrap();
         assert_eq!(m.source, Source::Tmpfs);
         assert_eq!(m.options, vec!["size=1m", "mode=700"]);
         let m = parse_mount("type=volume,destination=/v", Path::new("/")).unwrap();
@@ -607,10 +610,7 @@ mod tests {
         let (h, ip) = parse_add_host("a;b:10.0.0.1").unwrap();
         assert_eq!(h, vec!["a", "b"]);
         assert_eq!(ip.to_string(), "10.0.0.1");
-        assert_eq!(
-            parse_add_host("six:[::1]").unwrap().1.to_string(),
-            "::1"
-        );
+        assert_eq!(parse_add_host("six:[::1]").unwrap().1.to_string(), "::1");
         assert!(parse_add_host("x:notanip").is_err());
         let l = parse_key_values("--label", &["a=b".into(), "c".into()]).unwrap();
         assert_eq!(l.get("c").map(String::as_str), Some(""));
