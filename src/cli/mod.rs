@@ -41,6 +41,9 @@ pub struct Cli {
     /// Select which storage driver is used (overlay, vfs)
     #[arg(long, global = true, value_name = "DRIVER")]
     storage_driver: Option<String>,
+    /// Cgroup manager to use (systemd, cgroupfs)
+    #[arg(long, global = true, value_name = "MANAGER", value_parser = ["systemd", "cgroupfs"])]
+    cgroup_manager: Option<String>,
     /// Print the version
     #[arg(short = 'v', long = "version")]
     version: bool,
@@ -63,6 +66,10 @@ enum Command {
     Rm(container::RmArgs),
     /// Run a command in a new container
     Run(container::RunArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(container::StatsArgs),
+    /// Update the resource limits of a container
+    Update(container::UpdateArgs),
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
     /// List images in local storage
@@ -116,6 +123,8 @@ impl Command {
             | Command::Ps(_)
             | Command::Rm(_)
             | Command::Run(_)
+            | Command::Stats(_)
+            | Command::Update(_)
             | Command::Monitor(_)
             | Command::Import(_)
             | Command::Load(_)
@@ -156,6 +165,7 @@ pub fn main() -> ExitCode {
     let mut ctx = Context::detect();
     ctx.root_override = cli.root.clone();
     ctx.storage_driver = cli.storage_driver.clone();
+    ctx.cgroup_manager = cli.cgroup_manager.clone();
     if command.needs_namespace()
         && ctx.rootless()
         && !ctx.inside_namespace
@@ -172,6 +182,8 @@ pub fn main() -> ExitCode {
         Command::Ps(args) => container::ps(&ctx, &args),
         Command::Rm(args) => container::rm(&ctx, &args),
         Command::Run(args) => container::run(&ctx, &args),
+        Command::Stats(args) => container::stats(&ctx, &args),
+        Command::Update(args) => container::update(&ctx, &args),
         Command::Monitor(args) => container::monitor_main(&ctx, &args),
         Command::Import(args) => image::import_image(&ctx, args),
         Command::Load(args) => image::load(&ctx, &args),
@@ -225,6 +237,9 @@ fn join_namespace(ctx: &Context) -> anyhow::Result<()> {
     unsafe {
         std::env::set_var(hutch_userns::ROOTLESS_UID_ENV, ctx.identity.uid.to_string());
         std::env::set_var("_HUTCH_ROOTLESS_GID", ctx.identity.gid.to_string());
+    }
+    if entered.created {
+        crate::cgroups::systemd::move_pause(ctx, entered.pause_pid);
     }
     Ok(())
 }

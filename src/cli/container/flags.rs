@@ -29,6 +29,8 @@ pub struct CreateFlags {
     /// Path or name of the OCI runtime (crun, runc)
     #[arg(long)]
     pub runtime: Option<String>,
+    #[command(flatten)]
+    pub resources: super::resource_flags::ResourceFlags,
 }
 
 impl CreateFlags {
@@ -45,6 +47,7 @@ impl CreateFlags {
             read_only: self.read_only,
             remove: self.rm,
             runtime: self.runtime.clone(),
+            resources: self.resources.request(),
         }
     }
 }

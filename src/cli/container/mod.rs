@@ -3,9 +3,12 @@
 
 mod flags;
 mod logs;
+mod resource_flags;
 mod ps;
 mod rm;
 mod run;
+mod stats;
+mod update;
 
 use std::process::ExitCode;
 
@@ -16,6 +19,8 @@ pub use logs::{LogsArgs, logs};
 pub use ps::{PsArgs, ps};
 pub use rm::{RmArgs, rm};
 pub use run::{RunArgs, run};
+pub use stats::{StatsArgs, stats};
+pub use update::{UpdateArgs, update};
 
 #[derive(Debug, clap::Args)]
 pub struct MonitorArgs {

@@ -28,12 +28,15 @@ pub struct CreateRequest {
     pub read_only: bool,
     pub remove: bool,
     pub runtime: Option<String>,
+    #[serde(default)]
+    pub resources: crate::runtime::spec::resources::ResourceRequest,
 }
 
-/// A created container: its id and name.
+/// A created container: its id and name, and warnings to print once.
 pub struct Created {
     pub id: String,
     pub name: String,
+    pub warnings: Vec<String>,
 }
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -85,6 +88,8 @@ pub fn create(
     if let Some(n) = &req.name {
         names::validate("container", n)?;
     }
+    req.resources.validate()?;
+    let cgroup = crate::cgroups::container::plan(&crate::cgroups::detect_for(ctx), &req.resources);
 
     let id = names::generate_id().context("generating a container id")?;
     let rootfs = store
@@ -116,11 +121,19 @@ pub fn create(
         hostname: Some(id[..12].to_owned()),
         read_only: req.read_only,
         rootless: ctx.rootless(),
-        cgroups: CgroupsMode::Disabled,
+        cgroups: if cgroup.plan.is_some() {
+            CgroupsMode::Enabled
+        } else {
+            CgroupsMode::Disabled
+        },
+        resources: req.resources.clone(),
+        oom_score_adj: req.resources.oom_score_adj,
         labels: BTreeMap::new(),
         ..ContainerConfig::default()
     };
-    let defaults = host_defaults(ctx);
+    let mut defaults = host_defaults(ctx);
+    defaults.cgroup_v2 = cgroup.v2;
+    defaults.cgroup_path_usable = cgroup.plan.is_some();
     let generated = spec::generate(&container, &defaults)?;
     let paths = Paths::new(ctx, store.root(), &id);
     std::fs::create_dir_all(&paths.userdata)
@@ -130,6 +143,9 @@ pub fn create(
         serde_json::to_vec_pretty(&generated)?,
     )
     .with_context(|| format!("writing the OCI spec of {}", &id[..12]))?;
+    if let Some(plan) = &cgroup.plan {
+        plan.write(&paths.userdata)?;
+    }
 
     let (runtime, _) = oci::select(
         req.runtime.as_deref(),
@@ -154,7 +170,11 @@ pub fn create(
         new_volumes: Vec::new(),
     });
     match row {
-        Ok(row) => Ok(Created { id, name: row.name }),
+        Ok(row) => Ok(Created {
+            id,
+            name: row.name,
+            warnings: cgroup.warnings,
+        }),
         Err(e) => {
             // Nothing half-made stays behind a failed create (a name clash).
             let _ = store.remove_container_layer(&id);
