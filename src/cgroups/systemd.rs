@@ -108,3 +108,27 @@ pub fn move_pause(ctx: &crate::config::Context, pause_pid: i32) {
         tracing::warn!("moving the pause process into hutch-pause.scope: {e:#}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Run by hand inside a user namespace (`unshare -U -r`) with a session
+    /// bus of the real user at $HUTCH_TEST_BUS and _HUTCH_ROOTLESS_UID set:
+    /// the EXTERNAL authentication must succeed although euid is 0.
+    #[test]
+    #[ignore = "needs a session bus and a user namespace"]
+    fn external_auth_presents_the_real_uid() {
+        let bus = std::env::var("HUTCH_TEST_BUS").expect("HUTCH_TEST_BUS");
+        let conn = super::connect(std::path::Path::new(&bus)).expect("authenticated");
+        let reply = conn
+            .call_method(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                Some("org.freedesktop.DBus"),
+                "GetId",
+                &(),
+            )
+            .expect("GetId");
+        let id: String = reply.body().deserialize().expect("a string");
+        assert!(!id.is_empty());
+    }
+}
