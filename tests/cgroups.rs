@@ -36,7 +36,10 @@ fn run_with_memory_limit_warns_once_and_runs() {
     let out = env.run(["run", "--rm", "--memory", "64m", "busybox", "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
-    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("Resource limits")).collect();
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("Resource limits"))
+        .collect();
     assert_eq!(warnings.len(), 1, "exactly one warning: {err:?}");
     assert!(warnings[0].contains("ignored"), "{err}");
     assert_eq!(err.lines().count(), 1, "nothing else on stderr: {err:?}");
@@ -80,7 +83,11 @@ fn run_without_limits_has_no_warning() {
     let env = env_with_busybox();
     let out = env.run(["run", "--rm", "busybox", "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("Resource limits"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("Resource limits"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

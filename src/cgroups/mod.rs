@@ -9,9 +9,9 @@
 
 pub mod conf;
 pub mod container;
+pub mod stats;
 pub mod systemd;
 pub mod update;
-pub mod stats;
 pub mod v2;
 
 use std::path::{Path, PathBuf};
@@ -164,7 +164,10 @@ pub fn decide(f: &Facts) -> CgroupHost {
     let (manager, reason) = match (version, f.rootless, &f.requested) {
         (CgroupVersion::V2, _, Some((m, from))) if m == "systemd" => {
             if f.session_bus.is_some() {
-                (Manager::Systemd, format!("cgroup_manager = systemd set by {from}"))
+                (
+                    Manager::Systemd,
+                    format!("cgroup_manager = systemd set by {from}"),
+                )
             } else {
                 (
                     Manager::None,
@@ -178,7 +181,10 @@ pub fn decide(f: &Facts) -> CgroupHost {
         }
         (CgroupVersion::V2, _, Some((m, from))) if m == "cgroupfs" => {
             if f.own_cgroup_writable || !f.rootless {
-                (Manager::Cgroupfs, format!("cgroup_manager = cgroupfs set by {from}"))
+                (
+                    Manager::Cgroupfs,
+                    format!("cgroup_manager = cgroupfs set by {from}"),
+                )
             } else {
                 (
                     Manager::None,
@@ -194,8 +200,16 @@ pub fn decide(f: &Facts) -> CgroupHost {
             format!(
                 "cgroup_manager = {m} set by {from} is ignored: cgroup {} host{}, so containers run \
                  without resource limits and limit flags are ignored with a warning",
-                if version == CgroupVersion::Hybrid { "v1/v2 hybrid" } else { "v1" },
-                if rootless { " and an unprivileged user cannot be delegated cgroups here" } else { "" }
+                if version == CgroupVersion::Hybrid {
+                    "v1/v2 hybrid"
+                } else {
+                    "v1"
+                },
+                if rootless {
+                    " and an unprivileged user cannot be delegated cgroups here"
+                } else {
+                    ""
+                }
             ),
         ),
         _ => decide_auto(version, f),

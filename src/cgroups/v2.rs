@@ -146,9 +146,7 @@ pub struct Sample {
 pub fn sample(dir: &Path, pid: i32) -> anyhow::Result<Sample> {
     let read = |f: &str| std::fs::read_to_string(dir.join(f));
     let cpu = read("cpu.stat").with_context(|| format!("reading {}/cpu.stat", dir.display()))?;
-    let (block_read, block_write) = read("io.stat")
-        .map(|t| parse_io_stat(&t))
-        .unwrap_or((0, 0));
+    let (block_read, block_write) = read("io.stat").map(|t| parse_io_stat(&t)).unwrap_or((0, 0));
     let (net_rx, net_tx) = std::fs::read_to_string(format!("/proc/{pid}/net/dev"))
         .map(|t| parse_net_dev(&t))
         .unwrap_or((0, 0));

@@ -30,7 +30,7 @@ pub struct CreateFlags {
     #[arg(long)]
     pub runtime: Option<String>,
     #[command(flatten)]
-    pub resources: super::resource_flags::ResourceFlags,
+    pub resources: Box<super::resource_flags::ResourceFlags>,
 }
 
 impl CreateFlags {

@@ -3,8 +3,8 @@
 
 mod flags;
 mod logs;
-mod resource_flags;
 mod ps;
+mod resource_flags;
 mod rm;
 mod run;
 mod stats;

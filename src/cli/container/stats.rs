@@ -80,7 +80,10 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
             .collect();
         let text = match &format {
             OutputFormat::Json => {
-                format!("{}\n", crate::format::to_json_pretty(&serde_json::Value::Array(rows)))
+                format!(
+                    "{}\n",
+                    crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+                )
             }
             _ => template.unwrap_or(&default).render_list(&rows, &headers)?,
         };

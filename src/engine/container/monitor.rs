@@ -117,7 +117,9 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         Ok(c) => c,
         Err(e) => {
             report(format!("err 125 {}", format!("{e:#}").replace('\n', " ")));
-            finish(ctx, &store, &state, &runtime, &paths, id, 125, remove, false);
+            finish(
+                ctx, &store, &state, &runtime, &paths, id, 125, remove, false,
+            );
             return Ok(125);
         }
     };

@@ -7,9 +7,7 @@
 //! friends, so that `create`, `run` and `update` share one reading of the
 //! flags' text; this module does no I/O.
 
-use oci_spec::runtime::{
-    LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources,
-};
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 use serde::{Deserialize, Serialize};
 
 /// Podman's default `pids_limit` (containers.conf).
@@ -313,7 +311,7 @@ mod tests {
             memory: Some(64 << 20),
             ..req()
         };
-        let m = linux_resources(&r, false).memory().clone().expect("memory");
+        let m = linux_resources(&r, false).memory().expect("memory");
         assert_eq!(m.limit(), Some(64 << 20));
         assert_eq!(m.swap(), Some(128 << 20));
         assert_eq!(m.reservation(), None);
@@ -327,17 +325,14 @@ mod tests {
             memory_reservation: Some(32 << 20),
             ..req()
         };
-        let m = linux_resources(&r, false).memory().clone().expect("memory");
+        let m = linux_resources(&r, false).memory().expect("memory");
         assert_eq!(m.swap(), Some(100 << 20));
         assert_eq!(m.reservation(), Some(32 << 20));
         let unlimited = ResourceRequest {
             memory_swap: Some(-1),
             ..r
         };
-        let m = linux_resources(&unlimited, false)
-            .memory()
-            .clone()
-            .expect("memory");
+        let m = linux_resources(&unlimited, false).memory().expect("memory");
         assert_eq!(m.swap(), Some(-1));
     }
 
@@ -424,10 +419,7 @@ mod tests {
             memory_swap: Some(1 << 30),
             ..req()
         };
-        assert_eq!(
-            swap_only.validate(),
-            Err(ResourceError::SwapWithoutMemory)
-        );
+        assert_eq!(swap_only.validate(), Err(ResourceError::SwapWithoutMemory));
         let both = ResourceRequest {
             nano_cpus: Some(1),
             cpu_quota: Some(1),
