@@ -215,6 +215,33 @@ mod tests {
     }
 
     #[test]
+    fn cgroups_path_is_patched_into_the_spec() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"ociVersion":"1.0.2-dev","linux":{"namespaces":[]}}"#,
+        )
+        .expect("write");
+        set_cgroups_path(dir.path(), "/user.slice/hutch-a.scope/container").expect("patched");
+        let spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).expect("read"))
+                .expect("json");
+        assert_eq!(
+            spec["linux"]["cgroupsPath"],
+            "/user.slice/hutch-a.scope/container"
+        );
+        assert!(spec["linux"]["namespaces"].is_array(), "the rest is kept");
+
+        let plan = Plan {
+            manager: "systemd".into(),
+            mode: "enabled".into(),
+            parent: None,
+        };
+        plan.write(dir.path()).expect("written");
+        assert_eq!(Plan::read(dir.path()), Some(plan));
+    }
+
+    #[test]
     fn hybrid_ignores_limits_with_one_warning() {
         let req = ResourceRequest {
             memory: Some(64 << 20),

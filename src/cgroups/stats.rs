@@ -141,6 +141,65 @@ mod tests {
     }
 
     #[test]
+    fn cpu_percent_over_the_interval_and_average() {
+        let container = Container {
+            id: "0123456789abcdef".into(),
+            name: "c".into(),
+            image_id: String::new(),
+            image_name: String::new(),
+            created: 0,
+            state: ContainerState::Running,
+            pid: Some(1),
+            exit_code: None,
+            exited_at: None,
+            started_at: Some(0),
+            oom_killed: false,
+            restart_count: 0,
+            config: String::new(),
+            pod_id: None,
+            health: None,
+            runtime: "crun".into(),
+            monitor_pid: None,
+            monitor_start_time: None,
+        };
+        let mut w = Watch {
+            container,
+            dir: PathBuf::from("/nonexistent"),
+            pid: 1,
+            previous: None,
+        };
+        // 0.5 s of CPU in the first 1 s: 50% now and on average.
+        let s = Sample {
+            cpu_usec: 500_000,
+            mem_usage: 32 << 20,
+            mem_limit: Some(64 << 20),
+            pids: 3,
+            ..Sample::default()
+        };
+        let r = row(&mut w, s.clone(), 1_000_000_000, 1 << 30, false);
+        assert_eq!(r["CPUPerc"], "50.00%");
+        assert_eq!(r["MemPerc"], "50.00%");
+        assert_eq!(r["MemUsage"], "33.55MB / 67.11MB");
+        assert_eq!(r["PIDs"], 3);
+        assert_eq!(r["ID"], "0123456789ab");
+        // Then a full CPU for the next second: 100% now, 75% on average.
+        let s2 = Sample {
+            cpu_usec: 1_500_000,
+            mem_limit: None,
+            ..s
+        };
+        let r = row(&mut w, s2, 2_000_000_000, 1 << 30, true);
+        assert_eq!(r["CPUPerc"], "100.00%");
+        assert_eq!(r["AvgCPU"], "75.00%");
+        assert_eq!(r["ID"], "0123456789abcdef");
+        assert!(
+            r["MemUsage"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("1.074GB"))
+        );
+    }
+
+    #[test]
     fn refuses_without_v2() {
         let host = super::super::CgroupHost {
             version: super::super::CgroupVersion::Hybrid,
