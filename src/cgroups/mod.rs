@@ -1,8 +1,18 @@
 //! Which cgroup hierarchy the host has and which manager hutch would use.
 //!
 //! Detection only reads the file system: no D-Bus connection is made here, so
-//! `hutch info` stays fast and works without a session bus. Scopes, limits
-//! and stats come with the cgroups issue.
+//! `hutch info` stays fast and works without a session bus. The choice can
+//! be forced with `--cgroup-manager` or containers.conf `cgroup_manager`
+//! (see [`conf`]). [`container`] gives each container its cgroup (a systemd
+//! scope over D-Bus, see [`systemd`], or a cgroupfs directory), [`v2`]
+//! reads and writes the cgroup v2 files (stats, OOM, controllers).
+
+pub mod conf;
+pub mod container;
+pub mod stats;
+pub mod systemd;
+pub mod update;
+pub mod v2;
 
 use std::path::{Path, PathBuf};
 
@@ -65,10 +75,30 @@ pub struct Facts {
     pub session_bus: Option<PathBuf>,
     /// The process's own v2 cgroup directory is writable by the user.
     pub own_cgroup_writable: bool,
+    /// `--cgroup-manager` or containers.conf `cgroup_manager`, with where
+    /// it came from ("--cgroup-manager", a file path).
+    pub requested: Option<(String, String)>,
 }
 
 pub fn detect(rootless: bool, run_dir_base: Option<&Path>) -> CgroupHost {
     decide(&gather(rootless, run_dir_base))
+}
+
+/// Detection for this command: the host, the user's session bus, and the
+/// manager asked for by `--cgroup-manager` or containers.conf.
+pub fn detect_for(ctx: &crate::config::Context) -> CgroupHost {
+    let xdg = ctx
+        .run_dir_from_xdg
+        .then(|| ctx.run_dir.parent().map(|p| p.to_path_buf()))
+        .flatten()
+        .or_else(|| std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from));
+    let mut facts = gather(ctx.rootless(), xdg.as_deref());
+    facts.requested = match &ctx.cgroup_manager {
+        Some(m) => Some((m.clone(), "--cgroup-manager".to_owned())),
+        None => conf::configured_manager(ctx.rootless())
+            .map(|(m, path)| (m, path.display().to_string())),
+    };
+    decide(&facts)
 }
 
 #[allow(
@@ -90,10 +120,11 @@ fn gather(rootless: bool, xdg_runtime_dir: Option<&Path>) -> Facts {
         rootless,
         session_bus: session_bus(xdg_runtime_dir),
         own_cgroup_writable: own_cgroup_writable(root_magic == CGROUP2_SUPER_MAGIC),
+        requested: None,
     }
 }
 
-fn session_bus(xdg_runtime_dir: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn session_bus(xdg_runtime_dir: Option<&Path>) -> Option<PathBuf> {
     if let Ok(addr) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
         for part in addr.split(';').flat_map(|a| a.split(',')) {
             if let Some(path) = part.strip_prefix("unix:path=") {
@@ -130,7 +161,68 @@ pub fn decide(f: &Facts) -> CgroupHost {
     } else {
         CgroupVersion::V1
     };
-    let (manager, reason) = match (version, f.rootless) {
+    let (manager, reason) = match (version, f.rootless, &f.requested) {
+        (CgroupVersion::V2, _, Some((m, from))) if m == "systemd" => {
+            if f.session_bus.is_some() {
+                (
+                    Manager::Systemd,
+                    format!("cgroup_manager = systemd set by {from}"),
+                )
+            } else {
+                (
+                    Manager::None,
+                    format!(
+                        "cgroup_manager = systemd set by {from}, but no session bus answers \
+                         (neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR/bus): \
+                         containers run without resource limits"
+                    ),
+                )
+            }
+        }
+        (CgroupVersion::V2, _, Some((m, from))) if m == "cgroupfs" => {
+            if f.own_cgroup_writable || !f.rootless {
+                (
+                    Manager::Cgroupfs,
+                    format!("cgroup_manager = cgroupfs set by {from}"),
+                )
+            } else {
+                (
+                    Manager::None,
+                    format!(
+                        "cgroup_manager = cgroupfs set by {from}, but your cgroup v2 subtree is \
+                         not delegated to you: containers run without resource limits"
+                    ),
+                )
+            }
+        }
+        (_, rootless, Some((m, from))) if version != CgroupVersion::V2 => (
+            Manager::None,
+            format!(
+                "cgroup_manager = {m} set by {from} is ignored: cgroup {} host{}, so containers run \
+                 without resource limits and limit flags are ignored with a warning",
+                if version == CgroupVersion::Hybrid {
+                    "v1/v2 hybrid"
+                } else {
+                    "v1"
+                },
+                if rootless {
+                    " and an unprivileged user cannot be delegated cgroups here"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        _ => decide_auto(version, f),
+    };
+    CgroupHost {
+        version,
+        manager,
+        reason,
+    }
+}
+
+fn decide_auto(version: CgroupVersion, f: &Facts) -> (Manager, String) {
+    match (version, f.rootless) {
         (CgroupVersion::V2, true) if f.session_bus.is_some() => (
             Manager::Systemd,
             "the systemd user manager's session bus is present; scopes are delegated by it".to_owned(),
@@ -159,11 +251,6 @@ pub fn decide(f: &Facts) -> CgroupHost {
             Manager::None,
             "cgroup v1 or hybrid host: hutch applies limits through cgroup v2 only".to_owned(),
         ),
-    };
-    CgroupHost {
-        version,
-        manager,
-        reason,
     }
 }
 
@@ -197,6 +284,45 @@ mod tests {
         assert_eq!(decide(&f).manager, Manager::Cgroupfs);
         f.session_bus = Some(PathBuf::from("/run/user/1000/bus"));
         assert_eq!(decide(&f).manager, Manager::Systemd);
+    }
+
+    #[test]
+    fn requested_manager_wins_where_it_can_work() {
+        let mut f = facts(CGROUP2_SUPER_MAGIC, None, true);
+        f.session_bus = Some(PathBuf::from("/run/user/1000/bus"));
+        f.own_cgroup_writable = true;
+        f.requested = Some(("cgroupfs".into(), "--cgroup-manager".into()));
+        let host = decide(&f);
+        assert_eq!(host.manager, Manager::Cgroupfs);
+        assert!(host.reason.contains("--cgroup-manager"), "{}", host.reason);
+
+        f.requested = Some(("systemd".into(), "/etc/containers/containers.conf".into()));
+        assert_eq!(decide(&f).manager, Manager::Systemd);
+        f.session_bus = None;
+        let host = decide(&f);
+        assert_eq!(host.manager, Manager::None);
+        assert!(host.reason.contains("no session bus"), "{}", host.reason);
+
+        f.requested = Some(("cgroupfs".into(), "x".into()));
+        f.own_cgroup_writable = false;
+        assert_eq!(decide(&f).manager, Manager::None);
+    }
+
+    #[test]
+    fn request_cannot_give_limits_on_hybrid() {
+        let mut f = facts(TMPFS_MAGIC, Some(CGROUP2_SUPER_MAGIC), true);
+        f.session_bus = Some(PathBuf::from("/run/user/1000/bus"));
+        f.requested = Some(("systemd".into(), "--cgroup-manager".into()));
+        let host = decide(&f);
+        assert_eq!(host.manager, Manager::None);
+        assert!(host.reason.contains("hybrid"), "{}", host.reason);
+        assert!(host.reason.contains("ignored"), "{}", host.reason);
+    }
+
+    #[test]
+    fn rootful_v2_uses_cgroupfs_without_bus() {
+        let host = decide(&facts(CGROUP2_SUPER_MAGIC, None, false));
+        assert_eq!(host.manager, Manager::Cgroupfs);
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Cli {
     /// Select which storage driver is used (overlay, vfs)
     #[arg(long, global = true, value_name = "DRIVER")]
     storage_driver: Option<String>,
+    /// Cgroup manager to use (systemd, cgroupfs)
+    #[arg(long, global = true, value_name = "MANAGER", value_parser = ["systemd", "cgroupfs"])]
+    cgroup_manager: Option<String>,
     /// Print the version
     #[arg(short = 'v', long = "version")]
     version: bool,
@@ -87,6 +90,10 @@ enum Command {
     Rm(container::RmArgs),
     /// Run a command in a new container
     Run(container::RunArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(container::StatsArgs),
+    /// Update the resource limits of a container
+    Update(container::UpdateArgs),
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
     /// List images in local storage
@@ -153,6 +160,8 @@ impl Command {
             | Command::Ps(_)
             | Command::Rm(_)
             | Command::Run(_)
+            | Command::Stats(_)
+            | Command::Update(_)
             | Command::Monitor(_)
             | Command::Import(_)
             | Command::Load(_)
@@ -194,6 +203,7 @@ pub fn main() -> ExitCode {
     let mut ctx = Context::detect();
     ctx.root_override = cli.root.clone();
     ctx.storage_driver = cli.storage_driver.clone();
+    ctx.cgroup_manager = cli.cgroup_manager.clone();
     if command.needs_namespace()
         && ctx.rootless()
         && !ctx.inside_namespace
@@ -218,9 +228,10 @@ pub fn main() -> ExitCode {
         Command::Unmount(args) => container::unmount(&ctx, &args),
         Command::Unpause(args) => container::unpause(&ctx, &args),
         Command::Ps(args) => container::ps(&ctx, &args),
-        Command::Port(args) => container::port(&ctx, &args),
         Command::Rm(args) => container::rm(&ctx, &args),
         Command::Run(args) => container::run(&ctx, &args),
+        Command::Stats(args) => container::stats(&ctx, &args),
+        Command::Update(args) => container::update(&ctx, &args),
         Command::Monitor(args) => container::monitor_main(&ctx, &args),
         Command::Import(args) => image::import_image(&ctx, args),
         Command::Load(args) => image::load(&ctx, &args),
@@ -275,6 +286,9 @@ fn join_namespace(ctx: &Context) -> anyhow::Result<()> {
     unsafe {
         std::env::set_var(hutch_userns::ROOTLESS_UID_ENV, ctx.identity.uid.to_string());
         std::env::set_var("_HUTCH_ROOTLESS_GID", ctx.identity.gid.to_string());
+    }
+    if entered.created {
+        crate::cgroups::systemd::move_pause(ctx, entered.pause_pid);
     }
     Ok(())
 }

@@ -24,6 +24,8 @@ pub struct Context {
     pub root_override: Option<PathBuf>,
     /// `--storage-driver`, over storage.conf.
     pub storage_driver: Option<String>,
+    /// `--cgroup-manager`, over containers.conf.
+    pub cgroup_manager: Option<String>,
 }
 
 impl Context {
@@ -65,6 +67,7 @@ impl Context {
             run_dir_from_xdg: run.from_xdg,
             root_override: None,
             storage_driver: None,
+            cgroup_manager: None,
         }
     }
 

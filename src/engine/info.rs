@@ -22,11 +22,7 @@ pub fn gather(ctx: &Context) -> Value {
     let uts = rustix::system::uname();
     let kernel = uts.release().to_string_lossy().into_owned();
     let hostname = uts.nodename().to_string_lossy().into_owned();
-    let xdg = ctx
-        .run_dir_from_xdg
-        .then(|| ctx.run_dir.parent().map(|p| p.to_path_buf()))
-        .flatten();
-    let cg = cgroups::detect(ctx.rootless(), xdg.as_deref());
+    let cg = cgroups::detect_for(ctx);
     let (uidmap, gidmap, namespace) = id_mappings(ctx);
     let found = tools::probe(&TOOLS);
     let tool = |name: &str| -> Value {

@@ -185,6 +185,18 @@ impl OciRuntime {
         args
     }
 
+    /// `update --resources FILE`: new limits for a running container.
+    pub fn update_args(&self, id: &str, resources: &Path) -> Vec<OsString> {
+        let mut args = self.global_args();
+        args.extend([
+            "update".into(),
+            "--resources".into(),
+            resources.as_os_str().to_owned(),
+            id.into(),
+        ]);
+        args
+    }
+
     pub fn delete_args(&self, id: &str, force: bool) -> Vec<OsString> {
         let mut args = self.global_args();
         args.push("delete".into());

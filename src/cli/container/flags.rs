@@ -65,8 +65,10 @@ pub struct CreateFlags {
     #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
     /// Drop capabilities from the container
+    #[arg(long, value_name = "CAP")]
     pub cap_drop: Vec<String>,
     /// Give extended privileges to the container
+    #[arg(long)]
     pub privileged: bool,
     /// Security options
     #[arg(long, value_name = "OPT")]
@@ -78,6 +80,7 @@ pub struct CreateFlags {
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
     /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
     pub init: bool,
     /// Path to the container-init binary
     #[arg(long, value_name = "PATH")]
@@ -95,15 +98,19 @@ pub struct CreateFlags {
     #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
     pub uidmap: Vec<String>,
     /// GID map for the user namespace (container:host:size)
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
     pub gidmap: Vec<String>,
     /// Add additional groups to the primary container process
     #[arg(long, value_name = "GROUP")]
     pub group_add: Vec<String>,
     /// PID namespace to use (host, private, container:ID)
+    #[arg(long, value_name = "MODE")]
     pub pid: Option<String>,
     /// IPC namespace to use (host, private, container:ID)
+    #[arg(long, value_name = "MODE")]
     pub ipc: Option<String>,
     /// UTS namespace to use (host, private, container:ID)
+    #[arg(long, value_name = "MODE")]
     pub uts: Option<String>,
     /// Pull image policy (always, missing, never, newer)
     #[arg(long, value_name = "POLICY", default_value = "missing",
@@ -113,10 +120,13 @@ pub struct CreateFlags {
     #[arg(long, value_name = "DRIVER")]
     pub log_driver: Option<String>,
     /// Logging driver options (max-size=SIZE, path=PATH)
+    #[arg(long, value_name = "OPT")]
     pub log_opt: Vec<String>,
     // other helpers' flags below
     #[command(flatten)]
     pub network: super::net_flags::NetworkFlags,
+    #[command(flatten)]
+    pub resources: Box<super::resource_flags::ResourceFlags>,
 }
 
 impl CreateFlags {
@@ -168,6 +178,7 @@ impl CreateFlags {
             log_driver: self.log_driver.clone(),
             log_opts: self.log_opt.clone(),
             network: self.network.request(),
+            resources: self.resources.request(),
             ..CreateRequest::default()
         }
     }

@@ -13,9 +13,12 @@ mod pick;
 mod net_flags;
 mod port;
 mod ps;
+mod resource_flags;
 mod rm;
 mod run;
 mod top;
+mod stats;
+mod update;
 
 use std::process::ExitCode;
 
@@ -34,6 +37,8 @@ pub use ps::{PsArgs, ps};
 pub use rm::{RmArgs, rm};
 pub use run::{RunArgs, run};
 pub use top::{TopArgs, top};
+pub use stats::{StatsArgs, stats};
+pub use update::{UpdateArgs, update};
 
 #[derive(Debug, clap::Args)]
 pub struct MonitorArgs {

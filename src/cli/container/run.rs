@@ -31,6 +31,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let state = engine::open_state(ctx)?;
     let req = args.flags.request(&args.image, &args.command);
     let created = create::create(ctx, &store, &state, &req)?;
+    for w in &created.warnings {
+        eprintln!("Warning: {w}");
+    }
     let attach = !args.detach;
     match monitor::spawn(ctx, &created.id, attach, args.flags.rm)? {
         monitor::Spawned::Failed { code, message } => {

@@ -85,12 +85,15 @@ pub struct CreateRequest {
     // other helpers' flags below
     #[serde(default)]
     pub network: super::network::NetworkRequest,
+    #[serde(default)]
+    pub resources: crate::runtime::spec::resources::ResourceRequest,
 }
 
-/// A created container: its id and name.
+/// A created container: its id and name, and warnings to print once.
 pub struct Created {
     pub id: String,
     pub name: String,
+    pub warnings: Vec<String>,
 }
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -324,6 +327,8 @@ pub fn create(
             }
         }
     }
+    req.resources.validate()?;
+    let cgroup = crate::cgroups::container::plan(&crate::cgroups::detect_for(ctx), &req.resources);
 
     // Host-side checks, still before anything is made.
     let mut binds: Vec<(MountSpec, spec::SourceFlags)> = Vec::new();
@@ -602,7 +607,13 @@ pub fn create(
         ipc: ipc_ns,
         uts: uts_ns,
         etc_files,
-        cgroups: CgroupsMode::Disabled,
+        cgroups: if cgroup.plan.is_some() {
+            CgroupsMode::Enabled
+        } else {
+            CgroupsMode::Disabled
+        },
+        resources: req.resources.clone(),
+        oom_score_adj: req.resources.oom_score_adj,
         init,
         ..ContainerConfig::default()
     };
@@ -614,6 +625,8 @@ pub fn create(
         &req.network.dns,
         &mut container,
     )?;
+    defaults.cgroup_v2 = cgroup.v2;
+    defaults.cgroup_path_usable = cgroup.plan.is_some();
     let generated = spec::generate(&container, &defaults)?;
     host::chown_requested(&container, &generated)?;
     std::fs::write(
@@ -621,6 +634,9 @@ pub fn create(
         serde_json::to_vec_pretty(&generated)?,
     )
     .with_context(|| format!("writing the OCI spec of {}", &id[..12]))?;
+    if let Some(plan) = &cgroup.plan {
+        plan.write(&paths.userdata)?;
+    }
 
     let (runtime, _) = oci::select(
         req.runtime.as_deref(),
@@ -647,7 +663,11 @@ pub fn create(
         new_volumes,
     })?;
     undo.armed = false;
-    Ok(Created { id, name: row.name })
+    Ok(Created {
+        id,
+        name: row.name,
+        warnings: cgroup.warnings,
+    })
 }
 
 /// `--userns=auto`: the first `size` subordinate ids (of the pause

@@ -105,12 +105,25 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
     let state = super::open_state(ctx)?;
     let row = state.container(id)?;
     let paths = Paths::new(ctx, store.root(), id);
-    let (runtime, _) = oci::select(
+    let (mut runtime, _) = oci::select(
         Some(&row.runtime),
         &oci::host_facts(),
         &ctx.run_dir.join("runtime"),
         true,
     )?;
+    // The container's cgroup (a systemd scope holding this monitor, or a
+    // cgroupfs directory), made before the runtime creates the container.
+    let cgroup = match crate::cgroups::container::enter(id, &paths.userdata) {
+        Ok(c) => c,
+        Err(e) => {
+            report(format!("err 125 {}", format!("{e:#}").replace('\n', " ")));
+            finish(
+                ctx, &store, &state, &runtime, &paths, id, 125, remove, false,
+            );
+            return Ok(125);
+        }
+    };
+    runtime.cgroups_disabled = cgroup.is_none();
 
     if let Some(dir) = paths.attach.parent() {
         std::fs::create_dir_all(dir)?;
@@ -163,6 +176,9 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         .ok()
         .and_then(|p| p.trim().parse().ok())
         .context("reading the container's pid file")?;
+    if let Some(c) = &cgroup {
+        c.after_create();
+    }
     if let Some(m) = Monitor::current() {
         state.update_state(id, Transition::Created { monitor: m })?;
     }
@@ -248,7 +264,7 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         Transition::Stopped {
             code,
             at: time::now_ns(),
-            oom: false,
+            oom: cgroup.as_ref().is_some_and(|c| c.oom_killed()),
         },
     )?;
     finish(

@@ -81,6 +81,8 @@ pub struct ContainerConfig {
     /// `--init`: the host path of catatonit/tini to bind at /run/podman-init.
     pub init: Option<PathBuf>,
     pub oom_score_adj: Option<i32>,
+    /// The limit flags, mapped into `linux.resources` when `cgroups` is on.
+    pub resources: super::resources::ResourceRequest,
     /// `--shm-size` in bytes; Podman's default is 64 MiB.
     pub shm_size: Option<u64>,
     /// containers.conf `umask`; Podman's default is 0022.
@@ -128,6 +130,7 @@ impl Default for ContainerConfig {
             cgroup_path: None,
             init: None,
             oom_score_adj: None,
+            resources: Default::default(),
             shm_size: None,
             umask: None,
         }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod devices;
 pub mod limits;
 pub mod mounts;
+pub mod resources;
 pub mod security;
 pub mod user;
 pub mod userns;
@@ -596,7 +597,7 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
 
     // --- linux ---
     let resources = cgroups_on.then(|| {
-        let mut r = LinuxResources::default();
+        let mut r = resources::linux_resources(&cfg.resources, true);
         r.set_devices((!device_rules.is_empty()).then_some(device_rules));
         r
     });
@@ -610,7 +611,7 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     linux.set_readonly_paths(Some(readonly));
     linux.set_uid_mappings(uid_mappings);
     linux.set_gid_mappings(gid_mappings);
-    linux.set_resources(resources.filter(|r| r.devices().is_some()));
+    linux.set_resources(resources.filter(|r| *r != LinuxResources::default()));
     linux.set_cgroups_path(
         cfg.cgroup_path
             .as_ref()

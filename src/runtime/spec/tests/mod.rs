@@ -448,8 +448,11 @@ fn host_userns_rootless_has_no_user_namespace() {
             .iter()
             .all(|n| n.typ() != LinuxNamespaceType::User)
     );
-    // Rootless containers get no device cgroup rules.
-    assert!(linux.resources().is_none());
+    // Rootless containers get no device cgroup rules, only Podman's
+    // default pids limit (this host fixture has a usable cgroup).
+    let res = linux.resources().as_ref().expect("resources");
+    assert!(res.devices().is_none());
+    assert_eq!(res.pids().as_ref().map(|p| p.limit()), Some(2048));
 }
 
 #[test]
@@ -635,4 +638,26 @@ fn request_round_trips_through_serde() {
     // Missing fields take the defaults, including read_only_tmpfs = true.
     let minimal: ContainerConfig = serde_json::from_str(r#"{"command":["sh"]}"#).expect("minimal");
     assert!(minimal.read_only_tmpfs);
+}
+
+#[test]
+fn limits_reach_linux_resources_only_with_a_cgroup() {
+    let mut cfg = rootless();
+    cfg.resources.memory = Some(64 << 20);
+    cfg.resources.nano_cpus = Some(500_000_000);
+    cfg.cgroup_path = Some("/user.slice/hutch-x.scope/container".to_string());
+    let spec = spec_for(&cfg);
+    let linux = spec.linux().as_ref().expect("linux");
+    let res = linux.resources().as_ref().expect("resources");
+    assert_eq!(res.memory().and_then(|m| m.limit()), Some(64 << 20));
+    assert_eq!(res.cpu().as_ref().and_then(|c| c.quota()), Some(50_000));
+    assert_eq!(
+        linux.cgroups_path().as_deref(),
+        Some(std::path::Path::new("/user.slice/hutch-x.scope/container"))
+    );
+    cfg.cgroups = CgroupsMode::Disabled;
+    let spec = spec_for(&cfg);
+    let linux = spec.linux().as_ref().expect("linux");
+    assert!(linux.resources().is_none());
+    assert!(linux.cgroups_path().is_none());
 }

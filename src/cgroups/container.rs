@@ -1,0 +1,284 @@
+//! A container's cgroup, decided at `create` and made by its monitor.
+//!
+//! `create` asks [`plan`] whether the container gets a cgroup (a manager
+//! exists and `--cgroups` does not disable it), stores the answer in the
+//! container's userdata (`cgroup.json`), and the spec gets
+//! `linux.resources`. The monitor then calls [`enter`] before `runtime
+//! create`:
+//! - systemd: a transient `hutch-<id>.scope` (Delegate=yes) holding the
+//!   monitor; the monitor moves to `<scope>/monitor` and the container goes
+//!   to `<scope>/container`, so both are accounted under the scope, which
+//!   systemd removes when the last of them exits;
+//! - cgroupfs: the same layout in a `hutch-<id>` directory under the
+//!   delegated subtree (or `--cgroup-parent`).
+//!
+//! The runtime is given the container's cgroupfs path (`linux.cgroupsPath`,
+//! patched into config.json) and creates it with the limits.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use super::{CgroupHost, CgroupVersion, Manager};
+use crate::runtime::spec::resources::ResourceRequest;
+
+const PLAN_FILE: &str = "cgroup.json";
+
+/// What `create` decided, read back by the monitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// "systemd" or "cgroupfs".
+    pub manager: String,
+    /// `--cgroups`: enabled, no-conmon or split.
+    pub mode: String,
+    pub parent: Option<String>,
+}
+
+/// The create-time verdict: the plan (`None`: no cgroup) and the warnings
+/// to print once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub plan: Option<Plan>,
+    pub warnings: Vec<String>,
+    pub v2: bool,
+}
+
+/// Pure: whether a container with these flags gets a cgroup on `host`.
+pub fn plan(host: &CgroupHost, req: &ResourceRequest) -> Decision {
+    let v2 = host.version == CgroupVersion::V2;
+    if req.cgroups_disabled() {
+        return Decision {
+            plan: None,
+            warnings: Vec::new(),
+            v2,
+        };
+    }
+    let manager = match host.manager {
+        Manager::Systemd => "systemd",
+        Manager::Cgroupfs => "cgroupfs",
+        Manager::None => {
+            let warnings = if req.has_cgroup_limits() {
+                vec![match host.version {
+                    // Podman's words (hybrid hosts count as v1 for it).
+                    CgroupVersion::V1 | CgroupVersion::Hybrid => {
+                        "Resource limits are not supported and ignored on cgroups V1 rootless systems"
+                            .to_owned()
+                    }
+                    CgroupVersion::V2 => format!(
+                        "Resource limits are not supported and ignored: no cgroup manager ({})",
+                        host.reason
+                    ),
+                }]
+            } else {
+                Vec::new()
+            };
+            return Decision {
+                plan: None,
+                warnings,
+                v2,
+            };
+        }
+    };
+    Decision {
+        plan: Some(Plan {
+            manager: manager.to_owned(),
+            mode: req.cgroups.clone().unwrap_or_else(|| "enabled".to_owned()),
+            parent: req.cgroup_parent.clone(),
+        }),
+        warnings: Vec::new(),
+        v2,
+    }
+}
+
+impl Plan {
+    pub fn write(&self, userdata: &Path) -> anyhow::Result<()> {
+        let path = userdata.join(PLAN_FILE);
+        std::fs::write(&path, serde_json::to_vec(self)?)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn read(userdata: &Path) -> Option<Plan> {
+        let text = std::fs::read(userdata.join(PLAN_FILE)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+}
+
+/// The container's cgroup once made.
+#[derive(Debug, Clone)]
+pub struct Entered {
+    /// The container's cgroup directory (for the OOM check after exit).
+    pub dir: PathBuf,
+    /// Where the monitor was before, for `--cgroups=no-conmon`.
+    original: Option<PathBuf>,
+}
+
+/// Makes the container's cgroup and patches config.json's
+/// `linux.cgroupsPath`; `Ok(None)` when the container has none.
+/// Called by the monitor before `runtime create`.
+pub fn enter(id: &str, userdata: &Path) -> anyhow::Result<Option<Entered>> {
+    let Some(plan) = Plan::read(userdata) else {
+        return Ok(None);
+    };
+    let me = std::process::id() as i32;
+    let own = super::v2::cgroup_of(None).context("finding the monitor's cgroup")?;
+    let short = &id[..12.min(id.len())];
+    // The directory that holds the container: the scope (systemd) or a
+    // hutch-<id> directory (cgroupfs); with `split`, the caller's cgroup.
+    let base: String = match (plan.manager.as_str(), plan.mode.as_str()) {
+        (_, "split") => format!("{}/hutch-{id}", own.trim_end_matches('/')),
+        ("systemd", _) => {
+            let xdg = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+            let bus = super::session_bus(xdg.as_deref())
+                .context("the systemd cgroup manager needs the session bus, and none is found")?;
+            let slice = plan
+                .parent
+                .clone()
+                .filter(|p| p.ends_with(".slice"))
+                .unwrap_or_else(|| "user.slice".to_owned());
+            super::systemd::start_scope(
+                &bus,
+                &format!("hutch-{id}.scope"),
+                &slice,
+                &format!("hutch container {short}"),
+                &[me as u32],
+            )?
+        }
+        _ => {
+            let parent = plan.parent.clone().unwrap_or_else(|| own.clone());
+            format!("{}/hutch-{id}", parent.trim_end_matches('/'))
+        }
+    };
+    let base_dir = super::v2::dir_of(&base);
+    std::fs::create_dir_all(&base_dir)
+        .with_context(|| format!("creating cgroup {}", base_dir.display()))?;
+    if plan.mode != "split" {
+        // cgroup v2 lets a cgroup with processes enable no controller for
+        // its children: the monitor leaves the base for a leaf of its own.
+        super::v2::move_into(&base_dir.join("monitor"), me)?;
+    }
+    if let Err(e) = super::v2::enable_controllers(&base_dir) {
+        tracing::warn!(container = id, "{e:#}");
+    }
+    let path = format!("{base}/container");
+    set_cgroups_path(userdata, &path)?;
+    Ok(Some(Entered {
+        dir: super::v2::dir_of(&path),
+        original: (plan.mode == "no-conmon").then(|| super::v2::dir_of(&own)),
+    }))
+}
+
+impl Entered {
+    /// After `runtime create`: with `--cgroups=no-conmon` the monitor goes
+    /// back where it came from, leaving the cgroup to the container.
+    pub fn after_create(&self) {
+        if let Some(orig) = &self.original
+            && let Err(e) = super::v2::move_into(orig, std::process::id() as i32)
+        {
+            tracing::warn!("--cgroups=no-conmon: {e:#}");
+        }
+    }
+
+    /// The container was OOM-killed (memory.events counted a kill).
+    pub fn oom_killed(&self) -> bool {
+        super::v2::oom_kills(&self.dir) > 0
+    }
+}
+
+fn set_cgroups_path(userdata: &Path, path: &str) -> anyhow::Result<()> {
+    let file = userdata.join("config.json");
+    let text = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let mut spec: serde_json::Value = serde_json::from_slice(&text)?;
+    if let Some(linux) = spec.get_mut("linux").and_then(|l| l.as_object_mut()) {
+        linux.insert("cgroupsPath".to_owned(), serde_json::Value::from(path));
+    }
+    std::fs::write(&file, serde_json::to_vec_pretty(&spec)?)
+        .with_context(|| format!("writing {}", file.display()))
+}
+
+/// The live cgroup directory of a running container, from its init's
+/// /proc/PID/cgroup.
+pub fn live_dir(pid: i32) -> Option<PathBuf> {
+    super::v2::cgroup_of(Some(pid)).map(|p| super::v2::dir_of(&p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(version: CgroupVersion, manager: Manager) -> CgroupHost {
+        CgroupHost {
+            version,
+            manager,
+            reason: "because".into(),
+        }
+    }
+
+    #[test]
+    fn cgroups_path_is_patched_into_the_spec() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"ociVersion":"1.0.2-dev","linux":{"namespaces":[]}}"#,
+        )
+        .expect("write");
+        set_cgroups_path(dir.path(), "/user.slice/hutch-a.scope/container").expect("patched");
+        let spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).expect("read"))
+                .expect("json");
+        assert_eq!(
+            spec["linux"]["cgroupsPath"],
+            "/user.slice/hutch-a.scope/container"
+        );
+        assert!(spec["linux"]["namespaces"].is_array(), "the rest is kept");
+
+        let plan = Plan {
+            manager: "systemd".into(),
+            mode: "enabled".into(),
+            parent: None,
+        };
+        plan.write(dir.path()).expect("written");
+        assert_eq!(Plan::read(dir.path()), Some(plan));
+    }
+
+    #[test]
+    fn hybrid_ignores_limits_with_one_warning() {
+        let req = ResourceRequest {
+            memory: Some(64 << 20),
+            nano_cpus: Some(1),
+            ..Default::default()
+        };
+        let d = plan(&host(CgroupVersion::Hybrid, Manager::None), &req);
+        assert_eq!(d.plan, None);
+        assert_eq!(d.warnings.len(), 1);
+        assert!(d.warnings[0].contains("ignored"));
+        let d = plan(
+            &host(CgroupVersion::Hybrid, Manager::None),
+            &ResourceRequest::default(),
+        );
+        assert!(d.warnings.is_empty());
+    }
+
+    #[test]
+    fn manager_gives_a_plan_unless_disabled() {
+        let req = ResourceRequest {
+            memory: Some(64 << 20),
+            cgroup_parent: Some("my.slice".into()),
+            ..Default::default()
+        };
+        let d = plan(&host(CgroupVersion::V2, Manager::Systemd), &req);
+        let p = d.plan.expect("a plan");
+        assert_eq!(p.manager, "systemd");
+        assert_eq!(p.mode, "enabled");
+        assert_eq!(p.parent.as_deref(), Some("my.slice"));
+        assert!(d.warnings.is_empty());
+        let off = ResourceRequest {
+            cgroups: Some("disabled".into()),
+            ..req
+        };
+        assert_eq!(
+            plan(&host(CgroupVersion::V2, Manager::Cgroupfs), &off).plan,
+            None
+        );
+    }
+}

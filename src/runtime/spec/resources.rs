@@ -1,0 +1,468 @@
+//! `linux.resources` from the limit flags (`--memory`, `--cpus`,
+//! `--pids-limit`, ...), with Podman's rules: `--memory-swap` defaults to
+//! twice `--memory`, `--cpus` becomes a CFS quota over a 100 ms period,
+//! and the pids limit defaults to 2048 wherever the container has a cgroup.
+//!
+//! The values are parsed once, by [`ResourceRequest::parse_memory`] and
+//! friends, so that `create`, `run` and `update` share one reading of the
+//! flags' text; this module does no I/O.
+
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
+use serde::{Deserialize, Serialize};
+
+/// Podman's default `pids_limit` (containers.conf).
+pub const DEFAULT_PIDS_LIMIT: i64 = 2048;
+/// The CFS period `--cpus` is expressed in, as Podman uses.
+pub const CPU_PERIOD: u64 = 100_000;
+/// The smallest `--memory` Podman accepts (6 MiB).
+pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+
+/// The limit flags as parsed values; `None` is "not given".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResourceRequest {
+    /// `--memory` in bytes.
+    pub memory: Option<i64>,
+    /// `--memory-reservation` in bytes.
+    pub memory_reservation: Option<i64>,
+    /// `--memory-swap` in bytes (memory plus swap); -1 is unlimited.
+    pub memory_swap: Option<i64>,
+    /// `--cpus` in billionths of a CPU (Docker's NanoCPUs), so that the
+    /// request stays exact and comparable.
+    pub nano_cpus: Option<u64>,
+    pub cpu_shares: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    /// `--pids-limit`; -1 (or 0) is unlimited.
+    pub pids_limit: Option<i64>,
+    pub blkio_weight: Option<u16>,
+    /// `--oom-score-adj`: a process attribute, applied with or without a
+    /// cgroup.
+    pub oom_score_adj: Option<i32>,
+    /// `--cgroups`: enabled (default), disabled, no-conmon, split.
+    pub cgroups: Option<String>,
+    /// `--cgroup-parent`.
+    pub cgroup_parent: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ResourceError {
+    #[error("invalid size {value:?}: expected a number with an optional unit (b, k, m, g, t, p)")]
+    BadSize { value: String },
+    #[error("invalid value {value:?} for --{flag}: {reason}")]
+    Bad {
+        flag: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("minimum memory limit allowed is 6MB")]
+    MemoryTooSmall,
+    #[error("--memory-swap must be larger than --memory")]
+    SwapBelowMemory,
+    #[error("--memory-swap requires --memory")]
+    SwapWithoutMemory,
+    #[error("--cpus cannot be combined with --cpu-quota or --cpu-period")]
+    CpusWithQuota,
+    #[error("invalid --cgroups mode {0:?}: expected enabled, disabled, no-conmon or split")]
+    BadCgroupsMode(String),
+}
+
+impl ResourceRequest {
+    /// Docker's `RAMInBytes`: binary units, an optional `b`/`ib` suffix.
+    pub fn parse_memory(text: &str) -> Result<i64, ResourceError> {
+        let bad = || ResourceError::BadSize {
+            value: text.to_owned(),
+        };
+        let t = text.trim().to_ascii_lowercase();
+        let t = t.strip_suffix('b').unwrap_or(&t);
+        let t = t.strip_suffix('i').unwrap_or(t);
+        let (num, mult) = match t.chars().last() {
+            Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+            Some('m') => (&t[..t.len() - 1], 1 << 20),
+            Some('g') => (&t[..t.len() - 1], 1 << 30),
+            Some('t') => (&t[..t.len() - 1], 1 << 40),
+            Some('p') => (&t[..t.len() - 1], 1 << 50),
+            _ => (t, 1),
+        };
+        let num = num.trim();
+        if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(bad());
+        }
+        let value: f64 = num.parse().map_err(|_| bad())?;
+        let bytes = value * mult as f64;
+        if !bytes.is_finite() || bytes > i64::MAX as f64 {
+            return Err(bad());
+        }
+        Ok(bytes as i64)
+    }
+
+    /// `--memory-swap`: a size, or -1 for unlimited.
+    pub fn parse_swap(text: &str) -> Result<i64, ResourceError> {
+        if text.trim() == "-1" {
+            return Ok(-1);
+        }
+        Self::parse_memory(text)
+    }
+
+    /// `--cpus 1.5` in nano CPUs.
+    pub fn parse_cpus(text: &str) -> Result<u64, ResourceError> {
+        let cpus: f64 = text.trim().parse().map_err(|_| ResourceError::Bad {
+            flag: "cpus",
+            value: text.to_owned(),
+            reason: "expected a number of CPUs such as 0.5 or 2",
+        })?;
+        if !cpus.is_finite() || cpus < 0.0 {
+            return Err(ResourceError::Bad {
+                flag: "cpus",
+                value: text.to_owned(),
+                reason: "must be a non-negative number",
+            });
+        }
+        Ok((cpus * 1e9).round() as u64)
+    }
+
+    pub fn parse_cgroups_mode(text: &str) -> Result<String, ResourceError> {
+        match text {
+            "enabled" | "disabled" | "no-conmon" | "split" => Ok(text.to_owned()),
+            _ => Err(ResourceError::BadCgroupsMode(text.to_owned())),
+        }
+    }
+
+    /// Cross-flag rules, checked at create/update time.
+    pub fn validate(&self) -> Result<(), ResourceError> {
+        if let Some(m) = self.memory
+            && m != 0
+            && m < MIN_MEMORY
+        {
+            return Err(ResourceError::MemoryTooSmall);
+        }
+        if let Some(swap) = self.memory_swap {
+            match self.memory {
+                None => return Err(ResourceError::SwapWithoutMemory),
+                Some(m) if swap != -1 && swap < m => return Err(ResourceError::SwapBelowMemory),
+                _ => {}
+            }
+        }
+        if self.nano_cpus.is_some() && (self.cpu_quota.is_some() || self.cpu_period.is_some()) {
+            return Err(ResourceError::CpusWithQuota);
+        }
+        if let Some(w) = self.blkio_weight
+            && w != 0
+            && !(10..=1000).contains(&w)
+        {
+            return Err(ResourceError::Bad {
+                flag: "blkio-weight",
+                value: w.to_string(),
+                reason: "must be between 10 and 1000",
+            });
+        }
+        if let Some(adj) = self.oom_score_adj
+            && !(-1000..=1000).contains(&adj)
+        {
+            return Err(ResourceError::Bad {
+                flag: "oom-score-adj",
+                value: adj.to_string(),
+                reason: "must be between -1000 and 1000",
+            });
+        }
+        if let Some(mode) = &self.cgroups {
+            Self::parse_cgroups_mode(mode)?;
+        }
+        Ok(())
+    }
+
+    /// A flag that needs a cgroup of the container's own was given (the
+    /// ones a host without a cgroup manager ignores).
+    pub fn has_cgroup_limits(&self) -> bool {
+        self.memory.is_some()
+            || self.memory_reservation.is_some()
+            || self.memory_swap.is_some()
+            || self.nano_cpus.is_some()
+            || self.cpu_shares.is_some()
+            || self.cpu_quota.is_some()
+            || self.cpu_period.is_some()
+            || self.cpuset_cpus.is_some()
+            || self.cpuset_mems.is_some()
+            || self.pids_limit.is_some()
+            || self.blkio_weight.is_some()
+    }
+
+    /// `--cgroups` asks for no cgroup of the container's own.
+    pub fn cgroups_disabled(&self) -> bool {
+        self.cgroups.as_deref() == Some("disabled")
+    }
+
+    /// The fields of `other` that are set replace these (for `update`).
+    pub fn merge(&mut self, other: &ResourceRequest) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f.clone(); } )* };
+        }
+        take!(
+            memory,
+            memory_reservation,
+            memory_swap,
+            nano_cpus,
+            cpu_shares,
+            cpu_quota,
+            cpu_period,
+            cpuset_cpus,
+            cpuset_mems,
+            pids_limit,
+            blkio_weight,
+            oom_score_adj,
+            cgroups,
+            cgroup_parent
+        );
+        if other.nano_cpus.is_some() {
+            self.cpu_quota = None;
+            self.cpu_period = None;
+        }
+    }
+}
+
+/// The OCI `linux.resources` for a container that has a cgroup.
+/// `default_pids` applies Podman's pids limit when none was asked for
+/// (create; `update` passes false so only what was given changes).
+pub fn linux_resources(req: &ResourceRequest, default_pids: bool) -> LinuxResources {
+    let mut out = LinuxResources::default();
+
+    if req.memory.is_some() || req.memory_reservation.is_some() || req.memory_swap.is_some() {
+        let mut m = LinuxMemory::default();
+        let limit = req.memory.filter(|&l| l > 0);
+        m.set_limit(limit);
+        m.set_reservation(req.memory_reservation);
+        m.set_swap(match (req.memory_swap, limit) {
+            (Some(s), _) => Some(s),
+            // Podman: swap defaults to double the memory limit.
+            (None, Some(l)) => Some(l.saturating_mul(2)),
+            (None, None) => None,
+        });
+        out.set_memory(Some(m));
+    }
+
+    let (quota, period) = match req.nano_cpus {
+        Some(n) => (
+            Some((n as u128 * CPU_PERIOD as u128 / 1_000_000_000) as i64),
+            Some(CPU_PERIOD),
+        ),
+        None => (req.cpu_quota, req.cpu_period),
+    };
+    if quota.is_some()
+        || period.is_some()
+        || req.cpu_shares.is_some()
+        || req.cpuset_cpus.is_some()
+        || req.cpuset_mems.is_some()
+    {
+        let mut c = LinuxCpu::default();
+        c.set_quota(quota);
+        c.set_period(period);
+        c.set_shares(req.cpu_shares);
+        c.set_cpus(req.cpuset_cpus.clone());
+        c.set_mems(req.cpuset_mems.clone());
+        out.set_cpu(Some(c));
+    }
+
+    let pids = match req.pids_limit {
+        Some(l) if l <= 0 => Some(-1),
+        Some(l) => Some(l),
+        None if default_pids => Some(DEFAULT_PIDS_LIMIT),
+        None => None,
+    };
+    if let Some(limit) = pids {
+        let mut p = LinuxPids::default();
+        p.set_limit(limit);
+        out.set_pids(Some(p));
+    }
+
+    if let Some(w) = req.blkio_weight {
+        let mut b = LinuxBlockIo::default();
+        b.set_weight(Some(w));
+        out.set_block_io(Some(b));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> ResourceRequest {
+        ResourceRequest::default()
+    }
+
+    #[test]
+    fn memory_sizes_use_binary_units() {
+        assert_eq!(ResourceRequest::parse_memory("64m"), Ok(64 << 20));
+        assert_eq!(ResourceRequest::parse_memory("64MB"), Ok(64 << 20));
+        assert_eq!(ResourceRequest::parse_memory("1g"), Ok(1 << 30));
+        assert_eq!(ResourceRequest::parse_memory("1.5k"), Ok(1536));
+        assert_eq!(ResourceRequest::parse_memory("4096"), Ok(4096));
+        assert_eq!(ResourceRequest::parse_memory("2GiB"), Ok(2 << 30));
+        assert!(ResourceRequest::parse_memory("lots").is_err());
+        assert!(ResourceRequest::parse_memory("-5m").is_err());
+        assert_eq!(ResourceRequest::parse_swap("-1"), Ok(-1));
+    }
+
+    #[test]
+    fn memory_flag_sets_limit_and_double_swap() {
+        let r = ResourceRequest {
+            memory: Some(64 << 20),
+            ..req()
+        };
+        let m = linux_resources(&r, false).memory().expect("memory");
+        assert_eq!(m.limit(), Some(64 << 20));
+        assert_eq!(m.swap(), Some(128 << 20));
+        assert_eq!(m.reservation(), None);
+    }
+
+    #[test]
+    fn memory_reservation_and_swap() {
+        let r = ResourceRequest {
+            memory: Some(64 << 20),
+            memory_swap: Some(100 << 20),
+            memory_reservation: Some(32 << 20),
+            ..req()
+        };
+        let m = linux_resources(&r, false).memory().expect("memory");
+        assert_eq!(m.swap(), Some(100 << 20));
+        assert_eq!(m.reservation(), Some(32 << 20));
+        let unlimited = ResourceRequest {
+            memory_swap: Some(-1),
+            ..r
+        };
+        let m = linux_resources(&unlimited, false).memory().expect("memory");
+        assert_eq!(m.swap(), Some(-1));
+    }
+
+    #[test]
+    fn cpus_become_quota_over_100ms() {
+        let r = ResourceRequest {
+            nano_cpus: Some(ResourceRequest::parse_cpus("0.5").expect("parses")),
+            ..req()
+        };
+        let c = linux_resources(&r, false).cpu().clone().expect("cpu");
+        assert_eq!(c.quota(), Some(50_000));
+        assert_eq!(c.period(), Some(100_000));
+        assert!(ResourceRequest::parse_cpus("x").is_err());
+        assert!(ResourceRequest::parse_cpus("-1").is_err());
+    }
+
+    #[test]
+    fn cpu_shares_quota_period_and_sets() {
+        let r = ResourceRequest {
+            cpu_shares: Some(512),
+            cpu_quota: Some(20_000),
+            cpu_period: Some(50_000),
+            cpuset_cpus: Some("0-1".into()),
+            cpuset_mems: Some("0".into()),
+            ..req()
+        };
+        let c = linux_resources(&r, false).cpu().clone().expect("cpu");
+        assert_eq!(c.shares(), Some(512));
+        assert_eq!(c.quota(), Some(20_000));
+        assert_eq!(c.period(), Some(50_000));
+        assert_eq!(c.cpus().as_deref(), Some("0-1"));
+        assert_eq!(c.mems().as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn pids_limit_default_and_unlimited() {
+        let none = linux_resources(&req(), true);
+        assert_eq!(none.pids().as_ref().map(|p| p.limit()), Some(2048));
+        assert!(linux_resources(&req(), false).pids().is_none());
+        let r = ResourceRequest {
+            pids_limit: Some(20),
+            ..req()
+        };
+        assert_eq!(
+            linux_resources(&r, true).pids().as_ref().map(|p| p.limit()),
+            Some(20)
+        );
+        let r = ResourceRequest {
+            pids_limit: Some(0),
+            ..req()
+        };
+        assert_eq!(
+            linux_resources(&r, true).pids().as_ref().map(|p| p.limit()),
+            Some(-1)
+        );
+    }
+
+    #[test]
+    fn blkio_weight() {
+        let r = ResourceRequest {
+            blkio_weight: Some(300),
+            ..req()
+        };
+        let b = linux_resources(&r, false)
+            .block_io()
+            .clone()
+            .expect("blkio");
+        assert_eq!(b.weight(), Some(300));
+        let bad = ResourceRequest {
+            blkio_weight: Some(5),
+            ..req()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn validation_rules() {
+        let small = ResourceRequest {
+            memory: Some(1 << 20),
+            ..req()
+        };
+        assert_eq!(small.validate(), Err(ResourceError::MemoryTooSmall));
+        let swap_only = ResourceRequest {
+            memory_swap: Some(1 << 30),
+            ..req()
+        };
+        assert_eq!(swap_only.validate(), Err(ResourceError::SwapWithoutMemory));
+        let both = ResourceRequest {
+            nano_cpus: Some(1),
+            cpu_quota: Some(1),
+            ..req()
+        };
+        assert_eq!(both.validate(), Err(ResourceError::CpusWithQuota));
+        let adj = ResourceRequest {
+            oom_score_adj: Some(2000),
+            ..req()
+        };
+        assert!(adj.validate().is_err());
+        assert!(ResourceRequest::parse_cgroups_mode("split").is_ok());
+        assert!(ResourceRequest::parse_cgroups_mode("sometimes").is_err());
+    }
+
+    #[test]
+    fn which_flags_need_a_cgroup() {
+        assert!(!req().has_cgroup_limits());
+        let adj = ResourceRequest {
+            oom_score_adj: Some(100),
+            ..req()
+        };
+        assert!(!adj.has_cgroup_limits());
+        let mem = ResourceRequest {
+            memory: Some(64 << 20),
+            ..req()
+        };
+        assert!(mem.has_cgroup_limits());
+    }
+
+    #[test]
+    fn merge_for_update() {
+        let mut base = ResourceRequest {
+            memory: Some(64 << 20),
+            cpu_quota: Some(1000),
+            ..req()
+        };
+        base.merge(&ResourceRequest {
+            nano_cpus: Some(1_000_000_000),
+            ..req()
+        });
+        assert_eq!(base.memory, Some(64 << 20));
+        assert_eq!(base.cpu_quota, None);
+        assert_eq!(base.nano_cpus, Some(1_000_000_000));
+    }
+}
