@@ -145,6 +145,14 @@ fn cp_out_of_a_stopped_container_and_as_a_tar_stream() {
         "a file replaces a file: {}",
         stderr(&out)
     );
+    // Container to container, keeping the archive's owners.
+    env.ok(["run", "--name", "other", "busybox", "true"]);
+    env.ok(["cp", "--archive=false", "done:/tmp/f", "other:/tmp/copied"]);
+    let back = env
+        .hutch(["cp", "other:/tmp/copied", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(tar_names(&back.stdout), ["copied"]);
     // A tar on stdin goes into a directory.
     let mut child = env
         .hutch(["cp", "-", "done:/tmp"])

@@ -11,7 +11,7 @@ use crate::engine::image;
 pub struct CpArgs {
     /// Chown copied files to the primary uid/gid of the destination
     /// container (false: keep the archive's owners)
-    #[arg(short, long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(short, long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     archive: bool,
     /// Allow to overwrite directories with non-directories and vice versa
     #[arg(long)]

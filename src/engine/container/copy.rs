@@ -145,7 +145,7 @@ pub fn copy(
             }
             let ownership = match req.archive {
                 true => {
-                    let (uid, gid) = container_user(&c, root.fd.as_fd())?;
+                    let (uid, gid) = container_user(store, &c, root.fd.as_fd())?;
                     Ownership::Fixed { uid, gid }
                 }
                 false => Ownership::Preserve,
@@ -448,9 +448,20 @@ fn host_dest(p: &str) -> anyhow::Result<(Resolved, Option<PathBuf>)> {
 
 /// The container's primary uid and gid, from its `--user` or the image's
 /// `USER`, looked up in the container's own /etc/passwd and /etc/group.
-fn container_user(c: &Container, root: BorrowedFd<'_>) -> anyhow::Result<(u32, u32)> {
+fn container_user(
+    store: &Store,
+    c: &Container,
+    root: BorrowedFd<'_>,
+) -> anyhow::Result<(u32, u32)> {
     let req: serde_json::Value = serde_json::from_str(&c.config).unwrap_or_default();
-    let user = req["user"].as_str().unwrap_or("").to_owned();
+    let user = match req["user"].as_str() {
+        Some(u) => u.to_owned(),
+        None => crate::engine::image::lookup(store, &c.image_id)
+            .ok()
+            .and_then(|img| crate::engine::image::config(store, &img).ok())
+            .and_then(|cfg| cfg["config"]["User"].as_str().map(String::from))
+            .unwrap_or_default(),
+    };
     if user.is_empty() || user == "root" || user == "0" {
         return Ok((0, 0));
     }
