@@ -444,3 +444,30 @@ fn info_reports_the_network_backend() {
     ]);
     assert_eq!(out.trim(), "pasta /usr/bin/pasta");
 }
+
+#[test]
+fn container_mode_shares_the_namespace() {
+    let env = env_with_busybox();
+    let id = env.ok([
+        "run", "-d", "--name", "web", "busybox", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc",
+    ]);
+    let id = id.trim();
+    let ns = env.run_dir().join("netns").join(id);
+    let ns = ns.to_str().unwrap();
+    for mode in ["container:web", &format!("ns:{ns}")] {
+        let mut body = String::new();
+        let ok = wait_until(Duration::from_secs(10), || {
+            let out = env.run([
+                "run", "--rm", "--network", mode, "busybox", "busybox", "wget", "-q", "-O", "-",
+                "http://127.0.0.1:80/passwd",
+            ]);
+            body = stdout(&out);
+            out.status.success()
+        });
+        assert!(ok && body.contains("root:x:0:0"), "{mode}: {body:?}");
+    }
+    let out = env.run(["run", "--rm", "--network", "container:web", "-p", "8080:80", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("cannot publish ports"), "{}", stderr(&out));
+    env.ok(["rm", "-f", id]);
+}
