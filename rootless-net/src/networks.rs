@@ -40,14 +40,22 @@ fn parse_cidr(s: &str) -> Option<(u32, u32)> {
     let a: Ipv4Addr = a.parse().ok()?;
     let bits: u32 = b.parse().ok()?;
     (bits <= 32).then(|| {
-        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
         (u32::from(a) & mask, bits)
     })
 }
 
 fn overlaps((a, abits): (u32, u32), (b, bbits): (u32, u32)) -> bool {
     let bits = abits.min(bbits);
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
     a & mask == b & mask
 }
 
@@ -135,6 +143,7 @@ impl NetworkStore {
     }
 
     /// Adds a network; `subnet` None picks a free one.
+    #[allow(clippy::too_many_arguments)]
     pub fn create(
         &self,
         name: &str,
@@ -219,7 +228,10 @@ eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
 
     #[test]
     fn subnets_avoid_routes_and_other_networks() {
-        let taken = vec![parse_cidr("10.89.0.0/24").unwrap(), parse_cidr("10.89.1.128/25").unwrap()];
+        let taken = vec![
+            parse_cidr("10.89.0.0/24").unwrap(),
+            parse_cidr("10.89.1.128/25").unwrap(),
+        ];
         assert_eq!(free_subnet(&taken).unwrap().subnet, "10.89.2.0/24");
         assert_eq!(free_subnet(&taken).unwrap().gateway, "10.89.2.1");
         let all = vec![parse_cidr("10.0.0.0/8").unwrap()];
@@ -231,18 +243,52 @@ eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
         let dir = std::env::temp_dir().join(format!("hutch-nets-{}", std::process::id()));
         let s = NetworkStore::new(dir.clone());
         let a = s
-            .create("a", "aa11".into(), "now".into(), None, None, false, BTreeMap::new())
+            .create(
+                "a",
+                "aa11".into(),
+                "now".into(),
+                None,
+                None,
+                false,
+                BTreeMap::new(),
+            )
             .unwrap();
         let b = s
-            .create("b", "bb22".into(), "now".into(), None, None, false, BTreeMap::new())
+            .create(
+                "b",
+                "bb22".into(),
+                "now".into(),
+                None,
+                None,
+                false,
+                BTreeMap::new(),
+            )
             .unwrap();
         assert_ne!(a.subnets[0].subnet, b.subnets[0].subnet);
-        assert!(s
-            .create("a", "x".into(), "now".into(), None, None, false, BTreeMap::new())
-            .is_err());
-        assert!(s
-            .create("c", "x".into(), "now".into(), Some(&a.subnets[0].subnet), None, false, BTreeMap::new())
-            .is_err());
+        assert!(
+            s.create(
+                "a",
+                "x".into(),
+                "now".into(),
+                None,
+                None,
+                false,
+                BTreeMap::new()
+            )
+            .is_err()
+        );
+        assert!(
+            s.create(
+                "c",
+                "x".into(),
+                "now".into(),
+                Some(&a.subnets[0].subnet),
+                None,
+                false,
+                BTreeMap::new()
+            )
+            .is_err()
+        );
         assert_eq!(s.get("bb").unwrap().name, "b");
         assert_eq!(s.list().unwrap().len(), 2);
         s.remove("a").unwrap();
