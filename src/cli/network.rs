@@ -144,7 +144,7 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                     println!("{}", &n.id[..12.min(n.id.len())]);
                 }
             } else {
-                println!("{:<14}{:<20}{}", "NETWORK ID", "NAME", "DRIVER");
+                println!("{:<14}{:<20}DRIVER", "NETWORK ID", "NAME");
                 for n in &all {
                     println!(
                         "{:<14}{:<20}{}",
