@@ -444,3 +444,84 @@ fn info_reports_the_network_backend() {
     ]);
     assert_eq!(out.trim(), "pasta /usr/bin/pasta");
 }
+
+#[test]
+fn container_mode_shares_the_namespace() {
+    let env = env_with_busybox();
+    let id = env.ok([
+        "run", "-d", "--name", "web", "busybox", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc",
+    ]);
+    let id = id.trim();
+    let ns = env.run_dir().join("netns").join(id);
+    let ns = ns.to_str().unwrap();
+    for mode in ["container:web", &format!("ns:{ns}")] {
+        let mut body = String::new();
+        let ok = wait_until(Duration::from_secs(10), || {
+            let out = env.run([
+                "run",
+                "--rm",
+                "--network",
+                mode,
+                "busybox",
+                "busybox",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                "http://127.0.0.1:80/passwd",
+            ]);
+            body = stdout(&out);
+            out.status.success()
+        });
+        assert!(ok && body.contains("root:x:0:0"), "{mode}: {body:?}");
+    }
+    let out = env.run([
+        "run",
+        "--rm",
+        "--network",
+        "container:web",
+        "-p",
+        "8080:80",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("cannot publish ports"),
+        "{}",
+        stderr(&out)
+    );
+    env.ok(["rm", "-f", id]);
+}
+
+#[test]
+fn user_network_records() {
+    let env = TestEnv::new(TestUser::default_user());
+    assert_eq!(env.ok(["network", "create", "net1"]), "net1\n");
+    env.ok(["network", "create", "--subnet", "10.90.5.0/24", "net2"]);
+    let ls = env.ok(["network", "ls"]);
+    assert!(ls.contains("net1") && ls.contains("net2"), "{ls}");
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(["network", "inspect", "net1", "net2"])).expect("json");
+    let s1 = inspect[0]["subnets"][0]["subnet"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(s1.starts_with("10.89."), "{inspect}");
+    assert_eq!(inspect[1]["subnets"][0]["gateway"], "10.90.5.1");
+    let dup = env.run(["network", "create", "net1"]);
+    assert_eq!(dup.status.code(), Some(125));
+    let clash = env.run(["network", "create", "--subnet", &s1, "net3"]);
+    assert_eq!(clash.status.code(), Some(125), "{}", stderr(&clash));
+    assert_eq!(
+        env.run(["network", "exists", "net1"]).status.code(),
+        Some(0)
+    );
+    env.ok(["network", "rm", "net1"]);
+    assert_eq!(
+        env.run(["network", "exists", "net1"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(env.ok(["network", "prune", "-f"]), "net2\n");
+    assert!(env.ok(["network", "ls", "-q"]).trim().is_empty());
+}

@@ -32,8 +32,14 @@ pub struct HelperRecord {
 /// it); [`teardown`] ends either kind and removes the namespace.
 pub struct Helper {
     pub record: HelperRecord,
-    _child: Child,
+    child: Child,
     _exit_fd: Option<OwnedFd>,
+    /// slirp4netns writes one byte here once configured.
+    ready_fd: Option<OwnedFd>,
+    plan: NetworkPlan,
+    pid_file: PathBuf,
+    log: PathBuf,
+    socket: PathBuf,
 }
 
 /// Where a container's network files live: `DIR/ID` (the namespace),
@@ -77,7 +83,10 @@ fn log_tail(path: &Path) -> String {
 }
 
 /// Creates the namespace at `paths.netns` and starts the plan's helper on
-/// it, publishing its ports. On error nothing is left behind.
+/// it, without waiting: the caller overlaps the helper's start-up (pasta
+/// takes a few hundred ms on a busy host) with the runtime's `create`, then
+/// calls [`Helper::wait_ready`] before the container's process starts. On
+/// error nothing is left behind.
 pub fn start(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
     netns::create(&paths.netns)?;
     let started = spawn(plan, paths);
@@ -85,7 +94,9 @@ pub fn start(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
         Ok(h) => {
             let rec = serde_json::to_vec(&h.record).unwrap_or_default();
             if let Err(e) = std::fs::write(&paths.record, rec) {
-                drop(h);
+                let mut h = h;
+                let _ = h.child.kill();
+                let _ = h.child.wait();
                 teardown(paths);
                 return Err(NetError::io(
                     format!("writing {}", paths.record.display()),
@@ -116,39 +127,22 @@ fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
                 .stderr(log);
             // SAFETY: prctl only, between fork and exec.
             unsafe { cmd.pre_exec(set_pdeathsig) };
-            let mut child = cmd
+            let child = cmd
                 .spawn()
                 .map_err(|e| NetError::io(format!("starting {}", bin.display()), e))?;
-            // In the foreground pasta writes its pid file once the
-            // namespace is configured and the ports are bound.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if std::fs::read_to_string(&paths.pid).is_ok_and(|p| !p.trim().is_empty()) {
-                    break;
-                }
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Err(NetError::Helper(format!(
-                        "pasta failed ({status}): {}",
-                        log_tail(&paths.log)
-                    )));
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(NetError::Helper(
-                        "pasta did not get ready within 10s".into(),
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
             Ok(Helper {
                 record: HelperRecord {
                     kind: "pasta".into(),
                     pid: child.id() as i32,
                     netns: paths.netns.clone(),
                 },
-                _child: child,
+                child,
                 _exit_fd: None,
+                ready_fd: None,
+                plan: plan.clone(),
+                pid_file: paths.pid.clone(),
+                log: paths.log.clone(),
+                socket: paths.socket.clone(),
             })
         }
         NetworkMode::Slirp4netns { .. } => {
@@ -197,40 +191,75 @@ fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
                     set_pdeathsig()
                 })
             };
-            let mut child = cmd
+            let child = cmd
                 .spawn()
                 .map_err(|e| NetError::io(format!("starting {}", bin.display()), e))?;
             drop(exit_r);
             drop(ready_w);
-            // One byte once configured; EOF if it died first.
-            let mut b = [0u8; 1];
-            let n = rustix_read(&ready_r, &mut b);
-            if n != 1 {
-                let _ = child.kill();
-                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-                return Err(NetError::Helper(format!(
-                    "slirp4netns failed ({status}): {}",
-                    log_tail(&paths.log)
-                )));
-            }
-            let helper = Helper {
+            Ok(Helper {
                 record: HelperRecord {
                     kind: "slirp4netns".into(),
                     pid: child.id() as i32,
                     netns: paths.netns.clone(),
                 },
-                _child: child,
+                child,
                 _exit_fd: Some(exit_w),
-            };
-            for p in &plan.ports {
-                slirp::add_hostfwd(&paths.socket, &plan.mode, p)?;
-            }
-            Ok(helper)
+                ready_fd: Some(ready_r),
+                plan: plan.clone(),
+                pid_file: paths.pid.clone(),
+                log: paths.log.clone(),
+                socket: paths.socket.clone(),
+            })
         }
         other => Err(NetError::Helper(format!(
             "network mode {} has no helper",
             other.name()
         ))),
+    }
+}
+
+impl Helper {
+    /// Waits until the helper has configured the namespace and bound the
+    /// published ports (slirp4netns: publishes them now).
+    pub fn wait_ready(&mut self) -> Result<(), NetError> {
+        if let Some(ready) = self.ready_fd.take() {
+            // One byte once configured; EOF if it died first.
+            let mut b = [0u8; 1];
+            if rustix_read(&ready, &mut b) != 1 {
+                let _ = self.child.kill();
+                let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
+                return Err(NetError::Helper(format!(
+                    "slirp4netns failed ({status}): {}",
+                    log_tail(&self.log)
+                )));
+            }
+            for p in &self.plan.ports {
+                slirp::add_hostfwd(&self.socket, &self.plan.mode, p)?;
+            }
+            return Ok(());
+        }
+        // In the foreground pasta writes its pid file once the namespace is
+        // configured and the ports are bound.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if std::fs::read_to_string(&self.pid_file).is_ok_and(|p| !p.trim().is_empty()) {
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(NetError::Helper(format!(
+                    "pasta failed ({status}): {}",
+                    log_tail(&self.log)
+                )));
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return Err(NetError::Helper(
+                    "pasta did not get ready within 10s".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 

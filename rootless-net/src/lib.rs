@@ -14,6 +14,7 @@
 pub mod helper;
 pub mod mode;
 pub mod netns;
+pub mod networks;
 pub mod pasta;
 pub mod ports;
 pub mod resolv;

@@ -8,6 +8,7 @@
 
 mod container;
 mod image;
+mod network;
 mod progress;
 mod registry;
 mod system;
@@ -102,6 +103,9 @@ enum Command {
     Import(image::ImportArgs),
     /// Display hutch related system information
     Info(system::InfoArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Manage hutch
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -153,6 +157,7 @@ impl Command {
             | Command::Export(_)
             | Command::Mount(_)
             | Command::Pause(_)
+            | Command::Network(_)
             | Command::Port(_)
             | Command::Top(_)
             | Command::Unmount(_)
@@ -244,6 +249,7 @@ pub fn main() -> ExitCode {
         Command::Tag(args) => image::tag(&ctx, &args),
         Command::Untag(args) => image::untag(&ctx, &args),
         Command::Info(args) => system::info(&ctx, &args),
+        Command::Network(cmd) => network::run(&ctx, &cmd),
         Command::System(cmd) => system::run(&ctx, cmd),
         Command::Unshare(args) => unshare::run(&ctx, &args),
         Command::Version(args) => version::run(&args),

@@ -133,7 +133,7 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         .with_context(|| format!("binding {}", paths.attach.display()))?;
     // The network helper lives as long as this process (it is killed with
     // it); teardown in `finish` ends it and the namespace.
-    let _network = match super::network::setup(ctx, &paths, id) {
+    let mut network = match super::network::setup(ctx, &paths, id) {
         Ok(h) => h,
         Err(e) => {
             report(format!("err 125 {}", format!("{e:#}").replace('\n', " ")));
@@ -151,13 +151,21 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w))
         .output();
+    let runtime_ok = matches!(&created, Ok(o) if o.status.success());
     let failure = match created {
-        Ok(o) if o.status.success() => None,
+        // The helper started before `create` and got ready meanwhile.
+        Ok(o) if o.status.success() => super::network::wait_ready(&mut network, id)
+            .err()
+            .map(|e| format!("{e:#}")),
         Ok(_) => Some(runtime_stderr(&err_r)),
         Err(e) => Some(e.to_string()),
     };
     if let Some(message) = failure {
-        let code = relay::start_failure_code(&message);
+        let code = if runtime_ok {
+            125
+        } else {
+            relay::start_failure_code(&message)
+        };
         report(format!("err {code} {}", message.replace('\n', " ")));
         finish(
             ctx,
@@ -168,7 +176,7 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
             id,
             i32::from(code),
             remove,
-            false,
+            runtime_ok,
         );
         return Ok(i32::from(code));
     }

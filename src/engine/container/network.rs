@@ -218,6 +218,21 @@ pub fn setup(ctx: &Context, paths: &Paths, id: &str) -> anyhow::Result<Option<He
     Ok(Some(h))
 }
 
+/// In the monitor, after the runtime's `create` and before `start`: the
+/// helper has configured the namespace and published the ports.
+pub fn wait_ready(helper: &mut Option<Helper>, id: &str) -> anyhow::Result<()> {
+    if let Some(h) = helper {
+        h.wait_ready().with_context(|| {
+            format!(
+                "setting up the {} network of {}",
+                h.record.kind,
+                &id[..12.min(id.len())]
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// After the container's exit (and from `rm` after a killed monitor): ends
 /// the helper and removes the namespace. Idempotent.
 pub fn teardown(ctx: &Context, id: &str) {
