@@ -81,8 +81,9 @@ echo "guest: tests done after $(cut -d' ' -f1 /proc/uptime) s" >> "$out/boot.log
 journalctl -b -o short-monotonic --no-pager > "$out/journal.log" 2>&1
 sync
 # Nothing in the guest is worth keeping (its disk is a snapshot) and the
-# results are on the 9p share already: skip stopping units one by one.
-systemctl --force poweroff
+# results are on the 9p share already (9p writes through): power off at once
+# rather than wait for leftovers (a container's pid 1 ignores SIGTERM).
+systemctl --force --force poweroff
 EOF
   chmod 0755 "$root/usr/local/sbin/hutch-host-tier"
   cat > "$root/etc/systemd/system/hutch-host-tier.service" <<'EOF'
@@ -213,7 +214,7 @@ bash -x "$self" --customize "$work/rootfs" 2> "$work/customize.log" ||
 cp "$(ls "$work"/rootfs/boot/vmlinuz-* | head -n1)" "$work/vmlinuz"
 mv "$work/rootfs/boot/hutch-initrd.img" "$work/initrd.img"
 # 4 GiB, sparse: room for the tester's images and containers.
-mkfs.ext4 -q -F -L hutch-root -d "$work/rootfs" "$work/rootfs.ext4" 4G
+mkfs.ext4 -q -F -L hutch-root -d "$work/rootfs" "$work/rootfs.ext4" 4G >&2
 rm -rf "$work/rootfs"
 rm -rf "$dir"
 mv "$work" "$dir"
