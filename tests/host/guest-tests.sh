@@ -80,9 +80,8 @@ fail() { echo "$*"; exit 1; }
 
 # The pid of the only process of this user whose command line is exactly $1.
 pid_of() {
-  local i
-  for i in $(seq 1 60); do
-    local p
+  local p
+  for _ in $(seq 1 60); do
     p=$(pgrep -u "$(id -u)" -x -f "$1" | head -n1)
     [ -n "$p" ] && { echo "$p"; return 0; }
     sleep 0.5
@@ -109,8 +108,8 @@ limit_of() {
 }
 
 wait_state() { # NAME STATUS
-  local i s
-  for i in $(seq 1 120); do
+  local s
+  for _ in $(seq 1 120); do
     s=$(h inspect --format '{{.State.Status}}' "$1" 2>/dev/null) && [ "$s" = "$2" ] && return 0
     sleep 0.5
   done
@@ -192,10 +191,10 @@ c_scope() {
 }
 
 c_scope_gone() {
-  local i SCOPE_ID
+  local SCOPE_ID
   SCOPE_ID=$(cat "$ST/scope-id")
   h rm -f scoped >/dev/null || fail "rm failed"
-  for i in $(seq 1 40); do
+  for _ in $(seq 1 40); do
     systemctl --user is-active --quiet "hutch-$SCOPE_ID.scope" || break
     sleep 0.5
   done
@@ -304,9 +303,9 @@ c_cgroupfs_limit() {
 }
 
 time_runs() { # MANAGER|default: prints the median wall time of RUNS `run --rm`
-  local i t0 t1 times="" flag=()
+  local t0 t1 times="" flag=()
   [ "$1" = default ] || flag=(--cgroup-manager="$1")
-  for i in $(seq 1 "$RUNS"); do
+  for _ in $(seq 1 "$RUNS"); do
     t0=$(date +%s.%N)
     "$HUTCH" "${flag[@]}" run --rm busybox true >/dev/null 2>&1 || { echo "run --rm with $1 failed"; return 1; }
     t1=$(date +%s.%N)
