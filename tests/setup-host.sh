@@ -2,6 +2,7 @@
 # Prepares a Debian or Ubuntu host the way a distribution ships it, for
 # hutch's first use and its tests. Run as root; safe to run again.
 #   - the programs hutch drives, from the distribution's packages
+#   - qemu and mmdebstrap for the systemd host tier (tests/host/)
 #   - hutch-test: an unprivileged user with subordinate uid/gid ranges
 #   - hutch-nosub: an unprivileged user without any (the HPC case)
 #   - hutch-migrate: a user whose ranges a test changes
@@ -14,7 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(uidmap crun runc passt slirp4netns fuse-overlayfs catatonit busybox-static
-          docker-registry apache2-utils iperf3 procps iproute2 ca-certificates curl)
+          docker-registry apache2-utils iperf3 procps iproute2 ca-certificates curl
+          qemu-system-x86 mmdebstrap e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
