@@ -1,7 +1,11 @@
 //! Container commands, one file each; `flags` holds what `create` and `run`
 //! share. The hidden `__monitor` is the process the runtime side re-executes.
 
+mod events;
 mod flags;
+mod group;
+mod inspect;
+mod lifecycle;
 mod logs;
 mod ps;
 mod rm;
@@ -12,6 +16,13 @@ use std::process::ExitCode;
 use crate::config::Context;
 use crate::engine::container::monitor;
 
+pub use events::{EventsArgs, events};
+pub use group::{ContainerCommand, container};
+pub use inspect::{InspectArgs, inspect};
+pub use lifecycle::{
+    CreateArgs, KillArgs, RenameArgs, RestartArgs, StartArgs, StopArgs, WaitArgs, create, kill,
+    rename, restart, start, stop, wait,
+};
 pub use logs::{LogsArgs, logs};
 pub use ps::{PsArgs, ps};
 pub use rm::{RmArgs, rm};

@@ -28,6 +28,17 @@ pub struct CreateRequest {
     pub read_only: bool,
     pub remove: bool,
     pub runtime: Option<String>,
+    // Lifecycle (stop, restart policy, cidfile, replace).
+    #[serde(default)]
+    pub restart: Option<String>,
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    #[serde(default)]
+    pub stop_timeout: Option<u32>,
+    #[serde(default)]
+    pub cidfile: Option<String>,
+    #[serde(default)]
+    pub replace: bool,
 }
 
 /// A created container: its id and name.
@@ -154,7 +165,10 @@ pub fn create(
         new_volumes: Vec::new(),
     });
     match row {
-        Ok(row) => Ok(Created { id, name: row.name }),
+        Ok(row) => {
+            super::events::record(state, &row, "create", &[]);
+            Ok(Created { id, name: row.name })
+        }
         Err(e) => {
             // Nothing half-made stays behind a failed create (a name clash).
             let _ = store.remove_container_layer(&id);

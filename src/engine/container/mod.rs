@@ -2,6 +2,9 @@
 //! file per operation; the request types are plain data.
 
 pub mod create;
+pub mod events;
+pub mod inspect;
+pub mod lifecycle;
 pub mod monitor;
 pub mod remove;
 
