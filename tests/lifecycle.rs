@@ -40,7 +40,9 @@ fn env() -> Env {
 }
 
 fn inspect(env: &TestEnv, name: &str, format: &str) -> String {
-    env.ok(["inspect", "--format", format, name]).trim().to_owned()
+    env.ok(["inspect", "--format", format, name])
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -113,17 +115,29 @@ fn stop_kills_after_timeout_and_honours_stop_timeout() {
     // --ignore: a missing container is no error.
     let out = env.run(["stop", "nothere"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("no such container"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no such container"),
+        "{}",
+        stderr(&out)
+    );
     assert!(env.run(["stop", "--ignore", "nothere"]).status.success());
 }
 
 #[test]
 fn kill_with_signal_and_wait_conditions() {
     let env = env();
-    env.ok(["create", "--name", "k", "busybox", "sh", "-c",
-        "trap 'exit 7' USR1; while :; do sleep 0.1; done"]);
+    env.ok([
+        "create",
+        "--name",
+        "k",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 7' USR1; while :; do sleep 0.1; done",
+    ]);
     // `wait --condition running` blocks until the start.
-    let waiter = env.hutch(["wait", "--condition", "running", "--interval", "50ms", "k"])
+    let waiter = env
+        .hutch(["wait", "--condition", "running", "--interval", "50ms", "k"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -136,7 +150,11 @@ fn kill_with_signal_and_wait_conditions() {
     // Only a running container can be killed.
     let out = env.run(["kill", "k"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("can only kill running containers"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("can only kill running containers"),
+        "{}",
+        stderr(&out)
+    );
     let out = env.run(["kill", "-s", "NOSUCHSIG", "k"]);
     assert_eq!(out.status.code(), Some(125));
 
@@ -165,7 +183,10 @@ fn restart_and_rename() {
     assert_eq!(inspect(&env, "renamed", "{{.Id}}"), id);
     assert_eq!(inspect(&env, "renamed", "{{.Name}}"), "renamed");
     assert_eq!(env.run(["container", "exists", "r"]).status.code(), Some(1));
-    assert_eq!(env.run(["container", "exists", "renamed"]).status.code(), Some(0));
+    assert_eq!(
+        env.run(["container", "exists", "renamed"]).status.code(),
+        Some(0)
+    );
     // The new name is taken now: renaming another container to it fails.
     env.ok(["create", "--name", "other", "busybox", "true"]);
     let out = env.run(["rename", "other", "renamed"]);
@@ -177,16 +198,40 @@ fn restart_and_rename() {
 #[test]
 fn on_failure_restarts_exactly_n_times() {
     let env = env();
-    env.ok(["run", "-d", "--name", "f", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1"]);
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "f",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 1",
+    ]);
     // wait returns once no restart can follow.
     assert_eq!(env.ok(["wait", "--interval", "50ms", "f"]).trim(), "1");
     assert_eq!(inspect(&env, "f", "{{.RestartCount}}"), "2");
     assert_eq!(inspect(&env, "f", "{{.State.Status}}"), "exited");
     assert_eq!(
-        inspect(&env, "f", "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}"),
+        inspect(
+            &env,
+            "f",
+            "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}"
+        ),
         "on-failure 2"
     );
-    let starts = env.ok(["events", "--stream=false", "--filter", "container=f", "--filter", "event=start", "--format", "{{.Status}}"]);
+    let starts = env.ok([
+        "events",
+        "--stream=false",
+        "--filter",
+        "container=f",
+        "--filter",
+        "event=start",
+        "--format",
+        "{{.Status}}",
+    ]);
     assert_eq!(starts.lines().count(), 3, "{starts}");
 
     // --rm with a restart policy is refused, and nothing is created.
@@ -201,11 +246,25 @@ fn on_failure_restarts_exactly_n_times() {
 #[test]
 fn restart_always_is_not_undone_by_a_user_stop() {
     let env = env();
-    env.ok(["run", "-d", "--name", "a", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2"]);
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "a",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.2",
+    ]);
     // It exits by itself and comes back.
     assert!(
         wait_until(Duration::from_secs(30), || {
-            inspect(&env, "a", "{{.RestartCount}}").parse::<u32>().unwrap_or(0) >= 2
+            inspect(&env, "a", "{{.RestartCount}}")
+                .parse::<u32>()
+                .unwrap_or(0)
+                >= 2
         }),
         "restarted"
     );
@@ -220,7 +279,10 @@ fn restart_always_is_not_undone_by_a_user_stop() {
     env.ok(["start", "a"]);
     let count: u32 = count.parse().unwrap();
     assert!(wait_until(Duration::from_secs(30), || {
-        inspect(&env, "a", "{{.RestartCount}}").parse::<u32>().unwrap_or(0) > count
+        inspect(&env, "a", "{{.RestartCount}}")
+            .parse::<u32>()
+            .unwrap_or(0)
+            > count
     }));
     env.ok(["stop", "-t", "0", "a"]);
 }
@@ -250,7 +312,10 @@ fn name_conflict_changes_nothing() {
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains(id.trim()) && err.contains("already in use"), "{err}");
+    assert!(
+        err.contains(id.trim()) && err.contains("already in use"),
+        "{err}"
+    );
     let out = env.run(["run", "-d", "--name", "dup", "busybox", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(env.ok(["ps", "-a", "-q", "--no-trunc"]).trim(), id.trim());
@@ -273,7 +338,10 @@ fn prune_removes_only_stopped() {
     let mut want = vec![created.trim(), exited.trim()];
     want.sort();
     assert_eq!(pruned, want);
-    assert_eq!(env.ok(["ps", "-a", "-q", "--no-trunc"]).trim(), running.trim());
+    assert_eq!(
+        env.ok(["ps", "-a", "-q", "--no-trunc"]).trim(),
+        running.trim()
+    );
 }
 
 #[test]
@@ -289,16 +357,42 @@ fn events_record_the_lifecycle() {
         .filter_map(|l| l.split_whitespace().nth(5))
         .collect();
     assert_eq!(actions, ["create", "start", "died", "remove"], "{text}");
-    assert!(text.contains("(image=localhost/busybox:latest, name=ev)") || text.contains("name=ev"), "{text}");
-    let json = env.ok(["events", "--stream=false", "--format", "json", "--filter", "event=died"]);
+    assert!(
+        text.contains("(image=localhost/busybox:latest, name=ev)") || text.contains("name=ev"),
+        "{text}"
+    );
+    let json = env.ok([
+        "events",
+        "--stream=false",
+        "--format",
+        "json",
+        "--filter",
+        "event=died",
+    ]);
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(v["Status"], "died");
     assert_eq!(v["ContainerExitCode"], 0);
     assert_eq!(v["Name"], "ev");
     // Nothing before a time in the future.
-    assert!(env.ok(["events", "--stream=false", "--since", "2099-01-01T00:00:00Z"]).is_empty());
+    assert!(
+        env.ok([
+            "events",
+            "--stream=false",
+            "--since",
+            "2099-01-01T00:00:00Z"
+        ])
+        .is_empty()
+    );
     assert_eq!(
-        env.ok(["events", "--stream=false", "--until", "1h", "--format", "{{.Status}}"]).trim(),
+        env.ok([
+            "events",
+            "--stream=false",
+            "--until",
+            "1h",
+            "--format",
+            "{{.Status}}"
+        ])
+        .trim(),
         ""
     );
 }
@@ -308,9 +402,12 @@ fn inspect_and_ps_filters() {
     let env = env();
     let id = env.ok(["run", "-d", "--name", "up", "busybox", "sleep", "600"]);
     let id = id.trim();
-    env.ok(["run", "-d", "--name", "down", "busybox", "sh", "-c", "exit 2"]);
+    env.ok([
+        "run", "-d", "--name", "down", "busybox", "sh", "-c", "exit 2",
+    ]);
     env.ok(["wait", "down"]);
-    let v: serde_json::Value = serde_json::from_str(&env.ok(["container", "inspect", "up"])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(["container", "inspect", "up"])).unwrap();
     let c = &v[0];
     assert_eq!(c["Id"], id);
     assert_eq!(c["Name"], "up");
@@ -324,7 +421,12 @@ fn inspect_and_ps_filters() {
     assert!(c["LogPath"].as_str().unwrap().ends_with("ctr.log"));
     assert_eq!(inspect(&env, "up", "{{.State.Status}}"), "running");
     // `inspect` finds images too; --type narrows it.
-    assert!(env.ok(["inspect", "--format", "{{.Id}}", "busybox"]).trim().len() >= 64);
+    assert!(
+        env.ok(["inspect", "--format", "{{.Id}}", "busybox"])
+            .trim()
+            .len()
+            >= 64
+    );
     let out = env.run(["inspect", "--type", "container", "busybox"]);
     assert_eq!(out.status.code(), Some(125));
     let out = env.run(["inspect", "nothing"]);
@@ -346,13 +448,29 @@ fn inspect_and_ps_filters() {
     assert_eq!(f("name=^do"), "down");
     assert_eq!(f(&format!("id={}", &id[..6])), "up");
     assert_eq!(f("ancestor=busybox").lines().count(), 2);
-    assert_eq!(env.ok(["ps", "-l", "--format", "{{.Names}}"]).trim(), "down");
-    assert_eq!(env.ok(["ps", "-n", "2", "--format", "{{.Names}}"]), "down\nup\n");
-    assert_eq!(env.ok(["ps", "-a", "--sort", "names", "--format", "{{.Names}}"]), "down\nup\n");
+    assert_eq!(
+        env.ok(["ps", "-l", "--format", "{{.Names}}"]).trim(),
+        "down"
+    );
+    assert_eq!(
+        env.ok(["ps", "-n", "2", "--format", "{{.Names}}"]),
+        "down\nup\n"
+    );
+    assert_eq!(
+        env.ok(["ps", "-a", "--sort", "names", "--format", "{{.Names}}"]),
+        "down\nup\n"
+    );
     let status = env.ok(["ps", "--format", "{{.Status}}"]);
     assert!(status.starts_with("Up "), "{status}");
-    assert_eq!(env.ok(["ps", "-a", "--no-trunc", "-q", "--filter", "name=up"]).trim(), id);
+    assert_eq!(
+        env.ok(["ps", "-a", "--no-trunc", "-q", "--filter", "name=up"])
+            .trim(),
+        id
+    );
     let sized = env.ok(["ps", "-a", "-s", "--format", "{{.Size}}"]);
     assert!(sized.lines().all(|l| l.contains("virtual")), "{sized}");
-    assert_eq!(env.run(["ps", "--filter", "bogus=1"]).status.code(), Some(125));
+    assert_eq!(
+        env.run(["ps", "--filter", "bogus=1"]).status.code(),
+        Some(125)
+    );
 }

@@ -71,7 +71,10 @@ fn parse_time(s: &str, now_ns: i64) -> anyhow::Result<i64> {
 /// Go's `time.Time.String()` in UTC: `2026-11-28 16:22:28.123456789 +0000 UTC`.
 fn go_time(ns: i64) -> String {
     let rfc = crate::engine::container::inspect::rfc3339_nano(Some(ns));
-    format!("{} +0000 UTC", rfc.trim_end_matches('Z').replacen('T', " ", 1))
+    format!(
+        "{} +0000 UTC",
+        rfc.trim_end_matches('Z').replacen('T', " ", 1)
+    )
 }
 
 /// Podman's JSON/template view of an event.
@@ -88,7 +91,6 @@ fn view(e: &Event) -> serde_json::Value {
         "Name": e.actor_name,
         "Status": e.action,
         "Time": crate::engine::container::inspect::rfc3339_nano(Some(e.time)),
-        "TimeNano": e.time,
         "Type": e.kind.as_str(),
         "Attributes": attributes,
     });
@@ -127,8 +129,16 @@ fn human(e: &Event) -> String {
 pub fn events(ctx: &Context, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
     let now = time::now_ns();
-    let since = args.since.as_deref().map(|s| parse_time(s, now)).transpose()?;
-    let until = args.until.as_deref().map(|s| parse_time(s, now)).transpose()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_time(s, now))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| parse_time(s, now))
+        .transpose()?;
     let mut filter = EventFilter::default();
     let mut images = Vec::new();
     for f in &args.filter {
@@ -140,9 +150,9 @@ pub fn events(ctx: &Context, args: &EventsArgs) -> anyhow::Result<ExitCode> {
             "event" | "status" => filter
                 .actions
                 .push(if v == "die" { "died" } else { v }.to_owned()),
-            "type" => filter.types.push(
-                EventType::parse(v).with_context(|| format!("invalid event type {v:?}"))?,
-            ),
+            "type" => filter
+                .types
+                .push(EventType::parse(v).with_context(|| format!("invalid event type {v:?}"))?),
             "image" => images.push(v.to_owned()),
             _ => bail!("{k} is an invalid filter"),
         }
@@ -156,10 +166,14 @@ pub fn events(ctx: &Context, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let print = |e: &Event, out: &mut std::io::StdoutLock| -> anyhow::Result<()> {
         if !images.is_empty()
-            && !e
-                .attributes
-                .get("image")
-                .is_some_and(|i| images.iter().any(|f| i == f || i.starts_with(&format!("{f}:")) || i.ends_with(&format!("/{f}")) || i.contains(&format!("/{f}:"))))
+            && !e.attributes.get("image").is_some_and(|i| {
+                images.iter().any(|f| {
+                    i == f
+                        || i.starts_with(&format!("{f}:"))
+                        || i.ends_with(&format!("/{f}"))
+                        || i.contains(&format!("/{f}:"))
+                })
+            })
         {
             return Ok(());
         }
@@ -215,7 +229,10 @@ mod tests {
     #[test]
     fn times() {
         let now = 1_000_000_000_000_000_000;
-        assert_eq!(parse_time("1700000000", now).unwrap(), 1_700_000_000_000_000_000);
+        assert_eq!(
+            parse_time("1700000000", now).unwrap(),
+            1_700_000_000_000_000_000
+        );
         assert_eq!(parse_time("10m", now).unwrap(), now - 600_000_000_000);
         assert_eq!(
             parse_time("1970-01-02T00:00:00Z", now).unwrap(),

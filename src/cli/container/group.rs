@@ -57,4 +57,3 @@ pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCod
         ContainerCommand::Wait(a) => lifecycle::wait(ctx, &a),
     }
 }
-

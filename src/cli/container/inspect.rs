@@ -76,7 +76,7 @@ fn run(ctx: &Context, args: &InspectArgs, kind: &str) -> anyhow::Result<ExitCode
         missing.push(match kind {
             "container" => format!("no such container {name}"),
             "image" => format!("{name}: image not known"),
-            _ => format!("no such object: {name:?}"),
+            _ => format!("inspecting object: no such object: {name:?}"),
         });
     }
     match format {

@@ -96,8 +96,13 @@ pub fn create_container(
         lifecycle::recover(ctx, store, state)?;
         let old = state.container(&old.id)?;
         lifecycle::stop(ctx, store, state, &old, Some(0))?;
-        engine::remove::remove_stopped(store, state, &Paths::new(ctx, store.root(), &old.id), &old.id)
-            .with_context(|| format!("replacing container {name}"))?;
+        engine::remove::remove_stopped(
+            store,
+            state,
+            &Paths::new(ctx, store.root(), &old.id),
+            &old.id,
+        )
+        .with_context(|| format!("replacing container {name}"))?;
     }
     let created = create::create(ctx, store, state, req)?;
     if let Some(path) = &req.cidfile {
@@ -319,10 +324,7 @@ pub fn restart(ctx: &Context, args: &RestartArgs) -> anyhow::Result<ExitCode> {
     let (store, state) = open(ctx)?;
     let mut code = 0;
     for (_, c) in targets(&state, &args.containers, args.all, args.latest, "restart")? {
-        if args.running
-            && c.as_ref()
-                .is_ok_and(|c| c.state != ContainerState::Running)
-        {
+        if args.running && c.as_ref().is_ok_and(|c| c.state != ContainerState::Running) {
             continue;
         }
         let result = c.and_then(|c| {

@@ -79,7 +79,10 @@ fn parse_filters(raw: &[String]) -> anyhow::Result<Vec<Filter>> {
             let (k, v) = f
                 .split_once('=')
                 .with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
-            if !matches!(k, "id" | "name" | "status" | "label" | "exited" | "ancestor") {
+            if !matches!(
+                k,
+                "id" | "name" | "status" | "label" | "exited" | "ancestor"
+            ) {
                 bail!("{k} is an invalid filter");
             }
             if k == "status"
@@ -317,16 +320,13 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
         "id" => rows.sort_by(|a, b| a.0.id.cmp(&b.0.id)),
         "image" => rows.sort_by(|a, b| a.0.image_name.cmp(&b.0.image_name)),
         "names" => rows.sort_by(|a, b| a.0.name.cmp(&b.0.name)),
-        "status" => rows.sort_by(|a, b| {
-            lifecycle::state_name(a.0.state).cmp(lifecycle::state_name(b.0.state))
-        }),
-        "command" => rows.sort_by(|a, b| {
-            a.1["Command"]
-                .as_str()
-                .cmp(&b.1["Command"].as_str())
-        }),
+        "status" => rows
+            .sort_by(|a, b| lifecycle::state_name(a.0.state).cmp(lifecycle::state_name(b.0.state))),
+        "command" => rows.sort_by(|a, b| a.1["Command"].as_str().cmp(&b.1["Command"].as_str())),
         "size" => rows.sort_by_key(|r| r.1["SizeRw"].as_u64().unwrap_or(0)),
-        other => bail!("invalid option for --sort, options are: command, created, id, image, names, runningfor, size, or status: {other}"),
+        other => bail!(
+            "invalid option for --sort, options are: command, created, id, image, names, runningfor, size, or status: {other}"
+        ),
     }
     let rows: Vec<serde_json::Value> = rows.into_iter().map(|(_, r)| r).collect();
     if args.quiet {

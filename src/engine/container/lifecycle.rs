@@ -51,7 +51,9 @@ impl RestartPolicy {
             }),
             "always" => RestartPolicy::Always,
             "unless-stopped" => RestartPolicy::UnlessStopped,
-            _ => bail!("invalid restart policy {s:?}: must be one of no, on-failure[:N], always, unless-stopped"),
+            _ => bail!(
+                "invalid restart policy {s:?}: must be one of no, on-failure[:N], always, unless-stopped"
+            ),
         };
         if count.is_some() && !matches!(policy, RestartPolicy::OnFailure(_)) {
             bail!("restart policy {name:?} takes no retry count: only on-failure does");
@@ -92,7 +94,9 @@ pub fn validate(req: &CreateRequest) -> anyhow::Result<()> {
     if let Some(p) = &req.restart {
         let policy = RestartPolicy::parse(p)?;
         if req.remove && policy != RestartPolicy::No {
-            bail!("the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"");
+            bail!(
+                "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\""
+            );
         }
     }
     if let Some(s) = &req.stop_signal {
@@ -284,7 +288,10 @@ pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> 
         }
     }
     if c.state == ContainerState::Removing {
-        bail!("container {} is being removed: container state improper", c.id);
+        bail!(
+            "container {} is being removed: container state improper",
+            c.id
+        );
     }
     let paths = Paths::new(ctx, store.root(), id);
     let _ = std::fs::remove_file(stop_mark(&paths));
@@ -381,7 +388,13 @@ pub fn stop(
 }
 
 /// Sends `sig` to the container's init; only a running container.
-pub fn kill(ctx: &Context, store: &Store, state: &State, c: &Container, sig: i32) -> anyhow::Result<()> {
+pub fn kill(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    c: &Container,
+    sig: i32,
+) -> anyhow::Result<()> {
     let pid = match (c.state, c.pid) {
         (ContainerState::Running | ContainerState::Paused, Some(pid)) => pid,
         _ => bail!(
@@ -457,8 +470,9 @@ pub fn wait(
                 (Condition::Removed, None) => return Ok(died_code(state, id).unwrap_or(-1)),
                 (Condition::Exited, None) => {
                     // Removed after its exit (`--rm`): the died event kept the code.
-                    return died_code(state, id)
-                        .with_context(|| format!("no container with ID {id} found: no such container"));
+                    return died_code(state, id).with_context(|| {
+                        format!("no container with ID {id} found: no such container")
+                    });
                 }
                 (_, None) => bail!("no container with ID {id} found: no such container"),
                 (Condition::Exited, Some(c)) => {
@@ -468,7 +482,10 @@ pub fn wait(
                     false
                 }
                 (Condition::Created, Some(c)) => {
-                    matches!(c.state, ContainerState::Configured | ContainerState::Created)
+                    matches!(
+                        c.state,
+                        ContainerState::Configured | ContainerState::Created
+                    )
                 }
                 (Condition::Running, Some(c)) => c.state == ContainerState::Running,
                 (Condition::Paused, Some(c)) => c.state == ContainerState::Paused,
@@ -516,7 +533,10 @@ mod tests {
             RestartPolicy::parse("on-failure").unwrap(),
             RestartPolicy::OnFailure(0)
         );
-        assert_eq!(RestartPolicy::parse("always").unwrap(), RestartPolicy::Always);
+        assert_eq!(
+            RestartPolicy::parse("always").unwrap(),
+            RestartPolicy::Always
+        );
         assert!(RestartPolicy::parse("sometimes").is_err());
         assert!(RestartPolicy::parse("always:3").is_err());
         assert!(RestartPolicy::parse("on-failure:x").is_err());

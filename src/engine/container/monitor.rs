@@ -12,9 +12,9 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, bail};
 
 use super::Paths;
-use crate::config::Context;
 use super::events;
 use super::lifecycle::{self, RestartPolicy};
+use crate::config::Context;
 use crate::engine::state::{Monitor, Transition};
 use crate::engine::{image, time};
 use crate::runtime::logfile::LogWriter;
