@@ -272,7 +272,7 @@ fn restart_always_is_not_undone_by_a_user_stop() {
     // stop returns once the monitor is gone: nothing will restart it.
     assert_eq!(inspect(&env, "a", "{{.State.Status}}"), "exited");
     let count = inspect(&env, "a", "{{.RestartCount}}");
-    assert_eq!(env.ok(["wait", "a"]).trim().parse::<i32>().is_ok(), true);
+    assert!(env.ok(["wait", "a"]).trim().parse::<i32>().is_ok());
     assert_eq!(inspect(&env, "a", "{{.State.Status}}"), "exited");
     assert_eq!(inspect(&env, "a", "{{.RestartCount}}"), count);
     // A start clears the user's stop: the policy applies again.
