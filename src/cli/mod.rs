@@ -60,6 +60,27 @@ enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
+    /// Create but do not start a container
+    Create(container::CreateArgs),
+    /// Show hutch events
+    Events(container::EventsArgs),
+    /// Display the configuration of object denoted by ID
+    Inspect(container::InspectArgs),
+    /// Kill one or more running containers with a specific signal
+    Kill(container::KillArgs),
+    /// Rename an existing container
+    Rename(container::RenameArgs),
+    /// Restart one or more containers
+    Restart(container::RestartArgs),
+    /// Start one or more containers
+    Start(container::StartArgs),
+    /// Stop one or more containers
+    Stop(container::StopArgs),
+    /// Block on one or more containers
+    Wait(container::WaitArgs),
     /// Show history of a specified image
     History(image::HistoryArgs),
     /// Fetch the logs of a container
@@ -147,6 +168,16 @@ impl Command {
             }
             Command::System(sys) => sys.needs_namespace(),
             Command::Unshare(_) => true,
+            Command::Container(_)
+            | Command::Create(_)
+            | Command::Events(_)
+            | Command::Inspect(_)
+            | Command::Kill(_)
+            | Command::Rename(_)
+            | Command::Restart(_)
+            | Command::Start(_)
+            | Command::Stop(_)
+            | Command::Wait(_) => true,
             Command::Image(_)
             | Command::Images(_)
             | Command::History(_)
@@ -219,6 +250,16 @@ pub fn main() -> ExitCode {
     }
     let result = match command {
         Command::Image(cmd) => image::run(&ctx, cmd),
+        Command::Container(cmd) => container::container(&ctx, cmd),
+        Command::Create(args) => container::create(&ctx, &args),
+        Command::Events(args) => container::events(&ctx, &args),
+        Command::Inspect(args) => container::inspect(&ctx, &args),
+        Command::Kill(args) => container::kill(&ctx, &args),
+        Command::Rename(args) => container::rename(&ctx, &args),
+        Command::Restart(args) => container::restart(&ctx, &args),
+        Command::Start(args) => container::start(&ctx, &args),
+        Command::Stop(args) => container::stop(&ctx, &args),
+        Command::Wait(args) => container::wait(&ctx, &args),
         Command::Images(args) => image::images(&ctx, &args),
         Command::History(args) => image::image_history(&ctx, &args),
         Command::Logs(args) => container::logs(&ctx, &args),

@@ -127,6 +127,22 @@ pub struct CreateFlags {
     pub network: super::net_flags::NetworkFlags,
     #[command(flatten)]
     pub resources: Box<super::resource_flags::ResourceFlags>,
+    // Lifecycle flags.
+    /// Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)
+    #[arg(long)]
+    pub restart: Option<String>,
+    /// Signal to stop a container (default SIGTERM)
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container (default 10)
+    #[arg(long)]
+    pub stop_timeout: Option<u32>,
+    /// Write the container ID to the file
+    #[arg(long)]
+    pub cidfile: Option<String>,
+    /// If a container with the same name exists, replace it
+    #[arg(long)]
+    pub replace: bool,
 }
 
 impl CreateFlags {
@@ -179,6 +195,11 @@ impl CreateFlags {
             log_opts: self.log_opt.clone(),
             network: self.network.request(),
             resources: self.resources.request(),
+            restart: self.restart.clone(),
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            cidfile: self.cidfile.clone(),
+            replace: self.replace,
             ..CreateRequest::default()
         }
     }

@@ -5,7 +5,11 @@ mod commit;
 mod cp;
 mod diff;
 mod export;
+mod events;
 mod flags;
+mod group;
+mod inspect;
+mod lifecycle;
 mod logs;
 mod mount;
 mod pause;
@@ -29,6 +33,13 @@ pub use commit::{CommitArgs, commit};
 pub use cp::{CpArgs, cp};
 pub use diff::{DiffArgs, diff};
 pub use export::{ExportArgs, export};
+pub use events::{EventsArgs, events};
+pub use group::{ContainerCommand, container};
+pub use inspect::{InspectArgs, inspect};
+pub use lifecycle::{
+    CreateArgs, KillArgs, RenameArgs, RestartArgs, StartArgs, StopArgs, WaitArgs, create, kill,
+    rename, restart, start, stop, wait,
+};
 pub use logs::{LogsArgs, logs};
 pub use mount::{MountArgs, UnmountArgs, mount, unmount};
 pub use pause::{PauseArgs, pause, unpause};

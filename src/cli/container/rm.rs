@@ -57,11 +57,15 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
                 code = 2;
                 continue;
             }
-            if let Some(pid) = c.pid {
-                // SAFETY: signalling the container's init, recorded by its monitor.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            wait_not_running(&state, &c.id);
+            // Marked as stopped by the user, so a restart policy does not
+            // bring it back while it is being removed.
+            engine::lifecycle::stop(ctx, &store, &state, &c, Some(0))
+                .with_context(|| format!("stopping container {}", c.name))?;
+        } else if engine::lifecycle::monitor_alive(&c) {
+            // Between two runs of a restart policy: its monitor would start
+            // it again under the removal.
+            engine::lifecycle::stop(ctx, &store, &state, &c, Some(0))
+                .with_context(|| format!("stopping container {}", c.name))?;
         }
         let paths = Paths::new(ctx, store.root(), &c.id);
         engine::network::teardown(ctx, &c.id);
@@ -70,20 +74,4 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
         println!("{}", c.id);
     }
     Ok(ExitCode::from(code))
-}
-
-/// Waits until the monitor has recorded the container's end.
-fn wait_not_running(state: &crate::engine::state::State, id: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
-        match state.container(id) {
-            Ok(c)
-                if matches!(
-                    c.state,
-                    ContainerState::Running | ContainerState::Paused | ContainerState::Stopped
-                ) => {}
-            _ => return,
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }

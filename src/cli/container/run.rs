@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use super::exit_status;
 use super::flags::CreateFlags;
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths, create, monitor};
+use crate::engine::container::{self as engine, Paths, monitor};
 use crate::engine::image;
 use crate::runtime::monitor as relay;
 
@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
     let req = args.flags.request(&args.image, &args.command);
-    let created = create::create(ctx, &store, &state, &req)?;
+    let created = super::lifecycle::create_container(ctx, &store, &state, &req)?;
     for w in &created.warnings {
         eprintln!("Warning: {w}");
     }

@@ -87,6 +87,17 @@ pub struct CreateRequest {
     pub network: super::network::NetworkRequest,
     #[serde(default)]
     pub resources: crate::runtime::spec::resources::ResourceRequest,
+    // Lifecycle (stop, restart policy, cidfile, replace).
+    #[serde(default)]
+    pub restart: Option<String>,
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    #[serde(default)]
+    pub stop_timeout: Option<u32>,
+    #[serde(default)]
+    pub cidfile: Option<String>,
+    #[serde(default)]
+    pub replace: bool,
 }
 
 /// A created container: its id and name, and warnings to print once.
@@ -600,7 +611,10 @@ pub fn create(
         group_add: req.group_add.clone(),
         annotations: parsed.annotations.clone(),
         labels,
-        stop_signal: c["StopSignal"].as_str().map(String::from),
+        stop_signal: req
+            .stop_signal
+            .clone()
+            .or_else(|| c["StopSignal"].as_str().map(String::from)),
         rootless: ctx.rootless(),
         userns,
         pid: pid_ns,
@@ -663,6 +677,7 @@ pub fn create(
         new_volumes,
     })?;
     undo.armed = false;
+    super::events::record(state, &row, "create", &[]);
     Ok(Created {
         id,
         name: row.name,

@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, bail};
 
 use super::Paths;
+use super::events;
+use super::lifecycle::{self, RestartPolicy};
 use crate::config::Context;
 use crate::engine::state::{Monitor, Transition};
 use crate::engine::{image, time};
@@ -90,15 +92,13 @@ pub fn spawn(
     }
 }
 
-/// The monitor process. Returns the container's exit code.
+/// The monitor process. Returns the container's exit code. Under a
+/// restart policy it stays for the restarts too: after each exit the
+/// container is deleted from the runtime, then created and started again,
+/// unless the user stopped it (see `lifecycle::stopped_by_user`).
 pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyhow::Result<i32> {
     // SAFETY: fd 3 was placed by the spawner for this process alone.
     let mut sync = Some(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(3) }));
-    let mut report = |msg: String| {
-        if let Some(mut s) = sync.take() {
-            let _ = writeln!(s, "{msg}");
-        }
-    };
     // SAFETY: prctl on this process.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let store = image::open_store(ctx)?;
@@ -112,11 +112,15 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         true,
     )?;
     // The container's cgroup (a systemd scope holding this monitor, or a
-    // cgroupfs directory), made before the runtime creates the container.
+    // cgroupfs directory), made before the runtime creates the container
+    // and kept across restarts.
     let cgroup = match crate::cgroups::container::enter(id, &paths.userdata) {
         Ok(c) => c,
         Err(e) => {
-            report(format!("err 125 {}", format!("{e:#}").replace('\n', " ")));
+            report(
+                &mut sync,
+                format!("err 125 {}", format!("{e:#}").replace('\n', " ")),
+            );
             finish(
                 ctx, &store, &state, &runtime, &paths, id, 125, remove, false,
             );
@@ -124,162 +128,253 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         }
     };
     runtime.cgroups_disabled = cgroup.is_none();
-
-    if let Some(dir) = paths.attach.parent() {
-        std::fs::create_dir_all(dir)?;
+    let policy = lifecycle::request_of(&row)
+        .restart
+        .as_deref()
+        .and_then(|p| RestartPolicy::parse(p).ok())
+        .unwrap_or(RestartPolicy::No);
+    let mut once = Once {
+        ctx,
+        store: &store,
+        state: &state,
+        runtime: &runtime,
+        paths: &paths,
+        id,
+        remove,
+        cgroup: cgroup.as_ref(),
+        config: lifecycle::request_of(&row),
+    };
+    let mut restarting = false;
+    loop {
+        let (code, ran) = once.run(&mut sync, wait_for_attach && !restarting, restarting)?;
+        let restarts = state.container(id).map(|c| c.restart_count).unwrap_or(0);
+        if !ran
+            || remove
+            || lifecycle::stopped_by_user(&paths)
+            || !policy.should_restart(code, restarts)
+        {
+            return Ok(code);
+        }
+        restarting = true;
     }
-    let _ = std::fs::remove_file(&paths.attach);
-    let listener = UnixListener::bind(&paths.attach)
-        .with_context(|| format!("binding {}", paths.attach.display()))?;
-    // The network helper lives as long as this process (it is killed with
-    // it); teardown in `finish` ends it and the namespace.
-    let mut network = match super::network::setup(ctx, &paths, id) {
-        Ok(h) => h,
-        Err(e) => {
-            report(format!("err 125 {}", format!("{e:#}").replace('\n', " ")));
+}
+
+/// Tells the spawner how the first start went (later ones have no one to
+/// tell).
+fn report(sync: &mut Option<std::fs::File>, msg: String) {
+    if let Some(mut s) = sync.take() {
+        let _ = writeln!(s, "{msg}");
+    }
+}
+
+/// What one run of the container needs.
+struct Once<'a> {
+    ctx: &'a Context,
+    store: &'a hutch_storage::Store,
+    state: &'a crate::engine::state::State,
+    runtime: &'a OciRuntime,
+    paths: &'a Paths,
+    id: &'a str,
+    remove: bool,
+    cgroup: Option<&'a crate::cgroups::container::Entered>,
+    config: super::create::CreateRequest,
+}
+
+impl Once<'_> {
+    /// Creates, starts and watches the container once, then cleans up.
+    /// Returns the exit code and whether the container ran at all.
+    fn run(
+        &mut self,
+        sync: &mut Option<std::fs::File>,
+        wait_for_attach: bool,
+        restarting: bool,
+    ) -> anyhow::Result<(i32, bool)> {
+        let (ctx, store, state, runtime, paths, id, remove) = (
+            self.ctx,
+            self.store,
+            self.state,
+            self.runtime,
+            self.paths,
+            self.id,
+            self.remove,
+        );
+        // A second start of an exited container: its layer was unmounted
+        // after the first run.
+        store
+            .mount_container(id)
+            .with_context(|| format!("mounting the root file system of {}", &id[..12]))?;
+        let _ = std::fs::remove_file(paths.exit());
+        if let Some(dir) = paths.attach.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let _ = std::fs::remove_file(&paths.attach);
+        let listener = UnixListener::bind(&paths.attach)
+            .with_context(|| format!("binding {}", paths.attach.display()))?;
+        // The network helper lives as long as this process (it is killed
+        // with it); teardown in `finish` ends it and the namespace.
+        let mut network = match super::network::setup(ctx, paths, id) {
+            Ok(h) => h,
+            Err(e) => {
+                report(
+                    sync,
+                    format!("err 125 {}", format!("{e:#}").replace('\n', " ")),
+                );
+                finish(ctx, store, state, runtime, paths, id, 125, remove, false);
+                return Ok((125, false));
+            }
+        };
+        let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let created = Command::new(&runtime.path)
+            .args(runtime.create_args(id, &paths.userdata, &paths.pid_file(), None))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out_w))
+            .stderr(Stdio::from(err_w))
+            .output();
+        let runtime_ok = matches!(&created, Ok(o) if o.status.success());
+        let failure = match created {
+            // The helper started before `create` and got ready meanwhile.
+            Ok(o) if o.status.success() => super::network::wait_ready(&mut network, id)
+                .err()
+                .map(|e| format!("{e:#}")),
+            Ok(_) => Some(runtime_stderr(&err_r)),
+            Err(e) => Some(e.to_string()),
+        };
+        let monitor = Monitor::current();
+        if let Some(message) = failure {
+            let code = if runtime_ok {
+                125
+            } else {
+                relay::start_failure_code(&message)
+            };
+            report(sync, format!("err {code} {}", message.replace('\n', " ")));
+            // Through `created`, so the refusal is recorded as an exit with
+            // its code (ps: "Exited (127)") rather than left `configured`.
+            if let Some(m) = monitor
+                && !restarting
+            {
+                let _ = state.update_state(id, Transition::Created { monitor: m });
+            }
             finish(
-                ctx, &store, &state, &runtime, &paths, id, 125, remove, false,
+                ctx,
+                store,
+                state,
+                runtime,
+                paths,
+                id,
+                i32::from(code),
+                remove,
+                runtime_ok,
             );
-            return Ok(125);
+            return Ok((i32::from(code), false));
         }
-    };
-    let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-    let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-    let created = Command::new(&runtime.path)
-        .args(runtime.create_args(id, &paths.userdata, &paths.pid_file(), None))
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out_w))
-        .stderr(Stdio::from(err_w))
-        .output();
-    let runtime_ok = matches!(&created, Ok(o) if o.status.success());
-    let failure = match created {
-        // The helper started before `create` and got ready meanwhile.
-        Ok(o) if o.status.success() => super::network::wait_ready(&mut network, id)
-            .err()
-            .map(|e| format!("{e:#}")),
-        Ok(_) => Some(runtime_stderr(&err_r)),
-        Err(e) => Some(e.to_string()),
-    };
-    if let Some(message) = failure {
-        let code = if runtime_ok {
-            125
-        } else {
-            relay::start_failure_code(&message)
-        };
-        report(format!("err {code} {}", message.replace('\n', " ")));
-        finish(
-            ctx,
-            &store,
-            &state,
-            &runtime,
-            &paths,
-            id,
-            i32::from(code),
-            remove,
-            runtime_ok,
-        );
-        return Ok(i32::from(code));
-    }
-    let pid: i32 = std::fs::read_to_string(paths.pid_file())
-        .ok()
-        .and_then(|p| p.trim().parse().ok())
-        .context("reading the container's pid file")?;
-    if let Some(c) = &cgroup {
-        c.after_create();
-    }
-    if let Some(m) = Monitor::current() {
-        state.update_state(id, Transition::Created { monitor: m })?;
-    }
-    // The foreground `run` must attach before the start; a detached one
-    // returns once the container is running, as `podman run -d` does.
-    if wait_for_attach {
-        report(format!("ok {pid}"));
-    }
+        let pid: i32 = std::fs::read_to_string(paths.pid_file())
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .context("reading the container's pid file")?;
+        if let Some(c) = self.cgroup {
+            c.after_create();
+        }
+        if let Some(m) = monitor {
+            let t = if restarting {
+                Transition::Restarting { monitor: m }
+            } else {
+                Transition::Created { monitor: m }
+            };
+            state.update_state(id, t)?;
+        }
+        // The foreground `run` must attach before the start; a detached one
+        // returns once the container is running, as `podman run -d` does.
+        if wait_for_attach {
+            report(sync, format!("ok {pid}"));
+        }
 
-    let mut relay = Relay {
-        stdout: Some(out_r),
-        stderr: Some(err_r),
-        listener,
-        clients: Vec::new(),
-        log: {
-            // --log-driver none: the output still reaches attached clients.
-            let req: super::create::CreateRequest =
-                serde_json::from_str(&row.config).unwrap_or_default();
-            let path = super::create::log_path(&paths, &req)
-                .unwrap_or_else(|| std::path::PathBuf::from("/dev/null"));
-            LogWriter::open(&path, super::create::log_config(&req).max_size)
-                .with_context(|| format!("opening the log {}", path.display()))?
-        },
-    };
-    if wait_for_attach {
-        // The foreground `run` connects before the container may print; if
-        // it died first, the container starts anyway after a while, its
-        // output kept in the log, rather than the monitor waiting forever.
-        let mut pfd = libc::pollfd {
-            fd: relay.listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
+        let mut relay = Relay {
+            stdout: Some(out_r),
+            stderr: Some(err_r),
+            listener,
+            clients: Vec::new(),
+            log: {
+                // --log-driver none: the output still reaches attached clients.
+                let path = super::create::log_path(paths, &self.config)
+                    .unwrap_or_else(|| std::path::PathBuf::from("/dev/null"));
+                LogWriter::open(&path, super::create::log_config(&self.config).max_size)
+                    .with_context(|| format!("opening the log {}", path.display()))?
+            },
         };
-        // SAFETY: one valid pollfd.
-        let ready = unsafe { libc::poll(&mut pfd, 1, 30_000) };
-        if ready > 0 {
-            let (client, _) = relay.listener.accept()?;
-            relay.clients.push(client);
+        if wait_for_attach {
+            // The foreground `run` connects before the container may print; if
+            // it died first, the container starts anyway after a while, its
+            // output kept in the log, rather than the monitor waiting forever.
+            let mut pfd = libc::pollfd {
+                fd: relay.listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let ready = unsafe { libc::poll(&mut pfd, 1, 30_000) };
+            if ready > 0 {
+                let (client, _) = relay.listener.accept()?;
+                relay.clients.push(client);
+            }
         }
-    }
-    if let Err(e) = runtime.run("start", id, &runtime.start_args(id)) {
-        let message = e.to_string();
-        let code = i32::from(relay::start_failure_code(&message));
-        report(format!("err {code} {}", message.replace('\n', " ")));
-        relay.log.write(
-            crate::runtime::logfile::Stream::Stderr,
-            format!("{message}\n").as_bytes(),
+        if let Err(e) = runtime.run("start", id, &runtime.start_args(id)) {
+            let message = e.to_string();
+            let code = i32::from(relay::start_failure_code(&message));
+            report(sync, format!("err {code} {}", message.replace('\n', " ")));
+            relay.log.write(
+                crate::runtime::logfile::Stream::Stderr,
+                format!("{message}\n").as_bytes(),
+            )?;
+            for c in &mut relay.clients {
+                let _ = relay::write_frame(
+                    c,
+                    relay::FRAME_STDERR,
+                    format!("Error: {message}\n").as_bytes(),
+                );
+            }
+            finish(ctx, store, state, runtime, paths, id, code, remove, true);
+            relay.finish(code);
+            return Ok((code, false));
+        }
+        let row = state.update_state(
+            id,
+            Transition::Started {
+                pid,
+                started_at: time::now_ns(),
+            },
         )?;
-        for c in &mut relay.clients {
-            let _ = relay::write_frame(
-                c,
-                relay::FRAME_STDERR,
-                format!("Error: {message}\n").as_bytes(),
-            );
-        }
-        finish(
-            ctx, &store, &state, &runtime, &paths, id, code, remove, true,
+        events::record(state, &row, "start", &[]);
+        report(sync, format!("ok {pid}"));
+        let pidfd = rustix::process::pidfd_open(
+            rustix::process::Pid::from_raw(pid).context("bad container pid")?,
+            rustix::process::PidfdFlags::empty(),
+        )
+        .context("watching the container process")?;
+        relay.run(&pidfd)?;
+        let mut status = 0;
+        // SAFETY: waitpid on our (re-parented) child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let code = relay::exit_code(status);
+        relay::write_atomic(&paths.exit(), format!("{code}\n").as_bytes())?;
+        let row = state.update_state(
+            id,
+            Transition::Stopped {
+                code,
+                at: time::now_ns(),
+                oom: self.cgroup.is_some_and(|c| c.oom_killed()),
+            },
+        )?;
+        events::record(
+            state,
+            &row,
+            "died",
+            &[("containerExitCode", code.to_string())],
         );
+        finish(ctx, store, state, runtime, paths, id, code, remove, true);
         relay.finish(code);
-        return Ok(code);
+        Ok((code, true))
     }
-    state.update_state(
-        id,
-        Transition::Started {
-            pid,
-            started_at: time::now_ns(),
-        },
-    )?;
-    report(format!("ok {pid}"));
-    let pidfd = rustix::process::pidfd_open(
-        rustix::process::Pid::from_raw(pid).context("bad container pid")?,
-        rustix::process::PidfdFlags::empty(),
-    )
-    .context("watching the container process")?;
-    relay.run(&pidfd)?;
-    let mut status = 0;
-    // SAFETY: waitpid on our (re-parented) child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    let code = relay::exit_code(status);
-    relay::write_atomic(&paths.exit(), format!("{code}\n").as_bytes())?;
-    state.update_state(
-        id,
-        Transition::Stopped {
-            code,
-            at: time::now_ns(),
-            oom: cgroup.as_ref().is_some_and(|c| c.oom_killed()),
-        },
-    )?;
-    finish(
-        ctx, &store, &state, &runtime, &paths, id, code, remove, true,
-    );
-    relay.finish(code);
-    Ok(code)
 }
 
 fn runtime_stderr(err_r: &OwnedFd) -> String {

@@ -29,5 +29,6 @@ pub fn remove_stopped(store: &Store, state: &State, paths: &Paths, id: &str) -> 
         let _ = std::fs::remove_dir_all(dir);
     }
     state.remove_container(id)?;
+    super::events::record(state, &row, "remove", &[]);
     Ok(())
 }

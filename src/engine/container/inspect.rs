@@ -1,0 +1,201 @@
+//! `inspect` of a container: Podman's JSON layout (libpod
+//! `InspectContainerData`), built from the state row, the create request,
+//! the generated OCI spec and the image config.
+
+use hutch_storage::Store;
+use serde_json::{Value, json};
+
+use super::Paths;
+use super::lifecycle::{self, RestartPolicy};
+use crate::config::Context;
+use crate::engine::image;
+use crate::engine::state::{Container, ContainerState};
+
+/// Go's `time.Time` in JSON (RFC 3339 with nanoseconds, trailing zeros
+/// dropped); Go's zero time for `None`.
+pub fn rfc3339_nano(ns: Option<i64>) -> String {
+    let Some(ns) = ns.filter(|n| *n > 0) else {
+        return "0001-01-01T00:00:00Z".to_owned();
+    };
+    let secs = ns.div_euclid(1_000_000_000);
+    let frac = ns.rem_euclid(1_000_000_000);
+    let base = crate::engine::time::rfc3339(secs);
+    if frac == 0 {
+        return base;
+    }
+    let digits = format!("{frac:09}");
+    format!(
+        "{}.{}Z",
+        base.trim_end_matches('Z'),
+        digits.trim_end_matches('0')
+    )
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
+    let paths = Paths::new(ctx, store.root(), &c.id);
+    let req = lifecycle::request_of(c);
+    let spec: Value = std::fs::read(paths.userdata.join("config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let img_cfg = image::lookup(store, &c.image_id)
+        .ok()
+        .and_then(|img| image::config(store, &img).ok())
+        .unwrap_or(Value::Null);
+    let ic = &img_cfg["config"];
+    let args = strings(&spec["process"]["args"]);
+    let entrypoint = match &req.entrypoint {
+        Some(e) if e.is_empty() => Vec::new(),
+        Some(e) => vec![e.clone()],
+        None => strings(&ic["Entrypoint"]),
+    };
+    let cmd = if req.command.is_empty() {
+        strings(&ic["Cmd"])
+    } else {
+        req.command.clone()
+    };
+    let policy = req
+        .restart
+        .as_deref()
+        .and_then(|p| RestartPolicy::parse(p).ok())
+        .unwrap_or(RestartPolicy::No);
+    let running = c.state == ContainerState::Running;
+    let paused = c.state == ContainerState::Paused;
+    let restarting = lifecycle::monitor_alive(c)
+        && matches!(c.state, ContainerState::Exited | ContainerState::Stopped);
+    let user = spec["process"]["user"]
+        .as_object()
+        .map(|_| req.user.clone().unwrap_or_default())
+        .unwrap_or_default();
+    let mounts: Vec<Value> = spec["mounts"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .filter(|m| {
+                    m["type"] == "bind"
+                        && m["source"]
+                            .as_str()
+                            .is_some_and(|s| !s.starts_with(&*paths.userdata.to_string_lossy()))
+                })
+                .map(|m| {
+                    let options = strings(&m["options"]);
+                    json!({
+                        "Type": "bind",
+                        "Source": m["source"],
+                        "Destination": m["destination"],
+                        "Driver": "",
+                        "Mode": "",
+                        "Options": options.iter().filter(|o| !matches!(o.as_str(), "ro" | "rw")).collect::<Vec<_>>(),
+                        "RW": !options.iter().any(|o| o == "ro"),
+                        "Propagation": options.iter().find(|o| o.ends_with("private") || o.ends_with("shared") || o.ends_with("slave")).cloned().unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let stop_signal = lifecycle::stop_signal(store, c);
+    let log_path = paths.log().to_string_lossy().into_owned();
+    let state_view = json!({
+        "OciVersion": spec["ociVersion"].as_str().unwrap_or("1.0.2"),
+        "Status": lifecycle::state_name(c.state),
+        "Running": running,
+        "Paused": paused,
+        "Restarting": restarting,
+        "OOMKilled": c.oom_killed,
+        "Dead": false,
+        "Pid": c.pid.unwrap_or(0),
+        "ConmonPid": if lifecycle::monitor_alive(c) { c.monitor_pid.unwrap_or(0) } else { 0 },
+        "ExitCode": c.exit_code.unwrap_or(0),
+        "Error": "",
+        "StartedAt": rfc3339_nano(c.started_at),
+        "FinishedAt": rfc3339_nano(c.exited_at),
+        "Health": {
+            "Status": c.health.clone().unwrap_or_default(),
+            "FailingStreak": 0,
+            "Log": null,
+        },
+        "CheckpointedAt": "0001-01-01T00:00:00Z",
+        "RestoredAt": "0001-01-01T00:00:00Z",
+    });
+    let config_view = json!({
+        "Hostname": spec["hostname"].as_str().unwrap_or(&c.id[..12]),
+        "Domainname": "",
+        "User": user,
+        "AttachStdin": false,
+        "AttachStdout": false,
+        "AttachStderr": false,
+        "Tty": spec["process"]["terminal"].as_bool().unwrap_or(false),
+        "OpenStdin": false,
+        "StdinOnce": false,
+        "Env": strings(&spec["process"]["env"]),
+        "Cmd": cmd,
+        "Image": c.image_name,
+        "Volumes": null,
+        "WorkingDir": spec["process"]["cwd"].as_str().unwrap_or("/"),
+        "Entrypoint": entrypoint.join(" "),
+        "OnBuild": null,
+        "Labels": ic["Labels"].as_object().cloned().unwrap_or_default(),
+        "Annotations": spec["annotations"].as_object().cloned().unwrap_or_default(),
+        "StopSignal": stop_signal,
+        "StopTimeout": req.stop_timeout.unwrap_or(lifecycle::DEFAULT_STOP_TIMEOUT),
+        "CreateCommand": null,
+        "Umask": "0022",
+    });
+    let host_view = json!({
+        "Binds": [],
+        "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": "", "Size": "0B"},
+        "NetworkMode": "",
+        "PortBindings": {},
+        "RestartPolicy": {
+            "Name": policy.name(),
+            "MaximumRetryCount": policy.max_retries(),
+        },
+        "AutoRemove": req.remove,
+        "ReadonlyRootfs": req.read_only,
+        "Runtime": "oci",
+    });
+    json!({
+        "Id": c.id,
+        "Created": rfc3339_nano(Some(c.created)),
+        "Path": args.first().cloned().unwrap_or_default(),
+        "Args": args.get(1..).unwrap_or_default(),
+        "State": state_view,
+        "Image": c.image_id,
+        "ImageName": c.image_name,
+        "Rootfs": "",
+        "Pod": c.pod_id.clone().unwrap_or_default(),
+        "OCIConfigPath": paths.userdata.join("config.json"),
+        "OCIRuntime": c.runtime,
+        "PidFile": paths.pid_file(),
+        "Name": c.name,
+        "RestartCount": c.restart_count,
+        "Driver": store.driver().map(|d| d.driver.name()).unwrap_or_default(),
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "EffectiveCaps": strings(&spec["process"]["capabilities"]["effective"]),
+        "BoundingCaps": strings(&spec["process"]["capabilities"]["bounding"]),
+        "ExecIDs": [],
+        "Mounts": mounts,
+        "Dependencies": [],
+        "Namespace": "",
+        "IsInfra": false,
+        "IsService": false,
+        "Config": config_view,
+        "HostConfig": host_view,
+        "LogPath": log_path,
+        "LogTag": "",
+        "ConmonPidFile": "",
+        "StaticDir": paths.userdata,
+    })
+}
