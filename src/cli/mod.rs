@@ -55,6 +55,12 @@ enum Command {
     Image(image::ImageCommand),
     /// Show history of a specified image
     History(image::HistoryArgs),
+    /// Attach to a running container
+    Attach(container::AttachArgs),
+    /// Run a process in a running container
+    Exec(container::ExecArgs),
+    /// Start one or more containers
+    Start(container::StartArgs),
     /// Fetch the logs of a container
     Logs(container::LogsArgs),
     /// List containers
@@ -113,6 +119,9 @@ impl Command {
             | Command::Images(_)
             | Command::History(_)
             | Command::Logs(_)
+            | Command::Attach(_)
+            | Command::Exec(_)
+            | Command::Start(_)
             | Command::Ps(_)
             | Command::Rm(_)
             | Command::Run(_)
@@ -169,6 +178,9 @@ pub fn main() -> ExitCode {
         Command::Images(args) => image::images(&ctx, &args),
         Command::History(args) => image::image_history(&ctx, &args),
         Command::Logs(args) => container::logs(&ctx, &args),
+        Command::Attach(args) => container::attach(&ctx, &args),
+        Command::Exec(args) => container::exec(&ctx, &args),
+        Command::Start(args) => container::start(&ctx, &args),
         Command::Ps(args) => container::ps(&ctx, &args),
         Command::Rm(args) => container::rm(&ctx, &args),
         Command::Run(args) => container::run(&ctx, &args),

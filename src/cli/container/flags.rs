@@ -29,6 +29,12 @@ pub struct CreateFlags {
     /// Path or name of the OCI runtime (crun, runc)
     #[arg(long)]
     pub runtime: Option<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY for the container
+    #[arg(short, long)]
+    pub tty: bool,
 }
 
 impl CreateFlags {
@@ -45,6 +51,8 @@ impl CreateFlags {
             read_only: self.read_only,
             remove: self.rm,
             runtime: self.runtime.clone(),
+            interactive: self.interactive,
+            tty: self.tty,
         }
     }
 }

@@ -1,21 +1,27 @@
 //! Container commands, one file each; `flags` holds what `create` and `run`
 //! share. The hidden `__monitor` is the process the runtime side re-executes.
 
+mod attach;
+mod exec;
 mod flags;
 mod logs;
 mod ps;
 mod rm;
 mod run;
+mod start;
 
 use std::process::ExitCode;
 
 use crate::config::Context;
 use crate::engine::container::monitor;
 
+pub use attach::{AttachArgs, attach};
+pub use exec::{ExecArgs, exec};
 pub use logs::{LogsArgs, logs};
 pub use ps::{PsArgs, ps};
 pub use rm::{RmArgs, rm};
 pub use run::{RunArgs, run};
+pub use start::{StartArgs, start};
 
 #[derive(Debug, clap::Args)]
 pub struct MonitorArgs {

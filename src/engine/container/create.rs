@@ -28,6 +28,12 @@ pub struct CreateRequest {
     pub read_only: bool,
     pub remove: bool,
     pub runtime: Option<String>,
+    /// `-i`: keep stdin open for attached clients.
+    #[serde(default)]
+    pub interactive: bool,
+    /// `-t`: a pseudo-terminal for the container's process.
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// A created container: its id and name.
@@ -115,6 +121,7 @@ pub fn create(
         group: read("etc/group"),
         hostname: Some(id[..12].to_owned()),
         read_only: req.read_only,
+        terminal: req.tty,
         rootless: ctx.rootless(),
         cgroups: CgroupsMode::Disabled,
         labels: BTreeMap::new(),

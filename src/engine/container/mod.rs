@@ -2,6 +2,7 @@
 //! file per operation; the request types are plain data.
 
 pub mod create;
+pub mod exec;
 pub mod monitor;
 pub mod remove;
 
@@ -36,6 +37,14 @@ impl Paths {
 
     pub fn exit(&self) -> PathBuf {
         self.userdata.join("exit")
+    }
+
+    /// Where the runtime hands over a `-t` container's terminal (beside the
+    /// attach socket, for the same length limit).
+    pub fn console_socket(&self) -> PathBuf {
+        let mut p = self.attach.clone().into_os_string();
+        p.push(".c");
+        PathBuf::from(p)
     }
 
     pub fn pid_file(&self) -> PathBuf {
