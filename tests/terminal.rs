@@ -43,7 +43,15 @@ impl Pty {
             ws_ypixel: 0,
         };
         // SAFETY: openpty fills two fds; the other pointers may be null.
-        let r = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &size) };
+        let r = unsafe {
+            libc::openpty(
+                &mut m,
+                &mut s,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
         assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
         // SAFETY: fresh fds from openpty, owned here.
         let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
@@ -150,14 +158,19 @@ fn run_it_on_a_real_terminal() {
     pty.read_until("hi-2", Duration::from_secs(10));
     pty.write(b"exit 7\n");
     assert_eq!(wait_child(&mut child, Duration::from_secs(20)), Some(7));
-    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "--rm removed it");
+    assert!(
+        env.ok(["ps", "-a", "-q"]).trim().is_empty(),
+        "--rm removed it"
+    );
 }
 
 #[test]
 fn run_i_passes_piped_stdin() {
     let env = env_with_busybox();
     let mut cmd = env.hutch(["run", "-i", "--rm", "busybox", "cat"]);
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("start hutch");
     child
         .stdin
@@ -186,7 +199,11 @@ fn attach_and_detach_with_ctrl_p_ctrl_q() {
     pty.read_until("at-5", Duration::from_secs(20));
     pty.write(b"\x10\x11");
     assert_eq!(wait_child(&mut child, Duration::from_secs(10)), Some(0));
-    assert_eq!(state_of(&env, "shell"), "running", "detaching left it running");
+    assert_eq!(
+        state_of(&env, "shell"),
+        "running",
+        "detaching left it running"
+    );
     // Attached again, the shell still answers; its exit is attach's code.
     let (mut pty, mut child) = Pty::spawn(env.hutch(["attach", "shell"]));
     pty.write(b"echo again-$((3+4))\n");
@@ -220,7 +237,9 @@ fn exec_in_a_running_container() {
         env.ok(["exec", "-e", "FOO=bar", "box", "sh", "-c", "echo $FOO"]),
         "bar\n"
     );
-    let id = env.ok(["exec", "-u", "1000", "-w", "/tmp", "box", "sh", "-c", "id; pwd"]);
+    let id = env.ok([
+        "exec", "-u", "1000", "-w", "/tmp", "box", "sh", "-c", "id; pwd",
+    ]);
     assert!(id.starts_with("uid=1000 gid=0"), "{id}");
     assert!(id.ends_with("/tmp\n"), "{id}");
     // -i passes stdin through.
@@ -230,7 +249,14 @@ fn exec_in_a_running_container() {
     child.stdin.take().unwrap().write_all(b"piped\n").unwrap();
     assert_eq!(stdout(&child.wait_with_output().unwrap()), "piped\n");
     // -d returns the session id and leaves the process running.
-    let session = env.ok(["exec", "-d", "box", "sh", "-c", "sleep 0.2; touch /tmp/done"]);
+    let session = env.ok([
+        "exec",
+        "-d",
+        "box",
+        "sh",
+        "-c",
+        "sleep 0.2; touch /tmp/done",
+    ]);
     assert_eq!(session.trim().len(), 64, "{session}");
     assert!(wait_until(Duration::from_secs(10), || env
         .run(["exec", "box", "sh", "-c", "test -f /tmp/done"])

@@ -170,10 +170,7 @@ impl Relay {
             );
             let read_clients = self.pending.len() < MAX_PENDING_INPUT;
             for c in &self.clients {
-                push(
-                    if read_clients { c.as_raw_fd() } else { -1 },
-                    libc::POLLIN,
-                );
+                push(if read_clients { c.as_raw_fd() } else { -1 }, libc::POLLIN);
             }
             // After init exits, wait at most a moment for the pipes' last
             // bytes; a daemonised grandchild may hold them open forever.

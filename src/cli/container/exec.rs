@@ -139,9 +139,8 @@ fn env_entry(line: &str) -> Option<String> {
 /// Copies the process's stderr pipe to ours until it closes, or shortly
 /// after the process is gone (something it started may hold the pipe).
 fn relay_stderr(pipe: &OwnedFd, pid: i32) {
-    let pidfd = rustix::process::Pid::from_raw(pid).and_then(|p| {
-        rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-    });
+    let pidfd = rustix::process::Pid::from_raw(pid)
+        .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok());
     let mut err = std::io::stderr().lock();
     let mut buf = vec![0u8; 32 * 1024];
     let mut gone = false;

@@ -31,12 +31,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let state = engine::open_state(ctx)?;
     let req = args.flags.request(&args.image, &args.command);
     // Bad detach keys are refused before anything is made.
-    let opts = AttachOptions::new(
-        &req,
-        true,
-        &args.attach.detach_keys,
-        args.attach.sig_proxy,
-    )?;
+    let opts = AttachOptions::new(&req, true, &args.attach.detach_keys, args.attach.sig_proxy)?;
     let created = create::create(ctx, &store, &state, &req)?;
     let attach = !args.detach;
     match monitor::spawn(ctx, &created.id, attach, args.flags.rm)? {

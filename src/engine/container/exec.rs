@@ -49,7 +49,10 @@ pub struct Running {
 pub enum Started {
     Running(Running),
     /// The runtime refused (command not found...): Podman's code for it.
-    Failed { code: u8, message: String },
+    Failed {
+        code: u8,
+        message: String,
+    },
 }
 
 /// The process spec for `req` from the container's spec `config`; `passwd`
@@ -212,7 +215,11 @@ pub fn start(
     let _ = std::fs::remove_file(&files.pid);
     let _ = std::fs::remove_file(&files.console);
     match result {
-        Ok(Launched::Running { pid, master, stderr }) => {
+        Ok(Launched::Running {
+            pid,
+            master,
+            stderr,
+        }) => {
             state.update_exec_session(&session, ExecTransition::Started { pid })?;
             Ok(Started::Running(Running {
                 session,
@@ -417,9 +424,15 @@ mod tests {
             json!(["PATH=/bin", "HOME=/home/u", "A=2", "B=3", "TERM=xterm"])
         );
         assert_eq!(p["cwd"], json!("/tmp"));
-        assert_eq!((p["user"]["uid"].clone(), p["user"]["gid"].clone()), (json!(1000), json!(1000)));
+        assert_eq!(
+            (p["user"]["uid"].clone(), p["user"]["gid"].clone()),
+            (json!(1000), json!(1000))
+        );
         assert!(p["capabilities"].get("effective").is_none());
-        assert_eq!(p["capabilities"]["bounding"], json!(["CAP_CHOWN", "CAP_KILL"]));
+        assert_eq!(
+            p["capabilities"]["bounding"],
+            json!(["CAP_CHOWN", "CAP_KILL"])
+        );
     }
 
     #[test]
@@ -430,7 +443,10 @@ mod tests {
             ..ExecRequest::default()
         };
         let p = process_spec(&base(), &req, None, None, None).unwrap();
-        assert_eq!(p["capabilities"]["effective"], json!(["CAP_CHOWN", "CAP_KILL"]));
+        assert_eq!(
+            p["capabilities"]["effective"],
+            json!(["CAP_CHOWN", "CAP_KILL"])
+        );
         assert_eq!(p["noNewPrivileges"], json!(false));
         let relative = ExecRequest {
             workdir: Some("tmp".into()),
