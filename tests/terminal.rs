@@ -285,3 +285,28 @@ fn exec_needs_a_running_container_and_start_attaches() {
     assert_eq!(env.ok(["start", "-a", "done"]), "once\n");
     assert_eq!(state_of(&env, "done"), "exited");
 }
+
+#[test]
+fn sig_proxy_forwards_signals_to_the_container() {
+    let env = env_with_busybox();
+    let mut cmd = env.hutch([
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
+    cmd.stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 6];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    assert_eq!(&first, b"ready\n");
+    // SAFETY: signalling the hutch process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(wait_child(&mut child, Duration::from_secs(20)), Some(9));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert_eq!(rest, "got-term\n");
+}
