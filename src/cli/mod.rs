@@ -83,6 +83,10 @@ enum Command {
     Wait(container::WaitArgs),
     /// Show history of a specified image
     History(image::HistoryArgs),
+    /// Attach to a running container
+    Attach(container::AttachArgs),
+    /// Run a process in a running container
+    Exec(container::ExecArgs),
     /// Fetch the logs of a container
     Logs(container::LogsArgs),
     /// Create new image based on the changed container
@@ -193,6 +197,8 @@ impl Command {
             | Command::Top(_)
             | Command::Unmount(_)
             | Command::Unpause(_)
+            | Command::Attach(_)
+            | Command::Exec(_)
             | Command::Ps(_)
             | Command::Rm(_)
             | Command::Run(_)
@@ -273,6 +279,8 @@ pub fn main() -> ExitCode {
         Command::Top(args) => container::top(&ctx, &args),
         Command::Unmount(args) => container::unmount(&ctx, &args),
         Command::Unpause(args) => container::unpause(&ctx, &args),
+        Command::Attach(args) => container::attach(&ctx, &args),
+        Command::Exec(args) => container::exec(&ctx, &args),
         Command::Ps(args) => container::ps(&ctx, &args),
         Command::Rm(args) => container::rm(&ctx, &args),
         Command::Run(args) => container::run(&ctx, &args),

@@ -8,3 +8,4 @@ pub mod monitor;
 pub mod oci;
 pub mod seccomp;
 pub mod spec;
+pub mod terminal;

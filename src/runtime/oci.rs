@@ -207,6 +207,31 @@ impl OciRuntime {
         args
     }
 
+    /// `exec --detach`: the process described in `process` (a JSON file)
+    /// joins container `id`; the runtime returns once it runs.
+    pub fn exec_args(
+        &self,
+        id: &str,
+        process: &Path,
+        pid_file: &Path,
+        console_socket: Option<&Path>,
+    ) -> Vec<OsString> {
+        let mut args = self.global_args();
+        args.extend([
+            "exec".into(),
+            "--detach".into(),
+            "--process".into(),
+            process.as_os_str().to_owned(),
+            "--pid-file".into(),
+            pid_file.as_os_str().to_owned(),
+        ]);
+        if let Some(sock) = console_socket {
+            args.extend(["--console-socket".into(), sock.as_os_str().to_owned()]);
+        }
+        args.push(id.into());
+        args
+    }
+
     /// Runs the runtime with `args` and no terminal, returning its output;
     /// a failure carries the runtime's own message.
     pub fn run(

@@ -143,6 +143,12 @@ pub struct CreateFlags {
     /// If a container with the same name exists, replace it
     #[arg(long)]
     pub replace: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY for the container
+    #[arg(short, long)]
+    pub tty: bool,
 }
 
 impl CreateFlags {
@@ -200,6 +206,8 @@ impl CreateFlags {
             stop_timeout: self.stop_timeout,
             cidfile: self.cidfile.clone(),
             replace: self.replace,
+            interactive: self.interactive,
+            tty: self.tty,
             ..CreateRequest::default()
         }
     }

@@ -132,6 +132,14 @@ pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Debug, clap::Args)]
 pub struct StartArgs {
+    /// Attach container's STDOUT and STDERR
+    #[arg(short, long)]
+    attach: bool,
+    /// Attach container's STDIN
+    #[arg(short, long)]
+    interactive: bool,
+    #[command(flatten)]
+    attach_flags: super::attach::AttachFlags,
     /// Start all containers regardless of their state or configuration
     #[arg(long)]
     all: bool,
@@ -142,6 +150,14 @@ pub struct StartArgs {
 }
 
 pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
+    if args.attach {
+        return super::start::start_attached(
+            ctx,
+            &args.containers,
+            args.interactive,
+            &args.attach_flags,
+        );
+    }
     let (store, state) = open(ctx)?;
     let mut code = 0;
     for (input, c) in targets(&state, &args.containers, args.all, args.latest, "start")? {

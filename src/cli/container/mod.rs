@@ -1,27 +1,30 @@
 //! Container commands, one file each; `flags` holds what `create` and `run`
 //! share. The hidden `__monitor` is the process the runtime side re-executes.
 
+mod attach;
 mod commit;
 mod cp;
 mod diff;
-mod export;
 mod events;
+mod exec;
+mod export;
 mod flags;
 mod group;
 mod inspect;
 mod lifecycle;
 mod logs;
 mod mount;
+mod net_flags;
 mod pause;
 mod pick;
-mod net_flags;
 mod port;
 mod ps;
 mod resource_flags;
 mod rm;
 mod run;
-mod top;
+mod start;
 mod stats;
+mod top;
 mod update;
 
 use std::process::ExitCode;
@@ -29,11 +32,13 @@ use std::process::ExitCode;
 use crate::config::Context;
 use crate::engine::container::monitor;
 
+pub use attach::{AttachArgs, attach};
 pub use commit::{CommitArgs, commit};
 pub use cp::{CpArgs, cp};
 pub use diff::{DiffArgs, diff};
-pub use export::{ExportArgs, export};
 pub use events::{EventsArgs, events};
+pub use exec::{ExecArgs, exec};
+pub use export::{ExportArgs, export};
 pub use group::{ContainerCommand, container};
 pub use inspect::{InspectArgs, inspect};
 pub use lifecycle::{
@@ -47,8 +52,8 @@ pub use port::{PortArgs, port};
 pub use ps::{PsArgs, ps};
 pub use rm::{RmArgs, rm};
 pub use run::{RunArgs, run};
-pub use top::{TopArgs, top};
 pub use stats::{StatsArgs, stats};
+pub use top::{TopArgs, top};
 pub use update::{UpdateArgs, update};
 
 #[derive(Debug, clap::Args)]

@@ -1,17 +1,15 @@
 //! `run`: create, start under the monitor, and relay output in the foreground.
 
-use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::exit_status;
+use super::attach::{self, AttachFlags, AttachOptions};
 use super::flags::CreateFlags;
 use crate::config::Context;
 use crate::engine::container::{self as engine, Paths, monitor};
 use crate::engine::image;
-use crate::runtime::monitor as relay;
 
 #[derive(Debug, clap::Args)]
 #[command(trailing_var_arg = true)]
@@ -21,6 +19,8 @@ pub struct RunArgs {
     detach: bool,
     #[command(flatten)]
     flags: CreateFlags,
+    #[command(flatten)]
+    attach: AttachFlags,
     image: String,
     #[arg(allow_hyphen_values = true)]
     command: Vec<String>,
@@ -30,6 +30,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
     let req = args.flags.request(&args.image, &args.command);
+    // Bad detach keys are refused before anything is made.
+    let opts = AttachOptions::new(&req, true, &args.attach.detach_keys, args.attach.sig_proxy)?;
     let created = super::lifecycle::create_container(ctx, &store, &state, &req)?;
     for w in &created.warnings {
         eprintln!("Warning: {w}");
@@ -47,33 +49,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let paths = Paths::new(ctx, store.root(), &created.id);
-    let mut sock = UnixStream::connect(&paths.attach)
+    let sock = UnixStream::connect(&paths.attach)
         .with_context(|| format!("attaching to container {}", &created.id[..12]))?;
-    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    while let Some((kind, data)) =
-        relay::read_frame(&mut sock).context("reading the container's output")?
-    {
-        match kind {
-            relay::FRAME_STDOUT => {
-                out.write_all(&data)?;
-                out.flush()?;
-            }
-            relay::FRAME_STDERR => {
-                err.write_all(&data)?;
-                err.flush()?;
-            }
-            relay::FRAME_EXIT => {
-                let code = data
-                    .get(..4)
-                    .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-                    .unwrap_or(125);
-                return Ok(exit_status(code));
-            }
-            _ => {}
-        }
-    }
-    anyhow::bail!(
-        "the monitor of container {} went away before the container exited",
-        &created.id[..12]
-    )
+    attach::session(sock, &created.id, &opts)
 }

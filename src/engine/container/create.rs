@@ -98,6 +98,12 @@ pub struct CreateRequest {
     pub cidfile: Option<String>,
     #[serde(default)]
     pub replace: bool,
+    /// `-i`: keep stdin open for attached clients.
+    #[serde(default)]
+    pub interactive: bool,
+    /// `-t`: a pseudo-terminal for the container's process.
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// A created container: its id and name, and warnings to print once.
@@ -615,6 +621,7 @@ pub fn create(
             .stop_signal
             .clone()
             .or_else(|| c["StopSignal"].as_str().map(String::from)),
+        terminal: req.tty,
         rootless: ctx.rootless(),
         userns,
         pid: pid_ns,

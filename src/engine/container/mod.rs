@@ -6,15 +6,16 @@ pub mod commit;
 pub mod copy;
 pub mod create;
 pub mod etc;
-mod host;
 pub mod events;
+pub mod exec;
+mod host;
+pub mod inroot;
 pub mod inspect;
 pub mod lifecycle;
 pub mod monitor;
-pub mod options;
-pub mod inroot;
-pub mod pause;
 pub mod network;
+pub mod options;
+pub mod pause;
 pub mod remove;
 pub mod rootfs;
 pub mod top;
@@ -51,6 +52,14 @@ impl Paths {
 
     pub fn exit(&self) -> PathBuf {
         self.userdata.join("exit")
+    }
+
+    /// Where the runtime hands over a `-t` container's terminal (beside the
+    /// attach socket, for the same length limit).
+    pub fn console_socket(&self) -> PathBuf {
+        let mut p = self.attach.clone().into_os_string();
+        p.push(".c");
+        PathBuf::from(p)
     }
 
     pub fn pid_file(&self) -> PathBuf {

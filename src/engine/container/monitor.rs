@@ -223,11 +223,35 @@ impl Once<'_> {
                 return Ok((125, false));
             }
         };
+        let req = &self.config;
         let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        // `-t`: the runtime makes the pty and hands its master over on this
+        // socket; `-i` alone: the container reads a pipe the monitor keeps.
+        let console = if req.tty {
+            let path = paths.console_socket();
+            let _ = std::fs::remove_file(&path);
+            Some((
+                UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?,
+                path,
+            ))
+        } else {
+            None
+        };
+        let (stdin_r, stdin_w) = if req.interactive && !req.tty {
+            let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+            (Stdio::from(r), Some(w))
+        } else {
+            (Stdio::null(), None)
+        };
         let created = Command::new(&runtime.path)
-            .args(runtime.create_args(id, &paths.userdata, &paths.pid_file(), None))
-            .stdin(Stdio::null())
+            .args(runtime.create_args(
+                id,
+                &paths.userdata,
+                &paths.pid_file(),
+                console.as_ref().map(|(_, p)| p.as_path()),
+            ))
+            .stdin(stdin_r)
             .stdout(Stdio::from(out_w))
             .stderr(Stdio::from(err_w))
             .output();
@@ -240,6 +264,23 @@ impl Once<'_> {
             Ok(_) => Some(runtime_stderr(&err_r)),
             Err(e) => Some(e.to_string()),
         };
+        // The runtime connected during `create`: its message is queued.
+        let master = match (&console, &failure) {
+            (Some((listener, path)), None) => {
+                let m = crate::runtime::terminal::receive_master(
+                    listener,
+                    std::time::Duration::from_secs(5),
+                );
+                let _ = std::fs::remove_file(path);
+                Some(m.context("receiving the container's terminal")?)
+            }
+            (Some((_, path)), Some(_)) => {
+                let _ = std::fs::remove_file(path);
+                None
+            }
+            _ => None,
+        };
+        drop(console);
         let monitor = Monitor::current();
         if let Some(message) = failure {
             let code = if runtime_ok {
@@ -289,19 +330,29 @@ impl Once<'_> {
             report(sync, format!("ok {pid}"));
         }
 
-        let mut relay = Relay {
-            stdout: Some(out_r),
-            stderr: Some(err_r),
-            listener,
-            clients: Vec::new(),
-            log: {
-                // --log-driver none: the output still reaches attached clients.
-                let path = super::create::log_path(paths, &self.config)
-                    .unwrap_or_else(|| std::path::PathBuf::from("/dev/null"));
-                LogWriter::open(&path, super::create::log_config(&self.config).max_size)
-                    .with_context(|| format!("opening the log {}", path.display()))?
-            },
+        let log = {
+            // --log-driver none: the output still reaches attached clients.
+            let path = super::create::log_path(paths, &self.config)
+                .unwrap_or_else(|| std::path::PathBuf::from("/dev/null"));
+            LogWriter::open(&path, super::create::log_config(&self.config).max_size)
+                .with_context(|| format!("opening the log {}", path.display()))?
         };
+        let mut relay = Relay::new(listener, log);
+        match master {
+            Some(master) => {
+                // The runtime's own pipes carried only its messages; the
+                // container writes to the terminal, all of it as stdout.
+                drop((out_r, err_r));
+                relay.stdin = Some(master.try_clone().context("duplicating the terminal")?);
+                relay.stdout = Some(master);
+                relay.tty = true;
+            }
+            None => {
+                relay.stdout = Some(out_r);
+                relay.stderr = Some(err_r);
+                relay.stdin = stdin_w;
+            }
+        }
         if wait_for_attach {
             // The foreground `run` connects before the container may print; if
             // it died first, the container starts anyway after a while, its

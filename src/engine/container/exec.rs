@@ -1,0 +1,457 @@
+//! `exec`: another process in a running container. Its OCI process is the
+//! container's own (user, capabilities, limits, environment) with the
+//! request's changes; the runtime's `exec --detach` starts it while the
+//! caller is the child subreaper, so that the process becomes the caller's
+//! child and its exit status is exact (conmon does the same).
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Paths;
+use crate::config::Context;
+use crate::engine::state::{
+    Container, ContainerState, ExecTransition, NewExecSession, State, names,
+};
+use crate::runtime::monitor as relay;
+use crate::runtime::oci::{self, OciRuntime};
+use crate::runtime::spec::user;
+
+/// What `exec` asks for; stored with the session.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExecRequest {
+    pub command: Vec<String>,
+    /// KEY=VALUE pairs, added to (and overriding) the container's.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub detach: bool,
+    pub privileged: bool,
+}
+
+/// A started exec process.
+pub struct Running {
+    pub session: String,
+    pub pid: i32,
+    /// `-t`: the process's terminal.
+    pub master: Option<OwnedFd>,
+    /// Without `-t` in the foreground: the process's stderr (shared with the
+    /// runtime, whose messages it carried until the start).
+    pub stderr: Option<OwnedFd>,
+}
+
+pub enum Started {
+    Running(Running),
+    /// The runtime refused (command not found...): Podman's code for it.
+    Failed {
+        code: u8,
+        message: String,
+    },
+}
+
+/// The process spec for `req` from the container's spec `config`; `passwd`
+/// and `group` are the container's files (for `--user`).
+pub fn process_spec(
+    config: &Value,
+    req: &ExecRequest,
+    passwd: Option<&str>,
+    group: Option<&str>,
+    console_size: Option<(u16, u16)>,
+) -> anyhow::Result<Value> {
+    let mut p = config
+        .get("process")
+        .cloned()
+        .context("the container's spec has no process")?;
+    if req.command.is_empty() {
+        bail!("must provide a non-empty command to start an exec session");
+    }
+    p["args"] = json!(req.command);
+    p["terminal"] = json!(req.tty);
+    match console_size {
+        Some((rows, cols)) if req.tty => p["consoleSize"] = json!({"height": rows, "width": cols}),
+        _ => {
+            if let Some(o) = p.as_object_mut() {
+                o.remove("consoleSize");
+            }
+        }
+    }
+    let mut env: Vec<String> = p["env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut set = |kv: &str, only_if_missing: bool| {
+        let key = kv.split('=').next().unwrap_or(kv);
+        let present = env.iter().any(|e| e.split('=').next() == Some(key));
+        if present && only_if_missing {
+            return;
+        }
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.to_owned());
+    };
+    for e in &req.env {
+        set(e, false);
+    }
+    if req.tty {
+        set("TERM=xterm", true);
+    }
+    p["env"] = json!(env);
+    if let Some(w) = req.workdir.as_deref().filter(|w| !w.is_empty()) {
+        if !w.starts_with('/') {
+            bail!("workdir {w:?} must be an absolute path");
+        }
+        p["cwd"] = json!(w);
+    }
+    if let Some(u) = req.user.as_deref().filter(|u| !u.is_empty()) {
+        let r = user::resolve(u, passwd, group, &[])?;
+        p["user"]["uid"] = json!(r.uid);
+        p["user"]["gid"] = json!(r.gid);
+        p["user"]["additionalGids"] = json!(r.additional_gids);
+        if let Some(o) = p["user"].as_object_mut() {
+            o.remove("username");
+        }
+        if r.uid != 0 {
+            // As for the container's own process: a non-root user holds
+            // only the bounding set.
+            for set in ["effective", "permitted", "inheritable", "ambient"] {
+                if let Some(c) = p["capabilities"].as_object_mut() {
+                    c.remove(set);
+                }
+            }
+        }
+        set_env_home(&mut p, &r.home);
+    }
+    if req.privileged {
+        let bounding = p["capabilities"]["bounding"].clone();
+        for set in ["effective", "permitted", "bounding"] {
+            p["capabilities"][set] = bounding.clone();
+        }
+        p["noNewPrivileges"] = json!(false);
+    }
+    Ok(p)
+}
+
+/// HOME follows the exec user unless the request set it.
+fn set_env_home(p: &mut Value, home: &str) {
+    if let Some(env) = p["env"].as_array_mut() {
+        for e in env.iter_mut() {
+            if e.as_str().is_some_and(|s| s.starts_with("HOME=")) {
+                *e = json!(format!("HOME={home}"));
+            }
+        }
+    }
+}
+
+/// The running container `c` or Podman's refusal.
+pub fn require_running(c: &Container) -> anyhow::Result<()> {
+    if c.state != ContainerState::Running {
+        bail!(
+            "can only create exec sessions on running containers: container {} is {}: container state improper",
+            c.name,
+            c.state
+        );
+    }
+    Ok(())
+}
+
+/// Records a session and starts its process.
+pub fn start(
+    ctx: &Context,
+    graphroot: &Path,
+    state: &State,
+    c: &Container,
+    req: &ExecRequest,
+    console_size: Option<(u16, u16)>,
+) -> anyhow::Result<Started> {
+    require_running(c)?;
+    let paths = Paths::new(ctx, graphroot, &c.id);
+    let config: Value = serde_json::from_slice(
+        &std::fs::read(paths.userdata.join("config.json"))
+            .with_context(|| format!("reading the spec of {}", c.name))?,
+    )?;
+    let rootfs = config["root"]["path"]
+        .as_str()
+        .map(|r| paths.userdata.join(r))
+        .unwrap_or_default();
+    let read = |f: &str| std::fs::read_to_string(rootfs.join(f)).ok();
+    let process = process_spec(
+        &config,
+        req,
+        read("etc/passwd").as_deref(),
+        read("etc/group").as_deref(),
+        console_size,
+    )?;
+    let (runtime, _) = oci::select(
+        Some(&c.runtime),
+        &oci::host_facts(),
+        &ctx.run_dir.join("runtime"),
+        true,
+    )?;
+
+    let session = names::generate_id().context("generating an exec session id")?;
+    state.create_exec_session(&NewExecSession {
+        id: session.clone(),
+        container_id: c.id.clone(),
+        config: serde_json::to_string(req)?,
+    })?;
+    let short = &session[..12];
+    let files = SessionFiles {
+        process: paths.userdata.join(format!("exec-{short}.json")),
+        pid: paths.userdata.join(format!("exec-{short}.pid")),
+        log: paths.userdata.join(format!("exec-{short}.log")),
+        console: ctx.run_dir.join("s").join(format!("e{short}")),
+    };
+    let result = launch(&runtime, c, req, &process, &files);
+    let _ = std::fs::remove_file(&files.process);
+    let _ = std::fs::remove_file(&files.pid);
+    let _ = std::fs::remove_file(&files.console);
+    match result {
+        Ok(Launched::Running {
+            pid,
+            master,
+            stderr,
+        }) => {
+            state.update_exec_session(&session, ExecTransition::Started { pid })?;
+            Ok(Started::Running(Running {
+                session,
+                pid,
+                master,
+                stderr,
+            }))
+        }
+        Ok(Launched::Refused(message)) => {
+            let code = relay::start_failure_code(&message);
+            let _ = state.update_exec_session(
+                &session,
+                ExecTransition::Exited {
+                    code: i32::from(code),
+                },
+            );
+            Ok(Started::Failed {
+                code,
+                message: format!("{}: {message}", runtime.name),
+            })
+        }
+        Err(e) => {
+            let _ = state.update_exec_session(&session, ExecTransition::Exited { code: 125 });
+            Err(e)
+        }
+    }
+}
+
+struct SessionFiles {
+    process: PathBuf,
+    pid: PathBuf,
+    log: PathBuf,
+    console: PathBuf,
+}
+
+enum Launched {
+    Running {
+        pid: i32,
+        master: Option<OwnedFd>,
+        stderr: Option<OwnedFd>,
+    },
+    Refused(String),
+}
+
+fn launch(
+    runtime: &OciRuntime,
+    c: &Container,
+    req: &ExecRequest,
+    process: &Value,
+    files: &SessionFiles,
+) -> anyhow::Result<Launched> {
+    std::fs::write(&files.process, serde_json::to_vec(process)?)
+        .with_context(|| format!("writing {}", files.process.display()))?;
+    let console = if req.tty && !req.detach {
+        if let Some(dir) = files.console.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let _ = std::fs::remove_file(&files.console);
+        Some(
+            std::os::unix::net::UnixListener::bind(&files.console)
+                .with_context(|| format!("binding {}", files.console.display()))?,
+        )
+    } else {
+        None
+    };
+    // SAFETY: prctl on this process: orphans of the runtime (the exec'd
+    // process once `exec --detach` returns) become its children.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let mut cmd = Command::new(&runtime.path);
+    cmd.args(runtime.exec_args(
+        &c.id,
+        &files.process,
+        &files.pid,
+        console.as_ref().map(|_| files.console.as_path()),
+    ));
+    // Without a terminal the process inherits the runtime's stdio. Its
+    // stderr is a pipe the caller relays, so that the runtime's own
+    // complaint (before the process ran) becomes hutch's error line.
+    let mut stderr_r = None;
+    if req.detach {
+        let log = std::fs::File::create(&files.log)
+            .with_context(|| format!("creating {}", files.log.display()))?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log));
+    } else {
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        stderr_r = Some(r);
+        cmd.stderr(Stdio::from(w));
+        if req.tty {
+            cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        } else {
+            cmd.stdin(if req.interactive {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::inherit());
+        }
+    }
+    let status = cmd
+        .status()
+        .with_context(|| format!("running {} exec in {}", runtime.name, c.name))?;
+    drop(cmd);
+    if !status.success() {
+        let raw = if req.detach {
+            std::fs::read_to_string(&files.log).unwrap_or_default()
+        } else {
+            stderr_r.as_ref().map(read_available).unwrap_or_default()
+        };
+        let _ = std::fs::remove_file(&files.log);
+        return Ok(Launched::Refused(oci::runtime_message(&raw)));
+    }
+    let pid: i32 = std::fs::read_to_string(&files.pid)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .context("reading the exec process's pid file")?;
+    let master = match &console {
+        Some(l) => Some(
+            crate::runtime::terminal::receive_master(l, std::time::Duration::from_secs(5))
+                .context("receiving the exec session's terminal")?,
+        ),
+        None => None,
+    };
+    Ok(Launched::Running {
+        pid,
+        master,
+        stderr: if req.tty { None } else { stderr_r },
+    })
+}
+
+/// What the pipe holds now, without waiting for writers that may live on.
+fn read_available(fd: &OwnedFd) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(fd),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 0) } <= 0 {
+            break;
+        }
+        match rustix::io::read(fd, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Waits for the process (the caller's child by now) and records its code.
+pub fn wait(state: &State, running: &Running) -> i32 {
+    let mut status = 0;
+    // SAFETY: waitpid on a child of this process (see `launch`).
+    let r = unsafe { libc::waitpid(running.pid, &mut status, 0) };
+    let code = if r == running.pid {
+        relay::exit_code(status)
+    } else {
+        -1
+    };
+    let _ = state.update_exec_session(&running.session, ExecTransition::Exited { code });
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Value {
+        json!({"process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": ["sh"],
+            "env": ["PATH=/bin", "HOME=/root", "A=1"],
+            "cwd": "/",
+            "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_CHOWN"],
+                             "permitted": ["CAP_CHOWN"]},
+            "noNewPrivileges": true
+        }})
+    }
+
+    #[test]
+    fn exec_process_from_the_containers() {
+        let req = ExecRequest {
+            command: vec!["id".into()],
+            env: vec!["A=2".into(), "B=3".into()],
+            user: Some("1000".into()),
+            workdir: Some("/tmp".into()),
+            tty: true,
+            ..ExecRequest::default()
+        };
+        let passwd = "root:x:0:0::/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\n";
+        let p = process_spec(&base(), &req, Some(passwd), Some(""), Some((24, 80))).unwrap();
+        assert_eq!(p["args"], json!(["id"]));
+        assert_eq!(p["terminal"], json!(true));
+        assert_eq!(p["consoleSize"], json!({"height": 24, "width": 80}));
+        assert_eq!(
+            p["env"],
+            json!(["PATH=/bin", "HOME=/home/u", "A=2", "B=3", "TERM=xterm"])
+        );
+        assert_eq!(p["cwd"], json!("/tmp"));
+        assert_eq!(
+            (p["user"]["uid"].clone(), p["user"]["gid"].clone()),
+            (json!(1000), json!(1000))
+        );
+        assert!(p["capabilities"].get("effective").is_none());
+        assert_eq!(
+            p["capabilities"]["bounding"],
+            json!(["CAP_CHOWN", "CAP_KILL"])
+        );
+    }
+
+    #[test]
+    fn privileged_exec_gets_the_bounding_set() {
+        let req = ExecRequest {
+            command: vec!["sh".into()],
+            privileged: true,
+            ..ExecRequest::default()
+        };
+        let p = process_spec(&base(), &req, None, None, None).unwrap();
+        assert_eq!(
+            p["capabilities"]["effective"],
+            json!(["CAP_CHOWN", "CAP_KILL"])
+        );
+        assert_eq!(p["noNewPrivileges"], json!(false));
+        let relative = ExecRequest {
+            workdir: Some("tmp".into()),
+            ..req
+        };
+        assert!(process_spec(&base(), &relative, None, None, None).is_err());
+    }
+}
