@@ -117,12 +117,12 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
     let cgroup = match crate::cgroups::container::enter(id, &paths.userdata) {
         Ok(c) => c,
         Err(e) => {
+            finish(
+                ctx, &store, &state, &runtime, &paths, id, 125, remove, false,
+            );
             report(
                 &mut sync,
                 format!("err 125 {}", format!("{e:#}").replace('\n', " ")),
-            );
-            finish(
-                ctx, &store, &state, &runtime, &paths, id, 125, remove, false,
             );
             return Ok(125);
         }
@@ -215,11 +215,11 @@ impl Once<'_> {
         let mut network = match super::network::setup(ctx, paths, id) {
             Ok(h) => h,
             Err(e) => {
+                finish(ctx, store, state, runtime, paths, id, 125, remove, false);
                 report(
                     sync,
                     format!("err 125 {}", format!("{e:#}").replace('\n', " ")),
                 );
-                finish(ctx, store, state, runtime, paths, id, 125, remove, false);
                 return Ok((125, false));
             }
         };
@@ -288,7 +288,6 @@ impl Once<'_> {
             } else {
                 relay::start_failure_code(&message)
             };
-            report(sync, format!("err {code} {}", message.replace('\n', " ")));
             // Through `created`, so the refusal is recorded as an exit with
             // its code (ps: "Exited (127)") rather than left `configured`.
             if let Some(m) = monitor
@@ -307,6 +306,8 @@ impl Once<'_> {
                 remove,
                 runtime_ok,
             );
+            // Only now: the spawner's next command must see the exit.
+            report(sync, format!("err {code} {}", message.replace('\n', " ")));
             return Ok((i32::from(code), false));
         }
         let pid: i32 = std::fs::read_to_string(paths.pid_file())
@@ -372,7 +373,6 @@ impl Once<'_> {
         if let Err(e) = runtime.run("start", id, &runtime.start_args(id)) {
             let message = e.to_string();
             let code = i32::from(relay::start_failure_code(&message));
-            report(sync, format!("err {code} {}", message.replace('\n', " ")));
             relay.log.write(
                 crate::runtime::logfile::Stream::Stderr,
                 format!("{message}\n").as_bytes(),
@@ -385,6 +385,7 @@ impl Once<'_> {
                 );
             }
             finish(ctx, store, state, runtime, paths, id, code, remove, true);
+            report(sync, format!("err {code} {}", message.replace('\n', " ")));
             relay.finish(code);
             return Ok((code, false));
         }
