@@ -145,7 +145,19 @@ pub fn enter(id: &str, userdata: &Path) -> anyhow::Result<Option<Entered>> {
             )?
         }
         _ => {
-            let parent = plan.parent.clone().unwrap_or_else(|| own.clone());
+            // A sibling of the caller's cgroup: the caller's own holds
+            // processes, so it may enable no controller for a child, while
+            // a delegated parent whose processes sit in leaves can.
+            let parent = plan.parent.clone().unwrap_or_else(|| {
+                let own = own.trim_end_matches('/');
+                match own.rsplit_once('/') {
+                    Some((p, _)) if !p.is_empty() => p.to_owned(),
+                    _ => own.to_owned(),
+                }
+            });
+            if let Err(e) = super::v2::enable_controllers(&super::v2::dir_of(&parent)) {
+                tracing::warn!(container = id, "{e:#}");
+            }
             format!("{}/hutch-{id}", parent.trim_end_matches('/'))
         }
     };

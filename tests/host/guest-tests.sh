@@ -9,9 +9,9 @@
 # not pending failed.
 set -u
 
-# Checks whose feature has not landed yet (issue 6: scopes, limits, stats).
-PENDING="scope oom-killed pids-limit cpus-limit cpus-stats pause unpause
-         update-memory scope-gone cgroupfs-limit timing"
+# Checks whose feature has not landed yet (none now; name a check here to
+# let it fail without failing the tier while its feature is being built).
+PENDING=""
 
 HUTCH=${HUTCH:-hutch}
 [ -f /mnt/in/env ] && . /mnt/in/env

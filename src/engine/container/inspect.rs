@@ -164,6 +164,46 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "ReadonlyRootfs": req.read_only,
         "Runtime": "oci",
     });
+    // Limits as the runtime holds them (`update` rewrites the spec).
+    let res = &spec["linux"]["resources"];
+    let num = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
+    let quota = num(&res["cpu"]["quota"]);
+    let period = num(&res["cpu"]["period"]);
+    let mut host_view = host_view;
+    if let Some(h) = host_view.as_object_mut() {
+        for (k, v) in [
+            ("Memory", json!(num(&res["memory"]["limit"]))),
+            (
+                "MemoryReservation",
+                json!(num(&res["memory"]["reservation"])),
+            ),
+            ("MemorySwap", json!(num(&res["memory"]["swap"]))),
+            ("CpuShares", json!(num(&res["cpu"]["shares"]))),
+            ("CpuQuota", json!(quota)),
+            ("CpuPeriod", json!(period)),
+            (
+                "NanoCpus",
+                json!(if period > 0 {
+                    quota * 1_000_000_000 / period
+                } else {
+                    0
+                }),
+            ),
+            (
+                "CpusetCpus",
+                json!(res["cpu"]["cpus"].as_str().unwrap_or("")),
+            ),
+            (
+                "CpusetMems",
+                json!(res["cpu"]["mems"].as_str().unwrap_or("")),
+            ),
+            ("PidsLimit", json!(num(&res["pids"]["limit"]))),
+            ("BlkioWeight", json!(num(&res["blockIO"]["weight"]))),
+            ("OomScoreAdj", json!(num(&spec["process"]["oomScoreAdj"]))),
+        ] {
+            h.insert(k.to_owned(), v);
+        }
+    }
     json!({
         "Id": c.id,
         "Created": rfc3339_nano(Some(c.created)),
