@@ -474,3 +474,71 @@ fn inspect_and_ps_filters() {
         Some(125)
     );
 }
+
+#[test]
+fn logs_follow_since_until_then_stop_and_rm() {
+    let env = env();
+    // Lines a second apart: `logs -f` started after the first must block
+    // until the container ends and print every line once.
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 1; echo two; sleep 1; echo three",
+    ]);
+    assert!(
+        wait_until(Duration::from_secs(10), || env
+            .ok(["logs", "talker"])
+            .contains("one")),
+        "first line logged"
+    );
+    assert_eq!(env.ok(["logs", "-f", "talker"]), "one\ntwo\nthree\n");
+    assert_eq!(
+        env.ok(["logs", "--since", "10m", "talker"]).lines().count(),
+        3
+    );
+    assert_eq!(env.ok(["logs", "--until", "2000-01-01", "talker"]), "");
+    assert_eq!(env.ok(["logs", "-n", "1", "talker"]), "three\n");
+    let out = env.run(["logs", "--since", "yesterday-ish", "talker"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+
+    // run -d, logs -f while it runs, stop, rm.
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up; exec sleep 600",
+    ]);
+    assert!(
+        wait_until(Duration::from_secs(10), || env
+            .ok(["logs", "svc"])
+            .contains("up")),
+        "service logged"
+    );
+    let follower = env
+        .hutch(["logs", "-f", "svc"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start logs -f");
+    env.ok(["stop", "-t", "1", "svc"]);
+    let out = follower
+        .wait_with_output()
+        .expect("logs -f ends with the container");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "up\n");
+    assert!(
+        !env.ok(["rm", "svc"]).trim().is_empty(),
+        "rm names what it removed"
+    );
+    assert!(
+        !env.ok(["ps", "-a", "--format", "{{.Names}}"])
+            .contains("svc")
+    );
+}

@@ -34,7 +34,7 @@ pub struct EventsArgs {
 
 /// A time as `--since`/`--until` take it: RFC 3339, a date, Unix seconds
 /// (with a fraction), or a duration back from now (`10m`).
-fn parse_time(s: &str, now_ns: i64) -> anyhow::Result<i64> {
+pub(crate) fn parse_time(s: &str, now_ns: i64) -> anyhow::Result<i64> {
     if let Ok(secs) = s.parse::<f64>() {
         return Ok((secs * 1e9) as i64);
     }

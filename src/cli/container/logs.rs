@@ -18,6 +18,15 @@ pub struct LogsArgs {
     /// Output the timestamps in the log
     #[arg(short, long)]
     timestamps: bool,
+    /// Follow log output until the container stops
+    #[arg(short, long)]
+    follow: bool,
+    /// Show logs since TIMESTAMP (RFC 3339, Unix seconds, or a duration such as 10m)
+    #[arg(long, value_name = "TIMESTAMP")]
+    since: Option<String>,
+    /// Show logs until TIMESTAMP
+    #[arg(long, value_name = "TIMESTAMP")]
+    until: Option<String>,
     container: String,
 }
 
@@ -32,17 +41,50 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
             "this container is using the 'none' log driver, cannot read logs: this container is not logging output"
         );
     };
-    let lines = logfile::read(
-        &log,
-        &LogFilter {
-            tail: args.tail,
-            ..LogFilter::default()
-        },
-    )
-    .with_context(|| format!("reading the log of {}", c.name))?;
+    let now = crate::engine::time::now_ns();
+    let at = |t: &Option<String>| -> anyhow::Result<Option<i128>> {
+        t.as_deref()
+            .map(|t| super::events::parse_time(t, now).map(i128::from))
+            .transpose()
+    };
+    let filter = LogFilter {
+        since_ns: at(&args.since)?,
+        until_ns: at(&args.until)?,
+        tail: None,
+    };
+    let read =
+        || logfile::read(&log, &filter).with_context(|| format!("reading the log of {}", c.name));
+    let lines = read()?;
+    let skip = args.tail.map_or(0, |n| lines.len().saturating_sub(n));
+    let mut seen = lines.len();
+    print_lines(lines.into_iter().skip(skip), args.timestamps)?;
+    // `-f`: new lines as the monitor writes them, until the container is no
+    // longer running; a last read then takes what it wrote before the end.
+    while args.follow {
+        // A killed monitor must not keep `-f` waiting forever.
+        let _ = state.recover();
+        let running = state.container(&c.id).is_ok_and(|c| c.state.is_active());
+        let lines = read()?;
+        // A rotation drops the older half: start again from what is left.
+        seen = seen.min(lines.len());
+        let total = lines.len();
+        print_lines(lines.into_iter().skip(seen), args.timestamps)?;
+        seen = total;
+        if !running {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_lines(
+    lines: impl Iterator<Item = logfile::LogLine>,
+    timestamps: bool,
+) -> anyhow::Result<()> {
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     for l in lines {
-        let text = if args.timestamps {
+        let text = if timestamps {
             format!("{} {}", logfile::timestamp(l.time_ns), l.text)
         } else {
             l.text
@@ -51,6 +93,7 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
             Stream::Stdout => writeln!(out, "{text}")?,
             Stream::Stderr => writeln!(err, "{text}")?,
         }
+        out.flush()?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
