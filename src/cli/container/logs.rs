@@ -60,20 +60,22 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     print_lines(lines.into_iter().skip(skip), args.timestamps)?;
     // `-f`: new lines as the monitor writes them, until the container is no
     // longer running; a last read then takes what it wrote before the end.
-    while args.follow {
-        // A killed monitor must not keep `-f` waiting forever.
-        let _ = state.recover();
-        let running = state.container(&c.id).is_ok_and(|c| c.state.is_active());
-        let lines = read()?;
-        // A rotation drops the older half: start again from what is left.
-        seen = seen.min(lines.len());
-        let total = lines.len();
-        print_lines(lines.into_iter().skip(seen), args.timestamps)?;
-        seen = total;
-        if !running {
-            break;
+    if args.follow {
+        loop {
+            // A killed monitor must not keep `-f` waiting forever.
+            let _ = state.recover();
+            let running = state.container(&c.id).is_ok_and(|c| c.state.is_active());
+            let lines = read()?;
+            // A rotation drops the older half: start again from what is left.
+            seen = seen.min(lines.len());
+            let total = lines.len();
+            print_lines(lines.into_iter().skip(seen), args.timestamps)?;
+            seen = total;
+            if !running {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
     }
     Ok(ExitCode::SUCCESS)
 }
