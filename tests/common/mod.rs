@@ -108,12 +108,26 @@ pub fn hutch_bin() -> &'static Path {
         if !is_root() {
             return built;
         }
-        let dir = PathBuf::from(format!("/tmp/hutch-it-bin-{}", std::process::id()));
+        // One copy per build, shared by every test binary of the run (a copy
+        // per process filled /tmp): keyed by the build's size and mtime,
+        // written under a temporary name and renamed into place.
+        let meta = fs::metadata(&built).expect("stat the built hutch");
+        let stamp = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let dir = PathBuf::from(format!("/tmp/hutch-it-bin-{stamp:x}-{:x}", meta.len()));
         fs::create_dir_all(&dir).expect("create binary dir");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod binary dir");
         let copy = dir.join("hutch");
-        fs::copy(&built, &copy).expect("copy hutch binary");
-        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod hutch binary");
+        if !copy.exists() {
+            let tmp = dir.join(format!("hutch.tmp-{}", std::process::id()));
+            fs::copy(&built, &tmp).expect("copy hutch binary");
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))
+                .expect("chmod hutch binary");
+            fs::rename(&tmp, &copy).expect("rename hutch binary");
+        }
         copy
     })
 }

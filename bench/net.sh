@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# TCP throughput with iperf3 (Debian's), host -> container through a published
+# port and container -> host, for pasta and slirp4netns, hutch beside podman
+# (slirp4netns only: podman 4.3 has no pasta); then the added cost of
+# networking on `run --rm true` against --network none (hyperfine medians).
+# The container runs the host's iperf3 from read-only binds of /usr/lib and
+# /usr/bin over the busybox image, so nothing is downloaded.
+# Usage: bench/net.sh [seconds per iperf3 run] [runs]   (as root it runs as hutch-test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+runs=${2:-20}
+if [ "$(id -u)" -eq 0 ]; then
+  cargo build --release --locked -q
+  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" /tmp/hutch-bench-net
+  exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
+    HUTCH=/tmp/hutch-bench-net bash "$PWD/bench/net.sh" "$secs" "$runs"
+fi
+hutch=${HUTCH:-$PWD/target/release/hutch}
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)}
+tmp=$(mktemp -d /tmp/hutch-bench-net.XXXXXX)
+H="$hutch --root $tmp/storage"
+mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/etc" "$tmp/rootfs/proc" "$tmp/rootfs/dev" "$tmp/rootfs/sys" \
+  "$tmp/rootfs/tmp" "$tmp/rootfs/run" "$tmp/rootfs/usr/bin" "$tmp/rootfs/usr/lib" "$tmp/rootfs/lib" "$tmp/rootfs/lib64"
+cp /bin/busybox "$tmp/rootfs/bin/"
+for a in sh true; do ln -s busybox "$tmp/rootfs/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$tmp/rootfs/etc/passwd"
+tar -C "$tmp/rootfs" -cf "$tmp/bb.tar" .
+$H import -q "$tmp/bb.tar" bench/busybox >/dev/null
+binds=(-v /usr/bin:/usr/bin:ro -v /usr/lib:/usr/lib:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro)
+P=""
+if command -v podman >/dev/null; then
+  P="podman --root $tmp/p --runroot $tmp/pr"
+  $P import -q "$tmp/bb.tar" bench/busybox >/dev/null
+fi
+gw=$(awk '$2 == "00000000" { printf "%d.%d.%d.%d", "0x" substr($3,7,2), "0x" substr($3,5,2), "0x" substr($3,3,2), "0x" substr($3,1,2); exit }' /proc/net/route)
+port=$((20000 + RANDOM % 20000))
+
+gbps() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))'; }
+
+# host -> container: iperf3 -s in the container behind -p; the client here.
+inbound() { # tool network
+  local tool=$1 net=$2 name out
+  name=in-$RANDOM
+  $tool run -d --name "$name" --network "$net" -p "127.0.0.1:$port:5201" "${binds[@]}" bench/busybox \
+    /usr/bin/iperf3 -s -1 >/dev/null
+  out=""
+  for _ in $(seq 50); do out=$(iperf3 -J -c 127.0.0.1 -p "$port" -t "$secs" 2>/dev/null) && break; sleep 0.1; done
+  $tool rm -f "$name" >/dev/null 2>&1 || true
+  echo "$out" | gbps
+}
+# container -> host: iperf3 -s on the host; the container reaches it through
+# the helper's address for the host.
+outbound() { # tool network host-address
+  local tool=$1 net=$2 addr=$3
+  iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
+  local srv=$!
+  local out=""
+  for _ in $(seq 20); do
+    out=$($tool run --rm --network "$net" "${binds[@]}" bench/busybox \
+      /usr/bin/iperf3 -J -c "$addr" -p "$port" -t "$secs" 2>/dev/null) && break
+    sleep 0.2
+  done
+  kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true
+  echo "$out" | gbps
+}
+printf '%-34s%12s%12s\n' "TCP throughput (Gbit/s)" hutch podman
+printf '%-34s%12s%12s\n' "pasta: host -> container" "$(inbound "$H" pasta)" "-"
+printf '%-34s%12s%12s\n' "pasta: container -> host" "$(outbound "$H" pasta:--map-gw "$gw")" "-"
+pin=-; pout=-
+if [ -n "$P" ]; then
+  pin=$(inbound "$P" slirp4netns:port_handler=slirp4netns)
+  pout=$(outbound "$P" slirp4netns:allow_host_loopback=true 10.0.2.2)
+fi
+printf '%-34s%12s%12s\n' "slirp4netns: host -> container" "$(inbound "$H" slirp4netns:port_handler=slirp4netns)" "$pin"
+printf '%-34s%12s%12s\n' "slirp4netns: container -> host" "$(outbound "$H" slirp4netns:allow_host_loopback=true 10.0.2.2)" "$pout"
+
+hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$tmp/r.json" \
+  "$H run --rm --network none bench/busybox true" \
+  "$H run --rm --network pasta bench/busybox true" \
+  "$H run --rm --network slirp4netns bench/busybox true" >/dev/null 2>&1
+python3 - "$tmp/r.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+base = r[0]["median"]
+for name, x in zip(["none", "pasta", "slirp4netns"], r):
+    print(f"run --rm --network {name:<12}{x['median']*1e3:>8.1f} ms  (+{(x['median']-base)*1e3:.1f} ms)")
+PY
+$H rm -a -f >/dev/null 2>&1 || true
+$H unshare rm -rf "$tmp" 2>/dev/null || true
+[ -n "$P" ] && { $P rm -a -f >/dev/null 2>&1 || true; podman unshare rm -rf "$tmp/p" 2>/dev/null || true; }
+"$hutch" system migrate
