@@ -30,7 +30,7 @@ $H import -q "$tmp/bb.tar" bench/busybox >/dev/null
 binds=(-v /usr/bin:/usr/bin:ro -v /usr/lib:/usr/lib:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro)
 P=""
 if command -v podman >/dev/null; then
-  P="podman --root $tmp/p --runroot $tmp/pr"
+  P="podman --root $tmp/p --runroot $tmp/pr --runtime runc"
   $P import -q "$tmp/bb.tar" bench/busybox >/dev/null
 fi
 gw=$(awk '$2 == "00000000" { printf "%d.%d.%d.%d", "0x" substr($3,7,2), "0x" substr($3,5,2), "0x" substr($3,3,2), "0x" substr($3,1,2); exit }' /proc/net/route)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-30}
 if [ "$(id -u)" -eq 0 ]; then
   cargo build --release --locked -q
-  install -m 0755 target/release/hutch /tmp/hutch-bench
+  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" /tmp/hutch-bench
   exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
     HUTCH=/tmp/hutch-bench bash "$PWD/bench/run.sh" "$runs"
 fi
@@ -26,15 +26,27 @@ tar -C "$tmp/rootfs" -cf "$tmp/bb.tar" .
 "$hutch" --root "$root" import -q "$tmp/bb.tar" bench/busybox >/dev/null
 
 # The spec hutch generates, pointed at the image's read-only mount, for runc.
-id=$("$hutch" --root "$root" run -d --name spec-source bench/busybox true)
+id=$("$hutch" --root "$root" run -d --network none --name spec-source bench/busybox true)
 mkdir -p "$tmp/bundle"
 cp "$root/containers/$id/userdata/config.json" "$tmp/bundle/config.json.in"
-mnt=$("$hutch" --root "$root" image mount bench/busybox)
+mnt="$tmp/rootfs"   # the same files the image holds
 python3 - "$tmp/bundle" "$mnt" <<'PY'
 import json, sys
 b, mnt = sys.argv[1], sys.argv[2]
 spec = json.load(open(b + "/config.json.in"))
 spec["root"] = {"path": mnt, "readonly": True}
+# The per-container /etc files go with the source container: copy them.
+import os, shutil
+for i, m in enumerate(spec.get("mounts", [])):
+    src = m.get("source", "")
+    if "/containers/" in src and os.path.isfile(src):
+        dst = os.path.join(b, f"etc-{i}-{os.path.basename(src)}")
+        shutil.copy(src, dst)
+        m["source"] = dst
+# A fresh network namespace of loopback only, as --network none.
+for ns in spec["linux"].get("namespaces", []):
+    if ns["type"] == "network":
+        ns.pop("path", None)
 spec["process"]["args"] = ["/bin/true"]
 json.dump(spec, open(b + "/config.json", "w"))
 PY
