@@ -9,16 +9,7 @@ use common::images::*;
 use common::*;
 
 fn env_with_busybox() -> TestEnv {
-    let env = TestEnv::new(TestUser::default_user());
-    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
-    env.ok([
-        "import",
-        "--change",
-        "CMD=/bin/sh",
-        tar.to_str().unwrap(),
-        "busybox",
-    ]);
-    env
+    busybox_env(&[])
 }
 
 #[test]

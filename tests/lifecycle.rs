@@ -27,16 +27,7 @@ impl Drop for Env {
 }
 
 fn env() -> Env {
-    let env = TestEnv::new(TestUser::default_user());
-    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
-    env.ok([
-        "import",
-        "--change",
-        "CMD=/bin/sh",
-        tar.to_str().unwrap(),
-        "busybox",
-    ]);
-    Env(env)
+    Env(busybox_env(&[]))
 }
 
 fn inspect(env: &TestEnv, name: &str, format: &str) -> String {

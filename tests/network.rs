@@ -14,18 +14,7 @@ use common::images::*;
 use common::*;
 
 fn env_with_busybox() -> TestEnv {
-    let env = TestEnv::new(TestUser::default_user());
-    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
-    env.ok([
-        "import",
-        "--change",
-        "CMD=/bin/sh",
-        "--change",
-        "EXPOSE=80/tcp",
-        tar.to_str().unwrap(),
-        "busybox",
-    ]);
-    env
+    busybox_env(&["EXPOSE=80/tcp"])
 }
 
 /// A web server on the host's loopback answering one request with `body`.

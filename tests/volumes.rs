@@ -10,24 +10,6 @@ use std::os::unix::fs::PermissionsExt;
 use common::images::*;
 use common::*;
 
-fn env_with_busybox(changes: &[&str]) -> TestEnv {
-    let env = TestEnv::new(TestUser::default_user());
-    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
-    let mut args = vec![
-        "import".to_string(),
-        "--change".into(),
-        "CMD=/bin/sh".into(),
-    ];
-    for c in changes {
-        args.push("--change".into());
-        args.push(c.to_string());
-    }
-    args.push(tar.to_str().unwrap().into());
-    args.push("busybox".into());
-    env.ok(args);
-    env
-}
-
 /// A directory of the test user's, for bind mounts.
 fn user_dir(env: &TestEnv, name: &str) -> std::path::PathBuf {
     let dir = env.root.join(name);
@@ -47,7 +29,7 @@ fn nothing_created(env: &TestEnv) {
 
 #[test]
 fn keep_id_bind_mount_shows_the_users_ownership() {
-    let env = env_with_busybox(&[]);
+    let env = busybox_env(&[]);
     let dir = user_dir(&env, "src");
     let vol = format!("{}:/src", dir.display());
     let out = env.ok([
@@ -72,7 +54,7 @@ fn keep_id_bind_mount_shows_the_users_ownership() {
 
 #[test]
 fn root_in_container_writes_as_the_user_without_keep_id() {
-    let env = env_with_busybox(&[]);
+    let env = busybox_env(&[]);
     let dir = user_dir(&env, "src");
     let vol = format!("{}:/src:rw,z", dir.display());
     env.ok(["run", "--rm", "-v", &vol, "busybox", "touch", "/src/f"]);
@@ -81,7 +63,7 @@ fn root_in_container_writes_as_the_user_without_keep_id() {
 
 #[test]
 fn read_only_bind_refuses_writes() {
-    let env = env_with_busybox(&[]);
+    let env = busybox_env(&[]);
     let dir = user_dir(&env, "src");
     let vol = format!("{}:/src:ro", dir.display());
     let out = env.run(["run", "--rm", "-v", &vol, "busybox", "touch", "/src/f"]);
@@ -100,7 +82,7 @@ fn read_only_bind_refuses_writes() {
 
 #[test]
 fn named_volume_keeps_data_across_containers() {
-    let env = env_with_busybox(&[]);
+    let env = busybox_env(&[]);
     env.ok([
         "run",
         "--rm",
@@ -139,7 +121,7 @@ fn named_volume_keeps_data_across_containers() {
 
 #[test]
 fn volume_commands() {
-    let env = env_with_busybox(&[]);
+    let env = busybox_env(&[]);
     assert_eq!(
         env.ok(["volume", "create", "--label", "app=web", "one"])
             .trim(),
@@ -187,7 +169,7 @@ fn volume_commands() {
 
 #[test]
 fn bad_volume_input_creates_nothing() {
-    let env = env_with_busybox(&[]);
+    let env = busybox_env(&[]);
     let cases: [(&[&str], &str); 5] = [
         (&["-v", "a:/b:ro:extra"], "incorrect volume format"),
         (&["-v", "vol:relative"], "must be an absolute path"),
@@ -213,7 +195,7 @@ fn bad_volume_input_creates_nothing() {
 
 #[test]
 fn image_volume_gets_an_anonymous_volume_with_the_images_files() {
-    let env = env_with_busybox(&["VOLUME [\"/etc\"]"]);
+    let env = busybox_env(&["VOLUME [\"/etc\"]"]);
     let out = env.ok(["run", "--name", "c", "busybox", "cat", "/etc/passwd"]);
     assert!(out.starts_with("root:"), "copied up: {out}");
     let vols = env.ok(["volume", "ls", "-q"]);
@@ -224,7 +206,7 @@ fn image_volume_gets_an_anonymous_volume_with_the_images_files() {
 
 #[test]
 fn u_option_chowns_to_the_container_user() {
-    let env = env_with_busybox(&[]);
+    let env = busybox_env(&[]);
     let dir = user_dir(&env, "src");
     fs::write(dir.join("f"), "x").unwrap();
     chown(&dir.join("f"), env.user.uid, env.user.gid);

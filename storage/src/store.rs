@@ -278,20 +278,7 @@ impl Store {
         &self,
         op: rustix::fs::FlockOperation,
     ) -> Result<std::os::fd::OwnedFd, StoreError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = self.opts.root.join("storage.lock");
-        let file = fs::File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(io_err("opening lock", &path))?;
-        let fd = std::os::fd::OwnedFd::from(file);
-        rustix::fs::flock(&fd, op).map_err(|e| io_err("locking", &path)(e.into()))?;
-        Ok(fd)
+        lock_file(&self.opts.root.join("storage.lock"), op)
     }
 
     /// Removes an image record, then the layers no other image or
@@ -594,25 +581,14 @@ impl Store {
     }
 
     fn pins_lock(&self, id: &str) -> Result<std::os::fd::OwnedFd, StoreError> {
-        use std::os::unix::fs::OpenOptionsExt;
         let dir = self.container_dir(id);
         if !dir.join("lowers").is_file() {
             return Err(StoreError::NoContainer(id.to_owned()));
         }
-        let path = dir.join("mount-pins.lock");
-        let file = fs::File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(io_err("opening lock", &path))?;
-        let fd = std::os::fd::OwnedFd::from(file);
-        rustix::fs::flock(&fd, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| io_err("locking", &path)(e.into()))?;
-        Ok(fd)
+        lock_file(
+            &dir.join("mount-pins.lock"),
+            rustix::fs::FlockOperation::LockExclusive,
+        )
     }
 
     pub fn remove_container_layer(&self, id: &str) -> Result<(), StoreError> {
@@ -766,4 +742,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(refuse_network_fs(dir.path()).is_ok());
     }
+}
+
+/// Opens (creating, 0600, never through a symlink) and flocks a lock file.
+fn lock_file(
+    path: &Path,
+    op: rustix::fs::FlockOperation,
+) -> Result<std::os::fd::OwnedFd, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(io_err("opening lock", path))?;
+    let fd = std::os::fd::OwnedFd::from(file);
+    rustix::fs::flock(&fd, op).map_err(|e| io_err("locking", path)(e.into()))?;
+    Ok(fd)
 }

@@ -169,3 +169,19 @@ pub fn docker_archive(layers: &[Vec<u8>], repo_tag: &str) -> Vec<u8> {
     );
     b.into_inner().expect("finish archive")
 }
+
+/// A test environment of the default user with the busybox rootfs imported
+/// as image "busybox" (CMD /bin/sh), plus `changes` as `--change` values.
+pub fn busybox_env(changes: &[&str]) -> super::TestEnv {
+    let env = super::TestEnv::new(super::TestUser::default_user());
+    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
+    let mut args = vec!["import".to_owned(), "--change".into(), "CMD=/bin/sh".into()];
+    for c in changes {
+        args.push("--change".into());
+        args.push((*c).to_owned());
+    }
+    args.push(tar.to_string_lossy().into_owned());
+    args.push("busybox".into());
+    env.ok(args);
+    env
+}

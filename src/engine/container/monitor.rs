@@ -128,7 +128,8 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         }
     };
     runtime.cgroups_disabled = cgroup.is_none();
-    let policy = lifecycle::request_of(&row)
+    let config = lifecycle::request_of(&row);
+    let policy = config
         .restart
         .as_deref()
         .and_then(|p| RestartPolicy::parse(p).ok())
@@ -142,7 +143,7 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         id,
         remove,
         cgroup: cgroup.as_ref(),
-        config: lifecycle::request_of(&row),
+        config,
     };
     let mut restarting = false;
     loop {
