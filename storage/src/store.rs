@@ -717,6 +717,26 @@ fn overlay_copy(layer: &Path, dest: &Path, opaque_xattr: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// Opens (creating, 0600, never through a symlink) and flocks a lock file.
+fn lock_file(
+    path: &Path,
+    op: rustix::fs::FlockOperation,
+) -> Result<std::os::fd::OwnedFd, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(io_err("opening lock", path))?;
+    let fd = std::os::fd::OwnedFd::from(file);
+    rustix::fs::flock(&fd, op).map_err(|e| io_err("locking", path)(e.into()))?;
+    Ok(fd)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -742,24 +762,4 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(refuse_network_fs(dir.path()).is_ok());
     }
-}
-
-/// Opens (creating, 0600, never through a symlink) and flocks a lock file.
-fn lock_file(
-    path: &Path,
-    op: rustix::fs::FlockOperation,
-) -> Result<std::os::fd::OwnedFd, StoreError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(io_err("opening lock", path))?;
-    let fd = std::os::fd::OwnedFd::from(file);
-    rustix::fs::flock(&fd, op).map_err(|e| io_err("locking", path)(e.into()))?;
-    Ok(fd)
 }
