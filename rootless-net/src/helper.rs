@@ -112,7 +112,7 @@ pub fn start(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
     }
 }
 
-fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
+pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
     let log = File::create(&paths.log)
         .map_err(|e| NetError::io(format!("creating {}", paths.log.display()), e))?;
     match &plan.mode {

@@ -11,6 +11,7 @@
 //! [`netns`] (create/remove), [`Helper`] (start/stop pasta or slirp4netns),
 //! [`resolv::generate`].
 
+pub mod dns;
 pub mod helper;
 pub mod mode;
 pub mod netns;
@@ -19,6 +20,7 @@ pub mod pasta;
 pub mod ports;
 pub mod resolv;
 pub mod slirp;
+pub mod usernet;
 
 pub use helper::{Helper, HelperRecord, NetPaths};
 pub use mode::NetworkMode;
@@ -71,11 +73,14 @@ pub struct NetworkPlan {
     pub ports: Vec<PortMapping>,
     /// The bind-mounted namespace file, for modes where hutch creates it.
     pub netns: Option<PathBuf>,
+    /// `--network-alias`: more names on user networks.
+    pub aliases: Vec<String>,
 }
 
 impl NetworkPlan {
     /// Whether the monitor must create a namespace and attach a helper.
     pub fn needs_helper(&self) -> bool {
+        // User networks have no helper of their own: see `usernet`.
         matches!(
             self.mode,
             NetworkMode::Pasta { .. } | NetworkMode::Slirp4netns { .. }

@@ -76,7 +76,7 @@ pub fn create(path: &Path) -> Result<(), NetError> {
 /// Brings `lo` up in the calling thread's network namespace: the runtime
 /// leaves a namespace given by path as it is, and pasta in Debian 12 only
 /// configures its tap device.
-unsafe fn loopback_up() -> Result<(), std::io::Error> {
+pub(crate) unsafe fn loopback_up() -> Result<(), std::io::Error> {
     // SAFETY: an ifreq we own, a socket we close.
     unsafe {
         let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);

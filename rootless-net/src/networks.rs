@@ -1,8 +1,7 @@
 //! User networks as records: one JSON file per network under
 //! `<graphroot>/networks/NAME.json` (Podman's netavark layout), subnets
 //! chosen from 10.89.0.0/16 so that none overlaps another network or a
-//! route of the host. Only the records: containers cannot join a user
-//! network yet (that needs the rootless bridge namespace and a resolver).
+//! route of the host. Containers join them through [`crate::usernet`].
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -190,7 +189,12 @@ impl NetworkStore {
             name: name.to_owned(),
             id,
             driver: "bridge".into(),
-            network_interface: format!("podman{}", all.len() + 1),
+            // The bridge in the rootless netns: the first hutchN no other
+            // network has (Podman's podmanN).
+            network_interface: (0..)
+                .map(|i| format!("hutch{i}"))
+                .find(|b| !all.iter().any(|n| &n.network_interface == b))
+                .unwrap_or_default(),
             created,
             subnets: vec![subnet],
             ipv6_enabled: false,

@@ -122,6 +122,8 @@ enum Command {
     Update(container::UpdateArgs),
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
+    #[command(name = "__netns-holder", hide = true)]
+    NetnsHolder(network::HolderArgs),
     /// List images in local storage
     Images(image::ImagesArgs),
     /// Import a tarball to create a filesystem image
@@ -205,6 +207,7 @@ impl Command {
             | Command::Stats(_)
             | Command::Update(_)
             | Command::Monitor(_)
+            | Command::NetnsHolder(_)
             | Command::Import(_)
             | Command::Load(_)
             | Command::Pull(_)
@@ -287,6 +290,7 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => container::stats(&ctx, &args),
         Command::Update(args) => container::update(&ctx, &args),
         Command::Monitor(args) => container::monitor_main(&ctx, &args),
+        Command::NetnsHolder(args) => network::holder(&args),
         Command::Import(args) => image::import_image(&ctx, args),
         Command::Load(args) => image::load(&ctx, &args),
         Command::Login(args) => registry::login(&ctx, &args),

@@ -76,6 +76,17 @@ pub struct PruneArgs {
     force: bool,
 }
 
+/// `__netns-holder DIR`: the process holding the rootless netns.
+#[derive(Debug, clap::Args)]
+pub struct HolderArgs {
+    dir: std::path::PathBuf,
+}
+
+pub fn holder(args: &HolderArgs) -> anyhow::Result<ExitCode> {
+    hutch_rootless_net::usernet::holder_main(&args.dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
     name: String,

@@ -22,6 +22,9 @@ pub struct NetworkFlags {
     /// Set a custom DNS option
     #[arg(long = "dns-option", visible_alias = "dns-opt", value_name = "OPTION")]
     pub dns_option: Vec<String>,
+    /// Add a network-scoped alias for the container (user networks)
+    #[arg(long = "network-alias", value_name = "ALIAS")]
+    pub network_alias: Vec<String>,
 }
 
 impl NetworkFlags {
@@ -35,6 +38,7 @@ impl NetworkFlags {
                 search: self.dns_search.clone(),
                 options: self.dns_option.clone(),
             },
+            aliases: self.network_alias.clone(),
         }
     }
 }

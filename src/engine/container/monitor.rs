@@ -213,7 +213,8 @@ impl Once<'_> {
             .with_context(|| format!("binding {}", paths.attach.display()))?;
         // The network helper lives as long as this process (it is killed
         // with it); teardown in `finish` ends it and the namespace.
-        let mut network = match super::network::setup(ctx, paths, id) {
+        let name = state.container(id).map(|c| c.name).unwrap_or_default();
+        let mut network = match super::network::setup(ctx, paths, id, &name) {
             Ok(h) => h,
             Err(e) => {
                 finish(ctx, store, state, runtime, paths, id, 125, remove, false);

@@ -6,9 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use hutch_rootless_net::networks::NetworkStore;
+use hutch_rootless_net::usernet::{self, UserNetPaths};
 use hutch_rootless_net::{
-    DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, pasta, ports,
-    resolv, slirp,
+    DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, netns, pasta,
+    ports, resolv, slirp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,8 @@ pub struct NetworkRequest {
     /// `-P`: every port the image EXPOSEs, to random host ports.
     pub publish_all: bool,
     pub dns: DnsConfig,
+    /// `--network-alias`: names on user networks besides the container's.
+    pub aliases: Vec<String>,
 }
 
 const PLAN_FILE: &str = "network.json";
@@ -82,8 +86,8 @@ pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::R
         Some(m) => NetworkMode::parse(m, &default)?,
         None => default,
     };
-    if let NetworkMode::Network { name } = &mode {
-        bail!("network {name}: user networks are not supported yet; use pasta or slirp4netns");
+    if !req.aliases.is_empty() && !matches!(mode, NetworkMode::Network { .. }) {
+        bail!("--network-alias can only be used with user networks");
     }
     let mut ports: Vec<PortMapping> = req
         .publish
@@ -116,6 +120,7 @@ pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::R
         mode,
         ports,
         netns: None,
+        aliases: req.aliases.clone(),
     })
 }
 
@@ -131,7 +136,8 @@ pub fn apply(
 ) -> anyhow::Result<()> {
     let paths = Paths::new(ctx, store_root, &container.id);
     let mut forwarder = None;
-    container.net = match &plan.mode {
+    let mut gateway = None;
+    container.net = match &plan.mode.clone() {
         NetworkMode::None => NamespaceMode::None,
         NetworkMode::Host => NamespaceMode::Host,
         NetworkMode::Pasta { .. } => {
@@ -164,7 +170,13 @@ pub fn apply(
             }
         }
         NetworkMode::Network { name } => {
-            bail!("network {name}: user networks are not supported yet")
+            let net = network_store(ctx)?.get(name)?;
+            gateway = net.subnets.first().map(|s| s.gateway.clone());
+            // By name from here on: `network rm` finds its users by it.
+            plan.mode = NetworkMode::Network { name: net.name };
+            let p = net_paths(ctx, &container.id).netns;
+            plan.netns = Some(p.clone());
+            NamespaceMode::Path(p)
         }
     };
     std::fs::create_dir_all(&paths.userdata)
@@ -174,13 +186,20 @@ pub fn apply(
     // (systemd-resolved's stub replaced by its upstreams); DNS flags and
     // pasta's forwarder are laid over them.
     let prepared = container.etc_files.resolv_conf.clone();
-    if prepared.is_none() || *dns != resolv::DnsConfig::default() || forwarder.is_some() {
+    if prepared.is_none()
+        || *dns != resolv::DnsConfig::default()
+        || forwarder.is_some()
+        || gateway.is_some()
+    {
         let host = prepared
             .as_deref()
             .or(Some(std::path::Path::new("/etc/resolv.conf")))
             .and_then(|p| std::fs::read_to_string(p).ok())
             .unwrap_or_default();
-        let text = resolv::generate(&host, dns, forwarder.as_deref(), host_net);
+        let text = match &gateway {
+            Some(gw) => usernet_resolv(&host, dns, gw),
+            None => resolv::generate(&host, dns, forwarder.as_deref(), host_net),
+        };
         let file = paths.userdata.join("resolv.conf");
         std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
         container.etc_files.resolv_conf = Some(file);
@@ -191,6 +210,43 @@ pub fn apply(
     Ok(())
 }
 
+/// The user network records (`GRAPHROOT/networks`).
+pub fn network_store(ctx: &Context) -> anyhow::Result<NetworkStore> {
+    let conf = crate::engine::image::storage_conf(ctx)?;
+    Ok(NetworkStore::new(
+        crate::engine::image::graph_root(ctx, &conf).join("networks"),
+    ))
+}
+
+/// resolv.conf on a user network, as Podman writes it with aardvark-dns:
+/// the network's gateway (hutch's resolver) as the only server, unless
+/// `--dns` says otherwise, and the `dns.podman` search domain first.
+fn usernet_resolv(host: &str, dns: &DnsConfig, gateway: &str) -> String {
+    let mut cfg = dns.clone();
+    if cfg.servers.is_empty() {
+        cfg.servers = vec![gateway.to_owned()];
+    }
+    if cfg.search.is_empty() {
+        let host_search = host
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                matches!(w.next(), Some("search" | "domain")).then(|| w.map(String::from))
+            })
+            .next_back()
+            .map(|w| w.collect::<Vec<_>>())
+            .unwrap_or_default();
+        cfg.search = std::iter::once(hutch_rootless_net::dns::SEARCH_DOMAIN.to_owned())
+            .chain(host_search)
+            .collect();
+    }
+    resolv::generate(host, &cfg, None, false)
+}
+
+pub fn usernet_paths(ctx: &Context) -> UserNetPaths {
+    UserNetPaths::new(&ctx.run_dir)
+}
+
 /// The stored plan of a container; `None` for one created without it.
 pub fn read_plan(paths: &Paths) -> Option<NetworkPlan> {
     let bytes = std::fs::read(paths.userdata.join(PLAN_FILE)).ok()?;
@@ -199,10 +255,14 @@ pub fn read_plan(paths: &Paths) -> Option<NetworkPlan> {
 
 /// In the monitor, before the runtime creates the container: the namespace
 /// and its helper. The returned helper must live as long as the container.
-pub fn setup(ctx: &Context, paths: &Paths, id: &str) -> anyhow::Result<Option<Helper>> {
+pub fn setup(ctx: &Context, paths: &Paths, id: &str, name: &str) -> anyhow::Result<Option<Helper>> {
     let Some(plan) = read_plan(paths) else {
         return Ok(None);
     };
+    if let NetworkMode::Network { name: net } = &plan.mode {
+        join_user_network(ctx, id, name, net, &plan.aliases)?;
+        return Ok(None);
+    }
     if !plan.needs_helper() {
         return Ok(None);
     }
@@ -216,6 +276,38 @@ pub fn setup(ctx: &Context, paths: &Paths, id: &str) -> anyhow::Result<Option<He
         )
     })?;
     Ok(Some(h))
+}
+
+/// Creates the container's namespace and connects it to the user network
+/// `net`; on error nothing is left.
+fn join_user_network(
+    ctx: &Context,
+    id: &str,
+    name: &str,
+    net: &str,
+    aliases: &[String],
+) -> anyhow::Result<()> {
+    let short = &id[..12.min(id.len())];
+    let network = network_store(ctx)?.get(net)?;
+    let ns = net_paths(ctx, id).netns;
+    netns::create(&ns).with_context(|| format!("creating the network namespace of {short}"))?;
+    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
+    let joined = usernet::join(
+        &usernet_paths(ctx),
+        &usernet::JoinRequest {
+            id,
+            name,
+            network: &network,
+            aliases,
+            container_netns: &ns,
+            exe: &exe,
+        },
+    );
+    if let Err(e) = joined {
+        let _ = netns::remove(&ns);
+        return Err(e).with_context(|| format!("connecting {short} to network {net}"));
+    }
+    Ok(())
 }
 
 /// In the monitor, after the runtime's `create` and before `start`: the
@@ -236,5 +328,10 @@ pub fn wait_ready(helper: &mut Option<Helper>, id: &str) -> anyhow::Result<()> {
 /// After the container's exit (and from `rm` after a killed monitor): ends
 /// the helper and removes the namespace. Idempotent.
 pub fn teardown(ctx: &Context, id: &str) {
+    // The veth pairs first (their container ends go with the namespace);
+    // the last container to leave ends the rootless netns.
+    if let Err(e) = usernet::leave(&usernet_paths(ctx), id, None) {
+        tracing::warn!(container = id, "leaving user networks: {e}");
+    }
     helper::teardown(&net_paths(ctx, id));
 }

@@ -1,0 +1,169 @@
+//! User networks as users see them: containers on one network reach each
+//! other by name and alias through hutch's resolver, not across networks;
+//! a network in use is not removed; and once the containers are gone no
+//! holder, slirp4netns or namespace of the rootless netns is left.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::images::*;
+use common::*;
+
+/// Live processes of the rootless netns under `run_dir` (the holder and
+/// its slirp4netns name the directory on their command line).
+fn netns_processes(run_dir: &Path) -> Vec<i32> {
+    let needle = run_dir.join("rootless-netns");
+    let needle = needle.to_string_lossy().into_owned();
+    live_processes()
+        .into_iter()
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Removes every container when the test ends, passed or not, so that no
+/// holder outlives a failed test.
+struct Cleanup<'a>(&'a TestEnv);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(["rm", "-fa"]);
+    }
+}
+
+/// Starts a web server container answering `body` on port 8080.
+fn web(env: &TestEnv, name: &str, net: &str, extra: &[&str], body: &str) {
+    let script = format!(
+        "busybox mkdir -p /www && echo {body} > /www/index.html && exec busybox httpd -f -p 8080 -h /www"
+    );
+    let mut args = vec!["run", "-d", "--name", name, "--network", net];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["busybox", "sh", "-c", &script]);
+    env.ok(args);
+}
+
+/// `wget` from a fresh container on `net`, retried until it answers (the
+/// server starts asynchronously) or the deadline passes.
+fn fetch(env: &TestEnv, net: &str, url: &str) -> Option<String> {
+    let mut got = None;
+    wait_until(Duration::from_secs(20), || {
+        let out = env.run([
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "busybox",
+            "busybox",
+            "wget",
+            "-qO-",
+            url,
+        ]);
+        if out.status.success() {
+            got = Some(stdout(&out));
+            true
+        } else {
+            false
+        }
+    });
+    got
+}
+
+#[test]
+fn containers_on_a_network_reach_each_other_by_name() {
+    let env = busybox_env(&[]);
+    let _cleanup = Cleanup(&env);
+    env.ok(["network", "create", "n1"]);
+    env.ok(["network", "create", "n2"]);
+    web(&env, "a", "n1", &["--network-alias", "web"], "hello-from-a");
+
+    let page = fetch(&env, "n1", "http://a:8080/");
+    assert_eq!(page.as_deref().map(str::trim), Some("hello-from-a"));
+    let page = fetch(&env, "n1", "http://web:8080/");
+    assert_eq!(page.as_deref().map(str::trim), Some("hello-from-a"));
+
+    // The container's view: an address of n1's subnet, the gateway as its
+    // resolver, Podman's search domain.
+    let resolv = env.ok([
+        "run",
+        "--rm",
+        "--network",
+        "n1",
+        "busybox",
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    let net: serde_json::Value =
+        serde_json::from_str(&env.ok(["network", "inspect", "n1"])).expect("inspect json");
+    let gw = net[0]["subnets"][0]["gateway"].as_str().expect("gateway");
+    assert!(resolv.contains(&format!("nameserver {gw}")), "{resolv}");
+    assert!(resolv.contains("search dns.podman"), "{resolv}");
+
+    // From another network the name is unknown.
+    let out = env.run([
+        "run",
+        "--rm",
+        "--network",
+        "n2",
+        "busybox",
+        "busybox",
+        "timeout",
+        "10",
+        "busybox",
+        "wget",
+        "-qO-",
+        "http://a:8080/",
+    ]);
+    assert!(!out.status.success(), "n2 reached a: {}", stdout(&out));
+
+    // A network in use stays.
+    let out = env.run(["network", "rm", "n1"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains('a'), "{}", stderr(&out));
+    env.ok(["network", "exists", "n1"]);
+
+    env.ok(["rm", "-f", "a"]);
+    let run_dir = env.run_dir();
+    assert!(
+        wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
+            .is_empty()),
+        "left: {:?}",
+        netns_processes(&run_dir)
+    );
+    assert!(
+        !run_dir.join("rootless-netns/netns").exists(),
+        "the rootless netns is still mounted"
+    );
+    env.ok(["network", "rm", "n1", "n2"]);
+}
+
+#[test]
+fn a_run_rm_leaves_nothing_behind() {
+    let env = busybox_env(&[]);
+    let _cleanup = Cleanup(&env);
+    env.ok(["network", "create", "solo"]);
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--network",
+        "solo",
+        "busybox",
+        "cat",
+        "/proc/net/dev",
+    ]);
+    assert!(out.contains("eth0"), "{out}");
+    let run_dir = env.run_dir();
+    assert!(
+        wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
+            .is_empty()),
+        "left: {:?}",
+        netns_processes(&run_dir)
+    );
+    let eps =
+        std::fs::read_to_string(run_dir.join("rootless-netns/endpoints.json")).unwrap_or_default();
+    assert!(!eps.contains("\"id\""), "{eps}");
+}
