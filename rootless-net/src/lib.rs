@@ -75,9 +75,33 @@ pub struct NetworkPlan {
     pub netns: Option<PathBuf>,
     /// `--network-alias`: more names on user networks.
     pub aliases: Vec<String>,
+    /// User networks besides the mode's (`--network a,b`, `network
+    /// connect`).
+    pub connected: Vec<Attachment>,
+}
+
+/// A user network a container is on, with its aliases there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Attachment {
+    pub name: String,
+    pub aliases: Vec<String>,
 }
 
 impl NetworkPlan {
+    /// Every user network of the container, the mode's first.
+    pub fn user_networks(&self) -> Vec<Attachment> {
+        let mut out = Vec::new();
+        if let NetworkMode::Network { name } = &self.mode {
+            out.push(Attachment {
+                name: name.clone(),
+                aliases: self.aliases.clone(),
+            });
+        }
+        out.extend(self.connected.iter().cloned());
+        out
+    }
+
     /// Whether the monitor must create a namespace and attach a helper.
     pub fn needs_helper(&self) -> bool {
         // User networks have no helper of their own: see `usernet`.

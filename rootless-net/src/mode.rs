@@ -114,7 +114,7 @@ impl NetworkMode {
     pub fn can_publish(&self) -> bool {
         matches!(
             self,
-            NetworkMode::Pasta { .. } | NetworkMode::Slirp4netns { .. }
+            NetworkMode::Pasta { .. } | NetworkMode::Slirp4netns { .. } | NetworkMode::Network { .. }
         )
     }
 

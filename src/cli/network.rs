@@ -1,5 +1,5 @@
-//! `network create/ls/inspect/rm/prune/exists`: user network records.
-//! Containers cannot join them yet (see docs/networking.md).
+//! `network create/ls/inspect/rm/prune/exists/connect/disconnect`: user
+//! networks (see docs/networking.md, "User networks").
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -10,7 +10,8 @@ use hutch_rootless_net::NetworkMode;
 use hutch_rootless_net::networks::{Network, NetworkStore};
 
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths, network};
+use crate::engine::container::{self as engine, Paths, network, usernet};
+use crate::engine::state as engine_state;
 use crate::engine::{image, state::names, time};
 
 #[derive(Debug, Subcommand)]
@@ -28,6 +29,28 @@ pub enum NetworkCommand {
     Prune(PruneArgs),
     /// Check if a network exists
     Exists(ExistsArgs),
+    /// Connect a container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(DisconnectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    /// Network scoped alias for the container
+    #[arg(long)]
+    alias: Vec<String>,
+    network: String,
+    container: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DisconnectArgs {
+    /// Accepted for Podman compatibility
+    #[arg(short, long)]
+    force: bool,
+    network: String,
+    container: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,7 +85,7 @@ pub struct NamesArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
-    /// Remove the containers using the network too (refused: not supported)
+    /// Remove the containers using the network too
     #[arg(short, long)]
     force: bool,
     #[arg(required = true)]
@@ -109,11 +132,42 @@ fn users_of(ctx: &Context, net: &Network) -> anyhow::Result<Vec<String>> {
         .into_iter()
         .filter(|c| {
             network::read_plan(&Paths::new(ctx, &root, &c.id)).is_some_and(|p| {
-                matches!(&p.mode, NetworkMode::Network { name } if *name == net.name || *name == net.id)
+                usernet::uses(&p, &net.name)
+                    || matches!(&p.mode, NetworkMode::Network { name } if *name == net.id)
             })
         })
         .map(|c| c.name)
         .collect())
+}
+
+/// `network inspect`'s "containers" (Podman 5's key): the running ones
+/// with their interface, address and MAC.
+fn containers_on(ctx: &Context, net: &Network) -> serde_json::Value {
+    let eps = hutch_rootless_net::usernet::read_records(&usernet::paths(ctx)).endpoints;
+    let mut out = serde_json::Map::new();
+    for e in eps.iter().filter(|e| e.network == net.name) {
+        out.insert(
+            e.id.clone(),
+            serde_json::json!({
+                "name": e.name,
+                "interfaces": {
+                    e.interface.clone(): {
+                        "subnets": [{"ipnet": format!("{}/{}", e.ip, e.prefix), "gateway": e.gateway}],
+                        "mac_address": e.mac,
+                    }
+                }
+            }),
+        );
+    }
+    serde_json::Value::Object(out)
+}
+
+fn one_container(ctx: &Context, query: &str) -> anyhow::Result<(std::path::PathBuf, engine_state::Container)> {
+    let state = engine::open_state(ctx)?;
+    let conf = image::storage_conf(ctx)?;
+    let root = image::graph_root(ctx, &conf);
+    let c = state.container(query)?;
+    Ok((root, c))
 }
 
 pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
@@ -169,7 +223,10 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
         NetworkCommand::Inspect(a) => {
             let mut out = Vec::new();
             for q in &a.names {
-                out.push(serde_json::to_value(nets.get(q)?)?);
+                let n = nets.get(q)?;
+                let mut v = serde_json::to_value(&n)?;
+                v["containers"] = containers_on(ctx, &n);
+                out.push(v);
             }
             println!(
                 "{}",
@@ -180,7 +237,24 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             for q in &a.names {
                 let n = nets.get(q)?;
                 let users = users_of(ctx, &n)?;
-                if !users.is_empty() {
+                if !users.is_empty() && a.force {
+                    // Podman's -f: the containers go first.
+                    let exe = std::fs::read_link("/proc/self/exe")
+                        .context("finding the hutch binary")?;
+                    let mut cmd = std::process::Command::new(exe);
+                    if let Some(root) = &ctx.root_override {
+                        cmd.arg("--root").arg(root);
+                    }
+                    let st = cmd
+                        .args(["rm", "-f"])
+                        .args(&users)
+                        .stdout(std::process::Stdio::null())
+                        .status()
+                        .context("removing the containers of the network")?;
+                    if !st.success() {
+                        bail!("removing the containers of network {} failed", n.name);
+                    }
+                } else if !users.is_empty() {
                     bail!(
                         "network {} is being used by container(s) {}: network is being used",
                         n.name,
@@ -190,7 +264,6 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                 nets.remove(&n.name)?;
                 println!("{}", n.name);
             }
-            let _ = a.force;
         }
         NetworkCommand::Prune(_) => {
             for n in nets.list()? {
@@ -199,6 +272,15 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                     println!("{}", n.name);
                 }
             }
+        }
+        NetworkCommand::Connect(a) => {
+            let (root, c) = one_container(ctx, &a.container)?;
+            usernet::connect(ctx, &root, &c, &a.network, &a.alias)?;
+        }
+        NetworkCommand::Disconnect(a) => {
+            let (root, c) = one_container(ctx, &a.container)?;
+            let _ = a.force;
+            usernet::disconnect(ctx, &root, &c, &a.network)?;
         }
         NetworkCommand::Exists(a) => {
             return Ok(if nets.get(&a.name).is_ok() {

@@ -60,6 +60,7 @@ pub fn gather(ctx: &Context) -> Value {
                 "package": net_tool["package"],
                 "dns": {"package": "", "path": "", "version": ""},
             },
+            "rootlessNetns": crate::engine::container::usernet::info(ctx),
             "arch": std::env::consts::ARCH,
             "os": std::env::consts::OS,
             "kernel": kernel,

@@ -233,6 +233,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "IsService": false,
         "Config": config_view,
         "HostConfig": host_view,
+        "NetworkSettings": super::usernet::settings(ctx, &paths, c),
         "LogPath": log_path,
         "LogTag": "",
         "ConmonPidFile": "",

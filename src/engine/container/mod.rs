@@ -20,6 +20,7 @@ pub mod remove;
 pub mod rootfs;
 pub mod top;
 pub mod tree;
+pub mod usernet;
 
 use std::path::PathBuf;
 

@@ -6,11 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use hutch_rootless_net::networks::NetworkStore;
-use hutch_rootless_net::usernet::{self, UserNetPaths};
 use hutch_rootless_net::{
-    DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, netns, pasta,
-    ports, resolv, slirp,
+    DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, pasta, ports,
+    resolv, slirp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +40,7 @@ pub fn netns_dir(ctx: &Context) -> PathBuf {
     ctx.run_dir.join("netns")
 }
 
-fn net_paths(ctx: &Context, id: &str) -> NetPaths {
+pub(super) fn net_paths(ctx: &Context, id: &str) -> NetPaths {
     NetPaths::new(&netns_dir(ctx), id)
 }
 
@@ -84,7 +82,26 @@ pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::R
     let default = default_mode();
     let mode = match &req.mode {
         Some(m) => NetworkMode::parse(m, &default)?,
-        None => default,
+        None => default.clone(),
+    };
+    // `--network a,b`: the first is the mode, the others are joined too.
+    let mut connected = Vec::new();
+    let mode = match mode {
+        NetworkMode::Network { name } if name.contains(',') => {
+            let mut names = name.split(',').filter(|n| !n.is_empty());
+            let first = names.next().unwrap_or_default().to_owned();
+            for n in names {
+                if NetworkMode::parse(n, &default)? != (NetworkMode::Network { name: n.into() }) {
+                    bail!("--network {name}: only user networks can be combined");
+                }
+                connected.push(hutch_rootless_net::Attachment {
+                    name: n.to_owned(),
+                    aliases: req.aliases.clone(),
+                });
+            }
+            NetworkMode::Network { name: first }
+        }
+        m => m,
     };
     if !req.aliases.is_empty() && !matches!(mode, NetworkMode::Network { .. }) {
         bail!("--network-alias can only be used with user networks");
@@ -111,7 +128,7 @@ pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::R
     }
     if !ports.is_empty() && !mode.can_publish() {
         bail!(
-            "cannot publish ports with network mode {}: only pasta and slirp4netns forward ports",
+            "cannot publish ports with network mode {}: only pasta, slirp4netns and user networks forward ports",
             mode.name()
         );
     }
@@ -121,6 +138,7 @@ pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::R
         ports,
         netns: None,
         aliases: req.aliases.clone(),
+        connected,
     })
 }
 
@@ -170,10 +188,13 @@ pub fn apply(
             }
         }
         NetworkMode::Network { name } => {
-            let net = network_store(ctx)?.get(name)?;
-            gateway = net.subnets.first().map(|s| s.gateway.clone());
             // By name from here on: `network rm` finds its users by it.
-            plan.mode = NetworkMode::Network { name: net.name };
+            let (net, gw) = super::usernet::resolve(ctx, name)?;
+            gateway = gw;
+            plan.mode = NetworkMode::Network { name: net };
+            for a in &mut plan.connected {
+                a.name = super::usernet::resolve(ctx, &a.name)?.0;
+            }
             let p = net_paths(ctx, &container.id).netns;
             plan.netns = Some(p.clone());
             NamespaceMode::Path(p)
@@ -197,7 +218,7 @@ pub fn apply(
             .and_then(|p| std::fs::read_to_string(p).ok())
             .unwrap_or_default();
         let text = match &gateway {
-            Some(gw) => usernet_resolv(&host, dns, gw),
+            Some(gw) => super::usernet::resolv_conf(&host, dns, gw),
             None => resolv::generate(&host, dns, forwarder.as_deref(), host_net),
         };
         let file = paths.userdata.join("resolv.conf");
@@ -208,43 +229,6 @@ pub fn apply(
     std::fs::write(&file, serde_json::to_vec_pretty(&plan)?)
         .with_context(|| format!("writing {}", file.display()))?;
     Ok(())
-}
-
-/// The user network records (`GRAPHROOT/networks`).
-pub fn network_store(ctx: &Context) -> anyhow::Result<NetworkStore> {
-    let conf = crate::engine::image::storage_conf(ctx)?;
-    Ok(NetworkStore::new(
-        crate::engine::image::graph_root(ctx, &conf).join("networks"),
-    ))
-}
-
-/// resolv.conf on a user network, as Podman writes it with aardvark-dns:
-/// the network's gateway (hutch's resolver) as the only server, unless
-/// `--dns` says otherwise, and the `dns.podman` search domain first.
-fn usernet_resolv(host: &str, dns: &DnsConfig, gateway: &str) -> String {
-    let mut cfg = dns.clone();
-    if cfg.servers.is_empty() {
-        cfg.servers = vec![gateway.to_owned()];
-    }
-    if cfg.search.is_empty() {
-        let host_search = host
-            .lines()
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                matches!(w.next(), Some("search" | "domain")).then(|| w.map(String::from))
-            })
-            .next_back()
-            .map(|w| w.collect::<Vec<_>>())
-            .unwrap_or_default();
-        cfg.search = std::iter::once(hutch_rootless_net::dns::SEARCH_DOMAIN.to_owned())
-            .chain(host_search)
-            .collect();
-    }
-    resolv::generate(host, &cfg, None, false)
-}
-
-pub fn usernet_paths(ctx: &Context) -> UserNetPaths {
-    UserNetPaths::new(&ctx.run_dir)
 }
 
 /// The stored plan of a container; `None` for one created without it.
@@ -259,8 +243,8 @@ pub fn setup(ctx: &Context, paths: &Paths, id: &str, name: &str) -> anyhow::Resu
     let Some(plan) = read_plan(paths) else {
         return Ok(None);
     };
-    if let NetworkMode::Network { name: net } = &plan.mode {
-        join_user_network(ctx, id, name, net, &plan.aliases)?;
+    if !plan.user_networks().is_empty() {
+        super::usernet::setup(ctx, &plan, id, name)?;
         return Ok(None);
     }
     if !plan.needs_helper() {
@@ -276,38 +260,6 @@ pub fn setup(ctx: &Context, paths: &Paths, id: &str, name: &str) -> anyhow::Resu
         )
     })?;
     Ok(Some(h))
-}
-
-/// Creates the container's namespace and connects it to the user network
-/// `net`; on error nothing is left.
-fn join_user_network(
-    ctx: &Context,
-    id: &str,
-    name: &str,
-    net: &str,
-    aliases: &[String],
-) -> anyhow::Result<()> {
-    let short = &id[..12.min(id.len())];
-    let network = network_store(ctx)?.get(net)?;
-    let ns = net_paths(ctx, id).netns;
-    netns::create(&ns).with_context(|| format!("creating the network namespace of {short}"))?;
-    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
-    let joined = usernet::join(
-        &usernet_paths(ctx),
-        &usernet::JoinRequest {
-            id,
-            name,
-            network: &network,
-            aliases,
-            container_netns: &ns,
-            exe: &exe,
-        },
-    );
-    if let Err(e) = joined {
-        let _ = netns::remove(&ns);
-        return Err(e).with_context(|| format!("connecting {short} to network {net}"));
-    }
-    Ok(())
 }
 
 /// In the monitor, after the runtime's `create` and before `start`: the
@@ -330,8 +282,6 @@ pub fn wait_ready(helper: &mut Option<Helper>, id: &str) -> anyhow::Result<()> {
 pub fn teardown(ctx: &Context, id: &str) {
     // The veth pairs first (their container ends go with the namespace);
     // the last container to leave ends the rootless netns.
-    if let Err(e) = usernet::leave(&usernet_paths(ctx), id, None) {
-        tracing::warn!(container = id, "leaving user networks: {e}");
-    }
+    super::usernet::teardown(ctx, id);
     helper::teardown(&net_paths(ctx, id));
 }

@@ -1,0 +1,522 @@
+//! The engine's side of user networks (see `hutch_rootless_net::usernet`
+//! for the rootless netns itself): at create, the network's record and the
+//! container's resolv.conf; in the monitor, joining every network of the
+//! plan and forwarding the published ports; `network connect/disconnect`;
+//! the `NetworkSettings` of `inspect`.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use hutch_rootless_net::networks::NetworkStore;
+use hutch_rootless_net::usernet::{self, Endpoint, UserNetPaths};
+use hutch_rootless_net::{
+    Attachment, DnsConfig, NetworkMode, NetworkPlan, PortMapping, Protocol, netns, resolv,
+};
+use serde_json::{Value, json};
+
+use super::Paths;
+use crate::config::Context;
+use crate::engine::state::{Container, ContainerState};
+
+/// The user network records (`GRAPHROOT/networks`).
+pub fn network_store(ctx: &Context) -> anyhow::Result<NetworkStore> {
+    let conf = crate::engine::image::storage_conf(ctx)?;
+    Ok(NetworkStore::new(
+        crate::engine::image::graph_root(ctx, &conf).join("networks"),
+    ))
+}
+
+pub fn paths(ctx: &Context) -> UserNetPaths {
+    UserNetPaths::new(&ctx.run_dir)
+}
+
+/// A network's name (from a name or id) and its gateway.
+pub fn resolve(ctx: &Context, query: &str) -> anyhow::Result<(String, Option<String>)> {
+    let net = network_store(ctx)?.get(query)?;
+    let gw = net.subnets.first().map(|s| s.gateway.clone());
+    Ok((net.name, gw))
+}
+
+/// resolv.conf on a user network, as Podman writes it with aardvark-dns:
+/// the network's gateway (hutch's resolver) as the only server, unless
+/// `--dns` says otherwise, and the `dns.podman` search domain first.
+pub fn resolv_conf(host: &str, dns: &DnsConfig, gateway: &str) -> String {
+    let mut cfg = dns.clone();
+    if cfg.servers.is_empty() {
+        cfg.servers = vec![gateway.to_owned()];
+    }
+    if cfg.search.is_empty() {
+        let host_search = host
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                matches!(w.next(), Some("search" | "domain")).then(|| w.map(String::from))
+            })
+            .next_back()
+            .map(|w| w.collect::<Vec<_>>())
+            .unwrap_or_default();
+        cfg.search = std::iter::once(hutch_rootless_net::dns::SEARCH_DOMAIN.to_owned())
+            .chain(host_search)
+            .collect();
+    }
+    resolv::generate(host, &cfg, None, false)
+}
+
+/// Joins the container's namespace (created at `ns`) to one network.
+fn join_one(
+    ctx: &Context,
+    id: &str,
+    name: &str,
+    att: &Attachment,
+    ns: &Path,
+) -> anyhow::Result<Endpoint> {
+    let network = network_store(ctx)?.get(&att.name)?;
+    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
+    usernet::join(
+        &paths(ctx),
+        &usernet::JoinRequest {
+            id,
+            name,
+            network: &network,
+            aliases: &att.aliases,
+            container_netns: ns,
+            exe: &exe,
+        },
+    )
+    .with_context(|| {
+        format!(
+            "connecting {} to network {}",
+            &id[..12.min(id.len())],
+            att.name
+        )
+    })
+}
+
+/// In the monitor, before the runtime's `create`: the container's
+/// namespace, joined to each of its user networks, and the published
+/// ports forwarded to its first address. On error nothing is left.
+pub fn setup(ctx: &Context, plan: &NetworkPlan, id: &str, name: &str) -> anyhow::Result<()> {
+    let short = &id[..12.min(id.len())];
+    let ns = super::network::net_paths(ctx, id).netns;
+    netns::create(&ns).with_context(|| format!("creating the network namespace of {short}"))?;
+    let mut first = None;
+    for att in plan.user_networks() {
+        match join_one(ctx, id, name, &att, &ns) {
+            Ok(ep) => {
+                first.get_or_insert(ep);
+            }
+            Err(e) => {
+                teardown(ctx, id);
+                let _ = netns::remove(&ns);
+                return Err(e);
+            }
+        }
+    }
+    if let Some(ep) = first
+        && !plan.ports.is_empty()
+    {
+        let ip: Ipv4Addr = ep.ip.parse().context("the container's address")?;
+        match Forwarder::start(&paths(ctx).netns, &plan.ports, ip) {
+            Ok(f) => {
+                if let Ok(mut g) = FORWARDER.lock() {
+                    *g = Some(f);
+                }
+            }
+            Err(e) => {
+                teardown(ctx, id);
+                let _ = netns::remove(&ns);
+                return Err(e).with_context(|| format!("publishing the ports of {short}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After the exit, from the monitor or `rm`: the ports closed, the veth
+/// pairs gone, the addresses free; the last container ends the rootless
+/// netns. Idempotent.
+pub fn teardown(ctx: &Context, id: &str) {
+    if let Ok(mut g) = FORWARDER.lock()
+        && let Some(f) = g.take()
+    {
+        f.stop();
+    }
+    if let Err(e) = usernet::leave(&paths(ctx), id, None) {
+        tracing::warn!(container = id, "leaving user networks: {e}");
+    }
+}
+
+fn plan_file(paths: &Paths) -> std::path::PathBuf {
+    paths.userdata.join("network.json")
+}
+
+fn write_plan(paths: &Paths, plan: &NetworkPlan) -> anyhow::Result<()> {
+    let file = plan_file(paths);
+    std::fs::write(&file, serde_json::to_vec_pretty(plan)?)
+        .with_context(|| format!("writing {}", file.display()))
+}
+
+fn is_live(c: &Container) -> bool {
+    matches!(c.state, ContainerState::Running | ContainerState::Paused)
+}
+
+/// `network connect`: records the network in the container's plan and,
+/// when it runs, joins it now.
+pub fn connect(
+    ctx: &Context,
+    store_root: &Path,
+    c: &Container,
+    net: &str,
+    aliases: &[String],
+) -> anyhow::Result<()> {
+    let paths = Paths::new(ctx, store_root, &c.id);
+    let mut plan = super::network::read_plan(&paths).unwrap_or_default();
+    if plan.user_networks().is_empty() {
+        bail!(
+            "container {} uses network mode {}: only containers on user networks can be connected to another",
+            c.name,
+            plan.mode.name()
+        );
+    }
+    let (name, _) = resolve(ctx, net)?;
+    if plan.user_networks().iter().any(|a| a.name == name) {
+        bail!(
+            "container {} is already connected to network {name}: network is already connected",
+            c.name
+        );
+    }
+    let att = Attachment {
+        name,
+        aliases: aliases.to_vec(),
+    };
+    if is_live(c) {
+        let ns = super::network::net_paths(ctx, &c.id).netns;
+        join_one(ctx, &c.id, &c.name, &att, &ns)?;
+    }
+    plan.connected.push(att);
+    write_plan(&paths, &plan)
+}
+
+/// `network disconnect`: the reverse. The last network stays: the
+/// container's namespace is made for user networks.
+pub fn disconnect(ctx: &Context, store_root: &Path, c: &Container, net: &str) -> anyhow::Result<()> {
+    let paths = Paths::new(ctx, store_root, &c.id);
+    let mut plan = super::network::read_plan(&paths).unwrap_or_default();
+    let name = network_store(ctx)?
+        .get(net)
+        .map(|n| n.name)
+        .unwrap_or_else(|_| net.to_owned());
+    let all = plan.user_networks();
+    if !all.iter().any(|a| a.name == name) {
+        bail!(
+            "container {} is not connected to network {name}: network is not connected",
+            c.name
+        );
+    }
+    if all.len() == 1 {
+        bail!(
+            "container {} is only on network {name}: disconnecting its last network is not supported",
+            c.name
+        );
+    }
+    if matches!(&plan.mode, NetworkMode::Network { name: n } if *n == name) {
+        let next = plan.connected.remove(0);
+        plan.mode = NetworkMode::Network { name: next.name };
+        plan.aliases = next.aliases;
+    } else {
+        plan.connected.retain(|a| a.name != name);
+    }
+    if is_live(c) {
+        usernet::leave(&self::paths(ctx), &c.id, Some(&name))?;
+    }
+    write_plan(&paths, &plan)
+}
+
+/// `info`'s view of the rootless netns: whether it exists, its holder and
+/// slirp4netns, whether outbound NAT is set up, how many endpoints.
+pub fn info(ctx: &Context) -> Value {
+    let p = paths(ctx);
+    match usernet::holder(&p) {
+        Some(h) => json!({
+            "present": true,
+            "path": p.netns,
+            "holderPid": h.pid,
+            "slirp4netnsPid": h.slirp_pid,
+            "outboundNat": h.nat,
+            "endpoints": usernet::read_records(&p).endpoints.len(),
+        }),
+        None => json!({"present": false, "path": p.netns}),
+    }
+}
+
+/// Whether the container's plan puts it on network `name`.
+pub fn uses(plan: &NetworkPlan, name: &str) -> bool {
+    plan.user_networks().iter().any(|a| a.name == name)
+}
+
+/// `inspect`'s NetworkSettings: the published ports and, per user network,
+/// the address, gateway, MAC and aliases of a running container (empty
+/// values for a stopped one).
+pub fn settings(ctx: &Context, paths: &Paths, c: &Container) -> Value {
+    let plan = super::network::read_plan(paths).unwrap_or_default();
+    let eps = usernet::endpoints_of(&self::paths(ctx), &c.id);
+    let short = &c.id[..12.min(c.id.len())];
+    let mut ports = serde_json::Map::new();
+    for p in &plan.ports {
+        for k in 0..p.range {
+            ports.insert(
+                format!("{}/{}", p.container_port + k, p.protocol),
+                json!([{"HostIp": p.host_ip, "HostPort": (p.host_port + k).to_string()}]),
+            );
+        }
+    }
+    let mut networks = serde_json::Map::new();
+    for att in plan.user_networks() {
+        let ep = eps.iter().find(|e| e.network == att.name);
+        let mut aliases = vec![short.to_owned()];
+        aliases.extend(att.aliases.iter().cloned());
+        networks.insert(
+            att.name.clone(),
+            json!({
+                "EndpointID": "",
+                "Gateway": ep.map(|e| e.gateway.as_str()).unwrap_or(""),
+                "IPAddress": ep.map(|e| e.ip.as_str()).unwrap_or(""),
+                "IPPrefixLen": ep.map(|e| e.prefix).unwrap_or(0),
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "MacAddress": ep.map(|e| e.mac.as_str()).unwrap_or(""),
+                "NetworkID": ep.map(|e| e.network_id.as_str()).unwrap_or(att.name.as_str()),
+                "DriverOpts": null,
+                "IPAMConfig": null,
+                "Links": null,
+                "Aliases": aliases,
+            }),
+        );
+    }
+    // One network: its values at the top too, as Podman shows them.
+    let top = if networks.len() == 1 {
+        eps.first()
+    } else {
+        None
+    };
+    json!({
+        "EndpointID": "",
+        "Gateway": top.map(|e| e.gateway.as_str()).unwrap_or(""),
+        "IPAddress": top.map(|e| e.ip.as_str()).unwrap_or(""),
+        "IPPrefixLen": top.map(|e| e.prefix).unwrap_or(0),
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "MacAddress": top.map(|e| e.mac.as_str()).unwrap_or(""),
+        "Bridge": "",
+        "SandboxID": "",
+        "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports,
+        "SandboxKey": plan.netns.map(|p| p.display().to_string()).unwrap_or_default(),
+        "Networks": networks,
+    })
+}
+
+/// The published ports of the container this monitor runs: one per
+/// process, like Podman's rootlessport, so the ports live and die with the
+/// monitor.
+static FORWARDER: Mutex<Option<Forwarder>> = Mutex::new(None);
+
+/// Listeners in the host's namespace (where the monitor runs) whose
+/// connections are opened from threads that entered the rootless netns
+/// (namespaces are per thread), towards the container's address.
+struct Forwarder {
+    tcp: Vec<Arc<TcpListener>>,
+    udp: Vec<Arc<UdpSocket>>,
+}
+
+impl Forwarder {
+    fn start(rootless_ns: &Path, ports: &[PortMapping], ip: Ipv4Addr) -> anyhow::Result<Forwarder> {
+        let mut f = Forwarder {
+            tcp: Vec::new(),
+            udp: Vec::new(),
+        };
+        for p in ports {
+            let host_ip = if p.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                p.host_ip.as_str()
+            };
+            for k in 0..p.range {
+                let bind = format!("{host_ip}:{}", p.host_port + k);
+                let bind = bind
+                    .parse::<SocketAddr>()
+                    .or_else(|_| format!("[{host_ip}]:{}", p.host_port + k).parse())
+                    .with_context(|| format!("host address {host_ip}"))?;
+                let target = SocketAddr::from((ip, p.container_port + k));
+                let ns = rootless_ns.to_owned();
+                match p.protocol {
+                    Protocol::Tcp => {
+                        let l = Arc::new(
+                            TcpListener::bind(bind)
+                                .with_context(|| format!("binding port {bind}/tcp"))?,
+                        );
+                        f.tcp.push(l.clone());
+                        std::thread::spawn(move || accept_loop(&l, &ns, target));
+                    }
+                    Protocol::Udp => {
+                        let s = Arc::new(
+                            UdpSocket::bind(bind)
+                                .with_context(|| format!("binding port {bind}/udp"))?,
+                        );
+                        f.udp.push(s.clone());
+                        std::thread::spawn(move || udp_loop(&s, &ns, target));
+                    }
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    /// Closes the listeners: a shutdown wakes their threads, which drop
+    /// them (connections already made end on their own).
+    fn stop(self) {
+        for l in &self.tcp {
+            // SAFETY: shutdown of a socket we still hold.
+            unsafe { libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR) };
+        }
+        for s in &self.udp {
+            // SAFETY: as above.
+            unsafe { libc::shutdown(s.as_raw_fd(), libc::SHUT_RDWR) };
+        }
+    }
+}
+
+/// Moves the calling thread into the namespace held at `ns`.
+fn enter(ns: &Path) -> std::io::Result<()> {
+    let f = File::open(ns)?;
+    // SAFETY: setns of this thread with an fd we own.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn accept_loop(l: &TcpListener, ns: &Path, target: SocketAddr) {
+    loop {
+        let client = match l.accept() {
+            Ok((c, _)) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // Shut down by `stop`.
+            Err(_) => return,
+        };
+        let ns = ns.to_owned();
+        std::thread::spawn(move || {
+            let Ok(server) = enter(&ns).and_then(|_| {
+                TcpStream::connect_timeout(&target, Duration::from_secs(10))
+            }) else {
+                return;
+            };
+            relay_tcp(client, server);
+        });
+    }
+}
+
+fn relay_tcp(client: TcpStream, server: TcpStream) {
+    let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
+    let up = std::thread::spawn(move || copy_half(client, server));
+    copy_half(s2, c2);
+    let _ = up.join();
+}
+
+/// Copies until EOF, then passes the EOF on (half close).
+fn copy_half(mut from: TcpStream, mut to: TcpStream) {
+    let mut buf = [0u8; 32 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// UDP: one socket in the rootless netns per client address, connected to
+/// the container; its replies go back through the listening socket. A
+/// client quiet for a minute is forgotten.
+fn udp_loop(listener: &Arc<UdpSocket>, ns: &Path, target: SocketAddr) {
+    let sessions: Arc<Mutex<HashMap<SocketAddr, Arc<UdpSocket>>>> = Arc::default();
+    let mut buf = [0u8; 65536];
+    loop {
+        let (n, client) = match listener.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        // A shutdown socket reads empty datagrams from nowhere.
+        if n == 0 && client.port() == 0 {
+            return;
+        }
+        let known = sessions.lock().ok().and_then(|m| m.get(&client).cloned());
+        if let Some(s) = known {
+            let _ = s.send(&buf[..n]);
+            continue;
+        }
+        let first = buf[..n].to_vec();
+        let (ns, sessions, reply) = (ns.to_owned(), sessions.clone(), listener.clone());
+        std::thread::spawn(move || {
+            let made = enter(&ns)
+                .and_then(|_| UdpSocket::bind("0.0.0.0:0"))
+                .and_then(|s| s.connect(target).map(|_| s));
+            let Ok(s) = made else {
+                return;
+            };
+            let s = Arc::new(s);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
+            if let Ok(mut m) = sessions.lock() {
+                m.insert(client, s.clone());
+            }
+            let _ = s.send(&first);
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = s.recv(&mut buf) {
+                if reply.send_to(&buf[..n], client).is_err() {
+                    break;
+                }
+            }
+            if let Ok(mut m) = sessions.lock() {
+                m.remove(&client);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolv_conf_names_the_gateway_and_podmans_domain() {
+        let host = "nameserver 192.0.2.53\nsearch example.com\noptions edns0\n";
+        let r = resolv_conf(host, &DnsConfig::default(), "10.89.0.1");
+        assert_eq!(
+            r,
+            "search dns.podman example.com\nnameserver 10.89.0.1\noptions edns0\n"
+        );
+        let dns = DnsConfig {
+            servers: vec!["1.1.1.1".into()],
+            ..DnsConfig::default()
+        };
+        assert!(resolv_conf(host, &dns, "10.89.0.1").contains("nameserver 1.1.1.1\n"));
+    }
+}
