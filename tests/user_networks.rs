@@ -167,3 +167,146 @@ fn a_run_rm_leaves_nothing_behind() {
         std::fs::read_to_string(run_dir.join("rootless-netns/endpoints.json")).unwrap_or_default();
     assert!(!eps.contains("\"id\""), "{eps}");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// One HTTP GET to the host's loopback.
+fn get_host(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.contains("200 OK").then_some(out)
+}
+
+#[test]
+fn published_ports_and_connect_disconnect() {
+    let env = busybox_env(&[]);
+    let _cleanup = Cleanup(&env);
+    env.ok(["network", "create", "p1"]);
+    env.ok(["network", "create", "p2"]);
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    web(&env, "srv", "p1", &["-p", &publish], "published-page");
+
+    // From the host, through the monitor's forwarder.
+    let mut page = None;
+    wait_until(Duration::from_secs(20), || {
+        page = get_host(port);
+        page.is_some()
+    });
+    assert!(
+        page.as_deref()
+            .is_some_and(|p| p.contains("published-page")),
+        "{page:?}"
+    );
+    // The port is taken while the container runs.
+    let out = env.run([
+        "create",
+        "--network",
+        "p1",
+        "-p",
+        &publish,
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(["inspect", "srv"])).expect("inspect json");
+    let p1 = &inspect[0]["NetworkSettings"]["Networks"]["p1"];
+    let ip = p1["IPAddress"].as_str().unwrap_or_default().to_owned();
+    assert!(ip.starts_with("10.89."), "{p1}");
+    assert!(
+        p1["Gateway"].as_str().is_some_and(|g| g.ends_with(".1")),
+        "{p1}"
+    );
+    assert_eq!(p1["MacAddress"].as_str().map(str::len), Some(17), "{p1}");
+
+    // Connected live to p2 under an alias, then disconnected.
+    env.ok(["network", "connect", "--alias", "srv2", "p2", "srv"]);
+    let page = fetch(&env, "p2", "http://srv2:8080/");
+    assert_eq!(page.as_deref().map(str::trim), Some("published-page"));
+    let net: serde_json::Value =
+        serde_json::from_str(&env.ok(["network", "inspect", "p2"])).expect("json");
+    assert_eq!(
+        net[0]["containers"].as_object().map(|m| m.len()),
+        Some(1),
+        "{net}"
+    );
+    env.ok(["network", "disconnect", "p2", "srv"]);
+    let out = env.run([
+        "run",
+        "--rm",
+        "--network",
+        "p2",
+        "busybox",
+        "busybox",
+        "timeout",
+        "10",
+        "busybox",
+        "wget",
+        "-qO-",
+        "http://srv2:8080/",
+    ]);
+    assert!(!out.status.success(), "still reachable: {}", stdout(&out));
+
+    // `network rm -f` removes the container using the network.
+    env.ok(["network", "rm", "-f", "p1"]);
+    let names = env.ok(["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!names.contains("srv"), "{names}");
+    let run_dir = env.run_dir();
+    assert!(
+        wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
+            .is_empty()),
+        "left: {:?}",
+        netns_processes(&run_dir)
+    );
+    assert!(get_host(port).is_none(), "the port is still forwarded");
+}
+
+#[test]
+fn a_killed_monitor_is_cleaned_up_by_rm() {
+    let env = busybox_env(&[]);
+    let _cleanup = Cleanup(&env);
+    env.ok(["network", "create", "k1"]);
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "k",
+        "--network",
+        "k1",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let pid: i32 = env
+        .ok(["inspect", "--format", "{{.State.ConmonPid}}", "k"])
+        .trim()
+        .parse()
+        .expect("monitor pid");
+    assert!(pid > 0);
+    // SAFETY: killing the monitor this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert!(wait_until(Duration::from_secs(5), || !is_alive(pid)));
+    env.ok(["rm", "-f", "k"]);
+    let run_dir = env.run_dir();
+    assert!(
+        wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
+            .is_empty()),
+        "left: {:?}",
+        netns_processes(&run_dir)
+    );
+    let eps =
+        std::fs::read_to_string(run_dir.join("rootless-netns/endpoints.json")).unwrap_or_default();
+    assert!(!eps.contains("\"id\""), "{eps}");
+    env.ok(["network", "rm", "k1"]);
+}

@@ -114,7 +114,9 @@ impl NetworkMode {
     pub fn can_publish(&self) -> bool {
         matches!(
             self,
-            NetworkMode::Pasta { .. } | NetworkMode::Slirp4netns { .. } | NetworkMode::Network { .. }
+            NetworkMode::Pasta { .. }
+                | NetworkMode::Slirp4netns { .. }
+                | NetworkMode::Network { .. }
         )
     }
 

@@ -162,7 +162,10 @@ fn containers_on(ctx: &Context, net: &Network) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
-fn one_container(ctx: &Context, query: &str) -> anyhow::Result<(std::path::PathBuf, engine_state::Container)> {
+fn one_container(
+    ctx: &Context,
+    query: &str,
+) -> anyhow::Result<(std::path::PathBuf, engine_state::Container)> {
     let state = engine::open_state(ctx)?;
     let conf = image::storage_conf(ctx)?;
     let root = image::graph_root(ctx, &conf);
@@ -239,8 +242,8 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                 let users = users_of(ctx, &n)?;
                 if !users.is_empty() && a.force {
                     // Podman's -f: the containers go first.
-                    let exe = std::fs::read_link("/proc/self/exe")
-                        .context("finding the hutch binary")?;
+                    let exe =
+                        std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
                     let mut cmd = std::process::Command::new(exe);
                     if let Some(root) = &ctx.root_override {
                         cmd.arg("--root").arg(root);

@@ -206,7 +206,12 @@ pub fn connect(
 
 /// `network disconnect`: the reverse. The last network stays: the
 /// container's namespace is made for user networks.
-pub fn disconnect(ctx: &Context, store_root: &Path, c: &Container, net: &str) -> anyhow::Result<()> {
+pub fn disconnect(
+    ctx: &Context,
+    store_root: &Path,
+    c: &Container,
+    net: &str,
+) -> anyhow::Result<()> {
     let paths = Paths::new(ctx, store_root, &c.id);
     let mut plan = super::network::read_plan(&paths).unwrap_or_default();
     let name = network_store(ctx)?
@@ -417,9 +422,9 @@ fn accept_loop(l: &TcpListener, ns: &Path, target: SocketAddr) {
         };
         let ns = ns.to_owned();
         std::thread::spawn(move || {
-            let Ok(server) = enter(&ns).and_then(|_| {
-                TcpStream::connect_timeout(&target, Duration::from_secs(10))
-            }) else {
+            let Ok(server) = enter(&ns)
+                .and_then(|_| TcpStream::connect_timeout(&target, Duration::from_secs(10)))
+            else {
                 return;
             };
             relay_tcp(client, server);
