@@ -114,10 +114,11 @@ pub fn lookup(records: &Records, from: Ipv4Addr, name: &str) -> Vec<Ipv4Addr> {
                 || e.aliases.iter().any(|a| a.eq_ignore_ascii_case(n))
                 || (n.len() >= 12 && e.id.starts_with(*n))
         });
-        if hit && let Ok(ip) = e.ip.parse::<Ipv4Addr>() {
-            if !out.contains(&ip) {
-                out.push(ip);
-            }
+        if hit
+            && let Ok(ip) = e.ip.parse::<Ipv4Addr>()
+            && !out.contains(&ip)
+        {
+            out.push(ip);
         }
     }
     out

@@ -171,7 +171,7 @@ fn cmdline(pid: i32) -> Vec<String> {
 fn holder_alive(paths: &UserNetPaths, pid: i32) -> bool {
     let args = cmdline(pid);
     let dir = paths.dir.display().to_string();
-    pid > 0 && args.iter().any(|a| a == "__netns-holder") && args.iter().any(|a| *a == dir)
+    pid > 0 && args.iter().any(|a| a == "__netns-holder") && args.contains(&dir)
 }
 
 /// The live holder's record, if one runs.
@@ -368,9 +368,14 @@ pub fn join(paths: &UserNetPaths, req: &JoinRequest) -> Result<Endpoint, NetErro
         // Containers of one network do not reach another network's
         // (Podman's isolation); only the way out is open.
         if holder.nat {
-            let rule = format!(
-                "add rule ip hutch forward iifname \"{bridge}\" oifname != {{ \"{bridge}\", \"{TAP}\" }} drop\n"
-            );
+            // An --internal network has no way out either.
+            let out = if net.internal {
+                format!("\"{bridge}\"")
+            } else {
+                format!("{{ \"{bridge}\", \"{TAP}\" }}")
+            };
+            let rule =
+                format!("add rule ip hutch forward iifname \"{bridge}\" oifname != {out} drop\n");
             if let Err(e) = run_in(&paths.netns, "nft", &["-f", "-"], &rule) {
                 tracing::warn!("isolating network {}: {e}", net.name);
             }
