@@ -287,13 +287,17 @@ pub struct JoinRequest<'a> {
     pub container_netns: &'a Path,
     /// The hutch binary, to start the holder.
     pub exe: &'a Path,
+    /// A cgroup directory for the holder (the pause process's), so that it
+    /// does not stay in the cgroup of the container that happened to start
+    /// it; best effort.
+    pub holder_cgroup: Option<&'a Path>,
 }
 
 /// Connects a container's namespace to a user network: starts the holder
 /// if needed, makes the bridge, allocates an address, adds the veth pair.
 pub fn join(paths: &UserNetPaths, req: &JoinRequest) -> Result<Endpoint, NetError> {
     let _lock = lock(paths)?;
-    let holder = ensure_holder(paths, req.exe)?;
+    let holder = ensure_holder(paths, req.exe, req.holder_cgroup)?;
     let mut recs = read_records(paths);
     let net = req.network;
     let sub = net
@@ -451,7 +455,11 @@ pub fn endpoints_of(paths: &UserNetPaths, id: &str) -> Vec<Endpoint> {
 }
 
 /// Starts the holder unless one runs (the caller holds the lock).
-fn ensure_holder(paths: &UserNetPaths, exe: &Path) -> Result<HolderInfo, NetError> {
+fn ensure_holder(
+    paths: &UserNetPaths,
+    exe: &Path,
+    cgroup: Option<&Path>,
+) -> Result<HolderInfo, NetError> {
     if let Some(h) = holder(paths)
         && paths.netns.exists()
     {
@@ -478,11 +486,23 @@ fn ensure_holder(paths: &UserNetPaths, exe: &Path) -> Result<HolderInfo, NetErro
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
-    // SAFETY: setsid/dup2 only, between fork and exec. The holder outlives
-    // the container that started it: its own session, no death signal.
+    let procs = cgroup.and_then(|d| {
+        std::ffi::CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()).ok()
+    });
+    // SAFETY: setsid/dup2/open/write only, between fork and exec. The
+    // holder outlives the container that started it: its own session, no
+    // death signal, and (where allowed) the pause process's cgroup, moved
+    // before it can start slirp4netns.
     unsafe {
         cmd.pre_exec(move || {
             libc::setsid();
+            if let Some(p) = &procs {
+                let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    libc::write(fd, b"0".as_ptr().cast(), 1);
+                    libc::close(fd);
+                }
+            }
             if libc::dup2(raw, 3) < 0 {
                 return Err(std::io::Error::last_os_error());
             }

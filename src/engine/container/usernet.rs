@@ -79,6 +79,13 @@ fn join_one(
 ) -> anyhow::Result<Endpoint> {
     let network = network_store(ctx)?.get(&att.name)?;
     let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
+    // The pause process's cgroup (v2) for the holder.
+    let holder_cgroup = std::fs::read_to_string(ctx.run_dir.join("pause.pid"))
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+        .and_then(|pid| crate::cgroups::v2::cgroup_of(Some(pid)))
+        .map(|c| crate::cgroups::v2::dir_of(&c))
+        .filter(|d| d.join("cgroup.procs").exists());
     usernet::join(
         &paths(ctx),
         &usernet::JoinRequest {
@@ -88,6 +95,7 @@ fn join_one(
             aliases: &att.aliases,
             container_netns: ns,
             exe: &exe,
+            holder_cgroup: holder_cgroup.as_deref(),
         },
     )
     .with_context(|| {
