@@ -82,7 +82,7 @@ fn join_one(
     // The pause process's cgroup (v2) for the holder.
     let holder_cgroup = std::fs::read_to_string(ctx.run_dir.join("pause.pid"))
         .ok()
-        .and_then(|p| p.trim().parse::<i32>().ok())
+        .and_then(|p| p.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
         .and_then(|pid| crate::cgroups::v2::cgroup_of(Some(pid)))
         .map(|c| crate::cgroups::v2::dir_of(&c))
         .filter(|d| d.join("cgroup.procs").exists());
