@@ -76,7 +76,7 @@ fn detached_container_logs_ps_and_forced_removal() {
         Some(2),
         "running container refused without -f"
     );
-    assert_eq!(env.ok(["rm", "-f", "sleeper"]).trim(), id);
+    assert_eq!(env.ok(["rm", "-f", "sleeper"]).trim(), "sleeper");
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
 }
 
@@ -126,6 +126,6 @@ fn killed_monitor_shows_exited_and_rm_cleans_up() {
     assert!(wait_until(Duration::from_secs(10), || !is_alive(monitor)));
     let ps = env.ok(["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
     assert_eq!(ps.trim(), "orphan exited", "{ps}");
-    assert_eq!(env.ok(["rm", "orphan"]).trim(), id);
+    assert_eq!(env.ok(["rm", "orphan"]).trim(), "orphan");
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
 }

@@ -82,6 +82,10 @@ pub struct CreateRequest {
     /// Filled by the engine: the ids `--userns=auto` was given, which later
     /// allocations avoid.
     pub auto_userns: Option<(Vec<IdMap>, Vec<IdMap>)>,
+    /// Filled by the engine: the full ids of the containers whose
+    /// namespaces this one joins (`rm` refuses to remove those first).
+    #[serde(default)]
+    pub dependencies: Vec<String>,
     // other helpers' flags below
     #[serde(default)]
     pub network: super::network::NetworkRequest,
@@ -667,6 +671,7 @@ pub fn create(
     )?;
     let mut stored = req.clone();
     stored.auto_userns = auto_maps;
+    stored.dependencies = super::depend::resolve(state, req)?;
     let row = state.create_container(&NewContainer {
         id: id.clone(),
         name: req.name.clone(),

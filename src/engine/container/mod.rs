@@ -5,6 +5,7 @@ pub mod changes;
 pub mod commit;
 pub mod copy;
 pub mod create;
+pub mod depend;
 pub mod etc;
 pub mod events;
 pub mod exec;
