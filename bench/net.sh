@@ -4,17 +4,22 @@
 # (slirp4netns only: podman 4.3 has no pasta); then the added cost of
 # networking on `run --rm true` against --network none (hyperfine medians).
 # The container runs the host's iperf3 from read-only binds of /usr/lib and
-# /usr/bin over the busybox image, so nothing is downloaded.
-# Usage: bench/net.sh [seconds per iperf3 run] [runs]   (as root it runs as hutch-test)
+# /usr/bin over the busybox image, so nothing is downloaded. Each throughput
+# is the median of `reps` iperf3 runs (one run on a busy 2-core host varies
+# several-fold). The "pasta alone" column is pasta with Podman 5's own
+# arguments on a bare namespace (iperf3 entered with nsenter, no runtime, no
+# hutch): what Podman 5 would get from this pasta.
+# Usage: bench/net.sh [seconds per iperf3 run] [runs] [reps]   (as root it runs as hutch-test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 runs=${2:-20}
+reps=${3:-3}
 if [ "$(id -u)" -eq 0 ]; then
   cargo build --release --locked -q
   install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" /tmp/hutch-bench-net
   exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
-    HUTCH=/tmp/hutch-bench-net bash "$PWD/bench/net.sh" "$secs" "$runs"
+    HUTCH=/tmp/hutch-bench-net bash "$PWD/bench/net.sh" "$secs" "$runs" "$reps"
 fi
 hutch=${HUTCH:-$PWD/target/release/hutch}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)}
@@ -36,7 +41,9 @@ fi
 gw=$(awk '$2 == "00000000" { printf "%d.%d.%d.%d", "0x" substr($3,7,2), "0x" substr($3,5,2), "0x" substr($3,3,2), "0x" substr($3,1,2); exit }' /proc/net/route)
 port=$((20000 + RANDOM % 20000))
 
-gbps() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))'; }
+gbps() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null || echo 0; }
+# median FUNCTION ARGS...: the median of `reps` calls.
+median() { for _ in $(seq "$reps"); do "$@"; done | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # host -> container: iperf3 -s in the container behind -p; the client here.
 inbound() { # tool network
@@ -64,16 +71,37 @@ outbound() { # tool network host-address
   kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true
   echo "$out" | gbps
 }
-printf '%-34s%12s%12s\n' "TCP throughput (Gbit/s)" hutch podman
-printf '%-34s%12s%12s\n' "pasta: host -> container" "$(inbound "$H" pasta)" "-"
-printf '%-34s%12s%12s\n' "pasta: container -> host" "$(outbound "$H" pasta:--map-gw "$gw")" "-"
+# pasta alone, as Podman 5 starts it (libnetwork/pasta: --config-net, the
+# published ports, -t/-u/-T/-U none for the rest, --dns-forward, --quiet,
+# --netns; it daemonises), on a namespace made in hutch's user namespace.
+# `dir` is where iperf3 runs: in (server in the namespace) or out.
+alone() { # direction
+  $H unshare bash -c '
+    set -e; ns=$1/alone-ns; dir=$2; port=$3; secs=$4; gw=$5
+    touch "$ns"; unshare --net="$ns" ip link set lo up
+    if [ "$dir" = in ]; then fwd=(-t "127.0.0.1/$port:5201"); else fwd=(-t none); fi
+    pasta --config-net "${fwd[@]}" -u none -T none -U none --dns-forward 169.254.1.1 --quiet       --pid "$1/alone.pid" --netns "$ns" >/dev/null 2>&1
+    if [ "$dir" = in ]; then
+      nsenter --net="$ns" iperf3 -s -1 >/dev/null 2>&1 & srv=$!
+      for _ in $(seq 50); do out=$(iperf3 -J -c 127.0.0.1 -p "$port" -t "$secs" 2>/dev/null) && break; sleep 0.1; done
+    else
+      iperf3 -s -1 -p "$port" >/dev/null 2>&1 & srv=$!
+      for _ in $(seq 20); do out=$(nsenter --net="$ns" iperf3 -J -c "$gw" -p "$port" -t "$secs" 2>/dev/null) && break; sleep 0.2; done
+    fi
+    kill "$(cat "$1/alone.pid")" "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true
+    umount -l "$ns"; rm -f "$ns" "$1/alone.pid"
+    echo "$out"' - "$tmp" "$1" "$port" "$secs" "$gw" | gbps
+}
+printf '%-34s%12s%12s%14s\n' "TCP throughput (Gbit/s)" hutch podman "pasta alone"
+printf '%-34s%12s%12s%14s\n' "pasta: host -> container" "$(median inbound "$H" pasta)" "-" "$(median alone in)"
+printf '%-34s%12s%12s%14s\n' "pasta: container -> host" "$(median outbound "$H" pasta:--map-gw "$gw")" "-" "$(median alone out)"
 pin=-; pout=-
 if [ -n "$P" ]; then
-  pin=$(inbound "$P" slirp4netns:port_handler=slirp4netns)
-  pout=$(outbound "$P" slirp4netns:allow_host_loopback=true 10.0.2.2)
+  pin=$(median inbound "$P" slirp4netns:port_handler=slirp4netns)
+  pout=$(median outbound "$P" slirp4netns:allow_host_loopback=true 10.0.2.2)
 fi
-printf '%-34s%12s%12s\n' "slirp4netns: host -> container" "$(inbound "$H" slirp4netns:port_handler=slirp4netns)" "$pin"
-printf '%-34s%12s%12s\n' "slirp4netns: container -> host" "$(outbound "$H" slirp4netns:allow_host_loopback=true 10.0.2.2)" "$pout"
+printf '%-34s%12s%12s%14s\n' "slirp4netns: host -> container" "$(median inbound "$H" slirp4netns:port_handler=slirp4netns)" "$pin" "-"
+printf '%-34s%12s%12s%14s\n' "slirp4netns: container -> host" "$(median outbound "$H" slirp4netns:allow_host_loopback=true 10.0.2.2)" "$pout" "-"
 
 hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$tmp/r.json" \
   "$H run --rm --network none bench/busybox true" \

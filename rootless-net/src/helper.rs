@@ -112,6 +112,24 @@ pub fn start(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
     }
 }
 
+/// The file to execute for `bin` (pasta): where the CPU has AVX2, pasta's
+/// first act is to re-execute itself as `<real path>.avx2`; running that
+/// directly saves an exec and a dynamic load on every container start.
+fn pasta_executable(bin: &Path) -> PathBuf {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && let Ok(real) = std::fs::canonicalize(bin)
+    {
+        let mut avx2 = real.into_os_string();
+        avx2.push(".avx2");
+        let avx2 = PathBuf::from(avx2);
+        if avx2.is_file() {
+            return avx2;
+        }
+    }
+    bin.to_path_buf()
+}
+
 pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetError> {
     let log = File::create(&paths.log)
         .map_err(|e| NetError::io(format!("creating {}", paths.log.display()), e))?;
@@ -120,7 +138,9 @@ pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetE
             let bin = find_binary("pasta")
                 .ok_or_else(|| NetError::Helper("pasta is not installed (package passt)".into()))?;
             let _ = std::fs::remove_file(&paths.pid);
-            let mut cmd = Command::new(&bin);
+            let mut cmd = Command::new(pasta_executable(&bin));
+            // pasta picks its mode from argv[0]; `is_ours` looks for it too.
+            cmd.arg0(&bin);
             cmd.args(pasta::args(&paths.netns, &plan.ports, options, &paths.pid))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -241,6 +261,7 @@ impl Helper {
         // In the foreground pasta writes its pid file once the namespace is
         // configured and the ports are bound.
         let deadline = Instant::now() + Duration::from_secs(10);
+        let waiter = ReadyWaiter::new(&self.pid_file, self.child.id());
         loop {
             if std::fs::read_to_string(&self.pid_file).is_ok_and(|p| !p.trim().is_empty()) {
                 return Ok(());
@@ -251,14 +272,84 @@ impl Helper {
                     log_tail(&self.log)
                 )));
             }
-            if Instant::now() > deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
                 return Err(NetError::Helper(
                     "pasta did not get ready within 10s".into(),
                 ));
             }
-            std::thread::sleep(Duration::from_millis(1));
+            waiter.wait(left);
+        }
+    }
+}
+
+/// Sleeps until pasta's pid file may have been written or pasta exited:
+/// inotify on the file's directory (close after write, rename into it) and
+/// a pidfd for the exit, so that readiness is seen as it happens rather
+/// than at the next tick of a polling loop. Where either is unavailable it
+/// degrades to short sleeps; the caller re-checks after every wake-up.
+struct ReadyWaiter {
+    inotify: Option<OwnedFd>,
+    pidfd: Option<OwnedFd>,
+}
+
+impl ReadyWaiter {
+    /// Set up before the caller's first look at the file, so that a write
+    /// between that look and the wait still wakes it.
+    fn new(file: &Path, pid: u32) -> ReadyWaiter {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let inotify = std::ffi::CString::new(dir.as_os_str().as_bytes())
+            .ok()
+            .and_then(|dir| {
+                // SAFETY: plain syscalls; the fd is owned from here on.
+                unsafe {
+                    let fd = libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK);
+                    if fd < 0 {
+                        return None;
+                    }
+                    let fd = OwnedFd::from_raw_fd(fd);
+                    let mask = libc::IN_CLOSE_WRITE | libc::IN_MOVED_TO;
+                    (libc::inotify_add_watch(fd.as_raw_fd(), dir.as_ptr(), mask) >= 0).then_some(fd)
+                }
+            });
+        // SAFETY: pidfd_open on our own unreaped child; the fd is owned.
+        let pidfd = unsafe {
+            let fd = libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0);
+            (fd >= 0).then(|| OwnedFd::from_raw_fd(fd as i32))
+        };
+        ReadyWaiter { inotify, pidfd }
+    }
+
+    fn wait(&self, left: Duration) {
+        let Some(ino) = &self.inotify else {
+            std::thread::sleep(left.min(Duration::from_millis(1)));
+            return;
+        };
+        let mut fds = vec![libc::pollfd {
+            fd: ino.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        if let Some(p) = &self.pidfd {
+            fds.push(libc::pollfd {
+                fd: p.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        // Without a pidfd an exit is only seen on a timeout: keep it short.
+        let cap = if self.pidfd.is_some() { 1000 } else { 10 };
+        let ms = left.as_millis().clamp(1, cap) as i32;
+        // SAFETY: pollfds we own, their count.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n > 0 && fds[0].revents & libc::POLLIN != 0 {
+            // Drain the events: the caller looks at the file itself.
+            let mut buf = [0u8; 4096];
+            while rustix_read(ino, &mut buf) > 0 {}
         }
     }
 }
@@ -288,23 +379,61 @@ fn is_ours(rec: &HelperRecord) -> bool {
             .is_some_and(|a0| String::from_utf8_lossy(a0).contains(rec.kind.as_str()))
 }
 
+fn read_record(paths: &NetPaths) -> Option<HelperRecord> {
+    std::fs::read(&paths.record)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<HelperRecord>(&b).ok())
+        .filter(|r| r.pid > 0)
+}
+
+/// Whether `pid` is an unreaped child of this process (the monitor that
+/// started the helper). Such a pid cannot have been reused, so it may be
+/// signalled and waited for without looking at its command line, which is
+/// empty once a killed process has begun to exit.
+fn is_child(pid: i32) -> bool {
+    // SAFETY: a siginfo we own; WNOWAIT leaves the child to be reaped.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        ) == 0
+    }
+}
+
+/// Sends the recorded helper SIGKILL without waiting for it to exit. Its
+/// exit is slow (the kernel unregisters its tap device: tens of ms), so the
+/// monitor calls this as soon as the container has exited and lets that
+/// overlap the runtime's `delete`; [`teardown`] then reaps it.
+pub fn stop(paths: &NetPaths) {
+    if let Some(rec) = read_record(paths)
+        && (is_child(rec.pid) || is_ours(&rec))
+    {
+        // SAFETY: signalling our unreaped child or a pid just verified to
+        // be our helper.
+        unsafe { libc::kill(rec.pid, libc::SIGKILL) };
+    }
+}
+
 /// Ends the helper recorded at `paths` (if it still runs and is ours),
 /// unmounts and removes the namespace and the files. Idempotent: the
 /// monitor calls it after the container's exit, `rm` after a killed monitor.
 pub fn teardown(paths: &NetPaths) {
-    if let Some(rec) = std::fs::read(&paths.record)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<HelperRecord>(&b).ok())
-        && rec.pid > 0
-        && is_ours(&rec)
-    {
-        // SAFETY: signalling a pid just verified to be our helper.
-        unsafe { libc::kill(rec.pid, libc::SIGKILL) };
-        let mut status = 0;
-        // SAFETY: reaping our own child; ECHILD when another process
-        // started it (then its parent or init reaps it).
-        let reaped = unsafe { libc::waitpid(rec.pid, &mut status, 0) };
-        if reaped != rec.pid {
+    if let Some(rec) = read_record(paths) {
+        if is_child(rec.pid) {
+            let mut status = 0;
+            // SAFETY: killing and reaping our own child (perhaps already
+            // killed by `stop`): its published ports are free once it is.
+            unsafe {
+                libc::kill(rec.pid, libc::SIGKILL);
+                libc::waitpid(rec.pid, &mut status, 0);
+            }
+        } else if is_ours(&rec) {
+            // Started by a monitor that died: its parent or init reaps it.
+            // SAFETY: signalling a pid just verified to be our helper.
+            unsafe { libc::kill(rec.pid, libc::SIGKILL) };
             let deadline = Instant::now() + Duration::from_secs(2);
             while Path::new(&format!("/proc/{}", rec.pid)).exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
@@ -316,5 +445,105 @@ pub fn teardown(paths: &NetPaths) {
     }
     for f in [&paths.record, &paths.pid, &paths.log, &paths.socket] {
         let _ = std::fs::remove_file(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("hutch-net-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        dir
+    }
+
+    /// The wait ends when the file is written or the process exits, well
+    /// before the 1 s poll cap a missed event would show as.
+    #[test]
+    fn ready_waiter_wakes_on_write_and_on_exit() {
+        let dir = scratch("ready");
+        let file = dir.join("x.pid");
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("sleep 0.1; echo $$ > {}", file.display()))
+            .spawn()
+            .expect("sh");
+        let waiter = ReadyWaiter::new(&file, child.id());
+        let t = Instant::now();
+        while !std::fs::read_to_string(&file).is_ok_and(|p| !p.trim().is_empty()) {
+            assert!(t.elapsed() < Duration::from_secs(5), "never written");
+            waiter.wait(Duration::from_secs(5));
+        }
+        assert!(
+            t.elapsed() < Duration::from_millis(700),
+            "{:?}",
+            t.elapsed()
+        );
+        let _ = child.wait();
+
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("sleep 0.1")
+            .spawn()
+            .expect("sh");
+        let waiter = ReadyWaiter::new(&dir.join("never.pid"), child.id());
+        let t = Instant::now();
+        while child.try_wait().expect("try_wait").is_none() {
+            assert!(t.elapsed() < Duration::from_secs(5), "never exited");
+            waiter.wait(Duration::from_secs(5));
+        }
+        assert!(
+            t.elapsed() < Duration::from_millis(700),
+            "{:?}",
+            t.elapsed()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `stop` kills a helper the caller started without reaping it;
+    /// `teardown` reaps it and removes the files.
+    #[test]
+    fn stop_then_teardown_reaps_our_child() {
+        let dir = scratch("stop");
+        let paths = NetPaths::new(&dir, "0123456789abcdef");
+        let child = Command::new("sleep").arg("30").spawn().expect("sleep");
+        let pid = child.id() as i32;
+        let rec = HelperRecord {
+            kind: "pasta".into(),
+            pid,
+            netns: paths.netns.clone(),
+        };
+        std::fs::write(&paths.record, serde_json::to_vec(&rec).expect("json")).expect("record");
+        assert!(is_child(pid));
+        stop(&paths);
+        // Killed but not reaped: still our child until teardown.
+        let t = Instant::now();
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat.split_whitespace().nth(2) == Some("Z") {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(5), "not killed: {stat}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(is_child(pid));
+        teardown(&paths);
+        assert!(!is_child(pid));
+        assert!(!paths.record.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pasta_executable_is_an_existing_file() {
+        assert_eq!(
+            pasta_executable(Path::new("/nonexistent/pasta")),
+            Path::new("/nonexistent/pasta")
+        );
+        if let Some(bin) = find_binary("pasta") {
+            let exe = pasta_executable(&bin);
+            assert!(exe.is_file(), "{}", exe.display());
+        }
     }
 }

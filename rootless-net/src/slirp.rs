@@ -60,7 +60,8 @@ pub fn args(mode: &NetworkMode, netns: &Path, api_socket: &Path) -> Result<Vec<S
     if let Some(c) = mode.slirp_option("cidr") {
         a.push(format!("--cidr={c}"));
     }
-    if mode.slirp_option("enable_ipv6") == Some("true") {
+    // Podman's default is on (its command line carries --enable-ipv6).
+    if mode.slirp_option("enable_ipv6") != Some("false") {
         a.push("--enable-ipv6".into());
     }
     if let Some(o) = mode.slirp_option("outbound_addr") {
@@ -137,7 +138,7 @@ mod tests {
             .join(" ");
         assert_eq!(
             a,
-            "--disable-host-loopback --mtu=65520 --enable-sandbox --enable-seccomp --exit-fd=3 --ready-fd=4 --api-socket=/s --netns-type=path --configure /ns tap0"
+            "--disable-host-loopback --mtu=65520 --enable-sandbox --enable-seccomp --enable-ipv6 --exit-fd=3 --ready-fd=4 --api-socket=/s --netns-type=path --configure /ns tap0"
         );
         assert_eq!(guest_addr(&m).unwrap().to_string(), "10.0.2.100");
         let m = NetworkMode::parse(
@@ -149,6 +150,11 @@ mod tests {
             .unwrap()
             .join(" ");
         assert!(!a.contains("disable-host-loopback") && a.contains("--cidr=10.5.0.0/16"));
+        let v4 = NetworkMode::parse("slirp4netns:enable_ipv6=false", &NetworkMode::None).unwrap();
+        let a = args(&v4, Path::new("/ns"), Path::new("/s"))
+            .unwrap()
+            .join(" ");
+        assert!(!a.contains("ipv6"), "{a}");
         assert_eq!(dns_addr(&m).unwrap().to_string(), "10.5.0.3");
         let m = NetworkMode::parse("slirp4netns:cidr=bogus", &NetworkMode::None).unwrap();
         assert!(args(&m, Path::new("/ns"), Path::new("/s")).is_err());

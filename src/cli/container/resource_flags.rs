@@ -34,6 +34,9 @@ pub struct LimitFlags {
     /// CPU shares (relative weight)
     #[arg(short = 'c', long)]
     pub cpu_shares: Option<u64>,
+    /// CPU weight on cgroup v2 (1-10000; relative, like --cpu-shares)
+    #[arg(long, value_name = "WEIGHT", conflicts_with = "cpu_shares")]
+    pub cpu_weight: Option<u64>,
     /// Limit the CPU CFS (Completely Fair Scheduler) quota
     #[arg(long, allow_negative_numbers = true)]
     pub cpu_quota: Option<i64>,
@@ -78,6 +81,7 @@ impl LimitFlags {
             memory_swap: self.memory_swap,
             nano_cpus: self.cpus,
             cpu_shares: self.cpu_shares,
+            cpu_weight: self.cpu_weight,
             cpu_quota: self.cpu_quota,
             cpu_period: self.cpu_period,
             cpuset_cpus: self.cpuset_cpus.clone(),
@@ -140,6 +144,9 @@ mod tests {
         assert_eq!(r.oom_score_adj, Some(-500));
         assert_eq!(r.cgroups.as_deref(), Some("split"));
         assert!(T::try_parse_from(["t", "--memory", "lots"]).is_err());
+        let t = T::try_parse_from(["t", "--cpu-weight", "300"]).expect("parses");
+        assert_eq!(t.f.request().cpu_weight, Some(300));
+        assert!(T::try_parse_from(["t", "--cpu-weight", "3", "--cpu-shares", "3"]).is_err());
         assert!(T::try_parse_from(["t", "--cgroups", "maybe"]).is_err());
     }
 }

@@ -199,20 +199,10 @@ impl Once<'_> {
             self.id,
             self.remove,
         );
-        // A second start of an exited container: its layer was unmounted
-        // after the first run.
-        store
-            .mount_container(id)
-            .with_context(|| format!("mounting the root file system of {}", &id[..12]))?;
-        let _ = std::fs::remove_file(paths.exit());
-        if let Some(dir) = paths.attach.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let _ = std::fs::remove_file(&paths.attach);
-        let listener = UnixListener::bind(&paths.attach)
-            .with_context(|| format!("binding {}", paths.attach.display()))?;
         // The network helper lives as long as this process (it is killed
-        // with it); teardown in `finish` ends it and the namespace.
+        // with it); teardown in `finish` ends it and the namespace. Started
+        // first: its start-up (tens of ms) overlaps everything up to the
+        // runtime's `create`.
         let name = state.container(id).map(|c| c.name).unwrap_or_default();
         let mut network = match super::network::setup(ctx, paths, id, &name) {
             Ok(h) => h,
@@ -223,6 +213,27 @@ impl Once<'_> {
                     format!("err 125 {}", format!("{e:#}").replace('\n', " ")),
                 );
                 return Ok((125, false));
+            }
+        };
+        let prepared = (|| -> anyhow::Result<UnixListener> {
+            // A second start of an exited container: its layer was
+            // unmounted after the first run.
+            store
+                .mount_container(id)
+                .with_context(|| format!("mounting the root file system of {}", &id[..12]))?;
+            let _ = std::fs::remove_file(paths.exit());
+            if let Some(dir) = paths.attach.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let _ = std::fs::remove_file(&paths.attach);
+            UnixListener::bind(&paths.attach)
+                .with_context(|| format!("binding {}", paths.attach.display()))
+        })();
+        let listener = match prepared {
+            Ok(l) => l,
+            Err(e) => {
+                super::network::teardown(ctx, id);
+                return Err(e);
             }
         };
         let req = &self.config;
@@ -451,11 +462,16 @@ fn finish(
     remove: bool,
     was_created: bool,
 ) {
+    // The network helper's exit (tens of ms: its tap device goes) runs
+    // while the runtime deletes the container and the layer is unmounted;
+    // teardown then reaps it, before the state says the container exited
+    // (a `start` that follows must find the namespace and ports free).
+    super::network::stop(ctx, id);
     if was_created && let Err(e) = runtime.run("delete", id, &runtime.delete_args(id, true)) {
         tracing::warn!(container = id, "runtime delete: {e}");
     }
-    super::network::teardown(ctx, id);
     let _ = store.unmount_container(id);
+    super::network::teardown(ctx, id);
     let _ = std::fs::remove_file(&paths.attach);
     let row = state.container(id).ok();
     match row.map(|r| r.state) {

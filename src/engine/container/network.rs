@@ -277,6 +277,12 @@ pub fn wait_ready(helper: &mut Option<Helper>, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// As soon as the container has exited: kills the helper without waiting,
+/// so that its slow exit overlaps the rest of the cleanup.
+pub fn stop(ctx: &Context, id: &str) {
+    helper::stop(&net_paths(ctx, id));
+}
+
 /// After the container's exit (and from `rm` after a killed monitor): ends
 /// the helper and removes the namespace. Idempotent.
 pub fn teardown(ctx: &Context, id: &str) {

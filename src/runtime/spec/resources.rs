@@ -31,6 +31,9 @@ pub struct ResourceRequest {
     /// request stays exact and comparable.
     pub nano_cpus: Option<u64>,
     pub cpu_shares: Option<u64>,
+    /// `--cpu-weight`: cgroup v2's cpu.weight (1-10000), carried to the
+    /// runtime as the shares it converts back to exactly that weight.
+    pub cpu_weight: Option<u64>,
     pub cpu_quota: Option<i64>,
     pub cpu_period: Option<u64>,
     pub cpuset_cpus: Option<String>,
@@ -65,6 +68,8 @@ pub enum ResourceError {
     SwapWithoutMemory,
     #[error("--cpus cannot be combined with --cpu-quota or --cpu-period")]
     CpusWithQuota,
+    #[error("--cpu-weight cannot be combined with --cpu-shares")]
+    WeightWithShares,
     #[error("invalid --cgroups mode {0:?}: expected enabled, disabled, no-conmon or split")]
     BadCgroupsMode(String),
 }
@@ -148,6 +153,18 @@ impl ResourceRequest {
         if self.nano_cpus.is_some() && (self.cpu_quota.is_some() || self.cpu_period.is_some()) {
             return Err(ResourceError::CpusWithQuota);
         }
+        if self.cpu_weight.is_some() && self.cpu_shares.is_some() {
+            return Err(ResourceError::WeightWithShares);
+        }
+        if let Some(w) = self.cpu_weight
+            && !(1..=CPU_WEIGHT_MAX).contains(&w)
+        {
+            return Err(ResourceError::Bad {
+                flag: "cpu-weight",
+                value: w.to_string(),
+                reason: "must be between 1 and 10000",
+            });
+        }
         if let Some(w) = self.blkio_weight
             && w != 0
             && !(10..=1000).contains(&w)
@@ -181,6 +198,7 @@ impl ResourceRequest {
             || self.memory_swap.is_some()
             || self.nano_cpus.is_some()
             || self.cpu_shares.is_some()
+            || self.cpu_weight.is_some()
             || self.cpu_quota.is_some()
             || self.cpu_period.is_some()
             || self.cpuset_cpus.is_some()
@@ -205,6 +223,7 @@ impl ResourceRequest {
             memory_swap,
             nano_cpus,
             cpu_shares,
+            cpu_weight,
             cpu_quota,
             cpu_period,
             cpuset_cpus,
@@ -219,7 +238,37 @@ impl ResourceRequest {
             self.cpu_quota = None;
             self.cpu_period = None;
         }
+        // The two name one setting: the later one replaces the other.
+        if other.cpu_weight.is_some() {
+            self.cpu_shares = None;
+        }
+        if other.cpu_shares.is_some() {
+            self.cpu_weight = None;
+        }
     }
+}
+
+/// cgroup v1's cpu.shares range and cgroup v2's cpu.weight range.
+const CPU_SHARES_MIN: u64 = 2;
+const CPU_SHARES_MAX: u64 = 262_144;
+pub const CPU_WEIGHT_MAX: u64 = 10_000;
+
+/// The shares runc and crun turn into `weight` on cgroup v2: they map
+/// [2, 262144] linearly onto [1, 10000] as
+/// `1 + (shares - 2) * 9999 / 262142` (integer division), so this takes the
+/// smallest shares that reach `weight` (rounding up). OCI's `unified` map
+/// would say cpu.weight directly, but runc refuses it on cgroup v1 and
+/// hybrid hosts such as this one, while shares work everywhere.
+pub fn weight_to_shares(weight: u64) -> u64 {
+    let w = weight.clamp(1, CPU_WEIGHT_MAX);
+    let span = CPU_SHARES_MAX - CPU_SHARES_MIN;
+    CPU_SHARES_MIN + ((w - 1) * span).div_ceil(CPU_WEIGHT_MAX - 1)
+}
+
+/// The runtimes' conversion (for tests and `inspect`).
+pub fn shares_to_weight(shares: u64) -> u64 {
+    let s = shares.clamp(CPU_SHARES_MIN, CPU_SHARES_MAX);
+    1 + (s - CPU_SHARES_MIN) * (CPU_WEIGHT_MAX - 1) / (CPU_SHARES_MAX - CPU_SHARES_MIN)
 }
 
 /// The OCI `linux.resources` for a container that has a cgroup.
@@ -249,16 +298,17 @@ pub fn linux_resources(req: &ResourceRequest, default_pids: bool) -> LinuxResour
         ),
         None => (req.cpu_quota, req.cpu_period),
     };
+    let shares = req.cpu_shares.or(req.cpu_weight.map(weight_to_shares));
     if quota.is_some()
         || period.is_some()
-        || req.cpu_shares.is_some()
+        || shares.is_some()
         || req.cpuset_cpus.is_some()
         || req.cpuset_mems.is_some()
     {
         let mut c = LinuxCpu::default();
         c.set_quota(quota);
         c.set_period(period);
-        c.set_shares(req.cpu_shares);
+        c.set_shares(shares);
         c.set_cpus(req.cpuset_cpus.clone());
         c.set_mems(req.cpuset_mems.clone());
         out.set_cpu(Some(c));
@@ -365,6 +415,49 @@ mod tests {
         assert_eq!(c.period(), Some(50_000));
         assert_eq!(c.cpus().as_deref(), Some("0-1"));
         assert_eq!(c.mems().as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn cpu_weight_becomes_shares_the_runtime_maps_back() {
+        for w in [1, 2, 50, 100, 1000, 5000, 9999, 10_000] {
+            assert_eq!(shares_to_weight(weight_to_shares(w)), w, "weight {w}");
+        }
+        assert_eq!(weight_to_shares(1), 2);
+        assert_eq!(weight_to_shares(10_000), 262_144);
+        // The cgroup v2 default weight, 100, is near the v1 default 1024
+        // only in name: the linear map gives 2598.
+        assert_eq!(weight_to_shares(100), 2598);
+        let r = ResourceRequest {
+            cpu_weight: Some(100),
+            ..req()
+        };
+        assert!(r.has_cgroup_limits());
+        assert_eq!(r.validate(), Ok(()));
+        let c = linux_resources(&r, false).cpu().clone().expect("cpu");
+        assert_eq!(c.shares(), Some(2598));
+        for bad in [0, 10_001] {
+            let r = ResourceRequest {
+                cpu_weight: Some(bad),
+                ..req()
+            };
+            assert!(r.validate().is_err(), "{bad}");
+        }
+        let both = ResourceRequest {
+            cpu_weight: Some(10),
+            cpu_shares: Some(10),
+            ..req()
+        };
+        assert_eq!(both.validate(), Err(ResourceError::WeightWithShares));
+        let mut base = ResourceRequest {
+            cpu_shares: Some(512),
+            ..req()
+        };
+        base.merge(&ResourceRequest {
+            cpu_weight: Some(300),
+            ..req()
+        });
+        assert_eq!((base.cpu_shares, base.cpu_weight), (None, Some(300)));
+        assert_eq!(base.validate(), Ok(()));
     }
 
     #[test]
