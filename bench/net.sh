@@ -2,7 +2,7 @@
 # TCP throughput with iperf3 (Debian's), host -> container through a published
 # port and container -> host, for pasta and slirp4netns, hutch beside podman
 # (slirp4netns only: podman 4.3 has no pasta); then the added cost of
-# networking on `run --rm true` against --network none (hyperfine medians).
+# networking on `run --rm true` against --network none (medians, round robin).
 # The container runs the host's iperf3 from read-only binds of /usr/lib and
 # /usr/bin over the busybox image, so nothing is downloaded. Each throughput
 # is the median of `reps` iperf3 runs (one run on a busy 2-core host varies
@@ -103,16 +103,29 @@ fi
 printf '%-34s%12s%12s%14s\n' "slirp4netns: host -> container" "$(median inbound "$H" slirp4netns:port_handler=slirp4netns)" "$pin" "-"
 printf '%-34s%12s%12s%14s\n' "slirp4netns: container -> host" "$(median outbound "$H" slirp4netns:allow_host_loopback=true 10.0.2.2)" "$pout" "-"
 
-hyperfine -N --warmup 3 --runs "$runs" --style none --export-json "$tmp/r.json" \
-  "$H run --rm --network none bench/busybox true" \
-  "$H run --rm --network pasta bench/busybox true" \
-  "$H run --rm --network slirp4netns bench/busybox true" >/dev/null 2>&1
-python3 - "$tmp/r.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-base = r[0]["median"]
-for name, x in zip(["none", "pasta", "slirp4netns"], r):
-    print(f"run --rm --network {name:<12}{x['median']*1e3:>8.1f} ms  (+{(x['median']-base)*1e3:.1f} ms)")
+# Round robin (none, pasta, slirp4netns, none, ...) rather than hyperfine's
+# one command after another: the host's load drifts over a run, and the
+# differences sought are smaller than that drift.
+python3 - "$runs" $H <<'PY'
+import statistics, subprocess, sys, time
+runs, hutch = int(sys.argv[1]), sys.argv[2:]
+nets = ["none", "pasta", "slirp4netns"]
+def once(net):
+    t = time.perf_counter()
+    subprocess.run(hutch + ["run", "--rm", "--network", net, "bench/busybox", "true"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+for _ in range(3):
+    for n in nets:
+        once(n)
+times = {n: [] for n in nets}
+for _ in range(runs):
+    for n in nets:
+        times[n].append(once(n))
+base = statistics.median(times["none"])
+for n in nets:
+    m = statistics.median(times[n])
+    print(f"run --rm --network {n:<12}{m*1e3:>8.1f} ms  (+{(m-base)*1e3:.1f} ms)")
 PY
 $H rm -a -f >/dev/null 2>&1 || true
 $H unshare rm -rf "$tmp" 2>/dev/null || true
