@@ -169,6 +169,22 @@ impl OciRuntime {
         args
     }
 
+    /// `run --detach`: `create` and `start` in one runtime process, for
+    /// containers with nothing to do between the two.
+    pub fn run_detached_args(
+        &self,
+        id: &str,
+        bundle: &Path,
+        pid_file: &Path,
+        console_socket: Option<&Path>,
+    ) -> Vec<OsString> {
+        let mut args = self.create_args(id, bundle, pid_file, console_socket);
+        if let Some(pos) = args.iter().position(|a| a == "create") {
+            args.splice(pos..=pos, ["run".into(), "--detach".into()]);
+        }
+        args
+    }
+
     pub fn start_args(&self, id: &str) -> Vec<OsString> {
         let mut args = self.global_args();
         args.extend(["start".into(), id.into()]);
@@ -369,6 +385,24 @@ mod tests {
                 "/b/pid",
                 "--console-socket",
                 "/b/console.sock",
+                "abc"
+            ]
+        );
+        let run: Vec<String> = rt
+            .run_detached_args("abc", Path::new("/b"), Path::new("/b/pid"), None)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            run[2..],
+            [
+                "--cgroup-manager=disabled",
+                "run",
+                "--detach",
+                "--bundle",
+                "/b",
+                "--pid-file",
+                "/b/pid",
                 "abc"
             ]
         );

@@ -224,9 +224,30 @@ pub fn mount_overlay(
     target: &Path,
     rootless: bool,
 ) -> Result<(), DriverError> {
+    mount_overlay_with(lowers, upper_work, target, rootless, false)
+}
+
+/// [`mount_overlay`]; `volatile` (Linux 5.10+) skips every sync of the
+/// upper file system, unmounting included, which otherwise syncs the
+/// whole file system under it. For containers whose changes die with them
+/// (`run --rm`), as Podman does.
+pub fn mount_overlay_with(
+    lowers: &[PathBuf],
+    upper_work: Option<(&Path, &Path)>,
+    target: &Path,
+    rootless: bool,
+    volatile: bool,
+) -> Result<(), DriverError> {
     let mut opts = overlay_options(lowers, upper_work);
     if rootless {
         opts.push_str(",userxattr");
+    }
+    if let (true, Some((_, work))) = (volatile, upper_work) {
+        // A volatile mount that was never unmounted cleanly leaves this
+        // behind, and the kernel refuses to mount over it; the upper may
+        // then be inconsistent, which a volatile container accepts.
+        let _ = fs::remove_dir_all(work.join("incompat"));
+        opts.push_str(",volatile");
     }
     if opts.len() >= 4095 {
         return Err(DriverError::TooManyLayers {

@@ -37,19 +37,24 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Warning: {w}");
     }
     let attach = !args.detach;
-    match monitor::spawn(ctx, &created.id, attach, args.flags.rm)? {
+    let client = match monitor::spawn(ctx, &created.id, attach, args.flags.rm)? {
         monitor::Spawned::Failed { code, message } => {
             eprintln!("Error: {message}");
             return Ok(ExitCode::from(code));
         }
-        monitor::Spawned::Created { .. } => {}
-    }
+        monitor::Spawned::Created { attach, .. } => attach,
+    };
     if args.detach {
         println!("{}", created.id);
         return Ok(ExitCode::SUCCESS);
     }
-    let paths = Paths::new(ctx, store.root(), &created.id);
-    let sock = UnixStream::connect(&paths.attach)
-        .with_context(|| format!("attaching to container {}", &created.id[..12]))?;
+    let sock = match client {
+        Some(s) => s,
+        None => {
+            let paths = Paths::new(ctx, store.root(), &created.id);
+            UnixStream::connect(&paths.attach)
+                .with_context(|| format!("attaching to container {}", &created.id[..12]))?
+        }
+    };
     attach::session(sock, &created.id, &opts)
 }

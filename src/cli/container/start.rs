@@ -43,16 +43,21 @@ pub fn start_attached(
         store
             .mount_container(&c.id)
             .with_context(|| format!("mounting the root file system of {}", c.name))?;
-        match monitor::spawn(ctx, &c.id, true, req.remove)? {
+        let client = match monitor::spawn(ctx, &c.id, true, req.remove)? {
             monitor::Spawned::Failed { code, message } => {
                 eprintln!("Error: {message}");
                 return Ok(ExitCode::from(code));
             }
-            monitor::Spawned::Created { .. } => {}
-        }
-        let paths = Paths::new(ctx, store.root(), &c.id);
-        let sock = UnixStream::connect(&paths.attach)
-            .with_context(|| format!("attaching to container {}", c.name))?;
+            monitor::Spawned::Created { attach, .. } => attach,
+        };
+        let sock = match client {
+            Some(s) => s,
+            None => {
+                let paths = Paths::new(ctx, store.root(), &c.id);
+                UnixStream::connect(&paths.attach)
+                    .with_context(|| format!("attaching to container {}", c.name))?
+            }
+        };
         return attach::session(sock, &c.id, &opts);
     }
     Ok(ExitCode::SUCCESS)

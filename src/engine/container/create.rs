@@ -435,9 +435,16 @@ pub fn create(
         armed: true,
     };
     undo.layer = true;
-    let rootfs = store
+    // The image's files, read-only, for what create reads; the monitor
+    // mounts the container's own layer over the same path at start.
+    let (rootfs, view) = store
         .create_container_layer(&id, &img)
-        .and_then(|_| store.mount_container(&id))
+        .and_then(|_| {
+            if req.remove {
+                store.set_container_volatile(&id)?;
+            }
+            store.mount_container_view(&id)
+        })
         .with_context(|| format!("preparing the root file system of {}", &id[..12]))?;
     std::fs::create_dir_all(&paths.userdata)
         .with_context(|| format!("creating {}", paths.userdata.display()))?;
@@ -661,6 +668,12 @@ pub fn create(
     .with_context(|| format!("writing the OCI spec of {}", &id[..12]))?;
     if let Some(plan) = &cgroup.plan {
         plan.write(&paths.userdata)?;
+    }
+
+    if view {
+        store
+            .unmount_container(&id)
+            .with_context(|| format!("unmounting the image view of {}", &id[..12]))?;
     }
 
     let (runtime, _) = oci::select(

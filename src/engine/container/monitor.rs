@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
@@ -25,13 +25,14 @@ use crate::runtime::oci::{self, OciRuntime};
 pub enum Spawned {
     Created {
         pid: i32,
+        /// With `wait_for_attach`: the client connection the monitor
+        /// accepted before it started the container, so none of the
+        /// output is missed.
+        attach: Option<UnixStream>,
     },
     /// The runtime refused (command not found, bad spec): its message and
     /// Podman's exit code for it.
-    Failed {
-        code: u8,
-        message: String,
-    },
+    Failed { code: u8, message: String },
 }
 
 /// Spawns `hutch __monitor` for a created container and waits until the
@@ -72,14 +73,30 @@ pub fn spawn(
     }
     cmd.spawn().context("starting the container monitor")?;
     drop(sync_w);
+    let mut reader = BufReader::new(std::fs::File::from(sync_r));
     let mut line = String::new();
-    BufReader::new(std::fs::File::from(sync_r))
+    reader
         .read_line(&mut line)
         .context("waiting for the container monitor")?;
+    // `attach`: the monitor listens and waits for this client before it
+    // starts the container.
+    let mut attach = None;
+    if line.trim_end() == "attach" {
+        let path = Paths::new(ctx, std::path::Path::new(""), id).attach;
+        attach = Some(
+            UnixStream::connect(&path)
+                .with_context(|| format!("attaching to container {}", &id[..12.min(id.len())]))?,
+        );
+        line.clear();
+        reader
+            .read_line(&mut line)
+            .context("waiting for the container monitor")?;
+    }
     let mut parts = line.trim_end().splitn(3, ' ');
     match (parts.next(), parts.next(), parts.next()) {
         (Some("ok"), Some(pid), _) => Ok(Spawned::Created {
             pid: pid.parse().context("monitor reported a bad pid")?,
+            attach,
         }),
         (Some("err"), Some(code), Some(message)) => Ok(Spawned::Failed {
             code: code.parse().unwrap_or(125),
@@ -236,6 +253,24 @@ impl Once<'_> {
                 return Err(e);
             }
         };
+        // The foreground `run` connects before the container exists, so it
+        // sees all of its output; if that client died first, the container
+        // starts anyway after a while, its output kept in the log, rather
+        // than the monitor waiting forever.
+        let mut first_client = None;
+        if wait_for_attach && let Some(s) = sync.as_mut() {
+            let _ = writeln!(s, "attach");
+            let mut pfd = libc::pollfd {
+                fd: listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let ready = unsafe { libc::poll(&mut pfd, 1, 30_000) };
+            if ready > 0 {
+                first_client = Some(listener.accept()?.0);
+            }
+        }
         let req = &self.config;
         let (out_r, out_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
         let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
@@ -257,13 +292,18 @@ impl Once<'_> {
         } else {
             (Stdio::null(), None)
         };
+        // Without a hook between the two (a network helper to wait for, a
+        // cgroup to finish), `run --detach` creates and starts the container
+        // in one runtime process instead of two.
+        let single = network.is_none() && self.cgroup.is_none();
+        let console_path = console.as_ref().map(|(_, p)| p.as_path());
+        let args = if single {
+            runtime.run_detached_args(id, &paths.userdata, &paths.pid_file(), console_path)
+        } else {
+            runtime.create_args(id, &paths.userdata, &paths.pid_file(), console_path)
+        };
         let created = Command::new(&runtime.path)
-            .args(runtime.create_args(
-                id,
-                &paths.userdata,
-                &paths.pid_file(),
-                console.as_ref().map(|(_, p)| p.as_path()),
-            ))
+            .args(args)
             .stdin(stdin_r)
             .stdout(Stdio::from(out_w))
             .stderr(Stdio::from(err_w))
@@ -338,12 +378,6 @@ impl Once<'_> {
             };
             state.update_state(id, t)?;
         }
-        // The foreground `run` must attach before the start; a detached one
-        // returns once the container is running, as `podman run -d` does.
-        if wait_for_attach {
-            report(sync, format!("ok {pid}"));
-        }
-
         let log = {
             // --log-driver none: the output still reaches attached clients.
             let path = super::create::log_path(paths, &self.config)
@@ -367,23 +401,17 @@ impl Once<'_> {
                 relay.stdin = stdin_w;
             }
         }
-        if wait_for_attach {
-            // The foreground `run` connects before the container may print; if
-            // it died first, the container starts anyway after a while, its
-            // output kept in the log, rather than the monitor waiting forever.
-            let mut pfd = libc::pollfd {
-                fd: relay.listener.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            let ready = unsafe { libc::poll(&mut pfd, 1, 30_000) };
-            if ready > 0 {
-                let (client, _) = relay.listener.accept()?;
-                relay.clients.push(client);
-            }
-        }
-        if let Err(e) = runtime.run("start", id, &runtime.start_args(id)) {
+        relay.clients.extend(first_client);
+        // A detached `run` returns once the container is running, as
+        // `podman run -d` does.
+        let started = if single {
+            Ok(())
+        } else {
+            runtime
+                .run("start", id, &runtime.start_args(id))
+                .map(|_| ())
+        };
+        if let Err(e) = started {
             let message = e.to_string();
             let code = i32::from(relay::start_failure_code(&message));
             relay.log.write(
@@ -467,9 +495,18 @@ fn finish(
     // teardown then reaps it, before the state says the container exited
     // (a `start` that follows must find the namespace and ports free).
     super::network::stop(ctx, id);
-    if was_created && let Err(e) = runtime.run("delete", id, &runtime.delete_args(id, true)) {
-        tracing::warn!(container = id, "runtime delete: {e}");
-    }
+    // The runtime forgets the container while the rest is cleaned up: a
+    // process start of its own (milliseconds) that nothing below waits
+    // for; it is waited for before this returns, so the next start of the
+    // same id (a restart policy, `start` after this monitor) finds it gone.
+    let delete = was_created.then(|| {
+        Command::new(&runtime.path)
+            .args(runtime.delete_args(id, true))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+    });
     let _ = store.unmount_container(id);
     super::network::teardown(ctx, id);
     let _ = std::fs::remove_file(&paths.attach);
@@ -492,5 +529,14 @@ fn finish(
     }
     if remove && let Err(e) = super::remove::remove_stopped(store, state, paths, id) {
         tracing::warn!(container = id, "removing: {e:#}");
+    }
+    match delete.map(|d| d.and_then(|c| c.wait_with_output())) {
+        Some(Ok(out)) if !out.status.success() => tracing::warn!(
+            container = id,
+            "runtime delete: {}",
+            oci::runtime_message(&String::from_utf8_lossy(&out.stderr))
+        ),
+        Some(Err(e)) => tracing::warn!(container = id, "runtime delete: {e}"),
+        _ => {}
     }
 }

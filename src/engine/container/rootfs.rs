@@ -54,9 +54,10 @@ pub fn release(store: &Store, state: &State, id: &str, force: bool) -> bool {
             return true;
         }
     };
-    // Only an exited container's mount is ours to drop: `create` mounts
-    // the root for the runtime (the spec points at it), a running one's
-    // monitor unmounts at exit, a stopped one's is about to.
+    // Only an exited container's mount is ours to drop: a starting one's
+    // monitor has mounted the root for the runtime (the spec points at
+    // it), a running one's monitor unmounts at exit, a stopped one's is
+    // about to.
     let active = state
         .container(id)
         .is_ok_and(|c| c.state != crate::engine::state::ContainerState::Exited);
