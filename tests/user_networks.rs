@@ -123,6 +123,12 @@ fn containers_on_a_network_reach_each_other_by_name() {
     ]);
     assert!(!out.status.success(), "n2 reached a: {}", stdout(&out));
 
+    // A renamed container answers to its new name.
+    env.ok(["rename", "a", "renamed"]);
+    let page = fetch(&env, "n1", "http://renamed:8080/");
+    assert_eq!(page.as_deref().map(str::trim), Some("hello-from-a"));
+    env.ok(["rename", "renamed", "a"]);
+
     // A network in use stays.
     let out = env.run(["network", "rm", "n1"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));

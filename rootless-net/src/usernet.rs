@@ -483,6 +483,24 @@ pub fn leave(paths: &UserNetPaths, id: &str, network: Option<&str>) -> Result<()
     write_records(paths, &recs)
 }
 
+/// `rename`: the endpoints of container `id` answer to `name`.
+pub fn rename(paths: &UserNetPaths, id: &str, name: &str) -> Result<(), NetError> {
+    if !paths.endpoints.exists() {
+        return Ok(());
+    }
+    let _lock = lock(paths)?;
+    let mut recs = read_records(paths);
+    let mut changed = false;
+    for e in recs.endpoints.iter_mut().filter(|e| e.id == id) {
+        e.name = name.to_owned();
+        changed = true;
+    }
+    if changed {
+        write_records(paths, &recs)?;
+    }
+    Ok(())
+}
+
 /// `network rm`: the network's bridge goes from a running rootless netns.
 pub fn remove_bridge(paths: &UserNetPaths, bridge: &str) -> Result<(), NetError> {
     if !paths.endpoints.exists() {

@@ -269,6 +269,13 @@ pub fn info(ctx: &Context) -> Value {
     }
 }
 
+/// After `rename`: a running container's endpoints take the new name.
+pub fn rename(ctx: &Context, id: &str, name: &str) {
+    if let Err(e) = usernet::rename(&paths(ctx), id, name) {
+        tracing::warn!(container = id, "renaming on user networks: {e}");
+    }
+}
+
 /// Whether the container's plan puts it on network `name`.
 pub fn uses(plan: &NetworkPlan, name: &str) -> bool {
     plan.user_networks().iter().any(|a| a.name == name)
