@@ -456,3 +456,34 @@ fn outbound_through_nat_but_not_from_internal_networks() {
         stdout(&out)
     );
 }
+
+#[test]
+fn disconnecting_the_first_network_keeps_names_and_routes() {
+    let env = busybox_env(&[]);
+    let _cleanup = Cleanup(&env);
+    env.ok(["network", "create", "d1"]);
+    env.ok(["network", "create", "d2"]);
+    web(&env, "w", "d2", &[], "second-network");
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "cl",
+        "--network",
+        "d1,d2",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    env.ok(["network", "disconnect", "d1", "cl"]);
+    let mut page = String::new();
+    let ok = wait_until(Duration::from_secs(20), || {
+        let out = env.run(["exec", "cl", "sh", "-c", BOUNDED_WGET, "http://w:8080/"]);
+        page = stdout(&out);
+        out.status.success()
+    });
+    assert!(ok, "{page}");
+    assert_eq!(page.trim(), "second-network");
+    let out = env.run(["network", "disconnect", "d2", "cl"]);
+    assert_eq!(out.status.code(), Some(125), "the last network stays");
+}

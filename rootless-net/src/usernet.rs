@@ -483,6 +483,16 @@ pub fn leave(paths: &UserNetPaths, id: &str, network: Option<&str>) -> Result<()
     write_records(paths, &recs)
 }
 
+/// Points the default route of the container's namespace at `gateway`
+/// (after its first network was disconnected).
+pub fn set_default_route(container_ns: &Path, gateway: &str) -> Result<(), NetError> {
+    ip_batch(
+        container_ns,
+        &format!("route replace default via {gateway}\n"),
+        false,
+    )
+}
+
 /// `rename`: the endpoints of container `id` answer to `name`.
 pub fn rename(paths: &UserNetPaths, id: &str, name: &str) -> Result<(), NetError> {
     if !paths.endpoints.exists() {
