@@ -36,6 +36,12 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// `wget $0` for at most 5 s. Under `sh`: `timeout`'s SIGTERM would not
+/// end a wget that is the container's pid 1 (and this busybox's `wget -T`
+/// crashes).
+/// The trailing `exit` keeps sh from exec'ing the last command.
+const BOUNDED_WGET: &str = "busybox timeout 5 busybox wget -qO- \"$0\"; exit $?";
+
 /// Starts a web server container answering `body` on port 8080.
 fn web(env: &TestEnv, name: &str, net: &str, extra: &[&str], body: &str) {
     let script = format!(
@@ -110,15 +116,18 @@ fn containers_on_a_network_reach_each_other_by_name() {
         "--network",
         "n2",
         "busybox",
-        "busybox",
-        "timeout",
-        "10",
-        "busybox",
-        "wget",
-        "-qO-",
+        "sh",
+        "-c",
+        BOUNDED_WGET,
         "http://a:8080/",
     ]);
     assert!(!out.status.success(), "n2 reached a: {}", stdout(&out));
+
+    // A renamed container answers to its new name.
+    env.ok(["rename", "a", "renamed"]);
+    let page = fetch(&env, "n1", "http://renamed:8080/");
+    assert_eq!(page.as_deref().map(str::trim), Some("hello-from-a"));
+    env.ok(["rename", "renamed", "a"]);
 
     // A network in use stays.
     let out = env.run(["network", "rm", "n1"]);
@@ -248,12 +257,9 @@ fn published_ports_and_connect_disconnect() {
         "--network",
         "p2",
         "busybox",
-        "busybox",
-        "timeout",
-        "10",
-        "busybox",
-        "wget",
-        "-qO-",
+        "sh",
+        "-c",
+        BOUNDED_WGET,
         "http://srv2:8080/",
     ]);
     assert!(!out.status.success(), "still reachable: {}", stdout(&out));
@@ -286,18 +292,29 @@ fn a_killed_monitor_is_cleaned_up_by_rm() {
         "k1",
         "busybox",
         "sleep",
-        "1000",
+        "100",
     ]);
     let pid: i32 = env
         .ok(["inspect", "--format", "{{.State.ConmonPid}}", "k"])
         .trim()
         .parse()
         .expect("monitor pid");
+    let ctr_pid: i32 = env
+        .ok(["inspect", "--format", "{{.State.Pid}}", "k"])
+        .trim()
+        .parse()
+        .expect("container pid");
     assert!(pid > 0);
     // SAFETY: killing the monitor this test started.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     assert!(wait_until(Duration::from_secs(5), || !is_alive(pid)));
     env.ok(["rm", "-f", "k"]);
+    // Not this test's subject: once its monitor is dead, `recover` marks
+    // the container exited without ending its process (as for pasta).
+    if is_alive(ctr_pid) {
+        // SAFETY: the container process this test started.
+        unsafe { libc::kill(ctr_pid, libc::SIGKILL) };
+    }
     let run_dir = env.run_dir();
     assert!(
         wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
@@ -309,4 +326,164 @@ fn a_killed_monitor_is_cleaned_up_by_rm() {
         std::fs::read_to_string(run_dir.join("rootless-netns/endpoints.json")).unwrap_or_default();
     assert!(!eps.contains("\"id\""), "{eps}");
     env.ok(["network", "rm", "k1"]);
+}
+
+/// A static UDP echo server (busybox's nc here has no UDP) as image
+/// "udpecho", as in tests/network.rs.
+fn udp_echo_image(env: &TestEnv) {
+    let src = env.root.join("echo.c");
+    std::fs::write(
+        &src,
+        r#"#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {0}; a.sin_family = AF_INET; a.sin_port = htons(argc > 1 ? atoi(argv[1]) : 7);
+  if (bind(s, (struct sockaddr *)&a, sizeof a)) return 1;
+  for (;;) {
+    char buf[2048]; struct sockaddr_in p; socklen_t l = sizeof p;
+    int n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&p, &l);
+    if (n > 0) sendto(s, buf, n, 0, (struct sockaddr *)&p, l);
+  }
+}
+"#,
+    )
+    .expect("write echo.c");
+    let bin = env.root.join("udpecho");
+    let st = std::process::Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("a C compiler (gcc, libc6-dev) to build the UDP echo server");
+    assert!(st.success(), "compiling the UDP echo server");
+    let exe = std::fs::read(&bin).expect("read udpecho");
+    let tar = layer(&[
+        Entry::Dir("etc"),
+        Entry::Dir("proc"),
+        Entry::Dir("dev"),
+        Entry::Dir("sys"),
+        Entry::Exec("udpecho", &exe),
+    ]);
+    let tar = write_readable(&env.root, "echo.tar.gz", &gzip(&tar));
+    env.ok(["import", tar.to_str().unwrap(), "udpecho"]);
+}
+
+#[test]
+fn published_udp_port_echoes_on_a_user_network() {
+    let env = TestEnv::new(TestUser::default_user());
+    let _cleanup = Cleanup(&env);
+    udp_echo_image(&env);
+    env.ok(["network", "create", "u1"]);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:7/udp");
+    env.ok([
+        "run",
+        "-d",
+        "--network",
+        "u1",
+        "-p",
+        &publish,
+        "udpecho",
+        "/udpecho",
+        "7",
+    ]);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp socket");
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let ok = wait_until(Duration::from_secs(10), || {
+        let _ = sock.send_to(b"ping over udp", ("127.0.0.1", port));
+        let mut buf = [0u8; 64];
+        match sock.recv(&mut buf) {
+            Ok(n) => {
+                got = buf[..n].to_vec();
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    assert!(ok, "no UDP echo through the user network's forwarder");
+    assert_eq!(got, b"ping over udp");
+}
+
+/// The host's own outbound address (not loopback), which containers reach
+/// through slirp4netns's NAT.
+fn host_address() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
+
+#[test]
+fn outbound_through_nat_but_not_from_internal_networks() {
+    let Some(host) = host_address() else {
+        eprintln!("skipped: the host has no outbound address");
+        return;
+    };
+    let env = busybox_env(&[]);
+    let _cleanup = Cleanup(&env);
+    let listener = std::net::TcpListener::bind((host, 0)).expect("bind host address");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 11\r\n\r\nfrom-host\r\n");
+        }
+    });
+    env.ok(["network", "create", "out"]);
+    env.ok(["network", "create", "--internal", "closed"]);
+    let url = format!("http://{host}:{port}/");
+    let page = fetch(&env, "out", &url);
+    assert_eq!(page.as_deref().map(str::trim), Some("from-host"));
+    let out = env.run([
+        "run",
+        "--rm",
+        "--network",
+        "closed",
+        "busybox",
+        "sh",
+        "-c",
+        BOUNDED_WGET,
+        &url,
+    ]);
+    assert!(
+        !out.status.success(),
+        "an internal network reached the host: {}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn disconnecting_the_first_network_keeps_names_and_routes() {
+    let env = busybox_env(&[]);
+    let _cleanup = Cleanup(&env);
+    env.ok(["network", "create", "d1"]);
+    env.ok(["network", "create", "d2"]);
+    web(&env, "w", "d2", &[], "second-network");
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "cl",
+        "--network",
+        "d1,d2",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    env.ok(["network", "disconnect", "d1", "cl"]);
+    let mut page = String::new();
+    let ok = wait_until(Duration::from_secs(20), || {
+        let out = env.run(["exec", "cl", "sh", "-c", BOUNDED_WGET, "http://w:8080/"]);
+        page = stdout(&out);
+        out.status.success()
+    });
+    assert!(ok, "{page}");
+    assert_eq!(page.trim(), "second-network");
+    let out = env.run(["network", "disconnect", "d2", "cl"]);
+    assert_eq!(out.status.code(), Some(125), "the last network stays");
 }

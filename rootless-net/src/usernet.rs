@@ -97,7 +97,43 @@ pub struct Endpoint {
 #[serde(default)]
 pub struct Records {
     pub endpoints: Vec<Endpoint>,
-    pub bridges: Vec<String>,
+    pub bridges: Vec<Bridge>,
+}
+
+/// A bridge made in the rootless netns, as made (a network removed and
+/// another created may reuse the name with other values).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Bridge {
+    pub name: String,
+    pub gateway: String,
+    pub prefix: u32,
+    pub internal: bool,
+}
+
+/// The forward chain for `bridges`: containers of one network do not reach
+/// another network's (Podman's isolation); only the way out is open, and
+/// not for an `--internal` network.
+fn forward_rules(bridges: &[Bridge]) -> String {
+    let mut out = String::from("flush chain ip hutch forward\n");
+    for b in bridges {
+        let name = &b.name;
+        let allowed = if b.internal {
+            format!("\"{name}\"")
+        } else {
+            format!("{{ \"{name}\", \"{TAP}\" }}")
+        };
+        out.push_str(&format!(
+            "add rule ip hutch forward iifname \"{name}\" oifname != {allowed} drop\n"
+        ));
+    }
+    out
+}
+
+fn apply_forward_rules(paths: &UserNetPaths, bridges: &[Bridge]) {
+    if let Err(e) = run_in(&paths.netns, "nft", &["-f", "-"], &forward_rules(bridges)) {
+        tracing::warn!("isolating user networks: {e}");
+    }
 }
 
 /// `holder.json`, written by the holder once ready.
@@ -354,7 +390,21 @@ pub fn join(paths: &UserNetPaths, req: &JoinRequest) -> Result<Endpoint, NetErro
         recs.endpoints.iter().filter(|e| e.id == req.id).count()
     );
     let mut script = String::new();
-    let new_bridge = !recs.bridges.contains(&bridge);
+    let wanted = Bridge {
+        name: bridge.clone(),
+        gateway: sub.gateway.clone(),
+        prefix,
+        internal: net.internal,
+    };
+    let existing = recs.bridges.iter().find(|b| b.name == bridge).cloned();
+    let new_bridge = existing.as_ref() != Some(&wanted);
+    if let Some(old) = &existing
+        && new_bridge
+    {
+        // A removed network's bridge under a reused name: made again.
+        script.push_str(&format!("link del {}\n", old.name));
+        recs.bridges.retain(|b| b.name != bridge);
+    }
     if new_bridge {
         script.push_str(&format!(
             "link add {bridge} type bridge\naddr add {}/{prefix} dev {bridge}\nlink set {bridge} up\n",
@@ -368,21 +418,9 @@ pub fn join(paths: &UserNetPaths, req: &JoinRequest) -> Result<Endpoint, NetErro
     ip_batch(&paths.netns, &script, false)
         .map_err(|e| NetError::Helper(format!("connecting to network {}: {e}", net.name)))?;
     if new_bridge {
-        recs.bridges.push(bridge.clone());
-        // Containers of one network do not reach another network's
-        // (Podman's isolation); only the way out is open.
+        recs.bridges.push(wanted);
         if holder.nat {
-            // An --internal network has no way out either.
-            let out = if net.internal {
-                format!("\"{bridge}\"")
-            } else {
-                format!("{{ \"{bridge}\", \"{TAP}\" }}")
-            };
-            let rule =
-                format!("add rule ip hutch forward iifname \"{bridge}\" oifname != {out} drop\n");
-            if let Err(e) = run_in(&paths.netns, "nft", &["-f", "-"], &rule) {
-                tracing::warn!("isolating network {}: {e}", net.name);
-            }
+            apply_forward_rules(paths, &recs.bridges);
         }
     }
     let mut script = format!("addr add {ip}/{prefix} dev {interface}\nlink set {interface} up\n");
@@ -441,6 +479,54 @@ pub fn leave(paths: &UserNetPaths, id: &str, network: Option<&str>) -> Result<()
         .collect();
     if let Err(e) = ip_batch(&paths.netns, &script, true) {
         tracing::warn!("removing the links of {id}: {e}");
+    }
+    write_records(paths, &recs)
+}
+
+/// Points the default route of the container's namespace at `gateway`
+/// (after its first network was disconnected).
+pub fn set_default_route(container_ns: &Path, gateway: &str) -> Result<(), NetError> {
+    ip_batch(
+        container_ns,
+        &format!("route replace default via {gateway}\n"),
+        false,
+    )
+}
+
+/// `rename`: the endpoints of container `id` answer to `name`.
+pub fn rename(paths: &UserNetPaths, id: &str, name: &str) -> Result<(), NetError> {
+    if !paths.endpoints.exists() {
+        return Ok(());
+    }
+    let _lock = lock(paths)?;
+    let mut recs = read_records(paths);
+    let mut changed = false;
+    for e in recs.endpoints.iter_mut().filter(|e| e.id == id) {
+        e.name = name.to_owned();
+        changed = true;
+    }
+    if changed {
+        write_records(paths, &recs)?;
+    }
+    Ok(())
+}
+
+/// `network rm`: the network's bridge goes from a running rootless netns.
+pub fn remove_bridge(paths: &UserNetPaths, bridge: &str) -> Result<(), NetError> {
+    if !paths.endpoints.exists() {
+        return Ok(());
+    }
+    let _lock = lock(paths)?;
+    let mut recs = read_records(paths);
+    if !recs.bridges.iter().any(|b| b.name == bridge) {
+        return Ok(());
+    }
+    recs.bridges.retain(|b| b.name != bridge);
+    if let Some(h) = holder(paths) {
+        let _ = ip_batch(&paths.netns, &format!("link del {bridge}\n"), true);
+        if h.nat {
+            apply_forward_rules(paths, &recs.bridges);
+        }
     }
     write_records(paths, &recs)
 }
@@ -728,6 +814,22 @@ mod tests {
         );
         let full = vec!["10.0.0.2".to_string()];
         assert_eq!(allocate("10.0.0.0/30", "10.0.0.1", &full), None);
+    }
+
+    #[test]
+    fn forward_rules_isolate_and_close_internal_networks() {
+        let b = |name: &str, internal| Bridge {
+            name: name.into(),
+            internal,
+            ..Bridge::default()
+        };
+        let r = forward_rules(&[b("hutch0", false), b("hutch1", true)]);
+        assert_eq!(
+            r,
+            "flush chain ip hutch forward\n\
+             add rule ip hutch forward iifname \"hutch0\" oifname != { \"hutch0\", \"tap0\" } drop\n\
+             add rule ip hutch forward iifname \"hutch1\" oifname != \"hutch1\" drop\n"
+        );
     }
 
     #[test]

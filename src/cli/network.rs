@@ -265,6 +265,10 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                     );
                 }
                 nets.remove(&n.name)?;
+                let _ = hutch_rootless_net::usernet::remove_bridge(
+                    &usernet::paths(ctx),
+                    &n.network_interface,
+                );
                 println!("{}", n.name);
             }
         }
@@ -272,6 +276,10 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             for n in nets.list()? {
                 if users_of(ctx, &n)?.is_empty() {
                     nets.remove(&n.name)?;
+                    let _ = hutch_rootless_net::usernet::remove_bridge(
+                        &usernet::paths(ctx),
+                        &n.network_interface,
+                    );
                     println!("{}", n.name);
                 }
             }

@@ -367,6 +367,8 @@ pub fn rename(ctx: &Context, args: &RenameArgs) -> anyhow::Result<ExitCode> {
     let (_store, state) = open(ctx)?;
     let c = state.container(&args.container)?;
     state.rename(&c.id, &args.name)?;
+    // The resolver of user networks answers the new name from now on.
+    engine::usernet::rename(ctx, &c.id, &args.name);
     let renamed = state.container(&c.id)?;
     events::record(&state, &renamed, "rename", &[("oldName", c.name.clone())]);
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,7 @@ use crate::engine::container::network::NetworkRequest;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct NetworkFlags {
-    /// Connect the container to a network: pasta[:OPTIONS], slirp4netns[:OPTIONS], none, host, container:ID, ns:PATH
+    /// Connect the container to a network: pasta[:OPTIONS], slirp4netns[:OPTIONS], none, host, container:ID, ns:PATH, or user networks NAME[,NAME...]
     #[arg(long = "network", visible_alias = "net", value_name = "MODE")]
     pub network: Option<String>,
     /// Publish a container's port to the host ([ip:][hostport:]containerport[/tcp|udp])

@@ -241,13 +241,37 @@ pub fn disconnect(
     }
     if matches!(&plan.mode, NetworkMode::Network { name: n } if *n == name) {
         let next = plan.connected.remove(0);
+        // The resolver moves to the next network's gateway: a UDP answer
+        // comes from the address of the interface it leaves by, which the
+        // old gateway's no longer is. The file is bind-mounted: rewritten
+        // in place.
+        let old_gw = resolve(ctx, &name).ok().and_then(|r| r.1);
+        let new_gw = resolve(ctx, &next.name).ok().and_then(|r| r.1);
+        let rc = paths.userdata.join("resolv.conf");
+        if let (Some(old), Some(new), Ok(text)) = (old_gw, new_gw, std::fs::read_to_string(&rc)) {
+            let text = text.replace(
+                &format!("nameserver {old}\n"),
+                &format!("nameserver {new}\n"),
+            );
+            std::fs::write(&rc, text).with_context(|| format!("writing {}", rc.display()))?;
+        }
         plan.mode = NetworkMode::Network { name: next.name };
         plan.aliases = next.aliases;
     } else {
         plan.connected.retain(|a| a.name != name);
     }
     if is_live(c) {
-        usernet::leave(&self::paths(ctx), &c.id, Some(&name))?;
+        let up = self::paths(ctx);
+        usernet::leave(&up, &c.id, Some(&name))?;
+        // The default route went with the first network's interface.
+        if let NetworkMode::Network { name: first } = &plan.mode
+            && let Some(ep) = usernet::endpoints_of(&up, &c.id)
+                .into_iter()
+                .find(|e| e.network == *first)
+        {
+            let ns = super::network::net_paths(ctx, &c.id).netns;
+            usernet::set_default_route(&ns, &ep.gateway)?;
+        }
     }
     write_plan(&paths, &plan)
 }
@@ -266,6 +290,13 @@ pub fn info(ctx: &Context) -> Value {
             "endpoints": usernet::read_records(&p).endpoints.len(),
         }),
         None => json!({"present": false, "path": p.netns}),
+    }
+}
+
+/// After `rename`: a running container's endpoints take the new name.
+pub fn rename(ctx: &Context, id: &str, name: &str) {
+    if let Err(e) = usernet::rename(&paths(ctx), id, name) {
+        tracing::warn!(container = id, "renaming on user networks: {e}");
     }
 }
 
