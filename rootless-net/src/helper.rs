@@ -508,6 +508,8 @@ mod tests {
     fn stop_then_teardown_reaps_our_child() {
         let dir = scratch("stop");
         let paths = NetPaths::new(&dir, "0123456789abcdef");
+        // Reaped by pid in `teardown`, which is what this test checks.
+        #[allow(clippy::zombie_processes)]
         let child = Command::new("sleep").arg("30").spawn().expect("sleep");
         let pid = child.id() as i32;
         let rec = HelperRecord {
