@@ -547,7 +547,7 @@ fn ensure_holder(
     cgroup: Option<&Path>,
 ) -> Result<HolderInfo, NetError> {
     if let Some(h) = holder(paths)
-        && paths.netns.exists()
+        && is_netns(&paths.netns)
     {
         return Ok(h);
     }
@@ -619,6 +619,20 @@ fn ensure_holder(
     }
     read_holder(paths)
         .ok_or_else(|| NetError::Helper("the rootless netns holder left no record".into()))
+}
+
+/// Whether `path` is a mounted namespace (not the bare file a new mount
+/// namespace shows after the pause process was replaced).
+fn is_netns(path: &Path) -> bool {
+    const NSFS_MAGIC: i64 = 0x6e73_6673;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs into a zeroed struct we own, NUL-terminated path.
+    unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == NSFS_MAGIC
+    }
 }
 
 /// Whether `pid` is gone or a zombie (dead, waiting for its parent).
@@ -830,6 +844,13 @@ mod tests {
              add rule ip hutch forward iifname \"hutch0\" oifname != { \"hutch0\", \"tap0\" } drop\n\
              add rule ip hutch forward iifname \"hutch1\" oifname != \"hutch1\" drop\n"
         );
+    }
+
+    #[test]
+    fn namespace_files_are_told_from_plain_files() {
+        assert!(is_netns(Path::new("/proc/self/ns/net")));
+        assert!(!is_netns(Path::new("/proc/self/status")));
+        assert!(!is_netns(Path::new("/nonexistent")));
     }
 
     #[test]
