@@ -235,3 +235,19 @@ fn rm_running_needs_force_and_time_needs_force() {
     assert!(took < Duration::from_secs(10), "{took:?}");
     assert!(names(&env).is_empty());
 }
+
+#[test]
+fn run_rm_removes_anonymous_volumes_keeps_named() {
+    let env = env();
+    env.ok([
+        "run",
+        "--rm",
+        "-v",
+        "/anon",
+        "-v",
+        "kept:/named",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(volumes(&env), vec!["kept".to_string()]);
+}

@@ -527,7 +527,8 @@ fn finish(
         }
         None => {}
     }
-    if remove && let Err(e) = super::remove::remove_stopped(store, state, paths, id) {
+    // `--rm` takes the container's anonymous volumes too, as Podman does.
+    if remove && let Err(e) = super::remove::remove_stopped_with(store, state, paths, id, true) {
         tracing::warn!(container = id, "removing: {e:#}");
     }
     match delete.map(|d| d.and_then(|c| c.wait_with_output())) {
