@@ -13,6 +13,16 @@ use common::*;
 
 /// Live processes of the rootless netns under `run_dir` (the holder and
 /// its slirp4netns name the directory on their command line).
+/// The holder and its slirp4netns end with the last container (deadline).
+fn assert_netns_gone(run_dir: &Path) {
+    assert!(
+        wait_until(Duration::from_secs(5), || netns_processes(run_dir)
+            .is_empty()),
+        "left: {:?}",
+        netns_processes(run_dir)
+    );
+}
+
 fn netns_processes(run_dir: &Path) -> Vec<i32> {
     let needle = run_dir.join("rootless-netns");
     let needle = needle.to_string_lossy().into_owned();
@@ -137,12 +147,7 @@ fn containers_on_a_network_reach_each_other_by_name() {
 
     env.ok(["rm", "-f", "a"]);
     let run_dir = env.run_dir();
-    assert!(
-        wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
-            .is_empty()),
-        "left: {:?}",
-        netns_processes(&run_dir)
-    );
+    assert_netns_gone(&run_dir);
     assert!(
         !run_dir.join("rootless-netns/netns").exists(),
         "the rootless netns is still mounted"
@@ -166,12 +171,7 @@ fn a_run_rm_leaves_nothing_behind() {
     ]);
     assert!(out.contains("eth0"), "{out}");
     let run_dir = env.run_dir();
-    assert!(
-        wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
-            .is_empty()),
-        "left: {:?}",
-        netns_processes(&run_dir)
-    );
+    assert_netns_gone(&run_dir);
     let eps =
         std::fs::read_to_string(run_dir.join("rootless-netns/endpoints.json")).unwrap_or_default();
     assert!(!eps.contains("\"id\""), "{eps}");
@@ -269,12 +269,7 @@ fn published_ports_and_connect_disconnect() {
     let names = env.ok(["ps", "-a", "--format", "{{.Names}}"]);
     assert!(!names.contains("srv"), "{names}");
     let run_dir = env.run_dir();
-    assert!(
-        wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
-            .is_empty()),
-        "left: {:?}",
-        netns_processes(&run_dir)
-    );
+    assert_netns_gone(&run_dir);
     assert!(get_host(port).is_none(), "the port is still forwarded");
 }
 
@@ -316,58 +311,11 @@ fn a_killed_monitor_is_cleaned_up_by_rm() {
         unsafe { libc::kill(ctr_pid, libc::SIGKILL) };
     }
     let run_dir = env.run_dir();
-    assert!(
-        wait_until(Duration::from_secs(5), || netns_processes(&run_dir)
-            .is_empty()),
-        "left: {:?}",
-        netns_processes(&run_dir)
-    );
+    assert_netns_gone(&run_dir);
     let eps =
         std::fs::read_to_string(run_dir.join("rootless-netns/endpoints.json")).unwrap_or_default();
     assert!(!eps.contains("\"id\""), "{eps}");
     env.ok(["network", "rm", "k1"]);
-}
-
-/// A static UDP echo server (busybox's nc here has no UDP) as image
-/// "udpecho", as in tests/network.rs.
-fn udp_echo_image(env: &TestEnv) {
-    let src = env.root.join("echo.c");
-    std::fs::write(
-        &src,
-        r#"#include <netinet/in.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-int main(int argc, char **argv) {
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in a = {0}; a.sin_family = AF_INET; a.sin_port = htons(argc > 1 ? atoi(argv[1]) : 7);
-  if (bind(s, (struct sockaddr *)&a, sizeof a)) return 1;
-  for (;;) {
-    char buf[2048]; struct sockaddr_in p; socklen_t l = sizeof p;
-    int n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&p, &l);
-    if (n > 0) sendto(s, buf, n, 0, (struct sockaddr *)&p, l);
-  }
-}
-"#,
-    )
-    .expect("write echo.c");
-    let bin = env.root.join("udpecho");
-    let st = std::process::Command::new("cc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("a C compiler (gcc, libc6-dev) to build the UDP echo server");
-    assert!(st.success(), "compiling the UDP echo server");
-    let exe = std::fs::read(&bin).expect("read udpecho");
-    let tar = layer(&[
-        Entry::Dir("etc"),
-        Entry::Dir("proc"),
-        Entry::Dir("dev"),
-        Entry::Dir("sys"),
-        Entry::Exec("udpecho", &exe),
-    ]);
-    let tar = write_readable(&env.root, "echo.tar.gz", &gzip(&tar));
-    env.ok(["import", tar.to_str().unwrap(), "udpecho"]);
 }
 
 #[test]

@@ -155,18 +155,7 @@ impl OciRuntime {
         pid_file: &Path,
         console_socket: Option<&Path>,
     ) -> Vec<OsString> {
-        let mut args = self.global_args();
-        args.extend([
-            "create".into(),
-            "--bundle".into(),
-            bundle.as_os_str().to_owned(),
-        ]);
-        args.extend(["--pid-file".into(), pid_file.as_os_str().to_owned()]);
-        if let Some(sock) = console_socket {
-            args.extend(["--console-socket".into(), sock.as_os_str().to_owned()]);
-        }
-        args.push(id.into());
-        args
+        self.bundle_args(&["create"], id, bundle, pid_file, console_socket)
     }
 
     /// `run --detach`: `create` and `start` in one runtime process, for
@@ -178,10 +167,29 @@ impl OciRuntime {
         pid_file: &Path,
         console_socket: Option<&Path>,
     ) -> Vec<OsString> {
-        let mut args = self.create_args(id, bundle, pid_file, console_socket);
-        if let Some(pos) = args.iter().position(|a| a == "create") {
-            args.splice(pos..=pos, ["run".into(), "--detach".into()]);
+        self.bundle_args(&["run", "--detach"], id, bundle, pid_file, console_socket)
+    }
+
+    fn bundle_args(
+        &self,
+        verb: &[&str],
+        id: &str,
+        bundle: &Path,
+        pid_file: &Path,
+        console_socket: Option<&Path>,
+    ) -> Vec<OsString> {
+        let mut args = self.global_args();
+        args.extend(verb.iter().map(OsString::from));
+        args.extend([
+            "--bundle".into(),
+            bundle.as_os_str().to_owned(),
+            "--pid-file".into(),
+            pid_file.as_os_str().to_owned(),
+        ]);
+        if let Some(sock) = console_socket {
+            args.extend(["--console-socket".into(), sock.as_os_str().to_owned()]);
         }
+        args.push(id.into());
         args
     }
 

@@ -287,6 +287,16 @@ impl LayerStore {
 
 /// An exclusive `flock` held until the returned descriptor is dropped.
 pub(crate) fn lock_file(path: &Path) -> Result<OwnedFd, LayerError> {
+    open_locked(path, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|(op, e)| io_err(op, path)(e))
+}
+
+/// Opens (creating, 0600, never through a symlink) and flocks a lock file;
+/// the error names the step that failed.
+pub(crate) fn open_locked(
+    path: &Path,
+    op: rustix::fs::FlockOperation,
+) -> Result<OwnedFd, (&'static str, io::Error)> {
     let file = File::options()
         .read(true)
         .write(true)
@@ -295,10 +305,9 @@ pub(crate) fn lock_file(path: &Path) -> Result<OwnedFd, LayerError> {
         .mode(0o600)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(path)
-        .map_err(io_err("opening lock", path))?;
+        .map_err(|e| ("opening lock", e))?;
     let fd = OwnedFd::from(file);
-    rustix::fs::flock(&fd, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| io_err("locking", path)(e.into()))?;
+    rustix::fs::flock(&fd, op).map_err(|e| ("locking", e.into()))?;
     Ok(fd)
 }
 

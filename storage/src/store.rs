@@ -765,24 +765,12 @@ fn overlay_copy(layer: &Path, dest: &Path, opaque_xattr: &str) -> Result<(), Sto
     Ok(())
 }
 
-/// Opens (creating, 0600, never through a symlink) and flocks a lock file.
+/// Opens and flocks a lock file of the store.
 fn lock_file(
     path: &Path,
     op: rustix::fs::FlockOperation,
 ) -> Result<std::os::fd::OwnedFd, StoreError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(io_err("opening lock", path))?;
-    let fd = std::os::fd::OwnedFd::from(file);
-    rustix::fs::flock(&fd, op).map_err(|e| io_err("locking", path)(e.into()))?;
-    Ok(fd)
+    crate::layers::open_locked(path, op).map_err(|(what, e)| io_err(what, path)(e))
 }
 
 #[cfg(test)]

@@ -185,3 +185,45 @@ pub fn busybox_env(changes: &[&str]) -> super::TestEnv {
     env.ok(args);
     env
 }
+
+/// A static UDP echo server (busybox's nc here has no UDP), compiled for
+/// the test into an image "udpecho" of its own.
+pub fn udp_echo_image(env: &super::TestEnv) {
+    let src = env.root.join("echo.c");
+    std::fs::write(
+        &src,
+        r#"#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {0}; a.sin_family = AF_INET; a.sin_port = htons(argc > 1 ? atoi(argv[1]) : 7);
+  if (bind(s, (struct sockaddr *)&a, sizeof a)) return 1;
+  for (;;) {
+    char buf[2048]; struct sockaddr_in p; socklen_t l = sizeof p;
+    int n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&p, &l);
+    if (n > 0) sendto(s, buf, n, 0, (struct sockaddr *)&p, l);
+  }
+}
+"#,
+    )
+    .expect("write echo.c");
+    let bin = env.root.join("udpecho");
+    let st = std::process::Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("a C compiler (gcc, libc6-dev) to build the UDP echo server");
+    assert!(st.success(), "compiling the UDP echo server");
+    let exe = std::fs::read(&bin).expect("read udpecho");
+    let tar = layer(&[
+        Entry::Dir("etc"),
+        Entry::Dir("proc"),
+        Entry::Dir("dev"),
+        Entry::Dir("sys"),
+        Entry::Exec("udpecho", &exe),
+    ]);
+    let tar = write_readable(&env.root, "echo.tar.gz", &gzip(&tar));
+    env.ok(["import", tar.to_str().unwrap(), "udpecho"]);
+}
