@@ -10,5 +10,6 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod format;
+pub mod host;
 pub mod image;
 pub mod runtime;

@@ -11,8 +11,8 @@ use clap::Subcommand;
 
 use crate::config::Context;
 use crate::engine::image::{self as engine, history, import, inspect, list, remove, transfer};
-use crate::engine::time;
 use crate::format::{OutputFormat, Template, to_json_pretty};
+use crate::host::time;
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {

@@ -312,7 +312,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("Error: {}", error_text(&e));
-            ExitCode::from(EXIT_HUTCH_ERROR)
+            ExitCode::from(exit_code_of(&e))
         }
     }
 }
@@ -321,18 +321,15 @@ pub fn main() -> ExitCode {
 /// ("creating X: Permission denied"), so a cause whose text the line holds
 /// already is not repeated.
 pub fn error_text(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
+    crate::engine::error::chain_text(e)
+}
+
+/// Podman's exit code for a failed command: the kind of the engine error
+/// in the chain decides (a runtime's 126/127), else 125.
+pub fn exit_code_of(e: &anyhow::Error) -> u8 {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<crate::engine::Error>())
+        .map_or(EXIT_HUTCH_ERROR, |e| e.kind().exit_code())
 }
 
 fn join_namespace(ctx: &Context) -> anyhow::Result<()> {

@@ -12,7 +12,8 @@ use hutch_rootless_net::networks::{Network, NetworkStore};
 use crate::config::Context;
 use crate::engine::container::{self as engine, Paths, network, usernet};
 use crate::engine::state as engine_state;
-use crate::engine::{image, state::names, time};
+use crate::engine::{image, state::names};
+use crate::host::time;
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {

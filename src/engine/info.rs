@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::cgroups;
 use crate::config::Context;
-use crate::engine::tools;
+use crate::host::tools;
 
 /// Programs whose presence and version `info` reports.
 const TOOLS: [&str; 6] = [

@@ -3,9 +3,10 @@
 //! data.
 
 pub mod container;
+pub mod error;
 pub mod image;
 pub mod info;
 pub mod state;
-pub mod time;
-pub mod tools;
 pub mod volume;
+
+pub use error::{Error, ErrorKind, Result};

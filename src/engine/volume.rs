@@ -17,7 +17,7 @@ use hutch_storage::Store;
 use crate::config::Context;
 use crate::engine::container::{Paths, remove};
 use crate::engine::state::{State, StateError, Volume, names};
-use crate::engine::time;
+use crate::host::time;
 
 /// `volume create` and the volumes `create` makes for `-v`.
 #[derive(Debug, Clone, Default)]

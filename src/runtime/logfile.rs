@@ -14,7 +14,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::engine::time;
+use crate::host::time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {

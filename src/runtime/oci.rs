@@ -127,7 +127,7 @@ pub fn select(
 pub fn host_facts() -> HostFacts {
     let installed = ["crun", "runc"]
         .iter()
-        .filter_map(|n| crate::engine::tools::find(n).map(|p| (n.to_string(), p)))
+        .filter_map(|n| crate::host::tools::find(n).map(|p| (n.to_string(), p)))
         .collect();
     let controllers =
         std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers").unwrap_or_default();

@@ -10,8 +10,8 @@ use anyhow::{Context as _, bail};
 use crate::config::Context;
 use crate::engine::container as engine;
 use crate::engine::state::{Event, EventFilter, EventType};
-use crate::engine::time;
 use crate::format::{OutputFormat, Template};
+use crate::host::time;
 
 #[derive(Debug, clap::Args)]
 pub struct EventsArgs {

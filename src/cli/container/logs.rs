@@ -41,7 +41,7 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
             "this container is using the 'none' log driver, cannot read logs: this container is not logging output"
         );
     };
-    let now = crate::engine::time::now_ns();
+    let now = crate::host::time::now_ns();
     let at = |t: &Option<String>| -> anyhow::Result<Option<i128>> {
         t.as_deref()
             .map(|t| super::events::parse_time(t, now).map(i128::from))

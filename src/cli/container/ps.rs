@@ -9,8 +9,8 @@ use crate::config::Context;
 use crate::engine::container::{self as engine, lifecycle};
 use crate::engine::image;
 use crate::engine::state::{Container, ContainerState};
-use crate::engine::time;
 use crate::format::{OutputFormat, Template};
+use crate::host::time;
 
 #[derive(Debug, clap::Args)]
 pub struct PsArgs {

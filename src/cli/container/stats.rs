@@ -9,8 +9,8 @@ use std::time::Duration;
 use crate::cgroups::{self, stats as cgstats};
 use crate::config::Context;
 use crate::engine::container as engine;
-use crate::engine::time;
 use crate::format::{OutputFormat, Template};
+use crate::host::time;
 
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {

@@ -18,7 +18,7 @@ use super::inroot;
 use super::tree::TreeWriter;
 use crate::engine::image::{self, import};
 use crate::engine::state::Container;
-use crate::engine::time;
+use crate::host::time;
 use crate::image::reference;
 
 #[derive(Debug, Clone, Default)]

@@ -22,8 +22,8 @@ use super::options::{self, LogConfig, MountSpec, NsSpec, Source, Userns};
 use crate::config::Context;
 use crate::engine::image;
 use crate::engine::state::{NewContainer, State, Volume, names};
-use crate::engine::time;
 use crate::engine::volume::{self as volumes, VolumeCreate};
+use crate::host::time;
 use crate::runtime::oci;
 use crate::runtime::spec::{
     self, CgroupsMode, ContainerConfig, DeviceRequest, IdMap, MountRequest, NamespaceMode,
@@ -237,7 +237,10 @@ fn resolve_image(ctx: &Context, store: &Store, req: &CreateRequest) -> anyhow::R
                 // Both reasons are told: the name may have been a typo of a
                 // local image as well as a registry reference.
                 pull().map_err(|p| {
-                    anyhow::anyhow!("{e} (pulling it failed: {})", crate::cli::error_text(&p))
+                    anyhow::anyhow!(
+                        "{e} (pulling it failed: {})",
+                        crate::engine::error::chain_text(&p)
+                    )
                 })
             }
             Err(e) => Err(e.into()),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::state::{Container, Event, EventType, State};
-use crate::engine::time;
+use crate::host::time;
 
 /// Appends container event `action` for `c`, with the image and name as
 /// Podman records them, plus `extra` attributes.

@@ -19,7 +19,7 @@ pub fn rfc3339_nano(ns: Option<i64>) -> String {
     };
     let secs = ns.div_euclid(1_000_000_000);
     let frac = ns.rem_euclid(1_000_000_000);
-    let base = crate::engine::time::rfc3339(secs);
+    let base = crate::host::time::rfc3339(secs);
     if frac == 0 {
         return base;
     }

@@ -260,7 +260,7 @@ fn cell(p: &Proc, d: &str, l: &Lookup) -> String {
         "vsz" => (p.stat_u64(23) / 1024).to_string(),
         "stime" => {
             let secs = (start_ns / 1_000_000_000) as i64;
-            crate::engine::time::rfc3339(secs)
+            crate::host::time::rfc3339(secs)
         }
         "seccomp" => match p.status("Seccomp") {
             Some("0") => "disabled",

@@ -6,7 +6,7 @@ use hutch_storage::images::ImageRecord;
 use serde_json::{Value, json};
 
 use super::config;
-use crate::engine::time;
+use crate::host::time;
 
 pub fn history(store: &Store, image: &ImageRecord, now: i64) -> anyhow::Result<Vec<Value>> {
     let cfg = config(store, image)?;

@@ -11,7 +11,8 @@ use hutch_storage::images::ImageRecord;
 use hutch_storage::store::LayerBlob;
 use serde_json::{Map, Value, json};
 
-use crate::engine::{info, time};
+use crate::engine::info;
+use crate::host::time;
 use crate::image::reference;
 
 pub struct ImportRequest {

@@ -5,7 +5,7 @@ use hutch_storage::images::ImageRecord;
 use serde_json::{Value, json};
 
 use super::config;
-use crate::engine::time;
+use crate::host::time;
 
 pub fn inspect(store: &Store, image: &ImageRecord) -> anyhow::Result<Value> {
     let cfg = config(store, image)?;

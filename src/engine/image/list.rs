@@ -7,7 +7,7 @@ use hutch_storage::images::ImageRecord;
 use serde_json::{Value, json};
 
 use super::config;
-use crate::engine::time;
+use crate::host::time;
 use crate::image::reference;
 
 #[derive(Debug, Default, Clone)]

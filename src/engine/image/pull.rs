@@ -82,7 +82,10 @@ pub fn pull(
     for candidate in &candidates {
         match pull_candidate(store, &regs, &auth, candidate, req, progress) {
             Ok(record) => return Ok(record),
-            Err(e) => failures.push(format!("{candidate}: {}", crate::cli::error_text(&e))),
+            Err(e) => failures.push(format!(
+                "{candidate}: {}",
+                crate::engine::error::chain_text(&e)
+            )),
         }
     }
     if failures.len() == 1 {

@@ -203,7 +203,7 @@ pub(crate) mod tests {
             name: name.map(str::to_string),
             image_id: "e".repeat(64),
             image_name: "docker.io/library/busybox:latest".into(),
-            created: crate::engine::time::now_ns(),
+            created: crate::host::time::now_ns(),
             config: r#"{"command":["sh"]}"#.into(),
             pod_id: None,
             runtime: "crun".into(),

@@ -112,7 +112,7 @@ impl State {
         if dead.is_empty() {
             return Ok(Recovery::default());
         }
-        let now = crate::engine::time::now_ns();
+        let now = crate::host::time::now_ns();
         let report = self.write(op, |tx| {
             let mut report = Recovery::default();
             for c in dead {

@@ -1,0 +1,6 @@
+//! Facts about the host that every layer may need: the clock as Podman
+//! prints it, and the external programs on PATH. It sits below `runtime/`,
+//! `cgroups/` and the engine, and imports none of them.
+
+pub mod time;
+pub mod tools;
