@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Median whole-process times, in one run, hutch beside podman (when installed):
 #   run --rm --network none busybox true, and the raw runtime on the same root
-#     inside hutch's namespace (the lower bound; runc, because crun 1.8 refuses
-#     this host's hybrid cgroups: on a v2 host set RUNTIME=crun)
+#     inside hutch's namespace (the lower bound; crun, the runtime most users
+#     have: on a hybrid host it needs hugetlb as a v1 hierarchy, which
+#     tests/setup-host.sh mounts; RUNTIME=runc for the other)
 #   ps -a with 100 containers; rm -f of 100 containers; 16 concurrent run --rm
 # Usage: bench/run.sh [runs]   (as root it runs as hutch-test)
 set -euo pipefail
@@ -52,7 +53,7 @@ json.dump(spec, open(b + "/config.json", "w"))
 PY
 
 "$hutch" --root "$root" rm -a -f >/dev/null
-runtime=${RUNTIME:-runc}
+runtime=${RUNTIME:-crun}
 net=""
 "$hutch" run --help 2>/dev/null | grep -q -- '--network' && net="--network none"
 H="$hutch --root $root"

@@ -1,5 +1,6 @@
-//! Containers as users run them: `run` through runc (crun refuses this
-//! host's hybrid cgroups) under hutch's monitor, exit codes, logs, ps, rm.
+//! Containers as users run them: `run` through the default runtime (crun;
+//! tests/run repeats the suite under runc) under hutch's monitor, exit
+//! codes, logs, ps, rm.
 
 mod common;
 
@@ -128,4 +129,24 @@ fn killed_monitor_shows_exited_and_rm_cleans_up() {
     assert_eq!(ps.trim(), "orphan exited", "{ps}");
     assert_eq!(env.ok(["rm", "orphan"]).trim(), "orphan");
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+}
+
+/// The runtime matrix rests on this: containers.conf `[engine] runtime`
+/// chooses the runtime (tests/run sets it through HUTCH_TEST_RUNTIME), and
+/// `--runtime` wins over it.
+#[test]
+fn containers_conf_chooses_the_runtime() {
+    let env = env_with_busybox();
+    let runtime_of = |id: &str| {
+        env.ok(["inspect", "--format", "{{.OCIRuntime}}", id.trim()])
+            .trim()
+            .to_owned()
+    };
+    for (conf, flag) in [("runc", "crun"), ("crun", "runc")] {
+        env.write_containers_conf(&format!("[engine]\nruntime = \"{conf}\"\n"));
+        let id = env.ok(["create", "busybox", "true"]);
+        assert_eq!(runtime_of(&id), conf);
+        let id = env.ok(["create", "--runtime", flag, "busybox", "true"]);
+        assert_eq!(runtime_of(&id), flag);
+    }
 }

@@ -1,7 +1,7 @@
 //! The pieces a container is made of, put together for real before the
 //! `run` command exists: an image from the store, mounted inside the user's
-//! namespace, a spec from the generator, and runc (crun refuses this host's
-//! hybrid cgroups) running it as the unprivileged user.
+//! namespace, a spec from the generator, and runc running it as the
+//! unprivileged user.
 
 mod common;
 

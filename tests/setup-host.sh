@@ -60,4 +60,16 @@ if [ ! -e /dev/net/tun ]; then
 fi
 [ -e /dev/fuse ] || mknod /dev/fuse c 10 229
 chmod 0666 /dev/fuse /dev/net/tun
+
+# Hybrid cgroup hosts (v1 controllers plus /sys/fs/cgroup/unified): crun 1.8
+# refuses to run while a controller is attached to the v2 hierarchy. Hybrid
+# distributions mount hugetlb as a v1 hierarchy like every other controller;
+# do the same when it is left in the unified one and nothing uses it there.
+unified=/sys/fs/cgroup/unified
+if [ -r "$unified/cgroup.controllers" ] && grep -qw hugetlb "$unified/cgroup.controllers" &&
+   ! grep -qw hugetlb "$unified/cgroup.subtree_control" 2>/dev/null; then
+  mkdir -p /sys/fs/cgroup/hugetlb
+  mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb &&
+    echo "setup-host: hugetlb mounted as a v1 hierarchy (crun refuses it in the unified one)"
+fi
 echo "setup-host: ready (users hutch-test, hutch-nosub, hutch-migrate)"

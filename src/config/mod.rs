@@ -1,6 +1,7 @@
 //! Configuration: where a user's state lives, registries.conf, and (later)
 //! containers.conf and storage.conf with hutch's defaults when absent.
 
+pub mod containers;
 mod paths;
 pub mod registries;
 pub mod storage;

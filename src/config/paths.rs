@@ -5,6 +5,9 @@
 //! (`_HUTCH_ROOTLESS_UID`) or from the kernel before joining.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use super::containers::{self, ContainersConf};
 
 use hutch_userns::{Identity, ROOTLESS_UID_ENV, rundir};
 
@@ -26,6 +29,10 @@ pub struct Context {
     pub storage_driver: Option<String>,
     /// `--cgroup-manager`, over containers.conf.
     pub cgroup_manager: Option<String>,
+    /// The containers.conf files to read, lowest priority first (resolved
+    /// from the caller's environment here, read on first use).
+    pub containers_conf_files: Vec<PathBuf>,
+    containers_conf: OnceLock<ContainersConf>,
 }
 
 impl Context {
@@ -58,6 +65,14 @@ impl Context {
         // Inside the namespace the user's own files show as owned by 0.
         let owner = if inside_namespace { 0 } else { identity.uid };
         let run = rundir::locate(identity.uid, owner, rootful);
+        let containers_conf_files = containers::files(
+            std::env::var_os("CONTAINERS_CONF")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .as_deref(),
+            &config_home(),
+            rootful,
+        );
         Context {
             data_dir: data_dir(rootful),
             identity,
@@ -68,12 +83,33 @@ impl Context {
             root_override: None,
             storage_driver: None,
             cgroup_manager: None,
+            containers_conf_files,
+            containers_conf: OnceLock::new(),
         }
     }
 
     pub fn rootless(&self) -> bool {
         !self.rootful
     }
+
+    /// containers.conf, read the first time a command asks (`hutch ps`
+    /// never does).
+    pub fn containers_conf(&self) -> &ContainersConf {
+        self.containers_conf
+            .get_or_init(|| containers::load(&self.containers_conf_files))
+    }
+}
+
+/// `$XDG_CONFIG_HOME`, else `~/.config`.
+pub fn config_home() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x);
+    }
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+        .join(".config")
 }
 
 fn data_dir(rootful: bool) -> PathBuf {

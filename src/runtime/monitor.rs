@@ -339,7 +339,10 @@ pub fn start_failure_code(runtime_message: &str) -> u8 {
     let m = runtime_message.to_ascii_lowercase();
     if m.contains("executable file not found") || m.contains("no such file or directory") {
         127
-    } else if m.contains("permission denied") || m.contains("is a directory") {
+    } else if m.contains("permission denied")
+        || m.contains("operation not permitted")
+        || m.contains("is a directory")
+    {
         126
     } else {
         125
@@ -376,6 +379,12 @@ mod tests {
         assert_eq!(start_failure_code("exec: \"/etc\": is a directory"), 126);
         assert_eq!(
             start_failure_code("exec /etc/passwd: permission denied"),
+            126
+        );
+        // crun's words for a directory as the command (Podman's
+        // ErrOCIRuntimePermissionDenied matches "operation not permitted").
+        assert_eq!(
+            start_failure_code("crun: open executable: Operation not permitted"),
             126
         );
         assert_eq!(start_failure_code("something else"), 125);

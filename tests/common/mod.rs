@@ -160,12 +160,31 @@ impl TestEnv {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).expect("chmod test dir");
             chown(dir, user.uid, user.gid);
         }
-        TestEnv {
+        // The runtime matrix: tests/run runs the container suites once with
+        // the default runtime and once more with HUTCH_TEST_RUNTIME=runc,
+        // chosen the way users choose it (containers.conf [engine] runtime).
+        let env = TestEnv {
             user,
             root,
             home,
             xdg_runtime_dir: Some(xdg),
             vars: Vec::new(),
+        };
+        if let Ok(runtime) = std::env::var("HUTCH_TEST_RUNTIME")
+            && !runtime.is_empty()
+        {
+            env.write_containers_conf(&format!("[engine]\nruntime = \"{runtime}\"\n"));
+        }
+        env
+    }
+
+    /// Writes the user's containers.conf (`~/.config/containers`).
+    pub fn write_containers_conf(&self, text: &str) {
+        let dir = self.home.join(".config/containers");
+        fs::create_dir_all(&dir).expect("create containers.conf dir");
+        fs::write(dir.join("containers.conf"), text).expect("write containers.conf");
+        for d in [self.home.join(".config"), dir] {
+            chown(&d, self.user.uid, self.user.gid);
         }
     }
 

@@ -680,7 +680,9 @@ pub fn create(
     }
 
     let (runtime, _) = oci::select(
-        req.runtime.as_deref(),
+        req.runtime
+            .as_deref()
+            .or(ctx.containers_conf().runtime.as_deref()),
         &oci::host_facts(),
         &ctx.run_dir.join("runtime"),
         true,
