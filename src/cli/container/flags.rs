@@ -1,11 +1,48 @@
-//! The flags `create` and `run` share, and the request they make.
-//!
-//! Values are carried to the engine as the user wrote them (`-v a:/b:ro`,
-//! `--ulimit nofile=1024`): the engine parses and checks every one of them
-//! before it creates anything, so that the REST API, which builds the same
-//! request, gets the same errors.
+//! The flags `create` and `run` share, turned into the typed container
+//! spec and the create options. Each flag's text is parsed here, once, by
+//! `spec::parse`; what only the caller's process knows is resolved here
+//! too, from [`Caller`]: relative bind sources against its working
+//! directory, `-e KEY` and `--env-host` from its environment, and the
+//! files `--env-file` and `--security-opt seccomp=` name.
 
-use crate::engine::container::create::CreateRequest;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::engine::container::create::{CreateOptions, PullPolicy};
+use crate::spec::parse::{self, NetworkFlags};
+use crate::spec::{ContainerSpec, Namespaces, SeccompChoice};
+
+/// What the calling process contributes to a spec.
+pub struct Caller {
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    /// Reads a file named on the command line.
+    pub read: fn(&Path) -> std::io::Result<String>,
+}
+
+impl Caller {
+    /// This process's directory and environment.
+    pub fn current() -> Caller {
+        Caller {
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+            env: std::env::vars().collect(),
+            read: |p| std::fs::read_to_string(p),
+        }
+    }
+}
+
+/// `open PATH: reason` in Go's lower-case wording, which Podman users and
+/// scripts know.
+fn open_error(path: &Path, e: &std::io::Error) -> anyhow::Error {
+    let reason = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    anyhow::anyhow!("open {}: {reason}", path.display())
+}
 
 /// Flags of `hutch create` and `hutch run` (Podman's names).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -152,63 +189,140 @@ pub struct CreateFlags {
 }
 
 impl CreateFlags {
-    /// The engine request for IMAGE and COMMAND with these flags.
-    pub fn request(&self, image: &str, command: &[String]) -> CreateRequest {
-        CreateRequest {
+    /// The container spec for IMAGE and COMMAND with these flags.
+    pub fn spec(
+        &self,
+        image: &str,
+        command: &[String],
+        caller: &Caller,
+    ) -> anyhow::Result<ContainerSpec> {
+        let lookup = |k: &str| caller.env.get(k).cloned();
+        // Podman's order: the host's environment, the files, then -e.
+        let mut env: Vec<String> = Vec::new();
+        if self.env_host {
+            for (k, v) in &caller.env {
+                parse::env::set(&mut env, format!("{k}={v}"));
+            }
+        }
+        for f in &self.env_file {
+            let path = caller.cwd.join(f);
+            let text = (caller.read)(&path)
+                .map_err(|e| open_error(f, &e))
+                .context("reading --env-file")?;
+            for e in parse::env::env_file(&text, &lookup) {
+                parse::env::set(&mut env, e);
+            }
+        }
+        for e in parse::env::env(&self.env, &lookup) {
+            parse::env::set(&mut env, e);
+        }
+
+        let mut mounts = Vec::new();
+        for v in &self.volume {
+            mounts.push(parse::mount::volume(v, &caller.cwd)?);
+        }
+        for m in &self.mount {
+            mounts.push(parse::mount::mount(m, &caller.cwd)?);
+        }
+        parse::mount::check_duplicates(&mounts)?;
+        parse::capabilities(&self.cap_add, &self.cap_drop)?;
+        let security = parse::security::security(&self.security_opt)?;
+        let seccomp_profile = match &security.seccomp {
+            SeccompChoice::Path(p) => Some(
+                (caller.read)(&caller.cwd.join(p))
+                    .map_err(|e| open_error(p, &e))
+                    .context("opening seccomp profile failed")?,
+            ),
+            _ => None,
+        };
+        let resources = self.resources.request();
+        Ok(ContainerSpec {
             image: image.to_owned(),
-            command: command.to_vec(),
             name: self.name.clone(),
-            entrypoint: self.entrypoint.clone(),
-            env: self.env.clone(),
+            command: command.to_vec(),
+            entrypoint: self.entrypoint.as_ref().map(|e| {
+                if e.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![e.clone()]
+                }
+            }),
+            env,
             workdir: self.workdir.clone(),
             user: self.user.clone(),
-            read_only: self.read_only,
-            remove: self.rm,
-            runtime: self.runtime.clone(),
-            env_file: self.env_file.clone(),
-            // The CLI's own environment is the host's: taken here, since the
-            // engine behind the REST API runs elsewhere.
-            env_host: if self.env_host {
-                std::env::vars().map(|(k, v)| format!("{k}={v}")).collect()
-            } else {
-                Vec::new()
-            },
-            read_only_tmpfs: Some(self.read_only_tmpfs),
             hostname: self.hostname.clone(),
-            add_host: self.add_host.clone(),
-            volumes: self.volume.clone(),
-            mounts: self.mount.clone(),
-            tmpfs: self.tmpfs.clone(),
+            read_only: self.read_only,
+            read_only_tmpfs: self.read_only_tmpfs,
+            network: parse::network(&NetworkFlags {
+                mode: self.network.network.as_deref(),
+                publish: &self.network.publish,
+                publish_all: self.network.publish_all,
+                dns: hutch_rootless_net::DnsConfig {
+                    servers: self.network.dns.clone(),
+                    search: self.network.dns_search.clone(),
+                    options: self.network.dns_option.clone(),
+                },
+                aliases: &self.network.network_alias,
+            })?,
+            mounts,
+            tmpfs: self
+                .tmpfs
+                .iter()
+                .map(|t| parse::mount::tmpfs(t))
+                .collect::<anyhow::Result<_>>()?,
+            namespaces: Namespaces {
+                pid: parse::userns::namespace("pid", self.pid.as_deref())?,
+                ipc: parse::userns::namespace("ipc", self.ipc.as_deref())?,
+                uts: parse::userns::namespace("uts", self.uts.as_deref())?,
+            },
+            userns: parse::userns::userns(self.userns.as_deref(), &self.uidmap, &self.gidmap)?,
+            restart: match &self.restart {
+                Some(r) => parse::restart::restart(r)?,
+                None => Default::default(),
+            },
+            log: parse::log::log(self.log_driver.as_deref(), &self.log_opt)?,
+            resources,
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             privileged: self.privileged,
-            security_opt: self.security_opt.clone(),
-            devices: self.device.clone(),
-            ulimits: self.ulimit.clone(),
+            ulimits: parse::ulimit::ulimits(&self.ulimit)?,
+            security,
+            seccomp_profile,
+            devices: self
+                .device
+                .iter()
+                .map(|d| parse::device::device(d))
+                .collect::<Result<_, _>>()?,
+            labels: parse::hosts::key_values("--label", &self.label)?,
+            annotations: parse::hosts::key_values("--annotation", &self.annotation)?,
+            add_hosts: self
+                .add_host
+                .iter()
+                .map(|h| parse::hosts::add_host(h))
+                .collect::<anyhow::Result<_>>()?,
+            group_add: self.group_add.clone(),
             init: self.init,
             init_path: self.init_path.clone(),
-            labels: self.label.clone(),
-            annotations: self.annotation.clone(),
-            userns: self.userns.clone(),
-            uidmap: self.uidmap.clone(),
-            gidmap: self.gidmap.clone(),
-            group_add: self.group_add.clone(),
-            pid: self.pid.clone(),
-            ipc: self.ipc.clone(),
-            uts: self.uts.clone(),
-            pull: self.pull.clone(),
-            log_driver: self.log_driver.clone(),
-            log_opts: self.log_opt.clone(),
-            network: self.network.request(),
-            resources: self.resources.request(),
-            restart: self.restart.clone(),
-            stop_signal: self.stop_signal.clone(),
+            stop_signal: self
+                .stop_signal
+                .as_deref()
+                .map(parse::restart::signal)
+                .transpose()?,
             stop_timeout: self.stop_timeout,
-            cidfile: self.cidfile.clone(),
-            replace: self.replace,
-            interactive: self.interactive,
             tty: self.tty,
-            ..CreateRequest::default()
+            interactive: self.interactive,
+            remove: self.rm,
+            runtime: self.runtime.clone(),
+            ..ContainerSpec::default()
+        })
+    }
+
+    /// How to create: `--pull`, `--replace`.
+    pub fn options(&self) -> CreateOptions {
+        CreateOptions {
+            // clap allows only the four names.
+            pull: PullPolicy::parse(&self.pull).unwrap_or_default(),
+            replace: self.replace,
         }
     }
 }

@@ -84,7 +84,15 @@ BEGIN
 END;
 "#;
 
-const MIGRATIONS: &[&str] = &[V1];
+/// One step of the schema: SQL, or a conversion of stored JSON in Rust.
+enum Step {
+    Sql(&'static str),
+    Rust(fn(&Transaction<'_>, &Path) -> Result<(), StateError>),
+}
+
+/// Version 2: container rows hold the typed, versioned `ContainerSpec`
+/// instead of the create flags' text.
+const MIGRATIONS: &[Step] = &[Step::Sql(V1), Step::Rust(super::legacy::migrate)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -124,8 +132,11 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StateError> 
     if version > SCHEMA_VERSION {
         return Err(future(version));
     }
-    for sql in &MIGRATIONS[version as usize..] {
-        tx.execute_batch(sql).map_err(StateError::sql(op))?;
+    for step in &MIGRATIONS[version as usize..] {
+        match step {
+            Step::Sql(sql) => tx.execute_batch(sql).map_err(StateError::sql(op))?,
+            Step::Rust(convert) => convert(&tx, path)?,
+        }
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(StateError::sql(op))?;
