@@ -326,3 +326,173 @@ impl CreateFlags {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+    use oci_spec::runtime::PosixRlimitType;
+
+    use super::*;
+    use crate::engine::container::create::generator_input;
+    use crate::runtime::spec::{Defaults, generate};
+    use crate::spec::{MountSource, RestartPolicy, Userns};
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        f: CreateFlags,
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            cwd: PathBuf::from("/home/u/proj"),
+            env: [("HOME".to_string(), "/home/u".to_string())].into(),
+            read: |p: &Path| match p.to_str() {
+                Some("/home/u/proj/vars.env") => Ok("FROM_FILE=1\nHOME\n".into()),
+                Some("/etc/prof.json") => Ok(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#.into()),
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            },
+        }
+    }
+
+    fn spec_of(args: &[&str]) -> anyhow::Result<ContainerSpec> {
+        let t = T::try_parse_from(std::iter::once("t").chain(args.iter().copied()))?;
+        t.f.spec("busybox", &["sh".to_string()], &caller())
+    }
+
+    #[test]
+    fn flags_become_a_typed_spec() {
+        let spec = spec_of(&[
+            "-v",
+            "./src:/src:ro",
+            "-p",
+            "8080:80",
+            "--cap-add",
+            "NET_ADMIN",
+            "--ulimit",
+            "nofile=100:200",
+            "--restart",
+            "on-failure:3",
+            "--userns",
+            "keep-id",
+            "-e",
+            "HOME",
+            "-e",
+            "UNSET",
+            "-e",
+            "A=1",
+            "--env-file",
+            "vars.env",
+            "--stop-signal",
+            "INT",
+        ])
+        .expect("valid flags");
+        // Resolved by the CLI: the engine sees neither its cwd nor its env.
+        assert_eq!(
+            spec.mounts[0].source,
+            MountSource::Bind("/home/u/proj/./src".into())
+        );
+        assert_eq!(spec.env, vec!["FROM_FILE=1", "HOME=/home/u", "A=1"]);
+        let port = &spec.network.ports[0];
+        assert_eq!((port.host_port, port.container_port), (8080, 80));
+        assert_eq!(spec.restart, RestartPolicy::OnFailure(3));
+        assert!(matches!(spec.userns, Userns::KeepId { uid: None, .. }));
+        assert_eq!(spec.stop_signal, Some(libc::SIGINT));
+        assert_eq!(spec.ulimits.limits[0].kind, PosixRlimitType::RlimitNofile);
+        // The stored form is the same spec again.
+        let text = serde_json::to_string(&spec).unwrap();
+        let back: ContainerSpec = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, spec);
+        assert!(text.contains(r#""version":1"#), "{text}");
+
+        // ... and config.json from it.
+        let mut input = generator_input(&spec);
+        input.id = "c".repeat(64);
+        input.rootless = true;
+        let defaults = Defaults {
+            uid: 1000,
+            gid: 1000,
+            subuid_size: 65536,
+            subgid_size: 65536,
+            ..Defaults::default()
+        };
+        let oci = generate(&input, &defaults).expect("generates");
+        let process = oci.process().as_ref().expect("process");
+        let env = process.env().clone().unwrap_or_default();
+        assert!(env.contains(&"HOME=/home/u".to_string()), "{env:?}");
+        assert!(!env.iter().any(|e| e.starts_with("UNSET")), "{env:?}");
+        let caps = process.capabilities().as_ref().expect("caps");
+        assert!(
+            caps.bounding()
+                .as_ref()
+                .expect("bounding")
+                .contains(&oci_spec::runtime::Capability::NetAdmin)
+        );
+        let nofile = process
+            .rlimits()
+            .as_ref()
+            .and_then(|r| r.iter().find(|r| r.typ() == PosixRlimitType::RlimitNofile))
+            .expect("nofile");
+        assert_eq!((nofile.soft(), nofile.hard()), (100, 200));
+        let src = oci
+            .mounts()
+            .as_ref()
+            .and_then(|m| m.iter().find(|m| m.destination() == Path::new("/src")))
+            .expect("bind at /src");
+        assert_eq!(
+            src.source().as_deref(),
+            Some(Path::new("/home/u/proj/./src"))
+        );
+        assert!(
+            src.options()
+                .as_ref()
+                .is_some_and(|o| o.contains(&"ro".to_string()))
+        );
+        // keep-id: the user's uid is the same inside.
+        let linux = oci.linux().as_ref().expect("linux");
+        assert!(linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()));
+        assert_eq!(process.user().uid(), 1000);
+        assert_eq!(
+            oci.annotations()
+                .as_ref()
+                .and_then(|a| a.get(crate::runtime::spec::ANNOTATION_STOP_SIGNAL))
+                .map(String::as_str),
+            Some("SIGINT")
+        );
+    }
+
+    #[test]
+    fn files_named_on_the_command_line_are_read_by_the_cli() {
+        let spec = spec_of(&["--security-opt", "seccomp=/etc/prof.json"]).unwrap();
+        assert!(
+            spec.seccomp_profile
+                .as_deref()
+                .is_some_and(|p| p.contains("SCMP_ACT_ALLOW"))
+        );
+        let e = spec_of(&["--env-file", "/no/such.env"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("open /no/such.env: no such file or directory"),
+            "{e:#}"
+        );
+        let e = spec_of(&["--security-opt", "seccomp=/nope.json"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("opening seccomp profile failed"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_refused_by_their_parser() {
+        let err = |args: &[&str]| spec_of(args).unwrap_err().to_string();
+        assert!(err(&["-v", "a:b:c:d"]).contains("incorrect volume format"));
+        assert!(err(&["--cap-add", "NOPE"]).contains("unknown capability"));
+        assert!(err(&["--ulimit", "nofile=x"]).contains("nofile=x"));
+        assert!(err(&["--restart", "sometimes"]).contains("invalid restart policy"));
+        assert!(err(&["-p", "notaport"]).contains("notaport"));
+        assert!(err(&["--security-opt", "bogus"]).contains("bogus"));
+        assert!(err(&["-v", "/a:/x", "-v", "/b:/x/"]).contains("duplicate mount destination"));
+        assert!(err(&["--network", "a,host"]).contains("only user networks"));
+    }
+}

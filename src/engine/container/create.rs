@@ -218,6 +218,82 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The part of the OCI spec generator's input that comes from the spec
+/// alone, with neither the host nor the image: what `create` completes
+/// with the image's config, the rootfs's /etc files, device numbers, bind
+/// sources' flags, volumes and namespaces of other containers. Binds get
+/// no source flags here (`create` reads them); named and anonymous
+/// volumes are left to `create`, which makes them.
+pub fn generator_input(spec: &ContainerSpec) -> ContainerConfig {
+    let mut mounts: Vec<MountRequest> = spec
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.source {
+            MountSource::Bind(src) => Some(MountRequest::Bind {
+                source: src.clone(),
+                destination: m.destination.clone(),
+                options: m.options.clone(),
+                source_flags: Default::default(),
+            }),
+            MountSource::Tmpfs => Some(MountRequest::Tmpfs {
+                destination: m.destination.clone(),
+                options: m.options.clone(),
+            }),
+            MountSource::Named(_) | MountSource::Anonymous => None,
+        })
+        .collect();
+    mounts.extend(spec.tmpfs.iter().map(|t| MountRequest::Tmpfs {
+        destination: t.destination.clone(),
+        options: t.options.clone(),
+    }));
+    ContainerConfig {
+        name: spec.name.clone().unwrap_or_default(),
+        command: spec
+            .entrypoint
+            .iter()
+            .flatten()
+            .chain(&spec.command)
+            .cloned()
+            .collect(),
+        env: spec.env.clone(),
+        workdir: spec.workdir.clone(),
+        user: spec.user.clone(),
+        hostname: spec.hostname.clone(),
+        read_only: spec.read_only,
+        read_only_tmpfs: spec.read_only_tmpfs,
+        cap_add: spec.cap_add.clone(),
+        cap_drop: spec.cap_drop.clone(),
+        privileged: spec.privileged,
+        security: spec.security.clone(),
+        devices: spec.devices.clone(),
+        ulimits: spec.ulimits.limits.clone(),
+        ulimit_host: spec.ulimits.host,
+        mounts,
+        group_add: spec.group_add.clone(),
+        annotations: spec.annotations.clone(),
+        labels: spec.labels.clone(),
+        stop_signal: spec.stop_signal.map(parse::restart::signal_name),
+        terminal: spec.tty,
+        userns: match &spec.userns {
+            Userns::KeepId { uid, gid, size } => UsernsMode::KeepId {
+                uid: *uid,
+                gid: *gid,
+                size: *size,
+            },
+            Userns::NoMap => UsernsMode::NoMap,
+            Userns::Explicit { uid_map, gid_map } => UsernsMode::Explicit {
+                uid_map: uid_map.clone(),
+                gid_map: gid_map.clone(),
+            },
+            // `auto` is allocated by `create` from the other containers.
+            Userns::Host | Userns::Auto { .. } => UsernsMode::Host,
+        },
+        resources: spec.resources.clone(),
+        oom_score_adj: spec.resources.oom_score_adj,
+        ..ContainerConfig::default()
+    }
+}
+
 /// `--replace`: the container holding `name` (exactly) is stopped and
 /// removed, so that the new one can take the name.
 fn replace(ctx: &Context, store: &Store, state: &State, name: &str) -> Result<()> {
@@ -336,17 +412,6 @@ fn make(
     let (pid_ns, ipc_ns, uts_ns) = (ns(&n.pid)?, ns(&n.ipc)?, ns(&n.uts)?);
     let mut auto_maps = None;
     let userns = match &req.userns {
-        Userns::Host => UsernsMode::Host,
-        Userns::KeepId { uid, gid, size } => UsernsMode::KeepId {
-            uid: *uid,
-            gid: *gid,
-            size: *size,
-        },
-        Userns::NoMap => UsernsMode::NoMap,
-        Userns::Explicit { uid_map, gid_map } => UsernsMode::Explicit {
-            uid_map: uid_map.clone(),
-            gid_map: gid_map.clone(),
-        },
         Userns::Auto { size } => {
             let defaults = host::defaults(ctx, false)?;
             let (u, g) = allocate_auto(state, &defaults, size.unwrap_or(AUTO_USERNS_SIZE))?;
@@ -356,6 +421,7 @@ fn make(
                 gid_map: g,
             }
         }
+        _ => generator_input(req).userns,
     };
     let net_plan = super::network::plan(&req.network, c)?;
     let dependencies = super::depend::resolve(state, req)?;
@@ -563,24 +629,13 @@ fn make(
         passwd: read("etc/passwd"),
         group: read("etc/group"),
         hostname: uts_private.then_some(hostname),
-        read_only: req.read_only,
-        read_only_tmpfs: req.read_only_tmpfs,
-        cap_add: req.cap_add.clone(),
-        cap_drop: req.cap_drop.clone(),
-        privileged: req.privileged,
-        security: req.security.clone(),
         devices,
-        ulimits: req.ulimits.limits.clone(),
-        ulimit_host: req.ulimits.host,
         mounts: mount_reqs,
-        group_add: req.group_add.clone(),
-        annotations: req.annotations.clone(),
         labels,
         stop_signal: req
             .stop_signal
             .map(parse::restart::signal_name)
             .or_else(|| c["StopSignal"].as_str().map(String::from)),
-        terminal: req.tty,
         rootless: ctx.rootless(),
         userns,
         pid: pid_ns,
@@ -592,10 +647,8 @@ fn make(
         } else {
             CgroupsMode::Disabled
         },
-        resources: req.resources.clone(),
-        oom_score_adj: req.resources.oom_score_adj,
         init,
-        ..ContainerConfig::default()
+        ..generator_input(req)
     };
     super::network::apply(
         ctx,
