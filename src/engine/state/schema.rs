@@ -209,4 +209,42 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn rows_of_schema_1_become_typed_specs() {
+        use super::super::tests::{id, new_container};
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/legacy-container-v1.json"
+        ))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state").join("hutch.db");
+        let state = State::open(&path).unwrap();
+        let c = new_container(&id("a", 1), Some("legacy"));
+        state.create_container(&c).unwrap();
+        state
+            .conn
+            .execute(
+                "UPDATE containers SET config = ?1",
+                [fixture["config"].to_string()],
+            )
+            .unwrap();
+        state.conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(state);
+
+        let state = State::open(&path).unwrap();
+        assert_eq!(user_version(&state.conn).unwrap(), SCHEMA_VERSION);
+        let spec = state.container("legacy").unwrap().spec;
+        assert_eq!(spec.version, crate::spec::SPEC_VERSION);
+        assert_eq!(spec.command, vec!["sleep", "600"]);
+        assert_eq!(spec.restart, crate::spec::RestartPolicy::OnFailure(2));
+        assert_eq!(spec.labels.get("tier").map(String::as_str), Some("old"));
+        // No config.json to take FROM_HOST's value from: dropped.
+        assert_eq!(spec.env, vec!["A=1"]);
+        assert_eq!(spec.cap_add, vec!["NET_ADMIN"]);
+        assert_eq!(
+            spec.network.mode,
+            Some(hutch_rootless_net::NetworkMode::None)
+        );
+    }
 }
