@@ -13,3 +13,4 @@ pub mod format;
 pub mod host;
 pub mod image;
 pub mod runtime;
+pub mod spec;

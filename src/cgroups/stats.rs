@@ -155,7 +155,7 @@ mod tests {
             started_at: Some(0),
             oom_killed: false,
             restart_count: 0,
-            config: String::new(),
+            spec: Default::default(),
             pod_id: None,
             health: None,
             runtime: "crun".into(),

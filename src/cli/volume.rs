@@ -116,7 +116,7 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
                     (k.to_string(), v.to_string())
                 })
                 .collect();
-            let labels = containers::options::parse_key_values("--label", &a.label)?;
+            let labels = crate::spec::parse::hosts::key_values("--label", &a.label)?;
             if a.ignore
                 && let Some(n) = &a.name
                 && state.volume(n).is_ok()

@@ -13,7 +13,7 @@ use anyhow::{Context as _, bail};
 
 use super::exit_status;
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths, create};
+use crate::engine::container::{self as engine, Paths};
 use crate::engine::image;
 use crate::engine::state::ContainerState;
 use crate::runtime::monitor as relay;
@@ -45,9 +45,9 @@ pub struct AttachOptions {
 
 impl AttachOptions {
     /// Options from the flags every attaching command has, for a container
-    /// created with `req`.
+    /// created with `spec`.
     pub fn new(
-        req: &create::CreateRequest,
+        req: &crate::spec::ContainerSpec,
         stdin: bool,
         detach_keys: &str,
         sig_proxy: bool,
@@ -94,9 +94,8 @@ pub fn attach(ctx: &Context, args: &AttachArgs) -> anyhow::Result<ExitCode> {
             c.state
         );
     }
-    let req: create::CreateRequest = serde_json::from_str(&c.config).unwrap_or_default();
     let opts = AttachOptions::new(
-        &req,
+        &c.spec,
         !args.no_stdin,
         &args.flags.detach_keys,
         args.flags.sig_proxy,

@@ -1,11 +1,48 @@
-//! The flags `create` and `run` share, and the request they make.
-//!
-//! Values are carried to the engine as the user wrote them (`-v a:/b:ro`,
-//! `--ulimit nofile=1024`): the engine parses and checks every one of them
-//! before it creates anything, so that the REST API, which builds the same
-//! request, gets the same errors.
+//! The flags `create` and `run` share, turned into the typed container
+//! spec and the create options. Each flag's text is parsed here, once, by
+//! `spec::parse`; what only the caller's process knows is resolved here
+//! too, from [`Caller`]: relative bind sources against its working
+//! directory, `-e KEY` and `--env-host` from its environment, and the
+//! files `--env-file` and `--security-opt seccomp=` name.
 
-use crate::engine::container::create::CreateRequest;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::engine::container::create::{CreateOptions, PullPolicy};
+use crate::spec::parse::{self, NetworkFlags};
+use crate::spec::{ContainerSpec, Namespaces, SeccompChoice};
+
+/// What the calling process contributes to a spec.
+pub struct Caller {
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    /// Reads a file named on the command line.
+    pub read: fn(&Path) -> std::io::Result<String>,
+}
+
+impl Caller {
+    /// This process's directory and environment.
+    pub fn current() -> Caller {
+        Caller {
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+            env: std::env::vars().collect(),
+            read: |p| std::fs::read_to_string(p),
+        }
+    }
+}
+
+/// `open PATH: reason` in Go's lower-case wording, which Podman users and
+/// scripts know.
+fn open_error(path: &Path, e: &std::io::Error) -> anyhow::Error {
+    let reason = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    anyhow::anyhow!("open {}: {reason}", path.display())
+}
 
 /// Flags of `hutch create` and `hutch run` (Podman's names).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -152,63 +189,310 @@ pub struct CreateFlags {
 }
 
 impl CreateFlags {
-    /// The engine request for IMAGE and COMMAND with these flags.
-    pub fn request(&self, image: &str, command: &[String]) -> CreateRequest {
-        CreateRequest {
+    /// The container spec for IMAGE and COMMAND with these flags.
+    pub fn spec(
+        &self,
+        image: &str,
+        command: &[String],
+        caller: &Caller,
+    ) -> anyhow::Result<ContainerSpec> {
+        let lookup = |k: &str| caller.env.get(k).cloned();
+        // Podman's order: the host's environment, the files, then -e.
+        let mut env: Vec<String> = Vec::new();
+        if self.env_host {
+            for (k, v) in &caller.env {
+                parse::env::set(&mut env, format!("{k}={v}"));
+            }
+        }
+        for f in &self.env_file {
+            let path = caller.cwd.join(f);
+            let text = (caller.read)(&path)
+                .map_err(|e| open_error(f, &e))
+                .context("reading --env-file")?;
+            for e in parse::env::env_file(&text, &lookup) {
+                parse::env::set(&mut env, e);
+            }
+        }
+        for e in parse::env::env(&self.env, &lookup) {
+            parse::env::set(&mut env, e);
+        }
+
+        let mut mounts = Vec::new();
+        for v in &self.volume {
+            mounts.push(parse::mount::volume(v, &caller.cwd)?);
+        }
+        for m in &self.mount {
+            mounts.push(parse::mount::mount(m, &caller.cwd)?);
+        }
+        parse::mount::check_duplicates(&mounts)?;
+        parse::capabilities(&self.cap_add, &self.cap_drop)?;
+        let security = parse::security::security(&self.security_opt)?;
+        let seccomp_profile = match &security.seccomp {
+            SeccompChoice::Path(p) => Some(
+                (caller.read)(&caller.cwd.join(p))
+                    .map_err(|e| open_error(p, &e))
+                    .context("opening seccomp profile failed")?,
+            ),
+            _ => None,
+        };
+        let resources = self.resources.request();
+        Ok(ContainerSpec {
             image: image.to_owned(),
-            command: command.to_vec(),
             name: self.name.clone(),
-            entrypoint: self.entrypoint.clone(),
-            env: self.env.clone(),
+            command: command.to_vec(),
+            entrypoint: self.entrypoint.as_ref().map(|e| {
+                if e.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![e.clone()]
+                }
+            }),
+            env,
             workdir: self.workdir.clone(),
             user: self.user.clone(),
-            read_only: self.read_only,
-            remove: self.rm,
-            runtime: self.runtime.clone(),
-            env_file: self.env_file.clone(),
-            // The CLI's own environment is the host's: taken here, since the
-            // engine behind the REST API runs elsewhere.
-            env_host: if self.env_host {
-                std::env::vars().map(|(k, v)| format!("{k}={v}")).collect()
-            } else {
-                Vec::new()
-            },
-            read_only_tmpfs: Some(self.read_only_tmpfs),
             hostname: self.hostname.clone(),
-            add_host: self.add_host.clone(),
-            volumes: self.volume.clone(),
-            mounts: self.mount.clone(),
-            tmpfs: self.tmpfs.clone(),
+            read_only: self.read_only,
+            read_only_tmpfs: self.read_only_tmpfs,
+            network: parse::network(&NetworkFlags {
+                mode: self.network.network.as_deref(),
+                publish: &self.network.publish,
+                publish_all: self.network.publish_all,
+                dns: hutch_rootless_net::DnsConfig {
+                    servers: self.network.dns.clone(),
+                    search: self.network.dns_search.clone(),
+                    options: self.network.dns_option.clone(),
+                },
+                aliases: &self.network.network_alias,
+            })?,
+            mounts,
+            tmpfs: self
+                .tmpfs
+                .iter()
+                .map(|t| parse::mount::tmpfs(t))
+                .collect::<anyhow::Result<_>>()?,
+            namespaces: Namespaces {
+                pid: parse::userns::namespace("pid", self.pid.as_deref())?,
+                ipc: parse::userns::namespace("ipc", self.ipc.as_deref())?,
+                uts: parse::userns::namespace("uts", self.uts.as_deref())?,
+            },
+            userns: parse::userns::userns(self.userns.as_deref(), &self.uidmap, &self.gidmap)?,
+            restart: match &self.restart {
+                Some(r) => parse::restart::restart(r)?,
+                None => Default::default(),
+            },
+            log: parse::log::log(self.log_driver.as_deref(), &self.log_opt)?,
+            resources,
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
             privileged: self.privileged,
-            security_opt: self.security_opt.clone(),
-            devices: self.device.clone(),
-            ulimits: self.ulimit.clone(),
+            ulimits: parse::ulimit::ulimits(&self.ulimit)?,
+            security,
+            seccomp_profile,
+            devices: self
+                .device
+                .iter()
+                .map(|d| parse::device::device(d))
+                .collect::<Result<_, _>>()?,
+            labels: parse::hosts::key_values("--label", &self.label)?,
+            annotations: parse::hosts::key_values("--annotation", &self.annotation)?,
+            add_hosts: self
+                .add_host
+                .iter()
+                .map(|h| parse::hosts::add_host(h))
+                .collect::<anyhow::Result<_>>()?,
+            group_add: self.group_add.clone(),
             init: self.init,
             init_path: self.init_path.clone(),
-            labels: self.label.clone(),
-            annotations: self.annotation.clone(),
-            userns: self.userns.clone(),
-            uidmap: self.uidmap.clone(),
-            gidmap: self.gidmap.clone(),
-            group_add: self.group_add.clone(),
-            pid: self.pid.clone(),
-            ipc: self.ipc.clone(),
-            uts: self.uts.clone(),
-            pull: self.pull.clone(),
-            log_driver: self.log_driver.clone(),
-            log_opts: self.log_opt.clone(),
-            network: self.network.request(),
-            resources: self.resources.request(),
-            restart: self.restart.clone(),
-            stop_signal: self.stop_signal.clone(),
+            stop_signal: self
+                .stop_signal
+                .as_deref()
+                .map(parse::restart::signal)
+                .transpose()?,
             stop_timeout: self.stop_timeout,
-            cidfile: self.cidfile.clone(),
-            replace: self.replace,
-            interactive: self.interactive,
             tty: self.tty,
-            ..CreateRequest::default()
+            interactive: self.interactive,
+            remove: self.rm,
+            runtime: self.runtime.clone(),
+            ..ContainerSpec::default()
+        })
+    }
+
+    /// How to create: `--pull`, `--replace`.
+    pub fn options(&self) -> CreateOptions {
+        CreateOptions {
+            // clap allows only the four names.
+            pull: PullPolicy::parse(&self.pull).unwrap_or_default(),
+            replace: self.replace,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+    use oci_spec::runtime::PosixRlimitType;
+
+    use super::*;
+    use crate::engine::container::create::generator_input;
+    use crate::runtime::spec::{Defaults, generate};
+    use crate::spec::{MountSource, RestartPolicy, Userns};
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        f: CreateFlags,
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            cwd: PathBuf::from("/home/u/proj"),
+            env: [("HOME".to_string(), "/home/u".to_string())].into(),
+            read: |p: &Path| match p.to_str() {
+                Some("/home/u/proj/vars.env") => Ok("FROM_FILE=1\nHOME\n".into()),
+                Some("/etc/prof.json") => Ok(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#.into()),
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            },
+        }
+    }
+
+    fn spec_of(args: &[&str]) -> anyhow::Result<ContainerSpec> {
+        let t = T::try_parse_from(std::iter::once("t").chain(args.iter().copied()))?;
+        t.f.spec("busybox", &["sh".to_string()], &caller())
+    }
+
+    #[test]
+    fn flags_become_a_typed_spec() {
+        let spec = spec_of(&[
+            "-v",
+            "./src:/src:ro",
+            "-p",
+            "8080:80",
+            "--cap-add",
+            "NET_ADMIN",
+            "--ulimit",
+            "nofile=100:200",
+            "--restart",
+            "on-failure:3",
+            "--userns",
+            "keep-id",
+            "-e",
+            "HOME",
+            "-e",
+            "UNSET",
+            "-e",
+            "A=1",
+            "--env-file",
+            "vars.env",
+            "--stop-signal",
+            "INT",
+        ])
+        .expect("valid flags");
+        // Resolved by the CLI: the engine sees neither its cwd nor its env.
+        assert_eq!(
+            spec.mounts[0].source,
+            MountSource::Bind("/home/u/proj/./src".into())
+        );
+        assert_eq!(spec.env, vec!["FROM_FILE=1", "HOME=/home/u", "A=1"]);
+        let port = &spec.network.ports[0];
+        assert_eq!((port.host_port, port.container_port), (8080, 80));
+        assert_eq!(spec.restart, RestartPolicy::OnFailure(3));
+        assert!(matches!(spec.userns, Userns::KeepId { uid: None, .. }));
+        assert_eq!(spec.stop_signal, Some(libc::SIGINT));
+        assert_eq!(spec.ulimits.limits[0].kind, PosixRlimitType::RlimitNofile);
+        // The stored form is the same spec again.
+        let text = serde_json::to_string(&spec).unwrap();
+        let back: ContainerSpec = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, spec);
+        assert!(text.contains(r#""version":1"#), "{text}");
+
+        // ... and config.json from it.
+        let mut input = generator_input(&spec);
+        input.id = "c".repeat(64);
+        input.rootless = true;
+        let defaults = Defaults {
+            uid: 1000,
+            gid: 1000,
+            subuid_size: 65536,
+            subgid_size: 65536,
+            ..Defaults::default()
+        };
+        let oci = generate(&input, &defaults).expect("generates");
+        let process = oci.process().as_ref().expect("process");
+        let env = process.env().clone().unwrap_or_default();
+        assert!(env.contains(&"HOME=/home/u".to_string()), "{env:?}");
+        assert!(!env.iter().any(|e| e.starts_with("UNSET")), "{env:?}");
+        let caps = process.capabilities().as_ref().expect("caps");
+        assert!(
+            caps.bounding()
+                .as_ref()
+                .expect("bounding")
+                .contains(&oci_spec::runtime::Capability::NetAdmin)
+        );
+        let nofile = process
+            .rlimits()
+            .as_ref()
+            .and_then(|r| r.iter().find(|r| r.typ() == PosixRlimitType::RlimitNofile))
+            .expect("nofile");
+        assert_eq!((nofile.soft(), nofile.hard()), (100, 200));
+        let src = oci
+            .mounts()
+            .as_ref()
+            .and_then(|m| m.iter().find(|m| m.destination() == Path::new("/src")))
+            .expect("bind at /src");
+        assert_eq!(
+            src.source().as_deref(),
+            Some(Path::new("/home/u/proj/./src"))
+        );
+        assert!(
+            src.options()
+                .as_ref()
+                .is_some_and(|o| o.contains(&"ro".to_string()))
+        );
+        // keep-id: the user's uid is the same inside.
+        let linux = oci.linux().as_ref().expect("linux");
+        assert!(linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()));
+        assert_eq!(process.user().uid(), 1000);
+        assert_eq!(
+            oci.annotations()
+                .as_ref()
+                .and_then(|a| a.get(crate::runtime::spec::ANNOTATION_STOP_SIGNAL))
+                .map(String::as_str),
+            Some("SIGINT")
+        );
+    }
+
+    #[test]
+    fn files_named_on_the_command_line_are_read_by_the_cli() {
+        let spec = spec_of(&["--security-opt", "seccomp=/etc/prof.json"]).unwrap();
+        assert!(
+            spec.seccomp_profile
+                .as_deref()
+                .is_some_and(|p| p.contains("SCMP_ACT_ALLOW"))
+        );
+        let e = spec_of(&["--env-file", "/no/such.env"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("open /no/such.env: no such file or directory"),
+            "{e:#}"
+        );
+        let e = spec_of(&["--security-opt", "seccomp=/nope.json"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("opening seccomp profile failed"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_refused_by_their_parser() {
+        let err = |args: &[&str]| spec_of(args).unwrap_err().to_string();
+        assert!(err(&["-v", "a:b:c:d"]).contains("incorrect volume format"));
+        assert!(err(&["--cap-add", "NOPE"]).contains("unknown capability"));
+        assert!(err(&["--ulimit", "nofile=x"]).contains("nofile=x"));
+        assert!(err(&["--restart", "sometimes"]).contains("invalid restart policy"));
+        assert!(err(&["-p", "notaport"]).contains("notaport"));
+        assert!(err(&["--security-opt", "bogus"]).contains("bogus"));
+        assert!(err(&["-v", "/a:/x", "-v", "/b:/x/"]).contains("duplicate mount destination"));
+        assert!(err(&["--network", "a,host"]).contains("only user networks"));
     }
 }

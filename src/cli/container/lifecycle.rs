@@ -10,14 +10,15 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use hutch_storage::Store;
 
-use super::flags::CreateFlags;
+use super::flags::{Caller, CreateFlags};
 use crate::cli::{EXIT_HUTCH_ERROR, error_text};
 use crate::config::Context;
-use crate::engine::container::create::{self, CreateRequest, Created};
+use crate::engine::container::create::{self, CreateReport};
 use crate::engine::container::lifecycle::{self, Condition};
 use crate::engine::container::{self as engine, Paths, events};
 use crate::engine::image;
 use crate::engine::state::{Container, ContainerState, State};
+use crate::spec::ContainerSpec;
 
 /// Opens the store and the state, and finishes what dead monitors left
 /// (so a killed monitor's container reads exited).
@@ -72,40 +73,24 @@ fn failed(code: &mut u8, e: &anyhow::Error) {
     *code = EXIT_HUTCH_ERROR;
 }
 
-/// `create` and `run`: checks the lifecycle flags, replaces a container of
-/// the same name (`--replace`), creates, writes `--cidfile`.
+/// `create` and `run`: the engine's create (which does `--replace`), then
+/// `--cidfile`, which is the front end's: the file is the caller's.
 pub fn create_container(
     ctx: &Context,
     store: &Store,
     state: &State,
-    req: &CreateRequest,
-) -> anyhow::Result<Created> {
-    lifecycle::validate(req)?;
-    if let Some(path) = &req.cidfile
+    flags: &CreateFlags,
+    spec: &ContainerSpec,
+) -> anyhow::Result<CreateReport> {
+    if let Some(path) = &flags.cidfile
         && std::path::Path::new(path).exists()
     {
         bail!(
             "container id file exists. Ensure another container is not using it or delete {path}"
         );
     }
-    if req.replace
-        && let Some(name) = &req.name
-        && let Ok(old) = state.container(name)
-        && old.name == *name
-    {
-        lifecycle::recover(ctx, store, state)?;
-        let old = state.container(&old.id)?;
-        lifecycle::stop(ctx, store, state, &old, Some(0))?;
-        engine::remove::remove_stopped(
-            store,
-            state,
-            &Paths::new(ctx, store.root(), &old.id),
-            &old.id,
-        )
-        .with_context(|| format!("replacing container {name}"))?;
-    }
-    let created = create::create(ctx, store, state, req)?;
-    if let Some(path) = &req.cidfile {
+    let created = create::create(ctx, store, state, spec, &flags.options())?;
+    if let Some(path) = &flags.cidfile {
         std::fs::write(path, &created.id)
             .with_context(|| format!("writing the container id to {path}"))?;
     }
@@ -123,9 +108,11 @@ pub struct CreateArgs {
 }
 
 pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
+    let spec = args
+        .flags
+        .spec(&args.image, &args.command, &Caller::current())?;
     let (store, state) = open(ctx)?;
-    let req = args.flags.request(&args.image, &args.command);
-    let created = create_container(ctx, &store, &state, &req)?;
+    let created = create_container(ctx, &store, &state, &args.flags, &spec)?;
     println!("{}", created.id);
     Ok(ExitCode::SUCCESS)
 }

@@ -35,8 +35,7 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let state = engine::open_state(ctx)?;
     let c = state.container(&args.container)?;
     let paths = Paths::new(ctx, store.root(), &c.id);
-    let req: engine::create::CreateRequest = serde_json::from_str(&c.config).unwrap_or_default();
-    let Some(log) = engine::create::log_path(&paths, &req) else {
+    let Some(log) = engine::create::log_path(&paths, &c.spec.log) else {
         anyhow::bail!(
             "this container is using the 'none' log driver, cannot read logs: this container is not logging output"
         );

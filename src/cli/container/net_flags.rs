@@ -1,6 +1,5 @@
-//! The network flags of `create` and `run`.
-
-use crate::engine::container::network::NetworkRequest;
+//! The network flags of `create` and `run` (turned into the spec's
+//! network part by `CreateFlags::spec`).
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct NetworkFlags {
@@ -25,20 +24,4 @@ pub struct NetworkFlags {
     /// Add a network-scoped alias for the container (user networks)
     #[arg(long = "network-alias", value_name = "ALIAS")]
     pub network_alias: Vec<String>,
-}
-
-impl NetworkFlags {
-    pub fn request(&self) -> NetworkRequest {
-        NetworkRequest {
-            mode: self.network.clone(),
-            publish: self.publish.clone(),
-            publish_all: self.publish_all,
-            dns: hutch_rootless_net::DnsConfig {
-                servers: self.dns.clone(),
-                search: self.dns_search.clone(),
-                options: self.dns_option.clone(),
-            },
-            aliases: self.network_alias.clone(),
-        }
-    }
 }

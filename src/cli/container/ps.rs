@@ -119,8 +119,7 @@ fn name_matches(pattern: &str, name: &str) -> bool {
     }
 }
 
-/// The container's labels: the image's, then those of the request (a
-/// `labels` map or list of `k=v`, when the create flags record them).
+/// The container's labels: the image's, then those of its spec.
 fn labels(c: &Container, image_labels: &serde_json::Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = image_labels
         .as_object()
@@ -130,21 +129,7 @@ fn labels(c: &Container, image_labels: &serde_json::Value) -> Vec<(String, Strin
                 .collect()
         })
         .unwrap_or_default();
-    let req: serde_json::Value = serde_json::from_str(&c.config).unwrap_or_default();
-    match &req["labels"] {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m {
-                out.push((k.clone(), v.as_str().unwrap_or_default().to_owned()));
-            }
-        }
-        serde_json::Value::Array(a) => {
-            for l in a.iter().filter_map(|l| l.as_str()) {
-                let (k, v) = l.split_once('=').unwrap_or((l, ""));
-                out.push((k.to_owned(), v.to_owned()));
-            }
-        }
-        _ => {}
-    }
+    out.extend(c.spec.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     out
 }
 
@@ -259,7 +244,7 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<(Container, serde_json::Value)> = list
         .into_iter()
         .map(|c| {
-            let req = lifecycle::request_of(&c);
+            let req = &c.spec;
             let command = std::fs::read(
                 engine::Paths::new(ctx, store.root(), &c.id)
                     .userdata

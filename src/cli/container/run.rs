@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::attach::{self, AttachFlags, AttachOptions};
-use super::flags::CreateFlags;
+use super::flags::{Caller, CreateFlags};
 use crate::config::Context;
 use crate::engine::container::{self as engine, Paths, monitor};
 use crate::engine::image;
@@ -27,12 +27,14 @@ pub struct RunArgs {
 }
 
 pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let spec = args
+        .flags
+        .spec(&args.image, &args.command, &Caller::current())?;
+    // Bad detach keys are refused before anything is made.
+    let opts = AttachOptions::new(&spec, true, &args.attach.detach_keys, args.attach.sig_proxy)?;
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    let req = args.flags.request(&args.image, &args.command);
-    // Bad detach keys are refused before anything is made.
-    let opts = AttachOptions::new(&req, true, &args.attach.detach_keys, args.attach.sig_proxy)?;
-    let created = super::lifecycle::create_container(ctx, &store, &state, &req)?;
+    let created = super::lifecycle::create_container(ctx, &store, &state, &args.flags, &spec)?;
     for w in &created.warnings {
         eprintln!("Warning: {w}");
     }

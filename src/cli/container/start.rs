@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 
 use super::attach::{self, AttachFlags, AttachOptions};
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths, create, monitor};
+use crate::engine::container::{self as engine, Paths, monitor};
 use crate::engine::image;
 use crate::engine::state::ContainerState;
 
@@ -37,13 +37,12 @@ pub fn start_attached(
         ) {
             bail!("container {} is {}: it cannot be started", c.name, c.state);
         }
-        let req: create::CreateRequest = serde_json::from_str(&c.config).unwrap_or_default();
-        let opts = AttachOptions::new(&req, interactive, &flags.detach_keys, flags.sig_proxy)?;
+        let opts = AttachOptions::new(&c.spec, interactive, &flags.detach_keys, flags.sig_proxy)?;
         // An exited container's root was unmounted by its last monitor.
         store
             .mount_container(&c.id)
             .with_context(|| format!("mounting the root file system of {}", c.name))?;
-        let client = match monitor::spawn(ctx, &c.id, true, req.remove)? {
+        let client = match monitor::spawn(ctx, &c.id, true, c.spec.remove)? {
             monitor::Spawned::Failed { code, message } => {
                 eprintln!("Error: {message}");
                 return Ok(ExitCode::from(code));

@@ -1,9 +1,11 @@
-//! `update`: change the resource limits of a running container.
+//! `update`: change the resource limits of a container.
 
 use std::process::ExitCode;
 
 use super::resource_flags::LimitFlags;
 use crate::config::Context;
+use crate::engine::container::{self as engine, update};
+use crate::engine::image;
 
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
@@ -14,7 +16,13 @@ pub struct UpdateArgs {
 }
 
 pub fn update(ctx: &Context, args: &UpdateArgs) -> anyhow::Result<ExitCode> {
-    let id = crate::cgroups::update::update(ctx, &args.container, &args.limits.request())?;
-    println!("{id}");
+    let opts = update::UpdateOptions {
+        container: args.container.clone(),
+        resources: args.limits.request(),
+    };
+    let store = image::open_store(ctx)?;
+    let state = engine::open_state(ctx)?;
+    let report = update::update(ctx, &store, &state, &opts)?;
+    println!("{}", report.id);
     Ok(ExitCode::SUCCESS)
 }

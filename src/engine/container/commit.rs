@@ -112,36 +112,32 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> anyhow::Resu
     })?;
 
     // The container's process, as it was configured, becomes the image's.
-    let req_json: Value = serde_json::from_str(&c.config).unwrap_or_default();
+    let spec = &c.spec;
     let cc = config["config"].as_object().cloned().unwrap_or_default();
     let mut cc: Map<String, Value> = cc;
-    if let Some(cmd) = req_json["command"].as_array().filter(|a| !a.is_empty()) {
-        cc.insert("Cmd".into(), Value::Array(cmd.clone()));
+    if !spec.command.is_empty() {
+        cc.insert("Cmd".into(), json!(spec.command));
     }
-    if let Some(ep) = req_json["entrypoint"].as_str() {
-        let ep: Vec<Value> = if ep.is_empty() {
-            Vec::new()
-        } else {
-            vec![json!(ep)]
-        };
-        cc.insert("Entrypoint".into(), Value::Array(ep));
+    if let Some(ep) = &spec.entrypoint {
+        cc.insert("Entrypoint".into(), json!(ep));
     }
-    if let Some(env) = req_json["env"].as_array().filter(|a| !a.is_empty()) {
+    if !spec.env.is_empty() {
+        let env = &spec.env;
         let mut list: Vec<Value> = cc
             .get("Env")
             .and_then(|e| e.as_array().cloned())
             .unwrap_or_default();
-        for e in env.iter().filter_map(|e| e.as_str()) {
+        for e in env.iter().map(String::as_str) {
             let key = e.split('=').next().unwrap_or(e);
             list.retain(|x| x.as_str().and_then(|s| s.split('=').next()) != Some(key));
             list.push(json!(e));
         }
         cc.insert("Env".into(), Value::Array(list));
     }
-    if let Some(w) = req_json["workdir"].as_str() {
+    if let Some(w) = &spec.workdir {
         cc.insert("WorkingDir".into(), json!(w));
     }
-    if let Some(u) = req_json["user"].as_str() {
+    if let Some(u) = &spec.user {
         cc.insert("User".into(), json!(u));
     }
     for change in &req.changes {
@@ -157,14 +153,7 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> anyhow::Resu
         .as_array_mut()
         .ok_or_else(|| anyhow!("image {} has no rootfs.diff_ids", base.id.short()))?;
     diff_ids.push(json!(blob.to_string()));
-    let command: Vec<String> = req_json["command"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let command: Vec<String> = spec.command.clone();
     let mut entry = json!({
         "created": created,
         "created_by": if command.is_empty() { "/bin/sh".to_owned() } else { command.join(" ") },

@@ -453,9 +453,8 @@ fn container_user(
     c: &Container,
     root: BorrowedFd<'_>,
 ) -> anyhow::Result<(u32, u32)> {
-    let req: serde_json::Value = serde_json::from_str(&c.config).unwrap_or_default();
-    let user = match req["user"].as_str() {
-        Some(u) => u.to_owned(),
+    let user = match &c.spec.user {
+        Some(u) => u.clone(),
         None => crate::engine::image::lookup(store, &c.image_id)
             .ok()
             .and_then(|img| crate::engine::image::config(store, &img).ok())

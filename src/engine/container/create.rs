@@ -13,210 +13,143 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use hutch_storage::Store;
 use hutch_storage::images::ImageRecord;
-use serde::{Deserialize, Serialize};
 
 use super::Paths;
 use super::etc::{self, EtcOptions};
 use super::host;
-use super::options::{self, LogConfig, MountSpec, NsSpec, Source, Userns};
 use crate::config::Context;
 use crate::engine::image;
 use crate::engine::state::{NewContainer, State, Volume, names};
 use crate::engine::volume::{self as volumes, VolumeCreate};
+use crate::engine::{Error, ErrorKind, Result};
+use crate::fail;
 use crate::host::time;
 use crate::runtime::oci;
 use crate::runtime::spec::{
-    self, CgroupsMode, ContainerConfig, DeviceRequest, IdMap, MountRequest, NamespaceMode,
-    UsernsMode, caps, limits,
+    self, CgroupsMode, ContainerConfig, IdMap, MountRequest, NamespaceMode, SeccompChoice,
+    UsernsMode,
+};
+use crate::spec::{
+    ContainerSpec, LogConfig, LogDriver, Mount, MountSource, Namespace, RestartPolicy,
+    SPEC_VERSION, Userns, parse,
 };
 
-/// What `create`/`run` flags ask for. Values are the flags' text; the
-/// engine parses them (see [`options`]).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CreateRequest {
-    pub image: String,
-    pub command: Vec<String>,
-    pub name: Option<String>,
-    pub entrypoint: Option<String>,
-    pub env: Vec<String>,
-    pub workdir: Option<String>,
-    pub user: Option<String>,
-    pub read_only: bool,
-    pub remove: bool,
-    pub runtime: Option<String>,
-    /// `--env-file` paths, read by the engine.
-    pub env_file: Vec<PathBuf>,
-    /// `--env-host`: the caller's environment as `KEY=VALUE`.
-    pub env_host: Vec<String>,
-    /// `--read-only-tmpfs`; `None` is Podman's default, true.
-    pub read_only_tmpfs: Option<bool>,
-    pub hostname: Option<String>,
-    pub add_host: Vec<String>,
-    /// `-v` values.
-    pub volumes: Vec<String>,
-    /// `--mount` values.
-    pub mounts: Vec<String>,
-    pub tmpfs: Vec<String>,
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub privileged: bool,
-    pub security_opt: Vec<String>,
-    pub devices: Vec<String>,
-    pub ulimits: Vec<String>,
-    pub init: bool,
-    pub init_path: Option<PathBuf>,
-    pub labels: Vec<String>,
-    pub annotations: Vec<String>,
-    pub userns: Option<String>,
-    pub uidmap: Vec<String>,
-    pub gidmap: Vec<String>,
-    pub group_add: Vec<String>,
-    pub pid: Option<String>,
-    pub ipc: Option<String>,
-    pub uts: Option<String>,
-    /// `--pull`: missing (also when empty), always, never, newer.
-    pub pull: String,
-    pub log_driver: Option<String>,
-    pub log_opts: Vec<String>,
-    /// Filled by the engine: the ids `--userns=auto` was given, which later
-    /// allocations avoid.
-    pub auto_userns: Option<(Vec<IdMap>, Vec<IdMap>)>,
-    /// Filled by the engine: the full ids of the containers whose
-    /// namespaces this one joins (`rm` refuses to remove those first).
-    #[serde(default)]
-    pub dependencies: Vec<String>,
-    // other helpers' flags below
-    #[serde(default)]
-    pub network: super::network::NetworkRequest,
-    #[serde(default)]
-    pub resources: crate::runtime::spec::resources::ResourceRequest,
-    // Lifecycle (stop, restart policy, cidfile, replace).
-    #[serde(default)]
-    pub restart: Option<String>,
-    #[serde(default)]
-    pub stop_signal: Option<String>,
-    #[serde(default)]
-    pub stop_timeout: Option<u32>,
-    #[serde(default)]
-    pub cidfile: Option<String>,
-    #[serde(default)]
+/// `--pull`: when the image is fetched from its registry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Only when there is no local image of that name.
+    #[default]
+    Missing,
+    Always,
+    Never,
+    /// Pull, keeping the local image when the registry cannot be reached.
+    Newer,
+}
+
+impl PullPolicy {
+    pub fn parse(s: &str) -> Option<PullPolicy> {
+        Some(match s {
+            "" | "missing" => PullPolicy::Missing,
+            "always" => PullPolicy::Always,
+            "never" => PullPolicy::Never,
+            "newer" => PullPolicy::Newer,
+            _ => return None,
+        })
+    }
+}
+
+/// How to create, beside what to create.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub pull: PullPolicy,
+    /// `--replace`: a container holding the spec's name is stopped and
+    /// removed first.
     pub replace: bool,
-    /// `-i`: keep stdin open for attached clients.
-    #[serde(default)]
-    pub interactive: bool,
-    /// `-t`: a pseudo-terminal for the container's process.
-    #[serde(default)]
-    pub tty: bool,
 }
 
 /// A created container: its id and name, and warnings to print once.
-pub struct Created {
+#[derive(Debug, Clone)]
+pub struct CreateReport {
     pub id: String,
     pub name: String,
     pub warnings: Vec<String>,
 }
 
-const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /// `--userns=auto`'s size when none is asked for (containers.conf
 /// `auto_userns_min_size`).
 const AUTO_USERNS_SIZE: u32 = 1024;
 
-/// The request parsed: everything that can be refused without the host.
-struct Parsed {
-    mounts: Vec<MountSpec>,
-    userns: Userns,
-    pid: NsSpec,
-    ipc: NsSpec,
-    uts: NsSpec,
-    add_hosts: Vec<(Vec<String>, std::net::IpAddr)>,
-    labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
-    devices: Vec<DeviceRequest>,
-}
-
-fn parse(req: &CreateRequest, cwd: &Path) -> anyhow::Result<Parsed> {
-    let mut mounts = Vec::new();
-    for v in &req.volumes {
-        mounts.push(options::parse_volume(v, cwd)?);
+/// The rules between fields of a spec, checked before anything is made.
+/// Pure: the flags were parsed by the front end, this is what a REST body
+/// could still get wrong.
+pub fn validate(s: &ContainerSpec) -> Result<()> {
+    if s.version != SPEC_VERSION {
+        fail!(
+            BadInput,
+            "container spec version {} is not supported: this hutch writes version {SPEC_VERSION}",
+            s.version
+        );
     }
-    for m in &req.mounts {
-        mounts.push(options::parse_mount(m, cwd)?);
+    if s.image.is_empty() {
+        fail!(BadInput, "no image given: a container needs one");
     }
-    let mut dests: Vec<String> = Vec::new();
-    for m in &mounts {
-        let d = spec::mounts::clean_destination(&m.destination)?;
-        if dests.contains(&d) {
-            bail!("{d}: duplicate mount destination");
-        }
-        dests.push(d);
+    if let Some(n) = &s.name {
+        names::validate("container", n)?;
     }
-    // Flags the spec generator would refuse later, refused now.
-    let all: Vec<String> = caps::ALL_CAPABILITIES
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    let default_caps: Vec<String> = caps::DEFAULT_CAPABILITIES
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    caps::merge(&default_caps, &req.cap_add, &req.cap_drop, &all)?;
-    for u in req.ulimits.iter().filter(|u| u.as_str() != "host") {
-        limits::parse_ulimit(u)?;
+    if let Some(e) = s.env.iter().find(|e| !e.contains('=')) {
+        fail!(
+            BadInput,
+            "environment entry {e:?} has no value: the front end resolves KEY to KEY=VALUE"
+        );
     }
-    spec::SecurityOpts::parse(&req.security_opt)?;
-    for t in &req.tmpfs {
-        spec::mounts::tmpfs_flag(t)?;
+    let bad = |e: anyhow::Error| Error::from(e).with_kind(ErrorKind::BadInput);
+    parse::mount::check_duplicates(&s.mounts).map_err(bad)?;
+    parse::capabilities(&s.cap_add, &s.cap_drop).map_err(bad)?;
+    s.resources
+        .validate()
+        .map_err(|e| Error::bad_input(e.to_string()))?;
+    if s.remove && s.restart != RestartPolicy::No {
+        fail!(
+            BadInput,
+            "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\""
+        );
     }
-    options::parse_log(req.log_driver.as_deref(), &req.log_opts)?;
-    if !matches!(
-        req.pull.as_str(),
-        "" | "missing" | "always" | "never" | "newer"
-    ) {
-        bail!("invalid pull policy {:?}", req.pull);
+    if let SeccompChoice::Path(p) = &s.security.seccomp
+        && s.seccomp_profile.is_none()
+    {
+        fail!(
+            BadInput,
+            "seccomp profile {} was not read: the front end passes its content",
+            p.display()
+        );
     }
-    Ok(Parsed {
-        mounts,
-        userns: options::parse_userns(req.userns.as_deref(), &req.uidmap, &req.gidmap)?,
-        pid: options::parse_namespace("pid", req.pid.as_deref())?,
-        ipc: options::parse_namespace("ipc", req.ipc.as_deref())?,
-        uts: options::parse_namespace("uts", req.uts.as_deref())?,
-        add_hosts: req
-            .add_host
-            .iter()
-            .map(|h| options::parse_add_host(h))
-            .collect::<anyhow::Result<_>>()?,
-        labels: options::parse_key_values("--label", &req.labels)?,
-        annotations: options::parse_key_values("--annotation", &req.annotations)?,
-        devices: req
-            .devices
-            .iter()
-            .map(|d| DeviceRequest::parse(d))
-            .collect::<Result<_, _>>()?,
-    })
-}
-
-/// The log settings of a stored request, for the monitor and `logs`.
-pub fn log_config(req: &CreateRequest) -> LogConfig {
-    options::parse_log(req.log_driver.as_deref(), &req.log_opts).unwrap_or_default()
+    if let Some(sig) = s.stop_signal
+        && !(1..=libc::SIGRTMAX()).contains(&sig)
+    {
+        fail!(BadInput, "invalid signal: {sig}");
+    }
+    Ok(())
 }
 
 /// Where the container's log goes; `None` for `--log-driver none`.
-pub fn log_path(paths: &Paths, req: &CreateRequest) -> Option<PathBuf> {
-    let cfg = log_config(req);
-    if cfg.driver == "none" {
+pub fn log_path(paths: &Paths, log: &LogConfig) -> Option<PathBuf> {
+    if log.driver == LogDriver::None {
         return None;
     }
-    Some(cfg.path.unwrap_or_else(|| paths.log()))
+    Some(log.path.clone().unwrap_or_else(|| paths.log()))
 }
 
 /// The image per `--pull`: registry references are pulled when missing
 /// (or always, or when newer); other transports must be local.
-fn resolve_image(ctx: &Context, store: &Store, req: &CreateRequest) -> anyhow::Result<ImageRecord> {
-    let (transport, rest) = crate::image::reference::strip_transport(&req.image);
+fn resolve_image(
+    ctx: &Context,
+    store: &Store,
+    reference: &str,
+    policy: PullPolicy,
+) -> anyhow::Result<ImageRecord> {
+    let (transport, rest) = crate::image::reference::strip_transport(reference);
     let registry_ref = matches!(transport, None | Some("docker"));
-    let local = image::lookup(store, &req.image);
+    let local = image::lookup(store, reference);
     let pull = || -> anyhow::Result<ImageRecord> {
         let preq = image::pull::PullRequest {
             name: rest.to_owned(),
@@ -225,12 +158,12 @@ fn resolve_image(ctx: &Context, store: &Store, req: &CreateRequest) -> anyhow::R
         };
         image::pull::pull(ctx, store, &preq, &mut |_, _| {})
     };
-    match req.pull.as_str() {
-        "never" => Ok(local?),
-        "always" if registry_ref => pull(),
+    match policy {
+        PullPolicy::Never => Ok(local?),
+        PullPolicy::Always if registry_ref => pull(),
         // Without a cheap digest check, "newer" pulls and keeps the local
         // image when the registry cannot be reached, as Podman does.
-        "newer" if registry_ref => pull().or_else(|e| local.map_err(|_| e)),
+        PullPolicy::Newer if registry_ref => pull().or_else(|e| local.map_err(|_| e)),
         _ => match local {
             Ok(img) => Ok(img),
             Err(e @ image::LookupError::NotKnown(_)) if registry_ref => {
@@ -285,29 +218,135 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn set_env(env: &mut Vec<String>, entry: String) {
-    let key = entry.split('=').next().unwrap_or(&entry).to_owned();
-    env.retain(|x| x.split('=').next() != Some(key.as_str()));
-    env.push(entry);
+/// The part of the OCI spec generator's input that comes from the spec
+/// alone, with neither the host nor the image: what `create` completes
+/// with the image's config, the rootfs's /etc files, device numbers, bind
+/// sources' flags, volumes and namespaces of other containers. Binds get
+/// no source flags here (`create` reads them); named and anonymous
+/// volumes are left to `create`, which makes them.
+pub fn generator_input(spec: &ContainerSpec) -> ContainerConfig {
+    let mut mounts: Vec<MountRequest> = spec
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.source {
+            MountSource::Bind(src) => Some(MountRequest::Bind {
+                source: src.clone(),
+                destination: m.destination.clone(),
+                options: m.options.clone(),
+                source_flags: Default::default(),
+            }),
+            MountSource::Tmpfs => Some(MountRequest::Tmpfs {
+                destination: m.destination.clone(),
+                options: m.options.clone(),
+            }),
+            MountSource::Named(_) | MountSource::Anonymous => None,
+        })
+        .collect();
+    mounts.extend(spec.tmpfs.iter().map(|t| MountRequest::Tmpfs {
+        destination: t.destination.clone(),
+        options: t.options.clone(),
+    }));
+    ContainerConfig {
+        name: spec.name.clone().unwrap_or_default(),
+        command: spec
+            .entrypoint
+            .iter()
+            .flatten()
+            .chain(&spec.command)
+            .cloned()
+            .collect(),
+        env: spec.env.clone(),
+        workdir: spec.workdir.clone(),
+        user: spec.user.clone(),
+        hostname: spec.hostname.clone(),
+        read_only: spec.read_only,
+        read_only_tmpfs: spec.read_only_tmpfs,
+        cap_add: spec.cap_add.clone(),
+        cap_drop: spec.cap_drop.clone(),
+        privileged: spec.privileged,
+        security: spec.security.clone(),
+        devices: spec.devices.clone(),
+        ulimits: spec.ulimits.limits.clone(),
+        ulimit_host: spec.ulimits.host,
+        mounts,
+        group_add: spec.group_add.clone(),
+        annotations: spec.annotations.clone(),
+        labels: spec.labels.clone(),
+        stop_signal: spec.stop_signal.map(parse::restart::signal_name),
+        terminal: spec.tty,
+        userns: match &spec.userns {
+            Userns::KeepId { uid, gid, size } => UsernsMode::KeepId {
+                uid: *uid,
+                gid: *gid,
+                size: *size,
+            },
+            Userns::NoMap => UsernsMode::NoMap,
+            Userns::Explicit { uid_map, gid_map } => UsernsMode::Explicit {
+                uid_map: uid_map.clone(),
+                gid_map: gid_map.clone(),
+            },
+            // `auto` is allocated by `create` from the other containers.
+            Userns::Host | Userns::Auto { .. } => UsernsMode::Host,
+        },
+        resources: spec.resources.clone(),
+        oom_score_adj: spec.resources.oom_score_adj,
+        ..ContainerConfig::default()
+    }
 }
 
+/// `--replace`: the container holding `name` (exactly) is stopped and
+/// removed, so that the new one can take the name.
+fn replace(ctx: &Context, store: &Store, state: &State, name: &str) -> Result<()> {
+    let Ok(old) = state.container(name) else {
+        return Ok(());
+    };
+    if old.name != name {
+        return Ok(());
+    }
+    super::lifecycle::recover(ctx, store, state)?;
+    let old = state.container(&old.id)?;
+    super::lifecycle::stop(ctx, store, state, &old, Some(0))?;
+    super::remove::remove_stopped(
+        store,
+        state,
+        &Paths::new(ctx, store.root(), &old.id),
+        &old.id,
+    )
+    .with_context(|| format!("replacing container {name}"))?;
+    Ok(())
+}
+
+/// Creates a container from `spec`: checks it, looks at the host, then
+/// makes the layer, the userdata (config.json, /etc files, network plan)
+/// and the state row. Never reads the caller's directory or environment.
 pub fn create(
     ctx: &Context,
     store: &Store,
     state: &State,
-    req: &CreateRequest,
-) -> anyhow::Result<Created> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let parsed = parse(req, &cwd)?;
-    if let Some(n) = &req.name {
-        names::validate("container", n)?;
+    spec: &ContainerSpec,
+    opts: &CreateOptions,
+) -> Result<CreateReport> {
+    validate(spec)?;
+    if opts.replace
+        && let Some(name) = &spec.name
+    {
+        replace(ctx, store, state, name)?;
     }
-    let img = resolve_image(ctx, store, req)?;
+    Ok(make(ctx, store, state, spec, opts)?)
+}
+
+fn make(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    req: &ContainerSpec,
+    opts: &CreateOptions,
+) -> anyhow::Result<CreateReport> {
+    let img = resolve_image(ctx, store, &req.image, opts.pull)?;
     let cfg = image::config(store, &img)?;
     let c = &cfg["config"];
     let entrypoint = match &req.entrypoint {
-        Some(e) if e.is_empty() => Vec::new(),
-        Some(e) => vec![e.clone()],
+        Some(e) => e.clone(),
         None => strings(&c["Entrypoint"]),
     };
     let cmd = if req.command.is_empty() {
@@ -323,71 +362,39 @@ pub fn create(
         );
     }
 
-    // Environment: image, then --env-host, --env-file, --env (Podman's order).
+    // Environment: the image's, then the spec's (already in Podman's order
+    // of --env-host, --env-file, --env).
     let mut env = strings(&c["Env"]);
     if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(0, DEFAULT_PATH.to_owned());
-    }
-    for e in &req.env_host {
-        set_env(&mut env, e.clone());
-    }
-    let host_env = |k: &str| std::env::var(k).ok();
-    for f in &req.env_file {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| host::io_error("open", f, &e))
-            .context("reading --env-file")?;
-        for e in options::parse_env_file(&text, &host_env) {
-            set_env(&mut env, e);
-        }
+        env.insert(0, spec::DEFAULT_PATH.to_owned());
     }
     for e in &req.env {
-        match e.split_once('=') {
-            Some(_) => set_env(&mut env, e.clone()),
-            // `-e KEY`: the caller's value, skipped when it has none.
-            None => {
-                if let Some(v) = host_env(e) {
-                    set_env(&mut env, format!("{e}={v}"));
-                }
-            }
-        }
+        parse::env::set(&mut env, e.clone());
     }
-    req.resources.validate()?;
     let cgroup = crate::cgroups::container::plan(&crate::cgroups::detect_for(ctx), &req.resources);
 
     // Host-side checks, still before anything is made.
-    let mut binds: Vec<(MountSpec, spec::SourceFlags)> = Vec::new();
-    for m in &parsed.mounts {
-        if let Source::Bind(src) = &m.source {
+    let mut binds: Vec<(Mount, spec::SourceFlags)> = Vec::new();
+    for m in &req.mounts {
+        if let MountSource::Bind(src) = &m.source {
             binds.push((m.clone(), host::source_flags(src)?));
         }
     }
-    let mut devices = parsed.devices.clone();
+    let mut devices = req.devices.clone();
     for d in &mut devices {
         d.node = Some(host::device_node(&d.host_path)?);
-    }
-    let mut defaults = host::defaults(ctx, req.privileged)?;
-    let seccomp_path = ContainerConfig {
-        security_opt: req.security_opt.clone(),
-        ..ContainerConfig::default()
-    }
-    .seccomp_profile_path()?;
-    if let Some(p) = seccomp_path {
-        let text = std::fs::read_to_string(&p)
-            .map_err(|e| host::io_error("open", &p, &e))
-            .context("opening seccomp profile failed")?;
-        defaults.seccomp_files.insert(p, text);
     }
     let init = if req.init {
         Some(host::find_init(req.init_path.as_deref())?)
     } else {
         None
     };
-    let ns = |spec: &NsSpec| -> anyhow::Result<NamespaceMode> {
+    let ns = |spec: &Namespace| -> anyhow::Result<NamespaceMode> {
         Ok(match spec {
-            NsSpec::Private => NamespaceMode::Private,
-            NsSpec::Host => NamespaceMode::Host,
-            NsSpec::Path(p) => NamespaceMode::Path(p.clone()),
-            NsSpec::Container(q) => {
+            Namespace::Private => NamespaceMode::Private,
+            Namespace::Host => NamespaceMode::Host,
+            Namespace::Path(p) => NamespaceMode::Path(p.clone()),
+            Namespace::Container(q) => {
                 let other = state.container(q)?;
                 match other.pid {
                     Some(pid) if other.state.is_active() => {
@@ -401,21 +408,12 @@ pub fn create(
             }
         })
     };
-    let (pid_ns, ipc_ns, uts_ns) = (ns(&parsed.pid)?, ns(&parsed.ipc)?, ns(&parsed.uts)?);
+    let n = &req.namespaces;
+    let (pid_ns, ipc_ns, uts_ns) = (ns(&n.pid)?, ns(&n.ipc)?, ns(&n.uts)?);
     let mut auto_maps = None;
-    let userns = match &parsed.userns {
-        Userns::Host => UsernsMode::Host,
-        Userns::KeepId { uid, gid, size } => UsernsMode::KeepId {
-            uid: *uid,
-            gid: *gid,
-            size: *size,
-        },
-        Userns::NoMap => UsernsMode::NoMap,
-        Userns::Explicit { uid_map, gid_map } => UsernsMode::Explicit {
-            uid_map: uid_map.clone(),
-            gid_map: gid_map.clone(),
-        },
+    let userns = match &req.userns {
         Userns::Auto { size } => {
+            let defaults = host::defaults(ctx, false)?;
             let (u, g) = allocate_auto(state, &defaults, size.unwrap_or(AUTO_USERNS_SIZE))?;
             auto_maps = Some((u.clone(), g.clone()));
             UsernsMode::Auto {
@@ -423,8 +421,10 @@ pub fn create(
                 gid_map: g,
             }
         }
+        _ => generator_input(req).userns,
     };
     let net_plan = super::network::plan(&req.network, c)?;
+    let dependencies = super::depend::resolve(state, req)?;
 
     // From here on, things are made; `undo` takes them back on error.
     let id = names::generate_id().context("generating a container id")?;
@@ -460,8 +460,8 @@ pub fn create(
     let mut mount_reqs: Vec<MountRequest> = Vec::new();
     let mut used: Vec<String> = Vec::new();
     let mut new_volumes: Vec<Volume> = Vec::new();
-    let mut volume_mounts: Vec<(MountSpec, Volume)> = Vec::new();
-    let mut specs = parsed.mounts.clone();
+    let mut volume_mounts: Vec<(Mount, Volume)> = Vec::new();
+    let mut specs = req.mounts.clone();
     let user_dests: Vec<String> = specs
         .iter()
         .filter_map(|m| spec::mounts::clean_destination(&m.destination).ok())
@@ -472,8 +472,8 @@ pub fn create(
                 continue;
             };
             if !user_dests.contains(&d) {
-                specs.push(MountSpec {
-                    source: Source::Anonymous,
+                specs.push(Mount {
+                    source: MountSource::Anonymous,
                     destination: d,
                     options: Vec::new(),
                 });
@@ -482,7 +482,7 @@ pub fn create(
     }
     for m in &specs {
         match &m.source {
-            Source::Named(name) => {
+            MountSource::Named(name) => {
                 let v = match state.volume(name) {
                     Ok(v) => {
                         if !used.contains(name) {
@@ -509,7 +509,7 @@ pub fn create(
                 };
                 volume_mounts.push((m.clone(), v));
             }
-            Source::Anonymous => {
+            MountSource::Anonymous => {
                 let v = volumes::record(
                     &graphroot,
                     &VolumeCreate {
@@ -522,8 +522,8 @@ pub fn create(
                 new_volumes.push(v.clone());
                 volume_mounts.push((m.clone(), v));
             }
-            Source::Bind(_) => {}
-            Source::Tmpfs => mount_reqs.push(MountRequest::Tmpfs {
+            MountSource::Bind(_) => {}
+            MountSource::Tmpfs => mount_reqs.push(MountRequest::Tmpfs {
                 destination: m.destination.clone(),
                 options: m.options.clone(),
             }),
@@ -555,7 +555,7 @@ pub fn create(
         });
     }
     for (m, flags) in &binds {
-        if let Source::Bind(src) = &m.source {
+        if let MountSource::Bind(src) = &m.source {
             mount_reqs.push(MountRequest::Bind {
                 source: src.clone(),
                 destination: m.destination.clone(),
@@ -563,6 +563,13 @@ pub fn create(
                 source_flags: *flags,
             });
         }
+    }
+
+    for t in &req.tmpfs {
+        mount_reqs.push(MountRequest::Tmpfs {
+            destination: t.destination.clone(),
+            options: t.options.clone(),
+        });
     }
 
     // /etc/hosts, /etc/hostname, /etc/resolv.conf.
@@ -579,7 +586,11 @@ pub fn create(
         &EtcOptions {
             hostname: hostname.clone(),
             name: req.name.clone().unwrap_or_default(),
-            add_hosts: parsed.add_hosts.clone(),
+            add_hosts: req
+                .add_hosts
+                .iter()
+                .map(|h| (h.names.clone(), h.ip))
+                .collect(),
             image_hosts: read("etc/hosts"),
             host_ip: etc::host_address(),
             host_resolv: etc::host_resolv_conf(),
@@ -595,7 +606,7 @@ pub fn create(
                 .collect()
         })
         .unwrap_or_default();
-    labels.extend(parsed.labels.clone());
+    labels.extend(req.labels.clone());
     let mut container = ContainerConfig {
         id: id.clone(),
         name: req.name.clone().unwrap_or_default(),
@@ -618,24 +629,13 @@ pub fn create(
         passwd: read("etc/passwd"),
         group: read("etc/group"),
         hostname: uts_private.then_some(hostname),
-        read_only: req.read_only,
-        read_only_tmpfs: req.read_only_tmpfs.unwrap_or(true),
-        cap_add: req.cap_add.clone(),
-        cap_drop: req.cap_drop.clone(),
-        privileged: req.privileged,
-        security_opt: req.security_opt.clone(),
         devices,
-        ulimits: req.ulimits.clone(),
         mounts: mount_reqs,
-        tmpfs: req.tmpfs.clone(),
-        group_add: req.group_add.clone(),
-        annotations: parsed.annotations.clone(),
         labels,
         stop_signal: req
             .stop_signal
-            .clone()
+            .map(parse::restart::signal_name)
             .or_else(|| c["StopSignal"].as_str().map(String::from)),
-        terminal: req.tty,
         rootless: ctx.rootless(),
         userns,
         pid: pid_ns,
@@ -647,10 +647,8 @@ pub fn create(
         } else {
             CgroupsMode::Disabled
         },
-        resources: req.resources.clone(),
-        oom_score_adj: req.resources.oom_score_adj,
         init,
-        ..ContainerConfig::default()
+        ..generator_input(req)
     };
     super::network::apply(
         ctx,
@@ -660,15 +658,14 @@ pub fn create(
         &req.network.dns,
         &mut container,
     )?;
-    defaults.cgroup_v2 = cgroup.v2;
-    defaults.cgroup_path_usable = cgroup.plan.is_some();
-    let generated = spec::generate(&container, &defaults)?;
+    let generated = super::oci_config::write(
+        ctx,
+        &paths,
+        &container,
+        req.seccomp_profile.as_deref(),
+        cgroup.v2,
+    )?;
     host::chown_requested(&container, &generated)?;
-    std::fs::write(
-        paths.userdata.join("config.json"),
-        serde_json::to_vec_pretty(&generated)?,
-    )
-    .with_context(|| format!("writing the OCI spec of {}", &id[..12]))?;
     if let Some(plan) = &cgroup.plan {
         plan.write(&paths.userdata)?;
     }
@@ -689,7 +686,7 @@ pub fn create(
     )?;
     let mut stored = req.clone();
     stored.auto_userns = auto_maps;
-    stored.dependencies = super::depend::resolve(state, req)?;
+    stored.dependencies = dependencies;
     let row = state.create_container(&NewContainer {
         id: id.clone(),
         name: req.name.clone(),
@@ -700,7 +697,7 @@ pub fn create(
             .cloned()
             .unwrap_or_else(|| img.id.short().to_owned()),
         created: time::now_ns(),
-        config: serde_json::to_string(&stored)?,
+        spec: stored,
         pod_id: None,
         runtime: runtime.name.clone(),
         volumes: used,
@@ -708,7 +705,7 @@ pub fn create(
     })?;
     undo.armed = false;
     super::events::record(state, &row, "create", &[]);
-    Ok(Created {
+    Ok(CreateReport {
         id,
         name: row.name,
         warnings: cgroup.warnings,
@@ -725,8 +722,7 @@ fn allocate_auto(
     let available = defaults.subuid_size.min(defaults.subgid_size);
     let mut taken: Vec<(u32, u32)> = Vec::new();
     for c in state.list_containers(true)? {
-        let r: CreateRequest = serde_json::from_str(&c.config).unwrap_or_default();
-        if let Some((u, _)) = r.auto_userns {
+        if let Some((u, _)) = c.spec.auto_userns {
             taken.extend(
                 u.iter()
                     .map(|m| (m.host_id, m.host_id.saturating_add(m.size))),
@@ -801,11 +797,10 @@ mod tests {
             let (u, _) = allocate_auto(&state, &defaults, 1024).unwrap();
             hosts.push(u[0].host_id);
             let mut c = new_container(&id("a", n), None);
-            c.config = serde_json::to_string(&CreateRequest {
+            c.spec = ContainerSpec {
                 auto_userns: Some((u.clone(), u)),
-                ..CreateRequest::default()
-            })
-            .unwrap();
+                ..ContainerSpec::default()
+            };
             state.create_container(&c).unwrap();
         }
         assert_eq!(hosts, vec![1, 1025]);
@@ -818,27 +813,46 @@ mod tests {
     }
 
     #[test]
-    fn bad_flags_are_refused_before_anything() {
-        let req = |f: &dyn Fn(&mut CreateRequest)| {
-            let mut r = CreateRequest::default();
-            f(&mut r);
-            parse(&r, Path::new("/")).err().map(|e| e.to_string())
+    fn specs_are_checked_before_anything() {
+        let check = |f: &dyn Fn(&mut ContainerSpec)| {
+            let mut s = ContainerSpec {
+                image: "busybox".into(),
+                ..ContainerSpec::default()
+            };
+            f(&mut s);
+            validate(&s).err().map(|e| (e.kind(), e.text()))
         };
-        assert!(req(&|_| {}).is_none());
+        assert!(check(&|_| {}).is_none());
+        let (kind, text) = check(&|s| {
+            s.remove = true;
+            s.restart = RestartPolicy::Always;
+        })
+        .unwrap();
+        assert_eq!(kind, ErrorKind::BadInput);
         assert!(
-            req(&|r| r.volumes = vec!["a:b:c:d".into()])
-                .unwrap()
-                .contains("incorrect volume format")
+            text.contains("the --rm option conflicts with --restart"),
+            "{text}"
         );
+        assert!(check(&|s| s.env = vec!["KEY".into()]).is_some());
+        assert!(check(&|s| s.version = SPEC_VERSION + 1).is_some());
+        assert!(check(&|s| s.cap_add = vec!["NOPE".into()]).is_some());
+        assert!(check(&|s| s.name = Some("bad name".into())).is_some());
+        let (kind, _) = check(&|s| {
+            s.security.seccomp = SeccompChoice::Path("/p.json".into());
+        })
+        .unwrap();
+        assert_eq!(kind, ErrorKind::BadInput);
         assert!(
-            req(&|r| r.cap_add = vec!["NOPE".into()])
-                .unwrap()
-                .contains("unknown capability")
+            check(&|s| {
+                let m = |d: &str| Mount {
+                    source: MountSource::Anonymous,
+                    destination: d.into(),
+                    options: Vec::new(),
+                };
+                s.mounts = vec![m("/x"), m("/x/")];
+            })
+            .is_some()
         );
-        assert!(req(&|r| r.ulimits = vec!["nofile=x".into()]).is_some());
-        assert!(req(&|r| r.ulimits = vec!["bogus=1".into()]).is_some());
-        assert!(req(&|r| r.security_opt = vec!["bogus".into()]).is_some());
-        assert!(req(&|r| r.volumes = vec!["/a:/x".into(), "/b:/x/".into()]).is_some());
-        assert!(req(&|r| r.pull = "sometimes".into()).is_some());
+        assert!(check(&|s| s.restart = RestartPolicy::OnFailure(2)).is_none());
     }
 }

@@ -1,30 +1,27 @@
 //! Dependencies between containers: one that joins another's namespaces
 //! (`--network container:X`, `--pid/--ipc/--uts container:X`) depends on
-//! it. The full ids are resolved at create and stored in the request, so a
+//! it. The full ids are resolved at create and stored in the spec, so a
 //! later rename or a reused name cannot change what a container depends
 //! on. `rm` refuses a container others depend on, or with `--depend`
 //! removes them first.
 
 use hutch_rootless_net::NetworkMode;
 
-use super::create::CreateRequest;
-use super::lifecycle::request_of;
-use super::options::{self, NsSpec};
 use crate::engine::state::{Container, State};
+use crate::spec::{ContainerSpec, Namespace};
 
 /// The queries (name or id, as given) of the containers whose namespaces
 /// `req` joins, in flag order, without repeats.
-pub fn queries(req: &CreateRequest) -> Vec<String> {
+pub fn queries(spec: &ContainerSpec) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for v in [&req.pid, &req.ipc, &req.uts] {
-        if let Ok(NsSpec::Container(q)) = options::parse_namespace("", v.as_deref()) {
-            out.push(q);
+    let n = &spec.namespaces;
+    for v in [&n.pid, &n.ipc, &n.uts] {
+        if let Namespace::Container(q) = v {
+            out.push(q.clone());
         }
     }
-    if let Some(m) = &req.network.mode
-        && let Ok(NetworkMode::Container { id }) = NetworkMode::parse(m, &NetworkMode::None)
-    {
-        out.push(id);
+    if let Some(NetworkMode::Container { id }) = &spec.network.mode {
+        out.push(id.clone());
     }
     let mut seen = Vec::new();
     out.retain(|q| {
@@ -37,9 +34,9 @@ pub fn queries(req: &CreateRequest) -> Vec<String> {
 
 /// The full ids of the containers `req` depends on (for the stored
 /// request). A missing one is refused: create would fail on it anyway.
-pub fn resolve(state: &State, req: &CreateRequest) -> anyhow::Result<Vec<String>> {
+pub fn resolve(state: &State, spec: &ContainerSpec) -> anyhow::Result<Vec<String>> {
     let mut ids: Vec<String> = Vec::new();
-    for q in queries(req) {
+    for q in queries(spec) {
         let c = state.container(&q)?;
         if !ids.contains(&c.id) {
             ids.push(c.id);
@@ -61,7 +58,7 @@ impl Graph {
             nodes: all
                 .into_iter()
                 .map(|c| {
-                    let deps = request_of(&c).dependencies;
+                    let deps = c.spec.dependencies.clone();
                     (c, deps)
                 })
                 .collect(),
@@ -129,9 +126,9 @@ mod tests {
     use crate::engine::state::ContainerState;
 
     fn container(id: &str, deps: &[&str]) -> Container {
-        let req = CreateRequest {
+        let spec = ContainerSpec {
             dependencies: deps.iter().map(|d| d.to_string()).collect(),
-            ..CreateRequest::default()
+            ..ContainerSpec::default()
         };
         Container {
             id: id.to_string(),
@@ -146,7 +143,7 @@ mod tests {
             started_at: None,
             oom_killed: false,
             restart_count: 0,
-            config: serde_json::to_string(&req).unwrap(),
+            spec,
             pod_id: None,
             health: None,
             runtime: String::new(),
@@ -157,18 +154,20 @@ mod tests {
 
     #[test]
     fn queries_from_namespace_flags() {
-        let req = CreateRequest {
-            pid: Some("container:a".into()),
-            ipc: Some("container:b".into()),
-            uts: Some("host".into()),
-            network: super::super::network::NetworkRequest {
-                mode: Some("container:a".into()),
+        let spec = ContainerSpec {
+            namespaces: crate::spec::Namespaces {
+                pid: Namespace::Container("a".into()),
+                ipc: Namespace::Container("b".into()),
+                uts: Namespace::Host,
+            },
+            network: crate::spec::NetworkSpec {
+                mode: Some(NetworkMode::Container { id: "a".into() }),
                 ..Default::default()
             },
-            ..CreateRequest::default()
+            ..ContainerSpec::default()
         };
-        assert_eq!(queries(&req), vec!["a".to_string(), "b".to_string()]);
-        assert!(queries(&CreateRequest::default()).is_empty());
+        assert_eq!(queries(&spec), vec!["a".to_string(), "b".to_string()]);
+        assert!(queries(&ContainerSpec::default()).is_empty());
     }
 
     #[test]

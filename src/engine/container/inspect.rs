@@ -6,7 +6,7 @@ use hutch_storage::Store;
 use serde_json::{Value, json};
 
 use super::Paths;
-use super::lifecycle::{self, RestartPolicy};
+use super::lifecycle;
 use crate::config::Context;
 use crate::engine::image;
 use crate::engine::state::{Container, ContainerState};
@@ -43,7 +43,7 @@ fn strings(v: &Value) -> Vec<String> {
 
 pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     let paths = Paths::new(ctx, store.root(), &c.id);
-    let req = lifecycle::request_of(c);
+    let req = &c.spec;
     let spec: Value = std::fs::read(paths.userdata.join("config.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -55,8 +55,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     let ic = &img_cfg["config"];
     let args = strings(&spec["process"]["args"]);
     let entrypoint = match &req.entrypoint {
-        Some(e) if e.is_empty() => Vec::new(),
-        Some(e) => vec![e.clone()],
+        Some(e) => e.clone(),
         None => strings(&ic["Entrypoint"]),
     };
     let cmd = if req.command.is_empty() {
@@ -64,11 +63,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     } else {
         req.command.clone()
     };
-    let policy = req
-        .restart
-        .as_deref()
-        .and_then(|p| RestartPolicy::parse(p).ok())
-        .unwrap_or(RestartPolicy::No);
+    let policy = req.restart;
     let running = c.state == ContainerState::Running;
     let paused = c.state == ContainerState::Paused;
     let restarting = lifecycle::monitor_alive(c)
@@ -164,8 +159,14 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "ReadonlyRootfs": req.read_only,
         "Runtime": "oci",
     });
-    // Limits as the runtime holds them (`update` rewrites the spec).
-    let res = &spec["linux"]["resources"];
+    // Limits as the stored spec holds them (`update` writes them back),
+    // in the runtime spec's shape; also where no cgroup applies them.
+    let limits = serde_json::to_value(crate::runtime::spec::resources::linux_resources(
+        &req.resources,
+        false,
+    ))
+    .unwrap_or(Value::Null);
+    let res = &limits;
     let num = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
     let quota = num(&res["cpu"]["quota"]);
     let period = num(&res["cpu"]["period"]);

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use hutch_storage::Store;
 
-use super::create::CreateRequest;
 use super::{Paths, events, monitor};
 use crate::config::Context;
 use crate::engine::image;
@@ -19,91 +18,10 @@ use crate::runtime::oci;
 /// Podman's default `stop` timeout, in seconds.
 pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
 
-/// The create request a container was made with (defaults for fields an
-/// older hutch did not record).
-pub fn request_of(c: &Container) -> CreateRequest {
-    serde_json::from_str(&c.config).unwrap_or_default()
-}
-
-/// `--restart`: what the monitor does when the container exits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestartPolicy {
-    No,
-    /// Restart after a non-zero exit, at most this many times (0: no limit).
-    OnFailure(u32),
-    Always,
-    UnlessStopped,
-}
-
-impl RestartPolicy {
-    pub fn parse(s: &str) -> anyhow::Result<RestartPolicy> {
-        let (name, count) = match s.split_once(':') {
-            Some((n, c)) => (n, Some(c)),
-            None => (s, None),
-        };
-        let policy = match name {
-            "" | "no" => RestartPolicy::No,
-            "on-failure" => RestartPolicy::OnFailure(match count {
-                Some(c) => c
-                    .parse()
-                    .with_context(|| format!("invalid restart policy {s:?}: bad retry count"))?,
-                None => 0,
-            }),
-            "always" => RestartPolicy::Always,
-            "unless-stopped" => RestartPolicy::UnlessStopped,
-            _ => bail!(
-                "invalid restart policy {s:?}: must be one of no, on-failure[:N], always, unless-stopped"
-            ),
-        };
-        if count.is_some() && !matches!(policy, RestartPolicy::OnFailure(_)) {
-            bail!("restart policy {name:?} takes no retry count: only on-failure does");
-        }
-        Ok(policy)
-    }
-
-    /// Podman's `HostConfig.RestartPolicy.Name`.
-    pub fn name(self) -> &'static str {
-        match self {
-            RestartPolicy::No => "",
-            RestartPolicy::OnFailure(_) => "on-failure",
-            RestartPolicy::Always => "always",
-            RestartPolicy::UnlessStopped => "unless-stopped",
-        }
-    }
-
-    pub fn max_retries(self) -> u32 {
-        match self {
-            RestartPolicy::OnFailure(n) => n,
-            _ => 0,
-        }
-    }
-
-    /// Whether an exit with `code`, after `restarts` restarts so far,
-    /// calls for another run. A stop by the user is checked separately.
-    pub fn should_restart(self, code: i32, restarts: u32) -> bool {
-        match self {
-            RestartPolicy::No => false,
-            RestartPolicy::OnFailure(max) => code != 0 && (max == 0 || restarts < max),
-            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
-        }
-    }
-}
-
-/// Checks the lifecycle fields of a create request, before anything is made.
-pub fn validate(req: &CreateRequest) -> anyhow::Result<()> {
-    if let Some(p) = &req.restart {
-        let policy = RestartPolicy::parse(p)?;
-        if req.remove && policy != RestartPolicy::No {
-            bail!(
-                "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\""
-            );
-        }
-    }
-    if let Some(s) = &req.stop_signal {
-        parse_signal(s)?;
-    }
-    Ok(())
-}
+/// `--restart` (typed in the container spec).
+pub use crate::spec::RestartPolicy;
+/// Signal names, parsed where every flag is (`spec::parse`).
+pub use crate::spec::parse::restart::{signal as parse_signal, signal_name};
 
 /// The file whose presence says the user stopped or killed the container:
 /// the monitor then does not restart it. `start` removes it.
@@ -120,99 +38,10 @@ fn mark_stopped_by_user(paths: &Paths) -> anyhow::Result<()> {
     std::fs::write(&mark, b"").with_context(|| format!("writing {}", mark.display()))
 }
 
-const SIGNALS: [(&str, i32); 31] = [
-    ("HUP", 1),
-    ("INT", 2),
-    ("QUIT", 3),
-    ("ILL", 4),
-    ("TRAP", 5),
-    ("ABRT", 6),
-    ("BUS", 7),
-    ("FPE", 8),
-    ("KILL", 9),
-    ("USR1", 10),
-    ("SEGV", 11),
-    ("USR2", 12),
-    ("PIPE", 13),
-    ("ALRM", 14),
-    ("TERM", 15),
-    ("STKFLT", 16),
-    ("CHLD", 17),
-    ("CONT", 18),
-    ("STOP", 19),
-    ("TSTP", 20),
-    ("TTIN", 21),
-    ("TTOU", 22),
-    ("URG", 23),
-    ("XCPU", 24),
-    ("XFSZ", 25),
-    ("VTALRM", 26),
-    ("PROF", 27),
-    ("WINCH", 28),
-    ("IO", 29),
-    ("PWR", 30),
-    ("SYS", 31),
-];
-
-/// A signal by number (`9`), name (`KILL`, `SIGKILL`, `sigkill`) or
-/// real-time name (`RTMIN+3`).
-pub fn parse_signal(s: &str) -> anyhow::Result<i32> {
-    let invalid = || anyhow::anyhow!("invalid signal: {s}");
-    if let Ok(n) = s.parse::<i32>() {
-        return if (1..=libc::SIGRTMAX()).contains(&n) {
-            Ok(n)
-        } else {
-            Err(invalid())
-        };
-    }
-    let upper = s.to_ascii_uppercase();
-    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    if let Some((_, n)) = SIGNALS.iter().find(|(n, _)| *n == name) {
-        return Ok(*n);
-    }
-    match name {
-        "IOT" => return Ok(libc::SIGABRT),
-        "CLD" => return Ok(libc::SIGCHLD),
-        "POLL" => return Ok(libc::SIGIO),
-        _ => {}
-    }
-    let rt = |base: i32, off: &str| -> anyhow::Result<i32> {
-        let off: i32 = if off.is_empty() {
-            0
-        } else {
-            off.parse().map_err(|_| invalid())?
-        };
-        let n = base + off;
-        if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) {
-            Ok(n)
-        } else {
-            Err(invalid())
-        }
-    };
-    if let Some(off) = name.strip_prefix("RTMIN") {
-        return rt(libc::SIGRTMIN(), off.trim_start_matches('+'));
-    }
-    if let Some(off) = name.strip_prefix("RTMAX") {
-        return rt(libc::SIGRTMAX(), off);
-    }
-    Err(invalid())
-}
-
-/// `SIGTERM` for 15.
-pub fn signal_name(n: i32) -> String {
-    SIGNALS
-        .iter()
-        .find(|(_, v)| *v == n)
-        .map(|(name, _)| format!("SIG{name}"))
-        .unwrap_or_else(|| n.to_string())
-}
-
 /// The container's stop signal: `--stop-signal`, else the image's
 /// StopSignal, else SIGTERM.
 pub fn stop_signal(store: &Store, c: &Container) -> i32 {
-    if let Some(s) = request_of(c).stop_signal
-        && let Ok(n) = parse_signal(&s)
-    {
+    if let Some(n) = c.spec.stop_signal {
         return n;
     }
     image::lookup(store, &c.image_id)
@@ -295,8 +124,7 @@ pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> 
     }
     let paths = Paths::new(ctx, store.root(), id);
     let _ = std::fs::remove_file(stop_mark(&paths));
-    let req = request_of(&c);
-    match monitor::spawn(ctx, id, false, req.remove)? {
+    match monitor::spawn(ctx, id, false, c.spec.remove)? {
         monitor::Spawned::Created { .. } => Ok(()),
         monitor::Spawned::Failed { message, .. } => {
             bail!("unable to start container {}: {message}", c.id)
@@ -353,7 +181,7 @@ pub fn stop(
     }
     mark_stopped_by_user(&paths)?;
     let timeout = timeout
-        .or(request_of(c).stop_timeout)
+        .or(c.spec.stop_timeout)
         .unwrap_or(DEFAULT_STOP_TIMEOUT);
     if let (ContainerState::Running | ContainerState::Paused, Some(pid)) = (c.state, c.pid) {
         let sig = if timeout == 0 {
@@ -524,22 +352,6 @@ mod tests {
 
     #[test]
     fn restart_policies() {
-        assert_eq!(RestartPolicy::parse("no").unwrap(), RestartPolicy::No);
-        assert_eq!(
-            RestartPolicy::parse("on-failure:2").unwrap(),
-            RestartPolicy::OnFailure(2)
-        );
-        assert_eq!(
-            RestartPolicy::parse("on-failure").unwrap(),
-            RestartPolicy::OnFailure(0)
-        );
-        assert_eq!(
-            RestartPolicy::parse("always").unwrap(),
-            RestartPolicy::Always
-        );
-        assert!(RestartPolicy::parse("sometimes").is_err());
-        assert!(RestartPolicy::parse("always:3").is_err());
-        assert!(RestartPolicy::parse("on-failure:x").is_err());
         let p = RestartPolicy::OnFailure(2);
         assert!(p.should_restart(1, 0) && p.should_restart(1, 1));
         assert!(!p.should_restart(1, 2) && !p.should_restart(0, 0));
@@ -558,21 +370,5 @@ mod tests {
         assert!(parse_signal("0").is_err());
         assert!(parse_signal("99").is_err());
         assert_eq!(signal_name(15), "SIGTERM");
-    }
-
-    #[test]
-    fn rm_conflicts_with_restart() {
-        let req = CreateRequest {
-            remove: true,
-            restart: Some("always".into()),
-            ..CreateRequest::default()
-        };
-        assert!(validate(&req).is_err());
-        let req = CreateRequest {
-            remove: true,
-            restart: Some("no".into()),
-            ..CreateRequest::default()
-        };
-        assert!(validate(&req).is_ok());
     }
 }

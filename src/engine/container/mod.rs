@@ -15,12 +15,13 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod monitor;
 pub mod network;
-pub mod options;
+pub mod oci_config;
 pub mod pause;
 pub mod remove;
 pub mod rootfs;
 pub mod top;
 pub mod tree;
+pub mod update;
 pub mod usernet;
 
 use std::path::PathBuf;

@@ -13,7 +13,7 @@ use anyhow::{Context as _, bail};
 
 use super::Paths;
 use super::events;
-use super::lifecycle::{self, RestartPolicy};
+use super::lifecycle;
 use crate::config::Context;
 use crate::engine::image;
 use crate::engine::state::{Monitor, Transition};
@@ -146,12 +146,8 @@ pub fn run(ctx: &Context, id: &str, wait_for_attach: bool, remove: bool) -> anyh
         }
     };
     runtime.cgroups_disabled = cgroup.is_none();
-    let config = lifecycle::request_of(&row);
-    let policy = config
-        .restart
-        .as_deref()
-        .and_then(|p| RestartPolicy::parse(p).ok())
-        .unwrap_or(RestartPolicy::No);
+    let config = row.spec.clone();
+    let policy = config.restart;
     let mut once = Once {
         ctx,
         store: &store,
@@ -196,7 +192,7 @@ struct Once<'a> {
     id: &'a str,
     remove: bool,
     cgroup: Option<&'a crate::cgroups::container::Entered>,
-    config: super::create::CreateRequest,
+    config: crate::spec::ContainerSpec,
 }
 
 impl Once<'_> {
@@ -381,9 +377,9 @@ impl Once<'_> {
         }
         let log = {
             // --log-driver none: the output still reaches attached clients.
-            let path = super::create::log_path(paths, &self.config)
+            let path = super::create::log_path(paths, &self.config.log)
                 .unwrap_or_else(|| std::path::PathBuf::from("/dev/null"));
-            LogWriter::open(&path, super::create::log_config(&self.config).max_size)
+            LogWriter::open(&path, self.config.log.max_size)
                 .with_context(|| format!("opening the log {}", path.display()))?
         };
         let mut relay = Relay::new(listener, log);

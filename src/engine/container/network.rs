@@ -10,28 +10,11 @@ use hutch_rootless_net::{
     DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, pasta, ports,
     resolv, slirp,
 };
-use serde::{Deserialize, Serialize};
 
 use super::Paths;
 use crate::config::Context;
 use crate::engine::state::State;
 use crate::runtime::spec::{ContainerConfig, NamespaceMode};
-
-/// The network flags of `create`/`run` (plain data, as the REST API would
-/// send it).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct NetworkRequest {
-    /// `--network`; `None` is the rootless default (pasta where installed).
-    pub mode: Option<String>,
-    /// `-p` values as given.
-    pub publish: Vec<String>,
-    /// `-P`: every port the image EXPOSEs, to random host ports.
-    pub publish_all: bool,
-    pub dns: DnsConfig,
-    /// `--network-alias`: names on user networks besides the container's.
-    pub aliases: Vec<String>,
-}
 
 const PLAN_FILE: &str = "network.json";
 
@@ -76,42 +59,30 @@ pub fn default_mode() -> NetworkMode {
     mode::default_mode(configured_network_cmd().as_deref())
 }
 
-/// Resolves the request against the image (`-P`) and the host (free
-/// ports). Runs before anything is created: a port in use fails here.
-pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::Result<NetworkPlan> {
-    let default = default_mode();
-    let mode = match &req.mode {
-        Some(m) => NetworkMode::parse(m, &default)?,
-        None => default.clone(),
+/// Resolves the spec's network against the image (`-P`) and the host
+/// (the default mode, free ports). Runs before anything is created: a
+/// port in use fails here.
+pub fn plan(
+    net: &crate::spec::NetworkSpec,
+    image_config: &serde_json::Value,
+) -> anyhow::Result<NetworkPlan> {
+    let mode = match &net.mode {
+        Some(m) => m.clone(),
+        None => default_mode(),
     };
-    // `--network a,b`: the first is the mode, the others are joined too.
-    let mut connected = Vec::new();
-    let mode = match mode {
-        NetworkMode::Network { name } if name.contains(',') => {
-            let mut names = name.split(',').filter(|n| !n.is_empty());
-            let first = names.next().unwrap_or_default().to_owned();
-            for n in names {
-                if NetworkMode::parse(n, &default)? != (NetworkMode::Network { name: n.into() }) {
-                    bail!("--network {name}: only user networks can be combined");
-                }
-                connected.push(hutch_rootless_net::Attachment {
-                    name: n.to_owned(),
-                    aliases: req.aliases.clone(),
-                });
-            }
-            NetworkMode::Network { name: first }
-        }
-        m => m,
-    };
-    if !req.aliases.is_empty() && !matches!(mode, NetworkMode::Network { .. }) {
+    let connected = net
+        .connected
+        .iter()
+        .map(|n| hutch_rootless_net::Attachment {
+            name: n.clone(),
+            aliases: net.aliases.clone(),
+        })
+        .collect();
+    if !net.aliases.is_empty() && !matches!(mode, NetworkMode::Network { .. }) {
         bail!("--network-alias can only be used with user networks");
     }
-    let mut ports: Vec<PortMapping> = req
-        .publish
-        .iter()
-        .map(|p| PortMapping::parse(p))
-        .collect::<Result<_, _>>()?;
-    if req.publish_all
+    let mut ports: Vec<PortMapping> = net.ports.clone();
+    if net.publish_all
         && let Some(exposed) = image_config["ExposedPorts"].as_object()
     {
         for key in exposed.keys() {
@@ -137,7 +108,7 @@ pub fn plan(req: &NetworkRequest, image_config: &serde_json::Value) -> anyhow::R
         mode,
         ports,
         netns: None,
-        aliases: req.aliases.clone(),
+        aliases: net.aliases.clone(),
         connected,
     })
 }

@@ -9,6 +9,7 @@ use super::names::{self, check_id};
 use super::transition::{ContainerState, Transition};
 use super::volume::{self, Volume};
 use super::{State, StateError};
+use crate::spec::ContainerSpec;
 
 /// What `create_container` records.
 #[derive(Debug, Clone)]
@@ -21,8 +22,8 @@ pub struct NewContainer {
     pub image_name: String,
     /// Unix nanoseconds.
     pub created: i64,
-    /// The full create request as JSON; not interpreted here.
-    pub config: String,
+    /// The container spec, stored as JSON with its schema version.
+    pub spec: ContainerSpec,
     pub pod_id: Option<String>,
     /// OCI runtime name or path (`crun`).
     pub runtime: String,
@@ -34,7 +35,7 @@ pub struct NewContainer {
 }
 
 /// A container row. Times are Unix nanoseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Container {
     pub id: String,
     pub name: String,
@@ -50,7 +51,8 @@ pub struct Container {
     pub started_at: Option<i64>,
     pub oom_killed: bool,
     pub restart_count: u32,
-    pub config: String,
+    /// What the container was asked to be (the `config` column).
+    pub spec: ContainerSpec,
     pub pod_id: Option<String>,
     pub health: Option<String>,
     pub runtime: String,
@@ -78,12 +80,21 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Container> {
         started_at: row.get(9)?,
         oom_killed: row.get(10)?,
         restart_count: row.get(11)?,
-        config: row.get(12)?,
+        spec: spec_column(row, 12)?,
         pod_id: row.get(13)?,
         health: row.get(14)?,
         runtime: row.get(15)?,
         monitor_pid: row.get(16)?,
         monitor_start_time: row.get(17)?,
+    })
+}
+
+/// The stored spec; a row a migration could not convert is an error, not a
+/// default (a default would start a different container).
+fn spec_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<ContainerSpec> {
+    let text: String = row.get(idx)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
@@ -125,6 +136,10 @@ impl State {
             names::validate("volume", &v.name)?;
         }
         let op = "creating container";
+        let config = serde_json::to_string(&new.spec).map_err(|source| StateError::Json {
+            what: "the container spec",
+            source,
+        })?;
         self.write(op, |tx| {
             if by_id(tx, &new.id).map_err(StateError::sql(op))?.is_some() {
                 return Err(StateError::IdInUse { id: new.id.clone() });
@@ -159,7 +174,7 @@ impl State {
                     new.image_name,
                     new.created,
                     ContainerState::Configured,
-                    new.config,
+                    config,
                     new.pod_id,
                     new.runtime,
                 ])
@@ -307,6 +322,29 @@ impl State {
             .execute(
                 "UPDATE containers SET health = ?2 WHERE id = ?1",
                 params![id, health],
+            )
+            .map_err(StateError::sql(op))?;
+        if n == 0 {
+            return Err(StateError::NoSuchContainer {
+                query: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Replaces the stored spec of container `id` (a full ID): `update`'s
+    /// merged limits.
+    pub fn set_spec(&self, id: &str, spec: &ContainerSpec) -> Result<(), StateError> {
+        let op = "recording the container spec";
+        let text = serde_json::to_string(spec).map_err(|source| StateError::Json {
+            what: "the container spec",
+            source,
+        })?;
+        let n = self
+            .conn
+            .execute(
+                "UPDATE containers SET config = ?2 WHERE id = ?1",
+                params![id, text],
             )
             .map_err(StateError::sql(op))?;
         if n == 0 {
@@ -639,10 +677,22 @@ mod tests {
     }
 
     #[test]
-    fn invalid_config_json_is_refused() {
+    fn a_spec_of_the_wrong_shape_is_an_error_not_a_default() {
         let (_dir, state) = temp_state();
-        let mut new = new_container(&id("a", 1), Some("one"));
-        new.config = "{not json".into();
-        assert!(state.create_container(&new).is_err());
+        let new = new_container(&id("a", 1), Some("one"));
+        state.create_container(&new).unwrap();
+        state
+            .conn
+            .execute(
+                "UPDATE containers SET config = '{\"command\": 5}' WHERE id = ?1",
+                [&new.id],
+            )
+            .unwrap();
+        assert!(state.container(&new.id).is_err());
+        let bad = state.conn.execute(
+            "UPDATE containers SET config = '{not json' WHERE id = ?1",
+            [&new.id],
+        );
+        assert!(bad.is_err(), "json_valid guards the column");
     }
 }

@@ -17,6 +17,7 @@ mod container;
 mod error;
 mod event;
 mod exec;
+mod legacy;
 mod lock;
 pub mod names;
 mod recover;
@@ -204,7 +205,10 @@ pub(crate) mod tests {
             image_id: "e".repeat(64),
             image_name: "docker.io/library/busybox:latest".into(),
             created: crate::host::time::now_ns(),
-            config: r#"{"command":["sh"]}"#.into(),
+            spec: crate::spec::ContainerSpec {
+                command: vec!["sh".into()],
+                ..Default::default()
+            },
             pod_id: None,
             runtime: "crun".into(),
             volumes: Vec::new(),
@@ -383,7 +387,7 @@ pub(crate) mod tests {
                         new.image_id,
                         new.image_name,
                         new.created,
-                        new.config,
+                        serde_json::to_string(&new.spec).unwrap(),
                         new.runtime
                     ],
                 )

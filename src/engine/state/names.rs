@@ -13,10 +13,7 @@ pub const NAME_RULE: &str = "[a-zA-Z0-9][a-zA-Z0-9_.-]*";
 /// Checks a name against [`NAME_RULE`]; `kind` ("container", "volume")
 /// goes into the error.
 pub fn validate(kind: &'static str, name: &str) -> Result<(), StateError> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if first_ok && rest_ok {
+    if crate::spec::parse::name::is_valid(name) {
         Ok(())
     } else {
         Err(StateError::InvalidName {

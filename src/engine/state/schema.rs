@@ -84,7 +84,15 @@ BEGIN
 END;
 "#;
 
-const MIGRATIONS: &[&str] = &[V1];
+/// One step of the schema: SQL, or a conversion of stored JSON in Rust.
+enum Step {
+    Sql(&'static str),
+    Rust(fn(&Transaction<'_>, &Path) -> Result<(), StateError>),
+}
+
+/// Version 2: container rows hold the typed, versioned `ContainerSpec`
+/// instead of the create flags' text.
+const MIGRATIONS: &[Step] = &[Step::Sql(V1), Step::Rust(super::legacy::migrate)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -124,8 +132,11 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StateError> 
     if version > SCHEMA_VERSION {
         return Err(future(version));
     }
-    for sql in &MIGRATIONS[version as usize..] {
-        tx.execute_batch(sql).map_err(StateError::sql(op))?;
+    for step in &MIGRATIONS[version as usize..] {
+        match step {
+            Step::Sql(sql) => tx.execute_batch(sql).map_err(StateError::sql(op))?,
+            Step::Rust(convert) => convert(&tx, path)?,
+        }
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(StateError::sql(op))?;
@@ -196,6 +207,44 @@ mod tests {
             text.contains(&format!("schema version {}", SCHEMA_VERSION + 7))
                 && text.contains(&format!("newer than version {SCHEMA_VERSION}")),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn rows_of_schema_1_become_typed_specs() {
+        use super::super::tests::{id, new_container};
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/legacy-container-v1.json"
+        ))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state").join("hutch.db");
+        let state = State::open(&path).unwrap();
+        let c = new_container(&id("a", 1), Some("legacy"));
+        state.create_container(&c).unwrap();
+        state
+            .conn
+            .execute(
+                "UPDATE containers SET config = ?1",
+                [fixture["config"].to_string()],
+            )
+            .unwrap();
+        state.conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(state);
+
+        let state = State::open(&path).unwrap();
+        assert_eq!(user_version(&state.conn).unwrap(), SCHEMA_VERSION);
+        let spec = state.container("legacy").unwrap().spec;
+        assert_eq!(spec.version, crate::spec::SPEC_VERSION);
+        assert_eq!(spec.command, vec!["sleep", "600"]);
+        assert_eq!(spec.restart, crate::spec::RestartPolicy::OnFailure(2));
+        assert_eq!(spec.labels.get("tier").map(String::as_str), Some("old"));
+        // No config.json to take FROM_HOST's value from: dropped.
+        assert_eq!(spec.env, vec!["A=1"]);
+        assert_eq!(spec.cap_add, vec!["NET_ADMIN"]);
+        assert_eq!(
+            spec.network.mode,
+            Some(hutch_rootless_net::NetworkMode::None)
         );
     }
 }

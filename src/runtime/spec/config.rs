@@ -3,9 +3,8 @@
 //! from a create body, stored with the container so that its spec can be
 //! generated again on every start.
 //!
-//! Values stay close to the flags' own text (`--ulimit nofile=1024:2048`,
-//! `--security-opt mask=/a:/b`, `--device /dev/fuse:rw`) so that both faces
-//! share one parser, in [`super`]. Everything that needs a look at the host
+//! Values are typed: the flags were parsed once, by `spec::parse`, into the
+//! stored container spec, which the engine turns into this. Everything that needs a look at the host
 //! (a device's major and minor, the flags of a bind source's filesystem, the
 //! content of the rootfs's /etc/passwd) is resolved by the caller and
 //! carried here as data; nothing in this module or its parent does I/O.
@@ -48,14 +47,14 @@ pub struct ContainerConfig {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub privileged: bool,
-    /// `--security-opt` values as given.
-    pub security_opt: Vec<String>,
+    /// `--security-opt`, parsed.
+    pub security: super::SecurityOpts,
     pub devices: Vec<DeviceRequest>,
-    /// `--ulimit` values as given: "name=soft[:hard]", or "host".
-    pub ulimits: Vec<String>,
+    /// `--ulimit`s; `ulimit_host` (`--ulimit host`) inherits the runtime's.
+    pub ulimits: Vec<super::limits::Ulimit>,
+    pub ulimit_host: bool,
+    /// Binds, volumes and tmpfs (`--mount type=tmpfs` and `--tmpfs`).
     pub mounts: Vec<MountRequest>,
-    /// `--tmpfs` values as given: "DEST[:OPTIONS]".
-    pub tmpfs: Vec<String>,
     /// `--group-add`: group names, gids, or "keep-groups".
     pub group_add: Vec<String>,
     pub annotations: BTreeMap<String, String>,
@@ -109,11 +108,11 @@ impl Default for ContainerConfig {
             cap_add: Vec::new(),
             cap_drop: Vec::new(),
             privileged: false,
-            security_opt: Vec::new(),
+            security: Default::default(),
             devices: Vec::new(),
             ulimits: Vec::new(),
+            ulimit_host: false,
             mounts: Vec::new(),
-            tmpfs: Vec::new(),
             group_add: Vec::new(),
             annotations: BTreeMap::new(),
             labels: BTreeMap::new(),

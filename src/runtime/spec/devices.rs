@@ -1,4 +1,5 @@
-//! `--device` parsing and the device entries of the spec.
+//! The device entries of the spec (`--device` is parsed by
+//! `spec::parse::device`).
 //!
 //! Rootful containers get device nodes (`linux.devices`) and device cgroup
 //! rules, as Podman's `addDevice`; rootless ones cannot create nodes, so
@@ -9,7 +10,7 @@
 //! them keeps crun and runc in step. In a user namespace they are left to
 //! the runtime, which bind-mounts its own set (crun would bind them twice).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType, Mount};
 
@@ -27,7 +28,7 @@ pub const DEFAULT_DEVICES: [(&str, i64, i64); 6] = [
 ];
 
 /// Podman's `IsValidDeviceMode`: one to three of r, w, m, each once.
-fn valid_mode(mode: &str) -> bool {
+pub fn valid_mode(mode: &str) -> bool {
     !mode.is_empty()
         && mode.len() <= 3
         && mode.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
@@ -35,42 +36,6 @@ fn valid_mode(mode: &str) -> bool {
             .chars()
             .enumerate()
             .all(|(i, c)| !mode[..i].contains(c))
-}
-
-impl DeviceRequest {
-    /// Parses `host[:container][:perms]` (Podman's `ParseDevice`): with two
-    /// parts the second is a mode when it looks like one, else a path.
-    pub fn parse(spec: &str) -> Result<DeviceRequest, SpecError> {
-        let bad = |reason| SpecError::BadDevice {
-            value: spec.to_string(),
-            reason,
-        };
-        let parts: Vec<&str> = spec.split(':').collect();
-        let (host, container, perms) = match parts.as_slice() {
-            [h] => (*h, *h, "rwm"),
-            [h, x] if valid_mode(x) => (*h, *h, *x),
-            [h, c] => (*h, *c, "rwm"),
-            [h, c, p] => {
-                if !valid_mode(p) {
-                    return Err(bad("the permissions must be some of r, w and m"));
-                }
-                (*h, *c, *p)
-            }
-            _ => return Err(bad("expected host[:container][:permissions]")),
-        };
-        if !host.starts_with('/') {
-            return Err(bad("the host path must be absolute"));
-        }
-        if !container.starts_with('/') {
-            return Err(bad("the container path must be absolute"));
-        }
-        Ok(DeviceRequest {
-            host_path: PathBuf::from(host),
-            container_path: PathBuf::from(container),
-            permissions: perms.to_string(),
-            node: None,
-        })
-    }
 }
 
 fn oci_type(kind: DeviceKind) -> LinuxDeviceType {
@@ -231,41 +196,18 @@ pub fn privileged_devices(host: &[HostDevice], rootless: bool, mounted: &[String
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]
-    fn parses_the_three_forms() {
-        let d = DeviceRequest::parse("/dev/fuse").expect("parses");
-        assert_eq!(d.container_path, PathBuf::from("/dev/fuse"));
-        assert_eq!(d.permissions, "rwm");
-        let d = DeviceRequest::parse("/dev/sdc:r").expect("parses");
-        assert_eq!(
-            (d.container_path.to_str(), d.permissions.as_str()),
-            (Some("/dev/sdc"), "r")
-        );
-        let d = DeviceRequest::parse("/dev/sdc:/dev/xvdc").expect("parses");
-        assert_eq!(d.container_path, PathBuf::from("/dev/xvdc"));
-        let d = DeviceRequest::parse("/dev/sdc:/dev/xvdc:rw").expect("parses");
-        assert_eq!(d.permissions, "rw");
-    }
-
-    #[test]
-    fn bad_devices_are_named() {
-        for bad in [
-            "dev/fuse",
-            "/dev/sdc:xvdc",
-            "/dev/sdc:/dev/x:rwx",
-            "/a:/b:r:w",
-            "/dev/sdc:/dev/x:rr",
-        ] {
-            let err = DeviceRequest::parse(bad).expect_err(bad);
-            assert!(err.to_string().contains(bad), "{err}");
-        }
-    }
-
-    #[test]
     fn rootless_binds_rootful_needs_nodes() {
-        let mut req = DeviceRequest::parse("/dev/fuse:/dev/fuse:r").expect("parses");
+        let mut req = DeviceRequest {
+            host_path: PathBuf::from("/dev/fuse"),
+            container_path: PathBuf::from("/dev/fuse"),
+            permissions: "r".to_string(),
+            node: None,
+        };
         let out = user_devices(std::slice::from_ref(&req), true).expect("rootless");
         assert_eq!(out.mounts.len(), 1);
         let opts = out.mounts[0].options().clone().expect("options");

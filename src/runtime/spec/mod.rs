@@ -138,8 +138,8 @@ pub struct Defaults {
     /// /usr/share/containers/seccomp.json) when one exists; `None` uses
     /// [`seccomp::BUILTIN_PROFILE`].
     pub seccomp_profile: Option<String>,
-    /// Profiles named by `--security-opt seccomp=PATH`, read by the caller
-    /// (see [`ContainerConfig::seccomp_profile_path`]).
+    /// Profiles named by `--security-opt seccomp=PATH`, by path: the
+    /// content the front end read into the container spec.
     pub seccomp_files: BTreeMap<PathBuf, String>,
     pub cgroup_v2: bool,
     /// Whether the container can have a cgroup of its own (a delegated
@@ -182,17 +182,6 @@ impl Default for Defaults {
             arch: seccomp::native_arch().to_string(),
             kernel: None,
         }
-    }
-}
-
-impl ContainerConfig {
-    /// The file named by `--security-opt seccomp=PATH`, which the caller
-    /// reads into [`Defaults::seccomp_files`].
-    pub fn seccomp_profile_path(&self) -> Result<Option<PathBuf>, SpecError> {
-        Ok(match SecurityOpts::parse(&self.security_opt)?.seccomp {
-            SeccompChoice::Path(p) => Some(p),
-            _ => None,
-        })
     }
 }
 
@@ -262,7 +251,7 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     if cfg.command.is_empty() {
         return Err(SpecError::NoCommand);
     }
-    let sec = SecurityOpts::parse(&cfg.security_opt)?;
+    let sec = &cfg.security;
     let rootless = cfg.rootless;
 
     // --- user namespace and identity ---
@@ -421,9 +410,6 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     for req in &cfg.mounts {
         user_mounts.push(mounts::user_mount(req)?);
     }
-    for t in &cfg.tmpfs {
-        user_mounts.push(mounts::tmpfs_flag(t)?);
-    }
     let mut user_dests: Vec<String> = Vec::new();
     for m in &user_mounts {
         let d = mounts::destination_of(m);
@@ -498,7 +484,7 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     let (mut masked, readonly) = security::kernel_paths(
         cfg.privileged,
         rootless && pid_host,
-        &sec,
+        sec,
         &defaults.extra_masked_paths,
     );
     if !can_mount_sys && !cfg.privileged && rootless {
@@ -577,7 +563,13 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     );
     process_user.set_username(None);
 
-    let rlimits = limits::rlimits(&cfg.ulimits, rootless, defaults.nofile, defaults.nproc)?;
+    let rlimits = limits::rlimits(
+        &cfg.ulimits,
+        cfg.ulimit_host,
+        rootless,
+        defaults.nofile,
+        defaults.nproc,
+    )?;
 
     let mut process = Process::default();
     process.set_terminal(Some(cfg.terminal));

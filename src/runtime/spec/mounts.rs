@@ -361,7 +361,8 @@ pub fn user_mount(req: &MountRequest) -> Result<Mount, SpecError> {
     })
 }
 
-fn tmpfs(dest: &str, options: &[String]) -> Result<Mount, SpecError> {
+/// A tmpfs at `dest` (absolute and cleaned) with the `--tmpfs` options.
+pub fn tmpfs(dest: &str, options: &[String]) -> Result<Mount, SpecError> {
     let opts = process_options(dest, options, true, SourceFlags::default())?;
     let refs: Vec<&str> = opts.iter().map(String::as_str).collect();
     Ok(mount(
@@ -370,25 +371,6 @@ fn tmpfs(dest: &str, options: &[String]) -> Result<Mount, SpecError> {
         Some(Path::new("tmpfs")),
         &refs,
     ))
-}
-
-/// `--tmpfs DEST[:OPTIONS]`.
-pub fn tmpfs_flag(spec: &str) -> Result<Mount, SpecError> {
-    let (dest, opts) = match spec.split_once(':') {
-        Some((d, o)) => (
-            d,
-            o.split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-        ),
-        None => (spec, Vec::new()),
-    };
-    let dest = clean_destination(dest).map_err(|_| SpecError::BadTmpfs {
-        value: spec.to_string(),
-        reason: "the destination must be an absolute path",
-    })?;
-    tmpfs(&dest, &opts)
 }
 
 /// The tmpfs `--read-only` adds (unless the user mounted something there),
@@ -501,13 +483,17 @@ mod tests {
 
     #[test]
     fn tmpfs_flag_options() {
-        let t = tmpfs_flag("/scratch").expect("ok");
+        let t = tmpfs("/scratch", &[]).expect("ok");
         assert_eq!(t.typ().as_deref(), Some("tmpfs"));
         assert_eq!(
             opts_of(&t),
             s(&["rprivate", "noexec", "nosuid", "nodev", "tmpcopyup"])
         );
-        let t = tmpfs_flag("/scratch/:size=10m,mode=1777,exec,notmpcopyup").expect("ok");
+        let t = tmpfs(
+            "/scratch",
+            &s(&["size=10m", "mode=1777", "exec", "notmpcopyup"]),
+        )
+        .expect("ok");
         assert_eq!(t.destination(), &PathBuf::from("/scratch"));
         assert_eq!(
             opts_of(&t),
@@ -520,9 +506,7 @@ mod tests {
                 "nodev"
             ])
         );
-        let err = tmpfs_flag("scratch").expect_err("relative");
-        assert!(err.to_string().contains("scratch"), "{err}");
-        let err = tmpfs_flag("/s:size=1m,size=2m").expect_err("duplicate size");
+        let err = tmpfs("/s", &s(&["size=1m", "size=2m"])).expect_err("duplicate size");
         assert!(err.to_string().contains("size=2m"), "{err}");
     }
 

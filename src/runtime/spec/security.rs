@@ -11,8 +11,6 @@
 
 use std::path::PathBuf;
 
-use super::SpecError;
-
 /// containers-common `DefaultMaskedPaths`, before the host glob
 /// /sys/devices/system/cpu/cpu*/thermal_throttle that the caller expands.
 pub const DEFAULT_MASKED_PATHS: [&str; 12] = [
@@ -43,7 +41,8 @@ pub const DEFAULT_READONLY_PATHS: [&str; 6] = [
     "/proc/sysrq-trigger",
 ];
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SeccompChoice {
     /// The host's profile, or the built-in one.
     #[default]
@@ -52,8 +51,9 @@ pub enum SeccompChoice {
     Path(PathBuf),
 }
 
-/// The parsed `--security-opt` list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The parsed `--security-opt` list (parsed by `spec::parse::security`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SecurityOpts {
     pub seccomp: SeccompChoice,
     pub no_new_privileges: bool,
@@ -62,78 +62,6 @@ pub struct SecurityOpts {
     pub unmask: Vec<String>,
     pub apparmor: Option<String>,
     pub proc_opts: Option<Vec<String>>,
-}
-
-impl SecurityOpts {
-    /// Accepts `key=value` and, as Podman does for old scripts, `key:value`.
-    pub fn parse(opts: &[String]) -> Result<SecurityOpts, SpecError> {
-        let mut out = SecurityOpts::default();
-        for opt in opts {
-            let bad = || SpecError::BadSecurityOpt(opt.clone());
-            if opt == "no-new-privileges" {
-                out.no_new_privileges = true;
-                continue;
-            }
-            let (key, value) = opt
-                .split_once('=')
-                .or_else(|| opt.split_once(':'))
-                .ok_or_else(bad)?;
-            match key {
-                "no-new-privileges" => {
-                    out.no_new_privileges = match value {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad()),
-                    }
-                }
-                "seccomp" => {
-                    out.seccomp = match value {
-                        "" => return Err(bad()),
-                        "unconfined" => SeccompChoice::Unconfined,
-                        path => SeccompChoice::Path(PathBuf::from(path)),
-                    }
-                }
-                // SELinux labels mean nothing on a host without SELinux; only
-                // "disable" changes what hutch does (nothing, for now), the
-                // others are accepted so that Podman command lines work.
-                "label" => {
-                    if value == "disable" {
-                        out.label_disable = true;
-                    } else if value.is_empty() {
-                        return Err(bad());
-                    }
-                }
-                "apparmor" => out.apparmor = Some(value.to_string()),
-                "mask" => out.mask.extend(split_paths(value, opt)?),
-                "unmask" => out.unmask.extend(
-                    value
-                        .split(':')
-                        .filter(|p| !p.is_empty())
-                        .map(str::to_string),
-                ),
-                "proc-opts" => out.proc_opts = Some(value.split(',').map(str::to_string).collect()),
-                _ => return Err(bad()),
-            }
-        }
-        Ok(out)
-    }
-}
-
-fn split_paths(value: &str, opt: &str) -> Result<Vec<String>, SpecError> {
-    value
-        .split(':')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            if p.starts_with('/') {
-                Ok(p.to_string())
-            } else {
-                Err(SpecError::MaskPathNotAbsolute {
-                    path: p.to_string(),
-                    opt: opt.to_string(),
-                })
-            }
-        })
-        .collect()
 }
 
 /// Podman's `shouldMask`: false when any unmask entry is "all" or a glob
@@ -258,36 +186,6 @@ mod tests {
     }
 
     #[test]
-    fn parses_podman_security_opts() {
-        let o = SecurityOpts::parse(&s(&[
-            "seccomp=unconfined",
-            "no-new-privileges",
-            "label=disable",
-            "mask=/proc/a:/proc/b",
-            "unmask=/proc/kcore",
-        ]))
-        .expect("parses");
-        assert_eq!(o.seccomp, SeccompChoice::Unconfined);
-        assert!(o.no_new_privileges && o.label_disable);
-        assert_eq!(o.mask, s(&["/proc/a", "/proc/b"]));
-        assert_eq!(o.unmask, s(&["/proc/kcore"]));
-
-        let o = SecurityOpts::parse(&s(&["seccomp:/etc/p.json", "no-new-privileges=false"]))
-            .expect("parses the colon form");
-        assert_eq!(o.seccomp, SeccompChoice::Path(PathBuf::from("/etc/p.json")));
-        assert!(!o.no_new_privileges);
-    }
-
-    #[test]
-    fn bad_opts_are_named() {
-        let err = SecurityOpts::parse(&s(&["bogus=1"])).expect_err("unknown key");
-        assert!(err.to_string().contains("bogus=1"), "{err}");
-        let err = SecurityOpts::parse(&s(&["mask=relative/path"])).expect_err("relative");
-        assert!(err.to_string().contains("relative/path"), "{err}");
-        assert!(SecurityOpts::parse(&s(&["no-new-privileges=maybe"])).is_err());
-    }
-
-    #[test]
     fn defaults_masked_unless_privileged() {
         let o = SecurityOpts::default();
         let (masked, ro) = kernel_paths(
@@ -305,8 +203,11 @@ mod tests {
 
     #[test]
     fn unmask_and_mask_adjust() {
-        let o = SecurityOpts::parse(&s(&["unmask=/proc/k*:/proc/sys", "mask=/opt/secret"]))
-            .expect("parses");
+        let o = SecurityOpts {
+            unmask: s(&["/proc/k*", "/proc/sys"]),
+            mask: s(&["/opt/secret"]),
+            ..SecurityOpts::default()
+        };
         let (masked, ro) = kernel_paths(false, false, &o, &[]);
         assert!(!masked.contains(&"/proc/kcore".to_string()));
         assert!(!masked.contains(&"/proc/keys".to_string()));
@@ -314,7 +215,10 @@ mod tests {
         assert!(!ro.contains(&"/proc/sys".to_string()));
         assert!(masked.contains(&"/opt/secret".to_string()));
 
-        let all = SecurityOpts::parse(&s(&["unmask=ALL"])).expect("parses");
+        let all = SecurityOpts {
+            unmask: s(&["ALL"]),
+            ..SecurityOpts::default()
+        };
         let (masked, ro) = kernel_paths(false, false, &all, &[]);
         assert!(masked.is_empty() && ro.is_empty());
 

@@ -25,7 +25,10 @@ fn read_only_root_gets_podmans_tmpfs() {
 
     // A user mount at one of them wins.
     cfg.read_only_tmpfs = true;
-    cfg.tmpfs = vec!["/tmp:size=1m".to_string()];
+    cfg.mounts = vec![MountRequest::Tmpfs {
+        destination: "/tmp".to_string(),
+        options: vec!["size=1m".to_string()],
+    }];
     let spec = spec_for(&cfg);
     assert!(opts(mount_at(&spec, "/tmp").expect("user tmpfs")).contains(&"size=1m".to_string()));
     assert!(mount_at(&spec, "/run").is_some());
@@ -199,7 +202,11 @@ fn bind_mounts_and_volumes() {
     assert!(opts(shms[0]).contains(&"size=1g".to_string()));
 
     let mut cfg = base();
-    cfg.tmpfs = vec!["/x".to_string(), "/x/".to_string()];
+    let tmpfs = |d: &str| MountRequest::Tmpfs {
+        destination: d.to_string(),
+        options: Vec::new(),
+    };
+    cfg.mounts = vec![tmpfs("/x"), tmpfs("/x/")];
     let err = generate(&cfg, &host()).expect_err("duplicate");
     assert!(err.to_string().contains("/x"), "{err}");
 }
@@ -207,7 +214,12 @@ fn bind_mounts_and_volumes() {
 #[test]
 fn devices_rootful_and_rootless() {
     let mut cfg = base();
-    let mut fuse = DeviceRequest::parse("/dev/fuse").expect("parses");
+    let mut fuse = DeviceRequest {
+        host_path: PathBuf::from("/dev/fuse"),
+        container_path: PathBuf::from("/dev/fuse"),
+        permissions: "rwm".to_string(),
+        node: None,
+    };
     fuse.node = Some(DeviceNode {
         kind: DeviceKind::Char,
         major: 10,

@@ -1,0 +1,338 @@
+//! The typed, versioned container spec (Podman's SpecGenerator role): what
+//! a container is asked to be, filled by a front end (the CLI from flags,
+//! later the REST API from request bodies, `kube play` from YAML) and
+//! stored as is in the state database.
+//!
+//! Everything here is plain data. Values the front end must resolve in its
+//! own process (relative bind sources, `-e KEY`, `--env-file`, a seccomp
+//! profile named by path) arrive resolved: the engine never looks at the
+//! caller's working directory, environment or files. The flag parsers live
+//! in [`parse`], one function per flag, so that every flag is parsed in
+//! exactly one place.
+//!
+//! What this module does not do: look at the host or at other containers
+//! (`container:NAME` stays a name here; the engine resolves it), or build
+//! the OCI spec (that is `runtime::spec`, fed by the engine).
+
+pub mod parse;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use hutch_rootless_net::{DnsConfig, NetworkMode, PortMapping};
+use serde::{Deserialize, Serialize};
+
+pub use crate::runtime::spec::limits::Ulimit;
+pub use crate::runtime::spec::resources::ResourceRequest;
+pub use crate::runtime::spec::{DeviceRequest, IdMap, SeccompChoice, SecurityOpts};
+
+/// The schema version of [`ContainerSpec`] this build writes. A stored
+/// spec with another version is converted by the state migrations.
+pub const SPEC_VERSION: u32 = 1;
+
+/// One container, as asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerSpec {
+    /// [`SPEC_VERSION`] when written.
+    pub version: u32,
+    /// The image reference as given (`busybox`, `docker://...`, an id).
+    pub image: String,
+    pub name: Option<String>,
+    /// Arguments after the image; empty takes the image's CMD.
+    pub command: Vec<String>,
+    /// `--entrypoint`: `Some(vec![])` clears the image's, `None` keeps it.
+    pub entrypoint: Option<Vec<String>>,
+    /// `KEY=VALUE`, in the order the front end resolved them (host env,
+    /// env files, `-e`); laid over the image's env by the engine.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub read_only: bool,
+    /// `--read-only-tmpfs`: Podman's default is true.
+    pub read_only_tmpfs: bool,
+    pub network: NetworkSpec,
+    pub mounts: Vec<Mount>,
+    pub tmpfs: Vec<Tmpfs>,
+    pub namespaces: Namespaces,
+    pub userns: Userns,
+    pub restart: RestartPolicy,
+    pub log: LogConfig,
+    pub resources: ResourceRequest,
+    /// Capability names as given (`NET_ADMIN`, `cap_net_admin`, `all`),
+    /// checked by [`parse::capabilities`].
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub ulimits: Ulimits,
+    pub security: SecurityOpts,
+    /// The content of the profile `--security-opt seccomp=PATH` named, read
+    /// by the front end.
+    pub seccomp_profile: Option<String>,
+    pub devices: Vec<DeviceRequest>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub add_hosts: Vec<AddHost>,
+    pub group_add: Vec<String>,
+    pub init: bool,
+    pub init_path: Option<PathBuf>,
+    /// `--stop-signal` as a number; `None` takes the image's, else SIGTERM.
+    pub stop_signal: Option<i32>,
+    /// `--stop-timeout` in seconds; `None` is Podman's 10.
+    pub stop_timeout: Option<u32>,
+    pub tty: bool,
+    pub interactive: bool,
+    /// `--rm`.
+    pub remove: bool,
+    /// `--runtime`: a name or path; `None` is the host's default.
+    pub runtime: Option<String>,
+    pub health_check: Option<HealthCheck>,
+    /// Filled by the engine at create: the full ids of the containers whose
+    /// namespaces this one joins (`rm` refuses to remove those first).
+    pub dependencies: Vec<String>,
+    /// Filled by the engine at create: the ids `--userns=auto` was given,
+    /// which later allocations avoid.
+    pub auto_userns: Option<(Vec<IdMap>, Vec<IdMap>)>,
+}
+
+impl Default for ContainerSpec {
+    fn default() -> Self {
+        ContainerSpec {
+            version: SPEC_VERSION,
+            image: String::new(),
+            name: None,
+            command: Vec::new(),
+            entrypoint: None,
+            env: Vec::new(),
+            workdir: None,
+            user: None,
+            hostname: None,
+            read_only: false,
+            read_only_tmpfs: true,
+            network: NetworkSpec::default(),
+            mounts: Vec::new(),
+            tmpfs: Vec::new(),
+            namespaces: Namespaces::default(),
+            userns: Userns::default(),
+            restart: RestartPolicy::default(),
+            log: LogConfig::default(),
+            resources: ResourceRequest::default(),
+            cap_add: Vec::new(),
+            cap_drop: Vec::new(),
+            privileged: false,
+            ulimits: Ulimits::default(),
+            security: SecurityOpts::default(),
+            seccomp_profile: None,
+            devices: Vec::new(),
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            add_hosts: Vec::new(),
+            group_add: Vec::new(),
+            init: false,
+            init_path: None,
+            stop_signal: None,
+            stop_timeout: None,
+            tty: false,
+            interactive: false,
+            remove: false,
+            runtime: None,
+            health_check: None,
+            dependencies: Vec::new(),
+            auto_userns: None,
+        }
+    }
+}
+
+/// The network side: mode, published ports, DNS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkSpec {
+    /// `None`: the rootless default (containers.conf, else pasta), which
+    /// the engine decides.
+    pub mode: Option<NetworkMode>,
+    /// `--network a,b,c`: user networks joined besides the first.
+    pub connected: Vec<String>,
+    /// `-p`, host ports 0 until the engine picks free ones.
+    pub ports: Vec<PortMapping>,
+    /// `-P`: every port the image EXPOSEs, to random host ports.
+    pub publish_all: bool,
+    pub dns: DnsConfig,
+    /// `--network-alias`.
+    pub aliases: Vec<String>,
+}
+
+/// Where a mount takes its data from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountSource {
+    /// An absolute host path.
+    Bind(PathBuf),
+    /// A named volume, created when missing.
+    Named(String),
+    /// A fresh volume of the container's own (`-v /path`).
+    Anonymous,
+    Tmpfs,
+}
+
+/// One `-v` or `--mount`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    pub source: MountSource,
+    /// Absolute, as written.
+    pub destination: String,
+    /// Options in the `-v` spelling (`ro`, `U`, `z`, `size=...`), checked in
+    /// detail by the OCI spec generator.
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+impl Mount {
+    /// Whether the user asked not to copy the image's files into a new
+    /// volume.
+    pub fn nocopy(&self) -> bool {
+        self.options.iter().any(|o| o == "nocopy")
+    }
+}
+
+/// One `--tmpfs DEST[:OPTIONS]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tmpfs {
+    /// Absolute and cleaned.
+    pub destination: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// `--pid`, `--ipc`, `--uts` (the network namespace is [`NetworkSpec`]'s).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Namespaces {
+    pub pid: Namespace,
+    pub ipc: Namespace,
+    pub uts: Namespace,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Namespace {
+    #[default]
+    Private,
+    Host,
+    /// `container:NAME-OR-ID`, looked up by the engine.
+    Container(String),
+    /// `ns:PATH`.
+    Path(PathBuf),
+}
+
+/// `--userns`, with `--uidmap`/`--gidmap`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Userns {
+    #[default]
+    Host,
+    KeepId {
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u32>,
+    },
+    NoMap,
+    /// Allocated by the engine from the free subordinate ids.
+    Auto {
+        size: Option<u32>,
+    },
+    Explicit {
+        uid_map: Vec<IdMap>,
+        gid_map: Vec<IdMap>,
+    },
+}
+
+/// `--restart`: what the monitor does when the container exits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "policy", content = "max_retries")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    /// Restart after a non-zero exit, at most this many times (0: no limit).
+    OnFailure(u32),
+    Always,
+    UnlessStopped,
+}
+
+impl RestartPolicy {
+    /// Podman's `HostConfig.RestartPolicy.Name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "",
+            RestartPolicy::OnFailure(_) => "on-failure",
+            RestartPolicy::Always => "always",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+        }
+    }
+
+    pub fn max_retries(self) -> u32 {
+        match self {
+            RestartPolicy::OnFailure(n) => n,
+            _ => 0,
+        }
+    }
+
+    /// Whether an exit with `code`, after `restarts` restarts so far,
+    /// calls for another run. A stop by the user is checked separately.
+    pub fn should_restart(self, code: i32, restarts: u32) -> bool {
+        match self {
+            RestartPolicy::No => false,
+            RestartPolicy::OnFailure(max) => code != 0 && (max == 0 || restarts < max),
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
+        }
+    }
+}
+
+/// `--log-driver` and `--log-opt`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    pub driver: LogDriver,
+    /// `path=`: absolute; `None` is the container's `ctr.log`.
+    pub path: Option<PathBuf>,
+    /// `max-size=` in bytes (at least 8 KiB).
+    pub max_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogDriver {
+    /// Also for `json-file`, which Podman writes as k8s-file.
+    #[default]
+    K8sFile,
+    None,
+}
+
+/// `--ulimit`: `host` keeps the runtime's limits; otherwise the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ulimits {
+    pub host: bool,
+    pub limits: Vec<Ulimit>,
+}
+
+/// `--add-host NAME[;NAME...]:IP`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddHost {
+    pub names: Vec<String>,
+    pub ip: IpAddr,
+}
+
+/// A health check (Podman's `--health-*`); the fields only, issue 15 runs
+/// it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthCheck {
+    /// `CMD` or `CMD-SHELL` and its arguments, as in the image config.
+    pub test: Vec<String>,
+    pub interval_ns: Option<u64>,
+    pub timeout_ns: Option<u64>,
+    pub start_period_ns: Option<u64>,
+    pub retries: Option<u32>,
+}
