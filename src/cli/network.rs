@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Subcommand;
-use hutch_rootless_net::NetworkMode;
 use hutch_rootless_net::networks::{Network, NetworkStore};
 
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths, network, usernet};
+use crate::engine::ErrorKind;
+use crate::engine::container::{self as engine, usernet};
+use crate::engine::network::{self as netops, NetworkRemoveOptions};
 use crate::engine::state as engine_state;
 use crate::engine::{image, state::names};
 use crate::host::time;
@@ -117,10 +118,7 @@ pub struct ExistsArgs {
 }
 
 fn store(ctx: &Context) -> anyhow::Result<NetworkStore> {
-    let conf = image::storage_conf(ctx)?;
-    Ok(NetworkStore::new(
-        image::graph_root(ctx, &conf).join("networks"),
-    ))
+    Ok(netops::store(ctx)?)
 }
 
 /// Names of the containers whose plan names `net`.
@@ -128,15 +126,8 @@ fn users_of(ctx: &Context, net: &Network) -> anyhow::Result<Vec<String>> {
     let state = engine::open_state(ctx)?;
     let conf = image::storage_conf(ctx)?;
     let root = image::graph_root(ctx, &conf);
-    Ok(state
-        .list_containers(true)?
+    Ok(netops::users_of(ctx, &root, &state, net)?
         .into_iter()
-        .filter(|c| {
-            network::read_plan(&Paths::new(ctx, &root, &c.id)).is_some_and(|p| {
-                usernet::uses(&p, &net.name)
-                    || matches!(&p.mode, NetworkMode::Network { name } if *name == net.id)
-            })
-        })
         .map(|c| c.name)
         .collect())
 }
@@ -238,40 +229,28 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             );
         }
         NetworkCommand::Rm(a) => {
-            for q in &a.names {
-                let n = nets.get(q)?;
-                let users = users_of(ctx, &n)?;
-                if !users.is_empty() && a.force {
-                    // Podman's -f: the containers go first.
-                    let exe =
-                        std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
-                    let mut cmd = std::process::Command::new(exe);
-                    if let Some(root) = &ctx.root_override {
-                        cmd.arg("--root").arg(root);
+            let store = image::open_store(ctx)?;
+            let state = engine::open_state(ctx)?;
+            let opts = NetworkRemoveOptions {
+                names: a.names.clone(),
+                force: a.force,
+            };
+            let mut code = 0;
+            for r in netops::remove_networks(ctx, &store, &state, &opts)? {
+                match r.error {
+                    None => println!("{}", r.name),
+                    Some(e) => {
+                        eprintln!("Error: {}", e.text());
+                        // Podman's codes: 1 no such network, 2 in use.
+                        code = match e.kind() {
+                            ErrorKind::NotFound => 1,
+                            ErrorKind::Conflict => 2,
+                            _ => crate::cli::EXIT_HUTCH_ERROR,
+                        };
                     }
-                    let st = cmd
-                        .args(["rm", "-f"])
-                        .args(&users)
-                        .stdout(std::process::Stdio::null())
-                        .status()
-                        .context("removing the containers of the network")?;
-                    if !st.success() {
-                        bail!("removing the containers of network {} failed", n.name);
-                    }
-                } else if !users.is_empty() {
-                    bail!(
-                        "network {} is being used by container(s) {}: network is being used",
-                        n.name,
-                        users.join(", ")
-                    );
                 }
-                nets.remove(&n.name)?;
-                let _ = hutch_rootless_net::usernet::remove_bridge(
-                    &usernet::paths(ctx),
-                    &n.network_interface,
-                );
-                println!("{}", n.name);
             }
+            return Ok(ExitCode::from(code));
         }
         NetworkCommand::Prune(_) => {
             for n in nets.list()? {

@@ -7,9 +7,9 @@ use anyhow::bail;
 
 use crate::config::Context;
 use crate::engine::container as containers;
-use crate::engine::image;
 use crate::engine::state::{StateError, Volume};
 use crate::engine::volume::{self as engine, VolumeCreate};
+use crate::engine::{ErrorKind, image};
 use crate::format::{OutputFormat, Template};
 
 #[derive(Debug, clap::Subcommand)]
@@ -208,12 +208,12 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
                     Ok(()) => println!("{n}"),
                     Err(e) => {
                         // Podman's exit codes: 1 no such volume, 2 in use.
-                        code = match e.downcast_ref::<StateError>() {
-                            Some(StateError::NoSuchVolume { .. }) => ExitCode::from(1),
-                            Some(StateError::VolumeInUse { .. }) => ExitCode::from(2),
-                            _ => ExitCode::from(crate::cli::EXIT_HUTCH_ERROR),
-                        };
-                        errors.push(crate::cli::error_text(&e));
+                        code = ExitCode::from(match e.kind() {
+                            ErrorKind::NotFound => 1,
+                            ErrorKind::Conflict => 2,
+                            _ => crate::cli::EXIT_HUTCH_ERROR,
+                        });
+                        errors.push(e.text());
                     }
                 }
             }

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Error, Result, ResultExt};
 use hutch_storage::Store;
 
 use crate::config::Context;
-use crate::engine::container::{Paths, remove};
+use crate::engine::container::remove::{self, RemoveOptions};
 use crate::engine::state::{State, StateError, Volume, names};
 use crate::host::time;
 
@@ -35,7 +35,7 @@ pub fn volumes_dir(graphroot: &Path) -> PathBuf {
 }
 
 /// The row for a new volume (nothing is written yet).
-pub fn record(graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
+pub fn record(graphroot: &Path, req: &VolumeCreate) -> Result<Volume> {
     let name = match &req.name {
         Some(n) => {
             names::validate("volume", n)?;
@@ -49,7 +49,8 @@ pub fn record(graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
                 for o in v.split(',') {
                     let key = o.split_once('=').map_or(o, |(k, _)| k);
                     if !matches!(key, "uid" | "gid") {
-                        bail!(
+                        crate::fail!(
+                            BadInput,
                             "volume option o={o}: only uid= and gid= are supported by hutch's local driver"
                         );
                     }
@@ -57,10 +58,11 @@ pub fn record(graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
                 }
             }
             "nocopy" | "copy" => {}
-            "type" | "device" => bail!(
+            "type" | "device" => crate::fail!(
+                BadInput,
                 "volume option {k}={v}: mounting a filesystem as a volume is not supported by hutch yet"
             ),
-            _ => bail!("invalid mount option {k} for driver 'local'"),
+            _ => crate::fail!(BadInput, "invalid mount option {k} for driver 'local'"),
         }
     }
     Ok(Volume {
@@ -78,12 +80,12 @@ pub fn record(graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
     })
 }
 
-fn id_option(o: &str) -> anyhow::Result<Option<(&str, u32)>> {
+fn id_option(o: &str) -> Result<Option<(&str, u32)>> {
     match o.split_once('=') {
         Some((k @ ("uid" | "gid"), v)) => Ok(Some((
             k,
             v.parse()
-                .with_context(|| format!("volume option {o}: not a number"))?,
+                .map_err(|_| Error::bad_input(format!("volume option {o}: not a number")))?,
         ))),
         _ => Ok(None),
     }
@@ -97,7 +99,7 @@ pub fn volume_dir(v: &Volume) -> PathBuf {
 
 /// Makes `volumes/NAME` (0700: other users must not reach the data) and
 /// `_data` (0755), owned as `o=uid=,gid=` ask.
-pub fn make_dirs(v: &Volume) -> anyhow::Result<()> {
+pub fn make_dirs(v: &Volume) -> Result<()> {
     let dir = volume_dir(v);
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -140,10 +142,11 @@ pub fn remove_dirs(v: &Volume) {
 }
 
 /// `volume create`.
-pub fn create(state: &State, graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
+pub fn create(state: &State, graphroot: &Path, req: &VolumeCreate) -> Result<Volume> {
     let v = record(graphroot, req)?;
     if state.volume(&v.name).is_ok() {
-        bail!(
+        crate::fail!(
+            Conflict,
             "volume with name {} already exists: volume already exists",
             v.name
         );
@@ -160,22 +163,33 @@ pub fn create(state: &State, graphroot: &Path, req: &VolumeCreate) -> anyhow::Re
     Ok(v)
 }
 
-/// `volume rm [-f]`. With `force`, the (stopped) containers using the
-/// volume are removed first, as Podman does; a running one still refuses.
+/// `volume rm [-f]`. With `force`, the containers using the volume are
+/// removed first (running ones are stopped, their networks torn down), as
+/// Podman does, by the same removal as `rm -f`.
 pub fn remove_volume(
     ctx: &Context,
     store: &Store,
     state: &State,
     name: &str,
     force: bool,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let v = state.volume(name)?;
     if force {
-        for id in state.volume_users(name)? {
-            let paths = Paths::new(ctx, store.root(), &id);
-            remove::remove_stopped(store, state, &paths, &id).with_context(|| {
-                format!("removing container {} that uses volume {name}", &id[..12])
-            })?;
+        let users = state.volume_users(name)?;
+        if !users.is_empty() {
+            let opts = RemoveOptions {
+                names: users,
+                force: true,
+                ..RemoveOptions::default()
+            };
+            for r in remove::remove(ctx, store, state, &opts)? {
+                if let Some(e) = r.error {
+                    return Err(e.context(format!(
+                        "removing container {} that uses volume {name}",
+                        &r.id[..12.min(r.id.len())]
+                    )));
+                }
+            }
         }
     }
     state.remove_volume(name)?;
@@ -184,7 +198,7 @@ pub fn remove_volume(
 }
 
 /// `volume prune`: every volume no container uses. Returns their names.
-pub fn prune(state: &State, keep: &dyn Fn(&Volume) -> bool) -> anyhow::Result<Vec<String>> {
+pub fn prune(state: &State, keep: &dyn Fn(&Volume) -> bool) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     for v in state.list_volumes()? {
         if keep(&v) || !state.volume_users(&v.name)?.is_empty() {
@@ -205,7 +219,7 @@ pub fn prune(state: &State, keep: &dyn Fn(&Volume) -> bool) -> anyhow::Result<Ve
 
 /// For `rm -v` (and `run --rm`): removes the anonymous volumes
 /// [`State::remove_container`] reported as used by no other container.
-pub fn remove_orphans(state: &State, orphans: &[Volume]) -> anyhow::Result<()> {
+pub fn remove_orphans(state: &State, orphans: &[Volume]) -> Result<()> {
     for v in orphans {
         match state.remove_volume(&v.name) {
             Ok(()) | Err(StateError::NoSuchVolume { .. }) => remove_dirs(v),
@@ -238,7 +252,7 @@ pub fn inspect_view(state: &State, v: &Volume) -> serde_json::Value {
 /// Copies the image's files at a volume's mount point into the new, empty
 /// volume (Podman's copy-up), keeping owners, modes and symlinks. Device
 /// nodes and sockets are skipped. `dst`'s own mode and owner follow `src`.
-pub fn copy_up(src: &Path, dst: &Path) -> anyhow::Result<()> {
+pub fn copy_up(src: &Path, dst: &Path) -> Result<()> {
     let meta = std::fs::symlink_metadata(src)?;
     if !meta.is_dir() {
         return Ok(());

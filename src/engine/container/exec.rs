@@ -35,6 +35,29 @@ pub struct ExecRequest {
     pub privileged: bool,
 }
 
+impl ExecRequest {
+    /// Podman's checks, before the container is looked at.
+    pub fn validate(&self) -> crate::engine::Result<()> {
+        if self.command.is_empty() {
+            crate::fail!(
+                BadInput,
+                "must provide a non-empty command to start an exec session"
+            );
+        }
+        if let Some(bad) = self
+            .env
+            .iter()
+            .find(|e| !e.contains('=') || e.starts_with('='))
+        {
+            crate::fail!(
+                BadInput,
+                "invalid environment variable {bad:?}: use KEY=VALUE"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A started exec process.
 pub struct Running {
     pub session: String,
@@ -373,6 +396,34 @@ fn read_available(fd: &OwnedFd) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+impl Running {
+    /// Joins the calling process's terminal to the process: its terminal
+    /// (raw mode with `interactive`, window sizes) or its stderr pipe; then
+    /// waits for it. `None`: the user detached and it runs on.
+    pub fn run_console(
+        &self,
+        state: &State,
+        interactive: bool,
+        detach_keys: Vec<u8>,
+    ) -> crate::engine::Result<Option<i32>> {
+        let detached = match (&self.master, &self.stderr) {
+            (Some(master), _) => crate::engine::ResultExt::context(
+                crate::runtime::console::relay_terminal(master, interactive, detach_keys),
+                "relaying the exec session's terminal",
+            )?,
+            (None, Some(stderr)) => {
+                crate::runtime::console::relay_stderr(stderr, self.pid);
+                false
+            }
+            (None, None) => false,
+        };
+        if detached {
+            return Ok(None);
+        }
+        Ok(Some(wait(state, self)))
+    }
+}
+
 /// Waits for the process (the caller's child by now) and records its code.
 pub fn wait(state: &State, running: &Running) -> i32 {
     let mut status = 0;
@@ -390,6 +441,23 @@ pub fn wait(state: &State, running: &Running) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_requests_are_checked() {
+        let ok = ExecRequest {
+            command: vec!["true".into()],
+            env: vec!["A=1".into(), "B=".into()],
+            ..ExecRequest::default()
+        };
+        assert!(ok.validate().is_ok());
+        let empty = ExecRequest::default().validate().unwrap_err();
+        assert_eq!(empty.kind(), crate::engine::ErrorKind::BadInput);
+        let bare = ExecRequest {
+            env: vec!["KEY".into()],
+            ..ok.clone()
+        };
+        assert!(bare.validate().is_err());
+    }
 
     fn base() -> Value {
         json!({"process": {

@@ -1,6 +1,7 @@
 //! Containers: create from an image, start under a monitor, remove. One
 //! file per operation; the request types are plain data.
 
+pub mod attach;
 pub mod changes;
 pub mod commit;
 pub mod copy;
@@ -9,19 +10,28 @@ pub mod depend;
 pub mod etc;
 pub mod events;
 pub mod exec;
+pub mod exists;
 mod host;
 pub mod inroot;
 pub mod inspect;
+pub mod kill;
 pub mod lifecycle;
 pub mod monitor;
 pub mod network;
 pub mod options;
 pub mod pause;
+pub mod prune;
 pub mod remove;
+pub mod rename;
+pub mod restart;
 pub mod rootfs;
+pub mod select;
+pub mod start;
+pub mod stop;
 pub mod top;
 pub mod tree;
 pub mod usernet;
+pub mod wait;
 
 use std::path::PathBuf;
 
