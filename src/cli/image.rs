@@ -456,6 +456,7 @@ pub fn save(ctx: &Context, args: &SaveArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("creating {}", tmp.display()))?;
             let mut w = std::io::BufWriter::new(file);
             let result = transfer::save(&store, &images, format, Some(&mut w), None)
+                .map_err(anyhow::Error::from)
                 .and_then(|()| w.into_inner().map_err(|e| e.into_error().into()).map(drop))
                 .and_then(|()| {
                     std::fs::rename(&tmp, path)

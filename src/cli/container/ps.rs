@@ -167,4 +167,3 @@ fn row(c: &ContainerSummary, now: i64, no_trunc: bool) -> serde_json::Value {
     }
     row
 }
-

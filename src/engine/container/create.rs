@@ -223,7 +223,7 @@ fn resolve_image(ctx: &Context, store: &Store, req: &CreateRequest) -> anyhow::R
             platform: crate::image::registry::Platform::host(),
             options: Default::default(),
         };
-        image::pull::pull(ctx, store, &preq, &mut |_, _| {})
+        Ok(image::pull::pull(ctx, store, &preq, &mut |_, _| {})?)
     };
     match req.pull.as_str() {
         "never" => Ok(local?),

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use hutch_storage::Store;
 
-use super::lifecycle::{self, state_name, stored};
 use super::Paths;
+use super::lifecycle::{self, state_name, stored};
 use crate::config::Context;
+use crate::engine::Result;
 use crate::engine::image;
 use crate::engine::state::{Container, ContainerState, State};
-use crate::engine::Result;
 
 /// One `--filter KEY=VALUE`.
 #[derive(Debug, Clone, PartialEq, Eq)]

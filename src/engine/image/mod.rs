@@ -4,12 +4,13 @@
 pub mod history;
 pub mod import;
 pub mod inspect;
+mod kinds;
 pub mod list;
 pub mod pull;
 pub mod remove;
 pub mod transfer;
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Result, ResultExt};
 use hutch_storage::images::ImageRecord;
 use hutch_storage::{Digest, Store, StoreOptions};
 
@@ -18,7 +19,7 @@ use crate::image::reference;
 
 /// Opens the user's store, as storage.conf and `--root`/`--storage-driver`
 /// describe it. Rootless, this runs inside the user namespace.
-pub fn open_store(ctx: &Context) -> anyhow::Result<Store> {
+pub fn open_store(ctx: &Context) -> Result<Store> {
     let conf = storage_conf(ctx)?;
     let root = graph_root(ctx, &conf);
     Store::open(StoreOptions {
@@ -34,14 +35,11 @@ pub fn open_store(ctx: &Context) -> anyhow::Result<Store> {
     .with_context(|| format!("opening image storage at {}", root.display()))
 }
 
-pub fn storage_conf(ctx: &Context) -> anyhow::Result<crate::config::storage::StorageConf> {
-    let home = std::env::var_os("HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_default();
+pub fn storage_conf(ctx: &Context) -> Result<crate::config::storage::StorageConf> {
     Ok(crate::config::storage::load(
         ctx.rootless(),
         ctx.identity.uid,
-        &home,
+        &ctx.home,
     )?)
 }
 
@@ -135,17 +133,17 @@ pub fn users_of(store: &Store, image: &ImageRecord) -> Vec<String> {
 }
 
 /// Adds `target` (made local: `foo` → `localhost/foo:latest`) to an image.
-pub fn tag(store: &Store, image: &ImageRecord, target: &str) -> anyhow::Result<String> {
+pub fn tag(store: &Store, image: &ImageRecord, target: &str) -> Result<String> {
     let name =
         reference::local_name(target).with_context(|| format!("tagging {}", image.id.short()))?;
     if !store.images.tag(&image.id, &name)? {
-        bail!("{}: image not known", image.id);
+        crate::fail!(NotFound, "{}: image not known", image.id);
     }
     Ok(name)
 }
 
 /// The config blob of an image as JSON.
-pub fn config(store: &Store, image: &ImageRecord) -> anyhow::Result<serde_json::Value> {
+pub fn config(store: &Store, image: &ImageRecord) -> Result<serde_json::Value> {
     let bytes = store
         .read_blob(&image.id)
         .with_context(|| format!("reading the config of image {}", image.id.short()))?;
