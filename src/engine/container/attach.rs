@@ -1,6 +1,6 @@
 //! `attach`: a session with a running container's monitor. A front end
 //! either drives it frame by frame (the REST API's hijacked connection:
-//! [`AttachSession::next`], [`AttachSession::send_stdin`], ...) or hands
+//! [`AttachSession::read_output`], [`AttachSession::send_stdin`], ...) or hands
 //! it the calling process's terminal ([`AttachSession::run_console`]).
 
 use std::os::unix::net::UnixStream;
@@ -89,7 +89,7 @@ impl AttachSession {
     }
 
     /// The next output frame; `None` when the monitor went away first.
-    pub fn next(&mut self) -> Result<Option<Output>> {
+    pub fn read_output(&mut self) -> Result<Option<Output>> {
         loop {
             let frame =
                 frames::read_frame(&mut self.socket).context("reading the container's output")?;
