@@ -61,6 +61,11 @@ pub fn stored(c: &Container) -> Stored {
     }
 }
 
+/// The container's log file; `None` with the `none` log driver.
+pub fn log_path_of(paths: &Paths, c: &Container) -> Option<PathBuf> {
+    super::create::log_path(paths, &request_of(c))
+}
+
 /// `--restart`: what the monitor does when the container exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestartPolicy {

@@ -17,6 +17,7 @@ pub mod inspect;
 pub mod kill;
 pub mod lifecycle;
 pub mod list;
+pub mod logs;
 pub mod monitor;
 pub mod network;
 pub mod options;
