@@ -22,6 +22,7 @@ pub mod monitor;
 pub mod network;
 pub mod options;
 pub mod pause;
+pub mod port;
 pub mod prune;
 pub mod remove;
 pub mod rename;
