@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Error, Result, ResultExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -37,7 +37,7 @@ pub struct ExecRequest {
 
 impl ExecRequest {
     /// Podman's checks, before the container is looked at.
-    pub fn validate(&self) -> crate::engine::Result<()> {
+    pub fn validate(&self) -> Result<()> {
         if self.command.is_empty() {
             crate::fail!(
                 BadInput,
@@ -86,13 +86,16 @@ pub fn process_spec(
     passwd: Option<&str>,
     group: Option<&str>,
     console_size: Option<(u16, u16)>,
-) -> anyhow::Result<Value> {
+) -> Result<Value> {
     let mut p = config
         .get("process")
         .cloned()
-        .context("the container's spec has no process")?;
+        .ok_or_else(|| Error::internal("the container's spec has no process"))?;
     if req.command.is_empty() {
-        bail!("must provide a non-empty command to start an exec session");
+        crate::fail!(
+            BadInput,
+            "must provide a non-empty command to start an exec session"
+        );
     }
     p["args"] = json!(req.command);
     p["terminal"] = json!(req.tty);
@@ -130,7 +133,7 @@ pub fn process_spec(
     p["env"] = json!(env);
     if let Some(w) = req.workdir.as_deref().filter(|w| !w.is_empty()) {
         if !w.starts_with('/') {
-            bail!("workdir {w:?} must be an absolute path");
+            crate::fail!(BadInput, "workdir {w:?} must be an absolute path");
         }
         p["cwd"] = json!(w);
     }
@@ -175,9 +178,10 @@ fn set_env_home(p: &mut Value, home: &str) {
 }
 
 /// The running container `c` or Podman's refusal.
-pub fn require_running(c: &Container) -> anyhow::Result<()> {
+pub fn require_running(c: &Container) -> Result<()> {
     if c.state != ContainerState::Running {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "can only create exec sessions on running containers: container {} is {}: container state improper",
             c.name,
             c.state
@@ -194,7 +198,7 @@ pub fn start(
     c: &Container,
     req: &ExecRequest,
     console_size: Option<(u16, u16)>,
-) -> anyhow::Result<Started> {
+) -> Result<Started> {
     require_running(c)?;
     let paths = Paths::new(ctx, graphroot, &c.id);
     let config: Value = serde_json::from_slice(
@@ -293,7 +297,7 @@ fn launch(
     req: &ExecRequest,
     process: &Value,
     files: &SessionFiles,
-) -> anyhow::Result<Launched> {
+) -> Result<Launched> {
     std::fs::write(&files.process, serde_json::to_vec(process)?)
         .with_context(|| format!("writing {}", files.process.display()))?;
     let console = if req.tty && !req.detach {
@@ -329,7 +333,9 @@ fn launch(
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log));
     } else {
-        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(std::io::Error::from)
+            .context("making the exec session's stderr pipe")?;
         stderr_r = Some(r);
         cmd.stderr(Stdio::from(w));
         if req.tty {
@@ -359,7 +365,7 @@ fn launch(
     let pid: i32 = std::fs::read_to_string(&files.pid)
         .ok()
         .and_then(|p| p.trim().parse().ok())
-        .context("reading the exec process's pid file")?;
+        .ok_or_else(|| Error::internal("reading the exec process's pid file"))?;
     let master = match &console {
         Some(l) => Some(
             crate::runtime::terminal::receive_master(l, std::time::Duration::from_secs(5))
@@ -405,12 +411,12 @@ impl Running {
         state: &State,
         interactive: bool,
         detach_keys: Vec<u8>,
-    ) -> crate::engine::Result<Option<i32>> {
+    ) -> Result<Option<i32>> {
         let detached = match (&self.master, &self.stderr) {
-            (Some(master), _) => crate::engine::ResultExt::context(
-                crate::runtime::console::relay_terminal(master, interactive, detach_keys),
-                "relaying the exec session's terminal",
-            )?,
+            (Some(master), _) => {
+                crate::runtime::console::relay_terminal(master, interactive, detach_keys)
+                    .context("relaying the exec session's terminal")?
+            }
             (None, Some(stderr)) => {
                 crate::runtime::console::relay_stderr(stderr, self.pid);
                 false

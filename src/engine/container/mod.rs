@@ -39,8 +39,6 @@ pub mod wait;
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use crate::config::Context;
 use crate::engine::state::State;
 
@@ -84,7 +82,8 @@ impl Paths {
 }
 
 /// The state database beside the image store.
-pub fn open_state(ctx: &Context) -> anyhow::Result<State> {
+pub fn open_state(ctx: &Context) -> crate::engine::Result<State> {
+    use crate::engine::ResultExt as _;
     let conf = crate::engine::image::storage_conf(ctx)?;
     let root = crate::engine::image::graph_root(ctx, &conf);
     let path = root.join("state").join("hutch.db");
