@@ -4,17 +4,14 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Subcommand;
-use hutch_rootless_net::networks::{Network, NetworkStore};
 
 use crate::config::Context;
 use crate::engine::ErrorKind;
 use crate::engine::container::{self as engine, usernet};
-use crate::engine::network::{self as netops, NetworkRemoveOptions};
+use crate::engine::image;
+use crate::engine::network::{self as netops, NetworkCreateOptions, NetworkRemoveOptions};
 use crate::engine::state as engine_state;
-use crate::engine::{image, state::names};
-use crate::host::time;
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
@@ -117,43 +114,6 @@ pub struct ExistsArgs {
     name: String,
 }
 
-fn store(ctx: &Context) -> anyhow::Result<NetworkStore> {
-    Ok(netops::store(ctx)?)
-}
-
-/// Names of the containers whose plan names `net`.
-fn users_of(ctx: &Context, net: &Network) -> anyhow::Result<Vec<String>> {
-    let state = engine::open_state(ctx)?;
-    let conf = image::storage_conf(ctx)?;
-    let root = image::graph_root(ctx, &conf);
-    Ok(netops::users_of(ctx, &root, &state, net)?
-        .into_iter()
-        .map(|c| c.name)
-        .collect())
-}
-
-/// `network inspect`'s "containers" (Podman 5's key): the running ones
-/// with their interface, address and MAC.
-fn containers_on(ctx: &Context, net: &Network) -> serde_json::Value {
-    let eps = hutch_rootless_net::usernet::read_records(&usernet::paths(ctx)).endpoints;
-    let mut out = serde_json::Map::new();
-    for e in eps.iter().filter(|e| e.network == net.name) {
-        out.insert(
-            e.id.clone(),
-            serde_json::json!({
-                "name": e.name,
-                "interfaces": {
-                    e.interface.clone(): {
-                        "subnets": [{"ipnet": format!("{}/{}", e.ip, e.prefix), "gateway": e.gateway}],
-                        "mac_address": e.mac,
-                    }
-                }
-            }),
-        );
-    }
-    serde_json::Value::Object(out)
-}
-
 fn one_container(
     ctx: &Context,
     query: &str,
@@ -166,36 +126,22 @@ fn one_container(
 }
 
 pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
-    let nets = store(ctx)?;
+    let nets = netops::store(ctx)?;
     match cmd {
         NetworkCommand::Create(a) => {
-            let existing = nets.list()?;
-            let name = match &a.name {
-                Some(n) => {
-                    names::validate("network", n)?;
-                    n.clone()
-                }
-                None => (1..)
-                    .map(|i| format!("podman{i}"))
-                    .find(|n| !existing.iter().any(|e| &e.name == n))
-                    .unwrap_or_default(),
-            };
             let mut labels = BTreeMap::new();
             for l in &a.label {
                 let (k, v) = l.split_once('=').unwrap_or((l, ""));
                 labels.insert(k.to_owned(), v.to_owned());
             }
-            let id = names::generate_id().context("generating a network id")?;
-            let n = nets.create(
-                &name,
-                id,
-                time::rfc3339(time::now()),
-                a.subnet.as_deref(),
-                a.gateway.as_deref(),
-                a.internal,
+            let opts = NetworkCreateOptions {
+                name: a.name.clone(),
+                subnet: a.subnet.clone(),
+                gateway: a.gateway.clone(),
+                internal: a.internal,
                 labels,
-            )?;
-            println!("{}", n.name);
+            };
+            println!("{}", netops::create(ctx, &opts)?.name);
         }
         NetworkCommand::Ls(a) => {
             let all = nets.list()?;
@@ -216,13 +162,7 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             }
         }
         NetworkCommand::Inspect(a) => {
-            let mut out = Vec::new();
-            for q in &a.names {
-                let n = nets.get(q)?;
-                let mut v = serde_json::to_value(&n)?;
-                v["containers"] = containers_on(ctx, &n);
-                out.push(v);
-            }
+            let out = netops::inspect(ctx, &a.names)?;
             println!(
                 "{}",
                 crate::format::to_json_pretty(&serde_json::Value::Array(out))
@@ -253,15 +193,10 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(code));
         }
         NetworkCommand::Prune(_) => {
-            for n in nets.list()? {
-                if users_of(ctx, &n)?.is_empty() {
-                    nets.remove(&n.name)?;
-                    let _ = hutch_rootless_net::usernet::remove_bridge(
-                        &usernet::paths(ctx),
-                        &n.network_interface,
-                    );
-                    println!("{}", n.name);
-                }
+            let store = image::open_store(ctx)?;
+            let state = engine::open_state(ctx)?;
+            for name in netops::prune(ctx, &store, &state)? {
+                println!("{name}");
             }
         }
         NetworkCommand::Connect(a) => {

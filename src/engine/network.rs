@@ -1,6 +1,9 @@
-//! User network operations that reach across containers: which containers
-//! use a network, and `network rm [-f]`, which removes those containers
-//! first by the same removal as `rm -f` (network teardown included).
+//! User network operations: create, inspect (with the containers on it),
+//! prune, and `network rm [-f]`, which removes the containers using a
+//! network first by the same removal as `rm -f` (network teardown
+//! included).
+
+use std::collections::BTreeMap;
 
 use hutch_rootless_net::networks::{Network, NetworkStore};
 use hutch_rootless_net::{NetError, NetworkMode};
@@ -9,8 +12,98 @@ use hutch_storage::Store;
 use crate::config::Context;
 use crate::engine::container::remove::{self, RemoveOptions};
 use crate::engine::container::{Paths, network, usernet};
-use crate::engine::state::{Container, State};
-use crate::engine::{Error, ErrorKind, Result};
+use crate::engine::state::{Container, State, names};
+use crate::engine::{Error, ErrorKind, Result, ResultExt};
+use crate::host::time;
+
+/// `network create [--subnet S] [--gateway G] [--internal] [--label K=V] [NAME]`.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkCreateOptions {
+    /// `None`: the first free `podmanN`, as Podman names them.
+    pub name: Option<String>,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+pub fn create(ctx: &Context, opts: &NetworkCreateOptions) -> Result<Network> {
+    let nets = store(ctx)?;
+    let existing = nets.list().map_err(error)?;
+    let name = match &opts.name {
+        Some(n) => {
+            names::validate("network", n)?;
+            n.clone()
+        }
+        None => (1..)
+            .map(|i| format!("podman{i}"))
+            .find(|n| !existing.iter().any(|e| &e.name == n))
+            .unwrap_or_default(),
+    };
+    let id = names::generate_id().context("generating a network id")?;
+    nets.create(
+        &name,
+        id,
+        time::rfc3339(time::now()),
+        opts.subnet.as_deref(),
+        opts.gateway.as_deref(),
+        opts.internal,
+        opts.labels.clone(),
+    )
+    .map_err(error)
+}
+
+/// `network inspect`'s "containers" (Podman 5's key): the running ones
+/// with their interface, address and MAC.
+pub fn containers_on(ctx: &Context, net: &Network) -> serde_json::Value {
+    let eps = hutch_rootless_net::usernet::read_records(&usernet::paths(ctx)).endpoints;
+    let mut out = serde_json::Map::new();
+    for e in eps.iter().filter(|e| e.network == net.name) {
+        out.insert(
+            e.id.clone(),
+            serde_json::json!({
+                "name": e.name,
+                "interfaces": {
+                    e.interface.clone(): {
+                        "subnets": [{"ipnet": format!("{}/{}", e.ip, e.prefix), "gateway": e.gateway}],
+                        "mac_address": e.mac,
+                    }
+                }
+            }),
+        );
+    }
+    serde_json::Value::Object(out)
+}
+
+/// `network inspect NAME...`: each network's record with its containers.
+pub fn inspect(ctx: &Context, names: &[String]) -> Result<Vec<serde_json::Value>> {
+    let nets = store(ctx)?;
+    let mut out = Vec::new();
+    for q in names {
+        let n = nets.get(q).map_err(error)?;
+        let mut v = serde_json::to_value(&n)?;
+        v["containers"] = containers_on(ctx, &n);
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// `network prune`: every network no container uses; their names.
+pub fn prune(ctx: &Context, store: &Store, state: &State) -> Result<Vec<String>> {
+    let nets = self::store(ctx)?;
+    let mut removed = Vec::new();
+    for n in nets.list().map_err(error)? {
+        if users_of(ctx, store.root(), state, &n)?.is_empty() {
+            nets.remove(&n.name).map_err(error)?;
+            let _ = hutch_rootless_net::usernet::remove_bridge(
+                &usernet::paths(ctx),
+                &n.network_interface,
+            );
+            removed.push(n.name);
+        }
+    }
+    Ok(removed)
+}
 
 /// The kind of a network error: a missing network is not found.
 pub fn error(e: NetError) -> Error {

@@ -7,8 +7,7 @@ use std::time::Duration;
 use hutch_storage::Store;
 
 use super::lifecycle::{
-    DEFAULT_STOP_TIMEOUT, mark_stopped_by_user, request_of, settled, signal, stop_signal,
-    wait_until,
+    DEFAULT_STOP_TIMEOUT, mark_stopped_by_user, settled, signal, stop_signal, stored, wait_until,
 };
 use super::select::{Report, Selection};
 use super::{Paths, events};
@@ -70,7 +69,7 @@ pub fn stop_one(
     }
     mark_stopped_by_user(&paths)?;
     let timeout = timeout
-        .or(request_of(c).stop_timeout)
+        .or(stored(c).stop_timeout)
         .unwrap_or(DEFAULT_STOP_TIMEOUT);
     if let (ContainerState::Running | ContainerState::Paused, Some(pid)) = (c.state, c.pid) {
         let sig = if timeout == 0 {
