@@ -296,9 +296,119 @@ fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `--filter` for `ls` and `prune`: name, label, driver, dangling; the
+/// same key given twice matches either value, different keys all must.
+pub struct VolumeFilters(Vec<(String, String)>);
+
+impl VolumeFilters {
+    pub fn parse(list: &[String]) -> Result<VolumeFilters> {
+        let mut out = Vec::new();
+        for f in list {
+            let (k, v) = f.split_once('=').ok_or_else(|| {
+                Error::bad_input(format!("invalid filter {f:?}: expected key=value"))
+            })?;
+            if !matches!(
+                k,
+                "name" | "label" | "driver" | "dangling" | "opt" | "label!"
+            ) {
+                crate::fail!(BadInput, "invalid filter {k:?}");
+            }
+            if k == "dangling" && !matches!(v, "true" | "false" | "1" | "0") {
+                crate::fail!(BadInput, "invalid dangling filter value {v:?}");
+            }
+            out.push((k.to_string(), v.to_string()));
+        }
+        Ok(VolumeFilters(out))
+    }
+
+    /// Whether `v` passes; `in_use`: some container uses it.
+    pub fn matches(&self, v: &Volume, in_use: bool) -> bool {
+        let mut keys: Vec<&str> = self.0.iter().map(|(k, _)| k.as_str()).collect();
+        keys.dedup();
+        keys.iter().all(|key| {
+            self.0
+                .iter()
+                .filter(|(k, _)| k == key)
+                .any(|(k, val)| match k.as_str() {
+                    "name" => v.name.contains(val.as_str()),
+                    "driver" => v.driver == *val,
+                    "label" => label_match(&v.labels, val),
+                    "label!" => !label_match(&v.labels, val),
+                    "opt" => label_match(&v.options, val),
+                    "dangling" => matches!(val.as_str(), "true" | "1") != in_use,
+                    _ => false,
+                })
+        })
+    }
+}
+
+fn label_match(map: &std::collections::BTreeMap<String, String>, spec: &str) -> bool {
+    match spec.split_once('=') {
+        Some((k, val)) => map.get(k).is_some_and(|x| x == val),
+        None => map.contains_key(spec),
+    }
+}
+
+/// `volume ls`: the volumes that pass `filters`.
+pub fn list(state: &State, filters: &VolumeFilters) -> Result<Vec<Volume>> {
+    let mut out = Vec::new();
+    for v in state.list_volumes()? {
+        let in_use = !state.volume_users(&v.name)?.is_empty();
+        if filters.matches(&v, in_use) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// What `volume prune` with `filters` would remove now (for its prompt).
+pub fn prune_candidates(state: &State, filters: &VolumeFilters) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for v in state.list_volumes()? {
+        if state.volume_users(&v.name)?.is_empty() && filters.matches(&v, false) {
+            out.push(v.name);
+        }
+    }
+    Ok(out)
+}
+
+/// `volume exists`.
+pub fn exists(state: &State, name: &str) -> Result<bool> {
+    match state.volume(name) {
+        Ok(_) => Ok(true),
+        Err(StateError::NoSuchVolume { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_are_checked_and_matched() {
+        let list = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let bad = VolumeFilters::parse(&list(&["color=red"]))
+            .err()
+            .map(|e| e.kind());
+        assert_eq!(bad, Some(crate::engine::ErrorKind::BadInput));
+        assert!(VolumeFilters::parse(&list(&["dangling=maybe"])).is_err());
+        assert!(VolumeFilters::parse(&list(&["name"])).is_err());
+        let v = Volume {
+            name: "data".into(),
+            driver: "local".into(),
+            mountpoint: "/g/volumes/data/_data".into(),
+            created: 0,
+            labels: [("app".to_owned(), "web".to_owned())].into(),
+            options: Default::default(),
+            anonymous: false,
+        };
+        let f = VolumeFilters::parse(&list(&["label=app=web", "dangling=true"])).unwrap();
+        assert!(f.matches(&v, false));
+        assert!(!f.matches(&v, true));
+        let f = VolumeFilters::parse(&list(&["name=other", "name=dat"])).unwrap();
+        assert!(f.matches(&v, true));
+    }
 
     #[test]
     fn record_paths_and_options() {
