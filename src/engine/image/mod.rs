@@ -6,6 +6,7 @@ pub mod import;
 pub mod inspect;
 mod kinds;
 pub mod list;
+pub mod prune;
 pub mod pull;
 pub mod remove;
 pub mod transfer;
@@ -140,6 +141,40 @@ pub fn tag(store: &Store, image: &ImageRecord, target: &str) -> Result<String> {
         crate::fail!(NotFound, "{}: image not known", image.id);
     }
     Ok(name)
+}
+
+/// `untag`: the given names of `input` (all its names when none is given).
+pub fn untag(store: &Store, input: &str, names: &[String]) -> Result<()> {
+    let image = lookup(store, input)?;
+    if names.is_empty() {
+        store.images.untag(&image.id, None)?;
+    }
+    for name in names {
+        let Some(stored) = image
+            .names
+            .iter()
+            .find(|n| reference::matches_stored_name(name, n))
+        else {
+            crate::fail!(NotFound, "{name}: tag not known");
+        };
+        store.images.untag(&image.id, Some(stored))?;
+    }
+    Ok(())
+}
+
+/// `image mount`: the image's files, mounted read-only; where.
+pub fn mount(store: &Store, input: &str) -> Result<std::path::PathBuf> {
+    let image = lookup(store, input)?;
+    store
+        .mount_image(&image)
+        .with_context(|| format!("mounting image {}", image.id.short()))
+}
+
+/// `image unmount`; the image's full id.
+pub fn unmount(store: &Store, input: &str) -> Result<String> {
+    let image = lookup(store, input)?;
+    store.unmount_image(&image.id)?;
+    Ok(image.id.hex().to_owned())
 }
 
 /// The config blob of an image as JSON.
