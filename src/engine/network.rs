@@ -116,6 +116,12 @@ pub fn error(e: NetError) -> Error {
     Error::from(anyhow::Error::new(e)).with_kind(kind)
 }
 
+impl From<NetError> for Error {
+    fn from(e: NetError) -> Error {
+        error(e)
+    }
+}
+
 /// The networks' records, beside the image store.
 pub fn store(ctx: &Context) -> Result<NetworkStore> {
     let conf = crate::engine::image::storage_conf(ctx)?;
