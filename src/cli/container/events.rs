@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use crate::config::Context;
 use crate::engine::container::events::{EventStream, EventsOptions, parse_time};
@@ -124,13 +123,10 @@ pub fn events(ctx: &Context, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     if !args.stream {
         return Ok(ExitCode::SUCCESS);
     }
-    loop {
-        if stream.ended() {
-            return Ok(ExitCode::SUCCESS);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        print(stream.next_batch()?)?;
+    while let Some(batch) = stream.wait_batch()? {
+        print(batch)?;
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn render(t: &Template, e: &Event) -> anyhow::Result<String> {

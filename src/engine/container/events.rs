@@ -137,6 +137,21 @@ impl<'a> EventStream<'a> {
         Ok(events.into_iter().filter(|e| self.wanted(e)).collect())
     }
 
+    /// `--stream`: waits for the next events, polling every 100 ms; `None`
+    /// once the window has closed.
+    pub fn wait_batch(&mut self) -> Result<Option<Vec<Event>>> {
+        loop {
+            if self.ended() {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let batch = self.next_batch()?;
+            if !batch.is_empty() {
+                return Ok(Some(batch));
+            }
+        }
+    }
+
     /// Whether the window has closed (`until` is past): no event can come.
     pub fn ended(&self) -> bool {
         self.until.is_some_and(|u| time::now_ns() > u)
