@@ -69,24 +69,28 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(print(&reports)))
 }
 
-/// Prints the reports; the exit code of the worst failure (1 before 2
-/// before 125).
+/// Prints the reports; the exit code of the worst failure.
 fn print(reports: &[RemoveReport]) -> u8 {
-    let mut worst: Option<u8> = None;
+    let mut codes = Vec::new();
     for r in reports {
         match &r.error {
             None => println!("{}", r.input),
             Some(e) => {
                 eprintln!("Error: {}", e.text());
-                let code = code_of(e.kind());
-                worst = Some(match worst {
-                    Some(w) if w == 1 || (w == 2 && code != 1) => w,
-                    _ => code,
-                });
+                codes.push(code_of(e.kind()));
             }
         }
     }
-    worst.unwrap_or(0)
+    worst(&codes)
+}
+
+/// Podman's precedence: 1 once a container was missing, else 2 once one
+/// was in the wrong state, else 125; 0 without failures.
+fn worst(codes: &[u8]) -> u8 {
+    [1, 2, crate::cli::EXIT_HUTCH_ERROR]
+        .into_iter()
+        .find(|c| codes.contains(c))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -99,5 +103,13 @@ mod tests {
         assert_eq!(code_of(ErrorKind::InvalidState), 2);
         assert_eq!(code_of(ErrorKind::Conflict), 125);
         assert_eq!(code_of(ErrorKind::Internal), 125);
+    }
+
+    #[test]
+    fn missing_before_wrong_state_before_other() {
+        assert_eq!(worst(&[]), 0);
+        assert_eq!(worst(&[125, 2]), 2);
+        assert_eq!(worst(&[2, 125, 1]), 1);
+        assert_eq!(worst(&[125]), 125);
     }
 }
