@@ -183,5 +183,8 @@ fn block_signals() {
 /// Runs `fut` to completion on the shared runtime. Must not be called from
 /// inside an async task (a server calls the engine from `spawn_blocking`).
 fn block_on<F: Future>(fut: F) -> Result<F::Output, RegistryError> {
-    Ok(runtime()?.block_on(fut))
+    let writers = std::sync::Arc::new(transfer::Writers::default());
+    let out = runtime()?.block_on(transfer::WRITERS.scope(writers.clone(), fut));
+    writers.wait_idle();
+    Ok(out)
 }
