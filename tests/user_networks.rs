@@ -139,11 +139,14 @@ fn containers_on_a_network_reach_each_other_by_name() {
     assert_eq!(page.as_deref().map(str::trim), Some("hello-from-a"));
     env.ok(["rename", "renamed", "a"]);
 
-    // A network in use stays.
+    // A network in use stays: exit 2, as Podman's `network rm` (1 for a
+    // missing one).
     let out = env.run(["network", "rm", "n1"]);
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains('a'), "{}", stderr(&out));
     env.ok(["network", "exists", "n1"]);
+    let out = env.run(["network", "rm", "no-such-net"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     env.ok(["rm", "-f", "a"]);
     let run_dir = env.run_dir();

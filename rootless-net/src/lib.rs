@@ -52,6 +52,9 @@ pub enum NetError {
     },
     #[error("{0}")]
     Helper(String),
+    /// No network by that name or id (a front end's "not found").
+    #[error("unable to find network with name or ID {0}: network not found")]
+    NoSuchNetwork(String),
 }
 
 impl NetError {

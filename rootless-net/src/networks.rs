@@ -132,9 +132,7 @@ impl NetworkStore {
         let matches: Vec<&Network> = all.iter().filter(|n| n.id.starts_with(query)).collect();
         match matches.as_slice() {
             [one] if !query.is_empty() => Ok((*one).clone()),
-            [] | [_] => Err(NetError::Helper(format!(
-                "unable to find network with name or ID {query}: network not found"
-            ))),
+            [] | [_] => Err(NetError::NoSuchNetwork(query.to_owned())),
             _ => Err(NetError::Helper(format!(
                 "more than one network matches {query}"
             ))),

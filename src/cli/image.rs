@@ -339,29 +339,14 @@ pub fn tag(ctx: &Context, args: &TagArgs) -> anyhow::Result<ExitCode> {
 
 pub fn untag(ctx: &Context, args: &UntagArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
-    let image = engine::lookup(&store, &args.image)?;
-    if args.names.is_empty() {
-        store.images.untag(&image.id, None)?;
-    }
-    for name in &args.names {
-        let stored = image
-            .names
-            .iter()
-            .find(|n| crate::image::reference::matches_stored_name(name, n))
-            .ok_or_else(|| anyhow::anyhow!("{name}: tag not known"))?;
-        store.images.untag(&image.id, Some(stored))?;
-    }
+    engine::untag(&store, &args.image, &args.names)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn mount(ctx: &Context, args: &MountArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
     for name in &args.images {
-        let image = engine::lookup(&store, name)?;
-        let path = store
-            .mount_image(&image)
-            .with_context(|| format!("mounting image {}", image.id.short()))?;
-        println!("{}", path.display());
+        println!("{}", engine::mount(&store, name)?.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -369,25 +354,17 @@ fn mount(ctx: &Context, args: &MountArgs) -> anyhow::Result<ExitCode> {
 fn unmount(ctx: &Context, args: &MountArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
     for name in &args.images {
-        let image = engine::lookup(&store, name)?;
-        store.unmount_image(&image.id)?;
-        println!("{}", image.id.hex());
+        println!("{}", engine::unmount(&store, name)?);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
-    for image in store.images.list()? {
-        let unused = engine::users_of(&store, &image).is_empty();
-        if unused && (args.all || image.names.is_empty()) {
-            store.remove_image(&image.id)?;
-            println!("{}", image.id.hex());
-        }
+    let opts = engine::prune::ImagePruneOptions { all: args.all };
+    for id in engine::prune::prune(&store, &opts)? {
+        println!("{id}");
     }
-    // Also what crashed removals and failed pulls left behind.
-    let (layers, blobs) = store.collect_garbage()?;
-    tracing::info!(layers, blobs, "removed unreferenced layers and blobs");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -456,6 +433,7 @@ pub fn save(ctx: &Context, args: &SaveArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("creating {}", tmp.display()))?;
             let mut w = std::io::BufWriter::new(file);
             let result = transfer::save(&store, &images, format, Some(&mut w), None)
+                .map_err(anyhow::Error::from)
                 .and_then(|()| w.into_inner().map_err(|e| e.into_error().into()).map(drop))
                 .and_then(|()| {
                     std::fs::rename(&tmp, path)

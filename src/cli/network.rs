@@ -4,16 +4,14 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
 use clap::Subcommand;
-use hutch_rootless_net::NetworkMode;
-use hutch_rootless_net::networks::{Network, NetworkStore};
 
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths, network, usernet};
+use crate::engine::ErrorKind;
+use crate::engine::container::{self as engine, usernet};
+use crate::engine::image;
+use crate::engine::network::{self as netops, NetworkCreateOptions, NetworkRemoveOptions};
 use crate::engine::state as engine_state;
-use crate::engine::{image, state::names};
-use crate::host::time;
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
@@ -116,53 +114,6 @@ pub struct ExistsArgs {
     name: String,
 }
 
-fn store(ctx: &Context) -> anyhow::Result<NetworkStore> {
-    let conf = image::storage_conf(ctx)?;
-    Ok(NetworkStore::new(
-        image::graph_root(ctx, &conf).join("networks"),
-    ))
-}
-
-/// Names of the containers whose plan names `net`.
-fn users_of(ctx: &Context, net: &Network) -> anyhow::Result<Vec<String>> {
-    let state = engine::open_state(ctx)?;
-    let conf = image::storage_conf(ctx)?;
-    let root = image::graph_root(ctx, &conf);
-    Ok(state
-        .list_containers(true)?
-        .into_iter()
-        .filter(|c| {
-            network::read_plan(&Paths::new(ctx, &root, &c.id)).is_some_and(|p| {
-                usernet::uses(&p, &net.name)
-                    || matches!(&p.mode, NetworkMode::Network { name } if *name == net.id)
-            })
-        })
-        .map(|c| c.name)
-        .collect())
-}
-
-/// `network inspect`'s "containers" (Podman 5's key): the running ones
-/// with their interface, address and MAC.
-fn containers_on(ctx: &Context, net: &Network) -> serde_json::Value {
-    let eps = hutch_rootless_net::usernet::read_records(&usernet::paths(ctx)).endpoints;
-    let mut out = serde_json::Map::new();
-    for e in eps.iter().filter(|e| e.network == net.name) {
-        out.insert(
-            e.id.clone(),
-            serde_json::json!({
-                "name": e.name,
-                "interfaces": {
-                    e.interface.clone(): {
-                        "subnets": [{"ipnet": format!("{}/{}", e.ip, e.prefix), "gateway": e.gateway}],
-                        "mac_address": e.mac,
-                    }
-                }
-            }),
-        );
-    }
-    serde_json::Value::Object(out)
-}
-
 fn one_container(
     ctx: &Context,
     query: &str,
@@ -175,36 +126,22 @@ fn one_container(
 }
 
 pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
-    let nets = store(ctx)?;
+    let nets = netops::store(ctx)?;
     match cmd {
         NetworkCommand::Create(a) => {
-            let existing = nets.list()?;
-            let name = match &a.name {
-                Some(n) => {
-                    names::validate("network", n)?;
-                    n.clone()
-                }
-                None => (1..)
-                    .map(|i| format!("podman{i}"))
-                    .find(|n| !existing.iter().any(|e| &e.name == n))
-                    .unwrap_or_default(),
-            };
             let mut labels = BTreeMap::new();
             for l in &a.label {
                 let (k, v) = l.split_once('=').unwrap_or((l, ""));
                 labels.insert(k.to_owned(), v.to_owned());
             }
-            let id = names::generate_id().context("generating a network id")?;
-            let n = nets.create(
-                &name,
-                id,
-                time::rfc3339(time::now()),
-                a.subnet.as_deref(),
-                a.gateway.as_deref(),
-                a.internal,
+            let opts = NetworkCreateOptions {
+                name: a.name.clone(),
+                subnet: a.subnet.clone(),
+                gateway: a.gateway.clone(),
+                internal: a.internal,
                 labels,
-            )?;
-            println!("{}", n.name);
+            };
+            println!("{}", netops::create(ctx, &opts)?.name);
         }
         NetworkCommand::Ls(a) => {
             let all = nets.list()?;
@@ -225,64 +162,41 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             }
         }
         NetworkCommand::Inspect(a) => {
-            let mut out = Vec::new();
-            for q in &a.names {
-                let n = nets.get(q)?;
-                let mut v = serde_json::to_value(&n)?;
-                v["containers"] = containers_on(ctx, &n);
-                out.push(v);
-            }
+            let out = netops::inspect(ctx, &a.names)?;
             println!(
                 "{}",
                 crate::format::to_json_pretty(&serde_json::Value::Array(out))
             );
         }
         NetworkCommand::Rm(a) => {
-            for q in &a.names {
-                let n = nets.get(q)?;
-                let users = users_of(ctx, &n)?;
-                if !users.is_empty() && a.force {
-                    // Podman's -f: the containers go first.
-                    let exe =
-                        std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
-                    let mut cmd = std::process::Command::new(exe);
-                    if let Some(root) = &ctx.root_override {
-                        cmd.arg("--root").arg(root);
+            let store = image::open_store(ctx)?;
+            let state = engine::open_state(ctx)?;
+            let opts = NetworkRemoveOptions {
+                names: a.names.clone(),
+                force: a.force,
+            };
+            let mut code = 0;
+            for r in netops::remove_networks(ctx, &store, &state, &opts)? {
+                match r.error {
+                    None => println!("{}", r.name),
+                    Some(e) => {
+                        eprintln!("Error: {}", e.text());
+                        // Podman's codes: 1 no such network, 2 in use.
+                        code = match e.kind() {
+                            ErrorKind::NotFound => 1,
+                            ErrorKind::Conflict => 2,
+                            _ => crate::cli::EXIT_HUTCH_ERROR,
+                        };
                     }
-                    let st = cmd
-                        .args(["rm", "-f"])
-                        .args(&users)
-                        .stdout(std::process::Stdio::null())
-                        .status()
-                        .context("removing the containers of the network")?;
-                    if !st.success() {
-                        bail!("removing the containers of network {} failed", n.name);
-                    }
-                } else if !users.is_empty() {
-                    bail!(
-                        "network {} is being used by container(s) {}: network is being used",
-                        n.name,
-                        users.join(", ")
-                    );
                 }
-                nets.remove(&n.name)?;
-                let _ = hutch_rootless_net::usernet::remove_bridge(
-                    &usernet::paths(ctx),
-                    &n.network_interface,
-                );
-                println!("{}", n.name);
             }
+            return Ok(ExitCode::from(code));
         }
         NetworkCommand::Prune(_) => {
-            for n in nets.list()? {
-                if users_of(ctx, &n)?.is_empty() {
-                    nets.remove(&n.name)?;
-                    let _ = hutch_rootless_net::usernet::remove_bridge(
-                        &usernet::paths(ctx),
-                        &n.network_interface,
-                    );
-                    println!("{}", n.name);
-                }
+            let store = image::open_store(ctx)?;
+            let state = engine::open_state(ctx)?;
+            for name in netops::prune(ctx, &store, &state)? {
+                println!("{name}");
             }
         }
         NetworkCommand::Connect(a) => {

@@ -7,9 +7,9 @@ use anyhow::bail;
 
 use crate::config::Context;
 use crate::engine::container as containers;
-use crate::engine::image;
-use crate::engine::state::{StateError, Volume};
-use crate::engine::volume::{self as engine, VolumeCreate};
+use crate::engine::state::Volume;
+use crate::engine::volume::{self as engine, VolumeCreate, VolumeFilters};
+use crate::engine::{ErrorKind, image};
 use crate::format::{OutputFormat, Template};
 
 #[derive(Debug, clap::Subcommand)]
@@ -137,14 +137,11 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
             println!("{}", v.name);
         }
         VolumeCommand::Ls(a) => {
-            let filters = Filters::parse(&a.filter)?;
-            let mut rows = Vec::new();
-            for v in state.list_volumes()? {
-                let in_use = !state.volume_users(&v.name)?.is_empty();
-                if filters.matches(&v, in_use) {
-                    rows.push(engine::inspect_view(&state, &v));
-                }
-            }
+            let filters = VolumeFilters::parse(&a.filter)?;
+            let rows: Vec<serde_json::Value> = engine::list(&state, &filters)?
+                .iter()
+                .map(|v| engine::inspect_view(&state, v))
+                .collect();
             if a.quiet {
                 for r in &rows {
                     println!("{}", r["Name"].as_str().unwrap_or_default());
@@ -208,12 +205,12 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
                     Ok(()) => println!("{n}"),
                     Err(e) => {
                         // Podman's exit codes: 1 no such volume, 2 in use.
-                        code = match e.downcast_ref::<StateError>() {
-                            Some(StateError::NoSuchVolume { .. }) => ExitCode::from(1),
-                            Some(StateError::VolumeInUse { .. }) => ExitCode::from(2),
-                            _ => ExitCode::from(crate::cli::EXIT_HUTCH_ERROR),
-                        };
-                        errors.push(crate::cli::error_text(&e));
+                        code = ExitCode::from(match e.kind() {
+                            ErrorKind::NotFound => 1,
+                            ErrorKind::Conflict => 2,
+                            _ => crate::cli::EXIT_HUTCH_ERROR,
+                        });
+                        errors.push(e.text());
                     }
                 }
             }
@@ -223,15 +220,13 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
             return Ok(code);
         }
         VolumeCommand::Prune(a) => {
-            let filters = Filters::parse(&a.filter)?;
+            let filters = VolumeFilters::parse(&a.filter)?;
             if !a.force {
                 eprintln!(
                     "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:"
                 );
-                for v in state.list_volumes()? {
-                    if state.volume_users(&v.name)?.is_empty() && filters.matches(&v, false) {
-                        eprintln!("{}", v.name);
-                    }
+                for name in engine::prune_candidates(&state, &filters)? {
+                    eprintln!("{name}");
                 }
                 eprint!("Are you sure you want to continue? [y/N] ");
                 let _ = std::io::stderr().flush();
@@ -246,10 +241,9 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
             }
         }
         VolumeCommand::Exists(a) => {
-            return Ok(match state.volume(&a.name) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(StateError::NoSuchVolume { .. }) => ExitCode::from(1),
-                Err(e) => return Err(e.into()),
+            return Ok(match engine::exists(&state, &a.name)? {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::from(1),
             });
         }
     }
@@ -273,56 +267,4 @@ fn print_inspect(
         ),
     }
     Ok(())
-}
-
-/// `--filter` for `ls` and `prune`: name, label, driver, dangling; the
-/// same key given twice matches either value, different keys all must.
-struct Filters(Vec<(String, String)>);
-
-impl Filters {
-    fn parse(list: &[String]) -> anyhow::Result<Filters> {
-        let mut out = Vec::new();
-        for f in list {
-            let (k, v) = f
-                .split_once('=')
-                .ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: expected key=value"))?;
-            if !matches!(
-                k,
-                "name" | "label" | "driver" | "dangling" | "opt" | "label!"
-            ) {
-                bail!("invalid filter {k:?}");
-            }
-            if k == "dangling" && !matches!(v, "true" | "false" | "1" | "0") {
-                bail!("invalid dangling filter value {v:?}");
-            }
-            out.push((k.to_string(), v.to_string()));
-        }
-        Ok(Filters(out))
-    }
-
-    fn matches(&self, v: &Volume, in_use: bool) -> bool {
-        let mut keys: Vec<&str> = self.0.iter().map(|(k, _)| k.as_str()).collect();
-        keys.dedup();
-        keys.iter().all(|key| {
-            self.0
-                .iter()
-                .filter(|(k, _)| k == key)
-                .any(|(k, val)| match k.as_str() {
-                    "name" => v.name.contains(val.as_str()),
-                    "driver" => v.driver == *val,
-                    "label" => label_match(&v.labels, val),
-                    "label!" => !label_match(&v.labels, val),
-                    "opt" => label_match(&v.options, val),
-                    "dangling" => matches!(val.as_str(), "true" | "1") != in_use,
-                    _ => false,
-                })
-        })
-    }
-}
-
-fn label_match(map: &std::collections::BTreeMap<String, String>, spec: &str) -> bool {
-    match spec.split_once('=') {
-        Some((k, val)) => map.get(k).is_some_and(|x| x == val),
-        None => map.contains_key(spec),
-    }
 }

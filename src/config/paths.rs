@@ -23,6 +23,9 @@ pub struct Context {
     pub run_dir: PathBuf,
     pub run_dir_from_xdg: bool,
     pub data_dir: PathBuf,
+    /// The user's home directory ($HOME), read once here so that the
+    /// engine never looks at the process's environment itself.
+    pub home: PathBuf,
     /// `--root`: the storage graph root, over storage.conf.
     pub root_override: Option<PathBuf>,
     /// `--storage-driver`, over storage.conf.
@@ -75,6 +78,9 @@ impl Context {
         );
         Context {
             data_dir: data_dir(rootful),
+            home: std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default(),
             identity,
             rootful,
             inside_namespace,

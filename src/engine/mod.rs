@@ -6,7 +6,8 @@ pub mod container;
 pub mod error;
 pub mod image;
 pub mod info;
+pub mod network;
 pub mod state;
 pub mod volume;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, ResultExt};

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Error, Result, ResultExt};
 use hutch_storage::Store;
 
 use crate::config::Context;
-use crate::engine::container::{Paths, remove};
+use crate::engine::container::remove::{self, RemoveOptions};
 use crate::engine::state::{State, StateError, Volume, names};
 use crate::host::time;
 
@@ -35,7 +35,7 @@ pub fn volumes_dir(graphroot: &Path) -> PathBuf {
 }
 
 /// The row for a new volume (nothing is written yet).
-pub fn record(graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
+pub fn record(graphroot: &Path, req: &VolumeCreate) -> Result<Volume> {
     let name = match &req.name {
         Some(n) => {
             names::validate("volume", n)?;
@@ -49,7 +49,8 @@ pub fn record(graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
                 for o in v.split(',') {
                     let key = o.split_once('=').map_or(o, |(k, _)| k);
                     if !matches!(key, "uid" | "gid") {
-                        bail!(
+                        crate::fail!(
+                            BadInput,
                             "volume option o={o}: only uid= and gid= are supported by hutch's local driver"
                         );
                     }
@@ -57,10 +58,11 @@ pub fn record(graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
                 }
             }
             "nocopy" | "copy" => {}
-            "type" | "device" => bail!(
+            "type" | "device" => crate::fail!(
+                BadInput,
                 "volume option {k}={v}: mounting a filesystem as a volume is not supported by hutch yet"
             ),
-            _ => bail!("invalid mount option {k} for driver 'local'"),
+            _ => crate::fail!(BadInput, "invalid mount option {k} for driver 'local'"),
         }
     }
     Ok(Volume {
@@ -78,12 +80,12 @@ pub fn record(graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
     })
 }
 
-fn id_option(o: &str) -> anyhow::Result<Option<(&str, u32)>> {
+fn id_option(o: &str) -> Result<Option<(&str, u32)>> {
     match o.split_once('=') {
         Some((k @ ("uid" | "gid"), v)) => Ok(Some((
             k,
             v.parse()
-                .with_context(|| format!("volume option {o}: not a number"))?,
+                .map_err(|_| Error::bad_input(format!("volume option {o}: not a number")))?,
         ))),
         _ => Ok(None),
     }
@@ -97,7 +99,7 @@ pub fn volume_dir(v: &Volume) -> PathBuf {
 
 /// Makes `volumes/NAME` (0700: other users must not reach the data) and
 /// `_data` (0755), owned as `o=uid=,gid=` ask.
-pub fn make_dirs(v: &Volume) -> anyhow::Result<()> {
+pub fn make_dirs(v: &Volume) -> Result<()> {
     let dir = volume_dir(v);
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -140,10 +142,11 @@ pub fn remove_dirs(v: &Volume) {
 }
 
 /// `volume create`.
-pub fn create(state: &State, graphroot: &Path, req: &VolumeCreate) -> anyhow::Result<Volume> {
+pub fn create(state: &State, graphroot: &Path, req: &VolumeCreate) -> Result<Volume> {
     let v = record(graphroot, req)?;
     if state.volume(&v.name).is_ok() {
-        bail!(
+        crate::fail!(
+            Conflict,
             "volume with name {} already exists: volume already exists",
             v.name
         );
@@ -160,22 +163,33 @@ pub fn create(state: &State, graphroot: &Path, req: &VolumeCreate) -> anyhow::Re
     Ok(v)
 }
 
-/// `volume rm [-f]`. With `force`, the (stopped) containers using the
-/// volume are removed first, as Podman does; a running one still refuses.
+/// `volume rm [-f]`. With `force`, the containers using the volume are
+/// removed first (running ones are stopped, their networks torn down), as
+/// Podman does, by the same removal as `rm -f`.
 pub fn remove_volume(
     ctx: &Context,
     store: &Store,
     state: &State,
     name: &str,
     force: bool,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let v = state.volume(name)?;
     if force {
-        for id in state.volume_users(name)? {
-            let paths = Paths::new(ctx, store.root(), &id);
-            remove::remove_stopped(store, state, &paths, &id).with_context(|| {
-                format!("removing container {} that uses volume {name}", &id[..12])
-            })?;
+        let users = state.volume_users(name)?;
+        if !users.is_empty() {
+            let opts = RemoveOptions {
+                names: users,
+                force: true,
+                ..RemoveOptions::default()
+            };
+            for r in remove::remove(ctx, store, state, &opts)? {
+                if let Some(e) = r.error {
+                    return Err(e.context(format!(
+                        "removing container {} that uses volume {name}",
+                        &r.id[..12.min(r.id.len())]
+                    )));
+                }
+            }
         }
     }
     state.remove_volume(name)?;
@@ -184,7 +198,7 @@ pub fn remove_volume(
 }
 
 /// `volume prune`: every volume no container uses. Returns their names.
-pub fn prune(state: &State, keep: &dyn Fn(&Volume) -> bool) -> anyhow::Result<Vec<String>> {
+pub fn prune(state: &State, keep: &dyn Fn(&Volume) -> bool) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     for v in state.list_volumes()? {
         if keep(&v) || !state.volume_users(&v.name)?.is_empty() {
@@ -205,7 +219,7 @@ pub fn prune(state: &State, keep: &dyn Fn(&Volume) -> bool) -> anyhow::Result<Ve
 
 /// For `rm -v` (and `run --rm`): removes the anonymous volumes
 /// [`State::remove_container`] reported as used by no other container.
-pub fn remove_orphans(state: &State, orphans: &[Volume]) -> anyhow::Result<()> {
+pub fn remove_orphans(state: &State, orphans: &[Volume]) -> Result<()> {
     for v in orphans {
         match state.remove_volume(&v.name) {
             Ok(()) | Err(StateError::NoSuchVolume { .. }) => remove_dirs(v),
@@ -238,7 +252,7 @@ pub fn inspect_view(state: &State, v: &Volume) -> serde_json::Value {
 /// Copies the image's files at a volume's mount point into the new, empty
 /// volume (Podman's copy-up), keeping owners, modes and symlinks. Device
 /// nodes and sockets are skipped. `dst`'s own mode and owner follow `src`.
-pub fn copy_up(src: &Path, dst: &Path) -> anyhow::Result<()> {
+pub fn copy_up(src: &Path, dst: &Path) -> Result<()> {
     let meta = std::fs::symlink_metadata(src)?;
     if !meta.is_dir() {
         return Ok(());
@@ -282,9 +296,119 @@ fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `--filter` for `ls` and `prune`: name, label, driver, dangling; the
+/// same key given twice matches either value, different keys all must.
+pub struct VolumeFilters(Vec<(String, String)>);
+
+impl VolumeFilters {
+    pub fn parse(list: &[String]) -> Result<VolumeFilters> {
+        let mut out = Vec::new();
+        for f in list {
+            let (k, v) = f.split_once('=').ok_or_else(|| {
+                Error::bad_input(format!("invalid filter {f:?}: expected key=value"))
+            })?;
+            if !matches!(
+                k,
+                "name" | "label" | "driver" | "dangling" | "opt" | "label!"
+            ) {
+                crate::fail!(BadInput, "invalid filter {k:?}");
+            }
+            if k == "dangling" && !matches!(v, "true" | "false" | "1" | "0") {
+                crate::fail!(BadInput, "invalid dangling filter value {v:?}");
+            }
+            out.push((k.to_string(), v.to_string()));
+        }
+        Ok(VolumeFilters(out))
+    }
+
+    /// Whether `v` passes; `in_use`: some container uses it.
+    pub fn matches(&self, v: &Volume, in_use: bool) -> bool {
+        let mut keys: Vec<&str> = self.0.iter().map(|(k, _)| k.as_str()).collect();
+        keys.dedup();
+        keys.iter().all(|key| {
+            self.0
+                .iter()
+                .filter(|(k, _)| k == key)
+                .any(|(k, val)| match k.as_str() {
+                    "name" => v.name.contains(val.as_str()),
+                    "driver" => v.driver == *val,
+                    "label" => label_match(&v.labels, val),
+                    "label!" => !label_match(&v.labels, val),
+                    "opt" => label_match(&v.options, val),
+                    "dangling" => matches!(val.as_str(), "true" | "1") != in_use,
+                    _ => false,
+                })
+        })
+    }
+}
+
+fn label_match(map: &std::collections::BTreeMap<String, String>, spec: &str) -> bool {
+    match spec.split_once('=') {
+        Some((k, val)) => map.get(k).is_some_and(|x| x == val),
+        None => map.contains_key(spec),
+    }
+}
+
+/// `volume ls`: the volumes that pass `filters`.
+pub fn list(state: &State, filters: &VolumeFilters) -> Result<Vec<Volume>> {
+    let mut out = Vec::new();
+    for v in state.list_volumes()? {
+        let in_use = !state.volume_users(&v.name)?.is_empty();
+        if filters.matches(&v, in_use) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// What `volume prune` with `filters` would remove now (for its prompt).
+pub fn prune_candidates(state: &State, filters: &VolumeFilters) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for v in state.list_volumes()? {
+        if state.volume_users(&v.name)?.is_empty() && filters.matches(&v, false) {
+            out.push(v.name);
+        }
+    }
+    Ok(out)
+}
+
+/// `volume exists`.
+pub fn exists(state: &State, name: &str) -> Result<bool> {
+    match state.volume(name) {
+        Ok(_) => Ok(true),
+        Err(StateError::NoSuchVolume { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_are_checked_and_matched() {
+        let list = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let bad = VolumeFilters::parse(&list(&["color=red"]))
+            .err()
+            .map(|e| e.kind());
+        assert_eq!(bad, Some(crate::engine::ErrorKind::BadInput));
+        assert!(VolumeFilters::parse(&list(&["dangling=maybe"])).is_err());
+        assert!(VolumeFilters::parse(&list(&["name"])).is_err());
+        let v = Volume {
+            name: "data".into(),
+            driver: "local".into(),
+            mountpoint: "/g/volumes/data/_data".into(),
+            created: 0,
+            labels: [("app".to_owned(), "web".to_owned())].into(),
+            options: Default::default(),
+            anonymous: false,
+        };
+        let f = VolumeFilters::parse(&list(&["label=app=web", "dangling=true"])).unwrap();
+        assert!(f.matches(&v, false));
+        assert!(!f.matches(&v, true));
+        let f = VolumeFilters::parse(&list(&["name=other", "name=dat"])).unwrap();
+        assert!(f.matches(&v, true));
+    }
 
     #[test]
     fn record_paths_and_options() {

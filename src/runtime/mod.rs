@@ -3,6 +3,7 @@
 //! the k8s-file log format. The per-container monitor (conmon's role) will
 //! live here too.
 
+pub mod console;
 pub mod logfile;
 pub mod monitor;
 pub mod oci;

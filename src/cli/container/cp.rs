@@ -26,8 +26,8 @@ pub fn cp(ctx: &Context, args: &CpArgs) -> anyhow::Result<ExitCode> {
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
     let req = CopyRequest {
-        source: Location::parse(&args.source),
-        dest: Location::parse(&args.dest),
+        source: absolute(Location::parse(&args.source))?,
+        dest: absolute(Location::parse(&args.dest))?,
         archive: args.archive,
         overwrite: args.overwrite,
     };
@@ -42,4 +42,17 @@ pub fn cp(ctx: &Context, args: &CpArgs) -> anyhow::Result<ExitCode> {
         &mut stdout.lock(),
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A relative host path made absolute against our working directory: the
+/// engine resolves no paths against the caller's.
+fn absolute(loc: Location) -> anyhow::Result<Location> {
+    Ok(match loc {
+        Location::Host(p) if !p.starts_with('/') => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| anyhow::anyhow!("finding the current directory: {e}"))?;
+            Location::Host(format!("{}/{p}", cwd.display()))
+        }
+        other => other,
+    })
 }

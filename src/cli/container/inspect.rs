@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use crate::config::Context;
-use crate::engine::container::{self as engine, inspect, lifecycle};
+use crate::engine::container::inspect::{self, InspectKind, InspectOptions};
+use crate::engine::container::{self as engine};
 use crate::engine::image;
 use crate::format::{OutputFormat, to_json_pretty};
 
@@ -36,60 +37,28 @@ pub fn inspect(ctx: &Context, args: &InspectArgs) -> anyhow::Result<ExitCode> {
 
 fn run(ctx: &Context, args: &InspectArgs, kind: &str) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
+    let opts = InspectOptions {
+        names: args.names.clone(),
+        kind: InspectKind::parse(kind)?,
+        latest: args.latest,
+    };
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    lifecycle::recover(ctx, &store, &state)?;
-    let mut views = Vec::new();
-    let mut missing = Vec::new();
-    let mut names = args.names.clone();
-    if args.latest {
-        if let Some(c) = state
-            .list_containers(true)?
-            .into_iter()
-            .max_by_key(|c| c.created)
-        {
-            names.push(c.id);
-        } else {
-            anyhow::bail!("no containers to inspect: no such container");
-        }
-    }
-    if names.is_empty() {
-        anyhow::bail!("no names or ids specified");
-    }
-    for name in &names {
-        if kind != "image"
-            && let Ok(c) = state.container(name)
-        {
-            views.push(inspect::inspect(ctx, &store, &c));
-            continue;
-        }
-        if kind != "container" {
-            match image::lookup(&store, name) {
-                Ok(img) => {
-                    views.push(image::inspect::inspect(&store, &img)?);
-                    continue;
-                }
-                Err(image::LookupError::NotKnown(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        missing.push(match kind {
-            "container" => format!("no such container {name}"),
-            "image" => format!("{name}: image not known"),
-            _ => format!("inspecting object: no such object: {name:?}"),
-        });
-    }
+    let report = inspect::inspect_objects(ctx, &store, &state, &opts)?;
     match format {
         OutputFormat::Template(t) => {
-            for v in &views {
+            for v in &report.views {
                 print!("{}", t.render_one(v)?);
             }
         }
-        _ => println!("{}", to_json_pretty(&serde_json::Value::Array(views))),
+        _ => println!(
+            "{}",
+            to_json_pretty(&serde_json::Value::Array(report.views))
+        ),
     }
-    if !missing.is_empty() {
+    if !report.missing.is_empty() {
         // Podman prints what it found, then fails naming what it did not.
-        anyhow::bail!("{}", missing.join("\n"));
+        anyhow::bail!("{}", report.missing.join("\n"));
     }
     Ok(ExitCode::SUCCESS)
 }

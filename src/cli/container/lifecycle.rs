@@ -11,13 +11,22 @@ use anyhow::{Context as _, bail};
 use hutch_storage::Store;
 
 use super::flags::{Caller, CreateFlags};
-use crate::cli::{EXIT_HUTCH_ERROR, error_text};
+use crate::cli::EXIT_HUTCH_ERROR;
 use crate::config::Context;
+use crate::engine::container::attach::AttachOptions;
 use crate::engine::container::create::{self, CreateReport};
-use crate::engine::container::lifecycle::{self, Condition};
-use crate::engine::container::{self as engine, Paths, events};
+use crate::engine::container::kill::{self, KillOptions};
+use crate::engine::container::lifecycle;
+use crate::engine::container::prune::{self, PruneOptions};
+use crate::engine::container::rename::{self, RenameOptions};
+use crate::engine::container::restart::{self, RestartOptions};
+use crate::engine::container::select::{Report, Selection};
+use crate::engine::container::start::{self, StartOptions, Started};
+use crate::engine::container::stop::{self, StopOptions};
+use crate::engine::container::wait::{self, WaitOptions};
+use crate::engine::container::{self as engine, exists};
 use crate::engine::image;
-use crate::engine::state::{Container, ContainerState, State};
+use crate::engine::state::State;
 use crate::spec::ContainerSpec;
 
 /// Opens the store and the state, and finishes what dead monitors left
@@ -27,50 +36,6 @@ fn open(ctx: &Context) -> anyhow::Result<(Store, State)> {
     let state = engine::open_state(ctx)?;
     lifecycle::recover(ctx, &store, &state)?;
     Ok((store, state))
-}
-
-/// The most recently created container (`--latest`).
-fn latest(state: &State) -> anyhow::Result<Container> {
-    state
-        .list_containers(true)?
-        .into_iter()
-        .max_by_key(|c| c.created)
-        .context("no containers to act on: no such container")
-}
-
-/// What a command acts on: (the input as the user gave it, to print back
-/// as Podman does; the container).
-fn targets(
-    state: &State,
-    names: &[String],
-    all: bool,
-    latest_: bool,
-    verb: &str,
-) -> anyhow::Result<Vec<(String, anyhow::Result<Container>)>> {
-    if all {
-        return Ok(state
-            .list_containers(true)?
-            .into_iter()
-            .map(|c| (c.id.clone(), Ok(c)))
-            .collect());
-    }
-    if latest_ {
-        let c = latest(state)?;
-        return Ok(vec![(c.id.clone(), Ok(c))]);
-    }
-    if names.is_empty() {
-        bail!("you must provide at least one container name or id to {verb}");
-    }
-    Ok(names
-        .iter()
-        .map(|n| (n.clone(), state.container(n).map_err(Into::into)))
-        .collect())
-}
-
-/// Prints an error for one container and remembers the failure.
-fn failed(code: &mut u8, e: &anyhow::Error) {
-    eprintln!("Error: {}", error_text(e));
-    *code = EXIT_HUTCH_ERROR;
 }
 
 /// `create` and `run`: the engine's create (which does `--replace`), then
@@ -136,25 +101,45 @@ pub struct StartArgs {
     containers: Vec<String>,
 }
 
-pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
-    if args.attach {
-        return super::start::start_attached(
-            ctx,
-            &args.containers,
-            args.interactive,
-            &args.attach_flags,
-        );
+fn selection(names: &[String], all: bool, latest: bool) -> Selection {
+    Selection {
+        names: names.to_vec(),
+        all,
+        latest,
     }
+}
+
+pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
+    let opts = StartOptions {
+        select: selection(&args.containers, args.all, args.latest),
+        attach: args.attach.then(|| AttachOptions {
+            stdin: args.interactive,
+            detach_keys: args.attach_flags.detach_keys.clone(),
+            sig_proxy: args.attach_flags.sig_proxy,
+        }),
+    };
     let (store, state) = open(ctx)?;
+    match start::start(ctx, &store, &state, &opts)? {
+        Started::Detached(reports) => Ok(print_reports(&reports)),
+        Started::Attached(None) => Ok(ExitCode::SUCCESS),
+        Started::Attached(Some(session)) => super::attach::console(session),
+    }
+}
+
+/// Prints each report as Podman does: the input on stdout when done, the
+/// error on stderr when not; 125 once one failed.
+pub(super) fn print_reports(reports: &[Report]) -> ExitCode {
     let mut code = 0;
-    for (input, c) in targets(&state, &args.containers, args.all, args.latest, "start")? {
-        // Detached only; `start --attach` joins the container after this.
-        match c.and_then(|c| lifecycle::start_detached(ctx, &store, &state, &c.id)) {
-            Ok(()) => println!("{input}"),
-            Err(e) => failed(&mut code, &e),
+    for r in reports {
+        match &r.error {
+            None => println!("{}", r.input),
+            Some(e) => {
+                eprintln!("Error: {}", e.text());
+                code = EXIT_HUTCH_ERROR;
+            }
         }
     }
-    Ok(ExitCode::from(code))
+    ExitCode::from(code)
 }
 
 #[derive(Debug, clap::Args)]
@@ -175,26 +160,14 @@ pub struct StopArgs {
 }
 
 pub fn stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<ExitCode> {
+    let opts = StopOptions {
+        select: selection(&args.containers, args.all, args.latest),
+        ignore: args.ignore,
+        timeout: args.time,
+    };
+    opts.select.validate()?;
     let (store, state) = open(ctx)?;
-    let mut code = 0;
-    for (input, c) in targets(&state, &args.containers, args.all, args.latest, "stop")? {
-        let c = match c {
-            Ok(c) => c,
-            Err(_) if args.ignore => continue,
-            Err(e) => {
-                failed(&mut code, &e);
-                continue;
-            }
-        };
-        if args.all && !matches!(c.state, ContainerState::Running | ContainerState::Paused) {
-            continue;
-        }
-        match lifecycle::stop(ctx, &store, &state, &c, args.time) {
-            Ok(()) => println!("{input}"),
-            Err(e) => failed(&mut code, &e),
-        }
-    }
-    Ok(ExitCode::from(code))
+    Ok(print_reports(&stop::stop(ctx, &store, &state, &opts)?))
 }
 
 #[derive(Debug, clap::Args)]
@@ -212,22 +185,14 @@ pub struct KillArgs {
 }
 
 pub fn kill(ctx: &Context, args: &KillArgs) -> anyhow::Result<ExitCode> {
-    let sig = lifecycle::parse_signal(&args.signal)?;
+    let opts = KillOptions {
+        select: selection(&args.containers, args.all, args.latest),
+        signal: args.signal.clone(),
+    };
+    opts.validate()?;
+    opts.select.validate()?;
     let (store, state) = open(ctx)?;
-    let mut code = 0;
-    for (input, c) in targets(&state, &args.containers, args.all, args.latest, "kill")? {
-        if args.all
-            && c.as_ref()
-                .is_ok_and(|c| !matches!(c.state, ContainerState::Running))
-        {
-            continue;
-        }
-        match c.and_then(|c| lifecycle::kill(ctx, &store, &state, &c, sig)) {
-            Ok(()) => println!("{input}"),
-            Err(e) => failed(&mut code, &e),
-        }
-    }
-    Ok(ExitCode::from(code))
+    Ok(print_reports(&kill::kill(ctx, &store, &state, &opts)?))
 }
 
 /// `250ms`, `2s`, `1m`, or a plain number of milliseconds.
@@ -271,38 +236,28 @@ pub struct WaitArgs {
 }
 
 pub fn wait(ctx: &Context, args: &WaitArgs) -> anyhow::Result<ExitCode> {
-    let interval = parse_interval(&args.interval)?;
-    let conds: Vec<Condition> = if args.condition.is_empty() {
-        vec![Condition::Exited]
-    } else {
-        args.condition
-            .iter()
-            .map(|c| Condition::parse(c))
-            .collect::<anyhow::Result<_>>()?
+    let opts = WaitOptions {
+        select: selection(&args.containers, false, args.latest),
+        conditions: WaitOptions::conditions(&args.condition)?,
+        interval: parse_interval(&args.interval)?,
+        ignore: args.ignore,
     };
+    opts.select.validate()?;
     let (store, state) = open(ctx)?;
     let mut code = 0;
     let mut out = std::io::stdout().lock();
-    for (_, c) in targets(&state, &args.containers, false, args.latest, "wait")? {
-        let c = match c {
-            Ok(c) => c,
-            Err(_) if args.ignore => {
-                writeln!(out, "-1")?;
-                continue;
-            }
-            Err(e) => {
-                failed(&mut code, &e);
-                continue;
-            }
-        };
-        match lifecycle::wait(ctx, &store, &state, &c.id, &conds, interval) {
-            Ok(exit) => {
-                writeln!(out, "{exit}")?;
-                out.flush()?;
-            }
-            Err(e) => failed(&mut code, &e),
+    // Printed as each wait ends: a script reading the codes sees the first
+    // exit before the second container ends.
+    wait::wait(ctx, &store, &state, &opts, &mut |r| match &r.result {
+        Ok(exit) => {
+            let _ = writeln!(out, "{exit}");
+            let _ = out.flush();
         }
-    }
+        Err(e) => {
+            eprintln!("Error: {}", e.text());
+            code = EXIT_HUTCH_ERROR;
+        }
+    })?;
     Ok(ExitCode::from(code))
 }
 
@@ -324,24 +279,19 @@ pub struct RestartArgs {
 }
 
 pub fn restart(ctx: &Context, args: &RestartArgs) -> anyhow::Result<ExitCode> {
+    let opts = RestartOptions {
+        select: selection(&args.containers, args.all, args.latest),
+        running: args.running,
+        timeout: args.time,
+    };
+    opts.select.validate()?;
     let (store, state) = open(ctx)?;
-    let mut code = 0;
-    for (_, c) in targets(&state, &args.containers, args.all, args.latest, "restart")? {
-        if args.running && c.as_ref().is_ok_and(|c| c.state != ContainerState::Running) {
-            continue;
-        }
-        let result = c.and_then(|c| {
-            lifecycle::stop(ctx, &store, &state, &c, args.time)?;
-            lifecycle::start_detached(ctx, &store, &state, &c.id)?;
-            events::record(&state, &c, "restart", &[]);
-            Ok(c.id)
-        });
-        match result {
-            Ok(id) => println!("{id}"),
-            Err(e) => failed(&mut code, &e),
-        }
+    let mut reports = restart::restart(ctx, &store, &state, &opts)?;
+    // Podman prints the full id of a restarted container.
+    for r in &mut reports {
+        r.input = r.id.clone();
     }
-    Ok(ExitCode::from(code))
+    Ok(print_reports(&reports))
 }
 
 #[derive(Debug, clap::Args)]
@@ -352,12 +302,11 @@ pub struct RenameArgs {
 
 pub fn rename(ctx: &Context, args: &RenameArgs) -> anyhow::Result<ExitCode> {
     let (_store, state) = open(ctx)?;
-    let c = state.container(&args.container)?;
-    state.rename(&c.id, &args.name)?;
-    // The resolver of user networks answers the new name from now on.
-    engine::usernet::rename(ctx, &c.id, &args.name);
-    let renamed = state.container(&c.id)?;
-    events::record(&state, &renamed, "rename", &[("oldName", c.name.clone())]);
+    let opts = RenameOptions {
+        container: args.container.clone(),
+        name: args.name.clone(),
+    };
+    rename::rename(ctx, &state, &opts)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -369,11 +318,10 @@ pub struct ExistsArgs {
 /// Exit 0 if the container exists, 1 if not, 125 on an error.
 pub fn exists(ctx: &Context, args: &ExistsArgs) -> anyhow::Result<ExitCode> {
     let state = engine::open_state(ctx)?;
-    match state.container(&args.container) {
-        Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(crate::engine::state::StateError::NoSuchContainer { .. }) => Ok(ExitCode::from(1)),
-        Err(e) => Err(e.into()),
-    }
+    Ok(match exists::exists(&state, &args.container)? {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(1),
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -396,22 +344,8 @@ pub fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let (store, state) = open(ctx)?;
-    let mut code = 0;
-    for c in state.list_containers(true)? {
-        let down = matches!(
-            c.state,
-            ContainerState::Exited | ContainerState::Configured | ContainerState::Stopped
-        ) && !lifecycle::monitor_alive(&c);
-        if !down {
-            continue;
-        }
-        let paths = Paths::new(ctx, store.root(), &c.id);
-        match engine::remove::remove_stopped(&store, &state, &paths, &c.id) {
-            Ok(()) => println!("{}", c.id),
-            Err(e) => failed(&mut code, &e),
-        }
-    }
-    Ok(ExitCode::from(code))
+    let reports = prune::prune(ctx, &store, &state, &PruneOptions::default())?;
+    Ok(print_reports(&reports))
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths};
+use crate::engine::container::events::parse_time;
+use crate::engine::container::logs::{LogStream, LogsOptions};
+use crate::engine::container::{self as engine};
 use crate::engine::image;
-use crate::runtime::logfile::{self, LogFilter, Stream};
+use crate::runtime::logfile::{self, Stream};
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
@@ -31,50 +31,19 @@ pub struct LogsArgs {
 }
 
 pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    let now = crate::host::time::now_ns();
+    let at = |t: &Option<String>| t.as_deref().map(|t| parse_time(t, now)).transpose();
+    let opts = LogsOptions {
+        since: at(&args.since)?,
+        until: at(&args.until)?,
+        tail: args.tail,
+        follow: args.follow,
+    };
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    let c = state.container(&args.container)?;
-    let paths = Paths::new(ctx, store.root(), &c.id);
-    let Some(log) = engine::create::log_path(&paths, &c.spec.log) else {
-        anyhow::bail!(
-            "this container is using the 'none' log driver, cannot read logs: this container is not logging output"
-        );
-    };
-    let now = crate::host::time::now_ns();
-    let at = |t: &Option<String>| -> anyhow::Result<Option<i128>> {
-        t.as_deref()
-            .map(|t| super::events::parse_time(t, now).map(i128::from))
-            .transpose()
-    };
-    let filter = LogFilter {
-        since_ns: at(&args.since)?,
-        until_ns: at(&args.until)?,
-        tail: None,
-    };
-    let read =
-        || logfile::read(&log, &filter).with_context(|| format!("reading the log of {}", c.name));
-    let lines = read()?;
-    let skip = args.tail.map_or(0, |n| lines.len().saturating_sub(n));
-    let mut seen = lines.len();
-    print_lines(lines.into_iter().skip(skip), args.timestamps)?;
-    // `-f`: new lines as the monitor writes them, until the container is no
-    // longer running; a last read then takes what it wrote before the end.
-    if args.follow {
-        loop {
-            // A killed monitor must not keep `-f` waiting forever.
-            let _ = state.recover();
-            let running = state.container(&c.id).is_ok_and(|c| c.state.is_active());
-            let lines = read()?;
-            // A rotation drops the older half: start again from what is left.
-            seen = seen.min(lines.len());
-            let total = lines.len();
-            print_lines(lines.into_iter().skip(seen), args.timestamps)?;
-            seen = total;
-            if !running {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+    let mut stream = LogStream::open(ctx, &store, &state, &args.container, &opts)?;
+    while let Some(lines) = stream.next_batch()? {
+        print_lines(lines.into_iter(), args.timestamps)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -22,7 +22,6 @@ mod ps;
 mod resource_flags;
 mod rm;
 mod run;
-mod start;
 mod stats;
 mod top;
 mod update;

@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
-
+use super::lifecycle::print_reports;
 use crate::config::Context;
-use crate::engine::container::{self as engine, pause};
+use crate::engine::container::pause::{self, PauseOptions};
+use crate::engine::container::select::Selection;
+use crate::engine::container::{self as engine};
 use crate::engine::image;
-use crate::engine::state::ContainerState;
 
 #[derive(Debug, clap::Args)]
 pub struct PauseArgs {
@@ -29,43 +29,20 @@ pub fn unpause(ctx: &Context, args: &PauseArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn each(ctx: &Context, args: &PauseArgs, freeze: bool) -> anyhow::Result<ExitCode> {
+    let opts = PauseOptions {
+        select: Selection {
+            names: args.containers.clone(),
+            all: args.all,
+            latest: args.latest,
+        },
+    };
+    opts.select.validate()?;
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    state.recover()?;
-    let targets = if args.all {
-        let want = if freeze {
-            ContainerState::Running
-        } else {
-            ContainerState::Paused
-        };
-        state
-            .list_containers(true)?
-            .into_iter()
-            .filter(|c| c.state == want)
-            .collect()
-    } else {
-        if args.containers.is_empty() && !args.latest {
-            bail!("you must provide at least one name or id");
-        }
-        super::pick::containers(&state, &args.containers, args.latest)?
-    };
-    let mut failed = false;
-    for c in targets {
-        let done = match freeze {
-            true => pause::pause(ctx, &store, &state, &c),
-            false => pause::unpause(ctx, &store, &state, &c),
-        };
-        match done {
-            Ok(()) => println!("{}", c.id),
-            Err(e) => {
-                eprintln!("Error: {}", crate::cli::error_text(&e));
-                failed = true;
-            }
-        }
+    let mut reports = pause::pause_each(ctx, &store, &state, &opts, freeze)?;
+    // Podman prints the full id of each.
+    for r in &mut reports {
+        r.input = r.id.clone();
     }
-    Ok(ExitCode::from(if failed {
-        crate::cli::EXIT_HUTCH_ERROR
-    } else {
-        0
-    }))
+    Ok(print_reports(&reports))
 }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths, network};
+use crate::engine::container::port::{self, PortOptions};
+use crate::engine::container::{self as engine};
 use crate::engine::image;
 
 #[derive(Debug, clap::Args)]
@@ -18,58 +19,39 @@ pub struct PortArgs {
 }
 
 pub fn port(ctx: &Context, args: &PortArgs) -> anyhow::Result<ExitCode> {
-    let store = image::open_store(ctx)?;
-    let state = engine::open_state(ctx)?;
-    let (containers, filter) = if args.all {
+    let opts = if args.all {
         if args.args.len() > 1 {
             bail!("no arguments are needed with --all, or only a port");
         }
-        let all: Vec<_> = state.list_containers(true)?;
-        (all, args.args.first().cloned())
+        PortOptions {
+            container: None,
+            all: true,
+            port: args.args.first().cloned(),
+        }
     } else {
-        let Some(name) = args.args.first() else {
-            bail!("you must supply a running container name or ID");
-        };
         if args.args.len() > 2 {
             bail!("`port` accepts at most two arguments");
         }
-        (vec![state.container(name)?], args.args.get(1).cloned())
+        PortOptions {
+            container: args.args.first().cloned(),
+            all: false,
+            port: args.args.get(1).cloned(),
+        }
     };
-    // "80" means 80/tcp, as in Podman.
-    let filter = filter.map(|f| {
-        if f.contains('/') {
-            f
-        } else {
-            format!("{f}/tcp")
+    opts.validate()?;
+    let store = image::open_store(ctx)?;
+    let state = engine::open_state(ctx)?;
+    for m in port::port(ctx, &store, &state, &opts)? {
+        match (&opts.port, args.all) {
+            (Some(_), _) => println!("{}", m.public),
+            (None, true) => println!(
+                "{}\t{} -> {}",
+                &m.id[..12.min(m.id.len())],
+                m.private,
+                m.public
+            ),
+            (None, false) => println!("{} -> {}", m.private, m.public),
         }
-    });
-    let mut found = false;
-    for c in &containers {
-        let plan = network::read_plan(&Paths::new(ctx, store.root(), &c.id)).unwrap_or_default();
-        let lines: Vec<String> = plan.ports.iter().flat_map(|p| p.lines()).collect();
-        for line in lines {
-            let (private, public) = line.split_once(" -> ").unwrap_or((&line, ""));
-            match &filter {
-                Some(f) if f == private => {
-                    found = true;
-                    println!("{public}");
-                }
-                Some(_) => {}
-                None => {
-                    found = true;
-                    if args.all {
-                        println!("{}\t{line}", &c.id[..12]);
-                    } else {
-                        println!("{line}");
-                    }
-                }
-            }
-        }
-    }
-    if let Some(f) = filter
-        && !found
-    {
-        bail!("failed to find published port {f:?}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,12 +3,13 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 
 use crate::config::Context;
-use crate::engine::container::{self as engine, lifecycle};
+use crate::engine::container::list::{self, ContainerSummary, ListOptions};
+use crate::engine::container::{self as engine};
 use crate::engine::image;
-use crate::engine::state::{Container, ContainerState};
+use crate::engine::state::ContainerState;
 use crate::format::{OutputFormat, Template};
 use crate::host::time;
 
@@ -45,7 +46,7 @@ pub struct PsArgs {
 
 /// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
 /// seconds ago".
-pub fn status_text(c: &Container, now_ns: i64) -> String {
+pub fn status_text(c: &ContainerSummary, now_ns: i64) -> String {
     let now = now_ns / 1_000_000_000;
     match c.state {
         ContainerState::Running | ContainerState::Paused => {
@@ -67,246 +68,33 @@ pub fn status_text(c: &Container, now_ns: i64) -> String {
     }
 }
 
-/// One `--filter KEY=VALUE`.
-struct Filter {
-    key: String,
-    value: String,
-}
-
-fn parse_filters(raw: &[String]) -> anyhow::Result<Vec<Filter>> {
-    raw.iter()
-        .map(|f| {
-            let (k, v) = f
-                .split_once('=')
-                .with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
-            if !matches!(
-                k,
-                "id" | "name" | "status" | "label" | "exited" | "ancestor"
-            ) {
-                bail!("{k} is an invalid filter");
-            }
-            if k == "status"
-                && !matches!(
-                    v,
-                    "created"
-                        | "configured"
-                        | "running"
-                        | "paused"
-                        | "exited"
-                        | "stopped"
-                        | "removing"
-                        | "unknown"
-                )
-            {
-                bail!("{v} is not a valid status");
-            }
-            Ok(Filter {
-                key: k.to_owned(),
-                value: v.to_owned(),
-            })
-        })
-        .collect()
-}
-
-/// Podman matches names as a regular expression; the common forms (plain
-/// text, `^` and `$` anchors) are supported.
-fn name_matches(pattern: &str, name: &str) -> bool {
-    match (pattern.strip_prefix('^'), pattern.strip_suffix('$')) {
-        (Some(p), _) if p.ends_with('$') => name == &p[..p.len() - 1],
-        (Some(p), _) => name.starts_with(p),
-        (None, Some(p)) => name.ends_with(p),
-        (None, None) => name.contains(pattern),
-    }
-}
-
-/// The container's labels: the image's, then those of its spec.
-fn labels(c: &Container, image_labels: &serde_json::Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = image_labels
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.extend(c.spec.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-    out
-}
-
-/// Whether `c` passes the filters: values of one key are alternatives,
-/// different keys must all match (Podman's rule).
-fn passes(
-    c: &Container,
-    filters: &[Filter],
-    store: &hutch_storage::Store,
-    image_labels: &mut impl FnMut(&Container) -> serde_json::Value,
-) -> bool {
-    let mut keys: Vec<&str> = filters.iter().map(|f| f.key.as_str()).collect();
-    keys.dedup();
-    keys.sort_unstable();
-    keys.dedup();
-    keys.into_iter().all(|key| {
-        filters.iter().filter(|f| f.key == key).any(|f| {
-            let v = f.value.as_str();
-            match key {
-                "id" => c.id.starts_with(v),
-                "name" => name_matches(v, &c.name),
-                "status" => {
-                    lifecycle::state_name(c.state) == v
-                        || (v == "stopped" && c.state == ContainerState::Exited)
-                        || (v == "configured" && c.state == ContainerState::Configured)
-                }
-                "exited" => {
-                    matches!(c.state, ContainerState::Exited | ContainerState::Stopped)
-                        && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)
-                }
-                "ancestor" => {
-                    c.image_name == v
-                        || c.image_id.starts_with(v)
-                        || c.image_name.starts_with(&format!("{v}:"))
-                        || c.image_name.contains(&format!("/{v}:"))
-                        || image::lookup(store, v).is_ok_and(|i| i.id.hex() == c.image_id)
-                }
-                "label" => {
-                    let (lk, lv) = match v.split_once('=') {
-                        Some((k, val)) => (k, Some(val)),
-                        None => (v, None),
-                    };
-                    labels(c, &image_labels(c))
-                        .iter()
-                        .any(|(k, val)| k == lk && lv.is_none_or(|lv| lv == val))
-                }
-                _ => false,
-            }
-        })
-    })
-}
-
-/// Bytes in a directory tree (files counted once by size; no links).
-fn tree_size(dir: &std::path::Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let Ok(m) = e.path().symlink_metadata() else {
-                continue;
-            };
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                total += m.len();
-            }
-        }
-    }
-    total
-}
-
 pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
-    if args.latest && args.last >= 0 {
-        bail!("--last and --latest cannot be used together");
-    }
-    let filters = parse_filters(&args.filter)?;
+    let opts = ListOptions {
+        all: args.all,
+        filters: list::parse_filters(&args.filter)?,
+        last: (args.last >= 0).then(|| usize::try_from(args.last).unwrap_or(0)),
+        latest: args.latest,
+        size: args.size,
+    };
+    opts.validate()?;
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    // A container whose monitor was killed shows as exited, not running.
-    lifecycle::recover(ctx, &store, &state)?;
-    let all = args.all || args.latest || args.last >= 0 || !filters.is_empty();
-    let mut image_cache = std::collections::HashMap::new();
-    let mut image_labels = |c: &Container| -> serde_json::Value {
-        image_cache
-            .entry(c.image_id.clone())
-            .or_insert_with(|| {
-                image::lookup(&store, &c.image_id)
-                    .ok()
-                    .and_then(|i| image::config(&store, &i).ok())
-                    .map(|cfg| cfg["config"]["Labels"].clone())
-                    .unwrap_or_default()
-            })
-            .clone()
-    };
-    let mut list: Vec<Container> = state
-        .list_containers(all)?
-        .into_iter()
-        .filter(|c| passes(c, &filters, &store, &mut image_labels))
-        .collect();
-    // Newest first, as Podman lists them; --latest/--last take from there.
-    list.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
-    if args.latest {
-        list.truncate(1);
-    } else if args.last >= 0 {
-        list.truncate(usize::try_from(args.last).unwrap_or(0));
-    }
+    let list = list::list(ctx, &store, &state, &opts)?;
     let now = time::now_ns();
-    let mut rows: Vec<(Container, serde_json::Value)> = list
+    let mut rows: Vec<(ContainerSummary, serde_json::Value)> = list
         .into_iter()
         .map(|c| {
-            let req = &c.spec;
-            let command = std::fs::read(
-                engine::Paths::new(ctx, store.root(), &c.id)
-                    .userdata
-                    .join("config.json"),
-            )
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|spec| {
-                spec["process"]["args"].as_array().map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-            })
-            .unwrap_or_else(|| req.command.join(" "));
-            let command = if args.no_trunc || command.chars().count() <= 20 {
-                command
-            } else {
-                format!("{}...", command.chars().take(17).collect::<String>())
-            };
-            let mut row = serde_json::json!({
-                "ID": if args.no_trunc { c.id.clone() } else { c.id[..12].to_owned() },
-                "Image": c.image_name,
-                "ImageID": c.image_id,
-                "Command": command,
-                "CreatedAt": time::rfc3339(c.created / 1_000_000_000),
-                "Created": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
-                "RunningFor": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
-                "Status": status_text(&c, now),
-                "State": lifecycle::state_name(c.state),
-                "Ports": "",
-                "Names": c.name,
-                "ExitCode": c.exit_code.unwrap_or(0),
-                "Exited": matches!(c.state, ContainerState::Exited | ContainerState::Stopped),
-                "Pid": c.pid.unwrap_or(0),
-                "Restarts": c.restart_count,
-                "AutoRemove": req.remove,
-            });
-            if args.size {
-                let rw = tree_size(&store.root().join("containers").join(&c.id).join("upper"));
-                let rootfs = image::lookup(&store, &c.image_id)
-                    .map(|i| i.size)
-                    .unwrap_or(0);
-                row["Size"] = format!(
-                    "{} (virtual {})",
-                    time::human_size(rw),
-                    time::human_size(rw + rootfs)
-                )
-                .into();
-                row["SizeRw"] = rw.into();
-            }
+            let row = row(&c, now, args.no_trunc);
             (c, row)
         })
         .collect();
     match args.sort.as_str() {
         "created" | "runningfor" => {}
         "id" => rows.sort_by(|a, b| a.0.id.cmp(&b.0.id)),
-        "image" => rows.sort_by(|a, b| a.0.image_name.cmp(&b.0.image_name)),
+        "image" => rows.sort_by(|a, b| a.0.image.cmp(&b.0.image)),
         "names" => rows.sort_by(|a, b| a.0.name.cmp(&b.0.name)),
-        "status" => rows
-            .sort_by(|a, b| lifecycle::state_name(a.0.state).cmp(lifecycle::state_name(b.0.state))),
+        "status" => rows.sort_by(|a, b| a.0.state_name.cmp(b.0.state_name)),
         "command" => rows.sort_by(|a, b| a.1["Command"].as_str().cmp(&b.1["Command"].as_str())),
         "size" => rows.sort_by_key(|r| r.1["SizeRw"].as_u64().unwrap_or(0)),
         other => bail!(
@@ -343,25 +131,39 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_match_like_podman_regexps() {
-        assert!(name_matches("web", "my-web-1"));
-        assert!(name_matches("^my", "my-web-1"));
-        assert!(!name_matches("^web", "my-web-1"));
-        assert!(name_matches("-1$", "my-web-1"));
-        assert!(name_matches("^my-web-1$", "my-web-1"));
-        assert!(!name_matches("^my-web$", "my-web-1"));
+/// Podman's `ps` fields (Go names) for one summary.
+fn row(c: &ContainerSummary, now: i64, no_trunc: bool) -> serde_json::Value {
+    let command = if no_trunc || c.command.chars().count() <= 20 {
+        c.command.clone()
+    } else {
+        format!("{}...", c.command.chars().take(17).collect::<String>())
+    };
+    let mut row = serde_json::json!({
+        "ID": if no_trunc { c.id.clone() } else { c.id[..12.min(c.id.len())].to_owned() },
+        "Image": c.image,
+        "ImageID": c.image_id,
+        "Command": command,
+        "CreatedAt": time::rfc3339(c.created / 1_000_000_000),
+        "Created": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
+        "RunningFor": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
+        "Status": status_text(c, now),
+        "State": c.state_name,
+        "Ports": "",
+        "Names": c.name,
+        "ExitCode": c.exit_code.unwrap_or(0),
+        "Exited": matches!(c.state, ContainerState::Exited | ContainerState::Stopped),
+        "Pid": c.pid.unwrap_or(0),
+        "Restarts": c.restarts,
+        "AutoRemove": c.auto_remove,
+    });
+    if let Some((rw, rootfs)) = c.size {
+        row["Size"] = format!(
+            "{} (virtual {})",
+            time::human_size(rw),
+            time::human_size(rw + rootfs)
+        )
+        .into();
+        row["SizeRw"] = rw.into();
     }
-
-    #[test]
-    fn filters_are_checked() {
-        assert!(parse_filters(&["status=running".into()]).is_ok());
-        assert!(parse_filters(&["status=bogus".into()]).is_err());
-        assert!(parse_filters(&["color=red".into()]).is_err());
-        assert!(parse_filters(&["name".into()]).is_err());
-    }
+    row
 }

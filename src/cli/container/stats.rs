@@ -6,11 +6,11 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cgroups::{self, stats as cgstats};
+use crate::cgroups::stats::human;
 use crate::config::Context;
-use crate::engine::container as engine;
+use crate::engine::container::stats::{Stats, StatsOptions, StatsReport};
+use crate::engine::container::{self as engine};
 use crate::format::{OutputFormat, Template};
-use crate::host::time;
 
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
@@ -35,21 +35,33 @@ pub struct StatsArgs {
 
 const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.CPU}}\t{{.AvgCPU}}";
 
+/// Podman's columns for one report.
+fn row(r: &StatsReport, no_trunc: bool) -> serde_json::Value {
+    serde_json::json!({
+        "ID": if no_trunc { r.id.clone() } else { r.id[..12.min(r.id.len())].to_owned() },
+        "ContainerID": r.id,
+        "Name": r.name,
+        "CPUPerc": format!("{:.2}%", r.cpu_percent),
+        "CPU": format!("{:.6}s", r.cpu_usec as f64 / 1e6),
+        "AvgCPU": format!("{:.2}%", r.avg_cpu_percent),
+        "MemUsage": format!("{} / {}", human(r.mem_usage), human(r.mem_limit)),
+        "MemUsageBytes": format!("{} / {}", r.mem_usage, r.mem_limit),
+        "MemPerc": format!("{:.2}%", r.mem_percent),
+        "NetIO": format!("{} / {}", human(r.net_rx), human(r.net_tx)),
+        "BlockIO": format!("{} / {}", human(r.block_read), human(r.block_write)),
+        "PIDs": r.pids,
+        "UpTime": format!("{:.3}s", r.uptime_ns as f64 / 1e9),
+    })
+}
+
 pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
-    cgstats::check(&cgroups::detect_for(ctx), ctx.rootless())?;
     let state = engine::open_state(ctx)?;
-    state.recover()?;
-    let listed = if args.containers.is_empty() {
-        state.list_containers(args.all)?
-    } else {
-        args.containers
-            .iter()
-            .map(|q| state.container(q))
-            .collect::<Result<Vec<_>, _>>()?
+    let opts = StatsOptions {
+        names: args.containers.clone(),
+        all: args.all,
     };
-    let mut watches = cgstats::watches(listed);
-    let host_mem = cgstats::host_memory();
+    let mut stats = Stats::open(ctx, &state, &opts)?;
     let headers: HashMap<String, String> = [
         ("ID", "ID"),
         ("CPUPerc", "CPU %"),
@@ -70,13 +82,10 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     };
     let default = Template::parse(DEFAULT_TABLE)?;
     loop {
-        let now = time::now_ns();
-        let rows: Vec<serde_json::Value> = watches
-            .iter_mut()
-            .filter_map(|w| {
-                let s = cgroups::v2::sample(&w.dir, w.pid).ok()?;
-                Some(cgstats::row(w, s, now, host_mem, args.no_trunc))
-            })
+        let rows: Vec<serde_json::Value> = stats
+            .sample()
+            .iter()
+            .map(|r| row(r, args.no_trunc))
             .collect();
         let text = match &format {
             OutputFormat::Json => {
@@ -98,9 +107,40 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(Duration::from_secs(args.interval.max(1)));
-        watches.retain(|w| w.dir.exists());
-        if watches.is_empty() {
+        if !stats.retain_live() {
             return Ok(ExitCode::SUCCESS);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podman_columns() {
+        let r = StatsReport {
+            id: "0123456789abcdef".into(),
+            name: "c".into(),
+            cpu_percent: 50.0,
+            avg_cpu_percent: 75.0,
+            cpu_usec: 1_500_000,
+            mem_usage: 32 << 20,
+            mem_limit: 64 << 20,
+            mem_percent: 50.0,
+            net_rx: 0,
+            net_tx: 0,
+            block_read: 0,
+            block_write: 0,
+            pids: 3,
+            uptime_ns: 2_000_000_000,
+        };
+        let v = row(&r, false);
+        assert_eq!(v["ID"], "0123456789ab");
+        assert_eq!(v["CPUPerc"], "50.00%");
+        assert_eq!(v["AvgCPU"], "75.00%");
+        assert_eq!(v["MemUsage"], "33.55MB / 67.11MB");
+        assert_eq!(v["CPU"], "1.500000s");
+        assert_eq!(row(&r, true)["ID"], "0123456789abcdef");
     }
 }

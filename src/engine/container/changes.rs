@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Result, ResultExt};
 use hutch_storage::Store;
 use hutch_storage::driver::Driver;
 use rustix::fs::{FileType, Mode, OFlags, ResolveFlags, Stat};
@@ -58,9 +58,10 @@ pub type Changes = BTreeMap<Vec<u8>, Kind>;
 
 /// The changes of container `c`. The image is mounted read-only for the
 /// comparison (and left as it was found).
-pub fn of_container(store: &Store, c: &Container) -> anyhow::Result<Changes> {
+pub fn of_container(store: &Store, c: &Container) -> Result<Changes> {
     if store.driver()?.driver == Driver::Vfs {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "listing the changes of {} needs the overlay storage driver; vfs keeps no separate container layer",
             c.name
         );

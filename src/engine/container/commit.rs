@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 use std::os::fd::AsFd;
 
-use anyhow::{Context as _, anyhow};
+use crate::engine::{Error, Result, ResultExt};
 use hutch_storage::Store;
 use hutch_storage::images::ImageRecord;
 use hutch_storage::store::LayerBlob;
@@ -31,7 +31,7 @@ pub struct CommitRequest {
 
 const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 
-pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> anyhow::Result<ImageRecord> {
+pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> Result<ImageRecord> {
     let names = match &req.reference {
         Some(r) => vec![
             reference::local_name(r)
@@ -105,10 +105,10 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> anyhow::Resu
         let stored = store.blobs.put(reader, None);
         let produced = producer
             .join()
-            .map_err(|_| anyhow!("the layer writer panicked"))?;
+            .map_err(|_| Error::internal("the layer writer panicked"))?;
         let stored = stored.context("storing the new layer")?;
         produced.context("writing the new layer")?;
-        anyhow::Ok(stored)
+        Ok::<_, Error>(stored)
     })?;
 
     // The container's process, as it was configured, becomes the image's.
@@ -149,9 +149,9 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> anyhow::Resu
     if let Some(a) = &req.author {
         config["author"] = json!(a);
     }
-    let diff_ids = config["rootfs"]["diff_ids"]
-        .as_array_mut()
-        .ok_or_else(|| anyhow!("image {} has no rootfs.diff_ids", base.id.short()))?;
+    let diff_ids = config["rootfs"]["diff_ids"].as_array_mut().ok_or_else(|| {
+        Error::internal(format!("image {} has no rootfs.diff_ids", base.id.short()))
+    })?;
     diff_ids.push(json!(blob.to_string()));
     let command: Vec<String> = spec.command.clone();
     let mut entry = json!({

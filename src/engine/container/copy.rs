@@ -15,7 +15,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, anyhow, bail};
+use crate::engine::{Error, Result, ResultExt};
 use hutch_storage::Store;
 use hutch_storage::extract::{self, ApplyOptions, Ownership, WhiteoutFormat};
 
@@ -90,8 +90,10 @@ struct Dest<'a> {
     _root: Option<MountedRoot<'a>>,
 }
 
-fn not_found(path: &str, place: &str) -> anyhow::Error {
-    anyhow!("{path:?} could not be found on {place}: no such file or directory")
+fn not_found(path: &str, place: &str) -> Error {
+    Error::not_found(format!(
+        "{path:?} could not be found on {place}: no such file or directory"
+    ))
 }
 
 pub fn copy(
@@ -101,10 +103,11 @@ pub fn copy(
     req: &CopyRequest,
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     match (&req.source, &req.dest) {
         (Location::Container { .. }, _) | (_, Location::Container { .. }) => {}
-        _ => bail!(
+        _ => crate::fail!(
+            BadInput,
             "invalid arguments {}, {} you must use just one container",
             shown(&req.source),
             shown(&req.dest)
@@ -119,7 +122,7 @@ pub fn copy(
         }
     };
     if let Location::Stream = req.dest {
-        let source = source.ok_or_else(|| anyhow!("cannot copy from stdin to stdout"))?;
+        let source = source.ok_or_else(|| Error::bad_input("cannot copy from stdin to stdout"))?;
         let name = (!source.contents_only).then(|| source.base.clone());
         write_source(&source.tree, name.as_deref(), &mut *stdout)?;
         stdout.flush()?;
@@ -170,7 +173,7 @@ pub fn copy(
         Some((leaf, dir)) => (dir.to_vec(), Some(leaf.clone())),
         None => (Vec::new(), None),
     };
-    let open = |parts: &[Vec<u8>]| -> anyhow::Result<OwnedFd> {
+    let open = |parts: &[Vec<u8>]| -> Result<OwnedFd> {
         match (&place, &dest_dir_of) {
             (Place::Container { root, .. }, _) => inroot::open_dir(root.fd.as_fd(), parts)
                 .with_context(|| format!("opening {dest_path}")),
@@ -193,15 +196,21 @@ pub fn copy(
     // Where the stream goes, and under which name.
     let (target_parts, name): (Vec<Vec<u8>>, Option<Vec<u8>>) = match (&source, dest_kind) {
         (None, Some(true)) => (resolved.parts.clone(), None),
-        (None, _) => bail!("destination must be a directory when copying from stdin"),
+        (None, _) => crate::fail!(
+            BadInput,
+            "destination must be a directory when copying from stdin"
+        ),
         (Some(s), Some(true)) if s.contents_only => (resolved.parts.clone(), None),
         (Some(s), Some(true)) => (resolved.parts.clone(), Some(s.base.clone())),
         (Some(s), Some(false)) if s.is_dir => {
-            bail!("destination must be a directory when copying a directory")
+            crate::fail!(
+                BadInput,
+                "destination must be a directory when copying a directory"
+            )
         }
         (Some(_), _) => {
             let Some(leaf) = leaf_name.clone() else {
-                bail!("cannot copy onto the root directory itself")
+                crate::fail!(BadInput, "cannot copy onto the root directory itself")
             };
             (dir_parts.clone(), Some(leaf))
         }
@@ -214,13 +223,15 @@ pub fn copy(
         let existing_dir = file_type(&st) == rustix::fs::FileType::Directory;
         let shown_target = format!("{}/{}", display_parts(&target_parts), lossy(n));
         if existing_dir && !s.is_dir {
-            bail!(
+            crate::fail!(
+                BadInput,
                 "cannot overwrite directory {shown_target:?} with non-directory {:?}",
                 shown(&req.source)
             );
         }
         if !existing_dir && s.is_dir {
-            bail!(
+            crate::fail!(
+                BadInput,
                 "cannot overwrite non-directory {shown_target:?} with directory {:?}",
                 shown(&req.source)
             );
@@ -249,7 +260,7 @@ pub fn copy(
     let applied = match &source {
         None => extract::apply_layer_at(&mut *stdin, dest.dir.as_fd(), &opts)
             .map(|_| ())
-            .map_err(anyhow::Error::from),
+            .map_err(|e| Error::from(anyhow::Error::from(e))),
         Some(s) => pump(s, name.as_deref(), dest.dir.as_fd(), &opts),
     };
     applied.with_context(|| format!("copying to {dest_path:?} on {where_}"))
@@ -305,7 +316,7 @@ fn pump(
     name: Option<&[u8]>,
     dest: BorrowedFd<'_>,
     opts: &ApplyOptions,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let (reader, writer) = io::pipe().context("creating a pipe")?;
     std::thread::scope(|s| {
         let tree = &source.tree;
@@ -313,15 +324,15 @@ fn pump(
         let applied = extract::apply_layer_at(io::BufReader::new(reader), dest, opts);
         let produced = producer
             .join()
-            .map_err(|_| anyhow!("the archive writer panicked"))?;
+            .map_err(|_| Error::internal("the archive writer panicked"))?;
         // The extractor's error explains a writer's broken pipe, not the
         // reverse.
-        applied?;
+        applied.map_err(|e| Error::from(anyhow::Error::from(e)))?;
         produced
     })
 }
 
-fn write_source(source: &Tree, name: Option<&[u8]>, out: impl Write) -> anyhow::Result<()> {
+fn write_source(source: &Tree, name: Option<&[u8]>, out: impl Write) -> Result<()> {
     let mut w = TreeWriter::new(io::BufWriter::new(out));
     let dir = source.dir.as_fd();
     match (&source.leaf, name) {
@@ -340,7 +351,7 @@ fn write_source(source: &Tree, name: Option<&[u8]>, out: impl Write) -> anyhow::
     Ok(())
 }
 
-fn host_source(p: &str) -> anyhow::Result<Source<'static>> {
+fn host_source(p: &str) -> Result<Source<'static>> {
     let meta = std::fs::metadata(p).map_err(|_| not_found(p, "the host"))?;
     // A host symlink is copied as its target, as Podman does.
     let real = std::fs::canonicalize(p).map_err(|_| not_found(p, "the host"))?;
@@ -373,7 +384,7 @@ fn container_source<'a>(
     state: &'a State,
     c: &Container,
     path: &str,
-) -> anyhow::Result<Source<'a>> {
+) -> Result<Source<'a>> {
     let root = MountedRoot::mount(store, state, c)?;
     let missing = || not_found(path, &format!("container {}", c.name));
     let r = match inroot::resolve(root.fd.as_fd(), path.as_bytes()) {
@@ -402,15 +413,14 @@ fn container_source<'a>(
 
 /// A host destination: its parent must exist; the base directory the
 /// resolved parts are relative to.
-fn host_dest(p: &str) -> anyhow::Result<(Resolved, Option<PathBuf>)> {
+fn host_dest(p: &str) -> Result<(Resolved, Option<PathBuf>)> {
     let path = Path::new(p);
-    let abs = if path.is_absolute() {
-        path.to_owned()
-    } else {
-        std::env::current_dir()
-            .context("finding the current directory")?
-            .join(path)
-    };
+    // The front end resolves a relative path against its own working
+    // directory: the engine has none to offer a remote caller.
+    if !path.is_absolute() {
+        crate::fail!(BadInput, "host path {p:?} must be absolute");
+    }
+    let abs = path.to_owned();
     match std::fs::metadata(&abs) {
         Ok(m) => {
             let real = std::fs::canonicalize(&abs).map_err(|_| not_found(p, "the host"))?;
@@ -448,11 +458,7 @@ fn host_dest(p: &str) -> anyhow::Result<(Resolved, Option<PathBuf>)> {
 
 /// The container's primary uid and gid, from its `--user` or the image's
 /// `USER`, looked up in the container's own /etc/passwd and /etc/group.
-fn container_user(
-    store: &Store,
-    c: &Container,
-    root: BorrowedFd<'_>,
-) -> anyhow::Result<(u32, u32)> {
+fn container_user(store: &Store, c: &Container, root: BorrowedFd<'_>) -> Result<(u32, u32)> {
     let user = match &c.spec.user {
         Some(u) => u.clone(),
         None => crate::engine::image::lookup(store, &c.image_id)

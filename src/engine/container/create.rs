@@ -156,7 +156,7 @@ fn resolve_image(
             platform: crate::image::registry::Platform::host(),
             options: Default::default(),
         };
-        image::pull::pull(ctx, store, &preq, &mut |_, _| {})
+        Ok(image::pull::pull(ctx, store, &preq, &mut |_, _| {})?)
     };
     match policy {
         PullPolicy::Never => Ok(local?),

@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Error, Result, ResultExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -33,6 +33,29 @@ pub struct ExecRequest {
     pub interactive: bool,
     pub detach: bool,
     pub privileged: bool,
+}
+
+impl ExecRequest {
+    /// Podman's checks, before the container is looked at.
+    pub fn validate(&self) -> Result<()> {
+        if self.command.is_empty() {
+            crate::fail!(
+                BadInput,
+                "must provide a non-empty command to start an exec session"
+            );
+        }
+        if let Some(bad) = self
+            .env
+            .iter()
+            .find(|e| !e.contains('=') || e.starts_with('='))
+        {
+            crate::fail!(
+                BadInput,
+                "invalid environment variable {bad:?}: use KEY=VALUE"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A started exec process.
@@ -63,13 +86,16 @@ pub fn process_spec(
     passwd: Option<&str>,
     group: Option<&str>,
     console_size: Option<(u16, u16)>,
-) -> anyhow::Result<Value> {
+) -> Result<Value> {
     let mut p = config
         .get("process")
         .cloned()
-        .context("the container's spec has no process")?;
+        .ok_or_else(|| Error::internal("the container's spec has no process"))?;
     if req.command.is_empty() {
-        bail!("must provide a non-empty command to start an exec session");
+        crate::fail!(
+            BadInput,
+            "must provide a non-empty command to start an exec session"
+        );
     }
     p["args"] = json!(req.command);
     p["terminal"] = json!(req.tty);
@@ -107,7 +133,7 @@ pub fn process_spec(
     p["env"] = json!(env);
     if let Some(w) = req.workdir.as_deref().filter(|w| !w.is_empty()) {
         if !w.starts_with('/') {
-            bail!("workdir {w:?} must be an absolute path");
+            crate::fail!(BadInput, "workdir {w:?} must be an absolute path");
         }
         p["cwd"] = json!(w);
     }
@@ -152,9 +178,10 @@ fn set_env_home(p: &mut Value, home: &str) {
 }
 
 /// The running container `c` or Podman's refusal.
-pub fn require_running(c: &Container) -> anyhow::Result<()> {
+pub fn require_running(c: &Container) -> Result<()> {
     if c.state != ContainerState::Running {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "can only create exec sessions on running containers: container {} is {}: container state improper",
             c.name,
             c.state
@@ -171,7 +198,7 @@ pub fn start(
     c: &Container,
     req: &ExecRequest,
     console_size: Option<(u16, u16)>,
-) -> anyhow::Result<Started> {
+) -> Result<Started> {
     require_running(c)?;
     let paths = Paths::new(ctx, graphroot, &c.id);
     let config: Value = serde_json::from_slice(
@@ -270,7 +297,7 @@ fn launch(
     req: &ExecRequest,
     process: &Value,
     files: &SessionFiles,
-) -> anyhow::Result<Launched> {
+) -> Result<Launched> {
     std::fs::write(&files.process, serde_json::to_vec(process)?)
         .with_context(|| format!("writing {}", files.process.display()))?;
     let console = if req.tty && !req.detach {
@@ -306,7 +333,9 @@ fn launch(
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log));
     } else {
-        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(std::io::Error::from)
+            .context("making the exec session's stderr pipe")?;
         stderr_r = Some(r);
         cmd.stderr(Stdio::from(w));
         if req.tty {
@@ -336,7 +365,7 @@ fn launch(
     let pid: i32 = std::fs::read_to_string(&files.pid)
         .ok()
         .and_then(|p| p.trim().parse().ok())
-        .context("reading the exec process's pid file")?;
+        .ok_or_else(|| Error::internal("reading the exec process's pid file"))?;
     let master = match &console {
         Some(l) => Some(
             crate::runtime::terminal::receive_master(l, std::time::Duration::from_secs(5))
@@ -373,6 +402,34 @@ fn read_available(fd: &OwnedFd) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+impl Running {
+    /// Joins the calling process's terminal to the process: its terminal
+    /// (raw mode with `interactive`, window sizes) or its stderr pipe; then
+    /// waits for it. `None`: the user detached and it runs on.
+    pub fn run_console(
+        &self,
+        state: &State,
+        interactive: bool,
+        detach_keys: Vec<u8>,
+    ) -> Result<Option<i32>> {
+        let detached = match (&self.master, &self.stderr) {
+            (Some(master), _) => {
+                crate::runtime::console::relay_terminal(master, interactive, detach_keys)
+                    .context("relaying the exec session's terminal")?
+            }
+            (None, Some(stderr)) => {
+                crate::runtime::console::relay_stderr(stderr, self.pid);
+                false
+            }
+            (None, None) => false,
+        };
+        if detached {
+            return Ok(None);
+        }
+        Ok(Some(wait(state, self)))
+    }
+}
+
 /// Waits for the process (the caller's child by now) and records its code.
 pub fn wait(state: &State, running: &Running) -> i32 {
     let mut status = 0;
@@ -390,6 +447,23 @@ pub fn wait(state: &State, running: &Running) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_requests_are_checked() {
+        let ok = ExecRequest {
+            command: vec!["true".into()],
+            env: vec!["A=1".into(), "B=".into()],
+            ..ExecRequest::default()
+        };
+        assert!(ok.validate().is_ok());
+        let empty = ExecRequest::default().validate().unwrap_err();
+        assert_eq!(empty.kind(), crate::engine::ErrorKind::BadInput);
+        let bare = ExecRequest {
+            env: vec!["KEY".into()],
+            ..ok.clone()
+        };
+        assert!(bare.validate().is_err());
+    }
 
     fn base() -> Value {
         json!({"process": {

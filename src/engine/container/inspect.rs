@@ -241,3 +241,107 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "StaticDir": paths.userdata,
     })
 }
+
+/// What `inspect` looks for (Podman's `--type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InspectKind {
+    /// Containers first, then images, as Podman looks them up.
+    #[default]
+    Any,
+    Container,
+    Image,
+}
+
+impl InspectKind {
+    pub fn parse(s: &str) -> crate::engine::Result<InspectKind> {
+        Ok(match s {
+            "all" => InspectKind::Any,
+            "container" => InspectKind::Container,
+            "image" => InspectKind::Image,
+            other => crate::fail!(
+                BadInput,
+                "invalid type {other:?}: must be container, image or all"
+            ),
+        })
+    }
+}
+
+/// `inspect [--type T] [-l] NAME...`.
+#[derive(Debug, Clone, Default)]
+pub struct InspectOptions {
+    pub names: Vec<String>,
+    pub kind: InspectKind,
+    pub latest: bool,
+}
+
+/// The objects found, in the order asked for, and a line for each name
+/// that named nothing (Podman prints what it found, then fails naming the
+/// rest).
+#[derive(Debug, Default)]
+pub struct InspectReport {
+    pub views: Vec<Value>,
+    pub missing: Vec<String>,
+}
+
+pub fn inspect_objects(
+    ctx: &Context,
+    store: &Store,
+    state: &crate::engine::state::State,
+    opts: &InspectOptions,
+) -> crate::engine::Result<InspectReport> {
+    lifecycle::recover(ctx, store, state)?;
+    let mut names = opts.names.clone();
+    if opts.latest {
+        match super::select::latest(state) {
+            Ok(c) => names.push(c.id),
+            Err(_) => crate::fail!(NotFound, "no containers to inspect: no such container"),
+        }
+    }
+    if names.is_empty() {
+        crate::fail!(BadInput, "no names or ids specified");
+    }
+    let mut report = InspectReport::default();
+    for name in &names {
+        if opts.kind != InspectKind::Image
+            && let Ok(c) = state.container(name)
+        {
+            report.views.push(inspect(ctx, store, &c));
+            continue;
+        }
+        if opts.kind != InspectKind::Container {
+            match image::lookup(store, name) {
+                Ok(img) => {
+                    report.views.push(image::inspect::inspect(store, &img)?);
+                    continue;
+                }
+                Err(image::LookupError::NotKnown(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        report.missing.push(match opts.kind {
+            InspectKind::Container => format!("no such container {name}"),
+            InspectKind::Image => format!("{name}: image not known"),
+            InspectKind::Any => format!("inspecting object: no such object: {name:?}"),
+        });
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_by_podman_name() {
+        assert_eq!(InspectKind::parse("all").unwrap(), InspectKind::Any);
+        assert_eq!(
+            InspectKind::parse("container").unwrap(),
+            InspectKind::Container
+        );
+        assert_eq!(InspectKind::parse("image").unwrap(), InspectKind::Image);
+        assert_eq!(
+            InspectKind::parse("pod").unwrap_err().kind(),
+            crate::engine::ErrorKind::BadInput
+        );
+    }
+}

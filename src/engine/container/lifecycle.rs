@@ -6,14 +6,20 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
 use hutch_storage::Store;
 
-use super::{Paths, events, monitor};
+use super::{Paths, events};
 use crate::config::Context;
 use crate::engine::image;
-use crate::engine::state::{Container, ContainerState, EventFilter, EventType, Monitor, State};
+use crate::engine::state::{Container, ContainerState, Monitor, State};
+use crate::engine::{Result, ResultExt};
 use crate::runtime::oci;
+
+// Moved to one file per operation; these names stay for the callers of
+// the create path and the monitor.
+pub use super::start::start_detached;
+pub use super::stop::stop_one as stop;
+pub use super::wait::Condition;
 
 /// Podman's default `stop` timeout, in seconds.
 pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
@@ -21,11 +27,50 @@ pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
 /// `--restart` (typed in the container spec).
 pub use crate::spec::RestartPolicy;
 /// Signal names, parsed where every flag is (`spec::parse`).
-pub use crate::spec::parse::restart::{signal as parse_signal, signal_name};
+pub use crate::spec::parse::restart::signal_name;
+
+/// A signal by number or name (`9`, `KILL`, `SIGKILL`, `RTMIN+3`); a bad
+/// one is bad input.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    crate::spec::parse::restart::signal(s).kind(crate::engine::ErrorKind::BadInput)
+}
+
+/// The fields of a container's stored spec that the operations on an
+/// existing container read (attach, start, list, stop).
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    pub command: Vec<String>,
+    /// `-t`: the container has a terminal.
+    pub tty: bool,
+    /// `-i`: its stdin stays open for attach clients.
+    pub interactive: bool,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// `--label` as `KEY=VALUE`.
+    pub labels: Vec<String>,
+    pub stop_timeout: Option<u32>,
+}
+
+pub fn stored(c: &Container) -> Stored {
+    let s = &c.spec;
+    Stored {
+        command: s.command.clone(),
+        tty: s.tty,
+        interactive: s.interactive,
+        auto_remove: s.remove,
+        labels: s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        stop_timeout: s.stop_timeout,
+    }
+}
+
+/// The container's log file; `None` with the `none` log driver.
+pub fn log_path_of(paths: &Paths, c: &Container) -> Option<PathBuf> {
+    super::create::log_path(paths, &c.spec.log)
+}
 
 /// The file whose presence says the user stopped or killed the container:
 /// the monitor then does not restart it. `start` removes it.
-fn stop_mark(paths: &Paths) -> PathBuf {
+pub(crate) fn stop_mark(paths: &Paths) -> PathBuf {
     paths.userdata.join("stopped-by-user")
 }
 
@@ -33,7 +78,7 @@ pub fn stopped_by_user(paths: &Paths) -> bool {
     stop_mark(paths).exists()
 }
 
-fn mark_stopped_by_user(paths: &Paths) -> anyhow::Result<()> {
+pub(crate) fn mark_stopped_by_user(paths: &Paths) -> Result<()> {
     let mark = stop_mark(paths);
     std::fs::write(&mark, b"").with_context(|| format!("writing {}", mark.display()))
 }
@@ -72,7 +117,7 @@ pub fn state_name(s: ContainerState) -> &'static str {
 /// Runs the state database's recovery and finishes what the dead monitors
 /// left: the runtime's record, the mount, the attach socket; a half-done
 /// removal is completed.
-pub fn recover(ctx: &Context, store: &Store, state: &State) -> anyhow::Result<()> {
+pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
     let report = state.recover()?;
     for c in &report.exited {
         let paths = Paths::new(ctx, store.root(), &c.id);
@@ -97,41 +142,6 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> anyhow::Result<()
     Ok(())
 }
 
-/// Starts a created or exited container in the background; returns once
-/// it runs. A running container is left as it is (Podman's `start` is
-/// idempotent). `start --attach` builds on this: it is the detached half.
-pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> anyhow::Result<()> {
-    let _lock = state.lock_container(id)?;
-    let mut c = state.container(id)?;
-    if matches!(c.state, ContainerState::Stopped) || monitor_alive(&c) {
-        // Running, or a monitor still finishing (cleanup, a policy restart).
-        if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
-            return Ok(());
-        }
-        wait_until(state, id, Duration::from_secs(10), |c| {
-            c.is_none_or(|c| !monitor_alive(c) || c.state == ContainerState::Running)
-        })?;
-        c = state.container(id)?;
-        if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
-            return Ok(());
-        }
-    }
-    if c.state == ContainerState::Removing {
-        bail!(
-            "container {} is being removed: container state improper",
-            c.id
-        );
-    }
-    let paths = Paths::new(ctx, store.root(), id);
-    let _ = std::fs::remove_file(stop_mark(&paths));
-    match monitor::spawn(ctx, id, false, c.spec.remove)? {
-        monitor::Spawned::Created { .. } => Ok(()),
-        monitor::Spawned::Failed { message, .. } => {
-            bail!("unable to start container {}: {message}", c.id)
-        }
-    }
-}
-
 /// Polls the row of container `id` (`None` once it is gone) until `done`
 /// holds; false after `limit`.
 pub fn wait_until(
@@ -139,7 +149,7 @@ pub fn wait_until(
     id: &str,
     limit: Duration,
     mut done: impl FnMut(Option<&Container>) -> bool,
-) -> anyhow::Result<bool> {
+) -> Result<bool> {
     let deadline = Instant::now() + limit;
     loop {
         let row = match state.container(id) {
@@ -157,87 +167,8 @@ pub fn wait_until(
     }
 }
 
-/// Whether a container is down for good: exited (or never started) and
-/// no monitor left that could restart it, or removed.
-fn settled(c: Option<&Container>) -> bool {
-    c.is_none_or(|c| {
-        matches!(c.state, ContainerState::Exited | ContainerState::Configured) && !monitor_alive(c)
-    })
-}
-
-/// Stops the container: its stop signal, then SIGKILL after `timeout`
-/// seconds (`None`: its `--stop-timeout`, else 10). Marked as stopped by
-/// the user first, so a restart policy leaves it stopped.
-pub fn stop(
-    ctx: &Context,
-    store: &Store,
-    state: &State,
-    c: &Container,
-    timeout: Option<u32>,
-) -> anyhow::Result<()> {
-    let paths = Paths::new(ctx, store.root(), &c.id);
-    if settled(Some(c)) {
-        return Ok(());
-    }
-    mark_stopped_by_user(&paths)?;
-    let timeout = timeout
-        .or(c.spec.stop_timeout)
-        .unwrap_or(DEFAULT_STOP_TIMEOUT);
-    if let (ContainerState::Running | ContainerState::Paused, Some(pid)) = (c.state, c.pid) {
-        let sig = if timeout == 0 {
-            libc::SIGKILL
-        } else {
-            stop_signal(store, c)
-        };
-        signal(pid, sig)?;
-        if sig != libc::SIGKILL
-            && !wait_until(
-                state,
-                &c.id,
-                Duration::from_secs(u64::from(timeout)),
-                settled,
-            )?
-        {
-            tracing::info!(container = %c.id, "timed out after {timeout}s, sending SIGKILL");
-            // The pid is still the container's: its monitor, which reaps
-            // it, has not recorded an exit.
-            if let Ok(now) = state.container(&c.id)
-                && now.state == ContainerState::Running
-            {
-                signal(pid, libc::SIGKILL)?;
-            }
-        }
-    }
-    if !wait_until(state, &c.id, Duration::from_secs(30), settled)? {
-        bail!("timed out waiting for container {} to stop", c.id);
-    }
-    events::record(state, c, "stop", &[]);
-    Ok(())
-}
-
-/// Sends `sig` to the container's init; only a running container.
-pub fn kill(
-    ctx: &Context,
-    store: &Store,
-    state: &State,
-    c: &Container,
-    sig: i32,
-) -> anyhow::Result<()> {
-    let pid = match (c.state, c.pid) {
-        (ContainerState::Running | ContainerState::Paused, Some(pid)) => pid,
-        _ => bail!(
-            "can only kill running containers. {} is in state {}: container state improper",
-            c.id,
-            state_name(c.state)
-        ),
-    };
-    mark_stopped_by_user(&Paths::new(ctx, store.root(), &c.id))?;
-    signal(pid, sig)?;
-    events::record(state, c, "kill", &[("signal", signal_name(sig))]);
-    Ok(())
-}
-
-fn signal(pid: i32, sig: i32) -> anyhow::Result<()> {
+/// kill(2) on a container's init; a process gone already is no error.
+pub(crate) fn signal(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill(2) on the container's init, recorded by its live monitor.
     if unsafe { libc::kill(pid, sig) } != 0 {
         let e = std::io::Error::last_os_error();
@@ -249,101 +180,12 @@ fn signal(pid: i32, sig: i32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `wait --condition`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Condition {
-    Created,
-    Running,
-    Paused,
-    /// Exited (Podman's "stopped" and "exited" both wait for the exit).
-    Exited,
-    Removing,
-    Removed,
-}
-
-impl Condition {
-    pub fn parse(s: &str) -> anyhow::Result<Condition> {
-        Ok(match s {
-            "configured" | "created" | "initialized" => Condition::Created,
-            "running" => Condition::Running,
-            "paused" => Condition::Paused,
-            "stopped" | "exited" => Condition::Exited,
-            "removing" => Condition::Removing,
-            "removed" => Condition::Removed,
-            _ => bail!("invalid condition {s:?}: unknown container state"),
-        })
-    }
-}
-
-/// Waits until container `id` meets one of `conds`; returns its exit code
-/// for an exit condition, else -1 (as Podman does).
-pub fn wait(
-    ctx: &Context,
-    store: &Store,
-    state: &State,
-    id: &str,
-    conds: &[Condition],
-    interval: Duration,
-) -> anyhow::Result<i32> {
-    loop {
-        // A monitor killed while we wait would otherwise leave it running.
-        recover(ctx, store, state)?;
-        let row = match state.container(id) {
-            Ok(c) => Some(c),
-            Err(crate::engine::state::StateError::NoSuchContainer { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        for cond in conds {
-            let met = match (cond, &row) {
-                (Condition::Removed, None) => return Ok(died_code(state, id).unwrap_or(-1)),
-                (Condition::Exited, None) => {
-                    // Removed after its exit (`--rm`): the died event kept the code.
-                    return died_code(state, id).with_context(|| {
-                        format!("no container with ID {id} found: no such container")
-                    });
-                }
-                (_, None) => bail!("no container with ID {id} found: no such container"),
-                (Condition::Exited, Some(c)) => {
-                    if c.exit_code.is_some() && settled(Some(c)) {
-                        return Ok(c.exit_code.unwrap_or(-1));
-                    }
-                    false
-                }
-                (Condition::Created, Some(c)) => {
-                    matches!(
-                        c.state,
-                        ContainerState::Configured | ContainerState::Created
-                    )
-                }
-                (Condition::Running, Some(c)) => c.state == ContainerState::Running,
-                (Condition::Paused, Some(c)) => c.state == ContainerState::Paused,
-                (Condition::Removing, Some(c)) => c.state == ContainerState::Removing,
-                (Condition::Removed, Some(_)) => false,
-            };
-            if met {
-                return Ok(-1);
-            }
-        }
-        std::thread::sleep(interval);
-    }
-}
-
-/// The exit code of the container's last recorded death.
-fn died_code(state: &State, id: &str) -> Option<i32> {
-    let filter = EventFilter {
-        types: vec![EventType::Container],
-        actions: vec!["died".to_owned()],
-        actors: vec![id.to_owned()],
-        after_id: None,
-    };
-    state
-        .events(None, None, &filter)
-        .ok()?
-        .last()?
-        .attributes
-        .get("containerExitCode")?
-        .parse()
-        .ok()
+/// Whether a container is down for good: exited (or never started) and
+/// no monitor left that could restart it, or removed.
+pub(crate) fn settled(c: Option<&Container>) -> bool {
+    c.is_none_or(|c| {
+        matches!(c.state, ContainerState::Exited | ContainerState::Configured) && !monitor_alive(c)
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Containers: create from an image, start under a monitor, remove. One
 //! file per operation; the request types are plain data.
 
+pub mod attach;
 pub mod changes;
 pub mod commit;
 pub mod copy;
@@ -9,24 +10,35 @@ pub mod depend;
 pub mod etc;
 pub mod events;
 pub mod exec;
+pub mod exists;
 mod host;
 pub mod inroot;
 pub mod inspect;
+pub mod kill;
 pub mod lifecycle;
+pub mod list;
+pub mod logs;
 pub mod monitor;
 pub mod network;
 pub mod oci_config;
 pub mod pause;
+pub mod port;
+pub mod prune;
 pub mod remove;
+pub mod rename;
+pub mod restart;
 pub mod rootfs;
+pub mod select;
+pub mod start;
+pub mod stats;
+pub mod stop;
 pub mod top;
 pub mod tree;
 pub mod update;
 pub mod usernet;
+pub mod wait;
 
 use std::path::PathBuf;
-
-use anyhow::Context as _;
 
 use crate::config::Context;
 use crate::engine::state::State;
@@ -71,7 +83,8 @@ impl Paths {
 }
 
 /// The state database beside the image store.
-pub fn open_state(ctx: &Context) -> anyhow::Result<State> {
+pub fn open_state(ctx: &Context) -> crate::engine::Result<State> {
+    use crate::engine::ResultExt as _;
     let conf = crate::engine::image::storage_conf(ctx)?;
     let root = crate::engine::image::graph_root(ctx, &conf);
     let path = root.join("state").join("hutch.db");

@@ -4,12 +4,13 @@
 //! cannot be frozen: that is said in one line and nothing changes, as
 //! Podman does.
 
-use anyhow::{Context as _, bail};
 use hutch_storage::Store;
 
 use super::Paths;
+use super::select::{Report, Selection};
 use crate::config::Context;
 use crate::engine::state::{Container, ContainerState, State, Transition};
+use crate::engine::{Result, ResultExt};
 use crate::runtime::oci;
 
 /// Whether the container's spec gave it a cgroup.
@@ -27,15 +28,56 @@ fn has_cgroup(ctx: &Context, store: &Store, c: &Container) -> bool {
         })
 }
 
-pub fn pause(ctx: &Context, store: &Store, state: &State, c: &Container) -> anyhow::Result<()> {
+/// `pause`/`unpause [-a] [-l] NAME...`.
+#[derive(Debug, Clone, Default)]
+pub struct PauseOptions {
+    /// With `all`: every running container (paused ones to unpause).
+    pub select: Selection,
+}
+
+pub type PauseReport = Report;
+
+/// Pauses (`freeze`) or unpauses each selected container; reports carry
+/// the full id, which Podman prints.
+pub fn pause_each(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    opts: &PauseOptions,
+    freeze: bool,
+) -> Result<Vec<PauseReport>> {
+    state.recover()?;
+    let want = if freeze {
+        ContainerState::Running
+    } else {
+        ContainerState::Paused
+    };
+    let mut reports = Vec::new();
+    for (input, c) in opts.select.resolve(state)? {
+        if opts.select.all && c.as_ref().is_ok_and(|c| c.state != want) {
+            continue;
+        }
+        let id = c.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+        let result = c.and_then(|c| match freeze {
+            true => pause(ctx, store, state, &c),
+            false => unpause(ctx, store, state, &c),
+        });
+        reports.push(Report::of(input, id, result));
+    }
+    Ok(reports)
+}
+
+pub fn pause(ctx: &Context, store: &Store, state: &State, c: &Container) -> Result<()> {
     if c.state != ContainerState::Running {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "{:?} is not running, can't pause: container state improper",
             c.name
         );
     }
     if !has_cgroup(ctx, store, c) {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "can not pause containers on rootless containers with cgroup V1: container {} has no cgroup, so there is no freezer to stop it with",
             c.name
         );
@@ -45,22 +87,26 @@ pub fn pause(ctx: &Context, store: &Store, state: &State, c: &Container) -> anyh
     Ok(())
 }
 
-pub fn unpause(ctx: &Context, store: &Store, state: &State, c: &Container) -> anyhow::Result<()> {
+pub fn unpause(ctx: &Context, store: &Store, state: &State, c: &Container) -> Result<()> {
     if c.state != ContainerState::Paused {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "{:?} is not paused, can't unpause: container state improper",
             c.name
         );
     }
     if !has_cgroup(ctx, store, c) {
-        bail!("unpause is not supported for cgroupv1 rootless containers");
+        crate::fail!(
+            InvalidState,
+            "unpause is not supported for cgroupv1 rootless containers"
+        );
     }
     run(ctx, c, "resume")?;
     state.update_state(&c.id, Transition::Unpaused)?;
     Ok(())
 }
 
-fn run(ctx: &Context, c: &Container, action: &'static str) -> anyhow::Result<()> {
+fn run(ctx: &Context, c: &Container, action: &'static str) -> Result<()> {
     let (runtime, _) = oci::select(
         Some(&c.runtime),
         &oci::host_facts(),

@@ -1,13 +1,191 @@
-//! `rm`: a stopped container's layer, files and record.
+//! `remove`: containers, with Podman's force, depend, volumes, ignore and
+//! timeout rules, and the network teardown; the one removal that `rm`,
+//! `container prune`, `volume rm -f`, `network rm -f` (and later `pod rm`
+//! and the API's DELETE route) share.
+//!
+//! As Podman: every name is looked up before anything is removed (a
+//! missing one fails the whole call, not found, unless `ignore` or
+//! `force`); a container others depend on is refused (conflict) unless
+//! `depend` removes those first; a running one without `force` is refused
+//! (invalid state) and the others still go.
 
-use anyhow::{Context as _, bail};
 use hutch_storage::Store;
 
-use super::Paths;
-use crate::engine::state::{ContainerState, State, Transition};
+use super::select::Report;
+use super::{Paths, depend, lifecycle, stop};
+use crate::config::Context;
+use crate::engine::state::{Container, ContainerState, State, StateError, Transition};
+use crate::engine::{Error, ErrorKind, Result, ResultExt};
+
+/// What to remove and how.
+#[derive(Debug, Clone, Default)]
+pub struct RemoveOptions {
+    /// Names or ids, as the user gave them (reports carry them back).
+    pub names: Vec<String>,
+    /// Every container (`rm -a`); `names` must then be empty.
+    pub all: bool,
+    /// Running containers too (stopped first); missing names are skipped.
+    pub force: bool,
+    /// Missing names are skipped.
+    pub ignore: bool,
+    /// Containers that depend on a named one go first (`--depend`).
+    pub depend: bool,
+    /// The anonymous volumes the containers used, when nobody else does.
+    pub volumes: bool,
+    /// Seconds a forced removal waits for the stop signal before SIGKILL;
+    /// `None` kills at once (Docker's and hutch's `rm -f`).
+    pub timeout: Option<u32>,
+}
+
+impl RemoveOptions {
+    /// Podman's checks of the flag combination, before anything is looked up.
+    pub fn validate(&self) -> Result<()> {
+        if self.timeout.is_some() && !self.force {
+            crate::fail!(
+                BadInput,
+                "--force option must be specified to use the --time option"
+            );
+        }
+        if self.all && !self.names.is_empty() {
+            crate::fail!(BadInput, "no arguments are needed with --all");
+        }
+        if !self.all && self.names.is_empty() {
+            crate::fail!(BadInput, "must specify at least one container to remove");
+        }
+        Ok(())
+    }
+}
+
+/// One container's outcome: removed (`error` is `None`) or not, and why.
+/// `input` is the name as given; the full id for `all` and for what
+/// `depend` added.
+pub type RemoveReport = Report;
+
+/// Removes the containers `opts` names. Fails as a whole only when a name
+/// is missing (not found) or the state cannot be read; anything that goes
+/// wrong with one container is in its report.
+pub fn remove(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    opts: &RemoveOptions,
+) -> Result<Vec<RemoveReport>> {
+    opts.validate()?;
+    // Only a container whose monitor still lives has a pid worth
+    // signalling: after a killed monitor the recorded pid may belong to
+    // anyone by now.
+    state.recover()?;
+
+    let graph = depend::Graph::new(state.list_containers(true)?);
+    let mut targets: Vec<(String, Container)> = Vec::new();
+    if opts.all {
+        // Every container goes: those that depend on others first.
+        let roots: Vec<&str> = graph.containers().map(|c| c.id.as_str()).collect();
+        for c in graph.removal_order(&roots) {
+            targets.push((c.id.clone(), c));
+        }
+    } else {
+        for q in &opts.names {
+            match state.container(q) {
+                Ok(c) => {
+                    if !targets.iter().any(|(_, t)| t.id == c.id) {
+                        targets.push((q.clone(), c));
+                    }
+                }
+                Err(StateError::NoSuchContainer { .. }) if opts.ignore || opts.force => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    let mut reports: Vec<RemoveReport> = Vec::new();
+    let removed = |reports: &[RemoveReport], id: &str| {
+        reports.iter().any(|r| r.id == id && r.error.is_none())
+    };
+    for (label, c) in &targets {
+        if removed(&reports, &c.id) {
+            continue;
+        }
+        let batch: Vec<(String, Container)> = if opts.depend && !opts.all {
+            graph
+                .removal_order(&[c.id.as_str()])
+                .into_iter()
+                .filter(|d| !removed(&reports, &d.id))
+                .map(|d| (d.id.clone(), d))
+                .collect()
+        } else {
+            let dependents: Vec<&Container> = graph
+                .dependents(&c.id)
+                .into_iter()
+                .filter(|d| !removed(&reports, &d.id))
+                .collect();
+            if !dependents.is_empty() {
+                reports.push(RemoveReport {
+                    input: label.clone(),
+                    id: c.id.clone(),
+                    error: Some(Error::conflict(depend::refusal(&c.id, &dependents))),
+                });
+                continue;
+            }
+            vec![(label.clone(), c.clone())]
+        };
+        for (label, c) in batch {
+            let result = remove_one(ctx, store, state, &c, opts);
+            let failed = result.is_err();
+            reports.push(RemoveReport {
+                input: label,
+                id: c.id.clone(),
+                error: result.err(),
+            });
+            if failed {
+                // What depends on it was removed, it was not: the rest of
+                // this chain stays.
+                break;
+            }
+        }
+    }
+    Ok(reports)
+}
+
+/// Stops (with `force`) and removes one container, tearing down its network.
+fn remove_one(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    c: &Container,
+    opts: &RemoveOptions,
+) -> Result<()> {
+    // The row may have changed since the lookup (a dependent was stopped,
+    // the container exited).
+    let c = state.container(&c.id)?;
+    let timeout = Some(opts.timeout.unwrap_or(0));
+    if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
+        if !opts.force {
+            crate::fail!(
+                InvalidState,
+                "cannot remove container {} as it is {} - running or paused containers cannot be removed without force: container state improper",
+                c.id,
+                c.state.as_str()
+            );
+        }
+        // Marked as stopped by the user, so a restart policy does not
+        // bring it back while it is being removed.
+        stop::stop_one(ctx, store, state, &c, timeout)
+            .with_context(|| format!("stopping container {}", c.name))?;
+    } else if lifecycle::monitor_alive(&c) {
+        // Between two runs of a restart policy: its monitor would start
+        // it again under the removal.
+        stop::stop_one(ctx, store, state, &c, timeout)
+            .with_context(|| format!("stopping container {}", c.name))?;
+    }
+    let paths = Paths::new(ctx, store.root(), &c.id);
+    super::network::teardown(ctx, &c.id);
+    remove_stopped_with(store, state, &paths, &c.id, opts.volumes)
+        .with_context(|| format!("removing container {}", c.name))
+}
 
 /// Removes a container that no longer runs.
-pub fn remove_stopped(store: &Store, state: &State, paths: &Paths, id: &str) -> anyhow::Result<()> {
+pub fn remove_stopped(store: &Store, state: &State, paths: &Paths, id: &str) -> Result<()> {
     remove_stopped_with(store, state, paths, id, false)
 }
 
@@ -19,7 +197,7 @@ pub fn remove_stopped_with(
     paths: &Paths,
     id: &str,
     volumes: bool,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let row = state.container(id)?;
     if row.state.is_active()
         && !matches!(
@@ -27,11 +205,14 @@ pub fn remove_stopped_with(
             ContainerState::Created | ContainerState::Configured
         )
     {
-        bail!(
-            "cannot remove container {} as it is {}: stop it first or use -f",
-            row.name,
-            row.state.as_str()
-        );
+        return Err(Error::new(
+            ErrorKind::InvalidState,
+            format!(
+                "cannot remove container {} as it is {}: stop it first or use -f",
+                row.name,
+                row.state.as_str()
+            ),
+        ));
     }
     if row.state != ContainerState::Removing {
         state.update_state(id, Transition::Removing)?;
@@ -47,4 +228,48 @@ pub fn remove_stopped_with(
             .with_context(|| format!("removing the anonymous volumes of {}", row.name))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(names: &[&str]) -> RemoveOptions {
+        RemoveOptions {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            ..RemoveOptions::default()
+        }
+    }
+
+    #[test]
+    fn options_are_checked_like_podman() {
+        assert!(opts(&["a"]).validate().is_ok());
+        let none = opts(&[]).validate().unwrap_err();
+        assert_eq!(none.kind(), ErrorKind::BadInput);
+        let both = RemoveOptions {
+            all: true,
+            ..opts(&["a"])
+        };
+        assert_eq!(both.validate().unwrap_err().kind(), ErrorKind::BadInput);
+        // --depend with -a is accepted: -a already orders by dependency.
+        let all_depend = RemoveOptions {
+            all: true,
+            depend: true,
+            ..opts(&[])
+        };
+        assert!(all_depend.validate().is_ok());
+        let time_without_force = RemoveOptions {
+            timeout: Some(3),
+            ..opts(&["a"])
+        };
+        let e = time_without_force.validate().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadInput);
+        assert!(e.text().contains("--force"), "{}", e.text());
+        let forced = RemoveOptions {
+            timeout: Some(3),
+            force: true,
+            ..opts(&["a"])
+        };
+        assert!(forced.validate().is_ok());
+    }
 }

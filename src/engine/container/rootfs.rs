@@ -7,7 +7,7 @@
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
+use crate::engine::{Result, ResultExt};
 use hutch_storage::Store;
 
 use super::inroot;
@@ -23,7 +23,7 @@ pub struct MountedRoot<'a> {
 }
 
 impl<'a> MountedRoot<'a> {
-    pub fn mount(store: &'a Store, state: &'a State, c: &Container) -> anyhow::Result<Self> {
+    pub fn mount(store: &'a Store, state: &'a State, c: &Container) -> Result<Self> {
         let path = store
             .pin_container_mount(&c.id)
             .with_context(|| format!("mounting the root file system of {}", c.name))?;

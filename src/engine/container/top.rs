@@ -6,8 +6,74 @@
 //! parents live outside), shown with their pids in that namespace.
 
 use std::fs;
+use std::os::fd::AsFd;
 
-use anyhow::bail;
+use hutch_storage::Store;
+
+use super::inroot;
+use super::rootfs::MountedRoot;
+use crate::engine::Result;
+use crate::engine::state::{ContainerState, State};
+
+/// `top CONTAINER [DESCRIPTORS...]`.
+#[derive(Debug, Clone, Default)]
+pub struct TopOptions {
+    /// psgo descriptors or AIX codes, as given; empty: Podman's defaults.
+    pub descriptors: Vec<String>,
+}
+
+impl TopOptions {
+    /// The descriptors by psgo name; an unknown one is bad input.
+    pub fn validate(&self) -> Result<Vec<String>> {
+        parse_descriptors(&self.descriptors)
+    }
+}
+
+/// The table `top` shows: a header per descriptor, a row per process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopReport {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The processes of running container `name`.
+pub fn top(store: &Store, state: &State, name: &str, opts: &TopOptions) -> Result<TopReport> {
+    let descriptors = opts.validate()?;
+    state.recover()?;
+    let c = state.container(name)?;
+    let (ContainerState::Running | ContainerState::Paused, Some(pid)) = (c.state, c.pid) else {
+        crate::fail!(InvalidState, "top can only be used on running containers");
+    };
+    // User and group names come from the container's own files.
+    let root = MountedRoot::mount(store, state, &c)?;
+    let read = |p: &[u8]| -> String {
+        inroot::resolve(root.fd.as_fd(), p)
+            .ok()
+            .filter(|r| r.exists)
+            .and_then(|r| {
+                let (leaf, parent) = r.parts.split_last()?;
+                let dir = inroot::open_dir(root.fd.as_fd(), parent).ok()?;
+                let fd = rustix::fs::openat(
+                    dir.as_fd(),
+                    std::ffi::OsStr::new(std::str::from_utf8(leaf).ok()?),
+                    rustix::fs::OFlags::RDONLY
+                        | rustix::fs::OFlags::NOFOLLOW
+                        | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .ok()?;
+                std::io::read_to_string(std::fs::File::from(fd)).ok()
+            })
+            .unwrap_or_default()
+    };
+    let lookup = Lookup::new(read(b"/etc/passwd"), read(b"/etc/group"));
+    drop(root);
+    let pids = processes(pid);
+    Ok(TopReport {
+        headers: descriptors.iter().map(|d| header(d).to_owned()).collect(),
+        rows: rows(&pids, &descriptors, &lookup),
+    })
+}
 
 /// Podman's default columns.
 pub const DEFAULT_DESCRIPTORS: [&str; 8] = [
@@ -66,7 +132,7 @@ const HEADERS: [(&str, &str); 27] = [
 
 /// Splits `podman top` arguments (`pid,args`, `pid args`, `%p %a`) into
 /// descriptors, checking each; none given means Podman's defaults.
-pub fn parse_descriptors(args: &[String]) -> anyhow::Result<Vec<String>> {
+pub fn parse_descriptors(args: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for word in args
         .iter()
@@ -78,7 +144,7 @@ pub fn parse_descriptors(args: &[String]) -> anyhow::Result<Vec<String>> {
             .find(|(c, _)| *c == word)
             .map_or(word, |(_, n)| *n);
         if !HEADERS.iter().any(|(d, _)| *d == name) {
-            bail!("unknown descriptor: {word}");
+            crate::fail!(BadInput, "unknown descriptor: {word}");
         }
         out.push(name.to_owned());
     }

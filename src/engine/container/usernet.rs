@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use hutch_rootless_net::networks::NetworkStore;
 use hutch_rootless_net::usernet::{self, Endpoint, UserNetPaths};
 use hutch_rootless_net::{
@@ -165,10 +165,12 @@ fn plan_file(paths: &Paths) -> std::path::PathBuf {
     paths.userdata.join("network.json")
 }
 
-fn write_plan(paths: &Paths, plan: &NetworkPlan) -> anyhow::Result<()> {
+fn write_plan(paths: &Paths, plan: &NetworkPlan) -> crate::engine::Result<()> {
     let file = plan_file(paths);
-    std::fs::write(&file, serde_json::to_vec_pretty(plan)?)
-        .with_context(|| format!("writing {}", file.display()))
+    let bytes = serde_json::to_vec_pretty(plan)?;
+    crate::engine::ResultExt::with_context(std::fs::write(&file, bytes), || {
+        format!("writing {}", file.display())
+    })
 }
 
 fn is_live(c: &Container) -> bool {
@@ -183,11 +185,12 @@ pub fn connect(
     c: &Container,
     net: &str,
     aliases: &[String],
-) -> anyhow::Result<()> {
+) -> crate::engine::Result<()> {
     let paths = Paths::new(ctx, store_root, &c.id);
     let mut plan = super::network::read_plan(&paths).unwrap_or_default();
     if plan.user_networks().is_empty() {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "container {} uses network mode {}: only containers on user networks can be connected to another",
             c.name,
             plan.mode.name()
@@ -195,7 +198,8 @@ pub fn connect(
     }
     let (name, _) = resolve(ctx, net)?;
     if plan.user_networks().iter().any(|a| a.name == name) {
-        bail!(
+        crate::fail!(
+            Conflict,
             "container {} is already connected to network {name}: network is already connected",
             c.name
         );
@@ -219,7 +223,7 @@ pub fn disconnect(
     store_root: &Path,
     c: &Container,
     net: &str,
-) -> anyhow::Result<()> {
+) -> crate::engine::Result<()> {
     let paths = Paths::new(ctx, store_root, &c.id);
     let mut plan = super::network::read_plan(&paths).unwrap_or_default();
     let name = network_store(ctx)?
@@ -228,13 +232,15 @@ pub fn disconnect(
         .unwrap_or_else(|_| net.to_owned());
     let all = plan.user_networks();
     if !all.iter().any(|a| a.name == name) {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "container {} is not connected to network {name}: network is not connected",
             c.name
         );
     }
     if all.len() == 1 {
-        bail!(
+        crate::fail!(
+            InvalidState,
             "container {} is only on network {name}: disconnecting its last network is not supported",
             c.name
         );
@@ -253,7 +259,9 @@ pub fn disconnect(
                 &format!("nameserver {old}\n"),
                 &format!("nameserver {new}\n"),
             );
-            std::fs::write(&rc, text).with_context(|| format!("writing {}", rc.display()))?;
+            crate::engine::ResultExt::with_context(std::fs::write(&rc, text), || {
+                format!("writing {}", rc.display())
+            })?;
         }
         plan.mode = NetworkMode::Network { name: next.name };
         plan.aliases = next.aliases;
@@ -262,7 +270,7 @@ pub fn disconnect(
     }
     if is_live(c) {
         let up = self::paths(ctx);
-        usernet::leave(&up, &c.id, Some(&name))?;
+        usernet::leave(&up, &c.id, Some(&name)).map_err(crate::engine::network::error)?;
         // The default route went with the first network's interface.
         if let NetworkMode::Network { name: first } = &plan.mode
             && let Some(ep) = usernet::endpoints_of(&up, &c.id)

@@ -1,6 +1,7 @@
 //! `history`: the image config's history entries, newest first, each with
 //! the size of the layer it made (empty layers have none).
 
+use crate::engine::Result;
 use hutch_storage::Store;
 use hutch_storage::images::ImageRecord;
 use serde_json::{Value, json};
@@ -8,7 +9,7 @@ use serde_json::{Value, json};
 use super::config;
 use crate::host::time;
 
-pub fn history(store: &Store, image: &ImageRecord, now: i64) -> anyhow::Result<Vec<Value>> {
+pub fn history(store: &Store, image: &ImageRecord, now: i64) -> Result<Vec<Value>> {
     let cfg = config(store, image)?;
     let entries = cfg["history"].as_array().cloned().unwrap_or_default();
     let mut sizes = image.layers.iter().map(|l| {

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Error, Result, ResultExt};
 use hutch_storage::Store;
 use hutch_storage::digest::DigestReader;
 use hutch_storage::extract::{self, Compression};
@@ -24,7 +24,7 @@ pub struct ImportRequest {
     pub message: Option<String>,
 }
 
-pub fn import(store: &Store, req: ImportRequest) -> anyhow::Result<ImageRecord> {
+pub fn import(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
     let names = match &req.reference {
         Some(r) => vec![
             reference::local_name(r)
@@ -113,12 +113,12 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Applies one `--change` instruction (`CMD ["sh"]`, `ENV A=b`,
 /// `WORKDIR=/app`: Podman accepts `=` after the keyword too).
-pub fn apply_change(config: &mut Map<String, Value>, change: &str) -> anyhow::Result<()> {
+pub fn apply_change(config: &mut Map<String, Value>, change: &str) -> Result<()> {
     let change = change.trim();
     let split = change.find([' ', '=', '\t']).unwrap_or(change.len());
     let (keyword, rest) = change.split_at(split);
     let value = rest.get(1..).unwrap_or("").trim();
-    let bad = |why: &str| anyhow::anyhow!("invalid change {change:?}: {why}");
+    let bad = |why: &str| Error::bad_input(format!("invalid change {change:?}: {why}"));
     match keyword.to_ascii_uppercase().as_str() {
         "CMD" => {
             config.insert("Cmd".into(), json!(command_form(value)));
@@ -170,8 +170,9 @@ pub fn apply_change(config: &mut Map<String, Value>, change: &str) -> anyhow::Re
                 vols[v.as_str()] = json!({});
             }
         }
-        "" => bail!("invalid change {change:?}: empty instruction"),
-        other => bail!(
+        "" => crate::fail!(BadInput, "invalid change {change:?}: empty instruction"),
+        other => crate::fail!(
+            BadInput,
             "invalid change {change:?}: {other} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL"
         ),
     }

@@ -1,5 +1,6 @@
 //! `image inspect`: Podman's JSON for one image.
 
+use crate::engine::Result;
 use hutch_storage::Store;
 use hutch_storage::images::ImageRecord;
 use serde_json::{Value, json};
@@ -7,7 +8,7 @@ use serde_json::{Value, json};
 use super::config;
 use crate::host::time;
 
-pub fn inspect(store: &Store, image: &ImageRecord) -> anyhow::Result<Value> {
+pub fn inspect(store: &Store, image: &ImageRecord) -> Result<Value> {
     let cfg = config(store, image)?;
     let diff_ids = cfg["rootfs"]["diff_ids"].clone();
     let created = cfg["created"]

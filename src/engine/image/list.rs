@@ -1,7 +1,7 @@
 //! `images`: one row per name (or one `<none>` row), as Podman lists them,
 //! with its filters.
 
-use anyhow::bail;
+use crate::engine::{Error, Result};
 use hutch_storage::Store;
 use hutch_storage::images::ImageRecord;
 use serde_json::{Value, json};
@@ -36,7 +36,7 @@ enum Filter {
     Id(String),
 }
 
-pub fn list(store: &Store, req: &ListRequest) -> anyhow::Result<Vec<Listed>> {
+pub fn list(store: &Store, req: &ListRequest) -> Result<Vec<Listed>> {
     let records = store.all_images()?;
     let created_of = |r: &ImageRecord| -> (i64, Value) {
         let cfg = config(store, r).unwrap_or(Value::Null);
@@ -73,29 +73,35 @@ pub fn list(store: &Store, req: &ListRequest) -> anyhow::Result<Vec<Listed>> {
     Ok(out)
 }
 
-fn parse_filter(f: &str, created_of: impl Fn(&str) -> Option<i64>) -> anyhow::Result<Filter> {
+fn parse_filter(f: &str, created_of: impl Fn(&str) -> Option<i64>) -> Result<Filter> {
     let Some((key, value)) = f.split_once('=') else {
-        bail!("invalid filter {f:?}: expected key=value");
+        crate::fail!(BadInput, "invalid filter {f:?}: expected key=value");
     };
     Ok(match key {
         "reference" => Filter::Reference(value.to_owned()),
         "dangling" => match value {
             "true" | "1" => Filter::Dangling(true),
             "false" | "0" => Filter::Dangling(false),
-            _ => bail!("invalid filter {f:?}: dangling takes true or false"),
+            _ => crate::fail!(
+                BadInput,
+                "invalid filter {f:?}: dangling takes true or false"
+            ),
         },
         "label" => match value.split_once('=') {
             Some((k, v)) => Filter::Label(k.to_owned(), Some(v.to_owned())),
             None => Filter::Label(value.to_owned(), None),
         },
         "before" => Filter::Before(
-            created_of(value).ok_or_else(|| anyhow::anyhow!("{value}: image not known"))?,
+            created_of(value)
+                .ok_or_else(|| Error::not_found(format!("{value}: image not known")))?,
         ),
         "since" => Filter::Since(
-            created_of(value).ok_or_else(|| anyhow::anyhow!("{value}: image not known"))?,
+            created_of(value)
+                .ok_or_else(|| Error::not_found(format!("{value}: image not known")))?,
         ),
         "id" => Filter::Id(value.trim_start_matches("sha256:").to_owned()),
-        other => bail!(
+        other => crate::fail!(
+            BadInput,
             "invalid filter {f:?}: {other} is not one of reference, dangling, label, before, since, id"
         ),
     })

@@ -4,12 +4,14 @@
 pub mod history;
 pub mod import;
 pub mod inspect;
+mod kinds;
 pub mod list;
+pub mod prune;
 pub mod pull;
 pub mod remove;
 pub mod transfer;
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Result, ResultExt};
 use hutch_storage::images::ImageRecord;
 use hutch_storage::{Digest, Store, StoreOptions};
 
@@ -18,7 +20,7 @@ use crate::image::reference;
 
 /// Opens the user's store, as storage.conf and `--root`/`--storage-driver`
 /// describe it. Rootless, this runs inside the user namespace.
-pub fn open_store(ctx: &Context) -> anyhow::Result<Store> {
+pub fn open_store(ctx: &Context) -> Result<Store> {
     let conf = storage_conf(ctx)?;
     let root = graph_root(ctx, &conf);
     Store::open(StoreOptions {
@@ -34,14 +36,11 @@ pub fn open_store(ctx: &Context) -> anyhow::Result<Store> {
     .with_context(|| format!("opening image storage at {}", root.display()))
 }
 
-pub fn storage_conf(ctx: &Context) -> anyhow::Result<crate::config::storage::StorageConf> {
-    let home = std::env::var_os("HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_default();
+pub fn storage_conf(ctx: &Context) -> Result<crate::config::storage::StorageConf> {
     Ok(crate::config::storage::load(
         ctx.rootless(),
         ctx.identity.uid,
-        &home,
+        &ctx.home,
     )?)
 }
 
@@ -135,17 +134,51 @@ pub fn users_of(store: &Store, image: &ImageRecord) -> Vec<String> {
 }
 
 /// Adds `target` (made local: `foo` → `localhost/foo:latest`) to an image.
-pub fn tag(store: &Store, image: &ImageRecord, target: &str) -> anyhow::Result<String> {
+pub fn tag(store: &Store, image: &ImageRecord, target: &str) -> Result<String> {
     let name =
         reference::local_name(target).with_context(|| format!("tagging {}", image.id.short()))?;
     if !store.images.tag(&image.id, &name)? {
-        bail!("{}: image not known", image.id);
+        crate::fail!(NotFound, "{}: image not known", image.id);
     }
     Ok(name)
 }
 
+/// `untag`: the given names of `input` (all its names when none is given).
+pub fn untag(store: &Store, input: &str, names: &[String]) -> Result<()> {
+    let image = lookup(store, input)?;
+    if names.is_empty() {
+        store.images.untag(&image.id, None)?;
+    }
+    for name in names {
+        let Some(stored) = image
+            .names
+            .iter()
+            .find(|n| reference::matches_stored_name(name, n))
+        else {
+            crate::fail!(NotFound, "{name}: tag not known");
+        };
+        store.images.untag(&image.id, Some(stored))?;
+    }
+    Ok(())
+}
+
+/// `image mount`: the image's files, mounted read-only; where.
+pub fn mount(store: &Store, input: &str) -> Result<std::path::PathBuf> {
+    let image = lookup(store, input)?;
+    store
+        .mount_image(&image)
+        .with_context(|| format!("mounting image {}", image.id.short()))
+}
+
+/// `image unmount`; the image's full id.
+pub fn unmount(store: &Store, input: &str) -> Result<String> {
+    let image = lookup(store, input)?;
+    store.unmount_image(&image.id)?;
+    Ok(image.id.hex().to_owned())
+}
+
 /// The config blob of an image as JSON.
-pub fn config(store: &Store, image: &ImageRecord) -> anyhow::Result<serde_json::Value> {
+pub fn config(store: &Store, image: &ImageRecord) -> Result<serde_json::Value> {
     let bytes = store
         .read_blob(&image.id)
         .with_context(|| format!("reading the config of image {}", image.id.short()))?;

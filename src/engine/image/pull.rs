@@ -3,7 +3,7 @@
 //! auth.json, then the registry client moves the blobs and the store makes
 //! the image visible.
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Error, Result, ResultExt};
 use hutch_storage::Store;
 use hutch_storage::images::ImageRecord;
 use hutch_storage::store::LayerBlob;
@@ -55,7 +55,7 @@ fn credentials(
     opts: &RegistryOptions,
     auth: &AuthFile,
     registry: &str,
-) -> anyhow::Result<Option<Credentials>> {
+) -> Result<Option<Credentials>> {
     if let Some(c) = &opts.creds {
         let (u, p) = c.split_once(':').unwrap_or((c.as_str(), ""));
         return Ok(Some(Credentials {
@@ -74,7 +74,7 @@ pub fn pull(
     store: &Store,
     req: &PullRequest,
     progress: &mut dyn FnMut(&str, ProgressEvent),
-) -> anyhow::Result<ImageRecord> {
+) -> Result<ImageRecord> {
     let regs = registries::load().context("reading registries.conf")?;
     let candidates = regs.resolve_short_name(&req.name)?.into_pull_candidates()?;
     let auth = auth_file(ctx, req.options.authfile.as_deref());
@@ -82,16 +82,18 @@ pub fn pull(
     for candidate in &candidates {
         match pull_candidate(store, &regs, &auth, candidate, req, progress) {
             Ok(record) => return Ok(record),
-            Err(e) => failures.push(format!(
-                "{candidate}: {}",
-                crate::engine::error::chain_text(&e)
-            )),
+            Err(e) => failures.push(format!("{candidate}: {}", e.text())),
         }
     }
     if failures.len() == 1 {
-        bail!("{}", failures.remove(0));
+        crate::fail!(Internal, "{}", failures.remove(0));
     }
-    bail!("pulling {} failed:\n  {}", req.name, failures.join("\n  "))
+    crate::fail!(
+        Internal,
+        "pulling {} failed:\n  {}",
+        req.name,
+        failures.join("\n  ")
+    )
 }
 
 fn pull_candidate(
@@ -101,7 +103,7 @@ fn pull_candidate(
     candidate: &str,
     req: &PullRequest,
     progress: &mut dyn FnMut(&str, ProgressEvent),
-) -> anyhow::Result<ImageRecord> {
+) -> Result<ImageRecord> {
     let parsed = Reference::parse(candidate)?
         .normalized_docker_hub()
         .with_default_tag();
@@ -159,7 +161,7 @@ fn pull_candidate(
             Err(e) => errors.push(format!("{}: {e}", source.endpoint)),
         }
     }
-    bail!("{}", errors.join("; "))
+    crate::fail!(Internal, "{}", errors.join("; "))
 }
 
 pub struct PushRequest {
@@ -176,7 +178,7 @@ pub fn push(
     store: &Store,
     req: &PushRequest,
     progress: &mut dyn FnMut(&str, ProgressEvent),
-) -> anyhow::Result<hutch_storage::Digest> {
+) -> Result<hutch_storage::Digest> {
     let record = super::lookup(store, &req.image)?;
     let dest = match &req.destination {
         Some(d) => d.strip_prefix("docker://").unwrap_or(d).to_owned(),
@@ -187,7 +189,10 @@ pub fn push(
             .or(record.names.first())
             .cloned()
             .ok_or_else(|| {
-                anyhow::anyhow!("{}: image has no name; give a destination", req.image)
+                Error::bad_input(format!(
+                    "{}: image has no name; give a destination",
+                    req.image
+                ))
             })?,
     };
     let parsed = Reference::parse(&dest)
@@ -195,10 +200,14 @@ pub fn push(
         .normalized_docker_hub()
         .with_default_tag();
     let Some(registry_host) = parsed.registry.clone() else {
-        bail!("{dest}: a push destination needs a registry (for example localhost:5000/{dest})");
+        crate::fail!(
+            BadInput,
+            "{dest}: a push destination needs a registry (for example localhost:5000/{dest})"
+        );
     };
     if registry_host == reference::LOCAL_REGISTRY {
-        bail!(
+        crate::fail!(
+            BadInput,
             "{dest}: localhost/ names local images; push to a registry such as localhost:5000/{}",
             parsed.repository
         );
@@ -207,7 +216,10 @@ pub fn push(
     let insecure = regs.find(&parsed.to_string()).is_some_and(|r| r.insecure)
         || req.options.tls_verify == Some(false);
     if regs.find(&parsed.to_string()).is_some_and(|r| r.blocked) {
-        bail!("registry {registry_host} is blocked in registries.conf");
+        crate::fail!(
+            Internal,
+            "registry {registry_host} is blocked in registries.conf"
+        );
     }
     let auth = auth_file(ctx, req.options.authfile.as_deref());
     let creds = credentials(&req.options, &auth, &registry_host)?;
@@ -236,7 +248,7 @@ pub fn login(
     registry_host: &str,
     creds: Credentials,
     options: &RegistryOptions,
-) -> anyhow::Result<std::path::PathBuf> {
+) -> Result<std::path::PathBuf> {
     let host = normalize_registry(registry_host);
     let regs = registries::load().context("reading registries.conf")?;
     let insecure = regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure)

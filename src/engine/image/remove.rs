@@ -3,6 +3,7 @@
 //! one is in use, 125 for an id naming an image with several tags without
 //! --force.
 
+use crate::engine::Result;
 use hutch_storage::Store;
 
 use super::{LookupError, lookup, users_of};
@@ -17,7 +18,7 @@ pub struct RemoveReport {
     pub exit_code: u8,
 }
 
-pub fn remove(store: &Store, inputs: &[String], force: bool) -> anyhow::Result<RemoveReport> {
+pub fn remove(store: &Store, inputs: &[String], force: bool) -> Result<RemoveReport> {
     let mut report = RemoveReport::default();
     for input in inputs {
         let image = match lookup(store, input) {

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use crate::engine::{Result, ResultExt};
 use hutch_storage::Store;
 use hutch_storage::images::ImageRecord;
 use hutch_storage::store::LayerBlob as StoreLayer;
@@ -23,13 +23,14 @@ pub enum SaveFormat {
 }
 
 impl SaveFormat {
-    pub fn parse(s: &str) -> anyhow::Result<SaveFormat> {
+    pub fn parse(s: &str) -> Result<SaveFormat> {
         Ok(match s {
             "docker-archive" => SaveFormat::DockerArchive,
             "oci-archive" => SaveFormat::OciArchive,
             "oci-dir" => SaveFormat::OciDir,
             "docker-dir" => SaveFormat::DockerDir,
-            other => bail!(
+            other => crate::fail!(
+                BadInput,
                 "unknown save format {other:?}: expected docker-archive, oci-archive, oci-dir or docker-dir"
             ),
         })
@@ -37,18 +38,15 @@ impl SaveFormat {
 }
 
 /// A stored image as the transports see it.
-pub fn image_blobs(
-    store: &Store,
-    image: &ImageRecord,
-    names: Vec<String>,
-) -> anyhow::Result<ImageBlobs> {
+pub fn image_blobs(store: &Store, image: &ImageRecord, names: Vec<String>) -> Result<ImageBlobs> {
     let what = || format!("reading image {}", image.id.short());
     let manifest = store.read_blob(&image.digest).with_context(what)?;
     let parsed: serde_json::Value = serde_json::from_slice(&manifest).with_context(what)?;
     let diff_ids = store.diff_ids(&image.id).with_context(what)?;
     let descriptors = parsed["layers"].as_array().cloned().unwrap_or_default();
     if descriptors.len() != diff_ids.len() {
-        bail!(
+        crate::fail!(
+            Internal,
             "image {}: manifest lists {} layers, config {}",
             image.id.short(),
             descriptors.len(),
@@ -73,7 +71,7 @@ pub fn image_blobs(
                 diff_id,
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     Ok(ImageBlobs {
         manifest,
         manifest_media_type: image.manifest_media_type.clone(),
@@ -84,7 +82,7 @@ pub fn image_blobs(
 }
 
 /// Makes images that a transport put into the blob store visible.
-pub fn commit(store: &Store, image: &ImageBlobs, names: &[String]) -> anyhow::Result<ImageRecord> {
+pub fn commit(store: &Store, image: &ImageBlobs, names: &[String]) -> Result<ImageRecord> {
     let manifest = store.blobs.put_bytes(&image.manifest, None)?;
     let layers: Vec<StoreLayer> = image
         .layers
@@ -114,7 +112,7 @@ pub fn normalize_archive_name(name: &str) -> Option<String> {
 }
 
 /// `load`: every image of a docker-archive or oci-archive stream.
-pub fn load(store: &Store, input: impl Read, source: &str) -> anyhow::Result<Vec<ImageRecord>> {
+pub fn load(store: &Store, input: impl Read, source: &str) -> Result<Vec<ImageRecord>> {
     let _adding = store.adding()?;
     let images = archive::load(input, &store.blobs).with_context(|| format!("loading {source}"))?;
     let mut out = Vec::new();
@@ -137,11 +135,11 @@ pub fn save(
     format: SaveFormat,
     out: Option<&mut dyn Write>,
     dir: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let blobs: Vec<ImageBlobs> = images
         .iter()
         .map(|(record, names)| image_blobs(store, record, names.clone()))
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<Result<_>>()?;
     match (format, out, dir) {
         (SaveFormat::DockerArchive, Some(w), _) => {
             archive::save_docker_archive(&blobs, &store.blobs, w)?
@@ -149,25 +147,25 @@ pub fn save(
         (SaveFormat::OciArchive, Some(w), _) => archive::save_oci_archive(&blobs, &store.blobs, w)?,
         (SaveFormat::OciDir, _, Some(d)) => {
             let [one] = blobs.as_slice() else {
-                bail!("oci-dir holds one image per save");
+                crate::fail!(BadInput, "oci-dir holds one image per save");
             };
             let name = one.names.first().map(String::as_str);
             archive::write_oci_dir(one, name, &store.blobs, d)?
         }
         (SaveFormat::DockerDir, _, Some(d)) => {
             let [one] = blobs.as_slice() else {
-                bail!("docker-dir holds one image per save");
+                crate::fail!(BadInput, "docker-dir holds one image per save");
             };
             archive::write_dir_transport(one, &store.blobs, d)?
         }
-        _ => bail!("this save format needs an output path (-o)"),
+        _ => crate::fail!(BadInput, "this save format needs an output path (-o)"),
     }
     Ok(())
 }
 
 /// `pull` from a non-registry transport (`oci:DIR[:REF]`, `dir:DIR`,
 /// `oci-archive:FILE`, `docker-archive:FILE`).
-pub fn pull_local(store: &Store, transport: &str, rest: &str) -> anyhow::Result<Vec<ImageRecord>> {
+pub fn pull_local(store: &Store, transport: &str, rest: &str) -> Result<Vec<ImageRecord>> {
     let _adding = store.adding()?;
     match transport {
         "oci-archive" | "docker-archive" => {
@@ -194,7 +192,7 @@ pub fn pull_local(store: &Store, transport: &str, rest: &str) -> anyhow::Result<
                 .with_context(|| format!("reading directory {rest}"))?;
             Ok(vec![commit(store, &image, &[])?])
         }
-        other => bail!("unsupported transport {other}"),
+        other => crate::fail!(BadInput, "unsupported transport {other}"),
     }
 }
 

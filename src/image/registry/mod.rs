@@ -139,17 +139,52 @@ pub fn check_login(ep: &Endpoint, creds: &Credentials) -> Result<(), RegistryErr
     block_on(login::check(ep, creds))?
 }
 
-/// Runs `fut` on a runtime built for this one call.
+/// The registry client's runtime: built on first use and shared by every
+/// call after it, from any thread (a long-running server pulls on many at
+/// once; a CLI command pays for it only when it talks to a registry).
 ///
-/// Current-thread on purpose: the CLI joins the user namespace with `setns`,
-/// which the kernel refuses to a multi-threaded process, so nothing may start
-/// threads before that, and commands that never touch a registry should not
-/// pay for a runtime at all. Blob writes still go to tokio's blocking pool,
-/// but only once a registry call is under way (after the join).
-fn block_on<F: Future>(fut: F) -> Result<F::Output, RegistryError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// Lazily, on purpose: the CLI joins the user namespace with `setns`,
+/// which the kernel refuses to a multi-threaded process, so no thread may
+/// exist before that; the first registry call comes after the join.
+static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+
+fn runtime() -> Result<&'static tokio::runtime::Runtime, RegistryError> {
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    // Two workers: layer downloads are I/O-bound (up to three at once) and
+    // blob writes go to the blocking pool.
+    let built = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("hutch-registry")
+        .on_thread_start(block_signals)
         .enable_all()
         .build()
         .map_err(RegistryError::Runtime)?;
-    Ok(runtime.block_on(fut))
+    // A runtime built by a thread that lost the race is dropped here,
+    // outside any async context, which is allowed.
+    Ok(RUNTIME.get_or_init(|| built))
+}
+
+/// The runtime's threads outlive the call that built them: a signal sent
+/// to the process (Ctrl-C during `run -it` after a pull) must reach the
+/// thread that waits for it in a signalfd, never a worker, whose default
+/// action would end the process.
+fn block_signals() {
+    // SAFETY: sigset_t is plain data initialised by sigfillset; the mask
+    // changes for this (new, runtime-owned) thread only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Runs `fut` to completion on the shared runtime. Must not be called from
+/// inside an async task (a server calls the engine from `spawn_blocking`).
+fn block_on<F: Future>(fut: F) -> Result<F::Output, RegistryError> {
+    let writers = std::sync::Arc::new(transfer::Writers::default());
+    let out = runtime()?.block_on(transfer::WRITERS.scope(writers.clone(), fut));
+    writers.wait_idle();
+    Ok(out)
 }

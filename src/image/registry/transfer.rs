@@ -80,6 +80,56 @@ pub(super) enum StoreFailure {
     Store(BlobError),
 }
 
+/// The blob writers one registry call started on the blocking pool. A
+/// writer outlives the download it serves when that download is dropped
+/// (a sibling layer failed): it then sees its channel close, fails and
+/// removes its temporary file. The call waits for that before it returns,
+/// so that a failed pull has left nothing behind when the caller looks
+/// (the shared runtime, unlike one per call, is not dropped to wait).
+#[derive(Default)]
+pub(super) struct Writers {
+    running: std::sync::Mutex<usize>,
+    idle: std::sync::Condvar,
+}
+
+tokio::task_local! {
+    pub(super) static WRITERS: std::sync::Arc<Writers>;
+}
+
+impl Writers {
+    /// Blocks until every writer started under this tracker has ended.
+    pub(super) fn wait_idle(&self) {
+        let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        while *n > 0 {
+            n = self.idle.wait(n).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Counts one writer for as long as it lives.
+struct WriterGuard(std::sync::Arc<Writers>);
+
+impl WriterGuard {
+    /// A guard on the current call's tracker, if there is one (tests that
+    /// drive `store_stream` on their own runtime have none).
+    fn start() -> Option<WriterGuard> {
+        WRITERS
+            .try_with(|w| {
+                *w.running.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                WriterGuard(w.clone())
+            })
+            .ok()
+    }
+}
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        let mut n = self.0.running.lock().unwrap_or_else(|p| p.into_inner());
+        *n = n.saturating_sub(1);
+        self.0.idle.notify_all();
+    }
+}
+
 /// Streams `stream` into `blobs`, which verifies it against `expected`
 /// before renaming it into place. `on_bytes` hears the running total.
 pub(super) async fn store_stream<S>(
@@ -95,8 +145,11 @@ where
     let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
     let store = blobs.clone();
     let digest = expected.clone();
-    let writer =
-        tokio::task::spawn_blocking(move || store.put(PieceReader::new(rx), Some(&digest)));
+    let guard = WriterGuard::start();
+    let writer = tokio::task::spawn_blocking(move || {
+        let _guard = guard;
+        store.put(PieceReader::new(rx), Some(&digest))
+    });
     let mut done = 0u64;
     let outcome = loop {
         match stream.next().await {

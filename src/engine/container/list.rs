@@ -1,0 +1,328 @@
+//! `list` (`ps`): the containers as typed summaries, filtered and limited
+//! to the latest ones; the front end sorts and formats them.
+
+use std::collections::HashMap;
+
+use hutch_storage::Store;
+
+use super::Paths;
+use super::lifecycle::{self, state_name, stored};
+use crate::config::Context;
+use crate::engine::Result;
+use crate::engine::image;
+use crate::engine::state::{Container, ContainerState, State};
+
+/// One `--filter KEY=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub key: String,
+    pub value: String,
+}
+
+impl Filter {
+    /// Podman's `ps` filter keys and status values; anything else is bad
+    /// input.
+    pub fn parse(f: &str) -> Result<Filter> {
+        let Some((k, v)) = f.split_once('=') else {
+            crate::fail!(BadInput, "invalid filter {f:?}: use KEY=VALUE");
+        };
+        if !matches!(
+            k,
+            "id" | "name" | "status" | "label" | "exited" | "ancestor"
+        ) {
+            crate::fail!(BadInput, "{k} is an invalid filter");
+        }
+        if k == "status"
+            && !matches!(
+                v,
+                "created"
+                    | "configured"
+                    | "running"
+                    | "paused"
+                    | "exited"
+                    | "stopped"
+                    | "removing"
+                    | "unknown"
+            )
+        {
+            crate::fail!(BadInput, "{v} is not a valid status");
+        }
+        Ok(Filter {
+            key: k.to_owned(),
+            value: v.to_owned(),
+        })
+    }
+}
+
+/// `ps [-a] [--filter F]... [-n N | -l] [-s]`.
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    /// Stopped containers too (implied by filters, `last` and `latest`).
+    pub all: bool,
+    pub filters: Vec<Filter>,
+    /// The `n` last created (`-n`).
+    pub last: Option<usize>,
+    /// Only the last created (`-l`).
+    pub latest: bool,
+    /// Compute the sizes of the writable layer and the image.
+    pub size: bool,
+}
+
+impl ListOptions {
+    pub fn validate(&self) -> Result<()> {
+        if self.latest && self.last.is_some() {
+            crate::fail!(BadInput, "--last and --latest cannot be used together");
+        }
+        Ok(())
+    }
+}
+
+/// A container as `ps` and the API's list show it.
+#[derive(Debug, Clone)]
+pub struct ContainerSummary {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub image_id: String,
+    /// The process's arguments, joined (the spec's, else the stored ones).
+    pub command: String,
+    /// Nanoseconds since the epoch.
+    pub created: i64,
+    pub started_at: Option<i64>,
+    pub exited_at: Option<i64>,
+    pub state: ContainerState,
+    /// Podman's name for the state ("created" for a configured one).
+    pub state_name: &'static str,
+    pub exit_code: Option<i32>,
+    pub pid: Option<i32>,
+    pub restarts: u32,
+    pub auto_remove: bool,
+    pub labels: Vec<(String, String)>,
+    /// With `size`: (writable layer, image) in bytes.
+    pub size: Option<(u64, u64)>,
+}
+
+/// The containers `opts` asks for, newest first.
+pub fn list(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    opts: &ListOptions,
+) -> Result<Vec<ContainerSummary>> {
+    opts.validate()?;
+    // A container whose monitor was killed shows as exited, not running.
+    lifecycle::recover(ctx, store, state)?;
+    let all = opts.all || opts.latest || opts.last.is_some() || !opts.filters.is_empty();
+    let mut image_cache: HashMap<String, serde_json::Value> = HashMap::new();
+    let mut image_labels = |c: &Container| -> serde_json::Value {
+        image_cache
+            .entry(c.image_id.clone())
+            .or_insert_with(|| {
+                image::lookup(store, &c.image_id)
+                    .ok()
+                    .and_then(|i| image::config(store, &i).ok())
+                    .map(|cfg| cfg["config"]["Labels"].clone())
+                    .unwrap_or_default()
+            })
+            .clone()
+    };
+    let mut rows: Vec<(Container, Vec<(String, String)>)> = Vec::new();
+    for c in state.list_containers(all)? {
+        let labels = labels(&c, &image_labels(&c));
+        if passes(&c, &labels, &opts.filters, store) {
+            rows.push((c, labels));
+        }
+    }
+    // Newest first, as Podman lists them; --latest/--last take from there.
+    rows.sort_by(|a, b| b.0.created.cmp(&a.0.created).then(b.0.id.cmp(&a.0.id)));
+    if opts.latest {
+        rows.truncate(1);
+    } else if let Some(n) = opts.last {
+        rows.truncate(n);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(c, labels)| summary(ctx, store, c, labels, opts.size))
+        .collect())
+}
+
+fn summary(
+    ctx: &Context,
+    store: &Store,
+    c: Container,
+    labels: Vec<(String, String)>,
+    size: bool,
+) -> ContainerSummary {
+    let cfg = stored(&c);
+    let command = std::fs::read(
+        Paths::new(ctx, store.root(), &c.id)
+            .userdata
+            .join("config.json"),
+    )
+    .ok()
+    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    .and_then(|spec| {
+        spec["process"]["args"].as_array().map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    })
+    .unwrap_or_else(|| cfg.command.join(" "));
+    let size = size.then(|| {
+        let rw = tree_size(&store.root().join("containers").join(&c.id).join("upper"));
+        let rootfs = image::lookup(store, &c.image_id)
+            .map(|i| i.size)
+            .unwrap_or(0);
+        (rw, rootfs)
+    });
+    ContainerSummary {
+        state_name: state_name(c.state),
+        id: c.id,
+        name: c.name,
+        image: c.image_name,
+        image_id: c.image_id,
+        command,
+        created: c.created,
+        started_at: c.started_at,
+        exited_at: c.exited_at,
+        state: c.state,
+        exit_code: c.exit_code,
+        pid: c.pid,
+        restarts: c.restart_count,
+        auto_remove: cfg.auto_remove,
+        labels,
+        size,
+    }
+}
+
+/// Podman matches names as a regular expression; the common forms (plain
+/// text, `^` and `$` anchors) are supported.
+fn name_matches(pattern: &str, name: &str) -> bool {
+    match (pattern.strip_prefix('^'), pattern.strip_suffix('$')) {
+        (Some(p), _) if p.ends_with('$') => name == &p[..p.len() - 1],
+        (Some(p), _) => name.starts_with(p),
+        (None, Some(p)) => name.ends_with(p),
+        (None, None) => name.contains(pattern),
+    }
+}
+
+/// The container's labels: the image's, then its own `--label`s.
+fn labels(c: &Container, image_labels: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = image_labels
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for l in &stored(c).labels {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        out.push((k.to_owned(), v.to_owned()));
+    }
+    out
+}
+
+/// Whether `c` passes the filters: values of one key are alternatives,
+/// different keys must all match (Podman's rule).
+fn passes(c: &Container, labels: &[(String, String)], filters: &[Filter], store: &Store) -> bool {
+    let mut keys: Vec<&str> = filters.iter().map(|f| f.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter().all(|key| {
+        filters.iter().filter(|f| f.key == key).any(|f| {
+            let v = f.value.as_str();
+            match key {
+                "id" => c.id.starts_with(v),
+                "name" => name_matches(v, &c.name),
+                "status" => {
+                    state_name(c.state) == v
+                        || (v == "stopped" && c.state == ContainerState::Exited)
+                        || (v == "configured" && c.state == ContainerState::Configured)
+                }
+                "exited" => {
+                    matches!(c.state, ContainerState::Exited | ContainerState::Stopped)
+                        && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)
+                }
+                "ancestor" => {
+                    c.image_name == v
+                        || c.image_id.starts_with(v)
+                        || c.image_name.starts_with(&format!("{v}:"))
+                        || c.image_name.contains(&format!("/{v}:"))
+                        || image::lookup(store, v).is_ok_and(|i| i.id.hex() == c.image_id)
+                }
+                "label" => {
+                    let (lk, lv) = match v.split_once('=') {
+                        Some((k, val)) => (k, Some(val)),
+                        None => (v, None),
+                    };
+                    labels
+                        .iter()
+                        .any(|(k, val)| k == lk && lv.is_none_or(|lv| lv == val))
+                }
+                _ => false,
+            }
+        })
+    })
+}
+
+/// Bytes in a directory tree (files counted once by size; no links).
+fn tree_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(m) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
+
+/// Filters from `--filter` values.
+pub fn parse_filters(raw: &[String]) -> Result<Vec<Filter>> {
+    raw.iter().map(|f| Filter::parse(f)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ErrorKind;
+
+    #[test]
+    fn names_match_like_podman_regexps() {
+        assert!(name_matches("web", "my-web-1"));
+        assert!(name_matches("^my", "my-web-1"));
+        assert!(!name_matches("^web", "my-web-1"));
+        assert!(name_matches("-1$", "my-web-1"));
+        assert!(name_matches("^my-web-1$", "my-web-1"));
+        assert!(!name_matches("^my-web$", "my-web-1"));
+    }
+
+    #[test]
+    fn filters_and_options_are_checked() {
+        assert!(Filter::parse("status=running").is_ok());
+        let bad = Filter::parse("status=bogus").unwrap_err();
+        assert_eq!(bad.kind(), ErrorKind::BadInput);
+        assert_eq!(bad.text(), "bogus is not a valid status");
+        assert!(Filter::parse("color=red").is_err());
+        assert!(Filter::parse("name").is_err());
+        let both = ListOptions {
+            latest: true,
+            last: Some(2),
+            ..ListOptions::default()
+        };
+        assert_eq!(both.validate().unwrap_err().kind(), ErrorKind::BadInput);
+    }
+}

@@ -1,0 +1,58 @@
+//! `container prune`: every container that is down for good, removed as
+//! `rm` removes (network teardown included).
+
+use hutch_storage::Store;
+
+use super::depend::Graph;
+use super::lifecycle::monitor_alive;
+use super::remove::{self, RemoveOptions, RemoveReport};
+use crate::config::Context;
+use crate::engine::Result;
+use crate::engine::state::{ContainerState, State};
+
+/// `container prune`; nothing to choose yet (Podman's `--filter` later).
+#[derive(Debug, Clone, Default)]
+pub struct PruneOptions {}
+
+pub fn prune(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    _opts: &PruneOptions,
+) -> Result<Vec<RemoveReport>> {
+    let graph = Graph::new(state.list_containers(true)?);
+    let down: Vec<&str> = graph
+        .containers()
+        .filter(|c| {
+            matches!(
+                c.state,
+                ContainerState::Exited | ContainerState::Configured | ContainerState::Stopped
+            ) && !monitor_alive(c)
+        })
+        .map(|c| c.id.as_str())
+        .collect();
+    // Dependents first, so that a pruned dependency is not refused for a
+    // dependent pruned after it; a dependent that runs keeps its
+    // dependency (refused, reported).
+    let names: Vec<String> = graph
+        .removal_order(&down)
+        .into_iter()
+        .filter(|c| down.contains(&c.id.as_str()))
+        .map(|c| c.id)
+        .collect();
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Not forced: one that started meanwhile is refused, not killed; one
+    // that went meanwhile is skipped.
+    remove::remove(
+        ctx,
+        store,
+        state,
+        &RemoveOptions {
+            names,
+            ignore: true,
+            ..RemoveOptions::default()
+        },
+    )
+}

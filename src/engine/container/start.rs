@@ -1,0 +1,175 @@
+//! `start`: created or exited containers run again under a new monitor;
+//! detached (returns once they run), or attached to one of them (the
+//! monitor waits for the client before it starts the container, so none of
+//! the output is missed).
+
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use hutch_storage::Store;
+
+use super::attach::{AttachOptions, AttachSession};
+use super::lifecycle::{monitor_alive, stop_mark, stored, wait_until};
+use super::select::{Report, Selection};
+use super::{Paths, monitor};
+use crate::config::Context;
+use crate::engine::state::{ContainerState, State};
+use crate::engine::{Error, Result, ResultExt};
+
+/// `start [-a [-i]] [--all] [-l] NAME...`.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    pub select: Selection,
+    /// Attach to the (single) container: `start -a`.
+    pub attach: Option<AttachOptions>,
+}
+
+impl StartOptions {
+    pub fn validate(&self) -> Result<()> {
+        self.select.validate()?;
+        if let Some(a) = &self.attach {
+            if self.select.all || self.select.names.len() > 1 {
+                crate::fail!(
+                    BadInput,
+                    "you cannot start and attach multiple containers at once"
+                );
+            }
+            a.validate()?;
+        }
+        Ok(())
+    }
+}
+
+pub type StartReport = Report;
+
+/// What `start` did.
+pub enum Started {
+    /// One report per container.
+    Detached(Vec<StartReport>),
+    /// Attached: the session to drive; `None` when the container ran
+    /// already (Podman starts a running container as a no-op).
+    Attached(Option<AttachSession>),
+}
+
+pub fn start(ctx: &Context, store: &Store, state: &State, opts: &StartOptions) -> Result<Started> {
+    opts.validate()?;
+    if let Some(attach) = &opts.attach {
+        return start_attached(ctx, store, state, opts, attach).map(Started::Attached);
+    }
+    let mut reports = Vec::new();
+    for (input, c) in opts.select.resolve(state)? {
+        let id = c.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+        let result = c.and_then(|c| start_detached(ctx, store, state, &c.id));
+        reports.push(Report::of(input, id, result));
+    }
+    Ok(Started::Detached(reports))
+}
+
+fn start_attached(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    opts: &StartOptions,
+    attach: &AttachOptions,
+) -> Result<Option<AttachSession>> {
+    state.recover()?;
+    let Some((_, c)) = opts.select.resolve(state)?.into_iter().next() else {
+        return Ok(None);
+    };
+    let c = c?;
+    if c.state.is_active() {
+        return Ok(None);
+    }
+    if !matches!(
+        c.state,
+        ContainerState::Configured | ContainerState::Created | ContainerState::Exited
+    ) {
+        crate::fail!(
+            InvalidState,
+            "container {} is {}: it cannot be started",
+            c.name,
+            c.state
+        );
+    }
+    let console = attach.console(&c)?;
+    // An exited container's root was unmounted by its last monitor.
+    store
+        .mount_container(&c.id)
+        .with_context(|| format!("mounting the root file system of {}", c.name))?;
+    let client = match monitor::spawn(ctx, &c.id, true, stored(&c).auto_remove)? {
+        monitor::Spawned::Failed { code, message } => return Err(Error::runtime(code, message)),
+        monitor::Spawned::Created { attach, .. } => attach,
+    };
+    let socket = match client {
+        Some(s) => s,
+        None => {
+            let paths = Paths::new(ctx, store.root(), &c.id);
+            UnixStream::connect(&paths.attach)
+                .with_context(|| format!("attaching to container {}", c.name))?
+        }
+    };
+    Ok(Some(AttachSession::new(&c.id, socket, console)))
+}
+
+/// Starts a created or exited container in the background; returns once
+/// it runs. A running container is left as it is (Podman's `start` is
+/// idempotent).
+pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> Result<()> {
+    let _lock = state.lock_container(id)?;
+    let mut c = state.container(id)?;
+    if matches!(c.state, ContainerState::Stopped) || monitor_alive(&c) {
+        // Running, or a monitor still finishing (cleanup, a policy restart).
+        if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
+            return Ok(());
+        }
+        wait_until(state, id, Duration::from_secs(10), |c| {
+            c.is_none_or(|c| !monitor_alive(c) || c.state == ContainerState::Running)
+        })?;
+        c = state.container(id)?;
+        if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
+            return Ok(());
+        }
+    }
+    if c.state == ContainerState::Removing {
+        crate::fail!(
+            InvalidState,
+            "container {} is being removed: container state improper",
+            c.id
+        );
+    }
+    let paths = Paths::new(ctx, store.root(), id);
+    let _ = std::fs::remove_file(stop_mark(&paths));
+    match monitor::spawn(ctx, id, false, stored(&c).auto_remove)? {
+        monitor::Spawned::Created { .. } => Ok(()),
+        monitor::Spawned::Failed { code, message } => Err(Error::runtime(
+            code,
+            format!("unable to start container {}: {message}", c.id),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attached_start_takes_one_container() {
+        let names =
+            |n: &[&str]| Selection::names(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let two = StartOptions {
+            select: names(&["a", "b"]),
+            attach: Some(AttachOptions::default()),
+        };
+        assert!(two.validate().is_err());
+        let one = StartOptions {
+            select: names(&["a"]),
+            attach: Some(AttachOptions::default()),
+        };
+        assert!(one.validate().is_ok());
+        let detached = StartOptions {
+            select: names(&["a", "b"]),
+            attach: None,
+        };
+        assert!(detached.validate().is_ok());
+    }
+}
