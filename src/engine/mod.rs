@@ -7,6 +7,7 @@ pub mod error;
 pub mod image;
 pub mod info;
 pub mod state;
+pub mod system;
 pub mod volume;
 
 pub use error::{Error, ErrorKind, Result};
