@@ -5,6 +5,7 @@
 //! thin entry point. Crates beside it (`hutch-userns`, `hutch-storage`,
 //! `hutch-rootless-net`) know nothing of the command line.
 
+pub mod api;
 pub mod cgroups;
 pub mod cli;
 pub mod config;

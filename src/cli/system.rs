@@ -14,6 +14,8 @@ pub enum SystemCommand {
     Info(InfoArgs),
     /// Migrate to the current subuid/subgid ranges: end the pause process so the next command re-creates the user namespace
     Migrate(MigrateArgs),
+    /// Run an API service
+    Service(ServiceArgs),
 }
 
 impl SystemCommand {
@@ -22,6 +24,8 @@ impl SystemCommand {
             SystemCommand::Info(_) => false,
             // It ends the namespace; joining it first would be pointless.
             SystemCommand::Migrate(_) => false,
+            // Its handlers run containers; its threads must start inside.
+            SystemCommand::Service(_) => true,
         }
     }
 }
@@ -36,10 +40,20 @@ pub struct InfoArgs {
 #[derive(Debug, clap::Args)]
 pub struct MigrateArgs {}
 
+#[derive(Debug, clap::Args)]
+pub struct ServiceArgs {
+    /// Time until the service session expires in seconds. Use 0 to disable the timeout
+    #[arg(short, long, default_value_t = 5, value_name = "SECONDS")]
+    time: u64,
+    /// Where to listen: unix:///path or tcp://ADDRESS:PORT (default: unix://$XDG_RUNTIME_DIR/hutch/hutch.sock)
+    uri: Option<String>,
+}
+
 pub fn run(ctx: &Context, cmd: SystemCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         SystemCommand::Info(args) => info(ctx, &args),
         SystemCommand::Migrate(_) => migrate(ctx),
+        SystemCommand::Service(args) => service(ctx, &args),
     }
 }
 
@@ -67,5 +81,28 @@ fn migrate(ctx: &Context) -> anyhow::Result<ExitCode> {
     if let Some(pid) = hutch_userns::migrate(&ctx.identity, &ctx.run_dir)? {
         tracing::info!(pid, "ended the pause process");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn service(ctx: &Context, args: &ServiceArgs) -> anyhow::Result<ExitCode> {
+    let endpoint = args
+        .uri
+        .as_deref()
+        .map(crate::api::Endpoint::parse)
+        .transpose()?;
+    let opts = crate::api::ServiceOptions {
+        endpoint,
+        idle: (args.time > 0).then(|| std::time::Duration::from_secs(args.time)),
+        listen_pid: std::env::var("LISTEN_PID").ok(),
+        listen_fds: std::env::var("LISTEN_FDS").ok(),
+    };
+    // What systemd passed is for this process, not for the monitors and
+    // cleanup commands it starts (sd_listen_fds' unset_environment).
+    for k in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+        // SAFETY: single-threaded still: the service builds its threads
+        // after this.
+        unsafe { std::env::remove_var(k) };
+    }
+    crate::api::serve(ctx, opts)?;
     Ok(ExitCode::SUCCESS)
 }

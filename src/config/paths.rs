@@ -98,6 +98,12 @@ impl Context {
         !self.rootful
     }
 
+    /// The API service's default socket (`hutch system service`), which
+    /// `info` reports as `host.remoteSocket`.
+    pub fn api_socket(&self) -> PathBuf {
+        self.run_dir.join("hutch.sock")
+    }
+
     /// containers.conf, read the first time a command asks (`hutch ps`
     /// never does).
     pub fn containers_conf(&self) -> &ContainersConf {

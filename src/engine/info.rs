@@ -79,11 +79,21 @@ pub fn gather(ctx: &Context) -> Value {
             "fuseOverlayfs": tool("fuse-overlayfs"),
             "catatonit": tool("catatonit"),
             "runtimeDir": ctx.run_dir.display().to_string(),
+            "remoteSocket": remote_socket(ctx),
             "runtimeDirFromXdg": ctx.run_dir_from_xdg,
         },
         "store": store(ctx),
         "version": version(),
     })
+}
+
+/// The API service's default socket, as Podman's `host.remoteSocket`.
+fn remote_socket(ctx: &Context) -> Value {
+    let path = ctx.api_socket();
+    let exists = std::fs::symlink_metadata(&path)
+        .map(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+        .unwrap_or(false);
+    json!({"path": format!("unix://{}", path.display()), "exists": exists})
 }
 
 /// The maps of the live namespace when one exists, else the maps the next

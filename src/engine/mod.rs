@@ -8,6 +8,7 @@ pub mod image;
 pub mod info;
 pub mod network;
 pub mod state;
+pub mod system;
 pub mod volume;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};

@@ -2,5 +2,6 @@
 //! prints it, and the external programs on PATH. It sits below `runtime/`,
 //! `cgroups/` and the engine, and imports none of them.
 
+pub mod system;
 pub mod time;
 pub mod tools;

@@ -1,0 +1,211 @@
+//! The service's life: bind (or take systemd's socket), serve until idle,
+//! then remove the socket it made. Every request goes through [`entry`]:
+//! the version prefix is checked and stripped, the idle clock held, and
+//! the headers every Docker and libpod client reads are added.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::listen::{self, Bound, Endpoint};
+use super::prefix::{self, ApiVersion};
+use super::{DOCKER_API_VERSION, LIBPOD_API_VERSION, MAX_BODY_BYTES};
+use crate::config::Context;
+
+/// What `hutch system service` asks for; the front end read the
+/// environment (`LISTEN_PID`, `LISTEN_FDS`).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceOptions {
+    /// Where to listen; `None` takes the default socket.
+    pub endpoint: Option<Endpoint>,
+    /// Exit after this long without a request; `None` never.
+    pub idle: Option<Duration>,
+    pub listen_pid: Option<String>,
+    pub listen_fds: Option<String>,
+}
+
+/// What every handler may use.
+pub struct ServiceState {
+    pub ctx: Context,
+    pub idle: Idle,
+}
+
+pub type Shared = Arc<ServiceState>;
+
+/// The idle clock: requests in flight and when the last one ended.
+pub struct Idle {
+    in_flight: AtomicUsize,
+    last: Mutex<Instant>,
+}
+
+/// Held while a request (or a stream it answers with) is in progress.
+pub struct Busy<'a>(&'a Idle);
+
+impl Idle {
+    fn new() -> Idle {
+        Idle {
+            in_flight: AtomicUsize::new(0),
+            last: Mutex::new(Instant::now()),
+        }
+    }
+
+    pub fn busy(&self) -> Busy<'_> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Busy(self)
+    }
+
+    /// How long it has been idle; zero while a request is in flight.
+    fn idle_for(&self) -> Duration {
+        if self.in_flight.load(Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        self.last.lock().map(|l| l.elapsed()).unwrap_or_default()
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut l) = self.0.last.lock() {
+            *l = Instant::now();
+        }
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves until idle for `opts.idle` (or forever). Call after the
+/// namespace join: this builds the threads.
+pub fn serve(ctx: &Context, opts: ServiceOptions) -> anyhow::Result<()> {
+    let bound = match listen::activated(opts.listen_pid.as_deref(), opts.listen_fds.as_deref())? {
+        Some(b) => b,
+        None => {
+            let endpoint = opts
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| Endpoint::Unix(ctx.api_socket()));
+            if let Endpoint::Tcp(addr) = &endpoint {
+                eprintln!(
+                    "Warning: the API service on tcp://{addr} has no authentication: anyone who reaches it controls your containers"
+                );
+            }
+            listen::bind(&endpoint)?
+        }
+    };
+    let shared: Shared = Arc::new(ServiceState {
+        ctx: ctx.clone(),
+        idle: Idle::new(),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_io()
+        .enable_time()
+        .thread_name("hutch-api")
+        .build()
+        .context("starting the API service's threads")?;
+    let made_socket = match &bound {
+        Bound::Unix(_, path) => path.clone(),
+        Bound::Tcp(_) => None,
+    };
+    let result = rt.block_on(run(bound, shared, opts.idle));
+    // The socket file is ours to remove; systemd's is systemd's.
+    if let Some(path) = made_socket {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+async fn run(bound: Bound, shared: Shared, idle: Option<Duration>) -> anyhow::Result<()> {
+    use axum::ServiceExt as _;
+    let router = super::routes::router(shared.clone())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
+    // Around the router, not inside it: the path is rewritten before
+    // routing.
+    let app = tower::Layer::layer(
+        &axum::middleware::from_fn_with_state(shared.clone(), entry),
+        router,
+    );
+    let stop = until_idle(shared, idle);
+    match bound {
+        Bound::Unix(l, _) => {
+            let l = tokio::net::UnixListener::from_std(l).context("serving the unix socket")?;
+            axum::serve(l, app.into_make_service())
+                .with_graceful_shutdown(stop)
+                .await?
+        }
+        Bound::Tcp(l) => {
+            let l = tokio::net::TcpListener::from_std(l).context("serving the TCP socket")?;
+            axum::serve(l, app.into_make_service())
+                .with_graceful_shutdown(stop)
+                .await?
+        }
+    }
+    Ok(())
+}
+
+async fn until_idle(shared: Shared, idle: Option<Duration>) {
+    let Some(limit) = idle else {
+        return std::future::pending().await;
+    };
+    loop {
+        let quiet = shared.idle.idle_for();
+        if quiet >= limit {
+            return;
+        }
+        let wait = if quiet.is_zero() {
+            limit.min(Duration::from_millis(500))
+        } else {
+            limit - quiet
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn entry(State(shared): State<Shared>, mut req: Request, next: Next) -> Response {
+    let _busy = shared.idle.busy();
+    let (path, version) = match prefix::strip(req.uri().path()) {
+        Ok(v) => v,
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                e.message(),
+                ApiVersion::Docker(DOCKER_API_VERSION.0, DOCKER_API_VERSION.1),
+            )
+            .into_response();
+        }
+    };
+    let uri = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    match uri.parse::<Uri>() {
+        Ok(u) => *req.uri_mut() = u,
+        Err(_) => {
+            return ApiError::new(StatusCode::BAD_REQUEST, "invalid request path", version)
+                .into_response();
+        }
+    }
+    req.extensions_mut().insert(version);
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let api = format!("{}.{}", DOCKER_API_VERSION.0, DOCKER_API_VERSION.1);
+    for (k, v) in [
+        ("API-Version", api.as_str()),
+        ("Libpod-API-Version", LIBPOD_API_VERSION),
+        ("Docker-Experimental", "false"),
+        ("OSType", "linux"),
+        (
+            "Server",
+            concat!("hutch/", env!("CARGO_PKG_VERSION"), " (linux)"),
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(k, v);
+        }
+    }
+    resp
+}
