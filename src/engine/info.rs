@@ -44,7 +44,7 @@ pub fn gather(ctx: &Context) -> Value {
         .unwrap_or_else(|| json!({"name": "", "path": "", "version": "", "package": ""}));
     // The helper a container gets without --network (Podman 5 reports it
     // as rootlessNetworkCmd), with its version.
-    let net_cmd = crate::engine::container::network::default_mode().name();
+    let net_cmd = crate::engine::container::network::default_mode(ctx).name();
     let net_tool = match net_cmd.as_str() {
         "pasta" | "slirp4netns" => tool(&net_cmd),
         _ => json!({"executable": "", "version": "", "package": "", "available": false}),

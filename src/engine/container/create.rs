@@ -423,7 +423,7 @@ fn make(
         }
         _ => generator_input(req).userns,
     };
-    let net_plan = super::network::plan(&req.network, c)?;
+    let net_plan = super::network::plan(ctx, &req.network, c)?;
     let dependencies = super::depend::resolve(state, req)?;
 
     // From here on, things are made; `undo` takes them back on error.

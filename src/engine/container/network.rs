@@ -27,48 +27,26 @@ pub(super) fn net_paths(ctx: &Context, id: &str) -> NetPaths {
     NetPaths::new(&netns_dir(ctx), id)
 }
 
-/// containers.conf's `[network] default_rootless_network_cmd`, from the
-/// user's file, else the system's.
-fn configured_network_cmd() -> Option<String> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let user = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".config"))
-        .join("containers/containers.conf");
-    [
-        user,
-        PathBuf::from("/etc/containers/containers.conf"),
-        PathBuf::from("/usr/share/containers/containers.conf"),
-    ]
-    .iter()
-    .filter_map(|p| std::fs::read_to_string(p).ok())
-    .filter_map(|t| toml::from_str::<toml::Value>(&t).ok())
-    .find_map(|v| {
-        v.get("network")?
-            .get("default_rootless_network_cmd")?
-            .as_str()
-            .map(String::from)
-    })
-}
-
 /// The rootless default mode: containers.conf, else pasta where installed.
-pub fn default_mode() -> NetworkMode {
-    mode::default_mode(configured_network_cmd().as_deref())
+pub fn default_mode(ctx: &Context) -> NetworkMode {
+    mode::default_mode(
+        ctx.containers_conf()
+            .default_rootless_network_cmd
+            .as_deref(),
+    )
 }
 
 /// Resolves the spec's network against the image (`-P`) and the host
 /// (the default mode, free ports). Runs before anything is created: a
 /// port in use fails here.
 pub fn plan(
+    ctx: &Context,
     net: &crate::spec::NetworkSpec,
     image_config: &serde_json::Value,
 ) -> anyhow::Result<NetworkPlan> {
     let mode = match &net.mode {
         Some(m) => m.clone(),
-        None => default_mode(),
+        None => default_mode(ctx),
     };
     let connected = net
         .connected
