@@ -239,6 +239,20 @@ pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetE
 }
 
 impl Helper {
+    /// Sends the helper SIGKILL without waiting: its exit is slow (the
+    /// kernel unregisters its tap device), so the monitor kills it as soon
+    /// as the container exited and reaps it later with [`Helper::reap`].
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Kills the helper (if [`Helper::kill`] did not) and waits for its
+    /// exit: its published ports are free once this returns.
+    pub fn reap(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits until the helper has configured the namespace and bound the
     /// published ports (slirp4netns: publishes them now).
     pub fn wait_ready(&mut self) -> Result<(), NetError> {

@@ -2,6 +2,7 @@
 //! file per operation; the request types are plain data.
 
 pub mod changes;
+pub mod cleanup;
 pub mod commit;
 pub mod copy;
 pub mod create;
@@ -12,6 +13,7 @@ pub mod exec;
 mod host;
 pub mod inroot;
 pub mod inspect;
+pub mod launch;
 pub mod lifecycle;
 pub mod monitor;
 pub mod network;
