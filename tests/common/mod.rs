@@ -130,7 +130,10 @@ pub fn hutch_bin() -> &'static Path {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod binary dir");
         // hutch finds its monitor beside itself: both are copied (the
         // monitor first, so a `hutch` that exists always has it).
-        for (from, name) in [(monitor.as_path(), "hutch-monitor"), (built.as_path(), "hutch")] {
+        for (from, name) in [
+            (monitor.as_path(), "hutch-monitor"),
+            (built.as_path(), "hutch"),
+        ] {
             let copy = dir.join(name);
             if !copy.exists() {
                 let tmp = dir.join(format!("{name}.tmp-{}", std::process::id()));
