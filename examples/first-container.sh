@@ -15,6 +15,7 @@ if [ "$(id -u)" -eq 0 ]; then
   # Root would run rootful; show the rootless path as the test user instead.
   bash tests/setup-host.sh >/dev/null
   # hutch runs its monitor from beside itself.
+  [ -d /tmp/hutch-first ] || rm -f /tmp/hutch-first
   install -d -m 0755 /tmp/hutch-first
   install -m 0755 "$hutch" "$hutch-monitor" /tmp/hutch-first/
   exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \

@@ -208,7 +208,16 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(hutch_bin());
+        self.hutch_at(hutch_bin(), args)
+    }
+
+    /// As [`TestEnv::hutch`], with the hutch binary at `bin`.
+    pub fn hutch_at<I, S>(&self, bin: &Path, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(bin);
         cmd.args(args)
             .env_clear()
             .env("HOME", &self.home)
