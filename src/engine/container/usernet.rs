@@ -71,7 +71,9 @@ fn join_one(
     ns: &Path,
 ) -> anyhow::Result<Endpoint> {
     let network = network_store(ctx)?.get(&att.name)?;
-    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
+    // The holder is the small monitor binary, not hutch: it lives as long
+    // as any container is on a user network.
+    let exe = super::monitor::monitor_binary()?;
     // The pause process's cgroup (v2) for the holder.
     let holder_cgroup = std::fs::read_to_string(ctx.run_dir.join("pause.pid"))
         .ok()

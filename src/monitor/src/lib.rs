@@ -17,6 +17,9 @@
 //! small binary (std, libc, rustix, serde_json and the rootless-net
 //! helpers) with a resident size near conmon's, however many containers
 //! run. Its warnings go to its stderr, `userdata/monitor.log`.
+//!
+//! Run as `hutch-monitor __netns-holder DIR` it is the process that holds
+//! the rootless netns of user networks instead.
 
 pub mod forward;
 pub mod frame;
@@ -33,6 +36,22 @@ use std::process::ExitCode;
 /// monitor could not run it.
 pub fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The holder of the rootless netns of user networks (see
+    // `hutch_rootless_net::usernet`) is this small binary too: it lives as
+    // long as any container is on a user network.
+    if args.get(1).is_some_and(|a| a == "__netns-holder") {
+        let Some(dir) = args.get(2) else {
+            eprintln!("usage: hutch-monitor __netns-holder DIR");
+            return ExitCode::from(125);
+        };
+        return match hutch_rootless_net::usernet::holder_main(Path::new(dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hutch-monitor __netns-holder: {e}");
+                ExitCode::from(125)
+            }
+        };
+    }
     let (Some(id), Some(file)) = (args.get(1), args.get(2)) else {
         eprintln!("usage: hutch-monitor ID LAUNCH_FILE (it is started by hutch run/start)");
         return ExitCode::from(125);
