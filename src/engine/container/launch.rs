@@ -123,3 +123,78 @@ pub fn build(
         cleanup,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::oci::Kind;
+
+    fn runtime() -> OciRuntime {
+        OciRuntime {
+            name: "runc".into(),
+            path: "/usr/bin/runc".into(),
+            kind: Kind::Runc,
+            state_root: "/run/hutch/runtime/runc".into(),
+            cgroups_disabled: true,
+        }
+    }
+
+    fn prep(cgroup: bool, remove: bool) -> Prepared {
+        Prepared {
+            wait_for_attach: false,
+            remove,
+            helper: None,
+            forward: None,
+            cgroup,
+            cgroup_return: None,
+        }
+    }
+
+    #[test]
+    fn one_runtime_process_without_a_hook_and_the_cleanup_command() {
+        let mut ctx = Context::detect();
+        ctx.root_override = Some("/srv/graph".into());
+        let id = "0123456789abcdef";
+        let paths = Paths::new(&ctx, std::path::Path::new("/srv/graph"), id);
+        let fields = MonitorFields {
+            tty: true,
+            interactive: true,
+            restart: RestartPolicy::No,
+            log: None,
+        };
+        let l = build(&ctx, id, &paths, &fields, &runtime(), prep(false, true)).expect("built");
+        assert!(l.runtime.start.is_none(), "run --detach does both");
+        assert!(
+            l.runtime
+                .create
+                .windows(2)
+                .any(|w| w == ["run", "--detach"]),
+            "{:?}",
+            l.runtime.create
+        );
+        let console = l.console_socket.clone().expect("-t: a console socket");
+        assert!(
+            l.runtime
+                .create
+                .iter()
+                .any(|a| *a == console.display().to_string())
+        );
+        assert!(!l.wait_go);
+        let tail: Vec<&str> = l.cleanup.iter().map(String::as_str).skip(1).collect();
+        assert_eq!(tail, ["--root", "/srv/graph", "__cleanup", id, "--rm"]);
+        assert_eq!(l.exit_file, paths.exit());
+
+        // A cgroup to enter between fork and create: two runtime steps, and
+        // the monitor waits for hutch's `go`.
+        let l = build(&ctx, id, &paths, &fields, &runtime(), prep(true, false)).expect("built");
+        assert!(l.runtime.create.iter().any(|a| a == "create"));
+        assert!(
+            l.runtime
+                .start
+                .as_ref()
+                .is_some_and(|s| s.iter().any(|a| a == "start"))
+        );
+        assert!(l.wait_go);
+        assert!(!l.cleanup.iter().any(|a| a == "--rm"));
+    }
+}
