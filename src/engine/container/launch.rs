@@ -116,7 +116,10 @@ pub fn build(
         interactive: fields.interactive,
         log: fields.log.clone(),
         wait_for_attach: prep.wait_for_attach,
-        wait_go: prep.cgroup,
+        // hutch mounts the layer after the monitor started (its start, and
+        // the helper's, overlap the mount), and enters the cgroup.
+        wait_go: true,
+        helper_after_go: prep.cgroup,
         helper: prep.helper,
         forward: prep.forward,
         cgroup_return: prep.cgroup_return,
@@ -179,13 +182,13 @@ mod tests {
                 .iter()
                 .any(|a| *a == console.display().to_string())
         );
-        assert!(!l.wait_go);
+        assert!(l.wait_go && !l.helper_after_go);
         let tail: Vec<&str> = l.cleanup.iter().map(String::as_str).skip(1).collect();
         assert_eq!(tail, ["--root", "/srv/graph", "__cleanup", id, "--rm"]);
         assert_eq!(l.exit_file, paths.exit());
 
         // A cgroup to enter between fork and create: two runtime steps, and
-        // the monitor waits for hutch's `go`.
+        // the helper starts in it, after hutch's `go`.
         let l = build(&ctx, id, &paths, &fields, &runtime(), prep(true, false)).expect("built");
         assert!(l.runtime.create.iter().any(|a| a == "create"));
         assert!(
@@ -194,7 +197,7 @@ mod tests {
                 .as_ref()
                 .is_some_and(|s| s.iter().any(|a| a == "start"))
         );
-        assert!(l.wait_go);
+        assert!(l.wait_go && l.helper_after_go);
         assert!(!l.cleanup.iter().any(|a| a == "--rm"));
     }
 }

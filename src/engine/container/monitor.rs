@@ -1,12 +1,14 @@
 //! Starting a container under its monitor: hutch prepares what needs the
-//! engine (the layer mount, the user network attachment, the cgroup),
+//! engine (the user network attachment, the runtime's command lines),
 //! writes the launch description and starts `hutch-monitor` (the small
-//! binary beside hutch, conmon's role). The monitor reports on a socket
-//! pair (its fd 3): `attach` (it waits for the first client), then `ok
-//! PID` or `err CODE MESSAGE`; this side records the state transitions it
-//! learns, then closes the socket, which tells the monitor that its
-//! container's start is on record. The exit is recorded by the cleanup the
-//! monitor runs (`hutch __cleanup`, see `cleanup.rs`).
+//! binary beside hutch, conmon's role); while the monitor starts (and
+//! starts the network helper), hutch mounts the layer and moves the
+//! monitor into the container's cgroup, then writes `go`. The monitor
+//! reports on a socket pair (its fd 3): `attach` (it waits for the first
+//! client), then `ok PID` or `err CODE MESSAGE`; this side records the
+//! state transitions it learns, then closes the socket, which tells the
+//! monitor that its container's start is on record. The exit is recorded
+//! by the cleanup the monitor runs (`hutch __cleanup`, see `cleanup.rs`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
@@ -119,12 +121,6 @@ pub fn spawn_with(
         Ok(n) => n,
         Err(e) => return Ok(not_started(ctx, store, state, id, start, e)),
     };
-    // A second start of an exited container: its layer was unmounted after
-    // the first run.
-    if let Err(e) = store.mount_container(id) {
-        network::teardown(ctx, id);
-        return Err(e).with_context(|| format!("mounting the root file system of {}", short(id)));
-    }
     let prep = Prepared {
         wait_for_attach: start.wait_for_attach,
         remove: start.remove,
@@ -133,15 +129,15 @@ pub fn spawn_with(
         cgroup,
         cgroup_return: crate::cgroups::container::return_dir(&paths.userdata),
     };
-    let launched = launch::build(ctx, id, &paths, &fields, &runtime, prep).and_then(|mut l| {
-        // A restart's monitor inherits the cgroup of the run before.
-        l.wait_go = l.wait_go && !start.restarting;
+    // A restart's monitor inherits the cgroup of the run before.
+    let enter_cgroup = cgroup && !start.restarting;
+    let launched = launch::build(ctx, id, &paths, &fields, &runtime, prep).and_then(|l| {
         let file = paths.userdata.join(hutch_monitor::launch::FILE);
         l.write(&file)
             .with_context(|| format!("writing {}", file.display()))?;
-        Ok((file, l.wait_go))
+        Ok(file)
     });
-    let (file, wait_go) = match launched {
+    let file = match launched {
         Ok(f) => f,
         Err(e) => return Ok(not_started(ctx, store, state, id, start, e)),
     };
@@ -180,21 +176,26 @@ pub fn spawn_with(
     drop(theirs);
     let pid = child.id() as i32;
     let monitor = Monitor::of(pid);
-    if wait_go {
-        // The monitor (and so the container) goes into the container's
-        // cgroup before the runtime creates the container.
-        match crate::cgroups::container::enter(id, &paths.userdata, pid) {
-            Ok(_) => {
-                let _ = writeln!(sync, "go");
+    // While the monitor starts (and with it the network helper): the
+    // layer mount (a second start of an exited container: it was
+    // unmounted after the first run) and the cgroup, which the monitor
+    // (and so the container) must be in before the runtime creates it.
+    let ready = store
+        .mount_container(id)
+        .map(|_| ())
+        .with_context(|| format!("mounting the root file system of {}", short(id)))
+        .and_then(|()| {
+            if enter_cgroup {
+                crate::cgroups::container::enter(id, &paths.userdata, pid)?;
             }
-            Err(e) => {
-                // Closing the socket without `go` ends the monitor.
-                drop(sync);
-                let mut child = child;
-                let _ = child.wait();
-                return Ok(not_started(ctx, store, state, id, start, e));
-            }
-        }
+            Ok(())
+        });
+    if let Err(e) = ready.and_then(|()| writeln!(sync, "go").context("starting the monitor")) {
+        // Closing the socket without `go` ends the monitor.
+        drop(sync);
+        let mut child = child;
+        let _ = child.wait();
+        return Ok(not_started(ctx, store, state, id, start, e));
     }
     let mut reader = BufReader::new(sync.try_clone().context("the monitor's socket")?);
     let mut line = String::new();

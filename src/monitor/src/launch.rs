@@ -36,9 +36,13 @@ pub struct Launch {
     /// waits for the first client before it starts the container.
     pub wait_for_attach: bool,
     /// Wait for `go` on the sync socket before the runtime creates the
-    /// container: hutch first moves the monitor into the container's
-    /// cgroup (a systemd scope or cgroupfs directory).
+    /// container: meanwhile hutch mounts the layer and moves the monitor
+    /// into the container's cgroup (a systemd scope or cgroupfs directory).
     pub wait_go: bool,
+    /// Start the network helper only after `go` (the monitor is then in
+    /// the container's cgroup, and the helper with it); else before, so
+    /// that its start-up overlaps the mount.
+    pub helper_after_go: bool,
     /// pasta or slirp4netns, started by the monitor (see `net`).
     pub helper: Option<HelperLaunch>,
     /// Published ports of a container on user networks.

@@ -114,26 +114,46 @@ pub fn run(l: &Launch) -> i32 {
     // `create` exits, so it can be waited for and its pidfd signalled.
     // SAFETY: prctl on this process.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    if l.wait_go && !sync.wait_go() {
-        return 125;
-    }
     let mut net = Network::default();
     // The helper is this process's child: PR_SET_PDEATHSIG ends it with
     // the monitor, and the monitor reaps it before the cleanup runs.
-    // Started first: its start-up (tens of ms) overlaps the runtime's
-    // `create`.
-    if let Some(h) = &l.helper {
+    // Started first: its start-up (tens of ms) overlaps hutch's layer
+    // mount and the runtime's `create`. With a cgroup it starts once this
+    // process is in it (after `go`), so that it is accounted there too.
+    let start_helper = |net: &mut Network| -> Result<(), String> {
+        let Some(h) = &l.helper else { return Ok(()) };
         match helper::start(&h.plan, &NetPaths::new(&h.netns_dir, &l.id)) {
-            Ok(started) => net.helper = Some(started),
-            Err(e) => {
-                let msg = format!(
-                    "setting up the {} network of {}: {e}",
-                    h.plan.mode.name(),
-                    short(&l.id)
-                );
-                return fail(l, &mut sync, &mut net, 125, &msg, &[]);
+            Ok(started) => {
+                net.helper = Some(started);
+                Ok(())
             }
+            Err(e) => Err(format!(
+                "setting up the {} network of {}: {e}",
+                h.plan.mode.name(),
+                short(&l.id)
+            )),
         }
+    };
+    let early = if l.helper_after_go {
+        Ok(())
+    } else {
+        start_helper(&mut net)
+    };
+    // hutch mounts the layer (and moves this process into the container's
+    // cgroup) meanwhile; without `go` it gave up and cleans up itself.
+    if l.wait_go && !sync.wait_go() {
+        net.end();
+        return 125;
+    }
+    let started = early.and_then(|()| {
+        if l.helper_after_go {
+            start_helper(&mut net)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(msg) = started {
+        return fail(l, &mut sync, &mut net, 125, &msg, &[]);
     }
     if let Some(f) = &l.forward {
         match Forwarder::start(&f.rootless_netns, &f.ports, f.ip) {
