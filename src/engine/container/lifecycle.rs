@@ -335,7 +335,11 @@ pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> 
     let paths = Paths::new(ctx, store.root(), id);
     let _ = std::fs::remove_file(stop_mark(&paths));
     let req = request_of(&c);
-    match monitor::spawn(ctx, id, false, req.remove)? {
+    let start = monitor::Start {
+        remove: req.remove,
+        ..monitor::Start::default()
+    };
+    match monitor::spawn_with(ctx, store, state, id, start)? {
         monitor::Spawned::Created { .. } => Ok(()),
         monitor::Spawned::Failed { message, .. } => {
             bail!("unable to start container {}: {message}", c.id)
