@@ -195,27 +195,37 @@ fn fail(
     msg: &str,
     flags: &[&str],
 ) -> i32 {
-    net.end();
     if let Err(e) = frame::write_atomic(&l.exit_file, format!("{code}\n").as_bytes()) {
         warn(l, &format!("writing {}: {e}", l.exit_file.display()));
     }
-    cleanup(l, flags);
+    cleanup(l, net, flags);
     sync.report(&format!("err {code} {msg}"));
     code
 }
 
 /// Runs `hutch __cleanup` and waits for it: the exit recorded, runtime
-/// state, mount and network torn down, `--rm`, the restart policy.
-fn cleanup(l: &Launch, flags: &[&str]) {
+/// state, mount and network torn down, `--rm`, the restart policy. The
+/// network helper (already killed) is reaped meanwhile: its exit is slow
+/// (the kernel unregisters its tap device) and overlaps the cleanup's
+/// start-up and runtime delete; the cleanup waits for it to be gone before
+/// it records the container exited or restarts it.
+fn cleanup(l: &Launch, net: &mut Network, flags: &[&str]) {
     let Some((exe, args)) = l.cleanup.split_first() else {
+        net.end();
         return;
     };
-    let status = Command::new(exe)
+    // The forwarder's ports close first: a restart binds them again.
+    if let Some(f) = net.forwarder.take() {
+        f.stop();
+    }
+    let child = Command::new(exe)
         .args(args)
         .args(flags)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .status();
+        .spawn();
+    net.end();
+    let status = child.and_then(|mut c| c.wait());
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => warn(l, &format!("the cleanup ({exe} __cleanup) failed: {s}")),
@@ -412,8 +422,7 @@ fn run_container(
         warn(l, &format!("writing {}: {e}", l.exit_file.display()));
     }
     sync.wait_closed();
-    net.end();
-    cleanup(l, &["--created", "--started"]);
+    cleanup(l, net, &["--created", "--started"]);
     relay.finish(code);
     Ok(code)
 }
