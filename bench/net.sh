@@ -17,9 +17,11 @@ runs=${2:-20}
 reps=${3:-3}
 if [ "$(id -u)" -eq 0 ]; then
   cargo build --release --locked -q
-  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" /tmp/hutch-bench-net
+  # hutch runs its monitor from beside itself.
+  install -d -m 0755 /tmp/hutch-bench-net-bin
+  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" "${CARGO_TARGET_DIR:-target}/release/hutch-monitor" /tmp/hutch-bench-net-bin/
   exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
-    HUTCH=/tmp/hutch-bench-net bash "$PWD/bench/net.sh" "$secs" "$runs" "$reps"
+    HUTCH=/tmp/hutch-bench-net-bin/hutch bash "$PWD/bench/net.sh" "$secs" "$runs" "$reps"
 fi
 hutch=${HUTCH:-$PWD/target/release/hutch}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)}

@@ -14,9 +14,12 @@ hutch=$PWD/target/release/hutch
 if [ "$(id -u)" -eq 0 ]; then
   # Root would run rootful; show the rootless path as the test user instead.
   bash tests/setup-host.sh >/dev/null
-  install -m 0755 "$hutch" /tmp/hutch-first
+  # hutch runs its monitor from beside itself.
+  [ -d /tmp/hutch-first ] || rm -f /tmp/hutch-first
+  install -d -m 0755 /tmp/hutch-first
+  install -m 0755 "$hutch" "$hutch-monitor" /tmp/hutch-first/
   exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
-    bash "$PWD/examples/first-container.sh" --as-user /tmp/hutch-first
+    bash "$PWD/examples/first-container.sh" --as-user /tmp/hutch-first/hutch
 fi
 fi
 

@@ -150,3 +150,58 @@ fn containers_conf_chooses_the_runtime() {
         assert_eq!(runtime_of(&id), flag);
     }
 }
+
+/// The monitor is `hutch-monitor`, not hutch re-executed: a small binary
+/// of its own (the whole of hutch was 10-12 MB resident per container).
+/// Its stderr is `userdata/monitor.log`, private to the user.
+#[test]
+fn the_monitor_is_its_own_small_binary() {
+    let env = env_with_busybox();
+    let id = env.ok(["run", "-d", "busybox", "sleep", "100"]);
+    let id = id.trim();
+    let pid: i32 = env
+        .ok(["inspect", "--format", "{{.State.ConmonPid}}", id])
+        .trim()
+        .parse()
+        .expect("monitor pid");
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the monitor's exe");
+    assert!(exe.ends_with("hutch-monitor"), "{}", exe.display());
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    // Generous for a debug build; a release build is near 2 MB.
+    assert!(rss_kb < 8 * 1024, "monitor RSS {rss_kb} kB");
+    let pid_file = env.ok(["inspect", "--format", "{{.PidFile}}", id]);
+    let log = std::path::Path::new(pid_file.trim()).with_file_name("monitor.log");
+    assert!(log.exists(), "{}", log.display());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&log).expect("stat").permissions().mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+    env.ok(["rm", "-f", "-t", "0", id]);
+}
+
+/// A hutch installed without its monitor says which file is missing.
+#[test]
+fn a_missing_monitor_is_named() {
+    let env = env_with_busybox();
+    let lone = env.root.join("lone");
+    std::fs::create_dir(&lone).expect("dir");
+    let bin = lone.join("hutch");
+    if std::fs::hard_link(hutch_bin(), &bin).is_err() {
+        std::fs::copy(hutch_bin(), &bin).expect("copy hutch");
+    }
+    let out = env
+        .hutch_at(&bin, ["run", "-d", "busybox", "true"])
+        .output()
+        .expect("start hutch");
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    let missing = lone.join("hutch-monitor");
+    assert!(
+        stderr(&out).contains(&missing.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+}

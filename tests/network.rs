@@ -326,7 +326,7 @@ fn killed_monitor_leaves_no_helper() {
                 std::fs::read(format!("/proc/{pid}/cmdline"))
                     .map(|c| {
                         let c = String::from_utf8_lossy(&c).into_owned();
-                        c.contains("__monitor") && c.contains(&id)
+                        c.contains("hutch-monitor") && c.contains(&id)
                     })
                     .unwrap_or(false)
             })

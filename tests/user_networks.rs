@@ -303,6 +303,13 @@ fn a_killed_monitor_is_cleaned_up_by_rm() {
         .parse()
         .expect("container pid");
     assert!(pid > 0);
+    // The holder of the rootless netns is the small monitor binary too.
+    assert!(
+        netns_processes(&env.run_dir()).iter().any(|p| {
+            std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e.ends_with("hutch-monitor"))
+        }),
+        "no hutch-monitor __netns-holder"
+    );
     // SAFETY: killing the monitor this test started.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     assert!(wait_until(Duration::from_secs(5), || !is_alive(pid)));

@@ -239,6 +239,20 @@ pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetE
 }
 
 impl Helper {
+    /// Sends the helper SIGKILL without waiting: its exit is slow (the
+    /// kernel unregisters its tap device), so the monitor kills it as soon
+    /// as the container exited and reaps it later with [`Helper::reap`].
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Kills the helper (if [`Helper::kill`] did not) and waits for its
+    /// exit: its published ports are free once this returns.
+    pub fn reap(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits until the helper has configured the namespace and bound the
     /// published ports (slirp4netns: publishes them now).
     pub fn wait_ready(&mut self) -> Result<(), NetError> {
@@ -386,6 +400,29 @@ fn read_record(paths: &NetPaths) -> Option<HelperRecord> {
         .filter(|r| r.pid > 0)
 }
 
+/// Whether `pid` is a process on its way out: a zombie, or exiting (its
+/// memory, and with it its command line, already released). A helper
+/// killed by its monitor looks like this until the monitor reaps it; the
+/// pid cannot be reused before that.
+fn is_dying(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let zombie = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_ascii_whitespace().next())
+        .is_some_and(|s| s == "Z");
+    zombie || std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.is_empty())
+}
+
+/// Waits (at most 2 s) until process `pid` no longer exists.
+fn wait_gone(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Whether `pid` is an unreaped child of this process (the monitor that
 /// started the helper). Such a pid cannot have been reused, so it may be
 /// signalled and waited for without looking at its command line, which is
@@ -434,10 +471,11 @@ pub fn teardown(paths: &NetPaths) {
             // Started by a monitor that died: its parent or init reaps it.
             // SAFETY: signalling a pid just verified to be our helper.
             unsafe { libc::kill(rec.pid, libc::SIGKILL) };
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while Path::new(&format!("/proc/{}", rec.pid)).exists() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            wait_gone(rec.pid);
+        } else if is_dying(rec.pid) {
+            // Killed by its monitor, which reaps it while the cleanup runs:
+            // its ports are free once it is gone.
+            wait_gone(rec.pid);
         }
     }
     if let Err(e) = netns::remove(&paths.netns) {

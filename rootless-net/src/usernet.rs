@@ -2,7 +2,8 @@
 //! works (see docs/networking.md, "User networks"):
 //!
 //! - one network namespace per user, the *rootless netns*, made by the
-//!   first container that joins a user network: `hutch __netns-holder`
+//!   first container that joins a user network: `hutch-monitor
+//!   __netns-holder` (the caller names the executable)
 //!   unshares it, bind-mounts it at `RUN/rootless-netns/netns`, attaches
 //!   slirp4netns to it (the way out to the host and the internet), and
 //!   serves DNS on its port 53 ([`crate::dns`]);
@@ -695,7 +696,7 @@ fn stop_holder(paths: &UserNetPaths) {
     }
 }
 
-/// `hutch __netns-holder DIR`: makes the rootless netns, attaches
+/// `hutch-monitor __netns-holder DIR`: makes the rootless netns, attaches
 /// slirp4netns, sets up NAT and the resolver, reports "ok" on fd 3, then
 /// holds everything until killed.
 pub fn holder_main(dir: &Path) -> Result<(), NetError> {

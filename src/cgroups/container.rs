@@ -3,8 +3,8 @@
 //! `create` asks [`plan`] whether the container gets a cgroup (a manager
 //! exists and `--cgroups` does not disable it), stores the answer in the
 //! container's userdata (`cgroup.json`), and the spec gets
-//! `linux.resources`. The monitor then calls [`enter`] before `runtime
-//! create`:
+//! `linux.resources`. When it starts the monitor, hutch calls [`enter`]
+//! with the monitor's pid, before the monitor runs `runtime create`:
 //! - systemd: a transient `hutch-<id>.scope` (Delegate=yes) holding the
 //!   monitor; the monitor moves to `<scope>/monitor` and the container goes
 //!   to `<scope>/container`, so both are accounted under the scope, which
@@ -109,18 +109,20 @@ impl Plan {
 pub struct Entered {
     /// The container's cgroup directory (for the OOM check after exit).
     pub dir: PathBuf,
-    /// Where the monitor was before, for `--cgroups=no-conmon`.
-    original: Option<PathBuf>,
+    /// Where the monitor was before, for `--cgroups=no-conmon`: it moves
+    /// back there after `create`.
+    pub original: Option<PathBuf>,
 }
 
-/// Makes the container's cgroup and patches config.json's
-/// `linux.cgroupsPath`; `Ok(None)` when the container has none.
-/// Called by the monitor before `runtime create`.
-pub fn enter(id: &str, userdata: &Path) -> anyhow::Result<Option<Entered>> {
+/// Makes the container's cgroup, moves the monitor `monitor` (a child of
+/// the caller, still in the caller's cgroup) into it and patches
+/// config.json's `linux.cgroupsPath`; `Ok(None)` when the container has
+/// none. Called by hutch while the monitor waits, before `runtime create`.
+pub fn enter(id: &str, userdata: &Path, monitor: i32) -> anyhow::Result<Option<Entered>> {
     let Some(plan) = Plan::read(userdata) else {
         return Ok(None);
     };
-    let me = std::process::id() as i32;
+    let me = monitor;
     let own = super::v2::cgroup_of(None).context("finding the monitor's cgroup")?;
     let short = &id[..12.min(id.len())];
     // The directory that holds the container: the scope (systemd) or a
@@ -180,21 +182,28 @@ pub fn enter(id: &str, userdata: &Path) -> anyhow::Result<Option<Entered>> {
     }))
 }
 
-impl Entered {
-    /// After `runtime create`: with `--cgroups=no-conmon` the monitor goes
-    /// back where it came from, leaving the cgroup to the container.
-    pub fn after_create(&self) {
-        if let Some(orig) = &self.original
-            && let Err(e) = super::v2::move_into(orig, std::process::id() as i32)
-        {
-            tracing::warn!("--cgroups=no-conmon: {e:#}");
-        }
-    }
+/// The monitor's cgroup to return to with `--cgroups=no-conmon` (the
+/// caller's, which the monitor inherits), known before it starts.
+pub fn return_dir(userdata: &Path) -> Option<PathBuf> {
+    let plan = Plan::read(userdata)?;
+    (plan.mode == "no-conmon")
+        .then(|| super::v2::cgroup_of(None).map(|c| super::v2::dir_of(&c)))
+        .flatten()
+}
 
-    /// The container was OOM-killed (memory.events counted a kill).
-    pub fn oom_killed(&self) -> bool {
-        super::v2::oom_kills(&self.dir) > 0
+/// The container was OOM-killed: `memory.events` of its cgroup (the
+/// `linux.cgroupsPath` the last [`enter`] patched in) counted a kill.
+pub fn oom_killed(userdata: &Path) -> bool {
+    if Plan::read(userdata).is_none() {
+        return false;
     }
+    let Ok(text) = std::fs::read(userdata.join("config.json")) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|spec| spec["linux"]["cgroupsPath"].as_str().map(super::v2::dir_of))
+        .is_some_and(|dir| super::v2::oom_kills(&dir) > 0)
 }
 
 fn set_cgroups_path(userdata: &Path, path: &str) -> anyhow::Result<()> {

@@ -120,8 +120,8 @@ enum Command {
     Stats(container::StatsArgs),
     /// Update the resource limits of a container
     Update(container::UpdateArgs),
-    #[command(name = "__monitor", hide = true)]
-    Monitor(container::MonitorArgs),
+    #[command(name = "__cleanup", hide = true)]
+    Cleanup(container::CleanupArgs),
     #[command(name = "__netns-holder", hide = true)]
     NetnsHolder(network::HolderArgs),
     /// List images in local storage
@@ -206,7 +206,7 @@ impl Command {
             | Command::Run(_)
             | Command::Stats(_)
             | Command::Update(_)
-            | Command::Monitor(_)
+            | Command::Cleanup(_)
             | Command::NetnsHolder(_)
             | Command::Import(_)
             | Command::Load(_)
@@ -289,7 +289,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => container::run(&ctx, &args),
         Command::Stats(args) => container::stats(&ctx, &args),
         Command::Update(args) => container::update(&ctx, &args),
-        Command::Monitor(args) => container::monitor_main(&ctx, &args),
+        Command::Cleanup(args) => container::cleanup_main(&ctx, &args),
         Command::NetnsHolder(args) => network::holder(&args),
         Command::Import(args) => image::import_image(&ctx, args),
         Command::Load(args) => image::load(&ctx, &args),

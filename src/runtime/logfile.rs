@@ -1,35 +1,14 @@
 //! Container logs in the k8s-file format Podman writes by default
-//! (`2024-01-02T03:04:05.123456789Z stdout F text`), written by the monitor
-//! and read back by `logs`.
-//!
-//! A line is tagged `F` when it ended in a newline and `P` when the
-//! container wrote part of a line (a prompt, a progress bar) before more
-//! output came; readers join partials. Rotation by `--log-opt max-size`
-//! keeps one previous file, `<path>.1`, so a noisy container cannot fill the
-//! disk and `logs` still shows the recent past.
+//! (`2024-01-02T03:04:05.123456789Z stdout F text`): read back by `logs`.
+//! The monitor writes them (`hutch_monitor::logfile`, re-exported here).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+pub use hutch_monitor::logfile::{LogWriter, Stream, rotated, timestamp};
 
 use crate::host::time;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-impl Stream {
-    fn name(self) -> &'static str {
-        match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        }
-    }
-}
 
 /// One line read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,90 +18,6 @@ pub struct LogLine {
     pub stream: Stream,
     /// Without its newline.
     pub text: String,
-}
-
-/// `2024-01-02T03:04:05.123456789Z`, nanoseconds always printed (RFC 3339
-/// nano as Go writes it for k8s-file, fixed width so lines sort as text).
-pub fn timestamp(ns: i128) -> String {
-    let secs = ns.div_euclid(1_000_000_000) as i64;
-    let nanos = ns.rem_euclid(1_000_000_000);
-    let base = time::rfc3339(secs);
-    format!("{}.{nanos:09}Z", base.trim_end_matches('Z'))
-}
-
-fn now_ns() -> i128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
-}
-
-/// Appends container output to a k8s-file log.
-pub struct LogWriter {
-    path: PathBuf,
-    file: File,
-    size: u64,
-    max_size: Option<u64>,
-}
-
-impl LogWriter {
-    pub fn open(path: &Path, max_size: Option<u64>) -> io::Result<LogWriter> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-            .open(path)?;
-        let size = file.metadata()?.len();
-        Ok(LogWriter {
-            path: path.to_owned(),
-            file,
-            size,
-            max_size,
-        })
-    }
-
-    /// Writes what one read from the container's pipe returned: every
-    /// complete line as `F`, a trailing fragment as `P`.
-    pub fn write(&mut self, stream: Stream, data: &[u8]) -> io::Result<()> {
-        self.write_at(stream, data, now_ns())
-    }
-
-    fn write_at(&mut self, stream: Stream, data: &[u8], ns: i128) -> io::Result<()> {
-        let stamp = timestamp(ns);
-        let mut out = Vec::with_capacity(data.len() + 48);
-        for piece in data.split_inclusive(|b| *b == b'\n') {
-            let (text, tag) = match piece.strip_suffix(b"\n") {
-                Some(t) => (t, "F"),
-                None => (piece, "P"),
-            };
-            out.extend_from_slice(format!("{stamp} {} {tag} ", stream.name()).as_bytes());
-            out.extend_from_slice(text);
-            out.push(b'\n');
-        }
-        if let Some(max) = self.max_size
-            && self.size + out.len() as u64 > max
-            && self.size > 0
-        {
-            self.rotate()?;
-        }
-        self.file.write_all(&out)?;
-        self.size += out.len() as u64;
-        Ok(())
-    }
-
-    fn rotate(&mut self) -> io::Result<()> {
-        let old = rotated(&self.path);
-        fs::rename(&self.path, &old)?;
-        *self = LogWriter::open(&self.path, self.max_size)?;
-        Ok(())
-    }
-}
-
-fn rotated(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".1");
-    PathBuf::from(name)
 }
 
 /// Parses one k8s-file line; `None` for anything else (a torn last line).
@@ -212,6 +107,7 @@ pub fn read(path: &Path, filter: &LogFilter) -> io::Result<Vec<LogLine>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const T0: i128 = 1_795_873_589_000_000_042;
 

@@ -1,7 +1,8 @@
 //! The container runtime side: the OCI runtime spec a container is started
 //! with, the seccomp profile conversion it needs, the crun/runc driver and
-//! the k8s-file log format. The per-container monitor (conmon's role) will
-//! live here too.
+//! the k8s-file log format. The per-container monitor (conmon's role) is a
+//! crate and binary of its own (`hutch-monitor`, src/monitor/); its frame
+//! protocol, log writer and terminal hand-over are re-exported here.
 
 pub mod console;
 pub mod logfile;

@@ -284,27 +284,8 @@ impl OciRuntime {
     }
 }
 
-/// The useful line of a runtime's stderr: runc logs JSON-ish `level=error
-/// msg="..."` lines, crun plain text; both are reduced to the message.
-pub fn runtime_message(stderr: &str) -> String {
-    let line = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    if let Some(start) = line.find("msg=\"") {
-        let rest = &line[start + 5..];
-        if let Some(end) = rest.rfind('"') {
-            return rest[..end].replace("\\\"", "\"");
-        }
-    }
-    if line.is_empty() {
-        "failed without a message".to_owned()
-    } else {
-        line.to_owned()
-    }
-}
+/// The useful line of a runtime's stderr (the monitor needs it too).
+pub use hutch_monitor::frame::runtime_message;
 
 #[cfg(test)]
 mod tests {

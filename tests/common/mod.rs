@@ -111,24 +111,39 @@ pub fn hutch_bin() -> &'static Path {
         // One copy per build, shared by every test binary of the run (a copy
         // per process filled /tmp): keyed by the build's size and mtime,
         // written under a temporary name and renamed into place.
-        let meta = fs::metadata(&built).expect("stat the built hutch");
-        let stamp = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        let dir = PathBuf::from(format!("/tmp/hutch-it-bin-{stamp:x}-{:x}", meta.len()));
+        let monitor = PathBuf::from(env!("CARGO_BIN_EXE_hutch-monitor"));
+        let stamp = |p: &Path| {
+            let meta = fs::metadata(p).expect("stat a built binary");
+            let t = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{t:x}-{:x}", meta.len())
+        };
+        let dir = PathBuf::from(format!(
+            "/tmp/hutch-it-bin-{}-{}",
+            stamp(&built),
+            stamp(&monitor)
+        ));
         fs::create_dir_all(&dir).expect("create binary dir");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod binary dir");
-        let copy = dir.join("hutch");
-        if !copy.exists() {
-            let tmp = dir.join(format!("hutch.tmp-{}", std::process::id()));
-            fs::copy(&built, &tmp).expect("copy hutch binary");
-            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))
-                .expect("chmod hutch binary");
-            fs::rename(&tmp, &copy).expect("rename hutch binary");
+        // hutch finds its monitor beside itself: both are copied (the
+        // monitor first, so a `hutch` that exists always has it).
+        for (from, name) in [
+            (monitor.as_path(), "hutch-monitor"),
+            (built.as_path(), "hutch"),
+        ] {
+            let copy = dir.join(name);
+            if !copy.exists() {
+                let tmp = dir.join(format!("{name}.tmp-{}", std::process::id()));
+                fs::copy(from, &tmp).expect("copy a hutch binary");
+                fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))
+                    .expect("chmod a hutch binary");
+                fs::rename(&tmp, &copy).expect("rename a hutch binary");
+            }
         }
-        copy
+        dir.join("hutch")
     })
 }
 
@@ -212,7 +227,16 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(hutch_bin());
+        self.hutch_at(hutch_bin(), args)
+    }
+
+    /// As [`TestEnv::hutch`], with the hutch binary at `bin`.
+    pub fn hutch_at<I, S>(&self, bin: &Path, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(bin);
         cmd.args(args)
             .env_clear()
             .env("HOME", &self.home)

@@ -42,8 +42,10 @@ work=$(mktemp -d /tmp/hutch-host-tier.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/in" "$work/out"
 install -m 0755 "$hutch" "$work/in/hutch"
+# hutch runs its monitor from beside itself.
+install -m 0755 "$(dirname "$hutch")/hutch-monitor" "$work/in/hutch-monitor"
 # A debug build carries ~150 MB of debug info the guest would page in over 9p.
-strip --strip-debug "$work/in/hutch" 2>/dev/null || true
+strip --strip-debug "$work/in/hutch" "$work/in/hutch-monitor" 2>/dev/null || true
 install -m 0644 "$script" "$work/in/guest-tests.sh"
 echo "HUTCH_HOST_RUNS=${HUTCH_HOST_RUNS:-5}" > "$work/in/env"
 

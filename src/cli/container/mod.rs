@@ -1,5 +1,5 @@
 //! Container commands, one file each; `flags` holds what `create` and `run`
-//! share. The hidden `__monitor` is the process the runtime side re-executes.
+//! share. The hidden `__cleanup` is what a container's monitor runs after the exit.
 
 mod attach;
 mod commit;
@@ -29,7 +29,6 @@ mod update;
 use std::process::ExitCode;
 
 use crate::config::Context;
-use crate::engine::container::monitor;
 
 pub use attach::{AttachArgs, attach};
 pub use commit::{CommitArgs, commit};
@@ -55,18 +54,31 @@ pub use stats::{StatsArgs, stats};
 pub use top::{TopArgs, top};
 pub use update::{UpdateArgs, update};
 
+/// `__cleanup`: run by a container's monitor after the exit (conmon's exit
+/// command).
 #[derive(Debug, clap::Args)]
-pub struct MonitorArgs {
+pub struct CleanupArgs {
     id: String,
+    /// The runtime's `create` ran.
     #[arg(long)]
-    wait_attach: bool,
+    created: bool,
+    /// The container ran.
+    #[arg(long)]
+    started: bool,
     #[arg(long)]
     rm: bool,
 }
 
-pub fn monitor_main(ctx: &Context, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
-    let code = monitor::run(ctx, &args.id, args.wait_attach, args.rm)?;
-    Ok(exit_status(code))
+pub fn cleanup_main(ctx: &Context, args: &CleanupArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::engine::image::open_store(ctx)?;
+    let state = crate::engine::container::open_state(ctx)?;
+    let opts = crate::engine::container::cleanup::CleanupOptions {
+        created: args.created,
+        started: args.started,
+        remove: args.rm,
+    };
+    crate::engine::container::cleanup::cleanup(ctx, &store, &state, &args.id, opts)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A container's exit code as the process's own; an unknown exit (-1) is

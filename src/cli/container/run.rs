@@ -39,7 +39,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Warning: {w}");
     }
     let attach = !args.detach;
-    let client = match monitor::spawn(ctx, &created.id, attach, args.flags.rm)? {
+    let start = monitor::Start {
+        wait_for_attach: attach,
+        remove: args.flags.rm,
+        restarting: false,
+    };
+    let client = match monitor::spawn_with(ctx, &store, &state, &created.id, start)? {
         monitor::Spawned::Failed { code, message } => {
             eprintln!("Error: {message}");
             return Ok(ExitCode::from(code));

@@ -116,8 +116,11 @@ pub fn state_name(s: ContainerState) -> &'static str {
 
 /// Runs the state database's recovery and finishes what the dead monitors
 /// left: the runtime's record, the mount, the attach socket; a half-done
-/// removal is completed.
+/// removal is completed. A running container whose monitor wrote the exit
+/// file is recorded as stopped with that code at once, without waiting for
+/// its cleanup (or whether its monitor still lives).
 pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
+    record_exit_files(ctx, store, state)?;
     let report = state.recover()?;
     for c in &report.exited {
         let paths = Paths::new(ctx, store.root(), &c.id);
@@ -137,6 +140,42 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
         let paths = Paths::new(ctx, store.root(), &c.id);
         if let Err(e) = super::remove::remove_stopped(store, state, &paths, &c.id) {
             tracing::warn!(container = %c.id, "finishing removal: {e:#}");
+        }
+    }
+    Ok(())
+}
+
+/// Running containers whose exit file exists: the monitor saw the exit
+/// (the spawner removes the file before every start, so it is this run's).
+fn record_exit_files(ctx: &Context, store: &Store, state: &State) -> Result<()> {
+    for c in state.list_containers(false)? {
+        if !c.state.is_active() {
+            continue;
+        }
+        let paths = Paths::new(ctx, store.root(), &c.id);
+        let Some(code) = super::cleanup::exit_code_of(&paths) else {
+            continue;
+        };
+        let at = std::fs::metadata(paths.exit())
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or_else(crate::host::time::now_ns, |d| {
+                i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+            });
+        // The cleanup may record it first: then this transition is refused.
+        let t = crate::engine::state::Transition::Stopped {
+            code,
+            at,
+            oom: crate::cgroups::container::oom_killed(&paths.userdata),
+        };
+        if let Ok(row) = state.update_state(&c.id, t) {
+            events::record(
+                state,
+                &row,
+                "died",
+                &[("containerExitCode", code.to_string())],
+            );
         }
     }
     Ok(())

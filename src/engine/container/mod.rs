@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod changes;
+pub mod cleanup;
 pub mod commit;
 pub mod copy;
 pub mod create;
@@ -15,6 +16,7 @@ mod host;
 pub mod inroot;
 pub mod inspect;
 pub mod kill;
+pub mod launch;
 pub mod lifecycle;
 pub mod list;
 pub mod logs;

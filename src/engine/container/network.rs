@@ -1,14 +1,16 @@
 //! The network side of a container: at create, the mode, published ports
 //! and resolv.conf are resolved into a [`NetworkPlan`] stored beside the
-//! spec; the monitor starts the helper (pasta or slirp4netns) from it before
-//! the runtime creates the container, and tears it down after the exit.
+//! spec; hutch hands it to the monitor, which starts the helper (pasta or
+//! slirp4netns) before the runtime creates the container and reaps it after
+//! the exit; the cleanup then removes the namespace.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use hutch_monitor::launch::{ForwardLaunch, HelperLaunch};
 use hutch_rootless_net::{
-    DnsConfig, Helper, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, pasta, ports,
-    resolv, slirp,
+    DnsConfig, NetPaths, NetworkMode, NetworkPlan, PortMapping, helper, mode, pasta, ports, resolv,
+    slirp,
 };
 
 use super::Paths;
@@ -186,50 +188,47 @@ pub fn read_plan(paths: &Paths) -> Option<NetworkPlan> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// In the monitor, before the runtime creates the container: the namespace
-/// and its helper. The returned helper must live as long as the container.
-pub fn setup(ctx: &Context, paths: &Paths, id: &str, name: &str) -> anyhow::Result<Option<Helper>> {
+/// In hutch, before it starts the monitor: what the monitor needs to
+/// connect the container. For pasta and slirp4netns, the plan the monitor
+/// starts its helper from (the helper must be the monitor's child: it dies
+/// with it through PR_SET_PDEATHSIG, and the monitor reaps it before the
+/// cleanup, so a published port is free once the exit is recorded). For
+/// user networks the container's namespace is joined to each network here
+/// (it needs the network records) and the monitor only forwards the
+/// published ports. On error nothing is left.
+pub fn prepare(
+    ctx: &Context,
+    paths: &Paths,
+    id: &str,
+    name: &str,
+) -> anyhow::Result<(Option<HelperLaunch>, Option<ForwardLaunch>)> {
     let Some(plan) = read_plan(paths) else {
-        return Ok(None);
+        return Ok((None, None));
     };
     if !plan.user_networks().is_empty() {
-        super::usernet::setup(ctx, &plan, id, name)?;
-        return Ok(None);
+        let ip = super::usernet::setup(ctx, &plan, id, name)?;
+        let forward = match ip {
+            Some(ip) if !plan.ports.is_empty() => Some(ForwardLaunch {
+                rootless_netns: super::usernet::paths(ctx).netns,
+                ports: plan.ports.clone(),
+                ip,
+            }),
+            _ => None,
+        };
+        return Ok((None, forward));
     }
     if !plan.needs_helper() {
-        return Ok(None);
+        return Ok((None, None));
     }
     // The ports were free at create; a later start must find them free too.
     ports::check_free(&plan.ports)?;
-    let h = helper::start(&plan, &net_paths(ctx, id)).with_context(|| {
-        format!(
-            "setting up the {} network of {}",
-            plan.mode.name(),
-            &id[..12.min(id.len())]
-        )
-    })?;
-    Ok(Some(h))
-}
-
-/// In the monitor, after the runtime's `create` and before `start`: the
-/// helper has configured the namespace and published the ports.
-pub fn wait_ready(helper: &mut Option<Helper>, id: &str) -> anyhow::Result<()> {
-    if let Some(h) = helper {
-        h.wait_ready().with_context(|| {
-            format!(
-                "setting up the {} network of {}",
-                h.record.kind,
-                &id[..12.min(id.len())]
-            )
-        })?;
-    }
-    Ok(())
-}
-
-/// As soon as the container has exited: kills the helper without waiting,
-/// so that its slow exit overlaps the rest of the cleanup.
-pub fn stop(ctx: &Context, id: &str) {
-    helper::stop(&net_paths(ctx, id));
+    Ok((
+        Some(HelperLaunch {
+            plan,
+            netns_dir: netns_dir(ctx),
+        }),
+        None,
+    ))
 }
 
 /// After the container's exit (and from `rm` after a killed monitor): ends

@@ -139,7 +139,11 @@ pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> 
     }
     let paths = Paths::new(ctx, store.root(), id);
     let _ = std::fs::remove_file(stop_mark(&paths));
-    match monitor::spawn(ctx, id, false, stored(&c).auto_remove)? {
+    let start = monitor::Start {
+        remove: c.spec.remove,
+        ..monitor::Start::default()
+    };
+    match monitor::spawn_with(ctx, store, state, id, start)? {
         monitor::Spawned::Created { .. } => Ok(()),
         monitor::Spawned::Failed { code, message } => Err(Error::runtime(
             code,

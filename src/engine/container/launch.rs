@@ -1,0 +1,199 @@
+//! The launch description a container's monitor runs from
+//! (`userdata/launch.json`, [`hutch_monitor::launch::Launch`]): built here
+//! from the stored container and what the spawner prepared.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use hutch_monitor::launch::{ForwardLaunch, HelperLaunch, Launch, LogTarget, RuntimeCommands};
+
+use super::Paths;
+use super::lifecycle::RestartPolicy;
+use crate::config::Context;
+use crate::engine::state::Container;
+use crate::runtime::oci::OciRuntime;
+
+/// What the monitor and the cleanup need of the container's spec. The one
+/// place that reads the stored request for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorFields {
+    pub tty: bool,
+    pub interactive: bool,
+    pub restart: RestartPolicy,
+    /// `None`: `--log-driver none`.
+    pub log: Option<LogTarget>,
+}
+
+pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
+    let spec = &c.spec;
+    MonitorFields {
+        tty: spec.tty,
+        interactive: spec.interactive,
+        restart: spec.restart,
+        log: super::create::log_path(paths, &spec.log).map(|path| LogTarget {
+            path,
+            max_size: spec.log.max_size,
+        }),
+    }
+}
+
+/// What the spawner decided for one start.
+pub struct Prepared {
+    pub wait_for_attach: bool,
+    pub remove: bool,
+    pub helper: Option<HelperLaunch>,
+    pub forward: Option<ForwardLaunch>,
+    pub cgroup: bool,
+    pub cgroup_return: Option<PathBuf>,
+}
+
+fn text(p: impl Into<std::ffi::OsString>) -> anyhow::Result<String> {
+    p.into()
+        .into_string()
+        .map_err(|p| anyhow::anyhow!("path {p:?} is not UTF-8: the monitor cannot be given it"))
+}
+
+fn texts(args: Vec<std::ffi::OsString>) -> anyhow::Result<Vec<String>> {
+    args.into_iter().map(text).collect()
+}
+
+pub fn build(
+    ctx: &Context,
+    id: &str,
+    paths: &Paths,
+    fields: &MonitorFields,
+    runtime: &OciRuntime,
+    prep: Prepared,
+) -> anyhow::Result<Launch> {
+    let console = fields.tty.then(|| paths.console_socket());
+    // Without a hook between the two (a network helper to wait for, a
+    // cgroup to finish), `run --detach` creates and starts the container
+    // in one runtime process instead of two.
+    let single = prep.helper.is_none() && !prep.cgroup;
+    let pid_file = paths.pid_file();
+    let (create, start) = if single {
+        (
+            runtime.run_detached_args(id, &paths.userdata, &pid_file, console.as_deref()),
+            None,
+        )
+    } else {
+        (
+            runtime.create_args(id, &paths.userdata, &pid_file, console.as_deref()),
+            Some(texts(runtime.start_args(id))?),
+        )
+    };
+    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
+    let mut cleanup = vec![text(exe)?];
+    if let Some(root) = &ctx.root_override {
+        cleanup.extend(["--root".to_owned(), text(root.clone())?]);
+    }
+    if let Some(driver) = &ctx.storage_driver {
+        cleanup.extend(["--storage-driver".to_owned(), driver.clone()]);
+    }
+    if let Some(manager) = &ctx.cgroup_manager {
+        cleanup.extend(["--cgroup-manager".to_owned(), manager.clone()]);
+    }
+    cleanup.extend(["__cleanup".to_owned(), id.to_owned()]);
+    if prep.remove {
+        cleanup.push("--rm".to_owned());
+    }
+    Ok(Launch {
+        id: id.to_owned(),
+        runtime: RuntimeCommands {
+            name: runtime.name.clone(),
+            path: runtime.path.clone(),
+            create: texts(create)?,
+            start,
+        },
+        pid_file,
+        exit_file: paths.exit(),
+        attach_socket: paths.attach.clone(),
+        console_socket: console,
+        interactive: fields.interactive,
+        log: fields.log.clone(),
+        wait_for_attach: prep.wait_for_attach,
+        // hutch mounts the layer after the monitor started (its start, and
+        // the helper's, overlap the mount), and enters the cgroup.
+        wait_go: true,
+        helper_after_go: prep.cgroup,
+        helper: prep.helper,
+        forward: prep.forward,
+        cgroup_return: prep.cgroup_return,
+        cleanup,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::oci::Kind;
+
+    fn runtime() -> OciRuntime {
+        OciRuntime {
+            name: "runc".into(),
+            path: "/usr/bin/runc".into(),
+            kind: Kind::Runc,
+            state_root: "/run/hutch/runtime/runc".into(),
+            cgroups_disabled: true,
+        }
+    }
+
+    fn prep(cgroup: bool, remove: bool) -> Prepared {
+        Prepared {
+            wait_for_attach: false,
+            remove,
+            helper: None,
+            forward: None,
+            cgroup,
+            cgroup_return: None,
+        }
+    }
+
+    #[test]
+    fn one_runtime_process_without_a_hook_and_the_cleanup_command() {
+        let mut ctx = Context::detect();
+        ctx.root_override = Some("/srv/graph".into());
+        let id = "0123456789abcdef";
+        let paths = Paths::new(&ctx, std::path::Path::new("/srv/graph"), id);
+        let fields = MonitorFields {
+            tty: true,
+            interactive: true,
+            restart: RestartPolicy::No,
+            log: None,
+        };
+        let l = build(&ctx, id, &paths, &fields, &runtime(), prep(false, true)).expect("built");
+        assert!(l.runtime.start.is_none(), "run --detach does both");
+        assert!(
+            l.runtime
+                .create
+                .windows(2)
+                .any(|w| w == ["run", "--detach"]),
+            "{:?}",
+            l.runtime.create
+        );
+        let console = l.console_socket.clone().expect("-t: a console socket");
+        assert!(
+            l.runtime
+                .create
+                .iter()
+                .any(|a| *a == console.display().to_string())
+        );
+        assert!(l.wait_go && !l.helper_after_go);
+        let tail: Vec<&str> = l.cleanup.iter().map(String::as_str).skip(1).collect();
+        assert_eq!(tail, ["--root", "/srv/graph", "__cleanup", id, "--rm"]);
+        assert_eq!(l.exit_file, paths.exit());
+
+        // A cgroup to enter between fork and create: two runtime steps, and
+        // the helper starts in it, after hutch's `go`.
+        let l = build(&ctx, id, &paths, &fields, &runtime(), prep(true, false)).expect("built");
+        assert!(l.runtime.create.iter().any(|a| a == "create"));
+        assert!(
+            l.runtime
+                .start
+                .as_ref()
+                .is_some_and(|s| s.iter().any(|a| a == "start"))
+        );
+        assert!(l.wait_go && l.helper_after_go);
+        assert!(!l.cleanup.iter().any(|a| a == "--rm"));
+    }
+}

@@ -1,0 +1,133 @@
+//! The launch description: everything one monitor needs, decided by `hutch`
+//! and written into the container's userdata as `launch.json` before the
+//! monitor starts. The monitor reads nothing else of hutch's state (no
+//! database, no store, no configuration files).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use hutch_rootless_net::{NetworkPlan, PortMapping};
+use serde::{Deserialize, Serialize};
+
+/// The file name in the container's userdata.
+pub const FILE: &str = "launch.json";
+
+/// Where the monitor's own warnings go (its stderr), in the userdata.
+pub const LOG_FILE: &str = "monitor.log";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Launch {
+    pub id: String,
+    pub runtime: RuntimeCommands,
+    /// The runtime writes the container's init pid here.
+    pub pid_file: PathBuf,
+    /// The exit code, written atomically once the init exited.
+    pub exit_file: PathBuf,
+    /// The attach socket clients connect to.
+    pub attach_socket: PathBuf,
+    /// `-t`: where the runtime hands over the pty master (also in the
+    /// runtime's create arguments).
+    pub console_socket: Option<PathBuf>,
+    /// `-i` without `-t`: the container reads a pipe the monitor keeps.
+    pub interactive: bool,
+    /// `None`: `--log-driver none` (output still reaches attached clients).
+    pub log: Option<LogTarget>,
+    /// The foreground `run`/`start -a`: the monitor reports `attach` and
+    /// waits for the first client before it starts the container.
+    pub wait_for_attach: bool,
+    /// Wait for `go` on the sync socket before the runtime creates the
+    /// container: meanwhile hutch mounts the layer and moves the monitor
+    /// into the container's cgroup (a systemd scope or cgroupfs directory).
+    pub wait_go: bool,
+    /// Start the network helper only after `go` (the monitor is then in
+    /// the container's cgroup, and the helper with it); else before, so
+    /// that its start-up overlaps the mount.
+    pub helper_after_go: bool,
+    /// pasta or slirp4netns, started by the monitor (see `net`).
+    pub helper: Option<HelperLaunch>,
+    /// Published ports of a container on user networks.
+    pub forward: Option<ForwardLaunch>,
+    /// `--cgroups=no-conmon`: the cgroup the monitor returns to after
+    /// `create`, leaving the container's cgroup to the container.
+    pub cgroup_return: Option<PathBuf>,
+    /// The cleanup command (`hutch [--root R] __cleanup ID`), run once the
+    /// exit is written; the monitor appends `--created`/`--started`.
+    pub cleanup: Vec<String>,
+}
+
+/// The runtime's command lines, built by hutch's runtime driver.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeCommands {
+    /// For messages (`crun: ...`).
+    pub name: String,
+    pub path: PathBuf,
+    /// `create` (or `run --detach` when `start` is `None`).
+    pub create: Vec<String>,
+    pub start: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogTarget {
+    pub path: PathBuf,
+    pub max_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelperLaunch {
+    pub plan: NetworkPlan,
+    /// The directory of the namespace files (`NetPaths::new(dir, id)`).
+    pub netns_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardLaunch {
+    /// The rootless netns the forwarding threads enter.
+    pub rootless_netns: PathBuf,
+    pub ports: Vec<PortMapping>,
+    /// The container's address on its first user network.
+    pub ip: Ipv4Addr,
+}
+
+impl Launch {
+    pub fn read(path: &Path) -> Result<Launch, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("parsing {}: {e}", path.display()))
+    }
+
+    /// Written through a temporary file and a rename: a monitor never reads
+    /// half of one.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        crate::frame::write_atomic(path, &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_its_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE);
+        let launch = Launch {
+            id: "abc".into(),
+            runtime: RuntimeCommands {
+                name: "crun".into(),
+                path: "/usr/bin/crun".into(),
+                create: vec!["create".into(), "abc".into()],
+                start: Some(vec!["start".into(), "abc".into()]),
+            },
+            forward: Some(ForwardLaunch {
+                rootless_netns: "/run/x".into(),
+                ports: vec![PortMapping::parse("8080:80").expect("port")],
+                ip: Ipv4Addr::new(10, 89, 0, 2),
+            }),
+            cleanup: vec!["hutch".into(), "__cleanup".into(), "abc".into()],
+            ..Launch::default()
+        };
+        launch.write(&path).expect("written");
+        assert_eq!(Launch::read(&path).expect("read"), launch);
+        assert!(Launch::read(&dir.path().join("missing")).is_err());
+    }
+}

@@ -1,0 +1,455 @@
+//! One container's life under its monitor: network helper, runtime
+//! `create`, report to the spawner, `start` (after the first client
+//! attached, for `run` in the foreground), relay, exit record, cleanup.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hutch_rootless_net::{Helper, NetPaths, helper};
+
+use crate::forward::Forwarder;
+use crate::frame::{self, FRAME_STDERR, exit_code, start_failure_code, write_frame};
+use crate::launch::Launch;
+use crate::logfile::{LogWriter, Stream};
+use crate::relay::Relay;
+
+/// The socket to the spawner (fd 3): reports go out, `go` comes in, and
+/// its end of file says the spawner has recorded what it was told.
+struct Sync(Option<UnixStream>);
+
+impl Sync {
+    fn from_fd3() -> Sync {
+        // SAFETY: fcntl on a descriptor number; F_GETFD fails on a closed one.
+        if unsafe { libc::fcntl(3, libc::F_GETFD) } < 0 {
+            return Sync(None);
+        }
+        // SAFETY: fd 3 was placed by the spawner for this process alone.
+        let fd = unsafe { OwnedFd::from_raw_fd(3) };
+        // Not passed on to the runtime, the helper or the cleanup: the
+        // spawner waits for its end of file.
+        // SAFETY: fcntl on the fd we own.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+        Sync(Some(UnixStream::from(fd)))
+    }
+
+    fn report(&mut self, msg: &str) {
+        if let Some(s) = &mut self.0
+            && writeln!(s, "{}", msg.replace('\n', " ")).is_err()
+        {
+            self.0 = None;
+        }
+    }
+
+    /// hutch's `go` (it moved this process into the container's cgroup);
+    /// false when it gave up instead (it cleans up itself).
+    fn wait_go(&mut self) -> bool {
+        let Some(s) = &self.0 else { return true };
+        let mut line = String::new();
+        let ok = BufReader::new(s).read_line(&mut line).is_ok() && line.trim_end() == "go";
+        if !ok {
+            self.0 = None;
+        }
+        ok
+    }
+
+    /// Waits until the spawner closed its end: it has recorded the start,
+    /// so the cleanup's record of the exit cannot come before it.
+    fn wait_closed(&mut self) {
+        if let Some(mut s) = self.0.take() {
+            let mut sink = [0u8; 64];
+            while matches!(std::io::Read::read(&mut s, &mut sink), Ok(n) if n > 0) {}
+        }
+    }
+}
+
+fn warn(l: &Launch, msg: &str) {
+    eprintln!(
+        "{} hutch-monitor {}: {msg}",
+        crate::logfile::timestamp(now_ns()),
+        short(&l.id)
+    );
+}
+
+fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+fn short(id: &str) -> &str {
+    &id[..12.min(id.len())]
+}
+
+/// The network pieces that live as long as this process.
+#[derive(Default)]
+struct Network {
+    helper: Option<Helper>,
+    forwarder: Option<Forwarder>,
+}
+
+impl Network {
+    /// Ends both and waits for the helper: the published ports are free
+    /// before the cleanup (or a restart) runs.
+    fn end(&mut self) {
+        if let Some(f) = self.forwarder.take() {
+            f.stop();
+        }
+        if let Some(h) = &mut self.helper {
+            h.reap();
+        }
+        self.helper = None;
+    }
+}
+
+/// Runs the container once; returns its exit code (or the code of the
+/// failure that kept it from running).
+pub fn run(l: &Launch) -> i32 {
+    let mut sync = Sync::from_fd3();
+    // The container's init becomes this process's child once the runtime's
+    // `create` exits, so it can be waited for and its pidfd signalled.
+    // SAFETY: prctl on this process.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let mut net = Network::default();
+    // The helper is this process's child: PR_SET_PDEATHSIG ends it with
+    // the monitor, and the monitor reaps it before the cleanup runs.
+    // Started first: its start-up (tens of ms) overlaps hutch's layer
+    // mount and the runtime's `create`. With a cgroup it starts once this
+    // process is in it (after `go`), so that it is accounted there too.
+    let start_helper = |net: &mut Network| -> Result<(), String> {
+        let Some(h) = &l.helper else { return Ok(()) };
+        match helper::start(&h.plan, &NetPaths::new(&h.netns_dir, &l.id)) {
+            Ok(started) => {
+                net.helper = Some(started);
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "setting up the {} network of {}: {e}",
+                h.plan.mode.name(),
+                short(&l.id)
+            )),
+        }
+    };
+    let early = if l.helper_after_go {
+        Ok(())
+    } else {
+        start_helper(&mut net)
+    };
+    // hutch mounts the layer (and moves this process into the container's
+    // cgroup) meanwhile; without `go` it gave up and cleans up itself.
+    if l.wait_go && !sync.wait_go() {
+        net.end();
+        return 125;
+    }
+    let started = early.and_then(|()| {
+        if l.helper_after_go {
+            start_helper(&mut net)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(msg) = started {
+        return fail(l, &mut sync, &mut net, 125, &msg, &[]);
+    }
+    if let Some(f) = &l.forward {
+        match Forwarder::start(&f.rootless_netns, &f.ports, f.ip) {
+            Ok(started) => net.forwarder = Some(started),
+            Err(e) => {
+                let msg = format!("publishing the ports of {}: {e}", short(&l.id));
+                return fail(l, &mut sync, &mut net, 125, &msg, &[]);
+            }
+        }
+    }
+    let listener = match bind_attach(&l.attach_socket) {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = format!("binding {}: {e}", l.attach_socket.display());
+            return fail(l, &mut sync, &mut net, 125, &msg, &[]);
+        }
+    };
+    match run_container(l, &mut sync, &mut net, listener) {
+        Ok(code) => code,
+        Err(msg) => fail(l, &mut sync, &mut net, 125, &msg, &["--created"]),
+    }
+}
+
+fn bind_attach(path: &Path) -> std::io::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(path);
+    UnixListener::bind(path)
+}
+
+/// The container did not run: the exit code recorded, the cleanup run,
+/// and only then the spawner told (its next command must see the exit).
+fn fail(
+    l: &Launch,
+    sync: &mut Sync,
+    net: &mut Network,
+    code: i32,
+    msg: &str,
+    flags: &[&str],
+) -> i32 {
+    if let Err(e) = frame::write_atomic(&l.exit_file, format!("{code}\n").as_bytes()) {
+        warn(l, &format!("writing {}: {e}", l.exit_file.display()));
+    }
+    cleanup(l, net, flags);
+    sync.report(&format!("err {code} {msg}"));
+    code
+}
+
+/// Runs `hutch __cleanup` and waits for it: the exit recorded, runtime
+/// state, mount and network torn down, `--rm`, the restart policy. The
+/// network helper (already killed) is reaped meanwhile: its exit is slow
+/// (the kernel unregisters its tap device) and overlaps the cleanup's
+/// start-up and runtime delete; the cleanup waits for it to be gone before
+/// it records the container exited or restarts it.
+fn cleanup(l: &Launch, net: &mut Network, flags: &[&str]) {
+    let Some((exe, args)) = l.cleanup.split_first() else {
+        net.end();
+        return;
+    };
+    // The forwarder's ports close first: a restart binds them again.
+    if let Some(f) = net.forwarder.take() {
+        f.stop();
+    }
+    let child = Command::new(exe)
+        .args(args)
+        .args(flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn();
+    net.end();
+    let status = child.and_then(|mut c| c.wait());
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => warn(l, &format!("the cleanup ({exe} __cleanup) failed: {s}")),
+        Err(e) => warn(l, &format!("running the cleanup {exe}: {e}")),
+    }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| format!("creating a pipe: {e}"))
+}
+
+/// From the runtime's `create` to the container's exit. `Err`: a failure
+/// after `create` ran, before anything was reported.
+fn run_container(
+    l: &Launch,
+    sync: &mut Sync,
+    net: &mut Network,
+    listener: UnixListener,
+) -> Result<i32, String> {
+    // The foreground `run` connects before the container exists, so it
+    // sees all of its output; if that client died first, the container
+    // starts anyway after a while, its output kept in the log, rather than
+    // the monitor waiting forever.
+    let mut first_client = None;
+    if l.wait_for_attach {
+        sync.report("attach");
+        let mut pfd = libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 30_000) } > 0 {
+            first_client = listener.accept().ok().map(|(c, _)| c);
+        }
+    }
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    // `-t`: the runtime makes the pty and hands its master over on this
+    // socket; `-i` alone: the container reads a pipe the monitor keeps.
+    let console = match &l.console_socket {
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            let sock =
+                UnixListener::bind(path).map_err(|e| format!("binding {}: {e}", path.display()))?;
+            Some((sock, path))
+        }
+        None => None,
+    };
+    let (stdin_r, stdin_w) = if l.interactive && console.is_none() {
+        let (r, w) = pipe()?;
+        (Stdio::from(r), Some(w))
+    } else {
+        (Stdio::null(), None)
+    };
+    let created = Command::new(&l.runtime.path)
+        .args(&l.runtime.create)
+        .stdin(stdin_r)
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(err_w))
+        .output();
+    let runtime_ok = matches!(&created, Ok(o) if o.status.success());
+    let failure = match created {
+        // The helper started before `create` and got ready meanwhile.
+        Ok(o) if o.status.success() => match &mut net.helper {
+            Some(h) => h.wait_ready().err().map(|e| {
+                format!(
+                    "setting up the {} network of {}: {e}",
+                    h.record.kind,
+                    short(&l.id)
+                )
+            }),
+            None => None,
+        },
+        Ok(_) => Some(runtime_stderr(&err_r)),
+        Err(e) => Some(format!("running {}: {e}", l.runtime.path.display())),
+    };
+    // The runtime connected during `create`: its message is queued.
+    let master = match (&console, &failure) {
+        (Some((sock, path)), None) => {
+            let m = crate::terminal::receive_master(sock, Duration::from_secs(5));
+            let _ = std::fs::remove_file(path);
+            Some(m.map_err(|e| format!("receiving the container's terminal: {e}"))?)
+        }
+        (Some((_, path)), Some(_)) => {
+            let _ = std::fs::remove_file(path);
+            None
+        }
+        _ => None,
+    };
+    drop(console);
+    if let Some(message) = failure {
+        let code = if runtime_ok {
+            125
+        } else {
+            start_failure_code(&message)
+        };
+        // `--created`: the refusal is recorded as an exit with its code
+        // (ps: "Exited (127)") rather than left `created`.
+        return Ok(fail(
+            l,
+            sync,
+            net,
+            i32::from(code),
+            &message,
+            &["--created"],
+        ));
+    }
+    let pid: i32 = std::fs::read_to_string(&l.pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| format!("reading the container's pid file {}", l.pid_file.display()))?;
+    if let Some(orig) = &l.cgroup_return
+        && let Err(e) = std::fs::write(orig.join("cgroup.procs"), std::process::id().to_string())
+    {
+        warn(
+            l,
+            &format!(
+                "--cgroups=no-conmon: moving back to {}: {e}",
+                orig.display()
+            ),
+        );
+    }
+    let log = match &l.log {
+        Some(t) => LogWriter::open(&t.path, t.max_size)
+            .map_err(|e| format!("opening the log {}: {e}", t.path.display()))?,
+        // --log-driver none: the output still reaches attached clients.
+        None => LogWriter::open(Path::new("/dev/null"), None)
+            .map_err(|e| format!("opening /dev/null: {e}"))?,
+    };
+    let mut relay = Relay::new(listener, log);
+    match master {
+        Some(master) => {
+            // The runtime's own pipes carried only its messages; the
+            // container writes to the terminal, all of it as stdout.
+            drop((out_r, err_r));
+            relay.stdin = Some(
+                master
+                    .try_clone()
+                    .map_err(|e| format!("duplicating the terminal: {e}"))?,
+            );
+            relay.stdout = Some(master);
+            relay.tty = true;
+        }
+        None => {
+            relay.stdout = Some(out_r);
+            relay.stderr = Some(err_r);
+            relay.stdin = stdin_w;
+        }
+    }
+    relay.clients.extend(first_client);
+    // A detached `run` returns once the container is running, as `podman
+    // run -d` does.
+    if let Some(start) = &l.runtime.start
+        && let Err(message) = run_start(l, start)
+    {
+        let code = i32::from(start_failure_code(&message));
+        let _ = relay
+            .log
+            .write(Stream::Stderr, format!("{message}\n").as_bytes());
+        for c in &mut relay.clients {
+            let _ = write_frame(c, FRAME_STDERR, format!("Error: {message}\n").as_bytes());
+        }
+        let code = fail(l, sync, net, code, &message, &["--created"]);
+        relay.finish(code);
+        return Ok(code);
+    }
+    sync.report(&format!("ok {pid}"));
+    let watched = rustix::process::Pid::from_raw(pid)
+        .ok_or_else(|| format!("bad container pid {pid}"))
+        .and_then(|p| {
+            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())
+                .map_err(|e| format!("watching the container process {pid}: {e}"))
+        });
+    match watched {
+        Ok(pidfd) => {
+            if let Err(e) = relay.run(&pidfd) {
+                warn(l, &format!("relaying the container's output: {e}"));
+            }
+        }
+        Err(e) => warn(l, &e),
+    }
+    let mut status = 0;
+    // SAFETY: waitpid on our (re-parented) child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let code = exit_code(status);
+    // The helper's exit is slow (its tap device goes): started now, it
+    // overlaps the exit record.
+    if let Some(h) = &mut net.helper {
+        h.kill();
+    }
+    if let Err(e) = frame::write_atomic(&l.exit_file, format!("{code}\n").as_bytes()) {
+        warn(l, &format!("writing {}: {e}", l.exit_file.display()));
+    }
+    sync.wait_closed();
+    cleanup(l, net, &["--created", "--started"]);
+    relay.finish(code);
+    Ok(code)
+}
+
+fn run_start(l: &Launch, args: &[String]) -> Result<(), String> {
+    let out = Command::new(&l.runtime.path)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            format!(
+                "running {} start for container {}: {e}",
+                l.runtime.name, l.id
+            )
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: {}",
+        l.runtime.name,
+        frame::runtime_message(&String::from_utf8_lossy(&out.stderr))
+    ))
+}
+
+fn runtime_stderr(err_r: &OwnedFd) -> String {
+    let mut buf = vec![0u8; 16 * 1024];
+    let n = rustix::io::read(err_r, &mut buf).unwrap_or(0);
+    frame::runtime_message(&String::from_utf8_lossy(&buf[..n]))
+}
