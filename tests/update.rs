@@ -3,20 +3,32 @@
 //! `inspect`, which shows the stored limits; on this hybrid-cgroup host the
 //! limits cannot reach a cgroup, so the container is not started (the
 //! systemd guest tier covers live updates). Rootless `update` is refused
-//! here without cgroups v2, so this runs rootful.
+//! here without cgroups v2, so this runs rootful, on a store of its own
+//! (`--root`), not the host's.
 
 mod common;
 
 use common::images::*;
 use common::*;
 
+/// `hutch --root <the test's own store> ARGS`.
+fn ok(env: &TestEnv, args: &[&str]) -> String {
+    let root = env.root.join("storage");
+    let mut all = vec!["--root", root.to_str().expect("path")];
+    all.extend_from_slice(args);
+    env.ok(all)
+}
+
 fn limits(env: &TestEnv, name: &str) -> (String, String, String) {
-    let out = env.ok([
-        "inspect",
-        "--format",
-        "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}",
-        name,
-    ]);
+    let out = ok(
+        env,
+        &[
+            "inspect",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}",
+            name,
+        ],
+    );
     let mut f = out.split_whitespace().map(String::from);
     (
         f.next().unwrap_or_default(),
@@ -33,34 +45,38 @@ fn a_second_update_keeps_the_first_ones_limits() {
     };
     let env = TestEnv::new(root);
     let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
-    env.ok([
-        "import",
-        "--change",
-        "CMD=/bin/sh",
-        tar.to_str().expect("path"),
-        "busybox",
-    ]);
-    // Rootful state is the host's, shared by every run: a name of its own.
-    let name = format!("limited-{}", std::process::id());
-    let name = name.as_str();
-    env.ok([
-        "create",
-        "--name",
-        name,
-        "--pids-limit",
-        "50",
-        "busybox",
-        "sleep",
-        "60",
-    ]);
+    ok(
+        &env,
+        &[
+            "import",
+            "--change",
+            "CMD=/bin/sh",
+            tar.to_str().expect("path"),
+            "busybox",
+        ],
+    );
+    let name = "limited";
+    ok(
+        &env,
+        &[
+            "create",
+            "--name",
+            name,
+            "--pids-limit",
+            "50",
+            "busybox",
+            "sleep",
+            "60",
+        ],
+    );
     assert_eq!(limits(&env, name).1, "50");
 
-    env.ok(["update", "--memory", "64m", name]);
+    ok(&env, &["update", "--memory", "64m", name]);
     assert_eq!(
         limits(&env, name),
         ((64u64 << 20).to_string(), "50".to_string(), "0".to_string())
     );
-    env.ok(["update", "--cpus", "1.5", name]);
+    ok(&env, &["update", "--cpus", "1.5", name]);
     // The first update's memory and create's pids limit are still there.
     assert_eq!(
         limits(&env, name),
@@ -71,7 +87,7 @@ fn a_second_update_keeps_the_first_ones_limits() {
         )
     );
     // And config.json, regenerated from the spec, says the same.
-    let config = env.ok(["inspect", "--format", "{{.OCIConfigPath}}", name]);
+    let config = ok(&env, &["inspect", "--format", "{{.OCIConfigPath}}", name]);
     let config = config.trim();
     let spec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(config).expect("config.json")).expect("json");
@@ -95,5 +111,5 @@ fn a_second_update_keeps_the_first_ones_limits() {
         assert_eq!(res["memory"]["limit"], 64 << 20, "{res}");
         assert_eq!(res["pids"]["limit"], 50, "{res}");
     }
-    env.ok(["rm", "-f", name]);
+    ok(&env, &["rm", "-f", name]);
 }

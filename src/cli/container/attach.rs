@@ -2,7 +2,6 @@
 //! session itself is the engine's, joined to our terminal by the runtime's
 //! console.
 
-use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
 use super::exit_status;
@@ -10,36 +9,7 @@ use crate::config::Context;
 use crate::engine::container as engine;
 use crate::engine::container::attach::{self as engine_attach, AttachSession, Ended};
 use crate::engine::image;
-use crate::runtime::console::AttachConsole;
 use crate::runtime::terminal;
-
-/// How `run` attaches to the container it created (`start -a` and
-/// `attach` use the engine's options directly).
-#[derive(Debug, Clone, Default)]
-pub struct AttachOptions {
-    console: AttachConsole,
-}
-
-impl AttachOptions {
-    /// Options from the flags every attaching command has, for a container
-    /// created with `spec`.
-    pub fn new(
-        req: &crate::spec::ContainerSpec,
-        stdin: bool,
-        detach_keys: &str,
-        sig_proxy: bool,
-    ) -> anyhow::Result<AttachOptions> {
-        Ok(AttachOptions {
-            console: AttachConsole {
-                stdin: stdin && req.interactive,
-                tty: req.tty,
-                detach_keys: terminal::parse_detach_keys(detach_keys)
-                    .map_err(anyhow::Error::msg)?,
-                sig_proxy,
-            },
-        })
-    }
-}
 
 /// The flags `attach`, `run` and `start` share for attaching.
 #[derive(Debug, Clone, clap::Args)]
@@ -83,9 +53,4 @@ pub fn console(session: AttachSession) -> anyhow::Result<ExitCode> {
         Ended::Exited(code) => exit_status(code),
         Ended::Detached | Ended::MonitorGone => ExitCode::SUCCESS,
     })
-}
-
-/// `run`'s attach over the socket its monitor handed back.
-pub fn session(sock: UnixStream, id: &str, opts: &AttachOptions) -> anyhow::Result<ExitCode> {
-    console(AttachSession::new(id, sock, opts.console.clone()))
 }

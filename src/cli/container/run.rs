@@ -1,14 +1,14 @@
 //! `run`: create, start under the monitor, and relay output in the foreground.
 
-use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
-use super::attach::{self, AttachFlags, AttachOptions};
+use super::attach::AttachFlags;
 use super::flags::{Caller, CreateFlags};
 use crate::config::Context;
-use crate::engine::container::{self as engine, Paths, monitor};
+use crate::engine::container::attach::AttachOptions;
+use crate::engine::container::select::Selection;
+use crate::engine::container::start::{self, StartOptions, Started};
+use crate::engine::container::{self as engine};
 use crate::engine::image;
 
 #[derive(Debug, clap::Args)]
@@ -30,38 +30,34 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let spec = args
         .flags
         .spec(&args.image, &args.command, &Caller::current())?;
+    let attach = (!args.detach).then(|| AttachOptions {
+        stdin: true,
+        detach_keys: args.attach.detach_keys.clone(),
+        sig_proxy: args.attach.sig_proxy,
+    });
     // Bad detach keys are refused before anything is made.
-    let opts = AttachOptions::new(&spec, true, &args.attach.detach_keys, args.attach.sig_proxy)?;
+    if let Some(a) = &attach {
+        a.validate()?;
+    }
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
     let created = super::lifecycle::create_container(ctx, &store, &state, &args.flags, &spec)?;
     for w in &created.warnings {
         eprintln!("Warning: {w}");
     }
-    let attach = !args.detach;
-    let start = monitor::Start {
-        wait_for_attach: attach,
-        remove: args.flags.rm,
-        restarting: false,
-    };
-    let client = match monitor::spawn_with(ctx, &store, &state, &created.id, start)? {
-        monitor::Spawned::Failed { code, message } => {
-            eprintln!("Error: {message}");
-            return Ok(ExitCode::from(code));
-        }
-        monitor::Spawned::Created { attach, .. } => attach,
-    };
-    if args.detach {
+    let Some(attach) = attach else {
+        // The runtime's refusal keeps its code (126, 127), as Podman's.
+        start::start_detached(ctx, &store, &state, &created.id)?;
         println!("{}", created.id);
         return Ok(ExitCode::SUCCESS);
-    }
-    let sock = match client {
-        Some(s) => s,
-        None => {
-            let paths = Paths::new(ctx, store.root(), &created.id);
-            UnixStream::connect(&paths.attach)
-                .with_context(|| format!("attaching to container {}", &created.id[..12]))?
-        }
     };
-    attach::session(sock, &created.id, &opts)
+    let opts = StartOptions {
+        select: Selection::names(std::slice::from_ref(&created.id)),
+        attach: Some(attach),
+    };
+    match start::start(ctx, &store, &state, &opts)? {
+        Started::Attached(Some(session)) => super::attach::console(session),
+        // Already gone again (a `--rm` container another command removed).
+        Started::Attached(None) | Started::Detached(_) => Ok(ExitCode::SUCCESS),
+    }
 }

@@ -38,7 +38,8 @@ pub fn restart(
         let id = c.as_ref().map(|c| c.id.clone()).unwrap_or_default();
         let result = c.and_then(|c| {
             stop_one(ctx, store, state, &c, opts.timeout)?;
-            start_detached(ctx, store, state, &c.id)?;
+            start_detached(ctx, store, state, &c.id)
+                .map_err(|e| e.context(format!("unable to start container {}", c.id)))?;
             events::record(state, &c, "restart", &[]);
             Ok(())
         });

@@ -9,7 +9,7 @@ use std::time::Duration;
 use hutch_storage::Store;
 
 use super::attach::{AttachOptions, AttachSession};
-use super::lifecycle::{monitor_alive, stop_mark, stored, wait_until};
+use super::lifecycle::{monitor_alive, stop_mark, wait_until};
 use super::select::{Report, Selection};
 use super::{Paths, monitor};
 use crate::config::Context;
@@ -59,7 +59,10 @@ pub fn start(ctx: &Context, store: &Store, state: &State, opts: &StartOptions) -
     let mut reports = Vec::new();
     for (input, c) in opts.select.resolve(state)? {
         let id = c.as_ref().map(|c| c.id.clone()).unwrap_or_default();
-        let result = c.and_then(|c| start_detached(ctx, store, state, &c.id));
+        let result = c.and_then(|c| {
+            start_detached(ctx, store, state, &c.id)
+                .map_err(|e| e.context(format!("unable to start container {}", c.id)))
+        });
         reports.push(Report::of(input, id, result));
     }
     Ok(Started::Detached(reports))
@@ -92,11 +95,14 @@ fn start_attached(
         );
     }
     let console = attach.console(&c)?;
-    // An exited container's root was unmounted by its last monitor.
-    store
-        .mount_container(&c.id)
-        .with_context(|| format!("mounting the root file system of {}", c.name))?;
-    let client = match monitor::spawn(ctx, &c.id, true, stored(&c).auto_remove)? {
+    // The spawner mounts the root (unmounted by the last monitor) while the
+    // monitor starts up.
+    let start = monitor::Start {
+        wait_for_attach: true,
+        remove: c.spec.remove,
+        restarting: false,
+    };
+    let client = match monitor::spawn_with(ctx, store, state, &c.id, start)? {
         monitor::Spawned::Failed { code, message } => return Err(Error::runtime(code, message)),
         monitor::Spawned::Created { attach, .. } => attach,
     };
@@ -145,10 +151,7 @@ pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> 
     };
     match monitor::spawn_with(ctx, store, state, id, start)? {
         monitor::Spawned::Created { .. } => Ok(()),
-        monitor::Spawned::Failed { code, message } => Err(Error::runtime(
-            code,
-            format!("unable to start container {}: {message}", c.id),
-        )),
+        monitor::Spawned::Failed { code, message } => Err(Error::runtime(code, message)),
     }
 }
 
