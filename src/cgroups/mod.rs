@@ -7,7 +7,6 @@
 //! scope over D-Bus, see [`systemd`], or a cgroupfs directory), [`v2`]
 //! reads and writes the cgroup v2 files (stats, OOM, controllers).
 
-pub mod conf;
 pub mod container;
 pub mod stats;
 pub mod systemd;
@@ -95,8 +94,11 @@ pub fn detect_for(ctx: &crate::config::Context) -> CgroupHost {
     let mut facts = gather(ctx.rootless(), xdg.as_deref());
     facts.requested = match &ctx.cgroup_manager {
         Some(m) => Some((m.clone(), "--cgroup-manager".to_owned())),
-        None => conf::configured_manager(ctx.rootless())
-            .map(|(m, path)| (m, path.display().to_string())),
+        None => ctx
+            .containers_conf()
+            .cgroup_manager
+            .as_ref()
+            .map(|(m, path)| (m.clone(), path.display().to_string())),
     };
     decide(&facts)
 }

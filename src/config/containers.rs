@@ -1,5 +1,6 @@
 //! containers.conf, as containers.conf(5) defines it, for the keys hutch
-//! honours: `[engine] runtime` and `[network] default_rootless_network_cmd`.
+//! honours: `[engine] runtime`, `[engine] cgroup_manager` and `[network]
+//! default_rootless_network_cmd`.
 //!
 //! Files are read in Podman's order, each later one overriding the keys it
 //! sets: `/usr/share/containers/containers.conf`,
@@ -25,6 +26,9 @@ pub struct ContainersConf {
     pub runtime: Option<String>,
     /// `[network] default_rootless_network_cmd`: pasta or slirp4netns.
     pub default_rootless_network_cmd: Option<String>,
+    /// `[engine] cgroup_manager` and the file that set it (`info` says
+    /// why a manager was chosen).
+    pub cgroup_manager: Option<(String, PathBuf)>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +42,7 @@ struct File {
 #[derive(Debug, Default, Deserialize)]
 struct Engine {
     runtime: Option<String>,
+    cgroup_manager: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +84,9 @@ pub fn load(files: &[PathBuf]) -> ContainersConf {
             Ok(f) => {
                 if f.engine.runtime.is_some() {
                     conf.runtime = f.engine.runtime;
+                }
+                if let Some(m) = f.engine.cgroup_manager {
+                    conf.cgroup_manager = Some((m, path.clone()));
                 }
                 if f.network.default_rootless_network_cmd.is_some() {
                     conf.default_rootless_network_cmd = f.network.default_rootless_network_cmd;
@@ -124,8 +132,13 @@ mod tests {
             "[engine]\nruntime = \"crun\"\n[network]\ndefault_rootless_network_cmd = \"slirp4netns\"\n",
         )
         .unwrap();
-        std::fs::write(&user, "[engine]\nruntime = \"runc\"\nother = 1\n").unwrap();
-        let conf = load(&[sys, user, dir.path().join("missing.conf")]);
+        std::fs::write(
+            &user,
+            "[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nother = 1\n",
+        )
+        .unwrap();
+        let conf = load(&[sys, user.clone(), dir.path().join("missing.conf")]);
+        assert_eq!(conf.cgroup_manager, Some(("cgroupfs".to_owned(), user)));
         assert_eq!(conf.runtime.as_deref(), Some("runc"));
         assert_eq!(
             conf.default_rootless_network_cmd.as_deref(),
