@@ -76,6 +76,9 @@ pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
     let spec = args
         .flags
         .spec(&args.image, &args.command, &Caller::current())?;
+    for w in args.flags.warnings() {
+        eprintln!("Warning: {w}");
+    }
     let (store, state) = open(ctx)?;
     let created = create_container(ctx, &store, &state, &args.flags, &spec)?;
     println!("{}", created.id);
@@ -154,7 +157,7 @@ pub struct StopArgs {
     #[arg(short, long)]
     latest: bool,
     /// Seconds to wait for stop before killing the container
-    #[arg(short = 't', long = "time")]
+    #[arg(short = 't', long = "time", visible_alias = "timeout")]
     time: Option<u32>,
     containers: Vec<String>,
 }

@@ -17,6 +17,9 @@ pub struct RunArgs {
     /// Run the container in the background and print its ID
     #[arg(short, long)]
     detach: bool,
+    /// Remove the image after the container exits, unless a container uses it (implies --rm)
+    #[arg(long)]
+    rmi: bool,
     #[command(flatten)]
     flags: CreateFlags,
     #[command(flatten)]
@@ -27,9 +30,13 @@ pub struct RunArgs {
 }
 
 pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let spec = args
+    let mut spec = args
         .flags
         .spec(&args.image, &args.command, &Caller::current())?;
+    for w in args.flags.warnings() {
+        eprintln!("Warning: {w}");
+    }
+    spec.remove |= args.rmi;
     let attach = (!args.detach).then(|| AttachOptions {
         stdin: true,
         detach_keys: args.attach.detach_keys.clone(),
@@ -55,9 +62,18 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         select: Selection::names(std::slice::from_ref(&created.id)),
         attach: Some(attach),
     };
-    match start::start(ctx, &store, &state, &opts)? {
-        Started::Attached(Some(session)) => super::attach::console(session),
+    let code = match start::start(ctx, &store, &state, &opts)? {
+        Started::Attached(Some(session)) => super::attach::console(session)?,
         // Already gone again (a `--rm` container another command removed).
-        Started::Attached(None) | Started::Detached(_) => Ok(ExitCode::SUCCESS),
+        Started::Attached(None) | Started::Detached(_) => ExitCode::SUCCESS,
+    };
+    if args.rmi {
+        // As Podman: the image goes unless a container still uses it; a
+        // failure is reported, the container's exit code stays.
+        let report = image::remove::remove(&store, std::slice::from_ref(&spec.image), false, true)?;
+        for e in &report.errors {
+            eprintln!("Error: {e}");
+        }
     }
+    Ok(code)
 }

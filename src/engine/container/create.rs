@@ -24,7 +24,6 @@ use crate::engine::volume::{self as volumes, VolumeCreate};
 use crate::engine::{Error, ErrorKind, Result};
 use crate::fail;
 use crate::host::time;
-use crate::runtime::oci;
 use crate::runtime::spec::{
     self, CgroupsMode, ContainerConfig, IdMap, MountRequest, NamespaceMode, SeccompChoice,
     UsernsMode,
@@ -456,7 +455,7 @@ fn make(
 
     // Volumes: named ones (made when missing), anonymous ones for `-v /p`
     // and for the image's VOLUMEs nobody mounted over.
-    let graphroot = store.root().to_path_buf();
+    let volume_base = volumes::volumes_root(ctx, store.root());
     let mut mount_reqs: Vec<MountRequest> = Vec::new();
     let mut used: Vec<String> = Vec::new();
     let mut new_volumes: Vec<Volume> = Vec::new();
@@ -494,7 +493,7 @@ fn make(
                         Some(v) => v.clone(),
                         None => {
                             let v = volumes::record(
-                                &graphroot,
+                                &volume_base,
                                 &VolumeCreate {
                                     name: Some(name.clone()),
                                     ..VolumeCreate::default()
@@ -511,7 +510,7 @@ fn make(
             }
             MountSource::Anonymous => {
                 let v = volumes::record(
-                    &graphroot,
+                    &volume_base,
                     &VolumeCreate {
                         anonymous: true,
                         ..VolumeCreate::default()
@@ -676,12 +675,11 @@ fn make(
             .with_context(|| format!("unmounting the image view of {}", &id[..12]))?;
     }
 
-    let (runtime, _) = oci::select(
+    let (runtime, _) = super::oci_runtime(
+        ctx,
         req.runtime
             .as_deref()
             .or(ctx.containers_conf().runtime.as_deref()),
-        &oci::host_facts(),
-        &ctx.run_dir.join("runtime"),
         true,
     )?;
     let mut stored = req.clone();

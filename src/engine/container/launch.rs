@@ -93,6 +93,12 @@ pub fn build(
     if let Some(manager) = &ctx.cgroup_manager {
         cleanup.extend(["--cgroup-manager".to_owned(), manager.clone()]);
     }
+    if let Some(run_root) = &ctx.run_root {
+        cleanup.extend(["--runroot".to_owned(), text(run_root.clone())?]);
+    }
+    for flag in &ctx.runtime_flags {
+        cleanup.extend(["--runtime-flag".to_owned(), flag.clone()]);
+    }
     cleanup.extend(["__cleanup".to_owned(), id.to_owned()]);
     if prep.remove {
         cleanup.push("--rm".to_owned());
@@ -135,6 +141,7 @@ mod tests {
             kind: Kind::Runc,
             state_root: "/run/hutch/runtime/runc".into(),
             cgroups_disabled: true,
+            extra_flags: Vec::new(),
         }
     }
 

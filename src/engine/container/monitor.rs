@@ -27,7 +27,6 @@ use crate::config::Context;
 use crate::engine::image;
 use crate::engine::state::{Monitor, State, Transition};
 use crate::host::time;
-use crate::runtime::oci;
 
 /// What the spawner learns once the container exists in the runtime.
 pub enum Spawned {
@@ -109,12 +108,7 @@ pub fn spawn_with(
     let paths = Paths::new(ctx, store.root(), id);
     let fields = launch::fields_of(&row, &paths);
     let cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_some();
-    let (runtime, _) = oci::select(
-        Some(&row.runtime),
-        &oci::host_facts(),
-        &ctx.run_dir.join("runtime"),
-        !cgroup,
-    )?;
+    let (runtime, _) = super::oci_runtime(ctx, Some(&row.runtime), !cgroup)?;
     // A stale exit file would read as this run's exit (lifecycle::recover).
     let _ = std::fs::remove_file(paths.exit());
     let (helper, forward) = match network::prepare(ctx, &paths, id, &row.name) {
