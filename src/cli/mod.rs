@@ -31,7 +31,11 @@ pub const EXIT_HUTCH_ERROR: u8 = 125;
     name = "hutch",
     about = "Manage containers, rootless and daemonless",
     disable_version_flag = true,
-    arg_required_else_help = true
+    arg_required_else_help = true,
+    // Podman (cobra/pflag) takes the last value of a flag given twice
+    // (`--name a --name b`); scripts build command lines that rely on it.
+    // Propagated to every subcommand; lists (`-e`, `-v`) still append.
+    args_override_self = true
 )]
 pub struct Cli {
     /// Log messages at and above this level (trace, debug, info, warn, warning, error, fatal, panic)
@@ -435,4 +439,50 @@ fn init_tracing(level: tracing::Level) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn a_flag_given_twice_takes_the_last_value() {
+        let cli = Cli::try_parse_from([
+            "hutch",
+            "--log-level",
+            "debug",
+            "--log-level",
+            "error",
+            "run",
+            "--name",
+            "a",
+            "--name",
+            "b",
+            "--rm",
+            "--rm",
+            "-e",
+            "A=1",
+            "-e",
+            "B=2",
+            "--userns",
+            "host",
+            "--userns",
+            "keep-id",
+            "busybox",
+        ])
+        .expect("parses");
+        assert_eq!(cli.log_level, "error");
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("not run: {:?}", cli.command);
+        };
+        let text = format!("{run:?}");
+        assert!(text.contains(r#"name: Some("b")"#), "{text}");
+        assert!(text.contains(r#"userns: Some("keep-id")"#), "{text}");
+        assert!(text.contains(r#"env: ["A=1", "B=2"]"#), "{text}");
+        let ps = Cli::try_parse_from(["hutch", "ps", "--format", "x", "--format", "{{.ID}}"])
+            .expect("parses");
+        assert!(format!("{ps:?}").contains(r#"format: Some("{{.ID}}")"#));
+    }
 }
