@@ -264,8 +264,14 @@ fn not_started(
     if let Err(c) = cleanup::cleanup(ctx, store, state, id, opts) {
         tracing::warn!(container = id, "cleaning up: {c:#}");
     }
+    // The kind of an engine error in the chain decides (a port in use is
+    // 126); anything else is hutch's own failure.
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::engine::Error>())
+        .map_or(125, |k| k.kind().exit_code());
     Spawned::Failed {
-        code: 125,
+        code,
         message: format!("{e:#}").replace('\n', " "),
     }
 }
