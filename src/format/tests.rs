@@ -352,5 +352,6 @@ fn noheading_keeps_the_columns_aligned() {
         serde_json::json!({"ID": "bbbb", "Names": "y"}),
     ];
     let out = t.render_list(&rows, &Default::default()).expect("renders");
-    assert_eq!(out, "a     x\nbbbb  y\n");
+    // Podman's tabwriter: cells at least 12 wide, two spaces of padding.
+    assert_eq!(out, "a           x\nbbbb        y\n");
 }
