@@ -311,3 +311,39 @@ fn noheading() {
     let (h, _) = p.same(&["volume", "rm", "v1"]);
     assert!(h.is_empty(), "{h}");
 }
+
+#[test]
+fn timezone() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    if !std::path::Path::new("/usr/share/zoneinfo/Europe/Berlin").exists() {
+        eprintln!("skipped: tzdata is not installed");
+        return;
+    }
+    // The zone file itself is bound on /etc/localtime.
+    let (h, _) = p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--tz",
+        "Europe/Berlin",
+        "bb",
+        "cat",
+        "/etc/localtime",
+    ]);
+    assert!(h.is_empty(), "{h}");
+    let out = p.hutch(&[
+        "run",
+        "--rm",
+        "--tz",
+        "local",
+        "bb",
+        "cat",
+        "/etc/localtime",
+    ]);
+    assert!(stdout(&out).starts_with("TZif"), "{}", stderr(&out));
+    let (h, q) = p.same(&["create", "--tz", "bogus/zone", "bb", "true"]);
+    assert_eq!(h, q);
+}

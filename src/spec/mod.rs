@@ -82,6 +82,9 @@ pub struct ContainerSpec {
     pub stop_signal: Option<i32>,
     /// `--stop-timeout` in seconds; `None` is Podman's 10.
     pub stop_timeout: Option<u32>,
+    /// `--tz`: a zone under /usr/share/zoneinfo, or `local` (the host's
+    /// /etc/localtime), bound read-only on /etc/localtime at create.
+    pub timezone: Option<String>,
     pub tty: bool,
     pub interactive: bool,
     /// `--rm`.
@@ -134,6 +137,7 @@ impl Default for ContainerSpec {
             init_path: None,
             stop_signal: None,
             stop_timeout: None,
+            timezone: None,
             tty: false,
             interactive: false,
             remove: false,

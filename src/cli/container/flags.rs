@@ -193,6 +193,9 @@ pub struct CreateFlags {
     /// Run container in systemd mode (true, false, always); hutch has no systemd mode
     #[arg(long, default_value = "true", value_name = "MODE")]
     pub systemd: String,
+    /// Set timezone in container (a zone name such as Europe/Berlin, or local)
+    #[arg(long, value_name = "TIMEZONE")]
+    pub tz: Option<String>,
     /// No longer supported by the kernel: accepted and ignored, as Podman does
     #[arg(long, value_name = "SIZE", hide = true)]
     pub kernel_memory: Option<String>,
@@ -358,6 +361,7 @@ impl CreateFlags {
                 .map(parse::restart::signal)
                 .transpose()?,
             stop_timeout: self.stop_timeout,
+            timezone: self.tz.clone(),
             tty: self.tty,
             interactive: self.interactive,
             remove: self.rm,

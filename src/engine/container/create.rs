@@ -379,6 +379,10 @@ fn make(
             binds.push((m.clone(), host::source_flags(src)?));
         }
     }
+    if let Some(tz) = &req.timezone {
+        let (zone, flags) = timezone(tz)?;
+        binds.push((zone, flags));
+    }
     let mut devices = req.devices.clone();
     for d in &mut devices {
         d.node = Some(host::device_node(&d.host_path)?);
@@ -712,6 +716,42 @@ fn make(
 
 /// `--userns=auto`: the first `size` subordinate ids (of the pause
 /// namespace's, 1..) that no other container's auto namespace holds.
+/// `--tz`: the zone file bound read-only on /etc/localtime, as Podman
+/// does; a zone that does not exist fails the create with Podman's words.
+fn timezone(tz: &str) -> anyhow::Result<(Mount, spec::SourceFlags)> {
+    let source = if tz == "local" {
+        std::path::PathBuf::from("/etc/localtime")
+    } else {
+        // A zone name stays below the zoneinfo directory.
+        if tz.is_empty()
+            || tz.starts_with('/')
+            || Path::new(tz)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(crate::engine::Error::bad_input(format!(
+                "running container create option: invalid timezone {tz:?}"
+            ))
+            .into());
+        }
+        Path::new("/usr/share/zoneinfo").join(tz)
+    };
+    if let Err(e) = std::fs::metadata(&source) {
+        return Err(crate::engine::Error::bad_input(format!(
+            "running container create option: {:#}",
+            host::io_error("stat", &source, &e)
+        ))
+        .into());
+    }
+    let flags = host::source_flags(&source)?;
+    let mount = Mount {
+        source: MountSource::Bind(source),
+        destination: "/etc/localtime".to_owned(),
+        options: vec!["ro".to_owned()],
+    };
+    Ok((mount, flags))
+}
+
 fn allocate_auto(
     state: &State,
     defaults: &spec::Defaults,
