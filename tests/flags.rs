@@ -589,3 +589,33 @@ fn podman_container_flags() {
     assert!(images.contains("busybox"), "{images}");
     assert!(env.ok(["ps", "-aq"]).trim().is_empty());
 }
+
+/// `--conmon-pidfile`: the pid of the container's monitor, hutch's conmon.
+#[test]
+fn conmon_pidfile_names_the_monitor() {
+    let env = env_with_busybox();
+    let file = env.home.join("mon.pid");
+    let path = file.to_string_lossy().into_owned();
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "m",
+        "--conmon-pidfile",
+        &path,
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let pid: i32 = std::fs::read_to_string(&file)
+        .expect("pid file written")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert_eq!(comm(pid).as_deref(), Some("hutch-monitor"));
+    env.ok(["rm", "-f", "m"]);
+    assert!(
+        wait_until(Duration::from_secs(10), || !is_alive(pid)),
+        "the monitor outlived its container"
+    );
+}

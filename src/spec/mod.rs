@@ -85,6 +85,9 @@ pub struct ContainerSpec {
     /// `--tz`: a zone under /usr/share/zoneinfo, or `local` (the host's
     /// /etc/localtime), bound read-only on /etc/localtime at create.
     pub timezone: Option<String>,
+    /// `--conmon-pidfile`: where each start writes the monitor's pid
+    /// (hutch-monitor has conmon's role), absolute.
+    pub monitor_pidfile: Option<PathBuf>,
     pub tty: bool,
     pub interactive: bool,
     /// `--rm`.
@@ -138,6 +141,7 @@ impl Default for ContainerSpec {
             stop_signal: None,
             stop_timeout: None,
             timezone: None,
+            monitor_pidfile: None,
             tty: false,
             interactive: false,
             remove: false,

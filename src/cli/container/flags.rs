@@ -193,6 +193,9 @@ pub struct CreateFlags {
     /// Run container in systemd mode (true, false, always); hutch has no systemd mode
     #[arg(long, default_value = "true", value_name = "MODE")]
     pub systemd: String,
+    /// Write the pid of the container's monitor (conmon's role) to this file
+    #[arg(long, value_name = "PATH")]
+    pub conmon_pidfile: Option<PathBuf>,
     /// Set timezone in container (a zone name such as Europe/Berlin, or local)
     #[arg(long, value_name = "TIMEZONE")]
     pub tz: Option<String>,
@@ -362,6 +365,7 @@ impl CreateFlags {
                 .transpose()?,
             stop_timeout: self.stop_timeout,
             timezone: self.tz.clone(),
+            monitor_pidfile: self.conmon_pidfile.as_ref().map(|p| caller.cwd.join(p)),
             tty: self.tty,
             interactive: self.interactive,
             remove: self.rm,

@@ -170,6 +170,12 @@ pub fn spawn_with(
     drop(theirs);
     let pid = child.id() as i32;
     let monitor = Monitor::of(pid);
+    if let Some(pidfile) = &row.spec.monitor_pidfile
+        && let Err(e) = std::fs::write(pidfile, pid.to_string())
+    {
+        // Podman's conmon goes on without its pid file too.
+        tracing::warn!(container = id, "writing {}: {e}", pidfile.display());
+    }
     // While the monitor starts (and with it the network helper): the
     // layer mount (a second start of an exited container: it was
     // unmounted after the first run) and the cgroup, which the monitor
