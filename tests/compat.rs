@@ -347,3 +347,39 @@ fn timezone() {
     let (h, q) = p.same(&["create", "--tz", "bogus/zone", "bb", "true"]);
     assert_eq!(h, q);
 }
+
+#[test]
+fn attach_picks_streams() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let script = "echo out; echo err >&2; exit 4";
+    let (h, q) = p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-a",
+        "stdout",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!((h.as_str(), q.as_str()), ("", ""));
+    let (h, _) = p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--attach",
+        "stderr",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(h, "err\n");
+    let (h, q) = p.same(&["run", "--rm", "-a", "bogus", "bb", "true"]);
+    assert_eq!(h, q);
+}

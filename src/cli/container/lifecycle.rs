@@ -119,6 +119,7 @@ pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
             stdin: args.interactive,
             detach_keys: args.attach_flags.detach_keys.clone(),
             sig_proxy: args.attach_flags.sig_proxy,
+            ..Default::default()
         }),
     };
     let (store, state) = open(ctx)?;

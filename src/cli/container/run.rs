@@ -17,6 +17,9 @@ pub struct RunArgs {
     /// Run the container in the background and print its ID
     #[arg(short, long)]
     detach: bool,
+    /// Attach to STDIN, STDOUT or STDERR (repeatable; default all three)
+    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    attach_streams: Vec<String>,
     /// Remove the image after the container exits, unless a container uses it (implies --rm)
     #[arg(long)]
     rmi: bool,
@@ -37,10 +40,30 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Warning: {w}");
     }
     spec.remove |= args.rmi;
+    for s in &args.attach_streams {
+        if !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "stdin" | "stdout" | "stderr"
+        ) {
+            anyhow::bail!(
+                "invalid stream {s:?} for --attach - must be one of stdin, stdout, or stderr: invalid argument"
+            );
+        }
+    }
+    // Without -a every stream is attached; with it, only those named.
+    let wants = |name: &str| {
+        args.attach_streams.is_empty()
+            || args
+                .attach_streams
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
+    };
     let attach = (!args.detach).then(|| AttachOptions {
-        stdin: true,
+        stdin: wants("stdin"),
         detach_keys: args.attach.detach_keys.clone(),
         sig_proxy: args.attach.sig_proxy,
+        stdout: wants("stdout"),
+        stderr: wants("stderr"),
     });
     // Bad detach keys are refused before anything is made.
     if let Some(a) = &attach {
