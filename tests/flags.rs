@@ -619,3 +619,16 @@ fn conmon_pidfile_names_the_monitor() {
         "the monitor outlived its container"
     );
 }
+
+/// `--timeout`: the monitor kills a container that runs past it.
+#[test]
+fn timeout_kills_a_container_that_runs_too_long() {
+    let env = env_with_busybox();
+    let started = std::time::Instant::now();
+    let out = env.run(["run", "--rm", "--timeout", "1", "busybox", "sleep", "30"]);
+    assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // 0 is no limit, as in Podman.
+    let out = env.ok(["run", "--rm", "--timeout", "0", "busybox", "echo", "ok"]);
+    assert_eq!(out.trim(), "ok");
+}

@@ -88,6 +88,9 @@ pub struct ContainerSpec {
     /// `--conmon-pidfile`: where each start writes the monitor's pid
     /// (hutch-monitor has conmon's role), absolute.
     pub monitor_pidfile: Option<PathBuf>,
+    /// `--timeout`: seconds the container may run before its monitor
+    /// kills it; `None` for no limit.
+    pub run_timeout: Option<u64>,
     pub tty: bool,
     pub interactive: bool,
     /// `--rm`.
@@ -142,6 +145,7 @@ impl Default for ContainerSpec {
             stop_timeout: None,
             timezone: None,
             monitor_pidfile: None,
+            run_timeout: None,
             tty: false,
             interactive: false,
             remove: false,

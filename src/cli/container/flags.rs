@@ -196,6 +196,9 @@ pub struct CreateFlags {
     /// Write the pid of the container's monitor (conmon's role) to this file
     #[arg(long, value_name = "PATH")]
     pub conmon_pidfile: Option<PathBuf>,
+    /// Maximum time in seconds a container may run before it is killed (0: no limit)
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
     /// Set timezone in container (a zone name such as Europe/Berlin, or local)
     #[arg(long, value_name = "TIMEZONE")]
     pub tz: Option<String>,
@@ -365,6 +368,7 @@ impl CreateFlags {
                 .transpose()?,
             stop_timeout: self.stop_timeout,
             timezone: self.tz.clone(),
+            run_timeout: self.timeout.filter(|t| *t > 0),
             monitor_pidfile: self.conmon_pidfile.as_ref().map(|p| caller.cwd.join(p)),
             tty: self.tty,
             interactive: self.interactive,

@@ -22,6 +22,8 @@ pub struct MonitorFields {
     pub restart: RestartPolicy,
     /// `None`: `--log-driver none`.
     pub log: Option<LogTarget>,
+    /// `--timeout` in seconds.
+    pub timeout: Option<u64>,
 }
 
 pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
@@ -34,6 +36,7 @@ pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
             path,
             max_size: spec.log.max_size,
         }),
+        timeout: spec.run_timeout,
     }
 }
 
@@ -126,6 +129,7 @@ pub fn build(
         forward: prep.forward,
         cgroup_return: prep.cgroup_return,
         cleanup,
+        timeout: fields.timeout,
     })
 }
 
@@ -167,6 +171,7 @@ mod tests {
             interactive: true,
             restart: RestartPolicy::No,
             log: None,
+            timeout: None,
         };
         let l = build(&ctx, id, &paths, &fields, &runtime(), prep(false, true)).expect("built");
         assert!(l.runtime.start.is_none(), "run --detach does both");

@@ -291,6 +291,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         stop_timeout: old.stop_timeout,
         timezone: None,
         monitor_pidfile: None,
+        run_timeout: None,
         tty: old.tty,
         interactive: old.interactive,
         remove: old.remove,
