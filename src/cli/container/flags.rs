@@ -196,6 +196,9 @@ pub struct CreateFlags {
     /// Write the pid of the container's monitor (conmon's role) to this file
     #[arg(long, value_name = "PATH")]
     pub conmon_pidfile: Option<PathBuf>,
+    /// Pass N additional file descriptors (from 3) to the container; only 0 in hutch yet
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
     /// Maximum time in seconds a container may run before it is killed (0: no limit)
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -238,6 +241,14 @@ impl CreateFlags {
         caller: &Caller,
     ) -> anyhow::Result<ContainerSpec> {
         let lookup = |k: &str| caller.env.get(k).cloned();
+        if self.preserve_fds > 0 {
+            // The monitor holds fd 3 for its own socket and does not hand
+            // the caller's descriptors on to the runtime yet.
+            anyhow::bail!(
+                "--preserve-fds {}: passing file descriptors to the container is not supported by hutch yet",
+                self.preserve_fds
+            );
+        }
         match self.systemd.as_str() {
             "true" | "false" => {}
             // Systemd mode (tmpfs on /run, /tmp, journald, SIGRTMIN+3) is
@@ -556,6 +567,8 @@ mod tests {
         assert!(err(&["-v", "/a:/x", "-v", "/b:/x/"]).contains("duplicate mount destination"));
         assert!(err(&["--network", "a,host"]).contains("only user networks"));
         assert!(err(&["--systemd", "bogus"]).contains("true, false, always"));
+        assert!(err(&["--preserve-fds", "2"]).contains("not supported by hutch yet"));
+        assert!(spec_of(&["--preserve-fds", "0"]).is_ok());
     }
 
     #[test]
