@@ -266,6 +266,8 @@ fn exit_codes() {
     let (h, q) = p.same(&["rm", "--cidfile", "/nonexistent/cid"]);
     assert_eq!(h, q);
     p.same(&["stop", "--timeout", "3", "bogus"]);
+    let (h, q) = p.same(&["stop", "--cidfile", "/nonexistent/cid"]);
+    assert_eq!(h, q);
 
     // A published port in use: 126 from both.
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");

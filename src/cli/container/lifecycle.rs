@@ -160,12 +160,19 @@ pub struct StopArgs {
     /// Seconds to wait for stop before killing the container
     #[arg(short = 't', long = "time", visible_alias = "timeout")]
     time: Option<u32>,
+    /// Read the container ID from the file
+    #[arg(long, value_name = "FILE")]
+    cidfile: Vec<std::path::PathBuf>,
     containers: Vec<String>,
 }
 
 pub fn stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<ExitCode> {
+    let mut names = args.containers.clone();
+    for file in &args.cidfile {
+        names.push(super::rm::read_cidfile(file)?);
+    }
     let opts = StopOptions {
-        select: selection(&args.containers, args.all, args.latest),
+        select: selection(&names, args.all, args.latest),
         ignore: args.ignore,
         timeout: args.time,
     };
