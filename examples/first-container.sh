@@ -10,7 +10,10 @@ if ! command -v newuidmap >/dev/null || [ ! -x /bin/busybox ]; then
   if [ "$(id -u)" -eq 0 ]; then bash tests/setup-host.sh; else sudo bash tests/setup-host.sh; fi
 fi
 cargo build --release --locked -q
-hutch=$PWD/target/release/hutch
+# cargo puts the binary under CARGO_TARGET_DIR when set (relative to here).
+target_dir=${CARGO_TARGET_DIR:-target}
+case $target_dir in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
+hutch=$target_dir/release/hutch
 if [ "$(id -u)" -eq 0 ]; then
   # Root would run rootful; show the rootless path as the test user instead.
   bash tests/setup-host.sh >/dev/null

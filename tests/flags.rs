@@ -479,3 +479,156 @@ fn log_max_size_rotates() {
         "the first lines were rotated away"
     );
 }
+
+/// Podman's global options that place state: `--runroot` (the runtime's
+/// state), `--volumepath` (new volumes), `--runtime-flag` (global flags
+/// for crun/runc, here crun's and runc's `--log`).
+#[test]
+fn global_options_place_state_and_reach_the_runtime() {
+    let env = env_with_busybox();
+    // In the user's home: the test root belongs to root.
+    let runroot = env.home.join("rr");
+    let volumes = env.home.join("vols");
+    let log = env.home.join("runtime.log");
+    for d in [&runroot, &volumes] {
+        std::fs::create_dir(d).expect("mkdir");
+        chown(d, env.user.uid, env.user.gid);
+    }
+    let rr = runroot.to_string_lossy().into_owned();
+    let out = env.ok([
+        "--runroot",
+        &rr,
+        "--runtime-flag",
+        &format!("log={}", log.display()),
+        "run",
+        "--rm",
+        "busybox",
+        "echo",
+        "ran",
+    ]);
+    assert_eq!(out.trim(), "ran");
+    assert!(
+        runroot.join("runtime").is_dir(),
+        "no runtime state under --runroot"
+    );
+    assert!(
+        log.exists(),
+        "--runtime-flag log= did not reach the runtime"
+    );
+    let vp = volumes.to_string_lossy().into_owned();
+    env.ok(["--volumepath", &vp, "volume", "create", "v1"]);
+    let mountpoint = env.ok(["volume", "inspect", "--format", "{{.Mountpoint}}", "v1"]);
+    assert_eq!(
+        mountpoint.trim(),
+        volumes.join("v1/_data").to_string_lossy()
+    );
+    // Podman's log levels, and its message and exit code for others.
+    env.ok(["--log-level", "warning", "--log-level", "panic", "ps"]);
+    let out = env.run(["--log-level", "verbose", "ps"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("Log Level \"verbose\" is not supported"));
+    let out = env.run(["--noout", "volume", "ls"]);
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `rm --latest`, `rm --cidfile`, `stop --timeout`, `run --rmi`,
+/// `--http-proxy` and `--kernel-memory`, as Podman has them.
+#[test]
+fn podman_container_flags() {
+    let env = env_with_busybox();
+    let cid = env.home.join("cid");
+    let cidfile = cid.to_string_lossy().into_owned();
+    let id = env.ok(["create", "--cidfile", &cidfile, "busybox", "true"]);
+    assert_eq!(
+        env.ok(["stop", "--timeout", "1", id.trim()]).trim(),
+        id.trim()
+    );
+    assert_eq!(env.ok(["rm", "--cidfile", &cidfile]).trim(), id.trim());
+    let id = env.ok(["create", "busybox", "true"]);
+    assert_eq!(env.ok(["rm", "-l"]).trim(), id.trim());
+    assert!(env.ok(["ps", "-aq"]).trim().is_empty());
+
+    let mut cmd = env.hutch(["run", "--rm", "busybox", "sh", "-c", "echo $https_proxy"]);
+    let out = cmd
+        .env("https_proxy", "http://proxy:3128")
+        .output()
+        .expect("run");
+    assert_eq!(stdout(&out).trim(), "http://proxy:3128", "{}", stderr(&out));
+    let mut cmd = env.hutch([
+        "run",
+        "--rm",
+        "--http-proxy=false",
+        "--kernel-memory",
+        "10m",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x${https_proxy}x",
+    ]);
+    let out = cmd
+        .env("https_proxy", "http://proxy:3128")
+        .output()
+        .expect("run");
+    assert_eq!(stdout(&out).trim(), "xx");
+    assert!(
+        stderr(&out).contains("The --kernel-memory flag is no longer supported"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --rmi: the container's code stays, the image goes with the container.
+    env.ok(["tag", "busybox", "doomed"]);
+    let out = env.run(["run", "--rmi", "doomed", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let images = env.ok(["images", "--format", "{{.Repository}}"]);
+    assert!(!images.contains("doomed"), "{images}");
+    assert!(images.contains("busybox"), "{images}");
+    assert!(env.ok(["ps", "-aq"]).trim().is_empty());
+}
+
+/// `--conmon-pidfile`: the pid of the container's monitor, hutch's conmon.
+#[test]
+fn conmon_pidfile_names_the_monitor() {
+    let env = env_with_busybox();
+    let file = env.home.join("mon.pid");
+    let path = file.to_string_lossy().into_owned();
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "m",
+        "--conmon-pidfile",
+        &path,
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let pid: i32 = std::fs::read_to_string(&file)
+        .expect("pid file written")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert_eq!(comm(pid).as_deref(), Some("hutch-monitor"));
+    env.ok(["rm", "-f", "m"]);
+    assert!(
+        wait_until(Duration::from_secs(10), || !is_alive(pid)),
+        "the monitor outlived its container"
+    );
+}
+
+/// `--timeout`: the monitor kills a container that runs past it.
+#[test]
+fn timeout_kills_a_container_that_runs_too_long() {
+    let env = env_with_busybox();
+    let started = std::time::Instant::now();
+    let out = env.run(["run", "--rm", "--timeout", "1", "busybox", "sleep", "30"]);
+    assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // 0 is no limit, as in Podman.
+    let out = env.ok(["run", "--rm", "--timeout", "0", "busybox", "echo", "ok"]);
+    assert_eq!(out.trim(), "ok");
+}

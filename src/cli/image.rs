@@ -74,6 +74,9 @@ pub struct ImagesArgs {
     /// Display only image IDs
     #[arg(short, long)]
     quiet: bool,
+    /// Sort by created, id, repository, size or tag
+    #[arg(long, default_value = "created")]
+    sort: String,
     /// Show only images matching this name
     image: Option<String>,
 }
@@ -83,9 +86,12 @@ pub struct RmiArgs {
     /// Remove all images
     #[arg(short, long)]
     all: bool,
-    /// Force removal of the image, even if containers use it
+    /// Force removal of the image, even if containers use it (missing images are ignored)
     #[arg(short, long)]
     force: bool,
+    /// Ignore errors if a specified image does not exist
+    #[arg(short, long)]
+    ignore: bool,
     images: Vec<String>,
 }
 
@@ -171,6 +177,15 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
 
 pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
+    if !matches!(
+        args.sort.as_str(),
+        "created" | "id" | "repository" | "size" | "tag"
+    ) {
+        anyhow::bail!(
+            "{:?} is not a valid field for sorting. Choose from: id, repository, size, tag, created",
+            args.sort
+        );
+    }
     let store = engine::open_store(ctx)?;
     let req = list::ListRequest {
         filters: args.filter.clone(),
@@ -212,6 +227,16 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
             row["ID"] = serde_json::json!(l.record.id.to_string());
         }
     }
+    // Podman's orders: the newest first, else ascending by the field; the
+    // list comes newest first already, and the sort is stable.
+    let text = |r: &serde_json::Value, k: &str| r[k].as_str().unwrap_or_default().to_owned();
+    match args.sort.as_str() {
+        "id" => rows.sort_by_key(|r| text(r, "ID")),
+        "repository" => rows.sort_by_key(|r| text(r, "Repository")),
+        "tag" => rows.sort_by_key(|r| text(r, "Tag")),
+        "size" => rows.sort_by_key(|r| r["VirtualSize"].as_u64().unwrap_or(0)),
+        _ => {}
+    }
     let headers: HashMap<String, String> = [
         ("ID", "IMAGE ID"),
         ("CreatedSince", "CREATED"),
@@ -229,11 +254,15 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Template(t) => t,
         OutputFormat::Default => {
             let digest = if args.digests { "\t{{.Digest}}" } else { "" };
-            let prefix = if args.noheading { "" } else { "table " };
             Template::parse(&format!(
-                "{prefix}{{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}"
+                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}"
             ))?
         }
+    };
+    let template = if args.noheading {
+        template.without_heading()
+    } else {
+        template
     };
     print!("{}", template.render_list(&rows, &headers)?);
     Ok(ExitCode::SUCCESS)
@@ -315,7 +344,7 @@ pub fn rmi(ctx: &Context, args: &RmiArgs) -> anyhow::Result<ExitCode> {
         }
         args.images.clone()
     };
-    let report = remove::remove(&store, &inputs, args.force)?;
+    let report = remove::remove(&store, &inputs, args.force, args.force || args.ignore)?;
     for n in &report.untagged {
         println!("Untagged: {n}");
     }

@@ -31,15 +31,41 @@ pub const EXIT_HUTCH_ERROR: u8 = 125;
     name = "hutch",
     about = "Manage containers, rootless and daemonless",
     disable_version_flag = true,
-    arg_required_else_help = true
+    arg_required_else_help = true,
+    // Podman (cobra/pflag) takes the last value of a flag given twice
+    // (`--name a --name b`); scripts build command lines that rely on it.
+    // Propagated to every subcommand; lists (`-e`, `-v`) still append.
+    args_override_self = true
 )]
 pub struct Cli {
-    /// Log messages at and above this level
-    #[arg(long, global = true, default_value = "warn", value_parser = ["trace", "debug", "info", "warn", "error"])]
+    /// Log messages at and above this level (trace, debug, info, warn, warning, error, fatal, panic)
+    // Checked in `main`, not by clap: Podman's message and exit code 1.
+    #[arg(long, global = true, default_value = "warn")]
     log_level: String,
     /// Path to the storage root directory (graphroot)
     #[arg(long, global = true, value_name = "PATH")]
     root: Option<std::path::PathBuf>,
+    /// Path to the state directory of the OCI runtime (Podman's storage run root)
+    #[arg(long, global = true, value_name = "PATH")]
+    runroot: Option<std::path::PathBuf>,
+    /// Path to the volume directory
+    #[arg(long, global = true, value_name = "PATH")]
+    volumepath: Option<std::path::PathBuf>,
+    /// Add global flags for the container runtime (without the leading --)
+    #[arg(long, global = true, value_name = "FLAG")]
+    runtime_flag: Vec<String>,
+    /// Events backend to use (file; journald and none are not available in hutch)
+    #[arg(long, global = true, value_name = "BACKEND")]
+    events_backend: Option<String>,
+    /// Do not output to stdout
+    #[arg(long, global = true)]
+    noout: bool,
+    /// Access a remote service (hutch has no remote client: run hutch on that host)
+    #[arg(short = 'r', long, global = true)]
+    remote: bool,
+    /// URL of a remote service (hutch has no remote client: run hutch on that host)
+    #[arg(long, global = true, value_name = "URL")]
+    url: Option<String>,
     /// Select which storage driver is used (overlay, vfs)
     #[arg(long, global = true, value_name = "DRIVER")]
     storage_driver: Option<String>,
@@ -234,7 +260,43 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_tracing(&cli.log_level);
+    // Podman checks the level before anything else, prints no "Error:"
+    // prefix and exits 1.
+    let Some(level) = log_level(&cli.log_level) else {
+        eprintln!(
+            "Log Level {:?} is not supported, choose from: {}",
+            cli.log_level,
+            LOG_LEVELS.join(", ")
+        );
+        return ExitCode::from(1);
+    };
+    init_tracing(level);
+    if cli.remote || cli.url.is_some() {
+        // Podman's exit code when it cannot reach the service.
+        eprintln!(
+            "Error: hutch has no remote client: run hutch on the host itself (`hutch system service` serves Docker and Podman clients there)"
+        );
+        return ExitCode::from(EXIT_HUTCH_ERROR);
+    }
+    if let Some(backend) = cli.events_backend.as_deref()
+        && backend != "file"
+    {
+        let reason = if matches!(backend, "journald" | "none") {
+            "hutch writes events to a file only"
+        } else {
+            "invalid argument"
+        };
+        eprintln!(
+            "Error: configuring runtime: {backend:?} is not a valid events backend: {reason}"
+        );
+        return ExitCode::from(EXIT_HUTCH_ERROR);
+    }
+    if cli.noout
+        && let Err(e) = crate::host::stdio::discard_stdout()
+    {
+        eprintln!("Error: --noout: {e}");
+        return ExitCode::from(EXIT_HUTCH_ERROR);
+    }
     if cli.version {
         println!("hutch version {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
@@ -249,6 +311,9 @@ pub fn main() -> ExitCode {
     ctx.root_override = cli.root.clone();
     ctx.storage_driver = cli.storage_driver.clone();
     ctx.cgroup_manager = cli.cgroup_manager.clone();
+    ctx.run_root = cli.runroot.clone();
+    ctx.volume_path = cli.volumepath.clone();
+    ctx.runtime_flags = cli.runtime_flag.clone();
     if command.needs_namespace()
         && ctx.rootless()
         && !ctx.inside_namespace
@@ -349,18 +414,75 @@ fn join_namespace(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing(level: &str) {
-    let level = match level {
+/// Podman's log levels, in its order.
+const LOG_LEVELS: [&str; 8] = [
+    "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic",
+];
+
+/// A `--log-level` name as tracing's level; `fatal` and `panic` log errors
+/// only, as tracing has nothing above.
+fn log_level(name: &str) -> Option<tracing::Level> {
+    Some(match name {
         "trace" => tracing::Level::TRACE,
         "debug" => tracing::Level::DEBUG,
         "info" => tracing::Level::INFO,
-        "error" => tracing::Level::ERROR,
-        _ => tracing::Level::WARN,
-    };
+        "warn" | "warning" => tracing::Level::WARN,
+        "error" | "fatal" | "panic" => tracing::Level::ERROR,
+        _ => return None,
+    })
+}
+
+fn init_tracing(level: tracing::Level) {
     // Builds no thread: the subscriber writes to stderr synchronously.
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn a_flag_given_twice_takes_the_last_value() {
+        let cli = Cli::try_parse_from([
+            "hutch",
+            "--log-level",
+            "debug",
+            "--log-level",
+            "error",
+            "run",
+            "--name",
+            "a",
+            "--name",
+            "b",
+            "--rm",
+            "--rm",
+            "-e",
+            "A=1",
+            "-e",
+            "B=2",
+            "--userns",
+            "host",
+            "--userns",
+            "keep-id",
+            "busybox",
+        ])
+        .expect("parses");
+        assert_eq!(cli.log_level, "error");
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("not run: {:?}", cli.command);
+        };
+        let text = format!("{run:?}");
+        assert!(text.contains(r#"name: Some("b")"#), "{text}");
+        assert!(text.contains(r#"userns: Some("keep-id")"#), "{text}");
+        assert!(text.contains(r#"env: ["A=1", "B=2"]"#), "{text}");
+        let ps = Cli::try_parse_from(["hutch", "ps", "--format", "x", "--format", "{{.ID}}"])
+            .expect("parses");
+        assert!(format!("{ps:?}").contains(r#"format: Some("{{.ID}}")"#));
+    }
 }

@@ -74,6 +74,9 @@ pub struct LsArgs {
     /// Display only the network IDs
     #[arg(short, long)]
     quiet: bool,
+    /// Do not print headers
+    #[arg(long)]
+    noheading: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -150,7 +153,9 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                     println!("{}", &n.id[..12.min(n.id.len())]);
                 }
             } else {
-                println!("{:<14}{:<20}DRIVER", "NETWORK ID", "NAME");
+                if !a.noheading {
+                    println!("{:<14}{:<20}DRIVER", "NETWORK ID", "NAME");
+                }
                 for n in &all {
                     println!(
                         "{:<14}{:<20}{}",

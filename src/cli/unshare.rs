@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: &UnshareArgs) -> anyhow::Result<ExitCode> {
     let err = Command::new(&program)
         .args(&rest)
         .env("CONTAINERS_GRAPHROOT", ctx.data_dir.join("storage"))
-        .env("CONTAINERS_RUNROOT", ctx.run_dir.join("storage"))
+        .env("CONTAINERS_RUNROOT", ctx.storage_run_root())
         .exec();
     let code = match err.kind() {
         std::io::ErrorKind::NotFound => 127,

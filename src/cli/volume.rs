@@ -58,6 +58,9 @@ pub struct LsArgs {
     /// Print volume output in quiet mode
     #[arg(short, long)]
     quiet: bool,
+    /// Do not print headers
+    #[arg(long)]
+    noheading: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,7 +129,7 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
             }
             let v = engine::create(
                 &state,
-                store.root(),
+                &engine::volumes_root(ctx, store.root()),
                 &VolumeCreate {
                     name: a.name.clone(),
                     labels,
@@ -158,6 +161,11 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
                 }
                 OutputFormat::Template(t) => t,
                 OutputFormat::Default => Template::parse("table {{.Driver}}\t{{.Name}}")?,
+            };
+            let template = if a.noheading {
+                template.without_heading()
+            } else {
+                template
             };
             let headers = [("Name", "VOLUME NAME")]
                 .into_iter()
@@ -203,6 +211,8 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
             for n in &names {
                 match engine::remove_volume(ctx, &store, &state, n, a.force) {
                     Ok(()) => println!("{n}"),
+                    // Podman's --force skips a missing volume silently.
+                    Err(e) if a.force && e.kind() == ErrorKind::NotFound => {}
                     Err(e) => {
                         // Podman's exit codes: 1 no such volume, 2 in use.
                         code = ExitCode::from(match e.kind() {

@@ -32,6 +32,14 @@ pub struct Context {
     pub storage_driver: Option<String>,
     /// `--cgroup-manager`, over containers.conf.
     pub cgroup_manager: Option<String>,
+    /// `--runroot`: where the runtime state lives instead of the runtime
+    /// dir (Podman's storage run root).
+    pub run_root: Option<PathBuf>,
+    /// `--volumepath`: where new volumes are made instead of
+    /// `<graphroot>/volumes`.
+    pub volume_path: Option<PathBuf>,
+    /// `--runtime-flag`: global flags for the OCI runtime, without `--`.
+    pub runtime_flags: Vec<String>,
     /// The containers.conf files to read, lowest priority first (resolved
     /// from the caller's environment here, read on first use).
     pub containers_conf_files: Vec<PathBuf>,
@@ -89,9 +97,28 @@ impl Context {
             root_override: None,
             storage_driver: None,
             cgroup_manager: None,
+            run_root: None,
+            volume_path: None,
+            runtime_flags: Vec::new(),
             containers_conf_files,
             containers_conf: OnceLock::new(),
         }
+    }
+
+    /// The OCI runtime's state base (`--root` of crun/runc, per runtime
+    /// below it): under `--runroot` when given.
+    pub fn runtime_root(&self) -> PathBuf {
+        self.run_root
+            .as_ref()
+            .unwrap_or(&self.run_dir)
+            .join("runtime")
+    }
+
+    /// The storage run root `info` reports (`--runroot` when given).
+    pub fn storage_run_root(&self) -> PathBuf {
+        self.run_root
+            .clone()
+            .unwrap_or_else(|| self.run_dir.join("storage"))
     }
 
     pub fn rootless(&self) -> bool {

@@ -171,7 +171,7 @@ fn store(ctx: &Context) -> Value {
         "configFile": conf.source.map(|p| p.display().to_string()).unwrap_or_default(),
         "configError": conf_error,
         "graphRoot": root.display().to_string(),
-        "runRoot": ctx.run_dir.join("storage").display().to_string(),
+        "runRoot": ctx.storage_run_root().display().to_string(),
         "graphDriverName": driver_name,
         "graphDriverReason": driver_reason,
         "mountProgram": conf.mount_program.map(|p| p.display().to_string()).unwrap_or_default(),

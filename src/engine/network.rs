@@ -110,7 +110,8 @@ pub fn error(e: NetError) -> Error {
     let kind = match &e {
         NetError::NoSuchNetwork(_) => ErrorKind::NotFound,
         NetError::Mode(..) | NetError::Port(..) => ErrorKind::BadInput,
-        NetError::PortInUse { .. } => ErrorKind::Conflict,
+        // Podman's rootlessport fails the start with 126 ("cannot invoke").
+        NetError::PortInUse { .. } => ErrorKind::Runtime { code: 126 },
         _ => ErrorKind::Internal,
     };
     Error::from(anyhow::Error::new(e)).with_kind(kind)

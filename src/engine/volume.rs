@@ -34,8 +34,15 @@ pub fn volumes_dir(graphroot: &Path) -> PathBuf {
     graphroot.join("volumes")
 }
 
-/// The row for a new volume (nothing is written yet).
-pub fn record(graphroot: &Path, req: &VolumeCreate) -> Result<Volume> {
+/// Where new volumes go: `--volumepath`, else `<graphroot>/volumes`.
+pub fn volumes_root(ctx: &Context, graphroot: &Path) -> PathBuf {
+    ctx.volume_path
+        .clone()
+        .unwrap_or_else(|| volumes_dir(graphroot))
+}
+
+/// The row for a new volume under `volumes` (nothing is written yet).
+pub fn record(volumes: &Path, req: &VolumeCreate) -> Result<Volume> {
     let name = match &req.name {
         Some(n) => {
             names::validate("volume", n)?;
@@ -66,11 +73,7 @@ pub fn record(graphroot: &Path, req: &VolumeCreate) -> Result<Volume> {
         }
     }
     Ok(Volume {
-        mountpoint: volumes_dir(graphroot)
-            .join(&name)
-            .join("_data")
-            .display()
-            .to_string(),
+        mountpoint: volumes.join(&name).join("_data").display().to_string(),
         name,
         driver: "local".to_string(),
         created: time::now_ns(),
@@ -142,8 +145,8 @@ pub fn remove_dirs(v: &Volume) {
 }
 
 /// `volume create`.
-pub fn create(state: &State, graphroot: &Path, req: &VolumeCreate) -> Result<Volume> {
-    let v = record(graphroot, req)?;
+pub fn create(state: &State, volumes: &Path, req: &VolumeCreate) -> Result<Volume> {
+    let v = record(volumes, req)?;
     if state.volume(&v.name).is_ok() {
         crate::fail!(
             Conflict,
@@ -413,7 +416,7 @@ mod tests {
     #[test]
     fn record_paths_and_options() {
         let v = record(
-            Path::new("/g"),
+            Path::new("/g/volumes"),
             &VolumeCreate {
                 name: Some("data".into()),
                 ..VolumeCreate::default()
@@ -422,7 +425,7 @@ mod tests {
         .unwrap();
         assert_eq!(v.mountpoint, "/g/volumes/data/_data");
         assert_eq!(volume_dir(&v), Path::new("/g/volumes/data"));
-        let anon = record(Path::new("/g"), &VolumeCreate::default()).unwrap();
+        let anon = record(Path::new("/g/volumes"), &VolumeCreate::default()).unwrap();
         assert_eq!(anon.name.len(), 64);
         let bad = |k: &str, val: &str| {
             record(

@@ -21,6 +21,9 @@ pub struct Template {
     source: String,
     /// Started with `table `: print a header row and align columns.
     table: bool,
+    /// `--noheading`: a `table` template keeps its aligned columns but
+    /// prints no header row.
+    heading: bool,
     /// Has a `{{range .}}` of its own (see `Rewrite::ranges_over_dot`).
     ranges_over_list: bool,
     /// The field chains the template reads, for the header row.
@@ -95,10 +98,17 @@ impl Template {
         Ok(Template {
             source: src.to_string(),
             table,
+            heading: true,
             ranges_over_list: rewrite.ranges_over_dot,
             fields: rewrite.fields,
             engine: Box::new(engine),
         })
+    }
+
+    /// Drops the header row of a `table` template (Podman's `--noheading`).
+    pub fn without_heading(mut self) -> Self {
+        self.heading = false;
+        self
     }
 
     /// Renders a list (`ps`, `images`, `inspect`): once per item, or, when
@@ -114,7 +124,9 @@ impl Template {
     ) -> Result<String, FormatError> {
         let mut out = String::new();
         if self.table {
-            out.push_str(&self.execute(&header::header_data(&self.fields, headers))?);
+            if self.heading {
+                out.push_str(&self.execute(&header::header_data(&self.fields, headers))?);
+            }
             for item in items {
                 out.push_str(&self.execute(&value::to_template(item))?);
             }

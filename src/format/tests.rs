@@ -341,3 +341,17 @@ fn json_output_is_indented_like_podman() {
         "{\n     \"a\": [\n          1,\n          2\n     ],\n     \"b\": \"x<y\"\n}"
     );
 }
+
+#[test]
+fn noheading_keeps_the_columns_aligned() {
+    let t = Template::parse("table {{.ID}}\t{{.Names}}")
+        .expect("parses")
+        .without_heading();
+    let rows = [
+        serde_json::json!({"ID": "a", "Names": "x"}),
+        serde_json::json!({"ID": "bbbb", "Names": "y"}),
+    ];
+    let out = t.render_list(&rows, &Default::default()).expect("renders");
+    // Podman's tabwriter: cells at least 12 wide, two spaces of padding.
+    assert_eq!(out, "a           x\nbbbb        y\n");
+}

@@ -2,6 +2,7 @@
 //! prints it, and the external programs on PATH. It sits below `runtime/`,
 //! `cgroups/` and the engine, and imports none of them.
 
+pub mod stdio;
 pub mod system;
 pub mod time;
 pub mod tools;

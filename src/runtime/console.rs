@@ -36,6 +36,9 @@ pub struct AttachConsole {
     pub detach_keys: Vec<u8>,
     /// Pass the signals we receive on to the container.
     pub sig_proxy: bool,
+    /// Relay the container's stdout and stderr (`run -a` picks streams).
+    pub stdout: bool,
+    pub stderr: bool,
 }
 
 /// The size of the calling process's terminal (stdin's, else stdout's).
@@ -167,11 +170,11 @@ pub fn attach(sock: UnixStream, opts: &AttachConsole) -> io::Result<Ended> {
             return Ok(Ended::Detached);
         }
         match frame? {
-            Some((frames::FRAME_STDOUT, data)) => {
+            Some((frames::FRAME_STDOUT, data)) if opts.stdout => {
                 out.write_all(&data)?;
                 out.flush()?;
             }
-            Some((frames::FRAME_STDERR, data)) => {
+            Some((frames::FRAME_STDERR, data)) if opts.stderr => {
                 err.write_all(&data)?;
                 err.flush()?;
             }

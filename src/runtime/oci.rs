@@ -50,6 +50,8 @@ pub struct OciRuntime {
     pub state_root: PathBuf,
     /// No cgroup of the container's own (hybrid and v1 hosts, rootless).
     pub cgroups_disabled: bool,
+    /// Global flags from `--runtime-flag` (Podman's), leading `--` added.
+    pub extra_flags: Vec<String>,
 }
 
 /// What selection looked at.
@@ -89,6 +91,7 @@ pub fn select(
         name: name.to_owned(),
         path,
         cgroups_disabled,
+        extra_flags: Vec::new(),
     };
     let crun_refuses = facts.hybrid_with_controllers && !facts.unified_hidden;
     if let Some(req) = requested {
@@ -144,6 +147,7 @@ impl OciRuntime {
         if self.kind == Kind::Crun && self.cgroups_disabled {
             args.push("--cgroup-manager=disabled".into());
         }
+        args.extend(self.extra_flags.iter().map(OsString::from));
         args
     }
 

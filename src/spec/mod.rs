@@ -82,6 +82,15 @@ pub struct ContainerSpec {
     pub stop_signal: Option<i32>,
     /// `--stop-timeout` in seconds; `None` is Podman's 10.
     pub stop_timeout: Option<u32>,
+    /// `--tz`: a zone under /usr/share/zoneinfo, or `local` (the host's
+    /// /etc/localtime), bound read-only on /etc/localtime at create.
+    pub timezone: Option<String>,
+    /// `--conmon-pidfile`: where each start writes the monitor's pid
+    /// (hutch-monitor has conmon's role), absolute.
+    pub monitor_pidfile: Option<PathBuf>,
+    /// `--timeout`: seconds the container may run before its monitor
+    /// kills it; `None` for no limit.
+    pub run_timeout: Option<u64>,
     pub tty: bool,
     pub interactive: bool,
     /// `--rm`.
@@ -134,6 +143,9 @@ impl Default for ContainerSpec {
             init_path: None,
             stop_signal: None,
             stop_timeout: None,
+            timezone: None,
+            monitor_pidfile: None,
+            run_timeout: None,
             tty: false,
             interactive: false,
             remove: false,

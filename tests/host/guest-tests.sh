@@ -99,7 +99,9 @@ limit_of() {
   while [ -n "$dir" ] && [ "$dir" != /sys/fs/cgroup ]; do
     if [ -f "$dir/$file" ]; then
       v=$(cat "$dir/$file")
-      if [ "$v" != max ] && { [ "$best" = max ] || [ "${v%% *}" -lt "${best%% *}" ]; }; then best=$v; fi
+      # cpu.max reads "QUOTA PERIOD" ("max 100000" when unlimited): the
+      # first field decides, compared as a number only when it is one.
+      if [ "${v%% *}" != max ] && { [ "${best%% *}" = max ] || [ "${v%% *}" -lt "${best%% *}" ]; }; then best=$v; fi
     fi
     case $dir in */hutch-*.scope) break ;; esac
     dir=${dir%/*}

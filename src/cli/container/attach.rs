@@ -38,6 +38,7 @@ pub fn attach(ctx: &Context, args: &AttachArgs) -> anyhow::Result<ExitCode> {
         stdin: !args.no_stdin,
         detach_keys: args.flags.detach_keys.clone(),
         sig_proxy: args.flags.sig_proxy,
+        ..Default::default()
     };
     opts.validate()?;
     let store = image::open_store(ctx)?;

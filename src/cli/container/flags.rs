@@ -186,9 +186,53 @@ pub struct CreateFlags {
     /// Allocate a pseudo-TTY for the container
     #[arg(short, long)]
     pub tty: bool,
+    /// Set proxy environment variables in the container based on the host proxy vars
+    #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true",
+          require_equals = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub http_proxy: bool,
+    /// Run container in systemd mode (true, false, always); hutch has no systemd mode
+    #[arg(long, default_value = "true", value_name = "MODE")]
+    pub systemd: String,
+    /// Write the pid of the container's monitor (conmon's role) to this file
+    #[arg(long, value_name = "PATH")]
+    pub conmon_pidfile: Option<PathBuf>,
+    /// Pass N additional file descriptors (from 3) to the container; only 0 in hutch yet
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Maximum time in seconds a container may run before it is killed (0: no limit)
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Set timezone in container (a zone name such as Europe/Berlin, or local)
+    #[arg(long, value_name = "TIMEZONE")]
+    pub tz: Option<String>,
+    /// No longer supported by the kernel: accepted and ignored, as Podman does
+    #[arg(long, value_name = "SIZE", hide = true)]
+    pub kernel_memory: Option<String>,
 }
 
+/// The proxy variables `--http-proxy` (on by default) copies from the
+/// caller's environment, as Podman does.
+const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "ftp_proxy",
+    "FTP_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
 impl CreateFlags {
+    /// Podman's warnings about flags that are accepted but do nothing.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.kernel_memory.is_some() {
+            w.push("The --kernel-memory flag is no longer supported. This flag is a noop.".into());
+        }
+        w
+    }
+
     /// The container spec for IMAGE and COMMAND with these flags.
     pub fn spec(
         &self,
@@ -197,8 +241,33 @@ impl CreateFlags {
         caller: &Caller,
     ) -> anyhow::Result<ContainerSpec> {
         let lookup = |k: &str| caller.env.get(k).cloned();
-        // Podman's order: the host's environment, the files, then -e.
+        if self.preserve_fds > 0 {
+            // The monitor holds fd 3 for its own socket and does not hand
+            // the caller's descriptors on to the runtime yet.
+            anyhow::bail!(
+                "--preserve-fds {}: passing file descriptors to the container is not supported by hutch yet",
+                self.preserve_fds
+            );
+        }
+        match self.systemd.as_str() {
+            "true" | "false" => {}
+            // Systemd mode (tmpfs on /run, /tmp, journald, SIGRTMIN+3) is
+            // not built yet: refused rather than run half-made.
+            "always" => anyhow::bail!("--systemd=always: hutch has no systemd mode yet"),
+            _ => anyhow::bail!(
+                "invalid config provided: --systemd values must be one of \"true, false, always\": invalid configuration"
+            ),
+        }
+        // Podman's order: the proxy variables, the host's environment, the
+        // files, then -e.
         let mut env: Vec<String> = Vec::new();
+        if self.http_proxy {
+            for k in PROXY_VARS {
+                if let Some(v) = caller.env.get(k) {
+                    parse::env::set(&mut env, format!("{k}={v}"));
+                }
+            }
+        }
         if self.env_host {
             for (k, v) in &caller.env {
                 parse::env::set(&mut env, format!("{k}={v}"));
@@ -309,6 +378,9 @@ impl CreateFlags {
                 .map(parse::restart::signal)
                 .transpose()?,
             stop_timeout: self.stop_timeout,
+            timezone: self.tz.clone(),
+            run_timeout: self.timeout.filter(|t| *t > 0),
+            monitor_pidfile: self.conmon_pidfile.as_ref().map(|p| caller.cwd.join(p)),
             tty: self.tty,
             interactive: self.interactive,
             remove: self.rm,
@@ -494,5 +566,21 @@ mod tests {
         assert!(err(&["--security-opt", "bogus"]).contains("bogus"));
         assert!(err(&["-v", "/a:/x", "-v", "/b:/x/"]).contains("duplicate mount destination"));
         assert!(err(&["--network", "a,host"]).contains("only user networks"));
+        assert!(err(&["--systemd", "bogus"]).contains("true, false, always"));
+        assert!(err(&["--preserve-fds", "2"]).contains("not supported by hutch yet"));
+        assert!(spec_of(&["--preserve-fds", "0"]).is_ok());
+    }
+
+    #[test]
+    fn proxy_variables_come_from_the_caller_unless_refused() {
+        let t = T::try_parse_from(["t"]).unwrap();
+        let mut c = caller();
+        c.env.insert("https_proxy".into(), "http://p:3128".into());
+        let spec = t.f.spec("busybox", &[], &c).unwrap();
+        assert!(spec.env.contains(&"https_proxy=http://p:3128".to_string()));
+        let t = T::try_parse_from(["t", "--http-proxy=false", "--kernel-memory", "10m"]).unwrap();
+        let spec = t.f.spec("busybox", &[], &c).unwrap();
+        assert!(!spec.env.iter().any(|e| e.starts_with("https_proxy")));
+        assert_eq!(t.f.warnings().len(), 1);
     }
 }

@@ -76,6 +76,9 @@ pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
     let spec = args
         .flags
         .spec(&args.image, &args.command, &Caller::current())?;
+    for w in args.flags.warnings() {
+        eprintln!("Warning: {w}");
+    }
     let (store, state) = open(ctx)?;
     let created = create_container(ctx, &store, &state, &args.flags, &spec)?;
     println!("{}", created.id);
@@ -116,6 +119,7 @@ pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
             stdin: args.interactive,
             detach_keys: args.attach_flags.detach_keys.clone(),
             sig_proxy: args.attach_flags.sig_proxy,
+            ..Default::default()
         }),
     };
     let (store, state) = open(ctx)?;
@@ -154,14 +158,21 @@ pub struct StopArgs {
     #[arg(short, long)]
     latest: bool,
     /// Seconds to wait for stop before killing the container
-    #[arg(short = 't', long = "time")]
+    #[arg(short = 't', long = "time", visible_alias = "timeout")]
     time: Option<u32>,
+    /// Read the container ID from the file
+    #[arg(long, value_name = "FILE")]
+    cidfile: Vec<std::path::PathBuf>,
     containers: Vec<String>,
 }
 
 pub fn stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<ExitCode> {
+    let mut names = args.containers.clone();
+    for file in &args.cidfile {
+        names.push(super::rm::read_cidfile(file)?);
+    }
     let opts = StopOptions {
-        select: selection(&args.containers, args.all, args.latest),
+        select: selection(&names, args.all, args.latest),
         ignore: args.ignore,
         timeout: args.time,
     };

@@ -42,6 +42,12 @@ pub struct PsArgs {
     /// Sort output by: command, created, id, image, names, runningfor, size, status
     #[arg(long, default_value = "created")]
     sort: String,
+    /// Show containers in external storage too (hutch has none besides its own)
+    #[arg(long)]
+    external: bool,
+    /// Do not print headers
+    #[arg(long)]
+    noheading: bool,
 }
 
 /// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
@@ -122,6 +128,11 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
         } else {
             "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
         })?,
+    };
+    let template = if args.noheading {
+        template.without_heading()
+    } else {
+        template
     };
     let headers = [("ID", "CONTAINER ID")]
         .into_iter()

@@ -28,6 +28,12 @@ pub struct RmArgs {
     /// Remove container and all containers that depend on it
     #[arg(long)]
     depend: bool,
+    /// Act on the latest container hutch is aware of
+    #[arg(short, long)]
+    latest: bool,
+    /// Read the container ID from the file
+    #[arg(long, value_name = "FILE")]
+    cidfile: Vec<std::path::PathBuf>,
     /// Seconds to wait for stop before killing the container (with -f;
     /// without it a running container is killed at once)
     #[arg(short, long, value_name = "SECONDS")]
@@ -45,9 +51,14 @@ fn code_of(kind: ErrorKind) -> u8 {
 }
 
 pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
+    let mut names = args.containers.clone();
+    for file in &args.cidfile {
+        names.push(read_cidfile(file)?);
+    }
     let opts = RemoveOptions {
-        names: args.containers.clone(),
+        names,
         all: args.all,
+        latest: args.latest,
         force: args.force,
         ignore: args.ignore,
         depend: args.depend,
@@ -67,6 +78,24 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     Ok(ExitCode::from(print(&reports)))
+}
+
+/// The id a `--cidfile` holds (the caller's file, read here), with
+/// Podman's message when it cannot be read. Bounded: an id is 64 bytes.
+pub(super) fn read_cidfile(file: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(4096).read_to_string(&mut text))
+        .map_err(|e| {
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+                _ => e.to_string(),
+            };
+            anyhow::anyhow!("reading CIDFile: open {}: {reason}", file.display())
+        })?;
+    Ok(text.trim().to_owned())
 }
 
 /// Prints the reports; the exit code of the worst failure.

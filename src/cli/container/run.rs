@@ -17,6 +17,12 @@ pub struct RunArgs {
     /// Run the container in the background and print its ID
     #[arg(short, long)]
     detach: bool,
+    /// Attach to STDIN, STDOUT or STDERR (repeatable; default all three)
+    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    attach_streams: Vec<String>,
+    /// Remove the image after the container exits, unless a container uses it (implies --rm)
+    #[arg(long)]
+    rmi: bool,
     #[command(flatten)]
     flags: CreateFlags,
     #[command(flatten)]
@@ -27,13 +33,37 @@ pub struct RunArgs {
 }
 
 pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let spec = args
+    let mut spec = args
         .flags
         .spec(&args.image, &args.command, &Caller::current())?;
+    for w in args.flags.warnings() {
+        eprintln!("Warning: {w}");
+    }
+    spec.remove |= args.rmi;
+    for s in &args.attach_streams {
+        if !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "stdin" | "stdout" | "stderr"
+        ) {
+            anyhow::bail!(
+                "invalid stream {s:?} for --attach - must be one of stdin, stdout, or stderr: invalid argument"
+            );
+        }
+    }
+    // Without -a every stream is attached; with it, only those named.
+    let wants = |name: &str| {
+        args.attach_streams.is_empty()
+            || args
+                .attach_streams
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
+    };
     let attach = (!args.detach).then(|| AttachOptions {
-        stdin: true,
+        stdin: wants("stdin"),
         detach_keys: args.attach.detach_keys.clone(),
         sig_proxy: args.attach.sig_proxy,
+        stdout: wants("stdout"),
+        stderr: wants("stderr"),
     });
     // Bad detach keys are refused before anything is made.
     if let Some(a) = &attach {
@@ -55,9 +85,18 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         select: Selection::names(std::slice::from_ref(&created.id)),
         attach: Some(attach),
     };
-    match start::start(ctx, &store, &state, &opts)? {
-        Started::Attached(Some(session)) => super::attach::console(session),
+    let code = match start::start(ctx, &store, &state, &opts)? {
+        Started::Attached(Some(session)) => super::attach::console(session)?,
         // Already gone again (a `--rm` container another command removed).
-        Started::Attached(None) | Started::Detached(_) => Ok(ExitCode::SUCCESS),
+        Started::Attached(None) | Started::Detached(_) => ExitCode::SUCCESS,
+    };
+    if args.rmi {
+        // As Podman: the image goes unless a container still uses it; a
+        // failure is reported, the container's exit code stays.
+        let report = image::remove::remove(&store, std::slice::from_ref(&spec.image), false, true)?;
+        for e in &report.errors {
+            eprintln!("Error: {e}");
+        }
     }
+    Ok(code)
 }

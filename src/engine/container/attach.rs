@@ -28,6 +28,9 @@ pub struct AttachOptions {
     pub detach_keys: String,
     /// Pass the client's signals on to the container.
     pub sig_proxy: bool,
+    /// Relay the container's stdout and stderr (`run -a` picks streams).
+    pub stdout: bool,
+    pub stderr: bool,
 }
 
 impl Default for AttachOptions {
@@ -36,6 +39,8 @@ impl Default for AttachOptions {
             stdin: true,
             detach_keys: terminal::DEFAULT_DETACH_KEYS.to_owned(),
             sig_proxy: true,
+            stdout: true,
+            stderr: true,
         }
     }
 }
@@ -54,6 +59,8 @@ impl AttachOptions {
             tty: cfg.tty,
             detach_keys: self.validate()?,
             sig_proxy: self.sig_proxy,
+            stdout: self.stdout,
+            stderr: self.stderr,
         })
     }
 }

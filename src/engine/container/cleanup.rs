@@ -64,10 +64,7 @@ pub fn cleanup(
     // policy creates the same id again.
     let no_cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_none();
     let delete = (opts.created || opts.started)
-        .then(|| {
-            let base = ctx.run_dir.join("runtime");
-            oci::select(Some(&row.runtime), &oci::host_facts(), &base, no_cgroup).ok()
-        })
+        .then(|| super::oci_runtime(ctx, Some(&row.runtime), no_cgroup).ok())
         .flatten()
         .map(|(runtime, _)| runtime)
         .map(|runtime| {

@@ -24,7 +24,6 @@ use crate::engine::volume::{self as volumes, VolumeCreate};
 use crate::engine::{Error, ErrorKind, Result};
 use crate::fail;
 use crate::host::time;
-use crate::runtime::oci;
 use crate::runtime::spec::{
     self, CgroupsMode, ContainerConfig, IdMap, MountRequest, NamespaceMode, SeccompChoice,
     UsernsMode,
@@ -380,6 +379,10 @@ fn make(
             binds.push((m.clone(), host::source_flags(src)?));
         }
     }
+    if let Some(tz) = &req.timezone {
+        let (zone, flags) = timezone(tz)?;
+        binds.push((zone, flags));
+    }
     let mut devices = req.devices.clone();
     for d in &mut devices {
         d.node = Some(host::device_node(&d.host_path)?);
@@ -456,7 +459,7 @@ fn make(
 
     // Volumes: named ones (made when missing), anonymous ones for `-v /p`
     // and for the image's VOLUMEs nobody mounted over.
-    let graphroot = store.root().to_path_buf();
+    let volume_base = volumes::volumes_root(ctx, store.root());
     let mut mount_reqs: Vec<MountRequest> = Vec::new();
     let mut used: Vec<String> = Vec::new();
     let mut new_volumes: Vec<Volume> = Vec::new();
@@ -494,7 +497,7 @@ fn make(
                         Some(v) => v.clone(),
                         None => {
                             let v = volumes::record(
-                                &graphroot,
+                                &volume_base,
                                 &VolumeCreate {
                                     name: Some(name.clone()),
                                     ..VolumeCreate::default()
@@ -511,7 +514,7 @@ fn make(
             }
             MountSource::Anonymous => {
                 let v = volumes::record(
-                    &graphroot,
+                    &volume_base,
                     &VolumeCreate {
                         anonymous: true,
                         ..VolumeCreate::default()
@@ -676,12 +679,11 @@ fn make(
             .with_context(|| format!("unmounting the image view of {}", &id[..12]))?;
     }
 
-    let (runtime, _) = oci::select(
+    let (runtime, _) = super::oci_runtime(
+        ctx,
         req.runtime
             .as_deref()
             .or(ctx.containers_conf().runtime.as_deref()),
-        &oci::host_facts(),
-        &ctx.run_dir.join("runtime"),
         true,
     )?;
     let mut stored = req.clone();
@@ -714,6 +716,42 @@ fn make(
 
 /// `--userns=auto`: the first `size` subordinate ids (of the pause
 /// namespace's, 1..) that no other container's auto namespace holds.
+/// `--tz`: the zone file bound read-only on /etc/localtime, as Podman
+/// does; a zone that does not exist fails the create with Podman's words.
+fn timezone(tz: &str) -> anyhow::Result<(Mount, spec::SourceFlags)> {
+    let source = if tz == "local" {
+        std::path::PathBuf::from("/etc/localtime")
+    } else {
+        // A zone name stays below the zoneinfo directory.
+        if tz.is_empty()
+            || tz.starts_with('/')
+            || Path::new(tz)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(crate::engine::Error::bad_input(format!(
+                "running container create option: invalid timezone {tz:?}"
+            ))
+            .into());
+        }
+        Path::new("/usr/share/zoneinfo").join(tz)
+    };
+    if let Err(e) = std::fs::metadata(&source) {
+        return Err(crate::engine::Error::bad_input(format!(
+            "running container create option: {:#}",
+            host::io_error("stat", &source, &e)
+        ))
+        .into());
+    }
+    let flags = host::source_flags(&source)?;
+    let mount = Mount {
+        source: MountSource::Bind(source),
+        destination: "/etc/localtime".to_owned(),
+        options: vec!["ro".to_owned()],
+    };
+    Ok((mount, flags))
+}
+
 fn allocate_auto(
     state: &State,
     defaults: &spec::Defaults,

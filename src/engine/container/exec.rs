@@ -217,12 +217,7 @@ pub fn start(
         read("etc/group").as_deref(),
         console_size,
     )?;
-    let (runtime, _) = oci::select(
-        Some(&c.runtime),
-        &oci::host_facts(),
-        &ctx.run_dir.join("runtime"),
-        true,
-    )?;
+    let (runtime, _) = super::oci_runtime(ctx, Some(&c.runtime), true)?;
 
     let session = names::generate_id().context("generating an exec session id")?;
     state.create_exec_session(&NewExecSession {

@@ -22,6 +22,8 @@ pub struct MonitorFields {
     pub restart: RestartPolicy,
     /// `None`: `--log-driver none`.
     pub log: Option<LogTarget>,
+    /// `--timeout` in seconds.
+    pub timeout: Option<u64>,
 }
 
 pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
@@ -34,6 +36,7 @@ pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
             path,
             max_size: spec.log.max_size,
         }),
+        timeout: spec.run_timeout,
     }
 }
 
@@ -93,6 +96,12 @@ pub fn build(
     if let Some(manager) = &ctx.cgroup_manager {
         cleanup.extend(["--cgroup-manager".to_owned(), manager.clone()]);
     }
+    if let Some(run_root) = &ctx.run_root {
+        cleanup.extend(["--runroot".to_owned(), text(run_root.clone())?]);
+    }
+    for flag in &ctx.runtime_flags {
+        cleanup.extend(["--runtime-flag".to_owned(), flag.clone()]);
+    }
     cleanup.extend(["__cleanup".to_owned(), id.to_owned()]);
     if prep.remove {
         cleanup.push("--rm".to_owned());
@@ -120,6 +129,7 @@ pub fn build(
         forward: prep.forward,
         cgroup_return: prep.cgroup_return,
         cleanup,
+        timeout: fields.timeout,
     })
 }
 
@@ -135,6 +145,7 @@ mod tests {
             kind: Kind::Runc,
             state_root: "/run/hutch/runtime/runc".into(),
             cgroups_disabled: true,
+            extra_flags: Vec::new(),
         }
     }
 
@@ -160,6 +171,7 @@ mod tests {
             interactive: true,
             restart: RestartPolicy::No,
             log: None,
+            timeout: None,
         };
         let l = build(&ctx, id, &paths, &fields, &runtime(), prep(false, true)).expect("built");
         assert!(l.runtime.start.is_none(), "run --detach does both");

@@ -13,7 +13,6 @@ use crate::config::Context;
 use crate::engine::image;
 use crate::engine::state::{Container, ContainerState, Monitor, State};
 use crate::engine::{Result, ResultExt};
-use crate::runtime::oci;
 
 // Moved to one file per operation; these names stay for the callers of
 // the create path and the monitor.
@@ -124,12 +123,7 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
     let report = state.recover()?;
     for c in &report.exited {
         let paths = Paths::new(ctx, store.root(), &c.id);
-        if let Ok((runtime, _)) = oci::select(
-            Some(&c.runtime),
-            &oci::host_facts(),
-            &ctx.run_dir.join("runtime"),
-            true,
-        ) {
+        if let Ok((runtime, _)) = super::oci_runtime(ctx, Some(&c.runtime), true) {
             let _ = runtime.run("delete", &c.id, &runtime.delete_args(&c.id, true));
         }
         let _ = store.unmount_container(&c.id);

@@ -85,6 +85,27 @@ impl Paths {
 }
 
 /// The state database beside the image store.
+/// The OCI runtime for a container: selected by name, its state under
+/// the caller's run root, with the `--runtime-flag` global flags.
+pub(crate) fn oci_runtime(
+    ctx: &Context,
+    requested: Option<&str>,
+    cgroups_disabled: bool,
+) -> std::result::Result<
+    (crate::runtime::oci::OciRuntime, Option<String>),
+    crate::runtime::oci::RuntimeError,
+> {
+    use crate::runtime::oci;
+    let (mut runtime, note) = oci::select(
+        requested,
+        &oci::host_facts(),
+        &ctx.runtime_root(),
+        cgroups_disabled,
+    )?;
+    runtime.extra_flags = ctx.runtime_flags.iter().map(|f| format!("--{f}")).collect();
+    Ok((runtime, note))
+}
+
 pub fn open_state(ctx: &Context) -> crate::engine::Result<State> {
     use crate::engine::ResultExt as _;
     let conf = crate::engine::image::storage_conf(ctx)?;

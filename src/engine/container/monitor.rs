@@ -27,7 +27,6 @@ use crate::config::Context;
 use crate::engine::image;
 use crate::engine::state::{Monitor, State, Transition};
 use crate::host::time;
-use crate::runtime::oci;
 
 /// What the spawner learns once the container exists in the runtime.
 pub enum Spawned {
@@ -109,12 +108,7 @@ pub fn spawn_with(
     let paths = Paths::new(ctx, store.root(), id);
     let fields = launch::fields_of(&row, &paths);
     let cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_some();
-    let (runtime, _) = oci::select(
-        Some(&row.runtime),
-        &oci::host_facts(),
-        &ctx.run_dir.join("runtime"),
-        !cgroup,
-    )?;
+    let (runtime, _) = super::oci_runtime(ctx, Some(&row.runtime), !cgroup)?;
     // A stale exit file would read as this run's exit (lifecycle::recover).
     let _ = std::fs::remove_file(paths.exit());
     let (helper, forward) = match network::prepare(ctx, &paths, id, &row.name) {
@@ -176,6 +170,12 @@ pub fn spawn_with(
     drop(theirs);
     let pid = child.id() as i32;
     let monitor = Monitor::of(pid);
+    if let Some(pidfile) = &row.spec.monitor_pidfile
+        && let Err(e) = std::fs::write(pidfile, pid.to_string())
+    {
+        // Podman's conmon goes on without its pid file too.
+        tracing::warn!(container = id, "writing {}: {e}", pidfile.display());
+    }
     // While the monitor starts (and with it the network helper): the
     // layer mount (a second start of an exited container: it was
     // unmounted after the first run) and the cgroup, which the monitor
@@ -270,8 +270,14 @@ fn not_started(
     if let Err(c) = cleanup::cleanup(ctx, store, state, id, opts) {
         tracing::warn!(container = id, "cleaning up: {c:#}");
     }
+    // The kind of an engine error in the chain decides (a port in use is
+    // 126); anything else is hutch's own failure.
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::engine::Error>())
+        .map_or(125, |k| k.kind().exit_code());
     Spawned::Failed {
-        code: 125,
+        code,
         message: format!("{e:#}").replace('\n', " "),
     }
 }

@@ -83,7 +83,9 @@ pub fn plan(
             mode.name()
         );
     }
-    ports::assign_and_check(&mut ports)?;
+    // Through the engine's kind: a port in use exits 126 as Podman's start
+    // does (hutch refuses before the container is made).
+    ports::assign_and_check(&mut ports).map_err(crate::engine::network::error)?;
     Ok(NetworkPlan {
         mode,
         ports,
@@ -221,7 +223,8 @@ pub fn prepare(
         return Ok((None, None));
     }
     // The ports were free at create; a later start must find them free too.
-    ports::check_free(&plan.ports)?;
+    // Through the engine's kind: a port in use exits 126, as Podman's.
+    ports::check_free(&plan.ports).map_err(crate::engine::network::error)?;
     Ok((
         Some(HelperLaunch {
             plan,

@@ -11,7 +11,6 @@ use super::select::{Report, Selection};
 use crate::config::Context;
 use crate::engine::state::{Container, ContainerState, State, Transition};
 use crate::engine::{Result, ResultExt};
-use crate::runtime::oci;
 
 /// Whether the container's spec gave it a cgroup.
 fn has_cgroup(ctx: &Context, store: &Store, c: &Container) -> bool {
@@ -107,12 +106,7 @@ pub fn unpause(ctx: &Context, store: &Store, state: &State, c: &Container) -> Re
 }
 
 fn run(ctx: &Context, c: &Container, action: &'static str) -> Result<()> {
-    let (runtime, _) = oci::select(
-        Some(&c.runtime),
-        &oci::host_facts(),
-        &ctx.run_dir.join("runtime"),
-        true,
-    )?;
+    let (runtime, _) = super::oci_runtime(ctx, Some(&c.runtime), true)?;
     // start_args ends with the verb and the id: the same global flags
     // (state root, cgroup manager) with another verb.
     let mut args = runtime.start_args(&c.id);

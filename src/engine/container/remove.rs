@@ -24,6 +24,8 @@ pub struct RemoveOptions {
     pub names: Vec<String>,
     /// Every container (`rm -a`); `names` must then be empty.
     pub all: bool,
+    /// The most recently created container (`rm -l`); no `names`.
+    pub latest: bool,
     /// Running containers too (stopped first); missing names are skipped.
     pub force: bool,
     /// Missing names are skipped.
@@ -49,7 +51,10 @@ impl RemoveOptions {
         if self.all && !self.names.is_empty() {
             crate::fail!(BadInput, "no arguments are needed with --all");
         }
-        if !self.all && self.names.is_empty() {
+        if self.latest && !self.names.is_empty() {
+            crate::fail!(BadInput, "--latest and containers cannot be used together");
+        }
+        if !self.all && !self.latest && self.names.is_empty() {
             crate::fail!(BadInput, "must specify at least one container to remove");
         }
         Ok(())
@@ -84,6 +89,10 @@ pub fn remove(
         for c in graph.removal_order(&roots) {
             targets.push((c.id.clone(), c));
         }
+    } else if opts.latest {
+        // Podman: "no such container", exit 1, when there is none.
+        let c = super::select::latest(state)?;
+        targets.push((c.id.clone(), c));
     } else {
         for q in &opts.names {
             match state.container(q) {
@@ -271,5 +280,18 @@ mod tests {
             ..opts(&["a"])
         };
         assert!(forced.validate().is_ok());
+        let latest = RemoveOptions {
+            latest: true,
+            ..opts(&[])
+        };
+        assert!(latest.validate().is_ok());
+        let latest_and_name = RemoveOptions {
+            latest: true,
+            ..opts(&["a"])
+        };
+        assert_eq!(
+            latest_and_name.validate().unwrap_err().kind(),
+            ErrorKind::BadInput
+        );
     }
 }

@@ -13,7 +13,6 @@ use crate::config::Context;
 use crate::engine::state::{ContainerState, State};
 use crate::engine::{Error, Result};
 use crate::fail;
-use crate::runtime::oci;
 use crate::runtime::spec::resources::ResourceRequest;
 
 /// What to update.
@@ -71,12 +70,7 @@ pub fn update(
         .map_err(|e| Error::bad_input(e.to_string()))?;
 
     if running {
-        let (runtime, _) = oci::select(
-            Some(&row.runtime),
-            &oci::host_facts(),
-            &ctx.run_dir.join("runtime"),
-            false,
-        )?;
+        let (runtime, _) = super::oci_runtime(ctx, Some(&row.runtime), false)?;
         let file = paths.userdata.join("update-resources.json");
         cgroups::update::write_resources(&file, &opts.resources)
             .with_context(|| format!("writing {}", file.display()))?;

@@ -18,11 +18,19 @@ pub struct RemoveReport {
     pub exit_code: u8,
 }
 
-pub fn remove(store: &Store, inputs: &[String], force: bool) -> Result<RemoveReport> {
+/// `ignore_missing`: a name that is not known is skipped silently
+/// (Podman's `rmi --ignore`, and `rmi --force`, which implies it).
+pub fn remove(
+    store: &Store,
+    inputs: &[String],
+    force: bool,
+    ignore_missing: bool,
+) -> Result<RemoveReport> {
     let mut report = RemoveReport::default();
     for input in inputs {
         let image = match lookup(store, input) {
             Ok(i) => i,
+            Err(LookupError::NotKnown(_)) if ignore_missing => continue,
             Err(e @ LookupError::NotKnown(_)) => {
                 report.errors.push(e.to_string());
                 report.exit_code = report.exit_code.max(1);

@@ -289,6 +289,9 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
             .as_deref()
             .and_then(|s| parse::restart::signal(s).ok()),
         stop_timeout: old.stop_timeout,
+        timezone: None,
+        monitor_pidfile: None,
+        run_timeout: None,
         tty: old.tty,
         interactive: old.interactive,
         remove: old.remove,

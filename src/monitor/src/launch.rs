@@ -53,6 +53,10 @@ pub struct Launch {
     /// The cleanup command (`hutch [--root R] __cleanup ID`), run once the
     /// exit is written; the monitor appends `--created`/`--started`.
     pub cleanup: Vec<String>,
+    /// `--timeout`: seconds the container may run before the monitor
+    /// kills it (conmon's `--timeout`); `None` or 0 for no limit.
+    #[serde(default)]
+    pub timeout: Option<u64>,
 }
 
 /// The runtime's command lines, built by hutch's runtime driver.

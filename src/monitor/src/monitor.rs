@@ -403,6 +403,10 @@ fn run_container(
         });
     match watched {
         Ok(pidfd) => {
+            relay.deadline = l
+                .timeout
+                .filter(|t| *t > 0)
+                .map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t));
             if let Err(e) = relay.run(&pidfd) {
                 warn(l, &format!("relaying the container's output: {e}"));
             }

@@ -33,6 +33,8 @@ pub struct Relay {
     pub log: LogWriter,
     /// Input received but not yet taken by the container.
     pub pending: Vec<u8>,
+    /// `--timeout`: when the container's init is killed if still running.
+    pub deadline: Option<std::time::Instant>,
     /// Close `stdin` once `pending` is written (a client's stdin ended).
     pub close_stdin: bool,
 }
@@ -49,6 +51,7 @@ impl Relay {
             log,
             pending: Vec::new(),
             close_stdin: false,
+            deadline: None,
         }
     }
 
@@ -105,7 +108,17 @@ impl Relay {
             }
             // After init exits, wait at most a moment for the pipes' last
             // bytes; a daemonised grandchild may hold them open forever.
-            let timeout = if init_gone { 200 } else { -1 };
+            let timeout = if init_gone {
+                200
+            } else {
+                match self.deadline {
+                    Some(d) => {
+                        let left = d.saturating_duration_since(std::time::Instant::now());
+                        i32::try_from(left.as_millis()).unwrap_or(i32::MAX)
+                    }
+                    None => -1,
+                }
+            };
             // SAFETY: fds is a valid array of pollfd for the call.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
             if n < 0 {
@@ -114,6 +127,26 @@ impl Relay {
                     continue;
                 }
                 return Err(e);
+            }
+            if n == 0
+                && !init_gone
+                && self
+                    .deadline
+                    .is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                // Once: the kill's exit then arrives through the pidfd.
+                self.deadline = None;
+                // SAFETY: pidfd_send_signal on the pidfd of our own child.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        exited.as_raw_fd(),
+                        libc::SIGKILL,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    )
+                };
+                continue;
             }
             if n == 0 && init_gone {
                 self.stdout = None;
