@@ -315,6 +315,15 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
         json!(entrypoint)
     };
     v["Config"]["OpenStdin"] = json!(spec.interactive);
+    // The image as the client named it, as Docker keeps it.
+    v["Config"]["Image"] = json!(spec.image);
+    // Docker's StopSignal is a name.
+    if let Some(n) = v["Config"]["StopSignal"]
+        .as_i64()
+        .and_then(|n| i32::try_from(n).ok())
+    {
+        v["Config"]["StopSignal"] = json!(crate::spec::parse::restart::signal_name(n));
+    }
     if let Some(labels) = v["Config"]["Labels"].as_object_mut() {
         for (k, val) in &spec.labels {
             labels.insert(k.clone(), json!(val));

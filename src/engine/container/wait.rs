@@ -233,10 +233,10 @@ pub fn watch(
         .events(None, None, &filter)?
         .last()
         .map_or(0, |e| e.id);
-    let ready = (condition == ExitCondition::NotRunning
-        && !c.state.is_active()
-        && !super::lifecycle::monitor_alive(&c))
-    .then(|| c.exit_code.unwrap_or(0));
+    // The state alone decides: the monitor of a run that just ended may
+    // still be cleaning up after its `died` event.
+    let ready = (condition == ExitCondition::NotRunning && !c.state.is_active())
+        .then(|| c.exit_code.unwrap_or(0));
     Ok(ExitWatch {
         id: c.id,
         condition,
@@ -268,8 +268,9 @@ impl ExitWatch {
         loop {
             // A monitor killed while we wait would otherwise leave it running.
             recover(ctx, store, state)?;
+            let row = state.container(&self.id);
             let gone = matches!(
-                state.container(&self.id),
+                row,
                 Err(crate::engine::state::StateError::NoSuchContainer { .. })
             );
             match self.condition {
@@ -285,6 +286,13 @@ impl ExitWatch {
                         .and_then(|e| e.attributes.get("containerExitCode")?.parse().ok());
                     if let Some(code) = code {
                         return Ok(code);
+                    }
+                    // A run that ended without its event (not-running
+                    // only: next-exit waits for a run after the watch).
+                    if let (ExitCondition::NotRunning, Ok(c)) = (self.condition, &row)
+                        && !c.state.is_active()
+                    {
+                        return Ok(c.exit_code.unwrap_or(0));
                     }
                     if gone {
                         // Removed without a run after the watch began.
