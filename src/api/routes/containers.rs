@@ -289,10 +289,10 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
     if let Some(s) = status {
         v["State"]["Status"] = json!(s);
     }
-    if v["State"]["Health"]["Status"] == "" {
-        if let Some(state) = v["State"].as_object_mut() {
-            state.remove("Health");
-        }
+    if v["State"]["Health"]["Status"] == ""
+        && let Some(state) = v["State"].as_object_mut()
+    {
+        state.remove("Health");
     }
     // Docker's Entrypoint is a list: the process's arguments before Cmd.
     let mut args = vec![v["Path"].clone()];
