@@ -120,6 +120,23 @@ fn docker_cli_run_ps_inspect_stop_wait_logs_rm_images() {
     assert_eq!(tail, "", "the last line is stderr's");
     ok(&env, &sock, &["rm", "talk", seven.trim()]);
 
+    // `logs -f`: what comes later too, and the end when the container stops.
+    ok(
+        &env,
+        &sock,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "slow",
+            "busybox",
+            "sh",
+            "-c",
+            "echo a; sleep 1; echo b",
+        ],
+    );
+    assert_eq!(ok(&env, &sock, &["logs", "-f", "slow"]), "a\nb\n");
+
     let images = ok(&env, &sock, &["images"]);
     assert!(images.contains("busybox"), "{images}");
 }
