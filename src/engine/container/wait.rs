@@ -332,6 +332,26 @@ mod tests {
     use crate::engine::ErrorKind;
 
     #[test]
+    fn docker_conditions() {
+        assert_eq!(ExitCondition::parse("").unwrap(), ExitCondition::NotRunning);
+        assert_eq!(
+            ExitCondition::parse("not-running").unwrap(),
+            ExitCondition::NotRunning
+        );
+        assert_eq!(
+            ExitCondition::parse("next-exit").unwrap(),
+            ExitCondition::NextExit
+        );
+        assert_eq!(
+            ExitCondition::parse("removed").unwrap(),
+            ExitCondition::Removed
+        );
+        let e = ExitCondition::parse("exited").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadInput);
+        assert_eq!(e.text(), "invalid condition: \"exited\"");
+    }
+
+    #[test]
     fn conditions_by_podman_state_names() {
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
