@@ -6,62 +6,15 @@
 mod common;
 
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::api::*;
 use common::images::busybox_env;
 use common::*;
-
-/// A running service, killed when dropped.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(env: &TestEnv, args: &[&str]) -> Service {
-    let mut cmd = env.hutch(["system", "service"].iter().chain(args));
-    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-    Service(cmd.spawn().expect("start hutch system service"))
-}
-
-fn wait_socket(path: &Path) {
-    assert!(
-        wait_until(Duration::from_secs(20), || {
-            std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
-                && std::os::unix::net::UnixStream::connect(path).is_ok()
-        }),
-        "no service on {}",
-        path.display()
-    );
-}
-
-/// curl as the test user: (status code, body).
-fn curl(env: &TestEnv, sock: &Path, method: &str, path: &str) -> (u16, String) {
-    let mut cmd = Command::new("curl");
-    // `-X HEAD` would wait for the body Content-Length announces.
-    let verb: &[&str] = if method == "HEAD" {
-        &["-I"]
-    } else {
-        &["-X", method]
-    };
-    cmd.args(["-s", "--max-time", "30"])
-        .args(verb)
-        .args(["-w", "\n%{http_code}", "--unix-socket"])
-        .arg(sock)
-        .arg(format!("http://d{path}"));
-    as_user(&mut cmd, &env.user);
-    let out = cmd.output().expect("run curl");
-    let text = stdout(&out);
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
 
 #[test]
 fn ping_version_and_docker_cli_on_the_default_socket() {
@@ -126,15 +79,6 @@ fn ping_version_and_docker_cli_on_the_default_socket() {
         "1 linux",
         "the busybox image counts"
     );
-}
-
-fn docker_cli() -> bool {
-    Command::new("docker")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 #[test]

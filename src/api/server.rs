@@ -70,12 +70,35 @@ impl Idle {
     }
 }
 
-impl Drop for Busy<'_> {
+/// Held by a response body that goes on after its handler returned (a
+/// wait, a log stream): the service is not idle while it is sent.
+pub struct Hold(Shared);
+
+impl Hold {
+    pub fn new(shared: &Shared) -> Hold {
+        shared.idle.in_flight.fetch_add(1, Ordering::SeqCst);
+        Hold(shared.clone())
+    }
+}
+
+impl Drop for Hold {
     fn drop(&mut self) {
-        if let Ok(mut l) = self.0.last.lock() {
+        self.0.idle.ended();
+    }
+}
+
+impl Idle {
+    fn ended(&self) {
+        if let Ok(mut l) = self.last.lock() {
             *l = Instant::now();
         }
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.ended();
     }
 }
 

@@ -8,6 +8,7 @@
 //! build their fixture say they are skipped.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod images;
 pub mod registry;
 

@@ -50,29 +50,7 @@ pub struct PsArgs {
     noheading: bool,
 }
 
-/// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
-/// seconds ago".
-pub fn status_text(c: &ContainerSummary, now_ns: i64) -> String {
-    let now = now_ns / 1_000_000_000;
-    match c.state {
-        ContainerState::Running | ContainerState::Paused => {
-            let up = time::ago(c.started_at.unwrap_or(c.created) / 1_000_000_000, now);
-            let up = up.trim_end_matches(" ago");
-            if c.state == ContainerState::Paused {
-                format!("Up {up} (paused)")
-            } else {
-                format!("Up {up}")
-            }
-        }
-        ContainerState::Exited | ContainerState::Stopped => format!(
-            "Exited ({}) {}",
-            c.exit_code.unwrap_or(-1),
-            time::ago(c.exited_at.unwrap_or(c.created) / 1_000_000_000, now)
-        ),
-        ContainerState::Configured | ContainerState::Created => "Created".to_owned(),
-        ContainerState::Removing => "Removing".to_owned(),
-    }
-}
+pub use crate::engine::container::list::status_text;
 
 pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;

@@ -11,6 +11,7 @@ use crate::config::Context;
 use crate::engine::Result;
 use crate::engine::image;
 use crate::engine::state::{Container, ContainerState, State};
+use crate::host::time;
 
 /// One `--filter KEY=VALUE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +101,30 @@ pub struct ContainerSummary {
     pub labels: Vec<(String, String)>,
     /// With `size`: (writable layer, image) in bytes.
     pub size: Option<(u64, u64)>,
+}
+
+/// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
+/// seconds ago"; `ps` and the API's container list show it.
+pub fn status_text(c: &ContainerSummary, now_ns: i64) -> String {
+    let now = now_ns / 1_000_000_000;
+    match c.state {
+        ContainerState::Running | ContainerState::Paused => {
+            let up = time::ago(c.started_at.unwrap_or(c.created) / 1_000_000_000, now);
+            let up = up.trim_end_matches(" ago");
+            if c.state == ContainerState::Paused {
+                format!("Up {up} (paused)")
+            } else {
+                format!("Up {up}")
+            }
+        }
+        ContainerState::Exited | ContainerState::Stopped => format!(
+            "Exited ({}) {}",
+            c.exit_code.unwrap_or(-1),
+            time::ago(c.exited_at.unwrap_or(c.created) / 1_000_000_000, now)
+        ),
+        ContainerState::Configured | ContainerState::Created => "Created".to_owned(),
+        ContainerState::Removing => "Removing".to_owned(),
+    }
 }
 
 /// The containers `opts` asks for, newest first.

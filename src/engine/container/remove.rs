@@ -207,7 +207,20 @@ pub fn remove_stopped_with(
     id: &str,
     volumes: bool,
 ) -> Result<()> {
-    let row = state.container(id)?;
+    // Held from the mark "removing" to the row's end: another process's
+    // (or the API service's other request's) recovery skips a locked
+    // container, instead of taking a removal in progress for one a dead
+    // process left half done and removing it under this one.
+    let lock = state.lock_container(id)?;
+    let row = match state.container(id) {
+        Ok(row) => row,
+        Err(e) => {
+            // Gone already (removed while this one waited): no stray lock
+            // file left behind.
+            let _ = lock.unlink();
+            return Err(e.into());
+        }
+    };
     if row.state.is_active()
         && !matches!(
             row.state,
@@ -231,6 +244,7 @@ pub fn remove_stopped_with(
         let _ = std::fs::remove_dir_all(dir);
     }
     let orphans = state.remove_container(id)?;
+    let _ = lock.unlink();
     super::events::record(state, &row, "remove", &[]);
     if volumes {
         crate::engine::volume::remove_orphans(state, &orphans)

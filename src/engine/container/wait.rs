@@ -177,6 +177,137 @@ pub fn wait_one(
     }
 }
 
+/// Docker's wait conditions (`POST /containers/{id}/wait?condition=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCondition {
+    /// The default: at once for a created or exited container, else at the
+    /// end of this run.
+    NotRunning,
+    /// The end of the next run, even when it has not started yet.
+    NextExit,
+    /// Once the container is gone; the exit code of its last run.
+    Removed,
+}
+
+impl ExitCondition {
+    pub fn parse(s: &str) -> Result<ExitCondition> {
+        Ok(match s {
+            "" | "not-running" => ExitCondition::NotRunning,
+            "next-exit" => ExitCondition::NextExit,
+            "removed" => ExitCondition::Removed,
+            _ => crate::fail!(BadInput, "invalid condition: {s:?}"),
+        })
+    }
+}
+
+/// A Docker-style wait, set up before the client is answered: the
+/// container is resolved now (a missing one fails here, before anything is
+/// sent) and only what happens to it after this point counts, read from
+/// its events, so an exit or removal between the answer's header and the
+/// first poll is never missed.
+#[derive(Debug, Clone)]
+pub struct ExitWatch {
+    pub id: String,
+    condition: ExitCondition,
+    /// The container's last event when the watch was made.
+    after: i64,
+    /// Met already (`not-running` of a container that does not run).
+    ready: Option<i32>,
+}
+
+pub fn watch(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    name: &str,
+    condition: ExitCondition,
+) -> Result<ExitWatch> {
+    recover(ctx, store, state)?;
+    let c = state.container(name)?;
+    let filter = EventFilter {
+        types: vec![EventType::Container],
+        actors: vec![c.id.clone()],
+        ..EventFilter::default()
+    };
+    let after = state
+        .events(None, None, &filter)?
+        .last()
+        .map_or(0, |e| e.id);
+    // The state alone decides: the monitor of a run that just ended may
+    // still be cleaning up after its `died` event.
+    let ready = (condition == ExitCondition::NotRunning && !c.state.is_active())
+        .then(|| c.exit_code.unwrap_or(0));
+    Ok(ExitWatch {
+        id: c.id,
+        condition,
+        after,
+        ready,
+    })
+}
+
+impl ExitWatch {
+    /// Blocks until the condition holds (the exit code it reports), or
+    /// until `keep_going` says the caller gave up.
+    pub fn wait(
+        &self,
+        ctx: &Context,
+        store: &Store,
+        state: &State,
+        interval: Duration,
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<i32> {
+        if let Some(code) = self.ready {
+            return Ok(code);
+        }
+        let died = EventFilter {
+            types: vec![EventType::Container],
+            actions: vec!["died".to_owned()],
+            actors: vec![self.id.clone()],
+            after_id: Some(self.after),
+        };
+        loop {
+            // A monitor killed while we wait would otherwise leave it running.
+            recover(ctx, store, state)?;
+            let row = state.container(&self.id);
+            let gone = matches!(
+                row,
+                Err(crate::engine::state::StateError::NoSuchContainer { .. })
+            );
+            match self.condition {
+                ExitCondition::Removed => {
+                    if gone {
+                        return Ok(died_code(state, &self.id).unwrap_or(0));
+                    }
+                }
+                ExitCondition::NotRunning | ExitCondition::NextExit => {
+                    let code = state
+                        .events(None, None, &died)?
+                        .first()
+                        .and_then(|e| e.attributes.get("containerExitCode")?.parse().ok());
+                    if let Some(code) = code {
+                        return Ok(code);
+                    }
+                    // A run that ended without its event (not-running
+                    // only: next-exit waits for a run after the watch).
+                    if let (ExitCondition::NotRunning, Ok(c)) = (self.condition, &row)
+                        && !c.state.is_active()
+                    {
+                        return Ok(c.exit_code.unwrap_or(0));
+                    }
+                    if gone {
+                        // Removed without a run after the watch began.
+                        return Ok(died_code(state, &self.id).unwrap_or(0));
+                    }
+                }
+            }
+            if !keep_going() {
+                crate::fail!(Internal, "the wait for container {} was abandoned", self.id);
+            }
+            std::thread::sleep(interval);
+        }
+    }
+}
+
 /// The exit code of the container's last recorded death.
 fn died_code(state: &State, id: &str) -> Option<i32> {
     let filter = EventFilter {
@@ -199,6 +330,26 @@ fn died_code(state: &State, id: &str) -> Option<i32> {
 mod tests {
     use super::*;
     use crate::engine::ErrorKind;
+
+    #[test]
+    fn docker_conditions() {
+        assert_eq!(ExitCondition::parse("").unwrap(), ExitCondition::NotRunning);
+        assert_eq!(
+            ExitCondition::parse("not-running").unwrap(),
+            ExitCondition::NotRunning
+        );
+        assert_eq!(
+            ExitCondition::parse("next-exit").unwrap(),
+            ExitCondition::NextExit
+        );
+        assert_eq!(
+            ExitCondition::parse("removed").unwrap(),
+            ExitCondition::Removed
+        );
+        let e = ExitCondition::parse("exited").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadInput);
+        assert_eq!(e.text(), "invalid condition: \"exited\"");
+    }
 
     #[test]
     fn conditions_by_podman_state_names() {
