@@ -219,7 +219,7 @@ fn published_ports_and_connect_disconnect() {
             .is_some_and(|p| p.contains("published-page")),
         "{page:?}"
     );
-    // The port is taken while the container runs.
+    // The port is taken while the container runs: Podman's 126.
     let out = env.run([
         "create",
         "--network",
@@ -229,7 +229,7 @@ fn published_ports_and_connect_disconnect() {
         "busybox",
         "true",
     ]);
-    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
 
     let inspect: serde_json::Value =
         serde_json::from_str(&env.ok(["inspect", "srv"])).expect("inspect json");
