@@ -114,6 +114,25 @@ pub fn state_name(s: ContainerState) -> &'static str {
     }
 }
 
+/// Makes the runtime forget container `c`, killing a process its record
+/// still names: what a monitor killed during the runtime's `create` (or
+/// with its spawner) leaves behind. Cheap when the runtime has no record
+/// of it (no process is started).
+pub(crate) fn forget_in_runtime(ctx: &Context, paths: &Paths, c: &Container) {
+    // The cgroup manager as the container was created with, so that a
+    // cgroup of its own goes too.
+    let no_cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_none();
+    let base = ctx.run_dir.join("runtime");
+    match oci::select(Some(&c.runtime), &oci::host_facts(), &base, no_cgroup) {
+        Ok((runtime, _)) => {
+            if let Err(e) = runtime.forget(&c.id, &paths.pid_file()) {
+                tracing::warn!(container = %c.id, "runtime delete: {e}");
+            }
+        }
+        Err(e) => tracing::warn!(container = %c.id, "runtime delete: {e}"),
+    }
+}
+
 /// Runs the state database's recovery and finishes what the dead monitors
 /// left: the runtime's record, the mount, the attach socket; a half-done
 /// removal is completed. A running container whose monitor wrote the exit
@@ -124,20 +143,14 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
     let report = state.recover()?;
     for c in &report.exited {
         let paths = Paths::new(ctx, store.root(), &c.id);
-        if let Ok((runtime, _)) = oci::select(
-            Some(&c.runtime),
-            &oci::host_facts(),
-            &ctx.run_dir.join("runtime"),
-            true,
-        ) {
-            let _ = runtime.run("delete", &c.id, &runtime.delete_args(&c.id, true));
-        }
+        forget_in_runtime(ctx, &paths, c);
         let _ = store.unmount_container(&c.id);
         let _ = std::fs::remove_file(&paths.attach);
         events::record(state, c, "died", &[("containerExitCode", "-1".to_owned())]);
     }
     for c in &report.unfinished_removals {
         let paths = Paths::new(ctx, store.root(), &c.id);
+        forget_in_runtime(ctx, &paths, c);
         if let Err(e) = super::remove::remove_stopped(store, state, &paths, &c.id) {
             tracing::warn!(container = %c.id, "finishing removal: {e:#}");
         }

@@ -179,6 +179,10 @@ fn remove_one(
             .with_context(|| format!("stopping container {}", c.name))?;
     }
     let paths = Paths::new(ctx, store.root(), &c.id);
+    // A monitor killed during the runtime's `create` (with its spawner)
+    // leaves the runtime's init waiting for `start`, and its record: they
+    // go with the container.
+    lifecycle::forget_in_runtime(ctx, &paths, &c);
     super::network::teardown(ctx, &c.id);
     remove_stopped_with(store, state, &paths, &c.id, opts.volumes)
         .with_context(|| format!("removing container {}", c.name))
