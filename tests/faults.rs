@@ -247,3 +247,58 @@ fn monitor_killed_during_create_leaves_nothing_behind() {
     env.ok(["rm", "-f", &name]);
     assert_nothing_left(&env, &id, &marker);
 }
+
+/// `: > FILE`, on a file that exists.
+fn truncate(path: &Path) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .expect("truncate the database");
+}
+
+/// Issue 17 item 4: `: > hutch.db` with containers present made `ps -a`
+/// list nothing and `create` succeed on a new, empty database, the
+/// containers' directories left untracked. Now every command refuses,
+/// naming the file and the way out; a store without containers starts
+/// over as on first use.
+#[test]
+fn an_emptied_state_database_is_refused_while_containers_exist() {
+    let env = env();
+    env.ok(["create", "--name", "kept", "busybox", "true"]);
+    let graph = env.home.join(".local/share/hutch/storage");
+    let db = graph.join("state/hutch.db");
+    truncate(&db);
+    for args in [
+        vec!["ps", "-a"],
+        vec!["create", "--name", "new", "busybox", "true"],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&db.display().to_string()), "{err}");
+        assert!(err.contains("empty (0 bytes)"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "1 containers (in {})",
+                graph.join("containers").display()
+            )),
+            "{err}"
+        );
+        assert!(err.contains("Restore"), "{err}");
+    }
+    assert_eq!(
+        std::fs::metadata(&db).expect("db").len(),
+        0,
+        "left as it was"
+    );
+
+    // Without containers (nor volumes), an empty file is a new database.
+    let fresh = busybox_env(&[]);
+    fresh.ok(["ps", "-a"]);
+    let db = fresh.home.join(".local/share/hutch/storage/state/hutch.db");
+    truncate(&db);
+    assert_eq!(fresh.ok(["ps", "-a", "-q"]).trim(), "");
+    fresh.ok(["create", "--name", "new", "busybox", "true"]);
+    fresh.ok(["rm", "new"]);
+}

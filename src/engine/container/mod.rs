@@ -90,5 +90,12 @@ pub fn open_state(ctx: &Context) -> crate::engine::Result<State> {
     let conf = crate::engine::image::storage_conf(ctx)?;
     let root = crate::engine::image::graph_root(ctx, &conf);
     let path = root.join("state").join("hutch.db");
-    State::open(&path).with_context(|| format!("opening the container state at {}", path.display()))
+    // What the database records lives on in these directories: an
+    // emptied database must not forget it silently.
+    let tracked = [
+        ("containers", root.join("containers")),
+        ("volumes", crate::engine::volume::volumes_dir(&root)),
+    ];
+    State::open_tracking(&path, &tracked)
+        .with_context(|| format!("opening the container state at {}", path.display()))
 }
