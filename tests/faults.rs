@@ -302,3 +302,92 @@ fn an_emptied_state_database_is_refused_while_containers_exist() {
     fresh.ok(["create", "--name", "new", "busybox", "true"]);
     fresh.ok(["rm", "new"]);
 }
+
+/// Starts every command at once and returns their outputs.
+fn all_at_once(env: &TestEnv, commands: &[Vec<String>]) -> Vec<std::process::Output> {
+    let children: Vec<Child> = commands
+        .iter()
+        .map(|args| {
+            env.hutch(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start hutch")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait for hutch"))
+        .collect()
+}
+
+/// Issue 17 item 3: with `-f`, a container that another process removes
+/// first counts as removed (Podman's `--force`: what is gone already is
+/// no failure). Concurrent `rm -f -a` and `rm -f NAME` all exit 0, and
+/// nothing is left.
+#[test]
+fn concurrent_forced_removals_do_not_fail_on_each_other() {
+    let env = env();
+    let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for round in 0..3 {
+        for i in 0..10 {
+            let name = format!("c{round}-{i}");
+            if i % 2 == 0 {
+                env.ok(["run", "-d", "--name", &name, "busybox", "sleep", "100"]);
+            } else {
+                env.ok(["create", "--name", &name, "busybox", "true"]);
+            }
+        }
+        let outs = all_at_once(&env, &vec![argv(&["rm", "-f", "-a"]); 3]);
+        for out in &outs {
+            assert!(
+                out.status.success(),
+                "round {round}: rm -f -a failed ({}): {}",
+                out.status,
+                stderr(out)
+            );
+        }
+        assert_eq!(env.ok(["ps", "-a", "-q"]).trim(), "");
+
+        env.ok(["run", "-d", "--name", "solo", "busybox", "sleep", "100"]);
+        let outs = all_at_once(&env, &vec![argv(&["rm", "-f", "solo"]); 2]);
+        for out in &outs {
+            assert!(
+                out.status.success(),
+                "round {round}: rm -f solo failed ({}): {}",
+                out.status,
+                stderr(out)
+            );
+        }
+        assert_eq!(env.ok(["ps", "-a", "-q"]).trim(), "");
+    }
+
+    // Beside `--rm` containers whose own cleanup removes them under the
+    // removals, and new ones coming: every `rm -f -a` succeeds (a `run`
+    // whose container was removed under it may fail; that is its race).
+    for i in 0..4 {
+        env.ok([
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            &format!("r{i}"),
+            "busybox",
+            "sleep",
+            "100",
+        ]);
+    }
+    let mut commands = vec![argv(&["rm", "-f", "-a"]); 3];
+    commands.extend(vec![argv(&["run", "--rm", "busybox", "true"]); 4]);
+    let outs = all_at_once(&env, &commands);
+    for out in &outs[..3] {
+        assert!(
+            out.status.success(),
+            "rm -f -a beside run --rm failed ({}): {}",
+            out.status,
+            stderr(out)
+        );
+    }
+    env.ok(["rm", "-f", "-a"]);
+    assert_eq!(env.ok(["ps", "-a", "-q"]).trim(), "");
+}

@@ -9,6 +9,8 @@
 //! `depend` removes those first; a running one without `force` is refused
 //! (invalid state) and the others still go.
 
+use std::time::Duration;
+
 use hutch_storage::Store;
 
 use super::select::Report;
@@ -147,7 +149,12 @@ pub fn remove(
     Ok(reports)
 }
 
-/// Stops (with `force`) and removes one container, tearing down its network.
+/// Stops (with `force`) and removes one container, tearing down its
+/// network. One `rm` at a time per container: a second one waits for the
+/// container's lock, then finds it gone. With `force`, a container that
+/// another process removed first (a concurrent `rm -f`, the `--rm`
+/// cleanup of its own monitor, which does not take the lock) counts as
+/// removed, as Podman's `--force` does not fail on what is gone already.
 fn remove_one(
     ctx: &Context,
     store: &Store,
@@ -155,8 +162,47 @@ fn remove_one(
     c: &Container,
     opts: &RemoveOptions,
 ) -> Result<()> {
+    let lock = match state.lock_container(&c.id) {
+        Ok(l) => l,
+        Err(_) if opts.force && removed_by_another(state, &c.id) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    match remove_locked(ctx, store, state, c, opts) {
+        Ok(()) => {
+            // Nobody locks a removed container again (ids are not reused).
+            let _ = lock.unlink();
+            Ok(())
+        }
+        Err(_) if opts.force && removed_by_another(state, &c.id) => {
+            let _ = lock.unlink();
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether container `id` is gone, or being removed by another process and
+/// gone within a while.
+fn removed_by_another(state: &State, id: &str) -> bool {
+    match state.container(id) {
+        Err(StateError::NoSuchContainer { .. }) => true,
+        Ok(c) if c.state == ContainerState::Removing => {
+            lifecycle::wait_until(state, id, Duration::from_secs(30), |c| c.is_none())
+                .unwrap_or(false)
+        }
+        _ => false,
+    }
+}
+
+fn remove_locked(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    c: &Container,
+    opts: &RemoveOptions,
+) -> Result<()> {
     // The row may have changed since the lookup (a dependent was stopped,
-    // the container exited).
+    // the container exited, another `rm` removed it).
     let c = state.container(&c.id)?;
     let timeout = Some(opts.timeout.unwrap_or(0));
     if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
