@@ -225,6 +225,43 @@ impl OciRuntime {
         args
     }
 
+    /// Whether the runtime keeps a record of container `id` (its state
+    /// directory): only then is a `delete` worth a process.
+    pub fn has_state(&self, id: &str) -> bool {
+        self.state_root.join(id).exists()
+    }
+
+    /// Makes the runtime forget container `id` for good, whatever state its
+    /// record is in: `delete --force` kills a process the runtime still
+    /// holds (the init of a `create` whose monitor was killed waits for
+    /// `start` forever, holding the container's mount). A record the
+    /// runtime cannot read (its `create` killed half way) goes with the
+    /// process named in `pid_file` (the runtime writes it once the init
+    /// exists), when that process is the runtime's own for this container.
+    pub fn forget(&self, id: &str, pid_file: &Path) -> Result<(), RuntimeError> {
+        if !self.has_state(id) {
+            return Ok(());
+        }
+        let deleted = self.run("delete", id, &self.delete_args(id, true));
+        if !self.has_state(id) {
+            return Ok(());
+        }
+        if let Some(pid) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+            .filter(|&pid| pid > 0 && runtime_process_of(pid, id))
+        {
+            // SAFETY: kill(2) of the runtime's process for this container,
+            // checked by its command line just before.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        match std::fs::remove_dir_all(self.state_root.join(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(_) => deleted.map(|_| ()),
+        }
+    }
+
     pub fn delete_args(&self, id: &str, force: bool) -> Vec<OsString> {
         let mut args = self.global_args();
         args.push("delete".into());
@@ -286,6 +323,14 @@ impl OciRuntime {
         }
         Ok(out)
     }
+}
+
+/// Whether process `pid` is a runtime process of container `id`: a
+/// runtime's init before it executes the container's command still has the
+/// runtime's command line, which names the container.
+fn runtime_process_of(pid: i32, id: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == id.as_bytes()))
 }
 
 /// The useful line of a runtime's stderr (the monitor needs it too).

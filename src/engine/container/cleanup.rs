@@ -96,7 +96,7 @@ pub fn cleanup(
     }
     // `--rm` takes the container's anonymous volumes too, as Podman does.
     if opts.remove
-        && let Err(e) = super::remove::remove_stopped_with(store, state, &paths, id, true)
+        && let Err(e) = super::remove::remove_after_exit(store, state, &paths, id, true)
     {
         tracing::warn!(container = id, "removing: {e:#}");
     }

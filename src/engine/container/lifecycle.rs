@@ -113,6 +113,24 @@ pub fn state_name(s: ContainerState) -> &'static str {
     }
 }
 
+/// Makes the runtime forget container `c`, killing a process its record
+/// still names: what a monitor killed during the runtime's `create` (or
+/// with its spawner) leaves behind. Cheap when the runtime has no record
+/// of it (no process is started).
+pub(crate) fn forget_in_runtime(ctx: &Context, paths: &Paths, c: &Container) {
+    // The cgroup manager as the container was created with, so that a
+    // cgroup of its own goes too.
+    let no_cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_none();
+    match super::oci_runtime(ctx, Some(&c.runtime), no_cgroup) {
+        Ok((runtime, _)) => {
+            if let Err(e) = runtime.forget(&c.id, &paths.pid_file()) {
+                tracing::warn!(container = %c.id, "runtime delete: {e}");
+            }
+        }
+        Err(e) => tracing::warn!(container = %c.id, "runtime delete: {e}"),
+    }
+}
+
 /// Runs the state database's recovery and finishes what the dead monitors
 /// left: the runtime's record, the mount, the attach socket; a half-done
 /// removal is completed. A running container whose monitor wrote the exit
@@ -123,15 +141,14 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
     let report = state.recover()?;
     for c in &report.exited {
         let paths = Paths::new(ctx, store.root(), &c.id);
-        if let Ok((runtime, _)) = super::oci_runtime(ctx, Some(&c.runtime), true) {
-            let _ = runtime.run("delete", &c.id, &runtime.delete_args(&c.id, true));
-        }
+        forget_in_runtime(ctx, &paths, c);
         let _ = store.unmount_container(&c.id);
         let _ = std::fs::remove_file(&paths.attach);
         events::record(state, c, "died", &[("containerExitCode", "-1".to_owned())]);
     }
     for c in &report.unfinished_removals {
         let paths = Paths::new(ctx, store.root(), &c.id);
+        forget_in_runtime(ctx, &paths, c);
         if let Err(e) = super::remove::remove_stopped(store, state, &paths, &c.id) {
             tracing::warn!(container = %c.id, "finishing removal: {e:#}");
         }

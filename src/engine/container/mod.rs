@@ -84,7 +84,6 @@ impl Paths {
     }
 }
 
-/// The state database beside the image store.
 /// The OCI runtime for a container: selected by name, its state under
 /// the caller's run root, with the `--runtime-flag` global flags.
 pub(crate) fn oci_runtime(
@@ -106,10 +105,18 @@ pub(crate) fn oci_runtime(
     Ok((runtime, note))
 }
 
+/// The state database beside the image store.
 pub fn open_state(ctx: &Context) -> crate::engine::Result<State> {
     use crate::engine::ResultExt as _;
     let conf = crate::engine::image::storage_conf(ctx)?;
     let root = crate::engine::image::graph_root(ctx, &conf);
     let path = root.join("state").join("hutch.db");
-    State::open(&path).with_context(|| format!("opening the container state at {}", path.display()))
+    // What the database records lives on in these directories: an
+    // emptied database must not forget it silently.
+    let tracked = [
+        ("containers", root.join("containers")),
+        ("volumes", crate::engine::volume::volumes_dir(&root)),
+    ];
+    State::open_tracking(&path, &tracked)
+        .with_context(|| format!("opening the container state at {}", path.display()))
 }

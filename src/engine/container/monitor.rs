@@ -111,6 +111,13 @@ pub fn spawn_with(
     let (runtime, _) = super::oci_runtime(ctx, Some(&row.runtime), !cgroup)?;
     // A stale exit file would read as this run's exit (lifecycle::recover).
     let _ = std::fs::remove_file(paths.exit());
+    // The runtime's record of an earlier run whose monitor was killed with
+    // its spawner (during `create`): it would refuse this create ("already
+    // exists"). The caller holds the container's lock, and a container
+    // with a live monitor is not started again, so the record is nobody's.
+    if runtime.has_state(id) {
+        super::lifecycle::forget_in_runtime(ctx, &paths, &row);
+    }
     let (helper, forward) = match network::prepare(ctx, &paths, id, &row.name) {
         Ok(n) => n,
         Err(e) => return Ok(not_started(ctx, store, state, id, start, e)),
@@ -197,24 +204,12 @@ pub fn spawn_with(
         let _ = child.wait();
         return Ok(not_started(ctx, store, state, id, start, e));
     }
-    let mut reader = BufReader::new(sync.try_clone().context("the monitor's socket")?);
-    let mut line = String::new();
-    reader
-        .read_line(&mut line)
-        .context("waiting for the container monitor")?;
-    // `attach`: the monitor listens and waits for this client before it
-    // starts the container.
-    let mut attach = None;
-    if line.trim_end() == "attach" {
-        attach = Some(
-            UnixStream::connect(&paths.attach)
-                .with_context(|| format!("attaching to container {}", short(id)))?,
-        );
-        line.clear();
-        reader
-            .read_line(&mut line)
-            .context("waiting for the container monitor")?;
-    }
+    // A monitor killed before it reported reads as an empty report (end of
+    // file): its leftovers are cleaned up below.
+    let (line, attach) = read_report(&sync, &paths, id).unwrap_or_else(|e| {
+        tracing::warn!(container = id, "waiting for the container monitor: {e:#}");
+        (String::new(), None)
+    });
     let mut parts = line.trim_end().splitn(3, ' ');
     match (parts.next(), parts.next(), parts.next()) {
         (Some("ok"), Some(ctr), _) => {
@@ -235,22 +230,61 @@ pub fn spawn_with(
             )?;
             events::record(state, &row, "start", &[]);
             // On record: the monitor may now record the exit.
-            drop((reader, sync));
+            drop(sync);
             Ok(Spawned::Created { pid: ctr, attach })
         }
         (Some("err"), Some(code), Some(message)) => Ok(Spawned::Failed {
             code: code.parse().unwrap_or(125),
             message: message.to_owned(),
         }),
-        _ => bail!(
-            "the container monitor for {} exited without reporting (see {})",
-            short(id),
-            paths
-                .userdata
-                .join(hutch_monitor::launch::LOG_FILE)
-                .display()
-        ),
+        _ => {
+            // Killed before it reported (or it broke the protocol): nothing
+            // else will clean up after it. The runtime may hold a created
+            // container (its init waits for `start` for good, holding the
+            // mount), and the layer is mounted: both go, and the container
+            // stays created, so that the next `start` runs it.
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            super::lifecycle::forget_in_runtime(ctx, &paths, &row);
+            let e = anyhow::anyhow!(
+                "the container monitor for {} exited without reporting (see {})",
+                short(id),
+                paths
+                    .userdata
+                    .join(hutch_monitor::launch::LOG_FILE)
+                    .display()
+            );
+            Ok(not_started(ctx, store, state, id, start, e))
+        }
     }
+}
+
+/// The monitor's report: `ok PID` or `err CODE MESSAGE`, after `attach`
+/// (the monitor listens and waits for this client before it starts the
+/// container) for the foreground `run`.
+fn read_report(
+    sync: &UnixStream,
+    paths: &Paths,
+    id: &str,
+) -> anyhow::Result<(String, Option<UnixStream>)> {
+    let mut reader = BufReader::new(sync.try_clone().context("the monitor's socket")?);
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .context("waiting for the container monitor")?;
+    let mut attach = None;
+    if line.trim_end() == "attach" {
+        attach = Some(
+            UnixStream::connect(&paths.attach)
+                .with_context(|| format!("attaching to container {}", short(id)))?,
+        );
+        line.clear();
+        reader
+            .read_line(&mut line)
+            .context("waiting for the container monitor")?;
+    }
+    Ok((line, attach))
 }
 
 /// The start failed before a monitor ran: the cleanup it would have run

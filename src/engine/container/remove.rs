@@ -9,6 +9,8 @@
 //! `depend` removes those first; a running one without `force` is refused
 //! (invalid state) and the others still go.
 
+use std::time::Duration;
+
 use hutch_storage::Store;
 
 use super::select::Report;
@@ -156,7 +158,12 @@ pub fn remove(
     Ok(reports)
 }
 
-/// Stops (with `force`) and removes one container, tearing down its network.
+/// Stops (with `force`) and removes one container, tearing down its
+/// network. One `rm` at a time per container: a second one waits for the
+/// container's lock, then finds it gone. With `force`, a container that
+/// another process removed first (a concurrent `rm -f`, the `--rm`
+/// cleanup of its own monitor, which does not take the lock) counts as
+/// removed, as Podman's `--force` does not fail on what is gone already.
 fn remove_one(
     ctx: &Context,
     store: &Store,
@@ -164,8 +171,47 @@ fn remove_one(
     c: &Container,
     opts: &RemoveOptions,
 ) -> Result<()> {
+    let lock = match state.lock_container(&c.id) {
+        Ok(l) => l,
+        Err(_) if opts.force && removed_by_another(state, &c.id) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    match remove_locked(ctx, store, state, c, opts) {
+        Ok(()) => {
+            // Nobody locks a removed container again (ids are not reused).
+            let _ = lock.unlink();
+            Ok(())
+        }
+        Err(_) if opts.force && removed_by_another(state, &c.id) => {
+            let _ = lock.unlink();
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether container `id` is gone, or being removed by another process and
+/// gone within a while.
+fn removed_by_another(state: &State, id: &str) -> bool {
+    match state.container(id) {
+        Err(StateError::NoSuchContainer { .. }) => true,
+        Ok(c) if c.state == ContainerState::Removing => {
+            lifecycle::wait_until(state, id, Duration::from_secs(30), |c| c.is_none())
+                .unwrap_or(false)
+        }
+        _ => false,
+    }
+}
+
+fn remove_locked(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    c: &Container,
+    opts: &RemoveOptions,
+) -> Result<()> {
     // The row may have changed since the lookup (a dependent was stopped,
-    // the container exited).
+    // the container exited, another `rm` removed it).
     let c = state.container(&c.id)?;
     let timeout = Some(opts.timeout.unwrap_or(0));
     if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
@@ -188,8 +234,13 @@ fn remove_one(
             .with_context(|| format!("stopping container {}", c.name))?;
     }
     let paths = Paths::new(ctx, store.root(), &c.id);
+    // A monitor killed during the runtime's `create` (with its spawner)
+    // leaves the runtime's init waiting for `start`, and its record: they
+    // go with the container.
+    lifecycle::forget_in_runtime(ctx, &paths, &c);
     super::network::teardown(ctx, &c.id);
-    remove_stopped_with(store, state, &paths, &c.id, opts.volumes)
+    // This `rm` holds the lock already (remove_one).
+    finish_removal(store, state, &paths, &c.id, opts.volumes, None)
         .with_context(|| format!("removing container {}", c.name))
 }
 
@@ -200,6 +251,11 @@ pub fn remove_stopped(store: &Store, state: &State, paths: &Paths, id: &str) -> 
 
 /// [`remove_stopped`]; with `volumes` (`rm -v`) also the anonymous volumes
 /// it used that no other container uses. Named volumes always stay.
+///
+/// The container's lock is held from the mark "removing" to the row's
+/// end: another process's (or the API service's other request's) recovery
+/// skips a locked container, instead of taking a removal in progress for
+/// one a dead process left half done and removing it under this one.
 pub fn remove_stopped_with(
     store: &Store,
     state: &State,
@@ -207,17 +263,45 @@ pub fn remove_stopped_with(
     id: &str,
     volumes: bool,
 ) -> Result<()> {
-    // Held from the mark "removing" to the row's end: another process's
-    // (or the API service's other request's) recovery skips a locked
-    // container, instead of taking a removal in progress for one a dead
-    // process left half done and removing it under this one.
     let lock = state.lock_container(id)?;
+    finish_removal(store, state, paths, id, volumes, Some(lock))
+}
+
+/// The `--rm` removal after the container's exit, run by its cleanup. A
+/// start that failed has its cleanup run while the starting command still
+/// holds the container's lock (it waits for the monitor's report, which
+/// comes after the cleanup): the lock is taken only when it is free, so
+/// the two never wait for each other.
+pub fn remove_after_exit(
+    store: &Store,
+    state: &State,
+    paths: &Paths,
+    id: &str,
+    volumes: bool,
+) -> Result<()> {
+    let lock = state.try_lock_container(id)?;
+    finish_removal(store, state, paths, id, volumes, lock)
+}
+
+/// The removal itself; `lock` is unlinked with the row. `None`: the caller
+/// holds the lock (an `rm`) or could not have it (see
+/// [`remove_after_exit`]).
+fn finish_removal(
+    store: &Store,
+    state: &State,
+    paths: &Paths,
+    id: &str,
+    volumes: bool,
+    mut lock: Option<crate::engine::state::ContainerLock>,
+) -> Result<()> {
     let row = match state.container(id) {
         Ok(row) => row,
         Err(e) => {
             // Gone already (removed while this one waited): no stray lock
             // file left behind.
-            let _ = lock.unlink();
+            if let Some(l) = lock.take() {
+                let _ = l.unlink();
+            }
             return Err(e.into());
         }
     };
@@ -244,7 +328,9 @@ pub fn remove_stopped_with(
         let _ = std::fs::remove_dir_all(dir);
     }
     let orphans = state.remove_container(id)?;
-    let _ = lock.unlink();
+    if let Some(l) = lock.take() {
+        let _ = l.unlink();
+    }
     super::events::record(state, &row, "remove", &[]);
     if volumes {
         crate::engine::volume::remove_orphans(state, &orphans)

@@ -102,7 +102,12 @@ fn start_attached(
         remove: c.spec.remove,
         restarting: false,
     };
-    let client = match monitor::spawn_with(ctx, store, state, &c.id, start)? {
+    // As `start_detached`: one spawner at a time (it may delete the
+    // runtime's leftover record of the container).
+    let lock = state.lock_container(&c.id)?;
+    let spawned = monitor::spawn_with(ctx, store, state, &c.id, start)?;
+    drop(lock);
+    let client = match spawned {
         monitor::Spawned::Failed { code, message } => return Err(Error::runtime(code, message)),
         monitor::Spawned::Created { attach, .. } => attach,
     };

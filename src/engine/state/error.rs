@@ -6,6 +6,15 @@ use std::path::PathBuf;
 
 use super::ContainerState;
 
+/// Entries of a directory that the state database tracks.
+#[derive(Debug)]
+pub struct Held {
+    /// What they are, plural: "containers", "volumes".
+    pub what: &'static str,
+    pub dir: PathBuf,
+    pub count: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("creating state directory {path}: {source}")]
@@ -27,6 +36,23 @@ pub enum StateError {
     Open {
         path: PathBuf,
         source: rusqlite::Error,
+    },
+    /// The database file is empty (or missing) while what it tracked is
+    /// still on disk.
+    #[error(
+        "state database {path} is {}, but the store still has {}, recorded in it: \
+         a new database would forget them. Restore {path} from a backup; or, to give them up, \
+         move {} aside{}",
+        if *missing { "missing" } else { "empty (0 bytes)" },
+        held.iter().map(|h| format!("{} {} (in {})", h.count, h.what, h.dir.display())).collect::<Vec<_>>().join(" and "),
+        held.iter().map(|h| h.dir.display().to_string()).collect::<Vec<_>>().join(" and "),
+        if *missing { String::new() } else { format!(", with {} and its -wal and -shm files", path.display()) }
+    )]
+    Emptied {
+        path: PathBuf,
+        /// Not there at all, rather than zero bytes.
+        missing: bool,
+        held: Vec<Held>,
     },
     #[error(
         "state database {path} has schema version {found}, newer than version {supported} that this hutch understands: upgrade hutch"

@@ -34,7 +34,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use container::{Container, NewContainer};
-pub use error::StateError;
+pub use error::{Held, StateError};
 pub use event::{Event, EventFilter, EventType};
 pub use exec::{ExecSession, ExecState, ExecTransition, NewExecSession};
 pub use lock::ContainerLock;
@@ -84,6 +84,22 @@ impl State {
     /// Opens the database at `path`, creating its directory (0700), the
     /// file (0600) and the schema as needed.
     pub fn open(path: impl AsRef<Path>) -> Result<State, StateError> {
+        State::open_tracking(path, &[])
+    }
+
+    /// [`State::open`] for a database that tracks what lives in the
+    /// directories `tracked` (what they hold, and where: the store's
+    /// containers, the volumes): an
+    /// empty file (zero bytes: truncated by a user, a full disk, a broken
+    /// copy) is refused while any of them has entries, rather than made a
+    /// new, empty database that would forget them silently; so is a missing
+    /// file (removed, or the state on a disk that is not mounted). A database
+    /// SQLite made is never empty (WAL mode writes its first page), so
+    /// zero bytes is a new file, or a lost one.
+    pub fn open_tracking(
+        path: impl AsRef<Path>,
+        tracked: &[(&'static str, PathBuf)],
+    ) -> Result<State, StateError> {
         let path = path.as_ref().to_path_buf();
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -100,7 +116,8 @@ impl State {
         // Created here rather than by SQLite, which would honour the umask
         // (0644 typically); SQLite gives the -wal and -shm files the mode of
         // the main file, so all three stay private.
-        OpenOptions::new()
+        let existed = path.exists();
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -111,6 +128,32 @@ impl State {
                 path: path.clone(),
                 source,
             })?;
+        if file.metadata().is_ok_and(|m| m.len() == 0) {
+            let held: Vec<Held> = tracked
+                .iter()
+                .filter_map(|(what, dir)| {
+                    let count = std::fs::read_dir(dir).ok()?.filter(|e| e.is_ok()).count();
+                    (count > 0).then(|| Held {
+                        what,
+                        dir: dir.clone(),
+                        count,
+                    })
+                })
+                .collect();
+            if !held.is_empty() {
+                if !existed {
+                    // Made just now: the next command should find it
+                    // missing again, not emptied.
+                    let _ = std::fs::remove_file(&path);
+                }
+                return Err(StateError::Emptied {
+                    path,
+                    missing: !existed,
+                    held,
+                });
+            }
+        }
+        drop(file);
         let open_err = |source| StateError::Open {
             path: path.clone(),
             source,
@@ -426,5 +469,54 @@ pub(crate) mod tests {
             "{:?}",
             start.elapsed()
         );
+    }
+
+    /// Issue 17: a database truncated to zero bytes was made a new, empty
+    /// one while containers it recorded stayed on disk, untracked.
+    #[test]
+    fn an_emptied_database_is_refused_while_it_tracked_something() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state").join("hutch.db");
+        let containers = dir.path().join("containers");
+        let tracked = [("containers", containers.clone())];
+        // A new store: an empty directory is nothing to forget.
+        std::fs::create_dir_all(&containers).unwrap();
+        let state = State::open_tracking(&db, &tracked).unwrap();
+        state
+            .create_container(&new_container(&id("c0", 1), Some("kept")))
+            .unwrap();
+        std::fs::create_dir(containers.join(id("c0", 1))).unwrap();
+        drop(state);
+        // A database in use opens as ever.
+        State::open_tracking(&db, &tracked).unwrap();
+
+        std::fs::File::create(&db).unwrap();
+        let err = State::open_tracking(&db, &tracked)
+            .err()
+            .expect("an emptied database was accepted");
+        assert!(matches!(err, StateError::Emptied { .. }), "{err:?}");
+        let text = err.to_string();
+        for part in [
+            db.display().to_string(),
+            "empty (0 bytes)".to_owned(),
+            format!("1 containers (in {})", containers.display()),
+            "Restore".to_owned(),
+        ] {
+            assert!(text.contains(&part), "{part:?} missing from: {text}");
+        }
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "left as it was");
+
+        // A missing file is refused alike, and not left behind empty.
+        let gone = dir.path().join("elsewhere").join("hutch.db");
+        let err = State::open_tracking(&gone, &tracked)
+            .err()
+            .expect("a missing database was accepted");
+        assert!(err.to_string().contains("is missing"), "{err}");
+        assert!(!gone.exists());
+
+        // Once the containers are given up, it is a new database again.
+        std::fs::remove_dir(containers.join(id("c0", 1))).unwrap();
+        let state = State::open_tracking(&db, &tracked).unwrap();
+        assert!(state.list_containers(true).unwrap().is_empty());
     }
 }

@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -282,12 +283,14 @@ fn run_container(
     } else {
         (Stdio::null(), None)
     };
-    let created = Command::new(&l.runtime.path)
+    let mut create = Command::new(&l.runtime.path);
+    create
         .args(&l.runtime.create)
         .stdin(stdin_r)
         .stdout(Stdio::from(out_w))
-        .stderr(Stdio::from(err_w))
-        .output();
+        .stderr(Stdio::from(err_w));
+    die_with_monitor(&mut create);
+    let created = create.output();
     let runtime_ok = matches!(&created, Ok(o) if o.status.success());
     let failure = match created {
         // The helper started before `create` and got ready meanwhile.
@@ -431,17 +434,40 @@ fn run_container(
     Ok(code)
 }
 
+/// The runtime's `create`/`start` end with the monitor: killed half way,
+/// nothing would wait for them or report their outcome, and a `create`
+/// left alone keeps its init waiting for a `start` that never comes (the
+/// spawner or `rm` then makes the runtime forget what it made).
+fn die_with_monitor(cmd: &mut Command) {
+    // SAFETY: getpid has no preconditions.
+    let monitor = unsafe { libc::getpid() };
+    // SAFETY: prctl and getppid are async-signal-safe; they concern the
+    // child alone.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The monitor died between fork and prctl: the signal would
+            // never come.
+            if libc::getppid() != monitor {
+                libc::_exit(125);
+            }
+            Ok(())
+        });
+    }
+}
+
 fn run_start(l: &Launch, args: &[String]) -> Result<(), String> {
-    let out = Command::new(&l.runtime.path)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            format!(
-                "running {} start for container {}: {e}",
-                l.runtime.name, l.id
-            )
-        })?;
+    let mut cmd = Command::new(&l.runtime.path);
+    cmd.args(args).stdin(Stdio::null());
+    die_with_monitor(&mut cmd);
+    let out = cmd.output().map_err(|e| {
+        format!(
+            "running {} start for container {}: {e}",
+            l.runtime.name, l.id
+        )
+    })?;
     if out.status.success() {
         return Ok(());
     }
