@@ -59,14 +59,7 @@ fn ping_version_and_docker_cli_on_the_default_socket() {
         return;
     }
     let docker = |args: &[&str]| {
-        let mut cmd = Command::new("docker");
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &env.home)
-            .env("DOCKER_HOST", format!("unix://{}", sock.display()));
-        as_user(&mut cmd, &env.user);
-        let out = cmd.output().expect("run docker");
+        let out = docker(&env, &sock, args);
         assert!(out.status.success(), "docker {args:?}: {}", stderr(&out));
         stdout(&out)
     };
