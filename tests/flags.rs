@@ -219,6 +219,39 @@ fn tmpfs_mounts() {
 }
 
 #[test]
+fn shm_size_sets_dev_shm_and_inspect() {
+    let env = env_with_busybox();
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--shm-size",
+        "128m",
+        "busybox",
+        "sh",
+        "-c",
+        "grep ' /dev/shm ' /proc/mounts",
+    ]);
+    assert!(out.contains("size=131072k"), "{out}");
+    env.ok([
+        "create",
+        "--name",
+        "s",
+        "--shm-size",
+        "1g",
+        "busybox",
+        "true",
+    ]);
+    let shown = env.ok(["inspect", "--format", "{{.HostConfig.ShmSize}}", "s"]);
+    assert_eq!(shown.trim(), "1073741824");
+    env.ok(["create", "--name", "d", "busybox", "true"]);
+    let shown = env.ok(["inspect", "--format", "{{.HostConfig.ShmSize}}", "d"]);
+    assert_eq!(shown.trim(), "67108864", "Podman's default");
+    let bad = env.run(["create", "--shm-size", "12q", "busybox", "true"]);
+    assert_eq!(bad.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("12q"));
+}
+
+#[test]
 fn init_is_pid_one() {
     let env = env_with_busybox();
     // The init is bound at /run/podman-init (as in Podman), so its comm is

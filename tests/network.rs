@@ -228,6 +228,9 @@ fn publish_all_chooses_random_ports() {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("unexpected port line {line:?}"));
     fetch_passwd(port);
+    // ps shows the port chosen at start, in Podman's form.
+    let ps = env.ok(["ps", "--format", "{{.Ports}}"]);
+    assert_eq!(ps.trim(), format!("0.0.0.0:{port}->80/tcp"));
     env.ok(["rm", "-f", id]);
 }
 

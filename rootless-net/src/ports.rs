@@ -126,6 +126,26 @@ impl PortMapping {
             })
             .collect()
     }
+
+    /// The PORTS column of `ps`, as Podman: "0.0.0.0:8080->80/tcp", a
+    /// range as "0.0.0.0:8080-8081->80-81/tcp".
+    pub fn ps_text(&self) -> String {
+        let ip = if self.host_ip.is_empty() {
+            "0.0.0.0"
+        } else {
+            &self.host_ip
+        };
+        let span = |p: u16| match self.range {
+            0 | 1 => p.to_string(),
+            n => format!("{p}-{}", p.saturating_add(n - 1)),
+        };
+        format!(
+            "{ip}:{}->{}/{}",
+            span(self.host_port),
+            span(self.container_port),
+            self.protocol
+        )
+    }
 }
 
 fn port_range(s: &str) -> Result<(u16, u16), String> {

@@ -85,6 +85,9 @@ pub struct ContainerSpec {
     /// `--tz`: a zone under /usr/share/zoneinfo, or `local` (the host's
     /// /etc/localtime), bound read-only on /etc/localtime at create.
     pub timezone: Option<String>,
+    /// `--shm-size` in bytes: the size of the tmpfs on /dev/shm; `None`
+    /// for Podman's 64 MiB.
+    pub shm_size: Option<u64>,
     /// `--conmon-pidfile`: where each start writes the monitor's pid
     /// (hutch-monitor has conmon's role), absolute.
     pub monitor_pidfile: Option<PathBuf>,
@@ -144,6 +147,7 @@ impl Default for ContainerSpec {
             stop_signal: None,
             stop_timeout: None,
             timezone: None,
+            shm_size: None,
             monitor_pidfile: None,
             run_timeout: None,
             tty: false,

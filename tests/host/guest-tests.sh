@@ -325,6 +325,61 @@ c_timing() {
   in_delegated_scope bash -c 'time_runs systemd && time_runs cgroupfs'
 }
 
+# A GET over a unix socket with perl-base (no curl in the guest): prints the
+# status line and the body.
+http_get() { # SOCKET PATH
+  perl -MIO::Socket::UNIX -e '
+    my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect $ARGV[0]: $!\n";
+    print $s "GET $ARGV[1] HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n";
+    local $/; my $r = <$s>; my ($head, $body) = split /\r\n\r\n/, $r, 2;
+    print +(split /\r\n/, $head)[0], "\n", $body // "", "\n";' "$1" "$2"
+}
+
+# The user units of examples/, pointing at this hutch.
+c_socket_units() {
+  local d=$HOME/.config/systemd/user
+  mkdir -p "$d"
+  cp /mnt/in/hutch.socket "$d/hutch.socket" || fail "no hutch.socket shared in"
+  sed "s|^ExecStart=hutch |ExecStart=$HUTCH |" /mnt/in/hutch.service > "$d/hutch.service"
+  grep ExecStart "$d/hutch.service"
+  systemctl --user daemon-reload || fail "daemon-reload failed"
+  systemctl --user start hutch.socket || fail "hutch.socket did not start"
+  [ -S "$XDG_RUNTIME_DIR/hutch/hutch.sock" ] || fail "no socket at $XDG_RUNTIME_DIR/hutch/hutch.sock"
+  systemctl --user is-active hutch.service && fail "hutch.service runs before any request"
+  true
+}
+
+c_socket_activation() {
+  local sock=$XDG_RUNTIME_DIR/hutch/hutch.sock out
+  out=$(http_get "$sock" /_ping) || fail "GET /_ping failed: $out"
+  echo "$out"
+  case $out in "HTTP/1.1 200"*OK*) ;; *) fail "unexpected answer to /_ping" ;; esac
+  systemctl --user is-active hutch.service || fail "hutch.service is not active after a request"
+  if [ -x /mnt/in/docker ]; then
+    out=$(DOCKER_HOST=unix://$sock /mnt/in/docker version --format '{{.Server.Version}}' 2>&1) || fail "docker version: $out"
+    echo "docker version through the socket: $out"
+    out=$(DOCKER_HOST=unix://$sock /mnt/in/docker ps -a --format '{{.Names}}' 2>&1) || fail "docker ps: $out"
+    echo "docker ps -a: $(echo $out)"
+  else
+    echo "no docker CLI on the host to share in: checked with perl only"
+  fi
+}
+
+c_socket_idle_exit() {
+  local sock=$XDG_RUNTIME_DIR/hutch/hutch.sock out
+  # hutch.service runs `system service --time 5`: idle for 5 s, it exits.
+  for _ in $(seq 1 120); do
+    systemctl --user is-active --quiet hutch.service || break
+    sleep 0.5
+  done
+  systemctl --user is-active --quiet hutch.service && fail "hutch.service still active after 60 s idle"
+  systemctl --user is-active hutch.socket || fail "hutch.socket went down with the service"
+  out=$(http_get "$sock" /v1.41/version) || fail "GET /version after the idle exit failed: $out"
+  case $out in "HTTP/1.1 200"*ApiVersion*) ;; *) fail "unexpected answer: $out" ;; esac
+  systemctl --user is-active hutch.service || fail "the next request did not start hutch.service again"
+  systemctl --user stop hutch.socket hutch.service
+}
+
 c_cleanup() {
   h rm -fa >/dev/null || fail "rm -fa failed"
   local left
@@ -361,6 +416,9 @@ else
   check timing-default --needs run-rm -- time_runs default
 fi
 
+check socket-units -- c_socket_units
+check socket-activation --needs socket-units -- c_socket_activation
+check socket-idle-exit --needs socket-activation -- c_socket_idle_exit
 check cleanup --needs run-rm -- c_cleanup
 
 [ -n "$pending_failed" ] && echo "host-tier: pending checks that failed (tolerated):$pending_failed"

@@ -47,6 +47,10 @@ install -m 0755 "$(dirname "$hutch")/hutch-monitor" "$work/in/hutch-monitor"
 # A debug build carries ~150 MB of debug info the guest would page in over 9p.
 strip --strip-debug "$work/in/hutch" "$work/in/hutch-monitor" 2>/dev/null || true
 install -m 0644 "$script" "$work/in/guest-tests.sh"
+# The example user units of the API socket, and the host's docker CLI (a
+# real client of the socket) when it has one.
+install -m 0644 "$repo/examples/hutch.socket" "$repo/examples/hutch.service" "$work/in/"
+if d=$(command -v docker); then install -m 0755 "$d" "$work/in/docker"; fi
 echo "HUTCH_HOST_RUNS=${HUTCH_HOST_RUNS:-5}" > "$work/in/env"
 
 # TCG: /dev/kvm on this machine kind is a paravirtual device that cannot

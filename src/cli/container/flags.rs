@@ -205,9 +205,18 @@ pub struct CreateFlags {
     /// Set timezone in container (a zone name such as Europe/Berlin, or local)
     #[arg(long, value_name = "TIMEZONE")]
     pub tz: Option<String>,
+    /// Size of /dev/shm (format: <number>[<unit>], where unit = b (bytes), k (kibibytes), m (mebibytes), or g (gibibytes))
+    #[arg(long, value_name = "SIZE", value_parser = shm_size)]
+    pub shm_size: Option<u64>,
     /// No longer supported by the kernel: accepted and ignored, as Podman does
     #[arg(long, value_name = "SIZE", hide = true)]
     pub kernel_memory: Option<String>,
+}
+
+/// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
+/// tmpfs of size 0 would be unbounded).
+fn shm_size(s: &str) -> Result<u64, String> {
+    parse::log::size(s).map_err(|e| e.to_string())
 }
 
 /// The proxy variables `--http-proxy` (on by default) copies from the
@@ -379,6 +388,7 @@ impl CreateFlags {
                 .transpose()?,
             stop_timeout: self.stop_timeout,
             timezone: self.tz.clone(),
+            shm_size: self.shm_size.filter(|n| *n > 0),
             run_timeout: self.timeout.filter(|t| *t > 0),
             monitor_pidfile: self.conmon_pidfile.as_ref().map(|p| caller.cwd.join(p)),
             tty: self.tty,

@@ -289,6 +289,7 @@ pub fn generator_input(spec: &ContainerSpec) -> ContainerConfig {
         },
         resources: spec.resources.clone(),
         oom_score_adj: spec.resources.oom_score_adj,
+        shm_size: spec.shm_size,
         ..ContainerConfig::default()
     }
 }

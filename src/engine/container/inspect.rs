@@ -158,6 +158,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "AutoRemove": req.remove,
         "ReadonlyRootfs": req.read_only,
         "Runtime": "oci",
+        "ShmSize": req.shm_size.unwrap_or(crate::runtime::spec::mounts::DEFAULT_SHM_SIZE),
     });
     // Limits as the stored spec holds them (`update` writes them back),
     // in the runtime spec's shape; also where no cgroup applies them.

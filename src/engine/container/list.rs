@@ -101,6 +101,9 @@ pub struct ContainerSummary {
     pub labels: Vec<(String, String)>,
     /// With `size`: (writable layer, image) in bytes.
     pub size: Option<(u64, u64)>,
+    /// The published ports, with the host ports chosen at start where
+    /// the network plan has them.
+    pub ports: Vec<hutch_rootless_net::PortMapping>,
 }
 
 /// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
@@ -202,7 +205,17 @@ fn summary(
             .unwrap_or(0);
         (rw, rootfs)
     });
+    // Only containers that publish ports cost a read of their plan.
+    let ports = if c.spec.network.ports.is_empty() && !c.spec.network.publish_all {
+        Vec::new()
+    } else {
+        super::network::read_plan(&Paths::new(ctx, store.root(), &c.id))
+            .map(|plan| plan.ports)
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| c.spec.network.ports.clone())
+    };
     ContainerSummary {
+        ports,
         state_name: state_name(c.state),
         id: c.id,
         name: c.name,

@@ -290,6 +290,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
             .and_then(|s| parse::restart::signal(s).ok()),
         stop_timeout: old.stop_timeout,
         timezone: None,
+        shm_size: None,
         monitor_pidfile: None,
         run_timeout: None,
         tty: old.tty,
