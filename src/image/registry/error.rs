@@ -93,6 +93,18 @@ pub enum RegistryError {
         size: u64,
     },
 
+    /// More than hutch reads of one manifest, index or config (see
+    /// `pull::MAX_MANIFEST_BYTES`, `pull::MAX_CONFIG_BYTES`).
+    #[error(
+        "{registry}/{repository}: {what}: larger than {limit} bytes, the most hutch accepts for it; the registry served an oversized or hostile document"
+    )]
+    TooLarge {
+        registry: String,
+        repository: String,
+        what: String,
+        limit: u64,
+    },
+
     #[error("{registry}/{repository}: manifest {digest}: {source}")]
     BadManifest {
         registry: String,

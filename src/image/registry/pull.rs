@@ -19,6 +19,16 @@ use super::{ProgressEvent, Pulled, RegistryError};
 /// Layers downloaded at once, as Podman does by default.
 pub(super) const PARALLEL_BLOBS: usize = 3;
 
+/// The most hutch reads of one manifest or index from a registry: 4 MiB,
+/// containers/image's `MaxManifestBodySize` and hutch's archive loader's
+/// limit. The read stops there, whatever the registry declares.
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+/// The most an image's config blob may weigh: 4 MiB, containers/image's
+/// `MaxConfigBodySize` (real ones are a few KiB). Checked against the size
+/// its manifest declares, which the download does not go past.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
 pub(super) async fn pull(
     s: &Session,
     reference: &str,
@@ -63,6 +73,14 @@ pub(super) async fn pull(
         }
     };
 
+    if config.size > MAX_CONFIG_BYTES {
+        return Err(RegistryError::TooLarge {
+            registry: s.registry.clone(),
+            repository: s.repository.clone(),
+            what: format!("config {} ({} bytes)", config.digest, config.size),
+            limit: MAX_CONFIG_BYTES,
+        });
+    }
     if blobs.contains(&config.digest) {
         emit(
             &events,
@@ -115,9 +133,9 @@ pub(super) async fn pull(
     })
 }
 
-/// Fetches a manifest and checks it against `expected` when it was asked
-/// for by digest. (By tag, oci-client checks it against the registry's
-/// `Docker-Content-Digest` header.)
+/// Fetches a manifest (at most [`MAX_MANIFEST_BYTES`]) and checks it
+/// against `expected` when it was asked for by digest, else against the
+/// registry's `Docker-Content-Digest` header.
 async fn fetch_manifest(
     s: &Session,
     target: &Reference,
@@ -125,13 +143,16 @@ async fn fetch_manifest(
     label: &str,
 ) -> Result<(Vec<u8>, Digest), RegistryError> {
     let what = format!("reading manifest {label}");
-    let (body, _) = s
-        .client
-        .pull_manifest_raw(target, &s.auth, ACCEPTED)
-        .await
-        .map_err(s.fail(what.clone()))?;
+    let (body, header) = s
+        .get_manifest(target, ACCEPTED, MAX_MANIFEST_BYTES, &what)
+        .await?;
     let digest = Digest::of(&body);
-    if let Some(expected) = expected
+    // By tag, the registry's header is what the body is checked against
+    // (as oci-client does).
+    let expected = expected
+        .cloned()
+        .or_else(|| header.and_then(|h| h.parse::<Digest>().ok()));
+    if let Some(expected) = &expected
         && *expected != digest
     {
         return Err(RegistryError::DigestMismatch {
@@ -142,7 +163,7 @@ async fn fetch_manifest(
             actual: digest.to_string(),
         });
     }
-    Ok((body.to_vec(), digest))
+    Ok((body, digest))
 }
 
 fn parse(s: &Session, body: &[u8], digest: &Digest) -> Result<Manifest, RegistryError> {

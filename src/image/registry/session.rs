@@ -2,6 +2,7 @@
 //! credentials it presents, the validated names it builds URLs from, and the
 //! sorting of its errors into [`RegistryError`]s.
 
+use oci_client::RegistryOperation;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
@@ -19,6 +20,14 @@ pub(super) struct Session {
     pub registry: String,
     pub repository: String,
     with_credentials: bool,
+    /// For the requests whose bodies hutch reads itself, bounded
+    /// (manifests): oci-client reads whole bodies.
+    http: reqwest::Client,
+    /// `scheme://host` of the registry's API.
+    base_url: String,
+    /// The bearer token oci-client obtained for pulling, once asked for
+    /// (`Some(None)`: the registry wants none).
+    pull_token: std::sync::Mutex<Option<Option<String>>>,
 }
 
 impl Session {
@@ -34,8 +43,14 @@ impl Session {
             reason,
         })?;
         install_crypto_provider();
+        let protocol = protocol_for(ep).await;
+        let base_url = format!("{}://{}", scheme(&protocol), api_host(&ep.registry));
+        let http = http_client(ep.insecure).map_err(|source| RegistryError::Client {
+            registry: ep.registry.clone(),
+            source: Box::new(source.into()),
+        })?;
         let config = ClientConfig {
-            protocol: protocol_for(ep).await,
+            protocol,
             accept_invalid_certificates: ep.insecure,
             // One streamed PUT per blob: every registry accepts it, while
             // oci-client's chunked upload sends one PATCH per stream item.
@@ -59,6 +74,9 @@ impl Session {
             registry: ep.registry.clone(),
             repository: repository.to_owned(),
             with_credentials: creds.is_some(),
+            http,
+            base_url,
+            pull_token: std::sync::Mutex::new(None),
         };
         // Blob and upload calls use whatever auth the client holds for the
         // registry and never take it as an argument, so store it up front,
@@ -107,6 +125,103 @@ impl Session {
         } else {
             Ok((self.reference_by_tag(reference)?, None))
         }
+    }
+
+    /// GETs the manifest `target` names, reading at most `limit` bytes of
+    /// it: a registry that sends more (declared or not: a body without
+    /// Content-Length is read until the limit, no further) is refused
+    /// with [`RegistryError::TooLarge`]. Authenticates as oci-client does
+    /// (its bearer token for pulling, or basic credentials); an error
+    /// status is sorted as oci-client's are. Returns the body and the
+    /// registry's `Docker-Content-Digest`, if it sent one.
+    pub async fn get_manifest(
+        &self,
+        target: &Reference,
+        accepted: &[&str],
+        limit: u64,
+        what: &str,
+    ) -> Result<(Vec<u8>, Option<String>), RegistryError> {
+        let token = self.pull_token(target, what).await?;
+        let name = target
+            .digest()
+            .or(target.tag())
+            .unwrap_or("latest")
+            .to_owned();
+        let url = format!(
+            "{}/v2/{}/manifests/{name}",
+            self.base_url,
+            target.repository()
+        );
+        let mut req = self
+            .http
+            .get(&url)
+            .header(reqwest::header::ACCEPT, accepted.join(", "));
+        req = match (&token, &self.auth) {
+            (Some(t), _) => req.bearer_auth(t),
+            (None, RegistryAuth::Basic(user, password)) => req.basic_auth(user, Some(password)),
+            (None, _) => req,
+        };
+        let request_failed = |e: reqwest::Error| (self.fail(what))(e.into());
+        let mut res = req.send().await.map_err(request_failed)?;
+        let status = res.status();
+        let too_large = || RegistryError::TooLarge {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            what: what.to_owned(),
+            limit,
+        };
+        // An error's body is only a message: a little of it is enough.
+        let cap = if status.is_success() { limit } else { 4096 };
+        if status.is_success() && res.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let digest = res
+            .headers()
+            .get("Docker-Content-Digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(request_failed)? {
+            if (body.len() + chunk.len()) as u64 > cap {
+                if status.is_success() {
+                    return Err(too_large());
+                }
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            let e = OciDistributionError::ServerError {
+                code: status.as_u16(),
+                url,
+                message: String::from_utf8_lossy(&body).into_owned(),
+            };
+            return Err((self.fail(what))(e));
+        }
+        Ok((body, digest))
+    }
+
+    /// The bearer token for pulling from this repository, asked of
+    /// oci-client once (which keeps it for the blob requests too).
+    async fn pull_token(
+        &self,
+        target: &Reference,
+        what: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        if let Ok(held) = self.pull_token.lock()
+            && let Some(token) = held.as_ref()
+        {
+            return Ok(token.clone());
+        }
+        let token = self
+            .client
+            .auth(target, &self.auth, RegistryOperation::Pull)
+            .await
+            .map_err(self.fail(what))?;
+        if let Ok(mut held) = self.pull_token.lock() {
+            *held = Some(token.clone());
+        }
+        Ok(token)
     }
 
     /// Sorts an `oci-client` error from doing `what` into what a user can act on.

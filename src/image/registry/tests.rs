@@ -621,3 +621,155 @@ fn tls_registry_with_a_self_signed_certificate() {
     }
     assert!(chain.contains("certificate"), "{chain}");
 }
+
+/// What the hostile registry answers for a manifest.
+#[derive(Clone, Copy)]
+enum Hostile {
+    /// 200 and body bytes without end (no Content-Length), until the
+    /// client hangs up or 64 MiB went out.
+    Endless,
+    /// A declared Content-Length of 50 MB (the body never comes).
+    Declared,
+    /// A valid image manifest whose config declares 50 MB.
+    BigConfig,
+}
+
+/// A registry on 127.0.0.1 that serves `what` for every manifest; `/v2/`
+/// answers 200 without a challenge. Returns its endpoint and the bytes of
+/// manifest body it managed to send, once it is done.
+fn hostile_registry(what: Hostile) -> (Endpoint, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::Read;
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = sent.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                // The request head (a TLS probe is not one: it is closed).
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16 << 10 {
+                    match conn.read(&mut byte) {
+                        // A TLS ClientHello (0x16 first) would wait for
+                        // an answer forever: close it, so the client
+                        // falls back to plain HTTP.
+                        Ok(1) if head.is_empty() && !byte[0].is_ascii_uppercase() => return,
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let Some(path) = head.strip_prefix("GET ").and_then(|r| r.split(' ').next()) else {
+                    return;
+                };
+                let oci = "application/vnd.oci.image.manifest.v1+json";
+                if !path.contains("/manifests/") {
+                    let _ = conn.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    return;
+                }
+                match what {
+                    Hostile::Endless => {
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 200 OK\r\nContent-Type: {oci}\r\nConnection: close\r\n\r\n"
+                        );
+                        let chunk = vec![b' '; 64 << 10];
+                        while counter.load(Ordering::SeqCst) < 64 << 20 {
+                            if conn.write_all(&chunk).is_err() {
+                                break;
+                            }
+                            counter.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+                        }
+                    }
+                    Hostile::Declared => {
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 200 OK\r\nContent-Type: {oci}\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n"
+                        );
+                    }
+                    Hostile::BigConfig => {
+                        let body = json!({
+                            "schemaVersion": 2,
+                            "mediaType": oci,
+                            "config": {
+                                "mediaType": "application/vnd.oci.image.config.v1+json",
+                                "digest": Digest::of(b"big").to_string(),
+                                "size": 50_000_000,
+                            },
+                            "layers": [],
+                        })
+                        .to_string();
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 200 OK\r\nContent-Type: {oci}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                    }
+                }
+            });
+        }
+    });
+    let ep = Endpoint {
+        registry: format!("127.0.0.1:{port}"),
+        insecure: true,
+    };
+    (ep, sent)
+}
+
+/// Issue 17 item 2: a manifest without Content-Length and without end was
+/// read whole (4 GB of memory for 2 GiB), a 50 MB one too, and a 50 MB
+/// config blob was accepted. Now each is refused at its documented limit,
+/// the read stopping there.
+#[test]
+fn oversized_registry_documents_are_refused_at_their_limit() {
+    for what in [Hostile::Endless, Hostile::Declared, Hostile::BigConfig] {
+        let (ep, sent) = hostile_registry(what);
+        let (_dir, blobs) = store();
+        let result = pull(
+            &ep,
+            "hostile/image",
+            "latest",
+            &"linux/amd64".parse().unwrap(),
+            None,
+            &blobs,
+            &mut |_| {},
+        );
+        let err = result.err().expect("an oversized document was accepted");
+        let (limit, thing) = match what {
+            Hostile::BigConfig => (pull::MAX_CONFIG_BYTES, "config"),
+            _ => (pull::MAX_MANIFEST_BYTES, "manifest"),
+        };
+        assert!(
+            matches!(&err, RegistryError::TooLarge { limit: l, .. } if *l == limit),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("larger than {limit} bytes")),
+            "{text}"
+        );
+        assert!(text.contains(thing), "{text}");
+        if matches!(what, Hostile::Endless) {
+            // The client hung up near the limit: what went out is the limit
+            // plus what the sockets' buffers held, far from the 64 MiB the
+            // server would have sent.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let mut last = u64::MAX;
+            while std::time::Instant::now() < deadline {
+                let now = sent.load(std::sync::atomic::Ordering::SeqCst);
+                if now == last {
+                    break;
+                }
+                last = now;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            assert!(last < 32 << 20, "the server sent {last} bytes");
+        }
+    }
+}
