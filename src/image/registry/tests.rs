@@ -740,7 +740,9 @@ fn oversized_registry_documents_are_refused_at_their_limit() {
             &blobs,
             &mut |_| {},
         );
-        let err = result.err().expect("an oversized document was accepted");
+        let Err(err) = result else {
+            panic!("an oversized document was accepted");
+        };
         let (limit, thing) = match what {
             Hostile::BigConfig => (pull::MAX_CONFIG_BYTES, "config"),
             _ => (pull::MAX_MANIFEST_BYTES, "manifest"),
