@@ -232,9 +232,12 @@ impl LayerStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io_err("removing", &dir)(e)),
         }
-        // The lock file stays: deleting it while someone waits on it would
-        // let a newcomer lock a fresh file and both work on one layer.
-        remove_tree(&trash)
+        remove_tree(&trash)?;
+        // The lock file goes too, unlinked while held: a process waiting
+        // on it then holds a lock on a deleted file, which `lock` notices
+        // and retries on a fresh one, so no two work on one layer.
+        let _ = fs::remove_file(self.lock_path(chain_id));
+        Ok(())
     }
 
     /// Every complete layer.
@@ -276,12 +279,33 @@ impl LayerStore {
                     .is_ok()
             {
                 let _ = remove_tree(&entry.path());
+                // Unlinked while held, as `remove` does; only when no
+                // finished layer goes with it.
+                if !self.dir.join(hex).exists() {
+                    let _ = fs::remove_file(self.dir.join(format!("{hex}.lock")));
+                }
             }
         }
     }
 
+    fn lock_path(&self, chain: &Digest) -> PathBuf {
+        self.dir.join(format!("{}.lock", chain.hex()))
+    }
+
+    /// The layer's lock, on the file its name holds once locked: the file
+    /// may have been unlinked by a removal while this process waited.
     fn lock(&self, chain: &Digest) -> Result<OwnedFd, LayerError> {
-        lock_file(&self.dir.join(format!("{}.lock", chain.hex())))
+        let path = self.lock_path(chain);
+        loop {
+            let fd = lock_file(&path)?;
+            let held = rustix::fs::fstat(&fd).map_err(|e| io_err("inspecting", &path)(e.into()))?;
+            match rustix::fs::stat(&path) {
+                Ok(now) if now.st_dev == held.st_dev && now.st_ino == held.st_ino => return Ok(fd),
+                Ok(_) => continue,
+                Err(rustix::io::Errno::NOENT) => continue,
+                Err(e) => return Err(io_err("inspecting", &path)(e.into())),
+            }
+        }
     }
 }
 

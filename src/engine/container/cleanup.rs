@@ -100,7 +100,23 @@ pub fn cleanup(
     {
         tracing::warn!(container = id, "removing: {e:#}");
     }
-    match delete.map(|d| d.and_then(|c| c.wait_with_output())) {
+    let mut outcome = delete.map(|d| d.and_then(|c| c.wait_with_output()));
+    // A delete killed from outside leaves the runtime's record of a
+    // container that no longer runs: once more, in the foreground.
+    if let Some(Ok(out)) = &outcome
+        && std::os::unix::process::ExitStatusExt::signal(&out.status).is_some()
+        && let Ok((runtime, _)) = super::oci_runtime(ctx, Some(&row.runtime), no_cgroup)
+    {
+        outcome = Some(
+            Command::new(&runtime.path)
+                .args(runtime.delete_args(id, true))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .output(),
+        );
+    }
+    match outcome {
         // Only a container that ran must have been in the runtime.
         Some(Ok(out)) if !out.status.success() && opts.started => tracing::warn!(
             container = id,

@@ -432,6 +432,9 @@ fn make(
 
     // From here on, things are made; `undo` takes them back on error.
     let id = names::generate_id().context("generating a container id")?;
+    // Held until the row exists: a directory without a row whose lock is
+    // free is an interrupted create's (lifecycle::recover removes it).
+    let _creating = state.lock_container(&id)?;
     let paths = Paths::new(ctx, store.root(), &id);
     let mut undo = Undo {
         store,

@@ -137,6 +137,7 @@ pub(crate) fn forget_in_runtime(ctx: &Context, paths: &Paths, c: &Container) {
 /// file is recorded as stopped with that code at once, without waiting for
 /// its cleanup (or whether its monitor still lives).
 pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
+    sweep_unfinished_creates(store, state)?;
     record_exit_files(ctx, store, state)?;
     let report = state.recover()?;
     for c in &report.exited {
@@ -152,6 +153,46 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
         if let Err(e) = super::remove::remove_stopped(store, state, &paths, &c.id) {
             tracing::warn!(container = %c.id, "finishing removal: {e:#}");
         }
+    }
+    Ok(())
+}
+
+/// Container directories without a row: a `create` killed before it
+/// recorded the container (it made the layer, the read-only view of the
+/// image and the userdata first). A create holds the container's lock from
+/// before its directory exists until its row does, so a directory whose
+/// lock is free and which still has no row is nobody's: its mounts and
+/// files go, and with them the reference they made to the image's layers.
+fn sweep_unfinished_creates(store: &Store, state: &State) -> Result<()> {
+    let Ok(dir) = std::fs::read_dir(store.root().join("containers")) else {
+        return Ok(());
+    };
+    let names: Vec<String> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let known: std::collections::HashSet<String> = state
+        .list_containers(true)?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    for id in names.into_iter().filter(|n| !known.contains(n)) {
+        let Some(lock) = state.try_lock_container(&id)? else {
+            continue; // being created right now
+        };
+        if state.container(&id).is_ok() {
+            continue; // its create finished meanwhile
+        }
+        tracing::info!(container = %id, "removing what an interrupted create left");
+        if let Err(e) = store.remove_container_layer(&id) {
+            tracing::warn!(container = %id, "removing an unfinished container: {e}");
+            continue;
+        }
+        let _ = lock.unlink();
     }
     Ok(())
 }

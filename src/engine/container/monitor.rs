@@ -198,7 +198,9 @@ pub fn spawn_with(
             Ok(())
         });
     if let Err(e) = ready.and_then(|()| writeln!(sync, "go").context("starting the monitor")) {
-        // Closing the socket without `go` ends the monitor.
+        // `abort` ends the monitor without its cleanup, which is done
+        // here; its end of file alone would read as this process's death.
+        let _ = writeln!(sync, "abort");
         drop(sync);
         let mut child = child;
         let _ = child.wait();
@@ -229,7 +231,9 @@ pub fn spawn_with(
                 },
             )?;
             events::record(state, &row, "start", &[]);
-            // On record: the monitor may now record the exit.
+            // On record: the monitor may now record the exit. Its end of
+            // file without this line says the spawner died unrecorded.
+            let _ = writeln!(sync, "recorded");
             drop(sync);
             Ok(Spawned::Created { pid: ctr, attach })
         }

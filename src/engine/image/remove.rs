@@ -83,5 +83,13 @@ pub fn remove(
             report.deleted.push(removed.id.hex().to_owned());
         }
     }
+    // What killed pulls, commits and refused loads left (blobs and layers
+    // no image records) goes with the removal, under the same exclusive
+    // store lock that keeps it from touching a pull in progress.
+    if !report.deleted.is_empty()
+        && let Err(e) = store.collect_garbage()
+    {
+        tracing::warn!("removing unreferenced layers and blobs: {e}");
+    }
     Ok(report)
 }

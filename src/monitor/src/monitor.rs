@@ -20,13 +20,27 @@ use crate::relay::Relay;
 
 /// The socket to the spawner (fd 3): reports go out, `go` comes in, and
 /// its end of file says the spawner has recorded what it was told.
-struct Sync(Option<UnixStream>);
+struct Sync(Option<UnixStream>, SpawnerGone);
+
+/// What the spawner said before the runtime is run.
+enum Spawner {
+    Go,
+    Abort,
+    /// The spawner died before `go`: what it made (the layer mount) is
+    /// nobody's to undo but this process's cleanup.
+    Gone,
+}
+
+/// Whether the spawner went away (its end closed, or a write to it
+/// failed) as opposed to there never having been one.
+#[derive(Default, Clone, Copy)]
+struct SpawnerGone(bool);
 
 impl Sync {
     fn from_fd3() -> Sync {
         // SAFETY: fcntl on a descriptor number; F_GETFD fails on a closed one.
         if unsafe { libc::fcntl(3, libc::F_GETFD) } < 0 {
-            return Sync(None);
+            return Sync(None, SpawnerGone(false));
         }
         // SAFETY: fd 3 was placed by the spawner for this process alone.
         let fd = unsafe { OwnedFd::from_raw_fd(3) };
@@ -34,7 +48,7 @@ impl Sync {
         // spawner waits for its end of file.
         // SAFETY: fcntl on the fd we own.
         unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
-        Sync(Some(UnixStream::from(fd)))
+        Sync(Some(UnixStream::from(fd)), SpawnerGone(false))
     }
 
     fn report(&mut self, msg: &str) {
@@ -42,15 +56,34 @@ impl Sync {
             && writeln!(s, "{}", msg.replace('\n', " ")).is_err()
         {
             self.0 = None;
+            self.1 = SpawnerGone(true);
         }
     }
 
-    /// hutch's `go` (it moved this process into the container's cgroup);
-    /// false when it gave up instead (it cleans up itself).
-    fn wait_go(&mut self) -> bool {
-        let Some(s) = &self.0 else { return true };
+    /// hutch's `go` (it moved this process into the container's cgroup),
+    /// its `abort` (it gave up and cleans up itself), or its death.
+    fn wait_go(&mut self) -> Spawner {
+        let Some(s) = &self.0 else { return Spawner::Go };
         let mut line = String::new();
-        let ok = BufReader::new(s).read_line(&mut line).is_ok() && line.trim_end() == "go";
+        let said = match BufReader::new(s).read_line(&mut line) {
+            Ok(_) if line.trim_end() == "go" => return Spawner::Go,
+            Ok(_) if line.trim_end() == "abort" => Spawner::Abort,
+            _ => Spawner::Gone,
+        };
+        self.0 = None;
+        self.1 = SpawnerGone(true);
+        said
+    }
+
+    /// Waits for the spawner's `recorded` after `ok PID`: it has written
+    /// the start to the database. False when it died first (end of file):
+    /// then nobody knows the container runs, and it must not go on.
+    fn wait_recorded(&mut self) -> bool {
+        let Some(s) = &self.0 else {
+            return !self.1.0;
+        };
+        let mut line = String::new();
+        let ok = BufReader::new(s).read_line(&mut line).is_ok() && line.trim_end() == "recorded";
         if !ok {
             self.0 = None;
         }
@@ -142,9 +175,18 @@ pub fn run(l: &Launch) -> i32 {
     };
     // hutch mounts the layer (and moves this process into the container's
     // cgroup) meanwhile; without `go` it gave up and cleans up itself.
-    if l.wait_go && !sync.wait_go() {
-        net.end();
-        return 125;
+    if l.wait_go {
+        match sync.wait_go() {
+            Spawner::Go => {}
+            Spawner::Abort => {
+                net.end();
+                return 125;
+            }
+            Spawner::Gone => {
+                cleanup(l, &mut net, &[]);
+                return 125;
+            }
+        }
     }
     let started = early.and_then(|()| {
         if l.helper_after_go {
@@ -254,14 +296,30 @@ fn run_container(
     let mut first_client = None;
     if l.wait_for_attach {
         sync.report("attach");
-        let mut pfd = libc::pollfd {
-            fd: listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut pfd, 1, 30_000) } > 0 {
-            first_client = listener.accept().ok().map(|(c, _)| c);
+        let mut pfds = [
+            libc::pollfd {
+                fd: listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            // The spawner's end: closed when it died before attaching.
+            libc::pollfd {
+                fd: sync.0.as_ref().map_or(-1, |s| s.as_raw_fd()),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds (a negative fd is ignored).
+        if unsafe { libc::poll(pfds.as_mut_ptr(), 2, 30_000) } > 0 {
+            if pfds[0].revents & libc::POLLIN != 0 {
+                first_client = listener.accept().ok().map(|(c, _)| c);
+            } else if pfds[1].revents != 0 {
+                // Nobody will attach, or record a start: nothing runs.
+                sync.0 = None;
+                sync.1 = SpawnerGone(true);
+                cleanup(l, net, &[]);
+                return Ok(125);
+            }
         }
     }
     let (out_r, out_w) = pipe()?;
@@ -304,7 +362,7 @@ fn run_container(
             }),
             None => None,
         },
-        Ok(_) => Some(runtime_stderr(&err_r)),
+        Ok(o) => Some(runtime_stderr(&err_r, o.status)),
         Err(e) => Some(format!("running {}: {e}", l.runtime.path.display())),
     };
     // The runtime connected during `create`: its message is queued.
@@ -398,6 +456,19 @@ fn run_container(
         return Ok(code);
     }
     sync.report(&format!("ok {pid}"));
+    // A spawner killed between this report and its record of the start
+    // leaves a container that the database says is not running: it is
+    // stopped here, and its exit recorded as a creation's outcome (no
+    // restart policy: it never ran as far as anyone was told).
+    let recorded = sync.wait_recorded();
+    if !recorded {
+        warn(
+            l,
+            "the spawner died before it recorded the start: stopping the container",
+        );
+        // SAFETY: kill(2) of our own child, not reaped yet.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
     let watched = rustix::process::Pid::from_raw(pid)
         .ok_or_else(|| format!("bad container pid {pid}"))
         .and_then(|p| {
@@ -429,7 +500,11 @@ fn run_container(
         warn(l, &format!("writing {}: {e}", l.exit_file.display()));
     }
     sync.wait_closed();
-    cleanup(l, net, &["--created", "--started"]);
+    if recorded {
+        cleanup(l, net, &["--created", "--started"]);
+    } else {
+        cleanup(l, net, &["--created"]);
+    }
     relay.finish(code);
     Ok(code)
 }
@@ -478,8 +553,20 @@ fn run_start(l: &Launch, args: &[String]) -> Result<(), String> {
     ))
 }
 
-fn runtime_stderr(err_r: &OwnedFd) -> String {
+/// What the failed runtime said. Read without blocking: a runtime killed
+/// before it wrote anything leaves an empty pipe whose write end the
+/// container's half-made init (and this process's `Command`) still hold,
+/// so a blocking read would wait for good.
+fn runtime_stderr(err_r: &OwnedFd, status: std::process::ExitStatus) -> String {
+    let _ = rustix::fs::fcntl_setfl(err_r, rustix::fs::OFlags::NONBLOCK);
     let mut buf = vec![0u8; 16 * 1024];
     let n = rustix::io::read(err_r, &mut buf).unwrap_or(0);
-    frame::runtime_message(&String::from_utf8_lossy(&buf[..n]))
+    let said = frame::runtime_message(&String::from_utf8_lossy(&buf[..n]));
+    if !said.trim().is_empty() {
+        return said;
+    }
+    match std::os::unix::process::ExitStatusExt::signal(&status) {
+        Some(sig) => format!("the OCI runtime was killed by signal {sig}"),
+        None => format!("the OCI runtime failed ({status}) without a message"),
+    }
 }
