@@ -1,0 +1,214 @@
+//! Property tests of the parsers that read untrusted or user-edited input:
+//! no input makes them panic, and what they accept holds together. They
+//! run on stable Rust in every `cargo test` (proptest, 256 cases each by
+//! default; `PROPTEST_CASES=100000` for a long run); `fuzz/` has cargo-fuzz
+//! targets of the same entry points for coverage-guided runs.
+
+use std::io::Write;
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use hutch::format::Template;
+use hutch::image::reference::Reference;
+use hutch::spec::parse;
+
+/// Text that looks like the input a parser expects: its punctuation and
+/// keywords more often than uniform noise would give them.
+fn texty(alphabet: &'static str) -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => prop::sample::select(alphabet.chars().collect::<Vec<_>>()).prop_map(|c| c.to_string()),
+            1 => any::<char>().prop_map(|c| c.to_string()),
+            1 => prop::sample::select(vec![
+                "\n", "[[registry]]", "[engine]", "[storage]", "=", "\"", "{{", "}}", ".",
+                "range", "end", "json", "table", "if", "else", "printf", "sha256:", "@", ":",
+                "/", "..", "\\", "0", "65536", "-1", "4294967295",
+            ])
+            .prop_map(str::to_owned),
+        ],
+        0..40,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let mut f = std::fs::File::create(&p).expect("temp file");
+    f.write_all(text.as_bytes()).expect("write temp file");
+    p
+}
+
+proptest! {
+    #[test]
+    fn image_references(s in texty("abcdefxyz0123456789:/@._-ABC")) {
+        if let Ok(r) = Reference::parse(&s) {
+            // What was accepted prints and parses back to the same thing.
+            let again = Reference::parse(&r.to_string());
+            prop_assert!(again.is_ok(), "{s:?} -> {} does not parse again", r);
+        }
+    }
+
+    #[test]
+    fn go_templates(s in texty("{}. abcXYZ|\"()$0123-_"), json in "[ -~]{0,40}") {
+        if let Ok(t) = Template::parse(&s) {
+            let value = serde_json::json!({"ID": "abc", "Names": ["x"], "Labels": {"a": "b"},
+                "Size": 12, "Nested": {"List": [1, 2], "S": json}});
+            let _ = t.render_one(&value);
+            let _ = t.render_list(&[value.clone(), serde_json::Value::Null], &Default::default());
+        }
+    }
+
+    #[test]
+    fn subid_files(s in texty("abcdeutest:0123456789#\n ")) {
+        let _ = hutch_userns::subid::SubIdFile::parse(Path::new("/etc/subuid"), &s);
+    }
+
+    #[test]
+    fn published_ports(s in texty("0123456789:.[]/tcpud-")) {
+        if let Ok(p) = hutch_rootless_net::PortMapping::parse(&s) {
+            prop_assert!(p.range >= 1);
+            let _ = p.lines();
+            let _ = p.ps_text();
+        }
+    }
+
+    #[test]
+    fn create_flag_values(s in texty("abc/:,=0123456789.rwozZUtmpfsbindvolumetype-")) {
+        let cwd = Path::new("/home/u");
+        let _ = parse::mount::volume(&s, cwd);
+        let _ = parse::mount::mount(&s, cwd);
+        let _ = parse::mount::tmpfs(&s);
+        let _ = parse::device::device(&s);
+        let _ = parse::hosts::add_host(&s);
+        let _ = parse::log::size(&s);
+        let _ = parse::restart::restart(&s);
+        let _ = parse::restart::signal(&s);
+        let _ = parse::ulimit::ulimit(&s);
+        let _ = parse::security::security(std::slice::from_ref(&s));
+        let _ = parse::userns::userns(Some(&s), std::slice::from_ref(&s), &[]);
+        let _ = parse::userns::namespace("--pid", Some(&s));
+        let _ = parse::env::env_file(&s, &|_| Some("v".into()));
+    }
+
+    #[test]
+    fn config_files(s in texty("abcdefgruntimecgroup_managerlocationinsecureprefixgraphroot=\"[]\n ")) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = write(dir.path(), "x.conf", &s);
+        let _ = hutch::config::containers::load(std::slice::from_ref(&p));
+        let _ = hutch::config::registries::load_from(std::slice::from_ref(&p));
+        let _ = hutch::config::storage::load_file(&p, true, 1000, dir.path());
+    }
+}
+
+/// One tar member with a name, kind and body chosen by the test.
+fn tar_of(entries: &[(String, u8, Vec<u8>, String)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, kind, body, link) in entries {
+        let mut h = tar::Header::new_gnu();
+        let kind = match kind % 6 {
+            0 => tar::EntryType::Regular,
+            1 => tar::EntryType::Directory,
+            2 => tar::EntryType::Symlink,
+            3 => tar::EntryType::Link,
+            4 => tar::EntryType::Char,
+            _ => tar::EntryType::Fifo,
+        };
+        h.set_entry_type(kind);
+        h.set_size(if kind == tar::EntryType::Regular {
+            body.len() as u64
+        } else {
+            0
+        });
+        h.set_mode(0o644);
+        // Raw names: the tar crate's own checks would refuse `..` and `/`.
+        let bytes = name.as_bytes();
+        let n = bytes.len().min(99);
+        h.as_old_mut().name[..n].copy_from_slice(&bytes[..n]);
+        let l = link.as_bytes();
+        let ln = l.len().min(99);
+        h.as_old_mut().linkname[..ln].copy_from_slice(&l[..ln]);
+        h.set_cksum();
+        let data: &[u8] = if kind == tar::EntryType::Regular {
+            body
+        } else {
+            &[]
+        };
+        let _ = b.append(&h, data);
+    }
+    b.into_inner().unwrap_or_default()
+}
+
+fn member_name() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "..",
+            ".",
+            "/",
+            "x/",
+            ".wh.a",
+            ".wh..wh..opq",
+            "etc",
+        ]),
+        1..6,
+    )
+    .prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Layers: whatever the members, nothing is written outside the root.
+    #[test]
+    fn layer_tars(
+        entries in prop::collection::vec(
+            (member_name(), any::<u8>(), prop::collection::vec(any::<u8>(), 0..64), member_name()),
+            0..12,
+        ),
+        noise in prop::collection::vec(any::<u8>(), 0..600),
+        raw in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).expect("root dir");
+        let bytes = if raw { noise } else { tar_of(&entries) };
+        let opts = hutch_storage::extract::ApplyOptions {
+            whiteouts: hutch_storage::extract::WhiteoutFormat::Naive,
+            ownership: hutch_storage::extract::Ownership::Ignore,
+            skip_devices: true,
+        };
+        let _ = hutch_storage::extract::apply_layer(&bytes[..], &root, &opts);
+        let outside: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list temp dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n != "root")
+            .collect();
+        prop_assert!(outside.is_empty(), "written outside the root: {outside:?}");
+    }
+
+    /// Archives for `load`: random members and random JSON metadata.
+    #[test]
+    fn image_archives(
+        manifest in texty("[]{}\":,ConfigRepoTagsLayerssha256/.json "),
+        index in texty("[]{}\":,schemaVersionmanifestsdigestsizemediaType "),
+        noise in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let blobs = hutch_storage::blobs::BlobStore::open(&dir.path().join("blobs")).expect("blob store");
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, body) in [("manifest.json", manifest.as_bytes()), ("index.json", index.as_bytes()),
+            ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.as_slice()), ("blobs/sha256/ab", &noise[..])] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            let _ = b.append_data(&mut h, name, body);
+        }
+        let tar = b.into_inner().unwrap_or_default();
+        let _ = hutch::image::archive::load(&tar[..], &blobs);
+        let _ = hutch::image::archive::load(&noise[..], &blobs);
+    }
+}
