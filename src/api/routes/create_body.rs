@@ -287,11 +287,32 @@ pub fn spec(body: &[u8], name: Option<&str>) -> Result<ContainerSpec, BadBody> {
     if let Some(h) = b.host_config {
         host_config(&mut s, h)?;
     }
+    network_aliases(&mut s, b.rest.get("NetworkingConfig"));
     parse::mount::check_duplicates(&s.mounts)?;
     Ok(s)
 }
 
 /// `80/tcp` (or `80`): the port and protocol.
+/// `NetworkingConfig.EndpointsConfig.<network>.Aliases` for the user
+/// network the container joins: its `--network-alias`es (docker-compose
+/// gives each container its service's name there). Endpoints of other
+/// networks are ignored (compose connects those afterwards).
+fn network_aliases(s: &mut ContainerSpec, config: Option<&Value>) {
+    let Some(hutch_rootless_net::NetworkMode::Network { name }) = &s.network.mode else {
+        return;
+    };
+    let aliases = config
+        .and_then(|c| c.get("EndpointsConfig"))
+        .and_then(|e| e.get(name.as_str()))
+        .and_then(|e| e.get("Aliases"))
+        .and_then(Value::as_array);
+    for a in aliases.into_iter().flatten().filter_map(Value::as_str) {
+        if !a.is_empty() && !s.network.aliases.iter().any(|x| x == a) {
+            s.network.aliases.push(a.to_owned());
+        }
+    }
+}
+
 fn port_key(key: &str) -> Result<(u16, &str), BadBody> {
     let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
     let port: u16 = port

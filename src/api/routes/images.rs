@@ -34,7 +34,7 @@ pub async fn list(
     Ok(axum::Json(images).into_response())
 }
 
-fn docker_view(l: &list::Listed) -> Value {
+pub(super) fn docker_view(l: &list::Listed) -> Value {
     let names = &l.record.names;
     let tags: Vec<String> = if names.is_empty() {
         vec!["<none>:<none>".to_owned()]

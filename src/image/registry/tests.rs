@@ -621,3 +621,29 @@ fn tls_registry_with_a_self_signed_certificate() {
     }
     assert!(chain.contains("certificate"), "{chain}");
 }
+
+#[test]
+fn loopback_registries_may_speak_plain_http() {
+    for r in [
+        "127.0.0.1:5000",
+        "127.1.2.3",
+        "localhost:5000",
+        "[::1]:5000",
+        "::1",
+    ] {
+        assert!(super::is_loopback(r), "{r}");
+    }
+    for r in [
+        "docker.io",
+        "10.0.0.1:5000",
+        "[2001:db8::1]:443",
+        "localhost.example",
+    ] {
+        assert!(!super::is_loopback(r), "{r}");
+    }
+    let ep = Endpoint {
+        registry: "127.0.0.1:5000".into(),
+        insecure: false,
+    };
+    assert!(ep.allows_plain_http());
+}
