@@ -84,7 +84,7 @@ fn compose_up_network_port_volume_down() {
 services:
   web:
     image: busybox
-    command: ["sh", "-c", "[ -f /srv/first ] || date +%s%N > /srv/first; echo hello > /srv/index.html; exec httpd -f -p 8080 -h /srv"]
+    command: ["sh", "-c", "[ -f /srv/first ] || cat /proc/sys/kernel/random/uuid > /srv/first; echo hello > /srv/index.html; exec httpd -f -p 8080 -h /srv"]
     ports: ["127.0.0.1:{port}:8080"]
     volumes: ["site:/srv"]
     networks: [back]

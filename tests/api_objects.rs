@@ -23,6 +23,27 @@ fn ok(env: &TestEnv, sock: &Path, args: &[&str]) -> String {
     stdout(&out)
 }
 
+/// What `cmd` prints in a new container of `image` (detached, waited for,
+/// its log read, removed: no attach needed).
+fn run_out(
+    env: &TestEnv,
+    sock: &Path,
+    opts: &[&str],
+    image: &str,
+    cmd: &[&str],
+) -> (String, String) {
+    let mut args = vec!["run", "-d"];
+    args.extend_from_slice(opts);
+    args.push(image);
+    args.extend_from_slice(cmd);
+    let id = ok(env, sock, &args);
+    let id = id.trim();
+    let code = ok(env, sock, &["wait", id]);
+    let logs = ok(env, sock, &["logs", id]);
+    ok(env, sock, &["rm", id]);
+    (code.trim().to_owned(), logs)
+}
+
 fn python(env: &TestEnv, sock: &Path, script: &str) -> Output {
     let mut cmd = Command::new("python3");
     cmd.args(["-c", script])
@@ -85,34 +106,21 @@ fn docker_cli_volumes() {
     assert!(mp.trim().ends_with("/volumes/data/_data local"), "{mp}");
 
     // Data written through the volume stays for the next container.
-    ok(
+    run_out(
         &env,
         &sock,
-        &[
-            "run",
-            "--rm",
-            "-v",
-            "data:/data",
-            "busybox",
-            "sh",
-            "-c",
-            "echo kept > /data/f",
-        ],
+        &["-v", "data:/data"],
+        "busybox",
+        &["sh", "-c", "echo kept > /data/f"],
     );
-    let read = ok(
+    let read = run_out(
         &env,
         &sock,
-        &[
-            "run",
-            "--rm",
-            "-v",
-            "data:/data",
-            "busybox",
-            "cat",
-            "/data/f",
-        ],
+        &["-v", "data:/data"],
+        "busybox",
+        &["cat", "/data/f"],
     );
-    assert_eq!(read, "kept\n");
+    assert_eq!(read.1, "kept\n");
 
     // In use: rm is refused (409); -f removes the user first.
     ok(
@@ -262,31 +270,26 @@ fn docker_cli_networks_with_name_resolution() {
         &sock,
         &["network", "connect", "--alias", "api", "frontnet", "srv"],
     );
-    let fetched = ok(
+    let (code, fetched) = run_out(
         &env,
         &sock,
+        &["--network", "frontnet"],
+        "busybox",
         &[
-            "run",
-            "--rm",
-            "--network",
-            "frontnet",
-            "busybox",
             "sh",
             "-c",
             "wget -q -O - http://api:8080/hostname && wget -q -O - http://srv:8080/hostname",
         ],
     );
+    assert_eq!(code, "0", "{fetched}");
     assert_eq!(fetched.lines().count(), 2, "{fetched}");
     ok(&env, &sock, &["network", "disconnect", "frontnet", "srv"]);
-    let out = docker(
+    let (code, _) = run_out(
         &env,
         &sock,
+        &["--network", "frontnet"],
+        "busybox",
         &[
-            "run",
-            "--rm",
-            "--network",
-            "frontnet",
-            "busybox",
             "wget",
             "-q",
             "-T",
@@ -296,7 +299,7 @@ fn docker_cli_networks_with_name_resolution() {
             "http://api:8080/hostname",
         ],
     );
-    assert!(!out.status.success(), "api still answers after disconnect");
+    assert_ne!(code, "0", "api still answers after disconnect");
 
     // In use: 409 unless the container goes first; prune takes the unused.
     let out = docker(&env, &sock, &["network", "rm", "backnet"]);
@@ -400,7 +403,7 @@ fn docker_cli_events_and_df() {
     ok(
         &env,
         &sock,
-        &["run", "--rm", "--name", "unseen", "busybox", "true"],
+        &["run", "-d", "--rm", "--name", "unseen", "busybox", "true"],
     );
     assert!(wait_for("start seen", &mut got), "{got:?}");
     // Seen start: the kill's events come through the live stream.

@@ -265,9 +265,7 @@ pub fn spec(body: &[u8], name: Option<&str>) -> Result<ContainerSpec, BadBody> {
         // EXPOSE is informational; only its spelling is checked.
         port_key(p)?;
     }
-    for dest in b.volumes.unwrap_or_default().keys() {
-        s.mounts.push(parse::mount::volume(dest, Path::new("/"))?);
-    }
+    let anonymous: Vec<String> = b.volumes.unwrap_or_default().into_keys().collect();
     if !b.stop_signal.is_empty() {
         s.stop_signal = Some(parse::restart::signal(&b.stop_signal)?);
     }
@@ -288,11 +286,22 @@ pub fn spec(body: &[u8], name: Option<&str>) -> Result<ContainerSpec, BadBody> {
         host_config(&mut s, h)?;
     }
     network_aliases(&mut s, b.rest.get("NetworkingConfig"));
+    // `Volumes` declares the image's and the service's volume paths; one
+    // that a bind or a named volume already covers is that one (compose
+    // sends both), the others are anonymous volumes.
+    for dest in anonymous {
+        let covered = s
+            .mounts
+            .iter()
+            .any(|m| Path::new(&m.destination) == Path::new(&dest));
+        if !covered {
+            s.mounts.push(parse::mount::volume(&dest, Path::new("/"))?);
+        }
+    }
     parse::mount::check_duplicates(&s.mounts)?;
     Ok(s)
 }
 
-/// `80/tcp` (or `80`): the port and protocol.
 /// `NetworkingConfig.EndpointsConfig.<network>.Aliases` for the user
 /// network the container joins: its `--network-alias`es (docker-compose
 /// gives each container its service's name there). Endpoints of other
@@ -313,6 +322,7 @@ fn network_aliases(s: &mut ContainerSpec, config: Option<&Value>) {
     }
 }
 
+/// `80/tcp` (or `80`): the port and protocol.
 fn port_key(key: &str) -> Result<(u16, &str), BadBody> {
     let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
     let port: u16 = port

@@ -26,9 +26,11 @@ use crate::image::registry::{Credentials, Platform, ProgressEvent};
 
 type Q = Query<HashMap<String, String>>;
 
-/// Progress lines buffered for a slow client. Byte counts are dropped when
-/// it is full (the next one says as much); every other line waits.
-const PROGRESS_QUEUE: usize = 64;
+/// Byte-count lines per layer at most (one per 1% moved): with the other
+/// lines, a few per layer, this bounds what a slow client makes the
+/// service queue. The queue cannot apply back-pressure: the registry
+/// client reports from inside its own runtime, where nothing may block.
+const PROGRESS_STEPS: u64 = 100;
 
 /// The most results `GET /images/search` asks a registry for (Docker's
 /// default is 25, its maximum 100).
@@ -124,9 +126,10 @@ fn join_tag(repo: &str, tag: &str) -> String {
 
 /// Sends JSON lines to the response body from a blocking task.
 struct Lines {
-    tx: tokio::sync::mpsc::Sender<Bytes>,
-    /// The total size of each layer, from its start event.
-    sizes: HashMap<String, u64>,
+    tx: tokio::sync::mpsc::UnboundedSender<Bytes>,
+    /// The total size of each layer, from its start event, and the bytes
+    /// done when its last byte-count line went out.
+    sizes: HashMap<String, (u64, u64)>,
 }
 
 impl Lines {
@@ -135,13 +138,7 @@ impl Lines {
         line.push('\n');
         // A client that hung up gets nothing more; the transfer itself
         // finishes (and commits) so that nothing is left half-done.
-        let _ = self.tx.blocking_send(Bytes::from(line));
-    }
-
-    fn try_send(&self, v: Value) {
-        let mut line = v.to_string();
-        line.push('\n');
-        let _ = self.tx.try_send(Bytes::from(line));
+        let _ = self.tx.send(Bytes::from(line));
     }
 
     fn error(&self, e: &engine::Error) {
@@ -155,7 +152,7 @@ impl Lines {
         let short = |d: &hutch_storage::Digest| d.hex().chars().take(12).collect::<String>();
         match e {
             ProgressEvent::LayerStart { digest, size } => {
-                self.sizes.insert(digest.hex().to_owned(), size);
+                self.sizes.insert(digest.hex().to_owned(), (size, 0));
                 let status = if pulling {
                     "Pulling fs layer"
                 } else {
@@ -164,9 +161,16 @@ impl Lines {
                 self.send(json!({"status": status, "progressDetail": {}, "id": short(&digest)}));
             }
             ProgressEvent::LayerBytes { digest, done } => {
-                let total = self.sizes.get(digest.hex()).copied().unwrap_or(0);
+                let Some((total, sent)) = self.sizes.get_mut(digest.hex()) else {
+                    return;
+                };
+                if done < *total && done.saturating_sub(*sent) < (*total / PROGRESS_STEPS).max(1) {
+                    return;
+                }
+                *sent = done;
+                let total = *total;
                 let status = if pulling { "Downloading" } else { "Pushing" };
-                self.try_send(json!({
+                self.send(json!({
                     "status": status,
                     "progressDetail": {"current": done, "total": total},
                     "id": short(&digest),
@@ -193,7 +197,7 @@ impl Lines {
 
 /// A streamed JSON answer fed by `work` on a blocking thread.
 fn json_stream(shared: &Shared, work: impl FnOnce(Lines) + Send + 'static) -> Response {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(PROGRESS_QUEUE);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
     tokio::task::spawn_blocking(move || {
         work(Lines {
             tx,

@@ -129,7 +129,14 @@ fn reference_matches(pattern: &str, stored: &str) -> bool {
         return true;
     }
     if let Some(prefix) = pattern.strip_suffix('*') {
+        // `other/*` matches `docker.io/other/name` too: the name without
+        // its registry, as people write it.
+        let path = stored
+            .split_once('/')
+            .filter(|(host, _)| host.contains(['.', ':']) || *host == "localhost")
+            .map_or(stored, |(_, rest)| rest);
         return stored.starts_with(prefix)
+            || path.starts_with(prefix)
             || stored
                 .split('/')
                 .next_back()
