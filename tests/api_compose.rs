@@ -60,7 +60,8 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.0 200").then(|| body.to_owned())
+    (head.starts_with("HTTP/1.") && head.split_whitespace().nth(1) == Some("200"))
+        .then(|| body.to_owned())
 }
 
 #[test]

@@ -242,6 +242,7 @@ fn docker_cli_networks_with_name_resolution() {
             "--network",
             "backnet",
             "busybox",
+            "busybox",
             "httpd",
             "-f",
             "-p",
@@ -290,6 +291,7 @@ fn docker_cli_networks_with_name_resolution() {
         &["--network", "frontnet"],
         "busybox",
         &[
+            "busybox",
             "wget",
             "-q",
             "-T",

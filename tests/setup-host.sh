@@ -44,21 +44,23 @@ if [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/nul
   kill "$(cat /var/run/docker.pid)" || true
 fi
 
-# The REST API's Python clients, from PyPI (Debian 12 has docker-py 5 only):
-# the Docker SDK 7.x and podman-compose. Debian's docker-compose 1.29 needs
-# Debian's docker-py 5, so its tests run it with
-# PYTHONPATH=/usr/lib/python3/dist-packages ahead of the SDK installed here.
+# The REST API's Python clients, from PyPI (Debian 12 has docker-py 5 only),
+# for the system's python3 (the one the test user runs): the Docker SDK 7.x
+# and podman-compose. Debian's docker-compose 1.29 needs Debian's docker-py
+# 5, so its tests run it with PYTHONPATH=/usr/lib/python3/dist-packages
+# ahead of the SDK installed here.
+py=/usr/bin/python3
 pip_install() {
-  local module=$1 spec=$2
-  if ! python3 -c "import $module" 2>/dev/null; then
-    echo "setup-host: pip3 install $spec"
-    pip3 install -q --break-system-packages "$spec" >/dev/null
+  local check=$1 spec=$2
+  if ! "$py" -c "$check" 2>/dev/null; then
+    echo "setup-host: pip install $spec"
+    "$py" -m pip install -q --break-system-packages "$spec" >/dev/null
   fi
 }
-pip_install docker 'docker>=7,<8'
-pip_install podman_compose podman-compose
-python3 -c 'import docker, sys; sys.exit(0 if docker.__version__.startswith("7.") else 1)' ||
-  echo "setup-host: warning: the docker SDK importable here is not 7.x" >&2
+pip_install 'import docker; assert docker.__version__.startswith("7.")' 'docker>=7,<8'
+pip_install 'import podman_compose' podman-compose
+"$py" -c 'import docker; assert docker.__version__.startswith("7.")' ||
+  echo "setup-host: warning: $py does not import the docker SDK 7.x" >&2
 
 add_user() {
   local name=$1

@@ -65,9 +65,16 @@ pub async fn by_name(
     }
 }
 
-/// Looks an image up; an unknown one is the engine's not-found error.
-fn find(store: &hutch_storage::Store, name: &str) -> engine::Result<ImageRecord> {
-    Ok(image::lookup(store, name)?)
+/// Looks an image up. An unknown one is a 404 saying "No such image",
+/// dockerd's words, which the Docker SDKs read to tell a missing image
+/// (`ImageNotFound`) from other missing things.
+pub(super) fn find(store: &hutch_storage::Store, name: &str) -> engine::Result<ImageRecord> {
+    match image::lookup(store, name) {
+        Err(image::LookupError::NotKnown(_)) => {
+            crate::fail!(NotFound, "No such image: {name}")
+        }
+        other => Ok(other?),
+    }
 }
 
 async fn inspect(shared: Shared, flavor: ApiVersion, name: String) -> Result<Response, ApiError> {
@@ -174,12 +181,20 @@ async fn delete(
     // `noprune` keeps untagged parents; images here have none to prune.
     flag(q, "noprune", flavor)?;
     let ctx = shared.ctx.clone();
+    let shown = name.clone();
     let report = blocking(flavor, move || {
         let store = image::open_store(&ctx)?;
         remove::remove(&store, &[name], force, false)
     })
     .await?;
     if let Some(message) = report.errors.first() {
+        if report.exit_code == 1 && message.ends_with("image not known") {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("No such image: {shown}"),
+                flavor,
+            ));
+        }
         let status = match report.exit_code {
             1 => StatusCode::NOT_FOUND,
             2 | 125 => StatusCode::CONFLICT,

@@ -285,7 +285,7 @@ pub async fn push(
     let local = target.clone();
     blocking(flavor, move || {
         let store = image::open_store(&ctx)?;
-        image::lookup(&store, &local)?;
+        super::images_local::find(&store, &local)?;
         Ok(())
     })
     .await?;

@@ -124,7 +124,9 @@ fn matches(f: &Filter, l: &Listed) -> bool {
 
 /// `reference=` accepts a name as `matches_stored_name` does, or a glob on
 /// the repository (`localhost/*`).
-fn reference_matches(pattern: &str, stored: &str) -> bool {
+/// Whether a stored name passes `reference=pattern` (exact, or a `*`
+/// prefix).
+pub fn reference_matches(pattern: &str, stored: &str) -> bool {
     if reference::matches_stored_name(pattern, stored) {
         return true;
     }
