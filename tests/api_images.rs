@@ -68,6 +68,28 @@ fn run_out(
     (code.trim().to_owned(), logs)
 }
 
+/// Standard base64, as `X-Registry-Auth` carries the auth JSON.
+fn base64_json(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// A Python script as the test user, with `SOCK` set to the socket.
 fn python(env: &TestEnv, sock: &Path, script: &str) -> Output {
     let mut cmd = Command::new("python3");
@@ -147,6 +169,33 @@ fn docker_cli_login_push_pull_tag_rmi_inspect_history_save_load_prune() {
 
     // Without credentials the registry refuses; the error is in the stream
     // after the 200, and the CLI exits 1 with it.
+    // A client that hangs up mid-pull leaves nothing half-done: the pull
+    // finishes and commits (here `head` takes one byte and goes).
+    ok(&env, &sock, &["rmi", &target]);
+    let creds = base64_json(r#"{"username":"tester","password":"s3cret"}"#);
+    let mut pull = Command::new("sh");
+    pull.args([
+        "-c",
+        &format!(
+            "curl -sN --unix-socket {} -X POST -H 'X-Registry-Auth: {creds}' \
+             'http://d/v1.47/images/create?fromImage={addr}/team/bb&tag=v1' | head -c 1",
+            sock.display()
+        ),
+    ]);
+    as_user(&mut pull, &env.user);
+    assert!(pull.status().expect("curl | head").success());
+    assert!(
+        wait_until(std::time::Duration::from_secs(20), || {
+            stdout(&docker(&env, &sock, &["images", "-q", &target]))
+                .trim()
+                .len()
+                == 12
+        }),
+        "the abandoned pull did not finish"
+    );
+    let hi = run_out(&env, &sock, &[], &target, &["echo", "whole"]);
+    assert_eq!(hi.1, "whole\n");
+
     ok(&env, &sock, &["logout", &addr]);
     ok(&env, &sock, &["rmi", &target]);
     let out = docker(&env, &sock, &["pull", &target]);
@@ -240,6 +289,13 @@ fn docker_cli_login_push_pull_tag_rmi_inspect_history_save_load_prune() {
     let pruned = ok(&env, &sock, &["image", "prune", "-a", "-f"]);
     assert!(pruned.contains("deleted: sha256:"), "{pruned}");
     assert_eq!(ok(&env, &sock, &["images", "-q"]).trim(), "");
+
+    // Missing things are Docker's 404s with its words.
+    let (code, body) = curl(&env, &sock, "DELETE", "/v1.47/images/nothere");
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("No such image: nothere"), "{body}");
+    let (code, body) = curl(&env, &sock, "POST", "/v1.47/images/nothere/push");
+    assert_eq!(code, 404, "{body}");
 
     // A registry without /v1/search: a clear error, not a hang or a crash.
     let out = docker(&env, &sock, &["search", &format!("{addr}/team")]);
