@@ -132,7 +132,7 @@ volumes:
     let first = http_get(port, "/first").expect("first start time");
 
     // Containers go, the volume stays: the second run sees the first's file.
-    ok(&env, &sock, &dir, &["down"]);
+    ok(&env, &sock, &dir, &["down", "-t", "1"]);
     let vols = docker(&env, &sock, &["volume", "ls", "-q"]);
     assert_eq!(stdout(&vols).trim(), "proj_site");
     ok(&env, &sock, &dir, &["up", "-d"]);
@@ -148,7 +148,7 @@ volumes:
     );
 
     // down -v: no container, network or volume of the project is left.
-    ok(&env, &sock, &dir, &["down", "-v"]);
+    ok(&env, &sock, &dir, &["down", "-v", "-t", "1"]);
     let left = |args: &[&str]| stdout(&docker(&env, &sock, args)).trim().to_owned();
     assert_eq!(left(&["ps", "-aq"]), "");
     assert_eq!(left(&["network", "ls", "-q"]), "");

@@ -195,6 +195,11 @@ fn docker_cli_login_push_pull_tag_rmi_inspect_history_save_load_prune() {
     );
     let hi = run_out(&env, &sock, &[], &target, &["echo", "whole"]);
     assert_eq!(hi.1, "whole\n");
+    // `docker run` of an image that is not here: the create's 404 makes
+    // the CLI pull it (with the login's credentials), then create again.
+    ok(&env, &sock, &["rmi", &target]);
+    let hi = run_out(&env, &sock, &[], &target, &["echo", "fetched"]);
+    assert_eq!(hi.1, "fetched\n");
 
     ok(&env, &sock, &["logout", &addr]);
     ok(&env, &sock, &["rmi", &target]);
