@@ -448,11 +448,21 @@ fn docker_cli_events_and_df() {
 
     // system df: the image, the stopped container, a volume in use.
     ok(&env, &sock, &["volume", "create", "dfvol"]);
-    ok(
+    let writer = ok(
         &env,
         &sock,
-        &["create", "-v", "dfvol:/v", "busybox", "true"],
+        &[
+            "run",
+            "-d",
+            "-v",
+            "dfvol:/v",
+            "busybox",
+            "sh",
+            "-c",
+            "echo 12345 > /v/f",
+        ],
     );
+    assert_eq!(ok(&env, &sock, &["wait", writer.trim()]).trim(), "0");
     let df = ok(
         &env,
         &sock,
@@ -470,6 +480,7 @@ fn docker_cli_events_and_df() {
     assert_eq!(code, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(v["LayersSize"].as_u64().is_some_and(|n| n > 0), "{body}");
+    assert_eq!(v["Volumes"][0]["UsageData"]["Size"], 6, "{body}");
     assert!(df.contains("Local Volumes 1 1"), "{df}");
 }
 

@@ -152,9 +152,8 @@ pub async fn events(
         .into_response())
 }
 
-/// `GET /system/df`: images, containers (with their sizes) and volumes
-/// (with how many containers use them). Volume sizes are not measured
-/// (-1, as dockerd reports a size it did not compute).
+/// `GET /system/df`: images, containers and volumes, each with its size,
+/// volumes with how many containers use them.
 pub async fn df(
     State(shared): State<Shared>,
     Extension(flavor): Extension<ApiVersion>,
@@ -214,7 +213,7 @@ pub async fn df(
         for vol in state.list_volumes()? {
             let refs = state.volume_users(&vol.name)?.len();
             let mut v = volume::inspect_view(&state, &vol);
-            v["UsageData"] = json!({"Size": -1, "RefCount": refs});
+            v["UsageData"] = json!({"Size": volume::size(&vol), "RefCount": refs});
             volume_views.push(v);
         }
         Ok(json!({
