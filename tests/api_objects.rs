@@ -418,6 +418,23 @@ fn docker_cli_events_and_df() {
         "only the labelled one: {got:?}"
     );
 
+    // Label filters must all match (compose lists a project's service so).
+    let both = ok(
+        &env,
+        &sock,
+        &[
+            "ps",
+            "-aq",
+            "--filter",
+            "label=watch=yes",
+            "--filter",
+            "label=other",
+        ],
+    );
+    assert_eq!(both.trim(), "", "{both}");
+    let one = ok(&env, &sock, &["ps", "-aq", "--filter", "label=watch=yes"]);
+    assert_eq!(one.trim().lines().count(), 1, "{one}");
+
     // Past events with since/until: bounded, so the command ends. The CLI
     // sends a duration's time in whole seconds, which would leave out
     // this second's events: until is given as a time two seconds ahead.

@@ -584,4 +584,19 @@ mod tests {
         );
         assert!(spec(br#"{"Image": "b"}"#, Some("bad name!")).is_err());
     }
+
+    #[test]
+    fn compose_bodies() {
+        // What docker-compose 1.29 sends: the volume path in Volumes and
+        // its named volume in Binds; the service's alias on its network.
+        let body = r#"{"Image": "b", "Volumes": {"/srv": {}, "/cache": {}},
+            "HostConfig": {"Binds": ["proj_site:/srv:rw"], "NetworkMode": "proj_back"},
+            "NetworkingConfig": {"EndpointsConfig": {"proj_back": {"Aliases": ["web"]},
+                                                     "other": {"Aliases": ["x"]}}}}"#;
+        let s = spec(body.as_bytes(), None).unwrap();
+        let dests: Vec<&str> = s.mounts.iter().map(|m| m.destination.as_str()).collect();
+        assert_eq!(dests, ["/srv", "/cache"]);
+        assert!(matches!(&s.mounts[0].source, MountSource::Named(n) if n == "proj_site"));
+        assert_eq!(s.network.aliases, ["web"]);
+    }
 }

@@ -227,3 +227,37 @@ pub async fn df(
     .await?;
     Ok(axum::Json(v).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn events_in_dockers_words() {
+        let e = Event {
+            id: 7,
+            time: 1_700_000_000_123_456_789,
+            kind: EventType::Container,
+            action: "died".into(),
+            actor_id: "abc".into(),
+            actor_name: "web".into(),
+            attributes: BTreeMap::from([
+                ("image".to_owned(), "busybox".to_owned()),
+                ("containerExitCode".to_owned(), "3".to_owned()),
+            ]),
+        };
+        let v = docker_event(&e);
+        assert_eq!(v["Action"], "die");
+        assert_eq!(v["status"], "die");
+        assert_eq!(v["from"], "busybox");
+        assert_eq!(v["time"], 1_700_000_000);
+        assert_eq!(v["timeNano"], 1_700_000_000_123_456_789_i64);
+        assert_eq!(v["Actor"]["Attributes"]["exitCode"], "3");
+        assert!(v["Actor"]["Attributes"].get("containerExitCode").is_none());
+        assert_eq!(docker_action(EventType::Container, "remove"), "destroy");
+        assert_eq!(docker_action(EventType::Volume, "remove"), "remove");
+        assert_eq!(engine_filter("event=destroy".into()), "event=remove");
+        assert_eq!(engine_filter("type=container".into()), "type=container");
+    }
+}

@@ -437,3 +437,20 @@ pub async fn prune_images(
     }))
     .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inspect_in_dockers_shape() {
+        let v = docker_inspect(json!({
+            "Id": "ab12", "Digest": "sha256:x", "Version": "20.10", "History": [],
+            "RepoTags": ["a:b"],
+        }));
+        assert_eq!(v["Id"], "sha256:ab12");
+        assert_eq!(v["DockerVersion"], "20.10");
+        assert_eq!(v["RepoTags"][0], "a:b");
+        assert!(v.get("Digest").is_none() && v.get("History").is_none());
+    }
+}
