@@ -16,7 +16,8 @@ fi
 
 packages=(uidmap crun runc passt slirp4netns fuse-overlayfs catatonit busybox-static
           docker-registry apache2-utils iperf3 procps iproute2 ca-certificates curl
-          qemu-system-x86 mmdebstrap e2fsprogs hyperfine podman)
+          qemu-system-x86 mmdebstrap e2fsprogs hyperfine podman
+          docker.io docker-compose python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,6 +32,35 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
+
+# docker.io is here for its client (the REST API's tests drive it against
+# hutch): its daemon must not run. policy-rc.d kept the package from
+# starting it; a host whose init started it anyway gets it stopped.
+if command -v systemctl >/dev/null && systemctl is-active -q docker.service docker.socket 2>/dev/null; then
+  systemctl disable --now docker.service docker.socket >/dev/null 2>&1 || true
+fi
+if [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+  echo "setup-host: stopping dockerd (the tests need only the docker client)"
+  kill "$(cat /var/run/docker.pid)" || true
+fi
+
+# The REST API's Python clients, from PyPI (Debian 12 has docker-py 5 only),
+# for the system's python3 (the one the test user runs): the Docker SDK 7.x
+# and podman-compose. Debian's docker-compose 1.29 needs Debian's docker-py
+# 5, so its tests run it with PYTHONPATH=/usr/lib/python3/dist-packages
+# ahead of the SDK installed here.
+py=/usr/bin/python3
+pip_install() {
+  local check=$1 spec=$2
+  if ! "$py" -c "$check" 2>/dev/null; then
+    echo "setup-host: pip install $spec"
+    "$py" -m pip install -q --break-system-packages "$spec" >/dev/null
+  fi
+}
+pip_install 'import docker; assert docker.__version__.startswith("7.")' 'docker>=7,<8'
+pip_install 'import podman_compose' podman-compose
+"$py" -c 'import docker; assert docker.__version__.startswith("7.")' ||
+  echo "setup-host: warning: $py does not import the docker SDK 7.x" >&2
 
 add_user() {
   local name=$1

@@ -53,12 +53,20 @@ pub fn create(ctx: &Context, opts: &NetworkCreateOptions) -> Result<Network> {
     .map_err(error)
 }
 
+/// The endpoints of the running containers on `net`.
+pub fn endpoints_on(ctx: &Context, net: &Network) -> Vec<hutch_rootless_net::usernet::Endpoint> {
+    hutch_rootless_net::usernet::read_records(&usernet::paths(ctx))
+        .endpoints
+        .into_iter()
+        .filter(|e| e.network == net.name)
+        .collect()
+}
+
 /// `network inspect`'s "containers" (Podman 5's key): the running ones
 /// with their interface, address and MAC.
 pub fn containers_on(ctx: &Context, net: &Network) -> serde_json::Value {
-    let eps = hutch_rootless_net::usernet::read_records(&usernet::paths(ctx)).endpoints;
     let mut out = serde_json::Map::new();
-    for e in eps.iter().filter(|e| e.network == net.name) {
+    for e in endpoints_on(ctx, net) {
         out.insert(
             e.id.clone(),
             serde_json::json!({
@@ -88,6 +96,60 @@ pub fn inspect(ctx: &Context, names: &[String]) -> Result<Vec<serde_json::Value>
     Ok(out)
 }
 
+/// Network list filters (the REST API's; Docker's keys): `name`
+/// (substring), `id` (prefix), `label` (`K` or `K=V`), `driver`; values of
+/// one key are alternatives, different keys must all match.
+pub struct NetworkFilters(Vec<(String, String)>);
+
+impl NetworkFilters {
+    pub fn parse(list: &[String]) -> Result<NetworkFilters> {
+        let mut out = Vec::new();
+        for f in list {
+            let (k, v) = f.split_once('=').ok_or_else(|| {
+                Error::bad_input(format!("invalid filter {f:?}: expected key=value"))
+            })?;
+            if !matches!(k, "name" | "id" | "label" | "driver" | "type") {
+                crate::fail!(BadInput, "invalid filter {k:?}");
+            }
+            out.push((k.to_owned(), v.to_owned()));
+        }
+        Ok(NetworkFilters(out))
+    }
+
+    pub fn matches(&self, n: &Network) -> bool {
+        let mut keys: Vec<&str> = self.0.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.iter().all(|key| {
+            self.0
+                .iter()
+                .filter(|(k, _)| k == key)
+                .any(|(k, v)| match k.as_str() {
+                    "name" => n.name.contains(v.as_str()),
+                    "id" => n.id.starts_with(v.as_str()),
+                    "driver" => n.driver == *v,
+                    // User networks are all "custom"; no builtin ones exist.
+                    "type" => v == "custom",
+                    "label" => match v.split_once('=') {
+                        Some((lk, lv)) => n.labels.get(lk).is_some_and(|x| x == lv),
+                        None => n.labels.contains_key(v.as_str()),
+                    },
+                    _ => false,
+                })
+        })
+    }
+}
+
+/// The networks that pass `filters`.
+pub fn list(ctx: &Context, filters: &NetworkFilters) -> Result<Vec<Network>> {
+    Ok(store(ctx)?
+        .list()
+        .map_err(error)?
+        .into_iter()
+        .filter(|n| filters.matches(n))
+        .collect())
+}
+
 /// `network prune`: every network no container uses; their names.
 pub fn prune(ctx: &Context, store: &Store, state: &State) -> Result<Vec<String>> {
     let nets = self::store(ctx)?;
@@ -109,6 +171,7 @@ pub fn prune(ctx: &Context, store: &Store, state: &State) -> Result<Vec<String>>
 pub fn error(e: NetError) -> Error {
     let kind = match &e {
         NetError::NoSuchNetwork(_) => ErrorKind::NotFound,
+        NetError::Helper(m) if m.ends_with("already exists") => ErrorKind::Conflict,
         NetError::Mode(..) | NetError::Port(..) => ErrorKind::BadInput,
         // Podman's rootlessport fails the start with 126 ("cannot invoke").
         NetError::PortInUse { .. } => ErrorKind::Runtime { code: 126 },

@@ -375,6 +375,11 @@ pub fn prune_candidates(state: &State, filters: &VolumeFilters) -> Result<Vec<St
     Ok(out)
 }
 
+/// The bytes a volume's files take (`system df`).
+pub fn size(v: &Volume) -> u64 {
+    crate::engine::container::list::tree_size(Path::new(&v.mountpoint))
+}
+
 /// `volume exists`.
 pub fn exists(state: &State, name: &str) -> Result<bool> {
     match state.volume(name) {

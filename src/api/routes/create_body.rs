@@ -265,9 +265,7 @@ pub fn spec(body: &[u8], name: Option<&str>) -> Result<ContainerSpec, BadBody> {
         // EXPOSE is informational; only its spelling is checked.
         port_key(p)?;
     }
-    for dest in b.volumes.unwrap_or_default().keys() {
-        s.mounts.push(parse::mount::volume(dest, Path::new("/"))?);
-    }
+    let anonymous: Vec<String> = b.volumes.unwrap_or_default().into_keys().collect();
     if !b.stop_signal.is_empty() {
         s.stop_signal = Some(parse::restart::signal(&b.stop_signal)?);
     }
@@ -287,8 +285,41 @@ pub fn spec(body: &[u8], name: Option<&str>) -> Result<ContainerSpec, BadBody> {
     if let Some(h) = b.host_config {
         host_config(&mut s, h)?;
     }
+    network_aliases(&mut s, b.rest.get("NetworkingConfig"));
+    // `Volumes` declares the image's and the service's volume paths; one
+    // that a bind or a named volume already covers is that one (compose
+    // sends both), the others are anonymous volumes.
+    for dest in anonymous {
+        let covered = s
+            .mounts
+            .iter()
+            .any(|m| Path::new(&m.destination) == Path::new(&dest));
+        if !covered {
+            s.mounts.push(parse::mount::volume(&dest, Path::new("/"))?);
+        }
+    }
     parse::mount::check_duplicates(&s.mounts)?;
     Ok(s)
+}
+
+/// `NetworkingConfig.EndpointsConfig.<network>.Aliases` for the user
+/// network the container joins: its `--network-alias`es (docker-compose
+/// gives each container its service's name there). Endpoints of other
+/// networks are ignored (compose connects those afterwards).
+fn network_aliases(s: &mut ContainerSpec, config: Option<&Value>) {
+    let Some(hutch_rootless_net::NetworkMode::Network { name }) = &s.network.mode else {
+        return;
+    };
+    let aliases = config
+        .and_then(|c| c.get("EndpointsConfig"))
+        .and_then(|e| e.get(name.as_str()))
+        .and_then(|e| e.get("Aliases"))
+        .and_then(Value::as_array);
+    for a in aliases.into_iter().flatten().filter_map(Value::as_str) {
+        if !a.is_empty() && !s.network.aliases.iter().any(|x| x == a) {
+            s.network.aliases.push(a.to_owned());
+        }
+    }
 }
 
 /// `80/tcp` (or `80`): the port and protocol.
@@ -552,5 +583,20 @@ mod tests {
                 .contains("signal")
         );
         assert!(spec(br#"{"Image": "b"}"#, Some("bad name!")).is_err());
+    }
+
+    #[test]
+    fn compose_bodies() {
+        // What docker-compose 1.29 sends: the volume path in Volumes and
+        // its named volume in Binds; the service's alias on its network.
+        let body = r#"{"Image": "b", "Volumes": {"/srv": {}, "/cache": {}},
+            "HostConfig": {"Binds": ["proj_site:/srv:rw"], "NetworkMode": "proj_back"},
+            "NetworkingConfig": {"EndpointsConfig": {"proj_back": {"Aliases": ["web"]},
+                                                     "other": {"Aliases": ["x"]}}}}"#;
+        let s = spec(body.as_bytes(), None).unwrap();
+        let dests: Vec<&str> = s.mounts.iter().map(|m| m.destination.as_str()).collect();
+        assert_eq!(dests, ["/srv", "/cache"]);
+        assert!(matches!(&s.mounts[0].source, MountSource::Named(n) if n == "proj_site"));
+        assert_eq!(s.network.aliases, ["web"]);
     }
 }

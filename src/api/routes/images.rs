@@ -24,17 +24,31 @@ pub async fn list(
         filters: filters(&q, flavor)?,
         name: None,
     };
+    // With `reference`, dockerd lists only an image's matching names.
+    let references: Vec<String> = req
+        .filters
+        .iter()
+        .filter_map(|f| f.strip_prefix("reference="))
+        .map(str::to_owned)
+        .collect();
     let ctx = shared.ctx.clone();
     let images = blocking(flavor, move || {
         let store = image::open_store(&ctx)?;
-        let rows = list::list(&store, &req)?;
+        let mut rows = list::list(&store, &req)?;
+        if !references.is_empty() {
+            for r in &mut rows {
+                r.record
+                    .names
+                    .retain(|n| references.iter().any(|p| list::reference_matches(p, n)));
+            }
+        }
         Ok(rows.iter().map(docker_view).collect::<Vec<Value>>())
     })
     .await?;
     Ok(axum::Json(images).into_response())
 }
 
-fn docker_view(l: &list::Listed) -> Value {
+pub(super) fn docker_view(l: &list::Listed) -> Value {
     let names = &l.record.names;
     let tags: Vec<String> = if names.is_empty() {
         vec!["<none>:<none>".to_owned()]

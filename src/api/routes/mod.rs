@@ -3,11 +3,16 @@
 
 pub mod containers;
 mod create_body;
+pub mod events;
 pub mod images;
+pub mod images_local;
+pub mod images_registry;
+pub mod networks;
 pub mod system;
+pub mod volumes;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 
 use super::server::Shared;
 
@@ -29,6 +34,32 @@ pub fn router(shared: Shared) -> Router {
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}", delete(containers::remove))
         .route("/images/json", get(images::list))
+        // Part B: images, registries, volumes, networks, events, df.
+        .route("/images/create", post(images_registry::create))
+        .route("/images/search", get(images_registry::search))
+        .route("/auth", post(images_registry::auth))
+        .route("/images/load", post(images_local::load))
+        .route("/images/get", get(images_local::save_many))
+        .route("/images/prune", post(images_local::prune_images))
+        .route("/images/{*rest}", any(images_local::by_name))
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route(
+            "/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
+        )
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/networks/{id}/connect", post(networks::connect))
+        .route("/networks/{id}/disconnect", post(networks::disconnect))
+        .route("/events", get(events::events))
+        .route("/system/df", get(events::df))
         .route("/libpod/_ping", get(system::ping).head(system::ping))
         .route("/libpod/version", get(system::version))
         .route("/libpod/info", get(system::libpod_info))

@@ -4,8 +4,6 @@
 //! past events in a window, then (for `--stream` and the API's streaming
 //! GET) the new ones as they are appended.
 
-use std::collections::BTreeMap;
-
 use crate::engine::state::{Container, Event, EventFilter, EventType, State};
 use crate::engine::{Error, Result};
 use crate::host::time;
@@ -52,7 +50,8 @@ pub fn parse_time(s: &str, now_ns: i64) -> Result<i64> {
 /// `events [--filter K=V]... [--since T] [--until T] [--stream]`.
 #[derive(Debug, Clone, Default)]
 pub struct EventsOptions {
-    /// `KEY=VALUE`: container, event (or status), type, image.
+    /// `KEY=VALUE`: container, event (or status), type, image, label
+    /// (`label=K` or `label=K=V`, every one must match).
     pub filters: Vec<String>,
     /// Nanoseconds since the epoch.
     pub since: Option<i64>,
@@ -61,9 +60,10 @@ pub struct EventsOptions {
 
 impl EventsOptions {
     /// The database filter and the image names to match, from `filters`.
-    fn parse(&self) -> Result<(EventFilter, Vec<String>)> {
+    fn parse(&self) -> Result<(EventFilter, Vec<String>, Vec<String>)> {
         let mut filter = EventFilter::default();
         let mut images = Vec::new();
+        let mut labels = Vec::new();
         for f in &self.filters {
             let Some((k, v)) = f.split_once('=') else {
                 crate::fail!(BadInput, "invalid filter {f:?}: use KEY=VALUE");
@@ -78,10 +78,11 @@ impl EventsOptions {
                         .ok_or_else(|| Error::bad_input(format!("invalid event type {v:?}")))?,
                 ),
                 "image" => images.push(v.to_owned()),
+                "label" => labels.push(v.to_owned()),
                 _ => crate::fail!(BadInput, "{k} is an invalid filter"),
             }
         }
-        Ok((filter, images))
+        Ok((filter, images, labels))
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -94,6 +95,7 @@ pub struct EventStream<'a> {
     state: &'a State,
     filter: EventFilter,
     images: Vec<String>,
+    labels: Vec<String>,
     since: Option<i64>,
     until: Option<i64>,
     /// The id of the last event returned; `None` before the first read.
@@ -103,11 +105,12 @@ pub struct EventStream<'a> {
 
 impl<'a> EventStream<'a> {
     pub fn open(state: &'a State, opts: &EventsOptions) -> Result<EventStream<'a>> {
-        let (filter, images) = opts.parse()?;
+        let (filter, images, labels) = opts.parse()?;
         Ok(EventStream {
             state,
             filter,
             images,
+            labels,
             since: opts.since,
             until: opts.until,
             last: None,
@@ -158,25 +161,31 @@ impl<'a> EventStream<'a> {
     }
 
     fn wanted(&self, e: &Event) -> bool {
-        self.images.is_empty()
-            || e.attributes.get("image").is_some_and(|i| {
-                self.images.iter().any(|f| {
-                    i == f
-                        || i.starts_with(&format!("{f}:"))
-                        || i.ends_with(&format!("/{f}"))
-                        || i.contains(&format!("/{f}:"))
-                })
-            })
+        let labelled = self.labels.iter().all(|l| match l.split_once('=') {
+            Some((k, v)) => e.attributes.get(k).is_some_and(|x| x == v),
+            None => e.attributes.contains_key(l.as_str()),
+        });
+        labelled
+            && (self.images.is_empty()
+                || e.attributes.get("image").is_some_and(|i| {
+                    self.images.iter().any(|f| {
+                        i == f
+                            || i.starts_with(&format!("{f}:"))
+                            || i.ends_with(&format!("/{f}"))
+                            || i.contains(&format!("/{f}:"))
+                    })
+                }))
     }
 }
 
 /// Appends container event `action` for `c`, with the image and name as
 /// Podman records them, plus `extra` attributes.
 pub fn record(state: &State, c: &Container, action: &str, extra: &[(&str, String)]) {
-    let mut attributes = BTreeMap::from([
-        ("image".to_owned(), c.image_name.clone()),
-        ("name".to_owned(), c.name.clone()),
-    ]);
+    // The container's labels first, as Docker lists them among the
+    // actor's attributes (`events --filter label=`); its own keys win.
+    let mut attributes = c.spec.labels.clone();
+    attributes.insert("image".to_owned(), c.image_name.clone());
+    attributes.insert("name".to_owned(), c.name.clone());
     for (k, v) in extra {
         attributes.insert((*k).to_owned(), v.clone());
     }

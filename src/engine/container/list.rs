@@ -270,7 +270,11 @@ fn passes(c: &Container, labels: &[(String, String)], filters: &[Filter], store:
     keys.sort_unstable();
     keys.dedup();
     keys.into_iter().all(|key| {
-        filters.iter().filter(|f| f.key == key).any(|f| {
+        let mut same = filters.iter().filter(|f| f.key == key);
+        // Values of one key are alternatives, except labels, which must
+        // all be there (Docker and Podman alike; compose asks for a
+        // project's and a service's label at once).
+        let one = |f: &Filter| {
             let v = f.value.as_str();
             match key {
                 "id" => c.id.starts_with(v),
@@ -302,12 +306,17 @@ fn passes(c: &Container, labels: &[(String, String)], filters: &[Filter], store:
                 }
                 _ => false,
             }
-        })
+        };
+        if key == "label" {
+            same.all(one)
+        } else {
+            same.any(one)
+        }
     })
 }
 
 /// Bytes in a directory tree (files counted once by size; no links).
-fn tree_size(dir: &std::path::Path) -> u64 {
+pub fn tree_size(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -9,9 +9,24 @@ use serde_json::{Value, json};
 use super::config;
 use crate::host::time;
 
-pub fn history(store: &Store, image: &ImageRecord, now: i64) -> Result<Vec<Value>> {
+/// One history entry, typed (the REST API shapes these as Docker's).
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// The image's short id for the top entry, `<missing>` below it.
+    pub id: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub created_by: String,
+    pub size: u64,
+    pub comment: String,
+    /// The image's names, on the top entry only.
+    pub tags: Option<Vec<String>>,
+}
+
+/// The entries, newest first.
+pub fn entries(store: &Store, image: &ImageRecord) -> Result<Vec<HistoryEntry>> {
     let cfg = config(store, image)?;
-    let entries = cfg["history"].as_array().cloned().unwrap_or_default();
+    let history = cfg["history"].as_array().cloned().unwrap_or_default();
     let mut sizes = image.layers.iter().map(|l| {
         store
             .layers
@@ -22,8 +37,8 @@ pub fn history(store: &Store, image: &ImageRecord, now: i64) -> Result<Vec<Value
             .unwrap_or(0)
     });
     let mut rows = Vec::new();
-    let last = entries.len().saturating_sub(1);
-    for (i, h) in entries.iter().enumerate() {
+    let last = history.len().saturating_sub(1);
+    for (i, h) in history.iter().enumerate() {
         let empty = h["empty_layer"].as_bool().unwrap_or(false);
         let size = if empty { 0 } else { sizes.next().unwrap_or(0) };
         let created = h["created"]
@@ -31,21 +46,38 @@ pub fn history(store: &Store, image: &ImageRecord, now: i64) -> Result<Vec<Value
             .and_then(time::parse_rfc3339)
             .unwrap_or(0);
         // Only the top entry carries the image id, as Podman shows it.
-        let id = if i == last {
-            image.id.short().to_owned()
-        } else {
-            "<missing>".to_owned()
-        };
-        rows.push(json!({
-            "ID": id,
-            "Created": time::rfc3339(created),
-            "CreatedSince": time::ago(created, now),
-            "CreatedBy": h["created_by"].as_str().unwrap_or(""),
-            "Size": time::human_size(size),
-            "Comment": h["comment"].as_str().unwrap_or(""),
-            "Tags": if i == last { json!(image.names) } else { json!(null) },
-        }));
+        let top = i == last;
+        rows.push(HistoryEntry {
+            id: if top {
+                image.id.short().to_owned()
+            } else {
+                "<missing>".to_owned()
+            },
+            created,
+            created_by: h["created_by"].as_str().unwrap_or("").to_owned(),
+            size,
+            comment: h["comment"].as_str().unwrap_or("").to_owned(),
+            tags: top.then(|| image.names.clone()),
+        });
     }
     rows.reverse();
     Ok(rows)
+}
+
+/// The CLI's rows: sizes and times for people.
+pub fn history(store: &Store, image: &ImageRecord, now: i64) -> Result<Vec<Value>> {
+    Ok(entries(store, image)?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "ID": e.id,
+                "Created": time::rfc3339(e.created),
+                "CreatedSince": time::ago(e.created, now),
+                "CreatedBy": e.created_by,
+                "Size": time::human_size(e.size),
+                "Comment": e.comment,
+                "Tags": e.tags,
+            })
+        })
+        .collect())
 }

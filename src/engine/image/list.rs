@@ -124,12 +124,21 @@ fn matches(f: &Filter, l: &Listed) -> bool {
 
 /// `reference=` accepts a name as `matches_stored_name` does, or a glob on
 /// the repository (`localhost/*`).
-fn reference_matches(pattern: &str, stored: &str) -> bool {
+/// Whether a stored name passes `reference=pattern` (exact, or a `*`
+/// prefix).
+pub fn reference_matches(pattern: &str, stored: &str) -> bool {
     if reference::matches_stored_name(pattern, stored) {
         return true;
     }
     if let Some(prefix) = pattern.strip_suffix('*') {
+        // `other/*` matches `docker.io/other/name` too: the name without
+        // its registry, as people write it.
+        let path = stored
+            .split_once('/')
+            .filter(|(host, _)| host.contains(['.', ':']) || *host == "localhost")
+            .map_or(stored, |(_, rest)| rest);
         return stored.starts_with(prefix)
+            || path.starts_with(prefix)
             || stored
                 .split('/')
                 .next_back()

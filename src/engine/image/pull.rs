@@ -249,21 +249,51 @@ pub fn login(
     creds: Credentials,
     options: &RegistryOptions,
 ) -> Result<std::path::PathBuf> {
-    let host = normalize_registry(registry_host);
-    let regs = registries::load().context("reading registries.conf")?;
-    let insecure = regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure)
-        || options.tls_verify == Some(false);
-    registry::check_login(
-        &Endpoint {
-            registry: host.clone(),
-            insecure,
-        },
-        &creds,
-    )
-    .with_context(|| format!("logging into {host:?}"))?;
+    let host = check_login(registry_host, &creds, options)?;
     let auth = auth_file(ctx, options.authfile.as_deref());
     auth.set(&host, &creds)?;
     Ok(auth.path().to_owned())
+}
+
+/// Checks credentials against a registry without storing them (the REST
+/// API's `POST /auth`: Docker clients keep their own credentials). Returns
+/// the registry as normalised.
+pub fn check_login(
+    registry_host: &str,
+    creds: &Credentials,
+    options: &RegistryOptions,
+) -> Result<String> {
+    let host = normalize_registry(registry_host);
+    let endpoint = endpoint_for(&host, options)?;
+    registry::check_login(&endpoint, creds).with_context(|| format!("logging into {host:?}"))?;
+    Ok(host)
+}
+
+/// How to reach registry `host`: registries.conf's `insecure`, or
+/// `--tls-verify=false`.
+fn endpoint_for(host: &str, options: &RegistryOptions) -> Result<Endpoint> {
+    let regs = registries::load().context("reading registries.conf")?;
+    let insecure = regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure)
+        || options.tls_verify == Some(false);
+    Ok(Endpoint {
+        registry: host.to_owned(),
+        insecure,
+    })
+}
+
+/// `search TERM`: the registry named by `TERM`'s first part when it is a
+/// host (`127.0.0.1:5000/app`), else Docker Hub. At most `limit` results.
+pub fn search(
+    term: &str,
+    limit: usize,
+    options: &RegistryOptions,
+) -> Result<Vec<registry::SearchResult>> {
+    let (host, query) = match term.split_once('/') {
+        Some((h, rest)) if h.contains(['.', ':']) || h == "localhost" => (h, rest),
+        _ => ("docker.io", term),
+    };
+    let endpoint = endpoint_for(&normalize_registry(host), options)?;
+    Ok(registry::search(&endpoint, query, limit)?)
 }
 
 /// `docker://`, `https://` and paths stripped: `login` takes a registry.

@@ -153,6 +153,11 @@ pub enum RegistryError {
         source: reqwest::Error,
     },
 
+    /// Registries that implement only the distribution protocol (Debian's
+    /// docker-registry, most private ones) have no search.
+    #[error("{registry}: the registry does not support searching (it has no /v1/search endpoint)")]
+    NoSearch { registry: String },
+
     #[error("{registry}: {what}: unexpected HTTP status {status}")]
     Status {
         registry: String,

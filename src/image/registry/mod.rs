@@ -16,6 +16,7 @@ mod manifest;
 mod platform;
 mod pull;
 mod push;
+mod search;
 mod session;
 mod transfer;
 
@@ -34,6 +35,7 @@ pub use manifest::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, ManifestError, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST,
 };
 pub use platform::{BadPlatform, Platform};
+pub use search::SearchResult;
 
 /// Where a registry is and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,34 @@ pub struct Endpoint {
     /// registries.conf `insecure = true`: TLS certificates are not verified
     /// and plain HTTP is used when the registry does not speak TLS at all.
     pub insecure: bool,
+}
+
+impl Endpoint {
+    /// Whether plain HTTP is allowed when the registry speaks no TLS:
+    /// registries.conf says `insecure`, or the registry is on the loopback
+    /// (127.0.0.0/8, `::1`, `localhost`), which dockerd treats as insecure
+    /// by default: a local registry rarely has a certificate, and nothing
+    /// crosses the wire. A loopback registry that does speak TLS still has
+    /// its certificate checked unless registries.conf says otherwise.
+    pub fn allows_plain_http(&self) -> bool {
+        self.insecure || is_loopback(&self.registry)
+    }
+}
+
+/// `host[:port]` naming a loopback address.
+pub fn is_loopback(registry: &str) -> bool {
+    let host = if let Some(rest) = registry.strip_prefix('[') {
+        rest.split_once(']').map_or(rest, |(h, _)| h)
+    } else if registry.matches(':').count() > 1 {
+        // A bare IPv6 address has no port.
+        registry
+    } else {
+        registry.split_once(':').map_or(registry, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Credentials for one registry: the same type auth.json holds.
@@ -130,6 +160,12 @@ pub fn push(
         })
         .await
     })?
+}
+
+/// Searches the registry's `/v1/search` for `term`, at most `limit`
+/// results; [`RegistryError::NoSearch`] where it has none.
+pub fn search(ep: &Endpoint, term: &str, limit: usize) -> Result<Vec<SearchResult>, RegistryError> {
+    block_on(search::search(ep, term, limit))?
 }
 
 /// Checks `creds` against the registry the way `podman login` does, without

@@ -351,7 +351,7 @@ pub(super) fn api_host(registry: &str) -> &str {
 /// (without verifying the certificate) first and falls back to plain HTTP
 /// only when TLS cannot be spoken at all.
 pub(super) async fn protocol_for(ep: &Endpoint) -> ClientProtocol {
-    if !ep.insecure {
+    if !ep.allows_plain_http() {
         return ClientProtocol::Https;
     }
     let Ok(probe) = http_client(true) else {

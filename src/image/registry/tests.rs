@@ -775,3 +775,29 @@ fn oversized_registry_documents_are_refused_at_their_limit() {
         }
     }
 }
+
+#[test]
+fn loopback_registries_may_speak_plain_http() {
+    for r in [
+        "127.0.0.1:5000",
+        "127.1.2.3",
+        "localhost:5000",
+        "[::1]:5000",
+        "::1",
+    ] {
+        assert!(super::is_loopback(r), "{r}");
+    }
+    for r in [
+        "docker.io",
+        "10.0.0.1:5000",
+        "[2001:db8::1]:443",
+        "localhost.example",
+    ] {
+        assert!(!super::is_loopback(r), "{r}");
+    }
+    let ep = Endpoint {
+        registry: "127.0.0.1:5000".into(),
+        insecure: false,
+    };
+    assert!(ep.allows_plain_http());
+}
