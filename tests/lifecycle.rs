@@ -428,7 +428,7 @@ fn inspect_and_ps_filters() {
     assert_eq!(latest.trim(), "down");
 
     let f = |filter: &str| {
-        env.ok(["ps", "--filter", filter, "--format", "{{.Names}}"])
+        env.ok(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"])
             .trim()
             .to_owned()
     };
@@ -439,6 +439,17 @@ fn inspect_and_ps_filters() {
     assert_eq!(f("name=^do"), "down");
     assert_eq!(f(&format!("id={}", &id[..6])), "up");
     assert_eq!(f("ancestor=busybox").lines().count(), 2);
+    // Without -a only a status filter reaches beyond running containers,
+    // as in Podman 4.3 (`ps --filter name=x` lists running ones).
+    let running_only = |filter: &str| {
+        env.ok(["ps", "--filter", filter, "--format", "{{.Names}}"])
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(running_only("status=exited"), "down");
+    assert_eq!(running_only("name=^do"), "");
+    assert_eq!(running_only("exited=2"), "");
+    assert_eq!(running_only("name=up"), "up");
     assert_eq!(
         env.ok(["ps", "-l", "--format", "{{.Names}}"]).trim(),
         "down"

@@ -131,6 +131,19 @@ pub fn human_size(bytes: u64) -> String {
     format!("{} {}", significant(size, 3), UNITS[i])
 }
 
+/// go-units' `HumanSize` (Podman's inspect `LogConfig.Size`): decimal
+/// units, 4 significant digits, no space ("3.097MB", "0B").
+pub fn human_size_compact(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut size = bytes as f64;
+    let mut i = 0;
+    while size >= 1000.0 && i < UNITS.len() - 1 {
+        size /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", significant(size, 4), UNITS[i])
+}
+
 /// Go's %.3g for the values human_size produces (0 <= v < 1000).
 fn significant(v: f64, digits: i32) -> String {
     if v == 0.0 {

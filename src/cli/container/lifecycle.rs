@@ -72,6 +72,15 @@ pub struct CreateArgs {
     command: Vec<String>,
 }
 
+/// A warning of `create`, worded and prefixed as Podman prints it.
+pub fn print_create_warning(w: &str) {
+    if w == crate::engine::container::create::PORTS_DISCARDED {
+        eprintln!("{w}");
+    } else {
+        eprintln!("Warning: {w}");
+    }
+}
+
 pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
     let spec = args
         .flags
@@ -81,6 +90,9 @@ pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
     }
     let (store, state) = open(ctx)?;
     let created = create_container(ctx, &store, &state, &args.flags, &spec)?;
+    for w in &created.warnings {
+        print_create_warning(w);
+    }
     println!("{}", created.id);
     Ok(ExitCode::SUCCESS)
 }

@@ -73,7 +73,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let state = engine::open_state(ctx)?;
     let created = super::lifecycle::create_container(ctx, &store, &state, &args.flags, &spec)?;
     for w in &created.warnings {
-        eprintln!("Warning: {w}");
+        super::lifecycle::print_create_warning(w);
     }
     let Some(attach) = attach else {
         // The runtime's refusal keeps its code (126, 127), as Podman's.

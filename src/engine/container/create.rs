@@ -66,6 +66,10 @@ pub struct CreateOptions {
     pub replace: bool,
 }
 
+/// Podman's words (printed bare, without "Warning: ") when `-p` meets a
+/// network mode that forwards no ports.
+pub const PORTS_DISCARDED: &str = "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use";
+
 /// A created container: its id and name, and warnings to print once.
 #[derive(Debug, Clone)]
 pub struct CreateReport {
@@ -327,12 +331,31 @@ pub fn create(
     opts: &CreateOptions,
 ) -> Result<CreateReport> {
     validate(spec)?;
+    // Ports with a network mode that cannot forward them are dropped with
+    // Podman's warning, not refused.
+    let dropped;
+    let mut warnings = Vec::new();
+    let spec = if spec.network.mode.as_ref().is_some_and(|m| !m.can_publish())
+        && (!spec.network.ports.is_empty() || spec.network.publish_all)
+    {
+        warnings.push(PORTS_DISCARDED.to_owned());
+        let mut s = spec.clone();
+        s.network.ports.clear();
+        s.network.publish_all = false;
+        dropped = s;
+        &dropped
+    } else {
+        spec
+    };
     if opts.replace
         && let Some(name) = &spec.name
     {
         replace(ctx, store, state, name)?;
     }
-    Ok(make(ctx, store, state, spec, opts)?)
+    let mut report = make(ctx, store, state, spec, opts)?;
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    Ok(report)
 }
 
 fn make(
@@ -367,6 +390,10 @@ fn make(
     let mut env = strings(&c["Env"]);
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.insert(0, spec::DEFAULT_PATH.to_owned());
+    }
+    // containers.conf's default `env` in Podman: PATH and TERM=xterm.
+    if !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".to_owned());
     }
     for e in &req.env {
         parse::env::set(&mut env, e.clone());

@@ -183,11 +183,13 @@ pub fn write(dir: &Path, o: &EtcOptions) -> anyhow::Result<EtcFiles> {
         hosts: Some(dir.join("hosts")),
         hostname: Some(dir.join("hostname")),
         resolv_conf: Some(dir.join("resolv.conf")),
+        containerenv: Some(dir.join(".containerenv")),
     };
     let texts = [
         (&files.hosts, hosts_text(o)),
         (&files.hostname, format!("{}\n", o.hostname)),
         (&files.resolv_conf, resolv_text(o)),
+        (&files.containerenv, String::new()),
     ];
     for (path, text) in texts {
         if let Some(path) = path {

@@ -148,7 +148,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     });
     let host_view = json!({
         "Binds": [],
-        "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": "", "Size": "0B"},
+        "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": "", "Size": crate::host::time::human_size_compact(req.log.max_size.unwrap_or(0))},
         "NetworkMode": "",
         "PortBindings": {},
         "RestartPolicy": {

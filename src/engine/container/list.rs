@@ -58,7 +58,8 @@ impl Filter {
 /// `ps [-a] [--filter F]... [-n N | -l] [-s]`.
 #[derive(Debug, Clone, Default)]
 pub struct ListOptions {
-    /// Stopped containers too (implied by filters, `last` and `latest`).
+    /// Stopped containers too (implied by a status filter, `last` and
+    /// `latest`).
     pub all: bool,
     pub filters: Vec<Filter>,
     /// The `n` last created (`-n`).
@@ -140,7 +141,12 @@ pub fn list(
     opts.validate()?;
     // A container whose monitor was killed shows as exited, not running.
     lifecycle::recover(ctx, store, state)?;
-    let all = opts.all || opts.latest || opts.last.is_some() || !opts.filters.is_empty();
+    // Only a status filter widens the list beyond running containers, as
+    // in Podman and dockerd (`ps --filter name=x` lists running ones).
+    let all = opts.all
+        || opts.latest
+        || opts.last.is_some()
+        || opts.filters.iter().any(|f| f.key == "status");
     let mut image_cache: HashMap<String, serde_json::Value> = HashMap::new();
     let mut image_labels = |c: &Container| -> serde_json::Value {
         image_cache

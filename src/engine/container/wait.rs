@@ -152,6 +152,16 @@ pub fn wait_one(
                     NotFound,
                     "no container with ID {id} found: no such container"
                 ),
+                // Never started: Podman 4.3 answers at once, with 0.
+                (Condition::Exited, Some(c))
+                    if matches!(
+                        c.state,
+                        ContainerState::Configured | ContainerState::Created
+                    ) && c.exit_code.is_none()
+                        && c.started_at.is_none() =>
+                {
+                    return Ok(0);
+                }
                 (Condition::Exited, Some(c)) => {
                     if c.exit_code.is_some() && settled(Some(c)) {
                         return Ok(c.exit_code.unwrap_or(-1));

@@ -217,6 +217,10 @@ pub struct EtcFiles {
     pub resolv_conf: Option<PathBuf>,
     pub hosts: Option<PathBuf>,
     pub hostname: Option<PathBuf>,
+    /// `/run/.containerenv`, which tools read to know they run in a
+    /// container (empty, as Podman writes it for an unprivileged one).
+    #[serde(default)]
+    pub containerenv: Option<PathBuf>,
 }
 
 /// One `--volume`/`--mount` after the CLI parsed it.

@@ -426,6 +426,7 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
         (&cfg.etc_files.resolv_conf, "/etc/resolv.conf"),
         (&cfg.etc_files.hosts, "/etc/hosts"),
         (&cfg.etc_files.hostname, "/etc/hostname"),
+        (&cfg.etc_files.containerenv, "/run/.containerenv"),
     ];
     for (source, dest) in etc {
         if let Some(source) = source
