@@ -422,6 +422,11 @@ pub async fn start(
     let ctx = shared.ctx.clone();
     let started = blocking(flavor, move || {
         let (store, state) = open(&ctx)?;
+        // A client attached before the start (`docker run`) gets the
+        // container started attached to it.
+        if let Some(started) = super::attach::start_waiting(&ctx, &store, &state, &id)? {
+            return Ok(started);
+        }
         if state.container(&id)?.state.is_active() {
             return Ok(false);
         }

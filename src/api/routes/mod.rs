@@ -1,8 +1,10 @@
 //! The routes, by API object. Each handler is a thin translation: request
 //! to the engine's typed options, the engine's report to the API's JSON.
 
+pub mod attach;
 pub mod containers;
 mod create_body;
+pub mod exec;
 pub mod images;
 pub mod system;
 
@@ -32,5 +34,13 @@ pub fn router(shared: Shared) -> Router {
         .route("/libpod/_ping", get(system::ping).head(system::ping))
         .route("/libpod/version", get(system::version))
         .route("/libpod/info", get(system::libpod_info))
+        // Part A (round 3): attach/hijack, exec, archive and the other
+        // container endpoints.
+        .route("/containers/{id}/attach", post(attach::attach))
+        .route("/containers/{id}/resize", post(attach::resize))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/json", get(exec::inspect))
+        .route("/exec/{id}/resize", post(exec::resize))
         .with_state(shared)
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::Paths;
 use crate::config::Context;
 use crate::engine::state::{
-    Container, ContainerState, ExecTransition, NewExecSession, State, names,
+    Container, ContainerState, ExecSession, ExecTransition, NewExecSession, State, names,
 };
 use crate::runtime::monitor as relay;
 use crate::runtime::oci::{self, OciRuntime};
@@ -58,6 +58,17 @@ impl ExecRequest {
     }
 }
 
+/// How a foreground exec process's input and output are wired.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExecStdio {
+    /// The caller's own stdin and stdout (the CLI in a terminal or a pipe).
+    #[default]
+    Inherit,
+    /// Pipes the caller relays (the REST API's hijacked connection): see
+    /// [`Running::stdin`] and [`Running::stdout`].
+    Pipes,
+}
+
 /// A started exec process.
 pub struct Running {
     pub session: String,
@@ -67,6 +78,10 @@ pub struct Running {
     /// Without `-t` in the foreground: the process's stderr (shared with the
     /// runtime, whose messages it carried until the start).
     pub stderr: Option<OwnedFd>,
+    /// [`ExecStdio::Pipes`] without `-t`: the write end of the process's
+    /// stdin (with `interactive`) and the read end of its stdout.
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
 }
 
 pub enum Started {
@@ -190,7 +205,7 @@ pub fn require_running(c: &Container) -> Result<()> {
     Ok(())
 }
 
-/// Records a session and starts its process.
+/// Records a session and starts its process (the CLI's `exec`).
 pub fn start(
     ctx: &Context,
     graphroot: &Path,
@@ -198,6 +213,51 @@ pub fn start(
     c: &Container,
     req: &ExecRequest,
     console_size: Option<(u16, u16)>,
+) -> Result<Started> {
+    let session = create_session(state, c, req)?;
+    start_session(
+        ctx,
+        graphroot,
+        state,
+        c,
+        &session,
+        req,
+        console_size,
+        ExecStdio::Inherit,
+    )
+}
+
+/// Records a session for running container `c` without starting it (the
+/// REST API's `exec` create; its start comes with another request).
+pub fn create_session(state: &State, c: &Container, req: &ExecRequest) -> Result<String> {
+    req.validate()?;
+    require_running(c)?;
+    let session = names::generate_id().context("generating an exec session id")?;
+    state.create_exec_session(&NewExecSession {
+        id: session.clone(),
+        container_id: c.id.clone(),
+        config: serde_json::to_string(req)?,
+    })?;
+    Ok(session)
+}
+
+/// The request a session was created with.
+pub fn session_request(s: &ExecSession) -> Result<ExecRequest> {
+    serde_json::from_str(&s.config)
+        .with_context(|| format!("reading the request of exec session {}", s.id))
+}
+
+/// Starts the process of recorded session `session` (in state created).
+#[allow(clippy::too_many_arguments)]
+pub fn start_session(
+    ctx: &Context,
+    graphroot: &Path,
+    state: &State,
+    c: &Container,
+    session: &str,
+    req: &ExecRequest,
+    console_size: Option<(u16, u16)>,
+    stdio: ExecStdio,
 ) -> Result<Started> {
     require_running(c)?;
     let paths = Paths::new(ctx, graphroot, &c.id);
@@ -218,21 +278,15 @@ pub fn start(
         console_size,
     )?;
     let (runtime, _) = super::oci_runtime(ctx, Some(&c.runtime), true)?;
-
-    let session = names::generate_id().context("generating an exec session id")?;
-    state.create_exec_session(&NewExecSession {
-        id: session.clone(),
-        container_id: c.id.clone(),
-        config: serde_json::to_string(req)?,
-    })?;
-    let short = &session[..12];
+    let session = session.to_owned();
+    let short = &session[..12.min(session.len())];
     let files = SessionFiles {
         process: paths.userdata.join(format!("exec-{short}.json")),
         pid: paths.userdata.join(format!("exec-{short}.pid")),
         log: paths.userdata.join(format!("exec-{short}.log")),
         console: ctx.run_dir.join("s").join(format!("e{short}")),
     };
-    let result = launch(&runtime, c, req, &process, &files);
+    let result = launch(&runtime, c, req, &process, &files, stdio);
     let _ = std::fs::remove_file(&files.process);
     let _ = std::fs::remove_file(&files.pid);
     let _ = std::fs::remove_file(&files.console);
@@ -241,6 +295,8 @@ pub fn start(
             pid,
             master,
             stderr,
+            stdin,
+            stdout,
         }) => {
             state.update_exec_session(&session, ExecTransition::Started { pid })?;
             Ok(Started::Running(Running {
@@ -248,6 +304,8 @@ pub fn start(
                 pid,
                 master,
                 stderr,
+                stdin,
+                stdout,
             }))
         }
         Ok(Launched::Refused(message)) => {
@@ -282,6 +340,8 @@ enum Launched {
         pid: i32,
         master: Option<OwnedFd>,
         stderr: Option<OwnedFd>,
+        stdin: Option<OwnedFd>,
+        stdout: Option<OwnedFd>,
     },
     Refused(String),
 }
@@ -292,6 +352,7 @@ fn launch(
     req: &ExecRequest,
     process: &Value,
     files: &SessionFiles,
+    stdio: ExecStdio,
 ) -> Result<Launched> {
     std::fs::write(&files.process, serde_json::to_vec(process)?)
         .with_context(|| format!("writing {}", files.process.display()))?;
@@ -321,6 +382,12 @@ fn launch(
     // stderr is a pipe the caller relays, so that the runtime's own
     // complaint (before the process ran) becomes hutch's error line.
     let mut stderr_r = None;
+    let (mut stdin_w, mut stdout_r) = (None, None);
+    let pipe = || {
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(std::io::Error::from)
+            .context("making the exec session's pipes")
+    };
     if req.detach {
         let log = std::fs::File::create(&files.log)
             .with_context(|| format!("creating {}", files.log.display()))?;
@@ -335,6 +402,19 @@ fn launch(
         cmd.stderr(Stdio::from(w));
         if req.tty {
             cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        } else if stdio == ExecStdio::Pipes {
+            // Our ends stay close-on-exec; the runtime and the process get
+            // theirs as stdin and stdout.
+            if req.interactive {
+                let (r, w) = pipe()?;
+                stdin_w = Some(w);
+                cmd.stdin(Stdio::from(r));
+            } else {
+                cmd.stdin(Stdio::null());
+            }
+            let (r, w) = pipe()?;
+            stdout_r = Some(r);
+            cmd.stdout(Stdio::from(w));
         } else {
             cmd.stdin(if req.interactive {
                 Stdio::inherit()
@@ -372,6 +452,8 @@ fn launch(
         pid,
         master,
         stderr: if req.tty { None } else { stderr_r },
+        stdin: stdin_w,
+        stdout: stdout_r,
     })
 }
 
@@ -423,6 +505,20 @@ impl Running {
         }
         Ok(Some(wait(state, self)))
     }
+}
+
+/// Sets the window size of an exec session's terminal (the REST API's
+/// `exec/{id}/resize`; the CLI follows its own terminal instead).
+pub fn resize_terminal(master: &OwnedFd, rows: u16, cols: u16) -> Result<()> {
+    let size = rustix::termios::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::termios::tcsetwinsize(master, size)
+        .map_err(std::io::Error::from)
+        .context("resizing the exec session's terminal")
 }
 
 /// Waits for the process (the caller's child by now) and records its code.

@@ -1,0 +1,263 @@
+//! Attach over the REST service as clients use it: the docker CLI's
+//! foreground `run` (attach before start, hijacked connection, Docker's
+//! stream framing), `run -i` with piped input, `docker attach`, resize,
+//! and a client that hangs up mid-attach.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::api::*;
+use common::images::busybox_env;
+use common::*;
+
+fn ok(env: &TestEnv, sock: &Path, args: &[&str]) -> String {
+    let out = docker(env, sock, args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// The docker CLI as the test user with `input` on its stdin.
+fn docker_with_input(
+    env: &TestEnv,
+    sock: &Path,
+    args: &[&str],
+    input: &[u8],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new("docker");
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", &env.home)
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    as_user(&mut cmd, &env.user);
+    let mut child = cmd.spawn().expect("run docker");
+    let mut stdin = child.stdin.take().expect("docker's stdin");
+    stdin.write_all(input).expect("write docker's stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait for docker")
+}
+
+/// A raw HTTP request on the socket, as the test user would send it (the
+/// socket is the user's, 0600: root may connect too).
+fn raw_request(sock: &Path, request: &str) -> UnixStream {
+    let mut s = UnixStream::connect(sock).expect("connect to the service");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.write_all(request.as_bytes()).expect("send request");
+    s
+}
+
+/// Reads the response head (up to the blank line).
+fn read_head(s: &mut UnixStream) -> String {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut b) {
+            Ok(1) => head.push(b[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+#[test]
+fn docker_run_foreground_output_exit_codes_and_stdin() {
+    if !docker_cli() {
+        eprintln!("docker CLI not installed: skipped");
+        return;
+    }
+    let env = busybox_env(&[]);
+    let (_svc, sock) = serve_default(&env);
+
+    // Attached before the start: nothing of the output is missed, and the
+    // exit code comes back through the wait.
+    let out = docker(
+        &env,
+        &sock,
+        &["run", "--rm", "busybox", "sh", "-c", "echo hi; exit 3"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hi\n");
+    // --rm: gone once the run returned.
+    assert_eq!(ok(&env, &sock, &["ps", "-aq"]).trim(), "");
+
+    // Both streams, demultiplexed by the client.
+    let out = docker(
+        &env,
+        &sock,
+        &[
+            "run",
+            "--name",
+            "two",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "out\n");
+    assert!(stderr(&out).contains("err\n"), "{}", stderr(&out));
+    // `start -a` of the exited container: attached again.
+    let out = docker(&env, &sock, &["start", "-a", "two"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "out\n");
+
+    // -i with piped input; the client's half-close ends the container's
+    // stdin.
+    let out = docker_with_input(
+        &env,
+        &sock,
+        &["run", "-i", "--rm", "busybox", "cat"],
+        b"piped line\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "piped line\n");
+
+    // A terminal: the raw stream (no frame headers in the output).
+    let out = docker(
+        &env,
+        &sock,
+        &["run", "-t", "--rm", "busybox", "echo", "tty"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).replace('\r', ""), "tty\n");
+}
+
+#[test]
+fn docker_attach_resize_and_a_client_that_hangs_up() {
+    if !docker_cli() {
+        eprintln!("docker CLI not installed: skipped");
+        return;
+    }
+    let env = busybox_env(&[]);
+    let (_svc, sock) = serve_default(&env);
+    let id = ok(
+        &env,
+        &sock,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "talk",
+            "busybox",
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 600 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done",
+        ],
+    )
+    .trim()
+    .to_owned();
+
+    // A hijacked attach: 101 with Docker's headers, then framed output.
+    let mut s = raw_request(
+        &sock,
+        "POST /v1.47/containers/talk/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n",
+    );
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("upgrade: tcp"), "{head}");
+    assert!(
+        head.contains("application/vnd.docker.multiplexed-stream"),
+        "{head}"
+    );
+    let mut hdr = [0u8; 8];
+    s.read_exact(&mut hdr).expect("a frame header");
+    assert_eq!(hdr[0], 1, "stdout frame: {hdr:?}");
+    let len = u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
+    let mut payload = vec![0u8; len];
+    s.read_exact(&mut payload).expect("a frame");
+    assert!(
+        String::from_utf8_lossy(&payload).starts_with("tick "),
+        "{payload:?}"
+    );
+    // The client goes mid-stream.
+    drop(s);
+
+    // The container runs on and the service answers.
+    let state = ok(&env, &sock, &["inspect", "-f", "{{.State.Status}}", "talk"]);
+    assert_eq!(state.trim(), "running");
+    let (code, body) = curl(&env, &sock, "GET", "/v1.47/containers/json");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(&id), "{body}");
+
+    // A plain POST without the upgrade: a 200 streaming the same frames.
+    let mut s = raw_request(
+        &sock,
+        "POST /v1.47/containers/talk/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n",
+    );
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    drop(s);
+
+    // Resize: a -t container's terminal; a bad size is a 400.
+    ok(
+        &env,
+        &sock,
+        &[
+            "run", "-d", "-t", "--name", "term", "busybox", "sleep", "300",
+        ],
+    );
+    let (code, body) = curl(
+        &env,
+        &sock,
+        "POST",
+        "/v1.47/containers/term/resize?h=30&w=100",
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, _) = curl(
+        &env,
+        &sock,
+        "POST",
+        "/v1.47/containers/term/resize?h=x&w=100",
+    );
+    assert_eq!(code, 400);
+    let (code, _) = curl(
+        &env,
+        &sock,
+        "POST",
+        "/v1.47/containers/nosuch/resize?h=1&w=1",
+    );
+    assert_eq!(code, 404);
+    let (code, body) = curl(&env, &sock, "POST", "/v1.47/exec/nosuch/resize?h=1&w=1");
+    assert_eq!(code, 404, "{body}");
+
+    // `docker attach` to a running container, ended by its exit: the
+    // output from the attach on, the container's exit code.
+    ok(
+        &env,
+        &sock,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "late",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 2; echo late; exit 4",
+        ],
+    );
+    let out = docker(&env, &sock, &["attach", "late"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "late\n");
+
+    ok(&env, &sock, &["rm", "-f", "talk", "term", "late"]);
+}
