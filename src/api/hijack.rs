@@ -139,7 +139,46 @@ fn encode(chunk: Chunk, tty: bool) -> Bytes {
     }
 }
 
+/// A connection whose response went out: the upgraded connection, or the
+/// plain response's body.
+pub struct Open {
+    kind: OpenKind,
+}
+
+enum OpenKind {
+    Upgraded(TokioIo<hyper::upgrade::Upgraded>),
+    Body(mpsc::Sender<Bytes>),
+}
+
 impl Connection {
+    /// Waits until the response went out; `None` when the client went
+    /// first. A session that must not start writing before the client
+    /// reads (an exec process) starts after this: clients that take the
+    /// socket from under their HTTP library (the Python SDK) lose what
+    /// arrived with the response head.
+    pub async fn open(self) -> Option<Open> {
+        let kind = match self.kind {
+            Kind::Body(tx) => OpenKind::Body(tx),
+            Kind::Upgrade(on) => OpenKind::Upgraded(TokioIo::new(on.await.ok()?)),
+        };
+        Some(Open { kind })
+    }
+
+    /// [`Connection::open`], then [`Open::relay`].
+    pub async fn relay(
+        self,
+        tty: bool,
+        output: mpsc::Receiver<Chunk>,
+        input: Option<mpsc::Sender<Option<Bytes>>>,
+    ) -> Relayed {
+        match self.open().await {
+            Some(open) => open.relay(tty, output, input).await,
+            None => Relayed::ClientGone,
+        }
+    }
+}
+
+impl Open {
     /// Relays `output` to the client until it ends (the sender dropped),
     /// and, when `input` is given, the client's input into it (`None`
     /// once the client closed its side: the session's stdin ends). A
@@ -151,8 +190,8 @@ impl Connection {
         mut output: mpsc::Receiver<Chunk>,
         input: Option<mpsc::Sender<Option<Bytes>>>,
     ) -> Relayed {
-        let tx = match self.kind {
-            Kind::Body(tx) => {
+        let io = match self.kind {
+            OpenKind::Body(tx) => {
                 // No input on a plain response: the session's stdin is
                 // closed at once, as for a client that sent nothing.
                 if let Some(input) = input {
@@ -165,12 +204,9 @@ impl Connection {
                 }
                 return Relayed::Finished;
             }
-            Kind::Upgrade(on) => on,
+            OpenKind::Upgraded(io) => io,
         };
-        let Ok(upgraded) = tx.await else {
-            return Relayed::ClientGone;
-        };
-        let (mut rd, mut wr) = tokio::io::split(TokioIo::new(upgraded));
+        let (mut rd, mut wr) = tokio::io::split(io);
         let (gone_tx, mut gone_rx) = tokio::sync::oneshot::channel::<()>();
         // The reader lives as long as the client's side is open; it says
         // when the client has gone.

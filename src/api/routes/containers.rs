@@ -371,6 +371,12 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
         .iter()
         .flat_map(|h| h.names.iter().map(move |n| format!("{n}:{}", h.ip)))
         .collect();
+    // As Podman's compat API: clients know json-file, not k8s-file (the
+    // Python SDK's foreground `run` reads the logs only for json-file or
+    // journald).
+    if v["HostConfig"]["LogConfig"]["Type"] == "k8s-file" {
+        v["HostConfig"]["LogConfig"]["Type"] = json!("json-file");
+    }
     if let Some(h) = v["HostConfig"].as_object_mut() {
         for (k, val) in [
             ("Binds", json!(binds)),

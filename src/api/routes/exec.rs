@@ -44,7 +44,8 @@ struct CreateBody {
     attach_stdout: bool,
     #[serde(default)]
     attach_stderr: bool,
-    #[serde(default)]
+    /// The Python SDK's spelling (Docker decodes names case-blind).
+    #[serde(default, alias = "detachKeys")]
     detach_keys: Option<String>,
     #[serde(default)]
     tty: bool,
@@ -52,6 +53,9 @@ struct CreateBody {
     console_size: Option<Vec<u16>>,
     #[serde(default)]
     env: Option<Vec<String>>,
+    /// The Python SDK repeats the container; the path names it.
+    #[serde(default)]
+    container: Option<String>,
     #[serde(default)]
     cmd: Option<Vec<String>>,
     #[serde(default)]
@@ -136,7 +140,7 @@ pub async fn create(
         detach: false,
         privileged: b.privileged,
     };
-    let _ = (b.detach_keys, b.console_size, b.detach);
+    let _ = (b.detach_keys, b.console_size, b.detach, b.container);
     let ctx = shared.ctx.clone();
     let session = blocking(flavor, move || {
         let (_store, state) = open(&ctx)?;
@@ -176,34 +180,47 @@ pub async fn start(
     };
     let _ = b.tty;
     let size = console_size(b.console_size.as_ref());
+    // This service becomes the child subreaper with its first exec.
+    exec::start_orphan_reaper();
     let detach = b.detach;
     let ctx = shared.ctx.clone();
     let sid = id.clone();
-    let (started, tty) = blocking(flavor, move || {
-        let (store, state) = open(&ctx)?;
+    // Checked before the response; started after it went out (see
+    // `hijack::Connection::open`), or at once when detached.
+    let (req_of, tty) = blocking(flavor, move || {
+        let (_store, state) = open(&ctx)?;
         let s = session(&state, &sid)?;
         if s.state != ExecState::Created {
             crate::fail!(Conflict, "exec session {sid} has already been started");
         }
         let mut req = exec::session_request(&s)?;
         req.detach = detach;
+        exec::require_running(&state.container(&s.container_id)?)?;
+        let tty = req.tty;
+        Ok((req, tty))
+    })
+    .await?;
+    let ctx = shared.ctx.clone();
+    let sid = id.clone();
+    let launch = move || -> engine::Result<Started> {
+        let (store, state) = open(&ctx)?;
+        let s = session(&state, &sid)?;
         let c = state.container(&s.container_id)?;
-        let started = exec::start_session(
+        exec::start_session(
             &ctx,
             store.root(),
             &state,
             &c,
             &sid,
-            &req,
+            &req_of,
             size,
             ExecStdio::Pipes,
-        )?;
-        Ok((started, req.tty))
-    })
-    .await?;
+        )
+    };
     let (want_out, want_err) = with_extra(&id, |e| (e.stdout, e.stderr)).unwrap_or((true, true));
     let ctx = shared.ctx.clone();
     if detach {
+        let started = blocking(flavor, launch).await?;
         if let Started::Running(r) = started {
             // The process is this service's child: reaped here, its code
             // recorded for inspect.
@@ -220,11 +237,19 @@ pub async fn start(
     let hold = Hold::new(&shared);
     tokio::spawn(async move {
         let _hold = hold;
+        let Some(conn) = conn.open().await else {
+            forget(&id);
+            return;
+        };
         let (out_tx, out_rx) = mpsc::channel(OUTPUT_QUEUE);
         let (in_tx, in_rx) = mpsc::channel(INPUT_QUEUE);
         let mut input = None;
+        let started = match tokio::task::spawn_blocking(launch).await {
+            Ok(r) => r,
+            Err(e) => Err(Error::internal(e.to_string())),
+        };
         match started {
-            Started::Failed { message, .. } => {
+            Ok(Started::Failed { message, .. }) => {
                 // As dockerd: the runtime's complaint on the stream, the
                 // code (126/127) in the session's record.
                 let _ = out_tx
@@ -233,7 +258,14 @@ pub async fn start(
                 drop(out_tx);
                 forget(&id);
             }
-            Started::Running(r) => {
+            Err(e) => {
+                let _ = out_tx
+                    .send(Chunk::Stderr(Bytes::from(format!("Error: {}\n", e.text()))))
+                    .await;
+                drop(out_tx);
+                forget(&id);
+            }
+            Ok(Started::Running(r)) => {
                 let interactive = r.stdin.is_some() || r.master.is_some();
                 if interactive {
                     input = Some(in_tx);

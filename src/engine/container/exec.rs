@@ -298,6 +298,7 @@ pub fn start_session(
             stdin,
             stdout,
         }) => {
+            claim(pid, true);
             state.update_exec_session(&session, ExecTransition::Started { pid })?;
             Ok(Started::Running(Running {
                 session,
@@ -521,11 +522,98 @@ pub fn resize_terminal(master: &OwnedFd, rows: u16, cols: u16) -> Result<()> {
         .context("resizing the exec session's terminal")
 }
 
+/// Exec processes a caller waits for (see [`start_orphan_reaper`]).
+static CLAIMED: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+fn claim(pid: i32, claimed: bool) {
+    if let Ok(mut c) = CLAIMED.lock() {
+        c.retain(|p| *p != pid);
+        if claimed {
+            c.push(pid);
+        }
+    }
+}
+
+/// How often the reaper looks, and so how long an orphan may stay a
+/// zombie (at least one interval: the grace an exec process's caller has
+/// to claim it after the runtime returned).
+const REAP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// For a long-lived caller of [`start_session`] (the REST service): as the
+/// child subreaper it inherits the runtime's short-lived processes inside
+/// containers (a failed exec's child, the runtime's helpers), and a zombie
+/// in a container's pid namespace keeps that container from ever stopping
+/// (its init waits for every process of the namespace to be reaped). This
+/// thread reaps zombie children that live in another pid namespace, that
+/// nobody claimed (exec processes are waited for by their callers) and that
+/// were zombies at its previous look already. Started once; the CLI, whose
+/// process ends with its exec, does not need it.
+pub fn start_orphan_reaper() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("hutch-reaper".into())
+            .spawn(|| {
+                let mut seen: Vec<i32> = Vec::new();
+                loop {
+                    std::thread::sleep(REAP_INTERVAL);
+                    let zombies = foreign_zombie_children();
+                    let claimed = CLAIMED.lock().map(|c| c.clone()).unwrap_or_default();
+                    for pid in &zombies {
+                        if seen.contains(pid) && !claimed.contains(pid) {
+                            let mut status = 0;
+                            // SAFETY: waitpid on a zombie child of this
+                            // process that no caller waits for.
+                            unsafe { libc::waitpid(*pid, &mut status, libc::WNOHANG) };
+                        }
+                    }
+                    seen = zombies;
+                }
+            });
+    });
+}
+
+/// This process's zombie children whose pid namespace is not ours.
+fn foreign_zombie_children() -> Vec<i32> {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let field = |k: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let zombie = field("State:").starts_with('Z');
+        let ours = field("PPid:") == me;
+        // NSpid lists the pid in each namespace from ours down: more than
+        // one means a container's namespace.
+        let nested = field("NSpid:").split_whitespace().count() > 1;
+        if zombie && ours && nested {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 /// Waits for the process (the caller's child by now) and records its code.
 pub fn wait(state: &State, running: &Running) -> i32 {
     let mut status = 0;
     // SAFETY: waitpid on a child of this process (see `launch`).
     let r = unsafe { libc::waitpid(running.pid, &mut status, 0) };
+    claim(running.pid, false);
     let code = if r == running.pid {
         relay::exit_code(status)
     } else {
