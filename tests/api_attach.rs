@@ -131,6 +131,31 @@ fn docker_run_foreground_output_exit_codes_and_stdin() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "piped line\n");
 
+    // -it in a pty (script gives the client a terminal): input through the
+    // attach to the container's terminal, the raw stream back.
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qec",
+        "docker run -it --rm busybox sh -c 'read x; echo got:$x; exit 7'",
+        "/dev/null",
+    ])
+    .env_clear()
+    .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+    .env("HOME", &env.home)
+    .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    as_user(&mut cmd, &env.user);
+    let mut child = cmd.spawn().expect("run script");
+    let mut stdin = child.stdin.take().expect("script's stdin");
+    stdin.write_all(b"typed\n").expect("type");
+    let out = child.wait_with_output().expect("wait for script");
+    drop(stdin);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(7), "{text}");
+    assert!(text.contains("got:typed"), "{text}");
+
     // A terminal: the raw stream (no frame headers in the output).
     let out = docker(
         &env,
@@ -259,5 +284,47 @@ fn docker_attach_resize_and_a_client_that_hangs_up() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_eq!(stdout(&out), "late\n");
 
-    ok(&env, &sock, &["rm", "-f", "talk", "term", "late"]);
+    // A client with stdin that is killed mid-attach: the container runs
+    // on, takes a new attach, and the service serves the next run.
+    ok(
+        &env,
+        &sock,
+        &["run", "-d", "-i", "--name", "reader", "busybox", "cat"],
+    );
+    let mut cmd = std::process::Command::new("docker");
+    cmd.args(["attach", "reader"])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", &env.home)
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    as_user(&mut cmd, &env.user);
+    let mut client = cmd.spawn().expect("docker attach");
+    let mut input = client.stdin.take().expect("attach stdin");
+    input.write_all(b"echoed\n").expect("write");
+    let mut out = client.stdout.take().expect("attach stdout");
+    let mut got = [0u8; 7];
+    out.read_exact(&mut got).expect("the container's echo");
+    assert_eq!(&got, b"echoed\n");
+    client.kill().expect("kill the client");
+    let _ = client.wait();
+    assert_eq!(
+        ok(
+            &env,
+            &sock,
+            &["inspect", "-f", "{{.State.Status}}", "reader"]
+        )
+        .trim(),
+        "running"
+    );
+    let out = docker(
+        &env,
+        &sock,
+        &["run", "--rm", "busybox", "echo", "still serving"],
+    );
+    assert_eq!(stdout(&out), "still serving\n", "{}", stderr(&out));
+
+    ok(&env, &sock, &["rm", "-f", "talk", "term", "late", "reader"]);
 }

@@ -87,7 +87,7 @@ pub(super) fn start_waiting(
         return Ok(None);
     };
     let opts = StartOptions {
-        select: Selection::names(&[c.id.clone()]),
+        select: Selection::names(std::slice::from_ref(&c.id)),
         attach: Some(waiter.opts),
     };
     match start::start(ctx, store, state, &opts)? {

@@ -301,7 +301,7 @@ fn pump(
         write_end = Some(master.clone());
         let out = output.clone();
         readers.push(std::thread::spawn(move || {
-            read_into(&master, &out, |b| Chunk::Stdout(b), true)
+            read_into(&master, &out, Chunk::Stdout, true)
         }));
     } else {
         write_end = r.stdin.take().map(Arc::new);
@@ -330,11 +330,8 @@ fn pump(
                 continue;
             };
             match data {
-                Some(d) => {
-                    if rustix::io::write(fd.as_ref(), &d).is_err() {
-                        write_end = None;
-                    }
-                }
+                Some(d) if !write_all(fd, &d) => write_end = None,
+                Some(_) => {}
                 // Closes the pipe (a terminal stays open for its process).
                 None if r_is_pipe(fd) => write_end = None,
                 None => {}
@@ -351,6 +348,19 @@ fn pump(
     drop(output);
     // The writer ends when the relay drops the input sender.
     drop(writer);
+}
+
+/// Writes all of `data` (a pipe or terminal takes it in parts when full);
+/// false when the process's side is gone.
+fn write_all(fd: &OwnedFd, mut data: &[u8]) -> bool {
+    while !data.is_empty() {
+        match rustix::io::write(fd, data) {
+            Err(rustix::io::Errno::INTR) => {}
+            Ok(0) | Err(_) => return false,
+            Ok(n) => data = &data[n..],
+        }
+    }
+    true
 }
 
 /// Whether `fd` is a pipe (not a terminal).
