@@ -328,3 +328,40 @@ fn docker_attach_resize_and_a_client_that_hangs_up() {
 
     ok(&env, &sock, &["rm", "-f", "talk", "term", "late", "reader"]);
 }
+
+#[test]
+fn a_client_gone_before_the_start_leaves_the_service_free_to_idle() {
+    if !docker_cli() {
+        eprintln!("docker CLI not installed: skipped");
+        return;
+    }
+    let env = busybox_env(&[]);
+    let sock = env.run_dir().join("hutch.sock");
+    let mut svc = start(&env, &["--time", "2"]);
+    wait_socket(&sock);
+    ok(
+        &env,
+        &sock,
+        &["create", "--name", "never", "busybox", "echo", "hi"],
+    );
+    // Attached (a waiter for the start), then gone without a word, as a
+    // docker CLI killed between its attach and its start.
+    let mut s = raw_request(
+        &sock,
+        "POST /v1.47/containers/never/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n",
+    );
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    drop(s);
+    // The probe notices, the waiter goes, and the idle service exits.
+    assert!(
+        wait_until(Duration::from_secs(30), || svc
+            .0
+            .try_wait()
+            .is_ok_and(|s| s.is_some())),
+        "the service stayed busy with a client that went"
+    );
+    // The container was left as it was.
+    let out = env.ok(["inspect", "--format", "{{.State.Status}}", "never"]);
+    assert_eq!(out.trim(), "created");
+}

@@ -37,6 +37,12 @@ pub const OUTPUT_QUEUE: usize = 16;
 /// Input chunks queued before the connection is not read any more.
 pub const INPUT_QUEUE: usize = 16;
 
+/// How often a quiet framed stream is probed for a client that went (it
+/// half-closes its side at once, so a read tells nothing): a client that
+/// vanished from an attach to a container that is silent (or not started
+/// yet) is noticed within this, and its session ends.
+const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One piece of a session's output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chunk {
@@ -243,10 +249,14 @@ impl Open {
             }
         });
         let mut watching = true;
+        let mut probe = Box::pin(tokio::time::sleep(PROBE_INTERVAL));
         let result = loop {
             let next = std::future::poll_fn(|cx| {
                 if let std::task::Poll::Ready(c) = output.poll_recv(cx) {
                     return std::task::Poll::Ready(c.map_or(Next::End, Next::Chunk));
+                }
+                if !tty && probe.as_mut().poll(cx).is_ready() {
+                    return std::task::Poll::Ready(Next::Probe);
                 }
                 if watching
                     && let std::task::Poll::Ready(r) = std::pin::Pin::new(&mut gone_rx).poll(cx)
@@ -267,12 +277,25 @@ impl Open {
                     {
                         break Relayed::ClientGone;
                     }
+                    probe
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + PROBE_INTERVAL);
                 }
                 Next::End => {
                     let _ = wr.shutdown().await;
                     break Relayed::Finished;
                 }
                 Next::Gone => break Relayed::ClientGone,
+                Next::Probe => {
+                    // An empty stdout frame: clients skip it, and a write
+                    // to a client that went fails.
+                    if wr.write_all(&frame(1, &[])).await.is_err() || wr.flush().await.is_err() {
+                        break Relayed::ClientGone;
+                    }
+                    probe
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + PROBE_INTERVAL);
+                }
             }
         };
         reader.abort();
@@ -284,4 +307,68 @@ enum Next {
     Chunk(Chunk),
     End,
     Gone,
+    Probe,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_and_content_types() {
+        assert_eq!(frame(1, b"hi"), [1, 0, 0, 0, 0, 0, 0, 2, b'h', b'i']);
+        assert_eq!(
+            encode(Chunk::Stderr(Bytes::from_static(b"e")), false),
+            Bytes::from_static(&[2, 0, 0, 0, 0, 0, 0, 1, b'e'])
+        );
+        // A terminal's stream is raw, whichever stream it came from.
+        assert_eq!(
+            encode(Chunk::Stderr(Bytes::from_static(b"e")), true),
+            Bytes::from_static(b"e")
+        );
+        let new = ApiVersion::Docker(1, 47);
+        let old = ApiVersion::Docker(1, 41);
+        assert_eq!(
+            content_type(false, new),
+            "application/vnd.docker.multiplexed-stream"
+        );
+        assert_eq!(content_type(true, new), "application/vnd.docker.raw-stream");
+        assert_eq!(
+            content_type(false, old),
+            "application/vnd.docker.raw-stream"
+        );
+    }
+
+    #[test]
+    fn upgrade_is_asked_with_both_headers() {
+        let req = |conn: Option<&str>, up: Option<&str>| {
+            let mut b = axum::http::Request::builder().method("POST").uri("/x");
+            if let Some(c) = conn {
+                b = b.header(header::CONNECTION, c);
+            }
+            if let Some(u) = up {
+                b = b.header(header::UPGRADE, u);
+            }
+            b.body(Body::empty()).unwrap()
+        };
+        assert!(wants_upgrade(&req(Some("Upgrade"), Some("tcp"))));
+        assert!(wants_upgrade(&req(
+            Some("keep-alive, upgrade"),
+            Some("tcp")
+        )));
+        assert!(!wants_upgrade(&req(None, Some("tcp"))));
+        assert!(!wants_upgrade(&req(Some("Upgrade"), None)));
+        let (resp, _) = begin(
+            &mut req(Some("Upgrade"), Some("tcp")),
+            false,
+            ApiVersion::Docker(1, 47),
+        );
+        assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
+        let (resp, _) = begin(&mut req(None, None), true, ApiVersion::Docker(1, 47));
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/vnd.docker.raw-stream"
+        );
+    }
 }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::create_body;
 use crate::api::error::ApiError;
+use crate::api::hijack::frame;
 use crate::api::prefix::ApiVersion;
 use crate::api::server::{Hold, Shared};
 use crate::engine::container::create::{self, CreateOptions, PullPolicy};
@@ -635,17 +636,6 @@ fn unix_ns(
         .and_then(|s| s.checked_add(nanos))
         .ok_or_else(err)?;
     Ok(Some(ns).filter(|n| *n > 0))
-}
-
-/// Docker's stdout/stderr framing: stream, three zero bytes, the length
-/// (big-endian), the payload.
-fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-    let mut out = Vec::with_capacity(payload.len() + 8);
-    out.extend_from_slice(&[stream, 0, 0, 0]);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&payload[..len as usize]);
-    out
 }
 
 /// `GET /containers/{id}/logs?stdout=&stderr=&follow=&since=&until=&timestamps=&tail=`:
