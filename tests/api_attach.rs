@@ -284,6 +284,60 @@ fn docker_attach_resize_and_a_client_that_hangs_up() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_eq!(stdout(&out), "late\n");
 
+    // Docker's detach keys in a terminal's input: the attach ends, the
+    // container runs on.
+    ok(
+        &env,
+        &sock,
+        &["run", "-d", "-it", "--name", "shell", "busybox", "sh"],
+    );
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["20", "script", "-qec", "docker attach shell", "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", &env.home)
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    as_user(&mut cmd, &env.user);
+    let mut child = cmd.spawn().expect("run script");
+    let mut keys = child.stdin.take().expect("script's stdin");
+    keys.write_all(b"echo in-shell\n").expect("type");
+    // The shell's answer: the client is attached and its terminal raw (a
+    // cooked one would take ctrl-q as XON).
+    let mut shown = Vec::new();
+    let mut screen = child.stdout.take().expect("script's stdout");
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&shown).contains("\nin-shell") {
+        match screen.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => shown.extend_from_slice(&buf[..n]),
+        }
+    }
+    keys.write_all(&[0x10, 0x11]).expect("detach keys");
+    let out = child.wait_with_output().expect("wait for script");
+    drop(keys);
+    assert!(
+        String::from_utf8_lossy(&shown).contains("\nin-shell"),
+        "{}",
+        String::from_utf8_lossy(&shown)
+    );
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "the attach did not end on the detach keys"
+    );
+    assert_eq!(
+        ok(
+            &env,
+            &sock,
+            &["inspect", "-f", "{{.State.Status}}", "shell"]
+        )
+        .trim(),
+        "running"
+    );
+
     // A client with stdin that is killed mid-attach: the container runs
     // on, takes a new attach, and the service serves the next run.
     ok(
@@ -326,7 +380,11 @@ fn docker_attach_resize_and_a_client_that_hangs_up() {
     );
     assert_eq!(stdout(&out), "still serving\n", "{}", stderr(&out));
 
-    ok(&env, &sock, &["rm", "-f", "talk", "term", "late", "reader"]);
+    ok(
+        &env,
+        &sock,
+        &["rm", "-f", "talk", "term", "late", "reader", "shell"],
+    );
 }
 
 #[test]

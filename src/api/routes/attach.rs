@@ -35,6 +35,7 @@ use crate::engine::container::select::Selection;
 use crate::engine::container::start::{self, StartOptions, Started};
 use crate::engine::state::State as StateDb;
 use crate::runtime::logfile::Stream;
+use crate::runtime::terminal::{self, DetachMatcher};
 
 type Q = Query<HashMap<String, String>>;
 
@@ -115,10 +116,18 @@ pub async fn attach(
         stdin: flag(&q, "stdin", flavor)?,
         stdout: flag(&q, "stdout", flavor)?,
         stderr: flag(&q, "stderr", flavor)?,
-        // Detaching is the client's (it closes the connection).
-        detach_keys: String::new(),
+        // Docker's `detachKeys`, else its default (ctrl-p,ctrl-q): looked
+        // for in a terminal's input here (the docker CLI leaves it to the
+        // daemon).
+        detach_keys: q
+            .get("detachKeys")
+            .cloned()
+            .unwrap_or_else(|| terminal::DEFAULT_DETACH_KEYS.to_owned()),
         sig_proxy: false,
     };
+    let detach_keys = opts
+        .validate()
+        .map_err(|e| ApiError::from_engine(&e, flavor))?;
     let ctx = shared.ctx.clone();
     let o = opts.clone();
     let (cid, tty, interactive, waiting) = blocking(flavor, move || {
@@ -142,6 +151,7 @@ pub async fn attach(
         let feeding = tokio::spawn(feed(Feed {
             ctx,
             id: cid,
+            detach_keys: if tty { detach_keys } else { Vec::new() },
             opts,
             logs,
             stream,
@@ -167,6 +177,8 @@ pub async fn attach(
 struct Feed {
     ctx: Context,
     id: String,
+    /// Ends the attach (the container runs on) when typed; empty: none.
+    detach_keys: Vec<u8>,
     opts: AttachOptions,
     logs: bool,
     stream: bool,
@@ -209,14 +221,23 @@ async fn feed(f: Feed) {
         return;
     }
     let mut input = f.input;
+    let mut matcher = DetachMatcher::new(f.detach_keys);
     let writing = tokio::task::spawn_blocking(move || {
         let mut w = writer;
         while let Some(data) = input.blocking_recv() {
-            let sent = match data {
-                Some(d) => w.send_stdin(&d),
-                None => w.close_stdin(),
+            let Some(d) = data else {
+                if w.close_stdin().is_err() {
+                    return;
+                }
+                continue;
             };
-            if sent.is_err() {
+            let (pass, detached) = matcher.feed(&d);
+            if !pass.is_empty() && w.send_stdin(&pass).is_err() {
+                return;
+            }
+            if detached {
+                // The reader sees the end, the connection closes.
+                w.shutdown();
                 return;
             }
         }
