@@ -44,6 +44,8 @@ const WAIT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// An attach to a container that did not run yet.
 struct Waiter {
+    /// This waiter among others of the same container.
+    token: u64,
     container: String,
     opts: AttachOptions,
     session: oneshot::Sender<AttachSession>,
@@ -53,18 +55,35 @@ struct Waiter {
 /// per attached client), so a list.
 static WAITERS: Mutex<Vec<Waiter>> = Mutex::new(Vec::new());
 
-fn add_waiter(container: &str, opts: AttachOptions) -> oneshot::Receiver<AttachSession> {
+/// A registered waiter: its token and where its session comes.
+type Waiting = (u64, oneshot::Receiver<AttachSession>);
+
+fn add_waiter(container: &str, opts: AttachOptions) -> Waiting {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let token = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (tx, rx) = oneshot::channel();
     if let Ok(mut w) = WAITERS.lock() {
         // Waiters whose clients went away.
         w.retain(|w| !w.session.is_closed());
         w.push(Waiter {
+            token,
             container: container.to_owned(),
             opts,
             session: tx,
         });
     }
-    rx
+    (token, rx)
+}
+
+/// Withdraws waiter `token`; false when the start route took it already
+/// (its session, or its end, comes through the channel then).
+fn withdraw(token: u64) -> bool {
+    let Ok(mut w) = WAITERS.lock() else {
+        return false;
+    };
+    let before = w.len();
+    w.retain(|w| w.token != token);
+    w.len() != before
 }
 
 fn take_waiter(container: &str) -> Option<Waiter> {
@@ -182,7 +201,7 @@ struct Feed {
     opts: AttachOptions,
     logs: bool,
     stream: bool,
-    waiting: Option<oneshot::Receiver<AttachSession>>,
+    waiting: Option<Waiting>,
     output: mpsc::Sender<Chunk>,
     input: mpsc::Receiver<Option<Bytes>>,
     /// The session, for the relay to end it when the client goes.
@@ -269,45 +288,60 @@ async fn session(
     ctx: &Context,
     id: &str,
     opts: &AttachOptions,
-    mut waiting: Option<oneshot::Receiver<AttachSession>>,
+    waiting: Option<Waiting>,
     output: &mpsc::Sender<Chunk>,
 ) -> Option<AttachSession> {
+    let (token, mut waiting) = match waiting {
+        Some((t, rx)) => (Some(t), Some(rx)),
+        None => (None, None),
+    };
+    let withdrawn = |token: Option<u64>| token.is_none_or(withdraw);
     loop {
-        if let Some(rx) = waiting.as_mut() {
-            match tokio::time::timeout(WAIT_INTERVAL, rx).await {
+        match waiting.as_mut() {
+            Some(rx) => match tokio::time::timeout(WAIT_INTERVAL, rx).await {
                 Ok(Ok(s)) => return Some(s),
+                // The start route took the waiter and did not attach (the
+                // start failed, or it ran already).
                 Ok(Err(_)) => waiting = None,
                 Err(_) => {}
-            }
+            },
+            None => {}
         }
         if output.is_closed() {
-            take_waiter(id);
+            withdrawn(token);
             return None;
         }
-        let (ctx2, id2, o) = (ctx.clone(), id.to_owned(), opts.clone());
-        let looked = tokio::task::spawn_blocking(move || {
-            let (store, state) = open(&ctx2)?;
-            let c = state.container(&id2)?;
-            if !c.state.is_active() {
-                return Ok(None);
-            }
-            engine_attach::attach(&ctx2, &store, &state, &id2, &o).map(Some)
+        let (ctx2, id2) = (ctx.clone(), id.to_owned());
+        let active = tokio::task::spawn_blocking(move || {
+            let (_store, state) = open(&ctx2)?;
+            Ok::<_, engine::Error>(state.container(&id2)?.state.is_active())
         })
         .await;
-        match looked {
-            Ok(Ok(Some(s))) => {
-                take_waiter(id);
-                return Some(s);
+        match active {
+            Ok(Ok(true)) => {
+                // Started some other way: attach now, unless the start
+                // route holds the waiter (its session is on its way, and
+                // the monitor waited for it, so nothing is missed there).
+                if waiting.is_some() && !withdrawn(token) {
+                    continue;
+                }
+                let (ctx2, id2, o) = (ctx.clone(), id.to_owned(), opts.clone());
+                let made = tokio::task::spawn_blocking(move || {
+                    let (store, state) = open(&ctx2)?;
+                    engine_attach::attach(&ctx2, &store, &state, &id2, &o)
+                })
+                .await;
+                return match made {
+                    Ok(Ok(s)) => Some(s),
+                    _ => None,
+                };
             }
-            Ok(Ok(None)) if waiting.is_some() => {}
+            Ok(Ok(false)) if waiting.is_some() => {}
             // Gone, or not running with nobody to start it here.
             _ => {
-                take_waiter(id);
+                withdrawn(token);
                 return None;
             }
-        }
-        if waiting.is_none() {
-            tokio::time::sleep(WAIT_INTERVAL).await;
         }
     }
 }
