@@ -116,6 +116,20 @@ fn docker_run_foreground_output_exit_codes_and_stdin() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "out\n");
 
+    // logs=1 without stream: the log so far, framed, then the end.
+    let (code, body) = curl(
+        &env,
+        &sock,
+        "POST",
+        "/v1.47/containers/two/attach?logs=1&stdout=1&stderr=1",
+    );
+    assert_eq!(code, 200);
+    assert!(body.contains("out\n") && body.contains("err\n"), "{body:?}");
+    assert!(
+        body.starts_with('\u{1}') || body.starts_with('\u{2}'),
+        "{body:?}"
+    );
+
     // -i with piped input; the client's half-close ends the container's
     // stdin.
     let out = docker_with_input(

@@ -331,3 +331,56 @@ pub async fn stats(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(cpu_usec: u64) -> StatsReport {
+        StatsReport {
+            id: "abc".into(),
+            name: "web".into(),
+            cpu_percent: 0.0,
+            avg_cpu_percent: 0.0,
+            cpu_usec,
+            mem_usage: 1 << 20,
+            mem_limit: 1 << 30,
+            mem_percent: 0.1,
+            net_rx: 10,
+            net_tx: 20,
+            block_read: 30,
+            block_write: 40,
+            pids: 2,
+            uptime_ns: 0,
+        }
+    }
+
+    #[test]
+    fn docker_cli_reads_the_cpu_share_of_one_cpu() {
+        // Half a CPU over one second.
+        let pre_r = report(1_000_000);
+        let cur_r = report(1_500_000);
+        let pre = cpu_sample(Some(&pre_r), 10_000_000_000);
+        let cur = cpu_sample(Some(&cur_r), 11_000_000_000);
+        let v = stats_json("abc", "web", Some(&cur_r), &cur, &pre);
+        // The docker CLI's calculateCPUPercentUnix.
+        let n = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(-1.0);
+        let cpu_delta =
+            n("/cpu_stats/cpu_usage/total_usage") - n("/precpu_stats/cpu_usage/total_usage");
+        let sys_delta = n("/cpu_stats/system_cpu_usage") - n("/precpu_stats/system_cpu_usage");
+        let percent = cpu_delta / sys_delta * n("/cpu_stats/online_cpus") * 100.0;
+        assert!((percent - 50.0).abs() < 1e-6, "{percent}");
+        assert_eq!(v["name"], "/web");
+        assert_eq!(v["pids_stats"]["current"], 2);
+        assert_eq!(v["memory_stats"]["limit"], 1 << 30);
+        assert_eq!(v["networks"]["eth0"]["tx_bytes"], 20);
+        assert_eq!(
+            v["blkio_stats"]["io_service_bytes_recursive"][1]["value"],
+            40
+        );
+        // The first document of a stream: no earlier sample.
+        let first = stats_json("abc", "web", None, &cur, &CpuSample::default());
+        assert_eq!(first["precpu_stats"]["system_cpu_usage"], 0);
+        assert_eq!(first["memory_stats"]["usage"], 0);
+    }
+}
