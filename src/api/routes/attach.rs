@@ -297,15 +297,14 @@ async fn session(
     };
     let withdrawn = |token: Option<u64>| token.is_none_or(withdraw);
     loop {
-        match waiting.as_mut() {
-            Some(rx) => match tokio::time::timeout(WAIT_INTERVAL, rx).await {
+        if let Some(rx) = waiting.as_mut() {
+            match tokio::time::timeout(WAIT_INTERVAL, rx).await {
                 Ok(Ok(s)) => return Some(s),
                 // The start route took the waiter and did not attach (the
                 // start failed, or it ran already).
                 Ok(Err(_)) => waiting = None,
                 Err(_) => {}
-            },
-            None => {}
+            }
         }
         if output.is_closed() {
             withdrawn(token);
