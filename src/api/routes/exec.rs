@@ -89,6 +89,9 @@ struct Extra {
     master: Option<Arc<OwnedFd>>,
 }
 
+/// The sessions whose extras are kept (a few bytes each).
+const MAX_SESSIONS: usize = 4096;
+
 /// This service's sessions, by id; a session's entry goes when it ends.
 static SESSIONS: Mutex<Vec<(String, Extra)>> = Mutex::new(Vec::new());
 
@@ -149,6 +152,17 @@ pub async fn create(
     })
     .await?;
     if let Ok(mut s) = SESSIONS.lock() {
+        // Sessions created and never started stay (as dockerd keeps them);
+        // past the bound the oldest idle ones lose their stream choice
+        // (both streams then, Docker's default).
+        while s.len() >= MAX_SESSIONS {
+            match s.iter().position(|(_, e)| e.master.is_none()) {
+                Some(i) => {
+                    s.remove(i);
+                }
+                None => break,
+            }
+        }
         s.push((
             session.clone(),
             Extra {
