@@ -241,7 +241,8 @@ async fn feed(f: Feed) {
     }
     let mut input = f.input;
     let mut matcher = DetachMatcher::new(f.detach_keys);
-    let writing = tokio::task::spawn_blocking(move || {
+    // Ends when the relay drops the input's sender (the session is over).
+    long_lived("hutch-attach-in", move || {
         let mut w = writer;
         while let Some(data) = input.blocking_recv() {
             let Some(d) = data else {
@@ -263,7 +264,7 @@ async fn feed(f: Feed) {
     });
     let (want_out, want_err) = (f.opts.stdout, f.opts.stderr);
     let output = f.output;
-    let _ = tokio::task::spawn_blocking(move || {
+    let _ = long_lived("hutch-attach-out", move || {
         let mut r = reader;
         while let Ok(Some(frame)) = r.read_output() {
             let chunk = match frame {
@@ -278,7 +279,21 @@ async fn feed(f: Feed) {
         }
     })
     .await;
-    writing.abort();
+}
+
+/// Runs `f` on a thread of its own: blocking work that lasts as long as a
+/// session (an attach, an exec, a stats stream) must not hold one of the
+/// runtime's blocking threads, which short requests share. The receiver
+/// says when it ended (an error also when no thread could be made).
+pub(super) fn long_lived(name: &str, f: impl FnOnce() + Send + 'static) -> oneshot::Receiver<()> {
+    let (tx, rx) = oneshot::channel();
+    let _ = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            f();
+            let _ = tx.send(());
+        });
+    rx
 }
 
 /// The session with the container's monitor: handed over by the start

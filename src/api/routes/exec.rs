@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::attach::window;
+use super::attach::{long_lived, window};
 use super::containers::{blocking, open};
 use crate::api::error::ApiError;
 use crate::api::hijack::{self, Chunk, INPUT_QUEUE, OUTPUT_QUEUE};
@@ -238,7 +238,7 @@ pub async fn start(
         if let Started::Running(r) = started {
             // The process is this service's child: reaped here, its code
             // recorded for inspect.
-            tokio::task::spawn_blocking(move || {
+            long_lived("hutch-exec-wait", move || {
                 if let Ok((_, state)) = open(&ctx) {
                     exec::wait(&state, &r);
                 }
@@ -285,7 +285,7 @@ pub async fn start(
                     input = Some(in_tx);
                 }
                 let sid = id.clone();
-                tokio::task::spawn_blocking(move || {
+                long_lived("hutch-exec", move || {
                     pump(&ctx, r, out_tx, in_rx, want_out, want_err);
                     forget(&sid);
                 });

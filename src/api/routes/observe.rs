@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::attach::long_lived;
 use super::containers::{blocking, flag, open};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
@@ -258,7 +259,7 @@ pub async fn stats(
     let ctx = shared.ctx.clone();
     let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    tokio::task::spawn_blocking(move || {
+    long_lived("hutch-stats", move || {
         let opened = open(&ctx).and_then(|(_store, state)| {
             let c = state.container(&id)?;
             let stats = Stats::open(
