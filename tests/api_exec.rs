@@ -244,6 +244,33 @@ fn docker_exec_codes_streams_input_tty_and_detach() {
     assert_eq!(v["Running"], true, "{v}");
     assert!(v["Pid"].as_i64().is_some_and(|p| p > 0), "{v}");
 
+    // Many at once, each with its own output and exit code; foreground
+    // runs beside them.
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let mut cmd = user_cmd(&env, &sock, "docker");
+            if i % 2 == 0 {
+                cmd.args(["exec", "box", "sh", "-c", &format!("echo n{i}; exit {i}")]);
+            } else {
+                cmd.args([
+                    "run",
+                    "--rm",
+                    "busybox",
+                    "sh",
+                    "-c",
+                    &format!("echo n{i}; exit {i}"),
+                ]);
+            }
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.spawn().expect("spawn docker")
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().expect("wait for docker");
+        assert_eq!(out.status.code(), Some(i as i32), "{}", stderr(&out));
+        assert_eq!(stdout(&out), format!("n{i}\n"));
+    }
+
     // A stopped container takes no exec: 409.
     ok(
         &env,
