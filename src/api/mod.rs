@@ -14,6 +14,7 @@
 //! version prefixes and their checks, socket activation and the idle exit.
 
 mod error;
+pub mod hijack;
 pub mod listen;
 mod prefix;
 mod routes;

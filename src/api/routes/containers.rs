@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::create_body;
 use crate::api::error::ApiError;
+use crate::api::hijack::frame;
 use crate::api::prefix::ApiVersion;
 use crate::api::server::{Hold, Shared};
 use crate::engine::container::create::{self, CreateOptions, PullPolicy};
@@ -371,6 +372,12 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
         .iter()
         .flat_map(|h| h.names.iter().map(move |n| format!("{n}:{}", h.ip)))
         .collect();
+    // As Podman's compat API: clients know json-file, not k8s-file (the
+    // Python SDK's foreground `run` reads the logs only for json-file or
+    // journald).
+    if v["HostConfig"]["LogConfig"]["Type"] == "k8s-file" {
+        v["HostConfig"]["LogConfig"]["Type"] = json!("json-file");
+    }
     if let Some(h) = v["HostConfig"].as_object_mut() {
         for (k, val) in [
             ("Binds", json!(binds)),
@@ -422,6 +429,11 @@ pub async fn start(
     let ctx = shared.ctx.clone();
     let started = blocking(flavor, move || {
         let (store, state) = open(&ctx)?;
+        // A client attached before the start (`docker run`) gets the
+        // container started attached to it.
+        if let Some(started) = super::attach::start_waiting(&ctx, &store, &state, &id)? {
+            return Ok(started);
+        }
         if state.container(&id)?.state.is_active() {
             return Ok(false);
         }
@@ -624,17 +636,6 @@ fn unix_ns(
         .and_then(|s| s.checked_add(nanos))
         .ok_or_else(err)?;
     Ok(Some(ns).filter(|n| *n > 0))
-}
-
-/// Docker's stdout/stderr framing: stream, three zero bytes, the length
-/// (big-endian), the payload.
-fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-    let mut out = Vec::with_capacity(payload.len() + 8);
-    out.extend_from_slice(&[stream, 0, 0, 0]);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&payload[..len as usize]);
-    out
 }
 
 /// `GET /containers/{id}/logs?stdout=&stderr=&follow=&since=&until=&timestamps=&tail=`:

@@ -1,13 +1,18 @@
 //! The routes, by API object. Each handler is a thin translation: request
 //! to the engine's typed options, the engine's report to the API's JSON.
 
+pub mod archive;
+pub mod attach;
 pub mod containers;
 mod create_body;
 pub mod events;
+pub mod exec;
 pub mod images;
 pub mod images_local;
 pub mod images_registry;
+pub mod manage;
 pub mod networks;
+pub mod observe;
 pub mod system;
 pub mod volumes;
 
@@ -63,5 +68,26 @@ pub fn router(shared: Shared) -> Router {
         .route("/libpod/_ping", get(system::ping).head(system::ping))
         .route("/libpod/version", get(system::version))
         .route("/libpod/info", get(system::libpod_info))
+        // Part A (round 3): attach/hijack, exec, archive and the other
+        // container endpoints.
+        .route("/containers/{id}/attach", post(attach::attach))
+        .route("/containers/{id}/resize", post(attach::resize))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/json", get(exec::inspect))
+        .route("/exec/{id}/resize", post(exec::resize))
+        .route(
+            "/containers/{id}/archive",
+            get(archive::get).head(archive::head).put(archive::put),
+        )
+        .route("/containers/{id}/pause", post(manage::pause))
+        .route("/containers/{id}/unpause", post(manage::unpause))
+        .route("/containers/{id}/rename", post(manage::rename))
+        .route("/containers/{id}/update", post(manage::update))
+        .route("/containers/prune", post(manage::prune))
+        .route("/containers/{id}/top", get(observe::top))
+        .route("/containers/{id}/stats", get(observe::stats))
+        .route("/containers/{id}/changes", get(observe::changes))
+        .route("/containers/{id}/export", get(observe::export))
         .with_state(shared)
 }

@@ -1,14 +1,11 @@
 //! `export`: a container's root file system as a tar archive.
 
 use std::io::{IsTerminal, Write};
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 
 use crate::config::Context;
-use crate::engine::container::rootfs::MountedRoot;
-use crate::engine::container::tree::TreeWriter;
 use crate::engine::container::{self as engine};
 use crate::engine::image;
 
@@ -34,12 +31,7 @@ pub fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    let c = state.container(&args.container)?;
-    let root = MountedRoot::mount(&store, &state, &c)?;
-    let mut w = TreeWriter::new(std::io::BufWriter::new(out));
-    w.add_children(root.fd.as_fd(), b"")
-        .and_then(|()| w.finish())
-        .and_then(|mut o| o.flush())
-        .with_context(|| format!("exporting container {}", c.name))?;
+    let mut out = out;
+    engine::export::export(&store, &state, &args.container, &mut out)?;
     Ok(ExitCode::SUCCESS)
 }

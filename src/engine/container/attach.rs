@@ -131,6 +131,25 @@ impl AttachSession {
         .context("resizing the container's terminal")
     }
 
+    /// A second handle on the same session, so that one thread can read
+    /// the output while another sends input and window sizes.
+    pub fn try_clone(&self) -> Result<AttachSession> {
+        Ok(AttachSession {
+            id: self.id.clone(),
+            socket: self
+                .socket
+                .try_clone()
+                .context("sharing the attach session")?,
+            console: self.console.clone(),
+        })
+    }
+
+    /// Ends the session for every handle: a reader blocked in
+    /// [`AttachSession::read_output`] returns `None`. The container runs on.
+    pub fn shutdown(&self) {
+        let _ = self.socket.shutdown(std::net::Shutdown::Both);
+    }
+
     /// Joins the calling process's terminal to the session until the
     /// container exits or the user detaches.
     pub fn run_console(self) -> Result<Ended> {

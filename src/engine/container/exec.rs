@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::Paths;
 use crate::config::Context;
 use crate::engine::state::{
-    Container, ContainerState, ExecTransition, NewExecSession, State, names,
+    Container, ContainerState, ExecSession, ExecTransition, NewExecSession, State, names,
 };
 use crate::runtime::monitor as relay;
 use crate::runtime::oci::{self, OciRuntime};
@@ -58,6 +58,17 @@ impl ExecRequest {
     }
 }
 
+/// How a foreground exec process's input and output are wired.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExecStdio {
+    /// The caller's own stdin and stdout (the CLI in a terminal or a pipe).
+    #[default]
+    Inherit,
+    /// Pipes the caller relays (the REST API's hijacked connection): see
+    /// [`Running::stdin`] and [`Running::stdout`].
+    Pipes,
+}
+
 /// A started exec process.
 pub struct Running {
     pub session: String,
@@ -67,6 +78,10 @@ pub struct Running {
     /// Without `-t` in the foreground: the process's stderr (shared with the
     /// runtime, whose messages it carried until the start).
     pub stderr: Option<OwnedFd>,
+    /// [`ExecStdio::Pipes`] without `-t`: the write end of the process's
+    /// stdin (with `interactive`) and the read end of its stdout.
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
 }
 
 pub enum Started {
@@ -190,7 +205,7 @@ pub fn require_running(c: &Container) -> Result<()> {
     Ok(())
 }
 
-/// Records a session and starts its process.
+/// Records a session and starts its process (the CLI's `exec`).
 pub fn start(
     ctx: &Context,
     graphroot: &Path,
@@ -198,6 +213,51 @@ pub fn start(
     c: &Container,
     req: &ExecRequest,
     console_size: Option<(u16, u16)>,
+) -> Result<Started> {
+    let session = create_session(state, c, req)?;
+    start_session(
+        ctx,
+        graphroot,
+        state,
+        c,
+        &session,
+        req,
+        console_size,
+        ExecStdio::Inherit,
+    )
+}
+
+/// Records a session for running container `c` without starting it (the
+/// REST API's `exec` create; its start comes with another request).
+pub fn create_session(state: &State, c: &Container, req: &ExecRequest) -> Result<String> {
+    req.validate()?;
+    require_running(c)?;
+    let session = names::generate_id().context("generating an exec session id")?;
+    state.create_exec_session(&NewExecSession {
+        id: session.clone(),
+        container_id: c.id.clone(),
+        config: serde_json::to_string(req)?,
+    })?;
+    Ok(session)
+}
+
+/// The request a session was created with.
+pub fn session_request(s: &ExecSession) -> Result<ExecRequest> {
+    serde_json::from_str(&s.config)
+        .with_context(|| format!("reading the request of exec session {}", s.id))
+}
+
+/// Starts the process of recorded session `session` (in state created).
+#[allow(clippy::too_many_arguments)]
+pub fn start_session(
+    ctx: &Context,
+    graphroot: &Path,
+    state: &State,
+    c: &Container,
+    session: &str,
+    req: &ExecRequest,
+    console_size: Option<(u16, u16)>,
+    stdio: ExecStdio,
 ) -> Result<Started> {
     require_running(c)?;
     let paths = Paths::new(ctx, graphroot, &c.id);
@@ -218,21 +278,15 @@ pub fn start(
         console_size,
     )?;
     let (runtime, _) = super::oci_runtime(ctx, Some(&c.runtime), true)?;
-
-    let session = names::generate_id().context("generating an exec session id")?;
-    state.create_exec_session(&NewExecSession {
-        id: session.clone(),
-        container_id: c.id.clone(),
-        config: serde_json::to_string(req)?,
-    })?;
-    let short = &session[..12];
+    let session = session.to_owned();
+    let short = &session[..12.min(session.len())];
     let files = SessionFiles {
         process: paths.userdata.join(format!("exec-{short}.json")),
         pid: paths.userdata.join(format!("exec-{short}.pid")),
         log: paths.userdata.join(format!("exec-{short}.log")),
         console: ctx.run_dir.join("s").join(format!("e{short}")),
     };
-    let result = launch(&runtime, c, req, &process, &files);
+    let result = launch(&runtime, c, req, &process, &files, stdio);
     let _ = std::fs::remove_file(&files.process);
     let _ = std::fs::remove_file(&files.pid);
     let _ = std::fs::remove_file(&files.console);
@@ -241,13 +295,18 @@ pub fn start(
             pid,
             master,
             stderr,
+            stdin,
+            stdout,
         }) => {
+            claim(pid, true);
             state.update_exec_session(&session, ExecTransition::Started { pid })?;
             Ok(Started::Running(Running {
                 session,
                 pid,
                 master,
                 stderr,
+                stdin,
+                stdout,
             }))
         }
         Ok(Launched::Refused(message)) => {
@@ -282,6 +341,8 @@ enum Launched {
         pid: i32,
         master: Option<OwnedFd>,
         stderr: Option<OwnedFd>,
+        stdin: Option<OwnedFd>,
+        stdout: Option<OwnedFd>,
     },
     Refused(String),
 }
@@ -292,6 +353,7 @@ fn launch(
     req: &ExecRequest,
     process: &Value,
     files: &SessionFiles,
+    stdio: ExecStdio,
 ) -> Result<Launched> {
     std::fs::write(&files.process, serde_json::to_vec(process)?)
         .with_context(|| format!("writing {}", files.process.display()))?;
@@ -321,6 +383,12 @@ fn launch(
     // stderr is a pipe the caller relays, so that the runtime's own
     // complaint (before the process ran) becomes hutch's error line.
     let mut stderr_r = None;
+    let (mut stdin_w, mut stdout_r) = (None, None);
+    let pipe = || {
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(std::io::Error::from)
+            .context("making the exec session's pipes")
+    };
     if req.detach {
         let log = std::fs::File::create(&files.log)
             .with_context(|| format!("creating {}", files.log.display()))?;
@@ -335,6 +403,19 @@ fn launch(
         cmd.stderr(Stdio::from(w));
         if req.tty {
             cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        } else if stdio == ExecStdio::Pipes {
+            // Our ends stay close-on-exec; the runtime and the process get
+            // theirs as stdin and stdout.
+            if req.interactive {
+                let (r, w) = pipe()?;
+                stdin_w = Some(w);
+                cmd.stdin(Stdio::from(r));
+            } else {
+                cmd.stdin(Stdio::null());
+            }
+            let (r, w) = pipe()?;
+            stdout_r = Some(r);
+            cmd.stdout(Stdio::from(w));
         } else {
             cmd.stdin(if req.interactive {
                 Stdio::inherit()
@@ -372,6 +453,8 @@ fn launch(
         pid,
         master,
         stderr: if req.tty { None } else { stderr_r },
+        stdin: stdin_w,
+        stdout: stdout_r,
     })
 }
 
@@ -425,11 +508,112 @@ impl Running {
     }
 }
 
+/// Sets the window size of an exec session's terminal (the REST API's
+/// `exec/{id}/resize`; the CLI follows its own terminal instead).
+pub fn resize_terminal(master: &OwnedFd, rows: u16, cols: u16) -> Result<()> {
+    let size = rustix::termios::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::termios::tcsetwinsize(master, size)
+        .map_err(std::io::Error::from)
+        .context("resizing the exec session's terminal")
+}
+
+/// Exec processes a caller waits for (see [`start_orphan_reaper`]).
+static CLAIMED: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+fn claim(pid: i32, claimed: bool) {
+    if let Ok(mut c) = CLAIMED.lock() {
+        c.retain(|p| *p != pid);
+        if claimed {
+            c.push(pid);
+        }
+    }
+}
+
+/// How often the reaper looks, and so how long an orphan may stay a
+/// zombie (at least one interval: the grace an exec process's caller has
+/// to claim it after the runtime returned).
+const REAP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// For a long-lived caller of [`start_session`] (the REST service): as the
+/// child subreaper it inherits the runtime's short-lived processes inside
+/// containers (a failed exec's child, the runtime's helpers), and a zombie
+/// in a container's pid namespace keeps that container from ever stopping
+/// (its init waits for every process of the namespace to be reaped). This
+/// thread reaps zombie children that live in another pid namespace, that
+/// nobody claimed (exec processes are waited for by their callers) and that
+/// were zombies at its previous look already. Started once; the CLI, whose
+/// process ends with its exec, does not need it.
+pub fn start_orphan_reaper() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("hutch-reaper".into())
+            .spawn(|| {
+                let mut seen: Vec<i32> = Vec::new();
+                loop {
+                    std::thread::sleep(REAP_INTERVAL);
+                    let zombies = foreign_zombie_children();
+                    let claimed = CLAIMED.lock().map(|c| c.clone()).unwrap_or_default();
+                    for pid in &zombies {
+                        if seen.contains(pid) && !claimed.contains(pid) {
+                            let mut status = 0;
+                            // SAFETY: waitpid on a zombie child of this
+                            // process that no caller waits for.
+                            unsafe { libc::waitpid(*pid, &mut status, libc::WNOHANG) };
+                        }
+                    }
+                    seen = zombies;
+                }
+            });
+    });
+}
+
+/// This process's zombie children whose pid namespace is not ours.
+fn foreign_zombie_children() -> Vec<i32> {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let field = |k: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let zombie = field("State:").starts_with('Z');
+        let ours = field("PPid:") == me;
+        // NSpid lists the pid in each namespace from ours down: more than
+        // one means a container's namespace.
+        let nested = field("NSpid:").split_whitespace().count() > 1;
+        if zombie && ours && nested {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 /// Waits for the process (the caller's child by now) and records its code.
 pub fn wait(state: &State, running: &Running) -> i32 {
     let mut status = 0;
     // SAFETY: waitpid on a child of this process (see `launch`).
     let r = unsafe { libc::waitpid(running.pid, &mut status, 0) };
+    claim(running.pid, false);
     let code = if r == running.pid {
         relay::exit_code(status)
     } else {
