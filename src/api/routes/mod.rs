@@ -4,6 +4,9 @@
 pub mod containers;
 mod create_body;
 pub mod images;
+mod libpod_containers;
+mod libpod_create;
+mod libpod_images;
 pub mod system;
 
 use axum::Router;
@@ -32,5 +35,57 @@ pub fn router(shared: Shared) -> Router {
         .route("/libpod/_ping", get(system::ping).head(system::ping))
         .route("/libpod/version", get(system::version))
         .route("/libpod/info", get(system::libpod_info))
+        // Part C: the libpod API for `podman --remote`.
+        .route("/libpod/containers/create", post(libpod_containers::create))
+        .route("/libpod/containers/json", get(libpod_containers::list))
+        .route(
+            "/libpod/containers/{id}/json",
+            get(libpod_containers::inspect),
+        )
+        .route(
+            "/libpod/containers/{id}/exists",
+            get(libpod_containers::exists),
+        )
+        .route(
+            "/libpod/containers/{id}/start",
+            post(libpod_containers::start),
+        )
+        .route(
+            "/libpod/containers/{id}/stop",
+            post(libpod_containers::stop),
+        )
+        .route(
+            "/libpod/containers/{id}/kill",
+            post(libpod_containers::kill),
+        )
+        .route(
+            "/libpod/containers/{id}/restart",
+            post(libpod_containers::restart),
+        )
+        .route(
+            "/libpod/containers/{id}/pause",
+            post(libpod_containers::pause),
+        )
+        .route(
+            "/libpod/containers/{id}/unpause",
+            post(libpod_containers::unpause),
+        )
+        .route("/libpod/containers/{id}/logs", get(libpod_containers::logs))
+        .route("/libpod/containers/{id}/top", get(libpod_containers::top))
+        .route(
+            "/libpod/containers/{id}/wait",
+            post(libpod_containers::wait),
+        )
+        .route("/libpod/containers/{id}", delete(libpod_containers::remove))
+        .route("/libpod/images/pull", post(libpod_images::pull))
+        .route("/libpod/images/json", get(libpod_images::list))
+        .route(
+            "/libpod/images/remove",
+            delete(libpod_images::remove_many).post(libpod_images::remove_many),
+        )
+        .route("/libpod/images/{name}/json", get(libpod_images::inspect))
+        .route("/libpod/images/{name}/exists", get(libpod_images::exists))
+        .route("/libpod/images/{name}/tag", post(libpod_images::tag))
+        .route("/libpod/images/{name}", delete(libpod_images::delete))
         .with_state(shared)
 }
