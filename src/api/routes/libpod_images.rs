@@ -216,21 +216,23 @@ pub async fn exists(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Podman's removal report; the status is its exit code's: 404 when an
-/// image is not known, 409 when one is in use.
-fn removal(report: remove::RemoveReport) -> Response {
+/// Podman's removal report. `images/remove` always answers 200 with it
+/// (the client exits with its `ExitCode`); `DELETE images/{name}` answers
+/// a failure with its status: 404 when the image is not known, 409 when
+/// it is in use.
+fn removal(report: remove::RemoveReport, single: bool) -> Response {
     let status = match report.exit_code {
         0 => StatusCode::OK,
         1 => StatusCode::NOT_FOUND,
         2 => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    if status != StatusCode::OK && report.untagged.is_empty() && report.deleted.is_empty() {
+    if single && status != StatusCode::OK {
         let message = report.errors.join("\n");
         return ApiError::new(status, message, LP).into_response();
     }
     (
-        status,
+        StatusCode::OK,
         axum::Json(json!({
             "Untagged": report.untagged,
             "Deleted": report.deleted,
@@ -247,6 +249,7 @@ async fn remove_images(
     all: bool,
     force: bool,
     ignore: bool,
+    single: bool,
 ) -> Result<Response, ApiError> {
     let ctx = shared.ctx.clone();
     let report = blocking(LP, move || {
@@ -263,7 +266,7 @@ async fn remove_images(
         remove::remove(&store, &names, force, force || ignore)
     })
     .await?;
-    Ok(removal(report))
+    Ok(removal(report, single))
 }
 
 /// `DELETE /libpod/images/{name}?force=`.
@@ -273,7 +276,7 @@ pub async fn delete(
     Query(q): Q,
 ) -> Result<Response, ApiError> {
     let force = flag(&q, "force", LP)?;
-    remove_images(shared, vec![name], false, force, false).await
+    remove_images(shared, vec![name], false, force, false, true).await
 }
 
 /// `DELETE /libpod/images/remove?images=A&images=B&all=&force=&ignore=`
@@ -300,7 +303,7 @@ pub async fn remove_many(
         return Err(bad("no images given: use images= or all=true"));
     }
     let (force, ignore) = (flag(&map, "force", LP)?, flag(&map, "ignore", LP)?);
-    remove_images(shared, names, all, force, ignore).await
+    remove_images(shared, names, all, force, ignore, false).await
 }
 
 /// `POST /libpod/images/{name}/tag?repo=&tag=`: 201.

@@ -7,6 +7,8 @@ pub mod images;
 mod libpod_containers;
 mod libpod_create;
 mod libpod_images;
+mod libpod_objects;
+mod libpod_system;
 pub mod system;
 
 use axum::Router;
@@ -87,5 +89,44 @@ pub fn router(shared: Shared) -> Router {
         .route("/libpod/images/{name}/exists", get(libpod_images::exists))
         .route("/libpod/images/{name}/tag", post(libpod_images::tag))
         .route("/libpod/images/{name}", delete(libpod_images::delete))
+        .route("/libpod/events", get(libpod_system::events))
+        .route("/libpod/system/df", get(libpod_system::df))
+        .route("/libpod/volumes/json", get(libpod_objects::volume_list))
+        .route(
+            "/libpod/volumes/create",
+            post(libpod_objects::volume_create),
+        )
+        .route(
+            "/libpod/volumes/{name}/json",
+            get(libpod_objects::volume_inspect),
+        )
+        .route(
+            "/libpod/volumes/{name}/exists",
+            get(libpod_objects::volume_exists),
+        )
+        .route(
+            "/libpod/volumes/{name}",
+            delete(libpod_objects::volume_delete),
+        )
+        .route("/libpod/networks/json", get(libpod_objects::network_list))
+        .route(
+            "/libpod/networks/create",
+            post(libpod_objects::network_create),
+        )
+        .route(
+            "/libpod/networks/{name}/json",
+            get(libpod_objects::network_inspect),
+        )
+        .route(
+            "/libpod/networks/{name}/exists",
+            get(libpod_objects::network_exists),
+        )
+        .route(
+            "/libpod/networks/{name}",
+            delete(libpod_objects::network_delete),
+        )
+        .route("/libpod/pods/{name}/json", get(libpod_objects::pod_inspect))
+        // Part C: unknown paths get a JSON 404 clients can decode.
+        .fallback(libpod_objects::not_found)
         .with_state(shared)
 }

@@ -296,7 +296,7 @@ fn passes(c: &Container, labels: &[(String, String)], filters: &[Filter], store:
 }
 
 /// Bytes in a directory tree (files counted once by size; no links).
-fn tree_size(dir: &std::path::Path) -> u64 {
+pub fn tree_size(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
