@@ -504,11 +504,8 @@ fn libpod_wait_states_and_routes_over_curl() {
     );
     assert_eq!(code, 201, "{body}");
     assert!(body.contains(r#""Id":""#), "{body}");
-    assert_eq!(
-        env.ok(["inspect", "-f", "{{.Config.Env}}", "made"])
-            .contains("K=V"),
-        true
-    );
+    let env_line = env.ok(["inspect", "-f", "{{.Config.Env}}", "made"]);
+    assert!(env_line.contains("K=V"), "{env_line}");
     for (bad, code, words) in [
         ("{", 400, "invalid container create body"),
         (r#"{"image": 7}"#, 400, "invalid type"),
