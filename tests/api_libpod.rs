@@ -111,7 +111,8 @@ fn podman_remote_pull_run_ps_inspect_logs_wait_stop_rm() {
     let (_svc, sock) = serve_default(&env);
 
     assert!(ok(&env, &sock, &["info"]).contains("serviceIsRemote: true"));
-    assert!(ok(&env, &sock, &["version"]).contains("Server:"));
+    let version = ok(&env, &sock, &["version"]);
+    assert!(version.contains("API Version:  4.3.1"), "{version}");
 
     // pull: the stream's progress on stderr, the id on stdout.
     let out = podman(&env, &sock, &["pull", &remote]);
@@ -167,6 +168,8 @@ fn podman_remote_pull_run_ps_inspect_logs_wait_stop_rm() {
             "A=1",
             "-l",
             "app=web",
+            "-p",
+            "80",
             &remote,
             "sh",
             "-c",
@@ -178,6 +181,8 @@ fn podman_remote_pull_run_ps_inspect_logs_wait_stop_rm() {
     let ps = ok(&env, &sock, &["ps"]);
     assert!(ps.contains("web") && ps.contains(&cid[..12]), "{ps}");
     assert!(ps.contains("Up "), "{ps}");
+    // The published port with the host port the engine chose.
+    assert!(ps.contains("->80/tcp"), "{ps}");
     // Podman's client makes "Up ..." of the state and start time.
     let row = ok(
         &env,

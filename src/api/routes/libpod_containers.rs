@@ -125,10 +125,25 @@ pub async fn list(State(shared): State<Shared>, Query(q): Q) -> Result<Response,
             ..opts
         };
         let (store, state) = open(&ctx)?;
-        list::list(&ctx, &store, &state, &opts)
+        let rows = list::list(&ctx, &store, &state, &opts)?;
+        // The published ports as the network plan has them (host ports
+        // chosen), Podman's PortMapping objects.
+        Ok(rows
+            .iter()
+            .map(|c| {
+                let paths = engine::container::Paths::new(&ctx, store.root(), &c.id);
+                let ports = engine::container::network::read_plan(&paths)
+                    .filter(|p| !p.ports.is_empty())
+                    .and_then(|p| serde_json::to_value(&p.ports).ok())
+                    .unwrap_or(Value::Null);
+                let mut v = ps_entry(c);
+                v["Ports"] = ports;
+                v
+            })
+            .collect::<Vec<Value>>())
     })
     .await?;
-    let out: Vec<Value> = rows.iter().map(ps_entry).collect();
+    let out = rows;
     Ok(axum::Json(out).into_response())
 }
 

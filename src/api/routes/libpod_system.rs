@@ -29,6 +29,22 @@ const LP: ApiVersion = ApiVersion::Libpod;
 /// Event lines buffered between the reader and a slow client.
 const EVENT_QUEUE: usize = 64;
 
+/// `GET /libpod/version`: Docker's document (Podman's service answers
+/// both routes with it) with the libpod API's version in the component's
+/// details, which `podman --remote version` shows as the server's.
+pub async fn version() -> Response {
+    let axum::Json(mut v) = super::system::version().await;
+    // Podman's client reads the component named "Podman Engine".
+    v["Components"][0]["Name"] = json!("Podman Engine");
+    let os_arch = format!("linux/{}", engine::info::go_arch());
+    if let Some(d) = v["Components"][0]["Details"].as_object_mut() {
+        d.insert("APIVersion".into(), json!(crate::api::LIBPOD_API_VERSION));
+        d.insert("MinAPIVersion".into(), json!("4.0.0"));
+        d.insert("OsArch".into(), json!(os_arch));
+    }
+    axum::Json(v).into_response()
+}
+
 /// The actions Podman 4.3.1's client knows (`events.StringToStatus`): it
 /// crashes on any other, so other events are not sent.
 const PODMAN_ACTIONS: &[&str] = &[

@@ -35,7 +35,8 @@ pub fn router(shared: Shared) -> Router {
         .route("/containers/{id}", delete(containers::remove))
         .route("/images/json", get(images::list))
         .route("/libpod/_ping", get(system::ping).head(system::ping))
-        .route("/libpod/version", get(system::version))
+        // Part C: the libpod API's version in the details.
+        .route("/libpod/version", get(libpod_system::version))
         .route("/libpod/info", get(system::libpod_info))
         // Part C: the libpod API for `podman --remote`.
         .route("/libpod/containers/create", post(libpod_containers::create))
