@@ -255,6 +255,45 @@ fn podman_remote_pull_run_ps_inspect_logs_wait_stop_rm() {
 }
 
 #[test]
+fn podman_remote_pull_with_credentials() {
+    if !podman_installed() {
+        eprintln!("podman not installed: skipped");
+        return;
+    }
+    let regdir = std::env::temp_dir().join(format!("hutch-libpod-auth-{}", std::process::id()));
+    let Some(reg) = Registry::start(&regdir, Some(("u", "p"))) else {
+        return;
+    };
+    let env = env_with_registry(&reg);
+    let remote = format!("{}/private:1", reg.address());
+    env.ok(["push", "--creds", "u:p", "busybox", &remote]);
+    env.ok(["rmi", "busybox"]);
+    let (_svc, sock) = serve_default(&env);
+
+    // No credentials: the registry's refusal, as the pull stream's error.
+    let (code, err) = fails(&env, &sock, &["pull", &remote]);
+    assert_eq!(code, 125, "{err}");
+    // `--creds`: the client sends them as query parameters and header.
+    let id = ok(&env, &sock, &["pull", "--creds", "u:p", &remote]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    env.ok(["rmi", &remote]);
+    // The header alone (base64 of {"username":"u","password":"p"}).
+    let path = format!("/v4.3.1/libpod/images/pull?reference={remote}");
+    let mut cmd = curl_cmd(&env, &sock, "POST", &path, None);
+    cmd.args([
+        "-H",
+        "X-Registry-Auth: eyJ1c2VybmFtZSI6InUiLCJwYXNzd29yZCI6InAifQ==",
+    ]);
+    let (code, body) = split_code(&stdout(&cmd.output().expect("curl")));
+    assert_eq!(code, 200);
+    assert!(body.contains(r#""images":[""#), "{body}");
+    let mut cmd = curl_cmd(&env, &sock, "POST", &path, None);
+    cmd.args(["-H", "X-Registry-Auth: not base64!"]);
+    assert_eq!(split_code(&stdout(&cmd.output().expect("curl"))).0, 400);
+    let _ = std::fs::remove_dir_all(&regdir);
+}
+
+#[test]
 fn podman_remote_volumes_networks_events_df() {
     if !podman_installed() {
         eprintln!("podman not installed: skipped");

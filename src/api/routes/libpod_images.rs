@@ -43,7 +43,12 @@ fn json_line(v: &Value) -> Bytes {
 /// while it works, then `{"images": [id], "id": id}`, or `{"error": text}`.
 /// A client that hangs up does not stop the pull half-way: it finishes
 /// and stores the image.
-pub async fn pull(State(shared): State<Shared>, Query(q): Q) -> Result<Response, ApiError> {
+pub async fn pull(
+    State(shared): State<Shared>,
+    headers: axum::http::HeaderMap,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let creds = credentials(&q, &headers)?;
     let reference = q
         .get("reference")
         .filter(|r| !r.is_empty())
@@ -101,6 +106,7 @@ pub async fn pull(State(shared): State<Shared>, Query(q): Q) -> Result<Response,
                 platform,
                 options: RegistryOptions {
                     tls_verify,
+                    creds,
                     ..RegistryOptions::default()
                 },
             };
@@ -154,6 +160,41 @@ pub async fn pull(State(shared): State<Shared>, Query(q): Q) -> Result<Response,
         Body::from_stream(body),
     )
         .into_response())
+}
+
+/// The credentials of a pull, `user:password`: Podman's client sends
+/// `username`/`password` query parameters and the same as
+/// `X-Registry-Auth` (base64 of `{"username", "password"}`); without
+/// either, the service user's auth.json applies. (`authfile` names a file
+/// on the client's host and is ignored.)
+fn credentials(
+    q: &HashMap<String, String>,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<String>, ApiError> {
+    if let Some(u) = q.get("username").filter(|u| !u.is_empty()) {
+        let p = q.get("password").map(String::as_str).unwrap_or_default();
+        return Ok(Some(format!("{u}:{p}")));
+    }
+    let Some(raw) = headers.get("X-Registry-Auth") else {
+        return Ok(None);
+    };
+    let bad_auth =
+        || bad("invalid X-Registry-Auth header: expected base64 of {\"username\", \"password\"}");
+    let text = raw.to_str().map_err(|_| bad_auth())?.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
+        .map_err(|_| bad_auth())?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad_auth())?;
+    Ok(match (v["username"].as_str(), v["password"].as_str()) {
+        (Some(u), p) if !u.is_empty() => Some(format!("{u}:{}", p.unwrap_or_default())),
+        // `{}` or a per-registry map: nothing for this pull.
+        _ => None,
+    })
 }
 
 /// A digest as Podman's progress lines show it: the hex part, 12 digits.
