@@ -382,6 +382,23 @@ fn podman_remote_volumes_networks_events_df() {
     // Nothing of that name: every kind asked, then "no such object".
     let (_, err) = fails(&env, &sock, &["inspect", "nothing"]);
     assert!(err.contains("no such object"), "{err}");
+
+    // Prunes: the exited container, the unused volume and network, then
+    // every unused image.
+    ok(&env, &sock, &["volume", "create", "spare"]);
+    ok(&env, &sock, &["network", "create", "spare-net"]);
+    let ev = env.ok(["inspect", "-f", "{{.Id}}", "ev"]);
+    assert!(ok(&env, &sock, &["container", "prune", "-f"]).contains(ev.trim()));
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+    assert!(ok(&env, &sock, &["volume", "prune", "-f"]).contains("spare"));
+    assert!(ok(&env, &sock, &["network", "prune", "-f"]).contains("spare-net"));
+    ok(&env, &sock, &["image", "prune", "-f"]);
+    assert!(
+        env.ok(["images", "-q"])
+            .contains(&ok(&env, &sock, &["images", "-q"]).trim()[..12])
+    );
+    ok(&env, &sock, &["image", "prune", "-a", "-f"]);
+    assert!(env.ok(["images", "-q"]).trim().is_empty());
 }
 
 /// A libpod wait in the background, over curl.
@@ -645,6 +662,9 @@ fn libpod_wait_states_and_routes_over_curl() {
     let (code, body) = curl(&env, &sock, "GET", &p("/pods/x/json"));
     assert_eq!(code, 404);
     assert!(body.contains("no such pod"), "{body}");
+    let (code, body) = curl(&env, &sock, "PUT", &p("/containers/json"));
+    assert_eq!(code, 405);
+    assert!(body.contains(r#""response":405"#), "{body}");
     let (code, body) = curl(&env, &sock, "GET", &p("/nothing/here"));
     assert_eq!(code, 404);
     assert!(body.contains(r#""response":404"#), "{body}");

@@ -316,3 +316,112 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
     )
     .into_response()
 }
+
+/// `filters` on prunes: the engine's prunes take none yet.
+fn no_filters(q: &HashMap<String, String>) -> Result<(), ApiError> {
+    if filters(q, LP)?.is_empty() {
+        Ok(())
+    } else {
+        Err(bad(
+            "prune filters are not supported by hutch's API service",
+        ))
+    }
+}
+
+/// Podman's prune reports: `[{"Id", "Size", "Err"}]`.
+fn prune_reports(ids: impl IntoIterator<Item = (String, Option<String>)>) -> Value {
+    json!(
+        ids.into_iter()
+            .map(|(id, err)| json!({"Id": id, "Size": 0, "Err": err}))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// `POST /libpod/containers/prune`: every container down for good.
+pub async fn container_prune(
+    State(shared): State<Shared>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    no_filters(&q)?;
+    let ctx = shared.ctx.clone();
+    let reports = blocking(LP, move || {
+        let (store, state) = open(&ctx)?;
+        let reports = engine::container::prune::prune(
+            &ctx,
+            &store,
+            &state,
+            &engine::container::prune::PruneOptions::default(),
+        )?;
+        Ok(reports
+            .into_iter()
+            .filter(|r| !r.id.is_empty())
+            .map(|r| (r.id, r.error.map(|e| e.text())))
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(axum::Json(prune_reports(reports)).into_response())
+}
+
+/// `POST /libpod/images/prune?all=`: dangling images (all unused ones
+/// with `all`).
+pub async fn image_prune(State(shared): State<Shared>, Query(q): Q) -> Result<Response, ApiError> {
+    no_filters(&q)?;
+    let all = flag(&q, "all", LP)?;
+    let ctx = shared.ctx.clone();
+    let ids = blocking(LP, move || {
+        let store = image::open_store(&ctx)?;
+        image::prune::prune(&store, &image::prune::ImagePruneOptions { all })
+    })
+    .await?;
+    Ok(axum::Json(prune_reports(ids.into_iter().map(|i| (i, None)))).into_response())
+}
+
+/// `POST /libpod/volumes/prune`: volumes no container uses.
+pub async fn volume_prune(State(shared): State<Shared>, Query(q): Q) -> Result<Response, ApiError> {
+    no_filters(&q)?;
+    let ctx = shared.ctx.clone();
+    let names = blocking(LP, move || {
+        let state = engine::container::open_state(&ctx)?;
+        volume::prune(&state, &|_| false)
+    })
+    .await?;
+    Ok(axum::Json(prune_reports(names.into_iter().map(|n| (n, None)))).into_response())
+}
+
+/// `POST /libpod/networks/prune`: networks no container uses;
+/// `[{"Name", "Error"}]`.
+pub async fn network_prune(
+    State(shared): State<Shared>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    no_filters(&q)?;
+    let ctx = shared.ctx.clone();
+    let names = blocking(LP, move || {
+        let (store, state) = open(&ctx)?;
+        netops::prune(&ctx, &store, &state)
+    })
+    .await?;
+    let out: Vec<Value> = names
+        .into_iter()
+        .map(|n| json!({"Name": n, "Error": null}))
+        .collect();
+    Ok(axum::Json(out).into_response())
+}
+
+/// A path served with another method: a JSON 405 clients can decode.
+pub async fn wrong_method(uri: axum::http::Uri) -> Response {
+    let flavor = if uri.path().starts_with("/libpod/") {
+        LP
+    } else {
+        ApiVersion::Docker(
+            crate::api::DOCKER_API_VERSION.0,
+            crate::api::DOCKER_API_VERSION.1,
+        )
+    };
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take this method", uri.path()),
+        flavor,
+    )
+    .into_response()
+}

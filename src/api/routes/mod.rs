@@ -127,7 +127,18 @@ pub fn router(shared: Shared) -> Router {
             delete(libpod_objects::network_delete),
         )
         .route("/libpod/pods/{name}/json", get(libpod_objects::pod_inspect))
-        // Part C: unknown paths get a JSON 404 clients can decode.
+        .route(
+            "/libpod/containers/prune",
+            post(libpod_objects::container_prune),
+        )
+        .route("/libpod/images/prune", post(libpod_objects::image_prune))
+        .route("/libpod/volumes/prune", post(libpod_objects::volume_prune))
+        .route(
+            "/libpod/networks/prune",
+            post(libpod_objects::network_prune),
+        )
+        // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
+        .method_not_allowed_fallback(libpod_objects::wrong_method)
         .with_state(shared)
 }
