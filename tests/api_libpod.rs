@@ -233,7 +233,7 @@ fn podman_remote_pull_run_ps_inspect_logs_wait_stop_rm() {
     assert_eq!(code, 125);
     assert!(err.contains("no such object"), "{err}");
 
-    // run --rm of `exit 7`: wait gives 7 even once it is gone.
+    // A run that exits at once: wait gives its code.
     let cid = ok(
         &env,
         &sock,
@@ -458,10 +458,17 @@ fn libpod_wait_states_and_routes_over_curl() {
     let w = waiter(&env, &sock, &p("/containers/three/wait?interval=50ms"));
     env.ok(["start", "three"]);
     assert_eq!(answer(w), (200, "3\n".to_owned()));
-    // `running` of a stopped container waits for the next start.
-    let w = waiter(&env, &sock, &p("/containers/three/wait?condition=running"));
-    env.ok(["start", "three"]);
-    assert_eq!(answer(w).0, 200);
+    // `running` of a container not started yet waits for its start (one
+    // that stays up: the state is polled, as Podman does).
+    env.ok(["create", "--name", "later", "busybox", "sleep", "300"]);
+    let w = waiter(
+        &env,
+        &sock,
+        &p("/containers/later/wait?condition=running&interval=20ms"),
+    );
+    env.ok(["start", "later"]);
+    assert_eq!(answer(w), (200, "-1\n".to_owned()));
+    env.ok(["rm", "-f", "-t", "0", "later"]);
     // Two exit states, repeated: the first met ends it.
     assert_eq!(
         curl(
@@ -528,6 +535,23 @@ fn libpod_wait_states_and_routes_over_curl() {
         "{body:?}"
     );
     assert!(body.ends_with("hi\n"), "{body:?}");
+    // rename (409 for a taken name) and the file system's changes.
+    assert_eq!(
+        curl(&env, &sock, "POST", &p("/containers/s/rename?name=three")).0,
+        409
+    );
+    assert_eq!(
+        curl(&env, &sock, "POST", &p("/containers/s/rename?name=s2")).0,
+        204
+    );
+    assert_eq!(
+        curl(&env, &sock, "POST", &p("/containers/s2/rename?name=s")).0,
+        204
+    );
+    env.ok(["exec", "s", "touch", "/made"]);
+    let (code, body) = curl(&env, &sock, "GET", &p("/containers/s/changes"));
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(r#"{"Path":"/made","Kind":1}"#), "{body}");
     assert_eq!(
         curl(&env, &sock, "POST", &p("/containers/s/restart?t=0")).0,
         204

@@ -650,3 +650,63 @@ mod tests {
         assert_eq!(frame(1, b"a"), [1, 0, 0, 0, 0, 0, 0, 1, b'a']);
     }
 }
+
+/// `POST /libpod/containers/{id}/rename?name=`: 204; 409 when the name
+/// is taken.
+pub async fn rename(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let name = q
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .cloned()
+        .ok_or_else(|| bad("name is required"))?;
+    let ctx = shared.ctx.clone();
+    blocking(LP, move || {
+        let state = engine::container::open_state(&ctx)?;
+        engine::container::rename::rename(
+            &ctx,
+            &state,
+            &engine::container::rename::RenameOptions {
+                container: id,
+                name,
+            },
+        )
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /libpod/containers/{id}/changes`: `[{"Path", "Kind"}]` with
+/// Podman's kinds (0 changed, 1 added, 2 deleted), `null` when none.
+pub async fn changes(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    use engine::container::changes::{self, Kind};
+    let ctx = shared.ctx.clone();
+    let list = blocking(LP, move || {
+        let (store, state) = open(&ctx)?;
+        let c = state.container(&id)?;
+        changes::of_container(&store, &c)
+    })
+    .await?;
+    let out: Vec<Value> = list
+        .iter()
+        .map(|(path, kind)| {
+            let kind = match kind {
+                Kind::Changed => 0,
+                Kind::Added => 1,
+                Kind::Deleted => 2,
+            };
+            let path = format!("/{}", String::from_utf8_lossy(path));
+            json!({"Path": path, "Kind": kind})
+        })
+        .collect();
+    if out.is_empty() {
+        return Ok(axum::Json(Value::Null).into_response());
+    }
+    Ok(axum::Json(out).into_response())
+}

@@ -80,6 +80,14 @@ pub fn router(shared: Shared) -> Router {
             post(libpod_containers::wait),
         )
         .route("/libpod/containers/{id}", delete(libpod_containers::remove))
+        .route(
+            "/libpod/containers/{id}/rename",
+            post(libpod_containers::rename),
+        )
+        .route(
+            "/libpod/containers/{id}/changes",
+            get(libpod_containers::changes),
+        )
         .route("/libpod/images/pull", post(libpod_images::pull))
         .route("/libpod/images/json", get(libpod_images::list))
         .route(
