@@ -636,21 +636,6 @@ pub async fn wait(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(go_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(go_duration("2"), Some(Duration::from_secs(2)));
-        assert_eq!(go_duration("5x"), None);
-        assert_eq!(go_duration("ms"), None);
-        assert_eq!(frame(1, b"a"), [1, 0, 0, 0, 0, 0, 0, 1, b'a']);
-    }
-}
-
 /// `POST /libpod/containers/{id}/rename?name=`: 204; 409 when the name
 /// is taken.
 pub async fn rename(
@@ -709,4 +694,19 @@ pub async fn changes(
         return Ok(axum::Json(Value::Null).into_response());
     }
     Ok(axum::Json(out).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(go_duration("2"), Some(Duration::from_secs(2)));
+        assert_eq!(go_duration("5x"), None);
+        assert_eq!(go_duration("ms"), None);
+        assert_eq!(frame(1, b"a"), [1, 0, 0, 0, 0, 0, 0, 1, b'a']);
+    }
 }
