@@ -591,6 +591,14 @@ fn libpod_wait_states_and_routes_over_curl() {
     assert!(body.contains(r#""Id":""#), "{body}");
     let env_line = env.ok(["inspect", "-f", "{{.Config.Env}}", "made"]);
     assert!(env_line.contains("K=V"), "{env_line}");
+    // Over the body limit (4 MiB): refused before it is parsed.
+    let huge = format!(r#"{{"image":"busybox","name":"{}"}}"#, "x".repeat(5 << 20));
+    let file = env.home.join("huge.json");
+    std::fs::write(&file, huge).expect("huge body");
+    let mut cmd = curl_cmd(&env, &sock, "POST", &p("/containers/create"), None);
+    cmd.args(["-H", "Content-Type: application/json", "--data-binary"])
+        .arg(format!("@{}", file.display()));
+    assert_eq!(split_code(&stdout(&cmd.output().expect("curl"))).0, 413);
     for (bad, code, words) in [
         ("{", 400, "invalid container create body"),
         (r#"{"image": 7}"#, 400, "invalid type"),
@@ -677,6 +685,30 @@ fn libpod_wait_states_and_routes_over_curl() {
         "{body}"
     );
     assert!(body.contains(r#""Action":"create""#), "{body}");
+    // Streamed: a start after the request arrives comes down the open
+    // connection.
+    let events = env.home.join("events.out");
+    let mut cmd = curl_cmd(
+        &env,
+        &sock,
+        "GET",
+        &p("/events?filters=%7B%22event%22%3A%5B%22start%22%5D%7D"),
+        None,
+    );
+    cmd.args(["-N", "-o"]).arg(&events);
+    let mut stream = cmd.spawn().expect("curl events");
+    assert!(wait_until(Duration::from_secs(20), || events.exists()));
+    env.ok(["create", "--name", "evs", "busybox", "true"]);
+    env.ok(["start", "evs"]);
+    let started = wait_until(Duration::from_secs(20), || {
+        std::fs::read_to_string(&events)
+            .is_ok_and(|t| t.contains(r#""Action":"start""#) && t.contains(r#""name":"evs""#))
+    });
+    let _ = stream.kill();
+    let _ = stream.wait();
+    assert!(started, "{:?}", std::fs::read_to_string(&events));
+    let seen = std::fs::read_to_string(&events).unwrap_or_default();
+    assert!(!seen.contains(r#""Action":"create""#), "{seen}");
     let (code, body) = curl(&env, &sock, "GET", &p("/system/df"));
     assert_eq!(code, 200);
     assert!(
