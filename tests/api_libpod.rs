@@ -519,6 +519,25 @@ fn libpod_wait_states_and_routes_over_curl() {
             409
         );
     }
+    // stats, once: the figures where containers have cgroups of their
+    // own, else Podman's 409 (rootless on cgroup v1).
+    let (code, body) = curl(
+        &env,
+        &sock,
+        "GET",
+        &p("/containers/stats?containers=s&stream=false"),
+    );
+    if code == 200 {
+        let v: serde_json::Value = serde_json::from_str(body.trim()).expect("stats json");
+        assert_eq!(v["Stats"][0]["Name"], "s", "{body}");
+        assert!(
+            v["Stats"][0]["PIDs"].as_u64().is_some_and(|n| n >= 1),
+            "{body}"
+        );
+    } else {
+        assert_eq!(code, 409, "{body}");
+        assert!(body.contains("cgroups v2"), "{body}");
+    }
     let (code, body) = curl(&env, &sock, "GET", &p("/containers/s/top"));
     assert_eq!(code, 200, "{body}");
     let top: serde_json::Value = serde_json::from_str(&body).expect("top json");

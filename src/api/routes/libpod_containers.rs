@@ -31,6 +31,7 @@ use crate::engine::container::remove::{self, RemoveOptions};
 use crate::engine::container::restart::{self, RestartOptions};
 use crate::engine::container::select::{Report, Selection};
 use crate::engine::container::start::{self, StartOptions, Started};
+use crate::engine::container::stats::{Stats, StatsOptions, StatsReport};
 use crate::engine::container::stop::{self, StopOptions};
 use crate::engine::container::top::{self, TopOptions};
 use crate::engine::container::wait::{self, Condition};
@@ -694,6 +695,114 @@ pub async fn changes(
         return Ok(axum::Json(Value::Null).into_response());
     }
     Ok(axum::Json(out).into_response())
+}
+
+/// `GET /libpod/containers/stats?containers=A&containers=B&stream=&interval=`:
+/// one JSON object a line, `{"Error": null, "Stats": [...]}` with
+/// Podman's fields, every `interval` seconds (default 5, at least 1) while
+/// `stream` (the default) and a container runs; once without. Where
+/// containers have no cgroup of their own (rootless on cgroup v1) a 409,
+/// as Podman's.
+pub async fn stats(State(shared): State<Shared>, Query(q): Pairs) -> Result<Response, ApiError> {
+    let mut names = Vec::new();
+    let mut stream = true;
+    let mut interval = Duration::from_secs(5);
+    for (k, v) in &q {
+        match k.as_str() {
+            "containers" => names.push(v.clone()),
+            "stream" => {
+                let m = HashMap::from([(k.clone(), v.clone())]);
+                stream = v.is_empty() || flag(&m, "stream", LP)?;
+            }
+            "interval" => {
+                let n: u64 = v
+                    .parse()
+                    .map_err(|_| bad(format!("invalid interval {v:?}: expected seconds")))?;
+                interval = Duration::from_secs(n.clamp(1, 60));
+            }
+            _ => {}
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(LOG_QUEUE);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<engine::Result<()>>();
+    let ctx = shared.ctx.clone();
+    tokio::task::spawn_blocking(move || {
+        let opened = engine::container::open_state(&ctx).and_then(|state| {
+            let opts = StatsOptions { names, all: false };
+            Stats::open(&ctx, &state, &opts)
+        });
+        let mut stats = match opened {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+                return;
+            }
+        };
+        if ready_tx.send(Ok(())).is_err() {
+            return;
+        }
+        loop {
+            let reports: Vec<Value> = stats.sample().iter().map(stats_entry).collect();
+            let line = format!("{}\n", json!({"Error": null, "Stats": reports}));
+            if tx.blocking_send(Bytes::from(line)).is_err() || !stream || !stats.retain_live() {
+                return;
+            }
+            // The pause in short steps, so a client that hung up is let go
+            // within a tenth of a second.
+            let until = std::time::Instant::now() + interval;
+            while std::time::Instant::now() < until {
+                if tx.is_closed() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    });
+    match ready_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(ApiError::from_engine(&e, LP)),
+        Err(_) => {
+            return Err(ApiError::from_engine(
+                &Error::internal("reading the stats ended unexpectedly"),
+                LP,
+            ));
+        }
+    }
+    let hold = Hold::new(&shared);
+    let body = futures_util::stream::poll_fn(move |cx| {
+        let _ = &hold;
+        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
+    });
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// Podman's `ContainerStats` fields for one report.
+fn stats_entry(r: &StatsReport) -> Value {
+    json!({
+        "ContainerID": r.id,
+        "Name": r.name,
+        "PerCPU": null,
+        "CPU": r.cpu_percent,
+        "AvgCPU": r.avg_cpu_percent,
+        "CPUNano": r.cpu_usec.saturating_mul(1000),
+        "CPUSystemNano": 0,
+        "SystemNano": time::now_ns(),
+        "MemUsage": r.mem_usage,
+        "MemLimit": r.mem_limit,
+        "MemPerc": r.mem_percent,
+        "NetInput": r.net_rx,
+        "NetOutput": r.net_tx,
+        "BlockInput": r.block_read,
+        "BlockOutput": r.block_write,
+        "PIDs": r.pids,
+        "UpTime": r.uptime_ns,
+        "Duration": r.uptime_ns,
+    })
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ pub fn router(shared: Shared) -> Router {
         // Part C: the libpod API for `podman --remote`.
         .route("/libpod/containers/create", post(libpod_containers::create))
         .route("/libpod/containers/json", get(libpod_containers::list))
+        .route("/libpod/containers/stats", get(libpod_containers::stats))
         .route(
             "/libpod/containers/{id}/json",
             get(libpod_containers::inspect),
