@@ -597,8 +597,9 @@ pub async fn wait(
     }
     let ctx = shared.ctx.clone();
     let (id, conds) = blocking(LP, move || {
-        let (store, state) = open(&ctx)?;
-        let _ = store;
+        // Opened as every command does (dead monitors' leftovers
+        // finished); the store itself is not needed here.
+        let (_store, state) = open(&ctx)?;
         // The container first: an unknown one is a 404 whatever the state.
         let c = state.container(&id)?;
         let conds: Vec<Condition> = wait::WaitOptions::conditions(&names)?;
