@@ -753,3 +753,48 @@ fn libpod_wait_states_and_routes_over_curl() {
         204
     );
 }
+
+#[test]
+fn libpod_concurrent_requests_and_cli_users() {
+    let env = busybox_env(&[]);
+    let (_svc, sock) = serve_default(&env);
+    // Creates, lists and inspects at once over the API, with the CLI
+    // creating beside them: every one answers, nothing is lost.
+    let mut children = Vec::new();
+    for i in 0..6 {
+        let body = format!(r#"{{"image":"busybox","name":"c{i}","command":["true"]}}"#);
+        let mut cmd = curl_cmd(
+            &env,
+            &sock,
+            "POST",
+            "/v4.3.1/libpod/containers/create",
+            Some(&body),
+        );
+        cmd.stdout(Stdio::piped());
+        children.push((201, cmd.spawn().expect("curl")));
+        let mut cmd = curl_cmd(
+            &env,
+            &sock,
+            "GET",
+            "/v4.3.1/libpod/containers/json?all=true",
+            None,
+        );
+        cmd.stdout(Stdio::piped());
+        children.push((200, cmd.spawn().expect("curl")));
+    }
+    for i in 0..3 {
+        env.ok(["create", "--name", &format!("cli{i}"), "busybox", "true"]);
+    }
+    for (want, c) in children {
+        let (code, body) = answer(c);
+        assert_eq!(code, want, "{body}");
+    }
+    let (_, body) = curl(
+        &env,
+        &sock,
+        "GET",
+        "/v4.3.1/libpod/containers/json?all=true",
+    );
+    let list: serde_json::Value = serde_json::from_str(&body).expect("ps json");
+    assert_eq!(list.as_array().map(Vec::len), Some(9), "{body}");
+}
