@@ -74,10 +74,12 @@ fn fails(env: &TestEnv, sock: &Path, args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), stderr(&out))
 }
 
-/// The busybox environment with a registries.conf that marks `reg` as
-/// plain HTTP, for the service (it does the pulling).
-fn env_with_registry(reg: &Registry) -> TestEnv {
+/// The busybox environment with a registry in its directory (removed
+/// with it) and a registries.conf that marks the registry as plain HTTP,
+/// for the service (it does the pulling). `None` without docker-registry.
+fn env_with_registry(auth: Option<(&str, &str)>) -> Option<(TestEnv, Registry)> {
     let mut env = busybox_env(&[]);
+    let reg = Registry::start(&env.root.join("registry"), auth)?;
     let conf = write_readable(
         &env.root,
         "registries.conf",
@@ -91,7 +93,7 @@ fn env_with_registry(reg: &Registry) -> TestEnv {
         "CONTAINERS_REGISTRIES_CONF".into(),
         conf.display().to_string(),
     ));
-    env
+    Some((env, reg))
 }
 
 #[test]
@@ -100,11 +102,9 @@ fn podman_remote_pull_run_ps_inspect_logs_wait_stop_rm() {
         eprintln!("podman not installed: skipped");
         return;
     }
-    let regdir = std::env::temp_dir().join(format!("hutch-libpod-reg-{}", std::process::id()));
-    let Some(reg) = Registry::start(&regdir, None) else {
+    let Some((env, reg)) = env_with_registry(None) else {
         return;
     };
-    let env = env_with_registry(&reg);
     let remote = format!("{}/bb:1", reg.address());
     env.ok(["push", "busybox", &remote]);
     env.ok(["rmi", "busybox"]);
@@ -251,7 +251,6 @@ fn podman_remote_pull_run_ps_inspect_logs_wait_stop_rm() {
     );
     assert_eq!(ok(&env, &sock, &["rm", "-f", "busy"]).trim(), "busy");
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
-    let _ = std::fs::remove_dir_all(&regdir);
 }
 
 #[test]
@@ -260,11 +259,9 @@ fn podman_remote_pull_with_credentials() {
         eprintln!("podman not installed: skipped");
         return;
     }
-    let regdir = std::env::temp_dir().join(format!("hutch-libpod-auth-{}", std::process::id()));
-    let Some(reg) = Registry::start(&regdir, Some(("u", "p"))) else {
+    let Some((env, reg)) = env_with_registry(Some(("u", "p"))) else {
         return;
     };
-    let env = env_with_registry(&reg);
     let remote = format!("{}/private:1", reg.address());
     env.ok(["push", "--creds", "u:p", "busybox", &remote]);
     env.ok(["rmi", "busybox"]);
@@ -290,7 +287,6 @@ fn podman_remote_pull_with_credentials() {
     let mut cmd = curl_cmd(&env, &sock, "POST", &path, None);
     cmd.args(["-H", "X-Registry-Auth: not base64!"]);
     assert_eq!(split_code(&stdout(&cmd.output().expect("curl"))).0, 400);
-    let _ = std::fs::remove_dir_all(&regdir);
 }
 
 #[test]
