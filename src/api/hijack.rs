@@ -116,6 +116,12 @@ pub fn begin(req: &mut Request, tty: bool, flavor: ApiVersion) -> (Response, Con
     });
     let mut resp = Response::new(Body::from_stream(body));
     resp.headers_mut().insert(header::CONTENT_TYPE, kind);
+    // Close-delimited, not chunked: clients that hijack the socket after
+    // the header (Podman's `exec start`, old Docker clients) read the
+    // frames straight from it, so no chunk sizes may come between them.
+    *resp.version_mut() = axum::http::Version::HTTP_10;
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     (
         resp,
         Connection {

@@ -78,6 +78,11 @@ struct StartBody {
     tty: bool,
     #[serde(default)]
     console_size: Option<Vec<u16>>,
+    /// libpod's terminal height and width (`podman --remote exec`).
+    #[serde(default, rename = "h")]
+    height: Option<u16>,
+    #[serde(default, rename = "w")]
+    width: Option<u16>,
 }
 
 /// What the API keeps of a session beyond the engine's record: the
@@ -193,7 +198,10 @@ pub async fn start(
             .map_err(|e| bad(flavor, format!("invalid exec start body: {e}")))?
     };
     let _ = b.tty;
-    let size = console_size(b.console_size.as_ref());
+    let size = console_size(b.console_size.as_ref()).or(match (b.height, b.width) {
+        (Some(h), Some(w)) if h > 0 && w > 0 => Some((h, w)),
+        _ => None,
+    });
     // This service becomes the child subreaper with its first exec.
     exec::start_orphan_reaper();
     let detach = b.detach;

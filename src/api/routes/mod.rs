@@ -10,6 +10,11 @@ pub mod exec;
 pub mod images;
 pub mod images_local;
 pub mod images_registry;
+mod libpod_containers;
+mod libpod_create;
+mod libpod_images;
+mod libpod_objects;
+mod libpod_system;
 pub mod manage;
 pub mod networks;
 pub mod observe;
@@ -66,7 +71,8 @@ pub fn router(shared: Shared) -> Router {
         .route("/events", get(events::events))
         .route("/system/df", get(events::df))
         .route("/libpod/_ping", get(system::ping).head(system::ping))
-        .route("/libpod/version", get(system::version))
+        // Part C: the libpod API's version in the details.
+        .route("/libpod/version", get(libpod_system::version))
         .route("/libpod/info", get(system::libpod_info))
         // Part A (round 3): attach/hijack, exec, archive and the other
         // container endpoints.
@@ -89,5 +95,124 @@ pub fn router(shared: Shared) -> Router {
         .route("/containers/{id}/stats", get(observe::stats))
         .route("/containers/{id}/changes", get(observe::changes))
         .route("/containers/{id}/export", get(observe::export))
+        // libpod's attach and exec: the same hijacking handlers (the path
+        // prefix picks the error body).
+        .route("/libpod/containers/{id}/attach", post(attach::attach))
+        .route("/libpod/containers/{id}/resize", post(attach::resize))
+        .route("/libpod/containers/{id}/exec", post(exec::create))
+        .route("/libpod/exec/{id}/start", post(exec::start))
+        .route("/libpod/exec/{id}/json", get(exec::inspect))
+        .route("/libpod/exec/{id}/resize", post(exec::resize))
+        // Part C: the libpod API for `podman --remote`.
+        .route("/libpod/containers/create", post(libpod_containers::create))
+        .route("/libpod/containers/json", get(libpod_containers::list))
+        .route("/libpod/containers/stats", get(libpod_containers::stats))
+        .route(
+            "/libpod/containers/{id}/json",
+            get(libpod_containers::inspect),
+        )
+        .route(
+            "/libpod/containers/{id}/exists",
+            get(libpod_containers::exists),
+        )
+        .route(
+            "/libpod/containers/{id}/start",
+            post(libpod_containers::start),
+        )
+        .route(
+            "/libpod/containers/{id}/stop",
+            post(libpod_containers::stop),
+        )
+        .route(
+            "/libpod/containers/{id}/kill",
+            post(libpod_containers::kill),
+        )
+        .route(
+            "/libpod/containers/{id}/restart",
+            post(libpod_containers::restart),
+        )
+        .route(
+            "/libpod/containers/{id}/pause",
+            post(libpod_containers::pause),
+        )
+        .route(
+            "/libpod/containers/{id}/unpause",
+            post(libpod_containers::unpause),
+        )
+        .route("/libpod/containers/{id}/logs", get(libpod_containers::logs))
+        .route("/libpod/containers/{id}/top", get(libpod_containers::top))
+        .route(
+            "/libpod/containers/{id}/wait",
+            post(libpod_containers::wait),
+        )
+        .route("/libpod/containers/{id}", delete(libpod_containers::remove))
+        .route(
+            "/libpod/containers/{id}/rename",
+            post(libpod_containers::rename),
+        )
+        .route(
+            "/libpod/containers/{id}/changes",
+            get(libpod_containers::changes),
+        )
+        .route("/libpod/images/pull", post(libpod_images::pull))
+        .route("/libpod/images/json", get(libpod_images::list))
+        .route(
+            "/libpod/images/remove",
+            delete(libpod_images::remove_many).post(libpod_images::remove_many),
+        )
+        .route("/libpod/images/{name}/json", get(libpod_images::inspect))
+        .route("/libpod/images/{name}/exists", get(libpod_images::exists))
+        .route("/libpod/images/{name}/tag", post(libpod_images::tag))
+        .route("/libpod/images/{name}", delete(libpod_images::delete))
+        .route("/libpod/events", get(libpod_system::events))
+        .route("/libpod/system/df", get(libpod_system::df))
+        .route("/libpod/volumes/json", get(libpod_objects::volume_list))
+        .route(
+            "/libpod/volumes/create",
+            post(libpod_objects::volume_create),
+        )
+        .route(
+            "/libpod/volumes/{name}/json",
+            get(libpod_objects::volume_inspect),
+        )
+        .route(
+            "/libpod/volumes/{name}/exists",
+            get(libpod_objects::volume_exists),
+        )
+        .route(
+            "/libpod/volumes/{name}",
+            delete(libpod_objects::volume_delete),
+        )
+        .route("/libpod/networks/json", get(libpod_objects::network_list))
+        .route(
+            "/libpod/networks/create",
+            post(libpod_objects::network_create),
+        )
+        .route(
+            "/libpod/networks/{name}/json",
+            get(libpod_objects::network_inspect),
+        )
+        .route(
+            "/libpod/networks/{name}/exists",
+            get(libpod_objects::network_exists),
+        )
+        .route(
+            "/libpod/networks/{name}",
+            delete(libpod_objects::network_delete),
+        )
+        .route("/libpod/pods/{name}/json", get(libpod_objects::pod_inspect))
+        .route(
+            "/libpod/containers/prune",
+            post(libpod_objects::container_prune),
+        )
+        .route("/libpod/images/prune", post(libpod_objects::image_prune))
+        .route("/libpod/volumes/prune", post(libpod_objects::volume_prune))
+        .route(
+            "/libpod/networks/prune",
+            post(libpod_objects::network_prune),
+        )
+        // Part C: unknown paths and methods get JSON errors clients decode.
+        .fallback(libpod_objects::not_found)
+        .method_not_allowed_fallback(libpod_objects::wrong_method)
         .with_state(shared)
 }

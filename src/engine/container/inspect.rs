@@ -122,6 +122,12 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "CheckpointedAt": "0001-01-01T00:00:00Z",
         "RestoredAt": "0001-01-01T00:00:00Z",
     });
+    // The image's labels, then the container's own (`--label`), as Podman
+    // merges them.
+    let mut labels = ic["Labels"].as_object().cloned().unwrap_or_default();
+    for (k, v) in &c.spec.labels {
+        labels.insert(k.clone(), json!(v));
+    }
     let config_view = json!({
         "Hostname": spec["hostname"].as_str().unwrap_or(&c.id[..12]),
         "Domainname": "",
@@ -139,7 +145,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "WorkingDir": spec["process"]["cwd"].as_str().unwrap_or("/"),
         "Entrypoint": entrypoint.join(" "),
         "OnBuild": null,
-        "Labels": ic["Labels"].as_object().cloned().unwrap_or_default(),
+        "Labels": labels,
         "Annotations": spec["annotations"].as_object().cloned().unwrap_or_default(),
         "StopSignal": stop_signal,
         "StopTimeout": req.stop_timeout.unwrap_or(lifecycle::DEFAULT_STOP_TIMEOUT),

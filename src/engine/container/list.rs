@@ -88,6 +88,8 @@ pub struct ContainerSummary {
     pub image_id: String,
     /// The process's arguments, joined (the spec's, else the stored ones).
     pub command: String,
+    /// The same arguments as a list (the libpod API's `Command`).
+    pub args: Vec<String>,
     /// Nanoseconds since the epoch.
     pub created: i64,
     pub started_at: Option<i64>,
@@ -188,7 +190,7 @@ fn summary(
     size: bool,
 ) -> ContainerSummary {
     let cfg = stored(&c);
-    let command = std::fs::read(
+    let args: Vec<String> = std::fs::read(
         Paths::new(ctx, store.root(), &c.id)
             .userdata
             .join("config.json"),
@@ -198,12 +200,11 @@ fn summary(
     .and_then(|spec| {
         spec["process"]["args"].as_array().map(|a| {
             a.iter()
-                .filter_map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
         })
     })
-    .unwrap_or_else(|| cfg.command.join(" "));
+    .unwrap_or_else(|| cfg.command.clone());
     let size = size.then(|| {
         let rw = tree_size(&store.root().join("containers").join(&c.id).join("upper"));
         let rootfs = image::lookup(store, &c.image_id)
@@ -227,7 +228,8 @@ fn summary(
         name: c.name,
         image: c.image_name,
         image_id: c.image_id,
-        command,
+        command: args.join(" "),
+        args,
         created: c.created,
         started_at: c.started_at,
         exited_at: c.exited_at,

@@ -129,7 +129,24 @@ pub fn wait_one(
     conds: &[Condition],
     interval: Duration,
 ) -> Result<i32> {
+    wait_one_while(ctx, store, state, id, conds, interval, &|| true)
+}
+
+/// [`wait_one`] that also ends, with an error, when `keep_going` says the
+/// caller gave up (an API client that hung up).
+pub fn wait_one_while(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    id: &str,
+    conds: &[Condition],
+    interval: Duration,
+    keep_going: &dyn Fn() -> bool,
+) -> Result<i32> {
     loop {
+        if !keep_going() {
+            crate::fail!(Internal, "the wait for {id} was abandoned");
+        }
         // A monitor killed while we wait would otherwise leave it running.
         recover(ctx, store, state)?;
         let row = match state.container(id) {
