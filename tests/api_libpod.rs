@@ -289,6 +289,51 @@ fn podman_remote_pull_with_credentials() {
     assert_eq!(split_code(&stdout(&cmd.output().expect("curl"))).0, 400);
 }
 
+/// The foreground `podman --remote run` (attach before start, exit code)
+/// and `exec` (libpod's exec start, read straight from the socket).
+#[test]
+fn podman_remote_run_attached_and_exec() {
+    if !podman_installed() {
+        eprintln!("podman not installed: skipped");
+        return;
+    }
+    let env = busybox_env(&[]);
+    let (_svc, sock) = serve_default(&env);
+    let out = podman(
+        &env,
+        &sock,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hi; echo err >&2; exit 3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hi\n");
+    assert!(stderr(&out).contains("err"), "{}", stderr(&out));
+    // --rm: gone once the client has its exit code.
+    assert!(env.ok(["ps", "-aq"]).trim().is_empty());
+
+    ok(
+        &env,
+        &sock,
+        &["run", "-d", "--name", "x", "busybox", "sleep", "600"],
+    );
+    let out = podman(
+        &env,
+        &sock,
+        &["exec", "x", "sh", "-c", "echo in-exec; exit 4"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "in-exec\n");
+    let (code, _) = fails(&env, &sock, &["exec", "x", "/nonexistent"]);
+    assert_eq!(code, 127);
+    ok(&env, &sock, &["rm", "-f", "-t", "0", "x"]);
+}
+
 #[test]
 fn podman_remote_volumes_networks_events_df() {
     if !podman_installed() {
