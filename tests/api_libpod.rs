@@ -495,9 +495,19 @@ fn libpod_wait_states_and_routes_over_curl() {
         ),
         (200, "-1\n".to_owned())
     );
-    // The default waits for the exit and answers its code, a bare number.
-    let w = waiter(&env, &sock, &p("/containers/three/wait?interval=50ms"));
+    // The default, on a container never started: at once, 0 (Podman 4.3
+    // answers so); once it ran, its exit code, a bare number.
+    assert_eq!(
+        curl(
+            &env,
+            &sock,
+            "POST",
+            &p("/containers/three/wait?interval=50ms")
+        ),
+        (200, "0\n".to_owned())
+    );
     env.ok(["start", "three"]);
+    let w = waiter(&env, &sock, &p("/containers/three/wait?interval=50ms"));
     assert_eq!(answer(w), (200, "3\n".to_owned()));
     // `running` of a container not started yet waits for its start (one
     // that stays up: the state is polled, as Podman does).

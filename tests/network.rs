@@ -436,9 +436,10 @@ fn container_mode_shares_the_namespace() {
         "busybox",
         "true",
     ]);
-    assert_eq!(out.status.code(), Some(125));
+    // Dropped with Podman's warning, as for host and none.
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("cannot publish ports"),
+        stderr(&out).contains("Port mappings have been discarded"),
         "{}",
         stderr(&out)
     );
