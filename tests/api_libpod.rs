@@ -668,7 +668,15 @@ fn libpod_wait_states_and_routes_over_curl() {
     let mut cmd = curl_cmd(&env, &sock, "POST", &p("/containers/create"), None);
     cmd.args(["-H", "Content-Type: application/json", "--data-binary"])
         .arg(format!("@{}", file.display()));
-    assert_eq!(split_code(&stdout(&cmd.output().expect("curl"))).0, 413);
+    let (code, body) = split_code(&stdout(&cmd.output().expect("curl")));
+    assert_eq!(code, 413);
+    // In the API's JSON, naming the limit, as every other error.
+    let v: serde_json::Value = serde_json::from_str(&body).expect("a JSON error body");
+    assert_eq!(v["response"], 413, "{body}");
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("4194304")),
+        "{body}"
+    );
     for (bad, code, words) in [
         ("{", 400, "invalid container create body"),
         (r#"{"image": 7}"#, 400, "invalid type"),

@@ -214,6 +214,26 @@ async fn entry(State(shared): State<Shared>, mut req: Request, next: Next) -> Re
     }
     req.extensions_mut().insert(version);
     let mut resp = next.run(req).await;
+    // axum's own rejections (a body over MAX_BODY_BYTES, a query it cannot
+    // parse) are plain text: clients decode errors as the API's JSON.
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if plain && resp.status().is_client_error() {
+        let status = resp.status();
+        let text = axum::body::to_bytes(std::mem::take(resp.body_mut()), 64 << 10)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+            .unwrap_or_default();
+        let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!("request body larger than the {MAX_BODY_BYTES} bytes the API accepts ({text})")
+        } else {
+            text
+        };
+        resp = ApiError::new(status, text, version).into_response();
+    }
     let h = resp.headers_mut();
     let api = format!("{}.{}", DOCKER_API_VERSION.0, DOCKER_API_VERSION.1);
     for (k, v) in [
