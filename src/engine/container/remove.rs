@@ -327,6 +327,9 @@ fn finish_removal(
     if let Some(dir) = paths.userdata.parent() {
         let _ = std::fs::remove_dir_all(dir);
     }
+    // A monitor killed before its cleanup left them in the runtime dir,
+    // which nothing else sweeps.
+    super::lifecycle::remove_sockets(paths);
     let orphans = state.remove_container(id)?;
     if let Some(l) = lock.take() {
         let _ = l.unlink();
