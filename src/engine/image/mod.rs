@@ -48,7 +48,9 @@ pub fn check_root_owner(ctx: &Context) -> Result<()> {
         return Ok(()); // made on first use, as the user's own
     };
     let uid = ctx.identity.uid;
-    if meta.uid() != uid {
+    // A directory the user may write (a group's shared store) is left to
+    // work as before; only the one that would fail is refused.
+    if meta.uid() != uid && !writable(root) {
         crate::fail!(
             BadInput,
             "storage root {} is owned by uid {}, not by you (uid {}): a rootless store is used by the user who owns it only; pass a --root you own, or run the command as its owner",
@@ -58,6 +60,16 @@ pub fn check_root_owner(ctx: &Context) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whether the calling user may create entries in `dir`.
+fn writable(dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) on a NUL-terminated path that outlives the call.
+    unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
 }
 
 /// After a refused pull, load or import: removes the blobs and layers it
