@@ -153,7 +153,7 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
         // its anonymous volumes, as Podman does): the next command does,
         // instead of leaving it listed as Exited (-1) for good.
         if c.spec.remove
-            && let Err(e) = super::remove::remove_after_exit(store, state, &paths, &c.id, true)
+            && let Err(e) = super::remove::remove_if_unlocked(store, state, &paths, &c.id, true)
         {
             tracing::warn!(container = %c.id, "finishing --rm: {e:#}");
         }

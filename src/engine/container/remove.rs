@@ -283,6 +283,23 @@ pub fn remove_after_exit(
     finish_removal(store, state, paths, id, volumes, lock)
 }
 
+/// The `--rm` removal that recovery finishes for a container whose monitor
+/// died: only when its lock is free (a command holding it, a `start` or an
+/// `rm`, decides its fate instead); false when it was busy.
+pub(crate) fn remove_if_unlocked(
+    store: &Store,
+    state: &State,
+    paths: &Paths,
+    id: &str,
+    volumes: bool,
+) -> Result<bool> {
+    let Some(lock) = state.try_lock_container(id)? else {
+        return Ok(false);
+    };
+    finish_removal(store, state, paths, id, volumes, Some(lock))?;
+    Ok(true)
+}
+
 /// The removal itself; `lock` is unlinked with the row. `None`: the caller
 /// holds the lock (an `rm`) or could not have it (see
 /// [`remove_after_exit`]).
