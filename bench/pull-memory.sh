@@ -140,3 +140,5 @@ printf '%-46s %7d KiB %6d\n' "hutch pull, $((size / 1000000)) MB random image" "
 printf '%-46s %7d KiB %6d\n' "hutch pull, endless (2 GiB) manifest" "$refused" "$refused_code"
 echo "refusal: $refused_err"
 "$hutch" unshare rm -rf "$tmp"
+# The pause process this run made goes too.
+"$hutch" system migrate >/dev/null 2>&1 || true
