@@ -391,3 +391,124 @@ fn concurrent_forced_removals_do_not_fail_on_each_other() {
     env.ok(["rm", "-f", "-a"]);
     assert_eq!(env.ok(["ps", "-a", "-q"]).trim(), "");
 }
+
+/// This environment's live monitor of container `id` (its command line
+/// names the container).
+fn monitor_of(env: &TestEnv, id: &str) -> Option<i32> {
+    let home = format!("HOME={}", env.home.display());
+    live_processes().into_iter().find(|&p| {
+        comm(p).as_deref() == Some("hutch-monitor")
+            && has_env(p, &home)
+            && args_of(p).iter().any(|a| a.contains(id))
+    })
+}
+
+/// The attach (and terminal) sockets in the runtime dir that belong to `id`.
+fn sockets_of(env: &TestEnv, id: &str) -> Vec<String> {
+    std::fs::read_dir(env.run_dir().join("s"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&id[..12]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 17 item 5: a `--rm` container whose monitor was SIGKILLed stayed
+/// listed as `Exited (-1)` for good, and its attach socket stayed in the
+/// runtime dir. The next command now finishes the `--rm` as the dead
+/// monitor's cleanup would have, and nothing of it is left.
+#[test]
+fn a_rm_container_whose_monitor_was_killed_is_removed_by_the_next_command() {
+    let env = env();
+    let marker = format!("{}", 7_100_000 + std::process::id());
+    for (name, flags) in [
+        ("gone", vec!["--rm"]),
+        ("kept", vec![]),
+        ("tty", vec!["--rm", "-t"]),
+    ] {
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend(flags.iter().copied());
+        args.extend(["busybox", "sleep", marker.as_str()]);
+        let id = env.ok(&args).trim().to_owned();
+        assert!(
+            !sockets_of(&env, &id).is_empty(),
+            "no attach socket for {name}"
+        );
+        let mut monitor = None;
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                monitor = monitor_of(&env, &id);
+                monitor.is_some()
+            }),
+            "no monitor found for {name}"
+        );
+        // SAFETY: kill of a monitor this test started.
+        unsafe { libc::kill(monitor.expect("a monitor"), libc::SIGKILL) };
+        assert!(wait_until(Duration::from_secs(10), || monitor_of(
+            &env, &id
+        )
+        .is_none()));
+
+        let ps = env.ok(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+        if flags.contains(&"--rm") {
+            assert!(
+                !ps.lines().any(|l| l.starts_with(&format!("{name} "))),
+                "{ps}"
+            );
+            assert_nothing_left(&env, &id, &marker);
+        } else {
+            assert!(
+                ps.lines()
+                    .any(|l| l.starts_with(&format!("{name} Exited (-1)"))),
+                "{ps}"
+            );
+            env.ok(["rm", name]);
+            assert_nothing_left(&env, &id, &marker);
+        }
+        assert_eq!(sockets_of(&env, &id), Vec::<String>::new(), "{name}");
+    }
+}
+
+/// The names under the store's `blobs/sha256` and `layers`.
+fn store_files(env: &TestEnv) -> Vec<String> {
+    let storage = env.home.join(".local/share/hutch/storage");
+    let mut out = Vec::new();
+    for dir in ["blobs/sha256", "layers"] {
+        if let Ok(d) = std::fs::read_dir(storage.join(dir)) {
+            out.extend(
+                d.flatten()
+                    .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy())),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Issue 17 item 5: a refused load (or import) left its blobs (config,
+/// manifest, the refused layer) in `blobs/sha256` until `image prune`.
+/// Now the store holds after a refusal what it held before.
+#[test]
+fn refused_loads_and_imports_leave_no_blobs() {
+    let env = env();
+    let before = store_files(&env);
+    let evil = layer(&[Entry::Dir("ok"), Entry::RawName(b"../escape", b"evil")]);
+    let archive = write_readable(
+        &env.root,
+        "evil.tar",
+        &docker_archive(&[busybox_rootfs(), evil.clone()], "localhost/evil:latest"),
+    );
+    let out = env.run(["load", "-i", archive.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stderr(&out).contains("../escape"), "{}", stderr(&out));
+    assert_eq!(store_files(&env), before, "after a refused load");
+
+    let tar = write_readable(&env.root, "evil-layer.tar", &evil);
+    let out = env.run(["import", tar.to_str().expect("utf-8 path"), "evil"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(store_files(&env), before, "after a refused import");
+    // The image that was there still works.
+    env.ok(["run", "--rm", "busybox", "true"]);
+}

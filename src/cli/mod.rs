@@ -317,7 +317,9 @@ pub fn main() -> ExitCode {
     if command.needs_namespace()
         && ctx.rootless()
         && !ctx.inside_namespace
-        && let Err(e) = join_namespace(&ctx)
+        && let Err(e) = crate::engine::image::check_root_owner(&ctx)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| join_namespace(&ctx))
     {
         eprintln!("Error: {}", error_text(&e));
         return ExitCode::from(EXIT_HUTCH_ERROR);
@@ -398,7 +400,11 @@ pub fn exit_code_of(e: &anyhow::Error) -> u8 {
 }
 
 fn join_namespace(ctx: &Context) -> anyhow::Result<()> {
-    let entered = hutch_userns::enter(&ctx.identity, &ctx.run_dir)?;
+    // A record of the pause process beside the user's data, which every
+    // command of this user finds whatever runtime directory it picked (see
+    // `enter_shared`).
+    let shared = ctx.data_dir.join("pause.pid");
+    let entered = hutch_userns::enter_shared(&ctx.identity, &ctx.run_dir, Some(&shared))?;
     for warning in &entered.warnings {
         eprintln!("Warning: {warning}");
     }

@@ -167,13 +167,27 @@ impl LayerStore {
         blob: impl Read,
         opts: &ApplyOptions,
     ) -> Result<LayerRecord, LayerError> {
+        self.create_counted(parent, diff_id, blob, opts)
+            .map(|(rec, _)| rec)
+    }
+
+    /// [`LayerStore::create`], with the device nodes that `skip_devices`
+    /// left out of this extraction (0 when the layer existed already), for
+    /// the caller to tell the user once.
+    pub fn create_counted(
+        &self,
+        parent: Option<&Digest>,
+        diff_id: &Digest,
+        blob: impl Read,
+        opts: &ApplyOptions,
+    ) -> Result<(LayerRecord, u64), LayerError> {
         let chain = chain_id(parent, diff_id);
         if let Some(rec) = self.get(&chain)? {
-            return Ok(rec);
+            return Ok((rec, 0));
         }
         let _lock = self.lock(&chain)?;
         if let Some(rec) = self.get(&chain)? {
-            return Ok(rec);
+            return Ok((rec, 0));
         }
         let tmp = self.dir.join(format!(".tmp-{}", chain.hex()));
         remove_tree(&tmp)?;
@@ -184,7 +198,7 @@ impl LayerStore {
             let decompressed =
                 extract::decompress(blob).map_err(io_err("decompressing a layer for", &diff))?;
             let mut hashed = DigestReader::new(decompressed);
-            extract::apply_layer(&mut hashed, &diff, opts).map_err(|source| {
+            let stats = extract::apply_layer(&mut hashed, &diff, opts).map_err(|source| {
                 LayerError::Extract {
                     diff_id: diff_id.clone(),
                     source,
@@ -211,10 +225,13 @@ impl LayerStore {
             fs::write(&meta, rec.encode()).map_err(io_err("writing", &meta))?;
             let dest = self.layer_dir(&chain);
             fs::rename(&tmp, &dest).map_err(io_err("renaming into", &dest))?;
-            Ok(rec)
+            Ok((rec, stats.skipped_devices))
         })();
         if result.is_err() {
             let _ = remove_tree(&tmp);
+            // A refused layer leaves no lock file either (unlinked while
+            // held, which `lock` notices, as in `remove`).
+            let _ = fs::remove_file(self.lock_path(&chain));
         }
         result
     }

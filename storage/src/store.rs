@@ -207,6 +207,22 @@ impl Store {
         layer_blobs: &[LayerBlob],
         names: &[String],
     ) -> Result<ImageRecord, StoreError> {
+        self.commit_image_counted(manifest, manifest_media_type, config, layer_blobs, names)
+            .map(|(record, _)| record)
+    }
+
+    /// [`Store::commit_image`], with the number of device nodes left out of
+    /// the layers it extracted (a rootless store cannot make them): pulls
+    /// and loads warn once per image, as Podman does, instead of dropping
+    /// them without a word.
+    pub fn commit_image_counted(
+        &self,
+        manifest: &Digest,
+        manifest_media_type: &str,
+        config: &Digest,
+        layer_blobs: &[LayerBlob],
+        names: &[String],
+    ) -> Result<(ImageRecord, u64), StoreError> {
         let _shared = self.adding()?;
         let diff_ids = self.diff_ids(config)?;
         if diff_ids.len() != layer_blobs.len() {
@@ -219,15 +235,17 @@ impl Store {
         let mut parent: Option<Digest> = None;
         let mut chain = Vec::new();
         let mut size = 0;
+        let mut skipped_devices = 0;
         for (blob, diff_id) in layer_blobs.iter().zip(&diff_ids) {
             let file = self.blobs.open_blob(&blob.digest)?;
-            let rec = self.layers.create(
+            let (rec, skipped) = self.layers.create_counted(
                 parent.as_ref(),
                 diff_id,
                 io::BufReader::with_capacity(1 << 20, file),
                 &opts,
             )?;
             size += rec.size;
+            skipped_devices += skipped;
             parent = Some(rec.chain_id.clone());
             chain.push(rec.chain_id);
         }
@@ -240,7 +258,7 @@ impl Store {
             size,
             stored_at: now(),
         };
-        Ok(self.images.add(record)?)
+        Ok((self.images.add(record)?, skipped_devices))
     }
 
     /// The `rootfs.diff_ids` of an image config.
@@ -317,7 +335,31 @@ impl Store {
     /// what a removal killed half-way, or a failed pull, left behind.
     /// Returns how many layers and blobs went.
     pub fn collect_garbage(&self) -> Result<(usize, usize), StoreError> {
-        let _exclusive = self.store_lock(rustix::fs::FlockOperation::LockExclusive)?;
+        let exclusive = self.store_lock(rustix::fs::FlockOperation::LockExclusive)?;
+        self.collect_garbage_locked(exclusive)
+    }
+
+    /// [`Store::collect_garbage`] when nothing else adds to the store right
+    /// now (`None` otherwise, without waiting): what a refused pull, load
+    /// or import stored on its way (blobs, layers) goes at once, and a
+    /// concurrent one's work in progress is never touched; what stays is
+    /// collected by the next `rmi` or `image prune`.
+    pub fn try_collect_garbage(&self) -> Result<Option<(usize, usize)>, StoreError> {
+        let path = self.opts.root.join("storage.lock");
+        match crate::layers::open_locked(
+            &path,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+        ) {
+            Ok(exclusive) => self.collect_garbage_locked(exclusive).map(Some),
+            Err((_, e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err((what, e)) => Err(io_err(what, &path)(e)),
+        }
+    }
+
+    fn collect_garbage_locked(
+        &self,
+        _exclusive: std::os::fd::OwnedFd,
+    ) -> Result<(usize, usize), StoreError> {
         let images = self.images.list()?;
         let layers_in_use: std::collections::HashSet<Digest> = images
             .iter()

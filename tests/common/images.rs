@@ -18,6 +18,8 @@ pub enum Entry<'a> {
     Hardlink(&'a str, &'a str),
     /// A raw name the tar crate would refuse (`../x`, `/abs`), as a file.
     RawName(&'a [u8], &'a [u8]),
+    /// A character device node (major, minor).
+    CharDevice(&'a str, u32, u32),
 }
 
 fn header(kind: tar::EntryType, size: u64, mode: u32, uid: u64, gid: u64) -> tar::Header {
@@ -73,6 +75,12 @@ pub fn layer(entries: &[Entry]) -> Vec<u8> {
                 gnu.name[..name.len()].copy_from_slice(name);
                 h.set_cksum();
                 b.append(&h, *data).expect("raw entry");
+            }
+            Entry::CharDevice(p, major, minor) => {
+                let mut h = header(tar::EntryType::Char, 0, 0o666, 0, 0);
+                h.set_device_major(*major).expect("device major");
+                h.set_device_minor(*minor).expect("device minor");
+                b.append_data(&mut h, p, &[][..]).expect("device entry");
             }
         }
     }

@@ -20,7 +20,7 @@ pub mod pause;
 pub mod rundir;
 pub mod subid;
 
-pub use namespace::{Entered, Identity, NamespaceError, enter, migrate};
+pub use namespace::{Entered, Identity, NamespaceError, enter, enter_shared, migrate};
 
 /// Set in the environment of a process that has joined the namespace, so
 /// that hutch started from inside it (a `hutch unshare` shell, a monitor)

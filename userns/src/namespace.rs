@@ -10,7 +10,7 @@
 use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::helper;
@@ -176,6 +176,23 @@ fn pid_path(run_dir: &Path) -> PathBuf {
 /// Joins the namespace recorded in `run_dir`, creating it first if needed.
 /// Must run while the process has one thread.
 pub fn enter(id: &Identity, run_dir: &Path) -> Result<Entered, NamespaceError> {
+    enter_shared(id, run_dir, None)
+}
+
+/// [`enter`], with `shared`: a second record of the user's pause process
+/// that does not depend on the runtime directory (hutch keeps it in the
+/// user's data directory). A command whose runtime directory has no live
+/// record (`$XDG_RUNTIME_DIR` unset under su or cron, so `/tmp/hutch-run-$UID`
+/// instead, or the other way round) joins the namespace recorded there
+/// instead of making a second one: one user, one namespace, whichever
+/// directory a command picked. Two first commands racing in two different
+/// runtime directories can still make two (their locks differ); the later
+/// record wins for every command after them.
+pub fn enter_shared(
+    id: &Identity,
+    run_dir: &Path,
+    shared: Option<&Path>,
+) -> Result<Entered, NamespaceError> {
     rundir::ensure(run_dir, id.uid)?;
     let pid_file = pid_path(run_dir);
     let stamps = (
@@ -205,7 +222,7 @@ pub fn enter(id: &Identity, run_dir: &Path) -> Result<Entered, NamespaceError> {
     let mut attempt = 0;
     loop {
         let lock = lock(run_dir)?;
-        let (rec, created, warnings) = ensure_locked(id, &pid_file, stamps)?;
+        let (rec, created, warnings) = ensure_shared(id, &pid_file, stamps, shared)?;
         drop(lock);
         match join::join(&rec, id.uid) {
             Ok(()) => {
@@ -219,6 +236,47 @@ pub fn enter(id: &Identity, run_dir: &Path) -> Result<Entered, NamespaceError> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// [`ensure_locked`], first adopting the live pause process of `shared`
+/// when the runtime directory records none, and leaving `shared` naming
+/// the result.
+fn ensure_shared(
+    id: &Identity,
+    pid_file: &Path,
+    stamps: (FileStamp, FileStamp),
+    shared: Option<&Path>,
+) -> Result<(PauseRecord, bool, Vec<String>), NamespaceError> {
+    let alive =
+        |path: &Path| PauseRecord::read(path, id.uid).filter(|r| pause::is_alive(r, id.uid));
+    if let Some(shared) = shared
+        && alive(pid_file).is_none()
+        && let Some(rec) = alive(shared)
+    {
+        tracing::debug!(pid = rec.pid, record = %shared.display(), "joining the namespace recorded elsewhere");
+        rec.write(pid_file)?;
+    }
+    let result = ensure_locked(id, pid_file, stamps)?;
+    if let Some(shared) = shared
+        && PauseRecord::read(shared, id.uid).as_ref() != Some(&result.0)
+        && let Err(e) = shared
+            .parent()
+            .map_or(Ok(()), |dir| {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+            })
+            .map_err(|source| PauseError::Record {
+                path: shared.to_owned(),
+                source,
+            })
+            .and_then(|()| result.0.write(shared))
+    {
+        // Only the sharing across runtime directories is lost.
+        tracing::debug!("recording the pause process in {}: {e}", shared.display());
+    }
+    Ok(result)
 }
 
 fn ensure_locked(

@@ -144,8 +144,19 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
         let paths = Paths::new(ctx, store.root(), &c.id);
         forget_in_runtime(ctx, &paths, c);
         let _ = store.unmount_container(&c.id);
-        let _ = std::fs::remove_file(&paths.attach);
+        // The network namespace's bind mount and helper (what the dead
+        // monitor's cleanup would have ended).
+        super::network::teardown(ctx, &c.id);
+        remove_sockets(&paths);
         events::record(state, c, "died", &[("containerExitCode", "-1".to_owned())]);
+        // The dead monitor's cleanup would have finished a `--rm` (with
+        // its anonymous volumes, as Podman does): the next command does,
+        // instead of leaving it listed as Exited (-1) for good.
+        if c.spec.remove
+            && let Err(e) = super::remove::remove_if_unlocked(store, state, &paths, &c.id, true)
+        {
+            tracing::warn!(container = %c.id, "finishing --rm: {e:#}");
+        }
     }
     for c in &report.unfinished_removals {
         let paths = Paths::new(ctx, store.root(), &c.id);
@@ -155,6 +166,12 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The attach and terminal sockets a dead monitor left in the runtime dir.
+pub(crate) fn remove_sockets(paths: &Paths) {
+    let _ = std::fs::remove_file(&paths.attach);
+    let _ = std::fs::remove_file(paths.console_socket());
 }
 
 /// Container directories without a row: a `create` killed before it

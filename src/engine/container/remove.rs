@@ -283,6 +283,23 @@ pub fn remove_after_exit(
     finish_removal(store, state, paths, id, volumes, lock)
 }
 
+/// The `--rm` removal that recovery finishes for a container whose monitor
+/// died: only when its lock is free (a command holding it, a `start` or an
+/// `rm`, decides its fate instead); false when it was busy.
+pub(crate) fn remove_if_unlocked(
+    store: &Store,
+    state: &State,
+    paths: &Paths,
+    id: &str,
+    volumes: bool,
+) -> Result<bool> {
+    let Some(lock) = state.try_lock_container(id)? else {
+        return Ok(false);
+    };
+    finish_removal(store, state, paths, id, volumes, Some(lock))?;
+    Ok(true)
+}
+
 /// The removal itself; `lock` is unlinked with the row. `None`: the caller
 /// holds the lock (an `rm`) or could not have it (see
 /// [`remove_after_exit`]).
@@ -327,6 +344,9 @@ fn finish_removal(
     if let Some(dir) = paths.userdata.parent() {
         let _ = std::fs::remove_dir_all(dir);
     }
+    // A monitor killed before its cleanup left them in the runtime dir,
+    // which nothing else sweeps.
+    super::lifecycle::remove_sockets(paths);
     let orphans = state.remove_container(id)?;
     if let Some(l) = lock.take() {
         let _ = l.unlink();

@@ -25,6 +25,12 @@ pub struct ImportRequest {
 }
 
 pub fn import(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
+    let result = import_adding(store, req);
+    super::sweep_after_refusal(store, &result);
+    result
+}
+
+fn import_adding(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
     let names = match &req.reference {
         Some(r) => vec![
             reference::local_name(r)
@@ -85,8 +91,8 @@ pub fn import(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
     let manifest_digest = store
         .blobs
         .put_bytes(&serde_json::to_vec(&manifest)?, None)?;
-    let record = store
-        .commit_image(
+    let (record, skipped) = store
+        .commit_image_counted(
             &manifest_digest,
             "application/vnd.oci.image.manifest.v1+json",
             &config_digest,
@@ -97,6 +103,7 @@ pub fn import(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
             &names,
         )
         .with_context(|| format!("importing {}", req.source_name))?;
+    super::warn_skipped_devices(&req.source_name, skipped);
     Ok(record)
 }
 

@@ -20,6 +20,75 @@ use crate::image::reference;
 
 /// Opens the user's store, as storage.conf and `--root`/`--storage-driver`
 /// describe it. Rootless, this runs inside the user namespace.
+/// Tells the user, once per image, that its layers held device nodes the
+/// rootless store left out (Podman warns too): a container that expected
+/// one finds the runtime's standard /dev instead.
+pub(crate) fn warn_skipped_devices(image: &str, count: u64) {
+    if count > 0 {
+        tracing::warn!(
+            "{image}: {count} device node(s) in its layers were not created: an unprivileged user cannot make device nodes; containers get the runtime's standard /dev"
+        );
+    }
+}
+
+/// `--root` naming a store that another user owns: checked before the
+/// namespace is joined, where owners still show as host uids (inside, the
+/// other user is the unmapped "nobody" and every later step fails with a
+/// bare "Permission denied" on some file under it). One `stat`, and only
+/// when `--root` was given.
+pub fn check_root_owner(ctx: &Context) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(root) = &ctx.root_override else {
+        return Ok(());
+    };
+    if !ctx.rootless() || ctx.inside_namespace {
+        return Ok(());
+    }
+    let Ok(meta) = std::fs::metadata(root) else {
+        return Ok(()); // made on first use, as the user's own
+    };
+    let uid = ctx.identity.uid;
+    // A directory the user may write (a group's shared store) is left to
+    // work as before; only the one that would fail is refused.
+    if meta.uid() != uid && !writable(root) {
+        crate::fail!(
+            BadInput,
+            "storage root {} is owned by uid {}, not by you (uid {}): a rootless store is used by the user who owns it only; pass a --root you own, or run the command as its owner",
+            root.display(),
+            meta.uid(),
+            uid
+        );
+    }
+    Ok(())
+}
+
+/// Whether the calling user may create entries in `dir`.
+fn writable(dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) on a NUL-terminated path that outlives the call.
+    unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// After a refused pull, load or import: removes the blobs and layers it
+/// stored on its way, which no image records (the refused manifest or
+/// layer, the config), unless another command adds to the store right now
+/// (then `rmi` or `image prune` collects them later). Must run after the
+/// operation dropped its `adding` lock.
+pub(crate) fn sweep_after_refusal<T>(store: &Store, result: &Result<T>) {
+    if result.is_err() {
+        match store.try_collect_garbage() {
+            Ok(Some((layers, blobs))) => {
+                tracing::debug!(layers, blobs, "removed what a refused image left")
+            }
+            Ok(None) => tracing::debug!("store busy: leaving the sweep to rmi or image prune"),
+            Err(e) => tracing::debug!("removing what a refused image left: {e}"),
+        }
+    }
+}
+
 pub fn open_store(ctx: &Context) -> Result<Store> {
     let conf = storage_conf(ctx)?;
     let root = graph_root(ctx, &conf);

@@ -75,6 +75,17 @@ pub fn pull(
     req: &PullRequest,
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> Result<ImageRecord> {
+    let result = pull_adding(ctx, store, req, progress);
+    super::sweep_after_refusal(store, &result);
+    result
+}
+
+fn pull_adding(
+    ctx: &crate::config::Context,
+    store: &Store,
+    req: &PullRequest,
+    progress: &mut dyn FnMut(&str, ProgressEvent),
+) -> Result<ImageRecord> {
     let regs = registries::load().context("reading registries.conf")?;
     let candidates = regs.resolve_short_name(&req.name)?.into_pull_candidates()?;
     let auth = auth_file(ctx, req.options.authfile.as_deref());
@@ -147,8 +158,8 @@ fn pull_candidate(
                 } else {
                     vec![name.clone()]
                 };
-                let record = store
-                    .commit_image(
+                let (record, skipped) = store
+                    .commit_image_counted(
                         &pulled.manifest_digest,
                         &pulled.manifest_media_type,
                         &pulled.config,
@@ -156,6 +167,7 @@ fn pull_candidate(
                         &names,
                     )
                     .with_context(|| format!("storing {name}"))?;
+                super::warn_skipped_devices(&name, skipped);
                 return Ok(record);
             }
             Err(e) => errors.push(format!("{}: {e}", source.endpoint)),

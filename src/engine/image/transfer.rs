@@ -92,13 +92,19 @@ pub fn commit(store: &Store, image: &ImageBlobs, names: &[String]) -> Result<Ima
             media_type: l.media_type.clone(),
         })
         .collect();
-    Ok(store.commit_image(
+    let (record, skipped) = store.commit_image_counted(
         &manifest,
         &image.manifest_media_type,
         &image.config,
         &layers,
         names,
-    )?)
+    )?;
+    let shown = names
+        .first()
+        .cloned()
+        .unwrap_or_else(|| record.id.to_string());
+    super::warn_skipped_devices(&shown, skipped);
+    Ok(record)
 }
 
 /// A name from an archive, as Docker and Podman store it: `busybox:latest`
@@ -113,6 +119,12 @@ pub fn normalize_archive_name(name: &str) -> Option<String> {
 
 /// `load`: every image of a docker-archive or oci-archive stream.
 pub fn load(store: &Store, input: impl Read, source: &str) -> Result<Vec<ImageRecord>> {
+    let result = load_adding(store, input, source);
+    super::sweep_after_refusal(store, &result);
+    result
+}
+
+fn load_adding(store: &Store, input: impl Read, source: &str) -> Result<Vec<ImageRecord>> {
     let _adding = store.adding()?;
     let images = archive::load(input, &store.blobs).with_context(|| format!("loading {source}"))?;
     let mut out = Vec::new();
