@@ -223,6 +223,7 @@ async fn feed(f: Feed) {
     if !f.stream {
         return;
     }
+    let stdin_once = f.waiting.is_some();
     let Some(session) = session(&f.ctx, &f.id, &f.opts, f.waiting, &f.output).await else {
         return;
     };
@@ -241,12 +242,16 @@ async fn feed(f: Feed) {
     }
     let mut input = f.input;
     let mut matcher = DetachMatcher::new(f.detach_keys);
+    // The client's end of input ends the container's stdin only for the
+    // run that attached before its start (`docker run -i`, which creates
+    // with StdinOnce): a later `docker attach` that goes leaves the
+    // container's stdin open for the next one, as dockerd does.
     // Ends when the relay drops the input's sender (the session is over).
     long_lived("hutch-attach-in", move || {
         let mut w = writer;
         while let Some(data) = input.blocking_recv() {
             let Some(d) = data else {
-                if w.close_stdin().is_err() {
+                if stdin_once && w.close_stdin().is_err() {
                     return;
                 }
                 continue;

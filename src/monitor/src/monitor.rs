@@ -349,6 +349,10 @@ fn run_container(
         .stderr(Stdio::from(err_w));
     die_with_monitor(&mut create);
     let created = create.output();
+    // The command keeps its copies of the pipes' write ends: dropped now,
+    // so that the output pipes end (EOF) when the container's processes
+    // do, instead of the relay waiting out its grace period every time.
+    drop(create);
     let runtime_ok = matches!(&created, Ok(o) if o.status.success());
     let failure = match created {
         // The helper started before `create` and got ready meanwhile.
