@@ -239,6 +239,15 @@ impl OciRuntime {
     /// process named in `pid_file` (the runtime writes it once the init
     /// exists), when that process is the runtime's own for this container.
     pub fn forget(&self, id: &str, pid_file: &Path) -> Result<(), RuntimeError> {
+        let forgotten = self.forget_state(id, pid_file);
+        // A `create` killed half way leaves the child it forked (the
+        // container's init to be, still the runtime's program, waiting on
+        // exec.fifo), which its state may not name yet: found by program.
+        self.kill_unrecorded(id);
+        forgotten
+    }
+
+    fn forget_state(&self, id: &str, pid_file: &Path) -> Result<(), RuntimeError> {
         if !self.has_state(id) {
             return Ok(());
         }
@@ -259,6 +268,40 @@ impl OciRuntime {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(_) => deleted.map(|_| ()),
+        }
+    }
+
+    /// SIGKILLs this user's processes that run the runtime's program for
+    /// container `id` (found by program and argument, owner checked):
+    /// what a killed `create` forked before it recorded anything.
+    fn kill_unrecorded(&self, id: &str) {
+        let me = rustix::process::geteuid().as_raw();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        let own = std::process::id();
+        for e in procs.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            if pid as u32 == own
+                || !std::fs::metadata(e.path())
+                    .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == me)
+            {
+                continue;
+            }
+            let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
+                continue;
+            };
+            let mut args = cmdline.split(|b| *b == 0);
+            let program = args.next().unwrap_or_default();
+            if program == self.path.as_os_str().as_encoded_bytes()
+                && args.any(|a| a == id.as_bytes())
+            {
+                // SAFETY: kill(2) of a process of this user running the
+                // runtime for this container, checked just before.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
         }
     }
 
