@@ -414,7 +414,7 @@ fn network_mode_name(m: &hutch_rootless_net::NetworkMode) -> String {
     }
 }
 
-fn no_content(done: bool) -> Response {
+pub(super) fn no_content(done: bool) -> Response {
     if done {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -23,14 +23,12 @@ use crate::api::server::{Hold, Shared};
 use crate::engine::container::create::{self, CreateOptions, PullPolicy};
 use crate::engine::container::events::parse_time;
 use crate::engine::container::inspect;
-use crate::engine::container::kill::{self, KillOptions};
 use crate::engine::container::list::{self, ListOptions};
 use crate::engine::container::logs::{LogStream, LogsOptions};
 use crate::engine::container::pause::{self, PauseOptions};
 use crate::engine::container::remove::{self, RemoveOptions};
 use crate::engine::container::restart::{self, RestartOptions};
 use crate::engine::container::select::{Report, Selection};
-use crate::engine::container::start::{self, StartOptions, Started};
 use crate::engine::container::stats::{Stats, StatsOptions, StatsReport};
 use crate::engine::container::stop::{self, StopOptions};
 use crate::engine::container::top::{self, TopOptions};
@@ -57,18 +55,13 @@ pub(super) fn bad(message: impl Into<String>) -> ApiError {
 
 const LP: ApiVersion = ApiVersion::Libpod;
 
+/// libpod answers 204, or 304 when nothing changed, as Docker's routes.
+use super::containers::no_content as done;
+
 fn single(reports: Vec<Report>) -> engine::Result<()> {
     match reports.into_iter().next().and_then(|r| r.error) {
         Some(e) => Err(e),
         None => Ok(()),
-    }
-}
-
-fn done(changed: bool) -> Response {
-    if changed {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        StatusCode::NOT_MODIFIED.into_response()
     }
 }
 
@@ -220,36 +213,6 @@ pub async fn exists(
     }
 }
 
-/// `POST /libpod/containers/{id}/start`: 204, 304 when it runs already.
-pub async fn start(
-    State(shared): State<Shared>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let ctx = shared.ctx.clone();
-    let started = blocking(LP, move || {
-        let (store, state) = open(&ctx)?;
-        // `podman --remote run` attaches first: the container starts
-        // attached to that client (as Docker's start route does).
-        if let Some(started) = super::attach::start_waiting(&ctx, &store, &state, &id)? {
-            return Ok(started);
-        }
-        if state.container(&id)?.state.is_active() {
-            return Ok(false);
-        }
-        let opts = StartOptions {
-            select: Selection::names(&[id]),
-            attach: None,
-        };
-        match start::start(&ctx, &store, &state, &opts)? {
-            Started::Detached(reports) => single(reports)?,
-            Started::Attached(_) => {}
-        }
-        Ok(true)
-    })
-    .await?;
-    Ok(done(started))
-}
-
 /// `POST /libpod/containers/{id}/stop?timeout=&ignore=`: 204, 304 when it
 /// does not run.
 pub async fn stop(
@@ -277,30 +240,6 @@ pub async fn stop(
     })
     .await?;
     Ok(done(stopped))
-}
-
-/// `POST /libpod/containers/{id}/kill?signal=`: 204.
-pub async fn kill(
-    State(shared): State<Shared>,
-    Path(id): Path<String>,
-    Query(q): Q,
-) -> Result<Response, ApiError> {
-    let signal = q
-        .get("signal")
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .unwrap_or_else(|| "KILL".to_owned());
-    let ctx = shared.ctx.clone();
-    blocking(LP, move || {
-        let (store, state) = open(&ctx)?;
-        let opts = KillOptions {
-            select: Selection::names(&[id]),
-            signal,
-        };
-        single(kill::kill(&ctx, &store, &state, &opts)?)
-    })
-    .await?;
-    Ok(done(true))
 }
 
 /// `POST /libpod/containers/{id}/restart?t=`: 204.

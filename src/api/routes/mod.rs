@@ -115,18 +115,12 @@ pub fn router(shared: Shared) -> Router {
             "/libpod/containers/{id}/exists",
             get(libpod_containers::exists),
         )
-        .route(
-            "/libpod/containers/{id}/start",
-            post(libpod_containers::start),
-        )
+        .route("/libpod/containers/{id}/start", post(containers::start))
         .route(
             "/libpod/containers/{id}/stop",
             post(libpod_containers::stop),
         )
-        .route(
-            "/libpod/containers/{id}/kill",
-            post(libpod_containers::kill),
-        )
+        .route("/libpod/containers/{id}/kill", post(containers::kill))
         .route(
             "/libpod/containers/{id}/restart",
             post(libpod_containers::restart),
