@@ -192,11 +192,7 @@ fn sweep_unfinished_creates(store: &Store, state: &State) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
-    let known: std::collections::HashSet<String> = state
-        .list_containers(true)?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let known: std::collections::HashSet<String> = state.container_ids()?.into_iter().collect();
     for id in names.into_iter().filter(|n| !known.contains(n)) {
         let Some(lock) = state.try_lock_container(&id)? else {
             continue; // being created right now

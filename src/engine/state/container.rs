@@ -245,6 +245,15 @@ impl State {
         select(&self.conn, filter, []).map_err(StateError::sql("listing containers"))
     }
 
+    /// Every container's id alone: what `recover` compares the store's
+    /// container directories with, on every call, without decoding specs.
+    pub fn container_ids(&self) -> Result<Vec<String>, StateError> {
+        self.conn
+            .prepare_cached("SELECT id FROM containers")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(StateError::sql("listing container ids"))
+    }
+
     /// The names of the volumes container `id` mounts.
     pub fn container_volumes(&self, id: &str) -> Result<Vec<String>, StateError> {
         let op = "listing container volumes";
