@@ -89,7 +89,7 @@ pub(super) async fn check(ep: &Endpoint, creds: &Credentials) -> Result<(), Regi
 
 /// The parts of a `WWW-Authenticate` header that login needs.
 #[derive(Debug, PartialEq, Eq)]
-enum Challenge {
+pub(super) enum Challenge {
     Basic,
     Bearer {
         realm: String,
@@ -101,7 +101,7 @@ impl Challenge {
     /// `Bearer realm="https://auth.example/token",service="registry.example"`.
     /// Anything that is not a usable bearer challenge is treated as basic,
     /// which is what a registry behind a plain reverse proxy asks for.
-    fn parse(header: &str) -> Challenge {
+    pub(super) fn parse(header: &str) -> Challenge {
         let header = header.trim();
         let (scheme, params) = header.split_once(' ').unwrap_or((header, ""));
         if !scheme.eq_ignore_ascii_case("bearer") {

@@ -18,6 +18,7 @@ mod pull;
 mod push;
 mod search;
 mod session;
+mod token;
 mod transfer;
 
 #[cfg(test)]

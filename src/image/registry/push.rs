@@ -25,6 +25,12 @@ pub(super) async fn push(
     events: Events,
 ) -> Result<Digest, RegistryError> {
     let target = s.reference_by_tag(tag)?;
+    s.bounded_token(
+        &target,
+        oci_client::RegistryOperation::Push,
+        "authenticating to push",
+    )
+    .await?;
     let digest = Digest::of(body);
     match parse(s, body, &digest, media_type)? {
         Manifest::Image { config, layers, .. } => {

@@ -10,6 +10,7 @@ use oci_client::{Client, Reference};
 
 use hutch_storage::digest::Digest;
 
+use super::token;
 use super::{Credentials, Endpoint, RegistryError};
 
 const USER_AGENT: &str = concat!("hutch/", env!("CARGO_PKG_VERSION"));
@@ -214,14 +215,55 @@ impl Session {
             return Ok(token.clone());
         }
         let token = self
-            .client
-            .auth(target, &self.auth, RegistryOperation::Pull)
-            .await
-            .map_err(self.fail(what))?;
+            .bounded_token(target, RegistryOperation::Pull, what)
+            .await?;
         if let Ok(mut held) = self.pull_token.lock() {
             *held = Some(token.clone());
         }
         Ok(token)
+    }
+
+    /// Asks the token service for `op` with a bounded read
+    /// ([`token::fetch`]) and gives the token to oci-client, which then uses
+    /// it for every request of that kind instead of fetching one itself
+    /// (unbounded). Basic and anonymous access stay oci-client's.
+    pub async fn bounded_token(
+        &self,
+        target: &Reference,
+        op: RegistryOperation,
+        what: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let req = token::TokenRequest {
+            http: &self.http,
+            base_url: &self.base_url,
+            registry: &self.registry,
+            repository: &self.repository,
+            auth: &self.auth,
+            with_credentials: self.with_credentials,
+        };
+        let Some(bearer) = token::fetch(&req, op).await? else {
+            return self
+                .client
+                .auth(target, &self.auth, op)
+                .await
+                .map_err(self.fail(what));
+        };
+        let auth = RegistryAuth::Bearer(bearer);
+        // A push token (scope pull,push) serves the pulls a push makes too
+        // (blob checks, mounts).
+        let ops: &[RegistryOperation] = match op {
+            RegistryOperation::Pull => &[RegistryOperation::Pull],
+            RegistryOperation::Push => &[RegistryOperation::Pull, RegistryOperation::Push],
+        };
+        let mut held = None;
+        for op in ops {
+            held = self
+                .client
+                .auth(target, &auth, *op)
+                .await
+                .map_err(self.fail(what))?;
+        }
+        Ok(held)
     }
 
     /// Sorts an `oci-client` error from doing `what` into what a user can act on.

@@ -612,7 +612,14 @@ fn tls_registry_with_a_self_signed_certificate() {
         &mut |_| {},
     )
     .unwrap_err();
-    assert!(matches!(err, RegistryError::Request { .. }), "{err:?}");
+    // Refused at the first request, hutch's own `/v2/` check.
+    assert!(
+        matches!(
+            err,
+            RegistryError::Request { .. } | RegistryError::Http { .. }
+        ),
+        "{err:?}"
+    );
     let mut chain = err.to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(s) = source {
@@ -632,6 +639,11 @@ enum Hostile {
     Declared,
     /// A valid image manifest whose config declares 50 MB.
     BigConfig,
+    /// `/v2/` asks for a bearer token whose service answers without end.
+    EndlessToken,
+    /// `/v2/` asks for a bearer token; the service gives `good`, and a
+    /// manifest request that presents it gets 404 (without it, 401).
+    GoodToken,
 }
 
 /// A registry on 127.0.0.1 that serves `what` for every manifest; `/v2/`
@@ -667,6 +679,47 @@ fn hostile_registry(what: Hostile) -> (Endpoint, std::sync::Arc<std::sync::atomi
                     return;
                 };
                 let oci = "application/vnd.oci.image.manifest.v1+json";
+                if matches!(what, Hostile::GoodToken) && path.starts_with("/token") {
+                    let body = r#"{"token":"good","expires_in":300}"#;
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    return;
+                }
+                if matches!(what, Hostile::GoodToken) && path.contains("/manifests/") {
+                    let status = match head.contains("Bearer good") {
+                        true => "404 Not Found",
+                        false => "401 Unauthorized",
+                    };
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                    return;
+                }
+                if matches!(what, Hostile::EndlessToken | Hostile::GoodToken) {
+                    if path.starts_with("/token") {
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{{\"token\":\""
+                        );
+                        let chunk = vec![b'a'; 64 << 10];
+                        while counter.load(Ordering::SeqCst) < 64 << 20 {
+                            if conn.write_all(&chunk).is_err() {
+                                break;
+                            }
+                            counter.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+                        }
+                    } else {
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"hostile\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
+                    }
+                    return;
+                }
                 if !path.contains("/manifests/") {
                     let _ = conn.write_all(
                         b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -711,6 +764,8 @@ fn hostile_registry(what: Hostile) -> (Endpoint, std::sync::Arc<std::sync::atomi
                             body.len()
                         );
                     }
+                    // Answered above.
+                    Hostile::EndlessToken | Hostile::GoodToken => {}
                 }
             });
         }
@@ -724,11 +779,17 @@ fn hostile_registry(what: Hostile) -> (Endpoint, std::sync::Arc<std::sync::atomi
 
 /// Issue 17 item 2: a manifest without Content-Length and without end was
 /// read whole (4 GB of memory for 2 GiB), a 50 MB one too, and a 50 MB
-/// config blob was accepted. Now each is refused at its documented limit,
-/// the read stopping there.
+/// config blob was accepted; a token service's answer was read whole by
+/// oci-client. Now each is refused at its documented limit, the read
+/// stopping there.
 #[test]
 fn oversized_registry_documents_are_refused_at_their_limit() {
-    for what in [Hostile::Endless, Hostile::Declared, Hostile::BigConfig] {
+    for what in [
+        Hostile::Endless,
+        Hostile::Declared,
+        Hostile::BigConfig,
+        Hostile::EndlessToken,
+    ] {
         let (ep, sent) = hostile_registry(what);
         let (_dir, blobs) = store();
         let result = pull(
@@ -745,6 +806,7 @@ fn oversized_registry_documents_are_refused_at_their_limit() {
         };
         let (limit, thing) = match what {
             Hostile::BigConfig => (pull::MAX_CONFIG_BYTES, "config"),
+            Hostile::EndlessToken => (super::token::MAX_TOKEN_BYTES, "token"),
             _ => (pull::MAX_MANIFEST_BYTES, "manifest"),
         };
         assert!(
@@ -757,7 +819,7 @@ fn oversized_registry_documents_are_refused_at_their_limit() {
             "{text}"
         );
         assert!(text.contains(thing), "{text}");
-        if matches!(what, Hostile::Endless) {
+        if matches!(what, Hostile::Endless | Hostile::EndlessToken) {
             // The client hung up near the limit: what went out is the limit
             // plus what the sockets' buffers held, far from the 64 MiB the
             // server would have sent.
@@ -774,6 +836,25 @@ fn oversized_registry_documents_are_refused_at_their_limit() {
             assert!(last < 32 << 20, "the server sent {last} bytes");
         }
     }
+}
+
+/// The bearer token hutch fetches itself (bounded) is the one oci-client
+/// and hutch's manifest reads present.
+#[test]
+fn bearer_tokens_fetched_by_hutch_are_presented() {
+    let (ep, _) = hostile_registry(Hostile::GoodToken);
+    let (_dir, blobs) = store();
+    let err = pull(
+        &ep,
+        "token/image",
+        "latest",
+        &"linux/amd64".parse().unwrap(),
+        None,
+        &blobs,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, RegistryError::NotFound { .. }), "{err:?}");
 }
 
 #[test]
