@@ -665,3 +665,85 @@ fn timeout_kills_a_container_that_runs_too_long() {
     let out = env.ok(["run", "--rm", "--timeout", "0", "busybox", "echo", "ok"]);
     assert_eq!(out.trim(), "ok");
 }
+
+/// Podman's `--entrypoint` takes a JSON array as the command and its
+/// arguments; anything else is one word.
+#[test]
+fn entrypoint_as_a_json_array() {
+    let env = env_with_busybox();
+    let out = env.ok([
+        "run",
+        "--rm",
+        r#"--entrypoint=["/bin/echo","x"]"#,
+        "busybox",
+        "y",
+    ]);
+    assert_eq!(out.trim(), "x y");
+}
+
+/// An explicit `--workdir` missing from the image is refused at start, as
+/// Podman does (run 126, start 125, with its message); one that a mount
+/// provides, or that an earlier run made, is fine.
+#[test]
+fn a_missing_workdir_is_refused_at_start() {
+    let env = env_with_busybox();
+    let out = env.run(["run", "--rm", "--workdir", "/does/not", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(r#"workdir "/does/not" does not exist on container"#),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--workdir",
+        "/w/x",
+        "--tmpfs",
+        "/w",
+        "busybox",
+        "sh",
+        "-c",
+        "pwd",
+    ]);
+    assert_eq!(out.trim(), "/w/x");
+
+    let id = env.ok([
+        "create",
+        "--name",
+        "wd",
+        "--workdir",
+        "/nope",
+        "busybox",
+        "sh",
+        "-c",
+        "pwd",
+    ]);
+    let out = env.run(["start", "-a", "wd"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("unable to start container {}:", id.trim())),
+        "{}",
+        stderr(&out)
+    );
+    // Made by an earlier container's run on the same root: `cp` into it.
+    env.ok(["rm", "wd"]);
+    env.ok([
+        "create",
+        "--name",
+        "wd2",
+        "--workdir",
+        "/made",
+        "busybox",
+        "sh",
+        "-c",
+        "pwd",
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("made")).expect("mkdir");
+    chown(&dir.path().join("made"), env.user.uid, env.user.gid);
+    chown(dir.path(), env.user.uid, env.user.gid);
+    env.ok(["cp", &format!("{}/made", dir.path().display()), "wd2:/"]);
+    let out = env.ok(["start", "-a", "wd2"]);
+    assert_eq!(out.trim(), "/made");
+}

@@ -409,7 +409,20 @@ fn problems(w: &World) -> Vec<String> {
                 continue;
             };
             if id.len() == 64 && !running.contains(id) {
-                found.push(format!("mount of a container that is not running: {line}"));
+                let state = listed
+                    .iter()
+                    .find(|(i, _, _)| i == id)
+                    .map_or("no row", |(_, s, _)| s.as_str());
+                let files: Vec<String> =
+                    std::fs::read_dir(w.storage.join("containers").join(id).join("userdata"))
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect();
+                found.push(format!(
+                    "mount of a container that is not running ({state}; userdata {files:?}): {line}"
+                ));
             }
         }
     }

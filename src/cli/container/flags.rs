@@ -318,13 +318,7 @@ impl CreateFlags {
             image: image.to_owned(),
             name: self.name.clone(),
             command: command.to_vec(),
-            entrypoint: self.entrypoint.as_ref().map(|e| {
-                if e.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![e.clone()]
-                }
-            }),
+            entrypoint: self.entrypoint.as_deref().map(entrypoint_words),
             env,
             workdir: self.workdir.clone(),
             user: self.user.clone(),
@@ -592,5 +586,33 @@ mod tests {
         let spec = t.f.spec("busybox", &[], &c).unwrap();
         assert!(!spec.env.iter().any(|e| e.starts_with("https_proxy")));
         assert_eq!(t.f.warnings().len(), 1);
+    }
+}
+
+/// `--entrypoint`: empty clears the image's; a JSON array of strings
+/// (`'["/bin/echo","x"]'`) is the command and its arguments, as Podman
+/// reads it; anything else is one word.
+fn entrypoint_words(e: &str) -> Vec<String> {
+    if e.is_empty() {
+        return Vec::new();
+    }
+    if e.trim_start().starts_with('[')
+        && let Ok(words) = serde_json::from_str::<Vec<String>>(e)
+    {
+        return words;
+    }
+    vec![e.to_owned()]
+}
+
+#[cfg(test)]
+mod entrypoint_tests {
+    use super::entrypoint_words;
+
+    #[test]
+    fn json_arrays_are_split_and_the_rest_is_one_word() {
+        assert_eq!(entrypoint_words(r#"["/bin/echo","x"]"#), ["/bin/echo", "x"]);
+        assert_eq!(entrypoint_words("/bin/sh -c"), ["/bin/sh -c"]);
+        assert_eq!(entrypoint_words("[not json"), ["[not json"]);
+        assert!(entrypoint_words("").is_empty());
     }
 }

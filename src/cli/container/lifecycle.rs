@@ -135,7 +135,27 @@ pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
         }),
     };
     let (store, state) = open(ctx)?;
-    match start::start(ctx, &store, &state, &opts)? {
+    let started = match start::start(ctx, &store, &state, &opts) {
+        Ok(s) => s,
+        // Podman's `start` exits 125 for every failure, a runtime's
+        // 126/127 included (only `run` passes those on).
+        Err(e) if args.attach => {
+            let id = opts
+                .select
+                .resolve(&state)
+                .ok()
+                .and_then(|mut r| r.pop())
+                .and_then(|(_, c)| c.ok())
+                .map(|c| c.id);
+            match id {
+                Some(id) => eprintln!("Error: unable to start container {id}: {e:#}"),
+                None => eprintln!("Error: {e:#}"),
+            }
+            return Ok(ExitCode::from(EXIT_HUTCH_ERROR));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match started {
         Started::Detached(reports) => Ok(print_reports(&reports)),
         Started::Attached(None) => Ok(ExitCode::SUCCESS),
         Started::Attached(Some(session)) => super::attach::console(session),

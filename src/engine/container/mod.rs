@@ -41,6 +41,7 @@ pub mod tree;
 pub mod update;
 pub mod usernet;
 pub mod wait;
+mod workdir;
 
 use std::path::PathBuf;
 

@@ -189,8 +189,8 @@ pub fn spawn_with(
     // (and so the container) must be in before the runtime creates it.
     let ready = store
         .mount_container(id)
-        .map(|_| ())
         .with_context(|| format!("mounting the root file system of {}", short(id)))
+        .and_then(|root| Ok(super::workdir::check(store, &row, &root)?))
         .and_then(|()| {
             if enter_cgroup {
                 crate::cgroups::container::enter(id, &paths.userdata, pid)?;
