@@ -296,6 +296,14 @@ fn run_container(
     let mut first_client = None;
     if l.wait_for_attach {
         sync.report("attach");
+        // The spawner died between its `go` and this report (the write
+        // failed, so its end is no longer polled below): nobody will attach
+        // or record a start, and waiting for a client would leave the
+        // layer mounted for the whole attach timeout.
+        if sync.1.0 {
+            cleanup(l, net, &[]);
+            return Ok(125);
+        }
         let mut pfds = [
             libc::pollfd {
                 fd: listener.as_raw_fd(),
