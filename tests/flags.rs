@@ -747,3 +747,59 @@ fn a_missing_workdir_is_refused_at_start() {
     let out = env.ok(["start", "-a", "wd2"]);
     assert_eq!(out.trim(), "/made");
 }
+
+/// `--userns=keep-id` gives the user's uid a name inside (Podman adds the
+/// passwd and group entries), and `--hostuser` copies host accounts in;
+/// the image's own files are not touched.
+#[test]
+fn keep_id_and_hostuser_add_passwd_entries() {
+    let env = env_with_busybox();
+    let (uid, gid, name) = (env.user.uid, env.user.gid, env.user.name.clone());
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--userns",
+        "keep-id",
+        "busybox",
+        "sh",
+        "-c",
+        "id; tail -1 /etc/group",
+    ]);
+    assert!(
+        out.contains(&format!("uid={uid}({name}) gid={gid}({name})")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{name}:x:{gid}:{name}")), "{out}");
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--hostuser",
+        &name,
+        "--hostuser",
+        "0",
+        "busybox",
+        "cat",
+        "/etc/passwd",
+    ]);
+    assert!(
+        out.contains(&format!("{name}:*:{uid}:{gid}::/:/bin/sh")),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches(":0:0:").count(),
+        1,
+        "root is the image's: {out}"
+    );
+    let out = env.ok(["run", "--rm", "busybox", "cat", "/etc/passwd"]);
+    assert!(!out.contains(&name), "the image's file is unchanged: {out}");
+    let out = env.run([
+        "run",
+        "--rm",
+        "--hostuser",
+        "no-such-user-x",
+        "busybox",
+        "true",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("no-such-user-x"), "{}", stderr(&out));
+}

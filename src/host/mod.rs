@@ -6,3 +6,4 @@ pub mod stdio;
 pub mod system;
 pub mod time;
 pub mod tools;
+pub mod users;

@@ -76,6 +76,9 @@ pub struct ContainerSpec {
     pub annotations: BTreeMap<String, String>,
     pub add_hosts: Vec<AddHost>,
     pub group_add: Vec<String>,
+    /// `--hostuser`: host accounts (names or uids) added to the
+    /// container's /etc/passwd.
+    pub host_users: Vec<String>,
     pub init: bool,
     pub init_path: Option<PathBuf>,
     /// `--stop-signal` as a number; `None` takes the image's, else SIGTERM.
@@ -142,6 +145,7 @@ impl Default for ContainerSpec {
             annotations: BTreeMap::new(),
             add_hosts: Vec::new(),
             group_add: Vec::new(),
+            host_users: Vec::new(),
             init: false,
             init_path: None,
             stop_signal: None,

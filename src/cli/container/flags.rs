@@ -140,6 +140,9 @@ pub struct CreateFlags {
     /// Add additional groups to the primary container process
     #[arg(long, value_name = "GROUP")]
     pub group_add: Vec<String>,
+    /// Host user account to add to /etc/passwd within container
+    #[arg(long, value_name = "NAME|UID")]
+    pub hostuser: Vec<String>,
     /// PID namespace to use (host, private, container:ID)
     #[arg(long, value_name = "MODE")]
     pub pid: Option<String>,
@@ -373,6 +376,7 @@ impl CreateFlags {
                 .map(|h| parse::hosts::add_host(h))
                 .collect::<anyhow::Result<_>>()?,
             group_add: self.group_add.clone(),
+            host_users: self.hostuser.clone(),
             init: self.init,
             init_path: self.init_path.clone(),
             stop_signal: self

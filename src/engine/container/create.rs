@@ -641,6 +641,23 @@ fn make(
         })
         .unwrap_or_default();
     labels.extend(req.labels.clone());
+    let workdir = req.workdir.clone().or_else(|| {
+        c["WorkingDir"]
+            .as_str()
+            .filter(|w| !w.is_empty())
+            .map(String::from)
+    });
+    let (image_passwd, image_group) = (read("etc/passwd"), read("etc/group"));
+    let added = super::accounts::plan(
+        ctx,
+        req,
+        workdir.as_deref().unwrap_or("/"),
+        image_passwd.as_deref(),
+        image_group.as_deref(),
+    )?;
+    let mut etc_files = etc_files;
+    (etc_files.passwd, etc_files.group) =
+        etc::write_accounts(&paths.userdata, added.passwd.clone(), added.group.clone())?;
     let mut container = ContainerConfig {
         id: id.clone(),
         name: req.name.clone().unwrap_or_default(),
@@ -648,20 +665,15 @@ fn make(
         rootfs: rootfs.clone(),
         command,
         env,
-        workdir: req.workdir.clone().or_else(|| {
-            c["WorkingDir"]
-                .as_str()
-                .filter(|w| !w.is_empty())
-                .map(String::from)
-        }),
+        workdir,
         user: req.user.clone().or_else(|| {
             c["User"]
                 .as_str()
                 .filter(|u| !u.is_empty())
                 .map(String::from)
         }),
-        passwd: read("etc/passwd"),
-        group: read("etc/group"),
+        passwd: added.passwd.or(image_passwd),
+        group: added.group.or(image_group),
         hostname: uts_private.then_some(hostname),
         devices,
         mounts: mount_reqs,

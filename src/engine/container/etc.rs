@@ -184,6 +184,8 @@ pub fn write(dir: &Path, o: &EtcOptions) -> anyhow::Result<EtcFiles> {
         hostname: Some(dir.join("hostname")),
         resolv_conf: Some(dir.join("resolv.conf")),
         containerenv: Some(dir.join(".containerenv")),
+        passwd: None,
+        group: None,
     };
     let texts = [
         (&files.hosts, hosts_text(o)),
@@ -199,9 +201,123 @@ pub fn write(dir: &Path, o: &EtcOptions) -> anyhow::Result<EtcFiles> {
     Ok(files)
 }
 
+/// An /etc/passwd line that `--userns=keep-id` or `--hostuser` adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswdEntry {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub gecos: String,
+    /// Podman's: the container's working directory.
+    pub home: String,
+}
+
+/// The image's /etc/passwd with `add` appended (Podman's line shape:
+/// `name:*:uid:gid:gecos:home:/bin/sh`), each unless the image already
+/// has that name or uid; `None` when nothing is added, so the image's
+/// file stays as it is.
+pub fn passwd_text(image: Option<&str>, add: &[PasswdEntry]) -> Option<String> {
+    let image = image.unwrap_or("");
+    let known = |name: &str, uid: u32| {
+        image.lines().any(|l| {
+            let mut f = l.split(':');
+            let n = f.next();
+            let u = f.nth(1).and_then(|u| u.parse::<u32>().ok());
+            n == Some(name) || u == Some(uid)
+        })
+    };
+    let mut text = image.to_owned();
+    let mut added = false;
+    for e in add {
+        if known(&e.name, e.uid) || text.lines().any(|l| l.starts_with(&format!("{}:", e.name))) {
+            continue;
+        }
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text += &format!(
+            "{}:*:{}:{}:{}:{}:/bin/sh\n",
+            e.name, e.uid, e.gid, e.gecos, e.home
+        );
+        added = true;
+    }
+    added.then_some(text)
+}
+
+/// The image's /etc/group with a group `name` (gid, one member) appended
+/// unless it has that name or gid (keep-id's, as Podman adds it).
+pub fn group_text(image: Option<&str>, name: &str, gid: u32, member: &str) -> Option<String> {
+    let image = image.unwrap_or("");
+    let taken = image.lines().any(|l| {
+        let mut f = l.split(':');
+        f.next() == Some(name) || f.nth(1).and_then(|g| g.parse::<u32>().ok()) == Some(gid)
+    });
+    if taken {
+        return None;
+    }
+    let mut text = image.to_owned();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text += &format!("{name}:x:{gid}:{member}\n");
+    Some(text)
+}
+
+/// Writes the account files that have something added; their paths, for
+/// [`EtcFiles`]'s `passwd` and `group`.
+pub fn write_accounts(
+    dir: &Path,
+    passwd: Option<String>,
+    group: Option<String>,
+) -> anyhow::Result<(Option<std::path::PathBuf>, Option<std::path::PathBuf>)> {
+    let mut out = (None, None);
+    for (text, name, slot) in [(passwd, "passwd", &mut out.0), (group, "group", &mut out.1)] {
+        if let Some(text) = text {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            *slot = Some(path);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accounts_are_added_once_and_only_when_missing() {
+        let image = "root:x:0:0:root:/root:/bin/sh\nbin:x:1:1::/:/bin/false";
+        let me = PasswdEntry {
+            name: "me".into(),
+            uid: 1001,
+            gid: 1001,
+            gecos: String::new(),
+            home: "/".into(),
+        };
+        let text = passwd_text(Some(image), &[me.clone(), me.clone()]).expect("added");
+        assert!(
+            text.ends_with("bin:x:1:1::/:/bin/false\nme:*:1001:1001::/:/bin/sh\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("me:*").count(), 1);
+        let root = PasswdEntry {
+            name: "other".into(),
+            uid: 0,
+            ..me.clone()
+        };
+        assert_eq!(passwd_text(Some(image), &[root]), None, "uid 0 is there");
+        assert_eq!(
+            passwd_text(None, &[me]).as_deref(),
+            Some("me:*:1001:1001::/:/bin/sh\n")
+        );
+        let g = group_text(Some("root:x:0:\n"), "me", 1001, "me").expect("added");
+        assert_eq!(g, "root:x:0:\nme:x:1001:me\n");
+        assert_eq!(
+            group_text(Some("root:x:0:\nx:x:1001:\n"), "me", 1001, "me"),
+            None
+        );
+    }
 
     fn opts() -> EtcOptions {
         EtcOptions {

@@ -1,6 +1,7 @@
 //! Containers: create from an image, start under a monitor, remove. One
 //! file per operation; the request types are plain data.
 
+mod accounts;
 pub mod attach;
 pub mod changes;
 pub mod cleanup;

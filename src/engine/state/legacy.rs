@@ -199,6 +199,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
     );
     ContainerSpec {
         version: SPEC_VERSION,
+        host_users: Vec::new(),
         image: old.image,
         name: old.name,
         command: old.command,

@@ -221,6 +221,12 @@ pub struct EtcFiles {
     /// container (empty, as Podman writes it for an unprivileged one).
     #[serde(default)]
     pub containerenv: Option<PathBuf>,
+    /// The image's /etc/passwd and /etc/group with the entries
+    /// `--userns=keep-id` and `--hostuser` add; `None` when none is added.
+    #[serde(default)]
+    pub passwd: Option<PathBuf>,
+    #[serde(default)]
+    pub group: Option<PathBuf>,
 }
 
 /// One `--volume`/`--mount` after the CLI parsed it.

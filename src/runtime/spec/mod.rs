@@ -427,6 +427,8 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
         (&cfg.etc_files.hosts, "/etc/hosts"),
         (&cfg.etc_files.hostname, "/etc/hostname"),
         (&cfg.etc_files.containerenv, "/run/.containerenv"),
+        (&cfg.etc_files.passwd, "/etc/passwd"),
+        (&cfg.etc_files.group, "/etc/group"),
     ];
     for (source, dest) in etc {
         if let Some(source) = source
