@@ -65,12 +65,27 @@ impl NetPaths {
     }
 }
 
-fn set_pdeathsig() -> std::io::Result<()> {
-    // SAFETY: prctl on the child between fork and exec.
+/// Run in the child between fork and exec, `parent` being the monitor's
+/// pid read before the fork.
+fn set_pdeathsig(parent: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: prctl and getppid on the child between fork and exec.
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
+    // The monitor died between the fork and the prctl (found by the
+    // kill-anywhere harness): the signal would never come, and the helper
+    // would outlive everything that could end it.
+    // SAFETY: as above.
+    if unsafe { libc::getppid() } != parent {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(125) };
+    }
     Ok(())
+}
+
+fn monitor_pid() -> libc::pid_t {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::getpid() }
 }
 
 fn log_tail(path: &Path) -> String {
@@ -146,7 +161,8 @@ pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetE
                 .stdout(Stdio::null())
                 .stderr(log);
             // SAFETY: prctl only, between fork and exec.
-            unsafe { cmd.pre_exec(set_pdeathsig) };
+            let parent = monitor_pid();
+            unsafe { cmd.pre_exec(move || set_pdeathsig(parent)) };
             let child = cmd
                 .spawn()
                 .map_err(|e| NetError::io(format!("starting {}", bin.display()), e))?;
@@ -195,6 +211,7 @@ pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetE
             // SAFETY: dup2/fcntl/prctl only, between fork and exec. The
             // sources are moved above the targets first so that placing one
             // never closes the other.
+            let parent = monitor_pid();
             unsafe {
                 cmd.pre_exec(move || {
                     let hi_e = libc::fcntl(er, libc::F_DUPFD, 10);
@@ -208,7 +225,7 @@ pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetE
                     }
                     libc::close(hi_e);
                     libc::close(hi_r);
-                    set_pdeathsig()
+                    set_pdeathsig(parent)
                 })
             };
             let child = cmd
