@@ -544,3 +544,23 @@ fn logs_follow_since_until_then_stop_and_rm() {
             .contains("svc")
     );
 }
+
+/// A stop that has to kill says so with Podman's warning, word for word
+/// and in logrus's shape (stderr is not a terminal here).
+#[test]
+fn stop_that_kills_warns_as_podman_does() {
+    let env = busybox_env(&[]);
+    // `sleep` as pid 1 ignores SIGTERM (no handler, init's default).
+    env.ok(["run", "-d", "--name", "st", "busybox", "sleep", "100"]);
+    let out = env.run(["stop", "-t", "1", "st"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "st");
+    let err = stderr(&out);
+    assert!(err.starts_with("time=\""), "{err}");
+    assert!(
+        err.contains(
+            "level=warning msg=\"StopSignal SIGTERM failed to stop container st in 1 seconds, resorting to SIGKILL\""
+        ),
+        "{err}"
+    );
+}

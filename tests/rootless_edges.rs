@@ -33,7 +33,7 @@ fn device_nodes_in_a_layer_are_reported_once() {
     let err = stderr(&out);
     let warnings: Vec<&str> = err.lines().filter(|l| l.contains("device node")).collect();
     assert_eq!(warnings.len(), 1, "{err}");
-    assert!(warnings[0].contains("WARN"), "{err}");
+    assert!(warnings[0].contains("level=warning"), "{err}");
     assert!(warnings[0].contains("3 device node(s)"), "{err}");
     assert!(warnings[0].contains("localhost/devices:latest"), "{err}");
 

@@ -8,6 +8,7 @@
 
 mod container;
 mod image;
+mod logfmt;
 mod network;
 mod progress;
 mod registry;
@@ -443,7 +444,7 @@ fn init_tracing(level: tracing::Level) {
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .with_target(false)
+        .event_format(logfmt::Logrus::new())
         .try_init();
 }
 

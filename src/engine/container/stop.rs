@@ -86,7 +86,12 @@ pub fn stop_one(
                 settled,
             )?
         {
-            tracing::info!(container = %c.id, "timed out after {timeout}s, sending SIGKILL");
+            // Podman's warning, word for word (scripts grep for it).
+            tracing::warn!(
+                "StopSignal {} failed to stop container {} in {timeout} seconds, resorting to SIGKILL",
+                crate::spec::parse::restart::signal_name(sig),
+                c.name
+            );
             // The pid is still the container's: its monitor, which reaps
             // it, has not recorded an exit.
             if let Ok(now) = state.container(&c.id)
