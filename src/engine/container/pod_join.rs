@@ -12,7 +12,7 @@ use hutch_storage::Store;
 use super::Paths;
 use crate::config::Context;
 use crate::engine::state::{Container, PodRow, State};
-use crate::engine::{Error, Result, ResultExt};
+use crate::engine::{Error, Result};
 use crate::spec::pod::PodConfig;
 use crate::spec::{ContainerSpec, Namespace};
 
@@ -147,8 +147,8 @@ pub fn before_start(ctx: &Context, store: &Store, state: &State, c: &Container) 
     }
     let paths = Paths::new(ctx, store.root(), &c.id);
     repoint(&paths.userdata.join("config.json"), pid, &kinds)
-        .with_context(|| format!("joining the namespaces of pod {}", pod.name))?;
-    Ok(())
+        .with_context(|| format!("joining the namespaces of pod {}", pod.name))
+        .map_err(Error::from)
 }
 
 /// Sets the path of each namespace in `kinds` in config.json to infra

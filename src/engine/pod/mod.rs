@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod list;
 pub mod lifecycle;
 pub mod remove;
+pub mod top;
 
 use crate::engine::state::{Container, ContainerState, PodRow, State};
 use crate::engine::{Error, Result};
