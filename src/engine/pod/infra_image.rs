@@ -65,21 +65,24 @@ fn layer(source: &Path) -> Result<Vec<u8>> {
         );
     }
     let bytes = std::fs::read(source).with_context(|| format!("reading {}", source.display()))?;
+    // Every field set: fixed times and owners make the same layer twice.
+    let header = |kind, size| {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(kind);
+        h.set_mode(0o755);
+        h.set_size(size);
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        h
+    };
     let mut tar = tar::Builder::new(Vec::new());
     for dir in ["dev/", "etc/", "proc/", "sys/"] {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        h.set_mtime(0);
+        let mut h = header(tar::EntryType::Directory, 0);
         tar.append_data(&mut h, dir, std::io::empty())
             .context("writing the infra layer")?;
     }
-    let mut h = tar::Header::new_ustar();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_mode(0o755);
-    h.set_size(bytes.len() as u64);
-    h.set_mtime(0);
+    let mut h = header(tar::EntryType::Regular, bytes.len() as u64);
     tar.append_data(&mut h, "catatonit", bytes.as_slice())
         .context("writing the infra layer")?;
     Ok(tar.into_inner().context("writing the infra layer")?)
