@@ -27,7 +27,9 @@ fn free_port() -> u16 {
 
 /// The busybox httpd serving `body` on `port` inside the container.
 fn httpd(port: u16, body: &str) -> String {
-    format!("mkdir -p /www && echo {body} > /www/index.html && exec httpd -f -p {port} -h /www")
+    format!(
+        "busybox mkdir -p /www && echo {body} > /www/index.html && exec busybox httpd -f -p {port} -h /www"
+    )
 }
 
 /// The pids of a container's init and monitor, while it runs.
@@ -110,11 +112,12 @@ fn containers_of_a_pod_share_localhost_ports_and_hostname() {
                 "--pod",
                 "web",
                 "busybox",
+                "busybox",
                 "wget",
                 "-qO-",
                 "http://127.0.0.1:8080/",
             ]);
-            got = stdout(&out);
+            got = format!("{}{}", stdout(&out), stderr(&out));
             got.contains("from-the-pod")
         }),
         "localhost in the pod: {got}"
@@ -126,7 +129,7 @@ fn containers_of_a_pod_share_localhost_ports_and_hostname() {
         "the pod's port {port} does not answer"
     );
     // The pod's name is its containers' hostname (shared UTS).
-    let host = env.ok(["run", "--rm", "--pod", "web", "busybox", "hostname"]);
+    let host = env.ok(["run", "--rm", "--pod", "web", "busybox", "busybox", "hostname"]);
     assert_eq!(host.trim(), "web");
     // A port on a container of a pod with infra is refused, as Podman does.
     let out = env.run(["run", "--rm", "--pod", "web", "-p", "9999:80", "busybox", "true"]);

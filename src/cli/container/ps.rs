@@ -115,7 +115,7 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     } else {
         template
     };
-    let headers = [("ID", "CONTAINER ID"), ("Pod", "POD ID")]
+    let headers = [("ID", "CONTAINER ID"), ("Pod", "POD ID"), ("PodName", "PODNAME")]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
