@@ -10,6 +10,7 @@ mod container;
 mod image;
 mod logfmt;
 mod network;
+mod pod;
 mod progress;
 mod registry;
 mod system;
@@ -188,6 +189,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(pod::PodCommand),
 }
 
 impl Command {
@@ -244,6 +248,7 @@ impl Command {
             | Command::Tag(_)
             | Command::Untag(_)
             | Command::Volume(_) => true,
+            Command::Pod(_) => true,
         }
     }
 }
@@ -375,6 +380,7 @@ pub fn main() -> ExitCode {
         Command::Unshare(args) => unshare::run(&ctx, &args),
         Command::Version(args) => version::run(&args),
         Command::Volume(cmd) => volume::run(&ctx, cmd),
+        Command::Pod(cmd) => pod::run(&ctx, cmd),
     };
     match result {
         Ok(code) => code,

@@ -192,13 +192,17 @@ fn state_kind(e: &StateError) -> ErrorKind {
     match e {
         StateError::NoSuchContainer { .. }
         | StateError::NoSuchVolume { .. }
-        | StateError::NoSuchExec { .. } => ErrorKind::NotFound,
+        | StateError::NoSuchExec { .. }
+        | StateError::NoSuchPod { .. } => ErrorKind::NotFound,
         StateError::NameInUse { .. }
         | StateError::IdInUse { .. }
         | StateError::VolumeExists { .. }
         | StateError::VolumeInUse { .. }
         | StateError::ExecExists { .. }
-        | StateError::AmbiguousContainer { .. } => ErrorKind::Conflict,
+        | StateError::AmbiguousContainer { .. }
+        | StateError::AmbiguousPod { .. }
+        | StateError::PodNameInUse { .. }
+        | StateError::PodHasContainers { .. } => ErrorKind::Conflict,
         StateError::IllegalTransition { .. }
         | StateError::RemoveActive { .. }
         | StateError::IllegalExecTransition { .. } => ErrorKind::InvalidState,

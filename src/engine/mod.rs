@@ -7,6 +7,7 @@ pub mod error;
 pub mod image;
 pub mod info;
 pub mod network;
+pub mod pod;
 pub mod state;
 pub mod system;
 pub mod volume;

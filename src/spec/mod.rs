@@ -15,6 +15,7 @@
 //! the OCI spec (that is `runtime::spec`, fed by the engine).
 
 pub mod parse;
+pub mod pod;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -110,6 +111,10 @@ pub struct ContainerSpec {
     /// Filled by the engine at create: the ids `--userns=auto` was given,
     /// which later allocations avoid.
     pub auto_userns: Option<(Vec<IdMap>, Vec<IdMap>)>,
+    /// `--pod NAME|ID`: the pod to join, looked up by the engine, which
+    /// joins its infra container's shared namespaces (`new:NAME` is the
+    /// front end's: it creates the pod first). The full id once created.
+    pub pod: Option<String>,
 }
 
 impl Default for ContainerSpec {
@@ -161,6 +166,7 @@ impl Default for ContainerSpec {
             health_check: None,
             dependencies: Vec::new(),
             auto_userns: None,
+            pod: None,
         }
     }
 }

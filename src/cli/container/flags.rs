@@ -86,6 +86,9 @@ pub struct CreateFlags {
     /// Set container hostname
     #[arg(long)]
     pub hostname: Option<String>,
+    /// Run container in an existing pod (name or ID), or new:NAME to create the pod
+    #[arg(long)]
+    pub pod: Option<String>,
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long, value_name = "HOST:IP")]
     pub add_host: Vec<String>,
@@ -393,6 +396,7 @@ impl CreateFlags {
             interactive: self.interactive,
             remove: self.rm,
             runtime: self.runtime.clone(),
+            pod: self.pod.clone(),
             ..ContainerSpec::default()
         })
     }

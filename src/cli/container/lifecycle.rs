@@ -54,7 +54,19 @@ pub fn create_container(
             "container id file exists. Ensure another container is not using it or delete {path}"
         );
     }
-    let created = create::create(ctx, store, state, spec, &flags.options())?;
+    // `--pod new:NAME`: the pod first; it goes again if the container
+    // cannot be made.
+    let mut spec = spec.clone();
+    let new_pod = crate::cli::pod::pod_new(ctx, store, state, &mut spec)?;
+    let created = match create::create(ctx, store, state, &spec, &flags.options()) {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(id) = new_pod {
+                crate::cli::pod::forget_new(ctx, store, state, &id);
+            }
+            return Err(e.into());
+        }
+    };
     if let Some(path) = &flags.cidfile {
         std::fs::write(path, &created.id)
             .with_context(|| format!("writing the container id to {path}"))?;

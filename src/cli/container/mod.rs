@@ -39,6 +39,7 @@ pub use exec::{ExecArgs, exec};
 pub use export::{ExportArgs, export};
 pub use group::{ContainerCommand, container};
 pub use inspect::{InspectArgs, inspect};
+pub use net_flags::NetworkFlags;
 pub use lifecycle::{
     CreateArgs, KillArgs, RenameArgs, RestartArgs, StartArgs, StopArgs, WaitArgs, create, kill,
     rename, restart, start, stop, wait,

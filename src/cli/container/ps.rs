@@ -48,6 +48,9 @@ pub struct PsArgs {
     /// Do not print headers
     #[arg(long)]
     noheading: bool,
+    /// Print the ID and name of the pod the containers are associated with
+    #[arg(short, long)]
+    pod: bool,
 }
 
 pub use crate::engine::container::list::status_text;
@@ -101,18 +104,18 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         OutputFormat::Template(t) => t,
-        OutputFormat::Default => Template::parse(if args.size {
-            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
-        } else {
-            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-        })?,
+        OutputFormat::Default => Template::parse(&format!(
+            "table {{{{.ID}}}}\t{{{{.Image}}}}\t{{{{.Command}}}}\t{{{{.Created}}}}\t{{{{.Status}}}}\t{{{{.Ports}}}}\t{{{{.Names}}}}{}{}",
+            if args.size { "\t{{.Size}}" } else { "" },
+            if args.pod { "\t{{.Pod}}\t{{.PodName}}" } else { "" },
+        ))?,
     };
     let template = if args.noheading {
         template.without_heading()
     } else {
         template
     };
-    let headers = [("ID", "CONTAINER ID")]
+    let headers = [("ID", "CONTAINER ID"), ("Pod", "POD ID"), ("PodName", "PODNAME")]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
@@ -144,6 +147,8 @@ fn row(c: &ContainerSummary, now: i64, no_trunc: bool) -> serde_json::Value {
         "Pid": c.pid.unwrap_or(0),
         "Restarts": c.restarts,
         "AutoRemove": c.auto_remove,
+        "Pod": c.pod.as_ref().map(|(id, _)| if no_trunc { id.clone() } else { id[..12.min(id.len())].to_owned() }).unwrap_or_default(),
+        "PodName": c.pod.as_ref().map(|(_, name)| name.clone()).unwrap_or_default(),
     });
     if let Some((rw, rootfs)) = c.size {
         row["Size"] = format!(

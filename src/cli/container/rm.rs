@@ -64,6 +64,7 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
         depend: args.depend,
         volumes: args.volumes,
         timeout: args.time,
+        ..RemoveOptions::default()
     };
     opts.validate()?;
     let store = image::open_store(ctx)?;

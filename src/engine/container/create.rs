@@ -331,6 +331,10 @@ pub fn create(
     opts: &CreateOptions,
 ) -> Result<CreateReport> {
     validate(spec)?;
+    // A pod's shared namespaces become the container's; what only the pod
+    // may set is refused here, before anything is made.
+    let (in_pod, _) = super::pod_join::expand(state, spec)?;
+    let spec = &in_pod;
     // Ports with a network mode that cannot forward them are dropped with
     // Podman's warning, not refused.
     let dropped;
@@ -430,6 +434,12 @@ fn make(
                 match other.pid {
                     Some(pid) if other.state.is_active() => {
                         NamespaceMode::Container { pid: pid as u32 }
+                    }
+                    // A pod's infra container need not run yet: each start
+                    // of the container points it at the infra's namespaces
+                    // (`pod_join::before_start`).
+                    _ if req.pod.is_some() && other.pod_id == req.pod => {
+                        NamespaceMode::Container { pid: 0 }
                     }
                     _ => bail!(
                         "container {} is not running: cannot join its namespace",
@@ -743,7 +753,7 @@ fn make(
             .unwrap_or_else(|| img.id.short().to_owned()),
         created: time::now_ns(),
         spec: stored,
-        pod_id: None,
+        pod_id: req.pod.clone(),
         runtime: runtime.name.clone(),
         volumes: used,
         new_volumes,

@@ -29,7 +29,7 @@ impl Filter {
         };
         if !matches!(
             k,
-            "id" | "name" | "status" | "label" | "exited" | "ancestor"
+            "id" | "name" | "status" | "label" | "exited" | "ancestor" | "pod"
         ) {
             crate::fail!(BadInput, "{k} is an invalid filter");
         }
@@ -107,6 +107,8 @@ pub struct ContainerSummary {
     /// The published ports, with the host ports chosen at start where
     /// the network plan has them.
     pub ports: Vec<hutch_rootless_net::PortMapping>,
+    /// The pod the container belongs to: (full id, name).
+    pub pod: Option<(String, String)>,
 }
 
 /// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
@@ -162,10 +164,17 @@ pub fn list(
             })
             .clone()
     };
+    // `pod=NAME|ID`: the pods' full ids, looked up once.
+    let pods: Vec<String> = opts
+        .filters
+        .iter()
+        .filter(|f| f.key == "pod")
+        .filter_map(|f| state.pod(&f.value).ok().map(|p| p.id))
+        .collect();
     let mut rows: Vec<(Container, Vec<(String, String)>)> = Vec::new();
     for c in state.list_containers(all)? {
         let labels = labels(&c, &image_labels(&c));
-        if passes(&c, &labels, &opts.filters, store) {
+        if passes(&c, &labels, &opts.filters, store, &pods) {
             rows.push((c, labels));
         }
     }
@@ -178,7 +187,17 @@ pub fn list(
     }
     Ok(rows
         .into_iter()
-        .map(|(c, labels)| summary(ctx, store, c, labels, opts.size))
+        .map(|(c, labels)| {
+            let pod = c
+                .pod_id
+                .as_deref()
+                .and_then(|p| state.pod(p).ok())
+                .map(|p| (p.id, p.name));
+            ContainerSummary {
+                pod,
+                ..summary(ctx, store, c, labels, opts.size)
+            }
+        })
         .collect())
 }
 
@@ -240,6 +259,7 @@ fn summary(
         auto_remove: cfg.auto_remove,
         labels,
         size,
+        pod: None,
     }
 }
 
@@ -273,7 +293,13 @@ fn labels(c: &Container, image_labels: &serde_json::Value) -> Vec<(String, Strin
 
 /// Whether `c` passes the filters: values of one key are alternatives,
 /// different keys must all match (Podman's rule).
-fn passes(c: &Container, labels: &[(String, String)], filters: &[Filter], store: &Store) -> bool {
+fn passes(
+    c: &Container,
+    labels: &[(String, String)],
+    filters: &[Filter],
+    store: &Store,
+    pods: &[String],
+) -> bool {
     let mut keys: Vec<&str> = filters.iter().map(|f| f.key.as_str()).collect();
     keys.sort_unstable();
     keys.dedup();
@@ -312,6 +338,7 @@ fn passes(c: &Container, labels: &[(String, String)], filters: &[Filter], store:
                         .iter()
                         .any(|(k, val)| k == lk && lv.is_none_or(|lv| lv == val))
                 }
+                "pod" => c.pod_id.as_ref().is_some_and(|p| pods.contains(p)),
                 _ => false,
             }
         };

@@ -27,6 +27,7 @@ pub mod network;
 pub mod oci_config;
 pub mod path_stat;
 pub mod pause;
+pub mod pod_join;
 pub mod port;
 pub mod prune;
 pub mod remove;

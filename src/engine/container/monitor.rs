@@ -105,6 +105,8 @@ pub fn spawn_with(
 ) -> anyhow::Result<Spawned> {
     let exe = monitor_binary()?;
     let row = state.container(id)?;
+    // A pod's container joins the infra's namespaces: the infra runs first.
+    super::pod_join::before_start(ctx, store, state, &row)?;
     let paths = Paths::new(ctx, store.root(), id);
     let fields = launch::fields_of(&row, &paths);
     let cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_some();

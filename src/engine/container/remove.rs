@@ -39,6 +39,9 @@ pub struct RemoveOptions {
     /// Seconds a forced removal waits for the stop signal before SIGKILL;
     /// `None` kills at once (Docker's and hutch's `rm -f`).
     pub timeout: Option<u32>,
+    /// `pod rm`: a pod's infra container may go (with the pod); any other
+    /// removal refuses it, as Podman does.
+    pub pod_removal: bool,
 }
 
 impl RemoveOptions {
@@ -117,6 +120,19 @@ pub fn remove(
         if removed(&reports, &c.id) {
             continue;
         }
+        if !opts.pod_removal
+            && let Some(pod) = infra_of(state, c)
+        {
+            reports.push(RemoveReport {
+                input: label.clone(),
+                id: c.id.clone(),
+                error: Some(Error::conflict(format!(
+                    "container {} is the infra container of pod {pod} and cannot be removed without removing the pod",
+                    c.id
+                ))),
+            });
+            continue;
+        }
         let batch: Vec<(String, Container)> = if opts.depend && !opts.all {
             graph
                 .removal_order(&[c.id.as_str()])
@@ -156,6 +172,12 @@ pub fn remove(
         }
     }
     Ok(reports)
+}
+
+/// The id of the pod whose infra container `c` is, if it is one.
+fn infra_of(state: &State, c: &Container) -> Option<String> {
+    let pod = state.pod(c.pod_id.as_deref()?).ok()?;
+    (pod.infra_id.as_deref() == Some(c.id.as_str())).then_some(pod.id)
 }
 
 /// Stops (with `force`) and removes one container, tearing down its

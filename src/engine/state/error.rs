@@ -104,6 +104,15 @@ pub enum StateError {
     )]
     RemoveActive { id: String, state: ContainerState },
 
+    #[error("no pod with name or ID {query} found: no such pod")]
+    NoSuchPod { query: String },
+    #[error("more than one result for pod {query:?}: pod already exists")]
+    AmbiguousPod { query: String },
+    #[error("adding pod to state: name {name:?} is in use: pod already exists")]
+    PodNameInUse { name: String },
+    #[error("pod {id} still has {count} containers: remove them first")]
+    PodHasContainers { id: String, count: i64 },
+
     #[error("no volume with name {name:?} found: no such volume")]
     NoSuchVolume { name: String },
     #[error("volume with name {name} already exists: volume already exists")]

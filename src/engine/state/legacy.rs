@@ -301,6 +301,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         health_check: None,
         dependencies: old.dependencies,
         auto_userns: old.auto_userns,
+        pod: None,
     }
 }
 

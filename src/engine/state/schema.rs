@@ -90,9 +90,27 @@ enum Step {
     Rust(fn(&Transaction<'_>, &Path) -> Result<(), StateError>),
 }
 
+/// Version 3: pods. A container's pod is its `pod_id` (a column since V1);
+/// the pod's own configuration is JSON the engine reads.
+const V3_PODS: &str = r#"
+CREATE TABLE pods (
+    id       TEXT PRIMARY KEY NOT NULL
+             CHECK (length(id) = 64 AND id NOT GLOB '*[^0-9a-f]*'),
+    name     TEXT NOT NULL UNIQUE,
+    created  INTEGER NOT NULL,
+    infra_id TEXT,
+    config   TEXT NOT NULL CHECK (json_valid(config))
+) STRICT;
+CREATE INDEX containers_by_pod ON containers(pod_id);
+"#;
+
 /// Version 2: container rows hold the typed, versioned `ContainerSpec`
 /// instead of the create flags' text.
-const MIGRATIONS: &[Step] = &[Step::Sql(V1), Step::Rust(super::legacy::migrate)];
+const MIGRATIONS: &[Step] = &[
+    Step::Sql(V1),
+    Step::Rust(super::legacy::migrate),
+    Step::Sql(V3_PODS),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

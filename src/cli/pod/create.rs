@@ -1,0 +1,163 @@
+//! `pod create`, and `run`/`create --pod new:NAME`, which makes the pod
+//! first with the container's network settings.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+use crate::config::Context;
+use crate::engine::container as containers;
+use crate::engine::image;
+use crate::engine::pod::create::{PodCreateOptions, create as create_pod};
+use crate::engine::state::State;
+use crate::spec::pod::{DEFAULT_SHARE, ExitPolicy, PodConfig, parse_share};
+use crate::spec::{ContainerSpec, NetworkSpec, parse};
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// Assign a name to the pod
+    #[arg(short, long)]
+    name: Option<String>,
+    /// Create an infra container associated with the pod to share namespaces with
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    infra: bool,
+    /// Create the pod without an infra container (same as --infra=false)
+    #[arg(long)]
+    no_infra: bool,
+    /// Image to use to override the builtin infra container
+    #[arg(long, value_name = "IMAGE")]
+    infra_image: Option<String>,
+    /// Override the command of the infra container (JSON array or a single command)
+    #[arg(long, value_name = "COMMAND")]
+    infra_command: Option<String>,
+    /// Name of the infra container
+    #[arg(long, value_name = "NAME")]
+    infra_name: Option<String>,
+    /// Namespaces to share among the pod's containers (cgroup, ipc, net, pid, uts or none; +NS adds)
+    #[arg(long)]
+    share: Option<String>,
+    #[command(flatten)]
+    network: crate::cli::container::NetworkFlags,
+    /// Set the pod's hostname
+    #[arg(long)]
+    hostname: Option<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long, value_name = "HOST:IP")]
+    add_host: Vec<String>,
+    /// Set metadata on the pod (key=value)
+    #[arg(short, long)]
+    label: Vec<String>,
+    /// Write the pod ID to the file
+    #[arg(long, value_name = "FILE")]
+    pod_id_file: Option<String>,
+    /// Replace an existing pod of the same name
+    #[arg(long)]
+    replace: bool,
+    /// Behaviour when the last container exits (continue, stop)
+    #[arg(long, default_value = "continue")]
+    exit_policy: String,
+    /// User namespace of the pod's infra container (host, keep-id, nomap, auto)
+    #[arg(long)]
+    userns: Option<String>,
+}
+
+/// `--infra-command`: a JSON array, else one command word (Podman).
+fn infra_command(v: &str) -> anyhow::Result<Vec<String>> {
+    if v.trim_start().starts_with('[') {
+        serde_json::from_str(v).with_context(|| format!("--infra-command {v:?}: not a JSON array of strings"))
+    } else {
+        Ok(vec![v.to_owned()])
+    }
+}
+
+fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
+    let n = &a.network;
+    Ok(PodConfig {
+        labels: parse::hosts::key_values("--label", &a.label)?,
+        infra: a.infra && !a.no_infra,
+        infra_image: a.infra_image.clone(),
+        infra_command: a.infra_command.as_deref().map(infra_command).transpose()?,
+        infra_name: a.infra_name.clone(),
+        share: match &a.share {
+            Some(s) => parse_share(s)?,
+            None => DEFAULT_SHARE.iter().map(|s| s.to_string()).collect(),
+        },
+        exit_policy: ExitPolicy::parse(&a.exit_policy)?,
+        hostname: a.hostname.clone(),
+        network: parse::network(&parse::NetworkFlags {
+            mode: n.network.as_deref(),
+            publish: &n.publish,
+            publish_all: n.publish_all,
+            dns: hutch_rootless_net::DnsConfig {
+                servers: n.dns.clone(),
+                search: n.dns_search.clone(),
+                options: n.dns_option.clone(),
+            },
+            aliases: &n.network_alias,
+        })?,
+        add_hosts: a
+            .add_host
+            .iter()
+            .map(|h| parse::hosts::add_host(h))
+            .collect::<anyhow::Result<_>>()?,
+        userns: parse::userns::userns(a.userns.as_deref(), &[], &[])?,
+        create_command: argv,
+    })
+}
+
+pub fn create(ctx: &Context, a: &CreateArgs) -> anyhow::Result<ExitCode> {
+    let opts = PodCreateOptions {
+        name: a.name.clone(),
+        config: config(a, std::env::args().collect())?,
+        replace: a.replace,
+    };
+    opts.validate()?;
+    if let Some(path) = &a.pod_id_file
+        && std::path::Path::new(path).exists()
+    {
+        bail!("pod id file exists. Ensure another pod is not using it or delete {path}");
+    }
+    let store = image::open_store(ctx)?;
+    let state = containers::open_state(ctx)?;
+    let report = create_pod(ctx, &store, &state, &opts)?;
+    if let Some(path) = &a.pod_id_file {
+        std::fs::write(path, &report.id)
+            .with_context(|| format!("writing the pod id to {path}"))?;
+    }
+    println!("{}", report.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--pod new:NAME`: the pod is created first, with the container's
+/// published ports, network and DNS (Podman moves them to the pod), and
+/// the spec then names it. Returns the pod's id, to remove it should the
+/// container's create fail.
+pub fn pod_new(
+    ctx: &Context,
+    store: &hutch_storage::Store,
+    state: &State,
+    spec: &mut ContainerSpec,
+) -> anyhow::Result<Option<String>> {
+    let Some(name) = spec.pod.as_deref().and_then(|p| p.strip_prefix("new:")) else {
+        return Ok(None);
+    };
+    let config = PodConfig {
+        infra: true,
+        share: DEFAULT_SHARE.iter().map(|s| s.to_string()).collect(),
+        network: std::mem::take(&mut spec.network),
+        ..PodConfig::default()
+    };
+    let report = create_pod(
+        ctx,
+        store,
+        state,
+        &PodCreateOptions {
+            name: Some(name.to_owned()),
+            config,
+            replace: false,
+        },
+    )?;
+    spec.network = NetworkSpec::default();
+    spec.pod = Some(report.id.clone());
+    Ok(Some(report.id))
+}

@@ -1,0 +1,358 @@
+//! `pod create|start|stop|restart|kill|pause|unpause|rm|prune|ps|inspect|
+//! top|logs|exists`: Podman's flags and output, turned into the engine's
+//! pod requests.
+
+mod create;
+mod ps;
+
+use std::process::ExitCode;
+
+use crate::config::Context;
+use crate::engine::container::{self as containers, top::TopOptions};
+use crate::engine::image;
+use crate::engine::pod::lifecycle::{PodAction, PodSelection};
+use crate::engine::pod::{self as engine, remove::PodRemoveOptions};
+use crate::engine::{ErrorKind, Result};
+use crate::format::OutputFormat;
+
+pub use create::{CreateArgs, pod_new};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PodCommand {
+    /// Create a new empty pod
+    Create(CreateArgs),
+    /// Start one or more pods
+    Start(SelectArgs),
+    /// Stop one or more pods
+    Stop(StopArgs),
+    /// Restart one or more pods
+    Restart(SelectArgs),
+    /// Send the specified signal or SIGKILL to containers in pod
+    Kill(KillArgs),
+    /// Pause one or more pods
+    Pause(SelectArgs),
+    /// Unpause one or more pods
+    Unpause(SelectArgs),
+    /// Remove one or more pods
+    Rm(RmArgs),
+    /// Remove all stopped pods and their containers
+    Prune(PruneArgs),
+    /// List pods
+    #[command(visible_aliases = ["ls", "list"])]
+    Ps(ps::PsArgs),
+    /// Display a pod configuration
+    Inspect(InspectArgs),
+    /// Display the running processes of containers in a pod
+    Top(TopArgs),
+    /// Fetch logs for pod with one or more containers
+    Logs(LogsArgs),
+    /// Check if a pod exists in local storage
+    Exists(ExistsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SelectArgs {
+    /// Act on all pods
+    #[arg(short, long)]
+    all: bool,
+    pods: Vec<String>,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> PodSelection {
+        PodSelection {
+            names: self.pods.clone(),
+            all: self.all,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Seconds to wait for pod stop before killing the container
+    #[arg(short = 't', long = "time")]
+    time: Option<u32>,
+    /// Ignore errors when a specified pod is missing
+    #[arg(short, long)]
+    ignore: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KillArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Signal to send to the containers in the pod
+    #[arg(short, long, default_value = "KILL")]
+    signal: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    /// Remove all running pods
+    #[arg(short, long)]
+    all: bool,
+    /// Force removal of a running pod by first stopping all containers, then removing all containers in the pod
+    #[arg(short, long)]
+    force: bool,
+    /// Ignore errors when a specified pod is missing
+    #[arg(short, long)]
+    ignore: bool,
+    /// Seconds to wait for pod stop before killing the container
+    #[arg(short = 't', long = "time")]
+    time: Option<u32>,
+    pods: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Format the output to a Go template or json
+    #[arg(short, long)]
+    format: Option<String>,
+    pod: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TopArgs {
+    pod: String,
+    /// Descriptors (psgo or AIX codes)
+    descriptors: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// Filter logs by container name or id which belongs to pod
+    #[arg(short, long)]
+    container: Option<String>,
+    /// Output the specified number of LINES at the end of the logs
+    #[arg(short = 'n', long)]
+    tail: Option<usize>,
+    /// Output the timestamps in the log
+    #[arg(short, long)]
+    timestamps: bool,
+    pod: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExistsArgs {
+    pod: String,
+}
+
+/// Prints each pod's id, or its errors; the exit code Podman gives.
+fn print_reports(reports: Vec<engine::lifecycle::PodReport>) -> ExitCode {
+    let mut failed = false;
+    for r in reports {
+        if r.errors.is_empty() {
+            println!("{}", r.id);
+        } else {
+            failed = true;
+            for e in r.errors {
+                eprintln!("Error: {}", e.text());
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(crate::cli::EXIT_HUTCH_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
+    if let PodCommand::Create(a) = &cmd {
+        return create::create(ctx, a);
+    }
+    let store = image::open_store(ctx)?;
+    let state = containers::open_state(ctx)?;
+    let act = |select: &SelectArgs, action: PodAction| -> Result<ExitCode> {
+        Ok(print_reports(engine::lifecycle::act(
+            ctx,
+            &store,
+            &state,
+            &select.selection(),
+            &action,
+        )?))
+    };
+    Ok(match cmd {
+        PodCommand::Create(_) => unreachable!("handled above"),
+        PodCommand::Start(a) => act(&a, PodAction::Start)?,
+        PodCommand::Restart(a) => act(&a, PodAction::Restart { timeout: None })?,
+        PodCommand::Pause(a) => act(&a, PodAction::Pause)?,
+        PodCommand::Unpause(a) => act(&a, PodAction::Unpause)?,
+        PodCommand::Kill(a) => act(&a.select, PodAction::Kill { signal: a.signal })?,
+        PodCommand::Stop(a) => {
+            let mut sel = a.select.selection();
+            if a.ignore {
+                sel.names.retain(|n| engine::lookup(&state, n).is_ok());
+                if sel.names.is_empty() && !sel.all {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            print_reports(engine::lifecycle::act(
+                ctx,
+                &store,
+                &state,
+                &sel,
+                &PodAction::Stop { timeout: a.time },
+            )?)
+        }
+        PodCommand::Rm(a) => {
+            let opts = PodRemoveOptions {
+                select: PodSelection {
+                    names: a.pods.clone(),
+                    all: a.all,
+                },
+                force: a.force,
+                // Podman's --force skips a missing pod too.
+                ignore: a.ignore || a.force,
+                timeout: a.time,
+            };
+            let mut code = ExitCode::SUCCESS;
+            for r in engine::remove::remove(ctx, &store, &state, &opts)? {
+                match r.error {
+                    None => println!("{}", r.id),
+                    Some(e) => {
+                        // Podman: 1 for a missing pod, else 125.
+                        code = ExitCode::from(match e.kind() {
+                            ErrorKind::NotFound => 1,
+                            _ => crate::cli::EXIT_HUTCH_ERROR,
+                        });
+                        eprintln!("Error: {}", e.text());
+                    }
+                }
+            }
+            code
+        }
+        PodCommand::Prune(a) => {
+            if !a.force && !confirm_prune()? {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut code = ExitCode::SUCCESS;
+            for r in engine::remove::prune(ctx, &store, &state)? {
+                match r.error {
+                    None => println!("{}", r.id),
+                    Some(e) => {
+                        code = ExitCode::from(crate::cli::EXIT_HUTCH_ERROR);
+                        eprintln!("Error: {}", e.text());
+                    }
+                }
+            }
+            code
+        }
+        PodCommand::Ps(a) => ps::ps(ctx, &store, &state, &a)?,
+        PodCommand::Inspect(a) => {
+            let report = match engine::inspect::inspect(ctx, &store, &state, &a.pod) {
+                Ok(r) => r,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    anyhow::bail!("inspecting object: no such pod {}", a.pod)
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let value = serde_json::to_value(&report)?;
+            match OutputFormat::parse(a.format.as_deref())? {
+                OutputFormat::Template(t) => print!("{}", t.render_one(&value)?),
+                _ => println!("{}", crate::format::to_json_pretty(&value)),
+            }
+            ExitCode::SUCCESS
+        }
+        PodCommand::Top(a) => {
+            let opts = TopOptions {
+                descriptors: a.descriptors.clone(),
+            };
+            let report = engine::top::top(&store, &state, &a.pod, &opts)?;
+            let mut text = report.headers.join("\t");
+            text.push('\n');
+            for r in report.rows {
+                text.push_str(&r.join("\t"));
+                text.push('\n');
+            }
+            print!("{}", crate::format::align_columns(&text));
+            ExitCode::SUCCESS
+        }
+        PodCommand::Logs(a) => logs(ctx, &store, &state, &a)?,
+        PodCommand::Exists(a) => match engine::lookup(&state, &a.pod) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == ErrorKind::NotFound => ExitCode::from(1),
+            Err(e) => return Err(e.into()),
+        },
+    })
+}
+
+fn confirm_prune() -> anyhow::Result<bool> {
+    use std::io::{BufRead, Write};
+    eprint!(
+        "WARNING! This will remove all stopped/exited pods..\nAre you sure you want to continue? [y/N] "
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim().eq_ignore_ascii_case("y"))
+}
+
+/// `pod logs`: each container's log (the infra container has none worth
+/// showing), each line prefixed with the container's short id unless one
+/// container is asked for, as Podman prints several containers' logs.
+fn logs(
+    ctx: &Context,
+    store: &hutch_storage::Store,
+    state: &crate::engine::state::State,
+    a: &LogsArgs,
+) -> anyhow::Result<ExitCode> {
+    use crate::engine::container::logs::{LogStream, LogsOptions};
+    let pod = engine::lookup(state, &a.pod)?;
+    let mut ctrs: Vec<_> = pod
+        .containers(state)?
+        .into_iter()
+        .filter(|c| !pod.is_infra(c))
+        .collect();
+    if let Some(want) = &a.container {
+        ctrs.retain(|c| c.name == *want || c.id.starts_with(want.as_str()));
+        if ctrs.is_empty() {
+            anyhow::bail!("container {want} is not in pod {}: no such container", a.pod);
+        }
+    }
+    let prefix = a.container.is_none() && ctrs.len() > 1;
+    let opts = LogsOptions {
+        tail: a.tail,
+        ..LogsOptions::default()
+    };
+    for c in &ctrs {
+        let mut stream = LogStream::open(ctx, store, state, &c.id, &opts)?;
+        while let Some(lines) = stream.next_batch()? {
+            for l in lines {
+                let mut text = l.text;
+                if a.timestamps {
+                    text = format!("{} {text}", crate::runtime::logfile::timestamp(l.time_ns));
+                }
+                if prefix {
+                    text = format!("{} {text}", &c.id[..12]);
+                }
+                match l.stream {
+                    crate::runtime::logfile::Stream::Stdout => println!("{text}"),
+                    _ => eprintln!("{text}"),
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes a pod `--pod new:` made for a container that could not be.
+pub fn forget_new(
+    ctx: &Context,
+    store: &hutch_storage::Store,
+    state: &crate::engine::state::State,
+    id: &str,
+) {
+    if let Ok(pod) = engine::lookup(state, id) {
+        let _ = engine::remove::remove_one(ctx, store, state, &pod, true, Some(0));
+    }
+}

@@ -1,0 +1,133 @@
+//! `pod create`: the pod's row, then its infra container (unless
+//! `--infra=false`), made from the pod's network, hostname and DNS
+//! settings; the infra container is the one whose namespaces the pod's
+//! other containers join. On error, nothing is left.
+
+use hutch_storage::Store;
+
+use super::{infra_image, lookup, remove};
+use crate::config::Context;
+use crate::engine::container::create::{self as ccreate, CreateOptions};
+use crate::engine::state::{PodRow, State, names};
+use crate::engine::{Result, ResultExt};
+use crate::host::time;
+use crate::spec::ContainerSpec;
+use crate::spec::pod::PodConfig;
+
+/// `pod create`.
+#[derive(Debug, Clone, Default)]
+pub struct PodCreateOptions {
+    /// `None`: a generated name.
+    pub name: Option<String>,
+    pub config: PodConfig,
+    /// `--replace`: a pod holding the name is removed first (with its
+    /// containers, stopped at once).
+    pub replace: bool,
+}
+
+impl PodCreateOptions {
+    pub fn validate(&self) -> Result<()> {
+        let c = &self.config;
+        if !c.infra {
+            if !c.network.ports.is_empty() {
+                crate::fail!(
+                    BadInput,
+                    "you must have an infra container to publish port bindings to the host"
+                );
+            }
+            if c.infra_image.is_some() || c.infra_command.is_some() || c.infra_name.is_some() {
+                crate::fail!(
+                    BadInput,
+                    "cannot set --infra-image, --infra-command or --infra-name without an infra container"
+                );
+            }
+        }
+        if let Some(n) = &self.name {
+            names::validate("pod", n)?;
+        }
+        Ok(())
+    }
+}
+
+/// A created pod.
+#[derive(Debug, Clone)]
+pub struct PodCreateReport {
+    pub id: String,
+    pub name: String,
+    pub infra_id: Option<String>,
+}
+
+pub fn create(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    opts: &PodCreateOptions,
+) -> Result<PodCreateReport> {
+    opts.validate()?;
+    let cfg = &opts.config;
+    if opts.replace
+        && let Some(name) = &opts.name
+        && let Ok(old) = lookup(state, name)
+        && old.name == *name
+    {
+        remove::remove_one(ctx, store, state, &old, true, Some(0))
+            .with_context(|| format!("replacing pod {name}"))?;
+    }
+    // The image first: a pod whose infra cannot be made is not recorded.
+    let image = match &cfg.infra_image {
+        Some(i) => Some(i.clone()),
+        None if cfg.infra => Some(infra_image::ensure(store)?),
+        None => None,
+    };
+    let id = names::generate_id().context("generating a pod id")?;
+    let row = state.create_pod(&PodRow {
+        id: id.clone(),
+        name: opts.name.clone().unwrap_or_default(),
+        created: time::now_ns(),
+        infra_id: None,
+        config: serde_json::to_string(cfg)?,
+    })?;
+    let Some(image) = image else {
+        return Ok(PodCreateReport {
+            id,
+            name: row.name,
+            infra_id: None,
+        });
+    };
+    let spec = ContainerSpec {
+        image,
+        name: Some(
+            cfg.infra_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-infra", &id[..12])),
+        ),
+        entrypoint: cfg.infra_command.clone(),
+        hostname: cfg
+            .share
+            .iter()
+            .any(|s| s == "uts")
+            .then(|| cfg.hostname.clone().unwrap_or_else(|| row.name.clone())),
+        network: cfg.network.clone(),
+        add_hosts: cfg.add_hosts.clone(),
+        userns: cfg.userns.clone(),
+        pod: Some(id.clone()),
+        ..ContainerSpec::default()
+    };
+    let made = ccreate::create(ctx, store, state, &spec, &CreateOptions::default())
+        .and_then(|c| Ok(state.set_pod_infra(&id, &c.id).map(|()| c)?));
+    match made {
+        Ok(c) => Ok(PodCreateReport {
+            id,
+            name: row.name,
+            infra_id: Some(c.id),
+        }),
+        Err(e) => {
+            // The infra container may exist (its row was written before
+            // the pod's was updated): it goes with the pod.
+            if let Ok(p) = lookup(state, &id) {
+                let _ = remove::remove_one(ctx, store, state, &p, true, Some(0));
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! `pod start|stop|restart|kill|pause|unpause`: the container operation on
+//! each of the pod's containers, in dependency order (the infra container
+//! first to start, last to stop), with one report per pod.
+
+use hutch_storage::Store;
+
+use super::{Pod, all, lookup};
+use crate::config::Context;
+use crate::engine::container::{kill, lifecycle, pause, start, stop};
+use crate::engine::state::{Container, ContainerState, State};
+use crate::engine::{Error, Result};
+
+/// Which pods: names or ids as given, or every pod.
+#[derive(Debug, Clone, Default)]
+pub struct PodSelection {
+    pub names: Vec<String>,
+    pub all: bool,
+}
+
+impl PodSelection {
+    pub fn validate(&self) -> Result<()> {
+        if self.all && !self.names.is_empty() {
+            crate::fail!(BadInput, "when --all is set, no pod names may be given");
+        }
+        if !self.all && self.names.is_empty() {
+            crate::fail!(BadInput, "you must provide at least one pod name or id");
+        }
+        Ok(())
+    }
+
+    /// Every pod selected; a missing name fails the whole call (Podman
+    /// looks every name up before acting on any).
+    pub fn resolve(&self, state: &State) -> Result<Vec<Pod>> {
+        self.validate()?;
+        if self.all {
+            return all(state);
+        }
+        self.names.iter().map(|n| lookup(state, n)).collect()
+    }
+}
+
+/// What happened to one pod: its id, and the errors of its containers
+/// (empty: done).
+#[derive(Debug)]
+pub struct PodReport {
+    pub id: String,
+    pub errors: Vec<Error>,
+}
+
+/// The operations of this file.
+#[derive(Debug, Clone)]
+pub enum PodAction {
+    Start,
+    /// Seconds before SIGKILL; `None`: each container's stop timeout.
+    Stop { timeout: Option<u32> },
+    Restart { timeout: Option<u32> },
+    /// A signal name or number.
+    Kill { signal: String },
+    Pause,
+    Unpause,
+}
+
+/// Applies `action` to every selected pod.
+pub fn act(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    select: &PodSelection,
+    action: &PodAction,
+) -> Result<Vec<PodReport>> {
+    let sig = match action {
+        PodAction::Kill { signal } => Some(lifecycle::parse_signal(signal)?),
+        _ => None,
+    };
+    lifecycle::recover(ctx, store, state)?;
+    let pods = select.resolve(state)?;
+    let mut reports = Vec::new();
+    for pod in pods {
+        let errors = match action {
+            PodAction::Start => start_pod(ctx, store, state, &pod)?,
+            PodAction::Stop { timeout } => stop_pod(ctx, store, state, &pod, *timeout)?,
+            PodAction::Restart { timeout } => {
+                let mut e = stop_pod(ctx, store, state, &pod, *timeout)?;
+                if e.is_empty() {
+                    e = start_pod(ctx, store, state, &pod)?;
+                }
+                e
+            }
+            PodAction::Kill { .. } => {
+                let sig = sig.unwrap_or(libc::SIGKILL);
+                let running: Vec<Container> = pod
+                    .containers(state)?
+                    .into_iter()
+                    .filter(|c| c.state == ContainerState::Running)
+                    .collect();
+                if running.is_empty() {
+                    vec![Error::invalid_state(format!(
+                        "no containers in pod {} are running: container state improper",
+                        pod.id
+                    ))]
+                } else {
+                    running
+                        .iter()
+                        .filter_map(|c| kill::kill_one(ctx, store, state, c, sig).err())
+                        .collect()
+                }
+            }
+            PodAction::Pause | PodAction::Unpause => {
+                let freeze = matches!(action, PodAction::Pause);
+                let want = if freeze {
+                    ContainerState::Running
+                } else {
+                    ContainerState::Paused
+                };
+                pod.containers(state)?
+                    .iter()
+                    .filter(|c| c.state == want)
+                    .filter_map(|c| match freeze {
+                        true => pause::pause(ctx, store, state, c).err(),
+                        false => pause::unpause(ctx, store, state, c).err(),
+                    })
+                    .collect()
+            }
+        };
+        reports.push(PodReport {
+            id: pod.id.clone(),
+            errors,
+        });
+    }
+    Ok(reports)
+}
+
+/// Starts the pod's containers, the infra container first (the others'
+/// start would start it anyway, to join its namespaces).
+pub fn start_pod(ctx: &Context, store: &Store, state: &State, pod: &Pod) -> Result<Vec<Error>> {
+    let mut ctrs = pod.containers(state)?;
+    if ctrs.is_empty() {
+        crate::fail!(
+            NotFound,
+            "no containers in pod {} have no dependencies, cannot start pod: no such container",
+            pod.id
+        );
+    }
+    ctrs.sort_by_key(|c| !pod.is_infra(c));
+    let mut errors = Vec::new();
+    for c in &ctrs {
+        if let Err(e) = start::start_detached(ctx, store, state, &c.id) {
+            let e = e.context(format!("starting container {}", c.id));
+            if pod.is_infra(c) {
+                // Nothing else can join namespaces that do not exist.
+                return Ok(vec![e]);
+            }
+            errors.push(e);
+        }
+    }
+    Ok(errors)
+}
+
+/// Stops the pod's containers, the infra container last.
+pub fn stop_pod(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    pod: &Pod,
+    timeout: Option<u32>,
+) -> Result<Vec<Error>> {
+    let mut ctrs = pod.containers(state)?;
+    ctrs.sort_by_key(|c| pod.is_infra(c));
+    let mut errors = Vec::new();
+    for c in &ctrs {
+        if let Err(e) = stop::stop_one(ctx, store, state, c, timeout) {
+            errors.push(e.context(format!("stopping container {}", c.id)));
+        }
+    }
+    Ok(errors)
+}

@@ -1,0 +1,120 @@
+//! A pod's settings as asked for (`pod create`'s flags, later `kube play`):
+//! plain data stored with the pod, read by the engine when the pod's infra
+//! container is made and when containers join the pod.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{AddHost, NetworkSpec, Userns};
+
+/// Namespaces a pod's containers can share with its infra container.
+pub const SHAREABLE: [&str; 5] = ["cgroup", "ipc", "net", "pid", "uts"];
+
+/// Podman's default `--share`.
+pub const DEFAULT_SHARE: [&str; 4] = ["cgroup", "ipc", "net", "uts"];
+
+/// `--exit-policy`: what the pod does when its last container (other than
+/// infra) exits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitPolicy {
+    #[default]
+    Continue,
+    /// The infra container is stopped too, so the pod shows as exited.
+    Stop,
+}
+
+impl ExitPolicy {
+    pub fn parse(s: &str) -> anyhow::Result<ExitPolicy> {
+        match s {
+            "continue" => Ok(ExitPolicy::Continue),
+            "stop" => Ok(ExitPolicy::Stop),
+            _ => anyhow::bail!("invalid pod exit policy: {s:?}: invalid argument"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitPolicy::Continue => "continue",
+            ExitPolicy::Stop => "stop",
+        }
+    }
+}
+
+/// What a pod was asked to be, stored in its row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PodConfig {
+    pub labels: BTreeMap<String, String>,
+    /// Whether the pod has an infra container (`--infra`, default true).
+    pub infra: bool,
+    /// `--infra-image`; `None`: hutch's pause image, built locally.
+    pub infra_image: Option<String>,
+    /// `--infra-command`; `None`: the image's (`/catatonit -P`).
+    pub infra_command: Option<Vec<String>>,
+    /// `--infra-name`; `None`: the first 12 digits of the pod id, `-infra`.
+    pub infra_name: Option<String>,
+    /// The namespaces shared with the infra container, from
+    /// [`SHAREABLE`].
+    pub share: Vec<String>,
+    pub exit_policy: ExitPolicy,
+    /// `--hostname`; `None`: the pod's name, as Podman does.
+    pub hostname: Option<String>,
+    /// The infra container's network: mode, published ports, DNS, aliases.
+    pub network: NetworkSpec,
+    pub add_hosts: Vec<AddHost>,
+    pub userns: Userns,
+    /// The command line that created the pod (`CreateCommand`).
+    pub create_command: Vec<String>,
+}
+
+impl PodConfig {
+    /// Whether containers of this pod share namespace `ns` with the infra
+    /// container.
+    pub fn shares(&self, ns: &str) -> bool {
+        self.infra && self.share.iter().any(|s| s == ns)
+    }
+}
+
+/// Checks a `--share` list: names from [`SHAREABLE`], `none` alone, or a
+/// leading `+` that adds to the default set (Podman 4.3).
+pub fn parse_share(value: &str) -> anyhow::Result<Vec<String>> {
+    let (mut out, list) = match value.strip_prefix('+') {
+        Some(rest) => (DEFAULT_SHARE.iter().map(|s| s.to_string()).collect(), rest),
+        None => (Vec::new(), value),
+    };
+    if list == "none" || list.is_empty() {
+        return Ok(out);
+    }
+    for ns in list.split(',') {
+        if !SHAREABLE.contains(&ns) {
+            anyhow::bail!(
+                "invalid kernel namespace to share: {ns}. Options are: cgroup, ipc, net, pid, uts or none"
+            );
+        }
+        if !out.iter().any(|s| s == ns) {
+            out.push(ns.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_lists_parse_as_podman_reads_them() {
+        assert_eq!(parse_share("net,ipc").unwrap(), ["net", "ipc"]);
+        assert_eq!(parse_share("none").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_share("+pid").unwrap(), ["cgroup", "ipc", "net", "uts", "pid"]);
+        assert!(parse_share("mnt").is_err());
+    }
+
+    #[test]
+    fn exit_policies_parse() {
+        assert_eq!(ExitPolicy::parse("stop").unwrap(), ExitPolicy::Stop);
+        assert!(ExitPolicy::parse("halt").is_err());
+    }
+}
