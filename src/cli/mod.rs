@@ -187,6 +187,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage health checks on containers
+    #[command(subcommand)]
+    Healthcheck(container::HealthcheckCommand),
 }
 
 impl Command {
@@ -243,6 +246,7 @@ impl Command {
             | Command::Tag(_)
             | Command::Untag(_)
             | Command::Volume(_) => true,
+            Command::Healthcheck(_) => true,
         }
     }
 }
@@ -374,6 +378,7 @@ pub fn main() -> ExitCode {
         Command::Unshare(args) => unshare::run(&ctx, &args),
         Command::Version(args) => version::run(&args),
         Command::Volume(cmd) => volume::run(&ctx, cmd),
+        Command::Healthcheck(cmd) => container::healthcheck(&ctx, &cmd),
     };
     match result {
         Ok(code) => code,

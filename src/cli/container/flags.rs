@@ -164,6 +164,8 @@ pub struct CreateFlags {
     pub network: super::net_flags::NetworkFlags,
     #[command(flatten)]
     pub resources: Box<super::resource_flags::ResourceFlags>,
+    #[command(flatten)]
+    pub health: super::health_flags::HealthFlags,
     // Lifecycle flags.
     /// Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)
     #[arg(long)]
@@ -314,6 +316,7 @@ impl CreateFlags {
             _ => None,
         };
         let resources = self.resources.request();
+        let (health_check, health_on_failure) = self.health.check()?;
         Ok(ContainerSpec {
             image: image.to_owned(),
             name: self.name.clone(),
@@ -395,6 +398,8 @@ impl CreateFlags {
             interactive: self.interactive,
             remove: self.rm,
             runtime: self.runtime.clone(),
+            health_check,
+            health_on_failure,
             ..ContainerSpec::default()
         })
     }

@@ -29,7 +29,7 @@ impl Filter {
         };
         if !matches!(
             k,
-            "id" | "name" | "status" | "label" | "exited" | "ancestor"
+            "id" | "name" | "status" | "label" | "exited" | "ancestor" | "health"
         ) {
             crate::fail!(BadInput, "{k} is an invalid filter");
         }
@@ -107,11 +107,23 @@ pub struct ContainerSummary {
     /// The published ports, with the host ports chosen at start where
     /// the network plan has them.
     pub ports: Vec<hutch_rootless_net::PortMapping>,
+    /// The health check's status (`starting`, `healthy`, `unhealthy`)
+    /// once a container with a check has started.
+    pub health: Option<String>,
 }
 
 /// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
 /// seconds ago"; `ps` and the API's container list show it.
 pub fn status_text(c: &ContainerSummary, now_ns: i64) -> String {
+    let text = state_text(c, now_ns);
+    // Podman 4.3.1 adds the health to every state, exited ones too.
+    match c.health.as_deref().filter(|h| !h.is_empty()) {
+        Some(h) => format!("{text} ({h})"),
+        None => text,
+    }
+}
+
+fn state_text(c: &ContainerSummary, now_ns: i64) -> String {
     let now = now_ns / 1_000_000_000;
     match c.state {
         ContainerState::Running | ContainerState::Paused => {
@@ -223,6 +235,7 @@ fn summary(
     };
     ContainerSummary {
         ports,
+        health: c.health,
         state_name: state_name(c.state),
         id: c.id,
         name: c.name,
@@ -292,6 +305,7 @@ fn passes(c: &Container, labels: &[(String, String)], filters: &[Filter], store:
                         || (v == "stopped" && c.state == ContainerState::Exited)
                         || (v == "configured" && c.state == ContainerState::Configured)
                 }
+                "health" => c.health.as_deref() == Some(v),
                 "exited" => {
                     matches!(c.state, ContainerState::Exited | ContainerState::Stopped)
                         && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)

@@ -13,6 +13,7 @@ pub mod events;
 pub mod exec;
 pub mod exists;
 pub mod export;
+pub mod health;
 mod host;
 pub mod inroot;
 pub mod inspect;

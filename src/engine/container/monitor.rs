@@ -231,6 +231,9 @@ pub fn spawn_with(
                 },
             )?;
             events::record(state, &row, "start", &[]);
+            if let Err(e) = super::health::started(state, &paths.userdata, &row) {
+                tracing::warn!(container = id, "resetting the health status: {e}");
+            }
             // On record: the monitor may now record the exit. Its end of
             // file without this line says the spawner died unrecorded.
             let _ = writeln!(sync, "recorded");

@@ -298,6 +298,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         remove: old.remove,
         runtime: old.runtime,
         health_check: None,
+        health_on_failure: Default::default(),
         dependencies: old.dependencies,
         auto_userns: old.auto_userns,
     }
