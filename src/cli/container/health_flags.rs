@@ -10,16 +10,16 @@ pub struct HealthFlags {
     #[arg(long, value_name = "COMMAND")]
     pub health_cmd: Option<String>,
     /// Set an interval for the healthcheck (a value of disable results in no automatic timer setup)
-    #[arg(long, value_name = "INTERVAL", default_value = health::DEFAULT_INTERVAL)]
+    #[arg(long, value_name = "INTERVAL", default_value = health::DEFAULT_INTERVAL, allow_hyphen_values = true)]
     pub health_interval: String,
     /// The number of retries allowed before a healthcheck is considered to be unhealthy
     #[arg(long, value_name = "RETRIES", default_value_t = health::DEFAULT_RETRIES)]
     pub health_retries: u32,
     /// The initialization time needed for a container to bootstrap
-    #[arg(long, value_name = "PERIOD", default_value = health::DEFAULT_START_PERIOD)]
+    #[arg(long, value_name = "PERIOD", default_value = health::DEFAULT_START_PERIOD, allow_hyphen_values = true)]
     pub health_start_period: String,
     /// The maximum time allowed to complete the healthcheck before an interval is considered failed
-    #[arg(long, value_name = "TIMEOUT", default_value = health::DEFAULT_TIMEOUT)]
+    #[arg(long, value_name = "TIMEOUT", default_value = health::DEFAULT_TIMEOUT, allow_hyphen_values = true)]
     pub health_timeout: String,
     /// Action to take once the container turns unhealthy (none, kill, restart, stop)
     #[arg(long, value_name = "ACTION", default_value = "none")]
