@@ -103,6 +103,11 @@ pub struct ContainerSpec {
     pub health_check: Option<HealthCheck>,
     /// `--health-on-failure`: what a check that turns unhealthy does.
     pub health_on_failure: HealthOnFailure,
+    /// The command line that created the container, as typed (Podman's
+    /// `CreateCommand`: shown by `inspect`, replayed by `generate systemd
+    /// --new`); never parsed again to make the container. Empty for
+    /// containers made through the REST API or `kube play`.
+    pub create_command: Vec<String>,
     /// Filled by the engine at create: the full ids of the containers whose
     /// namespaces this one joins (`rm` refuses to remove those first).
     pub dependencies: Vec<String>,
@@ -158,6 +163,7 @@ impl Default for ContainerSpec {
             runtime: None,
             health_check: None,
             health_on_failure: HealthOnFailure::None,
+            create_command: Vec::new(),
             dependencies: Vec::new(),
             auto_userns: None,
         }

@@ -168,7 +168,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "StopTimeout": req.stop_timeout.unwrap_or(lifecycle::DEFAULT_STOP_TIMEOUT),
         "Healthcheck": health_config(req.health_check.as_ref()),
         "HealthcheckOnFailureAction": req.health_on_failure.name(),
-        "CreateCommand": null,
+        "CreateCommand": if req.create_command.is_empty() { Value::Null } else { json!(req.create_command) },
         "Umask": "0022",
     });
     let mut config_view = config_view;

@@ -90,25 +90,9 @@ pub fn build(
             Some(texts(runtime.start_args(id))?),
         )
     };
-    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
     // hutch with this command's global flags: the cleanup and the health
     // check run against the same store.
-    let mut hutch = vec![text(exe)?];
-    if let Some(root) = &ctx.root_override {
-        hutch.extend(["--root".to_owned(), text(root.clone())?]);
-    }
-    if let Some(driver) = &ctx.storage_driver {
-        hutch.extend(["--storage-driver".to_owned(), driver.clone()]);
-    }
-    if let Some(manager) = &ctx.cgroup_manager {
-        hutch.extend(["--cgroup-manager".to_owned(), manager.clone()]);
-    }
-    if let Some(run_root) = &ctx.run_root {
-        hutch.extend(["--runroot".to_owned(), text(run_root.clone())?]);
-    }
-    for flag in &ctx.runtime_flags {
-        hutch.extend(["--runtime-flag".to_owned(), flag.clone()]);
-    }
+    let hutch = hutch_command(ctx)?;
     let health = fields.health_interval_ns.map(|interval_ns| {
         let mut command = hutch.clone();
         command.extend(["healthcheck".to_owned(), "run".to_owned(), id.to_owned()]);
@@ -148,6 +132,30 @@ pub fn build(
         timeout: fields.timeout,
         health,
     })
+}
+
+/// This hutch binary with the global flags of this command (`--root`,
+/// `--runroot`, ...): what runs later against the same store (the
+/// cleanup, health checks, a systemd unit's commands).
+pub fn hutch_command(ctx: &Context) -> anyhow::Result<Vec<String>> {
+    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
+    let mut hutch = vec![text(exe)?];
+    if let Some(root) = &ctx.root_override {
+        hutch.extend(["--root".to_owned(), text(root.clone())?]);
+    }
+    if let Some(driver) = &ctx.storage_driver {
+        hutch.extend(["--storage-driver".to_owned(), driver.clone()]);
+    }
+    if let Some(manager) = &ctx.cgroup_manager {
+        hutch.extend(["--cgroup-manager".to_owned(), manager.clone()]);
+    }
+    if let Some(run_root) = &ctx.run_root {
+        hutch.extend(["--runroot".to_owned(), text(run_root.clone())?]);
+    }
+    for flag in &ctx.runtime_flags {
+        hutch.extend(["--runtime-flag".to_owned(), flag.clone()]);
+    }
+    Ok(hutch)
 }
 
 #[cfg(test)]

@@ -28,6 +28,9 @@ use crate::engine::image;
 use crate::engine::state::{Monitor, State, Transition};
 use crate::host::time;
 
+/// The monitor's pid, in the container's userdata, written at each start.
+pub const MONITOR_PID_FILE: &str = "monitor.pid";
+
 /// What the spawner learns once the container exists in the runtime.
 pub enum Spawned {
     Created {
@@ -177,6 +180,11 @@ pub fn spawn_with(
     drop(theirs);
     let pid = child.id() as i32;
     let monitor = Monitor::of(pid);
+    // Always, as conmon's `conmon.pid`: the PIDFile= of a unit from
+    // `generate systemd` (Type=forking) names it.
+    if let Err(e) = std::fs::write(paths.userdata.join(MONITOR_PID_FILE), pid.to_string()) {
+        tracing::warn!(container = id, "writing the monitor's pid file: {e}");
+    }
     if let Some(pidfile) = &row.spec.monitor_pidfile
         && let Err(e) = std::fs::write(pidfile, pid.to_string())
     {

@@ -299,6 +299,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         runtime: old.runtime,
         health_check: None,
         health_on_failure: Default::default(),
+        create_command: Vec::new(),
         dependencies: old.dependencies,
         auto_userns: old.auto_userns,
     }
