@@ -7,6 +7,7 @@
 //! syscalls of its own.
 
 mod container;
+mod generate;
 mod image;
 mod network;
 mod progress;
@@ -190,6 +191,9 @@ enum Command {
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(container::HealthcheckCommand),
+    /// Generate structured data based on containers (systemd units)
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
 }
 
 impl Command {
@@ -246,7 +250,7 @@ impl Command {
             | Command::Tag(_)
             | Command::Untag(_)
             | Command::Volume(_) => true,
-            Command::Healthcheck(_) => true,
+            Command::Healthcheck(_) | Command::Generate(_) => true,
         }
     }
 }
@@ -379,6 +383,7 @@ pub fn main() -> ExitCode {
         Command::Version(args) => version::run(&args),
         Command::Volume(cmd) => volume::run(&ctx, cmd),
         Command::Healthcheck(cmd) => container::healthcheck(&ctx, &cmd),
+        Command::Generate(cmd) => generate::run(&ctx, &cmd),
     };
     match result {
         Ok(code) => code,

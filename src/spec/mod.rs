@@ -108,6 +108,12 @@ pub struct ContainerSpec {
     /// --new`); never parsed again to make the container. Empty for
     /// containers made through the REST API or `kube play`.
     pub create_command: Vec<String>,
+    /// `--sdnotify`: who tells systemd the container is ready.
+    pub sdnotify: SdNotify,
+    /// With `--sdnotify=conmon`: the `NOTIFY_SOCKET` of the command that
+    /// created the container (a unit's `ExecStart`), resolved by the front
+    /// end from its environment.
+    pub notify_socket: Option<String>,
     /// Filled by the engine at create: the full ids of the containers whose
     /// namespaces this one joins (`rm` refuses to remove those first).
     pub dependencies: Vec<String>,
@@ -164,6 +170,8 @@ impl Default for ContainerSpec {
             health_check: None,
             health_on_failure: HealthOnFailure::None,
             create_command: Vec::new(),
+            sdnotify: SdNotify::Container,
+            notify_socket: None,
             dependencies: Vec::new(),
             auto_userns: None,
         }
@@ -414,6 +422,21 @@ impl HealthCheck {
         cmd.first().filter(|c| !c.is_empty())?;
         Some(cmd)
     }
+}
+
+/// `--sdnotify`: `conmon` has the container's monitor (hutch's conmon)
+/// send `MAINPID` and `READY=1` once the container runs; `ignore` sends
+/// nothing; `container` (Podman's default) would hand the socket to the
+/// container and `healthy` wait for the first passing check: both are
+/// refused by the front end until hutch supports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SdNotify {
+    #[default]
+    Container,
+    Conmon,
+    Ignore,
+    Healthy,
 }
 
 /// `--health-on-failure`: what hutch does to a container whose check

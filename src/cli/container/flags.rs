@@ -317,6 +317,9 @@ impl CreateFlags {
         };
         let resources = self.resources.request();
         let (health_check, health_on_failure) = self.health.check()?;
+        let (sdnotify, notify_socket) = self
+            .health
+            .notify(caller.env.get("NOTIFY_SOCKET").map(String::as_str))?;
         Ok(ContainerSpec {
             image: image.to_owned(),
             name: self.name.clone(),
@@ -400,6 +403,8 @@ impl CreateFlags {
             runtime: self.runtime.clone(),
             health_check,
             health_on_failure,
+            sdnotify,
+            notify_socket,
             ..ContainerSpec::default()
         })
     }

@@ -2,7 +2,7 @@
 //! `health_check` and `health_on_failure` by `CreateFlags::spec`).
 
 use crate::spec::parse::health;
-use crate::spec::{HealthCheck, HealthOnFailure};
+use crate::spec::{HealthCheck, HealthOnFailure, SdNotify};
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct HealthFlags {
@@ -27,9 +27,42 @@ pub struct HealthFlags {
     /// Disable healthchecks on container
     #[arg(long)]
     pub no_healthcheck: bool,
+    /// Control sd-notify behavior (conmon, ignore; container and healthy are not supported yet)
+    #[arg(long, value_name = "MODE")]
+    pub sdnotify: Option<String>,
 }
 
 impl HealthFlags {
+    /// `--sdnotify` and, for `conmon`, the caller's `NOTIFY_SOCKET`.
+    pub fn notify(
+        &self,
+        notify_socket: Option<&str>,
+    ) -> anyhow::Result<(SdNotify, Option<String>)> {
+        // Podman's default, `container`, hands the socket to the container;
+        // hutch cannot yet, and leaves the socket alone (no flag given) or
+        // refuses (`--sdnotify=container` asked for it).
+        let Some(asked) = self.sdnotify.as_deref() else {
+            return Ok((SdNotify::Container, None));
+        };
+        let mode = match asked {
+            "conmon" => SdNotify::Conmon,
+            "ignore" => SdNotify::Ignore,
+            // Without a NOTIFY_SOCKET there is nobody to tell: Podman's
+            // default is then a no-op, and so is hutch's.
+            "container" if notify_socket.is_none() => SdNotify::Container,
+            "container" | "healthy" => anyhow::bail!(
+                "--sdnotify={asked}: not supported by hutch yet (use --sdnotify=conmon)"
+            ),
+            other => anyhow::bail!(
+                "invalid argument \"{other}\" for \"--sdnotify\" flag: must be one of container, conmon, healthy, or ignore"
+            ),
+        };
+        let socket = notify_socket
+            .filter(|_| mode == SdNotify::Conmon)
+            .map(String::from);
+        Ok((mode, socket))
+    }
+
     pub fn check(&self) -> anyhow::Result<(Option<HealthCheck>, HealthOnFailure)> {
         let check = health::health(&health::HealthFlags {
             cmd: self.health_cmd.as_deref(),

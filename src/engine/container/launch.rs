@@ -28,6 +28,8 @@ pub struct MonitorFields {
     pub timeout: Option<u64>,
     /// The health check's interval, when it has a timer.
     pub health_interval_ns: Option<u64>,
+    /// `--sdnotify=conmon`: the socket the monitor tells.
+    pub notify_socket: Option<String>,
 }
 
 pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
@@ -42,6 +44,10 @@ pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
         }),
         timeout: spec.run_timeout,
         health_interval_ns: super::health::timer_interval(c),
+        notify_socket: spec
+            .notify_socket
+            .clone()
+            .filter(|_| spec.sdnotify == crate::spec::SdNotify::Conmon),
     }
 }
 
@@ -131,6 +137,7 @@ pub fn build(
         cleanup,
         timeout: fields.timeout,
         health,
+        notify_socket: fields.notify_socket.clone(),
     })
 }
 
@@ -198,6 +205,7 @@ mod tests {
             log: None,
             timeout: None,
             health_interval_ns: Some(1_000_000_000),
+            notify_socket: None,
         };
         let l = build(&ctx, id, &paths, &fields, &runtime(), prep(false, true)).expect("built");
         assert!(l.runtime.start.is_none(), "run --detach does both");

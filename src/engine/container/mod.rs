@@ -37,6 +37,7 @@ pub mod select;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod systemd_unit;
 pub mod top;
 pub mod tree;
 pub mod update;

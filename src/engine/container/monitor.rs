@@ -155,6 +155,10 @@ pub fn spawn_with(
     let (mut sync, theirs) = UnixStream::pair().context("creating the monitor's socket")?;
     let raw = theirs.as_raw_fd();
     let mut cmd = Command::new(&exe);
+    // A unit's NOTIFY_SOCKET is the monitor's to use (`--sdnotify=conmon`,
+    // from the launch file), never the runtime's: crun would bind its own
+    // socket for the container at that path and fail.
+    cmd.env_remove("NOTIFY_SOCKET");
     cmd.arg(id)
         .arg(&file)
         .stdin(Stdio::null())

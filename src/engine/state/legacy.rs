@@ -300,6 +300,8 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         health_check: None,
         health_on_failure: Default::default(),
         create_command: Vec::new(),
+        sdnotify: Default::default(),
+        notify_socket: None,
         dependencies: old.dependencies,
         auto_userns: old.auto_userns,
     }

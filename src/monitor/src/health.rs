@@ -55,9 +55,39 @@ impl HealthTimer {
     }
 }
 
+/// `sd_notify(3)`: `MAINPID` and `READY=1` to `socket` (a path, or `@` and
+/// an abstract name), as conmon does for `--sdnotify=conmon`.
+pub fn notify_ready(socket: &str, main_pid: u32) -> std::io::Result<()> {
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let sock = UnixDatagram::unbound()?;
+    let msg = format!("MAINPID={main_pid}\nREADY=1\n");
+    match socket.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt as _;
+            let addr = SocketAddr::from_abstract_name(name.as_bytes())?;
+            sock.send_to_addr(msg.as_bytes(), &addr)?;
+        }
+        None => {
+            sock.send_to(msg.as_bytes(), socket)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ready_reaches_the_socket() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("notify");
+        let server = std::os::unix::net::UnixDatagram::bind(&path).expect("bind");
+        notify_ready(&path.to_string_lossy(), 42).expect("sent");
+        let mut buf = [0u8; 64];
+        let n = server.recv(&mut buf).expect("received");
+        assert_eq!(&buf[..n], b"MAINPID=42\nREADY=1\n");
+    }
 
     #[test]
     fn runs_each_interval_until_stopped() {

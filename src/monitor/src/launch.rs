@@ -63,6 +63,11 @@ pub struct Launch {
     /// run`, so that checks need no systemd.
     #[serde(default)]
     pub health: Option<HealthLaunch>,
+    /// `--sdnotify=conmon`: the systemd socket (`NOTIFY_SOCKET`; `@` for
+    /// an abstract one) told `MAINPID` (this monitor) and `READY=1` once
+    /// the container runs, as conmon does.
+    #[serde(default)]
+    pub notify_socket: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

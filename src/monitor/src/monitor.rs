@@ -490,6 +490,12 @@ fn run_container(
         });
     // Checks run only for a start someone recorded (a health check of a
     // container the database does not know as running fails anyway).
+    if recorded
+        && let Some(socket) = &l.notify_socket
+        && let Err(e) = crate::health::notify_ready(socket, std::process::id())
+    {
+        warn(l, &format!("--sdnotify=conmon: telling {socket}: {e}"));
+    }
     let mut health = match &l.health {
         Some(h) if recorded => Some(crate::health::HealthTimer::start(h, health_warn)),
         _ => None,
