@@ -7,6 +7,7 @@
 //! syscalls of its own.
 
 mod container;
+mod generate;
 mod image;
 mod logfmt;
 mod network;
@@ -192,6 +193,12 @@ enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(pod::PodCommand),
+    /// Manage health checks on containers
+    #[command(subcommand)]
+    Healthcheck(container::HealthcheckCommand),
+    /// Generate structured data based on containers (systemd units)
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
 }
 
 impl Command {
@@ -248,7 +255,7 @@ impl Command {
             | Command::Tag(_)
             | Command::Untag(_)
             | Command::Volume(_) => true,
-            Command::Pod(_) => true,
+            Command::Pod(_) | Command::Healthcheck(_) | Command::Generate(_) => true,
         }
     }
 }
@@ -381,6 +388,8 @@ pub fn main() -> ExitCode {
         Command::Version(args) => version::run(&args),
         Command::Volume(cmd) => volume::run(&ctx, cmd),
         Command::Pod(cmd) => pod::run(&ctx, cmd),
+        Command::Healthcheck(cmd) => container::healthcheck(&ctx, &cmd),
+        Command::Generate(cmd) => generate::run(&ctx, &cmd),
     };
     match result {
         Ok(code) => code,

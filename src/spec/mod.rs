@@ -105,6 +105,19 @@ pub struct ContainerSpec {
     /// `--runtime`: a name or path; `None` is the host's default.
     pub runtime: Option<String>,
     pub health_check: Option<HealthCheck>,
+    /// `--health-on-failure`: what a check that turns unhealthy does.
+    pub health_on_failure: HealthOnFailure,
+    /// The command line that created the container, as typed (Podman's
+    /// `CreateCommand`: shown by `inspect`, replayed by `generate systemd
+    /// --new`); never parsed again to make the container. Empty for
+    /// containers made through the REST API or `kube play`.
+    pub create_command: Vec<String>,
+    /// `--sdnotify`: who tells systemd the container is ready.
+    pub sdnotify: SdNotify,
+    /// With `--sdnotify=conmon`: the `NOTIFY_SOCKET` of the command that
+    /// created the container (a unit's `ExecStart`), resolved by the front
+    /// end from its environment.
+    pub notify_socket: Option<String>,
     /// Filled by the engine at create: the full ids of the containers whose
     /// namespaces this one joins (`rm` refuses to remove those first).
     pub dependencies: Vec<String>,
@@ -164,6 +177,10 @@ impl Default for ContainerSpec {
             remove: false,
             runtime: None,
             health_check: None,
+            health_on_failure: HealthOnFailure::None,
+            create_command: Vec::new(),
+            sdnotify: SdNotify::Container,
+            notify_socket: None,
             dependencies: Vec::new(),
             auto_userns: None,
             pod: None,
@@ -350,15 +367,107 @@ pub struct AddHost {
     pub ip: IpAddr,
 }
 
-/// A health check (Podman's `--health-*`); the fields only, issue 15 runs
-/// it.
+/// A health check (Podman's `--health-*`, an image's HEALTHCHECK, a REST
+/// body's `Healthcheck`). `None` fields take Podman's defaults (see the
+/// methods); an interval of 0 means no timer (`--health-interval
+/// disable`): the check then runs only through `healthcheck run`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HealthCheck {
-    /// `CMD` or `CMD-SHELL` and its arguments, as in the image config.
+    /// `CMD` or `CMD-SHELL` and its arguments, as in the image config;
+    /// `["NONE"]` disables the image's.
     pub test: Vec<String>,
     pub interval_ns: Option<u64>,
     pub timeout_ns: Option<u64>,
     pub start_period_ns: Option<u64>,
     pub retries: Option<u32>,
+}
+
+impl HealthCheck {
+    pub const DEFAULT_INTERVAL_NS: u64 = 30_000_000_000;
+    pub const DEFAULT_TIMEOUT_NS: u64 = 30_000_000_000;
+    pub const DEFAULT_RETRIES: u32 = 3;
+
+    /// Whether there is a check to run (not `NONE`, not empty).
+    pub fn enabled(&self) -> bool {
+        !matches!(
+            self.test.first().map(String::as_str),
+            None | Some("" | "NONE")
+        )
+    }
+
+    pub fn interval_ns(&self) -> u64 {
+        self.interval_ns.unwrap_or(Self::DEFAULT_INTERVAL_NS)
+    }
+
+    pub fn timeout_ns(&self) -> u64 {
+        self.timeout_ns
+            .filter(|t| *t > 0)
+            .unwrap_or(Self::DEFAULT_TIMEOUT_NS)
+    }
+
+    pub fn start_period_ns(&self) -> u64 {
+        self.start_period_ns.unwrap_or(0)
+    }
+
+    pub fn retries(&self) -> u32 {
+        self.retries.unwrap_or(Self::DEFAULT_RETRIES)
+    }
+
+    /// The command to execute in the container: `CMD` drops the keyword,
+    /// `CMD-SHELL` runs under `/bin/sh -c` (Podman does not use the
+    /// image's SHELL either), anything else runs as given. `None` when
+    /// there is nothing to run.
+    pub fn exec_command(&self) -> Option<Vec<String>> {
+        let cmd = match self.test.first().map(String::as_str) {
+            None | Some("" | "NONE") => return None,
+            Some("CMD") => self.test[1..].to_vec(),
+            Some("CMD-SHELL") => vec![
+                "/bin/sh".to_owned(),
+                "-c".to_owned(),
+                self.test[1..].join(" "),
+            ],
+            Some(_) => self.test.clone(),
+        };
+        cmd.first().filter(|c| !c.is_empty())?;
+        Some(cmd)
+    }
+}
+
+/// `--sdnotify`: `conmon` has the container's monitor (hutch's conmon)
+/// send `MAINPID` and `READY=1` once the container runs; `ignore` sends
+/// nothing; `container` (Podman's default) would hand the socket to the
+/// container and `healthy` wait for the first passing check: both are
+/// refused by the front end until hutch supports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SdNotify {
+    #[default]
+    Container,
+    Conmon,
+    Ignore,
+    Healthy,
+}
+
+/// `--health-on-failure`: what hutch does to a container whose check
+/// turned it unhealthy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthOnFailure {
+    #[default]
+    None,
+    Kill,
+    Restart,
+    Stop,
+}
+
+impl HealthOnFailure {
+    pub fn name(self) -> &'static str {
+        match self {
+            HealthOnFailure::None => "none",
+            HealthOnFailure::Kill => "kill",
+            HealthOnFailure::Restart => "restart",
+            HealthOnFailure::Stop => "stop",
+        }
+    }
 }

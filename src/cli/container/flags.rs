@@ -170,6 +170,8 @@ pub struct CreateFlags {
     pub network: super::net_flags::NetworkFlags,
     #[command(flatten)]
     pub resources: Box<super::resource_flags::ResourceFlags>,
+    #[command(flatten)]
+    pub health: super::health_flags::HealthFlags,
     // Lifecycle flags.
     /// Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)
     #[arg(long)]
@@ -320,6 +322,10 @@ impl CreateFlags {
             _ => None,
         };
         let resources = self.resources.request();
+        let (health_check, health_on_failure) = self.health.check()?;
+        let (sdnotify, notify_socket) = self
+            .health
+            .notify(caller.env.get("NOTIFY_SOCKET").map(String::as_str))?;
         Ok(ContainerSpec {
             image: image.to_owned(),
             name: self.name.clone(),
@@ -397,6 +403,10 @@ impl CreateFlags {
             remove: self.rm,
             runtime: self.runtime.clone(),
             pod: self.pod.clone(),
+            health_check,
+            health_on_failure,
+            sdnotify,
+            notify_socket,
             ..ContainerSpec::default()
         })
     }

@@ -94,9 +94,10 @@ pub fn print_create_warning(w: &str) {
 }
 
 pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
-    let spec = args
+    let mut spec = args
         .flags
         .spec(&args.image, &args.command, &Caller::current())?;
+    spec.create_command = std::env::args().collect();
     for w in args.flags.warnings() {
         eprintln!("Warning: {w}");
     }

@@ -10,6 +10,8 @@ mod exec;
 mod export;
 mod flags;
 mod group;
+mod health_flags;
+mod healthcheck;
 mod inspect;
 mod lifecycle;
 mod logs;
@@ -38,6 +40,7 @@ pub use events::{EventsArgs, events};
 pub use exec::{ExecArgs, exec};
 pub use export::{ExportArgs, export};
 pub use group::{ContainerCommand, container};
+pub use healthcheck::{HealthcheckCommand, healthcheck};
 pub use inspect::{InspectArgs, inspect};
 pub use net_flags::NetworkFlags;
 pub use lifecycle::{

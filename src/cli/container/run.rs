@@ -36,6 +36,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut spec = args
         .flags
         .spec(&args.image, &args.command, &Caller::current())?;
+    spec.create_command = std::env::args().collect();
     for w in args.flags.warnings() {
         eprintln!("Warning: {w}");
     }

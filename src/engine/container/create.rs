@@ -740,6 +740,7 @@ fn make(
         true,
     )?;
     let mut stored = req.clone();
+    stored.health_check = super::health::effective(req.health_check.as_ref(), c);
     stored.auto_userns = auto_maps;
     stored.dependencies = dependencies;
     let row = state.create_container(&NewContainer {

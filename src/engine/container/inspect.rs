@@ -31,6 +31,27 @@ pub fn rfc3339_nano(ns: Option<i64>) -> String {
     )
 }
 
+/// `Config.Healthcheck` as Podman shows it (Go's `Schema2HealthConfig`:
+/// zero times left out).
+fn health_config(h: Option<&crate::spec::HealthCheck>) -> Value {
+    let Some(h) = h else { return Value::Null };
+    let mut v = serde_json::Map::new();
+    v.insert("Test".into(), json!(h.test));
+    if h.enabled() {
+        for (k, n) in [
+            ("StartPeriod", h.start_period_ns()),
+            ("Interval", h.interval_ns()),
+            ("Timeout", h.timeout_ns()),
+        ] {
+            if n > 0 {
+                v.insert(k.into(), json!(n));
+            }
+        }
+        v.insert("Retries".into(), json!(h.retries()));
+    }
+    Value::Object(v)
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
@@ -114,11 +135,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "Error": "",
         "StartedAt": rfc3339_nano(c.started_at),
         "FinishedAt": rfc3339_nano(c.exited_at),
-        "Health": {
-            "Status": c.health.clone().unwrap_or_default(),
-            "FailingStreak": 0,
-            "Log": null,
-        },
+        "Health": super::health::read_log(&paths.userdata).to_json(),
         "CheckpointedAt": "0001-01-01T00:00:00Z",
         "RestoredAt": "0001-01-01T00:00:00Z",
     });
@@ -149,9 +166,17 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "Annotations": spec["annotations"].as_object().cloned().unwrap_or_default(),
         "StopSignal": stop_signal,
         "StopTimeout": req.stop_timeout.unwrap_or(lifecycle::DEFAULT_STOP_TIMEOUT),
-        "CreateCommand": null,
+        "Healthcheck": health_config(req.health_check.as_ref()),
+        "HealthcheckOnFailureAction": req.health_on_failure.name(),
+        "CreateCommand": if req.create_command.is_empty() { Value::Null } else { json!(req.create_command) },
         "Umask": "0022",
     });
+    let mut config_view = config_view;
+    if config_view["Healthcheck"].is_null()
+        && let Some(o) = config_view.as_object_mut()
+    {
+        o.shift_remove("Healthcheck");
+    }
     let host_view = json!({
         "Binds": [],
         "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": "", "Size": crate::host::time::human_size_compact(req.log.max_size.unwrap_or(0))},

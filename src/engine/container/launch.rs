@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use hutch_monitor::launch::{ForwardLaunch, HelperLaunch, Launch, LogTarget, RuntimeCommands};
+use hutch_monitor::launch::{
+    ForwardLaunch, HealthLaunch, HelperLaunch, Launch, LogTarget, RuntimeCommands,
+};
 
 use super::Paths;
 use super::lifecycle::RestartPolicy;
@@ -24,6 +26,10 @@ pub struct MonitorFields {
     pub log: Option<LogTarget>,
     /// `--timeout` in seconds.
     pub timeout: Option<u64>,
+    /// The health check's interval, when it has a timer.
+    pub health_interval_ns: Option<u64>,
+    /// `--sdnotify=conmon`: the socket the monitor tells.
+    pub notify_socket: Option<String>,
 }
 
 pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
@@ -37,6 +43,11 @@ pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
             max_size: spec.log.max_size,
         }),
         timeout: spec.run_timeout,
+        health_interval_ns: super::health::timer_interval(c),
+        notify_socket: spec
+            .notify_socket
+            .clone()
+            .filter(|_| spec.sdnotify == crate::spec::SdNotify::Conmon),
     }
 }
 
@@ -85,23 +96,18 @@ pub fn build(
             Some(texts(runtime.start_args(id))?),
         )
     };
-    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
-    let mut cleanup = vec![text(exe)?];
-    if let Some(root) = &ctx.root_override {
-        cleanup.extend(["--root".to_owned(), text(root.clone())?]);
-    }
-    if let Some(driver) = &ctx.storage_driver {
-        cleanup.extend(["--storage-driver".to_owned(), driver.clone()]);
-    }
-    if let Some(manager) = &ctx.cgroup_manager {
-        cleanup.extend(["--cgroup-manager".to_owned(), manager.clone()]);
-    }
-    if let Some(run_root) = &ctx.run_root {
-        cleanup.extend(["--runroot".to_owned(), text(run_root.clone())?]);
-    }
-    for flag in &ctx.runtime_flags {
-        cleanup.extend(["--runtime-flag".to_owned(), flag.clone()]);
-    }
+    // hutch with this command's global flags: the cleanup and the health
+    // check run against the same store.
+    let hutch = hutch_command(ctx)?;
+    let health = fields.health_interval_ns.map(|interval_ns| {
+        let mut command = hutch.clone();
+        command.extend(["healthcheck".to_owned(), "run".to_owned(), id.to_owned()]);
+        HealthLaunch {
+            interval_ns,
+            command,
+        }
+    });
+    let mut cleanup = hutch;
     cleanup.extend(["__cleanup".to_owned(), id.to_owned()]);
     if prep.remove {
         cleanup.push("--rm".to_owned());
@@ -130,7 +136,33 @@ pub fn build(
         cgroup_return: prep.cgroup_return,
         cleanup,
         timeout: fields.timeout,
+        health,
+        notify_socket: fields.notify_socket.clone(),
     })
+}
+
+/// This hutch binary with the global flags of this command (`--root`,
+/// `--runroot`, ...): what runs later against the same store (the
+/// cleanup, health checks, a systemd unit's commands).
+pub fn hutch_command(ctx: &Context) -> anyhow::Result<Vec<String>> {
+    let exe = std::fs::read_link("/proc/self/exe").context("finding the hutch binary")?;
+    let mut hutch = vec![text(exe)?];
+    if let Some(root) = &ctx.root_override {
+        hutch.extend(["--root".to_owned(), text(root.clone())?]);
+    }
+    if let Some(driver) = &ctx.storage_driver {
+        hutch.extend(["--storage-driver".to_owned(), driver.clone()]);
+    }
+    if let Some(manager) = &ctx.cgroup_manager {
+        hutch.extend(["--cgroup-manager".to_owned(), manager.clone()]);
+    }
+    if let Some(run_root) = &ctx.run_root {
+        hutch.extend(["--runroot".to_owned(), text(run_root.clone())?]);
+    }
+    for flag in &ctx.runtime_flags {
+        hutch.extend(["--runtime-flag".to_owned(), flag.clone()]);
+    }
+    Ok(hutch)
 }
 
 #[cfg(test)]
@@ -172,6 +204,8 @@ mod tests {
             restart: RestartPolicy::No,
             log: None,
             timeout: None,
+            health_interval_ns: Some(1_000_000_000),
+            notify_socket: None,
         };
         let l = build(&ctx, id, &paths, &fields, &runtime(), prep(false, true)).expect("built");
         assert!(l.runtime.start.is_none(), "run --detach does both");
@@ -193,6 +227,10 @@ mod tests {
         assert!(l.wait_go && !l.helper_after_go);
         let tail: Vec<&str> = l.cleanup.iter().map(String::as_str).skip(1).collect();
         assert_eq!(tail, ["--root", "/srv/graph", "__cleanup", id, "--rm"]);
+        let health = l.health.as_ref().expect("a health timer");
+        let tail: Vec<&str> = health.command.iter().map(String::as_str).skip(1).collect();
+        assert_eq!(tail, ["--root", "/srv/graph", "healthcheck", "run", id]);
+        assert_eq!(health.interval_ns, 1_000_000_000);
         assert_eq!(l.exit_file, paths.exit());
 
         // A cgroup to enter between fork and create: two runtime steps, and

@@ -29,7 +29,7 @@ impl Filter {
         };
         if !matches!(
             k,
-            "id" | "name" | "status" | "label" | "exited" | "ancestor" | "pod"
+            "id" | "name" | "status" | "label" | "exited" | "ancestor" | "pod" | "health"
         ) {
             crate::fail!(BadInput, "{k} is an invalid filter");
         }
@@ -109,11 +109,23 @@ pub struct ContainerSummary {
     pub ports: Vec<hutch_rootless_net::PortMapping>,
     /// The pod the container belongs to: (full id, name).
     pub pod: Option<(String, String)>,
+    /// The health check's status (`starting`, `healthy`, `unhealthy`)
+    /// once a container with a check has started.
+    pub health: Option<String>,
 }
 
 /// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
 /// seconds ago"; `ps` and the API's container list show it.
 pub fn status_text(c: &ContainerSummary, now_ns: i64) -> String {
+    let text = state_text(c, now_ns);
+    // Podman 4.3.1 adds the health to every state, exited ones too.
+    match c.health.as_deref().filter(|h| !h.is_empty()) {
+        Some(h) => format!("{text} ({h})"),
+        None => text,
+    }
+}
+
+fn state_text(c: &ContainerSummary, now_ns: i64) -> String {
     let now = now_ns / 1_000_000_000;
     match c.state {
         ContainerState::Running | ContainerState::Paused => {
@@ -242,6 +254,7 @@ fn summary(
     };
     ContainerSummary {
         ports,
+        health: c.health,
         state_name: state_name(c.state),
         id: c.id,
         name: c.name,
@@ -318,6 +331,7 @@ fn passes(
                         || (v == "stopped" && c.state == ContainerState::Exited)
                         || (v == "configured" && c.state == ContainerState::Configured)
                 }
+                "health" => c.health.as_deref() == Some(v),
                 "exited" => {
                     matches!(c.state, ContainerState::Exited | ContainerState::Stopped)
                         && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)

@@ -28,6 +28,9 @@ use crate::engine::image;
 use crate::engine::state::{Monitor, State, Transition};
 use crate::host::time;
 
+/// The monitor's pid, in the container's userdata, written at each start.
+pub const MONITOR_PID_FILE: &str = "monitor.pid";
+
 /// What the spawner learns once the container exists in the runtime.
 pub enum Spawned {
     Created {
@@ -154,6 +157,10 @@ pub fn spawn_with(
     let (mut sync, theirs) = UnixStream::pair().context("creating the monitor's socket")?;
     let raw = theirs.as_raw_fd();
     let mut cmd = Command::new(&exe);
+    // A unit's NOTIFY_SOCKET is the monitor's to use (`--sdnotify=conmon`,
+    // from the launch file), never the runtime's: crun would bind its own
+    // socket for the container at that path and fail.
+    cmd.env_remove("NOTIFY_SOCKET");
     cmd.arg(id)
         .arg(&file)
         .stdin(Stdio::null())
@@ -179,6 +186,11 @@ pub fn spawn_with(
     drop(theirs);
     let pid = child.id() as i32;
     let monitor = Monitor::of(pid);
+    // Always, as conmon's `conmon.pid`: the PIDFile= of a unit from
+    // `generate systemd` (Type=forking) names it.
+    if let Err(e) = std::fs::write(paths.userdata.join(MONITOR_PID_FILE), pid.to_string()) {
+        tracing::warn!(container = id, "writing the monitor's pid file: {e}");
+    }
     if let Some(pidfile) = &row.spec.monitor_pidfile
         && let Err(e) = std::fs::write(pidfile, pid.to_string())
     {
@@ -233,6 +245,9 @@ pub fn spawn_with(
                 },
             )?;
             events::record(state, &row, "start", &[]);
+            if let Err(e) = super::health::started(state, &paths.userdata, &row) {
+                tracing::warn!(container = id, "resetting the health status: {e}");
+            }
             // On record: the monitor may now record the exit. Its end of
             // file without this line says the spawner died unrecorded.
             let _ = writeln!(sync, "recorded");

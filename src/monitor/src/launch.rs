@@ -57,6 +57,26 @@ pub struct Launch {
     /// kills it (conmon's `--timeout`); `None` or 0 for no limit.
     #[serde(default)]
     pub timeout: Option<u64>,
+    /// The container's health check timer: the monitor runs the command
+    /// (`hutch [...] healthcheck run ID`) every interval while the
+    /// container runs, as Podman's systemd timer runs `podman healthcheck
+    /// run`, so that checks need no systemd.
+    #[serde(default)]
+    pub health: Option<HealthLaunch>,
+    /// `--sdnotify=conmon`: the systemd socket (`NOTIFY_SOCKET`; `@` for
+    /// an abstract one) told `MAINPID` (this monitor) and `READY=1` once
+    /// the container runs, as conmon does.
+    #[serde(default)]
+    pub notify_socket: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthLaunch {
+    /// Nanoseconds between the end of one check and the start of the next
+    /// (systemd's OnUnitInactiveSec, as Podman's timer has it); the first
+    /// runs one interval after the start.
+    pub interval_ns: u64,
+    pub command: Vec<String>,
 }
 
 /// The runtime's command lines, built by hutch's runtime driver.

@@ -23,6 +23,7 @@
 
 pub mod forward;
 pub mod frame;
+pub mod health;
 pub mod launch;
 pub mod logfile;
 mod monitor;

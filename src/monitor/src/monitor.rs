@@ -108,6 +108,15 @@ fn warn(l: &Launch, msg: &str) {
     );
 }
 
+/// The timer thread's warnings (it has no [`Launch`] to name the
+/// container by; monitor.log is the container's own).
+fn health_warn(msg: &str) {
+    eprintln!(
+        "{} hutch-monitor: {msg}",
+        crate::logfile::timestamp(now_ns())
+    );
+}
+
 fn now_ns() -> i128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -487,6 +496,18 @@ fn run_container(
             rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())
                 .map_err(|e| format!("watching the container process {pid}: {e}"))
         });
+    // Checks run only for a start someone recorded (a health check of a
+    // container the database does not know as running fails anyway).
+    if recorded
+        && let Some(socket) = &l.notify_socket
+        && let Err(e) = crate::health::notify_ready(socket, std::process::id())
+    {
+        warn(l, &format!("--sdnotify=conmon: telling {socket}: {e}"));
+    }
+    let mut health = match &l.health {
+        Some(h) if recorded => Some(crate::health::HealthTimer::start(h, health_warn)),
+        _ => None,
+    };
     match watched {
         Ok(pidfd) => {
             relay.deadline = l
@@ -498,6 +519,9 @@ fn run_container(
             }
         }
         Err(e) => warn(l, &e),
+    }
+    if let Some(t) = &mut health {
+        t.stop();
     }
     let mut status = 0;
     // SAFETY: waitpid on our (re-parented) child.

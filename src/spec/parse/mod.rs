@@ -10,6 +10,7 @@
 
 pub mod device;
 pub mod env;
+pub mod health;
 pub mod hosts;
 pub mod log;
 pub mod mount;

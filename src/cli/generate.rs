@@ -1,0 +1,135 @@
+//! `generate systemd`: systemd units for containers, as Podman writes
+//! them (`--new`, `--name`, `--files`, `--format json`, ...). The engine
+//! renders; this front end resolves `--files`' directory (the working
+//! one) and writes there.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+use crate::config::Context;
+use crate::engine::container::{self as engine, systemd_unit};
+use crate::engine::image;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum GenerateCommand {
+    /// Generate systemd units
+    Systemd(SystemdArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SystemdArgs {
+    /// Add dependencies order to the generated unit file
+    #[arg(long, value_name = "UNIT")]
+    after: Vec<String>,
+    /// Systemd unit name prefix for containers
+    #[arg(long, default_value = "container", value_name = "PREFIX")]
+    container_prefix: String,
+    /// Set environment variables to the systemd unit files
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Generate .service files instead of printing to stdout
+    #[arg(short, long)]
+    files: bool,
+    /// Print the created units in specified format (json)
+    #[arg(long)]
+    format: Option<String>,
+    /// Use container/pod names instead of IDs
+    #[arg(short, long)]
+    name: bool,
+    /// Create a new container or pod instead of starting an existing one
+    #[arg(long)]
+    new: bool,
+    /// Skip header generation
+    #[arg(long)]
+    no_header: bool,
+    /// Systemd unit name prefix for pods (pods are not supported yet)
+    #[arg(long, default_value = "pod", value_name = "PREFIX")]
+    pod_prefix: String,
+    /// Similar to wants, but declares stronger requirement dependencies
+    #[arg(long, value_name = "UNIT")]
+    requires: Vec<String>,
+    /// Systemd restart-policy
+    #[arg(long, default_value = "on-failure", value_name = "POLICY")]
+    restart_policy: String,
+    /// Systemd restart-sec
+    #[arg(long, value_name = "SECONDS")]
+    restart_sec: Option<u32>,
+    /// Systemd unit name separator between name/id and prefix
+    #[arg(long, default_value = "-", value_name = "SEPARATOR")]
+    separator: String,
+    /// Start timeout override
+    #[arg(long, value_name = "SECONDS")]
+    start_timeout: Option<u32>,
+    /// Stop timeout override (default: the container's, 10 unless set)
+    #[arg(short = 't', long, visible_alias = "time", value_name = "SECONDS")]
+    stop_timeout: Option<u32>,
+    /// Make it a template file and use %i and %I specifiers (not supported by hutch yet)
+    #[arg(long)]
+    template: bool,
+    /// Add (weak) requirement dependencies to the generated unit file
+    #[arg(long, value_name = "UNIT")]
+    wants: Vec<String>,
+    /// The container (name or id)
+    container: String,
+}
+
+pub fn run(ctx: &Context, cmd: &GenerateCommand) -> anyhow::Result<ExitCode> {
+    let GenerateCommand::Systemd(args) = cmd;
+    if args.template {
+        bail!("--template: template units are not supported by hutch yet");
+    }
+    match args.format.as_deref() {
+        None | Some("" | "json") => {}
+        Some(f) => bail!("unsupported format {f:?}: only json is supported"),
+    }
+    let opts = systemd_unit::SystemdOptions {
+        new: args.new,
+        use_name: args.name,
+        restart_policy: args.restart_policy.clone(),
+        restart_sec: args.restart_sec,
+        start_timeout: args.start_timeout,
+        stop_timeout: args.stop_timeout,
+        container_prefix: args.container_prefix.clone(),
+        separator: args.separator.clone(),
+        no_header: args.no_header,
+        env: args.env.clone(),
+        wants: args.wants.clone(),
+        after: args.after.clone(),
+        requires: args.requires.clone(),
+    };
+    opts.validate()?;
+    let store = image::open_store(ctx)?;
+    let state = engine::open_state(ctx)?;
+    let unit = systemd_unit::generate(ctx, &store, &state, &args.container, &opts)?;
+    let mut out = std::io::stdout().lock();
+    if args.files {
+        let dir = std::env::current_dir().context("finding the working directory")?;
+        let path = dir.join(format!("{}.service", unit.name));
+        std::fs::write(&path, &unit.content)
+            .with_context(|| format!("writing {}", path.display()))?;
+        if args.format.as_deref() == Some("json") {
+            let map = serde_json::json!({ unit.name: path.to_string_lossy() });
+            writeln!(out, "{}", indented(&map)?)?;
+        } else {
+            writeln!(out, "{}", path.display())?;
+        }
+    } else if args.format.as_deref() == Some("json") {
+        let map = serde_json::json!({ unit.name: unit.content });
+        writeln!(out, "{}", indented(&map)?)?;
+    } else {
+        write!(out, "{}", unit.content)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Go's `json.MarshalIndent(v, "", " ")`, as Podman prints units.
+fn indented(v: &serde_json::Value) -> anyhow::Result<String> {
+    use serde::Serialize as _;
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    v.serialize(&mut ser)?;
+    Ok(String::from_utf8(buf)?)
+}

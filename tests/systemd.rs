@@ -1,0 +1,268 @@
+//! The systemd side without systemd (this CI host has none): `generate
+//! systemd` units and the commands they run, as a unit would run them;
+//! `--sdnotify=conmon` telling a NOTIFY_SOCKET that the container runs.
+
+mod common;
+
+use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
+
+use common::images::*;
+use common::*;
+
+struct Env(TestEnv);
+
+impl std::ops::Deref for Env {
+    type Target = TestEnv;
+    fn deref(&self) -> &TestEnv {
+        &self.0
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.0.run(["rm", "-a", "-f", "-t", "0"]);
+    }
+}
+
+fn inspect(env: &TestEnv, name: &str, format: &str) -> String {
+    env.ok(["inspect", "--format", format, name])
+        .trim()
+        .to_owned()
+}
+
+/// A datagram socket the test user may send to, as systemd's.
+fn notify_socket(env: &TestEnv) -> (UnixDatagram, String) {
+    let path = env.root.join("notify");
+    let sock = UnixDatagram::bind(&path).expect("bind the notify socket");
+    chown(&path, env.user.uid, env.user.gid);
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    (sock, path.to_string_lossy().into_owned())
+}
+
+#[test]
+fn sdnotify_conmon_tells_the_socket_once_the_container_runs() {
+    let mut env = Env(busybox_env(&[]));
+    let (sock, path) = notify_socket(&env);
+    env.0.vars.push(("NOTIFY_SOCKET".into(), path));
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "n",
+        "--sdnotify=conmon",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("READY=1 within 20 s");
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let monitor = inspect(&env, "n", "{{.State.ConmonPid}}");
+    assert_eq!(msg, format!("MAINPID={monitor}\nREADY=1\n"));
+    assert_eq!(inspect(&env, "n", "{{.State.Status}}"), "running");
+    // `ignore` (and no flag) leave the socket alone.
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "quiet",
+        "--sdnotify=ignore",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    env.ok(["run", "-d", "--name", "plain", "busybox", "sleep", "1000"]);
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    assert!(sock.recv(&mut buf).is_err(), "nothing more was sent");
+    let out = env.run(["run", "--rm", "--sdnotify=container", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("not supported by hutch yet"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The value of `key=` in a unit, continuation lines joined.
+fn unit_value(unit: &str, key: &str) -> Option<String> {
+    let mut lines = unit.lines();
+    while let Some(l) = lines.next() {
+        if let Some(v) = l.strip_prefix(&format!("{key}=")) {
+            let mut v = v.to_owned();
+            while v.ends_with('\\') {
+                v.pop();
+                v.push_str(lines.next().unwrap_or("").trim_start());
+            }
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// A unit's command line as systemd splits it (quotes, `\"`, `%%`, `$$`),
+/// with `%t` and `%n` given.
+fn split_command(line: &str, t: &str, n: &str) -> Vec<String> {
+    let line = line.replace("%t", t).replace("%n", n);
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_quotes = false;
+    let mut chars = line.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    cur.push(next);
+                }
+                any = true;
+            }
+            '"' => {
+                in_quotes = !in_quotes;
+                any = true;
+            }
+            '%' if chars.peek() == Some(&'%') => {
+                chars.next();
+                cur.push('%');
+            }
+            '$' if chars.peek() == Some(&'$') => {
+                chars.next();
+                cur.push('$');
+            }
+            ' ' | '\t' if !in_quotes => {
+                if any || !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            _ => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any || !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+#[test]
+fn generate_systemd_units_whose_commands_work() {
+    let env = Env(busybox_env(&[]));
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--health-cmd",
+        "[\"true\"]",
+        "--health-interval",
+        "disable",
+        "-e",
+        "GREETING=hi there",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $GREETING; sleep 1000",
+    ]);
+    let id = inspect(&env, "web", "{{.Id}}");
+    // An existing container: start/stop by name, PIDFile the monitor's.
+    let unit = env.ok(["generate", "systemd", "--name", "--no-header", "web"]);
+    assert!(
+        unit.starts_with("# container-web.service\n\n[Unit]\n"),
+        "{unit}"
+    );
+    assert_eq!(unit_value(&unit, "Type").as_deref(), Some("forking"));
+    assert_eq!(unit_value(&unit, "TimeoutStopSec").as_deref(), Some("70"));
+    let pid_file = unit_value(&unit, "PIDFile").expect("PIDFile");
+    let pid = std::fs::read_to_string(&pid_file).expect("the monitor's pid file");
+    assert_eq!(pid.trim(), inspect(&env, "web", "{{.State.ConmonPid}}"));
+    let start = unit_value(&unit, "ExecStart").expect("ExecStart");
+    assert!(start.ends_with(" start web"), "{start}");
+
+    // --new: the create command replayed as the unit runs it.
+    let unit = env.ok(["generate", "systemd", "--new", "--name", "-t", "2", "web"]);
+    assert_eq!(unit_value(&unit, "Type").as_deref(), Some("notify"));
+    assert_eq!(unit_value(&unit, "TimeoutStopSec").as_deref(), Some("62"));
+    let rundir = env.root.join("unit-run");
+    std::fs::create_dir_all(&rundir).expect("run dir");
+    chown(&rundir, env.user.uid, env.user.gid);
+    let t = rundir.to_string_lossy().into_owned();
+    let n = "container-web.service";
+    let exec = |key: &str| {
+        let words = split_command(&unit_value(&unit, key).expect(key), &t, n);
+        // The unit's hutch is this test's binary: its arguments are what
+        // matters.
+        assert!(words[0].ends_with("/hutch"), "{words:?}");
+        words[1..].to_vec()
+    };
+    let run = exec("ExecStart");
+    assert!(
+        run.windows(2).any(|w| w == ["-e", "GREETING=hi there"]),
+        "{run:?}"
+    );
+    assert!(
+        run.ends_with(&[
+            "busybox".into(),
+            "sh".into(),
+            "-c".into(),
+            "echo $GREETING; sleep 1000".into()
+        ]),
+        "{run:?}"
+    );
+    // The unit replaces the container it was generated from (--replace).
+    env.ok(&run);
+    let new_id = inspect(&env, "web", "{{.Id}}");
+    assert_ne!(new_id, id, "a new container");
+    let cid = std::fs::read_to_string(rundir.join(format!("{n}.ctr-id"))).expect("cidfile");
+    assert_eq!(cid.trim(), new_id);
+    assert!(wait_until(Duration::from_secs(20), || {
+        env.ok(["logs", "web"]).contains("hi there")
+    }));
+    env.ok(&exec("ExecStop"));
+    env.ok(&exec("ExecStopPost"));
+    assert!(
+        env.ok(["ps", "-a", "-q"]).trim().is_empty(),
+        "ExecStopPost removed it"
+    );
+    // Stopping twice (ExecStop, then ExecStopPost after a crash) is fine.
+    env.ok(&exec("ExecStopPost"));
+
+    // --files writes NAME.service in the working directory; json maps
+    // names to units.
+    env.ok(["run", "-d", "--name", "db", "busybox", "sleep", "1000"]);
+    let out = env.ok(["generate", "systemd", "--files", "--name", "db"]);
+    let path = env.home.join("container-db.service");
+    assert_eq!(out.trim(), path.to_string_lossy());
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("unit file")
+            .contains("ExecStart=")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(["generate", "systemd", "--format", "json", "--name", "db"]))
+            .expect("json");
+    assert!(
+        json["container-db"]
+            .as_str()
+            .is_some_and(|u| u.contains("[Service]"))
+    );
+
+    // Errors as Podman words them, exit 125.
+    let out = env.run(["generate", "systemd", "--restart-policy", "bogus", "db"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr(&out).trim(),
+        "Error: bogus is not a valid restart policy"
+    );
+    let out = env.run(["generate", "systemd", "nosuch"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).starts_with("Error: nosuch does not refer to a container or pod"),
+        "{}",
+        stderr(&out)
+    );
+}
