@@ -10,5 +10,6 @@ pub mod network;
 pub mod state;
 pub mod system;
 pub mod volume;
+pub mod build;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};
