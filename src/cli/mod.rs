@@ -16,6 +16,7 @@ mod unshare;
 mod version;
 mod volume;
 mod yaml;
+mod build;
 
 use std::process::ExitCode;
 
@@ -187,6 +188,11 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Build an image using instructions from Containerfiles
+    Build(build::BuildArgs),
+    /// Build images (Docker's buildx command: `buildx build`)
+    #[command(subcommand)]
+    Buildx(build::BuildxCommand),
 }
 
 impl Command {
@@ -243,6 +249,7 @@ impl Command {
             | Command::Tag(_)
             | Command::Untag(_)
             | Command::Volume(_) => true,
+            Command::Build(_) | Command::Buildx(_) => true,
         }
     }
 }
@@ -374,6 +381,8 @@ pub fn main() -> ExitCode {
         Command::Unshare(args) => unshare::run(&ctx, &args),
         Command::Version(args) => version::run(&args),
         Command::Volume(cmd) => volume::run(&ctx, cmd),
+        Command::Build(args) => build::build(&ctx, &args),
+        Command::Buildx(cmd) => build::buildx(&ctx, &cmd),
     };
     match result {
         Ok(code) => code,
