@@ -68,6 +68,7 @@ fn a_simple_build_runs_copies_and_sets_the_config() {
     let out = build(&env, &dir, &["-t", "simple"]);
     let so = stdout(&out);
     assert!(out.status.success(), "{so}\n{}", stderr(&out));
+    println!("{so}");
     assert!(so.contains("STEP 1/10: FROM busybox"), "{so}");
     assert!(so.contains("COMMIT localhost/simple:latest"), "{so}");
     assert!(so.contains("Successfully tagged localhost/simple:latest"), "{so}");

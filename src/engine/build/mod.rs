@@ -128,6 +128,13 @@ struct Builder<'a> {
     /// Images this build committed that no later step or tag keeps
     /// (`--layers=false` removes them at the end).
     intermediates: Vec<ImageRecord>,
+    /// `[2/3] ` while stage 2 of 3 runs; empty for one stage.
+    prefix: String,
+}
+
+/// Podman's (buildah's) short id: 11 hex digits.
+fn short(img: &ImageRecord) -> &str {
+    &img.id.hex()[..11]
 }
 
 fn bad(msg: impl std::fmt::Display) -> Error {
@@ -199,6 +206,7 @@ pub fn build(
         out,
         err,
         intermediates: Vec::new(),
+        prefix: String::new(),
     };
     for (i, stage) in file.stages.iter().enumerate().take(last + 1) {
         let img = b.stage(i, stage, i == last)?;
@@ -242,6 +250,7 @@ impl Builder<'_> {
         } else {
             String::new()
         };
+        self.prefix = prefix.clone();
         let total = stage.steps.len() + 1;
         self.say(&format!("{prefix}STEP 1/{total}: {}", stage.from_text))?;
         let look = |n: &str| self.global_args.get(n).cloned();
@@ -298,7 +307,7 @@ impl Builder<'_> {
             }
         };
         if !last && !self.opts.quiet {
-            writeln!(self.out, "--> {}", image.id.short())?;
+            writeln!(self.out, "--> {}", short(&image))?;
         }
         Ok(image)
     }
@@ -364,9 +373,10 @@ impl Builder<'_> {
         if last {
             let name = self.opts.tags.first().cloned().unwrap_or_default();
             let shown = reference::local_name(&name).unwrap_or(name);
-            self.say(&format!("COMMIT {shown}").trim_end().to_owned())?;
+            let prefix = self.prefix.clone();
+            self.say(format!("{prefix}COMMIT {shown}").trim_end())?;
         }
-        self.say(&format!("--> {}", img.id.short()))
+        self.say(&format!("--> {}", short(img)))
     }
 
     /// A config-only step: `change` edits the config; committed with an

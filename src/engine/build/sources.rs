@@ -77,8 +77,9 @@ impl SourceRoot {
         let rel = clean.join("/");
         let missing = || {
             Error::not_found(format!(
-                "COPY/ADD source {arg:?}: no such file or directory in {}",
-                self.shown
+                "checking on sources under {:?}: copier: stat: \"/{}\": no such file or directory",
+                self.path.display().to_string(),
+                clean.join("/")
             ))
         };
         if !rel.is_empty() && self.ignore.excluded(&rel) {
