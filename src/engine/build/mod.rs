@@ -43,6 +43,8 @@ const PROXY_ARGS: [&str; 8] = [
     "NO_PROXY", "no_proxy",
 ];
 
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     /// The Containerfile's text, read by the front end.
@@ -331,7 +333,17 @@ impl Builder<'_> {
                 .map_err(Error::from_any)
                 .with_context(|| format!("FROM {base}"))?,
         };
-        let config = crate::engine::image::config(self.store, &img)?;
+        let mut config = crate::engine::image::config(self.store, &img)?;
+        // buildah gives an image without PATH the default one.
+        let env = cfg::strings(config["config"].get("Env"));
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            let mut with = vec![DEFAULT_PATH.to_owned()];
+            with.extend(env);
+            if !config["config"].is_object() {
+                config["config"] = json!({});
+            }
+            config["config"]["Env"] = json!(with);
+        }
         Ok(Work {
             image: Some(img),
             config,
@@ -530,12 +542,15 @@ impl Builder<'_> {
                 })
             }
             Inst::Workdir(dir) => {
+                // Config only, as buildah: the directory is made by the
+                // next RUN (or COPY into it), not by WORKDIR.
                 let dir = self.expand(work, dir)?;
-                let cur = cfg::strings(None);
-                let _ = cur;
                 let base = work.config["config"]["WorkingDir"].as_str().unwrap_or("/").to_owned();
                 let abs = if dir.starts_with('/') { dir } else { format!("{}/{dir}", base.trim_end_matches('/')) };
-                self.workdir(work, &step.text, &abs, last)
+                self.meta_commit(work, &step.text, last, move |w| {
+                    w.cc().insert("WorkingDir".into(), json!(abs));
+                    Ok(())
+                })
             }
             Inst::Run { command, heredocs, flags } => self.run(work, step, command, heredocs, flags, last),
             Inst::Copy(spec) => self.copy(work, step, spec, last),
@@ -571,42 +586,6 @@ impl Builder<'_> {
         config["created"] = json!(time::rfc3339(time::now()));
         image::add_history(&mut config, created_by, false);
         image::commit(self.store, work.image.as_ref(), &mut config, Some(layer), &[])
-    }
-
-    fn workdir(&mut self, work: &mut Work, text: &str, abs: &str, last: bool) -> Result<()> {
-        let abs = abs.to_owned();
-        let after = abs.clone();
-        self.cached(work, &[text, &after], |b, w| {
-            w.cc().insert("WorkingDir".into(), json!(abs));
-            let created_by = format!("/bin/sh -c #(nop) WORKDIR {abs}");
-            match w.image.clone() {
-                Some(img) => {
-                    let sc = StepContainer::create(b.ctx, b.store, b.state, &img, &b.process(w, vec!["/".into()]))?;
-                    sc.mkdir(&abs)?;
-                    b.commit_container(w, &sc, &created_by)
-                }
-                None => {
-                    // scratch: the directories as a layer of their own.
-                    let _adding = b.store.adding()?;
-                    let parts = crate::image::build::glob::clean(&abs).unwrap_or_default();
-                    let ctx_root: &SourceRoot = &b.context;
-                    let layer = image::put_layer(b.store, |pipe| {
-                        let mut sw = SourceWriter::new(ctx_root, pipe, EntryOptions::default());
-                        for i in 1..=parts.len() {
-                            sw.add_plain_dir(&parts[..i].join("/"))?;
-                        }
-                        sw.finish()?;
-                        Ok(())
-                    })?;
-                    let mut config = w.config.clone();
-                    config["created"] = json!(time::rfc3339(time::now()));
-                    image::add_history(&mut config, &created_by, false);
-                    image::commit(b.store, None, &mut config, Some(layer), &[])
-                }
-            }
-        })?;
-        let img = work.image.clone().expect("set by cached");
-        self.finish_line(last, &img)
     }
 
     fn run(
@@ -660,6 +639,9 @@ impl Builder<'_> {
         let user = p.user.clone().unwrap_or_default();
         self.cached(work, &["RUN", &key_argv, &user], |b, w| {
             let sc = StepContainer::create(b.ctx, b.store, b.state, &img, &p)?;
+            if let Some(wd) = &p.workdir {
+                sc.mkdir(wd)?;
+            }
             let code = sc.run(&mut *b.out, &mut *b.err)?;
             if code != 0 {
                 return Err(Error::runtime(

@@ -123,7 +123,7 @@ impl<'a> StepContainer<'a> {
         write: impl FnOnce(std::io::PipeWriter) -> Result<()> + Send,
     ) -> Result<()> {
         let root = MountedRoot::mount(self.store, self.state, &self.c)?;
-        let dir = mkdir_all(&root, dest)?;
+        let dir = mkdir_all(&root, dest, owner)?;
         let opts = ApplyOptions {
             whiteouts: WhiteoutFormat::Literal,
             ownership: Ownership::Fixed {
@@ -165,7 +165,7 @@ impl<'a> StepContainer<'a> {
     /// `path`'s directories created as needed; an `O_PATH` fd of the last.
     pub fn mkdir(&self, path: &str) -> Result<()> {
         let root = MountedRoot::mount(self.store, self.state, &self.c)?;
-        mkdir_all(&root, path).map(|_| ())
+        mkdir_all(&root, path, (0, 0)).map(|_| ())
     }
 
     /// The uid and gid a `--chown` user names, looked up in the
@@ -188,7 +188,9 @@ impl<'a> StepContainer<'a> {
     }
 }
 
-fn mkdir_all(root: &MountedRoot<'_>, path: &str) -> Result<std::os::fd::OwnedFd> {
+/// Creates `path`'s missing directories (0755, owned by `owner`, as
+/// buildah gives a COPY --chown's new parents); an `O_PATH` fd of the last.
+fn mkdir_all(root: &MountedRoot<'_>, path: &str, owner: (u32, u32)) -> Result<std::os::fd::OwnedFd> {
     let mut cur: Vec<Vec<u8>> = Vec::new();
     for part in inroot::split(path.as_bytes()) {
         let mut probe = cur.clone();
@@ -202,13 +204,22 @@ fn mkdir_all(root: &MountedRoot<'_>, path: &str) -> Result<std::os::fd::OwnedFd>
                 .split_last()
                 .ok_or_else(|| Error::internal("an empty path component"))?;
             let d = inroot::open_dir(root.fd.as_fd(), parent)?;
-            rustix::fs::mkdirat(
-                d.as_fd(),
-                std::ffi::OsStr::new(std::str::from_utf8(leaf).unwrap_or("_")),
-                rustix::fs::Mode::from_raw_mode(0o755),
-            )
-            .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error()))
-            .with_context(|| format!("creating {path} in the image"))?;
+            let name = std::ffi::OsStr::new(std::str::from_utf8(leaf).unwrap_or("_"));
+            let errno = |e: rustix::io::Errno| std::io::Error::from_raw_os_error(e.raw_os_error());
+            rustix::fs::mkdirat(d.as_fd(), name, rustix::fs::Mode::from_raw_mode(0o755))
+                .map_err(errno)
+                .with_context(|| format!("creating {path} in the image"))?;
+            if owner != (0, 0) {
+                rustix::fs::chownat(
+                    d.as_fd(),
+                    name,
+                    Some(rustix::fs::Uid::from_raw(owner.0)),
+                    Some(rustix::fs::Gid::from_raw(owner.1)),
+                    rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .map_err(errno)
+                .with_context(|| format!("chown of {path} in the image"))?;
+            }
         }
         cur = r.parts;
     }
