@@ -350,3 +350,201 @@ fn corpus_containerignore_matches_podman() {
 fn corpus_symlinks_and_hard_links_match_podman() {
     compare_with_podman("links");
 }
+
+// ---- failures, the cache, hostile contexts, hutch-only features -------
+
+#[test]
+fn a_failing_run_exits_with_its_code_and_names_the_step() {
+    let (env, _) = bb_env();
+    let dir = fixture(&env, "failing");
+    let out = build(&env, &dir, &[]);
+    assert_eq!(out.status.code(), Some(7), "podman exits with the RUN's code");
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert!(so.contains("before\n"), "RUN output is relayed: {so}");
+    assert!(se.contains("on-stderr"), "{se}");
+    assert!(
+        se.contains("building at STEP \"RUN echo on-stderr >&2; exit 7\": while running runtime: exit status 7"),
+        "{se}"
+    );
+    assert!(!so.contains("never"), "no step after the failure runs: {so}");
+    // The step's container is gone.
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+}
+
+#[test]
+fn a_missing_copy_source_names_the_file_and_the_context() {
+    let (env, _) = bb_env();
+    let dir = context(&env, "ctx", &[("Containerfile", "FROM localhost/busybox\nCOPY nothere.txt /x\n")]);
+    let out = build(&env, &dir, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    let se = stderr(&out);
+    assert!(se.contains("\"/nothere.txt\": no such file or directory"), "{se}");
+    assert!(se.contains(&format!("{:?}", dir.display().to_string())), "names the context: {se}");
+}
+
+#[test]
+fn hostile_contexts_stay_inside() {
+    let (env, _) = bb_env();
+    let dir = fixture(&env, "links");
+    // ../x is refused, not quietly read from the context's root.
+    fs::write(dir.join("Containerfile"), "FROM localhost/busybox\nCOPY ../x /x\n").unwrap();
+    let out = build(&env, &dir, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("outside the build context"), "{}", stderr(&out));
+    // A link to /etc/passwd resolves inside the context, where there is none.
+    for src in ["tree/link-out", "tree/up/etc/passwd"] {
+        fs::write(dir.join("Containerfile"), format!("FROM localhost/busybox\nCOPY {src} /x\n")).unwrap();
+        let out = build(&env, &dir, &[]);
+        assert_eq!(out.status.code(), Some(125), "{src}: {}", stdout(&out));
+        assert!(stderr(&out).contains("no such file or directory"), "{src}: {}", stderr(&out));
+    }
+    // Copied as links, they point where they pointed, and nothing of the
+    // host's came along.
+    fs::write(dir.join("Containerfile"), "FROM localhost/busybox\nCOPY tree /t/\n").unwrap();
+    let out = build(&env, &dir, &["-t", "links"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ls = env.ok(["run", "--rm", "links", "sh", "-c", "readlink /t/link-out; readlink /t/up; cat /etc/passwd | wc -l"]);
+    assert_eq!(ls, "/etc/passwd\n../../../../..\n2\n");
+    // A huge ignore file is read in full (its last exception counts).
+    let mut ig = String::new();
+    for i in 0..50_000 {
+        ig.push_str(&format!("nomatch-{i}/**\n"));
+    }
+    ig.push_str("tree/file\n");
+    fs::write(dir.join(".containerignore"), ig).unwrap();
+    fs::write(dir.join("Containerfile"), "FROM localhost/busybox\nCOPY tree /t/\n").unwrap();
+    open_up(&dir);
+    let started = std::time::Instant::now();
+    let out = build(&env, &dir, &["-t", "ignored"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let ls = env.ok(["run", "--rm", "ignored", "ls", "/t"]);
+    assert!(!ls.contains("file\n"), "tree/file was ignored: {ls}");
+    assert!(ls.contains("hard"), "{ls}");
+}
+
+#[test]
+fn an_unchanged_rebuild_runs_nothing_and_an_edit_reruns_only_what_follows() {
+    let (env, _) = bb_env();
+    let cf = "FROM localhost/busybox\nRUN echo first-run-$((1+1))\nCOPY a.txt /a.txt\nRUN echo after-copy-$((1+2))\nCOPY b.txt /b.txt\nRUN cat /a.txt /b.txt\n";
+    let dir = context(&env, "ctx", &[("Containerfile", cf), ("a.txt", "a1\n"), ("b.txt", "b1\n")]);
+    let first = build(&env, &dir, &["-t", "cached"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let so = stdout(&first);
+    assert!(so.contains("first-run-2\n") && so.contains("a1\nb1\n"), "{so}");
+    let id1 = env.ok(["image", "inspect", "--format", "{{.Id}}", "cached"]);
+
+    let again = build(&env, &dir, &["-t", "cached"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let so = stdout(&again);
+    assert_eq!(so.matches("--> Using cache ").count(), 5, "every step from the cache: {so}");
+    assert!(!so.contains("first-run-2\n") && !so.contains("after-copy-3\n"), "no RUN ran: {so}");
+    assert_eq!(env.ok(["image", "inspect", "--format", "{{.Id}}", "cached"]), id1);
+
+    // Only b.txt changes: the steps up to its COPY come from the cache.
+    fs::write(dir.join("b.txt"), "b2\n").unwrap();
+    let edited = build(&env, &dir, &["-t", "cached"]);
+    assert!(edited.status.success(), "{}", stderr(&edited));
+    let so = stdout(&edited);
+    assert_eq!(so.matches("--> Using cache ").count(), 3, "{so}");
+    assert!(!so.contains("first-run-2\n") && !so.contains("after-copy-3\n"), "{so}");
+    assert!(so.contains("a1\nb2\n"), "the last RUN ran again: {so}");
+
+    // A touch that changes no content keeps the cache.
+    let f = fs::File::options().append(true).open(dir.join("a.txt")).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5)).unwrap();
+    let touched = build(&env, &dir, &["-t", "cached"]);
+    assert_eq!(stdout(&touched).matches("--> Using cache ").count(), 5, "{}", stdout(&touched));
+
+    // --no-cache runs everything.
+    let fresh = build(&env, &dir, &["--no-cache", "-t", "cached"]);
+    let so = stdout(&fresh);
+    assert!(!so.contains("Using cache") && so.contains("first-run-2\n"), "{so}");
+}
+
+#[test]
+fn heredocs_onbuild_add_archives_scratch_and_flags() {
+    let (env, _) = bb_env();
+    // An archive ADD unpacks.
+    let mut tb = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(4);
+    h.set_mode(0o640);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(1_700_000_000);
+    tb.append_data(&mut h, "inner/packed.txt", &b"tar\n"[..]).unwrap();
+    let archive = gzip(&tb.into_inner().unwrap());
+    let dir = context(&env, "ctx", &[("plain.txt", "plain\n")]);
+    fs::write(dir.join("files.tar.gz"), archive).unwrap();
+    open_up(&dir);
+    let base = "FROM localhost/busybox AS base\nONBUILD RUN echo trigger-ran > /trigger\n\n";
+    let cf = format!(
+        "{base}FROM base\nARG P=/usr/local/bin/tool.tar.gz\nRUN <<EOF\necho heredoc-one > /h1\necho \"${{P##*/}}\" > /h2\nEOF\nADD files.tar.gz /unpacked/\nADD plain.txt /plain\nCOPY <<EOF /from-heredoc\ncopied text\nEOF\nENV SUFFIX=${{P%.tar.gz}}\n\nFROM scratch AS empty\nCOPY plain.txt /only/\n"
+    );
+    // -f outside the context.
+    let cf_path = env.root.join("elsewhere.Containerfile");
+    fs::write(&cf_path, cf).unwrap();
+    open_up(&env.root.join("ctx"));
+    fs::set_permissions(&cf_path, fs::Permissions::from_mode(0o644)).unwrap();
+    let iid = env.home.join("iid");
+    let out = build(
+        &env,
+        &dir,
+        &["-f", cf_path.to_str().unwrap(), "--target", "1", "-t", "feat", "--iidfile", iid.to_str().unwrap(), "--build-arg", "P=/opt/x.tar.gz", "--label", "from=cli"],
+    );
+    // --target takes a stage name; "1" is not one.
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    let out = build(
+        &env,
+        &dir,
+        &["-f", cf_path.to_str().unwrap(), "-t", "feat", "--iidfile", iid.to_str().unwrap(), "--build-arg", "P=/opt/x.tar.gz", "--label", "from=cli"],
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    // The last stage is `empty`: scratch with one file.
+    let empty_id = fs::read_to_string(&iid).unwrap();
+    assert!(empty_id.starts_with("sha256:"), "{empty_id}");
+    let cfg = inspect(&env, "feat");
+    assert_eq!(cfg["Config"]["Labels"]["from"], "cli");
+    let ctr = env.ok(["create", "feat", "x"]);
+    let tarb = env.hutch(["export", ctr.trim()]).output().unwrap();
+    let (tree, _) = tree_of(&tarb.stdout);
+    assert!(tree.contains_key("only/plain.txt") && !tree.contains_key("bin/busybox"), "{tree:?}");
+
+    let out = build(&env, &dir, &["-f", cf_path.to_str().unwrap(), "--target", "empty", "-q"]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).lines().count(), 1, "-q prints the id alone: {}", stdout(&out));
+
+    // The middle stage, by --target of a later name: check its files.
+    let cf2 = fs::read_to_string(&cf_path).unwrap().replace("FROM base\n", "FROM base AS main\n");
+    fs::write(&cf_path, cf2).unwrap();
+    let out = build(&env, &dir, &["-f", cf_path.to_str().unwrap(), "--target", "main", "-t", "main", "--build-arg", "P=/opt/x.tar.gz"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let got = env.ok([
+        "run", "--rm", "main", "sh", "-c",
+        "cat /trigger /h1 /h2 /unpacked/inner/packed.txt /plain /from-heredoc; stat -c %a /unpacked/inner/packed.txt; echo $SUFFIX",
+    ]);
+    assert_eq!(
+        got,
+        "trigger-ran\nheredoc-one\nx.tar.gz\ntar\nplain\ncopied text\n640\n/opt/x\n"
+    );
+    // ONBUILD triggers are not inherited further.
+    assert!(inspect(&env, "main")["Config"]["OnBuild"].as_array().is_none_or(|a| a.is_empty()));
+}
+
+#[test]
+fn build_is_also_image_build_and_buildx_build() {
+    let (env, _) = bb_env();
+    let dir = context(&env, "ctx", &[("Dockerfile", "FROM localhost/busybox\nLABEL k=v\n")]);
+    for cmd in [&["image", "build"][..], &["buildx", "build"][..]] {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.extend(["-t", "alias", dir.to_str().unwrap()]);
+        let out = env.run(&args);
+        assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
+    }
+    // A foreign platform is refused with a clear error.
+    let out = build(&env, &dir, &["--platform", "linux/s390x"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("native platform"), "{}", stderr(&out));
+}

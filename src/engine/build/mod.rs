@@ -253,8 +253,6 @@ impl Builder<'_> {
             String::new()
         };
         self.prefix = prefix.clone();
-        let total = stage.steps.len() + 1;
-        self.say(&format!("{prefix}STEP 1/{total}: {}", stage.from_text))?;
         let look = |n: &str| self.global_args.get(n).cloned();
         let base = expand::word(&stage.base, self.file.escape, &look).map_err(|e| bad(format!("FROM {}: {e}", stage.base)))?;
         if let Some(p) = &stage.platform {
@@ -273,10 +271,10 @@ impl Builder<'_> {
         }
         steps.extend(stage.steps.iter().cloned());
         let n = steps.len();
+        // Triggers are numbered with the steps they precede.
+        self.say(&format!("{prefix}STEP 1/{}: {}", n + 1, stage.from_text))?;
         for (k, step) in steps.iter().enumerate() {
-            // Triggers are numbered with the steps they precede.
-            let shown = (k + 1 + 1).min(total.max(n + 1));
-            self.say(&format!("{prefix}STEP {shown}/{}: {}", total.max(n + 1), step.text))?;
+            self.say(&format!("{prefix}STEP {}/{}: {}", k + 2, n + 1, step.text))?;
             let is_last = last && k + 1 == n;
             self.step(&mut work, step, is_last)
                 .map_err(|e| e.context(format!("building at STEP \"{}\"", step.text)))?;
@@ -308,9 +306,6 @@ impl Builder<'_> {
                 image::commit(self.store, None, &mut work.config, None, &[])?
             }
         };
-        if !last && !self.opts.quiet {
-            writeln!(self.out, "--> {}", short(&image))?;
-        }
         Ok(image)
     }
 
@@ -607,7 +602,7 @@ impl Builder<'_> {
         let shell = work.shell();
         let argv = match (command, heredocs.first()) {
             // `RUN <<EOF` alone: the document is the script.
-            (CommandForm::Shell(s), Some(doc)) if s.trim_start().starts_with("<<") && !s.trim().contains(' ') => {
+            (CommandForm::Shell(s), Some(doc)) if s.trim().is_empty() || (s.trim_start().starts_with("<<") && !s.trim().contains(' ')) => {
                 let mut v = shell.clone();
                 v.push(doc.body.clone());
                 v

@@ -180,6 +180,8 @@ impl<'a, W: Write> SourceWriter<'a, W> {
         h.set_mode(0o755);
         h.set_size(0);
         h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
         self.builder.append_data(&mut h, format!("{name}/"), io::empty())
     }
 
@@ -190,6 +192,8 @@ impl<'a, W: Write> SourceWriter<'a, W> {
         h.set_mode(self.opts.chmod.unwrap_or(mode));
         h.set_size(data.len() as u64);
         h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
         self.builder.append_data(&mut h, name, data)
     }
 
