@@ -28,22 +28,35 @@ fn bb_layer() -> Vec<u8> {
         h.set_mtime(1_700_000_000);
         h
     };
-    for d in ["bin", "etc", "tmp", "proc", "dev", "sys", "run", "var", "var/tmp"] {
-        let mut h = hdr(tar::EntryType::Directory, 0, if d.ends_with("tmp") { 0o1777 } else { 0o755 });
-        b.append_data(&mut h, format!("{d}/"), std::io::empty()).unwrap();
+    for d in [
+        "bin", "etc", "tmp", "proc", "dev", "sys", "run", "var", "var/tmp",
+    ] {
+        let mut h = hdr(
+            tar::EntryType::Directory,
+            0,
+            if d.ends_with("tmp") { 0o1777 } else { 0o755 },
+        );
+        b.append_data(&mut h, format!("{d}/"), std::io::empty())
+            .unwrap();
     }
     let mut h = hdr(tar::EntryType::Regular, busybox.len() as u64, 0o755);
     b.append_data(&mut h, "bin/busybox", &busybox[..]).unwrap();
     for (name, data) in [
-        ("etc/passwd", &b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n"[..]),
+        (
+            "etc/passwd",
+            &b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n"[..],
+        ),
         ("etc/group", &b"root:x:0:\nnobody:x:65534:\n"[..]),
     ] {
         let mut h = hdr(tar::EntryType::Regular, data.len() as u64, 0o644);
         b.append_data(&mut h, name, data).unwrap();
     }
-    for a in ["sh", "ls", "cat", "echo", "id", "true", "false", "test", "mkdir", "chmod", "stat"] {
+    for a in [
+        "sh", "ls", "cat", "echo", "id", "true", "false", "test", "mkdir", "chmod", "stat",
+    ] {
         let mut h = hdr(tar::EntryType::Link, 0, 0o755);
-        b.append_link(&mut h, format!("bin/{a}"), "bin/busybox").unwrap();
+        b.append_link(&mut h, format!("bin/{a}"), "bin/busybox")
+            .unwrap();
     }
     b.into_inner().unwrap()
 }
@@ -53,7 +66,13 @@ fn bb_layer() -> Vec<u8> {
 fn bb_env() -> (TestEnv, PathBuf) {
     let env = TestEnv::new(TestUser::default_user());
     let tar = write_readable(&env.root, "bb.tar", &bb_layer());
-    env.ok(["import", "--change", "CMD=/bin/sh", tar.to_str().unwrap(), "localhost/busybox"]);
+    env.ok([
+        "import",
+        "--change",
+        "CMD=/bin/sh",
+        tar.to_str().unwrap(),
+        "localhost/busybox",
+    ]);
     (env, tar)
 }
 
@@ -117,7 +136,10 @@ fn a_simple_build_runs_copies_and_sets_the_config() {
     println!("{so}");
     assert!(so.contains("STEP 1/10: FROM busybox"), "{so}");
     assert!(so.contains("COMMIT localhost/simple:latest"), "{so}");
-    assert!(so.contains("Successfully tagged localhost/simple:latest"), "{so}");
+    assert!(
+        so.contains("Successfully tagged localhost/simple:latest"),
+        "{so}"
+    );
     let cfg = inspect(&env, "simple");
     let c = &cfg["Config"];
     assert_eq!(c["WorkingDir"], "/srv");
@@ -176,7 +198,13 @@ struct Podman<'a> {
 impl<'a> Podman<'a> {
     fn new(env: &'a TestEnv, tar: &Path) -> Podman<'a> {
         let p = Podman { env };
-        let out = p.run(&["import", "--change", "CMD=/bin/sh", tar.to_str().unwrap(), "localhost/busybox"]);
+        let out = p.run(&[
+            "import",
+            "--change",
+            "CMD=/bin/sh",
+            tar.to_str().unwrap(),
+            "localhost/busybox",
+        ]);
         assert!(out.status.success(), "podman import: {}", stderr(&out));
         p
     }
@@ -210,21 +238,48 @@ fn tree_of(tar_bytes: &[u8]) -> (std::collections::BTreeMap<String, String>, Vec
     let mut a = tar::Archive::new(tar_bytes);
     for e in a.entries().unwrap() {
         let mut e = e.unwrap();
-        let path = e.path().unwrap().to_string_lossy().trim_start_matches("./").trim_end_matches('/').to_owned();
+        let path = e
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_owned();
         if path.is_empty()
-            || ["dev", "proc", "sys", "run", "etc/hosts", "etc/hostname", "etc/resolv.conf", ".containerenv"]
-                .iter()
-                .any(|x| path == *x || path.starts_with(&format!("{x}/")))
+            || [
+                "dev",
+                "proc",
+                "sys",
+                "run",
+                "etc/hosts",
+                "etc/hostname",
+                "etc/resolv.conf",
+                ".containerenv",
+            ]
+            .iter()
+            .any(|x| path == *x || path.starts_with(&format!("{x}/")))
         {
             continue;
         }
         let h = e.header().clone();
-        let (uid, gid, mode) = (h.uid().unwrap(), h.gid().unwrap(), h.mode().unwrap() & 0o7777);
+        let (uid, gid, mode) = (
+            h.uid().unwrap(),
+            h.gid().unwrap(),
+            h.mode().unwrap() & 0o7777,
+        );
         let kind = match h.entry_type() {
             tar::EntryType::Directory => "dir".to_owned(),
-            tar::EntryType::Symlink => format!("symlink -> {}", e.link_name().unwrap().unwrap().display()),
+            tar::EntryType::Symlink => {
+                format!("symlink -> {}", e.link_name().unwrap().unwrap().display())
+            }
             tar::EntryType::Link => {
-                let target = e.link_name().unwrap().unwrap().to_string_lossy().trim_start_matches("./").to_owned();
+                let target = e
+                    .link_name()
+                    .unwrap()
+                    .unwrap()
+                    .to_string_lossy()
+                    .trim_start_matches("./")
+                    .to_owned();
                 let desc = map.get(&target).cloned().unwrap_or_default();
                 links.entry(target).or_default().push(path.clone());
                 map.insert(path, desc);
@@ -250,8 +305,17 @@ fn tree_of(tar_bytes: &[u8]) -> (std::collections::BTreeMap<String, String>, Vec
 }
 
 const CONFIG_FIELDS: [&str; 11] = [
-    "Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels", "ExposedPorts", "Volumes",
-    "Healthcheck", "StopSignal", "OnBuild",
+    "Env",
+    "Cmd",
+    "Entrypoint",
+    "WorkingDir",
+    "User",
+    "Labels",
+    "ExposedPorts",
+    "Volumes",
+    "Healthcheck",
+    "StopSignal",
+    "OnBuild",
 ];
 
 /// The compared config fields; empty and missing are the same.
@@ -286,23 +350,53 @@ fn compare_with_podman(name: &str) {
     let dir = fixture(&env, name);
     let tag = format!("fx-{name}");
     let out = build(&env, &dir, &["-t", &tag]);
-    assert!(out.status.success(), "hutch build {name}: {}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "hutch build {name}: {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let ctr = env.ok(["create", &tag, "true"]);
     let hutch_tar = env.hutch(["export", ctr.trim()]).output().unwrap();
-    assert!(hutch_tar.status.success(), "hutch export: {}", stderr(&hutch_tar));
+    assert!(
+        hutch_tar.status.success(),
+        "hutch export: {}",
+        stderr(&hutch_tar)
+    );
     let hutch_cfg = config_of(&inspect(&env, &tag));
     if !podman_available() {
         eprintln!("podman is not installed: {name} checked by hutch alone");
         return;
     }
     let podman = Podman::new(&env, &bb);
-    let out = podman.run(&["build", "--format", "docker", "-t", &tag, dir.to_str().unwrap()]);
-    assert!(out.status.success(), "podman build {name}: {}\n{}", stdout(&out), stderr(&out));
+    let out = podman.run(&[
+        "build",
+        "--format",
+        "docker",
+        "-t",
+        &tag,
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "podman build {name}: {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let pctr = podman.run(&["create", &tag, "true"]);
     assert!(pctr.status.success(), "podman create: {}", stderr(&pctr));
     let ptar_path = env.home.join("podman-export.tar");
-    let podman_tar = podman.run(&["export", "-o", ptar_path.to_str().unwrap(), String::from_utf8_lossy(&pctr.stdout).trim()]);
-    assert!(podman_tar.status.success(), "podman export: {}", stderr(&podman_tar));
+    let podman_tar = podman.run(&[
+        "export",
+        "-o",
+        ptar_path.to_str().unwrap(),
+        String::from_utf8_lossy(&pctr.stdout).trim(),
+    ]);
+    assert!(
+        podman_tar.status.success(),
+        "podman export: {}",
+        stderr(&podman_tar)
+    );
     let podman_tar_bytes = fs::read(&ptar_path).unwrap();
     let pi = podman.run(&["image", "inspect", &tag]);
     let pi: serde_json::Value = serde_json::from_slice(&pi.stdout).unwrap();
@@ -317,7 +411,11 @@ fn compare_with_podman(name: &str) {
         .filter(|k| ht.get(*k) != pt.get(*k))
         .map(|k| format!("{k}: hutch {:?} podman {:?}", ht.get(k), pt.get(k)))
         .collect();
-    assert!(diff.is_empty(), "{name}: trees differ:\n{}", diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "{name}: trees differ:\n{}",
+        diff.join("\n")
+    );
     assert_eq!(hl, pl, "{name}: hard-link groups");
     assert_eq!(
         serde_json::Value::Object(hutch_cfg),
@@ -358,7 +456,11 @@ fn a_failing_run_exits_with_its_code_and_names_the_step() {
     let (env, _) = bb_env();
     let dir = fixture(&env, "failing");
     let out = build(&env, &dir, &[]);
-    assert_eq!(out.status.code(), Some(7), "podman exits with the RUN's code");
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "podman exits with the RUN's code"
+    );
     let (so, se) = (stdout(&out), stderr(&out));
     assert!(so.contains("before\n"), "RUN output is relayed: {so}");
     assert!(se.contains("on-stderr"), "{se}");
@@ -366,7 +468,10 @@ fn a_failing_run_exits_with_its_code_and_names_the_step() {
         se.contains("building at STEP \"RUN echo on-stderr >&2; exit 7\": while running runtime: exit status 7"),
         "{se}"
     );
-    assert!(!so.contains("never"), "no step after the failure runs: {so}");
+    assert!(
+        !so.contains("never"),
+        "no step after the failure runs: {so}"
+    );
     // The step's container is gone.
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
 }
@@ -374,12 +479,25 @@ fn a_failing_run_exits_with_its_code_and_names_the_step() {
 #[test]
 fn a_missing_copy_source_names_the_file_and_the_context() {
     let (env, _) = bb_env();
-    let dir = context(&env, "ctx", &[("Containerfile", "FROM localhost/busybox\nCOPY nothere.txt /x\n")]);
+    let dir = context(
+        &env,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nCOPY nothere.txt /x\n",
+        )],
+    );
     let out = build(&env, &dir, &[]);
     assert_eq!(out.status.code(), Some(125));
     let se = stderr(&out);
-    assert!(se.contains("\"/nothere.txt\": no such file or directory"), "{se}");
-    assert!(se.contains(&format!("{:?}", dir.display().to_string())), "names the context: {se}");
+    assert!(
+        se.contains("\"/nothere.txt\": no such file or directory"),
+        "{se}"
+    );
+    assert!(
+        se.contains(&format!("{:?}", dir.display().to_string())),
+        "names the context: {se}"
+    );
 }
 
 #[test]
@@ -387,23 +505,50 @@ fn hostile_contexts_stay_inside() {
     let (env, _) = bb_env();
     let dir = fixture(&env, "links");
     // ../x is refused, not quietly read from the context's root.
-    fs::write(dir.join("Containerfile"), "FROM localhost/busybox\nCOPY ../x /x\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM localhost/busybox\nCOPY ../x /x\n",
+    )
+    .unwrap();
     let out = build(&env, &dir, &[]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("outside the build context"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("outside the build context"),
+        "{}",
+        stderr(&out)
+    );
     // A link to /etc/passwd resolves inside the context, where there is none.
     for src in ["tree/link-out", "tree/up/etc/passwd"] {
-        fs::write(dir.join("Containerfile"), format!("FROM localhost/busybox\nCOPY {src} /x\n")).unwrap();
+        fs::write(
+            dir.join("Containerfile"),
+            format!("FROM localhost/busybox\nCOPY {src} /x\n"),
+        )
+        .unwrap();
         let out = build(&env, &dir, &[]);
         assert_eq!(out.status.code(), Some(125), "{src}: {}", stdout(&out));
-        assert!(stderr(&out).contains("no such file or directory"), "{src}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no such file or directory"),
+            "{src}: {}",
+            stderr(&out)
+        );
     }
     // Copied as links, they point where they pointed, and nothing of the
     // host's came along.
-    fs::write(dir.join("Containerfile"), "FROM localhost/busybox\nCOPY tree /t/\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM localhost/busybox\nCOPY tree /t/\n",
+    )
+    .unwrap();
     let out = build(&env, &dir, &["-t", "links"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let ls = env.ok(["run", "--rm", "links", "sh", "-c", "readlink /t/link-out; readlink /t/up; cat /etc/passwd | wc -l"]);
+    let ls = env.ok([
+        "run",
+        "--rm",
+        "links",
+        "sh",
+        "-c",
+        "readlink /t/link-out; readlink /t/up; cat /etc/passwd | wc -l",
+    ]);
     assert_eq!(ls, "/etc/passwd\n../../../../..\n2\n");
     // A huge ignore file is read in full (its last exception counts).
     let mut ig = String::new();
@@ -412,7 +557,11 @@ fn hostile_contexts_stay_inside() {
     }
     ig.push_str("tree/file\n");
     fs::write(dir.join(".containerignore"), ig).unwrap();
-    fs::write(dir.join("Containerfile"), "FROM localhost/busybox\nCOPY tree /t/\n").unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM localhost/busybox\nCOPY tree /t/\n",
+    )
+    .unwrap();
     open_up(&dir);
     let started = std::time::Instant::now();
     let out = build(&env, &dir, &["-t", "ignored"]);
@@ -427,19 +576,36 @@ fn hostile_contexts_stay_inside() {
 fn an_unchanged_rebuild_runs_nothing_and_an_edit_reruns_only_what_follows() {
     let (env, _) = bb_env();
     let cf = "FROM localhost/busybox\nRUN echo first-run-$((1+1))\nCOPY a.txt /a.txt\nRUN echo after-copy-$((1+2))\nCOPY b.txt /b.txt\nRUN cat /a.txt /b.txt\n";
-    let dir = context(&env, "ctx", &[("Containerfile", cf), ("a.txt", "a1\n"), ("b.txt", "b1\n")]);
+    let dir = context(
+        &env,
+        "ctx",
+        &[("Containerfile", cf), ("a.txt", "a1\n"), ("b.txt", "b1\n")],
+    );
     let first = build(&env, &dir, &["-t", "cached"]);
     assert!(first.status.success(), "{}", stderr(&first));
     let so = stdout(&first);
-    assert!(so.contains("first-run-2\n") && so.contains("a1\nb1\n"), "{so}");
+    assert!(
+        so.contains("first-run-2\n") && so.contains("a1\nb1\n"),
+        "{so}"
+    );
     let id1 = env.ok(["image", "inspect", "--format", "{{.Id}}", "cached"]);
 
     let again = build(&env, &dir, &["-t", "cached"]);
     assert!(again.status.success(), "{}", stderr(&again));
     let so = stdout(&again);
-    assert_eq!(so.matches("--> Using cache ").count(), 5, "every step from the cache: {so}");
-    assert!(!so.contains("first-run-2\n") && !so.contains("after-copy-3\n"), "no RUN ran: {so}");
-    assert_eq!(env.ok(["image", "inspect", "--format", "{{.Id}}", "cached"]), id1);
+    assert_eq!(
+        so.matches("--> Using cache ").count(),
+        5,
+        "every step from the cache: {so}"
+    );
+    assert!(
+        !so.contains("first-run-2\n") && !so.contains("after-copy-3\n"),
+        "no RUN ran: {so}"
+    );
+    assert_eq!(
+        env.ok(["image", "inspect", "--format", "{{.Id}}", "cached"]),
+        id1
+    );
 
     // Only b.txt changes: the steps up to its COPY come from the cache.
     fs::write(dir.join("b.txt"), "b2\n").unwrap();
@@ -447,19 +613,34 @@ fn an_unchanged_rebuild_runs_nothing_and_an_edit_reruns_only_what_follows() {
     assert!(edited.status.success(), "{}", stderr(&edited));
     let so = stdout(&edited);
     assert_eq!(so.matches("--> Using cache ").count(), 3, "{so}");
-    assert!(!so.contains("first-run-2\n") && !so.contains("after-copy-3\n"), "{so}");
+    assert!(
+        !so.contains("first-run-2\n") && !so.contains("after-copy-3\n"),
+        "{so}"
+    );
     assert!(so.contains("a1\nb2\n"), "the last RUN ran again: {so}");
 
     // A touch that changes no content keeps the cache.
-    let f = fs::File::options().append(true).open(dir.join("a.txt")).unwrap();
-    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5)).unwrap();
+    let f = fs::File::options()
+        .append(true)
+        .open(dir.join("a.txt"))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
     let touched = build(&env, &dir, &["-t", "cached"]);
-    assert_eq!(stdout(&touched).matches("--> Using cache ").count(), 5, "{}", stdout(&touched));
+    assert_eq!(
+        stdout(&touched).matches("--> Using cache ").count(),
+        5,
+        "{}",
+        stdout(&touched)
+    );
 
     // --no-cache runs everything.
     let fresh = build(&env, &dir, &["--no-cache", "-t", "cached"]);
     let so = stdout(&fresh);
-    assert!(!so.contains("Using cache") && so.contains("first-run-2\n"), "{so}");
+    assert!(
+        !so.contains("Using cache") && so.contains("first-run-2\n"),
+        "{so}"
+    );
 }
 
 #[test]
@@ -474,7 +655,8 @@ fn heredocs_onbuild_add_archives_scratch_and_flags() {
     h.set_uid(0);
     h.set_gid(0);
     h.set_mtime(1_700_000_000);
-    tb.append_data(&mut h, "inner/packed.txt", &b"tar\n"[..]).unwrap();
+    tb.append_data(&mut h, "inner/packed.txt", &b"tar\n"[..])
+        .unwrap();
     let archive = gzip(&tb.into_inner().unwrap());
     let dir = context(&env, "ctx", &[("plain.txt", "plain\n")]);
     fs::write(dir.join("files.tar.gz"), archive).unwrap();
@@ -492,14 +674,38 @@ fn heredocs_onbuild_add_archives_scratch_and_flags() {
     let out = build(
         &env,
         &dir,
-        &["-f", cf_path.to_str().unwrap(), "--target", "1", "-t", "feat", "--iidfile", iid.to_str().unwrap(), "--build-arg", "P=/opt/x.tar.gz", "--label", "from=cli"],
+        &[
+            "-f",
+            cf_path.to_str().unwrap(),
+            "--target",
+            "1",
+            "-t",
+            "feat",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "--build-arg",
+            "P=/opt/x.tar.gz",
+            "--label",
+            "from=cli",
+        ],
     );
     // --target takes a stage name; "1" is not one.
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     let out = build(
         &env,
         &dir,
-        &["-f", cf_path.to_str().unwrap(), "-t", "feat", "--iidfile", iid.to_str().unwrap(), "--build-arg", "P=/opt/x.tar.gz", "--label", "from=cli"],
+        &[
+            "-f",
+            cf_path.to_str().unwrap(),
+            "-t",
+            "feat",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "--build-arg",
+            "P=/opt/x.tar.gz",
+            "--label",
+            "from=cli",
+        ],
     );
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     // The last stage is `empty`: scratch with one file.
@@ -510,16 +716,43 @@ fn heredocs_onbuild_add_archives_scratch_and_flags() {
     let ctr = env.ok(["create", "feat", "x"]);
     let tarb = env.hutch(["export", ctr.trim()]).output().unwrap();
     let (tree, _) = tree_of(&tarb.stdout);
-    assert!(tree.contains_key("only/plain.txt") && !tree.contains_key("bin/busybox"), "{tree:?}");
+    assert!(
+        tree.contains_key("only/plain.txt") && !tree.contains_key("bin/busybox"),
+        "{tree:?}"
+    );
 
-    let out = build(&env, &dir, &["-f", cf_path.to_str().unwrap(), "--target", "empty", "-q"]);
+    let out = build(
+        &env,
+        &dir,
+        &["-f", cf_path.to_str().unwrap(), "--target", "empty", "-q"],
+    );
     assert!(out.status.success());
-    assert_eq!(stdout(&out).lines().count(), 1, "-q prints the id alone: {}", stdout(&out));
+    assert_eq!(
+        stdout(&out).lines().count(),
+        1,
+        "-q prints the id alone: {}",
+        stdout(&out)
+    );
 
     // The middle stage, by --target of a later name: check its files.
-    let cf2 = fs::read_to_string(&cf_path).unwrap().replace("FROM base\n", "FROM base AS main\n");
+    let cf2 = fs::read_to_string(&cf_path)
+        .unwrap()
+        .replace("FROM base\n", "FROM base AS main\n");
     fs::write(&cf_path, cf2).unwrap();
-    let out = build(&env, &dir, &["-f", cf_path.to_str().unwrap(), "--target", "main", "-t", "main", "--build-arg", "P=/opt/x.tar.gz"]);
+    let out = build(
+        &env,
+        &dir,
+        &[
+            "-f",
+            cf_path.to_str().unwrap(),
+            "--target",
+            "main",
+            "-t",
+            "main",
+            "--build-arg",
+            "P=/opt/x.tar.gz",
+        ],
+    );
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     let got = env.ok([
         "run", "--rm", "main", "sh", "-c",
@@ -530,13 +763,21 @@ fn heredocs_onbuild_add_archives_scratch_and_flags() {
         "trigger-ran\nheredoc-one\nx.tar.gz\ntar\nplain\ncopied text\n640\n/opt/x\n"
     );
     // ONBUILD triggers are not inherited further.
-    assert!(inspect(&env, "main")["Config"]["OnBuild"].as_array().is_none_or(|a| a.is_empty()));
+    assert!(
+        inspect(&env, "main")["Config"]["OnBuild"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    );
 }
 
 #[test]
 fn build_is_also_image_build_and_buildx_build() {
     let (env, _) = bb_env();
-    let dir = context(&env, "ctx", &[("Dockerfile", "FROM localhost/busybox\nLABEL k=v\n")]);
+    let dir = context(
+        &env,
+        "ctx",
+        &[("Dockerfile", "FROM localhost/busybox\nLABEL k=v\n")],
+    );
     for cmd in [&["image", "build"][..], &["buildx", "build"][..]] {
         let mut args: Vec<&str> = cmd.to_vec();
         args.extend(["-t", "alias", dir.to_str().unwrap()]);

@@ -85,14 +85,21 @@ pub fn buildx(ctx: &Context, cmd: &BuildxCommand) -> anyhow::Result<ExitCode> {
 
 fn read_limited(mut r: impl Read, limit: u64, what: &str) -> anyhow::Result<String> {
     let mut s = String::new();
-    r.by_ref().take(limit + 1).read_to_string(&mut s).with_context(|| format!("reading {what}"))?;
+    r.by_ref()
+        .take(limit + 1)
+        .read_to_string(&mut s)
+        .with_context(|| format!("reading {what}"))?;
     if s.len() as u64 > limit {
         bail!("{what} is larger than {limit} bytes");
     }
     Ok(s)
 }
 
-fn parse_kv(list: &[String], what: &str, into: &mut BTreeMap<String, String>) -> anyhow::Result<()> {
+fn parse_kv(
+    list: &[String],
+    what: &str,
+    into: &mut BTreeMap<String, String>,
+) -> anyhow::Result<()> {
     for a in list {
         match a.split_once('=') {
             Some((k, v)) => {
@@ -113,25 +120,37 @@ fn parse_kv(list: &[String], what: &str, into: &mut BTreeMap<String, String>) ->
 
 pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
     if !matches!(args.format.as_str(), "oci" | "docker") {
-        bail!("unrecognized image type {:?}: use oci or docker", args.format);
+        bail!(
+            "unrecognized image type {:?}: use oci or docker",
+            args.format
+        );
     }
     let pull = PullPolicy::parse(match args.pull.as_str() {
         "true" => "always",
         "false" => "missing",
         p => p,
     })
-    .ok_or_else(|| anyhow::anyhow!("invalid pull policy {:?}: use always, missing, never or newer", args.pull))?;
+    .ok_or_else(|| {
+        anyhow::anyhow!(
+            "invalid pull policy {:?}: use always, missing, never or newer",
+            args.pull
+        )
+    })?;
     if let Some(p) = &args.platform {
         let host = crate::image::registry::Platform::host();
         let native = format!("{}/{}", host.os, host.architecture);
-        if p.split(',').any(|one| one != native && !one.starts_with(&format!("{native}/"))) {
+        if p.split(',')
+            .any(|one| one != native && !one.starts_with(&format!("{native}/")))
+        {
             bail!("--platform {p}: hutch build builds for the native platform ({native}) only");
         }
     }
     let cwd = std::env::current_dir().context("finding the working directory")?;
     let context_arg = args.context.clone().unwrap_or_else(|| ".".into());
     if context_arg.contains("://") || context_arg == "-" {
-        bail!("the build context must be a local directory: {context_arg:?} (URLs and stdin contexts are not supported)");
+        bail!(
+            "the build context must be a local directory: {context_arg:?} (URLs and stdin contexts are not supported)"
+        );
     }
     let context = std::fs::canonicalize(cwd.join(&context_arg))
         .with_context(|| format!("the build context {context_arg:?}"))?;
@@ -139,12 +158,21 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
         bail!("the build context {context_arg:?} is not a directory");
     }
     let containerfile = match args.file.first().map(String::as_str) {
-        Some("-") => read_limited(std::io::stdin().lock(), crate::image::build::containerfile::MAX_CONTAINERFILE as u64, "the Containerfile on stdin")?,
+        Some("-") => read_limited(
+            std::io::stdin().lock(),
+            crate::image::build::containerfile::MAX_CONTAINERFILE as u64,
+            "the Containerfile on stdin",
+        )?,
         Some(f) => {
             // Relative to the working directory, as Podman reads -f.
             let path = cwd.join(f);
-            let file = std::fs::File::open(&path).with_context(|| format!("reading the Containerfile {f:?}"))?;
-            read_limited(file, crate::image::build::containerfile::MAX_CONTAINERFILE as u64, f)?
+            let file = std::fs::File::open(&path)
+                .with_context(|| format!("reading the Containerfile {f:?}"))?;
+            read_limited(
+                file,
+                crate::image::build::containerfile::MAX_CONTAINERFILE as u64,
+                f,
+            )?
         }
         None => {
             let found = ["Containerfile", "Dockerfile"]
@@ -152,13 +180,21 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
                 .map(|n| context.join(n))
                 .find(|p| p.is_file())
                 .ok_or_else(|| anyhow::anyhow!("no Containerfile or Dockerfile specified or found in context directory, {}: no such file or directory", context.display()))?;
-            read_limited(std::fs::File::open(&found)?, crate::image::build::containerfile::MAX_CONTAINERFILE as u64, "the Containerfile")?
+            read_limited(
+                std::fs::File::open(&found)?,
+                crate::image::build::containerfile::MAX_CONTAINERFILE as u64,
+                "the Containerfile",
+            )?
         }
     };
     let ignore = read_ignore(&context)?;
     let mut build_args = BTreeMap::new();
     for f in &args.build_arg_file {
-        let text = read_limited(std::fs::File::open(cwd.join(f)).with_context(|| format!("reading {}", f.display()))?, MAX_ARG_FILE, "--build-arg-file")?;
+        let text = read_limited(
+            std::fs::File::open(cwd.join(f)).with_context(|| format!("reading {}", f.display()))?,
+            MAX_ARG_FILE,
+            "--build-arg-file",
+        )?;
         let lines: Vec<String> = text
             .lines()
             .map(str::trim)
@@ -190,7 +226,8 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
     let mut err = std::io::stderr();
     let report = build::build(ctx, &store, &state, &opts, &mut out, &mut err)?;
     if let Some(f) = &args.iidfile {
-        std::fs::write(f, report.image.id.to_string()).with_context(|| format!("writing {}", f.display()))?;
+        std::fs::write(f, report.image.id.to_string())
+            .with_context(|| format!("writing {}", f.display()))?;
     }
     writeln!(out, "{}", report.image.id.hex())?;
     Ok(ExitCode::SUCCESS)

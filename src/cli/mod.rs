@@ -6,6 +6,7 @@
 //! turns flags into an engine request and prints the answer; it makes no
 //! syscalls of its own.
 
+mod build;
 mod container;
 mod image;
 mod network;
@@ -16,7 +17,6 @@ mod unshare;
 mod version;
 mod volume;
 mod yaml;
-mod build;
 
 use std::process::ExitCode;
 

@@ -2,6 +2,7 @@
 //! CLI or the REST API asked. Requests and answers are plain serialisable
 //! data.
 
+pub mod build;
 pub mod container;
 pub mod error;
 pub mod image;
@@ -10,6 +11,5 @@ pub mod network;
 pub mod state;
 pub mod system;
 pub mod volume;
-pub mod build;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};

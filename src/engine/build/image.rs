@@ -22,7 +22,10 @@ pub fn scratch_config() -> Value {
 }
 
 /// The parent's manifest layer entries and blobs.
-fn parent_layers(store: &Store, parent: Option<&ImageRecord>) -> Result<(Vec<Value>, Vec<LayerBlob>)> {
+fn parent_layers(
+    store: &Store,
+    parent: Option<&ImageRecord>,
+) -> Result<(Vec<Value>, Vec<LayerBlob>)> {
     let Some(parent) = parent else {
         return Ok((Vec::new(), Vec::new()));
     };
@@ -91,7 +94,9 @@ pub fn commit(
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest.to_string(), "size": config_bytes.len()},
         "layers": entries,
     });
-    let manifest_digest = store.blobs.put_bytes(&serde_json::to_vec(&manifest)?, None)?;
+    let manifest_digest = store
+        .blobs
+        .put_bytes(&serde_json::to_vec(&manifest)?, None)?;
     Ok(store
         .commit_image(
             &manifest_digest,

@@ -39,8 +39,14 @@ use self::step::{Process, StepContainer};
 /// Docker's predefined proxy ARGs: usable without an ARG line, never
 /// stored in the image.
 const PROXY_ARGS: [&str; 8] = [
-    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
-    "NO_PROXY", "no_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
 ];
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -103,7 +109,11 @@ impl Work {
 
     fn shell(&self) -> Vec<String> {
         let s = cfg::strings(self.config["config"].get("Shell"));
-        if s.is_empty() { cfg::default_shell() } else { s }
+        if s.is_empty() {
+            cfg::default_shell()
+        } else {
+            s
+        }
     }
 
     fn parent_id(&self) -> String {
@@ -152,7 +162,10 @@ fn platform_args() -> BTreeMap<String, String> {
         m.insert(format!("{pre}PLATFORM"), plat.clone());
         m.insert(format!("{pre}OS"), p.os.clone());
         m.insert(format!("{pre}ARCH"), p.architecture.clone());
-        m.insert(format!("{pre}VARIANT"), p.variant.clone().unwrap_or_default());
+        m.insert(
+            format!("{pre}VARIANT"),
+            p.variant.clone().unwrap_or_default(),
+        );
     }
     m
 }
@@ -165,11 +178,16 @@ pub fn build(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<BuildReport> {
-    let file = containerfile::parse(&opts.containerfile).map_err(|e| bad(format!("parsing the Containerfile: {e}")))?;
+    let file = containerfile::parse(&opts.containerfile)
+        .map_err(|e| bad(format!("parsing the Containerfile: {e}")))?;
     if let Some(s) = &file.syntax {
-        writeln!(err, "NOTE: the # syntax={s} directive is ignored: hutch parses the Containerfile itself")?;
+        writeln!(
+            err,
+            "NOTE: the # syntax={s} directive is ignored: hutch parses the Containerfile itself"
+        )?;
     }
-    let ignore = IgnoreRules::parse(&opts.ignore).map_err(|e| bad(format!("reading .containerignore: {e}")))?;
+    let ignore = IgnoreRules::parse(&opts.ignore)
+        .map_err(|e| bad(format!("reading .containerignore: {e}")))?;
     let context = std::sync::Arc::new(SourceRoot::open(
         &opts.context,
         ignore,
@@ -179,7 +197,9 @@ pub fn build(
     let mut global_args = platform_args();
     for raw in &file.global_args {
         let look = |n: &str| global_args.get(n).cloned();
-        for (name, default) in cfg::arg_decls(raw, file.escape, &look).map_err(|e| bad(format!("ARG {raw}: {e}")))? {
+        for (name, default) in
+            cfg::arg_decls(raw, file.escape, &look).map_err(|e| bad(format!("ARG {raw}: {e}")))?
+        {
             let v = opts.build_args.get(&name).cloned().or(default);
             if let Some(v) = v {
                 global_args.insert(name, v);
@@ -193,7 +213,11 @@ pub fn build(
             .stages
             .iter()
             .position(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(t)))
-            .ok_or_else(|| bad(format!("the target {t:?} is not a stage of the Containerfile")))?,
+            .ok_or_else(|| {
+                bad(format!(
+                    "the target {t:?} is not a stage of the Containerfile"
+                ))
+            })?,
     };
     let mut b = Builder {
         ctx,
@@ -254,7 +278,8 @@ impl Builder<'_> {
         };
         self.prefix = prefix.clone();
         let look = |n: &str| self.global_args.get(n).cloned();
-        let base = expand::word(&stage.base, self.file.escape, &look).map_err(|e| bad(format!("FROM {}: {e}", stage.base)))?;
+        let base = expand::word(&stage.base, self.file.escape, &look)
+            .map_err(|e| bad(format!("FROM {}: {e}", stage.base)))?;
         if let Some(p) = &stage.platform {
             let p = expand::word(p, self.file.escape, &look).unwrap_or_default();
             check_platform(&p)?;
@@ -264,7 +289,9 @@ impl Builder<'_> {
         let triggers = cfg::strings(work.config["config"].get("OnBuild"));
         let mut steps: Vec<Step> = Vec::new();
         for t in &triggers {
-            steps.push(containerfile::parse_trigger(t).map_err(|e| bad(format!("ONBUILD {t}: {e}")))?);
+            steps.push(
+                containerfile::parse_trigger(t).map_err(|e| bad(format!("ONBUILD {t}: {e}")))?,
+            );
         }
         if !triggers.is_empty() {
             work.cc().remove("OnBuild");
@@ -318,9 +345,11 @@ impl Builder<'_> {
             });
         }
         // A stage by name (case-insensitive, as Docker) or index.
-        let by_name = self.file.stages[..self.done.len()]
-            .iter()
-            .position(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(base)));
+        let by_name = self.file.stages[..self.done.len()].iter().position(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(base))
+        });
         let by_index = base.parse::<usize>().ok().filter(|i| *i < self.done.len());
         let img = match by_name.or(by_index) {
             Some(i) => self.done[i].clone(),
@@ -358,7 +387,8 @@ impl Builder<'_> {
         let mut all = vec!["v1", parent.as_str(), args.as_str()];
         all.extend_from_slice(parts);
         let key = cache::key(&all);
-        if self.opts.layers && !self.opts.no_cache
+        if self.opts.layers
+            && !self.opts.no_cache
             && let Some(img) = self.cache.get(self.store, &key)
         {
             self.say(&format!("--> Using cache {}", img.id.hex()))?;
@@ -448,7 +478,8 @@ impl Builder<'_> {
             }
             Inst::Env(raw) | Inst::Label(raw) => {
                 let look = |n: &str| work.lookup(n);
-                let pairs = cfg::pairs(raw, esc, &look).map_err(|e| bad(format!("{}: {e}", step.text)))?;
+                let pairs =
+                    cfg::pairs(raw, esc, &look).map_err(|e| bad(format!("{}: {e}", step.text)))?;
                 let is_env = matches!(step.inst, Inst::Env(_));
                 self.meta_commit(work, &step.text, last, move |w| {
                     let cc = w.cc();
@@ -478,13 +509,19 @@ impl Builder<'_> {
                 })
             }
             Inst::Expose(ports) => {
-                let ports: Vec<String> = ports.iter().map(|p| self.expand(work, p)).collect::<Result<_>>()?;
+                let ports: Vec<String> = ports
+                    .iter()
+                    .map(|p| self.expand(work, p))
+                    .collect::<Result<_>>()?;
                 self.meta_commit(work, &step.text, last, move |w| {
                     cfg::expose(w.cc(), &ports).map_err(bad)
                 })
             }
             Inst::Volume(v) => {
-                let v: Vec<String> = v.iter().map(|p| self.expand(work, p)).collect::<Result<_>>()?;
+                let v: Vec<String> = v
+                    .iter()
+                    .map(|p| self.expand(work, p))
+                    .collect::<Result<_>>()?;
                 self.meta_commit(work, &step.text, last, move |w| {
                     cfg::volumes(w.cc(), &v);
                     Ok(())
@@ -492,7 +529,11 @@ impl Builder<'_> {
             }
             Inst::Entrypoint(form) | Inst::Cmd(form) => {
                 let argv = cfg::argv(form, &work.shell());
-                let key = if matches!(step.inst, Inst::Cmd(_)) { "Cmd" } else { "Entrypoint" };
+                let key = if matches!(step.inst, Inst::Cmd(_)) {
+                    "Cmd"
+                } else {
+                    "Entrypoint"
+                };
                 self.meta_commit(work, &step.text, last, move |w| {
                     w.cc().insert(key.into(), json!(argv));
                     Ok(())
@@ -540,14 +581,25 @@ impl Builder<'_> {
                 // Config only, as buildah: the directory is made by the
                 // next RUN (or COPY into it), not by WORKDIR.
                 let dir = self.expand(work, dir)?;
-                let base = work.config["config"]["WorkingDir"].as_str().unwrap_or("/").to_owned();
-                let abs = if dir.starts_with('/') { dir } else { format!("{}/{dir}", base.trim_end_matches('/')) };
+                let base = work.config["config"]["WorkingDir"]
+                    .as_str()
+                    .unwrap_or("/")
+                    .to_owned();
+                let abs = if dir.starts_with('/') {
+                    dir
+                } else {
+                    format!("{}/{dir}", base.trim_end_matches('/'))
+                };
                 self.meta_commit(work, &step.text, last, move |w| {
                     w.cc().insert("WorkingDir".into(), json!(abs));
                     Ok(())
                 })
             }
-            Inst::Run { command, heredocs, flags } => self.run(work, step, command, heredocs, flags, last),
+            Inst::Run {
+                command,
+                heredocs,
+                flags,
+            } => self.run(work, step, command, heredocs, flags, last),
             Inst::Copy(spec) => self.copy(work, step, spec, last),
         }
     }
@@ -568,19 +620,33 @@ impl Builder<'_> {
         Process {
             argv,
             env,
-            workdir: work.config["config"]["WorkingDir"].as_str().filter(|s| !s.is_empty()).map(String::from),
+            workdir: work.config["config"]["WorkingDir"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(String::from),
             user: work.config["config"]["User"].as_str().map(String::from),
         }
     }
 
     /// Commits a step container's changes on top of the work's image.
-    fn commit_container(&self, work: &Work, sc: &StepContainer<'_>, created_by: &str) -> Result<ImageRecord> {
+    fn commit_container(
+        &self,
+        work: &Work,
+        sc: &StepContainer<'_>,
+        created_by: &str,
+    ) -> Result<ImageRecord> {
         let _adding = self.store.adding()?;
         let layer = sc.diff()?;
         let mut config = work.config.clone();
         config["created"] = json!(time::rfc3339(time::now()));
         image::add_history(&mut config, created_by, false);
-        image::commit(self.store, work.image.as_ref(), &mut config, Some(layer), &[])
+        image::commit(
+            self.store,
+            work.image.as_ref(),
+            &mut config,
+            Some(layer),
+            &[],
+        )
     }
 
     fn run(
@@ -602,7 +668,10 @@ impl Builder<'_> {
         let shell = work.shell();
         let argv = match (command, heredocs.first()) {
             // `RUN <<EOF` alone: the document is the script.
-            (CommandForm::Shell(s), Some(doc)) if s.trim().is_empty() || (s.trim_start().starts_with("<<") && !s.trim().contains(' ')) => {
+            (CommandForm::Shell(s), Some(doc))
+                if s.trim().is_empty()
+                    || (s.trim_start().starts_with("<<") && !s.trim().contains(' ')) =>
+            {
                 let mut v = shell.clone();
                 v.push(doc.body.clone());
                 v
@@ -628,7 +697,10 @@ impl Builder<'_> {
         let created_by = argv.join(" ");
         let p = self.process(work, argv.clone());
         let Some(img) = work.image.clone() else {
-            crate::fail!(BadInput, "RUN in a stage FROM scratch with no files: there is no shell to run it");
+            crate::fail!(
+                BadInput,
+                "RUN in a stage FROM scratch with no files: there is no shell to run it"
+            );
         };
         let key_argv = serde_json::to_string(&argv)?;
         let user = p.user.clone().unwrap_or_default();
@@ -661,7 +733,10 @@ impl Builder<'_> {
                 "chown" => chown = Some(self.expand(work, &v)?),
                 "chmod" => {
                     let v = self.expand(work, &v)?;
-                    chmod = Some(u32::from_str_radix(&v, 8).map_err(|_| bad(format!("--chmod={v}: not an octal mode")))?);
+                    chmod = Some(
+                        u32::from_str_radix(&v, 8)
+                            .map_err(|_| bad(format!("--chmod={v}: not an octal mode")))?,
+                    );
                 }
                 // Accepted, no different on a single-writer store.
                 "link" => {}
@@ -669,22 +744,28 @@ impl Builder<'_> {
             }
         }
         let dest_raw = self.expand(work, &spec.dest)?;
-        let workdir = work.config["config"]["WorkingDir"].as_str().unwrap_or("/").to_owned();
+        let workdir = work.config["config"]["WorkingDir"]
+            .as_str()
+            .unwrap_or("/")
+            .to_owned();
         let dest = if dest_raw.starts_with('/') {
             dest_raw.clone()
         } else {
             format!("{}/{}", workdir.trim_end_matches('/'), dest_raw)
         };
-        let dest_is_dir_syntax = dest_raw.ends_with('/') || dest_raw.ends_with("/.") || dest_raw == ".";
+        let dest_is_dir_syntax =
+            dest_raw.ends_with('/') || dest_raw.ends_with("/.") || dest_raw == ".";
         // Where the sources come from: the context, or a stage's image
         // (or any image) mounted read-only.
         let mut mounted: Option<ImageRecord> = None;
         let stage_root = match &from {
             None => None,
             Some(name) => {
-                let by_name = self.file.stages[..self.done.len()]
-                    .iter()
-                    .position(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)));
+                let by_name = self.file.stages[..self.done.len()].iter().position(|s| {
+                    s.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                });
                 let by_index = name.parse::<usize>().ok().filter(|i| *i < self.done.len());
                 let img = match by_name.or(by_index) {
                     Some(i) => self.done[i].clone(),
@@ -692,12 +773,29 @@ impl Builder<'_> {
                         .map_err(Error::from_any)
                         .with_context(|| format!("COPY --from={name}"))?,
                 };
-                let path = self.store.mount_image(&img).with_context(|| format!("mounting {name}"))?;
+                let path = self
+                    .store
+                    .mount_image(&img)
+                    .with_context(|| format!("mounting {name}"))?;
                 mounted = Some(img);
-                Some(SourceRoot::open(&path, IgnoreRules::default(), format!("stage or image {name:?}"))?)
+                Some(SourceRoot::open(
+                    &path,
+                    IgnoreRules::default(),
+                    format!("stage or image {name:?}"),
+                )?)
             }
         };
-        let result = self.copy_from(work, step, spec, stage_root.as_ref(), &dest, dest_is_dir_syntax, chown, chmod, last);
+        let result = self.copy_from(
+            work,
+            step,
+            spec,
+            stage_root.as_ref(),
+            &dest,
+            dest_is_dir_syntax,
+            chown,
+            chmod,
+            last,
+        );
         if let Some(img) = mounted {
             let _ = self.store.unmount_image(&img.id);
         }
@@ -726,7 +824,11 @@ impl Builder<'_> {
             match s {
                 CopySource::Path(p) => {
                     if p.contains("://") {
-                        crate::fail!(BadInput, "{}: URL sources are not supported by hutch build yet", step.text);
+                        crate::fail!(
+                            BadInput,
+                            "{}: URL sources are not supported by hutch build yet",
+                            step.text
+                        );
                     }
                     let p = self.expand(work, p)?;
                     globbed |= crate::image::build::glob::is_glob(&p);
@@ -748,7 +850,10 @@ impl Builder<'_> {
             .iter()
             .map(|f| spec.add && !f.is_dir && is_archive(&root.path.join(f.parts.join("/"))))
             .collect();
-        let zero = EntryOptions { chmod, zero_times: true };
+        let zero = EntryOptions {
+            chmod,
+            zero_times: true,
+        };
         let digest = sources::digest_of(|w| {
             let mut sw = SourceWriter::new(root, w, zero);
             for f in &found {
@@ -767,53 +872,88 @@ impl Builder<'_> {
         let text = step.text.clone();
         let dest = dest.to_owned();
         let Some(img) = work.image.clone() else {
-            return self.copy_scratch(work, &text, root, &found, &docs, &dest, dest_is_dir_syntax, chmod, &digest, &created_by, last);
+            return self.copy_scratch(
+                work,
+                &text,
+                root,
+                &found,
+                &docs,
+                &dest,
+                dest_is_dir_syntax,
+                chmod,
+                &digest,
+                &created_by,
+                last,
+            );
         };
-        self.cached(work, &[&text, &digest, &dest, &chown_key, &chmod_key], |b, w| {
-            let sc = StepContainer::create(b.ctx, b.store, b.state, &img, &b.process(w, vec!["/".into()]))?;
-            let owner = match &chown {
-                Some(u) => sc.user_ids(u)?,
-                None => (0, 0),
-            };
-            let into_dir = many || dest_is_dir_syntax || sc.is_dir(&dest)? || found.first().is_some_and(|f| f.is_dir);
-            let (dir, leaf) = if into_dir {
-                (dest.clone(), None)
-            } else {
-                let (d, l) = dest.rsplit_once('/').unwrap_or(("", &dest));
-                (if d.is_empty() { "/".to_owned() } else { d.to_owned() }, Some(l.to_owned()))
-            };
-            let opts = EntryOptions { chmod, zero_times: false };
-            for (f, arch) in found.iter().zip(&archives) {
-                if *arch {
-                    let path = root.path.join(f.parts.join("/"));
-                    sc.apply(&dir, owner, b.opts.rootless, move |w| {
-                        copy_archive(&path, w)
-                    })?;
-                    continue;
-                }
-                let name = match (&leaf, f.is_dir) {
-                    (_, true) => String::new(),
-                    (Some(l), false) => l.clone(),
-                    (None, false) => sources::base_name(f).to_owned(),
+        self.cached(
+            work,
+            &[&text, &digest, &dest, &chown_key, &chmod_key],
+            |b, w| {
+                let sc = StepContainer::create(
+                    b.ctx,
+                    b.store,
+                    b.state,
+                    &img,
+                    &b.process(w, vec!["/".into()]),
+                )?;
+                let owner = match &chown {
+                    Some(u) => sc.user_ids(u)?,
+                    None => (0, 0),
                 };
-                sc.apply(&dir, owner, b.opts.rootless, |w| {
-                    let mut sw = SourceWriter::new(root, w, opts);
-                    sw.add(f, &name)?;
-                    sw.finish()?;
-                    Ok(())
-                })?;
-            }
-            for (i, d) in docs.iter().enumerate() {
-                let name = leaf.clone().unwrap_or_else(|| format!("heredoc{i}"));
-                sc.apply(&dir, owner, b.opts.rootless, |w| {
-                    let mut sw = SourceWriter::new(root, w, opts);
-                    sw.add_bytes(&name, d.body.as_bytes(), 0o644)?;
-                    sw.finish()?;
-                    Ok(())
-                })?;
-            }
-            b.commit_container(w, &sc, &created_by)
-        })?;
+                let into_dir = many
+                    || dest_is_dir_syntax
+                    || sc.is_dir(&dest)?
+                    || found.first().is_some_and(|f| f.is_dir);
+                let (dir, leaf) = if into_dir {
+                    (dest.clone(), None)
+                } else {
+                    let (d, l) = dest.rsplit_once('/').unwrap_or(("", &dest));
+                    (
+                        if d.is_empty() {
+                            "/".to_owned()
+                        } else {
+                            d.to_owned()
+                        },
+                        Some(l.to_owned()),
+                    )
+                };
+                let opts = EntryOptions {
+                    chmod,
+                    zero_times: false,
+                };
+                for (f, arch) in found.iter().zip(&archives) {
+                    if *arch {
+                        let path = root.path.join(f.parts.join("/"));
+                        sc.apply(&dir, owner, b.opts.rootless, move |w| {
+                            copy_archive(&path, w)
+                        })?;
+                        continue;
+                    }
+                    let name = match (&leaf, f.is_dir) {
+                        (_, true) => String::new(),
+                        (Some(l), false) => l.clone(),
+                        (None, false) => sources::base_name(f).to_owned(),
+                    };
+                    sc.apply(&dir, owner, b.opts.rootless, |w| {
+                        let mut sw = SourceWriter::new(root, w, opts);
+                        sw.add(f, &name)?;
+                        sw.finish()?;
+                        Ok(())
+                    })?;
+                }
+                for (i, d) in docs.iter().enumerate() {
+                    let name = leaf.clone().unwrap_or_else(|| format!("heredoc{i}"));
+                    sc.apply(&dir, owner, b.opts.rootless, |w| {
+                        let mut sw = SourceWriter::new(root, w, opts);
+                        sw.add_bytes(&name, d.body.as_bytes(), 0o644)?;
+                        sw.finish()?;
+                        Ok(())
+                    })?;
+                }
+                b.commit_container(w, &sc, &created_by)
+            },
+        )?;
         let img = work.image.clone().expect("set by cached");
         self.finish_line(last, &img)
     }
@@ -841,17 +981,35 @@ impl Builder<'_> {
         let (dir_parts, leaf) = if into_dir || parts.is_empty() {
             (parts.clone(), None)
         } else {
-            (parts[..parts.len() - 1].to_vec(), parts.last().map(|s| s.to_string()))
+            (
+                parts[..parts.len() - 1].to_vec(),
+                parts.last().map(|s| s.to_string()),
+            )
         };
         let prefix = dir_parts.join("/");
         self.cached(work, &[text, digest, dest], |b, w| {
             let _adding = b.store.adding()?;
             let layer = image::put_layer(b.store, |pipe| {
-                let mut sw = SourceWriter::new(root, pipe, EntryOptions { chmod, zero_times: false });
+                let mut sw = SourceWriter::new(
+                    root,
+                    pipe,
+                    EntryOptions {
+                        chmod,
+                        zero_times: false,
+                    },
+                );
                 for i in 1..=dir_parts.len() {
                     sw.add_plain_dir(&dir_parts[..i].join("/"))?;
                 }
-                let join = |n: &str| if prefix.is_empty() { n.to_owned() } else if n.is_empty() { prefix.clone() } else { format!("{prefix}/{n}") };
+                let join = |n: &str| {
+                    if prefix.is_empty() {
+                        n.to_owned()
+                    } else if n.is_empty() {
+                        prefix.clone()
+                    } else {
+                        format!("{prefix}/{n}")
+                    }
+                };
                 for f in found {
                     let name = match (&leaf, f.is_dir) {
                         (_, true) => String::new(),
@@ -868,7 +1026,11 @@ impl Builder<'_> {
                     }
                 }
                 for (i, d) in docs.iter().enumerate() {
-                    sw.add_bytes(&join(&leaf.clone().unwrap_or_else(|| format!("heredoc{i}"))), d.body.as_bytes(), 0o644)?;
+                    sw.add_bytes(
+                        &join(&leaf.clone().unwrap_or_else(|| format!("heredoc{i}"))),
+                        d.body.as_bytes(),
+                        0o644,
+                    )?;
                 }
                 sw.finish()?;
                 Ok(())

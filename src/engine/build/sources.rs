@@ -91,7 +91,9 @@ impl SourceRoot {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
                 return Err(missing());
             }
-            Err(e) => return Err(e).with_context(|| format!("resolving {arg:?} in {}", self.shown)),
+            Err(e) => {
+                return Err(e).with_context(|| format!("resolving {arg:?} in {}", self.shown));
+            }
         };
         let parts: Vec<String> = r
             .parts
@@ -105,7 +107,12 @@ impl SourceRoot {
         }])
     }
 
-    fn glob_walk(&self, pattern: &[&str], at: &mut Vec<String>, out: &mut Vec<Found>) -> Result<()> {
+    fn glob_walk(
+        &self,
+        pattern: &[&str],
+        at: &mut Vec<String>,
+        out: &mut Vec<Found>,
+    ) -> Result<()> {
         let Some((first, rest)) = pattern.split_first() else {
             let meta = std::fs::symlink_metadata(self.real(at))?;
             out.push(Found {
@@ -182,7 +189,8 @@ impl<'a, W: Write> SourceWriter<'a, W> {
         h.set_mtime(0);
         h.set_uid(0);
         h.set_gid(0);
-        self.builder.append_data(&mut h, format!("{name}/"), io::empty())
+        self.builder
+            .append_data(&mut h, format!("{name}/"), io::empty())
     }
 
     /// A regular file from memory (a heredoc source).
@@ -213,13 +221,22 @@ impl<'a, W: Write> SourceWriter<'a, W> {
 
     fn children(&mut self, rel: &str, name: &str) -> io::Result<()> {
         let dir = self.root.path.join(rel);
-        let mut names: Vec<std::ffi::OsString> =
-            std::fs::read_dir(&dir)?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<_>>()?;
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()?;
         names.sort();
         for n in names {
             let n = n.to_string_lossy().into_owned();
-            let child_rel = if rel.is_empty() { n.clone() } else { format!("{rel}/{n}") };
-            let child_name = if name.is_empty() { n.clone() } else { format!("{name}/{n}") };
+            let child_rel = if rel.is_empty() {
+                n.clone()
+            } else {
+                format!("{rel}/{n}")
+            };
+            let child_name = if name.is_empty() {
+                n.clone()
+            } else {
+                format!("{name}/{n}")
+            };
             let excluded = self.root.ignore.excluded(&child_rel);
             let meta = std::fs::symlink_metadata(self.root.path.join(&child_rel))?;
             if excluded && !(meta.is_dir() && self.root.ignore.has_exceptions()) {
@@ -263,7 +280,8 @@ impl<'a, W: Write> SourceWriter<'a, W> {
         }
         if ft.is_dir() {
             h.set_entry_type(EntryType::Directory);
-            self.builder.append_data(&mut h, format!("{name}/"), io::empty())
+            self.builder
+                .append_data(&mut h, format!("{name}/"), io::empty())
         } else if ft.is_symlink() {
             h.set_entry_type(EntryType::Symlink);
             let target = std::fs::read_link(&path)?;
@@ -315,4 +333,116 @@ pub fn base_name(f: &Found) -> &str {
 
 pub fn name_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn ctx() -> (tempfile::TempDir, SourceRoot) {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path().join("ctx");
+        std::fs::create_dir_all(r.join("dir/sub")).unwrap();
+        std::fs::write(r.join("a.txt"), b"a").unwrap();
+        std::fs::write(r.join("b.txt"), b"b").unwrap();
+        std::fs::write(r.join("x.secret"), b"s").unwrap();
+        std::fs::write(r.join("dir/sub/deep.txt"), b"d").unwrap();
+        std::fs::write(d.path().join("outside"), b"host").unwrap();
+        symlink("../outside", r.join("up")).unwrap();
+        symlink("/etc/passwd", r.join("abs")).unwrap();
+        symlink("a.txt", r.join("in")).unwrap();
+        std::fs::hard_link(r.join("a.txt"), r.join("hard")).unwrap();
+        let ignore = IgnoreRules::parse("*.secret\n").unwrap();
+        let root = SourceRoot::open(&r, ignore, "the context".into()).unwrap();
+        (d, root)
+    }
+
+    fn names(found: &[Found]) -> Vec<String> {
+        found.iter().map(|f| f.parts.join("/")).collect()
+    }
+
+    #[test]
+    fn sources_resolve_inside_the_context() {
+        let (_d, root) = ctx();
+        assert_eq!(
+            names(&root.find("in").unwrap()),
+            ["a.txt"],
+            "a link is followed inside"
+        );
+        assert!(
+            root.find("up").is_err(),
+            "../outside is not the host's file"
+        );
+        assert!(
+            root.find("abs").is_err(),
+            "/etc/passwd resolves to <ctx>/etc/passwd"
+        );
+        assert!(root.find("../outside").is_err());
+        assert!(
+            root.find("x.secret").is_err(),
+            "ignored files are not there"
+        );
+        assert_eq!(names(&root.find("*.txt").unwrap()), ["a.txt", "b.txt"]);
+        assert_eq!(
+            names(&root.find("dir/*/deep.txt").unwrap()),
+            ["dir/sub/deep.txt"]
+        );
+        assert!(root.find("nothing*").is_err());
+    }
+
+    #[test]
+    fn streams_keep_links_and_skip_ignored_files() {
+        let (_d, root) = ctx();
+        let all = root.find(".").unwrap();
+        let mut buf = Vec::new();
+        let mut w = SourceWriter::new(&root, &mut buf, EntryOptions::default());
+        w.add(&all[0], "").unwrap();
+        w.finish().unwrap();
+        let mut a = tar::Archive::new(&buf[..]);
+        let mut seen = Vec::new();
+        for e in a.entries().unwrap() {
+            let e = e.unwrap();
+            let kind = e.header().entry_type();
+            let link = e.link_name().unwrap().map(|l| l.display().to_string());
+            seen.push((e.path().unwrap().display().to_string(), kind, link));
+        }
+        let find = |n: &str| {
+            seen.iter()
+                .find(|s| s.0.trim_end_matches('/') == n)
+                .cloned()
+        };
+        assert!(find("x.secret").is_none());
+        assert_eq!(find("up").unwrap().2.as_deref(), Some("../outside"));
+        assert_eq!(find("abs").unwrap().1, EntryType::Symlink);
+        // One of a.txt and hard is a hard link to the other.
+        let links = seen.iter().filter(|s| s.1 == EntryType::Link).count();
+        assert_eq!(links, 1, "{seen:?}");
+        // The cache digest ignores times but not contents.
+        let digest = |root: &SourceRoot| {
+            digest_of(|w| {
+                let mut sw = SourceWriter::new(
+                    root,
+                    w,
+                    EntryOptions {
+                        chmod: None,
+                        zero_times: true,
+                    },
+                );
+                sw.add(&root.find("a.txt").unwrap()[0], "a.txt")?;
+                sw.finish()?;
+                Ok(())
+            })
+            .unwrap()
+        };
+        let before = digest(&root);
+        let f = std::fs::File::options()
+            .append(true)
+            .open(root.path.join("a.txt"))
+            .unwrap();
+        f.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(digest(&root), before);
+        std::fs::write(root.path.join("a.txt"), b"changed").unwrap();
+        assert_ne!(digest(&root), before);
+    }
 }

@@ -84,7 +84,8 @@ impl<'a> StepContainer<'a> {
                 sig_proxy: false,
             }),
         };
-        let Started::Attached(Some(mut session)) = start::start(self.ctx, self.store, self.state, &opts)?
+        let Started::Attached(Some(mut session)) =
+            start::start(self.ctx, self.store, self.state, &opts)?
         else {
             crate::fail!(Internal, "the build step's container did not start");
         };
@@ -135,7 +136,8 @@ impl<'a> StepContainer<'a> {
         let (reader, writer) = std::io::pipe().context("creating a pipe")?;
         std::thread::scope(|s| {
             let producer = s.spawn(move || write(writer));
-            let applied = extract::apply_layer_at(std::io::BufReader::new(reader), dir.as_fd(), &opts);
+            let applied =
+                extract::apply_layer_at(std::io::BufReader::new(reader), dir.as_fd(), &opts);
             let produced = producer
                 .join()
                 .map_err(|_| Error::internal("the archive writer panicked"))?;
@@ -173,7 +175,9 @@ impl<'a> StepContainer<'a> {
     pub fn user_ids(&self, user: &str) -> Result<(u32, u32)> {
         let root = MountedRoot::mount(self.store, self.state, &self.c)?;
         let read = |p: &[u8]| -> Option<String> {
-            let r = inroot::resolve(root.fd.as_fd(), p).ok().filter(|r| r.exists)?;
+            let r = inroot::resolve(root.fd.as_fd(), p)
+                .ok()
+                .filter(|r| r.exists)?;
             let mut path = root.path.clone();
             for part in &r.parts {
                 path.push(std::ffi::OsStr::new(std::str::from_utf8(part).ok()?));
@@ -190,7 +194,11 @@ impl<'a> StepContainer<'a> {
 
 /// Creates `path`'s missing directories (0755, owned by `owner`, as
 /// buildah gives a COPY --chown's new parents); an `O_PATH` fd of the last.
-fn mkdir_all(root: &MountedRoot<'_>, path: &str, owner: (u32, u32)) -> Result<std::os::fd::OwnedFd> {
+fn mkdir_all(
+    root: &MountedRoot<'_>,
+    path: &str,
+    owner: (u32, u32),
+) -> Result<std::os::fd::OwnedFd> {
     let mut cur: Vec<Vec<u8>> = Vec::new();
     for part in inroot::split(path.as_bytes()) {
         let mut probe = cur.clone();

@@ -199,5 +199,4 @@ pub fn diff_layer(store: &Store, c: &Container) -> Result<(hutch_storage::Digest
         produced.context("writing the new layer")?;
         Ok::<_, Error>(stored)
     })
-
 }

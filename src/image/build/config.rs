@@ -15,7 +15,11 @@ pub fn pairs(raw: &str, escape: char, vars: Lookup<'_>) -> Result<Vec<(String, S
     };
     if !first.contains('=') {
         // Legacy form: the rest of the line is the value, spaces kept.
-        let rest = raw.trim_start()[raw.trim_start().find(char::is_whitespace).unwrap_or(raw.trim_start().len())..].trim();
+        let rest = raw.trim_start()[raw
+            .trim_start()
+            .find(char::is_whitespace)
+            .unwrap_or(raw.trim_start().len())..]
+            .trim();
         let value = expand::word(rest, escape, vars).map_err(|e| e.to_string())?;
         return Ok(vec![(first.clone(), value)]);
     }
@@ -29,7 +33,11 @@ pub fn pairs(raw: &str, escape: char, vars: Lookup<'_>) -> Result<Vec<(String, S
 }
 
 /// An ARG declaration: names, each with its default when one is given.
-pub fn arg_decls(raw: &str, escape: char, vars: Lookup<'_>) -> Result<Vec<(String, Option<String>)>, ExpandError> {
+pub fn arg_decls(
+    raw: &str,
+    escape: char,
+    vars: Lookup<'_>,
+) -> Result<Vec<(String, Option<String>)>, ExpandError> {
     Ok(expand::words(raw, escape, vars)?
         .into_iter()
         .map(|w| match w.split_once('=') {
@@ -54,7 +62,11 @@ pub fn env_list(cc: &Map<String, Value>) -> Vec<String> {
 
 pub fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -77,9 +89,7 @@ pub fn default_shell() -> Vec<String> {
 
 /// `80`, `80/udp`, `8000-8002`: Docker's `ExposedPorts` keys.
 pub fn expose(cc: &mut Map<String, Value>, ports: &[String]) -> Result<(), String> {
-    let map = cc
-        .entry("ExposedPorts")
-        .or_insert_with(|| json!({}));
+    let map = cc.entry("ExposedPorts").or_insert_with(|| json!({}));
     if !map.is_object() {
         *map = json!({});
     }
@@ -127,7 +137,9 @@ pub fn go_duration(s: &str) -> Result<i64, String> {
             .ok_or_else(bad)?;
         let (num, tail) = rest.split_at(num_len);
         let n: f64 = num.parse().map_err(|_| bad())?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let scale = match unit {
             "ns" => 1.0,
@@ -150,7 +162,9 @@ pub fn healthcheck(flags: &[Flag], command: Option<&CommandForm>) -> Result<Valu
         return Ok(json!({"Test": ["NONE"]}));
     };
     let test: Vec<String> = match command {
-        CommandForm::Exec(v) => std::iter::once("CMD".to_owned()).chain(v.iter().cloned()).collect(),
+        CommandForm::Exec(v) => std::iter::once("CMD".to_owned())
+            .chain(v.iter().cloned())
+            .collect(),
         CommandForm::Shell(s) => vec!["CMD-SHELL".into(), s.clone()],
     };
     let mut hc = json!({"Test": test});
@@ -187,7 +201,10 @@ mod tests {
             pairs("A=1 B=\"two words\"", '\\', &none).unwrap(),
             [("A".into(), "1".into()), ("B".into(), "two words".into())]
         );
-        assert_eq!(pairs("A  one two", '\\', &none).unwrap(), [("A".into(), "one two".into())]);
+        assert_eq!(
+            pairs("A  one two", '\\', &none).unwrap(),
+            [("A".into(), "one two".into())]
+        );
         let mut env = vec!["PATH=/bin".to_owned()];
         set_env(&mut env, "PATH", "/usr/bin");
         set_env(&mut env, "X", "1");
@@ -205,10 +222,16 @@ mod tests {
         assert_eq!(go_duration("1m30s").unwrap(), 90_000_000_000);
         assert_eq!(go_duration("500ms").unwrap(), 500_000_000);
         let hc = healthcheck(
-            &[Flag { name: "interval".into(), value: Some("5s".into()) }],
+            &[Flag {
+                name: "interval".into(),
+                value: Some("5s".into()),
+            }],
             Some(&CommandForm::Shell("true".into())),
         )
         .unwrap();
-        assert_eq!(hc, json!({"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000i64}));
+        assert_eq!(
+            hc,
+            json!({"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000i64})
+        );
     }
 }

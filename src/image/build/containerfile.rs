@@ -248,7 +248,9 @@ fn unescape_shell(s: &str, escape: char) -> String {
 
 fn command(c: &pd::Command<'_>, escape: char) -> CommandForm {
     match c {
-        pd::Command::Exec(v) => CommandForm::Exec(v.value.iter().map(|s| s.value.to_string()).collect()),
+        pd::Command::Exec(v) => {
+            CommandForm::Exec(v.value.iter().map(|s| s.value.to_string()).collect())
+        }
         pd::Command::Shell(s) => CommandForm::Shell(unescape_shell(s.value, escape)),
         _ => CommandForm::Shell(String::new()),
     }
@@ -350,7 +352,10 @@ mod tests {
         assert_eq!(cf.global_args, ["BASE=busybox"]);
         assert_eq!(cf.stages.len(), 2);
         let s = &cf.stages[0];
-        assert_eq!((s.name.as_deref(), s.base.as_str()), (Some("build"), "$BASE"));
+        assert_eq!(
+            (s.name.as_deref(), s.base.as_str()),
+            (Some("build"), "$BASE")
+        );
         assert_eq!(s.steps[0].text, "RUN echo a &&     echo b");
         assert_eq!(
             s.steps[0].inst,
@@ -360,7 +365,9 @@ mod tests {
                 flags: vec![]
             }
         );
-        assert!(matches!(&s.steps[1].inst, Inst::Run { command: CommandForm::Exec(v), .. } if v == &["/bin/echo", "x"]));
+        assert!(
+            matches!(&s.steps[1].inst, Inst::Run { command: CommandForm::Exec(v), .. } if v == &["/bin/echo", "x"])
+        );
         match &s.steps[2].inst {
             Inst::Run { heredocs, .. } => assert_eq!(heredocs[0].body, "echo from heredoc\n"),
             other => panic!("{other:?}"),
@@ -374,13 +381,28 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(s.steps[5].inst, Inst::Onbuild("RUN echo trig".into()));
-        assert!(matches!(s.steps[6].inst, Inst::Healthcheck { command: Some(_), .. }));
-        assert_eq!(parse_trigger("RUN echo trig").unwrap().text, "RUN echo trig");
+        assert!(matches!(
+            s.steps[6].inst,
+            Inst::Healthcheck {
+                command: Some(_),
+                ..
+            }
+        ));
+        assert_eq!(
+            parse_trigger("RUN echo trig").unwrap().text,
+            "RUN echo trig"
+        );
     }
 
     #[test]
     fn no_from_is_an_error() {
-        assert!(matches!(parse("RUN true\n"), Err(ParseError::NoFrom | ParseError::Syntax(_))));
-        assert!(matches!(parse("ARG X\n"), Err(ParseError::NoFrom | ParseError::Syntax(_))));
+        assert!(matches!(
+            parse("RUN true\n"),
+            Err(ParseError::NoFrom | ParseError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse("ARG X\n"),
+            Err(ParseError::NoFrom | ParseError::Syntax(_))
+        ));
     }
 }

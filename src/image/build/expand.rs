@@ -31,7 +31,12 @@ pub fn words(input: &str, escape: char, vars: Lookup<'_>) -> Result<Vec<String>,
     lex(input, escape, vars, true)
 }
 
-fn lex(input: &str, escape: char, vars: Lookup<'_>, split: bool) -> Result<Vec<String>, ExpandError> {
+fn lex(
+    input: &str,
+    escape: char,
+    vars: Lookup<'_>,
+    split: bool,
+) -> Result<Vec<String>, ExpandError> {
     let chars: Vec<char> = input.chars().collect();
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -187,7 +192,11 @@ fn braced(body: &str, escape: char, vars: Lookup<'_>, input: &str) -> Result<Str
     } else if let Some(w) = rest.strip_prefix('-') {
         if value.is_some() { v } else { sub(w)? }
     } else if let Some(w) = rest.strip_prefix('+') {
-        if value.is_some() { sub(w)? } else { String::new() }
+        if value.is_some() {
+            sub(w)?
+        } else {
+            String::new()
+        }
     } else if let Some(w) = rest.strip_prefix('?') {
         if value.is_none() {
             return Err(ExpandError::Unset {
@@ -207,11 +216,19 @@ fn braced(body: &str, escape: char, vars: Lookup<'_>, input: &str) -> Result<Str
     } else if let Some(r) = rest.strip_prefix("//") {
         let (a, b) = r.split_once('/').unwrap_or((r, ""));
         let a = sub(a)?;
-        if a.is_empty() { v } else { v.replace(&a, &sub(b)?) }
+        if a.is_empty() {
+            v
+        } else {
+            v.replace(&a, &sub(b)?)
+        }
     } else if let Some(r) = rest.strip_prefix('/') {
         let (a, b) = r.split_once('/').unwrap_or((r, ""));
         let a = sub(a)?;
-        if a.is_empty() { v } else { v.replacen(&a, &sub(b)?, 1) }
+        if a.is_empty() {
+            v
+        } else {
+            v.replacen(&a, &sub(b)?, 1)
+        }
     } else {
         return Err(ExpandError::Bad(input.to_owned()));
     })
@@ -279,7 +296,10 @@ mod tests {
         assert_eq!(w("${P%%.*}"), "/usr/local/bin/tool");
         assert_eq!(w("${A/l/L}|${A//l/L}"), "heLlo|heLLo");
         assert_eq!(w("${U:-${A}}"), "hello");
-        assert!(matches!(word("${U:?needed}", '\\', &vars), Err(ExpandError::Unset { .. })));
+        assert!(matches!(
+            word("${U:?needed}", '\\', &vars),
+            Err(ExpandError::Unset { .. })
+        ));
         assert!(word("${A", '\\', &vars).is_err());
     }
 

@@ -45,7 +45,11 @@ impl IgnoreRules {
             // Cleaned as Go's filepath.Clean: a leading `/` or `../` says
             // nothing more than the root.
             let parts: Vec<String> = glob::clean(pat)
-                .unwrap_or_else(|| pat.split('/').filter(|c| !matches!(*c, "" | "." | "..")).collect())
+                .unwrap_or_else(|| {
+                    pat.split('/')
+                        .filter(|c| !matches!(*c, "" | "." | ".."))
+                        .collect()
+                })
                 .into_iter()
                 .map(String::from)
                 .collect();
@@ -92,7 +96,8 @@ mod tests {
 
     #[test]
     fn last_match_wins_and_exceptions_reinclude() {
-        let r = IgnoreRules::parse("# comment\n*.log\n!keep.log\nsecret/\n**/*.tmp\n/abs\n").unwrap();
+        let r =
+            IgnoreRules::parse("# comment\n*.log\n!keep.log\nsecret/\n**/*.tmp\n/abs\n").unwrap();
         assert!(r.excluded("a.log"));
         assert!(!r.excluded("keep.log"));
         assert!(r.excluded("secret"));
