@@ -49,6 +49,8 @@ pub enum ImageCommand {
     Unmount(MountArgs),
     /// Remove a name from a local image
     Untag(UntagArgs),
+    /// Build an image using instructions from Containerfiles
+    Build(super::build::BuildArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -172,6 +174,7 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Tag(a) => tag(ctx, &a),
         ImageCommand::Unmount(a) => unmount(ctx, &a),
         ImageCommand::Untag(a) => untag(ctx, &a),
+        ImageCommand::Build(a) => super::build::build(ctx, &a),
     }
 }
 

@@ -6,6 +6,7 @@
 //! turns flags into an engine request and prints the answer; it makes no
 //! syscalls of its own.
 
+mod build;
 mod container;
 mod generate;
 mod image;
@@ -199,6 +200,11 @@ enum Command {
     /// Generate structured data based on containers (systemd units)
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
+    /// Build an image using instructions from Containerfiles
+    Build(build::BuildArgs),
+    /// Build images (Docker's buildx command: `buildx build`)
+    #[command(subcommand)]
+    Buildx(build::BuildxCommand),
 }
 
 impl Command {
@@ -255,7 +261,11 @@ impl Command {
             | Command::Tag(_)
             | Command::Untag(_)
             | Command::Volume(_) => true,
-            Command::Pod(_) | Command::Healthcheck(_) | Command::Generate(_) => true,
+            Command::Pod(_)
+            | Command::Healthcheck(_)
+            | Command::Generate(_)
+            | Command::Build(_)
+            | Command::Buildx(_) => true,
         }
     }
 }
@@ -390,6 +400,8 @@ pub fn main() -> ExitCode {
         Command::Pod(cmd) => pod::run(&ctx, cmd),
         Command::Healthcheck(cmd) => container::healthcheck(&ctx, &cmd),
         Command::Generate(cmd) => generate::run(&ctx, &cmd),
+        Command::Build(args) => build::build(&ctx, &args),
+        Command::Buildx(cmd) => build::buildx(&ctx, &cmd),
     };
     match result {
         Ok(code) => code,

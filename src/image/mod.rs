@@ -4,5 +4,6 @@
 
 pub mod archive;
 pub mod auth;
+pub mod build;
 pub mod reference;
 pub mod registry;

@@ -63,53 +63,8 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> Result<Image
         .unwrap_or_default();
     let mut manifest_layers = manifest["layers"].as_array().cloned().unwrap_or_default();
 
-    let found = changes::of_container(store, c)?;
     let _adding = store.adding()?;
-    let upper_path = store.container_upper(&c.id);
-    let upper = inroot::open_root(&upper_path)
-        .with_context(|| format!("opening {}", upper_path.display()))?;
-    let (reader, writer) = io::pipe().context("creating a pipe")?;
-    let (blob, size) = std::thread::scope(|s| {
-        let upper = upper.as_fd();
-        let found = &found;
-        let producer = s.spawn(move || -> io::Result<()> {
-            let mut w = TreeWriter::new(io::BufWriter::new(writer));
-            let mut written: std::collections::HashSet<Vec<u8>> = Default::default();
-            for (path, kind) in found {
-                // Every ancestor goes first, with the container's metadata:
-                // a directory the extractor made up would hide the image's
-                // mode and owner in the merged view.
-                let parts = inroot::split(path);
-                for depth in 1..parts.len() {
-                    let anc = parts[..depth].join(&b'/');
-                    if written.insert(anc.clone()) {
-                        let dir = inroot::open_dir(upper, &parts[..depth - 1])?;
-                        w.add_entry(dir.as_fd(), &parts[depth - 1], &anc)?;
-                    }
-                }
-                let Some((leaf, parent)) = parts.split_last() else {
-                    continue;
-                };
-                match kind {
-                    Kind::Deleted => w.add_whiteout(path)?,
-                    Kind::Added | Kind::Changed => {
-                        if written.insert(path.clone()) {
-                            let dir = inroot::open_dir(upper, parent)?;
-                            w.add_entry(dir.as_fd(), leaf, path)?;
-                        }
-                    }
-                }
-            }
-            w.finish()?.flush()
-        });
-        let stored = store.blobs.put(reader, None);
-        let produced = producer
-            .join()
-            .map_err(|_| Error::internal("the layer writer panicked"))?;
-        let stored = stored.context("storing the new layer")?;
-        produced.context("writing the new layer")?;
-        Ok::<_, Error>(stored)
-    })?;
+    let (blob, size) = diff_layer(store, c)?;
 
     // The container's process, as it was configured, becomes the image's.
     let spec = &c.spec;
@@ -192,4 +147,56 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> Result<Image
         )
         .with_context(|| format!("committing container {}", c.name))?;
     Ok(record)
+}
+
+/// The container's changes as an uncompressed layer blob in the store
+/// (also what `build` commits after each step): its digest and size. The
+/// caller holds the store's adding lock.
+pub fn diff_layer(store: &Store, c: &Container) -> Result<(hutch_storage::Digest, u64)> {
+    let found = changes::of_container(store, c)?;
+    let upper_path = store.container_upper(&c.id);
+    let upper = inroot::open_root(&upper_path)
+        .with_context(|| format!("opening {}", upper_path.display()))?;
+    let (reader, writer) = io::pipe().context("creating a pipe")?;
+    std::thread::scope(|s| {
+        let upper = upper.as_fd();
+        let found = &found;
+        let producer = s.spawn(move || -> io::Result<()> {
+            let mut w = TreeWriter::new(io::BufWriter::new(writer));
+            let mut written: std::collections::HashSet<Vec<u8>> = Default::default();
+            for (path, kind) in found {
+                // Every ancestor goes first, with the container's metadata:
+                // a directory the extractor made up would hide the image's
+                // mode and owner in the merged view.
+                let parts = inroot::split(path);
+                for depth in 1..parts.len() {
+                    let anc = parts[..depth].join(&b'/');
+                    if written.insert(anc.clone()) {
+                        let dir = inroot::open_dir(upper, &parts[..depth - 1])?;
+                        w.add_entry(dir.as_fd(), &parts[depth - 1], &anc)?;
+                    }
+                }
+                let Some((leaf, parent)) = parts.split_last() else {
+                    continue;
+                };
+                match kind {
+                    Kind::Deleted => w.add_whiteout(path)?,
+                    Kind::Added | Kind::Changed => {
+                        if written.insert(path.clone()) {
+                            let dir = inroot::open_dir(upper, parent)?;
+                            w.add_entry(dir.as_fd(), leaf, path)?;
+                        }
+                    }
+                }
+            }
+            w.finish()?.flush()
+        });
+        let stored = store.blobs.put(reader, None);
+        let produced = producer
+            .join()
+            .map_err(|_| Error::internal("the layer writer panicked"))?;
+        let stored = stored.context("storing the new layer")?;
+        produced.context("writing the new layer")?;
+        Ok::<_, Error>(stored)
+    })
 }

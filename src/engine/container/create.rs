@@ -144,7 +144,7 @@ pub fn log_path(paths: &Paths, log: &LogConfig) -> Option<PathBuf> {
 
 /// The image per `--pull`: registry references are pulled when missing
 /// (or always, or when newer); other transports must be local.
-fn resolve_image(
+pub fn resolve_image(
     ctx: &Context,
     store: &Store,
     reference: &str,
