@@ -138,7 +138,18 @@ fn store(ctx: &Context) -> Value {
         Ok(c) => (c, Value::Null),
         Err(e) => (Default::default(), json!(format!("{e:#}"))),
     };
-    let root = crate::engine::image::graph_root(ctx, &conf);
+    let located = crate::engine::image::graphroot::locate(ctx, &conf);
+    let root = located.path.clone();
+    // hutch's own key: the default graph root was on a network file system
+    // and moved to node-local disk (see engine::image::graphroot).
+    let relocation = match &located.relocated {
+        Some(r) => json!({
+            "from": r.from.display().to_string(),
+            "fileSystem": r.fs,
+            "notice": r.notice(&root),
+        }),
+        None => Value::Null,
+    };
     let driver = ctx.storage_driver.clone().or(conf.driver.clone());
     let verdict = std::fs::read_to_string(root.join("driver")).ok();
     let (driver_name, driver_reason) = match (driver.as_deref(), verdict.as_deref()) {
@@ -171,6 +182,7 @@ fn store(ctx: &Context) -> Value {
         "configFile": conf.source.map(|p| p.display().to_string()).unwrap_or_default(),
         "configError": conf_error,
         "graphRoot": root.display().to_string(),
+        "graphRootRelocation": relocation,
         "runRoot": ctx.storage_run_root().display().to_string(),
         "graphDriverName": driver_name,
         "graphDriverReason": driver_reason,

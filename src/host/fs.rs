@@ -118,11 +118,14 @@ pub fn available_bytes(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Makes `path` a private directory (0700) of `owner` or checks that it
-/// is one: a directory in a world-writable parent (/var/tmp) may have been
-/// made, or replaced by a symlink, by another user to catch what is
-/// written there. Never follows a symlink at `path`.
-pub fn ensure_private_dir(path: &Path, owner: u32) -> Result<(), String> {
+/// Makes `path` a private directory (0700) of this process's user or
+/// checks that it is one: a directory in a world-writable parent (/var/tmp)
+/// may have been made, or replaced by a symlink, by another user to catch
+/// what is written there. Never follows a symlink at `path`. The owner is
+/// compared with the effective uid as this process sees it, which is 0
+/// inside the user namespace for the user's own files.
+pub fn ensure_private_dir(path: &Path) -> Result<(), String> {
+    let owner = rustix::process::geteuid().as_raw();
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     match std::fs::DirBuilder::new().mode(0o700).create(path) {
         Ok(()) => {}

@@ -69,13 +69,6 @@ pub fn locate(ctx: &Context, conf: &StorageConf) -> GraphRoot {
             };
         }
     };
-    // Inside the user namespace the user's own directories show as owned
-    // by 0.
-    let owner = if ctx.inside_namespace {
-        0
-    } else {
-        ctx.identity.uid
-    };
     let uid = ctx.identity.uid;
     let local = ["/var/tmp", "/tmp"].iter().find_map(|base| {
         let base = Path::new(base);
@@ -83,10 +76,10 @@ pub fn locate(ctx: &Context, conf: &StorageConf) -> GraphRoot {
             return None;
         }
         let dir = base.join(format!("hutch-{uid}"));
-        match fs::ensure_private_dir(&dir, owner) {
+        match fs::ensure_private_dir(&dir) {
             Ok(()) => Some(dir.join("storage")),
             Err(e) => {
-                tracing::warn!("not using {} for node-local storage: {e}", dir.display());
+                tracing::debug!("not using {} for node-local storage: {e}", dir.display());
                 None
             }
         }
