@@ -25,6 +25,7 @@ pub fn gather(ctx: &Context) -> Value {
     let cg = cgroups::detect_for(ctx);
     let (uidmap, gidmap, namespace) = id_mappings(ctx);
     let found = tools::probe(&TOOLS);
+    let (cdi_dirs, cdi_devices, cdi_errors) = crate::engine::container::cdi::inventory(ctx);
     let tool = |name: &str| -> Value {
         match TOOLS
             .iter()
@@ -81,6 +82,11 @@ pub fn gather(ctx: &Context) -> Value {
             "runtimeDir": ctx.run_dir.display().to_string(),
             "remoteSocket": remote_socket(ctx),
             "runtimeDirFromXdg": ctx.run_dir_from_xdg,
+            "cdiSpecDirs": cdi_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+            // hutch's own keys: the CDI devices `--device` can name, and
+            // spec files that could not be used.
+            "cdiDevices": cdi_devices,
+            "cdiErrors": cdi_errors,
         },
         "store": store(ctx),
         "version": version(),

@@ -2,6 +2,7 @@
 //! file per operation; the request types are plain data.
 
 pub mod attach;
+pub mod cdi;
 pub mod changes;
 pub mod cleanup;
 pub mod commit;
