@@ -201,3 +201,132 @@ fn walk(p: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A cgroup a batch scheduler made for a job: root's, as Slurm's are; the
+/// scheduler (here the test, as root) puts the job's shell in it. Removed
+/// at the end once empty.
+struct JobCgroup {
+    dirs: Vec<PathBuf>,
+}
+
+impl JobCgroup {
+    fn new(name: &str) -> Option<JobCgroup> {
+        let dirs: Vec<PathBuf> = ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified"]
+            .iter()
+            .map(|h| PathBuf::from(h).join(name))
+            .collect();
+        for d in &dirs {
+            if std::fs::create_dir(d).is_err() {
+                eprintln!(
+                    "skipped: cannot make {} (no v1 memory or unified hierarchy)",
+                    d.display()
+                );
+                return None;
+            }
+        }
+        // The job's own limit: 256 MiB.
+        std::fs::write(dirs[0].join("memory.limit_in_bytes"), "268435456").unwrap();
+        Some(JobCgroup { dirs })
+    }
+
+    fn holds(&self, pid: i32) -> bool {
+        self.dirs.iter().all(|d| {
+            std::fs::read_to_string(d.join("cgroup.procs"))
+                .is_ok_and(|t| t.lines().any(|l| l.trim() == pid.to_string()))
+        })
+    }
+}
+
+impl Drop for JobCgroup {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            // Emptied by the test's end (container removed, pause killed).
+            wait_until(std::time::Duration::from_secs(10), || {
+                std::fs::remove_dir(d).is_ok()
+            });
+        }
+    }
+}
+
+/// A stand-in for a Slurm job: a cgroup in the v1 memory hierarchy and in
+/// the unified one, with a memory limit, that the caller runs in. The
+/// container, its monitor and the pause process stay in it, so the job's
+/// limit and accounting cover them; hutch moves nothing out.
+#[test]
+fn a_container_started_from_a_job_stays_in_the_jobs_cgroup() {
+    if !is_root() {
+        eprintln!("skipped: needs root to make the job's cgroup");
+        return;
+    }
+    let user = TestUser::default_user();
+    let Some(job) = JobCgroup::new(&format!("hutch-it-job-{}", std::process::id())) else {
+        return;
+    };
+    let env = TestEnv::new(user);
+    let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
+    // The job's shell: the scheduler (root) moves it into the job's
+    // cgroups, then lets it run hutch.
+    let in_job = |args: &str| {
+        use std::io::Write as _;
+        let script = format!("read go; exec {} {args}", hutch_bin().display());
+        let mut cmd = env.hutch_at(std::path::Path::new("/bin/sh"), ["-c", script.as_str()]);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("start sh");
+        for d in &job.dirs {
+            std::fs::write(d.join("cgroup.procs"), child.id().to_string()).expect("enter the job");
+        }
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let out = child.wait_with_output().expect("wait sh");
+        assert!(
+            out.status.success(),
+            "{args}: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    };
+    in_job(&format!("import {} busybox", tar.display()));
+    let id = in_job("run -d busybox sleep 300");
+    let id = id.trim();
+    let pid: i32 = env
+        .ok(["inspect", "--format", "{{.State.Pid}}", id])
+        .trim()
+        .parse()
+        .expect("container pid");
+    assert!(
+        job.holds(pid),
+        "the container's init is in the job's cgroups"
+    );
+    let ppid = |p: i32| -> Option<i32> {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        stat.rsplit_once(") ")?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    // Its monitor (an ancestor below pid 1) too.
+    let mut p = pid;
+    let mut ancestors_in_job = 0;
+    while let Some(parent) = ppid(p).filter(|&x| x > 1) {
+        if comm(parent).as_deref() == Some("hutch-monitor") {
+            assert!(job.holds(parent), "the monitor is in the job's cgroups");
+            ancestors_in_job += 1;
+        }
+        p = parent;
+    }
+    assert_eq!(ancestors_in_job, 1, "found the container's monitor");
+    for pause in env.pause_pids() {
+        assert!(
+            job.holds(pause),
+            "the pause process is in the job's cgroups"
+        );
+    }
+    let reason = env.ok(["info", "--format", "{{.Host.CgroupManager}}"]);
+    assert_eq!(reason.trim(), "none");
+    env.ok(["rm", "-f", id]);
+    drop(env);
+}
