@@ -77,6 +77,9 @@ pub struct Facts {
     /// `--cgroup-manager` or containers.conf `cgroup_manager`, with where
     /// it came from ("--cgroup-manager", a file path).
     pub requested: Option<(String, String)>,
+    /// The caller's own cgroup v2 path (`0::` of /proc/self/cgroup), to
+    /// tell a batch job's cgroup from the user's systemd session.
+    pub caller_cgroup: Option<String>,
 }
 
 pub fn detect(rootless: bool, run_dir_base: Option<&Path>) -> CgroupHost {
@@ -123,6 +126,9 @@ fn gather(rootless: bool, xdg_runtime_dir: Option<&Path>) -> Facts {
         session_bus: session_bus(xdg_runtime_dir),
         own_cgroup_writable: own_cgroup_writable(root_magic == CGROUP2_SUPER_MAGIC),
         requested: None,
+        caller_cgroup: (root_magic == CGROUP2_SUPER_MAGIC)
+            .then(|| v2::cgroup_of(None))
+            .flatten(),
     }
 }
 
@@ -163,6 +169,17 @@ pub fn decide(f: &Facts) -> CgroupHost {
     } else {
         CgroupVersion::V1
     };
+    if version == CgroupVersion::V2
+        && f.rootless
+        && let Some(job) = f.caller_cgroup.as_deref().filter(|c| is_job_cgroup(c))
+    {
+        let (manager, reason) = in_job(job, f);
+        return CgroupHost {
+            version,
+            manager,
+            reason,
+        };
+    }
     let (manager, reason) = match (version, f.rootless, &f.requested) {
         (CgroupVersion::V2, _, Some((m, from))) if m == "systemd" => {
             if f.session_bus.is_some() {
@@ -220,6 +237,43 @@ pub fn decide(f: &Facts) -> CgroupHost {
         version,
         manager,
         reason,
+    }
+}
+
+/// A cgroup that is neither the user's systemd session nor the root: a
+/// batch job's (Slurm's `/system.slice/slurmstepd.scope/job_N/...`), a
+/// service's. Only where systemd manages the user's sessions does this
+/// change anything: a systemd scope there would take the container out of
+/// the job's limits and accounting.
+pub fn is_job_cgroup(path: &str) -> bool {
+    let p = path.trim_end_matches('/');
+    !(p.is_empty() || p == "/user.slice" || p.starts_with("/user.slice/"))
+}
+
+/// The caller runs in a job's cgroup: containers stay in it (below it when
+/// it is delegated to the user), whatever manager was asked for, so the
+/// job's limits and accounting apply; no process is moved out of it.
+fn in_job(job: &str, f: &Facts) -> (Manager, String) {
+    let asked = f
+        .requested
+        .as_ref()
+        .filter(|(m, _)| m == "systemd")
+        .map(|(_, from)| format!("cgroup_manager = systemd set by {from} is not used: "))
+        .unwrap_or_default();
+    if f.own_cgroup_writable {
+        (
+            Manager::Cgroupfs,
+            format!(
+                "{asked}your cgroup {job} is a job's (not your systemd session's) and delegated to you: containers get cgroups below it, under the job's limits"
+            ),
+        )
+    } else {
+        (
+            Manager::None,
+            format!(
+                "{asked}your cgroup {job} belongs to a batch job or service (e.g. Slurm), not to you: containers stay in it, under the job's limits and accounting, and hutch moves no process out of it; limit flags are ignored"
+            ),
+        )
     }
 }
 
@@ -332,6 +386,30 @@ mod tests {
         let host = decide(&facts(TMPFS_MAGIC, None, true));
         assert_eq!(host.version, CgroupVersion::V1);
         assert_eq!(host.manager, Manager::None);
+    }
+
+    #[test]
+    fn a_job_cgroup_keeps_containers_in_it() {
+        let mut f = facts(CGROUP2_SUPER_MAGIC, None, true);
+        f.session_bus = Some(PathBuf::from("/run/user/1000/bus"));
+        f.caller_cgroup = Some("/system.slice/slurmstepd.scope/job_42/step_0/user/task_0".into());
+        let host = decide(&f);
+        assert_eq!(
+            host.manager,
+            Manager::None,
+            "never a systemd scope out of the job"
+        );
+        assert!(host.reason.contains("job_42"), "{}", host.reason);
+        f.requested = Some(("systemd".into(), "--cgroup-manager".into()));
+        assert_eq!(decide(&f).manager, Manager::None);
+        f.own_cgroup_writable = true;
+        assert_eq!(decide(&f).manager, Manager::Cgroupfs);
+        // A login session is the user's own: systemd as before.
+        f.requested = None;
+        f.caller_cgroup = Some("/user.slice/user-1000.slice/session-3.scope".into());
+        assert_eq!(decide(&f).manager, Manager::Systemd);
+        assert!(!is_job_cgroup("/"));
+        assert!(is_job_cgroup("/slurm/uid_1000/job_7"));
     }
 
     #[test]

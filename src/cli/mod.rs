@@ -337,6 +337,14 @@ pub fn main() -> ExitCode {
     ctx.run_root = cli.runroot.clone();
     ctx.volume_path = cli.volumepath.clone();
     ctx.runtime_flags = cli.runtime_flag.clone();
+    // HPC homes on NFS/Lustre/GPFS: the default graph root moved to
+    // node-local disk, said once (engine::image::graphroot).
+    if command.needs_namespace()
+        && !ctx.inside_namespace
+        && let Some(notice) = crate::engine::image::graphroot::notice_once(&ctx)
+    {
+        eprintln!("Warning: {notice}");
+    }
     if command.needs_namespace()
         && ctx.rootless()
         && !ctx.inside_namespace

@@ -16,6 +16,8 @@ pub enum SystemCommand {
     Migrate(MigrateArgs),
     /// Run an API service
     Service(ServiceArgs),
+    /// Check that this host can run containers, and the storage's consistency
+    Check(CheckArgs),
 }
 
 impl SystemCommand {
@@ -26,6 +28,9 @@ impl SystemCommand {
             SystemCommand::Migrate(_) => false,
             // Its handlers run containers; its threads must start inside.
             SystemCommand::Service(_) => true,
+            // It must answer where the namespace cannot be made: the host
+            // part runs outside, then `check` joins for the storage part.
+            SystemCommand::Check(_) => false,
         }
     }
 }
@@ -41,6 +46,20 @@ pub struct InfoArgs {
 pub struct MigrateArgs {}
 
 #[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Remove damaged images and layers (not those containers use). No
+    /// `-r`: that is the global --remote here.
+    #[arg(long)]
+    repair: bool,
+    /// With --repair, also remove containers that depend on damaged images
+    #[arg(short, long)]
+    force: bool,
+    /// Change the output format to JSON
+    #[arg(long)]
+    format: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ServiceArgs {
     /// Time until the service session expires in seconds. Use 0 to disable the timeout
     #[arg(short, long, default_value_t = 5, value_name = "SECONDS")]
@@ -54,6 +73,7 @@ pub fn run(ctx: &Context, cmd: SystemCommand) -> anyhow::Result<ExitCode> {
         SystemCommand::Info(args) => info(ctx, &args),
         SystemCommand::Migrate(_) => migrate(ctx),
         SystemCommand::Service(args) => service(ctx, &args),
+        SystemCommand::Check(args) => check(ctx, &args),
     }
 }
 
@@ -105,4 +125,119 @@ fn service(ctx: &Context, args: &ServiceArgs) -> anyhow::Result<ExitCode> {
     }
     crate::api::serve(ctx, opts)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `system check`: the host's findings, then (inside the namespace when
+/// rootless) the storage's; exit 0 when hutch can run containers here and
+/// nothing is damaged, else 125.
+fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    use crate::engine::system::check::{self, CheckReport, Finding, Status};
+    use crate::engine::system::integrity;
+    let json = match args.format.as_deref() {
+        None => false,
+        Some("json") => true,
+        Some(other) => anyhow::bail!("unsupported --format {other:?}: use json"),
+    };
+    let mut report = CheckReport {
+        findings: check::host(ctx),
+        ..CheckReport::default()
+    };
+    let blocked = report.findings.iter().any(|f| f.status == Status::Error);
+    let joined = if ctx.rootless() && !ctx.inside_namespace {
+        if blocked {
+            Err("the user namespace cannot be made until the errors above are fixed".to_owned())
+        } else {
+            crate::engine::image::check_root_owner(ctx)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| super::join_namespace(ctx))
+                .map_err(|e| super::error_text(&e))
+        }
+    } else {
+        Ok(())
+    };
+    match joined {
+        Ok(()) => {
+            let opts = integrity::IntegrityOptions {
+                repair: args.repair,
+                force: args.force,
+            };
+            match integrity::storage(ctx, opts) {
+                Ok((findings, repaired)) => {
+                    report.findings.extend(findings);
+                    report.repaired = repaired;
+                }
+                Err(e) => report.findings.push(Finding {
+                    check: "storage".to_owned(),
+                    status: Status::Error,
+                    detail: format!("{e:#}"),
+                    fix: String::new(),
+                }),
+            }
+        }
+        Err(why) if blocked => report.findings.push(Finding {
+            check: "storage".to_owned(),
+            status: Status::Warning,
+            detail: format!("not checked: {why}"),
+            fix: String::new(),
+        }),
+        Err(why) => report.findings.push(Finding {
+            check: "userns".to_owned(),
+            status: Status::Error,
+            detail: format!("joining the user namespace: {why}; storage not checked"),
+            fix: String::new(),
+        }),
+    }
+    let report = report.finish();
+    if json {
+        println!(
+            "{}",
+            crate::format::to_json_pretty(&serde_json::to_value(&report)?)
+        );
+    } else {
+        let width = report
+            .findings
+            .iter()
+            .map(|f| f.check.len())
+            .max()
+            .unwrap_or(0);
+        for f in &report.findings {
+            let fix = if f.fix.is_empty() || f.status == Status::Ok {
+                String::new()
+            } else {
+                format!("; fix: {}", f.fix)
+            };
+            println!(
+                "{:<8}{:<width$}  {}{fix}",
+                f.status.word(),
+                f.check,
+                f.detail
+            );
+        }
+        for r in &report.repaired {
+            println!("repaired {r}");
+        }
+        let errors = report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Error && f.check != "storage")
+            .count();
+        if report.can_run_containers {
+            println!("hutch can run containers here");
+        } else {
+            println!(
+                "hutch cannot run containers here until the {errors} error(s) above are fixed"
+            );
+        }
+        if report.damaged > 0 {
+            println!(
+                "storage: {} damaged object(s); hutch system check --repair removes them",
+                report.damaged
+            );
+        }
+    }
+    Ok(if report.can_run_containers && report.damaged == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_HUTCH_ERROR)
+    })
 }

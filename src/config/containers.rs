@@ -1,6 +1,6 @@
 //! containers.conf, as containers.conf(5) defines it, for the keys hutch
-//! honours: `[engine] runtime`, `[engine] cgroup_manager` and `[network]
-//! default_rootless_network_cmd`.
+//! honours: `[engine] runtime`, `[engine] cgroup_manager`, `[engine]
+//! cdi_spec_dirs` and `[network] default_rootless_network_cmd`.
 //!
 //! Files are read in Podman's order, each later one overriding the keys it
 //! sets: `/usr/share/containers/containers.conf`,
@@ -29,6 +29,9 @@ pub struct ContainersConf {
     /// `[engine] cgroup_manager` and the file that set it (`info` says
     /// why a manager was chosen).
     pub cgroup_manager: Option<(String, PathBuf)>,
+    /// `[engine] cdi_spec_dirs`: where CDI specs are read (replacing
+    /// /etc/cdi and /var/run/cdi), as in Podman.
+    pub cdi_spec_dirs: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +46,7 @@ struct File {
 struct Engine {
     runtime: Option<String>,
     cgroup_manager: Option<String>,
+    cdi_spec_dirs: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +88,9 @@ pub fn load(files: &[PathBuf]) -> ContainersConf {
             Ok(f) => {
                 if f.engine.runtime.is_some() {
                     conf.runtime = f.engine.runtime;
+                }
+                if f.engine.cdi_spec_dirs.is_some() {
+                    conf.cdi_spec_dirs = f.engine.cdi_spec_dirs;
                 }
                 if let Some(m) = f.engine.cgroup_manager {
                     conf.cgroup_manager = Some((m, path.clone()));

@@ -25,6 +25,7 @@ pub fn gather(ctx: &Context) -> Value {
     let cg = cgroups::detect_for(ctx);
     let (uidmap, gidmap, namespace) = id_mappings(ctx);
     let found = tools::probe(&TOOLS);
+    let (cdi_dirs, cdi_devices, cdi_errors) = crate::engine::container::cdi::inventory(ctx);
     let tool = |name: &str| -> Value {
         match TOOLS
             .iter()
@@ -81,6 +82,11 @@ pub fn gather(ctx: &Context) -> Value {
             "runtimeDir": ctx.run_dir.display().to_string(),
             "remoteSocket": remote_socket(ctx),
             "runtimeDirFromXdg": ctx.run_dir_from_xdg,
+            "cdiSpecDirs": cdi_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+            // hutch's own keys: the CDI devices `--device` can name, and
+            // spec files that could not be used.
+            "cdiDevices": cdi_devices,
+            "cdiErrors": cdi_errors,
         },
         "store": store(ctx),
         "version": version(),
@@ -138,7 +144,18 @@ fn store(ctx: &Context) -> Value {
         Ok(c) => (c, Value::Null),
         Err(e) => (Default::default(), json!(format!("{e:#}"))),
     };
-    let root = crate::engine::image::graph_root(ctx, &conf);
+    let located = crate::engine::image::graphroot::locate(ctx, &conf);
+    let root = located.path.clone();
+    // hutch's own key: the default graph root was on a network file system
+    // and moved to node-local disk (see engine::image::graphroot).
+    let relocation = match &located.relocated {
+        Some(r) => json!({
+            "from": r.from.display().to_string(),
+            "fileSystem": r.fs,
+            "notice": r.notice(&root),
+        }),
+        None => Value::Null,
+    };
     let driver = ctx.storage_driver.clone().or(conf.driver.clone());
     let verdict = std::fs::read_to_string(root.join("driver")).ok();
     let (driver_name, driver_reason) = match (driver.as_deref(), verdict.as_deref()) {
@@ -171,6 +188,7 @@ fn store(ctx: &Context) -> Value {
         "configFile": conf.source.map(|p| p.display().to_string()).unwrap_or_default(),
         "configError": conf_error,
         "graphRoot": root.display().to_string(),
+        "graphRootRelocation": relocation,
         "runRoot": ctx.storage_run_root().display().to_string(),
         "graphDriverName": driver_name,
         "graphDriverReason": driver_reason,

@@ -34,3 +34,6 @@ pub fn counts(ctx: &Context) -> Result<Counts> {
     }
     Ok(c)
 }
+
+pub mod check;
+pub mod integrity;

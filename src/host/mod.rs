@@ -1,8 +1,14 @@
 //! Facts about the host that every layer may need: the clock as Podman
-//! prints it, and the external programs on PATH. It sits below `runtime/`,
+//! prints it, the external programs on PATH, file system types, kernel
+//! settings, the login session and device nodes. It sits below `runtime/`,
 //! `cgroups/` and the engine, and imports none of them.
 
+pub mod devices;
+pub mod fs;
+pub mod session;
 pub mod stdio;
+pub mod subid_source;
+pub mod sysctl;
 pub mod system;
 pub mod time;
 pub mod tools;

@@ -4,6 +4,7 @@
 //! crate and binary of its own (`hutch-monitor`, src/monitor/); its frame
 //! protocol, log writer and terminal hand-over are re-exported here.
 
+pub mod cdi;
 pub mod console;
 pub mod logfile;
 pub mod monitor;

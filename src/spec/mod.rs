@@ -73,6 +73,10 @@ pub struct ContainerSpec {
     /// by the front end.
     pub seccomp_profile: Option<String>,
     pub devices: Vec<DeviceRequest>,
+    /// CDI devices (`--device vendor.com/class=name`, `--gpus`), fully
+    /// qualified, `=all` already narrowed to a job's GPUs by the front end;
+    /// resolved against the spec files at create.
+    pub cdi_devices: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub add_hosts: Vec<AddHost>,
@@ -159,6 +163,7 @@ impl Default for ContainerSpec {
             security: SecurityOpts::default(),
             seccomp_profile: None,
             devices: Vec::new(),
+            cdi_devices: Vec::new(),
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
             add_hosts: Vec::new(),

@@ -9,6 +9,7 @@
 //! alone (the archive and registry transports write into [`blobs::BlobStore`]).
 
 pub mod blobs;
+pub mod check;
 pub mod digest;
 pub mod driver;
 pub mod extract;

@@ -292,7 +292,7 @@ impl Store {
         self.store_lock(rustix::fs::FlockOperation::LockShared)
     }
 
-    fn store_lock(
+    pub(crate) fn store_lock(
         &self,
         op: rustix::fs::FlockOperation,
     ) -> Result<std::os::fd::OwnedFd, StoreError> {
@@ -490,7 +490,7 @@ impl Store {
         Ok(dir.join("merged"))
     }
 
-    fn container_lowers(&self, id: &str) -> Result<Vec<Digest>, StoreError> {
+    pub(crate) fn container_lowers(&self, id: &str) -> Result<Vec<Digest>, StoreError> {
         let list = self.container_dir(id).join("lowers");
         let text = fs::read_to_string(&list).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::engine::container::create::{CreateOptions, PullPolicy};
+use crate::runtime::cdi;
 use crate::spec::parse::{self, NetworkFlags};
 use crate::spec::{ContainerSpec, Namespaces, SeccompChoice};
 
@@ -113,9 +114,12 @@ pub struct CreateFlags {
     /// Security options
     #[arg(long, value_name = "OPT")]
     pub security_opt: Vec<String>,
-    /// Add a host device to the container
+    /// Add a host device to the container, or a CDI device (vendor.com/class=name)
     #[arg(long, value_name = "HOST[:CONTAINER][:PERMS]")]
     pub device: Vec<String>,
+    /// GPU devices to add to the container ('all' to pass all GPUs), as CDI nvidia.com/gpu devices
+    #[arg(long, value_name = "GPUS")]
+    pub gpus: Vec<String>,
     /// Ulimit options
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
@@ -375,8 +379,10 @@ impl CreateFlags {
             devices: self
                 .device
                 .iter()
+                .filter(|d| !cdi::is_qualified_name(d))
                 .map(|d| parse::device::device(d))
                 .collect::<Result<_, _>>()?,
+            cdi_devices: self.cdi_devices(&lookup)?,
             labels: parse::hosts::key_values("--label", &self.label)?,
             annotations: parse::hosts::key_values("--annotation", &self.annotation)?,
             add_hosts: self
@@ -409,6 +415,32 @@ impl CreateFlags {
             notify_socket,
             ..ContainerSpec::default()
         })
+    }
+
+    /// `--device vendor.com/class=name` and `--gpus`, with `*/gpu=all`
+    /// narrowed to a Slurm job's or CUDA_VISIBLE_DEVICES' GPUs (the
+    /// caller's environment; see runtime::cdi::allocated_gpus).
+    fn cdi_devices(&self, lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Vec<String>> {
+        let allocated = cdi::allocated_gpus(lookup);
+        let mut out: Vec<String> = Vec::new();
+        let names = self
+            .device
+            .iter()
+            .filter(|d| cdi::is_qualified_name(d))
+            .flat_map(|d| cdi::narrow_to_allocation(d, allocated.as_deref()));
+        for name in names {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        for g in &self.gpus {
+            for name in cdi::gpus_flag(g, allocated.as_deref()).context("--gpus")? {
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// How to create: `--pull`, `--replace`.

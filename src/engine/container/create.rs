@@ -416,8 +416,30 @@ fn make(
         binds.push((zone, flags));
     }
     let mut devices = req.devices.clone();
+    // CDI devices: their nodes, binds, environment (over -e, as Podman
+    // injects after), groups and hooks.
+    let cdi = super::cdi::resolve(ctx, &req.cdi_devices)?;
+    for n in &cdi.nodes {
+        devices.push(spec::DeviceRequest {
+            host_path: n.host_path.clone(),
+            container_path: n.path.clone(),
+            permissions: n.permissions.clone(),
+            node: None,
+        });
+    }
     for d in &mut devices {
         d.node = Some(host::device_node(&d.host_path)?);
+    }
+    for e in &cdi.env {
+        parse::env::set(&mut env, e.clone());
+    }
+    for m in &cdi.mounts {
+        let mount = Mount {
+            source: MountSource::Bind(m.host_path.clone()),
+            destination: m.container_path.clone(),
+            options: super::cdi::bind_options(&m.options),
+        };
+        binds.push((mount, host::source_flags(&m.host_path)?));
     }
     let init = if req.init {
         Some(host::find_init(req.init_path.as_deref())?)
@@ -704,6 +726,13 @@ fn make(
             CgroupsMode::Disabled
         },
         init,
+        hooks: cdi.hooks.clone(),
+        group_add: req
+            .group_add
+            .iter()
+            .cloned()
+            .chain(cdi.additional_gids.iter().map(u32::to_string))
+            .collect(),
         ..generator_input(req)
     };
     super::network::apply(

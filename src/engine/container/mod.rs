@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod attach;
+pub mod cdi;
 pub mod changes;
 pub mod cleanup;
 pub mod commit;

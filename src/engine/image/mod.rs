@@ -1,6 +1,7 @@
 //! Image operations on the local store: one file per operation, each taking
 //! plain request data (what the CLI and, later, the REST API build).
 
+pub mod graphroot;
 pub mod history;
 pub mod import;
 pub mod inspect;
@@ -113,12 +114,11 @@ pub fn storage_conf(ctx: &Context) -> Result<crate::config::storage::StorageConf
     )?)
 }
 
-/// `--root`, else storage.conf's graphroot, else `<data dir>/storage`.
+/// `--root`, else storage.conf's graphroot, else `<data dir>/storage`
+/// (node-local instead when that is on a network file system, see
+/// [`graphroot`]).
 pub fn graph_root(ctx: &Context, conf: &crate::config::storage::StorageConf) -> std::path::PathBuf {
-    ctx.root_override
-        .clone()
-        .or_else(|| conf.graphroot.clone())
-        .unwrap_or_else(|| ctx.data_dir.join("storage"))
+    graphroot::locate(ctx, conf).path
 }
 
 /// A namespace whose uid map holds one id: chown to other ids fails there.

@@ -267,6 +267,8 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
             .iter()
             .filter_map(|d| parse::device::device(d).ok())
             .collect(),
+        // Legacy records predate CDI.
+        cdi_devices: Vec::new(),
         labels: or_default(
             "--label",
             id,

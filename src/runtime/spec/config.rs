@@ -57,6 +57,8 @@ pub struct ContainerConfig {
     pub mounts: Vec<MountRequest>,
     /// `--group-add`: group names, gids, or "keep-groups".
     pub group_add: Vec<String>,
+    /// OCI hooks (from CDI device specs), by stage.
+    pub hooks: Vec<crate::runtime::cdi::Hook>,
     pub annotations: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub stop_signal: Option<String>,
@@ -114,6 +116,7 @@ impl Default for ContainerConfig {
             ulimit_host: false,
             mounts: Vec::new(),
             group_add: Vec::new(),
+            hooks: Vec::new(),
             annotations: BTreeMap::new(),
             labels: BTreeMap::new(),
             stop_signal: None,

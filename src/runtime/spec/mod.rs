@@ -645,8 +645,40 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     spec.set_process(Some(process));
     spec.set_hostname(hostname);
     spec.set_domainname(None);
-    spec.set_hooks(None);
+    spec.set_hooks(hooks(&cfg.hooks));
     spec.set_annotations(Some(annotations));
     spec.set_linux(Some(linux));
     Ok(spec)
+}
+
+/// The OCI `hooks` object from hooks by stage; None when there are none.
+fn hooks(list: &[crate::runtime::cdi::Hook]) -> Option<oci_spec::runtime::Hooks> {
+    use oci_spec::runtime::{Hook, Hooks};
+    if list.is_empty() {
+        return None;
+    }
+    let of = |stage: &str| -> Option<Vec<Hook>> {
+        let v: Vec<Hook> = list
+            .iter()
+            .filter(|h| h.stage == stage)
+            .map(|h| {
+                let mut hook = Hook::default();
+                hook.set_path(h.path.clone());
+                hook.set_args((!h.args.is_empty()).then(|| h.args.clone()));
+                hook.set_env((!h.env.is_empty()).then(|| h.env.clone()));
+                hook.set_timeout(h.timeout);
+                hook
+            })
+            .collect();
+        (!v.is_empty()).then_some(v)
+    };
+    let mut hooks = Hooks::default();
+    #[allow(deprecated, reason = "prestart is still what CDI specs may ask for")]
+    hooks.set_prestart(of("prestart"));
+    hooks.set_create_runtime(of("createRuntime"));
+    hooks.set_create_container(of("createContainer"));
+    hooks.set_start_container(of("startContainer"));
+    hooks.set_poststart(of("poststart"));
+    hooks.set_poststop(of("poststop"));
+    Some(hooks)
 }
