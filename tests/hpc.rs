@@ -115,6 +115,9 @@ fn nfs_home_moves_storage_to_node_local_disk_and_says_so_once() {
         env.run_dir().join("storage").display().to_string()
     );
 
+    let exported = env.ok(["unshare", "sh", "-c", "echo $CONTAINERS_GRAPHROOT"]);
+    assert_eq!(exported.trim(), root.display().to_string());
+
     let check = env.ok(["system", "check"]);
     let line = check
         .lines()

@@ -32,9 +32,14 @@ pub fn run(ctx: &Context, args: &UnshareArgs) -> anyhow::Result<ExitCode> {
     };
     // exec, not spawn: the exit code and signals are the command's own, and
     // no hutch process lingers beside it.
+    // The graph root in force (--root, storage.conf, a node-local one when
+    // the home is on NFS), as Podman exports it.
+    let graph_root = crate::engine::image::storage_conf(ctx)
+        .map(|conf| crate::engine::image::graph_root(ctx, &conf))
+        .unwrap_or_else(|_| ctx.data_dir.join("storage"));
     let err = Command::new(&program)
         .args(&rest)
-        .env("CONTAINERS_GRAPHROOT", ctx.data_dir.join("storage"))
+        .env("CONTAINERS_GRAPHROOT", graph_root)
         .env("CONTAINERS_RUNROOT", ctx.storage_run_root())
         .exec();
     let code = match err.kind() {

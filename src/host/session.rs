@@ -47,8 +47,8 @@ pub fn kill_user_processes() -> bool {
 
 fn kill_setting(text: &str) -> Option<bool> {
     text.lines()
-        .filter_map(|l| l.trim().strip_prefix("KillUserProcesses="))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("KillUserProcesses="))
         .map(|v| matches!(v.trim(), "yes" | "true" | "1" | "on"))
 }
 

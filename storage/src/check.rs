@@ -132,8 +132,7 @@ impl Store {
                 Err(e) => {
                     broken.insert(id, e.to_string());
                 }
-                Ok(Some(rec)) if !is_dir(&self.layers.diff_dir(&id)) => {
-                    let _ = rec;
+                Ok(Some(_)) if !is_dir(&self.layers.diff_dir(&id)) => {
                     broken.insert(id, "layer content (diff/) is missing".to_owned());
                 }
                 Ok(Some(rec)) => {
@@ -214,7 +213,7 @@ impl Store {
             let used = self
                 .images
                 .get(&id)?
-                .is_some_and(|img| kept_lowers.iter().any(|l| *l == img.layers));
+                .is_some_and(|img| kept_lowers.contains(&img.layers));
             if !used {
                 let _ = self.unmount_image(&id);
                 self.images.remove(&id)?;
