@@ -212,3 +212,36 @@ proptest! {
         let _ = hutch::image::archive::load(&noise[..], &blobs);
     }
 }
+
+proptest! {
+    /// Containerfiles: parsed or refused, never a panic; and the variable
+    /// expansion of their words (BuildKit's `${V:-x}` family).
+    #[test]
+    fn containerfiles(s in texty("FROMRUNCOPYADDENVARGWORKDIR abc$\\{}:-+#%/=\"'<<EOF\n\t[],")) {
+        let _ = hutch::image::build::containerfile::parse(&s);
+        let vars = |k: &str| (k == "abc").then(|| "v".to_owned());
+        let _ = hutch::image::build::expand::word(&s, '\\', &vars);
+        let _ = hutch::image::build::expand::words(&s, '`', &vars);
+    }
+
+    /// .containerignore patterns, and matching paths against them.
+    #[test]
+    fn ignore_files(s in texty("!*?[]/\\ab.\n#-^"), path in "[a-z/.*]{0,20}") {
+        if let Ok(rules) = hutch::image::build::ignore::IgnoreRules::parse(&s) {
+            let _ = rules.excluded(&path);
+        }
+    }
+
+    /// CDI specs (JSON or YAML) as found in /etc/cdi: recorded as broken or
+    /// loaded, never a panic, and device lookups on what loaded answer.
+    #[test]
+    fn cdi_specs(s in texty("{}[]\":,cdiVersionkinddevicesnamecontainerEditsdeviceNodespath/dev/null0.6.0vendor.com/gpu- \n")) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(dir.path(), "a.json", &s);
+        write(dir.path(), "b.yaml", &s);
+        let registry = hutch::runtime::cdi::Registry::load(&[dir.path().to_path_buf()]);
+        let names = registry.device_names();
+        let _ = registry.resolve(&names);
+        let _ = registry.resolve(&["vendor.com/gpu=all".to_owned()]);
+    }
+}
