@@ -564,3 +564,45 @@ fn stop_that_kills_warns_as_podman_does() {
         "{err}"
     );
 }
+
+/// `--filter` on rm, stop, start and restart, as Podman has it: every
+/// container that passes `ps`'s filters, printed by full id; none is not
+/// an error; names beside it are.
+#[test]
+fn filters_choose_the_containers_of_rm_stop_start_restart() {
+    let env = busybox_env(&[]);
+    let a = env.ok(["create", "--name", "fa1", "busybox", "true"]);
+    let b = env.ok(["create", "--name", "fa2", "busybox", "true"]);
+    let c = env.ok(["run", "-d", "--name", "other", "busybox", "sleep", "100"]);
+    let out = env.ok(["stop", "-f", "name=nothing-like-it"]);
+    assert_eq!(out, "");
+    let out = env.ok(["restart", "-t", "0", "--filter", "name=other"]);
+    assert_eq!(out.trim(), c.trim());
+    let out = env.ok(["stop", "-t", "0", "--filter", "name=other"]);
+    assert_eq!(out.trim(), c.trim());
+    let out = env.ok(["start", "--filter", "name=other"]);
+    assert_eq!(out.trim(), c.trim());
+    let out = env.run(["rm", "--filter", "name=fa", "fa1"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("--filter takes no arguments"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(["stop", "--filter", "bogus=1"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("bogus is an invalid filter"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.ok(["rm", "--filter", "name=fa"]);
+    let mut got: Vec<&str> = out.lines().collect();
+    got.sort_unstable();
+    let mut want = vec![a.trim(), b.trim()];
+    want.sort_unstable();
+    assert_eq!(got, want);
+    let left = env.ok(["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(left.trim(), "other");
+    env.ok(["rm", "-f", "-t", "0", "other"]);
+}

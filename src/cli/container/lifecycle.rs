@@ -126,6 +126,9 @@ pub struct StartArgs {
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
     latest: bool,
+    /// Filter output based on conditions given
+    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
     containers: Vec<String>,
 }
 
@@ -138,8 +141,16 @@ fn selection(names: &[String], all: bool, latest: bool) -> Selection {
 }
 
 pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
+    let (store, state) = open(ctx)?;
+    let mut names = args.containers.clone();
+    if let Some(ids) = super::pick::filtered(ctx, &store, &state, &args.filter, &names)? {
+        if ids.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        names = ids;
+    }
     let opts = StartOptions {
-        select: selection(&args.containers, args.all, args.latest),
+        select: selection(&names, args.all, args.latest),
         attach: args.attach.then(|| AttachOptions {
             stdin: args.interactive,
             detach_keys: args.attach_flags.detach_keys.clone(),
@@ -147,7 +158,6 @@ pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         }),
     };
-    let (store, state) = open(ctx)?;
     let started = match start::start(ctx, &store, &state, &opts) {
         Ok(s) => s,
         // Podman's `start` exits 125 for every failure, a runtime's
@@ -208,6 +218,9 @@ pub struct StopArgs {
     /// Read the container ID from the file
     #[arg(long, value_name = "FILE")]
     cidfile: Vec<std::path::PathBuf>,
+    /// Filter output based on conditions given
+    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
     containers: Vec<String>,
 }
 
@@ -216,13 +229,19 @@ pub fn stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<ExitCode> {
     for file in &args.cidfile {
         names.push(super::rm::read_cidfile(file)?);
     }
+    let (store, state) = open(ctx)?;
+    if let Some(ids) = super::pick::filtered(ctx, &store, &state, &args.filter, &names)? {
+        if ids.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        names = ids;
+    }
     let opts = StopOptions {
         select: selection(&names, args.all, args.latest),
         ignore: args.ignore,
         timeout: args.time,
     };
     opts.select.validate()?;
-    let (store, state) = open(ctx)?;
     Ok(print_reports(&stop::stop(ctx, &store, &state, &opts)?))
 }
 
@@ -331,17 +350,27 @@ pub struct RestartArgs {
     /// Seconds to wait for stop before killing the container
     #[arg(short = 't', long = "time")]
     time: Option<u32>,
+    /// Filter output based on conditions given
+    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
     containers: Vec<String>,
 }
 
 pub fn restart(ctx: &Context, args: &RestartArgs) -> anyhow::Result<ExitCode> {
+    let (store, state) = open(ctx)?;
+    let mut names = args.containers.clone();
+    if let Some(ids) = super::pick::filtered(ctx, &store, &state, &args.filter, &names)? {
+        if ids.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        names = ids;
+    }
     let opts = RestartOptions {
-        select: selection(&args.containers, args.all, args.latest),
+        select: selection(&names, args.all, args.latest),
         running: args.running,
         timeout: args.time,
     };
     opts.select.validate()?;
-    let (store, state) = open(ctx)?;
     let mut reports = restart::restart(ctx, &store, &state, &opts)?;
     // Podman prints the full id of a restarted container.
     for r in &mut reports {

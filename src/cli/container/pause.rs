@@ -17,6 +17,9 @@ pub struct PauseArgs {
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
     latest: bool,
+    /// Filter output based on conditions given
+    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
     containers: Vec<String>,
 }
 
@@ -29,16 +32,23 @@ pub fn unpause(ctx: &Context, args: &PauseArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn each(ctx: &Context, args: &PauseArgs, freeze: bool) -> anyhow::Result<ExitCode> {
+    let store = image::open_store(ctx)?;
+    let state = engine::open_state(ctx)?;
+    let mut names = args.containers.clone();
+    if let Some(ids) = super::pick::filtered(ctx, &store, &state, &args.filter, &names)? {
+        if ids.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        names = ids;
+    }
     let opts = PauseOptions {
         select: Selection {
-            names: args.containers.clone(),
+            names,
             all: args.all,
             latest: args.latest,
         },
     };
     opts.select.validate()?;
-    let store = image::open_store(ctx)?;
-    let state = engine::open_state(ctx)?;
     let mut reports = pause::pause_each(ctx, &store, &state, &opts, freeze)?;
     // Podman prints the full id of each.
     for r in &mut reports {

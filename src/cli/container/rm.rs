@@ -31,6 +31,9 @@ pub struct RmArgs {
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
     latest: bool,
+    /// Filter output based on conditions given
+    #[arg(long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
     /// Read the container ID from the file
     #[arg(long, value_name = "FILE")]
     cidfile: Vec<std::path::PathBuf>,
@@ -55,6 +58,14 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
     for file in &args.cidfile {
         names.push(read_cidfile(file)?);
     }
+    let store = image::open_store(ctx)?;
+    let state = engine::open_state(ctx)?;
+    if let Some(ids) = super::pick::filtered(ctx, &store, &state, &args.filter, &names)? {
+        if ids.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        names = ids;
+    }
     let opts = RemoveOptions {
         names,
         all: args.all,
@@ -67,8 +78,6 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
         ..RemoveOptions::default()
     };
     opts.validate()?;
-    let store = image::open_store(ctx)?;
-    let state = engine::open_state(ctx)?;
     let reports = match remove::remove(ctx, &store, &state, &opts) {
         Ok(r) => r,
         // A missing name fails the command before anything is removed.
