@@ -61,3 +61,22 @@ fn bad_template_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("NoSuchField"), "{}", stderr(&out));
 }
+
+/// The `info` keys Podman's users template on exist (issue 12):
+/// `{{.Host.LogDriver}}` and friends render instead of failing.
+#[test]
+fn podman_info_keys_render() {
+    let env = TestEnv::new(TestUser::default_user());
+    let out = env.ok([
+        "info",
+        "--format",
+        "{{.Host.LogDriver}}|{{.Host.Distribution.Distribution}}|{{.Host.Conmon.Path}}|{{.Store.ImageStore.Number}}|{{.Store.GraphOptions}}",
+    ]);
+    let parts: Vec<&str> = out.trim().split('|').collect();
+    assert_eq!(parts.len(), 5, "{out}");
+    assert_eq!(parts[0], "k8s-file");
+    assert!(!parts[1].is_empty(), "{out}");
+    assert!(parts[2].ends_with("hutch-monitor"), "{out}");
+    assert_eq!(parts[3], "0", "a new store has no image: {out}");
+    assert_eq!(parts[4], "map[]");
+}

@@ -87,7 +87,14 @@ pub fn gather(ctx: &Context) -> Value {
             // spec files that could not be used.
             "cdiDevices": cdi_devices,
             "cdiErrors": cdi_errors,
+            // Podman's keys that tools read (`{{.Host.LogDriver}}`): the
+            // default log driver, the distribution, and the monitor in
+            // conmon's place.
+            "logDriver": "k8s-file",
+            "distribution": distribution(),
+            "conmon": monitor(),
         },
+        "registries": registries(),
         "store": store(ctx),
         "version": version(),
     })
@@ -195,6 +202,75 @@ fn store(ctx: &Context) -> Value {
         "mountProgram": conf.mount_program.map(|p| p.display().to_string()).unwrap_or_default(),
         "additionalImageStores": conf.additional_image_stores.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "dataDir": ctx.data_dir.display().to_string(),
+        "graphOptions": {},
+        "graphStatus": {
+            "Backing Filesystem": crate::host::fs::fs_type(&root)
+                .or_else(|| root.parent().and_then(crate::host::fs::fs_type))
+                .map_or("unknown", |t| t.name),
+            "Native Overlay Diff": (driver_name == "overlay").to_string(),
+            "Supports d_type": "true",
+            "Using metacopy": "false",
+        },
+        "imageStore": {"number": image_count(&root.join("images.json"))},
+    })
+}
+
+/// How many images the store's index lists (read without the store's
+/// lock: a count for `info`, not a decision); 0 when there is none yet.
+fn image_count(index: &std::path::Path) -> usize {
+    // Bounded as every index read: an index is a few KiB per image.
+    const MAX_INDEX: u64 = 64 << 20;
+    if std::fs::metadata(index).map_or(true, |m| m.len() > MAX_INDEX) {
+        return 0;
+    }
+    std::fs::read(index)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v["images"].as_array().map(Vec::len))
+        .unwrap_or(0)
+}
+
+/// /etc/os-release's ID, VERSION_ID and VERSION_CODENAME, as Podman's
+/// `host.distribution`.
+fn distribution() -> Value {
+    let text = std::fs::read_to_string("/etc/os-release")
+        .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
+        .unwrap_or_default();
+    let get = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+            .unwrap_or_default()
+    };
+    json!({
+        "distribution": get("ID"),
+        "variant": get("VARIANT_ID"),
+        "version": get("VERSION_ID"),
+        "codename": get("VERSION_CODENAME"),
+    })
+}
+
+/// registries.conf's unqualified-search registries under `search`, which
+/// Podman leaves out when there are none.
+fn registries() -> Value {
+    let search = crate::config::registries::load()
+        .map(|r| r.search_registries().to_vec())
+        .unwrap_or_default();
+    if search.is_empty() {
+        return json!({});
+    }
+    json!({ "search": search })
+}
+
+/// hutch-monitor, where Podman reports conmon.
+fn monitor() -> Value {
+    let path = crate::engine::container::monitor::monitor_binary()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    json!({
+        "package": "",
+        "path": path,
+        "version": format!("hutch-monitor version {}", env!("CARGO_PKG_VERSION")),
     })
 }
 
