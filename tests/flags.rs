@@ -803,3 +803,14 @@ fn keep_id_and_hostuser_add_passwd_entries() {
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("no-such-user-x"), "{}", stderr(&out));
 }
+
+/// inspect's `.ImageDigest` is the image's manifest digest, as Podman's.
+#[test]
+fn inspect_shows_the_image_digest() {
+    let env = env_with_busybox();
+    env.ok(["create", "--name", "dg", "busybox", "true"]);
+    let digest = env.ok(["inspect", "--format", "{{.ImageDigest}}", "dg"]);
+    let image = env.ok(["image", "inspect", "--format", "{{.Digest}}", "busybox"]);
+    assert!(digest.trim().starts_with("sha256:"), "{digest}");
+    assert_eq!(digest.trim(), image.trim());
+}

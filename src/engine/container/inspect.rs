@@ -69,8 +69,13 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
-    let img_cfg = image::lookup(store, &c.image_id)
-        .ok()
+    let img = image::lookup(store, &c.image_id).ok();
+    // Podman's `.ImageDigest`: the image's manifest digest.
+    let image_digest = img
+        .as_ref()
+        .map(|i| i.digest.to_string())
+        .unwrap_or_default();
+    let img_cfg = img
         .and_then(|img| image::config(store, &img).ok())
         .unwrap_or(Value::Null);
     let ic = &img_cfg["config"];
@@ -244,6 +249,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "Args": args.get(1..).unwrap_or_default(),
         "State": state_view,
         "Image": c.image_id,
+        "ImageDigest": image_digest,
         "ImageName": c.image_name,
         "Rootfs": "",
         "Pod": c.pod_id.clone().unwrap_or_default(),
