@@ -14,4 +14,5 @@ pub mod format;
 pub mod host;
 pub mod image;
 pub mod runtime;
+pub mod quadlet;
 pub mod spec;
