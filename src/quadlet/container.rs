@@ -117,7 +117,11 @@ pub fn translate(file: &UnitFile, stem: &str, opts: &Options) -> Result<Service,
                 if !matches!(v, "registry" | "local") {
                     return Err(file.error(e, format!("{v:?}: use registry or local")));
                 }
-                flag(&mut args, "--label", &format!("io.containers.autoupdate={v}"));
+                flag(
+                    &mut args,
+                    "--label",
+                    &format!("io.containers.autoupdate={v}"),
+                );
             }
             // Podman's pass-through of raw flags, also under hutch's name.
             "PodmanArgs" | "HutchArgs" => extra.extend(words(file, e)?),
@@ -211,6 +215,9 @@ pub fn translate(file: &UnitFile, stem: &str, opts: &Options) -> Result<Service,
     ));
     s.push_str("Delegate=yes\nType=notify\nNotifyAccess=all\nSyslogIdentifier=%N\n");
     s.push_str(&copy_section(file, "Service"));
+    // A cidfile left by a run that ended without its ExecStopPost (the
+    // machine lost power) would make `run --cidfile` refuse to start.
+    s.push_str("ExecStartPre=-/bin/rm -f %t/%N.cid\n");
     s.push_str(&format!("ExecStart={hutch} {}\n", run_line.join(" ")));
     let (wanted_by, required_by, install_text) = install(file);
     if !install_text.is_empty() {

@@ -50,7 +50,12 @@ const LATER: [&str; 5] = ["network", "kube", "pod", "image", "build"];
 
 /// Translates the file `name` (its base name, `web.container`) whose text
 /// is `text`; `source` is its path (for `SourcePath=` and messages).
-pub fn translate(name: &str, source: &str, text: &str, opts: &Options) -> Result<Service, UnitError> {
+pub fn translate(
+    name: &str,
+    source: &str,
+    text: &str,
+    opts: &Options,
+) -> Result<Service, UnitError> {
     let file = UnitFile::parse(source, text)?;
     let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
     match ext {
@@ -78,11 +83,20 @@ pub fn translate(name: &str, source: &str, text: &str, opts: &Options) -> Result
 /// (colon-separated) replaces the list. hutch's own directories, not
 /// Podman's: both generators may be installed, and each must not start
 /// the other's services.
-pub fn search_dirs(uid: u32, config_home: Option<&Path>, override_dirs: Option<&str>) -> Vec<PathBuf> {
+pub fn search_dirs(
+    rootful: bool,
+    uid: u32,
+    config_home: Option<&Path>,
+    override_dirs: Option<&str>,
+) -> Vec<PathBuf> {
     if let Some(list) = override_dirs.filter(|l| !l.is_empty()) {
-        return list.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect();
+        return list
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect();
     }
-    if uid == 0 {
+    if rootful {
         return vec![
             PathBuf::from("/etc/hutch/systemd"),
             PathBuf::from("/usr/share/hutch/systemd"),

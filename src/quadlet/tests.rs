@@ -62,7 +62,7 @@ fn golden_files() {
 fn search_directories() {
     let home = Path::new("/home/u/.config");
     assert_eq!(
-        search_dirs(1000, Some(home), None),
+        search_dirs(false, 1000, Some(home), None),
         [
             PathBuf::from("/home/u/.config/hutch/systemd"),
             PathBuf::from("/etc/hutch/systemd/users/1000"),
@@ -70,14 +70,14 @@ fn search_directories() {
         ]
     );
     assert_eq!(
-        search_dirs(0, None, None),
+        search_dirs(true, 0, None, None),
         [
             PathBuf::from("/etc/hutch/systemd"),
             PathBuf::from("/usr/share/hutch/systemd"),
         ]
     );
     assert_eq!(
-        search_dirs(1000, Some(home), Some("/a:/b")),
+        search_dirs(false, 1000, Some(home), Some("/a:/b")),
         [PathBuf::from("/a"), PathBuf::from("/b")]
     );
 }

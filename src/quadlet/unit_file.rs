@@ -188,7 +188,11 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            [("Image", "busybox", 6), ("Exec", "sleep 1000", 7), ("Label", "a=b", 10)]
+            [
+                ("Image", "busybox", 6),
+                ("Exec", "sleep 1000", 7),
+                ("Label", "a=b", 10)
+            ]
         );
         let e = UnitFile::parse("x.container", "[Container]\nImage\n").unwrap_err();
         assert_eq!(

@@ -36,10 +36,7 @@ pub fn translate(file: &UnitFile, stem: &str, opts: &Options) -> Result<Service,
                 ));
             }
             other => {
-                return Err(file.error(
-                    e,
-                    format!("unsupported key {other:?} in group \"Volume\""),
-                ));
+                return Err(file.error(e, format!("unsupported key {other:?} in group \"Volume\"")));
             }
         }
     }
