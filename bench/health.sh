@@ -29,7 +29,9 @@ P=""
 cleanup() {
   $H rm -a -f -t 0 >/dev/null 2>&1 || true
   [ -n "$P" ] && $P rm -a -f -t 0 >/dev/null 2>&1
-  rm -rf "$tmp" 2>/dev/null || true
+  # The stores hold files of the subordinate ids: removed from inside.
+  [ -n "$P" ] && podman unshare rm -rf "$tmp/p" "$tmp/pr" 2>/dev/null
+  "$hutch" unshare rm -rf "$tmp" 2>/dev/null || rm -rf "$tmp" 2>/dev/null || true
 }
 trap cleanup EXIT
 mkdir -p "$tmp/root/bin"
