@@ -13,5 +13,6 @@ pub mod engine;
 pub mod format;
 pub mod host;
 pub mod image;
+pub mod quadlet;
 pub mod runtime;
 pub mod spec;

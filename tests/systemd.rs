@@ -266,3 +266,118 @@ fn generate_systemd_units_whose_commands_work() {
         stderr(&out)
     );
 }
+
+/// The services of `hutch quadlet --dryrun`, by name.
+fn dryrun_services(out: &str) -> Vec<(String, String)> {
+    let mut services = Vec::new();
+    // split("---") gives ["", name, body, name, body...]: pair them up.
+    let parts: Vec<&str> = out.split("---").collect();
+    let mut i = 1;
+    while i + 1 < parts.len() {
+        services.push((parts[i].to_owned(), parts[i + 1].to_owned()));
+        i += 2;
+    }
+    services
+}
+
+#[test]
+fn quadlet_services_whose_commands_work() {
+    let mut env = Env(busybox_env(&[]));
+    let dir = env.root.join("quadlet");
+    std::fs::create_dir_all(&dir).expect("quadlet dir");
+    std::fs::write(
+        dir.join("web.container"),
+        "[Unit]\nDescription=web\n[Container]\nImage=busybox\nExec=sh -c \"echo ready; sleep 1000\"\n\
+         Volume=cache.volume:/cache\nEnvironment=\"GREETING=hi there\"\nHealthCmd=true\n\
+         HealthInterval=disable\n[Install]\nWantedBy=default.target\n",
+    )
+    .expect("write .container");
+    std::fs::write(dir.join("cache.volume"), "[Volume]\nLabel=purpose=cache\n")
+        .expect("write .volume");
+    std::fs::write(dir.join("broken.container"), "[Container]\nExec=true\n").expect("write bad");
+    env.0.vars.push((
+        "HUTCH_QUADLET_DIRS".into(),
+        dir.to_string_lossy().into_owned(),
+    ));
+    let out = env.run(["quadlet", "--dryrun"]);
+    // The bad file is named with its problem; the others are still made.
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("broken.container: Image: no Image key specified"),
+        "{}",
+        stderr(&out)
+    );
+    let services = dryrun_services(&stdout(&out));
+    let names: Vec<&str> = services.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["cache-volume.service", "web.service"]);
+    let volume = &services[0].1;
+    let web = &services[1].1;
+    for key in [
+        "KillMode=mixed",
+        "Delegate=yes",
+        "Type=notify",
+        "NotifyAccess=all",
+    ] {
+        assert!(web.lines().any(|l| l == key), "{key} in\n{web}");
+    }
+    assert!(web.contains("Requires=cache-volume.service\nAfter=cache-volume.service\n"));
+
+    // Run the services' commands as systemd would for `web.service`.
+    let (sock, path) = notify_socket(&env);
+    env.0.vars.push(("NOTIFY_SOCKET".into(), path));
+    let rundir = env.root.join("unit-run");
+    std::fs::create_dir_all(&rundir).expect("run dir");
+    chown(&rundir, env.user.uid, env.user.gid);
+    let t = rundir.to_string_lossy().into_owned();
+    let exec = |unit: &str, key: &str, n: &str| -> Vec<String> {
+        let line = unit_value(unit, key).expect(key);
+        let line = line.trim_start_matches('-').replace("%N", n);
+        let words = split_command(&line, &t, &format!("{n}.service"));
+        assert!(words[0].ends_with("/hutch"), "{words:?}");
+        words[1..].to_vec()
+    };
+    env.ok(&exec(volume, "ExecStart", "cache-volume"));
+    // Twice, as at every boot.
+    env.ok(&exec(volume, "ExecStart", "cache-volume"));
+    assert_eq!(
+        env.ok([
+            "volume",
+            "inspect",
+            "--format",
+            "{{.Labels.purpose}}",
+            "systemd-cache"
+        ])
+        .trim(),
+        "cache"
+    );
+    env.ok(&exec(web, "ExecStart", "web"));
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("READY=1 from the monitor");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    assert_eq!(inspect(&env, "systemd-web", "{{.State.Status}}"), "running");
+    assert!(wait_until(Duration::from_secs(20), || {
+        env.ok(["logs", "systemd-web"]).contains("ready")
+    }));
+    let printed = env.ok([
+        "exec",
+        "systemd-web",
+        "sh",
+        "-c",
+        "echo $GREETING; ls -d /cache",
+    ]);
+    assert_eq!(printed, "hi there\n/cache\n");
+    assert_eq!(env.ok(["healthcheck", "run", "systemd-web"]), "");
+    // A restart: stop, then start again (ExecStartPre clears the cidfile).
+    env.ok(&exec(web, "ExecStop", "web"));
+    env.ok(&exec(web, "ExecStopPost", "web"));
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "nothing left");
+    let pre = unit_value(web, "ExecStartPre").expect("ExecStartPre");
+    let pre = split_command(pre.trim_start_matches('-'), &t, "web.service");
+    assert_eq!(pre[..2], ["/bin/rm", "-f"]);
+    let _ = std::fs::remove_file(pre[2].replace("%N", "web"));
+    env.ok(&exec(web, "ExecStart", "web"));
+    assert_eq!(inspect(&env, "systemd-web", "{{.State.Status}}"), "running");
+    env.ok(&exec(web, "ExecStop", "web"));
+    env.ok(&exec(web, "ExecStopPost", "web"));
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "nothing left");
+}

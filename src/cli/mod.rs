@@ -14,6 +14,7 @@ mod logfmt;
 mod network;
 mod pod;
 mod progress;
+mod quadlet;
 mod registry;
 mod system;
 mod unshare;
@@ -205,6 +206,8 @@ enum Command {
     /// Build images (Docker's buildx command: `buildx build`)
     #[command(subcommand)]
     Buildx(build::BuildxCommand),
+    /// Turn Quadlet files into systemd services (the systemd generator hutch-quadlet)
+    Quadlet(quadlet::QuadletArgs),
 }
 
 impl Command {
@@ -266,12 +269,23 @@ impl Command {
             | Command::Generate(_)
             | Command::Build(_)
             | Command::Buildx(_) => true,
+            // A generator runs early at boot: text in, text out.
+            Command::Quadlet(_) => false,
         }
     }
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // Installed as a systemd generator, hutch is `hutch-quadlet DIR...`.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n == "hutch-quadlet")
+    {
+        args.insert(1, "quadlet".into());
+    }
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -410,6 +424,7 @@ pub fn main() -> ExitCode {
         Command::Generate(cmd) => generate::run(&ctx, &cmd),
         Command::Build(args) => build::build(&ctx, &args),
         Command::Buildx(cmd) => build::buildx(&ctx, &cmd),
+        Command::Quadlet(args) => quadlet::run(&ctx, &args),
     };
     match result {
         Ok(code) => code,

@@ -272,7 +272,8 @@ pub fn spec(body: &[u8], name: Option<&str>) -> Result<ContainerSpec, BadBody> {
     s.stop_timeout = b.stop_timeout;
     if let Some(h) = b.healthcheck {
         let test = h.test.unwrap_or_default();
-        if !test.is_empty() && test != ["NONE"] {
+        // ["NONE"] is kept: it disables the image's check.
+        if !test.is_empty() {
             s.health_check = Some(HealthCheck {
                 test,
                 interval_ns: Some(h.interval).filter(|n| *n > 0),

@@ -423,7 +423,8 @@ pub fn spec(body: &[u8]) -> Result<ContainerSpec, BadBody> {
     }
     if let Some(h) = g.healthconfig {
         let test = h.test.unwrap_or_default();
-        if !test.is_empty() && test != ["NONE"] {
+        // ["NONE"] is kept: it disables the image's check.
+        if !test.is_empty() {
             let ns = |n: i64| u64::try_from(n).ok().filter(|n| *n > 0);
             s.health_check = Some(HealthCheck {
                 test,

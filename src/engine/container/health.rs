@@ -360,6 +360,11 @@ fn collect(pid: i32, pipes: &[&OwnedFd], timeout: Duration) -> String {
         {
             break;
         }
+        // Killed and still not seen to exit (no pidfd, and a zombie looks
+        // alive): the wait for it is exec::wait's, not this loop's.
+        if killed && exited_at.is_none() && now >= deadline + Duration::from_secs(2) {
+            break;
+        }
         if exited_at.is_none() && now >= deadline && !killed {
             // SAFETY: kill(2) of our own child, not yet reaped.
             unsafe { libc::kill(pid, libc::SIGKILL) };

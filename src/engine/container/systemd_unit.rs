@@ -424,9 +424,10 @@ fn split_options(words: &[String]) -> (Vec<String>, Vec<String>) {
         if !w.starts_with('-') || w == "-" {
             break;
         }
-        let takes_value = !w.contains('=')
-            && !BOOLEAN_FLAGS.contains(&w.as_str())
-            && !(w.len() > 2 && !w.starts_with("--"));
+        // `-dit` (short flags together) or `-p8080` (value attached).
+        let short_cluster = w.len() > 2 && !w.starts_with("--");
+        let takes_value =
+            !w.contains('=') && !BOOLEAN_FLAGS.contains(&w.as_str()) && !short_cluster;
         i += if takes_value { 2 } else { 1 };
     }
     let i = i.min(words.len());
