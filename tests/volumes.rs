@@ -228,3 +228,46 @@ fn u_option_chowns_to_the_container_user() {
     // Outside, container uid 1000 is a subordinate id, not the user.
     assert_ne!(owner(&dir.join("f")), Some(env.user.uid));
 }
+
+/// Podman's name filters are regular expressions; the same `-v` given
+/// twice is one mount (issue 12).
+#[test]
+fn name_filters_are_regexes_and_repeated_volumes_are_one() {
+    let env = common::images::busybox_env(&[]);
+    env.ok(["volume", "create", "vfa"]);
+    env.ok(["volume", "create", "vfab"]);
+    let out = env.ok(["volume", "ls", "-q", "--filter", "name=^vf.$"]);
+    assert_eq!(out.trim(), "vfa");
+    let out = env.ok(["volume", "ls", "-q", "--filter", "name=ab"]);
+    assert_eq!(out.trim(), "vfab");
+    env.ok(["create", "--name", "rx-1", "busybox", "true"]);
+    env.ok(["create", "--name", "rx-22", "busybox", "true"]);
+    let out = env.ok([
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        "name=^rx-[0-9]$",
+    ]);
+    assert_eq!(out.trim(), "rx-1");
+    let out = env.ok([
+        "run", "--rm", "-v", "vfa:/mnt", "-v", "vfa:/mnt", "busybox", "true",
+    ]);
+    assert_eq!(out, "");
+    let out = env.run([
+        "run",
+        "--rm",
+        "-v",
+        "vfa:/mnt",
+        "-v",
+        "vfab:/mnt",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "two sources at one destination"
+    );
+}

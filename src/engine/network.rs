@@ -125,7 +125,7 @@ impl NetworkFilters {
                 .iter()
                 .filter(|(k, _)| k == key)
                 .any(|(k, v)| match k.as_str() {
-                    "name" => n.name.contains(v.as_str()),
+                    "name" => crate::engine::name_filter::matches(v, &n.name),
                     "id" => n.id.starts_with(v.as_str()),
                     "driver" => n.driver == *v,
                     // User networks are all "custom"; no builtin ones exist.

@@ -333,7 +333,7 @@ impl VolumeFilters {
                 .iter()
                 .filter(|(k, _)| k == key)
                 .any(|(k, val)| match k.as_str() {
-                    "name" => v.name.contains(val.as_str()),
+                    "name" => crate::engine::name_filter::matches(val, &v.name),
                     "driver" => v.driver == *val,
                     "label" => label_match(&v.labels, val),
                     "label!" => !label_match(&v.labels, val),

@@ -138,7 +138,11 @@ pub fn hutch_bin() -> &'static Path {
             let copy = dir.join(name);
             if !copy.exists() {
                 let tmp = dir.join(format!("{name}.tmp-{}", std::process::id()));
-                fs::copy(from, &tmp).expect("copy a hutch binary");
+                // A hard link where /tmp and the target dir share a file
+                // system (no 300 MB per build); a copy elsewhere.
+                if fs::hard_link(from, &tmp).is_err() {
+                    fs::copy(from, &tmp).expect("copy a hutch binary");
+                }
                 fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))
                     .expect("chmod a hutch binary");
                 fs::rename(&tmp, &copy).expect("rename a hutch binary");

@@ -314,6 +314,16 @@ impl CreateFlags {
         for m in &self.mount {
             mounts.push(parse::mount::mount(m, &caller.cwd)?);
         }
+        // The same `-v` given twice is one mount (Podman accepts it); two
+        // different ones at one destination are still refused.
+        let mut seen = Vec::new();
+        mounts.retain(|m| {
+            let dup = seen.contains(m);
+            if !dup {
+                seen.push(m.clone());
+            }
+            !dup
+        });
         parse::mount::check_duplicates(&mounts)?;
         parse::capabilities(&self.cap_add, &self.cap_drop)?;
         let security = parse::security::security(&self.security_opt)?;

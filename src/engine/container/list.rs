@@ -279,12 +279,7 @@ fn summary(
 /// Podman matches names as a regular expression; the common forms (plain
 /// text, `^` and `$` anchors) are supported.
 fn name_matches(pattern: &str, name: &str) -> bool {
-    match (pattern.strip_prefix('^'), pattern.strip_suffix('$')) {
-        (Some(p), _) if p.ends_with('$') => name == &p[..p.len() - 1],
-        (Some(p), _) => name.starts_with(p),
-        (None, Some(p)) => name.ends_with(p),
-        (None, None) => name.contains(pattern),
-    }
+    crate::engine::name_filter::matches(pattern, name)
 }
 
 /// The container's labels: the image's, then its own `--label`s.
