@@ -263,6 +263,28 @@ fn pod_stop_start_and_rm_leave_nothing_behind() {
     assert_eq!(env.run(["pod", "exists", "p"]).status.code(), Some(1));
 }
 
+#[test]
+fn exit_policy_stop_stops_the_pod_with_its_last_container() {
+    let env = busybox_env(&[]);
+    env.ok(["pod", "create", "--name", "once", "--exit-policy", "stop"]);
+    env.ok(["pod", "create", "--name", "stays"]);
+    for pod in ["once", "stays"] {
+        env.ok(["run", "--rm", "--pod", pod, "busybox", "true"]);
+    }
+    let state = |p: &str| env.ok(["pod", "inspect", "--format", "{{.State}}", p]).trim().to_owned();
+    assert!(
+        wait_until(Duration::from_secs(15), || state("once") == "Exited"),
+        "exit policy stop: the pod is {}",
+        state("once")
+    );
+    assert_eq!(state("stays"), "Running");
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(["pod", "inspect", "once"])).expect("json");
+    assert_eq!(v["ExitPolicy"], "stop");
+    env.ok(["pod", "rm", "-f", "-a"]);
+    assert!(env.ok(["pod", "ps", "-q"]).trim().is_empty());
+}
+
 /// podman as the test user, with storage under the test's root; `None`
 /// when podman is not installed.
 fn podman(env: &TestEnv, args: &[&str]) -> Option<Output> {
