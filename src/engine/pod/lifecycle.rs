@@ -112,14 +112,24 @@ pub fn act(
                 } else {
                     ContainerState::Paused
                 };
-                pod.containers(state)?
+                let errors: Vec<Error> = pod
+                    .containers(state)?
                     .iter()
                     .filter(|c| c.state == want)
                     .filter_map(|c| match freeze {
                         true => pause::pause(ctx, store, state, c).err(),
                         false => pause::unpause(ctx, store, state, c).err(),
                     })
-                    .collect()
+                    .collect();
+                // Without a freezer no container of the pod can pause:
+                // one error for the pod, in Podman's words.
+                if freeze && errors.iter().any(|e| e.text().contains("cgroup V1")) {
+                    vec![Error::invalid_state(
+                        "can not pause pods containing rootless containers with cgroup V1: this container does not have a cgroup",
+                    )]
+                } else {
+                    errors
+                }
             }
         };
         reports.push(PodReport {
