@@ -129,10 +129,14 @@ fn containers_of_a_pod_share_localhost_ports_and_hostname() {
         "the pod's port {port} does not answer"
     );
     // The pod's name is its containers' hostname (shared UTS).
-    let host = env.ok(["run", "--rm", "--pod", "web", "busybox", "busybox", "hostname"]);
+    let host = env.ok([
+        "run", "--rm", "--pod", "web", "busybox", "busybox", "hostname",
+    ]);
     assert_eq!(host.trim(), "web");
     // A port on a container of a pod with infra is refused, as Podman does.
-    let out = env.run(["run", "--rm", "--pod", "web", "-p", "9999:80", "busybox", "true"]);
+    let out = env.run([
+        "run", "--rm", "--pod", "web", "-p", "9999:80", "busybox", "true",
+    ]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
         stderr(&out).contains("published or exposed ports must be defined when the pod is created"),
@@ -162,7 +166,14 @@ fn run_pod_new_makes_the_pod_and_ps_shows_it() {
     let ps = env.ok(["pod", "ps"]);
     let lines: Vec<&str> = ps.lines().collect();
     assert_eq!(lines.len(), 2, "{ps}");
-    for col in ["POD ID", "NAME", "STATUS", "CREATED", "INFRA ID", "# OF CONTAINERS"] {
+    for col in [
+        "POD ID",
+        "NAME",
+        "STATUS",
+        "CREATED",
+        "INFRA ID",
+        "# OF CONTAINERS",
+    ] {
         assert!(lines[0].contains(col), "{ps}");
     }
     let fields: Vec<&str> = lines[1].split_whitespace().collect();
@@ -174,33 +185,61 @@ fn run_pod_new_makes_the_pod_and_ps_shows_it() {
     assert!(ps.lines().any(|l| l == "a x"), "{ps}");
     assert!(ps.lines().any(|l| l.ends_with("-infra x")), "{ps}");
     let header = env.ok(["ps", "--pod"]);
-    assert!(header.lines().next().is_some_and(|h| h.contains("POD ID") && h.contains("PODNAME")), "{header}");
+    assert!(
+        header
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("POD ID") && h.contains("PODNAME")),
+        "{header}"
+    );
     // ps --filter pod=
     let ids = env.ok(["ps", "-a", "-q", "--filter", "pod=x"]);
     assert_eq!(ids.lines().count(), 2, "{ids}");
-    assert!(env.ok(["ps", "-a", "-q", "--filter", "pod=bogus"]).trim().is_empty());
+    assert!(
+        env.ok(["ps", "-a", "-q", "--filter", "pod=bogus"])
+            .trim()
+            .is_empty()
+    );
     // pod ps --ctr-names --ctr-status, json, filters.
     let ps = env.ok(["pod", "ps", "--ctr-names", "--ctr-status", "--noheading"]);
-    assert!(ps.contains("running,running") && ps.contains(",a") || ps.contains("a,"), "{ps}");
+    assert!(
+        ps.contains("running,running") && ps.contains(",a") || ps.contains("a,"),
+        "{ps}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&env.ok(["pod", "ps", "--format", "json"])).expect("json");
     assert_eq!(json[0]["Name"], "x");
     assert_eq!(json[0]["Status"], "Running");
     assert_eq!(json[0]["Containers"].as_array().map(Vec::len), Some(2));
-    assert_eq!(env.ok(["pod", "ps", "-q", "--filter", "name=nope"]).trim(), "");
-    assert_eq!(env.ok(["pod", "ps", "-q", "--filter", "ctr-names=a"]).lines().count(), 1);
+    assert_eq!(
+        env.ok(["pod", "ps", "-q", "--filter", "name=nope"]).trim(),
+        ""
+    );
+    assert_eq!(
+        env.ok(["pod", "ps", "-q", "--filter", "ctr-names=a"])
+            .lines()
+            .count(),
+        1
+    );
     // pod inspect
-    let v: serde_json::Value = serde_json::from_str(&env.ok(["pod", "inspect", "x"])).expect("json");
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(["pod", "inspect", "x"])).expect("json");
     assert_eq!(v["Name"], "x");
     assert_eq!(v["State"], "Running");
     assert_eq!(v["NumContainers"], 2);
     assert_eq!(v["CreateInfra"], true);
     assert_eq!(v["ExitPolicy"], "continue");
-    assert_eq!(v["SharedNamespaces"], serde_json::json!(["ipc", "net", "uts"]));
+    assert_eq!(
+        v["SharedNamespaces"],
+        serde_json::json!(["ipc", "net", "uts"])
+    );
     // The pod's infra image is hutch's own, built from catatonit.
     let infra = v["InfraContainerID"].as_str().expect("infra id").to_owned();
     let image = env.ok(["inspect", "--format", "{{.ImageName}}", &infra]);
-    assert!(image.trim().starts_with("localhost/hutch-pause:"), "{image}");
+    assert!(
+        image.trim().starts_with("localhost/hutch-pause:"),
+        "{image}"
+    );
     env.ok(["pod", "rm", "-f", "x"]);
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
 }
@@ -210,7 +249,9 @@ fn pod_stop_start_and_rm_leave_nothing_behind() {
     let env = busybox_env(&[]);
     env.ok(["pod", "create", "--name", "p"]);
     for n in ["one", "two"] {
-        env.ok(["run", "-d", "--pod", "p", "--name", n, "busybox", "sleep", "1000"]);
+        env.ok([
+            "run", "-d", "--pod", "p", "--name", n, "busybox", "sleep", "1000",
+        ]);
     }
     let ids: Vec<String> = env
         .ok(["ps", "-a", "-q", "--no-trunc", "--filter", "pod=p"])
@@ -220,16 +261,24 @@ fn pod_stop_start_and_rm_leave_nothing_behind() {
     assert_eq!(ids.len(), 3);
     let (one, one_monitor) = pids(&env, "one");
     assert!(is_alive(one) && is_alive(one_monitor));
-    assert!(!netns_files(&env).is_empty(), "the pod has a network namespace");
+    assert!(
+        !netns_files(&env).is_empty(),
+        "the pod has a network namespace"
+    );
 
     env.ok(["pod", "stop", "-t", "1", "p"]);
     assert!(
-        wait_until(Duration::from_secs(10), || !is_alive(one) && !is_alive(one_monitor)),
+        wait_until(Duration::from_secs(10), || !is_alive(one)
+            && !is_alive(one_monitor)),
         "pod stop left the container's processes"
     );
     let st = env.ok(["pod", "inspect", "--format", "{{.State}}", "p"]);
     assert_eq!(st.trim(), "Exited");
-    assert!(netns_files(&env).is_empty(), "pod stop left {:?}", netns_files(&env));
+    assert!(
+        netns_files(&env).is_empty(),
+        "pod stop left {:?}",
+        netns_files(&env)
+    );
 
     env.ok(["pod", "start", "p"]);
     let st = env.ok(["pod", "inspect", "--format", "{{.State}}", "p"]);
@@ -239,26 +288,38 @@ fn pod_stop_start_and_rm_leave_nothing_behind() {
     let (infra_pid, _) = pids(&env, &ids[0]);
     let ns = |pid: i32, kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok();
     for kind in ["net", "ipc", "uts"] {
-        assert_eq!(ns(two, kind), ns(infra_pid, kind), "{kind} namespace not shared");
+        assert_eq!(
+            ns(two, kind),
+            ns(infra_pid, kind),
+            "{kind} namespace not shared"
+        );
     }
 
     // A monitor killed with SIGKILL: pod rm -f still takes everything.
     // SAFETY: a plain kill of the monitor this test's container runs under.
     unsafe { libc::kill(two_monitor, libc::SIGKILL) };
-    assert!(wait_until(Duration::from_secs(5), || !is_alive(two_monitor)));
+    assert!(wait_until(Duration::from_secs(5), || !is_alive(
+        two_monitor
+    )));
     let (one, one_monitor) = pids(&env, "one");
     let out = env.ok(["pod", "rm", "-f", "p"]);
     assert_eq!(out.trim().len(), 64, "pod rm prints the pod id: {out}");
     assert!(
         wait_until(Duration::from_secs(10), || {
-            [one, one_monitor, two, infra_pid].iter().all(|p| !is_alive(*p))
+            [one, one_monitor, two, infra_pid]
+                .iter()
+                .all(|p| !is_alive(*p))
         }),
         "pod rm -f left processes"
     );
     for id in &ids {
         assert!(!mounted(&env, id), "a mount of {id} is left");
     }
-    assert!(netns_files(&env).is_empty(), "pod rm left {:?}", netns_files(&env));
+    assert!(
+        netns_files(&env).is_empty(),
+        "pod rm left {:?}",
+        netns_files(&env)
+    );
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
     assert_eq!(env.run(["pod", "exists", "p"]).status.code(), Some(1));
 }
@@ -271,7 +332,11 @@ fn exit_policy_stop_stops_the_pod_with_its_last_container() {
     for pod in ["once", "stays"] {
         env.ok(["run", "--rm", "--pod", pod, "busybox", "true"]);
     }
-    let state = |p: &str| env.ok(["pod", "inspect", "--format", "{{.State}}", p]).trim().to_owned();
+    let state = |p: &str| {
+        env.ok(["pod", "inspect", "--format", "{{.State}}", p])
+            .trim()
+            .to_owned()
+    };
     assert!(
         wait_until(Duration::from_secs(15), || state("once") == "Exited"),
         "exit policy stop: the pod is {}",
@@ -332,12 +397,32 @@ fn error_cases_exit_and_read_as_podmans() {
     let env = TestEnv::new(TestUser::default_user());
     // Each command, its expected code and error (podman 4.3.1's).
     let cases: &[(&[&str], i32, &str)] = &[
-        (&["pod", "rm", "bogus"], 1, "Error: no pod with name or ID bogus found: no such pod"),
+        (
+            &["pod", "rm", "bogus"],
+            1,
+            "Error: no pod with name or ID bogus found: no such pod",
+        ),
         (&["pod", "rm", "-f", "bogus"], 0, ""),
-        (&["pod", "stop", "bogus"], 125, "Error: no pod with name or ID bogus found: no such pod"),
-        (&["pod", "start", "bogus"], 125, "Error: no pod with name or ID bogus found: no such pod"),
-        (&["pod", "kill", "bogus"], 125, "Error: no pod with name or ID bogus found: no such pod"),
-        (&["pod", "inspect", "bogus"], 125, "Error: inspecting object: no such pod bogus"),
+        (
+            &["pod", "stop", "bogus"],
+            125,
+            "Error: no pod with name or ID bogus found: no such pod",
+        ),
+        (
+            &["pod", "start", "bogus"],
+            125,
+            "Error: no pod with name or ID bogus found: no such pod",
+        ),
+        (
+            &["pod", "kill", "bogus"],
+            125,
+            "Error: no pod with name or ID bogus found: no such pod",
+        ),
+        (
+            &["pod", "inspect", "bogus"],
+            125,
+            "Error: inspecting object: no such pod bogus",
+        ),
         (&["pod", "exists", "bogus"], 1, ""),
     ];
     let have_podman = podman(&env, &["--version"]).is_some_and(|o| o.status.success());
@@ -346,12 +431,25 @@ fn error_cases_exit_and_read_as_podmans() {
     }
     for (args, code, error) in cases {
         let h = env.run(*args);
-        assert_eq!(h.status.code(), Some(*code), "hutch {args:?}: {}", stderr(&h));
+        assert_eq!(
+            h.status.code(),
+            Some(*code),
+            "hutch {args:?}: {}",
+            stderr(&h)
+        );
         assert_eq!(error_line(&h), *error, "hutch {args:?}");
         if have_podman {
             let p = podman(&env, args).expect("podman runs");
-            assert_eq!(h.status.code(), p.status.code(), "{args:?}: hutch and podman differ");
-            assert_eq!(error_line(&h), error_line(&p), "{args:?}: hutch and podman differ");
+            assert_eq!(
+                h.status.code(),
+                p.status.code(),
+                "{args:?}: hutch and podman differ"
+            );
+            assert_eq!(
+                error_line(&h),
+                error_line(&p),
+                "{args:?}: hutch and podman differ"
+            );
         }
     }
     // A name used twice.
@@ -386,7 +484,14 @@ fn error_cases_exit_and_read_as_podmans() {
         // Podman's pod ps header, beside hutch's.
         let p = podman(&env, &["pod", "ps"]).expect("podman");
         let h = env.ok(["pod", "ps"]);
-        let head = |s: &str| s.lines().next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+        let head = |s: &str| {
+            s.lines()
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         assert_eq!(head(&h), head(&stdout(&p)));
     }
 }

@@ -108,7 +108,10 @@ mod tests {
     fn share_lists_parse_as_podman_reads_them() {
         assert_eq!(parse_share("net,ipc").unwrap(), ["net", "ipc"]);
         assert_eq!(parse_share("none").unwrap(), Vec::<String>::new());
-        assert_eq!(parse_share("+pid").unwrap(), ["cgroup", "ipc", "net", "uts", "pid"]);
+        assert_eq!(
+            parse_share("+pid").unwrap(),
+            ["cgroup", "ipc", "net", "uts", "pid"]
+        );
         assert!(parse_share("mnt").is_err());
     }
 

@@ -39,13 +39,13 @@ pub use exec::{ExecArgs, exec};
 pub use export::{ExportArgs, export};
 pub use group::{ContainerCommand, container};
 pub use inspect::{InspectArgs, inspect};
-pub use net_flags::NetworkFlags;
 pub use lifecycle::{
     CreateArgs, KillArgs, RenameArgs, RestartArgs, StartArgs, StopArgs, WaitArgs, create, kill,
     rename, restart, start, stop, wait,
 };
 pub use logs::{LogsArgs, logs};
 pub use mount::{MountArgs, UnmountArgs, mount, unmount};
+pub use net_flags::NetworkFlags;
 pub use pause::{PauseArgs, pause, unpause};
 pub use port::{PortArgs, port};
 pub use ps::{PsArgs, ps};

@@ -107,7 +107,11 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Default => Template::parse(&format!(
             "table {{{{.ID}}}}\t{{{{.Image}}}}\t{{{{.Command}}}}\t{{{{.Created}}}}\t{{{{.Status}}}}\t{{{{.Ports}}}}\t{{{{.Names}}}}{}{}",
             if args.size { "\t{{.Size}}" } else { "" },
-            if args.pod { "\t{{.Pod}}\t{{.PodName}}" } else { "" },
+            if args.pod {
+                "\t{{.Pod}}\t{{.PodName}}"
+            } else {
+                ""
+            },
         ))?,
     };
     let template = if args.noheading {
@@ -115,10 +119,14 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     } else {
         template
     };
-    let headers = [("ID", "CONTAINER ID"), ("Pod", "POD ID"), ("PodName", "PODNAME")]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let headers = [
+        ("ID", "CONTAINER ID"),
+        ("Pod", "POD ID"),
+        ("PodName", "PODNAME"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
     print!("{}", template.render_list(&rows, &headers)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -64,7 +64,8 @@ pub struct CreateArgs {
 /// `--infra-command`: a JSON array, else one command word (Podman).
 fn infra_command(v: &str) -> anyhow::Result<Vec<String>> {
     if v.trim_start().starts_with('[') {
-        serde_json::from_str(v).with_context(|| format!("--infra-command {v:?}: not a JSON array of strings"))
+        serde_json::from_str(v)
+            .with_context(|| format!("--infra-command {v:?}: not a JSON array of strings"))
     } else {
         Ok(vec![v.to_owned()])
     }

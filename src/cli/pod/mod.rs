@@ -316,7 +316,10 @@ fn logs(
     if let Some(want) = &a.container {
         ctrs.retain(|c| c.name == *want || c.id.starts_with(want.as_str()));
         if ctrs.is_empty() {
-            anyhow::bail!("container {want} is not in pod {}: no such container", a.pod);
+            anyhow::bail!(
+                "container {want} is not in pod {}: no such container",
+                a.pod
+            );
         }
     }
     let prefix = a.container.is_none() && ctrs.len() > 1;

@@ -83,7 +83,13 @@ pub fn ps(ctx: &Context, store: &Store, state: &State, a: &PsArgs) -> anyhow::Re
         }
         OutputFormat::Template(t) => t,
         OutputFormat::Default => {
-            let mut cols = vec!["{{.ID}}", "{{.Name}}", "{{.Status}}", "{{.Created}}", "{{.InfraID}}"];
+            let mut cols = vec![
+                "{{.ID}}",
+                "{{.Name}}",
+                "{{.Status}}",
+                "{{.Created}}",
+                "{{.InfraID}}",
+            ];
             if a.ctr_ids {
                 cols.push("{{.ContainerIds}}");
             }

@@ -173,9 +173,7 @@ pub fn after_exit(ctx: &Context, store: &Store, state: &State, c: &Container) {
     };
     // This container's own monitor is the one running this cleanup.
     let busy = ctrs.iter().any(|o| {
-        o.id != infra
-            && o.id != c.id
-            && (o.state.is_active() || super::lifecycle::monitor_alive(o))
+        o.id != infra && o.id != c.id && (o.state.is_active() || super::lifecycle::monitor_alive(o))
     });
     if busy {
         return;

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::{lookup, status};
 use crate::config::Context;
+use crate::engine::Result;
 use crate::engine::container::lifecycle::{self, state_name};
 use crate::engine::state::State;
-use crate::engine::Result;
 use crate::host::time;
 
 #[derive(Debug, Clone, Serialize)]
@@ -142,9 +142,7 @@ pub fn inspect(ctx: &Context, store: &Store, state: &State, query: &str) -> Resu
                     .collect(),
             ),
             networks: match &cfg.network.mode {
-                Some(hutch_rootless_net::NetworkMode::Network { name }) => {
-                    Some(vec![name.clone()])
-                }
+                Some(hutch_rootless_net::NetworkMode::Network { name }) => Some(vec![name.clone()]),
                 _ => None,
             },
             network_options: None,

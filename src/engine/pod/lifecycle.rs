@@ -52,10 +52,16 @@ pub struct PodReport {
 pub enum PodAction {
     Start,
     /// Seconds before SIGKILL; `None`: each container's stop timeout.
-    Stop { timeout: Option<u32> },
-    Restart { timeout: Option<u32> },
+    Stop {
+        timeout: Option<u32>,
+    },
+    Restart {
+        timeout: Option<u32>,
+    },
     /// A signal name or number.
-    Kill { signal: String },
+    Kill {
+        signal: String,
+    },
     Pause,
     Unpause,
 }

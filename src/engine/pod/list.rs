@@ -5,9 +5,9 @@ use hutch_storage::Store;
 
 use super::{Pod, all, status};
 use crate::config::Context;
+use crate::engine::Result;
 use crate::engine::container::lifecycle::{self, state_name};
 use crate::engine::state::{Container, State};
-use crate::engine::Result;
 
 /// Podman's `pod ps --filter` keys.
 const FILTER_KEYS: [&str; 8] = [

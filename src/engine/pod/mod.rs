@@ -12,8 +12,8 @@
 pub mod create;
 pub mod infra_image;
 pub mod inspect;
-pub mod list;
 pub mod lifecycle;
+pub mod list;
 pub mod remove;
 pub mod top;
 
@@ -73,7 +73,8 @@ pub fn status(containers: &[Container]) -> &'static str {
     if total == 0 {
         return "Created";
     }
-    let count = |f: &dyn Fn(ContainerState) -> bool| containers.iter().filter(|c| f(c.state)).count();
+    let count =
+        |f: &dyn Fn(ContainerState) -> bool| containers.iter().filter(|c| f(c.state)).count();
     let running = count(&|s| s == ContainerState::Running);
     let paused = count(&|s| s == ContainerState::Paused);
     let stopped = count(&|s| s == ContainerState::Stopped);
@@ -92,4 +93,3 @@ pub fn status(containers: &[Container]) -> &'static str {
         _ => "Error",
     }
 }
-

@@ -64,7 +64,10 @@ pub fn remove(
         let pod = match pod {
             Ok(p) => p,
             Err(e) => {
-                if opts.ignore && e.downcast_ref::<StateError>().is_some_and(|s| matches!(s, StateError::NoSuchPod { .. })) {
+                if opts.ignore
+                    && e.downcast_ref::<StateError>()
+                        .is_some_and(|s| matches!(s, StateError::NoSuchPod { .. }))
+                {
                     continue;
                 }
                 reports.push(PodRemoveReport {

@@ -4,9 +4,9 @@
 use hutch_storage::Store;
 
 use super::lookup;
+use crate::engine::Result;
 use crate::engine::container::top::{self, TopOptions, TopReport};
 use crate::engine::state::{ContainerState, State};
-use crate::engine::Result;
 
 pub fn top(store: &Store, state: &State, query: &str, opts: &TopOptions) -> Result<TopReport> {
     opts.validate()?;

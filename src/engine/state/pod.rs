@@ -35,7 +35,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<PodRow> {
     })
 }
 
-fn select(conn: &Connection, where_clause: &str, p: impl rusqlite::Params) -> rusqlite::Result<Vec<PodRow>> {
+fn select(
+    conn: &Connection,
+    where_clause: &str,
+    p: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<PodRow>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM pods {where_clause} ORDER BY created, id"
     ))?
@@ -131,8 +135,11 @@ impl State {
     pub fn set_pod_infra(&self, id: &str, infra: &str) -> Result<(), StateError> {
         let op = "recording the infra container of a pod";
         self.write(op, |tx| {
-            tx.execute("UPDATE pods SET infra_id = ?2 WHERE id = ?1", params![id, infra])
-                .map_err(StateError::sql(op))?;
+            tx.execute(
+                "UPDATE pods SET infra_id = ?2 WHERE id = ?1",
+                params![id, infra],
+            )
+            .map_err(StateError::sql(op))?;
             Ok(())
         })
     }
@@ -142,9 +149,11 @@ impl State {
         let op = "removing pod";
         self.write(op, |tx| {
             let left: i64 = tx
-                .query_row("SELECT count(*) FROM containers WHERE pod_id = ?1", [id], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT count(*) FROM containers WHERE pod_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
                 .map_err(StateError::sql(op))?;
             if left > 0 {
                 return Err(StateError::PodHasContainers {
