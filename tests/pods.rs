@@ -386,8 +386,7 @@ fn podman(env: &TestEnv, args: &[&str]) -> Option<Output> {
 fn error_line(out: &Output) -> String {
     stderr(out)
         .lines()
-        .filter(|l| l.starts_with("Error:"))
-        .last()
+        .rfind(|l| l.starts_with("Error:"))
         .unwrap_or_default()
         .to_owned()
 }
