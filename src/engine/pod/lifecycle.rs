@@ -172,6 +172,34 @@ pub fn start_pod(ctx: &Context, store: &Store, state: &State, pod: &Pod) -> Resu
     Ok(errors)
 }
 
+/// Sends every running container of `ctrs` other than the infra its stop
+/// signal (SIGKILL for `timeout` 0) at once, marked as stopped by the
+/// user, so the stops that follow wait for all of them together (Podman
+/// stops a pod's containers in parallel too). Errors are the stops' to
+/// report.
+pub(super) fn signal_members(
+    ctx: &Context,
+    store: &Store,
+    pod: &Pod,
+    ctrs: &[Container],
+    timeout: Option<u32>,
+) {
+    for c in ctrs.iter().filter(|c| !pod.is_infra(c)) {
+        let (ContainerState::Running, Some(pid)) = (c.state, c.pid) else {
+            continue;
+        };
+        let sig = if timeout == Some(0) {
+            libc::SIGKILL
+        } else {
+            lifecycle::stop_signal(store, c)
+        };
+        let paths = crate::engine::container::Paths::new(ctx, store.root(), &c.id);
+        if lifecycle::mark_stopped_by_user(&paths).is_ok() {
+            let _ = lifecycle::signal(pid, sig);
+        }
+    }
+}
+
 /// Stops the pod's containers, the infra container last.
 pub fn stop_pod(
     ctx: &Context,
@@ -182,6 +210,7 @@ pub fn stop_pod(
 ) -> Result<Vec<Error>> {
     let mut ctrs = pod.containers(state)?;
     ctrs.sort_by_key(|c| pod.is_infra(c));
+    signal_members(ctx, store, pod, &ctrs, timeout);
     let mut errors = Vec::new();
     for c in &ctrs {
         if let Err(e) = stop::stop_one(ctx, store, state, c, timeout) {

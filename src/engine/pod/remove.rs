@@ -111,6 +111,10 @@ pub fn remove_one(
             c.state.as_str()
         );
     }
+    if force {
+        // `rm -f` kills at once unless given a time (hutch's rule).
+        super::lifecycle::signal_members(ctx, store, pod, &ctrs, Some(timeout.unwrap_or(0)));
+    }
     if !ctrs.is_empty() {
         // `depend`: the containers that joined the infra's namespaces go
         // before it; `force` also takes those that run.
