@@ -346,8 +346,11 @@ fn exit_policy_stop_stops_the_pod_with_its_last_container() {
     let v: serde_json::Value =
         serde_json::from_str(&env.ok(["pod", "inspect", "once"])).expect("json");
     assert_eq!(v["ExitPolicy"], "stop");
-    env.ok(["pod", "rm", "-f", "-a"]);
+    // `rm -a -f` takes the pods' containers, infra ones included, and so
+    // the pods with infra (Podman's `rm --all`).
+    env.ok(["rm", "-a", "-f"]);
     assert!(env.ok(["pod", "ps", "-q"]).trim().is_empty());
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
 }
 
 /// podman as the test user, with storage under the test's root; `None`
