@@ -482,6 +482,21 @@ fn error_cases_exit_and_read_as_podmans() {
     ]);
     assert_eq!(std::fs::read_to_string(&file).expect("id file"), id.trim());
     assert_eq!(env.ok(["pod", "ps", "-q", "--no-trunc"]).trim(), id.trim());
+    // Pod events, as Podman logs them.
+    let events = env.ok([
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=pod",
+        "--format",
+        "{{.Status}} {{.Name}}",
+    ]);
+    let events: Vec<&str> = events.lines().collect();
+    assert_eq!(
+        events,
+        ["create dup", "remove dup", "create dup"],
+        "{events:?}"
+    );
     if have_podman {
         // Podman's pod ps header, beside hutch's.
         let p = podman(&env, &["pod", "ps"]).expect("podman");

@@ -138,6 +138,17 @@ pub fn act(
                 }
             }
         };
+        if errors.is_empty() {
+            let name = match action {
+                PodAction::Start => "start",
+                PodAction::Stop { .. } => "stop",
+                PodAction::Restart { .. } => "restart",
+                PodAction::Kill { .. } => "kill",
+                PodAction::Pause => "pause",
+                PodAction::Unpause => "unpause",
+            };
+            super::record(state, &pod.id, &pod.name, name);
+        }
         reports.push(PodReport {
             id: pod.id.clone(),
             errors,

@@ -136,6 +136,7 @@ pub fn remove_one(
         }
     }
     state.delete_pod(&pod.id)?;
+    super::record(state, &pod.id, &pod.name, "remove");
     Ok(())
 }
 
