@@ -13,10 +13,10 @@ runs=${1:-10}
 if [ "$(id -u)" -eq 0 ]; then
   cargo build --release --locked -q
   # hutch runs its monitor from beside itself.
-  install -d -m 0755 /tmp/hutch-bench-bin
-  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" "${CARGO_TARGET_DIR:-target}/release/hutch-monitor" /tmp/hutch-bench-bin/
+  install -d -m 0755 /tmp/hutch-bench-pods-bin
+  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" "${CARGO_TARGET_DIR:-target}/release/hutch-monitor" /tmp/hutch-bench-pods-bin/
   exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
-    HUTCH=/tmp/hutch-bench-bin/hutch bash "$PWD/bench/pods.sh" "$runs"
+    HUTCH=/tmp/hutch-bench-pods-bin/hutch bash "$PWD/bench/pods.sh" "$runs"
 fi
 hutch=${HUTCH:-$PWD/target/release/hutch}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)}

@@ -183,19 +183,21 @@ pub fn start_pod(ctx: &Context, store: &Store, state: &State, pod: &Pod) -> Resu
     Ok(errors)
 }
 
-/// Sends every running container of `ctrs` other than the infra its stop
-/// signal (SIGKILL for `timeout` 0) at once, marked as stopped by the
-/// user, so the stops that follow wait for all of them together (Podman
-/// stops a pod's containers in parallel too). Errors are the stops' to
-/// report.
+/// Sends every running container of `ctrs` (the infra container only
+/// with `infra`: a graceful stop keeps the pod's network until the others
+/// are down) its stop signal (SIGKILL for `timeout` 0) at once, marked as
+/// stopped by the user, so the stops that follow wait for all of them
+/// together (Podman stops a pod's containers in parallel too). Errors are
+/// the stops' to report.
 pub(super) fn signal_members(
     ctx: &Context,
     store: &Store,
     pod: &Pod,
     ctrs: &[Container],
     timeout: Option<u32>,
+    infra: bool,
 ) {
-    for c in ctrs.iter().filter(|c| !pod.is_infra(c)) {
+    for c in ctrs.iter().filter(|c| infra || !pod.is_infra(c)) {
         let (ContainerState::Running, Some(pid)) = (c.state, c.pid) else {
             continue;
         };
@@ -221,7 +223,7 @@ pub fn stop_pod(
 ) -> Result<Vec<Error>> {
     let mut ctrs = pod.containers(state)?;
     ctrs.sort_by_key(|c| pod.is_infra(c));
-    signal_members(ctx, store, pod, &ctrs, timeout);
+    signal_members(ctx, store, pod, &ctrs, timeout, false);
     let mut errors = Vec::new();
     for c in &ctrs {
         if let Err(e) = stop::stop_one(ctx, store, state, c, timeout) {

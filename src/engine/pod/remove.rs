@@ -113,7 +113,10 @@ pub fn remove_one(
     }
     if force {
         // `rm -f` kills at once unless given a time (hutch's rule).
-        super::lifecycle::signal_members(ctx, store, pod, &ctrs, Some(timeout.unwrap_or(0)));
+        // Killed at once, the infra container too: nothing is left to
+        // shut down gracefully.
+        let timeout = timeout.unwrap_or(0);
+        super::lifecycle::signal_members(ctx, store, pod, &ctrs, Some(timeout), timeout == 0);
     }
     if !ctrs.is_empty() {
         // `depend`: the containers that joined the infra's namespaces go
