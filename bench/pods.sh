@@ -3,6 +3,9 @@
 # installed): `pod create` + two `run -d --pod` + `pod rm -f`, the cycle a
 # compose project or a test harness repeats. The same busybox image in both,
 # --network none for neither (pods get the default rootless network: pasta).
+# `pod rm -f -t 0` in both: Podman's -f waits 10 s for the stop signal
+# (sleep as PID 1 ignores SIGTERM), hutch's kills at once (docs/pods.md);
+# -t 0 makes both kill at once, so the row times the work, not a timeout.
 # Usage: bench/pods.sh [runs]   (as root it runs as hutch-test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,10 +13,10 @@ runs=${1:-10}
 if [ "$(id -u)" -eq 0 ]; then
   cargo build --release --locked -q
   # hutch runs its monitor from beside itself.
-  install -d -m 0755 /tmp/hutch-bench-bin
-  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" "${CARGO_TARGET_DIR:-target}/release/hutch-monitor" /tmp/hutch-bench-bin/
+  install -d -m 0755 /tmp/hutch-bench-pods-bin
+  install -m 0755 "${CARGO_TARGET_DIR:-target}/release/hutch" "${CARGO_TARGET_DIR:-target}/release/hutch-monitor" /tmp/hutch-bench-pods-bin/
   exec runuser -u hutch-test -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/home/hutch-test \
-    HUTCH=/tmp/hutch-bench-bin/hutch bash "$PWD/bench/pods.sh" "$runs"
+    HUTCH=/tmp/hutch-bench-pods-bin/hutch bash "$PWD/bench/pods.sh" "$runs"
 fi
 hutch=${HUTCH:-$PWD/target/release/hutch}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)}
@@ -33,7 +36,7 @@ fi
 # Each tool's pause image is built once, outside the timing.
 $H pod create --name warm >/dev/null && $H pod rm -f warm >/dev/null
 [ -n "$P" ] && { $P pod create --name warm >/dev/null && $P pod rm -f warm >/dev/null; }
-cycle='$TOOL pod create --name b >/dev/null && $TOOL run -d --pod b bench/busybox sleep 1000 >/dev/null && $TOOL run -d --pod b bench/busybox sleep 1000 >/dev/null && $TOOL pod rm -f b >/dev/null'
+cycle='$TOOL pod create --name b >/dev/null && $TOOL run -d --pod b bench/busybox sleep 1000 >/dev/null && $TOOL run -d --pod b bench/busybox sleep 1000 >/dev/null && $TOOL pod rm -f -t 0 b >/dev/null'
 cmds=("TOOL='$H'; $cycle")
 [ -n "$P" ] && cmds+=("TOOL='$P'; $cycle")
 hyperfine -S bash --warmup 1 --runs "$runs" --style none --export-json "$tmp/r.json" "${cmds[@]}" >/dev/null
@@ -41,10 +44,10 @@ python3 - "$tmp/r.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 m = [x["median"] for x in r]
-print(f"{'row':<44}{'hutch ms':>10}{'podman ms':>11}{'podman/hutch':>14}")
+print(f"{'row':<48}{'hutch ms':>10}{'podman ms':>11}{'podman/hutch':>14}")
 pod = f"{m[1]*1e3:>11.1f}" if len(m) > 1 else f"{'-':>11}"
 ratio = f"{m[1]/m[0]:>13.2f}x" if len(m) > 1 else f"{'-':>14}"
-print(f"{'pod create + 2x run -d --pod + pod rm -f':<44}{m[0]*1e3:>10.1f}{pod}{ratio}")
+print(f"{'pod create + 2x run -d --pod + pod rm -f -t 0':<48}{m[0]*1e3:>10.1f}{pod}{ratio}")
 PY
 $H pod rm -a -f >/dev/null 2>&1 || true
 [ -n "$P" ] && $P pod rm -a -f >/dev/null 2>&1 || true

@@ -324,6 +324,35 @@ fn pod_stop_start_and_rm_leave_nothing_behind() {
     assert_eq!(env.run(["pod", "exists", "p"]).status.code(), Some(1));
 }
 
+#[test]
+fn exit_policy_stop_stops_the_pod_with_its_last_container() {
+    let env = busybox_env(&[]);
+    env.ok(["pod", "create", "--name", "once", "--exit-policy", "stop"]);
+    env.ok(["pod", "create", "--name", "stays"]);
+    for pod in ["once", "stays"] {
+        env.ok(["run", "--rm", "--pod", pod, "busybox", "true"]);
+    }
+    let state = |p: &str| {
+        env.ok(["pod", "inspect", "--format", "{{.State}}", p])
+            .trim()
+            .to_owned()
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || state("once") == "Exited"),
+        "exit policy stop: the pod is {}",
+        state("once")
+    );
+    assert_eq!(state("stays"), "Running");
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(["pod", "inspect", "once"])).expect("json");
+    assert_eq!(v["ExitPolicy"], "stop");
+    // `rm -a -f` takes the pods' containers, infra ones included, and so
+    // the pods with infra (Podman's `rm --all`).
+    env.ok(["rm", "-a", "-f"]);
+    assert!(env.ok(["pod", "ps", "-q"]).trim().is_empty());
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+}
+
 /// podman as the test user, with storage under the test's root; `None`
 /// when podman is not installed.
 fn podman(env: &TestEnv, args: &[&str]) -> Option<Output> {
@@ -360,8 +389,7 @@ fn podman(env: &TestEnv, args: &[&str]) -> Option<Output> {
 fn error_line(out: &Output) -> String {
     stderr(out)
         .lines()
-        .filter(|l| l.starts_with("Error:"))
-        .last()
+        .rfind(|l| l.starts_with("Error:"))
         .unwrap_or_default()
         .to_owned()
 }
@@ -454,6 +482,21 @@ fn error_cases_exit_and_read_as_podmans() {
     ]);
     assert_eq!(std::fs::read_to_string(&file).expect("id file"), id.trim());
     assert_eq!(env.ok(["pod", "ps", "-q", "--no-trunc"]).trim(), id.trim());
+    // Pod events, as Podman logs them.
+    let events = env.ok([
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=pod",
+        "--format",
+        "{{.Status}} {{.Name}}",
+    ]);
+    let events: Vec<&str> = events.lines().collect();
+    assert_eq!(
+        events,
+        ["create dup", "remove dup", "create dup"],
+        "{events:?}"
+    );
     if have_podman {
         // Podman's pod ps header, beside hutch's.
         let p = podman(&env, &["pod", "ps"]).expect("podman");

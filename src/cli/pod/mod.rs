@@ -17,6 +17,8 @@ use crate::format::OutputFormat;
 
 pub use create::{CreateArgs, pod_new};
 
+// Parsed once per process: the size of the create flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
 pub enum PodCommand {
     /// Create a new empty pod

@@ -53,7 +53,7 @@ pub fn ps(ctx: &Context, store: &Store, state: &State, a: &PsArgs) -> anyhow::Re
     let mut pods = list::list(ctx, store, state, &filters)?;
     match a.sort.as_str() {
         // Newest first, as Podman sorts by creation.
-        "created" => pods.sort_by(|x, y| y.created.cmp(&x.created)),
+        "created" => pods.sort_by_key(|p| std::cmp::Reverse(p.created)),
         "id" => pods.sort_by(|x, y| x.id.cmp(&y.id)),
         "name" => pods.sort_by(|x, y| x.name.cmp(&y.name)),
         "number" => pods.sort_by_key(|p| p.containers.len()),

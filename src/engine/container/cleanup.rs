@@ -129,6 +129,9 @@ pub fn cleanup(
     if opts.started && !opts.remove {
         restart(ctx, store, state, id, code, &paths);
     }
+    if opts.started {
+        super::pod_join::after_exit(ctx, store, state, &row);
+    }
     Ok(())
 }
 

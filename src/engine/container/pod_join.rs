@@ -13,7 +13,7 @@ use super::Paths;
 use crate::config::Context;
 use crate::engine::state::{Container, PodRow, State};
 use crate::engine::{Error, Result};
-use crate::spec::pod::PodConfig;
+use crate::spec::pod::{ExitPolicy, PodConfig};
 use crate::spec::{ContainerSpec, Namespace};
 
 /// What a container needs of its pod.
@@ -149,6 +149,40 @@ pub fn before_start(ctx: &Context, store: &Store, state: &State, c: &Container) 
     repoint(&paths.userdata.join("config.json"), pid, &kinds)
         .with_context(|| format!("joining the namespaces of pod {}", pod.name))
         .map_err(Error::from)
+}
+
+/// After container `c` of a pod exited (its cleanup): with
+/// `--exit-policy=stop`, the infra container is stopped once no other
+/// container of the pod runs, so the pod reads as exited (Podman's rule).
+/// Best effort: the cleanup goes on whatever happens here.
+pub fn after_exit(ctx: &Context, store: &Store, state: &State, c: &Container) {
+    let Some(pod_id) = &c.pod_id else {
+        return;
+    };
+    let Ok(pod) = lookup(state, pod_id) else {
+        return;
+    };
+    let Some(infra) = pod.infra_id.as_deref() else {
+        return;
+    };
+    if pod.config.exit_policy != ExitPolicy::Stop || infra == c.id {
+        return;
+    }
+    let Ok(ctrs) = state.pod_containers(&pod.id) else {
+        return;
+    };
+    // This container's own monitor is the one running this cleanup.
+    let busy = ctrs.iter().any(|o| {
+        o.id != infra && o.id != c.id && (o.state.is_active() || super::lifecycle::monitor_alive(o))
+    });
+    if busy {
+        return;
+    }
+    if let Ok(i) = state.container(infra)
+        && let Err(e) = super::stop::stop_one(ctx, store, state, &i, None)
+    {
+        tracing::warn!(pod = %pod.id, "stopping the infra container (exit policy stop): {e:#}");
+    }
 }
 
 /// Sets the path of each namespace in `kinds` in config.json to infra

@@ -120,7 +120,10 @@ pub fn remove(
         if removed(&reports, &c.id) {
             continue;
         }
+        // `rm -a` takes pods' infra containers too, and with them their
+        // pods (below), as Podman does.
         if !opts.pod_removal
+            && !opts.all
             && let Some(pod) = infra_of(state, c)
         {
             reports.push(RemoveReport {
@@ -168,6 +171,14 @@ pub fn remove(
                 // What depends on it was removed, it was not: the rest of
                 // this chain stays.
                 break;
+            }
+        }
+    }
+    if opts.all {
+        // A pod whose infra container went is gone with it.
+        for pod in state.list_pods()? {
+            if pod.infra_id.is_some() && state.pod_containers(&pod.id)?.is_empty() {
+                state.delete_pod(&pod.id)?;
             }
         }
     }

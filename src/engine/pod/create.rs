@@ -88,6 +88,7 @@ pub fn create(
         config: serde_json::to_string(cfg)?,
     })?;
     let Some(image) = image else {
+        super::record(state, &id, &row.name, "create");
         return Ok(PodCreateReport {
             id,
             name: row.name,
@@ -116,11 +117,14 @@ pub fn create(
     let made = ccreate::create(ctx, store, state, &spec, &CreateOptions::default())
         .and_then(|c| Ok(state.set_pod_infra(&id, &c.id).map(|()| c)?));
     match made {
-        Ok(c) => Ok(PodCreateReport {
-            id,
-            name: row.name,
-            infra_id: Some(c.id),
-        }),
+        Ok(c) => {
+            super::record(state, &id, &row.name, "create");
+            Ok(PodCreateReport {
+                id,
+                name: row.name,
+                infra_id: Some(c.id),
+            })
+        }
         Err(e) => {
             // The infra container may exist (its row was written before
             // the pod's was updated): it goes with the pod.

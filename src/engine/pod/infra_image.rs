@@ -85,7 +85,7 @@ fn layer(source: &Path) -> Result<Vec<u8>> {
     let mut h = header(tar::EntryType::Regular, bytes.len() as u64);
     tar.append_data(&mut h, "catatonit", bytes.as_slice())
         .context("writing the infra layer")?;
-    Ok(tar.into_inner().context("writing the infra layer")?)
+    tar.into_inner().context("writing the infra layer")
 }
 
 #[cfg(test)]

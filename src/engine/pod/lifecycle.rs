@@ -118,16 +118,37 @@ pub fn act(
                 } else {
                     ContainerState::Paused
                 };
-                pod.containers(state)?
+                let errors: Vec<Error> = pod
+                    .containers(state)?
                     .iter()
                     .filter(|c| c.state == want)
                     .filter_map(|c| match freeze {
                         true => pause::pause(ctx, store, state, c).err(),
                         false => pause::unpause(ctx, store, state, c).err(),
                     })
-                    .collect()
+                    .collect();
+                // Without a freezer no container of the pod can pause:
+                // one error for the pod, in Podman's words.
+                if freeze && errors.iter().any(|e| e.text().contains("cgroup V1")) {
+                    vec![Error::invalid_state(
+                        "can not pause pods containing rootless containers with cgroup V1: this container does not have a cgroup",
+                    )]
+                } else {
+                    errors
+                }
             }
         };
+        if errors.is_empty() {
+            let name = match action {
+                PodAction::Start => "start",
+                PodAction::Stop { .. } => "stop",
+                PodAction::Restart { .. } => "restart",
+                PodAction::Kill { .. } => "kill",
+                PodAction::Pause => "pause",
+                PodAction::Unpause => "unpause",
+            };
+            super::record(state, &pod.id, &pod.name, name);
+        }
         reports.push(PodReport {
             id: pod.id.clone(),
             errors,
@@ -162,6 +183,36 @@ pub fn start_pod(ctx: &Context, store: &Store, state: &State, pod: &Pod) -> Resu
     Ok(errors)
 }
 
+/// Sends every running container of `ctrs` (the infra container only
+/// with `infra`: a graceful stop keeps the pod's network until the others
+/// are down) its stop signal (SIGKILL for `timeout` 0) at once, marked as
+/// stopped by the user, so the stops that follow wait for all of them
+/// together (Podman stops a pod's containers in parallel too). Errors are
+/// the stops' to report.
+pub(super) fn signal_members(
+    ctx: &Context,
+    store: &Store,
+    pod: &Pod,
+    ctrs: &[Container],
+    timeout: Option<u32>,
+    infra: bool,
+) {
+    for c in ctrs.iter().filter(|c| infra || !pod.is_infra(c)) {
+        let (ContainerState::Running, Some(pid)) = (c.state, c.pid) else {
+            continue;
+        };
+        let sig = if timeout == Some(0) {
+            libc::SIGKILL
+        } else {
+            lifecycle::stop_signal(store, c)
+        };
+        let paths = crate::engine::container::Paths::new(ctx, store.root(), &c.id);
+        if lifecycle::mark_stopped_by_user(&paths).is_ok() {
+            let _ = lifecycle::signal(pid, sig);
+        }
+    }
+}
+
 /// Stops the pod's containers, the infra container last.
 pub fn stop_pod(
     ctx: &Context,
@@ -172,6 +223,7 @@ pub fn stop_pod(
 ) -> Result<Vec<Error>> {
     let mut ctrs = pod.containers(state)?;
     ctrs.sort_by_key(|c| pod.is_infra(c));
+    signal_members(ctx, store, pod, &ctrs, timeout, false);
     let mut errors = Vec::new();
     for c in &ctrs {
         if let Err(e) = stop::stop_one(ctx, store, state, c, timeout) {

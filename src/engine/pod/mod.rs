@@ -56,6 +56,24 @@ impl Pod {
     }
 }
 
+/// Records a pod event (`create`, `start`, `stop`, `kill`, `pause`,
+/// `unpause`, `remove`), as Podman's event log has them; a failure to
+/// record is logged, not the operation's.
+pub fn record(state: &State, id: &str, name: &str, action: &str) {
+    let event = crate::engine::state::Event {
+        id: 0,
+        time: crate::host::time::now_ns(),
+        kind: crate::engine::state::EventType::Pod,
+        action: action.to_owned(),
+        actor_id: id.to_owned(),
+        actor_name: name.to_owned(),
+        attributes: [("name".to_owned(), name.to_owned())].into_iter().collect(),
+    };
+    if let Err(e) = state.append_event(&event) {
+        tracing::warn!(pod = %id, action, "recording event: {e}");
+    }
+}
+
 /// The pod `query` names (id, name or unique id prefix).
 pub fn lookup(state: &State, query: &str) -> Result<Pod> {
     Pod::from_row(state.pod(query)?)

@@ -111,6 +111,13 @@ pub fn remove_one(
             c.state.as_str()
         );
     }
+    if force {
+        // `rm -f` kills at once unless given a time (hutch's rule).
+        // Killed at once, the infra container too: nothing is left to
+        // shut down gracefully.
+        let timeout = timeout.unwrap_or(0);
+        super::lifecycle::signal_members(ctx, store, pod, &ctrs, Some(timeout), timeout == 0);
+    }
     if !ctrs.is_empty() {
         // `depend`: the containers that joined the infra's namespaces go
         // before it; `force` also takes those that run.
@@ -132,6 +139,7 @@ pub fn remove_one(
         }
     }
     state.delete_pod(&pod.id)?;
+    super::record(state, &pod.id, &pod.name, "remove");
     Ok(())
 }
 

@@ -91,9 +91,10 @@ enum Step {
 }
 
 /// Version 3: pods. A container's pod is its `pod_id` (a column since V1);
-/// the pod's own configuration is JSON the engine reads.
+/// the pod's own configuration is JSON the engine reads. `IF NOT EXISTS`:
+/// a database whose version was set back by hand still migrates.
 const V3_PODS: &str = r#"
-CREATE TABLE pods (
+CREATE TABLE IF NOT EXISTS pods (
     id       TEXT PRIMARY KEY NOT NULL
              CHECK (length(id) = 64 AND id NOT GLOB '*[^0-9a-f]*'),
     name     TEXT NOT NULL UNIQUE,
@@ -101,7 +102,7 @@ CREATE TABLE pods (
     infra_id TEXT,
     config   TEXT NOT NULL CHECK (json_valid(config))
 ) STRICT;
-CREATE INDEX containers_by_pod ON containers(pod_id);
+CREATE INDEX IF NOT EXISTS containers_by_pod ON containers(pod_id);
 "#;
 
 /// Version 2: container rows hold the typed, versioned `ContainerSpec`
