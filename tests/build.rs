@@ -789,3 +789,40 @@ fn build_is_also_image_build_and_buildx_build() {
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("native platform"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_200_mb_context_builds_and_copies_whole() {
+    let (env, _) = bb_env();
+    let dir = context(
+        &env,
+        "big",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nCOPY blobs/ /blobs/\nRUN cat /blobs/* | wc -c > /size\n",
+        )],
+    );
+    fs::create_dir_all(dir.join("blobs")).unwrap();
+    // 200 files of 1 MiB, each different (no dedup can hide a short copy).
+    let mut chunk = vec![0u8; 1 << 20];
+    for i in 0..200u32 {
+        for (j, b) in chunk.iter_mut().enumerate() {
+            *b = (j as u32).wrapping_mul(2654435761).wrapping_add(i) as u8;
+        }
+        fs::write(dir.join(format!("blobs/b{i:03}")), &chunk).unwrap();
+    }
+    open_up(&dir);
+    let started = std::time::Instant::now();
+    let out = build(&env, &dir, &["-t", "big"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    eprintln!("200 MiB context built in {:?}", started.elapsed());
+    let size = env.ok(["run", "--rm", "big", "cat", "/size"]);
+    assert_eq!(size.trim(), (200u64 << 20).to_string());
+    // Unchanged: the cache, without copying again.
+    let again = build(&env, &dir, &["-t", "big"]);
+    assert_eq!(
+        stdout(&again).matches("--> Using cache").count(),
+        2,
+        "{}",
+        stdout(&again)
+    );
+}
