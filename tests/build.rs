@@ -784,6 +784,18 @@ fn build_is_also_image_build_and_buildx_build() {
         let out = env.run(&args);
         assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
     }
+    // --layers=false leaves one image per build, not one per step.
+    let images = |env: &TestEnv| env.ok(["images", "-a", "-q", "--no-trunc"]).lines().count();
+    let before = images(&env);
+    let dir2 = context(&env, "ctx2", &[("Containerfile", "FROM localhost/busybox
+ENV A=1
+RUN echo x > /x
+LABEL z=1
+")]);
+    let out = build(&env, &dir2, &["--layers=false", "-t", "flat"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(images(&env), before + 1, "{}", env.ok(["images", "-a"]));
+    assert_eq!(env.ok(["run", "--rm", "flat", "cat", "/x"]), "x\n");
     // A foreign platform is refused with a clear error.
     let out = build(&env, &dir, &["--platform", "linux/s390x"]);
     assert_eq!(out.status.code(), Some(125));
