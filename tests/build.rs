@@ -787,11 +787,14 @@ fn build_is_also_image_build_and_buildx_build() {
     // --layers=false leaves one image per build, not one per step.
     let images = |env: &TestEnv| env.ok(["images", "-a", "-q", "--no-trunc"]).lines().count();
     let before = images(&env);
-    let dir2 = context(&env, "ctx2", &[("Containerfile", "FROM localhost/busybox
-ENV A=1
-RUN echo x > /x
-LABEL z=1
-")]);
+    let dir2 = context(
+        &env,
+        "ctx2",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nENV A=1\nRUN echo x > /x\nLABEL z=1\n",
+        )],
+    );
     let out = build(&env, &dir2, &["--layers=false", "-t", "flat"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(images(&env), before + 1, "{}", env.ok(["images", "-a"]));
