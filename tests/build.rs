@@ -841,3 +841,25 @@ fn a_200_mb_context_builds_and_copies_whole() {
         stdout(&again)
     );
 }
+
+#[test]
+fn files_a_run_removes_are_gone_from_the_image() {
+    let (env, _) = bb_env();
+    let dir = context(
+        &env,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nRUN rm /etc/group && mkdir /made\nRUN ls /etc\n",
+        )],
+    );
+    let out = build(&env, &dir, &["-t", "removed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("passwd\n") && !stdout(&out).contains("group\n"),
+        "{}",
+        stdout(&out)
+    );
+    let ls = env.ok(["run", "--rm", "removed", "ls", "/etc", "/made"]);
+    assert!(!ls.contains("group"), "a whiteout hides /etc/group: {ls}");
+}
