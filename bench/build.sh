@@ -94,6 +94,9 @@ for tool in hutch podman; do
     echo "v$r-$tool" > "$ctx/edit.txt"
     one+=("$(ms $B build -t bench/out "$ctx")")
   done
+  # The image is what the Containerfile says (a failed step would show).
+  got=$($B run --rm bench/out)
+  [ "$got" = "v$runs-$tool" ] || { echo "bench/build: $tool's image printed '$got'" >&2; exit 1; }
   res[$tool-uncached]=$(echo "${unc[@]}" | median)
   res[$tool-cached]=$(echo "${cac[@]}" | median)
   res[$tool-onefile]=$(echo "${one[@]}" | median)
