@@ -23,7 +23,11 @@ if [ "$(id -u)" -eq 0 ]; then
     HUTCH=/tmp/hutch-bench-bin/hutch bash "$PWD/bench/build.sh" "$runs"
 fi
 hutch=${HUTCH:-$PWD/target/release/hutch}
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)}
+own_xdg=""
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  own_xdg=$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)
+  export XDG_RUNTIME_DIR=$own_xdg
+fi
 tmp=$(mktemp -d /tmp/hutch-bench-build.XXXXXX)
 cleanup() {
   $H rm -a -f >/dev/null 2>&1 || true
@@ -31,6 +35,12 @@ cleanup() {
   [ -n "${P:-}" ] && $P unshare rm -rf "$tmp/p" "$tmp/pr" >/dev/null 2>&1
   $H unshare rm -rf "$tmp/h" >/dev/null 2>&1 || true
   rm -rf "$tmp" 2>/dev/null || true
+  # podman's pause process of a runtime dir made here goes with it.
+  if [ -n "$own_xdg" ]; then
+    pp=$(head -n1 "$own_xdg/libpod/tmp/pause.pid" 2>/dev/null || true)
+    [ -n "$pp" ] && kill "$pp" 2>/dev/null
+    rm -rf "$own_xdg" 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
 
@@ -94,6 +104,9 @@ for tool in hutch podman; do
     echo "v$r-$tool" > "$ctx/edit.txt"
     one+=("$(ms $B build -t bench/out "$ctx")")
   done
+  # The image is what the Containerfile says (a failed step would show).
+  got=$($B run --rm bench/out)
+  [ "$got" = "v$runs-$tool" ] || { echo "bench/build: $tool's image printed '$got'" >&2; exit 1; }
   res[$tool-uncached]=$(echo "${unc[@]}" | median)
   res[$tool-cached]=$(echo "${cac[@]}" | median)
   res[$tool-onefile]=$(echo "${one[@]}" | median)

@@ -784,8 +784,82 @@ fn build_is_also_image_build_and_buildx_build() {
         let out = env.run(&args);
         assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
     }
+    // --layers=false leaves one image per build, not one per step.
+    let images = |env: &TestEnv| env.ok(["images", "-a", "-q", "--no-trunc"]).lines().count();
+    let before = images(&env);
+    let dir2 = context(
+        &env,
+        "ctx2",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nENV A=1\nRUN echo x > /x\nLABEL z=1\n",
+        )],
+    );
+    let out = build(&env, &dir2, &["--layers=false", "-t", "flat"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(images(&env), before + 1, "{}", env.ok(["images", "-a"]));
+    assert_eq!(env.ok(["run", "--rm", "flat", "cat", "/x"]), "x\n");
     // A foreign platform is refused with a clear error.
     let out = build(&env, &dir, &["--platform", "linux/s390x"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("native platform"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_200_mb_context_builds_and_copies_whole() {
+    let (env, _) = bb_env();
+    let dir = context(
+        &env,
+        "big",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nCOPY blobs/ /blobs/\nRUN cat /blobs/* | wc -c > /size\n",
+        )],
+    );
+    fs::create_dir_all(dir.join("blobs")).unwrap();
+    // 200 files of 1 MiB, each different (no dedup can hide a short copy).
+    let mut chunk = vec![0u8; 1 << 20];
+    for i in 0..200u32 {
+        for (j, b) in chunk.iter_mut().enumerate() {
+            *b = (j as u32).wrapping_mul(2654435761).wrapping_add(i) as u8;
+        }
+        fs::write(dir.join(format!("blobs/b{i:03}")), &chunk).unwrap();
+    }
+    open_up(&dir);
+    let started = std::time::Instant::now();
+    let out = build(&env, &dir, &["-t", "big"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    eprintln!("200 MiB context built in {:?}", started.elapsed());
+    let size = env.ok(["run", "--rm", "big", "cat", "/size"]);
+    assert_eq!(size.trim(), (200u64 << 20).to_string());
+    // Unchanged: the cache, without copying again.
+    let again = build(&env, &dir, &["-t", "big"]);
+    assert_eq!(
+        stdout(&again).matches("--> Using cache").count(),
+        2,
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[test]
+fn files_a_run_removes_are_gone_from_the_image() {
+    let (env, _) = bb_env();
+    let dir = context(
+        &env,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nRUN rm /etc/group && mkdir /made\nRUN ls /etc\n",
+        )],
+    );
+    let out = build(&env, &dir, &["-t", "removed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("passwd\n") && !stdout(&out).contains("group\n"),
+        "{}",
+        stdout(&out)
+    );
+    let ls = env.ok(["run", "--rm", "removed", "ls", "/etc", "/made"]);
+    assert!(!ls.contains("group"), "a whiteout hides /etc/group: {ls}");
 }

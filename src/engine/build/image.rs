@@ -97,7 +97,7 @@ pub fn commit(
     let manifest_digest = store
         .blobs
         .put_bytes(&serde_json::to_vec(&manifest)?, None)?;
-    Ok(store
+    store
         .commit_image(
             &manifest_digest,
             "application/vnd.oci.image.manifest.v1+json",
@@ -105,7 +105,7 @@ pub fn commit(
             &blobs,
             names,
         )
-        .context("committing a build step")?)
+        .context("committing a build step")
 }
 
 /// Stores a tar stream written by `write` as a layer blob.
