@@ -91,7 +91,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         // Already gone again (a `--rm` container another command removed).
         Started::Attached(None) | Started::Detached(_) => ExitCode::SUCCESS,
     };
-    if args.rmi {
+    if args.rmi && spec.rootfs.is_none() {
         // As Podman: the image goes unless a container still uses it; a
         // failure is reported, the container's exit code stays.
         let report = image::remove::remove(&store, std::slice::from_ref(&spec.image), false, true)?;
