@@ -939,6 +939,35 @@ mod tests {
     }
 
     #[test]
+    fn removing_an_in_place_rootfs_layer_never_reaches_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("rootfs");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("file"), b"kept").unwrap();
+        let store = Store::open(StoreOptions {
+            root: dir.path().join("store"),
+            driver: DriverConfig::default(),
+            rootless: true,
+            single_id: false,
+            additional: Vec::new(),
+        })
+        .unwrap();
+        let merged = store
+            .create_container_rootfs_layer("c1", &outside, false)
+            .unwrap();
+        assert_eq!(store.container_rootfs("c1"), Some((outside.clone(), false)));
+        // What a bind mount left behind by a killed command looks like to
+        // rmdir: a `merged` that is not empty. Removal refuses, all stays.
+        fs::write(merged.join("file"), b"seen through the mount").unwrap();
+        assert!(store.remove_container_layer("c1").is_err());
+        assert!(merged.join("file").exists());
+        fs::remove_file(merged.join("file")).unwrap();
+        store.remove_container_layer("c1").unwrap();
+        assert!(!store.container_dir("c1").exists());
+        assert_eq!(fs::read(outside.join("file")).unwrap(), b"kept");
+    }
+
+    #[test]
     fn local_root_is_accepted() {
         let dir = tempfile::tempdir().unwrap();
         assert!(refuse_network_fs(dir.path()).is_ok());
