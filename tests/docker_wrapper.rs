@@ -25,7 +25,8 @@ fn install(env: &TestEnv) -> PathBuf {
     docker
 }
 
-const NOTE: &str = "Emulate Docker CLI using hutch. Create /etc/containers/nodocker to quiet msg.\n";
+const NOTE: &str =
+    "Emulate Docker CLI using hutch. Create /etc/containers/nodocker to quiet msg.\n";
 
 fn host_quiets() -> bool {
     Path::new("/etc/containers/nodocker").exists() || Path::new("/etc/hutch/nodocker").exists()
@@ -37,10 +38,21 @@ fn wrapper_runs_hutch_with_the_same_arguments_and_note() {
     let docker = install(&env);
     let args = ["version", "--format", "{{.Client.Version}} two  spaces"];
     let direct = env.run(args);
-    let wrapped = env.hutch_at(&docker, args).output().expect("run the wrapper");
+    let wrapped = env
+        .hutch_at(&docker, args)
+        .output()
+        .expect("run the wrapper");
     assert!(direct.status.success(), "{}", stderr(&direct));
-    assert_eq!(stdout(&wrapped), stdout(&direct), "the same output, spaces kept");
-    assert!(stdout(&wrapped).ends_with(" two  spaces\n"), "{}", stdout(&wrapped));
+    assert_eq!(
+        stdout(&wrapped),
+        stdout(&direct),
+        "the same output, spaces kept"
+    );
+    assert!(
+        stdout(&wrapped).ends_with(" two  spaces\n"),
+        "{}",
+        stdout(&wrapped)
+    );
     if !host_quiets() {
         assert_eq!(stderr(&wrapped), NOTE);
     }

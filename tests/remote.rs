@@ -38,11 +38,16 @@ fn is_hex_id(s: &str) -> bool {
 
 /// The remote round trip on `c` (a client set up to reach the service).
 fn round_trip(c: &TestEnv, url: &[&str]) {
-    let with = |args: &[&str]| -> Vec<String> {
-        url.iter().chain(args).map(|s| s.to_string()).collect()
-    };
+    let with =
+        |args: &[&str]| -> Vec<String> { url.iter().chain(args).map(|s| s.to_string()).collect() };
     let id = c.ok(with(&[
-        "run", "-d", "--name", "far", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "far",
+        "busybox",
+        "sh",
+        "-c",
         "echo out; echo err >&2; sleep 60",
     ]));
     assert!(is_hex_id(id.trim()), "{id}");
@@ -55,23 +60,49 @@ fn round_trip(c: &TestEnv, url: &[&str]) {
         }),
         "logs: stdout and stderr kept apart"
     );
-    let out = c.run(with(&["exec", "far", "sh", "-c", "echo in; echo e2 >&2; exit 3"]));
+    let out = c.run(with(&[
+        "exec",
+        "far",
+        "sh",
+        "-c",
+        "echo in; echo e2 >&2; exit 3",
+    ]));
     assert_eq!(out.status.code(), Some(3), "exec: the process's code");
     assert_eq!(stdout(&out), "in\n");
     assert_eq!(stderr(&out), "e2\n");
-    let shown = c.ok(with(&["inspect", "far", "--format", "{{.State.Status}} {{.Name}}"]));
+    let shown = c.ok(with(&[
+        "inspect",
+        "far",
+        "--format",
+        "{{.State.Status}} {{.Name}}",
+    ]));
     assert_eq!(shown.trim(), "running far");
     assert_eq!(c.ok(with(&["stop", "-t", "1", "far"])).trim(), "far");
     assert_eq!(c.ok(with(&["rm", "far"])).trim(), "far");
     let out = c.run(with(&["rm", "far"]));
     assert_eq!(out.status.code(), Some(1), "rm of a missing container: 1");
     // Foreground run: output, the container's exit code, --rm honoured.
-    let out = c.run(with(&["run", "--rm", "busybox", "sh", "-c", "echo fg; exit 4"]));
+    let out = c.run(with(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo fg; exit 4",
+    ]));
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_eq!(stdout(&out), "fg\n");
     // logs -f follows until the container ends.
-    c.ok(with(&["run", "-d", "--name", "ticker", "busybox", "sh", "-c",
-        "for i in 1 2 3; do echo t$i; sleep 0.2; done"]));
+    c.ok(with(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo t$i; sleep 0.2; done",
+    ]));
     let out = c.run(with(&["logs", "-f", "ticker"]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "t1\nt2\nt3\n");
@@ -84,7 +115,10 @@ fn round_trip(c: &TestEnv, url: &[&str]) {
 }
 
 fn no_local_traces(c: &TestEnv) {
-    assert!(c.pause_pids().is_empty(), "a remote command made a user namespace here");
+    assert!(
+        c.pause_pids().is_empty(),
+        "a remote command made a user namespace here"
+    );
     assert!(
         !c.home.join(".local/share/hutch").exists(),
         "a remote command made a local store"
@@ -108,7 +142,11 @@ fn remote_over_unix_socket_with_url_and_container_host() {
     // A service that is not there: 125 and where it looked.
     let out = c.run(["--url", "unix:///nonexistent/hutch.sock", "ps"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("/nonexistent/hutch.sock"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/hutch.sock"),
+        "{}",
+        stderr(&out)
+    );
     let out = c.run(["--url", "tcp://127.0.0.1:1", "ps"]);
     assert_eq!(out.status.code(), Some(125));
 }
@@ -120,33 +158,63 @@ fn connections_are_added_listed_renamed_and_used() {
     let c = client();
     let url = format!("unix://{}", sock.display());
     c.ok(["system", "connection", "add", "one", &url]);
-    c.ok(["system", "connection", "add", "two", "ssh://u@h:2222/run/user/1/hutch/hutch.sock"]);
-    let list = c.ok(["system", "connection", "list", "--format", "{{.Name}} {{.URI}} {{.Default}}"]);
+    c.ok([
+        "system",
+        "connection",
+        "add",
+        "two",
+        "ssh://u@h:2222/run/user/1/hutch/hutch.sock",
+    ]);
+    let list = c.ok([
+        "system",
+        "connection",
+        "list",
+        "--format",
+        "{{.Name}} {{.URI}} {{.Default}}",
+    ]);
     assert_eq!(
         list,
         format!("one {url} true\ntwo ssh://u@h:2222/run/user/1/hutch/hutch.sock false\n")
     );
     c.ok(["system", "connection", "default", "two"]);
     c.ok(["system", "connection", "rename", "one", "uno"]);
-    let list = c.ok(["system", "connection", "ls", "--format", "{{.Name}} {{.Default}}"]);
+    let list = c.ok([
+        "system",
+        "connection",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Default}}",
+    ]);
     assert_eq!(list, "two true\nuno false\n");
     let file = c.home.join(".config/hutch/connections.json");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     // --connection and CONTAINER_CONNECTION pick by name.
     assert_eq!(c.ok(["--connection", "uno", "ps", "-a", "-q"]), "");
     let mut by_env = TestEnv::new(c.user.clone());
     by_env.home = c.home.clone();
-    by_env.vars.push(("CONTAINER_CONNECTION".into(), "uno".into()));
+    by_env
+        .vars
+        .push(("CONTAINER_CONNECTION".into(), "uno".into()));
     let v = by_env.ok(["version"]);
     assert!(v.contains("4.3.1"), "{v}");
     c.ok(["system", "connection", "default", "uno"]);
-    assert!(c.ok(["-r", "version"]).contains("4.3.1"), "--remote: the default");
+    assert!(
+        c.ok(["-r", "version"]).contains("4.3.1"),
+        "--remote: the default"
+    );
     let out = c.run(["--connection", "nosuch", "ps"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("nosuch"), "{}", stderr(&out));
     let out = c.run(["system", "connection", "add", "bad", "ssh://h"]);
-    assert_eq!(out.status.code(), Some(125), "an ssh URL needs the socket path");
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "an ssh URL needs the socket path"
+    );
     c.ok(["system", "connection", "remove", "two"]);
     c.ok(["system", "connection", "rm", "uno"]);
     assert_eq!(c.ok(["system", "connection", "list", "-q"]), "");
@@ -246,8 +314,14 @@ fn start_sshd(env: &TestEnv) -> Option<Sshd> {
     )
     .expect("ssh_config");
     let wrapper = bin.join("ssh");
-    fs::write(&wrapper, format!("#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n", ssh_config.display()))
-        .expect("ssh wrapper");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+            ssh_config.display()
+        ),
+    )
+    .expect("ssh wrapper");
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).expect("chmod wrapper");
     Some(Sshd { child, dir, port })
@@ -263,11 +337,27 @@ fn remote_over_ssh_with_a_connection() {
     let mut c = client();
     c.vars.push((
         "PATH".into(),
-        format!("{}:/usr/local/bin:/usr/bin:/bin", server.0.root.join("sshbin").display()),
+        format!(
+            "{}:/usr/local/bin:/usr/bin:/bin",
+            server.0.root.join("sshbin").display()
+        ),
     ));
-    let url = format!("ssh://{}@127.0.0.1:{}{}", c.user.name, sshd.port, sock.display());
+    let url = format!(
+        "ssh://{}@127.0.0.1:{}{}",
+        c.user.name,
+        sshd.port,
+        sock.display()
+    );
     let key = server.0.root.join("id_ed25519");
-    c.ok(["system", "connection", "add", "--identity", key.to_str().unwrap(), "far", &url]);
+    c.ok([
+        "system",
+        "connection",
+        "add",
+        "--identity",
+        key.to_str().unwrap(),
+        "far",
+        &url,
+    ]);
     round_trip(&c, &["--connection", "far"]);
     no_local_traces(&c);
     // An unknown host key is refused by ssh itself.

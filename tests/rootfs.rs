@@ -74,7 +74,10 @@ fn walk(dir: &Path) -> BTreeMap<PathBuf, (u32, u32, Vec<u8>)> {
             let body = if m.is_file() {
                 fs::read(&p).expect("read rootfs file")
             } else if m.file_type().is_symlink() {
-                fs::read_link(&p).expect("readlink").into_os_string().into_encoded_bytes()
+                fs::read_link(&p)
+                    .expect("readlink")
+                    .into_os_string()
+                    .into_encoded_bytes()
             } else {
                 todo.push(p.clone());
                 Vec::new()
@@ -138,7 +141,15 @@ fn overlay_leaves_the_directory_untouched() {
     let script = "echo new > /data/new; echo changed > /data/keep; rm /data/sub; \
                   cat /data/new /data/keep";
     let out = env.ok([
-        "run", "--name", "ov", "--rootfs", &rootfs, "/bin/busybox", "sh", "-c", script,
+        "run",
+        "--name",
+        "ov",
+        "--rootfs",
+        &rootfs,
+        "/bin/busybox",
+        "sh",
+        "-c",
+        script,
     ]);
     assert_eq!(out, "new\nchanged\n");
     assert_eq!(walk(&dir), before, ":O: the directory is unchanged");
@@ -146,7 +157,11 @@ fn overlay_leaves_the_directory_untouched() {
     let out = env.ok(["start", "-a", "ov"]);
     assert!(out.contains("changed"), "{out}");
     let shown = env.ok(["inspect", "ov", "--format", "{{.Rootfs}}|{{.ImageName}}"]);
-    assert_eq!(shown.trim(), format!("{}|", dir.display()), "Podman shows the path without :O");
+    assert_eq!(
+        shown.trim(),
+        format!("{}|", dir.display()),
+        "Podman shows the path without :O"
+    );
     env.ok(["rm", "ov"]);
     assert_eq!(walk(&dir), before, "rm leaves the directory as it was");
     assert_eq!(container_dirs(&env), 0);
@@ -162,10 +177,21 @@ fn subordinate_owners_show_inside() {
     let dir = root_dir(&env);
     for rootfs in [dir.display().to_string(), format!("{}:O", dir.display())] {
         let out = env.ok([
-            "run", "--rm", "--rootfs", &rootfs, "/bin/busybox", "stat", "-c", "%u", "/data/keep",
+            "run",
+            "--rm",
+            "--rootfs",
+            &rootfs,
+            "/bin/busybox",
+            "stat",
+            "-c",
+            "%u",
+            "/data/keep",
             "/data/sub",
         ]);
-        assert_eq!(out, "0\n101\n", "{rootfs}: the user is root, subordinate id 100 is 101");
+        assert_eq!(
+            out, "0\n101\n",
+            "{rootfs}: the user is root, subordinate id 100 is 101"
+        );
     }
 }
 
@@ -176,7 +202,10 @@ fn missing_directory_is_refused_with_nothing_stored() {
     let out = env.run(["run", "--rootfs", missing.to_str().unwrap(), "/bin/true"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains(&format!("stat {}: no such file or directory", missing.display())),
+        stderr(&out).contains(&format!(
+            "stat {}: no such file or directory",
+            missing.display()
+        )),
         "{}",
         stderr(&out)
     );

@@ -15,12 +15,12 @@ mod network;
 mod pod;
 mod progress;
 mod registry;
+mod remote;
 mod system;
 mod unshare;
 mod version;
 mod volume;
 mod yaml;
-mod remote;
 
 use std::process::ExitCode;
 

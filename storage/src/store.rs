@@ -516,7 +516,8 @@ impl Store {
             fs::write(&mark, b"").map_err(io_err("writing", &mark))?;
         }
         let link = dir.join(ROOTFS_LINK);
-        fs::write(&link, rootfs.as_os_str().as_encoded_bytes()).map_err(io_err("writing", &link))?;
+        fs::write(&link, rootfs.as_os_str().as_encoded_bytes())
+            .map_err(io_err("writing", &link))?;
         // Written last: `lowers` makes the layer known (pins, mounts).
         let list = dir.join("lowers");
         fs::write(&list, b"").map_err(io_err("writing", &list))?;
@@ -528,7 +529,8 @@ impl Store {
     pub fn container_rootfs(&self, id: &str) -> Option<(PathBuf, bool)> {
         let dir = self.container_dir(id);
         let bytes = fs::read(dir.join(ROOTFS_LINK)).ok()?;
-        let path = PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes));
+        let path =
+            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes));
         Some((path, dir.join(ROOTFS_OVERLAY_MARK).exists()))
     }
 

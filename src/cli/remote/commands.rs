@@ -37,7 +37,10 @@ fn version(svc: &Service) -> anyhow::Result<ExitCode> {
     println!("Client:       hutch");
     println!("Version:      {}", env!("CARGO_PKG_VERSION"));
     println!();
-    println!("Server:       {}", v["Components"][0]["Name"].as_str().unwrap_or("?"));
+    println!(
+        "Server:       {}",
+        v["Components"][0]["Name"].as_str().unwrap_or("?")
+    );
     println!("Version:      {}", v["Version"].as_str().unwrap_or("?"));
     println!(
         "API Version:  {}",
@@ -61,7 +64,11 @@ fn render(format: &str, v: &Value) -> String {
         };
         let expr = rest[i + 2..i + j].trim();
         let mut cur = v;
-        for part in expr.trim_start_matches('.').split('.').filter(|p| !p.is_empty()) {
+        for part in expr
+            .trim_start_matches('.')
+            .split('.')
+            .filter(|p| !p.is_empty())
+        {
             cur = &cur[part];
         }
         match cur {
@@ -105,11 +112,20 @@ fn ps(svc: &Service, a: &crate::cli::container::PsArgs) -> anyhow::Result<ExitCo
         .into_iter()
         .map(|c| {
             let id = c["Id"].as_str().unwrap_or("").to_owned();
-            let short = if a.no_trunc { id.clone() } else { id.chars().take(12).collect() };
+            let short = if a.no_trunc {
+                id.clone()
+            } else {
+                id.chars().take(12).collect()
+            };
             let names = c["Names"][0].as_str().unwrap_or("").to_owned();
             let command = c["Command"]
                 .as_array()
-                .map(|v| v.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+                .map(|v| {
+                    v.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
                 .unwrap_or_default();
             json!({
                 "ID": short, "Id": id, "Image": c["Image"], "ImageID": c["ImageID"],
@@ -132,7 +148,10 @@ fn ps(svc: &Service, a: &crate::cli::container::PsArgs) -> anyhow::Result<ExitCo
         }
     } else {
         if !a.noheading {
-            println!("{:<12}  {:<26}  {:<20}  {:<10}  NAMES", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS");
+            println!(
+                "{:<12}  {:<26}  {:<20}  {:<10}  NAMES",
+                "CONTAINER ID", "IMAGE", "COMMAND", "STATUS"
+            );
         }
         for r in &rows {
             let mut cmd = r["Command"].as_str().unwrap_or("").to_owned();
@@ -157,13 +176,18 @@ fn ps(svc: &Service, a: &crate::cli::container::PsArgs) -> anyhow::Result<ExitCo
 fn spec_generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
     let unsupported = [
         ("-v/--mount", !spec.mounts.is_empty()),
-        ("-p/--publish", !spec.network.ports.is_empty() || spec.network.publish_all),
+        (
+            "-p/--publish",
+            !spec.network.ports.is_empty() || spec.network.publish_all,
+        ),
         ("--rootfs", spec.rootfs.is_some()),
         ("--device", !spec.devices.is_empty()),
         ("--pod", spec.pod.is_some()),
     ];
     if let Some((flag, _)) = unsupported.iter().find(|(_, used)| *used) {
-        bail!("{flag} is not carried by hutch's remote client yet: run the command on the service's host");
+        bail!(
+            "{flag} is not carried by hutch's remote client yet: run the command on the service's host"
+        );
     }
     let env: serde_json::Map<String, Value> = spec
         .env
@@ -206,7 +230,11 @@ fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::Result<()> 
     use std::io::BufRead;
     let r = svc.call(
         "POST",
-        &format!("/images/pull?reference={}&policy={}&quiet=true", enc(image), enc(policy)),
+        &format!(
+            "/images/pull?reference={}&policy={}&quiet=true",
+            enc(image),
+            enc(policy)
+        ),
         None,
     )?;
     for line in std::io::BufReader::new(r.stream()?).lines() {
@@ -224,7 +252,9 @@ fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::Result<()> 
 fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::Result<ExitCode> {
     let mut spec = a.flags.spec(&a.image, &a.command, &Caller::current())?;
     if !a.detach && spec.interactive {
-        bail!("run -i through hutch's remote client is not available yet: use -d, or run it on the service's host");
+        bail!(
+            "run -i through hutch's remote client is not available yet: use -d, or run it on the service's host"
+        );
     }
     // The client removes a foreground --rm container itself, after reading
     // its whole log and exit code.
@@ -234,7 +264,10 @@ fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::R
     let created = svc
         .call("POST", "/containers/create", Some(&spec_generator(&spec)?))?
         .json()?;
-    let id = created["Id"].as_str().context("the service returned no container id")?.to_owned();
+    let id = created["Id"]
+        .as_str()
+        .context("the service returned no container id")?
+        .to_owned();
     for w in created["Warnings"].as_array().into_iter().flatten() {
         if let Some(w) = w.as_str() {
             eprintln!("Warning: {w}");
@@ -255,11 +288,16 @@ fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::R
     )?;
     http::demux(logs.stream()?)?;
     let code = svc
-        .call("POST", &format!("/containers/{id}/wait?condition=stopped&condition=exited"), None)?
+        .call(
+            "POST",
+            &format!("/containers/{id}/wait?condition=stopped&condition=exited"),
+            None,
+        )?
         .json()?;
     let code = code.as_i64().or(code["StatusCode"].as_i64()).unwrap_or(0);
     if remove_after {
-        svc.call("DELETE", &format!("/containers/{id}?force=true"), None)?.json()?;
+        svc.call("DELETE", &format!("/containers/{id}?force=true"), None)?
+            .json()?;
     }
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
 }
@@ -288,7 +326,10 @@ fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<Ex
     if a.interactive || a.tty || a.latest {
         bail!("exec -i, -t and -l through hutch's remote client are not available yet");
     }
-    let (container, cmd) = a.args.split_first().context("exec needs a container and a command")?;
+    let (container, cmd) = a
+        .args
+        .split_first()
+        .context("exec needs a container and a command")?;
     if cmd.is_empty() {
         bail!("exec needs a command to run in {container}");
     }
@@ -303,9 +344,16 @@ fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<Ex
         body["WorkingDir"] = json!(w);
     }
     let created = svc
-        .call("POST", &format!("/containers/{}/exec", enc(container)), Some(&body))?
+        .call(
+            "POST",
+            &format!("/containers/{}/exec", enc(container)),
+            Some(&body),
+        )?
         .json()?;
-    let sid = created["Id"].as_str().context("the service returned no exec id")?.to_owned();
+    let sid = created["Id"]
+        .as_str()
+        .context("the service returned no exec id")?
+        .to_owned();
     let start = json!({"Detach": a.detach, "Tty": false});
     let r = svc.call("POST", &format!("/exec/{sid}/start"), Some(&start))?;
     if a.detach {
@@ -317,7 +365,9 @@ fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<Ex
     // service just after: wait for it, with a deadline.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let s = svc.call("GET", &format!("/exec/{sid}/json"), None)?.json()?;
+        let s = svc
+            .call("GET", &format!("/exec/{sid}/json"), None)?
+            .json()?;
         if s["Running"] == json!(false) || std::time::Instant::now() > deadline {
             let code = s["ExitCode"].as_i64().unwrap_or(0);
             return Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)));
@@ -338,7 +388,10 @@ fn stop(svc: &Service, a: &crate::cli::container::StopArgs) -> anyhow::Result<Ex
         let r = svc.call("POST", &q, None)?;
         match r.json() {
             Ok(_) => println!("{c}"),
-            Err(e) if a.ignore && e.downcast_ref::<http::ApiError>().is_some_and(|e| e.status == 404) => {}
+            Err(e)
+                if a.ignore
+                    && e.downcast_ref::<http::ApiError>()
+                        .is_some_and(|e| e.status == 404) => {}
             Err(e) => return Err(e),
         }
     }
@@ -365,7 +418,10 @@ fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCo
         match svc.call("DELETE", &q, None)?.json() {
             Ok(_) => println!("{c}"),
             // As the local rm: a missing container is exit 1.
-            Err(e) if e.downcast_ref::<http::ApiError>().is_some_and(|e| e.status == 404) => {
+            Err(e)
+                if e.downcast_ref::<http::ApiError>()
+                    .is_some_and(|e| e.status == 404) =>
+            {
                 eprintln!("Error: {e}");
                 code = ExitCode::from(1);
             }
@@ -378,7 +434,10 @@ fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCo
 fn inspect(svc: &Service, a: &crate::cli::container::InspectArgs) -> anyhow::Result<ExitCode> {
     let mut all = Vec::new();
     for n in &a.names {
-        all.push(svc.call("GET", &format!("/containers/{}/json", enc(n)), None)?.json()?);
+        all.push(
+            svc.call("GET", &format!("/containers/{}/json", enc(n)), None)?
+                .json()?,
+        );
     }
     match a.format.as_deref() {
         None | Some("json") => println!("{}", serde_json::to_string_pretty(&all)?),
@@ -398,6 +457,9 @@ mod tests {
     #[test]
     fn templates_fill_paths() {
         let v = json!({"Name": "a", "State": {"Status": "running", "Pid": 5}, "L": ["x", "y"]});
-        assert_eq!(render("{{.Name}} {{.State.Status}}\\t{{ .State.Pid }} {{.L}}", &v), "a running\t5 x,y");
+        assert_eq!(
+            render("{{.Name}} {{.State.Status}}\\t{{ .State.Pid }} {{.L}}", &v),
+            "a running\t5 x,y"
+        );
     }
 }

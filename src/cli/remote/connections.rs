@@ -84,9 +84,9 @@ impl Connections {
     }
 
     pub fn get(&self, name: &str) -> anyhow::Result<&Connection> {
-        self.connections
-            .get(name)
-            .with_context(|| format!("connection {name:?} not found: see `hutch system connection list`"))
+        self.connections.get(name).with_context(|| {
+            format!("connection {name:?} not found: see `hutch system connection list`")
+        })
     }
 }
 
@@ -172,15 +172,26 @@ pub fn run(cmd: ConnectionCommand) -> anyhow::Result<ExitCode> {
             }
             if let Some(port) = a.port {
                 let d = Destination::parse(&uri)?;
-                if let Destination::Ssh { user, host, socket, .. } = d {
-                    uri = Destination::Ssh { user, host, port: Some(port), socket }.to_string();
+                if let Destination::Ssh {
+                    user, host, socket, ..
+                } = d
+                {
+                    uri = Destination::Ssh {
+                        user,
+                        host,
+                        port: Some(port),
+                        socket,
+                    }
+                    .to_string();
                 }
             }
             if let Some(sock) = &a.socket_path {
                 let d = Destination::parse(&uri)?;
                 uri = match d {
                     Destination::Unix(_) => format!("unix://{sock}"),
-                    Destination::Ssh { user, host, port, .. } => Destination::Ssh {
+                    Destination::Ssh {
+                        user, host, port, ..
+                    } => Destination::Ssh {
                         user,
                         host,
                         port,

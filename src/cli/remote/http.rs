@@ -169,7 +169,9 @@ impl<R: BufRead> Read for Chunked<R> {
                 return Ok(0);
             }
         }
-        let want = out.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let want = out
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut out[..want])?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());

@@ -64,7 +64,10 @@ impl Destination {
             let (host, port) = match hostport.rsplit_once(':') {
                 Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => (
                     h.trim_start_matches('[').trim_end_matches(']'),
-                    Some(p.parse::<u16>().with_context(|| format!("{url}: bad port {p:?}"))?),
+                    Some(
+                        p.parse::<u16>()
+                            .with_context(|| format!("{url}: bad port {p:?}"))?,
+                    ),
                 ),
                 _ => (hostport, None),
             };
@@ -79,7 +82,9 @@ impl Destination {
             });
         }
         if url.starts_with("tcp://") {
-            bail!("{url}: hutch's remote client speaks unix:// and ssh:// only (tcp has no authentication)");
+            bail!(
+                "{url}: hutch's remote client speaks unix:// and ssh:// only (tcp has no authentication)"
+            );
         }
         bail!("{url}: not a service URL: unix:///path or ssh://user@host[:port]/path")
     }
@@ -243,16 +248,16 @@ impl Service {
                     let _ = (&mut e).take(64 * 1024).read_to_string(&mut err);
                 }
                 let _ = std::fs::remove_dir_all(&dir);
-                bail!(
-                    "ssh to {dest} failed ({status}): {}",
-                    err.trim()
-                );
+                bail!("ssh to {dest} failed ({status}): {}", err.trim());
             }
             if started.elapsed() > SSH_DEADLINE {
                 let _ = child.kill();
                 let _ = child.wait();
                 let _ = std::fs::remove_dir_all(&dir);
-                bail!("ssh to {dest}: no forward after {}s", SSH_DEADLINE.as_secs());
+                bail!(
+                    "ssh to {dest}: no forward after {}s",
+                    SSH_DEADLINE.as_secs()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -315,7 +320,10 @@ mod tests {
                 socket: "/s.sock".into()
             }
         );
-        assert!(Destination::parse("ssh://host").is_err(), "a socket path is required");
+        assert!(
+            Destination::parse("ssh://host").is_err(),
+            "a socket path is required"
+        );
         assert!(Destination::parse("ssh://-oProxyCommand=x/s").is_err());
         assert!(Destination::parse("unix://rel.sock").is_err());
         assert!(Destination::parse("tcp://h:1").is_err());

@@ -544,12 +544,12 @@ fn make(
         (None, None) => unreachable!("an image or a rootfs was resolved above"),
     }
     .and_then(|_| {
-            if req.remove {
-                store.set_container_volatile(&id)?;
-            }
-            store.mount_container_view(&id)
-        })
-        .with_context(|| format!("preparing the root file system of {}", &id[..12]))?;
+        if req.remove {
+            store.set_container_volatile(&id)?;
+        }
+        store.mount_container_view(&id)
+    })
+    .with_context(|| format!("preparing the root file system of {}", &id[..12]))?;
     std::fs::create_dir_all(&paths.userdata)
         .with_context(|| format!("creating {}", paths.userdata.display()))?;
     undo.userdata = Some(paths.userdata.clone());
@@ -847,11 +847,7 @@ fn make(
 fn check_rootfs(path: &Path) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => fail!(
-            BadInput,
-            "--rootfs {}: not a directory",
-            path.display()
-        ),
+        Ok(_) => fail!(BadInput, "--rootfs {}: not a directory", path.display()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => fail!(
             NotFound,
             "running container create option: stat {}: no such file or directory",

@@ -46,13 +46,26 @@ mod tests {
     fn options_follow_the_path() {
         let cwd = Path::new("/home/a");
         let r = rootfs("/srv/root", cwd).unwrap();
-        assert_eq!((r.path.to_str(), r.overlay, r.idmap), (Some("/srv/root"), false, false));
+        assert_eq!(
+            (r.path.to_str(), r.overlay, r.idmap),
+            (Some("/srv/root"), false, false)
+        );
         let r = rootfs("root:O", cwd).unwrap();
-        assert_eq!((r.path.to_str(), r.overlay, r.idmap), (Some("/home/a/root"), true, false));
+        assert_eq!(
+            (r.path.to_str(), r.overlay, r.idmap),
+            (Some("/home/a/root"), true, false)
+        );
         let r = rootfs("/r:idmap:O", cwd).unwrap();
-        assert_eq!((r.path.to_str(), r.overlay, r.idmap), (Some("/r"), true, true));
+        assert_eq!(
+            (r.path.to_str(), r.overlay, r.idmap),
+            (Some("/r"), true, true)
+        );
         let r = rootfs("/a:b", cwd).unwrap();
-        assert_eq!(r.path.to_str(), Some("/a:b"), "other colons belong to the path");
+        assert_eq!(
+            r.path.to_str(),
+            Some("/a:b"),
+            "other colons belong to the path"
+        );
         assert!(rootfs(":O", cwd).is_err());
         assert!(rootfs(&"x".repeat(MAX_LEN + 1), cwd).is_err());
     }
