@@ -97,10 +97,9 @@ fn ps(svc: &Service, a: &crate::cli::container::PsArgs) -> anyhow::Result<ExitCo
         let mut f = serde_json::Map::new();
         for item in &a.filter {
             let (k, v) = item.split_once('=').unwrap_or((item, ""));
-            f.entry(k)
-                .or_insert_with(|| json!([]))
-                .as_array_mut()
-                .map(|l| l.push(json!(v)));
+            if let Some(l) = f.entry(k).or_insert_with(|| json!([])).as_array_mut() {
+                l.push(json!(v));
+            }
         }
         q.push_str(&format!("&filters={}", enc(&Value::Object(f).to_string())));
     }
