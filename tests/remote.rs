@@ -13,7 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::api::serve_default;
-use common::images::busybox_env;
+use common::images::{busybox_env, write_readable};
+use common::registry::Registry;
 use common::*;
 
 /// The service's environment (image "busybox") and its containers, removed
@@ -137,6 +138,14 @@ fn remote_over_unix_socket_with_url_and_container_host() {
     let v = c2.ok(["version"]);
     assert!(v.contains("API Version:  4.3.1"), "{v}");
     assert_eq!(c2.ok(["ps", "-a", "-q"]), "");
+    let images = c2.ok(["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(images.trim(), "localhost/busybox:latest");
+    let local_id = server.0.ok(["images", "-q"]);
+    assert_eq!(c2.ok(["images", "-q"]), local_id);
+    // A pull the service cannot do: its error, 125.
+    let out = c2.run(["pull", "127.0.0.1:1/nope:1"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
     no_local_traces(&c);
     no_local_traces(&c2);
     // A service that is not there: 125 and where it looked.
@@ -365,4 +374,46 @@ fn remote_over_ssh_with_a_connection() {
     let out = c.run(["--connection", "far", "ps"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("ssh"), "{}", stderr(&out));
+}
+
+#[test]
+fn remote_pull_and_images_from_a_registry() {
+    let mut env = busybox_env(&[]);
+    let Some(reg) = Registry::start(&env.root.join("registry"), None) else {
+        eprintln!("skip: no registry (docker-registry) here");
+        return;
+    };
+    let conf = write_readable(
+        &env.root,
+        "registries.conf",
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.address()
+        )
+        .as_bytes(),
+    );
+    env.vars.push((
+        "CONTAINERS_REGISTRIES_CONF".into(),
+        conf.display().to_string(),
+    ));
+    let server = Server(env);
+    let remote = format!("{}/bb:1", reg.address());
+    server.0.ok(["push", "busybox", &remote]);
+    server.0.ok(["rmi", "busybox"]);
+    let (_svc, sock) = serve_default(&server.0);
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    let out = c.run(["--url", &url, "pull", &remote]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    assert!(is_hex_id(&id), "{id}");
+    let shown = c.ok([
+        "--url",
+        &url,
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}} {{.Id}}",
+    ]);
+    assert_eq!(shown.trim(), format!("{remote} {id}"));
+    no_local_traces(&c);
 }

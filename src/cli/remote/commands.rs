@@ -25,9 +25,12 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Stop(a) => stop(svc, &a),
         Command::Rm(a) => rm(svc, &a),
         Command::Inspect(a) => inspect(svc, &a),
+        Command::Images(a) => images(svc, &a),
+        Command::Pull(a) => pull(svc, &a),
         _ => bail!(
             "this command is not available through hutch's remote client yet \
-             (version, ps, run, logs, exec, stop, rm and inspect are): run it on the service's host"
+             (version, ps, run, logs, exec, stop, rm, inspect, images and pull are): \
+             run it on the service's host"
         ),
     }
 }
@@ -445,6 +448,103 @@ fn inspect(svc: &Service, a: &crate::cli::container::InspectArgs) -> anyhow::Res
                 println!("{}", render(f, v));
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn images(svc: &Service, a: &crate::cli::image::ImagesArgs) -> anyhow::Result<ExitCode> {
+    if a.image.is_some() || !a.filter.is_empty() {
+        bail!("images with a name or --filter through hutch's remote client is not available yet");
+    }
+    let list = svc
+        .call("GET", &format!("/images/json?all={}", a.all), None)?
+        .json()?;
+    let mut rows = Vec::new();
+    for i in list.as_array().into_iter().flatten() {
+        let id = i["Id"].as_str().unwrap_or("").trim_start_matches("sha256:");
+        let short: String = if a.no_trunc {
+            format!("sha256:{id}")
+        } else {
+            id.chars().take(12).collect()
+        };
+        let tags: Vec<&str> = i["RepoTags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let tags = if tags.is_empty() {
+            vec!["<none>:<none>"]
+        } else {
+            tags
+        };
+        for t in tags {
+            let (repo, tag) = t.rsplit_once(':').unwrap_or((t, "<none>"));
+            rows.push(
+                json!({"ID": short, "Id": id, "Repository": repo, "Tag": tag, "Size": i["Size"]}),
+            );
+        }
+    }
+    if a.quiet {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rows {
+            let id = r["ID"].as_str().unwrap_or("");
+            if seen.insert(id.to_owned()) {
+                println!("{id}");
+            }
+        }
+    } else if let Some(f) = &a.format {
+        let f = f.strip_prefix("table ").unwrap_or(f);
+        for r in &rows {
+            println!("{}", render(f, r));
+        }
+    } else {
+        if !a.noheading {
+            println!(
+                "{:<40}  {:<10}  {:<12}  SIZE",
+                "REPOSITORY", "TAG", "IMAGE ID"
+            );
+        }
+        for r in &rows {
+            println!(
+                "{:<40}  {:<10}  {:<12}  {}",
+                r["Repository"].as_str().unwrap_or(""),
+                r["Tag"].as_str().unwrap_or(""),
+                r["ID"].as_str().unwrap_or(""),
+                r["Size"]
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pull(svc: &Service, a: &crate::cli::registry::PullArgs) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    for image in &a.images {
+        let r = svc.call(
+            "POST",
+            &format!("/images/pull?reference={}&policy=always", enc(image)),
+            None,
+        )?;
+        let mut id = None;
+        for line in std::io::BufReader::new(r.stream()?).lines() {
+            let line = line.context("reading the pull's progress")?;
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if let Some(e) = v["error"].as_str().filter(|e| !e.is_empty()) {
+                bail!("{e}");
+            }
+            if let Some(s) = v["stream"].as_str()
+                && !a.quiet
+            {
+                eprint!("{s}");
+            }
+            if let Some(i) = v["id"].as_str() {
+                id = Some(i.to_owned());
+            }
+        }
+        println!("{}", id.context("the service's pull reported no image id")?);
     }
     Ok(ExitCode::SUCCESS)
 }
