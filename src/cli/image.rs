@@ -57,30 +57,30 @@ pub enum ImageCommand {
 pub struct ImagesArgs {
     /// Show all images (no intermediate images are kept, so the same as without)
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Show digests
     #[arg(long)]
-    digests: bool,
+    pub(crate) digests: bool,
     /// Filter output based on conditions provided
     #[arg(short, long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Change the output format to JSON or a Go template
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Do not print column headings
     #[arg(short = 'n', long)]
-    noheading: bool,
+    pub(crate) noheading: bool,
     /// Do not truncate output
     #[arg(long)]
-    no_trunc: bool,
+    pub(crate) no_trunc: bool,
     /// Display only image IDs
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Sort by created, id, repository, size or tag
     #[arg(long, default_value = "created")]
-    sort: String,
+    pub(crate) sort: String,
     /// Show only images matching this name
-    image: Option<String>,
+    pub(crate) image: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -16,6 +16,7 @@ mod pod;
 mod progress;
 mod quadlet;
 mod registry;
+mod remote;
 mod system;
 mod unshare;
 mod version;
@@ -65,12 +66,18 @@ pub struct Cli {
     /// Do not output to stdout
     #[arg(long, global = true)]
     noout: bool,
-    /// Access a remote service (hutch has no remote client: run hutch on that host)
+    /// Access a remote service (the default connection, else the local service socket)
     #[arg(short = 'r', long, global = true)]
     remote: bool,
-    /// URL of a remote service (hutch has no remote client: run hutch on that host)
+    /// URL of a remote service: unix:///path or ssh://user@host[:port]/path (also CONTAINER_HOST)
     #[arg(long, global = true, value_name = "URL")]
     url: Option<String>,
+    /// Connection to use for remote hutch (`system connection list`; also CONTAINER_CONNECTION)
+    #[arg(long, global = true, value_name = "NAME")]
+    connection: Option<String>,
+    /// SSH private key for a remote service (also CONTAINER_SSHKEY)
+    #[arg(long, global = true, value_name = "PATH")]
+    identity: Option<std::path::PathBuf>,
     /// Select which storage driver is used (overlay, vfs)
     #[arg(long, global = true, value_name = "DRIVER")]
     storage_driver: Option<String>,
@@ -308,12 +315,27 @@ pub fn main() -> ExitCode {
         return ExitCode::from(1);
     };
     init_tracing(level);
-    if cli.remote || cli.url.is_some() {
-        // Podman's exit code when it cannot reach the service.
-        eprintln!(
-            "Error: hutch has no remote client: run hutch on the host itself (`hutch system service` serves Docker and Podman clients there)"
-        );
-        return ExitCode::from(EXIT_HUTCH_ERROR);
+    // The remote client: before anything local (no namespace, no store).
+    // `system` commands (connections, the service itself) stay local.
+    if !matches!(cli.command, None | Some(Command::System(_)))
+        && let Some(dest) = remote::select(&remote::Selection {
+            remote: cli.remote,
+            url: cli.url.as_deref(),
+            connection: cli.connection.as_deref(),
+            identity: cli.identity.as_deref(),
+        })
+        && let Some(command) = cli.command
+    {
+        let result = dest
+            .and_then(|(d, key)| remote::Service::connect(&d, key.as_deref()))
+            .and_then(|svc| remote::commands::run(&svc, command));
+        return match result {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("Error: {}", error_text(&e));
+                ExitCode::from(EXIT_HUTCH_ERROR)
+            }
+        };
     }
     if let Some(backend) = cli.events_backend.as_deref()
         && backend != "file"

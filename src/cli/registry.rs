@@ -38,24 +38,24 @@ impl CommonRegistryArgs {
 #[derive(Debug, clap::Args)]
 pub struct PullArgs {
     #[command(flatten)]
-    common: CommonRegistryArgs,
+    pub(crate) common: CommonRegistryArgs,
     /// Choose a platform (os/arch[/variant]) from a manifest list
     #[arg(long)]
-    platform: Option<String>,
+    pub(crate) platform: Option<String>,
     /// Use ARCH instead of the architecture of the machine
     #[arg(long)]
-    arch: Option<String>,
+    pub(crate) arch: Option<String>,
     /// Use OS instead of the running OS
     #[arg(long)]
-    os: Option<String>,
+    pub(crate) os: Option<String>,
     /// Use VARIANT instead of the default architecture variant
     #[arg(long)]
-    variant: Option<String>,
+    pub(crate) variant: Option<String>,
     /// Suppress output information when pulling images
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     #[arg(required = true)]
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -18,6 +18,9 @@ pub enum SystemCommand {
     Service(ServiceArgs),
     /// Check that this host can run containers, and the storage's consistency
     Check(CheckArgs),
+    /// Manage the destinations of the remote client
+    #[command(subcommand)]
+    Connection(super::remote::connections::ConnectionCommand),
 }
 
 impl SystemCommand {
@@ -31,6 +34,8 @@ impl SystemCommand {
             // It must answer where the namespace cannot be made: the host
             // part runs outside, then `check` joins for the storage part.
             SystemCommand::Check(_) => false,
+            // A file of the user's: no namespace.
+            SystemCommand::Connection(_) => false,
         }
     }
 }
@@ -74,6 +79,7 @@ pub fn run(ctx: &Context, cmd: SystemCommand) -> anyhow::Result<ExitCode> {
         SystemCommand::Migrate(_) => migrate(ctx),
         SystemCommand::Service(args) => service(ctx, &args),
         SystemCommand::Check(args) => check(ctx, &args),
+        SystemCommand::Connection(cmd) => super::remote::connections::run(cmd),
     }
 }
 

@@ -132,6 +132,20 @@ pub struct ContainerSpec {
     /// joins its infra container's shared namespaces (`new:NAME` is the
     /// front end's: it creates the pod first). The full id once created.
     pub pod: Option<String>,
+    /// `--rootfs DIR[:O]`: the container's root is this directory, not an
+    /// image (`image` is then empty).
+    pub rootfs: Option<RootfsSpec>,
+}
+
+/// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
+/// path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootfsSpec {
+    pub path: std::path::PathBuf,
+    /// `:O`: a writable overlay on top; the directory stays untouched.
+    pub overlay: bool,
+    /// `:idmap`: an id-mapped mount of the directory.
+    pub idmap: bool,
 }
 
 impl Default for ContainerSpec {
@@ -189,6 +203,7 @@ impl Default for ContainerSpec {
             dependencies: Vec::new(),
             auto_userns: None,
             pod: None,
+            rootfs: None,
         }
     }
 }

@@ -490,6 +490,87 @@ impl Store {
         Ok(dir.join("merged"))
     }
 
+    /// Creates container `id`'s layer on an outside directory (`run
+    /// --rootfs DIR`): in place, the directory is bind-mounted as the root;
+    /// with `overlay` (`DIR:O`), it is the read-only lower of an overlay
+    /// whose upper and work directories are the container's. The
+    /// directory is never written by the store in overlay mode and never
+    /// removed in either (see [`Store::remove_container_layer`]).
+    pub fn create_container_rootfs_layer(
+        &self,
+        id: &str,
+        rootfs: &Path,
+        overlay: bool,
+    ) -> Result<PathBuf, StoreError> {
+        let dir = self.container_dir(id);
+        for sub in ["upper", "work", "merged"] {
+            fs::create_dir_all(dir.join(sub)).map_err(io_err("creating", &dir))?;
+        }
+        if overlay && self.driver()?.driver == Driver::Vfs {
+            let upper = dir.join("upper");
+            fs::remove_dir(&upper).map_err(io_err("preparing", &upper))?;
+            flatten(&[rootfs.to_owned()], &upper, self.opts.rootless)?;
+        }
+        if overlay {
+            let mark = dir.join(ROOTFS_OVERLAY_MARK);
+            fs::write(&mark, b"").map_err(io_err("writing", &mark))?;
+        }
+        let link = dir.join(ROOTFS_LINK);
+        fs::write(&link, rootfs.as_os_str().as_encoded_bytes())
+            .map_err(io_err("writing", &link))?;
+        // Written last: `lowers` makes the layer known (pins, mounts).
+        let list = dir.join("lowers");
+        fs::write(&list, b"").map_err(io_err("writing", &list))?;
+        Ok(dir.join("merged"))
+    }
+
+    /// The outside directory a `--rootfs` container's layer is on, and
+    /// whether an overlay covers it.
+    pub fn container_rootfs(&self, id: &str) -> Option<(PathBuf, bool)> {
+        let dir = self.container_dir(id);
+        let bytes = fs::read(dir.join(ROOTFS_LINK)).ok()?;
+        let path =
+            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes));
+        Some((path, dir.join(ROOTFS_OVERLAY_MARK).exists()))
+    }
+
+    fn mount_rootfs(
+        &self,
+        dir: &Path,
+        rootfs: &Path,
+        overlay: bool,
+        target: &Path,
+    ) -> Result<(), StoreError> {
+        let (upper, work) = (dir.join("upper"), dir.join("work"));
+        let bind = |src: &Path| {
+            rustix::mount::mount_bind(src, target).map_err(|e| DriverError::Mount {
+                driver: "bind",
+                target: target.to_owned(),
+                detail: format!("{}: {e}", src.display()),
+            })
+        };
+        if !overlay {
+            return Ok(bind(rootfs)?);
+        }
+        match &self.driver()?.driver {
+            Driver::Overlay => driver::mount_overlay_with(
+                &[rootfs.to_owned()],
+                Some((&upper, &work)),
+                target,
+                self.opts.rootless,
+                dir.join(VOLATILE_MARK).exists(),
+            )?,
+            Driver::FuseOverlayfs { program } => driver::mount_fuse_overlay(
+                program,
+                &[rootfs.to_owned()],
+                Some((&upper, &work)),
+                target,
+            )?,
+            Driver::Vfs => bind(&upper)?,
+        }
+        Ok(())
+    }
+
     pub(crate) fn container_lowers(&self, id: &str) -> Result<Vec<Digest>, StoreError> {
         let list = self.container_dir(id).join("lowers");
         let text = fs::read_to_string(&list).map_err(|e| {
@@ -520,6 +601,10 @@ impl Store {
         let target = dir.join("merged");
         let lowers_ids = self.container_lowers(id)?;
         if driver::is_mounted(&target) {
+            return Ok(target);
+        }
+        if let Some((rootfs, overlay)) = self.container_rootfs(id) {
+            self.mount_rootfs(&dir, &rootfs, overlay, &target)?;
             return Ok(target);
         }
         let lowers: Vec<PathBuf> = lowers_ids.iter().rev().map(|l| self.diff_dir(l)).collect();
@@ -681,10 +766,30 @@ impl Store {
     pub fn remove_container_layer(&self, id: &str) -> Result<(), StoreError> {
         // A removed container's mount goes whatever pins it.
         self.force_unmount_container(id)?;
-        layers::remove_tree(&self.container_dir(id))?;
+        let dir = self.container_dir(id);
+        if dir.join(ROOTFS_LINK).exists() {
+            // An in-place root is the user's directory bound at `merged`:
+            // the tree is removed only once `merged` is gone, empty and
+            // unmounted (rmdir refuses a mount point and a non-empty
+            // directory), so that nothing under the user's directory is
+            // ever deleted, whatever state a killed command left.
+            let merged = dir.join("merged");
+            match fs::remove_dir(&merged) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(io_err("removing the mount point", &merged)(e));
+                }
+                _ => {}
+            }
+        }
+        layers::remove_tree(&dir)?;
         Ok(())
     }
 }
+
+/// In a `--rootfs` container's directory: the outside directory's path.
+const ROOTFS_LINK: &str = "rootfs-dir";
+/// In a `--rootfs` container's directory: an overlay covers the directory.
+const ROOTFS_OVERLAY_MARK: &str = "rootfs-overlay";
 
 /// In a container's directory: its overlay mounts are volatile.
 const VOLATILE_MARK: &str = "volatile";
@@ -833,6 +938,35 @@ mod tests {
             err.contains("graphroot") && err.contains("storage.conf"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn removing_an_in_place_rootfs_layer_never_reaches_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("rootfs");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("file"), b"kept").unwrap();
+        let store = Store::open(StoreOptions {
+            root: dir.path().join("store"),
+            driver: DriverConfig::default(),
+            rootless: true,
+            single_id: false,
+            additional: Vec::new(),
+        })
+        .unwrap();
+        let merged = store
+            .create_container_rootfs_layer("c1", &outside, false)
+            .unwrap();
+        assert_eq!(store.container_rootfs("c1"), Some((outside.clone(), false)));
+        // What a bind mount left behind by a killed command looks like to
+        // rmdir: a `merged` that is not empty. Removal refuses, all stays.
+        fs::write(merged.join("file"), b"seen through the mount").unwrap();
+        assert!(store.remove_container_layer("c1").is_err());
+        assert!(merged.join("file").exists());
+        fs::remove_file(merged.join("file")).unwrap();
+        store.remove_container_layer("c1").unwrap();
+        assert!(!store.container_dir("c1").exists());
+        assert_eq!(fs::read(outside.join("file")).unwrap(), b"kept");
     }
 
     #[test]

@@ -17,37 +17,37 @@ use crate::runtime::terminal;
 pub struct ExecArgs {
     /// Run the exec session in detached mode (backgrounded)
     #[arg(short, long)]
-    detach: bool,
+    pub(crate) detach: bool,
     /// Select the key sequence for detaching a container ("" disables)
     #[arg(long, value_name = "KEYS", default_value = terminal::DEFAULT_DETACH_KEYS)]
-    detach_keys: String,
+    pub(crate) detach_keys: String,
     /// Set environment variables
     #[arg(short, long)]
-    env: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// Read in a file of environment variables
     #[arg(long)]
-    env_file: Vec<std::path::PathBuf>,
+    pub(crate) env_file: Vec<std::path::PathBuf>,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
-    interactive: bool,
+    pub(crate) interactive: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Give extended privileges to the process
     #[arg(long)]
-    privileged: bool,
+    pub(crate) privileged: bool,
     /// Allocate a pseudo-TTY
     #[arg(short, long)]
-    tty: bool,
+    pub(crate) tty: bool,
     /// Username or UID (format: <name|uid>[:<group|gid>])
     #[arg(short, long)]
-    user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Working directory inside the container
     #[arg(short, long)]
-    workdir: Option<String>,
+    pub(crate) workdir: Option<String>,
     /// CONTAINER COMMAND [ARG...] (COMMAND [ARG...] with --latest)
     #[arg(required = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 pub fn exec(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitCode> {

@@ -223,6 +223,9 @@ pub struct CreateFlags {
     /// No longer supported by the kernel: accepted and ignored, as Podman does
     #[arg(long, value_name = "SIZE", hide = true)]
     pub kernel_memory: Option<String>,
+    /// The first argument is not an image but the command; PATH is the root file system (PATH[:O] puts an overlay on top)
+    #[arg(long, value_name = "PATH[:O][:idmap]")]
+    pub rootfs: Option<String>,
 }
 
 /// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
@@ -340,10 +343,22 @@ impl CreateFlags {
         let (sdnotify, notify_socket) = self
             .health
             .notify(caller.env.get("NOTIFY_SOCKET").map(String::as_str))?;
+        // `--rootfs`: the first argument is the command's, as Podman reads it.
+        let (image, command, rootfs) = match &self.rootfs {
+            Some(r) => (
+                String::new(),
+                std::iter::once(image.to_owned())
+                    .chain(command.iter().cloned())
+                    .collect(),
+                Some(parse::rootfs(r, &caller.cwd)?),
+            ),
+            None => (image.to_owned(), command.to_vec(), None),
+        };
         Ok(ContainerSpec {
-            image: image.to_owned(),
+            image,
+            rootfs,
             name: self.name.clone(),
-            command: command.to_vec(),
+            command,
             entrypoint: self.entrypoint.as_deref().map(entrypoint_words),
             env,
             workdir: self.workdir.clone(),

@@ -13,17 +13,17 @@ use crate::format::{OutputFormat, to_json_pretty};
 pub struct InspectArgs {
     /// Format the output using a Go template or json
     #[arg(short, long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Display total file size (accepted; sizes are not reported yet)
     #[arg(short, long)]
-    size: bool,
+    pub(crate) size: bool,
     /// Only look for this type of object: container, image or all
     #[arg(short, long, default_value = "all", value_parser = ["all", "container", "image"])]
-    r#type: String,
-    names: Vec<String>,
+    pub(crate) r#type: String,
+    pub(crate) names: Vec<String>,
 }
 
 /// `container inspect`: containers only.

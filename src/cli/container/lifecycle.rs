@@ -205,23 +205,23 @@ pub(super) fn print_reports(reports: &[Report]) -> ExitCode {
 pub struct StopArgs {
     /// Stop all running containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Ignore errors when a specified container is missing
     #[arg(short, long)]
-    ignore: bool,
+    pub(crate) ignore: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Seconds to wait for stop before killing the container
     #[arg(short = 't', long = "time", visible_alias = "timeout")]
-    time: Option<u32>,
+    pub(crate) time: Option<u32>,
     /// Read the container ID from the file
     #[arg(long, value_name = "FILE")]
-    cidfile: Vec<std::path::PathBuf>,
+    pub(crate) cidfile: Vec<std::path::PathBuf>,
     /// Filter output based on conditions given
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
-    filter: Vec<String>,
-    containers: Vec<String>,
+    pub(crate) filter: Vec<String>,
+    pub(crate) containers: Vec<String>,
 }
 
 pub fn stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<ExitCode> {

@@ -14,20 +14,20 @@ use crate::runtime::logfile::{self, Stream};
 pub struct LogsArgs {
     /// Output the specified number of LINES at the end of the logs
     #[arg(short = 'n', long)]
-    tail: Option<usize>,
+    pub(crate) tail: Option<usize>,
     /// Output the timestamps in the log
     #[arg(short, long)]
-    timestamps: bool,
+    pub(crate) timestamps: bool,
     /// Follow log output until the container stops
     #[arg(short, long)]
-    follow: bool,
+    pub(crate) follow: bool,
     /// Show logs since TIMESTAMP (RFC 3339, Unix seconds, or a duration such as 10m)
     #[arg(long, value_name = "TIMESTAMP")]
-    since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Show logs until TIMESTAMP
     #[arg(long, value_name = "TIMESTAMP")]
-    until: Option<String>,
-    container: String,
+    pub(crate) until: Option<String>,
+    pub(crate) container: String,
 }
 
 pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {

@@ -8,7 +8,7 @@ mod diff;
 mod events;
 mod exec;
 mod export;
-mod flags;
+pub(crate) mod flags;
 mod group;
 mod health_flags;
 mod healthcheck;

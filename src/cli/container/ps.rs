@@ -17,40 +17,40 @@ use crate::host::time;
 pub struct PsArgs {
     /// Show all the containers, default is only running containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Filter output based on conditions given (id, name, status, label, exited, ancestor)
     #[arg(short, long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Pretty-print containers to JSON or using a Go template
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Print the n last created containers (all states)
     #[arg(short = 'n', long, default_value_t = -1)]
-    last: i64,
+    pub(crate) last: i64,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Display extended information
     #[arg(long)]
-    no_trunc: bool,
+    pub(crate) no_trunc: bool,
     /// Print the numeric IDs of the containers only
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Display the total file sizes
     #[arg(short, long)]
-    size: bool,
+    pub(crate) size: bool,
     /// Sort output by: command, created, id, image, names, runningfor, size, status
     #[arg(long, default_value = "created")]
-    sort: String,
+    pub(crate) sort: String,
     /// Show containers in external storage too (hutch has none besides its own)
     #[arg(long)]
-    external: bool,
+    pub(crate) external: bool,
     /// Do not print headers
     #[arg(long)]
-    noheading: bool,
+    pub(crate) noheading: bool,
     /// Print the ID and name of the pod the containers are associated with
     #[arg(short, long)]
-    pod: bool,
+    pub(crate) pod: bool,
 }
 
 pub use crate::engine::container::list::status_text;

@@ -15,33 +15,33 @@ use crate::engine::{ErrorKind, image};
 pub struct RmArgs {
     /// Remove all containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Force removal of a running container (it is killed)
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
     /// Ignore errors when a specified container is missing
     #[arg(short, long)]
-    ignore: bool,
+    pub(crate) ignore: bool,
     /// Remove anonymous volumes associated with the container
     #[arg(short, long)]
-    volumes: bool,
+    pub(crate) volumes: bool,
     /// Remove container and all containers that depend on it
     #[arg(long)]
-    depend: bool,
+    pub(crate) depend: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Filter output based on conditions given
     #[arg(long = "filter", value_name = "FILTER")]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Read the container ID from the file
     #[arg(long, value_name = "FILE")]
-    cidfile: Vec<std::path::PathBuf>,
+    pub(crate) cidfile: Vec<std::path::PathBuf>,
     /// Seconds to wait for stop before killing the container (with -f;
     /// without it a running container is killed at once)
     #[arg(short, long, value_name = "SECONDS")]
-    time: Option<u32>,
-    containers: Vec<String>,
+    pub(crate) time: Option<u32>,
+    pub(crate) containers: Vec<String>,
 }
 
 /// Podman's exit code for `rm` from the kind of a failure.

@@ -16,20 +16,20 @@ use crate::engine::image;
 pub struct RunArgs {
     /// Run the container in the background and print its ID
     #[arg(short, long)]
-    detach: bool,
+    pub(crate) detach: bool,
     /// Attach to STDIN, STDOUT or STDERR (repeatable; default all three)
     #[arg(short = 'a', long = "attach", value_name = "STREAM")]
-    attach_streams: Vec<String>,
+    pub(crate) attach_streams: Vec<String>,
     /// Remove the image after the container exits, unless a container uses it (implies --rm)
     #[arg(long)]
-    rmi: bool,
+    pub(crate) rmi: bool,
     #[command(flatten)]
-    flags: CreateFlags,
+    pub(crate) flags: CreateFlags,
     #[command(flatten)]
-    attach: AttachFlags,
-    image: String,
+    pub(crate) attach: AttachFlags,
+    pub(crate) image: String,
     #[arg(allow_hyphen_values = true)]
-    command: Vec<String>,
+    pub(crate) command: Vec<String>,
 }
 
 pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -91,7 +91,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         // Already gone again (a `--rm` container another command removed).
         Started::Attached(None) | Started::Detached(_) => ExitCode::SUCCESS,
     };
-    if args.rmi {
+    if args.rmi && spec.rootfs.is_none() {
         // As Podman: the image goes unless a container still uses it; a
         // failure is reported, the container's exit code stays.
         let report = image::remove::remove(&store, std::slice::from_ref(&spec.image), false, true)?;

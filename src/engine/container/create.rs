@@ -93,8 +93,27 @@ pub fn validate(s: &ContainerSpec) -> Result<()> {
             s.version
         );
     }
-    if s.image.is_empty() {
+    if s.image.is_empty() && s.rootfs.is_none() {
         fail!(BadInput, "no image given: a container needs one");
+    }
+    if let Some(r) = &s.rootfs {
+        if !r.path.is_absolute() {
+            fail!(
+                BadInput,
+                "--rootfs {}: the path must be absolute",
+                r.path.display()
+            );
+        }
+        if r.idmap {
+            // An id-mapped mount of the directory needs a mount namespace
+            // owned by the container's user namespace: not built yet.
+            fail!(
+                BadInput,
+                "--rootfs {}:idmap: id-mapped root file systems are not supported by hutch yet; \
+                 use the directory in place or with :O",
+                r.path.display()
+            );
+        }
     }
     if let Some(n) = &s.name {
         names::validate("container", n)?;
@@ -369,8 +388,18 @@ fn make(
     req: &ContainerSpec,
     opts: &CreateOptions,
 ) -> anyhow::Result<CreateReport> {
-    let img = resolve_image(ctx, store, &req.image, opts.pull)?;
-    let cfg = image::config(store, &img)?;
+    // `--rootfs`: no image, so no image config to complete the spec.
+    let (img, cfg) = match &req.rootfs {
+        None => {
+            let img = resolve_image(ctx, store, &req.image, opts.pull)?;
+            let cfg = image::config(store, &img)?;
+            (Some(img), cfg)
+        }
+        Some(r) => {
+            check_rootfs(&r.path)?;
+            (None, serde_json::json!({ "config": {} }))
+        }
+    };
     let c = &cfg["config"];
     let entrypoint = match &req.entrypoint {
         Some(e) => e.clone(),
@@ -385,7 +414,10 @@ fn make(
     if command.is_empty() {
         bail!(
             "no command specified for {}: the image has no CMD or ENTRYPOINT; give one",
-            req.image
+            match &req.rootfs {
+                Some(r) => r.path.display().to_string(),
+                None => req.image.clone(),
+            }
         );
     }
 
@@ -506,15 +538,18 @@ fn make(
     undo.layer = true;
     // The image's files, read-only, for what create reads; the monitor
     // mounts the container's own layer over the same path at start.
-    let (rootfs, view) = store
-        .create_container_layer(&id, &img)
-        .and_then(|_| {
-            if req.remove {
-                store.set_container_volatile(&id)?;
-            }
-            store.mount_container_view(&id)
-        })
-        .with_context(|| format!("preparing the root file system of {}", &id[..12]))?;
+    let (rootfs, view) = match (&img, &req.rootfs) {
+        (Some(img), _) => store.create_container_layer(&id, img),
+        (None, Some(r)) => store.create_container_rootfs_layer(&id, &r.path, r.overlay),
+        (None, None) => unreachable!("an image or a rootfs was resolved above"),
+    }
+    .and_then(|_| {
+        if req.remove {
+            store.set_container_volatile(&id)?;
+        }
+        store.mount_container_view(&id)
+    })
+    .with_context(|| format!("preparing the root file system of {}", &id[..12]))?;
     std::fs::create_dir_all(&paths.userdata)
         .with_context(|| format!("creating {}", paths.userdata.display()))?;
     undo.userdata = Some(paths.userdata.clone());
@@ -693,7 +728,10 @@ fn make(
     let mut container = ContainerConfig {
         id: id.clone(),
         name: req.name.clone().unwrap_or_default(),
-        image_id: img.id.hex().to_owned(),
+        image_id: img
+            .as_ref()
+            .map(|i| i.id.hex().to_owned())
+            .unwrap_or_default(),
         rootfs: rootfs.clone(),
         command,
         env,
@@ -775,12 +813,20 @@ fn make(
     let row = state.create_container(&NewContainer {
         id: id.clone(),
         name: req.name.clone(),
-        image_id: img.id.hex().to_owned(),
+        // Podman shows a `--rootfs` container with no image id or name.
+        image_id: img
+            .as_ref()
+            .map(|i| i.id.hex().to_owned())
+            .unwrap_or_default(),
         image_name: img
-            .names
-            .first()
-            .cloned()
-            .unwrap_or_else(|| img.id.short().to_owned()),
+            .as_ref()
+            .map(|img| {
+                img.names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| img.id.short().to_owned())
+            })
+            .unwrap_or_default(),
         created: time::now_ns(),
         spec: stored,
         pod_id: req.pod.clone(),
@@ -795,6 +841,20 @@ fn make(
         name: row.name,
         warnings: cgroup.warnings,
     })
+}
+
+/// `--rootfs`: the directory must exist (Podman's words for a missing one).
+fn check_rootfs(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => fail!(BadInput, "--rootfs {}: not a directory", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fail!(
+            NotFound,
+            "running container create option: stat {}: no such file or directory",
+            path.display()
+        ),
+        Err(e) => fail!(BadInput, "stat {}: {e}", path.display()),
+    }
 }
 
 /// `--userns=auto`: the first `size` subordinate ids (of the pause

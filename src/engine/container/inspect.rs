@@ -251,7 +251,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "Image": c.image_id,
         "ImageDigest": image_digest,
         "ImageName": c.image_name,
-        "Rootfs": "",
+        "Rootfs": req.rootfs.as_ref().map(|r| r.path.display().to_string()).unwrap_or_default(),
         "Pod": c.pod_id.clone().unwrap_or_default(),
         "OCIConfigPath": paths.userdata.join("config.json"),
         "OCIRuntime": c.runtime,

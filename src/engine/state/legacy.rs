@@ -200,6 +200,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
     ContainerSpec {
         version: SPEC_VERSION,
         host_users: Vec::new(),
+        rootfs: None,
         image: old.image,
         name: old.name,
         command: old.command,

@@ -16,6 +16,8 @@ pub mod log;
 pub mod mount;
 pub mod name;
 pub mod restart;
+pub mod rootfs;
+pub use rootfs::rootfs;
 pub mod security;
 pub mod ulimit;
 pub mod userns;

@@ -1,0 +1,564 @@
+//! The commands the remote client runs, each as libpod API calls built
+//! from the command's typed options. Output and exit codes as the local
+//! commands': a service error is hutch's own (125) unless the command
+//! reports the container's code.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+use super::{Service, enc, http};
+use crate::cli::Command;
+use crate::cli::container::flags::Caller;
+use crate::spec::ContainerSpec;
+
+/// Runs `command` against `svc`. Commands the client does not carry yet
+/// are refused by name.
+pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Version(_) => version(svc),
+        Command::Ps(a) => ps(svc, &a),
+        Command::Run(a) => run_container(svc, &a),
+        Command::Logs(a) => logs(svc, &a),
+        Command::Exec(a) => exec(svc, &a),
+        Command::Stop(a) => stop(svc, &a),
+        Command::Rm(a) => rm(svc, &a),
+        Command::Inspect(a) => inspect(svc, &a),
+        Command::Images(a) => images(svc, &a),
+        Command::Pull(a) => pull(svc, &a),
+        _ => bail!(
+            "this command is not available through hutch's remote client yet \
+             (version, ps, run, logs, exec, stop, rm, inspect, images and pull are): \
+             run it on the service's host"
+        ),
+    }
+}
+
+fn version(svc: &Service) -> anyhow::Result<ExitCode> {
+    let v = svc.call("GET", "/version", None)?.json()?;
+    println!("Client:       hutch");
+    println!("Version:      {}", env!("CARGO_PKG_VERSION"));
+    println!();
+    println!(
+        "Server:       {}",
+        v["Components"][0]["Name"].as_str().unwrap_or("?")
+    );
+    println!("Version:      {}", v["Version"].as_str().unwrap_or("?"));
+    println!(
+        "API Version:  {}",
+        v["Components"][0]["Details"]["APIVersion"]
+            .as_str()
+            .or(v["ApiVersion"].as_str())
+            .unwrap_or("?")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `{{.Path.To.Field}}` of `v` filled in; `\t` and `\n` as Podman takes
+/// them. Enough for the fields scripts ask a remote for.
+fn render(format: &str, v: &Value) -> String {
+    let mut out = String::new();
+    let mut rest = format.replace("\\t", "\t").replace("\\n", "\n");
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else {
+            break;
+        };
+        let expr = rest[i + 2..i + j].trim();
+        let mut cur = v;
+        for part in expr
+            .trim_start_matches('.')
+            .split('.')
+            .filter(|p| !p.is_empty())
+        {
+            cur = &cur[part];
+        }
+        match cur {
+            Value::String(s) => out.push_str(s),
+            Value::Null => {}
+            Value::Array(a) => out.push_str(
+                &a.iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = rest[i + j + 2..].to_owned();
+    }
+    out.push_str(&rest);
+    out
+}
+
+fn ps(svc: &Service, a: &crate::cli::container::PsArgs) -> anyhow::Result<ExitCode> {
+    let mut q = format!("/containers/json?all={}", a.all);
+    if a.last >= 0 {
+        q.push_str(&format!("&last={}", a.last));
+    }
+    if !a.filter.is_empty() {
+        let mut f = serde_json::Map::new();
+        for item in &a.filter {
+            let (k, v) = item.split_once('=').unwrap_or((item, ""));
+            if let Some(l) = f.entry(k).or_insert_with(|| json!([])).as_array_mut() {
+                l.push(json!(v));
+            }
+        }
+        q.push_str(&format!("&filters={}", enc(&Value::Object(f).to_string())));
+    }
+    let list = svc.call("GET", &q, None)?.json()?;
+    let rows: Vec<Value> = list
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let id = c["Id"].as_str().unwrap_or("").to_owned();
+            let short = if a.no_trunc {
+                id.clone()
+            } else {
+                id.chars().take(12).collect()
+            };
+            let names = c["Names"][0].as_str().unwrap_or("").to_owned();
+            let command = c["Command"]
+                .as_array()
+                .map(|v| {
+                    v.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            json!({
+                "ID": short, "Id": id, "Image": c["Image"], "ImageID": c["ImageID"],
+                "Names": names, "Command": command, "State": c["State"],
+                "Status": c["State"], "ExitCode": c["ExitCode"], "Labels": c["Labels"],
+                "Pid": c["Pid"], "Created": c["Created"],
+            })
+        })
+        .collect();
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or(""));
+        }
+    } else if a.format.as_deref() == Some("json") {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else if let Some(f) = &a.format {
+        let f = f.strip_prefix("table ").unwrap_or(f);
+        for r in &rows {
+            println!("{}", render(f, r));
+        }
+    } else {
+        if !a.noheading {
+            println!(
+                "{:<12}  {:<26}  {:<20}  {:<10}  NAMES",
+                "CONTAINER ID", "IMAGE", "COMMAND", "STATUS"
+            );
+        }
+        for r in &rows {
+            let mut cmd = r["Command"].as_str().unwrap_or("").to_owned();
+            if cmd.chars().count() > 20 && !a.no_trunc {
+                cmd = cmd.chars().take(17).collect::<String>() + "...";
+            }
+            println!(
+                "{:<12}  {:<26}  {:<20}  {:<10}  {}",
+                r["ID"].as_str().unwrap_or(""),
+                r["Image"].as_str().unwrap_or(""),
+                cmd,
+                r["State"].as_str().unwrap_or(""),
+                r["Names"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The libpod SpecGenerator for `spec`: the fields the service's create
+/// reads. Options it would lose are refused here rather than dropped.
+fn spec_generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
+    let unsupported = [
+        ("-v/--mount", !spec.mounts.is_empty()),
+        (
+            "-p/--publish",
+            !spec.network.ports.is_empty() || spec.network.publish_all,
+        ),
+        ("--rootfs", spec.rootfs.is_some()),
+        ("--device", !spec.devices.is_empty()),
+        ("--pod", spec.pod.is_some()),
+    ];
+    if let Some((flag, _)) = unsupported.iter().find(|(_, used)| *used) {
+        bail!(
+            "{flag} is not carried by hutch's remote client yet: run the command on the service's host"
+        );
+    }
+    let env: serde_json::Map<String, Value> = spec
+        .env
+        .iter()
+        .map(|e| {
+            let (k, v) = e.split_once('=').unwrap_or((e, ""));
+            (k.to_owned(), json!(v))
+        })
+        .collect();
+    let mut g = json!({
+        "image": spec.image,
+        "name": spec.name.clone().unwrap_or_default(),
+        "command": spec.command,
+        "env": env,
+        "labels": spec.labels,
+        "annotations": spec.annotations,
+        "terminal": spec.tty,
+        "stdin": spec.interactive,
+        "remove": spec.remove,
+        "hostname": spec.hostname.clone().unwrap_or_default(),
+        "work_dir": spec.workdir.clone().unwrap_or_default(),
+        "user": spec.user.clone().unwrap_or_default(),
+        "cap_add": spec.cap_add,
+        "cap_drop": spec.cap_drop,
+        "privileged": spec.privileged,
+        "read_only_filesystem": spec.read_only,
+        "init": spec.init,
+    });
+    if let Some(e) = &spec.entrypoint {
+        g["entrypoint"] = json!(e);
+    }
+    if let Some(t) = spec.stop_timeout {
+        g["stop_timeout"] = json!(t);
+    }
+    Ok(g)
+}
+
+/// Pulls `image` on the service unless it has it (`--pull=missing`).
+fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let r = svc.call(
+        "POST",
+        &format!(
+            "/images/pull?reference={}&policy={}&quiet=true",
+            enc(image),
+            enc(policy)
+        ),
+        None,
+    )?;
+    for line in std::io::BufReader::new(r.stream()?).lines() {
+        let line = line.context("reading the pull's progress")?;
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if let Some(e) = v["error"].as_str().filter(|e| !e.is_empty()) {
+            bail!("{e}");
+        }
+    }
+    Ok(())
+}
+
+fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::Result<ExitCode> {
+    let mut spec = a.flags.spec(&a.image, &a.command, &Caller::current())?;
+    if !a.detach && spec.interactive {
+        bail!(
+            "run -i through hutch's remote client is not available yet: use -d, or run it on the service's host"
+        );
+    }
+    // The client removes a foreground --rm container itself, after reading
+    // its whole log and exit code.
+    let remove_after = !a.detach && spec.remove;
+    spec.remove &= a.detach;
+    pull_missing(svc, &spec.image, &a.flags.pull)?;
+    let created = svc
+        .call("POST", "/containers/create", Some(&spec_generator(&spec)?))?
+        .json()?;
+    let id = created["Id"]
+        .as_str()
+        .context("the service returned no container id")?
+        .to_owned();
+    for w in created["Warnings"].as_array().into_iter().flatten() {
+        if let Some(w) = w.as_str() {
+            eprintln!("Warning: {w}");
+        }
+    }
+    let started = svc.call("POST", &format!("/containers/{id}/start"), None)?;
+    if started.status >= 400 {
+        started.json()?;
+    }
+    if a.detach {
+        println!("{id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let logs = svc.call(
+        "GET",
+        &format!("/containers/{id}/logs?follow=true&stdout=true&stderr=true"),
+        None,
+    )?;
+    http::demux(logs.stream()?)?;
+    let code = svc
+        .call(
+            "POST",
+            &format!("/containers/{id}/wait?condition=stopped&condition=exited"),
+            None,
+        )?
+        .json()?;
+    let code = code.as_i64().or(code["StatusCode"].as_i64()).unwrap_or(0);
+    if remove_after {
+        svc.call("DELETE", &format!("/containers/{id}?force=true"), None)?
+            .json()?;
+    }
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)))
+}
+
+fn logs(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<ExitCode> {
+    let mut q = format!(
+        "/containers/{}/logs?stdout=true&stderr=true&follow={}&timestamps={}",
+        enc(&a.container),
+        a.follow,
+        a.timestamps
+    );
+    if let Some(n) = a.tail {
+        q.push_str(&format!("&tail={n}"));
+    }
+    if let Some(s) = &a.since {
+        q.push_str(&format!("&since={}", enc(s)));
+    }
+    if let Some(u) = &a.until {
+        q.push_str(&format!("&until={}", enc(u)));
+    }
+    http::demux(svc.call("GET", &q, None)?.stream()?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<ExitCode> {
+    if a.interactive || a.tty || a.latest {
+        bail!("exec -i, -t and -l through hutch's remote client are not available yet");
+    }
+    let (container, cmd) = a
+        .args
+        .split_first()
+        .context("exec needs a container and a command")?;
+    if cmd.is_empty() {
+        bail!("exec needs a command to run in {container}");
+    }
+    let mut body = json!({
+        "AttachStdout": true, "AttachStderr": true, "Cmd": cmd,
+        "Env": a.env, "Privileged": a.privileged, "Tty": false,
+    });
+    if let Some(u) = &a.user {
+        body["User"] = json!(u);
+    }
+    if let Some(w) = &a.workdir {
+        body["WorkingDir"] = json!(w);
+    }
+    let created = svc
+        .call(
+            "POST",
+            &format!("/containers/{}/exec", enc(container)),
+            Some(&body),
+        )?
+        .json()?;
+    let sid = created["Id"]
+        .as_str()
+        .context("the service returned no exec id")?
+        .to_owned();
+    let start = json!({"Detach": a.detach, "Tty": false});
+    let r = svc.call("POST", &format!("/exec/{sid}/start"), Some(&start))?;
+    if a.detach {
+        r.json()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    http::demux(r.stream()?)?;
+    // The output ends when the process does; its code is recorded by the
+    // service just after: wait for it, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let s = svc
+            .call("GET", &format!("/exec/{sid}/json"), None)?
+            .json()?;
+        if s["Running"] == json!(false) || std::time::Instant::now() > deadline {
+            let code = s["ExitCode"].as_i64().unwrap_or(0);
+            return Ok(ExitCode::from(u8::try_from(code).unwrap_or(255)));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn stop(svc: &Service, a: &crate::cli::container::StopArgs) -> anyhow::Result<ExitCode> {
+    if a.all || a.latest || !a.cidfile.is_empty() {
+        bail!("stop -a, -l and --cidfile through hutch's remote client are not available yet");
+    }
+    for c in &a.containers {
+        let mut q = format!("/containers/{}/stop", enc(c));
+        if let Some(t) = a.time {
+            q.push_str(&format!("?timeout={t}"));
+        }
+        let r = svc.call("POST", &q, None)?;
+        match r.json() {
+            Ok(_) => println!("{c}"),
+            Err(e)
+                if a.ignore
+                    && e.downcast_ref::<http::ApiError>()
+                        .is_some_and(|e| e.status == 404) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCode> {
+    if a.all || a.latest || !a.cidfile.is_empty() {
+        bail!("rm -a, -l and --cidfile through hutch's remote client are not available yet");
+    }
+    let mut code = ExitCode::SUCCESS;
+    for c in &a.containers {
+        let mut q = format!(
+            "/containers/{}?force={}&ignore={}&volumes={}&depend={}",
+            enc(c),
+            a.force,
+            a.ignore,
+            a.volumes,
+            a.depend
+        );
+        if let Some(t) = a.time {
+            q.push_str(&format!("&timeout={t}"));
+        }
+        match svc.call("DELETE", &q, None)?.json() {
+            Ok(_) => println!("{c}"),
+            // As the local rm: a missing container is exit 1.
+            Err(e)
+                if e.downcast_ref::<http::ApiError>()
+                    .is_some_and(|e| e.status == 404) =>
+            {
+                eprintln!("Error: {e}");
+                code = ExitCode::from(1);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(code)
+}
+
+fn inspect(svc: &Service, a: &crate::cli::container::InspectArgs) -> anyhow::Result<ExitCode> {
+    let mut all = Vec::new();
+    for n in &a.names {
+        all.push(
+            svc.call("GET", &format!("/containers/{}/json", enc(n)), None)?
+                .json()?,
+        );
+    }
+    match a.format.as_deref() {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(&all)?),
+        Some(f) => {
+            for v in &all {
+                println!("{}", render(f, v));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn images(svc: &Service, a: &crate::cli::image::ImagesArgs) -> anyhow::Result<ExitCode> {
+    if a.image.is_some() || !a.filter.is_empty() {
+        bail!("images with a name or --filter through hutch's remote client is not available yet");
+    }
+    let list = svc
+        .call("GET", &format!("/images/json?all={}", a.all), None)?
+        .json()?;
+    let mut rows = Vec::new();
+    for i in list.as_array().into_iter().flatten() {
+        let id = i["Id"].as_str().unwrap_or("").trim_start_matches("sha256:");
+        let short: String = if a.no_trunc {
+            format!("sha256:{id}")
+        } else {
+            id.chars().take(12).collect()
+        };
+        let tags: Vec<&str> = i["RepoTags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let tags = if tags.is_empty() {
+            vec!["<none>:<none>"]
+        } else {
+            tags
+        };
+        for t in tags {
+            let (repo, tag) = t.rsplit_once(':').unwrap_or((t, "<none>"));
+            rows.push(
+                json!({"ID": short, "Id": id, "Repository": repo, "Tag": tag, "Size": i["Size"]}),
+            );
+        }
+    }
+    if a.quiet {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rows {
+            let id = r["ID"].as_str().unwrap_or("");
+            if seen.insert(id.to_owned()) {
+                println!("{id}");
+            }
+        }
+    } else if let Some(f) = &a.format {
+        let f = f.strip_prefix("table ").unwrap_or(f);
+        for r in &rows {
+            println!("{}", render(f, r));
+        }
+    } else {
+        if !a.noheading {
+            println!(
+                "{:<40}  {:<10}  {:<12}  SIZE",
+                "REPOSITORY", "TAG", "IMAGE ID"
+            );
+        }
+        for r in &rows {
+            println!(
+                "{:<40}  {:<10}  {:<12}  {}",
+                r["Repository"].as_str().unwrap_or(""),
+                r["Tag"].as_str().unwrap_or(""),
+                r["ID"].as_str().unwrap_or(""),
+                r["Size"]
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pull(svc: &Service, a: &crate::cli::registry::PullArgs) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    for image in &a.images {
+        let r = svc.call(
+            "POST",
+            &format!("/images/pull?reference={}&policy=always", enc(image)),
+            None,
+        )?;
+        let mut id = None;
+        for line in std::io::BufReader::new(r.stream()?).lines() {
+            let line = line.context("reading the pull's progress")?;
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if let Some(e) = v["error"].as_str().filter(|e| !e.is_empty()) {
+                bail!("{e}");
+            }
+            if let Some(s) = v["stream"].as_str()
+                && !a.quiet
+            {
+                eprint!("{s}");
+            }
+            if let Some(i) = v["id"].as_str() {
+                id = Some(i.to_owned());
+            }
+        }
+        println!("{}", id.context("the service's pull reported no image id")?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_paths() {
+        let v = json!({"Name": "a", "State": {"Status": "running", "Pid": 5}, "L": ["x", "y"]});
+        assert_eq!(
+            render("{{.Name}} {{.State.Status}}\\t{{ .State.Pid }} {{.L}}", &v),
+            "a running\t5 x,y"
+        );
+    }
+}

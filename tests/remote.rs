@@ -1,0 +1,419 @@
+//! The remote client: `hutch --url unix://…`, `--connection`,
+//! `CONTAINER_HOST`, `CONTAINER_CONNECTION` and `system connection`
+//! against `hutch system service` run as the test user; run, ps, logs
+//! (-f), exec, inspect, stop and rm with the local exit codes; no user
+//! namespace made on the client's side. Over ssh too when an OpenSSH
+//! server can be started here (root, `/usr/sbin/sshd`), skipped otherwise.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::api::serve_default;
+use common::images::{busybox_env, write_readable};
+use common::registry::Registry;
+use common::*;
+
+/// The service's environment (image "busybox") and its containers, removed
+/// when it goes.
+struct Server(TestEnv);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.run(["rm", "-a", "-f"]);
+    }
+}
+
+/// A client environment of the same user: its own home and runtime dir,
+/// so anything it made locally would show.
+fn client() -> TestEnv {
+    TestEnv::new(TestUser::default_user())
+}
+
+fn is_hex_id(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The remote round trip on `c` (a client set up to reach the service).
+fn round_trip(c: &TestEnv, url: &[&str]) {
+    let with =
+        |args: &[&str]| -> Vec<String> { url.iter().chain(args).map(|s| s.to_string()).collect() };
+    let id = c.ok(with(&[
+        "run",
+        "-d",
+        "--name",
+        "far",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; sleep 60",
+    ]));
+    assert!(is_hex_id(id.trim()), "{id}");
+    let ps = c.ok(with(&["ps", "--format", "{{.Names}} {{.State}}"]));
+    assert_eq!(ps.trim(), "far running");
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let out = c.run(with(&["logs", "far"]));
+            stdout(&out) == "out\n" && stderr(&out) == "err\n"
+        }),
+        "logs: stdout and stderr kept apart"
+    );
+    let out = c.run(with(&[
+        "exec",
+        "far",
+        "sh",
+        "-c",
+        "echo in; echo e2 >&2; exit 3",
+    ]));
+    assert_eq!(out.status.code(), Some(3), "exec: the process's code");
+    assert_eq!(stdout(&out), "in\n");
+    assert_eq!(stderr(&out), "e2\n");
+    let shown = c.ok(with(&[
+        "inspect",
+        "far",
+        "--format",
+        "{{.State.Status}} {{.Name}}",
+    ]));
+    assert_eq!(shown.trim(), "running far");
+    assert_eq!(c.ok(with(&["stop", "-t", "1", "far"])).trim(), "far");
+    assert_eq!(c.ok(with(&["rm", "far"])).trim(), "far");
+    let out = c.run(with(&["rm", "far"]));
+    assert_eq!(out.status.code(), Some(1), "rm of a missing container: 1");
+    // Foreground run: output, the container's exit code, --rm honoured.
+    let out = c.run(with(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo fg; exit 4",
+    ]));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "fg\n");
+    // logs -f follows until the container ends.
+    c.ok(with(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo t$i; sleep 0.2; done",
+    ]));
+    let out = c.run(with(&["logs", "-f", "ticker"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "t1\nt2\nt3\n");
+    c.ok(with(&["rm", "ticker"]));
+    assert_eq!(c.ok(with(&["ps", "-a", "-q"])), "");
+    // A missing container is the service's error: 125, its message.
+    let out = c.run(with(&["logs", "nosuch"]));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("nosuch"), "{}", stderr(&out));
+}
+
+fn no_local_traces(c: &TestEnv) {
+    assert!(
+        c.pause_pids().is_empty(),
+        "a remote command made a user namespace here"
+    );
+    assert!(
+        !c.home.join(".local/share/hutch").exists(),
+        "a remote command made a local store"
+    );
+}
+
+#[test]
+fn remote_over_unix_socket_with_url_and_container_host() {
+    let server = Server(busybox_env(&[]));
+    let (_svc, sock) = serve_default(&server.0);
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    round_trip(&c, &["--url", &url]);
+    let mut c2 = client();
+    c2.vars.push(("CONTAINER_HOST".into(), url.clone()));
+    let v = c2.ok(["version"]);
+    assert!(v.contains("API Version:  4.3.1"), "{v}");
+    assert_eq!(c2.ok(["ps", "-a", "-q"]), "");
+    let images = c2.ok(["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(images.trim(), "localhost/busybox:latest");
+    let local_id = server.0.ok(["images", "-q"]);
+    assert_eq!(c2.ok(["images", "-q"]), local_id);
+    // A pull the service cannot do: its error, 125.
+    let out = c2.run(["pull", "127.0.0.1:1/nope:1"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    no_local_traces(&c);
+    no_local_traces(&c2);
+    // A service that is not there: 125 and where it looked.
+    let out = c.run(["--url", "unix:///nonexistent/hutch.sock", "ps"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("/nonexistent/hutch.sock"),
+        "{}",
+        stderr(&out)
+    );
+    let out = c.run(["--url", "tcp://127.0.0.1:1", "ps"]);
+    assert_eq!(out.status.code(), Some(125));
+}
+
+#[test]
+fn connections_are_added_listed_renamed_and_used() {
+    let server = Server(busybox_env(&[]));
+    let (_svc, sock) = serve_default(&server.0);
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    c.ok(["system", "connection", "add", "one", &url]);
+    c.ok([
+        "system",
+        "connection",
+        "add",
+        "two",
+        "ssh://u@h:2222/run/user/1/hutch/hutch.sock",
+    ]);
+    let list = c.ok([
+        "system",
+        "connection",
+        "list",
+        "--format",
+        "{{.Name}} {{.URI}} {{.Default}}",
+    ]);
+    assert_eq!(
+        list,
+        format!("one {url} true\ntwo ssh://u@h:2222/run/user/1/hutch/hutch.sock false\n")
+    );
+    c.ok(["system", "connection", "default", "two"]);
+    c.ok(["system", "connection", "rename", "one", "uno"]);
+    let list = c.ok([
+        "system",
+        "connection",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Default}}",
+    ]);
+    assert_eq!(list, "two true\nuno false\n");
+    let file = c.home.join(".config/hutch/connections.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // --connection and CONTAINER_CONNECTION pick by name.
+    assert_eq!(c.ok(["--connection", "uno", "ps", "-a", "-q"]), "");
+    let mut by_env = TestEnv::new(c.user.clone());
+    by_env.home = c.home.clone();
+    by_env
+        .vars
+        .push(("CONTAINER_CONNECTION".into(), "uno".into()));
+    let v = by_env.ok(["version"]);
+    assert!(v.contains("4.3.1"), "{v}");
+    c.ok(["system", "connection", "default", "uno"]);
+    assert!(
+        c.ok(["-r", "version"]).contains("4.3.1"),
+        "--remote: the default"
+    );
+    let out = c.run(["--connection", "nosuch", "ps"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("nosuch"), "{}", stderr(&out));
+    let out = c.run(["system", "connection", "add", "bad", "ssh://h"]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "an ssh URL needs the socket path"
+    );
+    c.ok(["system", "connection", "remove", "two"]);
+    c.ok(["system", "connection", "rm", "uno"]);
+    assert_eq!(c.ok(["system", "connection", "list", "-q"]), "");
+    no_local_traces(&c);
+}
+
+/// An OpenSSH server on 127.0.0.1 for the test user, with generated host
+/// and user keys; killed when dropped.
+struct Sshd {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn keygen(path: &Path) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen")
+        .success();
+    assert!(ok, "ssh-keygen");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn start_sshd(env: &TestEnv) -> Option<Sshd> {
+    let sshd = Path::new("/usr/sbin/sshd");
+    if !is_root() || !sshd.exists() {
+        eprintln!("skip: ssh remote test needs root and /usr/sbin/sshd (openssh-server)");
+        return None;
+    }
+    let dir = env.root.join("sshd");
+    fs::create_dir_all(&dir).expect("sshd dir");
+    keygen(&dir.join("host_key"));
+    let user_key = env.root.join("id_ed25519");
+    keygen(&user_key);
+    chown(&user_key, env.user.uid, env.user.gid);
+    fs::copy(user_key.with_extension("pub"), dir.join("authorized_keys")).expect("authorized_keys");
+    let port = free_port();
+    let config = dir.join("sshd_config");
+    // UsePAM: the test user has a locked password ("!"), which sshd
+    // without PAM takes for a locked account even for key logins.
+    fs::write(
+        &config,
+        format!(
+            "ListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM yes\nStrictModes no\n\
+             AllowStreamLocalForwarding yes\nPidFile {d}/sshd.pid\nAllowUsers {u}\n",
+            d = dir.display(),
+            u = env.user.name
+        ),
+    )
+    .expect("sshd_config");
+    fs::create_dir_all("/run/sshd").expect("sshd privsep dir");
+    let child = Command::new(sshd)
+        .args(["-D", "-e", "-f"])
+        .arg(&config)
+        .args(["-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sshd");
+    let up = wait_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "sshd did not listen on {port}");
+    // The client's ssh: known_hosts checked (only this host key is known),
+    // no prompts. Given through a wrapper first on PATH, since ssh reads
+    // ~/.ssh from the passwd home, not $HOME.
+    let known = env.root.join("known_hosts");
+    let host_pub = fs::read_to_string(dir.join("host_key.pub")).expect("host key");
+    fs::write(&known, format!("[127.0.0.1]:{port} {host_pub}")).expect("known_hosts");
+    let bin = env.root.join("sshbin");
+    fs::create_dir_all(&bin).expect("ssh wrapper dir");
+    let ssh_config = env.root.join("ssh_config");
+    fs::write(
+        &ssh_config,
+        format!(
+            "Host *\n  UserKnownHostsFile {}\n  StrictHostKeyChecking yes\n  BatchMode yes\n",
+            known.display()
+        ),
+    )
+    .expect("ssh_config");
+    let wrapper = bin.join("ssh");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+            ssh_config.display()
+        ),
+    )
+    .expect("ssh wrapper");
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).expect("chmod wrapper");
+    Some(Sshd { child, dir, port })
+}
+
+#[test]
+fn remote_over_ssh_with_a_connection() {
+    let server = Server(busybox_env(&[]));
+    let Some(sshd) = start_sshd(&server.0) else {
+        return;
+    };
+    let (_svc, sock) = serve_default(&server.0);
+    let mut c = client();
+    c.vars.push((
+        "PATH".into(),
+        format!(
+            "{}:/usr/local/bin:/usr/bin:/bin",
+            server.0.root.join("sshbin").display()
+        ),
+    ));
+    let url = format!(
+        "ssh://{}@127.0.0.1:{}{}",
+        c.user.name,
+        sshd.port,
+        sock.display()
+    );
+    let key = server.0.root.join("id_ed25519");
+    c.ok([
+        "system",
+        "connection",
+        "add",
+        "--identity",
+        key.to_str().unwrap(),
+        "far",
+        &url,
+    ]);
+    round_trip(&c, &["--connection", "far"]);
+    no_local_traces(&c);
+    // An unknown host key is refused by ssh itself.
+    fs::write(server.0.root.join("known_hosts"), "").expect("empty known_hosts");
+    let out = c.run(["--connection", "far", "ps"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("ssh"), "{}", stderr(&out));
+}
+
+#[test]
+fn remote_pull_and_images_from_a_registry() {
+    let mut env = busybox_env(&[]);
+    let Some(reg) = Registry::start(&env.root.join("registry"), None) else {
+        eprintln!("skip: no registry (docker-registry) here");
+        return;
+    };
+    let conf = write_readable(
+        &env.root,
+        "registries.conf",
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.address()
+        )
+        .as_bytes(),
+    );
+    env.vars.push((
+        "CONTAINERS_REGISTRIES_CONF".into(),
+        conf.display().to_string(),
+    ));
+    let server = Server(env);
+    let remote = format!("{}/bb:1", reg.address());
+    server.0.ok(["push", "busybox", &remote]);
+    server.0.ok(["rmi", "busybox"]);
+    let (_svc, sock) = serve_default(&server.0);
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    let out = c.run(["--url", &url, "pull", &remote]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    assert!(is_hex_id(&id), "{id}");
+    let shown = c.ok([
+        "--url",
+        &url,
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}} {{.Id}}",
+    ]);
+    assert_eq!(shown.trim(), format!("{remote} {id}"));
+    no_local_traces(&c);
+}
