@@ -12,25 +12,8 @@ use common::images::*;
 use common::*;
 use sha2::Digest as _;
 
-/// A test environment with image "busybox"; its containers are removed
-/// (killed) when it goes.
-struct Env(TestEnv);
-
-impl std::ops::Deref for Env {
-    type Target = TestEnv;
-    fn deref(&self) -> &TestEnv {
-        &self.0
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = self.0.run(["rm", "-a", "-f", "-t", "0"]);
-    }
-}
-
-fn env() -> Env {
-    Env(busybox_env(&[]))
+fn env() -> TestEnv {
+    busybox_env(&[])
 }
 
 fn inspect(env: &TestEnv, name: &str, format: &str) -> String {

@@ -10,25 +10,8 @@ use std::time::{Duration, Instant};
 use common::images::*;
 use common::*;
 
-/// A test environment with image "busybox"; its containers are removed
-/// (killed) when it goes.
-struct Env(TestEnv);
-
-impl std::ops::Deref for Env {
-    type Target = TestEnv;
-    fn deref(&self) -> &TestEnv {
-        &self.0
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = self.0.run(["rm", "-a", "-f", "--depend"]);
-    }
-}
-
-fn env() -> Env {
-    Env(busybox_env(&[]))
+fn env() -> TestEnv {
+    busybox_env(&[])
 }
 
 fn names(env: &TestEnv) -> Vec<String> {

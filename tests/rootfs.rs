@@ -13,22 +13,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// A test environment whose containers are removed when it goes.
-struct Env(TestEnv);
-
-impl std::ops::Deref for Env {
-    type Target = TestEnv;
-    fn deref(&self) -> &TestEnv {
-        &self.0
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = self.0.run(["rm", "-a", "-f"]);
-    }
-}
-
 /// A busybox root directory owned by the test user, with one file owned
 /// by its subordinate uid 100 (under root; container uid 101 maps there
 /// with the default rootless mapping) when the test runs as root.
@@ -96,7 +80,7 @@ fn container_dirs(env: &TestEnv) -> usize {
 
 #[test]
 fn in_place_root_is_written_and_kept_by_rm() {
-    let env = Env(TestEnv::new(TestUser::default_user()));
+    let env = TestEnv::new(TestUser::default_user());
     let dir = root_dir(&env);
     let out = env.ok([
         "run",
@@ -134,7 +118,7 @@ fn in_place_root_is_written_and_kept_by_rm() {
 
 #[test]
 fn overlay_leaves_the_directory_untouched() {
-    let env = Env(TestEnv::new(TestUser::default_user()));
+    let env = TestEnv::new(TestUser::default_user());
     let dir = root_dir(&env);
     let before = walk(&dir);
     let rootfs = format!("{}:O", dir.display());
@@ -173,7 +157,7 @@ fn subordinate_owners_show_inside() {
         eprintln!("skip: chown to a subordinate id needs root");
         return;
     }
-    let env = Env(TestEnv::new(TestUser::default_user()));
+    let env = TestEnv::new(TestUser::default_user());
     let dir = root_dir(&env);
     for rootfs in [dir.display().to_string(), format!("{}:O", dir.display())] {
         let out = env.ok([
@@ -197,7 +181,7 @@ fn subordinate_owners_show_inside() {
 
 #[test]
 fn missing_directory_is_refused_with_nothing_stored() {
-    let env = Env(TestEnv::new(TestUser::default_user()));
+    let env = TestEnv::new(TestUser::default_user());
     let missing = env.root.join("no-such-root");
     let out = env.run(["run", "--rootfs", missing.to_str().unwrap(), "/bin/true"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));

@@ -10,21 +10,6 @@ use std::time::Duration;
 use common::images::*;
 use common::*;
 
-struct Env(TestEnv);
-
-impl std::ops::Deref for Env {
-    type Target = TestEnv;
-    fn deref(&self) -> &TestEnv {
-        &self.0
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = self.0.run(["rm", "-a", "-f", "-t", "0"]);
-    }
-}
-
 fn inspect(env: &TestEnv, name: &str, format: &str) -> String {
     env.ok(["inspect", "--format", format, name])
         .trim()
@@ -43,9 +28,9 @@ fn notify_socket(env: &TestEnv) -> (UnixDatagram, String) {
 
 #[test]
 fn sdnotify_conmon_tells_the_socket_once_the_container_runs() {
-    let mut env = Env(busybox_env(&[]));
+    let mut env = busybox_env(&[]);
     let (sock, path) = notify_socket(&env);
-    env.0.vars.push(("NOTIFY_SOCKET".into(), path));
+    env.vars.push(("NOTIFY_SOCKET".into(), path));
     env.ok([
         "run",
         "-d",
@@ -151,7 +136,7 @@ fn split_command(line: &str, t: &str, n: &str) -> Vec<String> {
 
 #[test]
 fn generate_systemd_units_whose_commands_work() {
-    let env = Env(busybox_env(&[]));
+    let env = busybox_env(&[]);
     env.ok([
         "run",
         "-d",
@@ -282,7 +267,7 @@ fn dryrun_services(out: &str) -> Vec<(String, String)> {
 
 #[test]
 fn quadlet_services_whose_commands_work() {
-    let mut env = Env(busybox_env(&[]));
+    let mut env = busybox_env(&[]);
     let dir = env.root.join("quadlet");
     std::fs::create_dir_all(&dir).expect("quadlet dir");
     std::fs::write(
@@ -295,7 +280,7 @@ fn quadlet_services_whose_commands_work() {
     std::fs::write(dir.join("cache.volume"), "[Volume]\nLabel=purpose=cache\n")
         .expect("write .volume");
     std::fs::write(dir.join("broken.container"), "[Container]\nExec=true\n").expect("write bad");
-    env.0.vars.push((
+    env.vars.push((
         "HUTCH_QUADLET_DIRS".into(),
         dir.to_string_lossy().into_owned(),
     ));
@@ -324,7 +309,7 @@ fn quadlet_services_whose_commands_work() {
 
     // Run the services' commands as systemd would for `web.service`.
     let (sock, path) = notify_socket(&env);
-    env.0.vars.push(("NOTIFY_SOCKET".into(), path));
+    env.vars.push(("NOTIFY_SOCKET".into(), path));
     let rundir = env.root.join("unit-run");
     std::fs::create_dir_all(&rundir).expect("run dir");
     chown(&rundir, env.user.uid, env.user.gid);

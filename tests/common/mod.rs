@@ -312,6 +312,23 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        // Containers first (a test that panicked mid-way leaves running
+        // ones, whose monitors would outlive the test), bounded so that a
+        // test that broke its own state on purpose cannot hang here.
+        if !self.pause_pids().is_empty()
+            && let Ok(mut child) = self
+                .hutch(["rm", "-a", "-f", "-t", "0"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+        {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         for pid in self.pause_pids() {
             // SAFETY: plain kill of a process this test created.
             unsafe { libc::kill(pid, libc::SIGKILL) };
