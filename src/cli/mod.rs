@@ -21,6 +21,7 @@ mod unshare;
 mod version;
 mod volume;
 mod yaml;
+mod secret;
 
 use std::process::ExitCode;
 
@@ -208,6 +209,9 @@ enum Command {
     Buildx(build::BuildxCommand),
     /// Turn Quadlet files into systemd services (the systemd generator hutch-quadlet)
     Quadlet(quadlet::QuadletArgs),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
 }
 
 impl Command {
@@ -271,6 +275,8 @@ impl Command {
             | Command::Buildx(_) => true,
             // A generator runs early at boot: text in, text out.
             Command::Quadlet(_) => false,
+            // The data lives under the graph root, owned by the user.
+            Command::Secret(_) => true,
         }
     }
 }
@@ -425,6 +431,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::build(&ctx, &args),
         Command::Buildx(cmd) => build::buildx(&ctx, &cmd),
         Command::Quadlet(args) => quadlet::run(&ctx, &args),
+        Command::Secret(cmd) => secret::run(&ctx, cmd),
     };
     match result {
         Ok(code) => code,

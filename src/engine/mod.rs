@@ -9,6 +9,7 @@ pub mod image;
 pub mod info;
 pub mod network;
 pub mod pod;
+pub mod secret;
 pub mod state;
 pub mod system;
 pub mod volume;
