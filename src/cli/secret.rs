@@ -144,7 +144,7 @@ pub fn run(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
                 }
                 _ => println!(
                     "{}",
-                    crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+                    crate::format::to_json_pretty4(&serde_json::Value::Array(rows))
                 ),
             }
             if let Some(e) = missing {
