@@ -16,12 +16,12 @@ mod pod;
 mod progress;
 mod quadlet;
 mod registry;
+mod secret;
 mod system;
 mod unshare;
 mod version;
 mod volume;
 mod yaml;
-mod secret;
 
 use std::process::ExitCode;
 

@@ -7,6 +7,7 @@ pub mod container;
 pub mod error;
 pub mod image;
 pub mod info;
+pub mod kube;
 pub mod network;
 pub mod pod;
 pub mod secret;
