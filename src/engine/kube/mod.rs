@@ -6,6 +6,7 @@
 //! and container specs, `kube play` and `kube down` themselves are not here
 //! yet (see docs/kube.md).
 
+pub mod play;
 pub mod types;
 
 pub use types::{Document, parse};
