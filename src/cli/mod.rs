@@ -17,6 +17,7 @@ mod progress;
 mod quadlet;
 mod registry;
 mod secret;
+mod kube;
 mod system;
 mod unshare;
 mod version;
@@ -212,6 +213,12 @@ enum Command {
     /// Manage secrets
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Play containers, pods or volumes from a structured file (Kubernetes YAML)
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
+    /// Play containers, pods or volumes from a structured file (`play kube`)
+    #[command(subcommand)]
+    Play(kube::PlayCommand),
 }
 
 impl Command {
@@ -277,6 +284,7 @@ impl Command {
             Command::Quadlet(_) => false,
             // The data lives under the graph root, owned by the user.
             Command::Secret(_) => true,
+            Command::Kube(_) | Command::Play(_) => true,
         }
     }
 }
@@ -432,6 +440,8 @@ pub fn main() -> ExitCode {
         Command::Buildx(cmd) => build::buildx(&ctx, &cmd),
         Command::Quadlet(args) => quadlet::run(&ctx, &args),
         Command::Secret(cmd) => secret::run(&ctx, cmd),
+        Command::Kube(cmd) => kube::run(&ctx, cmd),
+        Command::Play(cmd) => kube::run_play(&ctx, cmd),
     };
     match result {
         Ok(code) => code,
