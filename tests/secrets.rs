@@ -89,7 +89,10 @@ fn create_ls_inspect_rm_as_podman_prints_them() {
 
     let rm_missing = env.run(["secret", "rm", "nope"]);
     assert_eq!(code(&rm_missing), Some(125));
-    assert_eq!(code(&env.run(["secret", "rm", "--ignore", "nope"])), Some(0));
+    assert_eq!(
+        code(&env.run(["secret", "rm", "--ignore", "nope"])),
+        Some(0)
+    );
     assert_eq!(env.ok(["secret", "rm", "db"]).trim(), id);
     assert!(!dir.join(&id).exists(), "data removed with the record");
     assert!(env.ok(["secret", "ls", "-q"]).trim().is_empty());
@@ -127,8 +130,14 @@ fn bad_input_stores_nothing() {
     let big = user_file(&env, "big", &vec![b'a'; 512_001]);
     let fits = user_file(&env, "fits", &vec![b'a'; 512_000]);
     for (args, what) in [
-        (vec!["secret", "create", "e", &empty], "must be larger than 0"),
-        (vec!["secret", "create", "b", &big], "less than 512000 bytes"),
+        (
+            vec!["secret", "create", "e", &empty],
+            "must be larger than 0",
+        ),
+        (
+            vec!["secret", "create", "b", &big],
+            "less than 512000 bytes",
+        ),
         (vec!["secret", "create", "a/b", &ok], "is invalid"),
         (
             vec!["secret", "create", "--driver", "pass", "d", &ok],

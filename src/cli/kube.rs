@@ -117,7 +117,10 @@ fn translation(file: &str, replace: bool) -> anyhow::Result<play::Translation> {
     let mut text = String::new();
     let limit = MAX_YAML_BYTES as u64 + 1;
     if file == "-" {
-        std::io::stdin().lock().take(limit).read_to_string(&mut text)?;
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_string(&mut text)?;
     } else {
         let f = std::fs::File::open(file).map_err(|e| {
             crate::engine::Error::bad_input(format!("opening kube YAML {file}: {e}"))

@@ -12,8 +12,8 @@ use crate::engine::pod::create::{PodCreateOptions, create as create_pod};
 use crate::engine::pod::{self, DEFAULT_SHARE, PodConfig};
 use crate::engine::state::State;
 use crate::engine::{Error, Result};
-use hutch_storage::Store;
 use crate::spec::{ContainerSpec, Mount, MountSource, RestartPolicy};
+use hutch_storage::Store;
 
 use super::types::{Container, Document, PodTemplate};
 
@@ -116,7 +116,12 @@ fn pod_plan(docs: &[Document], t: &PodTemplate, name: &str, replace: bool) -> Re
     })
 }
 
-fn container_spec(docs: &[Document], t: &PodTemplate, pod: &str, c: &Container) -> Result<ContainerSpec> {
+fn container_spec(
+    docs: &[Document],
+    t: &PodTemplate,
+    pod: &str,
+    c: &Container,
+) -> Result<ContainerSpec> {
     if c.name.is_empty() || c.image.is_empty() {
         return Err(Error::bad_input(format!(
             "pod {pod}: every container needs a name and an image"
@@ -192,7 +197,10 @@ fn container_spec(docs: &[Document], t: &PodTemplate, pod: &str, c: &Container) 
             options,
         });
     }
-    let sc = c.security_context.as_ref().or(t.spec.security_context.as_ref());
+    let sc = c
+        .security_context
+        .as_ref()
+        .or(t.spec.security_context.as_ref());
     let caps = sc.and_then(|s| s.capabilities.clone()).unwrap_or_default();
     let restart = match t.spec.restart_policy.as_deref() {
         None | Some("Always") => RestartPolicy::Always,
@@ -205,12 +213,20 @@ fn container_spec(docs: &[Document], t: &PodTemplate, pod: &str, c: &Container) 
         }
     };
     let labels = t.metadata.labels.clone();
+    // Kubernetes' command replaces the image's ENTRYPOINT, args its CMD; a
+    // command without args ignores the image's CMD too, so the whole argv
+    // goes in `command` with the entrypoint cleared (the engine takes the
+    // image's CMD whenever `command` is empty).
+    let (entrypoint, command) = match (c.command.is_empty(), c.args.is_empty()) {
+        (true, _) => (None, c.args.clone()),
+        (false, true) => (Some(Vec::new()), c.command.clone()),
+        (false, false) => (Some(c.command.clone()), c.args.clone()),
+    };
     Ok(ContainerSpec {
         image: c.image.clone(),
         name: Some(format!("{pod}-{}", c.name)),
-        // Kubernetes' command replaces the image's ENTRYPOINT, args its CMD.
-        entrypoint: (!c.command.is_empty()).then(|| c.command.clone()),
-        command: c.args.clone(),
+        entrypoint,
+        command,
         env,
         workdir: c.working_dir.clone(),
         user: sc.and_then(|s| {
@@ -231,7 +247,11 @@ fn container_spec(docs: &[Document], t: &PodTemplate, pod: &str, c: &Container) 
     })
 }
 
-fn config_map(docs: &[Document], name: &str, optional: Option<bool>) -> Result<BTreeMap<String, String>> {
+fn config_map(
+    docs: &[Document],
+    name: &str,
+    optional: Option<bool>,
+) -> Result<BTreeMap<String, String>> {
     for d in docs {
         if let Document::ConfigMap { metadata, data } = d
             && metadata.name == name
@@ -242,7 +262,11 @@ fn config_map(docs: &[Document], name: &str, optional: Option<bool>) -> Result<B
     missing("ConfigMap", name, optional).map(|()| BTreeMap::new())
 }
 
-fn secret(docs: &[Document], name: &str, optional: Option<bool>) -> Result<BTreeMap<String, Vec<u8>>> {
+fn secret(
+    docs: &[Document],
+    name: &str,
+    optional: Option<bool>,
+) -> Result<BTreeMap<String, Vec<u8>>> {
     for d in docs {
         if let Document::Secret { metadata, data } = d
             && metadata.name == name
@@ -301,7 +325,12 @@ pub fn play(
 
 /// Removes the pods the documents name, with their containers (stopped at
 /// once); volumes stay, as in Podman. Returns the removed pods' IDs.
-pub fn down(ctx: &Context, store: &Store, state: &State, plan: &Translation) -> Result<Vec<String>> {
+pub fn down(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    plan: &Translation,
+) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     for p in &plan.pods {
         let Some(name) = &p.pod.name else { continue };
@@ -366,6 +395,13 @@ spec:
         assert_eq!(c.name.as_deref(), Some("web-srv"));
         assert_eq!(c.entrypoint.as_deref(), Some(&["httpd".to_owned()][..]));
         assert_eq!(c.command, ["-f"]);
+        let only_command = super::super::parse(
+            "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: i, command: [sleep, '9']}\n",
+        )
+        .unwrap();
+        let c2 = &translate(&only_command, false).unwrap().pods[0].containers[0];
+        assert_eq!(c2.entrypoint, Some(Vec::new()));
+        assert_eq!(c2.command, ["sleep", "9"]);
         assert_eq!(c.env, ["S_PASSWORD=s3cr3t", "A=1", "M=fast"]);
         assert_eq!(c.user.as_deref(), Some("1000"));
         assert_eq!(c.restart, RestartPolicy::OnFailure(0));
