@@ -312,6 +312,9 @@ fn template(out: &mut Vec<String>, at: &str, t: &PodTemplate) {
     if let Some(sc) = &t.spec.security_context {
         unknown(out, &format!("{spec}.securityContext"), &sc.unknown, &[]);
     }
+    if t.spec.host_network.is_some() {
+        out.push(format!("{spec}.hostNetwork"));
+    }
     if !t.spec.init_containers.is_empty() {
         out.push(format!("{spec}.initContainers"));
     }
@@ -320,6 +323,14 @@ fn template(out: &mut Vec<String>, at: &str, t: &PodTemplate) {
         unknown(out, &at, &c.unknown, &[]);
         if c.resources.is_some() {
             out.push(format!("{at}.resources"));
+        }
+        if c.image_pull_policy.is_some() {
+            out.push(format!("{at}.imagePullPolicy"));
+        }
+        for (j, m) in c.volume_mounts.iter().enumerate() {
+            if m.sub_path.is_some() {
+                out.push(format!("{at}.volumeMounts[{j}].subPath"));
+            }
         }
         for (j, e) in c.env.iter().enumerate() {
             unknown(out, &format!("{at}.env[{j}]"), &e.unknown, &[]);
