@@ -10,6 +10,7 @@ mod build;
 mod container;
 mod generate;
 mod image;
+mod kube;
 mod logfmt;
 mod network;
 mod pod;
@@ -17,6 +18,7 @@ mod progress;
 mod quadlet;
 mod registry;
 mod remote;
+mod secret;
 mod system;
 mod unshare;
 mod version;
@@ -215,6 +217,15 @@ enum Command {
     Buildx(build::BuildxCommand),
     /// Turn Quadlet files into systemd services (the systemd generator hutch-quadlet)
     Quadlet(quadlet::QuadletArgs),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
+    /// Play containers, pods or volumes from a structured file (Kubernetes YAML)
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
+    /// Play containers, pods or volumes from a structured file (`play kube`)
+    #[command(subcommand)]
+    Play(kube::PlayCommand),
 }
 
 impl Command {
@@ -278,6 +289,9 @@ impl Command {
             | Command::Buildx(_) => true,
             // A generator runs early at boot: text in, text out.
             Command::Quadlet(_) => false,
+            // The data lives under the graph root, owned by the user.
+            Command::Secret(_) => true,
+            Command::Kube(_) | Command::Play(_) => true,
         }
     }
 }
@@ -447,6 +461,9 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::build(&ctx, &args),
         Command::Buildx(cmd) => build::buildx(&ctx, &cmd),
         Command::Quadlet(args) => quadlet::run(&ctx, &args),
+        Command::Secret(cmd) => secret::run(&ctx, cmd),
+        Command::Kube(cmd) => kube::run(&ctx, cmd),
+        Command::Play(cmd) => kube::run_play(&ctx, cmd),
     };
     match result {
         Ok(code) => code,

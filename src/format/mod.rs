@@ -116,6 +116,11 @@ pub fn to_json_pretty(v: &serde_json::Value) -> String {
     value::to_json_indented(v)
 }
 
+/// JSON indented by four spaces, as `secret inspect` prints it.
+pub fn to_json_pretty4(v: &serde_json::Value) -> String {
+    value::to_json_indented4(v)
+}
+
 /// Podman's `report.IsJSON`: `json`, or `{{json}}` / `{{json .}}` with any
 /// spacing (`^\s*(json|{{\s*json *\.?\s*}})\s*$`).
 fn is_json(s: &str) -> bool {

@@ -72,6 +72,12 @@ pub(super) fn to_json_indented(v: &serde_json::Value) -> String {
     write_json(v, GoFormatter(PrettyFormatter::with_indent(b"     ")))
 }
 
+/// Four spaces: the indent of the few commands that call
+/// `json.MarshalIndent` themselves (`secret inspect`).
+pub(super) fn to_json_indented4(v: &serde_json::Value) -> String {
+    write_json(v, GoFormatter(PrettyFormatter::with_indent(b"    ")))
+}
+
 fn write_json<F: Formatter>(v: &serde_json::Value, formatter: F) -> String {
     let mut out = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);

@@ -1,0 +1,134 @@
+//! `kube play|down` and `play kube`: Kubernetes YAML read here (a file or
+//! standard input, at most `MAX_YAML_BYTES`), played by the engine.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use crate::config::Context;
+use crate::engine::container as containers;
+use crate::engine::image;
+use crate::engine::kube::{self, MAX_YAML_BYTES, play};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KubeCommand {
+    /// Play a pod and its containers, based on a Kubernetes YAML
+    Play(PlayArgs),
+    /// Remove pods based on a Kubernetes YAML
+    Down(DownArgs),
+}
+
+/// `play kube`, Podman's older spelling.
+#[derive(Debug, clap::Subcommand)]
+pub enum PlayCommand {
+    /// Play a pod and its containers, based on a Kubernetes YAML
+    Kube(PlayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlayArgs {
+    /// Start the pod after creating it
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    start: bool,
+    /// Delete and recreate pods defined in the YAML file
+    #[arg(long)]
+    replace: bool,
+    /// Stop and remove pods defined in the YAML file
+    #[arg(long)]
+    down: bool,
+    /// The YAML file, or `-` for standard input
+    file: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DownArgs {
+    /// The YAML file, or `-` for standard input
+    file: String,
+}
+
+pub fn run(ctx: &Context, cmd: KubeCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KubeCommand::Play(a) => play_main(ctx, &a),
+        KubeCommand::Down(a) => down_main(ctx, &a.file),
+    }
+}
+
+pub fn run_play(ctx: &Context, cmd: PlayCommand) -> anyhow::Result<ExitCode> {
+    let PlayCommand::Kube(a) = cmd;
+    play_main(ctx, &a)
+}
+
+fn play_main(ctx: &Context, a: &PlayArgs) -> anyhow::Result<ExitCode> {
+    if a.down {
+        return down_main(ctx, &a.file);
+    }
+    let plan = translation(&a.file, a.replace)?;
+    for w in &plan.warnings {
+        eprintln!("Warning: {w}");
+    }
+    let store = image::open_store(ctx)?;
+    let state = containers::open_state(ctx)?;
+    let played = play::play(
+        ctx,
+        &store,
+        &state,
+        &plan,
+        &play::PlayOptions {
+            start: a.start,
+            replace: a.replace,
+        },
+    )?;
+    for p in &played {
+        println!("Pod:\n{}", p.id);
+        println!(
+            "{}",
+            if p.containers.len() == 1 {
+                "Container:"
+            } else {
+                "Containers:"
+            }
+        );
+        for c in &p.containers {
+            println!("{c}");
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn down_main(ctx: &Context, file: &str) -> anyhow::Result<ExitCode> {
+    let plan = translation(file, false)?;
+    let store = image::open_store(ctx)?;
+    let state = containers::open_state(ctx)?;
+    let removed = play::down(ctx, &store, &state, &plan)?;
+    if !removed.is_empty() {
+        println!("Pods stopped:");
+        for id in &removed {
+            println!("{id}");
+        }
+        println!("Pods removed:");
+        for id in &removed {
+            println!("{id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn translation(file: &str, replace: bool) -> anyhow::Result<play::Translation> {
+    let mut text = String::new();
+    let limit = MAX_YAML_BYTES as u64 + 1;
+    if file == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_string(&mut text)?;
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| {
+            crate::engine::Error::bad_input(format!("opening kube YAML {file}: {e}"))
+        })?;
+        f.take(limit).read_to_string(&mut text).map_err(|e| {
+            crate::engine::Error::bad_input(format!("reading kube YAML {file}: {e}"))
+        })?;
+    }
+    let docs = kube::parse(&text)?;
+    Ok(play::translate(&docs, replace)?)
+}

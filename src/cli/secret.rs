@@ -1,0 +1,220 @@
+//! `secret create|ls|inspect|rm|exists`, Podman's flags, output and exit
+//! codes, on the engine's file-driver store.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use crate::config::Context;
+use crate::engine::secret::{MAX_SECRET_BYTES, Secret, SecretStore};
+use crate::engine::{ErrorKind, image};
+use crate::format::{OutputFormat, Template};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SecretCommand {
+    /// Create a new secret
+    Create(CreateArgs),
+    /// List secrets
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Inspect a secret
+    Inspect(InspectArgs),
+    /// Remove one or more secrets
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Check if a secret exists in local storage
+    Exists(ExistsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// Specify secret driver
+    #[arg(short, long, default_value = "file")]
+    driver: String,
+    /// Add labels to the secret (e.g. --label key=value)
+    #[arg(short, long)]
+    label: Vec<String>,
+    name: String,
+    /// A file to read the data from, or `-` for standard input
+    file: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LsArgs {
+    /// Format volume output using Go template
+    #[arg(long)]
+    format: Option<String>,
+    /// Do not print headers
+    #[arg(long)]
+    noheading: bool,
+    /// Print secret IDs only
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Format inspect output using Go template
+    #[arg(short, long)]
+    format: Option<String>,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    /// Remove all secrets
+    #[arg(short, long)]
+    all: bool,
+    /// Ignore errors when a specified secret is missing
+    #[arg(short, long)]
+    ignore: bool,
+    names: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExistsArgs {
+    name: String,
+}
+
+pub fn run(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
+    let store = image::open_store(ctx)?;
+    let secrets = SecretStore::new(store.root());
+    match cmd {
+        SecretCommand::Create(a) => {
+            let data = read_data(&a.file)?;
+            let labels = crate::spec::parse::hosts::key_values("--label", &a.label)?;
+            let s = secrets.create(&a.name, &a.driver, &data, labels)?;
+            println!("{}", s.id);
+        }
+        SecretCommand::Ls(a) => {
+            let list = secrets.list()?;
+            if a.quiet {
+                for s in &list {
+                    println!("{}", s.id);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let now = crate::host::time::now();
+            let rows: Vec<serde_json::Value> = list.iter().map(|s| ls_row(s, now)).collect();
+            let template = match OutputFormat::parse(a.format.as_deref())? {
+                OutputFormat::Json => {
+                    println!(
+                        "{}",
+                        crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                OutputFormat::Template(t) => t,
+                OutputFormat::Default => Template::parse(
+                    "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}",
+                )?,
+            };
+            let template = if a.noheading {
+                template.without_heading()
+            } else {
+                template
+            };
+            let headers = [
+                ("CreatedAt", "CREATED"),
+                ("UpdatedAt", "UPDATED"),
+                ("ID", "ID"),
+                ("Name", "NAME"),
+                ("Driver", "DRIVER"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            print!("{}", template.render_list(&rows, &headers)?);
+        }
+        SecretCommand::Inspect(a) => {
+            let mut rows = Vec::new();
+            let mut missing = None;
+            for n in &a.names {
+                match secrets.lookup(n) {
+                    Ok(s) => rows.push(secrets.inspect_view(&s)),
+                    Err(e) => missing = Some(e),
+                }
+            }
+            // Podman prints what it found, then fails for the rest.
+            match OutputFormat::parse(a.format.as_deref())? {
+                OutputFormat::Template(t) => {
+                    print!("{}", t.render_list(&rows, &Default::default())?)
+                }
+                _ => println!(
+                    "{}",
+                    crate::format::to_json_pretty4(&serde_json::Value::Array(rows))
+                ),
+            }
+            if let Some(e) = missing {
+                return Err(e.context("inspecting secret").into());
+            }
+        }
+        SecretCommand::Rm(a) => {
+            let names: Vec<String> = if a.all {
+                if !a.names.is_empty() {
+                    bail!("when using the --all switch, you may not pass any secret names or IDs");
+                }
+                secrets.list()?.into_iter().map(|s| s.id).collect()
+            } else {
+                if a.names.is_empty() {
+                    bail!("`hutch secret rm` requires one or more secret names, or --all");
+                }
+                a.names.clone()
+            };
+            let mut failed = None;
+            for n in &names {
+                match secrets.remove(n) {
+                    Ok(s) => println!("{}", s.id),
+                    Err(e) if a.ignore && e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => {
+                        if let Some(prev) = failed.replace(e) {
+                            eprintln!("Error: {}", prev.text());
+                        }
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+        }
+        SecretCommand::Exists(a) => {
+            return Ok(match secrets.exists(&a.name)? {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::from(1),
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The data from a file or standard input, at most [`MAX_SECRET_BYTES`]
+/// (one byte more is read to tell "too large" from "just fits").
+fn read_data(file: &str) -> anyhow::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    let limit = MAX_SECRET_BYTES as u64 + 1;
+    if file == "-" {
+        std::io::stdin().lock().take(limit).read_to_end(&mut data)?;
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| {
+            crate::engine::Error::bad_input(format!("opening secret file {file}: {e}"))
+        })?;
+        f.take(limit).read_to_end(&mut data)?;
+    }
+    crate::engine::secret::check_size(data.len())?;
+    Ok(data)
+}
+
+/// A `secret ls` row: Podman's fields, times as "x ago".
+fn ls_row(s: &Secret, now: i64) -> serde_json::Value {
+    let ago = |ns: i64| crate::host::time::ago(ns.div_euclid(1_000_000_000), now);
+    serde_json::json!({
+        "ID": s.id,
+        "Name": s.name,
+        "Driver": s.driver,
+        "CreatedAt": ago(s.created_ns),
+        "UpdatedAt": ago(s.updated_ns),
+        "Spec": { "Name": s.name, "Driver": { "Name": s.driver }, "Labels": s.labels },
+    })
+}

@@ -1,0 +1,422 @@
+//! `kube play` and `kube down`: each Pod or Deployment document becomes one
+//! pod (Podman 4.3 plays one pod for a Deployment whatever its replicas),
+//! named `metadata.name`, with containers named `POD-CONTAINER`.
+//! [`translate`] is pure; [`play`] and [`down`] call the pod and container
+//! engine.
+
+use std::collections::BTreeMap;
+
+use crate::config::Context;
+use crate::engine::container::create::{CreateOptions, create as create_container};
+use crate::engine::pod::create::{PodCreateOptions, create as create_pod};
+use crate::engine::pod::{self, DEFAULT_SHARE, PodConfig};
+use crate::engine::state::State;
+use crate::engine::{Error, Result};
+use crate::spec::{ContainerSpec, Mount, MountSource, RestartPolicy};
+use hutch_storage::Store;
+
+use super::types::{Container, Document, PodTemplate};
+
+/// One pod to make: its options and its containers' specs (`pod` left for
+/// [`play`] to fill with the new pod's ID).
+#[derive(Debug, Clone)]
+pub struct PodPlan {
+    pub pod: PodCreateOptions,
+    pub containers: Vec<ContainerSpec>,
+}
+
+/// What [`translate`] made of a file: the pods, and notes for the user
+/// (unsupported fields, replicas played as one).
+#[derive(Debug, Clone, Default)]
+pub struct Translation {
+    pub pods: Vec<PodPlan>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlayOptions {
+    /// `--start` (default true).
+    pub start: bool,
+    /// `--replace`: pods of the same names are removed first.
+    pub replace: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlayedPod {
+    pub id: String,
+    pub containers: Vec<String>,
+}
+
+/// The pods and containers the documents describe.
+pub fn translate(docs: &[Document], replace: bool) -> Result<Translation> {
+    let mut out = Translation::default();
+    let unsupported: Vec<String> = docs.iter().flat_map(|d| d.unsupported()).collect();
+    if !unsupported.is_empty() {
+        out.warnings.push(format!(
+            "fields not supported by hutch, ignored: {}",
+            unsupported.join(", ")
+        ));
+    }
+    for d in docs {
+        let (template, name) = match d {
+            Document::Pod(t) => (t, t.metadata.name.clone()),
+            Document::Deployment { metadata, spec } => {
+                if spec.replicas.is_some_and(|r| r > 1) {
+                    out.warnings.push(format!(
+                        "Deployment {}: {} replicas asked for, one pod played (as Podman does)",
+                        metadata.name,
+                        spec.replicas.unwrap_or(1)
+                    ));
+                }
+                (&spec.template, metadata.name.clone())
+            }
+            _ => continue,
+        };
+        if name.is_empty() {
+            return Err(Error::bad_input("a Pod or Deployment has no metadata.name"));
+        }
+        out.pods.push(pod_plan(docs, template, &name, replace)?);
+    }
+    Ok(out)
+}
+
+fn pod_plan(docs: &[Document], t: &PodTemplate, name: &str, replace: bool) -> Result<PodPlan> {
+    let mut config = PodConfig {
+        labels: t.metadata.labels.clone(),
+        infra: true,
+        share: DEFAULT_SHARE.iter().map(|s| s.to_string()).collect(),
+        hostname: t.spec.hostname.clone(),
+        ..PodConfig::default()
+    };
+    let mut containers = Vec::new();
+    if t.spec.containers.is_empty() {
+        return Err(Error::bad_input(format!("pod {name} has no containers")));
+    }
+    for c in &t.spec.containers {
+        for p in &c.ports {
+            let Some(host) = p.host_port else { continue };
+            let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
+            let text = match &p.host_ip {
+                Some(ip) => format!("{ip}:{host}:{}/{proto}", p.container_port),
+                None => format!("{host}:{}/{proto}", p.container_port),
+            };
+            let mapping = hutch_rootless_net::PortMapping::parse(&text)
+                .map_err(|e| Error::bad_input(format!("container {}: port {text}: {e}", c.name)))?;
+            config.network.ports.push(mapping);
+        }
+        containers.push(container_spec(docs, t, name, c)?);
+    }
+    Ok(PodPlan {
+        pod: PodCreateOptions {
+            name: Some(name.to_owned()),
+            config,
+            replace,
+        },
+        containers,
+    })
+}
+
+fn container_spec(
+    docs: &[Document],
+    t: &PodTemplate,
+    pod: &str,
+    c: &Container,
+) -> Result<ContainerSpec> {
+    if c.name.is_empty() || c.image.is_empty() {
+        return Err(Error::bad_input(format!(
+            "pod {pod}: every container needs a name and an image"
+        )));
+    }
+    let mut env = Vec::new();
+    for from in &c.env_from {
+        let prefix = from.prefix.clone().unwrap_or_default();
+        if let Some(r) = &from.config_map_ref {
+            for (k, v) in config_map(docs, &r.name, r.optional)? {
+                env.push(format!("{prefix}{k}={v}"));
+            }
+        }
+        if let Some(r) = &from.secret_ref {
+            for (k, v) in secret(docs, &r.name, r.optional)? {
+                env.push(format!("{prefix}{k}={}", String::from_utf8_lossy(&v)));
+            }
+        }
+    }
+    for e in &c.env {
+        let value = match (&e.value, &e.value_from) {
+            (Some(v), _) => Some(v.clone()),
+            (None, Some(from)) => {
+                if let Some(r) = &from.config_map_key_ref {
+                    config_map(docs, &r.name, r.optional)?.get(&r.key).cloned()
+                } else if let Some(r) = &from.secret_key_ref {
+                    secret(docs, &r.name, r.optional)?
+                        .get(&r.key)
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                } else {
+                    None
+                }
+            }
+            (None, None) => Some(String::new()),
+        };
+        if let Some(v) = value {
+            env.retain(|x: &String| x.split_once('=').map(|p| p.0) != Some(e.name.as_str()));
+            env.push(format!("{}={v}", e.name));
+        }
+    }
+    let mut mounts = Vec::new();
+    for m in &c.volume_mounts {
+        let v = t
+            .spec
+            .volumes
+            .iter()
+            .find(|v| v.name == m.name)
+            .ok_or_else(|| {
+                Error::bad_input(format!(
+                    "container {}: volumeMount {:?} names no volume of the pod",
+                    c.name, m.name
+                ))
+            })?;
+        let source = if let Some(h) = &v.host_path {
+            MountSource::Bind(h.path.clone().into())
+        } else if let Some(pvc) = &v.persistent_volume_claim {
+            MountSource::Named(pvc.claim_name.clone())
+        } else if v.empty_dir.is_some() {
+            MountSource::Anonymous
+        } else {
+            return Err(Error::bad_input(format!(
+                "volume {:?}: only hostPath, persistentVolumeClaim and emptyDir are supported",
+                v.name
+            )));
+        };
+        let mut options = Vec::new();
+        if m.read_only == Some(true) {
+            options.push("ro".to_owned());
+        }
+        mounts.push(Mount {
+            source,
+            destination: m.mount_path.clone(),
+            options,
+        });
+    }
+    let sc = c
+        .security_context
+        .as_ref()
+        .or(t.spec.security_context.as_ref());
+    let caps = sc.and_then(|s| s.capabilities.clone()).unwrap_or_default();
+    let restart = match t.spec.restart_policy.as_deref() {
+        None | Some("Always") => RestartPolicy::Always,
+        Some("OnFailure") => RestartPolicy::OnFailure(0),
+        Some("Never") => RestartPolicy::No,
+        Some(other) => {
+            return Err(Error::bad_input(format!(
+                "restartPolicy {other:?}: use Always, OnFailure or Never"
+            )));
+        }
+    };
+    let labels = t.metadata.labels.clone();
+    // Kubernetes' command replaces the image's ENTRYPOINT, args its CMD; a
+    // command without args ignores the image's CMD too, so the whole argv
+    // goes in `command` with the entrypoint cleared (the engine takes the
+    // image's CMD whenever `command` is empty).
+    let (entrypoint, command) = match (c.command.is_empty(), c.args.is_empty()) {
+        (true, _) => (None, c.args.clone()),
+        (false, true) => (Some(Vec::new()), c.command.clone()),
+        (false, false) => (Some(c.command.clone()), c.args.clone()),
+    };
+    Ok(ContainerSpec {
+        image: c.image.clone(),
+        name: Some(format!("{pod}-{}", c.name)),
+        entrypoint,
+        command,
+        env,
+        workdir: c.working_dir.clone(),
+        user: sc.and_then(|s| {
+            s.run_as_user.map(|u| match s.run_as_group {
+                Some(g) => format!("{u}:{g}"),
+                None => u.to_string(),
+            })
+        }),
+        read_only: sc.and_then(|s| s.read_only_root_filesystem) == Some(true),
+        privileged: sc.and_then(|s| s.privileged) == Some(true),
+        cap_add: caps.add,
+        cap_drop: caps.drop,
+        mounts,
+        restart,
+        labels,
+        annotations: t.metadata.annotations.clone(),
+        ..ContainerSpec::default()
+    })
+}
+
+fn config_map(
+    docs: &[Document],
+    name: &str,
+    optional: Option<bool>,
+) -> Result<BTreeMap<String, String>> {
+    for d in docs {
+        if let Document::ConfigMap { metadata, data } = d
+            && metadata.name == name
+        {
+            return Ok(data.clone());
+        }
+    }
+    missing("ConfigMap", name, optional).map(|()| BTreeMap::new())
+}
+
+fn secret(
+    docs: &[Document],
+    name: &str,
+    optional: Option<bool>,
+) -> Result<BTreeMap<String, Vec<u8>>> {
+    for d in docs {
+        if let Document::Secret { metadata, data } = d
+            && metadata.name == name
+        {
+            return Ok(data.clone());
+        }
+    }
+    missing("Secret", name, optional).map(|()| BTreeMap::new())
+}
+
+fn missing(kind: &str, name: &str, optional: Option<bool>) -> Result<()> {
+    if optional == Some(true) {
+        return Ok(());
+    }
+    Err(Error::not_found(format!(
+        "{kind} {name:?} is not in the YAML: add it as a document (or mark the reference optional)"
+    )))
+}
+
+/// Makes (and, with `start`, starts) every pod of the translation.
+pub fn play(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    plan: &Translation,
+    opts: &PlayOptions,
+) -> Result<Vec<PlayedPod>> {
+    let mut played = Vec::new();
+    for p in &plan.pods {
+        let mut pod_opts = p.pod.clone();
+        pod_opts.replace = opts.replace;
+        let report = create_pod(ctx, store, state, &pod_opts)?;
+        let mut ids = Vec::new();
+        for spec in &p.containers {
+            let mut spec = spec.clone();
+            spec.pod = Some(report.id.clone());
+            let c = create_container(ctx, store, state, &spec, &CreateOptions::default())?;
+            ids.push(c.id);
+        }
+        if opts.start {
+            let pod = pod::lookup(state, &report.id)?;
+            if let Some(e) = pod::lifecycle::start_pod(ctx, store, state, &pod)?
+                .into_iter()
+                .next()
+            {
+                return Err(e.context(format!("starting pod {}", report.name)));
+            }
+        }
+        played.push(PlayedPod {
+            id: report.id,
+            containers: ids,
+        });
+    }
+    Ok(played)
+}
+
+/// Removes the pods the documents name, with their containers (stopped at
+/// once); volumes stay, as in Podman. Returns the removed pods' IDs.
+pub fn down(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    plan: &Translation,
+) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for p in &plan.pods {
+        let Some(name) = &p.pod.name else { continue };
+        let Ok(pod) = pod::lookup(state, name) else {
+            continue;
+        };
+        crate::engine::pod::remove::remove_one(ctx, store, state, &pod, true, Some(0))?;
+        removed.push(pod.id);
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+kind: ConfigMap
+metadata: {name: cfg}
+data: {MODE: fast, LEVEL: "3"}
+---
+kind: Secret
+metadata: {name: creds}
+stringData: {PASSWORD: s3cr3t}
+---
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      restartPolicy: OnFailure
+      containers:
+      - name: srv
+        image: localhost/busybox
+        command: [httpd]
+        args: ["-f"]
+        env:
+        - {name: A, value: "1"}
+        - name: M
+          valueFrom: {configMapKeyRef: {name: cfg, key: MODE}}
+        envFrom:
+        - {secretRef: {name: creds}, prefix: S_}
+        ports: [{containerPort: 80, hostPort: 18080}]
+        volumeMounts: [{name: data, mountPath: /data, readOnly: true}]
+        securityContext: {runAsUser: 1000, privileged: false}
+      volumes:
+      - {name: data, persistentVolumeClaim: {claimName: vol}}
+"#;
+
+    #[test]
+    fn deployment_becomes_one_pod() {
+        let docs = super::super::parse(FILE).unwrap();
+        let t = translate(&docs, false).unwrap();
+        assert_eq!(t.pods.len(), 1);
+        assert!(t.warnings.iter().any(|w| w.contains("2 replicas")));
+        let p = &t.pods[0];
+        assert_eq!(p.pod.name.as_deref(), Some("web"));
+        assert_eq!(p.pod.config.network.ports[0].host_port, 18080);
+        let c = &p.containers[0];
+        assert_eq!(c.name.as_deref(), Some("web-srv"));
+        assert_eq!(c.entrypoint.as_deref(), Some(&["httpd".to_owned()][..]));
+        assert_eq!(c.command, ["-f"]);
+        let only_command = super::super::parse(
+            "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: i, command: [sleep, '9']}\n",
+        )
+        .unwrap();
+        let c2 = &translate(&only_command, false).unwrap().pods[0].containers[0];
+        assert_eq!(c2.entrypoint, Some(Vec::new()));
+        assert_eq!(c2.command, ["sleep", "9"]);
+        assert_eq!(c.env, ["S_PASSWORD=s3cr3t", "A=1", "M=fast"]);
+        assert_eq!(c.user.as_deref(), Some("1000"));
+        assert_eq!(c.restart, RestartPolicy::OnFailure(0));
+        assert_eq!(c.mounts[0].source, MountSource::Named("vol".into()));
+        assert_eq!(c.mounts[0].options, ["ro"]);
+    }
+
+    #[test]
+    fn missing_references_refused() {
+        let docs = super::super::parse(
+            "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: i\n    envFrom: [{configMapRef: {name: nope}}]\n",
+        )
+        .unwrap();
+        let e = translate(&docs, false).unwrap_err();
+        assert_eq!(e.kind(), crate::engine::ErrorKind::NotFound);
+        assert!(e.text().contains("ConfigMap \"nope\""));
+    }
+}
