@@ -245,3 +245,16 @@ proptest! {
         let _ = registry.resolve(&["vendor.com/gpu=all".to_owned()]);
     }
 }
+
+proptest! {
+    /// Kubernetes YAML as `kube play` reads it: documents or an error,
+    /// never a panic; what parsed lists its unsupported fields.
+    #[test]
+    fn kubernetes_yaml(s in texty("apiVersion: v1\nkind: PodDeploymentConfigMapmetadataname: spec:containers:- image:envports{}[]\"'#&*|>-\n ")) {
+        if let Ok(docs) = hutch::engine::kube::types::parse(&s) {
+            for d in &docs {
+                let _ = d.unsupported();
+            }
+        }
+    }
+}
