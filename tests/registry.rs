@@ -95,11 +95,37 @@ fn push_then_pull_round_trip_keeps_digests() {
     let out = env.run(["pull", &remote]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), id, "pull prints the image id");
-    assert!(
-        !stderr(&out).contains("Copying blob"),
-        "quiet when piped: {}",
-        stderr(&out)
+    // Podman's lines when stderr is not a terminal: blobs, then the
+    // config, by full digest.
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&format!("Trying to pull {remote}...").as_str()),
+        "{err}"
     );
+    assert_eq!(
+        lines.get(1),
+        Some(&"Getting image source signatures"),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Copying blob sha256:") && l.len() == 84),
+        "{err}"
+    );
+    assert_eq!(
+        &lines[lines.len() - 3..],
+        [
+            format!("Copying config sha256:{id}").as_str(),
+            "Writing manifest to image destination",
+            "Storing signatures"
+        ],
+        "{err}"
+    );
+    let out = env.run(["pull", "-q", &remote]);
+    assert_eq!(stderr(&out), "", "-q: nothing but the id");
     assert_eq!(
         env.ok([
             "image",

@@ -1,6 +1,7 @@
-//! Transfer progress: a bar per layer when stderr is a terminal; nothing
-//! when it is piped or with `-q`, so logs and scripts get only the image id
-//! on stdout.
+//! Transfer progress: a bar per layer when stderr is a terminal; Podman's
+//! plain lines when it is not (`Copying blob sha256:…` once per blob, as
+//! containers/image prints them without a terminal); nothing with `-q`.
+//! stdout gets only the image id either way.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -15,21 +16,27 @@ pub struct Progress {
     multi: MultiProgress,
     announced: bool,
     verb: &'static str,
+    /// Without a terminal: the config's line, printed after the blobs'
+    /// (Podman's order; hutch fetches the config first).
+    config_line: Option<String>,
 }
 
 #[derive(PartialEq, Eq)]
 enum Mode {
     Quiet,
     Bars,
+    Lines,
 }
 
 impl Progress {
     /// `verb`: "Trying to pull" or "Pushing", said once per reference.
     pub fn new(quiet: bool, verb: &'static str) -> Progress {
-        let mode = if quiet || !std::io::stderr().is_terminal() {
+        let mode = if quiet {
             Mode::Quiet
-        } else {
+        } else if std::io::stderr().is_terminal() {
             Mode::Bars
+        } else {
+            Mode::Lines
         };
         Progress {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
@@ -37,6 +44,7 @@ impl Progress {
             bars: HashMap::new(),
             announced: false,
             verb,
+            config_line: None,
         }
     }
 
@@ -46,8 +54,34 @@ impl Progress {
         }
         if !self.announced {
             self.announced = true;
-            self.line(format!("{} {reference}...", self.verb));
+            // Podman's push says nothing before its signatures line.
+            if self.mode == Mode::Bars || self.verb != "Pushing" {
+                self.line(format!("{} {reference}...", self.verb));
+            }
             self.line("Getting image source signatures".to_owned());
+        }
+        if self.mode == Mode::Lines {
+            // One line per blob and config, the full digest, whatever
+            // happened to it: containers/image's output without a terminal.
+            match e {
+                ProgressEvent::LayerStart { digest, .. }
+                | ProgressEvent::LayerSkipped { digest } => {
+                    self.line(format!("Copying blob {digest}"))
+                }
+                ProgressEvent::ConfigCopied { digest }
+                | ProgressEvent::ConfigSkipped { digest } => {
+                    self.config_line = Some(format!("Copying config {digest}"));
+                }
+                ProgressEvent::ManifestDone { .. } => {
+                    if let Some(config) = self.config_line.take() {
+                        self.line(config);
+                    }
+                    self.line("Writing manifest to image destination".to_owned());
+                    self.line("Storing signatures".to_owned());
+                }
+                ProgressEvent::LayerBytes { .. } | ProgressEvent::LayerDone { .. } => {}
+            }
+            return;
         }
         match e {
             ProgressEvent::LayerStart { digest, size } => {
@@ -84,7 +118,8 @@ impl Progress {
                 digest.short()
             )),
             ProgressEvent::ManifestDone { .. } => {
-                self.line("Writing manifest to image destination".to_owned())
+                self.line("Writing manifest to image destination".to_owned());
+                self.line("Storing signatures".to_owned());
             }
         }
     }
@@ -95,6 +130,7 @@ impl Progress {
             Mode::Bars => {
                 let _ = self.multi.println(text);
             }
+            Mode::Lines => eprintln!("{text}"),
         }
     }
 }
