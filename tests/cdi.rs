@@ -23,6 +23,9 @@ fn cdi_env() -> Cdi {
     std::fs::create_dir(&hook_dir).unwrap();
     chown(&hook_dir, env.user.uid, env.user.gid);
     let hook_out = hook_dir.join("ran");
+    // The hook reads the state the runtime writes on its stdin, as real
+    // hooks do: one that exits first can make crun fail with "writing to
+    // pipe: Broken pipe" (seen under load).
     std::fs::write(
         dir.join("example.yaml"),
         format!(
@@ -34,7 +37,7 @@ containerEdits:
   hooks:
     - hookName: createRuntime
       path: /bin/sh
-      args: ["sh", "-c", "echo ran >> {}"]
+      args: ["sh", "-c", "cat >/dev/null; echo ran >> {}"]
 devices:
   - name: "0"
     containerEdits:

@@ -160,29 +160,49 @@ impl State {
             path: path.clone(),
             source,
         };
-        let mut conn = Connection::open(&path).map_err(open_err)?;
-        conn.busy_handler(Some(busy_wait())).map_err(open_err)?;
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            .map_err(open_err)?;
-        // By default the last connection to close checkpoints the WAL into
-        // the main file, with fsyncs: 5-15 ms added to every short command.
-        // The automatic checkpoint (every 1000 pages, by whichever writer
-        // crosses it) keeps the WAL bounded without that.
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-            .map_err(open_err)?;
-        if !schema::ready(&conn).map_err(open_err)? {
+        let connect = || -> rusqlite::Result<(Connection, bool)> {
+            let mut conn = Connection::open(&path)?;
+            conn.busy_handler(Some(busy_wait()))?;
+            conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+            // By default the last connection to close checkpoints the WAL
+            // into the main file, with fsyncs: 5-15 ms added to every short
+            // command. The automatic checkpoint (every 1000 pages, by
+            // whichever writer crosses it) keeps the WAL bounded without
+            // that.
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+            let ready = schema::ready(&conn)?;
+            Ok((conn, ready))
+        };
+        let locks = dir.join(lock::LOCKS_DIR);
+        let init = locks.join("database-init.lock");
+        let init_lock = || {
+            lock::lock_file(&locks, &init, true).map_err(|source| StateError::InitLock {
+                path: init.clone(),
+                source,
+            })
+        };
+        let (conn, ready) = match connect() {
+            Ok(c) => c,
+            // A new database that another process is switching to WAL at
+            // this moment can fail a plain read with an I/O error (its
+            // rollback journal deleted under this one: SQLITE_IOERR_
+            // DELETE_NOENT, seen with an API service and CLI users starting
+            // together): once more, after that process is done.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::SystemIoFailure =>
+            {
+                let _init = init_lock()?;
+                connect().map_err(open_err)?
+            }
+            Err(e) => return Err(open_err(e)),
+        };
+        if !ready {
             // First use or an upgrade: one process at a time. Two
             // connections switching a new file to WAL at once both hold a
             // shared lock and want an exclusive one; SQLite breaks that
             // deadlock by answering SQLITE_BUSY at once, without the busy
             // handler, so waiting has to happen here.
-            let locks = dir.join(lock::LOCKS_DIR);
-            let init = locks.join("database-init.lock");
-            let _init =
-                lock::lock_file(&locks, &init, true).map_err(|source| StateError::InitLock {
-                    path: init.clone(),
-                    source,
-                })?;
+            let _init = init_lock()?;
             // WAL lets readers run beside the one writer; the mode is
             // stored in the file, so this happens once. NORMAL
             // synchronisation (set above) is crash-safe in WAL mode: a power
