@@ -284,10 +284,11 @@ impl OciRuntime {
             let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
                 continue;
             };
-            if pid as u32 == own
-                || !std::fs::metadata(e.path())
-                    .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == me)
-            {
+            // The owner from `status`, not the directory's: a runtime
+            // child that made itself non-dumpable (crun's init while it
+            // sets the container up) has its /proc directory owned by the
+            // initial namespace's root, which reads as `nobody` here.
+            if pid as u32 == own || real_uid(pid) != Some(me) {
                 continue;
             }
             let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
@@ -378,6 +379,19 @@ fn runtime_process_of(pid: i32, id: &str) -> bool {
 
 /// The useful line of a runtime's stderr (the monitor needs it too).
 pub use hutch_monitor::frame::runtime_message;
+
+/// The real uid of process `pid` as this process's user namespace sees it
+/// (`/proc/PID/status`'s `Uid:` line).
+fn real_uid(pid: i32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
 
 #[cfg(test)]
 mod tests {
