@@ -274,7 +274,7 @@ impl OciRuntime {
     /// SIGKILLs this user's processes that run the runtime's program for
     /// container `id` (found by program and argument, owner checked):
     /// what a killed `create` forked before it recorded anything.
-    fn kill_unrecorded(&self, id: &str) {
+    pub fn kill_unrecorded(&self, id: &str) {
         let me = rustix::process::geteuid().as_raw();
         let Ok(procs) = std::fs::read_dir("/proc") else {
             return;

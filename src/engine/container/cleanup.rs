@@ -75,6 +75,14 @@ pub fn cleanup(
                 .stderr(Stdio::piped())
                 .spawn()
         });
+    // A runtime `create` killed half way (the monitor saw it fail) leaves
+    // the child it forked holding the container's pipes and mount, and no
+    // runtime state names it (found by the kill-anywhere harness).
+    if opts.created
+        && let Ok((runtime, _)) = super::oci_runtime(ctx, Some(&row.runtime), no_cgroup)
+    {
+        runtime.kill_unrecorded(id);
+    }
     let _ = store.unmount_container(id);
     network::teardown(ctx, id);
     let _ = std::fs::remove_file(&paths.attach);
