@@ -81,6 +81,21 @@ impl Hold {
     }
 }
 
+/// A response body's stream of the chunks `rx` receives, holding the
+/// service busy until the body ends (a log, events, an export, a pull's
+/// progress...).
+pub fn held_stream(
+    shared: &Shared,
+    mut rx: tokio::sync::mpsc::Receiver<axum::body::Bytes>,
+) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::convert::Infallible>> + Send + 'static
+{
+    let hold = Hold::new(shared);
+    futures_util::stream::poll_fn(move |cx| {
+        let _ = &hold;
+        rx.poll_recv(cx).map(|b| b.map(Ok))
+    })
+}
+
 impl Drop for Hold {
     fn drop(&mut self) {
         self.0.idle.ended();

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use super::containers::{blocking, flag, open};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::{Shared, held_stream};
 use crate::engine;
 use crate::engine::container::copy::{self, CopyRequest, Location};
 use crate::engine::container::inspect::rfc3339_nano;
@@ -138,7 +138,7 @@ pub async fn get(
     let path = path_of(&q, flavor)?;
     // Errors (not found...) as a status, before the stream starts.
     let s = stat(&shared, flavor, id.clone(), path.clone()).await?;
-    let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE);
+    let (tx, rx) = mpsc::channel::<Bytes>(QUEUE);
     let ctx = shared.ctx.clone();
     tokio::task::spawn_blocking(move || {
         let Ok((store, state)) = open(&ctx) else {
@@ -170,12 +170,7 @@ pub async fn get(
             tracing::warn!("archive of {}: {e}", req_name(&req));
         }
     });
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx)
-            .map(|b| b.map(Ok::<_, std::convert::Infallible>))
-    });
+    let body = held_stream(&shared, rx);
     let mut resp = Response::new(Body::from_stream(body));
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,

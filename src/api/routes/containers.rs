@@ -17,7 +17,7 @@ use super::create_body;
 use crate::api::error::ApiError;
 use crate::api::hijack::frame;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::{Hold, Shared, held_stream};
 use crate::engine::container::create::{self, CreateOptions, PullPolicy};
 use crate::engine::container::inspect;
 use crate::engine::container::kill::{self, KillOptions};
@@ -670,8 +670,52 @@ pub async fn logs(
         tail,
         follow: flag(&q, "follow", flavor)?,
     };
+    let (ready_rx, rx) = read_logs(&shared, id, opts, (out, err), timestamps, true);
+    let tty = match ready_rx.await {
+        Ok(Ok(tty)) => tty,
+        Ok(Err(e)) => return Err(ApiError::from_engine(&e, flavor)),
+        Err(_) => {
+            return Err(ApiError::from_engine(
+                &Error::internal("reading the log ended unexpectedly"),
+                flavor,
+            ));
+        }
+    };
+    let body = held_stream(&shared, rx);
+    let multiplexed = !tty && !matches!(flavor, ApiVersion::Docker(1, m) if m < 42);
+    let kind = if multiplexed {
+        "application/vnd.docker.multiplexed-stream"
+    } else {
+        "application/vnd.docker.raw-stream"
+    };
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, kind)],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// Reads a container's log on a blocking thread, as the Docker and libpod
+/// logs routes stream it: lines of the chosen streams (`out`, `err`),
+/// with timestamps if asked, each in the 8-byte frame, or raw for a TTY
+/// container when `raw_tty` (Docker's rule; libpod frames always). The
+/// first receiver says whether the log opened (and whether the container
+/// has a TTY), the second carries the chunks until the end or the client
+/// hangs up.
+pub(super) fn read_logs(
+    shared: &Shared,
+    id: String,
+    opts: LogsOptions,
+    (out, err): (bool, bool),
+    timestamps: bool,
+    raw_tty: bool,
+) -> (
+    tokio::sync::oneshot::Receiver<engine::Result<bool>>,
+    tokio::sync::mpsc::Receiver<Bytes>,
+) {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<engine::Result<bool>>();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(LOG_QUEUE);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(LOG_QUEUE);
     let ctx = shared.ctx.clone();
     tokio::task::spawn_blocking(move || {
         let opened = open(&ctx).and_then(|(store, state)| {
@@ -713,7 +757,7 @@ pub async fn logs(
                 }
                 text.push_str(&l.text);
                 text.push('\n');
-                if tty {
+                if tty && raw_tty {
                     chunk.extend_from_slice(text.as_bytes());
                 } else {
                     chunk.extend(frame(n, text.as_bytes()));
@@ -725,33 +769,7 @@ pub async fn logs(
             }
         }
     });
-    let tty = match ready_rx.await {
-        Ok(Ok(tty)) => tty,
-        Ok(Err(e)) => return Err(ApiError::from_engine(&e, flavor)),
-        Err(_) => {
-            return Err(ApiError::from_engine(
-                &Error::internal("reading the log ended unexpectedly"),
-                flavor,
-            ));
-        }
-    };
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
-    let multiplexed = !tty && !matches!(flavor, ApiVersion::Docker(1, m) if m < 42);
-    let kind = if multiplexed {
-        "application/vnd.docker.multiplexed-stream"
-    } else {
-        "application/vnd.docker.raw-stream"
-    };
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, kind)],
-        Body::from_stream(body),
-    )
-        .into_response())
+    (ready_rx, rx)
 }
 
 #[cfg(test)]

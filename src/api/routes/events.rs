@@ -2,7 +2,6 @@
 //! JSON messages) and `GET /system/df`.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -14,7 +13,7 @@ use serde_json::{Value, json};
 use super::containers::{blocking, filters, open};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::{Shared, held_stream};
 use crate::engine::container::events::{EventStream, EventsOptions, parse_time};
 use crate::engine::container::list::{self as clist, ListOptions};
 use crate::engine::image::list as ilist;
@@ -101,7 +100,7 @@ pub async fn events(
         until: when("until")?,
     };
     opts.validate().map_err(|e| bad(flavor, e.text()))?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(EVENT_QUEUE);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(EVENT_QUEUE);
     let ctx = shared.ctx.clone();
     tokio::task::spawn_blocking(move || {
         let Ok((_, state)) = open(&ctx) else {
@@ -139,11 +138,7 @@ pub async fn events(
             std::thread::sleep(EVENT_POLL);
         }
     });
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
+    let body = held_stream(&shared, rx);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],

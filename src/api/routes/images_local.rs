@@ -4,7 +4,6 @@
 //! `/images/{name...}/{action}` is one catch-all route split here.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::io::{Read, Write};
 
 use axum::body::{Body, Bytes};
@@ -18,7 +17,7 @@ use super::containers::{blocking, filters, flag};
 use super::images_registry;
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::{Shared, held_stream};
 use crate::engine::image::{self, history, prune, remove, transfer};
 use crate::engine::{self, Error};
 use hutch_storage::images::ImageRecord;
@@ -276,7 +275,7 @@ async fn save(
             .collect::<engine::Result<Vec<_>>>()
     })
     .await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(ARCHIVE_QUEUE);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(ARCHIVE_QUEUE);
     let ctx = shared.ctx.clone();
     tokio::task::spawn_blocking(move || {
         let mut out = std::io::BufWriter::with_capacity(256 << 10, BodyWriter(tx));
@@ -293,11 +292,7 @@ async fn save(
             tracing::warn!("saving images: {}", e.text());
         }
     });
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
+    let body = held_stream(&shared, rx);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/x-tar")],

@@ -6,7 +6,6 @@
 //! operation the CLI calls.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -15,16 +14,16 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::containers::{blocking, filters, flag, open};
+use super::containers::{blocking, filters, flag, open, read_logs};
 use super::libpod_create;
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::{Hold, Shared, held_stream};
 use crate::engine::container::create::{self, CreateOptions, PullPolicy};
 use crate::engine::container::events::parse_time;
 use crate::engine::container::inspect;
 use crate::engine::container::list::{self, ListOptions};
-use crate::engine::container::logs::{LogStream, LogsOptions};
+use crate::engine::container::logs::LogsOptions;
 use crate::engine::container::pause::{self, PauseOptions};
 use crate::engine::container::remove::{self, RemoveOptions};
 use crate::engine::container::restart::{self, RestartOptions};
@@ -36,7 +35,6 @@ use crate::engine::container::wait::{self, Condition};
 use crate::engine::state::ContainerState;
 use crate::engine::{self, Error};
 use crate::host::time;
-use crate::runtime::logfile::Stream;
 
 type Q = Query<HashMap<String, String>>;
 /// Queries with repeated keys (`condition`, `images`).
@@ -347,17 +345,6 @@ fn log_time(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiEr
     Ok(Some(ns).filter(|n| *n > 0))
 }
 
-/// Docker's stdout/stderr framing, which libpod's log stream always uses
-/// (Podman's client reads the 8-byte header even for a TTY container).
-fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-    let mut out = Vec::with_capacity(payload.len() + 8);
-    out.extend_from_slice(&[stream, 0, 0, 0]);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&payload[..len as usize]);
-    out
-}
-
 /// `GET /libpod/containers/{id}/logs?stdout=&stderr=&follow=&since=&until=&timestamps=&tail=`.
 pub async fn logs(
     State(shared): State<Shared>,
@@ -385,59 +372,10 @@ pub async fn logs(
         tail,
         follow: flag(&q, "follow", LP)?,
     };
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<engine::Result<()>>();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(LOG_QUEUE);
-    let ctx = shared.ctx.clone();
-    tokio::task::spawn_blocking(move || {
-        let opened = open(&ctx).and_then(|(store, state)| {
-            state.container(&id)?;
-            Ok((store, state))
-        });
-        let (store, state) = match opened {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = ready_tx.send(Err(e));
-                return;
-            }
-        };
-        let mut stream = match LogStream::open(&ctx, &store, &state, &id, &opts) {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = ready_tx.send(Err(e));
-                return;
-            }
-        };
-        if ready_tx.send(Ok(())).is_err() {
-            return;
-        }
-        while let Ok(Some(lines)) = stream.next_batch() {
-            let mut chunk = Vec::new();
-            for l in lines {
-                let (wanted, n) = match l.stream {
-                    Stream::Stdout => (out, 1),
-                    Stream::Stderr => (err, 2),
-                };
-                if !wanted {
-                    continue;
-                }
-                let mut text = String::new();
-                if timestamps {
-                    let ns = i64::try_from(l.time_ns).ok();
-                    text.push_str(&inspect::rfc3339_nano(ns));
-                    text.push(' ');
-                }
-                text.push_str(&l.text);
-                text.push('\n');
-                chunk.extend(frame(n, text.as_bytes()));
-            }
-            if !chunk.is_empty() && tx.blocking_send(Bytes::from(chunk)).is_err() {
-                // The client hung up.
-                return;
-            }
-        }
-    });
+    // Podman's service frames every line, a TTY container's too.
+    let (ready_rx, rx) = read_logs(&shared, id, opts, (out, err), timestamps, false);
     match ready_rx.await {
-        Ok(Ok(())) => {}
+        Ok(Ok(_)) => {}
         Ok(Err(e)) => return Err(ApiError::from_engine(&e, LP)),
         Err(_) => {
             return Err(ApiError::from_engine(
@@ -446,11 +384,7 @@ pub async fn logs(
             ));
         }
     }
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
+    let body = held_stream(&shared, rx);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/octet-stream")],
@@ -668,7 +602,7 @@ pub async fn stats(State(shared): State<Shared>, Query(q): Pairs) -> Result<Resp
             _ => {}
         }
     }
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(LOG_QUEUE);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(LOG_QUEUE);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<engine::Result<()>>();
     let ctx = shared.ctx.clone();
     tokio::task::spawn_blocking(move || {
@@ -713,11 +647,7 @@ pub async fn stats(State(shared): State<Shared>, Query(q): Pairs) -> Result<Resp
             ));
         }
     }
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
+    let body = held_stream(&shared, rx);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
@@ -761,6 +691,5 @@ mod tests {
         assert_eq!(go_duration("2"), Some(Duration::from_secs(2)));
         assert_eq!(go_duration("5x"), None);
         assert_eq!(go_duration("ms"), None);
-        assert_eq!(frame(1, b"a"), [1, 0, 0, 0, 0, 0, 0, 1, b'a']);
     }
 }

@@ -2,7 +2,6 @@
 //! stream of JSON lines) and `system/df`.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 use super::containers::{blocking, filters, flag, open};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::{Shared, held_stream};
 use crate::engine::container::events::{EventStream, EventsOptions, parse_time};
 use crate::engine::container::inspect::rfc3339_nano;
 use crate::engine::container::list::{self, ListOptions};
@@ -142,7 +141,7 @@ pub async fn events(State(shared): State<Shared>, Query(q): Q) -> Result<Respons
         until: event_time(&q, "until")?,
     };
     opts.validate().map_err(|e| ApiError::from_engine(&e, LP))?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(EVENT_QUEUE);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(EVENT_QUEUE);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<engine::Result<()>>();
     let ctx = shared.ctx.clone();
     tokio::task::spawn_blocking(move || {
@@ -203,11 +202,7 @@ pub async fn events(State(shared): State<Shared>, Query(q): Q) -> Result<Respons
             ));
         }
     }
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
+    let body = held_stream(&shared, rx);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],

@@ -3,7 +3,6 @@
 //! operations the CLI's `top`, `stats`, `diff` and `export` call.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use super::attach::long_lived;
 use super::containers::{blocking, flag, open};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::{Shared, held_stream};
 use crate::engine::container::changes::{self, Kind};
 use crate::engine::container::export;
 use crate::engine::container::inspect::rfc3339_nano;
@@ -132,7 +131,7 @@ pub async fn export(
         state.container(&name).map(|_| ()).map_err(Into::into)
     })
     .await?;
-    let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE);
+    let (tx, rx) = mpsc::channel::<Bytes>(QUEUE);
     let ctx = shared.ctx.clone();
     tokio::task::spawn_blocking(move || {
         let Ok((store, state)) = open(&ctx) else {
@@ -150,11 +149,7 @@ pub async fn export(
             tracing::warn!("export of {id}: {e}");
         }
     });
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
+    let body = held_stream(&shared, rx);
     let mut resp = Response::new(Body::from_stream(body));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -257,7 +252,7 @@ pub async fn stats(
         ));
     }
     let ctx = shared.ctx.clone();
-    let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE);
+    let (tx, rx) = mpsc::channel::<Bytes>(QUEUE);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     long_lived("hutch-stats", move || {
         let opened = open(&ctx).and_then(|(_store, state)| {
@@ -320,11 +315,7 @@ pub async fn stats(
             ));
         }
     }
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
+    let body = held_stream(&shared, rx);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
