@@ -304,9 +304,10 @@ fn noheading() {
         "--format",
         "table {{.Repository}}\t{{.Tag}}",
     ]);
-    // podman lists its default network, hutch has none yet (a separate
-    // difference): only the missing header and the new network compare.
+    // Both list the default network `podman` and the new one (ids differ).
     p.same(&["network", "create", "n1"]);
+    p.same(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    p.same(&["network", "ls", "-q"]);
     for out in [
         p.hutch(&["network", "ls", "--noheading"]),
         p.podman(&["network", "ls", "--noheading"]),
