@@ -51,6 +51,17 @@ pub enum ImageCommand {
     Untag(UntagArgs),
     /// Build an image using instructions from Containerfiles
     Build(super::build::BuildArgs),
+    /// Copy an image into a shared read-only store (storage.conf additionalimagestores of other users)
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The shared store's directory (made if missing)
+    #[arg(long)]
+    store: std::path::PathBuf,
+    /// The image to publish
+    image: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -175,6 +186,7 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Unmount(a) => unmount(ctx, &a),
         ImageCommand::Untag(a) => untag(ctx, &a),
         ImageCommand::Build(a) => super::build::build(ctx, &a),
+        ImageCommand::Publish(a) => publish(ctx, &a),
     }
 }
 
@@ -372,6 +384,26 @@ pub fn tag(ctx: &Context, args: &TagArgs) -> anyhow::Result<ExitCode> {
 pub fn untag(ctx: &Context, args: &UntagArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
     engine::untag(&store, &args.image, &args.names)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn publish(ctx: &Context, args: &PublishArgs) -> anyhow::Result<ExitCode> {
+    let store_dir = if args.store.is_absolute() {
+        args.store.clone()
+    } else {
+        std::env::current_dir()
+            .context("resolving --store against the working directory")?
+            .join(&args.store)
+    };
+    let store = engine::open_store(ctx)?;
+    let report = engine::publish::publish(
+        &store,
+        &engine::publish::PublishOptions {
+            image: args.image.clone(),
+            store: store_dir,
+        },
+    )?;
+    println!("{}", report.id);
     Ok(ExitCode::SUCCESS)
 }
 

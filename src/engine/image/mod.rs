@@ -8,6 +8,7 @@ pub mod inspect;
 mod kinds;
 pub mod list;
 pub mod prune;
+pub mod publish;
 pub mod pull;
 pub mod remove;
 pub mod transfer;
