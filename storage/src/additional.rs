@@ -34,6 +34,7 @@ pub struct AdditionalStore {
     root: PathBuf,
     layout: Layout,
     unmapped_owner: bool,
+    found: bool,
 }
 
 impl AdditionalStore {
@@ -50,13 +51,32 @@ impl AdditionalStore {
         } else {
             Layout::Podman(PodmanStore::at(root)?)
         };
-        let unmapped_owner = rootless
-            && fs::metadata(root).is_ok_and(|m| m.uid() == overflow_uid() && overflow_uid() != 0);
+        let unmapped_owner = rootless && owner_unmapped(root);
         Some(AdditionalStore {
             root: root.to_owned(),
             layout,
             unmapped_owner,
+            found: false,
         })
+    }
+
+    /// A Podman graph root found rather than configured (see
+    /// [`crate::store::StoreOptions::podman_store`]): only its
+    /// containers/storage layout is read, even where hutch's own files
+    /// stand beside it (a graph root the two share).
+    pub fn podman(root: &Path, rootless: bool) -> Option<AdditionalStore> {
+        let podman = PodmanStore::at(root)?;
+        Some(AdditionalStore {
+            root: root.to_owned(),
+            layout: Layout::Podman(podman),
+            unmapped_owner: rootless && owner_unmapped(root),
+            found: true,
+        })
+    }
+
+    /// Whether the store was found (a Podman root) rather than configured.
+    pub fn found(&self) -> bool {
+        self.found
     }
 
     pub fn root(&self) -> &Path {
@@ -100,6 +120,11 @@ impl AdditionalStore {
             Layout::Podman(p) => p.read_blob(digest),
         }
     }
+}
+
+fn owner_unmapped(root: &Path) -> bool {
+    let overflow = overflow_uid();
+    overflow != 0 && fs::metadata(root).is_ok_and(|m| m.uid() == overflow)
 }
 
 /// The uid that ids without a mapping read as (`kernel.overflowuid`).

@@ -201,10 +201,9 @@ impl PodmanStore {
                     None => Some(Vec::new()),
                     Some(p) => done.get(p).cloned(),
                 };
-                let (Some(mut chain), Some(diff)) = (
-                    below,
-                    l.diff_digest.as_deref().and_then(|d| d.parse().ok()),
-                ) else {
+                let (Some(mut chain), Some(diff)) =
+                    (below, l.diff_digest.as_deref().and_then(|d| d.parse().ok()))
+                else {
                     continue;
                 };
                 if l.flags.get("incomplete").and_then(|v| v.as_bool()) == Some(true) {
@@ -295,7 +294,9 @@ mod tests {
     fn big_data_names_are_containers_storage_names() {
         // Names as Podman 4.3 wrote them for a config and a manifest.
         assert_eq!(
-            big_data_name("sha256:8296cf7f03b043157f531a433a6de62efd3c2faa9f1e1f5adea677795642c675"),
+            big_data_name(
+                "sha256:8296cf7f03b043157f531a433a6de62efd3c2faa9f1e1f5adea677795642c675"
+            ),
             "=c2hhMjU2OjgyOTZjZjdmMDNiMDQzMTU3ZjUzMWE0MzNhNmRlNjJlZmQzYzJmYWE5ZjFlMWY1YWRlYTY3Nzc5NTY0MmM2NzU="
         );
         assert_eq!(big_data_name("manifest"), "=bWFuaWZlc3Q=");
@@ -321,23 +322,19 @@ mod tests {
             {"id": "l2", "parent": "l1", "diff-digest": top.to_string(), "diff-size": 4},
             {"id": "l3", "parent": "l2", "diff-digest": top.to_string(), "flags": {"incomplete": true}},
         ]);
-        fs::write(
-            root.join("overlay-layers/layers.json"),
-            layers.to_string(),
-        )
-        .unwrap();
+        fs::write(root.join("overlay-layers/layers.json"), layers.to_string()).unwrap();
         let images = serde_json::json!([
             {"id": config_id.hex(), "names": ["localhost/a:latest"], "layer": "l2"},
             {"id": Digest::of(b"other").hex(), "names": ["localhost/b:latest"], "layer": "l3"},
         ]);
-        fs::write(
-            root.join("overlay-images/images.json"),
-            images.to_string(),
-        )
-        .unwrap();
+        fs::write(root.join("overlay-images/images.json"), images.to_string()).unwrap();
         let image_dir = root.join("overlay-images").join(config_id.hex());
         fs::create_dir_all(&image_dir).unwrap();
-        fs::write(image_dir.join(big_data_name(&config_id.to_string())), config).unwrap();
+        fs::write(
+            image_dir.join(big_data_name(&config_id.to_string())),
+            config,
+        )
+        .unwrap();
 
         let store = PodmanStore::at(root).expect("overlay layout");
         let list = store.list().unwrap();

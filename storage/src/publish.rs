@@ -51,9 +51,8 @@ pub fn publish(store: &Store, image: &ImageRecord, dest: &Path) -> Result<Publis
         .create(dest)
         .map_err(io_err("creating", dest))?;
     let lock = dest.join("storage.lock");
-    let _exclusive =
-        crate::layers::open_locked(&lock, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|(op, e)| io_err(op, &lock)(e))?;
+    let _exclusive = crate::layers::open_locked(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|(op, e)| io_err(op, &lock)(e))?;
     let layers = LayerStore::open(dest)?;
     let blobs = dest.join("blobs/sha256");
     fs::create_dir_all(&blobs).map_err(io_err("creating", &blobs))?;

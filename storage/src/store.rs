@@ -72,6 +72,11 @@ pub struct StoreOptions {
     /// hutch's layout or a Podman store's: their images are listed and
     /// usable, never changed.
     pub additional: Vec<PathBuf>,
+    /// A Podman graph root read in place like an additional store when it
+    /// holds containers/storage's overlay layout (found, not configured:
+    /// Podman itself breaks on its own root listed as an additional
+    /// store, and both read one storage.conf). Unreadable, it is skipped.
+    pub podman_store: Option<PathBuf>,
 }
 
 /// A layer blob as a manifest lists it.
@@ -108,6 +113,12 @@ impl Store {
             .additional
             .iter()
             .filter_map(|p| AdditionalStore::open(p, opts.rootless))
+            .chain(
+                opts.podman_store
+                    .as_deref()
+                    .filter(|p| !opts.additional.iter().any(|a| a == p))
+                    .and_then(|p| AdditionalStore::podman(p, opts.rootless)),
+            )
             .collect();
         Ok(Store {
             blobs: BlobStore::open(&opts.root)?,
@@ -135,7 +146,14 @@ impl Store {
             .collect();
         let hidden = self.hidden_images();
         for extra in &self.extra {
-            for image in extra.list()? {
+            let images = match extra.list() {
+                Ok(images) => images,
+                // A Podman store found, not configured, must not break
+                // hutch when Podman left it in a state hutch cannot read.
+                Err(_) if extra.found() => continue,
+                Err(e) => return Err(e),
+            };
+            for image in images {
                 if !hidden.contains(&image.id) && !out.iter().any(|(i, _)| i.id == image.id) {
                     out.push((image, true));
                 }
@@ -1028,6 +1046,7 @@ mod tests {
             rootless: true,
             single_id: false,
             additional: Vec::new(),
+            podman_store: None,
         })
         .unwrap();
         let merged = store
