@@ -329,6 +329,12 @@ fn a_podman_users_images_run_without_a_pull() {
             .trim(),
         podman_id
     );
+    let info: serde_json::Value =
+        serde_json::from_str(&env.ok(["info", "--format", "json"])).expect("info json");
+    assert_eq!(
+        info["store"]["podmanStore"],
+        podman_store.display().to_string()
+    );
     let own_layers = env.home.join(".local/share/hutch/storage/layers");
     assert!(
         fs::read_dir(&own_layers).map_or(true, |mut d| d.next().is_none()),

@@ -113,7 +113,7 @@ pub fn open_store(ctx: &Context) -> Result<Store> {
 /// two tools then share the root, each with its own files), else Podman's
 /// default beside hutch's data directory (`~/.local/share/containers/storage`,
 /// root's `/var/lib/containers/storage`).
-fn podman_graph_root(
+pub(crate) fn podman_graph_root(
     ctx: &Context,
     conf: &crate::config::storage::StorageConf,
 ) -> std::path::PathBuf {
