@@ -121,3 +121,80 @@ fn now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::additional::AdditionalStore;
+    use crate::driver::DriverConfig;
+    use crate::store::{LayerBlob, StoreOptions};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn layer_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, mode) in [("secret", 0o600), ("tool", 0o700)] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_size(2);
+            h.set_mode(mode);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
+            b.append_data(&mut h, name, &b"x\n"[..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn publishes_a_readable_store_once_per_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreOptions {
+            root: dir.path().join("own"),
+            driver: DriverConfig::default(),
+            rootless: true,
+            single_id: true,
+            additional: Vec::new(),
+            podman_store: None,
+        })
+        .unwrap();
+        let tar = layer_tar();
+        let layer = store.blobs.put_bytes(&tar, None).unwrap();
+        let config = format!(
+            r#"{{"rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+            Digest::of(&tar)
+        );
+        let config = store.blobs.put_bytes(config.as_bytes(), None).unwrap();
+        let manifest = store.blobs.put_bytes(b"{}", None).unwrap();
+        let image = store
+            .commit_image(
+                &manifest,
+                "application/vnd.oci.image.manifest.v1+json",
+                &config,
+                &[LayerBlob {
+                    digest: layer,
+                    media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+                }],
+                &["localhost/x:latest".to_owned()],
+            )
+            .unwrap();
+
+        let dest = dir.path().join("shared");
+        let done = publish(&store, &image, &dest).unwrap();
+        assert_eq!(done.layers_copied, 1);
+        assert_eq!(publish(&store, &image, &dest).unwrap().layers_copied, 0);
+
+        let diff = dest.join("layers").join(image.layers[0].hex()).join("diff");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&diff.join("secret")), 0o644, "readable by all");
+        assert_eq!(mode(&diff.join("tool")), 0o755, "executable by all");
+        assert_eq!(mode(&dest.join("images.json")) & 0o444, 0o444);
+        let shared = AdditionalStore::open(&dest, false).expect("hutch layout");
+        let listed = shared.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, image.id);
+        assert_eq!(listed[0].names, image.names);
+        assert_eq!(shared.diff_dir(&image.layers[0]), Some(diff));
+        assert!(shared.read_blob(&image.id).is_some());
+        assert!(shared.read_blob(&image.digest).is_some());
+    }
+}
