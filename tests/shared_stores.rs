@@ -117,7 +117,10 @@ fn root_publishes_a_store_two_users_run_at_once_without_writing_there() {
         eprintln!("skipped: needs root to publish and to run as two users");
         return;
     };
-    let Some(second) = TestUser::named("hutch-migrate") else {
+    let (Some(second), Some(no_ranges)) = (
+        TestUser::named("hutch-migrate"),
+        TestUser::named(NOSUB_USER),
+    ) else {
         return;
     };
     let admin = TestEnv::new(root);
@@ -164,7 +167,13 @@ fn root_publishes_a_store_two_users_run_at_once_without_writing_there() {
         "published files are readable by all: {before:#?}"
     );
 
-    let users = [TestEnv::new(TestUser::default_user()), TestEnv::new(second)];
+    // Two users with subordinate ranges, and one without (single-id
+    // mapping, common on clusters).
+    let users = [
+        TestEnv::new(TestUser::default_user()),
+        TestEnv::new(second),
+        TestEnv::new(no_ranges),
+    ];
     for env in &users {
         use_stores(env, None, &[&store]);
         assert_eq!(
@@ -173,7 +182,7 @@ fn root_publishes_a_store_two_users_run_at_once_without_writing_there() {
             "localhost/shared true"
         );
     }
-    // Both at once: each container writes into directories of the shared
+    // All at once: each container writes into directories of the shared
     // layers (a copy-up), reads the owner-only file, and sees only its own
     // writes.
     let script = "echo $0 > /etc/who && touch /tmp/t && cat /etc/secret /etc/app.conf /etc/who && \
