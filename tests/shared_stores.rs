@@ -27,6 +27,35 @@ impl Drop for Cleanup {
     }
 }
 
+/// `dir` bind-mounted read-only onto itself (a read-only export, as on
+/// a cluster's image share), unmounted when the test ends.
+struct ReadOnlyMount(PathBuf);
+
+impl ReadOnlyMount {
+    fn new(dir: &Path) -> ReadOnlyMount {
+        for args in [
+            vec!["--bind", dir.to_str().unwrap(), dir.to_str().unwrap()],
+            vec!["-o", "remount,bind,ro", dir.to_str().unwrap()],
+        ] {
+            let st = std::process::Command::new("mount")
+                .args(&args)
+                .status()
+                .expect("run mount");
+            assert!(st.success(), "mount {args:?}");
+        }
+        ReadOnlyMount(dir.to_owned())
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
 /// Every entry under `dir` with what a write would change: mode, owner,
 /// size, modification and status-change times (nanoseconds).
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
@@ -112,7 +141,7 @@ fn shared_image_tar(dir: &Path) -> PathBuf {
 }
 
 #[test]
-fn root_publishes_a_store_two_users_run_at_once_without_writing_there() {
+fn root_publishes_a_read_only_store_three_users_run_at_once_without_writing_there() {
     let Some(root) = TestUser::root() else {
         eprintln!("skipped: needs root to publish and to run as two users");
         return;
@@ -159,6 +188,10 @@ fn root_publishes_a_store_two_users_run_at_once_without_writing_there() {
     // Owned by root, read-only to everyone, root included (no chattr).
     fs::set_permissions(&store, fs::Permissions::from_mode(0o555)).unwrap();
     assert_eq!(fs::metadata(&store).unwrap().uid(), 0);
+    // And on a read-only mount: nobody, root included, can write there.
+    let _read_only = ReadOnlyMount::new(&store);
+    let refused = fs::write(store.join("probe"), b"x").unwrap_err();
+    assert_eq!(refused.raw_os_error(), Some(libc::EROFS), "{refused}");
     let before = snapshot(&store);
     assert!(
         before
