@@ -214,6 +214,12 @@ fn root_publishes_a_read_only_store_three_users_run_at_once_without_writing_ther
                 .trim(),
             "localhost/shared true"
         );
+        let table = env.ok(["images"]);
+        assert!(
+            table.lines().next().is_some_and(|h| h.ends_with("R/O"))
+                && table.lines().nth(1).is_some_and(|r| r.ends_with("true")),
+            "Podman's R/O column: {table}"
+        );
     }
     // All at once: each container writes into directories of the shared
     // layers (a copy-up), reads the owner-only file, and sees only its own

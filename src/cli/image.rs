@@ -256,6 +256,7 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
         ("ID", "IMAGE ID"),
         ("CreatedSince", "CREATED"),
         ("CreatedAt", "CREATED AT"),
+        ("ReadOnly", "R/O"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -269,8 +270,15 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Template(t) => t,
         OutputFormat::Default => {
             let digest = if args.digests { "\t{{.Digest}}" } else { "" };
+            // Podman adds its R/O column when a read-only store's image
+            // is listed.
+            let read_only = if rows.iter().any(|r| r["ReadOnly"] == true) {
+                "\t{{.ReadOnly}}"
+            } else {
+                ""
+            };
             Template::parse(&format!(
-                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}"
+                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}{read_only}"
             ))?
         }
     };
