@@ -51,6 +51,17 @@ pub enum ImageCommand {
     Untag(UntagArgs),
     /// Build an image using instructions from Containerfiles
     Build(super::build::BuildArgs),
+    /// Copy an image into a shared read-only store (storage.conf additionalimagestores of other users)
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The shared store's directory (made if missing)
+    #[arg(long)]
+    store: std::path::PathBuf,
+    /// The image to publish
+    image: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -175,6 +186,7 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Unmount(a) => unmount(ctx, &a),
         ImageCommand::Untag(a) => untag(ctx, &a),
         ImageCommand::Build(a) => super::build::build(ctx, &a),
+        ImageCommand::Publish(a) => publish(ctx, &a),
     }
 }
 
@@ -244,6 +256,7 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
         ("ID", "IMAGE ID"),
         ("CreatedSince", "CREATED"),
         ("CreatedAt", "CREATED AT"),
+        ("ReadOnly", "R/O"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -257,8 +270,15 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Template(t) => t,
         OutputFormat::Default => {
             let digest = if args.digests { "\t{{.Digest}}" } else { "" };
+            // Podman adds its R/O column when a read-only store's image
+            // is listed.
+            let read_only = if rows.iter().any(|r| r["ReadOnly"] == true) {
+                "\t{{.ReadOnly}}"
+            } else {
+                ""
+            };
             Template::parse(&format!(
-                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}"
+                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}{read_only}"
             ))?
         }
     };
@@ -372,6 +392,26 @@ pub fn tag(ctx: &Context, args: &TagArgs) -> anyhow::Result<ExitCode> {
 pub fn untag(ctx: &Context, args: &UntagArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
     engine::untag(&store, &args.image, &args.names)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn publish(ctx: &Context, args: &PublishArgs) -> anyhow::Result<ExitCode> {
+    let store_dir = if args.store.is_absolute() {
+        args.store.clone()
+    } else {
+        std::env::current_dir()
+            .context("resolving --store against the working directory")?
+            .join(&args.store)
+    };
+    let store = engine::open_store(ctx)?;
+    let report = engine::publish::publish(
+        &store,
+        &engine::publish::PublishOptions {
+            image: args.image.clone(),
+            store: store_dir,
+        },
+    )?;
+    println!("{}", report.id);
     Ok(ExitCode::SUCCESS)
 }
 
