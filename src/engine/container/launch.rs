@@ -59,6 +59,9 @@ pub struct Prepared {
     pub forward: Option<ForwardLaunch>,
     pub cgroup: bool,
     pub cgroup_return: Option<PathBuf>,
+    /// `container restore`: the runtime's `restore --detach` instead of
+    /// `create`/`start`.
+    pub restore: Option<super::monitor::RestoreFlags>,
 }
 
 fn text(p: impl Into<std::ffi::OsString>) -> anyhow::Result<String> {
@@ -85,7 +88,21 @@ pub fn build(
     // in one runtime process instead of two.
     let single = prep.helper.is_none() && !prep.cgroup;
     let pid_file = paths.pid_file();
-    let (create, start) = if single {
+    let (create, start) = if let Some(r) = prep.restore {
+        // One runtime process makes and runs the restored container, as
+        // `run --detach` does; the monitor needs no other step.
+        let image = super::checkpoint::image_dir(paths);
+        let args = crate::runtime::oci::CheckpointArgs {
+            image_path: &image,
+            work_path: &paths.userdata,
+            leave_running: false,
+            tcp_established: r.tcp_established,
+        };
+        (
+            runtime.restore_args(id, &paths.userdata, &pid_file, console.as_deref(), &args),
+            None,
+        )
+    } else if single {
         (
             runtime.run_detached_args(id, &paths.userdata, &pid_file, console.as_deref()),
             None,
@@ -189,6 +206,7 @@ mod tests {
             forward: None,
             cgroup,
             cgroup_return: None,
+            restore: None,
         }
     }
 
