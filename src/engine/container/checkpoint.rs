@@ -72,9 +72,15 @@ pub struct RunStats {
     #[serde(rename = "Id")]
     pub id: String,
     /// Microseconds.
-    #[serde(rename = "runtime_checkpoint_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "runtime_checkpoint_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub checkpoint_us: Option<u64>,
-    #[serde(rename = "runtime_restore_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "runtime_restore_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub restore_us: Option<u64>,
     pub criu_statistics: Option<super::criu_stats::CriuStats>,
 }
@@ -195,13 +201,26 @@ pub fn ensure_possible(ctx: &Context, runtime: &OciRuntime, verb: &str) -> Resul
             }
         ));
     }
+    let mut may_run_criu = true;
     if ctx.rootless()
         && let Some(criu) = &criu
         && !crate::host::criu::has_checkpoint_cap(criu)
     {
+        may_run_criu = false;
         missing.push(format!(
             "{} lacks the CAP_CHECKPOINT_RESTORE file capability that rootless CRIU needs (as root: setcap cap_checkpoint_restore+eip {})",
             criu.display(),
+            criu.display()
+        ));
+    }
+    // Installed but unable to work on this kernel: CRIU's own words (for
+    // instance CRIU 3.17 on Linux >= 6.13).
+    if may_run_criu
+        && let Some(criu) = &criu
+        && let Err(said) = crate::host::criu::check(criu)
+    {
+        missing.push(format!(
+            "CRIU ({}) cannot work on this kernel: {said}",
             criu.display()
         ));
     }
@@ -215,16 +234,6 @@ pub fn ensure_possible(ctx: &Context, runtime: &OciRuntime, verb: &str) -> Resul
                 "is not possible here"
             },
             missing.join("; ")
-        );
-    }
-    // Installed but unable to work on this kernel: CRIU's own words.
-    if let Some(criu) = &criu
-        && let Err(said) = crate::host::criu::check(criu)
-    {
-        crate::fail!(
-            Internal,
-            "{verb} a container is not possible here: CRIU ({}) cannot work on this kernel: {said}",
-            criu.display()
         );
     }
     Ok(())

@@ -160,16 +160,15 @@ fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8]) ->
     h.set_entry_type(tar::EntryType::Regular);
     h.set_size(data.len() as u64);
     h.set_mode(0o600);
-    h.set_mtime(
-        u64::try_from(crate::host::time::now_ns() / 1_000_000_000).unwrap_or_default(),
-    );
+    h.set_mtime(u64::try_from(crate::host::time::now_ns() / 1_000_000_000).unwrap_or_default());
     tar.append_data(&mut h, name, data)
         .with_context(|| format!("adding {name}"))
 }
 
 /// The archive's compression, from its first bytes.
 fn open_archive(file: &Path) -> Result<Box<dyn Read>> {
-    let mut f = BufReader::new(File::open(file).with_context(|| format!("opening {}", file.display()))?);
+    let mut f =
+        BufReader::new(File::open(file).with_context(|| format!("opening {}", file.display()))?);
     let head = std::io::BufRead::fill_buf(&mut f)
         .with_context(|| format!("reading {}", file.display()))?;
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
@@ -205,7 +204,10 @@ pub fn unpack(file: &Path, dest: &Path) -> Result<()> {
             .components()
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
         {
-            return Err(bad(format!("the entry {} leaves the archive", path.display())));
+            return Err(bad(format!(
+                "the entry {} leaves the archive",
+                path.display()
+            )));
         }
         let kind = entry.header().entry_type();
         if !matches!(kind, tar::EntryType::Regular | tar::EntryType::Directory) {

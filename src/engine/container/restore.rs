@@ -331,7 +331,8 @@ mod tests {
 
     #[test]
     fn import_flags_go_with_import_only() {
-        let names = |n: &[&str]| Selection::names(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let names =
+            |n: &[&str]| Selection::names(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         let named = RestoreOptions {
             select: names(&["a"]),
             name: Some("b".into()),
