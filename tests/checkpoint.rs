@@ -79,7 +79,7 @@ fn error_lines(out: &Output) -> usize {
 
 /// The counter's last logged number.
 fn last_count(log: &str) -> Option<u64> {
-    log.lines().filter_map(|l| l.trim().parse().ok()).last()
+    log.lines().rev().find_map(|l| l.trim().parse().ok())
 }
 
 /// Waits until the container's log has a number past `after`.
@@ -180,7 +180,7 @@ impl Rootful {
         Some(r)
     }
 
-    fn args<'a>(&self, args: &[&'a str]) -> Vec<String> {
+    fn args(&self, args: &[&str]) -> Vec<String> {
         let storage = self.env.root.join("storage");
         let run = self.env.root.join("run");
         let mut all = vec![
