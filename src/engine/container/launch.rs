@@ -263,5 +263,26 @@ mod tests {
         );
         assert!(l.wait_go && l.helper_after_go);
         assert!(!l.cleanup.iter().any(|a| a == "--rm"));
+
+        // A restore: one `restore --detach` from the userdata's images,
+        // whatever else the start needs.
+        let mut p = prep(true, false);
+        p.restore = Some(super::super::monitor::RestoreFlags {
+            tcp_established: true,
+        });
+        let l = build(&ctx, id, &paths, &fields, &runtime(), p).expect("built");
+        assert!(l.runtime.start.is_none());
+        let args = &l.runtime.create;
+        assert!(
+            args.windows(2).any(|w| w == ["restore", "--detach"]),
+            "{args:?}"
+        );
+        let images = paths.userdata.join("checkpoint").display().to_string();
+        assert!(
+            args.windows(2)
+                .any(|w| w[0] == "--image-path" && w[1] == images)
+        );
+        assert!(args.iter().any(|a| a == "--tcp-established"));
+        assert_eq!(args.last().map(String::as_str), Some(id));
     }
 }
