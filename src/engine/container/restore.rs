@@ -106,8 +106,11 @@ pub fn restore(
             }
         };
         let paths = Paths::new(ctx, store.root(), &c.id);
-        // `-a`: those with a checkpoint to restore.
-        if opts.select.all && !checkpoint::is_complete(&checkpoint::image_dir(&paths)) {
+        // `-a`: the stopped ones with a checkpoint to restore (a dump
+        // made with --leave-running is there while the container runs).
+        if opts.select.all
+            && (c.state.is_active() || !checkpoint::is_complete(&checkpoint::image_dir(&paths)))
+        {
             continue;
         }
         let id = c.id.clone();
