@@ -220,7 +220,7 @@ pub fn ensure_possible(ctx: &Context, runtime: &OciRuntime, verb: &str) -> Resul
         && let Err(said) = crate::host::criu::check(criu)
     {
         missing.push(format!(
-            "CRIU ({}) cannot work on this kernel: {said}",
+            "CRIU ({}) fails its own check (criu check), so it cannot work on this kernel or for this user: {said}",
             criu.display()
         ));
     }
