@@ -57,6 +57,19 @@ pub struct Start {
     /// A restart-policy restart, from the previous run's cleanup: counted,
     /// and the monitor stays in the cgroup it inherits from that run.
     pub restarting: bool,
+    /// `container restore`: the monitor runs the runtime's `restore
+    /// --detach` from the checkpoint in the userdata instead of creating
+    /// the container afresh (conmon's `--restore`), then relays and reaps
+    /// the restored process as it would a new one.
+    pub restore: Option<RestoreFlags>,
+}
+
+/// How a restore goes, beside what to restore (always the container's
+/// `userdata/checkpoint`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestoreFlags {
+    /// `--tcp-established`: restore established TCP connections.
+    pub tcp_established: bool,
 }
 
 /// Starts the monitor for a created container and waits until the runtime
@@ -78,6 +91,7 @@ pub fn spawn(
             wait_for_attach,
             remove,
             restarting: false,
+            restore: None,
         },
     )
 }
@@ -116,6 +130,11 @@ pub fn spawn_with(
     let (runtime, _) = super::oci_runtime(ctx, Some(&row.runtime), !cgroup)?;
     // A stale exit file would read as this run's exit (lifecycle::recover).
     let _ = std::fs::remove_file(paths.exit());
+    // A fresh start is no longer the checkpointed run (Podman resets
+    // Checkpointed and Restored at init); a restore says so once it ran.
+    if start.restore.is_none() {
+        super::checkpoint::forget_marks(&paths);
+    }
     // The runtime's record of an earlier run whose monitor was killed with
     // its spawner (during `create`): it would refuse this create ("already
     // exists"). The caller holds the container's lock, and a container
@@ -134,6 +153,7 @@ pub fn spawn_with(
         forward,
         cgroup,
         cgroup_return: crate::cgroups::container::return_dir(&paths.userdata),
+        restore: start.restore,
     };
     // A restart's monitor inherits the cgroup of the run before.
     let enter_cgroup = cgroup && !start.restarting;
