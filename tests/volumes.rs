@@ -227,6 +227,28 @@ fn u_option_chowns_to_the_container_user() {
     assert_eq!(out.trim(), "1000:1000");
     // Outside, container uid 1000 is a subordinate id, not the user.
     assert_ne!(owner(&dir.join("f")), Some(env.user.uid));
+
+    // Applied again at every start, as Podman does: a file another owner
+    // made since is the container user's at the next start.
+    env.ok([
+        "create",
+        "--name",
+        "u2",
+        "--user",
+        "1000:1000",
+        "-v",
+        &vol,
+        "busybox",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/src/g",
+    ]);
+    fs::write(dir.join("g"), "y").unwrap();
+    chown(&dir.join("g"), env.user.uid, env.user.gid);
+    env.ok(["start", "u2"]);
+    env.ok(["wait", "u2"]);
+    assert_eq!(env.ok(["logs", "u2"]).trim(), "1000:1000");
 }
 
 /// Podman's name filters are regular expressions; the same `-v` given

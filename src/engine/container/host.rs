@@ -238,6 +238,41 @@ pub fn chown_requested(cfg: &ContainerConfig, spec: &Spec) -> anyhow::Result<()>
             MountRequest::Tmpfs { .. } => None,
         })
         .collect();
+    chown_sources(&wanted, spec)
+}
+
+/// The `U` option again at every start, as Podman applies it: a file
+/// created since by another owner is the container user's once more. The
+/// sources are the generated config's mounts at the `U` destinations.
+pub fn chown_at_start(
+    row: &crate::engine::state::Container,
+    userdata: &Path,
+) -> anyhow::Result<()> {
+    let dests: Vec<&str> = row
+        .spec
+        .mounts
+        .iter()
+        .filter(|m| m.options.iter().any(|o| o == "U"))
+        .map(|m| m.destination.trim_end_matches('/'))
+        .collect();
+    if dests.is_empty() {
+        return Ok(());
+    }
+    let spec = Spec::load(userdata.join("config.json"))
+        .with_context(|| format!("reading {}/config.json", userdata.display()))?;
+    let sources: Vec<std::path::PathBuf> = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .filter(|m| m.typ().as_deref() == Some("bind"))
+        .filter(|m| dests.contains(&m.destination().to_string_lossy().trim_end_matches('/')))
+        .filter_map(|m| m.source().clone())
+        .collect();
+    let wanted: Vec<&Path> = sources.iter().map(|p| p.as_path()).collect();
+    chown_sources(&wanted, &spec)
+}
+
+fn chown_sources(wanted: &[&Path], spec: &Spec) -> anyhow::Result<()> {
     if wanted.is_empty() {
         return Ok(());
     }
@@ -256,7 +291,7 @@ pub fn chown_requested(cfg: &ContainerConfig, spec: &Spec) -> anyhow::Result<()>
             user.gid()
         );
     };
-    for source in wanted {
+    for source in wanted.iter().copied() {
         chown_tree(source, uid, gid)
             .with_context(|| format!("changing the owner of {}", source.display()))?;
     }

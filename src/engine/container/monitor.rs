@@ -225,6 +225,7 @@ pub fn spawn_with(
         .mount_container(id)
         .with_context(|| format!("mounting the root file system of {}", short(id)))
         .and_then(|root| Ok(super::workdir::check(store, &row, &root)?))
+        .and_then(|()| super::host::chown_at_start(&row, &paths.userdata))
         .and_then(|()| {
             if enter_cgroup {
                 crate::cgroups::container::enter(id, &paths.userdata, pid)?;
