@@ -814,3 +814,46 @@ fn inspect_shows_the_image_digest() {
     assert!(digest.trim().starts_with("sha256:"), "{digest}");
     assert_eq!(digest.trim(), image.trim());
 }
+
+/// `--sysctl` sets namespaced kernel parameters in the container's own
+/// namespaces and refuses the rest with Podman's messages (exit 125).
+#[test]
+fn sysctl_sets_namespaced_parameters_only() {
+    let env = env_with_busybox();
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--sysctl",
+        "net.ipv4.ping_group_range=0 1",
+        "--sysctl",
+        "kernel.msgmax=9000",
+        "busybox",
+        "cat",
+        "/proc/sys/net/ipv4/ping_group_range",
+        "/proc/sys/kernel/msgmax",
+    ]);
+    assert_eq!(out, "0\t1\n9000\n");
+    let bad = env.run(["run", "--rm", "--sysctl", "foo.bar=1", "busybox", "true"]);
+    assert_eq!(bad.status.code(), Some(125));
+    assert!(
+        stderr(&bad).contains("sysctl 'foo.bar' is not allowed"),
+        "{}",
+        stderr(&bad)
+    );
+    let host = env.run([
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(host.status.code(), Some(125));
+    assert!(
+        stderr(&host).contains("can't be set since Network Namespace set to host"),
+        "{}",
+        stderr(&host)
+    );
+}

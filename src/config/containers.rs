@@ -1,6 +1,11 @@
 //! containers.conf, as containers.conf(5) defines it, for the keys hutch
 //! honours: `[engine] runtime`, `[engine] cgroup_manager`, `[engine]
-//! cdi_spec_dirs` and `[network] default_rootless_network_cmd`.
+//! cdi_spec_dirs`, `[network] default_rootless_network_cmd`, and
+//! `[containers] default_sysctls`, `dns_servers`, `dns_searches`,
+//! `dns_options`; `default_capabilities` is accepted where it is hutch's own
+//! default list. Every other key a file sets is named in one warning when
+//! the configuration is first used (Podman's keys are many; none is
+//! ignored silently).
 //!
 //! Files are read in Podman's order, each later one overriding the keys it
 //! sets: `/usr/share/containers/containers.conf`,
@@ -32,6 +37,16 @@ pub struct ContainersConf {
     /// `[engine] cdi_spec_dirs`: where CDI specs are read (replacing
     /// /etc/cdi and /var/run/cdi), as in Podman.
     pub cdi_spec_dirs: Option<Vec<PathBuf>>,
+    /// `[containers] default_sysctls` (`KEY=VALUE`), set in every container
+    /// whose namespace they belong to is its own.
+    pub default_sysctls: Vec<String>,
+    /// `[containers] dns_servers`, `dns_searches`, `dns_options`: used where
+    /// `--dns*` gave none.
+    pub dns_servers: Vec<String>,
+    pub dns_searches: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `[section] key (file)` of each key set that hutch does not act on.
+    pub ignored: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +55,83 @@ struct File {
     engine: Engine,
     #[serde(default)]
     network: Network,
+    #[serde(default)]
+    containers: Containers,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Containers {
+    default_sysctls: Option<Vec<String>>,
+    dns_servers: Option<Vec<String>>,
+    dns_searches: Option<Vec<String>>,
+    dns_options: Option<Vec<String>>,
+    default_capabilities: Option<Vec<String>>,
+}
+
+/// The keys acted on, as `section.key`.
+const HONOURED: [&str; 9] = [
+    "engine.runtime",
+    "engine.cgroup_manager",
+    "engine.cdi_spec_dirs",
+    "network.default_rootless_network_cmd",
+    "containers.default_sysctls",
+    "containers.dns_servers",
+    "containers.dns_searches",
+    "containers.dns_options",
+    "containers.default_capabilities",
+];
+
+/// The keys `text` sets that hutch does not act on: tables are walked one
+/// level down (`[engine.runtimes]` is one key of `[engine]`); a
+/// `default_capabilities` equal to hutch's default list counts as acted on.
+fn unsupported(text: &str, default_caps: bool) -> Vec<String> {
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (section, v) in &table {
+        let Some(keys) = v.as_table() else {
+            out.push(section.clone());
+            continue;
+        };
+        // Empty tables (`[engine.runtimes]`, `[secrets.opts]` in the files
+        // distributions ship) set nothing.
+        for (key, value) in keys {
+            if value.as_table().is_some_and(|t| t.is_empty()) {
+                continue;
+            }
+            let name = format!("{section}.{key}");
+            let ok = HONOURED.contains(&name.as_str())
+                && (name != "containers.default_capabilities" || default_caps);
+            if !ok {
+                out.push(format!("[{section}] {key}"));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a `default_capabilities` list is hutch's (Podman's) default.
+fn is_default_caps(list: &[String]) -> bool {
+    let mut got: Vec<String> = list
+        .iter()
+        .map(|c| {
+            let c = c.trim().to_ascii_uppercase();
+            if c.starts_with("CAP_") {
+                c
+            } else {
+                format!("CAP_{c}")
+            }
+        })
+        .collect();
+    got.sort();
+    got.dedup();
+    let mut want: Vec<String> = crate::runtime::spec::caps::DEFAULT_CAPABILITIES
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    want.sort();
+    got == want
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,6 +190,26 @@ pub fn load(files: &[PathBuf]) -> ContainersConf {
                 if f.network.default_rootless_network_cmd.is_some() {
                     conf.default_rootless_network_cmd = f.network.default_rootless_network_cmd;
                 }
+                let c = f.containers;
+                let caps_ok = c
+                    .default_capabilities
+                    .as_deref()
+                    .is_none_or(is_default_caps);
+                for (from, to) in [
+                    (c.default_sysctls, &mut conf.default_sysctls),
+                    (c.dns_servers, &mut conf.dns_servers),
+                    (c.dns_searches, &mut conf.dns_searches),
+                    (c.dns_options, &mut conf.dns_options),
+                ] {
+                    if let Some(v) = from {
+                        *to = v;
+                    }
+                }
+                conf.ignored.extend(
+                    unsupported(&text, caps_ok)
+                        .into_iter()
+                        .map(|k| format!("{k} ({})", path.display())),
+                );
             }
             Err(e) => tracing::warn!("ignoring {}: {e}", path.display()),
         }
@@ -150,6 +262,35 @@ mod tests {
         assert_eq!(
             conf.default_rootless_network_cmd.as_deref(),
             Some("slirp4netns")
+        );
+        assert_eq!(
+            conf.ignored,
+            vec![format!("[engine] other ({})", user.display())]
+        );
+    }
+
+    #[test]
+    fn containers_keys_and_unsupported_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.conf");
+        std::fs::write(
+            &f,
+            "[containers]\ndefault_capabilities = [\"CHOWN\", \"DAC_OVERRIDE\", \"FOWNER\", \"FSETID\", \"KILL\", \"NET_BIND_SERVICE\", \"SETFCAP\", \"SETGID\", \"SETPCAP\", \"SETUID\", \"SYS_CHROOT\"]\n\
+             default_sysctls = [\"net.ipv4.ping_group_range=0 0\"]\ndns_servers = [\"192.0.2.1\"]\npids_limit = 5\n[secrets]\n[secrets.opts]\n[engine.runtimes]\nx = [\"/x\"]\n",
+        )
+        .unwrap();
+        let conf = load(std::slice::from_ref(&f));
+        assert_eq!(conf.default_sysctls, ["net.ipv4.ping_group_range=0 0"]);
+        assert_eq!(conf.dns_servers, ["192.0.2.1"]);
+        let shown = |k: &str| format!("{k} ({})", f.display());
+        assert_eq!(
+            conf.ignored,
+            [shown("[containers] pids_limit"), shown("[engine] runtimes")]
+        );
+        std::fs::write(&f, "[containers]\ndefault_capabilities = [\"CHOWN\"]\n").unwrap();
+        assert_eq!(
+            load(std::slice::from_ref(&f)).ignored,
+            [shown("[containers] default_capabilities")]
         );
     }
 

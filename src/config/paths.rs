@@ -134,8 +134,16 @@ impl Context {
     /// containers.conf, read the first time a command asks (`hutch ps`
     /// never does).
     pub fn containers_conf(&self) -> &ContainersConf {
-        self.containers_conf
-            .get_or_init(|| containers::load(&self.containers_conf_files))
+        self.containers_conf.get_or_init(|| {
+            let conf = containers::load(&self.containers_conf_files);
+            if !conf.ignored.is_empty() {
+                tracing::warn!(
+                    "containers.conf keys hutch does not support, ignored: {}",
+                    conf.ignored.join(", ")
+                );
+            }
+            conf
+        })
     }
 }
 

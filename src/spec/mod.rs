@@ -135,6 +135,9 @@ pub struct ContainerSpec {
     /// `--rootfs DIR[:O]`: the container's root is this directory, not an
     /// image (`image` is then empty).
     pub rootfs: Option<RootfsSpec>,
+    /// `--sysctl KEY=VALUE`: namespaced kernel parameters (containers.conf's
+    /// `default_sysctls` are added by the engine).
+    pub sysctls: BTreeMap<String, String>,
 }
 
 /// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
@@ -204,6 +207,7 @@ impl Default for ContainerSpec {
             auto_userns: None,
             pod: None,
             rootfs: None,
+            sysctls: BTreeMap::new(),
         }
     }
 }

@@ -226,6 +226,9 @@ pub struct CreateFlags {
     /// The first argument is not an image but the command; PATH is the root file system (PATH[:O] puts an overlay on top)
     #[arg(long, value_name = "PATH[:O][:idmap]")]
     pub rootfs: Option<String>,
+    /// Configure namespaced kernel parameters at runtime
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub sysctl: Vec<String>,
 }
 
 /// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
@@ -410,6 +413,7 @@ impl CreateFlags {
             cdi_devices: self.cdi_devices(&lookup)?,
             labels: parse::hosts::key_values("--label", &self.label)?,
             annotations: parse::hosts::key_values("--annotation", &self.annotation)?,
+            sysctls: parse::hosts::key_values("--sysctl", &self.sysctl)?,
             add_hosts: self
                 .add_host
                 .iter()

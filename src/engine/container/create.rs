@@ -293,6 +293,7 @@ pub fn generator_input(spec: &ContainerSpec) -> ContainerConfig {
         mounts,
         group_add: spec.group_add.clone(),
         annotations: spec.annotations.clone(),
+        sysctls: spec.sysctls.clone(),
         labels: spec.labels.clone(),
         stop_signal: spec.stop_signal.map(parse::restart::signal_name),
         terminal: spec.tty,
@@ -673,6 +674,16 @@ fn make(
         });
     }
 
+    let sysctls = super::sysctl::resolve(
+        &ctx.containers_conf().default_sysctls,
+        &req.sysctls,
+        super::sysctl::HostNamespaces {
+            net: matches!(net_plan.mode, hutch_rootless_net::NetworkMode::Host),
+            ipc: ipc_ns == NamespaceMode::Host,
+            uts: uts_ns == NamespaceMode::Host,
+        },
+    )?;
+
     // /etc/hosts, /etc/hostname, /etc/resolv.conf.
     let uts_private = uts_ns == NamespaceMode::Private;
     let hostname = match (&req.hostname, uts_private) {
@@ -757,6 +768,7 @@ fn make(
         pid: pid_ns,
         ipc: ipc_ns,
         uts: uts_ns,
+        sysctls,
         etc_files,
         cgroups: if cgroup.plan.is_some() {
             CgroupsMode::Enabled

@@ -44,6 +44,7 @@ pub mod select;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod sysctl;
 pub mod systemd_unit;
 pub mod top;
 pub mod tree;

@@ -105,6 +105,20 @@ pub fn apply(
     dns: &DnsConfig,
     container: &mut ContainerConfig,
 ) -> anyhow::Result<()> {
+    // containers.conf's dns_servers/dns_searches/dns_options where the
+    // command line gave none.
+    let conf = ctx.containers_conf();
+    let mut dns = dns.clone();
+    for (given, default) in [
+        (&mut dns.servers, &conf.dns_servers),
+        (&mut dns.search, &conf.dns_searches),
+        (&mut dns.options, &conf.dns_options),
+    ] {
+        if given.is_empty() {
+            given.clone_from(default);
+        }
+    }
+    let dns = &dns;
     let paths = Paths::new(ctx, store_root, &container.id);
     let mut forwarder = None;
     let mut gateway = None;

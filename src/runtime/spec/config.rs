@@ -60,6 +60,8 @@ pub struct ContainerConfig {
     /// OCI hooks (from CDI device specs), by stage.
     pub hooks: Vec<crate::runtime::cdi::Hook>,
     pub annotations: BTreeMap<String, String>,
+    /// Kernel parameters the runtime writes in the container's namespaces.
+    pub sysctls: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub stop_signal: Option<String>,
     /// Whether hutch runs rootless: the container is then created inside
@@ -118,6 +120,7 @@ impl Default for ContainerConfig {
             group_add: Vec::new(),
             hooks: Vec::new(),
             annotations: BTreeMap::new(),
+            sysctls: BTreeMap::new(),
             labels: BTreeMap::new(),
             stop_signal: None,
             rootless: false,

@@ -615,7 +615,12 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     );
     linux.set_devices((!device_nodes.is_empty()).then_some(device_nodes));
     linux.set_seccomp(seccomp);
-    linux.set_sysctl(None);
+    linux.set_sysctl((!cfg.sysctls.is_empty()).then(|| {
+        cfg.sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }));
     linux.set_rootfs_propagation(None);
     linux.set_mount_label(None);
 
