@@ -60,8 +60,9 @@ pub struct GenerateArgs {
     /// Generate YAML for the given Kubernetes kind (pod or deployment)
     #[arg(short = 't', long = "type", default_value = "pod", value_name = "TYPE")]
     kind: String,
-    /// The number of replicas of a Deployment
-    #[arg(short, long, default_value_t = 1)]
+    /// The number of replicas of a Deployment (no `-r`: that is hutch's
+    /// global `--remote`)
+    #[arg(long, default_value_t = 1)]
     replicas: u32,
     /// Containers, pods or volumes
     #[arg(required = true, value_name = "CONTAINER|POD|VOLUME")]

@@ -325,8 +325,15 @@ impl Generator<'_> {
         let mut first = true;
         for c in &p.containers {
             self.annotations(c, Some(&p.id), &mut annotations);
-            if hostname.is_none() && !c.id.contains(&c.hostname) {
-                hostname = Some(c.hostname.clone());
+            // Containers sharing the pod's UTS namespace have its hostname
+            // (its name unless given).
+            let own = if p.config.shares("uts") {
+                p.config.hostname.clone().unwrap_or_else(|| p.name.clone())
+            } else {
+                c.hostname.clone()
+            };
+            if hostname.is_none() && !c.id.contains(&own) {
+                hostname = Some(own);
             }
             let (mut kc, vols) = container(c)?;
             // Ports are the pod's (its infra container's), written on the
@@ -775,8 +782,9 @@ fn env(c: &ContainerFacts) -> Vec<EnvVar> {
         own.push((k.to_owned(), v.to_owned()));
     }
     // Podman puts HOSTNAME in the environment of a container given a
-    // --hostname.
+    // --hostname (not of one that has its pod's).
     if let Some(h) = &c.spec.hostname
+        && c.spec.pod.is_none()
         && !own.iter().any(|(k, _)| k == "HOSTNAME")
     {
         own.push(("HOSTNAME".to_owned(), h.clone()));
