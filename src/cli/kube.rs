@@ -113,10 +113,14 @@ pub fn generate_main(ctx: &Context, a: &GenerateArgs) -> anyhow::Result<ExitCode
                 .create_new(true)
                 .open(path)
                 .map_err(|e| {
-                    crate::engine::Error::bad_input(format!("cannot write to {:?}: {e}", path.display().to_string()))
+                    crate::engine::Error::bad_input(format!(
+                        "cannot write to {:?}: {e}",
+                        path.display().to_string()
+                    ))
                 })?;
-            f.write_all(out.text.as_bytes())
-                .map_err(|e| crate::engine::Error::internal(format!("writing {}: {e}", path.display())))?;
+            f.write_all(out.text.as_bytes()).map_err(|e| {
+                crate::engine::Error::internal(format!("writing {}: {e}", path.display()))
+            })?;
         }
         // Podman prints the text with Println: one more newline.
         None => println!("{}", out.text),

@@ -18,9 +18,9 @@ use hutch_rootless_net::{PortMapping, Protocol};
 use serde_json::{Value, json};
 
 use super::types::{
-    Capabilities, ClaimRef, Container, ContainerPort, DeploymentSpec, DnsOption, EnvVar,
-    HostAlias, HostPath, LabelSelector, ObjectMeta, PodDnsConfig, PodSpec, PodTemplate,
-    SecurityContext, Volume, VolumeMount,
+    Capabilities, ClaimRef, Container, ContainerPort, DeploymentSpec, DnsOption, EnvVar, HostAlias,
+    HostPath, LabelSelector, ObjectMeta, PodDnsConfig, PodSpec, PodTemplate, SecurityContext,
+    Volume, VolumeMount,
 };
 use super::yaml::to_yaml;
 use crate::engine::{Error, Result};
@@ -52,7 +52,10 @@ const DEFAULT_CAPS: [&str; 14] = [
 
 /// containers.conf's default environment, which Podman leaves out.
 const DEFAULT_ENV: [(&str, &str); 3] = [
-    ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+    (
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ),
     ("TERM", "xterm"),
     ("container", "podman"),
 ];
@@ -531,10 +534,7 @@ impl Generator<'_> {
             );
             own.insert("io.kubernetes.cri-o.SandboxID".into(), pod.to_owned());
         }
-        own.insert(
-            "io.kubernetes.cri-o.TTY".into(),
-            c.spec.tty.to_string(),
-        );
+        own.insert("io.kubernetes.cri-o.TTY".into(), c.spec.tty.to_string());
         own.insert(
             "io.podman.annotations.autoremove".into(),
             flag(c.spec.remove),
@@ -677,9 +677,8 @@ fn container(c: &ContainerFacts) -> Result<(Container, Vec<Volume>)> {
     if same_as_image {
         command = Vec::new();
     }
-    let working_dir =
-        (c.workdir != "/" && !c.workdir.is_empty() && c.workdir != img.workdir)
-            .then(|| c.workdir.clone());
+    let working_dir = (c.workdir != "/" && !c.workdir.is_empty() && c.workdir != img.workdir)
+        .then(|| c.workdir.clone());
 
     let (mut mounts, mut volumes) = (Vec::new(), Vec::new());
     let mut index = 0;

@@ -104,9 +104,10 @@ fn pod_plan(docs: &[Document], t: &PodTemplate, name: &str, replace: bool) -> Re
             .collect();
     }
     for a in &t.spec.host_aliases {
-        let ip = a.ip.parse().map_err(|e| {
-            Error::bad_input(format!("pod {name}: hostAliases ip {:?}: {e}", a.ip))
-        })?;
+        let ip = a
+            .ip
+            .parse()
+            .map_err(|e| Error::bad_input(format!("pod {name}: hostAliases ip {:?}: {e}", a.ip)))?;
         config.add_hosts.push(crate::spec::AddHost {
             names: a.hostnames.clone(),
             ip,

@@ -414,7 +414,12 @@ fn template(out: &mut Vec<String>, at: &str, t: &PodTemplate) {
     for (i, c) in t.spec.containers.iter().enumerate() {
         let at = format!("{spec}.containers[{i}]");
         unknown(out, &at, &c.unknown, &[]);
-        if c.resources.is_some() {
+        // `resources: {}` is what `kube generate` writes for a pod's
+        // container without limits: nothing ignored there.
+        if c.resources
+            .as_ref()
+            .is_some_and(|r| r.as_object().is_none_or(|o| !o.is_empty()))
+        {
             out.push(format!("{at}.resources"));
         }
         if c.image_pull_policy.is_some() {

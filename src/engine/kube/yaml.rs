@@ -244,12 +244,7 @@ impl Emitter {
                 self.write(&esc);
                 spaces = false;
             } else if c == ' ' {
-                if breaks
-                    && !spaces
-                    && self.column > BEST_WIDTH
-                    && i != 0
-                    && i != chars.len() - 1
-                {
+                if breaks && !spaces && self.column > BEST_WIDTH && i != 0 && i != chars.len() - 1 {
                     self.newline_indent(indent);
                     if chars.get(i + 1) == Some(&' ') {
                         self.write("\\");
@@ -631,12 +626,16 @@ pub fn key_less(a: &str, b: &str) -> bool {
         }
         let mut ai = i;
         while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.saturating_mul(10).saturating_add(ar[ai] as i64 - '0' as i64);
+            an = an
+                .saturating_mul(10)
+                .saturating_add(ar[ai] as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
         while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.saturating_mul(10).saturating_add(br[bi] as i64 - '0' as i64);
+            bn = bn
+                .saturating_mul(10)
+                .saturating_add(br[bi] as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -720,19 +719,47 @@ spec:
     #[test]
     fn strings_that_read_back_as_other_types_are_quoted() {
         for s in [
-            "1000", "0x1F", "1e3", "1.5", ".5", "true", "FALSE", "on", "~", "", "12:30",
-            "2026-12-07", "1_000", "-1",
+            "1000",
+            "0x1F",
+            "1e3",
+            "1.5",
+            ".5",
+            "true",
+            "FALSE",
+            "on",
+            "~",
+            "",
+            "12:30",
+            "2026-12-07",
+            "1_000",
+            "-1",
         ] {
             assert!(!resolves_to_string(s), "{s}");
         }
-        for s in ["v1", "localhost/bb:latest", "1.2.3", "-c", "CAP_MKNOD", "0.5x", "500m"] {
+        for s in [
+            "v1",
+            "localhost/bb:latest",
+            "1.2.3",
+            "-c",
+            "CAP_MKNOD",
+            "0.5x",
+            "500m",
+        ] {
             assert!(resolves_to_string(s), "{s}");
         }
     }
 
     #[test]
     fn keys_sort_as_go_yaml_sorts_them() {
-        let mut keys = vec!["b", "a10", "a9", "B", "a", "_x", "io.kubernetes.cri-o.TTY/c1"];
+        let mut keys = vec![
+            "b",
+            "a10",
+            "a9",
+            "B",
+            "a",
+            "_x",
+            "io.kubernetes.cri-o.TTY/c1",
+        ];
         keys.sort_by(|a, b| {
             if key_less(a, b) {
                 std::cmp::Ordering::Less
@@ -742,7 +769,15 @@ spec:
         });
         assert_eq!(
             keys,
-            ["_x", "B", "a", "a9", "a10", "b", "io.kubernetes.cri-o.TTY/c1"]
+            [
+                "_x",
+                "B",
+                "a",
+                "a9",
+                "a10",
+                "b",
+                "io.kubernetes.cri-o.TTY/c1"
+            ]
         );
     }
 

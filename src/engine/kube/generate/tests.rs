@@ -193,7 +193,10 @@ fn pod_with_service_security_and_limits() {
         assert!(pod.contains(want), "{want:?} not in\n{pod}");
     }
     // The 64-hex pod id is cut to Kubernetes' 63 characters, with a warning.
-    let sandbox = format!("    io.kubernetes.cri-o.SandboxID/web: {}\n", "f".repeat(63));
+    let sandbox = format!(
+        "    io.kubernetes.cri-o.SandboxID/web: {}\n",
+        "f".repeat(63)
+    );
     assert!(pod.contains(&sandbox), "{pod}");
     assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
 }
@@ -230,7 +233,13 @@ spec:
       annotations:
 ";
     assert!(out.text.contains(want_head), "{}", out.text);
-    assert!(out.text.contains("      containers:\n      - image: localhost/bb:latest\n        name: depctr\n"), "{}", out.text);
+    assert!(
+        out.text.contains(
+            "      containers:\n      - image: localhost/bb:latest\n        name: depctr\n"
+        ),
+        "{}",
+        out.text
+    );
     let e = generate(
         &inputs,
         &GenerateOptions {
@@ -259,7 +268,11 @@ spec:
         },
     )
     .unwrap_err();
-    assert!(e.text().contains("restartPolicy set to Always"), "{}", e.text());
+    assert!(
+        e.text().contains("restartPolicy set to Always"),
+        "{}",
+        e.text()
+    );
     let empty = PodFacts {
         id: "2".repeat(64),
         config: PodConfig {
@@ -276,7 +289,11 @@ spec:
         &opts(),
     )
     .unwrap_err();
-    assert!(e.text().contains("only has an infra container"), "{}", e.text());
+    assert!(
+        e.text().contains("only has an infra container"),
+        "{}",
+        e.text()
+    );
 }
 
 #[test]
