@@ -59,7 +59,7 @@ pub fn translate(docs: &[Document], replace: bool) -> Result<Translation> {
     }
     for d in docs {
         let (template, name) = match d {
-            Document::Pod(t) => (t, t.metadata.name.clone()),
+            Document::Pod(t) => (&**t, t.metadata.name.clone()),
             Document::Deployment { metadata, spec } => {
                 if spec.replicas.is_some_and(|r| r > 1) {
                     out.warnings.push(format!(

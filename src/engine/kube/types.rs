@@ -290,10 +290,10 @@ pub struct LabelSelector {
 /// One document of a `kube play` file.
 #[derive(Debug, Clone)]
 pub enum Document {
-    Pod(PodTemplate),
+    Pod(Box<PodTemplate>),
     Deployment {
         metadata: ObjectMeta,
-        spec: DeploymentSpec,
+        spec: Box<DeploymentSpec>,
     },
     ConfigMap {
         metadata: ObjectMeta,
@@ -331,10 +331,10 @@ fn document(v: Value) -> Result<Document> {
     let kind = v["kind"].as_str().unwrap_or_default().to_owned();
     let metadata = || typed::<ObjectMeta>(v.get("metadata").cloned().unwrap_or_default());
     match kind.as_str() {
-        "Pod" => Ok(Document::Pod(typed(v.clone())?)),
+        "Pod" => Ok(Document::Pod(Box::new(typed(v.clone())?))),
         "Deployment" => Ok(Document::Deployment {
             metadata: metadata()?,
-            spec: typed(v.get("spec").cloned().unwrap_or_default())?,
+            spec: Box::new(typed(v.get("spec").cloned().unwrap_or_default())?),
         }),
         "ConfigMap" => Ok(Document::ConfigMap {
             metadata: metadata()?,
