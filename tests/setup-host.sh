@@ -60,6 +60,9 @@ pip_install() {
 }
 pip_install 'import docker; assert docker.__version__.startswith("7.")' 'docker>=7,<8'
 pip_install 'import podman_compose' podman-compose
+# kube generate's output is checked against Kubernetes' OpenAPI schemas,
+# offline (the package ships them for many Kubernetes versions).
+pip_install 'import kubernetes_validate' kubernetes-validate
 "$py" -c 'import docker; assert docker.__version__.startswith("7.")' ||
   echo "setup-host: warning: $py does not import the docker SDK 7.x" >&2
 

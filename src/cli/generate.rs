@@ -1,7 +1,8 @@
 //! `generate systemd`: systemd units for containers, as Podman writes
 //! them (`--new`, `--name`, `--files`, `--format json`, ...). The engine
 //! renders; this front end resolves `--files`' directory (the working
-//! one) and writes there.
+//! one) and writes there. `generate kube` is `kube generate`
+//! (src/cli/kube.rs).
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ use crate::engine::image;
 pub enum GenerateCommand {
     /// Generate systemd units
     Systemd(SystemdArgs),
+    /// Generate Kubernetes YAML from containers, pods or volumes
+    Kube(super::kube::GenerateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,7 +79,10 @@ pub struct SystemdArgs {
 }
 
 pub fn run(ctx: &Context, cmd: &GenerateCommand) -> anyhow::Result<ExitCode> {
-    let GenerateCommand::Systemd(args) = cmd;
+    let args = match cmd {
+        GenerateCommand::Systemd(args) => args,
+        GenerateCommand::Kube(args) => return super::kube::generate_main(ctx, args),
+    };
     if args.template {
         bail!("--template: template units are not supported by hutch yet");
     }

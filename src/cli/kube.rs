@@ -1,5 +1,7 @@
 //! `kube play|down` and `play kube`: Kubernetes YAML read here (a file or
 //! standard input, at most `MAX_YAML_BYTES`), played by the engine.
+//! `kube generate` (and `generate kube`): YAML from containers, pods and
+//! volumes, printed or written to a new file.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -7,7 +9,7 @@ use std::process::ExitCode;
 use crate::config::Context;
 use crate::engine::container as containers;
 use crate::engine::image;
-use crate::engine::kube::{self, MAX_YAML_BYTES, play};
+use crate::engine::kube::{self, MAX_YAML_BYTES, generate, play};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum KubeCommand {
@@ -15,6 +17,8 @@ pub enum KubeCommand {
     Play(PlayArgs),
     /// Remove pods based on a Kubernetes YAML
     Down(DownArgs),
+    /// Generate Kubernetes YAML from containers, pods or volumes
+    Generate(GenerateArgs),
 }
 
 /// `play kube`, Podman's older spelling.
@@ -45,11 +49,83 @@ pub struct DownArgs {
     file: String,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Write output to the specified path
+    #[arg(short, long, value_name = "FILENAME")]
+    filename: Option<std::path::PathBuf>,
+    /// Generate YAML for a Kubernetes service object
+    #[arg(short, long)]
+    service: bool,
+    /// Generate YAML for the given Kubernetes kind (pod or deployment)
+    #[arg(short = 't', long = "type", default_value = "pod", value_name = "TYPE")]
+    kind: String,
+    /// The number of replicas of a Deployment (no `-r`: that is hutch's
+    /// global `--remote`)
+    #[arg(long, default_value_t = 1)]
+    replicas: u32,
+    /// Containers, pods or volumes
+    #[arg(required = true, value_name = "CONTAINER|POD|VOLUME")]
+    names: Vec<String>,
+}
+
 pub fn run(ctx: &Context, cmd: KubeCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KubeCommand::Play(a) => play_main(ctx, &a),
         KubeCommand::Down(a) => down_main(ctx, &a.file),
+        KubeCommand::Generate(a) => generate_main(ctx, &a),
     }
+}
+
+pub fn generate_main(ctx: &Context, a: &GenerateArgs) -> anyhow::Result<ExitCode> {
+    let opts = generate::GenerateOptions {
+        kind: generate::KubeKind::parse(&a.kind)?,
+        replicas: a.replicas,
+        service: a.service,
+        now: crate::host::time::now_ns() / 1_000_000_000,
+        // Only spreads Service node ports, as Podman's time-seeded RNG.
+        seed: crate::host::time::now_ns() as u64 ^ u64::from(std::process::id()),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    // Refused before any work, as Podman checks the file first.
+    if let Some(path) = &a.filename
+        && path.exists()
+    {
+        return Err(crate::engine::Error::conflict(format!(
+            "cannot write to {:?}; file exists",
+            path.display().to_string()
+        ))
+        .into());
+    }
+    let store = image::open_store(ctx)?;
+    let state = containers::open_state(ctx)?;
+    let inputs = kube::facts::collect(ctx, &store, &state, &a.names)?;
+    let out = generate::generate(&inputs, &opts)?;
+    for w in &out.warnings {
+        tracing::warn!("{w}");
+    }
+    match &a.filename {
+        Some(path) => {
+            use std::io::Write as _;
+            // create_new: a file made meanwhile is not overwritten either.
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| {
+                    crate::engine::Error::bad_input(format!(
+                        "cannot write to {:?}: {e}",
+                        path.display().to_string()
+                    ))
+                })?;
+            f.write_all(out.text.as_bytes()).map_err(|e| {
+                crate::engine::Error::internal(format!("writing {}: {e}", path.display()))
+            })?;
+        }
+        // Podman prints the text with Println: one more newline.
+        None => println!("{}", out.text),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run_play(ctx: &Context, cmd: PlayCommand) -> anyhow::Result<ExitCode> {

@@ -1,13 +1,16 @@
-//! Kubernetes YAML for `kube play`: the documents read into typed structs
-//! ([`types`]), and the fields hutch does not act on named, so the front end
-//! can warn about them once instead of dropping them silently.
-//!
-//! Pure: no files, no containers. Turning a [`types::PodTemplate`] into pod
-//! and container specs, `kube play` and `kube down` themselves are not here
-//! yet (see docs/kube.md).
+//! Kubernetes YAML: the documents `kube play` reads into typed structs
+//! ([`types`]), with the fields hutch does not act on named so the front
+//! end can warn about them once instead of dropping them silently; their
+//! translation into pods and containers ([`play`]); and `kube generate`'s
+//! way back, from containers, pods and volumes to YAML ([`facts`] gathers
+//! what it needs, [`generate`] translates, [`yaml`] writes it as Podman
+//! does).
 
+pub mod facts;
+pub mod generate;
 pub mod play;
 pub mod types;
+pub mod yaml;
 
 pub use types::{Document, parse};
 

@@ -59,7 +59,7 @@ pub fn translate(docs: &[Document], replace: bool) -> Result<Translation> {
     }
     for d in docs {
         let (template, name) = match d {
-            Document::Pod(t) => (t, t.metadata.name.clone()),
+            Document::Pod(t) => (&**t, t.metadata.name.clone()),
             Document::Deployment { metadata, spec } => {
                 if spec.replicas.is_some_and(|r| r > 1) {
                     out.warnings.push(format!(
@@ -88,6 +88,31 @@ fn pod_plan(docs: &[Document], t: &PodTemplate, name: &str, replace: bool) -> Re
         hostname: t.spec.hostname.clone(),
         ..PodConfig::default()
     };
+    if t.spec.share_process_namespace == Some(true) {
+        config.share.push("pid".to_owned());
+    }
+    if let Some(dns) = &t.spec.dns_config {
+        config.network.dns.servers = dns.nameservers.clone();
+        config.network.dns.search = dns.searches.clone();
+        config.network.dns.options = dns
+            .options
+            .iter()
+            .map(|o| match &o.value {
+                Some(v) => format!("{}:{v}", o.name),
+                None => o.name.clone(),
+            })
+            .collect();
+    }
+    for a in &t.spec.host_aliases {
+        let ip = a
+            .ip
+            .parse()
+            .map_err(|e| Error::bad_input(format!("pod {name}: hostAliases ip {:?}: {e}", a.ip)))?;
+        config.add_hosts.push(crate::spec::AddHost {
+            names: a.hostnames.clone(),
+            ip,
+        });
+    }
     let mut containers = Vec::new();
     if t.spec.containers.is_empty() {
         return Err(Error::bad_input(format!("pod {name} has no containers")));
@@ -179,6 +204,14 @@ fn container_spec(
             MountSource::Bind(h.path.clone().into())
         } else if let Some(pvc) = &v.persistent_volume_claim {
             MountSource::Named(pvc.claim_name.clone())
+        } else if v
+            .empty_dir
+            .as_ref()
+            .is_some_and(|e| e["medium"] == "Memory")
+        {
+            // Kubernetes' memory-backed emptyDir is a tmpfs; `kube generate`
+            // writes one for each --tmpfs.
+            MountSource::Tmpfs
         } else if v.empty_dir.is_some() {
             MountSource::Anonymous
         } else {
@@ -237,6 +270,12 @@ fn container_spec(
         }),
         read_only: sc.and_then(|s| s.read_only_root_filesystem) == Some(true),
         privileged: sc.and_then(|s| s.privileged) == Some(true),
+        security: crate::spec::SecurityOpts {
+            no_new_privileges: sc.and_then(|s| s.allow_privilege_escalation) == Some(false),
+            ..crate::spec::SecurityOpts::default()
+        },
+        tty: c.tty == Some(true),
+        interactive: c.stdin == Some(true),
         cap_add: caps.add,
         cap_drop: caps.drop,
         mounts,

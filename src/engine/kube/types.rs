@@ -5,179 +5,260 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::{Error, Result};
 
 type Unknown = BTreeMap<String, Value>;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
     #[serde(default)]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
-    #[serde(flatten)]
+    /// Server bookkeeping; `kube generate` writes the time it ran, as
+    /// Podman does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<String>,
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: Unknown,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containers: Vec<Container>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub init_containers: Vec<Container>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_network: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub security_context: Option<SecurityContext>,
-    #[serde(flatten)]
+    /// Kubernetes' own (service account tokens, service env vars):
+    /// nothing to do here, read without a warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automount_service_account_token: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_service_links: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_process_namespace: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "dnsConfig")]
+    pub dns_config: Option<PodDnsConfig>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_aliases: Vec<HostAlias>,
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: Unknown,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct PodDnsConfig {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub searches: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<DnsOption>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct DnsOption {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct HostAlias {
+    pub ip: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hostnames: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
     #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub image: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env_from: Vec<EnvFromSource>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ContainerPort>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volume_mounts: Vec<VolumeMount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub security_context: Option<SecurityContext>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<Value>,
-    #[serde(flatten)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: Unknown,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_from: Option<EnvVarSource>,
-    #[serde(flatten)]
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: Unknown,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvVarSource {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_map_key_ref: Option<KeyRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_key_ref: Option<KeyRef>,
-    #[serde(flatten)]
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: Unknown,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyRef {
     pub name: String,
     pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvFromSource {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_map_ref: Option<NameRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<NameRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct NameRef {
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerPort {
     pub container_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "hostIP")]
     pub host_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeMount {
     pub name: String,
     pub mount_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_path: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Volume {
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_path: Option<HostPath>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub persistent_volume_claim: Option<ClaimRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub empty_dir: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_map: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<Value>,
-    #[serde(flatten)]
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: Unknown,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct HostPath {
     pub path: String,
     #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimRef {
     pub claim_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityContext {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_privilege_escalation: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_as_user: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_as_group: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only_root_filesystem: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Capabilities>,
-    #[serde(flatten)]
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: Unknown,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct Capabilities {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub add: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drop: Vec<String>,
 }
 
 /// A pod's metadata and spec: a `Pod` itself or a Deployment's template.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct PodTemplate {
     #[serde(default)]
     pub metadata: ObjectMeta,
@@ -185,22 +266,34 @@ pub struct PodTemplate {
     pub spec: PodSpec,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct DeploymentSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
     #[serde(default)]
     pub template: PodTemplate,
-    #[serde(flatten)]
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown: Unknown,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelector {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(flatten, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: Unknown,
 }
 
 /// One document of a `kube play` file.
 #[derive(Debug, Clone)]
 pub enum Document {
-    Pod(PodTemplate),
+    Pod(Box<PodTemplate>),
     Deployment {
         metadata: ObjectMeta,
-        spec: DeploymentSpec,
+        spec: Box<DeploymentSpec>,
     },
     ConfigMap {
         metadata: ObjectMeta,
@@ -238,10 +331,10 @@ fn document(v: Value) -> Result<Document> {
     let kind = v["kind"].as_str().unwrap_or_default().to_owned();
     let metadata = || typed::<ObjectMeta>(v.get("metadata").cloned().unwrap_or_default());
     match kind.as_str() {
-        "Pod" => Ok(Document::Pod(typed(v.clone())?)),
+        "Pod" => Ok(Document::Pod(Box::new(typed(v.clone())?))),
         "Deployment" => Ok(Document::Deployment {
             metadata: metadata()?,
-            spec: typed(v.get("spec").cloned().unwrap_or_default())?,
+            spec: Box::new(typed(v.get("spec").cloned().unwrap_or_default())?),
         }),
         "ConfigMap" => Ok(Document::ConfigMap {
             metadata: metadata()?,
@@ -321,7 +414,12 @@ fn template(out: &mut Vec<String>, at: &str, t: &PodTemplate) {
     for (i, c) in t.spec.containers.iter().enumerate() {
         let at = format!("{spec}.containers[{i}]");
         unknown(out, &at, &c.unknown, &[]);
-        if c.resources.is_some() {
+        // `resources: {}` is what `kube generate` writes for a pod's
+        // container without limits: nothing ignored there.
+        if c.resources
+            .as_ref()
+            .is_some_and(|r| r.as_object().is_none_or(|o| !o.is_empty()))
+        {
             out.push(format!("{at}.resources"));
         }
         if c.image_pull_policy.is_some() {
