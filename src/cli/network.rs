@@ -12,6 +12,7 @@ use crate::engine::container::{self as engine, usernet};
 use crate::engine::image;
 use crate::engine::network::{self as netops, NetworkCreateOptions, NetworkRemoveOptions};
 use crate::engine::state as engine_state;
+use crate::format::{OutputFormat, Template};
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
@@ -77,6 +78,15 @@ pub struct LsArgs {
     /// Do not print headers
     #[arg(long)]
     noheading: bool,
+    /// Provide filter values (name, id, label, driver, type)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    filter: Vec<String>,
+    /// Pretty-print networks to JSON or using a Go template
+    #[arg(long)]
+    format: Option<String>,
+    /// Do not truncate the network ID
+    #[arg(long)]
+    no_trunc: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,24 +157,64 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             println!("{}", netops::create(ctx, &opts)?.name);
         }
         NetworkCommand::Ls(a) => {
-            let all = nets.list()?;
+            let filters = netops::NetworkFilters::parse(&a.filter)?;
+            let all = netops::list(ctx, &filters)?;
+            let short = |id: &str| {
+                if a.no_trunc {
+                    id.to_owned()
+                } else {
+                    id.chars().take(12).collect()
+                }
+            };
             if a.quiet {
                 for n in &all {
-                    println!("{}", &n.id[..12.min(n.id.len())]);
+                    println!("{}", short(&n.id));
                 }
-            } else {
-                if !a.noheading {
-                    println!("{:<14}{:<20}DRIVER", "NETWORK ID", "NAME");
-                }
-                for n in &all {
-                    println!(
-                        "{:<14}{:<20}{}",
-                        &n.id[..12.min(n.id.len())],
-                        n.name,
-                        n.driver
-                    );
-                }
+                return Ok(ExitCode::SUCCESS);
             }
+            // Podman's rows: the record's own (lowercase) keys for json,
+            // Go field names for templates.
+            let template = match OutputFormat::parse(a.format.as_deref())? {
+                OutputFormat::Json => {
+                    let rows = all
+                        .iter()
+                        .map(serde_json::to_value)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    println!(
+                        "{}",
+                        crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                OutputFormat::Template(t) => t,
+                OutputFormat::Default => Template::parse("table {{.ID}}\t{{.Name}}\t{{.Driver}}")?,
+            };
+            let template = if a.noheading {
+                template.without_heading()
+            } else {
+                template
+            };
+            let rows: Vec<serde_json::Value> = all
+                .iter()
+                .map(|n| {
+                    serde_json::json!({
+                        "ID": short(&n.id),
+                        "Name": n.name,
+                        "Driver": n.driver,
+                        "NetworkInterface": n.network_interface,
+                        "Created": n.created,
+                        "Labels": n.labels,
+                        "Internal": n.internal,
+                        "IPv6Enabled": n.ipv6_enabled,
+                        "DNSEnabled": n.dns_enabled,
+                    })
+                })
+                .collect();
+            let headers = [("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            print!("{}", template.render_list(&rows, &headers)?);
         }
         NetworkCommand::Inspect(a) => {
             let out = netops::inspect(ctx, &a.names)?;

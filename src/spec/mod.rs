@@ -135,6 +135,10 @@ pub struct ContainerSpec {
     /// `--rootfs DIR[:O]`: the container's root is this directory, not an
     /// image (`image` is then empty).
     pub rootfs: Option<RootfsSpec>,
+    /// `--requires NAME,...`: containers started before this one (and
+    /// refused removal while it exists), as given; their ids go into
+    /// `dependencies` at create.
+    pub requires: Vec<String>,
 }
 
 /// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
@@ -204,6 +208,7 @@ impl Default for ContainerSpec {
             auto_userns: None,
             pod: None,
             rootfs: None,
+            requires: Vec::new(),
         }
     }
 }

@@ -201,6 +201,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         version: SPEC_VERSION,
         host_users: Vec::new(),
         rootfs: None,
+        requires: Vec::new(),
         image: old.image,
         name: old.name,
         command: old.command,
