@@ -169,10 +169,7 @@ fn podman_compose_up_down_in_a_pod() {
         "--format",
         "{{.Names}}",
     ]);
-    assert_eq!(
-        lines(&members),
-        ["proj_db_1", "proj_probe_1", "proj_web_1"]
-    );
+    assert_eq!(lines(&members), ["proj_db_1", "proj_probe_1", "proj_web_1"]);
     // web reached db by name (it serves what db served it), on the port
     // published to the host.
     let first = served_id(port);
