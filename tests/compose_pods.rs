@@ -173,11 +173,12 @@ fn podman_compose_up_down_in_a_pod() {
     // web reached db by name (it serves what db served it), on the port
     // published to the host.
     let first = served_id(port);
-    // probe reached web by name.
+    // probe reached web by name (its log, through podman-compose's
+    // `logs -n --color --tail N`).
     let mut logs = String::new();
     assert!(
         wait_until(Duration::from_secs(40), || {
-            logs = env.ok(["logs", "proj_probe_1"]);
+            logs = compose_ok(&env, &dir, &["logs", "--tail", "5", "probe"]);
             logs.contains("probe reached web")
         }),
         "probe never reached web: {logs}"
