@@ -487,7 +487,7 @@ fn logs_follow_since_until_then_stop_and_rm() {
         3
     );
     assert_eq!(env.ok(["logs", "--until", "2000-01-01", "talker"]), "");
-    assert_eq!(env.ok(["logs", "-n", "1", "talker"]), "three\n");
+    assert_eq!(env.ok(["logs", "--tail", "1", "talker"]), "three\n");
     let out = env.run(["logs", "--since", "yesterday-ish", "talker"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
 

@@ -426,6 +426,11 @@ fn error_cases_exit_and_read_as_podmans() {
             "Error: inspecting object: no such pod bogus",
         ),
         (&["pod", "exists", "bogus"], 1, ""),
+        (
+            &["pod", "stats", "-a", "bogus"],
+            125,
+            "Error: --all, --latest and arguments cannot be used together",
+        ),
     ];
     let have_podman = podman(&env, &["--version"]).is_some_and(|o| o.status.success());
     if !have_podman {
@@ -453,6 +458,14 @@ fn error_cases_exit_and_read_as_podmans() {
                 "{args:?}: hutch and podman differ"
             );
         }
+    }
+    // pod stats depends on the host (rootless needs cgroup v2): hutch
+    // answers as the installed podman does on this host, whichever way.
+    if have_podman {
+        let args = ["pod", "stats", "--no-stream", "bogus"];
+        let (h, p) = (env.run(args), podman(&env, &args).expect("podman runs"));
+        assert_eq!(h.status.code(), p.status.code(), "{args:?}: {}", stderr(&h));
+        assert_eq!(error_line(&h), error_line(&p), "{args:?}");
     }
     // A name used twice.
     env.ok(["pod", "create", "--name", "dup", "--infra=false"]);

@@ -306,6 +306,12 @@ pub fn main() -> ExitCode {
     {
         args.insert(1, "quadlet".into());
     }
+    // Cobra's version flag wins over whatever follows it: podman-compose
+    // runs `podman --version ''` (an empty argument) to learn the version.
+    if args.get(1).is_some_and(|a| a == "--version" || a == "-v") {
+        println!("hutch version {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

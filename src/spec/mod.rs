@@ -138,6 +138,10 @@ pub struct ContainerSpec {
     /// `--sysctl KEY=VALUE`: namespaced kernel parameters (containers.conf's
     /// `default_sysctls` are added by the engine).
     pub sysctls: BTreeMap<String, String>,
+    /// `--requires NAME,...`: containers started before this one (and
+    /// refused removal while it exists), as given; their ids go into
+    /// `dependencies` at create.
+    pub requires: Vec<String>,
 }
 
 /// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
@@ -208,6 +212,7 @@ impl Default for ContainerSpec {
             pod: None,
             rootfs: None,
             sysctls: BTreeMap::new(),
+            requires: Vec::new(),
         }
     }
 }

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 
 use crate::engine::container::create::{CreateOptions, PullPolicy};
 use crate::runtime::cdi;
-use crate::spec::parse::{self, NetworkFlags};
+use crate::spec::parse;
 use crate::spec::{ContainerSpec, Namespaces, SeccompChoice};
 
 /// What the calling process contributes to a spec.
@@ -229,6 +229,9 @@ pub struct CreateFlags {
     /// Configure namespaced kernel parameters at runtime
     #[arg(long, value_name = "KEY=VALUE")]
     pub sysctl: Vec<String>,
+    /// Containers to start before this one (comma-separated; repeatable)
+    #[arg(long, value_name = "CONTAINER,...", value_delimiter = ',')]
+    pub requires: Vec<String>,
 }
 
 /// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
@@ -369,17 +372,7 @@ impl CreateFlags {
             hostname: self.hostname.clone(),
             read_only: self.read_only,
             read_only_tmpfs: self.read_only_tmpfs,
-            network: parse::network(&NetworkFlags {
-                mode: self.network.network.as_deref(),
-                publish: &self.network.publish,
-                publish_all: self.network.publish_all,
-                dns: hutch_rootless_net::DnsConfig {
-                    servers: self.network.dns.clone(),
-                    search: self.network.dns_search.clone(),
-                    options: self.network.dns_option.clone(),
-                },
-                aliases: &self.network.network_alias,
-            })?,
+            network: self.network.spec()?,
             mounts,
             tmpfs: self
                 .tmpfs
@@ -438,6 +431,12 @@ impl CreateFlags {
             remove: self.rm,
             runtime: self.runtime.clone(),
             pod: self.pod.clone(),
+            requires: self
+                .requires
+                .iter()
+                .filter(|r| !r.is_empty())
+                .cloned()
+                .collect(),
             health_check,
             health_on_failure,
             sdnotify,

@@ -88,6 +88,14 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
             "invalid option for --sort, options are: command, created, id, image, names, runningfor, size, or status: {other}"
         ),
     }
+    if matches!(format, OutputFormat::Json) && !args.quiet {
+        let rows = rows.iter().map(|(c, _)| json_row(c, now)).collect();
+        println!(
+            "{}",
+            crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let rows: Vec<serde_json::Value> = rows.into_iter().map(|(_, r)| r).collect();
     if args.quiet {
         for r in &rows {
@@ -96,13 +104,7 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let template = match format {
-        OutputFormat::Json => {
-            println!(
-                "{}",
-                crate::format::to_json_pretty(&serde_json::Value::Array(rows))
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
+        OutputFormat::Json => unreachable!("printed above"),
         OutputFormat::Template(t) => t,
         OutputFormat::Default => Template::parse(&format!(
             "table {{{{.ID}}}}\t{{{{.Image}}}}\t{{{{.Command}}}}\t{{{{.Created}}}}\t{{{{.Status}}}}\t{{{{.Ports}}}}\t{{{{.Names}}}}{}{}",
@@ -168,4 +170,60 @@ fn row(c: &ContainerSummary, now: i64, no_trunc: bool) -> serde_json::Value {
         row["SizeRw"] = rw.into();
     }
     row
+}
+
+/// `ps --format json`: Podman's ListContainer objects (full ids, `Names`
+/// and `Command` as lists, `Labels` as a map, times in seconds), which
+/// scripts and podman-compose read (`Names[0]`, `Id`, `Labels`).
+fn json_row(c: &ContainerSummary, now: i64) -> serde_json::Value {
+    // Go's zero time, as Podman prints an unset one.
+    let secs = |ns: Option<i64>| ns.map_or(-62_135_596_800, |n| n / 1_000_000_000);
+    let labels: serde_json::Map<String, serde_json::Value> = c
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    let ports: Vec<serde_json::Value> = c
+        .ports
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "host_ip": p.host_ip,
+                "container_port": p.container_port,
+                "host_port": p.host_port,
+                "range": p.range,
+                "protocol": p.protocol,
+            })
+        })
+        .collect();
+    let null_if_empty = |v: serde_json::Value, empty: bool| {
+        if empty { serde_json::Value::Null } else { v }
+    };
+    serde_json::json!({
+        "AutoRemove": c.auto_remove,
+        "Command": c.args,
+        "CreatedAt": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
+        "Exited": matches!(c.state, ContainerState::Exited | ContainerState::Stopped),
+        "ExitedAt": secs(c.exited_at),
+        "ExitCode": c.exit_code.unwrap_or(0),
+        "Id": c.id,
+        "Image": c.image,
+        "ImageID": c.image_id,
+        "IsInfra": false,
+        "Labels": null_if_empty(labels.into(), c.labels.is_empty()),
+        "Mounts": [],
+        "Names": [c.name],
+        "Namespaces": {},
+        "Networks": [],
+        "Pid": c.pid.unwrap_or(0),
+        "Pod": c.pod.as_ref().map(|(id, _)| id.clone()).unwrap_or_default(),
+        "PodName": c.pod.as_ref().map(|(_, name)| name.clone()).unwrap_or_default(),
+        "Ports": null_if_empty(ports.into(), c.ports.is_empty()),
+        "Restarts": c.restarts,
+        "Size": c.size.map(|(rw, root)| serde_json::json!({"rwSize": rw, "rootFsSize": root})),
+        "StartedAt": secs(c.started_at),
+        "State": c.state_name,
+        "Status": status_text(c, now),
+        "Created": c.created / 1_000_000_000,
+    })
 }

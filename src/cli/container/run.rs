@@ -78,7 +78,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let Some(attach) = attach else {
         // The runtime's refusal keeps its code (126, 127), as Podman's.
-        start::start_detached(ctx, &store, &state, &created.id)?;
+        start::start_with_dependencies(ctx, &store, &state, &created.id)?;
         println!("{}", created.id);
         return Ok(ExitCode::SUCCESS);
     };

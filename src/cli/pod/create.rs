@@ -85,17 +85,7 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
         },
         exit_policy: ExitPolicy::parse(&a.exit_policy)?,
         hostname: a.hostname.clone(),
-        network: parse::network(&parse::NetworkFlags {
-            mode: n.network.as_deref(),
-            publish: &n.publish,
-            publish_all: n.publish_all,
-            dns: hutch_rootless_net::DnsConfig {
-                servers: n.dns.clone(),
-                search: n.dns_search.clone(),
-                options: n.dns_option.clone(),
-            },
-            aliases: &n.network_alias,
-        })?,
+        network: n.spec()?,
         add_hosts: a
             .add_host
             .iter()

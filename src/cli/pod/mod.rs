@@ -1,9 +1,10 @@
 //! `pod create|start|stop|restart|kill|pause|unpause|rm|prune|ps|inspect|
-//! top|logs|exists`: Podman's flags and output, turned into the engine's
+//! top|logs|exists|stats`: Podman's flags and output, turned into the engine's
 //! pod requests.
 
 mod create;
 mod ps;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -50,6 +51,8 @@ pub enum PodCommand {
     Logs(LogsArgs),
     /// Check if a pod exists in local storage
     Exists(ExistsArgs),
+    /// Display a live stream of resource usage statistics for the containers in one or more pods
+    Stats(stats::StatsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -172,6 +175,9 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
     if let PodCommand::Create(a) = &cmd {
         return create::create(ctx, a);
     }
+    if let PodCommand::Stats(a) = &cmd {
+        return stats::stats(ctx, a);
+    }
     let store = image::open_store(ctx)?;
     let state = containers::open_state(ctx)?;
     let act = |select: &SelectArgs, action: PodAction| -> Result<ExitCode> {
@@ -285,6 +291,7 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             Err(e) if e.kind() == ErrorKind::NotFound => ExitCode::from(1),
             Err(e) => return Err(e.into()),
         },
+        PodCommand::Stats(_) => unreachable!("handled above"),
     })
 }
 

@@ -305,13 +305,18 @@ fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::R
 }
 
 fn logs(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<ExitCode> {
+    if a.containers.len() > 1 || a.names || a.color {
+        bail!(
+            "logs of several containers, -n and --color through hutch's remote client are not available yet"
+        );
+    }
     let mut q = format!(
         "/containers/{}/logs?stdout=true&stderr=true&follow={}&timestamps={}",
-        enc(&a.container),
+        enc(a.containers.first().map_or("", String::as_str)),
         a.follow,
         a.timestamps
     );
-    if let Some(n) = a.tail {
+    if let Some(n) = a.tail_lines() {
         q.push_str(&format!("&tail={n}"));
     }
     if let Some(s) = &a.since {

@@ -371,10 +371,12 @@ pub fn create(
     } else {
         spec
     };
-    if opts.replace
-        && let Some(name) = &spec.name
-    {
-        replace(ctx, store, state, name)?;
+    if let Some(name) = &spec.name {
+        if opts.replace {
+            replace(ctx, store, state, name)?;
+        } else {
+            state.check_name_free(name)?;
+        }
     }
     let mut report = make(ctx, store, state, spec, opts)?;
     warnings.append(&mut report.warnings);

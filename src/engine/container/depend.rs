@@ -2,8 +2,9 @@
 //! (`--network container:X`, `--pid/--ipc/--uts container:X`) depends on
 //! it. The full ids are resolved at create and stored in the spec, so a
 //! later rename or a reused name cannot change what a container depends
-//! on. `rm` refuses a container others depend on, or with `--depend`
-//! removes them first.
+//! on. `--requires` names more dependencies, which `start` starts first.
+//! `rm` refuses a container others depend on, or with `--depend` removes
+//! them first.
 
 use hutch_rootless_net::NetworkMode;
 
@@ -38,6 +39,14 @@ pub fn resolve(state: &State, spec: &ContainerSpec) -> anyhow::Result<Vec<String
     let mut ids: Vec<String> = Vec::new();
     for q in queries(spec) {
         let c = state.container(&q)?;
+        if !ids.contains(&c.id) {
+            ids.push(c.id);
+        }
+    }
+    for q in &spec.requires {
+        let c = state.container(q).map_err(|e| {
+            anyhow::anyhow!("{q:?} is not a valid container, cannot be used as a dependency: {e:#}")
+        })?;
         if !ids.contains(&c.id) {
             ids.push(c.id);
         }

@@ -60,7 +60,8 @@ pub fn start(ctx: &Context, store: &Store, state: &State, opts: &StartOptions) -
     for (input, c) in opts.select.resolve(state)? {
         let id = c.as_ref().map(|c| c.id.clone()).unwrap_or_default();
         let result = c.and_then(|c| {
-            start_detached(ctx, store, state, &c.id)
+            start_dependencies(ctx, store, state, &c, 0)
+                .and_then(|()| start_detached(ctx, store, state, &c.id))
                 .map_err(|e| e.context(format!("unable to start container {}", c.id)))
         });
         reports.push(Report::of(input, id, result));
@@ -94,6 +95,7 @@ fn start_attached(
             c.state
         );
     }
+    start_dependencies(ctx, store, state, &c, 0)?;
     let console = attach.console(&c)?;
     // The spawner mounts the root (unmounted by the last monitor) while the
     // monitor starts up.
@@ -120,6 +122,55 @@ fn start_attached(
         }
     };
     Ok(Some(AttachSession::new(&c.id, socket, console)))
+}
+
+/// How deep `start` follows dependencies of dependencies: create refuses
+/// a dependency that does not exist yet, so a chain is acyclic, and this
+/// only bounds a state edited by hand.
+const MAX_DEPENDENCY_DEPTH: usize = 32;
+
+/// Starts what `c` depends on (`--requires`, the containers whose
+/// namespaces it joins), theirs first, as Podman's start does; running
+/// ones are left as they are.
+fn start_dependencies(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    c: &crate::engine::state::Container,
+    depth: usize,
+) -> Result<()> {
+    if c.spec.dependencies.is_empty() {
+        return Ok(());
+    }
+    if depth >= MAX_DEPENDENCY_DEPTH {
+        crate::fail!(
+            InvalidState,
+            "container {}: dependencies nested more than {MAX_DEPENDENCY_DEPTH} deep",
+            c.id
+        );
+    }
+    for id in &c.spec.dependencies {
+        let dep = state.container(id)?;
+        if matches!(dep.state, ContainerState::Running | ContainerState::Paused) {
+            continue;
+        }
+        start_dependencies(ctx, store, state, &dep, depth + 1)?;
+        start_detached(ctx, store, state, &dep.id)
+            .map_err(|e| e.context(format!("starting dependency container {}", dep.id)))?;
+    }
+    Ok(())
+}
+
+/// `start_detached` after what the container depends on (`run -d`).
+pub fn start_with_dependencies(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    id: &str,
+) -> Result<()> {
+    let c = state.container(id)?;
+    start_dependencies(ctx, store, state, &c, 0)?;
+    start_detached(ctx, store, state, id)
 }
 
 /// Starts a created or exited container in the background; returns once

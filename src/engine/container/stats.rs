@@ -93,6 +93,12 @@ impl Stats {
             .collect()
     }
 
+    /// Only the containers among `ids` (`pod stats` of pods without any).
+    pub fn only(mut self, ids: &[String]) -> Stats {
+        self.watches.retain(|w| ids.contains(&w.id));
+        self
+    }
+
     /// Drops the containers that are gone; false once none is left.
     pub fn retain_live(&mut self) -> bool {
         self.watches.retain(|w| w.dir.exists());

@@ -7,7 +7,7 @@
 //! ([`PodConfig`]) are stored as JSON in its row; its containers are the
 //! container rows that carry its id. What this module does not do: pod
 //! cgroups and resource limits (each container keeps its own scope),
-//! `pod clone`, `pod stats`.
+//! `pod clone`.
 
 pub mod create;
 pub mod infra_image;
@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod list;
 pub mod remove;
+pub mod stats;
 pub mod top;
 
 use crate::engine::state::{Container, ContainerState, PodRow, State};

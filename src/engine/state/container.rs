@@ -198,6 +198,20 @@ impl State {
         })
     }
 
+    /// Refuses a name another container holds, as `create_container`
+    /// will: create checks it first, before it binds ports or makes
+    /// files, so a taken name reads as Podman's "already in use" (125)
+    /// whatever else would fail later.
+    pub fn check_name_free(&self, name: &str) -> Result<(), StateError> {
+        match name_holder(&self.conn, name).map_err(StateError::sql("looking up container"))? {
+            Some(id) => Err(StateError::NameInUse {
+                name: name.to_owned(),
+                id,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Finds a container by exact ID, exact name, or unique ID prefix, in
     /// that order (Podman's): a name that happens to be hex still means
     /// that container rather than the start of another one's ID.

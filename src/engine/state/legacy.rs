@@ -202,6 +202,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         host_users: Vec::new(),
         rootfs: None,
         sysctls: std::collections::BTreeMap::new(),
+        requires: Vec::new(),
         image: old.image,
         name: old.name,
         command: old.command,

@@ -60,8 +60,14 @@ pub fn network(f: &NetworkFlags<'_>) -> anyhow::Result<NetworkSpec> {
     // `None` here, for the empty and the default spellings alike.
     let default = NetworkMode::None;
     let mut connected = Vec::new();
+    let mut aliases = f.aliases.to_vec();
     let mode = match f.mode {
         None | Some("" | "private" | "default") => None,
+        Some(m) if user_network_options(m).is_some() => {
+            let (name, more) = user_network(m)?;
+            aliases.extend(more);
+            Some(NetworkMode::Network { name })
+        }
         Some(m) => match NetworkMode::parse(m, &default)? {
             NetworkMode::Network { name } if name.contains(',') => {
                 let mut names = name.split(',').filter(|n| !n.is_empty());
@@ -89,6 +95,121 @@ pub fn network(f: &NetworkFlags<'_>) -> anyhow::Result<NetworkSpec> {
         ports,
         publish_all: f.publish_all,
         dns: f.dns.clone(),
-        aliases: f.aliases.to_vec(),
+        aliases,
     })
+}
+
+/// The modes whose `NAME:OPTIONS` spelling is not a user network's.
+const MODES_WITH_OPTIONS: [&str; 11] = [
+    "",
+    "private",
+    "default",
+    "none",
+    "host",
+    "pasta",
+    "slirp4netns",
+    "container",
+    "ns",
+    "bridge",
+    "cni",
+];
+
+/// `NAME:OPTIONS` of a user network (Podman's `--network net:alias=a`), or
+/// None for any other spelling.
+fn user_network_options(value: &str) -> Option<(&str, &str)> {
+    value
+        .split_once(':')
+        .filter(|(name, _)| !MODES_WITH_OPTIONS.contains(name))
+}
+
+/// One user network with Podman's per-network options: its name and the
+/// aliases `alias=` gives. hutch's aliases hold on every network the
+/// container joins, so they are pooled with `--network-alias`; `ip=`,
+/// `ip6=`, `mac=` and `interface_name=` are refused (user networks hand out
+/// addresses themselves and name interfaces eth0, eth1...).
+pub fn user_network(value: &str) -> anyhow::Result<(String, Vec<String>)> {
+    let Some((name, options)) = user_network_options(value) else {
+        if value.contains(',')
+            || NetworkMode::parse(value, &NetworkMode::None)?
+                != (NetworkMode::Network { name: value.into() })
+        {
+            bail!("--network {value}: only user networks can be given more than once");
+        }
+        return Ok((value.to_owned(), Vec::new()));
+    };
+    if name.contains(',') {
+        bail!("--network {value}: options go with one network (--network NAME:alias=A)");
+    }
+    let mut aliases = Vec::new();
+    for o in options.split(',').filter(|o| !o.is_empty()) {
+        match o.split_once('=') {
+            Some(("alias", a)) if !a.is_empty() => aliases.push(a.to_owned()),
+            Some(("ip" | "ip6" | "mac" | "interface_name", _)) => bail!(
+                "--network {value}: {o:?} is not supported: hutch's user networks choose addresses and interface names themselves"
+            ),
+            _ => bail!("--network {value}: unknown network option {o:?}"),
+        }
+    }
+    Ok((name.to_owned(), aliases))
+}
+
+/// `--network` given more than once: each further value joins one more
+/// user network (Podman's repeated flag, as podman-compose writes it).
+pub fn more_networks(spec: &mut NetworkSpec, values: &[String]) -> anyhow::Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    if !matches!(spec.mode, Some(NetworkMode::Network { .. })) {
+        bail!("--network given more than once: only user networks can be combined");
+    }
+    for v in values {
+        let (name, aliases) = user_network(v)?;
+        spec.connected.push(name);
+        spec.aliases.extend(aliases);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(mode: &str) -> NetworkFlags<'_> {
+        NetworkFlags {
+            mode: Some(mode),
+            ..NetworkFlags::default()
+        }
+    }
+
+    #[test]
+    fn user_network_options_give_aliases() {
+        let n = network(&flags("proj_default:alias=db,alias=database")).expect("parse");
+        assert_eq!(
+            n.mode,
+            Some(NetworkMode::Network {
+                name: "proj_default".into()
+            })
+        );
+        assert_eq!(n.aliases, ["db", "database"]);
+        assert!(network(&flags("net:ip=10.89.0.5")).is_err());
+        assert!(network(&flags("net:bogus=1")).is_err());
+        assert!(network(&flags("a,b:alias=x")).is_err());
+        // Other modes keep their own option syntax.
+        assert!(matches!(
+            network(&flags("pasta:--map-gw")).expect("pasta").mode,
+            Some(NetworkMode::Pasta { .. })
+        ));
+    }
+
+    #[test]
+    fn repeated_network_flags_join_user_networks() {
+        let mut n = network(&flags("front:alias=web")).expect("parse");
+        more_networks(&mut n, &["back:alias=api".into(), "extra".into()]).expect("more");
+        assert_eq!(n.connected, ["back", "extra"]);
+        assert_eq!(n.aliases, ["web", "api"]);
+        let mut host = network(&flags("host")).expect("host");
+        assert!(more_networks(&mut host, &["back".into()]).is_err());
+        let mut n = network(&flags("front")).expect("parse");
+        assert!(more_networks(&mut n, &["pasta".into()]).is_err());
+    }
 }
