@@ -17,7 +17,7 @@ pub fn translate(cx: &Cx) -> Result<Service, UnitError> {
     let mut set_wd: Option<(String, &super::unit_file::Entry)> = None;
     let mut args: Vec<String> = Vec::new();
     let mut extra: Vec<String> = Vec::new();
-    let mut flag = |f: &str, v: &str| {
+    let flag = |args: &mut Vec<String>, f: &str, v: &str| {
         args.push(f.to_owned());
         args.push(v.to_owned());
     };
@@ -29,12 +29,13 @@ pub fn translate(cx: &Cx) -> Result<Service, UnitError> {
             "SetWorkingDirectory" => set_wd = Some((v.to_owned(), e)),
             "Label" => {
                 for w in words(file, e)? {
-                    flag("--label", &w);
+                    flag(&mut args, "--label", &w);
                 }
             }
-            "Target" => flag("--target", v),
-            "Pull" => flag("--pull", v),
-            "ForceRM" => flag("--force-rm", &boolean(file, e)?.to_string()),
+            "Target" => flag(&mut args, "--target", v),
+            // One word with `=`: both flags take an optional value.
+            "Pull" => args.push(format!("--pull={v}")),
+            "ForceRM" => args.push(format!("--force-rm={}", boolean(file, e)?)),
             "ServiceName" | "GlobalArgs" => {}
             "PodmanArgs" | "HutchArgs" => extra.extend(words(file, e)?),
             "Annotation"

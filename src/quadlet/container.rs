@@ -15,7 +15,11 @@ pub fn translate(cx: &Cx) -> Result<Service, UnitError> {
     let file = cx.file;
     let stem = cx.stem;
     let mut image: Option<String> = None;
-    let mut name = format!("systemd-{stem}");
+    let name = cx
+        .units
+        .get(cx.name)
+        .and_then(|u| u.resource.clone())
+        .unwrap_or_else(|| format!("systemd-{stem}"));
     let mut exec: Vec<String> = Vec::new();
     let mut args: Vec<String> = Vec::new();
     let mut extra: Vec<String> = Vec::new();
@@ -26,7 +30,7 @@ pub fn translate(cx: &Cx) -> Result<Service, UnitError> {
         let v = e.value.as_str();
         match e.key.as_str() {
             "Image" => image = Some(cx.image(e, &mut deps)?),
-            "ContainerName" => name = v.to_owned(),
+            "ContainerName" => {}
             // Read by Units (the service's name, the pod's members).
             "ServiceName" | "GlobalArgs" => {}
             "StartWithPod" => {

@@ -85,7 +85,12 @@ impl Units {
                 )
             };
             let resource = match ext {
-                "container" => named("ContainerName"),
+                // Podman's default is `systemd-%N`: the service's name.
+                "container" => Some(
+                    last(file, group, "ContainerName")
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| format!("systemd-{service}")),
+                ),
                 "volume" => named("VolumeName"),
                 "network" => named("NetworkName"),
                 "pod" => named("PodName"),
