@@ -304,3 +304,65 @@ fn quadlet_services_whose_commands_work() {
     env.ok(&exec(web, "ExecStopPost", "web"));
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "nothing left");
 }
+
+/// `generate systemd --new POD`: the pod's unit creates the pod (its
+/// infra container's monitor in the PIDFile=), the member's unit runs the
+/// container in it by the pod id file, and the stops leave nothing.
+#[test]
+fn generate_systemd_pod_units_whose_commands_work() {
+    let env = busybox_env(&[]);
+    env.ok(["pod", "create", "--name", "gp"]);
+    env.ok([
+        "create", "--pod", "gp", "--name", "gm", "busybox", "sleep", "1000",
+    ]);
+    let out = env.ok(["generate", "systemd", "--new", "--name", "gp"]);
+    // Each unit opens with its name: `# pod-gp.service`.
+    let mut units: Vec<(String, String)> = Vec::new();
+    for line in out.lines() {
+        match line.strip_prefix("# ").filter(|n| n.ends_with(".service")) {
+            Some(name) => units.push((name.to_owned(), String::new())),
+            None => {
+                let (_, text) = units.last_mut().expect("a unit name first");
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    let names: Vec<&str> = units.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["pod-gp.service", "container-gm.service"]);
+    assert!(
+        units[1].1.contains("BindsTo=pod-gp.service\n"),
+        "{}",
+        units[1].1
+    );
+    assert!(
+        units[0].1.contains("Wants=container-gm.service\n"),
+        "{}",
+        units[0].1
+    );
+    // The units replace what was made by hand, as at a boot.
+    env.ok(["pod", "rm", "-f", "gp"]);
+    let t = env.root.join("unit-run");
+    std::fs::create_dir_all(&t).expect("run dir");
+    chown(&t, env.user.uid, env.user.gid);
+    let r = common::units::Runner {
+        env: &env,
+        services: units,
+        t: t.to_string_lossy().into_owned(),
+    };
+    r.start("pod-gp.service");
+    let pid = std::fs::read_to_string(t.join("pod-gp.pid")).expect("the pod's PIDFile");
+    let infra = env
+        .ok(["pod", "inspect", "--format", "{{.InfraContainerID}}", "gp"])
+        .trim()
+        .to_owned();
+    assert_eq!(inspect(&env, &infra, "{{.State.ConmonPid}}"), pid.trim());
+    r.start("container-gm.service");
+    assert_eq!(inspect(&env, "gm", "{{.State.Status}}"), "running");
+    let pod_id = std::fs::read_to_string(t.join("pod-gp.pod-id")).expect("the pod id file");
+    assert_eq!(inspect(&env, "gm", "{{.Pod}}"), pod_id.trim());
+    r.stop("container-gm.service");
+    r.stop("pod-gp.service");
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "nothing left");
+    assert!(env.ok(["pod", "ps", "-q"]).trim().is_empty(), "no pod left");
+}

@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod list;
 pub mod remove;
+pub mod systemd_unit;
 pub mod top;
 
 use crate::engine::state::{Container, ContainerState, PodRow, State};
