@@ -8,6 +8,7 @@ use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use common::images::*;
+use common::units::{split_command, unit_value};
 use common::*;
 
 fn inspect(env: &TestEnv, name: &str, format: &str) -> String {
@@ -69,69 +70,6 @@ fn sdnotify_conmon_tells_the_socket_once_the_container_runs() {
         "{}",
         stderr(&out)
     );
-}
-
-/// The value of `key=` in a unit, continuation lines joined.
-fn unit_value(unit: &str, key: &str) -> Option<String> {
-    let mut lines = unit.lines();
-    while let Some(l) = lines.next() {
-        if let Some(v) = l.strip_prefix(&format!("{key}=")) {
-            let mut v = v.to_owned();
-            while v.ends_with('\\') {
-                v.pop();
-                v.push_str(lines.next().unwrap_or("").trim_start());
-            }
-            return Some(v);
-        }
-    }
-    None
-}
-
-/// A unit's command line as systemd splits it (quotes, `\"`, `%%`, `$$`),
-/// with `%t` and `%n` given.
-fn split_command(line: &str, t: &str, n: &str) -> Vec<String> {
-    let line = line.replace("%t", t).replace("%n", n);
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_quotes = false;
-    let mut chars = line.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    cur.push(next);
-                }
-                any = true;
-            }
-            '"' => {
-                in_quotes = !in_quotes;
-                any = true;
-            }
-            '%' if chars.peek() == Some(&'%') => {
-                chars.next();
-                cur.push('%');
-            }
-            '$' if chars.peek() == Some(&'$') => {
-                chars.next();
-                cur.push('$');
-            }
-            ' ' | '\t' if !in_quotes => {
-                if any || !cur.is_empty() {
-                    words.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            _ => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any || !cur.is_empty() {
-        words.push(cur);
-    }
-    words
 }
 
 #[test]
@@ -365,4 +303,66 @@ fn quadlet_services_whose_commands_work() {
     env.ok(&exec(web, "ExecStop", "web"));
     env.ok(&exec(web, "ExecStopPost", "web"));
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "nothing left");
+}
+
+/// `generate systemd --new POD`: the pod's unit creates the pod (its
+/// infra container's monitor in the PIDFile=), the member's unit runs the
+/// container in it by the pod id file, and the stops leave nothing.
+#[test]
+fn generate_systemd_pod_units_whose_commands_work() {
+    let env = busybox_env(&[]);
+    env.ok(["pod", "create", "--name", "gp"]);
+    env.ok([
+        "create", "--pod", "gp", "--name", "gm", "busybox", "sleep", "1000",
+    ]);
+    let out = env.ok(["generate", "systemd", "--new", "--name", "gp"]);
+    // Each unit opens with its name: `# pod-gp.service`.
+    let mut units: Vec<(String, String)> = Vec::new();
+    for line in out.lines() {
+        match line.strip_prefix("# ").filter(|n| n.ends_with(".service")) {
+            Some(name) => units.push((name.to_owned(), String::new())),
+            None => {
+                let (_, text) = units.last_mut().expect("a unit name first");
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    let names: Vec<&str> = units.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["pod-gp.service", "container-gm.service"]);
+    assert!(
+        units[1].1.contains("BindsTo=pod-gp.service\n"),
+        "{}",
+        units[1].1
+    );
+    assert!(
+        units[0].1.contains("Wants=container-gm.service\n"),
+        "{}",
+        units[0].1
+    );
+    // The units replace what was made by hand, as at a boot.
+    env.ok(["pod", "rm", "-f", "gp"]);
+    let t = env.root.join("unit-run");
+    std::fs::create_dir_all(&t).expect("run dir");
+    chown(&t, env.user.uid, env.user.gid);
+    let r = common::units::Runner {
+        env: &env,
+        services: units,
+        t: t.to_string_lossy().into_owned(),
+    };
+    r.start("pod-gp.service");
+    let pid = std::fs::read_to_string(t.join("pod-gp.pid")).expect("the pod's PIDFile");
+    let infra = env
+        .ok(["pod", "inspect", "--format", "{{.InfraContainerID}}", "gp"])
+        .trim()
+        .to_owned();
+    assert_eq!(inspect(&env, &infra, "{{.State.ConmonPid}}"), pid.trim());
+    r.start("container-gm.service");
+    assert_eq!(inspect(&env, "gm", "{{.State.Status}}"), "running");
+    let pod_id = std::fs::read_to_string(t.join("pod-gp.pod-id")).expect("the pod id file");
+    assert_eq!(inspect(&env, "gm", "{{.Pod}}"), pod_id.trim());
+    r.stop("container-gm.service");
+    r.stop("pod-gp.service");
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty(), "nothing left");
+    assert!(env.ok(["pod", "ps", "-q"]).trim().is_empty(), "no pod left");
 }

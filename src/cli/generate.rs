@@ -47,7 +47,7 @@ pub struct SystemdArgs {
     /// Skip header generation
     #[arg(long)]
     no_header: bool,
-    /// Systemd unit name prefix for pods (pods are not supported yet)
+    /// Systemd unit name prefix for pods
     #[arg(long, default_value = "pod", value_name = "PREFIX")]
     pod_prefix: String,
     /// Similar to wants, but declares stronger requirement dependencies
@@ -74,7 +74,7 @@ pub struct SystemdArgs {
     /// Add (weak) requirement dependencies to the generated unit file
     #[arg(long, value_name = "UNIT")]
     wants: Vec<String>,
-    /// The container (name or id)
+    /// The container or pod (name or id)
     container: String,
 }
 
@@ -98,6 +98,7 @@ pub fn run(ctx: &Context, cmd: &GenerateCommand) -> anyhow::Result<ExitCode> {
         start_timeout: args.start_timeout,
         stop_timeout: args.stop_timeout,
         container_prefix: args.container_prefix.clone(),
+        pod_prefix: args.pod_prefix.clone(),
         separator: args.separator.clone(),
         no_header: args.no_header,
         env: args.env.clone(),
@@ -108,24 +109,42 @@ pub fn run(ctx: &Context, cmd: &GenerateCommand) -> anyhow::Result<ExitCode> {
     opts.validate()?;
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    let unit = systemd_unit::generate(ctx, &store, &state, &args.container, &opts)?;
-    let mut out = std::io::stdout().lock();
-    if args.files {
-        let dir = std::env::current_dir().context("finding the working directory")?;
-        let path = dir.join(format!("{}.service", unit.name));
-        std::fs::write(&path, &unit.content)
-            .with_context(|| format!("writing {}", path.display()))?;
-        if args.format.as_deref() == Some("json") {
-            let map = serde_json::json!({ unit.name: path.to_string_lossy() });
-            writeln!(out, "{}", indented(&map)?)?;
-        } else {
-            writeln!(out, "{}", path.display())?;
-        }
-    } else if args.format.as_deref() == Some("json") {
-        let map = serde_json::json!({ unit.name: unit.content });
-        writeln!(out, "{}", indented(&map)?)?;
+    // A container's name first, then a pod's (Podman's order).
+    let units = if state.container(&args.container).is_err()
+        && crate::engine::pod::lookup(&state, &args.container).is_ok()
+    {
+        crate::engine::pod::systemd_unit::generate(ctx, &store, &state, &args.container, &opts)?
     } else {
-        write!(out, "{}", unit.content)?;
+        vec![systemd_unit::generate(
+            ctx,
+            &store,
+            &state,
+            &args.container,
+            &opts,
+        )?]
+    };
+    let mut out = std::io::stdout().lock();
+    let json = args.format.as_deref() == Some("json");
+    let mut map = serde_json::Map::new();
+    for unit in &units {
+        if args.files {
+            let dir = std::env::current_dir().context("finding the working directory")?;
+            let path = dir.join(format!("{}.service", unit.name));
+            std::fs::write(&path, &unit.content)
+                .with_context(|| format!("writing {}", path.display()))?;
+            if json {
+                map.insert(unit.name.clone(), path.to_string_lossy().into());
+            } else {
+                writeln!(out, "{}", path.display())?;
+            }
+        } else if json {
+            map.insert(unit.name.clone(), unit.content.clone().into());
+        } else {
+            write!(out, "{}", unit.content)?;
+        }
+    }
+    if json {
+        writeln!(out, "{}", indented(&serde_json::Value::Object(map))?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -39,6 +39,9 @@ pub struct PlayArgs {
     /// Stop and remove pods defined in the YAML file
     #[arg(long)]
     down: bool,
+    /// Start a service container that tells systemd (NOTIFY_SOCKET) when the pods run
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    service_container: bool,
     /// The YAML file, or `-` for standard input
     file: String,
 }
@@ -137,7 +140,7 @@ fn play_main(ctx: &Context, a: &PlayArgs) -> anyhow::Result<ExitCode> {
     if a.down {
         return down_main(ctx, &a.file);
     }
-    let plan = translation(&a.file, a.replace)?;
+    let (plan, text) = translation(&a.file, a.replace)?;
     for w in &plan.warnings {
         eprintln!("Warning: {w}");
     }
@@ -151,6 +154,10 @@ fn play_main(ctx: &Context, a: &PlayArgs) -> anyhow::Result<ExitCode> {
         &play::PlayOptions {
             start: a.start,
             replace: a.replace,
+            service_container: a.service_container.then(|| play::ServiceContainer {
+                name: play::service_container_name(&text),
+                notify_socket: std::env::var("NOTIFY_SOCKET").ok(),
+            }),
         },
     )?;
     for p in &played {
@@ -172,10 +179,11 @@ fn play_main(ctx: &Context, a: &PlayArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn down_main(ctx: &Context, file: &str) -> anyhow::Result<ExitCode> {
-    let plan = translation(file, false)?;
+    let (plan, text) = translation(file, false)?;
     let store = image::open_store(ctx)?;
     let state = containers::open_state(ctx)?;
-    let removed = play::down(ctx, &store, &state, &plan)?;
+    let service = play::service_container_name(&text);
+    let removed = play::down(ctx, &store, &state, &plan, Some(&service))?;
     if !removed.is_empty() {
         println!("Pods stopped:");
         for id in &removed {
@@ -189,7 +197,8 @@ fn down_main(ctx: &Context, file: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn translation(file: &str, replace: bool) -> anyhow::Result<play::Translation> {
+/// The plan, and the YAML's text (which names the service container).
+fn translation(file: &str, replace: bool) -> anyhow::Result<(play::Translation, String)> {
     let mut text = String::new();
     let limit = MAX_YAML_BYTES as u64 + 1;
     if file == "-" {
@@ -206,5 +215,5 @@ fn translation(file: &str, replace: bool) -> anyhow::Result<play::Translation> {
         })?;
     }
     let docs = kube::parse(&text)?;
-    Ok(play::translate(&docs, replace)?)
+    Ok((play::translate(&docs, replace)?, text))
 }

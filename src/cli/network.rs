@@ -67,6 +67,9 @@ pub struct CreateArgs {
     /// Set metadata for a network (key=value)
     #[arg(long)]
     label: Vec<String>,
+    /// Succeed without changing anything when the network exists (Quadlet's `.network` services)
+    #[arg(long)]
+    ignore: bool,
     name: Option<String>,
 }
 
@@ -142,6 +145,13 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
     let nets = netops::store(ctx)?;
     match cmd {
         NetworkCommand::Create(a) => {
+            if a.ignore
+                && let Some(name) = &a.name
+                && let Ok(n) = nets.get(name)
+            {
+                println!("{}", n.name);
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut labels = BTreeMap::new();
             for l in &a.label {
                 let (k, v) = l.split_once('=').unwrap_or((l, ""));

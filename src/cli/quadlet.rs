@@ -47,8 +47,7 @@ fn find_files(dirs: &[PathBuf]) -> BTreeMap<String, PathBuf> {
                 continue;
             };
             let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-            let known = quadlet::EXTENSIONS.contains(&ext)
-                || ["network", "kube", "pod", "image", "build"].contains(&ext);
+            let known = quadlet::EXTENSIONS.contains(&ext);
             if known && path.is_file() {
                 found.entry(name.to_owned()).or_insert(path);
             }
@@ -84,18 +83,24 @@ pub fn run(_ctx: &Context, args: &QuadletArgs) -> anyhow::Result<ExitCode> {
         run_dir: "%t/hutch".into(),
     };
     let mut failed = false;
-    let mut stdout = std::io::stdout().lock();
+    let mut sources = Vec::new();
     for (name, path) in find_files(&dirs) {
         let source = path.to_string_lossy().into_owned();
-        let text = match read_bounded(&path) {
-            Ok(t) => t,
+        match read_bounded(&path) {
+            Ok(text) => sources.push(quadlet::Source {
+                name,
+                path: source,
+                text,
+            }),
             Err(e) => {
                 eprintln!("hutch-quadlet: {source}: {e:#}");
                 failed = true;
-                continue;
             }
-        };
-        let service = match quadlet::translate(&name, &source, &text, &opts) {
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    for (src, result) in sources.iter().zip(quadlet::translate_all(&sources, &opts)) {
+        let service = match result {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("hutch-quadlet: {e}");
@@ -113,7 +118,7 @@ pub fn run(_ctx: &Context, args: &QuadletArgs) -> anyhow::Result<ExitCode> {
             }
             Some(dir) => {
                 if let Err(e) = write_service(dir, &service) {
-                    eprintln!("hutch-quadlet: {source}: {e:#}");
+                    eprintln!("hutch-quadlet: {}: {e:#}", src.path);
                     failed = true;
                 }
             }

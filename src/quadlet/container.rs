@@ -2,34 +2,49 @@
 //! --rm --replace -d` under `Type=notify` (`--sdnotify=conmon`: the
 //! monitor says when it runs), `KillMode=mixed`, `Delegate=yes` and
 //! `--cgroups=split` (the container's cgroup inside the service's), and
-//! stops it with `hutch rm -f`.
+//! stops it with `hutch rm -f`. `Pod=NAME.pod` puts it in that file's
+//! pod, bound to the pod's service (`BindsTo=`), which starts it.
 
-use super::unit_file::{Entry, UnitFile};
-use super::{Options, Service, UnitError, boolean, copy_section, install, words};
+use super::render::{Cmd, Deps, Parts};
+use super::unit_file::Entry;
+use super::{Cx, Service, UnitError, boolean, words};
 use crate::engine::container::systemd_unit::escape_arg;
 
-pub fn translate(file: &UnitFile, stem: &str, opts: &Options) -> Result<Service, UnitError> {
-    if !file.has_section("Container") {
-        return Err(UnitError {
-            file: file.path.clone(),
-            line: 0,
-            key: String::new(),
-            message: "no [Container] section".into(),
-        });
-    }
+pub fn translate(cx: &Cx) -> Result<Service, UnitError> {
+    cx.require_group("Container")?;
+    let file = cx.file;
+    let stem = cx.stem;
     let mut image: Option<String> = None;
-    let mut name = format!("systemd-{stem}");
+    let name = cx
+        .units
+        .get(cx.name)
+        .and_then(|u| u.resource.clone())
+        .unwrap_or_else(|| format!("systemd-{stem}"));
     let mut exec: Vec<String> = Vec::new();
     let mut args: Vec<String> = Vec::new();
     let mut extra: Vec<String> = Vec::new();
-    let mut deps: Vec<String> = Vec::new();
+    let mut deps = Deps::default();
     let mut user: Option<String> = None;
     let mut group: Option<String> = None;
     for e in file.section("Container") {
         let v = e.value.as_str();
         match e.key.as_str() {
-            "Image" => image = Some(v.to_owned()),
-            "ContainerName" => name = v.to_owned(),
+            "Image" => image = Some(cx.image(e, &mut deps)?),
+            "ContainerName" => {}
+            // Read by Units (the service's name, the pod's members).
+            "ServiceName" | "GlobalArgs" => {}
+            "StartWithPod" => {
+                boolean(file, e)?;
+            }
+            "Pod" => {
+                if !v.ends_with(".pod") {
+                    return Err(file.error(e, format!("pod {v} is not Quadlet based")));
+                }
+                let (pod, service) = cx.resource_of(e, v)?;
+                flag(&mut args, "--pod", &pod);
+                deps.add("BindsTo", service.clone());
+                deps.add("After", service);
+            }
             "Exec" => exec = words(file, e)?,
             "Entrypoint" => flag(&mut args, "--entrypoint", v),
             "Environment" => {
@@ -47,13 +62,8 @@ pub fn translate(file: &UnitFile, stem: &str, opts: &Options) -> Result<Service,
                 }
             }
             "PublishPort" => flag(&mut args, "--publish", v),
-            "Volume" => flag(&mut args, "--volume", &volume(file, e, &mut deps)?),
-            "Network" => {
-                if v.ends_with(".network") {
-                    return Err(file.error(e, ".network units are not supported by hutch yet"));
-                }
-                flag(&mut args, "--network", v);
-            }
+            "Volume" => flag(&mut args, "--volume", &cx.volume(e, &mut deps)?),
+            "Network" => flag(&mut args, "--network", &cx.network(e, &mut deps)?),
             "Label" => {
                 for w in words(file, e)? {
                     flag(&mut args, "--label", &w);
@@ -125,13 +135,7 @@ pub fn translate(file: &UnitFile, stem: &str, opts: &Options) -> Result<Service,
             }
             // Podman's pass-through of raw flags, also under hutch's name.
             "PodmanArgs" | "HutchArgs" => extra.extend(words(file, e)?),
-            "Pod" => return Err(file.error(e, "pods are not supported by hutch's Quadlet yet")),
-            other => {
-                return Err(file.error(
-                    e,
-                    format!("unsupported key {other:?} in group \"Container\""),
-                ));
-            }
+            _ => return Err(cx.unknown(e, "Container")),
         }
     }
     let Some(image) = image else {
@@ -162,98 +166,53 @@ pub fn translate(file: &UnitFile, stem: &str, opts: &Options) -> Result<Service,
         return Err(file.error(&e, "Group= needs User="));
     }
 
-    let mut run: Vec<String> = [
-        "run",
-        &format!("--name={name}"),
-        "--cidfile=%t/%N.cid",
-        "--replace",
-        "--rm",
-        "--cgroups=split",
-        "--sdnotify=conmon",
-        "-d",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    run.extend(args);
-    run.extend(extra);
-    run.push(image);
-    run.extend(exec);
-    let run_line: Vec<String> = run
-        .iter()
-        .map(|a| {
-            // %t and %N are the unit's specifiers, not text.
-            if a.contains("%t/%N.cid") {
-                a.clone()
-            } else if let Some(n) = a.strip_prefix("--name=") {
-                format!("--name={}", escape_arg(n).replace("%%N", "%N"))
-            } else {
-                escape_arg(a)
-            }
-        })
-        .collect();
-
-    let mut s = String::from(super::HEADER);
-    s.push_str("[X-Container]\n");
-    s.push_str(&copy_section(file, "Container"));
-    s.push_str("\n[Unit]\n");
-    s.push_str(&copy_section(file, "Unit"));
-    s.push_str(&format!("SourcePath={}\n", file.path));
-    s.push_str(&format!("RequiresMountsFor={}\n", opts.run_dir));
-    for d in &deps {
-        s.push_str(&format!("Requires={d}\nAfter={d}\n"));
-    }
-    s.push_str("\n[Service]\n");
-    s.push_str("Environment=PODMAN_SYSTEMD_UNIT=%n\n");
-    s.push_str("KillMode=mixed\n");
-    let hutch = &opts.hutch;
-    s.push_str(&format!(
-        "ExecStop={hutch} rm -v -f -i --cidfile=%t/%N.cid\n"
-    ));
-    s.push_str(&format!(
-        "ExecStopPost=-{hutch} rm -v -f -i --cidfile=%t/%N.cid\n"
-    ));
-    s.push_str("Delegate=yes\nType=notify\nNotifyAccess=all\nSyslogIdentifier=%N\n");
-    s.push_str(&copy_section(file, "Service"));
-    // A cidfile left by a run that ended without its ExecStopPost (the
-    // machine lost power) would make `run --cidfile` refuse to start.
-    s.push_str("ExecStartPre=-/bin/rm -f %t/%N.cid\n");
-    s.push_str(&format!("ExecStart={hutch} {}\n", run_line.join(" ")));
-    let (wanted_by, required_by, install_text) = install(file);
-    if !install_text.is_empty() {
-        s.push_str("\n[Install]\n");
-        s.push_str(&install_text);
-    }
-    Ok(Service {
-        name: super::service_name(stem, "container"),
-        content: s,
-        wanted_by,
-        required_by,
+    let mut run = Cmd::new(cx, "Container")?;
+    // %t and %N are the unit's specifiers, not text.
+    run.arg("run")
+        .raw(&format!(
+            "--name={}",
+            escape_arg(&name).replace("%%N", "%N")
+        ))
+        .raw("--cidfile=%t/%N.cid")
+        .args([
+            "--replace",
+            "--rm",
+            "--cgroups=split",
+            "--sdnotify=conmon",
+            "-d",
+        ])
+        .args(args.iter().map(String::as_str))
+        .args(extra.iter().map(String::as_str))
+        .arg(&image)
+        .args(exec.iter().map(String::as_str));
+    let mut stop = Cmd::new(cx, "Container")?;
+    stop.args(["rm", "-v", "-f", "-i"])
+        .raw("--cidfile=%t/%N.cid");
+    let stop = stop.line();
+    let stop_post = format!("-{stop}");
+    cx.render(Parts {
+        group: "Container",
+        deps,
+        service: vec![
+            "Environment=PODMAN_SYSTEMD_UNIT=%n".into(),
+            "KillMode=mixed".into(),
+            format!("ExecStop={stop}"),
+            format!("ExecStopPost={stop_post}"),
+            "Delegate=yes".into(),
+            "Type=notify".into(),
+            "NotifyAccess=all".into(),
+            "SyslogIdentifier=%N".into(),
+        ],
+        // A cidfile left by a run that ended without its ExecStopPost (the
+        // machine lost power) would make `run --cidfile` refuse to start.
+        service_after: vec![
+            "ExecStartPre=-/bin/rm -f %t/%N.cid".into(),
+            format!("ExecStart={}", run.line()),
+        ],
     })
 }
 
 fn flag(args: &mut Vec<String>, f: &str, v: &str) {
     args.push(f.to_owned());
     args.push(v.to_owned());
-}
-
-/// `Volume=SRC:DEST[:OPTS]`: a `NAME.volume` source is that unit's volume
-/// (`systemd-NAME`: hutch's `.volume` files take no `VolumeName=`), and
-/// the service needs it first.
-fn volume(file: &UnitFile, e: &Entry, deps: &mut Vec<String>) -> Result<String, UnitError> {
-    let v = e.value.as_str();
-    if v.is_empty() {
-        return Err(file.error(e, "empty volume"));
-    }
-    match v.split_once(':') {
-        Some((src, rest)) if src.ends_with(".volume") => {
-            let stem = &src[..src.len() - ".volume".len()];
-            if stem.is_empty() {
-                return Err(file.error(e, format!("bad volume unit {src:?}")));
-            }
-            deps.push(super::service_name(stem, "volume"));
-            Ok(format!("systemd-{stem}:{rest}"))
-        }
-        _ => Ok(v.to_owned()),
-    }
 }

@@ -1,7 +1,14 @@
-//! Quadlet: `.container` and `.volume` files in Podman 5's format turned
-//! into systemd services that run hutch. A front end of its own: it reads
-//! text and writes text, and knows nothing of the engine (the services it
-//! writes call the hutch command line, as Podman's call podman).
+//! Quadlet: `.container`, `.volume`, `.network`, `.pod`, `.kube`,
+//! `.image` and `.build` files in Podman 5's format turned into systemd
+//! services that run hutch. A front end of its own: it reads text and
+//! writes text, and knows nothing of the engine (the services it writes
+//! call the hutch command line, as Podman's call podman).
+//!
+//! Files refer to each other (`Network=db.network`, `Volume=data.volume:/x`,
+//! `Pod=web.pod`, `Image=app.build`): [`translate_all`] reads every file
+//! first, so that a reference becomes the other file's resource name
+//! (`NetworkName=`, `systemd-NAME`, ...) and its service a `Requires=` and
+//! `After=` (`BindsTo=` for a pod), as Podman's generator does.
 //!
 //! Run as a systemd generator (`hutch-quadlet NORMAL [EARLY LATE]`, a
 //! symlink to hutch in a generator directory) it writes the services into
@@ -10,16 +17,24 @@
 //! --dryrun` prints them instead. See docs/systemd.md for the search
 //! directories and the keys.
 //!
-//! Not here yet: `.network`, `.kube`, `.pod`, `.image`, `.build` files
-//! and the `Pod=` key (refused with the file, line and key), template
-//! units (`foo@.container`), drop-in directories.
+//! Not here yet: template units (`foo@.container`), drop-in directories,
+//! and keys whose hutch flag does not exist yet (refused with the file,
+//! line and key).
 
-pub mod container;
+mod build;
+mod container;
+mod image;
+mod kube;
+mod network;
+mod pod;
+pub mod refs;
+mod render;
 pub mod unit_file;
-pub mod volume;
+mod volume;
 
 use std::path::{Path, PathBuf};
 
+pub use refs::Units;
 pub use unit_file::{UnitError, UnitFile};
 
 /// How the services call hutch.
@@ -42,37 +57,126 @@ pub struct Service {
     pub required_by: Vec<String>,
 }
 
-/// The file kinds this generator reads.
-pub const EXTENSIONS: [&str; 2] = ["container", "volume"];
+/// The file kinds this generator reads, in the order Podman resolves
+/// their names (images before the volumes, networks and builds that use
+/// them, pods last).
+pub const EXTENSIONS: [&str; 7] = [
+    "container",
+    "volume",
+    "network",
+    "pod",
+    "kube",
+    "image",
+    "build",
+];
 
-/// Kinds of Podman's that hutch does not translate yet.
-const LATER: [&str; 5] = ["network", "kube", "pod", "image", "build"];
+/// One Quadlet file as read: its base name (`web.container`), its path
+/// (for `SourcePath=` and messages) and its text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub path: String,
+    pub text: String,
+}
 
-/// Translates the file `name` (its base name, `web.container`) whose text
-/// is `text`; `source` is its path (for `SourcePath=` and messages).
+/// Translates a set of files that may refer to each other; one result
+/// per file, in the order given. A file that does not parse is reported
+/// and cannot be referred to; the others are still made.
+pub fn translate_all(sources: &[Source], opts: &Options) -> Vec<Result<Service, UnitError>> {
+    let parsed: Vec<Result<UnitFile, UnitError>> = sources
+        .iter()
+        .map(|s| UnitFile::parse(&s.path, &s.text))
+        .collect();
+    let units = Units::collect(
+        sources
+            .iter()
+            .zip(&parsed)
+            .filter_map(|(s, p)| p.as_ref().ok().map(|f| (s.name.as_str(), f))),
+    );
+    sources
+        .iter()
+        .zip(parsed)
+        .map(|(s, p)| translate_one(&s.name, &p?, opts, &units))
+        .collect()
+}
+
+/// Translates the one file `name` (its base name) whose text is `text`;
+/// `source` is its path. References to other files fail: use
+/// [`translate_all`] for a directory.
 pub fn translate(
     name: &str,
     source: &str,
     text: &str,
     opts: &Options,
 ) -> Result<Service, UnitError> {
-    let file = UnitFile::parse(source, text)?;
+    let one = [Source {
+        name: name.to_owned(),
+        path: source.to_owned(),
+        text: text.to_owned(),
+    }];
+    translate_all(&one, opts)
+        .pop()
+        .unwrap_or_else(|| Err(whole(source, "", "nothing to translate")))
+}
+
+fn translate_one(
+    name: &str,
+    file: &UnitFile,
+    opts: &Options,
+    units: &Units,
+) -> Result<Service, UnitError> {
     let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let cx = Cx {
+        file,
+        name,
+        stem,
+        opts,
+        units,
+    };
     match ext {
-        "container" => container::translate(&file, stem, opts),
-        "volume" => volume::translate(&file, stem, opts),
-        e if LATER.contains(&e) => Err(UnitError {
-            file: source.to_owned(),
-            line: 0,
-            key: String::new(),
-            message: format!(".{e} files are not supported by hutch yet"),
-        }),
-        e => Err(UnitError {
-            file: source.to_owned(),
-            line: 0,
-            key: String::new(),
-            message: format!("unsupported file type {e:?}"),
-        }),
+        "container" => container::translate(&cx),
+        "volume" => volume::translate(&cx),
+        "network" => network::translate(&cx),
+        "pod" => pod::translate(&cx),
+        "kube" => kube::translate(&cx),
+        "image" => image::translate(&cx),
+        "build" => build::translate(&cx),
+        e => Err(whole(
+            &file.path,
+            "",
+            &format!("unsupported file type {e:?}"),
+        )),
+    }
+}
+
+/// What a translator needs: the file, its names, and the other files'.
+pub(crate) struct Cx<'a> {
+    pub file: &'a UnitFile,
+    /// `web.container`.
+    pub name: &'a str,
+    /// `web`.
+    pub stem: &'a str,
+    pub opts: &'a Options,
+    pub units: &'a Units,
+}
+
+impl Cx<'_> {
+    /// The service file name of this file (`ServiceName=` or the default).
+    pub fn service_name(&self) -> String {
+        self.units
+            .get(self.name)
+            .map(|u| u.service_file())
+            .unwrap_or_else(|| format!("{}.service", self.stem))
+    }
+}
+
+/// An error about the file as a whole (line 0), optionally naming a key.
+pub(crate) fn whole(file: &str, key: &str, message: &str) -> UnitError {
+    UnitError {
+        file: file.to_owned(),
+        line: 0,
+        key: key.to_owned(),
+        message: message.to_owned(),
     }
 }
 
@@ -109,14 +213,6 @@ pub fn search_dirs(
     dirs.push(PathBuf::from(format!("/etc/hutch/systemd/users/{uid}")));
     dirs.push(PathBuf::from("/etc/hutch/systemd/users"));
     dirs
-}
-
-/// The service name a Quadlet file becomes.
-pub fn service_name(stem: &str, ext: &str) -> String {
-    match ext {
-        "container" => format!("{stem}.service"),
-        _ => format!("{stem}-{ext}.service"),
-    }
 }
 
 /// The `[Install]` section's targets, and the section to copy.

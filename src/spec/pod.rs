@@ -67,6 +67,9 @@ pub struct PodConfig {
     pub userns: Userns,
     /// The command line that created the pod (`CreateCommand`).
     pub create_command: Vec<String>,
+    /// `--infra-conmon-pidfile`: where each start of the infra container
+    /// writes its monitor's pid (a Quadlet `.pod` service's `PIDFile=`).
+    pub infra_monitor_pidfile: Option<std::path::PathBuf>,
 }
 
 impl PodConfig {

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod images;
 pub mod registry;
+pub mod units;
 
 use std::ffi::OsStr;
 use std::fs;

@@ -90,6 +90,9 @@ pub struct CreateFlags {
     /// Run container in an existing pod (name or ID), or new:NAME to create the pod
     #[arg(long)]
     pub pod: Option<String>,
+    /// Run container in the pod whose ID the file holds (`pod create --pod-id-file`)
+    #[arg(long, value_name = "FILE")]
+    pub pod_id_file: Option<PathBuf>,
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long, value_name = "HOST:IP")]
     pub add_host: Vec<String>,
@@ -430,7 +433,10 @@ impl CreateFlags {
             interactive: self.interactive,
             remove: self.rm,
             runtime: self.runtime.clone(),
-            pod: self.pod.clone(),
+            pod: match &self.pod_id_file {
+                Some(f) => Some(pod_id_from(&caller.cwd.join(f))?),
+                None => self.pod.clone(),
+            },
             requires: self
                 .requires
                 .iter()
@@ -479,6 +485,17 @@ impl CreateFlags {
             replace: self.replace,
         }
     }
+}
+
+/// `--pod-id-file`: the id the file holds (at most 1 KiB: an id is 64
+/// digits).
+fn pod_id_from(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1024).read_to_string(&mut text))
+        .with_context(|| format!("reading the pod id file {}", path.display()))?;
+    Ok(text.trim().to_owned())
 }
 
 #[cfg(test)]

@@ -59,6 +59,9 @@ pub struct CreateArgs {
     /// User namespace of the pod's infra container (host, keep-id, nomap, auto)
     #[arg(long)]
     userns: Option<String>,
+    /// Write the infra container's monitor (conmon) pid to this file at each start
+    #[arg(long, value_name = "FILE")]
+    infra_conmon_pidfile: Option<std::path::PathBuf>,
 }
 
 /// `--infra-command`: a JSON array, else one command word (Podman).
@@ -93,6 +96,11 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
             .collect::<anyhow::Result<_>>()?,
         userns: parse::userns::userns(a.userns.as_deref(), &[], &[])?,
         create_command: argv,
+        // Relative to the caller, as conmon's pid file is.
+        infra_monitor_pidfile: a
+            .infra_conmon_pidfile
+            .as_ref()
+            .map(|p| std::env::current_dir().unwrap_or_default().join(p)),
     })
 }
 

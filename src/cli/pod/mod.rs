@@ -60,16 +60,38 @@ pub struct SelectArgs {
     /// Act on all pods
     #[arg(short, long)]
     all: bool,
+    /// Read the pod ID from the file (as `pod create --pod-id-file` wrote it)
+    #[arg(long, value_name = "FILE")]
+    pod_id_file: Vec<std::path::PathBuf>,
     pods: Vec<String>,
 }
 
 impl SelectArgs {
-    fn selection(&self) -> PodSelection {
-        PodSelection {
-            names: self.pods.clone(),
+    fn selection(&self) -> anyhow::Result<PodSelection> {
+        let mut names = self.pods.clone();
+        names.extend(ids_from_files(&self.pod_id_file, false)?);
+        Ok(PodSelection {
+            names,
             all: self.all,
+        })
+    }
+}
+
+/// `--pod-id-file`: the ids the files hold (at most 1 KiB each: an id is
+/// 64 digits); with `ignore`, a missing file is skipped (a unit's
+/// `ExecStopPost` after a start that never made the pod).
+fn ids_from_files(files: &[std::path::PathBuf], ignore: bool) -> anyhow::Result<Vec<String>> {
+    use std::io::Read as _;
+    let mut ids = Vec::new();
+    for f in files {
+        let mut text = String::new();
+        match std::fs::File::open(f).and_then(|h| h.take(1024).read_to_string(&mut text)) {
+            Ok(_) => ids.push(text.trim().to_owned()),
+            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("reading the pod id file {}: {e}", f.display()),
         }
     }
+    Ok(ids)
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,6 +129,9 @@ pub struct RmArgs {
     /// Seconds to wait for pod stop before killing the container
     #[arg(short = 't', long = "time")]
     time: Option<u32>,
+    /// Read the pod ID from the file (as `pod create --pod-id-file` wrote it)
+    #[arg(long, value_name = "FILE")]
+    pod_id_file: Vec<std::path::PathBuf>,
     pods: Vec<String>,
 }
 
@@ -185,7 +210,7 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             ctx,
             &store,
             &state,
-            &select.selection(),
+            &select.selection()?,
             &action,
         )?))
     };
@@ -197,7 +222,12 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
         PodCommand::Unpause(a) => act(&a, PodAction::Unpause)?,
         PodCommand::Kill(a) => act(&a.select, PodAction::Kill { signal: a.signal })?,
         PodCommand::Stop(a) => {
-            let mut sel = a.select.selection();
+            let mut sel = PodSelection {
+                names: a.select.pods.clone(),
+                all: a.select.all,
+            };
+            sel.names
+                .extend(ids_from_files(&a.select.pod_id_file, a.ignore)?);
             if a.ignore {
                 sel.names.retain(|n| engine::lookup(&state, n).is_ok());
                 if sel.names.is_empty() && !sel.all {
@@ -215,7 +245,12 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
         PodCommand::Rm(a) => {
             let opts = PodRemoveOptions {
                 select: PodSelection {
-                    names: a.pods.clone(),
+                    names: a
+                        .pods
+                        .iter()
+                        .cloned()
+                        .chain(ids_from_files(&a.pod_id_file, a.ignore || a.force)?)
+                        .collect(),
                     all: a.all,
                 },
                 force: a.force,

@@ -7,7 +7,8 @@
 //!
 //! Rendering is a pure function of [`UnitInput`] and [`SystemdOptions`]
 //! (unit-tested against Podman's text); [`generate`] gathers the input.
-//! Pods are not rendered yet.
+//! A pod's units (the pod's, then one per container, bound to it) are
+//! `engine::pod::systemd_unit`'s, which renders its containers here.
 
 use hutch_storage::Store;
 
@@ -42,6 +43,8 @@ pub struct SystemdOptions {
     /// `--stop-timeout`/`-t`; `None`: the container's own.
     pub stop_timeout: Option<u32>,
     pub container_prefix: String,
+    /// `--pod-prefix`: the pod unit's name is `PREFIX-NAME`.
+    pub pod_prefix: String,
     pub separator: String,
     pub no_header: bool,
     /// `-e KEY=VALUE`: `Environment=` lines.
@@ -61,6 +64,7 @@ impl Default for SystemdOptions {
             start_timeout: None,
             stop_timeout: None,
             container_prefix: "container".into(),
+            pod_prefix: "pod".into(),
             separator: "-".into(),
             no_header: false,
             env: Vec::new(),
@@ -108,6 +112,11 @@ pub struct UnitInput {
     pub version: String,
     /// Seconds since the epoch, for the header.
     pub now: i64,
+    /// A pod's member: the pod's unit (`pod-NAME`), which it is bound to.
+    pub pod_unit: Option<String>,
+    /// A pod's member with `--new`: the file the pod unit's `pod create
+    /// --pod-id-file` writes (`%t/pod-NAME.pod-id`), which `run` reads.
+    pub pod_id_file: Option<String>,
 }
 
 /// One generated unit: its name (`container-NAME`, without `.service`)
@@ -135,7 +144,7 @@ pub fn generate(
     render(&input, opts)
 }
 
-fn input_of(ctx: &Context, store: &Store, c: &Container) -> Result<UnitInput> {
+pub(crate) fn input_of(ctx: &Context, store: &Store, c: &Container) -> Result<UnitInput> {
     let paths = Paths::new(ctx, store.root(), &c.id);
     Ok(UnitInput {
         id: c.id.clone(),
@@ -151,16 +160,18 @@ fn input_of(ctx: &Context, store: &Store, c: &Container) -> Result<UnitInput> {
             .into_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         now: time::now(),
+        pod_unit: None,
+        pod_id_file: None,
     })
 }
 
 /// Podman's continuation of long command lines: each option on a line of
 /// its own.
-const CONTINUATION: &str = " \\\n\t";
+pub(crate) const CONTINUATION: &str = " \\\n\t";
 
 /// Podman's `formatOptions`: words joined by spaces, a word starting with
 /// `-` on a new line.
-fn format_options(words: &[String]) -> String {
+pub(crate) fn format_options(words: &[String]) -> String {
     let mut out = String::new();
     for (i, w) in words.iter().enumerate() {
         if i == 0 {
@@ -189,7 +200,7 @@ pub fn escape_arg(arg: &str) -> String {
 }
 
 /// Go's `time.UnixDate` in UTC: `Sun Dec  6 21:13:27 UTC 2026`.
-fn unix_date(secs: i64) -> String {
+pub(crate) fn unix_date(secs: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -238,6 +249,9 @@ pub fn render(input: &UnitInput, opts: &SystemdOptions) -> Result<Unit> {
         input.run_dir.clone()
     };
     s.push_str(&format!("RequiresMountsFor={mounts}\n"));
+    if let Some(pod) = &input.pod_unit {
+        s.push_str(&format!("BindsTo={pod}.service\nAfter={pod}.service\n"));
+    }
     if !(opts.wants.is_empty() && opts.after.is_empty() && opts.requires.is_empty()) {
         s.push_str("\n# User-defined dependencies\n");
     }
@@ -329,6 +343,12 @@ fn new_run_command(input: &UnitInput, mut out: Vec<String>) -> Result<Vec<String
         ]
         .map(String::from),
     );
+    // A pod member joins the pod the pod unit made (by the file its
+    // `pod create --pod-id-file` wrote), not the pod it was made in.
+    if let Some(f) = &input.pod_id_file {
+        out.push("--pod-id-file".into());
+        out.push(f.clone());
+    }
     // Which options the command line has, up to its image (the first word
     // that is not an option or an option's value).
     let (options, positional) = split_options(rest);
@@ -358,6 +378,15 @@ fn new_run_command(input: &UnitInput, mut out: Vec<String>) -> Result<Vec<String
             "--rm" => continue,
             "--cgroups" | "--cidfile" | "--restart" => {
                 skip_value = true;
+                continue;
+            }
+            "--pod" | "--pod-id-file" if input.pod_id_file.is_some() => {
+                skip_value = true;
+                continue;
+            }
+            _ if input.pod_id_file.is_some()
+                && (o.starts_with("--pod=") || o.starts_with("--pod-id-file=")) =>
+            {
                 continue;
             }
             _ if ["--rm=", "--cgroups=", "--cidfile=", "--restart="]
@@ -464,6 +493,8 @@ mod tests {
             pid_file: "/home/u/.local/share/hutch/containers/dd3c/userdata/monitor.pid".into(),
             version: "0.1.0".into(),
             now: 1_796_591_607, // Sun Dec  6 21:13:27 UTC 2026
+            pod_unit: None,
+            pod_id_file: None,
         }
     }
 

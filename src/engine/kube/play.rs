@@ -39,6 +39,28 @@ pub struct PlayOptions {
     pub start: bool,
     /// `--replace`: pods of the same names are removed first.
     pub replace: bool,
+    /// `--service-container`: a container started after the pods whose
+    /// monitor tells systemd (`NOTIFY_SOCKET`) that they run, as a
+    /// Quadlet `.kube` service's main process.
+    pub service_container: Option<ServiceContainer>,
+}
+
+/// The service container of a `kube play` run from a unit: its name
+/// (from the YAML's digest, so that `kube down` of the same file finds
+/// it) and the unit's notify socket.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceContainer {
+    pub name: String,
+    pub notify_socket: Option<String>,
+}
+
+/// The service container's name for a YAML text: Podman's scheme, the
+/// first 12 hex digits of its SHA-256 and `-service`.
+pub fn service_container_name(yaml: &str) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(yaml.as_bytes());
+    let hex: String = d.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("{hex}-service")
 }
 
 #[derive(Debug, Clone)]
@@ -359,6 +381,32 @@ pub fn play(
             containers: ids,
         });
     }
+    if let Some(sc) = &opts.service_container {
+        // After the pods, so that systemd hears READY=1 once they run; no
+        // network of its own (it only waits), hutch's pause image.
+        let spec = ContainerSpec {
+            image: crate::engine::pod::infra_image::ensure(store)?,
+            name: Some(sc.name.clone()),
+            sdnotify: crate::spec::SdNotify::Conmon,
+            notify_socket: sc.notify_socket.clone(),
+            network: crate::spec::NetworkSpec {
+                mode: Some(hutch_rootless_net::NetworkMode::None),
+                ..Default::default()
+            },
+            ..ContainerSpec::default()
+        };
+        let c = create_container(
+            ctx,
+            store,
+            state,
+            &spec,
+            &CreateOptions {
+                replace: true,
+                ..CreateOptions::default()
+            },
+        )?;
+        crate::engine::container::start::start_detached(ctx, store, state, &c.id)?;
+    }
     Ok(played)
 }
 
@@ -369,7 +417,22 @@ pub fn down(
     store: &Store,
     state: &State,
     plan: &Translation,
+    service_container: Option<&str>,
 ) -> Result<Vec<String>> {
+    if let Some(name) = service_container {
+        let opts = crate::engine::container::remove::RemoveOptions {
+            names: vec![name.to_owned()],
+            force: true,
+            ignore: true,
+            ..Default::default()
+        };
+        // A missing one is no error: the unit may never have started.
+        for r in crate::engine::container::remove::remove(ctx, store, state, &opts)? {
+            if let Some(e) = r.error {
+                return Err(e);
+            }
+        }
+    }
     let mut removed = Vec::new();
     for p in &plan.pods {
         let Some(name) = &p.pod.name else { continue };

@@ -112,6 +112,7 @@ pub fn create(
         add_hosts: cfg.add_hosts.clone(),
         userns: cfg.userns.clone(),
         pod: Some(id.clone()),
+        monitor_pidfile: cfg.infra_monitor_pidfile.clone(),
         ..ContainerSpec::default()
     };
     let made = ccreate::create(ctx, store, state, &spec, &CreateOptions::default())

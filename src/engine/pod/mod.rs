@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod list;
 pub mod remove;
 pub mod stats;
+pub mod systemd_unit;
 pub mod top;
 
 use crate::engine::state::{Container, ContainerState, PodRow, State};
