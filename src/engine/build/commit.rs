@@ -58,6 +58,7 @@ impl Builder<'_> {
         if let Some(c) = created_by {
             image::add_history(&mut config, c, layer.is_none());
         }
+        let mut running = config.clone();
         if !o.env.is_empty() || !o.unsetenv.is_empty() {
             let cc = &mut config["config"];
             if !cc.is_object() {
@@ -82,7 +83,7 @@ impl Builder<'_> {
             (Some(l), Some(ts)) => Some(retime_layer(self.store, &l.0, ts)?),
             (l, _) => l,
         };
-        image::commit_layers(
+        let img = image::commit_layers(
             self.store,
             parent,
             None,
@@ -90,7 +91,11 @@ impl Builder<'_> {
             layer,
             &[],
             &o.annotations,
-        )
+        )?;
+        // The layers are the committed ones (diff ids included).
+        running["rootfs"] = config["rootfs"].clone();
+        *self.running_config.borrow_mut() = Some(running);
+        Ok(img)
     }
 
     /// `--squash` (`base`: the final stage's base; its layers stay) or

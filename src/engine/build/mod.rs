@@ -177,6 +177,8 @@ struct Builder<'a> {
     prefix: String,
     /// The base image of the stage last begun (`--squash` keeps its layers).
     last_base: Option<ImageRecord>,
+    /// The config of the image last stored, before `--env`/`--unsetenv`.
+    running_config: std::cell::RefCell<Option<Value>>,
 }
 
 /// Podman's (buildah's) short id: 11 hex digits.
@@ -269,6 +271,7 @@ pub fn build(
         intermediates: Vec::new(),
         prefix: String::new(),
         last_base: None,
+        running_config: Default::default(),
     };
     for (i, stage) in file.stages.iter().enumerate().take(last + 1) {
         let img = b.stage(i, stage, i == last)?;
@@ -436,21 +439,37 @@ impl Builder<'_> {
         }
         all.extend_from_slice(parts);
         let key = cache::key(&all);
+        // With --env/--unsetenv the steps go on with the config as the
+        // Containerfile made it, not as committed (buildah's order): the
+        // record keeps that config beside the image id.
+        let with_running = !settings.is_empty();
         if self.opts.layers
             && !self.opts.no_cache
-            && let Some(img) = self.cache.get(self.store, &key)
+            && let Some((img, running)) = self.cache.get(self.store, &key)
+            && (running.is_some() || !with_running)
         {
             self.say(&format!("--> Using cache {}", img.id.hex()))?;
-            work.config = crate::engine::image::config(self.store, &img)?;
+            work.config = match running {
+                Some(c) => c,
+                None => crate::engine::image::config(self.store, &img)?,
+            };
             work.image = Some(img);
             return Ok(());
         }
         let img = make(self, work)?;
+        let running = self
+            .running_config
+            .borrow_mut()
+            .take()
+            .filter(|_| with_running);
         if self.opts.layers {
-            self.cache.put(&key, img.id.hex());
+            self.cache.put(&key, img.id.hex(), running.as_ref());
         }
         self.intermediates.push(img.clone());
-        work.config = crate::engine::image::config(self.store, &img)?;
+        work.config = match running {
+            Some(c) => c,
+            None => crate::engine::image::config(self.store, &img)?,
+        };
         work.image = Some(img);
         Ok(())
     }
