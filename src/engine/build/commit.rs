@@ -74,10 +74,10 @@ impl Builder<'_> {
             });
             cc["Env"] = json!(env);
         }
-        if o.omit_history {
-            if let Some(m) = config.as_object_mut() {
-                m.remove("history");
-            }
+        if o.omit_history
+            && let Some(m) = config.as_object_mut()
+        {
+            m.remove("history");
         }
         let layer = match (layer, o.timestamp) {
             (Some(l), Some(ts)) => Some(retime_layer(self.store, &l.0, ts)?),

@@ -180,12 +180,11 @@ impl<'a> Resolved<'a> {
                         let tmp = private_dir(&self.store.root().join("build-mounts/tmp"))?;
                         self.made.push(tmp.clone());
                         copy_tree(&b.root, &b.found, &tmp, rootless)?;
-                        let path = if b.found.is_dir {
+                        if b.found.is_dir {
                             tmp.clone()
                         } else {
                             tmp.join(sources::base_name(&b.found))
-                        };
-                        path
+                        }
                     } else {
                         b.root.path.join(b.found.parts.join("/"))
                     };

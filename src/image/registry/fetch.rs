@@ -8,7 +8,7 @@ use super::RegistryError;
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error(transparent)]
-    Runtime(#[from] RegistryError),
+    Runtime(Box<RegistryError>),
     #[error("reading {url:?}: {source}")]
     Request {
         url: String,
@@ -84,7 +84,8 @@ pub fn fetch(url: &str, limit: u64, out: &mut dyn Write) -> Result<Fetched, Fetc
             size,
             last_modified,
         })
-    })?
+    })
+    .map_err(|e| FetchError::Runtime(Box::new(e)))?
 }
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the only form servers
