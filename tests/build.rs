@@ -1370,3 +1370,28 @@ fn add_urls_download_with_checksums_and_bounds() {
         "COPY takes no URL"
     );
 }
+
+#[test]
+fn heredocs_after_a_command_are_read_by_the_shell() {
+    // podman 4.3.1 has no heredocs: hutch alone, with BuildKit's meaning.
+    let (env, _) = bb_env();
+    let dir = context(
+        &env,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nENV WHO=world\nRUN cat <<EOF > /f && cat <<-'RAW' >> /f\nhello $WHO\nEOF\n\tliteral $WHO\n\tRAW\nRUN --mount=type=tmpfs,target=/t cat <<EOF > /t/x && cat /t/x > /g\nvia tmpfs\nEOF\n",
+        )],
+    );
+    let out = build(&env, &dir, &["-t", "docs"]);
+    let so = stdout(&out);
+    assert!(out.status.success(), "{so}\n{}", stderr(&out));
+    assert!(
+        so.contains("STEP 3/4: RUN cat <<EOF > /f && cat <<-'RAW' >> /f"),
+        "{so}"
+    );
+    assert_eq!(
+        run_in(&env, "docs", "cat /f /g"),
+        "hello world\nliteral $WHO\nvia tmpfs\n"
+    );
+}
