@@ -194,8 +194,8 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
 }
 
 /// parse-dockerfile finds a RUN heredoc only where `<<` starts the
-/// arguments; BuildKit takes them anywhere in the command (`RUN cat <<EOF
-/// > f`), several on a line. Such a RUN is rewritten before parsing into
+/// arguments; BuildKit takes them anywhere in the command
+/// (`RUN cat <<EOF >f`), several on a line. Such a RUN is rewritten before parsing into
 /// `RUN [flags] <<'HUTCH_RUN_N'` whose document is the whole shell text
 /// (the command line, each document and its delimiter), so the shell
 /// reads the documents itself, as BuildKit has it do. Returns the text and
