@@ -52,7 +52,8 @@ fn bb_layer() -> Vec<u8> {
         b.append_data(&mut h, name, data).unwrap();
     }
     for a in [
-        "sh", "ls", "cat", "echo", "id", "true", "false", "test", "mkdir", "chmod", "stat",
+        "sh", "ls", "cat", "echo", "id", "true", "false", "test", "mkdir", "chmod", "stat", "wc",
+        "touch", "rm",
     ] {
         let mut h = hdr(tar::EntryType::Link, 0, 0o755);
         b.append_link(&mut h, format!("bin/{a}"), "bin/busybox")
@@ -347,9 +348,16 @@ fn config_of(inspect: &serde_json::Value) -> serde_json::Map<String, serde_json:
 /// hutch's and podman's builds of fixture `name`: trees and configs equal.
 fn compare_with_podman(name: &str) {
     let (env, bb) = bb_env();
-    let dir = fixture(&env, name);
+    compare_with_podman_in(&env, &bb, name, &[]);
+}
+
+/// [`compare_with_podman`] in `env`, both builds given `extra` flags.
+fn compare_with_podman_in(env: &TestEnv, bb: &Path, name: &str, extra: &[&str]) {
+    let dir = fixture(env, name);
     let tag = format!("fx-{name}");
-    let out = build(&env, &dir, &["-t", &tag]);
+    let mut args = vec!["-t", tag.as_str()];
+    args.extend_from_slice(extra);
+    let out = build(env, &dir, &args);
     assert!(
         out.status.success(),
         "hutch build {name}: {}\n{}",
@@ -363,20 +371,16 @@ fn compare_with_podman(name: &str) {
         "hutch export: {}",
         stderr(&hutch_tar)
     );
-    let hutch_cfg = config_of(&inspect(&env, &tag));
+    let hutch_cfg = config_of(&inspect(env, &tag));
     if !podman_available() {
         eprintln!("podman is not installed: {name} checked by hutch alone");
         return;
     }
-    let podman = Podman::new(&env, &bb);
-    let out = podman.run(&[
-        "build",
-        "--format",
-        "docker",
-        "-t",
-        &tag,
-        dir.to_str().unwrap(),
-    ]);
+    let podman = Podman::new(env, bb);
+    let mut args = vec!["build", "--format", "docker", "-t", &tag];
+    args.extend_from_slice(extra);
+    args.push(dir.to_str().unwrap());
+    let out = podman.run(&args);
     assert!(
         out.status.success(),
         "podman build {name}: {}\n{}",
@@ -862,4 +866,532 @@ fn files_a_run_removes_are_gone_from_the_image() {
     );
     let ls = env.ok(["run", "--rm", "removed", "ls", "/etc", "/made"]);
     assert!(!ls.contains("group"), "a whiteout hides /etc/group: {ls}");
+}
+
+// ---- RUN mounts, secrets, build flags, ADD URLs (issue 14) -------------
+
+/// A file the test user can read, outside any context.
+fn readable_file(env: &TestEnv, name: &str, data: &[u8]) -> PathBuf {
+    let p = env.root.join(name);
+    fs::write(&p, data).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    p
+}
+
+fn run_in(env: &TestEnv, image: &str, script: &str) -> String {
+    env.ok(["run", "--rm", image, "sh", "-c", script])
+}
+
+#[test]
+fn corpus_run_mounts_and_secrets_match_podman() {
+    let (env, bb) = bb_env();
+    let secret = readable_file(&env, "tok.txt", b"s3cr3t-value\n");
+    let arg = format!("id=tok,src={}", secret.display());
+    compare_with_podman_in(&env, &bb, "mounts", &["--secret", &arg]);
+    let out = run_in(
+        &env,
+        "fx-mounts",
+        "cat /from-bind /ctx-ro /from-stage /cache-stat /tmpfs-seen /secret-len /secret-stat /secret-len2 /optional",
+    );
+    assert_eq!(
+        out,
+        "from the context\nread-only\ntool\n750 65534 65534\nx\n13\n400 0 0\n13\nabsent\n"
+    );
+    // Mount points the image did not have are not in it.
+    let out = run_in(
+        &env,
+        "fx-mounts",
+        "for p in /data /ctx /t /scratch /etc/tok /cachedir; do test -e $p && echo $p; done; true",
+    );
+    assert_eq!(out, "", "left-over mount points");
+}
+
+#[test]
+fn secrets_stay_out_of_layers_history_and_cache_keys() {
+    let (env, _) = bb_env();
+    let secret = readable_file(&env, "tok.txt", b"TOPSECRET-4711");
+    let dir = context(
+        &env,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok > /dev/null && echo used-$((6*7))\nRUN --mount=type=secret,id=tok,target=/etc/tok,uid=65534,mode=0440 stat -c '%a %u' /etc/tok > /tok-stat\n",
+        )],
+    );
+    let arg = format!("id=tok,src={}", secret.display());
+    let out = build(&env, &dir, &["--secret", &arg, "-t", "sec"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("used-42"), "{}", stdout(&out));
+    assert_eq!(run_in(&env, "sec", "cat /tok-stat"), "440 65534\n");
+    // Not in any layer, nor in the config and its history.
+    let archive = env.home.join("sec.tar");
+    env.ok(["save", "-o", archive.to_str().unwrap(), "sec"]);
+    let bytes = fs::read(&archive).unwrap();
+    assert!(
+        !bytes.windows(14).any(|w| w == b"TOPSECRET-4711"),
+        "the secret is in the saved image"
+    );
+    let history = env.ok(["history", "--no-trunc", "sec"]);
+    assert!(!history.contains("TOPSECRET"), "{history}");
+    assert!(
+        env.run(["run", "--rm", "sec", "test", "-e", "/etc/tok"])
+            .status
+            .code()
+            == Some(1),
+        "the secret's mount point is not committed"
+    );
+    // The secret's value is not in the cache key: a new value keeps the
+    // cache, as buildah does.
+    let secret2 = readable_file(&env, "tok2.txt", b"OTHER");
+    let arg2 = format!("id=tok,src={}", secret2.display());
+    let out = build(&env, &dir, &["--secret", &arg2]);
+    assert_eq!(
+        stdout(&out).matches("--> Using cache").count(),
+        2,
+        "{}",
+        stdout(&out)
+    );
+    // From the environment too.
+    let out = env
+        .hutch([
+            "build",
+            "--no-cache",
+            "--secret",
+            "id=tok,env=MY_TOKEN",
+            dir.to_str().unwrap(),
+        ])
+        .env("MY_TOKEN", "from-env")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A required secret not given fails the step, naming it.
+    let out = build(&env, &dir, &["--no-cache"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("secret \"tok\" is required"),
+        "{}",
+        stderr(&out)
+    );
+    // A secret over the bound is refused before anything runs.
+    let big = readable_file(&env, "big.txt", &vec![b'x'; 600 * 1024]);
+    let out = build(
+        &env,
+        &dir,
+        &["--secret", &format!("id=tok,src={}", big.display())],
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
+}
+
+#[test]
+fn cache_mounts_persist_and_bind_sources_key_the_cache() {
+    let (env, _) = bb_env();
+    let dir = context(
+        &env,
+        "ctx",
+        &[
+            (
+                "Containerfile",
+                "FROM localhost/busybox\nRUN --mount=type=cache,target=/c,sharing=locked sh -c 'echo x >> /c/n; wc -l < /c/n > /count'\nRUN --mount=type=bind,source=in.txt,target=/in cat /in > /out && echo bound-$((2+3))\nRUN --mount=type=bind,target=/ctx,rw echo changed > /ctx/in.txt && cat /ctx/in.txt > /rw-seen\n",
+            ),
+            ("in.txt", "one\n"),
+        ],
+    );
+    for expect in ["1\n", "2\n"] {
+        let out = build(&env, &dir, &["--no-cache", "-t", "cm"]);
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            run_in(&env, "cm", "cat /count"),
+            expect,
+            "the cache is kept"
+        );
+    }
+    // Cached while the bind source is unchanged, re-run when it changes.
+    let out = build(&env, &dir, &["-t", "cm"]);
+    assert!(!stdout(&out).contains("bound-5"), "{}", stdout(&out));
+    fs::write(dir.join("in.txt"), "two\n").unwrap();
+    let out = build(&env, &dir, &["-t", "cm"]);
+    assert!(stdout(&out).contains("bound-5"), "{}", stdout(&out));
+    assert_eq!(run_in(&env, "cm", "cat /out /rw-seen"), "two\nchanged\n");
+    // An rw bind wrote to a copy: the context is as it was.
+    assert_eq!(fs::read_to_string(dir.join("in.txt")).unwrap(), "two\n");
+    // Bad mounts are refused with the reason.
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM localhost/busybox\nRUN --mount=type=bind,source=../x,target=/x true\n",
+    )
+    .unwrap();
+    let out = build(&env, &dir, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("outside"), "{}", stderr(&out));
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM localhost/busybox\nRUN --mount=type=ssh true\n",
+    )
+    .unwrap();
+    let out = build(&env, &dir, &[]);
+    assert!(
+        stderr(&out).contains("type=ssh is not supported"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn run_network_volumes_caps_security_and_userns() {
+    let (env, _) = bb_env();
+    let vol = env.root.join("vol");
+    fs::create_dir_all(&vol).unwrap();
+    fs::write(vol.join("f"), "from the host\n").unwrap();
+    open_up(&vol);
+    let dir = context(
+        &env,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nRUN ls /sys/class/net > /nets\nRUN --network=none ls /sys/class/net > /nets-none\nRUN cat /data/f > /from-volume\nRUN cat /proc/self/status > /status\n",
+        )],
+    );
+    let v = format!("{}:/data", vol.display());
+    let out = build(
+        &env,
+        &dir,
+        &[
+            "--network",
+            "none",
+            "-v",
+            &v,
+            "--cap-drop",
+            "all",
+            "--security-opt",
+            "no-new-privileges",
+            "--userns",
+            "host",
+            "--jobs",
+            "2",
+            "-t",
+            "flags",
+        ],
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(run_in(&env, "flags", "cat /nets /nets-none"), "lo\nlo\n");
+    assert_eq!(run_in(&env, "flags", "cat /from-volume"), "from the host\n");
+    let status = run_in(&env, "flags", "cat /status");
+    assert!(status.contains("CapEff:\t0000000000000000"), "{status}");
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+    assert_eq!(
+        env.run(["run", "--rm", "flags", "test", "-e", "/data"])
+            .status
+            .code(),
+        Some(1),
+        "the volume's mount point is not committed"
+    );
+    // The default network has more than the loopback; RUN --network=none
+    // still has only that.
+    let out = build(&env, &dir, &["-v", &v, "--no-cache", "-t", "flags2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(run_in(&env, "flags2", "cat /nets"), "lo\n");
+    assert_eq!(run_in(&env, "flags2", "cat /nets-none"), "lo\n");
+    for bad in [
+        &["--network", "nonsense:x"][..],
+        &["--cap-add", "CAP_NOPE"],
+        &["--security-opt", "bogus=1"],
+        &["-v", "named-volume:/x"],
+    ] {
+        let out = build(&env, &dir, bad);
+        assert_eq!(out.status.code(), Some(125), "{bad:?}: {}", stderr(&out));
+    }
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM localhost/busybox\nRUN --network=bogus true\n",
+    )
+    .unwrap();
+    let out = build(&env, &dir, &[]);
+    assert!(
+        stderr(&out).contains("RUN --network=bogus"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+const ENV_FILE: &str = "FROM localhost/busybox AS a\nRUN echo \"a: FOO=$FOO\" > /a\nFROM a\nENV BAR=b2\nCOPY f /f\nRUN echo \"FOO=$FOO BAR=$BAR\" > /out\n";
+
+#[test]
+fn env_unsetenv_annotation_timestamp_and_omit_history_match_podman() {
+    let (env, bb) = bb_env();
+    let dir = context(&env, "ctx", &[("Containerfile", ENV_FILE), ("f", "hi\n")]);
+    let flags = [
+        "--env",
+        "FOO=foo",
+        "--env",
+        "BAR=bar",
+        "--unsetenv",
+        "BAR",
+        "--annotation",
+        "an=av",
+        "--timestamp",
+        "1000000000",
+        "--omit-history",
+    ];
+    let mut args = flags.to_vec();
+    args.extend(["--no-cache", "-t", "stamped"]);
+    let out = build(&env, &dir, &args);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let i = inspect(&env, "stamped");
+    assert_eq!(
+        i["Config"]["Env"],
+        serde_json::json!([
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "FOO=foo"
+        ])
+    );
+    assert_eq!(i["Annotations"]["an"], "av");
+    assert!(
+        i["History"].is_null() || i["History"] == serde_json::json!([]),
+        "{}",
+        i["History"]
+    );
+    assert_eq!(i["Created"], "2001-09-09T01:46:40Z");
+    assert_eq!(run_in(&env, "stamped", "cat /out"), "FOO=foo BAR=b2\n");
+    assert_eq!(
+        run_in(&env, "stamped", "stat -c %Y /f /out"),
+        "1000000000\n1000000000\n",
+        "new files carry the timestamp"
+    );
+    // Reproducible: the same inputs make the same image.
+    let id1 = i["Id"].clone();
+    let out = build(&env, &dir, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        inspect(&env, "stamped")["Id"],
+        id1,
+        "a rebuild with --timestamp is identical"
+    );
+    if !podman_available() {
+        return;
+    }
+    let podman = Podman::new(&env, &bb);
+    let mut pargs = vec!["build"];
+    pargs.extend(flags);
+    pargs.extend(["-t", "stamped", dir.to_str().unwrap()]);
+    let out = podman.run(&pargs);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pi: serde_json::Value =
+        serde_json::from_slice(&podman.run(&["image", "inspect", "stamped"]).stdout).unwrap();
+    assert_eq!(pi[0]["Config"]["Env"], i["Config"]["Env"]);
+    assert_eq!(pi[0]["Annotations"]["an"], "av");
+    assert!(pi[0]["History"].is_null());
+    let pout = podman.run(&[
+        "run",
+        "--rm",
+        "stamped",
+        "sh",
+        "-c",
+        "cat /out; stat -c %Y /f /out",
+    ]);
+    assert_eq!(stdout(&pout), "FOO=foo BAR=b2\n1000000000\n1000000000\n");
+}
+
+#[test]
+fn squash_and_squash_all_match_podman() {
+    let (env, bb) = bb_env();
+    let cf = "FROM localhost/busybox\nRUN echo a > /a && mkdir /d && echo 1 > /d/1\nRUN rm /a /d/1 && echo b > /b\nCOPY f /f\n";
+    let dir = context(&env, "ctx", &[("Containerfile", cf), ("f", "hi\n")]);
+    let layers = |i: &serde_json::Value| i["RootFS"]["Layers"].as_array().unwrap().len();
+    let tree = |env: &TestEnv, tag: &str| {
+        let ctr = env.ok(["create", tag, "true"]);
+        let t = env.hutch(["export", ctr.trim()]).output().unwrap();
+        tree_of(&t.stdout).0
+    };
+    let out = build(&env, &dir, &["-t", "plain"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plain = tree(&env, "plain");
+    assert!(!plain.contains_key("a") && !plain.contains_key("d/1") && plain.contains_key("b"));
+    let mut counts = Vec::new();
+    for (flag, tag) in [("--squash", "sq"), ("--squash-all", "sqa")] {
+        let out = build(&env, &dir, &[flag, "-t", tag]);
+        assert!(
+            out.status.success(),
+            "{flag}: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert_eq!(tree(&env, tag), plain, "{flag} keeps the files");
+        counts.push(layers(&inspect(&env, tag)));
+    }
+    assert_eq!(counts, [2, 1], "base + one, and one");
+    assert_eq!(run_in(&env, "sq", "cat /b /f; ls /d"), "b\nhi\n");
+    assert!(
+        build(&env, &dir, &["--squash", "--squash-all"])
+            .status
+            .code()
+            == Some(125)
+    );
+    if !podman_available() {
+        return;
+    }
+    let podman = Podman::new(&env, &bb);
+    let mut pcounts = Vec::new();
+    for (flag, tag) in [("--squash", "sq"), ("--squash-all", "sqa")] {
+        let out = podman.run(&["build", flag, "-t", tag, dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let pi: serde_json::Value =
+            serde_json::from_slice(&podman.run(&["image", "inspect", tag]).stdout).unwrap();
+        pcounts.push(layers(&pi[0]));
+    }
+    assert_eq!(counts, pcounts, "layer counts as podman's");
+}
+
+/// A one-thread HTTP server on 127.0.0.1 serving `body` at every path
+/// (with `Last-Modified`), or, for `/huge`, a Content-Length past the
+/// download bound. Serves until the test process ends.
+fn http_server(body: &'static [u8]) -> u16 {
+    use std::io::{BufRead, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut r = std::io::BufReader::new(c.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = r.read_line(&mut first);
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let _ = if path == "/huge" {
+                c.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 4294967296\r\nConnection: close\r\n\r\n",
+                )
+            } else if path == "/missing" {
+                c.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+            } else {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: Sun, 09 Sep 2001 01:46:40 GMT\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                c.write_all(head.as_bytes())
+                    .and_then(|()| c.write_all(body))
+            };
+        }
+    });
+    port
+}
+
+#[test]
+fn add_urls_download_with_checksums_and_bounds() {
+    use sha2::Digest;
+    let (env, bb) = bb_env();
+    let body: &'static [u8] = b"remote content\n";
+    let port = http_server(body);
+    let sum = format!("{:x}", sha2::Sha256::digest(body));
+    let cf = format!(
+        "FROM localhost/busybox\nADD http://127.0.0.1:{port}/files/file.txt /dl/\nADD http://127.0.0.1:{port}/x/y.tar.gz?v=1 /named\n"
+    );
+    let dir = context(&env, "ctx", &[("Containerfile", &cf)]);
+    let out = build(&env, &dir, &["-t", "urls"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        run_in(
+            &env,
+            "urls",
+            "cat /dl/file.txt /named; stat -c '%a %u %g %Y' /dl/file.txt /named"
+        ),
+        "remote content\nremote content\n600 0 0 1000000000\n600 0 0 1000000000\n",
+        "mode 0600, Last-Modified's time, never unpacked"
+    );
+    if podman_available() {
+        let podman = Podman::new(&env, &bb);
+        let out = podman.run(&["build", "-t", "urls", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let pout = podman.run(&[
+            "run",
+            "--rm",
+            "urls",
+            "sh",
+            "-c",
+            "cat /dl/file.txt /named; stat -c '%a %u %g %Y' /dl/file.txt /named",
+        ]);
+        assert_eq!(
+            stdout(&pout),
+            "remote content\nremote content\n600 0 0 1000000000\n600 0 0 1000000000\n"
+        );
+    }
+    // --checksum (not in buildah 1.28): a match builds, a mismatch fails.
+    let write = |cf: String| fs::write(dir.join("Containerfile"), cf).unwrap();
+    write(format!(
+        "FROM localhost/busybox\nADD --checksum=sha256:{sum} http://127.0.0.1:{port}/f /f\n"
+    ));
+    let out = build(&env, &dir, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    write(format!(
+        "FROM localhost/busybox\nADD --checksum=sha256:{} http://127.0.0.1:{port}/f /f\n",
+        "0".repeat(64)
+    ));
+    let out = build(&env, &dir, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains(&format!("has digest sha256:{sum}")),
+        "{}",
+        stderr(&out)
+    );
+    // Unreachable, missing and oversized downloads are refused, naming the URL.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    for (url, says) in [
+        (
+            format!("http://127.0.0.1:{closed_port}/f"),
+            "reading \"http://127.0.0.1",
+        ),
+        (format!("http://127.0.0.1:{port}/missing"), "404"),
+        (
+            format!("http://127.0.0.1:{port}/huge"),
+            "larger than 1073741824 bytes",
+        ),
+    ] {
+        write(format!("FROM localhost/busybox\nADD {url} /f\n"));
+        let out = build(&env, &dir, &[]);
+        assert_eq!(out.status.code(), Some(125), "{url}");
+        let se = stderr(&out);
+        assert!(se.contains(says) && se.contains(&url), "{url}: {se}");
+    }
+    write(format!(
+        "FROM localhost/busybox\nCOPY http://127.0.0.1:{port}/f /f\n"
+    ));
+    assert_eq!(
+        build(&env, &dir, &[]).status.code(),
+        Some(125),
+        "COPY takes no URL"
+    );
+}
+
+#[test]
+fn heredocs_after_a_command_are_read_by_the_shell() {
+    // podman 4.3.1 has no heredocs: hutch alone, with BuildKit's meaning.
+    let (env, _) = bb_env();
+    let dir = context(
+        &env,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nENV WHO=world\nRUN cat <<EOF > /f && cat <<-'RAW' >> /f\nhello $WHO\nEOF\n\tliteral $WHO\n\tRAW\nRUN --mount=type=tmpfs,target=/t cat <<EOF > /t/x && cat /t/x > /g\nvia tmpfs\nEOF\n",
+        )],
+    );
+    let out = build(&env, &dir, &["-t", "docs"]);
+    let so = stdout(&out);
+    assert!(out.status.success(), "{so}\n{}", stderr(&out));
+    assert!(
+        so.contains("STEP 3/4: RUN cat <<EOF > /f && cat <<-'RAW' >> /f"),
+        "{so}"
+    );
+    assert_eq!(
+        run_in(&env, "docs", "cat /f /g"),
+        "hello world\nliteral $WHO\nvia tmpfs\n"
+    );
 }

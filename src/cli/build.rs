@@ -66,6 +66,51 @@ pub struct BuildArgs {
     /// Set the OS/ARCH of the built image (the native platform only)
     #[arg(long)]
     platform: Option<String>,
+    /// Secret file to expose to RUN --mount=type=secret (id=ID,src=PATH or id=ID,env=VAR)
+    #[arg(long)]
+    secret: Vec<String>,
+    /// Network mode for RUN instructions (none, host, pasta, slirp4netns, ...)
+    #[arg(long, alias = "net")]
+    network: Option<String>,
+    /// Bind mount a volume into the containers of RUN instructions
+    #[arg(short, long)]
+    volume: Vec<String>,
+    /// Set environment variable for the image (KEY=VALUE, or KEY from the environment)
+    #[arg(long)]
+    env: Vec<String>,
+    /// Unset environment variable from the image
+    #[arg(long)]
+    unsetenv: Vec<String>,
+    /// Add an annotation to the image's manifest (KEY=VALUE)
+    #[arg(long)]
+    annotation: Vec<String>,
+    /// Set created timestamps of the image and of the files of its new layers (seconds since the epoch)
+    #[arg(long)]
+    timestamp: Option<i64>,
+    /// Omit build history information from the built image
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value = "false")]
+    omit_history: bool,
+    /// Squash the new layers of the final stage into one on top of its base
+    #[arg(long)]
+    squash: bool,
+    /// Squash all layers of the final image into one
+    #[arg(long)]
+    squash_all: bool,
+    /// How many stages to run at once (accepted; hutch runs stages one after the other)
+    #[arg(long)]
+    jobs: Option<u32>,
+    /// Add capabilities to the containers of RUN instructions
+    #[arg(long)]
+    cap_add: Vec<String>,
+    /// Drop capabilities from the containers of RUN instructions
+    #[arg(long)]
+    cap_drop: Vec<String>,
+    /// Security options for the containers of RUN instructions
+    #[arg(long)]
+    security_opt: Vec<String>,
+    /// User namespace mode for the containers of RUN instructions
+    #[arg(long)]
+    userns: Option<String>,
     /// Context directory
     context: Option<String>,
 }
@@ -206,6 +251,14 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
     parse_kv(&args.build_arg, "--build-arg", &mut build_args)?;
     let mut labels = BTreeMap::new();
     parse_kv(&args.label, "--label", &mut labels)?;
+    let secrets = read_secrets(&args.secret, &cwd)?;
+    let run = run_settings(args, &cwd)?;
+    if args.squash && args.squash_all {
+        bail!("--squash and --squash-all cannot be used together");
+    }
+    let mut annotations = BTreeMap::new();
+    parse_kv(&args.annotation, "--label", &mut annotations)?;
+    let host_env = |k: &str| std::env::var(k).ok();
     let opts = BuildOptions {
         containerfile,
         context,
@@ -219,6 +272,20 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
         pull,
         quiet: args.quiet,
         rootless: ctx.rootless(),
+        secrets,
+        run,
+        env: crate::spec::parse::env::env(&args.env, &host_env),
+        unsetenv: args.unsetenv.clone(),
+        annotations: annotations.into_iter().collect(),
+        timestamp: args.timestamp,
+        omit_history: args.omit_history,
+        squash: if args.squash_all {
+            build::Squash::All
+        } else if args.squash {
+            build::Squash::New
+        } else {
+            build::Squash::No
+        },
     };
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
@@ -243,4 +310,70 @@ fn read_ignore(context: &Path) -> anyhow::Result<String> {
         }
     }
     Ok(String::new())
+}
+
+/// `--secret` values read now (file or environment variable), each at most
+/// [`build::runmounts::MAX_SECRET`] bytes.
+fn read_secrets(list: &[String], cwd: &Path) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    use crate::image::build::runmount::{SecretSource, parse_secret};
+    let max = build::runmounts::MAX_SECRET;
+    let mut out = BTreeMap::new();
+    for s in list {
+        let (id, source) = parse_secret(s).map_err(|e| anyhow::anyhow!(e))?;
+        let value = match source {
+            SecretSource::Env(var) => std::env::var_os(&var)
+                .map(|v| std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--secret {s}: the environment variable {var} is not set")
+                })?,
+            SecretSource::File(path) => {
+                let f = std::fs::File::open(cwd.join(&path))
+                    .with_context(|| format!("--secret {s}: reading {path}"))?;
+                let mut v = Vec::new();
+                f.take(max as u64 + 1)
+                    .read_to_end(&mut v)
+                    .with_context(|| format!("--secret {s}: reading {path}"))?;
+                v
+            }
+        };
+        if value.len() > max {
+            bail!("--secret {s}: the secret is larger than {max} bytes");
+        }
+        out.insert(id, value);
+    }
+    Ok(out)
+}
+
+/// The flags that shape every RUN container.
+fn run_settings(args: &BuildArgs, cwd: &Path) -> anyhow::Result<build::step::RunSettings> {
+    use crate::spec::parse;
+    let network = parse::network(&parse::NetworkFlags {
+        mode: args.network.as_deref(),
+        ..Default::default()
+    })?;
+    if !network.connected.is_empty() {
+        bail!("--network: a build joins one network");
+    }
+    let mut volumes = Vec::new();
+    for v in &args.volume {
+        let m = parse::mount::volume(v, cwd)?;
+        if !matches!(m.source, crate::spec::MountSource::Bind(_)) {
+            bail!("-v {v}: build mounts host directories only (SOURCE:DEST[:OPTIONS])");
+        }
+        volumes.push(m);
+    }
+    parse::capabilities(&args.cap_add, &args.cap_drop)?;
+    let security = parse::security::security(&args.security_opt)?;
+    if matches!(security.seccomp, crate::spec::SeccompChoice::Path(_)) {
+        bail!("--security-opt seccomp=PATH is not supported by hutch build (unconfined is)");
+    }
+    let userns = parse::userns::userns(args.userns.as_deref(), &[], &[])?;
+    Ok(build::step::RunSettings {
+        network: network.mode,
+        volumes,
+        cap_add: args.cap_add.clone(),
+        cap_drop: args.cap_drop.clone(),
+        security,
+        userns,
+    })
 }

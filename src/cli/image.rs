@@ -50,7 +50,7 @@ pub enum ImageCommand {
     /// Remove a name from a local image
     Untag(UntagArgs),
     /// Build an image using instructions from Containerfiles
-    Build(super::build::BuildArgs),
+    Build(Box<super::build::BuildArgs>),
     /// Copy an image into a shared read-only store (storage.conf additionalimagestores of other users)
     Publish(PublishArgs),
 }

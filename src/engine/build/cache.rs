@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::engine::image;
@@ -34,23 +35,35 @@ impl Cache {
         }
     }
 
-    pub fn get(&self, store: &Store, key: &str) -> Option<ImageRecord> {
-        let id = std::fs::read_to_string(self.dir.join(key)).ok()?;
+    /// The image of `key`, and the config the build goes on with when the
+    /// record holds one (a second line).
+    pub fn get(&self, store: &Store, key: &str) -> Option<(ImageRecord, Option<Value>)> {
+        let text = std::fs::read_to_string(self.dir.join(key)).ok()?;
+        let (id, running) = text.split_once('\n').unwrap_or((&text, ""));
         let id = id.trim();
         // An id of 64 hex digits only: the file is ours, but a corrupt one
         // must not become a name lookup.
         if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        image::lookup(store, id).ok()
+        let running = match running.trim() {
+            "" => None,
+            r => Some(serde_json::from_str(r).ok()?),
+        };
+        Some((image::lookup(store, id).ok()?, running))
     }
 
     /// Best effort: a cache that cannot be written only costs time later.
-    pub fn put(&self, key: &str, id: &str) {
+    pub fn put(&self, key: &str, id: &str, running: Option<&Value>) {
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(&self.dir)?;
             let tmp = self.dir.join(format!(".{key}.{}", std::process::id()));
-            std::fs::write(&tmp, id)?;
+            let mut text = id.to_owned();
+            if let Some(r) = running {
+                text.push('\n');
+                text.push_str(&r.to_string());
+            }
+            std::fs::write(&tmp, text)?;
             std::fs::rename(&tmp, self.dir.join(key))
         };
         if let Err(e) = write() {

@@ -74,7 +74,28 @@ pub fn commit(
     layer: Option<(Digest, u64)>,
     names: &[String],
 ) -> Result<ImageRecord> {
+    commit_layers(store, parent, None, config, layer, names, &[])
+}
+
+/// [`commit`] with `keep` of the parent's layers only (all when `None`),
+/// and manifest annotations.
+pub fn commit_layers(
+    store: &Store,
+    parent: Option<&ImageRecord>,
+    keep: Option<usize>,
+    config: &mut Value,
+    layer: Option<(Digest, u64)>,
+    names: &[String],
+    annotations: &[(String, String)],
+) -> Result<ImageRecord> {
     let (mut entries, mut blobs) = parent_layers(store, parent)?;
+    if let Some(n) = keep {
+        entries.truncate(n);
+        blobs.truncate(n);
+        if let Some(ids) = config["rootfs"]["diff_ids"].as_array_mut() {
+            ids.truncate(n);
+        }
+    }
     if let Some((digest, size)) = layer {
         let diff_ids = config["rootfs"]["diff_ids"]
             .as_array_mut()
@@ -88,12 +109,19 @@ pub fn commit(
     }
     let config_bytes = serde_json::to_vec(&config)?;
     let config_digest = store.blobs.put_bytes(&config_bytes, None)?;
-    let manifest = json!({
+    let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest.to_string(), "size": config_bytes.len()},
         "layers": entries,
     });
+    if !annotations.is_empty() {
+        manifest["annotations"] = annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
     let manifest_digest = store
         .blobs
         .put_bytes(&serde_json::to_vec(&manifest)?, None)?;

@@ -7,7 +7,10 @@
 //! through the layer cache.
 
 pub mod cache;
+mod commit;
+pub mod download;
 pub mod image;
+pub mod runmounts;
 pub mod sources;
 pub mod step;
 
@@ -21,7 +24,6 @@ use crate::config::Context;
 use crate::engine::container::create::{self, PullPolicy};
 use crate::engine::state::State;
 use crate::engine::{Error, Result, ResultExt};
-use crate::host::time;
 use crate::image::build::config as cfg;
 use crate::image::build::containerfile::{
     self, CommandForm, Containerfile, CopySource, CopySpec, Flag, Inst, Stage, Step,
@@ -34,7 +36,7 @@ use hutch_storage::images::ImageRecord;
 
 use self::cache::Cache;
 use self::sources::{EntryOptions, SourceRoot, SourceWriter};
-use self::step::{Process, StepContainer};
+use self::step::{Process, RunSettings, StepContainer};
 
 /// Docker's predefined proxy ARGs: usable without an ARG line, never
 /// stored in the image.
@@ -69,6 +71,37 @@ pub struct BuildOptions {
     pub pull: PullPolicy,
     pub quiet: bool,
     pub rootless: bool,
+    /// `--secret`: id → value, read by the front end (at most
+    /// [`runmounts::MAX_SECRET`] bytes each); mounted by `RUN
+    /// --mount=type=secret`, never in a layer, the history or a cache key.
+    pub secrets: BTreeMap<String, Vec<u8>>,
+    /// `--network`, `-v`, `--cap-add`, `--cap-drop`, `--security-opt`,
+    /// `--userns`: how every RUN container is made.
+    pub run: RunSettings,
+    /// `--env`: KEY=VALUE set in every image the build commits.
+    pub env: Vec<String>,
+    /// `--unsetenv`: names removed from every image the build commits.
+    pub unsetenv: Vec<String>,
+    /// `--annotation`: in the manifest of every image the build commits.
+    pub annotations: Vec<(String, String)>,
+    /// `--timestamp`: the created time of the images and their history,
+    /// and the modification time of every file in the layers the build
+    /// makes (seconds since the epoch).
+    pub timestamp: Option<i64>,
+    /// `--omit-history`: images without a history.
+    pub omit_history: bool,
+    pub squash: Squash,
+}
+
+/// `--squash`, `--squash-all`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Squash {
+    #[default]
+    No,
+    /// The final stage's new layers as one, on top of its base's.
+    New,
+    /// The final image as one layer.
+    All,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +175,10 @@ struct Builder<'a> {
     intermediates: Vec<ImageRecord>,
     /// `[2/3] ` while stage 2 of 3 runs; empty for one stage.
     prefix: String,
+    /// The base image of the stage last begun (`--squash` keeps its layers).
+    last_base: Option<ImageRecord>,
+    /// The config of the image last stored, before `--env`/`--unsetenv`.
+    running_config: std::cell::RefCell<Option<Value>>,
 }
 
 /// Podman's (buildah's) short id: 11 hex digits.
@@ -233,12 +270,22 @@ pub fn build(
         err,
         intermediates: Vec::new(),
         prefix: String::new(),
+        last_base: None,
+        running_config: Default::default(),
     };
     for (i, stage) in file.stages.iter().enumerate().take(last + 1) {
         let img = b.stage(i, stage, i == last)?;
         b.done.push(img);
     }
-    let image = b.done[last].clone();
+    let mut image = b.done[last].clone();
+    if opts.squash != Squash::No {
+        let base = b.last_base.clone();
+        image = b.squash(base.as_ref(), &image)?;
+        b.say(&format!("--> {}", short(&image)))?;
+        if let Some(d) = b.done.last_mut() {
+            *d = image.clone();
+        }
+    }
     let mut names = Vec::new();
     for t in &opts.tags {
         let n = crate::engine::image::tag(store, &image, t)?;
@@ -285,6 +332,7 @@ impl Builder<'_> {
             check_platform(&p)?;
         }
         let mut work = self.from(&base)?;
+        self.last_base = work.image.clone();
         // ONBUILD triggers of the base run first, and are not inherited.
         let triggers = cfg::strings(work.config["config"].get("OnBuild"));
         let mut steps: Vec<Step> = Vec::new();
@@ -330,7 +378,7 @@ impl Builder<'_> {
             Some(img) => img,
             None => {
                 // A scratch stage with no step: an empty image.
-                image::commit(self.store, None, &mut work.config, None, &[])?
+                self.store_image(None, work.config.clone(), None, None)?
             }
         };
         Ok(image)
@@ -384,24 +432,44 @@ impl Builder<'_> {
     ) -> Result<()> {
         let args = serde_json::to_string(&work.args)?;
         let parent = work.parent_id();
+        let settings = self.settings_key();
         let mut all = vec!["v1", parent.as_str(), args.as_str()];
+        if !settings.is_empty() {
+            all.push(&settings);
+        }
         all.extend_from_slice(parts);
         let key = cache::key(&all);
+        // With --env/--unsetenv the steps go on with the config as the
+        // Containerfile made it, not as committed (buildah's order): the
+        // record keeps that config beside the image id.
+        let with_running = !settings.is_empty();
         if self.opts.layers
             && !self.opts.no_cache
-            && let Some(img) = self.cache.get(self.store, &key)
+            && let Some((img, running)) = self.cache.get(self.store, &key)
+            && (running.is_some() || !with_running)
         {
             self.say(&format!("--> Using cache {}", img.id.hex()))?;
-            work.config = crate::engine::image::config(self.store, &img)?;
+            work.config = match running {
+                Some(c) => c,
+                None => crate::engine::image::config(self.store, &img)?,
+            };
             work.image = Some(img);
             return Ok(());
         }
         let img = make(self, work)?;
+        let running = self
+            .running_config
+            .borrow_mut()
+            .take()
+            .filter(|_| with_running);
         if self.opts.layers {
-            self.cache.put(&key, img.id.hex());
+            self.cache.put(&key, img.id.hex(), running.as_ref());
         }
         self.intermediates.push(img.clone());
-        work.config = crate::engine::image::config(self.store, &img)?;
+        work.config = match running {
+            Some(c) => c,
+            None => crate::engine::image::config(self.store, &img)?,
+        };
         work.image = Some(img);
         Ok(())
     }
@@ -436,10 +504,13 @@ impl Builder<'_> {
         work.args = next.args;
         let new_config = next.config;
         self.cached(work, &[text, &after], |b, _| {
-            let mut config = new_config;
-            config["created"] = json!(time::rfc3339(time::now()));
-            image::add_history(&mut config, &format!("/bin/sh -c #(nop) {text}"), true);
-            image::commit(b.store, parent.as_ref(), &mut config, None, &[])
+            let config = new_config;
+            b.store_image(
+                parent.as_ref(),
+                config,
+                None,
+                Some(&format!("/bin/sh -c #(nop) {text}")),
+            )
         })?;
         let img = work.image.clone().expect("set by cached");
         self.finish_line(last, &img)
@@ -625,6 +696,7 @@ impl Builder<'_> {
                 .filter(|s| !s.is_empty())
                 .map(String::from),
             user: work.config["config"]["User"].as_str().map(String::from),
+            ..Process::default()
         }
     }
 
@@ -637,15 +709,11 @@ impl Builder<'_> {
     ) -> Result<ImageRecord> {
         let _adding = self.store.adding()?;
         let layer = sc.diff()?;
-        let mut config = work.config.clone();
-        config["created"] = json!(time::rfc3339(time::now()));
-        image::add_history(&mut config, created_by, false);
-        image::commit(
-            self.store,
+        self.store_image(
             work.image.as_ref(),
-            &mut config,
+            work.config.clone(),
             Some(layer),
-            &[],
+            Some(created_by),
         )
     }
 
@@ -658,12 +726,44 @@ impl Builder<'_> {
         flags: &[Flag],
         last: bool,
     ) -> Result<()> {
-        if let Some(f) = flags.first() {
-            crate::fail!(
-                BadInput,
-                "RUN --{} is not supported by hutch build yet",
-                f.name
-            );
+        let workdir = work.config["config"]["WorkingDir"]
+            .as_str()
+            .unwrap_or("/")
+            .to_owned();
+        let mut mounts = Vec::new();
+        let mut settings = self.opts.run.clone();
+        let mut flag_key = Vec::new();
+        for f in flags {
+            let v = self.expand(work, f.value.as_deref().unwrap_or(""))?;
+            match f.name.as_str() {
+                "mount" => mounts.push(
+                    crate::image::build::runmount::parse(&v, &workdir)
+                        .map_err(|e| bad(format!("RUN --mount={v}: {e}")))?,
+                ),
+                "network" => {
+                    settings.network = match v.as_str() {
+                        "default" | "" => self.opts.run.network.clone(),
+                        "none" | "host" => Some(
+                            hutch_rootless_net::NetworkMode::parse(
+                                &v,
+                                &hutch_rootless_net::NetworkMode::None,
+                            )
+                            .map_err(|e| bad(format!("RUN --network={v}: {e}")))?,
+                        ),
+                        _ => crate::fail!(BadInput, "RUN --network={v}: use default, none or host"),
+                    };
+                    flag_key.push(format!("network={v}"));
+                }
+                "security" if v == "sandbox" => {}
+                "security" => crate::fail!(
+                    BadInput,
+                    "RUN --security={v}: only sandbox is supported (insecure needs a privileged build)"
+                ),
+                other => crate::fail!(
+                    BadInput,
+                    "RUN --{other} is not supported by hutch build (use --mount or --network)"
+                ),
+            }
         }
         let shell = work.shell();
         let argv = match (command, heredocs.first()) {
@@ -695,19 +795,46 @@ impl Builder<'_> {
             (form, _) => cfg::argv(form, &shell),
         };
         let created_by = argv.join(" ");
-        let p = self.process(work, argv.clone());
+        let mut p = self.process(work, argv.clone());
+        p.settings = settings;
         let Some(img) = work.image.clone() else {
             crate::fail!(
                 BadInput,
                 "RUN in a stage FROM scratch with no files: there is no shell to run it"
             );
         };
+        let resolved = {
+            let mut from = |name: &str| self.stage_or_image(name, "RUN --mount from=");
+            runmounts::Resolved::resolve(self.store, &self.context, mounts, &mut from)?
+        };
         let key_argv = serde_json::to_string(&argv)?;
         let user = p.user.clone().unwrap_or_default();
-        self.cached(work, &["RUN", &key_argv, &user], |b, w| {
+        let mut key: Vec<String> = vec!["RUN".into(), key_argv, user];
+        // Steps without RUN flags keep the keys they had before.
+        if !resolved.key.is_empty() || !flag_key.is_empty() {
+            key.push(serde_json::to_string(&(&resolved.key, &flag_key))?);
+        }
+        let key_refs: Vec<&str> = key.iter().map(String::as_str).collect();
+        self.cached(work, &key_refs, move |b, w| {
+            let mut resolved = resolved;
+            let secret_dir = b.ctx.runtime_root().join("build-secrets");
+            let (mounts, tmpfs) =
+                resolved.materialize(&b.opts.secrets, &secret_dir, b.opts.rootless)?;
+            let mut targets = resolved.targets();
+            targets.extend(p.settings.volumes.iter().map(|m| m.destination.clone()));
+            p.mounts = p.settings.volumes.clone();
+            p.mounts.extend(mounts);
+            p.tmpfs = tmpfs;
             let sc = StepContainer::create(b.ctx, b.store, b.state, &img, &p)?;
             if let Some(wd) = &p.workdir {
                 sc.mkdir(wd)?;
+            }
+            // Mount points the image does not have are not committed.
+            let mut new_points = Vec::new();
+            for t in targets {
+                if !sc.exists(&t)? {
+                    new_points.push(t);
+                }
             }
             let code = sc.run(&mut *b.out, &mut *b.err)?;
             if code != 0 {
@@ -716,16 +843,39 @@ impl Builder<'_> {
                     format!("while running runtime: exit status {code}"),
                 ));
             }
+            // Deepest first, so a mount below another's target goes first.
+            new_points.sort_by_key(|t| std::cmp::Reverse(t.len()));
+            for t in &new_points {
+                sc.remove_mount_point(t)?;
+            }
             b.commit_container(w, &sc, &format!("/bin/sh -c {created_by}"))
         })?;
         let img = work.image.clone().expect("set by cached");
         self.finish_line(last, &img)
     }
 
+    /// A stage (by name or index, among those built) or an image, for
+    /// `COPY --from` and `RUN --mount=from=`.
+    fn stage_or_image(&self, name: &str, what: &str) -> Result<ImageRecord> {
+        let by_name = self.file.stages[..self.done.len()].iter().position(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        });
+        let by_index = name.parse::<usize>().ok().filter(|i| *i < self.done.len());
+        match by_name.or(by_index) {
+            Some(i) => Ok(self.done[i].clone()),
+            None => create::resolve_image(self.ctx, self.store, name, self.opts.pull)
+                .map_err(Error::from_any)
+                .with_context(|| format!("{what}{name}")),
+        }
+    }
+
     fn copy(&mut self, work: &mut Work, step: &Step, spec: &CopySpec, last: bool) -> Result<()> {
         let mut from = None;
         let mut chown = None;
         let mut chmod = None;
+        let mut checksum = None;
         for f in &spec.flags {
             let v = f.value.clone().unwrap_or_default();
             match f.name.as_str() {
@@ -740,6 +890,7 @@ impl Builder<'_> {
                 }
                 // Accepted, no different on a single-writer store.
                 "link" => {}
+                "checksum" if spec.add => checksum = Some(self.expand(work, &v)?),
                 other => crate::fail!(BadInput, "{}: unknown flag --{other}", step.text),
             }
         }
@@ -755,24 +906,49 @@ impl Builder<'_> {
         };
         let dest_is_dir_syntax =
             dest_raw.ends_with('/') || dest_raw.ends_with("/.") || dest_raw == ".";
+        // ADD's URLs: downloaded, then read as COPY reads a stage's root.
+        let mut urls = Vec::new();
+        for src in &spec.sources {
+            if let CopySource::Path(p) = src
+                && p.contains("://")
+            {
+                let p = self.expand(work, p)?;
+                if !spec.add || !download::is_url(&p) {
+                    crate::fail!(
+                        BadInput,
+                        "{}: {p:?}: only ADD takes URLs, and only http:// and https://",
+                        step.text
+                    );
+                }
+                urls.push(p);
+            }
+        }
+        if checksum.is_some() && urls.is_empty() {
+            crate::fail!(
+                BadInput,
+                "{}: --checksum is for URL sources only",
+                step.text
+            );
+        }
+        let downloads = if urls.is_empty() {
+            None
+        } else {
+            if urls.len() != spec.sources.len() || from.is_some() {
+                crate::fail!(
+                    BadInput,
+                    "{}: URL sources cannot be mixed with files or --from",
+                    step.text
+                );
+            }
+            Some(download::fetch_all(self.store, &urls, checksum.as_deref())?)
+        };
         // Where the sources come from: the context, or a stage's image
         // (or any image) mounted read-only.
         let mut mounted: Option<ImageRecord> = None;
         let stage_root = match &from {
             None => None,
             Some(name) => {
-                let by_name = self.file.stages[..self.done.len()].iter().position(|s| {
-                    s.name
-                        .as_deref()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                });
-                let by_index = name.parse::<usize>().ok().filter(|i| *i < self.done.len());
-                let img = match by_name.or(by_index) {
-                    Some(i) => self.done[i].clone(),
-                    None => create::resolve_image(self.ctx, self.store, name, self.opts.pull)
-                        .map_err(Error::from_any)
-                        .with_context(|| format!("COPY --from={name}"))?,
-                };
+                let img = self.stage_or_image(name, "COPY --from=")?;
                 let path = self
                     .store
                     .mount_image(&img)
@@ -785,11 +961,25 @@ impl Builder<'_> {
                 )?)
             }
         };
+        let url_spec;
+        let (spec, stage_root) = match &downloads {
+            None => (spec, stage_root.as_ref()),
+            Some(d) => {
+                url_spec = CopySpec {
+                    // Never unpacked, whatever it holds.
+                    add: false,
+                    flags: Vec::new(),
+                    sources: d.names.iter().cloned().map(CopySource::Path).collect(),
+                    dest: spec.dest.clone(),
+                };
+                (&url_spec, Some(&d.root))
+            }
+        };
         let result = self.copy_from(
             work,
             step,
             spec,
-            stage_root.as_ref(),
+            stage_root,
             &dest,
             dest_is_dir_syntax,
             chown,
@@ -1035,10 +1225,7 @@ impl Builder<'_> {
                 sw.finish()?;
                 Ok(())
             })?;
-            let mut config = w.config.clone();
-            config["created"] = json!(time::rfc3339(time::now()));
-            image::add_history(&mut config, created_by, false);
-            image::commit(b.store, None, &mut config, Some(layer), &[])
+            b.store_image(None, w.config.clone(), Some(layer), Some(created_by))
         })?;
         let img = work.image.clone().expect("set by cached");
         self.finish_line(last, &img)

@@ -29,6 +29,25 @@ pub struct Process {
     pub env: Vec<String>,
     pub workdir: Option<String>,
     pub user: Option<String>,
+    /// RUN --mount and `-v`.
+    pub mounts: Vec<crate::spec::Mount>,
+    pub tmpfs: Vec<crate::spec::Tmpfs>,
+    /// `--network`, `--cap-add`, ... for RUN.
+    pub settings: RunSettings,
+}
+
+/// What `build`'s flags set for every RUN container (`RUN --network`
+/// overrides the network).
+#[derive(Debug, Clone, Default)]
+pub struct RunSettings {
+    /// `None`: the engine's default (as `run`).
+    pub network: Option<hutch_rootless_net::NetworkMode>,
+    /// `-v`/`--volume`: host directories mounted into every RUN.
+    pub volumes: Vec<crate::spec::Mount>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security: crate::spec::SecurityOpts,
+    pub userns: crate::spec::Userns,
 }
 
 /// A step's container, removed when dropped.
@@ -54,6 +73,16 @@ impl<'a> StepContainer<'a> {
             env: p.env.clone(),
             workdir: p.workdir.clone(),
             user: p.user.clone().filter(|u| !u.is_empty()),
+            mounts: p.mounts.clone(),
+            tmpfs: p.tmpfs.clone(),
+            network: crate::spec::NetworkSpec {
+                mode: p.settings.network.clone(),
+                ..Default::default()
+            },
+            cap_add: p.settings.cap_add.clone(),
+            cap_drop: p.settings.cap_drop.clone(),
+            security: p.settings.security.clone(),
+            userns: p.settings.userns.clone(),
             ..ContainerSpec::default()
         };
         let opts = CreateOptions {
@@ -147,6 +176,25 @@ impl<'a> StepContainer<'a> {
         .with_context(|| format!("copying into {dest}"))
     }
 
+    /// Applies an image layer onto the container's root (`--squash`):
+    /// whiteouts remove what they name, owners are kept.
+    pub fn apply_layer(&self, layer: impl std::io::Read, rootless: bool) -> Result<()> {
+        let root = MountedRoot::mount(self.store, self.state, &self.c)?;
+        let opts = ApplyOptions {
+            whiteouts: WhiteoutFormat::Naive,
+            ownership: if rootless {
+                Ownership::Collapse
+            } else {
+                Ownership::Preserve
+            },
+            skip_devices: rootless,
+        };
+        extract::apply_layer_at(layer, root.fd.as_fd(), &opts)
+            .map_err(|e| Error::from(anyhow::Error::from(e)))
+            .context("applying a layer to squash it")?;
+        Ok(())
+    }
+
     /// Whether `path` is a directory in the container's root.
     pub fn is_dir(&self, path: &str) -> Result<bool> {
         let root = MountedRoot::mount(self.store, self.state, &self.c)?;
@@ -162,6 +210,38 @@ impl<'a> StepContainer<'a> {
         let d = inroot::open_dir(root.fd.as_fd(), parent)?;
         Ok(inroot::lstat_at(d.as_fd(), leaf)?
             .is_some_and(|st| inroot::file_type(&st) == rustix::fs::FileType::Directory))
+    }
+
+    /// Whether `path` exists in the container's root (not following a
+    /// final symlink).
+    pub fn exists(&self, path: &str) -> Result<bool> {
+        let root = MountedRoot::mount(self.store, self.state, &self.c)?;
+        Ok(inroot::resolve(root.fd.as_fd(), path.as_bytes()).is_ok_and(|r| r.exists))
+    }
+
+    /// Removes `path` when it is an empty directory or an empty file: the
+    /// mount point a RUN mount left, which buildah does not commit either.
+    pub fn remove_mount_point(&self, path: &str) -> Result<()> {
+        let root = MountedRoot::mount(self.store, self.state, &self.c)?;
+        let Ok(r) = inroot::resolve(root.fd.as_fd(), path.as_bytes()) else {
+            return Ok(());
+        };
+        let Some((leaf, parent)) = r.parts.split_last().filter(|_| r.exists) else {
+            return Ok(());
+        };
+        let d = inroot::open_dir(root.fd.as_fd(), parent)?;
+        let Some(st) = inroot::lstat_at(d.as_fd(), leaf)? else {
+            return Ok(());
+        };
+        let name = std::ffi::OsStr::new(std::str::from_utf8(leaf).unwrap_or("_"));
+        let flags = match inroot::file_type(&st) {
+            rustix::fs::FileType::Directory => rustix::fs::AtFlags::REMOVEDIR,
+            rustix::fs::FileType::RegularFile if st.st_size == 0 => rustix::fs::AtFlags::empty(),
+            _ => return Ok(()),
+        };
+        // A directory the step filled (ENOTEMPTY) stays, as it should.
+        let _ = rustix::fs::unlinkat(d.as_fd(), name, flags);
+        Ok(())
     }
 
     /// `path`'s directories created as needed; an `O_PATH` fd of the last.

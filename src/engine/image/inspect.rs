@@ -15,6 +15,13 @@ pub fn inspect(store: &Store, image: &ImageRecord) -> Result<Value> {
         .as_str()
         .and_then(time::parse_rfc3339)
         .unwrap_or(image.stored_at);
+    // The manifest's annotations, as Podman shows them (`build --annotation`).
+    let annotations = store
+        .read_blob(&image.digest)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|m| m.get("annotations").filter(|a| a.is_object()).cloned())
+        .unwrap_or_else(|| json!({}));
     let driver = store.driver().map(|c| c.driver.name()).unwrap_or("unknown");
     let repo_digests: Vec<String> = image
         .names
@@ -50,7 +57,7 @@ pub fn inspect(store: &Store, image: &ImageRecord) -> Result<Value> {
         "GraphDriver": {"Name": driver, "Data": {"UpperDir": top, "LowerDir": lowers.join(":")}},
         "RootFS": {"Type": "layers", "Layers": diff_ids},
         "Labels": cfg["config"]["Labels"],
-        "Annotations": {},
+        "Annotations": annotations,
         "ManifestType": image.manifest_media_type,
         "User": cfg["config"]["User"].as_str().unwrap_or(""),
         "History": cfg["history"],

@@ -121,6 +121,19 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
     if text.len() > MAX_CONTAINERFILE {
         return Err(ParseError::TooLarge);
     }
+    let escape_hint = if text.lines().take_while(|l| l.starts_with('#')).any(|l| {
+        l.trim_start_matches('#')
+            .trim()
+            .to_ascii_lowercase()
+            .replace(' ', "")
+            == "escape=`"
+    }) {
+        '`'
+    } else {
+        '\\'
+    };
+    let (wrapped, originals) = wrap_run_heredocs(text, escape_hint);
+    let text = wrapped.as_str();
     let df = pd::parse(text).map_err(|e| ParseError::Syntax(format!("{e}")))?;
     let escape = df
         .parser_directives
@@ -169,7 +182,155 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
     if out.stages.is_empty() {
         return Err(ParseError::NoFrom);
     }
+    for step in out.stages.iter_mut().flat_map(|s| s.steps.iter_mut()) {
+        if let Some((_, original)) = originals
+            .iter()
+            .find(|(w, _)| step.text.contains(w.as_str()))
+        {
+            step.text = original.clone();
+        }
+    }
     Ok(out)
+}
+
+/// parse-dockerfile finds a RUN heredoc only where `<<` starts the
+/// arguments; BuildKit takes them anywhere in the command
+/// (`RUN cat <<EOF >f`), several on a line. Such a RUN is rewritten before parsing into
+/// `RUN [flags] <<'HUTCH_RUN_N'` whose document is the whole shell text
+/// (the command line, each document and its delimiter), so the shell
+/// reads the documents itself, as BuildKit has it do. Returns the text and
+/// (wrapper delimiter, the RUN's own first line) pairs for the step texts.
+fn wrap_run_heredocs(text: &str, escape: char) -> (String, Vec<(String, String)>) {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(text.len());
+    let mut originals = Vec::new();
+    let mut i = 0;
+    let mut continued = false;
+    while i < lines.len() {
+        let line = lines[i];
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let was_continued = continued;
+        continued = bare.trim_end().ends_with(escape);
+        let t = bare.trim_start();
+        let is_run = !was_continued
+            && t.len() > 4
+            && t[..3].eq_ignore_ascii_case("RUN")
+            && t[3..].starts_with([' ', '\t']);
+        if !is_run || continued {
+            out.push_str(line);
+            i += 1;
+            continue;
+        }
+        // Flags first, then the command.
+        let mut rest = t[3..].trim_start();
+        let mut flags = Vec::new();
+        while rest.starts_with("--") {
+            let end = rest.find([' ', '\t']).unwrap_or(rest.len());
+            flags.push(&rest[..end]);
+            rest = rest[end..].trim_start();
+        }
+        let delims = if rest.starts_with("<<") {
+            Vec::new()
+        } else {
+            shell_heredocs(rest)
+        };
+        // Every document's end must be there, else the crate reports it.
+        let mut j = i + 1;
+        let mut ends = true;
+        for (d, strip) in &delims {
+            loop {
+                let Some(l) = lines.get(j) else {
+                    ends = false;
+                    break;
+                };
+                j += 1;
+                let l = l.trim_end_matches(['\n', '\r']);
+                let l = if *strip {
+                    l.trim_start_matches('\t')
+                } else {
+                    l
+                };
+                if l == d {
+                    break;
+                }
+            }
+        }
+        if delims.is_empty() || !ends {
+            out.push_str(line);
+            i += 1;
+            continue;
+        }
+        let wrapper = format!("HUTCH_RUN_{}", originals.len());
+        let mut head = String::from("RUN ");
+        for f in &flags {
+            head.push_str(f);
+            head.push(' ');
+        }
+        out.push_str(&format!("{head}<<'{wrapper}'\n{rest}\n"));
+        for l in &lines[i + 1..j] {
+            out.push_str(l.trim_end_matches(['\n', '\r']));
+            out.push('\n');
+        }
+        out.push_str(&wrapper);
+        out.push('\n');
+        originals.push((wrapper, t.trim_end().to_owned()));
+        i = j;
+    }
+    (out, originals)
+}
+
+/// The here-documents a shell command line opens (`<<EOF`, `<<-EOF`,
+/// `<<'EOF'`, `<< "EOF"`), outside quotes, in order; `<<<` is not one.
+fn shell_heredocs(cmd: &str) -> Vec<(String, bool)> {
+    let b = cmd.as_bytes();
+    let mut out = Vec::new();
+    let (mut single, mut double) = (false, false);
+    let mut k = 0;
+    while k < b.len() {
+        match b[k] {
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'\\' if !single => k += 1,
+            b'<' if !single
+                && !double
+                && b.get(k + 1) == Some(&b'<')
+                && b.get(k + 2) != Some(&b'<')
+                && (k == 0 || b[k - 1] != b'<') =>
+            {
+                let mut m = k + 2;
+                let strip = b.get(m) == Some(&b'-');
+                if strip {
+                    m += 1;
+                }
+                while b.get(m).is_some_and(|c| *c == b' ' || *c == b'\t') {
+                    m += 1;
+                }
+                let quote = b.get(m).copied().filter(|c| *c == b'\'' || *c == b'"');
+                if quote.is_some() {
+                    m += 1;
+                }
+                let start = m;
+                while b
+                    .get(m)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    m += 1;
+                }
+                let word = &cmd[start..m];
+                if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                    out.push((word.to_owned(), strip));
+                }
+                if quote.is_some() && b.get(m) == quote.as_ref() {
+                    m += 1;
+                }
+                k = m;
+                continue;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    out
 }
 
 /// Parses the text of an ONBUILD trigger as a step.
@@ -392,6 +553,33 @@ mod tests {
             parse_trigger("RUN echo trig").unwrap().text,
             "RUN echo trig"
         );
+    }
+
+    #[test]
+    fn heredocs_after_a_command_become_the_script() {
+        let cf = parse("FROM x\nRUN --mount=type=cache,target=/c cat <<EOF > /f && cat <<-'B' >> /f\nhello $X\nEOF\n\tbee\n\tB\nRUN echo \"a<<b\" $((1<<2))\nRUN <<EOF\necho plain\nEOF\n").unwrap();
+        let s = &cf.stages[0].steps;
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert_eq!(
+            s[0].text,
+            "RUN --mount=type=cache,target=/c cat <<EOF > /f && cat <<-'B' >> /f"
+        );
+        match &s[0].inst {
+            Inst::Run {
+                heredocs, flags, ..
+            } => {
+                assert_eq!(flags[0].name, "mount");
+                assert_eq!(
+                    heredocs[0].body,
+                    "cat <<EOF > /f && cat <<-'B' >> /f\nhello $X\nEOF\n\tbee\n\tB\n"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s[1].text, "RUN echo \"a<<b\" $((1<<2))");
+        assert_eq!(s[2].text, "RUN <<EOF");
+        // A document without its end is left to the parser's error.
+        assert!(parse("FROM x\nRUN cat <<EOF\nno end\n").is_err());
     }
 
     #[test]

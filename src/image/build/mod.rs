@@ -10,3 +10,4 @@ pub mod containerfile;
 pub mod expand;
 pub mod glob;
 pub mod ignore;
+pub mod runmount;

@@ -11,6 +11,7 @@
 //! The API is synchronous; each call builds its own small runtime.
 
 mod error;
+pub mod fetch;
 mod login;
 mod manifest;
 mod platform;
