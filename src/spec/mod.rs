@@ -135,6 +135,16 @@ pub struct ContainerSpec {
     /// `--rootfs DIR[:O]`: the container's root is this directory, not an
     /// image (`image` is then empty).
     pub rootfs: Option<RootfsSpec>,
+    /// `--preserve-fds N`: the caller's descriptors 3..3+N are handed to
+    /// the container's process at each start by the command that starts it.
+    pub preserve_fds: u32,
+    /// `--systemd=true|false|always`: whether the container gets what
+    /// systemd as its init needs.
+    pub systemd: SystemdMode,
+    /// Filled by the engine at create: systemd mode applies (`always`, or
+    /// `true` and the command is an init); shown as `SystemdMode` by
+    /// `inspect`.
+    pub systemd_active: bool,
 }
 
 /// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
@@ -204,6 +214,9 @@ impl Default for ContainerSpec {
             auto_userns: None,
             pod: None,
             rootfs: None,
+            preserve_fds: 0,
+            systemd: SystemdMode::True,
+            systemd_active: false,
         }
     }
 }
@@ -454,11 +467,14 @@ impl HealthCheck {
     }
 }
 
-/// `--sdnotify`: `conmon` has the container's monitor (hutch's conmon)
-/// send `MAINPID` and `READY=1` once the container runs; `ignore` sends
-/// nothing; `container` (Podman's default) would hand the socket to the
-/// container and `healthy` wait for the first passing check: both are
-/// refused by the front end until hutch supports them.
+/// `--sdnotify`, with the caller's `NOTIFY_SOCKET`: `conmon` has the
+/// container's monitor (hutch's conmon) send `MAINPID` (the monitor) and
+/// `READY=1` once the container runs; `container` (Podman's default) gives
+/// the container a socket of its own at `/run/notify/notify.sock`, whose
+/// messages the monitor passes on with `MAINPID` the container's process;
+/// `healthy` sends `READY=1` when the health check first passes; `ignore`
+/// sends nothing. All but `ignore` send `STOPPING=1` when the container
+/// stops.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SdNotify {
@@ -467,6 +483,46 @@ pub enum SdNotify {
     Conmon,
     Ignore,
     Healthy,
+}
+
+/// `--systemd`: `true` gives systemd mode to a container whose command is
+/// an init (`/sbin/init`, `systemd`, ...), `always` to every container,
+/// `false` to none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemdMode {
+    #[default]
+    True,
+    False,
+    Always,
+}
+
+impl SystemdMode {
+    /// Whether a container running `command` (entrypoint and cmd merged)
+    /// gets systemd mode. Podman's rule: the command (after a leading
+    /// `/bin/sh -c`, which `build` puts before a shell-form ENTRYPOINT) is
+    /// `/sbin/init`, `/usr/sbin/init`, `/usr/local/sbin/init`, or any path
+    /// whose last part is `systemd`.
+    pub fn applies(self, command: &[String]) -> bool {
+        match self {
+            SystemdMode::False => false,
+            SystemdMode::Always => true,
+            SystemdMode::True => {
+                let cmd = match command {
+                    [sh, c, rest @ ..] if sh == "/bin/sh" && c == "-c" && !rest.is_empty() => rest,
+                    _ => command,
+                };
+                cmd.first().is_some_and(|c| {
+                    matches!(
+                        c.as_str(),
+                        "/sbin/init" | "/usr/sbin/init" | "/usr/local/sbin/init"
+                    ) || std::path::Path::new(c)
+                        .file_name()
+                        .is_some_and(|n| n == "systemd")
+                })
+            }
+        }
+    }
 }
 
 /// `--health-on-failure`: what hutch does to a container whose check
