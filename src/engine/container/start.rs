@@ -187,16 +187,19 @@ mod tests {
             |n: &[&str]| Selection::names(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         let two = StartOptions {
             select: names(&["a", "b"]),
+            passed: None,
             attach: Some(AttachOptions::default()),
         };
         assert!(two.validate().is_err());
         let one = StartOptions {
             select: names(&["a"]),
+            passed: None,
             attach: Some(AttachOptions::default()),
         };
         assert!(one.validate().is_ok());
         let detached = StartOptions {
             select: names(&["a", "b"]),
+            passed: None,
             attach: None,
         };
         assert!(detached.validate().is_ok());
