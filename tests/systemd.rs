@@ -71,10 +71,7 @@ fn sdnotify_conmon_tells_the_socket_once_the_container_runs() {
     assert_eq!(next_message(&sock, 1), None, "nothing from `ignore`");
     // The stop is told.
     env.ok(["kill", "n"]);
-    assert_eq!(
-        next_message(&sock, 20).as_deref(),
-        Some("STOPPING=1\n")
-    );
+    assert_eq!(next_message(&sock, 20).as_deref(), Some("STOPPING=1\n"));
     let out = env.run(["run", "--rm", "--sdnotify=bogus", "busybox", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
@@ -215,7 +212,11 @@ fn sdnotify_healthy_is_ready_when_the_check_first_passes() {
     // Without a check there is nothing to wait for.
     let out = env.run(["run", "--rm", "--sdnotify=healthy", "busybox", "true"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("needs a health check"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs a health check"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// `hutch ARGS` started as a systemd socket unit starts its service:
@@ -334,7 +335,10 @@ fn socket_activation_and_preserve_fds_reach_the_container() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("1 1 web\n{socket}\nno4\n"));
     let again = env.ok(["start", "-a", "later"]);
-    assert!(again.starts_with("  \n") && !again.contains("socket:"), "{again}");
+    assert!(
+        again.starts_with("  \n") && !again.contains("socket:"),
+        "{again}"
+    );
 
     // Asking for descriptors that were not passed: Podman's error.
     let out = env.run(["run", "--rm", "--preserve-fds", "1", "busybox", "true"]);

@@ -547,3 +547,27 @@ impl HealthOnFailure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systemd_mode_applies_to_an_init_as_podman_decides() {
+        let cmd = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for init in [
+            &["/sbin/init"][..],
+            &["/usr/sbin/init", "--log-level=debug"],
+            &["/usr/lib/systemd/systemd"],
+            &["systemd"],
+            &["/bin/sh", "-c", "/sbin/init"],
+        ] {
+            assert!(SystemdMode::True.applies(&cmd(init)), "{init:?}");
+            assert!(!SystemdMode::False.applies(&cmd(init)), "{init:?}");
+        }
+        for other in [&["sleep", "1"][..], &["/bin/sh", "-c"], &["init"], &[]] {
+            assert!(!SystemdMode::True.applies(&cmd(other)), "{other:?}");
+            assert!(SystemdMode::Always.applies(&cmd(other)), "{other:?}");
+        }
+    }
+}

@@ -268,5 +268,16 @@ mod tests {
         );
         assert!(l.wait_go && l.helper_after_go);
         assert!(!l.cleanup.iter().any(|a| a == "--rm"));
+
+        // Descriptors for the container: the runtime's `create` is told,
+        // before the container id that ends its arguments.
+        let mut with_fds = prep(false, false);
+        with_fds.pass_fds = 2;
+        let l = build(&ctx, id, &paths, &fields, &runtime(), with_fds).expect("built");
+        assert_eq!(
+            l.runtime.create[l.runtime.create.len() - 3..],
+            ["--preserve-fds", "2", id]
+        );
+        assert_eq!(l.pass_fds, 2);
     }
 }
