@@ -173,7 +173,11 @@ pub fn spawn_with(
     let dup_above = |fd: std::os::fd::BorrowedFd<'_>| {
         rustix::io::fcntl_dupfd_cloexec(fd, above).context("placing a descriptor for the monitor")
     };
-    let theirs = dup_above(theirs.as_fd())?;
+    let placed = dup_above(theirs.as_fd())?;
+    // Only the copy stays: the spawner must not hold the monitor's end
+    // (its reads would never see the monitor's death as end of file).
+    drop(theirs);
+    let theirs = placed;
     let extra = passed
         .map(|p| p.fds.iter().map(|f| dup_above(f.as_fd())).collect())
         .transpose()?
