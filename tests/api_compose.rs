@@ -151,7 +151,8 @@ volumes:
     ok(&env, &sock, &dir, &["down", "-v", "-t", "1"]);
     let left = |args: &[&str]| stdout(&docker(&env, &sock, args)).trim().to_owned();
     assert_eq!(left(&["ps", "-aq"]), "");
-    assert_eq!(left(&["network", "ls", "-q"]), "");
+    // Only the default network, which is always there, is left.
+    assert_eq!(left(&["network", "ls", "--format", "{{.Name}}"]), "podman");
     assert_eq!(left(&["volume", "ls", "-q"]), "");
     assert!(
         http_get(port, "/index.html").is_none(),

@@ -304,9 +304,10 @@ fn noheading() {
         "--format",
         "table {{.Repository}}\t{{.Tag}}",
     ]);
-    // podman lists its default network, hutch has none yet (a separate
-    // difference): only the missing header and the new network compare.
+    // Both list the default network `podman` and the new one (ids differ).
     p.same(&["network", "create", "n1"]);
+    p.same(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    p.same(&["network", "ls", "-q"]);
     for out in [
         p.hutch(&["network", "ls", "--noheading"]),
         p.podman(&["network", "ls", "--noheading"]),
@@ -392,4 +393,32 @@ fn attach_picks_streams() {
     assert_eq!(h, "err\n");
     let (h, q) = p.same(&["run", "--rm", "-a", "bogus", "bb", "true"]);
     assert_eq!(h, q);
+}
+
+/// `save ID` writes no name (RepoTags empty), so `load` gives
+/// `<none>:<none>` and says `Loaded image: sha256:ID`, as Podman does.
+#[test]
+fn save_by_id_then_load_has_no_name() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    for (who, run) in [("hutch", true), ("podman", false)] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        let id = stdout(&call(&["images", "-q", "bb"])).trim().to_owned();
+        assert_eq!(id.len(), 12, "{who}: {id}");
+        let tar = p.env.home.join(format!("saved-{who}.tar"));
+        let tar = tar.to_string_lossy().into_owned();
+        let out = call(&["save", "-o", &tar, &id]);
+        assert!(out.status.success(), "{who} save: {}", stderr(&out));
+        assert!(call(&["rmi", "bb"]).status.success(), "{who} rmi");
+        let out = call(&["load", "-i", &tar]);
+        assert!(out.status.success(), "{who} load: {}", stderr(&out));
+        let said = stdout(&out);
+        assert!(
+            said.starts_with(&format!("Loaded image: sha256:{id}")),
+            "{who}: {said}"
+        );
+        let listed = stdout(&call(&["images", "--format", "{{.Repository}}:{{.Tag}}"]));
+        assert_eq!(listed.trim(), "<none>:<none>", "{who}");
+    }
 }

@@ -339,3 +339,90 @@ fn top_port_pause_and_mount_of_a_running_container() {
     let stopped = env.run(["top", "proc"]);
     assert_eq!(stopped.status.code(), Some(125));
 }
+
+/// `cp` sees a container's paths as the container does: relative paths
+/// start at its working directory, a volume's destination of a container
+/// that never ran is its volume, a running container's volume and tmpfs
+/// are written (not hidden under the mount), and a gzip tar on stdin is
+/// unpacked, as Podman does each.
+#[test]
+fn cp_follows_workdir_mounts_and_compressed_streams() {
+    let env = env_with_busybox();
+    let src = write_readable(&env.root, "in.txt", b"payload\n");
+    let src = src.to_str().unwrap();
+    env.ok([
+        "create",
+        "--name",
+        "made",
+        "-w",
+        "/tmp",
+        "-v",
+        "cpvol:/vol",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    env.ok(["cp", src, "made:rel.txt"]);
+    env.ok(["cp", src, "made:/vol/"]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut b = tar::Builder::new(&mut gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(4);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, "zipped.txt", &b"zip\n"[..]).unwrap();
+        b.finish().unwrap();
+    }
+    let gz = gz.finish().unwrap();
+    let mut child = env
+        .hutch(["cp", "-", "made:/"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &gz).unwrap();
+    drop(child.stdin.take());
+    let done = child.wait_with_output().unwrap();
+    assert!(done.status.success(), "cp - : {}", stderr(&done));
+    env.ok(["start", "made"]);
+    let got = env.ok([
+        "exec",
+        "made",
+        "cat",
+        "/tmp/rel.txt",
+        "/vol/in.txt",
+        "/zipped.txt",
+    ]);
+    assert_eq!(got, "payload\npayload\nzip\n");
+    env.ok(["rm", "-f", "-t0", "made"]);
+
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "-v",
+        "cpvol:/vol",
+        "--tmpfs",
+        "/scratch",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    env.ok(["cp", src, "live:/scratch/t.txt"]);
+    env.ok(["cp", src, "live:/vol/second.txt"]);
+    let got = env.ok(["exec", "live", "cat", "/scratch/t.txt", "/vol/second.txt"]);
+    assert_eq!(got, "payload\npayload\n");
+    // And out of the running container's volume.
+    let tar = env.hutch(["cp", "live:/vol", "-"]).output().unwrap();
+    assert!(tar.status.success(), "{}", stderr(&tar));
+    let mut names = tar_names(&tar.stdout);
+    names.sort();
+    assert_eq!(names, ["vol/", "vol/in.txt", "vol/second.txt"]);
+    env.ok(["rm", "-f", "-t0", "live"]);
+}

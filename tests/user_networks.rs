@@ -445,3 +445,51 @@ fn disconnecting_the_first_network_keeps_names_and_routes() {
     let out = env.run(["network", "disconnect", "d2", "cl"]);
     assert_eq!(out.status.code(), Some(125), "the last network stays");
 }
+
+/// Podman's default network: always listed, not removable, and where
+/// `--network bridge` (and `--network podman`) put a container: an
+/// address in 10.88.0.0/16, with no file needed for it.
+#[test]
+fn the_default_network_podman_is_there_and_bridge_joins_it() {
+    let env = busybox_env(&[]);
+    let _cleanup = Cleanup(&env);
+    let ls = env.ok([
+        "network",
+        "ls",
+        "--no-trunc",
+        "--format",
+        "{{.Name}} {{.ID}}",
+    ]);
+    assert!(
+        ls.lines()
+            .any(|l| l == "podman 2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9"),
+        "{ls}"
+    );
+    let rm = env.run(["network", "rm", "podman"]);
+    assert_eq!(rm.status.code(), Some(125), "{}", stderr(&rm));
+    assert!(
+        stderr(&rm).contains("default network podman cannot be removed"),
+        "{}",
+        stderr(&rm)
+    );
+    let dup = env.run(["network", "create", "podman"]);
+    assert_ne!(dup.status.code(), Some(0), "{}", stdout(&dup));
+    env.ok(["network", "prune", "-f"]);
+    assert!(env.ok(["network", "exists", "podman"]).is_empty());
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "busybox",
+        "busybox",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("inet 10.88."), "{out}");
+    assert_netns_gone(&env.run_dir());
+}

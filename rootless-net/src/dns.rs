@@ -103,6 +103,11 @@ pub fn lookup(records: &Records, from: Ipv4Addr, name: &str) -> Vec<Ipv4Addr> {
     let Some(network) = network_of(&records.endpoints, from) else {
         return Vec::new();
     };
+    // The default network has no name resolution (Podman's dns_enabled
+    // false): its containers ask the host's servers through forwarding.
+    if network == crate::networks::DEFAULT_NETWORK {
+        return Vec::new();
+    }
     let short = name
         .strip_suffix(SEARCH_DOMAIN)
         .and_then(|n| n.strip_suffix('.'))

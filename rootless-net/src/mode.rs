@@ -85,11 +85,12 @@ impl NetworkMode {
                 },
                 _ => return Err(bad("ns: needs an absolute path")),
             },
-            "bridge" => {
-                return Err(bad(
-                    "bridge networks need root; rootless, use pasta, slirp4netns or a user network",
-                ));
-            }
+            // Podman 4 rootless puts `bridge` containers on its default
+            // network in the rootless netns: hutch's user networks are that.
+            "bridge" if rest.is_none() => NetworkMode::Network {
+                name: crate::networks::DEFAULT_NETWORK.into(),
+            },
+            "bridge" => return Err(bad("bridge options are not supported rootless")),
             _ if rest.is_some() => return Err(bad("unknown network mode")),
             _ => NetworkMode::Network {
                 name: value.to_owned(),
@@ -218,7 +219,7 @@ mod tests {
             "slirp4netns:nokey",
             "slirp4netns:bogus=1",
             "slirp4netns:port_handler=rootlessport",
-            "bridge",
+            "bridge:ip=10.88.0.5",
             "what:ever",
             "none:x",
         ] {

@@ -58,7 +58,11 @@ fn overlaps((a, abits): (u32, u32), (b, bbits): (u32, u32)) -> bool {
     a & mask == b & mask
 }
 
-/// The host's IPv4 routes other than the default one.
+/// The host's IPv4 routes other than the default one, leaving out routes
+/// through no device (`unreachable`, `blackhole`, `prohibit`: `*` as the
+/// interface, or the RTF_REJECT flag): they say where packets must not go,
+/// not a subnet in use, and a host with `unreachable 0.0.0.0/1` would
+/// otherwise have no free subnet (Podman looks at interface addresses).
 pub fn host_routes() -> Vec<(u32, u32)> {
     parse_routes(&std::fs::read_to_string("/proc/net/route").unwrap_or_default())
 }
@@ -68,6 +72,11 @@ fn parse_routes(text: &str) -> Vec<(u32, u32)> {
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
+            const RTF_REJECT: u32 = 0x0200;
+            let flags = u32::from_str_radix(f.get(3)?, 16).ok()?;
+            if *f.first()? == "*" || flags & RTF_REJECT != 0 {
+                return None;
+            }
             let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
             let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
             // /proc/net/route prints addresses as little-endian words.
@@ -89,14 +98,50 @@ pub fn free_subnet(taken: &[(u32, u32)]) -> Option<Subnet> {
     })
 }
 
+/// The name of the network that always exists, as Podman's default one
+/// (`--network bridge` rootless joins it too).
+pub const DEFAULT_NETWORK: &str = "podman";
+/// Podman's fixed id for it, so scripts that match on it keep working.
+pub const DEFAULT_NETWORK_ID: &str =
+    "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9";
+
+/// The default network as Podman 4 describes it: 10.88.0.0/16, no name
+/// resolution between its containers (Podman's `dns_enabled: false`).
+pub fn default_network(created: String) -> Network {
+    Network {
+        name: DEFAULT_NETWORK.into(),
+        id: DEFAULT_NETWORK_ID.into(),
+        driver: "bridge".into(),
+        network_interface: "podman0".into(),
+        created,
+        subnets: vec![Subnet {
+            subnet: "10.88.0.0/16".into(),
+            gateway: "10.88.0.1".into(),
+        }],
+        ipv6_enabled: false,
+        internal: false,
+        dns_enabled: false,
+        labels: BTreeMap::new(),
+    }
+}
+
 /// The records of one user.
 pub struct NetworkStore {
     dir: PathBuf,
+    /// `Some(created)`: list the default network, which has no file (its
+    /// creation time is the time of asking, as Podman reports it).
+    default: Option<String>,
 }
 
 impl NetworkStore {
     pub fn new(dir: PathBuf) -> NetworkStore {
-        NetworkStore { dir }
+        NetworkStore { dir, default: None }
+    }
+
+    /// The store with Podman's default network `podman` among its networks.
+    pub fn with_default(mut self, created: String) -> NetworkStore {
+        self.default = Some(created);
+        self
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -106,11 +151,11 @@ impl NetworkStore {
     pub fn list(&self) -> Result<Vec<Network>, NetError> {
         let mut out = Vec::new();
         let entries = match std::fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Ok(e) => Some(e),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(NetError::io(format!("reading {}", self.dir.display()), e)),
         };
-        for e in entries.flatten() {
+        for e in entries.into_iter().flatten().flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "json")
                 && let Ok(bytes) = std::fs::read(&p)
@@ -118,6 +163,11 @@ impl NetworkStore {
             {
                 out.push(n);
             }
+        }
+        if let Some(created) = &self.default
+            && !out.iter().any(|n| n.name == DEFAULT_NETWORK)
+        {
+            out.push(default_network(created.clone()));
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -210,6 +260,11 @@ impl NetworkStore {
     }
 
     pub fn remove(&self, name: &str) -> Result<(), NetError> {
+        if name == DEFAULT_NETWORK && self.default.is_some() && !self.path(name).exists() {
+            return Err(NetError::Helper(format!(
+                "default network {DEFAULT_NETWORK} cannot be removed"
+            )));
+        }
         std::fs::remove_file(self.path(name))
             .map_err(|e| NetError::io(format!("removing network {name}"), e))
     }
@@ -223,7 +278,9 @@ mod tests {
     fn routes_from_proc() {
         let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
 eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
-eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
+*\t00000000\t00000000\t0201\t0\t0\t0\t00000080\t0\t0\t0\n\
+*\t0000000A\t00000000\t0001\t0\t0\t0\t000000FF\t0\t0\t0\n";
         let r = parse_routes(text);
         assert_eq!(r, vec![(u32::from(Ipv4Addr::new(192, 0, 2, 0)), 24)]);
     }

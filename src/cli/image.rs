@@ -51,6 +51,17 @@ pub enum ImageCommand {
     Untag(UntagArgs),
     /// Build an image using instructions from Containerfiles
     Build(super::build::BuildArgs),
+    /// Copy an image into a shared read-only store (storage.conf additionalimagestores of other users)
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The shared store's directory (made if missing)
+    #[arg(long)]
+    store: std::path::PathBuf,
+    /// The image to publish
+    image: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -175,6 +186,7 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Unmount(a) => unmount(ctx, &a),
         ImageCommand::Untag(a) => untag(ctx, &a),
         ImageCommand::Build(a) => super::build::build(ctx, &a),
+        ImageCommand::Publish(a) => publish(ctx, &a),
     }
 }
 
@@ -244,6 +256,7 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
         ("ID", "IMAGE ID"),
         ("CreatedSince", "CREATED"),
         ("CreatedAt", "CREATED AT"),
+        ("ReadOnly", "R/O"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -257,8 +270,15 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Template(t) => t,
         OutputFormat::Default => {
             let digest = if args.digests { "\t{{.Digest}}" } else { "" };
+            // Podman adds its R/O column when a read-only store's image
+            // is listed.
+            let read_only = if rows.iter().any(|r| r["ReadOnly"] == true) {
+                "\t{{.ReadOnly}}"
+            } else {
+                ""
+            };
             Template::parse(&format!(
-                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}"
+                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}{read_only}"
             ))?
         }
     };
@@ -375,6 +395,26 @@ pub fn untag(ctx: &Context, args: &UntagArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn publish(ctx: &Context, args: &PublishArgs) -> anyhow::Result<ExitCode> {
+    let store_dir = if args.store.is_absolute() {
+        args.store.clone()
+    } else {
+        std::env::current_dir()
+            .context("resolving --store against the working directory")?
+            .join(&args.store)
+    };
+    let store = engine::open_store(ctx)?;
+    let report = engine::publish::publish(
+        &store,
+        &engine::publish::PublishOptions {
+            image: args.image.clone(),
+            store: store_dir,
+        },
+    )?;
+    println!("{}", report.id);
+    Ok(ExitCode::SUCCESS)
+}
+
 fn mount(ctx: &Context, args: &MountArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
     for name in &args.images {
@@ -439,13 +479,21 @@ pub fn save(ctx: &Context, args: &SaveArgs) -> anyhow::Result<ExitCode> {
     for name in &args.images {
         let record = engine::lookup(&store, name)?;
         // The archive carries the name the user asked for, as Podman's does;
-        // an id saves every name the image has.
+        // an id (full, short or `sha256:`) saves no name, so that `load`
+        // gives `<none>:<none>` as Podman's does.
+        let by_id = {
+            let hex = name.strip_prefix("sha256:").unwrap_or(name);
+            !hex.is_empty()
+                && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                && record.id.hex().starts_with(hex)
+        };
         let names: Vec<String> = match record
             .names
             .iter()
             .find(|n| crate::image::reference::matches_stored_name(name, n))
         {
             Some(n) => vec![n.clone()],
+            None if by_id => Vec::new(),
             None => record.names.clone(),
         };
         images.push((record, names));

@@ -12,6 +12,7 @@ use crate::engine::container::{self as engine, usernet};
 use crate::engine::image;
 use crate::engine::network::{self as netops, NetworkCreateOptions, NetworkRemoveOptions};
 use crate::engine::state as engine_state;
+use crate::format::{OutputFormat, Template};
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
@@ -71,12 +72,21 @@ pub struct CreateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct LsArgs {
-    /// Display only the network IDs
+    /// Display only the network names
     #[arg(short, long)]
     quiet: bool,
     /// Do not print headers
     #[arg(long)]
     noheading: bool,
+    /// Pretty-print networks to JSON or using a Go template
+    #[arg(long)]
+    format: Option<String>,
+    /// Provide filter values (e.g. 'name=podman')
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// Do not truncate the network ID
+    #[arg(long)]
+    no_trunc: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,24 +157,65 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             println!("{}", netops::create(ctx, &opts)?.name);
         }
         NetworkCommand::Ls(a) => {
-            let all = nets.list()?;
+            let filters = netops::NetworkFilters::parse(&a.filter)?;
+            let all = netops::list(ctx, &filters)?;
+            let short = |id: &str| -> String {
+                if a.no_trunc {
+                    id.to_owned()
+                } else {
+                    id[..12.min(id.len())].to_owned()
+                }
+            };
+            // Podman prints names under `-q`, not ids (podman-network-ls(1)).
             if a.quiet {
                 for n in &all {
-                    println!("{}", &n.id[..12.min(n.id.len())]);
+                    println!("{}", n.name);
                 }
-            } else {
-                if !a.noheading {
-                    println!("{:<14}{:<20}DRIVER", "NETWORK ID", "NAME");
-                }
-                for n in &all {
-                    println!(
-                        "{:<14}{:<20}{}",
-                        &n.id[..12.min(n.id.len())],
-                        n.name,
-                        n.driver
-                    );
-                }
+                return Ok(ExitCode::SUCCESS);
             }
+            let template = match OutputFormat::parse(a.format.as_deref())? {
+                OutputFormat::Json => {
+                    let list: Vec<serde_json::Value> = all
+                        .iter()
+                        .map(serde_json::to_value)
+                        .collect::<Result<_, _>>()?;
+                    println!(
+                        "{}",
+                        crate::format::to_json_pretty(&serde_json::Value::Array(list))
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                OutputFormat::Template(t) => t,
+                OutputFormat::Default => Template::parse("table {{.ID}}\t{{.Name}}\t{{.Driver}}")?,
+            };
+            let template = if a.noheading {
+                template.without_heading()
+            } else {
+                template
+            };
+            // Podman's `network ls` fields (its ListPrintReports).
+            let rows: Vec<serde_json::Value> = all
+                .iter()
+                .map(|n| {
+                    serde_json::json!({
+                        "ID": short(&n.id),
+                        "Name": n.name,
+                        "Driver": n.driver,
+                        "NetworkInterface": n.network_interface,
+                        "Created": n.created,
+                        "Subnets": n.subnets,
+                        "IPv6Enabled": n.ipv6_enabled,
+                        "Internal": n.internal,
+                        "DNSEnabled": n.dns_enabled,
+                        "Labels": n.labels,
+                    })
+                })
+                .collect();
+            let headers = [("ID", "NETWORK ID")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            print!("{}", template.render_list(&rows, &headers)?);
         }
         NetworkCommand::Inspect(a) => {
             let out = netops::inspect(ctx, &a.names)?;

@@ -191,6 +191,11 @@ fn store(ctx: &Context) -> Value {
             "not yet chosen: the first image operation test-mounts overlay".to_owned(),
         ),
     };
+    // Podman's own store, read in place when it has the overlay layout.
+    let podman_store = Some(crate::engine::image::podman_graph_root(ctx, &conf))
+        .filter(|p| p.join("overlay-images/images.json").is_file())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     json!({
         "configFile": conf.source.map(|p| p.display().to_string()).unwrap_or_default(),
         "configError": conf_error,
@@ -201,6 +206,7 @@ fn store(ctx: &Context) -> Value {
         "graphDriverReason": driver_reason,
         "mountProgram": conf.mount_program.map(|p| p.display().to_string()).unwrap_or_default(),
         "additionalImageStores": conf.additional_image_stores.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "podmanStore": podman_store,
         "dataDir": ctx.data_dir.display().to_string(),
         "graphOptions": {},
         "graphStatus": {

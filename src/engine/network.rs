@@ -128,8 +128,11 @@ impl NetworkFilters {
                     "name" => crate::engine::name_filter::matches(v, &n.name),
                     "id" => n.id.starts_with(v.as_str()),
                     "driver" => n.driver == *v,
-                    // User networks are all "custom"; no builtin ones exist.
-                    "type" => v == "custom",
+                    // Docker's types: the default network is the builtin one.
+                    "type" => {
+                        let builtin = n.id == hutch_rootless_net::networks::DEFAULT_NETWORK_ID;
+                        v == if builtin { "builtin" } else { "custom" }
+                    }
                     "label" => match v.split_once('=') {
                         Some((lk, lv)) => n.labels.get(lk).is_some_and(|x| x == lv),
                         None => n.labels.contains_key(v.as_str()),
@@ -155,6 +158,9 @@ pub fn prune(ctx: &Context, store: &Store, state: &State) -> Result<Vec<String>>
     let nets = self::store(ctx)?;
     let mut removed = Vec::new();
     for n in nets.list().map_err(error)? {
+        if n.name == hutch_rootless_net::networks::DEFAULT_NETWORK {
+            continue;
+        }
         if users_of(ctx, store.root(), state, &n)?.is_empty() {
             nets.remove(&n.name).map_err(error)?;
             let _ = hutch_rootless_net::usernet::remove_bridge(
@@ -189,9 +195,10 @@ impl From<NetError> for Error {
 /// The networks' records, beside the image store.
 pub fn store(ctx: &Context) -> Result<NetworkStore> {
     let conf = crate::engine::image::storage_conf(ctx)?;
-    Ok(NetworkStore::new(
-        crate::engine::image::graph_root(ctx, &conf).join("networks"),
-    ))
+    Ok(
+        NetworkStore::new(crate::engine::image::graph_root(ctx, &conf).join("networks"))
+            .with_default(time::rfc3339(time::now())),
+    )
 }
 
 /// The containers whose network plan names `net`.

@@ -3,6 +3,7 @@
 //! settings, the login session and device nodes. It sits below `runtime/`,
 //! `cgroups/` and the engine, and imports none of them.
 
+pub mod criu;
 pub mod devices;
 pub mod fs;
 pub mod passed_fds;

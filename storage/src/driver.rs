@@ -171,7 +171,7 @@ fn kernel_release() -> String {
         .into_owned()
 }
 
-fn find_program(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/bin", "/usr/local/bin", "/bin"].map(PathBuf::from))
@@ -301,7 +301,23 @@ pub fn mount_fuse_overlay(
     upper_work: Option<(&Path, &Path)>,
     target: &Path,
 ) -> Result<(), DriverError> {
-    let opts = overlay_options(lowers, upper_work);
+    mount_fuse_overlay_with(program, lowers, upper_work, target, "")
+}
+
+/// [`mount_fuse_overlay`] with fuse-overlayfs's own options appended
+/// (`extra`, comma-separated, may be empty).
+pub fn mount_fuse_overlay_with(
+    program: &Path,
+    lowers: &[PathBuf],
+    upper_work: Option<(&Path, &Path)>,
+    target: &Path,
+    extra: &str,
+) -> Result<(), DriverError> {
+    let mut opts = overlay_options(lowers, upper_work);
+    if !extra.is_empty() {
+        opts.push(',');
+        opts.push_str(extra);
+    }
     let out = Command::new(program)
         .arg("-o")
         .arg(&opts)

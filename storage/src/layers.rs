@@ -236,6 +236,54 @@ impl LayerStore {
         result
     }
 
+    /// Copies a finished layer's tree (`diff`, another store's) in under
+    /// `rec`, unless this store has the layer; `Ok(false)` when it had.
+    /// `cp -a` keeps owners, modes, xattrs (opaque markers) and whiteout
+    /// devices; then every entry is made readable by all, as a store that
+    /// many users read must be (see [`make_readable_by_all`]). Only
+    /// renamed into place when complete, as [`LayerStore::create`] does.
+    pub fn adopt(&self, rec: &LayerRecord, diff: &Path) -> Result<bool, LayerError> {
+        if self.get(&rec.chain_id)?.is_some() {
+            return Ok(false);
+        }
+        let _lock = self.lock(&rec.chain_id)?;
+        if self.get(&rec.chain_id)?.is_some() {
+            return Ok(false);
+        }
+        let tmp = self.dir.join(format!(".tmp-{}", rec.chain_id.hex()));
+        remove_tree(&tmp)?;
+        fs::create_dir_all(&tmp).map_err(io_err("creating", &tmp))?;
+        let result = (|| {
+            let dest = tmp.join("diff");
+            let out = std::process::Command::new("cp")
+                .arg("-a")
+                .arg("--")
+                .arg(diff)
+                .arg(&dest)
+                .output()
+                .map_err(io_err("copying a layer into", &dest))?;
+            if !out.status.success() {
+                return Err(LayerError::Io {
+                    op: "copying a layer into",
+                    path: dest,
+                    source: io::Error::other(
+                        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+                    ),
+                });
+            }
+            make_readable_by_all(&tmp)?;
+            let meta = tmp.join("layer");
+            fs::write(&meta, rec.encode()).map_err(io_err("writing", &meta))?;
+            set_mode(&meta, 0o644)?;
+            let dest = self.layer_dir(&rec.chain_id);
+            fs::rename(&tmp, &dest).map_err(io_err("renaming into", &dest))
+        })();
+        if result.is_err() {
+            let _ = remove_tree(&tmp);
+        }
+        result.map(|()| true)
+    }
+
     /// Removes a layer: renamed aside first, so a crash mid-removal leaves
     /// no half-deleted layer under a live name.
     pub fn remove(&self, chain_id: &Digest) -> Result<(), LayerError> {
@@ -350,6 +398,33 @@ pub(crate) fn open_locked(
     let fd = OwnedFd::from(file);
     rustix::fs::flock(&fd, op).map_err(|e| ("locking", e.into()))?;
     Ok(fd)
+}
+
+/// Adds read (and, where the owner may, execute) permission for group
+/// and others to every directory and regular file under `path`: a shared
+/// store's users are neither its owner nor its group, and a file only its
+/// owner may read would be unreadable in every user's container.
+/// Symlinks and devices (whiteouts) are left as they are.
+pub(crate) fn make_readable_by_all(path: &Path) -> Result<(), LayerError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs::symlink_metadata(path).map_err(io_err("inspecting", path))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.is_dir() {
+        set_mode(path, mode | 0o555)?;
+        for entry in fs::read_dir(path).map_err(io_err("listing", path))? {
+            let entry = entry.map_err(io_err("listing", path))?;
+            make_readable_by_all(&entry.path())?;
+        }
+    } else if meta.is_file() {
+        let exec = if mode & 0o100 != 0 { 0o111 } else { 0 };
+        set_mode(path, mode | 0o444 | exec)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<(), LayerError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err("chmod", path))
 }
 
 /// Removes a directory tree that may hold read-only directories (images

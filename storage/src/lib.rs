@@ -8,6 +8,7 @@
 //! Its public face is [`store::Store`]; the modules beneath it can be used
 //! alone (the archive and registry transports write into [`blobs::BlobStore`]).
 
+pub mod additional;
 pub mod blobs;
 pub mod check;
 pub mod digest;
@@ -15,6 +16,8 @@ pub mod driver;
 pub mod extract;
 pub mod images;
 pub mod layers;
+pub mod podman;
+pub mod publish;
 pub mod store;
 
 pub use digest::Digest;

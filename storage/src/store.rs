@@ -11,12 +11,14 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::additional::AdditionalStore;
 use crate::blobs::{BlobError, BlobStore};
 use crate::digest::Digest;
 use crate::driver::{self, Choice, Driver, DriverConfig, DriverError};
 use crate::extract::{ApplyOptions, Ownership, WhiteoutFormat};
 use crate::images::{ImageError, ImageRecord, ImageStore};
 use crate::layers::{self, LayerError, LayerStore};
+use crate::podman::PodmanStoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -46,6 +48,8 @@ pub enum StoreError {
     LayerCount { layers: usize, diff_ids: usize },
     #[error("no container layer {0}")]
     NoContainer(String),
+    #[error(transparent)]
+    Podman(#[from] PodmanStoreError),
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
@@ -64,10 +68,15 @@ pub struct StoreOptions {
     pub rootless: bool,
     /// Single-id mapping: ownership in images collapses to the user.
     pub single_id: bool,
-    /// Read-only stores of the same layout (storage.conf
-    /// `additionalimagestores`): their images are listed and usable, never
-    /// changed.
+    /// Read-only stores (storage.conf `additionalimagestores`), in
+    /// hutch's layout or a Podman store's: their images are listed and
+    /// usable, never changed.
     pub additional: Vec<PathBuf>,
+    /// A Podman graph root read in place like an additional store when it
+    /// holds containers/storage's overlay layout (found, not configured:
+    /// Podman itself breaks on its own root listed as an additional
+    /// store, and both read one storage.conf). Unreadable, it is skipped.
+    pub podman_store: Option<PathBuf>,
 }
 
 /// A layer blob as a manifest lists it.
@@ -82,7 +91,7 @@ pub struct Store {
     pub blobs: BlobStore,
     pub layers: LayerStore,
     pub images: ImageStore,
-    extra: Vec<(ImageStore, LayerStore)>,
+    extra: Vec<AdditionalStore>,
     driver: OnceLock<Choice>,
 }
 
@@ -103,8 +112,13 @@ impl Store {
         let extra = opts
             .additional
             .iter()
-            .filter(|p| p.join("images.json").is_file())
-            .map(|p| (ImageStore::read_only(p), LayerStore::read_only(p)))
+            .filter_map(|p| AdditionalStore::open(p, opts.rootless))
+            .chain(
+                opts.podman_store
+                    .as_deref()
+                    .filter(|p| !opts.additional.iter().any(|a| a == p))
+                    .and_then(|p| AdditionalStore::podman(p, opts.rootless)),
+            )
             .collect();
         Ok(Store {
             blobs: BlobStore::open(&opts.root)?,
@@ -121,7 +135,8 @@ impl Store {
     }
 
     /// Images of this store, then those of the additional stores that this
-    /// store does not also hold; `true` marks a read-only one.
+    /// store does not also hold and that this user did not hide; `true`
+    /// marks a read-only one.
     pub fn all_images(&self) -> Result<Vec<(ImageRecord, bool)>, StoreError> {
         let mut out: Vec<(ImageRecord, bool)> = self
             .images
@@ -129,9 +144,17 @@ impl Store {
             .into_iter()
             .map(|i| (i, false))
             .collect();
-        for (images, _) in &self.extra {
-            for image in images.list()? {
-                if !out.iter().any(|(i, _)| i.id == image.id) {
+        let hidden = self.hidden_images();
+        for extra in &self.extra {
+            let images = match extra.list() {
+                Ok(images) => images,
+                // A Podman store found, not configured, must not break
+                // hutch when Podman left it in a state hutch cannot read.
+                Err(_) if extra.found() => continue,
+                Err(e) => return Err(e),
+            };
+            for image in images {
+                if !hidden.contains(&image.id) && !out.iter().any(|(i, _)| i.id == image.id) {
                     out.push((image, true));
                 }
             }
@@ -139,18 +162,60 @@ impl Store {
         Ok(out)
     }
 
+    /// The additional stores that were there when the store was opened.
+    pub fn additional_stores(&self) -> &[AdditionalStore] {
+        &self.extra
+    }
+
+    fn hidden_path(&self) -> PathBuf {
+        self.opts.root.join("hidden-images")
+    }
+
+    /// Images of additional stores this user removed from their own view
+    /// (`rmi --force` of a read-only image): one id a line in the user's
+    /// graph root, so other users of the store keep seeing it.
+    fn hidden_images(&self) -> std::collections::HashSet<Digest> {
+        fs::read_to_string(self.hidden_path())
+            .map(|t| t.lines().filter_map(|l| l.parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Hides an additional store's image from this user's view; the store
+    /// itself is not touched.
+    pub fn hide_image(&self, id: &Digest) -> Result<(), StoreError> {
+        let _lock = lock_file(
+            &self.opts.root.join("hidden-images.lock"),
+            rustix::fs::FlockOperation::LockExclusive,
+        )?;
+        let mut hidden: Vec<Digest> = self.hidden_images().into_iter().collect();
+        if hidden.contains(id) {
+            return Ok(());
+        }
+        hidden.push(id.clone());
+        let text: String = hidden.iter().map(|d| format!("{d}\n")).collect();
+        let path = self.hidden_path();
+        let tmp = path.with_extension("tmp");
+        fs::write(&tmp, text).map_err(io_err("writing", &tmp))?;
+        fs::rename(&tmp, &path).map_err(io_err("renaming", &path))
+    }
+
     /// Where a layer's tree is: this store, else the first additional store
     /// that has it.
     pub fn diff_dir(&self, chain_id: &Digest) -> PathBuf {
+        self.lower_dir(chain_id).0
+    }
+
+    /// [`Store::diff_dir`], and whether it is in an additional store whose
+    /// owner the user namespace does not map.
+    fn lower_dir(&self, chain_id: &Digest) -> (PathBuf, bool) {
         let own = self.layers.diff_dir(chain_id);
         if own.is_dir() {
-            return own;
+            return (own, false);
         }
         self.extra
             .iter()
-            .map(|(_, layers)| layers.diff_dir(chain_id))
-            .find(|p| p.is_dir())
-            .unwrap_or(own)
+            .find_map(|s| Some((s.diff_dir(chain_id)?, s.unmapped_owner())))
+            .unwrap_or((own, false))
     }
 
     /// An image's config, from this store or the additional store holding it.
@@ -158,10 +223,8 @@ impl Store {
         match self.blobs.read(digest) {
             Ok(b) => Ok(b),
             Err(BlobError::Missing { .. }) => {
-                for p in &self.opts.additional {
-                    if let Ok(data) = fs::read(p.join("blobs/sha256").join(digest.hex())) {
-                        return Ok(data);
-                    }
+                if let Some(data) = self.extra.iter().find_map(|s| s.read_blob(digest)) {
+                    return Ok(data);
                 }
                 Err(BlobError::Missing {
                     digest: digest.clone(),
@@ -607,8 +670,30 @@ impl Store {
             self.mount_rootfs(&dir, &rootfs, overlay, &target)?;
             return Ok(target);
         }
-        let lowers: Vec<PathBuf> = lowers_ids.iter().rev().map(|l| self.diff_dir(l)).collect();
+        let found: Vec<(PathBuf, bool)> =
+            lowers_ids.iter().rev().map(|l| self.lower_dir(l)).collect();
+        let unmapped = found.iter().any(|(_, u)| *u);
+        let lowers: Vec<PathBuf> = found.into_iter().map(|(p, _)| p).collect();
         let (upper, work) = (dir.join("upper"), dir.join("work"));
+        // Lowers owned outside the user namespace (a shared store of
+        // root's): the kernel's overlay refuses to copy up their
+        // directories (the copy's owner cannot be set to an unmapped id),
+        // so a container could create no file in /etc or /tmp. fuse-overlayfs
+        // copies up as the namespace's root and, with squash_to_root, shows
+        // every file as root's, the owner a shared image's files have.
+        if unmapped
+            && self.opts.rootless
+            && let Some(program) = self.squash_program()?
+        {
+            driver::mount_fuse_overlay_with(
+                &program,
+                &lowers,
+                Some((&upper, &work)),
+                &target,
+                "squash_to_root,allow_other",
+            )?;
+            return Ok(target);
+        }
         match &self.driver()?.driver {
             Driver::Overlay => driver::mount_overlay_with(
                 &lowers,
@@ -629,6 +714,15 @@ impl Store {
             }
         }
         Ok(target)
+    }
+
+    /// fuse-overlayfs for containers on an unmapped store's layers: the
+    /// configured one, else one on PATH when /dev/fuse is there.
+    fn squash_program(&self) -> Result<Option<PathBuf>, StoreError> {
+        if let Driver::FuseOverlayfs { program } = &self.driver()?.driver {
+            return Ok(Some(program.clone()));
+        }
+        Ok(driver::find_program("fuse-overlayfs").filter(|_| Path::new("/dev/fuse").exists()))
     }
 
     /// Marks container `id`'s layer volatile: its overlay mounts skip
@@ -952,6 +1046,7 @@ mod tests {
             rootless: true,
             single_id: false,
             additional: Vec::new(),
+            podman_store: None,
         })
         .unwrap();
         let merged = store

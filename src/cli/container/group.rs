@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::{inspect, lifecycle, logs, ps, rm, run};
+use super::{checkpoint, inspect, lifecycle, logs, ps, rm, run};
 use crate::config::Context;
 
 #[derive(Debug, clap::Subcommand)]
@@ -37,6 +37,10 @@ pub enum ContainerCommand {
     Stop(lifecycle::StopArgs),
     /// Block on one or more containers
     Wait(lifecycle::WaitArgs),
+    /// Checkpoint one or more containers
+    Checkpoint(checkpoint::CheckpointArgs),
+    /// Restore one or more containers from a checkpoint
+    Restore(checkpoint::RestoreArgs),
 }
 
 pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCode> {
@@ -55,5 +59,7 @@ pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCod
         ContainerCommand::Start(a) => lifecycle::start(ctx, &a),
         ContainerCommand::Stop(a) => lifecycle::stop(ctx, &a),
         ContainerCommand::Wait(a) => lifecycle::wait(ctx, &a),
+        ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(ctx, &a),
+        ContainerCommand::Restore(a) => checkpoint::restore(ctx, &a),
     }
 }

@@ -35,6 +35,28 @@ pub fn inspect(ctx: &Context, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     run(ctx, args, &args.r#type)
 }
 
+/// A container's view for a template: libpod leaves `State.Checkpointed`
+/// and `State.Restored` out of its JSON while false (`omitempty`), yet its
+/// templates read a struct, where they are `false`. The JSON printed stays
+/// Podman's.
+fn template_view(v: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Value> {
+    let Some(state) = v.get("State").and_then(|s| s.as_object()) else {
+        return std::borrow::Cow::Borrowed(v);
+    };
+    if !state.contains_key("CheckpointedAt")
+        || (state.contains_key("Checkpointed") && state.contains_key("Restored"))
+    {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    let mut v = v.clone();
+    if let Some(state) = v.get_mut("State").and_then(|s| s.as_object_mut()) {
+        for key in ["Checkpointed", "Restored"] {
+            state.entry(key).or_insert(serde_json::Value::Bool(false));
+        }
+    }
+    std::borrow::Cow::Owned(v)
+}
+
 fn run(ctx: &Context, args: &InspectArgs, kind: &str) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
     let opts = InspectOptions {
@@ -48,7 +70,7 @@ fn run(ctx: &Context, args: &InspectArgs, kind: &str) -> anyhow::Result<ExitCode
     match format {
         OutputFormat::Template(t) => {
             for v in &report.views {
-                print!("{}", t.render_one(v)?);
+                print!("{}", t.render_one(&template_view(v))?);
             }
         }
         _ => println!(

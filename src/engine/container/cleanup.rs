@@ -55,6 +55,13 @@ pub fn cleanup(
         Err(e) => return Err(e.into()),
     };
     let code = exit_code_of(&paths).unwrap_or(-1);
+    // The exit a checkpoint's dump caused: recorded as checkpointed, with
+    // Podman's exit code 0 (the process did not end, it was saved).
+    let code = if opts.started && super::checkpoint::settle_exit(&paths) {
+        0
+    } else {
+        code
+    };
     // The exit first: it is what `ps`, `wait` and `inspect` look at.
     if opts.created || opts.started {
         record_exit(state, id, code, &paths, opts);

@@ -153,50 +153,57 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> Result<Image
 /// (also what `build` commits after each step): its digest and size. The
 /// caller holds the store's adding lock.
 pub fn diff_layer(store: &Store, c: &Container) -> Result<(hutch_storage::Digest, u64)> {
-    let found = changes::of_container(store, c)?;
-    let upper_path = store.container_upper(&c.id);
-    let upper = inroot::open_root(&upper_path)
-        .with_context(|| format!("opening {}", upper_path.display()))?;
     let (reader, writer) = io::pipe().context("creating a pipe")?;
     std::thread::scope(|s| {
-        let upper = upper.as_fd();
-        let found = &found;
-        let producer = s.spawn(move || -> io::Result<()> {
-            let mut w = TreeWriter::new(io::BufWriter::new(writer));
-            let mut written: std::collections::HashSet<Vec<u8>> = Default::default();
-            for (path, kind) in found {
-                // Every ancestor goes first, with the container's metadata:
-                // a directory the extractor made up would hide the image's
-                // mode and owner in the merged view.
-                let parts = inroot::split(path);
-                for depth in 1..parts.len() {
-                    let anc = parts[..depth].join(&b'/');
-                    if written.insert(anc.clone()) {
-                        let dir = inroot::open_dir(upper, &parts[..depth - 1])?;
-                        w.add_entry(dir.as_fd(), &parts[depth - 1], &anc)?;
-                    }
-                }
-                let Some((leaf, parent)) = parts.split_last() else {
-                    continue;
-                };
-                match kind {
-                    Kind::Deleted => w.add_whiteout(path)?,
-                    Kind::Added | Kind::Changed => {
-                        if written.insert(path.clone()) {
-                            let dir = inroot::open_dir(upper, parent)?;
-                            w.add_entry(dir.as_fd(), leaf, path)?;
-                        }
-                    }
-                }
-            }
-            w.finish()?.flush()
-        });
+        let producer = s.spawn(move || write_diff(store, c, io::BufWriter::new(writer)));
         let stored = store.blobs.put(reader, None);
         let produced = producer
             .join()
             .map_err(|_| Error::internal("the layer writer panicked"))?;
         let stored = stored.context("storing the new layer")?;
-        produced.context("writing the new layer")?;
+        produced?;
         Ok::<_, Error>(stored)
     })
+}
+
+/// The container's changes as an uncompressed layer tar written to `out`
+/// (OCI whiteouts for what it deleted): `commit`'s layer, and the
+/// `rootfs-diff.tar` of a checkpoint archive.
+pub fn write_diff(store: &Store, c: &Container, out: impl Write) -> Result<()> {
+    let found = changes::of_container(store, c)?;
+    let upper_path = store.container_upper(&c.id);
+    let upper = inroot::open_root(&upper_path)
+        .with_context(|| format!("opening {}", upper_path.display()))?;
+    let upper = upper.as_fd();
+    let written = (|| -> io::Result<()> {
+        let mut w = TreeWriter::new(out);
+        let mut written: std::collections::HashSet<Vec<u8>> = Default::default();
+        for (path, kind) in &found {
+            // Every ancestor goes first, with the container's metadata:
+            // a directory the extractor made up would hide the image's
+            // mode and owner in the merged view.
+            let parts = inroot::split(path);
+            for depth in 1..parts.len() {
+                let anc = parts[..depth].join(&b'/');
+                if written.insert(anc.clone()) {
+                    let dir = inroot::open_dir(upper, &parts[..depth - 1])?;
+                    w.add_entry(dir.as_fd(), &parts[depth - 1], &anc)?;
+                }
+            }
+            let Some((leaf, parent)) = parts.split_last() else {
+                continue;
+            };
+            match kind {
+                Kind::Deleted => w.add_whiteout(path)?,
+                Kind::Added | Kind::Changed => {
+                    if written.insert(path.clone()) {
+                        let dir = inroot::open_dir(upper, parent)?;
+                        w.add_entry(dir.as_fd(), leaf, path)?;
+                    }
+                }
+            }
+        }
+        w.finish()?.flush()
+    })();
+    written.context("writing the container's changes")
 }

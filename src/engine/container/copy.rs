@@ -73,7 +73,7 @@ struct Source<'a> {
     contents_only: bool,
     /// The name the copy takes in a destination directory.
     base: Vec<u8>,
-    _root: Option<MountedRoot<'a>>,
+    _root: Option<ContainerView<'a>>,
 }
 
 /// The directory holding the source, and the source's name in it;
@@ -87,7 +87,116 @@ struct Tree {
 struct Dest<'a> {
     dir: OwnedFd,
     ownership: Ownership,
-    _root: Option<MountedRoot<'a>>,
+    _root: Option<ContainerView<'a>>,
+}
+
+/// Where a container path is for `cp`, as the container sees it: relative
+/// paths start at its working directory; in a running container the
+/// lookup starts at its init's `/proc/PID/root`, so the container's mounts
+/// (volumes, binds, tmpfs) are crossed as inside it, not written under
+/// them into the root file system; in a container that does not run, a
+/// path under a volume or bind mount goes to the mount's source directory.
+struct ContainerView<'a> {
+    /// The root file system, mounted for as long as the copy lasts (the
+    /// container's own /etc/passwd is read there).
+    pin: MountedRoot<'a>,
+    /// `O_PATH` fd every lookup of `path` starts from.
+    fd: OwnedFd,
+    /// The path to look up below `fd`, absolute.
+    path: String,
+}
+
+impl<'a> ContainerView<'a> {
+    fn open(store: &'a Store, state: &'a State, c: &Container, path: &str) -> Result<Self> {
+        let pin = MountedRoot::mount(store, state, c)?;
+        let abs = if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            let wd = c
+                .spec
+                .workdir
+                .clone()
+                .or_else(|| super::workdir::image_workdir(store, c))
+                .unwrap_or_default();
+            format!("{}/{path}", wd.trim_end_matches('/'))
+        };
+        let running = matches!(
+            c.state,
+            crate::engine::state::ContainerState::Running
+                | crate::engine::state::ContainerState::Paused
+        );
+        if running
+            && let Some(pid) = c.pid
+            && let Some(fd) = process_root(pid)
+        {
+            return Ok(ContainerView { pin, fd, path: abs });
+        }
+        let userdata = store.root().join("containers").join(&c.id).join("userdata");
+        if let Some((source, rest)) = mount_source(&userdata, &abs)
+            && let Ok(fd) = inroot::open_root(&source)
+        {
+            return Ok(ContainerView {
+                pin,
+                fd,
+                path: rest,
+            });
+        }
+        let fd = pin
+            .fd
+            .try_clone()
+            .context("duplicating the root file system's fd")?;
+        Ok(ContainerView { pin, fd, path: abs })
+    }
+}
+
+/// `/proc/PID/root` of a container's init, when that process is ours (its
+/// /proc directory owned by the caller: never a pid reused by another
+/// user's process).
+fn process_root(pid: i32) -> Option<OwnedFd> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let me = rustix::process::geteuid().as_raw();
+    (std::fs::metadata(&dir).ok()?.uid() == me)
+        .then(|| inroot::open_root(&dir.join("root")).ok())
+        .flatten()
+}
+
+/// The source directory of the bind (or volume) mount holding `abs` in the
+/// container's OCI config, and `abs` below it: the longest destination
+/// wins, as mounts stack.
+fn mount_source(userdata: &Path, abs: &str) -> Option<(PathBuf, String)> {
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(userdata.join("config.json")).ok()?).ok()?;
+    let clean = abs.trim_end_matches('/');
+    spec["mounts"]
+        .as_array()?
+        .iter()
+        .filter(|m| m["type"] == "bind")
+        .filter_map(|m| {
+            let dest = m["destination"].as_str()?.trim_end_matches('/');
+            let source = PathBuf::from(m["source"].as_str()?);
+            let rest = if clean == dest {
+                "/".to_owned()
+            } else {
+                clean
+                    .strip_prefix(dest)?
+                    .strip_prefix('/')
+                    .map(|r| format!("/{r}"))?
+            };
+            // Files bound over the root (resolv.conf, hosts) stay reached
+            // through the root: only directories are redirected.
+            source.is_dir().then_some((dest.len(), source, rest))
+        })
+        .max_by_key(|(len, _, _)| *len)
+        .map(|(_, source, rest)| {
+            // A trailing `/` on the request keeps its meaning below.
+            let rest = if abs.ends_with('/') && rest != "/" {
+                format!("{rest}/")
+            } else {
+                rest
+            };
+            (source, rest)
+        })
 }
 
 fn not_found(path: &str, place: &str) -> Error {
@@ -135,8 +244,8 @@ pub fn copy(
         }
         Location::Container { container, path } => {
             let c = state.container(container)?;
-            let root = MountedRoot::mount(store, state, &c)?;
-            let r = match inroot::resolve(root.fd.as_fd(), path.as_bytes()) {
+            let root = ContainerView::open(store, state, &c, path)?;
+            let r = match inroot::resolve(root.fd.as_fd(), root.path.as_bytes()) {
                 Ok(r) => r,
                 Err(e) if is_missing(&e) => {
                     return Err(not_found(path, &format!("container {}", c.name)));
@@ -148,7 +257,7 @@ pub fn copy(
             }
             let ownership = match req.archive {
                 true => {
-                    let (uid, gid) = container_user(store, &c, root.fd.as_fd())?;
+                    let (uid, gid) = container_user(store, &c, root.pin.fd.as_fd())?;
                     Ownership::Fixed { uid, gid }
                 }
                 false => Ownership::Preserve,
@@ -258,9 +367,15 @@ pub fn copy(
         skip_devices: rootless,
     };
     let applied = match &source {
-        None => extract::apply_layer_at(&mut *stdin, dest.dir.as_fd(), &opts)
-            .map(|_| ())
-            .map_err(|e| Error::from(anyhow::Error::from(e))),
+        // A compressed tar on stdin (gzip, zstd) is taken as Podman takes
+        // it (its DecompressStream).
+        None => extract::decompress(&mut *stdin)
+            .context("reading the tar stream")
+            .and_then(|mut tar| {
+                extract::apply_layer_at(&mut tar, dest.dir.as_fd(), &opts)
+                    .map(|_| ())
+                    .map_err(|e| Error::from(anyhow::Error::from(e)))
+            }),
         Some(s) => pump(s, name.as_deref(), dest.dir.as_fd(), &opts),
     };
     applied.with_context(|| format!("copying to {dest_path:?} on {where_}"))
@@ -269,7 +384,7 @@ pub fn copy(
 enum Place<'a> {
     Host,
     Container {
-        root: MountedRoot<'a>,
+        root: ContainerView<'a>,
         ownership: Ownership,
         name: String,
     },
@@ -385,9 +500,9 @@ fn container_source<'a>(
     c: &Container,
     path: &str,
 ) -> Result<Source<'a>> {
-    let root = MountedRoot::mount(store, state, c)?;
+    let root = ContainerView::open(store, state, c, path)?;
     let missing = || not_found(path, &format!("container {}", c.name));
-    let r = match inroot::resolve(root.fd.as_fd(), path.as_bytes()) {
+    let r = match inroot::resolve(root.fd.as_fd(), root.path.as_bytes()) {
         Ok(r) if r.exists => r,
         Ok(_) => return Err(missing()),
         Err(e) if is_missing(&e) => return Err(missing()),
@@ -403,10 +518,16 @@ fn container_source<'a>(
         }
     };
     Ok(Source {
-        base: leaf.clone().unwrap_or_else(|| b"rootfs".to_vec()),
+        // A mount's own directory (resolved as its view's root) is named as
+        // the request names it.
+        base: leaf.clone().unwrap_or_else(|| {
+            Path::new(path.trim_end_matches(['/', '.']))
+                .file_name()
+                .map_or_else(|| b"rootfs".to_vec(), |n| n.as_bytes().to_vec())
+        }),
         tree: Tree { dir, leaf },
         is_dir,
-        contents_only: is_dir && (path.ends_with("/.") || r.parts.is_empty()),
+        contents_only: is_dir && (path.ends_with("/.") || (r.parts.is_empty() && path == "/")),
         _root: Some(root),
     })
 }

@@ -13,6 +13,36 @@ use crate::engine::state::{Container, ContainerState};
 
 /// Go's `time.Time` in JSON (RFC 3339 with nanoseconds, trailing zeros
 /// dropped); Go's zero time for `None`.
+/// Podman's checkpoint fields of `.State`, each omitted while empty as
+/// libpod's `omitempty` does (the two times always shown).
+fn with_checkpoint(mut view: Value, st: &super::checkpoint::Status) -> Value {
+    let Some(obj) = view.as_object_mut() else {
+        return view;
+    };
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let mut put = |k: &str, v: Value| {
+        obj.insert(k.to_owned(), v);
+    };
+    if let Some(at) = st.checkpointed_at {
+        put("Checkpointed", json!(true));
+        put("CheckpointedAt", json!(rfc3339_nano(Some(at))));
+    }
+    if let Some(p) = path(&st.path) {
+        put("CheckpointPath", json!(p));
+    }
+    if let Some(p) = path(&st.dump_log) {
+        put("CheckpointLog", json!(p));
+    }
+    if let Some(at) = st.restored_at {
+        put("Restored", json!(true));
+        put("RestoredAt", json!(rfc3339_nano(Some(at))));
+    }
+    if let Some(p) = path(&st.restore_log) {
+        put("RestoreLog", json!(p));
+    }
+    view
+}
+
 pub fn rfc3339_nano(ns: Option<i64>) -> String {
     let Some(ns) = ns.filter(|n| *n > 0) else {
         return "0001-01-01T00:00:00Z".to_owned();
@@ -144,6 +174,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "CheckpointedAt": "0001-01-01T00:00:00Z",
         "RestoredAt": "0001-01-01T00:00:00Z",
     });
+    let state_view = with_checkpoint(state_view, &super::checkpoint::status(&paths));
     // The image's labels, then the container's own (`--label`), as Podman
     // merges them.
     let mut labels = ic["Labels"].as_object().cloned().unwrap_or_default();

@@ -72,6 +72,9 @@ pub struct Prepared {
     /// Descriptors the spawner places for the container (from 4 in the
     /// monitor; 3.. in the container).
     pub pass_fds: u32,
+    /// `container restore`: the runtime's `restore --detach` instead of
+    /// `create`/`start`.
+    pub restore: Option<super::monitor::RestoreFlags>,
 }
 
 fn text(p: impl Into<std::ffi::OsString>) -> anyhow::Result<String> {
@@ -98,7 +101,21 @@ pub fn build(
     // in one runtime process instead of two.
     let single = prep.helper.is_none() && !prep.cgroup;
     let pid_file = paths.pid_file();
-    let (mut create, start) = if single {
+    let (mut create, start) = if let Some(r) = prep.restore {
+        // One runtime process makes and runs the restored container, as
+        // `run --detach` does; the monitor needs no other step.
+        let image = super::checkpoint::image_dir(paths);
+        let args = crate::runtime::oci::CheckpointArgs {
+            image_path: &image,
+            work_path: &paths.userdata,
+            leave_running: false,
+            tcp_established: r.tcp_established,
+        };
+        (
+            runtime.restore_args(id, &paths.userdata, &pid_file, console.as_deref(), &args),
+            None,
+        )
+    } else if single {
         (
             runtime.run_detached_args(id, &paths.userdata, &pid_file, console.as_deref()),
             None,
@@ -211,6 +228,7 @@ mod tests {
             cgroup,
             cgroup_return: None,
             pass_fds: 0,
+            restore: None,
         }
     }
 
@@ -279,5 +297,26 @@ mod tests {
             ["--preserve-fds", "2", id]
         );
         assert_eq!(l.pass_fds, 2);
+
+        // A restore: one `restore --detach` from the userdata's images,
+        // whatever else the start needs.
+        let mut p = prep(true, false);
+        p.restore = Some(super::super::monitor::RestoreFlags {
+            tcp_established: true,
+        });
+        let l = build(&ctx, id, &paths, &fields, &runtime(), p).expect("built");
+        assert!(l.runtime.start.is_none());
+        let args = &l.runtime.create;
+        assert!(
+            args.windows(2).any(|w| w == ["restore", "--detach"]),
+            "{args:?}"
+        );
+        let images = paths.userdata.join("checkpoint").display().to_string();
+        assert!(
+            args.windows(2)
+                .any(|w| w[0] == "--image-path" && w[1] == images)
+        );
+        assert!(args.iter().any(|a| a == "--tcp-established"));
+        assert_eq!(args.last().map(String::as_str), Some(id));
     }
 }

@@ -60,6 +60,19 @@ pub struct Start<'a> {
     /// Descriptors (and socket activation) the caller hands to the
     /// container for this start.
     pub passed: Option<&'a super::activation::PassedFds>,
+    /// `container restore`: the monitor runs the runtime's `restore
+    /// --detach` from the checkpoint in the userdata instead of creating
+    /// the container afresh (conmon's `--restore`), then relays and reaps
+    /// the restored process as it would a new one.
+    pub restore: Option<RestoreFlags>,
+}
+
+/// How a restore goes, beside what to restore (always the container's
+/// `userdata/checkpoint`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestoreFlags {
+    /// `--tcp-established`: restore established TCP connections.
+    pub tcp_established: bool,
 }
 
 /// Starts the monitor for a created container and waits until the runtime
@@ -82,6 +95,7 @@ pub fn spawn(
             remove,
             restarting: false,
             passed: None,
+            restore: None,
         },
     )
 }
@@ -120,6 +134,11 @@ pub fn spawn_with(
     let (runtime, _) = super::oci_runtime(ctx, Some(&row.runtime), !cgroup)?;
     // A stale exit file would read as this run's exit (lifecycle::recover).
     let _ = std::fs::remove_file(paths.exit());
+    // A fresh start is no longer the checkpointed run (Podman resets
+    // Checkpointed and Restored at init); a restore says so once it ran.
+    if start.restore.is_none() {
+        super::checkpoint::forget_marks(&paths);
+    }
     // The runtime's record of an earlier run whose monitor was killed with
     // its spawner (during `create`): it would refuse this create ("already
     // exists"). The caller holds the container's lock, and a container
@@ -145,6 +164,7 @@ pub fn spawn_with(
         cgroup,
         cgroup_return: crate::cgroups::container::return_dir(&paths.userdata),
         pass_fds,
+        restore: start.restore,
     };
     // A restart's monitor inherits the cgroup of the run before.
     let enter_cgroup = cgroup && !start.restarting;

@@ -104,8 +104,8 @@ fn start_attached(
     let start = monitor::Start {
         wait_for_attach: true,
         remove: c.spec.remove,
-        restarting: false,
         passed: opts.passed.as_deref(),
+        ..monitor::Start::default()
     };
     // As `start_detached`: one spawner at a time (it may delete the
     // runtime's leftover record of the container).

@@ -21,9 +21,10 @@ use crate::engine::state::{Container, ContainerState};
 /// The user network records (`GRAPHROOT/networks`).
 pub fn network_store(ctx: &Context) -> anyhow::Result<NetworkStore> {
     let conf = crate::engine::image::storage_conf(ctx)?;
-    Ok(NetworkStore::new(
-        crate::engine::image::graph_root(ctx, &conf).join("networks"),
-    ))
+    Ok(
+        NetworkStore::new(crate::engine::image::graph_root(ctx, &conf).join("networks"))
+            .with_default(crate::host::time::rfc3339(crate::host::time::now())),
+    )
 }
 
 pub fn paths(ctx: &Context) -> UserNetPaths {

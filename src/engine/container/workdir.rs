@@ -43,7 +43,7 @@ pub(super) fn check(store: &Store, row: &Container, root: &Path) -> Result<(), E
     ))
 }
 
-fn image_workdir(store: &Store, row: &Container) -> Option<String> {
+pub(super) fn image_workdir(store: &Store, row: &Container) -> Option<String> {
     let digest = format!("sha256:{}", row.image_id).parse().ok()?;
     let config: serde_json::Value = serde_json::from_slice(&store.read_blob(&digest).ok()?).ok()?;
     let w = config["config"]["WorkingDir"].as_str()?;

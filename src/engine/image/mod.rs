@@ -8,6 +8,7 @@ pub mod inspect;
 mod kinds;
 pub mod list;
 pub mod prune;
+pub mod publish;
 pub mod pull;
 pub mod remove;
 pub mod transfer;
@@ -93,6 +94,7 @@ pub(crate) fn sweep_after_refusal<T>(store: &Store, result: &Result<T>) {
 pub fn open_store(ctx: &Context) -> Result<Store> {
     let conf = storage_conf(ctx)?;
     let root = graph_root(ctx, &conf);
+    let podman_store = podman_graph_root(ctx, &conf);
     Store::open(StoreOptions {
         root: root.clone(),
         driver: hutch_storage::driver::DriverConfig {
@@ -101,9 +103,26 @@ pub fn open_store(ctx: &Context) -> Result<Store> {
         },
         rootless: ctx.rootless(),
         single_id: ctx.rootless() && single_id_namespace(),
+        podman_store: Some(podman_store),
         additional: conf.additional_image_stores,
     })
     .with_context(|| format!("opening image storage at {}", root.display()))
+}
+
+/// Where Podman keeps this user's images: storage.conf's graphroot (the
+/// two tools then share the root, each with its own files), else Podman's
+/// default beside hutch's data directory (`~/.local/share/containers/storage`,
+/// root's `/var/lib/containers/storage`).
+pub(crate) fn podman_graph_root(
+    ctx: &Context,
+    conf: &crate::config::storage::StorageConf,
+) -> std::path::PathBuf {
+    conf.graphroot.clone().unwrap_or_else(|| {
+        ctx.data_dir
+            .parent()
+            .unwrap_or(std::path::Path::new("/"))
+            .join("containers/storage")
+    })
 }
 
 pub fn storage_conf(ctx: &Context) -> Result<crate::config::storage::StorageConf> {

@@ -38,6 +38,23 @@ pub fn remove(
             }
             Err(e) => return Err(e.into()),
         };
+        // An additional store's image, read-only here: Podman refuses it
+        // with or without --force (exit 125); hutch's --force removes it
+        // from this user's view only, and the store and its other users
+        // keep it (docs/storage.md).
+        if store.images.get(&image.id)?.is_none() {
+            if force {
+                store.hide_image(&image.id)?;
+                report.untagged.extend(image.names.iter().cloned());
+            } else {
+                report.errors.push(format!(
+                    "cannot remove read-only image \"{}\"",
+                    image.id.hex()
+                ));
+                report.exit_code = report.exit_code.max(125);
+            }
+            continue;
+        }
         // A name that is one of several: only that name goes, even with
         // --force (Podman's libimage does the same).
         let by_name = image
@@ -60,13 +77,6 @@ pub fn remove(
                 image.names.join(", ")
             ));
             report.exit_code = report.exit_code.max(125);
-            continue;
-        }
-        if store.images.get(&image.id)?.is_none() {
-            report.errors.push(format!(
-                "{input}: image is in a read-only additional image store (storage.conf additionalimagestores)"
-            ));
-            report.exit_code = report.exit_code.max(1);
             continue;
         }
         let users = users_of(store, &image);

@@ -109,7 +109,9 @@ pub struct RuntimeCommands {
     /// For messages (`crun: ...`).
     pub name: String,
     pub path: PathBuf,
-    /// `create` (or `run --detach` when `start` is `None`).
+    /// `create` (or `run --detach` when `start` is `None`, or `restore
+    /// --detach` for `container restore`: the restored process is then
+    /// relayed and reaped like a new one).
     pub create: Vec<String>,
     pub start: Option<Vec<String>>,
 }
