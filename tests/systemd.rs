@@ -1,6 +1,8 @@
 //! The systemd side without systemd (this CI host has none): `generate
 //! systemd` units and the commands they run, as a unit would run them;
-//! `--sdnotify=conmon` telling a NOTIFY_SOCKET that the container runs.
+//! `--sdnotify` telling a NOTIFY_SOCKET (the monitor's, the container's
+//! own, the first passing health check) that the container runs and stops;
+//! socket activation and `--preserve-fds` into a container; systemd mode.
 
 mod common;
 
@@ -27,6 +29,15 @@ fn notify_socket(env: &TestEnv) -> (UnixDatagram, String) {
     (sock, path.to_string_lossy().into_owned())
 }
 
+/// The next message on the socket, within `secs`.
+fn next_message(sock: &UnixDatagram, secs: u64) -> Option<String> {
+    sock.set_read_timeout(Some(Duration::from_secs(secs)))
+        .expect("timeout");
+    let mut buf = [0u8; 4096];
+    let n = sock.recv(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
 #[test]
 fn sdnotify_conmon_tells_the_socket_once_the_container_runs() {
     let mut env = busybox_env(&[]);
@@ -42,13 +53,11 @@ fn sdnotify_conmon_tells_the_socket_once_the_container_runs() {
         "sleep",
         "1000",
     ]);
-    let mut buf = [0u8; 256];
-    let n = sock.recv(&mut buf).expect("READY=1 within 20 s");
-    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let msg = next_message(&sock, 20).expect("READY=1 within 20 s");
     let monitor = inspect(&env, "n", "{{.State.ConmonPid}}");
     assert_eq!(msg, format!("MAINPID={monitor}\nREADY=1\n"));
     assert_eq!(inspect(&env, "n", "{{.State.Status}}"), "running");
-    // `ignore` (and no flag) leave the socket alone.
+    // `ignore` leaves the socket alone, at the start and at the stop.
     env.ok([
         "run",
         "-d",
@@ -59,17 +68,368 @@ fn sdnotify_conmon_tells_the_socket_once_the_container_runs() {
         "sleep",
         "1000",
     ]);
-    env.ok(["run", "-d", "--name", "plain", "busybox", "sleep", "1000"]);
-    sock.set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    assert!(sock.recv(&mut buf).is_err(), "nothing more was sent");
-    let out = env.run(["run", "--rm", "--sdnotify=container", "busybox", "true"]);
+    env.ok(["kill", "quiet"]);
+    assert_eq!(next_message(&sock, 1), None, "nothing from `ignore`");
+    // The stop is told.
+    env.ok(["kill", "n"]);
+    assert_eq!(next_message(&sock, 20).as_deref(), Some("STOPPING=1\n"));
+    let out = env.run(["run", "--rm", "--sdnotify=bogus", "busybox", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
-        stderr(&out).contains("not supported by hutch yet"),
+        stderr(&out).contains("must be one of container, conmon, healthy, or ignore"),
         "{}",
         stderr(&out)
     );
+}
+
+/// A static program that sends its argument to `$NOTIFY_SOCKET` as
+/// systemd-notify does, in a directory of its own to bind into containers
+/// (busybox has no sd_notify client).
+fn notifier(env: &TestEnv) -> std::path::PathBuf {
+    let dir = env.root.join("notifier");
+    std::fs::create_dir_all(&dir).expect("notifier dir");
+    let src = env.root.join("sdnotify.c");
+    std::fs::write(
+        &src,
+        r#"#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+int main(int argc, char **argv) {
+  const char *p = getenv("NOTIFY_SOCKET");
+  if (!p || argc < 2) return 2;
+  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct sockaddr_un a = {0};
+  a.sun_family = AF_UNIX;
+  strncpy(a.sun_path, p, sizeof a.sun_path - 1);
+  return sendto(s, argv[1], strlen(argv[1]), 0, (struct sockaddr *)&a, sizeof a) < 0;
+}
+"#,
+    )
+    .expect("write sdnotify.c");
+    let st = std::process::Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(dir.join("sdnotify"))
+        .arg(&src)
+        .status()
+        .expect("a C compiler (gcc, libc6-dev) to build the notifier");
+    assert!(st.success(), "compiling the notifier");
+    dir
+}
+
+#[test]
+fn sdnotify_container_passes_the_containers_messages_on() {
+    let mut env = busybox_env(&[]);
+    let bin = notifier(&env);
+    let (sock, path) = notify_socket(&env);
+    env.vars.push(("NOTIFY_SOCKET".into(), path));
+    let bind = format!("{}:/n:ro", bin.display());
+    // Podman's default mode: no flag needed.
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "-v",
+        &bind,
+        "busybox",
+        "sh",
+        "-c",
+        "test \"$NOTIFY_SOCKET\" = /run/notify/notify.sock || exit 3; \
+         /n/sdnotify \"$(printf 'STATUS=warming up\\nMAINPID=1')\" && /n/sdnotify READY=1 && exec sleep 1000",
+    ]);
+    let pid = inspect(&env, "c", "{{.State.Pid}}");
+    // The main process first (the container's, as the host sees it), then
+    // what the container said, with that pid instead of its own.
+    assert_eq!(
+        next_message(&sock, 20).as_deref(),
+        Some(format!("MAINPID={pid}\n").as_str())
+    );
+    assert_eq!(
+        next_message(&sock, 20).as_deref(),
+        Some(format!("MAINPID={pid}\nSTATUS=warming up\n").as_str())
+    );
+    assert_eq!(
+        next_message(&sock, 20).as_deref(),
+        Some(format!("MAINPID={pid}\nREADY=1\n").as_str())
+    );
+    env.ok(["kill", "c"]);
+    assert_eq!(next_message(&sock, 20).as_deref(), Some("STOPPING=1\n"));
+    // Any user of the container may send.
+    env.ok([
+        "run",
+        "-d",
+        "--sdnotify=container",
+        "--user",
+        "1000:1000",
+        "-v",
+        &bind,
+        "--name",
+        "u",
+        "busybox",
+        "sh",
+        "-c",
+        "/n/sdnotify READY=1 && exec sleep 1000",
+    ]);
+    let pid = inspect(&env, "u", "{{.State.Pid}}");
+    assert_eq!(
+        next_message(&sock, 20).as_deref(),
+        Some(format!("MAINPID={pid}\n").as_str())
+    );
+    assert_eq!(
+        next_message(&sock, 20).as_deref(),
+        Some(format!("MAINPID={pid}\nREADY=1\n").as_str())
+    );
+}
+
+#[test]
+fn sdnotify_healthy_is_ready_when_the_check_first_passes() {
+    let mut env = busybox_env(&[]);
+    let (sock, path) = notify_socket(&env);
+    env.vars.push(("NOTIFY_SOCKET".into(), path));
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        "h",
+        "--sdnotify=healthy",
+        "--health-cmd",
+        "cat /tmp/ready",
+        "--health-interval",
+        "1s",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let monitor = inspect(&env, "h", "{{.State.ConmonPid}}");
+    assert_eq!(
+        next_message(&sock, 20).as_deref(),
+        Some(format!("MAINPID={monitor}\n").as_str())
+    );
+    // Failing checks (one a second) say nothing.
+    assert_eq!(next_message(&sock, 2), None);
+    env.ok(["exec", "h", "touch", "/tmp/ready"]);
+    assert_eq!(next_message(&sock, 20).as_deref(), Some("READY=1\n"));
+    // Without a check there is nothing to wait for.
+    let out = env.run(["run", "--rm", "--sdnotify=healthy", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("needs a health check"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `hutch ARGS` started as a systemd socket unit starts its service:
+/// `fds` at 3.., `LISTEN_PID` its own pid (unless `listen_pid` says
+/// otherwise), `LISTEN_FDS`/`LISTEN_FDNAMES` as given.
+fn activated(
+    env: &TestEnv,
+    fds: &[std::os::fd::RawFd],
+    listen: &[(&str, &str)],
+    listen_pid: Option<&str>,
+    args: &[&str],
+) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let pid = listen_pid.unwrap_or("$$");
+    let script = format!("LISTEN_PID={pid} exec \"$0\" \"$@\"");
+    let hutch = hutch_bin().to_string_lossy().into_owned();
+    let mut all = vec!["-c", script.as_str(), hutch.as_str()];
+    all.extend(args);
+    let mut cmd = env.hutch_at(std::path::Path::new("/bin/sh"), all);
+    for (k, v) in listen {
+        cmd.env(k, v);
+    }
+    let fds = fds.to_vec();
+    // SAFETY: only fcntl and dup2 between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Copies above the targets first: a source may sit at a target.
+            let mut high = Vec::new();
+            for fd in &fds {
+                let h = libc::fcntl(*fd, libc::F_DUPFD, 100);
+                if h < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                high.push(h);
+            }
+            for (i, h) in high.iter().enumerate() {
+                if libc::dup2(*h, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(*h);
+            }
+            Ok(())
+        });
+    }
+    cmd.output().expect("start hutch under sh")
+}
+
+fn inode(fd: &impl std::os::fd::AsRawFd) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .expect("stat the descriptor")
+        .ino()
+}
+
+#[test]
+fn socket_activation_and_preserve_fds_reach_the_container() {
+    use std::os::fd::AsRawFd;
+    let env = busybox_env(&[]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let show = "echo \"$LISTEN_FDS $LISTEN_PID $LISTEN_FDNAMES\"; readlink /proc/self/fd/3; \
+                readlink /proc/self/fd/4 || echo no4";
+    let out = activated(
+        &env,
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "web")],
+        None,
+        &["run", "--rm", "busybox", "sh", "-c", show],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let socket = format!("socket:[{}]", inode(&listener));
+    assert_eq!(stdout(&out), format!("1 1 web\n{socket}\nno4\n"));
+
+    // Variables a parent left (LISTEN_PID not hutch's): nothing passed.
+    let out = activated(
+        &env,
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", "1")],
+        Some("1"),
+        &["run", "--rm", "busybox", "sh", "-c", show],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("  \n"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("socket:"), "{}", stdout(&out));
+
+    // --preserve-fds: the descriptors as they are, no variables.
+    let file = std::fs::File::open("/dev/null").expect("open");
+    let out = activated(
+        &env,
+        &[listener.as_raw_fd(), file.as_raw_fd()],
+        &[],
+        Some("1"),
+        &[
+            "run",
+            "--rm",
+            "--preserve-fds",
+            "2",
+            "busybox",
+            "sh",
+            "-c",
+            show,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("  \n{socket}\n/dev/null\n"));
+
+    // A detached start of a created container takes them too (a unit's
+    // `hutch start`), and the next start without them has neither.
+    env.ok(["create", "--name", "later", "busybox", "sh", "-c", show]);
+    let out = activated(
+        &env,
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "web")],
+        None,
+        &["start", "-a", "later"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("1 1 web\n{socket}\nno4\n"));
+    let again = env.ok(["start", "-a", "later"]);
+    assert!(
+        again.starts_with("  \n") && !again.contains("socket:"),
+        "{again}"
+    );
+
+    // Asking for descriptors that were not passed: Podman's error.
+    let out = env.run(["run", "--rm", "--preserve-fds", "1", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("file descriptor 3 is not available"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The mount of `/proc/mounts` at `dest`: (type, options).
+fn mount_at(mounts: &str, dest: &str) -> Option<(String, String)> {
+    mounts.lines().rev().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(1) == Some(&dest)).then(|| (f[2].to_owned(), f[3].to_owned()))
+    })
+}
+
+#[test]
+fn systemd_mode_gives_an_init_what_it_needs() {
+    let env = busybox_env(&[]);
+    let out = env.ok([
+        "run",
+        "--rm",
+        "--systemd=always",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/mounts; echo container=$container; touch /run/x /run/lock/x /var/log/journal/x",
+    ]);
+    for dest in ["/run", "/run/lock", "/tmp", "/var/log/journal"] {
+        let (typ, opts) = mount_at(&out, dest).unwrap_or_else(|| panic!("{dest} in\n{out}"));
+        assert_eq!(typ, "tmpfs", "{dest}");
+        assert!(opts.starts_with("rw,"), "{dest}: {opts}");
+    }
+    // The cgroup file system is writable where the host allows: systemd's
+    // named hierarchy on a v1 host, the container's own cgroup2 on v2.
+    let v2 = mount_at(&out, "/sys/fs/cgroup").is_some_and(|(t, _)| t == "cgroup2");
+    let cgroup = if v2 {
+        mount_at(&out, "/sys/fs/cgroup")
+    } else {
+        mount_at(&out, "/sys/fs/cgroup/systemd")
+    };
+    let (_, opts) = cgroup.unwrap_or_else(|| panic!("a cgroup mount for systemd in\n{out}"));
+    assert!(opts.starts_with("rw"), "{opts}");
+    assert!(out.contains("container=podman\n"), "{out}");
+
+    // `true` (the default): for an init only; SIGRTMIN+3 stops it unless
+    // a stop signal was given.
+    env.ok(["create", "--name", "init", "busybox", "/sbin/init"]);
+    env.ok(["create", "--name", "plain", "busybox", "sleep", "1"]);
+    env.ok([
+        "create",
+        "--name",
+        "off",
+        "--systemd=false",
+        "busybox",
+        "/usr/lib/systemd/systemd",
+    ]);
+    env.ok([
+        "create",
+        "--name",
+        "sig",
+        "--stop-signal",
+        "SIGINT",
+        "busybox",
+        "/usr/lib/systemd/systemd",
+    ]);
+    let rtmin3 = (libc::SIGRTMIN() + 3).to_string();
+    for (name, mode, signal) in [
+        ("init", "true", rtmin3.as_str()),
+        ("plain", "false", "15"),
+        ("off", "false", "15"),
+        ("sig", "true", "2"),
+    ] {
+        assert_eq!(
+            inspect(&env, name, "{{.Config.SystemdMode}} {{.Config.StopSignal}}"),
+            format!("{mode} {signal}"),
+            "{name}"
+        );
+    }
+    let mounts = env.ok(["run", "--rm", "busybox", "cat", "/proc/mounts"]);
+    assert_ne!(
+        mount_at(&mounts, "/run/lock").map(|m| m.0).as_deref(),
+        Some("tmpfs"),
+        "no systemd mode for a plain command"
+    );
+    let out = env.run(["run", "--rm", "--systemd=bogus", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
 }
 
 #[test]

@@ -324,6 +324,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // The caller's descriptors for a container, before hutch opens any
+    // file of its own (container/passed.rs).
+    match &cli.command {
+        Some(Command::Run(a) | Command::Container(container::ContainerCommand::Run(a))) => {
+            container::passed::claim(Some(a.flags.preserve_fds))
+        }
+        Some(Command::Start(_) | Command::Container(container::ContainerCommand::Start(_))) => {
+            container::passed::claim(None)
+        }
+        _ => {}
+    }
     // Podman checks the level before anything else, prints no "Error:"
     // prefix and exits 1.
     let Some(level) = log_level(&cli.log_level) else {

@@ -257,7 +257,10 @@ mod tests {
         )
         .unwrap();
         let conf = load(&[sys, user.clone(), dir.path().join("missing.conf")]);
-        assert_eq!(conf.cgroup_manager, Some(("cgroupfs".to_owned(), user.clone())));
+        assert_eq!(
+            conf.cgroup_manager,
+            Some(("cgroupfs".to_owned(), user.clone()))
+        );
         assert_eq!(conf.runtime.as_deref(), Some("runc"));
         assert_eq!(
             conf.default_rootless_network_cmd.as_deref(),

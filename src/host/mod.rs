@@ -6,6 +6,7 @@
 pub mod criu;
 pub mod devices;
 pub mod fs;
+pub mod passed_fds;
 pub mod session;
 pub mod stdio;
 pub mod subid_source;

@@ -142,6 +142,16 @@ pub struct ContainerSpec {
     /// refused removal while it exists), as given; their ids go into
     /// `dependencies` at create.
     pub requires: Vec<String>,
+    /// `--preserve-fds N`: the caller's descriptors 3..3+N are handed to
+    /// the container's process at each start by the command that starts it.
+    pub preserve_fds: u32,
+    /// `--systemd=true|false|always`: whether the container gets what
+    /// systemd as its init needs.
+    pub systemd: SystemdMode,
+    /// Filled by the engine at create: systemd mode applies (`always`, or
+    /// `true` and the command is an init); shown as `SystemdMode` by
+    /// `inspect`.
+    pub systemd_active: bool,
 }
 
 /// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
@@ -213,6 +223,9 @@ impl Default for ContainerSpec {
             rootfs: None,
             sysctls: BTreeMap::new(),
             requires: Vec::new(),
+            preserve_fds: 0,
+            systemd: SystemdMode::True,
+            systemd_active: false,
         }
     }
 }
@@ -463,11 +476,14 @@ impl HealthCheck {
     }
 }
 
-/// `--sdnotify`: `conmon` has the container's monitor (hutch's conmon)
-/// send `MAINPID` and `READY=1` once the container runs; `ignore` sends
-/// nothing; `container` (Podman's default) would hand the socket to the
-/// container and `healthy` wait for the first passing check: both are
-/// refused by the front end until hutch supports them.
+/// `--sdnotify`, with the caller's `NOTIFY_SOCKET`: `conmon` has the
+/// container's monitor (hutch's conmon) send `MAINPID` (the monitor) and
+/// `READY=1` once the container runs; `container` (Podman's default) gives
+/// the container a socket of its own at `/run/notify/notify.sock`, whose
+/// messages the monitor passes on with `MAINPID` the container's process;
+/// `healthy` sends `READY=1` when the health check first passes; `ignore`
+/// sends nothing. All but `ignore` send `STOPPING=1` when the container
+/// stops.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SdNotify {
@@ -476,6 +492,46 @@ pub enum SdNotify {
     Conmon,
     Ignore,
     Healthy,
+}
+
+/// `--systemd`: `true` gives systemd mode to a container whose command is
+/// an init (`/sbin/init`, `systemd`, ...), `always` to every container,
+/// `false` to none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemdMode {
+    #[default]
+    True,
+    False,
+    Always,
+}
+
+impl SystemdMode {
+    /// Whether a container running `command` (entrypoint and cmd merged)
+    /// gets systemd mode. Podman's rule: the command (after a leading
+    /// `/bin/sh -c`, which `build` puts before a shell-form ENTRYPOINT) is
+    /// `/sbin/init`, `/usr/sbin/init`, `/usr/local/sbin/init`, or any path
+    /// whose last part is `systemd`.
+    pub fn applies(self, command: &[String]) -> bool {
+        match self {
+            SystemdMode::False => false,
+            SystemdMode::Always => true,
+            SystemdMode::True => {
+                let cmd = match command {
+                    [sh, c, rest @ ..] if sh == "/bin/sh" && c == "-c" && !rest.is_empty() => rest,
+                    _ => command,
+                };
+                cmd.first().is_some_and(|c| {
+                    matches!(
+                        c.as_str(),
+                        "/sbin/init" | "/usr/sbin/init" | "/usr/local/sbin/init"
+                    ) || std::path::Path::new(c)
+                        .file_name()
+                        .is_some_and(|n| n == "systemd")
+                })
+            }
+        }
+    }
 }
 
 /// `--health-on-failure`: what hutch does to a container whose check
@@ -497,6 +553,30 @@ impl HealthOnFailure {
             HealthOnFailure::Kill => "kill",
             HealthOnFailure::Restart => "restart",
             HealthOnFailure::Stop => "stop",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systemd_mode_applies_to_an_init_as_podman_decides() {
+        let cmd = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for init in [
+            &["/sbin/init"][..],
+            &["/usr/sbin/init", "--log-level=debug"],
+            &["/usr/lib/systemd/systemd"],
+            &["systemd"],
+            &["/bin/sh", "-c", "/sbin/init"],
+        ] {
+            assert!(SystemdMode::True.applies(&cmd(init)), "{init:?}");
+            assert!(!SystemdMode::False.applies(&cmd(init)), "{init:?}");
+        }
+        for other in [&["sleep", "1"][..], &["/bin/sh", "-c"], &["init"], &[]] {
+            assert!(!SystemdMode::True.applies(&cmd(other)), "{other:?}");
+            assert!(SystemdMode::Always.applies(&cmd(other)), "{other:?}");
         }
     }
 }

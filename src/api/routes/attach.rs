@@ -108,6 +108,7 @@ pub(super) fn start_waiting(
     };
     let opts = StartOptions {
         select: Selection::names(std::slice::from_ref(&c.id)),
+        passed: None,
         attach: Some(waiter.opts),
     };
     match start::start(ctx, store, state, &opts)? {

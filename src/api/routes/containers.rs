@@ -441,6 +441,7 @@ pub async fn start(
         }
         let opts = StartOptions {
             select: Selection::names(&[id]),
+            passed: None,
             attach: None,
         };
         match start::start(&ctx, &store, &state, &opts)? {

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use crate::engine::container::create::{CreateOptions, PullPolicy};
 use crate::runtime::cdi;
 use crate::spec::parse;
-use crate::spec::{ContainerSpec, Namespaces, SeccompChoice};
+use crate::spec::{ContainerSpec, Namespaces, SeccompChoice, SystemdMode};
 
 /// What the calling process contributes to a spec.
 pub struct Caller {
@@ -205,13 +205,13 @@ pub struct CreateFlags {
     #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true",
           require_equals = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub http_proxy: bool,
-    /// Run container in systemd mode (true, false, always); hutch has no systemd mode
+    /// Run container in systemd mode (if true, systemd mode applies when the command is an init)
     #[arg(long, default_value = "true", value_name = "MODE")]
     pub systemd: String,
     /// Write the pid of the container's monitor (conmon's role) to this file
     #[arg(long, value_name = "PATH")]
     pub conmon_pidfile: Option<PathBuf>,
-    /// Pass N additional file descriptors (from 3) to the container; only 0 in hutch yet
+    /// Pass down to the process N additional file descriptors (in addition to 0, 1, 2)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
     /// Maximum time in seconds a container may run before it is killed (0: no limit)
@@ -274,23 +274,14 @@ impl CreateFlags {
         caller: &Caller,
     ) -> anyhow::Result<ContainerSpec> {
         let lookup = |k: &str| caller.env.get(k).cloned();
-        if self.preserve_fds > 0 {
-            // The monitor holds fd 3 for its own socket and does not hand
-            // the caller's descriptors on to the runtime yet.
-            anyhow::bail!(
-                "--preserve-fds {}: passing file descriptors to the container is not supported by hutch yet",
-                self.preserve_fds
-            );
-        }
-        match self.systemd.as_str() {
-            "true" | "false" => {}
-            // Systemd mode (tmpfs on /run, /tmp, journald, SIGRTMIN+3) is
-            // not built yet: refused rather than run half-made.
-            "always" => anyhow::bail!("--systemd=always: hutch has no systemd mode yet"),
+        let systemd = match self.systemd.as_str() {
+            "true" => SystemdMode::True,
+            "false" => SystemdMode::False,
+            "always" => SystemdMode::Always,
             _ => anyhow::bail!(
                 "invalid config provided: --systemd values must be one of \"true, false, always\": invalid configuration"
             ),
-        }
+        };
         // Podman's order: the proxy variables, the host's environment, the
         // files, then -e.
         let mut env: Vec<String> = Vec::new();
@@ -447,6 +438,8 @@ impl CreateFlags {
             health_on_failure,
             sdnotify,
             notify_socket,
+            preserve_fds: self.preserve_fds,
+            systemd,
             ..ContainerSpec::default()
         })
     }
@@ -666,8 +659,16 @@ mod tests {
         assert!(err(&["-v", "/a:/x", "-v", "/b:/x/"]).contains("duplicate mount destination"));
         assert!(err(&["--network", "a,host"]).contains("only user networks"));
         assert!(err(&["--systemd", "bogus"]).contains("true, false, always"));
-        assert!(err(&["--preserve-fds", "2"]).contains("not supported by hutch yet"));
-        assert!(spec_of(&["--preserve-fds", "0"]).is_ok());
+        assert_eq!(
+            spec_of(&["--preserve-fds", "2"])
+                .map(|s| s.preserve_fds)
+                .ok(),
+            Some(2)
+        );
+        assert_eq!(
+            spec_of(&["--systemd", "always"]).map(|s| s.systemd).ok(),
+            Some(SystemdMode::Always)
+        );
     }
 
     #[test]

@@ -27,38 +27,35 @@ pub struct HealthFlags {
     /// Disable healthchecks on container
     #[arg(long)]
     pub no_healthcheck: bool,
-    /// Control sd-notify behavior (conmon, ignore; container and healthy are not supported yet)
+    /// Control sd-notify behavior (container, conmon, healthy, ignore)
     #[arg(long, value_name = "MODE")]
     pub sdnotify: Option<String>,
 }
 
 impl HealthFlags {
-    /// `--sdnotify` and, for `conmon`, the caller's `NOTIFY_SOCKET`.
+    /// `--sdnotify` and the caller's `NOTIFY_SOCKET` (kept for every mode
+    /// but `ignore`). Without the flag, Podman's default: `container`.
     pub fn notify(
         &self,
         notify_socket: Option<&str>,
     ) -> anyhow::Result<(SdNotify, Option<String>)> {
-        // Podman's default, `container`, hands the socket to the container;
-        // hutch cannot yet, and leaves the socket alone (no flag given) or
-        // refuses (`--sdnotify=container` asked for it).
-        let Some(asked) = self.sdnotify.as_deref() else {
-            return Ok((SdNotify::Container, None));
-        };
-        let mode = match asked {
-            "conmon" => SdNotify::Conmon,
-            "ignore" => SdNotify::Ignore,
-            // Without a NOTIFY_SOCKET there is nobody to tell: Podman's
-            // default is then a no-op, and so is hutch's.
-            "container" if notify_socket.is_none() => SdNotify::Container,
-            "container" | "healthy" => anyhow::bail!(
-                "--sdnotify={asked}: not supported by hutch yet (use --sdnotify=conmon)"
-            ),
-            other => anyhow::bail!(
+        let mode = match self.sdnotify.as_deref() {
+            None | Some("container") => SdNotify::Container,
+            Some("conmon") => SdNotify::Conmon,
+            Some("healthy") => SdNotify::Healthy,
+            Some("ignore") => SdNotify::Ignore,
+            Some(other) => anyhow::bail!(
                 "invalid argument \"{other}\" for \"--sdnotify\" flag: must be one of container, conmon, healthy, or ignore"
             ),
         };
+        if mode == SdNotify::Healthy && self.no_healthcheck {
+            anyhow::bail!("--sdnotify=healthy needs a health check (--no-healthcheck given)");
+        }
+        // systemd's sd_notify(3) takes a path or an abstract name (`@`);
+        // anything else is nobody's socket.
         let socket = notify_socket
-            .filter(|_| mode == SdNotify::Conmon)
+            .filter(|s| s.starts_with('/') || s.starts_with('@'))
+            .filter(|_| mode != SdNotify::Ignore)
             .map(String::from);
         Ok((mode, socket))
     }

@@ -150,6 +150,7 @@ pub fn start(ctx: &Context, args: &StartArgs) -> anyhow::Result<ExitCode> {
         names = ids;
     }
     let opts = StartOptions {
+        passed: super::passed::take()?.map(std::sync::Arc::new),
         select: selection(&names, args.all, args.latest),
         attach: args.attach.then(|| AttachOptions {
             stdin: args.interactive,

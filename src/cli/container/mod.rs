@@ -18,6 +18,7 @@ mod lifecycle;
 mod logs;
 mod mount;
 mod net_flags;
+pub mod passed;
 mod pause;
 mod pick;
 mod port;

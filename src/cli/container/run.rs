@@ -70,6 +70,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(a) = &attach {
         a.validate()?;
     }
+    // `--preserve-fds` naming a descriptor not passed fails before
+    // anything is made, as in Podman.
+    let passed = super::passed::take()?.map(std::sync::Arc::new);
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
     let created = super::lifecycle::create_container(ctx, &store, &state, &args.flags, &spec)?;
@@ -78,13 +81,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let Some(attach) = attach else {
         // The runtime's refusal keeps its code (126, 127), as Podman's.
-        start::start_with_dependencies(ctx, &store, &state, &created.id)?;
+        start::start_with_dependencies(ctx, &store, &state, &created.id, passed.as_deref())?;
         println!("{}", created.id);
         return Ok(ExitCode::SUCCESS);
     };
     let opts = StartOptions {
         select: Selection::names(std::slice::from_ref(&created.id)),
         attach: Some(attach),
+        passed,
     };
     let code = match start::start(ctx, &store, &state, &opts)? {
         Started::Attached(Some(session)) => super::attach::console(session)?,

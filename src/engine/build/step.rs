@@ -105,6 +105,7 @@ impl<'a> StepContainer<'a> {
     pub fn run(&self, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
         let opts = StartOptions {
             select: Selection::names(std::slice::from_ref(&self.c.id)),
+            passed: None,
             attach: Some(AttachOptions {
                 stdin: false,
                 stdout: true,

@@ -187,7 +187,7 @@ fn record_exit(state: &State, id: &str, code: i32, paths: &Paths, opts: CleanupO
 /// stopped the container or the policy says no more.
 fn restart(ctx: &Context, store: &Store, state: &State, id: &str, code: i32, paths: &Paths) {
     let Ok(row) = state.container(id) else { return };
-    let policy = super::launch::fields_of(&row, paths).restart;
+    let policy = super::launch::fields_of(ctx, &row, paths).restart;
     if lifecycle::stopped_by_user(paths) || !policy.should_restart(code, row.restart_count) {
         return;
     }

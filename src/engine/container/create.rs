@@ -404,6 +404,16 @@ fn make(
         }
     };
     let c = &cfg["config"];
+    // `--sdnotify=healthy` waits for a check that the monitor runs.
+    if req.sdnotify == crate::spec::SdNotify::Healthy
+        && super::health::effective(req.health_check.as_ref(), c)
+            .is_none_or(|h| !h.enabled() || h.interval_ns() == 0)
+    {
+        return Err(Error::bad_input(
+            "--sdnotify=healthy needs a health check with an interval (--health-cmd, or the image's HEALTHCHECK)",
+        )
+        .into());
+    }
     let entrypoint = match &req.entrypoint {
         Some(e) => e.clone(),
         None => strings(&c["Entrypoint"]),
@@ -414,6 +424,7 @@ fn make(
         req.command.clone()
     };
     let command: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
+    let systemd = req.systemd.applies(&command);
     if command.is_empty() {
         bail!(
             "no command specified for {}: the image has no CMD or ENTRYPOINT; give one",
@@ -738,6 +749,17 @@ fn make(
     let mut etc_files = etc_files;
     (etc_files.passwd, etc_files.group) =
         etc::write_accounts(&paths.userdata, added.passwd.clone(), added.group.clone())?;
+    // Systemd mode stops the container with systemd's SIGRTMIN+3 unless a
+    // stop signal was given or the image has one (Podman's order).
+    let stop_signal = req
+        .stop_signal
+        .or_else(|| {
+            c["StopSignal"]
+                .as_str()
+                .and_then(|s| parse::restart::signal(s).ok())
+        })
+        .or_else(|| systemd.then(|| libc::SIGRTMIN() + 3));
+    let notify = super::notify::in_container(ctx, &id, req);
     let mut container = ContainerConfig {
         id: id.clone(),
         name: req.name.clone().unwrap_or_default(),
@@ -761,10 +783,7 @@ fn make(
         devices,
         mounts: mount_reqs,
         labels,
-        stop_signal: req
-            .stop_signal
-            .map(parse::restart::signal_name)
-            .or_else(|| c["StopSignal"].as_str().map(String::from)),
+        stop_signal: stop_signal.map(parse::restart::signal_name),
         rootless: ctx.rootless(),
         userns,
         pid: pid_ns,
@@ -785,6 +804,10 @@ fn make(
             .cloned()
             .chain(cdi.additional_gids.iter().map(u32::to_string))
             .collect(),
+        systemd: systemd.then(|| spec::SystemdSetup {
+            cgroup_v1_systemd: host::cgroup_v1_systemd(),
+        }),
+        notify_dir: notify,
         ..generator_input(req)
     };
     super::network::apply(
@@ -823,6 +846,10 @@ fn make(
     let mut stored = req.clone();
     stored.health_check = super::health::effective(req.health_check.as_ref(), c);
     stored.auto_userns = auto_maps;
+    stored.systemd_active = systemd;
+    if systemd {
+        stored.stop_signal = stop_signal;
+    }
     stored.dependencies = dependencies;
     let row = state.create_container(&NewContainer {
         id: id.clone(),

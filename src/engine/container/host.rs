@@ -223,6 +223,18 @@ pub fn defaults(ctx: &Context, privileged: bool) -> anyhow::Result<Defaults> {
     })
 }
 
+/// Whether the host has systemd's named cgroup v1 hierarchy mounted (a
+/// hybrid or v1 host), which systemd mode binds into the container.
+pub fn cgroup_v1_systemd() -> bool {
+    /// CGROUP_SUPER_MAGIC: a v1 hierarchy (v2's is another magic).
+    const CGROUP_V1: i64 = 0x0027_e0eb;
+    #[allow(
+        clippy::unnecessary_cast,
+        reason = "f_type's width differs between architectures"
+    )]
+    rustix::fs::statfs("/sys/fs/cgroup/systemd").is_ok_and(|st| st.f_type as i64 == CGROUP_V1)
+}
+
 /// The `U` option: the source of each such mount is chowned, recursively,
 /// to the container process's uid and gid as the host sees them through
 /// the container's id maps.

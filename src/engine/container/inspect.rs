@@ -206,6 +206,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "HealthcheckOnFailureAction": req.health_on_failure.name(),
         "CreateCommand": if req.create_command.is_empty() { Value::Null } else { json!(req.create_command) },
         "Umask": "0022",
+        "SystemdMode": req.systemd_active,
     });
     let mut config_view = config_view;
     if config_view["Healthcheck"].is_null()

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use hutch_monitor::launch::{
-    ForwardLaunch, HealthLaunch, HelperLaunch, Launch, LogTarget, RuntimeCommands,
+    ForwardLaunch, HealthLaunch, HelperLaunch, Launch, LogTarget, Notify, RuntimeCommands,
 };
 
 use super::Paths;
@@ -28,11 +28,14 @@ pub struct MonitorFields {
     pub timeout: Option<u64>,
     /// The health check's interval, when it has a timer.
     pub health_interval_ns: Option<u64>,
-    /// `--sdnotify=conmon`: the socket the monitor tells.
+    /// `--sdnotify` (all but `ignore`): the socket the monitor tells, and
+    /// what.
     pub notify_socket: Option<String>,
+    pub notify: Notify,
 }
 
-pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
+pub fn fields_of(ctx: &Context, c: &Container, paths: &Paths) -> MonitorFields {
+    use crate::spec::SdNotify;
     let spec = &c.spec;
     MonitorFields {
         tty: spec.tty,
@@ -47,7 +50,14 @@ pub fn fields_of(c: &Container, paths: &Paths) -> MonitorFields {
         notify_socket: spec
             .notify_socket
             .clone()
-            .filter(|_| spec.sdnotify == crate::spec::SdNotify::Conmon),
+            .filter(|_| spec.sdnotify != SdNotify::Ignore),
+        notify: match spec.sdnotify {
+            SdNotify::Conmon | SdNotify::Ignore => Notify::Conmon,
+            SdNotify::Healthy => Notify::Healthy,
+            SdNotify::Container => Notify::Container {
+                socket: super::notify::dir(ctx, &c.id).join(super::notify::SOCKET_NAME),
+            },
+        },
     }
 }
 
@@ -59,6 +69,9 @@ pub struct Prepared {
     pub forward: Option<ForwardLaunch>,
     pub cgroup: bool,
     pub cgroup_return: Option<PathBuf>,
+    /// Descriptors the spawner places for the container (from 4 in the
+    /// monitor; 3.. in the container).
+    pub pass_fds: u32,
     /// `container restore`: the runtime's `restore --detach` instead of
     /// `create`/`start`.
     pub restore: Option<super::monitor::RestoreFlags>,
@@ -88,7 +101,7 @@ pub fn build(
     // in one runtime process instead of two.
     let single = prep.helper.is_none() && !prep.cgroup;
     let pid_file = paths.pid_file();
-    let (create, start) = if let Some(r) = prep.restore {
+    let (mut create, start) = if let Some(r) = prep.restore {
         // One runtime process makes and runs the restored container, as
         // `run --detach` does; the monitor needs no other step.
         let image = super::checkpoint::image_dir(paths);
@@ -113,6 +126,12 @@ pub fn build(
             Some(texts(runtime.start_args(id))?),
         )
     };
+    if prep.pass_fds > 0 {
+        // Before the container id, which ends the arguments.
+        let id_arg = create.pop();
+        create.extend(["--preserve-fds".into(), prep.pass_fds.to_string().into()]);
+        create.extend(id_arg);
+    }
     // hutch with this command's global flags: the cleanup and the health
     // check run against the same store.
     let hutch = hutch_command(ctx)?;
@@ -155,6 +174,8 @@ pub fn build(
         timeout: fields.timeout,
         health,
         notify_socket: fields.notify_socket.clone(),
+        notify: fields.notify.clone(),
+        pass_fds: prep.pass_fds,
     })
 }
 
@@ -206,6 +227,7 @@ mod tests {
             forward: None,
             cgroup,
             cgroup_return: None,
+            pass_fds: 0,
             restore: None,
         }
     }
@@ -224,6 +246,7 @@ mod tests {
             timeout: None,
             health_interval_ns: Some(1_000_000_000),
             notify_socket: None,
+            notify: Notify::Conmon,
         };
         let l = build(&ctx, id, &paths, &fields, &runtime(), prep(false, true)).expect("built");
         assert!(l.runtime.start.is_none(), "run --detach does both");
@@ -263,6 +286,17 @@ mod tests {
         );
         assert!(l.wait_go && l.helper_after_go);
         assert!(!l.cleanup.iter().any(|a| a == "--rm"));
+
+        // Descriptors for the container: the runtime's `create` is told,
+        // before the container id that ends its arguments.
+        let mut with_fds = prep(false, false);
+        with_fds.pass_fds = 2;
+        let l = build(&ctx, id, &paths, &fields, &runtime(), with_fds).expect("built");
+        assert_eq!(
+            l.runtime.create[l.runtime.create.len() - 3..],
+            ["--preserve-fds", "2", id]
+        );
+        assert_eq!(l.pass_fds, 2);
 
         // A restore: one `restore --detach` from the userdata's images,
         // whatever else the start needs.

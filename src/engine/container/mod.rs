@@ -2,6 +2,7 @@
 //! file per operation; the request types are plain data.
 
 mod accounts;
+pub mod activation;
 pub mod attach;
 pub mod cdi;
 pub mod changes;
@@ -29,6 +30,7 @@ pub mod list;
 pub mod logs;
 pub mod monitor;
 pub mod network;
+pub mod notify;
 pub mod oci_config;
 pub mod path_stat;
 pub mod pause;

@@ -11,7 +11,7 @@
 //! by the cleanup the monitor runs (`hutch __cleanup`, see `cleanup.rs`).
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -48,7 +48,7 @@ pub enum Spawned {
 
 /// How one start goes.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Start {
+pub struct Start<'a> {
     /// The monitor waits for the first attach client before it starts the
     /// container (`run` and `start -a` in the foreground).
     pub wait_for_attach: bool,
@@ -57,6 +57,9 @@ pub struct Start {
     /// A restart-policy restart, from the previous run's cleanup: counted,
     /// and the monitor stays in the cgroup it inherits from that run.
     pub restarting: bool,
+    /// Descriptors (and socket activation) the caller hands to the
+    /// container for this start.
+    pub passed: Option<&'a super::activation::PassedFds>,
     /// `container restore`: the monitor runs the runtime's `restore
     /// --detach` from the checkpoint in the userdata instead of creating
     /// the container afresh (conmon's `--restore`), then relays and reaps
@@ -91,6 +94,7 @@ pub fn spawn(
             wait_for_attach,
             remove,
             restarting: false,
+            passed: None,
             restore: None,
         },
     )
@@ -118,14 +122,14 @@ pub fn spawn_with(
     store: &Store,
     state: &State,
     id: &str,
-    start: Start,
+    start: Start<'_>,
 ) -> anyhow::Result<Spawned> {
     let exe = monitor_binary()?;
     let row = state.container(id)?;
     // A pod's container joins the infra's namespaces: the infra runs first.
     super::pod_join::before_start(ctx, store, state, &row)?;
     let paths = Paths::new(ctx, store.root(), id);
-    let fields = launch::fields_of(&row, &paths);
+    let fields = launch::fields_of(ctx, &row, &paths);
     let cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_some();
     let (runtime, _) = super::oci_runtime(ctx, Some(&row.runtime), !cgroup)?;
     // A stale exit file would read as this run's exit (lifecycle::recover).
@@ -146,6 +150,12 @@ pub fn spawn_with(
         Ok(n) => n,
         Err(e) => return Ok(not_started(ctx, store, state, id, start, e)),
     };
+    let passed = start.passed;
+    if let Err(e) = super::activation::apply_env(&paths, passed.and_then(|p| p.activation.as_ref()))
+    {
+        return Ok(not_started(ctx, store, state, id, start, e));
+    }
+    let pass_fds = passed.map_or(0, |p| p.fds.len() as u32);
     let prep = Prepared {
         wait_for_attach: start.wait_for_attach,
         remove: start.remove,
@@ -153,6 +163,7 @@ pub fn spawn_with(
         forward,
         cgroup,
         cgroup_return: crate::cgroups::container::return_dir(&paths.userdata),
+        pass_fds,
         restore: start.restore,
     };
     // A restart's monitor inherits the cgroup of the run before.
@@ -175,6 +186,23 @@ pub fn spawn_with(
         .open(&log)
         .with_context(|| format!("opening {}", log.display()))?;
     let (mut sync, theirs) = UnixStream::pair().context("creating the monitor's socket")?;
+    // The monitor's descriptors are placed at 3 (the socket) and 4.. (the
+    // container's): copies above every target first, so that no dup2
+    // overwrites a source not yet placed (the caller's own are at 3..).
+    let above = 4 + pass_fds as i32;
+    let dup_above = |fd: std::os::fd::BorrowedFd<'_>| {
+        rustix::io::fcntl_dupfd_cloexec(fd, above).context("placing a descriptor for the monitor")
+    };
+    let placed = dup_above(theirs.as_fd())?;
+    // Only the copy stays: the spawner must not hold the monitor's end
+    // (its reads would never see the monitor's death as end of file).
+    drop(theirs);
+    let theirs = placed;
+    let extra = passed
+        .map(|p| p.fds.iter().map(|f| dup_above(f.as_fd())).collect())
+        .transpose()?
+        .unwrap_or_else(Vec::new);
+    let extra_raw: Vec<i32> = extra.iter().map(|f| f.as_raw_fd()).collect();
     let raw = theirs.as_raw_fd();
     let mut cmd = Command::new(&exe);
     // A unit's NOTIFY_SOCKET is the monitor's to use (`--sdnotify=conmon`,
@@ -193,6 +221,11 @@ pub fn spawn_with(
             if libc::dup2(raw, 3) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            for (i, fd) in extra_raw.iter().enumerate() {
+                if libc::dup2(*fd, 4 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
@@ -204,6 +237,7 @@ pub fn spawn_with(
         }
     };
     drop(theirs);
+    drop(extra);
     let pid = child.id() as i32;
     let monitor = Monitor::of(pid);
     // Always, as conmon's `conmon.pid`: the PIDFile= of a unit from

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use hutch_storage::Store;
 
+use super::activation::PassedFds;
 use super::attach::{AttachOptions, AttachSession};
 use super::lifecycle::{monitor_alive, stop_mark, wait_until};
 use super::select::{Report, Selection};
@@ -22,6 +23,9 @@ pub struct StartOptions {
     pub select: Selection,
     /// Attach to the (single) container: `start -a`.
     pub attach: Option<AttachOptions>,
+    /// Descriptors the caller hands to the containers it starts (each
+    /// gets them), with socket activation.
+    pub passed: Option<std::sync::Arc<PassedFds>>,
 }
 
 impl StartOptions {
@@ -61,7 +65,9 @@ pub fn start(ctx: &Context, store: &Store, state: &State, opts: &StartOptions) -
         let id = c.as_ref().map(|c| c.id.clone()).unwrap_or_default();
         let result = c.and_then(|c| {
             start_dependencies(ctx, store, state, &c, 0)
-                .and_then(|()| start_detached(ctx, store, state, &c.id))
+                .and_then(|()| {
+                    start_detached_with(ctx, store, state, &c.id, opts.passed.as_deref())
+                })
                 .map_err(|e| e.context(format!("unable to start container {}", c.id)))
         });
         reports.push(Report::of(input, id, result));
@@ -102,6 +108,7 @@ fn start_attached(
     let start = monitor::Start {
         wait_for_attach: true,
         remove: c.spec.remove,
+        passed: opts.passed.as_deref(),
         ..monitor::Start::default()
     };
     // As `start_detached`: one spawner at a time (it may delete the
@@ -167,16 +174,28 @@ pub fn start_with_dependencies(
     store: &Store,
     state: &State,
     id: &str,
+    passed: Option<&PassedFds>,
 ) -> Result<()> {
     let c = state.container(id)?;
     start_dependencies(ctx, store, state, &c, 0)?;
-    start_detached(ctx, store, state, id)
+    start_detached_with(ctx, store, state, id, passed)
 }
 
 /// Starts a created or exited container in the background; returns once
 /// it runs. A running container is left as it is (Podman's `start` is
 /// idempotent).
 pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> Result<()> {
+    start_detached_with(ctx, store, state, id, None)
+}
+
+/// [`start_detached`] with descriptors for the container.
+pub fn start_detached_with(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    id: &str,
+    passed: Option<&PassedFds>,
+) -> Result<()> {
     let _lock = state.lock_container(id)?;
     let mut c = state.container(id)?;
     if matches!(c.state, ContainerState::Stopped) || monitor_alive(&c) {
@@ -203,6 +222,7 @@ pub fn start_detached(ctx: &Context, store: &Store, state: &State, id: &str) -> 
     let _ = std::fs::remove_file(stop_mark(&paths));
     let start = monitor::Start {
         remove: c.spec.remove,
+        passed,
         ..monitor::Start::default()
     };
     match monitor::spawn_with(ctx, store, state, id, start)? {
@@ -221,16 +241,19 @@ mod tests {
             |n: &[&str]| Selection::names(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         let two = StartOptions {
             select: names(&["a", "b"]),
+            passed: None,
             attach: Some(AttachOptions::default()),
         };
         assert!(two.validate().is_err());
         let one = StartOptions {
             select: names(&["a"]),
+            passed: None,
             attach: Some(AttachOptions::default()),
         };
         assert!(one.validate().is_ok());
         let detached = StartOptions {
             select: names(&["a", "b"]),
+            passed: None,
             attach: None,
         };
         assert!(detached.validate().is_ok());

@@ -311,6 +311,9 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         dependencies: old.dependencies,
         auto_userns: old.auto_userns,
         pod: None,
+        preserve_fds: 0,
+        systemd: Default::default(),
+        systemd_active: false,
     }
 }
 

@@ -16,8 +16,13 @@ pub struct HealthTimer {
 }
 
 impl HealthTimer {
-    /// Starts the thread; `warn` reports a check that could not be run.
-    pub fn start(h: &HealthLaunch, warn: fn(&str)) -> HealthTimer {
+    /// Starts the thread; `warn` reports a check that could not be run,
+    /// `on_pass` runs once, after the first check that passed (exit 0).
+    pub fn start(
+        h: &HealthLaunch,
+        warn: fn(&str),
+        mut on_pass: Option<Box<dyn FnOnce() + Send>>,
+    ) -> HealthTimer {
         let (tx, rx) = mpsc::channel::<()>();
         let interval = Duration::from_nanos(h.interval_ns.max(1));
         let command = h.command.clone();
@@ -37,8 +42,14 @@ impl HealthTimer {
                         .stdin(Stdio::null())
                         .stdout(Stdio::null())
                         .status();
-                    if let Err(e) = status {
-                        warn(&format!("running the health check {exe}: {e}"));
+                    match status {
+                        Ok(s) if s.success() => {
+                            if let Some(f) = on_pass.take() {
+                                f();
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => warn(&format!("running the health check {exe}: {e}")),
                     }
                 }
             });
@@ -58,9 +69,14 @@ impl HealthTimer {
 /// `sd_notify(3)`: `MAINPID` and `READY=1` to `socket` (a path, or `@` and
 /// an abstract name), as conmon does for `--sdnotify=conmon`.
 pub fn notify_ready(socket: &str, main_pid: u32) -> std::io::Result<()> {
+    notify(socket, &format!("MAINPID={main_pid}\nREADY=1\n"))
+}
+
+/// One `sd_notify(3)` message to `socket` (a path, or `@` and an abstract
+/// name).
+pub fn notify(socket: &str, msg: &str) -> std::io::Result<()> {
     use std::os::unix::net::{SocketAddr, UnixDatagram};
     let sock = UnixDatagram::unbound()?;
-    let msg = format!("MAINPID={main_pid}\nREADY=1\n");
     match socket.strip_prefix('@') {
         Some(name) => {
             use std::os::linux::net::SocketAddrExt as _;
@@ -101,7 +117,11 @@ mod tests {
                 format!("echo x >> {}", marks.display()),
             ],
         };
-        let mut t = HealthTimer::start(&h, |m| panic!("{m}"));
+        let (passed_tx, passed_rx) = mpsc::channel();
+        let on_pass: Box<dyn FnOnce() + Send> = Box::new(move || {
+            let _ = passed_tx.send(());
+        });
+        let mut t = HealthTimer::start(&h, |m| panic!("{m}"), Some(on_pass));
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let count = || {
             std::fs::read_to_string(&marks)
@@ -112,6 +132,10 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "no checks ran");
             std::thread::sleep(Duration::from_millis(5));
         }
+        assert!(
+            passed_rx.try_recv().is_ok(),
+            "the first passing check was reported"
+        );
         t.stop();
         // At most the check that was running when stopped ends after.
         std::thread::sleep(Duration::from_millis(200));

@@ -68,6 +68,30 @@ pub struct Launch {
     /// the container runs, as conmon does.
     #[serde(default)]
     pub notify_socket: Option<String>,
+    /// What `notify_socket` is told besides `STOPPING=1` at the exit.
+    #[serde(default)]
+    pub notify: Notify,
+    /// `--preserve-fds` or socket activation: the spawner placed this many
+    /// descriptors at 4.. (after the sync socket); the runtime's `create`
+    /// gets them at 3.. (its arguments carry `--preserve-fds N`).
+    #[serde(default)]
+    pub pass_fds: u32,
+}
+
+/// `--sdnotify`'s mode, for a launch with a `notify_socket`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    /// `MAINPID` (the monitor) and `READY=1` once the container runs.
+    #[default]
+    Conmon,
+    /// The container's own messages, from the socket the monitor binds
+    /// at `socket` (bound into the container), passed on with `MAINPID`
+    /// the container's process; `MAINPID` alone once it runs.
+    Container { socket: PathBuf },
+    /// `MAINPID` (the monitor) once the container runs, `READY=1` when
+    /// the health check first passes.
+    Healthy,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,6 +27,7 @@ pub mod health;
 pub mod launch;
 pub mod logfile;
 mod monitor;
+pub mod notify;
 pub mod relay;
 pub mod terminal;
 

@@ -14,7 +14,7 @@ use hutch_rootless_net::{Helper, NetPaths, helper};
 
 use crate::forward::Forwarder;
 use crate::frame::{self, FRAME_STDERR, exit_code, start_failure_code, write_frame};
-use crate::launch::Launch;
+use crate::launch::{Launch, Notify};
 use crate::logfile::{LogWriter, Stream};
 use crate::relay::Relay;
 
@@ -153,6 +153,9 @@ impl Network {
 /// failure that kept it from running).
 pub fn run(l: &Launch) -> i32 {
     let mut sync = Sync::from_fd3();
+    // First, before any program is started: the descriptors for the
+    // container reach the runtime's `create` and nothing else.
+    let passed = take_passed(l.pass_fds);
     // The container's init becomes this process's child once the runtime's
     // `create` exits, so it can be waited for and its pidfd signalled.
     // SAFETY: prctl on this process.
@@ -216,6 +219,10 @@ pub fn run(l: &Launch) -> i32 {
             }
         }
     }
+    let passed = match passed {
+        Ok(p) => p,
+        Err(msg) => return fail(l, &mut sync, &mut net, 125, &msg, &[]),
+    };
     let listener = match bind_attach(&l.attach_socket) {
         Ok(s) => s,
         Err(e) => {
@@ -223,10 +230,33 @@ pub fn run(l: &Launch) -> i32 {
             return fail(l, &mut sync, &mut net, 125, &msg, &[]);
         }
     };
-    match run_container(l, &mut sync, &mut net, listener) {
+    match run_container(l, &mut sync, &mut net, listener, passed) {
         Ok(code) => code,
         Err(msg) => fail(l, &mut sync, &mut net, 125, &msg, &["--created"]),
     }
+}
+
+/// The spawner's descriptors 4..4+`n` for the container, made
+/// close-on-exec here (the runtime's `create` gets them at 3.. through
+/// dup2, which clears the flag).
+fn take_passed(n: u32) -> Result<Vec<OwnedFd>, String> {
+    let mut out = Vec::new();
+    for i in 0..n as i32 {
+        let fd = 4 + i;
+        // SAFETY: fcntl on a descriptor number; F_GETFD fails on a closed one.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 {
+            return Err(format!(
+                "file descriptor {} for the container was not passed to the monitor",
+                fd - 1
+            ));
+        }
+        // SAFETY: the open descriptor the spawner placed for this process.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) };
+        // SAFETY: placed by the spawner for this process alone.
+        out.push(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
+    Ok(out)
 }
 
 fn bind_attach(path: &Path) -> std::io::Result<UnixListener> {
@@ -297,6 +327,7 @@ fn run_container(
     sync: &mut Sync,
     net: &mut Network,
     listener: UnixListener,
+    passed: Vec<OwnedFd>,
 ) -> Result<i32, String> {
     // The foreground `run` connects before the container exists, so it
     // sees all of its output; if that client died first, the container
@@ -358,6 +389,19 @@ fn run_container(
     } else {
         (Stdio::null(), None)
     };
+    // `--sdnotify=container`: bound before the runtime runs, so that the
+    // container's first message finds it (and waits in its queue).
+    let mut notify_proxy = match (&l.notify, &l.notify_socket) {
+        (Notify::Container { socket }, Some(_)) => {
+            Some(crate::notify::bind(socket).map_err(|e| {
+                format!(
+                    "binding the container's notify socket {}: {e}",
+                    socket.display()
+                )
+            })?)
+        }
+        _ => None,
+    };
     let mut create = Command::new(&l.runtime.path);
     create
         .args(&l.runtime.create)
@@ -365,7 +409,25 @@ fn run_container(
         .stdout(Stdio::from(out_w))
         .stderr(Stdio::from(err_w));
     die_with_monitor(&mut create);
+    if !passed.is_empty() {
+        let n = passed.len() as i32;
+        // SAFETY: only dup2 between fork and exec. The descriptors sit at
+        // 4..4+n; moved down one by one in ascending order, each source is
+        // read before it is overwritten.
+        unsafe {
+            create.pre_exec(move || {
+                for i in 0..n {
+                    if libc::dup2(4 + i, 3 + i) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
     let created = create.output();
+    // The container has its copies now (or never will).
+    drop(passed);
     // The command keeps its copies of the pipes' write ends: dropped now,
     // so that the output pipes end (EOF) when the container's processes
     // do, instead of the relay waiting out its grace period every time.
@@ -498,14 +560,42 @@ fn run_container(
         });
     // Checks run only for a start someone recorded (a health check of a
     // container the database does not know as running fails anyway).
-    if recorded
-        && let Some(socket) = &l.notify_socket
-        && let Err(e) = crate::health::notify_ready(socket, std::process::id())
-    {
-        warn(l, &format!("--sdnotify=conmon: telling {socket}: {e}"));
+    let notify_to = l.notify_socket.as_ref().filter(|_| recorded);
+    if let Some(socket) = notify_to {
+        let monitor = std::process::id();
+        let (mode, sent) = match &l.notify {
+            Notify::Conmon => ("conmon", crate::health::notify_ready(socket, monitor)),
+            // The main process is told at once: `run -d` exits before the
+            // container may say it is ready.
+            Notify::Container { .. } => (
+                "container",
+                crate::health::notify(socket, &format!("MAINPID={pid}\n")),
+            ),
+            Notify::Healthy => (
+                "healthy",
+                crate::health::notify(socket, &format!("MAINPID={monitor}\n")),
+            ),
+        };
+        if let Err(e) = sent {
+            warn(l, &format!("--sdnotify={mode}: telling {socket}: {e}"));
+        }
+        if let Some(proxy) = notify_proxy.take() {
+            crate::notify::start_proxy(proxy, socket.clone(), pid, health_warn);
+        }
     }
+    let on_pass: Option<Box<dyn FnOnce() + Send>> = match (&l.notify, notify_to) {
+        (Notify::Healthy, Some(socket)) => {
+            let socket = socket.clone();
+            Some(Box::new(move || {
+                if let Err(e) = crate::health::notify(&socket, "READY=1\n") {
+                    health_warn(&format!("--sdnotify=healthy: telling {socket}: {e}"));
+                }
+            }))
+        }
+        _ => None,
+    };
     let mut health = match &l.health {
-        Some(h) if recorded => Some(crate::health::HealthTimer::start(h, health_warn)),
+        Some(h) if recorded => Some(crate::health::HealthTimer::start(h, health_warn, on_pass)),
         _ => None,
     };
     match watched {
@@ -527,6 +617,15 @@ fn run_container(
     // SAFETY: waitpid on our (re-parented) child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
     let code = exit_code(status);
+    if let Some(socket) = notify_to
+        && let Err(e) = crate::health::notify(socket, "STOPPING=1\n")
+    {
+        warn(l, &format!("--sdnotify: telling {socket}: {e}"));
+    }
+    drop(notify_proxy);
+    if let Notify::Container { socket } = &l.notify {
+        let _ = std::fs::remove_file(socket);
+    }
     // The helper's exit is slow (its tap device goes): started now, it
     // overlaps the exit record.
     if let Some(h) = &mut net.helper {

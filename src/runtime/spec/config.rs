@@ -90,6 +90,22 @@ pub struct ContainerConfig {
     pub shm_size: Option<u64>,
     /// containers.conf `umask`; Podman's default is 0022.
     pub umask: Option<u32>,
+    /// `--systemd`: systemd mode applies (see [`SystemdSetup`]).
+    pub systemd: Option<SystemdSetup>,
+    /// `--sdnotify=container`: the host directory of the container's
+    /// notify socket, bound at `/run/notify` (its monitor binds
+    /// `notify.sock` there and passes the messages on).
+    pub notify_dir: Option<PathBuf>,
+}
+
+/// What a container running systemd as its init gets, and the host fact
+/// it depends on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SystemdSetup {
+    /// A cgroup v1 host with systemd's named hierarchy mounted at
+    /// /sys/fs/cgroup/systemd: bound read-write into the container.
+    pub cgroup_v1_systemd: bool,
 }
 
 impl Default for ContainerConfig {
@@ -138,6 +154,8 @@ impl Default for ContainerConfig {
             resources: Default::default(),
             shm_size: None,
             umask: None,
+            systemd: None,
+            notify_dir: None,
         }
     }
 }

@@ -28,7 +28,7 @@ pub mod userns;
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
     Linux, LinuxCapabilities, LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespace,
@@ -37,7 +37,7 @@ use oci_spec::runtime::{
 
 pub use config::{
     CgroupsMode, ContainerConfig, DeviceKind, DeviceNode, DeviceRequest, EtcFiles, HostDevice,
-    IdMap, MountRequest, NamespaceMode, SourceFlags, UsernsMode,
+    IdMap, MountRequest, NamespaceMode, SourceFlags, SystemdSetup, UsernsMode,
 };
 pub use security::{SeccompChoice, SecurityOpts};
 
@@ -452,6 +452,25 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
         all_mounts.push(mounts::init_binary(init));
         args.splice(0..0, [mounts::INIT_PATH.to_string(), "--".to_string()]);
     }
+    if let Some(sd) = &cfg.systemd {
+        systemd_mounts(
+            &mut all_mounts,
+            &user_dests,
+            sd,
+            defaults.cgroup_v2,
+            cgroupns == NamespaceMode::Private,
+        );
+    }
+    if let Some(dir) = &cfg.notify_dir
+        && !user_dests.iter().any(|d| d == NOTIFY_DIR)
+    {
+        all_mounts.push(mounts::mount(
+            Path::new(NOTIFY_DIR),
+            "bind",
+            Some(dir),
+            &["bind", "rprivate"],
+        ));
+    }
     all_mounts.extend(user_mounts);
 
     // --- devices ---
@@ -493,6 +512,13 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     if !can_mount_sys && !cfg.privileged && rootless {
         // The host's /sys is bound in: hide its kernel tunables.
         masked.push("/sys/kernel".to_string());
+    }
+    if cfg
+        .systemd
+        .as_ref()
+        .is_some_and(|sd| sd.cgroup_v1_systemd && !defaults.cgroup_v2)
+    {
+        masked.push("/sys/fs/cgroup/systemd/release_agent".to_string());
     }
 
     // --- seccomp ---
@@ -553,6 +579,9 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     // kept so that scripts checking for "podman" keep working.
     env_set(&mut env, "container", "podman", true);
     env_set(&mut env, "HOME", &resolved.home, true);
+    if cfg.notify_dir.is_some() {
+        env_set(&mut env, "NOTIFY_SOCKET", NOTIFY_SOCKET, true);
+    }
     if let Some(h) = &hostname {
         env_set(&mut env, "HOSTNAME", h, true);
     }
@@ -654,6 +683,66 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     spec.set_annotations(Some(annotations));
     spec.set_linux(Some(linux));
     Ok(spec)
+}
+
+/// Where `--sdnotify=container` binds the container's notify directory,
+/// and the socket in it (Podman's paths).
+pub const NOTIFY_DIR: &str = "/run/notify";
+pub const NOTIFY_SOCKET: &str = "/run/notify/notify.sock";
+
+/// Systemd mode's mounts (Podman's `setupSystemd`), each unless the user
+/// mounted something at its place: tmpfs on /run, /run/lock, /tmp and
+/// /var/log/journal; the cgroup file system writable (cgroup v2: its own
+/// in a private cgroup namespace, else the host's bound; v1: systemd's
+/// named hierarchy bound, when the host has it).
+fn systemd_mounts(
+    all: &mut Vec<Mount>,
+    user_dests: &[String],
+    sd: &SystemdSetup,
+    cgroup_v2: bool,
+    cgroupns_private: bool,
+) {
+    let taken = |d: &str| user_dests.iter().any(|u| u == d);
+    for dest in ["/run", "/run/lock", "/tmp", "/var/log/journal"] {
+        if taken(dest) {
+            continue;
+        }
+        all.retain(|m| mounts::destination_of(m) != dest);
+        all.push(mounts::mount(
+            Path::new(dest),
+            "tmpfs",
+            Some(Path::new("tmpfs")),
+            &["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"],
+        ));
+    }
+    if taken("/sys/fs/cgroup") {
+        return;
+    }
+    if cgroup_v2 {
+        all.retain(|m| mounts::destination_of(m) != "/sys/fs/cgroup");
+        all.push(if cgroupns_private {
+            mounts::mount(
+                Path::new("/sys/fs/cgroup"),
+                "cgroup",
+                Some(Path::new("cgroup")),
+                &["private", "rw"],
+            )
+        } else {
+            mounts::mount(
+                Path::new("/sys/fs/cgroup"),
+                "bind",
+                Some(Path::new("/sys/fs/cgroup")),
+                &["bind", "private", "rw"],
+            )
+        });
+    } else if sd.cgroup_v1_systemd && !taken("/sys/fs/cgroup/systemd") {
+        all.push(mounts::mount(
+            Path::new("/sys/fs/cgroup/systemd"),
+            "bind",
+            Some(Path::new("/sys/fs/cgroup/systemd")),
+            &["bind", "rprivate", "nodev", "noexec", "nosuid"],
+        ));
+    }
 }
 
 /// The OCI `hooks` object from hooks by stage; None when there are none.

@@ -653,3 +653,61 @@ fn limits_reach_linux_resources_only_with_a_cgroup() {
     assert!(linux.resources().is_none());
     assert!(linux.cgroups_path().is_none());
 }
+
+#[test]
+fn systemd_mode_mounts_and_the_notify_socket() {
+    let mut cfg = rootless();
+    cfg.systemd = Some(SystemdSetup {
+        cgroup_v1_systemd: true,
+    });
+    cfg.notify_dir = Some(PathBuf::from("/run/user/1000/hutch/n/0123456789ab"));
+    cfg.mounts = vec![MountRequest::Tmpfs {
+        destination: "/tmp".to_string(),
+        options: vec!["size=1m".to_string()],
+    }];
+    // cgroup v2 with a private cgroup namespace: its own, writable.
+    let spec = spec_for(&cfg);
+    for dest in ["/run", "/run/lock", "/var/log/journal"] {
+        let m = mount_at(&spec, dest).unwrap_or_else(|| panic!("{dest}"));
+        assert_eq!(m.typ().as_deref(), Some("tmpfs"), "{dest}");
+        assert!(opts(m).contains(&"tmpcopyup".to_string()), "{dest}");
+    }
+    // The user's /tmp stays theirs.
+    let tmp = mount_at(&spec, "/tmp").expect("/tmp");
+    assert!(opts(tmp).iter().any(|o| o.starts_with("size=")));
+    let cg = mount_at(&spec, "/sys/fs/cgroup").expect("cgroup");
+    assert_eq!(cg.typ().as_deref(), Some("cgroup"));
+    assert_eq!(opts(cg), ["private", "rw"]);
+    let n = mount_at(&spec, "/run/notify").expect("notify dir");
+    assert_eq!(
+        n.source().as_deref(),
+        Some(std::path::Path::new("/run/user/1000/hutch/n/0123456789ab"))
+    );
+    assert!(env(&spec).contains(&"NOTIFY_SOCKET=/run/notify/notify.sock".to_string()));
+    // /run before /run/notify: parents mount first.
+    let dests: Vec<String> = spec
+        .mounts()
+        .as_ref()
+        .expect("mounts")
+        .iter()
+        .map(crate::runtime::spec::mounts::destination_of)
+        .collect();
+    let pos = |d: &str| dests.iter().position(|x| x == d).expect(d);
+    assert!(pos("/run") < pos("/run/notify"));
+
+    // cgroup v1: systemd's named hierarchy bound, its release_agent masked.
+    let v1 = Defaults {
+        cgroup_v2: false,
+        ..host()
+    };
+    let spec = generate(&cfg, &v1).expect("spec generates");
+    let sd = mount_at(&spec, "/sys/fs/cgroup/systemd").expect("systemd hierarchy");
+    assert_eq!(sd.typ().as_deref(), Some("bind"));
+    assert!(masked(&spec).contains(&"/sys/fs/cgroup/systemd/release_agent".to_string()));
+
+    // Without systemd mode none of it.
+    let spec = spec_for(&rootless());
+    assert!(mount_at(&spec, "/run/lock").is_none());
+    assert!(mount_at(&spec, "/run/notify").is_none());
+    assert!(!env(&spec).iter().any(|e| e.starts_with("NOTIFY_SOCKET=")));
+}
