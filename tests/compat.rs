@@ -422,3 +422,33 @@ fn save_by_id_then_load_has_no_name() {
         assert_eq!(listed.trim(), "<none>:<none>", "{who}");
     }
 }
+
+/// Options end at the image, as cobra's do for Podman: `-c` after it is
+/// the command's, not `--cpu-shares`; `--cap-add`/`--cap-drop` take comma
+/// lists.
+#[test]
+fn options_end_at_the_image_and_capabilities_take_lists() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    for run in [true, false] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        let out = call(&["create", "--name", "dash", "bb", "-c", "echo hi", "--rm"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    p.same(&["inspect", "--format", "{{.Config.Cmd}}", "dash"]);
+    p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--cap-add",
+        "SYS_TIME,NET_ADMIN",
+        "--cap-drop",
+        "chown,kill",
+        "bb",
+        "sh",
+        "-c",
+        "grep CapEff /proc/self/status",
+    ]);
+}

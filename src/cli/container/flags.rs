@@ -105,11 +105,11 @@ pub struct CreateFlags {
     /// Mount a temporary filesystem (tmpfs) into the container
     #[arg(long, value_name = "DIR[:OPTIONS]")]
     pub tmpfs: Vec<String>,
-    /// Add capabilities to the container
-    #[arg(long, value_name = "CAP")]
+    /// Add capabilities to the container (comma-separated; repeatable)
+    #[arg(long, value_name = "CAP", value_delimiter = ',')]
     pub cap_add: Vec<String>,
-    /// Drop capabilities from the container
-    #[arg(long, value_name = "CAP")]
+    /// Drop capabilities from the container (comma-separated; repeatable)
+    #[arg(long, value_name = "CAP", value_delimiter = ',')]
     pub cap_drop: Vec<String>,
     /// Give extended privileges to the container
     #[arg(long)]

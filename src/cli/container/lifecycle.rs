@@ -79,9 +79,11 @@ pub fn create_container(
 pub struct CreateArgs {
     #[command(flatten)]
     flags: CreateFlags,
-    image: String,
-    #[arg(allow_hyphen_values = true)]
-    command: Vec<String>,
+    /// IMAGE [COMMAND [ARG...]]: options end at the image, as in Podman
+    /// (cobra's interspersed=false): what follows is the command's, `-c`
+    /// and `--rm` included.
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "IMAGE [COMMAND [ARG...]]")]
+    argv: Vec<String>,
 }
 
 /// A warning of `create`, worded and prefixed as Podman prints it.
@@ -94,9 +96,11 @@ pub fn print_create_warning(w: &str) {
 }
 
 pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
-    let mut spec = args
-        .flags
-        .spec(&args.image, &args.command, &Caller::current())?;
+    let mut spec = args.flags.spec(
+        args.argv.first().map_or("", String::as_str),
+        args.argv.get(1..).unwrap_or_default(),
+        &Caller::current(),
+    )?;
     spec.create_command = std::env::args().collect();
     for w in args.flags.warnings() {
         eprintln!("Warning: {w}");

@@ -27,15 +27,27 @@ pub struct RunArgs {
     pub(crate) flags: CreateFlags,
     #[command(flatten)]
     pub(crate) attach: AttachFlags,
-    pub(crate) image: String,
-    #[arg(allow_hyphen_values = true)]
-    pub(crate) command: Vec<String>,
+    /// IMAGE [COMMAND [ARG...]]: options end at the image, as in Podman
+    /// (cobra's interspersed=false): what follows is the command's, `-c`
+    /// and `--rm` included.
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "IMAGE [COMMAND [ARG...]]")]
+    pub(crate) argv: Vec<String>,
+}
+
+impl RunArgs {
+    pub(crate) fn image(&self) -> &str {
+        self.argv.first().map_or("", String::as_str)
+    }
+
+    pub(crate) fn command(&self) -> &[String] {
+        self.argv.get(1..).unwrap_or_default()
+    }
 }
 
 pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut spec = args
         .flags
-        .spec(&args.image, &args.command, &Caller::current())?;
+        .spec(args.image(), args.command(), &Caller::current())?;
     spec.create_command = std::env::args().collect();
     for w in args.flags.warnings() {
         eprintln!("Warning: {w}");

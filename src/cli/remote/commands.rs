@@ -252,7 +252,7 @@ fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::Result<()> 
 }
 
 fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::Result<ExitCode> {
-    let mut spec = a.flags.spec(&a.image, &a.command, &Caller::current())?;
+    let mut spec = a.flags.spec(a.image(), a.command(), &Caller::current())?;
     if !a.detach && spec.interactive {
         bail!(
             "run -i through hutch's remote client is not available yet: use -d, or run it on the service's host"
