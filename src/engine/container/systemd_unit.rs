@@ -217,6 +217,43 @@ pub(crate) fn unix_date(secs: i64) -> String {
 }
 
 /// The text of the unit.
+/// The user's `--wants/--after/--requires`, then the `[Service]` keys every
+/// unit starts with (Podman writes them alike for containers and pods).
+pub(crate) fn user_dependencies_and_service_head(
+    s: &mut String,
+    opts: &SystemdOptions,
+    stop_timeout: u32,
+) {
+    if !(opts.wants.is_empty() && opts.after.is_empty() && opts.requires.is_empty()) {
+        s.push_str("\n# User-defined dependencies\n");
+    }
+    for (key, list) in [
+        ("Wants", &opts.wants),
+        ("After", &opts.after),
+        ("Requires", &opts.requires),
+    ] {
+        if !list.is_empty() {
+            s.push_str(&format!("{key}={}\n", list.join(" ")));
+        }
+    }
+    s.push_str("\n[Service]\n");
+    s.push_str("Environment=PODMAN_SYSTEMD_UNIT=%n\n");
+    for e in &opts.env {
+        s.push_str(&format!("Environment={}\n", escape_arg(e)));
+    }
+    s.push_str(&format!("Restart={}\n", opts.restart_policy));
+    if let Some(sec) = opts.restart_sec.filter(|s| *s > 0) {
+        s.push_str(&format!("RestartSec={sec}\n"));
+    }
+    if let Some(t) = opts.start_timeout.filter(|t| *t > 0) {
+        s.push_str(&format!("TimeoutStartSec={t}\n"));
+    }
+    s.push_str(&format!(
+        "TimeoutStopSec={}\n",
+        u64::from(stop_timeout) + 60
+    ));
+}
+
 pub fn render(input: &UnitInput, opts: &SystemdOptions) -> Result<Unit> {
     let ident = if opts.use_name {
         input.name.as_str()
@@ -252,34 +289,7 @@ pub fn render(input: &UnitInput, opts: &SystemdOptions) -> Result<Unit> {
     if let Some(pod) = &input.pod_unit {
         s.push_str(&format!("BindsTo={pod}.service\nAfter={pod}.service\n"));
     }
-    if !(opts.wants.is_empty() && opts.after.is_empty() && opts.requires.is_empty()) {
-        s.push_str("\n# User-defined dependencies\n");
-    }
-    for (key, list) in [
-        ("Wants", &opts.wants),
-        ("After", &opts.after),
-        ("Requires", &opts.requires),
-    ] {
-        if !list.is_empty() {
-            s.push_str(&format!("{key}={}\n", list.join(" ")));
-        }
-    }
-    s.push_str("\n[Service]\n");
-    s.push_str("Environment=PODMAN_SYSTEMD_UNIT=%n\n");
-    for e in &opts.env {
-        s.push_str(&format!("Environment={}\n", escape_arg(e)));
-    }
-    s.push_str(&format!("Restart={}\n", opts.restart_policy));
-    if let Some(sec) = opts.restart_sec.filter(|s| *s > 0) {
-        s.push_str(&format!("RestartSec={sec}\n"));
-    }
-    if let Some(t) = opts.start_timeout.filter(|t| *t > 0) {
-        s.push_str(&format!("TimeoutStartSec={t}\n"));
-    }
-    s.push_str(&format!(
-        "TimeoutStopSec={}\n",
-        u64::from(stop_timeout) + 60
-    ));
+    user_dependencies_and_service_head(&mut s, opts, stop_timeout);
     let with = |words: &[&str]| -> Vec<String> {
         let mut v = vec![exe.clone()];
         v.extend(root_flags.iter().cloned());

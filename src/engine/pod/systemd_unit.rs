@@ -15,7 +15,7 @@ use crate::engine::Result;
 use crate::engine::container::lifecycle::DEFAULT_STOP_TIMEOUT;
 use crate::engine::container::systemd_unit::{
     CONTINUATION, SystemdOptions, Unit, UnitInput, escape_arg, format_options, input_of, render,
-    unix_date,
+    unix_date, user_dependencies_and_service_head,
 };
 use crate::engine::state::State;
 
@@ -137,34 +137,7 @@ pub fn render_pod(input: &PodUnitInput, opts: &SystemdOptions) -> Result<Unit> {
     let members = input.members.iter().map(|m| format!("{m}.service"));
     let members = members.collect::<Vec<_>>().join(" ");
     s.push_str(&format!("Wants={members}\nBefore={members}\n"));
-    if !(opts.wants.is_empty() && opts.after.is_empty() && opts.requires.is_empty()) {
-        s.push_str("\n# User-defined dependencies\n");
-    }
-    for (key, list) in [
-        ("Wants", &opts.wants),
-        ("After", &opts.after),
-        ("Requires", &opts.requires),
-    ] {
-        if !list.is_empty() {
-            s.push_str(&format!("{key}={}\n", list.join(" ")));
-        }
-    }
-    s.push_str("\n[Service]\n");
-    s.push_str("Environment=PODMAN_SYSTEMD_UNIT=%n\n");
-    for e in &opts.env {
-        s.push_str(&format!("Environment={}\n", escape_arg(e)));
-    }
-    s.push_str(&format!("Restart={}\n", opts.restart_policy));
-    if let Some(sec) = opts.restart_sec.filter(|s| *s > 0) {
-        s.push_str(&format!("RestartSec={sec}\n"));
-    }
-    if let Some(t) = opts.start_timeout.filter(|t| *t > 0) {
-        s.push_str(&format!("TimeoutStartSec={t}\n"));
-    }
-    s.push_str(&format!(
-        "TimeoutStopSec={}\n",
-        u64::from(stop_timeout) + 60
-    ));
+    user_dependencies_and_service_head(&mut s, opts, stop_timeout);
     let t = stop_timeout.to_string();
     if opts.new {
         let Some(create_args) = &input.create_args else {
