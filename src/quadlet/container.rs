@@ -1,6 +1,7 @@
 //! `.container` files: a service that runs the container with `hutch run
 //! --rm --replace -d` under `Type=notify` (`--sdnotify=conmon`: the
-//! monitor says when it runs), `KillMode=mixed`, `Delegate=yes` and
+//! monitor says when it runs; `Notify=true` the container itself,
+//! `Notify=healthy` its first passing health check), `KillMode=mixed`, `Delegate=yes` and
 //! `--cgroups=split` (the container's cgroup inside the service's), and
 //! stops it with `hutch rm -f`. `Pod=NAME.pod` puts it in that file's
 //! pod, bound to the pod's service (`BindsTo=`), which starts it.
@@ -26,6 +27,8 @@ pub fn translate(cx: &Cx) -> Result<Service, UnitError> {
     let mut deps = Deps::default();
     let mut user: Option<String> = None;
     let mut group: Option<String> = None;
+    // `Notify=`: who sends READY=1; the monitor unless the file says so.
+    let mut sdnotify = "--sdnotify=conmon";
     for e in file.section("Container") {
         let v = e.value.as_str();
         match e.key.as_str() {
@@ -80,13 +83,24 @@ pub fn translate(cx: &Cx) -> Result<Service, UnitError> {
             "HealthStartPeriod" => flag(&mut args, "--health-start-period", v),
             "HealthTimeout" => flag(&mut args, "--health-timeout", v),
             "HealthOnFailure" => flag(&mut args, "--health-on-failure", v),
+            // Podman 5's reading: `healthy` (any case), else a boolean;
+            // the last key wins. `healthy` needs a check at create (a
+            // HealthCmd or the image's HEALTHCHECK), which `run` enforces.
             "Notify" => {
-                if v == "healthy" || boolean(file, e)? {
-                    return Err(file.error(
-                        e,
-                        "the container's own sd_notify (--sdnotify=container, healthy) is not supported by hutch yet",
-                    ));
-                }
+                sdnotify = if v.eq_ignore_ascii_case("healthy") {
+                    "--sdnotify=healthy"
+                } else {
+                    match boolean(file, e) {
+                        Ok(true) => "--sdnotify=container",
+                        Ok(false) => "--sdnotify=conmon",
+                        Err(_) => {
+                            return Err(file.error(
+                                e,
+                                format!("invalid value {v:?}: use true, false or healthy"),
+                            ));
+                        }
+                    }
+                };
             }
             "User" => user = Some(v.to_owned()),
             "Group" => group = Some(v.to_owned()),
@@ -174,13 +188,7 @@ pub fn translate(cx: &Cx) -> Result<Service, UnitError> {
             escape_arg(&name).replace("%%N", "%N")
         ))
         .raw("--cidfile=%t/%N.cid")
-        .args([
-            "--replace",
-            "--rm",
-            "--cgroups=split",
-            "--sdnotify=conmon",
-            "-d",
-        ])
+        .args(["--replace", "--rm", "--cgroups=split", sdnotify, "-d"])
         .args(args.iter().map(String::as_str))
         .args(extra.iter().map(String::as_str))
         .arg(&image)

@@ -5,7 +5,7 @@
 //!
 //! Malformed JSON and wrong types are 400s with serde's words. Fields that
 //! only describe the client's side or Podman's defaults (the command line,
-//! `systemd`, `umask` 0022, the seccomp policy "default", ...) are
+//! `umask` 0022, the seccomp policy "default", ...) are
 //! ignored; any other field hutch does not implement is a 400 naming it
 //! when it asks for something (not null, false, zero or empty).
 
@@ -204,6 +204,12 @@ struct SpecGenerator {
     oom_score_adj: Option<i32>,
     cgroup_parent: String,
     healthconfig: Option<HealthConfig>,
+    /// `--sdnotify`: "container", "conmon", "healthy", "ignore"; empty for
+    /// the default.
+    #[serde(rename = "sdnotifyMode")]
+    sdnotify_mode: String,
+    /// `--systemd`: "true", "false", "always"; empty for the default.
+    systemd: String,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
 }
@@ -214,8 +220,6 @@ struct SpecGenerator {
 const IGNORED: &[&str] = &[
     "containerCreateCommand",
     "httpproxy",
-    "systemd",
-    "sdnotifyMode",
     "init_container_type",
     "manage_password",
     "idmappings",
@@ -435,8 +439,40 @@ pub fn spec(body: &[u8]) -> Result<ContainerSpec, BadBody> {
             });
         }
     }
+    systemd(&mut s, &g.sdnotify_mode, &g.systemd)?;
     parse::mount::check_duplicates(&s.mounts)?;
     Ok(s)
+}
+
+/// `sdnotifyMode` and `systemd`, spelled as the CLI's flags. The caller's
+/// `NOTIFY_SOCKET` is the client's, which a REST body does not carry, so
+/// `spec.notify_socket` stays unset; the engine refuses `healthy` without
+/// a health check, as for `create`.
+fn systemd(s: &mut ContainerSpec, sdnotify: &str, systemd: &str) -> Result<(), BadBody> {
+    s.sdnotify = match sdnotify {
+        "" => s.sdnotify,
+        "container" => spec::SdNotify::Container,
+        "conmon" => spec::SdNotify::Conmon,
+        "healthy" => spec::SdNotify::Healthy,
+        "ignore" => spec::SdNotify::Ignore,
+        other => {
+            return Err(BadBody(format!(
+                "invalid sdnotifyMode {other:?}: must be one of container, conmon, healthy, or ignore"
+            )));
+        }
+    };
+    s.systemd = match systemd {
+        "" => s.systemd,
+        "true" => spec::SystemdMode::True,
+        "false" => spec::SystemdMode::False,
+        "always" => spec::SystemdMode::Always,
+        other => {
+            return Err(BadBody(format!(
+                "invalid systemd {other:?}: must be one of true, false, or always"
+            )));
+        }
+    };
+    Ok(())
 }
 
 /// The security fields as `--security-opt` values, for its parser.
@@ -689,6 +725,44 @@ mod tests {
         assert!(s.security.no_new_privileges);
         assert_eq!(s.health_check.as_ref().map(|h| h.retries), Some(Some(3)));
         assert_eq!(s.timezone.as_deref(), Some("UTC"));
+        assert_eq!(s.sdnotify, spec::SdNotify::Container);
+        assert_eq!(s.systemd, spec::SystemdMode::True);
+    }
+
+    #[test]
+    fn sdnotify_and_systemd_modes() {
+        let modes = |notify: &str, systemd: &str| {
+            let body =
+                format!(r#"{{"image":"b","sdnotifyMode":"{notify}","systemd":"{systemd}"}}"#);
+            spec(body.as_bytes()).map(|s| (s.sdnotify, s.systemd, s.notify_socket))
+        };
+        use spec::{SdNotify as N, SystemdMode as M};
+        for (text, want) in [
+            ("container", N::Container),
+            ("conmon", N::Conmon),
+            ("healthy", N::Healthy),
+            ("ignore", N::Ignore),
+            ("", N::Container),
+        ] {
+            assert_eq!(modes(text, "").unwrap(), (want, M::True, None), "{text}");
+        }
+        for (text, want) in [
+            ("true", M::True),
+            ("false", M::False),
+            ("always", M::Always),
+        ] {
+            assert_eq!(
+                modes("conmon", text).unwrap(),
+                (N::Conmon, want, None),
+                "{text}"
+            );
+        }
+        let bad = modes("sometimes", "").unwrap_err().0;
+        assert!(bad.contains("sdnotifyMode \"sometimes\""), "{bad}");
+        let bad = modes("", "yes").unwrap_err().0;
+        assert!(bad.contains("systemd \"yes\""), "{bad}");
+        // A JSON bool is a type error, as Podman's string field makes it.
+        assert!(spec(br#"{"image":"b","systemd":true}"#).is_err());
     }
 
     #[test]
