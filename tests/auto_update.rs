@@ -58,7 +58,13 @@ fn dry_run_reports_false_then_pending_and_skips_containers_without_a_unit() {
     };
     let env = env_with(&reg);
     let remote = format!("{}/test/app:latest", reg.address());
-    push_image(&env, &[busybox_rootfs()], "localhost/app:v1", &remote, "v1.tar");
+    push_image(
+        &env,
+        &[busybox_rootfs()],
+        "localhost/app:v1",
+        &remote,
+        "v1.tar",
+    );
     // The local image is the registry's, byte for byte.
     env.ok(["rmi", "-a", "-f"]);
     env.ok(["pull", "-q", &remote]);
@@ -124,7 +130,10 @@ fn dry_run_reports_false_then_pending_and_skips_containers_without_a_unit() {
     // unit is not in it and fails the command.
     let (ok, out, err) = auto_update(&env, &["--dry-run"]);
     assert!(!ok, "a container without a unit label is an error");
-    let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(
         lines.first().cloned(),
         Some(vec!["UNIT", "CONTAINER", "IMAGE", "POLICY", "UPDATED"]),
@@ -177,7 +186,10 @@ fn dry_run_reports_false_then_pending_and_skips_containers_without_a_unit() {
 
     // For real: the new image is pulled, then restarting the unit fails
     // (no systemd here) and the error names the container and the unit.
-    let (ok, out, err) = auto_update(&env, &["--rollback=false", "--format", "{{.Unit}} {{.Updated}}"]);
+    let (ok, out, err) = auto_update(
+        &env,
+        &["--rollback=false", "--format", "{{.Unit}} {{.Updated}}"],
+    );
     assert!(!ok, "{out}");
     assert_eq!(out, "reg.service failed\nloc.service failed\n", "{err}");
     assert!(

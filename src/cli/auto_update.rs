@@ -12,7 +12,7 @@ use crate::format::{OutputFormat, Template};
 #[derive(Debug, clap::Args)]
 pub struct AutoUpdateArgs {
     /// Path to the authentication file. Use REGISTRY_AUTH_FILE environment variable to override
-    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE")]
+    #[arg(long, value_name = "PATH")]
     authfile: Option<std::path::PathBuf>,
     /// Check for pending updates
     #[arg(long)]
@@ -54,10 +54,8 @@ pub fn run(ctx: &Context, args: &AutoUpdateArgs) -> anyhow::Result<ExitCode> {
         let rows: Vec<serde_json::Value> = reports.iter().map(row).collect();
         let template = match format {
             OutputFormat::Json => {
-                println!(
-                    "{}",
-                    crate::format::to_json_pretty(&serde_json::Value::Array(rows))
-                );
+                let all = serde_json::Value::Array(rows.clone());
+                println!("{}", crate::format::to_json_pretty(&all));
                 None
             }
             OutputFormat::Template(t) => Some(t),

@@ -237,9 +237,8 @@ fn update_one(
                 remote != current.digest
             }
             Policy::Local => {
-                let named = image::lookup(store, &t.raw_image).map_err(|e| {
-                    check_failed(Error::new(ErrorKind::NotFound, e.to_string()))
-                })?;
+                let named = image::lookup(store, &t.raw_image)
+                    .map_err(|e| check_failed(Error::new(ErrorKind::NotFound, e.to_string())))?;
                 named.digest != current.digest
             }
         };

@@ -724,4 +724,3 @@ mod entrypoint_tests {
         assert!(entrypoint_words("").is_empty());
     }
 }
-

@@ -322,21 +322,6 @@ pub fn normalize_registry(input: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registry_names_for_login() {
-        assert_eq!(
-            normalize_registry("https://index.docker.io/v1/"),
-            "docker.io"
-        );
-        assert_eq!(normalize_registry("127.0.0.1:5000"), "127.0.0.1:5000");
-        assert_eq!(normalize_registry("docker://quay.io/org"), "quay.io");
-    }
-}
-
 /// The digest of the manifest a fully qualified `name` (tag, no digest)
 /// points to in its registry for `platform`, asked of its mirrors first as
 /// a pull would: what `auto-update` compares with the local image. Only
@@ -373,4 +358,19 @@ pub fn remote_digest(
         }
     }
     crate::fail!(Internal, "{}", errors.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_for_login() {
+        assert_eq!(
+            normalize_registry("https://index.docker.io/v1/"),
+            "docker.io"
+        );
+        assert_eq!(normalize_registry("127.0.0.1:5000"), "127.0.0.1:5000");
+        assert_eq!(normalize_registry("docker://quay.io/org"), "quay.io");
+    }
 }
