@@ -199,6 +199,23 @@ fn dry_run_reports_false_then_pending_and_skips_containers_without_a_unit() {
         "{err}"
     );
 
+    // With --rollback (the default) the old image gets the name back
+    // after the failed restart, so the `local` container, checked next,
+    // has nothing newer.
+    let old = env.ok(["inspect", "reg", "--format", "{{.Image}}"]);
+    let (ok, out, err) = auto_update(&env, &["--format", "{{.Unit}} {{.Updated}}"]);
+    assert!(!ok, "{out}");
+    assert_eq!(out, "reg.service failed\nloc.service false\n", "{err}");
+    assert!(
+        err.contains("restarting unit with old image during fallback"),
+        "{err}"
+    );
+    assert_eq!(
+        env.ok(["image", "inspect", &remote, "--format", "{{.Id}}"])
+            .trim(),
+        old.trim()
+    );
+
     env.ok(["rm", "-f", "-a"]);
     let _ = fs::remove_dir_all(&dir);
 }
