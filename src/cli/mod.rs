@@ -6,6 +6,7 @@
 //! turns flags into an engine request and prints the answer; it makes no
 //! syscalls of its own.
 
+mod auto_update;
 mod build;
 mod container;
 mod generate;
@@ -226,6 +227,8 @@ enum Command {
     /// Play containers, pods or volumes from a structured file (`play kube`)
     #[command(subcommand)]
     Play(kube::PlayCommand),
+    /// Auto update containers according to their auto-update policy
+    AutoUpdate(auto_update::AutoUpdateArgs),
 }
 
 impl Command {
@@ -292,6 +295,7 @@ impl Command {
             // The data lives under the graph root, owned by the user.
             Command::Secret(_) => true,
             Command::Kube(_) | Command::Play(_) => true,
+            Command::AutoUpdate(_) => true,
         }
     }
 }
@@ -481,6 +485,7 @@ pub fn main() -> ExitCode {
         Command::Secret(cmd) => secret::run(&ctx, cmd),
         Command::Kube(cmd) => kube::run(&ctx, cmd),
         Command::Play(cmd) => kube::run_play(&ctx, cmd),
+        Command::AutoUpdate(args) => auto_update::run(&ctx, &args),
     };
     match result {
         Ok(code) => code,

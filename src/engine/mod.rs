@@ -2,6 +2,7 @@
 //! CLI or the REST API asked. Requests and answers are plain serialisable
 //! data.
 
+pub mod auto_update;
 pub mod build;
 pub mod container;
 pub mod error;

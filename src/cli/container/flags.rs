@@ -398,7 +398,7 @@ impl CreateFlags {
                 .map(|d| parse::device::device(d))
                 .collect::<Result<_, _>>()?,
             cdi_devices: self.cdi_devices(&lookup)?,
-            labels: parse::hosts::key_values("--label", &self.label)?,
+            labels: with_systemd_unit(parse::hosts::key_values("--label", &self.label)?),
             annotations: parse::hosts::key_values("--annotation", &self.annotation)?,
             sysctls: parse::hosts::key_values("--sysctl", &self.sysctl)?,
             add_hosts: self
@@ -489,6 +489,18 @@ fn pod_id_from(path: &std::path::Path) -> anyhow::Result<String> {
         .and_then(|f| f.take(1024).read_to_string(&mut text))
         .with_context(|| format!("reading the pod id file {}", path.display()))?;
     Ok(text.trim().to_owned())
+}
+
+/// Podman records the systemd unit a container runs in (the
+/// `PODMAN_SYSTEMD_UNIT` variable Quadlet and `generate systemd` units set)
+/// as a label of the same name, which `auto-update` restarts.
+fn with_systemd_unit(
+    mut labels: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    if let Ok(unit) = std::env::var("PODMAN_SYSTEMD_UNIT") {
+        labels.insert("PODMAN_SYSTEMD_UNIT".to_owned(), unit);
+    }
+    labels
 }
 
 #[cfg(test)]

@@ -93,7 +93,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let Some(attach) = attach else {
         // The runtime's refusal keeps its code (126, 127), as Podman's.
-        start::start_with_dependencies(ctx, &store, &state, &created.id, passed.as_deref())?;
+        if spec.requires.is_empty() {
+            // The one locked lookup of start, as before `--requires`.
+            start::start_detached_with(ctx, &store, &state, &created.id, passed.as_deref())?;
+        } else {
+            start::start_with_dependencies(ctx, &store, &state, &created.id, passed.as_deref())?;
+        }
         println!("{}", created.id);
         return Ok(ExitCode::SUCCESS);
     };

@@ -694,6 +694,10 @@ fn make(
             net: matches!(net_plan.mode, hutch_rootless_net::NetworkMode::Host),
             ipc: ipc_ns == NamespaceMode::Host,
             uts: uts_ns == NamespaceMode::Host,
+            // A container with a user namespace of its own joins a network
+            // namespace hutch made in the pause namespace: the kernel lets
+            // only that namespace's owner write its sysctls.
+            net_defaults: userns == UsernsMode::Host,
         },
     )?;
 

@@ -38,6 +38,10 @@ pub struct HostNamespaces {
     pub net: bool,
     pub ipc: bool,
     pub uts: bool,
+    /// Whether containers.conf's `net.*` defaults can be written (false
+    /// where the network namespace's owner is not the container's user
+    /// namespace; an explicit `--sysctl` is still passed on).
+    pub net_defaults: bool,
 }
 
 impl HostNamespaces {
@@ -65,7 +69,8 @@ pub fn resolve(
             continue;
         };
         let (k, v) = (k.trim(), v.trim());
-        if namespace(k).is_some_and(|ns| !host.shares(ns)) {
+        if namespace(k).is_some_and(|ns| !host.shares(ns) && (ns != "Network" || host.net_defaults))
+        {
             out.insert(k.to_owned(), v.to_owned());
         }
     }
@@ -97,16 +102,21 @@ mod tests {
     #[test]
     fn defaults_under_asked_and_host_namespaces_respected() {
         let defaults = vec!["net.ipv4.ping_group_range=0 0".to_owned()];
-        let got = resolve(
-            &defaults,
-            &asked(&[("kernel.msgmax", "9000")]),
-            HostNamespaces::default(),
-        )
-        .unwrap();
+        let own = HostNamespaces {
+            net_defaults: true,
+            ..Default::default()
+        };
+        let got = resolve(&defaults, &asked(&[("kernel.msgmax", "9000")]), own).unwrap();
         assert_eq!(got["net.ipv4.ping_group_range"], "0 0");
         assert_eq!(got["kernel.msgmax"], "9000");
+        assert!(
+            resolve(&defaults, &BTreeMap::new(), HostNamespaces::default())
+                .unwrap()
+                .is_empty()
+        );
         let host_net = HostNamespaces {
             net: true,
+            net_defaults: true,
             ..Default::default()
         };
         assert!(

@@ -322,6 +322,44 @@ pub fn normalize_registry(input: &str) -> String {
     }
 }
 
+/// The digest of the manifest a fully qualified `name` (tag, no digest)
+/// points to in its registry for `platform`, asked of its mirrors first as
+/// a pull would: what `auto-update` compares with the local image. Only
+/// the manifest is read (bounded, see the registry client).
+pub fn remote_digest(
+    ctx: &crate::config::Context,
+    name: &str,
+    platform: &Platform,
+    options: &RegistryOptions,
+) -> Result<hutch_storage::digest::Digest> {
+    let regs = registries::load().context("reading registries.conf")?;
+    let parsed = Reference::parse(name.strip_prefix("docker://").unwrap_or(name))?
+        .normalized_docker_hub()
+        .with_default_tag();
+    let full = parsed.to_string();
+    let target = parsed.tag.clone().unwrap_or_else(|| "latest".into());
+    let auth = auth_file(ctx, options.authfile.as_deref());
+    let mut errors = Vec::new();
+    for source in regs.pull_sources(&full)? {
+        let endpoint = Endpoint {
+            registry: source.endpoint.clone(),
+            insecure: source.insecure || options.tls_verify == Some(false),
+        };
+        let creds = credentials(options, &auth, &source.endpoint)?;
+        match registry::resolve_digest(
+            &endpoint,
+            &source.repository,
+            &target,
+            platform,
+            creds.as_ref(),
+        ) {
+            Ok(digest) => return Ok(digest),
+            Err(e) => errors.push(format!("{}: {e}", source.endpoint)),
+        }
+    }
+    crate::fail!(Internal, "{}", errors.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

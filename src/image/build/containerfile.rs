@@ -212,10 +212,11 @@ fn wrap_run_heredocs(text: &str, escape: char) -> (String, Vec<(String, String)>
         let was_continued = continued;
         continued = bare.trim_end().ends_with(escape);
         let t = bare.trim_start();
+        // Byte-wise: `t` may start with any UTF-8 (found by the parser fuzz test).
         let is_run = !was_continued
             && t.len() > 4
-            && t[..3].eq_ignore_ascii_case("RUN")
-            && t[3..].starts_with([' ', '\t']);
+            && t.as_bytes()[..3].eq_ignore_ascii_case(b"RUN")
+            && matches!(t.as_bytes()[3], b' ' | b'\t');
         if !is_run || continued {
             out.push_str(line);
             i += 1;

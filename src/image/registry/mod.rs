@@ -140,6 +140,22 @@ pub fn pull(
     })?
 }
 
+/// The digest of the image manifest `repository` at `reference` names for
+/// `platform` (see [`pull`]), fetching only the manifest: how
+/// `auto-update` tells whether the registry has a newer image.
+pub fn resolve_digest(
+    ep: &Endpoint,
+    repository: &str,
+    reference: &str,
+    platform: &Platform,
+    creds: Option<&Credentials>,
+) -> Result<Digest, RegistryError> {
+    block_on(async {
+        let session = session::Session::open(ep, repository, creds).await?;
+        pull::resolve(&session, reference, platform).await
+    })?
+}
+
 /// Pushes the manifest (an image manifest, or a manifest list / index whose
 /// platform manifests are blobs in `blobs`) and every blob it needs to
 /// `repository:tag`. Blobs the registry already has are not uploaded.

@@ -285,3 +285,29 @@ pub(super) fn store_error(s: &Session, digest: &Digest, source: BlobError) -> Re
         source: Box::new(source),
     }
 }
+
+/// The digest of the image manifest `reference` resolves to for `platform`
+/// (a list is narrowed to its platform's entry, as [`pull`] does), without
+/// fetching anything else: what `auto-update` compares with the local
+/// image's manifest digest. The manifest is read bounded and verified as
+/// a pull's is.
+pub(super) async fn resolve(
+    s: &Session,
+    reference: &str,
+    platform: &Platform,
+) -> Result<Digest, RegistryError> {
+    let (target, by_digest) = s.reference(reference)?;
+    let (body, digest) = fetch_manifest(s, &target, by_digest.as_ref(), reference).await?;
+    match parse(s, &body, &digest)? {
+        Manifest::Image { .. } => Ok(digest),
+        Manifest::List { entries, .. } => platform::choose(&entries, platform)
+            .map(|entry| entry.descriptor.digest.clone())
+            .ok_or_else(|| RegistryError::NoMatchingPlatform {
+                registry: s.registry.clone(),
+                repository: s.repository.clone(),
+                reference: reference.to_owned(),
+                wanted: platform.to_string(),
+                available: platform::available(&entries),
+            }),
+    }
+}

@@ -1,0 +1,352 @@
+//! `auto-update`, as Podman 4.3 does it: running containers labelled
+//! `io.containers.autoupdate=registry` (alias `image`) or `local` that run
+//! in a systemd unit (the `PODMAN_SYSTEMD_UNIT` label, which `run` takes
+//! from the environment a Quadlet or `generate systemd --new` unit sets)
+//! are checked for a newer image; with an update, the image is pulled and
+//! the unit restarted (systemd creates the container anew from the image
+//! its name now points to). When the restart fails the old image gets the
+//! name back and the unit is restarted again (`--rollback`).
+//!
+//! Restarting goes through `systemctl` (`--user` when rootless), not
+//! D-Bus; a host without systemd reports that per container. A dry run
+//! needs no systemd at all (Podman 4.3 connects to D-Bus even then).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::config::Context;
+use crate::engine::container::{self as container, lifecycle};
+use crate::engine::image::{self, pull};
+use crate::engine::state::ContainerState;
+use crate::engine::{Error, ErrorKind, Result};
+use crate::image::registry::Platform;
+
+/// The label naming a container's policy.
+pub const POLICY_LABEL: &str = "io.containers.autoupdate";
+/// The label naming an auth file for the container's registry, which wins
+/// over `--authfile`.
+pub const AUTHFILE_LABEL: &str = "io.containers.autoupdate.authfile";
+/// The label naming the systemd unit the container runs in.
+pub const UNIT_LABEL: &str = "PODMAN_SYSTEMD_UNIT";
+
+#[derive(Debug, Clone)]
+pub struct AutoUpdateOptions {
+    /// `--dry-run`: report `pending`, change nothing.
+    pub dry_run: bool,
+    /// `--rollback` (default true).
+    pub rollback: bool,
+    /// `--authfile`.
+    pub authfile: Option<PathBuf>,
+}
+
+/// A container's auto-update policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Registry,
+    Local,
+}
+
+impl Policy {
+    /// Podman's `LookupPolicy`: `None` for "disabled" (or empty), an error
+    /// naming the valid ones for anything unknown.
+    pub fn parse(s: &str) -> Result<Option<Policy>> {
+        match s {
+            "" | "disabled" => Ok(None),
+            "registry" | "image" => Ok(Some(Policy::Registry)),
+            "local" => Ok(Some(Policy::Local)),
+            _ => crate::fail!(
+                BadInput,
+                "invalid auto-update policy {s:?}: valid policies are [\"disabled\" \"image\" \"local\" \"registry\"]"
+            ),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Registry => "registry",
+            Policy::Local => "local",
+        }
+    }
+}
+
+/// One row of the report (Podman's `AutoUpdateReport`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub container_id: String,
+    pub container_name: String,
+    /// The image name the container was created from.
+    pub image: String,
+    pub policy: Policy,
+    pub unit: String,
+    /// `false`, `pending` (dry run), `true`, `failed` or `rolled back`.
+    pub updated: String,
+}
+
+struct Task {
+    id: String,
+    name: String,
+    image_id: String,
+    raw_image: String,
+    policy: Policy,
+    unit: String,
+    authfile: Option<PathBuf>,
+}
+
+/// Checks (and, unless a dry run, updates) every container with a policy.
+/// Errors do not stop the others, as in Podman (one misconfigured
+/// container must not hold back the security updates of the rest): they
+/// come back beside the reports.
+pub fn auto_update(ctx: &Context, opts: &AutoUpdateOptions) -> (Vec<Report>, Vec<Error>) {
+    let mut errors = Vec::new();
+    let tasks = match assemble(ctx, opts, &mut errors) {
+        Ok(t) => t,
+        Err(e) => return (Vec::new(), vec![e]),
+    };
+    let store = match image::open_store(ctx) {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), vec![e]),
+    };
+    // A name pulled once serves every unit that uses it.
+    let mut pulled: HashMap<String, bool> = HashMap::new();
+    let mut reports = Vec::new();
+    for t in tasks {
+        let mut report = Report {
+            container_id: t.id.clone(),
+            container_name: t.name.clone(),
+            image: t.raw_image.clone(),
+            policy: t.policy,
+            unit: t.unit.clone(),
+            updated: "failed".into(),
+        };
+        if let Err(e) = update_one(ctx, &store, opts, &t, &mut pulled, &mut report) {
+            errors.push(e);
+        }
+        reports.push(report);
+    }
+    (reports, errors)
+}
+
+/// The running containers with a policy, one per unit (Podman supports no
+/// more), in creation order.
+fn assemble(ctx: &Context, opts: &AutoUpdateOptions, errors: &mut Vec<Error>) -> Result<Vec<Task>> {
+    let store = image::open_store(ctx)?;
+    let state = container::open_state(ctx)?;
+    // A container whose monitor died is not running any more.
+    lifecycle::recover(ctx, &store, &state)?;
+    let mut all = state.list_containers(true)?;
+    all.sort_by_key(|c| c.created);
+    let mut tasks: Vec<Task> = Vec::new();
+    for c in all {
+        if c.state != ContainerState::Running {
+            continue;
+        }
+        let labels = &c.spec.labels;
+        let Some(value) = labels.get(POLICY_LABEL) else {
+            continue;
+        };
+        let policy = match Policy::parse(value) {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let Some(unit) = labels.get(UNIT_LABEL) else {
+            errors.push(Error::new(
+                ErrorKind::BadInput,
+                format!(
+                    "auto-updating container {:?}: no {UNIT_LABEL} label found",
+                    c.id
+                ),
+            ));
+            continue;
+        };
+        if let Some(other) = tasks.iter().find(|t| t.unit == *unit) {
+            errors.push(Error::new(
+                ErrorKind::BadInput,
+                format!(
+                    "only 1 task per unit supported but unit {unit} has 2 ({} and {})",
+                    other.id, c.id
+                ),
+            ));
+            continue;
+        }
+        let raw_image = if c.spec.image.is_empty() {
+            c.image_name.clone()
+        } else {
+            c.spec.image.clone()
+        };
+        tasks.push(Task {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            image_id: c.image_id.clone(),
+            raw_image,
+            policy,
+            unit: unit.clone(),
+            authfile: labels
+                .get(AUTHFILE_LABEL)
+                .map(PathBuf::from)
+                .or_else(|| opts.authfile.clone()),
+        });
+    }
+    Ok(tasks)
+}
+
+fn update_one(
+    ctx: &Context,
+    store: &hutch_storage::Store,
+    opts: &AutoUpdateOptions,
+    t: &Task,
+    pulled: &mut HashMap<String, bool>,
+    report: &mut Report,
+) -> Result<()> {
+    let kind = match t.policy {
+        Policy::Registry => "registry",
+        Policy::Local => "locally",
+    };
+    let check_failed = |e: Error| {
+        Error::new(
+            e.kind(),
+            format!(
+                "{kind} auto-updating container {:?}: image check for {:?} failed: {}",
+                t.id,
+                t.raw_image,
+                e.text()
+            ),
+        )
+    };
+    let current = image::lookup(store, &t.image_id).map_err(|e| {
+        check_failed(Error::new(
+            ErrorKind::NotFound,
+            format!("the container's image {}: {e}", t.image_id),
+        ))
+    })?;
+    let registry_opts = pull::RegistryOptions {
+        authfile: t.authfile.clone(),
+        ..Default::default()
+    };
+    // Another unit already moved to this name's new image.
+    let already = t.policy == Policy::Registry && pulled.get(&t.raw_image) == Some(&true);
+    if !already {
+        let newer = match t.policy {
+            Policy::Registry => {
+                let remote =
+                    pull::remote_digest(ctx, &t.raw_image, &Platform::host(), &registry_opts)
+                        .map_err(check_failed)?;
+                remote != current.digest
+            }
+            Policy::Local => {
+                let named = image::lookup(store, &t.raw_image)
+                    .map_err(|e| check_failed(Error::new(ErrorKind::NotFound, e.to_string())))?;
+                named.digest != current.digest
+            }
+        };
+        if !newer {
+            report.updated = "false".into();
+            return Ok(());
+        }
+        if opts.dry_run {
+            report.updated = "pending".into();
+            return Ok(());
+        }
+        if t.policy == Policy::Registry {
+            let req = pull::PullRequest {
+                name: t.raw_image.clone(),
+                platform: Platform::host(),
+                options: registry_opts,
+            };
+            pull::pull(ctx, store, &req, &mut |_, _| {}).map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    format!(
+                        "registry auto-updating container {:?}: image update for {:?} failed: {}",
+                        t.id,
+                        t.raw_image,
+                        e.text()
+                    ),
+                )
+            })?;
+            pulled.insert(t.raw_image.clone(), true);
+        }
+    }
+    let restarted = restart_unit(ctx, t);
+    if restarted.is_ok() {
+        report.updated = "true".into();
+        return Ok(());
+    }
+    if !opts.rollback || already {
+        return restarted;
+    }
+    // Roll back: the old image takes the name again, and the unit is
+    // restarted onto it.
+    image::tag(store, &current, &t.raw_image).map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!("falling back to previous image: {}", e.text()),
+        )
+    })?;
+    pulled.insert(t.raw_image.clone(), false);
+    if let Err(e) = restart_unit(ctx, t) {
+        let first = restarted.err().map(|e| e.text()).unwrap_or_default();
+        return Err(Error::new(
+            e.kind(),
+            format!(
+                "{first}; restarting unit with old image during fallback: {}",
+                e.text()
+            ),
+        ));
+    }
+    report.updated = "rolled back".into();
+    Ok(())
+}
+
+/// `systemctl [--user] restart UNIT`, waiting for the job as Podman does
+/// (`systemctl` waits by default).
+fn restart_unit(ctx: &Context, t: &Task) -> Result<()> {
+    let mut cmd = std::process::Command::new("systemctl");
+    if !ctx.rootful {
+        cmd.arg("--user");
+    }
+    cmd.args(["restart", "--", &t.unit]);
+    let failed = |why: String| {
+        Error::new(
+            ErrorKind::Internal,
+            format!(
+                "auto-updating container {:?}: restarting systemd unit {:?} failed: {why}",
+                t.id, t.unit
+            ),
+        )
+    };
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| failed(format!("running systemctl: {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    // systemctl's own message, bounded: it is one line or a few.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let msg: String = stderr.trim().chars().take(1000).collect();
+    Err(failed(if msg.is_empty() {
+        format!("systemctl {}", out.status)
+    } else {
+        msg
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_as_podman_names_them() {
+        assert_eq!(Policy::parse("image").unwrap(), Some(Policy::Registry));
+        assert_eq!(Policy::parse("registry").unwrap(), Some(Policy::Registry));
+        assert_eq!(Policy::parse("local").unwrap(), Some(Policy::Local));
+        assert_eq!(Policy::parse("disabled").unwrap(), None);
+        assert_eq!(Policy::parse("").unwrap(), None);
+        let e = Policy::parse("always").unwrap_err();
+        assert!(e.text().contains("invalid auto-update policy \"always\""));
+    }
+}
