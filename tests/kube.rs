@@ -259,7 +259,6 @@ fn generate_validates_against_kubernetes_schemas() {
         "--entrypoint",
         "/bin/sh",
         "busybox",
-        "--",
         "-c",
         "echo hi",
     ]);
@@ -444,7 +443,6 @@ fn generate_then_play_round_trip() {
         "-v",
         "rtvol:/shared:ro",
         "busybox",
-        "--",
         "-c",
         "sleep 1000",
     ]);
