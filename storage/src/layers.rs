@@ -349,6 +349,17 @@ impl LayerStore {
                 if !self.dir.join(hex).exists() {
                     let _ = fs::remove_file(self.dir.join(format!("{hex}.lock")));
                 }
+            } else if let Some(hex) = name.strip_suffix(".lock")
+                && !self.dir.join(hex).exists()
+                && !self.dir.join(format!(".tmp-{hex}")).exists()
+                && let Ok(file) = File::options().read(true).open(entry.path())
+                && rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+                    .is_ok()
+            {
+                // A lock left by a process killed before its `.tmp-` directory
+                // existed: no layer and no work goes with it. Unlinked while
+                // held, as `remove` does (`lock` retries on an unlinked file).
+                let _ = fs::remove_file(entry.path());
             }
         }
     }
@@ -486,6 +497,30 @@ mod tests {
             ownership: extract::Ownership::Ignore,
             skip_devices: true,
         }
+    }
+
+    /// A lock file left by a process killed before its `.tmp-` directory
+    /// existed goes with the trash; a held one, or one whose layer exists,
+    /// stays (found by the kill-anywhere harness).
+    #[test]
+    fn orphan_lock_files_are_cleaned_unless_held_or_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LayerStore::open(dir.path()).unwrap();
+        let tar = tar_with(&[("etc/hello", b"hi\n")]);
+        let rec = store
+            .create(None, &Digest::of(&tar), &tar[..], &opts())
+            .unwrap();
+        let d = &store.dir;
+        let used = d.join(format!("{}.lock", rec.chain_id.hex()));
+        std::fs::write(&used, b"").unwrap();
+        let orphan = d.join(format!("{}.lock", Digest::of(b"orphan").hex()));
+        std::fs::write(&orphan, b"").unwrap();
+        let held = d.join(format!("{}.lock", Digest::of(b"held").hex()));
+        let f = File::create(&held).unwrap();
+        rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+        store.clean_trash();
+        assert!(!orphan.exists());
+        assert!(used.exists() && held.exists());
     }
 
     #[test]
