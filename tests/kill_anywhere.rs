@@ -433,7 +433,15 @@ fn problems(w: &World) -> Vec<String> {
             {
                 let n = rec.file_name().to_string_lossy().into_owned();
                 if n.len() == 64 && !running.contains(n.as_str()) {
-                    found.push(format!("runtime record of a container not running: {n}"));
+                    let files: Vec<String> = std::fs::read_dir(rec.path())
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect();
+                    found.push(format!(
+                        "runtime record of a container not running: {n} (holding {files:?})"
+                    ));
                 }
             }
         }
@@ -564,6 +572,9 @@ fn random_kills_leave_a_consistent_state() {
         match victim {
             Some(p) => {
                 std::thread::sleep(delay);
+                if std::env::var_os("HUTCH_KILL_VERBOSE").is_some() {
+                    eprintln!("{what}: victim {p}: {:?}", args_of(p));
+                }
                 if is_alive(p) {
                     kill9(p);
                     *kills.entry((op, target)).or_default() += 1;

@@ -2,7 +2,7 @@
 //! honours: `[engine] runtime`, `[engine] cgroup_manager`, `[engine]
 //! cdi_spec_dirs`, `[network] default_rootless_network_cmd`, and
 //! `[containers] default_sysctls`, `dns_servers`, `dns_searches`,
-//! `dns_options`; `default_capabilities` is accepted where it is hutch's own
+//! `dns_options`, `base_hosts_file`; `default_capabilities` is accepted where it is hutch's own
 //! default list. Every other key a file sets is named in one warning when
 //! the configuration is first used (Podman's keys are many; none is
 //! ignored silently).
@@ -45,6 +45,9 @@ pub struct ContainersConf {
     pub dns_servers: Vec<String>,
     pub dns_searches: Vec<String>,
     pub dns_options: Vec<String>,
+    /// `[containers] base_hosts_file`: "" (the host's /etc/hosts, Podman's
+    /// default), "image", "none" or a path.
+    pub base_hosts_file: Option<String>,
     /// `[section] key (file)` of each key set that hutch does not act on.
     pub ignored: Vec<String>,
 }
@@ -66,10 +69,11 @@ struct Containers {
     dns_searches: Option<Vec<String>>,
     dns_options: Option<Vec<String>>,
     default_capabilities: Option<Vec<String>>,
+    base_hosts_file: Option<String>,
 }
 
 /// The keys acted on, as `section.key`.
-const HONOURED: [&str; 9] = [
+const HONOURED: [&str; 10] = [
     "engine.runtime",
     "engine.cgroup_manager",
     "engine.cdi_spec_dirs",
@@ -79,6 +83,7 @@ const HONOURED: [&str; 9] = [
     "containers.dns_searches",
     "containers.dns_options",
     "containers.default_capabilities",
+    "containers.base_hosts_file",
 ];
 
 /// The keys `text` sets that hutch does not act on: tables are walked one
@@ -191,6 +196,9 @@ pub fn load(files: &[PathBuf]) -> ContainersConf {
                     conf.default_rootless_network_cmd = f.network.default_rootless_network_cmd;
                 }
                 let c = f.containers;
+                if c.base_hosts_file.is_some() {
+                    conf.base_hosts_file = c.base_hosts_file;
+                }
                 let caps_ok = c
                     .default_capabilities
                     .as_deref()

@@ -131,12 +131,24 @@ pub fn cleanup(
                 .output(),
         );
     }
+    // A delete killed while it removed the record leaves one the runtime
+    // itself may fail on (the kill-anywhere harness found it, once in some
+    // fifty kills of `crun delete`): forgotten for good, as `rm` does.
+    if let Some(Ok(out)) = &outcome
+        && !out.status.success()
+        && let Ok((runtime, _)) = super::oci_runtime(ctx, Some(&row.runtime), no_cgroup)
+        && runtime.has_state(id)
+        && runtime.forget(id, &paths.pid_file()).is_ok()
+    {
+        outcome = None;
+    }
     match outcome {
         // Only a container that ran must have been in the runtime.
         Some(Ok(out)) if !out.status.success() && opts.started => tracing::warn!(
             container = id,
-            "runtime delete: {}",
-            oci::runtime_message(&String::from_utf8_lossy(&out.stderr))
+            "runtime delete: {} ({})",
+            oci::runtime_message(&String::from_utf8_lossy(&out.stderr)),
+            out.status
         ),
         Some(Err(e)) => tracing::warn!(container = id, "runtime delete: {e}"),
         _ => {}

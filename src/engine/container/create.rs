@@ -720,7 +720,12 @@ fn make(
                 .iter()
                 .map(|h| (h.names.clone(), h.ip))
                 .collect(),
-            image_hosts: read("etc/hosts"),
+            image_hosts: match ctx.containers_conf().base_hosts_file.as_deref() {
+                Some("image") => read("etc/hosts"),
+                Some("none") => None,
+                Some(path) if !path.is_empty() => etc::read_base_hosts(Path::new(path)),
+                _ => etc::read_base_hosts(Path::new("/etc/hosts")),
+            },
             host_ip: etc::host_address(),
             host_resolv: etc::host_resolv_conf(),
             ..EtcOptions::default()
@@ -875,7 +880,14 @@ fn make(
         created: time::now_ns(),
         spec: stored,
         pod_id: req.pod.clone(),
-        runtime: runtime.name.clone(),
+        // A runtime given by path is found by that path again (Podman's
+        // `.OCIRuntime` shows it so too).
+        runtime: req
+            .runtime
+            .as_deref()
+            .or(ctx.containers_conf().runtime.as_deref())
+            .filter(|r| r.contains('/'))
+            .map_or_else(|| runtime.name.clone(), str::to_owned),
         volumes: used,
         new_volumes,
     })?;

@@ -55,25 +55,36 @@ pub fn hosts_text(o: &EtcOptions) -> String {
         out.push_str(&format!("{ip}\t{}\n", names.join(" ")));
     }
     let base = o.image_hosts.as_deref().unwrap_or("");
-    let has = |needle: &str| {
-        base.lines().any(|l| {
-            let mut f = l.split_whitespace();
-            f.next() == Some(needle) && f.any(|n| n == "localhost")
-        })
-    };
-    if !has("127.0.0.1") {
+    // Podman's rule (libnetwork's etchosts): the localhost lines only when
+    // the base names no localhost at all.
+    let named = base.lines().any(|l| {
+        !l.trim_start().starts_with('#') && l.split_whitespace().skip(1).any(|n| n == "localhost")
+    });
+    if !named {
         out.push_str(LOCALHOST_V4);
         out.push('\n');
-    }
-    if !has("::1") {
         out.push_str(LOCALHOST_V6);
         out.push('\n');
     }
+    // Entries as Podman writes them: address, a tab, the names; comments
+    // dropped.
     for line in base.lines() {
-        if !line.trim().is_empty() {
-            out.push_str(line);
-            out.push('\n');
+        let mut f = line
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace();
+        if let Some(ip) = f.next() {
+            let names: Vec<&str> = f.collect();
+            if !names.is_empty() {
+                out.push_str(&format!("{ip}\t{}\n", names.join(" ")));
+            }
         }
+    }
+    if let Some(ip) = o.host_ip {
+        out.push_str(&format!(
+            "{ip}\thost.containers.internal host.docker.internal\n"
+        ));
     }
     let mut names = vec![o.hostname.clone()];
     if !o.name.is_empty() && o.name != o.hostname {
@@ -85,11 +96,6 @@ pub fn hosts_text(o: &EtcOptions) -> String {
     }
     for ip in &o.container_ips {
         out.push_str(&format!("{ip}\t{names}\n"));
-    }
-    if let Some(ip) = o.host_ip {
-        out.push_str(&format!(
-            "{ip}\thost.containers.internal host.docker.internal\n"
-        ));
     }
     out
 }
@@ -173,6 +179,46 @@ pub fn host_address() -> Option<IpAddr> {
     sock.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).ok()?;
     let ip = sock.local_addr().ok()?.ip();
     (!ip.is_unspecified() && !ip.is_loopback()).then_some(ip)
+}
+
+/// A hosts file of the host's (containers.conf `base_hosts_file`, Podman's
+/// default /etc/hosts), read up to [`MAX_BASE_HOSTS`] bytes; unreadable:
+/// none.
+pub fn read_base_hosts(path: &Path) -> Option<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_BASE_HOSTS)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+/// A base hosts file is a few lines; a larger one is cut here.
+pub const MAX_BASE_HOSTS: u64 = 1 << 20;
+
+/// The line that names the container before its address is known (at
+/// create) is given the address once the network is set up, as Podman's
+/// hosts file has it.
+pub fn set_container_ip(dir: &Path, ip: IpAddr) -> anyhow::Result<()> {
+    let path = dir.join("hosts");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let placeholder = format!("{}\t", Ipv4Addr::new(127, 0, 1, 1));
+    if !text.lines().any(|l| l.starts_with(&placeholder)) {
+        return Ok(());
+    }
+    let new: String = text
+        .lines()
+        .map(|l| match l.strip_prefix(&placeholder) {
+            Some(names) => format!("{ip}\t{names}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    // In place: a container restarted keeps the inode bind-mounted.
+    std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Writes (or rewrites) the three files in `dir`. They are rewritten in
@@ -336,11 +382,11 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "10.1.1.1\tdb db2");
         assert!(lines.contains(&LOCALHOST_V4));
-        assert!(lines.contains(&"127.0.1.1\tbox web"));
         assert_eq!(
-            *lines.last().unwrap(),
+            lines[lines.len() - 2],
             "192.168.1.5\thost.containers.internal host.docker.internal"
         );
+        assert_eq!(*lines.last().unwrap(), "127.0.1.1\tbox web");
     }
 
     #[test]
@@ -350,10 +396,24 @@ mod tests {
         o.container_ips = vec!["10.88.0.2".parse().unwrap()];
         let t = hosts_text(&o);
         assert!(!t.contains(LOCALHOST_V4), "{t}");
-        assert!(t.contains(LOCALHOST_V6), "{t}");
-        assert!(t.contains("10.9.9.9 extra\n"));
+        assert!(!t.contains(LOCALHOST_V6), "{t}");
+        assert!(t.contains("10.9.9.9\textra\n"), "{t}");
         assert!(t.contains("10.88.0.2\tbox web\n"));
         assert!(!t.contains("127.0.1.1"));
+    }
+
+    #[test]
+    fn the_address_replaces_the_placeholder_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &opts()).unwrap();
+        let before = std::fs::metadata(dir.path().join("hosts")).unwrap();
+        set_container_ip(dir.path(), "10.0.2.100".parse().unwrap()).unwrap();
+        let t = std::fs::read_to_string(dir.path().join("hosts")).unwrap();
+        assert!(t.contains("10.0.2.100\tbox web\n"), "{t}");
+        assert!(!t.contains("127.0.1.1"), "{t}");
+        use std::os::unix::fs::MetadataExt as _;
+        let after = std::fs::metadata(dir.path().join("hosts")).unwrap();
+        assert_eq!(before.ino(), after.ino());
     }
 
     #[test]

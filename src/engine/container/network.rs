@@ -223,6 +223,9 @@ pub fn prepare(
     };
     if !plan.user_networks().is_empty() {
         let ip = super::usernet::setup(ctx, &plan, id, name)?;
+        if let Some(ip) = ip {
+            super::etc::set_container_ip(&paths.userdata, ip.into())?;
+        }
         let forward = match ip {
             Some(ip) if !plan.ports.is_empty() => Some(ForwardLaunch {
                 rootless_netns: super::usernet::paths(ctx).netns,
@@ -235,6 +238,12 @@ pub fn prepare(
     }
     if !plan.needs_helper() {
         return Ok((None, None));
+    }
+    // slirp4netns gives the container its network's .100.
+    if let NetworkMode::Slirp4netns { .. } = &plan.mode
+        && let Ok(ip) = slirp::guest_addr(&plan.mode)
+    {
+        super::etc::set_container_ip(&paths.userdata, ip.into())?;
     }
     // The ports were free at create; a later start must find them free too.
     // Through the engine's kind: a port in use exits 126, as Podman's.
