@@ -140,6 +140,21 @@ fn push_then_pull_round_trip_keeps_digests() {
 
     // Pulling again finds everything in place and gives the same image.
     assert_eq!(env.ok(["pull", &remote]).trim(), id);
+
+    // `create` (and `run`) pull with the same lines; `-q` silences them.
+    env.ok(["rmi", "-f", &remote]);
+    let out = env.run(["create", &remote, "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "Trying to pull {remote}...\nGetting image source signatures\n"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(["create", "-q", "--pull", "always", &remote, "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "-q: no pull lines");
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -248,6 +248,7 @@ pub async fn create(
         let opts = CreateOptions {
             pull: PullPolicy::Never,
             replace: false,
+            progress: None,
         };
         create::create(&ctx, &store, &state, &spec, &opts)
     })

@@ -85,6 +85,7 @@ pub async fn create(State(shared): State<Shared>, body: Bytes) -> Result<Respons
         let opts = CreateOptions {
             pull: PullPolicy::Never,
             replace: false,
+            progress: None,
         };
         create::create(&ctx, &store, &state, &spec, &opts)
     })

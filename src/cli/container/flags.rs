@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::engine::container::create::{CreateOptions, PullPolicy};
+use crate::engine::container::create::{CreateOptions, PullPolicy, PullProgress};
 use crate::runtime::cdi;
 use crate::spec::parse;
 use crate::spec::{ContainerSpec, Namespaces, SeccompChoice, SystemdMode};
@@ -235,6 +235,9 @@ pub struct CreateFlags {
     /// Containers to start before this one (comma-separated; repeatable)
     #[arg(long, value_name = "CONTAINER,...", value_delimiter = ',')]
     pub requires: Vec<String>,
+    /// Suppress output information when pulling images
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
@@ -476,6 +479,13 @@ impl CreateFlags {
             // clap allows only the four names.
             pull: PullPolicy::parse(&self.pull).unwrap_or_default(),
             replace: self.replace,
+            // Podman's pull lines on stderr (bars on a terminal).
+            progress: (!self.quiet).then(|| {
+                let mut p = crate::cli::progress::Progress::new(false, "Trying to pull");
+                PullProgress(std::sync::Arc::new(std::sync::Mutex::new(
+                    move |r: &str, e| p.event(r, e),
+                )))
+            }),
         }
     }
 }

@@ -53,16 +53,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Warning: {w}");
     }
     spec.remove |= args.rmi;
-    for s in &args.attach_streams {
-        if !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "stdin" | "stdout" | "stderr"
-        ) {
-            anyhow::bail!(
-                "invalid stream {s:?} for --attach - must be one of stdin, stdout, or stderr: invalid argument"
-            );
-        }
-    }
+    check_attach_streams(&args.attach_streams)?;
     // Without -a every stream is attached; with it, only those named.
     let wants = |name: &str| {
         args.attach_streams.is_empty()
@@ -121,4 +112,19 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(code)
+}
+
+/// `-a STREAM` of `run` and `create`: Podman's three names, its message.
+pub(crate) fn check_attach_streams(streams: &[String]) -> anyhow::Result<()> {
+    for s in streams {
+        if !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "stdin" | "stdout" | "stderr"
+        ) {
+            anyhow::bail!(
+                "invalid stream {s:?} for --attach - must be one of stdin, stdout, or stderr: invalid argument"
+            );
+        }
+    }
+    Ok(())
 }

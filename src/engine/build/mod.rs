@@ -401,7 +401,7 @@ impl Builder<'_> {
         let by_index = base.parse::<usize>().ok().filter(|i| *i < self.done.len());
         let img = match by_name.or(by_index) {
             Some(i) => self.done[i].clone(),
-            None => create::resolve_image(self.ctx, self.store, base, self.opts.pull)
+            None => create::resolve_image(self.ctx, self.store, base, self.opts.pull, None)
                 .map_err(Error::from_any)
                 .with_context(|| format!("FROM {base}"))?,
         };
@@ -865,7 +865,7 @@ impl Builder<'_> {
         let by_index = name.parse::<usize>().ok().filter(|i| *i < self.done.len());
         match by_name.or(by_index) {
             Some(i) => Ok(self.done[i].clone()),
-            None => create::resolve_image(self.ctx, self.store, name, self.opts.pull)
+            None => create::resolve_image(self.ctx, self.store, name, self.opts.pull, None)
                 .map_err(Error::from_any)
                 .with_context(|| format!("{what}{name}")),
         }

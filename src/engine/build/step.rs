@@ -88,6 +88,7 @@ impl<'a> StepContainer<'a> {
         let opts = CreateOptions {
             pull: PullPolicy::Never,
             replace: false,
+            progress: None,
         };
         let report = create::create(ctx, store, state, &spec, &opts)
             .context("creating the build step's container")?;

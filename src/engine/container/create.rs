@@ -64,6 +64,23 @@ pub struct CreateOptions {
     /// `--replace`: a container holding the spec's name is stopped and
     /// removed first.
     pub replace: bool,
+    /// Where a pull the image needs reports its progress (the CLI prints
+    /// Podman's lines); `None`: quietly.
+    pub progress: Option<PullProgress>,
+}
+
+/// A sink for a pull's progress events.
+#[derive(Clone)]
+pub struct PullProgress(
+    pub  std::sync::Arc<
+        std::sync::Mutex<dyn FnMut(&str, crate::image::registry::ProgressEvent) + Send>,
+    >,
+);
+
+impl std::fmt::Debug for PullProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PullProgress")
+    }
 }
 
 /// Podman's words (printed bare, without "Warning: ") when `-p` meets a
@@ -168,6 +185,7 @@ pub fn resolve_image(
     store: &Store,
     reference: &str,
     policy: PullPolicy,
+    progress: Option<&PullProgress>,
 ) -> anyhow::Result<ImageRecord> {
     let (transport, rest) = crate::image::reference::strip_transport(reference);
     let registry_ref = matches!(transport, None | Some("docker"));
@@ -178,7 +196,13 @@ pub fn resolve_image(
             platform: crate::image::registry::Platform::host(),
             options: Default::default(),
         };
-        Ok(image::pull::pull(ctx, store, &preq, &mut |_, _| {})?)
+        Ok(image::pull::pull(ctx, store, &preq, &mut |r, e| {
+            if let Some(PullProgress(sink)) = progress
+                && let Ok(mut f) = sink.lock()
+            {
+                f(r, e)
+            }
+        })?)
     };
     match policy {
         PullPolicy::Never => Ok(local?),
@@ -394,7 +418,7 @@ fn make(
     // `--rootfs`: no image, so no image config to complete the spec.
     let (img, cfg) = match &req.rootfs {
         None => {
-            let img = resolve_image(ctx, store, &req.image, opts.pull)?;
+            let img = resolve_image(ctx, store, &req.image, opts.pull, opts.progress.as_ref())?;
             let cfg = image::config(store, &img)?;
             (Some(img), cfg)
         }
