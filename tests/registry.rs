@@ -141,6 +141,19 @@ fn push_then_pull_round_trip_keeps_digests() {
     // Pulling again finds everything in place and gives the same image.
     assert_eq!(env.ok(["pull", &remote]).trim(), id);
 
+    // Pulled by digest: no name kept, the digest reference finds it, and
+    // untagging that reference succeeds as in Podman.
+    let by_digest = format!("{}/test/layered@{}", reg.address(), pushed.trim());
+    env.ok(["rmi", "-a", "-f"]);
+    assert_eq!(env.ok(["pull", "-q", &by_digest]).trim(), id);
+    assert_eq!(
+        env.ok(["image", "inspect", "--format", "{{.Id}}", &by_digest])
+            .trim(),
+        id
+    );
+    env.ok(["untag", &by_digest, &by_digest]);
+    env.ok(["pull", "-q", &remote]);
+
     // `create` (and `run`) pull with the same lines; `-q` silences them.
     env.ok(["rmi", "-f", &remote]);
     let out = env.run(["create", &remote, "true"]);

@@ -179,6 +179,13 @@ pub fn lookup(store: &Store, input: &str) -> Result<ImageRecord, LookupError> {
     }) {
         return Ok(img.clone());
     }
+    // `REPO@sha256:…`: an image pulled by digest keeps no name (Podman
+    // lists it as <none>); its manifest digest finds it.
+    if let Some(d) = manifest_digest_of(input)
+        && let Some(img) = images.iter().find(|i| i.digest == d)
+    {
+        return Ok(img.clone());
+    }
     if bare.len() >= 3 && bare.bytes().all(|b| b.is_ascii_hexdigit()) {
         let hits: Vec<&ImageRecord> = images
             .iter()
@@ -232,6 +239,12 @@ pub fn tag(store: &Store, image: &ImageRecord, target: &str) -> Result<String> {
 }
 
 /// `untag`: the given names of `input` (all its names when none is given).
+/// The digest of a `REPO@sha256:HEX` reference.
+fn manifest_digest_of(input: &str) -> Option<Digest> {
+    let (_, d) = input.rsplit_once('@')?;
+    Digest::from_hex(d.strip_prefix("sha256:")?).ok()
+}
+
 pub fn untag(store: &Store, input: &str, names: &[String]) -> Result<()> {
     let image = lookup(store, input)?;
     if names.is_empty() {
@@ -243,6 +256,11 @@ pub fn untag(store: &Store, input: &str, names: &[String]) -> Result<()> {
             .iter()
             .find(|n| reference::matches_stored_name(name, n))
         else {
+            // A digest reference names the pull, not a tag: nothing stored
+            // to remove (Podman succeeds too).
+            if manifest_digest_of(name).is_some_and(|d| d == image.digest) {
+                continue;
+            }
             crate::fail!(NotFound, "{name}: tag not known");
         };
         store.images.untag(&image.id, Some(stored))?;
