@@ -857,3 +857,49 @@ fn sysctl_sets_namespaced_parameters_only() {
         stderr(&host)
     );
 }
+
+/// containers.conf's `[containers]` defaults: `env` under the image's and
+/// `-e`, `tz`, `init`, `shm_size` (powers of 1000, as Podman reads it);
+/// the flags win over them.
+#[test]
+fn containers_conf_container_defaults_apply_and_flags_win() {
+    let env = env_with_busybox();
+    let runtime = std::env::var("HUTCH_TEST_RUNTIME")
+        .ok()
+        .filter(|r| !r.is_empty())
+        .map(|r| format!("[engine]\nruntime = \"{r}\"\n"))
+        .unwrap_or_default();
+    env.write_containers_conf(&format!(
+        "{runtime}[containers]\nenv = [\"FOO=conf\", \"TERM=dumb\"]\ntz = \"UTC\"\ninit = true\nshm_size = \"32m\"\n"
+    ));
+    let out = env.ok([
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $FOO $TERM; df -k /dev/shm | tail -1; test -e /etc/localtime && echo tz; cat /proc/1/cmdline | tr '\\0' ' '",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "conf dumb", "{out}");
+    assert!(lines[1].contains(" 31252 "), "32m = 32e6 bytes: {out}");
+    assert_eq!(lines[2], "tz", "{out}");
+    assert!(
+        lines[3].contains("init"),
+        "init=true puts an init first: {out}"
+    );
+    let out = env.ok([
+        "run",
+        "--rm",
+        "-e",
+        "FOO=flag",
+        "--shm-size",
+        "1m",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $FOO; df -k /dev/shm | tail -1",
+    ]);
+    assert!(out.starts_with("flag\n"), "{out}");
+    assert!(out.contains(" 1024 "), "{out}");
+}

@@ -2,7 +2,7 @@
 //! honours: `[engine] runtime`, `[engine] cgroup_manager`, `[engine]
 //! cdi_spec_dirs`, `[network] default_rootless_network_cmd`, and
 //! `[containers] default_sysctls`, `dns_servers`, `dns_searches`,
-//! `dns_options`, `base_hosts_file`; `default_capabilities` is accepted where it is hutch's own
+//! `dns_options`, `base_hosts_file`, `env`, `tz`, `init`, `shm_size`; `default_capabilities` is accepted where it is hutch's own
 //! default list. Every other key a file sets is named in one warning when
 //! the configuration is first used (Podman's keys are many; none is
 //! ignored silently).
@@ -48,6 +48,14 @@ pub struct ContainersConf {
     /// `[containers] base_hosts_file`: "" (the host's /etc/hosts, Podman's
     /// default), "image", "none" or a path.
     pub base_hosts_file: Option<String>,
+    /// `[containers] env`: the environment every container starts from
+    /// (Podman's default: PATH and TERM=xterm), under the image's.
+    pub env: Option<Vec<String>>,
+    /// `[containers] tz`, `init`, `shm_size`: defaults of `--tz`,
+    /// `--init`, `--shm-size`.
+    pub tz: Option<String>,
+    pub init: Option<bool>,
+    pub shm_size: Option<String>,
     /// `[section] key (file)` of each key set that hutch does not act on.
     pub ignored: Vec<String>,
 }
@@ -70,10 +78,14 @@ struct Containers {
     dns_options: Option<Vec<String>>,
     default_capabilities: Option<Vec<String>>,
     base_hosts_file: Option<String>,
+    env: Option<Vec<String>>,
+    tz: Option<String>,
+    init: Option<bool>,
+    shm_size: Option<String>,
 }
 
 /// The keys acted on, as `section.key`.
-const HONOURED: [&str; 10] = [
+const HONOURED: [&str; 14] = [
     "engine.runtime",
     "engine.cgroup_manager",
     "engine.cdi_spec_dirs",
@@ -84,6 +96,10 @@ const HONOURED: [&str; 10] = [
     "containers.dns_options",
     "containers.default_capabilities",
     "containers.base_hosts_file",
+    "containers.env",
+    "containers.tz",
+    "containers.init",
+    "containers.shm_size",
 ];
 
 /// The keys `text` sets that hutch does not act on: tables are walked one
@@ -198,6 +214,18 @@ pub fn load(files: &[PathBuf]) -> ContainersConf {
                 let c = f.containers;
                 if c.base_hosts_file.is_some() {
                     conf.base_hosts_file = c.base_hosts_file;
+                }
+                if c.env.is_some() {
+                    conf.env = c.env;
+                }
+                if c.tz.is_some() {
+                    conf.tz = c.tz;
+                }
+                if c.init.is_some() {
+                    conf.init = c.init;
+                }
+                if c.shm_size.is_some() {
+                    conf.shm_size = c.shm_size;
                 }
                 let caps_ok = c
                     .default_capabilities

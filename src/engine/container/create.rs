@@ -342,6 +342,27 @@ pub fn generator_input(spec: &ContainerSpec) -> ContainerConfig {
     }
 }
 
+/// containers.conf's `tz`, `init` and `shm_size` where the spec leaves
+/// them to the defaults; recorded with the container (inspect shows them).
+fn conf_defaults(ctx: &Context, req: &ContainerSpec) -> Result<ContainerSpec> {
+    let conf = ctx.containers_conf();
+    let mut req = req.clone();
+    if req.timezone.is_none() {
+        req.timezone = conf.tz.clone().filter(|t| !t.is_empty());
+    }
+    req.init |= conf.init == Some(true);
+    if req.shm_size.is_none()
+        && let Some(s) = &conf.shm_size
+    {
+        // Podman reads it with go-units' FromHumanSize: powers of 1000.
+        match parse::log::decimal_size(s) {
+            Ok(n) if n > 0 => req.shm_size = Some(n),
+            _ => fail!(BadInput, "containers.conf shm_size {s:?}: not a size"),
+        }
+    }
+    Ok(req)
+}
+
 /// `--replace`: the container holding `name` (exactly) is stopped and
 /// removed, so that the new one can take the name.
 fn replace(ctx: &Context, store: &Store, state: &State, name: &str) -> Result<()> {
@@ -415,6 +436,7 @@ fn make(
     req: &ContainerSpec,
     opts: &CreateOptions,
 ) -> anyhow::Result<CreateReport> {
+    let req = &conf_defaults(ctx, req)?;
     // `--rootfs`: no image, so no image config to complete the spec.
     let (img, cfg) = match &req.rootfs {
         None => {
@@ -465,9 +487,18 @@ fn make(
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.insert(0, spec::DEFAULT_PATH.to_owned());
     }
-    // containers.conf's default `env` in Podman: PATH and TERM=xterm.
-    if !env.iter().any(|e| e.starts_with("TERM=")) {
-        env.push("TERM=xterm".to_owned());
+    // containers.conf's `env` (Podman's default: PATH and TERM=xterm),
+    // under the image's.
+    let defaults = ctx
+        .containers_conf()
+        .env
+        .clone()
+        .unwrap_or_else(|| vec!["TERM=xterm".to_owned()]);
+    for e in defaults {
+        let key = e.split('=').next().unwrap_or_default();
+        if !env.iter().any(|i| i.split('=').next() == Some(key)) {
+            env.push(e);
+        }
     }
     for e in &req.env {
         parse::env::set(&mut env, e.clone());
