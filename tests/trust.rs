@@ -214,6 +214,7 @@ fn sigstore_signed_by_hutch_is_accepted_unsigned_and_retagged_are_refused() {
         pass.to_str().unwrap(),
         &signed,
     ]);
+    check_with_openssl(&env, &reg, &public, &signed);
     // Same manifest, so the signature made for :latest sits beside it.
     env.ok(["push", &retagged]);
     env.ok(["push", &unsigned]);
@@ -364,5 +365,96 @@ fn trust_set_and_show_match_podman() {
         let theirs: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
         let ours: serde_json::Value = serde_json::from_str(&ours).unwrap();
         assert_eq!(ours, theirs);
+    }
+}
+
+/// One plain-HTTP GET to the test registry (it speaks no TLS).
+fn http_get(reg: &Registry, path: &str, accept: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", reg.port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {}\r\nAccept: {accept}\r\n\r\n",
+        reg.address()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, raw[split + 4..].to_vec())
+}
+
+/// The signature hutch attached, checked by another implementation:
+/// openssl verifies the ECDSA signature of the payload with the public
+/// key, and the payload names the pushed manifest and reference.
+fn check_with_openssl(env: &TestEnv, reg: &Registry, public: &Path, signed: &str) {
+    let repo = "signed";
+    let (status, manifest) = http_get(
+        reg,
+        &format!("/v2/{repo}/manifests/latest"),
+        "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 200);
+    let digest_hex = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(&manifest))
+    };
+    let (status, sigs) = http_get(
+        reg,
+        &format!("/v2/{repo}/manifests/sha256-{digest_hex}.sig"),
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&sigs));
+    let sigs: serde_json::Value = serde_json::from_slice(&sigs).unwrap();
+    let layer = &sigs["layers"][0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    let (status, payload) = http_get(
+        reg,
+        &format!("/v2/{repo}/blobs/{}", layer["digest"].as_str().unwrap()),
+        "*/*",
+    );
+    assert_eq!(status, 200);
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims["critical"]["identity"]["docker-reference"], signed);
+    assert_eq!(
+        claims["critical"]["image"]["docker-manifest-digest"],
+        format!("sha256:{digest_hex}")
+    );
+    assert_eq!(
+        claims["critical"]["type"],
+        "cosign container image signature"
+    );
+    let b64 = layer["annotations"]["dev.cosignproject.cosign/signature"]
+        .as_str()
+        .unwrap();
+    let der = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    };
+    let payload_file = env.root.join("payload.json");
+    let sig_file = env.root.join("payload.sig");
+    fs::write(&payload_file, &payload).unwrap();
+    fs::write(&sig_file, &der).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(public)
+        .arg("-signature")
+        .arg(&sig_file)
+        .arg(&payload_file)
+        .output();
+    match out {
+        Ok(out) => assert!(
+            out.status.success(),
+            "openssl refuses hutch's signature: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => eprintln!("skipped the openssl check: openssl not installed"),
     }
 }
