@@ -136,9 +136,20 @@ pub fn pull_images(ctx: &Context, args: &PullArgs) -> anyhow::Result<ExitCode> {
                     platform: platform.clone(),
                     options: args.common.options(),
                 };
-                vec![pull::pull(ctx, &store, &req, &mut |r, e| {
-                    progress.event(r, e)
-                })?]
+                match pull::pull(ctx, &store, &req, &mut |r, e| progress.event(r, e)) {
+                    Ok(record) => vec![record],
+                    Err(e) => {
+                        if e.downcast_ref::<crate::image::trust::Refusal>().is_some()
+                            && let Ok(r) = reference::Reference::parse(rest)
+                            && !r.is_short_name()
+                        {
+                            progress.announce(
+                                &r.normalized_docker_hub().with_default_tag().to_string(),
+                            );
+                        }
+                        return Err(e.into());
+                    }
+                }
             }
         };
         for r in records {

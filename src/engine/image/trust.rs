@@ -27,7 +27,20 @@ pub fn load(ctx: &Context, policy_override: Option<&Path>) -> Result<Trust> {
     let path = policy_override
         .map(Path::to_path_buf)
         .unwrap_or_else(|| policy::policy_path(Some(&ctx.home)));
-    let policy = policy::load(&path).map_err(|e| Error::bad_input(e.to_string()))?;
+    // No policy file at all (a host without containers-common): accept,
+    // as containers-common's own default file does. Podman errors here
+    // instead; a hutch installed alone should still pull. A file that
+    // exists but cannot be read or parsed is still an error.
+    let policy = if policy_override.is_none() && !path.exists() {
+        tracing::debug!(path = %path.display(), "no policy.json: accepting any image");
+        Policy {
+            path: path.clone(),
+            default: vec![Requirement::InsecureAcceptAnything],
+            transports: Default::default(),
+        }
+    } else {
+        policy::load(&path).map_err(|e| Error::bad_input(e.to_string()))?
+    };
     let registries_d = registries_d::load(&registries_d::dir(Some(&ctx.home)))
         .map_err(|e| Error::bad_input(e.to_string()))?;
     Ok(Trust {
