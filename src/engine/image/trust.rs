@@ -318,6 +318,15 @@ pub fn set(ctx: &Context, policy_path: Option<&Path>, req: &TrustSet) -> Result<
     }
     top.entry("default")
         .or_insert_with(|| serde_json::json!([{"type": "insecureAcceptAnything"}]));
+    // Rootless, the system file is not the user's to write: the edited
+    // copy becomes the user's own policy, which pulls then obey (Podman
+    // 4.3 fails with "permission denied" here).
+    let path = if policy_path.is_none() && !ctx.rootful && path == Path::new(policy::SYSTEM_POLICY)
+    {
+        policy::user_policy_path(&ctx.home)
+    } else {
+        path
+    };
     let text = go_json(&Value::Object(top));
     policy::parse(&path, text.as_bytes()).map_err(|e| Error::bad_input(e.to_string()))?;
     if let Some(dir) = path.parent() {
