@@ -53,6 +53,9 @@ pub enum ImageCommand {
     Build(Box<super::build::BuildArgs>),
     /// Copy an image into a shared read-only store (storage.conf additionalimagestores of other users)
     Publish(PublishArgs),
+    /// Manage container image trust policy
+    #[command(subcommand)]
+    Trust(super::trust::TrustCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -187,6 +190,7 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Untag(a) => untag(ctx, &a),
         ImageCommand::Build(a) => super::build::build(ctx, &a),
         ImageCommand::Publish(a) => publish(ctx, &a),
+        ImageCommand::Trust(c) => super::trust::run(ctx, c),
     }
 }
 

@@ -21,6 +21,7 @@ mod registry;
 mod remote;
 mod secret;
 mod system;
+mod trust;
 mod unshare;
 mod version;
 mod volume;

@@ -124,6 +124,15 @@ impl Progress {
         }
     }
 
+    /// Says "Trying to pull REF..." if nothing was said yet: Podman says it
+    /// before a pull its policy refuses, which moves nothing.
+    pub fn announce(&mut self, reference: &str) {
+        if !self.announced && self.verb != "Pushing" {
+            self.announced = true;
+            self.line(format!("{} {reference}...", self.verb));
+        }
+    }
+
     fn line(&self, text: String) {
         match self.mode {
             Mode::Quiet => {}

@@ -68,6 +68,12 @@ pub struct PushArgs {
     /// Suppress output information when pushing images
     #[arg(short, long)]
     quiet: bool,
+    /// Sign the image with a sigstore private key (cosign format)
+    #[arg(long, value_name = "PATH")]
+    sign_by_sigstore_private_key: Option<std::path::PathBuf>,
+    /// Read a passphrase for signing an image from PATH
+    #[arg(long, value_name = "PATH")]
+    sign_passphrase_file: Option<std::path::PathBuf>,
     image: String,
     destination: Option<String>,
 }
@@ -130,9 +136,20 @@ pub fn pull_images(ctx: &Context, args: &PullArgs) -> anyhow::Result<ExitCode> {
                     platform: platform.clone(),
                     options: args.common.options(),
                 };
-                vec![pull::pull(ctx, &store, &req, &mut |r, e| {
-                    progress.event(r, e)
-                })?]
+                match pull::pull(ctx, &store, &req, &mut |r, e| progress.event(r, e)) {
+                    Ok(record) => vec![record],
+                    Err(e) => {
+                        if e.downcast_ref::<crate::image::trust::Refusal>().is_some()
+                            && let Ok(r) = reference::Reference::parse(rest)
+                            && !r.is_short_name()
+                        {
+                            progress.announce(
+                                &r.normalized_docker_hub().with_default_tag().to_string(),
+                            );
+                        }
+                        return Err(e.into());
+                    }
+                }
             }
         };
         for r in records {
@@ -156,7 +173,16 @@ pub fn push_image(ctx: &Context, args: &PushArgs) -> anyhow::Result<ExitCode> {
         destination: args.destination.clone(),
         options: args.common.options(),
     };
-    let digest = pull::push(ctx, &store, &req, &mut |r, e| progress.event(r, e))?;
+    let signer = match &args.sign_by_sigstore_private_key {
+        Some(key_file) => Some(sigstore_signer(
+            key_file,
+            args.sign_passphrase_file.as_deref(),
+        )?),
+        None => None,
+    };
+    let digest = pull::push_signed(ctx, &store, &req, signer.as_ref(), &mut |r, e| {
+        progress.event(r, e)
+    })?;
     if let Some(f) = &args.digestfile {
         std::fs::write(f, digest.to_string())
             .with_context(|| format!("writing {}", f.display()))?;
@@ -263,4 +289,48 @@ pub fn logout(ctx: &Context, args: &LogoutArgs) -> anyhow::Result<ExitCode> {
     }
     println!("Removed login credentials for {host}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The private key of `--sign-by-sigstore-private-key`, opened with the
+/// passphrase from `--sign-passphrase-file`, or asked for on the terminal
+/// as Podman does. Both files are read bounded (keys are small).
+fn sigstore_signer(
+    key_file: &std::path::Path,
+    passphrase_file: Option<&std::path::Path>,
+) -> anyhow::Result<crate::engine::image::trust::SigstoreSigner> {
+    use std::io::Read;
+    let limit = crate::image::trust::keys::MAX_KEY_BYTES;
+    let read = |p: &std::path::Path| -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        std::fs::File::open(p)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut out))
+            .with_context(|| format!("reading {}", p.display()))?;
+        if out.len() as u64 > limit {
+            bail!("{}: larger than {limit} bytes", p.display());
+        }
+        Ok(out)
+    };
+    let key = read(key_file)?;
+    let passphrase = match passphrase_file {
+        // Podman takes the file's first line.
+        Some(p) => {
+            let text = read(p)?;
+            let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+            line.strip_suffix(b"\r").unwrap_or(line).to_vec()
+        }
+        None => {
+            if !std::io::stdin().is_terminal() {
+                bail!("--sign-passphrase-file is required when standard input is not a terminal");
+            }
+            eprint!("Key Passphrase: ");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\n', '\r']).as_bytes().to_vec()
+        }
+    };
+    Ok(crate::engine::image::trust::SigstoreSigner::open(
+        &key,
+        &passphrase,
+        key_file,
+    )?)
 }

@@ -3,7 +3,9 @@
 
 pub mod containers;
 mod paths;
+pub mod policy;
 pub mod registries;
+pub mod registries_d;
 pub mod storage;
 
 pub use paths::Context;

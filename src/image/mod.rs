@@ -7,3 +7,4 @@ pub mod auth;
 pub mod build;
 pub mod reference;
 pub mod registry;
+pub mod trust;

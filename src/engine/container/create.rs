@@ -190,36 +190,37 @@ pub fn resolve_image(
     let (transport, rest) = crate::image::reference::strip_transport(reference);
     let registry_ref = matches!(transport, None | Some("docker"));
     let local = image::lookup(store, reference);
-    let pull = || -> anyhow::Result<ImageRecord> {
+    let pull = || -> crate::engine::Result<ImageRecord> {
         let preq = image::pull::PullRequest {
             name: rest.to_owned(),
             platform: crate::image::registry::Platform::host(),
             options: Default::default(),
         };
-        Ok(image::pull::pull(ctx, store, &preq, &mut |r, e| {
+        image::pull::pull(ctx, store, &preq, &mut |r, e| {
             if let Some(PullProgress(sink)) = progress
                 && let Ok(mut f) = sink.lock()
             {
                 f(r, e)
             }
-        })?)
+        })
     };
     match policy {
         PullPolicy::Never => Ok(local?),
-        PullPolicy::Always if registry_ref => pull(),
+        PullPolicy::Always if registry_ref => Ok(pull()?),
         // Without a cheap digest check, "newer" pulls and keeps the local
         // image when the registry cannot be reached, as Podman does.
-        PullPolicy::Newer if registry_ref => pull().or_else(|e| local.map_err(|_| e)),
+        PullPolicy::Newer if registry_ref => pull().or_else(|e| local.map_err(|_| e.into())),
         _ => match local {
             Ok(img) => Ok(img),
             Err(e @ image::LookupError::NotKnown(_)) if registry_ref => {
                 // Both reasons are told: the name may have been a typo of a
                 // local image as well as a registry reference.
                 pull().map_err(|p| {
-                    anyhow::anyhow!(
-                        "{e} (pulling it failed: {})",
-                        crate::engine::error::chain_text(&p)
-                    )
+                    // A policy refusal is the whole story, said as Podman says it.
+                    if p.downcast_ref::<crate::image::trust::Refusal>().is_some() {
+                        return p.into();
+                    }
+                    anyhow::anyhow!("{e} (pulling it failed: {})", p.text())
                 })
             }
             Err(e) => Err(e.into()),

@@ -12,6 +12,7 @@ pub mod publish;
 pub mod pull;
 pub mod remove;
 pub mod transfer;
+pub mod trust;
 
 use crate::engine::{Result, ResultExt};
 use hutch_storage::images::ImageRecord;

@@ -89,12 +89,22 @@ fn pull_adding(
     let regs = registries::load().context("reading registries.conf")?;
     let candidates = regs.resolve_short_name(&req.name)?.into_pull_candidates()?;
     let auth = auth_file(ctx, req.options.authfile.as_deref());
+    let trust = super::trust::load(ctx, None)?;
     let mut failures = Vec::new();
+    let mut refusal = None;
     for candidate in &candidates {
-        match pull_candidate(store, &regs, &auth, candidate, req, progress) {
+        match pull_candidate(store, &regs, &auth, &trust, candidate, req, progress) {
             Ok(record) => return Ok(record),
-            Err(e) => failures.push(format!("{candidate}: {}", e.text())),
+            Err(Candidate::Refused(r)) => {
+                failures.push(format!("{candidate}: {r}"));
+                refusal = Some(r);
+            }
+            Err(Candidate::Failed(e)) => failures.push(format!("{candidate}: {}", e.text())),
         }
+    }
+    // A policy refusal is said as Podman says it: "Source image rejected: ...".
+    if let (1, Some(r)) = (failures.len(), refusal) {
+        return Err(Error::from_any(anyhow::Error::new(r)));
     }
     if failures.len() == 1 {
         crate::fail!(Internal, "{}", failures.remove(0));
@@ -107,14 +117,38 @@ fn pull_adding(
     )
 }
 
+/// Why one candidate name did not pull.
+enum Candidate {
+    Refused(crate::image::trust::Refusal),
+    Failed(Error),
+}
+
+/// `?` on anything the engine's error takes.
+macro_rules! failed_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Candidate {
+            fn from(e: $t) -> Candidate {
+                Candidate::Failed(e.into())
+            }
+        }
+    )*};
+}
+failed_from!(
+    Error,
+    crate::image::reference::ReferenceError,
+    crate::config::registries::RegistriesError,
+    hutch_storage::StoreError
+);
+
 fn pull_candidate(
     store: &Store,
     regs: &Registries,
     auth: &AuthFile,
+    trust: &super::trust::Trust,
     candidate: &str,
     req: &PullRequest,
     progress: &mut dyn FnMut(&str, ProgressEvent),
-) -> Result<ImageRecord> {
+) -> std::result::Result<ImageRecord, Candidate> {
     let parsed = Reference::parse(candidate)?
         .normalized_docker_hub()
         .with_default_tag();
@@ -131,6 +165,24 @@ fn pull_candidate(
             insecure: source.insecure || req.options.tls_verify == Some(false),
         };
         let creds = credentials(&req.options, auth, &source.endpoint)?;
+        // The policy is judged before any layer moves; a verified image is
+        // then pulled by the digest its signatures vouch for.
+        let target = match super::trust::check_pull(
+            trust,
+            &name,
+            &endpoint,
+            &source.repository,
+            &target,
+            creds.as_ref(),
+        ) {
+            Ok(super::trust::Decision::AsAsked) => target.clone(),
+            Ok(super::trust::Decision::Verified(d)) => d.to_string(),
+            Err(Ok(refusal)) => return Err(Candidate::Refused(refusal)),
+            Err(Err(e)) => {
+                errors.push(format!("{}: {}", source.endpoint, e.text()));
+                continue;
+            }
+        };
         let mut report = |e: ProgressEvent| progress(&name, e);
         let _adding = store.adding()?;
         match registry::pull(
@@ -173,7 +225,7 @@ fn pull_candidate(
             Err(e) => errors.push(format!("{}: {e}", source.endpoint)),
         }
     }
-    crate::fail!(Internal, "{}", errors.join("; "))
+    Err(Candidate::Failed(Error::internal(errors.join("; "))))
 }
 
 pub struct PushRequest {
@@ -189,6 +241,18 @@ pub fn push(
     ctx: &crate::config::Context,
     store: &Store,
     req: &PushRequest,
+    progress: &mut dyn FnMut(&str, ProgressEvent),
+) -> Result<hutch_storage::Digest> {
+    push_signed(ctx, store, req, None, progress)
+}
+
+/// [`push`], then (with `signer`) a sigstore signature of the pushed
+/// manifest attached beside it (`push --sign-by-sigstore-private-key`).
+pub fn push_signed(
+    ctx: &crate::config::Context,
+    store: &Store,
+    req: &PushRequest,
+    signer: Option<&super::trust::SigstoreSigner>,
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> Result<hutch_storage::Digest> {
     let record = super::lookup(store, &req.image)?;
@@ -238,11 +302,12 @@ pub fn push(
     let manifest = store.read_blob(&record.digest)?;
     let name = parsed.to_string();
     let mut report = |e: ProgressEvent| progress(&name, e);
+    let endpoint = Endpoint {
+        registry: registry_host,
+        insecure,
+    };
     let digest = registry::push(
-        &Endpoint {
-            registry: registry_host,
-            insecure,
-        },
+        &endpoint,
         &parsed.repository,
         parsed.tag.as_deref().unwrap_or("latest"),
         &manifest,
@@ -251,6 +316,17 @@ pub fn push(
         creds.as_ref(),
         &mut report,
     )?;
+    if let Some(signer) = signer {
+        super::trust::sign_pushed(
+            ctx,
+            signer,
+            &name,
+            &endpoint,
+            &parsed.repository,
+            &digest,
+            creds.as_ref(),
+        )?;
+    }
     Ok(digest)
 }
 

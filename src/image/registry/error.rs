@@ -158,6 +158,14 @@ pub enum RegistryError {
     #[error("{registry}: the registry does not support searching (it has no /v1/search endpoint)")]
     NoSearch { registry: String },
 
+    /// The image's sigstore attachments could not be read (issue 18).
+    #[error("{registry}/{repository}: reading signatures: {reason}")]
+    Signatures {
+        registry: String,
+        repository: String,
+        reason: String,
+    },
+
     #[error("{registry}: {what}: unexpected HTTP status {status}")]
     Status {
         registry: String,

@@ -10,6 +10,7 @@
 //! a repository and [`Credentials`], and records the [`Pulled`] image itself.
 //! The API is synchronous; each call builds its own small runtime.
 
+mod attachments;
 mod error;
 pub mod fetch;
 mod login;
@@ -177,6 +178,49 @@ pub fn push(
             push::push(&session, tag, manifest, manifest_media_type, blobs, events)
         })
         .await
+    })?
+}
+
+/// The digest of the manifest (or manifest list) `reference` names, as
+/// the registry serves it, before any platform is chosen: what a
+/// signature vouches for. Only the manifest is read (bounded, verified).
+pub fn top_digest(
+    ep: &Endpoint,
+    repository: &str,
+    reference: &str,
+    creds: Option<&Credentials>,
+) -> Result<Digest, RegistryError> {
+    block_on(async {
+        let session = session::Session::open(ep, repository, creds).await?;
+        pull::top_digest(&session, reference).await
+    })?
+}
+
+/// The sigstore signatures attached to manifest `digest` in `repository`
+/// (none when nothing is attached).
+pub fn signatures(
+    ep: &Endpoint,
+    repository: &str,
+    digest: &Digest,
+    creds: Option<&Credentials>,
+) -> Result<Vec<crate::image::trust::sigstore::Attachment>, RegistryError> {
+    block_on(async {
+        let session = session::Session::open(ep, repository, creds).await?;
+        attachments::fetch(&session, digest).await
+    })?
+}
+
+/// Attaches one more sigstore signature to manifest `digest`.
+pub fn attach_signature(
+    ep: &Endpoint,
+    repository: &str,
+    digest: &Digest,
+    signature: &crate::image::trust::sigstore::Attachment,
+    creds: Option<&Credentials>,
+) -> Result<(), RegistryError> {
+    block_on(async {
+        let session = session::Session::open(ep, repository, creds).await?;
+        attachments::add(&session, digest, signature).await
     })?
 }
 

@@ -1,0 +1,239 @@
+//! The judgement of one image against its scope's requirements: every
+//! requirement must accept it (containers/image's `IsRunningImageAllowed`).
+//! Refusals carry containers/image's words, so a user sees what Podman
+//! would print.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::config::policy::Requirement;
+
+use super::identity;
+use super::keys::{self, MAX_KEY_BYTES};
+use super::sigstore::{self, Attachment, PAYLOAD_MEDIA_TYPE};
+
+/// The image being pulled, as the policy sees it.
+pub struct ImageUnderReview<'a> {
+    /// `docker://registry/repo:tag`, for messages.
+    pub transport_name: &'a str,
+    /// `registry/repo:tag` (or `@digest`): what signatures must name.
+    pub reference: &'a str,
+    /// The digest of the manifest the reference resolves to (the list's,
+    /// for a manifest list): what signatures must claim.
+    pub manifest_digest: &'a str,
+}
+
+/// Why the policy refused an image: Podman's "Source image rejected: ...".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Source image rejected: {0}")]
+pub struct Refusal(pub String);
+
+/// Whether any requirement needs the image's signatures (so that a pull
+/// under an accept-anything policy fetches none).
+pub fn needs_signatures(reqs: &[Requirement]) -> bool {
+    reqs.iter().any(|r| {
+        matches!(
+            r,
+            Requirement::SigstoreSigned { .. } | Requirement::SignedBy { .. }
+        )
+    })
+}
+
+/// Whether a scope refuses before anything is fetched (`reject`).
+pub fn rejects_outright(reqs: &[Requirement]) -> bool {
+    reqs.iter().any(|r| matches!(r, Requirement::Reject))
+}
+
+/// Judges `image` with the `signatures` found beside it. Key files named
+/// by the policy are read here (bounded by [`MAX_KEY_BYTES`]).
+pub fn judge(
+    reqs: &[Requirement],
+    image: &ImageUnderReview<'_>,
+    signatures: &[Attachment],
+) -> Result<(), Refusal> {
+    for req in reqs {
+        match req {
+            Requirement::InsecureAcceptAnything => {}
+            Requirement::Reject => {
+                return Err(Refusal(format!(
+                    "Running image {} is rejected by policy.",
+                    image.transport_name
+                )));
+            }
+            Requirement::SignedBaseLayer => {
+                return Err(Refusal(
+                    "signedBaseLayer requirements are not supported".into(),
+                ));
+            }
+            Requirement::SignedBy { .. } => {
+                return Err(Refusal(
+                    "signedBy (GPG simple signing) is not supported by hutch; use sigstoreSigned"
+                        .into(),
+                ));
+            }
+            Requirement::SigstoreSigned {
+                key_path,
+                key_data,
+                fulcio,
+                signed_identity,
+            } => {
+                if *fulcio {
+                    return Err(Refusal(
+                        "sigstoreSigned with fulcio is not supported by hutch; use keyPath or keyData"
+                            .into(),
+                    ));
+                }
+                let pem = match (key_path, key_data) {
+                    (_, Some(data)) => data.clone(),
+                    (Some(path), None) => read_key(path)?,
+                    (None, None) => {
+                        return Err(Refusal("sigstoreSigned has no public key".into()));
+                    }
+                };
+                let key = keys::public_key(&pem)
+                    .map_err(|e| Refusal(format!("parsing public key: {e}")))?;
+                let mut rejections = Vec::new();
+                let mut other_kinds = 0;
+                let mut accepted = false;
+                for att in signatures {
+                    if att.media_type != PAYLOAD_MEDIA_TYPE {
+                        other_kinds += 1;
+                        continue;
+                    }
+                    match accept_one(&key, att, image, signed_identity) {
+                        Ok(()) => {
+                            accepted = true;
+                            break;
+                        }
+                        Err(why) => rejections.push(why),
+                    }
+                }
+                if accepted {
+                    continue;
+                }
+                return Err(Refusal(match rejections.len() {
+                    0 if other_kinds == 0 => {
+                        "A signature was required, but no signature exists".to_owned()
+                    }
+                    0 => format!(
+                        "A signature was required, but no signature exists (0 non-sigstore signatures, {other_kinds} sigstore non-signature attachments)"
+                    ),
+                    1 => rejections.remove(0),
+                    _ => format!(
+                        "None of the signatures were accepted, reasons: {}",
+                        rejections.join("; ")
+                    ),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn accept_one(
+    key: &p256::ecdsa::VerifyingKey,
+    att: &Attachment,
+    image: &ImageUnderReview<'_>,
+    rule: &crate::config::policy::SignedIdentity,
+) -> Result<(), String> {
+    let claims = sigstore::verify(key, att)?;
+    if claims.manifest_digest != image.manifest_digest {
+        return Err(format!(
+            "Signature for docker-manifest-digest {:?} does not match",
+            claims.manifest_digest
+        ));
+    }
+    if !identity::matches(rule, image.reference, &claims.docker_reference) {
+        return Err(format!(
+            "Signature for identity {} is not accepted",
+            claims.docker_reference
+        ));
+    }
+    Ok(())
+}
+
+fn read_key(path: &Path) -> Result<Vec<u8>, Refusal> {
+    let fail = |e: std::io::Error| Refusal(format!("reading public key {path:?}: {e}"));
+    let mut out = Vec::new();
+    std::fs::File::open(path)
+        .map_err(fail)?
+        .take(MAX_KEY_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(fail)?;
+    if out.len() as u64 > MAX_KEY_BYTES {
+        return Err(Refusal(format!(
+            "public key {path:?} is larger than {MAX_KEY_BYTES} bytes"
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::policy::SignedIdentity;
+
+    fn signed(key: &p256::ecdsa::SigningKey, reference: &str, digest: &str) -> Attachment {
+        let payload = sigstore::payload(reference, digest, 1);
+        Attachment {
+            media_type: PAYLOAD_MEDIA_TYPE.into(),
+            annotations: [(
+                sigstore::SIGNATURE_ANNOTATION.to_owned(),
+                sigstore::sign(key, &payload),
+            )]
+            .into(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn sigstore_requirement() {
+        let key = keys::generate().unwrap();
+        let req = [Requirement::SigstoreSigned {
+            key_path: None,
+            key_data: Some(keys::public_key_pem(key.verifying_key()).into_bytes()),
+            fulcio: false,
+            signed_identity: SignedIdentity::MatchRepoDigestOrExact,
+        }];
+        let image = ImageUnderReview {
+            transport_name: "docker://r.io/a:1",
+            reference: "r.io/a:1",
+            manifest_digest: "sha256:aa",
+        };
+        judge(&req, &image, &[signed(&key, "r.io/a:1", "sha256:aa")]).unwrap();
+        let none = judge(&req, &image, &[]).unwrap_err().to_string();
+        assert_eq!(
+            none,
+            "Source image rejected: A signature was required, but no signature exists"
+        );
+        let retagged = judge(&req, &image, &[signed(&key, "r.io/a:2", "sha256:aa")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            retagged.ends_with("Signature for identity r.io/a:2 is not accepted"),
+            "{retagged}"
+        );
+        let other_digest = judge(&req, &image, &[signed(&key, "r.io/a:1", "sha256:bb")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            other_digest.contains("docker-manifest-digest"),
+            "{other_digest}"
+        );
+    }
+
+    #[test]
+    fn reject_names_the_image() {
+        let image = ImageUnderReview {
+            transport_name: "docker://r.io/a:1",
+            reference: "r.io/a:1",
+            manifest_digest: "",
+        };
+        assert_eq!(
+            judge(&[Requirement::Reject], &image, &[])
+                .unwrap_err()
+                .to_string(),
+            "Source image rejected: Running image docker://r.io/a:1 is rejected by policy."
+        );
+    }
+}

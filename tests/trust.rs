@@ -1,0 +1,474 @@
+//! Image trust (issue 18): policy.json enforced on pull, `run --pull` and
+//! `create`; sigstore signatures made by hutch and by the installed podman,
+//! verified by both; `image trust show|set` compared with podman's. As the
+//! unprivileged test user, against Debian's docker-registry on 127.0.0.1.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::images::*;
+use common::registry::Registry;
+use common::*;
+
+const PODMAN: &str = "/usr/bin/podman";
+
+/// A test environment whose registries.conf marks the registry as plain
+/// HTTP, with the registry started in it.
+fn setup() -> Option<(TestEnv, Registry)> {
+    let mut env = TestEnv::new(TestUser::default_user());
+    let reg = Registry::start(&env.root.join("registry"), None)?;
+    let conf = write_readable(
+        &env.root,
+        "registries.conf",
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.address()
+        )
+        .as_bytes(),
+    );
+    env.vars.push((
+        "CONTAINERS_REGISTRIES_CONF".into(),
+        conf.display().to_string(),
+    ));
+    Some((env, reg))
+}
+
+/// Writes a file below the user's `~/.config/containers`, owned by them.
+fn write_config(env: &TestEnv, rel: &str, text: &str) -> PathBuf {
+    let path = env.home.join(".config/containers").join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+    let mut dir = path.clone();
+    while dir != env.home {
+        chown(&dir, env.user.uid, env.user.gid);
+        dir.pop();
+    }
+    path
+}
+
+fn write_policy(env: &TestEnv, json: &str) -> PathBuf {
+    write_config(env, "policy.json", json)
+}
+
+/// Signatures of the test registry are sigstore attachments.
+fn use_attachments(env: &TestEnv, reg: &Registry) {
+    write_config(
+        env,
+        "registries.d/test.yaml",
+        &format!(
+            "docker:\n  {}:\n    use-sigstore-attachments: true\n",
+            reg.address()
+        ),
+    );
+}
+
+/// A small image (one layer with `marker` in it) loaded as `name`.
+fn load_image(env: &TestEnv, name: &str, marker: &str) {
+    let layers = vec![layer(&[Entry::File("marker", marker.as_bytes())])];
+    let archive = write_readable(
+        &env.root,
+        &format!("{}.tar", marker),
+        &docker_archive(&layers, name),
+    );
+    env.ok(["load", "-i", archive.to_str().unwrap()]);
+}
+
+/// A cosign-format key pair (passphrase "secret") the test user can read:
+/// (private key, passphrase file, public key).
+fn key_pair(env: &TestEnv, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    use hutch::image::trust::keys;
+    let key = keys::generate().unwrap();
+    let private = write_readable(
+        &env.root,
+        &format!("{name}.priv"),
+        keys::encrypt_private_key(&key, b"secret")
+            .unwrap()
+            .as_bytes(),
+    );
+    let pass = write_readable(&env.root, &format!("{name}.pass"), b"secret\n");
+    let public = write_readable(
+        &env.root,
+        &format!("{name}.pub"),
+        keys::public_key_pem(key.verifying_key()).as_bytes(),
+    );
+    (private, pass, public)
+}
+
+fn sigstore_policy(reg: &Registry, public: &Path) -> String {
+    format!(
+        r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"transports":{{"docker":{{"{}":[{{"type":"sigstoreSigned","keyPath":"{}","signedIdentity":{{"type":"matchRepoDigestOrExact"}}}}]}}}}}}"#,
+        reg.address(),
+        public.display()
+    )
+}
+
+/// Debian builds podman with sigstore support patched out ("Debian-local
+/// change: sigstore disabled"): its signing and verifying cannot be
+/// compared there, and the test says so.
+fn sigstore_disabled(out: &std::process::Output) -> bool {
+    let disabled = stderr(out).contains("sigstore disabled");
+    if disabled {
+        eprintln!("skipped the podman comparison: this podman is built without sigstore support");
+    }
+    disabled
+}
+
+fn refused(env: &TestEnv, args: &[&str]) -> String {
+    let out = env.run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "hutch {args:?} should be refused: {}",
+        stderr(&out)
+    );
+    stderr(&out)
+}
+
+/// The installed podman as the test user, in this test's home (its own
+/// storage), or `None` where podman is missing.
+fn podman(env: &TestEnv, args: &[&str]) -> Option<std::process::Output> {
+    if !Path::new(PODMAN).exists() {
+        eprintln!("skipped: podman not installed");
+        return None;
+    }
+    Some(
+        env.hutch_at(Path::new(PODMAN), args)
+            .output()
+            .expect("start podman"),
+    )
+}
+
+#[test]
+fn reject_policy_refuses_pull_run_and_create_naming_the_rule() {
+    let Some((env, reg)) = setup() else { return };
+    let denied = format!("{}/plain:latest", reg.address());
+    let allowed = format!("{}/ok:latest", reg.address());
+    load_image(&env, &denied, "plain");
+    env.ok(["tag", &denied, &allowed]);
+    env.ok(["push", &denied]);
+    env.ok(["push", &allowed]);
+    env.ok(["rmi", "-a", "-f"]);
+    // The registry is refused; one repository of it, more specific, is not.
+    write_policy(
+        &env,
+        &format!(
+            r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"transports":{{"docker":{{
+                "{0}":[{{"type":"reject"}}],
+                "{0}/ok":[{{"type":"insecureAcceptAnything"}}]}}}}}}"#,
+            reg.address()
+        ),
+    );
+    let rule = format!(
+        "Error: Source image rejected: Running image docker://{denied} is rejected by policy."
+    );
+    let err = refused(&env, &["pull", &denied]);
+    let ours: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        ours,
+        [format!("Trying to pull {denied}..."), rule.clone()],
+        "{err}"
+    );
+    let err = refused(&env, &["run", "--pull=always", "--rm", &denied, "true"]);
+    assert!(err.lines().any(|l| l == rule), "{err}");
+    let err = refused(&env, &["create", &denied]);
+    assert!(err.lines().any(|l| l == rule), "{err}");
+    assert_eq!(env.run(["image", "exists", &denied]).status.code(), Some(1));
+    env.ok(["pull", &allowed]);
+
+    // Podman says the same, with the same exit code.
+    if let Some(out) = podman(&env, &["pull", "--tls-verify=false", &denied]) {
+        assert_eq!(out.status.code(), Some(125));
+        let theirs = stderr(&out);
+        let theirs: Vec<&str> = theirs
+            .lines()
+            .filter(|l| !l.contains("level=warning"))
+            .collect();
+        assert_eq!(theirs, ours);
+    }
+}
+
+#[test]
+fn invalid_policy_is_an_error_naming_the_file() {
+    let Some((env, reg)) = setup() else { return };
+    let path = write_policy(
+        &env,
+        r#"{"default":[{"type":"insecureAcceptAnything"}],"bogus":1}"#,
+    );
+    let err = refused(&env, &["pull", &format!("{}/none:latest", reg.address())]);
+    assert!(
+        err.contains(&format!(
+            "invalid policy in {:?}",
+            path.display().to_string()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn sigstore_signed_by_hutch_is_accepted_unsigned_and_retagged_are_refused() {
+    let Some((env, reg)) = setup() else { return };
+    use_attachments(&env, &reg);
+    let (private, pass, public) = key_pair(&env, "hutch");
+    let signed = format!("{}/signed:latest", reg.address());
+    let retagged = format!("{}/signed:other", reg.address());
+    let unsigned = format!("{}/unsigned:latest", reg.address());
+    load_image(&env, &signed, "signed");
+    env.ok(["tag", &signed, &retagged, &unsigned]);
+    env.ok([
+        "push",
+        "--sign-by-sigstore-private-key",
+        private.to_str().unwrap(),
+        "--sign-passphrase-file",
+        pass.to_str().unwrap(),
+        &signed,
+    ]);
+    check_with_openssl(&env, &reg, &public, &signed);
+    // Same manifest, so the signature made for :latest sits beside it.
+    env.ok(["push", &retagged]);
+    env.ok(["push", &unsigned]);
+    env.ok(["rmi", "-a", "-f"]);
+
+    write_policy(&env, &sigstore_policy(&reg, &public));
+    env.ok(["pull", &signed]);
+    let err = refused(&env, &["pull", &unsigned]);
+    assert!(
+        err.contains(
+            "Error: Source image rejected: A signature was required, but no signature exists"
+        ),
+        "{err}"
+    );
+    let err = refused(&env, &["pull", &retagged]);
+    assert!(
+        err.contains(&format!(
+            "Error: Source image rejected: Signature for identity {signed} is not accepted"
+        )),
+        "{err}"
+    );
+
+    // Another key does not verify it.
+    let (_, _, stranger) = key_pair(&env, "stranger");
+    write_policy(&env, &sigstore_policy(&reg, &stranger));
+    env.ok(["rmi", "-a", "-f"]);
+    let err = refused(&env, &["pull", &signed]);
+    assert!(
+        err.contains("cryptographic signature verification failed"),
+        "{err}"
+    );
+
+    // Podman accepts hutch's signature under the same policy, and refuses
+    // the re-tagged name for the same reason.
+    write_policy(&env, &sigstore_policy(&reg, &public));
+    if let Some(out) = podman(&env, &["pull", "--tls-verify=false", &signed])
+        && !sigstore_disabled(&out)
+    {
+        assert!(out.status.success(), "podman pull: {}", stderr(&out));
+        let out = podman(&env, &["pull", "--tls-verify=false", &retagged]).unwrap();
+        assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("Signature for identity {signed} is not accepted")),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn sigstore_signed_by_podman_is_accepted() {
+    let Some((env, reg)) = setup() else { return };
+    if !Path::new(PODMAN).exists() {
+        eprintln!("skipped: podman not installed");
+        return;
+    }
+    use_attachments(&env, &reg);
+    let (private, pass, public) = key_pair(&env, "podman");
+    let name = format!("{}/bypodman:latest", reg.address());
+    // The image goes to podman through an archive hutch writes.
+    load_image(&env, &name, "bypodman");
+    let archive = env.home.join("bypodman-save.tar");
+    env.ok(["save", "-o", archive.to_str().unwrap(), &name]);
+    let out = podman(&env, &["load", "-i", archive.to_str().unwrap()]).unwrap();
+    assert!(out.status.success(), "podman load: {}", stderr(&out));
+    let out = podman(
+        &env,
+        &[
+            "push",
+            "--tls-verify=false",
+            "--sign-by-sigstore-private-key",
+            private.to_str().unwrap(),
+            "--sign-passphrase-file",
+            pass.to_str().unwrap(),
+            &name,
+        ],
+    )
+    .unwrap();
+    if sigstore_disabled(&out) {
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "podman push --sign-by-sigstore-private-key: {}",
+        stderr(&out)
+    );
+    env.ok(["rmi", "-a", "-f"]);
+    write_policy(&env, &sigstore_policy(&reg, &public));
+    env.ok(["pull", &name]);
+    // And it is the signature that made the difference: another key refuses.
+    let (_, _, stranger) = key_pair(&env, "stranger");
+    write_policy(&env, &sigstore_policy(&reg, &stranger));
+    env.ok(["rmi", "-a", "-f"]);
+    refused(&env, &["pull", &name]);
+}
+
+#[test]
+fn trust_set_and_show_match_podman() {
+    let Some((env, reg)) = setup() else { return };
+    let (_, _, public) = key_pair(&env, "show");
+    // No policy of the user's: the first `set` copies the system one.
+    let path = env.home.join(".config/containers/policy.json");
+    assert!(!path.exists());
+    let scope = format!("{}/app", reg.address());
+    env.ok(["image", "trust", "set", "--type", "reject", &reg.address()]);
+    env.ok([
+        "image",
+        "trust",
+        "set",
+        "--type",
+        "sigstoreSigned",
+        "-f",
+        public.to_str().unwrap(),
+        &scope,
+    ]);
+    let err = refused(
+        &env,
+        &["image", "trust", "set", "--type", "signedBy", "quay.io"],
+    );
+    assert!(
+        err.contains("at least one public key must be defined for type 'signedBy'"),
+        "{err}"
+    );
+    let shown = env.ok(["image", "trust", "show"]);
+    let rows: Vec<&str> = shown.lines().collect();
+    assert!(rows[0].starts_with("TRANSPORT"), "{shown}");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}: {shown}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row(&reg.address()),
+        ["repository", &reg.address(), "reject"]
+    );
+    assert_eq!(row(&scope), ["repository", &scope, "sigstoreSigned", "N/A"]);
+    // The set policy is in force.
+    let err = refused(&env, &["pull", &format!("{}/x:latest", reg.address())]);
+    assert!(err.contains("is rejected by policy."), "{err}");
+
+    assert!(path.exists());
+    // Podman 4.3 shows the same file the same way (it reads the system
+    // file unless given --policypath).
+    let policypath = format!("--policypath={}", path.display());
+    if let Some(out) = podman(&env, &["image", "trust", "show", &policypath]) {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), shown);
+        let theirs = podman(&env, &["image", "trust", "show", "--json", &policypath]).unwrap();
+        let ours = env.ok(["image", "trust", "show", "--json"]);
+        let theirs: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
+        let ours: serde_json::Value = serde_json::from_str(&ours).unwrap();
+        assert_eq!(ours, theirs);
+    }
+}
+
+/// One plain-HTTP GET to the test registry (it speaks no TLS).
+fn http_get(reg: &Registry, path: &str, accept: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", reg.port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {}\r\nAccept: {accept}\r\n\r\n",
+        reg.address()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, raw[split + 4..].to_vec())
+}
+
+/// The signature hutch attached, checked by another implementation:
+/// openssl verifies the ECDSA signature of the payload with the public
+/// key, and the payload names the pushed manifest and reference.
+fn check_with_openssl(env: &TestEnv, reg: &Registry, public: &Path, signed: &str) {
+    let repo = "signed";
+    let (status, manifest) = http_get(
+        reg,
+        &format!("/v2/{repo}/manifests/latest"),
+        "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 200);
+    let digest_hex = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(&manifest))
+    };
+    let (status, sigs) = http_get(
+        reg,
+        &format!("/v2/{repo}/manifests/sha256-{digest_hex}.sig"),
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&sigs));
+    let sigs: serde_json::Value = serde_json::from_slice(&sigs).unwrap();
+    let layer = &sigs["layers"][0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    let (status, payload) = http_get(
+        reg,
+        &format!("/v2/{repo}/blobs/{}", layer["digest"].as_str().unwrap()),
+        "*/*",
+    );
+    assert_eq!(status, 200);
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims["critical"]["identity"]["docker-reference"], signed);
+    assert_eq!(
+        claims["critical"]["image"]["docker-manifest-digest"],
+        format!("sha256:{digest_hex}")
+    );
+    assert_eq!(
+        claims["critical"]["type"],
+        "cosign container image signature"
+    );
+    let b64 = layer["annotations"]["dev.cosignproject.cosign/signature"]
+        .as_str()
+        .unwrap();
+    let der = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    };
+    let payload_file = env.root.join("payload.json");
+    let sig_file = env.root.join("payload.sig");
+    fs::write(&payload_file, &payload).unwrap();
+    fs::write(&sig_file, &der).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(public)
+        .arg("-signature")
+        .arg(&sig_file)
+        .arg(&payload_file)
+        .output();
+    match out {
+        Ok(out) => assert!(
+            out.status.success(),
+            "openssl refuses hutch's signature: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => eprintln!("skipped the openssl check: openssl not installed"),
+    }
+}
