@@ -574,13 +574,12 @@ fn pod_clone_copies_the_pod_and_its_containers_with_podmans_names() {
     assert_eq!(v["State"], "Running", "{v}");
     assert_eq!(env.ok(["exec", "c1-clone3", "busybox", "hostname"]).trim(), "h");
     let clone_infra = v["InfraContainerID"].as_str().expect("infra").to_owned();
-    let joined = env.ok([
-        "inspect",
-        "--format",
-        "{{.HostConfig.NetworkMode}}",
-        "c1-clone3",
-    ]);
-    assert_eq!(joined.trim(), format!("container:{clone_infra}"));
+    // The copy joined the new infra's network namespace.
+    let netns = |name: &str| {
+        let pid = env.ok(["inspect", "--format", "{{.State.Pid}}", name]);
+        std::fs::read_link(format!("/proc/{}/ns/net", pid.trim())).expect("netns link")
+    };
+    assert_eq!(netns("c1-clone3"), netns(&clone_infra));
 
     // Errors read as Podman's.
     let out = env.run(["pod", "clone", "nope"]);
