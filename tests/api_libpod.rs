@@ -880,7 +880,15 @@ fn podman_remote_pods_create_ps_inspect_act_rm() {
         &env,
         &sock,
         &[
-            "create", "--pod", "rp", "--name", "rc", "--stop-timeout", "1", "busybox", "sleep",
+            "create",
+            "--pod",
+            "rp",
+            "--name",
+            "rc",
+            "--stop-timeout",
+            "1",
+            "busybox",
+            "sleep",
             "1000",
         ],
     );
@@ -902,7 +910,12 @@ fn podman_remote_pods_create_ps_inspect_act_rm() {
             .nth(1)
             .map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
-                (f[0].to_owned(), f[1].to_owned(), f[2].to_owned(), f.last().map(|s| s.to_string()))
+                (
+                    f[0].to_owned(),
+                    f[1].to_owned(),
+                    f[2].to_owned(),
+                    f.last().map(|s| s.to_string()),
+                )
             })
             .expect("a pod row")
     };
@@ -939,9 +952,15 @@ fn podman_remote_pods_create_ps_inspect_act_rm() {
     };
     state("Running");
     let top = ok(&env, &sock, &["pod", "top", "rp"]);
-    assert!(top.lines().next().is_some_and(|h| h.contains("COMMAND")), "{top}");
+    assert!(
+        top.lines().next().is_some_and(|h| h.contains("COMMAND")),
+        "{top}"
+    );
     assert!(top.contains("sleep 1000"), "{top}");
-    assert_eq!(ok(&env, &sock, &["pod", "stop", "-t", "0", "rp"]).trim(), id);
+    assert_eq!(
+        ok(&env, &sock, &["pod", "stop", "-t", "0", "rp"]).trim(),
+        id
+    );
     state("Exited");
     assert_eq!(ok(&env, &sock, &["pod", "restart", "rp"]).trim(), id);
     state("Running");
@@ -949,7 +968,10 @@ fn podman_remote_pods_create_ps_inspect_act_rm() {
     // Podman's words for a missing pod.
     let (code, err) = fails(&env, &sock, &["pod", "rm", "nope"]);
     assert_eq!(code, 1);
-    assert!(err.contains("unable to find pod \"nope\": no such pod"), "{err}");
+    assert!(
+        err.contains("unable to find pod \"nope\": no such pod"),
+        "{err}"
+    );
     assert_eq!(ok(&env, &sock, &["pod", "rm", "-f", "rp"]).trim(), id);
     assert!(env.ok(["pod", "ps", "-q"]).trim().is_empty());
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());

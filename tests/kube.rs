@@ -515,7 +515,12 @@ fn play_daemonset_runs_one_pod_and_down_removes_it() {
     let out = env.run(["kube", "play", &file]);
     assert!(out.status.success(), "{}", stderr(&out));
     // One node, one pod (as Podman 4.8+ plays a DaemonSet).
-    let pods = env.ok(["pod", "ps", "--format", "{{.Name}} {{.Status}} {{.NumberOfContainers}}"]);
+    let pods = env.ok([
+        "pod",
+        "ps",
+        "--format",
+        "{{.Name}} {{.Status}} {{.NumberOfContainers}}",
+    ]);
     assert_eq!(pods.trim(), "ds Running 2", "{pods}");
     assert_eq!(
         env.ok(["pod", "inspect", "--format", "{{.Labels.app}}", "ds"])

@@ -541,7 +541,16 @@ fn pod_clone_copies_the_pod_and_its_containers_with_podmans_names() {
     assert_eq!(id.trim().len(), 64, "{id}");
     // A second copy counts on; NAME names the third (Podman's rule).
     env.ok(["pod", "clone", "src"]);
-    env.ok(["pod", "clone", "--hostname", "h", "-l", "x=y", "src", "named"]);
+    env.ok([
+        "pod",
+        "clone",
+        "--hostname",
+        "h",
+        "-l",
+        "x=y",
+        "src",
+        "named",
+    ]);
     let pods = env.ok(["pod", "ps", "--format", "{{.Name}} {{.NumberOfContainers}}"]);
     let mut pods: Vec<&str> = pods.lines().collect();
     pods.sort();
@@ -572,7 +581,10 @@ fn pod_clone_copies_the_pod_and_its_containers_with_podmans_names() {
     let v: serde_json::Value =
         serde_json::from_str(&env.ok(["pod", "inspect", "named-clone"])).expect("json");
     assert_eq!(v["State"], "Running", "{v}");
-    assert_eq!(env.ok(["exec", "c1-clone3", "busybox", "hostname"]).trim(), "h");
+    assert_eq!(
+        env.ok(["exec", "c1-clone3", "busybox", "hostname"]).trim(),
+        "h"
+    );
     let clone_infra = v["InfraContainerID"].as_str().expect("infra").to_owned();
     // The copy joined the new infra's network namespace.
     let netns = |name: &str| {

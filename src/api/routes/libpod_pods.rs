@@ -203,7 +203,11 @@ fn create_options(body: &[u8]) -> anyhow::Result<PodCreateOptions> {
         .or(g.cpu_period)
         .filter(|p| *p > 0)
         .unwrap_or(crate::cgroups::pod::CPU_PERIOD);
-    let userns = match g.userns.as_ref().map(|u| (u.nsmode.as_str(), u.value.as_str())) {
+    let userns = match g
+        .userns
+        .as_ref()
+        .map(|u| (u.nsmode.as_str(), u.value.as_str()))
+    {
         None | Some(("" | "default", _)) => None,
         Some((m, "")) => Some(m.to_owned()),
         Some((m, v)) => Some(format!("{m}:{v}")),
@@ -496,7 +500,12 @@ pub async fn top(
 ) -> Result<Response, ApiError> {
     let descriptors: Vec<String> = q
         .get("ps_args")
-        .map(|a| a.split([',', ' ']).filter(|d| !d.is_empty()).map(str::to_owned).collect())
+        .map(|a| {
+            a.split([',', ' '])
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let ctx = shared.ctx.clone();
     let report = blocking(LP, move || {

@@ -536,7 +536,10 @@ spec:
         assert_eq!(t.pods.len(), 1);
         assert_eq!(t.pods[0].pod.name.as_deref(), Some("ds"));
         assert_eq!(t.pods[0].containers[0].name.as_deref(), Some("ds-c"));
-        assert_eq!(t.pods[0].pod.config.labels.get("app").map(String::as_str), Some("ds"));
+        assert_eq!(
+            t.pods[0].pod.config.labels.get("app").map(String::as_str),
+            Some("ds")
+        );
         // updateStrategy means nothing on one node: no warning for it.
         assert!(t.warnings.is_empty(), "{:?}", t.warnings);
     }

@@ -55,9 +55,7 @@ impl PodChanges {
         cfg.labels.extend(c.labels);
         cfg.infra_command = c.infra_command.or(cfg.infra_command.take());
         cfg.infra_name = c.infra_name.or(cfg.infra_name.take());
-        cfg.infra_monitor_pidfile = c
-            .infra_monitor_pidfile
-            .or(cfg.infra_monitor_pidfile.take());
+        cfg.infra_monitor_pidfile = c.infra_monitor_pidfile.or(cfg.infra_monitor_pidfile.take());
         if let Some(u) = c.userns {
             cfg.userns = u;
         }
