@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Median whole-sequence times, in one run, hutch beside podman (when
 # installed): `pod create` + two `run -d --pod` + `pod rm -f`, the cycle a
-# compose project or a test harness repeats. The same busybox image in both,
+# compose project or a test harness repeats; and `kube play` + `kube down`
+# of a three-container pod (containers that exit on SIGTERM, so that neither
+# tool's stop waits out a timeout). The same busybox image in both,
 # --network none for neither (pods get the default rootless network: pasta).
 # `pod rm -f -t 0` in both: Podman's -f waits 10 s for the stop signal
 # (sleep as PID 1 ignores SIGTERM), hutch's kills at once (docs/pods.md);
@@ -40,14 +42,29 @@ cycle='$TOOL pod create --name b >/dev/null && $TOOL run -d --pod b bench/busybo
 cmds=("TOOL='$H'; $cycle")
 [ -n "$P" ] && cmds+=("TOOL='$P'; $cycle")
 hyperfine -S bash --warmup 1 --runs "$runs" --style none --export-json "$tmp/r.json" "${cmds[@]}" >/dev/null
-python3 - "$tmp/r.json" <<'PY'
+cat > "$tmp/k.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: kb}
+spec:
+  containers:
+  - {name: a, image: bench/busybox, command: [sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
+  - {name: b, image: bench/busybox, command: [sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
+  - {name: c, image: bench/busybox, command: [sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
+YAML
+kcycle='$TOOL kube play '"$tmp/k.yaml"' >/dev/null && $TOOL kube down '"$tmp/k.yaml"' >/dev/null'
+kcmds=("TOOL='$H'; $kcycle")
+[ -n "$P" ] && kcmds+=("TOOL='$P'; $kcycle")
+hyperfine -S bash --warmup 1 --runs "$runs" --style none --export-json "$tmp/k.json" "${kcmds[@]}" >/dev/null
+python3 - "$tmp/r.json" "$tmp/k.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-m = [x["median"] for x in r]
 print(f"{'row':<48}{'hutch ms':>10}{'podman ms':>11}{'podman/hutch':>14}")
-pod = f"{m[1]*1e3:>11.1f}" if len(m) > 1 else f"{'-':>11}"
-ratio = f"{m[1]/m[0]:>13.2f}x" if len(m) > 1 else f"{'-':>14}"
-print(f"{'pod create + 2x run -d --pod + pod rm -f -t 0':<48}{m[0]*1e3:>10.1f}{pod}{ratio}")
+rows = ["pod create + 2x run -d --pod + pod rm -f -t 0", "kube play + kube down (3 containers)"]
+for name, path in zip(rows, sys.argv[1:]):
+    m = [x["median"] for x in json.load(open(path))["results"]]
+    pod = f"{m[1]*1e3:>11.1f}" if len(m) > 1 else f"{'-':>11}"
+    ratio = f"{m[1]/m[0]:>13.2f}x" if len(m) > 1 else f"{'-':>14}"
+    print(f"{name:<48}{m[0]*1e3:>10.1f}{pod}{ratio}")
 PY
 $H pod rm -a -f >/dev/null 2>&1 || true
 [ -n "$P" ] && $P pod rm -a -f >/dev/null 2>&1 || true

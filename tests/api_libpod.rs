@@ -857,3 +857,129 @@ fn libpod_concurrent_requests_and_cli_users() {
     let list: serde_json::Value = serde_json::from_str(&body).expect("ps json");
     assert_eq!(list.as_array().map(Vec::len), Some(9), "{body}");
 }
+
+#[test]
+fn podman_remote_pods_create_ps_inspect_act_rm() {
+    if !podman_installed() {
+        eprintln!("podman not installed: skipped");
+        return;
+    }
+    let env = busybox_env(&[]);
+    let (_svc, sock) = serve_default(&env);
+    let id = ok(
+        &env,
+        &sock,
+        &[
+            "pod", "create", "--name", "rp", "--label", "a=b", "--memory", "64m",
+        ],
+    );
+    let id = id.trim().to_owned();
+    assert_eq!(id.len(), 64, "{id}");
+    // A container joins it through the API's create (`pod` in the body).
+    ok(
+        &env,
+        &sock,
+        &[
+            "create",
+            "--pod",
+            "rp",
+            "--name",
+            "rc",
+            "--stop-timeout",
+            "1",
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+    // pod ps: the header and row the local CLI prints.
+    let remote = ok(&env, &sock, &["pod", "ps"]);
+    let local = env.ok(["pod", "ps"]);
+    // Columns widen with their contents ("1 second ago"): words compared.
+    let head = |s: &str| {
+        s.lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(head(&remote), head(&local));
+    let row = |s: &str| {
+        s.lines()
+            .nth(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (
+                    f[0].to_owned(),
+                    f[1].to_owned(),
+                    f[2].to_owned(),
+                    f.last().map(|s| s.to_string()),
+                )
+            })
+            .expect("a pod row")
+    };
+    assert_eq!(row(&remote), row(&local), "{remote}\n{local}");
+    assert_eq!(row(&remote).1, "rp");
+    assert_eq!(row(&remote).3.as_deref(), Some("2"));
+    // pod inspect: the service's object is the CLI's.
+    let r: serde_json::Value =
+        serde_json::from_str(&ok(&env, &sock, &["pod", "inspect", "rp"])).expect("json");
+    let l: serde_json::Value =
+        serde_json::from_str(&env.ok(["pod", "inspect", "rp"])).expect("json");
+    assert_eq!(r["Id"], l["Id"]);
+    assert_eq!(r["Labels"], serde_json::json!({"a": "b"}));
+    assert_eq!(r["memory_limit"], 64 << 20);
+    assert_eq!(r["NumContainers"], 2);
+    let keys = |v: &serde_json::Value| {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&r), keys(&l));
+    assert_eq!(
+        ok(&env, &sock, &["pod", "exists", "rp"]).trim(),
+        "",
+        "exists prints nothing"
+    );
+    assert_eq!(fails(&env, &sock, &["pod", "exists", "nope"]).0, 1);
+
+    // start, top, stop, restart, kill: each answers with the pod's id.
+    assert_eq!(ok(&env, &sock, &["pod", "start", "rp"]).trim(), id);
+    let state = |want: &str| {
+        let s = env.ok(["pod", "inspect", "--format", "{{.State}}", "rp"]);
+        assert_eq!(s.trim(), want);
+    };
+    state("Running");
+    let top = ok(&env, &sock, &["pod", "top", "rp"]);
+    assert!(
+        top.lines().next().is_some_and(|h| h.contains("COMMAND")),
+        "{top}"
+    );
+    assert!(top.contains("sleep 1000"), "{top}");
+    assert_eq!(
+        ok(&env, &sock, &["pod", "stop", "-t", "0", "rp"]).trim(),
+        id
+    );
+    state("Exited");
+    assert_eq!(ok(&env, &sock, &["pod", "restart", "rp"]).trim(), id);
+    state("Running");
+    assert_eq!(ok(&env, &sock, &["pod", "kill", "rp"]).trim(), id);
+    // Podman's words for a missing pod.
+    let (code, err) = fails(&env, &sock, &["pod", "rm", "nope"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("unable to find pod \"nope\": no such pod"),
+        "{err}"
+    );
+    assert_eq!(ok(&env, &sock, &["pod", "rm", "-f", "rp"]).trim(), id);
+    assert!(env.ok(["pod", "ps", "-q"]).trim().is_empty());
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+    // prune: stopped pods go, with their ids.
+    env.ok(["pod", "create", "--name", "gone"]);
+    let gone = env.ok(["pod", "inspect", "--format", "{{.Id}}", "gone"]);
+    env.ok(["pod", "start", "gone"]);
+    env.ok(["pod", "stop", "-t", "0", "gone"]);
+    assert_eq!(ok(&env, &sock, &["pod", "prune", "-f"]).trim(), gone.trim());
+    assert_eq!(env.run(["pod", "exists", "gone"]).status.code(), Some(1));
+}

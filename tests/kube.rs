@@ -501,3 +501,33 @@ fn generate_then_play_round_trip() {
     );
     env.ok(["kube", "down", &file.to_string_lossy()]);
 }
+
+#[test]
+fn play_daemonset_runs_one_pod_and_down_removes_it() {
+    let env = busybox_env(&[]);
+    let file = env.root.join("ds.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: ds}\nspec:\n  selector: {matchLabels: {app: ds}}\n  template:\n    metadata: {labels: {app: ds}}\n    spec:\n      containers:\n      - {name: c, image: busybox, command: [busybox, sleep, '1000']}\n",
+    )
+    .expect("write yaml");
+    let file = file.to_string_lossy().into_owned();
+    let out = env.run(["kube", "play", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // One node, one pod (as Podman 4.8+ plays a DaemonSet).
+    let pods = env.ok([
+        "pod",
+        "ps",
+        "--format",
+        "{{.Name}} {{.Status}} {{.NumberOfContainers}}",
+    ]);
+    assert_eq!(pods.trim(), "ds Running 2", "{pods}");
+    assert_eq!(
+        env.ok(["pod", "inspect", "--format", "{{.Labels.app}}", "ds"])
+            .trim(),
+        "ds"
+    );
+    env.ok(["kube", "down", &file]);
+    assert!(env.ok(["pod", "ps", "-q"]).trim().is_empty());
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+}

@@ -525,3 +525,124 @@ fn error_cases_exit_and_read_as_podmans() {
         assert_eq!(head(&h), head(&stdout(&p)));
     }
 }
+
+#[test]
+fn pod_clone_copies_the_pod_and_its_containers_with_podmans_names() {
+    let env = busybox_env(&[]);
+    env.ok(["pod", "create", "--name", "src", "--label", "a=b"]);
+    env.ok([
+        "create", "--pod", "src", "--name", "c1", "busybox", "sleep", "1000",
+    ]);
+    let infra = env.ok(["pod", "inspect", "--format", "{{.InfraContainerID}}", "src"]);
+    let infra_name = env.ok(["inspect", "--format", "{{.Name}}", infra.trim()]);
+    let infra_name = infra_name.trim();
+
+    let id = env.ok(["pod", "clone", "src"]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    // A second copy counts on; NAME names the third (Podman's rule).
+    env.ok(["pod", "clone", "src"]);
+    env.ok([
+        "pod",
+        "clone",
+        "--hostname",
+        "h",
+        "-l",
+        "x=y",
+        "src",
+        "named",
+    ]);
+    let pods = env.ok(["pod", "ps", "--format", "{{.Name}} {{.NumberOfContainers}}"]);
+    let mut pods: Vec<&str> = pods.lines().collect();
+    pods.sort();
+    assert_eq!(
+        pods,
+        ["named 2", "src 2", "src-clone 2", "src-clone1 2"],
+        "{pods:?}"
+    );
+    let ps = env.ok(["ps", "-a", "--format", "{{.Names}} {{.PodName}}"]);
+    for want in [
+        "c1-clone src-clone".to_owned(),
+        "c1-clone1 src-clone1".to_owned(),
+        "c1-clone2 named".to_owned(),
+        format!("{infra_name}-clone src-clone"),
+        format!("{infra_name}-clone2 named"),
+    ] {
+        assert!(ps.lines().any(|l| l == want), "{want} missing in\n{ps}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(["pod", "inspect", "named"])).expect("json");
+    assert_eq!(v["Labels"], serde_json::json!({"a": "b", "x": "y"}));
+    assert_eq!(v["Hostname"], "h");
+
+    // --destroy --start: the original goes, the copy runs in its own
+    // namespaces (the copy's hostname is the pod's, not the original's).
+    env.ok(["pod", "clone", "--destroy", "--start", "named"]);
+    assert_eq!(env.run(["pod", "exists", "named"]).status.code(), Some(1));
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(["pod", "inspect", "named-clone"])).expect("json");
+    assert_eq!(v["State"], "Running", "{v}");
+    assert_eq!(
+        env.ok(["exec", "c1-clone3", "busybox", "hostname"]).trim(),
+        "h"
+    );
+    let clone_infra = v["InfraContainerID"].as_str().expect("infra").to_owned();
+    // The copy joined the new infra's network namespace.
+    let netns = |name: &str| {
+        let pid = env.ok(["inspect", "--format", "{{.State.Pid}}", name]);
+        std::fs::read_link(format!("/proc/{}/ns/net", pid.trim())).expect("netns link")
+    };
+    assert_eq!(netns("c1-clone3"), netns(&clone_infra));
+
+    // Errors read as Podman's.
+    let out = env.run(["pod", "clone", "nope"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        error_line(&out),
+        "Error: no pod with name or ID nope found: no such pod"
+    );
+    env.ok(["pod", "rm", "-f", "-a"]);
+    assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
+}
+
+#[test]
+fn pod_limits_show_in_inspect_and_warn_where_the_host_cannot_apply_them() {
+    let env = TestEnv::new(TestUser::default_user());
+    let out = env.run([
+        "pod", "create", "--name", "lim", "--cpus", "1.5", "--memory", "64m",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(["pod", "inspect", "lim"])).expect("json");
+    // Podman's figures: a 100 ms period, the quota for 1.5 CPUs, and swap
+    // as much again as memory.
+    assert_eq!(v["cpu_period"], 100_000);
+    assert_eq!(v["cpu_quota"], 150_000);
+    assert_eq!(v["memory_limit"], 64 << 20);
+    assert_eq!(v["memory_swap"], 128 << 20);
+    assert_eq!(v["InfraConfig"]["cpu_quota"], 150_000);
+    if v["CreateCgroup"] == true {
+        // A delegating host: the pod's cgroup holds the limits.
+        let path = v["CgroupPath"].as_str().expect("a cgroup path");
+        assert!(path.contains("hutch"), "{path}");
+    } else {
+        // This CI host (hybrid cgroups, rootless): Podman's warning.
+        assert!(
+            stderr(&out).contains(
+                "Resource limits are not supported and ignored on cgroups V1 rootless systems"
+            ) || stderr(&out).contains("Resource limits are not supported and ignored"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(v.get("CgroupPath").is_none(), "{v}");
+    }
+    // A pod without limits has none of these fields, as Podman's.
+    env.ok(["pod", "create", "--name", "free"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(["pod", "inspect", "free"])).expect("json");
+    assert!(v.get("memory_limit").is_none() && v.get("cpu_quota").is_none());
+    // Bad values fail before anything is made.
+    let out = env.run(["pod", "create", "--name", "bad", "--memory", "lots"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(env.run(["pod", "exists", "bad"]).status.code(), Some(1));
+    env.ok(["pod", "rm", "-f", "-a"]);
+}

@@ -8,6 +8,7 @@
 //! reads and writes the cgroup v2 files (stats, OOM, controllers).
 
 pub mod container;
+pub mod pod;
 pub mod stats;
 pub mod systemd;
 pub mod update;

@@ -70,6 +70,12 @@ pub struct PodConfig {
     /// `--infra-conmon-pidfile`: where each start of the infra container
     /// writes its monitor's pid (a Quadlet `.pod` service's `PIDFile=`).
     pub infra_monitor_pidfile: Option<std::path::PathBuf>,
+    /// The pod's limits (`--cpus`, `--memory`) and `--cgroup-parent`,
+    /// applied to the pod's cgroup.
+    pub resources: super::ResourceRequest,
+    /// The pod's cgroup as made at create; `None`: the host gives none
+    /// (each container keeps its own, or none).
+    pub cgroup: Option<crate::cgroups::pod::PodCgroup>,
 }
 
 impl PodConfig {

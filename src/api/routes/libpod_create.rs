@@ -210,6 +210,8 @@ struct SpecGenerator {
     sdnotify_mode: String,
     /// `--systemd`: "true", "false", "always"; empty for the default.
     systemd: String,
+    /// `--pod`: the pod's name or id.
+    pod: String,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
 }
@@ -285,6 +287,7 @@ pub fn spec(body: &[u8]) -> Result<ContainerSpec, BadBody> {
         parse::name::validate("container", &n)?;
         s.name = Some(n);
     }
+    s.pod = opt(g.pod.clone());
     s.command = g.command.unwrap_or_default();
     s.entrypoint = g.entrypoint.map(|e| {
         if e.iter().all(String::is_empty) {

@@ -1,7 +1,6 @@
 //! The libpod volume and network routes (list, create, inspect, exists,
-//! delete), and the pod inspect `podman --remote inspect` falls back on
-//! (hutch has no pods: always Podman's 404). Each calls what the CLI's
-//! `volume` and `network` commands call.
+//! delete). Each calls what the CLI's `volume` and `network` commands
+//! call.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -284,17 +283,6 @@ pub async fn network_delete(
     })
     .await?;
     Ok(axum::Json(reports).into_response())
-}
-
-/// `GET /libpod/pods/{name}/json`: hutch has no pods (yet), so Podman's
-/// 404; `podman --remote inspect` asks it last before "no such object".
-pub async fn pod_inspect(Path(name): Path<String>) -> Response {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        format!("no pod with name or ID {name} found: no such pod"),
-        LP,
-    )
-    .into_response()
 }
 
 /// Any other path: a JSON 404 in the API's shape (clients decode error

@@ -14,6 +14,7 @@ mod libpod_containers;
 mod libpod_create;
 mod libpod_images;
 mod libpod_objects;
+mod libpod_pods;
 mod libpod_system;
 pub mod manage;
 pub mod networks;
@@ -194,7 +195,6 @@ pub fn router(shared: Shared) -> Router {
             "/libpod/networks/{name}",
             delete(libpod_objects::network_delete),
         )
-        .route("/libpod/pods/{name}/json", get(libpod_objects::pod_inspect))
         .route(
             "/libpod/containers/prune",
             post(libpod_objects::container_prune),
@@ -205,6 +205,21 @@ pub fn router(shared: Shared) -> Router {
             "/libpod/networks/prune",
             post(libpod_objects::network_prune),
         )
+        // The libpod pod routes (`podman --remote pod ...`).
+        .route("/libpod/pods/create", post(libpod_pods::create))
+        .route("/libpod/pods/json", get(libpod_pods::list))
+        .route("/libpod/pods/stats", get(libpod_pods::stats))
+        .route("/libpod/pods/prune", post(libpod_pods::prune))
+        .route("/libpod/pods/{name}/json", get(libpod_pods::inspect))
+        .route("/libpod/pods/{name}/exists", get(libpod_pods::exists))
+        .route("/libpod/pods/{name}/start", post(libpod_pods::start))
+        .route("/libpod/pods/{name}/stop", post(libpod_pods::stop))
+        .route("/libpod/pods/{name}/restart", post(libpod_pods::restart))
+        .route("/libpod/pods/{name}/kill", post(libpod_pods::kill))
+        .route("/libpod/pods/{name}/pause", post(libpod_pods::pause))
+        .route("/libpod/pods/{name}/unpause", post(libpod_pods::unpause))
+        .route("/libpod/pods/{name}/top", get(libpod_pods::top))
+        .route("/libpod/pods/{name}", delete(libpod_pods::remove))
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

@@ -11,7 +11,7 @@ use crate::engine::image;
 use crate::engine::pod::create::{PodCreateOptions, create as create_pod};
 use crate::engine::state::State;
 use crate::spec::pod::{DEFAULT_SHARE, ExitPolicy, PodConfig, parse_share};
-use crate::spec::{ContainerSpec, NetworkSpec, parse};
+use crate::spec::{ContainerSpec, NetworkSpec, ResourceRequest, parse};
 
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {
@@ -62,10 +62,27 @@ pub struct CreateArgs {
     /// Write the infra container's monitor (conmon) pid to this file at each start
     #[arg(long, value_name = "FILE")]
     infra_conmon_pidfile: Option<std::path::PathBuf>,
+    /// Number of CPUs for the pod's cgroup. The default is 0.000 which means no limit
+    #[arg(long, value_parser = cpus, value_name = "CPUS")]
+    cpus: Option<u64>,
+    /// Memory limit of the pod's cgroup (format: <number>[<unit>], where unit = b, k, m or g)
+    #[arg(short, long, value_parser = memory, value_name = "MEMORY")]
+    memory: Option<i64>,
+    /// Optional parent cgroup for the pod's cgroup
+    #[arg(long)]
+    cgroup_parent: Option<String>,
+}
+
+fn memory(s: &str) -> Result<i64, String> {
+    ResourceRequest::parse_memory(s).map_err(|e| e.to_string())
+}
+
+fn cpus(s: &str) -> Result<u64, String> {
+    ResourceRequest::parse_cpus(s).map_err(|e| e.to_string())
 }
 
 /// `--infra-command`: a JSON array, else one command word (Podman).
-fn infra_command(v: &str) -> anyhow::Result<Vec<String>> {
+pub(super) fn infra_command(v: &str) -> anyhow::Result<Vec<String>> {
     if v.trim_start().starts_with('[') {
         serde_json::from_str(v)
             .with_context(|| format!("--infra-command {v:?}: not a JSON array of strings"))
@@ -101,6 +118,13 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
             .infra_conmon_pidfile
             .as_ref()
             .map(|p| std::env::current_dir().unwrap_or_default().join(p)),
+        resources: ResourceRequest {
+            memory: a.memory,
+            nano_cpus: a.cpus.filter(|n| *n > 0),
+            cgroup_parent: a.cgroup_parent.clone(),
+            ..ResourceRequest::default()
+        },
+        cgroup: None,
     })
 }
 
@@ -119,6 +143,9 @@ pub fn create(ctx: &Context, a: &CreateArgs) -> anyhow::Result<ExitCode> {
     let store = image::open_store(ctx)?;
     let state = containers::open_state(ctx)?;
     let report = create_pod(ctx, &store, &state, &opts)?;
+    for w in &report.warnings {
+        eprintln!("Warning: {w}");
+    }
     if let Some(path) = &a.pod_id_file {
         std::fs::write(path, &report.id)
             .with_context(|| format!("writing the pod id to {path}"))?;

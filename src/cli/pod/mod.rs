@@ -1,7 +1,8 @@
 //! `pod create|start|stop|restart|kill|pause|unpause|rm|prune|ps|inspect|
-//! top|logs|exists|stats`: Podman's flags and output, turned into the engine's
+//! top|logs|exists|stats|clone`: Podman's flags and output, turned into the engine's
 //! pod requests.
 
+mod clone;
 mod create;
 mod ps;
 mod stats;
@@ -53,6 +54,8 @@ pub enum PodCommand {
     Exists(ExistsArgs),
     /// Display a live stream of resource usage statistics for the containers in one or more pods
     Stats(stats::StatsArgs),
+    /// Clone an existing pod
+    Clone(clone::CloneArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -203,6 +206,9 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
     if let PodCommand::Stats(a) = &cmd {
         return stats::stats(ctx, a);
     }
+    if let PodCommand::Clone(a) = &cmd {
+        return clone::run(ctx, a);
+    }
     let store = image::open_store(ctx)?;
     let state = containers::open_state(ctx)?;
     let act = |select: &SelectArgs, action: PodAction| -> Result<ExitCode> {
@@ -327,6 +333,7 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             Err(e) => return Err(e.into()),
         },
         PodCommand::Stats(_) => unreachable!("handled above"),
+        PodCommand::Clone(_) => unreachable!("handled above"),
     })
 }
 

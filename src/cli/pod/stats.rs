@@ -7,7 +7,6 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cgroups::stats::human;
 use crate::config::Context;
 use crate::engine::container as containers;
 use crate::engine::pod::stats::{PodStats, PodStatsOptions, PodStatsReport};
@@ -35,22 +34,8 @@ pub struct StatsArgs {
 
 const DEFAULT_TABLE: &str = "table {{.Pod}}\t{{.CID}}\t{{.Name}}\t{{.CPU}}\t{{.MemUsage}}\t{{.Mem}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}";
 
-/// Podman's PodStatsReport: every field a string, ids cut to 12.
 fn row(r: &PodStatsReport) -> serde_json::Value {
-    let c = &r.container;
-    let short = |id: &str| id.chars().take(12).collect::<String>();
-    serde_json::json!({
-        "CPU": format!("{:.2}%", c.cpu_percent),
-        "MemUsage": format!("{} / {}", human(c.mem_usage), human(c.mem_limit)),
-        "MemUsageBytes": format!("{} / {}", c.mem_usage, c.mem_limit),
-        "Mem": format!("{:.2}%", c.mem_percent),
-        "NetIO": format!("{} / {}", human(c.net_rx), human(c.net_tx)),
-        "BlockIO": format!("{} / {}", human(c.block_read), human(c.block_write)),
-        "PIDS": c.pids.to_string(),
-        "Pod": short(&r.pod_id),
-        "CID": short(&c.id),
-        "Name": c.name,
-    })
+    r.podman_view()
 }
 
 pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {

@@ -52,6 +52,13 @@ pub fn expand(state: &State, spec: &ContainerSpec) -> Result<(ContainerSpec, Opt
     let pod = lookup(state, query)?;
     let mut s = spec.clone();
     s.pod = Some(pod.id.clone());
+    // The pod's cgroup holds its containers (the infra's too), unless one
+    // asks for a parent of its own.
+    if let Some(pc) = &pod.config.cgroup
+        && s.resources.cgroup_parent.is_none()
+    {
+        s.resources.cgroup_parent = Some(pc.path.clone());
+    }
     let Some(infra) = pod.infra_id.clone() else {
         // No infra container (`--infra=false`, or the infra itself being
         // made): nothing to join.

@@ -92,10 +92,14 @@ pub fn translate(docs: &[Document], replace: bool) -> Result<Translation> {
                 }
                 (&spec.template, metadata.name.clone())
             }
+            // One node: one pod, named as a Deployment's.
+            Document::DaemonSet { metadata, spec } => (&spec.template, metadata.name.clone()),
             _ => continue,
         };
         if name.is_empty() {
-            return Err(Error::bad_input("a Pod or Deployment has no metadata.name"));
+            return Err(Error::bad_input(
+                "a Pod, Deployment or DaemonSet has no metadata.name",
+            ));
         }
         out.pods.push(pod_plan(docs, template, &name, replace)?);
     }
@@ -520,5 +524,23 @@ spec:
         let e = translate(&docs, false).unwrap_err();
         assert_eq!(e.kind(), crate::engine::ErrorKind::NotFound);
         assert!(e.text().contains("ConfigMap \"nope\""));
+    }
+
+    #[test]
+    fn daemonset_becomes_one_pod_for_the_one_node() {
+        let docs = super::super::parse(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: ds}\nspec:\n  selector: {matchLabels: {app: ds}}\n  updateStrategy: {type: RollingUpdate}\n  template:\n    metadata: {labels: {app: ds}}\n    spec:\n      containers:\n      - {name: c, image: i, command: [sleep, '9']}\n",
+        )
+        .unwrap();
+        let t = translate(&docs, false).unwrap();
+        assert_eq!(t.pods.len(), 1);
+        assert_eq!(t.pods[0].pod.name.as_deref(), Some("ds"));
+        assert_eq!(t.pods[0].containers[0].name.as_deref(), Some("ds-c"));
+        assert_eq!(
+            t.pods[0].pod.config.labels.get("app").map(String::as_str),
+            Some("ds")
+        );
+        // updateStrategy means nothing on one node: no warning for it.
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
     }
 }

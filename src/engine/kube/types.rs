@@ -307,6 +307,13 @@ pub enum Document {
     PersistentVolumeClaim {
         metadata: ObjectMeta,
     },
+    /// One pod per node (Podman 4.8 and later, `<name>` its pod as a
+    /// Deployment's): here, the one node's. Its spec reads as a
+    /// Deployment's (selector, template), without replicas.
+    DaemonSet {
+        metadata: ObjectMeta,
+        spec: Box<DeploymentSpec>,
+    },
 }
 
 /// Reads every document of a `kube play` file (`---` separated); empty
@@ -364,9 +371,13 @@ fn document(v: Value) -> Result<Document> {
         "PersistentVolumeClaim" => Ok(Document::PersistentVolumeClaim {
             metadata: metadata()?,
         }),
+        "DaemonSet" => Ok(Document::DaemonSet {
+            metadata: metadata()?,
+            spec: Box::new(typed(v.get("spec").cloned().unwrap_or_default())?),
+        }),
         "" => Err(Error::bad_input("a document has no kind")),
         other => Err(Error::bad_input(format!(
-            "kind {other:?} is not supported: hutch plays Pod, Deployment, ConfigMap, Secret and PersistentVolumeClaim"
+            "kind {other:?} is not supported: hutch plays Pod, Deployment, DaemonSet, ConfigMap, Secret and PersistentVolumeClaim"
         ))),
     }
 }
@@ -388,6 +399,25 @@ impl Document {
             Document::Deployment { metadata, spec } => {
                 meta(&mut out, "metadata", metadata);
                 unknown(&mut out, "spec", &spec.unknown, &["selector", "strategy"]);
+                template(&mut out, "spec.template.", &spec.template);
+            }
+            Document::DaemonSet { metadata, spec } => {
+                meta(&mut out, "metadata", metadata);
+                // A rolling update has nothing to roll on one node.
+                unknown(
+                    &mut out,
+                    "spec",
+                    &spec.unknown,
+                    &[
+                        "selector",
+                        "updateStrategy",
+                        "minReadySeconds",
+                        "revisionHistoryLimit",
+                    ],
+                );
+                if spec.replicas.is_some() {
+                    out.push("spec.replicas".to_owned());
+                }
                 template(&mut out, "spec.template.", &spec.template);
             }
             Document::ConfigMap { metadata, .. }

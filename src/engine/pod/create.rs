@@ -55,6 +55,8 @@ pub struct PodCreateReport {
     pub id: String,
     pub name: String,
     pub infra_id: Option<String>,
+    /// To print once (limits the host cannot apply).
+    pub warnings: Vec<String>,
 }
 
 pub fn create(
@@ -80,19 +82,34 @@ pub fn create(
         None => None,
     };
     let id = names::generate_id().context("generating a pod id")?;
-    let row = state.create_pod(&PodRow {
+    // The pod's cgroup before its row: a pod whose limits cannot be set
+    // is not recorded.
+    let (cgroup, warnings) = make_cgroup(ctx, &id, &cfg.resources)?;
+    let mut cfg = cfg.clone();
+    cfg.cgroup = cgroup;
+    let cfg = &cfg;
+    let row = match state.create_pod(&PodRow {
         id: id.clone(),
         name: opts.name.clone().unwrap_or_default(),
         created: time::now_ns(),
         infra_id: None,
         config: serde_json::to_string(cfg)?,
-    })?;
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(pc) = &cfg.cgroup {
+                crate::cgroups::pod::remove(pc, session_bus().as_deref());
+            }
+            return Err(e.into());
+        }
+    };
     let Some(image) = image else {
         super::record(state, &id, &row.name, "create");
         return Ok(PodCreateReport {
             id,
             name: row.name,
             infra_id: None,
+            warnings,
         });
     };
     let spec = ContainerSpec {
@@ -124,6 +141,7 @@ pub fn create(
                 id,
                 name: row.name,
                 infra_id: Some(c.id),
+                warnings,
             })
         }
         Err(e) => {
@@ -135,4 +153,28 @@ pub fn create(
             Err(e)
         }
     }
+}
+
+/// The session bus the systemd cgroup manager talks to, if any.
+pub(super) fn session_bus() -> Option<std::path::PathBuf> {
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from);
+    crate::cgroups::session_bus(xdg.as_deref())
+}
+
+/// The pod's cgroup with its limits, where the host delegates one; else
+/// `None` and, for limits asked for, the warning containers get.
+fn make_cgroup(
+    ctx: &Context,
+    id: &str,
+    req: &crate::spec::ResourceRequest,
+) -> Result<(Option<crate::cgroups::pod::PodCgroup>, Vec<String>)> {
+    use crate::cgroups::pod;
+    let host = crate::cgroups::detect_for(ctx);
+    let own = crate::cgroups::v2::cgroup_of(None);
+    let (plan, warnings) = pod::plan(&host, id, own.as_deref(), req);
+    if let Some(pc) = &plan {
+        pod::make(pc, req, session_bus().as_deref())
+            .map_err(|e| crate::engine::Error::internal(format!("{e:#}")))?;
+    }
+    Ok((plan, warnings))
 }

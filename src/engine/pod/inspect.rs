@@ -1,6 +1,7 @@
 //! `pod inspect`: Podman's `InspectPodData`, field for field where hutch
-//! has the value (no pod cgroup: `CreateCgroup` is false and the cgroup
-//! fields are left out, as Podman leaves out empty ones).
+//! has the value (a pod without a cgroup, where the host delegates none:
+//! `CreateCgroup` is false and the cgroup fields are left out, as Podman
+//! leaves out empty ones).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,10 @@ pub struct PodInspect {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     pub create_cgroup: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_path: Option<String>,
     pub create_infra: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub infra_container_i_d: Option<String>,
@@ -35,6 +40,22 @@ pub struct PodInspect {
     pub shared_namespaces: Vec<String>,
     pub num_containers: usize,
     pub containers: Vec<PodInspectContainer>,
+    #[serde(flatten)]
+    pub limits: PodLimits,
+}
+
+/// The pod's limits, in Podman's (snake case) names; left out when unset.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PodLimits {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<i64>,
+    /// Podman's default: twice the memory limit (memory plus as much swap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +84,10 @@ pub struct InfraConfig {
     pub networks: Option<Vec<String>>,
     #[serde(rename = "NetworkOptions")]
     pub network_options: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
     pub pid_ns: &'static str,
     pub userns: &'static str,
     pub uts_ns: &'static str,
@@ -104,6 +129,13 @@ pub fn inspect(ctx: &Context, store: &Store, state: &State, query: &str) -> Resu
     let ctrs = pod.containers(state)?;
     let cfg = &pod.config;
     let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    let res = &cfg.resources;
+    let limits = PodLimits {
+        cpu_period: res.nano_cpus.map(|_| crate::cgroups::pod::CPU_PERIOD),
+        cpu_quota: res.nano_cpus.map(crate::cgroups::pod::cpu_quota),
+        memory_limit: res.memory,
+        memory_swap: res.memory.map(|m| m.saturating_mul(2)),
+    };
     let infra_config = cfg.infra.then(|| {
         let mut port_bindings: BTreeMap<String, Vec<PortBinding>> = BTreeMap::new();
         for p in &cfg.network.ports {
@@ -146,6 +178,8 @@ pub fn inspect(ctx: &Context, store: &Store, state: &State, query: &str) -> Resu
                 _ => None,
             },
             network_options: None,
+            cpu_period: limits.cpu_period,
+            cpu_quota: limits.cpu_quota,
             pid_ns: if cfg.shares("pid") { "pod" } else { "private" },
             userns: "host",
             uts_ns: if cfg.shares("uts") { "pod" } else { "private" },
@@ -171,7 +205,12 @@ pub fn inspect(ctx: &Context, store: &Store, state: &State, query: &str) -> Resu
         state: status(&ctrs),
         hostname: cfg.hostname.clone().unwrap_or_default(),
         labels: cfg.labels.clone(),
-        create_cgroup: false,
+        create_cgroup: cfg.cgroup.is_some(),
+        cgroup_parent: cfg.cgroup.as_ref().map(|c| c.parent.clone()),
+        cgroup_path: cfg.cgroup.as_ref().map(|c| match c.manager.as_str() {
+            "systemd" => format!("{}/{}", c.parent, c.path),
+            _ => c.path.clone(),
+        }),
         create_infra: cfg.infra,
         infra_container_i_d: pod.infra_id.clone(),
         infra_config,
@@ -185,6 +224,7 @@ pub fn inspect(ctx: &Context, store: &Store, state: &State, query: &str) -> Resu
                 state: state_name(c.state),
             })
             .collect(),
+        limits,
     })
 }
 

@@ -5,10 +5,11 @@
 //! One file per operation; every one resolves the pod here, then acts on
 //! its containers through the container operations. The pod's settings
 //! ([`PodConfig`]) are stored as JSON in its row; its containers are the
-//! container rows that carry its id. What this module does not do: pod
-//! cgroups and resource limits (each container keeps its own scope),
-//! `pod clone`.
+//! container rows that carry its id. Where the host delegates cgroups the
+//! pod has one (`cgroups::pod`) holding its containers' and the pod's
+//! limits.
 
+pub mod clone;
 pub mod create;
 pub mod infra_image;
 pub mod inspect;

@@ -139,6 +139,9 @@ pub fn remove_one(
         }
     }
     state.delete_pod(&pod.id)?;
+    if let Some(pc) = &pod.config.cgroup {
+        crate::cgroups::pod::remove(pc, super::create::session_bus().as_deref());
+    }
     super::record(state, &pod.id, &pod.name, "remove");
     Ok(())
 }

@@ -40,6 +40,29 @@ pub struct PodStatsReport {
     pub container: StatsReport,
 }
 
+impl PodStatsReport {
+    /// Podman's `PodStatsReport` (its entities type is all strings, the
+    /// same for the CLI's JSON and the REST API): figures formatted, ids
+    /// cut to 12.
+    pub fn podman_view(&self) -> serde_json::Value {
+        let c = &self.container;
+        let human = cgstats::human;
+        let short = |id: &str| id.chars().take(12).collect::<String>();
+        serde_json::json!({
+            "CPU": format!("{:.2}%", c.cpu_percent),
+            "MemUsage": format!("{} / {}", human(c.mem_usage), human(c.mem_limit)),
+            "MemUsageBytes": format!("{} / {}", c.mem_usage, c.mem_limit),
+            "Mem": format!("{:.2}%", c.mem_percent),
+            "NetIO": format!("{} / {}", human(c.net_rx), human(c.net_tx)),
+            "BlockIO": format!("{} / {}", human(c.block_read), human(c.block_write)),
+            "PIDS": c.pids.to_string(),
+            "Pod": short(&self.pod_id),
+            "CID": short(&c.id),
+            "Name": c.name,
+        })
+    }
+}
+
 /// The pods' running containers, sampled on each [`PodStats::sample`].
 pub struct PodStats {
     stats: Stats,

@@ -1,0 +1,103 @@
+//! `pod clone POD [NAME]`: Podman's flags that change the copy, turned
+//! into the engine's clone request.
+
+use std::process::ExitCode;
+
+use crate::config::Context;
+use crate::engine::container as containers;
+use crate::engine::image;
+use crate::engine::pod::clone::{PodChanges, PodCloneOptions, clone};
+use crate::spec::{ResourceRequest, parse};
+
+#[derive(Debug, clap::Args)]
+pub struct CloneArgs {
+    /// name the new pod
+    #[arg(short, long)]
+    name: Option<String>,
+    /// destroy the original pod
+    #[arg(long)]
+    destroy: bool,
+    /// start the new pod
+    #[arg(long)]
+    start: bool,
+    /// Set the pod's hostname
+    #[arg(long)]
+    hostname: Option<String>,
+    /// Set metadata on the pod (key=value)
+    #[arg(short, long)]
+    label: Vec<String>,
+    /// Overwrite the default ENTRYPOINT of the infra image
+    #[arg(long, value_name = "COMMAND")]
+    infra_command: Option<String>,
+    /// Assign a name to the infra container
+    #[arg(long, value_name = "NAME")]
+    infra_name: Option<String>,
+    /// Path to the file that will receive the PID of the infra container's monitor
+    #[arg(long, value_name = "FILE")]
+    infra_conmon_pidfile: Option<std::path::PathBuf>,
+    /// User namespace to use
+    #[arg(long)]
+    userns: Option<String>,
+    /// Number of CPUs. The default is 0.000 which means no limit
+    #[arg(long, value_name = "CPUS")]
+    cpus: Option<String>,
+    /// Memory limit (format: <number>[<unit>], where unit = b, k, m or g)
+    #[arg(short, long, value_name = "MEMORY")]
+    memory: Option<String>,
+    /// Optional parent cgroup for the pod
+    #[arg(long)]
+    cgroup_parent: Option<String>,
+    /// The pod to clone
+    pod: String,
+    /// The new pod's name (as --name)
+    new_name: Option<String>,
+}
+
+pub fn run(ctx: &Context, a: &CloneArgs) -> anyhow::Result<ExitCode> {
+    let changes = PodChanges {
+        hostname: a.hostname.clone(),
+        labels: parse::hosts::key_values("--label", &a.label)?,
+        infra_command: a
+            .infra_command
+            .as_deref()
+            .map(super::create::infra_command)
+            .transpose()?,
+        infra_name: a.infra_name.clone(),
+        infra_monitor_pidfile: a
+            .infra_conmon_pidfile
+            .as_ref()
+            .map(|p| std::env::current_dir().unwrap_or_default().join(p)),
+        userns: a
+            .userns
+            .as_deref()
+            .map(|u| parse::userns::userns(Some(u), &[], &[]))
+            .transpose()?,
+        memory: a
+            .memory
+            .as_deref()
+            .map(ResourceRequest::parse_memory)
+            .transpose()?,
+        nano_cpus: a
+            .cpus
+            .as_deref()
+            .map(ResourceRequest::parse_cpus)
+            .transpose()?,
+        cgroup_parent: a.cgroup_parent.clone(),
+    };
+    let opts = PodCloneOptions {
+        pod: a.pod.clone(),
+        // The positional name wins, as in Podman (it is read after --name).
+        name: a.new_name.clone().or_else(|| a.name.clone()),
+        changes,
+        destroy: a.destroy,
+        start: a.start,
+    };
+    let store = image::open_store(ctx)?;
+    let state = containers::open_state(ctx)?;
+    let report = clone(ctx, &store, &state, &opts)?;
+    for w in &report.warnings {
+        eprintln!("Warning: {w}");
+    }
+    println!("{}", report.id);
+    Ok(ExitCode::SUCCESS)
+}
