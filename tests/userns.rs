@@ -398,3 +398,72 @@ fn changed_ranges_recreate_an_idle_namespace_and_warn_about_a_busy_one() {
     let _ = busy.kill();
     let _ = busy.wait();
 }
+
+/// `HUTCH_NO_PAUSE_PROCESS=1` (issue 16 item 7): on Linux >= 6.18 no pause
+/// process is started; the namespace is recorded by its nsfs file handles
+/// and lives as long as a member does (here the monitor of a running
+/// container), which every later command joins, with the same maps as the
+/// pause process gets. With no member left, the next command makes a fresh
+/// namespace.
+#[test]
+fn no_pause_process_mode_holds_the_namespace_through_its_members() {
+    let mut env = TestEnv::new(TestUser::default_user());
+    env.vars.push(("HUTCH_NO_PAUSE_PROCESS".into(), "1".into()));
+    let tar = images::write_readable(
+        &env.root,
+        "bb.tar.gz",
+        &images::gzip(&images::busybox_rootfs()),
+    );
+    env.ok(["import", tar.to_str().unwrap(), "busybox"]);
+    let record = env.run_dir().join("ns.handles");
+    if !record.exists() {
+        assert_eq!(env.pause_pids().len(), 1, "fell back to a pause process");
+        eprintln!("skipped: this kernel has no nsfs file handles (Linux < 6.18)");
+        return;
+    }
+    let meta = fs::metadata(&record).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), env.user.uid);
+    assert!(
+        wait_until(Duration::from_secs(10), || env.pause_pids().is_empty()),
+        "no pause process: {:?}",
+        env.pause_pids()
+    );
+
+    let map = env.ok(["unshare", "cat", "/proc/self/uid_map"]);
+    let rows: Vec<Vec<u64>> = map
+        .lines()
+        .map(|l| l.split_whitespace().map(|n| n.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows[0], vec![0, u64::from(env.user.uid), 1], "{map}");
+    if let Some((start, count)) = env.user.sub_range("/etc/subuid") {
+        assert_eq!(
+            rows[1],
+            vec![1, u64::from(start), u64::from(count)],
+            "{map}"
+        );
+    }
+
+    let id = env.ok(["run", "-d", "--name", "holder", "busybox", "sleep", "600"]);
+    let id = id.trim();
+    let first = env.ok(["unshare", "readlink", "/proc/self/ns/user"]);
+    let second = env.ok(["unshare", "readlink", "/proc/self/ns/user"]);
+    assert_eq!(first, second, "joined the namespace the monitor holds");
+    assert!(env.ok(["ps", "-q", "--no-trunc"]).contains(id));
+    assert_eq!(env.ok(["exec", "holder", "id", "-u"]).trim(), "0");
+    assert!(env.pause_pids().is_empty(), "{:?}", env.pause_pids());
+
+    env.ok(["rm", "-f", "holder"]);
+    assert!(!env.ok(["ps", "-a", "-q", "--no-trunc"]).contains(id));
+    // Its last member gone, the namespace goes with it: a later command
+    // makes (and records) a fresh one instead of failing.
+    assert!(
+        wait_until(Duration::from_secs(10), || env.ok([
+            "unshare",
+            "readlink",
+            "/proc/self/ns/user"
+        ]) != first),
+        "a fresh namespace once nothing holds the old one"
+    );
+    assert!(env.pause_pids().is_empty(), "{:?}", env.pause_pids());
+}

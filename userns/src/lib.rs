@@ -16,6 +16,7 @@ pub mod helper;
 pub mod idmap;
 pub mod join;
 pub mod namespace;
+pub mod nsfs;
 pub mod pause;
 pub mod rundir;
 pub mod subid;
