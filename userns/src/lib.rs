@@ -17,6 +17,7 @@ pub mod idmap;
 pub mod join;
 pub mod namespace;
 pub mod nsfs;
+pub mod nss;
 pub mod pause;
 pub mod rundir;
 pub mod subid;

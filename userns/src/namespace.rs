@@ -17,6 +17,7 @@ use crate::helper;
 use crate::idmap::{self, IdMappings};
 use crate::join::{self, JoinError};
 use crate::nsfs::{self, HandleJoinError, HandleRecord};
+use crate::nss;
 use crate::pause::{self, FileStamp, MapWriter, PauseError, PauseRecord};
 use crate::rundir::{self, RunDirError};
 use crate::subid::{SubIdError, SubIdFile};
@@ -114,28 +115,66 @@ pub struct Plan {
 /// (a malformed file, ranges but no usable newuidmap) are errors naming the
 /// fix; the rest become warnings.
 pub fn plan(id: &Identity) -> Result<Plan, NamespaceError> {
-    plan_from(id, Path::new(SUBUID_PATH), Path::new(SUBGID_PATH))
+    plan_from(
+        id,
+        Path::new(SUBUID_PATH),
+        Path::new(SUBGID_PATH),
+        &nss::HostSource,
+    )
 }
 
+/// With an nsswitch `subid:` source other than the files (SSSD, FreeIPA),
+/// the ranges come from it through `getsubids`, as newuidmap takes them,
+/// and the files are not read.
 fn plan_from(
     id: &Identity,
     subuid_path: &Path,
     subgid_path: &Path,
+    source: &dyn nss::RangeSource,
 ) -> Result<Plan, NamespaceError> {
-    let subuid = SubIdFile::load(subuid_path)?;
-    let subgid = SubIdFile::load(subgid_path)?;
     let name = id.user_name.as_deref();
-    let uid_ranges = subuid.ranges_for(name, id.uid);
-    let gid_ranges = subgid.ranges_for(name, id.uid);
-    let mut warnings: Vec<String> = subuid
-        .diagnose(name, id.uid)
-        .iter()
-        .chain(subgid.diagnose_with_id(name, id.uid, id.gid).iter())
-        .map(|d| d.to_string())
-        .collect();
-    let maps = idmap::build(id.uid, id.gid, &uid_ranges, &gid_ranges);
     let who = name.map_or_else(|| format!("uid {}", id.uid), str::to_owned);
-    if maps.single_id {
+    let directory = source.directory();
+    let (uid_ranges, gid_ranges, mut warnings) = match &directory {
+        Some(dir) => {
+            let uid = source.ranges(&who, false);
+            let gid = source.ranges(&who, true);
+            let mut warnings = Vec::new();
+            if uid.is_none() || gid.is_none() {
+                warnings.push(format!(
+                    "{} names the subid source {dir:?}, but `getsubids {who}` did not answer: install \
+                     getsubids (the uidmap package, or shadow-utils) so that hutch can read your ranges",
+                    nss::NSSWITCH_PATH
+                ));
+            }
+            (uid.unwrap_or_default(), gid.unwrap_or_default(), warnings)
+        }
+        None => {
+            let subuid = SubIdFile::load(subuid_path)?;
+            let subgid = SubIdFile::load(subgid_path)?;
+            let warnings: Vec<String> = subuid
+                .diagnose(name, id.uid)
+                .iter()
+                .chain(subgid.diagnose_with_id(name, id.uid, id.gid).iter())
+                .map(|d| d.to_string())
+                .collect();
+            (
+                subuid.ranges_for(name, id.uid),
+                subgid.ranges_for(name, id.uid),
+                warnings,
+            )
+        }
+    };
+    let maps = idmap::build(id.uid, id.gid, &uid_ranges, &gid_ranges);
+    if maps.single_id
+        && let Some(dir) = &directory
+    {
+        warnings.push(format!(
+            "the subid source {dir:?} ({}) has no range for {who}: using a single-id mapping \
+             (container root is you, no other ids); ask the directory's administrator for a range",
+            nss::NSSWITCH_PATH
+        ));
+    } else if maps.single_id {
         let missing = match (maps.uid.len() == 1, maps.gid.len() == 1) {
             (true, true) => format!("{SUBUID_PATH} and {SUBGID_PATH} have"),
             (true, false) => format!("{SUBUID_PATH} has"),
@@ -597,12 +636,79 @@ mod tests {
         let (u, g) = (dir.join("subuid"), dir.join("subgid"));
         fs::write(&u, "bob:100000:65536\n").unwrap();
         fs::write(&g, "bob:100000:65536\n").unwrap();
-        let plan = plan_from(&alice(), &u, &g).unwrap();
+        let plan = plan_from(&alice(), &u, &g, &nss::FilesOnly).unwrap();
         assert!(plan.maps.single_id);
         assert_eq!(plan.warnings.len(), 1);
         assert!(plan.warnings[0].contains("single-id"));
         assert!(plan.warnings[0].contains("usermod --add-subuids"));
         assert!(plan.writer.newuidmap.is_none() && plan.writer.newgidmap.is_none());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A directory source that answers like `getsubids` would.
+    struct Directory(Option<Vec<(u32, u32)>>);
+
+    impl nss::RangeSource for Directory {
+        fn directory(&self) -> Option<String> {
+            Some("sss".into())
+        }
+        fn ranges(&self, user: &str, _groups: bool) -> Option<Vec<crate::subid::SubIdRange>> {
+            assert_eq!(user, "alice");
+            self.0.as_ref().map(|r| {
+                r.iter()
+                    .map(|&(start, count)| crate::subid::SubIdRange {
+                        start,
+                        count,
+                        line: 1,
+                    })
+                    .collect()
+            })
+        }
+    }
+
+    #[test]
+    fn directory_ranges_replace_the_files() {
+        let dir = scratch("nss");
+        let (u, g) = (dir.join("subuid"), dir.join("subgid"));
+        // No line for alice in the files, and a malformed one that must not
+        // matter: libsubid does not read them when nsswitch names sss.
+        fs::write(&u, "bob:100000:65536\nalice:x:1\n").unwrap();
+        fs::write(&g, "").unwrap();
+        match plan_from(&alice(), &u, &g, &Directory(Some(vec![(700000, 65536)]))) {
+            Ok(plan) => {
+                assert!(!plan.maps.single_id);
+                assert_eq!(
+                    plan.maps.uid[1],
+                    idmap::IdMap {
+                        container_id: 1,
+                        host_id: 700000,
+                        size: 65536
+                    }
+                );
+                assert_eq!(plan.maps.gid[1].host_id, 700000);
+                assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+            }
+            Err(NamespaceError::Helper(msg)) => assert!(msg.contains("uidmap"), "{msg}"),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+        // No range there: single-id, said in terms of the directory.
+        let plan = plan_from(&alice(), &u, &g, &Directory(Some(vec![]))).unwrap();
+        assert!(plan.maps.single_id);
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("\"sss\"") && w.contains("single-id"))
+        );
+        // getsubids missing: single-id, and the fix is named.
+        let plan = plan_from(&alice(), &u, &g, &Directory(None)).unwrap();
+        assert!(plan.maps.single_id);
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("install getsubids")),
+            "{:?}",
+            plan.warnings
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -612,7 +718,9 @@ mod tests {
         let (u, g) = (dir.join("subuid"), dir.join("subgid"));
         fs::write(&u, "alice:100000:65536\nalice:x:1\n").unwrap();
         fs::write(&g, "").unwrap();
-        let err = plan_from(&alice(), &u, &g).unwrap_err().to_string();
+        let err = plan_from(&alice(), &u, &g, &nss::FilesOnly)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(":2"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -625,7 +733,7 @@ mod tests {
         fs::write(&g, "1000:200000:1000\n").unwrap();
         // Without newuidmap on the machine the plan is refused with the fix;
         // with it, the maps are Podman's layout.
-        match plan_from(&alice(), &u, &g) {
+        match plan_from(&alice(), &u, &g, &nss::FilesOnly) {
             Ok(plan) => {
                 assert!(!plan.maps.single_id);
                 assert_eq!(
