@@ -21,6 +21,12 @@
 //! only in the user's mount namespace; on the host the directory stays
 //! empty. Everything else (inspect, cp, the stored config.json) keeps the
 //! real paths.
+//!
+//! What this does not do yet: the image's files still belong to the user,
+//! whom the container's namespace does not map, so the container's root
+//! sees them as `nobody` and cannot write the image's directories; idmapped
+//! lower layers (MOUNT_ATTR_IDMAP with the container's mapping) are the fix
+//! (docs/userns.md).
 
 use std::fs;
 use std::os::fd::AsFd;
