@@ -4,7 +4,7 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -397,4 +397,204 @@ fn changed_ranges_recreate_an_idle_namespace_and_warn_about_a_busy_one() {
     assert_eq!(env.pause_pids(), second);
     let _ = busy.kill();
     let _ = busy.wait();
+}
+
+/// `HUTCH_NO_PAUSE_PROCESS=1` (issue 16 item 7): on Linux >= 6.18 no pause
+/// process is started; the namespace is recorded by its nsfs file handles
+/// and lives as long as a member does (here the monitor of a running
+/// container), which every later command joins, with the same maps as the
+/// pause process gets. With no member left, the next command makes a fresh
+/// namespace.
+#[test]
+fn no_pause_process_mode_holds_the_namespace_through_its_members() {
+    let mut env = TestEnv::new(TestUser::default_user());
+    env.vars.push(("HUTCH_NO_PAUSE_PROCESS".into(), "1".into()));
+    let tar = images::write_readable(
+        &env.root,
+        "bb.tar.gz",
+        &images::gzip(&images::busybox_rootfs()),
+    );
+    env.ok(["import", tar.to_str().unwrap(), "busybox"]);
+    let record = env.run_dir().join("ns.handles");
+    if !record.exists() {
+        assert_eq!(env.pause_pids().len(), 1, "fell back to a pause process");
+        eprintln!("skipped: this kernel has no nsfs file handles (Linux < 6.18)");
+        return;
+    }
+    let meta = fs::metadata(&record).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), env.user.uid);
+    assert!(
+        wait_until(Duration::from_secs(10), || env.pause_pids().is_empty()),
+        "no pause process: {:?}",
+        env.pause_pids()
+    );
+
+    let map = env.ok(["unshare", "cat", "/proc/self/uid_map"]);
+    let rows: Vec<Vec<u64>> = map
+        .lines()
+        .map(|l| l.split_whitespace().map(|n| n.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows[0], vec![0, u64::from(env.user.uid), 1], "{map}");
+    if let Some((start, count)) = env.user.sub_range("/etc/subuid") {
+        assert_eq!(
+            rows[1],
+            vec![1, u64::from(start), u64::from(count)],
+            "{map}"
+        );
+    }
+
+    let id = env.ok(["run", "-d", "--name", "holder", "busybox", "sleep", "600"]);
+    let id = id.trim();
+    let first = env.ok(["unshare", "readlink", "/proc/self/ns/user"]);
+    let second = env.ok(["unshare", "readlink", "/proc/self/ns/user"]);
+    assert_eq!(first, second, "joined the namespace the monitor holds");
+    assert!(env.ok(["ps", "-q", "--no-trunc"]).contains(id));
+    assert_eq!(env.ok(["exec", "holder", "id", "-u"]).trim(), "0");
+    assert!(env.pause_pids().is_empty(), "{:?}", env.pause_pids());
+
+    env.ok(["rm", "-f", "holder"]);
+    assert!(!env.ok(["ps", "-a", "-q", "--no-trunc"]).contains(id));
+    // Its last member gone, the namespace goes with it: a later command
+    // makes (and records) a fresh one instead of failing.
+    assert!(
+        wait_until(Duration::from_secs(10), || env.ok([
+            "unshare",
+            "readlink",
+            "/proc/self/ns/user"
+        ]) != first),
+        "a fresh namespace once nothing holds the old one"
+    );
+    assert!(env.pause_pids().is_empty(), "{:?}", env.pause_pids());
+}
+
+/// The host's view of a process's uid map: (container id, host id, size).
+fn host_uid_map(pid: i32) -> Vec<(u64, u64, u64)> {
+    fs::read_to_string(format!("/proc/{pid}/uid_map"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let n: Vec<u64> = l.split_whitespace().map(|n| n.parse().unwrap()).collect();
+            (n[0], n[1], n[2])
+        })
+        .collect()
+}
+
+/// Starts `name` detached with `--userns=MODE` and returns its pid once
+/// its /scratch/mark exists (created by the container's root on a tmpfs of
+/// its own: the image's files still belong to the user, whom these
+/// namespaces do not map, until layers are idmapped; see userns_view).
+fn start_marked(env: &TestEnv, name: &str, mode: &str) -> i32 {
+    env.ok([
+        "run",
+        "-d",
+        "--name",
+        name,
+        &format!("--userns={mode}"),
+        "--tmpfs",
+        "/scratch",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /scratch/mark && sleep 600",
+    ]);
+    let mut pid = 0;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            pid = env
+                .ok(["inspect", "--format", "{{.State.Pid}}", name])
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            pid > 0 && fs::metadata(format!("/proc/{pid}/root/scratch/mark")).is_ok()
+        }),
+        "{name} runs and made /tmp/mark: {}",
+        env.ok(["logs", name])
+    );
+    pid
+}
+
+/// `--userns=auto` (issue 16 item 6) on a home that is 0700, as Debian
+/// makes them: the container's own ids cannot walk into the storage, so
+/// the runtime gets the root through the view in /tmp/hutch-views-UID.
+/// Two containers get disjoint ranges inside the user's subordinate
+/// range, never the user's own uid, and a file each container's root
+/// makes belongs to that container's first host id.
+#[test]
+fn userns_auto_gives_two_containers_disjoint_ranges_on_a_private_home() {
+    if !is_root() {
+        eprintln!("skipped: reading the containers' maps from the host needs root");
+        return;
+    }
+    let env = images::busybox_env(&[]);
+    let Some((start, count)) = env.user.sub_range("/etc/subuid") else {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    };
+    assert_eq!(
+        fs::metadata(&env.home).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let a = start_marked(&env, "auto-a", "auto");
+    let b = start_marked(&env, "auto-b", "auto");
+    let (ma, mb) = (host_uid_map(a), host_uid_map(b));
+    let range = |m: &[(u64, u64, u64)]| {
+        assert_eq!(m.len(), 1, "one range: {m:?}");
+        (m[0].1, m[0].1 + m[0].2)
+    };
+    let (ra, rb) = (range(&ma), range(&mb));
+    assert!(ra.1 <= rb.0 || rb.1 <= ra.0, "disjoint: {ma:?} {mb:?}");
+    let sub = (u64::from(start), u64::from(start) + u64::from(count));
+    for r in [ra, rb] {
+        assert!(sub.0 <= r.0 && r.1 <= sub.1, "{r:?} inside {sub:?}");
+    }
+    for (pid, r) in [(a, ra), (b, rb)] {
+        let owner = fs::metadata(format!("/proc/{pid}/root/scratch/mark"))
+            .unwrap()
+            .uid();
+        assert_eq!(u64::from(owner), r.0, "made by the container's root");
+    }
+    // The home was not opened up to get there.
+    assert_eq!(
+        fs::metadata(&env.home).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let id = env.ok(["inspect", "--format", "{{.Id}}", "auto-a"]);
+    let view =
+        std::path::PathBuf::from(format!("/tmp/hutch-views-{}", env.user.uid)).join(id.trim());
+    env.ok(["rm", "-f", "-t", "0", "auto-a", "auto-b"]);
+    assert!(!view.exists(), "the view went with the container");
+}
+
+/// `--userns=nomap`: the user's own uid is not mapped into the container,
+/// whose root is a subordinate id.
+#[test]
+fn userns_nomap_leaves_the_users_uid_unmapped() {
+    if !is_root() {
+        eprintln!("skipped: reading the container's map from the host needs root");
+        return;
+    }
+    let env = images::busybox_env(&[]);
+    let Some((start, count)) = env.user.sub_range("/etc/subuid") else {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    };
+    let pid = start_marked(&env, "nomap", "nomap");
+    let map = host_uid_map(pid);
+    let uid = u64::from(env.user.uid);
+    assert!(
+        map.iter()
+            .all(|&(_, host, n)| uid < host || uid >= host + n),
+        "{uid} unmapped: {map:?}"
+    );
+    let sub = u64::from(start)..u64::from(start) + u64::from(count);
+    assert!(
+        map.iter().all(|&(_, host, _)| sub.contains(&host)),
+        "{map:?}"
+    );
+    let owner = fs::metadata(format!("/proc/{pid}/root/scratch/mark"))
+        .unwrap()
+        .uid();
+    assert_eq!(u64::from(owner), map[0].1, "made by the container's root");
+    env.ok(["rm", "-f", "-t", "0", "nomap"]);
 }

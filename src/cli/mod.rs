@@ -517,7 +517,17 @@ fn join_namespace(ctx: &Context) -> anyhow::Result<()> {
     // command of this user finds whatever runtime directory it picked (see
     // `enter_shared`).
     let shared = ctx.data_dir.join("pause.pid");
-    let entered = hutch_userns::enter_shared(&ctx.identity, &ctx.run_dir, Some(&shared))?;
+    // HUTCH_NO_PAUSE_PROCESS=1 (Podman 6's PODMAN_NO_PAUSE_PROCESS):
+    // hold the namespace through nsfs file handles on Linux >= 6.18
+    // instead of a pause process; read only when one is to be created.
+    let no_pause =
+        || std::env::var("HUTCH_NO_PAUSE_PROCESS").is_ok_and(|v| !matches!(v.as_str(), "" | "0"));
+    let entered = hutch_userns::namespace::enter_holding(
+        &ctx.identity,
+        &ctx.run_dir,
+        Some(&shared),
+        no_pause,
+    )?;
     for warning in &entered.warnings {
         eprintln!("Warning: {warning}");
     }
@@ -527,7 +537,7 @@ fn join_namespace(ctx: &Context) -> anyhow::Result<()> {
         std::env::set_var(hutch_userns::ROOTLESS_UID_ENV, ctx.identity.uid.to_string());
         std::env::set_var("_HUTCH_ROOTLESS_GID", ctx.identity.gid.to_string());
     }
-    if entered.created {
+    if entered.created && entered.pause_pid > 0 {
         crate::cgroups::systemd::move_pause(ctx, entered.pause_pid);
     }
     Ok(())

@@ -16,6 +16,8 @@ pub mod helper;
 pub mod idmap;
 pub mod join;
 pub mod namespace;
+pub mod nsfs;
+pub mod nss;
 pub mod pause;
 pub mod rundir;
 pub mod subid;

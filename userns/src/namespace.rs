@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use crate::helper;
 use crate::idmap::{self, IdMappings};
 use crate::join::{self, JoinError};
+use crate::nsfs::{self, HandleJoinError, HandleRecord};
+use crate::nss;
 use crate::pause::{self, FileStamp, MapWriter, PauseError, PauseRecord};
 use crate::rundir::{self, RunDirError};
 use crate::subid::{SubIdError, SubIdFile};
@@ -85,11 +87,15 @@ pub enum NamespaceError {
     Join(#[from] JoinError),
     #[error("locking {path}: {source}")]
     Lock { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Handles(#[from] HandleJoinError),
 }
 
 /// The outcome of [`enter`].
 #[derive(Debug, Clone)]
 pub struct Entered {
+    /// The pause process holding the namespace; 0 when none does (the
+    /// namespace is held by its members, see `nsfs`).
     pub pause_pid: i32,
     /// This command created the namespace.
     pub created: bool,
@@ -109,28 +115,66 @@ pub struct Plan {
 /// (a malformed file, ranges but no usable newuidmap) are errors naming the
 /// fix; the rest become warnings.
 pub fn plan(id: &Identity) -> Result<Plan, NamespaceError> {
-    plan_from(id, Path::new(SUBUID_PATH), Path::new(SUBGID_PATH))
+    plan_from(
+        id,
+        Path::new(SUBUID_PATH),
+        Path::new(SUBGID_PATH),
+        &nss::HostSource,
+    )
 }
 
+/// With an nsswitch `subid:` source other than the files (SSSD, FreeIPA),
+/// the ranges come from it through `getsubids`, as newuidmap takes them,
+/// and the files are not read.
 fn plan_from(
     id: &Identity,
     subuid_path: &Path,
     subgid_path: &Path,
+    source: &dyn nss::RangeSource,
 ) -> Result<Plan, NamespaceError> {
-    let subuid = SubIdFile::load(subuid_path)?;
-    let subgid = SubIdFile::load(subgid_path)?;
     let name = id.user_name.as_deref();
-    let uid_ranges = subuid.ranges_for(name, id.uid);
-    let gid_ranges = subgid.ranges_for(name, id.uid);
-    let mut warnings: Vec<String> = subuid
-        .diagnose(name, id.uid)
-        .iter()
-        .chain(subgid.diagnose_with_id(name, id.uid, id.gid).iter())
-        .map(|d| d.to_string())
-        .collect();
-    let maps = idmap::build(id.uid, id.gid, &uid_ranges, &gid_ranges);
     let who = name.map_or_else(|| format!("uid {}", id.uid), str::to_owned);
-    if maps.single_id {
+    let directory = source.directory();
+    let (uid_ranges, gid_ranges, mut warnings) = match &directory {
+        Some(dir) => {
+            let uid = source.ranges(&who, false);
+            let gid = source.ranges(&who, true);
+            let mut warnings = Vec::new();
+            if uid.is_none() || gid.is_none() {
+                warnings.push(format!(
+                    "{} names the subid source {dir:?}, but `getsubids {who}` did not answer: install \
+                     getsubids (the uidmap package, or shadow-utils) so that hutch can read your ranges",
+                    nss::NSSWITCH_PATH
+                ));
+            }
+            (uid.unwrap_or_default(), gid.unwrap_or_default(), warnings)
+        }
+        None => {
+            let subuid = SubIdFile::load(subuid_path)?;
+            let subgid = SubIdFile::load(subgid_path)?;
+            let warnings: Vec<String> = subuid
+                .diagnose(name, id.uid)
+                .iter()
+                .chain(subgid.diagnose_with_id(name, id.uid, id.gid).iter())
+                .map(|d| d.to_string())
+                .collect();
+            (
+                subuid.ranges_for(name, id.uid),
+                subgid.ranges_for(name, id.uid),
+                warnings,
+            )
+        }
+    };
+    let maps = idmap::build(id.uid, id.gid, &uid_ranges, &gid_ranges);
+    if maps.single_id
+        && let Some(dir) = &directory
+    {
+        warnings.push(format!(
+            "the subid source {dir:?} ({}) has no range for {who}: using a single-id mapping \
+             (container root is you, no other ids); ask the directory's administrator for a range",
+            nss::NSSWITCH_PATH
+        ));
+    } else if maps.single_id {
         let missing = match (maps.uid.len() == 1, maps.gid.len() == 1) {
             (true, true) => format!("{SUBUID_PATH} and {SUBGID_PATH} have"),
             (true, false) => format!("{SUBUID_PATH} has"),
@@ -193,12 +237,39 @@ pub fn enter_shared(
     run_dir: &Path,
     shared: Option<&Path>,
 ) -> Result<Entered, NamespaceError> {
+    enter_holding(id, run_dir, shared, || false)
+}
+
+/// [`enter_shared`], where `no_pause_process` says (asked only when the
+/// namespace must be created) whether to hold it without a pause process,
+/// through nsfs file handles (see `nsfs`), on kernels that have them. A
+/// live namespace of either kind is joined whatever it says.
+pub fn enter_holding(
+    id: &Identity,
+    run_dir: &Path,
+    shared: Option<&Path>,
+    no_pause_process: impl Fn() -> bool,
+) -> Result<Entered, NamespaceError> {
     rundir::ensure(run_dir, id.uid)?;
     let pid_file = pid_path(run_dir);
+    let handles_file = run_dir.join(nsfs::RECORD_FILE);
     let stamps = (
         FileStamp::of(Path::new(SUBUID_PATH)),
         FileStamp::of(Path::new(SUBGID_PATH)),
     );
+    if let Some(rec) = HandleRecord::read(&handles_file, id.uid) {
+        match nsfs::join(&rec, id.uid) {
+            Ok(route) => {
+                return Ok(Entered {
+                    pause_pid: 0,
+                    created: false,
+                    warnings: after_handle_join(id, &handles_file, rec, route, stamps),
+                });
+            }
+            Err(HandleJoinError::Gone) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     if let Some(rec) = PauseRecord::read(&pid_file, id.uid)
         && (rec.subuid, rec.subgid) == stamps
         && pause::is_alive(&rec, id.uid)
@@ -222,6 +293,16 @@ pub fn enter_shared(
     let mut attempt = 0;
     loop {
         let lock = lock(run_dir)?;
+        if let Some(entered) = enter_by_handles_locked(
+            id,
+            &pid_file,
+            &handles_file,
+            stamps,
+            shared,
+            &no_pause_process,
+        )? {
+            return Ok(entered);
+        }
         let (rec, created, warnings) = ensure_shared(id, &pid_file, stamps, shared)?;
         drop(lock);
         match join::join(&rec, id.uid) {
@@ -236,6 +317,113 @@ pub fn enter_shared(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Under the lock: joins the namespace that `ns.handles` records if it is
+/// still alive, else creates one held without a pause process when that is
+/// asked for and no pause process is alive. `None`: the pause process path
+/// decides.
+fn enter_by_handles_locked(
+    id: &Identity,
+    pid_file: &Path,
+    handles_file: &Path,
+    stamps: (FileStamp, FileStamp),
+    shared: Option<&Path>,
+    no_pause_process: &dyn Fn() -> bool,
+) -> Result<Option<Entered>, NamespaceError> {
+    if let Some(rec) = HandleRecord::read(handles_file, id.uid) {
+        match nsfs::join(&rec, id.uid) {
+            Ok(route) => {
+                return Ok(Some(Entered {
+                    pause_pid: 0,
+                    created: false,
+                    warnings: after_handle_join(id, handles_file, rec, route, stamps),
+                }));
+            }
+            // Stale: gone, so the fast path need not try it again.
+            Err(HandleJoinError::Gone) => {
+                let _ = fs::remove_file(handles_file);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let pause_alive =
+        |path: &Path| PauseRecord::read(path, id.uid).is_some_and(|r| pause::is_alive(&r, id.uid));
+    if pause_alive(pid_file)
+        || shared.is_some_and(pause_alive)
+        || !no_pause_process()
+        || !nsfs::supported()
+    {
+        return Ok(None);
+    }
+    let plan = plan(id)?;
+    // The seed holds the new namespaces until this command has joined
+    // them; from then on this command holds them, and after it whatever it
+    // starts (monitors) or whoever joins meanwhile.
+    let seed = pause::spawn_seed(&plan.maps, id.uid, id.gid, &plan.writer)?;
+    let (user, mnt) = nsfs::join_process(seed.pid)?;
+    HandleRecord {
+        user,
+        mnt,
+        subuid: stamps.0,
+        subgid: stamps.1,
+        hint: None,
+    }
+    .write(handles_file)?;
+    drop(seed);
+    tracing::debug!("created the user namespace, held without a pause process");
+    Ok(Some(Entered {
+        pause_pid: 0,
+        created: true,
+        warnings: plan.warnings,
+    }))
+}
+
+/// After a join by handles: remember the member that served it (the next
+/// command tries it first), and handle changed subuid/subgid files as the
+/// pause process path does, except that a namespace held by handles is
+/// alive only while members use it, so it is never ended here: a change
+/// that matters is a warning, and `system migrate` starts a fresh one.
+fn after_handle_join(
+    id: &Identity,
+    handles_file: &Path,
+    rec: HandleRecord,
+    route: nsfs::Route,
+    stamps: (FileStamp, FileStamp),
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut updated = rec.clone();
+    if let nsfs::Route::Member { pid, start_time } = route {
+        updated.hint = Some((pid, start_time));
+    }
+    if (rec.subuid, rec.subgid) != stamps
+        && let Ok(plan) = plan(id)
+    {
+        let current =
+            idmap::parse_proc_map(&fs::read_to_string("/proc/self/uid_map").unwrap_or_default())
+                .ok()
+                .zip(
+                    idmap::parse_proc_map(
+                        &fs::read_to_string("/proc/self/gid_map").unwrap_or_default(),
+                    )
+                    .ok(),
+                );
+        if current.as_ref() == Some(&(plan.maps.uid.clone(), plan.maps.gid.clone())) {
+            (updated.subuid, updated.subgid) = stamps;
+        } else {
+            warnings.push(format!(
+                "{SUBUID_PATH} or {SUBGID_PATH} changed since your user namespace was created, but \
+                 processes still run in it, so it was kept with the old ranges; stop them and run \
+                 `hutch system migrate` to apply the new ranges"
+            ));
+        }
+    }
+    if updated != rec
+        && let Err(e) = updated.write(handles_file)
+    {
+        tracing::debug!("updating {}: {e}", handles_file.display());
+    }
+    warnings
 }
 
 /// [`ensure_locked`], first adopting the live pause process of `shared`
@@ -396,6 +584,19 @@ pub fn migrate(id: &Identity, run_dir: &Path) -> Result<Option<i32>, NamespaceEr
     let _lock = lock(run_dir)?;
     let pid_file = pid_path(run_dir);
     let ended = PauseRecord::read(&pid_file, id.uid).filter(|rec| pause::terminate(rec, id.uid));
+    // A namespace held by handles cannot be ended from here (its members
+    // hold it); forgetting it makes the next command create a fresh one.
+    match fs::remove_file(run_dir.join(nsfs::RECORD_FILE)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(PauseError::Record {
+                path: run_dir.join(nsfs::RECORD_FILE),
+                source,
+            }
+            .into());
+        }
+    }
     match fs::remove_file(&pid_file) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -435,12 +636,79 @@ mod tests {
         let (u, g) = (dir.join("subuid"), dir.join("subgid"));
         fs::write(&u, "bob:100000:65536\n").unwrap();
         fs::write(&g, "bob:100000:65536\n").unwrap();
-        let plan = plan_from(&alice(), &u, &g).unwrap();
+        let plan = plan_from(&alice(), &u, &g, &nss::FilesOnly).unwrap();
         assert!(plan.maps.single_id);
         assert_eq!(plan.warnings.len(), 1);
         assert!(plan.warnings[0].contains("single-id"));
         assert!(plan.warnings[0].contains("usermod --add-subuids"));
         assert!(plan.writer.newuidmap.is_none() && plan.writer.newgidmap.is_none());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A directory source that answers like `getsubids` would.
+    struct Directory(Option<Vec<(u32, u32)>>);
+
+    impl nss::RangeSource for Directory {
+        fn directory(&self) -> Option<String> {
+            Some("sss".into())
+        }
+        fn ranges(&self, user: &str, _groups: bool) -> Option<Vec<crate::subid::SubIdRange>> {
+            assert_eq!(user, "alice");
+            self.0.as_ref().map(|r| {
+                r.iter()
+                    .map(|&(start, count)| crate::subid::SubIdRange {
+                        start,
+                        count,
+                        line: 1,
+                    })
+                    .collect()
+            })
+        }
+    }
+
+    #[test]
+    fn directory_ranges_replace_the_files() {
+        let dir = scratch("nss");
+        let (u, g) = (dir.join("subuid"), dir.join("subgid"));
+        // No line for alice in the files, and a malformed one that must not
+        // matter: libsubid does not read them when nsswitch names sss.
+        fs::write(&u, "bob:100000:65536\nalice:x:1\n").unwrap();
+        fs::write(&g, "").unwrap();
+        match plan_from(&alice(), &u, &g, &Directory(Some(vec![(700000, 65536)]))) {
+            Ok(plan) => {
+                assert!(!plan.maps.single_id);
+                assert_eq!(
+                    plan.maps.uid[1],
+                    idmap::IdMap {
+                        container_id: 1,
+                        host_id: 700000,
+                        size: 65536
+                    }
+                );
+                assert_eq!(plan.maps.gid[1].host_id, 700000);
+                assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+            }
+            Err(NamespaceError::Helper(msg)) => assert!(msg.contains("uidmap"), "{msg}"),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+        // No range there: single-id, said in terms of the directory.
+        let plan = plan_from(&alice(), &u, &g, &Directory(Some(vec![]))).unwrap();
+        assert!(plan.maps.single_id);
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("\"sss\"") && w.contains("single-id"))
+        );
+        // getsubids missing: single-id, and the fix is named.
+        let plan = plan_from(&alice(), &u, &g, &Directory(None)).unwrap();
+        assert!(plan.maps.single_id);
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("install getsubids")),
+            "{:?}",
+            plan.warnings
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -450,7 +718,9 @@ mod tests {
         let (u, g) = (dir.join("subuid"), dir.join("subgid"));
         fs::write(&u, "alice:100000:65536\nalice:x:1\n").unwrap();
         fs::write(&g, "").unwrap();
-        let err = plan_from(&alice(), &u, &g).unwrap_err().to_string();
+        let err = plan_from(&alice(), &u, &g, &nss::FilesOnly)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(":2"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -463,7 +733,7 @@ mod tests {
         fs::write(&g, "1000:200000:1000\n").unwrap();
         // Without newuidmap on the machine the plan is refused with the fix;
         // with it, the maps are Podman's layout.
-        match plan_from(&alice(), &u, &g) {
+        match plan_from(&alice(), &u, &g, &nss::FilesOnly) {
             Ok(plan) => {
                 assert!(!plan.maps.single_id);
                 assert_eq!(

@@ -69,11 +69,11 @@ impl FileStamp {
         }
     }
 
-    fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         format!("{}:{}:{}:{}", self.dev, self.ino, self.mtime_ns, self.size)
     }
 
-    fn decode(s: &str) -> Option<FileStamp> {
+    pub(crate) fn decode(s: &str) -> Option<FileStamp> {
         let mut it = s.split(':');
         let stamp = FileStamp {
             dev: it.next()?.parse().ok()?,
@@ -236,6 +236,55 @@ pub fn spawn(
     writer: &MapWriter,
     record: impl FnOnce(i32, u64) -> Result<(), PauseError>,
 ) -> Result<(i32, u64), PauseError> {
+    let (pid, start_time, p2c_write) = start(maps, uid, gid, writer)?;
+    // Recorded before the pause process is released: if this command dies
+    // in between, the pause process reads EOF and exits, so there is never a
+    // live pause process without a record (a second one would follow).
+    record(pid, start_time)?;
+
+    let mut p2c = fs::File::from(p2c_write);
+    p2c.write_all(b"G").map_err(|source| PauseError::Create {
+        what: "releasing the pause process",
+        source,
+    })?;
+    Ok((pid, start_time))
+}
+
+/// A namespace seed: the process that created the user and mount namespace
+/// and holds them until it is dropped, for a command that joins them and
+/// then holds them itself (no pause process, see `nsfs`).
+#[derive(Debug)]
+pub struct Seed {
+    pub pid: i32,
+    /// Dropping this ends the seed: it reads EOF where a pause process
+    /// would read its go-ahead, and exits.
+    _release: OwnedFd,
+}
+
+/// Creates the namespaces in a short-lived child and writes its maps; the
+/// child lives until the returned [`Seed`] is dropped. Must be called while
+/// the process is single-threaded (it forks).
+pub fn spawn_seed(
+    maps: &IdMappings,
+    uid: u32,
+    gid: u32,
+    writer: &MapWriter,
+) -> Result<Seed, PauseError> {
+    let (pid, _, release) = start(maps, uid, gid, writer)?;
+    Ok(Seed {
+        pid,
+        _release: release,
+    })
+}
+
+/// Forks the process that unshares the namespaces, writes its maps, and
+/// returns its pid, start time and the pipe end that releases it.
+fn start(
+    maps: &IdMappings,
+    uid: u32,
+    gid: u32,
+    writer: &MapWriter,
+) -> Result<(i32, u64, OwnedFd), PauseError> {
     let (c2p_read, c2p_write) = pipe()?;
     let (p2c_read, p2c_write) = pipe()?;
 
@@ -288,17 +337,7 @@ pub fn spawn(
     // On failure the pipe is dropped unwritten: the pause process reads EOF
     // and exits, so no half-configured namespace lingers.
     write_maps(pid, maps, uid, gid, writer)?;
-    // Recorded before the pause process is released: if this command dies
-    // in between, the pause process reads EOF and exits, so there is never a
-    // live pause process without a record (a second one would follow).
-    record(pid, start_time)?;
-
-    let mut p2c = fs::File::from(p2c_write);
-    p2c.write_all(b"G").map_err(|source| PauseError::Create {
-        what: "releasing the pause process",
-        source,
-    })?;
-    Ok((pid, start_time))
+    Ok((pid, start_time, p2c_write))
 }
 
 fn unshare_error(source: io::Error) -> PauseError {

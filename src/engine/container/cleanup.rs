@@ -90,6 +90,7 @@ pub fn cleanup(
     {
         runtime.kill_unrecorded(id);
     }
+    super::userns_view::detach(ctx, id);
     let _ = store.unmount_container(id);
     network::teardown(ctx, id);
     let _ = std::fs::remove_file(&paths.attach);

@@ -101,6 +101,9 @@ pub fn build(
     // in one runtime process instead of two.
     let single = prep.helper.is_none() && !prep.cgroup;
     let pid_file = paths.pid_file();
+    // A container with a user namespace of its own gets a root it can
+    // reach (see userns_view).
+    let bundle = super::userns_view::bundle(ctx, id, paths)?;
     let (mut create, start) = if let Some(r) = prep.restore {
         // One runtime process makes and runs the restored container, as
         // `run --detach` does; the monitor needs no other step.
@@ -117,12 +120,12 @@ pub fn build(
         )
     } else if single {
         (
-            runtime.run_detached_args(id, &paths.userdata, &pid_file, console.as_deref()),
+            runtime.run_detached_args(id, &bundle, &pid_file, console.as_deref()),
             None,
         )
     } else {
         (
-            runtime.create_args(id, &paths.userdata, &pid_file, console.as_deref()),
+            runtime.create_args(id, &bundle, &pid_file, console.as_deref()),
             Some(texts(runtime.start_args(id))?),
         )
     };

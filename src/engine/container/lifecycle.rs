@@ -143,6 +143,7 @@ pub fn recover(ctx: &Context, store: &Store, state: &State) -> Result<()> {
     for c in &report.exited {
         let paths = Paths::new(ctx, store.root(), &c.id);
         forget_in_runtime(ctx, &paths, c);
+        super::userns_view::detach(ctx, &c.id);
         let _ = store.unmount_container(&c.id);
         // The network namespace's bind mount and helper (what the dead
         // monitor's cleanup would have ended).

@@ -52,6 +52,7 @@ pub mod top;
 pub mod tree;
 pub mod update;
 pub mod usernet;
+pub mod userns_view;
 pub mod wait;
 mod workdir;
 

@@ -258,6 +258,10 @@ pub fn spawn_with(
     let ready = store
         .mount_container(id)
         .with_context(|| format!("mounting the root file system of {}", short(id)))
+        .and_then(|root| {
+            super::userns_view::attach(ctx, id, &paths)?;
+            Ok(root)
+        })
         .and_then(|root| Ok(super::workdir::check(store, &row, &root)?))
         .and_then(|()| super::host::chown_at_start(&row, &paths.userdata))
         .and_then(|()| {
