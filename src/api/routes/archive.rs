@@ -78,7 +78,17 @@ async fn stat(
     blocking(flavor, move || {
         let (store, state) = open(&ctx)?;
         let c = state.container(&id)?;
-        path_stat::stat(&store, &state, &c, &path)
+        match path_stat::stat(&store, &state, &c, &path) {
+            // libpod clients (hutch's remote `cp`) print Podman's words,
+            // the local `cp`'s.
+            Err(e) if flavor == ApiVersion::Libpod && e.kind() == engine::ErrorKind::NotFound => {
+                Err(engine::Error::not_found(format!(
+                    "{path:?} could not be found on container {}: no such file or directory",
+                    c.name
+                )))
+            }
+            other => other,
+        }
     })
     .await
 }

@@ -14,6 +14,7 @@ mod libpod_containers;
 mod libpod_create;
 mod libpod_images;
 mod libpod_objects;
+mod libpod_pods;
 mod libpod_system;
 pub mod manage;
 pub mod networks;
@@ -194,7 +195,6 @@ pub fn router(shared: Shared) -> Router {
             "/libpod/networks/{name}",
             delete(libpod_objects::network_delete),
         )
-        .route("/libpod/pods/{name}/json", get(libpod_objects::pod_inspect))
         .route(
             "/libpod/containers/prune",
             post(libpod_objects::container_prune),
@@ -205,6 +205,30 @@ pub fn router(shared: Shared) -> Router {
             "/libpod/networks/prune",
             post(libpod_objects::network_prune),
         )
+        // Issue 18: what the remote client (hutch's and Podman's) needs
+        // besides: cp's archive, network connect, pods.
+        .route(
+            "/libpod/containers/{id}/archive",
+            get(archive::get).head(archive::head).put(archive::put),
+        )
+        .route(
+            "/libpod/networks/{name}/connect",
+            post(libpod_objects::network_connect),
+        )
+        .route(
+            "/libpod/networks/{name}/disconnect",
+            post(libpod_objects::network_disconnect),
+        )
+        .route("/libpod/pods/create", post(libpod_pods::create))
+        .route("/libpod/pods/json", get(libpod_pods::list_pods))
+        .route("/libpod/pods/prune", post(libpod_pods::prune_pods))
+        .route("/libpod/pods/{name}/json", get(libpod_pods::inspect_pod))
+        .route("/libpod/pods/{name}/exists", get(libpod_pods::exists))
+        .route(
+            "/libpod/pods/{name}/{action}",
+            post(libpod_pods::pod_action),
+        )
+        .route("/libpod/pods/{name}", delete(libpod_pods::delete))
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

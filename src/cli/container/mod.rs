@@ -34,7 +34,7 @@ use std::process::ExitCode;
 
 use crate::config::Context;
 
-pub use attach::{AttachArgs, attach};
+pub use attach::{AttachArgs, AttachFlags, attach};
 pub use commit::{CommitArgs, commit};
 pub use cp::{CpArgs, cp};
 pub use diff::{DiffArgs, diff};
