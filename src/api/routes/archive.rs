@@ -93,6 +93,17 @@ async fn stat(
     .await
 }
 
+/// Podman's stat names the path's absolute target for every path, not
+/// only symlinks, and its client copies from there: given for a libpod
+/// request when the path is absolute.
+fn libpod_target(mut s: PathStat, flavor: ApiVersion, path: &str) -> PathStat {
+    if flavor == ApiVersion::Libpod && s.link_target.is_empty() && path.starts_with('/') {
+        let t = path.trim_end_matches('/');
+        s.link_target = if t.is_empty() { "/".to_owned() } else { t.to_owned() };
+    }
+    s
+}
+
 fn with_stat(mut resp: Response, s: &PathStat) -> Response {
     if let Some(v) = stat_header(s) {
         resp.headers_mut().insert(STAT_HEADER, v);
@@ -108,7 +119,7 @@ pub async fn head(
     Query(q): Q,
 ) -> Result<Response, ApiError> {
     let path = path_of(&q, flavor)?;
-    let s = stat(&shared, flavor, id, path).await?;
+    let s = libpod_target(stat(&shared, flavor, id, path.clone()).await?, flavor, &path);
     Ok(with_stat(StatusCode::OK.into_response(), &s))
 }
 

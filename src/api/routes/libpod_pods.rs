@@ -59,7 +59,21 @@ fn ignored(key: &str, v: &Value) -> bool {
         Value::Number(n) => n.as_i64() == Some(0),
         Value::Bool(true) => false,
     };
-    empty || matches!(key, "netns" | "cni_networks" | "Networks" | "userns")
+    // Podman's client sends its defaults for these (private namespaces,
+    // no limits, the caller's id mappings); hutch's pods have the same.
+    empty
+        || matches!(
+            key,
+            "netns"
+                | "cni_networks"
+                | "Networks"
+                | "userns"
+                | "utsns"
+                | "pidns"
+                | "share_parent"
+                | "resource_limits"
+                | "idmappings"
+        )
 }
 
 /// `POST /libpod/pods/create`: 201 `{"Id"}`.
