@@ -491,8 +491,14 @@ fn objects_cp_and_sessions(c: &TestEnv, server: &TestEnv, url: &[&str]) {
     assert!(shown.contains(" rp Created "), "{shown}");
     assert_eq!(c.ok(with(&["pod", "start", "rp"])).trim(), pod);
     assert_eq!(
-        c.ok(with(&["pod", "inspect", "rp", "--format", "{{.Name}} {{.Id}}"]))
-            .trim(),
+        c.ok(with(&[
+            "pod",
+            "inspect",
+            "rp",
+            "--format",
+            "{{.Name}} {{.Id}}"
+        ]))
+        .trim(),
         format!("rp {pod}")
     );
     assert_eq!(code(&["pod", "exists", "rp"]), Some(0));
@@ -503,13 +509,21 @@ fn objects_cp_and_sessions(c: &TestEnv, server: &TestEnv, url: &[&str]) {
     assert_eq!(c.ok(with(&["network", "rm", "rn"])), "rn\n");
     assert_eq!(c.ok(with(&["volume", "rm", "rv"])), "rv\n");
     // cp both ways: a file, a renamed file, a tree.
-    c.ok(with(&["run", "-d", "--name", "cpc", "busybox", "sleep", "60"]));
+    c.ok(with(&[
+        "run", "-d", "--name", "cpc", "busybox", "sleep", "60",
+    ]));
     let file = client_file(c, "in.txt", Some("to the container\n"));
     let file = file.to_str().unwrap();
     c.ok(with(&["cp", file, "cpc:/tmp/"]));
     c.ok(with(&["cp", file, "cpc:/tmp/renamed.txt"]));
     assert_eq!(
-        c.ok(with(&["exec", "cpc", "cat", "/tmp/in.txt", "/tmp/renamed.txt"])),
+        c.ok(with(&[
+            "exec",
+            "cpc",
+            "cat",
+            "/tmp/in.txt",
+            "/tmp/renamed.txt"
+        ])),
         "to the container\nto the container\n"
     );
     client_file(c, "tree/a", None);
@@ -524,12 +538,17 @@ fn objects_cp_and_sessions(c: &TestEnv, server: &TestEnv, url: &[&str]) {
     c.ok(with(&["cp", "cpc:/tmp/tree", back.to_str().unwrap()]));
     assert_eq!(fs::read_to_string(back.join("a/b.txt")).unwrap(), "deep\n");
     let out_file = c.home.join("out.txt");
-    c.ok(with(&["cp", "cpc:/tmp/renamed.txt", out_file.to_str().unwrap()]));
+    c.ok(with(&[
+        "cp",
+        "cpc:/tmp/renamed.txt",
+        out_file.to_str().unwrap(),
+    ]));
+    assert_eq!(fs::read_to_string(&out_file).unwrap(), "to the container\n");
     assert_eq!(
-        fs::read_to_string(&out_file).unwrap(),
-        "to the container\n"
+        owner(&out_file),
+        Some(c.user.uid),
+        "copies out are the user's"
     );
-    assert_eq!(owner(&out_file), Some(c.user.uid), "copies out are the user's");
     let home = c.home.to_str().unwrap().to_owned();
     let out = c.run(with(&["cp", "cpc:/nosuch", &home]));
     assert_eq!(out.status.code(), Some(125));
@@ -641,5 +660,50 @@ fn remote_volumes_networks_pods_cp_and_sessions() {
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     objects_cp_and_sessions(&c, &server.0, &args);
+    no_local_traces(&c);
+}
+
+/// `container checkpoint` through the remote client: where the service's
+/// host cannot checkpoint rootless (CRIU without its capability here), the
+/// local command's one error, its exit code, and the container running on;
+/// restore of a container never checkpointed is refused as locally.
+#[test]
+fn remote_checkpoint_says_what_the_local_command_says() {
+    let server = Server(busybox_env(&[]));
+    let (_svc, sock) = serve_default(&server.0);
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    c.ok([
+        "--url", &url, "run", "-d", "--name", "cp1", "busybox", "sleep", "60",
+    ]);
+    let local = server.0.run(["container", "checkpoint", "cp1"]);
+    let remote = c.run(["--url", &url, "container", "checkpoint", "cp1"]);
+    assert_eq!(
+        remote.status.code(),
+        local.status.code(),
+        "{}",
+        stderr(&remote)
+    );
+    if local.status.success() {
+        eprintln!("skip: checkpointing works here; the error path is not reached");
+    } else {
+        assert_eq!(stderr(&remote), stderr(&local), "the same one error");
+        assert_eq!(
+            c.ok([
+                "--url",
+                &url,
+                "inspect",
+                "--format",
+                "{{.State.Status}}",
+                "cp1"
+            ])
+            .trim(),
+            "running"
+        );
+    }
+    let local = server.0.run(["container", "restore", "cp1"]);
+    let remote = c.run(["--url", &url, "container", "restore", "cp1"]);
+    assert_eq!(remote.status.code(), local.status.code());
+    assert_eq!(stderr(&remote), stderr(&local));
     no_local_traces(&c);
 }

@@ -99,7 +99,11 @@ async fn stat(
 fn libpod_target(mut s: PathStat, flavor: ApiVersion, path: &str) -> PathStat {
     if flavor == ApiVersion::Libpod && s.link_target.is_empty() && path.starts_with('/') {
         let t = path.trim_end_matches('/');
-        s.link_target = if t.is_empty() { "/".to_owned() } else { t.to_owned() };
+        s.link_target = if t.is_empty() {
+            "/".to_owned()
+        } else {
+            t.to_owned()
+        };
     }
     s
 }
@@ -119,7 +123,11 @@ pub async fn head(
     Query(q): Q,
 ) -> Result<Response, ApiError> {
     let path = path_of(&q, flavor)?;
-    let s = libpod_target(stat(&shared, flavor, id, path.clone()).await?, flavor, &path);
+    let s = libpod_target(
+        stat(&shared, flavor, id, path.clone()).await?,
+        flavor,
+        &path,
+    );
     Ok(with_stat(StatusCode::OK.into_response(), &s))
 }
 

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod images;
 pub mod images_local;
 pub mod images_registry;
+mod libpod_checkpoint;
 mod libpod_containers;
 mod libpod_create;
 mod libpod_images;
@@ -218,6 +219,14 @@ pub fn router(shared: Shared) -> Router {
         .route(
             "/libpod/networks/{name}/disconnect",
             post(libpod_objects::network_disconnect),
+        )
+        .route(
+            "/libpod/containers/{id}/checkpoint",
+            post(libpod_checkpoint::checkpoint),
+        )
+        .route(
+            "/libpod/containers/{id}/restore",
+            post(libpod_checkpoint::restore),
         )
         .route("/libpod/pods/create", post(libpod_pods::create))
         .route("/libpod/pods/json", get(libpod_pods::list_pods))

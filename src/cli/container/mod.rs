@@ -2,7 +2,7 @@
 //! share. The hidden `__cleanup` is what a container's monitor runs after the exit.
 
 mod attach;
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod commit;
 mod cp;
 mod diff;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::{Service, attach, containers, cp, enc, http, objects};
+use super::{Service, attach, checkpoint, containers, cp, enc, http, objects};
 use crate::cli::Command;
 use crate::cli::container::ContainerCommand;
 use crate::cli::container::flags::Caller;
@@ -71,6 +71,8 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Start(a) => containers::start(svc, &a),
         ContainerCommand::Stop(a) => stop(svc, &a),
         ContainerCommand::Wait(a) => containers::wait(svc, &a),
+        ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(svc, &a),
+        ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
         _ => bail!(
             "this container command is not available through hutch's remote client yet: \
              run it on the service's host"

@@ -7,6 +7,7 @@
 //! never joins or creates the local user namespace.
 
 mod attach;
+mod checkpoint;
 pub mod commands;
 pub mod connections;
 mod containers;
