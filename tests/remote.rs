@@ -417,3 +417,293 @@ fn remote_pull_and_images_from_a_registry() {
     assert_eq!(shown.trim(), format!("{remote} {id}"));
     no_local_traces(&c);
 }
+
+/// Runs the client's `args` with `input` on its stdin.
+fn with_input(c: &TestEnv, args: &[String], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = c
+        .hutch(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hutch");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait hutch")
+}
+
+/// A file or directory in the client's home, owned by the test user.
+fn client_file(c: &TestEnv, rel: &str, text: Option<&str>) -> PathBuf {
+    let p = c.home.join(rel);
+    match text {
+        Some(t) => fs::write(&p, t).expect("write client file"),
+        None => fs::create_dir_all(&p).expect("make client dir"),
+    }
+    chown(&p, c.user.uid, c.user.gid);
+    p
+}
+
+/// Volumes, networks, pods, cp both ways, and the streaming sessions
+/// (run -i, exec -i, attach, start -a) with their exit codes, through `c`
+/// (a client set up to reach the service of `server`); outputs compared
+/// with the local commands' where they show the same records.
+fn objects_cp_and_sessions(c: &TestEnv, server: &TestEnv, url: &[&str]) {
+    let with =
+        |args: &[&str]| -> Vec<String> { url.iter().chain(args).map(|s| s.to_string()).collect() };
+    let code = |args: &[&str]| c.run(with(args)).status.code();
+    // Volumes.
+    assert_eq!(c.ok(with(&["volume", "create", "rv"])), "rv\n");
+    assert_eq!(
+        c.ok(with(&["volume", "ls", "--format", "{{.Name}} {{.Driver}}"])),
+        "rv local\n"
+    );
+    assert_eq!(
+        c.ok(with(&["volume", "inspect", "rv"])),
+        server.ok(["volume", "inspect", "rv"]),
+        "volume inspect: the local command's output"
+    );
+    assert_eq!(code(&["volume", "exists", "rv"]), Some(0));
+    assert_eq!(code(&["volume", "exists", "nosuch"]), Some(1));
+    assert_eq!(code(&["volume", "rm", "nosuch"]), Some(1), "Podman: 1");
+    // Networks.
+    assert_eq!(c.ok(with(&["network", "create", "rn"])), "rn\n");
+    assert_eq!(
+        c.ok(with(&["network", "ls"])),
+        server.ok(["network", "ls"]),
+        "network ls: the local command's output"
+    );
+    assert_eq!(
+        c.ok(with(&["network", "inspect", "rn"])),
+        server.ok(["network", "inspect", "rn"])
+    );
+    assert_eq!(code(&["network", "exists", "rn"]), Some(0));
+    assert_eq!(code(&["network", "exists", "nosuch"]), Some(1));
+    assert_eq!(code(&["network", "rm", "nosuch"]), Some(1));
+    // Pods.
+    let pod = c.ok(with(&["pod", "create", "--name", "rp"]));
+    let pod = pod.trim();
+    assert!(is_hex_id(pod), "{pod}");
+    let fields = "{{.ID}} {{.Name}} {{.Status}} {{.InfraID}} {{.NumberOfContainers}}";
+    let shown = c.ok(with(&["pod", "ps", "--format", fields]));
+    assert_eq!(shown, server.ok(["pod", "ps", "--format", fields]));
+    assert!(shown.contains(" rp Created "), "{shown}");
+    assert_eq!(c.ok(with(&["pod", "start", "rp"])).trim(), pod);
+    assert_eq!(
+        c.ok(with(&[
+            "pod",
+            "inspect",
+            "rp",
+            "--format",
+            "{{.Name}} {{.Id}}"
+        ]))
+        .trim(),
+        format!("rp {pod}")
+    );
+    assert_eq!(code(&["pod", "exists", "rp"]), Some(0));
+    assert_eq!(c.ok(with(&["pod", "stop", "-t", "0", "rp"])).trim(), pod);
+    assert_eq!(c.ok(with(&["pod", "rm", "rp"])).trim(), pod);
+    assert_eq!(code(&["pod", "exists", "rp"]), Some(1));
+    assert_eq!(code(&["pod", "rm", "nosuch"]), Some(1));
+    assert_eq!(c.ok(with(&["network", "rm", "rn"])), "rn\n");
+    assert_eq!(c.ok(with(&["volume", "rm", "rv"])), "rv\n");
+    // cp both ways: a file, a renamed file, a tree.
+    c.ok(with(&[
+        "run", "-d", "--name", "cpc", "busybox", "sleep", "60",
+    ]));
+    let file = client_file(c, "in.txt", Some("to the container\n"));
+    let file = file.to_str().unwrap();
+    c.ok(with(&["cp", file, "cpc:/tmp/"]));
+    c.ok(with(&["cp", file, "cpc:/tmp/renamed.txt"]));
+    assert_eq!(
+        c.ok(with(&[
+            "exec",
+            "cpc",
+            "cat",
+            "/tmp/in.txt",
+            "/tmp/renamed.txt"
+        ])),
+        "to the container\nto the container\n"
+    );
+    client_file(c, "tree/a", None);
+    client_file(c, "tree/a/b.txt", Some("deep\n"));
+    let tree = c.home.join("tree");
+    c.ok(with(&["cp", tree.to_str().unwrap(), "cpc:/tmp/"]));
+    assert_eq!(
+        c.ok(with(&["exec", "cpc", "cat", "/tmp/tree/a/b.txt"])),
+        "deep\n"
+    );
+    let back = c.home.join("back");
+    c.ok(with(&["cp", "cpc:/tmp/tree", back.to_str().unwrap()]));
+    assert_eq!(fs::read_to_string(back.join("a/b.txt")).unwrap(), "deep\n");
+    let out_file = c.home.join("out.txt");
+    c.ok(with(&[
+        "cp",
+        "cpc:/tmp/renamed.txt",
+        out_file.to_str().unwrap(),
+    ]));
+    assert_eq!(fs::read_to_string(&out_file).unwrap(), "to the container\n");
+    assert_eq!(
+        owner(&out_file),
+        Some(c.user.uid),
+        "copies out are the user's"
+    );
+    let home = c.home.to_str().unwrap().to_owned();
+    let out = c.run(with(&["cp", "cpc:/nosuch", &home]));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("\"/nosuch\" could not be found on container cpc"),
+        "{}",
+        stderr(&out)
+    );
+    // Sessions: input in, stdout and stderr apart, the process's code.
+    let out = with_input(
+        c,
+        &with(&[
+            "run",
+            "-i",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "cat; echo err >&2; exit 6",
+        ]),
+        "line\n",
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "line\n");
+    assert_eq!(stderr(&out), "err\n");
+    let out = with_input(
+        c,
+        &with(&["exec", "-i", "cpc", "sh", "-c", "cat; echo e >&2; exit 3"]),
+        "abc\n",
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "abc\n");
+    assert_eq!(stderr(&out), "e\n");
+    // attach to a running container that waits for its input.
+    c.ok(with(&[
+        "create",
+        "-i",
+        "--name",
+        "ai",
+        "busybox",
+        "sh",
+        "-c",
+        "read x; echo got $x; echo e2 >&2; exit 7",
+    ]));
+    assert_eq!(c.ok(with(&["start", "ai"])), "ai\n");
+    let out = with_input(c, &with(&["attach", "ai"]), "hello\n");
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "got hello\n");
+    assert_eq!(stderr(&out), "e2\n");
+    // start -a: attached before the start, nothing lost.
+    c.ok(with(&[
+        "create",
+        "--name",
+        "sa",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; echo two >&2; exit 5",
+    ]));
+    let out = c.run(with(&["start", "-a", "sa"]));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "one\n");
+    assert_eq!(stderr(&out), "two\n");
+    assert_eq!(c.ok(with(&["wait", "sa"])), "5\n");
+    assert_eq!(c.ok(with(&["kill", "cpc"])), "cpc\n");
+    assert_eq!(c.ok(with(&["wait", "cpc"])), "137\n");
+    assert_eq!(code(&["kill", "nosuch"]), Some(125));
+    assert_eq!(code(&["container", "exists", "sa"]), Some(0));
+    assert_eq!(code(&["container", "exists", "nosuch"]), Some(1));
+    c.ok(with(&["rm", "cpc", "ai", "sa"]));
+}
+
+#[test]
+fn remote_volumes_networks_pods_cp_and_sessions() {
+    let server = Server(busybox_env(&[]));
+    let (_svc, sock) = serve_default(&server.0);
+    let mut c = client();
+    // Over ssh when an OpenSSH server can be started here, else straight
+    // to the socket (the same client code past the transport).
+    let sshd = start_sshd(&server.0);
+    let args: Vec<String> = match &sshd {
+        Some(s) => {
+            c.vars.push((
+                "PATH".into(),
+                format!(
+                    "{}:/usr/local/bin:/usr/bin:/bin",
+                    server.0.root.join("sshbin").display()
+                ),
+            ));
+            let url = format!(
+                "ssh://{}@127.0.0.1:{}{}",
+                c.user.name,
+                s.port,
+                sock.display()
+            );
+            let key = server.0.root.join("id_ed25519");
+            c.ok([
+                "system",
+                "connection",
+                "add",
+                "--identity",
+                key.to_str().unwrap(),
+                "far",
+                &url,
+            ]);
+            vec!["--connection".into(), "far".into()]
+        }
+        None => vec!["--url".into(), format!("unix://{}", sock.display())],
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    objects_cp_and_sessions(&c, &server.0, &args);
+    no_local_traces(&c);
+}
+
+/// `container checkpoint` through the remote client: where the service's
+/// host cannot checkpoint rootless (CRIU without its capability here), the
+/// local command's one error, its exit code, and the container running on;
+/// restore of a container never checkpointed is refused as locally.
+#[test]
+fn remote_checkpoint_says_what_the_local_command_says() {
+    let server = Server(busybox_env(&[]));
+    let (_svc, sock) = serve_default(&server.0);
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    c.ok([
+        "--url", &url, "run", "-d", "--name", "cp1", "busybox", "sleep", "60",
+    ]);
+    let local = server.0.run(["container", "checkpoint", "cp1"]);
+    let remote = c.run(["--url", &url, "container", "checkpoint", "cp1"]);
+    assert_eq!(
+        remote.status.code(),
+        local.status.code(),
+        "{}",
+        stderr(&remote)
+    );
+    if local.status.success() {
+        eprintln!("skip: checkpointing works here; the error path is not reached");
+    } else {
+        assert_eq!(stderr(&remote), stderr(&local), "the same one error");
+        assert_eq!(
+            c.ok([
+                "--url",
+                &url,
+                "inspect",
+                "--format",
+                "{{.State.Status}}",
+                "cp1"
+            ])
+            .trim(),
+            "running"
+        );
+    }
+    let local = server.0.run(["container", "restore", "cp1"]);
+    let remote = c.run(["--url", &url, "container", "restore", "cp1"]);
+    assert_eq!(remote.status.code(), local.status.code());
+    assert_eq!(stderr(&remote), stderr(&local));
+    no_local_traces(&c);
+}

@@ -62,9 +62,9 @@ pub enum ImageCommand {
 pub struct PublishArgs {
     /// The shared store's directory (made if missing)
     #[arg(long)]
-    store: std::path::PathBuf,
+    pub(crate) store: std::path::PathBuf,
     /// The image to publish
-    image: String,
+    pub(crate) image: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,74 +101,74 @@ pub struct ImagesArgs {
 pub struct RmiArgs {
     /// Remove all images
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Force removal of the image, even if containers use it (missing images are ignored)
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
     /// Ignore errors if a specified image does not exist
     #[arg(short, long)]
-    ignore: bool,
-    images: Vec<String>,
+    pub(crate) ignore: bool,
+    pub(crate) images: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct TagArgs {
-    image: String,
+    pub(crate) image: String,
     #[arg(required = true)]
-    target_names: Vec<String>,
+    pub(crate) target_names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct UntagArgs {
-    image: String,
-    names: Vec<String>,
+    pub(crate) image: String,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
-    image: String,
+    pub(crate) image: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// Format the output using a Go template
     #[arg(short, long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     #[arg(required = true)]
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct MountArgs {
     #[arg(required = true)]
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
     /// Remove all images not in use by containers, not just dangling ones
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Do not prompt for confirmation (hutch never prompts)
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// Apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)
     #[arg(short, long)]
-    change: Vec<String>,
+    pub(crate) change: Vec<String>,
     /// Set a commit message for the imported image
     #[arg(short, long)]
-    message: Option<String>,
+    pub(crate) message: Option<String>,
     /// Suppress output
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// The tarball: a path, or - for standard input
-    path: String,
+    pub(crate) path: String,
     /// Name for the new image
-    reference: Option<String>,
+    pub(crate) reference: Option<String>,
 }
 
 pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
@@ -448,31 +448,31 @@ fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
 pub struct SaveArgs {
     /// Save image to oci-archive, oci-dir (directory with oci manifest type), docker-archive, docker-dir (directory with v2s2 manifest type)
     #[arg(long, default_value = "docker-archive")]
-    format: String,
+    pub(crate) format: String,
     /// Write to a file (or directory for oci-dir and docker-dir), default is STDOUT
     #[arg(short, long)]
-    output: Option<std::path::PathBuf>,
+    pub(crate) output: Option<std::path::PathBuf>,
     /// Interpret additional arguments as images not tags and create a multi-image-archive (docker-archive only; always on in hutch)
     #[arg(short, long)]
-    multi_image_archive: bool,
+    pub(crate) multi_image_archive: bool,
     /// Compress tarball image layers when saving to a directory (accepted; layers are kept as stored)
     #[arg(long)]
-    compress: bool,
+    pub(crate) compress: bool,
     /// Suppress the output
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     #[arg(required = true)]
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
     /// Read from specified archive file (default: stdin)
     #[arg(short, long)]
-    input: Option<std::path::PathBuf>,
+    pub(crate) input: Option<std::path::PathBuf>,
     /// Suppress the output
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 pub fn save(ctx: &Context, args: &SaveArgs) -> anyhow::Result<ExitCode> {
@@ -580,14 +580,14 @@ pub fn load(ctx: &Context, args: &LoadArgs) -> anyhow::Result<ExitCode> {
 pub struct HistoryArgs {
     /// Change the output to JSON or a Go template
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Display the numeric IDs only
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Do not truncate the output
     #[arg(long)]
-    no_trunc: bool,
-    image: String,
+    pub(crate) no_trunc: bool,
+    pub(crate) image: String,
 }
 
 pub fn image_history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitCode> {

@@ -39,85 +39,85 @@ pub enum NetworkCommand {
 pub struct ConnectArgs {
     /// Network scoped alias for the container
     #[arg(long)]
-    alias: Vec<String>,
-    network: String,
-    container: String,
+    pub(crate) alias: Vec<String>,
+    pub(crate) network: String,
+    pub(crate) container: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct DisconnectArgs {
     /// Accepted for Podman compatibility
     #[arg(short, long)]
-    force: bool,
-    network: String,
-    container: String,
+    pub(crate) force: bool,
+    pub(crate) network: String,
+    pub(crate) container: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {
     /// Subnet in CIDR format
     #[arg(long)]
-    subnet: Option<String>,
+    pub(crate) subnet: Option<String>,
     /// IPv4 gateway for the subnet
     #[arg(long)]
-    gateway: Option<String>,
+    pub(crate) gateway: Option<String>,
     /// Restrict external access from this network
     #[arg(long)]
-    internal: bool,
+    pub(crate) internal: bool,
     /// Set metadata for a network (key=value)
     #[arg(long)]
-    label: Vec<String>,
+    pub(crate) label: Vec<String>,
     /// Succeed without changing anything when the network exists (Quadlet's `.network` services)
     #[arg(long)]
-    ignore: bool,
-    name: Option<String>,
+    pub(crate) ignore: bool,
+    pub(crate) name: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LsArgs {
     /// Display only the network names
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Do not print headers
     #[arg(long)]
-    noheading: bool,
+    pub(crate) noheading: bool,
     /// Pretty-print networks to JSON or using a Go template
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Provide filter values (e.g. 'name=podman')
     #[arg(short, long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Do not truncate the network ID
     #[arg(long)]
-    no_trunc: bool,
+    pub(crate) no_trunc: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct NamesArgs {
     #[arg(required = true)]
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
     /// Remove the containers using the network too
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
     #[arg(required = true)]
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
 }
 
 /// `__netns-holder DIR`: the process holding the rootless netns.
 #[derive(Debug, clap::Args)]
 pub struct HolderArgs {
-    dir: std::path::PathBuf,
+    pub(crate) dir: std::path::PathBuf,
 }
 
 pub fn holder(args: &HolderArgs) -> anyhow::Result<ExitCode> {
@@ -127,7 +127,7 @@ pub fn holder(args: &HolderArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
-    name: String,
+    pub(crate) name: String,
 }
 
 fn one_container(
@@ -168,64 +168,11 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
         }
         NetworkCommand::Ls(a) => {
             let filters = netops::NetworkFilters::parse(&a.filter)?;
-            let all = netops::list(ctx, &filters)?;
-            let short = |id: &str| -> String {
-                if a.no_trunc {
-                    id.to_owned()
-                } else {
-                    id[..12.min(id.len())].to_owned()
-                }
-            };
-            // Podman prints names under `-q`, not ids (podman-network-ls(1)).
-            if a.quiet {
-                for n in &all {
-                    println!("{}", n.name);
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            let template = match OutputFormat::parse(a.format.as_deref())? {
-                OutputFormat::Json => {
-                    let list: Vec<serde_json::Value> = all
-                        .iter()
-                        .map(serde_json::to_value)
-                        .collect::<Result<_, _>>()?;
-                    println!(
-                        "{}",
-                        crate::format::to_json_pretty(&serde_json::Value::Array(list))
-                    );
-                    return Ok(ExitCode::SUCCESS);
-                }
-                OutputFormat::Template(t) => t,
-                OutputFormat::Default => Template::parse("table {{.ID}}\t{{.Name}}\t{{.Driver}}")?,
-            };
-            let template = if a.noheading {
-                template.without_heading()
-            } else {
-                template
-            };
-            // Podman's `network ls` fields (its ListPrintReports).
-            let rows: Vec<serde_json::Value> = all
+            let all = netops::list(ctx, &filters)?
                 .iter()
-                .map(|n| {
-                    serde_json::json!({
-                        "ID": short(&n.id),
-                        "Name": n.name,
-                        "Driver": n.driver,
-                        "NetworkInterface": n.network_interface,
-                        "Created": n.created,
-                        "Subnets": n.subnets,
-                        "IPv6Enabled": n.ipv6_enabled,
-                        "Internal": n.internal,
-                        "DNSEnabled": n.dns_enabled,
-                        "Labels": n.labels,
-                    })
-                })
-                .collect();
-            let headers = [("ID", "NETWORK ID")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
-            print!("{}", template.render_list(&rows, &headers)?);
+                .map(serde_json::to_value)
+                .collect::<Result<Vec<_>, _>>()?;
+            print_ls(a, all)?;
         }
         NetworkCommand::Inspect(a) => {
             let out = netops::inspect(ctx, &a.names)?;
@@ -283,4 +230,74 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `network ls`'s output of `all` (Podman's network records, as `network
+/// inspect` and the libpod API show them).
+pub(crate) fn print_ls(a: &LsArgs, all: Vec<serde_json::Value>) -> anyhow::Result<()> {
+    let text = |n: &serde_json::Value, k: &str| n[k].as_str().unwrap_or("").to_owned();
+    let short = |id: &str| -> String {
+        if a.no_trunc {
+            id.to_owned()
+        } else {
+            id.chars().take(12).collect()
+        }
+    };
+    // Podman prints names under `-q`, not ids (podman-network-ls(1)).
+    if a.quiet {
+        for n in &all {
+            println!("{}", text(n, "name"));
+        }
+        return Ok(());
+    }
+    let template = match OutputFormat::parse(a.format.as_deref())? {
+        OutputFormat::Json => {
+            let list: Vec<serde_json::Value> = all
+                .into_iter()
+                .map(|mut n| {
+                    // `containers` is inspect's, not the list's.
+                    if let Some(o) = n.as_object_mut() {
+                        o.remove("containers");
+                    }
+                    n
+                })
+                .collect();
+            println!(
+                "{}",
+                crate::format::to_json_pretty(&serde_json::Value::Array(list))
+            );
+            return Ok(());
+        }
+        OutputFormat::Template(t) => t,
+        OutputFormat::Default => Template::parse("table {{.ID}}\t{{.Name}}\t{{.Driver}}")?,
+    };
+    let template = if a.noheading {
+        template.without_heading()
+    } else {
+        template
+    };
+    // Podman's `network ls` fields (its ListPrintReports).
+    let rows: Vec<serde_json::Value> = all
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "ID": short(&text(n, "id")),
+                "Name": n["name"],
+                "Driver": n["driver"],
+                "NetworkInterface": n["network_interface"],
+                "Created": n["created"],
+                "Subnets": n["subnets"],
+                "IPv6Enabled": n["ipv6_enabled"],
+                "Internal": n["internal"],
+                "DNSEnabled": n["dns_enabled"],
+                "Labels": n["labels"],
+            })
+        })
+        .collect();
+    let headers = [("ID", "NETWORK ID")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    print!("{}", template.render_list(&rows, &headers)?);
+    Ok(())
 }

@@ -16,13 +16,13 @@ use crate::image::registry::{Credentials, Platform};
 pub struct CommonRegistryArgs {
     /// Require HTTPS and verify certificates when contacting registries
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    tls_verify: Option<bool>,
+    pub(crate) tls_verify: Option<bool>,
     /// Credentials (USERNAME:PASSWORD) to use for authenticating to a registry
     #[arg(long)]
-    creds: Option<String>,
+    pub(crate) creds: Option<String>,
     /// Path of the authentication file
     #[arg(long)]
-    authfile: Option<std::path::PathBuf>,
+    pub(crate) authfile: Option<std::path::PathBuf>,
 }
 
 impl CommonRegistryArgs {
@@ -61,48 +61,48 @@ pub struct PullArgs {
 #[derive(Debug, clap::Args)]
 pub struct PushArgs {
     #[command(flatten)]
-    common: CommonRegistryArgs,
+    pub(crate) common: CommonRegistryArgs,
     /// Write the digest of the pushed image to this file
     #[arg(long)]
-    digestfile: Option<std::path::PathBuf>,
+    pub(crate) digestfile: Option<std::path::PathBuf>,
     /// Suppress output information when pushing images
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Sign the image with a sigstore private key (cosign format)
     #[arg(long, value_name = "PATH")]
-    sign_by_sigstore_private_key: Option<std::path::PathBuf>,
+    pub(crate) sign_by_sigstore_private_key: Option<std::path::PathBuf>,
     /// Read a passphrase for signing an image from PATH
     #[arg(long, value_name = "PATH")]
-    sign_passphrase_file: Option<std::path::PathBuf>,
-    image: String,
-    destination: Option<String>,
+    pub(crate) sign_passphrase_file: Option<std::path::PathBuf>,
+    pub(crate) image: String,
+    pub(crate) destination: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
     #[command(flatten)]
-    common: CommonRegistryArgs,
+    pub(crate) common: CommonRegistryArgs,
     /// Username for the registry
     #[arg(short, long)]
-    username: Option<String>,
+    pub(crate) username: Option<String>,
     /// Password for the registry
     #[arg(short, long)]
-    password: Option<String>,
+    pub(crate) password: Option<String>,
     /// Take the password from stdin
     #[arg(long)]
-    password_stdin: bool,
-    registry: String,
+    pub(crate) password_stdin: bool,
+    pub(crate) registry: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LogoutArgs {
     /// Path of the authentication file
     #[arg(long)]
-    authfile: Option<std::path::PathBuf>,
+    pub(crate) authfile: Option<std::path::PathBuf>,
     /// Remove the cached credentials for all registries in the auth file
     #[arg(short, long)]
-    all: bool,
-    registry: Option<String>,
+    pub(crate) all: bool,
+    pub(crate) registry: Option<String>,
 }
 
 fn platform(args: &PullArgs) -> anyhow::Result<Platform> {

@@ -34,70 +34,70 @@ pub enum VolumeCommand {
 pub struct CreateArgs {
     /// Set metadata for a volume (e.g., --label mykey=value)
     #[arg(short, long)]
-    label: Vec<String>,
+    pub(crate) label: Vec<String>,
     /// Set driver specific options
     #[arg(short, long)]
-    opt: Vec<String>,
+    pub(crate) opt: Vec<String>,
     /// Specify volume driver name
     #[arg(short, long, default_value = "local")]
-    driver: String,
+    pub(crate) driver: String,
     /// Do not fail if the volume already exists
     #[arg(long)]
-    ignore: bool,
-    name: Option<String>,
+    pub(crate) ignore: bool,
+    pub(crate) name: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LsArgs {
     /// Filter volume output
     #[arg(short, long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Format volume output using Go template
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Print volume output in quiet mode
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Do not print headers
     #[arg(long)]
-    noheading: bool,
+    pub(crate) noheading: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// Inspect all volumes
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Format volume output using Go template
     #[arg(short, long)]
-    format: Option<String>,
-    names: Vec<String>,
+    pub(crate) format: Option<String>,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
     /// Remove all volumes
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Remove a volume by force, even if it is being used by a container
     #[arg(short, long)]
-    force: bool,
-    names: Vec<String>,
+    pub(crate) force: bool,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
     /// Provide filter values (e.g. 'label=<key>=<value>')
     #[arg(long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
-    name: String,
+    pub(crate) name: String,
 }
 
 pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
@@ -145,33 +145,7 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|v| engine::inspect_view(&state, v))
                 .collect();
-            if a.quiet {
-                for r in &rows {
-                    println!("{}", r["Name"].as_str().unwrap_or_default());
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            let template = match OutputFormat::parse(a.format.as_deref())? {
-                OutputFormat::Json => {
-                    println!(
-                        "{}",
-                        crate::format::to_json_pretty(&serde_json::Value::Array(rows))
-                    );
-                    return Ok(ExitCode::SUCCESS);
-                }
-                OutputFormat::Template(t) => t,
-                OutputFormat::Default => Template::parse("table {{.Driver}}\t{{.Name}}")?,
-            };
-            let template = if a.noheading {
-                template.without_heading()
-            } else {
-                template
-            };
-            let headers = [("Name", "VOLUME NAME")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
-            print!("{}", template.render_list(&rows, &headers)?);
+            print_ls(&a, rows)?;
         }
         VolumeCommand::Inspect(a) => {
             let list: Vec<Volume> = if a.all {
@@ -260,6 +234,39 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `volume ls`'s output of `rows` (the volumes' inspect views, as the
+/// libpod API serves them too).
+pub(crate) fn print_ls(a: &LsArgs, rows: Vec<serde_json::Value>) -> anyhow::Result<()> {
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["Name"].as_str().unwrap_or_default());
+        }
+        return Ok(());
+    }
+    let template = match OutputFormat::parse(a.format.as_deref())? {
+        OutputFormat::Json => {
+            println!(
+                "{}",
+                crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+            );
+            return Ok(());
+        }
+        OutputFormat::Template(t) => t,
+        OutputFormat::Default => Template::parse("table {{.Driver}}\t{{.Name}}")?,
+    };
+    let template = if a.noheading {
+        template.without_heading()
+    } else {
+        template
+    };
+    let headers = [("Name", "VOLUME NAME")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    print!("{}", template.render_list(&rows, &headers)?);
+    Ok(())
+}
+
 fn print_inspect(
     state: &crate::engine::state::State,
     list: &[Volume],
@@ -269,6 +276,14 @@ fn print_inspect(
         .iter()
         .map(|v| engine::inspect_view(state, v))
         .collect();
+    print_inspect_rows(rows, format)
+}
+
+/// `volume inspect`'s output of `rows`.
+pub(crate) fn print_inspect_rows(
+    rows: Vec<serde_json::Value>,
+    format: Option<&str>,
+) -> anyhow::Result<()> {
     match OutputFormat::parse(format)? {
         OutputFormat::Template(t) => print!("{}", t.render_list(&rows, &Default::default())?),
         _ => println!(

@@ -78,9 +78,34 @@ async fn stat(
     blocking(flavor, move || {
         let (store, state) = open(&ctx)?;
         let c = state.container(&id)?;
-        path_stat::stat(&store, &state, &c, &path)
+        match path_stat::stat(&store, &state, &c, &path) {
+            // libpod clients (hutch's remote `cp`) print Podman's words,
+            // the local `cp`'s.
+            Err(e) if flavor == ApiVersion::Libpod && e.kind() == engine::ErrorKind::NotFound => {
+                Err(engine::Error::not_found(format!(
+                    "{path:?} could not be found on container {}: no such file or directory",
+                    c.name
+                )))
+            }
+            other => other,
+        }
     })
     .await
+}
+
+/// Podman's stat names the path's absolute target for every path, not
+/// only symlinks, and its client copies from there: given for a libpod
+/// request when the path is absolute.
+fn libpod_target(mut s: PathStat, flavor: ApiVersion, path: &str) -> PathStat {
+    if flavor == ApiVersion::Libpod && s.link_target.is_empty() && path.starts_with('/') {
+        let t = path.trim_end_matches('/');
+        s.link_target = if t.is_empty() {
+            "/".to_owned()
+        } else {
+            t.to_owned()
+        };
+    }
+    s
 }
 
 fn with_stat(mut resp: Response, s: &PathStat) -> Response {
@@ -98,7 +123,11 @@ pub async fn head(
     Query(q): Q,
 ) -> Result<Response, ApiError> {
     let path = path_of(&q, flavor)?;
-    let s = stat(&shared, flavor, id, path).await?;
+    let s = libpod_target(
+        stat(&shared, flavor, id, path.clone()).await?,
+        flavor,
+        &path,
+    );
     Ok(with_stat(StatusCode::OK.into_response(), &s))
 }
 

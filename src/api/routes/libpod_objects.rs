@@ -1,6 +1,6 @@
 //! The libpod volume and network routes (list, create, inspect, exists,
-//! delete). Each calls what the CLI's `volume` and `network` commands
-//! call.
+//! delete, connect, disconnect) and the prunes. Each calls what the CLI's
+//! `volume` and `network` commands call.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -164,16 +164,11 @@ struct Subnet {
 
 /// `GET /libpod/networks/json`: the records `network inspect` prints.
 pub async fn network_list(State(shared): State<Shared>, Query(q): Q) -> Result<Response, ApiError> {
-    if !filters(&q, LP)?.is_empty() {
-        return Err(bad(
-            "network filters are not supported by hutch's API service",
-        ));
-    }
+    let raw = filters(&q, LP)?;
     let ctx = shared.ctx.clone();
     let rows = blocking(LP, move || {
-        let names: Vec<String> = netops::store(&ctx)?
-            .list()
-            .map_err(netops::error)?
+        let filters = netops::NetworkFilters::parse(&raw)?;
+        let names: Vec<String> = netops::list(&ctx, &filters)?
             .into_iter()
             .map(|n| n.name)
             .collect();
@@ -283,6 +278,69 @@ pub async fn network_delete(
     })
     .await?;
     Ok(axum::Json(reports).into_response())
+}
+
+/// `POST /libpod/networks/{name}/connect`'s body (Podman's
+/// NetworkConnectOptions: the container and its per-network options).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ConnectBody {
+    #[serde(alias = "Container")]
+    container: String,
+    aliases: Option<Vec<String>>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+/// `POST /libpod/networks/{name}/connect`: 200; 404 for either object,
+/// 409 when the container is on the network already (as Podman).
+pub async fn network_connect(
+    State(shared): State<Shared>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b: ConnectBody = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("invalid network connect body: {e}")))?;
+    if b.container.is_empty() {
+        return Err(bad("a container is required"));
+    }
+    if let Some((k, _)) = b.rest.iter().find(|(_, v)| {
+        !matches!(v, Value::Null) && *v != "" && *v != &json!([]) && *v != &json!({})
+    }) {
+        return Err(bad(format!("{k} is not supported by hutch's API service")));
+    }
+    let aliases = b.aliases.unwrap_or_default();
+    let ctx = shared.ctx.clone();
+    blocking(LP, move || {
+        let net = netops::store(&ctx)?.get(&name).map_err(netops::error)?;
+        let (store, state) = open(&ctx)?;
+        let c = state.container(&b.container)?;
+        crate::engine::container::usernet::connect(&ctx, store.root(), &c, &net.name, &aliases)
+    })
+    .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `POST /libpod/networks/{name}/disconnect` `{"Container", "Force"}`.
+pub async fn network_disconnect(
+    State(shared): State<Shared>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b: ConnectBody = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("invalid network disconnect body: {e}")))?;
+    if b.container.is_empty() {
+        return Err(bad("a container is required"));
+    }
+    let ctx = shared.ctx.clone();
+    blocking(LP, move || {
+        let net = netops::store(&ctx)?.get(&name).map_err(netops::error)?;
+        let (store, state) = open(&ctx)?;
+        let c = state.container(&b.container)?;
+        crate::engine::container::usernet::disconnect(&ctx, store.root(), &c, &net.name)
+    })
+    .await?;
+    Ok(StatusCode::OK.into_response())
 }
 
 /// Any other path: a JSON 404 in the API's shape (clients decode error

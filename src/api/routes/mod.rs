@@ -10,6 +10,7 @@ pub mod exec;
 pub mod images;
 pub mod images_local;
 pub mod images_registry;
+mod libpod_checkpoint;
 mod libpod_containers;
 mod libpod_create;
 mod libpod_images;
@@ -204,6 +205,28 @@ pub fn router(shared: Shared) -> Router {
         .route(
             "/libpod/networks/prune",
             post(libpod_objects::network_prune),
+        )
+        // Issue 18: what the remote client (hutch's and Podman's) needs
+        // besides: cp's archive, network connect, pods.
+        .route(
+            "/libpod/containers/{id}/archive",
+            get(archive::get).head(archive::head).put(archive::put),
+        )
+        .route(
+            "/libpod/networks/{name}/connect",
+            post(libpod_objects::network_connect),
+        )
+        .route(
+            "/libpod/networks/{name}/disconnect",
+            post(libpod_objects::network_disconnect),
+        )
+        .route(
+            "/libpod/containers/{id}/checkpoint",
+            post(libpod_checkpoint::checkpoint),
+        )
+        .route(
+            "/libpod/containers/{id}/restore",
+            post(libpod_checkpoint::restore),
         )
         // The libpod pod routes (`podman --remote pod ...`).
         .route("/libpod/pods/create", post(libpod_pods::create))

@@ -26,11 +26,11 @@ pub struct AttachFlags {
 #[derive(Debug, clap::Args)]
 pub struct AttachArgs {
     #[command(flatten)]
-    flags: AttachFlags,
+    pub(crate) flags: AttachFlags,
     /// Do not attach STDIN
     #[arg(long)]
-    no_stdin: bool,
-    container: String,
+    pub(crate) no_stdin: bool,
+    pub(crate) container: String,
 }
 
 pub fn attach(ctx: &Context, args: &AttachArgs) -> anyhow::Result<ExitCode> {

@@ -18,64 +18,64 @@ use crate::engine::image;
 pub struct CheckpointArgs {
     /// Checkpoint all running containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Keep all temporary checkpoint files
     #[arg(short, long)]
-    keep: bool,
+    pub(crate) keep: bool,
     /// Leave the container running after writing checkpoint to disk
     #[arg(short = 'R', long)]
-    leave_running: bool,
+    pub(crate) leave_running: bool,
     /// Checkpoint a container with established TCP connections
     #[arg(long)]
-    tcp_established: bool,
+    pub(crate) tcp_established: bool,
     /// Export the checkpoint image to a tar.gz
     #[arg(short, long, value_name = "FILE")]
-    export: Option<PathBuf>,
+    pub(crate) export: Option<PathBuf>,
     /// Select compression algorithm (gzip, none, zstd) for checkpoint archive.
     #[arg(short, long, default_value = "zstd")]
-    compress: String,
+    pub(crate) compress: String,
     /// Display checkpoint statistics
     #[arg(long)]
-    print_stats: bool,
-    containers: Vec<String>,
+    pub(crate) print_stats: bool,
+    pub(crate) containers: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RestoreArgs {
     /// Restore all checkpointed containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Keep all temporary checkpoint files
     #[arg(short, long)]
-    keep: bool,
+    pub(crate) keep: bool,
     /// Restore a container with established TCP connections
     #[arg(long)]
-    tcp_established: bool,
+    pub(crate) tcp_established: bool,
     /// Restore from exported checkpoint archive (tar.gz)
     #[arg(short, long, value_name = "FILE")]
-    import: Option<PathBuf>,
+    pub(crate) import: Option<PathBuf>,
     /// Specify new name for container restored from exported checkpoint (only works with image or --import)
     #[arg(short, long)]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Publish a container's port, or a range of ports, to the host (default [])
     #[arg(short, long)]
-    publish: Vec<String>,
+    pub(crate) publish: Vec<String>,
     /// Ignore IP address set via --static-ip
     #[arg(long)]
-    ignore_static_ip: bool,
+    pub(crate) ignore_static_ip: bool,
     /// Ignore MAC address set via --mac-address
     #[arg(long)]
-    ignore_static_mac: bool,
+    pub(crate) ignore_static_mac: bool,
     /// Display restore statistics
     #[arg(long)]
-    print_stats: bool,
-    containers: Vec<String>,
+    pub(crate) print_stats: bool,
+    pub(crate) containers: Vec<String>,
 }
 
 /// A path on the command line made absolute here: the engine never reads

@@ -12,14 +12,14 @@ pub struct CpArgs {
     /// Chown copied files to the primary uid/gid of the destination
     /// container (false: keep the archive's owners)
     #[arg(short, long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
-    archive: bool,
+    pub(crate) archive: bool,
     /// Allow to overwrite directories with non-directories and vice versa
     #[arg(long)]
-    overwrite: bool,
+    pub(crate) overwrite: bool,
     /// [CONTAINER:]SRC_PATH
-    source: String,
+    pub(crate) source: String,
     /// [CONTAINER:]DEST_PATH
-    dest: String,
+    pub(crate) dest: String,
 }
 
 pub fn cp(ctx: &Context, args: &CpArgs) -> anyhow::Result<ExitCode> {

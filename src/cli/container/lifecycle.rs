@@ -82,12 +82,12 @@ pub struct CreateArgs {
     #[arg(short = 'a', long = "attach", value_name = "STREAM")]
     attach_streams: Vec<String>,
     #[command(flatten)]
-    flags: CreateFlags,
+    pub(crate) flags: CreateFlags,
     /// IMAGE [COMMAND [ARG...]]: options end at the image, as in Podman
     /// (cobra's interspersed=false): what follows is the command's, `-c`
     /// and `--rm` included.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "IMAGE [COMMAND [ARG...]]")]
-    argv: Vec<String>,
+    pub(crate) argv: Vec<String>,
 }
 
 /// A warning of `create`, worded and prefixed as Podman prints it.
@@ -123,22 +123,22 @@ pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
 pub struct StartArgs {
     /// Attach container's STDOUT and STDERR
     #[arg(short, long)]
-    attach: bool,
+    pub(crate) attach: bool,
     /// Attach container's STDIN
     #[arg(short, long)]
-    interactive: bool,
+    pub(crate) interactive: bool,
     #[command(flatten)]
-    attach_flags: super::attach::AttachFlags,
+    pub(crate) attach_flags: super::attach::AttachFlags,
     /// Start all containers regardless of their state or configuration
     #[arg(long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Filter output based on conditions given
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
-    filter: Vec<String>,
-    containers: Vec<String>,
+    pub(crate) filter: Vec<String>,
+    pub(crate) containers: Vec<String>,
 }
 
 fn selection(names: &[String], all: bool, latest: bool) -> Selection {
@@ -259,14 +259,14 @@ pub fn stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<ExitCode> {
 pub struct KillArgs {
     /// Signal all running containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Signal to send to the container
     #[arg(short, long, default_value = "KILL")]
-    signal: String,
-    containers: Vec<String>,
+    pub(crate) signal: String,
+    pub(crate) containers: Vec<String>,
 }
 
 pub fn kill(ctx: &Context, args: &KillArgs) -> anyhow::Result<ExitCode> {
@@ -307,17 +307,17 @@ fn parse_interval(s: &str) -> anyhow::Result<Duration> {
 pub struct WaitArgs {
     /// Condition to wait on (running, stopped, exited, created, paused, removing, removed)
     #[arg(long, value_delimiter = ',')]
-    condition: Vec<String>,
+    pub(crate) condition: Vec<String>,
     /// Time interval to wait before polling for completion
     #[arg(short, long, default_value = "250ms")]
-    interval: String,
+    pub(crate) interval: String,
     /// Ignore errors when a specified container is missing
     #[arg(long)]
-    ignore: bool,
+    pub(crate) ignore: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
-    containers: Vec<String>,
+    pub(crate) latest: bool,
+    pub(crate) containers: Vec<String>,
 }
 
 pub fn wait(ctx: &Context, args: &WaitArgs) -> anyhow::Result<ExitCode> {
@@ -350,20 +350,20 @@ pub fn wait(ctx: &Context, args: &WaitArgs) -> anyhow::Result<ExitCode> {
 pub struct RestartArgs {
     /// Restart all non-running containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Restart only running containers
     #[arg(long)]
-    running: bool,
+    pub(crate) running: bool,
     /// Seconds to wait for stop before killing the container
     #[arg(short = 't', long = "time")]
-    time: Option<u32>,
+    pub(crate) time: Option<u32>,
     /// Filter output based on conditions given
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
-    filter: Vec<String>,
-    containers: Vec<String>,
+    pub(crate) filter: Vec<String>,
+    pub(crate) containers: Vec<String>,
 }
 
 pub fn restart(ctx: &Context, args: &RestartArgs) -> anyhow::Result<ExitCode> {
@@ -391,8 +391,8 @@ pub fn restart(ctx: &Context, args: &RestartArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Debug, clap::Args)]
 pub struct RenameArgs {
-    container: String,
-    name: String,
+    pub(crate) container: String,
+    pub(crate) name: String,
 }
 
 pub fn rename(ctx: &Context, args: &RenameArgs) -> anyhow::Result<ExitCode> {
@@ -407,7 +407,7 @@ pub fn rename(ctx: &Context, args: &RenameArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
-    container: String,
+    pub(crate) container: String,
 }
 
 /// Exit 0 if the container exists, 1 if not, 125 on an error.
@@ -423,7 +423,7 @@ pub fn exists(ctx: &Context, args: &ExistsArgs) -> anyhow::Result<ExitCode> {
 pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
 }
 
 pub fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {

@@ -2,7 +2,7 @@
 //! share. The hidden `__cleanup` is what a container's monitor runs after the exit.
 
 mod attach;
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod commit;
 mod cp;
 mod diff;
@@ -34,7 +34,7 @@ use std::process::ExitCode;
 
 use crate::config::Context;
 
-pub use attach::{AttachArgs, attach};
+pub use attach::{AttachArgs, AttachFlags, attach};
 pub use commit::{CommitArgs, commit};
 pub use cp::{CpArgs, cp};
 pub use diff::{DiffArgs, diff};

@@ -13,14 +13,14 @@ use crate::engine::image;
 pub struct PauseArgs {
     /// Pause (or unpause) all running (paused) containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Filter output based on conditions given
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
-    filter: Vec<String>,
-    containers: Vec<String>,
+    pub(crate) filter: Vec<String>,
+    pub(crate) containers: Vec<String>,
 }
 
 pub fn pause(ctx: &Context, args: &PauseArgs) -> anyhow::Result<ExitCode> {

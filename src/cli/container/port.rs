@@ -13,9 +13,9 @@ use crate::engine::image;
 pub struct PortArgs {
     /// Display the port information of all containers
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// CONTAINER [PRIVATE_PORT[/PROTO]]
-    args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 pub fn port(ctx: &Context, args: &PortArgs) -> anyhow::Result<ExitCode> {

@@ -14,10 +14,10 @@ use crate::engine::image;
 pub struct TopArgs {
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// CONTAINER [FORMAT-DESCRIPTORS|ARGS...]
     #[arg(allow_hyphen_values = true)]
-    args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 pub fn top(ctx: &Context, args: &TopArgs) -> anyhow::Result<ExitCode> {

@@ -17,60 +17,60 @@ use crate::spec::{ContainerSpec, NetworkSpec, ResourceRequest, parse};
 pub struct CreateArgs {
     /// Assign a name to the pod
     #[arg(short, long)]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Create an infra container associated with the pod to share namespaces with
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    infra: bool,
+    pub(crate) infra: bool,
     /// Create the pod without an infra container (same as --infra=false)
     #[arg(long)]
-    no_infra: bool,
+    pub(crate) no_infra: bool,
     /// Image to use to override the builtin infra container
     #[arg(long, value_name = "IMAGE")]
-    infra_image: Option<String>,
+    pub(crate) infra_image: Option<String>,
     /// Override the command of the infra container (JSON array or a single command)
     #[arg(long, value_name = "COMMAND")]
-    infra_command: Option<String>,
+    pub(crate) infra_command: Option<String>,
     /// Name of the infra container
     #[arg(long, value_name = "NAME")]
-    infra_name: Option<String>,
+    pub(crate) infra_name: Option<String>,
     /// Namespaces to share among the pod's containers (cgroup, ipc, net, pid, uts or none; +NS adds)
     #[arg(long)]
-    share: Option<String>,
+    pub(crate) share: Option<String>,
     #[command(flatten)]
-    network: crate::cli::container::NetworkFlags,
+    pub(crate) network: crate::cli::container::NetworkFlags,
     /// Set the pod's hostname
     #[arg(long)]
-    hostname: Option<String>,
+    pub(crate) hostname: Option<String>,
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long, value_name = "HOST:IP")]
-    add_host: Vec<String>,
+    pub(crate) add_host: Vec<String>,
     /// Set metadata on the pod (key=value)
     #[arg(short, long)]
-    label: Vec<String>,
+    pub(crate) label: Vec<String>,
     /// Write the pod ID to the file
     #[arg(long, value_name = "FILE")]
-    pod_id_file: Option<String>,
+    pub(crate) pod_id_file: Option<String>,
     /// Replace an existing pod of the same name
     #[arg(long)]
-    replace: bool,
+    pub(crate) replace: bool,
     /// Behaviour when the last container exits (continue, stop)
     #[arg(long, default_value = "continue")]
-    exit_policy: String,
+    pub(crate) exit_policy: String,
     /// User namespace of the pod's infra container (host, keep-id, nomap, auto)
     #[arg(long)]
-    userns: Option<String>,
+    pub(crate) userns: Option<String>,
     /// Write the infra container's monitor (conmon) pid to this file at each start
     #[arg(long, value_name = "FILE")]
-    infra_conmon_pidfile: Option<std::path::PathBuf>,
+    pub(crate) infra_conmon_pidfile: Option<std::path::PathBuf>,
     /// Number of CPUs for the pod's cgroup. The default is 0.000 which means no limit
     #[arg(long, value_parser = cpus, value_name = "CPUS")]
-    cpus: Option<u64>,
+    pub(crate) cpus: Option<u64>,
     /// Memory limit of the pod's cgroup (format: <number>[<unit>], where unit = b, k, m or g)
     #[arg(short, long, value_parser = memory, value_name = "MEMORY")]
-    memory: Option<i64>,
+    pub(crate) memory: Option<i64>,
     /// Optional parent cgroup for the pod's cgroup
     #[arg(long)]
-    cgroup_parent: Option<String>,
+    pub(crate) cgroup_parent: Option<String>,
 }
 
 fn memory(s: &str) -> Result<i64, String> {

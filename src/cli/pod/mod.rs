@@ -4,7 +4,7 @@
 
 mod clone;
 mod create;
-mod ps;
+pub(crate) mod ps;
 mod stats;
 
 use std::process::ExitCode;
@@ -62,11 +62,11 @@ pub enum PodCommand {
 pub struct SelectArgs {
     /// Act on all pods
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Read the pod ID from the file (as `pod create --pod-id-file` wrote it)
     #[arg(long, value_name = "FILE")]
-    pod_id_file: Vec<std::path::PathBuf>,
-    pods: Vec<String>,
+    pub(crate) pod_id_file: Vec<std::path::PathBuf>,
+    pub(crate) pods: Vec<String>,
 }
 
 impl SelectArgs {
@@ -83,7 +83,10 @@ impl SelectArgs {
 /// `--pod-id-file`: the ids the files hold (at most 1 KiB each: an id is
 /// 64 digits); with `ignore`, a missing file is skipped (a unit's
 /// `ExecStopPost` after a start that never made the pod).
-fn ids_from_files(files: &[std::path::PathBuf], ignore: bool) -> anyhow::Result<Vec<String>> {
+pub(crate) fn ids_from_files(
+    files: &[std::path::PathBuf],
+    ignore: bool,
+) -> anyhow::Result<Vec<String>> {
     use std::io::Read as _;
     let mut ids = Vec::new();
     for f in files {
@@ -100,83 +103,83 @@ fn ids_from_files(files: &[std::path::PathBuf], ignore: bool) -> anyhow::Result<
 #[derive(Debug, clap::Args)]
 pub struct StopArgs {
     #[command(flatten)]
-    select: SelectArgs,
+    pub(crate) select: SelectArgs,
     /// Seconds to wait for pod stop before killing the container
     #[arg(short = 't', long = "time")]
-    time: Option<u32>,
+    pub(crate) time: Option<u32>,
     /// Ignore errors when a specified pod is missing
     #[arg(short, long)]
-    ignore: bool,
+    pub(crate) ignore: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct KillArgs {
     #[command(flatten)]
-    select: SelectArgs,
+    pub(crate) select: SelectArgs,
     /// Signal to send to the containers in the pod
     #[arg(short, long, default_value = "KILL")]
-    signal: String,
+    pub(crate) signal: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
     /// Remove all running pods
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Force removal of a running pod by first stopping all containers, then removing all containers in the pod
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
     /// Ignore errors when a specified pod is missing
     #[arg(short, long)]
-    ignore: bool,
+    pub(crate) ignore: bool,
     /// Seconds to wait for pod stop before killing the container
     #[arg(short = 't', long = "time")]
-    time: Option<u32>,
+    pub(crate) time: Option<u32>,
     /// Read the pod ID from the file (as `pod create --pod-id-file` wrote it)
     #[arg(long, value_name = "FILE")]
-    pod_id_file: Vec<std::path::PathBuf>,
-    pods: Vec<String>,
+    pub(crate) pod_id_file: Vec<std::path::PathBuf>,
+    pub(crate) pods: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// Format the output to a Go template or json
     #[arg(short, long)]
-    format: Option<String>,
-    pod: String,
+    pub(crate) format: Option<String>,
+    pub(crate) pod: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct TopArgs {
-    pod: String,
+    pub(crate) pod: String,
     /// Descriptors (psgo or AIX codes)
-    descriptors: Vec<String>,
+    pub(crate) descriptors: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
     /// Filter logs by container name or id which belongs to pod
     #[arg(short, long)]
-    container: Option<String>,
+    pub(crate) container: Option<String>,
     /// Output the specified number of LINES at the end of the logs
     #[arg(short = 'n', long)]
-    tail: Option<usize>,
+    pub(crate) tail: Option<usize>,
     /// Output the timestamps in the log
     #[arg(short, long)]
-    timestamps: bool,
-    pod: String,
+    pub(crate) timestamps: bool,
+    pub(crate) pod: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
-    pod: String,
+    pub(crate) pod: String,
 }
 
 /// Prints each pod's id, or its errors; the exit code Podman gives.

@@ -8,7 +8,7 @@ use anyhow::bail;
 use hutch_storage::Store;
 
 use crate::config::Context;
-use crate::engine::pod::list::{self, PodSummary};
+use crate::engine::pod::list;
 use crate::engine::state::State;
 use crate::format::{OutputFormat, Template};
 use crate::host::time;
@@ -17,47 +17,78 @@ use crate::host::time;
 pub struct PsArgs {
     /// Display the container IDs
     #[arg(long)]
-    ctr_ids: bool,
+    pub(crate) ctr_ids: bool,
     /// Display the container names
     #[arg(long)]
-    ctr_names: bool,
+    pub(crate) ctr_names: bool,
     /// Display the container status
     #[arg(long)]
-    ctr_status: bool,
+    pub(crate) ctr_status: bool,
     /// Filter output based on conditions given
     #[arg(short, long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Pretty-print pods to JSON or using a Go template
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Act on the latest pod hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Do not truncate pod and container IDs
     #[arg(long)]
-    no_trunc: bool,
+    pub(crate) no_trunc: bool,
     /// Print the numeric IDs of the pods only
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Sort output by created, id, name, or number
     #[arg(long, default_value = "created")]
-    sort: String,
+    pub(crate) sort: String,
     /// Do not print headers
     #[arg(long)]
-    noheading: bool,
+    pub(crate) noheading: bool,
 }
 
 pub fn ps(ctx: &Context, store: &Store, state: &State, a: &PsArgs) -> anyhow::Result<ExitCode> {
-    let format = OutputFormat::parse(a.format.as_deref())?;
     let filters = list::parse_filters(&a.filter)?;
-    let mut pods = list::list(ctx, store, state, &filters)?;
+    let pods: Vec<serde_json::Value> = list::list(ctx, store, state, &filters)?
+        .iter()
+        .map(list::report_view)
+        .collect();
+    print(a, pods)
+}
+
+/// Prints `pods` (Podman's ListPodsReport entries, as the libpod API
+/// serves them) as `pod ps` does: the local command and the remote
+/// client's both.
+pub(crate) fn print(a: &PsArgs, mut pods: Vec<serde_json::Value>) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(a.format.as_deref())?;
+    let created = |p: &serde_json::Value| -> i64 {
+        p["Created"]
+            .as_str()
+            .and_then(time::parse_rfc3339)
+            .unwrap_or(0)
+    };
+    // Nanoseconds too: pods made within one second keep their order.
+    let created_ns = |p: &serde_json::Value| -> (i64, u64) {
+        let frac = p["Created"]
+            .as_str()
+            .and_then(|c| c.split_once('.'))
+            .map(|(_, f)| {
+                let digits: String = f.chars().take_while(char::is_ascii_digit).collect();
+                format!("{digits:0<9}").parse::<u64>().unwrap_or(0)
+            })
+            .unwrap_or(0);
+        (created(p), frac)
+    };
+    let text =
+        |p: &serde_json::Value, k: &str| -> String { p[k].as_str().unwrap_or("").to_owned() };
+    let count = |p: &serde_json::Value| p["Containers"].as_array().map_or(0, Vec::len);
     match a.sort.as_str() {
         // Newest first, as Podman sorts by creation.
-        "created" => pods.sort_by_key(|p| std::cmp::Reverse(p.created)),
-        "id" => pods.sort_by(|x, y| x.id.cmp(&y.id)),
-        "name" => pods.sort_by(|x, y| x.name.cmp(&y.name)),
-        "number" => pods.sort_by_key(|p| p.containers.len()),
-        "status" => pods.sort_by(|x, y| x.status.cmp(y.status)),
+        "created" => pods.sort_by_key(|p| std::cmp::Reverse(created_ns(p))),
+        "id" => pods.sort_by_key(|p| text(p, "Id")),
+        "name" => pods.sort_by_key(|p| text(p, "Name")),
+        "number" => pods.sort_by_key(count),
+        "status" => pods.sort_by_key(|p| text(p, "Status")),
         other => bail!(
             "invalid option for --sort, options are: created, id, name, number, or status: {other}"
         ),
@@ -68,16 +99,15 @@ pub fn ps(ctx: &Context, store: &Store, state: &State, a: &PsArgs) -> anyhow::Re
     let now = time::now_ns() / 1_000_000_000;
     if a.quiet {
         for p in &pods {
-            println!("{}", short(&p.id, a.no_trunc));
+            println!("{}", short(&text(p, "Id"), a.no_trunc));
         }
         return Ok(ExitCode::SUCCESS);
     }
     let template = match format {
         OutputFormat::Json => {
-            let rows: Vec<serde_json::Value> = pods.iter().map(json).collect();
             println!(
                 "{}",
-                crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+                crate::format::to_json_pretty(&serde_json::Value::Array(pods))
             );
             return Ok(ExitCode::SUCCESS);
         }
@@ -110,7 +140,10 @@ pub fn ps(ctx: &Context, store: &Store, state: &State, a: &PsArgs) -> anyhow::Re
     } else {
         template
     };
-    let rows: Vec<serde_json::Value> = pods.iter().map(|p| row(p, now, a.no_trunc)).collect();
+    let rows: Vec<serde_json::Value> = pods
+        .iter()
+        .map(|p| row(p, created(p), now, a.no_trunc))
+        .collect();
     let headers = [
         ("ID", "POD ID"),
         ("InfraID", "INFRA ID"),
@@ -134,47 +167,40 @@ fn short(id: &str, no_trunc: bool) -> String {
     }
 }
 
-/// Podman's template fields (`ListPodsReport` plus its `ps` helpers).
-fn row(p: &PodSummary, now: i64, no_trunc: bool) -> serde_json::Value {
-    let join = |f: &dyn Fn(&list::PodMember) -> String| {
-        p.containers.iter().map(f).collect::<Vec<_>>().join(",")
+/// Podman's template fields (`ListPodsReport` plus its `ps` helpers),
+/// from the report `p` created at `created` (Unix seconds).
+fn row(p: &serde_json::Value, created: i64, now: i64, no_trunc: bool) -> serde_json::Value {
+    let s = |k: &str| p[k].as_str().unwrap_or("").to_owned();
+    let members: Vec<&serde_json::Value> =
+        p["Containers"].as_array().into_iter().flatten().collect();
+    let join = |f: &dyn Fn(&serde_json::Value) -> String| {
+        members.iter().map(|c| f(c)).collect::<Vec<_>>().join(",")
     };
+    let field = |c: &serde_json::Value, k: &str| c[k].as_str().unwrap_or("").to_owned();
+    let infra = s("InfraId");
+    let networks = p["Networks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
     serde_json::json!({
-        "ID": short(&p.id, no_trunc),
-        "Id": p.id,
-        "Name": p.name,
-        "Status": p.status,
-        "Created": time::ago(p.created / 1_000_000_000, now),
-        "CreatedAt": time::rfc3339(p.created / 1_000_000_000),
-        "InfraID": p.infra_id.as_deref().map(|i| short(i, no_trunc)).unwrap_or_default(),
-        "InfraId": p.infra_id.clone().unwrap_or_default(),
-        "NumberOfContainers": p.containers.len(),
-        "ContainerIds": join(&|c| short(&c.id, no_trunc)),
-        "ContainerNames": join(&|c| c.name.clone()),
-        "ContainerStatuses": join(&|c| c.status.to_owned()),
-        "Labels": p.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
-        "Networks": p.networks.join(","),
+        "ID": short(&s("Id"), no_trunc),
+        "Id": s("Id"),
+        "Name": s("Name"),
+        "Status": s("Status"),
+        "Created": time::ago(created, now),
+        "CreatedAt": time::rfc3339(created),
+        "InfraID": if infra.is_empty() { String::new() } else { short(&infra, no_trunc) },
+        "InfraId": infra,
+        "NumberOfContainers": members.len(),
+        "ContainerIds": join(&|c| short(&field(c, "Id"), no_trunc)),
+        "ContainerNames": join(&|c| field(c, "Names")),
+        "ContainerStatuses": join(&|c| field(c, "Status")),
+        "Labels": p["Labels"].clone(),
+        "Networks": networks,
         "Cgroup": "",
         "Namespace": "",
-    })
-}
-
-/// Podman's `pod ps --format json` entry.
-fn json(p: &PodSummary) -> serde_json::Value {
-    serde_json::json!({
-        "Cgroup": "",
-        "Containers": p.containers.iter().map(|c| serde_json::json!({
-            "Id": c.id,
-            "Names": c.name,
-            "Status": c.status,
-        })).collect::<Vec<_>>(),
-        "Created": time::rfc3339(p.created / 1_000_000_000),
-        "Id": p.id,
-        "InfraId": p.infra_id.clone().unwrap_or_default(),
-        "Name": p.name,
-        "Namespace": "",
-        "Networks": p.networks,
-        "Status": p.status,
-        "Labels": p.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
     })
 }

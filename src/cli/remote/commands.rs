@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::{Service, enc, http};
+use super::{Service, attach, checkpoint, containers, cp, enc, http, objects};
 use crate::cli::Command;
+use crate::cli::container::ContainerCommand;
 use crate::cli::container::flags::Caller;
 use crate::spec::ContainerSpec;
 
@@ -27,9 +28,53 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect(svc, &a),
         Command::Images(a) => images(svc, &a),
         Command::Pull(a) => pull(svc, &a),
+        Command::Create(a) => containers::create(svc, &a),
+        Command::Start(a) => containers::start(svc, &a),
+        Command::Kill(a) => containers::kill(svc, &a),
+        Command::Pause(a) => containers::pause(svc, &a, "pause"),
+        Command::Unpause(a) => containers::pause(svc, &a, "unpause"),
+        Command::Restart(a) => containers::restart(svc, &a),
+        Command::Wait(a) => containers::wait(svc, &a),
+        Command::Rename(a) => containers::rename(svc, &a),
+        Command::Top(a) => containers::top(svc, &a),
+        Command::Port(a) => containers::port(svc, &a),
+        Command::Tag(a) => containers::tag(svc, &a),
+        Command::Rmi(a) => containers::rmi(svc, &a),
+        Command::Attach(a) => attach::attach(svc, &a),
+        Command::Cp(a) => cp::cp(svc, &a),
+        Command::Volume(c) => objects::volume(svc, c),
+        Command::Network(c) => objects::network(svc, c),
+        Command::Pod(c) => objects::pod(svc, c),
+        Command::Container(c) => container(svc, c),
         _ => bail!(
-            "this command is not available through hutch's remote client yet \
-             (version, ps, run, logs, exec, stop, rm, inspect, images and pull are): \
+            "this command is not available through hutch's remote client yet: \
+             run it on the service's host"
+        ),
+    }
+}
+
+/// `container SUBCOMMAND`: the same as the top-level command.
+fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        ContainerCommand::Create(a) => containers::create(svc, &a),
+        ContainerCommand::Exists(a) => {
+            containers::exists(svc, &format!("/containers/{}/exists", enc(&a.container)))
+        }
+        ContainerCommand::Inspect(a) => inspect(svc, &a),
+        ContainerCommand::Kill(a) => containers::kill(svc, &a),
+        ContainerCommand::Ps(a) => ps(svc, &a),
+        ContainerCommand::Logs(a) => logs(svc, &a),
+        ContainerCommand::Rename(a) => containers::rename(svc, &a),
+        ContainerCommand::Restart(a) => containers::restart(svc, &a),
+        ContainerCommand::Rm(a) => rm(svc, &a),
+        ContainerCommand::Run(a) => run_container(svc, &a),
+        ContainerCommand::Start(a) => containers::start(svc, &a),
+        ContainerCommand::Stop(a) => stop(svc, &a),
+        ContainerCommand::Wait(a) => containers::wait(svc, &a),
+        ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(svc, &a),
+        ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
+        _ => bail!(
+            "this container command is not available through hutch's remote client yet: \
              run it on the service's host"
         ),
     }
@@ -228,7 +273,7 @@ fn spec_generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
 }
 
 /// Pulls `image` on the service unless it has it (`--pull=missing`).
-fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::Result<()> {
+pub(super) fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::Result<()> {
     use std::io::BufRead;
     let r = svc.call(
         "POST",
@@ -251,20 +296,10 @@ fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::Result<ExitCode> {
-    let mut spec = a.flags.spec(a.image(), a.command(), &Caller::current())?;
-    if !a.detach && spec.interactive {
-        bail!(
-            "run -i through hutch's remote client is not available yet: use -d, or run it on the service's host"
-        );
-    }
-    // The client removes a foreground --rm container itself, after reading
-    // its whole log and exit code.
-    let remove_after = !a.detach && spec.remove;
-    spec.remove &= a.detach;
-    pull_missing(svc, &spec.image, &a.flags.pull)?;
+/// Creates a container from `spec` on the service; its id.
+pub(super) fn create_container(svc: &Service, spec: &ContainerSpec) -> anyhow::Result<String> {
     let created = svc
-        .call("POST", "/containers/create", Some(&spec_generator(&spec)?))?
+        .call("POST", "/containers/create", Some(&spec_generator(spec)?))?
         .json()?;
     let id = created["Id"]
         .as_str()
@@ -274,6 +309,26 @@ fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::R
         if let Some(w) = w.as_str() {
             eprintln!("Warning: {w}");
         }
+    }
+    Ok(id)
+}
+
+fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::Result<ExitCode> {
+    let mut spec = a.flags.spec(a.image(), a.command(), &Caller::current())?;
+    // The client removes a foreground --rm container itself, after reading
+    // its whole log and exit code.
+    let remove_after = !a.detach && spec.remove;
+    spec.remove &= a.detach;
+    pull_missing(svc, &spec.image, &a.flags.pull)?;
+    let id = create_container(svc, &spec)?;
+    if !a.detach && (spec.interactive || spec.tty) {
+        // Attached before the start, so no output is lost and the
+        // terminal is there from the first byte.
+        let code = attach::run_attached(svc, &id, spec.interactive, spec.tty, &a.attach);
+        if remove_after {
+            let _ = svc.call("DELETE", &format!("/containers/{id}?force=true"), None);
+        }
+        return code;
     }
     let started = svc.call("POST", &format!("/containers/{id}/start"), None)?;
     if started.status >= 400 {
@@ -330,8 +385,11 @@ fn logs(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<Ex
 }
 
 fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<ExitCode> {
-    if a.interactive || a.tty || a.latest {
-        bail!("exec -i, -t and -l through hutch's remote client are not available yet");
+    if a.latest {
+        bail!("exec -l through hutch's remote client is not available yet: name the container");
+    }
+    if !a.env_file.is_empty() {
+        bail!("exec --env-file through hutch's remote client is not available yet: use -e");
     }
     let (container, cmd) = a
         .args
@@ -341,8 +399,9 @@ fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<Ex
         bail!("exec needs a command to run in {container}");
     }
     let mut body = json!({
-        "AttachStdout": true, "AttachStderr": true, "Cmd": cmd,
-        "Env": a.env, "Privileged": a.privileged, "Tty": false,
+        "AttachStdout": true, "AttachStderr": true, "AttachStdin": a.interactive,
+        "Cmd": cmd, "Env": a.env, "Privileged": a.privileged, "Tty": a.tty,
+        "DetachKeys": a.detach_keys,
     });
     if let Some(u) = &a.user {
         body["User"] = json!(u);
@@ -361,13 +420,13 @@ fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<Ex
         .as_str()
         .context("the service returned no exec id")?
         .to_owned();
-    let start = json!({"Detach": a.detach, "Tty": false});
-    let r = svc.call("POST", &format!("/exec/{sid}/start"), Some(&start))?;
     if a.detach {
-        r.json()?;
+        let start = json!({"Detach": true, "Tty": a.tty});
+        svc.call("POST", &format!("/exec/{sid}/start"), Some(&start))?
+            .json()?;
         return Ok(ExitCode::SUCCESS);
     }
-    http::demux(r.stream()?)?;
+    attach::exec_session(svc, &sid, a.interactive, a.tty)?;
     // The output ends when the process does; its code is recorded by the
     // service just after: wait for it, with a deadline.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

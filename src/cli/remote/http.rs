@@ -18,10 +18,20 @@ pub const MAX_BODY: u64 = 64 * 1024 * 1024;
 
 pub struct Response {
     pub status: u16,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
     body: Box<dyn Read>,
 }
 
 impl Response {
+    /// The first header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON, or the service's error as an error: libpod's
     /// `{"cause","message","response"}`.
     pub fn json(self) -> anyhow::Result<serde_json::Value> {
@@ -80,48 +90,64 @@ pub fn request(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> anyhow::Result<Response> {
-    let mut conn = UnixStream::connect(socket).with_context(|| {
+    let payload = body.map(|b| b.to_string());
+    send(
+        socket,
+        method,
+        path,
+        payload.as_deref().map(|p| Body::Json(p.as_bytes())),
+    )
+}
+
+/// What a request carries.
+pub enum Body<'a> {
+    Json(&'a [u8]),
+    /// A tar (`cp` into a container), sent chunked as it is read.
+    Tar(&'a mut dyn Read),
+}
+
+fn connect(socket: &Path) -> anyhow::Result<UnixStream> {
+    UnixStream::connect(socket).with_context(|| {
         format!(
             "unable to connect to the service at unix://{}: is `hutch system service` running there?",
             socket.display()
         )
-    })?;
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    })
+}
+
+/// Sends one request with `body` and reads the answer's head.
+pub fn send(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Option<Body<'_>>,
+) -> anyhow::Result<Response> {
+    let mut conn = connect(socket)?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n");
-    if body.is_some() {
-        head.push_str("Content-Type: application/json\r\n");
+    match &body {
+        None => head.push_str("Content-Length: 0\r\n\r\n"),
+        Some(Body::Json(p)) => head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            p.len()
+        )),
+        Some(Body::Tar(_)) => {
+            head.push_str("Content-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n")
+        }
     }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", payload.len()));
     conn.write_all(head.as_bytes())
-        .and_then(|()| conn.write_all(payload.as_bytes()))
         .context("sending a request to the service")?;
-    let mut reader = BufReader::new(conn);
-    let status_line = line(&mut reader)?;
-    let status: u16 = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .with_context(|| format!("the service answered {status_line:?}, not HTTP"))?;
-    let (mut length, mut chunked) = (None, false);
-    for n in 0.. {
-        let l = line(&mut reader)?;
-        if l.is_empty() {
-            break;
-        }
-        if n >= MAX_HEADERS {
-            bail!("the service sent more than {MAX_HEADERS} headers");
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            let v = v.trim();
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.parse::<u64>().ok();
-            } else if k.eq_ignore_ascii_case("transfer-encoding")
-                && v.eq_ignore_ascii_case("chunked")
-            {
-                chunked = true;
-            }
-        }
+    match body {
+        None => {}
+        Some(Body::Json(p)) => conn
+            .write_all(p)
+            .context("sending a request to the service")?,
+        Some(Body::Tar(r)) => send_chunked(&mut conn, r)?,
     }
+    let mut reader = BufReader::new(conn);
+    let (status, headers) = read_head(&mut reader)?;
+    let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let chunked = header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let length = header("content-length").and_then(|v| v.parse::<u64>().ok());
     let body: Box<dyn Read> = if chunked {
         Box::new(Chunked {
             inner: reader,
@@ -133,7 +159,103 @@ pub fn request(
     } else {
         Box::new(reader)
     };
-    Ok(Response { status, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Copies `r` to `conn` as HTTP chunks, then the last chunk.
+fn send_chunked(conn: &mut UnixStream, r: &mut dyn Read) -> anyhow::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("reading what to send"),
+        };
+        conn.write_all(format!("{n:x}\r\n").as_bytes())
+            .and_then(|()| conn.write_all(&buf[..n]))
+            .and_then(|()| conn.write_all(b"\r\n"))
+            .context("sending to the service")?;
+    }
+    conn.write_all(b"0\r\n\r\n")
+        .context("sending to the service")
+}
+
+/// The status and the headers (names lower-cased) of an answer.
+fn read_head(reader: &mut impl BufRead) -> anyhow::Result<(u16, Vec<(String, String)>)> {
+    let status_line = line(reader)?;
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("the service answered {status_line:?}, not HTTP"))?;
+    let mut headers = Vec::new();
+    loop {
+        let l = line(reader)?;
+        if l.is_empty() {
+            break;
+        }
+        if headers.len() >= MAX_HEADERS {
+            bail!("the service sent more than {MAX_HEADERS} headers");
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    Ok((status, headers))
+}
+
+/// A hijacked connection (attach, exec start): the session's output to
+/// read (after the answer's head), and the socket to write input to and
+/// half-close.
+pub struct Hijacked {
+    pub output: BufReader<UnixStream>,
+    pub input: UnixStream,
+}
+
+/// Sends `POST path` asking for Docker's connection upgrade; on `101` (or
+/// a `200` from a service that streams instead) the connection carries
+/// the session from then on.
+pub fn hijack(
+    socket: &Path,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> anyhow::Result<Hijacked> {
+    let mut conn = connect(socket)?;
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        payload.len()
+    );
+    conn.write_all(head.as_bytes())
+        .and_then(|()| conn.write_all(payload.as_bytes()))
+        .context("sending a request to the service")?;
+    let input = conn.try_clone().context("duplicating the connection")?;
+    let mut output = BufReader::new(conn);
+    let (status, headers) = read_head(&mut output)?;
+    if status >= 400 {
+        let length = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse::<u64>().ok());
+        let body: Box<dyn Read> = match length {
+            Some(n) => Box::new(output.take(n)),
+            None => Box::new(output),
+        };
+        Response {
+            status,
+            headers,
+            body,
+        }
+        .json()?;
+        bail!("the service refused the request");
+    }
+    Ok(Hijacked { output, input })
 }
 
 fn line(r: &mut impl BufRead) -> anyhow::Result<String> {

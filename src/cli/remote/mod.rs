@@ -6,9 +6,14 @@
 //! the agent and known_hosts are ssh's own business. A remote command
 //! never joins or creates the local user namespace.
 
+mod attach;
+mod checkpoint;
 pub mod commands;
 pub mod connections;
+mod containers;
+mod cp;
 pub mod http;
+mod objects;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -189,7 +189,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "AttachStdout": false,
         "AttachStderr": false,
         "Tty": spec["process"]["terminal"].as_bool().unwrap_or(false),
-        "OpenStdin": false,
+        "OpenStdin": c.spec.interactive,
         "StdinOnce": false,
         "Env": strings(&spec["process"]["env"]),
         "Cmd": cmd,

@@ -97,6 +97,27 @@ pub fn list(
     Ok(out)
 }
 
+/// Podman's `ListPodsReport` for `p`: `pod ps --format json` and the
+/// libpod API's `GET /pods/json` entry.
+pub fn report_view(p: &PodSummary) -> serde_json::Value {
+    serde_json::json!({
+        "Cgroup": "",
+        "Containers": p.containers.iter().map(|c| serde_json::json!({
+            "Id": c.id,
+            "Names": c.name,
+            "Status": c.status,
+        })).collect::<Vec<_>>(),
+        "Created": crate::engine::container::inspect::rfc3339_nano(Some(p.created)),
+        "Id": p.id,
+        "InfraId": p.infra_id.clone().unwrap_or_default(),
+        "Name": p.name,
+        "Namespace": "",
+        "Networks": p.networks,
+        "Status": p.status,
+        "Labels": p.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
 pub fn summary(pod: &Pod, ctrs: &[Container]) -> PodSummary {
     let networks = match &pod.config.network.mode {
         Some(hutch_rootless_net::NetworkMode::Network { name }) => vec![name.clone()],
