@@ -194,6 +194,43 @@ pub fn enter(id: &str, userdata: &Path, monitor: i32) -> anyhow::Result<Option<E
     }))
 }
 
+/// Readies this process to have the runtime put an exec'd process into the
+/// container's cgroup. Moving a process needs write access to the
+/// `cgroup.procs` of the common ancestor of its cgroup and the target:
+/// from a login session (`session-N.scope`, under root's `user-N.slice`)
+/// a rootless user has none, so hutch first moves itself into a scope of
+/// the user's systemd, `hutch-exec-PID.scope`, as Podman moves itself into
+/// `podman-PID.scope`. Errors are only logged: the runtime then says why.
+pub fn reach_for_exec(userdata: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    if Plan::read(userdata).is_none_or(|p| p.manager != "systemd") {
+        return;
+    }
+    let Some(own) = super::v2::cgroup_of(None) else {
+        return;
+    };
+    let procs = super::v2::dir_of(&own).join("cgroup.procs");
+    // In the user namespace the user's own files show as owned by its root.
+    let euid = rustix::process::geteuid().as_raw();
+    if std::fs::metadata(&procs).is_ok_and(|m| m.uid() == euid) {
+        return;
+    }
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let Some(bus) = super::session_bus(xdg.as_deref()) else {
+        return;
+    };
+    let pid = std::process::id();
+    if let Err(e) = super::systemd::start_scope(
+        &bus,
+        &format!("hutch-exec-{pid}.scope"),
+        "user.slice",
+        "hutch exec",
+        &[pid],
+    ) {
+        tracing::warn!("moving hutch into a scope of the user's systemd for exec: {e:#}");
+    }
+}
+
 /// The leaf that the processes of the caller's cgroup move to with
 /// `--cgroups=split` (Podman's name).
 const SPLIT_LEAF: &str = "runtime";
