@@ -700,6 +700,15 @@ c_systemd_init() {
   rm -f "$r/etc/systemd/system/multi-user.target.wants/hutch-host-tier.service"
   h run -d --name sysd --rootfs "$r" -v /usr:/usr:ro --systemd=always /lib/systemd/systemd >/dev/null ||
     fail "run failed"
+  # systemctl inside needs systemd's socket: seen through /proc/PID/root
+  # without an exec per look.
+  local pid end=$((SECONDS + 180))
+  pid=$(h inspect --format '{{.State.Pid}}' sysd) || fail "inspect failed"
+  while [ $SECONDS -lt $end ] && [ ! -S "/proc/$pid/root/run/systemd/private" ]; do
+    [ -d "/proc/$pid" ] || break
+    sleep 1
+  done
+  [ -S "/proc/$pid/root/run/systemd/private" ] || { h logs sysd 2>&1 | tail -n 8; fail "no /run/systemd/private in the container"; }
   st=$(h exec sysd systemctl is-system-running --wait 2>&1)
   echo "is-system-running inside: $st"
   case $st in running | degraded) ;; *) h logs sysd 2>&1 | tail -n 8; fail "systemd did not come up" ;; esac

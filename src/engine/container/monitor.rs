@@ -307,6 +307,9 @@ pub fn spawn_with(
             // file without this line says the spawner died unrecorded.
             let _ = writeln!(sync, "recorded");
             drop(sync);
+            if !start.restarting {
+                tell_unit(&row, monitor.pid, ctr);
+            }
             Ok(Spawned::Created { pid: ctr, attach })
         }
         (Some("err"), Some(code), Some(message)) => Ok(Spawned::Failed {
@@ -394,4 +397,26 @@ fn not_started(
 
 fn short(id: &str) -> &str {
     &id[..12.min(id.len())]
+}
+
+/// The main pid (and `READY=1` for `--sdnotify=conmon`) to a unit's
+/// `NOTIFY_SOCKET` from the spawner too, before `run -d` exits, as Podman
+/// sends them from its own process: systemd fails a `Type=notify` service
+/// whose main process (the spawner) exits before it heard of another
+/// (result `protocol`), and the monitor's own message, sent once the start
+/// is on record, races that exit. The monitor's copy is harmless.
+fn tell_unit(row: &crate::engine::state::Container, monitor: i32, ctr: i32) {
+    use crate::spec::SdNotify;
+    let Some(socket) = &row.spec.notify_socket else {
+        return;
+    };
+    let msg = match row.spec.sdnotify {
+        SdNotify::Ignore => return,
+        SdNotify::Conmon => format!("MAINPID={monitor}\nREADY=1\n"),
+        SdNotify::Healthy => format!("MAINPID={monitor}\n"),
+        SdNotify::Container => format!("MAINPID={ctr}\n"),
+    };
+    if let Err(e) = hutch_monitor::health::notify(socket, &msg) {
+        tracing::warn!(container = row.id, "--sdnotify: telling {socket}: {e}");
+    }
 }
