@@ -306,10 +306,12 @@ pub fn spawn_with(
             // On record: the monitor may now record the exit. Its end of
             // file without this line says the spawner died unrecorded.
             let _ = writeln!(sync, "recorded");
-            drop(sync);
-            if !start.restarting {
-                tell_unit(&row, monitor.pid, ctr);
+            if row.spec.notify_socket.is_some()
+                && row.spec.sdnotify != crate::spec::SdNotify::Ignore
+            {
+                wait_told(&sync, id);
             }
+            drop(sync);
             Ok(Spawned::Created { pid: ctr, attach })
         }
         (Some("err"), Some(code), Some(message)) => Ok(Spawned::Failed {
@@ -399,24 +401,21 @@ fn short(id: &str) -> &str {
     &id[..12.min(id.len())]
 }
 
-/// The main pid (and `READY=1` for `--sdnotify=conmon`) to a unit's
-/// `NOTIFY_SOCKET` from the spawner too, before `run -d` exits, as Podman
-/// sends them from its own process: systemd fails a `Type=notify` service
-/// whose main process (the spawner) exits before it heard of another
-/// (result `protocol`), and the monitor's own message, sent once the start
-/// is on record, races that exit. The monitor's copy is harmless.
-fn tell_unit(row: &crate::engine::state::Container, monitor: i32, ctr: i32) {
-    use crate::spec::SdNotify;
-    let Some(socket) = &row.spec.notify_socket else {
-        return;
-    };
-    let msg = match row.spec.sdnotify {
-        SdNotify::Ignore => return,
-        SdNotify::Conmon => format!("MAINPID={monitor}\nREADY=1\n"),
-        SdNotify::Healthy => format!("MAINPID={monitor}\n"),
-        SdNotify::Container => format!("MAINPID={ctr}\n"),
-    };
-    if let Err(e) = hutch_monitor::health::notify(socket, &msg) {
-        tracing::warn!(container = row.id, "--sdnotify: telling {socket}: {e}");
+/// Waits (10 s at most) for the monitor's `told`: it has sent the main pid
+/// (and `READY=1` for `--sdnotify=conmon`) to the unit's `NOTIFY_SOCKET`.
+/// systemd fails a `Type=notify` service whose main process (this `run
+/// -d`) exits before it heard of another (result `protocol`); Podman sends
+/// them from its own process before it exits.
+fn wait_told(sync: &UnixStream, id: &str) {
+    let told = sync
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .and_then(|()| {
+            let mut line = String::new();
+            BufReader::new(sync).read_line(&mut line).map(|_| line)
+        });
+    match told {
+        Ok(line) if line.trim_end() == "told" => {}
+        Ok(line) => tracing::warn!(container = id, "the monitor said {line:?}, not told"),
+        Err(e) => tracing::warn!(container = id, "waiting for the monitor's sd_notify: {e}"),
     }
 }
