@@ -128,7 +128,19 @@ pub fn enter(id: &str, userdata: &Path, monitor: i32) -> anyhow::Result<Option<E
     // The directory that holds the container: the scope (systemd) or a
     // hutch-<id> directory (cgroupfs); with `split`, the caller's cgroup.
     let base: String = match (plan.manager.as_str(), plan.mode.as_str()) {
-        (_, "split") => format!("{}/hutch-{id}", own.trim_end_matches('/')),
+        (_, "split") => {
+            let parent = split_parent(&own);
+            let parent_dir = super::v2::dir_of(&parent);
+            // cgroup v2 lets a cgroup that holds processes enable no
+            // controller for its children (a service's has hutch and the
+            // monitor): as Podman does, they move to a leaf `runtime` first.
+            if let Err(e) = move_all_into(&parent_dir, &parent_dir.join(SPLIT_LEAF)) {
+                tracing::warn!(container = id, "{e:#}");
+            } else if let Err(e) = super::v2::enable_controllers(&parent_dir) {
+                tracing::warn!(container = id, "{e:#}");
+            }
+            format!("{parent}/hutch-{id}")
+        }
         ("systemd", _) => {
             let xdg = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
             let bus = super::session_bus(xdg.as_deref())
@@ -178,15 +190,109 @@ pub fn enter(id: &str, userdata: &Path, monitor: i32) -> anyhow::Result<Option<E
     set_cgroups_path(userdata, &path)?;
     Ok(Some(Entered {
         dir: super::v2::dir_of(&path),
-        original: (plan.mode == "no-conmon").then(|| super::v2::dir_of(&own)),
+        original: monitor_returns(&plan).then(|| super::v2::dir_of(&own)),
     }))
 }
 
-/// The monitor's cgroup to return to with `--cgroups=no-conmon` (the
-/// caller's, which the monitor inherits), known before it starts.
+/// Readies this process to have the runtime put an exec'd process into the
+/// container's cgroup. Moving a process needs write access to the
+/// `cgroup.procs` of the common ancestor of its cgroup and the target:
+/// from a login session (`session-N.scope`, under root's `user-N.slice`)
+/// a rootless user has none, so hutch first moves itself into a scope of
+/// the user's systemd, `hutch-exec-PID.scope`, as Podman moves itself into
+/// `podman-PID.scope`. Errors are only logged: the runtime then says why.
+pub fn reach_for_exec(userdata: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    if Plan::read(userdata).is_none_or(|p| p.manager != "systemd") {
+        return;
+    }
+    let Some(own) = super::v2::cgroup_of(None) else {
+        return;
+    };
+    let procs = super::v2::dir_of(&own).join("cgroup.procs");
+    // In the user namespace the user's own files show as owned by its root.
+    let euid = rustix::process::geteuid().as_raw();
+    if std::fs::metadata(&procs).is_ok_and(|m| m.uid() == euid) {
+        return;
+    }
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let Some(bus) = super::session_bus(xdg.as_deref()) else {
+        return;
+    };
+    let pid = std::process::id();
+    if let Err(e) = super::systemd::start_scope(
+        &bus,
+        &format!("hutch-exec-{pid}.scope"),
+        "user.slice",
+        "hutch exec",
+        &[pid],
+    ) {
+        tracing::warn!("moving hutch into a scope of the user's systemd for exec: {e:#}");
+    }
+}
+
+/// The leaf that the processes of the caller's cgroup move to with
+/// `--cgroups=split` (Podman's name).
+const SPLIT_LEAF: &str = "runtime";
+
+/// The cgroup that holds a `--cgroups=split` container: the caller's, or
+/// its parent when the caller is in the leaf an earlier split made.
+fn split_parent(own: &str) -> String {
+    let own = own.trim_end_matches('/');
+    match own.rsplit_once('/') {
+        Some((p, leaf)) if leaf == SPLIT_LEAF && !p.is_empty() => p.to_owned(),
+        _ => own.to_owned(),
+    }
+}
+
+/// Moves every process of `from` (not its children's) into `to`. A
+/// process may fork meanwhile: a few rounds until `from` is empty.
+fn move_all_into(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating cgroup {}", to.display()))?;
+    for _ in 0..8 {
+        let procs = std::fs::read_to_string(from.join("cgroup.procs"))
+            .with_context(|| format!("reading the processes of {}", from.display()))?;
+        let pids: Vec<i32> = procs
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if pids.is_empty() {
+            return Ok(());
+        }
+        for pid in pids {
+            // A process that exited meanwhile (ESRCH) needs no move.
+            if let Err(e) = std::fs::write(to.join("cgroup.procs"), pid.to_string())
+                && e.raw_os_error() != Some(libc::ESRCH)
+            {
+                return Err(e)
+                    .with_context(|| format!("moving process {pid} into cgroup {}", to.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the monitor goes back to the caller's cgroup once the
+/// container is created: `--cgroups=no-conmon`, and a container started by
+/// a systemd service (`INVOCATION_ID` set), as Podman keeps conmon in the
+/// service's cgroup there. systemd takes a main pid (`PIDFile=` of a
+/// forking pod service, `MAINPID=`) from outside the unit's cgroup only
+/// from root, so the monitor must stay inside.
+fn monitor_returns(plan: &Plan) -> bool {
+    returns_to_caller(&plan.mode, std::env::var_os("INVOCATION_ID").is_some())
+}
+
+/// Pure: [`monitor_returns`] for a `--cgroups` mode, in a service or not.
+fn returns_to_caller(mode: &str, in_service: bool) -> bool {
+    mode == "no-conmon" || (mode == "enabled" && in_service)
+}
+
+/// The monitor's cgroup to return to with `--cgroups=no-conmon` or in a
+/// systemd service (the caller's, which the monitor inherits), known
+/// before it starts.
 pub fn return_dir(userdata: &Path) -> Option<PathBuf> {
     let plan = Plan::read(userdata)?;
-    (plan.mode == "no-conmon")
+    monitor_returns(&plan)
         .then(|| super::v2::cgroup_of(None).map(|c| super::v2::dir_of(&c)))
         .flatten()
 }
@@ -278,6 +384,28 @@ mod tests {
             &ResourceRequest::default(),
         );
         assert!(d.warnings.is_empty());
+    }
+
+    #[test]
+    fn split_goes_below_the_caller_or_beside_an_earlier_leaf() {
+        assert_eq!(
+            split_parent("/user.slice/app.slice/web.service"),
+            "/user.slice/app.slice/web.service"
+        );
+        assert_eq!(
+            split_parent("/user.slice/app.slice/web.service/runtime"),
+            "/user.slice/app.slice/web.service"
+        );
+        assert_eq!(split_parent("/runtime"), "/runtime");
+    }
+
+    #[test]
+    fn the_monitor_stays_in_a_service_and_with_no_conmon() {
+        assert!(returns_to_caller("no-conmon", false));
+        assert!(returns_to_caller("enabled", true));
+        assert!(!returns_to_caller("enabled", false));
+        // split keeps it below the caller anyway; disabled makes no cgroup.
+        assert!(!returns_to_caller("split", true));
     }
 
     #[test]

@@ -68,6 +68,14 @@ ip link add dummy0 type dummy && ip addr add 10.0.2.15/24 dev dummy0 &&
   ip link set dummy0 up && ip route add default via 10.0.2.2 ||
   echo "guest: dummy network setup failed" >> "$out/boot.log"
 uid=$(id -u tester)
+# Quadlet: hutch as the user manager's generator (docs/systemd.md), found at
+# its next daemon-reload or start; it was not there when lingering started it.
+mkdir -p /usr/local/lib/systemd/user-generators
+ln -sf /mnt/in/hutch /usr/local/lib/systemd/user-generators/hutch-quadlet
+# A check asks for a fresh start of tester's user manager (what a boot does)
+# by creating restart-user here; hutch-restart-user.path does it.
+install -d -o tester -g tester -m 0755 /run/hutch-host-tier
+systemctl start hutch-restart-user.path >> "$out/boot.log" 2>&1
 # Lingering started it already; this waits until its bus socket is up.
 systemctl start "user@$uid.service" >> "$out/boot.log" 2>&1
 # runuser -l opens a PAM session ("runuser-l", with pam_systemd): a logind
@@ -106,6 +114,24 @@ StandardError=journal+console
 WantedBy=multi-user.target
 EOF
   chroot "$root" systemctl enable hutch-host-tier.service
+  # Started by the script above once /run/hutch-host-tier exists. The
+  # request file is removed first; restart-user.done gets systemctl's status.
+  cat > "$root/etc/systemd/system/hutch-restart-user.path" <<'EOF'
+[Unit]
+Description=hutch host tier: a check asks for tester's user manager to start anew
+
+[Path]
+PathExists=/run/hutch-host-tier/restart-user
+EOF
+  cat > "$root/etc/systemd/system/hutch-restart-user.service" <<'EOF'
+[Unit]
+Description=hutch host tier: restart tester's user manager, as at boot
+
+[Service]
+Type=oneshot
+ExecStart=/bin/rm -f /run/hutch-host-tier/restart-user
+ExecStart=/bin/sh -c 'systemctl restart user@1000.service; echo $? > /run/hutch-host-tier/restart-user.done'
+EOF
   # Nothing else to do at boot: no logins, no timers.
   chroot "$root" systemctl mask serial-getty@ttyS0.service getty@tty1.service \
     apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \

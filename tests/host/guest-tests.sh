@@ -388,6 +388,358 @@ c_cleanup() {
   if pgrep -u "$(id -u)" -f '^sleep 730[0-9]$'; then fail "container processes left after rm -fa"; fi
 }
 
+# Quadlet, socket activation and systemd in a container (issue 15) ----------
+# Quadlet files go to hutch's user search directory, ~/.config/hutch/systemd/;
+# hutch is the user manager's generator (hutch-host-tier links it), so
+# `systemctl --user daemon-reload` writes their services into
+# $XDG_RUNTIME_DIR/systemd/generator/. The containers bind the guest's /usr
+# read-only for perl and systemd-notify (the image links lib, lib64 to it).
+QDIR=$HOME/.config/hutch/systemd
+QGATE=$HOME/qgate
+
+uprop() { systemctl --user show -p "$2" --value "$1"; } # UNIT PROPERTY
+
+# wait_unit UNIT PROPERTY VALUE [SECONDS]: until the unit's property has it.
+wait_unit() {
+  local v="" end=$((SECONDS + ${4:-120}))
+  while [ $SECONDS -lt $end ]; do
+    v=$(uprop "$1" "$2") && [ "$v" = "$3" ] && return 0
+    # A unit that failed does not get there by waiting.
+    [ "$3" = active ] && [ "$(uprop "$1" Result)" != success ] && break
+    sleep 0.5
+  done
+  echo "$1: $2=$v, expected $3"
+  diag "$1"
+  return 1
+}
+
+# What went wrong with a unit: its status, and for a container's service
+# its ExecStart run again under systemd-run, whose --pipe shows hutch's
+# stderr (the tester cannot read the journal).
+diag() {
+  systemctl --user status --no-pager -n 0 "$1" 2>&1 | head -n 12
+  local f=$XDG_RUNTIME_DIR/systemd/generator/$1 cmd
+  [ -f "$f" ] || return 0
+  cmd=$(sed -n 's/^ExecStart=//p' "$f" | tail -n1)
+  case $cmd in *" run "*) ;; *) return 0 ;; esac
+  cmd=${cmd//%t/$XDG_RUNTIME_DIR}
+  cmd=${cmd//%N/diag}
+  cmd=${cmd//%n/diag.service}
+  echo "again under systemd-run: $cmd"
+  eval "set -- $cmd"
+  timeout 200 systemd-run --user --quiet --pipe --wait --collect -p Delegate=yes -- "$@" 2>&1 | tail -n 8
+  "$HUTCH" rm -f --cidfile "$XDG_RUNTIME_DIR/diag.cid" >/dev/null 2>&1
+  rm -f "$XDG_RUNTIME_DIR/diag.cid"
+}
+
+# What a stopped Quadlet container must not leave: its process, its row,
+# a mount naming it in any process's mount table.
+nothing_left() { # CONTAINER-NAME ID PROCESS-COMMAND-LINE
+  if pgrep -u "$(id -u)" -x -f "$3" >/dev/null; then fail "$1: '$3' still runs"; fi
+  h container exists "$1" && fail "$1: still in hutch ps -a"
+  if [ -n "$2" ] && grep -l "$2" /proc/[0-9]*/mountinfo 2>/dev/null | grep -q .; then
+    fail "$1: a mount names $2"
+  fi
+  true
+}
+
+c_quadlet_image() {
+  local d
+  d=$(mktemp -d)
+  mkdir -p "$d"/rootfs/{bin,etc,tmp,proc,dev,sys,run,var/tmp,usr,www,gate}
+  cp /bin/busybox "$d/rootfs/bin/busybox"
+  for a in sh echo true sleep cat httpd wget; do ln -s busybox "$d/rootfs/bin/$a"; done
+  ln -s usr/lib "$d/rootfs/lib"
+  ln -s usr/lib64 "$d/rootfs/lib64"
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$d/rootfs/etc/passwd"
+  echo 'root:x:0:' > "$d/rootfs/etc/group"
+  echo hello-from-pod > "$d/rootfs/www/index.html"
+  # Ready (through the socket hutch passes in) once the check opens the gate.
+  cat > "$d/rootfs/bin/qready" <<'EOF'
+#!/bin/sh
+while [ ! -e /gate/go ]; do sleep 0.2; done
+/usr/bin/systemd-notify --ready --status=ready-from-container
+exec sleep 7400
+EOF
+  # Answers each connection on the listening socket systemd passed in.
+  cat > "$d/rootfs/bin/qserve" <<'EOF'
+#!/usr/bin/perl
+use strict;
+die "LISTEN_FDS=" . ($ENV{LISTEN_FDS} // "unset") . "\n" unless ($ENV{LISTEN_FDS} // "") eq "1";
+open(my $l, "+<&=", 3) or die "fd 3: $!\n";
+while (accept(my $c, $l)) {
+  print $c "hello-from-socket-activation LISTEN_PID=$ENV{LISTEN_PID} LISTEN_FDNAMES=$ENV{LISTEN_FDNAMES}\n";
+  close $c;
+}
+die "accept: $!\n";
+EOF
+  chmod 0755 "$d/rootfs/bin/qready" "$d/rootfs/bin/qserve"
+  tar -C "$d/rootfs" -cf "$d/qbox.tar" .
+  h import --change 'CMD=/bin/sh' "$d/qbox.tar" qbox >/dev/null || { rm -rf "$d"; fail "import failed"; }
+  rm -rf "$d"
+  mkdir -p "$QDIR" "$QGATE"
+  [ -x /usr/local/lib/systemd/user-generators/hutch-quadlet ] || fail "the generator is not linked (build-image.sh)"
+}
+
+# Type=notify with Notify=true: the container's own READY=1; restarts; boot.
+c_quadlet_generate() {
+  cat > "$QDIR/web.container" <<EOF
+[Unit]
+Description=hutch host tier: a container that says when it is ready
+
+[Container]
+Image=qbox
+Exec=/bin/qready
+Volume=/usr:/usr:ro
+Volume=$QGATE:/gate
+Network=none
+Notify=true
+
+[Service]
+Restart=always
+TimeoutStartSec=300
+
+[Install]
+WantedBy=default.target
+EOF
+  systemctl --user daemon-reload || fail "daemon-reload failed"
+  local gen=$XDG_RUNTIME_DIR/systemd/generator
+  [ -f "$gen/web.service" ] || fail "no web.service in $gen: $(ls "$gen" 2>&1)"
+  grep '^ExecStart=' "$gen/web.service"
+  [ -L "$gen/default.target.wants/web.service" ] || fail "no default.target.wants/web.service link"
+  local en
+  en=$(systemctl --user is-enabled web.service)
+  echo "is-enabled: $en; WantedBy of default.target: $(uprop default.target Wants | tr ' ' '\n' | grep -x web.service)"
+  [ "$en" = generated ] || fail "is-enabled says $en"
+}
+
+c_quadlet_notify() {
+  rm -f "$QGATE/go"
+  systemctl --user start --no-block web.service || fail "start failed"
+  # The container runs and waits at the gate: started, not ready.
+  local pid end=$((SECONDS + 240))
+  while [ $SECONDS -lt $end ]; do
+    pid=$(pgrep -u "$(id -u)" -f '^/bin/sh /bin/qready$' | head -n1)
+    [ -n "$pid" ] && break
+    [ "$(uprop web.service Result)" != success ] && break
+    sleep 0.5
+  done
+  [ -n "$pid" ] || { diag web.service; fail "the container never ran"; }
+  sleep 1
+  local st
+  st=$(uprop web.service ActiveState)
+  echo "container runs (pid $pid), not ready: ActiveState=$st"
+  [ "$st" = activating ] || fail "ActiveState $st before READY=1, expected activating"
+  touch "$QGATE/go"
+  wait_unit web.service ActiveState active 120 || exit 1
+  st=$(uprop web.service StatusText)
+  echo "after READY=1: active, StatusText=$st, MainPID=$(uprop web.service MainPID)"
+  [ "$st" = ready-from-container ] || fail "StatusText $st"
+  h inspect --format '{{.State.Status}} {{index .Config.Labels "PODMAN_SYSTEMD_UNIT"}}' systemd-web
+}
+
+c_quadlet_restart() {
+  local old new
+  old=$(pid_of "sleep 7400") || fail "no container process"
+  kill -9 "$old" || fail "kill -9 $old failed"
+  echo "killed the container's process $old"
+  local end=$((SECONDS + 240))
+  while [ $SECONDS -lt $end ]; do
+    new=$(pgrep -u "$(id -u)" -x -f "sleep 7400" | head -n1)
+    [ -n "$new" ] && [ "$new" != "$old" ] && break
+    new=""
+    sleep 0.5
+  done
+  [ -n "$new" ] || { diag web.service; fail "no new container process"; }
+  wait_unit web.service ActiveState active 120 || exit 1
+  local n
+  n=$(uprop web.service NRestarts)
+  echo "new container process $new, NRestarts=$n"
+  [ "$n" -ge 1 ] || fail "NRestarts $n"
+}
+
+c_quadlet_stop() {
+  local id
+  id=$(h inspect --format '{{.Id}}' systemd-web) || fail "no container systemd-web"
+  systemctl --user stop web.service || fail "stop failed"
+  st=$(uprop web.service ActiveState)
+  echo "after stop: $st, result $(uprop web.service Result)"
+  [ "$st" = inactive ] || fail "ActiveState $st"
+  nothing_left systemd-web "$id" "sleep 7400"
+  # The cidfile stays, as with Podman 4.3.1's rm (ExecStartPre removes it).
+  local cg=/sys/fs/cgroup/user.slice/user-$(id -u).slice/user@$(id -u).service/app.slice/web.service
+  [ -d "$cg" ] && fail "the service's cgroup is left: $cg"
+  true
+}
+
+# What a boot of the user manager does (lingering), by restarting
+# user@1000.service through hutch-restart-user.path (build-image.sh).
+c_quadlet_boot() {
+  local ctl=/run/hutch-host-tier
+  touch "$QGATE/go"
+  rm -f "$ctl/restart-user.done"
+  touch "$ctl/restart-user" || fail "cannot ask for a restart"
+  local end=$((SECONDS + 240))
+  while [ $SECONDS -lt $end ] && [ ! -f "$ctl/restart-user.done" ]; do sleep 0.5; done
+  [ "$(cat "$ctl/restart-user.done" 2>/dev/null)" = 0 ] || fail "restart of user@$(id -u).service: $(cat "$ctl/restart-user.done" 2>&1)"
+  systemctl --user is-system-running --wait >/dev/null 2>&1
+  wait_unit web.service ActiveState active 240 || exit 1
+  echo "started at the user manager's start: $(uprop web.service ActiveEnterTimestamp), user manager up since $(systemctl show -p ActiveEnterTimestamp --value "user@$(id -u).service" 2>/dev/null)"
+  h inspect --format '{{.State.Status}}' systemd-web | grep -qx running || fail "systemd-web does not run"
+  systemctl --user stop web.service || fail "stop failed"
+  nothing_left systemd-web "" "sleep 7400"
+}
+
+# A .pod with two containers sharing localhost.
+c_quadlet_pod() {
+  printf '[Pod]\nNetwork=none\n' > "$QDIR/app.pod"
+  printf '[Container]\nImage=qbox\nPod=app.pod\nExec=httpd -f -p 127.0.0.1:8081 -h /www\n' > "$QDIR/pa.container"
+  printf '[Container]\nImage=qbox\nPod=app.pod\nExec=sleep 7401\n' > "$QDIR/pb.container"
+  systemctl --user daemon-reload || fail "daemon-reload failed"
+  systemctl --user start app-pod.service || { diag app-pod.service; diag pa.service; fail "app-pod.service did not start"; }
+  wait_unit pa.service ActiveState active 240 || exit 1
+  wait_unit pb.service ActiveState active 240 || exit 1
+  local out=""
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ]; do
+    out=$(h exec systemd-pb wget -q -O - http://127.0.0.1:8081/ 2>&1) && break
+    sleep 1
+  done
+  echo "pb got from pa over localhost: $out"
+  [ "$out" = hello-from-pod ] || fail "no answer over the pod's localhost"
+  h pod ps --format '{{.Name}} {{.Status}} {{.NumberOfContainers}}' | grep systemd-app
+  systemctl --user stop app-pod.service || fail "stop failed"
+  wait_unit pa.service ActiveState inactive 120 || exit 1
+  wait_unit pb.service ActiveState inactive 120 || exit 1
+  h pod exists systemd-app && fail "pod systemd-app left"
+  nothing_left systemd-pb "" "sleep 7401"
+}
+
+c_quadlet_kube() {
+  cat > "$QDIR/qk.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: qkube
+spec:
+  containers:
+  - name: box
+    image: localhost/qbox:latest
+    command: ["sleep", "7402"]
+EOF
+  printf '[Kube]\nYaml=qk.yaml\n' > "$QDIR/qk.kube"
+  systemctl --user daemon-reload || fail "daemon-reload failed"
+  systemctl --user start qk.service || { diag qk.service; fail "qk.service did not start"; }
+  [ "$(uprop qk.service ActiveState)" = active ] || fail "qk.service: $(uprop qk.service ActiveState)"
+  local s
+  s=$(h inspect --format '{{.State.Status}}' qkube-box) || fail "no container qkube-box"
+  echo "qk.service active; qkube-box $s"
+  [ "$s" = running ] || fail "qkube-box is $s"
+  systemctl --user stop qk.service || fail "stop failed"
+  h pod exists qkube && fail "pod qkube left after stop"
+  nothing_left qkube-box "" "sleep 7402"
+}
+
+# A .network and a .volume used by a .container.
+c_quadlet_net_volume() {
+  printf '[Network]\nSubnet=10.89.77.0/24\n' > "$QDIR/qnet.network"
+  printf '[Volume]\n' > "$QDIR/qdata.volume"
+  cat > "$QDIR/nv.container" <<'EOF'
+[Container]
+Image=qbox
+Network=qnet.network
+Volume=qdata.volume:/data
+Exec=sh -c 'echo written-by-nv > /data/f; exec sleep 7403'
+EOF
+  systemctl --user daemon-reload || fail "daemon-reload failed"
+  systemctl --user start nv.service || { diag qnet-network.service; diag nv.service; fail "nv.service did not start"; }
+  local net mp ip
+  h network exists systemd-qnet || fail "no network systemd-qnet"
+  mp=$(h volume inspect --format '{{.Mountpoint}}' systemd-qdata) || fail "no volume systemd-qdata"
+  ip=$(h inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}' systemd-nv)
+  echo "nv on $ip; volume at $mp: $(cat "$mp/f" 2>&1)"
+  case $ip in *systemd-qnet=10.89.77.*) ;; *) fail "not on systemd-qnet's subnet" ;; esac
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ] && [ ! -s "$mp/f" ]; do sleep 0.5; done
+  [ "$(cat "$mp/f" 2>/dev/null)" = written-by-nv ] || fail "the file is not in the volume"
+  systemctl --user stop nv.service || fail "stop failed"
+  nothing_left systemd-nv "" "sleep 7403"
+  h volume exists systemd-qdata || fail "the volume went with the container"
+}
+
+# A .socket unit whose service is a Quadlet container: the connection waits
+# in the socket's queue until the container accepts on its descriptor 3.
+c_quadlet_socket() {
+  mkdir -p "$HOME/.config/systemd/user"
+  printf '[Socket]\nListenStream=127.0.0.1:8090\n' > "$HOME/.config/systemd/user/qsock.socket"
+  printf '[Container]\nImage=qbox\nVolume=/usr:/usr:ro\nNetwork=none\nExec=/bin/qserve\n' > "$QDIR/qsock.container"
+  systemctl --user daemon-reload || fail "daemon-reload failed"
+  systemctl --user start qsock.socket || fail "qsock.socket did not start"
+  [ "$(uprop qsock.service ActiveState)" = inactive ] || fail "qsock.service runs before a connection"
+  local out
+  out=$(perl -MIO::Socket::INET -e '
+    alarm 240;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:8090") or die "connect: $!\n";
+    print scalar <$s>;' 2>&1) || { diag qsock.service; fail "no answer: $out"; }
+  echo "answer: $out"
+  case $out in "hello-from-socket-activation LISTEN_PID=1 LISTEN_FDNAMES=qsock.socket"*) ;; *) fail "unexpected answer" ;; esac
+  [ "$(uprop qsock.service ActiveState)" = active ] || fail "qsock.service: $(uprop qsock.service ActiveState)"
+  systemctl --user stop qsock.socket qsock.service || fail "stop failed"
+  nothing_left systemd-qsock "" "/usr/bin/perl /bin/qserve"
+}
+
+# systemd as a container's init: the guest's own /usr (read-only) and a copy
+# of its /etc, without the unit that runs these checks.
+c_systemd_init() {
+  local r=$HOME/sysroot st out
+  rm -rf "$r"
+  mkdir -p "$r"/{usr,proc,sys,dev,run,tmp,var/log/journal,var/lib,var/tmp,root}
+  ln -s usr/bin "$r/bin"; ln -s usr/sbin "$r/sbin"; ln -s usr/lib "$r/lib"; ln -s usr/lib64 "$r/lib64"
+  # tester cannot read /etc/shadow and the like: systemd needs none of them.
+  cp -a /etc "$r/etc" 2>/dev/null
+  rm -f "$r/etc/systemd/system/multi-user.target.wants/hutch-host-tier.service"
+  h run -d --name sysd --rootfs "$r" -v /usr:/usr:ro --systemd=always /lib/systemd/systemd >/dev/null ||
+    fail "run failed"
+  # systemctl inside needs systemd's socket: seen through /proc/PID/root
+  # without an exec per look.
+  local pid end=$((SECONDS + 180))
+  pid=$(h inspect --format '{{.State.Pid}}' sysd) || fail "inspect failed"
+  while [ $SECONDS -lt $end ] && [ ! -S "/proc/$pid/root/run/systemd/private" ]; do
+    [ -d "/proc/$pid" ] || break
+    sleep 1
+  done
+  [ -S "/proc/$pid/root/run/systemd/private" ] || { h logs sysd 2>&1 | tail -n 8; fail "no /run/systemd/private in the container"; }
+  st=$(h exec sysd systemctl is-system-running --wait 2>&1)
+  echo "is-system-running inside: $st"
+  case $st in running | degraded) ;; *) h logs sysd 2>&1 | tail -n 8; fail "systemd did not come up" ;; esac
+  [ "$st" = degraded ] && h exec sysd systemctl --failed --no-legend --plain 2>&1 | head -n 5
+  out=$(h inspect --format '{{.Config.StopSignal}} {{.Config.SystemdMode}}' sysd)
+  echo "stop signal, systemd mode: $out"
+  case $out in "SIGRTMIN+3 true" | "37 true") ;; *) fail "unexpected: $out" ;; esac
+  out=$(h exec sysd sh -c 'tr "\0" "\n" < /proc/1/environ | grep ^container=; awk "\$5 == \"/run\" || \$5 == \"/tmp\" { for (i = 7; \$i != \"-\"; i++); print \$5, \$(i + 1) }" /proc/1/mountinfo')
+  echo "$out"
+  case $out in *container=podman*"/run tmpfs"*) ;; *) fail "no container= or tmpfs /run for systemd" ;; esac
+  h stop -t 180 sysd >/dev/null || fail "stop failed"
+  out=$(h inspect --format '{{.State.ExitCode}}' sysd)
+  echo "exit code after stop (SIGRTMIN+3): $out"
+  h rm -f sysd >/dev/null
+  rm -rf "$r"
+  [ "$out" != 137 ] || fail "systemd was killed, it did not halt on SIGRTMIN+3"
+}
+
+c_quadlet_cleanup() {
+  # What a failed check left running.
+  systemctl --user stop web.service app-pod.service pa.service pb.service qk.service nv.service \
+    qsock.socket qsock.service >/dev/null 2>&1
+  rm -f "$QDIR"/* "$HOME/.config/systemd/user/qsock.socket"
+  systemctl --user daemon-reload || fail "daemon-reload failed"
+  h volume rm -f systemd-qdata >/dev/null 2>&1
+  h network rm -f systemd-qnet >/dev/null 2>&1
+  local left
+  left=$(h ps -a --format '{{.Names}}' | grep -E '^(systemd-|qkube)') && fail "containers left: $left"
+  true
+}
+
 # Order matters: later checks reuse containers and verdicts of earlier ones.
 echo "guest: $(uname -r), systemd $(systemctl --version | head -n1 | cut -d' ' -f2), $(nproc) cpus, hutch $HUTCH"
 check session -- c_session
@@ -420,6 +772,18 @@ check socket-units -- c_socket_units
 check socket-activation --needs socket-units -- c_socket_activation
 check socket-idle-exit --needs socket-activation -- c_socket_idle_exit
 check cleanup --needs run-rm -- c_cleanup
+check quadlet-image --needs run-rm -- c_quadlet_image
+check quadlet-generate --needs quadlet-image -- c_quadlet_generate
+check quadlet-notify --needs quadlet-generate -- c_quadlet_notify
+check quadlet-restart --needs quadlet-notify -- c_quadlet_restart
+check quadlet-stop --needs quadlet-notify -- c_quadlet_stop
+check quadlet-boot --needs quadlet-stop -- c_quadlet_boot
+check quadlet-pod --needs quadlet-image -- c_quadlet_pod
+check quadlet-kube --needs quadlet-image -- c_quadlet_kube
+check quadlet-network-volume --needs quadlet-image -- c_quadlet_net_volume
+check quadlet-socket --needs quadlet-image -- c_quadlet_socket
+check systemd-init --needs run-rm -- c_systemd_init
+check quadlet-cleanup --needs quadlet-image -- c_quadlet_cleanup
 
 [ -n "$pending_failed" ] && echo "host-tier: pending checks that failed (tolerated):$pending_failed"
 echo "host-tier: $passed passed, $failed failed, $skipped skipped"

@@ -286,6 +286,7 @@ pub fn start_session(
         log: paths.userdata.join(format!("exec-{short}.log")),
         console: ctx.run_dir.join("s").join(format!("e{short}")),
     };
+    crate::cgroups::container::reach_for_exec(&paths.userdata);
     let result = launch(&runtime, c, req, &process, &files, stdio);
     let _ = std::fs::remove_file(&files.process);
     let _ = std::fs::remove_file(&files.pid);

@@ -310,6 +310,11 @@ pub fn spawn_with(
             // On record: the monitor may now record the exit. Its end of
             // file without this line says the spawner died unrecorded.
             let _ = writeln!(sync, "recorded");
+            if row.spec.notify_socket.is_some()
+                && row.spec.sdnotify != crate::spec::SdNotify::Ignore
+            {
+                wait_told(&sync, id);
+            }
             drop(sync);
             Ok(Spawned::Created { pid: ctr, attach })
         }
@@ -398,4 +403,23 @@ fn not_started(
 
 fn short(id: &str) -> &str {
     &id[..12.min(id.len())]
+}
+
+/// Waits (10 s at most) for the monitor's `told`: it has sent the main pid
+/// (and `READY=1` for `--sdnotify=conmon`) to the unit's `NOTIFY_SOCKET`.
+/// systemd fails a `Type=notify` service whose main process (this `run
+/// -d`) exits before it heard of another (result `protocol`); Podman sends
+/// them from its own process before it exits.
+fn wait_told(sync: &UnixStream, id: &str) {
+    let told = sync
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .and_then(|()| {
+            let mut line = String::new();
+            BufReader::new(sync).read_line(&mut line).map(|_| line)
+        });
+    match told {
+        Ok(line) if line.trim_end() == "told" => {}
+        Ok(line) => tracing::warn!(container = id, "the monitor said {line:?}, not told"),
+        Err(e) => tracing::warn!(container = id, "waiting for the monitor's sd_notify: {e}"),
+    }
 }

@@ -579,6 +579,10 @@ fn run_container(
         if let Err(e) = sent {
             warn(l, &format!("--sdnotify={mode}: telling {socket}: {e}"));
         }
+        // The spawner (a unit's `run -d`) waits for this before it exits:
+        // systemd fails a Type=notify service whose main process exits
+        // before it heard of another.
+        sync.report("told");
         if let Some(proxy) = notify_proxy.take() {
             crate::notify::start_proxy(proxy, socket.clone(), pid, health_warn);
         }
