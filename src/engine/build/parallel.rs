@@ -21,7 +21,7 @@ use super::{Builder, Error, Result};
 enum Msg {
     Out(Vec<u8>),
     Err(Vec<u8>),
-    Done(usize, Result<Finished>),
+    Done(usize, Box<Result<Finished>>),
 }
 
 /// What a stage's thread hands back.
@@ -117,7 +117,7 @@ pub(super) fn build_stages(b: &mut Builder<'_>, plan: &Plan, last: usize) -> Res
                             last_base: w.last_base,
                         })
                     })();
-                    let _ = tx.send(Msg::Done(i, result));
+                    let _ = tx.send(Msg::Done(i, Box::new(result)));
                 });
                 running += 1;
             }
@@ -138,7 +138,7 @@ pub(super) fn build_stages(b: &mut Builder<'_>, plan: &Plan, last: usize) -> Res
                 }
                 Msg::Done(i, result) => {
                     running -= 1;
-                    match result {
+                    match *result {
                         Ok(f) => {
                             b.done[i] = Some(f.image);
                             b.intermediates.extend(f.intermediates);
