@@ -4,7 +4,8 @@
 # ~4 MB copied, a few RUN steps), median wall times of
 #   uncached  (--no-cache: every step runs),
 #   cached    (an unchanged rebuild: every step from the layer cache),
-#   one-file  (one copied file edited: only the steps after its COPY run).
+#   one-file  (one copied file edited: only the steps after its COPY run),
+#   jobs2     (uncached with --jobs 2: the stages data and tools at once).
 # Targets (issue 14): uncached at least as fast as podman, cached 3x faster.
 # Usage: bench/build.sh [runs]   (as root it runs as hutch-test)
 set -euo pipefail
@@ -95,7 +96,7 @@ median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1
 declare -A res
 for tool in hutch podman; do
   if [ "$tool" = hutch ]; then B=$H; else [ -n "$P" ] || continue; B=$P; fi
-  unc=(); cac=(); one=()
+  unc=(); cac=(); one=(); jb2=()
   # Warm up (a first build pays for first-use setup, the namespace).
   ms $B build -t bench/out "$ctx" >/dev/null
   for r in $(seq "$runs"); do
@@ -103,6 +104,7 @@ for tool in hutch podman; do
     cac+=("$(ms $B build -t bench/out "$ctx")")
     echo "v$r-$tool" > "$ctx/edit.txt"
     one+=("$(ms $B build -t bench/out "$ctx")")
+    jb2+=("$(ms $B build --no-cache --jobs 2 -t bench/out "$ctx")")
   done
   # The image is what the Containerfile says (a failed step would show).
   got=$($B run --rm bench/out)
@@ -110,10 +112,11 @@ for tool in hutch podman; do
   res[$tool-uncached]=$(echo "${unc[@]}" | median)
   res[$tool-cached]=$(echo "${cac[@]}" | median)
   res[$tool-onefile]=$(echo "${one[@]}" | median)
+  res[$tool-jobs2]=$(echo "${jb2[@]}" | median)
 done
 
 echo "build: four stages, 4 MiB copied, median of $runs runs (ms)"
-for k in uncached cached onefile; do
+for k in uncached cached onefile jobs2; do
   h=${res[hutch-$k]}
   if [ -n "${res[podman-$k]:-}" ]; then
     p=${res[podman-$k]}

@@ -1024,17 +1024,6 @@ fn cache_mounts_persist_and_bind_sources_key_the_cache() {
     let out = build(&env, &dir, &[]);
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("outside"), "{}", stderr(&out));
-    fs::write(
-        dir.join("Containerfile"),
-        "FROM localhost/busybox\nRUN --mount=type=ssh true\n",
-    )
-    .unwrap();
-    let out = build(&env, &dir, &[]);
-    assert!(
-        stderr(&out).contains("type=ssh is not supported"),
-        "{}",
-        stderr(&out)
-    );
 }
 
 #[test]
@@ -1394,4 +1383,204 @@ fn heredocs_after_a_command_are_read_by_the_shell() {
         run_in(&env, "docs", "cat /f /g"),
         "hello world\nliteral $WHO\nvia tmpfs\n"
     );
+}
+
+/// A directory the test user owns, for `-v` in RUN.
+fn user_dir(env: &TestEnv, name: &str) -> PathBuf {
+    let d = env.root.join(name);
+    fs::create_dir_all(&d).unwrap();
+    chown(&d, env.user.uid, env.user.gid);
+    d
+}
+
+/// `--jobs 2` builds the two stages the last one copies from at once
+/// (each RUN waits, with a deadline, for the other's file in a shared
+/// volume: one after the other, the first would time out), skips the
+/// stage nothing uses, and makes the image `--jobs 1` makes: a rebuild
+/// with one job takes every step from the cache and gives the same id.
+#[test]
+fn jobs_build_independent_stages_at_once_and_unused_stages_are_skipped() {
+    let (env, _) = bb_env();
+    let sync = user_dir(&env, "sync");
+    let wait = |mine: &str, other: &str| {
+        format!(
+            "touch /sync/{mine}; i=0; while ! test -e /sync/{other}; do i=$((i+1)); test $i -gt 1200 && exit 9; busybox sleep 0.05; done"
+        )
+    };
+    let cf = format!(
+        "FROM localhost/busybox AS one\nRUN {}; echo one-$((1+1)) > /one; cat /one\n\nFROM localhost/busybox AS unused\nRUN echo unused-ran-$((2+2))\n\nFROM localhost/busybox AS two\nRUN {}; echo two-$((3+3)) > /two; cat /two\n\nFROM localhost/busybox\nCOPY --from=one /one /one\nCOPY --from=two /two /two\nRUN cat /one /two > /both\n",
+        wait("one", "two"),
+        wait("two", "one")
+    );
+    let dir = context(&env, "ctx", &[("Containerfile", &cf)]);
+    let vol = format!("{}:/sync", sync.display());
+    let out = build(&env, &dir, &["--jobs", "2", "-v", &vol, "-t", "j2"]);
+    let so = stdout(&out);
+    assert!(out.status.success(), "{so}\n{}", stderr(&out));
+    let lines: Vec<&str> = so.lines().collect();
+    assert!(lines.contains(&"one-2") && lines.contains(&"two-6"), "{so}");
+    assert!(!so.contains("unused-ran"), "the unused stage ran:\n{so}");
+    assert!(!so.contains("[2/4]"), "{so}");
+    assert!(so.contains("[4/4] COMMIT"), "{so}");
+    assert_eq!(run_in(&env, "j2", "cat /both"), "one-2\ntwo-6\n");
+    // One job: the same steps, all cached, the same image.
+    let out = build(&env, &dir, &["--jobs", "1", "-v", &vol, "-t", "j1"]);
+    let so1 = stdout(&out);
+    assert!(out.status.success(), "{so1}\n{}", stderr(&out));
+    assert_eq!(so1.matches("--> Using cache").count(), 5, "{so1}");
+    assert_eq!(inspect(&env, "j1")["Id"], inspect(&env, "j2")["Id"]);
+    // --target builds what the target needs, numbered up to it, as Podman.
+    let out = build(&env, &dir, &["--target", "two", "-v", &vol, "--jobs", "0"]);
+    let so = stdout(&out);
+    assert!(out.status.success(), "{so}\n{}", stderr(&out));
+    assert!(
+        so.contains("[3/3] STEP 1/2: FROM localhost/busybox AS two"),
+        "{so}"
+    );
+    assert!(!so.contains("[1/3]") && !so.contains("[2/3]"), "{so}");
+    // A failing stage fails the build with its step named.
+    let bad = cf.replace("echo two-$((3+3)) > /two", "exit 3");
+    fs::write(dir.join("Containerfile"), bad).unwrap();
+    let out = build(&env, &dir, &["--jobs", "2", "--no-cache", "-v", &vol]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("exit 3"), "{}", stderr(&out));
+}
+
+/// `RUN --mount=type=ssh` reaches a real ssh-agent the test starts: the
+/// step's `SSH_AUTH_SOCK` is a socket that answers `ssh-add -l` with the
+/// agent's key (the host's ssh-add and its libraries mounted with `-v`:
+/// busybox has no ssh client), also as another USER with the mount's
+/// owner, and nothing of it is committed.
+#[test]
+fn ssh_mounts_forward_the_agent() {
+    let (env, _) = bb_env();
+    let keys = env.root.join("keys");
+    fs::create_dir_all(&keys).unwrap();
+    fs::set_permissions(&keys, fs::Permissions::from_mode(0o755)).unwrap();
+    chown(&keys, env.user.uid, env.user.gid);
+    let sock = keys.join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent");
+    agent.args(["-D", "-a"]).arg(&sock);
+    agent.stdout(std::process::Stdio::null());
+    as_user(&mut agent, &env.user);
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let agent_guard = Kill(agent.spawn().expect("ssh-agent is installed"));
+    common::api::wait_socket(&sock);
+    let key = keys.join("id");
+    let keygen = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "build-test", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{}", stderr(&keygen));
+    let add = std::process::Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", stderr(&add));
+    let fp = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(keys.join("id.pub"))
+        .output()
+        .unwrap();
+    let fingerprint = stdout(&fp).split_whitespace().nth(1).unwrap().to_owned();
+    assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
+    let dir = context(
+        &env,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nRUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo \"sock=$SSH_AUTH_SOCK\" && /usr/bin/ssh-add -l\nUSER nobody\nRUN --mount=type=ssh,id=other,uid=65534,target=/run/other.sock stat -c 'mode=%a uid=%u' /run/other.sock && SSH_AUTH_SOCK=/run/other.sock /usr/bin/ssh-add -l && echo nobody-$(id -u)\n",
+        )],
+    );
+    let default = format!("default={}", sock.display());
+    let other = format!("other={}", sock.display());
+    let host = [
+        "-v",
+        "/usr:/usr:ro",
+        "-v",
+        "/lib:/lib:ro",
+        "-v",
+        "/lib64:/lib64:ro",
+    ];
+    let mut args = vec!["--ssh", &default, "--ssh", &other, "-t", "sshd"];
+    args.extend(host);
+    let out = build(&env, &dir, &args);
+    let so = stdout(&out);
+    assert!(out.status.success(), "{so}\n{}", stderr(&out));
+    assert!(so.contains("sock=/run/buildkit/ssh_agent.0"), "{so}");
+    assert_eq!(so.matches(fingerprint.as_str()).count(), 2, "{so}");
+    assert!(so.contains("mode=600 uid=65534"), "{so}");
+    assert!(so.contains("nobody-65534"), "{so}");
+    // Neither the sockets nor SSH_AUTH_SOCK are in the image.
+    let img = inspect(&env, "sshd");
+    assert!(
+        !img["Config"]["Env"].to_string().contains("SSH_AUTH_SOCK"),
+        "{}",
+        img["Config"]["Env"]
+    );
+    let left = run_in(
+        &env,
+        "sshd",
+        "for p in /run/buildkit/ssh_agent.0 /run/other.sock /usr /lib64; do test -e $p && echo $p; done; true",
+    );
+    assert_eq!(left, "", "left-over mount points");
+    drop(agent_guard);
+    // A required agent not given fails, naming it; an optional one is
+    // not mounted (BuildKit); a non-socket is refused.
+    fs::write(
+        dir.join("Containerfile"),
+        "FROM localhost/busybox\nRUN --mount=type=ssh test -z \"$SSH_AUTH_SOCK\" && echo no-agent-$((1+1))\nRUN --mount=type=ssh,id=deploy,required true\n",
+    )
+    .unwrap();
+    let out = build(&env, &dir, &[]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(stdout(&out).contains("no-agent-2"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("ssh agent \"deploy\" is required"),
+        "{}",
+        stderr(&out)
+    );
+    let out = build(&env, &dir, &["--ssh", "deploy=/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("is not a socket"), "{}", stderr(&out));
+}
+
+/// `COPY --parents` keeps the sources' directories below the destination,
+/// from the context's top or from a `/./` pivot; directories keep their
+/// own path; into a scratch stage too.
+#[test]
+fn copy_parents_keeps_the_source_directories() {
+    let (env, _) = bb_env();
+    let dir = context(
+        &env,
+        "ctx",
+        &[
+            ("x/a.txt", "xa\n"),
+            ("y/a.txt", "ya\n"),
+            ("x/sub/deep/b.txt", "deep\n"),
+            ("x/sub/deep/skip.md", "no\n"),
+            ("keep/dir/c.txt", "c\n"),
+            (
+                "Containerfile",
+                "FROM scratch AS s\nCOPY --parents x/a.txt y/a.txt /out/\n\nFROM localhost/busybox\nCOPY --parents x/a.txt y/a.txt /no_pivot/\nCOPY --parents ./x/./sub/deep/*.txt /pivot/\nCOPY --parents keep/dir /tree/\nCOPY --from=s /out /s/\n",
+            ),
+        ],
+    );
+    fs::set_permissions(dir.join("keep/dir"), fs::Permissions::from_mode(0o775)).unwrap();
+    let out = build(&env, &dir, &["-t", "par"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let got = run_in(
+        &env,
+        "par",
+        "cat /no_pivot/x/a.txt /no_pivot/y/a.txt /pivot/sub/deep/b.txt /tree/keep/dir/c.txt /s/x/a.txt /s/y/a.txt; ls /pivot; ls /pivot/sub/deep; stat -c %a /tree/keep/dir",
+    );
+    assert_eq!(got, "xa\nya\ndeep\nc\nxa\nya\nsub\nb.txt\n775\n");
 }

@@ -96,7 +96,7 @@ pub struct BuildArgs {
     /// Squash all layers of the final image into one
     #[arg(long)]
     squash_all: bool,
-    /// How many stages to run at once (accepted; hutch runs stages one after the other)
+    /// How many independent stages to build at once (default 1; 0: no limit)
     #[arg(long)]
     jobs: Option<u32>,
     /// Add capabilities to the containers of RUN instructions
@@ -111,6 +111,9 @@ pub struct BuildArgs {
     /// User namespace mode for the containers of RUN instructions
     #[arg(long)]
     userns: Option<String>,
+    /// SSH agent socket to expose to RUN --mount=type=ssh (default or ID[=SOCKET])
+    #[arg(long)]
+    ssh: Vec<String>,
     /// Context directory
     context: Option<String>,
 }
@@ -252,6 +255,7 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
     let mut labels = BTreeMap::new();
     parse_kv(&args.label, "--label", &mut labels)?;
     let secrets = read_secrets(&args.secret, &cwd)?;
+    let ssh = ssh_agents(&args.ssh, &cwd)?;
     let run = run_settings(args, &cwd)?;
     if args.squash && args.squash_all {
         bail!("--squash and --squash-all cannot be used together");
@@ -273,6 +277,7 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
         quiet: args.quiet,
         rootless: ctx.rootless(),
         secrets,
+        ssh,
         run,
         env: crate::spec::parse::env::env(&args.env, &host_env),
         unsetenv: args.unsetenv.clone(),
@@ -285,6 +290,11 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
             build::Squash::New
         } else {
             build::Squash::No
+        },
+        jobs: match args.jobs {
+            None => 1,
+            Some(0) => usize::MAX,
+            Some(n) => n as usize,
         },
     };
     let store = image::open_store(ctx)?;
@@ -340,6 +350,35 @@ fn read_secrets(list: &[String], cwd: &Path) -> anyhow::Result<BTreeMap<String, 
             bail!("--secret {s}: the secret is larger than {max} bytes");
         }
         out.insert(id, value);
+    }
+    Ok(out)
+}
+
+/// `--ssh ID[=SOCKET]`: each id's agent socket (the caller's
+/// `SSH_AUTH_SOCK` when none is given). Key files are refused: hutch
+/// forwards an agent, it does not run one.
+fn ssh_agents(list: &[String], cwd: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut out = BTreeMap::new();
+    for s in list {
+        let (id, paths) =
+            crate::image::build::runmount::parse_ssh(s).map_err(|e| anyhow::anyhow!(e))?;
+        let path = match paths.as_slice() {
+            [] => PathBuf::from(std::env::var_os("SSH_AUTH_SOCK").ok_or_else(|| {
+                anyhow::anyhow!("--ssh {s}: SSH_AUTH_SOCK is not set: start an ssh-agent or give --ssh {id}=SOCKET")
+            })?),
+            [one] => cwd.join(one),
+            _ => bail!("--ssh {s}: give one agent socket per id"),
+        };
+        let meta =
+            std::fs::metadata(&path).with_context(|| format!("--ssh {s}: {}", path.display()))?;
+        if !meta.file_type().is_socket() {
+            bail!(
+                "--ssh {s}: {} is not a socket: hutch build forwards an ssh agent (add keys to one with ssh-add)",
+                path.display()
+            );
+        }
+        out.insert(id, path);
     }
     Ok(out)
 }

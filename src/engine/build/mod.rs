@@ -10,8 +10,11 @@ pub mod cache;
 mod commit;
 pub mod download;
 pub mod image;
+mod parallel;
 pub mod runmounts;
 pub mod sources;
+mod sshagent;
+pub mod stages;
 pub mod step;
 
 use std::collections::BTreeMap;
@@ -75,6 +78,9 @@ pub struct BuildOptions {
     /// [`runmounts::MAX_SECRET`] bytes each); mounted by `RUN
     /// --mount=type=secret`, never in a layer, the history or a cache key.
     pub secrets: BTreeMap<String, Vec<u8>>,
+    /// `--ssh`: id → the agent socket `RUN --mount=type=ssh` reaches
+    /// (checked by the front end to be a socket).
+    pub ssh: BTreeMap<String, PathBuf>,
     /// `--network`, `-v`, `--cap-add`, `--cap-drop`, `--security-opt`,
     /// `--userns`: how every RUN container is made.
     pub run: RunSettings,
@@ -91,6 +97,10 @@ pub struct BuildOptions {
     /// `--omit-history`: images without a history.
     pub omit_history: bool,
     pub squash: Squash,
+    /// `--jobs`: how many independent stages are built at once; 0 (the
+    /// default) and 1 build them one after the other, as Podman's default
+    /// does. Podman's `--jobs 0` (no limit) is `usize::MAX` here.
+    pub jobs: usize,
 }
 
 /// `--squash`, `--squash-all`.
@@ -166,8 +176,13 @@ struct Builder<'a> {
     cache: Cache,
     context: std::sync::Arc<SourceRoot>,
     global_args: BTreeMap<String, String>,
-    /// Stage results, by index.
-    done: Vec<ImageRecord>,
+    /// Stage results, by index (`None`: not built, or not yet).
+    done: Vec<Option<ImageRecord>>,
+    /// The index of the stage being built: names and indexes resolve
+    /// among the stages before it.
+    current: usize,
+    /// The number of stages up to the target (the `[i/n]` prefix's n).
+    n_stages: usize,
     out: &'a mut dyn Write,
     err: &'a mut dyn Write,
     /// Images this build committed that no later step or tag keeps
@@ -256,6 +271,10 @@ pub fn build(
                 ))
             })?,
     };
+    let plan = {
+        let look = |n: &str| global_args.get(n).cloned();
+        stages::plan(&file, last, &look)
+    };
     let mut b = Builder {
         ctx,
         store,
@@ -265,7 +284,9 @@ pub fn build(
         cache: Cache::new(store.root()),
         context,
         global_args,
-        done: Vec::new(),
+        done: vec![None; file.stages.len()],
+        current: 0,
+        n_stages: last + 1,
         out,
         err,
         intermediates: Vec::new(),
@@ -273,18 +294,22 @@ pub fn build(
         last_base: None,
         running_config: Default::default(),
     };
-    for (i, stage) in file.stages.iter().enumerate().take(last + 1) {
-        let img = b.stage(i, stage, i == last)?;
-        b.done.push(img);
+    if opts.jobs > 1 && plan.needed.len() > 1 {
+        parallel::build_stages(&mut b, &plan, last)?;
+    } else {
+        for &i in &plan.needed {
+            let img = b.stage(i, &file.stages[i], i == last)?;
+            b.done[i] = Some(img);
+        }
     }
-    let mut image = b.done[last].clone();
+    let mut image = b.done[last]
+        .clone()
+        .ok_or_else(|| Error::internal("the target stage was not built"))?;
     if opts.squash != Squash::No {
         let base = b.last_base.clone();
         image = b.squash(base.as_ref(), &image)?;
         b.say(&format!("--> {}", short(&image)))?;
-        if let Some(d) = b.done.last_mut() {
-            *d = image.clone();
-        }
+        b.done[last] = Some(image.clone());
     }
     let mut names = Vec::new();
     for t in &opts.tags {
@@ -292,7 +317,12 @@ pub fn build(
         names.push(n);
     }
     if !opts.layers {
-        let keep: Vec<String> = b.done.iter().map(|i| i.id.hex().to_owned()).collect();
+        let keep: Vec<String> = b
+            .done
+            .iter()
+            .flatten()
+            .map(|i| i.id.hex().to_owned())
+            .collect();
         for i in &b.intermediates {
             if !keep.iter().any(|k| k == i.id.hex()) {
                 let _ = store.remove_image(&i.id);
@@ -317,7 +347,8 @@ impl Builder<'_> {
     }
 
     fn stage(&mut self, index: usize, stage: &Stage, last: bool) -> Result<ImageRecord> {
-        let n_stages = self.file.stages.len();
+        self.current = index;
+        let n_stages = self.n_stages;
         let prefix = if n_stages > 1 {
             format!("[{}/{}] ", index + 1, n_stages)
         } else {
@@ -384,6 +415,16 @@ impl Builder<'_> {
         Ok(image)
     }
 
+    /// The image of stage `i`, which the plan built before this one.
+    fn built(&self, i: usize) -> Result<ImageRecord> {
+        self.done.get(i).cloned().flatten().ok_or_else(|| {
+            Error::internal(format!(
+                "stage {i} is used by stage {} but was not built",
+                self.current
+            ))
+        })
+    }
+
     fn from(&mut self, base: &str) -> Result<Work> {
         if base.eq_ignore_ascii_case("scratch") {
             return Ok(Work {
@@ -393,14 +434,8 @@ impl Builder<'_> {
             });
         }
         // A stage by name (case-insensitive, as Docker) or index.
-        let by_name = self.file.stages[..self.done.len()].iter().position(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(base))
-        });
-        let by_index = base.parse::<usize>().ok().filter(|i| *i < self.done.len());
-        let img = match by_name.or(by_index) {
-            Some(i) => self.done[i].clone(),
+        let img = match stages::resolve(self.file, base, self.current) {
+            Some(i) => self.built(i)?,
             None => create::resolve_image(self.ctx, self.store, base, self.opts.pull, None)
                 .map_err(Error::from_any)
                 .with_context(|| format!("FROM {base}"))?,
@@ -819,7 +854,11 @@ impl Builder<'_> {
             let mut resolved = resolved;
             let secret_dir = b.ctx.runtime_root().join("build-secrets");
             let (mounts, tmpfs) =
-                resolved.materialize(&b.opts.secrets, &secret_dir, b.opts.rootless)?;
+                resolved.materialize(&b.opts.secrets, &b.opts.ssh, &secret_dir, b.opts.rootless)?;
+            if let Some(sock) = &resolved.ssh_auth_sock {
+                p.env.retain(|e| !e.starts_with("SSH_AUTH_SOCK="));
+                p.env.push(format!("SSH_AUTH_SOCK={sock}"));
+            }
             let mut targets = resolved.targets();
             targets.extend(p.settings.volumes.iter().map(|m| m.destination.clone()));
             p.mounts = p.settings.volumes.clone();
@@ -857,14 +896,8 @@ impl Builder<'_> {
     /// A stage (by name or index, among those built) or an image, for
     /// `COPY --from` and `RUN --mount=from=`.
     fn stage_or_image(&self, name: &str, what: &str) -> Result<ImageRecord> {
-        let by_name = self.file.stages[..self.done.len()].iter().position(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        });
-        let by_index = name.parse::<usize>().ok().filter(|i| *i < self.done.len());
-        match by_name.or(by_index) {
-            Some(i) => Ok(self.done[i].clone()),
+        match stages::resolve(self.file, name, self.current) {
+            Some(i) => self.built(i),
             None => create::resolve_image(self.ctx, self.store, name, self.opts.pull, None)
                 .map_err(Error::from_any)
                 .with_context(|| format!("{what}{name}")),
@@ -876,6 +909,7 @@ impl Builder<'_> {
         let mut chown = None;
         let mut chmod = None;
         let mut checksum = None;
+        let mut parents = false;
         for f in &spec.flags {
             let v = f.value.clone().unwrap_or_default();
             match f.name.as_str() {
@@ -891,6 +925,15 @@ impl Builder<'_> {
                 // Accepted, no different on a single-writer store.
                 "link" => {}
                 "checksum" if spec.add => checksum = Some(self.expand(work, &v)?),
+                // buildah's (Podman 5) and BuildKit's: the source's
+                // directories are kept below the destination.
+                "parents" => {
+                    parents = match f.value.as_deref() {
+                        None | Some("true") => true,
+                        Some("false") => false,
+                        Some(o) => crate::fail!(BadInput, "--parents={o}: use true or false"),
+                    }
+                }
                 other => crate::fail!(BadInput, "{}: unknown flag --{other}", step.text),
             }
         }
@@ -984,6 +1027,7 @@ impl Builder<'_> {
             dest_is_dir_syntax,
             chown,
             chmod,
+            parents && downloads.is_none(),
             last,
         );
         if let Some(img) = mounted {
@@ -1003,11 +1047,15 @@ impl Builder<'_> {
         dest_is_dir_syntax: bool,
         chown: Option<String>,
         chmod: Option<u32>,
+        parents: bool,
         last: bool,
     ) -> Result<()> {
         let ctx_root = self.context.clone();
         let root: &SourceRoot = stage_root.unwrap_or(&ctx_root);
         let mut found = Vec::new();
+        // With --parents, how many leading components each found source
+        // drops (those before a `/./` pivot).
+        let mut strips = Vec::new();
         let mut docs = Vec::new();
         let mut globbed = false;
         for s in &spec.sources {
@@ -1022,13 +1070,15 @@ impl Builder<'_> {
                     }
                     let p = self.expand(work, p)?;
                     globbed |= crate::image::build::glob::is_glob(&p);
-                    found.extend(root.find(&p)?);
+                    let more = root.find(&p)?;
+                    strips.extend(std::iter::repeat_n(pivot_depth(&p), more.len()));
+                    found.extend(more);
                 }
                 CopySource::Heredoc(h) => docs.push(h.clone()),
             }
         }
-        let many = found.len() + docs.len() > 1 || globbed;
-        if many && !dest_is_dir_syntax {
+        let many = found.len() + docs.len() > 1 || globbed || parents;
+        if many && !dest_is_dir_syntax && !parents {
             crate::fail!(
                 BadInput,
                 "{}: when copying several sources the destination must be a directory and end with a /",
@@ -1039,6 +1089,25 @@ impl Builder<'_> {
         let archives: Vec<bool> = found
             .iter()
             .map(|f| spec.add && !f.is_dir && is_archive(&root.path.join(f.parts.join("/"))))
+            .collect();
+        // Where each source goes below the destination directory: with
+        // --parents, its directories (a directory's own path, as its
+        // contents go into it); else the destination itself.
+        let kept: Vec<String> = found
+            .iter()
+            .zip(&strips)
+            .map(|(f, strip)| {
+                if !parents {
+                    return String::new();
+                }
+                let keep = &f.parts[(*strip).min(f.parts.len())..];
+                let keep = if f.is_dir {
+                    keep
+                } else {
+                    &keep[..keep.len().saturating_sub(1)]
+                };
+                keep.join("/")
+            })
             .collect();
         let zero = EntryOptions {
             chmod,
@@ -1068,6 +1137,7 @@ impl Builder<'_> {
                 root,
                 &found,
                 &docs,
+                &kept,
                 &dest,
                 dest_is_dir_syntax,
                 chmod,
@@ -1112,7 +1182,19 @@ impl Builder<'_> {
                     chmod,
                     zero_times: false,
                 };
-                for (f, arch) in found.iter().zip(&archives) {
+                for ((f, arch), kept) in found.iter().zip(&archives).zip(&kept) {
+                    // --parents: a directory is written as itself (its
+                    // mode kept) into its kept parent.
+                    let (kept_dir, dir_name) = match (f.is_dir, kept.rsplit_once('/')) {
+                        (false, _) => (kept.as_str(), ""),
+                        (true, Some((d, n))) => (d, n),
+                        (true, None) => ("", kept.as_str()),
+                    };
+                    let dir = if kept_dir.is_empty() {
+                        dir.clone()
+                    } else {
+                        format!("{}/{kept_dir}", dir.trim_end_matches('/'))
+                    };
                     if *arch {
                         let path = root.path.join(f.parts.join("/"));
                         sc.apply(&dir, owner, b.opts.rootless, move |w| {
@@ -1121,7 +1203,7 @@ impl Builder<'_> {
                         continue;
                     }
                     let name = match (&leaf, f.is_dir) {
-                        (_, true) => String::new(),
+                        (_, true) => dir_name.to_owned(),
                         (Some(l), false) => l.clone(),
                         (None, false) => sources::base_name(f).to_owned(),
                     };
@@ -1158,6 +1240,7 @@ impl Builder<'_> {
         root: &SourceRoot,
         found: &[sources::Found],
         docs: &[containerfile::Heredoc],
+        kept: &[String],
         dest: &str,
         dest_is_dir_syntax: bool,
         chmod: Option<u32>,
@@ -1166,7 +1249,7 @@ impl Builder<'_> {
         last: bool,
     ) -> Result<()> {
         let parts = crate::image::build::glob::clean(dest).unwrap_or_default();
-        let many = found.len() + docs.len() > 1;
+        let many = found.len() + docs.len() > 1 || kept.iter().any(|k| !k.is_empty());
         let into_dir = many || dest_is_dir_syntax || found.first().is_some_and(|f| f.is_dir);
         let (dir_parts, leaf) = if into_dir || parts.is_empty() {
             (parts.clone(), None)
@@ -1200,19 +1283,42 @@ impl Builder<'_> {
                         format!("{prefix}/{n}")
                     }
                 };
-                for f in found {
+                let mut made = std::collections::BTreeSet::new();
+                for (f, kept) in found.iter().zip(kept) {
                     let name = match (&leaf, f.is_dir) {
                         (_, true) => String::new(),
                         (Some(l), false) => l.clone(),
                         (None, false) => sources::base_name(f).to_owned(),
                     };
+                    // --parents: the kept directories first, once each.
+                    let kept_parts: Vec<&str> = kept.split('/').filter(|p| !p.is_empty()).collect();
+                    let upto = if f.is_dir {
+                        kept_parts.len().saturating_sub(1)
+                    } else {
+                        kept_parts.len()
+                    };
+                    for i in 1..=upto {
+                        let d = join(&kept_parts[..i].join("/"));
+                        if made.insert(d.clone()) {
+                            sw.add_plain_dir(&d)?;
+                        }
+                    }
+                    let under = |n: &str| {
+                        if kept.is_empty() {
+                            join(n)
+                        } else if n.is_empty() {
+                            join(kept)
+                        } else {
+                            join(&format!("{kept}/{n}"))
+                        }
+                    };
                     if f.is_dir {
                         let mut sub = f.clone();
                         sub.is_dir = true;
                         // Contents under the prefix.
-                        sw.add(&sub, &join(""))?;
+                        sw.add(&sub, &under(""))?;
                     } else {
-                        sw.add(f, &join(&name))?;
+                        sw.add(f, &under(&name))?;
                     }
                 }
                 for (i, d) in docs.iter().enumerate() {
@@ -1246,6 +1352,16 @@ fn check_platform(p: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// How many leading components `COPY --parents` drops from what `src`
+/// finds: those before its first `/./` (BuildKit's pivot), else none.
+fn pivot_depth(src: &str) -> usize {
+    let body = src.trim_start_matches("./");
+    match body.find("/./") {
+        Some(i) => crate::image::build::glob::clean(&body[..i]).map_or(0, |c| c.len()),
+        None => 0,
+    }
 }
 
 /// The delimiters of `<<EOF`, `<<-EOF`, `<<"EOF"` in a RUN line, in order.

@@ -49,6 +49,10 @@ pub struct Resolved<'a> {
     images: Vec<Digest>,
     made: Vec<PathBuf>,
     locks: Vec<std::fs::File>,
+    proxies: Vec<super::sshagent::AgentProxy>,
+    /// The first ssh mount's target once its socket is made: the step's
+    /// `SSH_AUTH_SOCK` (BuildKit's rule).
+    pub ssh_auth_sock: Option<String>,
 }
 
 /// Where a stage's or image's root for `from=` comes from.
@@ -69,8 +73,17 @@ impl<'a> Resolved<'a> {
             images: Vec::new(),
             made: Vec::new(),
             locks: Vec::new(),
+            proxies: Vec::new(),
+            ssh_auth_sock: None,
         };
-        for m in mounts {
+        let mut n_ssh = 0;
+        for mut m in mounts {
+            if let RunMount::Ssh { target, .. } = &mut m
+                && target.is_none()
+            {
+                *target = Some(format!("/run/buildkit/ssh_agent.{n_ssh}"));
+                n_ssh += 1;
+            }
             match &m {
                 RunMount::Bind {
                     target,
@@ -129,6 +142,7 @@ impl<'a> Resolved<'a> {
                 RunMount::Cache { target, id, .. } => r.key.push(format!("cache {id} {target}")),
                 RunMount::Tmpfs { target, size } => r.key.push(format!("tmpfs {target} {size:?}")),
                 RunMount::Secret { id, target, .. } => r.key.push(format!("secret {id} {target}")),
+                RunMount::Ssh { id, .. } => r.key.push(format!("ssh {id} {}", m.target())),
             }
             r.mounts.push(m);
         }
@@ -146,6 +160,7 @@ impl<'a> Resolved<'a> {
     pub fn materialize(
         &mut self,
         secrets: &BTreeMap<String, Vec<u8>>,
+        ssh: &BTreeMap<String, PathBuf>,
         secret_dir: &Path,
         rootless: bool,
     ) -> Result<(Vec<Mount>, Vec<Tmpfs>)> {
@@ -227,6 +242,44 @@ impl<'a> Resolved<'a> {
                         options: vec!["ro".into()],
                     });
                 }
+                RunMount::Ssh {
+                    id,
+                    target,
+                    required,
+                    uid,
+                    gid,
+                    mode,
+                } => {
+                    let Some(agent) = ssh.get(&id) else {
+                        if required {
+                            crate::fail!(
+                                BadInput,
+                                "ssh agent {id:?} is required but was not given: use --ssh {id}=SOCKET (or --ssh default with SSH_AUTH_SOCK set)"
+                            );
+                        }
+                        // BuildKit: an optional agent not given is not mounted.
+                        continue;
+                    };
+                    let target =
+                        target.ok_or_else(|| Error::internal("an ssh mount without a target"))?;
+                    let dir = private_dir(secret_dir)?;
+                    self.made.push(dir.clone());
+                    let proxy = super::sshagent::AgentProxy::start(
+                        &dir.join("agent"),
+                        agent,
+                        uid,
+                        gid,
+                        mode,
+                    )
+                    .with_context(|| format!("--ssh {id}"))?;
+                    mounts.push(Mount {
+                        source: MountSource::Bind(proxy.path.clone()),
+                        destination: target.clone(),
+                        options: vec!["rw".into()],
+                    });
+                    self.proxies.push(proxy);
+                    self.ssh_auth_sock.get_or_insert(target);
+                }
             }
         }
         Ok((mounts, tmpfs))
@@ -262,7 +315,10 @@ impl<'a> Resolved<'a> {
         if !dir.exists() {
             // Made aside and renamed, so a concurrent first use sees either
             // nothing or the finished directory with its owner and mode.
-            let tmp = base.join(format!(".{name}.{}", std::process::id()));
+            // Unique per thread too: `--jobs` runs stages at once.
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = base.join(format!(".{name}.{}.{n}", std::process::id()));
             let _ = std::fs::remove_dir(&tmp);
             std::fs::create_dir(&tmp).with_context(|| format!("creating cache {id:?}"))?;
             set_owner_mode(&tmp, uid, gid, mode).with_context(|| format!("cache {id:?}"))?;
@@ -279,6 +335,8 @@ impl<'a> Resolved<'a> {
 
 impl Drop for Resolved<'_> {
     fn drop(&mut self) {
+        // Stopped before their directories go.
+        self.proxies.clear();
         for p in &self.made {
             if let Err(e) = std::fs::remove_dir_all(p) {
                 tracing::warn!(path = %p.display(), "removing a build mount's files: {e}");
@@ -305,7 +363,7 @@ pub(super) fn private_dir(parent: &Path) -> Result<PathBuf> {
     crate::fail!(Internal, "no free directory name in {}", parent.display())
 }
 
-fn set_owner_mode(p: &Path, uid: u32, gid: u32, mode: u32) -> std::io::Result<()> {
+pub(super) fn set_owner_mode(p: &Path, uid: u32, gid: u32, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if (uid, gid) != (0, 0) {
         std::os::unix::fs::chown(p, Some(uid), Some(gid))?;

@@ -38,6 +38,19 @@ pub enum RunMount {
         gid: u32,
         mode: u32,
     },
+    /// A `build --ssh` agent, reached through a socket at the target that
+    /// forwards to it (BuildKit's `type=ssh`).
+    Ssh {
+        /// The `--ssh` id; `default` when not given.
+        id: String,
+        /// `None`: `/run/buildkit/ssh_agent.N`, N counting the step's ssh
+        /// mounts (BuildKit's default), given by the engine.
+        target: Option<String>,
+        required: bool,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+    },
 }
 
 impl RunMount {
@@ -47,6 +60,7 @@ impl RunMount {
             | RunMount::Bind { target, .. }
             | RunMount::Tmpfs { target, .. }
             | RunMount::Secret { target, .. } => target,
+            RunMount::Ssh { target, .. } => target.as_deref().unwrap_or(""),
         }
     }
 }
@@ -208,9 +222,18 @@ pub fn parse(value: &str, workdir: &str) -> Result<RunMount, String> {
                 mode: mode.unwrap_or(0o400),
             })
         }
-        "ssh" => Err("type=ssh is not supported by hutch build".into()),
+        "ssh" => Ok(RunMount::Ssh {
+            id: id
+                .filter(|i| !i.is_empty())
+                .unwrap_or_else(|| "default".into()),
+            target: target.map(|t| target_path(&t, workdir)).transpose()?,
+            required,
+            uid,
+            gid,
+            mode: mode.unwrap_or(0o600),
+        }),
         other => Err(format!(
-            "unknown mount type {other:?}: use cache, bind, tmpfs or secret"
+            "unknown mount type {other:?}: use cache, bind, tmpfs, secret or ssh"
         )),
     }
 }
@@ -264,6 +287,28 @@ pub fn parse_secret(value: &str) -> Result<(String, SecretSource), String> {
         (_, None, None) => SecretSource::File(id.clone()),
     };
     Ok((id, source))
+}
+
+/// Parses `build --ssh ID[=PATH[,PATH...]]` (buildah's and BuildKit's
+/// syntax): the id and the paths given (none: the caller's
+/// `SSH_AUTH_SOCK`, which the front end reads).
+pub fn parse_ssh(value: &str) -> Result<(String, Vec<String>), String> {
+    let (id, paths) = match value.split_once('=') {
+        None => (value, Vec::new()),
+        Some((id, rest)) => {
+            let paths: Vec<String> = rest.split(',').map(String::from).collect();
+            if paths.iter().any(|p| p.is_empty()) {
+                return Err(format!("--ssh {value}: an empty path"));
+            }
+            (id, paths)
+        }
+    };
+    if id.is_empty() || id.contains(['/', ',']) {
+        return Err(format!(
+            "--ssh {value}: use default or ID, optionally =PATH to an agent socket"
+        ));
+    }
+    Ok((id.to_owned(), paths))
 }
 
 #[cfg(test)]
@@ -358,7 +403,7 @@ mod tests {
             "type=cache",
             "type=bind,target=/../x",
             "type=tmpfs,target=/",
-            "type=ssh",
+            "type=ssh,target=/x/../y",
             "type=nfs,target=/x",
             "type=bind,target=/x,color=red",
             "type=secret",
@@ -366,6 +411,53 @@ mod tests {
         ] {
             assert!(parse(bad, "/").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ssh_defaults_and_options() {
+        assert_eq!(
+            parse("type=ssh", "/").unwrap(),
+            RunMount::Ssh {
+                id: "default".into(),
+                target: None,
+                required: false,
+                uid: 0,
+                gid: 0,
+                mode: 0o600
+            }
+        );
+        assert_eq!(
+            parse(
+                "type=ssh,id=git,target=agent,required,uid=1,gid=2,mode=0666",
+                "/w"
+            )
+            .unwrap(),
+            RunMount::Ssh {
+                id: "git".into(),
+                target: Some("/w/agent".into()),
+                required: true,
+                uid: 1,
+                gid: 2,
+                mode: 0o666
+            }
+        );
+    }
+
+    /// `--ssh default`, `--ssh id=/path`, `--ssh id=/a,/b`.
+    #[test]
+    fn ssh_flags() {
+        assert_eq!(parse_ssh("default").unwrap(), ("default".into(), vec![]));
+        assert_eq!(
+            parse_ssh("git=/run/a.sock").unwrap(),
+            ("git".into(), vec!["/run/a.sock".into()])
+        );
+        assert_eq!(
+            parse_ssh("k=/a,/b").unwrap(),
+            ("k".into(), vec!["/a".into(), "/b".into()])
+        );
+        assert!(parse_ssh("").is_err());
+        assert!(parse_ssh("=/a").is_err());
+        assert!(parse_ssh("a=").is_err());
     }
 
     #[test]
