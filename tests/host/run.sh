@@ -51,6 +51,10 @@ install -m 0644 "$script" "$work/in/guest-tests.sh"
 # real client of the socket) when it has one.
 install -m 0644 "$repo/examples/hutch.socket" "$repo/examples/hutch.service" "$work/in/"
 if d=$(command -v docker); then install -m 0755 "$d" "$work/in/docker"; fi
+# Debian's docker-registry of the host (tests/setup-host.sh installs it;
+# it needs only libc), for the auto-update checks' local registry: shared
+# in rather than installed in the image, which would rebuild it.
+if [ -x /usr/bin/docker-registry ]; then install -m 0755 /usr/bin/docker-registry "$work/in/docker-registry"; fi
 echo "HUTCH_HOST_RUNS=${HUTCH_HOST_RUNS:-5}" > "$work/in/env"
 
 # TCG: /dev/kvm on this machine kind is a paravirtual device that cannot
