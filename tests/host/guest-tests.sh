@@ -472,6 +472,9 @@ c_au_registry() {
   mkdir -p "$HOME/.config/containers"
   printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$AU_REG" > "$HOME/.config/containers/registries.conf"
 }
+# The registry client loads CA roots even for plain HTTP; the guest has no
+# ca-certificates, run.sh shares the host's bundle in.
+[ -f /mnt/in/ca-certificates.crt ] && export SSL_CERT_FILE=/mnt/in/ca-certificates.crt
 
 c_au_unit() {
   local q=$HOME/.config/containers/systemd u=$HOME/.config/systemd/user out
