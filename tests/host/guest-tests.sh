@@ -423,8 +423,8 @@ check cleanup --needs run-rm -- c_cleanup
 
 # auto-update (issue 15) ------------------------------------------------------
 # A local registry on 127.0.0.1 (the host's Debian docker-registry, shared
-# in: the guest has no network), a Quadlet .container with
-# AutoUpdate=registry, and three images pushed under one tag, each with a
+# in: the guest has no network), a `generate systemd --new` unit of a
+# container labelled io.containers.autoupdate=registry, and three images pushed under one tag, each with a
 # HEALTHCHECK: the first runs, the second (healthy) is moved to, the third
 # (its check fails) is rolled back from.
 AU_REG=127.0.0.1:5000
@@ -477,18 +477,23 @@ c_au_registry() {
 [ -f /mnt/in/ca-certificates.crt ] && export SSL_CERT_FILE=/mnt/in/ca-certificates.crt
 
 c_au_unit() {
-  local q=$HOME/.config/containers/systemd u=$HOME/.config/systemd/user out
+  local u=$HOME/.config/systemd/user out
   au_push localhost/au:v1 '["true"]'
   # The local image is the registry's, digest and all.
   h pull -q "$AU_IMAGE" > /dev/null || fail "pull of $AU_IMAGE failed"
-  mkdir -p "$q" "$u"
-  printf '[Unit]\nDescription=hutch host tier: auto-update\n\n[Container]\nImage=%s\nContainerName=au\nAutoUpdate=registry\n\n[Service]\nTimeoutStartSec=300\n' \
-    "$AU_IMAGE" > "$q/au.container"
-  h quadlet --user "$u" || fail "hutch quadlet failed"
-  grep -q 'io.containers.autoupdate=registry' "$u/au.service" || fail "no auto-update label in au.service: $(grep ExecStart "$u/au.service")"
+  # A `generate systemd --new` unit (the Quadlet .container checks are
+  # hosttier-quadlet's): the container is made anew from the image its
+  # name points to at each start, as auto-update needs.
+  h create --name au --label io.containers.autoupdate=registry "$AU_IMAGE" > /dev/null || fail "create failed"
+  mkdir -p "$u"
+  h generate systemd --new --name au > "$u/au.service" || fail "generate systemd failed"
+  h rm au > /dev/null || fail "rm of the template container failed"
+  grep ExecStart= "$u/au.service"
   systemctl --user daemon-reload || fail "daemon-reload failed"
   systemctl --user start au.service ||
     fail "au.service did not start: $(systemctl --user status au.service --no-pager 2>&1 | tail -n 8)"
+  [ "$(h inspect --format '{{index .Config.Labels "PODMAN_SYSTEMD_UNIT"}}' au)" = au.service ] ||
+    fail "the container au has no PODMAN_SYSTEMD_UNIT=au.service label"
   au_health healthy || exit 1
   out=$(h auto-update --dry-run --format '{{.Unit}} {{.Updated}}' 2>&1 | grep '^au.service ')
   echo "dry run: $out"
@@ -529,7 +534,7 @@ c_au_rollback() {
 
 c_au_cleanup() {
   systemctl --user stop au.service hutch-au-registry.service
-  rm -f "$HOME/.config/containers/systemd/au.container" "$HOME/.config/systemd/user/au.service"
+  rm -f "$HOME/.config/systemd/user/au.service"
   systemctl --user daemon-reload
   [ -z "$(h ps -a -q --filter name=au)" ] || fail "container au left after stopping au.service"
 }
