@@ -471,8 +471,10 @@ mod tests {
         check: Option<HealthCheck>,
         health: Option<&str>,
     ) -> Container {
-        let mut spec = crate::spec::ContainerSpec::default();
-        spec.health_check = check;
+        let spec = crate::spec::ContainerSpec {
+            health_check: check,
+            ..Default::default()
+        };
         Container {
             id: "c".into(),
             name: "web".into(),
