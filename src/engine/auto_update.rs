@@ -343,8 +343,12 @@ enum Health {
 }
 
 fn health_of(c: &Container) -> Health {
-    if c.state != ContainerState::Running {
-        return Health::Failed(format!("its container is {}", c.state.as_str()));
+    match c.state {
+        ContainerState::Running => {}
+        // A unit whose start does not wait for the container (not
+        // Type=notify) may return before it runs.
+        ContainerState::Configured | ContainerState::Created => return Health::Wait,
+        other => return Health::Failed(format!("its container is {}", other.as_str())),
     }
     // No timer (no check, or `--health-interval disable`): nothing will
     // ever say healthy, so running is all there is to wait for.
@@ -536,7 +540,12 @@ mod tests {
             health_of(&container(running, hc.clone(), Some(health::UNHEALTHY))),
             Health::Failed("its container is unhealthy".into())
         );
-        // A container that exited after the restart fails it, check or not.
+        // One not started yet is waited for (up to the grace); one that
+        // exited after the restart fails it, check or not.
+        assert_eq!(
+            health_of(&container(ContainerState::Created, None, None)),
+            Health::Wait
+        );
         assert_eq!(
             health_of(&container(ContainerState::Exited, None, None)),
             Health::Failed("its container is exited".into())
