@@ -67,6 +67,16 @@ pub fn run(ctx: &Context, args: &AutoUpdateArgs) -> anyhow::Result<ExitCode> {
             print!("{}", t.render_list(&rows, &Default::default())?);
         }
     }
+    // A rollback is no error (Podman's exit status is 0), but its reason
+    // is worth a line.
+    for r in &reports {
+        if let Some(why) = &r.rollback_reason {
+            eprintln!(
+                "Warning: {} rolled back to its previous image: {why}",
+                r.unit
+            );
+        }
+    }
     if errors.len() == 1 {
         return Err(errors.remove(0).into());
     }

@@ -7,17 +7,27 @@
 //! its name now points to). When the restart fails the old image gets the
 //! name back and the unit is restarted again (`--rollback`).
 //!
+//! A restart that succeeds is not yet an update that works: when the
+//! unit's container has a scheduled health check, auto-update waits
+//! (bounded by the check's own schedule, see [`health_wait_bound`]) for it
+//! to turn healthy, and rolls back as for a failed restart when it turns
+//! unhealthy, stops, or is not healthy in time. Podman gets the same from
+//! `--sdnotify=healthy` units only (systemd then fails the restart at
+//! `TimeoutStartSec`); hutch also covers a check without it, and such a
+//! unit's restart has waited for healthy already, so the wait ends at once.
+//!
 //! Restarting goes through `systemctl` (`--user` when rootless), not
 //! D-Bus; a host without systemd reports that per container. A dry run
 //! needs no systemd at all (Podman 4.3 connects to D-Bus even then).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crate::config::Context;
-use crate::engine::container::{self as container, lifecycle};
+use crate::engine::container::{self as container, health, lifecycle};
 use crate::engine::image::{self, pull};
-use crate::engine::state::ContainerState;
+use crate::engine::state::{Container, ContainerState, State, StateError};
 use crate::engine::{Error, ErrorKind, Result};
 use crate::image::registry::Platform;
 
@@ -80,6 +90,9 @@ pub struct Report {
     pub unit: String,
     /// `false`, `pending` (dry run), `true`, `failed` or `rolled back`.
     pub updated: String,
+    /// Why it was rolled back (the restart's error, or the health check's
+    /// verdict), for a warning: Podman reports a rollback as no error.
+    pub rollback_reason: Option<String>,
 }
 
 struct Task {
@@ -106,6 +119,10 @@ pub fn auto_update(ctx: &Context, opts: &AutoUpdateOptions) -> (Vec<Report>, Vec
         Ok(s) => s,
         Err(e) => return (Vec::new(), vec![e]),
     };
+    let state = match container::open_state(ctx) {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), vec![e]),
+    };
     // A name pulled once serves every unit that uses it.
     let mut pulled: HashMap<String, bool> = HashMap::new();
     let mut reports = Vec::new();
@@ -117,8 +134,9 @@ pub fn auto_update(ctx: &Context, opts: &AutoUpdateOptions) -> (Vec<Report>, Vec
             policy: t.policy,
             unit: t.unit.clone(),
             updated: "failed".into(),
+            rollback_reason: None,
         };
-        if let Err(e) = update_one(ctx, &store, opts, &t, &mut pulled, &mut report) {
+        if let Err(e) = update_one(ctx, &store, &state, opts, &t, &mut pulled, &mut report) {
             errors.push(e);
         }
         reports.push(report);
@@ -196,6 +214,7 @@ fn assemble(ctx: &Context, opts: &AutoUpdateOptions, errors: &mut Vec<Error>) ->
 fn update_one(
     ctx: &Context,
     store: &hutch_storage::Store,
+    state: &State,
     opts: &AutoUpdateOptions,
     t: &Task,
     pulled: &mut HashMap<String, bool>,
@@ -270,7 +289,7 @@ fn update_one(
             pulled.insert(t.raw_image.clone(), true);
         }
     }
-    let restarted = restart_unit(ctx, t);
+    let restarted = restart_unit(ctx, t).and_then(|()| wait_healthy(state, t));
     if restarted.is_ok() {
         report.updated = "true".into();
         return Ok(());
@@ -298,7 +317,107 @@ fn update_one(
         ));
     }
     report.updated = "rolled back".into();
+    report.rollback_reason = restarted.err().map(|e| e.text());
     Ok(())
+}
+
+/// How often the restarted container's health is looked at.
+const HEALTH_POLL: Duration = Duration::from_millis(250);
+/// How long a unit's container may be missing after its restart (a unit
+/// of another type than hutch's own may create it after systemctl
+/// returns), or may take to start when it has no check.
+const CONTAINER_GRACE: Duration = Duration::from_secs(30);
+/// The most a check's schedule makes auto-update wait, unless its first
+/// check comes later than that (it is always waited for).
+const MAX_HEALTH_WAIT: Duration = Duration::from_secs(600);
+
+/// What the unit's container shows after the restart.
+#[derive(Debug, PartialEq, Eq)]
+enum Health {
+    /// Healthy, or running without a scheduled check: the update stands.
+    Ready,
+    /// Starting, or not recorded yet.
+    Wait,
+    /// Roll back, for this reason.
+    Failed(String),
+}
+
+fn health_of(c: &Container) -> Health {
+    match c.state {
+        ContainerState::Running => {}
+        // A unit whose start does not wait for the container (not
+        // Type=notify) may return before it runs.
+        ContainerState::Configured | ContainerState::Created => return Health::Wait,
+        other => return Health::Failed(format!("its container is {}", other.as_str())),
+    }
+    // No timer (no check, or `--health-interval disable`): nothing will
+    // ever say healthy, so running is all there is to wait for.
+    if health::timer_interval(c).is_none() {
+        return Health::Ready;
+    }
+    match c.health.as_deref() {
+        Some(health::HEALTHY) => Health::Ready,
+        Some(health::UNHEALTHY) => Health::Failed("its container is unhealthy".into()),
+        _ => Health::Wait,
+    }
+}
+
+/// How long a container with check `h` may take to turn healthy: its
+/// start period and `retries + 1` intervals and timeouts (the first check
+/// runs one interval after the start; a check failing outside the start
+/// period `retries` times in a row is a verdict), plus a grace; at most
+/// [`MAX_HEALTH_WAIT`], but never less than the time to its first check.
+fn health_wait_bound(h: &crate::spec::HealthCheck) -> Duration {
+    let round = Duration::from_nanos(h.interval_ns().saturating_add(h.timeout_ns()));
+    let first = round + CONTAINER_GRACE;
+    let full = Duration::from_nanos(h.start_period_ns())
+        + round.saturating_mul(h.retries().saturating_add(1))
+        + CONTAINER_GRACE;
+    full.min(MAX_HEALTH_WAIT).max(first)
+}
+
+/// After a restart: waits until the unit's container (found by its name,
+/// which Quadlet and `generate systemd` units keep; `--new` units create
+/// a new container under it) is healthy or fails (see [`Health`]).
+fn wait_healthy(state: &State, t: &Task) -> Result<()> {
+    let started = Instant::now();
+    let failed = |why: String| {
+        Error::new(
+            ErrorKind::InvalidState,
+            format!(
+                "auto-updating container {:?}: systemd unit {:?} restarted but {why}",
+                t.id, t.unit
+            ),
+        )
+    };
+    loop {
+        let (health, bound) = match state.container(&t.name) {
+            Ok(c) => {
+                let check = c.spec.health_check.as_ref().filter(|h| h.enabled());
+                (
+                    health_of(&c),
+                    check.map_or(CONTAINER_GRACE, health_wait_bound),
+                )
+            }
+            // Waited for up to the grace, then a failure.
+            Err(StateError::NoSuchContainer { .. }) => (Health::Wait, CONTAINER_GRACE),
+            Err(e) => return Err(e.into()),
+        };
+        match health {
+            Health::Ready => return Ok(()),
+            Health::Failed(why) => return Err(failed(why)),
+            Health::Wait if started.elapsed() >= bound => {
+                return Err(failed(match state.container(&t.name) {
+                    Ok(_) => format!(
+                        "its container did not become healthy within {} s",
+                        bound.as_secs()
+                    ),
+                    Err(_) => format!("no container is named {:?}", t.name),
+                }));
+            }
+            Health::Wait => std::thread::sleep(HEALTH_POLL),
+        }
+    }
 }
 
 /// `systemctl [--user] restart UNIT`, waiting for the job as Podman does
@@ -338,6 +457,7 @@ fn restart_unit(ctx: &Context, t: &Task) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::HealthCheck;
 
     #[test]
     fn policies_as_podman_names_them() {
@@ -348,5 +468,124 @@ mod tests {
         assert_eq!(Policy::parse("").unwrap(), None);
         let e = Policy::parse("always").unwrap_err();
         assert!(e.text().contains("invalid auto-update policy \"always\""));
+    }
+
+    fn container(
+        state: ContainerState,
+        check: Option<HealthCheck>,
+        health: Option<&str>,
+    ) -> Container {
+        let spec = crate::spec::ContainerSpec {
+            health_check: check,
+            ..Default::default()
+        };
+        Container {
+            id: "c".into(),
+            name: "web".into(),
+            image_id: String::new(),
+            image_name: String::new(),
+            created: 0,
+            state,
+            pid: None,
+            exit_code: None,
+            exited_at: None,
+            started_at: None,
+            oom_killed: false,
+            restart_count: 0,
+            spec,
+            pod_id: None,
+            health: health.map(String::from),
+            runtime: String::new(),
+            monitor_pid: None,
+            monitor_start_time: None,
+        }
+    }
+
+    fn check(test: &[&str], interval_ns: Option<u64>) -> Option<HealthCheck> {
+        Some(HealthCheck {
+            test: test.iter().map(|s| s.to_string()).collect(),
+            interval_ns,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn the_restarted_containers_health_decides_the_rollback() {
+        let running = ContainerState::Running;
+        let hc = check(&["CMD", "true"], Some(1_000_000_000));
+        // No check, a disabled one, or one without a timer: running is enough.
+        assert_eq!(health_of(&container(running, None, None)), Health::Ready);
+        assert_eq!(
+            health_of(&container(running, check(&["NONE"], None), None)),
+            Health::Ready
+        );
+        assert_eq!(
+            health_of(&container(running, check(&["CMD", "true"], Some(0)), None)),
+            Health::Ready
+        );
+        // With one, only its verdict counts.
+        assert_eq!(
+            health_of(&container(running, hc.clone(), None)),
+            Health::Wait
+        );
+        assert_eq!(
+            health_of(&container(running, hc.clone(), Some(health::STARTING))),
+            Health::Wait
+        );
+        assert_eq!(
+            health_of(&container(running, hc.clone(), Some(health::HEALTHY))),
+            Health::Ready
+        );
+        assert_eq!(
+            health_of(&container(running, hc.clone(), Some(health::UNHEALTHY))),
+            Health::Failed("its container is unhealthy".into())
+        );
+        // One not started yet is waited for (up to the grace); one that
+        // exited after the restart fails it, check or not.
+        assert_eq!(
+            health_of(&container(ContainerState::Created, None, None)),
+            Health::Wait
+        );
+        assert_eq!(
+            health_of(&container(ContainerState::Exited, None, None)),
+            Health::Failed("its container is exited".into())
+        );
+        assert_eq!(
+            health_of(&container(
+                ContainerState::Stopped,
+                hc,
+                Some(health::HEALTHY)
+            )),
+            Health::Failed("its container is stopped".into())
+        );
+    }
+
+    #[test]
+    fn the_wait_follows_the_checks_schedule_within_bounds() {
+        let s = 1_000_000_000u64;
+        let h = |interval: u64, timeout: u64, start: u64, retries: u32| HealthCheck {
+            test: vec!["CMD".into(), "true".into()],
+            interval_ns: Some(interval * s),
+            timeout_ns: Some(timeout * s),
+            start_period_ns: Some(start * s),
+            retries: Some(retries),
+        };
+        // 5 s start period, (1 + 2) × (1 s + 2 s), 30 s grace.
+        assert_eq!(health_wait_bound(&h(1, 2, 5, 2)), Duration::from_secs(44));
+        // Podman's defaults (30 s, 30 s, 3 retries): 4 rounds of 60 s.
+        assert_eq!(
+            health_wait_bound(&HealthCheck {
+                test: vec!["CMD".into(), "true".into()],
+                ..Default::default()
+            }),
+            Duration::from_secs(270)
+        );
+        // Capped at 10 minutes...
+        assert_eq!(health_wait_bound(&h(100, 10, 0, 10)), MAX_HEALTH_WAIT);
+        // ...but the first check is always waited for.
+        assert_eq!(
+            health_wait_bound(&h(3600, 10, 0, 3)),
+            Duration::from_secs(3640)
+        );
     }
 }

@@ -785,6 +785,172 @@ check quadlet-socket --needs quadlet-image -- c_quadlet_socket
 check systemd-init --needs run-rm -- c_systemd_init
 check quadlet-cleanup --needs quadlet-image -- c_quadlet_cleanup
 
+# auto-update (issue 15) ------------------------------------------------------
+# A local registry on 127.0.0.1 (the host's Debian docker-registry, shared
+# in: the guest has no network), a `generate systemd --new` unit of a
+# container labelled io.containers.autoupdate=registry, and three images pushed under one tag, each with a
+# HEALTHCHECK: the first runs, the second (healthy) is moved to, the third
+# (its check fails) is rolled back from.
+AU_REG=127.0.0.1:5000
+AU_IMAGE=$AU_REG/test/au:latest
+
+au_push() { # TAG CHECK: busybox sleeping, HEALTHCHECK CMD CHECK, pushed as $AU_IMAGE
+  local d
+  d=$(mktemp -d)
+  printf 'FROM localhost/busybox\nHEALTHCHECK --interval=3s --retries=1 CMD %s\nCMD ["sleep", "7310"]\n' "$2" > "$d/Containerfile"
+  h build -q -t "$1" "$d" > /dev/null || { rm -rf "$d"; fail "build of $1 failed"; }
+  rm -rf "$d"
+  h push -q "$1" "$AU_IMAGE" || fail "push of $1 to $AU_IMAGE failed"
+}
+
+au_health() { # STATUS: waits for the container au's health to be STATUS
+  local s
+  for _ in $(seq 1 120); do
+    s=$(h inspect --format '{{.State.Health.Status}}' au 2>/dev/null) && [ "$s" = "$1" ] && { echo "au is $s"; return 0; }
+    sleep 1
+  done
+  echo "container au: health ${s:-unknown}, expected $1"
+  return 1
+}
+
+# `auto-update` as Podman prints it, the au.service row only (a unit of
+# another check would not disturb this one); its stderr in $ST/au-err.
+au_update() {
+  h auto-update --format '{{.Unit}} {{.Updated}}' 2> "$ST/au-err" | grep '^au.service '
+  sed 's/^/    stderr: /' "$ST/au-err"
+}
+
+c_au_registry() {
+  [ -x /mnt/in/docker-registry ] || fail "no docker-registry shared in (the host has none: tests/setup-host.sh installs it)"
+  local d=$HOME/au-registry up=""
+  mkdir -p "$d"
+  printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+    "$d/storage" "$AU_REG" > "$d/config.yml"
+  systemd-run --user --quiet --unit hutch-au-registry /mnt/in/docker-registry serve "$d/config.yml" ||
+    fail "the registry did not start"
+  for _ in $(seq 1 120); do
+    perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => $ARGV[0]) or exit 1' "$AU_REG" && { up=1; break; }
+    sleep 0.5
+  done
+  [ -n "$up" ] || fail "nothing answers on $AU_REG: $(systemctl --user status hutch-au-registry --no-pager 2>&1 | tail -n 5)"
+  mkdir -p "$HOME/.config/containers"
+  printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$AU_REG" > "$HOME/.config/containers/registries.conf"
+}
+# The registry client loads CA roots even for plain HTTP; the guest has no
+# ca-certificates, run.sh shares the host's bundle in.
+[ -f /mnt/in/ca-certificates.crt ] && export SSL_CERT_FILE=/mnt/in/ca-certificates.crt
+
+c_au_unit() {
+  local u=$HOME/.config/systemd/user out
+  au_push localhost/au:v1 '["true"]'
+  # The local image is the registry's, digest and all.
+  h pull -q "$AU_IMAGE" > /dev/null || fail "pull of $AU_IMAGE failed"
+  # A `generate systemd --new` unit (the Quadlet .container checks are
+  # hosttier-quadlet's): the container is made anew from the image its
+  # name points to at each start, as auto-update needs.
+  h create --name au --label io.containers.autoupdate=registry "$AU_IMAGE" > /dev/null || fail "create failed"
+  mkdir -p "$u"
+  h generate systemd --new --name au > "$u/au.service" || fail "generate systemd failed"
+  h rm au > /dev/null || fail "rm of the template container failed"
+  grep ExecStart= "$u/au.service"
+  systemctl --user daemon-reload || fail "daemon-reload failed"
+  systemctl --user start au.service ||
+    fail "au.service did not start: $(systemctl --user status au.service --no-pager 2>&1 | tail -n 8)"
+  [ "$(h inspect --format '{{index .Config.Labels "PODMAN_SYSTEMD_UNIT"}}' au)" = au.service ] ||
+    fail "the container au has no PODMAN_SYSTEMD_UNIT=au.service label"
+  au_health healthy || exit 1
+  out=$(h auto-update --dry-run --format '{{.Unit}} {{.Updated}}' 2>&1 | grep '^au.service ')
+  echo "dry run: $out"
+  [ "$out" = "au.service false" ] || fail "expected 'au.service false'"
+}
+
+c_au_update() {
+  local before after named out
+  before=$(h inspect --format '{{.Image}}' au) || fail "no container au"
+  au_push localhost/au:v2 '["sh", "-c", "exit 0"]'
+  out=$(au_update)
+  echo "$out"
+  [ "$(echo "$out" | head -n1)" = "au.service true" ] || fail "expected 'au.service true'"
+  after=$(h inspect --format '{{.Image}}' au) || fail "no container au after the update"
+  named=$(h image inspect --format '{{.Id}}' "$AU_IMAGE")
+  echo "image $before -> $after"
+  [ "$after" != "$before" ] || fail "au still runs the first image"
+  [ "$after" = "$named" ] || fail "au runs $after, not the pulled $named"
+  systemctl --user is-active au.service || fail "au.service is not active"
+  echo "$after" > "$ST/au-image"
+}
+
+c_au_rollback() {
+  local good now named out
+  good=$(cat "$ST/au-image")
+  au_push localhost/au:v3 '["sh", "-c", "exit 1"]'
+  out=$(au_update)
+  echo "$out"
+  [ "$(echo "$out" | head -n1)" = "au.service rolled back" ] || fail "expected 'au.service rolled back'"
+  grep -q 'unhealthy' "$ST/au-err" || fail "no reason given for the rollback"
+  now=$(h inspect --format '{{.Image}}' au) || fail "no container au after the rollback"
+  named=$(h image inspect --format '{{.Id}}' "$AU_IMAGE")
+  [ "$now" = "$good" ] || fail "au runs $now, not the previous $good"
+  [ "$named" = "$good" ] || fail "$AU_IMAGE names $named, not the previous $good"
+  systemctl --user is-active au.service || fail "au.service is not active after the rollback"
+  au_health healthy || exit 1
+}
+
+c_au_cleanup() {
+  systemctl --user stop au.service hutch-au-registry.service
+  rm -f "$HOME/.config/systemd/user/au.service"
+  systemctl --user daemon-reload
+  [ -z "$(h ps -a -q --filter name=au)" ] || fail "container au left after stopping au.service"
+}
+
+check au-registry --needs run-rm -- c_au_registry
+check au-unit --needs au-registry -- c_au_unit
+check au-update --needs au-unit -- c_au_update
+check au-rollback --needs au-update -- c_au_rollback
+check au-cleanup --needs au-registry -- c_au_cleanup
+
+# A job's cgroup (issue 16) ---------------------------------------------------
+# The stand-in for a batch job: a delegated scope of the user manager with
+# a memory limit, its shell in a leaf (as slurmstepd's task cgroups), and
+# the environment of a job without a systemd session (no session bus, no
+# XDG_RUNTIME_DIR). Containers started there stay below the job's cgroup,
+# under its limit: an allocation past it is OOM-killed in the container.
+c_job_cgroup() {
+  systemd-run --user --scope --quiet -p Delegate=yes -p MemoryMax=128M -p MemorySwapMax=0 -- bash -c '
+    fail() { echo "$*"; exit 1; }
+    h() { timeout -k 5 240 "$HUTCH" "$@"; }
+    job=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)
+    mkdir -p "$job/task" && echo $$ > "$job/task/cgroup.procs" || fail "cannot move into a leaf of $job"
+    unset DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR
+    echo "job cgroup ${job#/sys/fs/cgroup}, memory.max $(cat "$job/memory.max")"
+    h run -d --name job busybox sleep 7320 > /dev/null || fail "run -d in the job failed"
+    pid=""
+    for _ in $(seq 1 60); do
+      pid=$(pgrep -u "$(id -u)" -x -f "sleep 7320" | head -n1)
+      [ -n "$pid" ] && break
+      sleep 0.5
+    done
+    [ -n "$pid" ] || fail "container process not found"
+    cg=/sys/fs/cgroup$(sed -n "s/^0:://p" "/proc/$pid/cgroup")
+    echo "container init $pid in ${cg#/sys/fs/cgroup}"
+    case $cg in "$job"/*) ;; *) h rm -f job; fail "the container left the job cgroup" ;; esac
+    h rm -f job > /dev/null || fail "rm failed"
+    before=$(awk "\$1 == \"oom_kill\" { print \$2 }" "$job/memory.events")
+    # ~300 MB of anon memory in ash (as oom-killed does), no --memory: the
+    # 128 MiB of the job is the limit.
+    out=$(h run --name joboom busybox sh -c "x=\$(head -c 300000000 /dev/zero | tr \"\\0\" x); echo survived \${#x}" 2>&1)
+    rc=$?
+    after=$(awk "\$1 == \"oom_kill\" { print \$2 }" "$job/memory.events")
+    echo "allocation past the job limit: exit $rc, $(echo "$out" | head -n 2); job oom_kill $before -> $after"
+    echo "inspect .State.OOMKilled: $(h inspect --format "{{.State.OOMKilled}}" joboom 2>&1)"
+    h rm -f joboom > /dev/null
+    [ "$rc" -eq 137 ] || fail "exit code $rc, expected 137 (SIGKILL)"
+    [ "$after" -gt "$before" ] || fail "no OOM kill counted in the job cgroup"
+  '
+}
+
+check job-cgroup --needs run-rm -- c_job_cgroup
+
 [ -n "$pending_failed" ] && echo "host-tier: pending checks that failed (tolerated):$pending_failed"
 echo "host-tier: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -51,6 +51,13 @@ install -m 0644 "$script" "$work/in/guest-tests.sh"
 # real client of the socket) when it has one.
 install -m 0644 "$repo/examples/hutch.socket" "$repo/examples/hutch.service" "$work/in/"
 if d=$(command -v docker); then install -m 0755 "$d" "$work/in/docker"; fi
+# Debian's docker-registry of the host (tests/setup-host.sh installs it;
+# it needs only libc), for the auto-update checks' local registry: shared
+# in rather than installed in the image, which would rebuild it.
+if [ -x /usr/bin/docker-registry ]; then install -m 0755 /usr/bin/docker-registry "$work/in/docker-registry"; fi
+# The guest has no ca-certificates, and the registry client wants CA roots
+# even for a plain HTTP registry: the host's bundle, for SSL_CERT_FILE.
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then install -m 0644 /etc/ssl/certs/ca-certificates.crt "$work/in/"; fi
 echo "HUTCH_HOST_RUNS=${HUTCH_HOST_RUNS:-5}" > "$work/in/env"
 
 # TCG: /dev/kvm on this machine kind is a paravirtual device that cannot

@@ -61,6 +61,24 @@ impl Session {
             user_agent: USER_AGENT,
             ..ClientConfig::default()
         };
+        // oci-client 0.18 also builds a default reqwest client (its
+        // `..Default::default()`), which panics where no CA certificate
+        // can be loaded (a host without ca-certificates), even for a plain
+        // HTTP registry: an error that says so rather than a panic.
+        if let Err(e) = reqwest::Client::builder().build() {
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                why = format!("{why}: {c}");
+                cause = c.source();
+            }
+            return Err(RegistryError::Client {
+                registry: ep.registry.clone(),
+                source: Box::new(OciDistributionError::GenericError(Some(format!(
+                    "{why} (install ca-certificates, or point SSL_CERT_FILE at a CA bundle)"
+                )))),
+            });
+        }
         let client = Client::try_from(config).map_err(|source| RegistryError::Client {
             registry: ep.registry.clone(),
             source: Box::new(source),
