@@ -69,13 +69,12 @@ pub struct CreateOptions {
     pub progress: Option<PullProgress>,
 }
 
+/// What a pull's progress events go to.
+pub type ProgressSink = dyn FnMut(&str, crate::image::registry::ProgressEvent) + Send;
+
 /// A sink for a pull's progress events.
 #[derive(Clone)]
-pub struct PullProgress(
-    pub  std::sync::Arc<
-        std::sync::Mutex<dyn FnMut(&str, crate::image::registry::ProgressEvent) + Send>,
-    >,
-);
+pub struct PullProgress(pub std::sync::Arc<std::sync::Mutex<ProgressSink>>);
 
 impl std::fmt::Debug for PullProgress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
