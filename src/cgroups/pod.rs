@@ -138,7 +138,10 @@ pub fn make(pc: &PodCgroup, req: &ResourceRequest, bus: Option<&Path>) -> anyhow
             let conn = super::systemd::connect(bus)?;
             let mut props: Vec<(&str, Value<'_>)> = vec![
                 ("Description", Value::from("hutch pod")),
-                ("Slice", Value::from(pc.parent.as_str())),
+                // A slice's parent is in its name (systemd refuses `Slice`
+                // on a slice unit: "Slice may not be set for slice units",
+                // found by the host tier); Podman sets `Wants` on it.
+                ("Wants", Value::from(vec![pc.parent.as_str()])),
                 ("DefaultDependencies", Value::from(false)),
             ];
             if let Some(m) = req.memory.filter(|m| *m > 0) {

@@ -171,10 +171,18 @@ fn make_cgroup(
     use crate::cgroups::pod;
     let host = crate::cgroups::detect_for(ctx);
     let own = crate::cgroups::v2::cgroup_of(None);
-    let (plan, warnings) = pod::plan(&host, id, own.as_deref(), req);
-    if let Some(pc) = &plan {
-        pod::make(pc, req, session_bus().as_deref())
-            .map_err(|e| crate::engine::Error::internal(format!("{e:#}")))?;
+    let (plan, mut warnings) = pod::plan(&host, id, own.as_deref(), req);
+    if let Some(pc) = &plan
+        && let Err(e) = pod::make(pc, req, session_bus().as_deref())
+    {
+        // Without limits asked for, a pod whose cgroup cannot be made
+        // still runs, its containers each in their own (as before pods had
+        // cgroups); limits asked for must apply or the create fails.
+        if req.memory.is_some_and(|m| m > 0) || req.nano_cpus.is_some_and(|n| n > 0) {
+            return Err(crate::engine::Error::internal(format!("{e:#}")));
+        }
+        warnings.push(format!("the pod's cgroup was not made: {e:#}"));
+        return Ok((None, warnings));
     }
     Ok((plan, warnings))
 }
