@@ -71,12 +71,50 @@ struct NamedVolume {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct PortMapping {
+pub(super) struct PortMapping {
     host_ip: String,
     container_port: u16,
     host_port: u16,
     range: u16,
     protocol: String,
+}
+
+impl PortMapping {
+    /// The CLI's `-p` spelling (one per protocol), for the CLI's parser.
+    pub(super) fn publish_flags(&self) -> Result<Vec<String>, String> {
+        let p = self;
+        let range = p.range.max(1);
+        let span = |start: u16| -> Result<String, String> {
+            let end = start
+                .checked_add(range - 1)
+                .ok_or_else(|| format!("invalid port range {start}+{range}"))?;
+            Ok(if range == 1 {
+                start.to_string()
+            } else {
+                format!("{start}-{end}")
+            })
+        };
+        let host = if p.host_port == 0 {
+            String::new()
+        } else {
+            span(p.host_port)?
+        };
+        let ip = if p.host_ip.contains(':') {
+            format!("[{}]", p.host_ip)
+        } else {
+            p.host_ip.clone()
+        };
+        let container = span(p.container_port)?;
+        let protos = if p.protocol.is_empty() {
+            "tcp"
+        } else {
+            p.protocol.as_str()
+        };
+        Ok(protos
+            .split(',')
+            .map(|proto| format!("{ip}:{host}:{container}/{proto}"))
+            .collect())
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -586,36 +624,7 @@ fn network(
     };
     let mut publish = Vec::new();
     for p in ports.unwrap_or_default() {
-        let range = p.range.max(1);
-        let span = |start: u16| -> Result<String, BadBody> {
-            let end = start
-                .checked_add(range - 1)
-                .ok_or_else(|| BadBody(format!("invalid port range {start}+{range}")))?;
-            Ok(if range == 1 {
-                start.to_string()
-            } else {
-                format!("{start}-{end}")
-            })
-        };
-        let host = if p.host_port == 0 {
-            String::new()
-        } else {
-            span(p.host_port)?
-        };
-        let ip = if p.host_ip.contains(':') {
-            format!("[{}]", p.host_ip)
-        } else {
-            p.host_ip.clone()
-        };
-        let container = span(p.container_port)?;
-        let protos = if p.protocol.is_empty() {
-            "tcp".to_owned()
-        } else {
-            p.protocol.clone()
-        };
-        for proto in protos.split(',') {
-            publish.push(format!("{ip}:{host}:{container}/{proto}"));
-        }
+        publish.extend(p.publish_flags().map_err(BadBody)?);
     }
     let mut net = parse::network(&parse::NetworkFlags {
         mode: mode.as_deref(),

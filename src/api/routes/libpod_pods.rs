@@ -7,6 +7,7 @@
 //! Podman's client resolves a name with `pods/json` and `pods/{name}/json`
 //! first, then acts on the id.
 
+use super::libpod_create::PortMapping;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
@@ -42,16 +43,6 @@ const LP: ApiVersion = ApiVersion::Libpod;
 struct Namespace {
     nsmode: String,
     value: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PortMapping {
-    host_ip: String,
-    container_port: u16,
-    host_port: u16,
-    range: u16,
-    protocol: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,41 +100,6 @@ fn opt(s: String) -> Option<String> {
     Some(s).filter(|s| !s.is_empty())
 }
 
-/// The CLI's `-p` spelling of a port mapping.
-fn publish(p: &PortMapping) -> Result<Vec<String>, String> {
-    let range = p.range.max(1);
-    let span = |start: u16| -> Result<String, String> {
-        let end = start
-            .checked_add(range - 1)
-            .ok_or_else(|| format!("invalid port range {start}+{range}"))?;
-        Ok(if range == 1 {
-            start.to_string()
-        } else {
-            format!("{start}-{end}")
-        })
-    };
-    let host = if p.host_port == 0 {
-        String::new()
-    } else {
-        span(p.host_port)?
-    };
-    let ip = if p.host_ip.contains(':') {
-        format!("[{}]", p.host_ip)
-    } else {
-        p.host_ip.clone()
-    };
-    let container = span(p.container_port)?;
-    let protos = if p.protocol.is_empty() {
-        "tcp"
-    } else {
-        p.protocol.as_str()
-    };
-    Ok(protos
-        .split(',')
-        .map(|proto| format!("{ip}:{host}:{container}/{proto}"))
-        .collect())
-}
-
 /// The pod create request for a PodSpecGenerator body, through the CLI's
 /// own parsers (ports, networks, hosts, user namespace).
 fn create_options(body: &[u8]) -> anyhow::Result<PodCreateOptions> {
@@ -151,7 +107,7 @@ fn create_options(body: &[u8]) -> anyhow::Result<PodCreateOptions> {
         .map_err(|e| anyhow::anyhow!("invalid pod create body: {e}"))?;
     let mut ports = Vec::new();
     for p in g.portmappings.iter().flatten() {
-        ports.extend(publish(p).map_err(anyhow::Error::msg)?);
+        ports.extend(p.publish_flags().map_err(anyhow::Error::msg)?);
     }
     let mut names: Vec<String> = g.networks.unwrap_or_default().into_keys().collect();
     let nsmode = g.netns.as_ref().map(|n| n.nsmode.as_str()).unwrap_or("");
