@@ -59,17 +59,7 @@ pub fn plan(host: &CgroupHost, req: &ResourceRequest) -> Decision {
         Manager::Cgroupfs => "cgroupfs",
         Manager::None => {
             let warnings = if req.has_cgroup_limits() {
-                vec![match host.version {
-                    // Podman's words (hybrid hosts count as v1 for it).
-                    CgroupVersion::V1 | CgroupVersion::Hybrid => {
-                        "Resource limits are not supported and ignored on cgroups V1 rootless systems"
-                            .to_owned()
-                    }
-                    CgroupVersion::V2 => format!(
-                        "Resource limits are not supported and ignored: no cgroup manager ({})",
-                        host.reason
-                    ),
-                }]
+                vec![limits_ignored(host)]
             } else {
                 Vec::new()
             };
@@ -112,6 +102,21 @@ pub struct Entered {
     /// Where the monitor was before, for `--cgroups=no-conmon`: it moves
     /// back there after `create`.
     pub original: Option<PathBuf>,
+}
+
+/// The one warning where limits were asked for and no manager can apply
+/// them: Podman's words (hybrid hosts count as v1 for it).
+pub(super) fn limits_ignored(host: &CgroupHost) -> String {
+    match host.version {
+        CgroupVersion::V1 | CgroupVersion::Hybrid => {
+            "Resource limits are not supported and ignored on cgroups V1 rootless systems"
+                .to_owned()
+        }
+        CgroupVersion::V2 => format!(
+            "Resource limits are not supported and ignored: no cgroup manager ({})",
+            host.reason
+        ),
+    }
 }
 
 /// Makes the container's cgroup, moves the monitor `monitor` (a child of

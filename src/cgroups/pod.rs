@@ -19,7 +19,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use zbus::zvariant::Value;
 
-use super::{CgroupHost, CgroupVersion, Manager};
+use super::{CgroupHost, Manager};
 use crate::runtime::spec::resources::ResourceRequest;
 
 /// The CFS period Podman sets with `--cpus` (and prints in `pod inspect`).
@@ -55,16 +55,7 @@ pub fn plan(
     match host.manager {
         Manager::None => {
             let warnings = if limited {
-                vec![match host.version {
-                    CgroupVersion::V1 | CgroupVersion::Hybrid => {
-                        "Resource limits are not supported and ignored on cgroups V1 rootless systems"
-                            .to_owned()
-                    }
-                    CgroupVersion::V2 => format!(
-                        "Resource limits are not supported and ignored: no cgroup manager ({})",
-                        host.reason
-                    ),
-                }]
+                vec![super::container::limits_ignored(host)]
             } else {
                 Vec::new()
             };
@@ -224,6 +215,7 @@ fn remove_tree(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cgroups::CgroupVersion;
 
     fn host(version: CgroupVersion, manager: Manager) -> CgroupHost {
         CgroupHost {

@@ -65,6 +65,22 @@ pub struct CheckpointReport {
     pub stats: Option<RunStats>,
 }
 
+impl CheckpointReport {
+    /// One container's line: its stats, or the error that stopped it.
+    pub(super) fn of(input: String, id: String, result: Result<RunStats>) -> Self {
+        let (error, stats) = match result {
+            Ok(s) => (None, Some(s)),
+            Err(e) => (Some(e), None),
+        };
+        CheckpointReport {
+            input,
+            id,
+            error,
+            stats,
+        }
+    }
+}
+
 /// How long the runtime took and what CRIU counted (Podman's
 /// `--print-stats` JSON keys).
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -251,12 +267,7 @@ pub fn checkpoint(
         let c = match c {
             Ok(c) => c,
             Err(e) => {
-                reports.push(CheckpointReport {
-                    input,
-                    id: String::new(),
-                    error: Some(e),
-                    stats: None,
-                });
+                reports.push(CheckpointReport::of(input, String::new(), Err(e)));
                 continue;
             }
         };
@@ -265,16 +276,8 @@ pub fn checkpoint(
             continue;
         }
         let id = c.id.clone();
-        let (error, stats) = match checkpoint_one(ctx, store, state, &c, opts) {
-            Ok(s) => (None, Some(s)),
-            Err(e) => (Some(e), None),
-        };
-        reports.push(CheckpointReport {
-            input,
-            id,
-            error,
-            stats,
-        });
+        let result = checkpoint_one(ctx, store, state, &c, opts);
+        reports.push(CheckpointReport::of(input, id, result));
     }
     Ok(reports)
 }

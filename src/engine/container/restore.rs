@@ -80,28 +80,15 @@ pub fn restore(
     opts.validate()?;
     if let Some(file) = &opts.import {
         let (id, result) = import(ctx, store, state, opts, file);
-        let (error, stats) = match result {
-            Ok(s) => (None, Some(s)),
-            Err(e) => (Some(e), None),
-        };
-        return Ok(vec![CheckpointReport {
-            input: file.display().to_string(),
-            id,
-            error,
-            stats,
-        }]);
+        let input = file.display().to_string();
+        return Ok(vec![CheckpointReport::of(input, id, result)]);
     }
     let mut reports = Vec::new();
     for (input, c) in opts.select.resolve(state)? {
         let c = match c {
             Ok(c) => c,
             Err(e) => {
-                reports.push(CheckpointReport {
-                    input,
-                    id: String::new(),
-                    error: Some(e),
-                    stats: None,
-                });
+                reports.push(CheckpointReport::of(input, String::new(), Err(e)));
                 continue;
             }
         };
@@ -114,16 +101,8 @@ pub fn restore(
             continue;
         }
         let id = c.id.clone();
-        let (error, stats) = match restore_one(ctx, store, state, &c, opts) {
-            Ok(s) => (None, Some(s)),
-            Err(e) => (Some(e), None),
-        };
-        reports.push(CheckpointReport {
-            input,
-            id,
-            error,
-            stats,
-        });
+        let result = restore_one(ctx, store, state, &c, opts);
+        reports.push(CheckpointReport::of(input, id, result));
     }
     Ok(reports)
 }
