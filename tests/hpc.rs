@@ -269,7 +269,7 @@ fn a_container_started_from_a_job_stays_in_the_jobs_cgroup() {
     let tar = write_readable(&env.root, "bb.tar.gz", &gzip(&busybox_rootfs()));
     // The job's shell: the scheduler (root) moves it into the job's
     // cgroups, then lets it run hutch.
-    let in_job = |args: &str| {
+    let in_job_output = |args: &str| {
         use std::io::Write as _;
         let script = format!("read go; exec {} {args}", hutch_bin().display());
         let mut cmd = env.hutch_at(std::path::Path::new("/bin/sh"), ["-c", script.as_str()]);
@@ -281,7 +281,10 @@ fn a_container_started_from_a_job_stays_in_the_jobs_cgroup() {
             std::fs::write(d.join("cgroup.procs"), child.id().to_string()).expect("enter the job");
         }
         child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-        let out = child.wait_with_output().expect("wait sh");
+        child.wait_with_output().expect("wait sh")
+    };
+    let in_job = |args: &str| {
+        let out = in_job_output(args);
         assert!(
             out.status.success(),
             "{args}: {}\n{}",
@@ -331,6 +334,31 @@ fn a_container_started_from_a_job_stays_in_the_jobs_cgroup() {
     let reason = env.ok(["info", "--format", "{{.Host.CgroupManager}}"]);
     assert_eq!(reason.trim(), "none");
     env.ok(["rm", "-f", id]);
+
+    // The job's 256 MiB apply, with no --memory: ~300 MB held by the
+    // container's shell is OOM-killed, and the job's cgroup counts it.
+    let oom_kills = || -> u64 {
+        std::fs::read_to_string(job.dirs[0].join("memory.oom_control"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let before = oom_kills();
+    let out = in_job_output(
+        "run --rm busybox sh -c 'x=$(head -c 300000000 /dev/zero | tr \"\\0\" x); echo survived ${#x}'",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "killed by the job's limit: {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains("survived"), "{}", stdout(&out));
+    assert!(oom_kills() > before, "the OOM kill is the job's");
     drop(env);
 }
 
