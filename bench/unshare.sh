@@ -23,7 +23,12 @@ fi
 command -v hyperfine >/dev/null || { echo "bench needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 hutch=${HUTCH:-$PWD/target/release/hutch}
 [ -x "$hutch" ] || { cargo build --release --locked -q; hutch=$PWD/target/release/hutch; }
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)}
+made_xdg=""
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d /tmp/hutch-bench-xdg.XXXXXX)
+  made_xdg=$XDG_RUNTIME_DIR
+fi
+export XDG_RUNTIME_DIR
 out=$(mktemp -d)
 "$hutch" unshare true   # create the namespace: what follows measures the join path
 
@@ -44,6 +49,7 @@ for name, r in zip(names, res):
     print(f"{name:<24}{r['median']*1e3:>10.2f}{r['mean']*1e3:>10.2f}{r['median']/base:>15.2f}x")
 PY
 "$hutch" system migrate
+[ -z "$made_xdg" ] || rm -rf "$made_xdg"
 
 # Pause process against nsfs handles. Each mode gets a home and runtime
 # directory of its own: a live pause process recorded in the home would
@@ -90,5 +96,9 @@ for i, (name, r) in enumerate(zip(names, res)):
     print(f"{name:<28}{r['median']*1e3:>10.2f}{r['mean']*1e3:>10.2f}{r['median']/base:>9.2f}x")
 PY
 "${holder_env[@]}" "$hutch" rm -f -t 0 holder >/dev/null
+# The stores hold files of mapped ids: removed from inside the namespace
+# while its pause process lives, which `system migrate` then ends (removing
+# them after it would make a new pause process that nothing ends).
+"${pause_env[@]}" "$hutch" unshare rm -rf "$tmp/pause/home" "$tmp/nsfs" "$tmp/held" "$tmp/rootfs" "$tmp/bb.tar"
 "${pause_env[@]}" "$hutch" system migrate >/dev/null
-rm -rf "$out" "$tmp" 2>/dev/null || "${pause_env[@]}" "$hutch" unshare rm -rf "$tmp"
+rm -rf "$out" "$tmp"

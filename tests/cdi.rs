@@ -116,10 +116,14 @@ fn all_gives_every_device_unless_a_job_allocated_some() {
         vec!["examplegpu0", "examplegpu1"]
     );
     c.env.vars.push(("CUDA_VISIBLE_DEVICES".into(), "1".into()));
+    let _ = std::fs::remove_file(&c.hook_out);
     assert_eq!(
         devs(&c.env, &["--device", "example.com/gpu=all"], "examplegpu"),
         vec!["examplegpu1"]
     );
+    // The spec's hook still runs for the one device left.
+    let ran = std::fs::read_to_string(&c.hook_out).expect("the spec's hook ran");
+    assert_eq!(ran.trim(), "ran");
     // Slurm's host indices win over CUDA_VISIBLE_DEVICES.
     c.env.vars.push(("SLURM_JOB_GPUS".into(), "0".into()));
     assert_eq!(devs(&c.env, &["--gpus", "all"], "nvidia"), vec!["nvidia0"]);

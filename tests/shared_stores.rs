@@ -397,3 +397,98 @@ fn a_podman_users_images_run_without_a_pull() {
         "Podman's store was written"
     );
 }
+
+/// As above with an image Podman pulled from a registry (two layers, one
+/// with a file of uid 1000), the layout a pull leaves (tar-split, the
+/// registry's manifest): hutch runs it by its registry name with the
+/// registry gone, so nothing could have been pulled again.
+#[test]
+fn an_image_podman_pulled_runs_without_a_pull() {
+    if !Path::new("/usr/bin/podman").exists() {
+        eprintln!("skipped: podman is not installed");
+        return;
+    }
+    let env = TestEnv::new(TestUser::default_user());
+    let Some(xdg) = env.xdg_runtime_dir.clone() else {
+        unreachable!("TestEnv has a runtime dir");
+    };
+    let _pause = PodmanPause(xdg.join("libpod/tmp/pause.pid"));
+    use_stores(&env, Some("overlay"), &[]);
+    let Some(registry) = common::registry::Registry::start(&env.root.join("registry"), None) else {
+        return;
+    };
+    let podman = |args: &[&str]| {
+        let out = env
+            .hutch_at(Path::new("/usr/bin/podman"), args)
+            .output()
+            .expect("start podman");
+        assert!(out.status.success(), "podman {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let busybox = fs::read("/bin/busybox").expect("busybox-static");
+    let rootfs = layer(&[
+        Entry::Dir("bin"),
+        Entry::Dir("etc"),
+        Entry::Dir("proc"),
+        Entry::Dir("dev"),
+        Entry::Dir("sys"),
+        Entry::Exec("bin/busybox", &busybox),
+        Entry::Symlink("bin/sh", "busybox"),
+        Entry::Symlink("bin/cat", "busybox"),
+        Entry::Symlink("bin/stat", "busybox"),
+    ]);
+    let app = layer(&[
+        Entry::Dir("etc"),
+        Entry::Owned("etc/app.conf", b"app\n", 1000, 1000),
+    ]);
+    let tar = write_readable(
+        &env.root,
+        "app.tar",
+        &docker_archive(&[rootfs, app], "localhost/app:latest"),
+    );
+    let name = format!("{}/app:latest", registry.address());
+    podman(&["load", "-q", "-i", tar.to_str().unwrap()]);
+    podman(&["push", "-q", "--tls-verify=false", "localhost/app", &name]);
+    podman(&["rmi", "-a", "-f"]);
+    podman(&["pull", "-q", "--tls-verify=false", &name]);
+    let podman_id = podman(&["image", "inspect", "--format", "{{.Id}}", &name])
+        .trim()
+        .to_owned();
+    drop(registry);
+
+    assert_eq!(
+        env.ok(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])
+            .trim(),
+        format!("{name} {}", &podman_id[..12])
+    );
+    assert_eq!(
+        env.ok([
+            "run",
+            "--rm",
+            &name,
+            "sh",
+            "-c",
+            "cat /etc/app.conf && stat -c %u:%g /etc/app.conf && echo new > /etc/app.conf && cat /etc/app.conf"
+        ]),
+        "app\n1000:1000\nnew\n",
+        "the pulled layers' files and owners, and a private copy-up"
+    );
+    let own_layers = env.home.join(".local/share/hutch/storage/layers");
+    assert!(
+        fs::read_dir(&own_layers).map_or(true, |mut d| d.next().is_none()),
+        "no pull, nothing copied into hutch's own store"
+    );
+    // Podman still sees its image as it was.
+    assert_eq!(
+        podman(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &name,
+            "cat",
+            "/etc/app.conf"
+        ]),
+        "app\n"
+    );
+}

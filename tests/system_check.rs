@@ -201,6 +201,13 @@ fn apparmor_restriction_is_an_error_with_the_sysctl_fix() {
     let (code, report) = check_json(&env, &[]);
     assert_eq!(code, Some(125), "{report:#}");
     assert_eq!(report["canRunContainers"], Value::Bool(false));
+    let out = env.run(["system", "check"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).starts_with("Error: hutch cannot run containers here"),
+        "{}",
+        stderr(&out)
+    );
     let f = one(&report, "apparmor");
     assert_eq!(f["status"], "error", "{f}");
     assert!(
@@ -300,6 +307,14 @@ fn a_broken_layer_is_reported_and_repair_removes_it_and_its_image() {
         Value::Bool(true),
         "damage is not a host problem"
     );
+    // Podman's own last line, on stderr.
+    let out = env.run(["system", "check"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("Error: damage detected in local storage"),
+        "{}",
+        stderr(&out)
+    );
     let storage = findings(&report, "storage");
     let details: Vec<&str> = storage
         .iter()
@@ -365,6 +380,13 @@ fn repair_leaves_an_image_a_container_uses_unless_forced() {
         "{report:#}"
     );
     assert!(layers[0].exists(), "a layer in use stays without --force");
+    let out = env.run(["system", "check", "--repair"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("Error: damage in local storage still present after repair attempt"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(env.ok(["ps", "-aq"]).lines().count(), 1);
 
     let (code, report) = check_json(&env, &["--repair", "--force"]);

@@ -241,6 +241,20 @@ fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    // Podman's last line for a damaged store, on stderr as its errors are,
+    // so that scripts written for `podman system check` read the same.
+    if !report.can_run_containers {
+        eprintln!("Error: hutch cannot run containers here: the host has error findings");
+    } else if report.damaged > 0 {
+        eprintln!(
+            "Error: {}",
+            if args.repair {
+                "damage in local storage still present after repair attempt"
+            } else {
+                "damage detected in local storage"
+            }
+        );
+    }
     Ok(if report.can_run_containers && report.damaged == 0 {
         ExitCode::SUCCESS
     } else {

@@ -9,7 +9,6 @@ pub mod fs;
 pub mod passed_fds;
 pub mod session;
 pub mod stdio;
-pub mod subid_source;
 pub mod sysctl;
 pub mod system;
 pub mod time;

@@ -20,13 +20,17 @@ pub const NSSWITCH_PATH: &str = "/etc/nsswitch.conf";
 /// (a user with thousands of ranges is not a case worth more).
 const MAX_OUTPUT: u64 = 64 * 1024;
 
-/// The `subid:` sources of an nsswitch.conf text ("sss", "files"), if any.
+/// The `subid:` source of an nsswitch.conf text ("sss", "files"), if any.
+/// Unlike other databases only one source is consulted: shadow's lib/nss.c
+/// takes the first word of the first non-empty `subid:` line (matched
+/// without regard to case), so `subid: files sss` means the files.
 pub fn parse_nsswitch(text: &str) -> Option<String> {
     text.lines()
         .map(|l| l.split('#').next().unwrap_or_default().trim())
-        .find_map(|l| l.strip_prefix("subid:"))
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+        .filter(|l| l.len() > 6 && l.is_char_boundary(6))
+        .filter(|l| l[..6].eq_ignore_ascii_case("subid:"))
+        .find_map(|l| l[6..].split_whitespace().next())
+        .map(str::to_owned)
 }
 
 /// The host's `subid:` source when it is not the files: libsubid then
@@ -39,13 +43,18 @@ pub fn directory_source() -> Option<String> {
 /// `getsubids [-g] USER`'s ranges; `None` when the program is missing or
 /// fails.
 pub fn getsubids(user: &str, groups: bool) -> Option<Vec<SubIdRange>> {
+    // getsubids reads its arguments by position (shadow 4.13: `-g USER` or
+    // `USER`, no `--`: `getsubids -- alice` asks for user "--"), so a name
+    // that would read as an option is not passed at all.
+    if user.is_empty() || user.starts_with('-') {
+        return None;
+    }
     let program = crate::helper::find_helper("getsubids")?;
     let mut cmd = Command::new(program);
     if groups {
         cmd.arg("-g");
     }
     let mut child = cmd
-        .arg("--")
         .arg(user)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -124,6 +133,11 @@ mod tests {
             Some("sss".into())
         );
         assert_eq!(parse_nsswitch("passwd: files\nsubid:\n"), None);
+        assert_eq!(
+            parse_nsswitch("subid:\nSUBID: files sss\n"),
+            Some("files".into())
+        );
+        assert_eq!(parse_nsswitch("subid:\tsss files\n"), Some("sss".into()));
         let r =
             parse_getsubids("0: alice 100000 65536\n1: alice 300000 10\nbad line\n2: alice 5 0\n");
         assert_eq!(

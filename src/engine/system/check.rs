@@ -129,15 +129,86 @@ fn user_name(ctx: &Context) -> String {
         .unwrap_or_else(|| ctx.identity.uid.to_string())
 }
 
+/// Subordinate id ranges where newuidmap will look for them: the nsswitch
+/// `subid:` source when it names one other than the files (libsubid then
+/// ignores /etc/subuid and /etc/subgid, and so does hutch's namespace
+/// plan), else the files.
 fn subordinate_ids(ctx: &Context) -> Vec<Finding> {
-    use hutch_userns::subid::SubIdFile;
     let who = user_name(ctx);
-    let nss = host::subid_source::nsswitch_subid();
+    match hutch_userns::nss::directory_source() {
+        Some(source) => directory_ids(&who, &source),
+        None => file_ids(ctx, &who),
+    }
+}
+
+fn range_list<'a>(ranges: impl Iterator<Item = &'a hutch_userns::subid::SubIdRange>) -> String {
+    ranges
+        .map(|r| {
+            let last = (u64::from(r.start) + u64::from(r.count)).saturating_sub(1);
+            format!("{}-{last}", r.start)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Fewer ids than one image may use (Podman's default range is 65536).
+fn enough_or_warn(key: &str, total: u64, detail: String, fix: String) -> Finding {
+    if total < 65536 {
+        finding(
+            key,
+            Status::Warning,
+            format!("{detail}: fewer than 65536, images with higher ids will not unpack"),
+            fix,
+        )
+    } else {
+        ok(key, detail)
+    }
+}
+
+fn directory_ids(who: &str, source: &str) -> Vec<Finding> {
+    let nsswitch = hutch_userns::nss::NSSWITCH_PATH;
+    [("subuid", false), ("subgid", true)]
+        .into_iter()
+        .map(|(key, groups)| {
+            let flag = if groups { "-g " } else { "" };
+            match hutch_userns::nss::getsubids(who, groups) {
+                None => finding(
+                    key,
+                    Status::Warning,
+                    format!(
+                        "{nsswitch} names the subid source {source:?}, but `getsubids {flag}{who}` did not answer: containers get a single-id mapping"
+                    ),
+                    "install getsubids (apt-get install uidmap / dnf install shadow-utils) and check that the source's libsubid module (libsubid_NAME.so) is installed",
+                ),
+                Some(ranges) if ranges.is_empty() => finding(
+                    key,
+                    Status::Warning,
+                    format!(
+                        "no {key} range for {who} from the subid source {source:?} ({nsswitch}; /etc/{key} is not consulted): containers get a single-id mapping (root in the container is you; images' other owners collapse to you, su/useradd fail)"
+                    ),
+                    format!("ask the administrator of {source:?} for a range of 65536 ids for {who}"),
+                ),
+                Some(ranges) => {
+                    let total: u64 = ranges.iter().map(|r| u64::from(r.count)).sum();
+                    enough_or_warn(
+                        key,
+                        total,
+                        format!(
+                            "{total} ids for {who} from the subid source {source:?} ({})",
+                            range_list(ranges.iter())
+                        ),
+                        format!("ask the administrator of {source:?} for a range of 65536 ids for {who}"),
+                    )
+                }
+            }
+        })
+        .collect()
+}
+
+fn file_ids(ctx: &Context, who: &str) -> Vec<Finding> {
+    use hutch_userns::subid::SubIdFile;
     let mut out = Vec::new();
-    for (key, file, groups) in [
-        ("subuid", "/etc/subuid", false),
-        ("subgid", "/etc/subgid", true),
-    ] {
+    for (key, file) in [("subuid", "/etc/subuid"), ("subgid", "/etc/subgid")] {
         let ranges = match SubIdFile::load(Path::new(file)) {
             Ok(f) => f.ranges_for(ctx.identity.user_name.as_deref(), ctx.identity.uid),
             Err(e) => {
@@ -151,55 +222,22 @@ fn subordinate_ids(ctx: &Context) -> Vec<Finding> {
             }
         };
         let total: u64 = ranges.iter().map(|r| u64::from(r.count)).sum();
-        // A directory service (SSSD, FreeIPA) may hold the ranges instead:
-        // newuidmap consults it through libsubid.
-        let from_nss = nss
-            .as_deref()
-            .filter(|s| s.split_whitespace().any(|w| w != "files"))
-            .and_then(|_| host::subid_source::getsubids(&who, groups))
-            .filter(|r| !r.is_empty());
         if total > 0 {
-            let list: Vec<String> = ranges
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{}-{}",
-                        r.start,
-                        u64::from(r.start) + u64::from(r.count) - 1
-                    )
-                })
-                .collect();
-            let detail = format!("{total} ids for {who} in {file} ({})", list.join(", "));
-            out.push(if total < 65536 {
-                finding(
-                    key,
-                    Status::Warning,
-                    format!("{detail}: fewer than 65536, images with higher ids will not unpack"),
-                    format!("usermod --add-{key}s 100000-165535 {who}"),
-                )
-            } else {
-                ok(key, detail)
-            });
-        } else if let Some(r) = from_nss {
-            let n: u64 = r.iter().map(|(_, c)| u64::from(*c)).sum();
-            out.push(finding(
+            out.push(enough_or_warn(
                 key,
-                Status::Warning,
+                total,
                 format!(
-                    "{n} ids for {who} from nsswitch subid ({}) through getsubids, none in {file}: hutch maps only ranges listed in {file} today, so containers get a single-id mapping",
-                    nss.as_deref().unwrap_or_default()
+                    "{total} ids for {who} in {file} ({})",
+                    range_list(ranges.iter())
                 ),
-                format!("copy the range into {file}: usermod --add-{key}s START-END {who}"),
+                format!("usermod --add-{key}s 100000-165535 {who}"),
             ));
         } else {
             out.push(finding(
                 key,
                 Status::Warning,
                 format!(
-                    "no range for {who} in {file}{}: containers get a single-id mapping (root in the container is you; images' other owners collapse to you, su/useradd fail)",
-                    nss.as_deref()
-                        .map(|s| format!(" nor from nsswitch subid ({s})"))
-                        .unwrap_or_default()
+                    "no range for {who} in {file}: containers get a single-id mapping (root in the container is you; images' other owners collapse to you, su/useradd fail)"
                 ),
                 format!("sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {who}"),
             ));
