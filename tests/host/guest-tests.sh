@@ -951,6 +951,76 @@ c_job_cgroup() {
 
 check job-cgroup --needs run-rm -- c_job_cgroup
 
+# A pod's limits (`pod create --memory --cpus`) on its own cgroup, holding
+# its member's cgroup (issue 13): the systemd slice, then a cgroupfs
+# directory beside the caller's cgroup in a delegated scope (no bus).
+c_pod_cgroup() {
+  # 1.5 of the guest's 2 CPUs: the members' monitors run in the pod's
+  # cgroup too (as Podman's conmon), and at half a CPU under TCG a debug
+  # monitor's cleanup outlasted the 30 s wait for the exit record.
+  h pod create --name plim --memory 64m --cpus 1.5 > /dev/null || fail "pod create with limits failed"
+  h run -d --pod plim --name plm busybox sleep 7330 > /dev/null || { h pod rm -f plim; fail "run -d --pod failed"; }
+  pid=""
+  for _ in $(seq 1 60); do
+    pid=$(pgrep -u "$(id -u)" -x -f "sleep 7330" | head -n1)
+    [ -n "$pid" ] && break
+    sleep 0.5
+  done
+  [ -n "$pid" ] || { h pod rm -f plim; fail "member process not found"; }
+  cg=/sys/fs/cgroup$(sed -n "s/^0:://p" "/proc/$pid/cgroup")
+  podcg=$(echo "$cg" | sed -n 's#^\(.*hutch_pod_[^/]*\.slice\)/.*#\1#p')
+  echo "member $pid in ${cg#/sys/fs/cgroup}; pod slice ${podcg#/sys/fs/cgroup}"
+  [ -n "$podcg" ] || { h pod rm -f plim; fail "the member is not below a pod slice"; }
+  mem=$(cat "$podcg/memory.max"); cpu=$(cat "$podcg/cpu.max")
+  echo "pod slice memory.max $mem, cpu.max $cpu"
+  if ! h pod rm -f plim > /dev/null; then
+    h ps -a --format '{{.ID}} {{.Names}} {{.Status}}'
+    ps -eo pid,ppid,stat,cgroup:160,args | grep -E "hutch|sleep|crun|runc|catatonit" | grep -v grep
+    find "$HOME/.local/share/hutch" -name monitor.log -exec tail -n 5 {} + 2>/dev/null
+    fail "pod rm -f failed"
+  fi
+  [ "$mem" = 67108864 ] || fail "pod memory.max $mem, expected 67108864"
+  [ "$cpu" = "150000 100000" ] || fail "pod cpu.max $cpu, expected 150000 100000"
+  for _ in $(seq 1 40); do [ -d "$podcg" ] || break; sleep 0.25; done
+  [ -d "$podcg" ] && fail "pod slice ${podcg#/sys/fs/cgroup} left after pod rm -f"
+  true
+}
+
+check pod-cgroup --needs run-rm -- c_pod_cgroup
+
+c_pod_cgroupfs() {
+  systemd-run --user --scope --quiet -p Delegate=yes -- bash -c '
+    fail() { echo "$*"; exit 1; }
+    h() { timeout -k 5 240 "$HUTCH" --cgroup-manager cgroupfs "$@"; }
+    job=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)
+    mkdir -p "$job/task" && echo $$ > "$job/task/cgroup.procs" || fail "cannot move into a leaf of $job"
+    unset DBUS_SESSION_BUS_ADDRESS
+    h pod create --name pfs --memory 48m > /dev/null || fail "pod create with cgroupfs failed"
+    h run -d --pod pfs --name pfm busybox sleep 7331 > /dev/null || { h pod rm -f pfs; fail "run -d --pod failed"; }
+    pid=""
+    for _ in $(seq 1 60); do
+      pid=$(pgrep -u "$(id -u)" -x -f "sleep 7331" | head -n1)
+      [ -n "$pid" ] && break
+      sleep 0.5
+    done
+    [ -n "$pid" ] || { h pod rm -f pfs; fail "member process not found"; }
+    cg=/sys/fs/cgroup$(sed -n "s/^0:://p" "/proc/$pid/cgroup")
+    podcg=$(echo "$cg" | sed -n "s#^\(.*/hutch-pod-[^/]*\)/.*#\1#p")
+    echo "member $pid in ${cg#/sys/fs/cgroup}; pod cgroup ${podcg#/sys/fs/cgroup}"
+    [ -n "$podcg" ] || { h pod rm -f pfs; fail "the member is not below a pod cgroup"; }
+    case $podcg in "$job"/*) ;; *) h pod rm -f pfs; fail "the pod cgroup is not below the caller scope" ;; esac
+    mem=$(cat "$podcg/memory.max")
+    echo "pod cgroup memory.max $mem"
+    h pod rm -f pfs > /dev/null || fail "pod rm -f failed"
+    [ "$mem" = 50331648 ] || fail "pod memory.max $mem, expected 50331648"
+    for _ in $(seq 1 40); do [ -d "$podcg" ] || break; sleep 0.25; done
+    [ -d "$podcg" ] && fail "pod cgroup left after pod rm -f"
+    true
+  '
+}
+
+check pod-cgroupfs --needs run-rm -- c_pod_cgroupfs
+
 [ -n "$pending_failed" ] && echo "host-tier: pending checks that failed (tolerated):$pending_failed"
 echo "host-tier: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
