@@ -139,6 +139,47 @@ fn docker_cli_run_ps_inspect_stop_wait_logs_rm_images() {
 
     let images = ok(&env, &sock, &["images"]);
     assert!(images.contains("busybox"), "{images}");
+
+    // The monitors of the containers above, all exited, are the service's
+    // children: reaped, not kept as zombies for the service's life.
+    let zombies = || {
+        let mut found = Vec::new();
+        let mut tree = vec![_svc.0.id() as i32];
+        while let Some(p) = tree.pop() {
+            for c in children_of(p) {
+                tree.push(c);
+                let stat = std::fs::read_to_string(format!("/proc/{c}/stat")).unwrap_or_default();
+                let state = stat.rsplit_once(") ").map(|(_, r)| r.chars().next());
+                if state == Some(Some('Z')) {
+                    found.push(format!("{c} {}", comm(c).unwrap_or_default()));
+                }
+            }
+        }
+        found
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || zombies().is_empty()),
+        "zombies under the service: {:?}",
+        zombies()
+    );
+}
+
+/// The pids whose parent is `pid`.
+fn children_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let f = t.path().join("children");
+        if let Ok(text) = std::fs::read_to_string(f) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+        }
+    }
+    out
 }
 
 #[test]

@@ -168,6 +168,14 @@ async fn run(bound: Bound, shared: Shared, idle: Option<Duration>) -> anyhow::Re
         router,
     );
     let stop = until_idle(shared, idle);
+    // The monitors of containers this service started are its children:
+    // reaped as they exit, not left as zombies for the service's life.
+    tokio::spawn(async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            crate::engine::container::monitor::reap_exited();
+        }
+    });
     match bound {
         Bound::Unix(l, _) => {
             let l = tokio::net::UnixListener::from_std(l).context("serving the unix socket")?;

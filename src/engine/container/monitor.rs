@@ -316,12 +316,16 @@ pub fn spawn_with(
                 wait_told(&sync, id);
             }
             drop(sync);
+            adopt(child);
             Ok(Spawned::Created { pid: ctr, attach })
         }
-        (Some("err"), Some(code), Some(message)) => Ok(Spawned::Failed {
-            code: code.parse().unwrap_or(125),
-            message: message.to_owned(),
-        }),
+        (Some("err"), Some(code), Some(message)) => {
+            adopt(child);
+            Ok(Spawned::Failed {
+                code: code.parse().unwrap_or(125),
+                message: message.to_owned(),
+            })
+        }
         _ => {
             // Killed before it reported (or it broke the protocol): nothing
             // else will clean up after it. The runtime may hold a created
@@ -348,6 +352,27 @@ pub fn spawn_with(
 /// The monitor's report: `ok PID` or `err CODE MESSAGE`, after `attach`
 /// (the monitor listens and waits for this client before it starts the
 /// container) for the foreground `run`.
+/// The monitors this process started and has not reaped: a monitor is a
+/// child of its spawner, which a CLI leaves to init by exiting, while the
+/// long-lived API service would keep each exited one as a zombie.
+static CHILDREN: std::sync::Mutex<Vec<std::process::Child>> = std::sync::Mutex::new(Vec::new());
+
+fn adopt(child: std::process::Child) {
+    if let Ok(mut v) = CHILDREN.lock() {
+        v.push(child);
+    }
+}
+
+/// Reaps the monitors started by this process that have exited (never
+/// waits; the service calls it now and then). Only those pids: a
+/// `waitpid(-1)` would take the exit of a runtime call another thread waits
+/// for.
+pub fn reap_exited() {
+    if let Ok(mut v) = CHILDREN.lock() {
+        v.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+    }
+}
+
 fn read_report(
     sync: &UnixStream,
     paths: &Paths,
