@@ -12,6 +12,8 @@
 
 pub mod identity;
 pub mod keys;
+pub mod openpgp;
+pub mod simple;
 pub mod sigstore;
 pub mod verdict;
 
