@@ -21,11 +21,13 @@ const OID_ED25519: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x0
 /// The largest RSA modulus accepted (gpg makes at most 4096 bits; 8192
 /// leaves room without letting a key file ask for unbounded work).
 const MAX_RSA_BITS: usize = 8192;
+/// The smallest (gpg has refused to make smaller keys for years).
+const MIN_RSA_BITS: usize = 1024;
 
 /// A key material hutch can verify with.
 #[derive(Clone)]
 pub enum KeyMaterial {
-    Rsa(rsa::RsaPublicKey),
+    Rsa(rsa::PublicKey),
     Ed25519(ed25519_dalek::VerifyingKey),
 }
 
@@ -100,7 +102,7 @@ fn parse_key(body: &[u8]) -> Result<Option<KeyMaterial>, PgpError> {
             }
             let n = BoxedUint::from_be_slice_vartime(n);
             let e = BoxedUint::from_be_slice_vartime(e);
-            let key = rsa::RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
+            let key = rsa::PublicKey::new_with_size_limits(n, e, MIN_RSA_BITS..=MAX_RSA_BITS)
                 .map_err(|err| PgpError::Malformed(format!("RSA key: {err}")))?;
             Ok(Some(KeyMaterial::Rsa(key)))
         }

@@ -142,7 +142,7 @@ fn read_packet(data: &[u8]) -> Result<(Packet, usize), PgpError> {
     if head & 0x40 == 0 {
         // Old format: tag in bits 5-2, length type in bits 1-0.
         let tag = (head >> 2) & 0x0f;
-        let (len, at) = match head & 3 {
+        let (len, at): (usize, usize) = match head & 3 {
             0 => (usize::from(*data.get(1).ok_or_else(|| truncated("length"))?), 2),
             1 => (be(data.get(1..3).ok_or_else(|| truncated("length"))?), 3),
             2 => (be(data.get(1..5).ok_or_else(|| truncated("length"))?), 5),
