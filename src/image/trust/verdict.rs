@@ -312,6 +312,56 @@ mod tests {
     }
 
     #[test]
+    fn signed_by_gpg_requirement() {
+        let sig = include_bytes!("openpgp/testdata/ed.sig").to_vec();
+        let req = |key: &[u8], rule| {
+            [Requirement::SignedBy {
+                key_type: "GPGKeys".into(),
+                key_paths: Vec::new(),
+                key_data: Some(key.to_vec()),
+                signed_identity: rule,
+            }]
+        };
+        let ed = include_bytes!("openpgp/testdata/ed.asc");
+        let image = |reference, digest| ImageUnderReview {
+            transport_name: "docker://r.io/a:1",
+            reference,
+            manifest_digest: digest,
+        };
+        let exact = SignedIdentity::MatchRepoDigestOrExact;
+        judge(&req(ed, exact.clone()), &image("r.io/a:1", "sha256:aa"), &[], &[sig.clone()]).unwrap();
+        let why = |reqs: &[Requirement], img, sigs: &[Vec<u8>]| {
+            judge(reqs, &img, &[], sigs).unwrap_err().0
+        };
+        assert_eq!(
+            why(&req(ed, exact.clone()), image("r.io/a:1", "sha256:aa"), &[]),
+            "A signature was required, but no signature exists"
+        );
+        assert_eq!(
+            why(&req(ed, exact.clone()), image("r.io/a:2", "sha256:aa"), &[sig.clone()]),
+            "Signature for identity r.io/a:1 is not accepted"
+        );
+        assert_eq!(
+            why(&req(ed, exact.clone()), image("r.io/a:1", "sha256:bb"), &[sig.clone()]),
+            "Signature for docker-manifest-digest sha256:aa does not match"
+        );
+        judge(
+            &req(ed, SignedIdentity::MatchRepository),
+            &image("r.io/a:2", "sha256:aa"),
+            &[],
+            &[sig.clone()],
+        )
+        .unwrap();
+        let rsa = include_bytes!("openpgp/testdata/rsa.gpg");
+        let other = why(&req(rsa, exact.clone()), image("r.io/a:1", "sha256:aa"), &[sig.clone(), sig.clone()]);
+        assert!(other.starts_with("None of the signatures were accepted, reasons: Invalid GPG signature: signature by key "), "{other}");
+        assert_eq!(
+            why(&req(b"", exact), image("r.io/a:1", "sha256:aa"), &[sig]),
+            "No public keys imported"
+        );
+    }
+
+    #[test]
     fn reject_names_the_image() {
         let image = ImageUnderReview {
             transport_name: "docker://r.io/a:1",
