@@ -586,7 +586,10 @@ fn gpg_setup() -> Option<(TestEnv, Registry, GnupgHome, PathBuf)> {
 }
 
 fn signed_by_policy(reg: &Registry, keys: &[&Path]) -> String {
-    let keys: Vec<String> = keys.iter().map(|k| format!("{:?}", k.display().to_string())).collect();
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{:?}", k.display().to_string()))
+        .collect();
     format!(
         r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"transports":{{"docker":{{"{}":[{{"type":"signedBy","keyType":"GPGKeys","keyPaths":[{}]}}]}}}}}}"#,
         reg.address(),
@@ -618,7 +621,9 @@ fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
     let by_other = format!("{a}/byother:latest");
     let later = format!("{a}/later:latest");
     load_image(&env, &signed, "gpgsigned");
-    env.ok(["tag", &signed, &retagged, &unsigned, &by_rsa, &by_other, &later]);
+    env.ok([
+        "tag", &signed, &retagged, &unsigned, &by_rsa, &by_other, &later,
+    ]);
     env.ok(["push", "--sign-by", "t@example.com", &signed]);
     env.ok(["push", &retagged]);
     env.ok(["push", &unsigned]);
@@ -626,17 +631,47 @@ fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
     env.ok(["push", "--sign-by", "o@example.com", &by_other]);
     env.ok(["push", &later]);
     // `image sign` signs what the registry serves, into the staging store.
-    env.ok(["image", "sign", "--sign-by", "t@example.com", &format!("docker://{later}")]);
+    env.ok([
+        "image",
+        "sign",
+        "--sign-by",
+        "t@example.com",
+        &format!("docker://{later}"),
+    ]);
+    // `--directory` puts it elsewhere, in the same layout.
+    let elsewhere = env.home.join("elsewhere");
+    env.ok([
+        "image",
+        "sign",
+        "--sign-by",
+        "t@example.com",
+        "--directory",
+        elsewhere.to_str().unwrap(),
+        &later,
+    ]);
+    let later_hex = manifest_hex(&reg, "later", "latest");
+    assert!(
+        elsewhere
+            .join(format!("later@sha256={later_hex}/signature-1"))
+            .exists()
+    );
 
     // The signature is where containers/image looks, and gpg itself
     // verifies it and finds the payload naming the image.
     let hex = manifest_hex(&reg, "signed", "latest");
     let sig = store.join(format!("signed@sha256={hex}/signature-1"));
     assert!(sig.exists(), "no signature at {}", sig.display());
-    assert!(!store.join(format!("signed@sha256={hex}/signature-2")).exists());
+    assert!(
+        !store
+            .join(format!("signed@sha256={hex}/signature-2"))
+            .exists()
+    );
     let payload = gnupg.gpg(&env, &["--batch", "--decrypt", sig.to_str().unwrap()]);
     let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
-    assert_eq!(claims["critical"]["identity"]["docker-reference"], signed.as_str());
+    assert_eq!(
+        claims["critical"]["identity"]["docker-reference"],
+        signed.as_str()
+    );
     assert_eq!(
         claims["critical"]["image"]["docker-manifest-digest"],
         format!("sha256:{hex}")
@@ -653,7 +688,9 @@ fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
     env.ok(["pull", &later]);
     let err = refused(&env, &["pull", &unsigned]);
     assert!(
-        err.contains("Error: Source image rejected: A signature was required, but no signature exists"),
+        err.contains(
+            "Error: Source image rejected: A signature was required, but no signature exists"
+        ),
         "{err}"
     );
     let err = refused(&env, &["pull", &retagged]);
@@ -668,7 +705,10 @@ fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
         err.contains("Error: Source image rejected: Invalid GPG signature"),
         "{err}"
     );
-    assert_eq!(env.run(["image", "exists", &by_other]).status.code(), Some(1));
+    assert_eq!(
+        env.run(["image", "exists", &by_other]).status.code(),
+        Some(1)
+    );
 
     // Podman accepts hutch's signatures under the same policy, and refuses
     // what hutch refuses.
@@ -677,7 +717,11 @@ fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
         let out = podman(&env, &["pull", "--tls-verify=false", &by_rsa]).unwrap();
         assert!(out.status.success(), "podman pull rsa: {}", stderr(&out));
         let out = podman(&env, &["pull", "--tls-verify=false", &later]).unwrap();
-        assert!(out.status.success(), "podman pull (image sign): {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "podman pull (image sign): {}",
+            stderr(&out)
+        );
         let out = podman(&env, &["pull", "--tls-verify=false", &retagged]).unwrap();
         assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
         assert!(
@@ -687,6 +731,33 @@ fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
         );
         let out = podman(&env, &["pull", "--tls-verify=false", &by_other]).unwrap();
         assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+        // Both name the signer's fingerprint after the same words (podman
+        // then dumps gpgme's structure).
+        let ours = refused(&env, &["pull", &by_other]);
+        let fpr = ours
+            .split("signature by key ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no fingerprint in {ours}"));
+        assert_eq!(fpr.len(), 40, "{ours}");
+        let theirs = stderr(&out);
+        assert!(
+            theirs.contains("Error: Source image rejected: Invalid GPG signature: ")
+                && theirs.contains(fpr),
+            "{theirs}"
+        );
+        // Line for line the same where podman's words are plain text.
+        for image in [&unsigned, &retagged] {
+            let out = podman(&env, &["pull", "--tls-verify=false", image]).unwrap();
+            assert_eq!(out.status.code(), Some(125));
+            let theirs = stderr(&out);
+            let theirs: Vec<&str> = theirs
+                .lines()
+                .filter(|l| !l.contains("level=warning"))
+                .collect();
+            let ours = refused(&env, &["pull", image]);
+            assert_eq!(ours.lines().collect::<Vec<_>>(), theirs);
+        }
     }
 }
 
@@ -707,14 +778,43 @@ fn gpg_signed_by_podman_is_accepted() {
     assert!(out.status.success(), "podman load: {}", stderr(&out));
     let out = podman(
         &env,
-        &["push", "--tls-verify=false", "--sign-by", "t@example.com", &name],
+        &[
+            "push",
+            "--tls-verify=false",
+            "--sign-by",
+            "t@example.com",
+            &name,
+        ],
     )
     .unwrap();
-    assert!(out.status.success(), "podman push --sign-by: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "podman push --sign-by: {}",
+        stderr(&out)
+    );
+    // And one that only `podman image sign` signed, into the staging store.
+    let sign_only = format!("{}/gpgpodmansign:latest", reg.address());
+    let out = podman(&env, &["tag", &name, &sign_only]).unwrap();
+    assert!(out.status.success(), "podman tag: {}", stderr(&out));
+    let out = podman(&env, &["push", "--tls-verify=false", &sign_only]).unwrap();
+    assert!(out.status.success(), "podman push: {}", stderr(&out));
+    let out = podman(
+        &env,
+        &[
+            "image",
+            "sign",
+            "--sign-by",
+            "t@example.com",
+            &format!("docker://{sign_only}"),
+        ],
+    )
+    .unwrap();
+    assert!(out.status.success(), "podman image sign: {}", stderr(&out));
     env.ok(["rmi", "-a", "-f"]);
     let ed = gnupg.export(&env, "t@example.com", true);
     write_policy(&env, &signed_by_policy(&reg, &[&ed]));
     env.ok(["pull", &name]);
+    env.ok(["pull", &sign_only]);
     // The key decides: under another key's policy the same image is refused.
     let other = gnupg.export(&env, "o@example.com", false);
     write_policy(&env, &signed_by_policy(&reg, &[&other]));

@@ -245,8 +245,7 @@ pub fn sign_images(ctx: &Context, req: &SignRequest) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for image in &req.images {
         let rest = image.strip_prefix("docker://").unwrap_or(image);
-        if rest.contains("://") || (rest.contains(':') && rest.split(':').next() == Some("oci"))
-        {
+        if rest.contains("://") || (rest.contains(':') && rest.split(':').next() == Some("oci")) {
             crate::fail!(BadInput, "{image}: only docker:// images can be signed");
         }
         let parsed = Reference::parse(rest)

@@ -15,8 +15,8 @@
 pub mod identity;
 pub mod keys;
 pub mod openpgp;
-pub mod simple;
 pub mod sigstore;
+pub mod simple;
 pub mod verdict;
 
 pub use verdict::{ImageUnderReview, Refusal, judge};

@@ -13,8 +13,8 @@ use crate::config::policy::SignedIdentity;
 use super::identity;
 use super::keys::{self, MAX_KEY_BYTES};
 use super::openpgp::{self, Keyring};
-use super::simple;
 use super::sigstore::{self, Attachment, PAYLOAD_MEDIA_TYPE};
+use super::simple;
 
 /// The image being pulled, as the policy sees it.
 pub struct ImageUnderReview<'a> {
@@ -329,7 +329,13 @@ mod tests {
             manifest_digest: digest,
         };
         let exact = SignedIdentity::MatchRepoDigestOrExact;
-        judge(&req(ed, exact.clone()), &image("r.io/a:1", "sha256:aa"), &[], &[sig.clone()]).unwrap();
+        judge(
+            &req(ed, exact.clone()),
+            &image("r.io/a:1", "sha256:aa"),
+            &[],
+            &[sig.clone()],
+        )
+        .unwrap();
         let why = |reqs: &[Requirement], img, sigs: &[Vec<u8>]| {
             judge(reqs, &img, &[], sigs).unwrap_err().0
         };
@@ -338,11 +344,19 @@ mod tests {
             "A signature was required, but no signature exists"
         );
         assert_eq!(
-            why(&req(ed, exact.clone()), image("r.io/a:2", "sha256:aa"), &[sig.clone()]),
+            why(
+                &req(ed, exact.clone()),
+                image("r.io/a:2", "sha256:aa"),
+                &[sig.clone()]
+            ),
             "Signature for identity r.io/a:1 is not accepted"
         );
         assert_eq!(
-            why(&req(ed, exact.clone()), image("r.io/a:1", "sha256:bb"), &[sig.clone()]),
+            why(
+                &req(ed, exact.clone()),
+                image("r.io/a:1", "sha256:bb"),
+                &[sig.clone()]
+            ),
             "Signature for docker-manifest-digest sha256:aa does not match"
         );
         judge(
@@ -353,7 +367,11 @@ mod tests {
         )
         .unwrap();
         let rsa = include_bytes!("openpgp/testdata/rsa.gpg");
-        let other = why(&req(rsa, exact.clone()), image("r.io/a:1", "sha256:aa"), &[sig.clone(), sig.clone()]);
+        let other = why(
+            &req(rsa, exact.clone()),
+            image("r.io/a:1", "sha256:aa"),
+            &[sig.clone(), sig.clone()],
+        );
         assert!(other.starts_with("None of the signatures were accepted, reasons: Invalid GPG signature: signature by key "), "{other}");
         assert_eq!(
             why(&req(b"", exact), image("r.io/a:1", "sha256:aa"), &[sig]),

@@ -116,7 +116,11 @@ fn parse_key(body: &[u8]) -> Result<Option<KeyMaterial>, PgpError> {
             // A native point: 0x40 then the 32-byte public key.
             let raw = match point {
                 [0x40, rest @ ..] if rest.len() == 32 => rest,
-                _ => return Err(PgpError::Malformed("EdDSA point is not 0x40||32 bytes".into())),
+                _ => {
+                    return Err(PgpError::Malformed(
+                        "EdDSA point is not 0x40||32 bytes".into(),
+                    ));
+                }
             };
             ed25519(raw).map(Some)
         }

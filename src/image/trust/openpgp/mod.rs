@@ -29,8 +29,8 @@ mod packet;
 
 use std::io::Read;
 
-pub use key::Keyring;
 use key::KeyMaterial;
+pub use key::Keyring;
 use packet::{Packet, Packets, Reader};
 
 /// The most hutch reads of one signature file (gpg's are ~400 bytes).
@@ -94,7 +94,8 @@ pub fn verify(keyring: &Keyring, input: &[u8], now: u64) -> Result<Verified, Pgp
     let mut literal = None;
     let mut signatures = Vec::new();
     collect(&binary, 0, &mut literal, &mut signatures)?;
-    let (_format, content) = literal.ok_or_else(|| PgpError::Malformed("no literal data".into()))?;
+    let (_format, content) =
+        literal.ok_or_else(|| PgpError::Malformed("no literal data".into()))?;
     if signatures.len() != 1 {
         return Err(PgpError::Malformed(format!(
             "Unexpected GPG signature count {}",
@@ -150,14 +151,18 @@ fn collect(
         match p.tag {
             packet::TAG_COMPRESSED => {
                 if depth >= MAX_NESTING {
-                    return Err(PgpError::Malformed("compressed data nested too deep".into()));
+                    return Err(PgpError::Malformed(
+                        "compressed data nested too deep".into(),
+                    ));
                 }
                 let inner = decompress(&p.body)?;
                 collect(&inner, depth + 1, literal, signatures)?;
             }
             packet::TAG_LITERAL => {
                 if literal.is_some() {
-                    return Err(PgpError::Malformed("more than one literal data packet".into()));
+                    return Err(PgpError::Malformed(
+                        "more than one literal data packet".into(),
+                    ));
                 }
                 let mut r = Reader::new(&p.body);
                 let format = r.u8("literal format")?;
@@ -267,7 +272,9 @@ fn subpackets(mut data: &[u8], hashed: bool, sig: &mut Signature) -> Result<(), 
         let o1 = r.u8("subpacket length")?;
         let len = match o1 {
             0..=191 => usize::from(o1),
-            192..=254 => ((usize::from(o1) - 192) << 8) + usize::from(r.u8("subpacket length")?) + 192,
+            192..=254 => {
+                ((usize::from(o1) - 192) << 8) + usize::from(r.u8("subpacket length")?) + 192
+            }
             255 => r.u32("subpacket length")? as usize,
         };
         let body = r.take(len, "subpacket")?;

@@ -55,7 +55,11 @@ pub fn dearmor(input: &[u8]) -> Result<Vec<u8>, PgpError> {
             consumed += line.len() + 1;
             let line = line.trim_end();
             if line.starts_with("-----END ") {
-                if line.trim_start_matches("-----END ").trim_end_matches("-----") != label {
+                if line
+                    .trim_start_matches("-----END ")
+                    .trim_end_matches("-----")
+                    != label
+                {
                     return Err(PgpError::Armor(format!("END line does not match {label}")));
                 }
                 ended = true;
@@ -143,7 +147,10 @@ fn read_packet(data: &[u8]) -> Result<(Packet, usize), PgpError> {
         // Old format: tag in bits 5-2, length type in bits 1-0.
         let tag = (head >> 2) & 0x0f;
         let (len, at): (usize, usize) = match head & 3 {
-            0 => (usize::from(*data.get(1).ok_or_else(|| truncated("length"))?), 2),
+            0 => (
+                usize::from(*data.get(1).ok_or_else(|| truncated("length"))?),
+                2,
+            ),
             1 => (be(data.get(1..3).ok_or_else(|| truncated("length"))?), 3),
             2 => (be(data.get(1..5).ok_or_else(|| truncated("length"))?), 5),
             // Indeterminate: to the end of the data (gpg writes compressed
@@ -170,10 +177,16 @@ fn read_packet(data: &[u8]) -> Result<(Packet, usize), PgpError> {
             0..=191 => (usize::from(o1), false, 1),
             192..=223 => {
                 let o2 = *data.get(at + 1).ok_or_else(|| truncated("length"))?;
-                (((usize::from(o1) - 192) << 8) + usize::from(o2) + 192, false, 2)
+                (
+                    ((usize::from(o1) - 192) << 8) + usize::from(o2) + 192,
+                    false,
+                    2,
+                )
             }
             255 => (
-                be(data.get(at + 1..at + 5).ok_or_else(|| truncated("length"))?),
+                be(data
+                    .get(at + 1..at + 5)
+                    .ok_or_else(|| truncated("length"))?),
                 false,
                 5,
             ),

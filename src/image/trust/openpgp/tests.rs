@@ -58,7 +58,13 @@ fn tampered_content_does_not_verify() {
 #[test]
 fn garbage_is_an_error() {
     let ed = ring(&[ED_KEY]);
-    for input in [&b""[..], b"\x00", b"\xff\xff\xff", b"-----BEGIN PGP MESSAGE-----\n", PAYLOAD] {
+    for input in [
+        &b""[..],
+        b"\x00",
+        b"\xff\xff\xff",
+        b"-----BEGIN PGP MESSAGE-----\n",
+        PAYLOAD,
+    ] {
         assert!(verify(&ed, input, NOW).is_err());
     }
     let mut k = Keyring::default();
