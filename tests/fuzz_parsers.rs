@@ -296,3 +296,41 @@ proptest! {
         prop_assert!(verify(&Keyring::default(), &data, 0).is_err());
     }
 }
+
+proptest! {
+    /// Real gpg signatures with bytes changed, cut or inserted: the reader
+    /// reaches its deeper paths (decompression, subpackets, MPIs) and
+    /// still never panics.
+    #[test]
+    fn openpgp_mutated_gpg_signatures(
+        which in 0usize..3,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
+    ) {
+        use hutch::image::trust::openpgp::{Keyring, verify};
+        let sigs: [&[u8]; 3] = [
+            include_bytes!("../src/image/trust/openpgp/testdata/ed.sig"),
+            include_bytes!("../src/image/trust/openpgp/testdata/ed-plain.sig"),
+            include_bytes!("../src/image/trust/openpgp/testdata/rsa.sig"),
+        ];
+        let mut ring = Keyring::default();
+        ring.add(include_bytes!("../src/image/trust/openpgp/testdata/ed.asc")).unwrap();
+        ring.add(include_bytes!("../src/image/trust/openpgp/testdata/rsa.gpg")).unwrap();
+        let mut data = sigs[which].to_vec();
+        for (at, byte, op) in edits {
+            if data.is_empty() {
+                break;
+            }
+            let i = at.index(data.len());
+            match op {
+                0 => data[i] = byte,
+                1 => data.truncate(i),
+                _ => data.insert(i, byte),
+            }
+        }
+        let _ = verify(&ring, &data, 0);
+        let mut keys = include_bytes!("../src/image/trust/openpgp/testdata/rsa.gpg").to_vec();
+        let i = usize::from(data.first().copied().unwrap_or(0)) % keys.len();
+        keys[i] ^= 0x5a;
+        let _ = Keyring::default().add(&keys);
+    }
+}
