@@ -333,7 +333,7 @@ mod tests {
             &req(ed, exact.clone()),
             &image("r.io/a:1", "sha256:aa"),
             &[],
-            &[sig.clone()],
+            std::slice::from_ref(&sig),
         )
         .unwrap();
         let why = |reqs: &[Requirement], img, sigs: &[Vec<u8>]| {
@@ -347,7 +347,7 @@ mod tests {
             why(
                 &req(ed, exact.clone()),
                 image("r.io/a:2", "sha256:aa"),
-                &[sig.clone()]
+                std::slice::from_ref(&sig)
             ),
             "Signature for identity r.io/a:1 is not accepted"
         );
@@ -355,7 +355,7 @@ mod tests {
             why(
                 &req(ed, exact.clone()),
                 image("r.io/a:1", "sha256:bb"),
-                &[sig.clone()]
+                std::slice::from_ref(&sig)
             ),
             "Signature for docker-manifest-digest sha256:aa does not match"
         );
@@ -363,7 +363,7 @@ mod tests {
             &req(ed, SignedIdentity::MatchRepository),
             &image("r.io/a:2", "sha256:aa"),
             &[],
-            &[sig.clone()],
+            std::slice::from_ref(&sig),
         )
         .unwrap();
         let rsa = include_bytes!("openpgp/testdata/rsa.gpg");

@@ -286,11 +286,7 @@ fn subpackets(mut data: &[u8], hashed: bool, sig: &mut Signature) -> Result<(), 
         match kind & 0x7f {
             2 if hashed => sig.created = value.try_into().ok().map(u32::from_be_bytes),
             3 if hashed => sig.expires_after = value.try_into().ok().map(u32::from_be_bytes),
-            16 if sig.issuer.is_empty() || sig.issuer.len() == 16 => {
-                if sig.issuer.is_empty() {
-                    sig.issuer = hex_upper(value);
-                }
-            }
+            16 if sig.issuer.is_empty() => sig.issuer = hex_upper(value),
             // Issuer fingerprint: a version byte, then the fingerprint.
             33 if value.len() > 1 => sig.issuer = hex_upper(&value[1..]),
             // Unknown critical subpackets make a signature invalid (RFC
