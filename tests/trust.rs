@@ -474,7 +474,7 @@ fn check_with_openssl(env: &TestEnv, reg: &Registry, public: &Path, signed: &str
 }
 
 /// A GnuPG home of the test user's with three signing keys made for the
-/// test (no passphrase): `t@example.com` (Ed25519), `r@example.com`
+/// test (no passphrase; `p@example.com` has "pw"): `t@example.com` (Ed25519), `r@example.com`
 /// (RSA 3072) and `o@example.com` (Ed25519, trusted by no policy). Its
 /// agent is stopped on drop.
 struct GnupgHome {
@@ -519,6 +519,22 @@ impl GnupgHome {
                 ],
             );
         }
+        // One more whose private key needs a passphrase (`--sign-passphrase-file`).
+        g.gpg(
+            env,
+            &[
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "pw",
+                "--quick-gen-key",
+                "Pass <p@example.com>",
+                "ed25519",
+                "sign",
+                "never",
+            ],
+        );
         Some(g)
     }
 
@@ -551,6 +567,13 @@ impl GnupgHome {
 
 impl Drop for GnupgHome {
     fn drop(&mut self) {
+        self.stop_agent();
+    }
+}
+
+impl GnupgHome {
+    /// Stops the agent (and with it any passphrase it cached).
+    fn stop_agent(&self) {
         let mut cmd = std::process::Command::new("/usr/bin/gpgconf");
         cmd.args(["--kill", "gpg-agent"])
             .env_clear()
@@ -630,6 +653,19 @@ fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
     env.ok(["push", "--sign-by", "r@example.com", &by_rsa]);
     env.ok(["push", "--sign-by", "o@example.com", &by_other]);
     env.ok(["push", &later]);
+    let by_pass = format!("{a}/bypass:latest");
+    env.ok(["tag", &signed, &by_pass]);
+    let pass = write_readable(&env.root, "gpg.pass", b"pw\n");
+    // Not cached from the key's making: the file is what unlocks it.
+    gnupg.stop_agent();
+    env.ok([
+        "push",
+        "--sign-by",
+        "p@example.com",
+        "--sign-passphrase-file",
+        pass.to_str().unwrap(),
+        &by_pass,
+    ]);
     // `image sign` signs what the registry serves, into the staging store.
     env.ok([
         "image",
@@ -682,8 +718,10 @@ fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
     // Keys as gpg exports them: binary for one, armored for the other.
     let ed = gnupg.export(&env, "t@example.com", false);
     let rsa = gnupg.export(&env, "r@example.com", true);
-    write_policy(&env, &signed_by_policy(&reg, &[&ed, &rsa]));
+    let with_pass = gnupg.export(&env, "p@example.com", false);
+    write_policy(&env, &signed_by_policy(&reg, &[&ed, &rsa, &with_pass]));
     env.ok(["pull", &signed]);
+    env.ok(["pull", &by_pass]);
     env.ok(["pull", &by_rsa]);
     env.ok(["pull", &later]);
     let err = refused(&env, &["pull", &unsigned]);
