@@ -244,10 +244,17 @@ pub struct SignRequest {
 pub fn sign_images(ctx: &Context, req: &SignRequest) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for image in &req.images {
-        let rest = image.strip_prefix("docker://").unwrap_or(image);
-        if rest.contains("://") || (rest.contains(':') && rest.split(':').next() == Some("oci")) {
-            crate::fail!(BadInput, "{image}: only docker:// images can be signed");
-        }
+        // Podman signs what a registry serves; local transports have no
+        // lookaside store.
+        let rest = match crate::image::reference::strip_transport(image) {
+            (None | Some("docker"), rest) => rest,
+            (Some(t), _) => {
+                crate::fail!(
+                    BadInput,
+                    "{image}: only docker:// images can be signed, not {t}"
+                )
+            }
+        };
         let parsed = Reference::parse(rest)
             .with_context(|| format!("parsing image name {image:?}"))?
             .normalized_docker_hub()
