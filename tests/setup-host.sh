@@ -18,7 +18,7 @@ packages=(uidmap crun runc passt slirp4netns fuse-overlayfs catatonit busybox-st
           docker-registry apache2-utils iperf3 procps iproute2 ca-certificates curl
           qemu-system-x86 mmdebstrap e2fsprogs hyperfine podman
           docker.io docker-compose python3-pip openssh-server openssh-client
-          nftables criu)
+          nftables criu gnupg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

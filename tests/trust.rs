@@ -472,3 +472,391 @@ fn check_with_openssl(env: &TestEnv, reg: &Registry, public: &Path, signed: &str
         Err(_) => eprintln!("skipped the openssl check: openssl not installed"),
     }
 }
+
+/// A GnuPG home of the test user's with three signing keys made for the
+/// test (no passphrase; `p@example.com` has "pw"): `t@example.com` (Ed25519), `r@example.com`
+/// (RSA 3072) and `o@example.com` (Ed25519, trusted by no policy). Its
+/// agent is stopped on drop.
+struct GnupgHome {
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    user: TestUser,
+    home: PathBuf,
+}
+
+impl GnupgHome {
+    fn new(env: &TestEnv) -> Option<GnupgHome> {
+        if !Path::new("/usr/bin/gpg").exists() {
+            eprintln!("skipped: gpg not installed (Debian's gnupg)");
+            return None;
+        }
+        let dir = env.root.join("gnupg");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        chown(&dir, env.user.uid, env.user.gid);
+        let g = GnupgHome {
+            env: vec![("GNUPGHOME".into(), dir.display().to_string())],
+            dir,
+            user: TestUser::default_user(),
+            home: env.home.clone(),
+        };
+        for (id, algo) in [
+            ("Test <t@example.com>", "ed25519"),
+            ("Rsa <r@example.com>", "rsa3072"),
+            ("Other <o@example.com>", "ed25519"),
+        ] {
+            g.gpg(
+                env,
+                &[
+                    "--batch",
+                    "--passphrase",
+                    "",
+                    "--quick-gen-key",
+                    id,
+                    algo,
+                    "sign",
+                    "never",
+                ],
+            );
+        }
+        // One more whose private key needs a passphrase (`--sign-passphrase-file`).
+        g.gpg(
+            env,
+            &[
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "pw",
+                "--quick-gen-key",
+                "Pass <p@example.com>",
+                "ed25519",
+                "sign",
+                "never",
+            ],
+        );
+        Some(g)
+    }
+
+    /// gpg as the test user in this home; requires success, returns stdout.
+    fn gpg(&self, env: &TestEnv, args: &[&str]) -> Vec<u8> {
+        let mut cmd = env.hutch_at(Path::new("/usr/bin/gpg"), args);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        let out = cmd.output().expect("start gpg");
+        assert!(out.status.success(), "gpg {args:?}: {}", stderr(&out));
+        out.stdout
+    }
+
+    /// The public key of `who`, exported (`--armor` or binary) to a file
+    /// the test user can read.
+    fn export(&self, env: &TestEnv, who: &str, armor: bool) -> PathBuf {
+        let mut args = vec!["--export"];
+        if armor {
+            args.push("--armor");
+        }
+        args.push(who);
+        let key = self.gpg(env, &args);
+        assert!(!key.is_empty(), "no key exported for {who}");
+        write_readable(
+            &env.root,
+            &format!("{who}{}", if armor { ".asc" } else { ".gpg" }),
+            &key,
+        )
+    }
+}
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        self.stop_agent();
+    }
+}
+
+impl GnupgHome {
+    /// Stops the agent (and with it any passphrase it cached).
+    fn stop_agent(&self) {
+        let mut cmd = std::process::Command::new("/usr/bin/gpgconf");
+        cmd.args(["--kill", "gpg-agent"])
+            .env_clear()
+            .env("HOME", &self.home)
+            .env("GNUPGHOME", &self.dir);
+        if is_root() {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(self.user.uid).gid(self.user.gid);
+        }
+        let _ = cmd.output();
+    }
+}
+
+/// hutch and podman find the keys and the lookaside store of the test.
+fn gpg_setup() -> Option<(TestEnv, Registry, GnupgHome, PathBuf)> {
+    let (mut env, reg) = setup()?;
+    let gnupg = GnupgHome::new(&env)?;
+    env.vars.extend(gnupg.env.clone());
+    let store = env.root.join("sigstore");
+    fs::create_dir(&store).unwrap();
+    chown(&store, env.user.uid, env.user.gid);
+    write_config(
+        &env,
+        "registries.d/test.yaml",
+        &format!(
+            "docker:\n  {}:\n    lookaside: file://{}\n    lookaside-staging: file://{}\n",
+            reg.address(),
+            store.display(),
+            store.display()
+        ),
+    );
+    Some((env, reg, gnupg, store))
+}
+
+fn signed_by_policy(reg: &Registry, keys: &[&Path]) -> String {
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{:?}", k.display().to_string()))
+        .collect();
+    format!(
+        r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"transports":{{"docker":{{"{}":[{{"type":"signedBy","keyType":"GPGKeys","keyPaths":[{}]}}]}}}}}}"#,
+        reg.address(),
+        keys.join(",")
+    )
+}
+
+fn manifest_hex(reg: &Registry, repo: &str, tag: &str) -> String {
+    let (status, manifest) = http_get(
+        reg,
+        &format!("/v2/{repo}/manifests/{tag}"),
+        "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 200);
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(&manifest))
+}
+
+#[test]
+fn gpg_signed_by_hutch_is_accepted_unsigned_retagged_and_other_keys_refused() {
+    let Some((env, reg, gnupg, store)) = gpg_setup() else {
+        return;
+    };
+    let a = reg.address();
+    let signed = format!("{a}/signed:latest");
+    let retagged = format!("{a}/signed:other");
+    let unsigned = format!("{a}/unsigned:latest");
+    let by_rsa = format!("{a}/byrsa:latest");
+    let by_other = format!("{a}/byother:latest");
+    let later = format!("{a}/later:latest");
+    load_image(&env, &signed, "gpgsigned");
+    env.ok([
+        "tag", &signed, &retagged, &unsigned, &by_rsa, &by_other, &later,
+    ]);
+    env.ok(["push", "--sign-by", "t@example.com", &signed]);
+    env.ok(["push", &retagged]);
+    env.ok(["push", &unsigned]);
+    env.ok(["push", "--sign-by", "r@example.com", &by_rsa]);
+    env.ok(["push", "--sign-by", "o@example.com", &by_other]);
+    env.ok(["push", &later]);
+    let by_pass = format!("{a}/bypass:latest");
+    env.ok(["tag", &signed, &by_pass]);
+    let pass = write_readable(&env.root, "gpg.pass", b"pw\n");
+    // Not cached from the key's making: the file is what unlocks it.
+    gnupg.stop_agent();
+    env.ok([
+        "push",
+        "--sign-by",
+        "p@example.com",
+        "--sign-passphrase-file",
+        pass.to_str().unwrap(),
+        &by_pass,
+    ]);
+    // `image sign` signs what the registry serves, into the staging store.
+    env.ok([
+        "image",
+        "sign",
+        "--sign-by",
+        "t@example.com",
+        &format!("docker://{later}"),
+    ]);
+    // `--directory` puts it elsewhere, in the same layout.
+    let elsewhere = env.home.join("elsewhere");
+    env.ok([
+        "image",
+        "sign",
+        "--sign-by",
+        "t@example.com",
+        "--directory",
+        elsewhere.to_str().unwrap(),
+        &later,
+    ]);
+    let later_hex = manifest_hex(&reg, "later", "latest");
+    assert!(
+        elsewhere
+            .join(format!("later@sha256={later_hex}/signature-1"))
+            .exists()
+    );
+
+    // The signature is where containers/image looks, and gpg itself
+    // verifies it and finds the payload naming the image.
+    let hex = manifest_hex(&reg, "signed", "latest");
+    let sig = store.join(format!("signed@sha256={hex}/signature-1"));
+    assert!(sig.exists(), "no signature at {}", sig.display());
+    assert!(
+        !store
+            .join(format!("signed@sha256={hex}/signature-2"))
+            .exists()
+    );
+    let payload = gnupg.gpg(&env, &["--batch", "--decrypt", sig.to_str().unwrap()]);
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        claims["critical"]["identity"]["docker-reference"],
+        signed.as_str()
+    );
+    assert_eq!(
+        claims["critical"]["image"]["docker-manifest-digest"],
+        format!("sha256:{hex}")
+    );
+    assert_eq!(claims["critical"]["type"], "atomic container signature");
+
+    env.ok(["rmi", "-a", "-f"]);
+    // Keys as gpg exports them: binary for one, armored for the other.
+    let ed = gnupg.export(&env, "t@example.com", false);
+    let rsa = gnupg.export(&env, "r@example.com", true);
+    let with_pass = gnupg.export(&env, "p@example.com", false);
+    write_policy(&env, &signed_by_policy(&reg, &[&ed, &rsa, &with_pass]));
+    env.ok(["pull", &signed]);
+    env.ok(["pull", &by_pass]);
+    env.ok(["pull", &by_rsa]);
+    env.ok(["pull", &later]);
+    let err = refused(&env, &["pull", &unsigned]);
+    assert!(
+        err.contains(
+            "Error: Source image rejected: A signature was required, but no signature exists"
+        ),
+        "{err}"
+    );
+    let err = refused(&env, &["pull", &retagged]);
+    assert!(
+        err.contains(&format!(
+            "Error: Source image rejected: Signature for identity {signed} is not accepted"
+        )),
+        "{err}"
+    );
+    let err = refused(&env, &["pull", &by_other]);
+    assert!(
+        err.contains("Error: Source image rejected: Invalid GPG signature"),
+        "{err}"
+    );
+    assert_eq!(
+        env.run(["image", "exists", &by_other]).status.code(),
+        Some(1)
+    );
+
+    // Podman accepts hutch's signatures under the same policy, and refuses
+    // what hutch refuses.
+    if let Some(out) = podman(&env, &["pull", "--tls-verify=false", &signed]) {
+        assert!(out.status.success(), "podman pull: {}", stderr(&out));
+        let out = podman(&env, &["pull", "--tls-verify=false", &by_rsa]).unwrap();
+        assert!(out.status.success(), "podman pull rsa: {}", stderr(&out));
+        let out = podman(&env, &["pull", "--tls-verify=false", &later]).unwrap();
+        assert!(
+            out.status.success(),
+            "podman pull (image sign): {}",
+            stderr(&out)
+        );
+        let out = podman(&env, &["pull", "--tls-verify=false", &retagged]).unwrap();
+        assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("Signature for identity {signed} is not accepted")),
+            "{}",
+            stderr(&out)
+        );
+        let out = podman(&env, &["pull", "--tls-verify=false", &by_other]).unwrap();
+        assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+        // Both name the signer's fingerprint after the same words (podman
+        // then dumps gpgme's structure).
+        let ours = refused(&env, &["pull", &by_other]);
+        let fpr = ours
+            .split("signature by key ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no fingerprint in {ours}"));
+        assert_eq!(fpr.len(), 40, "{ours}");
+        let theirs = stderr(&out);
+        assert!(
+            theirs.contains("Error: Source image rejected: Invalid GPG signature: ")
+                && theirs.contains(fpr),
+            "{theirs}"
+        );
+        // Line for line the same where podman's words are plain text.
+        for image in [&unsigned, &retagged] {
+            let out = podman(&env, &["pull", "--tls-verify=false", image]).unwrap();
+            assert_eq!(out.status.code(), Some(125));
+            let theirs = stderr(&out);
+            let theirs: Vec<&str> = theirs
+                .lines()
+                .filter(|l| !l.contains("level=warning"))
+                .collect();
+            let ours = refused(&env, &["pull", image]);
+            assert_eq!(ours.lines().collect::<Vec<_>>(), theirs);
+        }
+    }
+}
+
+#[test]
+fn gpg_signed_by_podman_is_accepted() {
+    let Some((env, reg, gnupg, _store)) = gpg_setup() else {
+        return;
+    };
+    if !Path::new(PODMAN).exists() {
+        eprintln!("skipped: podman not installed");
+        return;
+    }
+    let name = format!("{}/gpgbypodman:latest", reg.address());
+    load_image(&env, &name, "gpgbypodman");
+    let archive = env.home.join("gpgbypodman.tar");
+    env.ok(["save", "-o", archive.to_str().unwrap(), &name]);
+    let out = podman(&env, &["load", "-i", archive.to_str().unwrap()]).unwrap();
+    assert!(out.status.success(), "podman load: {}", stderr(&out));
+    let out = podman(
+        &env,
+        &[
+            "push",
+            "--tls-verify=false",
+            "--sign-by",
+            "t@example.com",
+            &name,
+        ],
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "podman push --sign-by: {}",
+        stderr(&out)
+    );
+    // And one that only `podman image sign` signed, into the staging store.
+    let sign_only = format!("{}/gpgpodmansign:latest", reg.address());
+    let out = podman(&env, &["tag", &name, &sign_only]).unwrap();
+    assert!(out.status.success(), "podman tag: {}", stderr(&out));
+    let out = podman(&env, &["push", "--tls-verify=false", &sign_only]).unwrap();
+    assert!(out.status.success(), "podman push: {}", stderr(&out));
+    let out = podman(
+        &env,
+        &[
+            "image",
+            "sign",
+            "--sign-by",
+            "t@example.com",
+            &format!("docker://{sign_only}"),
+        ],
+    )
+    .unwrap();
+    assert!(out.status.success(), "podman image sign: {}", stderr(&out));
+    env.ok(["rmi", "-a", "-f"]);
+    let ed = gnupg.export(&env, "t@example.com", true);
+    write_policy(&env, &signed_by_policy(&reg, &[&ed]));
+    env.ok(["pull", &name]);
+    env.ok(["pull", &sign_only]);
+    // The key decides: under another key's policy the same image is refused.
+    let other = gnupg.export(&env, "o@example.com", false);
+    write_policy(&env, &signed_by_policy(&reg, &[&other]));
+    env.ok(["rmi", "-a", "-f"]);
+    let err = refused(&env, &["pull", &name]);
+    assert!(err.contains("Invalid GPG signature"), "{err}");
+}

@@ -56,6 +56,8 @@ pub enum ImageCommand {
     /// Manage container image trust policy
     #[command(subcommand)]
     Trust(super::trust::TrustCommand),
+    /// Sign an image
+    Sign(super::trust::SignArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -191,6 +193,7 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Build(a) => super::build::build(ctx, &a),
         ImageCommand::Publish(a) => publish(ctx, &a),
         ImageCommand::Trust(c) => super::trust::run(ctx, c),
+        ImageCommand::Sign(a) => super::trust::sign(ctx, a),
     }
 }
 

@@ -242,6 +242,9 @@ impl Command {
                 false
             }
             Command::System(sys) => sys.needs_namespace(),
+            // Signing reads the registry and runs gpg; no storage. Outside
+            // the namespace gpg finds the user's agent as the user runs it.
+            Command::Image(image::ImageCommand::Sign(_)) => false,
             Command::Unshare(_) => true,
             Command::Container(_)
             | Command::Create(_)

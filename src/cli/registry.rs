@@ -74,6 +74,9 @@ pub struct PushArgs {
     /// Read a passphrase for signing an image from PATH
     #[arg(long, value_name = "PATH")]
     pub(crate) sign_passphrase_file: Option<std::path::PathBuf>,
+    /// Add a signature at the destination using the specified key (GPG)
+    #[arg(long, value_name = "KEY")]
+    pub(crate) sign_by: Option<String>,
     pub(crate) image: String,
     pub(crate) destination: Option<String>,
 }
@@ -180,9 +183,29 @@ pub fn push_image(ctx: &Context, args: &PushArgs) -> anyhow::Result<ExitCode> {
         )?),
         None => None,
     };
-    let digest = pull::push_signed(ctx, &store, &req, signer.as_ref(), &mut |r, e| {
-        progress.event(r, e)
-    })?;
+    if args.sign_by.is_some() && args.sign_by_sigstore_private_key.is_some() {
+        bail!("only one of --sign-by and sign-by-sigstore-private-key can be specified");
+    }
+    let gpg = match &args.sign_by {
+        Some(key) => Some(crate::engine::image::sign::GpgSigner {
+            key: key.clone(),
+            passphrase_file: args
+                .sign_passphrase_file
+                .as_deref()
+                .map(std::path::absolute)
+                .transpose()
+                .context("--sign-passphrase-file")?,
+        }),
+        None => None,
+    };
+    let digest = pull::push_signed(
+        ctx,
+        &store,
+        &req,
+        signer.as_ref(),
+        gpg.as_ref(),
+        &mut |r, e| progress.event(r, e),
+    )?;
     if let Some(f) = &args.digestfile {
         std::fs::write(f, digest.to_string())
             .with_context(|| format!("writing {}", f.display()))?;

@@ -110,3 +110,58 @@ fn set(ctx: &Context, args: SetArgs) -> anyhow::Result<ExitCode> {
     )?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// Sign all the manifests of the multi-architecture image
+    #[arg(short, long)]
+    all: bool,
+    /// Path of the authentication file
+    #[arg(long)]
+    authfile: Option<std::path::PathBuf>,
+    /// Pathname of a directory containing TLS certificates and keys (accepted; the system's CAs are used)
+    #[arg(long, value_name = "Pathname")]
+    cert_dir: Option<std::path::PathBuf>,
+    /// Define an alternate directory to store signatures
+    #[arg(short, long)]
+    directory: Option<std::path::PathBuf>,
+    /// Name of the signing key
+    #[arg(long)]
+    sign_by: Option<String>,
+    /// Read a passphrase for signing an image from PATH
+    #[arg(long, value_name = "PATH")]
+    sign_passphrase_file: Option<std::path::PathBuf>,
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<String>,
+}
+
+/// `image sign`: a GPG simple signing signature of each image's manifest,
+/// written to `--directory` or the registry's lookaside staging store.
+pub fn sign(ctx: &Context, args: SignArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let Some(key) = args.sign_by else {
+        anyhow::bail!("no signing key was specified. Please specify a key using --sign-by");
+    };
+    let absolute = |p: Option<std::path::PathBuf>, what: &str| {
+        p.map(|p| std::path::absolute(&p))
+            .transpose()
+            .with_context(|| what.to_owned())
+    };
+    let req = crate::engine::image::sign::SignRequest {
+        images: args.images,
+        signer: crate::engine::image::sign::GpgSigner {
+            key,
+            passphrase_file: absolute(args.sign_passphrase_file, "--sign-passphrase-file")?,
+        },
+        directory: absolute(args.directory, "--directory")?,
+        all: args.all,
+        options: crate::engine::image::pull::RegistryOptions {
+            tls_verify: None,
+            creds: None,
+            authfile: args.authfile,
+        },
+    };
+    let _ = args.cert_dir;
+    crate::engine::image::sign::sign_images(ctx, &req)?;
+    Ok(ExitCode::SUCCESS)
+}

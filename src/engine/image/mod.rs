@@ -11,6 +11,7 @@ pub mod prune;
 pub mod publish;
 pub mod pull;
 pub mod remove;
+pub mod sign;
 pub mod transfer;
 pub mod trust;
 

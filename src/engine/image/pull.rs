@@ -51,7 +51,7 @@ pub fn auth_file(ctx: &crate::config::Context, explicit: Option<&std::path::Path
     AuthFile::locate(&base)
 }
 
-fn credentials(
+pub(super) fn credentials(
     opts: &RegistryOptions,
     auth: &AuthFile,
     registry: &str,
@@ -243,16 +243,19 @@ pub fn push(
     req: &PushRequest,
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> Result<hutch_storage::Digest> {
-    push_signed(ctx, store, req, None, progress)
+    push_signed(ctx, store, req, None, None, progress)
 }
 
 /// [`push`], then (with `signer`) a sigstore signature of the pushed
-/// manifest attached beside it (`push --sign-by-sigstore-private-key`).
+/// manifest attached beside it (`push --sign-by-sigstore-private-key`),
+/// and (with `gpg`) a simple signing signature written to the lookaside
+/// store (`push --sign-by`).
 pub fn push_signed(
     ctx: &crate::config::Context,
     store: &Store,
     req: &PushRequest,
     signer: Option<&super::trust::SigstoreSigner>,
+    gpg: Option<&super::sign::GpgSigner>,
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> Result<hutch_storage::Digest> {
     let record = super::lookup(store, &req.image)?;
@@ -327,6 +330,9 @@ pub fn push_signed(
             creds.as_ref(),
         )?;
     }
+    if let Some(gpg) = gpg {
+        super::sign::sign_and_store(ctx, gpg, &name, &digest.to_string(), None)?;
+    }
     Ok(digest)
 }
 
@@ -359,7 +365,7 @@ pub fn check_login(
 
 /// How to reach registry `host`: registries.conf's `insecure`, or
 /// `--tls-verify=false`.
-fn endpoint_for(host: &str, options: &RegistryOptions) -> Result<Endpoint> {
+pub(super) fn endpoint_for(host: &str, options: &RegistryOptions) -> Result<Endpoint> {
     let regs = registries::load().context("reading registries.conf")?;
     let insecure = regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure)
         || options.tls_verify == Some(false);

@@ -18,6 +18,8 @@ use crate::image::trust::{ImageUnderReview, Refusal, judge, verdict};
 pub struct Trust {
     pub policy: Policy,
     pub registries_d: RegistriesD,
+    /// The lookaside store used where registries.d names none.
+    pub default_lookaside: String,
 }
 
 /// Loads the policy in force for `ctx`'s user (`policy_override`:
@@ -46,6 +48,7 @@ pub fn load(ctx: &Context, policy_override: Option<&Path>) -> Result<Trust> {
     Ok(Trust {
         policy,
         registries_d,
+        default_lookaside: super::sign::default_lookaside(ctx),
     })
 }
 
@@ -78,7 +81,7 @@ pub fn check_pull(
             reference: name,
             manifest_digest: "",
         };
-        return judge(reqs, &image, &[])
+        return judge(reqs, &image, &[], &[])
             .map(|()| Decision::AsAsked)
             .map_err(Ok);
     }
@@ -90,12 +93,23 @@ pub fn check_pull(
         Vec::new()
     };
     let digest_text = digest.to_string();
+    let simple = if verdict::needs_lookaside(reqs) {
+        super::sign::lookaside_signatures(
+            &trust.registries_d,
+            &trust.default_lookaside,
+            name,
+            &digest_text,
+        )
+        .map_err(Err)?
+    } else {
+        Vec::new()
+    };
     let image = ImageUnderReview {
         transport_name: &transport_name,
         reference: name,
         manifest_digest: &digest_text,
     };
-    judge(reqs, &image, &signatures).map_err(Ok)?;
+    judge(reqs, &image, &signatures, &simple).map_err(Ok)?;
     Ok(Decision::Verified(digest))
 }
 

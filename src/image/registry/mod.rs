@@ -196,6 +196,20 @@ pub fn top_digest(
     })?
 }
 
+/// [`top_digest`] with the manifest's bytes (`image sign --all` reads a
+/// list's instances from them).
+pub fn top_manifest(
+    ep: &Endpoint,
+    repository: &str,
+    reference: &str,
+    creds: Option<&Credentials>,
+) -> Result<(Vec<u8>, Digest), RegistryError> {
+    block_on(async {
+        let session = session::Session::open(ep, repository, creds).await?;
+        pull::top_manifest(&session, reference).await
+    })?
+}
+
 /// The sigstore signatures attached to manifest `digest` in `repository`
 /// (none when nothing is attached).
 pub fn signatures(

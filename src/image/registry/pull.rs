@@ -313,6 +313,14 @@ pub(super) async fn resolve(
 }
 
 /// The digest of whatever `reference` names (a list stays a list).
+pub(super) async fn top_manifest(
+    s: &Session,
+    reference: &str,
+) -> Result<(Vec<u8>, Digest), RegistryError> {
+    let (target, by_digest) = s.reference(reference)?;
+    fetch_manifest(s, &target, by_digest.as_ref(), reference).await
+}
+
 pub(super) async fn top_digest(s: &Session, reference: &str) -> Result<Digest, RegistryError> {
     let (target, by_digest) = s.reference(reference)?;
     let (_, digest) = fetch_manifest(s, &target, by_digest.as_ref(), reference).await?;

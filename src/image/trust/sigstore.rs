@@ -78,6 +78,12 @@ pub fn verify(key: &VerifyingKey, att: &Attachment) -> Result<Claims, String> {
 
 /// A signed payload's claims; strict about `critical`, as containers/image is.
 pub fn parse_payload(payload: &[u8]) -> Result<Claims, String> {
+    parse_payload_of(payload, SIGNATURE_TYPE)
+}
+
+/// [`parse_payload`] for a payload whose `critical.type` must be
+/// `signature_type` (GPG simple signing's differs from cosign's).
+pub fn parse_payload_of(payload: &[u8], signature_type: &str) -> Result<Claims, String> {
     let bad = |why: &str| format!("invalid signature payload: {why}");
     let v: Value = serde_json::from_slice(payload).map_err(|e| bad(&e.to_string()))?;
     let critical = v
@@ -90,7 +96,7 @@ pub fn parse_payload(payload: &[u8]) -> Result<Claims, String> {
         ));
     }
     let ty = critical.get("type").and_then(Value::as_str);
-    if ty != Some(SIGNATURE_TYPE) {
+    if ty != Some(signature_type) {
         return Err(bad(&format!("unrecognized signature type {ty:?}")));
     }
     let reference = critical

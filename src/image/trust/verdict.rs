@@ -8,9 +8,13 @@ use std::path::Path;
 
 use crate::config::policy::Requirement;
 
+use crate::config::policy::SignedIdentity;
+
 use super::identity;
 use super::keys::{self, MAX_KEY_BYTES};
+use super::openpgp::{self, Keyring};
 use super::sigstore::{self, Attachment, PAYLOAD_MEDIA_TYPE};
+use super::simple;
 
 /// The image being pulled, as the policy sees it.
 pub struct ImageUnderReview<'a> {
@@ -39,6 +43,12 @@ pub fn needs_signatures(reqs: &[Requirement]) -> bool {
     })
 }
 
+/// Whether any requirement reads the lookaside store (`signedBy`).
+pub fn needs_lookaside(reqs: &[Requirement]) -> bool {
+    reqs.iter()
+        .any(|r| matches!(r, Requirement::SignedBy { .. }))
+}
+
 /// Whether a scope refuses before anything is fetched (`reject`).
 pub fn rejects_outright(reqs: &[Requirement]) -> bool {
     reqs.iter().any(|r| matches!(r, Requirement::Reject))
@@ -46,10 +56,14 @@ pub fn rejects_outright(reqs: &[Requirement]) -> bool {
 
 /// Judges `image` with the `signatures` found beside it. Key files named
 /// by the policy are read here (bounded by [`MAX_KEY_BYTES`]).
+///
+/// `simple` are the GPG simple signing signatures found in the lookaside
+/// store (each a signature file's bytes).
 pub fn judge(
     reqs: &[Requirement],
     image: &ImageUnderReview<'_>,
     signatures: &[Attachment],
+    simple: &[Vec<u8>],
 ) -> Result<(), Refusal> {
     for req in reqs {
         match req {
@@ -65,11 +79,19 @@ pub fn judge(
                     "signedBaseLayer requirements are not supported".into(),
                 ));
             }
-            Requirement::SignedBy { .. } => {
-                return Err(Refusal(
-                    "signedBy (GPG simple signing) is not supported by hutch; use sigstoreSigned"
-                        .into(),
-                ));
+            Requirement::SignedBy {
+                key_type,
+                key_paths,
+                key_data,
+                signed_identity,
+            } => {
+                if key_type != "GPGKeys" {
+                    return Err(Refusal(format!(
+                        "Unimplemented \"keyType\" value \"{key_type}\""
+                    )));
+                }
+                let keyring = keyring(key_paths, key_data.as_deref())?;
+                signed_by(&keyring, image, simple, signed_identity)?;
             }
             Requirement::SigstoreSigned {
                 key_path,
@@ -152,17 +174,85 @@ fn accept_one(
     Ok(())
 }
 
+/// The keys of a `signedBy` requirement, read bounded.
+fn keyring(paths: &[std::path::PathBuf], data: Option<&[u8]>) -> Result<Keyring, Refusal> {
+    let mut ring = Keyring::default();
+    if let Some(data) = data {
+        ring.add(data)
+            .map_err(|e| Refusal(format!("signedBy keyData: {e}")))?;
+    }
+    for path in paths {
+        let bytes = read_bounded(path, openpgp::MAX_KEYRING_BYTES, "GPG key file")?;
+        ring.add(&bytes)
+            .map_err(|e| Refusal(format!("signedBy keyPath {}: {e}", path.display())))?;
+    }
+    if ring.keys.is_empty() {
+        return Err(Refusal("No public keys imported".into()));
+    }
+    Ok(ring)
+}
+
+/// containers/image's `prSignedBy.isRunningImageAllowed`: one accepted
+/// signature is enough; otherwise the one reason, or all of them.
+fn signed_by(
+    keyring: &Keyring,
+    image: &ImageUnderReview<'_>,
+    simple: &[Vec<u8>],
+    rule: &SignedIdentity,
+) -> Result<(), Refusal> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut rejections = Vec::new();
+    for sig in simple {
+        let verdict = openpgp::verify(keyring, sig, now)
+            .map_err(|e| format!("Invalid GPG signature: {e}"))
+            .and_then(|v| simple::parse_payload(&v.content))
+            .and_then(|claims| {
+                if claims.manifest_digest != image.manifest_digest {
+                    return Err(format!(
+                        "Signature for docker-manifest-digest {} does not match",
+                        claims.manifest_digest
+                    ));
+                }
+                if !identity::matches(rule, image.reference, &claims.docker_reference) {
+                    return Err(format!(
+                        "Signature for identity {} is not accepted",
+                        claims.docker_reference
+                    ));
+                }
+                Ok(())
+            });
+        match verdict {
+            Ok(()) => return Ok(()),
+            Err(why) => rejections.push(why),
+        }
+    }
+    Err(Refusal(match rejections.len() {
+        0 => "A signature was required, but no signature exists".to_owned(),
+        1 => rejections.remove(0),
+        _ => format!(
+            "None of the signatures were accepted, reasons: {}",
+            rejections.join("; ")
+        ),
+    }))
+}
+
 fn read_key(path: &Path) -> Result<Vec<u8>, Refusal> {
-    let fail = |e: std::io::Error| Refusal(format!("reading public key {path:?}: {e}"));
+    read_bounded(path, MAX_KEY_BYTES, "public key")
+}
+
+fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Refusal> {
+    let fail = |e: std::io::Error| Refusal(format!("reading {what} {path:?}: {e}"));
     let mut out = Vec::new();
     std::fs::File::open(path)
         .map_err(fail)?
-        .take(MAX_KEY_BYTES + 1)
+        .take(limit + 1)
         .read_to_end(&mut out)
         .map_err(fail)?;
-    if out.len() as u64 > MAX_KEY_BYTES {
+    if out.len() as u64 > limit {
         return Err(Refusal(format!(
-            "public key {path:?} is larger than {MAX_KEY_BYTES} bytes"
+            "{what} {path:?} is larger than {limit} bytes"
         )));
     }
     Ok(out)
@@ -171,7 +261,6 @@ fn read_key(path: &Path) -> Result<Vec<u8>, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::policy::SignedIdentity;
 
     fn signed(key: &p256::ecdsa::SigningKey, reference: &str, digest: &str) -> Attachment {
         let payload = sigstore::payload(reference, digest, 1);
@@ -200,25 +289,93 @@ mod tests {
             reference: "r.io/a:1",
             manifest_digest: "sha256:aa",
         };
-        judge(&req, &image, &[signed(&key, "r.io/a:1", "sha256:aa")]).unwrap();
-        let none = judge(&req, &image, &[]).unwrap_err().to_string();
+        judge(&req, &image, &[signed(&key, "r.io/a:1", "sha256:aa")], &[]).unwrap();
+        let none = judge(&req, &image, &[], &[]).unwrap_err().to_string();
         assert_eq!(
             none,
             "Source image rejected: A signature was required, but no signature exists"
         );
-        let retagged = judge(&req, &image, &[signed(&key, "r.io/a:2", "sha256:aa")])
+        let retagged = judge(&req, &image, &[signed(&key, "r.io/a:2", "sha256:aa")], &[])
             .unwrap_err()
             .to_string();
         assert!(
             retagged.ends_with("Signature for identity r.io/a:2 is not accepted"),
             "{retagged}"
         );
-        let other_digest = judge(&req, &image, &[signed(&key, "r.io/a:1", "sha256:bb")])
+        let other_digest = judge(&req, &image, &[signed(&key, "r.io/a:1", "sha256:bb")], &[])
             .unwrap_err()
             .to_string();
         assert!(
             other_digest.contains("docker-manifest-digest"),
             "{other_digest}"
+        );
+    }
+
+    #[test]
+    fn signed_by_gpg_requirement() {
+        let sig = include_bytes!("openpgp/testdata/ed.sig").to_vec();
+        let req = |key: &[u8], rule| {
+            [Requirement::SignedBy {
+                key_type: "GPGKeys".into(),
+                key_paths: Vec::new(),
+                key_data: Some(key.to_vec()),
+                signed_identity: rule,
+            }]
+        };
+        let ed = include_bytes!("openpgp/testdata/ed.asc");
+        let image = |reference, digest| ImageUnderReview {
+            transport_name: "docker://r.io/a:1",
+            reference,
+            manifest_digest: digest,
+        };
+        let exact = SignedIdentity::MatchRepoDigestOrExact;
+        judge(
+            &req(ed, exact.clone()),
+            &image("r.io/a:1", "sha256:aa"),
+            &[],
+            std::slice::from_ref(&sig),
+        )
+        .unwrap();
+        let why = |reqs: &[Requirement], img, sigs: &[Vec<u8>]| {
+            judge(reqs, &img, &[], sigs).unwrap_err().0
+        };
+        assert_eq!(
+            why(&req(ed, exact.clone()), image("r.io/a:1", "sha256:aa"), &[]),
+            "A signature was required, but no signature exists"
+        );
+        assert_eq!(
+            why(
+                &req(ed, exact.clone()),
+                image("r.io/a:2", "sha256:aa"),
+                std::slice::from_ref(&sig)
+            ),
+            "Signature for identity r.io/a:1 is not accepted"
+        );
+        assert_eq!(
+            why(
+                &req(ed, exact.clone()),
+                image("r.io/a:1", "sha256:bb"),
+                std::slice::from_ref(&sig)
+            ),
+            "Signature for docker-manifest-digest sha256:aa does not match"
+        );
+        judge(
+            &req(ed, SignedIdentity::MatchRepository),
+            &image("r.io/a:2", "sha256:aa"),
+            &[],
+            std::slice::from_ref(&sig),
+        )
+        .unwrap();
+        let rsa = include_bytes!("openpgp/testdata/rsa.gpg");
+        let other = why(
+            &req(rsa, exact.clone()),
+            image("r.io/a:1", "sha256:aa"),
+            &[sig.clone(), sig.clone()],
+        );
+        assert!(other.starts_with("None of the signatures were accepted, reasons: Invalid GPG signature: signature by key "), "{other}");
+        assert_eq!(
+            why(&req(b"", exact), image("r.io/a:1", "sha256:aa"), &[sig]),
+            "No public keys imported"
         );
     }
 
@@ -230,7 +387,7 @@ mod tests {
             manifest_digest: "",
         };
         assert_eq!(
-            judge(&[Requirement::Reject], &image, &[])
+            judge(&[Requirement::Reject], &image, &[], &[])
                 .unwrap_err()
                 .to_string(),
             "Source image rejected: Running image docker://r.io/a:1 is rejected by policy."
