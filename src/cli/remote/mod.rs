@@ -13,7 +13,9 @@ pub mod connections;
 mod containers;
 mod cp;
 pub mod http;
+mod images;
 mod objects;
+mod spec_gen;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
