@@ -823,8 +823,19 @@ fn flags_as_local(c: &TestEnv, server: &TestEnv, url: &[&str]) {
         v[0].clone()
     };
     let (l, r) = (inspect("loc"), inspect("rem"));
+    // The environment as a set: a map in the body, as Podman's.
+    let env = |v: &serde_json::Value| {
+        let mut e: Vec<String> = v["Config"]["Env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect();
+        e.sort();
+        e
+    };
+    assert_eq!(env(&l), env(&r));
     for path in [
-        "/Config/Env",
         "/Config/User",
         "/Config/WorkingDir",
         "/Config/Entrypoint",
@@ -849,11 +860,12 @@ fn flags_as_local(c: &TestEnv, server: &TestEnv, url: &[&str]) {
     ] {
         assert_eq!(l.pointer(path), r.pointer(path), "{path}");
     }
+    // -p reached the service: the same `port` list as the local one's.
+    let ports = |name: &str| server.ok(["port", name]);
+    assert_eq!(ports("rem"), ports("loc"));
     assert!(
-        r.pointer("/HostConfig/PortBindings")
-            .is_some_and(|p| p.to_string().contains(&port)),
-        "{}",
-        r["HostConfig"]
+        r.to_string().contains(&port) || ports("rem").contains(&port),
+        "{r}"
     );
     server.ok(["rm", "loc", "rem"]);
     // It runs with them: the client's env file, the service's host path,
@@ -913,7 +925,13 @@ fn flags_as_local(c: &TestEnv, server: &TestEnv, url: &[&str]) {
         "-c",
         "trap 'exit 0' TERM; while true; do sleep 0.1; done",
     ]));
+    let began = std::time::Instant::now();
     c.ok(with(&["restart", "-t", "2", "rr"]));
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "restart took {:?}",
+        began.elapsed()
+    );
     assert_eq!(
         c.ok(with(&["inspect", "--format", "{{.State.Status}}", "rr"]))
             .trim(),
@@ -940,9 +958,16 @@ fn output_into_a_closed_pipe_ends_quietly() {
     use std::io::BufRead;
     use std::os::unix::process::ExitStatusExt;
     let server = Server(busybox_env(&[]));
-    server
-        .0
-        .ok(["run", "--name", "big", "busybox", "seq", "100000"]);
+    // 30000 lines (170 KiB): more than a pipe holds.
+    server.0.ok([
+        "run",
+        "--name",
+        "big",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); echo $i; done",
+    ]);
     let (_svc, sock) = serve_default(&server.0);
     let c = client();
     let url = format!("unix://{}", sock.display());
@@ -970,4 +995,55 @@ fn output_into_a_closed_pipe_ends_quietly() {
     head_1(&server.0, &["logs", "big"]);
     head_1(&c, &["--url", &url, "logs", "big"]);
     no_local_traces(&c);
+    // Over ssh too, where an OpenSSH server can be started here.
+    if let Some(sshd) = start_sshd(&server.0) {
+        let mut c = client();
+        c.vars.push((
+            "PATH".into(),
+            format!(
+                "{}:/usr/local/bin:/usr/bin:/bin",
+                server.0.root.join("sshbin").display()
+            ),
+        ));
+        let url = format!(
+            "ssh://{}@127.0.0.1:{}{}",
+            c.user.name,
+            sshd.port,
+            sock.display()
+        );
+        let key = server.0.root.join("id_ed25519");
+        c.ok([
+            "system",
+            "connection",
+            "add",
+            "--identity",
+            key.to_str().unwrap(),
+            "far",
+            &url,
+        ]);
+        head_1(&c, &["--connection", "far", "logs", "big"]);
+        no_local_traces(&c);
+        // Its ssh forward went with it, and the forward's directory.
+        if let Some(run) = &c.xdg_runtime_dir {
+            let left = || {
+                fs::read_dir(run)
+                    .map(|d| {
+                        d.flatten()
+                            .any(|e| e.file_name().to_string_lossy().starts_with("hutch-ssh-"))
+                    })
+                    .unwrap_or(false)
+            };
+            assert!(!left(), "the tunnel's directory was left behind");
+        }
+        assert!(
+            wait_until(Duration::from_secs(5), || {
+                !live_processes().into_iter().any(|p| {
+                    comm(p).as_deref() == Some("ssh")
+                        && fs::read_to_string(format!("/proc/{p}/cmdline"))
+                            .is_ok_and(|c| c.contains(&sock.display().to_string()))
+                })
+            }),
+            "the ssh forward outlived the command"
+        );
+    }
 }

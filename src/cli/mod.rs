@@ -305,6 +305,7 @@ pub fn main() -> ExitCode {
     // `hutch ps | head -1`: output to a reader that has gone ends the
     // command quietly, as Podman's does.
     std::panic::set_hook(crate::host::stdio::quiet_on_closed_output(
+        remote::forget_tunnels,
         std::panic::take_hook(),
     ));
     // Installed as a systemd generator, hutch is `hutch-quadlet DIR...`.

@@ -58,8 +58,10 @@ pub fn is_closed_output(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// A panic hook in front of `next`: a print to a standard stream whose
 /// reader has gone (`println!` panics on EPIPE, since Rust ignores
-/// SIGPIPE) ends the process quietly, as [`die_of_sigpipe`].
+/// SIGPIPE) runs `before` and ends the process quietly, as
+/// [`die_of_sigpipe`].
 pub fn quiet_on_closed_output(
+    before: fn(),
     next: Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>,
 ) -> Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static> {
     Box::new(move |info| {
@@ -72,6 +74,7 @@ pub fn quiet_on_closed_output(
         if text.starts_with("failed printing to std")
             && (is_broken(libc::STDOUT_FILENO) || is_broken(libc::STDERR_FILENO))
         {
+            before();
             die_of_sigpipe();
         }
         next(info)

@@ -41,10 +41,10 @@ const FLAGS: &[(&str, &str)] = &[
 ];
 
 fn flag_of(path: &str) -> String {
-    FLAGS
-        .iter()
-        .find(|(p, _)| *p == path)
-        .map_or_else(|| path.replace('_', "-"), |(_, f)| (*f).to_owned())
+    FLAGS.iter().find(|(p, _)| *p == path).map_or_else(
+        || format!("--{}", path.replace('_', "-")),
+        |(_, f)| (*f).to_owned(),
+    )
 }
 
 /// `{"nsmode": ..., "value": ...}`.
@@ -475,8 +475,11 @@ fn differing(left: &ContainerSpec, default: &ContainerSpec) -> anyhow::Result<Op
         }
         if let (Value::Object(lo), Value::Object(dobj)) = (lv, dv) {
             for (sk, sv) in lo {
-                if dobj.get(sk).unwrap_or(&Value::Null) != sv {
-                    return Ok(Some(format!("{k}.{sk}")));
+                let path = format!("{k}.{sk}");
+                if dobj.get(sk).unwrap_or(&Value::Null) != sv
+                    && FLAGS.iter().any(|(p, _)| *p == path)
+                {
+                    return Ok(Some(path));
                 }
             }
         }
