@@ -698,7 +698,8 @@ mod tests {
             got.env.sort();
             // Binds before volumes in the body, as Podman's; the runtime
             // spec orders mounts by depth either way.
-            want.mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
+            want.mounts
+                .sort_by(|a, b| a.destination.cmp(&b.destination));
             got.mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
             assert_eq!(got, want, "{args:?}");
         }
