@@ -415,6 +415,40 @@ fn remote_pull_and_images_from_a_registry() {
         "{{.Repository}}:{{.Tag}} {{.Id}}",
     ]);
     assert_eq!(shown.trim(), format!("{remote} {id}"));
+    // push: the service pushes from its store; its progress on stderr as
+    // the local push prints it.
+    let local = server.0.run([
+        "push",
+        "--tls-verify=false",
+        &remote,
+        &format!("{}/bb:3", reg.address()),
+    ]);
+    assert!(local.status.success(), "{}", stderr(&local));
+    let pushed = format!("{}/bb:2", reg.address());
+    let out = c.run([
+        "--url",
+        &url,
+        "push",
+        "--tls-verify=false",
+        &remote,
+        &pushed,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), stderr(&local), "the local push's lines");
+    assert!(
+        stderr(&out).contains("Writing manifest to image destination"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "");
+    server.0.ok(["rmi", &remote]);
+    assert_eq!(
+        c.ok(["--url", &url, "pull", "-q", &pushed]).trim(),
+        id,
+        "the pushed image comes back"
+    );
+    let out = c.run(["--url", &url, "push", "nosuch", &pushed]);
+    assert_eq!(out.status.code(), Some(125));
     no_local_traces(&c);
 }
 
@@ -706,4 +740,310 @@ fn remote_checkpoint_says_what_the_local_command_says() {
     assert_eq!(remote.status.code(), local.status.code());
     assert_eq!(stderr(&remote), stderr(&local));
     no_local_traces(&c);
+}
+
+/// The `run`/`create` flags a user passes: the container the service
+/// makes from the remote client's body is the one the local command
+/// makes (inspect compared field by field), and it runs with them.
+fn flags_as_local(c: &TestEnv, server: &TestEnv, url: &[&str]) {
+    let with =
+        |args: &[&str]| -> Vec<String> { url.iter().chain(args).map(|s| s.to_string()).collect() };
+    let host_dir = server.root.join("hostdir");
+    fs::create_dir_all(&host_dir).expect("host dir");
+    fs::write(host_dir.join("f"), "on the service's host\n").expect("host file");
+    chown(&host_dir, server.user.uid, server.user.gid);
+    chown(&host_dir.join("f"), server.user.uid, server.user.gid);
+    let env_file = client_file(c, "vars.env", Some("B=from-file\n"));
+    let bind = format!("{}:/hostdir:ro", host_dir.display());
+    let port = free_port().to_string();
+    let publish = format!("127.0.0.1:{port}:80");
+    let flags = [
+        "-e",
+        "A=1",
+        "--env-file",
+        env_file.to_str().unwrap(),
+        "-l",
+        "l=v",
+        "-u",
+        "12:34",
+        "-w",
+        "/tmp",
+        "--entrypoint",
+        "/bin/sh",
+        "--restart",
+        "on-failure:2",
+        "--memory",
+        "64m",
+        "--cpus",
+        "1.5",
+        "--cap-add",
+        "NET_ADMIN",
+        "--cap-drop",
+        "CHOWN",
+        "-p",
+        &publish,
+        "-v",
+        "fvol:/vol",
+        "-v",
+        &bind,
+        "--tmpfs",
+        "/scr:size=1m",
+        "--ulimit",
+        "nofile=100:200",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "7s",
+        "--pids-limit",
+        "50",
+        "--stop-timeout",
+        "3",
+        "--hostname",
+        "hh",
+        "--add-host",
+        "foo:1.2.3.4",
+        "--dns",
+        "1.1.1.1",
+    ];
+    let create = |name: &str| -> Vec<String> {
+        let mut a: Vec<String> = vec!["create".into(), "--name".into(), name.into()];
+        a.extend(flags.iter().map(|s| s.to_string()));
+        a.extend(["busybox".into(), "-c".into(), "true".into()]);
+        a
+    };
+    let remote_args: Vec<String> = create("rem");
+    let remote_args: Vec<&str> = remote_args.iter().map(String::as_str).collect();
+    let remote = c.run(with(&remote_args));
+    assert!(remote.status.success(), "{}", stderr(&remote));
+    let local = server.run(create("loc"));
+    assert!(local.status.success(), "{}", stderr(&local));
+    let inspect = |name: &str| -> serde_json::Value {
+        let text = server.ok(["inspect", name]);
+        let v: serde_json::Value = serde_json::from_str(&text).expect("inspect json");
+        v[0].clone()
+    };
+    let (l, r) = (inspect("loc"), inspect("rem"));
+    // The environment as a set: a map in the body, as Podman's.
+    let env = |v: &serde_json::Value| {
+        let mut e: Vec<String> = v["Config"]["Env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect();
+        e.sort();
+        e
+    };
+    assert_eq!(env(&l), env(&r));
+    for path in [
+        "/Config/User",
+        "/Config/WorkingDir",
+        "/Config/Entrypoint",
+        "/Config/Cmd",
+        "/Config/Labels",
+        "/Config/Healthcheck",
+        "/Config/Hostname",
+        "/Config/StopTimeout",
+        "/HostConfig/RestartPolicy",
+        "/HostConfig/Memory",
+        "/HostConfig/NanoCpus",
+        "/HostConfig/CapAdd",
+        "/HostConfig/CapDrop",
+        "/HostConfig/PortBindings",
+        "/HostConfig/Binds",
+        "/HostConfig/Tmpfs",
+        "/HostConfig/Ulimits",
+        "/HostConfig/PidsLimit",
+        "/HostConfig/ExtraHosts",
+        "/HostConfig/Dns",
+        "/HostConfig/NetworkMode",
+    ] {
+        assert_eq!(l.pointer(path), r.pointer(path), "{path}");
+    }
+    // -p reached the service: the same `port` list as the local one's.
+    let ports = |name: &str| server.ok(["port", name]);
+    assert_eq!(ports("rem"), ports("loc"));
+    assert!(
+        r.to_string().contains(&port) || ports("rem").contains(&port),
+        "{r}"
+    );
+    server.ok(["rm", "loc", "rem"]);
+    // It runs with them: the client's env file, the service's host path,
+    // the named volume, the tmpfs, the user and the limit.
+    let out = c.run(with(&[
+        "run",
+        "--rm",
+        "-e",
+        "A=1",
+        "--env-file",
+        env_file.to_str().unwrap(),
+        "-v",
+        "fvol:/vol",
+        "-v",
+        &bind,
+        "--tmpfs",
+        "/scr",
+        "-u",
+        "12:34",
+        "-w",
+        "/tmp",
+        "--ulimit",
+        "nofile=100:200",
+        "--entrypoint",
+        "/bin/sh",
+        "busybox",
+        "-c",
+        "echo $A $B; id -u; pwd; cat /hostdir/f; grep -c ' /scr ' /proc/mounts; ulimit -n",
+    ]));
+    assert_eq!(
+        stdout(&out),
+        "1 from-file\n12\n/tmp\non the service's host\n1\n100\n",
+        "{}",
+        stderr(&out)
+    );
+    // What the body cannot carry is refused by flag, as podman-remote does.
+    let out = c.run(with(&["run", "--preserve-fds", "1", "busybox", "true"]));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("--preserve-fds"), "{}", stderr(&out));
+    let out = c.run(with(&[
+        "create",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "busybox",
+    ]));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("--sysctl"), "{}", stderr(&out));
+    // restart of a --rm container keeps it (stop, then start again).
+    c.ok(with(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "rr",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; while true; do sleep 0.1; done",
+    ]));
+    let began = std::time::Instant::now();
+    c.ok(with(&["restart", "-t", "2", "rr"]));
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "restart took {:?}",
+        began.elapsed()
+    );
+    assert_eq!(
+        c.ok(with(&["inspect", "--format", "{{.State.Status}}", "rr"]))
+            .trim(),
+        "running"
+    );
+    c.ok(with(&["rm", "-f", "rr"]));
+    server.ok(["volume", "rm", "fvol"]);
+}
+
+#[test]
+fn remote_run_flags_make_the_local_container() {
+    let server = Server(busybox_env(&[]));
+    let (_svc, sock) = serve_default(&server.0);
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    flags_as_local(&c, &server.0, &["--url", &url]);
+    no_local_traces(&c);
+}
+
+/// Output into a pipe whose reader has gone (`| head -1`): the command
+/// ends quietly, killed by SIGPIPE as Podman is, locally and remotely.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let server = Server(busybox_env(&[]));
+    // 30000 lines (170 KiB): more than a pipe holds.
+    server.0.ok([
+        "run",
+        "--name",
+        "big",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); echo $i; done",
+    ]);
+    let (_svc, sock) = serve_default(&server.0);
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    let head_1 = |env: &TestEnv, args: &[&str]| {
+        let mut child = env
+            .hutch(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start hutch");
+        let mut first = String::new();
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        out.read_line(&mut first).expect("first line");
+        drop(out);
+        let done = child.wait_with_output().expect("wait hutch");
+        assert_eq!(first, "1\n", "{args:?}");
+        assert_eq!(stderr(&done), "", "{args:?}: quiet");
+        assert_eq!(
+            done.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {:?}",
+            done.status
+        );
+    };
+    head_1(&server.0, &["logs", "big"]);
+    head_1(&c, &["--url", &url, "logs", "big"]);
+    no_local_traces(&c);
+    // Over ssh too, where an OpenSSH server can be started here.
+    if let Some(sshd) = start_sshd(&server.0) {
+        let mut c = client();
+        c.vars.push((
+            "PATH".into(),
+            format!(
+                "{}:/usr/local/bin:/usr/bin:/bin",
+                server.0.root.join("sshbin").display()
+            ),
+        ));
+        let url = format!(
+            "ssh://{}@127.0.0.1:{}{}",
+            c.user.name,
+            sshd.port,
+            sock.display()
+        );
+        let key = server.0.root.join("id_ed25519");
+        c.ok([
+            "system",
+            "connection",
+            "add",
+            "--identity",
+            key.to_str().unwrap(),
+            "far",
+            &url,
+        ]);
+        head_1(&c, &["--connection", "far", "logs", "big"]);
+        no_local_traces(&c);
+        // Its ssh forward went with it, and the forward's directory.
+        if let Some(run) = &c.xdg_runtime_dir {
+            let left = || {
+                fs::read_dir(run)
+                    .map(|d| {
+                        d.flatten()
+                            .any(|e| e.file_name().to_string_lossy().starts_with("hutch-ssh-"))
+                    })
+                    .unwrap_or(false)
+            };
+            assert!(!left(), "the tunnel's directory was left behind");
+        }
+        assert!(
+            wait_until(Duration::from_secs(5), || {
+                !live_processes().into_iter().any(|p| {
+                    comm(p).as_deref() == Some("ssh")
+                        && fs::read_to_string(format!("/proc/{p}/cmdline"))
+                            .is_ok_and(|c| c.contains(&sock.display().to_string()))
+                })
+            }),
+            "the ssh forward outlived the command"
+        );
+    }
 }

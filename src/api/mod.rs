@@ -17,7 +17,7 @@ mod error;
 pub mod hijack;
 pub mod listen;
 mod prefix;
-mod routes;
+pub(crate) mod routes;
 mod server;
 
 pub use listen::Endpoint;

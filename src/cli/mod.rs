@@ -305,6 +305,12 @@ impl Command {
 }
 
 pub fn main() -> ExitCode {
+    // `hutch ps | head -1`: output to a reader that has gone ends the
+    // command quietly, as Podman's does.
+    std::panic::set_hook(crate::host::stdio::quiet_on_closed_output(
+        remote::forget_tunnels,
+        std::panic::take_hook(),
+    ));
     // Installed as a systemd generator, hutch is `hutch-quadlet DIR...`.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args
@@ -370,6 +376,9 @@ pub fn main() -> ExitCode {
             .and_then(|svc| remote::commands::run(&svc, command));
         return match result {
             Ok(code) => code,
+            Err(e) if crate::host::stdio::is_closed_output(e.as_ref()) => {
+                crate::host::stdio::die_of_sigpipe()
+            }
             Err(e) => {
                 eprintln!("Error: {}", error_text(&e));
                 ExitCode::from(EXIT_HUTCH_ERROR)
@@ -493,6 +502,9 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if crate::host::stdio::is_closed_output(e.as_ref()) => {
+            crate::host::stdio::die_of_sigpipe()
+        }
         Err(e) => {
             eprintln!("Error: {}", error_text(&e));
             ExitCode::from(exit_code_of(&e))

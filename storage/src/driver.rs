@@ -245,7 +245,11 @@ pub fn mount_overlay_with(
     if let (true, Some((_, work))) = (volatile, upper_work) {
         // A volatile mount that was never unmounted cleanly leaves this
         // behind, and the kernel refuses to mount over it; the upper may
-        // then be inconsistent, which a volatile container accepts.
+        // then be inconsistent, which a volatile container accepts. The
+        // kernel keeps it under its own `work` directory in the workdir
+        // (`$workdir/work/incompat/volatile`); even a clean unmount leaves
+        // it, so a restarted `--rm` container needs it gone.
+        let _ = fs::remove_dir_all(work.join("work/incompat"));
         let _ = fs::remove_dir_all(work.join("incompat"));
         opts.push_str(",volatile");
     }

@@ -34,7 +34,7 @@ enum Policy {
     Never,
 }
 
-fn json_line(v: &Value) -> Bytes {
+pub(super) fn json_line(v: &Value) -> Bytes {
     Bytes::from(format!("{v}\n"))
 }
 
@@ -167,7 +167,7 @@ pub async fn pull(
 /// `X-Registry-Auth` (base64 of `{"username", "password"}`); without
 /// either, the service user's auth.json applies. (`authfile` names a file
 /// on the client's host and is ignored.)
-fn credentials(
+pub(super) fn credentials(
     q: &HashMap<String, String>,
     headers: &axum::http::HeaderMap,
 ) -> Result<Option<String>, ApiError> {

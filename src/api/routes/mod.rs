@@ -12,10 +12,11 @@ pub mod images_local;
 pub mod images_registry;
 mod libpod_checkpoint;
 mod libpod_containers;
-mod libpod_create;
+pub(crate) mod libpod_create;
 mod libpod_images;
 mod libpod_objects;
 mod libpod_pods;
+mod libpod_push;
 mod libpod_system;
 pub mod manage;
 pub mod networks;
@@ -243,6 +244,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/libpod/pods/{name}/unpause", post(libpod_pods::unpause))
         .route("/libpod/pods/{name}/top", get(libpod_pods::top))
         .route("/libpod/pods/{name}", delete(libpod_pods::remove))
+        .route("/libpod/images/{name}/push", post(libpod_push::push))
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::{Service, attach, checkpoint, containers, cp, enc, http, objects};
+use super::{Service, attach, checkpoint, containers, cp, enc, http, images, objects, spec_gen};
 use crate::cli::Command;
 use crate::cli::container::ContainerCommand;
-use crate::cli::container::flags::Caller;
+use crate::cli::container::flags::{Caller, CreateFlags};
 use crate::spec::ContainerSpec;
 
 /// Runs `command` against `svc`. Commands the client does not carry yet
@@ -46,8 +46,27 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Network(c) => objects::network(svc, c),
         Command::Pod(c) => objects::pod(svc, c),
         Command::Container(c) => container(svc, c),
+        Command::Push(a) => images::push(svc, &a),
+        Command::Image(c) => image(svc, c),
         _ => bail!(
             "this command is not available through hutch's remote client yet: \
+             run it on the service's host"
+        ),
+    }
+}
+
+/// `image SUBCOMMAND`: the same as the top-level command.
+fn image(svc: &Service, c: crate::cli::image::ImageCommand) -> anyhow::Result<ExitCode> {
+    use crate::cli::image::ImageCommand as I;
+    match c {
+        I::Ls(a) => images(svc, &a),
+        I::Pull(a) => pull(svc, &a),
+        I::Push(a) => images::push(svc, &a),
+        I::Rm(a) => containers::rmi(svc, &a),
+        I::Tag(a) => containers::tag(svc, &a),
+        I::Exists(a) => containers::exists(svc, &format!("/images/{}/exists", enc(&a.image))),
+        _ => bail!(
+            "this image command is not available through hutch's remote client yet: \
              run it on the service's host"
         ),
     }
@@ -218,60 +237,6 @@ fn ps(svc: &Service, a: &crate::cli::container::PsArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// The libpod SpecGenerator for `spec`: the fields the service's create
-/// reads. Options it would lose are refused here rather than dropped.
-fn spec_generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
-    let unsupported = [
-        ("-v/--mount", !spec.mounts.is_empty()),
-        (
-            "-p/--publish",
-            !spec.network.ports.is_empty() || spec.network.publish_all,
-        ),
-        ("--rootfs", spec.rootfs.is_some()),
-        ("--device", !spec.devices.is_empty()),
-        ("--pod", spec.pod.is_some()),
-    ];
-    if let Some((flag, _)) = unsupported.iter().find(|(_, used)| *used) {
-        bail!(
-            "{flag} is not carried by hutch's remote client yet: run the command on the service's host"
-        );
-    }
-    let env: serde_json::Map<String, Value> = spec
-        .env
-        .iter()
-        .map(|e| {
-            let (k, v) = e.split_once('=').unwrap_or((e, ""));
-            (k.to_owned(), json!(v))
-        })
-        .collect();
-    let mut g = json!({
-        "image": spec.image,
-        "name": spec.name.clone().unwrap_or_default(),
-        "command": spec.command,
-        "env": env,
-        "labels": spec.labels,
-        "annotations": spec.annotations,
-        "terminal": spec.tty,
-        "stdin": spec.interactive,
-        "remove": spec.remove,
-        "hostname": spec.hostname.clone().unwrap_or_default(),
-        "work_dir": spec.workdir.clone().unwrap_or_default(),
-        "user": spec.user.clone().unwrap_or_default(),
-        "cap_add": spec.cap_add,
-        "cap_drop": spec.cap_drop,
-        "privileged": spec.privileged,
-        "read_only_filesystem": spec.read_only,
-        "init": spec.init,
-    });
-    if let Some(e) = &spec.entrypoint {
-        g["entrypoint"] = json!(e);
-    }
-    if let Some(t) = spec.stop_timeout {
-        g["stop_timeout"] = json!(t);
-    }
-    Ok(g)
-}
-
 /// Pulls `image` on the service unless it has it (`--pull=missing`).
 pub(super) fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::Result<()> {
     use std::io::BufRead;
@@ -296,31 +261,86 @@ pub(super) fn pull_missing(svc: &Service, image: &str, policy: &str) -> anyhow::
     Ok(())
 }
 
-/// Creates a container from `spec` on the service; its id.
-pub(super) fn create_container(svc: &Service, spec: &ContainerSpec) -> anyhow::Result<String> {
+/// Creates a container from `flags` on the service, as the local
+/// `create` does: `--pod new:NAME` makes the pod first, `--replace`
+/// removes a container of that name, `--cidfile` is written here (the
+/// file is the caller's). The spec and the container's id.
+pub(super) fn create_from_flags(
+    svc: &Service,
+    flags: &CreateFlags,
+    image: &str,
+    command: &[String],
+) -> anyhow::Result<(ContainerSpec, String)> {
+    if flags.env_host {
+        bail!(
+            "--env-host is not supported by hutch's remote client: the client's environment is not the container's host's"
+        );
+    }
+    let mut spec = flags.spec(image, command, &Caller::current())?;
+    if let Some(path) = &flags.cidfile
+        && std::path::Path::new(path).exists()
+    {
+        bail!(
+            "container id file exists. Ensure another container is not using it or delete {path}"
+        );
+    }
+    let body = spec_gen::generator(&spec)?;
+    let mut body = body;
+    if let Some(pod) = spec.pod.as_deref().and_then(|p| p.strip_prefix("new:")) {
+        let made = svc
+            .call("POST", "/pods/create", Some(&json!({"name": pod})))?
+            .json()?;
+        let id = made["Id"]
+            .as_str()
+            .context("the service returned no pod id")?;
+        body["pod"] = json!(id);
+        spec.pod = Some(id.to_owned());
+    }
+    if flags.replace
+        && let Some(n) = &spec.name
+    {
+        let r = svc.call(
+            "DELETE",
+            &format!("/containers/{}?force=true&ignore=true", enc(n)),
+            None,
+        )?;
+        match r.json() {
+            Ok(_) => {}
+            Err(e) if containers::is_missing(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if !spec.image.is_empty() {
+        pull_missing(svc, &spec.image, &flags.pull)?;
+    }
     let created = svc
-        .call("POST", "/containers/create", Some(&spec_generator(spec)?))?
+        .call("POST", "/containers/create", Some(&body))?
         .json()?;
     let id = created["Id"]
         .as_str()
         .context("the service returned no container id")?
         .to_owned();
+    for w in flags.warnings() {
+        eprintln!("Warning: {w}");
+    }
     for w in created["Warnings"].as_array().into_iter().flatten() {
         if let Some(w) = w.as_str() {
             eprintln!("Warning: {w}");
         }
     }
-    Ok(id)
+    if let Some(path) = &flags.cidfile {
+        std::fs::write(path, &id).with_context(|| format!("writing the container id to {path}"))?;
+    }
+    Ok((spec, id))
 }
 
 fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::Result<ExitCode> {
-    let mut spec = a.flags.spec(a.image(), a.command(), &Caller::current())?;
     // The client removes a foreground --rm container itself, after reading
     // its whole log and exit code.
-    let remove_after = !a.detach && spec.remove;
-    spec.remove &= a.detach;
-    pull_missing(svc, &spec.image, &a.flags.pull)?;
-    let id = create_container(svc, &spec)?;
+    let mut flags = a.flags.clone();
+    let remove_after = !a.detach && flags.rm;
+    flags.rm &= a.detach;
+    let (spec, id) = create_from_flags(svc, &flags, a.image(), a.command())?;
     if !a.detach && (spec.interactive || spec.tty) {
         // Attached before the start, so no output is lost and the
         // terminal is there from the first byte.

@@ -13,7 +13,6 @@ use serde_json::Value;
 use super::http::ApiError;
 use super::{Service, enc};
 use crate::cli::EXIT_HUTCH_ERROR;
-use crate::cli::container::flags::Caller;
 
 /// Whether `e` is the service's 404.
 pub(super) fn is_missing(e: &anyhow::Error) -> bool {
@@ -57,9 +56,7 @@ fn names_only(all: bool, latest: bool, filter: &[String], what: &str) -> anyhow:
 pub fn create(svc: &Service, a: &crate::cli::container::CreateArgs) -> anyhow::Result<ExitCode> {
     let image = a.argv.first().map_or("", String::as_str);
     let command = a.argv.get(1..).unwrap_or_default();
-    let spec = a.flags.spec(image, command, &Caller::current())?;
-    super::commands::pull_missing(svc, &spec.image, &a.flags.pull)?;
-    let id = super::commands::create_container(svc, &spec)?;
+    let (_, id) = super::commands::create_from_flags(svc, &a.flags, image, command)?;
     println!("{id}");
     Ok(ExitCode::SUCCESS)
 }

@@ -122,8 +122,22 @@ pub fn send(
     path: &str,
     body: Option<Body<'_>>,
 ) -> anyhow::Result<Response> {
+    send_with(socket, method, path, body, &[])
+}
+
+/// [`send`] with more headers (`X-Registry-Auth`).
+pub fn send_with(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Option<Body<'_>>,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<Response> {
     let mut conn = connect(socket)?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n");
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
     match &body {
         None => head.push_str("Content-Length: 0\r\n\r\n"),
         Some(Body::Json(p)) => head.push_str(&format!(
@@ -330,9 +344,10 @@ pub fn demux(mut r: impl Read) -> anyhow::Result<()> {
             let mut o = std::io::stdout().lock();
             o.write_all(&payload).and_then(|()| o.flush())
         };
-        if res.is_err() {
-            // The reader went away (`| head`): stop quietly.
-            return Ok(());
+        if let Err(e) = res {
+            // The reader went away (`| head`): the caller ends quietly,
+            // as the local command does.
+            return Err(e).context("writing the output");
         }
     }
 }

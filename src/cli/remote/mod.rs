@@ -13,7 +13,9 @@ pub mod connections;
 mod containers;
 mod cp;
 pub mod http;
+mod images;
 mod objects;
+mod spec_gen;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -172,6 +174,20 @@ pub fn select(s: &Selection) -> Option<anyhow::Result<(Destination, Option<PathB
     })())
 }
 
+/// The tunnels' directories, removed by [`forget_tunnels`] when the
+/// process ends without running destructors.
+static TUNNEL_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes the ssh tunnels' directories (their ssh ends with this
+/// process, by its parent-death signal).
+pub fn forget_tunnels() {
+    if let Ok(dirs) = TUNNEL_DIRS.lock() {
+        for d in dirs.iter() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
 /// A connected service: its socket here, and the ssh process forwarding
 /// it (ended when this goes).
 pub struct Service {
@@ -231,6 +247,18 @@ impl Service {
             cmd.arg("-l").arg(u);
         }
         cmd.arg("--").arg(host);
+        // The forward must not outlive this command, however it ends (a
+        // SIGPIPE into `| head` runs no destructor).
+        // SAFETY: prctl in the forked child before exec, async-signal-safe.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -241,6 +269,9 @@ impl Service {
         let started = Instant::now();
         loop {
             if std::os::unix::net::UnixStream::connect(&local).is_ok() {
+                if let Ok(mut dirs) = TUNNEL_DIRS.lock() {
+                    dirs.push(dir.clone());
+                }
                 return Ok(Service {
                     socket: local,
                     tunnel: Some((child, dir)),

@@ -112,6 +112,7 @@ pub fn cleanup(
     }
     // `--rm` takes the container's anonymous volumes too, as Podman does.
     if opts.remove
+        && !lifecycle::restart_mark(&paths).exists()
         && let Err(e) = super::remove::remove_after_exit(store, state, &paths, id, true)
     {
         tracing::warn!(container = id, "removing: {e:#}");

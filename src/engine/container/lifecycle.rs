@@ -73,6 +73,13 @@ pub(crate) fn stop_mark(paths: &Paths) -> PathBuf {
     paths.userdata.join("stopped-by-user")
 }
 
+/// The file whose presence says a `restart` stops the container to start
+/// it again: the exit's cleanup then leaves a `--rm` container in place,
+/// as Podman's restart does (the restart holds the container meanwhile).
+pub(crate) fn restart_mark(paths: &Paths) -> PathBuf {
+    paths.userdata.join("restarting")
+}
+
 pub fn stopped_by_user(paths: &Paths) -> bool {
     stop_mark(paths).exists()
 }

@@ -2,10 +2,11 @@
 
 use hutch_storage::Store;
 
-use super::events;
+use super::lifecycle::restart_mark;
 use super::select::{Report, Selection};
 use super::start::start_detached;
 use super::stop::stop_one;
+use super::{Paths, events};
 use crate::config::Context;
 use crate::engine::Result;
 use crate::engine::state::{ContainerState, State};
@@ -37,9 +38,18 @@ pub fn restart(
         }
         let id = c.as_ref().map(|c| c.id.clone()).unwrap_or_default();
         let result = c.and_then(|c| {
-            stop_one(ctx, store, state, &c, opts.timeout)?;
-            start_detached(ctx, store, state, &c.id)
-                .map_err(|e| e.context(format!("unable to start container {}", c.id)))?;
+            // A `--rm` container's exit must not remove it between the
+            // stop and the start.
+            let mark = restart_mark(&Paths::new(ctx, store.root(), &c.id));
+            if c.spec.remove {
+                let _ = std::fs::write(&mark, b"");
+            }
+            let done = stop_one(ctx, store, state, &c, opts.timeout).and_then(|()| {
+                start_detached(ctx, store, state, &c.id)
+                    .map_err(|e| e.context(format!("unable to start container {}", c.id)))
+            });
+            let _ = std::fs::remove_file(&mark);
+            done?;
             events::record(state, &c, "restart", &[]);
             Ok(())
         });
