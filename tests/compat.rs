@@ -452,3 +452,100 @@ fn options_end_at_the_image_and_capabilities_take_lists() {
         "grep CapEff /proc/self/status",
     ]);
 }
+
+/// containers.conf's container defaults, the same file read by both:
+/// ulimits, umask, capabilities, the UTS namespace, annotations and the
+/// stop timeout. (`read_only` is honoured by hutch as Podman 4.4 does;
+/// 4.3 ignores it, so it is not compared here.)
+#[test]
+fn containers_conf_defaults() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.env.write_containers_conf(
+        "[containers]\ndefault_ulimits = [\"nofile=500:600\"]\nannotations = [\"conf.note=yes\"]\n\
+         umask = \"0077\"\nutsns = \"host\"\npids_limit = 77\n\
+         default_capabilities = [\"CHOWN\", \"KILL\", \"NET_RAW\"]\n[engine]\nstop_timeout = 3\n",
+    );
+    let script = "ulimit -n; umask; grep CapEff /proc/self/status; hostname";
+    let (h, q) = p.same(&[
+        "run",
+        "--name",
+        "cc",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(h, q, "no warning from either");
+    let (h, _) = p.same(&[
+        "inspect",
+        "--format",
+        "{{.Config.StopTimeout}} {{index .Config.Annotations \"conf.note\"}} {{.Config.Umask}}",
+        "cc",
+    ]);
+    assert!(h.is_empty(), "{h}");
+    // Flags win over the file.
+    p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=300:400",
+        "--cap-add",
+        "SETUID",
+        "--uts",
+        "private",
+        "--hostname",
+        "h1",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ]);
+    p.same(&["rm", "cc"]);
+}
+
+/// `volume rm --force` of a volume a running container uses: the container
+/// is stopped with its stop signal and timeout (warning when it has to
+/// kill, as `stop` does), then removed with the volume.
+#[test]
+fn volume_rm_force_stops_the_user_first() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    for run in [true, false] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        let out = call(&[
+            "run",
+            "-d",
+            "--name",
+            "vu",
+            "--network",
+            "none",
+            "--stop-timeout",
+            "1",
+            "-v",
+            "vol:/data",
+            "bb",
+            "sleep",
+            "100",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // sleep as pid 1 ignores SIGTERM: both wait 1 s, then kill.
+    let (h, q) = p.same(&["volume", "rm", "--force", "vol"]);
+    for e in [&h, &q] {
+        assert!(
+            e.contains(
+                "StopSignal SIGTERM failed to stop container vu in 1 seconds, resorting to SIGKILL"
+            ),
+            "{e}"
+        );
+    }
+    p.same(&["ps", "-a", "--format", "{{.Names}}"]);
+    p.same(&["volume", "ls", "-q"]);
+}
