@@ -122,12 +122,17 @@ fn namespaces(conf: &ContainersConf, req: &mut ContainerSpec) -> Result<()> {
     {
         req.userns = parse::userns::userns(Some(u), &[], &[]).map_err(|e| bad("userns", u, e))?;
     }
+    let req_hostname = req.hostname.is_some();
     for (key, flag, value, ns) in [
         ("ipcns", "--ipc", &d.ipcns, &mut req.namespaces.ipc),
         ("utsns", "--uts", &d.utsns, &mut req.namespaces.uts),
         ("pidns", "--pid", &d.pidns, &mut req.namespaces.pid),
     ] {
+        // `--hostname` needs a UTS namespace of its own (Podman refuses it
+        // with `--uts host`): the file's `utsns` yields to it.
+        let own_uts = key == "utsns" && req_hostname;
         if *ns == Namespace::Private
+            && !own_uts
             && let Some(v) = value.as_deref().filter(|v| !matches!(*v, "" | "private"))
         {
             *ns = parse::userns::namespace(flag, Some(v)).map_err(|e| bad(key, v, e))?;
@@ -165,8 +170,20 @@ fn capabilities(conf: &ContainersConf, req: &mut ContainerSpec) {
 
 /// What containers.conf sets below the spec: the process's umask and the
 /// cgroup namespace.
-pub fn runtime_config(ctx: &Context, config: &mut ContainerConfig) -> Result<()> {
+pub fn runtime_config(
+    ctx: &Context,
+    req: &ContainerSpec,
+    config: &mut ContainerConfig,
+) -> Result<()> {
     let d = &ctx.containers_conf().containers;
+    config.umask = config.umask.or(req.umask);
+    if config.cgroupns.is_none() {
+        config.cgroupns = match req.cgroupns.as_deref() {
+            Some("host") => Some(NamespaceMode::Host),
+            Some("private") => Some(NamespaceMode::Private),
+            _ => None,
+        };
+    }
     if config.umask.is_none()
         && let Some(u) = &d.umask
     {

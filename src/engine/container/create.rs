@@ -480,6 +480,15 @@ fn make(
             env.push(e);
         }
     }
+    // `--unsetenv` takes names out of the image's and the default
+    // environment; `-e` below still sets them.
+    if req.unsetenv_all {
+        env.clear();
+    }
+    env.retain(|e| {
+        let key = e.split('=').next().unwrap_or_default();
+        !req.unsetenv.iter().any(|u| u == key)
+    });
     for e in &req.env {
         parse::env::set(&mut env, e.clone());
     }
@@ -854,7 +863,7 @@ fn make(
         notify_dir: notify,
         ..generator_input(req)
     };
-    super::conf_defaults::runtime_config(ctx, &mut container)?;
+    super::conf_defaults::runtime_config(ctx, req, &mut container)?;
     super::network::apply(
         ctx,
         state,

@@ -393,7 +393,7 @@ pub fn inspect_objects(
         report.missing.push(match opts.kind {
             InspectKind::Container => format!("no such container {name}"),
             InspectKind::Image => format!("{name}: image not known"),
-            InspectKind::Any => format!("inspecting object: no such object: {name:?}"),
+            InspectKind::Any => format!("no such object: {name:?}"),
         });
     }
     Ok(report)
