@@ -613,6 +613,17 @@ fn container_user(store: &Store, c: &Container, root: BorrowedFd<'_>) -> Result<
     Ok((u.uid, u.gid))
 }
 
+/// The container named in a `cp` argument; Podman's words when it is not
+/// there.
+fn lookup(state: &State, name: &str) -> Result<crate::engine::state::Container> {
+    state.container(name).map_err(|e| match e {
+        crate::engine::state::StateError::NoSuchContainer { .. } => {
+            Error::not_found(format!("container {name:?} does not exist"))
+        }
+        e => e.into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,15 +645,4 @@ mod tests {
         assert_eq!(Location::parse("/abs:x"), Location::Host("/abs:x".into()));
         assert_eq!(Location::parse("plain"), Location::Host("plain".into()));
     }
-}
-
-/// The container named in a `cp` argument; Podman's words when it is not
-/// there.
-fn lookup(state: &State, name: &str) -> Result<crate::engine::state::Container> {
-    state.container(name).map_err(|e| match e {
-        crate::engine::state::StateError::NoSuchContainer { .. } => {
-            Error::not_found(format!("container {name:?} does not exist"))
-        }
-        e => e.into(),
-    })
 }
