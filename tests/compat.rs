@@ -117,6 +117,19 @@ impl Pair {
         cmd.output().expect("start podman")
     }
 
+    /// Runs `args` with both; only the exit codes compare (the command
+    /// prints a new id).
+    fn same_code(&self, args: &[&str]) {
+        let (h, p) = (self.hutch(args), self.podman(args));
+        assert_eq!(
+            h.status.code(),
+            p.status.code(),
+            "{args:?}\nhutch stderr: {}\npodman stderr: {}",
+            stderr(&h),
+            stderr(&p)
+        );
+    }
+
     /// Runs `args` with both; the exit codes and the stdout (trailing
     /// blanks trimmed per line) must match. Returns hutch's and podman's
     /// stderr for checks of their own.
@@ -145,6 +158,15 @@ impl Drop for Pair {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
+}
+
+/// podman's stderr less its warning about this host's root mount (not
+/// shared), which says nothing about the command.
+fn without_mount_warning(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("is not a shared mount"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 fn outcome(out: &Output) -> Outcome {
@@ -451,4 +473,380 @@ fn options_end_at_the_image_and_capabilities_take_lists() {
         "-c",
         "grep CapEff /proc/self/status",
     ]);
+}
+
+/// containers.conf's container defaults, the same file read by both:
+/// ulimits, umask, capabilities, the UTS namespace, annotations and the
+/// stop timeout. (`read_only` is honoured by hutch as Podman 4.4 does;
+/// 4.3 ignores it, so it is not compared here.)
+#[test]
+fn containers_conf_defaults() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.env.write_containers_conf(
+        "[containers]\ndefault_ulimits = [\"nofile=500:600\"]\nannotations = [\"conf.note=yes\"]\n\
+         umask = \"0077\"\nutsns = \"host\"\npids_limit = 77\n\
+         default_capabilities = [\"CHOWN\", \"KILL\", \"NET_RAW\"]\n[engine]\nstop_timeout = 3\n",
+    );
+    let script = "ulimit -n; umask; grep CapEff /proc/self/status; hostname";
+    let (h, q) = p.same(&[
+        "run",
+        "--name",
+        "cc",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(h, q, "no warning from either");
+    let (h, _) = p.same(&[
+        "inspect",
+        "--format",
+        "{{.Config.StopTimeout}} {{index .Config.Annotations \"conf.note\"}} {{.Config.Umask}}",
+        "cc",
+    ]);
+    assert!(h.is_empty(), "{h}");
+    // Flags win over the file.
+    p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=300:400",
+        "--cap-add",
+        "SETUID",
+        "--uts",
+        "private",
+        "--hostname",
+        "h1",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ]);
+    p.same(&["rm", "cc"]);
+}
+
+/// `volume rm --force` of a volume a running container uses: the container
+/// is stopped with its stop signal and timeout (warning when it has to
+/// kill, as `stop` does), then removed with the volume.
+#[test]
+fn volume_rm_force_stops_the_user_first() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    for run in [true, false] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        let out = call(&[
+            "run",
+            "-d",
+            "--name",
+            "vu",
+            "--network",
+            "none",
+            "--stop-timeout",
+            "1",
+            "-v",
+            "vol:/data",
+            "bb",
+            "sleep",
+            "100",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // sleep as pid 1 ignores SIGTERM: both wait 1 s, then kill.
+    let (h, q) = p.same(&["volume", "rm", "--force", "vol"]);
+    for e in [&h, &q] {
+        assert!(
+            e.contains(
+                "StopSignal SIGTERM failed to stop container vu in 1 seconds, resorting to SIGKILL"
+            ),
+            "{e}"
+        );
+    }
+    p.same(&["ps", "-a", "--format", "{{.Names}}"]);
+    p.same(&["volume", "ls", "-q"]);
+}
+
+/// A name that exists nowhere, for every command that looks one up: exit
+/// code, stdout and stderr as Podman's.
+#[test]
+fn unknown_objects() {
+    let Some(p) = Pair::new() else {
+        return;
+    };
+    let cases: &[&[&str]] = &[
+        &["inspect", "bogus"],
+        &["container", "inspect", "bogus"],
+        &["image", "inspect", "bogus"],
+        &["volume", "inspect", "bogus"],
+        &["network", "inspect", "bogus"],
+        &["pod", "inspect", "bogus"],
+        &["secret", "inspect", "bogus"],
+        &["rm", "bogus"],
+        &["rmi", "bogus"],
+        &["volume", "rm", "bogus"],
+        &["network", "rm", "bogus"],
+        &["pod", "rm", "bogus"],
+        &["secret", "rm", "bogus"],
+        &["start", "bogus"],
+        &["stop", "bogus"],
+        &["kill", "bogus"],
+        &["restart", "bogus"],
+        &["pause", "bogus"],
+        &["logs", "bogus"],
+        &["wait", "bogus"],
+        &["top", "bogus"],
+        &["port", "bogus"],
+        &["exec", "bogus", "true"],
+        &["attach", "bogus"],
+        &["export", "bogus"],
+        &["commit", "bogus", "x"],
+        &["cp", "bogus:/x", "/tmp/"],
+        &["rename", "bogus", "x"],
+        &["tag", "bogus", "x"],
+        &["untag", "bogus"],
+        &["save", "bogus"],
+        &["history", "bogus"],
+        &["healthcheck", "run", "bogus"],
+        &["pod", "start", "bogus"],
+        &["pod", "stop", "bogus"],
+        &["pod", "kill", "bogus"],
+        &["pod", "pause", "bogus"],
+        &["pod", "restart", "bogus"],
+        &["pod", "logs", "bogus"],
+        &["pod", "exists", "bogus"],
+        &["container", "exists", "bogus"],
+        &["image", "exists", "bogus"],
+        &["volume", "exists", "bogus"],
+        &["network", "exists", "bogus"],
+        &["network", "connect", "bogus", "bogus"],
+        &["network", "disconnect", "bogus", "bogus"],
+        &["generate", "systemd", "bogus"],
+        &["generate", "kube", "bogus"],
+        &["kube", "generate", "bogus"],
+        &["stats", "--no-stream", "bogus"],
+        &["pod", "stats", "--no-stream", "bogus"],
+    ];
+    for args in cases {
+        let (h, q) = p.same(args);
+        assert_eq!(h, without_mount_warning(&q), "{args:?}: stderr");
+    }
+}
+
+/// `--format` templates and `--help`-listed flags of the object commands,
+/// on objects both made the same way.
+#[test]
+fn object_commands_and_templates() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.same(&["volume", "create", "--label", "a=b", "v1"]);
+    p.same(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Name}} {{.Driver}} {{.Labels}} {{.Scope}}",
+        "v1",
+    ]);
+    p.same(&[
+        "volume",
+        "ls",
+        "--filter",
+        "label=a=b",
+        "--format",
+        "{{.Name}} {{.Driver}}",
+    ]);
+    p.same(&["volume", "exists", "v1"]);
+    p.same(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.99.7.0/24",
+        "--label",
+        "k=v",
+        "n7",
+    ]);
+    p.same(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.Name}} {{.Driver}} {{.Labels}} {{.Internal}}",
+        "n7",
+    ]);
+    p.same(&[
+        "network",
+        "ls",
+        "--filter",
+        "label=k=v",
+        "--format",
+        "{{.Name}}",
+    ]);
+    p.same(&[
+        "network",
+        "create",
+        "--driver",
+        "bridge",
+        "--ipam-driver",
+        "host-local",
+        "n8",
+    ]);
+    let (h, q) = p.same(&["network", "create", "--driver", "bogus", "n9"]);
+    assert!(!h.is_empty() && !q.is_empty(), "both refuse: {h}\n{q}");
+    p.same_code(&[
+        "pod",
+        "create",
+        "--name",
+        "p1",
+        "--label",
+        "x=y",
+        "--infra=false",
+    ]);
+    p.same(&[
+        "pod",
+        "inspect",
+        "--format",
+        "{{.Name}} {{.NumContainers}} {{.Labels}}",
+        "p1",
+    ]);
+    p.same(&[
+        "pod",
+        "ps",
+        "--format",
+        "{{.Name}} {{.Status}} {{.NumberOfContainers}}",
+    ]);
+    p.same(&["pod", "exists", "p1"]);
+    p.same_code(&["pod", "rm", "p1"]);
+    p.same_code(&[
+        "create",
+        "--name",
+        "c1",
+        "--network",
+        "none",
+        "--label",
+        "l=1",
+        "bb",
+        "true",
+    ]);
+    p.same(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=l=1",
+        "--format",
+        "{{.Names}} {{.Image}} {{.Command}} {{.Status}} {{.Labels}}",
+    ]);
+    p.same(&["container", "exists", "c1"]);
+    p.same(&[
+        "inspect",
+        "--format",
+        "{{.Name}} {{.Config.Labels}} {{.State.Status}}",
+        "c1",
+    ]);
+    p.same(&[
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        "{{.ImageName}}",
+        "c1",
+    ]);
+    p.same(&["image", "exists", "bb"]);
+    p.same(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.RepoTags}} {{.Os}} {{.Architecture}}",
+        "bb",
+    ]);
+    p.same(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "--filter",
+        "reference=bb",
+    ]);
+    p.same(&["tag", "bb", "bb2"]);
+    p.same(&["untag", "bb2"]);
+    p.same(&["rm", "c1"]);
+    p.same(&["volume", "rm", "v1"]);
+    p.same(&["network", "rm", "n7", "n8"]);
+    p.same(&["volume", "prune", "-f"]);
+}
+
+/// `run`/`create` flags hutch added for Podman's scripts: `--umask`,
+/// `--label-file`, `--unsetenv`, `--unsetenv-all`, `--cgroupns`,
+/// `--disable-content-trust`.
+#[test]
+fn more_run_flags() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let labels = p.env.home.join("labels");
+    std::fs::write(&labels, "# comment\na=1\n\nb=2\n").expect("write labels");
+    chown(&labels, p.env.user.uid, p.env.user.gid);
+    let labels = labels.to_string_lossy().into_owned();
+    p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--umask",
+        "0027",
+        "--unsetenv",
+        "TERM",
+        "--cgroupns",
+        "private",
+        "--disable-content-trust",
+        "bb",
+        "sh",
+        "-c",
+        "umask; echo term=$TERM",
+    ]);
+    // Each prints a new id: only the exit codes compare.
+    let args = &[
+        "create",
+        "--name",
+        "lf",
+        "--network",
+        "none",
+        "--label-file",
+        &labels,
+        "--label",
+        "b=3",
+        "bb",
+        "true",
+    ];
+    for out in [p.hutch(args), p.podman(args)] {
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    p.same(&[
+        "inspect",
+        "--format",
+        "{{.Config.Labels}} {{.Config.Umask}}",
+        "lf",
+    ]);
+    // `--unsetenv-all`: no image or default variables (hutch keeps PATH:
+    // docs/compat.md), `-e` still applies.
+    let out = p.hutch(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--unsetenv-all",
+        "-e",
+        "A=b",
+        "bb",
+        "sh",
+        "-c",
+        "echo term=$TERM a=$A",
+    ]);
+    assert_eq!(stdout(&out), "term= a=b\n", "{}", stderr(&out));
+    let (h, q) = p.same(&["create", "--umask", "999", "bb", "true"]);
+    assert_eq!(h, q);
+    p.same(&["rm", "lf"]);
 }

@@ -903,3 +903,51 @@ fn containers_conf_container_defaults_apply_and_flags_win() {
     assert!(out.starts_with("flag\n"), "{out}");
     assert!(out.contains(" 1024 "), "{out}");
 }
+
+/// containers.conf keys Podman 4.3 does not compare here (or does not have):
+/// `read_only`, `volumes`, `netns`, `log_driver`; a value hutch cannot
+/// follow is warned about by name, a bad one fails the create naming the
+/// key.
+#[test]
+fn containers_conf_more_defaults_and_bad_values() {
+    let env = env_with_busybox();
+    let runtime = std::env::var("HUTCH_TEST_RUNTIME")
+        .ok()
+        .filter(|r| !r.is_empty())
+        .map(|r| format!("[engine]\nruntime = \"{r}\"\n"))
+        .unwrap_or_default();
+    let shared = env.home.join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::fs::write(shared.join("f"), "from host\n").expect("write");
+    chown(&shared, env.user.uid, env.user.gid);
+    env.write_containers_conf(&format!(
+        "{runtime}[containers]\nread_only = true\nnetns = \"none\"\nlog_driver = \"none\"\nvolumes = [\"{}:/shared:ro\"]\n",
+        shared.display()
+    ));
+    let out = env.run([
+        "run",
+        "--name",
+        "cc",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /shared/f; touch /x 2>/dev/null || echo ro; grep -c : /proc/net/dev",
+    ]);
+    assert_eq!(stdout(&out), "from host\nro\n1\n", "{}", stderr(&out));
+    let logs = env.run(["logs", "cc"]);
+    assert!(stdout(&logs).is_empty(), "log_driver none keeps no log");
+    env.ok(["rm", "cc"]);
+
+    env.write_containers_conf(&format!(
+        "{runtime}[containers]\nlog_driver = \"journald\"\numask = \"999\"\n"
+    ));
+    let out = env.run(["create", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(
+        err.contains("[containers] log_driver")
+            && err.contains("journald")
+            && err.contains("umask \"999\""),
+        "{err}"
+    );
+}

@@ -353,8 +353,7 @@ pub fn inspect_images(ctx: &Context, args: &InspectArgs) -> anyhow::Result<ExitC
         _ => println!("{}", to_json_pretty(&serde_json::Value::Array(views))),
     }
     if !missing.is_empty() {
-        // Podman prints what it found, then fails naming what it did not.
-        anyhow::bail!("{}", missing.join("\n"));
+        return Err(super::container::inspect::not_found(&missing));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -71,6 +71,61 @@ pub struct CreateArgs {
     #[arg(long)]
     pub(crate) ignore: bool,
     pub(crate) name: Option<String>,
+    /// Driver to manage the network (bridge)
+    #[arg(short, long, default_value = "bridge")]
+    pub(crate) driver: String,
+    /// IP Address Management Driver (host-local)
+    #[arg(long, value_name = "IPAM-DRIVER")]
+    pub(crate) ipam_driver: Option<String>,
+    /// Disable DNS plugin
+    #[arg(long)]
+    pub(crate) disable_dns: bool,
+    /// Enable IPv6 networking
+    #[arg(long)]
+    pub(crate) ipv6: bool,
+    /// Allocate container IP from range
+    #[arg(long, value_name = "RANGE")]
+    pub(crate) ip_range: Vec<String>,
+    /// Set driver specific options
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub(crate) opt: Vec<String>,
+}
+
+impl CreateArgs {
+    /// Podman's flags that hutch's user networks cannot follow: refused by
+    /// name, not dropped (docs/compat.md).
+    fn refuse_unsupported(&self) -> anyhow::Result<()> {
+        if self.driver != "bridge" {
+            anyhow::bail!(
+                "unsupported driver {}: hutch's user networks are bridges in the rootless network namespace",
+                self.driver
+            );
+        }
+        if let Some(d) = self.ipam_driver.as_deref().filter(|d| *d != "host-local") {
+            anyhow::bail!(
+                "unsupported ipam driver {d:?}: hutch allocates addresses itself (host-local)"
+            );
+        }
+        let refused = [
+            (
+                self.disable_dns,
+                "--disable-dns: hutch's user networks always resolve container names",
+            ),
+            (self.ipv6, "--ipv6: hutch's user networks are IPv4 only"),
+            (
+                !self.ip_range.is_empty(),
+                "--ip-range: hutch hands out the whole subnet",
+            ),
+            (
+                !self.opt.is_empty(),
+                "--opt: hutch's bridge driver takes no options",
+            ),
+        ];
+        if let Some((_, why)) = refused.iter().find(|(given, _)| *given) {
+            anyhow::bail!("{why}");
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,6 +151,9 @@ pub struct LsArgs {
 pub struct NamesArgs {
     #[arg(required = true)]
     pub(crate) names: Vec<String>,
+    /// Pretty-print network to JSON or using a Go template
+    #[arg(short, long)]
+    pub(crate) format: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,6 +203,7 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
     let nets = netops::store(ctx)?;
     match cmd {
         NetworkCommand::Create(a) => {
+            a.refuse_unsupported()?;
             if a.ignore
                 && let Some(name) = &a.name
                 && let Ok(n) = nets.get(name)
@@ -175,11 +234,32 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             print_ls(a, all)?;
         }
         NetworkCommand::Inspect(a) => {
-            let out = netops::inspect(ctx, &a.names)?;
-            println!(
-                "{}",
-                crate::format::to_json_pretty(&serde_json::Value::Array(out))
-            );
+            // Podman prints what it found, then fails for the rest.
+            let mut out = Vec::new();
+            let mut missing = Vec::new();
+            for n in &a.names {
+                match netops::inspect(ctx, std::slice::from_ref(n)) {
+                    Ok(v) => out.extend(v),
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        missing.push(format!("network {n}: {}", e.text()))
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            match OutputFormat::parse(a.format.as_deref())? {
+                OutputFormat::Template(t) => {
+                    for n in &out {
+                        print!("{}", t.render_one(&go_view(n, true))?);
+                    }
+                }
+                _ => println!(
+                    "{}",
+                    crate::format::to_json_pretty(&serde_json::Value::Array(out))
+                ),
+            }
+            if !missing.is_empty() {
+                return Err(crate::cli::container::inspect::not_found(&missing));
+            }
         }
         NetworkCommand::Rm(a) => {
             let store = image::open_store(ctx)?;
@@ -234,6 +314,27 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
 
 /// `network ls`'s output of `all` (Podman's network records, as `network
 /// inspect` and the libpod API show them).
+/// A network under Podman's Go field names (its ListPrintReports and
+/// inspect templates); `inspect` adds the containers on it.
+fn go_view(n: &serde_json::Value, inspect: bool) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "ID": n["id"],
+        "Name": n["name"],
+        "Driver": n["driver"],
+        "NetworkInterface": n["network_interface"],
+        "Created": n["created"],
+        "Subnets": n["subnets"],
+        "IPv6Enabled": n["ipv6_enabled"],
+        "Internal": n["internal"],
+        "DNSEnabled": n["dns_enabled"],
+        "Labels": n["labels"],
+    });
+    if inspect {
+        v["Containers"] = n["containers"].clone();
+    }
+    v
+}
+
 pub(crate) fn print_ls(a: &LsArgs, all: Vec<serde_json::Value>) -> anyhow::Result<()> {
     let text = |n: &serde_json::Value, k: &str| n[k].as_str().unwrap_or("").to_owned();
     let short = |id: &str| -> String {
@@ -276,22 +377,12 @@ pub(crate) fn print_ls(a: &LsArgs, all: Vec<serde_json::Value>) -> anyhow::Resul
     } else {
         template
     };
-    // Podman's `network ls` fields (its ListPrintReports).
     let rows: Vec<serde_json::Value> = all
         .iter()
         .map(|n| {
-            serde_json::json!({
-                "ID": short(&text(n, "id")),
-                "Name": n["name"],
-                "Driver": n["driver"],
-                "NetworkInterface": n["network_interface"],
-                "Created": n["created"],
-                "Subnets": n["subnets"],
-                "IPv6Enabled": n["ipv6_enabled"],
-                "Internal": n["internal"],
-                "DNSEnabled": n["dns_enabled"],
-                "Labels": n["labels"],
-            })
+            let mut v = go_view(n, false);
+            v["ID"] = short(&text(n, "id")).into();
+            v
         })
         .collect();
     let headers = [("ID", "NETWORK ID")]

@@ -23,6 +23,9 @@ pub struct CommonRegistryArgs {
     /// Path of the authentication file
     #[arg(long)]
     pub(crate) authfile: Option<std::path::PathBuf>,
+    /// This is a Docker specific option and is a NOOP (as in Podman)
+    #[arg(long, hide = true)]
+    pub(crate) disable_content_trust: bool,
 }
 
 impl CommonRegistryArgs {

@@ -155,17 +155,20 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
                     bail!("provide one or more volume names or use --all");
                 }
                 let mut out = Vec::new();
-                let mut missing = None;
+                let mut missing = Vec::new();
                 for n in &a.names {
                     match state.volume(n) {
                         Ok(v) => out.push(v),
-                        Err(e) => missing = Some(e),
+                        Err(crate::engine::state::StateError::NoSuchVolume { .. }) => {
+                            missing.push(format!("no such volume {n}"))
+                        }
+                        Err(e) => return Err(e.into()),
                     }
                 }
-                if let Some(e) = missing {
+                if !missing.is_empty() {
                     // Podman prints what it found, then fails for the rest.
                     print_inspect(&state, &out, a.format.as_deref())?;
-                    return Err(e.into());
+                    return Err(crate::cli::container::inspect::not_found(&missing));
                 }
                 out
             };

@@ -1,11 +1,9 @@
-//! containers.conf, as containers.conf(5) defines it, for the keys hutch
-//! honours: `[engine] runtime`, `[engine] cgroup_manager`, `[engine]
-//! cdi_spec_dirs`, `[network] default_rootless_network_cmd`, and
-//! `[containers] default_sysctls`, `dns_servers`, `dns_searches`,
-//! `dns_options`, `base_hosts_file`, `env`, `tz`, `init`, `shm_size`; `default_capabilities` is accepted where it is hutch's own
-//! default list. Every other key a file sets is named in one warning when
-//! the configuration is first used (Podman's keys are many; none is
-//! ignored silently).
+//! containers.conf, as containers.conf(5) defines it: the keys hutch
+//! honours are listed in [`HONOURED`] (docs/compat.md says what each does).
+//! Every other key a file sets is named in one warning when the
+//! configuration is first used, and so is a value of an honoured key that
+//! hutch cannot follow (`log_driver = "journald"`): none is ignored
+//! silently.
 //!
 //! Files are read in Podman's order, each later one overriding the keys it
 //! sets: `/usr/share/containers/containers.conf`,
@@ -56,8 +54,59 @@ pub struct ContainersConf {
     pub tz: Option<String>,
     pub init: Option<bool>,
     pub shm_size: Option<String>,
+    /// The rest of `[containers]` that `create` applies where the spec
+    /// leaves the built-in default (see [`Containers`]).
+    pub containers: Containers,
+    /// `[engine] stop_timeout`: seconds before SIGKILL for containers made
+    /// without `--stop-timeout`.
+    pub stop_timeout: Option<u32>,
+    /// `[engine] volume_path`: where new volumes are made (`--volumepath`
+    /// wins).
+    pub volume_path: Option<PathBuf>,
     /// `[section] key (file)` of each key set that hutch does not act on.
     pub ignored: Vec<String>,
+    /// Keys hutch reads but whose value it cannot follow, each with the
+    /// reason and what it does instead (warned once, as `ignored`).
+    pub unsupported_values: Vec<String>,
+}
+
+/// `[containers]` keys that give container defaults, as Podman's flags
+/// take their defaults from them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Containers {
+    /// `--pids-limit` (0 or -1: unlimited).
+    pub pids_limit: Option<i64>,
+    /// `--ulimit` entries (`nofile=1024:2048`).
+    pub default_ulimits: Option<Vec<String>>,
+    /// `--log-opt max-size` in bytes (-1: unlimited).
+    pub log_size_max: Option<i64>,
+    /// `--log-driver` (k8s-file, json-file, none).
+    pub log_driver: Option<String>,
+    /// `--annotation` entries (`KEY=VALUE`).
+    pub annotations: Option<Vec<String>>,
+    /// `--read-only`.
+    pub read_only: Option<bool>,
+    /// The container process's umask (octal text, Podman's default 0022).
+    pub umask: Option<String>,
+    /// `--device` entries.
+    pub devices: Option<Vec<String>>,
+    /// `-v` entries (`SRC:DST[:OPTS]`, absolute sources).
+    pub volumes: Option<Vec<String>>,
+    /// Namespace defaults: `--network`, `--userns`, `--ipc`, `--uts`,
+    /// `--pid`, `--cgroupns`.
+    pub netns: Option<String>,
+    pub userns: Option<String>,
+    pub ipcns: Option<String>,
+    pub utsns: Option<String>,
+    pub pidns: Option<String>,
+    pub cgroupns: Option<String>,
+    /// `--init-path`, `--security-opt seccomp=`.
+    pub init_path: Option<PathBuf>,
+    pub seccomp_profile: Option<String>,
+    /// `default_capabilities`: the list every container starts from.
+    pub default_capabilities: Option<Vec<String>>,
+    /// `label`: SELinux labelling; hutch labels nothing (see `load`).
+    pub label: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,25 +116,27 @@ struct File {
     #[serde(default)]
     network: Network,
     #[serde(default)]
-    containers: Containers,
+    containers: FileContainers,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct Containers {
+struct FileContainers {
     default_sysctls: Option<Vec<String>>,
     dns_servers: Option<Vec<String>>,
     dns_searches: Option<Vec<String>>,
     dns_options: Option<Vec<String>>,
-    default_capabilities: Option<Vec<String>>,
     base_hosts_file: Option<String>,
     env: Option<Vec<String>>,
     tz: Option<String>,
     init: Option<bool>,
     shm_size: Option<String>,
+    #[serde(flatten)]
+    rest: Containers,
 }
 
-/// The keys acted on, as `section.key`.
-const HONOURED: [&str; 14] = [
+/// The keys acted on, as `section.key` (some only for some values: see
+/// [`value_notes`]).
+const HONOURED: &[&str] = &[
     "engine.runtime",
     "engine.cgroup_manager",
     "engine.cdi_spec_dirs",
@@ -100,17 +151,40 @@ const HONOURED: [&str; 14] = [
     "containers.tz",
     "containers.init",
     "containers.shm_size",
+    "containers.pids_limit",
+    "containers.default_ulimits",
+    "containers.log_size_max",
+    "containers.log_driver",
+    "containers.annotations",
+    "containers.read_only",
+    "containers.umask",
+    "containers.devices",
+    "containers.volumes",
+    "containers.netns",
+    "containers.userns",
+    "containers.ipcns",
+    "containers.utsns",
+    "containers.pidns",
+    "containers.cgroupns",
+    "containers.init_path",
+    "containers.seccomp_profile",
+    "containers.label",
+    "engine.stop_timeout",
+    "engine.volume_path",
+    "engine.events_logger",
+    "engine.image_default_transport",
+    "engine.num_locks",
+    "network.network_backend",
+    "network.default_network",
+    "network.default_subnet",
+    "network.dns_bind_port",
 ];
 
-/// The keys `text` sets that hutch does not act on: tables are walked one
-/// level down (`[engine.runtimes]` is one key of `[engine]`); a
-/// `default_capabilities` equal to hutch's default list counts as acted on.
-fn unsupported(text: &str, default_caps: bool) -> Vec<String> {
-    let Ok(table) = toml::from_str::<toml::Table>(text) else {
-        return Vec::new();
-    };
+/// The keys `table` sets that hutch does not act on: tables are walked one
+/// level down (`[engine.runtimes]` is one key of `[engine]`).
+fn unsupported(table: &toml::Table) -> Vec<String> {
     let mut out = Vec::new();
-    for (section, v) in &table {
+    for (section, v) in table {
         let Some(keys) = v.as_table() else {
             out.push(section.clone());
             continue;
@@ -122,9 +196,7 @@ fn unsupported(text: &str, default_caps: bool) -> Vec<String> {
                 continue;
             }
             let name = format!("{section}.{key}");
-            let ok = HONOURED.contains(&name.as_str())
-                && (name != "containers.default_capabilities" || default_caps);
-            if !ok {
+            if !HONOURED.contains(&name.as_str()) {
                 out.push(format!("[{section}] {key}"));
             }
         }
@@ -132,27 +204,98 @@ fn unsupported(text: &str, default_caps: bool) -> Vec<String> {
     out
 }
 
-/// Whether a `default_capabilities` list is hutch's (Podman's) default.
-fn is_default_caps(list: &[String]) -> bool {
-    let mut got: Vec<String> = list
-        .iter()
-        .map(|c| {
-            let c = c.trim().to_ascii_uppercase();
-            if c.starts_with("CAP_") {
-                c
-            } else {
-                format!("CAP_{c}")
-            }
-        })
-        .collect();
-    got.sort();
-    got.dedup();
-    let mut want: Vec<String> = crate::runtime::spec::caps::DEFAULT_CAPABILITIES
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    want.sort();
-    got == want
+/// Keys read whose value hutch cannot follow: each names the key, the
+/// value, why, and what is done instead.
+fn value_notes(f: &File) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut note = |key: &str, value: &str, why: &str| {
+        out.push(format!("{key} = {value:?}: {why}"));
+    };
+    if let Some(d) = &f.containers.rest.log_driver
+        && !matches!(d.as_str(), "k8s-file" | "json-file" | "none" | "")
+    {
+        note(
+            "[containers] log_driver",
+            d,
+            "hutch writes container logs to files (k8s-file) or not at all (none); k8s-file is used",
+        );
+    }
+    if f.containers.rest.label == Some(true) && Path::new("/sys/fs/selinux/enforce").exists() {
+        note(
+            "[containers] label",
+            "true",
+            "hutch applies no SELinux labels",
+        );
+    }
+    if let Some(e) = &f.engine.events_logger
+        && e != "file"
+    {
+        note(
+            "[engine] events_logger",
+            e,
+            "hutch writes events to a file only (docs/compat.md)",
+        );
+    }
+    if let Some(t) = &f.engine.image_default_transport
+        && t != "docker://"
+    {
+        note(
+            "[engine] image_default_transport",
+            t,
+            "short names are pulled from registries (docker://)",
+        );
+    }
+    if let Some(b) = &f.network.network_backend
+        && !matches!(b.as_str(), "netavark" | "")
+    {
+        note(
+            "[network] network_backend",
+            b,
+            "hutch's networks are its own, with netavark's behaviour",
+        );
+    }
+    if let Some(n) = &f.network.default_network
+        && n != DEFAULT_NETWORK_NAME
+    {
+        note(
+            "[network] default_network",
+            n,
+            "the default network is named podman",
+        );
+    }
+    if let Some(n) = &f.network.default_subnet
+        && n != DEFAULT_SUBNET
+    {
+        note(
+            "[network] default_subnet",
+            n,
+            "the default network's subnet is 10.88.0.0/16",
+        );
+    }
+    if let Some(p) = f.network.dns_bind_port
+        && p != 53
+    {
+        note(
+            "[network] dns_bind_port",
+            &p.to_string(),
+            "hutch's resolver listens on port 53 inside the networks' own namespace",
+        );
+    }
+    out
+}
+
+/// Podman's default network, which hutch always has (rootless-net's).
+const DEFAULT_NETWORK_NAME: &str = "podman";
+const DEFAULT_SUBNET: &str = "10.88.0.0/16";
+
+/// `chown`, `CHOWN` and `CAP_CHOWN` as `CAP_CHOWN`.
+pub fn cap_name(c: &str) -> String {
+    let c = c.trim().to_ascii_uppercase();
+    if c.starts_with("CAP_") {
+        c
+    } else {
+        format!("CAP_{c}")
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,11 +303,23 @@ struct Engine {
     runtime: Option<String>,
     cgroup_manager: Option<String>,
     cdi_spec_dirs: Option<Vec<PathBuf>>,
+    stop_timeout: Option<u32>,
+    volume_path: Option<PathBuf>,
+    events_logger: Option<String>,
+    image_default_transport: Option<String>,
+    /// Podman's count of shared-memory locks; hutch's per-container lock
+    /// files have no fixed number, so any value is met.
+    #[allow(dead_code)]
+    num_locks: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Network {
     default_rootless_network_cmd: Option<String>,
+    network_backend: Option<String>,
+    default_network: Option<String>,
+    default_subnet: Option<String>,
+    dns_bind_port: Option<u16>,
 }
 
 /// The files to read, lowest priority first. `containers_conf` is the
@@ -184,10 +339,13 @@ pub fn files(containers_conf: Option<&Path>, config_home: &Path, rootful: bool) 
     v
 }
 
-/// Reads and merges `files`; missing files are skipped silently, unreadable
-/// or malformed ones with a warning.
+/// Reads and merges `files`, each parsed once into a table; a later file's
+/// key replaces an earlier one's, section by section. Missing files are
+/// skipped silently, unreadable or malformed ones with a warning.
 pub fn load(files: &[PathBuf]) -> ContainersConf {
-    let mut conf = ContainersConf::default();
+    let mut merged = toml::Table::new();
+    let mut ignored = Vec::new();
+    let mut cgroup_manager_file = None;
     for path in files {
         let text = match read_bounded(path) {
             Ok(Some(t)) => t,
@@ -197,64 +355,64 @@ pub fn load(files: &[PathBuf]) -> ContainersConf {
                 continue;
             }
         };
-        match parse(&text) {
-            Ok(f) => {
-                if f.engine.runtime.is_some() {
-                    conf.runtime = f.engine.runtime;
-                }
-                if f.engine.cdi_spec_dirs.is_some() {
-                    conf.cdi_spec_dirs = f.engine.cdi_spec_dirs;
-                }
-                if let Some(m) = f.engine.cgroup_manager {
-                    conf.cgroup_manager = Some((m, path.clone()));
-                }
-                if f.network.default_rootless_network_cmd.is_some() {
-                    conf.default_rootless_network_cmd = f.network.default_rootless_network_cmd;
-                }
-                let c = f.containers;
-                if c.base_hosts_file.is_some() {
-                    conf.base_hosts_file = c.base_hosts_file;
-                }
-                if c.env.is_some() {
-                    conf.env = c.env;
-                }
-                if c.tz.is_some() {
-                    conf.tz = c.tz;
-                }
-                if c.init.is_some() {
-                    conf.init = c.init;
-                }
-                if c.shm_size.is_some() {
-                    conf.shm_size = c.shm_size;
-                }
-                let caps_ok = c
-                    .default_capabilities
-                    .as_deref()
-                    .is_none_or(is_default_caps);
-                for (from, to) in [
-                    (c.default_sysctls, &mut conf.default_sysctls),
-                    (c.dns_servers, &mut conf.dns_servers),
-                    (c.dns_searches, &mut conf.dns_searches),
-                    (c.dns_options, &mut conf.dns_options),
-                ] {
-                    if let Some(v) = from {
-                        *to = v;
-                    }
-                }
-                conf.ignored.extend(
-                    unsupported(&text, caps_ok)
-                        .into_iter()
-                        .map(|k| format!("{k} ({})", path.display())),
-                );
+        let table = match text.parse::<toml::Table>() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("ignoring {}: {e}", path.display());
+                continue;
             }
-            Err(e) => tracing::warn!("ignoring {}: {e}", path.display()),
+        };
+        // The file's own keys must have the right types, or the file is
+        // skipped as a whole (as before the merge).
+        if let Err(e) = toml::Value::Table(table.clone()).try_into::<File>() {
+            tracing::warn!("ignoring {}: {e}", path.display());
+            continue;
+        }
+        ignored.extend(
+            unsupported(&table)
+                .into_iter()
+                .map(|k| format!("{k} ({})", path.display())),
+        );
+        if table
+            .get("engine")
+            .and_then(|e| e.get("cgroup_manager"))
+            .is_some()
+        {
+            cgroup_manager_file = Some(path.clone());
+        }
+        for (section, value) in table {
+            match (merged.get_mut(&section), value) {
+                (Some(toml::Value::Table(into)), toml::Value::Table(keys)) => into.extend(keys),
+                (_, value) => {
+                    merged.insert(section, value);
+                }
+            }
         }
     }
-    conf
-}
-
-fn parse(text: &str) -> Result<File, toml::de::Error> {
-    toml::from_str(text)
+    // Each file deserialised alone above, so the merge does too.
+    let f: File = toml::Value::Table(merged).try_into().unwrap_or_default();
+    let unsupported_values = value_notes(&f);
+    let c = f.containers;
+    ContainersConf {
+        runtime: f.engine.runtime,
+        default_rootless_network_cmd: f.network.default_rootless_network_cmd,
+        cgroup_manager: f.engine.cgroup_manager.zip(cgroup_manager_file),
+        cdi_spec_dirs: f.engine.cdi_spec_dirs,
+        default_sysctls: c.default_sysctls.unwrap_or_default(),
+        dns_servers: c.dns_servers.unwrap_or_default(),
+        dns_searches: c.dns_searches.unwrap_or_default(),
+        dns_options: c.dns_options.unwrap_or_default(),
+        base_hosts_file: c.base_hosts_file,
+        env: c.env,
+        tz: c.tz,
+        init: c.init,
+        shm_size: c.shm_size,
+        containers: c.rest,
+        stop_timeout: f.engine.stop_timeout,
+        volume_path: f.engine.volume_path,
+        ignored,
+        unsupported_values,
+    }
 }
 
 fn read_bounded(path: &Path) -> std::io::Result<Option<String>> {
@@ -314,23 +472,42 @@ mod tests {
         let f = dir.path().join("c.conf");
         std::fs::write(
             &f,
-            "[containers]\ndefault_capabilities = [\"CHOWN\", \"DAC_OVERRIDE\", \"FOWNER\", \"FSETID\", \"KILL\", \"NET_BIND_SERVICE\", \"SETFCAP\", \"SETGID\", \"SETPCAP\", \"SETUID\", \"SYS_CHROOT\"]\n\
-             default_sysctls = [\"net.ipv4.ping_group_range=0 0\"]\ndns_servers = [\"192.0.2.1\"]\npids_limit = 5\n[secrets]\n[secrets.opts]\n[engine.runtimes]\nx = [\"/x\"]\n",
+            "[containers]\ndefault_capabilities = [\"CHOWN\"]\n\
+             default_sysctls = [\"net.ipv4.ping_group_range=0 0\"]\ndns_servers = [\"192.0.2.1\"]\npids_limit = 5\n\
+             log_driver = \"journald\"\nkeyring = false\n[secrets]\n[secrets.opts]\n[engine.runtimes]\nx = [\"/x\"]\n",
         )
         .unwrap();
         let conf = load(std::slice::from_ref(&f));
         assert_eq!(conf.default_sysctls, ["net.ipv4.ping_group_range=0 0"]);
         assert_eq!(conf.dns_servers, ["192.0.2.1"]);
+        assert_eq!(conf.containers.pids_limit, Some(5));
+        assert_eq!(
+            conf.containers.default_capabilities.as_deref(),
+            Some(&["CHOWN".to_owned()][..])
+        );
         let shown = |k: &str| format!("{k} ({})", f.display());
         assert_eq!(
             conf.ignored,
-            [shown("[containers] pids_limit"), shown("[engine] runtimes")]
+            [shown("[containers] keyring"), shown("[engine] runtimes")]
         );
-        std::fs::write(&f, "[containers]\ndefault_capabilities = [\"CHOWN\"]\n").unwrap();
         assert_eq!(
-            load(std::slice::from_ref(&f)).ignored,
-            [shown("[containers] default_capabilities")]
+            conf.unsupported_values.len(),
+            1,
+            "{:?}",
+            conf.unsupported_values
         );
+        assert!(conf.unsupported_values[0].starts_with("[containers] log_driver = \"journald\""));
+    }
+
+    #[test]
+    fn a_later_file_replaces_keys_not_sections() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.conf"), dir.path().join("b.conf"));
+        std::fs::write(&a, "[containers]\npids_limit = 5\nread_only = true\n").unwrap();
+        std::fs::write(&b, "[containers]\npids_limit = 7\n").unwrap();
+        let conf = load(&[a, b]);
+        assert_eq!(conf.containers.pids_limit, Some(7));
+        assert_eq!(conf.containers.read_only, Some(true));
     }
 
     #[test]

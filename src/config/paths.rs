@@ -142,6 +142,9 @@ impl Context {
                     conf.ignored.join(", ")
                 );
             }
+            for note in &conf.unsupported_values {
+                tracing::warn!("containers.conf {note}");
+            }
             conf
         })
     }

@@ -16,7 +16,8 @@ use hutch_storage::Store;
 
 use crate::config::Context;
 use crate::engine::container::remove::{self, RemoveOptions};
-use crate::engine::state::{State, StateError, Volume, names};
+use crate::engine::container::stop;
+use crate::engine::state::{ContainerState, State, StateError, Volume, names};
 use crate::host::time;
 
 /// `volume create` and the volumes `create` makes for `-v`.
@@ -38,6 +39,7 @@ pub fn volumes_dir(graphroot: &Path) -> PathBuf {
 pub fn volumes_root(ctx: &Context, graphroot: &Path) -> PathBuf {
     ctx.volume_path
         .clone()
+        .or_else(|| ctx.containers_conf().volume_path.clone())
         .unwrap_or_else(|| volumes_dir(graphroot))
 }
 
@@ -167,8 +169,8 @@ pub fn create(state: &State, volumes: &Path, req: &VolumeCreate) -> Result<Volum
 }
 
 /// `volume rm [-f]`. With `force`, the containers using the volume are
-/// removed first (running ones are stopped, their networks torn down), as
-/// Podman does, by the same removal as `rm -f`.
+/// removed first (running ones stopped with their stop signal and timeout,
+/// their networks torn down), as Podman does.
 pub fn remove_volume(
     ctx: &Context,
     store: &Store,
@@ -179,6 +181,17 @@ pub fn remove_volume(
     let v = state.volume(name)?;
     if force {
         let users = state.volume_users(name)?;
+        // Podman stops a running user with its own StopSignal and stop
+        // timeout (10 s unless `--stop-timeout`), warning when it has to
+        // kill, before removing it: not `rm -f`'s kill at once.
+        for user in &users {
+            if let Ok(c) = state.container(user)
+                && matches!(c.state, ContainerState::Running | ContainerState::Paused)
+            {
+                stop::stop_one(ctx, store, state, &c, None)
+                    .with_context(|| format!("stopping container {}", c.name))?;
+            }
+        }
         if !users.is_empty() {
             let opts = RemoveOptions {
                 names: users,

@@ -152,6 +152,16 @@ pub struct ContainerSpec {
     /// `true` and the command is an init); shown as `SystemdMode` by
     /// `inspect`.
     pub systemd_active: bool,
+    /// `--umask`: the process's umask; `None`: containers.conf's, else 0022.
+    pub umask: Option<u32>,
+    /// `--unsetenv NAME`: taken out of the image's and the default
+    /// environment (not of `-e`).
+    pub unsetenv: Vec<String>,
+    /// `--unsetenv-all`: no image or default environment at all.
+    pub unsetenv_all: bool,
+    /// `--cgroupns host|private`; `None`: containers.conf's, else the
+    /// runtime's choice.
+    pub cgroupns: Option<String>,
 }
 
 /// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
@@ -226,6 +236,10 @@ impl Default for ContainerSpec {
             preserve_fds: 0,
             systemd: SystemdMode::True,
             systemd_active: false,
+            umask: None,
+            unsetenv: Vec::new(),
+            unsetenv_all: false,
+            cgroupns: None,
         }
     }
 }

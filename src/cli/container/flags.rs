@@ -238,6 +238,24 @@ pub struct CreateFlags {
     /// Suppress output information when pulling images
     #[arg(short, long)]
     pub quiet: bool,
+    /// Set the umask inside the container (octal; default 0022)
+    #[arg(long, value_name = "UMASK")]
+    pub umask: Option<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long, value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// This is a Docker specific option and is a NOOP
+    #[arg(long, hide = true)]
+    pub disable_content_trust: bool,
+    /// Unset environment default variables in container
+    #[arg(long, value_name = "NAME")]
+    pub unsetenv: Vec<String>,
+    /// Unset all default environment variables in container
+    #[arg(long)]
+    pub unsetenv_all: bool,
+    /// cgroup namespace to use (host, private)
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
 }
 
 /// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
@@ -401,7 +419,7 @@ impl CreateFlags {
                 .map(|d| parse::device::device(d))
                 .collect::<Result<_, _>>()?,
             cdi_devices: self.cdi_devices(&lookup)?,
-            labels: with_systemd_unit(parse::hosts::key_values("--label", &self.label)?),
+            labels: with_systemd_unit(self.labels(caller)?),
             annotations: parse::hosts::key_values("--annotation", &self.annotation)?,
             sysctls: parse::hosts::key_values("--sysctl", &self.sysctl)?,
             add_hosts: self
@@ -443,8 +461,46 @@ impl CreateFlags {
             notify_socket,
             preserve_fds: self.preserve_fds,
             systemd,
+            umask: match &self.umask {
+                Some(u) => Some(
+                    u32::from_str_radix(u, 8)
+                        .ok()
+                        .filter(|m| *m <= 0o777)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                            "running container create option: invalid umask string {u}: invalid argument"
+                        )
+                        })?,
+                ),
+                None => None,
+            },
+            unsetenv: self.unsetenv.clone(),
+            unsetenv_all: self.unsetenv_all,
+            cgroupns: match self.cgroupns.as_deref() {
+                None => None,
+                Some(m @ ("host" | "private")) => Some(m.to_owned()),
+                Some(m) => anyhow::bail!("unrecognized namespace mode {m} passed"),
+            },
             ..ContainerSpec::default()
         })
+    }
+
+    /// `--label-file` lines (blank and `#` lines skipped), then `--label`,
+    /// which wins, as in Podman.
+    fn labels(&self, caller: &Caller) -> anyhow::Result<BTreeMap<String, String>> {
+        let mut from_files = Vec::new();
+        for f in &self.label_file {
+            let path = caller.cwd.join(f);
+            let text = (caller.read)(&path).map_err(|e| open_error(&path, &e))?;
+            from_files.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        }
+        from_files.extend(self.label.iter().cloned());
+        parse::hosts::key_values("--label", &from_files)
     }
 
     /// `--device vendor.com/class=name` and `--gpus`, with `*/gpu=all`

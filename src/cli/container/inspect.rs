@@ -26,6 +26,19 @@ pub struct InspectArgs {
     pub(crate) names: Vec<String>,
 }
 
+/// Podman's failure after printing what it found: every missing name but
+/// the first as "error inspecting object: …" lines, the first as the
+/// error ("inspecting object: …").
+pub(crate) fn not_found(missing: &[String]) -> anyhow::Error {
+    for m in missing.iter().skip(1) {
+        eprintln!("error inspecting object: {m}");
+    }
+    anyhow::anyhow!(
+        "inspecting object: {}",
+        missing.first().map(String::as_str).unwrap_or_default()
+    )
+}
+
 /// `container inspect`: containers only.
 pub fn container_inspect(ctx: &Context, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     run(ctx, args, "container")
@@ -79,8 +92,7 @@ fn run(ctx: &Context, args: &InspectArgs, kind: &str) -> anyhow::Result<ExitCode
         ),
     }
     if !report.missing.is_empty() {
-        // Podman prints what it found, then fails naming what it did not.
-        anyhow::bail!("{}", report.missing.join("\n"));
+        return Err(not_found(&report.missing));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ pub(crate) mod flags;
 mod group;
 mod health_flags;
 mod healthcheck;
-mod inspect;
+pub(crate) mod inspect;
 mod lifecycle;
 mod logs;
 mod mount;

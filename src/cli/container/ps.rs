@@ -159,6 +159,7 @@ fn row(c: &ContainerSummary, now: i64, no_trunc: bool) -> serde_json::Value {
         "AutoRemove": c.auto_remove,
         "Pod": c.pod.as_ref().map(|(id, _)| if no_trunc { id.clone() } else { id[..12.min(id.len())].to_owned() }).unwrap_or_default(),
         "PodName": c.pod.as_ref().map(|(_, name)| name.clone()).unwrap_or_default(),
+        "Labels": c.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
     });
     if let Some((rw, rootfs)) = c.size {
         row["Size"] = format!(

@@ -304,6 +304,13 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             let report = match engine::inspect::inspect(ctx, &store, &state, &a.pod) {
                 Ok(r) => r,
                 Err(e) if e.kind() == ErrorKind::NotFound => {
+                    // Podman 4.3 prints the empty list it found first.
+                    if !matches!(
+                        OutputFormat::parse(a.format.as_deref())?,
+                        OutputFormat::Template(_)
+                    ) {
+                        println!("[]");
+                    }
                     anyhow::bail!("inspecting object: no such pod {}", a.pod)
                 }
                 Err(e) => return Err(e.into()),

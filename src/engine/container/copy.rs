@@ -226,7 +226,7 @@ pub fn copy(
         Location::Stream => None,
         Location::Host(p) => Some(host_source(p)?),
         Location::Container { container, path } => {
-            let c = state.container(container)?;
+            let c = lookup(state, container)?;
             Some(container_source(store, state, &c, path)?)
         }
     };
@@ -243,7 +243,7 @@ pub fn copy(
             (Place::Host, r, dir)
         }
         Location::Container { container, path } => {
-            let c = state.container(container)?;
+            let c = lookup(state, container)?;
             let root = ContainerView::open(store, state, &c, path)?;
             let r = match inroot::resolve(root.fd.as_fd(), root.path.as_bytes()) {
                 Ok(r) => r,
@@ -611,6 +611,17 @@ fn container_user(store: &Store, c: &Container, root: BorrowedFd<'_>) -> Result<
     let u = crate::runtime::spec::user::resolve(&user, passwd.as_deref(), group.as_deref(), &[])
         .with_context(|| format!("finding user {user:?} of container {}", c.name))?;
     Ok((u.uid, u.gid))
+}
+
+/// The container named in a `cp` argument; Podman's words when it is not
+/// there.
+fn lookup(state: &State, name: &str) -> Result<crate::engine::state::Container> {
+    state.container(name).map_err(|e| match e {
+        crate::engine::state::StateError::NoSuchContainer { .. } => {
+            Error::not_found(format!("container {name:?} does not exist"))
+        }
+        e => e.into(),
+    })
 }
 
 #[cfg(test)]

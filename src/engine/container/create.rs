@@ -342,27 +342,6 @@ pub fn generator_input(spec: &ContainerSpec) -> ContainerConfig {
     }
 }
 
-/// containers.conf's `tz`, `init` and `shm_size` where the spec leaves
-/// them to the defaults; recorded with the container (inspect shows them).
-fn conf_defaults(ctx: &Context, req: &ContainerSpec) -> Result<ContainerSpec> {
-    let conf = ctx.containers_conf();
-    let mut req = req.clone();
-    if req.timezone.is_none() {
-        req.timezone = conf.tz.clone().filter(|t| !t.is_empty());
-    }
-    req.init |= conf.init == Some(true);
-    if req.shm_size.is_none()
-        && let Some(s) = &conf.shm_size
-    {
-        // Podman reads it with go-units' FromHumanSize: powers of 1000.
-        match parse::log::decimal_size(s) {
-            Ok(n) if n > 0 => req.shm_size = Some(n),
-            _ => fail!(BadInput, "containers.conf shm_size {s:?}: not a size"),
-        }
-    }
-    Ok(req)
-}
-
 /// `--replace`: the container holding `name` (exactly) is stopped and
 /// removed, so that the new one can take the name.
 fn replace(ctx: &Context, store: &Store, state: &State, name: &str) -> Result<()> {
@@ -399,7 +378,9 @@ pub fn create(
     // A pod's shared namespaces become the container's; what only the pod
     // may set is refused here, before anything is made.
     let (in_pod, _) = super::pod_join::expand(state, spec)?;
-    let spec = &in_pod;
+    // containers.conf's defaults, before the checks below see the spec
+    // (`netns = "host"` drops ports as `--network host` does).
+    let spec = &super::conf_defaults::apply(ctx, &in_pod)?;
     // Ports with a network mode that cannot forward them are dropped with
     // Podman's warning, not refused.
     let dropped;
@@ -436,7 +417,6 @@ fn make(
     req: &ContainerSpec,
     opts: &CreateOptions,
 ) -> anyhow::Result<CreateReport> {
-    let req = &conf_defaults(ctx, req)?;
     // `--rootfs`: no image, so no image config to complete the spec.
     let (img, cfg) = match &req.rootfs {
         None => {
@@ -500,6 +480,15 @@ fn make(
             env.push(e);
         }
     }
+    // `--unsetenv` takes names out of the image's and the default
+    // environment; `-e` below still sets them.
+    if req.unsetenv_all {
+        env.clear();
+    }
+    env.retain(|e| {
+        let key = e.split('=').next().unwrap_or_default();
+        !req.unsetenv.iter().any(|u| u == key)
+    });
     for e in &req.env {
         parse::env::set(&mut env, e.clone());
     }
@@ -874,6 +863,7 @@ fn make(
         notify_dir: notify,
         ..generator_input(req)
     };
+    super::conf_defaults::runtime_config(ctx, req, &mut container)?;
     super::network::apply(
         ctx,
         state,

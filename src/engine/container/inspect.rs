@@ -205,7 +205,9 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "Healthcheck": health_config(req.health_check.as_ref()),
         "HealthcheckOnFailureAction": req.health_on_failure.name(),
         "CreateCommand": if req.create_command.is_empty() { Value::Null } else { json!(req.create_command) },
-        "Umask": "0022",
+        "Umask": spec["process"]["user"]["umask"]
+            .as_u64()
+            .map_or_else(|| "0022".to_owned(), |m| format!("{m:04o}")),
         "SystemdMode": req.systemd_active,
     });
     let mut config_view = config_view;
@@ -391,7 +393,7 @@ pub fn inspect_objects(
         report.missing.push(match opts.kind {
             InspectKind::Container => format!("no such container {name}"),
             InspectKind::Image => format!("{name}: image not known"),
-            InspectKind::Any => format!("inspecting object: no such object: {name:?}"),
+            InspectKind::Any => format!("no such object: {name:?}"),
         });
     }
     Ok(report)

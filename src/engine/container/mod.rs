@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod checkpoint_archive;
 pub mod cleanup;
 pub mod commit;
+pub mod conf_defaults;
 pub mod copy;
 pub mod create;
 mod criu_stats;

@@ -138,7 +138,11 @@ pub fn generate(
     opts.validate()?;
     let c = state.container(name_or_id).map_err(|e| {
         crate::engine::Error::from(e)
-            .context(format!("{name_or_id} does not refer to a container or pod"))
+            // Podman's chain: the pod lookup failed too (the front end
+            // tried it).
+            .context(format!(
+                "{name_or_id} does not refer to a container or pod: no pod with name or ID {name_or_id} found: no such pod"
+            ))
     })?;
     let input = input_of(ctx, store, &c)?;
     render(&input, opts)

@@ -40,7 +40,9 @@ pub struct TopReport {
 pub fn top(store: &Store, state: &State, name: &str, opts: &TopOptions) -> Result<TopReport> {
     let descriptors = opts.validate()?;
     state.recover()?;
-    let c = state.container(name)?;
+    let c = state.container(name).map_err(|e| {
+        crate::engine::Error::from(e).context("unable to look up requested container")
+    })?;
     let (ContainerState::Running | ContainerState::Paused, Some(pid)) = (c.state, c.pid) else {
         crate::fail!(InvalidState, "top can only be used on running containers");
     };

@@ -314,6 +314,10 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         preserve_fds: 0,
         systemd: Default::default(),
         systemd_active: false,
+        umask: None,
+        unsetenv: Vec::new(),
+        unsetenv_all: false,
+        cgroupns: None,
     }
 }
 
