@@ -481,9 +481,10 @@ fn host_uid_map(pid: i32) -> Vec<(u64, u64, u64)> {
 }
 
 /// Starts `name` detached with `--userns=MODE` and returns its pid once
-/// its /scratch/mark exists (created by the container's root on a tmpfs of
-/// its own: the image's files still belong to the user, whom these
-/// namespaces do not map, until layers are idmapped; see userns_view).
+/// its /scratch/mark exists (on a tmpfs of its own). Before that, the
+/// container's root records the owner it sees of the image's /etc/passwd in
+/// /scratch/owner, appends to that file and creates /made in the image's
+/// root: the image's files show through the container's map (idshift).
 fn start_marked(env: &TestEnv, name: &str, mode: &str) -> i32 {
     env.ok([
         "run",
@@ -496,7 +497,9 @@ fn start_marked(env: &TestEnv, name: &str, mode: &str) -> i32 {
         "busybox",
         "sh",
         "-c",
-        "touch /scratch/mark && sleep 600",
+        "stat -c %u:%g /etc/passwd > /scratch/owner; \
+         echo extra:x:7:7::/:/bin/sh >> /etc/passwd && touch /made && \
+         touch /scratch/mark && sleep 600",
     ]);
     let mut pid = 0;
     assert!(
@@ -553,6 +556,7 @@ fn userns_auto_gives_two_containers_disjoint_ranges_on_a_private_home() {
             .unwrap()
             .uid();
         assert_eq!(u64::from(owner), r.0, "made by the container's root");
+        assert_image_files_shifted(pid, r.0);
     }
     // The home was not opened up to get there.
     assert_eq!(
@@ -560,10 +564,46 @@ fn userns_auto_gives_two_containers_disjoint_ranges_on_a_private_home() {
         0o700
     );
     let id = env.ok(["inspect", "--format", "{{.Id}}", "auto-a"]);
+    let id_b = env.ok(["inspect", "--format", "{{.Id}}", "auto-b"]);
     let view =
         std::path::PathBuf::from(format!("/tmp/hutch-views-{}", env.user.uid)).join(id.trim());
     env.ok(["rm", "-f", "-t", "0", "auto-a", "auto-b"]);
     assert!(!view.exists(), "the view went with the container");
+    for id in [id.trim(), id_b.trim()] {
+        assert!(
+            wait_until(Duration::from_secs(10), || mount_helpers_of(id).is_empty()),
+            "no fuse-overlayfs left for {id}: {:?}",
+            mount_helpers_of(id)
+        );
+    }
+}
+
+/// Inside: the image's root-owned /etc/passwd showed as 0:0 and the
+/// container's root could append to it and create /made; from the host,
+/// both belong to the container's first id.
+fn assert_image_files_shifted(pid: i32, first_host_id: u64) {
+    let seen = fs::read_to_string(format!("/proc/{pid}/root/scratch/owner")).unwrap();
+    assert_eq!(seen.trim(), "0:0", "image files owned by the image's ids");
+    let passwd = fs::read_to_string(format!("/proc/{pid}/root/etc/passwd")).unwrap();
+    assert!(passwd.contains("extra:x:7:7"), "root appended: {passwd}");
+    for f in ["etc/passwd", "made"] {
+        let owner = fs::metadata(format!("/proc/{pid}/root/{f}")).unwrap().uid();
+        assert_eq!(u64::from(owner), first_host_id, "{f} on the host");
+    }
+}
+
+/// fuse-overlayfs processes serving a mount below container `id`'s
+/// directory.
+fn mount_helpers_of(id: &str) -> Vec<i32> {
+    live_processes()
+        .into_iter()
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains("fuse-overlayfs") && c.contains(id)
+            })
+        })
+        .collect()
 }
 
 /// `--userns=nomap`: the user's own uid is not mapped into the container,
@@ -596,5 +636,133 @@ fn userns_nomap_leaves_the_users_uid_unmapped() {
         .unwrap()
         .uid();
     assert_eq!(u64::from(owner), map[0].1, "made by the container's root");
+    assert_image_files_shifted(pid, map[0].1);
     env.ok(["rm", "-f", "-t", "0", "nomap"]);
+}
+
+/// Runs `script` in a `--rm` container with `flags` and returns its output.
+fn run_in(env: &TestEnv, flags: &[&str], script: &str) -> String {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["busybox", "sh", "-c", script]);
+    env.ok(args)
+}
+
+/// What each shifted container checks: the image's files are root's, its
+/// root may write them, and a file it makes is its root's.
+const SHIFT_CHECK: &str = "stat -c %u:%g /etc/passwd /bin/busybox; \
+     echo extra:x:7:7::/:/bin/sh >> /etc/passwd && echo appended; \
+     touch /made && stat -c %u:%g /made";
+
+/// `--uidmap`/`--gidmap` (one map given: used for both, as Podman does).
+#[test]
+fn uidmap_flag_shows_image_files_as_root() {
+    let env = images::busybox_env(&[]);
+    if env.user.sub_range("/etc/subuid").is_none() {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    }
+    let out = run_in(&env, &["--uidmap", "0:1:65536"], SHIFT_CHECK);
+    assert_eq!(out, "0:0\n0:0\nappended\n0:0\n");
+}
+
+/// `--userns=keep-id`: the user is the user inside, the image's files stay
+/// root's (Podman shows 0:0 as well), so writing a root-owned file fails;
+/// the user has an /etc/passwd entry; `cp` into the container gives the
+/// copied file the container user's ids, as Podman does.
+#[test]
+fn keep_id_keeps_image_files_root_owned() {
+    let env = images::busybox_env(&[]);
+    if env.user.sub_range("/etc/subuid").is_none() {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    }
+    let out = run_in(
+        &env,
+        &["--userns=keep-id"],
+        "id -u; stat -c %u:%g /etc/passwd /bin/busybox /; cat /etc/passwd; \
+         echo x >> /etc/passwd 2>/dev/null && echo wrote || echo refused",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], env.user.uid.to_string(), "{out}");
+    assert_eq!(&lines[1..4], ["0:0", "0:0", "0:0"], "{out}");
+    let entry = format!("{}:", env.user.name);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&entry) && l.contains(&format!(":{}:", env.user.uid))),
+        "an /etc/passwd entry for the user: {out}"
+    );
+    assert_eq!(lines.last(), Some(&"refused"), "{out}");
+
+    let src = images::write_readable(&env.root, "copied", b"hi\n");
+    env.ok([
+        "create",
+        "--name",
+        "kcp",
+        "--userns=keep-id",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    env.ok(["cp", src.to_str().unwrap(), "kcp:/tmp/copied"]);
+    env.ok(["start", "kcp"]);
+    let owner = env.ok(["exec", "kcp", "stat", "-c", "%u:%g", "/tmp/copied"]);
+    assert_eq!(
+        owner.trim(),
+        format!("{}:{}", env.user.uid, env.user.gid),
+        "cp gives the container user's ids"
+    );
+    env.ok(["rm", "-f", "-t", "0", "kcp"]);
+}
+
+/// The last fallback, forced through the test hook: a chowned copy of the
+/// image per (top layer, map), made once with a one-line note, shared by
+/// two containers with the same map, redone when a copy was cut short,
+/// removed with the last container using it.
+#[test]
+fn chowned_copy_fallback_is_shared_redone_and_removed() {
+    let mut env = images::busybox_env(&[]);
+    if env.user.sub_range("/etc/subuid").is_none() {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    }
+    env.vars
+        .push(("HUTCH_TEST_ID_SHIFT".into(), "copy".into()));
+    let map = ["--uidmap", "0:1:65536"];
+    let first = env.run(["run", "--name", "c1", map[0], map[1], "busybox", "sh", "-c", SHIFT_CHECK]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(stdout(&first), "0:0\n0:0\nappended\n0:0\n");
+    let note = "copied the image's layers with owners shifted";
+    assert_eq!(stderr(&first).matches(note).count(), 1, "{}", stderr(&first));
+    let second = env.run(["run", "--rm", map[0], map[1], "busybox", "sh", "-c", SHIFT_CHECK]);
+    assert_eq!(stdout(&second), "0:0\n0:0\nappended\n0:0\n", "{}", stderr(&second));
+    assert!(!stderr(&second).contains(note), "shared: {}", stderr(&second));
+
+    // A copy cut short (as by a kill -9 mid-copy) is never used: the next
+    // mount makes it again.
+    let copies = env.home.join(".local/share/hutch/storage/idshift-copies");
+    let names: Vec<_> = fs::read_dir(&copies)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(names.len(), 1, "one copy: {names:?}");
+    let partial = names[0].with_extension("partial");
+    fs::rename(&names[0], &partial).unwrap();
+    fs::remove_file(partial.join("bin/busybox")).unwrap();
+    let again = env.run(["start", "-a", "c1"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stderr(&again).contains(note), "made again: {}", stderr(&again));
+    assert!(!partial.exists(), "the half-made copy is gone");
+
+    env.ok(["rm", "c1"]);
+    let left: Vec<_> = fs::read_dir(&copies)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != ".lock")
+        .collect();
+    assert!(left.is_empty(), "removed with its last container: {left:?}");
 }
