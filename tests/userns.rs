@@ -4,7 +4,7 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -509,7 +509,7 @@ fn start_marked(env: &TestEnv, name: &str, mode: &str) -> i32 {
                 .trim()
                 .parse()
                 .unwrap_or(0);
-            pid > 0 && fs::metadata(format!("/proc/{pid}/root/scratch/mark")).is_ok()
+            pid > 0 && ns_stat(env, pid, "scratch/mark").is_some()
         }),
         "{name} runs and made /tmp/mark: {}",
         env.ok(["logs", name])
@@ -552,11 +552,9 @@ fn userns_auto_gives_two_containers_disjoint_ranges_on_a_private_home() {
         assert!(sub.0 <= r.0 && r.1 <= sub.1, "{r:?} inside {sub:?}");
     }
     for (pid, r) in [(a, ra), (b, rb)] {
-        let owner = fs::metadata(format!("/proc/{pid}/root/scratch/mark"))
-            .unwrap()
-            .uid();
-        assert_eq!(u64::from(owner), r.0, "made by the container's root");
-        assert_image_files_shifted(pid, r.0);
+        let owner = host_owner(&env, pid, "scratch/mark");
+        assert_eq!(owner, r.0, "made by the container's root");
+        assert_image_files_shifted(&env, pid, r.0);
     }
     // The home was not opened up to get there.
     assert_eq!(
@@ -581,14 +579,48 @@ fn userns_auto_gives_two_containers_disjoint_ranges_on_a_private_home() {
 /// Inside: the image's root-owned /etc/passwd showed as 0:0 and the
 /// container's root could append to it and create /made; from the host,
 /// both belong to the container's first id.
-fn assert_image_files_shifted(pid: i32, first_host_id: u64) {
-    let seen = fs::read_to_string(format!("/proc/{pid}/root/scratch/owner")).unwrap();
-    assert_eq!(seen.trim(), "0:0", "image files owned by the image's ids");
-    let passwd = fs::read_to_string(format!("/proc/{pid}/root/etc/passwd")).unwrap();
-    assert!(passwd.contains("extra:x:7:7"), "root appended: {passwd}");
+fn assert_image_files_shifted(env: &TestEnv, pid: i32, first_host_id: u64) {
+    let seen = env.ok([
+        "unshare",
+        "cat",
+        &format!("/proc/{pid}/root/scratch/owner"),
+        &format!("/proc/{pid}/root/etc/passwd"),
+    ]);
+    assert!(
+        seen.starts_with("0:0\n"),
+        "image files owned by the image's ids: {seen}"
+    );
+    assert!(seen.contains("extra:x:7:7"), "root appended: {seen}");
     for f in ["etc/passwd", "made"] {
-        let owner = fs::metadata(format!("/proc/{pid}/root/{f}")).unwrap().uid();
-        assert_eq!(u64::from(owner), first_host_id, "{f} on the host");
+        assert_eq!(host_owner(env, pid, f), first_host_id, "{f} on the host");
+    }
+}
+
+/// `stat -c %u` of a path in a container's root, looked up from hutch's
+/// namespace: a fuse-overlayfs root (the shift on a default rootless host)
+/// lets in only its mounter's namespace and those below it (FUSE's
+/// allow_other), not the host's root.
+fn ns_stat(env: &TestEnv, pid: i32, path: &str) -> Option<u64> {
+    let out = env.run([
+        "unshare",
+        "stat",
+        "-c",
+        "%u",
+        &format!("/proc/{pid}/root/{path}"),
+    ]);
+    out.status
+        .success()
+        .then(|| stdout(&out).trim().parse().ok())?
+}
+
+/// The host's uid for a path's owner in a container's root ([`ns_stat`]
+/// through hutch's map: 0 the user, n the n-th subordinate id).
+fn host_owner(env: &TestEnv, pid: i32, path: &str) -> u64 {
+    let n = ns_stat(env, pid, path).unwrap_or_else(|| panic!("{path} in {pid}'s root"));
+    let (start, _) = env.user.sub_range("/etc/subuid").unwrap();
+    match n {
+        0 => u64::from(env.user.uid),
+        n => u64::from(start) + n - 1,
     }
 }
 
@@ -632,11 +664,9 @@ fn userns_nomap_leaves_the_users_uid_unmapped() {
         map.iter().all(|&(_, host, _)| sub.contains(&host)),
         "{map:?}"
     );
-    let owner = fs::metadata(format!("/proc/{pid}/root/scratch/mark"))
-        .unwrap()
-        .uid();
-    assert_eq!(u64::from(owner), map[0].1, "made by the container's root");
-    assert_image_files_shifted(pid, map[0].1);
+    let owner = host_owner(&env, pid, "scratch/mark");
+    assert_eq!(owner, map[0].1, "made by the container's root");
+    assert_image_files_shifted(&env, pid, map[0].1);
     env.ok(["rm", "-f", "-t", "0", "nomap"]);
 }
 
@@ -727,17 +757,49 @@ fn chowned_copy_fallback_is_shared_redone_and_removed() {
         eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
         return;
     }
-    env.vars
-        .push(("HUTCH_TEST_ID_SHIFT".into(), "copy".into()));
+    env.vars.push(("HUTCH_TEST_ID_SHIFT".into(), "copy".into()));
     let map = ["--uidmap", "0:1:65536"];
-    let first = env.run(["run", "--name", "c1", map[0], map[1], "busybox", "sh", "-c", SHIFT_CHECK]);
+    let first = env.run([
+        "run",
+        "--name",
+        "c1",
+        map[0],
+        map[1],
+        "busybox",
+        "sh",
+        "-c",
+        SHIFT_CHECK,
+    ]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert_eq!(stdout(&first), "0:0\n0:0\nappended\n0:0\n");
     let note = "copied the image's layers with owners shifted";
-    assert_eq!(stderr(&first).matches(note).count(), 1, "{}", stderr(&first));
-    let second = env.run(["run", "--rm", map[0], map[1], "busybox", "sh", "-c", SHIFT_CHECK]);
-    assert_eq!(stdout(&second), "0:0\n0:0\nappended\n0:0\n", "{}", stderr(&second));
-    assert!(!stderr(&second).contains(note), "shared: {}", stderr(&second));
+    assert_eq!(
+        stderr(&first).matches(note).count(),
+        1,
+        "{}",
+        stderr(&first)
+    );
+    let second = env.run([
+        "run",
+        "--rm",
+        map[0],
+        map[1],
+        "busybox",
+        "sh",
+        "-c",
+        SHIFT_CHECK,
+    ]);
+    assert_eq!(
+        stdout(&second),
+        "0:0\n0:0\nappended\n0:0\n",
+        "{}",
+        stderr(&second)
+    );
+    assert!(
+        !stderr(&second).contains(note),
+        "shared: {}",
+        stderr(&second)
+    );
 
     // A copy cut short (as by a kill -9 mid-copy) is never used: the next
     // mount makes it again.
@@ -754,7 +816,11 @@ fn chowned_copy_fallback_is_shared_redone_and_removed() {
     fs::remove_file(partial.join("bin/busybox")).unwrap();
     let again = env.run(["start", "-a", "c1"]);
     assert!(again.status.success(), "{}", stderr(&again));
-    assert!(stderr(&again).contains(note), "made again: {}", stderr(&again));
+    assert!(
+        stderr(&again).contains(note),
+        "made again: {}",
+        stderr(&again)
+    );
     assert!(!partial.exists(), "the half-made copy is gone");
 
     env.ok(["rm", "c1"]);

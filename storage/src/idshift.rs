@@ -131,9 +131,13 @@ fn map_one(maps: &[IdMapping], id: u32) -> Option<u32> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShiftMethod {
     Idmapped,
-    FuseOverlayfs { program: PathBuf },
+    FuseOverlayfs {
+        program: PathBuf,
+    },
     /// A chowned copy, named by its directory below `idshift-copies`.
-    Copy { name: String },
+    Copy {
+        name: String,
+    },
     /// vfs: the container's own full copy, chowned once at create.
     InPlace,
 }
@@ -181,9 +185,7 @@ impl ShiftMethod {
 fn valid_copy_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
 /// The forced method from the test hook, if set to a known name.
@@ -245,7 +247,9 @@ fn userns_fd(shift: &IdShift) -> io::Result<OwnedFd> {
         let mut ok = [0u8; 1];
         let n = rustix::io::read(&ready_r, &mut ok).map_err(io::Error::from)?;
         if n != 1 || ok[0] != 1 {
-            return Err(io::Error::other("unshare(CLONE_NEWUSER) failed in the helper"));
+            return Err(io::Error::other(
+                "unshare(CLONE_NEWUSER) failed in the helper",
+            ));
         }
         fs::write(
             format!("/proc/{pid}/uid_map"),

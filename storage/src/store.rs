@@ -802,9 +802,7 @@ impl Store {
         }
         // Idmapped lower layers under the overlay (or left by a command
         // killed between the two mounts).
-        crate::idshift::unmount_idmapped_lowers(
-            &self.container_dir(id).join(shift::IDMAPPED_DIR),
-        );
+        crate::idshift::unmount_idmapped_lowers(&self.container_dir(id).join(shift::IDMAPPED_DIR));
         Ok(mounted)
     }
 

@@ -76,9 +76,11 @@ pub fn id_shift(spec: &oci_spec::runtime::Spec) -> Option<hutch_storage::idshift
     use hutch_storage::idshift::{IdMapping, IdShift};
     use oci_spec::runtime::LinuxNamespaceType;
     let linux = spec.linux().as_ref()?;
-    let own = linux.namespaces().as_ref()?.iter().any(|n| {
-        n.typ() == LinuxNamespaceType::User && n.path().is_none()
-    });
+    let own = linux
+        .namespaces()
+        .as_ref()?
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
     if !own {
         return None;
     }
@@ -97,6 +99,29 @@ pub fn id_shift(spec: &oci_spec::runtime::Spec) -> Option<hutch_storage::idshift
         gids: maps(linux.gid_mappings()),
     };
     (!shift.uids.is_empty() && !shift.gids.is_empty()).then_some(shift)
+}
+
+/// The /etc files hutch writes for a container and binds over the image's
+/// (`/etc/passwd` with keep-id's user, `/etc/hosts`, ...) belong to the
+/// container's root, as the image's own do and as Podman makes them:
+/// otherwise keep-id's user could rewrite /etc/passwd and auto's root
+/// would see `nobody`.
+pub fn chown_etc_files(
+    paths: &Paths,
+    shift: &hutch_storage::idshift::IdShift,
+) -> anyhow::Result<()> {
+    let (Some(uid), Some(gid)) = (shift.map_uid(0), shift.map_gid(0)) else {
+        return Ok(());
+    };
+    for name in ["passwd", "group", "hosts", "hostname", "resolv.conf"] {
+        let path = paths.userdata.join(name);
+        match std::os::unix::fs::lchown(&path, Some(uid), Some(gid)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("chown {}", path.display())),
+        }
+    }
+    Ok(())
 }
 
 /// Replaces the container directory prefix of a path with the view's.

@@ -202,19 +202,18 @@ impl Store {
         let refused = match lowers.first() {
             None => "the image has no layers".to_owned(),
             Some(_) if !native => "the kernel's overlay is not usable here".to_owned(),
-            Some(probe) => match idshift::idmapped_usable(
-                &self.opts.root.join(IDMAPPED_VERDICT),
-                probe,
-                shift,
-            ) {
-                Ok(()) => {
-                    return Ok((
-                        ShiftMethod::Idmapped,
-                        "kernel idmapped mounts of the layers".into(),
-                    ));
+            Some(probe) => {
+                match idshift::idmapped_usable(&self.opts.root.join(IDMAPPED_VERDICT), probe, shift)
+                {
+                    Ok(()) => {
+                        return Ok((
+                            ShiftMethod::Idmapped,
+                            "kernel idmapped mounts of the layers".into(),
+                        ));
+                    }
+                    Err(why) => why,
                 }
-                Err(why) => why,
-            },
+            }
         };
         if let Some(program) = fuse {
             return Ok((
