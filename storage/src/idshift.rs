@@ -548,7 +548,11 @@ mod tests {
                     rustix::mount::MountPropagationFlags::PRIVATE
                         | rustix::mount::MountPropagationFlags::REC,
                 )?;
-                let got = mount_idmapped_lowers(&shift, &[lower.clone()], &dir.path().join("m"))?;
+                let got = mount_idmapped_lowers(
+                    &shift,
+                    std::slice::from_ref(&lower),
+                    &dir.path().join("m"),
+                )?;
                 let meta = fs::metadata(got[0].join("f"))?;
                 if (meta.uid(), meta.gid()) != (300_000, 300_000) {
                     return Err(io::Error::other(format!("owner {}", meta.uid())));
