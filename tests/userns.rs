@@ -694,6 +694,33 @@ fn uidmap_flag_shows_image_files_as_root() {
     }
     let out = run_in(&env, &["--uidmap", "0:1:65536"], SHIFT_CHECK);
     assert_eq!(out, "0:0\n0:0\nappended\n0:0\n");
+    // `export` writes the image's ids, not the ones the map shows.
+    env.ok([
+        "run",
+        "--name",
+        "ex",
+        "--uidmap",
+        "0:1:65536",
+        "busybox",
+        "touch",
+        "/made",
+    ]);
+    let tar = env.home.join("ex.tar");
+    env.ok(["export", "-o", tar.to_str().unwrap(), "ex"]);
+    let list = Command::new("tar")
+        .args(["--numeric-owner", "-tvf"])
+        .arg(&tar)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    for f in ["etc/passwd", "made"] {
+        let line = list
+            .lines()
+            .find(|l| l.ends_with(&format!(" {f}")))
+            .unwrap_or_else(|| panic!("{f} in {list}"));
+        assert!(line.contains(" 0/0 "), "{line}");
+    }
+    env.ok(["rm", "ex"]);
 }
 
 /// `--userns=keep-id`: the user is the user inside, the image's files stay
@@ -825,6 +852,20 @@ fn chowned_copy_fallback_is_shared_redone_and_removed() {
         stderr(&again)
     );
     assert!(!partial.exists(), "the half-made copy is gone");
+
+    // Committed, the container's changes carry the image's ids again (the
+    // copy's upper holds the container's own).
+    env.ok(["commit", "c1", "shifted-commit"]);
+    let out = env.ok([
+        "run",
+        "--rm",
+        "shifted-commit",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/made",
+    ]);
+    assert_eq!(out.trim(), "0:0", "committed with the image's ids");
 
     env.ok(["rm", "c1"]);
     let left: Vec<_> = fs::read_dir(&copies)

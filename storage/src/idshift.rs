@@ -90,6 +90,15 @@ impl IdShift {
         map_one(&self.gids, id)
     }
 
+    /// The container id a store id stands for (the map read backwards).
+    pub fn unmap_uid(&self, id: u32) -> Option<u32> {
+        unmap_one(&self.uids, id)
+    }
+
+    pub fn unmap_gid(&self, id: u32) -> Option<u32> {
+        unmap_one(&self.gids, id)
+    }
+
     /// fuse-overlayfs's options, in containers/storage's spelling.
     pub fn fuse_options(&self) -> String {
         let list = |maps: &[IdMapping]| {
@@ -118,6 +127,13 @@ impl IdShift {
             .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
             .collect()
     }
+}
+
+fn unmap_one(maps: &[IdMapping], id: u32) -> Option<u32> {
+    maps.iter().find_map(|m| {
+        let off = id.checked_sub(m.host_id)?;
+        (off < m.size).then(|| m.container_id + off)
+    })
 }
 
 fn map_one(maps: &[IdMapping], id: u32) -> Option<u32> {
@@ -150,6 +166,13 @@ impl ShiftMethod {
             ShiftMethod::Copy { .. } => "copy",
             ShiftMethod::InPlace => "copy",
         }
+    }
+
+    /// Whether the container's upper directory holds the container's own
+    /// ids (its files are written natively), rather than the store's
+    /// (fuse-overlayfs maps them back as it writes).
+    pub fn upper_has_container_ids(&self) -> bool {
+        !matches!(self, ShiftMethod::FuseOverlayfs { .. })
     }
 
     pub(crate) fn record(&self) -> String {
@@ -464,6 +487,8 @@ mod tests {
         assert_eq!(keep_id.map_uid(1000), Some(0));
         assert_eq!(keep_id.map_uid(2000), Some(2000));
         assert_eq!(keep_id.map_uid(70000), None);
+        assert_eq!(keep_id.unmap_uid(0), Some(1000));
+        assert_eq!(keep_id.unmap_uid(1), Some(0));
         assert_eq!(
             keep_id.fuse_options(),
             "uidmapping=0:1:1000:1000:0:1:1001:1001:64536,\
