@@ -59,8 +59,11 @@ pub struct TreeWriter<W: Write> {
     links: HashMap<(u64, u64), Vec<u8>>,
     /// Rewrites each entry's (uid, gid): a shifted container's upper
     /// directory holds its own ids, a layer the image's.
-    owners: Option<Box<dyn Fn(u32, u32) -> (u32, u32)>>,
+    owners: Option<Box<OwnerMap>>,
 }
+
+/// (uid, gid) on disk → (uid, gid) in the archive.
+type OwnerMap = dyn Fn(u32, u32) -> (u32, u32);
 
 impl<W: Write> TreeWriter<W> {
     pub fn new(out: W) -> Self {
