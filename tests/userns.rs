@@ -481,9 +481,10 @@ fn host_uid_map(pid: i32) -> Vec<(u64, u64, u64)> {
 }
 
 /// Starts `name` detached with `--userns=MODE` and returns its pid once
-/// its /scratch/mark exists (created by the container's root on a tmpfs of
-/// its own: the image's files still belong to the user, whom these
-/// namespaces do not map, until layers are idmapped; see userns_view).
+/// its /scratch/mark exists (on a tmpfs of its own). Before that, the
+/// container's root records the owner it sees of the image's /etc/passwd in
+/// /scratch/owner, appends to that file and creates /made in the image's
+/// root: the image's files show through the container's map (idshift).
 fn start_marked(env: &TestEnv, name: &str, mode: &str) -> i32 {
     env.ok([
         "run",
@@ -496,7 +497,9 @@ fn start_marked(env: &TestEnv, name: &str, mode: &str) -> i32 {
         "busybox",
         "sh",
         "-c",
-        "touch /scratch/mark && sleep 600",
+        "stat -c %u:%g /etc/passwd > /scratch/owner; \
+         echo extra:x:7:7::/:/bin/sh >> /etc/passwd && touch /made && \
+         touch /scratch/mark && sleep 600",
     ]);
     let mut pid = 0;
     assert!(
@@ -506,7 +509,7 @@ fn start_marked(env: &TestEnv, name: &str, mode: &str) -> i32 {
                 .trim()
                 .parse()
                 .unwrap_or(0);
-            pid > 0 && fs::metadata(format!("/proc/{pid}/root/scratch/mark")).is_ok()
+            pid > 0 && ns_stat(env, pid, "scratch/mark").is_some()
         }),
         "{name} runs and made /tmp/mark: {}",
         env.ok(["logs", name])
@@ -549,10 +552,9 @@ fn userns_auto_gives_two_containers_disjoint_ranges_on_a_private_home() {
         assert!(sub.0 <= r.0 && r.1 <= sub.1, "{r:?} inside {sub:?}");
     }
     for (pid, r) in [(a, ra), (b, rb)] {
-        let owner = fs::metadata(format!("/proc/{pid}/root/scratch/mark"))
-            .unwrap()
-            .uid();
-        assert_eq!(u64::from(owner), r.0, "made by the container's root");
+        let owner = host_owner(&env, pid, "scratch/mark");
+        assert_eq!(owner, r.0, "made by the container's root");
+        assert_image_files_shifted(&env, pid, r.0);
     }
     // The home was not opened up to get there.
     assert_eq!(
@@ -560,10 +562,80 @@ fn userns_auto_gives_two_containers_disjoint_ranges_on_a_private_home() {
         0o700
     );
     let id = env.ok(["inspect", "--format", "{{.Id}}", "auto-a"]);
+    let id_b = env.ok(["inspect", "--format", "{{.Id}}", "auto-b"]);
     let view =
         std::path::PathBuf::from(format!("/tmp/hutch-views-{}", env.user.uid)).join(id.trim());
     env.ok(["rm", "-f", "-t", "0", "auto-a", "auto-b"]);
     assert!(!view.exists(), "the view went with the container");
+    for id in [id.trim(), id_b.trim()] {
+        assert!(
+            wait_until(Duration::from_secs(10), || mount_helpers_of(id).is_empty()),
+            "no fuse-overlayfs left for {id}: {:?}",
+            mount_helpers_of(id)
+        );
+    }
+}
+
+/// Inside: the image's root-owned /etc/passwd showed as 0:0 and the
+/// container's root could append to it and create /made; from the host,
+/// both belong to the container's first id.
+fn assert_image_files_shifted(env: &TestEnv, pid: i32, first_host_id: u64) {
+    let seen = env.ok([
+        "unshare",
+        "cat",
+        &format!("/proc/{pid}/root/scratch/owner"),
+        &format!("/proc/{pid}/root/etc/passwd"),
+    ]);
+    assert!(
+        seen.starts_with("0:0\n"),
+        "image files owned by the image's ids: {seen}"
+    );
+    assert!(seen.contains("extra:x:7:7"), "root appended: {seen}");
+    for f in ["etc/passwd", "made"] {
+        assert_eq!(host_owner(env, pid, f), first_host_id, "{f} on the host");
+    }
+}
+
+/// `stat -c %u` of a path in a container's root, looked up from hutch's
+/// namespace: a fuse-overlayfs root (the shift on a default rootless host)
+/// lets in only its mounter's namespace and those below it (FUSE's
+/// allow_other), not the host's root.
+fn ns_stat(env: &TestEnv, pid: i32, path: &str) -> Option<u64> {
+    let out = env.run([
+        "unshare",
+        "stat",
+        "-c",
+        "%u",
+        &format!("/proc/{pid}/root/{path}"),
+    ]);
+    out.status
+        .success()
+        .then(|| stdout(&out).trim().parse().ok())?
+}
+
+/// The host's uid for a path's owner in a container's root ([`ns_stat`]
+/// through hutch's map: 0 the user, n the n-th subordinate id).
+fn host_owner(env: &TestEnv, pid: i32, path: &str) -> u64 {
+    let n = ns_stat(env, pid, path).unwrap_or_else(|| panic!("{path} in {pid}'s root"));
+    let (start, _) = env.user.sub_range("/etc/subuid").unwrap();
+    match n {
+        0 => u64::from(env.user.uid),
+        n => u64::from(start) + n - 1,
+    }
+}
+
+/// fuse-overlayfs processes serving a mount below container `id`'s
+/// directory.
+fn mount_helpers_of(id: &str) -> Vec<i32> {
+    live_processes()
+        .into_iter()
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains("fuse-overlayfs") && c.contains(id)
+            })
+        })
+        .collect()
 }
 
 /// `--userns=nomap`: the user's own uid is not mapped into the container,
@@ -592,9 +664,274 @@ fn userns_nomap_leaves_the_users_uid_unmapped() {
         map.iter().all(|&(_, host, _)| sub.contains(&host)),
         "{map:?}"
     );
-    let owner = fs::metadata(format!("/proc/{pid}/root/scratch/mark"))
-        .unwrap()
-        .uid();
-    assert_eq!(u64::from(owner), map[0].1, "made by the container's root");
+    let owner = host_owner(&env, pid, "scratch/mark");
+    assert_eq!(owner, map[0].1, "made by the container's root");
+    assert_image_files_shifted(&env, pid, map[0].1);
     env.ok(["rm", "-f", "-t", "0", "nomap"]);
+}
+
+/// Runs `script` in a `--rm` container with `flags` and returns its output.
+fn run_in(env: &TestEnv, flags: &[&str], script: &str) -> String {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["busybox", "sh", "-c", script]);
+    env.ok(args)
+}
+
+/// What each shifted container checks: the image's files are root's, its
+/// root may write them, and a file it makes is its root's.
+const SHIFT_CHECK: &str = "stat -c %u:%g /etc/passwd /bin/busybox; \
+     echo extra:x:7:7::/:/bin/sh >> /etc/passwd && echo appended; \
+     touch /made && stat -c %u:%g /made";
+
+/// `--uidmap`/`--gidmap` (one map given: used for both, as Podman does).
+#[test]
+fn uidmap_flag_shows_image_files_as_root() {
+    let env = images::busybox_env(&[]);
+    if env.user.sub_range("/etc/subuid").is_none() {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    }
+    let out = run_in(&env, &["--uidmap", "0:1:65536"], SHIFT_CHECK);
+    assert_eq!(out, "0:0\n0:0\nappended\n0:0\n");
+    // `export` writes the image's ids, not the ones the map shows.
+    env.ok([
+        "run",
+        "--name",
+        "ex",
+        "--uidmap",
+        "0:1:65536",
+        "busybox",
+        "touch",
+        "/made",
+    ]);
+    let tar = env.home.join("ex.tar");
+    env.ok(["export", "-o", tar.to_str().unwrap(), "ex"]);
+    let list = Command::new("tar")
+        .args(["--numeric-owner", "-tvf"])
+        .arg(&tar)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    for f in ["etc/passwd", "made"] {
+        let line = list
+            .lines()
+            .find(|l| l.ends_with(&format!(" {f}")))
+            .unwrap_or_else(|| panic!("{f} in {list}"));
+        assert!(line.contains(" 0/0 "), "{line}");
+    }
+    env.ok(["rm", "ex"]);
+}
+
+/// `--userns=keep-id`: the user is the user inside, the image's files stay
+/// root's (Podman shows 0:0 as well), so writing a root-owned file fails;
+/// the user has an /etc/passwd entry; `cp` into the container gives the
+/// copied file the container user's ids, as Podman does.
+#[test]
+fn keep_id_keeps_image_files_root_owned() {
+    let env = images::busybox_env(&[]);
+    if env.user.sub_range("/etc/subuid").is_none() {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    }
+    let out = run_in(
+        &env,
+        &["--userns=keep-id"],
+        "id -u; stat -c %u:%g /etc/passwd /bin/busybox /; cat /etc/passwd; \
+         echo x >> /etc/passwd 2>/dev/null && echo wrote || echo refused",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], env.user.uid.to_string(), "{out}");
+    assert_eq!(&lines[1..4], ["0:0", "0:0", "0:0"], "{out}");
+    let entry = format!("{}:", env.user.name);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&entry) && l.contains(&format!(":{}:", env.user.uid))),
+        "an /etc/passwd entry for the user: {out}"
+    );
+    assert_eq!(lines.last(), Some(&"refused"), "{out}");
+
+    let src = images::write_readable(&env.root, "copied", b"hi\n");
+    // No exec: runc cannot exec into a container with a user namespace of
+    // its own under hutch ("error executing setns process", main too).
+    env.ok([
+        "create",
+        "--name",
+        "kcp",
+        "--userns=keep-id",
+        "busybox",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/tmp/copied",
+    ]);
+    env.ok(["cp", src.to_str().unwrap(), "kcp:/tmp/copied"]);
+    let owner = env.ok(["start", "-a", "kcp"]);
+    assert_eq!(
+        owner.trim(),
+        format!("{}:{}", env.user.uid, env.user.gid),
+        "cp gives the container user's ids"
+    );
+    env.ok(["rm", "-f", "-t", "0", "kcp"]);
+}
+
+/// The last fallback, forced through the test hook: a chowned copy of the
+/// image per (top layer, map), made once with a one-line note, shared by
+/// two containers with the same map, redone when a copy was cut short,
+/// removed with the last container using it.
+#[test]
+fn chowned_copy_fallback_is_shared_redone_and_removed() {
+    let mut env = images::busybox_env(&[]);
+    if env.user.sub_range("/etc/subuid").is_none() {
+        eprintln!("skipped: {} has no range in /etc/subuid", env.user.name);
+        return;
+    }
+    env.vars.push(("HUTCH_TEST_ID_SHIFT".into(), "copy".into()));
+    let map = ["--uidmap", "0:1:65536"];
+    let first = env.run([
+        "run",
+        "--name",
+        "c1",
+        map[0],
+        map[1],
+        "busybox",
+        "sh",
+        "-c",
+        SHIFT_CHECK,
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(stdout(&first), "0:0\n0:0\nappended\n0:0\n");
+    let note = "copied the image's layers with owners shifted";
+    assert_eq!(
+        stderr(&first).matches(note).count(),
+        1,
+        "{}",
+        stderr(&first)
+    );
+    let second = env.run([
+        "run",
+        "--rm",
+        map[0],
+        map[1],
+        "busybox",
+        "sh",
+        "-c",
+        SHIFT_CHECK,
+    ]);
+    assert_eq!(
+        stdout(&second),
+        "0:0\n0:0\nappended\n0:0\n",
+        "{}",
+        stderr(&second)
+    );
+    assert!(
+        !stderr(&second).contains(note),
+        "shared: {}",
+        stderr(&second)
+    );
+
+    // A copy cut short (as by a kill -9 mid-copy) is never used: the next
+    // mount makes it again.
+    let copies = env.home.join(".local/share/hutch/storage/idshift-copies");
+    let names: Vec<_> = fs::read_dir(&copies)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(names.len(), 1, "one copy: {names:?}");
+    let partial = names[0].with_extension("partial");
+    fs::rename(&names[0], &partial).unwrap();
+    fs::remove_file(partial.join("bin/busybox")).unwrap();
+    let again = env.run(["start", "-a", "c1"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains(note),
+        "made again: {}",
+        stderr(&again)
+    );
+    assert!(!partial.exists(), "the half-made copy is gone");
+
+    // Committed, the container's changes carry the image's ids again (the
+    // copy's upper holds the container's own).
+    env.ok(["commit", "c1", "shifted-commit"]);
+    let out = env.ok([
+        "run",
+        "--rm",
+        "shifted-commit",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/made",
+    ]);
+    assert_eq!(out.trim(), "0:0", "committed with the image's ids");
+
+    env.ok(["rm", "c1"]);
+    let left: Vec<_> = fs::read_dir(&copies)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != ".lock")
+        .collect();
+    assert!(left.is_empty(), "removed with its last container: {left:?}");
+}
+
+/// As root, the kernel allows idmapped mounts of the host's file systems:
+/// the first method. A `--uidmap` container's mounted root shows the
+/// image's files owned by the map's first id, and `rm` leaves no idmapped
+/// layer mounted. (Rootless on ext4 the kernel refuses it with EPERM; the
+/// tests above then get fuse-overlayfs.)
+#[test]
+fn root_gets_idmapped_layers() {
+    let Some(root) = TestUser::root() else {
+        eprintln!("skipped: needs root");
+        return;
+    };
+    let env = TestEnv::new(root);
+    let (store, run) = (env.root.join("store"), env.root.join("run"));
+    let g = [
+        "--root",
+        store.to_str().unwrap(),
+        "--runroot",
+        run.to_str().unwrap(),
+    ];
+    let with = |args: &[&str]| -> String { env.ok(g.iter().chain(args).copied()) };
+    let tar = images::write_readable(
+        &env.root,
+        "bb.tar.gz",
+        &images::gzip(&images::busybox_rootfs()),
+    );
+    with(&["import", tar.to_str().unwrap(), "bb"]);
+    with(&[
+        "create",
+        "--name",
+        "im",
+        "--uidmap",
+        "0:200000:65536",
+        "bb",
+        "true",
+    ]);
+    let merged = with(&["mount", "im"]);
+    let merged = std::path::Path::new(merged.trim());
+    for f in ["etc/passwd", "bin/busybox", ""] {
+        let meta = fs::metadata(merged.join(f)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (200_000, 200_000), "/{f}");
+    }
+    let id = with(&["inspect", "--format", "{{.Id}}", "im"]);
+    let method = fs::read_to_string(
+        store
+            .join("containers")
+            .join(id.trim())
+            .join("idshift-method"),
+    )
+    .unwrap();
+    assert!(method.starts_with("idmapped\n"), "{method}");
+    with(&["umount", "im"]);
+    with(&["rm", "im"]);
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(store.to_str().unwrap()),
+        "nothing of the store left mounted"
+    );
 }

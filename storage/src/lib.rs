@@ -14,6 +14,7 @@ pub mod check;
 pub mod digest;
 pub mod driver;
 pub mod extract;
+pub mod idshift;
 pub mod images;
 pub mod layers;
 pub mod podman;

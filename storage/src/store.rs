@@ -20,6 +20,8 @@ use crate::images::{ImageError, ImageRecord, ImageStore};
 use crate::layers::{self, LayerError, LayerStore};
 use crate::podman::PodmanStoreError;
 
+mod shift;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -660,6 +662,17 @@ impl Store {
 
     /// Mounts a container's root file system (idempotent).
     pub fn mount_container(&self, id: &str) -> Result<PathBuf, StoreError> {
+        self.mount_container_noting(id, &mut |_| {})
+    }
+
+    /// [`Store::mount_container`]; `note` hears one line when the mount has
+    /// a cost worth telling the user (a copy of the image's layers made for
+    /// the container's id mapping).
+    pub fn mount_container_noting(
+        &self,
+        id: &str,
+        note: &mut dyn FnMut(String),
+    ) -> Result<PathBuf, StoreError> {
         let dir = self.container_dir(id);
         let target = dir.join("merged");
         let lowers_ids = self.container_lowers(id)?;
@@ -692,6 +705,12 @@ impl Store {
                 &target,
                 "squash_to_root,allow_other",
             )?;
+            return Ok(target);
+        }
+        // A map other than the store's own (--userns=auto, nomap, keep-id,
+        // --uidmap): the image's owners are shifted (see idshift).
+        if let Some(shift) = self.container_id_shift(id) {
+            self.mount_shifted(id, &shift, &lowers_ids, &lowers, &target, note)?;
             return Ok(target);
         }
         match &self.driver()?.driver {
@@ -781,6 +800,9 @@ impl Store {
         if mounted {
             driver::unmount(&target)?;
         }
+        // Idmapped lower layers under the overlay (or left by a command
+        // killed between the two mounts).
+        crate::idshift::unmount_idmapped_lowers(&self.container_dir(id).join(shift::IDMAPPED_DIR));
         Ok(mounted)
     }
 
@@ -860,6 +882,14 @@ impl Store {
     pub fn remove_container_layer(&self, id: &str) -> Result<(), StoreError> {
         // A removed container's mount goes whatever pins it.
         self.force_unmount_container(id)?;
+        let shift_method = self.container_id_shift_method(id).map(|(m, _)| m);
+        let idmapped = self.container_dir(id).join(shift::IDMAPPED_DIR);
+        if idmapped.exists() {
+            // Still mounted: removing the tree would reach into the layers.
+            return Err(io_err("unmounting the idmapped layers in", &idmapped)(
+                io::Error::from(io::ErrorKind::ResourceBusy),
+            ));
+        }
         let dir = self.container_dir(id);
         if dir.join(ROOTFS_LINK).exists() {
             // An in-place root is the user's directory bound at `merged`:
@@ -876,6 +906,7 @@ impl Store {
             }
         }
         layers::remove_tree(&dir)?;
+        self.release_shift_copy(shift_method);
         Ok(())
     }
 }

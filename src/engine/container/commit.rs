@@ -177,6 +177,21 @@ pub fn write_diff(store: &Store, c: &Container, out: impl Write) -> Result<()> {
     let upper = upper.as_fd();
     let written = (|| -> io::Result<()> {
         let mut w = TreeWriter::new(out);
+        // A shifted root written natively (idmapped layers, a chowned
+        // copy): the upper holds the container's ids; the layer gets the
+        // image's, as containers/storage maps them back.
+        if let (Some(shift), Some((method, _))) = (
+            store.container_id_shift(&c.id),
+            store.container_id_shift_method(&c.id),
+        ) && method.upper_has_container_ids()
+        {
+            w = w.with_owners(move |u, g| {
+                (
+                    shift.unmap_uid(u).unwrap_or(u),
+                    shift.unmap_gid(g).unwrap_or(g),
+                )
+            });
+        }
         let mut written: std::collections::HashSet<Vec<u8>> = Default::default();
         for (path, kind) in &found {
             // Every ancestor goes first, with the container's metadata:

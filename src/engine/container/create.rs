@@ -884,7 +884,22 @@ fn make(
         plan.write(&paths.userdata)?;
     }
 
-    if view {
+    // A user namespace of the container's own with another map than the
+    // store's: its root shows the image's owners shifted (idshift). A root
+    // mounted above without the shift is mounted again at start.
+    let shifted = match super::userns_view::id_shift(&generated) {
+        Some(shift) => {
+            let shifted = store
+                .set_container_id_shift(&id, &shift)
+                .with_context(|| format!("recording the id map of {}", &id[..12]))?;
+            if shifted {
+                super::userns_view::chown_etc_files(&paths, &shift)?;
+            }
+            shifted
+        }
+        None => false,
+    };
+    if view || shifted {
         store
             .unmount_container(&id)
             .with_context(|| format!("unmounting the image view of {}", &id[..12]))?;

@@ -16,6 +16,16 @@ pub fn export(store: &Store, state: &State, name: &str, out: &mut dyn Write) -> 
     let c = state.container(name)?;
     let root = MountedRoot::mount(store, state, &c)?;
     let mut w = TreeWriter::new(std::io::BufWriter::new(out));
+    // A shifted root shows the container's ids (every method): the archive
+    // gets the image's, as Podman's export does.
+    if let Some(shift) = store.container_id_shift(&c.id) {
+        w = w.with_owners(move |u, g| {
+            (
+                shift.unmap_uid(u).unwrap_or(u),
+                shift.unmap_gid(g).unwrap_or(g),
+            )
+        });
+    }
     w.add_children(root.fd.as_fd(), b"")
         .and_then(|()| w.finish())
         .and_then(|mut o| o.flush())

@@ -256,8 +256,18 @@ pub fn spawn_with(
     // unmounted after the first run) and the cgroup, which the monitor
     // (and so the container) must be in before the runtime creates it.
     let ready = store
-        .mount_container(id)
+        .mount_container_noting(id, &mut |line| eprintln!("{line}"))
         .with_context(|| format!("mounting the root file system of {}", short(id)))
+        .inspect(|_| {
+            if let Some((method, reason)) = store.container_id_shift_method(id) {
+                tracing::debug!(
+                    container = id,
+                    method = method.name(),
+                    reason,
+                    "image owners shifted for the container's id mapping"
+                );
+            }
+        })
         .and_then(|root| {
             super::userns_view::attach(ctx, id, &paths)?;
             Ok(root)

@@ -57,7 +57,13 @@ pub struct TreeWriter<W: Write> {
     /// (dev, ino) of files with several links → the name first written,
     /// so later ones become hardlink entries.
     links: HashMap<(u64, u64), Vec<u8>>,
+    /// Rewrites each entry's (uid, gid): a shifted container's upper
+    /// directory holds its own ids, a layer the image's.
+    owners: Option<Box<OwnerMap>>,
 }
+
+/// (uid, gid) on disk → (uid, gid) in the archive.
+type OwnerMap = dyn Fn(u32, u32) -> (u32, u32);
 
 impl<W: Write> TreeWriter<W> {
     pub fn new(out: W) -> Self {
@@ -66,7 +72,14 @@ impl<W: Write> TreeWriter<W> {
         TreeWriter {
             builder,
             links: HashMap::new(),
+            owners: None,
         }
+    }
+
+    /// Entries' owners through `f` (see the field).
+    pub fn with_owners(mut self, f: impl Fn(u32, u32) -> (u32, u32) + 'static) -> Self {
+        self.owners = Some(Box::new(f));
+        self
     }
 
     pub fn finish(self) -> io::Result<W> {
@@ -120,8 +133,12 @@ impl<W: Write> TreeWriter<W> {
     ) -> io::Result<Option<bool>> {
         let mut h = Header::new_gnu();
         h.set_mode(st.st_mode & 0o7777);
-        h.set_uid(u64::from(st.st_uid));
-        h.set_gid(u64::from(st.st_gid));
+        let (uid, gid) = match &self.owners {
+            Some(f) => f(st.st_uid, st.st_gid),
+            None => (st.st_uid, st.st_gid),
+        };
+        h.set_uid(u64::from(uid));
+        h.set_gid(u64::from(gid));
         h.set_mtime(u64::try_from(st.st_mtime).unwrap_or(0));
         h.set_size(0);
         let path = os(as_name);

@@ -22,11 +22,10 @@
 //! empty. Everything else (inspect, cp, the stored config.json) keeps the
 //! real paths.
 //!
-//! What this does not do yet: the image's files still belong to the user,
-//! whom the container's namespace does not map, so the container's root
-//! sees them as `nobody` and cannot write the image's directories; idmapped
-//! lower layers (MOUNT_ATTR_IDMAP with the container's mapping) are the fix
-//! (docs/userns.md).
+//! The image's files are stored with the owners of hutch's own mapping;
+//! the store shows them through the container's map ([`id_shift`], the
+//! storage crate's `idshift`: idmapped layers, fuse-overlayfs or a chowned
+//! copy), so the container's root owns the image's root-owned files.
 
 use std::fs;
 use std::os::fd::AsFd;
@@ -68,6 +67,61 @@ fn own_user_namespace(config: &Value) -> bool {
         && linux["uidMappings"]
             .as_array()
             .is_some_and(|m| !m.is_empty())
+}
+
+/// The map the store must shift a container's root through: the maps of
+/// a user namespace of the container's own (none for the default mapping,
+/// which runs in hutch's namespace itself, nor for a joined namespace).
+pub fn id_shift(spec: &oci_spec::runtime::Spec) -> Option<hutch_storage::idshift::IdShift> {
+    use hutch_storage::idshift::{IdMapping, IdShift};
+    use oci_spec::runtime::LinuxNamespaceType;
+    let linux = spec.linux().as_ref()?;
+    let own = linux
+        .namespaces()
+        .as_ref()?
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    if !own {
+        return None;
+    }
+    let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMapping> {
+        m.iter()
+            .flatten()
+            .map(|m| IdMapping {
+                container_id: m.container_id(),
+                host_id: m.host_id(),
+                size: m.size(),
+            })
+            .collect()
+    };
+    let shift = IdShift {
+        uids: maps(linux.uid_mappings()),
+        gids: maps(linux.gid_mappings()),
+    };
+    (!shift.uids.is_empty() && !shift.gids.is_empty()).then_some(shift)
+}
+
+/// The /etc files hutch writes for a container and binds over the image's
+/// (`/etc/passwd` with keep-id's user, `/etc/hosts`, ...) belong to the
+/// container's root, as the image's own do and as Podman makes them:
+/// otherwise keep-id's user could rewrite /etc/passwd and auto's root
+/// would see `nobody`.
+pub fn chown_etc_files(
+    paths: &Paths,
+    shift: &hutch_storage::idshift::IdShift,
+) -> anyhow::Result<()> {
+    let (Some(uid), Some(gid)) = (shift.map_uid(0), shift.map_gid(0)) else {
+        return Ok(());
+    };
+    for name in ["passwd", "group", "hosts", "hostname", "resolv.conf"] {
+        let path = paths.userdata.join(name);
+        match std::os::unix::fs::lchown(&path, Some(uid), Some(gid)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("chown {}", path.display())),
+        }
+    }
+    Ok(())
 }
 
 /// Replaces the container directory prefix of a path with the view's.
