@@ -199,9 +199,19 @@ fn record_exit(state: &State, id: &str, code: i32, paths: &Paths, opts: CleanupO
 /// The restart policy: a new monitor for the next run, unless the user
 /// stopped the container or the policy says no more.
 fn restart(ctx: &Context, store: &Store, state: &State, id: &str, code: i32, paths: &Paths) {
+    // The stop mark before the row: a forced `rm` may go on while this
+    // cleanup runs, and it marks the container, sets it removing, then
+    // deletes its files (the mark with them). Read in this order, a mark
+    // gone with the files is seen with the row removing or gone.
+    if lifecycle::stopped_by_user(paths) {
+        return;
+    }
     let Ok(row) = state.container(id) else { return };
+    if row.state == ContainerState::Removing {
+        return;
+    }
     let policy = super::launch::fields_of(ctx, &row, paths).restart;
-    if lifecycle::stopped_by_user(paths) || !policy.should_restart(code, row.restart_count) {
+    if !policy.should_restart(code, row.restart_count) {
         return;
     }
     let start = Start {
