@@ -326,6 +326,13 @@ impl OciRuntime {
         forgotten
     }
 
+    /// [`forget`](Self::forget) for a container whose `create` finished
+    /// (its start is on record): no child of a killed `create` can be
+    /// left, so no sweep of every process on the host.
+    pub fn forget_created(&self, id: &str, pid_file: &Path) -> Result<(), RuntimeError> {
+        self.forget_state(id, pid_file)
+    }
+
     fn forget_state(&self, id: &str, pid_file: &Path) -> Result<(), RuntimeError> {
         if !self.has_state(id) {
             return Ok(());

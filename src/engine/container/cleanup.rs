@@ -84,8 +84,10 @@ pub fn cleanup(
         });
     // A runtime `create` killed half way (the monitor saw it fail) leaves
     // the child it forked holding the container's pipes and mount, and no
-    // runtime state names it (found by the kill-anywhere harness).
+    // runtime state names it (found by the kill-anywhere harness). After a
+    // start (`started`) the `create` finished: no sweep of every process.
     if opts.created
+        && !opts.started
         && let Ok((runtime, _)) = super::oci_runtime(ctx, Some(&row.runtime), no_cgroup)
     {
         runtime.kill_unrecorded(id);

@@ -118,12 +118,24 @@ pub fn state_name(s: ContainerState) -> &'static str {
 /// with its spawner) leaves behind. Cheap when the runtime has no record
 /// of it (no process is started).
 pub(crate) fn forget_in_runtime(ctx: &Context, paths: &Paths, c: &Container) {
+    forget_in_runtime_with(ctx, paths, c, false);
+}
+
+/// [`forget_in_runtime`]; `created`: the container's last `create`
+/// finished (its start is on record, and it ran until now), so nothing a
+/// killed `create` leaves needs looking for.
+pub(crate) fn forget_in_runtime_with(ctx: &Context, paths: &Paths, c: &Container, created: bool) {
     // The cgroup manager as the container was created with, so that a
     // cgroup of its own goes too.
     let no_cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_none();
     match super::oci_runtime(ctx, Some(&c.runtime), no_cgroup) {
         Ok((runtime, _)) => {
-            if let Err(e) = runtime.forget(&c.id, &paths.pid_file()) {
+            let pid_file = paths.pid_file();
+            let forgotten = match created {
+                true => runtime.forget_created(&c.id, &pid_file),
+                false => runtime.forget(&c.id, &pid_file),
+            };
+            if let Err(e) = forgotten {
                 tracing::warn!(container = %c.id, "runtime delete: {e}");
             }
         }

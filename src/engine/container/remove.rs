@@ -247,7 +247,9 @@ fn remove_locked(
     // the container exited, another `rm` removed it).
     let c = state.container(&c.id)?;
     let timeout = Some(opts.timeout.unwrap_or(0));
-    if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
+    // Killed here after a recorded start: its `create` finished.
+    let ran = matches!(c.state, ContainerState::Running | ContainerState::Paused);
+    if ran {
         if !opts.force {
             crate::fail!(
                 InvalidState,
@@ -270,7 +272,7 @@ fn remove_locked(
     // A monitor killed during the runtime's `create` (with its spawner)
     // leaves the runtime's init waiting for `start`, and its record: they
     // go with the container.
-    lifecycle::forget_in_runtime(ctx, &paths, &c);
+    lifecycle::forget_in_runtime_with(ctx, &paths, &c, ran);
     super::userns_view::detach(ctx, &c.id);
     super::network::teardown(ctx, &c.id);
     // This `rm` holds the lock already (remove_one).
@@ -300,7 +302,9 @@ fn kill_for_removal(
             !r.state.is_active() || !lifecycle::monitor_alive(r) || paths.exit().exists()
         })
     };
-    if let Some(pid) = c.pid {
+    // An exit file says the pid is reaped (`pod rm` signals its members
+    // first): no signal to a pid that may be someone else's by now.
+    if let Some(pid) = c.pid.filter(|_| !paths.exit().exists()) {
         let sig = if timeout == 0 {
             libc::SIGKILL
         } else {
