@@ -246,7 +246,7 @@ fn remove_locked(
     // The row may have changed since the lookup (a dependent was stopped,
     // the container exited, another `rm` removed it).
     let c = state.container(&c.id)?;
-    let timeout = Some(opts.timeout.unwrap_or(0));
+    let timeout = opts.timeout.unwrap_or(0);
     // Killed here after a recorded start: its `create` finished.
     let ran = matches!(c.state, ContainerState::Running | ContainerState::Paused);
     if ran {
@@ -260,12 +260,12 @@ fn remove_locked(
         }
         // Marked as stopped by the user, so a restart policy does not
         // bring it back while it is being removed.
-        kill_for_removal(ctx, store, state, &c, timeout.unwrap_or(0))
+        kill_for_removal(ctx, store, state, &c, timeout)
             .with_context(|| format!("stopping container {}", c.name))?;
     } else if lifecycle::monitor_alive(&c) {
         // Between two runs of a restart policy: its monitor would start
         // it again under the removal.
-        stop::stop_one(ctx, store, state, &c, timeout)
+        stop::stop_one(ctx, store, state, &c, Some(timeout))
             .with_context(|| format!("stopping container {}", c.name))?;
     }
     let paths = Paths::new(ctx, store.root(), &c.id);
