@@ -3,7 +3,8 @@
 # installed): `pod create` + two `run -d --pod` + `pod rm -f`, the cycle a
 # compose project or a test harness repeats; and `kube play` + `kube down`
 # of a three-container pod (containers that exit on SIGTERM, so that neither
-# tool's stop waits out a timeout). The same busybox image in both,
+# tool's stop waits out a timeout; /bin/sh by path: the imported image has
+# no PATH, which Podman's kube play does not default). The same busybox image in both,
 # --network none for neither (pods get the default rootless network: pasta).
 # `pod rm -f -t 0` in both: Podman's -f waits 10 s for the stop signal
 # (sleep as PID 1 ignores SIGTERM), hutch's kills at once (docs/pods.md);
@@ -48,9 +49,9 @@ kind: Pod
 metadata: {name: kb}
 spec:
   containers:
-  - {name: a, image: bench/busybox, command: [sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
-  - {name: b, image: bench/busybox, command: [sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
-  - {name: c, image: bench/busybox, command: [sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
+  - {name: a, image: bench/busybox, command: [/bin/sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
+  - {name: b, image: bench/busybox, command: [/bin/sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
+  - {name: c, image: bench/busybox, command: [/bin/sh, -c, 'trap "exit 0" TERM; sleep 1000 & wait']}
 YAML
 kcycle='$TOOL kube play '"$tmp/k.yaml"' >/dev/null && $TOOL kube down '"$tmp/k.yaml"' >/dev/null'
 kcmds=("TOOL='$H'; $kcycle")

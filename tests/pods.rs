@@ -240,6 +240,14 @@ fn run_pod_new_makes_the_pod_and_ps_shows_it() {
         image.trim().starts_with("localhost/hutch-pause:"),
         "{image}"
     );
+    // HostConfig.NetworkMode as Podman 4.3.1 shows it: a member joins the
+    // infra's namespace (`container:` and the infra's full id); the infra
+    // has the pod's mode (pasta, hutch's rootless default, where Podman
+    // 4.3.1 defaults to slirp4netns).
+    let mode = env.ok(["inspect", "--format", "{{.HostConfig.NetworkMode}}", "a"]);
+    assert_eq!(mode.trim(), format!("container:{infra}"));
+    let mode = env.ok(["inspect", "--format", "{{.HostConfig.NetworkMode}}", &infra]);
+    assert!(matches!(mode.trim(), "pasta" | "slirp4netns"), "{mode:?}");
     env.ok(["pod", "rm", "-f", "x"]);
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
 }

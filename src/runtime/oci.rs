@@ -326,6 +326,13 @@ impl OciRuntime {
         forgotten
     }
 
+    /// [`forget`](Self::forget) for a container whose `create` finished
+    /// (its start is on record): no child of a killed `create` can be
+    /// left, so no sweep of every process on the host.
+    pub fn forget_created(&self, id: &str, pid_file: &Path) -> Result<(), RuntimeError> {
+        self.forget_state(id, pid_file)
+    }
+
     fn forget_state(&self, id: &str, pid_file: &Path) -> Result<(), RuntimeError> {
         if !self.has_state(id) {
             return Ok(());
@@ -363,20 +370,24 @@ impl OciRuntime {
             let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
                 continue;
             };
-            // The owner from `status`, not the directory's: a runtime
-            // child that made itself non-dumpable (crun's init while it
-            // sets the container up) has its /proc directory owned by the
-            // initial namespace's root, which reads as `nobody` here.
-            if pid as u32 == own || real_uid(pid) != Some(me) {
+            if pid as u32 == own {
                 continue;
             }
+            // The command line first (anyone's is readable, in one read):
+            // every host process is looked at, and nearly none runs the
+            // runtime, so the owner is read only for the few that do.
             let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
                 continue;
             };
             let mut args = cmdline.split(|b| *b == 0);
             let program = args.next().unwrap_or_default();
+            // The owner from `status`, not the directory's: a runtime
+            // child that made itself non-dumpable (crun's init while it
+            // sets the container up) has its /proc directory owned by the
+            // initial namespace's root, which reads as `nobody` here.
             if program == self.path.as_os_str().as_encoded_bytes()
                 && args.any(|a| a == id.as_bytes())
+                && real_uid(pid) == Some(me)
             {
                 // SAFETY: kill(2) of a process of this user running the
                 // runtime for this container, checked just before.

@@ -84,8 +84,10 @@ pub fn cleanup(
         });
     // A runtime `create` killed half way (the monitor saw it fail) leaves
     // the child it forked holding the container's pipes and mount, and no
-    // runtime state names it (found by the kill-anywhere harness).
+    // runtime state names it (found by the kill-anywhere harness). After a
+    // start (`started`) the `create` finished: no sweep of every process.
     if opts.created
+        && !opts.started
         && let Ok((runtime, _)) = super::oci_runtime(ctx, Some(&row.runtime), no_cgroup)
     {
         runtime.kill_unrecorded(id);
@@ -200,9 +202,19 @@ fn record_exit(state: &State, id: &str, code: i32, paths: &Paths, opts: CleanupO
 /// The restart policy: a new monitor for the next run, unless the user
 /// stopped the container or the policy says no more.
 fn restart(ctx: &Context, store: &Store, state: &State, id: &str, code: i32, paths: &Paths) {
+    // The stop mark before the row: a forced `rm` may go on while this
+    // cleanup runs, and it marks the container, sets it removing, then
+    // deletes its files (the mark with them). Read in this order, a mark
+    // gone with the files is seen with the row removing or gone.
+    if lifecycle::stopped_by_user(paths) {
+        return;
+    }
     let Ok(row) = state.container(id) else { return };
+    if row.state == ContainerState::Removing {
+        return;
+    }
     let policy = super::launch::fields_of(ctx, &row, paths).restart;
-    if lifecycle::stopped_by_user(paths) || !policy.should_restart(code, row.restart_count) {
+    if !policy.should_restart(code, row.restart_count) {
         return;
     }
     let start = Start {

@@ -11,6 +11,22 @@ use crate::config::Context;
 use crate::engine::image;
 use crate::engine::state::{Container, ContainerState};
 
+/// `HostConfig.NetworkMode` as Podman shows it: the mode the container
+/// was created with (the stored plan resolved the default), a pod
+/// member's `container:INFRA-ID`, and `bridge` for a user network (what
+/// Podman 4 shows for its netavark networks).
+fn network_mode(ctx: &Context, c: &Container, paths: &Paths) -> String {
+    use hutch_rootless_net::NetworkMode;
+    let mode = super::network::read_plan(paths)
+        .map(|p| p.mode)
+        .or_else(|| c.spec.network.mode.clone())
+        .unwrap_or_else(|| super::network::default_mode(ctx));
+    match mode {
+        NetworkMode::Network { .. } => "bridge".to_owned(),
+        m => m.name(),
+    }
+}
+
 /// Go's `time.Time` in JSON (RFC 3339 with nanoseconds, trailing zeros
 /// dropped); Go's zero time for `None`.
 /// Podman's checkpoint fields of `.State`, each omitted while empty as
@@ -219,7 +235,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     let host_view = json!({
         "Binds": [],
         "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": "", "Size": crate::host::time::human_size_compact(req.log.max_size.unwrap_or(0))},
-        "NetworkMode": "",
+        "NetworkMode": network_mode(ctx, c, &paths),
         "PortBindings": {},
         "RestartPolicy": {
             "Name": policy.name(),

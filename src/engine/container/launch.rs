@@ -68,6 +68,9 @@ pub struct Prepared {
     pub helper: Option<HelperLaunch>,
     pub forward: Option<ForwardLaunch>,
     pub cgroup: bool,
+    /// The container may start before its network helper is ready (a
+    /// pod's default infra container, see `pod_join::is_default_infra`).
+    pub start_before_network: bool,
     pub cgroup_return: Option<PathBuf>,
     /// Descriptors the spawner places for the container (from 4 in the
     /// monitor; 3.. in the container).
@@ -99,7 +102,10 @@ pub fn build(
     // Without a hook between the two (a network helper to wait for, a
     // cgroup to finish), `run --detach` creates and starts the container
     // in one runtime process instead of two.
-    let single = prep.helper.is_none() && !prep.cgroup;
+    // A container that may run before its network is ready needs no hook
+    // for it either: the monitor waits for the helper after the runtime's
+    // `run --detach`, before it reports the start.
+    let single = (prep.helper.is_none() || prep.start_before_network) && !prep.cgroup;
     let pid_file = paths.pid_file();
     // A container with a user namespace of its own gets a root it can
     // reach (see userns_view).
@@ -229,6 +235,7 @@ mod tests {
             helper: None,
             forward: None,
             cgroup,
+            start_before_network: false,
             cgroup_return: None,
             pass_fds: 0,
             restore: None,

@@ -125,12 +125,24 @@ pub fn state_name(s: ContainerState) -> &'static str {
 /// with its spawner) leaves behind. Cheap when the runtime has no record
 /// of it (no process is started).
 pub(crate) fn forget_in_runtime(ctx: &Context, paths: &Paths, c: &Container) {
+    forget_in_runtime_with(ctx, paths, c, false);
+}
+
+/// [`forget_in_runtime`]; `created`: the container's last `create`
+/// finished (its start is on record, and it ran until now), so nothing a
+/// killed `create` leaves needs looking for.
+pub(crate) fn forget_in_runtime_with(ctx: &Context, paths: &Paths, c: &Container, created: bool) {
     // The cgroup manager as the container was created with, so that a
     // cgroup of its own goes too.
     let no_cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_none();
     match super::oci_runtime(ctx, Some(&c.runtime), no_cgroup) {
         Ok((runtime, _)) => {
-            if let Err(e) = runtime.forget(&c.id, &paths.pid_file()) {
+            let pid_file = paths.pid_file();
+            let forgotten = match created {
+                true => runtime.forget_created(&c.id, &pid_file),
+                false => runtime.forget(&c.id, &pid_file),
+            };
+            if let Err(e) = forgotten {
                 tracing::warn!(container = %c.id, "runtime delete: {e}");
             }
         }
@@ -222,36 +234,47 @@ fn sweep_unfinished_creates(store: &Store, state: &State) -> Result<()> {
 /// (the spawner removes the file before every start, so it is this run's).
 fn record_exit_files(ctx: &Context, store: &Store, state: &State) -> Result<()> {
     for c in state.list_containers(false)? {
-        if !c.state.is_active() {
-            continue;
+        if c.state.is_active() {
+            record_exit_file(&Paths::new(ctx, store.root(), &c.id), state, &c);
         }
-        let paths = Paths::new(ctx, store.root(), &c.id);
-        let Some(code) = super::cleanup::exit_code_of(&paths) else {
-            continue;
-        };
-        let at = std::fs::metadata(paths.exit())
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or_else(crate::host::time::now_ns, |d| {
-                i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
-            });
-        // The cleanup may record it first: then this transition is refused.
-        let t = crate::engine::state::Transition::Stopped {
-            code,
-            at,
-            oom: crate::cgroups::container::oom_killed(&paths.userdata),
-        };
-        if let Ok(row) = state.update_state(&c.id, t) {
+    }
+    Ok(())
+}
+
+/// Records the exit of running container `c` from its exit file, when its
+/// monitor wrote one; whether the exit is on record now (by this call or
+/// by the cleanup before it).
+pub(crate) fn record_exit_file(paths: &Paths, state: &State, c: &Container) -> bool {
+    let Some(code) = super::cleanup::exit_code_of(paths) else {
+        return false;
+    };
+    let at = std::fs::metadata(paths.exit())
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or_else(crate::host::time::now_ns, |d| {
+            i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+        });
+    // The cleanup may record it first: then this transition is refused.
+    let t = crate::engine::state::Transition::Stopped {
+        code,
+        at,
+        oom: crate::cgroups::container::oom_killed(&paths.userdata),
+    };
+    match state.update_state(&c.id, t) {
+        Ok(row) => {
             events::record(
                 state,
                 &row,
                 "died",
                 &[("containerExitCode", code.to_string())],
             );
+            true
         }
+        Err(_) => state
+            .container(&c.id)
+            .is_ok_and(|now| !now.state.is_active()),
     }
-    Ok(())
 }
 
 /// Polls the row of container `id` (`None` once it is gone) until `done`
@@ -272,10 +295,56 @@ pub fn wait_until(
         if done(row.as_ref()) {
             return Ok(true);
         }
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return Ok(false);
         }
-        std::thread::sleep(Duration::from_millis(20));
+        nap(row.as_ref(), (deadline - now).min(POLL_STEP));
+    }
+}
+
+/// How often [`wait_until`] looks at the row at most.
+const POLL_STEP: Duration = Duration::from_millis(20);
+
+/// Sleeps for `limit`, or less: until the container's monitor exits, or
+/// its init, when it has a live monitor. What a stop or a removal waits
+/// for follows one of these (the monitor writes the exit file once its
+/// init is gone, records the exit, then exits): woken by their pidfds,
+/// the waiter looks again at once instead of up to a step later.
+fn nap(row: Option<&Container>, limit: Duration) {
+    use std::os::fd::AsRawFd;
+    let open = |pid: Option<i32>| {
+        rustix::process::Pid::from_raw(pid?)
+            .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok())
+    };
+    let live = row.filter(|c| monitor_alive(c));
+    let monitor = live.and_then(|c| open(c.monitor_pid));
+    let init = live
+        .filter(|c| c.state.is_active())
+        .and_then(|c| open(c.pid));
+    let mut fds: Vec<libc::pollfd> = [&monitor, &init]
+        .into_iter()
+        .flatten()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    if fds.is_empty() {
+        std::thread::sleep(limit);
+        return;
+    }
+    let begun = Instant::now();
+    let ms = i32::try_from(limit.as_millis()).unwrap_or(i32::MAX).max(1);
+    // SAFETY: valid pollfds; an interrupted or failed poll only ends the
+    // nap early, and the caller looks at the row again.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    // An init that exited but is not reaped yet (its monitor writes the
+    // exit file next) stays readable: a short pause instead of a spin.
+    let floor = Duration::from_millis(2).min(limit);
+    if let Some(rest) = floor.checked_sub(begun.elapsed()) {
+        std::thread::sleep(rest);
     }
 }
 

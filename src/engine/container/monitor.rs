@@ -126,6 +126,9 @@ pub fn spawn_with(
 ) -> anyhow::Result<Spawned> {
     let exe = monitor_binary()?;
     let row = state.container(id)?;
+    if row.state == crate::engine::state::ContainerState::Removing {
+        bail!("container {} is being removed", short(id));
+    }
     // A pod's container joins the infra's namespaces: the infra runs first.
     super::pod_join::before_start(ctx, store, state, &row)?;
     let paths = Paths::new(ctx, store.root(), id);
@@ -162,6 +165,7 @@ pub fn spawn_with(
         helper,
         forward,
         cgroup,
+        start_before_network: super::pod_join::is_default_infra(state, &row),
         cgroup_return: crate::cgroups::container::return_dir(&paths.userdata),
         pass_fds,
         restore: start.restore,

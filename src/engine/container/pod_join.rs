@@ -158,6 +158,22 @@ pub fn before_start(ctx: &Context, store: &Store, state: &State, c: &Container) 
         .map_err(Error::from)
 }
 
+/// Whether `c` is its pod's infra container with hutch's own pause image
+/// and command: catatonit only holds the namespaces and reaps, it uses no
+/// network, so it may run before the network helper is ready (which the
+/// monitor still waits for before it reports the start: the members join
+/// a configured namespace).
+pub fn is_default_infra(state: &State, c: &Container) -> bool {
+    let Some(pod_id) = &c.pod_id else {
+        return false;
+    };
+    lookup(state, pod_id).is_ok_and(|p| {
+        p.infra_id.as_deref() == Some(c.id.as_str())
+            && p.config.infra_image.is_none()
+            && p.config.infra_command.is_none()
+    })
+}
+
 /// After container `c` of a pod exited (its cleanup): with
 /// `--exit-policy=stop`, the infra container is stopped once no other
 /// container of the pod runs, so the pod reads as exited (Podman's rule).

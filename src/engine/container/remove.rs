@@ -246,8 +246,10 @@ fn remove_locked(
     // The row may have changed since the lookup (a dependent was stopped,
     // the container exited, another `rm` removed it).
     let c = state.container(&c.id)?;
-    let timeout = Some(opts.timeout.unwrap_or(0));
-    if matches!(c.state, ContainerState::Running | ContainerState::Paused) {
+    let timeout = opts.timeout.unwrap_or(0);
+    // Killed here after a recorded start: its `create` finished.
+    let ran = matches!(c.state, ContainerState::Running | ContainerState::Paused);
+    if ran {
         if !opts.force {
             crate::fail!(
                 InvalidState,
@@ -258,23 +260,83 @@ fn remove_locked(
         }
         // Marked as stopped by the user, so a restart policy does not
         // bring it back while it is being removed.
-        stop::stop_one(ctx, store, state, &c, timeout)
+        kill_for_removal(ctx, store, state, &c, timeout)
             .with_context(|| format!("stopping container {}", c.name))?;
     } else if lifecycle::monitor_alive(&c) {
         // Between two runs of a restart policy: its monitor would start
         // it again under the removal.
-        stop::stop_one(ctx, store, state, &c, timeout)
+        stop::stop_one(ctx, store, state, &c, Some(timeout))
             .with_context(|| format!("stopping container {}", c.name))?;
     }
     let paths = Paths::new(ctx, store.root(), &c.id);
     // A monitor killed during the runtime's `create` (with its spawner)
     // leaves the runtime's init waiting for `start`, and its record: they
     // go with the container.
-    lifecycle::forget_in_runtime(ctx, &paths, &c);
+    lifecycle::forget_in_runtime_with(ctx, &paths, &c, ran);
+    super::userns_view::detach(ctx, &c.id);
     super::network::teardown(ctx, &c.id);
     // This `rm` holds the lock already (remove_one).
     finish_removal(store, state, &paths, &c.id, opts.volumes, None)
         .with_context(|| format!("removing container {}", c.name))
+}
+
+/// `rm -f` of a running container: its stop signal (SIGKILL at once for
+/// `timeout` 0, else after it), then, once its monitor saw the exit (the
+/// exit file), the exit on record. The removal goes on while the monitor's
+/// own cleanup may still run, as Podman's `rm -f` does not wait for
+/// conmon's exit command either: every step of that cleanup is idempotent
+/// and finds the row stopped, being removed or gone (the runtime's record,
+/// the mount, the network are the removal's to end as well), and the
+/// stop mark keeps its restart policy off.
+fn kill_for_removal(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    c: &Container,
+    timeout: u32,
+) -> Result<()> {
+    let paths = Paths::new(ctx, store.root(), &c.id);
+    lifecycle::mark_stopped_by_user(&paths)?;
+    let seen = |row: Option<&Container>| {
+        row.is_none_or(|r| {
+            !r.state.is_active() || !lifecycle::monitor_alive(r) || paths.exit().exists()
+        })
+    };
+    // An exit file says the pid is reaped (`pod rm` signals its members
+    // first): no signal to a pid that may be someone else's by now.
+    if let Some(pid) = c.pid.filter(|_| !paths.exit().exists()) {
+        let sig = if timeout == 0 {
+            libc::SIGKILL
+        } else {
+            lifecycle::stop_signal(store, c)
+        };
+        lifecycle::signal(pid, sig)?;
+        if sig != libc::SIGKILL
+            && !lifecycle::wait_until(state, &c.id, Duration::from_secs(u64::from(timeout)), seen)?
+        {
+            // Podman's warning, word for word (scripts grep for it).
+            tracing::warn!(
+                "StopSignal {} failed to stop container {} in {timeout} seconds, resorting to SIGKILL",
+                crate::spec::parse::restart::signal_name(sig),
+                c.name
+            );
+            // The pid is still the container's: its monitor, which reaps
+            // it, has not written the exit.
+            if !paths.exit().exists() {
+                lifecycle::signal(pid, libc::SIGKILL)?;
+            }
+        }
+    }
+    if !lifecycle::wait_until(state, &c.id, Duration::from_secs(30), seen)? {
+        crate::fail!(Internal, "timed out waiting for container {} to stop", c.id);
+    }
+    if let Ok(now) = state.container(&c.id)
+        && now.state.is_active()
+    {
+        lifecycle::record_exit_file(&paths, state, &now);
+    }
+    super::events::record(state, c, "stop", &[]);
+    Ok(())
 }
 
 /// Removes a container that no longer runs.
