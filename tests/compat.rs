@@ -850,3 +850,104 @@ fn more_run_flags() {
     assert_eq!(h, q);
     p.same(&["rm", "lf"]);
 }
+
+/// `volume export`/`import`/`mount`/`unmount`: the same archive entries
+/// and owners, each reads the other's archive, the same errors and codes.
+#[test]
+fn volume_export_import_mount() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let tars = p.env.root.join("tars");
+    std::fs::create_dir(&tars).expect("tars dir");
+    chown(&tars, p.env.user.uid, p.env.user.gid);
+    let listing = |tar: &std::path::Path| {
+        let out = Command::new("tar")
+            .arg("-tvf")
+            .arg(tar)
+            .output()
+            .expect("run tar");
+        assert!(out.status.success(), "tar -tvf {tar:?}: {}", stderr(&out));
+        // mode, owner and name; not the times.
+        let mut rows: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", w[0], w[1], w[w.len() - 1])
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let mut lists = Vec::new();
+    for (run, name) in [(true, "hutch.tar"), (false, "podman.tar")] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        let out = call(&["volume", "create", "v1"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = call(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            "v1:/d",
+            "bb",
+            "sh",
+            "-c",
+            "echo hi > /d/f; mkdir /d/sub; echo x > /d/sub/g; chown 7:8 /d/sub/g; ln -s /etc/passwd /d/l",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let file = tars.join(name);
+        let out = call(&["volume", "export", "v1", "-o", &file.display().to_string()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        lists.push(listing(&file));
+    }
+    assert_eq!(
+        lists[0], lists[1],
+        "hutch's archive (left) and podman's (right)"
+    );
+    assert!(
+        lists[0].iter().any(|r| r == "-rw-r--r-- 7/8 sub/g"),
+        "{:?}",
+        lists[0]
+    );
+
+    p.same(&["volume", "export", "nope"]);
+    p.same(&["volume", "create", "v2"]);
+    p.same(&["volume", "create", "v3"]);
+    // Each imports the other's archive.
+    let h = tars.join("hutch.tar").display().to_string();
+    let q = tars.join("podman.tar").display().to_string();
+    let out = p.hutch(&["volume", "import", "v2", &q]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = p.podman(&["volume", "import", "v2", &h]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "v2:/d",
+        "bb",
+        "sh",
+        "-c",
+        "find /d | sort; stat -c '%u:%g %n' /d/sub/g; readlink /d/l; cat /d/f",
+    ]);
+    p.same(&["volume", "import", "nope", &h]);
+    p.same(&["volume", "import", "v3", "/nonexistent.tar"]);
+    p.same(&["volume", "unmount", "v1"]);
+    p.same(&["volume", "unmount", "nope"]);
+    // Rootless: only inside the namespace (the error names each program).
+    let (hm, pm) = p.same(&["volume", "mount", "v1"]);
+    assert!(hm.contains("must execute `hutch unshare` first"), "{hm}");
+    assert!(pm.contains("must execute `podman unshare` first"), "{pm}");
+    let bin = hutch_bin().display().to_string();
+    let out = p.hutch(&["unshare", &bin, "volume", "mount", "v1"]);
+    assert!(
+        out.status.success() && stdout(&out).trim().ends_with("/volumes/v1/_data"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

@@ -9,6 +9,7 @@ use crate::config::Context;
 use crate::engine::container as containers;
 use crate::engine::state::Volume;
 use crate::engine::volume::{self as engine, VolumeCreate, VolumeFilters};
+use crate::engine::volume_archive;
 use crate::engine::{ErrorKind, image};
 use crate::format::{OutputFormat, Template};
 
@@ -28,6 +29,15 @@ pub enum VolumeCommand {
     Prune(PruneArgs),
     /// Check if the given volume exists
     Exists(ExistsArgs),
+    /// Export volumes
+    Export(ExportArgs),
+    /// Import a tarball contents into a volume
+    Import(ImportArgs),
+    /// Mount volume
+    Mount(OneVolume),
+    /// Unmount volume
+    #[command(visible_alias = "umount")]
+    Unmount(OneVolume),
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,6 +108,41 @@ pub struct PruneArgs {
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
     pub(crate) name: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Write to a specified file (default: stdout, which must be redirected)
+    #[arg(short, long)]
+    pub(crate) output: Option<String>,
+    pub(crate) name: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    pub(crate) name: String,
+    /// A tar file, or `-` for stdin
+    pub(crate) source: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OneVolume {
+    pub(crate) name: String,
+}
+
+/// Podman's words for export and import of a volume that is not there.
+fn no_such_volume(e: anyhow::Error, name: &str) -> anyhow::Error {
+    let missing = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref(),
+            Some(crate::engine::state::StateError::NoSuchVolume { .. })
+        )
+    });
+    if missing {
+        anyhow::anyhow!("no such volume {name}")
+    } else {
+        e
+    }
 }
 
 pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
@@ -233,6 +278,47 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
                 false => ExitCode::from(1),
             });
         }
+        VolumeCommand::Export(a) => {
+            // Checked before the file is made, as Podman does.
+            state
+                .volume(&a.name)
+                .map_err(|e| no_such_volume(e.into(), &a.name))?;
+            match &a.output {
+                Some(path) => {
+                    let mut f = std::fs::File::create(path).map_err(|e| {
+                        anyhow::anyhow!(
+                            "could not create tarball file '{path}': open {path}: {}",
+                            io_words(&e)
+                        )
+                    })?;
+                    volume_archive::export(&state, &a.name, &mut f)?;
+                }
+                None => volume_archive::export(&state, &a.name, &mut std::io::stdout().lock())?,
+            }
+        }
+        VolumeCommand::Import(a) => {
+            state
+                .volume(&a.name)
+                .map_err(|e| no_such_volume(e.into(), &a.name))?;
+            if a.source == "-" {
+                volume_archive::import(&state, &a.name, &mut std::io::stdin().lock())?;
+            } else {
+                let mut f = std::fs::File::open(&a.source)
+                    .map_err(|e| anyhow::anyhow!("open {}: {}", a.source, io_words(&e)))?;
+                volume_archive::import(&state, &a.name, &mut f)?;
+            }
+        }
+        VolumeCommand::Mount(a) => {
+            // The path is only of use inside hutch's mount namespace.
+            crate::cli::container::mount::require_unshare(ctx, "volume mount")?;
+            println!("{}", state.volume(&a.name)?.mountpoint);
+        }
+        VolumeCommand::Unmount(a) => {
+            // A local volume has nothing mounted to undo (Podman's local
+            // driver without options likewise): the name says it is done.
+            state.volume(&a.name)?;
+            println!("{}", a.name);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -295,4 +381,16 @@ pub(crate) fn print_inspect_rows(
         ),
     }
     Ok(())
+}
+
+/// Go's words for the common open errors ("no such file or directory").
+fn io_words(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    // Rust appends " (os error N)" and capitalises the first letter.
+    let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => text,
+    }
 }

@@ -16,5 +16,6 @@ pub mod secret;
 pub mod state;
 pub mod system;
 pub mod volume;
+pub mod volume_archive;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};

@@ -16,7 +16,7 @@ mod healthcheck;
 pub(crate) mod inspect;
 mod lifecycle;
 mod logs;
-mod mount;
+pub(crate) mod mount;
 mod net_flags;
 pub mod passed;
 mod pause;

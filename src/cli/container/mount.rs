@@ -42,7 +42,7 @@ pub struct UnmountArgs {
     containers: Vec<String>,
 }
 
-fn require_unshare(ctx: &Context, command: &str) -> anyhow::Result<()> {
+pub(crate) fn require_unshare(ctx: &Context, command: &str) -> anyhow::Result<()> {
     if ctx.rootless() && !ctx.inside_namespace {
         bail!(
             "cannot run command \"hutch {command}\" in rootless mode, must execute `hutch unshare` first"

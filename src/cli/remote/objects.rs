@@ -169,6 +169,15 @@ pub fn volume(svc: &Service, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
         VolumeCommand::Exists(a) => {
             return exists(svc, &format!("/volumes/{}/exists", enc(&a.name)));
         }
+        // Podman 4.3's remote client has none of these either.
+        VolumeCommand::Export(_)
+        | VolumeCommand::Import(_)
+        | VolumeCommand::Mount(_)
+        | VolumeCommand::Unmount(_) => {
+            anyhow::bail!(
+                "volume export, import, mount and unmount are not supported by hutch's remote client: run them on the service's host"
+            )
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -143,7 +143,7 @@ pub fn graph_root(ctx: &Context, conf: &crate::config::storage::StorageConf) -> 
 }
 
 /// A namespace whose uid map holds one id: chown to other ids fails there.
-fn single_id_namespace() -> bool {
+pub(crate) fn single_id_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| {
             let rows: Vec<&str> = m.lines().collect();
