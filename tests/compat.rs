@@ -951,3 +951,85 @@ fn volume_export_import_mount() {
         stderr(&out)
     );
 }
+
+/// `network reload`: ids of containers on user networks, Podman's refusals
+/// for the others, `--all` passing over what it cannot reload.
+#[test]
+fn network_reload() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    for run in [true, false] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        for args in [
+            &["network", "create", "rn"][..],
+            &[
+                "create",
+                "--name",
+                "made",
+                "--network",
+                "rn",
+                "bb",
+                "sleep",
+                "100",
+            ],
+            &[
+                "run",
+                "-d",
+                "--name",
+                "on",
+                "--network",
+                "rn",
+                "bb",
+                "sleep",
+                "100",
+            ],
+            &[
+                "run",
+                "-d",
+                "--name",
+                "none",
+                "--network",
+                "none",
+                "bb",
+                "sleep",
+                "100",
+            ],
+            &[
+                "run",
+                "-d",
+                "--name",
+                "slirp",
+                "--network",
+                "slirp4netns",
+                "bb",
+                "sleep",
+                "100",
+            ],
+        ] {
+            let out = call(args);
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        }
+    }
+    let id = stdout(&p.hutch(&["inspect", "--format", "{{.Id}}", "on"]));
+    let (h, _) = p.same(&["network", "reload", "made"]);
+    assert!(h.contains("container state improper"), "{h}");
+    p.same_code(&["network", "reload", "none"]);
+    p.same(&["network", "reload", "slirp"]);
+    p.same(&["network", "reload", "nope"]);
+    p.same(&["network", "reload"]);
+    let out = p.hutch(&["network", "reload", "on"]);
+    assert_eq!(stdout(&out), id, "{}", stderr(&out));
+    let out = p.hutch(&["network", "reload", "--all"]);
+    assert_eq!(stdout(&out), id, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&p.podman(&["network", "reload", "--all"]))
+            .lines()
+            .count(),
+        1
+    );
+    for run in [true, false] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        call(&["rm", "-f", "-t", "0", "made", "on", "none", "slirp"]);
+    }
+}

@@ -33,6 +33,19 @@ pub enum NetworkCommand {
     Connect(ConnectArgs),
     /// Disconnect a container from a network
     Disconnect(DisconnectArgs),
+    /// Reload firewall rules for one or more containers
+    Reload(ReloadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReloadArgs {
+    /// Reload network configuration of all containers
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// Act on the latest container hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    pub(crate) containers: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,6 +212,31 @@ fn one_container(
     Ok((root, c))
 }
 
+/// `network reload`: each container's id once checked; with `--all` the
+/// containers that cannot be reloaded are passed over, as Podman does.
+fn reload(ctx: &Context, a: &ReloadArgs) -> anyhow::Result<ExitCode> {
+    let state = engine::open_state(ctx)?;
+    let conf = image::storage_conf(ctx)?;
+    let root = image::graph_root(ctx, &conf);
+    let targets = if a.all {
+        state.list_containers(true)?
+    } else {
+        if a.containers.is_empty() && !a.latest {
+            anyhow::bail!("you must provide at least one name or id");
+        }
+        crate::cli::container::pick::containers(&state, &a.containers, a.latest)?
+    };
+    for c in targets {
+        let paths = crate::engine::container::Paths::new(ctx, &root, &c.id);
+        match crate::engine::container::network::reload(ctx, &paths, &c) {
+            Ok(()) => println!("{}", c.id),
+            Err(_) if a.all => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
     let nets = netops::store(ctx)?;
     match cmd {
@@ -308,6 +346,7 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             });
         }
+        NetworkCommand::Reload(a) => return reload(ctx, a),
     }
     Ok(ExitCode::SUCCESS)
 }

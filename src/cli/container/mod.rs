@@ -20,7 +20,7 @@ pub(crate) mod mount;
 mod net_flags;
 pub mod passed;
 mod pause;
-mod pick;
+pub(crate) mod pick;
 mod port;
 mod ps;
 mod resource_flags;

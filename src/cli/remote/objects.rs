@@ -278,6 +278,9 @@ pub fn network(svc: &Service, cmd: NetworkCommand) -> anyhow::Result<ExitCode> {
             )?
             .json()?;
         }
+        NetworkCommand::Reload(_) => anyhow::bail!(
+            "network reload is not supported by hutch's remote client: run it on the service's host"
+        ),
         NetworkCommand::Exists(a) => {
             return exists(svc, &format!("/networks/{}/exists", enc(&a.name)));
         }

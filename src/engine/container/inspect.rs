@@ -27,8 +27,6 @@ fn network_mode(ctx: &Context, c: &Container, paths: &Paths) -> String {
     }
 }
 
-/// Go's `time.Time` in JSON (RFC 3339 with nanoseconds, trailing zeros
-/// dropped); Go's zero time for `None`.
 /// Podman's checkpoint fields of `.State`, each omitted while empty as
 /// libpod's `omitempty` does (the two times always shown).
 fn with_checkpoint(mut view: Value, st: &super::checkpoint::Status) -> Value {

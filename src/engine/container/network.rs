@@ -265,3 +265,38 @@ pub fn teardown(ctx: &Context, id: &str) {
     super::usernet::teardown(ctx, id);
     helper::teardown(&net_paths(ctx, id));
 }
+
+/// `network reload`'s check of one container (Podman's words and order):
+/// it must run, and be on user networks; other modes have nothing to
+/// reload. Nothing is re-applied: a user network's forwarding and NAT live
+/// in hutch's own network namespace, where no host firewall reload (the
+/// reason the command exists) can flush them.
+pub fn reload(
+    ctx: &Context,
+    paths: &Paths,
+    c: &crate::engine::state::Container,
+) -> crate::engine::Result<()> {
+    if c.state != crate::engine::state::ContainerState::Running {
+        crate::fail!(
+            InvalidState,
+            "cannot reload network unless container network has been configured: container state improper"
+        );
+    }
+    let mode = read_plan(paths)
+        .map(|p| p.mode)
+        .or_else(|| c.spec.network.mode.clone())
+        .unwrap_or_else(|| default_mode(ctx));
+    match mode {
+        NetworkMode::Network { .. } => Ok(()),
+        NetworkMode::None => crate::fail!(
+            InvalidState,
+            "container {} network is not configured, refusing to reload: container state improper",
+            c.id
+        ),
+        m => crate::fail!(
+            BadInput,
+            "{:?} is not supported: invalid network mode",
+            m.name()
+        ),
+    }
+}
