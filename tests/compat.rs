@@ -1033,3 +1033,64 @@ fn network_reload() {
         call(&["rm", "-f", "-t", "0", "made", "on", "none", "slirp"]);
     }
 }
+
+/// `image tree` (and `--whatrequires`) of a chain of committed images: the
+/// same branches and "Top Layer of" names as podman's; ids and sizes
+/// differ between the stores and are masked.
+#[test]
+fn image_tree() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    for run in [true, false] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        for (base, name) in [("bb", "two"), ("localhost/two", "three")] {
+            let c = format!("mk-{name}");
+            let out = call(&[
+                "run",
+                "--name",
+                &c,
+                "--network",
+                "none",
+                base,
+                "sh",
+                "-c",
+                &format!("echo > /{name}"),
+            ]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            let out = call(&["commit", "-q", &c, name]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            call(&["rm", &c]);
+        }
+    }
+    let masked = |text: String| {
+        text.lines()
+            .map(|l| {
+                let mut w: Vec<String> = l.split_whitespace().map(str::to_owned).collect();
+                for i in 0..w.len() {
+                    if (w[i] == "ID:" || w[i] == "Size:") && i + 1 < w.len() {
+                        w[i + 1] = "X".to_owned();
+                    }
+                }
+                w.join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for args in [
+        &["image", "tree", "localhost/three"][..],
+        &["image", "tree", "--whatrequires", "localhost/two"],
+        &["image", "tree", "nope"],
+    ] {
+        let (h, q) = (p.hutch(args), p.podman(args));
+        assert_eq!(h.status.code(), q.status.code(), "{args:?}: {}", stderr(&h));
+        assert_eq!(masked(stdout(&h)), masked(stdout(&q)), "{args:?}");
+    }
+    let out = stdout(&p.hutch(&["image", "tree", "localhost/three"]));
+    assert!(
+        out.contains("Top Layer of: [localhost/two:latest]")
+            && out.contains("└── ID: ")
+            && out.lines().filter(|l| l.contains("── ID: ")).count() >= 3,
+        "{out}"
+    );
+}

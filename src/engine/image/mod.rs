@@ -13,6 +13,7 @@ pub mod pull;
 pub mod remove;
 pub mod sign;
 pub mod transfer;
+pub mod tree;
 pub mod trust;
 
 use crate::engine::{Result, ResultExt};
