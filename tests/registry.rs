@@ -168,6 +168,46 @@ fn push_then_pull_round_trip_keeps_digests() {
     let out = env.run(["create", "-q", "--pull", "always", &remote, "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stderr(&out), "", "-q: no pull lines");
+
+    // The pull's registry flags on create/run, as Podman's: a named auth
+    // file must exist; `--tls-verify` takes its value only after `=` (the
+    // next word is the image); a bad `--platform` is named.
+    let missing = dir.join("no-auth.json").display().to_string();
+    let out = env.run([
+        "create",
+        "-q",
+        "--pull",
+        "always",
+        "--authfile",
+        &missing,
+        &remote,
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains(&format!("stat {missing}: no such file or directory")),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(["pull", "-q", "--authfile", &missing, &remote]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    env.ok([
+        "create",
+        "-q",
+        "--pull",
+        "always",
+        "--tls-verify=false",
+        &remote,
+        "true",
+    ]);
+    env.ok(["pull", "-q", "--tls-verify", &remote]);
+    env.ok(["create", "-q", "--tls-verify", &remote, "true"]);
+    let out = env.run(["create", "--platform", "bogus", &remote]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("--platform \"bogus\""),
+        "{}",
+        stderr(&out)
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -40,7 +40,7 @@ pub struct BuildArgs {
     #[arg(long)]
     no_cache: bool,
     /// Use intermediate layers during build (default true)
-    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     layers: bool,
     /// Set metadata for an image (repeatable)
     #[arg(long)]
@@ -55,13 +55,13 @@ pub struct BuildArgs {
     #[arg(long, default_value = "oci")]
     format: String,
     /// Pull image policy: always, missing, never, newer
-    #[arg(long, default_value = "missing", num_args = 0..=1, default_missing_value = "always")]
+    #[arg(long, default_value = "missing", num_args = 0..=1, require_equals = true, default_missing_value = "always")]
     pull: String,
     /// Remove intermediate containers after a successful build (default true)
-    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     rm: bool,
     /// Always remove intermediate containers after a build, even if the build is unsuccessful
-    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     force_rm: bool,
     /// Set the OS/ARCH of the built image (the native platform only)
     #[arg(long)]
@@ -88,7 +88,7 @@ pub struct BuildArgs {
     #[arg(long)]
     timestamp: Option<i64>,
     /// Omit build history information from the built image
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value = "false")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, default_value = "false")]
     omit_history: bool,
     /// Squash the new layers of the final stage into one on top of its base
     #[arg(long)]

@@ -31,7 +31,7 @@ pub enum PlayCommand {
 #[derive(Debug, clap::Args)]
 pub struct PlayArgs {
     /// Start the pod after creating it
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     start: bool,
     /// Delete and recreate pods defined in the YAML file
     #[arg(long)]
@@ -40,7 +40,7 @@ pub struct PlayArgs {
     #[arg(long)]
     down: bool,
     /// Start a service container that tells systemd (NOTIFY_SOCKET) when the pods run
-    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     service_container: bool,
     /// The YAML file, or `-` for standard input
     file: String,

@@ -15,7 +15,7 @@ use crate::image::registry::{Credentials, Platform};
 #[derive(Debug, clap::Args)]
 pub struct CommonRegistryArgs {
     /// Require HTTPS and verify certificates when contacting registries
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) tls_verify: Option<bool>,
     /// Credentials (USERNAME:PASSWORD) to use for authenticating to a registry
     #[arg(long)]

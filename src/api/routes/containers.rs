@@ -249,6 +249,7 @@ pub async fn create(
             pull: PullPolicy::Never,
             replace: false,
             progress: None,
+            ..CreateOptions::default()
         };
         create::create(&ctx, &store, &state, &spec, &opts)
     })

@@ -86,6 +86,7 @@ pub async fn create(State(shared): State<Shared>, body: Bytes) -> Result<Respons
             pull: PullPolicy::Never,
             replace: false,
             progress: None,
+            ..CreateOptions::default()
         };
         create::create(&ctx, &store, &state, &spec, &opts)
     })

@@ -26,7 +26,7 @@ pub struct EventsArgs {
     #[arg(long)]
     until: Option<String>,
     /// Stream new events; for testing, use --stream=false
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     stream: bool,
 }
 

@@ -238,6 +238,24 @@ pub struct CreateFlags {
     /// Suppress output information when pulling images
     #[arg(short, long)]
     pub quiet: bool,
+    /// Require HTTPS and verify certificates when contacting registries for pulling images
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
+    /// Path of the authentication file
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<std::path::PathBuf>,
+    /// Specify the platform for selecting the image (os/arch[/variant])
+    #[arg(long, value_name = "OS/ARCH", conflicts_with_all = ["arch", "os"])]
+    pub platform: Option<String>,
+    /// Use ARCH instead of the architecture of the machine for choosing images
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Use OS instead of the running OS for choosing images
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
+    /// Use VARIANT instead of the running architecture variant for choosing images
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
     /// Set the umask inside the container (octal; default 0022)
     #[arg(long, value_name = "UMASK")]
     pub umask: Option<String>,
@@ -542,7 +560,50 @@ impl CreateFlags {
                     move |r: &str, e| p.event(r, e),
                 )))
             }),
+            registry: crate::engine::image::pull::RegistryOptions {
+                tls_verify: self.tls_verify,
+                creds: None,
+                authfile: self.authfile.clone(),
+            },
+            platform: self.platform_choice(),
         }
+    }
+
+    /// `--platform`, `--os`, `--arch`, `--variant` over the host's platform
+    /// (`--platform` checked by [`Self::check_platform`] first).
+    fn platform_choice(&self) -> Option<crate::image::registry::Platform> {
+        use crate::image::registry::Platform;
+        if self.platform.is_none()
+            && self.os.is_none()
+            && self.arch.is_none()
+            && self.variant.is_none()
+        {
+            return None;
+        }
+        let mut p = self
+            .platform
+            .as_deref()
+            .and_then(|s| s.parse::<Platform>().ok())
+            .unwrap_or_else(Platform::host);
+        if let Some(os) = &self.os {
+            p.os = os.clone();
+        }
+        if let Some(arch) = &self.arch {
+            p.architecture = arch.clone();
+        }
+        if let Some(v) = &self.variant {
+            p.variant = Some(v.clone());
+        }
+        Some(p)
+    }
+
+    /// A `--platform` that does not parse, named.
+    pub fn check_platform(&self) -> anyhow::Result<()> {
+        if let Some(s) = &self.platform {
+            s.parse::<crate::image::registry::Platform>()
+                .map_err(|e| anyhow::anyhow!("--platform {s:?}: {e}"))?;
+        }
+        Ok(())
     }
 }
 

@@ -54,6 +54,7 @@ pub fn create_container(
             "container id file exists. Ensure another container is not using it or delete {path}"
         );
     }
+    flags.check_platform()?;
     // `--pod new:NAME`: the pod first; it goes again if the container
     // cannot be made.
     let mut spec = spec.clone();

@@ -19,7 +19,7 @@ pub struct CreateArgs {
     #[arg(short, long)]
     pub(crate) name: Option<String>,
     /// Create an infra container associated with the pod to share namespaces with
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) infra: bool,
     /// Create the pod without an infra container (same as --infra=false)
     #[arg(long)]

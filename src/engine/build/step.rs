@@ -89,6 +89,7 @@ impl<'a> StepContainer<'a> {
             pull: PullPolicy::Never,
             replace: false,
             progress: None,
+            ..CreateOptions::default()
         };
         let report = create::create(ctx, store, state, &spec, &opts)
             .context("creating the build step's container")?;

@@ -67,6 +67,11 @@ pub struct CreateOptions {
     /// Where a pull the image needs reports its progress (the CLI prints
     /// Podman's lines); `None`: quietly.
     pub progress: Option<PullProgress>,
+    /// `--tls-verify`, `--authfile` for that pull.
+    pub registry: image::pull::RegistryOptions,
+    /// `--platform`/`--arch`/`--os`/`--variant`: the image a manifest list
+    /// gives for it (`None`: the host's).
+    pub platform: Option<crate::image::registry::Platform>,
 }
 
 /// What a pull's progress events go to.
@@ -186,14 +191,37 @@ pub fn resolve_image(
     policy: PullPolicy,
     progress: Option<&PullProgress>,
 ) -> anyhow::Result<ImageRecord> {
+    resolve_image_with(
+        ctx,
+        store,
+        reference,
+        policy,
+        progress,
+        &Default::default(),
+        None,
+    )
+}
+
+/// [`resolve_image`] with the registry options and platform a pull uses.
+pub fn resolve_image_with(
+    ctx: &Context,
+    store: &Store,
+    reference: &str,
+    policy: PullPolicy,
+    progress: Option<&PullProgress>,
+    registry: &image::pull::RegistryOptions,
+    platform: Option<&crate::image::registry::Platform>,
+) -> anyhow::Result<ImageRecord> {
     let (transport, rest) = crate::image::reference::strip_transport(reference);
     let registry_ref = matches!(transport, None | Some("docker"));
     let local = image::lookup(store, reference);
     let pull = || -> crate::engine::Result<ImageRecord> {
         let preq = image::pull::PullRequest {
             name: rest.to_owned(),
-            platform: crate::image::registry::Platform::host(),
-            options: Default::default(),
+            platform: platform
+                .cloned()
+                .unwrap_or_else(crate::image::registry::Platform::host),
+            options: registry.clone(),
         };
         image::pull::pull(ctx, store, &preq, &mut |r, e| {
             if let Some(PullProgress(sink)) = progress
@@ -420,7 +448,15 @@ fn make(
     // `--rootfs`: no image, so no image config to complete the spec.
     let (img, cfg) = match &req.rootfs {
         None => {
-            let img = resolve_image(ctx, store, &req.image, opts.pull, opts.progress.as_ref())?;
+            let img = resolve_image_with(
+                ctx,
+                store,
+                &req.image,
+                opts.pull,
+                opts.progress.as_ref(),
+                &opts.registry,
+                opts.platform.as_ref(),
+            )?;
             let cfg = image::config(store, &img)?;
             (Some(img), cfg)
         }

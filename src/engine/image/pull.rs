@@ -24,6 +24,18 @@ pub struct RegistryOptions {
     pub authfile: Option<std::path::PathBuf>,
 }
 
+impl RegistryOptions {
+    /// Whether to talk plain HTTP / skip verification: `--tls-verify` when
+    /// given (either way: `=true` overrides registries.conf's `insecure`, as
+    /// Podman's does), else registries.conf's word.
+    pub fn insecure_over(&self, configured: bool) -> bool {
+        match self.tls_verify {
+            Some(verify) => !verify,
+            None => configured,
+        }
+    }
+}
+
 pub struct PullRequest {
     pub name: String,
     pub platform: Platform,
@@ -62,6 +74,13 @@ pub(super) fn credentials(
             username: u.to_owned(),
             password: p.to_owned(),
         }));
+    }
+    // A file named with --authfile must be there (Podman stats it first);
+    // the default one may not be.
+    if let Some(f) = &opts.authfile
+        && !f.exists()
+    {
+        crate::fail!(NotFound, "stat {}: no such file or directory", f.display());
     }
     auth.get(registry)
         .with_context(|| format!("reading credentials for {registry}"))
@@ -162,7 +181,7 @@ fn pull_candidate(
     for source in regs.pull_sources(&name)? {
         let endpoint = Endpoint {
             registry: source.endpoint.clone(),
-            insecure: source.insecure || req.options.tls_verify == Some(false),
+            insecure: req.options.insecure_over(source.insecure),
         };
         let creds = credentials(&req.options, auth, &source.endpoint)?;
         // The policy is judged before any layer moves; a verified image is
@@ -292,8 +311,9 @@ pub fn push_signed(
         );
     }
     let regs = registries::load().context("reading registries.conf")?;
-    let insecure = regs.find(&parsed.to_string()).is_some_and(|r| r.insecure)
-        || req.options.tls_verify == Some(false);
+    let insecure = req
+        .options
+        .insecure_over(regs.find(&parsed.to_string()).is_some_and(|r| r.insecure));
     if regs.find(&parsed.to_string()).is_some_and(|r| r.blocked) {
         crate::fail!(
             Internal,
@@ -367,8 +387,8 @@ pub fn check_login(
 /// `--tls-verify=false`.
 pub(super) fn endpoint_for(host: &str, options: &RegistryOptions) -> Result<Endpoint> {
     let regs = registries::load().context("reading registries.conf")?;
-    let insecure = regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure)
-        || options.tls_verify == Some(false);
+    let insecure =
+        options.insecure_over(regs.find(&format!("{host}/x")).is_some_and(|r| r.insecure));
     Ok(Endpoint {
         registry: host.to_owned(),
         insecure,
@@ -425,7 +445,7 @@ pub fn remote_digest(
     for source in regs.pull_sources(&full)? {
         let endpoint = Endpoint {
             registry: source.endpoint.clone(),
-            insecure: source.insecure || options.tls_verify == Some(false),
+            insecure: options.insecure_over(source.insecure),
         };
         let creds = credentials(options, &auth, &source.endpoint)?;
         match registry::resolve_digest(
