@@ -602,32 +602,45 @@ fn images(svc: &Service, a: &crate::cli::image::ImagesArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn pull(svc: &Service, a: &crate::cli::registry::PullArgs) -> anyhow::Result<ExitCode> {
+/// Follows a libpod pull or push stream (JSON lines): its `stream` text
+/// to stderr unless `quiet`, its `error` as the error; the last value of
+/// `key` (the image id, the manifest digest).
+pub(super) fn follow_progress(
+    stream: impl std::io::Read,
+    quiet: bool,
+    what: &str,
+    key: &str,
+) -> anyhow::Result<Option<String>> {
     use std::io::BufRead;
+    let mut found = None;
+    for line in std::io::BufReader::new(stream).lines() {
+        let line = line.with_context(|| format!("reading the {what}'s progress"))?;
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if let Some(e) = v["error"].as_str().filter(|e| !e.is_empty()) {
+            bail!("{e}");
+        }
+        if let Some(s) = v["stream"].as_str()
+            && !quiet
+        {
+            eprint!("{s}");
+        }
+        if let Some(k) = v[key].as_str() {
+            found = Some(k.to_owned());
+        }
+    }
+    Ok(found)
+}
+
+fn pull(svc: &Service, a: &crate::cli::registry::PullArgs) -> anyhow::Result<ExitCode> {
     for image in &a.images {
         let r = svc.call(
             "POST",
             &format!("/images/pull?reference={}&policy=always", enc(image)),
             None,
         )?;
-        let mut id = None;
-        for line in std::io::BufReader::new(r.stream()?).lines() {
-            let line = line.context("reading the pull's progress")?;
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if let Some(e) = v["error"].as_str().filter(|e| !e.is_empty()) {
-                bail!("{e}");
-            }
-            if let Some(s) = v["stream"].as_str()
-                && !a.quiet
-            {
-                eprint!("{s}");
-            }
-            if let Some(i) = v["id"].as_str() {
-                id = Some(i.to_owned());
-            }
-        }
+        let id = follow_progress(r.stream()?, a.quiet, "pull", "id")?;
         println!("{}", id.context("the service's pull reported no image id")?);
     }
     Ok(ExitCode::SUCCESS)

@@ -4,11 +4,10 @@
 //! file's entry for the destination, else none, and the service's own
 //! auth.json applies) and prints the service's progress lines on stderr.
 
-use std::io::BufRead as _;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{API_PREFIX, Service, enc, http};
 use crate::cli::registry::PushArgs;
@@ -79,24 +78,7 @@ pub fn push(svc: &Service, a: &PushArgs) -> anyhow::Result<ExitCode> {
         .map(|v| vec![("X-Registry-Auth", v)])
         .unwrap_or_default();
     let r = http::send_with(&svc.socket, "POST", &q, None, &headers)?;
-    let mut digest = None;
-    for line in std::io::BufReader::new(r.stream()?).lines() {
-        let line = line.context("reading the push's progress")?;
-        let Ok(v) = serde_json::from_str::<Value>(&line) else {
-            continue;
-        };
-        if let Some(e) = v["error"].as_str().filter(|e| !e.is_empty()) {
-            bail!("{e}");
-        }
-        if let Some(s) = v["stream"].as_str()
-            && !a.quiet
-        {
-            eprint!("{s}");
-        }
-        if let Some(d) = v["manifestdigest"].as_str() {
-            digest = Some(d.to_owned());
-        }
-    }
+    let digest = super::commands::follow_progress(r.stream()?, a.quiet, "push", "manifestdigest")?;
     if let Some(f) = &a.digestfile {
         let d = digest.context("the service's push reported no digest")?;
         std::fs::write(f, d).with_context(|| format!("writing {}", f.display()))?;
