@@ -19,6 +19,7 @@ pub mod namespace;
 pub mod nsfs;
 pub mod nss;
 pub mod pause;
+pub mod record;
 pub mod rundir;
 pub mod subid;
 

@@ -33,7 +33,7 @@
 //! `pause.pid` carries.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -216,41 +216,12 @@ impl HandleRecord {
     /// Reads the record, trusting it only when the file belongs to `uid`
     /// (and is small: 4 KiB bounds a record several times over).
     pub fn read(path: &Path, uid: u32) -> Option<HandleRecord> {
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
-            .ok()?;
-        let meta = file.metadata().ok()?;
-        if meta.uid() != uid || !meta.is_file() || meta.len() > 4096 {
-            return None;
-        }
-        let mut text = String::new();
-        file.read_to_string(&mut text).ok()?;
-        HandleRecord::decode(&text)
+        HandleRecord::decode(&crate::record::read_owned(path, uid)?)
     }
 
-    /// Write-then-rename, mode 0600.
+    /// Write-then-rename (see `record::write_atomic`).
     pub fn write(&self, path: &Path) -> Result<(), PauseError> {
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let result = (|| {
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&tmp)?;
-            f.write_all(self.encode().as_bytes())?;
-            fs::rename(&tmp, path)
-        })();
-        result.map_err(|source| {
-            let _ = fs::remove_file(&tmp);
-            PauseError::Record {
-                path: path.to_owned(),
-                source,
-            }
-        })
+        crate::record::write_atomic(path, &self.encode())
     }
 
     /// The handles of the namespaces this process is in.
