@@ -7,19 +7,19 @@
 //! (the status is already on the wire by then).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::containers::blocking;
+use super::json_lines::{self, JsonLines};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::Shared;
 use crate::engine::image::{self, pull};
 use crate::engine::{self, ErrorKind};
 use crate::image::registry::{Credentials, Platform, ProgressEvent};
@@ -126,7 +126,7 @@ fn join_tag(repo: &str, tag: &str) -> String {
 
 /// Sends JSON lines to the response body from a blocking task.
 struct Lines {
-    tx: tokio::sync::mpsc::UnboundedSender<Bytes>,
+    out: JsonLines,
     /// The total size of each layer, from its start event, and the bytes
     /// done when its last byte-count line went out.
     sizes: HashMap<String, (u64, u64)>,
@@ -134,11 +134,7 @@ struct Lines {
 
 impl Lines {
     fn send(&self, v: Value) {
-        let mut line = v.to_string();
-        line.push('\n');
-        // A client that hung up gets nothing more; the transfer itself
-        // finishes (and commits) so that nothing is left half-done.
-        let _ = self.tx.send(Bytes::from(line));
+        self.out.send(&v);
     }
 
     fn error(&self, e: &engine::Error) {
@@ -197,24 +193,12 @@ impl Lines {
 
 /// A streamed JSON answer fed by `work` on a blocking thread.
 fn json_stream(shared: &Shared, work: impl FnOnce(Lines) + Send + 'static) -> Response {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-    tokio::task::spawn_blocking(move || {
+    json_lines::respond(shared, move |out| {
         work(Lines {
-            tx,
+            out,
             sizes: HashMap::new(),
         })
-    });
-    let hold = Hold::new(shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(body),
-    )
-        .into_response()
+    })
 }
 
 /// `POST /images/create?fromImage=&tag=&platform=`: a pull. `fromSrc`

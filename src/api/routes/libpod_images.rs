@@ -3,19 +3,18 @@
 //! operation the CLI calls.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::containers::{blocking, filters, flag};
+use super::json_lines;
 use super::libpod_containers::{Pairs, bad};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::Shared;
 use crate::engine;
 use crate::engine::image::pull::{PullRequest, RegistryOptions};
 use crate::engine::image::{self, list, remove};
@@ -32,10 +31,6 @@ enum Policy {
     Missing,
     Newer,
     Never,
-}
-
-pub(super) fn json_line(v: &Value) -> Bytes {
-    Bytes::from(format!("{v}\n"))
 }
 
 /// `POST /libpod/images/pull?reference=&policy=&quiet=&tlsVerify=&os=&arch=&variant=`:
@@ -79,16 +74,9 @@ pub async fn pull(
     if let Some(v) = q.get("variant").filter(|v| !v.is_empty()) {
         platform.variant = Some(v.clone());
     }
-    // Unbounded: the registry client reports progress from inside its own
-    // runtime, where a blocking send cannot wait; the lines are few (one
-    // or two a layer), so a stalled client holds little.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
     let ctx = shared.ctx.clone();
-    tokio::task::spawn_blocking(move || {
-        // Sends fail only when the client left; the pull goes on.
-        let say = |v: Value| {
-            let _ = tx.send(json_line(&v));
-        };
+    Ok(json_lines::respond(&shared, move |out| {
+        let say = |v: Value| out.send(&v);
         let result = (|| -> engine::Result<String> {
             let store = image::open_store(&ctx)?;
             let local = image::lookup(&store, &reference);
@@ -148,18 +136,7 @@ pub async fn pull(
             Ok(id) => say(json!({"images": [id], "id": id})),
             Err(e) => say(json!({"error": e.text()})),
         }
-    });
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(body),
-    )
-        .into_response())
+    }))
 }
 
 /// The credentials of a pull, `user:password`: Podman's client sends

@@ -8,20 +8,18 @@
 //! Podman's remote client refuses too.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::containers::{blocking, flag};
+use super::json_lines;
 use super::libpod_containers::bad;
-use super::libpod_images::{credentials, json_line};
+use super::libpod_images::credentials;
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
-use crate::api::server::{Hold, Shared};
+use crate::api::server::Shared;
 use crate::engine;
 use crate::engine::image::pull::{PushRequest, RegistryOptions};
 use crate::engine::image::{self};
@@ -61,14 +59,9 @@ pub async fn push(
         Ok(())
     })
     .await?;
-    // Unbounded, as pull's: progress comes from inside the registry
-    // client's runtime, a few lines a layer.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
     let ctx = shared.ctx.clone();
-    tokio::task::spawn_blocking(move || {
-        let say = |v: Value| {
-            let _ = tx.send(json_line(&v));
-        };
+    Ok(json_lines::respond(&shared, move |out| {
+        let say = |v: Value| out.send(&v);
         let mut config = None;
         let result = (|| -> engine::Result<String> {
             let store = image::open_store(&ctx)?;
@@ -121,16 +114,5 @@ pub async fn push(
             }
             Err(e) => say(json!({"error": e.text()})),
         }
-    });
-    let hold = Hold::new(&shared);
-    let body = futures_util::stream::poll_fn(move |cx| {
-        let _ = &hold;
-        rx.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
-    });
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(body),
-    )
-        .into_response())
+    }))
 }

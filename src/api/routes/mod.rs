@@ -10,6 +10,7 @@ pub mod exec;
 pub mod images;
 pub mod images_local;
 pub mod images_registry;
+mod json_lines;
 mod libpod_checkpoint;
 mod libpod_containers;
 pub(crate) mod libpod_create;
