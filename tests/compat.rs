@@ -475,6 +475,38 @@ fn options_end_at_the_image_and_capabilities_take_lists() {
     ]);
 }
 
+/// `inspect`'s `HostConfig.CapAdd`/`CapDrop`: against runtime-tools'
+/// defaults (Docker's set), sorted; none either way when privileged.
+#[test]
+fn inspect_shows_capabilities_added_and_dropped() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    for (name, flags) in [
+        (
+            "capx",
+            &["--cap-add", "NET_ADMIN,SYS_TIME", "--cap-drop", "CHOWN"][..],
+        ),
+        ("capy", &[][..]),
+        ("capz", &["--privileged"][..]),
+    ] {
+        for run in [true, false] {
+            let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+            let mut args = vec!["create", "--network", "none", "--name", name];
+            args.extend_from_slice(flags);
+            args.extend(["bb", "true"]);
+            let out = call(&args);
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        p.same(&[
+            "inspect",
+            "--format",
+            "{{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}}",
+            name,
+        ]);
+    }
+}
+
 /// containers.conf's container defaults, the same file read by both:
 /// ulimits, umask, capabilities, the UTS namespace, annotations and the
 /// stop timeout. (`read_only` is honoured by hutch as Podman 4.4 does;

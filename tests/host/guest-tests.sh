@@ -88,6 +88,8 @@ pid_of() {
   done
   return 1
 }
+# The job checks run their bodies in `bash -c` below a scope of their own.
+export -f pid_of
 
 # The cgroup v2 directory of a pid.
 cgroup_of() { echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$1/cgroup")"; }
@@ -924,13 +926,7 @@ c_job_cgroup() {
     unset DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR
     echo "job cgroup ${job#/sys/fs/cgroup}, memory.max $(cat "$job/memory.max")"
     h run -d --name job busybox sleep 7320 > /dev/null || fail "run -d in the job failed"
-    pid=""
-    for _ in $(seq 1 60); do
-      pid=$(pgrep -u "$(id -u)" -x -f "sleep 7320" | head -n1)
-      [ -n "$pid" ] && break
-      sleep 0.5
-    done
-    [ -n "$pid" ] || fail "container process not found"
+    pid=$(pid_of "sleep 7320") || fail "container process not found"
     cg=/sys/fs/cgroup$(sed -n "s/^0:://p" "/proc/$pid/cgroup")
     echo "container init $pid in ${cg#/sys/fs/cgroup}"
     case $cg in "$job"/*) ;; *) h rm -f job; fail "the container left the job cgroup" ;; esac
@@ -960,13 +956,7 @@ c_pod_cgroup() {
   # monitor's cleanup outlasted the 30 s wait for the exit record.
   h pod create --name plim --memory 64m --cpus 1.5 > /dev/null || fail "pod create with limits failed"
   h run -d --pod plim --name plm busybox sleep 7330 > /dev/null || { h pod rm -f plim; fail "run -d --pod failed"; }
-  pid=""
-  for _ in $(seq 1 60); do
-    pid=$(pgrep -u "$(id -u)" -x -f "sleep 7330" | head -n1)
-    [ -n "$pid" ] && break
-    sleep 0.5
-  done
-  [ -n "$pid" ] || { h pod rm -f plim; fail "member process not found"; }
+  pid=$(pid_of "sleep 7330") || { h pod rm -f plim; fail "member process not found"; }
   cg=/sys/fs/cgroup$(sed -n "s/^0:://p" "/proc/$pid/cgroup")
   podcg=$(echo "$cg" | sed -n 's#^\(.*hutch_pod_[^/]*\.slice\)/.*#\1#p')
   echo "member $pid in ${cg#/sys/fs/cgroup}; pod slice ${podcg#/sys/fs/cgroup}"
@@ -997,13 +987,7 @@ c_pod_cgroupfs() {
     unset DBUS_SESSION_BUS_ADDRESS
     h pod create --name pfs --memory 48m > /dev/null || fail "pod create with cgroupfs failed"
     h run -d --pod pfs --name pfm busybox sleep 7331 > /dev/null || { h pod rm -f pfs; fail "run -d --pod failed"; }
-    pid=""
-    for _ in $(seq 1 60); do
-      pid=$(pgrep -u "$(id -u)" -x -f "sleep 7331" | head -n1)
-      [ -n "$pid" ] && break
-      sleep 0.5
-    done
-    [ -n "$pid" ] || { h pod rm -f pfs; fail "member process not found"; }
+    pid=$(pid_of "sleep 7331") || { h pod rm -f pfs; fail "member process not found"; }
     cg=/sys/fs/cgroup$(sed -n "s/^0:://p" "/proc/$pid/cgroup")
     podcg=$(echo "$cg" | sed -n "s#^\(.*/hutch-pod-[^/]*\)/.*#\1#p")
     echo "member $pid in ${cg#/sys/fs/cgroup}; pod cgroup ${podcg#/sys/fs/cgroup}"

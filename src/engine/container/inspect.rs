@@ -230,6 +230,17 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     {
         o.shift_remove("Healthcheck");
     }
+    // Podman shows a privileged container's as none added, none dropped;
+    // both sorted.
+    let (mut cap_add, mut cap_drop) = if req.privileged {
+        (Vec::new(), Vec::new())
+    } else {
+        crate::runtime::spec::caps::against_runtime_defaults(&strings(
+            &spec["process"]["capabilities"]["effective"],
+        ))
+    };
+    cap_add.sort();
+    cap_drop.sort();
     let host_view = json!({
         "Binds": [],
         "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": "", "Size": crate::host::time::human_size_compact(req.log.max_size.unwrap_or(0))},
@@ -243,6 +254,8 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "ReadonlyRootfs": req.read_only,
         "Runtime": "oci",
         "ShmSize": req.shm_size.unwrap_or(crate::runtime::spec::mounts::DEFAULT_SHM_SIZE),
+        "CapAdd": cap_add,
+        "CapDrop": cap_drop,
     });
     // Limits as the stored spec holds them (`update` writes them back),
     // in the runtime spec's shape; also where no cgroup applies them.

@@ -31,25 +31,6 @@ use crate::spec::{ContainerSpec, RestartPolicy};
 /// ones (`define.MaxKubeAnnotation`) and warns.
 pub const MAX_ANNOTATION: usize = 63;
 
-/// The capabilities Podman compares a container's with (runtime-tools'
-/// defaults, in their order): those missing are `drop`ped, others `add`ed.
-const DEFAULT_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
-
 /// containers.conf's default environment, which Podman leaves out.
 const DEFAULT_ENV: [(&str, &str); 3] = [
     (
@@ -806,19 +787,7 @@ fn security_context(c: &ContainerFacts) -> SecurityContext {
     if c.spec.privileged {
         sc.privileged = Some(true);
     } else {
-        let have = &c.capabilities;
-        let mut add: Vec<String> = have
-            .iter()
-            .filter(|cap| !DEFAULT_CAPS.contains(&cap.as_str()))
-            .cloned()
-            .collect();
-        add.sort();
-        add.dedup();
-        let drop = DEFAULT_CAPS
-            .iter()
-            .filter(|d| !have.iter().any(|h| h == *d))
-            .map(|d| d.to_string())
-            .collect();
+        let (add, drop) = crate::runtime::spec::caps::against_runtime_defaults(&c.capabilities);
         sc.capabilities = Some(Capabilities { add, drop });
     }
     if c.spec.security.no_new_privileges {

@@ -73,6 +73,45 @@ pub const DEFAULT_CAPABILITIES: [&str; 11] = [
     "CAP_SYS_CHROOT",
 ];
 
+/// The capabilities Podman compares a container's with where it shows
+/// them as additions and removals (`inspect`'s `HostConfig.CapAdd/CapDrop`,
+/// `kube generate`'s securityContext): runtime-tools' defaults, in their
+/// order, which are Docker's and not Podman's own default set.
+pub const RUNTIME_TOOLS_DEFAULTS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// `have` as (added, dropped) against runtime-tools' defaults: the added
+/// ones sorted and once each, the dropped ones in the defaults' order.
+pub fn against_runtime_defaults(have: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut add: Vec<String> = have
+        .iter()
+        .filter(|cap| !RUNTIME_TOOLS_DEFAULTS.contains(&cap.as_str()))
+        .cloned()
+        .collect();
+    add.sort();
+    add.dedup();
+    let drop = RUNTIME_TOOLS_DEFAULTS
+        .iter()
+        .filter(|d| !have.iter().any(|h| h == *d))
+        .map(|d| d.to_string())
+        .collect();
+    (add, drop)
+}
+
 const ALL: &str = "ALL";
 
 /// The names of the bits set in a CapBnd/CapEff mask from /proc/PID/status;

@@ -15,9 +15,9 @@ fn facts(name: &str) -> ContainerFacts {
         command: vec!["sh".into()],
         workdir: "/tmp".into(),
         hostname: format!("{name:0>12}"),
-        capabilities: DEFAULT_CAPS[..4]
+        capabilities: crate::runtime::spec::caps::RUNTIME_TOOLS_DEFAULTS[..4]
             .iter()
-            .chain(&DEFAULT_CAPS[6..13])
+            .chain(&crate::runtime::spec::caps::RUNTIME_TOOLS_DEFAULTS[6..13])
             .map(|s| s.to_string())
             .collect(),
         ..ContainerFacts::default()
