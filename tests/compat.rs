@@ -270,6 +270,96 @@ fn global_options() {
     );
 }
 
+/// The rest of Podman's global options: taken (`--namespace`, `--ssh`,
+/// `--tmpdir`, a `--hooks-dir` with no hooks), checked as Podman checks
+/// them (`--runtime`, `--syslog`, `--storage-opt`), and honoured
+/// (`--runtime` picks new containers' runtime, `--network-cmd-path` the
+/// network helper).
+#[test]
+fn more_global_options() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let hooks = p.env.root.join("no-hooks");
+    let hooks = hooks.to_str().expect("utf-8 path");
+    let tmp = p.env.root.join("tmpdir");
+    let tmp = tmp.to_str().expect("utf-8 path");
+    for global in [
+        &["--namespace", "foo"][..],
+        &["--ssh", "native"][..],
+        &["--hooks-dir", hooks][..],
+        &["--tmpdir", tmp][..],
+    ] {
+        let mut args = global.to_vec();
+        args.extend(["ps", "-a", "--noheading"]);
+        p.same(&args);
+    }
+    // No syslog daemon in the test host: both exit 1 with Podman's words
+    // (both 0 where one listens).
+    let (h, q) = p.same(&["--syslog", "ps", "-q"]);
+    assert_eq!(h.trim_end(), q.trim_end());
+    for runtime in ["/nonexistent/crun", "bogus"] {
+        let (h, q) = p.same(&["--runtime", runtime, "ps", "-q"]);
+        assert_eq!(h, q, "the message is podman's");
+        assert!(h.contains(runtime), "{h}");
+    }
+    let (h, _) = p.same(&["--storage-opt", "foo=bar", "ps", "-q"]);
+    assert!(h.contains("foo=bar"), "{h}");
+    for run in [true, false] {
+        let call = |args: &[&str]| if run { p.hutch(args) } else { p.podman(args) };
+        let out = call(&[
+            "--runtime",
+            "runc",
+            "create",
+            "--name",
+            "rr",
+            "--network",
+            "none",
+            "bb",
+            "true",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let (h, _) = p.same(&["inspect", "--format", "{{.OCIRuntime}}", "rr"]);
+    assert!(!h.contains("Error"), "{h}");
+    let out = p.hutch(&["inspect", "--format", "{{.OCIRuntime}}", "rr"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "runc");
+    // hutch only: the helper named runs, a missing one fails the start
+    // with its path (Podman exits 127 there, hutch 125: docs/compat.md).
+    let out = p.hutch(&[
+        "--network-cmd-path",
+        "/nonexistent/slirp4netns",
+        "run",
+        "--rm",
+        "--network",
+        "slirp4netns",
+        "bb",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/slirp4netns"),
+        "{}",
+        stderr(&out)
+    );
+    let slirp = ["/usr/bin/slirp4netns"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    if let Some(slirp) = slirp {
+        let out = p.hutch(&[
+            "--network-cmd-path",
+            slirp,
+            "run",
+            "--rm",
+            "--network",
+            "slirp4netns",
+            "bb",
+            "true",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+}
+
 #[test]
 fn exit_codes() {
     let Some(p) = Pair::with_busybox() else {

@@ -150,7 +150,10 @@ pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetE
         .map_err(|e| NetError::io(format!("creating {}", paths.log.display()), e))?;
     match &plan.mode {
         NetworkMode::Pasta { options } => {
-            let bin = find_binary("pasta")
+            let bin = plan
+                .helper_path
+                .clone()
+                .or_else(|| find_binary("pasta"))
                 .ok_or_else(|| NetError::Helper("pasta is not installed (package passt)".into()))?;
             let _ = std::fs::remove_file(&paths.pid);
             let mut cmd = Command::new(pasta_executable(&bin));
@@ -182,7 +185,10 @@ pub(crate) fn spawn(plan: &NetworkPlan, paths: &NetPaths) -> Result<Helper, NetE
             })
         }
         NetworkMode::Slirp4netns { .. } => {
-            let bin = find_binary("slirp4netns")
+            let bin = plan
+                .helper_path
+                .clone()
+                .or_else(|| find_binary("slirp4netns"))
                 .ok_or_else(|| NetError::Helper("slirp4netns is not installed".into()))?;
             let _ = std::fs::remove_file(&paths.socket);
             let pipe = || -> Result<(OwnedFd, OwnedFd), NetError> {

@@ -81,6 +81,10 @@ pub struct NetworkPlan {
     /// User networks besides the mode's (`--network a,b`, `network
     /// connect`).
     pub connected: Vec<Attachment>,
+    /// `--network-cmd-path`: the pasta or slirp4netns executable to run
+    /// instead of the one found in $PATH.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helper_path: Option<PathBuf>,
 }
 
 /// A user network a container is on, with its aliases there.

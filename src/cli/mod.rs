@@ -10,6 +10,7 @@ mod auto_update;
 mod build;
 mod container;
 mod generate;
+mod globals;
 mod image;
 mod kube;
 mod logfmt;
@@ -88,6 +89,36 @@ pub struct Cli {
     /// Cgroup manager to use (systemd, cgroupfs)
     #[arg(long, global = true, value_name = "MANAGER", value_parser = ["systemd", "cgroupfs"])]
     cgroup_manager: Option<String>,
+    /// Path to the OCI runtime, or its name (crun, runc): the default of `--runtime` for new containers
+    #[arg(long, global = true, value_name = "RUNTIME")]
+    runtime: Option<String>,
+    /// Storage driver option (overlay.mount_program=PATH); replaces storage.conf's options
+    #[arg(long, global = true, value_name = "OPTION")]
+    storage_opt: Vec<String>,
+    /// Path of the pasta or slirp4netns executable to use for rootless networking
+    #[arg(long, global = true, value_name = "PATH")]
+    network_cmd_path: Option<std::path::PathBuf>,
+    /// Path to the network config directory (hutch keeps networks in its store: a warning)
+    #[arg(long, global = true, value_name = "PATH")]
+    network_config_dir: Option<std::path::PathBuf>,
+    /// Path to the conmon binary (hutch runs its own monitor: a warning)
+    #[arg(long, global = true, value_name = "PATH")]
+    conmon: Option<std::path::PathBuf>,
+    /// Directories with OCI hook definitions (hutch runs no OCI hooks: a directory holding any is refused)
+    #[arg(long, global = true, value_name = "PATH")]
+    hooks_dir: Vec<std::path::PathBuf>,
+    /// Libpod namespace (no effect, as in Podman 4)
+    #[arg(long, global = true, value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// SSH implementation for remote connections (golang, native; hutch always runs the ssh client)
+    #[arg(long, global = true, value_name = "MODE")]
+    ssh: Option<String>,
+    /// Also send log messages to syslog (fails where no syslog socket listens)
+    #[arg(long, global = true)]
+    syslog: bool,
+    /// Path to the temporary directory for runtime state (hutch keeps it under --runroot)
+    #[arg(long, global = true, value_name = "PATH")]
+    tmpdir: Option<std::path::PathBuf>,
     /// Print the version
     #[arg(short = 'v', long = "version")]
     version: bool,
@@ -360,6 +391,12 @@ pub fn main() -> ExitCode {
         return ExitCode::from(1);
     };
     init_tracing(level);
+    // Podman's words and code (1, no "Error:"); hutch's own messages still
+    // go to stderr only when a syslog listens (docs/compat.md).
+    if cli.syslog && !globals::syslog_listens() {
+        eprintln!("Failed to initialize syslog hook: Unix syslog delivery error");
+        return ExitCode::from(1);
+    }
     // The remote client: before anything local (no namespace, no store).
     // `system` commands (connections, the service itself) stay local.
     if !matches!(cli.command, None | Some(Command::System(_)))
@@ -421,6 +458,20 @@ pub fn main() -> ExitCode {
     ctx.run_root = cli.runroot.clone();
     ctx.volume_path = cli.volumepath.clone();
     ctx.runtime_flags = cli.runtime_flag.clone();
+    ctx.runtime = cli.runtime.clone();
+    ctx.storage_opts = cli.storage_opt.clone();
+    ctx.network_cmd_path = cli.network_cmd_path.clone();
+    if let Err(e) = globals::check(
+        &ctx,
+        &globals::Unused {
+            conmon: cli.conmon.as_deref(),
+            network_config_dir: cli.network_config_dir.as_deref(),
+            hooks_dirs: &cli.hooks_dir,
+        },
+    ) {
+        eprintln!("Error: {}", error_text(&e));
+        return ExitCode::from(EXIT_HUTCH_ERROR);
+    }
     // HPC homes on NFS/Lustre/GPFS: the default graph root moved to
     // node-local disk, said once (engine::image::graphroot).
     if command.needs_namespace()

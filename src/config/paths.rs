@@ -40,6 +40,13 @@ pub struct Context {
     pub volume_path: Option<PathBuf>,
     /// `--runtime-flag`: global flags for the OCI runtime, without `--`.
     pub runtime_flags: Vec<String>,
+    /// Global `--runtime`: the runtime of new containers, over
+    /// containers.conf (a container's own `--runtime` wins).
+    pub runtime: Option<String>,
+    /// `--storage-opt`: storage.conf's driver options replaced.
+    pub storage_opts: Vec<String>,
+    /// `--network-cmd-path`: the pasta or slirp4netns executable.
+    pub network_cmd_path: Option<PathBuf>,
     /// The containers.conf files to read, lowest priority first (resolved
     /// from the caller's environment here, read on first use).
     pub containers_conf_files: Vec<PathBuf>,
@@ -100,6 +107,9 @@ impl Context {
             run_root: None,
             volume_path: None,
             runtime_flags: Vec::new(),
+            runtime: None,
+            storage_opts: Vec::new(),
+            network_cmd_path: None,
             containers_conf_files,
             containers_conf: OnceLock::new(),
         }

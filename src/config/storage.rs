@@ -149,6 +149,51 @@ fn parse(
     })
 }
 
+/// The `--storage-opt` keys hutch acts on (Podman's names).
+const OPT_KEYS: [&str; 4] = [
+    "mount_program",
+    "overlay.mount_program",
+    "additionalimagestore",
+    "overlay.additionalimagestore",
+];
+
+fn split_opt(opt: &str) -> Option<(&str, &str)> {
+    opt.split_once('=')
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .filter(|(k, _)| OPT_KEYS.contains(k))
+}
+
+/// Refuses a `--storage-opt` hutch would not act on, naming it. An empty
+/// value is Podman's way to clear storage.conf's options.
+pub fn check_opts(opts: &[String]) -> Result<(), String> {
+    for opt in opts.iter().filter(|o| !o.is_empty()) {
+        if split_opt(opt).is_none() {
+            return Err(format!(
+                "storage option {opt:?} is not supported by hutch (it takes {})",
+                OPT_KEYS.map(|k| format!("{k}=VALUE")).join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--storage-opt` given: its options replace the file's, as in Podman.
+pub fn apply_opts(conf: &mut StorageConf, opts: &[String]) {
+    if opts.is_empty() {
+        return;
+    }
+    conf.mount_program = None;
+    conf.additional_image_stores.clear();
+    for (k, v) in opts.iter().filter_map(|o| split_opt(o)) {
+        match k {
+            "mount_program" | "overlay.mount_program" => {
+                conf.mount_program = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty())
+            }
+            _ => conf.additional_image_stores.push(PathBuf::from(v)),
+        }
+    }
+}
+
 /// `$HOME`, `$UID` and `$USER` as storage.conf allows them.
 fn expand_vars(v: &str, uid: u32, home: &Path) -> String {
     let user = std::env::var("USER").unwrap_or_default();
@@ -217,5 +262,23 @@ mount_program = "/usr/bin/fuse-overlayfs"
         .to_string();
         assert!(err.contains("/etc/containers/storage.conf"), "{err}");
         assert!(err.contains("line 1") || err.contains("1:"), "{err}");
+    }
+
+    #[test]
+    fn storage_opts_replace_the_files_options() {
+        let mut conf = StorageConf {
+            mount_program: Some("/usr/bin/fuse-overlayfs".into()),
+            additional_image_stores: vec!["/a".into()],
+            ..StorageConf::default()
+        };
+        assert!(check_opts(&["overlay.mount_program=/x".into(), String::new()]).is_ok());
+        let err = check_opts(&["overlay.mountopt=nodev".into()]).unwrap_err();
+        assert!(err.contains("overlay.mountopt"), "{err}");
+        apply_opts(&mut conf, &["additionalimagestore=/b".into()]);
+        assert_eq!(conf.mount_program, None);
+        assert_eq!(conf.additional_image_stores, vec![PathBuf::from("/b")]);
+        apply_opts(&mut conf, &["mount_program=/m".into()]);
+        assert_eq!(conf.mount_program, Some(PathBuf::from("/m")));
+        assert!(conf.additional_image_stores.is_empty());
     }
 }

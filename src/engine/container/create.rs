@@ -945,6 +945,7 @@ fn make(
         ctx,
         req.runtime
             .as_deref()
+            .or(ctx.runtime.as_deref())
             .or(ctx.containers_conf().runtime.as_deref()),
         true,
     )?;
@@ -981,6 +982,7 @@ fn make(
         runtime: req
             .runtime
             .as_deref()
+            .or(ctx.runtime.as_deref())
             .or(ctx.containers_conf().runtime.as_deref())
             .filter(|r| r.contains('/'))
             .map_or_else(|| runtime.name.clone(), str::to_owned),

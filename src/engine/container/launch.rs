@@ -209,6 +209,9 @@ pub fn hutch_command(ctx: &Context) -> anyhow::Result<Vec<String>> {
     for flag in &ctx.runtime_flags {
         hutch.extend(["--runtime-flag".to_owned(), flag.clone()]);
     }
+    for opt in &ctx.storage_opts {
+        hutch.extend(["--storage-opt".to_owned(), opt.clone()]);
+    }
     Ok(hutch)
 }
 

@@ -92,6 +92,7 @@ pub fn plan(
         netns: None,
         aliases: net.aliases.clone(),
         connected,
+        helper_path: ctx.network_cmd_path.clone(),
     })
 }
 

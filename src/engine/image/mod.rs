@@ -128,12 +128,11 @@ pub(crate) fn podman_graph_root(
     })
 }
 
+/// storage.conf as it applies, with `--storage-opt`'s options over the file's.
 pub fn storage_conf(ctx: &Context) -> Result<crate::config::storage::StorageConf> {
-    Ok(crate::config::storage::load(
-        ctx.rootless(),
-        ctx.identity.uid,
-        &ctx.home,
-    )?)
+    let mut conf = crate::config::storage::load(ctx.rootless(), ctx.identity.uid, &ctx.home)?;
+    crate::config::storage::apply_opts(&mut conf, &ctx.storage_opts);
+    Ok(conf)
 }
 
 /// `--root`, else storage.conf's graphroot, else `<data dir>/storage`
