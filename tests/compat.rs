@@ -1094,3 +1094,4 @@ fn image_tree() {
         "{out}"
     );
 }
+#[path = "compat/runres.rs"] mod runres;
