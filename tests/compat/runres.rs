@@ -118,7 +118,10 @@ fn block_io_realtime_and_memory_flags() {
         "ok",
     ]);
     assert!(!h.contains("Resource limits"), "{h}");
-    p.same(&["rm", "lim", "plain"]);
+    // One at a time: podman removes several in parallel, in any order.
+    for c in ["lim", "plain"] {
+        p.same(&["rm", c]);
+    }
 }
 
 #[test]
@@ -215,5 +218,89 @@ fn personality_policy_chrootdirs_and_create_attach() {
     let (h, q) = p.same(&["start", "-a", "att"]);
     assert_eq!(h.trim(), "err", "{h}");
     assert_eq!(without_mount_warning(&q).trim(), "err");
-    p.same(&["rm", "ch", "att"]);
+    for c in ["ch", "att"] {
+        p.same(&["rm", c]);
+    }
+}
+
+#[test]
+fn pod_create_limits_volumes_shm_and_sysctls() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let dev = block_device().unwrap_or_else(|| "/dev/vda".to_owned());
+    let w = format!("{dev}:200");
+    let bps = format!("{dev}:1mb");
+    // Accepted alike (no cgroup for a pod here: nothing applied).
+    let args = [
+        "pod",
+        "create",
+        "--name",
+        "lim",
+        "--infra=false",
+        "--blkio-weight",
+        "300",
+        "--blkio-weight-device",
+        &w,
+        "-c",
+        "100",
+        "--cpuset-cpus",
+        "0",
+        "--cpuset-mems",
+        "0",
+        "--device-read-bps",
+        &bps,
+        "--device-write-bps",
+        &bps,
+        "--memory",
+        "64m",
+        "--memory-swap",
+        "128m",
+    ];
+    p.same_code(&args);
+    let bad = format!("{dev}:5");
+    let (h, q) = (
+        p.hutch(&["pod", "create", "--blkio-weight-device", &bad]),
+        p.podman(&["pod", "create", "--blkio-weight-device", &bad]),
+    );
+    assert_eq!(outcome(&h), outcome(&q));
+    assert_eq!(error_line(&h), error_line(&q));
+    // `-v` reaches every container of the pod; a missing source fails the
+    // create alike.
+    let src = p.env.home.join("podvol");
+    std::fs::create_dir(&src).expect("mkdir");
+    std::fs::write(src.join("f"), "hi\n").expect("write");
+    chown(&src, p.env.user.uid, p.env.user.gid);
+    let vol = format!("{}:/pv", src.display());
+    p.same_code(&["pod", "create", "--name", "vols", "-v", &vol]);
+    p.same(&["run", "--rm", "--pod", "vols", "bb", "cat", "/pv/f"]);
+    let (h, q) = (
+        p.hutch(&["pod", "create", "-v", "/nonexistent-x:/pv"]),
+        p.podman(&["pod", "create", "-v", "/nonexistent-x:/pv"]),
+    );
+    assert_eq!(outcome(&h), outcome(&q));
+    assert_eq!(error_line(&h), error_line(&q));
+    // `--shm-size` and `--sysctl` for the pod's containers.
+    p.same_code(&[
+        "pod",
+        "create",
+        "--name",
+        "shm",
+        "--shm-size",
+        "32m",
+        "--sysctl",
+        "net.ipv4.ping_group_range=0 0",
+    ]);
+    p.same(&[
+        "run",
+        "--rm",
+        "--pod",
+        "shm",
+        "bb",
+        "sh",
+        "-c",
+        "cat /proc/sys/net/ipv4/ping_group_range; df -k /dev/shm | tail -1",
+    ]);
+    // Each prints the pods' ids: only the exit codes compare.
+    p.same_code(&["pod", "rm", "-f", "lim", "vols", "shm"]);
 }

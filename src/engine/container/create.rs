@@ -442,27 +442,6 @@ pub fn create(
 /// The image label `--seccomp-policy=image` reads the profile from.
 const IMAGE_SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
 
-/// The device numbers of the per-device block-I/O limits, with Podman's
-/// message for a path that is not there.
-fn resolve_device_limits(
-    resources: &mut crate::runtime::spec::resources::ResourceRequest,
-) -> Result<(), Error> {
-    for (flag, d) in resources.device_limits_mut() {
-        let path = std::path::Path::new(&d.path);
-        if let Err(e) = std::fs::metadata(path) {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
-                _ => e.to_string(),
-            };
-            fail!(BadInput, "failed to inspect '{}' in {flag}: {why}", d.path);
-        }
-        let node = host::device_node(path).map_err(|e| Error::bad_input(format!("{e:#}")))?;
-        d.major = node.major;
-        d.minor = node.minor;
-    }
-    Ok(())
-}
-
 fn make(
     ctx: &Context,
     store: &Store,
@@ -936,7 +915,7 @@ fn make(
         ..generator_input(req)
     };
     super::conf_defaults::runtime_config(ctx, req, &mut container)?;
-    resolve_device_limits(&mut container.resources)?;
+    host::resolve_device_limits(&mut container.resources)?;
     if image_seccomp.is_some() {
         container.security.seccomp =
             SeccompChoice::Path(std::path::PathBuf::from(IMAGE_SECCOMP_LABEL));
