@@ -1094,4 +1094,5 @@ fn image_tree() {
         "{out}"
     );
 }
-#[path = "compat/runres.rs"] mod runres;
+#[path = "compat/runres.rs"]
+mod runres;

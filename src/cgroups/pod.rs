@@ -132,7 +132,10 @@ pub fn limit_files(req: &ResourceRequest) -> Vec<(&'static str, String)> {
         _ => {}
     }
     if let Some(w) = req.blkio_weight.filter(|w| *w > 0) {
-        out.push(("io.weight", format!("default {}", blkio_to_io_weight(w.into()))));
+        out.push((
+            "io.weight",
+            format!("default {}", blkio_to_io_weight(w.into())),
+        ));
     }
     for d in &req.blkio_weight_device {
         out.push((
@@ -140,9 +143,15 @@ pub fn limit_files(req: &ResourceRequest) -> Vec<(&'static str, String)> {
             format!("{}:{} {}", d.major, d.minor, blkio_to_io_weight(d.value)),
         ));
     }
-    for (key, list) in [("rbps", &req.device_read_bps), ("wbps", &req.device_write_bps)] {
+    for (key, list) in [
+        ("rbps", &req.device_read_bps),
+        ("wbps", &req.device_write_bps),
+    ] {
         for d in list {
-            out.push(("io.max", format!("{}:{} {key}={}", d.major, d.minor, d.value)));
+            out.push((
+                "io.max",
+                format!("{}:{} {key}={}", d.major, d.minor, d.value),
+            ));
         }
     }
     out

@@ -99,10 +99,23 @@ fn block_io_realtime_and_memory_flags() {
     // it does for --memory.
     let shown = p.env.ok(["inspect", "--format", OTHER_FIELDS, "lim"]);
     assert_eq!(shown.trim(), "1000 100 10 true");
-    let conf = p.env.ok(["inspect", "--format", "{{json .HostConfig.CgroupConf}}", "lim"]);
+    let conf = p.env.ok([
+        "inspect",
+        "--format",
+        "{{json .HostConfig.CgroupConf}}",
+        "lim",
+    ]);
     assert_eq!(conf.trim(), r#"{"memory.high":"1000000"}"#);
     // Without the flags both show the same empty values.
-    p.same_code(&["create", "--name", "plain", "--network", "none", "bb", "true"]);
+    p.same_code(&[
+        "create",
+        "--name",
+        "plain",
+        "--network",
+        "none",
+        "bb",
+        "true",
+    ]);
     p.same(&["inspect", "--format", DEVICE_FIELDS, "plain"]);
     p.same(&["inspect", "--format", OTHER_FIELDS, "plain"]);
     // A negative swappiness is "not given", and warns of nothing.
@@ -133,7 +146,10 @@ fn bad_limit_values_fail_alike() {
     let cases: Vec<Vec<String>> = vec![
         vec!["--blkio-weight-device".into(), format!("{dev}:5")],
         vec!["--blkio-weight-device".into(), dev.clone()],
-        vec!["--blkio-weight-device".into(), "/dev/nonexistent-x:200".into()],
+        vec![
+            "--blkio-weight-device".into(),
+            "/dev/nonexistent-x:200".into(),
+        ],
         vec!["--device-read-bps".into(), format!("{dev}:xx")],
         vec!["--device-write-bps".into(), "/tmp:1mb".into()],
         vec!["--device-read-iops".into(), format!("{dev}:1k")],
@@ -203,7 +219,9 @@ fn personality_policy_chrootdirs_and_create_attach() {
         "true",
     ]);
     p.same(&["inspect", "--format", "{{json .Config.ChrootDirs}}", "ch"]);
-    let path = p.env.ok(["inspect", "--format", "{{.OCIConfigPath}}", "ch"]);
+    let path = p
+        .env
+        .ok(["inspect", "--format", "{{.OCIConfigPath}}", "ch"]);
     let spec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path.trim()).expect("config.json"))
             .expect("config.json parses");
@@ -212,7 +230,17 @@ fn personality_policy_chrootdirs_and_create_attach() {
     // `start -a` relays the container's output, as Podman 4.3 does.
     let script = "echo out; echo err >&2";
     p.same_code(&[
-        "create", "--name", "att", "-a", "stdout", "--network", "none", "bb", "sh", "-c", script,
+        "create",
+        "--name",
+        "att",
+        "-a",
+        "stdout",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        script,
     ]);
     p.same_code(&["create", "-a", "bogus", "--network", "none", "bb", "true"]);
     let (h, q) = p.same(&["start", "-a", "att"]);

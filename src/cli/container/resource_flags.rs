@@ -148,9 +148,7 @@ impl ResourceFlags {
             cpu_rt_period: self.cpu_rt_period,
             cpu_rt_runtime: self.cpu_rt_runtime,
             // Podman: a negative swappiness is "not given".
-            memory_swappiness: self
-                .memory_swappiness
-                .and_then(|s| u64::try_from(s).ok()),
+            memory_swappiness: self.memory_swappiness.and_then(|s| u64::try_from(s).ok()),
             oom_kill_disable: self.oom_kill_disable.unwrap_or(false),
             device_cgroup_rules: self
                 .device_cgroup_rule
@@ -242,7 +240,10 @@ mod tests {
         assert_eq!(r.memory_swappiness, None);
         assert!(r.oom_kill_disable);
         assert_eq!(r.device_cgroup_rules.len(), 1);
-        assert_eq!(r.cgroup_conf.get("memory.high").map(String::as_str), Some("1000"));
+        assert_eq!(
+            r.cgroup_conf.get("memory.high").map(String::as_str),
+            Some("1000")
+        );
         let bad = T::try_parse_from(["t", "--blkio-weight-device", "/dev/vda:5"]).expect("parses");
         assert!(bad.f.request().is_err());
         assert!(T::try_parse_from(["t", "--cpu-rt-period", "-1"]).is_err());

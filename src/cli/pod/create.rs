@@ -10,8 +10,8 @@ use crate::engine::container as containers;
 use crate::engine::image;
 use crate::engine::pod::create::{PodCreateOptions, create as create_pod};
 use crate::engine::state::State;
-use crate::spec::pod::{DEFAULT_SHARE, ExitPolicy, PodConfig, parse_share};
 use crate::runtime::spec::resources;
+use crate::spec::pod::{DEFAULT_SHARE, ExitPolicy, PodConfig, parse_share};
 use crate::spec::{ContainerSpec, NetworkSpec, ResourceRequest, parse};
 
 #[derive(Debug, clap::Args)]

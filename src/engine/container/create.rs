@@ -932,9 +932,7 @@ fn make(
         ctx,
         &paths,
         &container,
-        image_seccomp
-            .as_deref()
-            .or(req.seccomp_profile.as_deref()),
+        image_seccomp.as_deref().or(req.seccomp_profile.as_deref()),
         cgroup.v2,
     )?;
     host::chown_requested(&container, &generated)?;

@@ -60,7 +60,8 @@ pub fn resolve_device_limits(
             };
             crate::fail!(BadInput, "failed to inspect '{}' in {flag}: {why}", d.path);
         }
-        let node = device_node(path).map_err(|e| crate::engine::Error::bad_input(format!("{e:#}")))?;
+        let node =
+            device_node(path).map_err(|e| crate::engine::Error::bad_input(format!("{e:#}")))?;
         d.major = node.major;
         d.minor = node.minor;
     }

@@ -211,9 +211,7 @@ pub fn parse_device_cgroup_rule(text: &str) -> Result<DeviceCgroupRule, Resource
             return Ok(None);
         }
         n.parse::<u32>().map(|v| Some(i64::from(v))).map_err(|_| {
-            ResourceError::Podman(format!(
-                "strconv.ParseUint: parsing {n:?}: invalid syntax"
-            ))
+            ResourceError::Podman(format!("strconv.ParseUint: parsing {n:?}: invalid syntax"))
         })
     };
     let (major, minor) = match numbers.split_once(':') {
@@ -857,7 +855,10 @@ mod tests {
                 Err(ResourceError::Podman(msg.into()))
             );
         }
-        assert_eq!(parse_bps_device("/dev/vda:1mb").map(|d| d.value), Ok(1 << 20));
+        assert_eq!(
+            parse_bps_device("/dev/vda:1mb").map(|d| d.value),
+            Ok(1 << 20)
+        );
         assert_eq!(parse_bps_device("/dev/vda:2k").map(|d| d.value), Ok(2048));
         assert!(parse_bps_device("/dev/vda:xx").is_err());
         assert_eq!(parse_iops_device("/dev/vda:100").map(|d| d.value), Ok(100));
@@ -898,16 +899,25 @@ mod tests {
         let out = linux_resources(&r, false);
         let b = out.block_io().clone().expect("blkio");
         let w = b.weight_device().clone().expect("weights");
-        assert_eq!((w[0].major(), w[0].minor(), w[0].weight()), (254, 0, Some(200)));
+        assert_eq!(
+            (w[0].major(), w[0].minor(), w[0].weight()),
+            (254, 0, Some(200))
+        );
         let t = b.throttle_read_bps_device().clone().expect("bps");
         assert_eq!(t[0].rate(), 1 << 20);
         assert!(b.throttle_write_bps_device().is_none());
         let t = b.throttle_write_iops_device().clone().expect("iops");
         assert_eq!(t[0].rate(), 50);
         let c = out.cpu().clone().expect("cpu");
-        assert_eq!((c.realtime_period(), c.realtime_runtime()), (Some(1000), Some(100)));
+        assert_eq!(
+            (c.realtime_period(), c.realtime_runtime()),
+            (Some(1000), Some(100))
+        );
         let m = out.memory().clone().expect("memory");
-        assert_eq!((m.swappiness(), m.disable_oom_killer()), (Some(10), Some(true)));
+        assert_eq!(
+            (m.swappiness(), m.disable_oom_killer()),
+            (Some(10), Some(true))
+        );
         assert_eq!(m.limit(), None);
         let d = out.devices().clone().expect("devices");
         assert_eq!((d[0].major(), d[0].minor()), (Some(1), Some(3)));
