@@ -1216,3 +1216,5 @@ fn image_tree() {
         "{out}"
     );
 }
+#[path = "compat/runres.rs"]
+mod runres;

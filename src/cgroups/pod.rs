@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use zbus::zvariant::Value;
 
 use super::{CgroupHost, Manager};
-use crate::runtime::spec::resources::ResourceRequest;
+use crate::runtime::spec::resources::{ResourceRequest, shares_to_weight};
 
 /// The CFS period Podman sets with `--cpus` (and prints in `pod inspect`).
 pub const CPU_PERIOD: u64 = 100_000;
@@ -51,7 +51,7 @@ pub fn plan(
     own: Option<&str>,
     req: &ResourceRequest,
 ) -> (Option<PodCgroup>, Vec<String>) {
-    let limited = req.memory.is_some() || req.nano_cpus.is_some();
+    let limited = req.has_cgroup_limits();
     match host.manager {
         Manager::None => {
             let warnings = if limited {
@@ -115,7 +115,51 @@ pub fn limit_files(req: &ResourceRequest) -> Vec<(&'static str, String)> {
     if let Some(n) = req.nano_cpus.filter(|n| *n > 0) {
         out.push(("cpu.max", format!("{} {CPU_PERIOD}", cpu_quota(n))));
     }
+    // The cgroup v1 values in v2's files, with runc's and crun's
+    // conversions.
+    if let Some(s) = req.cpu_shares.filter(|s| *s > 0) {
+        out.push(("cpu.weight", shares_to_weight(s).to_string()));
+    }
+    if let Some(c) = &req.cpuset_cpus {
+        out.push(("cpuset.cpus", c.clone()));
+    }
+    if let Some(m) = &req.cpuset_mems {
+        out.push(("cpuset.mems", m.clone()));
+    }
+    match (req.memory_swap, req.memory) {
+        (Some(-1), _) => out.push(("memory.swap.max", "max".to_owned())),
+        (Some(s), Some(m)) if s >= m => out.push(("memory.swap.max", (s - m).to_string())),
+        _ => {}
+    }
+    if let Some(w) = req.blkio_weight.filter(|w| *w > 0) {
+        out.push((
+            "io.weight",
+            format!("default {}", blkio_to_io_weight(w.into())),
+        ));
+    }
+    for d in &req.blkio_weight_device {
+        out.push((
+            "io.weight",
+            format!("{}:{} {}", d.major, d.minor, blkio_to_io_weight(d.value)),
+        ));
+    }
+    for (key, list) in [
+        ("rbps", &req.device_read_bps),
+        ("wbps", &req.device_write_bps),
+    ] {
+        for d in list {
+            out.push((
+                "io.max",
+                format!("{}:{} {key}={}", d.major, d.minor, d.value),
+            ));
+        }
+    }
     out
+}
+
+/// runc's `ConvertBlkIOToIOWeightValue`: [10, 1000] onto [1, 10000].
+fn blkio_to_io_weight(w: u64) -> u64 {
+    1 + (w.clamp(10, 1000) - 10) * 9999 / 990
 }
 
 /// Makes the pod's cgroup with `req`'s limits. `bus`: the session bus

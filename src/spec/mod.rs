@@ -162,6 +162,13 @@ pub struct ContainerSpec {
     /// `--cgroupns host|private`; `None`: containers.conf's, else the
     /// runtime's choice.
     pub cgroupns: Option<String>,
+    /// `--personality LINUX|LINUX32`.
+    pub personality: Option<String>,
+    /// `--seccomp-policy default|image`: `image` takes the profile from
+    /// the image's `io.containers.seccomp.profile` label.
+    pub seccomp_policy: Option<String>,
+    /// `--chrootdirs`: shown by inspect (`Config.ChrootDirs`).
+    pub chroot_dirs: Vec<String>,
 }
 
 /// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
@@ -240,6 +247,9 @@ impl Default for ContainerSpec {
             unsetenv: Vec::new(),
             unsetenv_all: false,
             cgroupns: None,
+            personality: None,
+            seccomp_policy: None,
+            chroot_dirs: Vec::new(),
         }
     }
 }

@@ -76,6 +76,15 @@ pub struct PodConfig {
     /// The pod's cgroup as made at create; `None`: the host gives none
     /// (each container keeps its own, or none).
     pub cgroup: Option<crate::cgroups::pod::PodCgroup>,
+    /// `pod create -v`: given to the infra container and to every
+    /// container that joins the pod (where it mounts nothing at the same
+    /// destination), as Podman does.
+    pub mounts: Vec<super::Mount>,
+    /// `pod create --shm-size`: the infra container's /dev/shm, which the
+    /// pod's containers share with the IPC namespace.
+    pub shm_size: Option<u64>,
+    /// `pod create --sysctl`: set in the infra container.
+    pub sysctls: BTreeMap<String, String>,
 }
 
 impl PodConfig {

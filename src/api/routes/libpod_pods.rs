@@ -197,6 +197,7 @@ fn create_options(body: &[u8]) -> anyhow::Result<PodCreateOptions> {
             ..ResourceRequest::default()
         },
         cgroup: None,
+        ..PodConfig::default()
     };
     Ok(PodCreateOptions {
         name: opt(g.name),

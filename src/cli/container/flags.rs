@@ -274,6 +274,15 @@ pub struct CreateFlags {
     /// cgroup namespace to use (host, private)
     #[arg(long, value_name = "MODE")]
     pub cgroupns: Option<String>,
+    /// Configure execution domain using personality (e.g., LINUX/LINUX32)
+    #[arg(long, value_name = "PERSONA")]
+    pub personality: Option<String>,
+    /// Policy for selecting a seccomp profile (default, image)
+    #[arg(long, value_name = "POLICY")]
+    pub seccomp_policy: Option<String>,
+    /// Chroot directories inside the container
+    #[arg(long, value_name = "PATH")]
+    pub chrootdirs: Vec<String>,
 }
 
 /// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
@@ -377,7 +386,7 @@ impl CreateFlags {
             ),
             _ => None,
         };
-        let resources = self.resources.request();
+        let resources = self.resources.request()?;
         let (health_check, health_on_failure) = self.health.check()?;
         let (sdnotify, notify_socket) = self
             .health
@@ -499,6 +508,15 @@ impl CreateFlags {
                 Some(m @ ("host" | "private")) => Some(m.to_owned()),
                 Some(m) => anyhow::bail!("unrecognized namespace mode {m} passed"),
             },
+            personality: self.personality.clone(),
+            seccomp_policy: match self.seccomp_policy.as_deref() {
+                None | Some("default") => None,
+                Some("image") => Some("image".to_owned()),
+                Some(p) => anyhow::bail!(
+                    "invalid seccomp policy {p:?}: valid policies are [\"default\" \"image\"]"
+                ),
+            },
+            chroot_dirs: self.chrootdirs.clone(),
             ..ContainerSpec::default()
         })
     }

@@ -78,8 +78,8 @@ pub fn create_container(
 #[derive(Debug, clap::Args)]
 #[command(trailing_var_arg = true)]
 pub struct CreateArgs {
-    /// Attach to STDIN, STDOUT or STDERR (checked; `start -a` attaches the
-    /// container's streams)
+    /// Attach to STDIN, STDOUT or STDERR (accepted and not kept, as in
+    /// Podman 4.3: `start -a` attaches the container's streams)
     #[arg(short = 'a', long = "attach", value_name = "STREAM")]
     attach_streams: Vec<String>,
     #[command(flatten)]
@@ -101,7 +101,8 @@ pub fn print_create_warning(w: &str) {
 }
 
 pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
-    super::run::check_attach_streams(&args.attach_streams)?;
+    // Podman 4.3's create takes any `-a` value and keeps none of them.
+    let _ = &args.attach_streams;
     let mut spec = args.flags.spec(
         args.argv.first().map_or("", String::as_str),
         args.argv.get(1..).unwrap_or_default(),

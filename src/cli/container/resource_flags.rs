@@ -2,7 +2,10 @@
 //! units). Values are parsed by clap through the spec module's parsers, so
 //! a bad size fails before anything is created.
 
-use crate::runtime::spec::resources::ResourceRequest;
+use crate::runtime::spec::resources::{
+    DeviceLimit, ResourceError, ResourceRequest, parse_bps_device, parse_cgroup_conf,
+    parse_device_cgroup_rule, parse_iops_device, parse_weight_device,
+};
 
 fn memory(s: &str) -> Result<i64, String> {
     ResourceRequest::parse_memory(s).map_err(|e| e.to_string())
@@ -71,6 +74,39 @@ pub struct ResourceFlags {
     /// Optional parent cgroup for the container
     #[arg(long)]
     pub cgroup_parent: Option<String>,
+    /// Block IO weight (relative device weight, format: DEVICE_NAME:WEIGHT)
+    #[arg(long, value_name = "DEVICE_NAME:WEIGHT")]
+    pub blkio_weight_device: Vec<String>,
+    /// Limit read rate (bytes per second) from a device (e.g. --device-read-bps=/dev/sda:1mb)
+    #[arg(long, value_name = "PATH:RATE")]
+    pub device_read_bps: Vec<String>,
+    /// Limit write rate (bytes per second) to a device (e.g. --device-write-bps=/dev/sda:1mb)
+    #[arg(long, value_name = "PATH:RATE")]
+    pub device_write_bps: Vec<String>,
+    /// Limit read rate (IO per second) from a device (e.g. --device-read-iops=/dev/sda:1000)
+    #[arg(long, value_name = "PATH:RATE")]
+    pub device_read_iops: Vec<String>,
+    /// Limit write rate (IO per second) to a device (e.g. --device-write-iops=/dev/sda:1000)
+    #[arg(long, value_name = "PATH:RATE")]
+    pub device_write_iops: Vec<String>,
+    /// Limit the CPU real-time period in microseconds
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub cpu_rt_period: Option<u64>,
+    /// Limit the CPU real-time runtime in microseconds
+    #[arg(long, value_name = "MICROSECONDS", allow_negative_numbers = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// Tune container memory swappiness (0 to 100, or -1 for system default)
+    #[arg(long, value_name = "SWAPPINESS", allow_negative_numbers = true)]
+    pub memory_swappiness: Option<i64>,
+    /// Disable OOM Killer
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub oom_kill_disable: Option<bool>,
+    /// Add a rule to the cgroup allowed devices list ("TYPE MAJOR:MINOR ACCESS")
+    #[arg(long, value_name = "RULE")]
+    pub device_cgroup_rule: Vec<String>,
+    /// Configure cgroup v2 (key=value)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub cgroup_conf: Vec<String>,
 }
 
 impl LimitFlags {
@@ -94,13 +130,38 @@ impl LimitFlags {
 }
 
 impl ResourceFlags {
-    pub fn request(&self) -> ResourceRequest {
-        ResourceRequest {
+    /// The request; the per-device, rule and `--cgroup-conf` values are
+    /// checked here, with Podman's messages (clap's would differ).
+    pub fn request(&self) -> Result<ResourceRequest, ResourceError> {
+        let all = |list: &[String], parse: fn(&str) -> Result<DeviceLimit, ResourceError>| {
+            list.iter().map(|t| parse(t)).collect::<Result<Vec<_>, _>>()
+        };
+        Ok(ResourceRequest {
             oom_score_adj: self.oom_score_adj,
             cgroups: self.cgroups.clone(),
             cgroup_parent: self.cgroup_parent.clone(),
+            blkio_weight_device: all(&self.blkio_weight_device, parse_weight_device)?,
+            device_read_bps: all(&self.device_read_bps, parse_bps_device)?,
+            device_write_bps: all(&self.device_write_bps, parse_bps_device)?,
+            device_read_iops: all(&self.device_read_iops, parse_iops_device)?,
+            device_write_iops: all(&self.device_write_iops, parse_iops_device)?,
+            cpu_rt_period: self.cpu_rt_period,
+            cpu_rt_runtime: self.cpu_rt_runtime,
+            // Podman: a negative swappiness is "not given".
+            memory_swappiness: self.memory_swappiness.and_then(|s| u64::try_from(s).ok()),
+            oom_kill_disable: self.oom_kill_disable.unwrap_or(false),
+            device_cgroup_rules: self
+                .device_cgroup_rule
+                .iter()
+                .map(|r| parse_device_cgroup_rule(r))
+                .collect::<Result<_, _>>()?,
+            cgroup_conf: self
+                .cgroup_conf
+                .iter()
+                .map(|c| parse_cgroup_conf(c))
+                .collect::<Result<_, _>>()?,
             ..self.limits.request()
-        }
+        })
     }
 }
 
@@ -136,7 +197,7 @@ mod tests {
             "-1",
         ])
         .expect("parses");
-        let r = t.f.request();
+        let r = t.f.request().expect("valid");
         assert_eq!(r.memory, Some(64 << 20));
         assert_eq!(r.nano_cpus, Some(1_500_000_000));
         assert_eq!(r.pids_limit, Some(-1));
@@ -145,8 +206,46 @@ mod tests {
         assert_eq!(r.cgroups.as_deref(), Some("split"));
         assert!(T::try_parse_from(["t", "--memory", "lots"]).is_err());
         let t = T::try_parse_from(["t", "--cpu-weight", "300"]).expect("parses");
-        assert_eq!(t.f.request().cpu_weight, Some(300));
+        assert_eq!(t.f.request().map(|r| r.cpu_weight), Ok(Some(300)));
         assert!(T::try_parse_from(["t", "--cpu-weight", "3", "--cpu-shares", "3"]).is_err());
         assert!(T::try_parse_from(["t", "--cgroups", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn device_and_realtime_flags_parse_into_the_request() {
+        let t = T::try_parse_from([
+            "t",
+            "--blkio-weight-device",
+            "/dev/vda:200",
+            "--device-read-bps",
+            "/dev/vda:1mb",
+            "--device-write-iops",
+            "/dev/vda:50",
+            "--cpu-rt-runtime",
+            "-1",
+            "--memory-swappiness",
+            "-1",
+            "--oom-kill-disable",
+            "--device-cgroup-rule",
+            "c 1:3 rwm",
+            "--cgroup-conf",
+            "memory.high=1000",
+        ])
+        .expect("parses");
+        let r = t.f.request().expect("valid");
+        assert_eq!(r.blkio_weight_device[0].value, 200);
+        assert_eq!(r.device_read_bps[0].value, 1 << 20);
+        assert_eq!(r.device_write_iops[0].value, 50);
+        assert_eq!(r.cpu_rt_runtime, Some(-1));
+        assert_eq!(r.memory_swappiness, None);
+        assert!(r.oom_kill_disable);
+        assert_eq!(r.device_cgroup_rules.len(), 1);
+        assert_eq!(
+            r.cgroup_conf.get("memory.high").map(String::as_str),
+            Some("1000")
+        );
+        let bad = T::try_parse_from(["t", "--blkio-weight-device", "/dev/vda:5"]).expect("parses");
+        assert!(bad.f.request().is_err());
+        assert!(T::try_parse_from(["t", "--cpu-rt-period", "-1"]).is_err());
     }
 }

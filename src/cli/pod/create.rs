@@ -10,6 +10,7 @@ use crate::engine::container as containers;
 use crate::engine::image;
 use crate::engine::pod::create::{PodCreateOptions, create as create_pod};
 use crate::engine::state::State;
+use crate::runtime::spec::resources;
 use crate::spec::pod::{DEFAULT_SHARE, ExitPolicy, PodConfig, parse_share};
 use crate::spec::{ContainerSpec, NetworkSpec, ResourceRequest, parse};
 
@@ -71,6 +72,43 @@ pub struct CreateArgs {
     /// Optional parent cgroup for the pod's cgroup
     #[arg(long)]
     pub(crate) cgroup_parent: Option<String>,
+    /// Block IO weight (relative weight) accepts a weight value between 10 and 1000
+    #[arg(long, value_name = "WEIGHT")]
+    pub(crate) blkio_weight: Option<u16>,
+    /// Block IO weight (relative device weight, format: DEVICE_NAME:WEIGHT)
+    #[arg(long, value_name = "DEVICE_NAME:WEIGHT")]
+    pub(crate) blkio_weight_device: Vec<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long, value_name = "SHARES")]
+    pub(crate) cpu_shares: Option<u64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long, value_name = "CPUS")]
+    pub(crate) cpuset_cpus: Option<String>,
+    /// Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only effective on NUMA systems
+    #[arg(long, value_name = "MEMS")]
+    pub(crate) cpuset_mems: Option<String>,
+    /// Limit read rate (bytes per second) from a device (e.g. --device-read-bps=/dev/sda:1mb)
+    #[arg(long, value_name = "PATH:RATE")]
+    pub(crate) device_read_bps: Vec<String>,
+    /// Limit write rate (bytes per second) to a device (e.g. --device-write-bps=/dev/sda:1mb)
+    #[arg(long, value_name = "PATH:RATE")]
+    pub(crate) device_write_bps: Vec<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long, value_parser = swap, value_name = "MEMORY", allow_negative_numbers = true)]
+    pub(crate) memory_swap: Option<i64>,
+    /// Size of /dev/shm (format: <number>[<unit>], where unit = b (bytes), k (kibibytes), m (mebibytes), or g (gibibytes))
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) shm_size: Option<String>,
+    /// Sysctl options
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) sysctl: Vec<String>,
+    /// Bind mount a volume into the pod's containers
+    #[arg(short, long, value_name = "SRC:DST[:OPTS]")]
+    pub(crate) volume: Vec<String>,
+}
+
+fn swap(s: &str) -> Result<i64, String> {
+    ResourceRequest::parse_swap(s).map_err(|e| e.to_string())
 }
 
 fn memory(s: &str) -> Result<i64, String> {
@@ -122,10 +160,37 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
             memory: a.memory,
             nano_cpus: a.cpus.filter(|n| *n > 0),
             cgroup_parent: a.cgroup_parent.clone(),
+            blkio_weight: a.blkio_weight,
+            blkio_weight_device: devices(&a.blkio_weight_device, resources::parse_weight_device)?,
+            cpu_shares: a.cpu_shares,
+            cpuset_cpus: a.cpuset_cpus.clone(),
+            cpuset_mems: a.cpuset_mems.clone(),
+            device_read_bps: devices(&a.device_read_bps, resources::parse_bps_device)?,
+            device_write_bps: devices(&a.device_write_bps, resources::parse_bps_device)?,
+            memory_swap: a.memory_swap,
             ..ResourceRequest::default()
         },
         cgroup: None,
+        mounts: a
+            .volume
+            .iter()
+            .map(|v| parse::mount::volume(v, &std::env::current_dir().unwrap_or_default()))
+            .collect::<anyhow::Result<_>>()?,
+        // Docker's units, 0 keeps the default (as `run --shm-size`).
+        shm_size: match &a.shm_size {
+            Some(s) => Some(parse::log::size(s)?).filter(|n| *n > 0),
+            None => None,
+        },
+        sysctls: parse::hosts::key_values("--sysctl", &a.sysctl)?,
     })
+}
+
+/// The per-device limit flags, checked with Podman's messages.
+fn devices(
+    list: &[String],
+    parse: fn(&str) -> Result<resources::DeviceLimit, resources::ResourceError>,
+) -> anyhow::Result<Vec<resources::DeviceLimit>> {
+    Ok(list.iter().map(|t| parse(t)).collect::<Result<_, _>>()?)
 }
 
 pub fn create(ctx: &Context, a: &CreateArgs) -> anyhow::Result<ExitCode> {

@@ -366,6 +366,7 @@ pub fn generator_input(spec: &ContainerSpec) -> ContainerConfig {
         resources: spec.resources.clone(),
         oom_score_adj: spec.resources.oom_score_adj,
         shm_size: spec.shm_size,
+        personality: spec.personality.clone(),
         ..ContainerConfig::default()
     }
 }
@@ -438,6 +439,9 @@ pub fn create(
     Ok(report)
 }
 
+/// The image label `--seccomp-policy=image` reads the profile from.
+const IMAGE_SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
+
 fn make(
     ctx: &Context,
     store: &Store,
@@ -466,6 +470,17 @@ fn make(
         }
     };
     let c = &cfg["config"];
+    // `--seccomp-policy=image`: the profile the image carries in a label
+    // (Podman's), else Podman's refusal.
+    let image_seccomp = match req.seccomp_policy.as_deref() {
+        Some("image") => Some(
+            c["Labels"][IMAGE_SECCOMP_LABEL]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| Error::bad_input("no seccomp policy defined by image"))?,
+        ),
+        _ => None,
+    };
     // `--sdnotify=healthy` waits for a check that the monitor runs.
     if req.sdnotify == crate::spec::SdNotify::Healthy
         && super::health::effective(req.health_check.as_ref(), c)
@@ -900,6 +915,11 @@ fn make(
         ..generator_input(req)
     };
     super::conf_defaults::runtime_config(ctx, req, &mut container)?;
+    host::resolve_device_limits(&mut container.resources)?;
+    if image_seccomp.is_some() {
+        container.security.seccomp =
+            SeccompChoice::Path(std::path::PathBuf::from(IMAGE_SECCOMP_LABEL));
+    }
     super::network::apply(
         ctx,
         state,
@@ -912,7 +932,7 @@ fn make(
         ctx,
         &paths,
         &container,
-        req.seccomp_profile.as_deref(),
+        image_seccomp.as_deref().or(req.seccomp_profile.as_deref()),
         cgroup.v2,
     )?;
     host::chown_requested(&container, &generated)?;

@@ -46,6 +46,28 @@ pub fn source_flags(path: &Path) -> anyhow::Result<SourceFlags> {
     })
 }
 
+/// The device numbers of the per-device block-I/O limits, with Podman's
+/// message for a path that is not there.
+pub fn resolve_device_limits(
+    resources: &mut crate::runtime::spec::resources::ResourceRequest,
+) -> crate::engine::Result<()> {
+    for (flag, d) in resources.device_limits_mut() {
+        let path = std::path::Path::new(&d.path);
+        if let Err(e) = std::fs::metadata(path) {
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+                _ => e.to_string(),
+            };
+            crate::fail!(BadInput, "failed to inspect '{}' in {flag}: {why}", d.path);
+        }
+        let node =
+            device_node(path).map_err(|e| crate::engine::Error::bad_input(format!("{e:#}")))?;
+        d.major = node.major;
+        d.minor = node.minor;
+    }
+    Ok(())
+}
+
 pub fn device_node(path: &Path) -> anyhow::Result<DeviceNode> {
     let meta = std::fs::metadata(path).map_err(|e| io_error("stat", path, &e))?;
     let ft = meta.file_type();

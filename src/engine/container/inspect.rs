@@ -241,6 +241,12 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     };
     cap_add.sort();
     cap_drop.sort();
+    // Podman shows `ChrootDirs` only when given.
+    if !req.chroot_dirs.is_empty()
+        && let Some(o) = config_view.as_object_mut()
+    {
+        o.insert("ChrootDirs".to_owned(), json!(req.chroot_dirs));
+    }
     let host_view = json!({
         "Binds": [],
         "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": "", "Size": crate::host::time::human_size_compact(req.log.max_size.unwrap_or(0))},
@@ -299,6 +305,26 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
             ("PidsLimit", json!(num(&res["pids"]["limit"]))),
             ("BlkioWeight", json!(num(&res["blockIO"]["weight"]))),
             ("OomScoreAdj", json!(num(&spec["process"]["oomScoreAdj"]))),
+        ] {
+            h.insert(k.to_owned(), v);
+        }
+        for (k, v) in device_limits_view(&req.resources) {
+            h.insert(k.to_owned(), v);
+        }
+        let r = &req.resources;
+        for (k, v) in [
+            ("CpuRealtimePeriod", json!(r.cpu_rt_period.unwrap_or(0))),
+            ("CpuRealtimeRuntime", json!(r.cpu_rt_runtime.unwrap_or(0))),
+            ("MemorySwappiness", json!(r.memory_swappiness.unwrap_or(0))),
+            ("OomKillDisable", json!(r.oom_kill_disable)),
+            (
+                "CgroupConf",
+                if r.cgroup_conf.is_empty() {
+                    Value::Null
+                } else {
+                    json!(r.cgroup_conf)
+                },
+            ),
         ] {
             h.insert(k.to_owned(), v);
         }
@@ -424,6 +450,32 @@ pub fn inspect_objects(
         });
     }
     Ok(report)
+}
+
+/// The per-device block-I/O limits as Podman's inspect shows them: the
+/// path given, the weight or rate; null when none (Go's nil slice).
+fn device_limits_view(
+    r: &crate::runtime::spec::resources::ResourceRequest,
+) -> [(&'static str, Value); 5] {
+    use crate::runtime::spec::resources::DeviceLimit;
+    let view = |list: &[DeviceLimit], key: &str| -> Value {
+        if list.is_empty() {
+            return Value::Null;
+        }
+        json!(
+            list.iter()
+                .map(|d| json!({"Path": d.path, key: d.value}))
+                .collect::<Vec<_>>()
+        )
+    };
+    let rates = |list: &[DeviceLimit]| view(list, "Rate");
+    [
+        ("BlkioWeightDevice", view(&r.blkio_weight_device, "Weight")),
+        ("BlkioDeviceReadBps", rates(&r.device_read_bps)),
+        ("BlkioDeviceWriteBps", rates(&r.device_write_bps)),
+        ("BlkioDeviceReadIOps", rates(&r.device_read_iops)),
+        ("BlkioDeviceWriteIOps", rates(&r.device_write_iops)),
+    ]
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub mod exec;
 pub mod exists;
 pub mod export;
 pub mod health;
-mod host;
+pub(crate) mod host;
 pub mod inroot;
 pub mod inspect;
 pub mod kill;

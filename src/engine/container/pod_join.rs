@@ -59,6 +59,18 @@ pub fn expand(state: &State, spec: &ContainerSpec) -> Result<(ContainerSpec, Opt
     {
         s.resources.cgroup_parent = Some(pc.path.clone());
     }
+    // `pod create -v`: every container of the pod mounts the pod's
+    // volumes, except where it mounts something of its own (Podman).
+    for m in &pod.config.mounts {
+        if !s.mounts.iter().any(|o| o.destination == m.destination) {
+            s.mounts.push(m.clone());
+        }
+    }
+    // `pod create --shm-size`: the size of the /dev/shm of containers
+    // that share the pod's IPC namespace.
+    if pod.config.shares("ipc") && s.shm_size.is_none() {
+        s.shm_size = pod.config.shm_size;
+    }
     let Some(infra) = pod.infra_id.clone() else {
         // No infra container (`--infra=false`, or the infra itself being
         // made): nothing to join.

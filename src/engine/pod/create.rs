@@ -28,6 +28,9 @@ pub struct PodCreateOptions {
 impl PodCreateOptions {
     pub fn validate(&self) -> Result<()> {
         let c = &self.config;
+        c.resources
+            .validate()
+            .map_err(|e| crate::engine::Error::bad_input(e.to_string()))?;
         if !c.infra {
             if !c.network.ports.is_empty() {
                 crate::fail!(
@@ -84,8 +87,9 @@ pub fn create(
     let id = names::generate_id().context("generating a pod id")?;
     // The pod's cgroup before its row: a pod whose limits cannot be set
     // is not recorded.
-    let (cgroup, warnings) = make_cgroup(ctx, &id, &cfg.resources)?;
     let mut cfg = cfg.clone();
+    crate::engine::container::host::resolve_device_limits(&mut cfg.resources)?;
+    let (cgroup, warnings) = make_cgroup(ctx, &id, &cfg.resources)?;
     cfg.cgroup = cgroup;
     let cfg = &cfg;
     let row = match state.create_pod(&PodRow {
@@ -130,6 +134,9 @@ pub fn create(
         userns: cfg.userns.clone(),
         pod: Some(id.clone()),
         monitor_pidfile: cfg.infra_monitor_pidfile.clone(),
+        mounts: cfg.mounts.clone(),
+        shm_size: cfg.shm_size,
+        sysctls: cfg.sysctls.clone(),
         ..ContainerSpec::default()
     };
     let made = ccreate::create(ctx, store, state, &spec, &CreateOptions::default())

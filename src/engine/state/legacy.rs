@@ -318,6 +318,9 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         unsetenv: Vec::new(),
         unsetenv_all: false,
         cgroupns: None,
+        personality: None,
+        seccomp_policy: None,
+        chroot_dirs: Vec::new(),
     }
 }
 

@@ -96,6 +96,8 @@ pub struct ContainerConfig {
     /// notify socket, bound at `/run/notify` (its monitor binds
     /// `notify.sock` there and passes the messages on).
     pub notify_dir: Option<PathBuf>,
+    /// `--personality`: LINUX or LINUX32 (`linux.personality.domain`).
+    pub personality: Option<String>,
 }
 
 /// What a container running systemd as its init gets, and the host fact
@@ -156,6 +158,7 @@ impl Default for ContainerConfig {
             umask: None,
             systemd: None,
             notify_dir: None,
+            personality: None,
         }
     }
 }

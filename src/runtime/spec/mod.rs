@@ -125,6 +125,9 @@ pub enum SpecError {
     EmptyIdMap,
     #[error("building the spec: {0}")]
     Build(#[source] oci_spec::OciSpecError),
+    /// crun's words for a domain it does not know (runc has none).
+    #[error("unknown persona specified `{0}`")]
+    UnknownPersonality(String),
 }
 
 /// Host facts the caller reads once per command.
@@ -622,7 +625,11 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
     // --- linux ---
     let resources = cgroups_on.then(|| {
         let mut r = resources::linux_resources(&cfg.resources, true);
-        r.set_devices((!device_rules.is_empty()).then_some(device_rules));
+        // The default rules first (deny, then the standard nodes), the
+        // `--device-cgroup-rule` allowances after them.
+        let mut rules = device_rules;
+        rules.extend(r.devices().clone().unwrap_or_default());
+        r.set_devices((!rules.is_empty()).then_some(rules));
         r
     });
     let (uid_mappings, gid_mappings) = match &userns_plan.maps {
@@ -650,6 +657,7 @@ pub fn generate(cfg: &ContainerConfig, defaults: &Defaults) -> Result<Spec, Spec
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }));
+    linux.set_personality(personality(cfg.personality.as_deref())?);
     linux.set_rootfs_propagation(None);
     linux.set_mount_label(None);
 
@@ -775,4 +783,22 @@ fn hooks(list: &[crate::runtime::cdi::Hook]) -> Option<oci_spec::runtime::Hooks>
     hooks.set_poststart(of("poststart"));
     hooks.set_poststop(of("poststop"));
     Some(hooks)
+}
+
+/// `--personality`: the execution domains the OCI spec knows.
+fn personality(
+    domain: Option<&str>,
+) -> Result<Option<oci_spec::runtime::LinuxPersonality>, SpecError> {
+    use oci_spec::runtime::{LinuxPersonality, LinuxPersonalityDomain};
+    let Some(domain) = domain else {
+        return Ok(None);
+    };
+    let d = match domain {
+        "LINUX" => LinuxPersonalityDomain::PerLinux,
+        "LINUX32" => LinuxPersonalityDomain::PerLinux32,
+        other => return Err(SpecError::UnknownPersonality(other.to_owned())),
+    };
+    let mut p = LinuxPersonality::default();
+    p.set_domain(d);
+    Ok(Some(p))
 }

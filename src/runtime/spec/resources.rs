@@ -7,7 +7,13 @@
 //! friends, so that `create`, `run` and `update` share one reading of the
 //! flags' text; this module does no I/O.
 
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
+use std::collections::BTreeMap;
+
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory, LinuxPids,
+    LinuxResources, LinuxThrottleDevice, LinuxThrottleDeviceBuilder, LinuxWeightDevice,
+    LinuxWeightDeviceBuilder,
+};
 use serde::{Deserialize, Serialize};
 
 /// Podman's default `pids_limit` (containers.conf).
@@ -48,6 +54,52 @@ pub struct ResourceRequest {
     pub cgroups: Option<String>,
     /// `--cgroup-parent`.
     pub cgroup_parent: Option<String>,
+    /// `--blkio-weight-device PATH:WEIGHT` (value: the weight).
+    pub blkio_weight_device: Vec<DeviceLimit>,
+    /// `--device-read-bps PATH:RATE` in bytes per second.
+    pub device_read_bps: Vec<DeviceLimit>,
+    /// `--device-write-bps PATH:RATE` in bytes per second.
+    pub device_write_bps: Vec<DeviceLimit>,
+    /// `--device-read-iops PATH:RATE`.
+    pub device_read_iops: Vec<DeviceLimit>,
+    /// `--device-write-iops PATH:RATE`.
+    pub device_write_iops: Vec<DeviceLimit>,
+    /// `--cpu-rt-period` in microseconds.
+    pub cpu_rt_period: Option<u64>,
+    /// `--cpu-rt-runtime` in microseconds.
+    pub cpu_rt_runtime: Option<i64>,
+    /// `--memory-swappiness` (0-100); a negative value is "not given", as
+    /// in Podman.
+    pub memory_swappiness: Option<u64>,
+    /// `--oom-kill-disable`.
+    pub oom_kill_disable: bool,
+    /// `--device-cgroup-rule "TYPE MAJOR:MINOR ACCESS"`, parsed.
+    pub device_cgroup_rules: Vec<DeviceCgroupRule>,
+    /// `--cgroup-conf KEY=VALUE`: cgroup v2 files written as given
+    /// (`linux.resources.unified`).
+    pub cgroup_conf: BTreeMap<String, String>,
+}
+
+/// One per-device block-I/O limit: the path as given (shown by inspect)
+/// and the device numbers the engine resolves at create (0 until then).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviceLimit {
+    pub path: String,
+    pub value: u64,
+    pub major: i64,
+    pub minor: i64,
+}
+
+/// One `--device-cgroup-rule`: `None` is `*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviceCgroupRule {
+    /// `a`, `b` or `c`.
+    pub kind: char,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,6 +124,137 @@ pub enum ResourceError {
     WeightWithShares,
     #[error("invalid --cgroups mode {0:?}: expected enabled, disabled, no-conmon or split")]
     BadCgroupsMode(String),
+    /// A flag's value refused with Podman's own words.
+    #[error("{0}")]
+    Podman(String),
+}
+
+/// `PATH:VALUE` of the per-device flags, with Docker's (and Podman's)
+/// checks: two fields, a path under /dev/.
+fn device_and_value(text: &str) -> Result<(&str, &str), ResourceError> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let [path, value] = parts[..] else {
+        return Err(ResourceError::Podman(format!("bad format: {text}")));
+    };
+    if !path.starts_with("/dev/") {
+        return Err(ResourceError::Podman(format!(
+            "bad format for device path: {text}"
+        )));
+    }
+    Ok((path, value))
+}
+
+/// `--blkio-weight-device PATH:WEIGHT`: 0, or 10 to 1000.
+pub fn parse_weight_device(text: &str) -> Result<DeviceLimit, ResourceError> {
+    let (path, value) = device_and_value(text)?;
+    let weight = value
+        .parse::<u16>()
+        .ok()
+        .filter(|w| *w == 0 || (10..=1000).contains(w))
+        .ok_or_else(|| ResourceError::Podman(format!("invalid weight for device: {text}")))?;
+    Ok(DeviceLimit {
+        path: path.to_owned(),
+        value: u64::from(weight),
+        ..DeviceLimit::default()
+    })
+}
+
+/// `--device-{read,write}-bps PATH:RATE`: a size in Docker's binary units.
+pub fn parse_bps_device(text: &str) -> Result<DeviceLimit, ResourceError> {
+    let (path, value) = device_and_value(text)?;
+    let rate = ResourceRequest::parse_memory(value).map_err(|_| {
+        ResourceError::Podman(format!(
+            "invalid rate for device: {text}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb"
+        ))
+    })?;
+    Ok(DeviceLimit {
+        path: path.to_owned(),
+        value: rate as u64,
+        ..DeviceLimit::default()
+    })
+}
+
+/// `--device-{read,write}-iops PATH:RATE`: a plain count.
+pub fn parse_iops_device(text: &str) -> Result<DeviceLimit, ResourceError> {
+    let (path, value) = device_and_value(text)?;
+    let rate = value.parse::<u64>().map_err(|_| {
+        ResourceError::Podman(format!(
+            "invalid rate for device: {text}. The correct format is <device-path>:<number>. Number must be a positive integer"
+        ))
+    })?;
+    Ok(DeviceLimit {
+        path: path.to_owned(),
+        value: rate,
+        ..DeviceLimit::default()
+    })
+}
+
+/// `--device-cgroup-rule "TYPE MAJOR:MINOR ACCESS"` (Podman's
+/// `parseLinuxResourcesDeviceAccess`, its messages).
+pub fn parse_device_cgroup_rule(text: &str) -> Result<DeviceCgroupRule, ResourceError> {
+    let fields: Vec<&str> = text.split(' ').collect();
+    let [kind, numbers, access] = fields[..] else {
+        return Err(ResourceError::Podman(format!(
+            "invalid device cgroup rule requires type, major:Minor, and access rules: {text:?}"
+        )));
+    };
+    let kind = match kind {
+        "a" | "b" | "c" => kind.chars().next().unwrap_or('a'),
+        _ => {
+            return Err(ResourceError::Podman(format!(
+                "invalid device type in device-access-add: {kind}"
+            )));
+        }
+    };
+    let number = |n: &str| -> Result<Option<i64>, ResourceError> {
+        if n == "*" {
+            return Ok(None);
+        }
+        n.parse::<u32>().map(|v| Some(i64::from(v))).map_err(|_| {
+            ResourceError::Podman(format!("strconv.ParseUint: parsing {n:?}: invalid syntax"))
+        })
+    };
+    let (major, minor) = match numbers.split_once(':') {
+        Some((a, b)) => (number(a)?, number(b)?),
+        None => (number(numbers)?, None),
+    };
+    if let Some(c) = access.chars().find(|c| !matches!(c, 'r' | 'w' | 'm')) {
+        return Err(ResourceError::Podman(format!(
+            "invalid device access in device-access-add: {c}"
+        )));
+    }
+    Ok(DeviceCgroupRule {
+        kind,
+        major,
+        minor,
+        access: access.to_owned(),
+    })
+}
+
+/// `--cgroup-conf KEY=VALUE`.
+pub fn parse_cgroup_conf(text: &str) -> Result<(String, String), ResourceError> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(ResourceError::Podman(
+            "--cgroup-conf must be formatted KEY=VALUE".to_owned(),
+        )),
+    }
+}
+
+impl DeviceCgroupRule {
+    pub fn oci(&self) -> LinuxDeviceCgroup {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(match self.kind {
+            'b' => Some(LinuxDeviceType::B),
+            'c' => Some(LinuxDeviceType::C),
+            _ => Some(LinuxDeviceType::A),
+        });
+        r.set_major(self.major);
+        r.set_minor(self.minor);
+        r.set_access(Some(self.access.clone()));
+        r
+    }
 }
 
 impl ResourceRequest {
@@ -205,6 +388,45 @@ impl ResourceRequest {
             || self.cpuset_mems.is_some()
             || self.pids_limit.is_some()
             || self.blkio_weight.is_some()
+            || self.has_new_cgroup_limits()
+    }
+
+    /// The limits added for issue 12 (block I/O per device, real-time,
+    /// swappiness, OOM killer, cgroup files).
+    fn has_new_cgroup_limits(&self) -> bool {
+        self.device_limits().next().is_some()
+            || self.cpu_rt_period.is_some()
+            || self.cpu_rt_runtime.is_some()
+            || self.memory_swappiness.is_some()
+            || self.oom_kill_disable
+            || !self.cgroup_conf.is_empty()
+    }
+
+    /// Every per-device limit with its flag's name (for resolving the
+    /// device numbers and for errors).
+    pub fn device_limits(&self) -> impl Iterator<Item = (&'static str, &DeviceLimit)> {
+        [
+            ("--blkio-weight-device", &self.blkio_weight_device),
+            ("--device-read-bps", &self.device_read_bps),
+            ("--device-write-bps", &self.device_write_bps),
+            ("--device-read-iops", &self.device_read_iops),
+            ("--device-write-iops", &self.device_write_iops),
+        ]
+        .into_iter()
+        .flat_map(|(f, v)| v.iter().map(move |d| (f, d)))
+    }
+
+    /// The same, mutable (the engine fills in the device numbers).
+    pub fn device_limits_mut(&mut self) -> impl Iterator<Item = (&'static str, &mut DeviceLimit)> {
+        [
+            ("--blkio-weight-device", &mut self.blkio_weight_device),
+            ("--device-read-bps", &mut self.device_read_bps),
+            ("--device-write-bps", &mut self.device_write_bps),
+            ("--device-read-iops", &mut self.device_read_iops),
+            ("--device-write-iops", &mut self.device_write_iops),
+        ]
+        .into_iter()
+        .flat_map(|(f, v)| v.iter_mut().map(move |d| (f, d)))
     }
 
     /// `--cgroups` asks for no cgroup of the container's own.
@@ -277,7 +499,12 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 pub fn linux_resources(req: &ResourceRequest, default_pids: bool) -> LinuxResources {
     let mut out = LinuxResources::default();
 
-    if req.memory.is_some() || req.memory_reservation.is_some() || req.memory_swap.is_some() {
+    if req.memory.is_some()
+        || req.memory_reservation.is_some()
+        || req.memory_swap.is_some()
+        || req.memory_swappiness.is_some()
+        || req.oom_kill_disable
+    {
         let mut m = LinuxMemory::default();
         let limit = req.memory.filter(|&l| l > 0);
         m.set_limit(limit);
@@ -288,6 +515,8 @@ pub fn linux_resources(req: &ResourceRequest, default_pids: bool) -> LinuxResour
             (None, Some(l)) => Some(l.saturating_mul(2)),
             (None, None) => None,
         });
+        m.set_swappiness(req.memory_swappiness);
+        m.set_disable_oom_killer(req.oom_kill_disable.then_some(true));
         out.set_memory(Some(m));
     }
 
@@ -304,8 +533,12 @@ pub fn linux_resources(req: &ResourceRequest, default_pids: bool) -> LinuxResour
         || shares.is_some()
         || req.cpuset_cpus.is_some()
         || req.cpuset_mems.is_some()
+        || req.cpu_rt_period.is_some()
+        || req.cpu_rt_runtime.is_some()
     {
         let mut c = LinuxCpu::default();
+        c.set_realtime_period(req.cpu_rt_period);
+        c.set_realtime_runtime(req.cpu_rt_runtime);
         c.set_quota(quota);
         c.set_period(period);
         c.set_shares(shares);
@@ -326,10 +559,58 @@ pub fn linux_resources(req: &ResourceRequest, default_pids: bool) -> LinuxResour
         out.set_pids(Some(p));
     }
 
-    if let Some(w) = req.blkio_weight {
+    if req.blkio_weight.is_some() || req.device_limits().next().is_some() {
         let mut b = LinuxBlockIo::default();
-        b.set_weight(Some(w));
+        b.set_weight(req.blkio_weight);
+        let weights: Vec<LinuxWeightDevice> = req
+            .blkio_weight_device
+            .iter()
+            .filter_map(|d| {
+                let mut w = LinuxWeightDeviceBuilder::default()
+                    .major(d.major)
+                    .minor(d.minor);
+                if let Ok(weight) = u16::try_from(d.value) {
+                    w = w.weight(weight);
+                }
+                w.build().ok()
+            })
+            .collect();
+        let throttle = |list: &[DeviceLimit]| -> Option<Vec<LinuxThrottleDevice>> {
+            (!list.is_empty()).then(|| {
+                list.iter()
+                    .filter_map(|d| {
+                        LinuxThrottleDeviceBuilder::default()
+                            .major(d.major)
+                            .minor(d.minor)
+                            .rate(d.value)
+                            .build()
+                            .ok()
+                    })
+                    .collect()
+            })
+        };
+        b.set_weight_device((!weights.is_empty()).then_some(weights));
+        b.set_throttle_read_bps_device(throttle(&req.device_read_bps));
+        b.set_throttle_write_bps_device(throttle(&req.device_write_bps));
+        b.set_throttle_read_iops_device(throttle(&req.device_read_iops));
+        b.set_throttle_write_iops_device(throttle(&req.device_write_iops));
         out.set_block_io(Some(b));
+    }
+    if !req.device_cgroup_rules.is_empty() {
+        out.set_devices(Some(
+            req.device_cgroup_rules
+                .iter()
+                .map(DeviceCgroupRule::oci)
+                .collect(),
+        ));
+    }
+    if !req.cgroup_conf.is_empty() {
+        out.set_unified(Some(
+            req.cgroup_conf
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ));
     }
     out
 }
@@ -557,5 +838,90 @@ mod tests {
         assert_eq!(base.memory, Some(64 << 20));
         assert_eq!(base.cpu_quota, None);
         assert_eq!(base.nano_cpus, Some(1_000_000_000));
+    }
+
+    #[test]
+    fn device_limits_parse_with_podmans_words() {
+        let w = parse_weight_device("/dev/vda:200").expect("weight");
+        assert_eq!((w.path.as_str(), w.value), ("/dev/vda", 200));
+        assert_eq!(parse_weight_device("/dev/vda:0").map(|d| d.value), Ok(0));
+        for (bad, msg) in [
+            ("/dev/vda:5", "invalid weight for device: /dev/vda:5"),
+            ("/dev/vda", "bad format: /dev/vda"),
+            ("/tmp:10", "bad format for device path: /tmp:10"),
+        ] {
+            assert_eq!(
+                parse_weight_device(bad),
+                Err(ResourceError::Podman(msg.into()))
+            );
+        }
+        assert_eq!(
+            parse_bps_device("/dev/vda:1mb").map(|d| d.value),
+            Ok(1 << 20)
+        );
+        assert_eq!(parse_bps_device("/dev/vda:2k").map(|d| d.value), Ok(2048));
+        assert!(parse_bps_device("/dev/vda:xx").is_err());
+        assert_eq!(parse_iops_device("/dev/vda:100").map(|d| d.value), Ok(100));
+        assert!(parse_iops_device("/dev/vda:1k").is_err());
+        let r = parse_device_cgroup_rule("c 1:* rwm").expect("rule");
+        assert_eq!((r.kind, r.major, r.minor), ('c', Some(1), None));
+        assert!(parse_device_cgroup_rule("x 1:3 rwm").is_err());
+        assert!(parse_device_cgroup_rule("c 1:3").is_err());
+        assert!(parse_device_cgroup_rule("c 1:3 rwx").is_err());
+        assert_eq!(
+            parse_cgroup_conf("memory.high=1000"),
+            Ok(("memory.high".into(), "1000".into()))
+        );
+        assert!(parse_cgroup_conf("foo").is_err());
+    }
+
+    #[test]
+    fn new_limits_reach_the_runtime_spec() {
+        let dev = |value| DeviceLimit {
+            path: "/dev/vda".into(),
+            value,
+            major: 254,
+            minor: 0,
+        };
+        let r = ResourceRequest {
+            blkio_weight_device: vec![dev(200)],
+            device_read_bps: vec![dev(1 << 20)],
+            device_write_iops: vec![dev(50)],
+            cpu_rt_period: Some(1000),
+            cpu_rt_runtime: Some(100),
+            memory_swappiness: Some(10),
+            oom_kill_disable: true,
+            device_cgroup_rules: vec![parse_device_cgroup_rule("c 1:3 rwm").expect("rule")],
+            cgroup_conf: [("memory.high".to_owned(), "1000000".to_owned())].into(),
+            ..req()
+        };
+        assert!(r.has_cgroup_limits());
+        let out = linux_resources(&r, false);
+        let b = out.block_io().clone().expect("blkio");
+        let w = b.weight_device().clone().expect("weights");
+        assert_eq!(
+            (w[0].major(), w[0].minor(), w[0].weight()),
+            (254, 0, Some(200))
+        );
+        let t = b.throttle_read_bps_device().clone().expect("bps");
+        assert_eq!(t[0].rate(), 1 << 20);
+        assert!(b.throttle_write_bps_device().is_none());
+        let t = b.throttle_write_iops_device().clone().expect("iops");
+        assert_eq!(t[0].rate(), 50);
+        let c = out.cpu().clone().expect("cpu");
+        assert_eq!(
+            (c.realtime_period(), c.realtime_runtime()),
+            (Some(1000), Some(100))
+        );
+        let m = out.memory().clone().expect("memory");
+        assert_eq!(
+            (m.swappiness(), m.disable_oom_killer()),
+            (Some(10), Some(true))
+        );
+        assert_eq!(m.limit(), None);
+        let d = out.devices().clone().expect("devices");
+        assert_eq!((d[0].major(), d[0].minor()), (Some(1), Some(3)));
+        let u = out.unified().clone().expect("unified");
+        assert_eq!(u.get("memory.high").map(String::as_str), Some("1000000"));
     }
 }
