@@ -147,6 +147,44 @@ fn state_text(c: &ContainerSummary, now_ns: i64) -> String {
     }
 }
 
+/// The namespace ids (the inode numbers of `/proc/PID/ns/*`) of a
+/// container's process, as `ps --ns` shows them; empty where unreadable
+/// (the process has gone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Namespaces {
+    pub cgroup: String,
+    pub ipc: String,
+    pub mnt: String,
+    pub net: String,
+    pub pid: String,
+    pub user: String,
+    pub uts: String,
+}
+
+pub fn namespaces(pid: i32) -> Namespaces {
+    // The link reads `net:[4026532176]`; Podman shows the number.
+    let id = |kind: &str| {
+        std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+            .ok()
+            .and_then(|l| {
+                let l = l.to_string_lossy().into_owned();
+                let start = l.find('[')? + 1;
+                let end = l.rfind(']')?;
+                l.get(start..end).map(str::to_owned)
+            })
+            .unwrap_or_default()
+    };
+    Namespaces {
+        cgroup: id("cgroup"),
+        ipc: id("ipc"),
+        mnt: id("mnt"),
+        net: id("net"),
+        pid: id("pid"),
+        user: id("user"),
+        uts: id("uts"),
+    }
+}
+
 /// The containers `opts` asks for, newest first.
 pub fn list(
     ctx: &Context,
