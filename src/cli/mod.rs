@@ -11,6 +11,7 @@ mod build;
 mod container;
 mod generate;
 mod image;
+mod init;
 mod kube;
 mod logfmt;
 mod network;
@@ -230,6 +231,8 @@ enum Command {
     Play(kube::PlayCommand),
     /// Auto update containers according to their auto-update policy
     AutoUpdate(auto_update::AutoUpdateArgs),
+    /// Initialize one or more containers
+    Init(init::InitArgs),
 }
 
 impl Command {
@@ -300,6 +303,7 @@ impl Command {
             Command::Secret(_) => true,
             Command::Kube(_) | Command::Play(_) => true,
             Command::AutoUpdate(_) => true,
+            Command::Init(_) => true,
         }
     }
 }
@@ -499,6 +503,7 @@ pub fn main() -> ExitCode {
         Command::Kube(cmd) => kube::run(&ctx, cmd),
         Command::Play(cmd) => kube::run_play(&ctx, cmd),
         Command::AutoUpdate(args) => auto_update::run(&ctx, &args),
+        Command::Init(args) => init::run(&ctx, &args),
     };
     match result {
         Ok(code) => code,

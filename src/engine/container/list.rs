@@ -142,7 +142,8 @@ fn state_text(c: &ContainerSummary, now_ns: i64) -> String {
             c.exit_code.unwrap_or(-1),
             time::ago(c.exited_at.unwrap_or(c.created) / 1_000_000_000, now)
         ),
-        ContainerState::Configured | ContainerState::Created => "Created".to_owned(),
+        ContainerState::Configured => "Created".to_owned(),
+        ContainerState::Created => "Initialized".to_owned(),
         ContainerState::Removing => "Removing".to_owned(),
     }
 }
