@@ -525,7 +525,18 @@ fn run_container(
     // `hutch init`: the container waits, created, for a `start`.
     if let Some(path) = &l.hold_socket {
         match hold(sync, path, pid)? {
-            Held::Go(starter) => *sync = Sync(Some(starter), SpawnerGone(false)),
+            Held::Go(starter) => {
+                // `start -a` connected before its `go`: the client is
+                // taken before the container's first output.
+                if relay.listener.set_nonblocking(true).is_ok() {
+                    while let Ok((c, _)) = relay.listener.accept() {
+                        let _ = c.set_nonblocking(false);
+                        relay.clients.push(c);
+                    }
+                    let _ = relay.listener.set_nonblocking(false);
+                }
+                *sync = Sync(Some(starter), SpawnerGone(false));
+            }
             Held::Ended(status) => {
                 // Stopped or removed while initialized: it never ran.
                 let code = exit_code(status);
