@@ -1218,3 +1218,5 @@ fn image_tree() {
 }
 #[path = "compat/runres.rs"]
 mod runres;
+#[path = "compat/cmds.rs"]
+mod cmds;

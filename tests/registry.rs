@@ -543,3 +543,48 @@ fn killed_pull_leaves_no_image_and_the_next_pull_succeeds() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `pull --all-tags`: every tag of the repository, each stored under its
+/// name (issue 12); a tag in the name is refused, as by Podman.
+#[test]
+fn pull_all_tags_fetches_every_tag() {
+    let env0 = TestEnv::new(TestUser::default_user());
+    let Some(reg) = start(&env0.root, None) else {
+        eprintln!("skipped: docker-registry is not installed");
+        return;
+    };
+    let env = env_with(&reg);
+    let id = load_layered(&env, "alltags:latest");
+    let repo = format!("{}/alltags", reg.address());
+    for tag in ["v1", "v2"] {
+        env.ok(["tag", &id, &format!("{repo}:{tag}")]);
+        env.ok(["push", "-q", &format!("{repo}:{tag}")]);
+    }
+    env.ok(["rmi", "-a", "-f"]);
+    let out = env.run(["pull", "-q", "--all-tags", &repo]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().collect::<Vec<_>>(),
+        [id.as_str(), id.as_str()],
+        "one id per tag"
+    );
+    let names = env.ok([
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "--sort",
+        "tag",
+    ]);
+    assert_eq!(
+        names.lines().collect::<Vec<_>>(),
+        [format!("{repo}:v1"), format!("{repo}:v2")],
+        "{names}"
+    );
+    let out = env.run(["pull", "-a", &format!("{repo}:v1")]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tag can't be used with --all-tags/-a"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -97,6 +97,9 @@ pub struct ImagesArgs {
     /// Sort by created, id, repository, size or tag
     #[arg(long, default_value = "created")]
     pub(crate) sort: String,
+    /// Display the image name history
+    #[arg(long)]
+    pub(crate) history: bool,
     /// Show only images matching this name
     pub(crate) image: Option<String>,
 }
@@ -112,6 +115,11 @@ pub struct RmiArgs {
     /// Ignore errors if a specified image does not exist
     #[arg(short, long)]
     pub(crate) ignore: bool,
+    /// Do not remove dangling parent images
+    // hutch records no parent links between images (inspect's Parent is
+    // empty), so `rmi` removes the named images only, with or without it.
+    #[arg(long)]
+    pub(crate) no_prune: bool,
     pub(crate) images: Vec<String>,
 }
 
@@ -243,6 +251,18 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
             rows.push(list::row_view(l, Some(name), now));
         }
     }
+    // Podman's HISTORY column: the names the image has had, newest first.
+    // hutch's store keeps the current names only (newest first too), so a
+    // name the image lost is not shown (docs/compat.md).
+    if args.history {
+        for (row, l) in rows.iter_mut().zip(
+            listed
+                .iter()
+                .flat_map(|l| std::iter::repeat_n(l, l.record.names.len().max(1))),
+        ) {
+            row["History"] = serde_json::json!(l.record.names.join(", "));
+        }
+    }
     if args.no_trunc {
         for (row, l) in rows.iter_mut().zip(
             listed
@@ -273,7 +293,16 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
     .collect();
     let template = match format {
         OutputFormat::Json => {
-            let per_image: Vec<serde_json::Value> = listed.iter().map(list::json_view).collect();
+            let per_image: Vec<serde_json::Value> = listed
+                .iter()
+                .map(|l| {
+                    let mut v = list::json_view(l);
+                    if args.history {
+                        v["History"] = serde_json::json!(l.record.names);
+                    }
+                    v
+                })
+                .collect();
             println!("{}", to_json_pretty(&serde_json::Value::Array(per_image)));
             return Ok(ExitCode::SUCCESS);
         }
@@ -287,8 +316,9 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
             } else {
                 ""
             };
+            let history = if args.history { "\t{{.History}}" } else { "" };
             Template::parse(&format!(
-                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}{read_only}"
+                "table {{{{.Repository}}}}\t{{{{.Tag}}}}{digest}\t{{{{.ID}}}}\t{{{{.CreatedSince}}}}\t{{{{.Size}}}}{read_only}{history}"
             ))?
         }
     };

@@ -12,6 +12,7 @@ mod container;
 mod generate;
 mod globals;
 mod image;
+mod init;
 mod kube;
 mod logfmt;
 mod network;
@@ -261,6 +262,8 @@ enum Command {
     Play(kube::PlayCommand),
     /// Auto update containers according to their auto-update policy
     AutoUpdate(auto_update::AutoUpdateArgs),
+    /// Initialize one or more containers
+    Init(init::InitArgs),
 }
 
 impl Command {
@@ -331,6 +334,7 @@ impl Command {
             Command::Secret(_) => true,
             Command::Kube(_) | Command::Play(_) => true,
             Command::AutoUpdate(_) => true,
+            Command::Init(_) => true,
         }
     }
 }
@@ -550,6 +554,7 @@ pub fn main() -> ExitCode {
         Command::Kube(cmd) => kube::run(&ctx, cmd),
         Command::Play(cmd) => kube::run_play(&ctx, cmd),
         Command::AutoUpdate(args) => auto_update::run(&ctx, &args),
+        Command::Init(args) => init::run(&ctx, &args),
     };
     match result {
         Ok(code) => code,

@@ -57,6 +57,9 @@ pub struct PullArgs {
     /// Suppress output information when pulling images
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Pull all tagged images in the repository
+    #[arg(short, long)]
+    pub(crate) all_tags: bool,
     #[arg(required = true)]
     pub(crate) images: Vec<String>,
 }
@@ -131,7 +134,23 @@ fn platform(args: &PullArgs) -> anyhow::Result<Platform> {
 pub fn pull_images(ctx: &Context, args: &PullArgs) -> anyhow::Result<ExitCode> {
     let platform = platform(args)?;
     let store = engine::open_store(ctx)?;
-    for name in &args.images {
+    // --all-tags: the repository's every tag, each pulled as named.
+    let mut names = args.images.clone();
+    if args.all_tags {
+        let mut tagged = Vec::new();
+        for name in &names {
+            let (transport, rest) = reference::strip_transport(name);
+            if transport.is_some_and(|t| t != "docker") {
+                bail!("--all-tags/-a requires a docker:// reference: {name}");
+            }
+            let repo = reference::Reference::parse(rest)?.normalized_docker_hub();
+            for tag in pull::list_tags(ctx, rest, &args.common.options())? {
+                tagged.push(format!("{}:{tag}", repo.name()));
+            }
+        }
+        names = tagged;
+    }
+    for name in &names {
         let (transport, rest) = reference::strip_transport(name);
         let records = match transport {
             Some(t) if t != "docker" => transfer::pull_local(&store, t, rest)?,

@@ -63,6 +63,9 @@ pub struct ContainersConf {
     /// `[engine] volume_path`: where new volumes are made (`--volumepath`
     /// wins).
     pub volume_path: Option<PathBuf>,
+    /// `[engine] pull_policy`: the default of `--pull` for run, create and
+    /// build (always, missing, never, newer).
+    pub pull_policy: Option<String>,
     /// `[section] key (file)` of each key set that hutch does not act on.
     pub ignored: Vec<String>,
     /// Keys hutch reads but whose value it cannot follow, each with the
@@ -107,6 +110,8 @@ pub struct Containers {
     pub default_capabilities: Option<Vec<String>>,
     /// `label`: SELinux labelling; hutch labels nothing (see `load`).
     pub label: Option<bool>,
+    /// `log_tag`: the default of `--log-opt tag=`.
+    pub log_tag: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +183,8 @@ const HONOURED: &[&str] = &[
     "network.default_network",
     "network.default_subnet",
     "network.dns_bind_port",
+    "engine.pull_policy",
+    "containers.log_tag",
 ];
 
 /// The keys `table` sets that hutch does not act on: tables are walked one
@@ -307,6 +314,7 @@ struct Engine {
     volume_path: Option<PathBuf>,
     events_logger: Option<String>,
     image_default_transport: Option<String>,
+    pull_policy: Option<String>,
     /// Podman's count of shared-memory locks; hutch's per-container lock
     /// files have no fixed number, so any value is met.
     #[allow(dead_code)]
@@ -410,6 +418,7 @@ pub fn load(files: &[PathBuf]) -> ContainersConf {
         containers: c.rest,
         stop_timeout: f.engine.stop_timeout,
         volume_path: f.engine.volume_path,
+        pull_policy: f.engine.pull_policy,
         ignored,
         unsupported_values,
     }

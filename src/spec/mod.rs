@@ -407,6 +407,9 @@ pub struct LogConfig {
     pub path: Option<PathBuf>,
     /// `max-size=` in bytes (at least 8 KiB).
     pub max_size: Option<u64>,
+    /// `tag=`: shown by inspect (Podman uses it for journald and syslog,
+    /// which hutch does not write to).
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

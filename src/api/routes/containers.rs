@@ -157,7 +157,7 @@ fn single(reports: Vec<Report>) -> engine::Result<()> {
 fn docker_state(name: &str) -> &str {
     match name {
         "stopped" => "exited",
-        "configured" => "created",
+        "configured" | "initialized" => "created",
         other => other,
     }
 }

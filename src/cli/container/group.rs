@@ -41,6 +41,8 @@ pub enum ContainerCommand {
     Checkpoint(checkpoint::CheckpointArgs),
     /// Restore one or more containers from a checkpoint
     Restore(checkpoint::RestoreArgs),
+    /// Initialize one or more containers
+    Init(crate::cli::init::InitArgs),
 }
 
 pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCode> {
@@ -61,5 +63,6 @@ pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCod
         ContainerCommand::Wait(a) => lifecycle::wait(ctx, &a),
         ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(ctx, &a),
         ContainerCommand::Restore(a) => checkpoint::restore(ctx, &a),
+        ContainerCommand::Init(a) => crate::cli::init::run(ctx, &a),
     }
 }

@@ -34,7 +34,12 @@ pub struct LogsArgs {
     /// Output the containers with different colors in the log
     #[arg(long)]
     pub(crate) color: bool,
-    #[arg(required = true, value_name = "CONTAINER")]
+    /// Act on the latest container hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    // Not `required`: Podman's own messages for no name and for a name
+    // beside `--latest` (checked in `logs`).
+    #[arg(value_name = "CONTAINER")]
     pub(crate) containers: Vec<String>,
 }
 
@@ -59,6 +64,18 @@ struct Dress {
 }
 
 pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    if args.latest && !args.containers.is_empty() {
+        return Err(crate::engine::Error::bad_input(
+            "--latest and containers cannot be used together",
+        )
+        .into());
+    }
+    if !args.latest && args.containers.is_empty() {
+        return Err(crate::engine::Error::bad_input(
+            "specify at least one container name or ID to log",
+        )
+        .into());
+    }
     if args.follow && args.containers.len() > 1 {
         anyhow::bail!("hutch logs --follow takes one container at a time");
     }
@@ -72,8 +89,20 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     };
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    let several = args.containers.len() > 1;
-    for (i, query) in args.containers.iter().enumerate() {
+    let latest;
+    let containers = if args.latest {
+        // Podman's bare "no such container" when there is none.
+        latest = vec![
+            engine::select::latest(&state)
+                .map_err(|_| crate::engine::Error::not_found("no such container"))?
+                .id,
+        ];
+        &latest
+    } else {
+        &args.containers
+    };
+    let several = containers.len() > 1;
+    for (i, query) in containers.iter().enumerate() {
         let dress = Dress {
             prefix: several
                 .then(|| state.container(query))

@@ -51,11 +51,46 @@ pub struct PsArgs {
     /// Print the ID and name of the pod the containers are associated with
     #[arg(short, long)]
     pub(crate) pod: bool,
+    /// Display namespace information
+    #[arg(long)]
+    pub(crate) ns: bool,
+    /// Sync container state with the OCI runtime
+    // hutch's list already reconciles every row with its monitor (a dead
+    // one reads as exited), which is what Podman's --sync asks for.
+    #[arg(long)]
+    pub(crate) sync: bool,
+    /// Watch the ps output on an interval in seconds
+    #[arg(short, long, value_name = "SECONDS", default_value_t = 0)]
+    pub(crate) watch: u64,
 }
 
 pub use crate::engine::container::list::status_text;
 
 pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
+    if args.watch > 0 && args.latest {
+        return Err(crate::engine::Error::bad_input(
+            "the watch and latest flags cannot be used together",
+        )
+        .into());
+    }
+    if args.watch == 0 {
+        return print_once(ctx, args);
+    }
+    // Podman's --watch: the list again every N seconds until interrupted,
+    // the screen cleared first when it is a terminal.
+    use std::io::{IsTerminal as _, Write as _};
+    let terminal = std::io::stdout().is_terminal();
+    loop {
+        if terminal {
+            print!("\x1b[2J\x1b[1;1H");
+        }
+        print_once(ctx, args)?;
+        std::io::stdout().flush()?;
+        std::thread::sleep(std::time::Duration::from_secs(args.watch));
+    }
+}
+
+fn print_once(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
     let opts = ListOptions {
         all: args.all,
@@ -72,7 +107,12 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<(ContainerSummary, serde_json::Value)> = list
         .into_iter()
         .map(|c| {
-            let row = row(&c, now, args.no_trunc);
+            let mut row = row(&c, now, args.no_trunc);
+            if args.ns {
+                for (k, v) in namespace_fields(&c) {
+                    row[k] = v.into();
+                }
+            }
             (c, row)
         })
         .collect();
@@ -89,7 +129,16 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
         ),
     }
     if matches!(format, OutputFormat::Json) && !args.quiet {
-        let rows = rows.iter().map(|(c, _)| json_row(c, now)).collect();
+        let rows = rows
+            .iter()
+            .map(|(c, _)| {
+                let mut row = json_row(c, now);
+                if args.ns {
+                    row["Namespaces"] = namespaces_json(c);
+                }
+                row
+            })
+            .collect();
         println!(
             "{}",
             crate::format::to_json_pretty(&serde_json::Value::Array(rows))
@@ -106,6 +155,9 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let template = match format {
         OutputFormat::Json => unreachable!("printed above"),
         OutputFormat::Template(t) => t,
+        OutputFormat::Default if args.ns => Template::parse(
+            "table {{.ID}}\t{{.Names}}\t{{.Pid}}\t{{.CGROUPNS}}\t{{.IPC}}\t{{.MNT}}\t{{.NET}}\t{{.PIDNS}}\t{{.USERNS}}\t{{.UTS}}",
+        )?,
         OutputFormat::Default => Template::parse(&format!(
             "table {{{{.ID}}}}\t{{{{.Image}}}}\t{{{{.Command}}}}\t{{{{.Created}}}}\t{{{{.Status}}}}\t{{{{.Ports}}}}\t{{{{.Names}}}}{}{}",
             if args.size { "\t{{.Size}}" } else { "" },
@@ -123,6 +175,7 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     };
     let headers = [
         ("ID", "CONTAINER ID"),
+        ("Pid", "PID"),
         ("Pod", "POD ID"),
         ("PodName", "PODNAME"),
     ]
@@ -131,6 +184,43 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     .collect();
     print!("{}", template.render_list(&rows, &headers)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--ns`: the namespace ids of a running container's process as the
+/// columns Podman names them (empty for a container that does not run).
+fn namespace_fields(c: &ContainerSummary) -> Vec<(&'static str, String)> {
+    let ns = c
+        .pid
+        .filter(|_| c.state.is_active())
+        .map(list::namespaces)
+        .unwrap_or_default();
+    vec![
+        ("CGROUPNS", ns.cgroup),
+        ("IPC", ns.ipc),
+        ("MNT", ns.mnt),
+        ("NET", ns.net),
+        ("PIDNS", ns.pid),
+        ("USERNS", ns.user),
+        ("UTS", ns.uts),
+    ]
+}
+
+/// `--ns --format json`: Podman's `Namespaces` object.
+fn namespaces_json(c: &ContainerSummary) -> serde_json::Value {
+    let ns = c
+        .pid
+        .filter(|_| c.state.is_active())
+        .map(list::namespaces)
+        .unwrap_or_default();
+    serde_json::json!({
+        "Mnt": ns.mnt,
+        "Cgroup": ns.cgroup,
+        "Ipc": ns.ipc,
+        "Net": ns.net,
+        "Pidns": ns.pid,
+        "Uts": ns.uts,
+        "User": ns.user,
+    })
 }
 
 /// Podman's `ps` fields (Go names) for one summary.

@@ -230,6 +230,16 @@ pub fn build(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<BuildReport> {
+    // containers.conf's pull_policy where --pull kept its default.
+    let with_conf;
+    let opts = if opts.pull == PullPolicy::Missing {
+        let mut o = opts.clone();
+        o.pull = opts.pull.or_conf(ctx)?;
+        with_conf = o;
+        &with_conf
+    } else {
+        opts
+    };
     let file = containerfile::parse(&opts.containerfile)
         .map_err(|e| bad(format!("parsing the Containerfile: {e}")))?;
     if let Some(s) = &file.syntax {

@@ -73,6 +73,9 @@ fn containers(conf: &ContainersConf, req: &mut ContainerSpec) -> Result<()> {
     {
         req.log.max_size = Some(n as u64);
     }
+    if req.log.tag.is_none() {
+        req.log.tag = d.log_tag.clone().filter(|t| !t.is_empty());
+    }
     if req.log.driver == LogDriver::K8sFile && d.log_driver.as_deref() == Some("none") {
         req.log.driver = LogDriver::None;
     }

@@ -55,6 +55,24 @@ impl PullPolicy {
             _ => return None,
         })
     }
+
+    /// containers.conf's `[engine] pull_policy` where the policy is the
+    /// built-in default (a `--pull missing` given on the command line
+    /// cannot be told from none: the file wins, as for the other flag
+    /// defaults in `conf_defaults`).
+    pub fn or_conf(self, ctx: &Context) -> crate::engine::Result<PullPolicy> {
+        match (self, ctx.containers_conf().pull_policy.as_deref()) {
+            (PullPolicy::Missing, Some(p)) if !p.is_empty() => PullPolicy::parse(
+                &p.to_ascii_lowercase(),
+            )
+            .ok_or_else(|| {
+                crate::engine::Error::bad_input(format!(
+                    "invalid pull type from containers.conf {p:?}: unsupported pull policy {p:?}"
+                ))
+            }),
+            (p, _) => Ok(p),
+        }
+    }
 }
 
 /// How to create, beside what to create.
@@ -456,7 +474,7 @@ fn make(
                 ctx,
                 store,
                 &req.image,
-                opts.pull,
+                opts.pull.or_conf(ctx)?,
                 opts.progress.as_ref(),
                 &opts.registry,
                 opts.platform.as_ref(),

@@ -249,7 +249,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     }
     let host_view = json!({
         "Binds": [],
-        "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": "", "Size": crate::host::time::human_size_compact(req.log.max_size.unwrap_or(0))},
+        "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": req.log.tag.clone().unwrap_or_default(), "Size": crate::host::time::human_size_compact(req.log.max_size.unwrap_or(0))},
         "NetworkMode": network_mode(ctx, c, &paths),
         "PortBindings": {},
         "RestartPolicy": {

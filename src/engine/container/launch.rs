@@ -78,6 +78,8 @@ pub struct Prepared {
     /// `container restore`: the runtime's `restore --detach` instead of
     /// `create`/`start`.
     pub restore: Option<super::monitor::RestoreFlags>,
+    /// `init`: the monitor holds the created container until `start`.
+    pub hold: bool,
 }
 
 fn text(p: impl Into<std::ffi::OsString>) -> anyhow::Result<String> {
@@ -105,7 +107,7 @@ pub fn build(
     // A container that may run before its network is ready needs no hook
     // for it either: the monitor waits for the helper after the runtime's
     // `run --detach`, before it reports the start.
-    let single = (prep.helper.is_none() || prep.start_before_network) && !prep.cgroup;
+    let single = (prep.helper.is_none() || prep.start_before_network) && !prep.cgroup && !prep.hold;
     let pid_file = paths.pid_file();
     // A container with a user namespace of its own gets a root it can
     // reach (see userns_view).
@@ -185,6 +187,7 @@ pub fn build(
         notify_socket: fields.notify_socket.clone(),
         notify: fields.notify.clone(),
         pass_fds: prep.pass_fds,
+        hold_socket: prep.hold.then(|| paths.hold_socket()),
     })
 }
 
@@ -242,6 +245,7 @@ mod tests {
             cgroup_return: None,
             pass_fds: 0,
             restore: None,
+            hold: false,
         }
     }
 

@@ -112,10 +112,12 @@ pub fn monitor_alive(c: &Container) -> bool {
 }
 
 /// The state as Podman names it: a container the runtime has not seen
-/// yet is "created" too.
+/// yet is "created" too; one the runtime holds created (`init`) is
+/// "initialized".
 pub fn state_name(s: ContainerState) -> &'static str {
     match s {
         ContainerState::Configured => "created",
+        ContainerState::Created => "initialized",
         other => other.as_str(),
     }
 }

@@ -142,8 +142,47 @@ fn state_text(c: &ContainerSummary, now_ns: i64) -> String {
             c.exit_code.unwrap_or(-1),
             time::ago(c.exited_at.unwrap_or(c.created) / 1_000_000_000, now)
         ),
-        ContainerState::Configured | ContainerState::Created => "Created".to_owned(),
+        ContainerState::Configured => "Created".to_owned(),
+        ContainerState::Created => "Initialized".to_owned(),
         ContainerState::Removing => "Removing".to_owned(),
+    }
+}
+
+/// The namespace ids (the inode numbers of `/proc/PID/ns/*`) of a
+/// container's process, as `ps --ns` shows them; empty where unreadable
+/// (the process has gone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Namespaces {
+    pub cgroup: String,
+    pub ipc: String,
+    pub mnt: String,
+    pub net: String,
+    pub pid: String,
+    pub user: String,
+    pub uts: String,
+}
+
+pub fn namespaces(pid: i32) -> Namespaces {
+    // The link reads `net:[4026532176]`; Podman shows the number.
+    let id = |kind: &str| {
+        std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+            .ok()
+            .and_then(|l| {
+                let l = l.to_string_lossy().into_owned();
+                let start = l.find('[')? + 1;
+                let end = l.rfind(']')?;
+                l.get(start..end).map(str::to_owned)
+            })
+            .unwrap_or_default()
+    };
+    Namespaces {
+        cgroup: id("cgroup"),
+        ipc: id("ipc"),
+        mnt: id("mnt"),
+        net: id("net"),
+        pid: id("pid"),
+        user: id("user"),
+        uts: id("uts"),
     }
 }
 

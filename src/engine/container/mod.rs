@@ -22,6 +22,7 @@ pub mod exists;
 pub mod export;
 pub mod health;
 pub(crate) mod host;
+pub mod init;
 pub mod inroot;
 pub mod inspect;
 pub mod kill;
@@ -93,6 +94,14 @@ impl Paths {
     pub fn console_socket(&self) -> PathBuf {
         let mut p = self.attach.clone().into_os_string();
         p.push(".c");
+        PathBuf::from(p)
+    }
+
+    /// Where an initialized container's monitor waits for its `start`
+    /// (beside the attach socket, for the same length limit).
+    pub fn hold_socket(&self) -> PathBuf {
+        let mut p = self.attach.clone().into_os_string();
+        p.push(".i");
         PathBuf::from(p)
     }
 

@@ -65,6 +65,9 @@ pub struct Start<'a> {
     /// the container afresh (conmon's `--restore`), then relays and reaps
     /// the restored process as it would a new one.
     pub restore: Option<RestoreFlags>,
+    /// `init`: the monitor creates the container in the runtime and holds
+    /// it there until `start` ([`go_initialized`]).
+    pub init: bool,
 }
 
 /// How a restore goes, beside what to restore (always the container's
@@ -96,6 +99,7 @@ pub fn spawn(
             restarting: false,
             passed: None,
             restore: None,
+            init: false,
         },
     )
 }
@@ -169,6 +173,7 @@ pub fn spawn_with(
         cgroup_return: crate::cgroups::container::return_dir(&paths.userdata),
         pass_fds,
         restore: start.restore,
+        hold: start.init,
     };
     // A restart's monitor inherits the cgroup of the run before.
     let enter_cgroup = cgroup && !start.restarting;
@@ -310,28 +315,23 @@ pub fn spawn_with(
                 Transition::Created { monitor }
             };
             state.update_state(id, t)?;
-            let row = state.update_state(
-                id,
-                Transition::Started {
-                    pid: ctr,
-                    started_at: time::now_ns(),
-                },
-            )?;
-            events::record(state, &row, "start", &[]);
-            if let Err(e) = super::health::started(state, &paths.userdata, &row) {
-                tracing::warn!(container = id, "resetting the health status: {e}");
-            }
-            // On record: the monitor may now record the exit. Its end of
-            // file without this line says the spawner died unrecorded.
-            let _ = writeln!(sync, "recorded");
-            if row.spec.notify_socket.is_some()
-                && row.spec.sdnotify != crate::spec::SdNotify::Ignore
-            {
-                wait_told(&sync, id);
-            }
-            drop(sync);
+            record_started(state, &paths, id, sync, ctr)?;
             adopt(child);
             Ok(Spawned::Created { pid: ctr, attach })
+        }
+        (Some("initialized"), Some(ctr), _) => {
+            let ctr: i32 = ctr.parse().context("the monitor reported a bad pid")?;
+            let monitor = monitor.unwrap_or(Monitor { pid, start_time: 0 });
+            let row = state.update_state(id, Transition::Created { monitor })?;
+            events::record(state, &row, "init", &[]);
+            // On record: the monitor now waits for a `start`.
+            let _ = writeln!(sync, "recorded");
+            drop(sync);
+            adopt(child);
+            Ok(Spawned::Created {
+                pid: ctr,
+                attach: None,
+            })
         }
         (Some("err"), Some(code), Some(message)) => {
             adopt(child);
@@ -360,6 +360,74 @@ pub fn spawn_with(
             );
             Ok(not_started(ctx, store, state, id, start, e))
         }
+    }
+}
+
+/// The start on record, then the monitor told (`recorded`) on `sync`.
+fn record_started(
+    state: &State,
+    paths: &Paths,
+    id: &str,
+    mut sync: UnixStream,
+    ctr: i32,
+) -> anyhow::Result<()> {
+    let row = state.update_state(
+        id,
+        Transition::Started {
+            pid: ctr,
+            started_at: time::now_ns(),
+        },
+    )?;
+    events::record(state, &row, "start", &[]);
+    if let Err(e) = super::health::started(state, &paths.userdata, &row) {
+        tracing::warn!(container = id, "resetting the health status: {e}");
+    }
+    // On record: the monitor may now record the exit. Its end of
+    // file without this line says the spawner died unrecorded.
+    let _ = writeln!(sync, "recorded");
+    if row.spec.notify_socket.is_some() && row.spec.sdnotify != crate::spec::SdNotify::Ignore {
+        wait_told(&sync, id);
+    }
+    Ok(())
+}
+
+/// `start` of an initialized container: its monitor, which holds it
+/// created, is told `go` and reports the start as to its spawner. The
+/// caller holds the container's lock.
+pub fn go_initialized(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    id: &str,
+) -> anyhow::Result<Spawned> {
+    let paths = Paths::new(ctx, store.root(), id);
+    let socket = paths.hold_socket();
+    let mut sync = UnixStream::connect(&socket)
+        .with_context(|| format!("starting the initialized container {}", short(id)))?;
+    writeln!(sync, "go").context("starting the initialized container")?;
+    let (line, _) = read_report(&sync, &paths, id)?;
+    let mut parts = line.trim_end().splitn(3, ' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("ok"), Some(ctr), _) => {
+            let ctr: i32 = ctr.parse().context("the monitor reported a bad pid")?;
+            record_started(state, &paths, id, sync, ctr)?;
+            Ok(Spawned::Created {
+                pid: ctr,
+                attach: None,
+            })
+        }
+        (Some("err"), Some(code), Some(message)) => Ok(Spawned::Failed {
+            code: code.parse().unwrap_or(125),
+            message: message.to_owned(),
+        }),
+        _ => bail!(
+            "the container monitor for {} exited without reporting (see {})",
+            short(id),
+            paths
+                .userdata
+                .join(hutch_monitor::launch::LOG_FILE)
+                .display()
+        ),
     }
 }
 

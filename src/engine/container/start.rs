@@ -103,6 +103,20 @@ fn start_attached(
     }
     start_dependencies(ctx, store, state, &c, 0)?;
     let console = attach.console(&c)?;
+    if super::init::is_initialized(ctx, store, &c) {
+        // The client first: the monitor's relay takes it before any
+        // output once the container runs.
+        let paths = Paths::new(ctx, store.root(), &c.id);
+        let socket = UnixStream::connect(&paths.attach)
+            .with_context(|| format!("attaching to container {}", c.name))?;
+        let _lock = state.lock_container(&c.id)?;
+        return match monitor::go_initialized(ctx, store, state, &c.id)? {
+            monitor::Spawned::Failed { code, message } => Err(Error::runtime(code, message)),
+            monitor::Spawned::Created { .. } => {
+                Ok(Some(AttachSession::new(&c.id, socket, console)))
+            }
+        };
+    }
     // The spawner mounts the root (unmounted by the last monitor) while the
     // monitor starts up.
     let start = monitor::Start {
@@ -198,6 +212,12 @@ pub fn start_detached_with(
 ) -> Result<()> {
     let _lock = state.lock_container(id)?;
     let mut c = state.container(id)?;
+    if super::init::is_initialized(ctx, store, &c) {
+        return match monitor::go_initialized(ctx, store, state, id)? {
+            monitor::Spawned::Created { .. } => Ok(()),
+            monitor::Spawned::Failed { code, message } => Err(Error::runtime(code, message)),
+        };
+    }
     if matches!(c.state, ContainerState::Stopped) || monitor_alive(&c) {
         // Running, or a monitor still finishing (cleanup, a policy restart).
         if matches!(c.state, ContainerState::Running | ContainerState::Paused) {

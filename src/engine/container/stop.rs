@@ -68,6 +68,9 @@ pub fn stop_one(
         return Ok(());
     }
     mark_stopped_by_user(&paths)?;
+    // An initialized container's process never ran: its held init goes at
+    // once, and its monitor records the end.
+    super::init::end_held(ctx, store, c)?;
     let timeout = timeout
         .or(stored(c).stop_timeout)
         .unwrap_or(DEFAULT_STOP_TIMEOUT);

@@ -424,6 +424,36 @@ pub fn normalize_registry(input: &str) -> String {
     }
 }
 
+/// `pull --all-tags`: the tags of the repository `name` names (no tag or
+/// digest in it), from its first source (mirrors first) that answers.
+pub fn list_tags(
+    ctx: &crate::config::Context,
+    name: &str,
+    options: &RegistryOptions,
+) -> Result<Vec<String>> {
+    let regs = registries::load().context("reading registries.conf")?;
+    let parsed =
+        Reference::parse(name.strip_prefix("docker://").unwrap_or(name))?.normalized_docker_hub();
+    if parsed.tag.is_some() || parsed.digest.is_some() {
+        crate::fail!(BadInput, "{name}: tag can't be used with --all-tags/-a");
+    }
+    let full = parsed.with_default_tag().to_string();
+    let auth = auth_file(ctx, options.authfile.as_deref());
+    let mut errors = Vec::new();
+    for source in regs.pull_sources(&full)? {
+        let endpoint = Endpoint {
+            registry: source.endpoint.clone(),
+            insecure: options.insecure_over(source.insecure),
+        };
+        let creds = credentials(options, &auth, &source.endpoint)?;
+        match registry::list_tags(&endpoint, &source.repository, creds.as_ref()) {
+            Ok(tags) => return Ok(tags),
+            Err(e) => errors.push(format!("{}: {e}", source.endpoint)),
+        }
+    }
+    crate::fail!(Internal, "{}", errors.join("; "))
+}
+
 /// The digest of the manifest a fully qualified `name` (tag, no digest)
 /// points to in its registry for `platform`, asked of its mirrors first as
 /// a pull would: what `auto-update` compares with the local image. Only

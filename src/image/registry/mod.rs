@@ -238,6 +238,32 @@ pub fn attach_signature(
     })?
 }
 
+/// Most tags `list_tags` returns: the registry's one page, bounded so that
+/// a repository with a huge tag list cannot make `pull --all-tags` pull
+/// without end.
+pub const MAX_TAGS: usize = 10_000;
+
+/// The tags of `repository` (the registry's `/v2/NAME/tags/list`), as
+/// `pull --all-tags` pulls them; at most [`MAX_TAGS`].
+pub fn list_tags(
+    ep: &Endpoint,
+    repository: &str,
+    creds: Option<&Credentials>,
+) -> Result<Vec<String>, RegistryError> {
+    block_on(async {
+        let session = session::Session::open(ep, repository, creds).await?;
+        let any = session.reference_by_tag("latest")?;
+        let mut tags = session
+            .client
+            .list_tags(&any, &session.auth, Some(MAX_TAGS), None)
+            .await
+            .map_err(session.fail("listing the tags"))?
+            .tags;
+        tags.truncate(MAX_TAGS);
+        Ok(tags)
+    })?
+}
+
 /// Searches the registry's `/v1/search` for `term`, at most `limit`
 /// results; [`RegistryError::NoSearch`] where it has none.
 pub fn search(ep: &Endpoint, term: &str, limit: usize) -> Result<Vec<SearchResult>, RegistryError> {

@@ -76,6 +76,12 @@ pub struct Launch {
     /// gets them at 3.. (its arguments carry `--preserve-fds N`).
     #[serde(default)]
     pub pass_fds: u32,
+    /// `hutch init`: after the runtime's `create`, report `initialized
+    /// PID` and hold the container there until a `start` connects to this
+    /// socket and says `go`; that connection then takes the spawner's place
+    /// for the rest of the reports.
+    #[serde(default)]
+    pub hold_socket: Option<PathBuf>,
 }
 
 /// `--sdnotify`'s mode, for a launch with a `notify_socket`.

@@ -522,6 +522,36 @@ fn run_container(
         }
     }
     relay.clients.extend(first_client);
+    // `hutch init`: the container waits, created, for a `start`.
+    if let Some(path) = &l.hold_socket {
+        match hold(sync, path, pid)? {
+            Held::Go(starter) => {
+                // `start -a` connected before its `go`: the client is
+                // taken before the container's first output.
+                if relay.listener.set_nonblocking(true).is_ok() {
+                    while let Ok((c, _)) = relay.listener.accept() {
+                        let _ = c.set_nonblocking(false);
+                        relay.clients.push(c);
+                    }
+                    let _ = relay.listener.set_nonblocking(false);
+                }
+                *sync = Sync(Some(starter), SpawnerGone(false));
+            }
+            Held::Ended(status) => {
+                // Stopped or removed while initialized: it never ran.
+                let code = exit_code(status);
+                if let Some(h) = &mut net.helper {
+                    h.kill();
+                }
+                if let Err(e) = frame::write_atomic(&l.exit_file, format!("{code}\n").as_bytes()) {
+                    warn(l, &format!("writing {}: {e}", l.exit_file.display()));
+                }
+                cleanup(l, net, &["--created"]);
+                relay.finish(code);
+                return Ok(code);
+            }
+        }
+    }
     // A detached `run` returns once the container is running, as `podman
     // run -d` does.
     if let Some(start) = &l.runtime.start
@@ -646,6 +676,83 @@ fn run_container(
     }
     relay.finish(code);
     Ok(code)
+}
+
+/// How an initialized container's wait ended.
+enum Held {
+    /// A `start` said `go` on this connection.
+    Go(UnixStream),
+    /// The container's init went (killed by `stop`, `rm`, `kill`): its
+    /// wait status.
+    Ended(i32),
+}
+
+/// Reports `initialized PID`, waits for the spawner's record of it, then
+/// for a `start` on `path` or the container's end.
+fn hold(sync: &mut Sync, path: &Path, pid: i32) -> Result<Held, String> {
+    let _ = std::fs::remove_file(path);
+    let listener =
+        UnixListener::bind(path).map_err(|e| format!("binding {}: {e}", path.display()))?;
+    let pidfd = rustix::process::Pid::from_raw(pid)
+        .ok_or_else(|| format!("bad container pid {pid}"))
+        .and_then(|p| {
+            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())
+                .map_err(|e| format!("watching the container process {pid}: {e}"))
+        })?;
+    let reap = || {
+        let mut status = 0;
+        // SAFETY: waitpid on our (re-parented) child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let _ = std::fs::remove_file(path);
+        Held::Ended(status)
+    };
+    sync.report(&format!("initialized {pid}"));
+    let recorded = sync.wait_recorded();
+    sync.wait_closed();
+    if !recorded {
+        // Nobody knows it exists: it must not wait for good.
+        // SAFETY: kill(2) of our own child, not reaped yet.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        return Ok(reap());
+    }
+    loop {
+        let mut pfds = [
+            libc::pollfd {
+                fd: listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        if unsafe { libc::poll(pfds.as_mut_ptr(), 2, -1) } < 0 {
+            continue;
+        }
+        if pfds[1].revents != 0 {
+            return Ok(reap());
+        }
+        if pfds[0].revents & libc::POLLIN == 0 {
+            continue;
+        }
+        let Ok((conn, _)) = listener.accept() else {
+            continue;
+        };
+        // A client that never says anything must not hold the container.
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut line = String::new();
+        let said = conn
+            .try_clone()
+            .and_then(|c| BufReader::new(c).read_line(&mut line));
+        if said.is_ok() && line.trim_end() == "go" {
+            let _ = conn.set_read_timeout(None);
+            let _ = std::fs::remove_file(path);
+            return Ok(Held::Go(conn));
+        }
+    }
 }
 
 /// The runtime's `create`/`start` end with the monitor: killed half way,

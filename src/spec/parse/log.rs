@@ -35,8 +35,9 @@ pub fn log(driver: Option<&str>, opts: &[String]) -> anyhow::Result<LogConfig> {
                 }
                 cfg.path = Some(PathBuf::from(v));
             }
+            "tag" => cfg.tag = Some(v.to_owned()),
             // Accepted for compatibility; hutch keeps one rotated file.
-            "tag" | "max-file" | "mode" => {}
+            "max-file" | "mode" => {}
             _ => bail!("invalid log option {o:?}"),
         }
     }

@@ -1,0 +1,278 @@
+//! `init`, `logs --latest`, `rmi --no-prune`, `images --history`,
+//! `ps --ns/--sync/--watch`, containers.conf `pull_policy` and `log_tag`:
+//! hutch against podman 4.3.1 (issue 12).
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// podman's stderr as compared with hutch's: its mount warning dropped.
+fn podman_err(text: &str) -> String {
+    without_mount_warning(text)
+}
+
+/// `args` with both, each of which must succeed (their output differs:
+/// new ids).
+fn both_ok(p: &Pair, args: &[&str]) {
+    for side in [p.hutch(args), p.podman(args)] {
+        assert!(side.status.success(), "{args:?}: {}", stderr(&side));
+    }
+}
+
+#[test]
+fn init_then_start() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    both_ok(
+        &p,
+        &[
+            "create",
+            "--name",
+            "i1",
+            "--network",
+            "none",
+            "bb",
+            "echo",
+            "hi",
+        ],
+    );
+    p.same(&["init", "i1"]);
+    // Ready in the runtime, not run: Podman's "initialized" state.
+    p.same(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    p.same(&["inspect", "--format", "{{.State.Status}}", "i1"]);
+    let out = p.hutch(&["logs", "i1"]);
+    assert!(
+        stdout(&out).is_empty(),
+        "the process has not run: {}",
+        stdout(&out)
+    );
+    // Twice: refused, as the runtime holds it already.
+    let (h, q) = p.same(&["init", "i1"]);
+    assert!(
+        h.contains("has already been created in runtime: container state improper")
+            && q.contains("has already been created in runtime: container state improper"),
+        "{h}\n{q}"
+    );
+    p.same(&["start", "i1"]);
+    p.same(&["wait", "i1"]);
+    p.same(&["logs", "i1"]);
+    p.same(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    // An exited container is initialized again (`container init` too),
+    // and `start -a` runs it attached.
+    p.same(&["container", "init", "i1"]);
+    p.same(&["inspect", "--format", "{{.State.Status}}", "i1"]);
+    p.same(&["start", "-a", "i1"]);
+    let (h, q) = p.same(&["init", "bogus"]);
+    assert_eq!(h, podman_err(&q));
+    // --latest and --all print full ids: the codes compare.
+    both_ok(&p, &["create", "--network", "none", "bb", "true"]);
+    p.same_code(&["init", "-l"]);
+    p.same(&[
+        "ps",
+        "-a",
+        "--sort",
+        "command",
+        "--format",
+        "{{.Command}} {{.Status}}",
+    ]);
+    p.same_code(&["init", "-a"]);
+    // An initialized container stops at once (its held init goes).
+    let began = Instant::now();
+    let out = p.hutch(&["stop", "-l"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        began.elapsed() < Duration::from_secs(8),
+        "stop waited out its timeout"
+    );
+    let out = p.hutch(&["ps", "-a", "--format", "{{.Command}} {{.Status}}"]);
+    assert!(
+        stdout(&out).contains("true Exited (137)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = p.hutch(&["rm", "-a", "-f"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = p.podman(&["rm", "-a", "-f", "-t", "0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn logs_latest_and_rmi_no_prune() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.same(&[
+        "run",
+        "--name",
+        "l1",
+        "--network",
+        "none",
+        "bb",
+        "echo",
+        "hello",
+    ]);
+    p.same(&["logs", "-l"]);
+    p.same(&["logs", "--latest", "--tail", "1"]);
+    let (h, q) = p.same(&["logs"]);
+    assert_eq!(h, podman_err(&q));
+    let (h, q) = p.same(&["logs", "-l", "l1"]);
+    assert_eq!(h, podman_err(&q));
+    p.same(&["rm", "l1"]);
+    let (h, q) = p.same(&["logs", "-l"]);
+    assert_eq!(h, podman_err(&q));
+    both_ok(&p, &["tag", "bb", "bb2"]);
+    p.same(&["rmi", "--no-prune", "bb2"]);
+    p.same(&["rmi", "--no-prune", "nothere"]);
+}
+
+#[test]
+fn images_history() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    both_ok(&p, &["tag", "bb", "localhost/hist:v1"]);
+    let (h, _) = p.same(&[
+        "images",
+        "--history",
+        "--sort",
+        "repository",
+        "--format",
+        "{{.Repository}}:{{.Tag}} {{.History}}",
+    ]);
+    assert!(h.is_empty(), "{h}");
+    let out = p.hutch(&["images", "--history"]);
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.trim_end().ends_with("HISTORY"))
+            && text.contains("localhost/hist:v1, localhost/bb:latest"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ps_ns_sync_watch() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    both_ok(
+        &p,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "n1",
+            "--network",
+            "none",
+            "bb",
+            "sleep",
+            "60",
+        ],
+    );
+    // The ids differ between the two: the header and the shape compare.
+    let (h, q) = (p.hutch(&["ps", "--ns"]), p.podman(&["ps", "--ns"]));
+    let (h, q) = (stdout(&h), stdout(&q));
+    assert_eq!(h.lines().next(), q.lines().next(), "{h}\n{q}");
+    let row: Vec<&str> = h
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row.len(), 10, "{h}");
+    assert!(row[2..].iter().all(|f| f.parse::<u64>().is_ok()), "{h}");
+    // The container's own network namespace, not this process's.
+    let own_net = std::fs::read_link("/proc/self/ns/net").expect("own netns");
+    assert!(!own_net.to_string_lossy().contains(row[6]), "{h}");
+    p.same(&["ps", "--ns", "--format", "{{.Names}}"]);
+    p.same(&["ps", "--sync", "--format", "{{.Names}}"]);
+    let (h, q) = p.same(&["ps", "--watch", "1", "--latest"]);
+    assert_eq!(h, podman_err(&q));
+    // --watch repeats the list every second until interrupted.
+    let mut child = p
+        .env
+        .hutch(["ps", "--watch", "1", "--format", "{{.Names}}"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start hutch ps --watch");
+    let began = Instant::now();
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = 0;
+    while seen < 3 && began.elapsed() < Duration::from_secs(20) {
+        match lines.next() {
+            Some(Ok(l)) if l == "n1" => seen += 1,
+            Some(Ok(l)) => panic!("unexpected line {l:?}"),
+            _ => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(seen, 3, "three lists");
+    assert!(
+        began.elapsed() >= Duration::from_secs(2),
+        "one list a second"
+    );
+    p.same(&["rm", "-f", "-t", "0", "n1"]);
+}
+
+#[test]
+fn conf_pull_policy_and_log_tag() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.env.write_containers_conf(
+        "[containers]\nlog_tag = \"tagged\"\n[engine]\npull_policy = \"never\"\n",
+    );
+    // `never`: a missing image is not pulled.
+    let (h, q) = p.same(&["create", "--network", "none", "localhost/nothere:1"]);
+    assert_eq!(h, podman_err(&q));
+    // Created only: podman 4.3.1's conmon then refuses to start it
+    // ("k8s-file doesn't support --log-tag"); hutch runs it
+    // (docs/compat.md).
+    let args = ["create", "--name", "lt", "--network", "none", "bb", "true"];
+    let (h, q) = (p.hutch(&args), p.podman(&args));
+    assert!(
+        h.status.success() && q.status.success(),
+        "{}\n{}",
+        stderr(&h),
+        stderr(&q)
+    );
+    let run = p.hutch(&["start", "-a", "lt"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        !stderr(&h).contains("log_tag"),
+        "no warning: {}",
+        stderr(&h)
+    );
+    p.same(&["inspect", "--format", "{{.HostConfig.LogConfig.Tag}}", "lt"]);
+    p.same(&["rm", "lt"]);
+    // A flag wins over the file.
+    both_ok(
+        &p,
+        &[
+            "create",
+            "--name",
+            "own",
+            "--log-opt",
+            "tag=own",
+            "--network",
+            "none",
+            "bb",
+            "true",
+        ],
+    );
+    // podman 4.3.1 shows the file's tag here, over the flag; hutch the
+    // flag's (docs/compat.md).
+    let out = p.hutch(&[
+        "inspect",
+        "--format",
+        "{{.HostConfig.LogConfig.Tag}}",
+        "own",
+    ]);
+    assert_eq!(stdout(&out).trim(), "own");
+    p.same(&["rm", "own"]);
+}
