@@ -12,6 +12,7 @@ mod container;
 mod generate;
 mod image;
 mod kube;
+mod manifest;
 mod logfmt;
 mod network;
 mod pod;
@@ -230,6 +231,9 @@ enum Command {
     Play(kube::PlayCommand),
     /// Auto update containers according to their auto-update policy
     AutoUpdate(auto_update::AutoUpdateArgs),
+    /// Manipulate manifest lists and image indexes
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
 }
 
 impl Command {
@@ -300,6 +304,7 @@ impl Command {
             Command::Secret(_) => true,
             Command::Kube(_) | Command::Play(_) => true,
             Command::AutoUpdate(_) => true,
+            Command::Manifest(_) => true,
         }
     }
 }
@@ -499,6 +504,7 @@ pub fn main() -> ExitCode {
         Command::Kube(cmd) => kube::run(&ctx, cmd),
         Command::Play(cmd) => kube::run_play(&ctx, cmd),
         Command::AutoUpdate(args) => auto_update::run(&ctx, &args),
+        Command::Manifest(cmd) => manifest::run(&ctx, cmd),
     };
     match result {
         Ok(code) => code,
