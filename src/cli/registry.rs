@@ -7,8 +7,8 @@ use anyhow::{Context as _, bail};
 
 use super::progress::Progress;
 use crate::config::Context;
-use crate::engine::image::pull::{self, PullRequest, PushRequest, RegistryOptions};
 use crate::engine::image::manifest_list::ManifestFormat;
+use crate::engine::image::pull::{self, PullRequest, PushRequest, RegistryOptions};
 use crate::engine::image::{self as engine, transfer};
 use crate::image::reference;
 use crate::image::registry::{Credentials, Platform};

@@ -434,7 +434,10 @@ pub fn annotate(
     };
     opts.apply(inst)?;
     let name = record.names.first().cloned().unwrap_or_default();
-    Ok(save(store, Some(&record), &name, &list)?.id.hex().to_owned())
+    Ok(save(store, Some(&record), &name, &list)?
+        .id
+        .hex()
+        .to_owned())
 }
 
 /// `manifest remove LIST DIGEST`.
@@ -453,7 +456,10 @@ pub fn remove_instance(store: &Store, list_name: &str, digest: &str) -> Result<S
         list.manifests = None;
     }
     let name = record.names.first().cloned().unwrap_or_default();
-    Ok(save(store, Some(&record), &name, &list)?.id.hex().to_owned())
+    Ok(save(store, Some(&record), &name, &list)?
+        .id
+        .hex()
+        .to_owned())
 }
 
 fn normalize_digest(input: &str) -> Result<String> {
@@ -478,15 +484,48 @@ pub fn inspect(ctx: &crate::config::Context, store: &Store, name: &str) -> Resul
     let mut errors = Vec::new();
     for candidate in candidates {
         match super::pull::remote_manifest(ctx, &candidate, &RegistryOptions::default()) {
-            Ok(body) => {
-                let value: serde_json::Value = serde_json::from_slice(&body)
-                    .map_err(|e| Error::internal(format!("{candidate}: not a manifest: {e}")))?;
-                return Ok(pretty(&value));
-            }
-            Err(e) => errors.push(format!("reading image \"docker://{candidate}\": {}", e.text())),
+            Ok(body) => return remote_list_text(&body),
+            Err(e) => errors.push(format!(
+                "reading image \"docker://{candidate}\": {}",
+                e.text()
+            )),
         }
     }
     crate::fail!(Internal, "{}", errors.join("; "))
+}
+
+/// A registry's list as Podman 4.3 prints it: in Docker list form
+/// whatever was served (an OCI index too), annotations dropped; a single
+/// image's manifest is refused in Podman's words.
+fn remote_list_text(body: &[u8]) -> Result<String> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Error::internal(format!("not a manifest: {e}")))?;
+    if value.get("manifests").is_none() {
+        let media_type = value["mediaType"].as_str().unwrap_or(OCI_IMAGE_MANIFEST);
+        // Podman 4.3 prints a Docker image manifest with a warning, and
+        // refuses an OCI one.
+        if media_type == DOCKER_MANIFEST {
+            tracing::warn!(
+                "The manifest type {media_type} is not a manifest list but a single image."
+            );
+            return Ok(pretty(&value));
+        }
+        crate::fail!(
+            BadInput,
+            "parsing manifest blob {:?} as a {media_type:?}: Treating single images as manifest lists is not implemented",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let mut list = parse_list(body)?;
+    list.media_type = DOCKER_MANIFEST_LIST.to_owned();
+    list.annotations = None;
+    for inst in list.instances_mut() {
+        inst.annotations = None;
+    }
+    if list.instances().is_empty() {
+        list.manifests = None;
+    }
+    Ok(list.to_pretty())
 }
 
 /// `manifest exists`: `Ok(false)` when nothing has that name; a stored
