@@ -261,7 +261,7 @@ pub fn create(ctx: &crate::config::Context, store: &Store, opts: &CreateOptions)
         .into_iter()
         .map(|(r, _)| r)
         .find(|r| r.names.contains(&name));
-    let (mut record, mut list) = match held {
+    let (existing, mut list) = match held {
         Some(r) if opts.amend && is_list(&r) => {
             let (r, l) = lookup_list(store, &name)?;
             (Some(r), l)
@@ -276,8 +276,8 @@ pub fn create(ctx: &crate::config::Context, store: &Store, opts: &CreateOptions)
     for image in &opts.images {
         add_instances(ctx, store, &mut list, image, opts.all, None, &opts.registry)?;
     }
-    record = Some(save(store, record.as_ref(), &name, &list)?);
-    Ok(record.map(|r| r.id.hex().to_owned()).unwrap_or_default())
+    let saved = save(store, existing.as_ref(), &name, &list)?;
+    Ok(saved.id.hex().to_owned())
 }
 
 /// `manifest add`.
@@ -322,7 +322,7 @@ fn add_instances(
     let record = local_instance(ctx, store, image, registry)?;
     let mut new = Vec::new();
     if is_list(&record) {
-        let (_, inner) = lookup_list(store, &record.id.hex().to_owned())?;
+        let (_, inner) = lookup_list(store, record.id.hex())?;
         let host = Platform::host();
         for inst in inner.instances() {
             let matches = inst
