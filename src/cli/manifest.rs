@@ -160,7 +160,7 @@ pub struct PushArgs {
     #[arg(long)]
     rm: bool,
     list: String,
-    destination: Option<String>,
+    destination: String,
 }
 
 pub fn run(ctx: &Context, cmd: ManifestCommand) -> anyhow::Result<ExitCode> {
@@ -256,10 +256,9 @@ fn push(ctx: &Context, store: &hutch_storage::Store, a: &PushArgs) -> anyhow::Re
             })
         })
         .transpose()?;
-    let destination = a.destination.clone().unwrap_or_else(|| a.list.clone());
     let opts = lists::PushOptions {
         list: a.list.clone(),
-        destination,
+        destination: a.destination.clone(),
         format,
         remove: a.rm,
         registry: a.registry.options(),

@@ -693,3 +693,90 @@ pub fn push(
     }
     Ok(digest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance() -> Instance {
+        Instance {
+            media_type: OCI_IMAGE_MANIFEST.into(),
+            size: 1,
+            digest: Digest::of(b"m").to_string(),
+            platform: Some(InstancePlatform {
+                architecture: "amd64".into(),
+                os: "linux".into(),
+                ..Default::default()
+            }),
+            annotations: None,
+        }
+    }
+
+    #[test]
+    fn overrides_and_annotations_apply_as_podman_prints_them() {
+        let mut inst = instance();
+        let opts = InstanceOptions {
+            arch: Some("arm64".into()),
+            variant: Some("v8".into()),
+            os_version: Some("1.2".into()),
+            annotations: vec!["k=v".into()],
+            ..Default::default()
+        };
+        opts.apply(&mut inst).unwrap();
+        let text = pretty(&inst);
+        let order: Vec<usize> = [
+            "\"architecture\"",
+            "\"os\"",
+            "\"os.version\"",
+            "\"variant\"",
+            "\"k\"",
+        ]
+        .iter()
+        .map(|k| text.find(k).unwrap_or_else(|| panic!("{k} in {text}")))
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+        let bad = InstanceOptions {
+            annotations: vec!["novalue".into()],
+            ..Default::default()
+        };
+        assert!(bad.apply(&mut inst).is_err());
+    }
+
+    #[test]
+    fn an_empty_list_prints_null_manifests() {
+        let text = ManifestList::empty().to_pretty();
+        assert!(text.contains("\"manifests\": null"), "{text}");
+        assert!(text.starts_with("{\n    \"schemaVersion\": 2,"), "{text}");
+    }
+
+    #[test]
+    fn a_registry_index_prints_in_docker_form_without_annotations() {
+        let mut inst = instance();
+        inst.annotations = Some([("a".to_owned(), "b".into())].into_iter().collect());
+        let index = ManifestList {
+            schema_version: 2,
+            media_type: OCI_IMAGE_INDEX.into(),
+            manifests: Some(vec![inst]),
+            annotations: None,
+        };
+        let text = remote_list_text(&serde_json::to_vec(&index).unwrap()).unwrap();
+        assert!(
+            text.contains(DOCKER_MANIFEST_LIST) && !text.contains("\"a\""),
+            "{text}"
+        );
+        let single = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
+        let err = remote_list_text(single).unwrap_err();
+        assert!(
+            err.text().contains("Treating single images"),
+            "{}",
+            err.text()
+        );
+    }
+
+    #[test]
+    fn formats_are_podmans_names() {
+        assert_eq!(ManifestFormat::parse("oci"), Some(ManifestFormat::Oci));
+        assert_eq!(ManifestFormat::parse("v2s2"), Some(ManifestFormat::V2s2));
+        assert_eq!(ManifestFormat::parse("v2s1"), None);
+    }
+}
