@@ -1220,3 +1220,5 @@ fn image_tree() {
 mod runres;
 #[path = "compat/cmds.rs"]
 mod cmds;
+#[path = "compat/manifest.rs"]
+mod manifest;

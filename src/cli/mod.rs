@@ -15,6 +15,7 @@ mod image;
 mod init;
 mod kube;
 mod logfmt;
+mod manifest;
 mod network;
 mod pod;
 mod progress;
@@ -264,6 +265,9 @@ enum Command {
     AutoUpdate(auto_update::AutoUpdateArgs),
     /// Initialize one or more containers
     Init(init::InitArgs),
+    /// Manipulate manifest lists and image indexes
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
 }
 
 impl Command {
@@ -335,6 +339,7 @@ impl Command {
             Command::Kube(_) | Command::Play(_) => true,
             Command::AutoUpdate(_) => true,
             Command::Init(_) => true,
+            Command::Manifest(_) => true,
         }
     }
 }
@@ -555,6 +560,7 @@ pub fn main() -> ExitCode {
         Command::Play(cmd) => kube::run_play(&ctx, cmd),
         Command::AutoUpdate(args) => auto_update::run(&ctx, &args),
         Command::Init(args) => init::run(&ctx, &args),
+        Command::Manifest(cmd) => manifest::run(&ctx, cmd),
     };
     match result {
         Ok(code) => code,

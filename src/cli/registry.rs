@@ -7,6 +7,7 @@ use anyhow::{Context as _, bail};
 
 use super::progress::Progress;
 use crate::config::Context;
+use crate::engine::image::manifest_list::ManifestFormat;
 use crate::engine::image::pull::{self, PullRequest, PushRequest, RegistryOptions};
 use crate::engine::image::{self as engine, transfer};
 use crate::image::reference;
@@ -29,7 +30,7 @@ pub struct CommonRegistryArgs {
 }
 
 impl CommonRegistryArgs {
-    fn options(&self) -> RegistryOptions {
+    pub(crate) fn options(&self) -> RegistryOptions {
         RegistryOptions {
             tls_verify: self.tls_verify,
             creds: self.creds.clone(),
@@ -83,6 +84,21 @@ pub struct PushArgs {
     /// Add a signature at the destination using the specified key (GPG)
     #[arg(long, value_name = "KEY")]
     pub(crate) sign_by: Option<String>,
+    /// Compress tarball image layers when pushing to a directory using the 'dir' transport
+    #[arg(long)]
+    pub(crate) compress: bool,
+    /// Compression format to use
+    #[arg(long, value_name = "string")]
+    pub(crate) compression_format: Option<String>,
+    /// Manifest type (oci or v2s2) to use in the destination
+    #[arg(short, long, value_name = "string")]
+    pub(crate) format: Option<String>,
+    /// Discard any pre-existing signatures in the image
+    #[arg(long)]
+    pub(crate) remove_signatures: bool,
+    /// Path to a directory containing TLS certificates and keys
+    #[arg(long, value_name = "string")]
+    pub(crate) cert_dir: Option<std::path::PathBuf>,
     pub(crate) image: String,
     pub(crate) destination: Option<String>,
 }
@@ -185,6 +201,19 @@ pub fn pull_images(ctx: &Context, args: &PullArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn push_image(ctx: &Context, args: &PushArgs) -> anyhow::Result<ExitCode> {
+    if let Some(c) = &args.compression_format {
+        check_compression(c)?;
+    }
+    check_cert_dir(args.cert_dir.as_deref())?;
+    let format = match args.format.as_deref() {
+        None => None,
+        Some(f) => Some(ManifestFormat::parse(f).ok_or_else(|| {
+            // Podman's text, its typo included; hutch writes no schema 1.
+            anyhow::anyhow!(
+                "unknown format {f:?}. Choose on of the supported formats: 'oci', 'v2s1', or 'v2s2'"
+            )
+        })?),
+    };
     let store = engine::open_store(ctx)?;
     if let Some(dest) = &args.destination {
         let (transport, rest) = reference::strip_transport(dest);
@@ -220,10 +249,11 @@ pub fn push_image(ctx: &Context, args: &PushArgs) -> anyhow::Result<ExitCode> {
         }),
         None => None,
     };
-    let digest = pull::push_signed(
+    let digest = pull::push_as(
         ctx,
         &store,
         &req,
+        format,
         signer.as_ref(),
         gpg.as_ref(),
         &mut |r, e| progress.event(r, e),
@@ -378,4 +408,40 @@ fn sigstore_signer(
         &passphrase,
         key_file,
     )?)
+}
+
+/// `--compression-format`: hutch pushes layers as stored (gzip), so only
+/// gzip is taken; zstd would need recompressing, which hutch does not do.
+pub(crate) fn check_compression(format: &str) -> anyhow::Result<()> {
+    match format {
+        "gzip" => Ok(()),
+        "zstd" | "zstd:chunked" => bail!(
+            "--compression-format {format}: hutch pushes layers as they are stored (gzip) and does not recompress them"
+        ),
+        other => bail!("cannot find compressor for {other:?}"),
+    }
+}
+
+/// `--cert-dir`: certificates for TLS to the registry. hutch verifies
+/// against the system's CA store (and registries.conf's insecure list);
+/// a directory that holds certificates is refused rather than silently
+/// ignored, an empty or missing one changes nothing (as in Podman).
+pub(crate) fn check_cert_dir(dir: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let Some(dir) = dir else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let certs: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".crt") || n.ends_with(".cert") || n.ends_with(".key"))
+        .collect();
+    if !certs.is_empty() {
+        bail!(
+            "--cert-dir {}: hutch does not load certificates from a directory yet ({}); add the CA to the system store or mark the registry insecure in registries.conf",
+            dir.display(),
+            certs.join(", ")
+        );
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod import;
 pub mod inspect;
 mod kinds;
 pub mod list;
+pub mod manifest_list;
 pub mod prune;
 pub mod publish;
 pub mod pull;

@@ -277,6 +277,20 @@ pub fn push_signed(
     gpg: Option<&super::sign::GpgSigner>,
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> Result<hutch_storage::Digest> {
+    push_as(ctx, store, req, None, signer, gpg, progress)
+}
+
+/// [`push_signed`] with `push --format`: the manifest rewritten into that
+/// format first where it is the other one.
+pub fn push_as(
+    ctx: &crate::config::Context,
+    store: &Store,
+    req: &PushRequest,
+    format: Option<super::manifest_list::ManifestFormat>,
+    signer: Option<&super::trust::SigstoreSigner>,
+    gpg: Option<&super::sign::GpgSigner>,
+    progress: &mut dyn FnMut(&str, ProgressEvent),
+) -> Result<hutch_storage::Digest> {
     let record = super::lookup(store, &req.image)?;
     let dest = match &req.destination {
         Some(d) => d.strip_prefix("docker://").unwrap_or(d).to_owned(),
@@ -293,67 +307,157 @@ pub fn push_signed(
                 ))
             })?,
     };
-    let parsed = Reference::parse(&dest)
-        .with_context(|| format!("invalid destination {dest:?}"))?
-        .normalized_docker_hub()
-        .with_default_tag();
-    let Some(registry_host) = parsed.registry.clone() else {
-        crate::fail!(
-            BadInput,
-            "{dest}: a push destination needs a registry (for example localhost:5000/{dest})"
-        );
+    // A converted manifest is a blob no record names until it is pushed.
+    let _adding = store.adding()?;
+    let (manifest, media_type) = match format {
+        Some(f) if !super::manifest_list::is_list(&record) => {
+            let (d, _, t) = super::manifest_list::convert_image_manifest(
+                store,
+                &record.digest,
+                &record.manifest_media_type,
+                f,
+            )?;
+            (store.read_blob(&d)?, t)
+        }
+        _ => (
+            store.read_blob(&record.digest)?,
+            record.manifest_media_type.clone(),
+        ),
     };
-    if registry_host == reference::LOCAL_REGISTRY {
-        crate::fail!(
-            BadInput,
-            "{dest}: localhost/ names local images; push to a registry such as localhost:5000/{}",
-            parsed.repository
-        );
-    }
-    let regs = registries::load().context("reading registries.conf")?;
-    let insecure = req
-        .options
-        .insecure_over(regs.find(&parsed.to_string()).is_some_and(|r| r.insecure));
-    if regs.find(&parsed.to_string()).is_some_and(|r| r.blocked) {
-        crate::fail!(
-            Internal,
-            "registry {registry_host} is blocked in registries.conf"
-        );
-    }
-    let auth = auth_file(ctx, req.options.authfile.as_deref());
-    let creds = credentials(&req.options, &auth, &registry_host)?;
-    let manifest = store.read_blob(&record.digest)?;
-    let name = parsed.to_string();
-    let mut report = |e: ProgressEvent| progress(&name, e);
-    let endpoint = Endpoint {
-        registry: registry_host,
-        insecure,
-    };
-    let digest = registry::push(
-        &endpoint,
-        &parsed.repository,
-        parsed.tag.as_deref().unwrap_or("latest"),
-        &manifest,
-        &record.manifest_media_type,
-        &store.blobs,
-        creds.as_ref(),
-        &mut report,
-    )?;
+    let target = Destination::resolve(ctx, &dest, &req.options)?;
+    let name = target.name.clone();
+    let digest = target.push(&manifest, &media_type, store, progress)?;
     if let Some(signer) = signer {
         super::trust::sign_pushed(
             ctx,
             signer,
             &name,
-            &endpoint,
-            &parsed.repository,
+            &target.endpoint,
+            &target.repository,
             &digest,
-            creds.as_ref(),
+            target.creds.as_ref(),
         )?;
     }
     if let Some(gpg) = gpg {
         super::sign::sign_and_store(ctx, gpg, &name, &digest.to_string(), None)?;
     }
     Ok(digest)
+}
+
+/// Pushes `body` (an image manifest or a list whose platform manifests
+/// are blobs in the store) to `dest`; returns its digest.
+pub(super) fn push_manifest(
+    ctx: &crate::config::Context,
+    store: &Store,
+    dest: &str,
+    body: &[u8],
+    media_type: &str,
+    options: &RegistryOptions,
+    progress: &mut dyn FnMut(&str, ProgressEvent),
+) -> Result<hutch_storage::Digest> {
+    let dest = dest.strip_prefix("docker://").unwrap_or(dest);
+    Destination::resolve(ctx, dest, options)?.push(body, media_type, store, progress)
+}
+
+/// The manifest (or list) a fully qualified `name` points to in its
+/// registry, bytes as served (bounded by the registry client).
+pub(super) fn remote_manifest(
+    ctx: &crate::config::Context,
+    name: &str,
+    options: &RegistryOptions,
+) -> Result<Vec<u8>> {
+    let parsed = Reference::parse(name)?
+        .normalized_docker_hub()
+        .with_default_tag();
+    let Some(host) = parsed.registry.clone() else {
+        crate::fail!(BadInput, "{name}: no registry in the name");
+    };
+    let endpoint = endpoint_for(&host, options)?;
+    let auth = auth_file(ctx, options.authfile.as_deref());
+    let creds = credentials(options, &auth, &host)?;
+    let target = parsed
+        .digest
+        .clone()
+        .or(parsed.tag.clone())
+        .unwrap_or_else(|| "latest".into());
+    let (body, _) = registry::top_manifest(&endpoint, &parsed.repository, &target, creds.as_ref())?;
+    Ok(body)
+}
+
+/// A push destination resolved: registry, repository, tag, credentials.
+struct Destination {
+    name: String,
+    endpoint: Endpoint,
+    repository: String,
+    tag: String,
+    creds: Option<Credentials>,
+}
+
+impl Destination {
+    fn resolve(
+        ctx: &crate::config::Context,
+        dest: &str,
+        options: &RegistryOptions,
+    ) -> Result<Destination> {
+        let parsed = Reference::parse(dest)
+            .with_context(|| format!("invalid destination {dest:?}"))?
+            .normalized_docker_hub()
+            .with_default_tag();
+        let Some(registry_host) = parsed.registry.clone() else {
+            crate::fail!(
+                BadInput,
+                "{dest}: a push destination needs a registry (for example localhost:5000/{dest})"
+            );
+        };
+        if registry_host == reference::LOCAL_REGISTRY {
+            crate::fail!(
+                BadInput,
+                "{dest}: localhost/ names local images; push to a registry such as localhost:5000/{}",
+                parsed.repository
+            );
+        }
+        let regs = registries::load().context("reading registries.conf")?;
+        let insecure =
+            options.insecure_over(regs.find(&parsed.to_string()).is_some_and(|r| r.insecure));
+        if regs.find(&parsed.to_string()).is_some_and(|r| r.blocked) {
+            crate::fail!(
+                Internal,
+                "registry {registry_host} is blocked in registries.conf"
+            );
+        }
+        let auth = auth_file(ctx, options.authfile.as_deref());
+        let creds = credentials(options, &auth, &registry_host)?;
+        Ok(Destination {
+            name: parsed.to_string(),
+            endpoint: Endpoint {
+                registry: registry_host,
+                insecure,
+            },
+            repository: parsed.repository.clone(),
+            tag: parsed.tag.clone().unwrap_or_else(|| "latest".into()),
+            creds,
+        })
+    }
+
+    fn push(
+        &self,
+        body: &[u8],
+        media_type: &str,
+        store: &Store,
+        progress: &mut dyn FnMut(&str, ProgressEvent),
+    ) -> Result<hutch_storage::Digest> {
+        let mut report = |e: ProgressEvent| progress(&self.name, e);
+        Ok(registry::push(
+            &self.endpoint,
+            &self.repository,
+            &self.tag,
+            body,
+            media_type,
+            &store.blobs,
+            self.creds.as_ref(),
+            &mut report,
+        )?)
+    }
 }
 
 /// `login`: checks the credentials against the registry, then stores them.
