@@ -1094,3 +1094,5 @@ fn image_tree() {
         "{out}"
     );
 }
+#[path = "compat/runnet.rs"]
+mod runnet;

@@ -107,6 +107,10 @@ pub struct Containers {
     pub default_capabilities: Option<Vec<String>>,
     /// `label`: SELinux labelling; hutch labels nothing (see `load`).
     pub label: Option<bool>,
+    /// `--no-hosts`, `--env-host`, `--http-proxy` defaults.
+    pub no_hosts: Option<bool>,
+    pub env_host: Option<bool>,
+    pub http_proxy: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +182,9 @@ const HONOURED: &[&str] = &[
     "network.default_network",
     "network.default_subnet",
     "network.dns_bind_port",
+    "containers.no_hosts",
+    "containers.env_host",
+    "containers.http_proxy",
 ];
 
 /// The keys `table` sets that hutch does not act on: tables are walked one

@@ -102,7 +102,7 @@ pub fn print_create_warning(w: &str) {
 
 pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
     super::run::check_attach_streams(&args.attach_streams)?;
-    let mut spec = args.flags.spec(
+    let mut spec = args.flags.with_conf(ctx.containers_conf()).spec(
         args.argv.first().map_or("", String::as_str),
         args.argv.get(1..).unwrap_or_default(),
         &Caller::current(),

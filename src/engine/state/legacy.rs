@@ -318,6 +318,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         unsetenv: Vec::new(),
         unsetenv_all: false,
         cgroupns: None,
+        setup: Default::default(),
     }
 }
 
