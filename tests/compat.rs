@@ -1222,3 +1222,5 @@ mod runres;
 mod cmds;
 #[path = "compat/manifest.rs"]
 mod manifest;
+#[path = "compat/runnet.rs"]
+mod runnet;

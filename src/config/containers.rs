@@ -112,6 +112,10 @@ pub struct Containers {
     pub label: Option<bool>,
     /// `log_tag`: the default of `--log-opt tag=`.
     pub log_tag: Option<String>,
+    /// `--no-hosts`, `--env-host`, `--http-proxy` defaults.
+    pub no_hosts: Option<bool>,
+    pub env_host: Option<bool>,
+    pub http_proxy: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +189,9 @@ const HONOURED: &[&str] = &[
     "network.dns_bind_port",
     "engine.pull_policy",
     "containers.log_tag",
+    "containers.no_hosts",
+    "containers.env_host",
+    "containers.http_proxy",
 ];
 
 /// The keys `table` sets that hutch does not act on: tables are walked one

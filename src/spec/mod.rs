@@ -169,6 +169,57 @@ pub struct ContainerSpec {
     pub seccomp_policy: Option<String>,
     /// `--chrootdirs`: shown by inspect (`Config.ChrootDirs`).
     pub chroot_dirs: Vec<String>,
+    /// `--secret`, `--volumes-from`, `--no-hosts`, `--pidfile`, `--expose`
+    /// and the other set-up flags of issue 12, in one place.
+    pub setup: SetupSpec,
+}
+
+/// What `run`/`create` set up around the process beyond the rest of the
+/// spec: files hutch writes (/etc/hosts, /etc/passwd, the pid file),
+/// mounts it borrows (another container's, the image's VOLUMEs, secrets)
+/// and the ports `-P` publishes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SetupSpec {
+    /// `--expose PORT[-END][/PROTO]`, as given (checked by
+    /// `parse::setup::expose`); `-P` publishes them with the image's.
+    pub expose: Vec<String>,
+    /// `--no-hosts` (or containers.conf `no_hosts`): the image's
+    /// /etc/hosts stays, hutch writes none.
+    pub no_hosts: bool,
+    /// `--pidfile`: written with the container's pid at each start.
+    pub pidfile: Option<PathBuf>,
+    /// `--passwd=false`: no /etc/passwd entry for a `--user` the image
+    /// does not name (Podman adds one by default).
+    pub no_passwd: bool,
+    /// `--passwd-entry`: the template of that entry ($USERNAME, $UID,
+    /// $GID, $NAME, $HOME).
+    pub passwd_entry: Option<String>,
+    /// `--env-merge NAME=VALUE` with `${NAME}` standing for the image's
+    /// value.
+    pub env_merge: Vec<String>,
+    /// `--secret`: each resolved by name at create.
+    pub secrets: Vec<SecretUse>,
+    /// `--volumes-from CTR[:ro|rw]`.
+    pub volumes_from: Vec<String>,
+    /// `--image-volume bind|tmpfs|ignore`; `None`: bind (an anonymous
+    /// volume), Podman's default.
+    pub image_volume: Option<String>,
+}
+
+/// One `--secret NAME[,type=mount|env][,target=T][,uid=,gid=,mode=]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecretUse {
+    pub name: String,
+    /// `type=env`: the variable `target` (default the name) holds it.
+    pub env: bool,
+    /// The variable's name, or the file's path (relative: under
+    /// /run/secrets).
+    pub target: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
 }
 
 /// `--rootfs PATH[:O][:idmap]`, resolved by the front end to an absolute
@@ -250,6 +301,7 @@ impl Default for ContainerSpec {
             personality: None,
             seccomp_policy: None,
             chroot_dirs: Vec::new(),
+            setup: SetupSpec::default(),
         }
     }
 }

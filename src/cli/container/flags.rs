@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use crate::engine::container::create::{CreateOptions, PullPolicy, PullProgress};
 use crate::runtime::cdi;
 use crate::spec::parse;
-use crate::spec::{ContainerSpec, Namespaces, SeccompChoice, SystemdMode};
+use crate::spec::{ContainerSpec, Namespaces, SeccompChoice, SetupSpec, SystemdMode};
 
 /// What the calling process contributes to a spec.
 pub struct Caller {
@@ -283,6 +283,31 @@ pub struct CreateFlags {
     /// Chroot directories inside the container
     #[arg(long, value_name = "PATH")]
     pub chrootdirs: Vec<String>,
+    // Set-up flags (issue 12, runnet).
+    /// Expose a port or a range of ports
+    #[arg(long, value_name = "PORT[-END][/PROTO]")]
+    pub expose: Vec<String>,
+    /// Do not create /etc/hosts within the container, instead use the version from the image
+    #[arg(long)]
+    pub no_hosts: bool,
+    /// Write the container process ID to the file
+    #[arg(long, value_name = "PATH")]
+    pub pidfile: Option<PathBuf>,
+    /// Entry to write to /etc/passwd
+    #[arg(long, value_name = "ENTRY")]
+    pub passwd_entry: Option<String>,
+    /// Preprocess environment variables from image before injecting them into the container
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub env_merge: Vec<String>,
+    /// Add secret to container
+    #[arg(long, value_name = "NAME[,OPTIONS]")]
+    pub secret: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long, value_name = "CONTAINER[:ro|rw]")]
+    pub volumes_from: Vec<String>,
+    /// Tells how to handle the builtin image volumes (bind, tmpfs, ignore)
+    #[arg(long, value_name = "MODE")]
+    pub image_volume: Option<String>,
 }
 
 /// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
@@ -517,7 +542,50 @@ impl CreateFlags {
                 ),
             },
             chroot_dirs: self.chrootdirs.clone(),
+            setup: self.setup(caller)?,
             ..ContainerSpec::default()
+        })
+    }
+
+    /// These flags with containers.conf's `env_host` and `http_proxy` as
+    /// their defaults, as Podman takes them (a flag given with the
+    /// built-in value cannot be told from none: the file's wins).
+    pub fn with_conf(&self, conf: &crate::config::containers::ContainersConf) -> CreateFlags {
+        let mut f = self.clone();
+        f.env_host |= conf.containers.env_host == Some(true);
+        f.http_proxy &= conf.containers.http_proxy != Some(false);
+        f
+    }
+
+    /// The set-up flags of issue 12, checked and resolved.
+    fn setup(&self, caller: &Caller) -> anyhow::Result<SetupSpec> {
+        if self.no_hosts && !self.add_host.is_empty() {
+            anyhow::bail!("--no-hosts and --add-host cannot be set together");
+        }
+        if let Some(m) = &self.image_volume
+            && !matches!(m.as_str(), "bind" | "tmpfs" | "ignore")
+        {
+            anyhow::bail!("invalid image volume mode {m:?} required value: bind, tmpfs, ignore");
+        }
+        Ok(SetupSpec {
+            expose: self
+                .expose
+                .iter()
+                .map(|e| parse::setup::expose(e))
+                .collect::<anyhow::Result<_>>()?,
+            no_hosts: self.no_hosts,
+            pidfile: self.pidfile.as_ref().map(|p| caller.cwd.join(p)),
+            passwd_entry: self.passwd_entry.clone(),
+            env_merge: self.env_merge.clone(),
+            secrets: self
+                .secret
+                .iter()
+                .map(|s| parse::setup::secret(s))
+                .collect::<anyhow::Result<_>>()?,
+            volumes_from: self.volumes_from.clone(),
+            image_volume: self.image_volume.clone(),
+            // `run --passwd=false` sets it.
+            no_passwd: false,
         })
     }
 

@@ -103,7 +103,7 @@ pub fn print_create_warning(w: &str) {
 pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
     // Podman 4.3's create takes any `-a` value and keeps none of them.
     let _ = &args.attach_streams;
-    let mut spec = args.flags.spec(
+    let mut spec = args.flags.with_conf(ctx.containers_conf()).spec(
         args.argv.first().map_or("", String::as_str),
         args.argv.get(1..).unwrap_or_default(),
         &Caller::current(),

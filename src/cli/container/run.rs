@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Remove the image after the container exits, unless a container uses it (implies --rm)
     #[arg(long)]
     pub(crate) rmi: bool,
+    /// Add entries to /etc/passwd and /etc/group (run only, as in Podman 4.3)
+    #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true",
+          require_equals = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub(crate) passwd: bool,
     #[command(flatten)]
     pub(crate) flags: CreateFlags,
     #[command(flatten)]
@@ -45,14 +49,17 @@ impl RunArgs {
 }
 
 pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let mut spec = args
-        .flags
-        .spec(args.image(), args.command(), &Caller::current())?;
+    let mut spec = args.flags.with_conf(ctx.containers_conf()).spec(
+        args.image(),
+        args.command(),
+        &Caller::current(),
+    )?;
     spec.create_command = std::env::args().collect();
     for w in args.flags.warnings() {
         eprintln!("Warning: {w}");
     }
     spec.remove |= args.rmi;
+    spec.setup.no_passwd = !args.passwd;
     check_attach_streams(&args.attach_streams)?;
     // Without -a every stream is attached; with it, only those named.
     let wants = |name: &str| {

@@ -86,6 +86,12 @@ fn containers(conf: &ContainersConf, req: &mut ContainerSpec) -> Result<()> {
             .or_insert_with(|| v.to_owned());
     }
     req.read_only |= d.read_only == Some(true);
+    req.setup.no_hosts |= d.no_hosts == Some(true);
+    if req.setup.no_hosts && !req.add_hosts.is_empty() {
+        return Err(Error::bad_input(
+            "--no-hosts and --add-host cannot be set together",
+        ));
+    }
     for dev in d.devices.iter().flatten() {
         let dev = parse::device::device(dev).map_err(|e| bad("devices", dev, e))?;
         if !req

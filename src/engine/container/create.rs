@@ -558,6 +558,7 @@ fn make(
         let key = e.split('=').next().unwrap_or_default();
         !req.unsetenv.iter().any(|u| u == key)
     });
+    super::setup::env_merge(&mut env, &req.setup.env_merge);
     for e in &req.env {
         parse::env::set(&mut env, e.clone());
     }
@@ -565,7 +566,8 @@ fn make(
 
     // Host-side checks, still before anything is made.
     let mut binds: Vec<(Mount, spec::SourceFlags)> = Vec::new();
-    for m in &req.mounts {
+    let borrowed = super::setup::volumes_from(ctx, store.root(), state, req)?;
+    for m in req.mounts.iter().chain(&borrowed) {
         if let MountSource::Bind(src) = &m.source {
             binds.push((m.clone(), host::source_flags(src)?));
         }
@@ -645,7 +647,7 @@ fn make(
         }
         _ => generator_input(req).userns,
     };
-    let net_plan = super::network::plan(ctx, &req.network, c)?;
+    let net_plan = super::network::plan(ctx, &req.network, &req.setup.expose, c)?;
     let dependencies = super::depend::resolve(state, req)?;
 
     // From here on, things are made; `undo` takes them back on error.
@@ -690,18 +692,35 @@ fn make(
     let mut new_volumes: Vec<Volume> = Vec::new();
     let mut volume_mounts: Vec<(Mount, Volume)> = Vec::new();
     let mut specs = req.mounts.clone();
+    specs.extend(
+        borrowed
+            .iter()
+            .filter(|m| !matches!(m.source, MountSource::Bind(_)))
+            .cloned(),
+    );
     let user_dests: Vec<String> = specs
         .iter()
+        .chain(&borrowed)
         .filter_map(|m| spec::mounts::clean_destination(&m.destination).ok())
         .collect();
-    if let Some(vols) = c["Volumes"].as_object() {
+    // `--image-volume`: an anonymous volume (bind, the default), a tmpfs,
+    // or nothing at each of the image's VOLUMEs.
+    let image_volume = req.setup.image_volume.as_deref().unwrap_or("bind");
+    if let Some(vols) = c["Volumes"]
+        .as_object()
+        .filter(|_| image_volume != "ignore")
+    {
         for dest in vols.keys() {
             let Ok(d) = spec::mounts::clean_destination(dest) else {
                 continue;
             };
             if !user_dests.contains(&d) {
                 specs.push(Mount {
-                    source: MountSource::Anonymous,
+                    source: if image_volume == "tmpfs" {
+                        MountSource::Tmpfs
+                    } else {
+                        MountSource::Anonymous
+                    },
                     destination: d,
                     options: Vec::new(),
                 });
@@ -799,6 +818,13 @@ fn make(
             options: t.options.clone(),
         });
     }
+    super::setup::secrets(
+        store.root(),
+        &paths.userdata,
+        req,
+        &mut env,
+        &mut mount_reqs,
+    )?;
 
     let sysctls = super::sysctl::resolve(
         &ctx.containers_conf().default_sysctls,
@@ -841,6 +867,7 @@ fn make(
             },
             host_ip: etc::host_address(),
             host_resolv: etc::host_resolv_conf(),
+            no_hosts: req.setup.no_hosts,
             ..EtcOptions::default()
         },
     )?;
@@ -868,6 +895,28 @@ fn make(
         image_passwd.as_deref(),
         image_group.as_deref(),
     )?;
+    let mut added = added;
+    let user = req.user.clone().or_else(|| {
+        c["User"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+            .map(String::from)
+    });
+    let (user_line, group_line) = super::setup::user_entry(
+        req,
+        user.as_deref(),
+        workdir.as_deref().unwrap_or("/"),
+        added.passwd.as_deref().or(image_passwd.as_deref()),
+        added.group.as_deref().or(image_group.as_deref()),
+    );
+    if let Some(line) = user_line {
+        let base = added.passwd.take().or_else(|| image_passwd.clone());
+        added.passwd = Some(super::setup::append_line(base, &line));
+    }
+    if let Some(line) = group_line {
+        let base = added.group.take().or_else(|| image_group.clone());
+        added.group = Some(super::setup::append_line(base, &line));
+    }
     let mut etc_files = etc_files;
     (etc_files.passwd, etc_files.group) =
         etc::write_accounts(&paths.userdata, added.passwd.clone(), added.group.clone())?;

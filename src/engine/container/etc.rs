@@ -38,6 +38,8 @@ pub struct EtcOptions {
     /// Whether the container shares the host's network (its loopback
     /// resolvers then work).
     pub host_network: bool,
+    /// `--no-hosts`: no /etc/hosts is written (the image's stays).
+    pub no_hosts: bool,
 }
 
 const LOCALHOST_V4: &str =
@@ -226,7 +228,7 @@ pub fn set_container_ip(dir: &Path, ip: IpAddr) -> anyhow::Result<()> {
 /// and would never see a new one.
 pub fn write(dir: &Path, o: &EtcOptions) -> anyhow::Result<EtcFiles> {
     let files = EtcFiles {
-        hosts: Some(dir.join("hosts")),
+        hosts: (!o.no_hosts).then(|| dir.join("hosts")),
         hostname: Some(dir.join("hostname")),
         resolv_conf: Some(dir.join("resolv.conf")),
         containerenv: Some(dir.join(".containerenv")),

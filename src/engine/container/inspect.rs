@@ -342,7 +342,7 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "Pod": c.pod_id.clone().unwrap_or_default(),
         "OCIConfigPath": paths.userdata.join("config.json"),
         "OCIRuntime": c.runtime,
-        "PidFile": paths.pid_file(),
+        "PidFile": req.setup.pidfile.clone().unwrap_or_else(|| paths.pid_file()),
         "Name": c.name,
         "RestartCount": c.restart_count,
         "Driver": store.driver().map(|d| d.driver.name()).unwrap_or_default(),

@@ -45,6 +45,7 @@ pub mod restart;
 pub mod restore;
 pub mod rootfs;
 pub mod select;
+mod setup;
 pub mod start;
 pub mod stats;
 pub mod stop;

@@ -379,6 +379,13 @@ fn record_started(
         },
     )?;
     events::record(state, &row, "start", &[]);
+    // `--pidfile`: the container's pid at each start, as Podman's
+    // runtime writes it; left in place at exit, as Podman leaves it.
+    if let Some(f) = &row.spec.setup.pidfile
+        && let Err(e) = std::fs::write(f, ctr.to_string())
+    {
+        tracing::warn!(container = id, "writing {}: {e}", f.display());
+    }
     if let Err(e) = super::health::started(state, &paths.userdata, &row) {
         tracing::warn!(container = id, "resetting the health status: {e}");
     }

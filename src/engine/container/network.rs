@@ -44,6 +44,7 @@ pub fn default_mode(ctx: &Context) -> NetworkMode {
 pub fn plan(
     ctx: &Context,
     net: &crate::spec::NetworkSpec,
+    expose: &[String],
     image_config: &serde_json::Value,
 ) -> anyhow::Result<NetworkPlan> {
     let mode = match &net.mode {
@@ -62,10 +63,11 @@ pub fn plan(
         bail!("--network-alias can only be used with user networks");
     }
     let mut ports: Vec<PortMapping> = net.ports.clone();
-    if net.publish_all
-        && let Some(exposed) = image_config["ExposedPorts"].as_object()
-    {
-        for key in exposed.keys() {
+    if net.publish_all {
+        let image = image_config["ExposedPorts"].as_object();
+        // `--expose` ports too, as Podman publishes them with `-P`.
+        let keys = image.into_iter().flat_map(|m| m.keys()).chain(expose);
+        for key in keys {
             let m = PortMapping::exposed(key)
                 .with_context(|| format!("the image's exposed port {key:?}"))?;
             // An explicit -p for the same container port wins.

@@ -321,6 +321,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         personality: None,
         seccomp_policy: None,
         chroot_dirs: Vec::new(),
+        setup: Default::default(),
     }
 }
 

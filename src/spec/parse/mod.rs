@@ -19,6 +19,7 @@ pub mod restart;
 pub mod rootfs;
 pub use rootfs::rootfs;
 pub mod security;
+pub mod setup;
 pub mod ulimit;
 pub mod userns;
 
