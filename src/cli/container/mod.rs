@@ -24,7 +24,7 @@ pub(crate) mod pick;
 mod port;
 mod ps;
 mod resource_flags;
-mod rm;
+pub(crate) mod rm;
 mod run;
 mod stats;
 mod top;

@@ -405,16 +405,18 @@ fn logs(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<Ex
 }
 
 fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<ExitCode> {
-    if a.latest {
-        bail!("exec -l through hutch's remote client is not available yet: name the container");
-    }
     if !a.env_file.is_empty() {
         bail!("exec --env-file through hutch's remote client is not available yet: use -e");
     }
-    let (container, cmd) = a
-        .args
-        .split_first()
-        .context("exec needs a container and a command")?;
+    let newest;
+    let (container, cmd) = if a.latest {
+        newest = containers::latest(svc)?;
+        (&newest, a.args.as_slice())
+    } else {
+        a.args
+            .split_first()
+            .context("exec needs a container and a command")?
+    };
     if cmd.is_empty() {
         bail!("exec needs a command to run in {container}");
     }
@@ -463,10 +465,19 @@ fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<Ex
 }
 
 fn stop(svc: &Service, a: &crate::cli::container::StopArgs) -> anyhow::Result<ExitCode> {
-    if a.all || a.latest || !a.cidfile.is_empty() {
-        bail!("stop -a, -l and --cidfile through hutch's remote client are not available yet");
-    }
-    for c in &a.containers {
+    let names = containers::targets(
+        svc,
+        &containers::Pick {
+            names: &a.containers,
+            cidfiles: &a.cidfile,
+            all: a.all,
+            latest: a.latest,
+            filter: &a.filter,
+            all_states: &["running", "paused"],
+        },
+    )?;
+    let mut code = ExitCode::SUCCESS;
+    for c in &names {
         let mut q = format!("/containers/{}/stop", enc(c));
         if let Some(t) = a.time {
             q.push_str(&format!("?timeout={t}"));
@@ -478,18 +489,30 @@ fn stop(svc: &Service, a: &crate::cli::container::StopArgs) -> anyhow::Result<Ex
                 if a.ignore
                     && e.downcast_ref::<http::ApiError>()
                         .is_some_and(|e| e.status == 404) => {}
-            Err(e) => return Err(e),
+            // As the local stop: each failure reported, the others go on.
+            Err(e) => {
+                eprintln!("Error: {}", crate::cli::error_text(&e));
+                code = ExitCode::from(crate::cli::EXIT_HUTCH_ERROR);
+            }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCode> {
-    if a.all || a.latest || !a.cidfile.is_empty() {
-        bail!("rm -a, -l and --cidfile through hutch's remote client are not available yet");
-    }
+    let names = containers::targets(
+        svc,
+        &containers::Pick {
+            names: &a.containers,
+            cidfiles: &a.cidfile,
+            all: a.all,
+            latest: a.latest,
+            filter: &a.filter,
+            ..containers::Pick::default()
+        },
+    )?;
     let mut code = ExitCode::SUCCESS;
-    for c in &a.containers {
+    for c in &names {
         let mut q = format!(
             "/containers/{}?force={}&ignore={}&volumes={}&depend={}",
             enc(c),
@@ -518,8 +541,16 @@ fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCo
 }
 
 fn inspect(svc: &Service, a: &crate::cli::container::InspectArgs) -> anyhow::Result<ExitCode> {
+    let names = containers::targets(
+        svc,
+        &containers::Pick {
+            names: &a.names,
+            latest: a.latest,
+            ..containers::Pick::default()
+        },
+    )?;
     let mut all = Vec::new();
-    for n in &a.names {
+    for n in &names {
         all.push(
             svc.call("GET", &format!("/containers/{}/json", enc(n)), None)?
                 .json()?,
