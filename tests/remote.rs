@@ -1047,3 +1047,4 @@ fn output_into_a_closed_pipe_ends_quietly() {
         );
     }
 }
+#[path = "remote/remotec.rs"] mod remotec;

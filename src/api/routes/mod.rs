@@ -245,6 +245,9 @@ pub fn router(shared: Shared) -> Router {
         .route("/libpod/pods/{name}/top", get(libpod_pods::top))
         .route("/libpod/pods/{name}", delete(libpod_pods::remove))
         .route("/libpod/images/{name}/push", post(libpod_push::push))
+        // Issue 18 (remote client): container observing routes as
+        // Podman 4.3.1's remote client calls them.
+        .route("/libpod/containers/{id}/export", get(observe::export))
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

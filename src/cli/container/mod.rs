@@ -6,7 +6,7 @@ pub(crate) mod checkpoint;
 mod commit;
 mod cp;
 mod diff;
-mod events;
+pub(crate) mod events;
 mod exec;
 mod export;
 pub(crate) mod flags;
@@ -26,7 +26,7 @@ mod ps;
 mod resource_flags;
 pub(crate) mod rm;
 mod run;
-mod stats;
+pub(crate) mod stats;
 mod top;
 mod update;
 

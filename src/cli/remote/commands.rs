@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::{Service, attach, checkpoint, containers, cp, enc, http, images, objects, spec_gen};
+use super::{
+    Service, attach, checkpoint, containers, cp, enc, http, images, objects, spec_gen, system,
+};
 use crate::cli::Command;
 use crate::cli::container::ContainerCommand;
 use crate::cli::container::flags::{Caller, CreateFlags};
@@ -48,6 +50,11 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Container(c) => container(svc, c),
         Command::Push(a) => images::push(svc, &a),
         Command::Image(c) => image(svc, c),
+        Command::Diff(a) => system::diff(svc, &a),
+        Command::Export(a) => system::export(svc, &a),
+        Command::Events(a) => system::events(svc, &a),
+        Command::Info(a) => system::info(svc, &a),
+        Command::Stats(a) => system::stats(svc, &a),
         _ => bail!(
             "this command is not available through hutch's remote client yet: \
              run it on the service's host"
@@ -92,6 +99,7 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Wait(a) => containers::wait(svc, &a),
         ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(svc, &a),
         ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
+        ContainerCommand::Prune(a) => system::container_prune(svc, a.force),
         _ => bail!(
             "this container command is not available through hutch's remote client yet: \
              run it on the service's host"
@@ -500,17 +508,43 @@ fn stop(svc: &Service, a: &crate::cli::container::StopArgs) -> anyhow::Result<Ex
 }
 
 fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCode> {
-    let names = containers::targets(
+    let mut names = a.containers.clone();
+    for f in &a.cidfile {
+        names.push(crate::cli::container::rm::read_cidfile(f)?);
+    }
+    if a.filter.is_empty() {
+        // rm's own checks and words, as the local rm.
+        crate::engine::container::remove::RemoveOptions {
+            names: names.clone(),
+            all: a.all,
+            latest: a.latest,
+            force: a.force,
+            timeout: a.time,
+            ..Default::default()
+        }
+        .validate()?;
+    }
+    let names = match containers::targets(
         svc,
         &containers::Pick {
-            names: &a.containers,
-            cidfiles: &a.cidfile,
+            names: &names,
             all: a.all,
             latest: a.latest,
             filter: &a.filter,
             ..containers::Pick::default()
         },
-    )?;
+    ) {
+        Ok(n) => n,
+        // As the local rm: no container to take as latest is exit 1.
+        Err(e) if e.downcast_ref::<crate::engine::Error>().is_some_and(|e| {
+            e.kind() == crate::engine::ErrorKind::NotFound
+        }) =>
+        {
+            eprintln!("Error: {}", crate::cli::error_text(&e));
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e),
+    };
     let mut code = ExitCode::SUCCESS;
     for c in &names {
         let mut q = format!(

@@ -122,7 +122,7 @@ pub(super) fn filters_query(items: &[String]) -> String {
 }
 
 /// The service's list for `query`: each container's full id and state.
-fn listed(svc: &Service, query: &str) -> anyhow::Result<Vec<(String, String)>> {
+pub(super) fn listed(svc: &Service, query: &str) -> anyhow::Result<Vec<(String, String)>> {
     let list = svc.call("GET", &format!("/containers/json?{query}"), None)?.json()?;
     Ok(list
         .as_array()

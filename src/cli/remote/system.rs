@@ -1,0 +1,272 @@
+//! Observing commands of the remote client: `diff`, `export`, `events`,
+//! `info`, `container prune`. Each asks the libpod route Podman's remote
+//! client asks and prints through the local command's own printer where
+//! there is one, so the text is the local command's.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use serde_json::Value;
+
+use super::{Service, containers, enc};
+use crate::engine::state::{Event, EventType};
+use crate::format::OutputFormat;
+
+/// `diff [--format json] [-l] CONTAINER`: the service's list of changes
+/// (`Kind` 0 changed, 1 added, 2 deleted), printed as locally.
+pub fn diff(svc: &Service, a: &crate::cli::container::DiffArgs) -> anyhow::Result<ExitCode> {
+    let json = match a.format.as_deref() {
+        None | Some("") => false,
+        Some("json") => true,
+        Some(other) => bail!("only json is supported as --format, not {other:?}"),
+    };
+    if a.container.len() > 1 {
+        bail!("hutch diff takes one container (diffing two is not supported yet)");
+    }
+    let name = match (a.container.first(), a.latest) {
+        (Some(n), false) => n.clone(),
+        (None, true) => containers::latest(svc)?,
+        (Some(_), true) => bail!("--latest and containers cannot be used together"),
+        (None, false) => bail!("container must be specified: hutch diff [options [...]] ID-NAME"),
+    };
+    let v = svc
+        .call("GET", &format!("/containers/{}/changes", enc(&name)), None)?
+        .json()?;
+    let changes: Vec<(u64, String)> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["Kind"].as_u64().unwrap_or(0),
+                c["Path"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    const LETTERS: [(u64, &str, &str); 3] =
+        [(0, "C", "changed"), (1, "A", "added"), (2, "D", "deleted")];
+    if json {
+        let mut obj = serde_json::Map::new();
+        for (kind, _, key) in LETTERS {
+            let l: Vec<&str> = changes
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, p)| p.as_str())
+                .collect();
+            if !l.is_empty() {
+                obj.insert(key.into(), serde_json::json!(l));
+            }
+        }
+        println!("{}", crate::format::to_json_pretty(&Value::Object(obj)));
+    } else {
+        for (kind, path) in &changes {
+            let letter = LETTERS
+                .iter()
+                .find(|(k, _, _)| k == kind)
+                .map_or("C", |(_, l, _)| *l);
+            println!("{letter} {path}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `export [-o FILE] CONTAINER`: the service's tar, into a file here or
+/// stdout (never a terminal, as locally).
+pub fn export(svc: &Service, a: &crate::cli::container::ExportArgs) -> anyhow::Result<ExitCode> {
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        ),
+        None => {
+            if std::io::stdout().is_terminal() {
+                bail!("refusing to export to terminal. Use -o flag or redirect");
+            }
+            Box::new(std::io::stdout().lock())
+        }
+    };
+    let r = svc.call(
+        "GET",
+        &format!("/containers/{}/export", enc(&a.container)),
+        None,
+    )?;
+    std::io::copy(&mut r.stream()?, &mut out).context("writing the exported archive")?;
+    out.flush().context("writing the exported archive")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `info [--format]`: the service's host, printed as the local `info`
+/// prints its own (the service sends what the local command gathers).
+pub fn info(svc: &Service, a: &crate::cli::system::InfoArgs) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(a.format.as_deref())?;
+    let data = svc.call("GET", "/info", None)?.json()?;
+    match format {
+        OutputFormat::Json => println!("{}", crate::format::to_json_pretty(&data)),
+        OutputFormat::Template(t) => print!("{}", t.render_one(&data)?),
+        OutputFormat::Default => print!("{}", crate::cli::yaml::to_yaml(&data)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An event as the local printer takes it, from libpod's JSON line
+/// (`Actor.Attributes` carries the name, and an exit code the service
+/// adds to every event: kept for `died` only, where the log has it).
+fn event_of(v: &Value) -> Option<Event> {
+    let kind: EventType = serde_json::from_value(v["Type"].clone()).ok()?;
+    let mut attributes: std::collections::BTreeMap<String, String> = v["Actor"]["Attributes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect();
+    let action = v["Action"].as_str().or(v["status"].as_str())?.to_owned();
+    let actor_name = attributes.remove("name").unwrap_or_default();
+    if action != "died" {
+        attributes.remove("containerExitCode");
+    }
+    Some(Event {
+        id: 0,
+        time: v["timeNano"].as_i64().unwrap_or(0),
+        kind,
+        action,
+        actor_id: v["Actor"]["ID"]
+            .as_str()
+            .or(v["id"].as_str())
+            .unwrap_or("")
+            .to_owned(),
+        actor_name,
+        attributes,
+    })
+}
+
+/// `events [--since] [--until] [--filter] [--format] [--stream=false]`:
+/// the service's event stream, each printed as it comes, as locally.
+pub fn events(svc: &Service, a: &crate::cli::container::EventsArgs) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    let format = OutputFormat::parse(a.format.as_deref())?;
+    let mut q = format!("/events?stream={}", a.stream);
+    if let Some(s) = &a.since {
+        q.push_str(&format!("&since={}", enc(s)));
+    }
+    if let Some(u) = &a.until {
+        q.push_str(&format!("&until={}", enc(u)));
+    }
+    if !a.filter.is_empty() {
+        q.push_str(&containers::filters_query(&a.filter));
+    }
+    let r = svc.call("GET", &q, None)?;
+    let mut out = std::io::stdout().lock();
+    for line in std::io::BufReader::new(r.stream()?).lines() {
+        let line = line.context("reading the service's events")?;
+        let Some(e) = serde_json::from_str::<Value>(&line)
+            .ok()
+            .as_ref()
+            .and_then(event_of)
+        else {
+            continue;
+        };
+        use crate::cli::container::events::{human, view};
+        match &format {
+            OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&view(&e))?)?,
+            OutputFormat::Template(t) => write!(out, "{}", t.render_one(&view(&e))?)?,
+            OutputFormat::Default => writeln!(out, "{}", human(&e))?,
+        }
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `container prune [-f]`: asks as locally, then the service removes;
+/// each removed id printed, a failure on stderr and 125.
+pub fn container_prune(svc: &Service, force: bool) -> anyhow::Result<ExitCode> {
+    if !force {
+        print!(
+            "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] "
+        );
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let v = svc.call("POST", "/containers/prune", None)?.json()?;
+    let mut code = ExitCode::SUCCESS;
+    for r in v.as_array().into_iter().flatten() {
+        match r["Err"].as_str().filter(|e| !e.is_empty()) {
+            None => println!("{}", r["Id"].as_str().unwrap_or("")),
+            Some(e) => {
+                eprintln!("Error: {e}");
+                code = ExitCode::from(crate::cli::EXIT_HUTCH_ERROR);
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// A stats report from libpod's JSON entry, for the local printer.
+fn stats_report(v: &Value) -> crate::engine::container::stats::StatsReport {
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
+    crate::engine::container::stats::StatsReport {
+        id: v["ContainerID"].as_str().unwrap_or("").to_owned(),
+        name: v["Name"].as_str().unwrap_or("").to_owned(),
+        cpu_percent: f("CPU"),
+        avg_cpu_percent: f("AvgCPU"),
+        cpu_usec: n("CPUNano") / 1000,
+        mem_usage: n("MemUsage"),
+        mem_limit: n("MemLimit"),
+        mem_percent: f("MemPerc"),
+        net_rx: n("NetInput"),
+        net_tx: n("NetOutput"),
+        block_read: n("BlockInput"),
+        block_write: n("BlockOutput"),
+        pids: n("PIDs"),
+        uptime_ns: v["UpTime"].as_i64().unwrap_or(0),
+    }
+}
+
+/// `stats [-a] [--no-stream] [--no-trunc] [--format] [-i N] [NAME...]`:
+/// the service's samples (`GET /libpod/containers/stats`), each printed
+/// by the local command's printer. `-a` names every container listed.
+pub fn stats(svc: &Service, a: &crate::cli::container::StatsArgs) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    let format = OutputFormat::parse(a.format.as_deref())?;
+    let names = if a.all && a.containers.is_empty() {
+        containers::listed(svc, "all=true")?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        a.containers.clone()
+    };
+    let mut q = format!(
+        "/containers/stats?stream={}&interval={}",
+        !a.no_stream,
+        a.interval.max(1)
+    );
+    for n in &names {
+        q.push_str(&format!("&containers={}", enc(n)));
+    }
+    let r = svc.call("GET", &q, None)?;
+    for line in std::io::BufReader::new(r.stream()?).lines() {
+        let line = line.context("reading the service's stats")?;
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if let Some(e) = v["Error"].as_str().filter(|e| !e.is_empty()) {
+            bail!("{e}");
+        }
+        let rows: Vec<Value> = v["Stats"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| crate::cli::container::stats::row(&stats_report(e), a.no_trunc))
+            .collect();
+        crate::cli::container::stats::print_sample(&format, rows, a.no_stream)?;
+        if a.no_stream {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
