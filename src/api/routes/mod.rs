@@ -15,6 +15,7 @@ mod libpod_containers;
 pub(crate) mod libpod_create;
 mod libpod_images;
 mod libpod_objects;
+mod libpod_observe;
 mod libpod_pods;
 mod libpod_push;
 mod libpod_system;
@@ -248,6 +249,11 @@ pub fn router(shared: Shared) -> Router {
         // Issue 18 (remote client): container observing routes as
         // Podman 4.3.1's remote client calls them.
         .route("/libpod/containers/{id}/export", get(observe::export))
+        .route(
+            "/libpod/containers/{id}/healthcheck",
+            get(libpod_observe::healthcheck),
+        )
+        .route("/libpod/commit", post(libpod_observe::commit))
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

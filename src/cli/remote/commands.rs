@@ -55,6 +55,8 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Events(a) => system::events(svc, &a),
         Command::Info(a) => system::info(svc, &a),
         Command::Stats(a) => system::stats(svc, &a),
+        Command::Healthcheck(c) => system::healthcheck(svc, &c),
+        Command::Commit(a) => system::commit(svc, &a),
         _ => bail!(
             "this command is not available through hutch's remote client yet: \
              run it on the service's host"
@@ -100,10 +102,6 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(svc, &a),
         ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
         ContainerCommand::Prune(a) => system::container_prune(svc, a.force),
-        _ => bail!(
-            "this container command is not available through hutch's remote client yet: \
-             run it on the service's host"
-        ),
     }
 }
 
@@ -389,9 +387,7 @@ fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::R
 
 fn logs(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<ExitCode> {
     if a.containers.len() > 1 || a.names || a.color {
-        bail!(
-            "logs of several containers, -n and --color through hutch's remote client are not available yet"
-        );
+        return system::logs_dressed(svc, a);
     }
     let mut q = format!(
         "/containers/{}/logs?stdout=true&stderr=true&follow={}&timestamps={}",

@@ -28,6 +28,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("resources.blkio_weight", "--blkio-weight"),
     ("resources.cgroups", "--cgroups"),
     ("ulimits.host", "--ulimit host"),
+    // Carried with a named network only (Podman's are per network).
+    ("network.aliases", "--network-alias"),
     ("userns", "--uidmap/--gidmap"),
     ("read_only_tmpfs", "--read-only-tmpfs=false"),
     ("health_check", "--health-interval disable"),
@@ -739,6 +741,8 @@ mod tests {
                 "true",
                 "--health-on-failure",
                 "kill",
+                "--health-start-period",
+                "1s",
                 "--network",
                 "n1",
                 "--network-alias",

@@ -270,3 +270,181 @@ pub fn stats(svc: &Service, a: &crate::cli::container::StatsArgs) -> anyhow::Res
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `healthcheck run CONTAINER`: the check run once on the service; exit
+/// 0 when it passed, "unhealthy" and 1 when not, as locally.
+pub fn healthcheck(
+    svc: &Service,
+    cmd: &crate::cli::container::HealthcheckCommand,
+) -> anyhow::Result<ExitCode> {
+    let crate::cli::container::HealthcheckCommand::Run(args) = cmd;
+    let r = svc
+        .call(
+            "GET",
+            &format!("/containers/{}/healthcheck", enc(&args.container)),
+            None,
+        )?
+        .json();
+    match r {
+        Ok(v) if v["Status"] == crate::engine::container::health::UNHEALTHY => {
+            println!("{}", crate::engine::container::health::UNHEALTHY);
+            Ok(ExitCode::from(1))
+        }
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) if containers::is_missing(&e) => Err(e.context(format!(
+            "unable to look up {} to perform a health check",
+            args.container
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// `commit [-a] [-c]... [-m] [-p] [-f] [-q] [--iidfile] CONTAINER [IMAGE]`:
+/// the image made on the service; its id printed, `--iidfile` written
+/// here (the caller's file).
+pub fn commit(svc: &Service, a: &crate::cli::container::CommitArgs) -> anyhow::Result<ExitCode> {
+    if !matches!(a.format.as_str(), "oci" | "docker") {
+        bail!("unrecognized image type {:?}: use oci or docker", a.format);
+    }
+    let mut q = format!(
+        "/commit?container={}&pause={}&format={}",
+        enc(&a.container),
+        a.pause,
+        enc(&a.format)
+    );
+    if let Some(image) = &a.image {
+        // The tag after the last ':' that is not part of a registry port.
+        let (repo, tag) = match image.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r, t),
+            _ => (image.as_str(), ""),
+        };
+        q.push_str(&format!("&repo={}", enc(repo)));
+        if !tag.is_empty() {
+            q.push_str(&format!("&tag={}", enc(tag)));
+        }
+    }
+    if let Some(au) = &a.author {
+        q.push_str(&format!("&author={}", enc(au)));
+    }
+    if let Some(m) = &a.message {
+        q.push_str(&format!("&comment={}", enc(m)));
+    }
+    for c in &a.change {
+        q.push_str(&format!("&changes={}", enc(c)));
+    }
+    let v = svc.call("POST", &q, None)?.json()?;
+    let id = v["Id"]
+        .as_str()
+        .context("the service returned no image id")?
+        .trim_start_matches("sha256:")
+        .to_owned();
+    if let Some(f) = &a.iidfile {
+        std::fs::write(f, format!("sha256:{id}"))
+            .with_context(|| format!("writing {}", f.display()))?;
+    }
+    println!("{id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Podman's colors for `logs --color`, one per container in turn (the
+/// local command's).
+const COLORS: [&str; 7] = [
+    "\x1b[37m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m",
+];
+
+/// Longest log line kept whole while waiting for its newline; a longer
+/// one is dressed in pieces.
+const MAX_LINE: usize = 1024 * 1024;
+
+/// `logs` of several containers, or with `-n`/`--color`: each
+/// container's log in turn, each line prefixed with the container's short
+/// id (its name with `-n`) when several are asked for and wrapped in its
+/// color with `--color`, as the local command dresses them.
+pub fn logs_dressed(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Read;
+    if a.follow && a.containers.len() > 1 {
+        bail!("hutch logs --follow takes one container at a time");
+    }
+    let several = a.containers.len() > 1;
+    for (i, query) in a.containers.iter().enumerate() {
+        let prefix = if several {
+            let v = svc
+                .call("GET", &format!("/containers/{}/json", enc(query)), None)?
+                .json()?;
+            Some(if a.names {
+                v["Name"].as_str().unwrap_or("").to_owned()
+            } else {
+                v["Id"].as_str().unwrap_or("").chars().take(12).collect()
+            })
+        } else {
+            None
+        };
+        let color = a.color.then_some(COLORS[i % COLORS.len()]);
+        let mut q = format!(
+            "/containers/{}/logs?stdout=true&stderr=true&follow={}&timestamps={}",
+            enc(query),
+            a.follow,
+            a.timestamps
+        );
+        if let Some(n) = a.tail_lines() {
+            q.push_str(&format!("&tail={n}"));
+        }
+        if let Some(s) = &a.since {
+            q.push_str(&format!("&since={}", enc(s)));
+        }
+        if let Some(u) = &a.until {
+            q.push_str(&format!("&until={}", enc(u)));
+        }
+        let mut r = svc.call("GET", &q, None)?.stream()?;
+        // Docker's frames: 8 bytes (stream, 0, 0, 0, length BE) then the
+        // bytes; lines are dressed once whole.
+        let mut pending: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+        let mut head = [0u8; 8];
+        let dress = |stream: usize, line: &[u8]| -> anyhow::Result<()> {
+            let mut text = String::from_utf8_lossy(line).into_owned();
+            if let Some(p) = &prefix {
+                text = format!("{p} {text}");
+            }
+            if let Some(c) = color {
+                text = format!("{c}{text}\x1b[0m");
+            }
+            if stream == 1 {
+                let mut e = std::io::stderr().lock();
+                writeln!(e, "{text}")?;
+            } else {
+                let mut o = std::io::stdout().lock();
+                writeln!(o, "{text}")?;
+                o.flush()?;
+            }
+            Ok(())
+        };
+        loop {
+            match r.read_exact(&mut head) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e).context("reading the log stream"),
+            }
+            let len = u64::from(u32::from_be_bytes([head[4], head[5], head[6], head[7]]));
+            let stream = usize::from(head[0] == 2);
+            let buf = &mut pending[stream];
+            (&mut r)
+                .take(len)
+                .read_to_end(buf)
+                .context("reading the log stream")?;
+            while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=nl).collect();
+                dress(stream, &line[..line.len() - 1])?;
+            }
+            if buf.len() > MAX_LINE {
+                let line = std::mem::take(buf);
+                dress(stream, &line)?;
+            }
+        }
+        for (stream, rest) in pending.iter().enumerate() {
+            if !rest.is_empty() {
+                dress(stream, rest)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
