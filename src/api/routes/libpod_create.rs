@@ -514,9 +514,7 @@ pub fn spec(body: &[u8]) -> Result<ContainerSpec, BadBody> {
         });
     }
     if let Some(n) = g.shm_size.filter(|n| *n != 0) {
-        s.shm_size = Some(
-            u64::try_from(n).map_err(|_| BadBody(format!("invalid shm_size {n}")))?,
-        );
+        s.shm_size = Some(u64::try_from(n).map_err(|_| BadBody(format!("invalid shm_size {n}")))?);
     }
     s.sysctls = g.sysctl.unwrap_or_default();
     s.requires = g.dependency_containers.unwrap_or_default();

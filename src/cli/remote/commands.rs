@@ -532,9 +532,9 @@ fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCo
     ) {
         Ok(n) => n,
         // As the local rm: no container to take as latest is exit 1.
-        Err(e) if e.downcast_ref::<crate::engine::Error>().is_some_and(|e| {
-            e.kind() == crate::engine::ErrorKind::NotFound
-        }) =>
+        Err(e)
+            if e.downcast_ref::<crate::engine::Error>()
+                .is_some_and(|e| e.kind() == crate::engine::ErrorKind::NotFound) =>
         {
             eprintln!("Error: {}", crate::cli::error_text(&e));
             return Ok(ExitCode::from(1));

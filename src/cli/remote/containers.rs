@@ -98,10 +98,9 @@ pub(super) fn targets(svc: &Service, p: &Pick) -> anyhow::Result<Vec<String>> {
 pub(super) fn latest(svc: &Service) -> anyhow::Result<String> {
     match listed(svc, "all=true&last=1")?.into_iter().next() {
         Some((id, _)) => Ok(id),
-        None => Err(crate::engine::Error::not_found(
-            "no containers to act on: no such container",
-        )
-        .into()),
+        None => Err(
+            crate::engine::Error::not_found("no containers to act on: no such container").into(),
+        ),
     }
 }
 
@@ -123,7 +122,9 @@ pub(super) fn filters_query(items: &[String]) -> String {
 
 /// The service's list for `query`: each container's full id and state.
 pub(super) fn listed(svc: &Service, query: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let list = svc.call("GET", &format!("/containers/json?{query}"), None)?.json()?;
+    let list = svc
+        .call("GET", &format!("/containers/json?{query}"), None)?
+        .json()?;
     Ok(list
         .as_array()
         .into_iter()

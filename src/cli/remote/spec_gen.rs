@@ -251,7 +251,9 @@ pub fn generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
     left.network.ports.clear();
     left.network.publish_all = false;
     left.network.dns = Default::default();
-    if matches!(s.network.mode, Some(NetworkMode::Network { .. })) || !s.network.connected.is_empty() {
+    if matches!(s.network.mode, Some(NetworkMode::Network { .. }))
+        || !s.network.connected.is_empty()
+    {
         left.network.aliases.clear();
     }
     // Resources.
@@ -748,7 +750,14 @@ mod tests {
                 "--network-alias",
                 "web",
             ],
-            &["--rootfs", "/srv/root:O", "--network-alias", "x", "--network", "n"],
+            &[
+                "--rootfs",
+                "/srv/root:O",
+                "--network-alias",
+                "x",
+                "--network",
+                "n",
+            ],
             &["--rootfs", "/srv/root:idmap"],
         ];
         for args in cases {

@@ -75,9 +75,9 @@ pub fn diff(svc: &Service, a: &crate::cli::container::DiffArgs) -> anyhow::Resul
 /// stdout (never a terminal, as locally).
 pub fn export(svc: &Service, a: &crate::cli::container::ExportArgs) -> anyhow::Result<ExitCode> {
     let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        ),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
         None => {
             if std::io::stdout().is_terminal() {
                 bail!("refusing to export to terminal. Use -o flag or redirect");
@@ -360,7 +360,10 @@ const MAX_LINE: usize = 1024 * 1024;
 /// container's log in turn, each line prefixed with the container's short
 /// id (its name with `-n`) when several are asked for and wrapped in its
 /// color with `--color`, as the local command dresses them.
-pub fn logs_dressed(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<ExitCode> {
+pub fn logs_dressed(
+    svc: &Service,
+    a: &crate::cli::container::LogsArgs,
+) -> anyhow::Result<ExitCode> {
     use std::io::Read;
     if a.follow && a.containers.len() > 1 {
         bail!("hutch logs --follow takes one container at a time");
