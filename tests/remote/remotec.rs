@@ -381,6 +381,31 @@ fn remotec_diff_export_events_info_prune_as_locally() {
     } else {
         assert_eq!(stderr(&remote), stderr(&local));
     }
+    // update: the local result (refused where this host has no cgroup
+    // for the container, as locally), else the new limits stored.
+    let args = ["update", "--memory", "64m", "--pids-limit", "50", "hc"];
+    let remote = c.run(u.iter().chain(args.iter()));
+    let local = s.run(args);
+    assert_eq!(
+        remote.status.code(),
+        local.status.code(),
+        "{}",
+        stderr(&remote)
+    );
+    if local.status.success() {
+        assert_eq!(stdout(&remote), stdout(&local));
+        assert_eq!(
+            s.ok([
+                "inspect",
+                "--format",
+                "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
+                "hc"
+            ]),
+            format!("{} 50\n", 64 << 20)
+        );
+    } else {
+        assert_eq!(stderr(&remote), stderr(&local));
+    }
     // container prune: the exited containers' ids, as locally.
     let exited: Vec<String> = ["d", "l1", "l2"]
         .iter()

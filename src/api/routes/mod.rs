@@ -254,6 +254,10 @@ pub fn router(shared: Shared) -> Router {
             get(libpod_observe::healthcheck),
         )
         .route("/libpod/commit", post(libpod_observe::commit))
+        .route(
+            "/libpod/containers/{id}/update",
+            post(libpod_observe::update_resources),
+        )
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

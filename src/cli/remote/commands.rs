@@ -57,6 +57,7 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => system::stats(svc, &a),
         Command::Healthcheck(c) => system::healthcheck(svc, &c),
         Command::Commit(a) => system::commit(svc, &a),
+        Command::Update(a) => system::update(svc, &a),
         _ => bail!(
             "this command is not available through hutch's remote client yet: \
              run it on the service's host"

@@ -451,3 +451,78 @@ pub fn logs_dressed(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `update [limits] CONTAINER`: the limits as an OCI `LinuxResources`
+/// body (`POST /libpod/containers/{id}/update`, Podman 4.3.1's), `--cpus`
+/// as quota and period; the container's id printed, as locally.
+pub fn update(svc: &Service, a: &crate::cli::container::UpdateArgs) -> anyhow::Result<ExitCode> {
+    let r = a.limits.request();
+    let mut body = serde_json::Map::new();
+    let mut memory = serde_json::Map::new();
+    for (k, v) in [
+        ("limit", r.memory),
+        ("reservation", r.memory_reservation),
+        ("swap", r.memory_swap),
+    ] {
+        if let Some(v) = v {
+            memory.insert(k.into(), v.into());
+        }
+    }
+    if !memory.is_empty() {
+        body.insert("memory".into(), Value::Object(memory));
+    }
+    let mut cpu = serde_json::Map::new();
+    const PERIOD: u64 = 100_000;
+    if let Some(n) = r.nano_cpus {
+        cpu.insert(
+            "quota".into(),
+            (n.saturating_mul(PERIOD) / 1_000_000_000).into(),
+        );
+        cpu.insert("period".into(), PERIOD.into());
+    }
+    if let Some(q) = r.cpu_quota {
+        cpu.insert("quota".into(), q.into());
+    }
+    if let Some(p) = r.cpu_period {
+        cpu.insert("period".into(), p.into());
+    }
+    if let Some(s) = r.cpu_shares {
+        cpu.insert("shares".into(), s.into());
+    }
+    if let Some(c) = &r.cpuset_cpus {
+        cpu.insert("cpus".into(), c.clone().into());
+    }
+    if let Some(m) = &r.cpuset_mems {
+        cpu.insert("mems".into(), m.clone().into());
+    }
+    if !cpu.is_empty() {
+        body.insert("cpu".into(), Value::Object(cpu));
+    }
+    if let Some(p) = r.pids_limit {
+        body.insert("pids".into(), serde_json::json!({"limit": p}));
+    }
+    if let Some(w) = r.blkio_weight {
+        body.insert("blockIO".into(), serde_json::json!({"weight": w}));
+    }
+    let unsent = crate::runtime::spec::resources::ResourceRequest {
+        cpu_weight: r.cpu_weight,
+        oom_score_adj: r.oom_score_adj,
+        cgroups: r.cgroups.clone(),
+        cgroup_parent: r.cgroup_parent.clone(),
+        ..Default::default()
+    };
+    if unsent != crate::runtime::spec::resources::ResourceRequest::default() {
+        bail!(
+            "update: --cpu-weight is not supported by hutch's remote client: run it on the service's host"
+        );
+    }
+    let v = svc
+        .call(
+            "POST",
+            &format!("/containers/{}/update", enc(&a.container)),
+            Some(&Value::Object(body)),
+        )?
+        .json()?;
+    println!("{}", v.as_str().unwrap_or(&a.container));
+    Ok(ExitCode::SUCCESS)
+}
