@@ -44,7 +44,7 @@ impl SystemCommand {
 pub struct InfoArgs {
     /// Change the output format to JSON or a Go template
     #[arg(short, long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

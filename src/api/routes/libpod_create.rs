@@ -250,6 +250,24 @@ struct SpecGenerator {
     systemd: String,
     /// `--pod`: the pod's name or id.
     pod: String,
+    /// `--rootfs PATH[:O][:idmap]`: a directory on the service's host.
+    rootfs: String,
+    rootfs_overlay: bool,
+    /// Present (even empty) for `:idmap`.
+    rootfs_mapping: Option<String>,
+    shm_size: Option<i64>,
+    sysctl: Option<BTreeMap<String, String>>,
+    /// `--requires`.
+    #[serde(rename = "dependencyContainers")]
+    dependency_containers: Option<Vec<String>>,
+    /// `--hostuser`.
+    hostusers: Option<Vec<String>>,
+    unsetenv: Option<Vec<String>>,
+    unsetenvall: bool,
+    /// Octal; Podman's client always sends containers.conf's ("0022").
+    umask: String,
+    /// `--health-on-failure`: 0 none, 1 kill, 2 restart, 3 stop.
+    health_check_on_failure_action: i64,
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
 }
@@ -274,7 +292,6 @@ const IGNORED: &[&str] = &[
 
 /// Fields ignored when they hold Podman's default value.
 const DEFAULTS: &[(&str, &str)] = &[
-    ("umask", "0022"),
     ("seccomp_policy", "default"),
     ("image_volume_mode", "anonymous"),
 ];
@@ -314,9 +331,12 @@ pub fn spec(body: &[u8]) -> Result<ContainerSpec, BadBody> {
     let g: SpecGenerator = serde_json::from_slice(body)
         .map_err(|e| BadBody(format!("invalid container create body: {e}")))?;
     refuse_unsupported("", &g.rest)?;
-    let image = opt(g.image)
-        .or(opt(g.raw_image_name))
-        .ok_or_else(|| BadBody("no image given: image is required".into()))?;
+    // A `--rootfs` container has no image.
+    let image = match opt(g.image).or(opt(g.raw_image_name)) {
+        Some(i) => i,
+        None if !g.rootfs.is_empty() => String::new(),
+        None => return Err(BadBody("no image given: image is required".into())),
+    };
     let mut s = ContainerSpec {
         image,
         ..ContainerSpec::default()
@@ -481,6 +501,45 @@ pub fn spec(body: &[u8]) -> Result<ContainerSpec, BadBody> {
         }
     }
     systemd(&mut s, &g.sdnotify_mode, &g.systemd)?;
+    if let Some(path) = opt(g.rootfs) {
+        if !path.starts_with('/') {
+            return Err(BadBody(format!(
+                "rootfs {path:?} must be an absolute path on the service's host"
+            )));
+        }
+        s.rootfs = Some(spec::RootfsSpec {
+            path: path.into(),
+            overlay: g.rootfs_overlay,
+            idmap: g.rootfs_mapping.is_some(),
+        });
+    }
+    if let Some(n) = g.shm_size.filter(|n| *n != 0) {
+        s.shm_size = Some(u64::try_from(n).map_err(|_| BadBody(format!("invalid shm_size {n}")))?);
+    }
+    s.sysctls = g.sysctl.unwrap_or_default();
+    s.requires = g.dependency_containers.unwrap_or_default();
+    s.host_users = g.hostusers.unwrap_or_default();
+    s.unsetenv = g.unsetenv.unwrap_or_default();
+    s.unsetenv_all = g.unsetenvall;
+    if let Some(u) = opt(g.umask) {
+        s.umask = Some(
+            u32::from_str_radix(&u, 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| BadBody(format!("invalid umask string {u}")))?,
+        );
+    }
+    s.health_on_failure = match g.health_check_on_failure_action {
+        0 => spec::HealthOnFailure::None,
+        1 => spec::HealthOnFailure::Kill,
+        2 => spec::HealthOnFailure::Restart,
+        3 => spec::HealthOnFailure::Stop,
+        n => {
+            return Err(BadBody(format!(
+                "invalid health_check_on_failure_action {n}: 0 to 3"
+            )));
+        }
+    };
     parse::mount::check_duplicates(&s.mounts)?;
     Ok(s)
 }
@@ -613,7 +672,20 @@ fn network(
     ports: Option<Vec<PortMapping>>,
     publish_all: bool,
 ) -> Result<(), BadBody> {
-    let mut names: Vec<String> = networks.unwrap_or_default().into_keys().collect();
+    let networks = networks.unwrap_or_default();
+    // Podman's per-network aliases; hutch's hold on every user network.
+    let mut aliases: Vec<String> = Vec::new();
+    for a in networks
+        .values()
+        .filter_map(|v| v["aliases"].as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !aliases.iter().any(|x| x == a) {
+            aliases.push(a.to_owned());
+        }
+    }
+    let mut names: Vec<String> = networks.into_keys().collect();
     let nsmode = netns.as_ref().map(|n| n.nsmode.as_str()).unwrap_or("");
     let mode: Option<String> = match nsmode {
         // Podman's "bridge" with named networks joins those; alone it is
@@ -631,7 +703,7 @@ fn network(
         publish: &publish,
         publish_all,
         dns: DnsConfig::default(),
-        aliases: &[],
+        aliases: &aliases,
     })?;
     net.connected.extend(names);
     s.network = net;
@@ -810,10 +882,7 @@ mod tests {
             err(r#"{"image": "b", "secrets": [{"Source": "s"}]}"#),
             "secrets is not supported by hutch's API service"
         );
-        assert_eq!(
-            err(r#"{"image": "b", "umask": "0077"}"#),
-            "umask is not supported by hutch's API service"
-        );
+        assert!(err(r#"{"image": "b", "umask": "0999"}"#).contains("umask"));
         assert!(err(r#"{"image": "b", "cap_add": ["NOPE"]}"#).contains("NOPE"));
         assert!(err(r#"{"image": "b", "restart_policy": "sometimes"}"#).contains("restart"));
         assert!(

@@ -16,6 +16,7 @@ mod libpod_containers;
 pub(crate) mod libpod_create;
 mod libpod_images;
 mod libpod_objects;
+mod libpod_observe;
 mod libpod_pods;
 mod libpod_push;
 mod libpod_system;
@@ -246,6 +247,18 @@ pub fn router(shared: Shared) -> Router {
         .route("/libpod/pods/{name}/top", get(libpod_pods::top))
         .route("/libpod/pods/{name}", delete(libpod_pods::remove))
         .route("/libpod/images/{name}/push", post(libpod_push::push))
+        // Issue 18 (remote client): container observing routes as
+        // Podman 4.3.1's remote client calls them.
+        .route("/libpod/containers/{id}/export", get(observe::export))
+        .route(
+            "/libpod/containers/{id}/healthcheck",
+            get(libpod_observe::healthcheck),
+        )
+        .route("/libpod/commit", post(libpod_observe::commit))
+        .route(
+            "/libpod/containers/{id}/update",
+            post(libpod_observe::update_resources),
+        )
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

@@ -14,27 +14,27 @@ use crate::engine::state::ContainerState;
 pub struct CommitArgs {
     /// Set the author for the image committed
     #[arg(short, long)]
-    author: Option<String>,
+    pub(crate) author: Option<String>,
     /// Apply the following possible instructions to the created image (default []): CMD | ENTRYPOINT | ENV | EXPOSE | LABEL | ONBUILD | STOPSIGNAL | USER | VOLUME | WORKDIR
     #[arg(short, long)]
-    change: Vec<String>,
+    pub(crate) change: Vec<String>,
     /// Format of the image manifest and metadata (oci or docker; stored as OCI)
     #[arg(short, long, default_value = "oci")]
-    format: String,
+    pub(crate) format: String,
     /// Write the image ID to the file
     #[arg(long)]
-    iidfile: Option<std::path::PathBuf>,
+    pub(crate) iidfile: Option<std::path::PathBuf>,
     /// Set commit message for imported image
     #[arg(short, long)]
-    message: Option<String>,
+    pub(crate) message: Option<String>,
     /// Pause container during commit
     #[arg(short, long)]
-    pause: bool,
+    pub(crate) pause: bool,
     /// Suppress output
     #[arg(short, long)]
-    quiet: bool,
-    container: String,
-    image: Option<String>,
+    pub(crate) quiet: bool,
+    pub(crate) container: String,
+    pub(crate) image: Option<String>,
 }
 
 pub fn commit(ctx: &Context, args: &CommitArgs) -> anyhow::Result<ExitCode> {

@@ -14,11 +14,11 @@ use crate::engine::image;
 pub struct DiffArgs {
     /// Change the output format (json)
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
-    latest: bool,
-    container: Vec<String>,
+    pub(crate) latest: bool,
+    pub(crate) container: Vec<String>,
 }
 
 pub fn diff(ctx: &Context, args: &DiffArgs) -> anyhow::Result<ExitCode> {

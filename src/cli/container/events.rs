@@ -15,19 +15,19 @@ use crate::host::time;
 pub struct EventsArgs {
     /// Filter output (container=, event=, image=, type=)
     #[arg(short, long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Format the output using a Go template or json
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Show all events created since timestamp
     #[arg(long)]
-    since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Show all events created until timestamp
     #[arg(long)]
-    until: Option<String>,
+    pub(crate) until: Option<String>,
     /// Stream new events; for testing, use --stream=false
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    stream: bool,
+    pub(crate) stream: bool,
 }
 
 /// Go's `time.Time.String()` in UTC: `2026-11-28 16:22:28.123456789 +0000 UTC`.
@@ -40,7 +40,7 @@ fn go_time(ns: i64) -> String {
 }
 
 /// Podman's JSON/template view of an event.
-fn view(e: &Event) -> serde_json::Value {
+pub(crate) fn view(e: &Event) -> serde_json::Value {
     let mut attributes = e.attributes.clone();
     let exit = attributes
         .remove("containerExitCode")
@@ -63,7 +63,7 @@ fn view(e: &Event) -> serde_json::Value {
 }
 
 /// Podman's one-line text.
-fn human(e: &Event) -> String {
+pub(crate) fn human(e: &Event) -> String {
     let mut line = format!(
         "{} {} {} {} (",
         go_time(e.time),

@@ -13,8 +13,8 @@ use crate::engine::image;
 pub struct ExportArgs {
     /// Write to a specified file (default: stdout, which must be redirected)
     #[arg(short, long)]
-    output: Option<std::path::PathBuf>,
-    container: String,
+    pub(crate) output: Option<std::path::PathBuf>,
+    pub(crate) container: String,
 }
 
 pub fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {

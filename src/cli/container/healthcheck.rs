@@ -17,7 +17,7 @@ pub enum HealthcheckCommand {
 #[derive(Debug, clap::Args)]
 pub struct HealthcheckRunArgs {
     /// The container (name or id)
-    container: String,
+    pub(crate) container: String,
 }
 
 pub fn healthcheck(ctx: &Context, cmd: &HealthcheckCommand) -> anyhow::Result<ExitCode> {

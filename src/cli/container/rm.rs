@@ -92,7 +92,7 @@ pub fn rm(ctx: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
 
 /// The id a `--cidfile` holds (the caller's file, read here), with
 /// Podman's message when it cannot be read. Bounded: an id is 64 bytes.
-pub(super) fn read_cidfile(file: &std::path::Path) -> anyhow::Result<String> {
+pub(crate) fn read_cidfile(file: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Read as _;
     let mut text = String::new();
     std::fs::File::open(file)

@@ -16,27 +16,27 @@ use crate::format::{OutputFormat, Template};
 pub struct StatsArgs {
     /// Show all containers. Only running containers are shown by default
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Disable streaming stats and only pull the first result
     #[arg(long)]
-    no_stream: bool,
+    pub(crate) no_stream: bool,
     /// Do not truncate output
     #[arg(long)]
-    no_trunc: bool,
+    pub(crate) no_trunc: bool,
     /// Pretty-print container statistics to JSON or using a Go template
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Time in seconds between stats reports
     #[arg(short, long, default_value_t = 5)]
-    interval: u64,
+    pub(crate) interval: u64,
     /// Containers to show (names or ids); all running ones when none
-    containers: Vec<String>,
+    pub(crate) containers: Vec<String>,
 }
 
 const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}\t{{.CPU}}\t{{.AvgCPU}}";
 
 /// Podman's columns for one report.
-fn row(r: &StatsReport, no_trunc: bool) -> serde_json::Value {
+pub(crate) fn row(r: &StatsReport, no_trunc: bool) -> serde_json::Value {
     serde_json::json!({
         "ID": if no_trunc { r.id.clone() } else { r.id[..12.min(r.id.len())].to_owned() },
         "ContainerID": r.id,
@@ -62,6 +62,30 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
         all: args.all,
     };
     let mut stats = Stats::open(ctx, &state, &opts)?;
+    loop {
+        let rows: Vec<serde_json::Value> = stats
+            .sample()
+            .iter()
+            .map(|r| row(r, args.no_trunc))
+            .collect();
+        print_sample(&format, rows, args.no_stream)?;
+        if args.no_stream {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_secs(args.interval.max(1)));
+        if !stats.retain_live() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+}
+
+/// One sample's rows in `format` (Podman's table by default); with a
+/// stream on a terminal, redrawn in place as Podman does.
+pub(crate) fn print_sample(
+    format: &OutputFormat,
+    rows: Vec<serde_json::Value>,
+    no_stream: bool,
+) -> anyhow::Result<()> {
     let headers: HashMap<String, String> = [
         ("ID", "ID"),
         ("CPUPerc", "CPU %"),
@@ -76,41 +100,27 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let template = match &format {
+    let template = match format {
         OutputFormat::Template(t) => Some(t),
         _ => None,
     };
     let default = Template::parse(DEFAULT_TABLE)?;
-    loop {
-        let rows: Vec<serde_json::Value> = stats
-            .sample()
-            .iter()
-            .map(|r| row(r, args.no_trunc))
-            .collect();
-        let text = match &format {
-            OutputFormat::Json => {
-                format!(
-                    "{}\n",
-                    crate::format::to_json_pretty(&serde_json::Value::Array(rows))
-                )
-            }
-            _ => template.unwrap_or(&default).render_list(&rows, &headers)?,
-        };
-        let mut out = std::io::stdout().lock();
-        if !args.no_stream && out.is_terminal() {
-            // Redraw in place, as Podman does on a terminal.
-            write!(out, "\x1b[2J\x1b[H")?;
+    let text = match format {
+        OutputFormat::Json => {
+            format!(
+                "{}\n",
+                crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+            )
         }
-        write!(out, "{text}")?;
-        out.flush()?;
-        if args.no_stream {
-            return Ok(ExitCode::SUCCESS);
-        }
-        std::thread::sleep(Duration::from_secs(args.interval.max(1)));
-        if !stats.retain_live() {
-            return Ok(ExitCode::SUCCESS);
-        }
+        _ => template.unwrap_or(&default).render_list(&rows, &headers)?,
+    };
+    let mut out = std::io::stdout().lock();
+    if !no_stream && out.is_terminal() {
+        write!(out, "\x1b[2J\x1b[H")?;
     }
+    write!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use crate::engine::image;
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
     #[command(flatten)]
-    limits: LimitFlags,
+    pub(crate) limits: LimitFlags,
     /// The container to update (name or id)
-    container: String,
+    pub(crate) container: String,
 }
 
 pub fn update(ctx: &Context, args: &UpdateArgs) -> anyhow::Result<ExitCode> {

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::{Service, attach, checkpoint, containers, cp, enc, http, images, objects, spec_gen};
+use super::{
+    Service, attach, checkpoint, containers, cp, enc, http, images, objects, spec_gen, system,
+};
 use crate::cli::Command;
 use crate::cli::container::ContainerCommand;
 use crate::cli::container::flags::{Caller, CreateFlags};
@@ -48,6 +50,14 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Container(c) => container(svc, c),
         Command::Push(a) => images::push(svc, &a),
         Command::Image(c) => image(svc, c),
+        Command::Diff(a) => system::diff(svc, &a),
+        Command::Export(a) => system::export(svc, &a),
+        Command::Events(a) => system::events(svc, &a),
+        Command::Info(a) => system::info(svc, &a),
+        Command::Stats(a) => system::stats(svc, &a),
+        Command::Healthcheck(c) => system::healthcheck(svc, &c),
+        Command::Commit(a) => system::commit(svc, &a),
+        Command::Update(a) => system::update(svc, &a),
         _ => bail!(
             "this command is not available through hutch's remote client yet: \
              run it on the service's host"
@@ -92,10 +102,7 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Wait(a) => containers::wait(svc, &a),
         ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(svc, &a),
         ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
-        _ => bail!(
-            "this container command is not available through hutch's remote client yet: \
-             run it on the service's host"
-        ),
+        ContainerCommand::Prune(a) => system::container_prune(svc, a.force),
     }
 }
 
@@ -381,9 +388,7 @@ fn run_container(svc: &Service, a: &crate::cli::container::RunArgs) -> anyhow::R
 
 fn logs(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<ExitCode> {
     if a.containers.len() > 1 || a.names || a.color {
-        bail!(
-            "logs of several containers, -n and --color through hutch's remote client are not available yet"
-        );
+        return system::logs_dressed(svc, a);
     }
     let mut q = format!(
         "/containers/{}/logs?stdout=true&stderr=true&follow={}&timestamps={}",
@@ -405,16 +410,18 @@ fn logs(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<Ex
 }
 
 fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<ExitCode> {
-    if a.latest {
-        bail!("exec -l through hutch's remote client is not available yet: name the container");
-    }
     if !a.env_file.is_empty() {
         bail!("exec --env-file through hutch's remote client is not available yet: use -e");
     }
-    let (container, cmd) = a
-        .args
-        .split_first()
-        .context("exec needs a container and a command")?;
+    let newest;
+    let (container, cmd) = if a.latest {
+        newest = containers::latest(svc)?;
+        (&newest, a.args.as_slice())
+    } else {
+        a.args
+            .split_first()
+            .context("exec needs a container and a command")?
+    };
     if cmd.is_empty() {
         bail!("exec needs a command to run in {container}");
     }
@@ -463,10 +470,19 @@ fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<Ex
 }
 
 fn stop(svc: &Service, a: &crate::cli::container::StopArgs) -> anyhow::Result<ExitCode> {
-    if a.all || a.latest || !a.cidfile.is_empty() {
-        bail!("stop -a, -l and --cidfile through hutch's remote client are not available yet");
-    }
-    for c in &a.containers {
+    let names = containers::targets(
+        svc,
+        &containers::Pick {
+            names: &a.containers,
+            cidfiles: &a.cidfile,
+            all: a.all,
+            latest: a.latest,
+            filter: &a.filter,
+            all_states: &["running", "paused"],
+        },
+    )?;
+    let mut code = ExitCode::SUCCESS;
+    for c in &names {
         let mut q = format!("/containers/{}/stop", enc(c));
         if let Some(t) = a.time {
             q.push_str(&format!("?timeout={t}"));
@@ -478,18 +494,56 @@ fn stop(svc: &Service, a: &crate::cli::container::StopArgs) -> anyhow::Result<Ex
                 if a.ignore
                     && e.downcast_ref::<http::ApiError>()
                         .is_some_and(|e| e.status == 404) => {}
-            Err(e) => return Err(e),
+            // As the local stop: each failure reported, the others go on.
+            Err(e) => {
+                eprintln!("Error: {}", crate::cli::error_text(&e));
+                code = ExitCode::from(crate::cli::EXIT_HUTCH_ERROR);
+            }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCode> {
-    if a.all || a.latest || !a.cidfile.is_empty() {
-        bail!("rm -a, -l and --cidfile through hutch's remote client are not available yet");
+    let mut names = a.containers.clone();
+    for f in &a.cidfile {
+        names.push(crate::cli::container::rm::read_cidfile(f)?);
     }
+    if a.filter.is_empty() {
+        // rm's own checks and words, as the local rm.
+        crate::engine::container::remove::RemoveOptions {
+            names: names.clone(),
+            all: a.all,
+            latest: a.latest,
+            force: a.force,
+            timeout: a.time,
+            ..Default::default()
+        }
+        .validate()?;
+    }
+    let names = match containers::targets(
+        svc,
+        &containers::Pick {
+            names: &names,
+            all: a.all,
+            latest: a.latest,
+            filter: &a.filter,
+            ..containers::Pick::default()
+        },
+    ) {
+        Ok(n) => n,
+        // As the local rm: no container to take as latest is exit 1.
+        Err(e)
+            if e.downcast_ref::<crate::engine::Error>()
+                .is_some_and(|e| e.kind() == crate::engine::ErrorKind::NotFound) =>
+        {
+            eprintln!("Error: {}", crate::cli::error_text(&e));
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e),
+    };
     let mut code = ExitCode::SUCCESS;
-    for c in &a.containers {
+    for c in &names {
         let mut q = format!(
             "/containers/{}?force={}&ignore={}&volumes={}&depend={}",
             enc(c),
@@ -518,8 +572,16 @@ fn rm(svc: &Service, a: &crate::cli::container::RmArgs) -> anyhow::Result<ExitCo
 }
 
 fn inspect(svc: &Service, a: &crate::cli::container::InspectArgs) -> anyhow::Result<ExitCode> {
+    let names = containers::targets(
+        svc,
+        &containers::Pick {
+            names: &a.names,
+            latest: a.latest,
+            ..containers::Pick::default()
+        },
+    )?;
     let mut all = Vec::new();
-    for n in &a.names {
+    for n in &names {
         all.push(
             svc.call("GET", &format!("/containers/{}/json", enc(n)), None)?
                 .json()?,

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::http::ApiError;
 use super::{Service, enc};
 use crate::cli::EXIT_HUTCH_ERROR;
+use crate::engine::container::select::Selection;
 
 /// Whether `e` is the service's 404.
 pub(super) fn is_missing(e: &anyhow::Error) -> bool {
@@ -20,15 +21,12 @@ pub(super) fn is_missing(e: &anyhow::Error) -> bool {
         .is_some_and(|e| e.status == 404)
 }
 
-/// Runs `each` for every name: the name printed when it succeeds, the
-/// error on stderr when not; 125 once one failed (Podman's reports).
+/// Runs `each` for every target: the target printed when it succeeds,
+/// the error on stderr when not; 125 once one failed (Podman's reports).
 fn for_each(
     names: &[String],
     mut each: impl FnMut(&str) -> anyhow::Result<()>,
 ) -> anyhow::Result<ExitCode> {
-    if names.is_empty() {
-        bail!("you must provide at least one container name or id");
-    }
     let mut code = ExitCode::SUCCESS;
     for n in names {
         match each(n) {
@@ -42,15 +40,103 @@ fn for_each(
     Ok(code)
 }
 
-/// `--all`, `--latest` and `--filter` pick containers on the local store;
-/// the client takes names.
-fn names_only(all: bool, latest: bool, filter: &[String], what: &str) -> anyhow::Result<()> {
-    if all || latest || !filter.is_empty() {
-        bail!(
-            "{what} -a, -l and --filter through hutch's remote client are not available yet: name the containers"
-        );
+/// How a command names its containers: `--all`, `--latest`, `--filter`
+/// and `--cidfile` beside the names.
+#[derive(Default)]
+pub(super) struct Pick<'a> {
+    pub names: &'a [String],
+    pub cidfiles: &'a [std::path::PathBuf],
+    pub all: bool,
+    pub latest: bool,
+    pub filter: &'a [String],
+    /// With `--all`, only containers in these states (`kill -a`: the
+    /// running ones, as the local engine picks them); empty: every one.
+    pub all_states: &'a [&'a str],
+}
+
+/// The containers a command acts on, as `podman --remote` picks them:
+/// the names given and the ids in the `--cidfile`s (read here: the files
+/// are the caller's), or for `--all`, `--latest` and `--filter` the full
+/// ids from the service's list (printed back as the local command does).
+/// The flag checks and their words are the local command's.
+pub(super) fn targets(svc: &Service, p: &Pick) -> anyhow::Result<Vec<String>> {
+    let mut names = p.names.to_vec();
+    for f in p.cidfiles {
+        names.push(crate::cli::container::rm::read_cidfile(f)?);
     }
-    Ok(())
+    if !p.filter.is_empty() {
+        if !names.is_empty() {
+            bail!("--filter takes no arguments");
+        }
+        let filters = filters_query(p.filter);
+        return Ok(listed(svc, &format!("all=true{filters}"))?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect());
+    }
+    Selection {
+        names: names.clone(),
+        all: p.all,
+        latest: p.latest,
+    }
+    .validate()?;
+    if p.all {
+        return Ok(listed(svc, "all=true")?
+            .into_iter()
+            .filter(|(_, state)| p.all_states.is_empty() || p.all_states.contains(&state.as_str()))
+            .map(|(id, _)| id)
+            .collect());
+    }
+    if p.latest {
+        return latest(svc).map(|id| vec![id]);
+    }
+    Ok(names)
+}
+
+/// The newest container's full id (`--latest`); the local error when
+/// there is none.
+pub(super) fn latest(svc: &Service) -> anyhow::Result<String> {
+    match listed(svc, "all=true&last=1")?.into_iter().next() {
+        Some((id, _)) => Ok(id),
+        None => Err(
+            crate::engine::Error::not_found("no containers to act on: no such container").into(),
+        ),
+    }
+}
+
+/// `&filters=` for `--filter KEY=VALUE` items: libpod's JSON map of lists.
+pub(super) fn filters_query(items: &[String]) -> String {
+    let mut f = serde_json::Map::new();
+    for item in items {
+        let (k, v) = item.split_once('=').unwrap_or((item, ""));
+        if let Some(l) = f
+            .entry(k)
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+        {
+            l.push(Value::String(v.to_owned()));
+        }
+    }
+    format!("&filters={}", enc(&Value::Object(f).to_string()))
+}
+
+/// The service's list for `query`: each container's full id and state.
+pub(super) fn listed(svc: &Service, query: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let list = svc
+        .call("GET", &format!("/containers/json?{query}"), None)?
+        .json()?;
+    Ok(list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["Id"].as_str().unwrap_or("").to_owned(),
+                c["State"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .filter(|(id, _)| !id.is_empty())
+        .collect())
 }
 
 pub fn create(svc: &Service, a: &crate::cli::container::CreateArgs) -> anyhow::Result<ExitCode> {
@@ -62,14 +148,26 @@ pub fn create(svc: &Service, a: &crate::cli::container::CreateArgs) -> anyhow::R
 }
 
 pub fn start(svc: &Service, a: &crate::cli::container::StartArgs) -> anyhow::Result<ExitCode> {
-    names_only(a.all, a.latest, &a.filter, "start")?;
+    if a.attach && (a.all || a.containers.len() > 1) {
+        bail!("you cannot start and attach multiple containers at once");
+    }
+    let names = targets(
+        svc,
+        &Pick {
+            names: &a.containers,
+            all: a.all,
+            latest: a.latest,
+            filter: &a.filter,
+            ..Pick::default()
+        },
+    )?;
     if a.attach {
-        let [name] = a.containers.as_slice() else {
+        let [name] = names.as_slice() else {
             bail!("you cannot start and attach multiple containers at once");
         };
         return super::attach::start_attached(svc, name, a.interactive, &a.attach_flags);
     }
-    for_each(&a.containers, |c| {
+    for_each(&names, |c| {
         let r = svc.call("POST", &format!("/containers/{}/start", enc(c)), None)?;
         if r.status >= 400 {
             r.json()?;
@@ -79,8 +177,17 @@ pub fn start(svc: &Service, a: &crate::cli::container::StartArgs) -> anyhow::Res
 }
 
 pub fn kill(svc: &Service, a: &crate::cli::container::KillArgs) -> anyhow::Result<ExitCode> {
-    names_only(a.all, a.latest, &[], "kill")?;
-    for_each(&a.containers, |c| {
+    let names = targets(
+        svc,
+        &Pick {
+            names: &a.containers,
+            all: a.all,
+            latest: a.latest,
+            all_states: &["running"],
+            ..Pick::default()
+        },
+    )?;
+    for_each(&names, |c| {
         svc.call(
             "POST",
             &format!("/containers/{}/kill?signal={}", enc(c), enc(&a.signal)),
@@ -96,8 +203,24 @@ pub fn pause(
     a: &crate::cli::container::PauseArgs,
     verb: &str,
 ) -> anyhow::Result<ExitCode> {
-    names_only(a.all, a.latest, &a.filter, verb)?;
-    for_each(&a.containers, |c| {
+    // `-a` passes over containers already in the wanted state, as locally.
+    let from: &[&str] = if verb == "pause" {
+        &["running"]
+    } else {
+        &["paused"]
+    };
+    let names = targets(
+        svc,
+        &Pick {
+            names: &a.containers,
+            all: a.all,
+            latest: a.latest,
+            filter: &a.filter,
+            all_states: from,
+            ..Pick::default()
+        },
+    )?;
+    for_each(&names, |c| {
         svc.call("POST", &format!("/containers/{}/{verb}", enc(c)), None)?
             .json()
             .map(drop)
@@ -105,15 +228,27 @@ pub fn pause(
 }
 
 pub fn restart(svc: &Service, a: &crate::cli::container::RestartArgs) -> anyhow::Result<ExitCode> {
-    names_only(a.all, a.latest, &a.filter, "restart")?;
-    if a.running {
-        bail!("restart --running through hutch's remote client is not available yet");
-    }
-    if a.containers.is_empty() {
-        bail!("you must provide at least one container name or id");
-    }
+    let names = targets(
+        svc,
+        &Pick {
+            names: &a.containers,
+            all: a.all,
+            latest: a.latest,
+            filter: &a.filter,
+            ..Pick::default()
+        },
+    )?;
     let mut code = ExitCode::SUCCESS;
-    for c in &a.containers {
+    for c in &names {
+        // `--running`: only those running now, as the local engine.
+        if a.running
+            && let Ok(v) = svc
+                .call("GET", &format!("/containers/{}/json", enc(c)), None)?
+                .json()
+            && v["State"]["Status"] != "running"
+        {
+            continue;
+        }
         let mut q = format!("/containers/{}/restart", enc(c));
         if let Some(t) = a.time {
             q.push_str(&format!("?t={t}"));
@@ -137,16 +272,20 @@ pub fn restart(svc: &Service, a: &crate::cli::container::RestartArgs) -> anyhow:
 }
 
 pub fn wait(svc: &Service, a: &crate::cli::container::WaitArgs) -> anyhow::Result<ExitCode> {
-    names_only(false, a.latest, &[], "wait")?;
-    if a.containers.is_empty() {
-        bail!("you must provide at least one container name or id");
-    }
+    let names = targets(
+        svc,
+        &Pick {
+            names: &a.containers,
+            latest: a.latest,
+            ..Pick::default()
+        },
+    )?;
     let mut q = String::new();
     for c in &a.condition {
         q.push_str(&format!("&condition={}", enc(c)));
     }
     let mut code = ExitCode::SUCCESS;
-    for c in &a.containers {
+    for c in &names {
         let r = svc
             .call(
                 "POST",
@@ -196,13 +335,15 @@ pub fn exists(svc: &Service, path: &str) -> anyhow::Result<ExitCode> {
 }
 
 pub fn top(svc: &Service, a: &crate::cli::container::TopArgs) -> anyhow::Result<ExitCode> {
-    if a.latest {
-        bail!("top -l through hutch's remote client is not available yet: name the container");
-    }
-    let (c, descriptors) = a
-        .args
-        .split_first()
-        .context("top needs a container name or id")?;
+    let newest;
+    let (c, descriptors) = if a.latest {
+        newest = latest(svc)?;
+        (&newest, a.args.as_slice())
+    } else {
+        a.args
+            .split_first()
+            .context("top needs a container name or id")?
+    };
     let mut q = format!("/containers/{}/top", enc(c));
     if !descriptors.is_empty() {
         q.push_str(&format!("?ps_args={}", enc(&descriptors.join(","))));
@@ -228,16 +369,49 @@ pub fn top(svc: &Service, a: &crate::cli::container::TopArgs) -> anyhow::Result<
 
 pub fn port(svc: &Service, a: &crate::cli::container::PortArgs) -> anyhow::Result<ExitCode> {
     if a.all {
-        bail!("port -a through hutch's remote client is not available yet: name the container");
+        if a.args.len() > 1 {
+            bail!("no arguments are needed with --all, or only a port");
+        }
+        for (id, _) in listed(svc, "all=true")? {
+            let short = &id[..12.min(id.len())];
+            for (private, public) in ports_of(svc, &id, a.args.first())? {
+                if a.args.is_empty() {
+                    println!("{short}\t{private} -> {public}");
+                } else {
+                    println!("{public}");
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.args.len() > 2 {
+        bail!("`port` accepts at most two arguments");
     }
     let (c, want) = a
         .args
         .split_first()
         .context("port needs a container name or id")?;
+    for (private, public) in ports_of(svc, c, want.first())? {
+        if want.is_empty() {
+            println!("{private} -> {public}");
+        } else {
+            println!("{public}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A container's published ports (`80/tcp`, `0.0.0.0:8080`), sorted;
+/// only `want`'s (`80` is `80/tcp`) when given.
+fn ports_of(
+    svc: &Service,
+    c: &str,
+    want: Option<&String>,
+) -> anyhow::Result<Vec<(String, String)>> {
     let v = svc
         .call("GET", &format!("/containers/{}/json", enc(c)), None)?
         .json()?;
-    let want = want.first().map(|p| {
+    let want = want.map(|p| {
         if p.contains('/') {
             p.clone()
         } else {
@@ -250,6 +424,7 @@ pub fn port(svc: &Service, a: &crate::cli::container::PortArgs) -> anyhow::Resul
         .flatten()
         .collect();
     ports.sort_by_key(|(k, _)| k.as_str());
+    let mut out = Vec::new();
     for (private, bindings) in ports {
         if want.as_ref().is_some_and(|w| w != private) {
             continue;
@@ -260,14 +435,10 @@ pub fn port(svc: &Service, a: &crate::cli::container::PortArgs) -> anyhow::Resul
                 .filter(|i| !i.is_empty())
                 .unwrap_or("0.0.0.0");
             let public = format!("{ip}:{}", b["HostPort"].as_str().unwrap_or(""));
-            if want.is_some() {
-                println!("{public}");
-            } else {
-                println!("{private} -> {public}");
-            }
+            out.push((private.clone(), public));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(out)
 }
 
 pub fn tag(svc: &Service, a: &crate::cli::image::TagArgs) -> anyhow::Result<ExitCode> {

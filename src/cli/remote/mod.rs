@@ -16,6 +16,7 @@ pub mod http;
 mod images;
 mod objects;
 mod spec_gen;
+mod system;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

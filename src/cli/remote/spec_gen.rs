@@ -19,14 +19,8 @@ use hutch_rootless_net::NetworkMode;
 /// The flag behind each spec field (`field` or `field.sub`), for the
 /// refusal's words.
 const FLAGS: &[(&str, &str)] = &[
-    ("rootfs", "--rootfs"),
     ("cdi_devices", "--device (CDI) / --gpus"),
-    ("host_users", "--hostuser"),
-    ("shm_size", "--shm-size"),
-    ("sysctls", "--sysctl"),
-    ("requires", "--requires"),
     ("preserve_fds", "--preserve-fds"),
-    ("health_on_failure", "--health-on-failure"),
     ("seccomp_profile", "--security-opt seccomp=PATH"),
     ("security.seccomp", "--security-opt seccomp=PATH"),
     ("security.proc_opts", "--security-opt proc-opts"),
@@ -34,6 +28,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("resources.blkio_weight", "--blkio-weight"),
     ("resources.cgroups", "--cgroups"),
     ("ulimits.host", "--ulimit host"),
+    // Carried with a named network only (Podman's are per network).
     ("network.aliases", "--network-alias"),
     ("userns", "--uidmap/--gidmap"),
     ("read_only_tmpfs", "--read-only-tmpfs=false"),
@@ -256,6 +251,11 @@ pub fn generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
     left.network.ports.clear();
     left.network.publish_all = false;
     left.network.dns = Default::default();
+    if matches!(s.network.mode, Some(NetworkMode::Network { .. }))
+        || !s.network.connected.is_empty()
+    {
+        left.network.aliases.clear();
+    }
     // Resources.
     let r = &s.resources;
     let mut limits = Map::new();
@@ -365,6 +365,32 @@ pub fn generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
         spec::SystemdMode::Always => "always",
     };
     put("systemd", json!(systemd));
+    if let Some(r) = &s.rootfs {
+        // A directory on the service's host, as with Podman's client.
+        put("rootfs", json!(r.path));
+        put("rootfs_overlay", json!(r.overlay));
+        if r.idmap {
+            put("rootfs_mapping", json!(""));
+        }
+    }
+    if let Some(n) = s.shm_size {
+        put("shm_size", json!(n));
+    }
+    put("sysctl", json!(s.sysctls));
+    put("dependencyContainers", json!(s.requires));
+    put("hostusers", json!(s.host_users));
+    put("unsetenv", json!(s.unsetenv));
+    put("unsetenvall", json!(s.unsetenv_all));
+    if let Some(u) = s.umask {
+        put("umask", json!(format!("{u:04o}")));
+    }
+    let on_failure = match s.health_on_failure {
+        spec::HealthOnFailure::None => 0,
+        spec::HealthOnFailure::Kill => 1,
+        spec::HealthOnFailure::Restart => 2,
+        spec::HealthOnFailure::Stop => 3,
+    };
+    put("health_check_on_failure_action", json!(on_failure));
 
     // Carried above, or meaningless on the service's side: the client's
     // NOTIFY_SOCKET, and what the engine fills in at create.
@@ -411,6 +437,15 @@ pub fn generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
     left.dependencies.clear();
     left.auto_userns = None;
     left.systemd_active = false;
+    left.rootfs = None;
+    left.shm_size = None;
+    left.sysctls.clear();
+    left.requires.clear();
+    left.host_users.clear();
+    left.unsetenv.clear();
+    left.unsetenv_all = false;
+    left.umask = None;
+    left.health_on_failure = d.health_on_failure;
     if let Some(field) = differing(&left, &d)? {
         bail!(
             "{} is not supported by hutch's remote client: run the command on the service's host",
@@ -440,6 +475,12 @@ fn network(s: &ContainerSpec, put: &mut impl FnMut(&str, Value)) {
     }
     for c in &n.connected {
         networks.insert(c.clone(), json!({}));
+    }
+    // Podman's aliases are per network; hutch's hold on each of them.
+    if !n.aliases.is_empty() {
+        for v in networks.values_mut() {
+            *v = json!({"aliases": n.aliases});
+        }
     }
     if !networks.is_empty() {
         put("Networks", Value::Object(networks));
@@ -684,6 +725,40 @@ mod tests {
                 "--privileged",
             ],
             &["--entrypoint", "", "--log-driver", "none", "-P"],
+            &[
+                "--shm-size",
+                "1m",
+                "--sysctl",
+                "net.ipv4.ip_forward=1",
+                "--requires",
+                "a",
+                "--hostuser",
+                "root",
+                "--unsetenv",
+                "PATH",
+                "--unsetenv-all",
+                "--umask",
+                "0077",
+                "--health-cmd",
+                "true",
+                "--health-on-failure",
+                "kill",
+                "--health-start-period",
+                "1s",
+                "--network",
+                "n1",
+                "--network-alias",
+                "web",
+            ],
+            &[
+                "--rootfs",
+                "/srv/root:O",
+                "--network-alias",
+                "x",
+                "--network",
+                "n",
+            ],
+            &["--rootfs", "/srv/root:idmap"],
         ];
         for args in cases {
             let mut want = spec_of(args);
@@ -709,24 +784,13 @@ mod tests {
     fn what_cannot_be_carried_is_refused_by_flag() {
         for (args, flag) in [
             (&["--preserve-fds", "2"][..], "--preserve-fds"),
-            (&["--sysctl", "net.ipv4.ip_forward=1"], "--sysctl"),
-            (&["--shm-size", "1m"], "--shm-size"),
-            (&["--hostuser", "root"], "--hostuser"),
-            (&["--requires", "a"], "--requires"),
             (&["--uidmap", "0:1:1"], "--uidmap"),
-            (
-                &["--network-alias", "x", "--network", "n"],
-                "--network-alias",
-            ),
+            (&["--network-alias", "x"], "--network-alias"),
             (&["--ulimit", "host"], "--ulimit host"),
             (&["--cpu-weight", "10"], "--cpu-weight"),
             (
                 &["--read-only", "--read-only-tmpfs=false"],
                 "--read-only-tmpfs",
-            ),
-            (
-                &["--health-cmd", "true", "--health-on-failure", "kill"],
-                "--health-on-failure",
             ),
             (&["--device", "nvidia.com/gpu=all"], "--device"),
         ] {

@@ -1,0 +1,217 @@
+//! libpod routes Podman 4.3.1's remote client calls for `healthcheck run`
+//! and `commit`, over the engine operations the CLI's commands use.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::containers::{blocking, open};
+use crate::api::error::ApiError;
+use crate::api::prefix::ApiVersion;
+use crate::api::server::Shared;
+use crate::engine::container::commit::{self, CommitRequest};
+use crate::engine::container::update::{self, UpdateOptions};
+use crate::engine::container::{health, pause};
+use crate::engine::state::ContainerState;
+use crate::runtime::spec::resources::ResourceRequest;
+
+const LP: ApiVersion = ApiVersion::Libpod;
+
+/// `GET /libpod/containers/{id}/healthcheck`: runs the check once.
+/// `Status` is "unhealthy" when this run failed (what the local command
+/// reports, whatever status the container was left in), else the
+/// container's status; 409 for a stopped container or one without a
+/// check, as Podman.
+pub async fn healthcheck(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let ctx = shared.ctx.clone();
+    let report = blocking(LP, move || {
+        let (store, state) = open(&ctx)?;
+        let c = state.container(&id)?;
+        health::run(&ctx, &store, &state, &c)
+    })
+    .await?;
+    if let Some(message) = report.timed_out {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            message,
+            LP,
+        ));
+    }
+    let status = if report.passed {
+        report.status
+    } else {
+        health::UNHEALTHY.to_owned()
+    };
+    Ok(axum::Json(json!({"Status": status, "FailingStreak": 0, "Log": null})).into_response())
+}
+
+/// Longest list of `changes` taken from one commit query.
+const MAX_CHANGES: usize = 256;
+
+/// `POST /libpod/commit?container=&repo=&tag=&author=&comment=&changes=&pause=&format=`:
+/// a new image from the container's changes; `{"Id": HEX}`. A running
+/// container is paused for it with `pause=true`, as `commit -p`.
+pub async fn commit(
+    State(shared): State<Shared>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let get = |k: &str| {
+        q.iter()
+            .find(|(key, v)| key == k && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m, LP);
+    let container = get("container").ok_or_else(|| bad("container is required".into()))?;
+    let format = get("format").unwrap_or_else(|| "oci".into());
+    if !matches!(format.as_str(), "oci" | "docker") {
+        return Err(bad(format!(
+            "unrecognized image type {format:?}: use oci or docker"
+        )));
+    }
+    let changes: Vec<String> = q
+        .iter()
+        .filter(|(k, v)| k == "changes" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    if changes.len() > MAX_CHANGES {
+        return Err(bad(format!("more than {MAX_CHANGES} changes")));
+    }
+    let reference = get("repo").map(|r| match get("tag") {
+        Some(t) => format!("{r}:{t}"),
+        None => r,
+    });
+    let pause_it = matches!(get("pause").as_deref(), Some("true" | "1"));
+    let req = CommitRequest {
+        reference,
+        author: get("author"),
+        message: get("comment"),
+        changes,
+    };
+    let ctx = shared.ctx.clone();
+    let id = blocking(LP, move || {
+        let (store, state) = open(&ctx)?;
+        let c = state.container(&container)?;
+        let paused = pause_it && c.state == ContainerState::Running;
+        if paused {
+            pause::pause(&ctx, &store, &state, &c)?;
+        }
+        let result = commit::commit(&store, &c, &req);
+        if paused {
+            let now = state.container(&c.id)?;
+            pause::unpause(&ctx, &store, &state, &now)?;
+        }
+        Ok(result?.id.hex().to_owned())
+    })
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"Id": id}))).into_response())
+}
+
+/// The OCI `LinuxResources` fields `update` can change.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Resources {
+    memory: Option<Memory>,
+    cpu: Option<Cpu>,
+    pids: Option<Pids>,
+    #[serde(rename = "blockIO")]
+    block_io: Option<BlockIo>,
+    #[serde(flatten)]
+    other: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Memory {
+    limit: Option<i64>,
+    reservation: Option<i64>,
+    swap: Option<i64>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Cpu {
+    shares: Option<u64>,
+    quota: Option<i64>,
+    period: Option<u64>,
+    cpus: Option<String>,
+    mems: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Pids {
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct BlockIo {
+    weight: Option<u16>,
+}
+
+/// `POST /libpod/containers/{id}/update`: the body is an OCI
+/// `LinuxResources`, as Podman 4.3.1's client sends it; `--cpus` arrives
+/// as quota and period and is kept as NanoCpus, as `create` does. 201
+/// with the container's id.
+pub async fn update_resources(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m, LP);
+    let b: Resources =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("invalid update body: {e}")))?;
+    if let Some((k, _)) = b.other.iter().find(|(_, v)| !v.is_null()) {
+        return Err(bad(format!("updating {k} is not supported")));
+    }
+    let positive = |n: Option<i64>| n.filter(|n| *n > 0);
+    let mut r = ResourceRequest::default();
+    if let Some(m) = b.memory {
+        r.memory = positive(m.limit);
+        r.memory_reservation = positive(m.reservation);
+        r.memory_swap = m.swap.filter(|n| *n != 0);
+    }
+    if let Some(c) = b.cpu {
+        match (positive(c.quota), c.period.filter(|p| *p > 0)) {
+            (Some(q), Some(p)) => {
+                r.nano_cpus = u64::try_from(q)
+                    .ok()
+                    .and_then(|q| q.checked_mul(1_000_000_000))
+                    .map(|n| n / p);
+            }
+            (q, p) => {
+                r.cpu_quota = q;
+                r.cpu_period = p;
+            }
+        }
+        r.cpu_shares = c.shares.filter(|n| *n > 0);
+        r.cpuset_cpus = c.cpus.filter(|s| !s.is_empty());
+        r.cpuset_mems = c.mems.filter(|s| !s.is_empty());
+    }
+    if let Some(p) = b.pids {
+        r.pids_limit = p.limit.filter(|n| *n != 0);
+    }
+    if let Some(w) = b.block_io {
+        r.blkio_weight = w.weight.filter(|w| *w > 0);
+    }
+    let ctx = shared.ctx.clone();
+    let report = blocking(LP, move || {
+        let (store, state) = open(&ctx)?;
+        update::update(
+            &ctx,
+            &store,
+            &state,
+            &UpdateOptions {
+                container: id,
+                resources: r,
+            },
+        )
+    })
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(json!(report.id))).into_response())
+}
