@@ -1047,3 +1047,5 @@ fn output_into_a_closed_pipe_ends_quietly() {
         );
     }
 }
+#[path = "remote/remotei.rs"]
+mod remotei;
