@@ -615,46 +615,10 @@ pub struct TreeArgs {
 /// branch per layer; with `--whatrequires` the layers on the image's top
 /// one, depth first, on one level (podman nests no fork either).
 pub fn image_tree(ctx: &Context, args: &TreeArgs) -> anyhow::Result<ExitCode> {
-    use crate::engine::image::tree::{self as layer_tree, LayerLine, Node};
-    fn text(l: &LayerLine) -> String {
-        let mut t = format!("ID: {} Size: {:>7}", l.id, time::human_size_compact(l.size));
-        if !l.top_of.is_empty() {
-            t.push_str(&format!(" Top Layer of: [{}]", l.top_of.join(" ")));
-        }
-        t
-    }
-    fn depth_first(node: &Node, out: &mut Vec<String>) {
-        out.push(text(&node.line));
-        for c in &node.children {
-            depth_first(c, out);
-        }
-    }
     let store = engine::open_store(ctx)?;
     let image = engine::lookup(&store, &args.image)?;
-    let mut lines = Vec::new();
-    if args.whatrequires {
-        if let Some(node) = layer_tree::what_requires(&store, &image)? {
-            depth_first(&node, &mut lines);
-        }
-    } else {
-        lines.extend(layer_tree::layers(&store, &image)?.iter().map(text));
-    }
-    let mut out = format!(
-        "Image ID: {}\nTags:     [{}]\nSize:     {}\nImage Layers\n",
-        image.id.short(),
-        image.names.join(" "),
-        time::human_size_compact(image.size)
-    );
-    for (i, l) in lines.iter().enumerate() {
-        out.push_str(if i + 1 == lines.len() {
-            "└── "
-        } else {
-            "├── "
-        });
-        out.push_str(l);
-        out.push('\n');
-    }
-    println!("{out}");
+    let text = crate::engine::image::tree::text(&store, &image, args.whatrequires)?;
+    println!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,8 +2,7 @@
 //! build context as a tar body (the Containerfile inside it, named by
 //! `dockerfile=`), the flags as query parameters; the build's output
 //! streamed back as JSON lines (`{"stream": text}`), the image id last
-//! (`{"stream": "ID\n"}` and `{"aux": {"ID": "sha256:ID"}}`), or
-//! `{"error": text}`.
+//! (`{"stream": "ID\n"}`), or `{"error": text, "exitCode": code}`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -39,6 +38,9 @@ struct Lines {
 
 impl Write for Lines {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         let text = String::from_utf8_lossy(buf);
         let v = if self.fd == 2 {
             json!({"stream": text, "fd": 2})
@@ -158,6 +160,16 @@ pub async fn build(
         let scratch = ScratchDir::new(&run_dir)?;
         let context = scratch.0.join("context");
         std::fs::create_dir(&context).map_err(Error::from)?;
+        // Podman's client may send the context gzipped.
+        let mut reader = std::io::BufReader::new(reader);
+        let gzipped = std::io::BufRead::fill_buf(&mut reader)
+            .map(|head| head.starts_with(&[0x1f, 0x8b]))
+            .map_err(|e| Error::bad_input(format!("reading the build context: {e}")))?;
+        let reader: Box<dyn std::io::Read> = if gzipped {
+            Box::new(flate2::read::GzDecoder::new(reader))
+        } else {
+            Box::new(reader)
+        };
         let mut tar = tar::Archive::new(reader);
         tar.set_preserve_permissions(true);
         tar.set_overwrite(true);
@@ -208,12 +220,17 @@ pub async fn build(
         let last: Vec<Value> = match result {
             Ok(report) => {
                 let id = report.image.id.hex().to_owned();
-                vec![
-                    json!({"stream": format!("{id}\n")}),
-                    json!({"aux": {"ID": format!("sha256:{id}")}}),
-                ]
+                // Podman's client takes the id from the last stream line
+                // of 64 hex digits, and fails on any line with neither
+                // `stream` nor `error` (no `aux` for libpod).
+                vec![json!({"stream": format!("{id}\n")})]
             }
-            Err(e) => vec![json!({"error": e.text(), "errorDetail": {"message": e.text()}})],
+            // `exitCode` is hutch's own: a failed RUN's code, which the
+            // local build exits with too.
+            Err(e) => vec![json!({
+                "error": e.text(), "errorDetail": {"message": e.text()},
+                "exitCode": e.kind().exit_code(),
+            })],
         };
         for v in last {
             if tx.blocking_send(Bytes::from(format!("{v}\n"))).is_err() {

@@ -58,6 +58,24 @@ pub async fn history(
     Ok(axum::Json(rows).into_response())
 }
 
+/// `GET /libpod/images/{name}/tree?whatrequires=`: `{"Tree": text}`,
+/// the text `image tree` prints.
+pub async fn tree(
+    State(shared): State<Shared>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let whatrequires = flag(&q, "whatrequires", LP)?;
+    let ctx = shared.ctx.clone();
+    let text = blocking(LP, move || {
+        let store = image::open_store(&ctx)?;
+        let record = image::lookup(&store, &name)?;
+        image::tree::text(&store, &record, whatrequires)
+    })
+    .await?;
+    Ok(axum::Json(json!({ "Tree": text })).into_response())
+}
+
 /// `POST /libpod/images/{name}/untag?repo=&tag=`: 201. Without `repo`
 /// every name goes, as `podman untag IMAGE` does.
 pub async fn untag(

@@ -179,7 +179,18 @@ pub fn build(svc: &Service, a: &BuildArgs) -> anyhow::Result<ExitCode> {
         Ok(Err(_)) | Err(_) => {}
     }
     let stream = sent?.stream()?;
-    let id = follow(stream)?;
+    let id = match follow(stream) {
+        Ok(id) => id,
+        // The build's own failure: its message, and the code the local
+        // build exits with (a failed RUN's).
+        Err(e) => match e.downcast_ref::<Failed>() {
+            Some(f) => {
+                eprintln!("Error: {}", f.message);
+                return Ok(ExitCode::from(f.code));
+            }
+            None => return Err(e),
+        },
+    };
     let id = id.context("the service's build reported no image id")?;
     if let Some(f) = &a.iidfile {
         std::fs::write(f, format!("sha256:{id}"))
@@ -215,8 +226,16 @@ fn write_context(
     Ok(())
 }
 
+/// The service's build failed: its message and exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Failed {
+    message: String,
+    code: u8,
+}
+
 /// Prints the build's stream (hutch's `"fd": 2` lines on stderr) as it
-/// comes; the image id from `aux`, or the stream's error.
+/// comes; the image id, or the stream's error.
 fn follow(stream: impl std::io::Read) -> anyhow::Result<Option<String>> {
     use std::io::{BufRead, Write};
     let mut id = None;
@@ -226,7 +245,16 @@ fn follow(stream: impl std::io::Read) -> anyhow::Result<Option<String>> {
             continue;
         };
         if let Some(e) = v["error"].as_str().filter(|e| !e.is_empty()) {
-            bail!("{e}");
+            let code = v["exitCode"]
+                .as_u64()
+                .and_then(|c| u8::try_from(c).ok())
+                .filter(|c| *c != 0)
+                .unwrap_or(crate::cli::EXIT_HUTCH_ERROR);
+            return Err(Failed {
+                message: e.to_owned(),
+                code,
+            }
+            .into());
         }
         if let Some(s) = v["stream"].as_str() {
             if v["fd"] == 2 {
@@ -237,8 +265,13 @@ fn follow(stream: impl std::io::Read) -> anyhow::Result<Option<String>> {
                 o.write_all(s.as_bytes()).and_then(|()| o.flush())?;
             }
         }
-        if let Some(i) = v["aux"]["ID"].as_str() {
-            id = Some(i.trim_start_matches("sha256:").to_owned());
+        // The image id is the stream's line of 64 hex digits, as Podman's
+        // client finds it.
+        if let Some(s) = v["stream"].as_str() {
+            let line = s.trim_end_matches('\n');
+            if line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()) {
+                id = Some(line.to_owned());
+            }
         }
     }
     Ok(id)

@@ -89,6 +89,7 @@ fn image(svc: &Service, c: crate::cli::image::ImageCommand) -> anyhow::Result<Ex
         I::Import(a) => images::import(svc, &a),
         I::Untag(a) => images::untag(svc, &a),
         I::Build(a) => build::build(svc, &a),
+        I::Tree(a) => images::tree(svc, &a),
         _ => bail!(
             "this image command is not available through hutch's remote client yet: \
              run it on the service's host"

@@ -263,6 +263,23 @@ pub fn history(svc: &Service, a: &HistoryArgs) -> anyhow::Result<ExitCode> {
     crate::cli::image::print_history(a, rows)
 }
 
+/// `image tree`: the service's text, printed as the local command does.
+pub fn tree(svc: &Service, a: &crate::cli::image::TreeArgs) -> anyhow::Result<ExitCode> {
+    let v = svc
+        .call(
+            "GET",
+            &format!(
+                "/images/{}/tree?whatrequires={}",
+                enc(&a.image),
+                a.whatrequires
+            ),
+            None,
+        )?
+        .json()?;
+    println!("{}", v["Tree"].as_str().unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `untag IMAGE [NAME...]`: each name, or every name without one.
 pub fn untag(svc: &Service, a: &UntagArgs) -> anyhow::Result<ExitCode> {
     let path = format!("/images/{}/untag", enc(&a.image));
