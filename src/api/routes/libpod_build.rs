@@ -154,10 +154,10 @@ pub async fn build(
     let target = q.get("target").filter(|t| !t.is_empty()).cloned();
     let dockerfile = q.get("dockerfile").cloned();
     let ctx = shared.ctx.clone();
-    let run_dir = ctx.run_dir.clone();
+    let scratch_root = ctx.data_dir.join("tmp");
     // The context is unpacked before the answer starts: a bad tar is a 400.
     let (scratch, options) = with_body(body, move |reader| {
-        let scratch = ScratchDir::new(&run_dir)?;
+        let scratch = ScratchDir::new(&scratch_root)?;
         let context = scratch.0.join("context");
         std::fs::create_dir(&context).map_err(Error::from)?;
         // Podman's client may send the context gzipped.

@@ -148,7 +148,7 @@ fn named(
 }
 
 /// The archive of `names` in `format` (`docker-archive` by default). The
-/// directory formats are written to a private directory and sent as a
+/// directory formats are written to a [`ScratchDir`] and sent as a
 /// tar of it, which Podman's client unpacks into its `-o` directory.
 /// Unknown images are a 404 before anything is sent; a failure after
 /// that ends the body early.
@@ -184,7 +184,7 @@ async fn save(
         let mut out = std::io::BufWriter::with_capacity(256 << 10, BodyWriter(tx));
         let result = image::open_store(&ctx).and_then(|store| match format {
             transfer::SaveFormat::OciDir | transfer::SaveFormat::DockerDir => {
-                let dir = ScratchDir::new(&ctx.run_dir)?;
+                let dir = ScratchDir::new(&ctx.data_dir.join("tmp"))?;
                 let target = dir.0.join("out");
                 transfer::save(&store, &images, format, None, Some(&target))?;
                 let mut tar = tar::Builder::new(&mut out);
@@ -206,8 +206,9 @@ async fn save(
         .into_response())
 }
 
-/// A private directory under the service's runtime dir, removed with
-/// its content when dropped (a saved oci-dir before it is sent).
+/// A private directory under the service user's data dir (on disk: the
+/// runtime dir is often a small tmpfs), removed with its content when
+/// dropped: a saved oci-dir before it is sent, a build's context.
 pub(super) struct ScratchDir(pub(super) std::path::PathBuf);
 
 impl ScratchDir {
