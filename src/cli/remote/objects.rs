@@ -388,8 +388,10 @@ pub fn pod(svc: &Service, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             let mut body = body;
             // The network flags as the container create carries them
             // (libpod's netns, Networks, portmappings, dns_*).
-            let mut net = crate::spec::ContainerSpec::default();
-            net.network = a.network.spec()?;
+            let net = crate::spec::ContainerSpec {
+                network: a.network.spec()?,
+                ..Default::default()
+            };
             super::spec_gen::network(&net, &mut |k: &str, v: Value| body[k] = v);
             body["hostadd"] = json!(a.add_host);
             if let Some(u) = &a.userns {
