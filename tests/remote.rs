@@ -1044,3 +1044,5 @@ fn output_into_a_closed_pipe_ends_quietly() {
 }
 #[path = "remote/remotec.rs"]
 mod remotec;
+#[path = "remote/remotei.rs"]
+mod remotei;

@@ -23,99 +23,99 @@ const MAX_ARG_FILE: u64 = 1 << 20;
 pub struct BuildArgs {
     /// Name and optionally a tag (repeatable)
     #[arg(short, long = "tag")]
-    tag: Vec<String>,
+    pub(crate) tag: Vec<String>,
     /// Pathname or URL of a Dockerfile (`-` for stdin)
     #[arg(short, long = "file")]
-    file: Vec<String>,
+    pub(crate) file: Vec<String>,
     /// Argument=value to supply to the builder
     #[arg(long = "build-arg")]
-    build_arg: Vec<String>,
+    pub(crate) build_arg: Vec<String>,
     /// Argument file with KEY=VALUE lines to supply to the builder
     #[arg(long = "build-arg-file")]
-    build_arg_file: Vec<PathBuf>,
+    pub(crate) build_arg_file: Vec<PathBuf>,
     /// Set the target build stage to build
     #[arg(long)]
-    target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Do not use existing cached images for the container build
     #[arg(long)]
-    no_cache: bool,
+    pub(crate) no_cache: bool,
     /// Use intermediate layers during build (default true)
     #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
-    layers: bool,
+    pub(crate) layers: bool,
     /// Set metadata for an image (repeatable)
     #[arg(long)]
-    label: Vec<String>,
+    pub(crate) label: Vec<String>,
     /// Write the image ID to the file
     #[arg(long)]
-    iidfile: Option<PathBuf>,
+    pub(crate) iidfile: Option<PathBuf>,
     /// Refrain from announcing build instructions and image read/write progress
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Format of the built image's manifest and metadata (oci or docker; stored as OCI)
     #[arg(long, default_value = "oci")]
-    format: String,
+    pub(crate) format: String,
     /// Pull image policy: always, missing, never, newer
     #[arg(long, default_value = "missing", num_args = 0..=1, require_equals = true, default_missing_value = "always")]
-    pull: String,
+    pub(crate) pull: String,
     /// Remove intermediate containers after a successful build (default true)
     #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
-    rm: bool,
+    pub(crate) rm: bool,
     /// Always remove intermediate containers after a build, even if the build is unsuccessful
     #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
-    force_rm: bool,
+    pub(crate) force_rm: bool,
     /// Set the OS/ARCH of the built image (the native platform only)
     #[arg(long)]
-    platform: Option<String>,
+    pub(crate) platform: Option<String>,
     /// Secret file to expose to RUN --mount=type=secret (id=ID,src=PATH or id=ID,env=VAR)
     #[arg(long)]
-    secret: Vec<String>,
+    pub(crate) secret: Vec<String>,
     /// Network mode for RUN instructions (none, host, pasta, slirp4netns, ...)
     #[arg(long, alias = "net")]
-    network: Option<String>,
+    pub(crate) network: Option<String>,
     /// Bind mount a volume into the containers of RUN instructions
     #[arg(short, long)]
-    volume: Vec<String>,
+    pub(crate) volume: Vec<String>,
     /// Set environment variable for the image (KEY=VALUE, or KEY from the environment)
     #[arg(long)]
-    env: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// Unset environment variable from the image
     #[arg(long)]
-    unsetenv: Vec<String>,
+    pub(crate) unsetenv: Vec<String>,
     /// Add an annotation to the image's manifest (KEY=VALUE)
     #[arg(long)]
-    annotation: Vec<String>,
+    pub(crate) annotation: Vec<String>,
     /// Set created timestamps of the image and of the files of its new layers (seconds since the epoch)
     #[arg(long)]
-    timestamp: Option<i64>,
+    pub(crate) timestamp: Option<i64>,
     /// Omit build history information from the built image
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, default_value = "false")]
-    omit_history: bool,
+    pub(crate) omit_history: bool,
     /// Squash the new layers of the final stage into one on top of its base
     #[arg(long)]
-    squash: bool,
+    pub(crate) squash: bool,
     /// Squash all layers of the final image into one
     #[arg(long)]
-    squash_all: bool,
+    pub(crate) squash_all: bool,
     /// How many independent stages to build at once (default 1; 0: no limit)
     #[arg(long)]
-    jobs: Option<u32>,
+    pub(crate) jobs: Option<u32>,
     /// Add capabilities to the containers of RUN instructions
     #[arg(long)]
-    cap_add: Vec<String>,
+    pub(crate) cap_add: Vec<String>,
     /// Drop capabilities from the containers of RUN instructions
     #[arg(long)]
-    cap_drop: Vec<String>,
+    pub(crate) cap_drop: Vec<String>,
     /// Security options for the containers of RUN instructions
     #[arg(long)]
-    security_opt: Vec<String>,
+    pub(crate) security_opt: Vec<String>,
     /// User namespace mode for the containers of RUN instructions
     #[arg(long)]
-    userns: Option<String>,
+    pub(crate) userns: Option<String>,
     /// SSH agent socket to expose to RUN --mount=type=ssh (default or ID[=SOCKET])
     #[arg(long)]
-    ssh: Vec<String>,
+    pub(crate) ssh: Vec<String>,
     /// Context directory
-    context: Option<String>,
+    pub(crate) context: Option<String>,
 }
 
 /// `buildx build`: the same flags.

@@ -25,57 +25,57 @@ pub enum GenerateCommand {
 pub struct SystemdArgs {
     /// Add dependencies order to the generated unit file
     #[arg(long, value_name = "UNIT")]
-    after: Vec<String>,
+    pub(crate) after: Vec<String>,
     /// Systemd unit name prefix for containers
     #[arg(long, default_value = "container", value_name = "PREFIX")]
-    container_prefix: String,
+    pub(crate) container_prefix: String,
     /// Set environment variables to the systemd unit files
     #[arg(short, long, value_name = "KEY=VALUE")]
-    env: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// Generate .service files instead of printing to stdout
     #[arg(short, long)]
-    files: bool,
+    pub(crate) files: bool,
     /// Print the created units in specified format (json)
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Use container/pod names instead of IDs
     #[arg(short, long)]
-    name: bool,
+    pub(crate) name: bool,
     /// Create a new container or pod instead of starting an existing one
     #[arg(long)]
-    new: bool,
+    pub(crate) new: bool,
     /// Skip header generation
     #[arg(long)]
-    no_header: bool,
+    pub(crate) no_header: bool,
     /// Systemd unit name prefix for pods
     #[arg(long, default_value = "pod", value_name = "PREFIX")]
-    pod_prefix: String,
+    pub(crate) pod_prefix: String,
     /// Similar to wants, but declares stronger requirement dependencies
     #[arg(long, value_name = "UNIT")]
-    requires: Vec<String>,
+    pub(crate) requires: Vec<String>,
     /// Systemd restart-policy
     #[arg(long, default_value = "on-failure", value_name = "POLICY")]
-    restart_policy: String,
+    pub(crate) restart_policy: String,
     /// Systemd restart-sec
     #[arg(long, value_name = "SECONDS")]
-    restart_sec: Option<u32>,
+    pub(crate) restart_sec: Option<u32>,
     /// Systemd unit name separator between name/id and prefix
     #[arg(long, default_value = "-", value_name = "SEPARATOR")]
-    separator: String,
+    pub(crate) separator: String,
     /// Start timeout override
     #[arg(long, value_name = "SECONDS")]
-    start_timeout: Option<u32>,
+    pub(crate) start_timeout: Option<u32>,
     /// Stop timeout override (default: the container's, 10 unless set)
     #[arg(short = 't', long, visible_alias = "time", value_name = "SECONDS")]
-    stop_timeout: Option<u32>,
+    pub(crate) stop_timeout: Option<u32>,
     /// Make it a template file and use %i and %I specifiers (not supported by hutch yet)
     #[arg(long)]
-    template: bool,
+    pub(crate) template: bool,
     /// Add (weak) requirement dependencies to the generated unit file
     #[arg(long, value_name = "UNIT")]
-    wants: Vec<String>,
+    pub(crate) wants: Vec<String>,
     /// The container or pod (name or id)
-    container: String,
+    pub(crate) container: String,
 }
 
 pub fn run(ctx: &Context, cmd: &GenerateCommand) -> anyhow::Result<ExitCode> {
@@ -150,7 +150,7 @@ pub fn run(ctx: &Context, cmd: &GenerateCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Go's `json.MarshalIndent(v, "", " ")`, as Podman prints units.
-fn indented(v: &serde_json::Value) -> anyhow::Result<String> {
+pub(crate) fn indented(v: &serde_json::Value) -> anyhow::Result<String> {
     use serde::Serialize as _;
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");

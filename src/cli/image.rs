@@ -209,16 +209,7 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
 }
 
 pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
-    let format = OutputFormat::parse(args.format.as_deref())?;
-    if !matches!(
-        args.sort.as_str(),
-        "created" | "id" | "repository" | "size" | "tag"
-    ) {
-        anyhow::bail!(
-            "{:?} is not a valid field for sorting. Choose from: id, repository, size, tag, created",
-            args.sort
-        );
-    }
+    check_sort(&args.sort)?;
     let store = engine::open_store(ctx)?;
     let req = list::ListRequest {
         filters: args.filter.clone(),
@@ -226,22 +217,6 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
     };
     let listed = list::list(&store, &req)?;
     let now = time::now();
-    if args.quiet {
-        let mut seen = std::collections::HashSet::new();
-        for l in &listed {
-            if seen.insert(l.record.id.clone()) {
-                println!(
-                    "{}",
-                    if args.no_trunc {
-                        l.record.id.to_string()
-                    } else {
-                        l.record.id.short().to_owned()
-                    }
-                );
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     let mut rows = Vec::new();
     for l in &listed {
         if l.record.names.is_empty() {
@@ -263,13 +238,56 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
             row["History"] = serde_json::json!(l.record.names.join(", "));
         }
     }
+    let per_image: Vec<serde_json::Value> = listed
+        .iter()
+        .map(|l| {
+            let mut v = list::json_view(l);
+            if args.history {
+                v["History"] = serde_json::json!(l.record.names);
+            }
+            v
+        })
+        .collect();
+    print_images(args, rows, per_image)
+}
+
+/// `--sort`'s fields, checked before anything is listed.
+pub(crate) fn check_sort(sort: &str) -> anyhow::Result<()> {
+    if !matches!(sort, "created" | "id" | "repository" | "size" | "tag") {
+        anyhow::bail!(
+            "{sort:?} is not a valid field for sorting. Choose from: id, repository, size, tag, created"
+        );
+    }
+    Ok(())
+}
+
+/// Prints `images`' rows (one per name, [`list::row_view`]s, newest image
+/// first) or, for `--format json`, the per-image documents; the remote
+/// client prints the service's listing with it too.
+pub(crate) fn print_images(
+    args: &ImagesArgs,
+    mut rows: Vec<serde_json::Value>,
+    per_image: Vec<serde_json::Value>,
+) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(args.format.as_deref())?;
+    if args.quiet {
+        let mut seen = std::collections::HashSet::new();
+        for r in &rows {
+            let id = r["Id"].as_str().unwrap_or_default();
+            if seen.insert(id.to_owned()) {
+                if args.no_trunc {
+                    println!("sha256:{id}");
+                } else {
+                    println!("{}", id.get(..12).unwrap_or(id));
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.no_trunc {
-        for (row, l) in rows.iter_mut().zip(
-            listed
-                .iter()
-                .flat_map(|l| std::iter::repeat_n(l, l.record.names.len().max(1))),
-        ) {
-            row["ID"] = serde_json::json!(l.record.id.to_string());
+        for row in &mut rows {
+            let full = format!("sha256:{}", row["Id"].as_str().unwrap_or_default());
+            row["ID"] = serde_json::json!(full);
         }
     }
     // Podman's orders: the newest first, else ascending by the field; the
@@ -293,16 +311,6 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
     .collect();
     let template = match format {
         OutputFormat::Json => {
-            let per_image: Vec<serde_json::Value> = listed
-                .iter()
-                .map(|l| {
-                    let mut v = list::json_view(l);
-                    if args.history {
-                        v["History"] = serde_json::json!(l.record.names);
-                    }
-                    v
-                })
-                .collect();
             println!("{}", to_json_pretty(&serde_json::Value::Array(per_image)));
             return Ok(ExitCode::SUCCESS);
         }
@@ -637,54 +645,28 @@ pub struct TreeArgs {
 /// branch per layer; with `--whatrequires` the layers on the image's top
 /// one, depth first, on one level (podman nests no fork either).
 pub fn image_tree(ctx: &Context, args: &TreeArgs) -> anyhow::Result<ExitCode> {
-    use crate::engine::image::tree::{self as layer_tree, LayerLine, Node};
-    fn text(l: &LayerLine) -> String {
-        let mut t = format!("ID: {} Size: {:>7}", l.id, time::human_size_compact(l.size));
-        if !l.top_of.is_empty() {
-            t.push_str(&format!(" Top Layer of: [{}]", l.top_of.join(" ")));
-        }
-        t
-    }
-    fn depth_first(node: &Node, out: &mut Vec<String>) {
-        out.push(text(&node.line));
-        for c in &node.children {
-            depth_first(c, out);
-        }
-    }
     let store = engine::open_store(ctx)?;
     let image = engine::lookup(&store, &args.image)?;
-    let mut lines = Vec::new();
-    if args.whatrequires {
-        if let Some(node) = layer_tree::what_requires(&store, &image)? {
-            depth_first(&node, &mut lines);
-        }
-    } else {
-        lines.extend(layer_tree::layers(&store, &image)?.iter().map(text));
-    }
-    let mut out = format!(
-        "Image ID: {}\nTags:     [{}]\nSize:     {}\nImage Layers\n",
-        image.id.short(),
-        image.names.join(" "),
-        time::human_size_compact(image.size)
-    );
-    for (i, l) in lines.iter().enumerate() {
-        out.push_str(if i + 1 == lines.len() {
-            "└── "
-        } else {
-            "├── "
-        });
-        out.push_str(l);
-        out.push('\n');
-    }
-    println!("{out}");
+    let text = crate::engine::image::tree::text(&store, &image, args.whatrequires)?;
+    println!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn image_history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    let format = OutputFormat::parse(args.format.as_deref())?;
+    OutputFormat::parse(args.format.as_deref())?;
     let store = engine::open_store(ctx)?;
     let image = engine::lookup(&store, &args.image)?;
-    let mut rows = history::history(&store, &image, time::now())?;
+    let rows = history::history(&store, &image, time::now())?;
+    print_history(args, rows)
+}
+
+/// Prints `history`'s rows ([`history::history`]'s); the remote client
+/// prints the service's with it too.
+pub(crate) fn print_history(
+    args: &HistoryArgs,
+    mut rows: Vec<serde_json::Value>,
+) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(args.format.as_deref())?;
     if args.quiet {
         for r in &rows {
             println!("{}", r["ID"].as_str().unwrap_or_default());

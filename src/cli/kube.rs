@@ -32,44 +32,44 @@ pub enum PlayCommand {
 pub struct PlayArgs {
     /// Start the pod after creating it
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    start: bool,
+    pub(crate) start: bool,
     /// Delete and recreate pods defined in the YAML file
     #[arg(long)]
-    replace: bool,
+    pub(crate) replace: bool,
     /// Stop and remove pods defined in the YAML file
     #[arg(long)]
-    down: bool,
+    pub(crate) down: bool,
     /// Start a service container that tells systemd (NOTIFY_SOCKET) when the pods run
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    service_container: bool,
+    pub(crate) service_container: bool,
     /// The YAML file, or `-` for standard input
-    file: String,
+    pub(crate) file: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct DownArgs {
     /// The YAML file, or `-` for standard input
-    file: String,
+    pub(crate) file: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
     /// Write output to the specified path
     #[arg(short, long, value_name = "FILENAME")]
-    filename: Option<std::path::PathBuf>,
+    pub(crate) filename: Option<std::path::PathBuf>,
     /// Generate YAML for a Kubernetes service object
     #[arg(short, long)]
-    service: bool,
+    pub(crate) service: bool,
     /// Generate YAML for the given Kubernetes kind (pod or deployment)
     #[arg(short = 't', long = "type", default_value = "pod", value_name = "TYPE")]
-    kind: String,
+    pub(crate) kind: String,
     /// The number of replicas of a Deployment (no `-r`: that is hutch's
     /// global `--remote`)
     #[arg(long, default_value_t = 1)]
-    replicas: u32,
+    pub(crate) replicas: u32,
     /// Containers, pods or volumes
     #[arg(required = true, value_name = "CONTAINER|POD|VOLUME")]
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 pub fn run(ctx: &Context, cmd: KubeCommand) -> anyhow::Result<ExitCode> {
@@ -199,6 +199,14 @@ fn down_main(ctx: &Context, file: &str) -> anyhow::Result<ExitCode> {
 
 /// The plan, and the YAML's text (which names the service container).
 fn translation(file: &str, replace: bool) -> anyhow::Result<(play::Translation, String)> {
+    let text = read_yaml(file)?;
+    let docs = kube::parse(&text)?;
+    Ok((play::translate(&docs, replace)?, text))
+}
+
+/// The YAML of a file or standard input (`-`), at most `MAX_YAML_BYTES`
+/// (the remote client sends it to the service).
+pub(crate) fn read_yaml(file: &str) -> anyhow::Result<String> {
     let mut text = String::new();
     let limit = MAX_YAML_BYTES as u64 + 1;
     if file == "-" {
@@ -214,6 +222,5 @@ fn translation(file: &str, replace: bool) -> anyhow::Result<(play::Translation, 
             crate::engine::Error::bad_input(format!("reading kube YAML {file}: {e}"))
         })?;
     }
-    let docs = kube::parse(&text)?;
-    Ok((play::translate(&docs, replace)?, text))
+    Ok(text)
 }

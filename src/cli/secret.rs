@@ -31,51 +31,51 @@ pub enum SecretCommand {
 pub struct CreateArgs {
     /// Specify secret driver
     #[arg(short, long, default_value = "file")]
-    driver: String,
+    pub(crate) driver: String,
     /// Add labels to the secret (e.g. --label key=value)
     #[arg(short, long)]
-    label: Vec<String>,
-    name: String,
+    pub(crate) label: Vec<String>,
+    pub(crate) name: String,
     /// A file to read the data from, or `-` for standard input
-    file: String,
+    pub(crate) file: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LsArgs {
     /// Format volume output using Go template
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Do not print headers
     #[arg(long)]
-    noheading: bool,
+    pub(crate) noheading: bool,
     /// Print secret IDs only
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// Format inspect output using Go template
     #[arg(short, long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     #[arg(required = true)]
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
     /// Remove all secrets
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Ignore errors when a specified secret is missing
     #[arg(short, long)]
-    ignore: bool,
-    names: Vec<String>,
+    pub(crate) ignore: bool,
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
-    name: String,
+    pub(crate) name: String,
 }
 
 pub fn run(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
@@ -89,44 +89,10 @@ pub fn run(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
             println!("{}", s.id);
         }
         SecretCommand::Ls(a) => {
-            let list = secrets.list()?;
-            if a.quiet {
-                for s in &list {
-                    println!("{}", s.id);
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
             let now = crate::host::time::now();
-            let rows: Vec<serde_json::Value> = list.iter().map(|s| ls_row(s, now)).collect();
-            let template = match OutputFormat::parse(a.format.as_deref())? {
-                OutputFormat::Json => {
-                    println!(
-                        "{}",
-                        crate::format::to_json_pretty(&serde_json::Value::Array(rows))
-                    );
-                    return Ok(ExitCode::SUCCESS);
-                }
-                OutputFormat::Template(t) => t,
-                OutputFormat::Default => Template::parse(
-                    "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}",
-                )?,
-            };
-            let template = if a.noheading {
-                template.without_heading()
-            } else {
-                template
-            };
-            let headers = [
-                ("CreatedAt", "CREATED"),
-                ("UpdatedAt", "UPDATED"),
-                ("ID", "ID"),
-                ("Name", "NAME"),
-                ("Driver", "DRIVER"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-            print!("{}", template.render_list(&rows, &headers)?);
+            let rows: Vec<serde_json::Value> =
+                secrets.list()?.iter().map(|s| ls_row(s, now)).collect();
+            print_ls(&a, rows)?;
         }
         SecretCommand::Inspect(a) => {
             let mut rows = Vec::new();
@@ -138,15 +104,7 @@ pub fn run(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             // Podman prints what it found, then fails for the rest.
-            match OutputFormat::parse(a.format.as_deref())? {
-                OutputFormat::Template(t) => {
-                    print!("{}", t.render_list(&rows, &Default::default())?)
-                }
-                _ => println!(
-                    "{}",
-                    crate::format::to_json_pretty4(&serde_json::Value::Array(rows))
-                ),
-            }
+            print_inspect(a.format.as_deref(), rows)?;
             if let Some(e) = missing {
                 return Err(e.context("inspecting secret").into());
             }
@@ -189,9 +147,85 @@ pub fn run(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints `secret ls`' rows ([`ls_row`]'s shape); the remote client's
+/// too.
+pub(crate) fn print_ls(a: &LsArgs, rows: Vec<serde_json::Value>) -> anyhow::Result<()> {
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or_default());
+        }
+        return Ok(());
+    }
+    let template = match OutputFormat::parse(a.format.as_deref())? {
+        OutputFormat::Json => {
+            println!(
+                "{}",
+                crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+            );
+            return Ok(());
+        }
+        OutputFormat::Template(t) => t,
+        OutputFormat::Default => Template::parse(
+            "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}",
+        )?,
+    };
+    let template = if a.noheading {
+        template.without_heading()
+    } else {
+        template
+    };
+    let headers = [
+        ("CreatedAt", "CREATED"),
+        ("UpdatedAt", "UPDATED"),
+        ("ID", "ID"),
+        ("Name", "NAME"),
+        ("Driver", "DRIVER"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    print!("{}", template.render_list(&rows, &headers)?);
+    Ok(())
+}
+
+/// Prints `secret inspect`'s documents; the remote client's too.
+pub(crate) fn print_inspect(
+    format: Option<&str>,
+    rows: Vec<serde_json::Value>,
+) -> anyhow::Result<()> {
+    match OutputFormat::parse(format)? {
+        OutputFormat::Template(t) => print!("{}", t.render_list(&rows, &Default::default())?),
+        _ => println!(
+            "{}",
+            crate::format::to_json_pretty4(&serde_json::Value::Array(rows))
+        ),
+    }
+    Ok(())
+}
+
+/// A `secret ls` row from its inspect document (the remote client's
+/// rows: the service sends those).
+pub(crate) fn ls_row_of_view(v: &serde_json::Value, now: i64) -> serde_json::Value {
+    let secs = |k: &str| {
+        v[k].as_str()
+            .and_then(crate::host::time::parse_rfc3339)
+            .unwrap_or(0)
+    };
+    let name = v["Spec"]["Name"].clone();
+    let driver = v["Spec"]["Driver"]["Name"].clone();
+    serde_json::json!({
+        "ID": v["ID"],
+        "Name": name,
+        "Driver": driver,
+        "CreatedAt": crate::host::time::ago(secs("CreatedAt"), now),
+        "UpdatedAt": crate::host::time::ago(secs("UpdatedAt"), now),
+        "Spec": { "Name": name, "Driver": { "Name": driver }, "Labels": v["Spec"]["Labels"] },
+    })
+}
+
 /// The data from a file or standard input, at most [`MAX_SECRET_BYTES`]
 /// (one byte more is read to tell "too large" from "just fits").
-fn read_data(file: &str) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_data(file: &str) -> anyhow::Result<Vec<u8>> {
     let mut data = Vec::new();
     let limit = MAX_SECRET_BYTES as u64 + 1;
     if file == "-" {

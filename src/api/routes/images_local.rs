@@ -233,7 +233,7 @@ pub async fn save_many(
 }
 
 /// A `Write` that feeds a response body from a blocking task.
-struct BodyWriter(tokio::sync::mpsc::Sender<Bytes>);
+pub(super) struct BodyWriter(pub(super) tokio::sync::mpsc::Sender<Bytes>);
 
 impl Write for BodyWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -302,9 +302,9 @@ async fn save(
 }
 
 /// A `Read` over the request body, fed by the async side.
-struct BodyReader {
-    rx: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
-    chunk: Bytes,
+pub(super) struct BodyReader {
+    pub(super) rx: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+    pub(super) chunk: Bytes,
 }
 
 impl Read for BodyReader {

@@ -11,14 +11,18 @@ pub mod images;
 pub mod images_local;
 pub mod images_registry;
 mod json_lines;
+mod libpod_build;
 mod libpod_checkpoint;
 mod libpod_containers;
 pub(crate) mod libpod_create;
+mod libpod_image_io;
 mod libpod_images;
+mod libpod_kube;
 mod libpod_objects;
 mod libpod_observe;
 mod libpod_pods;
 mod libpod_push;
+mod libpod_secrets;
 mod libpod_system;
 pub mod manage;
 pub mod networks;
@@ -259,6 +263,32 @@ pub fn router(shared: Shared) -> Router {
             "/libpod/containers/{id}/update",
             post(libpod_observe::update_resources),
         )
+        // Issue 18: the image routes of Podman's remote history, save,
+        // load, import and untag.
+        .route(
+            "/libpod/images/{name}/history",
+            get(libpod_image_io::history),
+        )
+        .route("/libpod/images/{name}/untag", post(libpod_image_io::untag))
+        .route("/libpod/images/{name}/tree", get(libpod_image_io::tree))
+        .route("/libpod/images/{name}/get", get(libpod_image_io::get_one))
+        .route("/libpod/images/export", get(libpod_image_io::export))
+        .route("/libpod/images/load", post(libpod_image_io::load))
+        .route("/libpod/images/import", post(libpod_image_io::import_image))
+        .route("/libpod/secrets/create", post(libpod_secrets::create))
+        .route("/libpod/secrets/json", get(libpod_secrets::list))
+        .route("/libpod/secrets/{name}/json", get(libpod_secrets::inspect))
+        .route("/libpod/secrets/{name}", delete(libpod_secrets::remove))
+        .route(
+            "/libpod/play/kube",
+            post(libpod_kube::play_kube).delete(libpod_kube::down_kube),
+        )
+        .route("/libpod/generate/kube", get(libpod_kube::generate_kube))
+        .route(
+            "/libpod/generate/{name}/systemd",
+            get(libpod_kube::generate_systemd),
+        )
+        .route("/libpod/build", post(libpod_build::build))
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

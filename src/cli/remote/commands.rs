@@ -9,7 +9,8 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
 use super::{
-    Service, attach, checkpoint, containers, cp, enc, http, images, objects, spec_gen, system,
+    Service, attach, build, checkpoint, containers, cp, enc, http, images, kube, objects, secrets,
+    spec_gen, system,
 };
 use crate::cli::Command;
 use crate::cli::container::ContainerCommand;
@@ -28,8 +29,8 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Stop(a) => stop(svc, &a),
         Command::Rm(a) => rm(svc, &a),
         Command::Inspect(a) => inspect(svc, &a),
-        Command::Images(a) => images(svc, &a),
-        Command::Pull(a) => pull(svc, &a),
+        Command::Images(a) => images::list(svc, &a),
+        Command::Pull(a) => images::pull(svc, &a),
         Command::Create(a) => containers::create(svc, &a),
         Command::Start(a) => containers::start(svc, &a),
         Command::Kill(a) => containers::kill(svc, &a),
@@ -58,6 +59,21 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Healthcheck(c) => system::healthcheck(svc, &c),
         Command::Commit(a) => system::commit(svc, &a),
         Command::Update(a) => system::update(svc, &a),
+        Command::History(a) => images::history(svc, &a),
+        Command::Save(a) => images::save(svc, &a),
+        Command::Load(a) => images::load(svc, &a),
+        Command::Import(a) => images::import(svc, &a),
+        Command::Untag(a) => images::untag(svc, &a),
+        Command::Secret(c) => secrets::secret(svc, c),
+        Command::Kube(c) => kube::kube(svc, c),
+        Command::Play(c) => kube::play_kube(svc, c),
+        Command::Generate(c) => kube::generate(svc, c),
+        // Podman's remote client logs in and out here: the client's auth
+        // file, which its pulls and pushes send.
+        Command::Login(a) => crate::cli::registry::login(&crate::config::Context::detect(), &a),
+        Command::Logout(a) => crate::cli::registry::logout(&crate::config::Context::detect(), &a),
+        Command::Build(a) => build::build(svc, &a),
+        Command::Buildx(crate::cli::build::BuildxCommand::Build(a)) => build::build(svc, &a),
         _ => bail!(
             "this command is not available through hutch's remote client yet: \
              run it on the service's host"
@@ -69,12 +85,19 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
 fn image(svc: &Service, c: crate::cli::image::ImageCommand) -> anyhow::Result<ExitCode> {
     use crate::cli::image::ImageCommand as I;
     match c {
-        I::Ls(a) => images(svc, &a),
-        I::Pull(a) => pull(svc, &a),
+        I::Ls(a) => images::list(svc, &a),
+        I::Pull(a) => images::pull(svc, &a),
         I::Push(a) => images::push(svc, &a),
         I::Rm(a) => containers::rmi(svc, &a),
         I::Tag(a) => containers::tag(svc, &a),
         I::Exists(a) => containers::exists(svc, &format!("/images/{}/exists", enc(&a.image))),
+        I::History(a) => images::history(svc, &a),
+        I::Save(a) => images::save(svc, &a),
+        I::Load(a) => images::load(svc, &a),
+        I::Import(a) => images::import(svc, &a),
+        I::Untag(a) => images::untag(svc, &a),
+        I::Build(a) => build::build(svc, &a),
+        I::Tree(a) => images::tree(svc, &a),
         _ => bail!(
             "this image command is not available through hutch's remote client yet: \
              run it on the service's host"
@@ -103,6 +126,9 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(svc, &a),
         ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
         ContainerCommand::Prune(a) => system::container_prune(svc, a.force),
+        ContainerCommand::Init(_) => bail!(
+            "init is not available through hutch's remote client yet: run it on the service's host"
+        ),
     }
 }
 
@@ -598,72 +624,6 @@ fn inspect(svc: &Service, a: &crate::cli::container::InspectArgs) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-fn images(svc: &Service, a: &crate::cli::image::ImagesArgs) -> anyhow::Result<ExitCode> {
-    if a.image.is_some() || !a.filter.is_empty() {
-        bail!("images with a name or --filter through hutch's remote client is not available yet");
-    }
-    let list = svc
-        .call("GET", &format!("/images/json?all={}", a.all), None)?
-        .json()?;
-    let mut rows = Vec::new();
-    for i in list.as_array().into_iter().flatten() {
-        let id = i["Id"].as_str().unwrap_or("").trim_start_matches("sha256:");
-        let short: String = if a.no_trunc {
-            format!("sha256:{id}")
-        } else {
-            id.chars().take(12).collect()
-        };
-        let tags: Vec<&str> = i["RepoTags"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let tags = if tags.is_empty() {
-            vec!["<none>:<none>"]
-        } else {
-            tags
-        };
-        for t in tags {
-            let (repo, tag) = t.rsplit_once(':').unwrap_or((t, "<none>"));
-            rows.push(
-                json!({"ID": short, "Id": id, "Repository": repo, "Tag": tag, "Size": i["Size"]}),
-            );
-        }
-    }
-    if a.quiet {
-        let mut seen = std::collections::BTreeSet::new();
-        for r in &rows {
-            let id = r["ID"].as_str().unwrap_or("");
-            if seen.insert(id.to_owned()) {
-                println!("{id}");
-            }
-        }
-    } else if let Some(f) = &a.format {
-        let f = f.strip_prefix("table ").unwrap_or(f);
-        for r in &rows {
-            println!("{}", render(f, r));
-        }
-    } else {
-        if !a.noheading {
-            println!(
-                "{:<40}  {:<10}  {:<12}  SIZE",
-                "REPOSITORY", "TAG", "IMAGE ID"
-            );
-        }
-        for r in &rows {
-            println!(
-                "{:<40}  {:<10}  {:<12}  {}",
-                r["Repository"].as_str().unwrap_or(""),
-                r["Tag"].as_str().unwrap_or(""),
-                r["ID"].as_str().unwrap_or(""),
-                r["Size"]
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Follows a libpod pull or push stream (JSON lines): its `stream` text
 /// to stderr unless `quiet`, its `error` as the error; the last value of
 /// `key` (the image id, the manifest digest).
@@ -693,19 +653,6 @@ pub(super) fn follow_progress(
         }
     }
     Ok(found)
-}
-
-fn pull(svc: &Service, a: &crate::cli::registry::PullArgs) -> anyhow::Result<ExitCode> {
-    for image in &a.images {
-        let r = svc.call(
-            "POST",
-            &format!("/images/pull?reference={}&policy=always", enc(image)),
-            None,
-        )?;
-        let id = follow_progress(r.stream()?, a.quiet, "pull", "id")?;
-        println!("{}", id.context("the service's pull reported no image id")?);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

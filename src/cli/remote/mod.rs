@@ -7,6 +7,7 @@
 //! never joins or creates the local user namespace.
 
 mod attach;
+mod build;
 mod checkpoint;
 pub mod commands;
 pub mod connections;
@@ -14,7 +15,9 @@ mod containers;
 mod cp;
 pub mod http;
 mod images;
+mod kube;
 mod objects;
+mod secrets;
 mod spec_gen;
 mod system;
 

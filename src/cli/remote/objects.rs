@@ -353,17 +353,10 @@ fn pod_action(
 pub fn pod(svc: &Service, cmd: PodCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PodCommand::Create(a) => {
-            let n = &a.network;
-            if n.spec()? != crate::spec::NetworkSpec::default() || !a.add_host.is_empty() {
+            if a.infra_conmon_pidfile.is_some() {
                 bail!(
-                    "pod create with network options through hutch's remote client is not available yet: \
-                     create the pod on the service's host"
-                );
-            }
-            if a.replace || a.userns.is_some() || a.infra_conmon_pidfile.is_some() {
-                bail!(
-                    "pod create --replace, --userns and --infra-conmon-pidfile through hutch's remote client \
-                     are not available yet"
+                    "pod create --infra-conmon-pidfile is not supported by hutch's remote client: \
+                     the file would be on the service's host"
                 );
             }
             let share = match &a.share {
@@ -392,10 +385,36 @@ pub fn pod(svc: &Service, cmd: PodCommand) -> anyhow::Result<ExitCode> {
                 "exit_policy": a.exit_policy,
                 "pod_create_command": std::env::args().collect::<Vec<_>>(),
             });
+            let mut body = body;
+            // The network flags as the container create carries them
+            // (libpod's netns, Networks, portmappings, dns_*).
+            let net = crate::spec::ContainerSpec {
+                network: a.network.spec()?,
+                ..Default::default()
+            };
+            super::spec_gen::network(&net, &mut |k: &str, v: Value| body[k] = v);
+            body["hostadd"] = json!(a.add_host);
+            if let Some(u) = &a.userns {
+                let (mode, value) = u.split_once(':').unwrap_or((u, ""));
+                body["userns"] = json!({"nsmode": mode, "value": value});
+            }
             if let Some(path) = &a.pod_id_file
                 && std::path::Path::new(path).exists()
             {
                 bail!("pod id file exists. Ensure another pod is not using it or delete {path}");
+            }
+            // --replace: a pod of that name goes first, as locally.
+            if a.replace
+                && let Some(n) = &a.name
+            {
+                match svc
+                    .call("DELETE", &format!("/pods/{}?force=true", enc(n)), None)?
+                    .json()
+                {
+                    Ok(_) => {}
+                    Err(e) if is_missing(&e) => {}
+                    Err(e) => return Err(e),
+                }
             }
             let v = svc.call("POST", "/pods/create", Some(&body))?.json()?;
             let id = v["Id"].as_str().unwrap_or("").to_owned();

@@ -455,7 +455,7 @@ pub fn generator(spec: &ContainerSpec) -> anyhow::Result<Value> {
     Ok(Value::Object(g))
 }
 
-fn network(s: &ContainerSpec, put: &mut impl FnMut(&str, Value)) {
+pub(super) fn network(s: &ContainerSpec, put: &mut impl FnMut(&str, Value)) {
     let n = &s.network;
     let mut networks = Map::new();
     match &n.mode {

@@ -114,3 +114,47 @@ pub fn what_requires(store: &Store, image: &ImageRecord) -> Result<Option<Node>>
     let idx = index(store)?;
     Ok(image.layers.last().map(|top| idx.node(top, 0)))
 }
+/// `image tree`'s text as podman 4.3.1 prints it: a header, then one
+/// branch per layer; with `whatrequires` the layers on the image's top
+/// one, depth first, on one level (podman nests no fork either). The CLI
+/// prints it, the API answers with it (`{"Tree": text}`).
+pub fn text(store: &Store, image: &ImageRecord, whatrequires: bool) -> Result<String> {
+    use crate::host::time;
+    fn line(l: &LayerLine) -> String {
+        let mut t = format!("ID: {} Size: {:>7}", l.id, time::human_size_compact(l.size));
+        if !l.top_of.is_empty() {
+            t.push_str(&format!(" Top Layer of: [{}]", l.top_of.join(" ")));
+        }
+        t
+    }
+    fn depth_first(node: &Node, out: &mut Vec<String>) {
+        out.push(line(&node.line));
+        for c in &node.children {
+            depth_first(c, out);
+        }
+    }
+    let mut lines = Vec::new();
+    if whatrequires {
+        if let Some(node) = what_requires(store, image)? {
+            depth_first(&node, &mut lines);
+        }
+    } else {
+        lines.extend(layers(store, image)?.iter().map(line));
+    }
+    let mut out = format!(
+        "Image ID: {}\nTags:     [{}]\nSize:     {}\nImage Layers\n",
+        image.id.short(),
+        image.names.join(" "),
+        time::human_size_compact(image.size)
+    );
+    for (i, l) in lines.iter().enumerate() {
+        out.push_str(if i + 1 == lines.len() {
+            "└── "
+        } else {
+            "├── "
+        });
+        out.push_str(l);
+        out.push('\n');
+    }
+    Ok(out)
+}
