@@ -888,10 +888,7 @@ impl OfflineFulcio {
         }
         let dir = env.root.join("fulcio");
         fs::create_dir(&dir).unwrap();
-        let hex: Vec<String> = FULCIO_ISSUER
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex: Vec<String> = FULCIO_ISSUER.bytes().map(|b| format!("{b:02x}")).collect();
         fs::write(
             dir.join("ext.cnf"),
             format!(
@@ -928,16 +925,50 @@ impl OfflineFulcio {
         }
         for (key, out) in [("ca.key", "ca.pem"), ("other.key", "other-ca.pem")] {
             openssl(&[
-                "req", "-x509", "-new", "-key", key, "-subj", "/CN=offline-fulcio", "-days",
-                "30", "-config", "ext.cnf", "-extensions", "ca", "-out", out,
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                key,
+                "-subj",
+                "/CN=offline-fulcio",
+                "-days",
+                "30",
+                "-config",
+                "ext.cnf",
+                "-extensions",
+                "ca",
+                "-out",
+                out,
             ]);
         }
         openssl(&[
-            "req", "-new", "-key", "leaf.key", "-subj", "/O=sigstore.dev", "-out", "leaf.csr",
+            "req",
+            "-new",
+            "-key",
+            "leaf.key",
+            "-subj",
+            "/O=sigstore.dev",
+            "-out",
+            "leaf.csr",
         ]);
         openssl(&[
-            "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "1", "-extfile", "ext.cnf", "-extensions", "leaf", "-out",
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            "leaf",
+            "-out",
             "leaf.pem",
         ]);
         let leaf_pem = fs::read_to_string(dir.join("leaf.pem")).unwrap();
@@ -957,7 +988,11 @@ impl OfflineFulcio {
             keys::public_key_pem(rekor.verifying_key()).as_bytes(),
         );
         Some(OfflineFulcio {
-            ca: write_readable(&env.root, "fulcio-ca.pem", &fs::read(dir.join("ca.pem")).unwrap()),
+            ca: write_readable(
+                &env.root,
+                "fulcio-ca.pem",
+                &fs::read(dir.join("ca.pem")).unwrap(),
+            ),
             other_ca: write_readable(
                 &env.root,
                 "other-ca.pem",
@@ -1095,9 +1130,7 @@ fn sigstore_fulcio_and_rekor_offline_accept_and_refuse_naming_the_check() {
     policy(&f.ca, FULCIO_ISSUER, "other@example.com");
     expect(
         &good,
-        &format!(
-            "Required email other@example.com not found (got []string{{\"{FULCIO_EMAIL}\"}})"
-        ),
+        &format!("Required email other@example.com not found (got []string{{\"{FULCIO_EMAIL}\"}})"),
     );
     policy(&f.other_ca, FULCIO_ISSUER, FULCIO_EMAIL);
     expect(

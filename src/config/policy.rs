@@ -335,9 +335,10 @@ fn fulcio(v: &Value) -> Result<Fulcio, String> {
     let Value::Object(f) = v else {
         return Err("\"fulcio\" must be an object".into());
     };
-    if let Some(k) = f.keys().find(|k| {
-        !["caPath", "caData", "oidcIssuer", "subjectEmail"].contains(&k.as_str())
-    }) {
+    if let Some(k) = f
+        .keys()
+        .find(|k| !["caPath", "caData", "oidcIssuer", "subjectEmail"].contains(&k.as_str()))
+    {
         return Err(format!("unknown key {k:?} in \"fulcio\""));
     }
     let ca_path = string(f, "caPath")?.map(PathBuf::from);
@@ -599,16 +600,36 @@ mod tests {
             }]
         );
         for (bad, why) in [
-            (r#""fulcio":{"caPath":"/c","oidcIssuer":"i","subjectEmail":"e"}"#, "rekorPublicKeyPath"),
-            (r#""fulcio":{"oidcIssuer":"i","subjectEmail":"e"},"rekorPublicKeyPath":"/r""#, "caPath and caData"),
-            (r#""fulcio":{"caPath":"/c","subjectEmail":"e"},"rekorPublicKeyPath":"/r""#, "oidcIssuer not specified"),
-            (r#""fulcio":{"caPath":"/c","oidcIssuer":"i"},"rekorPublicKeyPath":"/r""#, "subjectEmail not specified"),
-            (r#""fulcio":{"caPath":"/c","oidcIssuer":"i","subjectEmail":"e","x":1},"rekorPublicKeyPath":"/r""#, "unknown key"),
-            (r#""keyPath":"/k","rekorPublicKeyPath":"/r","rekorPublicKeyData":"aGk=""#, "simultaneously"),
+            (
+                r#""fulcio":{"caPath":"/c","oidcIssuer":"i","subjectEmail":"e"}"#,
+                "rekorPublicKeyPath",
+            ),
+            (
+                r#""fulcio":{"oidcIssuer":"i","subjectEmail":"e"},"rekorPublicKeyPath":"/r""#,
+                "caPath and caData",
+            ),
+            (
+                r#""fulcio":{"caPath":"/c","subjectEmail":"e"},"rekorPublicKeyPath":"/r""#,
+                "oidcIssuer not specified",
+            ),
+            (
+                r#""fulcio":{"caPath":"/c","oidcIssuer":"i"},"rekorPublicKeyPath":"/r""#,
+                "subjectEmail not specified",
+            ),
+            (
+                r#""fulcio":{"caPath":"/c","oidcIssuer":"i","subjectEmail":"e","x":1},"rekorPublicKeyPath":"/r""#,
+                "unknown key",
+            ),
+            (
+                r#""keyPath":"/k","rekorPublicKeyPath":"/r","rekorPublicKeyData":"aGk=""#,
+                "simultaneously",
+            ),
         ] {
-            let e = p(&format!(r#"{{"default":[{{"type":"sigstoreSigned",{bad}}}]}}"#))
-                .unwrap_err()
-                .to_string();
+            let e = p(&format!(
+                r#"{{"default":[{{"type":"sigstoreSigned",{bad}}}]}}"#
+            ))
+            .unwrap_err()
+            .to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
     }

@@ -283,7 +283,10 @@ mod tests {
         .concat();
         assert_eq!(pem_certificates(&two).unwrap().len(), 2);
         assert!(single_pem_certificate(&two).is_err());
-        assert!(pem_certificates(b"-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----\n").is_err());
+        assert!(
+            pem_certificates(b"-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----\n")
+                .is_err()
+        );
         let der = single_pem_certificate(include_bytes!("testdata/leaf.pem")).unwrap();
         for cut in [0, 1, 10, der.len() / 2, der.len() - 1] {
             assert!(parse(&der[..cut]).is_err(), "{cut}");

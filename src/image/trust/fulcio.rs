@@ -89,8 +89,8 @@ pub fn verify_certificate(
     for der in &ca_ders {
         let anchor = webpki::anchor_from_trusted_cert(der)
             .map_err(|e| format!("error loading Fulcio CA certificates: {e:?}"))?;
-        let fields = cert::parse(der)
-            .map_err(|e| format!("error loading Fulcio CA certificates: {e}"))?;
+        let fields =
+            cert::parse(der).map_err(|e| format!("error loading Fulcio CA certificates: {e}"))?;
         anchors.push(anchor);
         ca_validity.push((fields.not_before, fields.not_after));
     }
@@ -110,7 +110,8 @@ pub fn verify_certificate(
         cert::single_pem_certificate(cert_pem)
             .map_err(|e| format!("parsing leaf certificate: {e}"))?,
     );
-    let leaf_fields = cert::parse(&leaf_der).map_err(|e| format!("parsing leaf certificate: {e}"))?;
+    let leaf_fields =
+        cert::parse(&leaf_der).map_err(|e| format!("parsing leaf certificate: {e}"))?;
     let leaf = EndEntityCert::try_from(&leaf_der)
         .map_err(|e| format!("parsing leaf certificate: {e:?}"))?;
     let at = unix(time);
@@ -155,7 +156,11 @@ pub fn verify_certificate(
         return Err(format!("Unexpected Fulcio OIDC issuer {issuer:?}"));
     }
     if !leaf_fields.emails.iter().any(|e| e == root.subject_email) {
-        let got: Vec<String> = leaf_fields.emails.iter().map(|e| format!("{e:?}")).collect();
+        let got: Vec<String> = leaf_fields
+            .emails
+            .iter()
+            .map(|e| format!("{e:?}"))
+            .collect();
         return Err(format!(
             "Required email {} not found (got []string{{{}}})",
             root.subject_email,
@@ -204,11 +209,24 @@ mod tests {
         };
         assert_eq!(key, VerifyingKey::from(expected.public_key()));
 
-        let e = verify_certificate(&root(CA, "https://other", "signer@example.com"), t, LEAF, None)
-            .unwrap_err();
-        assert_eq!(e, "Unexpected Fulcio OIDC issuer \"https://issuer.example.com\"");
-        let e = verify_certificate(&root(CA, "https://issuer.example.com", "x@example.com"), t, LEAF, None)
-            .unwrap_err();
+        let e = verify_certificate(
+            &root(CA, "https://other", "signer@example.com"),
+            t,
+            LEAF,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "Unexpected Fulcio OIDC issuer \"https://issuer.example.com\""
+        );
+        let e = verify_certificate(
+            &root(CA, "https://issuer.example.com", "x@example.com"),
+            t,
+            LEAF,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(
             e,
             "Required email x@example.com not found (got []string{\"signer@example.com\"})"
@@ -225,7 +243,10 @@ mod tests {
             "veryfing leaf certificate failed: x509: certificate signed by unknown authority"
         );
         let e = verify_certificate(&good, not_after + 1, LEAF, None).unwrap_err();
-        assert!(e.contains("x509: certificate has expired or is not yet valid: current time"), "{e}");
+        assert!(
+            e.contains("x509: certificate has expired or is not yet valid: current time"),
+            "{e}"
+        );
         assert!(e.contains(" is after "), "{e}");
         let e = verify_certificate(&good, not_before - 1, LEAF, None).unwrap_err();
         assert!(e.contains(" is before "), "{e}");

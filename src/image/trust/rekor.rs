@@ -66,7 +66,9 @@ fn invalid(why: impl std::fmt::Display) -> String {
 /// Exactly `keys` in `m`, else containers/image's strictness error.
 fn exact_fields(m: &Map<String, Value>, keys: &[&str], what: &str) -> Result<(), String> {
     if let Some(k) = m.keys().find(|k| !keys.contains(&k.as_str())) {
-        return Err(format!("JSON object contains unknown field {k:?} in {what}"));
+        return Err(format!(
+            "JSON object contains unknown field {k:?} in {what}"
+        ));
     }
     if let Some(k) = keys.iter().find(|k| !m.contains_key(**k)) {
         return Err(format!("JSON object is missing field {k:?} in {what}"));
@@ -91,7 +93,10 @@ fn parse_set(set: &[u8]) -> Result<(Vec<u8>, Payload), String> {
     let set_sig = top["SignedEntryTimestamp"]
         .as_str()
         .ok_or("SignedEntryTimestamp is not a string")
-        .and_then(|s| B64.decode(s).map_err(|_| "SignedEntryTimestamp is not base64"))?;
+        .and_then(|s| {
+            B64.decode(s)
+                .map_err(|_| "SignedEntryTimestamp is not base64")
+        })?;
     let p = top["Payload"]
         .as_object()
         .ok_or("Rekor SET Payload is not an object")?;
@@ -104,7 +109,10 @@ fn parse_set(set: &[u8]) -> Result<(Vec<u8>, Payload), String> {
         body: p["body"].as_str().ok_or("body is not a string")?.to_owned(),
         integrated_time: safe_int(&p["integratedTime"], "integratedTime")?,
         log_index: safe_int(&p["logIndex"], "logIndex")?,
-        log_id: p["logID"].as_str().ok_or("logID is not a string")?.to_owned(),
+        log_id: p["logID"]
+            .as_str()
+            .ok_or("logID is not a string")?
+            .to_owned(),
     };
     Ok((set_sig, payload))
 }
@@ -281,26 +289,73 @@ mod tests {
         let payload = b"payload";
         let sig = super::super::sigstore::sign(&signer, payload);
         let set = signed_entry(&log, pem.as_bytes(), &sig, payload, 1_700_000_000);
-        let ok = verify(log.verifying_key(), set.as_bytes(), pem.as_bytes(), &sig, payload);
-        assert_eq!(ok, Ok(Entry { integrated_time: 1_700_000_000 }));
+        let ok = verify(
+            log.verifying_key(),
+            set.as_bytes(),
+            pem.as_bytes(),
+            &sig,
+            payload,
+        );
+        assert_eq!(
+            ok,
+            Ok(Entry {
+                integrated_time: 1_700_000_000
+            })
+        );
 
         let other_log = super::super::keys::generate().unwrap();
-        let e = verify(other_log.verifying_key(), set.as_bytes(), pem.as_bytes(), &sig, payload);
-        assert_eq!(e.unwrap_err(), "cryptographic signature verification of Rekor SET failed");
-        let e = verify(log.verifying_key(), set.as_bytes(), pem.as_bytes(), &sig, b"other");
+        let e = verify(
+            other_log.verifying_key(),
+            set.as_bytes(),
+            pem.as_bytes(),
+            &sig,
+            payload,
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            "cryptographic signature verification of Rekor SET failed"
+        );
+        let e = verify(
+            log.verifying_key(),
+            set.as_bytes(),
+            pem.as_bytes(),
+            &sig,
+            b"other",
+        );
         assert_eq!(e.unwrap_err(), "payload in Rekor SET does not match");
         let sig2 = super::super::sigstore::sign(&signer, b"other");
-        let e = verify(log.verifying_key(), set.as_bytes(), pem.as_bytes(), &sig2, payload);
+        let e = verify(
+            log.verifying_key(),
+            set.as_bytes(),
+            pem.as_bytes(),
+            &sig2,
+            payload,
+        );
         assert_eq!(e.unwrap_err(), "signature in Rekor SET does not match");
         let pem2 = super::super::keys::public_key_pem(log.verifying_key());
-        let e = verify(log.verifying_key(), set.as_bytes(), pem2.as_bytes(), &sig, payload);
+        let e = verify(
+            log.verifying_key(),
+            set.as_bytes(),
+            pem2.as_bytes(),
+            &sig,
+            payload,
+        );
         assert_eq!(e.unwrap_err(), "publicKey in Rekor SET does not match");
 
         // A changed integratedTime breaks the log's signature.
         let mut v: Value = serde_json::from_str(&set).unwrap();
         v["Payload"]["integratedTime"] = json!(1_800_000_000);
-        let e = verify(log.verifying_key(), v.to_string().as_bytes(), pem.as_bytes(), &sig, payload);
-        assert_eq!(e.unwrap_err(), "cryptographic signature verification of Rekor SET failed");
+        let e = verify(
+            log.verifying_key(),
+            v.to_string().as_bytes(),
+            pem.as_bytes(),
+            &sig,
+            payload,
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            "cryptographic signature verification of Rekor SET failed"
+        );
         // Key order and whitespace do not matter: the signature is over
         // the canonical form.
         let mut v: Value = serde_json::from_str(&set).unwrap();
@@ -309,7 +364,14 @@ mod tests {
             "{{ \"Payload\" : {{\"logID\":{},\"logIndex\":{},\"integratedTime\":{},\"body\":{}}},\n\"SignedEntryTimestamp\":{} }}",
             p["logID"], p["logIndex"], p["integratedTime"], p["body"], v["SignedEntryTimestamp"]
         );
-        verify(log.verifying_key(), reordered.as_bytes(), pem.as_bytes(), &sig, payload).unwrap();
+        verify(
+            log.verifying_key(),
+            reordered.as_bytes(),
+            pem.as_bytes(),
+            &sig,
+            payload,
+        )
+        .unwrap();
     }
 
     #[test]
@@ -326,6 +388,10 @@ mod tests {
             assert!(verify(log.verifying_key(), bad, b"", "", b"").is_err());
         }
         let big = vec![b' '; MAX_SET_BYTES + 1];
-        assert!(verify(log.verifying_key(), &big, b"", "", b"").unwrap_err().contains("larger"));
+        assert!(
+            verify(log.verifying_key(), &big, b"", "", b"")
+                .unwrap_err()
+                .contains("larger")
+        );
     }
 }

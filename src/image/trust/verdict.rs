@@ -196,9 +196,7 @@ fn sigstore_signed(
             other_kinds += 1;
             continue;
         }
-        match accept_one(root, att)
-            .and_then(|claims| check_claims(&claims, image, rule))
-        {
+        match accept_one(root, att).and_then(|claims| check_claims(&claims, image, rule)) {
             Ok(()) => return Ok(()),
             Err(why) => rejections.push(why),
         }
@@ -247,9 +245,10 @@ fn accept_one(root: &SigstoreRoot, att: &Attachment) -> Result<Claims, String> {
             oidc_issuer,
             subject_email,
         } => {
-            let rekor_key = root.rekor_key.as_ref().ok_or(
-                "Internal inconsistency: Fulcio CA specified without a Rekor public key",
-            )?;
+            let rekor_key = root
+                .rekor_key
+                .as_ref()
+                .ok_or("Internal inconsistency: Fulcio CA specified without a Rekor public key")?;
             let set = annotation(rekor::SET_ANNOTATION)?;
             let cert_pem = annotation(fulcio::CERTIFICATE_ANNOTATION)?;
             if cert_pem.len() > cert::MAX_PEM_BYTES || set.len() > rekor::MAX_SET_BYTES {

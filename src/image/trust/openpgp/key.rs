@@ -99,9 +99,10 @@ impl Keyring {
                     }
                     let parsed = parse_key(&p.body)?;
                     let mut index = None;
-                    if let Some((material, _)) = parsed.as_ref().and_then(|(m, c)| {
-                        m.as_ref().map(|m| (m.clone(), *c))
-                    }) {
+                    if let Some((material, _)) = parsed
+                        .as_ref()
+                        .and_then(|(m, c)| m.as_ref().map(|m| (m.clone(), *c)))
+                    {
                         if self.keys.len() >= MAX_KEYRING_KEYS {
                             return Err(PgpError::Malformed(format!(
                                 "more than {MAX_KEYRING_KEYS} keys"

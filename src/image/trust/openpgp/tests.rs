@@ -84,11 +84,15 @@ fn expired_and_revoked_keys_refuse_with_a_message() {
     assert_eq!(expired.keys[0].expires, Some(created + 86_400));
     let sig = include_bytes!("testdata/expired.sig");
     // Before the key expired it verifies; after, it is refused.
-    assert_eq!(verify(&expired, sig, created + 3_600).unwrap().content, PAYLOAD);
+    assert_eq!(
+        verify(&expired, sig, created + 3_600).unwrap().content,
+        PAYLOAD
+    );
     let e = verify(&expired, sig, NOW).unwrap_err();
     assert!(matches!(e, PgpError::KeyExpired(..)), "{e}");
     assert!(
-        e.to_string().ends_with("that made the signature expired at 2020-01-02T00:00:00Z"),
+        e.to_string()
+            .ends_with("that made the signature expired at 2020-01-02T00:00:00Z"),
         "{e}"
     );
 
@@ -96,10 +100,17 @@ fn expired_and_revoked_keys_refuse_with_a_message() {
     assert!(revoked.keys[0].revoked.is_some());
     let e = verify(&revoked, include_bytes!("testdata/revoked.sig"), NOW).unwrap_err();
     assert!(matches!(e, PgpError::KeyRevoked(..)), "{e}");
-    assert!(e.to_string().contains("that made the signature is revoked"), "{e}");
+    assert!(
+        e.to_string().contains("that made the signature is revoked"),
+        "{e}"
+    );
     // The keys of the older fixtures neither expire nor are revoked.
     let ed = ring(&[ED_KEY, RSA_KEY]);
-    assert!(ed.keys.iter().all(|k| k.expires.is_none() && k.revoked.is_none()));
+    assert!(
+        ed.keys
+            .iter()
+            .all(|k| k.expires.is_none() && k.revoked.is_none())
+    );
 }
 
 #[test]
