@@ -334,3 +334,76 @@ proptest! {
         let _ = Keyring::default().add(&keys);
     }
 }
+
+proptest! {
+    /// Fulcio certificates (a signature annotation, outside input): a real
+    /// leaf and CA with bytes changed, cut or inserted, as DER and as PEM.
+    /// The reader and the chain check answer or err, never panic; a
+    /// changed certificate never verifies as the original's key.
+    #[test]
+    fn fulcio_mutated_certificates(
+        which in 0usize..2,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
+    ) {
+        use hutch::image::trust::{cert, fulcio};
+        let pems: [&[u8]; 2] = [
+            include_bytes!("../src/image/trust/testdata/leaf.pem"),
+            include_bytes!("../src/image/trust/testdata/leaf-via-inter.pem"),
+        ];
+        let original = cert::single_pem_certificate(pems[which]).unwrap();
+        let mut der = original.clone();
+        for (at, byte, op) in &edits {
+            if der.is_empty() {
+                break;
+            }
+            let i = at.index(der.len());
+            match op {
+                0 => der[i] = *byte,
+                1 => der.truncate(i),
+                _ => der.insert(i, *byte),
+            }
+        }
+        let _ = cert::parse(&der);
+        use base64::Engine as _;
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::engine::general_purpose::STANDARD.encode(&der)
+        );
+        let root = fulcio::FulcioRoot {
+            ca_pem: include_bytes!("../src/image/trust/testdata/ca.pem"),
+            oidc_issuer: "https://issuer.example.com",
+            subject_email: "signer@example.com",
+        };
+        // While the original is valid: it verifies, any change does not
+        // (the second needs its intermediate, which is not given).
+        let during = cert::parse(&original).unwrap().not_before + 60;
+        let verdict = fulcio::verify_certificate(&root, during, pem.as_bytes(), None);
+        prop_assert_eq!(verdict.is_ok(), der == original && which == 0);
+        // PEM text with its framing damaged.
+        let mut text = pems[which].to_vec();
+        let (at, byte, _) = edits[0];
+        let i = at.index(text.len());
+        text[i] = byte;
+        let _ = cert::pem_certificates(&text);
+    }
+
+    /// Rekor SETs (a signature annotation, outside input): JSON shaped
+    /// like one, with fields missing, mistyped or extra, never panics and
+    /// never verifies without the log's signature.
+    #[test]
+    fn rekor_sets(
+        fields in prop::collection::vec(prop::sample::select(vec![
+            r#""SignedEntryTimestamp":"MEUCIQ==""#, r#""SignedEntryTimestamp":1"#,
+            r#""Payload":{"body":"e30=","integratedTime":1,"logIndex":2,"logID":"x"}"#,
+            r#""Payload":{"body":"e30=","integratedTime":1e3,"logIndex":2,"logID":"x"}"#,
+            r#""Payload":{"body":7,"integratedTime":9007199254740993,"logIndex":-1,"logID":""}"#,
+            r#""Payload":[]"#, r#""x":null"#, r#""Payload":{"body":"\u0000"}"#,
+        ]), 0..4),
+        noise in "[ -~]{0,16}",
+    ) {
+        use hutch::image::trust::{keys, rekor};
+        let log = keys::generate().unwrap();
+        let set = format!("{{{}}}{noise}", fields.join(","));
+        prop_assert!(rekor::verify(log.verifying_key(), set.as_bytes(), b"", "", b"").is_err());
+    }
+}

@@ -860,3 +860,291 @@ fn gpg_signed_by_podman_is_accepted() {
     let err = refused(&env, &["pull", &name]);
     assert!(err.contains("Invalid GPG signature"), "{err}");
 }
+
+/// An offline Fulcio of the test's: a CA (and a second CA that signed
+/// nothing of the test's), a leaf certificate made by openssl for a P-256
+/// key, valid for one day from now, with Fulcio's OIDC issuer extension
+/// (raw bytes), an e-mail SAN and the code-signing usage; and a Rekor
+/// log key. `None` (skipped) without openssl.
+struct OfflineFulcio {
+    ca: PathBuf,
+    other_ca: PathBuf,
+    leaf_pem: String,
+    leaf_key: p256::ecdsa::SigningKey,
+    not_after: i64,
+    rekor: p256::ecdsa::SigningKey,
+    rekor_pub: PathBuf,
+}
+
+const FULCIO_ISSUER: &str = "https://issuer.example.com";
+const FULCIO_EMAIL: &str = "signer@example.com";
+
+impl OfflineFulcio {
+    fn new(env: &TestEnv) -> Option<OfflineFulcio> {
+        use hutch::image::trust::{cert, keys};
+        if !Path::new("/usr/bin/openssl").exists() {
+            eprintln!("skipped: openssl not installed");
+            return None;
+        }
+        let dir = env.root.join("fulcio");
+        fs::create_dir(&dir).unwrap();
+        let hex: Vec<String> = FULCIO_ISSUER.bytes().map(|b| format!("{b:02x}")).collect();
+        fs::write(
+            dir.join("ext.cnf"),
+            format!(
+                "[ca]\nbasicConstraints = critical,CA:true\nkeyUsage = critical,keyCertSign\n\
+                 [leaf]\nbasicConstraints = critical,CA:false\nkeyUsage = critical,digitalSignature\n\
+                 extendedKeyUsage = codeSigning\nsubjectAltName = critical,email:{FULCIO_EMAIL}\n\
+                 1.3.6.1.4.1.57264.1.1 = DER:{}\n",
+                hex.join(":")
+            ),
+        )
+        .unwrap();
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("/usr/bin/openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("start openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        for name in ["ca", "other", "leaf"] {
+            openssl(&[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                &format!("{name}.key"),
+            ]);
+        }
+        for (key, out) in [("ca.key", "ca.pem"), ("other.key", "other-ca.pem")] {
+            openssl(&[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                key,
+                "-subj",
+                "/CN=offline-fulcio",
+                "-days",
+                "30",
+                "-config",
+                "ext.cnf",
+                "-extensions",
+                "ca",
+                "-out",
+                out,
+            ]);
+        }
+        openssl(&[
+            "req",
+            "-new",
+            "-key",
+            "leaf.key",
+            "-subj",
+            "/O=sigstore.dev",
+            "-out",
+            "leaf.csr",
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            "leaf",
+            "-out",
+            "leaf.pem",
+        ]);
+        let leaf_pem = fs::read_to_string(dir.join("leaf.pem")).unwrap();
+        let leaf_key = {
+            use p256::pkcs8::DecodePrivateKey;
+            p256::ecdsa::SigningKey::from_pkcs8_pem(
+                &fs::read_to_string(dir.join("leaf.key")).unwrap(),
+            )
+            .unwrap()
+        };
+        let fields =
+            cert::parse(&cert::single_pem_certificate(leaf_pem.as_bytes()).unwrap()).unwrap();
+        let rekor = keys::generate().unwrap();
+        let rekor_pub = write_readable(
+            &env.root,
+            "rekor.pub",
+            keys::public_key_pem(rekor.verifying_key()).as_bytes(),
+        );
+        Some(OfflineFulcio {
+            ca: write_readable(
+                &env.root,
+                "fulcio-ca.pem",
+                &fs::read(dir.join("ca.pem")).unwrap(),
+            ),
+            other_ca: write_readable(
+                &env.root,
+                "other-ca.pem",
+                &fs::read(dir.join("other-ca.pem")).unwrap(),
+            ),
+            leaf_pem,
+            leaf_key,
+            not_after: fields.not_after,
+            rekor,
+            rekor_pub,
+        })
+    }
+
+    /// Signs `reference` at manifest `sha256:<digest_hex>` as cosign with
+    /// Fulcio does, the Rekor SET made by `log` at `integrated_time`
+    /// (`None`: no SET annotation), and attaches it in the registry.
+    fn sign_and_attach(
+        &self,
+        reg: &Registry,
+        repo: &str,
+        reference: &str,
+        digest_hex: &str,
+        log: Option<&p256::ecdsa::SigningKey>,
+        integrated_time: i64,
+    ) {
+        use hutch::image::registry::{Endpoint, attach_signature};
+        use hutch::image::trust::{fulcio, rekor, sigstore};
+        let digest = format!("sha256:{digest_hex}");
+        let payload = sigstore::payload(reference, &digest, integrated_time);
+        let signature = sigstore::sign(&self.leaf_key, &payload);
+        let mut annotations = std::collections::BTreeMap::new();
+        annotations.insert(
+            fulcio::CERTIFICATE_ANNOTATION.to_owned(),
+            self.leaf_pem.clone(),
+        );
+        if let Some(log) = log {
+            annotations.insert(
+                rekor::SET_ANNOTATION.to_owned(),
+                rekor::signed_entry(
+                    log,
+                    self.leaf_pem.as_bytes(),
+                    &signature,
+                    &payload,
+                    integrated_time,
+                ),
+            );
+        }
+        annotations.insert(sigstore::SIGNATURE_ANNOTATION.to_owned(), signature);
+        let att = sigstore::Attachment {
+            media_type: sigstore::PAYLOAD_MEDIA_TYPE.to_owned(),
+            payload,
+            annotations,
+        };
+        let ep = Endpoint {
+            registry: reg.address(),
+            insecure: true,
+        };
+        attach_signature(&ep, repo, &digest.parse().unwrap(), &att, None).unwrap();
+    }
+}
+
+fn fulcio_policy(reg: &Registry, ca: &Path, issuer: &str, email: &str, rekor: &Path) -> String {
+    format!(
+        r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"transports":{{"docker":{{"{}":[{{"type":"sigstoreSigned","fulcio":{{"caPath":"{}","oidcIssuer":"{issuer}","subjectEmail":"{email}"}},"rekorPublicKeyPath":"{}","signedIdentity":{{"type":"matchRepoDigestOrExact"}}}}]}}}}}}"#,
+        reg.address(),
+        ca.display(),
+        rekor.display()
+    )
+}
+
+#[test]
+fn sigstore_fulcio_and_rekor_offline_accept_and_refuse_naming_the_check() {
+    let Some((env, reg)) = setup() else { return };
+    let Some(f) = OfflineFulcio::new(&env) else {
+        return;
+    };
+    use_attachments(&env, &reg);
+    let a = reg.address();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let stranger_log = hutch::image::trust::keys::generate().unwrap();
+    // One repository per kind of signature; the same image in each.
+    let cases: [(&str, Option<&p256::ecdsa::SigningKey>, i64); 4] = [
+        ("fulcio-ok", Some(&f.rekor), now),
+        ("fulcio-noset", None, now),
+        ("fulcio-badset", Some(&stranger_log), now),
+        // Logged after the one-day certificate had expired.
+        ("fulcio-expired", Some(&f.rekor), f.not_after + 3600),
+    ];
+    load_image(&env, &format!("{a}/fulcio-ok:latest"), "fulcio");
+    for (repo, log, time) in cases {
+        let name = format!("{a}/{repo}:latest");
+        env.ok(["tag", &format!("{a}/fulcio-ok:latest"), &name]);
+        env.ok(["push", &name]);
+        let hex = manifest_hex(&reg, repo, "latest");
+        f.sign_and_attach(&reg, repo, &name, &hex, log, time);
+    }
+    env.ok(["rmi", "-a", "-f"]);
+
+    let policy = |ca: &Path, issuer: &str, email: &str| {
+        write_policy(&env, &fulcio_policy(&reg, ca, issuer, email, &f.rekor_pub))
+    };
+    let good = format!("{a}/fulcio-ok:latest");
+    policy(&f.ca, FULCIO_ISSUER, FULCIO_EMAIL);
+    env.ok(["pull", &good]);
+    env.ok(["rmi", "-a", "-f"]);
+
+    let expect = |name: &str, why: &str| {
+        let err = refused(&env, &["pull", name]);
+        assert!(
+            err.contains(&format!("Error: Source image rejected: {why}")),
+            "{name}: expected {why:?} in {err}"
+        );
+        assert_eq!(env.run(["image", "exists", name]).status.code(), Some(1));
+    };
+    expect(
+        &format!("{a}/fulcio-noset:latest"),
+        "missing dev.sigstore.cosign/bundle annotation",
+    );
+    expect(
+        &format!("{a}/fulcio-badset:latest"),
+        "cryptographic signature verification of Rekor SET failed",
+    );
+    expect(
+        &format!("{a}/fulcio-expired:latest"),
+        "veryfing leaf certificate failed: x509: certificate has expired or is not yet valid: current time",
+    );
+    policy(&f.ca, "https://other.example.com", FULCIO_EMAIL);
+    expect(
+        &good,
+        &format!("Unexpected Fulcio OIDC issuer \"{FULCIO_ISSUER}\""),
+    );
+    policy(&f.ca, FULCIO_ISSUER, "other@example.com");
+    expect(
+        &good,
+        &format!("Required email other@example.com not found (got []string{{\"{FULCIO_EMAIL}\"}})"),
+    );
+    policy(&f.other_ca, FULCIO_ISSUER, FULCIO_EMAIL);
+    expect(
+        &good,
+        "veryfing leaf certificate failed: x509: certificate signed by unknown authority",
+    );
+
+    // Podman 4.3.1 cannot verify Fulcio signatures (its containers/image
+    // rejects the "fulcio" key); `image trust show` reads the same policy
+    // file the same way.
+    let path = policy(&f.ca, FULCIO_ISSUER, FULCIO_EMAIL);
+    let policypath = format!("--policypath={}", path.display());
+    if let Some(out) = podman(&env, &["image", "trust", "show", &policypath]) {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), env.ok(["image", "trust", "show"]));
+    }
+}

@@ -50,11 +50,13 @@ pub enum Requirement {
         signed_identity: SignedIdentity,
     },
     /// A sigstore (cosign) signature by a public key, or by a Fulcio
-    /// certificate (kept as given: hutch verifies public keys only).
+    /// certificate; with a Rekor key, its log entry is required too.
     SigstoreSigned {
         key_path: Option<PathBuf>,
         key_data: Option<Vec<u8>>,
-        fulcio: bool,
+        fulcio: Option<Fulcio>,
+        rekor_key_path: Option<PathBuf>,
+        rekor_key_data: Option<Vec<u8>>,
         signed_identity: SignedIdentity,
     },
     SignedBaseLayer,
@@ -71,6 +73,17 @@ impl Requirement {
             Requirement::SignedBaseLayer => "signedBaseLayer",
         }
     }
+}
+
+/// A `sigstoreSigned` requirement's `fulcio` object: the CA certificates
+/// (exactly one of a path and base64 data) and the identity a signing
+/// certificate must name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fulcio {
+    pub ca_path: Option<PathBuf>,
+    pub ca_data: Option<Vec<u8>>,
+    pub oidc_issuer: String,
+    pub subject_email: String,
 }
 
 /// Which references a signature may claim for the image being pulled.
@@ -257,19 +270,35 @@ fn requirement(v: &Value) -> Result<Requirement, String> {
             ])?;
             let key_path = string(m, "keyPath")?.map(PathBuf::from);
             let key_data = key_data(m)?;
-            let fulcio = m.contains_key("fulcio");
+            let fulcio = m.get("fulcio").map(fulcio).transpose()?;
             let sources = usize::from(key_path.is_some())
                 + usize::from(key_data.is_some())
-                + usize::from(fulcio);
+                + usize::from(fulcio.is_some());
             if sources != 1 {
                 return Err(
                     "sigstoreSigned needs exactly one of keyPath, keyData and fulcio".into(),
+                );
+            }
+            let rekor_key_path = string(m, "rekorPublicKeyPath")?.map(PathBuf::from);
+            let rekor_key_data = base64_field(m, "rekorPublicKeyData")?;
+            if rekor_key_path.is_some() && rekor_key_data.is_some() {
+                return Err(
+                    "rekorPublicKeyPath and rekorPublicKeyData cannot be used simultaneously"
+                        .into(),
+                );
+            }
+            if fulcio.is_some() && rekor_key_path.is_none() && rekor_key_data.is_none() {
+                return Err(
+                    "At least one of rekorPublicKeyPath and rekorPublicKeyData must be specified if fulcio is used"
+                        .into(),
                 );
             }
             Ok(Requirement::SigstoreSigned {
                 key_path,
                 key_data,
                 fulcio,
+                rekor_key_path,
+                rekor_key_data,
                 signed_identity: signed_identity(m)?,
             })
         }
@@ -286,14 +315,51 @@ fn string(m: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
 }
 
 fn key_data(m: &Map<String, Value>) -> Result<Option<Vec<u8>>, String> {
+    base64_field(m, "keyData")
+}
+
+/// A `[]byte` field of containers/image's: base64 in JSON.
+fn base64_field(m: &Map<String, Value>, key: &str) -> Result<Option<Vec<u8>>, String> {
     use base64::Engine as _;
-    string(m, "keyData")?
+    string(m, key)?
         .map(|s| {
             base64::engine::general_purpose::STANDARD
                 .decode(s.trim())
-                .map_err(|e| format!("\"keyData\" is not base64: {e}"))
+                .map_err(|e| format!("{key:?} is not base64: {e}"))
         })
         .transpose()
+}
+
+/// A `fulcio` object, strict as containers/image's.
+fn fulcio(v: &Value) -> Result<Fulcio, String> {
+    let Value::Object(f) = v else {
+        return Err("\"fulcio\" must be an object".into());
+    };
+    if let Some(k) = f
+        .keys()
+        .find(|k| !["caPath", "caData", "oidcIssuer", "subjectEmail"].contains(&k.as_str()))
+    {
+        return Err(format!("unknown key {k:?} in \"fulcio\""));
+    }
+    let ca_path = string(f, "caPath")?.map(PathBuf::from);
+    let ca_data = base64_field(f, "caData")?;
+    match (&ca_path, &ca_data) {
+        (Some(_), Some(_)) => return Err("caPath and caData cannot be used simultaneously".into()),
+        (None, None) => return Err("At least one of caPath and caData must be specified".into()),
+        _ => {}
+    }
+    let oidc_issuer = string(f, "oidcIssuer")?
+        .filter(|s| !s.is_empty())
+        .ok_or("oidcIssuer not specified")?;
+    let subject_email = string(f, "subjectEmail")?
+        .filter(|s| !s.is_empty())
+        .ok_or("subjectEmail not specified")?;
+    Ok(Fulcio {
+        ca_path,
+        ca_data,
+        oidc_issuer,
+        subject_email,
+    })
 }
 
 fn signed_identity(m: &Map<String, Value>) -> Result<SignedIdentity, String> {
@@ -501,12 +567,70 @@ mod tests {
             [Requirement::SigstoreSigned {
                 key_path: None,
                 key_data: Some(b"hi".to_vec()),
-                fulcio: false,
+                fulcio: None,
+                rekor_key_path: None,
+                rekor_key_data: None,
                 signed_identity: SignedIdentity::RemapIdentity {
                     prefix: "a.io".into(),
                     signed_prefix: "b.io".into()
                 }
             }]
         );
+    }
+    #[test]
+    fn sigstore_fulcio_requirement_needs_ca_identity_and_rekor() {
+        let pol = p(r#"{"default":[{"type":"sigstoreSigned",
+            "fulcio":{"caData":"aGk=","oidcIssuer":"https://i","subjectEmail":"a@b"},
+            "rekorPublicKeyPath":"/r.pub"}]}"#)
+        .unwrap();
+        assert_eq!(
+            pol.default,
+            [Requirement::SigstoreSigned {
+                key_path: None,
+                key_data: None,
+                fulcio: Some(Fulcio {
+                    ca_path: None,
+                    ca_data: Some(b"hi".to_vec()),
+                    oidc_issuer: "https://i".into(),
+                    subject_email: "a@b".into(),
+                }),
+                rekor_key_path: Some("/r.pub".into()),
+                rekor_key_data: None,
+                signed_identity: SignedIdentity::MatchRepoDigestOrExact,
+            }]
+        );
+        for (bad, why) in [
+            (
+                r#""fulcio":{"caPath":"/c","oidcIssuer":"i","subjectEmail":"e"}"#,
+                "rekorPublicKeyPath",
+            ),
+            (
+                r#""fulcio":{"oidcIssuer":"i","subjectEmail":"e"},"rekorPublicKeyPath":"/r""#,
+                "caPath and caData",
+            ),
+            (
+                r#""fulcio":{"caPath":"/c","subjectEmail":"e"},"rekorPublicKeyPath":"/r""#,
+                "oidcIssuer not specified",
+            ),
+            (
+                r#""fulcio":{"caPath":"/c","oidcIssuer":"i"},"rekorPublicKeyPath":"/r""#,
+                "subjectEmail not specified",
+            ),
+            (
+                r#""fulcio":{"caPath":"/c","oidcIssuer":"i","subjectEmail":"e","x":1},"rekorPublicKeyPath":"/r""#,
+                "unknown key",
+            ),
+            (
+                r#""keyPath":"/k","rekorPublicKeyPath":"/r","rekorPublicKeyData":"aGk=""#,
+                "simultaneously",
+            ),
+        ] {
+            let e = p(&format!(
+                r#"{{"default":[{{"type":"sigstoreSigned",{bad}}}]}}"#
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 }

@@ -6,15 +6,12 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::config::policy::Requirement;
+use crate::config::policy::{Fulcio, Requirement, SignedIdentity};
 
-use crate::config::policy::SignedIdentity;
-
-use super::identity;
 use super::keys::{self, MAX_KEY_BYTES};
 use super::openpgp::{self, Keyring};
-use super::sigstore::{self, Attachment, PAYLOAD_MEDIA_TYPE};
-use super::simple;
+use super::sigstore::{self, Attachment, Claims, PAYLOAD_MEDIA_TYPE};
+use super::{cert, fulcio, identity, rekor, simple};
 
 /// The image being pulled, as the policy sees it.
 pub struct ImageUnderReview<'a> {
@@ -97,71 +94,200 @@ pub fn judge(
                 key_path,
                 key_data,
                 fulcio,
+                rekor_key_path,
+                rekor_key_data,
                 signed_identity,
             } => {
-                if *fulcio {
-                    return Err(Refusal(
-                        "sigstoreSigned with fulcio is not supported by hutch; use keyPath or keyData"
-                            .into(),
-                    ));
-                }
-                let pem = match (key_path, key_data) {
-                    (_, Some(data)) => data.clone(),
-                    (Some(path), None) => read_key(path)?,
-                    (None, None) => {
-                        return Err(Refusal("sigstoreSigned has no public key".into()));
-                    }
-                };
-                let key = keys::public_key(&pem)
-                    .map_err(|e| Refusal(format!("parsing public key: {e}")))?;
-                let mut rejections = Vec::new();
-                let mut other_kinds = 0;
-                let mut accepted = false;
-                for att in signatures {
-                    if att.media_type != PAYLOAD_MEDIA_TYPE {
-                        other_kinds += 1;
-                        continue;
-                    }
-                    match accept_one(&key, att, image, signed_identity) {
-                        Ok(()) => {
-                            accepted = true;
-                            break;
-                        }
-                        Err(why) => rejections.push(why),
-                    }
-                }
-                if accepted {
-                    continue;
-                }
-                return Err(Refusal(match rejections.len() {
-                    0 if other_kinds == 0 => {
-                        "A signature was required, but no signature exists".to_owned()
-                    }
-                    0 => format!(
-                        "A signature was required, but no signature exists (0 non-sigstore signatures, {other_kinds} sigstore non-signature attachments)"
-                    ),
-                    1 => rejections.remove(0),
-                    _ => format!(
-                        "None of the signatures were accepted, reasons: {}",
-                        rejections.join("; ")
-                    ),
-                }));
+                let root = SigstoreRoot::load(
+                    key_path.as_deref(),
+                    key_data.as_deref(),
+                    fulcio.as_ref(),
+                    rekor_key_path.as_deref(),
+                    rekor_key_data.as_deref(),
+                )?;
+                sigstore_signed(&root, image, signatures, signed_identity)?;
             }
         }
     }
     Ok(())
 }
 
-fn accept_one(
-    key: &p256::ecdsa::VerifyingKey,
-    att: &Attachment,
+/// A `sigstoreSigned` requirement's keys and certificates, read bounded.
+struct SigstoreRoot {
+    /// The signer's public key, or Fulcio's CA certificates and identity.
+    signer: Signer,
+    rekor_key: Option<p256::ecdsa::VerifyingKey>,
+}
+
+enum Signer {
+    Key(p256::ecdsa::VerifyingKey),
+    Fulcio {
+        ca_pem: Vec<u8>,
+        oidc_issuer: String,
+        subject_email: String,
+    },
+}
+
+impl SigstoreRoot {
+    fn load(
+        key_path: Option<&Path>,
+        key_data: Option<&[u8]>,
+        fulcio: Option<&Fulcio>,
+        rekor_key_path: Option<&Path>,
+        rekor_key_data: Option<&[u8]>,
+    ) -> Result<SigstoreRoot, Refusal> {
+        let signer = match (key_path, key_data, fulcio) {
+            (_, _, Some(f)) => {
+                let ca_pem = match (&f.ca_data, &f.ca_path) {
+                    (Some(data), _) => data.clone(),
+                    (None, Some(path)) => {
+                        read_bounded(path, cert::MAX_PEM_BYTES as u64, "Fulcio CA certificates")?
+                    }
+                    (None, None) => {
+                        return Err(Refusal(
+                            "Internal inconsistency: Fulcio specified with neither \"caPath\" nor \"caData\"".into(),
+                        ));
+                    }
+                };
+                Signer::Fulcio {
+                    ca_pem,
+                    oidc_issuer: f.oidc_issuer.clone(),
+                    subject_email: f.subject_email.clone(),
+                }
+            }
+            (_, Some(data), None) => Signer::Key(public_key(data, "parsing public key")?),
+            (Some(path), None, None) => {
+                Signer::Key(public_key(&read_key(path)?, "parsing public key")?)
+            }
+            (None, None, None) => {
+                return Err(Refusal("sigstoreSigned has no public key".into()));
+            }
+        };
+        let rekor_key = match (rekor_key_data, rekor_key_path) {
+            (Some(data), _) => Some(public_key(data, "parsing Rekor public key")?),
+            (None, Some(path)) => Some(public_key(&read_key(path)?, "parsing Rekor public key")?),
+            (None, None) => None,
+        };
+        if matches!(signer, Signer::Fulcio { .. }) && rekor_key.is_none() {
+            return Err(Refusal(
+                "Internal inconsistency: Fulcio CA specified without a Rekor public key".into(),
+            ));
+        }
+        Ok(SigstoreRoot { signer, rekor_key })
+    }
+}
+
+fn public_key(pem: &[u8], what: &str) -> Result<p256::ecdsa::VerifyingKey, Refusal> {
+    keys::public_key(pem).map_err(|e| Refusal(format!("{what}: {e}")))
+}
+
+/// containers/image's `prSigstoreSigned.isRunningImageAllowed`: one
+/// accepted signature is enough; otherwise the one reason, or all.
+fn sigstore_signed(
+    root: &SigstoreRoot,
     image: &ImageUnderReview<'_>,
-    rule: &crate::config::policy::SignedIdentity,
+    signatures: &[Attachment],
+    rule: &SignedIdentity,
+) -> Result<(), Refusal> {
+    let mut rejections = Vec::new();
+    let mut other_kinds = 0;
+    for att in signatures {
+        if att.media_type != PAYLOAD_MEDIA_TYPE {
+            other_kinds += 1;
+            continue;
+        }
+        match accept_one(root, att).and_then(|claims| check_claims(&claims, image, rule)) {
+            Ok(()) => return Ok(()),
+            Err(why) => rejections.push(why),
+        }
+    }
+    Err(Refusal(match rejections.len() {
+        0 if other_kinds == 0 => "A signature was required, but no signature exists".to_owned(),
+        0 => format!(
+            "A signature was required, but no signature exists (0 non-sigstore signatures, {other_kinds} sigstore non-signature attachments)"
+        ),
+        1 => rejections.remove(0),
+        _ => format!(
+            "None of the signatures were accepted, reasons: {}",
+            rejections.join("; ")
+        ),
+    }))
+}
+
+/// The claims of one sigstore signature whose key (or certificate, and
+/// log entry) the requirement trusts.
+fn accept_one(root: &SigstoreRoot, att: &Attachment) -> Result<Claims, String> {
+    let annotation = |key: &str| -> Result<&str, String> {
+        att.annotations
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| format!("missing {key} annotation"))
+    };
+    let b64_signature = annotation(sigstore::SIGNATURE_ANNOTATION)?;
+    let key = match &root.signer {
+        Signer::Key(key) => {
+            if let Some(rekor_key) = &root.rekor_key {
+                let set = annotation(rekor::SET_ANNOTATION)?;
+                // Only the log's presence matters with a fixed key, not its time.
+                let pem = keys::public_key_pem(key);
+                rekor::verify(
+                    rekor_key,
+                    set.as_bytes(),
+                    pem.as_bytes(),
+                    b64_signature,
+                    &att.payload,
+                )?;
+            }
+            *key
+        }
+        Signer::Fulcio {
+            ca_pem,
+            oidc_issuer,
+            subject_email,
+        } => {
+            let rekor_key = root
+                .rekor_key
+                .as_ref()
+                .ok_or("Internal inconsistency: Fulcio CA specified without a Rekor public key")?;
+            let set = annotation(rekor::SET_ANNOTATION)?;
+            let cert_pem = annotation(fulcio::CERTIFICATE_ANNOTATION)?;
+            if cert_pem.len() > cert::MAX_PEM_BYTES || set.len() > rekor::MAX_SET_BYTES {
+                return Err("signature annotations are too large".into());
+            }
+            let entry = rekor::verify(
+                rekor_key,
+                set.as_bytes(),
+                cert_pem.as_bytes(),
+                b64_signature,
+                &att.payload,
+            )?;
+            let chain = att
+                .annotations
+                .get(fulcio::CHAIN_ANNOTATION)
+                .map(String::as_bytes);
+            let trust = fulcio::FulcioRoot {
+                ca_pem,
+                oidc_issuer,
+                subject_email,
+            };
+            fulcio::verify_certificate(&trust, entry.integrated_time, cert_pem.as_bytes(), chain)?
+        }
+    };
+    sigstore::verify(&key, att)
+}
+
+/// What every signature kind must say of the image it signs (the shared
+/// half of containers/image's `VerifySigstorePayload` and
+/// `VerifyImageManifestSignatureUsingKeyIdentityList`): the digest of the
+/// manifest pulled, and an identity the requirement's rule accepts.
+fn check_claims(
+    claims: &Claims,
+    image: &ImageUnderReview<'_>,
+    rule: &SignedIdentity,
 ) -> Result<(), String> {
-    let claims = sigstore::verify(key, att)?;
     if claims.manifest_digest != image.manifest_digest {
         return Err(format!(
-            "Signature for docker-manifest-digest {:?} does not match",
+            "Signature for digest {} does not match",
             claims.manifest_digest
         ));
     }
@@ -208,21 +334,7 @@ fn signed_by(
         let verdict = openpgp::verify(keyring, sig, now)
             .map_err(|e| format!("Invalid GPG signature: {e}"))
             .and_then(|v| simple::parse_payload(&v.content))
-            .and_then(|claims| {
-                if claims.manifest_digest != image.manifest_digest {
-                    return Err(format!(
-                        "Signature for docker-manifest-digest {} does not match",
-                        claims.manifest_digest
-                    ));
-                }
-                if !identity::matches(rule, image.reference, &claims.docker_reference) {
-                    return Err(format!(
-                        "Signature for identity {} is not accepted",
-                        claims.docker_reference
-                    ));
-                }
-                Ok(())
-            });
+            .and_then(|claims| check_claims(&claims, image, rule));
         match verdict {
             Ok(()) => return Ok(()),
             Err(why) => rejections.push(why),
@@ -281,7 +393,9 @@ mod tests {
         let req = [Requirement::SigstoreSigned {
             key_path: None,
             key_data: Some(keys::public_key_pem(key.verifying_key()).into_bytes()),
-            fulcio: false,
+            fulcio: None,
+            rekor_key_path: None,
+            rekor_key_data: None,
             signed_identity: SignedIdentity::MatchRepoDigestOrExact,
         }];
         let image = ImageUnderReview {
@@ -306,7 +420,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            other_digest.contains("docker-manifest-digest"),
+            other_digest.ends_with("Signature for digest sha256:bb does not match"),
             "{other_digest}"
         );
     }
@@ -357,7 +471,7 @@ mod tests {
                 image("r.io/a:1", "sha256:bb"),
                 std::slice::from_ref(&sig)
             ),
-            "Signature for docker-manifest-digest sha256:aa does not match"
+            "Signature for digest sha256:aa does not match"
         );
         judge(
             &req(ed, SignedIdentity::MatchRepository),

@@ -3,10 +3,17 @@
 //! (RSA, EdDSA Ed25519). Packets around them (user ids, self-signatures,
 //! trust packets) and keys of other algorithms (encryption subkeys,
 //! DSA, ECDSA) are skipped, not refused: a keyring holds them routinely.
+//!
+//! Self-signatures (user id certifications, direct-key signatures, subkey
+//! bindings) and revocations that the primary key verifies give each key
+//! its expiry (the newest self-signature's) and revoked state; those that
+//! do not verify are ignored.
 
 use rsa::BoxedUint;
 
-use super::packet::{self, Packets, Reader, TAG_PUBLIC_KEY, TAG_PUBLIC_SUBKEY};
+use super::packet::{
+    self, Packets, Reader, TAG_PUBLIC_KEY, TAG_PUBLIC_SUBKEY, TAG_SIGNATURE, TAG_USER_ID,
+};
 use super::{MAX_KEYRING_KEYS, PgpError};
 
 /// Public-key algorithm ids (RFC 9580 §9.1).
@@ -36,6 +43,10 @@ pub struct PublicKey {
     pub material: KeyMaterial,
     /// Whether it is a subkey (tag 14) rather than a primary key.
     pub subkey: bool,
+    /// When it expires (seconds since the epoch), `None` for never.
+    pub expires: Option<u64>,
+    /// Revoked, with the reason given (possibly empty).
+    pub revoked: Option<String>,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -54,41 +65,190 @@ pub struct Keyring {
     pub keys: Vec<PublicKey>,
 }
 
+/// A key packet being read, with what its signatures need.
+struct KeyBlock {
+    /// Its index in the keyring, `None` for a kind hutch does not verify.
+    index: Option<usize>,
+    /// The packet body (what self-signatures hash).
+    body: Vec<u8>,
+    created: u32,
+    /// The creation time of the self-signature that set its expiry.
+    newest_self_sig: Option<u32>,
+}
+
 impl Keyring {
     /// Adds the usable keys of `input` (binary or armored). A framing
     /// error is an error; a key of an unsupported kind is skipped.
     pub fn add(&mut self, input: &[u8]) -> Result<(), PgpError> {
         let binary = packet::dearmor(input)?;
+        let mut primary: Option<KeyBlock> = None;
+        let mut subkey: Option<KeyBlock> = None;
+        let mut user_id: Option<Vec<u8>> = None;
+        // Keys of the current primary's block: revoking or expiring the
+        // primary does the same to its subkeys.
+        let mut block: Vec<usize> = Vec::new();
         for p in Packets::new(&binary) {
             let p = p?;
-            if p.tag != TAG_PUBLIC_KEY && p.tag != TAG_PUBLIC_SUBKEY {
-                continue;
-            }
-            if let Some(material) = parse_key(&p.body)? {
-                if self.keys.len() >= MAX_KEYRING_KEYS {
-                    return Err(PgpError::Malformed(format!(
-                        "more than {MAX_KEYRING_KEYS} keys"
-                    )));
+            match p.tag {
+                TAG_PUBLIC_KEY | TAG_PUBLIC_SUBKEY => {
+                    let is_sub = p.tag == TAG_PUBLIC_SUBKEY;
+                    if !is_sub {
+                        self.close_block(primary.as_ref(), &block);
+                        block.clear();
+                        user_id = None;
+                    }
+                    let parsed = parse_key(&p.body)?;
+                    let mut index = None;
+                    if let Some((material, _)) = parsed
+                        .as_ref()
+                        .and_then(|(m, c)| m.as_ref().map(|m| (m.clone(), *c)))
+                    {
+                        if self.keys.len() >= MAX_KEYRING_KEYS {
+                            return Err(PgpError::Malformed(format!(
+                                "more than {MAX_KEYRING_KEYS} keys"
+                            )));
+                        }
+                        self.keys.push(PublicKey {
+                            material,
+                            subkey: is_sub,
+                            expires: None,
+                            revoked: None,
+                        });
+                        index = Some(self.keys.len() - 1);
+                        block.push(self.keys.len() - 1);
+                    }
+                    let kb = parsed.map(|(_, created)| KeyBlock {
+                        index,
+                        body: p.body.clone(),
+                        created,
+                        newest_self_sig: None,
+                    });
+                    if is_sub {
+                        subkey = kb;
+                    } else {
+                        primary = kb;
+                        subkey = None;
+                    }
                 }
-                self.keys.push(PublicKey {
-                    material,
-                    subkey: p.tag == TAG_PUBLIC_SUBKEY,
-                });
+                TAG_USER_ID => {
+                    user_id = Some(p.body.clone());
+                    subkey = None;
+                }
+                TAG_SIGNATURE => {
+                    if let Some(pk) = primary.as_mut() {
+                        self.self_signature(&p.body, pk, subkey.as_mut(), user_id.as_deref());
+                    }
+                }
+                _ => {}
             }
         }
+        self.close_block(primary.as_ref(), &block);
         Ok(())
+    }
+
+    /// A primary key's revocation and expiry reach its subkeys.
+    fn close_block(&mut self, primary: Option<&KeyBlock>, block: &[usize]) {
+        let Some(i) = primary.and_then(|p| p.index) else {
+            return;
+        };
+        let (revoked, expires) = (self.keys[i].revoked.clone(), self.keys[i].expires);
+        for &k in block {
+            if self.keys[k].revoked.is_none() {
+                self.keys[k].revoked.clone_from(&revoked);
+            }
+            self.keys[k].expires = match (self.keys[k].expires, expires) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+
+    /// Applies one signature packet after a key: a self-signature or a
+    /// revocation the primary key verifies; anything else is ignored.
+    fn self_signature(
+        &mut self,
+        body: &[u8],
+        primary: &mut KeyBlock,
+        subkey: Option<&mut KeyBlock>,
+        user_id: Option<&[u8]>,
+    ) {
+        let Some(pi) = primary.index else { return };
+        let Ok(sig) = super::parse_signature(body) else {
+            return;
+        };
+        let key_prefix = |b: &[u8]| {
+            let mut v = vec![0x99];
+            v.extend_from_slice(&(b.len() as u16).to_be_bytes());
+            v.extend_from_slice(b);
+            v
+        };
+        let mut hashed = key_prefix(&primary.body);
+        let target = match (sig.sig_type, subkey, user_id) {
+            (0x20 | 0x1f, _, _) => None,
+            (0x10..=0x13, None, Some(uid)) => {
+                hashed.push(0xb4);
+                hashed.extend_from_slice(&(uid.len() as u32).to_be_bytes());
+                hashed.extend_from_slice(uid);
+                None
+            }
+            (0x18 | 0x28, Some(sub), _) => {
+                hashed.extend_from_slice(&key_prefix(&sub.body));
+                Some(sub)
+            }
+            _ => return,
+        };
+        let mut trailer = vec![4, 0xff];
+        trailer.extend_from_slice(&(sig.hashed_part.len() as u32).to_be_bytes());
+        let Ok(digest) = super::hash(sig.hash_algo, &[&hashed, &sig.hashed_part, &trailer]) else {
+            return;
+        };
+        if digest[..2] != sig.left16 || !super::verifies(&self.keys[pi].material, &sig, &digest) {
+            return;
+        }
+        let reason = || sig.reason.clone().unwrap_or_default();
+        match (sig.sig_type, target) {
+            (0x20, _) => self.keys[pi].revoked = Some(reason()),
+            (0x28, Some(sub)) => {
+                if let Some(si) = sub.index {
+                    self.keys[si].revoked = Some(reason());
+                }
+            }
+            (_, target) => {
+                // The newest self-signature says when the key expires.
+                let kb = match target {
+                    Some(sub) => sub,
+                    None => primary,
+                };
+                let created = sig.created.unwrap_or(0);
+                if kb.newest_self_sig.is_some_and(|n| n > created) {
+                    return;
+                }
+                kb.newest_self_sig = Some(created);
+                if let Some(i) = kb.index {
+                    self.keys[i].expires = sig
+                        .key_expires_after
+                        .filter(|s| *s != 0)
+                        .map(|s| u64::from(kb.created) + u64::from(s));
+                }
+            }
+        }
     }
 }
 
-/// The key material of a public-key packet body, `None` for a kind hutch
-/// does not verify with.
-fn parse_key(body: &[u8]) -> Result<Option<KeyMaterial>, PgpError> {
+/// The key material of a version 4 public-key packet body (`None` for a
+/// kind hutch does not verify with) and its creation time; `None` for
+/// another version.
+fn parse_key(body: &[u8]) -> Result<Option<(Option<KeyMaterial>, u32)>, PgpError> {
     let mut r = Reader::new(body);
     let version = r.u8("key version")?;
     if version != 4 {
         return Ok(None);
     }
-    let _created = r.u32("key creation time")?;
+    let created = r.u32("key creation time")?;
+    key_material(&mut r).map(|m| Some((m, created)))
+}
+
+fn key_material(r: &mut Reader<'_>) -> Result<Option<KeyMaterial>, PgpError> {
     let algo = r.u8("key algorithm")?;
     match algo {
         ALGO_RSA | ALGO_RSA_SIGN => {

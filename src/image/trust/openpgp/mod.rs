@@ -16,9 +16,13 @@
 //!   legacy algorithm 22 gpg 2.2 makes, and algorithm 27); others skipped;
 //! - hashes SHA-224/256/384/512. SHA-1 and MD5 signatures are refused.
 //!
-//! What it does not check: key expiry and revocation, subkey binding
-//! signatures, key flags (a subkey in the keyring verifies as its primary
-//! does). Remove a key from the keyring file to stop trusting it.
+//! Key expiry and revocation are checked: a key whose newest valid
+//! self-signature (or subkey binding) says it has expired, or that a valid
+//! revocation signature in the keyring revokes (with its primary key, for
+//! a subkey), refuses the signature with a message saying so. Self-
+//! signatures are verified before they count. Not checked: key flags (a
+//! subkey in the keyring verifies as its primary does); a subkey without
+//! a binding signature still verifies.
 //!
 //! Bounds (outside input): a signature file at most [`MAX_SIGNATURE_BYTES`],
 //! its decompressed content at most [`MAX_PAYLOAD_BYTES`], a keyring file
@@ -56,6 +60,10 @@ pub enum PgpError {
     NoKey(String),
     #[error("the signature of key {0} expired")]
     Expired(String),
+    #[error("the key {0} that made the signature expired at {1}")]
+    KeyExpired(String, String),
+    #[error("the key {0} that made the signature is revoked{1}")]
+    KeyRevoked(String, String),
 }
 
 /// A verified signed message: its content and who signed it (the issuer
@@ -77,6 +85,10 @@ struct Signature {
     issuer: String,
     created: Option<u32>,
     expires_after: Option<u32>,
+    /// Key expiration time (self-signatures): seconds after key creation.
+    key_expires_after: Option<u32>,
+    /// Reason for revocation (revocation signatures): its text.
+    reason: Option<String>,
     /// The algorithm's values: RSA `s`; EdDSA `r`, `s` (or one 64-byte
     /// value for algorithm 27).
     values: Vec<Vec<u8>>,
@@ -119,12 +131,28 @@ pub fn verify(keyring: &Keyring, input: &[u8], now: u64) -> Result<Verified, Pgp
     if digest[..2] != sig.left16 {
         return Err(PgpError::NoKey(sig.issuer.clone()));
     }
-    if !keyring
+    let mut verifying = keyring
         .keys
         .iter()
-        .any(|k| verifies(&k.material, &sig, &digest))
-    {
+        .filter(|k| verifies(&k.material, &sig, &digest));
+    let Some(key) = verifying.next() else {
         return Err(PgpError::NoKey(sig.issuer));
+    };
+    if let Some(reason) = &key.revoked {
+        let reason = if reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {reason}")
+        };
+        return Err(PgpError::KeyRevoked(sig.issuer, reason));
+    }
+    if let Some(expires) = key.expires
+        && expires <= now
+    {
+        return Err(PgpError::KeyExpired(
+            sig.issuer,
+            crate::host::time::rfc3339(expires as i64),
+        ));
     }
     if let (Some(created), Some(after)) = (sig.created, sig.expires_after)
         && after != 0
@@ -241,6 +269,8 @@ fn parse_signature(body: &[u8]) -> Result<Signature, PgpError> {
         issuer: String::new(),
         created: None,
         expires_after: None,
+        key_expires_after: None,
+        reason: None,
         values: Vec::new(),
     };
     subpackets(hashed, true, &mut sig)?;
@@ -286,6 +316,13 @@ fn subpackets(mut data: &[u8], hashed: bool, sig: &mut Signature) -> Result<(), 
         match kind & 0x7f {
             2 if hashed => sig.created = value.try_into().ok().map(u32::from_be_bytes),
             3 if hashed => sig.expires_after = value.try_into().ok().map(u32::from_be_bytes),
+            9 if hashed => {
+                sig.key_expires_after = value.try_into().ok().map(u32::from_be_bytes);
+            }
+            // A revocation code, then the reason as UTF-8 text.
+            29 if hashed && !value.is_empty() => {
+                sig.reason = Some(String::from_utf8_lossy(&value[1..]).into_owned());
+            }
             16 if sig.issuer.is_empty() => sig.issuer = hex_upper(value),
             // Issuer fingerprint: a version byte, then the fingerprint.
             33 if value.len() > 1 => sig.issuer = hex_upper(&value[1..]),
@@ -293,7 +330,8 @@ fn subpackets(mut data: &[u8], hashed: bool, sig: &mut Signature) -> Result<(), 
             // 9580 §5.2.3.7); those hutch does not act on but knows are
             // harmless (key flags, preferences, notations, policy URI,
             // signer's user id, features) are let through.
-            2 | 3 | 4 | 5 | 7 | 9 | 11 | 16 | 20 | 21 | 22 | 23 | 25 | 26 | 27 | 28 | 30 | 33 => {}
+            2 | 3 | 4 | 5 | 7 | 9 | 11 | 16 | 20 | 21 | 22 | 23 | 25 | 26 | 27 | 28 | 29 | 30
+            | 33 => {}
             _ if critical && hashed => {
                 return Err(PgpError::Unsupported(format!(
                     "critical signature subpacket {}",

@@ -14,6 +14,7 @@ pub const TAG_PUBLIC_KEY: u8 = 6;
 pub const TAG_COMPRESSED: u8 = 8;
 pub const TAG_MARKER: u8 = 10;
 pub const TAG_LITERAL: u8 = 11;
+pub const TAG_USER_ID: u8 = 13;
 pub const TAG_PUBLIC_SUBKEY: u8 = 14;
 
 /// One packet: its tag and its body (partial chunks joined).
