@@ -1216,11 +1216,11 @@ fn image_tree() {
         "{out}"
     );
 }
-#[path = "compat/runres.rs"]
-mod runres;
 #[path = "compat/cmds.rs"]
 mod cmds;
 #[path = "compat/manifest.rs"]
 mod manifest;
 #[path = "compat/runnet.rs"]
 mod runnet;
+#[path = "compat/runres.rs"]
+mod runres;

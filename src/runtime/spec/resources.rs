@@ -913,7 +913,7 @@ mod tests {
             (c.realtime_period(), c.realtime_runtime()),
             (Some(1000), Some(100))
         );
-        let m = out.memory().clone().expect("memory");
+        let m = out.memory().expect("memory");
         assert_eq!(
             (m.swappiness(), m.disable_oom_killer()),
             (Some(10), Some(true))
