@@ -12,7 +12,7 @@ mod container;
 mod generate;
 mod globals;
 mod image;
-mod init;
+pub(crate) mod init;
 mod kube;
 mod logfmt;
 mod manifest;

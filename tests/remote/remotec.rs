@@ -424,3 +424,44 @@ fn remotec_diff_export_events_info_prune_as_locally() {
     assert_eq!(s.ok(["ps", "-a", "--format", "{{.Names}}"]), "hc\n");
     no_local_traces(&c);
 }
+
+/// `init` remotely: the container is initialized on the service (inspect
+/// says so), a second init fails with the local words and code, `start`
+/// then runs it; `-a` passes over what is past created.
+#[test]
+fn remotec_init_as_locally() {
+    let server = Server(busybox_env(&[]));
+    let (_svc, sock) = serve_default(&server.0);
+    let s = &server.0;
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    let u = ["--url", url.as_str()];
+    let with =
+        |args: &[&str]| -> Vec<String> { u.iter().chain(args).map(|s| s.to_string()).collect() };
+    c.ok(with(&[
+        "create", "--name", "held", "busybox", "echo", "hello",
+    ]));
+    assert_eq!(c.ok(with(&["init", "held"])).trim(), "held");
+    assert_eq!(
+        s.ok(["inspect", "--format", "{{.State.Status}}", "held"])
+            .trim(),
+        "initialized"
+    );
+    let again = c.run(with(&["init", "held"]));
+    let local = s.run(["init", "held"]);
+    assert_eq!(again.status.code(), local.status.code());
+    assert_eq!(stderr(&again), stderr(&local));
+    assert!(
+        stderr(&again).contains("has already been created in runtime"),
+        "{}",
+        stderr(&again)
+    );
+    // -a: nothing left to initialize, so nothing printed.
+    assert_eq!(c.ok(with(&["init", "-a"])).trim(), "");
+    c.ok(with(&["start", "held"]));
+    let waited = c.ok(with(&["wait", "held"]));
+    assert_eq!(waited.trim(), "0");
+    assert_eq!(c.ok(with(&["logs", "held"])).trim(), "hello");
+    // A missing container: the local error and exit code.
+    same(&c, s, &u, &["init", "nosuch"]);
+}

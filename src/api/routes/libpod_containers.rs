@@ -21,6 +21,7 @@ use crate::api::prefix::ApiVersion;
 use crate::api::server::{Hold, Shared, held_stream};
 use crate::engine::container::create::{self, CreateOptions, PullPolicy};
 use crate::engine::container::events::parse_time;
+use crate::engine::container::init::{self, InitOptions};
 use crate::engine::container::inspect;
 use crate::engine::container::list::{self, ListOptions};
 use crate::engine::container::logs::LogsOptions;
@@ -240,6 +241,32 @@ pub async fn stop(
     })
     .await?;
     Ok(done(stopped))
+}
+
+/// `POST /libpod/containers/{id}/init`: 204; 304 when it is past
+/// created (initialized, running or stopped), which Podman's client reads
+/// as "has already been created in runtime".
+pub async fn init(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let ctx = shared.ctx.clone();
+    let changed = blocking(LP, move || {
+        let (store, state) = open(&ctx)?;
+        if !matches!(
+            state.container(&id)?.state,
+            ContainerState::Configured | ContainerState::Exited
+        ) {
+            return Ok(false);
+        }
+        let opts = InitOptions {
+            select: Selection::names(&[id]),
+        };
+        single(init::init(&ctx, &store, &state, &opts)?)?;
+        Ok(true)
+    })
+    .await?;
+    Ok(done(changed))
 }
 
 /// `POST /libpod/containers/{id}/restart?t=`: 204.

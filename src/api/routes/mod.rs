@@ -126,6 +126,10 @@ pub fn router(shared: Shared) -> Router {
         )
         .route("/libpod/containers/{id}/start", post(containers::start))
         .route(
+            "/libpod/containers/{id}/init",
+            post(libpod_containers::init),
+        )
+        .route(
             "/libpod/containers/{id}/stop",
             post(libpod_containers::stop),
         )

@@ -52,6 +52,7 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Push(a) => images::push(svc, &a),
         Command::Image(c) => image(svc, c),
         Command::Diff(a) => system::diff(svc, &a),
+        Command::Init(a) => containers::init(svc, &a),
         Command::Export(a) => system::export(svc, &a),
         Command::Events(a) => system::events(svc, &a),
         Command::Info(a) => system::info(svc, &a),
@@ -126,9 +127,7 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(svc, &a),
         ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
         ContainerCommand::Prune(a) => system::container_prune(svc, a.force),
-        ContainerCommand::Init(_) => bail!(
-            "init is not available through hutch's remote client yet: run it on the service's host"
-        ),
+        ContainerCommand::Init(a) => containers::init(svc, &a),
     }
 }
 

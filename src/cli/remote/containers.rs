@@ -500,3 +500,26 @@ pub fn rmi(svc: &Service, a: &crate::cli::image::RmiArgs) -> anyhow::Result<Exit
     }
     Ok(code)
 }
+
+/// `init CTR...`, `-a`, `-l`: `POST /containers/{id}/init`; the service's
+/// 304 is Podman's "already been created in runtime" (the local words).
+pub fn init(svc: &Service, a: &crate::cli::init::InitArgs) -> anyhow::Result<ExitCode> {
+    let names = targets(
+        svc,
+        &Pick {
+            names: &a.containers,
+            all: a.all,
+            latest: a.latest,
+            // `-a` passes over what is past created, as locally.
+            all_states: &["created", "configured", "exited", "stopped"],
+            ..Pick::default()
+        },
+    )?;
+    for_each(&names, |c| {
+        let r = svc.call("POST", &format!("/containers/{}/init", enc(c)), None)?;
+        if r.status == 304 {
+            bail!("container {c} has already been created in runtime: container state improper");
+        }
+        r.json().map(drop)
+    })
+}
