@@ -465,3 +465,42 @@ fn remotec_init_as_locally() {
     // A missing container: the local error and exit code.
     same(&c, s, &u, &["init", "nosuch"]);
 }
+
+/// `image inspect` and `image prune` remotely: the local output, words
+/// and exit code (a template, a missing image, a prune with nothing to
+/// remove and one removing a dangling image).
+#[test]
+fn remotec_image_inspect_and_prune_as_locally() {
+    let server = Server(busybox_env(&[]));
+    let (_svc, sock) = serve_default(&server.0);
+    let s = &server.0;
+    let c = client();
+    let url = format!("unix://{}", sock.display());
+    let u = ["--url", url.as_str()];
+    let id = same(
+        &c,
+        s,
+        &u,
+        &["image", "inspect", "--format", "{{.Id}}", "busybox"],
+    );
+    assert_eq!(id.trim().len(), 64, "{id}");
+    same(&c, s, &u, &["image", "inspect", "busybox"]);
+    same(&c, s, &u, &["image", "inspect", "busybox", "nosuch"]);
+    // A dangling image: a tag moved away from a commit.
+    s.ok(["tag", "busybox", "keep:1"]);
+    s.ok(["create", "--name", "base", "busybox", "true"]);
+    s.ok(["commit", "-q", "-m", "one", "base", "dangle:1"]);
+    s.ok(["commit", "-q", "-m", "two", "base", "dangle:1"]);
+    let pruned = c.ok(["--url", url.as_str(), "image", "prune", "-f"]);
+    assert_eq!(pruned.lines().count(), 1, "{pruned}");
+    assert_eq!(
+        c.ok(["--url", url.as_str(), "image", "prune", "-f"]).trim(),
+        ""
+    );
+    same(
+        &c,
+        s,
+        &u,
+        &["image", "inspect", "--format", "{{.Id}}", "keep:1"],
+    );
+}

@@ -99,6 +99,8 @@ fn image(svc: &Service, c: crate::cli::image::ImageCommand) -> anyhow::Result<Ex
         I::Untag(a) => images::untag(svc, &a),
         I::Build(a) => build::build(svc, &a),
         I::Tree(a) => images::tree(svc, &a),
+        I::Inspect(a) => images::inspect(svc, &a),
+        I::Prune(a) => images::prune(svc, &a),
         _ => bail!(
             "this image command is not available through hutch's remote client yet: \
              run it on the service's host"

@@ -518,7 +518,12 @@ pub fn init(svc: &Service, a: &crate::cli::init::InitArgs) -> anyhow::Result<Exi
     for_each(&names, |c| {
         let r = svc.call("POST", &format!("/containers/{}/init", enc(c)), None)?;
         if r.status == 304 {
-            bail!("container {c} has already been created in runtime: container state improper");
+            // The local words name the full id.
+            let v = svc
+                .call("GET", &format!("/containers/{}/json", enc(c)), None)?
+                .json()?;
+            let id = v["Id"].as_str().unwrap_or(c);
+            bail!("container {id} has already been created in runtime: container state improper");
         }
         r.json().map(drop)
     })

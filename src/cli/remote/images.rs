@@ -441,3 +441,52 @@ mod tests {
         assert_eq!(repository("localhost:5000/a"), "localhost:5000/a");
     }
 }
+
+/// `image inspect IMAGE...` (`--format`): `GET /images/{name}/json`, the
+/// service's document printed as the local command prints its own (the
+/// same Go templates); missing images named together at the end, with the
+/// local words and code.
+pub fn inspect(svc: &Service, a: &crate::cli::image::InspectArgs) -> anyhow::Result<ExitCode> {
+    use crate::format::{OutputFormat, to_json_pretty};
+    let format = OutputFormat::parse(a.format.as_deref())?;
+    let mut views = Vec::new();
+    let mut missing = Vec::new();
+    for name in &a.images {
+        match svc
+            .call("GET", &format!("/images/{}/json", enc(name)), None)?
+            .json()
+        {
+            Ok(v) => views.push(v),
+            Err(e) if super::containers::is_missing(&e) => {
+                missing.push(format!("{name}: image not known"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match format {
+        OutputFormat::Template(t) => {
+            for v in &views {
+                print!("{}", t.render_one(v)?);
+            }
+        }
+        _ => println!("{}", to_json_pretty(&Value::Array(views))),
+    }
+    if !missing.is_empty() {
+        return Err(crate::cli::container::inspect::not_found(&missing));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `image prune` (`-a`, `-f`): `POST /images/prune`; the removed ids
+/// printed as locally.
+pub fn prune(svc: &Service, a: &crate::cli::image::PruneArgs) -> anyhow::Result<ExitCode> {
+    let v = svc
+        .call("POST", &format!("/images/prune?all={}", a.all), None)?
+        .json()?;
+    for r in v.as_array().into_iter().flatten() {
+        if let Some(id) = r["Id"].as_str() {
+            println!("{id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
