@@ -430,18 +430,6 @@ pub fn import(svc: &Service, a: &ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::repository;
-
-    #[test]
-    fn auth_keys_are_repositories() {
-        assert_eq!(repository("localhost:5000/a/b:1"), "localhost:5000/a/b");
-        assert_eq!(repository("docker://quay.io/x@sha256:00"), "quay.io/x");
-        assert_eq!(repository("localhost:5000/a"), "localhost:5000/a");
-    }
-}
-
 /// `image inspect IMAGE...` (`--format`): `GET /images/{name}/json`, the
 /// service's document printed as the local command prints its own (the
 /// same Go templates); missing images named together at the end, with the
@@ -489,4 +477,16 @@ pub fn prune(svc: &Service, a: &crate::cli::image::PruneArgs) -> anyhow::Result<
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repository;
+
+    #[test]
+    fn auth_keys_are_repositories() {
+        assert_eq!(repository("localhost:5000/a/b:1"), "localhost:5000/a/b");
+        assert_eq!(repository("docker://quay.io/x@sha256:00"), "quay.io/x");
+        assert_eq!(repository("localhost:5000/a"), "localhost:5000/a");
+    }
 }
