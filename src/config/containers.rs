@@ -66,6 +66,9 @@ pub struct ContainersConf {
     /// `[engine] pull_policy`: the default of `--pull` for run, create and
     /// build (always, missing, never, newer).
     pub pull_policy: Option<String>,
+    /// `[engine] events_logfile_max_size` as written (`"1m"`, `500`): the
+    /// bound of the recorded events, parsed by the engine (0: none).
+    pub events_logfile_max_size: Option<String>,
     /// `[section] key (file)` of each key set that hutch does not act on.
     pub ignored: Vec<String>,
     /// Keys hutch reads but whose value it cannot follow, each with the
@@ -188,6 +191,7 @@ const HONOURED: &[&str] = &[
     "network.default_subnet",
     "network.dns_bind_port",
     "engine.pull_policy",
+    "engine.events_logfile_max_size",
     "containers.log_tag",
     "containers.no_hosts",
     "containers.env_host",
@@ -322,6 +326,8 @@ struct Engine {
     events_logger: Option<String>,
     image_default_transport: Option<String>,
     pull_policy: Option<String>,
+    /// A size with a unit (`"1m"`) or a number of bytes.
+    events_logfile_max_size: Option<toml::Value>,
     /// Podman's count of shared-memory locks; hutch's per-container lock
     /// files have no fixed number, so any value is met.
     #[allow(dead_code)]
@@ -426,6 +432,12 @@ pub fn load(files: &[PathBuf]) -> ContainersConf {
         stop_timeout: f.engine.stop_timeout,
         volume_path: f.engine.volume_path,
         pull_policy: f.engine.pull_policy,
+        events_logfile_max_size: f.engine.events_logfile_max_size.map(|v| match v {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            // Any other type was refused with the file (`File`'s types).
+            _ => String::new(),
+        }),
         ignored,
         unsupported_values,
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::config::Context;
 use crate::engine::container::events::{EventStream, EventsOptions, parse_time};
 use crate::engine::container::{self as engine};
-use crate::engine::state::Event;
+use crate::engine::state::{Event, EventType};
 use crate::format::{OutputFormat, Template};
 use crate::host::time;
 
@@ -64,6 +64,31 @@ pub(crate) fn view(e: &Event) -> serde_json::Value {
 
 /// Podman's one-line text.
 pub(crate) fn human(e: &Event) -> String {
+    // Podman's ToHumanReadable: images, volumes and the system's own
+    // events (log-rotation) print no attributes.
+    match e.kind {
+        EventType::Image => {
+            return format!(
+                "{} {} {} {} {}",
+                go_time(e.time),
+                e.kind,
+                e.action,
+                e.actor_id,
+                e.actor_name
+            );
+        }
+        EventType::Volume | EventType::System if !e.actor_name.is_empty() => {
+            return format!(
+                "{} {} {} {}",
+                go_time(e.time),
+                e.kind,
+                e.action,
+                e.actor_name
+            );
+        }
+        EventType::System => return format!("{} {} {}", go_time(e.time), e.kind, e.action),
+        _ => {}
+    }
     let mut line = format!(
         "{} {} {} {} (",
         go_time(e.time),

@@ -144,6 +144,16 @@ pub fn open_state(ctx: &Context) -> crate::engine::Result<State> {
         ("containers", root.join("containers")),
         ("volumes", crate::engine::volume::volumes_dir(&root)),
     ];
-    State::open_tracking(&path, &tracked)
-        .with_context(|| format!("opening the container state at {}", path.display()))
+    let mut state = State::open_tracking(&path, &tracked)
+        .with_context(|| format!("opening the container state at {}", path.display()))?;
+    if let Some(max) = &ctx.containers_conf().events_logfile_max_size {
+        match crate::spec::parse::log::size(max) {
+            Ok(bytes) => state.set_events_max_size(bytes),
+            Err(e) => tracing::warn!(
+                "containers.conf [engine] events_logfile_max_size: {e}; keeping {} bytes",
+                crate::engine::state::event::DEFAULT_EVENTS_MAX
+            ),
+        }
+    }
+    Ok(state)
 }

@@ -125,9 +125,91 @@ fn push_in(sql: &mut String, args: &mut Vec<Value>, columns: &[&str], values: Ve
     }
 }
 
+/// Podman's default `events_logfile_max_size` ("1m").
+pub const DEFAULT_EVENTS_MAX: u64 = 1 << 20;
+
+/// What an event's line in Podman's events file holds beside the fields
+/// kept here as text (time, type, keys, quotes): an estimate, so that
+/// the bound means about what it means for Podman's file.
+const EVENT_LINE_OVERHEAD: i64 = 96;
+
+/// The size of an event's text fields.
+const EVENT_SIZE_SQL: &str =
+    "length(action) + length(actor_id) + length(actor_name) + length(attributes)";
+
 impl State {
+    /// containers.conf `events_logfile_max_size` (0: no bound).
+    pub fn set_events_max_size(&mut self, bytes: u64) {
+        self.events_max = bytes;
+    }
+
     /// Appends `event` (its `id` is ignored) and returns the id given.
+    /// Past the events bound the oldest go (down to half the bound) and a
+    /// `system log-rotation` event says so, as Podman's file logger
+    /// rotates its file.
     pub fn append_event(&self, event: &Event) -> Result<i64, StateError> {
+        let id = self.insert_event(event)?;
+        if self.events_max > 0 {
+            self.rotate_events()?;
+        }
+        Ok(id)
+    }
+
+    fn rotate_events(&self) -> Result<(), StateError> {
+        let op = "rotating the events";
+        let max = i64::try_from(self.events_max).unwrap_or(i64::MAX);
+        let total: i64 = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT coalesce(sum({EVENT_SIZE_SQL} + {EVENT_LINE_OVERHEAD}), 0) FROM events"
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(StateError::sql(op))?;
+        if total <= max {
+            return Ok(());
+        }
+        // The newest events that fit in half the bound stay.
+        let mut kept = EVENT_LINE_OVERHEAD;
+        let mut cut = None;
+        {
+            let mut stmt = self
+                .conn
+                .prepare(&format!(
+                    "SELECT id, {EVENT_SIZE_SQL} + {EVENT_LINE_OVERHEAD} FROM events ORDER BY id DESC"
+                ))
+                .map_err(StateError::sql(op))?;
+            let mut rows = stmt.query([]).map_err(StateError::sql(op))?;
+            while let Some(row) = rows.next().map_err(StateError::sql(op))? {
+                let id: i64 = row.get(0).map_err(StateError::sql(op))?;
+                let size: i64 = row.get(1).map_err(StateError::sql(op))?;
+                kept += size;
+                if kept > max / 2 {
+                    cut = Some(id);
+                    break;
+                }
+            }
+        }
+        if let Some(id) = cut {
+            self.conn
+                .execute("DELETE FROM events WHERE id <= ?1", [id])
+                .map_err(StateError::sql(op))?;
+        }
+        self.insert_event(&Event {
+            id: 0,
+            time: crate::host::time::now_ns(),
+            kind: EventType::System,
+            action: "log-rotation".to_owned(),
+            actor_id: String::new(),
+            actor_name: self.path().display().to_string(),
+            attributes: Default::default(),
+        })?;
+        Ok(())
+    }
+
+    fn insert_event(&self, event: &Event) -> Result<i64, StateError> {
         let op = "recording event";
         let attributes = to_json("event attributes", &event.attributes)?;
         // A single INSERT is its own transaction; no BEGIN needed.
@@ -304,5 +386,37 @@ mod tests {
             .append_event(&event(70, EventType::System, "refresh", ""))
             .unwrap();
         assert!(id > last);
+    }
+
+    /// Past `events_logfile_max_size` the oldest events go, the newest
+    /// stay within half the bound, and one `log-rotation` event is last.
+    #[test]
+    fn events_rotate_past_the_bound() {
+        let (_dir, mut state) = temp_state();
+        state.set_events_max_size(2000);
+        for i in 0..40 {
+            state
+                .append_event(&event(i, EventType::Container, "start", &format!("c{i}")))
+                .unwrap();
+        }
+        let all = state.events(None, None, &EventFilter::default()).unwrap();
+        assert!(all.len() < 40, "{}", all.len());
+        assert!(
+            all.iter()
+                .any(|e| e.action == "log-rotation" && e.kind == EventType::System)
+        );
+        // The newest container event survives.
+        assert!(all.iter().any(|e| e.actor_name == "c39"));
+        assert!(!all.iter().any(|e| e.actor_name == "c0"));
+        // Unbounded: nothing goes.
+        let (_dir, mut state) = temp_state();
+        state.set_events_max_size(0);
+        for i in 0..40 {
+            state
+                .append_event(&event(i, EventType::Container, "start", &format!("c{i}")))
+                .unwrap();
+        }
+        let all = state.events(None, None, &EventFilter::default()).unwrap();
+        assert_eq!(all.len(), 40);
     }
 }

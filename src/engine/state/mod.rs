@@ -15,7 +15,7 @@
 
 mod container;
 mod error;
-mod event;
+pub mod event;
 mod exec;
 mod legacy;
 mod lock;
@@ -80,6 +80,9 @@ pub struct State {
     conn: Connection,
     path: PathBuf,
     dir: PathBuf,
+    /// containers.conf `events_logfile_max_size` in bytes (0: unbounded):
+    /// the recorded events are cut to half of it when they grow past it.
+    events_max: u64,
 }
 
 impl State {
@@ -215,7 +218,12 @@ impl State {
             }
             schema::migrate(&conn, &path)?;
         }
-        Ok(State { conn, path, dir })
+        Ok(State {
+            conn,
+            path,
+            dir,
+            events_max: event::DEFAULT_EVENTS_MAX,
+        })
     }
 
     /// The database file.
