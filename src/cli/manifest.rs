@@ -11,23 +11,24 @@ use crate::config::Context;
 use crate::engine::image::manifest_list::{self as lists, InstanceOptions, ManifestFormat};
 use crate::engine::image::{self as engine, remove};
 
+// Podman's own words for each (`podman manifest --help`).
 #[derive(Debug, clap::Subcommand)]
 pub enum ManifestCommand {
-    /// Create a manifest list
+    /// Create manifest list or image index
     Create(CreateArgs),
-    /// Add an image to a manifest list
+    /// Add images to a manifest list or image index
     Add(AddArgs),
-    /// Add or update information about an entry in a manifest list
+    /// Add or update information about an entry in a manifest list or image index
     Annotate(AnnotateArgs),
-    /// Display the contents of a manifest list
+    /// Display the contents of a manifest list or image index
     Inspect(InspectArgs),
     /// Check if a manifest list exists in local storage
     Exists(NameArgs),
-    /// Remove manifest lists from local storage
+    /// Remove manifest list or image index from local storage
     Rm(RmArgs),
-    /// Remove an entry from a manifest list
+    /// Remove an entry from a manifest list or image index
     Remove(RemoveArgs),
-    /// Push a manifest list to a registry
+    /// Push a manifest list or image index to a registry
     Push(PushArgs),
 }
 

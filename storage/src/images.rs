@@ -154,6 +154,8 @@ impl ImageStore {
                 existing.names = names;
                 existing.digest = record.digest.clone();
                 existing.manifest_media_type = record.manifest_media_type.clone();
+                // A manifest list keeps its id as its body changes.
+                existing.size = record.size;
                 existing.clone()
             } else {
                 images.push(record.clone());
@@ -243,6 +245,22 @@ mod tests {
         );
         assert!(store.remove(&a.id).unwrap().is_some());
         assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_record_added_again_takes_the_new_manifest_and_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(dir.path()).unwrap();
+        store.add(record(b"l", &["localhost/l:latest"])).unwrap();
+        let changed = ImageRecord {
+            digest: Digest::of(b"longer list"),
+            size: 500,
+            ..record(b"l", &[])
+        };
+        let got = store.add(changed).unwrap();
+        assert_eq!(got.size, 500);
+        assert_eq!(got.digest, Digest::of(b"longer list"));
+        assert_eq!(got.names, vec!["localhost/l:latest"]);
     }
 
     #[test]

@@ -62,6 +62,26 @@ impl Pair {
     }
 }
 
+impl Pair {
+    /// Plain HTTP to the test registry, for both, through registries.conf
+    /// (podman's `manifest inspect` has no --tls-verify).
+    fn plain_http_to(&self, reg: &Registry) {
+        let dir = self.env.home.join(".config/containers");
+        std::fs::create_dir_all(&dir).expect("config dir");
+        std::fs::write(
+            dir.join("registries.conf"),
+            format!(
+                "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+                reg.address()
+            ),
+        )
+        .expect("registries.conf");
+        for d in [self.env.home.join(".config"), dir] {
+            chown(&d, self.env.user.uid, self.env.user.gid);
+        }
+    }
+}
+
 /// The digest of the instance at `index` in a printed list.
 fn instance_digest(inspect: &str, index: usize) -> String {
     let v: serde_json::Value = serde_json::from_str(inspect).expect("manifest inspect is JSON");
@@ -69,6 +89,40 @@ fn instance_digest(inspect: &str, index: usize) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no instance {index} in {inspect}"))
         .to_owned()
+}
+
+/// The subcommands a `--help` lists: the first word of each line after
+/// the heading (clap's "Commands:", cobra's "Available Commands:") up to
+/// the next blank line, clap's own `help` left out.
+fn subcommands(help: &str) -> Vec<String> {
+    let mut words: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.ends_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|w| w != "help")
+        .collect();
+    words.sort();
+    words
+}
+
+#[test]
+fn manifest_help_lists_podmans_subcommands() {
+    let Some(p) = Pair::new() else {
+        return;
+    };
+    let (h, q) = (
+        p.hutch(&["manifest", "--help"]),
+        p.podman(&["manifest", "--help"]),
+    );
+    assert_eq!(h.status.code(), q.status.code());
+    let ours = subcommands(&stdout(&h));
+    assert_eq!(ours.len(), 8, "{}", stdout(&h));
+    assert_eq!(ours, subcommands(&stdout(&q)));
+    // No subcommand, or an unknown one: Podman's 125.
+    p.same_code(&["manifest"]);
+    p.same_code(&["manifest", "bogus"]);
 }
 
 #[test]
@@ -181,21 +235,7 @@ fn manifest_push_round_trip_through_a_registry() {
         return;
     };
     p.with_second_image();
-    // Plain HTTP to the test registry, for both (podman's `manifest
-    // inspect` has no --tls-verify).
-    let dir = p.env.home.join(".config/containers");
-    std::fs::create_dir_all(&dir).expect("config dir");
-    std::fs::write(
-        dir.join("registries.conf"),
-        format!(
-            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
-            reg.address()
-        ),
-    )
-    .expect("registries.conf");
-    for d in [p.env.home.join(".config"), dir.clone()] {
-        chown(&d, p.env.user.uid, p.env.user.gid);
-    }
+    p.plain_http_to(&reg);
     let addr = reg.address();
     for (run, list) in [(0, "hl"), (1, "pl")] {
         let go = |args: &[&str]| {
@@ -310,4 +350,118 @@ fn manifest_push_round_trip_through_a_registry() {
         stdout(&kind).trim(),
         "application/vnd.docker.distribution.manifest.v2+json"
     );
+}
+
+#[test]
+fn manifest_add_all_of_a_registry_list_matches_podman() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let Some(reg) = Registry::start(&p.env.root.join("registry"), None) else {
+        return;
+    };
+    p.with_second_image();
+    let addr = reg.address();
+    let list = format!("docker://{addr}/list");
+    // hutch pushes a two-platform list, one entry annotated...
+    for args in [
+        &[
+            "manifest",
+            "create",
+            "src",
+            "containers-storage:localhost/bb",
+        ][..],
+        &[
+            "manifest",
+            "add",
+            "--arch",
+            "arm64",
+            "--variant",
+            "v8",
+            "--annotation",
+            "k=v",
+            "src",
+            "containers-storage:localhost/bb2",
+        ],
+        &[
+            "manifest",
+            "push",
+            "--all",
+            "-q",
+            "--tls-verify=false",
+            "src",
+            &list,
+        ],
+    ] {
+        p.env.ok(args);
+    }
+    // ...then starts from an empty store, as podman's is for this list:
+    // every entry must come from the registry.
+    p.env.ok(["rmi", "-a", "-f"]);
+    assert_eq!(stdout(&p.hutch(&["images", "-q"])).trim(), "");
+    // Both take every entry by digest (the registry's bytes: digests and
+    // sizes alike), with its platform; Podman 4.3 drops the annotation.
+    p.same_code(&["manifest", "create", "l2"]);
+    p.same_code(&[
+        "manifest",
+        "add",
+        "--all",
+        "--tls-verify=false",
+        "l2",
+        &list,
+    ]);
+    p.same(&["manifest", "inspect", "l2"]);
+    let text = stdout(&p.hutch(&["manifest", "inspect", "l2"]));
+    assert!(
+        text.contains("\"arm64\"") && text.contains("\"amd64\"") && !text.contains("\"k\""),
+        "{text}"
+    );
+    // Without --all: the host's entry only.
+    p.same_code(&["manifest", "create", "l3"]);
+    p.same_code(&["manifest", "add", "--tls-verify=false", "l3", &list]);
+    p.same(&["manifest", "inspect", "l3"]);
+    // What hutch holds pushes on, even after a prune (the pulled entries
+    // are untagged): the copy is the list it came from.
+    p.env.ok(["image", "prune", "-f"]);
+    let copy = format!("{addr}/copy");
+    p.env
+        .ok(["manifest", "push", "-q", "--tls-verify=false", "l2", &copy]);
+    // Only now plain HTTP by registries.conf: the adds above had to work
+    // by --tls-verify=false alone.
+    p.plain_http_to(&reg);
+    p.same(&["manifest", "inspect", &copy]);
+    let (h, q) = (
+        p.hutch(&["manifest", "inspect", &copy]),
+        p.podman(&["manifest", "inspect", &format!("{addr}/list")]),
+    );
+    assert_eq!(outcome(&h), outcome(&q));
+    // Errors: a missing list, a missing repository (with --all and
+    // without), an unreachable registry, bad references: Podman's codes.
+    let missing = format!("docker://{addr}/nope");
+    for args in [
+        &["manifest", "add", "--all", "nolist", &list][..],
+        &["manifest", "add", "--tls-verify=false", "l2", &missing],
+        &[
+            "manifest",
+            "add",
+            "--all",
+            "--tls-verify=false",
+            "l2",
+            &missing,
+        ],
+        &[
+            "manifest",
+            "add",
+            "--all",
+            "--tls-verify=false",
+            "l2",
+            "docker://127.0.0.1:1/x",
+        ],
+        &["manifest", "add", "--all", "l2", "bad::ref"],
+        &["manifest", "add", "l2", &format!("docker://{addr}/UPPER")],
+        &["manifest", "create", "Bad"],
+        &["manifest", "inspect", "bad::ref"],
+    ] {
+        p.same_code(args);
+    }
 }

@@ -5,8 +5,10 @@
 //! new body as a blob and points the record at it, in one index rename.
 //!
 //! The instances are local images (`containers-storage:NAME` or a local
-//! name); a `docker://` reference is pulled into the store first, so that
-//! `push` finds every platform manifest and its blobs locally.
+//! name); a `docker://` reference (or a name not stored here) is pulled
+//! into the store first, every entry of a registry's list by digest with
+//! `--all`, so that `push` finds every platform manifest and its blobs
+//! locally.
 
 use serde::{Deserialize, Serialize};
 
@@ -319,9 +321,95 @@ fn add_instances(
     overrides: Option<&InstanceOptions>,
     registry: &RegistryOptions,
 ) -> Result<()> {
-    let record = local_instance(ctx, store, image, registry)?;
     let mut new = Vec::new();
-    if is_list(&record) {
+    if all && let Some((repo, remote)) = remote_list(ctx, store, image, registry)? {
+        // `--all` of a registry's list: every entry pulled by digest, so
+        // that a push finds each one here (Podman instead reads them from
+        // the registry at push time). The entries keep the list's
+        // platforms; their annotations are dropped, as Podman 4.3 drops
+        // them.
+        for inst in remote.instances() {
+            let name = format!("{repo}@{}", inst.digest);
+            let req = super::pull::PullRequest {
+                name: name.clone(),
+                platform: Platform::host(),
+                options: registry.clone(),
+            };
+            super::pull::pull(ctx, store, &req, &mut |_, _| {}).with_context(|| {
+                format!("setting up to read manifest and configuration from \"docker://{name}\"")
+            })?;
+            new.push(Instance {
+                annotations: None,
+                ..inst.clone()
+            });
+        }
+    } else {
+        let record = local_instance(ctx, store, image, registry)?;
+        local_entries(store, &record, image, all, &mut new)?;
+    }
+    for mut inst in new {
+        if let Some(o) = overrides {
+            o.apply(&mut inst)?;
+        }
+        match list.find_mut(&inst.digest) {
+            Some(old) => *old = inst,
+            None => list.instances_mut().push(inst),
+        }
+    }
+    Ok(())
+}
+
+/// A registry's list that `image` names (`docker://`, or a name not
+/// stored here, short names resolved as a pull resolves them), with the
+/// repository it came from; `None` when it is local or names a single
+/// image.
+fn remote_list(
+    ctx: &crate::config::Context,
+    store: &Store,
+    image: &str,
+    registry: &RegistryOptions,
+) -> Result<Option<(String, ManifestList)>> {
+    let (transport, rest) = reference::strip_transport(image);
+    match transport {
+        Some("docker") => {}
+        None if super::lookup(store, rest).is_err() => {}
+        _ => return Ok(None),
+    }
+    let regs = crate::config::registries::load().context("reading registries.conf")?;
+    let candidates = regs.resolve_short_name(rest)?.into_pull_candidates()?;
+    let mut errors = Vec::new();
+    for candidate in candidates {
+        let full = reference::Reference::parse(&candidate)?
+            .normalized_docker_hub()
+            .with_default_tag();
+        match super::pull::remote_manifest(ctx, &candidate, registry) {
+            Ok(body) => {
+                let value: serde_json::Value = serde_json::from_slice(&body)
+                    .map_err(|e| Error::internal(format!("{full}: not a manifest: {e}")))?;
+                if value.get("manifests").is_none() {
+                    return Ok(None);
+                }
+                return Ok(Some((full.name(), parse_list(&body)?)));
+            }
+            Err(e) => errors.push(format!(
+                "setting up to read manifest and configuration from \"docker://{full}\": {}",
+                e.text()
+            )),
+        }
+    }
+    crate::fail!(Internal, "{}", errors.join("; "))
+}
+
+/// The entries a stored `record` gives: itself, or from a stored list the
+/// host's platform (all of them with `all`).
+fn local_entries(
+    store: &Store,
+    record: &ImageRecord,
+    image: &str,
+    all: bool,
+    new: &mut Vec<Instance>,
+) -> Result<()> {
+    if is_list(record) {
         let (_, inner) = lookup_list(store, record.id.hex())?;
         let host = Platform::host();
         for inst in inner.instances() {
@@ -342,16 +430,7 @@ fn add_instances(
             );
         }
     } else {
-        new.push(instance_of(store, &record)?);
-    }
-    for mut inst in new {
-        if let Some(o) = overrides {
-            o.apply(&mut inst)?;
-        }
-        match list.find_mut(&inst.digest) {
-            Some(old) => *old = inst,
-            None => list.instances_mut().push(inst),
-        }
+        new.push(instance_of(store, record)?);
     }
     Ok(())
 }
@@ -390,8 +469,15 @@ fn local_instance(
         platform: Platform::host(),
         options: registry.clone(),
     };
-    super::pull::pull(ctx, store, &req, &mut |_, _| {})
-        .with_context(|| format!("reading image {image:?}"))
+    super::pull::pull(ctx, store, &req, &mut |_, _| {}).with_context(|| {
+        match reference::Reference::parse(rest) {
+            Ok(r) => format!(
+                "setting up to read manifest and configuration from \"docker://{}\"",
+                r.normalized_docker_hub().with_default_tag()
+            ),
+            Err(_) => format!("reading image {image:?}"),
+        }
+    })
 }
 
 /// The list entry for a stored image: its manifest's digest, size and type,
@@ -526,6 +612,23 @@ fn remote_list_text(body: &[u8]) -> Result<String> {
         list.manifests = None;
     }
     Ok(list.to_pretty())
+}
+
+/// The manifest digests every stored list names: `image prune` keeps
+/// the untagged images behind them (what `add --all` of a registry's list
+/// pulled), which a push of the list reads.
+pub fn listed_digests(store: &Store) -> Result<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    for record in store.images.list()? {
+        if !is_list(&record) {
+            continue;
+        }
+        let body = store.read_blob(&record.digest)?;
+        let list = parse_list(&body)
+            .with_context(|| format!("reading manifest list {}", record.id.short()))?;
+        out.extend(list.instances().iter().map(|i| i.digest.clone()));
+    }
+    Ok(out)
 }
 
 /// `manifest exists`: `Ok(false)` when nothing has that name; a stored
