@@ -82,25 +82,34 @@ fn join_one(
         .and_then(|pid| crate::cgroups::v2::cgroup_of(Some(pid)))
         .map(|c| crate::cgroups::v2::dir_of(&c))
         .filter(|d| d.join("cgroup.procs").exists());
-    usernet::join(
+    let joined = usernet::join(
         &paths(ctx),
         &usernet::JoinRequest {
             id,
             name,
             network: &network,
             aliases: &att.aliases,
+            static_ip: att.ip,
+            static_ip6: att.ip6,
+            static_mac: att.mac.as_deref(),
             container_netns: ns,
             exe: &exe,
             holder_cgroup: holder_cgroup.as_deref(),
         },
-    )
-    .with_context(|| {
-        format!(
-            "connecting {} to network {}",
-            &id[..12.min(id.len())],
-            att.name
-        )
-    })
+    );
+    match joined {
+        // Podman's words alone, with its exit code (126 for `run`).
+        Err(e @ hutch_rootless_net::NetError::Address(_)) => {
+            Err(crate::engine::network::error(e).into())
+        }
+        r => r.with_context(|| {
+            format!(
+                "connecting {} to network {}",
+                &id[..12.min(id.len())],
+                att.name
+            )
+        }),
+    }
 }
 
 /// Before the monitor starts: the container's namespace, joined to each of
@@ -196,6 +205,7 @@ pub fn connect(
     let att = Attachment {
         name,
         aliases: aliases.to_vec(),
+        ..Attachment::default()
     };
     if is_live(c) {
         let ns = super::network::net_paths(ctx, &c.id).netns;
