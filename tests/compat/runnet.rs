@@ -497,3 +497,91 @@ fn static_addresses_on_user_networks() {
         let _ = p.podman(cmd);
     }
 }
+
+#[test]
+fn network_connect_with_a_static_address() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let both = |cmd: &[&str]| {
+        let (h, q) = (p.hutch(cmd), p.podman(cmd));
+        assert!(h.status.success(), "{cmd:?}: {}", stderr(&h));
+        assert!(q.status.success(), "podman {cmd:?}: {}", stderr(&q));
+    };
+    both(&["network", "create", "--subnet", "10.99.9.0/24", "rn3"]);
+    both(&["network", "create", "--subnet", "10.99.10.0/24", "rn4"]);
+    both(&[
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "--network",
+        "rn3",
+        "bb",
+        "sleep",
+        "300",
+    ]);
+    // Podman 4.3 records a network whose connect failed (a later connect
+    // is "already connected"): the one that works comes first.
+    p.same(&[
+        "network",
+        "connect",
+        "--ip",
+        "10.99.10.5",
+        "--mac-address",
+        "92:d0:c6:0a:29:35",
+        "rn4",
+        "c1",
+    ]);
+    p.same(&[
+        "exec",
+        "c1",
+        "sh",
+        "-c",
+        "busybox ip -4 -o addr show eth1; busybox cat /sys/class/net/eth1/address",
+    ]);
+    // Each refusal Podman's network set-up gives goes to a container of
+    // its own: the refused network stays recorded there in Podman 4.3.
+    for c in ["c2", "c3"] {
+        both(&[
+            "run",
+            "-d",
+            "--name",
+            c,
+            "--network",
+            "rn3",
+            "bb",
+            "sleep",
+            "300",
+        ]);
+    }
+    for (bad, c) in [
+        (&["--ip", "bogus"][..], "c2"),
+        (&["--mac-address", "zz"], "c2"),
+        (&["--ip", "10.99.10.5"], "c2"),
+        (&["--ip", "10.98.0.5"], "c3"),
+    ] {
+        let cmd = [&["network", "connect"], bad, &["rn4", c]].concat();
+        let (h, q) = p.same(&cmd);
+        let error = |t: &str| {
+            t.lines()
+                .find(|l| l.starts_with("Error: "))
+                .map(str::to_owned)
+        };
+        // The same words, less Podman's CNI plugin prefix.
+        let h = error(&h).unwrap_or_default();
+        let q = error(&q).unwrap_or_default();
+        assert!(!h.is_empty() && !q.is_empty(), "{bad:?}: {h}\n{q}");
+        assert!(
+            q.ends_with(h.trim_start_matches("Error: ")),
+            "{bad:?}: {h}\n{q}"
+        );
+    }
+    for cmd in [
+        &["rm", "-f", "-t", "0", "c1", "c2", "c3"][..],
+        &["network", "rm", "rn3", "rn4"],
+    ] {
+        let _ = p.hutch(cmd);
+        let _ = p.podman(cmd);
+    }
+}

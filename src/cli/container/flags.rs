@@ -706,7 +706,7 @@ fn ip_flag(text: Option<&str>) -> anyhow::Result<Option<std::net::IpAddr>> {
 /// for six bytes (`aa:bb:…`, `aa-bb-…`, `aabb.ccdd.eeff`), as Podman
 /// prints it back (lowercase, colons). The longer EUI-64 and InfiniBand
 /// forms ParseMAC also takes cannot be an Ethernet interface's.
-fn mac_flag(m: &str) -> anyhow::Result<String> {
+pub(crate) fn mac_flag(m: &str) -> anyhow::Result<String> {
     let hex: Option<Vec<&str>> = if m.len() == 14 && m.matches('.').count() == 2 {
         Some(
             m.split('.')
