@@ -55,6 +55,9 @@ pub enum NetError {
     /// No network by that name or id (a front end's "not found").
     #[error("unable to find network with name or ID {0}: network not found")]
     NoSuchNetwork(String),
+    /// A static address (`--ip`, `--ip6`) outside the network or in use.
+    #[error("{0}")]
+    Address(String),
 }
 
 impl NetError {
@@ -85,6 +88,10 @@ pub struct NetworkPlan {
     /// instead of the one found in $PATH.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helper_path: Option<PathBuf>,
+    /// `--ip`, `--ip6`, `--mac-address`: asked for on the mode's network.
+    pub static_ip: Option<std::net::IpAddr>,
+    pub static_ip6: Option<std::net::IpAddr>,
+    pub static_mac: Option<String>,
 }
 
 /// A user network a container is on, with its aliases there.
@@ -93,6 +100,10 @@ pub struct NetworkPlan {
 pub struct Attachment {
     pub name: String,
     pub aliases: Vec<String>,
+    /// A static address or MAC asked for on this network.
+    pub ip: Option<std::net::IpAddr>,
+    pub ip6: Option<std::net::IpAddr>,
+    pub mac: Option<String>,
 }
 
 impl NetworkPlan {
@@ -103,6 +114,9 @@ impl NetworkPlan {
             out.push(Attachment {
                 name: name.clone(),
                 aliases: self.aliases.clone(),
+                ip: self.static_ip,
+                ip6: self.static_ip6,
+                mac: self.static_mac.clone(),
             });
         }
         out.extend(self.connected.iter().cloned());

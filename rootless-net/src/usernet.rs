@@ -314,12 +314,100 @@ pub fn allocate(subnet: &str, gateway: &str, used: &[String]) -> Option<Ipv4Addr
     })
 }
 
+/// The address `--ip`/`--ip6` asked for, checked against the network's
+/// (IPv4) subnet and the addresses in use, in Podman 4.3's words: its own
+/// "requested static ip … not in any subnet", then those of the host-local
+/// IPAM its CNI bridge uses (hutch's networks are host-local too, less the
+/// plugin's prefix). `None`: none asked for.
+fn static_address(
+    req: &JoinRequest,
+    subnet: &str,
+    gateway: &str,
+    endpoints: &[Endpoint],
+) -> Result<Option<Ipv4Addr>, NetError> {
+    let name = &req.network.name;
+    // Podman checks `--ip`, then `--ip6`; neither flag is held to its
+    // family, so an IPv4 address given as `--ip6` is taken as one.
+    let asked: Vec<std::net::IpAddr> = [req.static_ip, req.static_ip6]
+        .into_iter()
+        .flatten()
+        .collect();
+    let (base, bits) = cidr(subnet)
+        .ok_or_else(|| NetError::Mode(subnet.to_owned(), "not an IPv4 subnet".into()))?;
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    let mut chosen = None;
+    for ip in asked {
+        match ip {
+            std::net::IpAddr::V4(v4) if u32::from(v4) & mask == base => {
+                // host-local hands out one address per range: a second
+                // one in the subnet is left over, as Podman reports it.
+                if let Some(first) = chosen {
+                    return Err(NetError::Address(format!(
+                        "failed to allocate all requested IPs: {first}"
+                    )));
+                }
+                chosen = Some(v4);
+            }
+            _ => {
+                return Err(NetError::Address(format!(
+                    "requested static ip {ip} not in any subnet on network {name}"
+                )));
+            }
+        }
+    }
+    let Some(v4) = chosen else {
+        return Ok(None);
+    };
+    let host = u32::from(v4) & !mask;
+    if host == 0 || host == !mask {
+        // Outside host-local's range (the network and broadcast addresses).
+        return Err(NetError::Address(format!(
+            "failed to allocate all requested IPs: {v4}"
+        )));
+    }
+    if v4.to_string() == gateway {
+        return Err(NetError::Address(format!(
+            "failed to allocate for range 0: requested ip {v4} is subnet's gateway"
+        )));
+    }
+    if endpoints
+        .iter()
+        .any(|e| e.network == *name && e.ip == v4.to_string() && e.id != req.id)
+    {
+        return Err(NetError::Address(format!(
+            "failed to allocate for range 0: requested IP address {v4} is not available in range set {}-{}",
+            Ipv4Addr::from(base | 1),
+            Ipv4Addr::from((base | !mask) - 1)
+        )));
+    }
+    Ok(Some(v4))
+}
+
+/// A MAC address (`aa:bb:cc:dd:ee:ff`) the kernel takes for an interface:
+/// not multicast, not all zeros.
+fn unicast(mac: &str) -> bool {
+    let bytes: Vec<u8> = mac
+        .split(':')
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect();
+    bytes.len() == 6 && bytes[0] & 1 == 0 && bytes.iter().any(|&b| b != 0)
+}
+
 /// What a container brings to [`join`].
 pub struct JoinRequest<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub network: &'a Network,
     pub aliases: &'a [String],
+    /// `--ip`, `--ip6`, `--mac-address`: the address and MAC asked for
+    /// (refused, as Podman refuses them, outside the subnet or in use).
+    pub static_ip: Option<std::net::IpAddr>,
+    pub static_ip6: Option<std::net::IpAddr>,
+    pub static_mac: Option<&'a str>,
     /// The container's namespace (already created).
     pub container_netns: &'a Path,
     /// The hutch binary, to start the holder.
@@ -365,26 +453,41 @@ pub fn join(paths: &UserNetPaths, req: &JoinRequest) -> Result<Endpoint, NetErro
         .filter(|e| e.network == net.name)
         .map(|e| e.ip.clone())
         .collect();
-    let ip = allocate(&sub.subnet, &sub.gateway, &used).ok_or_else(|| {
-        NetError::Helper(format!(
-            "network {}: no free address left in {}",
-            net.name, sub.subnet
-        ))
-    })?;
+    // The kernel takes no multicast or all-zero address for a veth
+    // (EADDRNOTAVAIL); said before anything is made, in the words of
+    // Podman's bridge plugin.
+    if let Some(mac) = req.static_mac
+        && !unicast(mac)
+    {
+        return Err(NetError::Address(
+            "failed to make veth pair: cannot assign requested address".into(),
+        ));
+    }
+    let ip = match static_address(req, &sub.subnet, &sub.gateway, &recs.endpoints)? {
+        Some(ip) => ip,
+        None => allocate(&sub.subnet, &sub.gateway, &used).ok_or_else(|| {
+            NetError::Helper(format!(
+                "network {}: no free address left in {}",
+                net.name, sub.subnet
+            ))
+        })?,
+    };
     let bridge = net.network_interface.clone();
     let h = hash(&[req.id, &net.name]);
     let veth = format!("veth{:011x}", h & 0xfff_ffff_ffff);
     let m = h.to_be_bytes();
     // Locally administered, unicast.
-    let mac = format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        (m[2] & 0xfe) | 0x02,
-        m[3],
-        m[4],
-        m[5],
-        m[6],
-        m[7]
-    );
+    let mac = req.static_mac.map(str::to_owned).unwrap_or_else(|| {
+        format!(
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            (m[2] & 0xfe) | 0x02,
+            m[3],
+            m[4],
+            m[5],
+            m[6],
+            m[7]
+        )
+    });
     let first = !recs.endpoints.iter().any(|e| e.id == req.id);
     let interface = format!(
         "eth{}",
@@ -424,7 +527,10 @@ pub fn join(paths: &UserNetPaths, req: &JoinRequest) -> Result<Endpoint, NetErro
             apply_forward_rules(paths, &recs.bridges);
         }
     }
-    let mut script = format!("addr add {ip}/{prefix} dev {interface}\nlink set {interface} up\n");
+    // With the broadcast address, as Podman's bridge sets it (`ip addr`
+    // inside shows `brd`).
+    let mut script =
+        format!("addr add {ip}/{prefix} broadcast + dev {interface}\nlink set {interface} up\n");
     if first {
         script.push_str(&format!("route add default via {}\n", sub.gateway));
     }
@@ -829,6 +935,89 @@ mod tests {
         );
         let full = vec!["10.0.0.2".to_string()];
         assert_eq!(allocate("10.0.0.0/30", "10.0.0.1", &full), None);
+    }
+
+    #[test]
+    fn static_addresses_are_checked_as_host_local_checks_them() {
+        let network = Network {
+            name: "rn1".into(),
+            id: "0".into(),
+            driver: "bridge".into(),
+            network_interface: "hutch1".into(),
+            created: String::new(),
+            subnets: Vec::new(),
+            ipv6_enabled: false,
+            internal: false,
+            dns_enabled: true,
+            labels: Default::default(),
+        };
+        let held = Endpoint {
+            id: "other".into(),
+            network: "rn1".into(),
+            ip: "10.99.7.60".into(),
+            ..Endpoint::default()
+        };
+        let check = |ip: Option<&str>, ip6: Option<&str>| {
+            let req = JoinRequest {
+                id: "me",
+                name: "me",
+                network: &network,
+                aliases: &[],
+                static_ip: ip.map(|a| a.parse().unwrap()),
+                static_ip6: ip6.map(|a| a.parse().unwrap()),
+                static_mac: None,
+                container_netns: Path::new("/nonexistent"),
+                exe: Path::new("/nonexistent"),
+                holder_cgroup: None,
+            };
+            static_address(
+                &req,
+                "10.99.7.0/24",
+                "10.99.7.1",
+                std::slice::from_ref(&held),
+            )
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(check(None, None), Ok(None));
+        assert_eq!(
+            check(Some("10.99.7.50"), None),
+            Ok(Some(Ipv4Addr::new(10, 99, 7, 50)))
+        );
+        // An IPv4 address given as `--ip6` is taken, as Podman takes it.
+        assert_eq!(
+            check(None, Some("10.99.7.50")),
+            Ok(Some(Ipv4Addr::new(10, 99, 7, 50)))
+        );
+        let err = |ip, ip6| check(ip, ip6).unwrap_err();
+        assert_eq!(
+            err(Some("10.98.0.5"), None),
+            "requested static ip 10.98.0.5 not in any subnet on network rn1"
+        );
+        assert_eq!(
+            err(Some("10.99.7.5"), Some("fd00::5")),
+            "requested static ip fd00::5 not in any subnet on network rn1"
+        );
+        assert_eq!(
+            err(Some("10.99.7.1"), None),
+            "failed to allocate for range 0: requested ip 10.99.7.1 is subnet's gateway"
+        );
+        for edge in ["10.99.7.0", "10.99.7.255"] {
+            assert_eq!(
+                err(Some(edge), None),
+                format!("failed to allocate all requested IPs: {edge}")
+            );
+        }
+        assert_eq!(
+            err(Some("10.99.7.5"), Some("10.99.7.6")),
+            "failed to allocate all requested IPs: 10.99.7.5"
+        );
+        assert_eq!(
+            err(Some("10.99.7.60"), None),
+            "failed to allocate for range 0: requested IP address 10.99.7.60 is not available in range set 10.99.7.1-10.99.7.254"
+        );
+        assert!(unicast("92:d0:c6:0a:29:33"));
+        assert!(!unicast("93:d0:c6:0a:29:33"));
+        assert!(!unicast("00:00:00:00:00:00"));
     }
 
     #[test]

@@ -53,8 +53,30 @@ pub struct ConnectArgs {
     /// Network scoped alias for the container
     #[arg(long)]
     pub(crate) alias: Vec<String>,
+    /// Set a static ipv4 address for this container network
+    #[arg(long, value_name = "IP")]
+    pub(crate) ip: Option<String>,
+    /// Set a static ipv6 address for this container network
+    #[arg(long, value_name = "IP")]
+    pub(crate) ip6: Option<String>,
+    /// Set a static mac address for this container network
+    #[arg(long, value_name = "MAC")]
+    pub(crate) mac_address: Option<String>,
     pub(crate) network: String,
     pub(crate) container: String,
+}
+
+/// `--ip`/`--ip6` of `network connect`, in the words of Podman's flag
+/// parser (any IP: the network decides).
+fn connect_ip(flag: &str, text: Option<&str>) -> anyhow::Result<Option<std::net::IpAddr>> {
+    text.map(|t| {
+        t.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "invalid argument {t:?} for \"--{flag}\" flag: failed to parse IP: {t:?}"
+            )
+        })
+    })
+    .transpose()
 }
 
 #[derive(Debug, clap::Args)]
@@ -331,8 +353,19 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             }
         }
         NetworkCommand::Connect(a) => {
+            let wanted = hutch_rootless_net::Attachment {
+                name: a.network.clone(),
+                aliases: a.alias.clone(),
+                ip: connect_ip("ip", a.ip.as_deref())?,
+                ip6: connect_ip("ip6", a.ip6.as_deref())?,
+                mac: a
+                    .mac_address
+                    .as_deref()
+                    .map(crate::cli::container::flags::mac_flag)
+                    .transpose()?,
+            };
             let (root, c) = one_container(ctx, &a.container)?;
-            usernet::connect(ctx, &root, &c, &a.network, &a.alias)?;
+            usernet::connect(ctx, &root, &c, wanted)?;
         }
         NetworkCommand::Disconnect(a) => {
             let (root, c) = one_container(ctx, &a.container)?;

@@ -181,6 +181,8 @@ pub fn error(e: NetError) -> Error {
         NetError::Mode(..) | NetError::Port(..) => ErrorKind::BadInput,
         // Podman's rootlessport fails the start with 126 ("cannot invoke").
         NetError::PortInUse { .. } => ErrorKind::Runtime { code: 126 },
+        // Podman's network setup fails the start the same way.
+        NetError::Address(_) => ErrorKind::Runtime { code: 126 },
         _ => ErrorKind::Internal,
     };
     Error::from(anyhow::Error::new(e)).with_kind(kind)

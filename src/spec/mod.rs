@@ -322,6 +322,11 @@ pub struct NetworkSpec {
     pub dns: DnsConfig,
     /// `--network-alias`.
     pub aliases: Vec<String>,
+    /// `--ip`, `--ip6`, `--mac-address`: on the mode's user network (the
+    /// engine refuses them for other modes and with more networks).
+    pub ip: Option<std::net::IpAddr>,
+    pub ip6: Option<std::net::IpAddr>,
+    pub mac_address: Option<String>,
 }
 
 /// Where a mount takes its data from.

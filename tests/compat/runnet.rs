@@ -360,3 +360,228 @@ fn tar_text(data: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn static_addresses_on_user_networks() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    // Refused where there is no user network, in Podman's words: its CLI's
+    // for a mode named, its spec generator's for the default one.
+    for (flag, value) in [
+        ("--ip", "10.0.0.5"),
+        ("--ip6", "fd00::5"),
+        ("--mac-address", "92:d0:c6:0a:29:33"),
+    ] {
+        let (h, q) = p.same(&args(&[flag, value, "bb", "true"]));
+        assert_eq!(h.lines().last(), q.lines().last(), "{flag}");
+        assert!(
+            h.contains("only be set when the network mode is bridge"),
+            "{h}"
+        );
+    }
+    let (h, q) = p.same(&["run", "--rm", "--ip", "10.0.0.5", "bb", "true"]);
+    assert_eq!(h.lines().last(), q.lines().last());
+    for (flag, value) in [("--ip", "bogus"), ("--mac-address", "zz")] {
+        let (h, q) = p.same(&args(&[flag, value, "bb", "true"]));
+        assert_eq!(h.lines().last(), q.lines().last(), "{flag}");
+    }
+    // On a user network: the address and MAC asked for; one outside the
+    // subnet, the gateway, the network's own address, a multicast MAC or
+    // an address in use fail the start (126 for run, 125 for start).
+    for create in [
+        ["network", "create", "--subnet", "10.99.7.0/24", "rn1"],
+        ["network", "create", "--subnet", "10.99.8.0/24", "rn2"],
+    ] {
+        p.env.ok(create);
+        assert!(p.podman(&create).status.success());
+    }
+    let show = "busybox ip -4 -o addr show eth0; busybox cat /sys/class/net/eth0/address";
+    let on = |rest: &[&'static str]| -> Vec<&'static str> {
+        ["run", "--rm", "--network", "rn1"]
+            .iter()
+            .copied()
+            .chain(rest.iter().copied())
+            .collect()
+    };
+    p.same(&on(&[
+        "--ip",
+        "10.99.7.50",
+        "--mac-address",
+        "92:D0:C6:0A:29:33",
+        "bb",
+        "sh",
+        "-c",
+        show,
+    ]));
+    // Podman 4.3's CNI bridge fails to start the next container once its
+    // IPAM has refused an address ("could not set bridge's mac"): the one
+    // that holds an address starts before the refusals.
+    let held = [
+        "run",
+        "-d",
+        "--name",
+        "holder",
+        "--network",
+        "rn1",
+        "--ip",
+        "10.99.7.60",
+        "bb",
+        "sleep",
+        "300",
+    ];
+    p.env.ok(held);
+    assert!(p.podman(&held).status.success());
+    let (h, q) = p.same(&on(&["--ip", "10.98.0.50", "bb", "true"]));
+    assert!(
+        h.contains("requested static ip 10.98.0.50 not in any subnet on network rn1"),
+        "{h}"
+    );
+    assert!(q.contains("not in any subnet"), "{q}");
+    for bad in [
+        &["--ip6", "fd00::5"][..],
+        &["--ip", "10.99.7.1"],
+        &["--ip", "10.99.7.0"],
+        &["--mac-address", "93:d0:c6:0a:29:33"],
+    ] {
+        let (h, q) = p.same(&on(&[bad, &["bb", "true"]].concat()));
+        // hutch says what host-local says after Podman's plugin prefix.
+        let h = h
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches("Error: ");
+        assert!(q.ends_with(&format!("{h}\n")), "{bad:?}: {h}\n{q}");
+    }
+    p.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "rn1,rn2",
+        "--ip",
+        "10.99.7.70",
+        "bb",
+        "true",
+    ]);
+    let (h, q) = p.same(&on(&["--ip", "10.99.7.60", "bb", "true"]));
+    assert!(
+        q.ends_with(&format!("{}\n", h.trim_start_matches("Error: ").trim_end())),
+        "{h}\n{q}"
+    );
+    p.same_code(&[
+        "create",
+        "--name",
+        "second",
+        "--network",
+        "rn1",
+        "--ip",
+        "10.99.7.60",
+        "bb",
+        "true",
+    ]);
+    let (h, q) = (
+        p.hutch(&["start", "second"]),
+        p.podman(&["start", "second"]),
+    );
+    assert_eq!(h.status.code(), q.status.code(), "{}", stderr(&h));
+    for out in [&h, &q] {
+        let text = stderr(out);
+        assert!(text.contains("unable to start container \""), "{text}");
+        assert!(text.contains("10.99.7.60 is not available"), "{text}");
+    }
+    for cmd in [
+        &["rm", "-f", "-t", "0", "holder", "second"][..],
+        &["network", "rm", "rn1", "rn2"],
+    ] {
+        let _ = p.hutch(cmd);
+        let _ = p.podman(cmd);
+    }
+}
+
+#[test]
+fn network_connect_with_a_static_address() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let both = |cmd: &[&str]| {
+        let (h, q) = (p.hutch(cmd), p.podman(cmd));
+        assert!(h.status.success(), "{cmd:?}: {}", stderr(&h));
+        assert!(q.status.success(), "podman {cmd:?}: {}", stderr(&q));
+    };
+    both(&["network", "create", "--subnet", "10.99.9.0/24", "rn3"]);
+    both(&["network", "create", "--subnet", "10.99.10.0/24", "rn4"]);
+    both(&[
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "--network",
+        "rn3",
+        "bb",
+        "sleep",
+        "300",
+    ]);
+    // Podman 4.3 records a network whose connect failed (a later connect
+    // is "already connected"): the one that works comes first.
+    p.same(&[
+        "network",
+        "connect",
+        "--ip",
+        "10.99.10.5",
+        "--mac-address",
+        "92:d0:c6:0a:29:35",
+        "rn4",
+        "c1",
+    ]);
+    p.same(&[
+        "exec",
+        "c1",
+        "sh",
+        "-c",
+        "busybox ip -4 -o addr show eth1; busybox cat /sys/class/net/eth1/address",
+    ]);
+    // Each refusal Podman's network set-up gives goes to a container of
+    // its own: the refused network stays recorded there in Podman 4.3.
+    for c in ["c2", "c3"] {
+        both(&[
+            "run",
+            "-d",
+            "--name",
+            c,
+            "--network",
+            "rn3",
+            "bb",
+            "sleep",
+            "300",
+        ]);
+    }
+    for (bad, c) in [
+        (&["--ip", "bogus"][..], "c2"),
+        (&["--mac-address", "zz"], "c2"),
+        (&["--ip", "10.99.10.5"], "c2"),
+        (&["--ip", "10.98.0.5"], "c3"),
+    ] {
+        let cmd = [&["network", "connect"], bad, &["rn4", c]].concat();
+        let (h, q) = p.same(&cmd);
+        let error = |t: &str| {
+            t.lines()
+                .find(|l| l.starts_with("Error: "))
+                .map(str::to_owned)
+        };
+        // The same words, less Podman's CNI plugin prefix.
+        let h = error(&h).unwrap_or_default();
+        let q = error(&q).unwrap_or_default();
+        assert!(!h.is_empty() && !q.is_empty(), "{bad:?}: {h}\n{q}");
+        assert!(
+            q.ends_with(h.trim_start_matches("Error: ")),
+            "{bad:?}: {h}\n{q}"
+        );
+    }
+    for cmd in [
+        &["rm", "-f", "-t", "0", "c1", "c2", "c3"][..],
+        &["network", "rm", "rn3", "rn4"],
+    ] {
+        let _ = p.hutch(cmd);
+        let _ = p.podman(cmd);
+    }
+}

@@ -315,7 +315,12 @@ pub async fn network_connect(
         let net = netops::store(&ctx)?.get(&name).map_err(netops::error)?;
         let (store, state) = open(&ctx)?;
         let c = state.container(&b.container)?;
-        crate::engine::container::usernet::connect(&ctx, store.root(), &c, &net.name, &aliases)
+        let wanted = hutch_rootless_net::Attachment {
+            name: net.name,
+            aliases,
+            ..Default::default()
+        };
+        crate::engine::container::usernet::connect(&ctx, store.root(), &c, wanted)
     })
     .await?;
     Ok(StatusCode::OK.into_response())

@@ -282,7 +282,12 @@ pub async fn connect(
         let net = netops::store(&ctx)?.get(&id).map_err(net_error)?;
         let (store, state) = open(&ctx)?;
         let c = state.container(&b.container)?;
-        match usernet::connect(&ctx, store.root(), &c, &net.name, &aliases) {
+        let wanted = hutch_rootless_net::Attachment {
+            name: net.name,
+            aliases,
+            ..Default::default()
+        };
+        match usernet::connect(&ctx, store.root(), &c, wanted) {
             // docker-compose connects each container to the network it was
             // created on (with the same aliases, given at create): it is
             // there already, which is what was asked.

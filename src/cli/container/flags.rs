@@ -308,6 +308,15 @@ pub struct CreateFlags {
     /// Tells how to handle the builtin image volumes (bind, tmpfs, ignore)
     #[arg(long, value_name = "MODE")]
     pub image_volume: Option<String>,
+    /// Specify a static IPv4 address for the container
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: Option<String>,
+    /// Specify a static IPv6 address for the container
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip6: Option<String>,
+    /// Container MAC address (e.g. 92:d0:c6:0a:29:33)
+    #[arg(long, value_name = "ADDRESS")]
+    pub mac_address: Option<String>,
 }
 
 /// `--shm-size`: Docker's units. 0 keeps the default, as in Podman (a
@@ -439,7 +448,12 @@ impl CreateFlags {
             hostname: self.hostname.clone(),
             read_only: self.read_only,
             read_only_tmpfs: self.read_only_tmpfs,
-            network: self.network.spec()?,
+            network: crate::spec::NetworkSpec {
+                ip: ip_flag(self.ip.as_deref())?,
+                ip6: ip_flag(self.ip6.as_deref())?,
+                mac_address: self.mac_address.as_deref().map(mac_flag).transpose()?,
+                ..self.network.spec()?
+            },
             mounts,
             tmpfs: self
                 .tmpfs
@@ -693,6 +707,50 @@ impl CreateFlags {
     }
 }
 
+/// `--ip ADDRESS`, `--ip6 ADDRESS`: Podman parses either as any IP
+/// address (an IPv6 one given as `--ip` fails later, as outside the
+/// network's subnets).
+fn ip_flag(text: Option<&str>) -> anyhow::Result<Option<std::net::IpAddr>> {
+    let Some(t) = text else {
+        return Ok(None);
+    };
+    match t.parse::<std::net::IpAddr>() {
+        Ok(a) => Ok(Some(a)),
+        Err(_) => anyhow::bail!("{t:?} is not an ip address"),
+    }
+}
+
+/// `--mac-address`: an Ethernet address in the forms Go's ParseMAC takes
+/// for six bytes (`aa:bb:…`, `aa-bb-…`, `aabb.ccdd.eeff`), as Podman
+/// prints it back (lowercase, colons). The longer EUI-64 and InfiniBand
+/// forms ParseMAC also takes cannot be an Ethernet interface's.
+pub(crate) fn mac_flag(m: &str) -> anyhow::Result<String> {
+    let hex: Option<Vec<&str>> = if m.len() == 14 && m.matches('.').count() == 2 {
+        Some(
+            m.split('.')
+                .flat_map(|g| [g.get(..2), g.get(2..)])
+                .collect::<Option<Vec<&str>>>()
+                .unwrap_or_default(),
+        )
+    } else if m.len() == 17 {
+        let sep = if m.contains(':') { ':' } else { '-' };
+        Some(m.split(sep).collect())
+    } else {
+        None
+    };
+    match hex {
+        Some(parts)
+            if parts.len() == 6
+                && parts
+                    .iter()
+                    .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit())) =>
+        {
+            Ok(parts.join(":").to_ascii_lowercase())
+        }
+        _ => anyhow::bail!("address {m}: invalid MAC address"),
+    }
+}
+
 /// `--pod-id-file`: the id the file holds (at most 1 KiB: an id is 64
 /// digits).
 fn pod_id_from(path: &std::path::Path) -> anyhow::Result<String> {
@@ -743,6 +801,39 @@ mod tests {
                 Some("/etc/prof.json") => Ok(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#.into()),
                 _ => Err(std::io::ErrorKind::NotFound.into()),
             },
+        }
+    }
+
+    #[test]
+    fn static_address_flags_parse_as_podmans() {
+        let net = |args: &[&str]| spec_of(args).map(|s| s.network);
+        let n = net(&["--ip", "10.1.2.3", "--ip6", "fd00::1"]).unwrap();
+        assert_eq!(n.ip, Some("10.1.2.3".parse().unwrap()));
+        assert_eq!(n.ip6, Some("fd00::1".parse().unwrap()));
+        // Either flag takes either family; the network decides.
+        assert!(net(&["--ip", "::1"]).is_ok());
+        assert_eq!(
+            net(&["--ip", "bogus"]).unwrap_err().to_string(),
+            "\"bogus\" is not an ip address"
+        );
+        for form in ["92:D0:C6:0A:29:33", "92-d0-c6-0a-29-33", "92d0.c60a.2933"] {
+            let n = net(&["--mac-address", form]).unwrap();
+            assert_eq!(
+                n.mac_address.as_deref(),
+                Some("92:d0:c6:0a:29:33"),
+                "{form}"
+            );
+        }
+        for bad in [
+            "zz",
+            "92:d0:c6:0a:29",
+            "92:d0-c6:0a:29:33",
+            "92d0c.60a.2933",
+        ] {
+            assert_eq!(
+                net(&["--mac-address", bad]).unwrap_err().to_string(),
+                format!("address {bad}: invalid MAC address")
+            );
         }
     }
 

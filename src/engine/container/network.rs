@@ -51,12 +51,36 @@ pub fn plan(
         Some(m) => m.clone(),
         None => default_mode(ctx),
     };
+    // Static addresses are for one user network only, refused as Podman
+    // refuses them: a mode named on the command line in its CLI's words,
+    // the default mode in its spec generator's.
+    for (flag, given) in [
+        ("--ip", net.ip.is_some()),
+        ("--ip6", net.ip6.is_some()),
+        ("--mac-address", net.mac_address.is_some()),
+    ] {
+        if !given {
+            continue;
+        }
+        if !matches!(mode, NetworkMode::Network { .. }) {
+            if net.mode.is_some() {
+                bail!("{flag} can only be set when the network mode is bridge: invalid argument");
+            }
+            bail!(
+                "invalid config provided: networks and static ip/mac address can only be used with Bridge mode networking"
+            );
+        }
+        if !net.connected.is_empty() {
+            bail!("{flag} can only be set for a single network: invalid argument");
+        }
+    }
     let connected = net
         .connected
         .iter()
         .map(|n| hutch_rootless_net::Attachment {
             name: n.clone(),
             aliases: net.aliases.clone(),
+            ..Default::default()
         })
         .collect();
     if !net.aliases.is_empty() && !matches!(mode, NetworkMode::Network { .. }) {
@@ -95,6 +119,9 @@ pub fn plan(
         aliases: net.aliases.clone(),
         connected,
         helper_path: ctx.network_cmd_path.clone(),
+        static_ip: net.ip,
+        static_ip6: net.ip6,
+        static_mac: net.mac_address.clone(),
     })
 }
 

@@ -68,7 +68,8 @@ pub fn start(ctx: &Context, store: &Store, state: &State, opts: &StartOptions) -
                 .and_then(|()| {
                     start_detached_with(ctx, store, state, &c.id, opts.passed.as_deref())
                 })
-                .map_err(|e| e.context(format!("unable to start container {}", c.id)))
+                // Quoted, as Podman's `start` without `-a` says it.
+                .map_err(|e| e.context(format!("unable to start container {:?}", c.id)))
         });
         reports.push(Report::of(input, id, result));
     }

@@ -82,25 +82,34 @@ fn join_one(
         .and_then(|pid| crate::cgroups::v2::cgroup_of(Some(pid)))
         .map(|c| crate::cgroups::v2::dir_of(&c))
         .filter(|d| d.join("cgroup.procs").exists());
-    usernet::join(
+    let joined = usernet::join(
         &paths(ctx),
         &usernet::JoinRequest {
             id,
             name,
             network: &network,
             aliases: &att.aliases,
+            static_ip: att.ip,
+            static_ip6: att.ip6,
+            static_mac: att.mac.as_deref(),
             container_netns: ns,
             exe: &exe,
             holder_cgroup: holder_cgroup.as_deref(),
         },
-    )
-    .with_context(|| {
-        format!(
-            "connecting {} to network {}",
-            &id[..12.min(id.len())],
-            att.name
-        )
-    })
+    );
+    match joined {
+        // Podman's words alone, with its exit code (126 for `run`).
+        Err(e @ hutch_rootless_net::NetError::Address(_)) => {
+            Err(crate::engine::network::error(e).into())
+        }
+        r => r.with_context(|| {
+            format!(
+                "connecting {} to network {}",
+                &id[..12.min(id.len())],
+                att.name
+            )
+        }),
+    }
 }
 
 /// Before the monitor starts: the container's namespace, joined to each of
@@ -167,14 +176,16 @@ fn is_live(c: &Container) -> bool {
 }
 
 /// `network connect`: records the network in the container's plan and,
-/// when it runs, joins it now.
+/// when it runs, joins it now. `wanted.name` is the network's name or id;
+/// its aliases and static address (`--ip`, `--ip6`, `--mac-address`) go
+/// with it.
 pub fn connect(
     ctx: &Context,
     store_root: &Path,
     c: &Container,
-    net: &str,
-    aliases: &[String],
+    wanted: Attachment,
 ) -> crate::engine::Result<()> {
+    let net = wanted.name.as_str();
     let paths = Paths::new(ctx, store_root, &c.id);
     let mut plan = super::network::read_plan(&paths).unwrap_or_default();
     if plan.user_networks().is_empty() {
@@ -193,13 +204,19 @@ pub fn connect(
             c.name
         );
     }
-    let att = Attachment {
-        name,
-        aliases: aliases.to_vec(),
-    };
+    let att = Attachment { name, ..wanted };
     if is_live(c) {
         let ns = super::network::net_paths(ctx, &c.id).netns;
-        join_one(ctx, &c.id, &c.name, &att, &ns)?;
+        // Podman's `network connect` exits 125 where a start's network
+        // set-up exits 126.
+        join_one(ctx, &c.id, &c.name, &att, &ns).map_err(|e| {
+            let e = crate::engine::Error::from(e);
+            if matches!(e.kind(), crate::engine::ErrorKind::Runtime { .. }) {
+                e.with_kind(crate::engine::ErrorKind::BadInput)
+            } else {
+                e
+            }
+        })?;
     }
     plan.connected.push(att);
     write_plan(&paths, &plan)

@@ -97,6 +97,7 @@ pub fn network(f: &NetworkFlags<'_>) -> anyhow::Result<NetworkSpec> {
         publish_all: f.publish_all,
         dns: f.dns.clone(),
         aliases,
+        ..NetworkSpec::default()
     })
 }
 
