@@ -4,11 +4,11 @@
 
 use crate::runtime::spec::resources::ResourceRequest;
 
-fn memory(s: &str) -> Result<i64, String> {
+pub(crate) fn memory(s: &str) -> Result<i64, String> {
     ResourceRequest::parse_memory(s).map_err(|e| e.to_string())
 }
 
-fn swap(s: &str) -> Result<i64, String> {
+pub(crate) fn swap(s: &str) -> Result<i64, String> {
     ResourceRequest::parse_swap(s).map_err(|e| e.to_string())
 }
 
