@@ -432,6 +432,41 @@ fn build_run_container_flags() {
             "{side}: {text}"
         );
     }
+    // -q: a RUN's stdout is dropped, its stderr kept, as Podman's.
+    let qf = write_readable(&dir, "Quiet", b"FROM bb\nRUN echo out; echo err >&2\n");
+    let qf = qf.display().to_string();
+    for (side, out) in [
+        (
+            "hutch",
+            p.hutch(&[
+                "build",
+                "-q",
+                "--no-cache",
+                "--network",
+                "none",
+                "-f",
+                &qf,
+                &ctx,
+            ]),
+        ),
+        (
+            "podman",
+            p.podman(&[
+                "build",
+                "-q",
+                "--no-cache",
+                "--network",
+                "none",
+                "-f",
+                &qf,
+                &ctx,
+            ]),
+        ),
+    ] {
+        assert!(out.status.success(), "{side}: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim().len(), 64, "{side}: {}", stdout(&out));
+        assert!(stderr(&out).contains("err\n"), "{side}: {}", stderr(&out));
+    }
     // Flags hutch refuses say so, with hutch's exit code.
     for flag in [
         &["--isolation", "chroot"][..],

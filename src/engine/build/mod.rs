@@ -902,7 +902,13 @@ impl Builder<'_> {
                     new_points.push(t);
                 }
             }
-            let code = sc.run(&mut *b.out, &mut *b.err)?;
+            // -q: a RUN's stdout goes nowhere and its stderr still shows,
+            // as in Podman.
+            let code = if b.opts.quiet {
+                sc.run(&mut std::io::sink(), &mut *b.err)?
+            } else {
+                sc.run(&mut *b.out, &mut *b.err)?
+            };
             if code != 0 {
                 return Err(Error::runtime(
                     code.clamp(1, 255) as u8,
