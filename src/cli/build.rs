@@ -552,8 +552,21 @@ fn run_settings(args: &BuildArgs, cwd: &Path) -> anyhow::Result<build::step::Run
         devices: f
             .device
             .iter()
-            .map(|d| parse::device::device(d))
-            .collect::<Result<_, _>>()?,
+            .map(|d| {
+                let dev = parse::device::device(d)?;
+                // Checked before any step, as Podman's build executor does
+                // (a fully cached build would otherwise never look).
+                if let Err(e) = std::fs::metadata(&dev.host_path) {
+                    let src = dev.host_path.display();
+                    let why = match e.kind() {
+                        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+                        _ => e.to_string(),
+                    };
+                    bail!("creating build executor: getting info of source device {src}: stat {src}: {why}");
+                }
+                Ok(dev)
+            })
+            .collect::<anyhow::Result<_>>()?,
         env,
     })
 }

@@ -378,6 +378,20 @@ fn build_run_container_flags() {
         "{}",
         stdout(&h)
     );
+    // A missing device is refused before any step (the build is cached).
+    let (h, q) = p.same(&[
+        "build",
+        "--network",
+        "none",
+        "--from",
+        "bb",
+        "--device",
+        "/nonexist",
+        "-f",
+        &cf,
+        &ctx,
+    ]);
+    assert_eq!(h, podman_err(&q));
     // Podman's refusal of DNS settings without a network, word for word.
     let (h, q) = p.same(&[
         "build",
