@@ -509,8 +509,11 @@ fn run_settings(args: &BuildArgs, cwd: &Path) -> anyhow::Result<build::step::Run
     if f.dns.len() > 1 && f.dns.iter().any(|d| d == "none") {
         bail!("invalid --dns, --dns=none may not be used with any other --dns options");
     }
-    let userns =
-        parse::userns::userns(args.userns.as_deref(), &f.userns_uid_map, &f.userns_gid_map)?;
+    let userns = parse::userns::userns(
+        args.userns.as_deref(),
+        &build_flags::id_maps(&f.userns_uid_map)?,
+        &build_flags::id_maps(&f.userns_gid_map)?,
+    )?;
     let namespace = |flag: &str, v: &Option<String>| build_flags::namespace(flag, v.as_deref());
     // --http-proxy (on by default): the caller's proxy variables, which
     // the image's and the instruction's environment override (buildah's

@@ -114,6 +114,23 @@ pub fn namespace(flag: &str, value: Option<&str>) -> anyhow::Result<crate::spec:
     }
 }
 
+/// `--userns-uid-map`/`--userns-gid-map`: each value one mapping or
+/// several joined by commas, as Podman's build takes them; a malformed one
+/// in Podman's words.
+pub fn id_maps(values: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for v in values {
+        for m in v.split(',') {
+            let parts: Vec<&str> = m.split(':').collect();
+            if parts.len() != 3 || parts.iter().any(|p| p.parse::<u32>().is_err()) {
+                bail!("mapping {m:?} is not in the form containerid:hostid:size[,...]");
+            }
+            out.push(m.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 /// `--cgroupns`: Podman's two values.
 pub fn cgroupns(value: Option<&str>) -> anyhow::Result<Option<String>> {
     match value {
@@ -391,5 +408,15 @@ mod tests {
             crate::spec::Namespace::Host
         );
         assert!(cgroupns(Some("bogus")).is_err());
+        assert_eq!(
+            id_maps(&["0:1:1000,1000:2000:10".into()]).unwrap(),
+            ["0:1:1000", "1000:2000:10"]
+        );
+        assert!(
+            id_maps(&["0:x:1".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("is not in the form containerid:hostid:size")
+        );
     }
 }

@@ -392,6 +392,9 @@ fn build_run_container_flags() {
         &ctx,
     ]);
     assert_eq!(h, podman_err(&q));
+    // A malformed id mapping, in Podman's words.
+    let (h, q) = p.same(&["build", "--userns-uid-map", "0:x:1", "-f", &cf, &ctx]);
+    assert_eq!(h, podman_err(&q));
     // Podman's refusal of DNS settings without a network, word for word.
     let (h, q) = p.same(&[
         "build",
