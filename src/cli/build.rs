@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 
+use super::build_flags::{self, BuildPullFlags, OtherBuildFlags, RunContainerFlags};
 use crate::config::Context;
 use crate::engine::build::{self, BuildOptions};
 use crate::engine::container::create::PullPolicy;
@@ -18,6 +19,8 @@ use crate::engine::image;
 
 /// Bytes of a `--build-arg-file` read at most.
 const MAX_ARG_FILE: u64 = 1 << 20;
+/// Bytes of an ignore file read at most.
+const MAX_IGNORE: u64 = 64 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
@@ -114,6 +117,18 @@ pub struct BuildArgs {
     /// SSH agent socket to expose to RUN --mount=type=ssh (default or ID[=SOCKET])
     #[arg(long)]
     pub(crate) ssh: Vec<String>,
+    /// Path to an alternate .containerignore/.dockerignore file
+    #[arg(long)]
+    ignorefile: Option<PathBuf>,
+    /// Limits, namespaces, hosts, DNS and devices of the containers of RUN instructions
+    #[command(flatten)]
+    run: RunContainerFlags,
+    /// Registry access for the base images' pulls
+    #[command(flatten)]
+    pull_flags: BuildPullFlags,
+    /// Podman's flags hutch does not act on, or refuses
+    #[command(flatten)]
+    other: OtherBuildFlags,
     /// Context directory
     pub(crate) context: Option<String>,
 }
@@ -184,14 +199,37 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
             args.pull
         )
     })?;
-    if let Some(p) = &args.platform {
-        let host = crate::image::registry::Platform::host();
-        let native = format!("{}/{}", host.os, host.architecture);
-        if p.split(',')
+    if let Some(m) = args.other.refused() {
+        bail!(m);
+    }
+    let pf = &args.pull_flags;
+    if pf.cert_dir.is_some() {
+        bail!(
+            "hutch build does not support --cert-dir: give --tls-verify=false for a registry with a certificate the host does not trust"
+        );
+    }
+    let host = crate::image::registry::Platform::host();
+    let native = format!("{}/{}", host.os, host.architecture);
+    if let Some(p) = &args.platform
+        && p.split(',')
             .any(|one| one != native && !one.starts_with(&format!("{native}/")))
+    {
+        bail!("--platform {p}: hutch build builds for the native platform ({native}) only");
+    }
+    for (flag, given, own) in [
+        ("--os", &pf.os, &host.os),
+        ("--arch", &pf.arch, &host.architecture),
+    ] {
+        if let Some(v) = given
+            && v != own
         {
-            bail!("--platform {p}: hutch build builds for the native platform ({native}) only");
+            bail!("{flag} {v}: hutch build builds for the native platform ({native}) only");
         }
+    }
+    if let Some(v) = &pf.variant
+        && host.variant.as_deref() != Some(v.as_str())
+    {
+        bail!("--variant {v}: hutch build builds for the native platform ({native}) only");
     }
     let cwd = std::env::current_dir().context("finding the working directory")?;
     let context_arg = args.context.clone().unwrap_or_else(|| ".".into());
@@ -235,7 +273,16 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
             )?
         }
     };
-    let ignore = read_ignore(&context)?;
+    let ignore = match &args.ignorefile {
+        // Podman reads it relative to the working directory.
+        Some(f) => read_limited(
+            std::fs::File::open(cwd.join(f))
+                .with_context(|| format!("reading the ignore file {}", f.display()))?,
+            MAX_IGNORE,
+            "--ignorefile",
+        )?,
+        None => read_ignore(&context)?,
+    };
     let mut build_args = BTreeMap::new();
     for f in &args.build_arg_file {
         let text = read_limited(
@@ -296,17 +343,57 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
             Some(0) => usize::MAX,
             Some(n) => n as usize,
         },
+        registry: crate::engine::image::pull::RegistryOptions {
+            tls_verify: pf.tls_verify,
+            creds: pf.creds.clone(),
+            authfile: pf.authfile.clone(),
+        },
+        from: args.other.from.clone(),
+    };
+    // --runtime-flag: the runtime's global flags for RUN containers, after
+    // the command line's own (as Podman appends them).
+    let with_flags;
+    let ctx = if args.other.runtime_flag.is_empty() {
+        ctx
+    } else {
+        let mut c = ctx.clone();
+        c.runtime_flags
+            .extend(args.other.runtime_flag.iter().cloned());
+        with_flags = c;
+        &with_flags
     };
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
+    // --logfile: the build's output, its errors and the image id go there
+    // (Podman's); hutch's own errors still go to stderr.
+    let mut logfile = match &args.other.logfile {
+        Some(f) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(cwd.join(f))
+                .with_context(|| format!("opening the log file {}", f.display()))?,
+        ),
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr();
-    let report = build::build(ctx, &store, &state, &opts, &mut out, &mut err)?;
+    let report = match logfile.as_mut() {
+        Some(log) => {
+            let mut log2 = log.try_clone().context("duplicating the log file")?;
+            build::build(ctx, &store, &state, &opts, log, &mut log2)?
+        }
+        None => build::build(ctx, &store, &state, &opts, &mut out, &mut err)?,
+    };
     if let Some(f) = &args.iidfile {
         std::fs::write(f, report.image.id.to_string())
             .with_context(|| format!("writing {}", f.display()))?;
     }
-    writeln!(out, "{}", report.image.id.hex())?;
+    match logfile.as_mut() {
+        Some(log) => writeln!(log, "{}", report.image.id.hex())?,
+        None => writeln!(out, "{}", report.image.id.hex())?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -316,7 +403,7 @@ fn read_ignore(context: &Path) -> anyhow::Result<String> {
     for name in [".containerignore", ".dockerignore"] {
         let p = context.join(name);
         if let Ok(f) = std::fs::File::open(&p) {
-            return read_limited(f, 64 << 20, name);
+            return read_limited(f, MAX_IGNORE, name);
         }
     }
     Ok(String::new())
@@ -406,13 +493,83 @@ fn run_settings(args: &BuildArgs, cwd: &Path) -> anyhow::Result<build::step::Run
     if matches!(security.seccomp, crate::spec::SeccompChoice::Path(_)) {
         bail!("--security-opt seccomp=PATH is not supported by hutch build (unconfined is)");
     }
-    let userns = parse::userns::userns(args.userns.as_deref(), &[], &[])?;
+    let f = &args.run;
+    // Podman's build refuses DNS settings a RUN without a network cannot use.
+    if matches!(network.mode, Some(hutch_rootless_net::NetworkMode::None)) {
+        for (flag, list) in [
+            ("--dns", &f.dns),
+            ("--dns-option", &f.dns_option),
+            ("--dns-search", &f.dns_search),
+        ] {
+            if !list.is_empty() {
+                bail!("the {flag} option cannot be used with --network=none");
+            }
+        }
+    }
+    if f.dns.len() > 1 && f.dns.iter().any(|d| d == "none") {
+        bail!("invalid --dns, --dns=none may not be used with any other --dns options");
+    }
+    let userns = parse::userns::userns(
+        args.userns.as_deref(),
+        &build_flags::id_maps(&f.userns_uid_map)?,
+        &build_flags::id_maps(&f.userns_gid_map)?,
+    )?;
+    let namespace = |flag: &str, v: &Option<String>| build_flags::namespace(flag, v.as_deref());
+    // --http-proxy (on by default): the caller's proxy variables, which
+    // the image's and the instruction's environment override (buildah's
+    // order).
+    let env = if f.http_proxy {
+        super::container::flags::PROXY_VARS
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(build::step::RunSettings {
         network: network.mode,
+        dns: hutch_rootless_net::DnsConfig {
+            servers: f.dns.clone(),
+            search: f.dns_search.clone(),
+            options: f.dns_option.clone(),
+        },
         volumes,
         cap_add: args.cap_add.clone(),
         cap_drop: args.cap_drop.clone(),
         security,
         userns,
+        resources: f.limits.request(),
+        shm_size: build_flags::shm_size(f.shm_size.as_deref())?,
+        ulimits: parse::ulimit::ulimits(&f.ulimit)?,
+        add_hosts: f
+            .add_host
+            .iter()
+            .map(|h| parse::hosts::add_host(h))
+            .collect::<anyhow::Result<_>>()?,
+        namespaces: crate::spec::Namespaces {
+            ipc: namespace("ipc", &f.ipc)?,
+            pid: namespace("pid", &f.pid)?,
+            uts: namespace("uts", &f.uts)?,
+        },
+        cgroupns: build_flags::cgroupns(f.cgroupns.as_deref())?,
+        devices: f
+            .device
+            .iter()
+            .map(|d| {
+                let dev = parse::device::device(d)?;
+                // Checked before any step, as Podman's build executor does
+                // (a fully cached build would otherwise never look).
+                if let Err(e) = std::fs::metadata(&dev.host_path) {
+                    let src = dev.host_path.display();
+                    let why = match e.kind() {
+                        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+                        _ => e.to_string(),
+                    };
+                    bail!("creating build executor: getting info of source device {src}: stat {src}: {why}");
+                }
+                Ok(dev)
+            })
+            .collect::<anyhow::Result<_>>()?,
+        env,
     })
 }

@@ -8,6 +8,7 @@
 
 mod auto_update;
 mod build;
+mod build_flags;
 mod container;
 mod generate;
 mod globals;

@@ -276,3 +276,229 @@ fn conf_pull_policy_and_log_tag() {
     assert_eq!(stdout(&out).trim(), "own");
     p.same(&["rm", "own"]);
 }
+
+/// The lines a build's RUN printed with the `R:` marker (the rest of a
+/// build's output names new ids).
+fn run_lines(out: &std::process::Output) -> String {
+    stdout(out)
+        .lines()
+        .filter(|l| l.starts_with("R:"))
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
+}
+
+#[test]
+fn build_run_container_flags() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let dir = p.env.root.join("bctx");
+    std::fs::create_dir(&dir).expect("create the build context");
+    chown(&dir, p.env.user.uid, p.env.user.gid);
+    let cf = write_readable(
+        &dir,
+        "Containerfile",
+        b"FROM nothere\n\
+          RUN echo R: nofile $(ulimit -n); \
+              echo R: shm $(busybox df -k /dev/shm | busybox awk 'NR==2 {print $2}'); \
+              echo R: hosts $(busybox grep -c '^1.2.3.4[[:space:]]*foo$' /etc/hosts); \
+              echo R: pid1 $(cat /proc/1/comm); \
+              echo R: proxy $http_proxy\n",
+    );
+    let (ctx, cf) = (dir.display().to_string(), cf.display().to_string());
+    let log = p.env.home.join("build.log").display().to_string();
+    // Flags podman 4.3.1 takes for RUN containers, its pulls and no-ops.
+    let args = [
+        "build",
+        "--no-cache",
+        "--from",
+        "bb",
+        "-f",
+        &cf,
+        "--network",
+        "none",
+        "--add-host",
+        "foo:1.2.3.4",
+        "--ulimit",
+        "nofile=100:100",
+        "--shm-size",
+        "32m",
+        "--pid",
+        "host",
+        "--ipc",
+        "private",
+        "--uts",
+        "private",
+        "--cgroupns",
+        "private",
+        "--http-proxy=false",
+        "--tls-verify=false",
+        "--retry",
+        "1",
+        "--compress",
+        "--disable-content-trust",
+        "--identity-label=true",
+        // Not --isolation oci: podman 4.3.1 then drops --network none
+        // when --pid is given too (a CNI bridge fails as rootless).
+        "--skip-unused-stages",
+    ];
+    let mut args = args.to_vec();
+    // Limits on this rootless cgroup v1 host: ignored by crun (and by
+    // hutch with either runtime); podman's build under runc fails the RUN
+    // (docs/compat.md).
+    if std::env::var("HUTCH_TEST_RUNTIME").as_deref() != Ok("runc") {
+        args.extend([
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "128m",
+            "--cpu-shares",
+            "512",
+        ]);
+    }
+    args.push(&ctx);
+    let (h, q) = (p.hutch(&args), p.podman(&args));
+    assert!(
+        h.status.success() && q.status.success(),
+        "hutch: {}\npodman: {}",
+        stderr(&h),
+        stderr(&q)
+    );
+    let lines = run_lines(&h);
+    assert!(
+        lines.contains("R: nofile 100\n")
+            && lines.contains("R: shm 32768\n")
+            && lines.contains("R: hosts 1\n"),
+        "{lines}"
+    );
+    assert_eq!(lines, run_lines(&q), "hutch (left) and podman (right)");
+    // --from names the image on the STEP line as Podman's does.
+    assert!(
+        stdout(&h).starts_with("STEP 1/2: FROM bb\n"),
+        "{}",
+        stdout(&h)
+    );
+    // A missing device is refused before any step (the build is cached).
+    let (h, q) = p.same(&[
+        "build",
+        "--network",
+        "none",
+        "--from",
+        "bb",
+        "--device",
+        "/nonexist",
+        "-f",
+        &cf,
+        &ctx,
+    ]);
+    assert_eq!(h, podman_err(&q));
+    // A malformed id mapping, in Podman's words.
+    let (h, q) = p.same(&["build", "--userns-uid-map", "0:x:1", "-f", &cf, &ctx]);
+    assert_eq!(h, podman_err(&q));
+    // Podman's refusal of DNS settings without a network, word for word.
+    let (h, q) = p.same(&[
+        "build",
+        "--network",
+        "none",
+        "--dns-search",
+        "x",
+        "-f",
+        &cf,
+        &ctx,
+    ]);
+    assert_eq!(h, podman_err(&q));
+    // --logfile takes the build's output and the id; stdout stays empty.
+    for (side, out) in [
+        (
+            "hutch",
+            p.hutch(&[
+                "build",
+                "--logfile",
+                &log,
+                "--network",
+                "none",
+                "--from",
+                "bb",
+                "-f",
+                &cf,
+                &ctx,
+            ]),
+        ),
+        (
+            "podman",
+            p.podman(&[
+                "build",
+                "--logfile",
+                &log,
+                "--network",
+                "none",
+                "--from",
+                "bb",
+                "-f",
+                &cf,
+                &ctx,
+            ]),
+        ),
+    ] {
+        assert!(out.status.success(), "{side}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "", "{side}");
+        let text = std::fs::read_to_string(&log).expect("read the log file");
+        let last = text.lines().last().unwrap_or_default();
+        assert!(
+            text.starts_with("STEP 1/2: FROM bb\n") && last.len() == 64,
+            "{side}: {text}"
+        );
+    }
+    // -q: a RUN's stdout is dropped, its stderr kept, as Podman's.
+    let qf = write_readable(&dir, "Quiet", b"FROM bb\nRUN echo out; echo err >&2\n");
+    let qf = qf.display().to_string();
+    for (side, out) in [
+        (
+            "hutch",
+            p.hutch(&[
+                "build",
+                "-q",
+                "--no-cache",
+                "--network",
+                "none",
+                "-f",
+                &qf,
+                &ctx,
+            ]),
+        ),
+        (
+            "podman",
+            p.podman(&[
+                "build",
+                "-q",
+                "--no-cache",
+                "--network",
+                "none",
+                "-f",
+                &qf,
+                &ctx,
+            ]),
+        ),
+    ] {
+        assert!(out.status.success(), "{side}: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim().len(), 64, "{side}: {}", stdout(&out));
+        assert!(stderr(&out).contains("err\n"), "{side}: {}", stderr(&out));
+    }
+    // Flags hutch refuses say so, with hutch's exit code.
+    for flag in [
+        &["--isolation", "chroot"][..],
+        &["--manifest", "m"],
+        &["--skip-unused-stages=false"],
+    ] {
+        let mut a = vec!["build", "-f", &cf];
+        a.extend_from_slice(flag);
+        a.push(&ctx);
+        let out = p.hutch(&a);
+        assert_eq!(out.status.code(), Some(125), "{flag:?}");
+        assert!(
+            stderr(&out).contains(&format!("hutch build does not support {}", flag[0])),
+            "{flag:?}: {}",
+            stderr(&out)
+        );
+    }
+}

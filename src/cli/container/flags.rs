@@ -327,7 +327,7 @@ fn shm_size(s: &str) -> Result<u64, String> {
 
 /// The proxy variables `--http-proxy` (on by default) copies from the
 /// caller's environment, as Podman does.
-const PROXY_VARS: [&str; 8] = [
+pub(crate) const PROXY_VARS: [&str; 8] = [
     "http_proxy",
     "HTTP_PROXY",
     "https_proxy",

@@ -23,7 +23,7 @@ mod pause;
 pub(crate) mod pick;
 mod port;
 mod ps;
-mod resource_flags;
+pub(crate) mod resource_flags;
 pub(crate) mod rm;
 mod run;
 pub(crate) mod stats;

@@ -7,11 +7,11 @@ use crate::runtime::spec::resources::{
     parse_device_cgroup_rule, parse_iops_device, parse_weight_device,
 };
 
-fn memory(s: &str) -> Result<i64, String> {
+pub(crate) fn memory(s: &str) -> Result<i64, String> {
     ResourceRequest::parse_memory(s).map_err(|e| e.to_string())
 }
 
-fn swap(s: &str) -> Result<i64, String> {
+pub(crate) fn swap(s: &str) -> Result<i64, String> {
     ResourceRequest::parse_swap(s).map_err(|e| e.to_string())
 }
 

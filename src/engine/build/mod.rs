@@ -101,6 +101,10 @@ pub struct BuildOptions {
     /// default) and 1 build them one after the other, as Podman's default
     /// does. Podman's `--jobs 0` (no limit) is `usize::MAX` here.
     pub jobs: usize,
+    /// `--tls-verify`, `--creds`, `--authfile` for the pulls of base images.
+    pub registry: crate::engine::image::pull::RegistryOptions,
+    /// `--from`: the image that replaces the first FROM's.
+    pub from: Option<String>,
 }
 
 /// `--squash`, `--squash-all`.
@@ -240,8 +244,13 @@ pub fn build(
     } else {
         opts
     };
-    let file = containerfile::parse(&opts.containerfile)
+    let mut file = containerfile::parse(&opts.containerfile)
         .map_err(|e| bad(format!("parsing the Containerfile: {e}")))?;
+    if let (Some(from), Some(first)) = (&opts.from, file.stages.first_mut()) {
+        // The STEP line names it too, as Podman's does.
+        first.from_text = first.from_text.replacen(&first.base, from, 1);
+        first.base = from.clone();
+    }
     if let Some(s) = &file.syntax {
         writeln!(
             err,
@@ -446,9 +455,17 @@ impl Builder<'_> {
         // A stage by name (case-insensitive, as Docker) or index.
         let img = match stages::resolve(self.file, base, self.current) {
             Some(i) => self.built(i)?,
-            None => create::resolve_image(self.ctx, self.store, base, self.opts.pull, None)
-                .map_err(Error::from_any)
-                .with_context(|| format!("FROM {base}"))?,
+            None => create::resolve_image_with(
+                self.ctx,
+                self.store,
+                base,
+                self.opts.pull,
+                None,
+                &self.opts.registry,
+                None,
+            )
+            .map_err(Error::from_any)
+            .with_context(|| format!("FROM {base}"))?,
         };
         let mut config = crate::engine::image::config(self.store, &img)?;
         // buildah gives an image without PATH the default one.
@@ -885,7 +902,13 @@ impl Builder<'_> {
                     new_points.push(t);
                 }
             }
-            let code = sc.run(&mut *b.out, &mut *b.err)?;
+            // -q: a RUN's stdout goes nowhere and its stderr still shows,
+            // as in Podman.
+            let code = if b.opts.quiet {
+                sc.run(&mut std::io::sink(), &mut *b.err)?
+            } else {
+                sc.run(&mut *b.out, &mut *b.err)?
+            };
             if code != 0 {
                 return Err(Error::runtime(
                     code.clamp(1, 255) as u8,
@@ -908,9 +931,17 @@ impl Builder<'_> {
     fn stage_or_image(&self, name: &str, what: &str) -> Result<ImageRecord> {
         match stages::resolve(self.file, name, self.current) {
             Some(i) => self.built(i),
-            None => create::resolve_image(self.ctx, self.store, name, self.opts.pull, None)
-                .map_err(Error::from_any)
-                .with_context(|| format!("{what}{name}")),
+            None => create::resolve_image_with(
+                self.ctx,
+                self.store,
+                name,
+                self.opts.pull,
+                None,
+                &self.opts.registry,
+                None,
+            )
+            .map_err(Error::from_any)
+            .with_context(|| format!("{what}{name}")),
         }
     }
 

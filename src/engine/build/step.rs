@@ -48,6 +48,20 @@ pub struct RunSettings {
     pub cap_drop: Vec<String>,
     pub security: crate::spec::SecurityOpts,
     pub userns: crate::spec::Userns,
+    /// `--memory`, `--cpu-*`, `--cpuset-*`: as `run`'s limits.
+    pub resources: crate::runtime::spec::resources::ResourceRequest,
+    pub shm_size: Option<u64>,
+    pub ulimits: crate::spec::Ulimits,
+    pub add_hosts: Vec<crate::spec::AddHost>,
+    /// `--ipc`, `--pid`, `--uts`.
+    pub namespaces: crate::spec::Namespaces,
+    pub cgroupns: Option<String>,
+    pub devices: Vec<crate::spec::DeviceRequest>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    pub dns: hutch_rootless_net::DnsConfig,
+    /// `--http-proxy`: variables set before the step's own environment,
+    /// which overrides them.
+    pub env: Vec<String>,
 }
 
 /// A step's container, removed when dropped.
@@ -70,19 +84,33 @@ impl<'a> StepContainer<'a> {
             image: image.id.hex().to_owned(),
             command: p.argv.clone(),
             entrypoint: Some(Vec::new()),
-            env: p.env.clone(),
+            env: {
+                let mut env = p.settings.env.clone();
+                for e in &p.env {
+                    crate::spec::parse::env::set(&mut env, e.clone());
+                }
+                env
+            },
             workdir: p.workdir.clone(),
             user: p.user.clone().filter(|u| !u.is_empty()),
             mounts: p.mounts.clone(),
             tmpfs: p.tmpfs.clone(),
             network: crate::spec::NetworkSpec {
                 mode: p.settings.network.clone(),
+                dns: p.settings.dns.clone(),
                 ..Default::default()
             },
             cap_add: p.settings.cap_add.clone(),
             cap_drop: p.settings.cap_drop.clone(),
             security: p.settings.security.clone(),
             userns: p.settings.userns.clone(),
+            resources: p.settings.resources.clone(),
+            shm_size: p.settings.shm_size,
+            ulimits: p.settings.ulimits.clone(),
+            add_hosts: p.settings.add_hosts.clone(),
+            namespaces: p.settings.namespaces.clone(),
+            cgroupns: p.settings.cgroupns.clone(),
+            devices: p.settings.devices.clone(),
             ..ContainerSpec::default()
         };
         let opts = CreateOptions {
