@@ -133,6 +133,35 @@ pub struct BuildArgs {
     pub(crate) context: Option<String>,
 }
 
+impl BuildArgs {
+    /// The first group of flags given that only the local build acts on
+    /// (the RUN containers' limits and namespaces, the base images' pull
+    /// flags, Podman's other build flags): the remote client refuses it
+    /// by name rather than dropping it. Compared with clap's defaults, as
+    /// some default to on (`--http-proxy`).
+    pub(crate) fn local_only_group(&self) -> Option<&'static str> {
+        #[derive(clap::Parser)]
+        struct Empty {
+            #[command(flatten)]
+            args: BuildArgs,
+        }
+        let d = <Empty as clap::Parser>::try_parse_from(["build"])
+            .ok()?
+            .args;
+        let differs =
+            |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") != format!("{b:?}");
+        if differs(&self.run, &d.run) {
+            Some("--memory/--cpu-*/--ulimit/--add-host/--dns*/--device/--ipc/--pid/--uts")
+        } else if differs(&self.pull_flags, &d.pull_flags) {
+            Some("--authfile/--creds/--tls-verify/--arch/--os/--variant")
+        } else if differs(&self.other, &d.other) || self.ignorefile.is_some() {
+            Some("--ignorefile/--from/--logfile and the other local-only flags")
+        } else {
+            None
+        }
+    }
+}
+
 /// `buildx build`: the same flags.
 #[derive(Debug, clap::Subcommand)]
 pub enum BuildxCommand {

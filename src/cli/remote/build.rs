@@ -49,6 +49,7 @@ fn refused(a: &BuildArgs) -> Option<&'static str> {
     ]
     .into_iter()
     .find_map(|(given, flag)| given.then_some(flag))
+    .or_else(|| a.local_only_group())
 }
 
 /// `K=V` items into `into`; a bare `K` takes the client's environment,
