@@ -47,12 +47,12 @@ pub fn update(
     // Podman resolves the devices before it looks the container up.
     let mut resources = opts.resources.clone();
     super::host::resolve_device_limits(&mut resources)?;
+    state.recover()?;
+    let row = state.container(&opts.container)?;
     let host = cgroups::detect_for(ctx);
     if !cgroups::update::supported(&host, ctx.rootless()) {
         fail!(InvalidState, "{}", cgroups::update::NO_CGROUPS_V2);
     }
-    state.recover()?;
-    let row = state.container(&opts.container)?;
     let short = &row.id[..12.min(row.id.len())];
     if row.state == ContainerState::Removing {
         fail!(
