@@ -14,7 +14,7 @@ use crate::engine::kube::{self, MAX_YAML_BYTES, generate, play};
 #[derive(Debug, clap::Subcommand)]
 pub enum KubeCommand {
     /// Play a pod and its containers, based on a Kubernetes YAML
-    Play(PlayArgs),
+    Play(Box<PlayArgs>),
     /// Remove pods based on a Kubernetes YAML
     Down(DownArgs),
     /// Generate Kubernetes YAML from containers, pods or volumes
