@@ -1220,6 +1220,8 @@ fn image_tree() {
 mod cmds;
 #[path = "compat/manifest.rs"]
 mod manifest;
+#[path = "compat/podupd.rs"]
+mod podupd;
 #[path = "compat/runnet.rs"]
 mod runnet;
 #[path = "compat/runres.rs"]

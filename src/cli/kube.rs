@@ -14,7 +14,7 @@ use crate::engine::kube::{self, MAX_YAML_BYTES, generate, play};
 #[derive(Debug, clap::Subcommand)]
 pub enum KubeCommand {
     /// Play a pod and its containers, based on a Kubernetes YAML
-    Play(PlayArgs),
+    Play(Box<PlayArgs>),
     /// Remove pods based on a Kubernetes YAML
     Down(DownArgs),
     /// Generate Kubernetes YAML from containers, pods or volumes
@@ -42,8 +42,152 @@ pub struct PlayArgs {
     /// Start a service container that tells systemd (NOTIFY_SOCKET) when the pods run
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) service_container: bool,
+    /// Add an annotation to the containers (key=value)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) annotation: Vec<String>,
+    /// Path of the authentication file
+    #[arg(long, value_name = "PATH")]
+    pub(crate) authfile: Option<std::path::PathBuf>,
+    /// Use credentials (USERNAME[:PASSWORD]) for accessing the registry
+    #[arg(long, value_name = "USERNAME[:PASSWORD]")]
+    pub(crate) creds: Option<String>,
+    /// Require HTTPS and verify certificates when contacting registries
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub(crate) tls_verify: Option<bool>,
+    /// Path to a directory of certificates to use (refused: hutch's pulls take none)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) cert_dir: Option<String>,
+    /// Paths of ConfigMap YAML files (comma-separated, repeatable)
+    #[arg(long, value_name = "PATH", value_delimiter = ',')]
+    pub(crate) configmap: Vec<String>,
+    /// Logging driver for the containers
+    #[arg(long, value_name = "DRIVER")]
+    pub(crate) log_driver: Option<String>,
+    /// Logging driver options
+    #[arg(long, value_name = "OPTION")]
+    pub(crate) log_opt: Vec<String>,
+    /// Connect the pods to a network
+    #[arg(long = "network", visible_alias = "net", value_name = "MODE")]
+    pub(crate) network: Vec<String>,
+    /// Do not create /etc/hosts within the pod's containers, instead use the version from the image
+    #[arg(long)]
+    pub(crate) no_hosts: bool,
+    /// Suppress output information when pulling images
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// User namespace to use for the pods
+    #[arg(long, value_name = "MODE")]
+    pub(crate) userns: Option<String>,
+    /// Path to the directory of the images to build (refused: hutch does not build from kube YAML)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) context_dir: Option<String>,
+    /// Build images from directories named after them (refused: hutch does not build from kube YAML)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub(crate) build: Option<bool>,
+    /// Directory of seccomp profiles named by annotations (refused: hutch reads no such annotations)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) seccomp_profile_root: Option<String>,
+    /// Static IP addresses for the pods (refused: hutch has no static addresses yet)
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) ip: Vec<String>,
+    /// Static MAC addresses for the pods (refused: hutch has no static addresses yet)
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) mac_address: Vec<String>,
     /// The YAML file, or `-` for standard input
     pub(crate) file: String,
+}
+
+impl PlayArgs {
+    /// The flags for parts hutch does not have, refused with what to do.
+    fn refuse_missing_parts(&self) -> anyhow::Result<()> {
+        let refused = [
+            (
+                "--cert-dir",
+                self.cert_dir.is_some(),
+                "hutch's pulls take no certificate directory: put the CA in the system trust store",
+            ),
+            (
+                "--build",
+                self.build == Some(true),
+                "hutch does not build images from kube YAML: build them first (hutch build -t NAME DIR)",
+            ),
+            (
+                "--context-dir",
+                self.context_dir.is_some(),
+                "hutch does not build images from kube YAML: build them first (hutch build -t NAME DIR)",
+            ),
+            (
+                "--seccomp-profile-root",
+                self.seccomp_profile_root.is_some(),
+                "hutch reads no seccomp annotations from kube YAML",
+            ),
+            (
+                "--ip",
+                !self.ip.is_empty(),
+                "hutch has no static addresses yet",
+            ),
+            (
+                "--mac-address",
+                !self.mac_address.is_empty(),
+                "hutch has no static addresses yet",
+            ),
+        ];
+        for (flag, given, why) in refused {
+            if given {
+                return Err(crate::engine::Error::bad_input(format!(
+                    "kube play {flag} is not supported: {why}"
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Lays the flags that change every pod or container over the plan.
+    fn apply(&self, plan: &mut play::Translation) -> anyhow::Result<()> {
+        use crate::spec::parse;
+        let annotations = parse::hosts::key_values("--annotation", &self.annotation)?;
+        let log = (self.log_driver.is_some() || !self.log_opt.is_empty())
+            .then(|| parse::log::log(self.log_driver.as_deref(), &self.log_opt))
+            .transpose()?;
+        let network = (!self.network.is_empty())
+            .then(|| {
+                crate::cli::container::NetworkFlags {
+                    network: self.network.clone(),
+                    ..Default::default()
+                }
+                .spec()
+            })
+            .transpose()?;
+        let userns = self
+            .userns
+            .as_deref()
+            .map(|u| parse::userns::userns(Some(u), &[], &[]))
+            .transpose()?;
+        for p in &mut plan.pods {
+            if let Some(n) = &network {
+                // The pod's published ports stay; the mode is the flag's.
+                let ports = std::mem::take(&mut p.pod.config.network.ports);
+                p.pod.config.network = n.clone();
+                p.pod.config.network.ports = ports;
+            }
+            if let Some(u) = &userns {
+                p.pod.config.userns = u.clone();
+            }
+            p.pod.config.no_hosts |= self.no_hosts;
+            for c in &mut p.containers {
+                c.annotations
+                    .extend(annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
+                if let Some(l) = &log {
+                    c.log = l.clone();
+                }
+                c.setup.no_hosts |= self.no_hosts;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,7 +284,27 @@ fn play_main(ctx: &Context, a: &PlayArgs) -> anyhow::Result<ExitCode> {
     if a.down {
         return down_main(ctx, &a.file);
     }
-    let (plan, text) = translation(&a.file, a.replace)?;
+    a.refuse_missing_parts()?;
+    // `--quiet`: hutch's kube play prints no pull progress either way.
+    let _ = a.quiet;
+    let text = read_yaml(&a.file)?;
+    let mut docs = kube::parse(&text)?;
+    // `--configmap`: ConfigMaps from files of their own, as if in the YAML.
+    for path in a.configmap.iter().filter(|p| !p.is_empty()) {
+        let more = kube::parse(&read_yaml(path)?)?;
+        if more
+            .iter()
+            .any(|d| !matches!(d, kube::Document::ConfigMap { .. }))
+        {
+            return Err(crate::engine::Error::bad_input(format!(
+                "--configmap {path}: only ConfigMap documents are allowed in it"
+            ))
+            .into());
+        }
+        docs.extend(more);
+    }
+    let mut plan = play::translate(&docs, a.replace)?;
+    a.apply(&mut plan)?;
     for w in &plan.warnings {
         eprintln!("Warning: {w}");
     }
@@ -154,6 +318,11 @@ fn play_main(ctx: &Context, a: &PlayArgs) -> anyhow::Result<ExitCode> {
         &play::PlayOptions {
             start: a.start,
             replace: a.replace,
+            registry: crate::engine::image::pull::RegistryOptions {
+                tls_verify: a.tls_verify,
+                creds: a.creds.clone(),
+                authfile: a.authfile.clone(),
+            },
             service_container: a.service_container.then(|| play::ServiceContainer {
                 name: play::service_container_name(&text),
                 notify_socket: std::env::var("NOTIFY_SOCKET").ok(),

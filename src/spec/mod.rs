@@ -132,6 +132,10 @@ pub struct ContainerSpec {
     /// joins its infra container's shared namespaces (`new:NAME` is the
     /// front end's: it creates the pod first). The full id once created.
     pub pod: Option<String>,
+    /// `create --init-ctr once|always`: an init container of `pod`, run to
+    /// its end before the pod's other containers start ("once": only at
+    /// the pod's first start, then removed).
+    pub init_ctr: Option<String>,
     /// `--rootfs DIR[:O]`: the container's root is this directory, not an
     /// image (`image` is then empty).
     pub rootfs: Option<RootfsSpec>,
@@ -288,6 +292,7 @@ impl Default for ContainerSpec {
             dependencies: Vec::new(),
             auto_userns: None,
             pod: None,
+            init_ctr: None,
             rootfs: None,
             sysctls: BTreeMap::new(),
             requires: Vec::new(),

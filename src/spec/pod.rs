@@ -85,6 +85,22 @@ pub struct PodConfig {
     pub shm_size: Option<u64>,
     /// `pod create --sysctl`: set in the infra container.
     pub sysctls: BTreeMap<String, String>,
+    /// `pod create --device`: given to the infra container and to every
+    /// container that joins the pod, as Podman does.
+    pub devices: Vec<super::DeviceRequest>,
+    /// `pod create --security-opt`: the infra container's.
+    pub security: super::SecurityOpts,
+    /// `pod create --no-hosts`: the infra container (whose /etc/hosts the
+    /// containers sharing its network use) gets none.
+    pub no_hosts: bool,
+    /// `pod create --pid`/`--uts`: the infra container's namespaces.
+    pub namespaces: super::Namespaces,
+    /// `pod create --volumes-from`: given to the infra container and to
+    /// every container that joins the pod.
+    pub volumes_from: Vec<String>,
+    /// `pod create --share-parent` (default true): the pod's cgroup is the
+    /// parent of its containers' cgroups.
+    pub share_parent: Option<bool>,
 }
 
 impl PodConfig {

@@ -183,6 +183,16 @@ impl SubIdFile {
             .collect()
     }
 
+    /// The ranges whose owner field is exactly `name`, in file order
+    /// (Podman's `--subuidname`/`--subgidname` match the name only).
+    pub fn ranges_named(&self, name: &str) -> Vec<SubIdRange> {
+        self.entries
+            .iter()
+            .filter(|e| e.owner == name)
+            .map(|e| e.range)
+            .collect()
+    }
+
     /// Problems with the user's ranges, checking containment against `uid`.
     /// For /etc/subgid use [`SubIdFile::diagnose_with_id`] with the gid.
     pub fn diagnose(&self, user_name: Option<&str>, uid: u32) -> Vec<SubIdDiagnostic> {

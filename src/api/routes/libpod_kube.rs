@@ -72,6 +72,7 @@ pub async fn play_kube(
                     name: play::service_container_name(&text),
                     notify_socket: None,
                 }),
+                registry: Default::default(),
             },
         )?;
         Ok((plan.warnings.clone(), played))

@@ -209,6 +209,7 @@ pub async fn update_resources(
             &UpdateOptions {
                 container: id,
                 resources: r,
+                given: false,
             },
         )
     })

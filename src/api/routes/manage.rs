@@ -201,6 +201,7 @@ pub async fn update(
             &UpdateOptions {
                 container: id,
                 resources,
+                given: false,
             },
         )
     })

@@ -147,6 +147,12 @@ pub struct CreateFlags {
     /// GID map for the user namespace (container:host:size)
     #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
     pub gidmap: Vec<String>,
+    /// Name of range listed in /etc/subuid for use in user namespace
+    #[arg(long, value_name = "NAME")]
+    pub subuidname: Option<String>,
+    /// Name of range listed in /etc/subgid for use in user namespace
+    #[arg(long, value_name = "NAME")]
+    pub subgidname: Option<String>,
     /// Add additional groups to the primary container process
     #[arg(long, value_name = "GROUP")]
     pub group_add: Vec<String>,
@@ -263,7 +269,7 @@ pub struct CreateFlags {
     #[arg(long, value_name = "FILE")]
     pub label_file: Vec<PathBuf>,
     /// This is a Docker specific option and is a NOOP
-    #[arg(long, hide = true)]
+    #[arg(long)]
     pub disable_content_trust: bool,
     /// Unset environment default variables in container
     #[arg(long, value_name = "NAME")]
@@ -465,7 +471,13 @@ impl CreateFlags {
                 ipc: parse::userns::namespace("ipc", self.ipc.as_deref())?,
                 uts: parse::userns::namespace("uts", self.uts.as_deref())?,
             },
-            userns: parse::userns::userns(self.userns.as_deref(), &self.uidmap, &self.gidmap)?,
+            userns: {
+                let (uidmap, gidmap) =
+                    subid_name_maps(self.subuidname.as_deref(), self.subgidname.as_deref())?;
+                let uidmap = [uidmap, self.uidmap.clone()].concat();
+                let gidmap = [gidmap, self.gidmap.clone()].concat();
+                parse::userns::userns(self.userns.as_deref(), &uidmap, &gidmap)?
+            },
             restart: match &self.restart {
                 Some(r) => parse::restart::restart(r)?,
                 None => Default::default(),
@@ -753,6 +765,36 @@ pub(crate) fn mac_flag(m: &str) -> anyhow::Result<String> {
 
 /// `--pod-id-file`: the id the file holds (at most 1 KiB: an id is 64
 /// digits).
+/// `--subuidname`/`--subgidname` as `--uidmap`/`--gidmap` texts, read from
+/// /etc/subuid and /etc/subgid. As Podman: one name alone serves for both,
+/// and the maps come before any `--uidmap`/`--gidmap` given.
+pub(crate) fn subid_name_maps(
+    uid_name: Option<&str>,
+    gid_name: Option<&str>,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    use hutch_userns::subid::SubIdFile;
+    let (Some(user), Some(group)) = (uid_name.or(gid_name), gid_name.or(uid_name)) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let maps = |file: &str, name: &str, what: &str, kind: &str| -> anyhow::Result<Vec<String>> {
+        let path = Path::new(file);
+        let ranges: Vec<(u32, u32)> = SubIdFile::load(path)
+            .with_context(|| format!("reading {file}"))?
+            .ranges_named(name)
+            .iter()
+            .map(|r| (r.start, r.count))
+            .collect();
+        if ranges.is_empty() {
+            anyhow::bail!("no {what} ranges found for {kind} {name:?} in {file}");
+        }
+        Ok(parse::userns::subid_maps(&ranges))
+    };
+    Ok((
+        maps("/etc/subuid", user, "subuid", "user")?,
+        maps("/etc/subgid", group, "subgid", "group")?,
+    ))
+}
+
 fn pod_id_from(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Read as _;
     let mut text = String::new();

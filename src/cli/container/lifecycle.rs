@@ -82,6 +82,9 @@ pub struct CreateArgs {
     /// Podman 4.3: `start -a` attaches the container's streams)
     #[arg(short = 'a', long = "attach", value_name = "STREAM")]
     attach_streams: Vec<String>,
+    /// Make this a pod init container ("always" or "once")
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) init_ctr: Option<String>,
     #[command(flatten)]
     pub(crate) flags: CreateFlags,
     /// IMAGE [COMMAND [ARG...]]: options end at the image, as in Podman
@@ -109,6 +112,16 @@ pub fn create(ctx: &Context, args: &CreateArgs) -> anyhow::Result<ExitCode> {
         &Caller::current(),
     )?;
     spec.create_command = std::env::args().collect();
+    if let Some(kind) = &args.init_ctr {
+        // Podman's checks and words, the pod first.
+        if spec.pod.is_none() {
+            anyhow::bail!("must specify pod value with init-ctr");
+        }
+        if !matches!(kind.as_str(), "always" | "once") {
+            anyhow::bail!("init-ctr value must be 'always' or 'once'");
+        }
+        spec.init_ctr = Some(kind.clone());
+    }
     for w in args.flags.warnings() {
         eprintln!("Warning: {w}");
     }

@@ -15,7 +15,7 @@ mod health_flags;
 mod healthcheck;
 pub(crate) mod inspect;
 mod lifecycle;
-mod logs;
+pub(crate) mod logs;
 pub(crate) mod mount;
 mod net_flags;
 pub mod passed;

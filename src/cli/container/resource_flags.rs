@@ -58,22 +58,6 @@ pub struct LimitFlags {
     /// Block IO weight (relative weight) accepts a weight value between 10 and 1000
     #[arg(long)]
     pub blkio_weight: Option<u16>,
-}
-
-/// `create`/`run` flags: the limits plus what only applies at creation.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ResourceFlags {
-    #[command(flatten)]
-    pub limits: LimitFlags,
-    /// Tune the host's OOM preferences (-1000 to 1000)
-    #[arg(long, allow_negative_numbers = true)]
-    pub oom_score_adj: Option<i32>,
-    /// Control container cgroup configuration ("enabled"|"disabled"|"no-conmon"|"split")
-    #[arg(long, value_parser = ["enabled", "disabled", "no-conmon", "split"])]
-    pub cgroups: Option<String>,
-    /// Optional parent cgroup for the container
-    #[arg(long)]
-    pub cgroup_parent: Option<String>,
     /// Block IO weight (relative device weight, format: DEVICE_NAME:WEIGHT)
     #[arg(long, value_name = "DEVICE_NAME:WEIGHT")]
     pub blkio_weight_device: Vec<String>,
@@ -98,6 +82,22 @@ pub struct ResourceFlags {
     /// Tune container memory swappiness (0 to 100, or -1 for system default)
     #[arg(long, value_name = "SWAPPINESS", allow_negative_numbers = true)]
     pub memory_swappiness: Option<i64>,
+}
+
+/// `create`/`run` flags: the limits plus what only applies at creation.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ResourceFlags {
+    #[command(flatten)]
+    pub limits: LimitFlags,
+    /// Tune the host's OOM preferences (-1000 to 1000)
+    #[arg(long, allow_negative_numbers = true)]
+    pub oom_score_adj: Option<i32>,
+    /// Control container cgroup configuration ("enabled"|"disabled"|"no-conmon"|"split")
+    #[arg(long, value_parser = ["enabled", "disabled", "no-conmon", "split"])]
+    pub cgroups: Option<String>,
+    /// Optional parent cgroup for the container
+    #[arg(long)]
+    pub cgroup_parent: Option<String>,
     /// Disable OOM Killer
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub oom_kill_disable: Option<bool>,
@@ -110,8 +110,13 @@ pub struct ResourceFlags {
 }
 
 impl LimitFlags {
-    pub fn request(&self) -> ResourceRequest {
-        ResourceRequest {
+    /// The request; the per-device values are checked here, with
+    /// Podman's messages (clap's would differ).
+    pub fn request(&self) -> Result<ResourceRequest, ResourceError> {
+        let all = |list: &[String], parse: fn(&str) -> Result<DeviceLimit, ResourceError>| {
+            list.iter().map(|t| parse(t)).collect::<Result<Vec<_>, _>>()
+        };
+        Ok(ResourceRequest {
             memory: self.memory,
             memory_reservation: self.memory_reservation,
             memory_swap: self.memory_swap,
@@ -124,22 +129,6 @@ impl LimitFlags {
             cpuset_mems: self.cpuset_mems.clone(),
             pids_limit: self.pids_limit,
             blkio_weight: self.blkio_weight,
-            ..ResourceRequest::default()
-        }
-    }
-}
-
-impl ResourceFlags {
-    /// The request; the per-device, rule and `--cgroup-conf` values are
-    /// checked here, with Podman's messages (clap's would differ).
-    pub fn request(&self) -> Result<ResourceRequest, ResourceError> {
-        let all = |list: &[String], parse: fn(&str) -> Result<DeviceLimit, ResourceError>| {
-            list.iter().map(|t| parse(t)).collect::<Result<Vec<_>, _>>()
-        };
-        Ok(ResourceRequest {
-            oom_score_adj: self.oom_score_adj,
-            cgroups: self.cgroups.clone(),
-            cgroup_parent: self.cgroup_parent.clone(),
             blkio_weight_device: all(&self.blkio_weight_device, parse_weight_device)?,
             device_read_bps: all(&self.device_read_bps, parse_bps_device)?,
             device_write_bps: all(&self.device_write_bps, parse_bps_device)?,
@@ -149,6 +138,26 @@ impl ResourceFlags {
             cpu_rt_runtime: self.cpu_rt_runtime,
             // Podman: a negative swappiness is "not given".
             memory_swappiness: self.memory_swappiness.and_then(|s| u64::try_from(s).ok()),
+            ..ResourceRequest::default()
+        })
+    }
+
+    /// Whether any limit flag was given, counting the ones Podman takes as
+    /// "unset" (a negative `--memory-swappiness`), which `update` accepts
+    /// as a change to nothing.
+    pub fn any_given(&self) -> bool {
+        self.memory_swappiness.is_some()
+    }
+}
+
+impl ResourceFlags {
+    /// The request; the per-device, rule and `--cgroup-conf` values are
+    /// checked here, with Podman's messages (clap's would differ).
+    pub fn request(&self) -> Result<ResourceRequest, ResourceError> {
+        Ok(ResourceRequest {
+            oom_score_adj: self.oom_score_adj,
+            cgroups: self.cgroups.clone(),
+            cgroup_parent: self.cgroup_parent.clone(),
             oom_kill_disable: self.oom_kill_disable.unwrap_or(false),
             device_cgroup_rules: self
                 .device_cgroup_rule
@@ -160,7 +169,7 @@ impl ResourceFlags {
                 .iter()
                 .map(|c| parse_cgroup_conf(c))
                 .collect::<Result<_, _>>()?,
-            ..self.limits.request()
+            ..self.limits.request()?
         })
     }
 }

@@ -18,7 +18,8 @@ pub struct UpdateArgs {
 pub fn update(ctx: &Context, args: &UpdateArgs) -> anyhow::Result<ExitCode> {
     let opts = update::UpdateOptions {
         container: args.container.clone(),
-        resources: args.limits.request(),
+        resources: args.limits.request()?,
+        given: args.limits.any_given(),
     };
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;

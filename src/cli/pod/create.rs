@@ -105,6 +105,52 @@ pub struct CreateArgs {
     /// Bind mount a volume into the pod's containers
     #[arg(short, long, value_name = "SRC:DST[:OPTS]")]
     pub(crate) volume: Vec<String>,
+    /// Add a host device to the pod
+    #[arg(long, value_name = "HOST[:CONTAINER][:PERMS]")]
+    pub(crate) device: Vec<String>,
+    /// UID map for the user namespace (container:host:size)
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
+    pub(crate) uidmap: Vec<String>,
+    /// GID map for the user namespace (container:host:size)
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
+    pub(crate) gidmap: Vec<String>,
+    /// Name of range listed in /etc/subuid for use in user namespace
+    #[arg(long, value_name = "NAME")]
+    pub(crate) subuidname: Option<String>,
+    /// Name of range listed in /etc/subgid for use in user namespace
+    #[arg(long, value_name = "NAME")]
+    pub(crate) subgidname: Option<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long, value_name = "FILE")]
+    pub(crate) label_file: Vec<std::path::PathBuf>,
+    /// Do not create /etc/hosts within the pod's containers, instead use the version from the image
+    #[arg(long)]
+    pub(crate) no_hosts: bool,
+    /// PID namespace to use
+    #[arg(long)]
+    pub(crate) pid: Option<String>,
+    /// UTS namespace to use
+    #[arg(long)]
+    pub(crate) uts: Option<String>,
+    /// Security Options
+    #[arg(long, value_name = "OPTION")]
+    pub(crate) security_opt: Vec<String>,
+    /// Set the pod's cgroup as the cgroup parent for all containers joining the pod
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub(crate) share_parent: Option<bool>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long, value_name = "CONTAINER[:OPTIONS]")]
+    pub(crate) volumes_from: Vec<String>,
+    /// Specify a static IPv4 address for the pod (refused: hutch has no static addresses yet)
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) ip: Option<String>,
+    /// Specify a static IPv6 address for the pod (refused: hutch has no static addresses yet)
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) ip6: Option<String>,
+    /// Specify a static MAC address for the pod (refused: hutch has no static addresses yet)
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) mac_address: Option<String>,
 }
 
 fn swap(s: &str) -> Result<i64, String> {
@@ -129,10 +175,67 @@ pub(super) fn infra_command(v: &str) -> anyhow::Result<Vec<String>> {
     }
 }
 
+/// `--label-file` lines (blank and `#` lines skipped), then `--label`,
+/// which wins, as `create --label-file` reads them.
+fn labels(a: &CreateArgs) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut all = Vec::new();
+    for f in &a.label_file {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| containers::host::io_error("open", f, &e))?;
+        all.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned),
+        );
+    }
+    all.extend(a.label.iter().cloned());
+    parse::hosts::key_values("--label", &all)
+}
+
 fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
+    for (flag, given) in [
+        ("--ip", &a.ip),
+        ("--ip6", &a.ip6),
+        ("--mac-address", &a.mac_address),
+    ] {
+        if given.is_some() {
+            bail!(
+                "pod create {flag}: static addresses are not supported by hutch yet \
+                 (run and network connect have none either); leave it out"
+            );
+        }
+    }
+    let security = parse::security::security(&a.security_opt)?;
+    if matches!(security.seccomp, crate::spec::SeccompChoice::Path(_)) {
+        bail!(
+            "pod create --security-opt seccomp=PATH is not supported by hutch: \
+             give the profile to each container (run --security-opt seccomp=PATH)"
+        );
+    }
+    let (uidmap, gidmap) = crate::cli::container::flags::subid_name_maps(
+        a.subuidname.as_deref(),
+        a.subgidname.as_deref(),
+    )?;
+    let uidmap = [uidmap, a.uidmap.clone()].concat();
+    let gidmap = [gidmap, a.gidmap.clone()].concat();
     let n = &a.network;
     Ok(PodConfig {
-        labels: parse::hosts::key_values("--label", &a.label)?,
+        labels: labels(a)?,
+        devices: a
+            .device
+            .iter()
+            .map(|d| parse::device::device(d))
+            .collect::<Result<_, _>>()?,
+        security,
+        no_hosts: a.no_hosts,
+        namespaces: crate::spec::Namespaces {
+            pid: parse::userns::namespace("pid", a.pid.as_deref())?,
+            uts: parse::userns::namespace("uts", a.uts.as_deref())?,
+            ..Default::default()
+        },
+        volumes_from: a.volumes_from.clone(),
+        share_parent: a.share_parent,
         infra: a.infra && !a.no_infra,
         infra_image: a.infra_image.clone(),
         infra_command: a.infra_command.as_deref().map(infra_command).transpose()?,
@@ -149,7 +252,7 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
             .iter()
             .map(|h| parse::hosts::add_host(h))
             .collect::<anyhow::Result<_>>()?,
-        userns: parse::userns::userns(a.userns.as_deref(), &[], &[])?,
+        userns: parse::userns::userns(a.userns.as_deref(), &uidmap, &gidmap)?,
         create_command: argv,
         // Relative to the caller, as conmon's pid file is.
         infra_monitor_pidfile: a

@@ -168,13 +168,35 @@ pub struct LogsArgs {
     /// Filter logs by container name or id which belongs to pod
     #[arg(short, long)]
     pub(crate) container: Option<String>,
-    /// Output the specified number of LINES at the end of the logs
-    #[arg(short = 'n', long)]
-    pub(crate) tail: Option<usize>,
+    /// Output the specified number of LINES at the end of the logs (-1: all)
+    // Podman's: `--tail` has no short form; `-n` is `--names`.
+    #[arg(long, allow_negative_numbers = true, value_name = "LINES")]
+    pub(crate) tail: Option<i64>,
     /// Output the timestamps in the log
     #[arg(short, long)]
     pub(crate) timestamps: bool,
-    pub(crate) pod: String,
+    /// Output the containers within a pod with different colors in the log
+    #[arg(long)]
+    pub(crate) color: bool,
+    /// Follow log output
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+    /// Act on the latest pod hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    /// Output container names instead of container IDs in the log
+    #[arg(short, long)]
+    pub(crate) names: bool,
+    /// Show logs since TIMESTAMP
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub(crate) since: Option<String>,
+    /// Show logs until TIMESTAMP
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub(crate) until: Option<String>,
+    // Not `required`: Podman's messages for no pod and for a pod beside
+    // `--latest`.
+    #[arg(value_name = "POD")]
+    pub(crate) pod: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -358,17 +380,35 @@ fn confirm_prune() -> anyhow::Result<bool> {
     Ok(answer.trim().eq_ignore_ascii_case("y"))
 }
 
-/// `pod logs`: each container's log (the infra container has none worth
-/// showing), each line prefixed with the container's short id unless one
-/// container is asked for, as Podman prints several containers' logs.
+/// `pod logs`: the logs of the pod's containers (the infra container has
+/// none worth showing), as `logs` prints several containers': each line
+/// prefixed with the container's short id (or name with `-n`) unless one
+/// container is asked for.
 fn logs(
     ctx: &Context,
-    store: &hutch_storage::Store,
+    _store: &hutch_storage::Store,
     state: &crate::engine::state::State,
     a: &LogsArgs,
 ) -> anyhow::Result<ExitCode> {
-    use crate::engine::container::logs::{LogStream, LogsOptions};
-    let pod = engine::lookup(state, &a.pod)?;
+    let pod = match (&a.pod, a.latest) {
+        (Some(_), true) => {
+            return Err(crate::engine::Error::bad_input(
+                "--latest and pods cannot be used together",
+            )
+            .into());
+        }
+        (Some(name), false) => engine::lookup(state, name)?,
+        (None, true) => engine::all(state)?
+            .into_iter()
+            .max_by_key(|p| p.created)
+            .ok_or_else(|| crate::engine::Error::not_found("no pods to log: no such pod"))?,
+        (None, false) => {
+            return Err(crate::engine::Error::bad_input(
+                "specify at least one pod name or ID to log",
+            )
+            .into());
+        }
+    };
     let mut ctrs: Vec<_> = pod
         .containers(state)?
         .into_iter()
@@ -379,34 +419,30 @@ fn logs(
         if ctrs.is_empty() {
             anyhow::bail!(
                 "container {want} is not in pod {}: no such container",
-                a.pod
+                pod.name
             );
         }
     }
-    let prefix = a.container.is_none() && ctrs.len() > 1;
-    let opts = LogsOptions {
-        tail: a.tail,
-        ..LogsOptions::default()
-    };
-    for c in &ctrs {
-        let mut stream = LogStream::open(ctx, store, state, &c.id, &opts)?;
-        while let Some(lines) = stream.next_batch()? {
-            for l in lines {
-                let mut text = l.text;
-                if a.timestamps {
-                    text = format!("{} {text}", crate::runtime::logfile::timestamp(l.time_ns));
-                }
-                if prefix {
-                    text = format!("{} {text}", &c.id[..12]);
-                }
-                match l.stream {
-                    crate::runtime::logfile::Stream::Stdout => println!("{text}"),
-                    _ => eprintln!("{text}"),
-                }
-            }
-        }
+    if ctrs.is_empty() {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    if a.follow && ctrs.len() > 1 {
+        anyhow::bail!(
+            "hutch pod logs --follow follows one container at a time: name it with -c CONTAINER"
+        );
+    }
+    let args = crate::cli::container::logs::LogsArgs {
+        tail: a.tail,
+        timestamps: a.timestamps,
+        follow: a.follow,
+        since: a.since.clone(),
+        until: a.until.clone(),
+        names: a.names,
+        color: a.color,
+        latest: false,
+        containers: ctrs.into_iter().map(|c| c.id).collect(),
+    };
+    crate::cli::container::logs::logs(ctx, &args)
 }
 
 /// Removes a pod `--pod new:` made for a container that could not be.

@@ -36,6 +36,9 @@ pub struct PsArgs {
     /// Do not truncate pod and container IDs
     #[arg(long)]
     pub(crate) no_trunc: bool,
+    /// Display namespace information of the pod
+    #[arg(long)]
+    pub(crate) ns: bool,
     /// Print the numeric IDs of the pods only
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -129,6 +132,10 @@ pub(crate) fn print(a: &PsArgs, mut pods: Vec<serde_json::Value>) -> anyhow::Res
             if a.ctr_status {
                 cols.push("{{.ContainerStatuses}}");
             }
+            if a.ns {
+                cols.push("{{.Cgroup}}");
+                cols.push("{{.Namespace}}");
+            }
             if !a.ctr_ids && !a.ctr_names && !a.ctr_status {
                 cols.push("{{.NumberOfContainers}}");
             }
@@ -151,6 +158,7 @@ pub(crate) fn print(a: &PsArgs, mut pods: Vec<serde_json::Value>) -> anyhow::Res
         ("ContainerIds", "IDS"),
         ("ContainerNames", "NAMES"),
         ("ContainerStatuses", "STATUS"),
+        ("Namespace", "NAMESPACES"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

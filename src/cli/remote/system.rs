@@ -456,7 +456,7 @@ pub fn logs_dressed(
 /// body (`POST /libpod/containers/{id}/update`, Podman 4.3.1's), `--cpus`
 /// as quota and period; the container's id printed, as locally.
 pub fn update(svc: &Service, a: &crate::cli::container::UpdateArgs) -> anyhow::Result<ExitCode> {
-    let r = a.limits.request();
+    let r = a.limits.request()?;
     let mut body = serde_json::Map::new();
     let mut memory = serde_json::Map::new();
     for (k, v) in [
@@ -467,6 +467,9 @@ pub fn update(svc: &Service, a: &crate::cli::container::UpdateArgs) -> anyhow::R
         if let Some(v) = v {
             memory.insert(k.into(), v.into());
         }
+    }
+    if let Some(s) = r.memory_swappiness {
+        memory.insert("swappiness".into(), s.into());
     }
     if !memory.is_empty() {
         body.insert("memory".into(), Value::Object(memory));
@@ -495,6 +498,12 @@ pub fn update(svc: &Service, a: &crate::cli::container::UpdateArgs) -> anyhow::R
     if let Some(m) = &r.cpuset_mems {
         cpu.insert("mems".into(), m.clone().into());
     }
+    if let Some(p) = r.cpu_rt_period {
+        cpu.insert("realtimePeriod".into(), p.into());
+    }
+    if let Some(rt) = r.cpu_rt_runtime {
+        cpu.insert("realtimeRuntime".into(), rt.into());
+    }
     if !cpu.is_empty() {
         body.insert("cpu".into(), Value::Object(cpu));
     }
@@ -511,6 +520,13 @@ pub fn update(svc: &Service, a: &crate::cli::container::UpdateArgs) -> anyhow::R
         cgroup_parent: r.cgroup_parent.clone(),
         ..Default::default()
     };
+    if r.device_limits().next().is_some() {
+        // The device numbers are the service host's, not this one's.
+        bail!(
+            "update: the per-device limits (--blkio-weight-device, --device-read-bps, ...) are not \
+             supported by hutch's remote client: run it on the service's host"
+        );
+    }
     if unsent != crate::runtime::spec::resources::ResourceRequest::default() {
         bail!(
             "update: --cpu-weight is not supported by hutch's remote client: run it on the service's host"

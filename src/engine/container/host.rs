@@ -58,7 +58,16 @@ pub fn resolve_device_limits(
                 std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
                 _ => e.to_string(),
             };
-            crate::fail!(BadInput, "failed to inspect '{}' in {flag}: {why}", d.path);
+            // Podman's two wordings: the weight's from its own stat, the
+            // throttles' from its throttle parser.
+            if flag == "--blkio-weight-device" {
+                crate::fail!(BadInput, "failed to inspect '{}' in {flag}: {why}", d.path);
+            }
+            crate::fail!(
+                BadInput,
+                "could not parse throttle device at {}: {why}",
+                d.path
+            );
         }
         let node =
             device_node(path).map_err(|e| crate::engine::Error::bad_input(format!("{e:#}")))?;

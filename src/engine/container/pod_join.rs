@@ -55,6 +55,7 @@ pub fn expand(state: &State, spec: &ContainerSpec) -> Result<(ContainerSpec, Opt
     // The pod's cgroup holds its containers (the infra's too), unless one
     // asks for a parent of its own.
     if let Some(pc) = &pod.config.cgroup
+        && pod.config.share_parent != Some(false)
         && s.resources.cgroup_parent.is_none()
     {
         s.resources.cgroup_parent = Some(pc.path.clone());
@@ -66,10 +67,32 @@ pub fn expand(state: &State, spec: &ContainerSpec) -> Result<(ContainerSpec, Opt
             s.mounts.push(m.clone());
         }
     }
+    // `pod create --device`/`--volumes-from`: every container of the pod
+    // has them too (Podman), its own first.
+    for d in &pod.config.devices {
+        if !s.devices.contains(d) {
+            s.devices.push(d.clone());
+        }
+    }
+    for v in &pod.config.volumes_from {
+        if !s.setup.volumes_from.contains(v) {
+            s.setup.volumes_from.push(v.clone());
+        }
+    }
     // `pod create --shm-size`: the size of the /dev/shm of containers
     // that share the pod's IPC namespace.
     if pod.config.shares("ipc") && s.shm_size.is_none() {
         s.shm_size = pod.config.shm_size;
+    }
+    // Podman: init containers run as the pod starts, so a running pod
+    // takes no new one.
+    if s.init_ctr.is_some()
+        && state
+            .pod_containers(&pod.id)?
+            .iter()
+            .any(|c| c.state == crate::engine::state::ContainerState::Running)
+    {
+        crate::fail!(InvalidState, "cannot add init-ctr to a running pod");
     }
     let Some(infra) = pod.infra_id.clone() else {
         // No infra container (`--infra=false`, or the infra itself being

@@ -22,6 +22,9 @@ pub struct UpdateOptions {
     pub container: String,
     /// Only the limits given; the others keep their stored values.
     pub resources: ResourceRequest,
+    /// A limit flag was given even if it asks for no change (Podman takes
+    /// `--memory-swappiness -1` and does nothing).
+    pub given: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -35,18 +38,21 @@ pub fn update(
     state: &State,
     opts: &UpdateOptions,
 ) -> Result<UpdateReport> {
-    let host = cgroups::detect_for(ctx);
-    if !cgroups::update::supported(&host, ctx.rootless()) {
-        fail!(InvalidState, "{}", cgroups::update::NO_CGROUPS_V2);
-    }
-    if !opts.resources.has_cgroup_limits() {
+    if !opts.resources.has_cgroup_limits() && !opts.given {
         fail!(
             BadInput,
             "no resource limit to update was given (e.g. --memory, --cpus, --pids-limit)"
         );
     }
+    // Podman resolves the devices before it looks the container up.
+    let mut resources = opts.resources.clone();
+    super::host::resolve_device_limits(&mut resources)?;
     state.recover()?;
     let row = state.container(&opts.container)?;
+    let host = cgroups::detect_for(ctx);
+    if !cgroups::update::supported(&host, ctx.rootless()) {
+        fail!(InvalidState, "{}", cgroups::update::NO_CGROUPS_V2);
+    }
     let short = &row.id[..12.min(row.id.len())];
     if row.state == ContainerState::Removing {
         fail!(
@@ -64,15 +70,15 @@ pub fn update(
         );
     }
     let mut spec = row.spec.clone();
-    spec.resources.merge(&opts.resources);
+    spec.resources.merge(&resources);
     spec.resources
         .validate()
         .map_err(|e| Error::bad_input(e.to_string()))?;
 
-    if running {
+    if running && resources.has_cgroup_limits() {
         let (runtime, _) = super::oci_runtime(ctx, Some(&row.runtime), false)?;
         let file = paths.userdata.join("update-resources.json");
-        cgroups::update::write_resources(&file, &opts.resources)
+        cgroups::update::write_resources(&file, &resources)
             .with_context(|| format!("writing {}", file.display()))?;
         let result = runtime.run("update", &row.id, &runtime.update_args(&row.id, &file));
         let _ = std::fs::remove_file(&file);

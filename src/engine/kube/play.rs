@@ -43,6 +43,9 @@ pub struct PlayOptions {
     /// monitor tells systemd (`NOTIFY_SOCKET`) that they run, as a
     /// Quadlet `.kube` service's main process.
     pub service_container: Option<ServiceContainer>,
+    /// `--tls-verify`, `--creds`, `--authfile` for the pulls of images
+    /// the pods need.
+    pub registry: crate::engine::image::pull::RegistryOptions,
 }
 
 /// The service container of a `kube play` run from a unit: its name
@@ -368,7 +371,11 @@ pub fn play(
         for spec in &p.containers {
             let mut spec = spec.clone();
             spec.pod = Some(report.id.clone());
-            let c = create_container(ctx, store, state, &spec, &CreateOptions::default())?;
+            let create = CreateOptions {
+                registry: opts.registry.clone(),
+                ..CreateOptions::default()
+            };
+            let c = create_container(ctx, store, state, &spec, &create)?;
             ids.push(c.id);
         }
         if opts.start {

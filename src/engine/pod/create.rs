@@ -137,6 +137,14 @@ pub fn create(
         mounts: cfg.mounts.clone(),
         shm_size: cfg.shm_size,
         sysctls: cfg.sysctls.clone(),
+        devices: cfg.devices.clone(),
+        security: cfg.security.clone(),
+        namespaces: cfg.namespaces.clone(),
+        setup: crate::spec::SetupSpec {
+            no_hosts: cfg.no_hosts,
+            volumes_from: cfg.volumes_from.clone(),
+            ..Default::default()
+        },
         ..ContainerSpec::default()
     };
     let made = ccreate::create(ctx, store, state, &spec, &CreateOptions::default())

@@ -169,8 +169,17 @@ pub fn start_pod(ctx: &Context, store: &Store, state: &State, pod: &Pod) -> Resu
         );
     }
     ctrs.sort_by_key(|c| !pod.is_infra(c));
+    // Podman's order: the infra container, then the init containers one
+    // at a time, each to its end, then the rest.
+    let (inits, ctrs): (Vec<Container>, Vec<Container>) =
+        ctrs.into_iter().partition(|c| c.spec.init_ctr.is_some());
     let mut errors = Vec::new();
+    let mut inits_done = inits.is_empty();
     for c in &ctrs {
+        if !inits_done && !pod.is_infra(c) {
+            inits_done = true;
+            run_init_containers(ctx, store, state, &inits)?;
+        }
         if let Err(e) = start::start_detached(ctx, store, state, &c.id) {
             let e = e.context(format!("starting container {}", c.id));
             if pod.is_infra(c) {
@@ -180,7 +189,56 @@ pub fn start_pod(ctx: &Context, store: &Store, state: &State, pod: &Pod) -> Resu
             errors.push(e);
         }
     }
+    if !inits_done {
+        run_init_containers(ctx, store, state, &inits)?;
+    }
     Ok(errors)
+}
+
+/// Runs each init container to its end (oldest first); a non-zero exit
+/// stops the pod's start with Podman's error, and a "once" container is
+/// removed after it ran, so the pod's next start skips it.
+fn run_init_containers(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    inits: &[Container],
+) -> Result<()> {
+    use crate::engine::container::{remove, wait};
+    for c in inits {
+        if c.state == ContainerState::Running {
+            continue;
+        }
+        let watch = wait::watch(ctx, store, state, &c.id, wait::ExitCondition::NextExit)?;
+        start::start_detached(ctx, store, state, &c.id)?;
+        let code = watch.wait(
+            ctx,
+            store,
+            state,
+            std::time::Duration::from_millis(50),
+            &|| true,
+        )?;
+        if code != 0 {
+            crate::fail!(
+                InvalidState,
+                "init container {} exited with code {code}",
+                c.id
+            );
+        }
+        if c.spec.init_ctr.as_deref() == Some("once") {
+            remove::remove(
+                ctx,
+                store,
+                state,
+                &remove::RemoveOptions {
+                    names: vec![c.id.clone()],
+                    force: true,
+                    ..remove::RemoveOptions::default()
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Sends every running container of `ctrs` (the infra container only

@@ -311,6 +311,7 @@ fn convert(id: &str, old: CreateRequest, oci: Option<&Value>) -> ContainerSpec {
         dependencies: old.dependencies,
         auto_userns: old.auto_userns,
         pod: None,
+        init_ctr: None,
         preserve_fds: 0,
         systemd: Default::default(),
         systemd_active: false,

@@ -454,8 +454,23 @@ impl ResourceRequest {
             blkio_weight,
             oom_score_adj,
             cgroups,
-            cgroup_parent
+            cgroup_parent,
+            cpu_rt_period,
+            cpu_rt_runtime,
+            memory_swappiness
         );
+        // A device given again takes its new value; the others stay.
+        fn by_path(mine: &mut Vec<DeviceLimit>, theirs: &[DeviceLimit]) {
+            for d in theirs {
+                mine.retain(|m| m.path != d.path);
+                mine.push(d.clone());
+            }
+        }
+        by_path(&mut self.blkio_weight_device, &other.blkio_weight_device);
+        by_path(&mut self.device_read_bps, &other.device_read_bps);
+        by_path(&mut self.device_write_bps, &other.device_write_bps);
+        by_path(&mut self.device_read_iops, &other.device_read_iops);
+        by_path(&mut self.device_write_iops, &other.device_write_iops);
         if other.nano_cpus.is_some() {
             self.cpu_quota = None;
             self.cpu_period = None;
@@ -838,6 +853,26 @@ mod tests {
         assert_eq!(base.memory, Some(64 << 20));
         assert_eq!(base.cpu_quota, None);
         assert_eq!(base.nano_cpus, Some(1_000_000_000));
+
+        let dev = |path: &str, value| DeviceLimit {
+            path: path.into(),
+            value,
+            ..DeviceLimit::default()
+        };
+        base.device_read_bps = vec![dev("/dev/a", 1), dev("/dev/b", 2)];
+        base.merge(&ResourceRequest {
+            device_read_bps: vec![dev("/dev/a", 5)],
+            memory_swappiness: Some(10),
+            cpu_rt_runtime: Some(950),
+            ..req()
+        });
+        assert_eq!(
+            base.device_read_bps,
+            vec![dev("/dev/b", 2), dev("/dev/a", 5)]
+        );
+        assert_eq!(base.memory_swappiness, Some(10));
+        assert_eq!(base.cpu_rt_runtime, Some(950));
+        assert_eq!(base.memory, Some(64 << 20));
     }
 
     #[test]

@@ -25,6 +25,21 @@ fn parse_id_map(spec: &str, flag: &str) -> anyhow::Result<IdMap> {
     Ok(m)
 }
 
+/// `--subuidname`/`--subgidname`: the named entry's ranges as
+/// `--uidmap` texts, container ids counting up from 0 across the ranges in
+/// file order, as containers/storage's `NewIDMappings` builds them.
+pub fn subid_maps(ranges: &[(u32, u32)]) -> Vec<String> {
+    let mut next = 0u64;
+    ranges
+        .iter()
+        .map(|&(start, count)| {
+            let text = format!("{next}:{start}:{count}");
+            next += u64::from(count);
+            text
+        })
+        .collect()
+}
+
 /// `--userns` with `--uidmap`/`--gidmap`; `auto`'s ids are allocated by
 /// the engine, which knows the other containers.
 pub fn userns(mode: Option<&str>, uidmap: &[String], gidmap: &[String]) -> anyhow::Result<Userns> {
@@ -108,6 +123,15 @@ pub fn namespace(flag: &str, value: Option<&str>) -> anyhow::Result<Namespace> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subid_ranges_become_consecutive_maps() {
+        assert_eq!(
+            subid_maps(&[(300000, 65536), (500000, 10)]),
+            ["0:300000:65536", "65536:500000:10"]
+        );
+        assert!(subid_maps(&[]).is_empty());
+    }
 
     #[test]
     fn userns_forms() {
