@@ -276,7 +276,7 @@ impl Command {
     /// top-level commands under another name: made those here, right after
     /// parsing, so that every later step (the descriptors `exec` takes
     /// over, the remote client, the namespace) sees one command.
-    fn from_nested(self) -> Command {
+    fn unnested(self) -> Command {
         use container::ContainerCommand as C;
         match self {
             Command::Container(c) => match c {
@@ -411,7 +411,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    cli.command = cli.command.map(Command::from_nested);
+    cli.command = cli.command.map(Command::unnested);
     // The caller's descriptors for a container, before hutch opens any
     // file of its own (container/passed.rs).
     match &cli.command {

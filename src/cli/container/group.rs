@@ -108,7 +108,7 @@ pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCod
         ContainerCommand::Runlabel(a) => super::cleanup::runlabel(&a),
         // Containers only, where the top-level `diff` also takes images.
         ContainerCommand::Diff(a) => super::diff_of(ctx, &a, super::DiffObject::Container),
-        // `Command::from_nested` makes the rest top-level commands before
+        // `Command::unnested` makes the rest top-level commands before
         // they get here; kept for completeness of the match.
         ContainerCommand::Attach(a) => super::attach(ctx, &a),
         ContainerCommand::Commit(a) => super::commit(ctx, &a),
