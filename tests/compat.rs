@@ -1216,6 +1216,8 @@ fn image_tree() {
         "{out}"
     );
 }
+#[path = "compat/aliases.rs"]
+mod aliases;
 #[path = "compat/cmds.rs"]
 mod cmds;
 #[path = "compat/manifest.rs"]

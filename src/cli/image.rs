@@ -60,6 +60,8 @@ pub enum ImageCommand {
     Sign(super::trust::SignArgs),
     /// Print layer hierarchy of an image in a tree format
     Tree(TreeArgs),
+    /// Inspect changes to the image's file systems
+    Diff(super::container::DiffArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -187,6 +189,9 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ImageCommand::Exists(a) => exists(ctx, &a),
         ImageCommand::History(a) => image_history(ctx, &a),
+        ImageCommand::Diff(a) => {
+            super::container::diff_of(ctx, &a, super::container::DiffObject::Image)
+        }
         ImageCommand::Load(a) => load(ctx, &a),
         ImageCommand::Pull(a) => super::registry::pull_images(ctx, &a),
         ImageCommand::Push(a) => super::registry::push_image(ctx, &a),
@@ -630,6 +635,10 @@ pub struct HistoryArgs {
     /// Do not truncate the output
     #[arg(long)]
     pub(crate) no_trunc: bool,
+    /// Display sizes and dates in human readable format (--human=false: dates as RFC 3339)
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub(crate) human: bool,
     pub(crate) image: String,
 }
 
@@ -672,6 +681,12 @@ pub(crate) fn print_history(
             println!("{}", r["ID"].as_str().unwrap_or_default());
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if !args.human {
+        // Podman 4.3.1 shows the date itself; sizes stay human.
+        for r in &mut rows {
+            r["CreatedSince"] = r["Created"].clone();
+        }
     }
     if !args.no_trunc {
         // Podman cuts CREATED BY to 45 characters in the table.

@@ -12,6 +12,7 @@ mod build_flags;
 mod container;
 mod generate;
 mod globals;
+mod help;
 mod image;
 pub(crate) mod init;
 mod kube;
@@ -272,6 +273,33 @@ enum Command {
 }
 
 impl Command {
+    /// Podman's `container attach`, `container exec` and the like are its
+    /// top-level commands under another name: made those here, right after
+    /// parsing, so that every later step (the descriptors `exec` takes
+    /// over, the remote client, the namespace) sees one command.
+    fn unnested(self) -> Command {
+        use container::ContainerCommand as C;
+        match self {
+            Command::Container(c) => match c {
+                C::Attach(a) => Command::Attach(a),
+                C::Commit(a) => Command::Commit(a),
+                C::Cp(a) => Command::Cp(a),
+                C::Exec(a) => Command::Exec(a),
+                C::Export(a) => Command::Export(a),
+                C::Mount(a) => Command::Mount(a),
+                C::Pause(a) => Command::Pause(a),
+                C::Port(a) => Command::Port(a),
+                C::Stats(a) => Command::Stats(a),
+                C::Top(a) => Command::Top(a),
+                C::Unmount(a) => Command::Unmount(a),
+                C::Unpause(a) => Command::Unpause(a),
+                C::Update(a) => Command::Update(a),
+                other => Command::Container(other),
+            },
+            other => other,
+        }
+    }
+
     /// Commands that never touch containers must not create the namespace:
     /// `version` and `info` answer on a host where it cannot even be made.
     fn needs_namespace(&self) -> bool {
@@ -367,7 +395,12 @@ pub fn main() -> ExitCode {
         println!("hutch version {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    let cli = match Cli::try_parse_from(args) {
+    // Cobra's `help [COMMAND...]`, which clap's own help subcommand
+    // answers differently (an unknown topic is an error there).
+    if args.get(1).is_some_and(|a| a == "help") {
+        return help::run(args.get(2..).unwrap_or_default());
+    }
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -379,6 +412,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    cli.command = cli.command.map(Command::unnested);
     // The caller's descriptors for a container, before hutch opens any
     // file of its own (container/passed.rs).
     match &cli.command {
@@ -387,6 +421,10 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Start(_) | Command::Container(container::ContainerCommand::Start(_))) => {
             container::passed::claim(None)
+        }
+        // Only when asked: Podman's exec passes no socket activation on.
+        Some(Command::Exec(a)) if a.preserve_fds > 0 => {
+            container::passed::claim(Some(a.preserve_fds))
         }
         _ => {}
     }

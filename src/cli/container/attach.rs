@@ -30,7 +30,11 @@ pub struct AttachArgs {
     /// Do not attach STDIN
     #[arg(long)]
     pub(crate) no_stdin: bool,
-    pub(crate) container: String,
+    /// Act on the latest container hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    pub(crate) container: Option<String>,
 }
 
 pub fn attach(ctx: &Context, args: &AttachArgs) -> anyhow::Result<ExitCode> {
@@ -43,7 +47,11 @@ pub fn attach(ctx: &Context, args: &AttachArgs) -> anyhow::Result<ExitCode> {
     opts.validate()?;
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    let session = engine_attach::attach(ctx, &store, &state, &args.container, &opts)?;
+    let name = match &args.container {
+        Some(n) => n.clone(),
+        None => engine::select::latest(&state)?.id,
+    };
+    let session = engine_attach::attach(ctx, &store, &state, &name, &opts)?;
     console(session)
 }
 

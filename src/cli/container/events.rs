@@ -28,6 +28,9 @@ pub struct EventsArgs {
     /// Stream new events; for testing, use --stream=false
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) stream: bool,
+    /// Do not truncate the output (--no-trunc=false: ids cut to 12 characters in the text lines)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub(crate) no_trunc: bool,
 }
 
 /// Go's `time.Time.String()` in UTC: `2026-11-28 16:22:28.123456789 +0000 UTC`.
@@ -131,7 +134,16 @@ pub fn events(ctx: &Context, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let state = engine::open_state(ctx)?;
     let mut stream = EventStream::open(&state, &opts)?;
     let mut out = std::io::stdout().lock();
-    let mut print = |events: Vec<Event>| -> anyhow::Result<()> {
+    // Podman cuts ids in its text line only; JSON and templates keep them.
+    let cut = !args.no_trunc && !json && template.is_none();
+    let mut print = |mut events: Vec<Event>| -> anyhow::Result<()> {
+        if cut {
+            for e in &mut events {
+                if e.actor_id.is_char_boundary(12) {
+                    e.actor_id.truncate(12);
+                }
+            }
+        }
         for e in &events {
             if json {
                 writeln!(out, "{}", serde_json::to_string(&view(e))?)?;

@@ -33,6 +33,9 @@ pub struct ExecArgs {
     /// Act on the latest container hutch is aware of
     #[arg(short, long)]
     pub(crate) latest: bool,
+    /// Pass down to the process N additional file descriptors (in addition to 0, 1, 2)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) preserve_fds: u32,
     /// Give extended privileges to the process
     #[arg(long)]
     pub(crate) privileged: bool,
@@ -88,7 +91,9 @@ pub fn exec(ctx: &Context, args: &ExecArgs) -> anyhow::Result<ExitCode> {
         None => select::latest(&state)?,
     };
     let size = args.tty.then(console::own_window_size).flatten();
-    let running = match exec::start(ctx, store.root(), &state, &container, &req, size)? {
+    // Taken over in `main` before hutch opened anything (passed.rs).
+    let passed = super::passed::take()?.map(|p| p.fds).unwrap_or_default();
+    let running = match exec::start(ctx, store.root(), &state, &container, &req, size, &passed)? {
         exec::Started::Failed { code, message } => {
             eprintln!("Error: {message}");
             return Ok(ExitCode::from(code));

@@ -43,6 +43,45 @@ pub enum ContainerCommand {
     Restore(checkpoint::RestoreArgs),
     /// Initialize one or more containers
     Init(crate::cli::init::InitArgs),
+    // The rest are Podman's `container` names of top-level commands:
+    // `Command::from_container` turns each into that command right after
+    // parsing, so every path (the remote client, the descriptors `exec`
+    // takes over) sees one command, not two.
+    /// Attach to a running container
+    Attach(super::AttachArgs),
+    /// Clean up the network and mountpoints of one or more containers
+    Cleanup(super::cleanup::CleanupArgs),
+    /// Create a copy of an existing container
+    Clone(super::clone::CloneArgs),
+    /// Create new image based on the changed container
+    Commit(super::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(super::CpArgs),
+    /// Inspect changes to the container's file systems
+    Diff(super::DiffArgs),
+    /// Run a process in a running container
+    Exec(super::ExecArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(super::ExportArgs),
+    /// Mount a working container's root filesystem
+    Mount(super::MountArgs),
+    /// Pause all the processes in one or more containers
+    Pause(super::PauseArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(super::PortArgs),
+    /// Execute the command described by an image label (not in hutch)
+    Runlabel(super::cleanup::RunlabelArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(super::StatsArgs),
+    /// Display the running processes of a container
+    Top(super::TopArgs),
+    /// Unmount working container's root filesystem
+    #[command(visible_alias = "umount")]
+    Unmount(super::UnmountArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(super::PauseArgs),
+    /// Update an existing container
+    Update(super::UpdateArgs),
 }
 
 pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCode> {
@@ -64,5 +103,25 @@ pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCod
         ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(ctx, &a),
         ContainerCommand::Restore(a) => checkpoint::restore(ctx, &a),
         ContainerCommand::Init(a) => crate::cli::init::run(ctx, &a),
+        ContainerCommand::Cleanup(a) => super::cleanup::cleanup(ctx, &a),
+        ContainerCommand::Clone(a) => super::clone::clone(ctx, &a),
+        ContainerCommand::Runlabel(a) => super::cleanup::runlabel(&a),
+        // Containers only, where the top-level `diff` also takes images.
+        ContainerCommand::Diff(a) => super::diff_of(ctx, &a, super::DiffObject::Container),
+        // `Command::unnested` makes the rest top-level commands before
+        // they get here; kept for completeness of the match.
+        ContainerCommand::Attach(a) => super::attach(ctx, &a),
+        ContainerCommand::Commit(a) => super::commit(ctx, &a),
+        ContainerCommand::Cp(a) => super::cp(ctx, &a),
+        ContainerCommand::Exec(a) => super::exec(ctx, &a),
+        ContainerCommand::Export(a) => super::export(ctx, &a),
+        ContainerCommand::Mount(a) => super::mount(ctx, &a),
+        ContainerCommand::Pause(a) => super::pause(ctx, &a),
+        ContainerCommand::Port(a) => super::port(ctx, &a),
+        ContainerCommand::Stats(a) => super::stats(ctx, &a),
+        ContainerCommand::Top(a) => super::top(ctx, &a),
+        ContainerCommand::Unmount(a) => super::unmount(ctx, &a),
+        ContainerCommand::Unpause(a) => super::unpause(ctx, &a),
+        ContainerCommand::Update(a) => super::update(ctx, &a),
     }
 }

@@ -250,10 +250,7 @@ pub struct StopArgs {
 }
 
 pub fn stop(ctx: &Context, args: &StopArgs) -> anyhow::Result<ExitCode> {
-    let mut names = args.containers.clone();
-    for file in &args.cidfile {
-        names.push(super::rm::read_cidfile(file)?);
-    }
+    let mut names = with_cidfiles(&args.containers, &args.cidfile)?;
     let (store, state) = open(ctx)?;
     if let Some(ids) = super::pick::filtered(ctx, &store, &state, &args.filter, &names)? {
         if ids.is_empty() {
@@ -281,12 +278,29 @@ pub struct KillArgs {
     /// Signal to send to the container
     #[arg(short, long, default_value = "KILL")]
     pub(crate) signal: String,
+    /// Read the container ID from the file
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cidfile: Vec<std::path::PathBuf>,
     pub(crate) containers: Vec<String>,
 }
 
+/// `containers` and the ids the `--cidfile`s hold, in that order (as
+/// `rm` and `stop` read them).
+pub(super) fn with_cidfiles(
+    containers: &[String],
+    cidfiles: &[std::path::PathBuf],
+) -> anyhow::Result<Vec<String>> {
+    let mut names = containers.to_vec();
+    for file in cidfiles {
+        names.push(super::rm::read_cidfile(file)?);
+    }
+    Ok(names)
+}
+
 pub fn kill(ctx: &Context, args: &KillArgs) -> anyhow::Result<ExitCode> {
+    let names = with_cidfiles(&args.containers, &args.cidfile)?;
     let opts = KillOptions {
-        select: selection(&args.containers, args.all, args.latest),
+        select: selection(&names, args.all, args.latest),
         signal: args.signal.clone(),
     };
     opts.validate()?;
@@ -375,6 +389,9 @@ pub struct RestartArgs {
     /// Seconds to wait for stop before killing the container
     #[arg(short = 't', long = "time")]
     pub(crate) time: Option<u32>,
+    /// Read the container ID from the file
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cidfile: Vec<std::path::PathBuf>,
     /// Filter output based on conditions given
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
     pub(crate) filter: Vec<String>,
@@ -382,8 +399,8 @@ pub struct RestartArgs {
 }
 
 pub fn restart(ctx: &Context, args: &RestartArgs) -> anyhow::Result<ExitCode> {
+    let mut names = with_cidfiles(&args.containers, &args.cidfile)?;
     let (store, state) = open(ctx)?;
-    let mut names = args.containers.clone();
     if let Some(ids) = super::pick::filtered(ctx, &store, &state, &args.filter, &names)? {
         if ids.is_empty() {
             return Ok(ExitCode::SUCCESS);

@@ -3,6 +3,8 @@
 
 mod attach;
 pub(crate) mod checkpoint;
+mod cleanup;
+mod clone;
 mod commit;
 mod cp;
 mod diff;
@@ -37,7 +39,7 @@ use crate::config::Context;
 pub use attach::{AttachArgs, AttachFlags, attach};
 pub use commit::{CommitArgs, commit};
 pub use cp::{CpArgs, cp};
-pub use diff::{DiffArgs, diff};
+pub use diff::{DiffArgs, Object as DiffObject, diff, diff_of};
 pub use events::{EventsArgs, events};
 pub use exec::{ExecArgs, exec};
 pub use export::{ExportArgs, export};

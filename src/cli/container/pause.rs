@@ -20,6 +20,9 @@ pub struct PauseArgs {
     /// Filter output based on conditions given
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
     pub(crate) filter: Vec<String>,
+    /// Read the container ID from the file
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cidfile: Vec<std::path::PathBuf>,
     pub(crate) containers: Vec<String>,
 }
 
@@ -32,9 +35,9 @@ pub fn unpause(ctx: &Context, args: &PauseArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn each(ctx: &Context, args: &PauseArgs, freeze: bool) -> anyhow::Result<ExitCode> {
+    let mut names = super::lifecycle::with_cidfiles(&args.containers, &args.cidfile)?;
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
-    let mut names = args.containers.clone();
     if let Some(ids) = super::pick::filtered(ctx, &store, &state, &args.filter, &names)? {
         if ids.is_empty() {
             return Ok(ExitCode::SUCCESS);

@@ -23,6 +23,12 @@ pub struct StatsArgs {
     /// Do not truncate output
     #[arg(long)]
     pub(crate) no_trunc: bool,
+    /// Act on the latest container hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    /// Disable resetting the screen between intervals
+    #[arg(long)]
+    pub(crate) no_reset: bool,
     /// Pretty-print container statistics to JSON or using a Go template
     #[arg(long)]
     pub(crate) format: Option<String>,
@@ -57,8 +63,19 @@ pub(crate) fn row(r: &StatsReport, no_trunc: bool) -> serde_json::Value {
 pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
     let state = engine::open_state(ctx)?;
+    if args.latest && !args.containers.is_empty() {
+        anyhow::bail!("--latest and containers cannot be used together");
+    }
+    if args.latest && args.all {
+        anyhow::bail!("--all and --latest cannot be used together");
+    }
+    let names = if args.latest {
+        vec![engine::select::latest(&state)?.id]
+    } else {
+        args.containers.clone()
+    };
     let opts = StatsOptions {
-        names: args.containers.clone(),
+        names,
         all: args.all,
     };
     let mut stats = Stats::open(ctx, &state, &opts)?;
@@ -68,7 +85,7 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|r| row(r, args.no_trunc))
             .collect();
-        print_sample(&format, rows, args.no_stream)?;
+        print_sample(&format, rows, args.no_stream || args.no_reset)?;
         if args.no_stream {
             return Ok(ExitCode::SUCCESS);
         }
@@ -80,7 +97,8 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One sample's rows in `format` (Podman's table by default); with a
-/// stream on a terminal, redrawn in place as Podman does.
+/// stream on a terminal, redrawn in place as Podman does (`no_stream`
+/// also for `--no-reset`: one sample printed after another).
 pub(crate) fn print_sample(
     format: &OutputFormat,
     rows: Vec<serde_json::Value>,

@@ -14,6 +14,7 @@ use crate::engine::container::{self as containers, top::TopOptions};
 use crate::engine::image;
 use crate::engine::pod::lifecycle::{PodAction, PodSelection};
 use crate::engine::pod::{self as engine, remove::PodRemoveOptions};
+use crate::engine::state::State;
 use crate::engine::{ErrorKind, Result};
 use crate::format::OutputFormat;
 
@@ -66,17 +67,36 @@ pub struct SelectArgs {
     /// Read the pod ID from the file (as `pod create --pod-id-file` wrote it)
     #[arg(long, value_name = "FILE")]
     pub(crate) pod_id_file: Vec<std::path::PathBuf>,
+    /// Act on the latest pod hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
     pub(crate) pods: Vec<String>,
 }
 
 impl SelectArgs {
-    fn selection(&self) -> anyhow::Result<PodSelection> {
-        let mut names = self.pods.clone();
+    fn selection(&self, state: &State) -> anyhow::Result<PodSelection> {
+        let mut names = with_latest(state, &self.pods, self.latest)?;
         names.extend(ids_from_files(&self.pod_id_file, false)?);
         Ok(PodSelection {
             names,
             all: self.all,
         })
+    }
+}
+
+/// `names`, or with `--latest` the id of the pod made last (Podman's
+/// `-l`), refused beside names.
+fn with_latest(state: &State, names: &[String], latest: bool) -> anyhow::Result<Vec<String>> {
+    if !latest {
+        return Ok(names.to_vec());
+    }
+    if !names.is_empty() {
+        // Podman's words, "containers" and all.
+        anyhow::bail!("--latest and containers cannot be used together");
+    }
+    match state.list_pods()?.into_iter().max_by_key(|p| p.created) {
+        Some(p) => Ok(vec![p.id]),
+        None => anyhow::bail!("no such pod"),
     }
 }
 
@@ -138,6 +158,9 @@ pub struct RmArgs {
     /// Read the pod ID from the file (as `pod create --pod-id-file` wrote it)
     #[arg(long, value_name = "FILE")]
     pub(crate) pod_id_file: Vec<std::path::PathBuf>,
+    /// Act on the latest pod hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
     pub(crate) pods: Vec<String>,
 }
 
@@ -153,14 +176,36 @@ pub struct InspectArgs {
     /// Format the output to a Go template or json
     #[arg(short, long)]
     pub(crate) format: Option<String>,
-    pub(crate) pod: String,
+    /// Act on the latest pod hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    pub(crate) pod: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct TopArgs {
-    pub(crate) pod: String,
-    /// Descriptors (psgo or AIX codes)
-    pub(crate) descriptors: Vec<String>,
+    /// Act on the latest pod hutch is aware of
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    /// POD [DESCRIPTORS...] (DESCRIPTORS... with --latest)
+    #[arg(required_unless_present = "latest")]
+    pub(crate) args: Vec<String>,
+}
+
+impl TopArgs {
+    /// The pod and the descriptors: with `--latest` every word is a
+    /// descriptor.
+    fn split(&self, state: &State) -> anyhow::Result<(String, Vec<String>)> {
+        if self.latest {
+            let pod = with_latest(state, &[], true)?.remove(0);
+            return Ok((pod, self.args.clone()));
+        }
+        match self.args.split_first() {
+            Some((pod, rest)) => Ok((pod.clone(), rest.to_vec())),
+            None => anyhow::bail!("you must provide the name or id of a running pod"),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -241,7 +286,7 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             ctx,
             &store,
             &state,
-            &select.selection()?,
+            &select.selection(&state)?,
             &action,
         )?))
     };
@@ -254,7 +299,7 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
         PodCommand::Kill(a) => act(&a.select, PodAction::Kill { signal: a.signal })?,
         PodCommand::Stop(a) => {
             let mut sel = PodSelection {
-                names: a.select.pods.clone(),
+                names: with_latest(&state, &a.select.pods, a.select.latest)?,
                 all: a.select.all,
             };
             sel.names
@@ -276,10 +321,8 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
         PodCommand::Rm(a) => {
             let opts = PodRemoveOptions {
                 select: PodSelection {
-                    names: a
-                        .pods
-                        .iter()
-                        .cloned()
+                    names: with_latest(&state, &a.pods, a.latest)?
+                        .into_iter()
                         .chain(ids_from_files(&a.pod_id_file, a.ignore || a.force)?)
                         .collect(),
                     all: a.all,
@@ -323,7 +366,11 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
         }
         PodCommand::Ps(a) => ps::ps(ctx, &store, &state, &a)?,
         PodCommand::Inspect(a) => {
-            let report = match engine::inspect::inspect(ctx, &store, &state, &a.pod) {
+            let pod = match &a.pod {
+                Some(p) => p.clone(),
+                None => with_latest(&state, &[], true)?.remove(0),
+            };
+            let report = match engine::inspect::inspect(ctx, &store, &state, &pod) {
                 Ok(r) => r,
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     // Podman 4.3 prints the empty list it found first.
@@ -333,7 +380,7 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
                     ) {
                         println!("[]");
                     }
-                    anyhow::bail!("inspecting object: no such pod {}", a.pod)
+                    anyhow::bail!("inspecting object: no such pod {pod}")
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -345,10 +392,9 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         PodCommand::Top(a) => {
-            let opts = TopOptions {
-                descriptors: a.descriptors.clone(),
-            };
-            let report = engine::top::top(&store, &state, &a.pod, &opts)?;
+            let (pod, descriptors) = a.split(&state)?;
+            let opts = TopOptions { descriptors };
+            let report = engine::top::top(&store, &state, &pod, &opts)?;
             let mut text = report.headers.join("\t");
             text.push('\n');
             for r in report.rows {

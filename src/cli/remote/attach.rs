@@ -235,14 +235,13 @@ pub fn start_attached(
 
 /// `attach CONTAINER`.
 pub fn attach(svc: &Service, a: &crate::cli::container::AttachArgs) -> anyhow::Result<ExitCode> {
+    let Some(name) = a.container.as_deref() else {
+        anyhow::bail!("attach --latest is not available through hutch's remote client yet");
+    };
     let v: Value = svc
-        .call(
-            "GET",
-            &format!("/containers/{}/json", enc(&a.container)),
-            None,
-        )?
+        .call("GET", &format!("/containers/{}/json", enc(name)), None)?
         .json()?;
-    let id = v["Id"].as_str().unwrap_or(&a.container).to_owned();
+    let id = v["Id"].as_str().unwrap_or(name).to_owned();
     if !matches!(v["State"]["Status"].as_str(), Some("running" | "paused")) {
         anyhow::bail!("you can only attach to running containers");
     }

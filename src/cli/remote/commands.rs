@@ -130,6 +130,10 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
         ContainerCommand::Prune(a) => system::container_prune(svc, a.force),
         ContainerCommand::Init(a) => containers::init(svc, &a),
+        _ => bail!(
+            "this container command is not available through hutch's remote client yet: \
+             run it on the service's host"
+        ),
     }
 }
 
@@ -437,6 +441,10 @@ fn logs(svc: &Service, a: &crate::cli::container::LogsArgs) -> anyhow::Result<Ex
 }
 
 fn exec(svc: &Service, a: &crate::cli::container::ExecArgs) -> anyhow::Result<ExitCode> {
+    // A descriptor cannot travel over the API (podman-remote refuses it too).
+    if a.preserve_fds > 0 {
+        bail!("exec --preserve-fds is not available through hutch's remote client");
+    }
     if !a.env_file.is_empty() {
         bail!("exec --env-file through hutch's remote client is not available yet: use -e");
     }

@@ -494,12 +494,15 @@ pub fn pod(svc: &Service, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             crate::cli::pod::ps::print(&a, pods.as_array().cloned().unwrap_or_default())
         }
         PodCommand::Inspect(a) => {
+            let Some(pod) = a.pod.as_deref() else {
+                bail!("pod inspect --latest is not available through hutch's remote client yet");
+            };
             let value = match svc
-                .call("GET", &format!("/pods/{}/json", enc(&a.pod)), None)?
+                .call("GET", &format!("/pods/{}/json", enc(pod)), None)?
                 .json()
             {
                 Ok(v) => v,
-                Err(e) if is_missing(&e) => bail!("inspecting object: no such pod {}", a.pod),
+                Err(e) if is_missing(&e) => bail!("inspecting object: no such pod {pod}"),
                 Err(e) => return Err(e),
             };
             match crate::format::OutputFormat::parse(a.format.as_deref())? {

@@ -87,6 +87,51 @@ pub fn of_container(store: &Store, c: &Container) -> Result<Changes> {
     result
 }
 
+/// What an image's top layer changes in the layers below it (`image diff`,
+/// `diff IMAGE`, as Podman's layer diff against its parent): the top
+/// layer's tree is read as an upper directory over the parent layers,
+/// mounted read-only as an image of their own for the comparison.
+pub fn of_image(store: &Store, img: &hutch_storage::images::ImageRecord) -> Result<Changes> {
+    let Some((top, below)) = img.layers.split_last() else {
+        return Ok(Changes::new());
+    };
+    let upper_path = store.diff_dir(top);
+    let upper = inroot::open_root(&upper_path)
+        .with_context(|| format!("opening {}", upper_path.display()))?;
+    let Some(parent_top) = below.last() else {
+        // A base layer adds everything it holds: compared with an empty
+        // directory (made once, never written).
+        let empty = store.root().join("empty-lower");
+        std::fs::create_dir_all(&empty).with_context(|| format!("creating {}", empty.display()))?;
+        let lower =
+            inroot::open_root(&empty).with_context(|| format!("opening {}", empty.display()))?;
+        let mut out = Changes::new();
+        walk(upper.as_fd(), lower.as_fd(), &[], &mut out)?;
+        return Ok(out);
+    };
+    // The parent chain as an image keyed by its top layer's chain id: the
+    // store mounts it as it mounts any image, beside the real ones.
+    let parent = hutch_storage::images::ImageRecord {
+        id: parent_top.clone(),
+        layers: below.to_vec(),
+        ..img.clone()
+    };
+    let was_mounted = store.mounts_image(&parent.id);
+    let lower_path = store
+        .mount_image(&parent)
+        .with_context(|| format!("mounting the layers below image {}", img.id.short()))?;
+    let result = (|| {
+        let lower = inroot::open_root(&lower_path)?;
+        let mut out = Changes::new();
+        walk(upper.as_fd(), lower.as_fd(), &[], &mut out)?;
+        Ok(out)
+    })();
+    if !was_mounted {
+        let _ = store.unmount_image(&parent.id);
+    }
+    result
+}
+
 fn child(dir: &[u8], name: &[u8]) -> Vec<u8> {
     if dir.is_empty() {
         name.to_vec()

@@ -213,9 +213,10 @@ pub fn start(
     c: &Container,
     req: &ExecRequest,
     console_size: Option<(u16, u16)>,
+    passed: &[OwnedFd],
 ) -> Result<Started> {
     let session = create_session(state, c, req)?;
-    start_session(
+    start_session_passing(
         ctx,
         graphroot,
         state,
@@ -224,6 +225,7 @@ pub fn start(
         req,
         console_size,
         ExecStdio::Inherit,
+        passed,
     )
 }
 
@@ -259,6 +261,33 @@ pub fn start_session(
     console_size: Option<(u16, u16)>,
     stdio: ExecStdio,
 ) -> Result<Started> {
+    start_session_passing(
+        ctx,
+        graphroot,
+        state,
+        c,
+        session,
+        req,
+        console_size,
+        stdio,
+        &[],
+    )
+}
+
+/// [`start_session`], handing `passed` to the process as its descriptors
+/// 3, 4, ... (`exec --preserve-fds N`).
+#[allow(clippy::too_many_arguments)]
+fn start_session_passing(
+    ctx: &Context,
+    graphroot: &Path,
+    state: &State,
+    c: &Container,
+    session: &str,
+    req: &ExecRequest,
+    console_size: Option<(u16, u16)>,
+    stdio: ExecStdio,
+    passed: &[OwnedFd],
+) -> Result<Started> {
     require_running(c)?;
     let paths = Paths::new(ctx, graphroot, &c.id);
     let config: Value = serde_json::from_slice(
@@ -287,7 +316,7 @@ pub fn start_session(
         console: ctx.run_dir.join("s").join(format!("e{short}")),
     };
     crate::cgroups::container::reach_for_exec(&paths.userdata);
-    let result = launch(&runtime, c, req, &process, &files, stdio);
+    let result = launch(&runtime, c, req, &process, &files, stdio, passed);
     let _ = std::fs::remove_file(&files.process);
     let _ = std::fs::remove_file(&files.pid);
     let _ = std::fs::remove_file(&files.console);
@@ -330,6 +359,34 @@ pub fn start_session(
     }
 }
 
+/// In the runtime's process, `passed` at 3, 4, ... and open across its
+/// exec (ours stay close-on-exec): the runtime's `--preserve-fds N` hands
+/// 3..3+N to the process.
+fn place_passed(cmd: &mut Command, passed: &[OwnedFd]) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let raw: Vec<i32> = passed.iter().map(AsRawFd::as_raw_fd).collect();
+    // SAFETY: between fork and exec only dup2 and fcntl run, both
+    // async-signal-safe; `raw` was allocated before the fork. The
+    // descriptors stay open in the parent for the whole spawn.
+    unsafe {
+        cmd.pre_exec(move || {
+            for (i, &fd) in raw.iter().enumerate() {
+                let target = crate::host::passed_fds::FIRST_FD + i as i32;
+                if fd == target {
+                    let flags = libc::fcntl(fd, libc::F_GETFD);
+                    if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(fd, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 struct SessionFiles {
     process: PathBuf,
     pid: PathBuf,
@@ -355,6 +412,7 @@ fn launch(
     process: &Value,
     files: &SessionFiles,
     stdio: ExecStdio,
+    passed: &[OwnedFd],
 ) -> Result<Launched> {
     std::fs::write(&files.process, serde_json::to_vec(process)?)
         .with_context(|| format!("writing {}", files.process.display()))?;
@@ -374,12 +432,20 @@ fn launch(
     // process once `exec --detach` returns) become its children.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let mut cmd = Command::new(&runtime.path);
-    cmd.args(runtime.exec_args(
+    let mut args = runtime.exec_args(
         &c.id,
         &files.process,
         &files.pid,
         console.as_ref().map(|_| files.console.as_path()),
-    ));
+    );
+    if !passed.is_empty() {
+        // Before the container id, the last argument.
+        let at = args.len().saturating_sub(1);
+        args.insert(at, passed.len().to_string().into());
+        args.insert(at, "--preserve-fds".into());
+        place_passed(&mut cmd, passed);
+    }
+    cmd.args(args);
     // Without a terminal the process inherits the runtime's stdio. Its
     // stderr is a pipe the caller relays, so that the runtime's own
     // complaint (before the process ran) becomes hutch's error line.

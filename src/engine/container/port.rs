@@ -47,7 +47,9 @@ pub struct PortMappingReport {
 }
 
 /// The published ports asked for; with a port filter that matches none,
-/// not found (Podman's "failed to find published port").
+/// not found (Podman's "failed to find published port", with the port as
+/// given); a container that publishes nothing answers nothing, as
+/// Podman's does.
 pub fn port(
     ctx: &Context,
     store: &Store,
@@ -62,8 +64,10 @@ pub fn port(
     };
     let filter = opts.filter();
     let mut out = Vec::new();
+    let mut published = false;
     for c in &containers {
         let plan = network::read_plan(&Paths::new(ctx, store.root(), &c.id)).unwrap_or_default();
+        published |= !plan.ports.is_empty();
         for line in plan.ports.iter().flat_map(|p| p.lines()) {
             let (private, public) = line.split_once(" -> ").unwrap_or((&line, ""));
             if filter.as_deref().is_none_or(|f| f == private) {
@@ -75,10 +79,9 @@ pub fn port(
             }
         }
     }
-    if let Some(f) = filter
-        && out.is_empty()
-    {
-        crate::fail!(NotFound, "failed to find published port {f:?}");
+    if filter.is_some() && published && out.is_empty() {
+        let given = opts.port.as_deref().unwrap_or_default();
+        crate::fail!(NotFound, "failed to find published port {given:?}");
     }
     Ok(out)
 }

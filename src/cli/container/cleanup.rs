@@ -1,0 +1,113 @@
+//! `container cleanup`: what a container's monitor has its exit command do
+//! (unmount, network teardown, `--rm`), asked for by hand, as Podman's
+//! `container cleanup`; and `container runlabel`, refused by name.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use crate::cli::EXIT_HUTCH_ERROR;
+use crate::config::Context;
+use crate::engine::container::cleanup::{self as engine_cleanup, CleanupOptions};
+use crate::engine::container::{self as engine, lifecycle};
+use crate::engine::image;
+use crate::engine::state::ContainerState;
+
+#[derive(Debug, clap::Args)]
+pub struct CleanupArgs {
+    /// Cleans up all containers
+    #[arg(short, long)]
+    all: bool,
+    /// Act on the latest container hutch is aware of
+    #[arg(short, long)]
+    latest: bool,
+    /// After cleanup, remove the container entirely
+    #[arg(long)]
+    rm: bool,
+    containers: Vec<String>,
+}
+
+/// Podman's words for a container whose process still runs.
+fn refusal(id: &str) -> String {
+    format!(
+        "failed to clean up container {id}: container {id} is running or paused, refusing to clean up: container state improper"
+    )
+}
+
+/// Whether the container's process (or the runtime's held one) is there:
+/// the cleanup would pull its mounts and network from under it.
+fn busy(state: ContainerState) -> bool {
+    matches!(
+        state,
+        ContainerState::Running | ContainerState::Paused | ContainerState::Created
+    )
+}
+
+pub fn cleanup(ctx: &Context, args: &CleanupArgs) -> anyhow::Result<ExitCode> {
+    if (args.all || args.latest) && !args.containers.is_empty() {
+        bail!("--all, --latest and containers cannot be used together");
+    }
+    if args.all && args.latest {
+        bail!("--all and --latest cannot be used together");
+    }
+    if !args.all && !args.latest && args.containers.is_empty() {
+        bail!("you must provide at least one container name or id");
+    }
+    let store = image::open_store(ctx)?;
+    let state = engine::open_state(ctx)?;
+    lifecycle::recover(ctx, &store, &state)?;
+    // (what is printed when done, the container)
+    let mut targets = Vec::new();
+    if args.all {
+        for c in state.list_containers(true)? {
+            if !busy(c.state) {
+                targets.push((c.id.clone(), c));
+            }
+        }
+    } else {
+        for c in super::pick::containers(&state, &args.containers, args.latest)? {
+            targets.push((c.id.clone(), c));
+        }
+        // Podman prints a container as it was named.
+        for (shown, name) in targets.iter_mut().zip(&args.containers) {
+            shown.0 = name.clone();
+        }
+    }
+    let mut code = 0;
+    for (shown, c) in targets {
+        if busy(c.state) {
+            eprintln!("Error: {}", refusal(&c.id));
+            code = EXIT_HUTCH_ERROR;
+            continue;
+        }
+        let opts = CleanupOptions {
+            remove: args.rm,
+            ..CleanupOptions::default()
+        };
+        match engine_cleanup::cleanup(ctx, &store, &state, &c.id, opts) {
+            Ok(()) => println!("{shown}"),
+            Err(e) => {
+                eprintln!("Error: failed to clean up container {}: {e:#}", c.id);
+                code = EXIT_HUTCH_ERROR;
+            }
+        }
+    }
+    Ok(ExitCode::from(code))
+}
+
+#[derive(Debug, clap::Args)]
+#[command(trailing_var_arg = true)]
+pub struct RunlabelArgs {
+    /// LABEL IMAGE [ARG...], and runlabel's options
+    #[arg(allow_hyphen_values = true, num_args = 0..)]
+    args: Vec<String>,
+}
+
+/// Refused by name: hutch does not run commands images carry in labels
+/// (docs/compat.md).
+pub fn runlabel(_args: &RunlabelArgs) -> anyhow::Result<ExitCode> {
+    bail!(
+        "container runlabel is not supported by hutch: it does not run commands taken from image labels; \
+         read the label with `hutch image inspect --format '{{{{.Labels.LABEL}}}}' IMAGE` and run it yourself"
+    )
+}
