@@ -181,6 +181,7 @@ pub fn kill(svc: &Service, a: &crate::cli::container::KillArgs) -> anyhow::Resul
         svc,
         &Pick {
             names: &a.containers,
+            cidfiles: &a.cidfile,
             all: a.all,
             latest: a.latest,
             all_states: &["running"],
@@ -213,6 +214,7 @@ pub fn pause(
         svc,
         &Pick {
             names: &a.containers,
+            cidfiles: &a.cidfile,
             all: a.all,
             latest: a.latest,
             filter: &a.filter,
@@ -232,6 +234,7 @@ pub fn restart(svc: &Service, a: &crate::cli::container::RestartArgs) -> anyhow:
         svc,
         &Pick {
             names: &a.containers,
+            cidfiles: &a.cidfile,
             all: a.all,
             latest: a.latest,
             filter: &a.filter,

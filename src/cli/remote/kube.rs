@@ -50,6 +50,41 @@ fn play(svc: &Service, a: &PlayArgs) -> anyhow::Result<ExitCode> {
     if a.down {
         return down(svc, &a.file);
     }
+    // The flags the service's play route does not take yet: refused by
+    // name rather than dropped.
+    if let Some(flag) = [
+        (!a.annotation.is_empty(), "--annotation"),
+        (
+            a.authfile.is_some() || a.creds.is_some(),
+            "--authfile/--creds",
+        ),
+        (a.tls_verify.is_some(), "--tls-verify"),
+        (a.cert_dir.is_some(), "--cert-dir"),
+        (!a.configmap.is_empty(), "--configmap"),
+        (
+            a.log_driver.is_some() || !a.log_opt.is_empty(),
+            "--log-driver/--log-opt",
+        ),
+        (!a.network.is_empty(), "--network"),
+        (a.no_hosts, "--no-hosts"),
+        (a.userns.is_some(), "--userns"),
+        (
+            a.context_dir.is_some() || a.build.is_some(),
+            "--build/--context-dir",
+        ),
+        (a.seccomp_profile_root.is_some(), "--seccomp-profile-root"),
+        (
+            !a.ip.is_empty() || !a.mac_address.is_empty(),
+            "--ip/--mac-address",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
+    {
+        bail!(
+            "kube play {flag} is not supported by hutch's remote client yet: play on the service's host"
+        );
+    }
     let yaml = crate::cli::kube::read_yaml(&a.file)?;
     let q = format!(
         "?start={}&replace={}&serviceContainer={}",

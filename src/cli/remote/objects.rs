@@ -320,6 +320,29 @@ fn all_pods(svc: &Service) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// `names`, or with `--latest` the pod the service made last (the local
+/// words: Podman's, "containers" and all).
+fn with_latest_pod(svc: &Service, names: Vec<String>, latest: bool) -> anyhow::Result<Vec<String>> {
+    if !latest {
+        return Ok(names);
+    }
+    if !names.is_empty() {
+        bail!("--latest and containers cannot be used together");
+    }
+    let pods = svc.call("GET", "/pods/json", None)?.json()?;
+    // `Created` is RFC 3339 in one zone: its text orders as its time.
+    match pods
+        .as_array()
+        .into_iter()
+        .flatten()
+        .max_by_key(|p| p["Created"].as_str().unwrap_or_default().to_owned())
+        .and_then(|p| p["Id"].as_str())
+    {
+        Some(id) => Ok(vec![id.to_owned()]),
+        None => bail!("no such pod"),
+    }
+}
+
 /// `pod start|stop|restart|kill|pause|unpause`: each pod's id when done,
 /// its error when not (125).
 fn pod_action(
@@ -333,6 +356,7 @@ fn pod_action(
     if sel.all {
         names = all_pods(svc)?;
     }
+    let names = with_latest_pod(svc, names, sel.latest)?;
     let mut code = ExitCode::SUCCESS;
     for n in &names {
         let r = svc
@@ -445,6 +469,7 @@ pub fn pod(svc: &Service, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             if a.all {
                 names = all_pods(svc)?;
             }
+            let names = with_latest_pod(svc, names, a.latest)?;
             let mut q = format!("?force={}", a.force);
             if let Some(t) = a.time {
                 q.push_str(&format!("&t={t}"));
@@ -494,9 +519,11 @@ pub fn pod(svc: &Service, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             crate::cli::pod::ps::print(&a, pods.as_array().cloned().unwrap_or_default())
         }
         PodCommand::Inspect(a) => {
-            let Some(pod) = a.pod.as_deref() else {
-                bail!("pod inspect --latest is not available through hutch's remote client yet");
+            let pod = match a.pod.clone() {
+                Some(p) => p,
+                None => with_latest_pod(svc, Vec::new(), a.latest)?.remove(0),
             };
+            let pod = pod.as_str();
             let value = match svc
                 .call("GET", &format!("/pods/{}/json", enc(pod)), None)?
                 .json()
