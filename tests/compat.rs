@@ -1220,6 +1220,8 @@ fn image_tree() {
 mod cmds;
 #[path = "compat/manifest.rs"]
 mod manifest;
+#[path = "compat/prune.rs"]
+mod prune;
 #[path = "compat/runnet.rs"]
 mod runnet;
 #[path = "compat/runres.rs"]

@@ -134,7 +134,7 @@ pub async fn volume_delete(
     let ctx = shared.ctx.clone();
     blocking(LP, move || {
         let (store, state) = open(&ctx)?;
-        volume::remove_volume(&ctx, &store, &state, &name, force)
+        volume::remove_volume(&ctx, &store, &state, &name, force, None)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -263,6 +263,7 @@ pub async fn network_delete(
     let opts = NetworkRemoveOptions {
         names: vec![name],
         force: flag(&q, "force", LP)?,
+        timeout: None,
     };
     let ctx = shared.ctx.clone();
     let reports = blocking(LP, move || {
@@ -416,7 +417,13 @@ pub async fn image_prune(State(shared): State<Shared>, Query(q): Q) -> Result<Re
     let ctx = shared.ctx.clone();
     let ids = blocking(LP, move || {
         let store = image::open_store(&ctx)?;
-        image::prune::prune(&store, &image::prune::ImagePruneOptions { all })
+        image::prune::prune(
+            &store,
+            &image::prune::ImagePruneOptions {
+                all,
+                ..Default::default()
+            },
+        )
     })
     .await?;
     Ok(axum::Json(prune_reports(ids.into_iter().map(|i| (i, None)))).into_response())
@@ -444,7 +451,7 @@ pub async fn network_prune(
     let ctx = shared.ctx.clone();
     let names = blocking(LP, move || {
         let (store, state) = open(&ctx)?;
-        netops::prune(&ctx, &store, &state)
+        netops::prune(&ctx, &store, &state, &Default::default())
     })
     .await?;
     let out: Vec<Value> = names

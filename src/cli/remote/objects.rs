@@ -169,6 +169,8 @@ pub fn volume(svc: &Service, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
         VolumeCommand::Exists(a) => {
             return exists(svc, &format!("/volumes/{}/exists", enc(&a.name)));
         }
+        // The service has no volume plugins either: nothing to reload.
+        VolumeCommand::Reload => {}
         // Podman 4.3's remote client has none of these either.
         VolumeCommand::Export(_)
         | VolumeCommand::Import(_)
