@@ -193,9 +193,7 @@ fn summary(r: &DfReport) -> Vec<serde_json::Value> {
 }
 
 pub fn df_cmd(ctx: &Context, a: &DfArgs) -> anyhow::Result<ExitCode> {
-    if a.format.is_some() && a.verbose {
-        anyhow::bail!("cannot combine --format and --verbose flags");
-    }
+    // Podman 4.3.1 ignores --format with -v (later versions refuse it).
     // Parsed before the (slow) sizes are gathered, so a typo fails fast.
     let format = OutputFormat::parse(a.format.as_deref())?;
     let report = df::report(ctx)?;

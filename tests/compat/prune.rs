@@ -102,7 +102,7 @@ fn prune_filters_rm_time_and_secrets() {
         "--filter",
         "until=1h",
     ]);
-    p.same(&["ps", "-a", "--format", "{{.Names}}"]);
+    p.same(&["ps", "-a", "--sort", "names", "--format", "{{.Names}}"]);
     p.same(&["container", "prune", "-f", "--filter", "until=1h"]);
     p.same(&["image", "prune", "-f", "--external", "--filter", "label=x"]);
     p.same(&["network", "create", "--label", "x=1", "n1"]);
