@@ -1224,6 +1224,8 @@ mod cmds;
 mod manifest;
 #[path = "compat/podupd.rs"]
 mod podupd;
+#[path = "compat/prune.rs"]
+mod prune;
 #[path = "compat/runnet.rs"]
 mod runnet;
 #[path = "compat/runres.rs"]

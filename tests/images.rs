@@ -469,7 +469,7 @@ fn rmi_follows_podman_for_names_and_ids() {
     );
     assert_eq!(json[0]["Id"], serde_json::json!(id));
     // Prune -a removes it and leaves no layers or blobs behind.
-    env.ok(["image", "prune", "-a"]);
+    env.ok(["image", "prune", "-a", "-f"]);
     let storage = env.home.join(".local/share/hutch/storage");
     assert_eq!(
         fs::read_dir(storage.join("blobs/sha256")).unwrap().count(),

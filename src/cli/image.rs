@@ -46,7 +46,7 @@ pub enum ImageCommand {
     Tag(TagArgs),
     /// Unmount an image's root filesystem
     #[command(visible_alias = "umount")]
-    Unmount(MountArgs),
+    Unmount(UnmountArgs),
     /// Remove a name from a local image
     Untag(UntagArgs),
     /// Build an image using instructions from Containerfiles
@@ -154,7 +154,23 @@ pub struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct MountArgs {
-    #[arg(required = true)]
+    /// Mount all images
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// Print the mounted images in specified format (json)
+    #[arg(long)]
+    pub(crate) format: Option<String>,
+    pub(crate) images: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UnmountArgs {
+    /// Unmount all of the currently mounted images
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// Force the complete unmount of the specified mounted images
+    #[arg(short, long)]
+    pub(crate) force: bool,
     pub(crate) images: Vec<String>,
 }
 
@@ -163,9 +179,15 @@ pub struct PruneArgs {
     /// Remove all images not in use by containers, not just dangling ones
     #[arg(short, long)]
     pub(crate) all: bool,
-    /// Do not prompt for confirmation (hutch never prompts)
+    /// Do not prompt for confirmation
     #[arg(short, long)]
     pub(crate) force: bool,
+    /// Remove images even when they are used by external containers (e.g., by build containers)
+    #[arg(long)]
+    pub(crate) external: bool,
+    /// Provide filter values (e.g. 'label=<key>=<value>')
+    #[arg(long)]
+    pub(crate) filter: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -179,6 +201,15 @@ pub struct ImportArgs {
     /// Suppress output
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Set the architecture of the imported image
+    #[arg(long, value_name = "string")]
+    pub(crate) arch: Option<String>,
+    /// Set the OS of the imported image
+    #[arg(long, value_name = "string")]
+    pub(crate) os: Option<String>,
+    /// Set the variant of the imported image
+    #[arg(long, value_name = "string")]
+    pub(crate) variant: Option<String>,
     /// The tarball: a path, or - for standard input
     pub(crate) path: String,
     /// Name for the new image
@@ -372,6 +403,9 @@ pub fn import_image(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode>
             reference: args.reference,
             changes: args.change,
             message: args.message,
+            arch: args.arch,
+            os: args.os,
+            variant: args.variant,
         },
     )?;
     println!("{}", record.id.hex());
@@ -467,25 +501,110 @@ fn publish(ctx: &Context, args: &PublishArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `image mount [IMAGE...]`: with names, their mount points; with --all
+/// or nothing, the list of mounted images as Podman prints it.
 fn mount(ctx: &Context, args: &MountArgs) -> anyhow::Result<ExitCode> {
-    let store = engine::open_store(ctx)?;
-    for name in &args.images {
-        println!("{}", engine::mount(&store, name)?.display());
+    if args.all && !args.images.is_empty() {
+        anyhow::bail!("when using the --all switch, you may not pass any image names or IDs");
     }
+    let json = match args.format.as_deref() {
+        None => false,
+        Some("json") => true,
+        Some(f) => anyhow::bail!("unknown --format argument: {f:?}"),
+    };
+    let store = engine::open_store(ctx)?;
+    if !args.images.is_empty() {
+        for name in &args.images {
+            println!("{}", engine::mount(&store, name)?.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.all {
+        for (image, _) in store.all_images()? {
+            engine::mount(&store, image.id.hex())?;
+        }
+    }
+    let mounted = engine::mounted(&store)?;
+    if json {
+        let rows: Vec<serde_json::Value> = mounted
+            .iter()
+            .map(|(i, p)| {
+                serde_json::json!({
+                    "id": i.id.hex(),
+                    "Names": [i.digest.to_string()],
+                    "Repositories": i.names,
+                    "mountpoint": p.display().to_string(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            crate::format::to_json_pretty(&serde_json::Value::Array(rows))
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = String::new();
+    for (i, p) in &mounted {
+        let name = i
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| i.id.hex().to_owned());
+        text += &format!("{name}\t{}\n", p.display());
+    }
+    print!("{}", crate::format::align_columns(&text));
     Ok(ExitCode::SUCCESS)
 }
 
-fn unmount(ctx: &Context, args: &MountArgs) -> anyhow::Result<ExitCode> {
+/// `image unmount`: hutch keeps no mount count, so every unmount is
+/// complete, as Podman's with --force.
+fn unmount(ctx: &Context, args: &UnmountArgs) -> anyhow::Result<ExitCode> {
+    if args.all && !args.images.is_empty() {
+        anyhow::bail!("when using the --all switch, you may not pass any image names or IDs");
+    }
+    if !args.all && args.images.is_empty() {
+        anyhow::bail!("image name or ID must be specified");
+    }
+    let _ = args.force;
     let store = engine::open_store(ctx)?;
-    for name in &args.images {
-        println!("{}", engine::unmount(&store, name)?);
+    let names: Vec<String> = if args.all {
+        engine::mounted(&store)?
+            .into_iter()
+            .map(|(i, _)| i.id.hex().to_owned())
+            .collect()
+    } else {
+        args.images.clone()
+    };
+    for name in &names {
+        if let Some(id) = engine::unmount(&store, name)? {
+            println!("{id}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
+    if !args.force
+        && !crate::cli::confirm(if args.all {
+            "WARNING! This command removes all images without at least one container associated with them."
+        } else {
+            "WARNING! This command removes all dangling images."
+        })?
+    {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let filters = crate::engine::prune_filter::PruneFilters::parse(
+        &args.filter,
+        crate::engine::prune_filter::PruneKind::Image,
+        crate::host::time::now_ns(),
+    )?;
     let store = engine::open_store(ctx)?;
-    let opts = engine::prune::ImagePruneOptions { all: args.all };
+    // --external: hutch's builds leave no containers of their own in the
+    // store, so there are none of Podman's "external" ones to remove.
+    let opts = engine::prune::ImagePruneOptions {
+        all: args.all,
+        filters,
+    };
     for id in engine::prune::prune(&store, &opts)? {
         println!("{id}");
     }
@@ -503,9 +622,12 @@ pub struct SaveArgs {
     /// Interpret additional arguments as images not tags and create a multi-image-archive (docker-archive only; always on in hutch)
     #[arg(short, long)]
     pub(crate) multi_image_archive: bool,
-    /// Compress tarball image layers when saving to a directory (accepted; layers are kept as stored)
+    /// Compress tarball image layers when saving to a directory (docker-dir: layers kept as stored)
     #[arg(long)]
     pub(crate) compress: bool,
+    /// Accept uncompressed layers when copying OCI images
+    #[arg(long)]
+    pub(crate) uncompressed: bool,
     /// Suppress the output
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -555,7 +677,11 @@ pub fn save(ctx: &Context, args: &SaveArgs) -> anyhow::Result<ExitCode> {
         transfer::SaveFormat::OciDir | transfer::SaveFormat::DockerDir
     );
     match (&args.output, dir_format) {
-        (Some(dir), true) => transfer::save(&store, &images, format, None, Some(dir))?,
+        // Podman's docker-dir layers are uncompressed unless --compress
+        // (--uncompressed changes nothing more, as in Podman 4.3).
+        (Some(dir), true) => {
+            transfer::save_layers(&store, &images, format, None, Some(dir), !args.compress)?
+        }
         (None, true) => anyhow::bail!("--format {} needs a directory given with -o", args.format),
         (Some(path), false) => {
             // Write-then-rename: an interrupted save never leaves a truncated

@@ -26,6 +26,7 @@ mod registry;
 mod remote;
 mod secret;
 mod system;
+mod system_prune;
 mod trust;
 mod unshare;
 mod version;
@@ -616,6 +617,20 @@ pub fn main() -> ExitCode {
 /// The error chain on one line. Module errors already print their source
 /// ("creating X: Permission denied"), so a cause whose text the line holds
 /// already is not repeated.
+/// Podman's prune question: `warning`, then "Are you sure...", on stdout;
+/// true for an answer starting with y. End of input is an error ("EOF",
+/// 125) as Podman's, so a script without -f fails instead of pruning.
+pub fn confirm(warning: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, Write};
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer)? == 0 {
+        anyhow::bail!("EOF");
+    }
+    Ok(answer.to_ascii_lowercase().starts_with('y'))
+}
+
 pub fn error_text(e: &anyhow::Error) -> String {
     crate::engine::error::chain_text(e)
 }

@@ -196,6 +196,9 @@ pub struct RmArgs {
     /// Remove the containers using the network too
     #[arg(short, long)]
     pub(crate) force: bool,
+    /// Seconds to wait for running containers to stop before killing the container
+    #[arg(short, long, value_name = "SECONDS")]
+    pub(crate) time: Option<u32>,
     #[arg(required = true)]
     pub(crate) names: Vec<String>,
 }
@@ -205,6 +208,9 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     pub(crate) force: bool,
+    /// Provide filter values (e.g. 'label=<key>=<value>')
+    #[arg(long)]
+    pub(crate) filter: Vec<String>,
 }
 
 /// `__netns-holder DIR`: the process holding the rootless netns.
@@ -324,9 +330,13 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
         NetworkCommand::Rm(a) => {
             let store = image::open_store(ctx)?;
             let state = engine::open_state(ctx)?;
+            if a.time.is_some() && !a.force {
+                anyhow::bail!("--force option must be specified to use the --time option");
+            }
             let opts = NetworkRemoveOptions {
                 names: a.names.clone(),
                 force: a.force,
+                timeout: a.time,
             };
             let mut code = 0;
             for r in netops::remove_networks(ctx, &store, &state, &opts)? {
@@ -345,10 +355,22 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::from(code));
         }
-        NetworkCommand::Prune(_) => {
+        NetworkCommand::Prune(a) => {
+            if !a.force
+                && !crate::cli::confirm(
+                    "WARNING! This will remove all networks not used by at least one container.",
+                )?
+            {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let filters = crate::engine::prune_filter::PruneFilters::parse(
+                &a.filter,
+                crate::engine::prune_filter::PruneKind::Network,
+                crate::host::time::now_ns(),
+            )?;
             let store = image::open_store(ctx)?;
             let state = engine::open_state(ctx)?;
-            for name in netops::prune(ctx, &store, &state)? {
+            for name in netops::prune(ctx, &store, &state, &filters)? {
                 println!("{name}");
             }
         }

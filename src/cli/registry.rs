@@ -24,8 +24,8 @@ pub struct CommonRegistryArgs {
     /// Path of the authentication file
     #[arg(long)]
     pub(crate) authfile: Option<std::path::PathBuf>,
-    /// This is a Docker specific option and is a NOOP (as in Podman)
-    #[arg(long, hide = true)]
+    /// This is a Docker specific option and is a NOOP
+    #[arg(long)]
     pub(crate) disable_content_trust: bool,
 }
 
@@ -61,6 +61,9 @@ pub struct PullArgs {
     /// Pull all tagged images in the repository
     #[arg(short, long)]
     pub(crate) all_tags: bool,
+    /// `Pathname` of a directory containing TLS certificates and keys
+    #[arg(long, value_name = "Pathname")]
+    pub(crate) cert_dir: Option<std::path::PathBuf>,
     #[arg(required = true)]
     pub(crate) images: Vec<String>,
 }
@@ -116,6 +119,15 @@ pub struct LoginArgs {
     /// Take the password from stdin
     #[arg(long)]
     pub(crate) password_stdin: bool,
+    /// Return the current login user for the registry
+    #[arg(long)]
+    pub(crate) get_login: bool,
+    /// Write more detailed information to stdout
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+    /// Use certificates at the specified path to access the registry
+    #[arg(long, value_name = "string")]
+    pub(crate) cert_dir: Option<std::path::PathBuf>,
     pub(crate) registry: String,
 }
 
@@ -148,6 +160,7 @@ fn platform(args: &PullArgs) -> anyhow::Result<Platform> {
 }
 
 pub fn pull_images(ctx: &Context, args: &PullArgs) -> anyhow::Result<ExitCode> {
+    check_cert_dir(args.cert_dir.as_deref())?;
     let platform = platform(args)?;
     let store = engine::open_store(ctx)?;
     // --all-tags: the repository's every tag, each pulled as named.
@@ -316,6 +329,22 @@ fn check_runtime_dir(ctx: &Context) -> anyhow::Result<()> {
 
 pub fn login(ctx: &Context, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     check_runtime_dir(ctx)?;
+    check_cert_dir(args.cert_dir.as_deref())?;
+    if args.get_login {
+        // Podman answers from the auth file alone, whatever -u says.
+        let host = pull::normalize_registry(&args.registry);
+        let auth = pull::auth_file(ctx, args.common.authfile.as_deref());
+        return match auth.get(&host)? {
+            Some(c) => {
+                println!("{}", c.username);
+                Ok(ExitCode::SUCCESS)
+            }
+            None => bail!("not logged into {host}"),
+        };
+    }
+    // --verbose: Podman's extra line is for reused stored credentials,
+    // which hutch does not do (it wants -u), so there is nothing to add.
+    let _ = args.verbose;
     let username = match &args.username {
         Some(u) => u.clone(),
         None => bail!("username is required (use -u; hutch does not prompt)"),

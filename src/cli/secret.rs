@@ -35,8 +35,15 @@ pub struct CreateArgs {
     /// Add labels to the secret (e.g. --label key=value)
     #[arg(short, long)]
     pub(crate) label: Vec<String>,
+    /// Specify driver specific options
+    #[arg(long = "driver-opts", value_name = "OPTIONS")]
+    pub(crate) driver_opts: Vec<String>,
+    /// Read secret data from environment variable
+    #[arg(long)]
+    pub(crate) env: bool,
     pub(crate) name: String,
-    /// A file to read the data from, or `-` for standard input
+    /// A file to read the data from, or `-` for standard input; with
+    /// --env, the environment variable's name
     pub(crate) file: String,
 }
 
@@ -51,6 +58,9 @@ pub struct LsArgs {
     /// Print secret IDs only
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Filter secret output (name=, id=)
+    #[arg(short, long)]
+    pub(crate) filter: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,6 +68,9 @@ pub struct InspectArgs {
     /// Format inspect output using Go template
     #[arg(short, long)]
     pub(crate) format: Option<String>,
+    /// Print inspect output in human-readable format
+    #[arg(long)]
+    pub(crate) pretty: bool,
     #[arg(required = true)]
     pub(crate) names: Vec<String>,
 }
@@ -83,15 +96,24 @@ pub fn run(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
     let secrets = SecretStore::new(store.root());
     match cmd {
         SecretCommand::Create(a) => {
-            let data = read_data(&a.file)?;
+            let data = create_data(&a)?;
             let labels = crate::spec::parse::hosts::key_values("--label", &a.label)?;
-            let s = secrets.create(&a.name, &a.driver, &data, labels)?;
+            let opts = crate::spec::parse::hosts::key_values(
+                "--driver-opts",
+                &driver_opts(&a.driver_opts),
+            )?;
+            let s = secrets.create(&a.name, &a.driver, &data, labels, opts)?;
             println!("{}", s.id);
         }
         SecretCommand::Ls(a) => {
             let now = crate::host::time::now();
-            let rows: Vec<serde_json::Value> =
-                secrets.list()?.iter().map(|s| ls_row(s, now)).collect();
+            let filters = ls_filters(&a.filter)?;
+            let rows: Vec<serde_json::Value> = secrets
+                .list()?
+                .iter()
+                .filter(|s| ls_filter_matches(&filters, s))
+                .map(|s| ls_row(s, now))
+                .collect();
             print_ls(&a, rows)?;
         }
         SecretCommand::Inspect(a) => {
@@ -104,7 +126,11 @@ pub fn run(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             // Podman prints what it found, then fails for the rest.
-            print_inspect(a.format.as_deref(), rows)?;
+            if a.pretty {
+                print!("{}", pretty(&rows));
+            } else {
+                print_inspect(a.format.as_deref(), rows)?;
+            }
             if let Some(e) = missing {
                 return Err(e.context("inspecting secret").into());
             }
@@ -238,6 +264,92 @@ pub(crate) fn read_data(file: &str) -> anyhow::Result<Vec<u8>> {
     }
     crate::engine::secret::check_size(data.len())?;
     Ok(data)
+}
+
+/// The data `secret create` stores: the file's, stdin's, or with --env
+/// the variable's (the front end reads it, not the engine).
+pub(crate) fn create_data(a: &CreateArgs) -> anyhow::Result<Vec<u8>> {
+    if !a.env {
+        return read_data(&a.file);
+    }
+    // Podman's words for an unset variable.
+    let v = std::env::var_os(&a.file).ok_or_else(|| {
+        crate::engine::Error::bad_input(format!(
+            "cannot create store secret data: environment variable {} is not set",
+            a.file
+        ))
+    })?;
+    let data = std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec();
+    crate::engine::secret::check_size(data.len())?;
+    Ok(data)
+}
+
+/// `--driver-opts a=b,c=d` as Podman splits it (a comma list, the flag
+/// repeatable).
+fn driver_opts(list: &[String]) -> Vec<String> {
+    list.iter()
+        .flat_map(|o| o.split(','))
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `secret ls --filter`: name= and id=, regular expressions as Podman
+/// reads them. Podman lists a secret that passes any one of them.
+fn ls_filters(list: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|f| {
+            let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
+            if !matches!(k, "name" | "id") {
+                return Err(
+                    crate::engine::Error::bad_input(format!("invalid filter {k:?}")).into(),
+                );
+            }
+            Ok((k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+fn ls_filter_matches(filters: &[(String, String)], s: &Secret) -> bool {
+    use crate::engine::name_filter::matches;
+    filters.is_empty()
+        || filters.iter().any(|(k, v)| match k.as_str() {
+            "name" => matches(v, &s.name),
+            _ => matches(v, &s.id),
+        })
+}
+
+/// `secret inspect --pretty`: Podman's text, its odd column widths kept.
+fn pretty(rows: &[serde_json::Value]) -> String {
+    let mut out = String::new();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let go_time = |v: &serde_json::Value| {
+        v.as_str()
+            .map(|t| {
+                format!(
+                    "{} +0000 UTC",
+                    t.trim_end_matches('Z').replacen('T', " ", 1)
+                )
+            })
+            .unwrap_or_default()
+    };
+    for r in rows {
+        out += &format!("ID:              {}\n", text(&r["ID"]));
+        out += &format!("Name:              {}\n", text(&r["Spec"]["Name"]));
+        if let Some(labels) = r["Spec"]["Labels"].as_object().filter(|l| !l.is_empty()) {
+            out += "Labels:\n";
+            for (k, v) in labels {
+                out += &format!(" - {k}={}\n", text(v));
+            }
+        }
+        out += &format!(
+            "Driver:            {}\n",
+            text(&r["Spec"]["Driver"]["Name"])
+        );
+        out += &format!("Created at:        {}\n", go_time(&r["CreatedAt"]));
+        out += &format!("Updated at:        {}\n", go_time(&r["UpdatedAt"]));
+    }
+    out
 }
 
 /// A `secret ls` row: Podman's fields, times as "x ago".

@@ -21,6 +21,12 @@ pub enum SystemCommand {
     /// Manage the destinations of the remote client
     #[command(subcommand)]
     Connection(super::remote::connections::ConnectionCommand),
+    /// Remove unused data
+    Prune(super::system_prune::PruneArgs),
+    /// Show hutch disk usage
+    Df(super::system_prune::DfArgs),
+    /// Reset hutch storage: remove every container, pod, image, volume, network and secret
+    Reset(super::system_prune::ResetArgs),
 }
 
 impl SystemCommand {
@@ -36,6 +42,7 @@ impl SystemCommand {
             SystemCommand::Check(_) => false,
             // A file of the user's: no namespace.
             SystemCommand::Connection(_) => false,
+            SystemCommand::Prune(_) | SystemCommand::Df(_) | SystemCommand::Reset(_) => true,
         }
     }
 }
@@ -80,6 +87,9 @@ pub fn run(ctx: &Context, cmd: SystemCommand) -> anyhow::Result<ExitCode> {
         SystemCommand::Service(args) => service(ctx, &args),
         SystemCommand::Check(args) => check(ctx, &args),
         SystemCommand::Connection(cmd) => super::remote::connections::run(cmd),
+        SystemCommand::Prune(a) => super::system_prune::prune_cmd(ctx, &a),
+        SystemCommand::Df(a) => super::system_prune::df_cmd(ctx, &a),
+        SystemCommand::Reset(a) => super::system_prune::reset_cmd(ctx, &a),
     }
 }
 

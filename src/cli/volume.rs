@@ -38,6 +38,8 @@ pub enum VolumeCommand {
     /// Unmount volume
     #[command(visible_alias = "umount")]
     Unmount(OneVolume),
+    /// Reload all volumes from volume plugins
+    Reload,
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +94,9 @@ pub struct RmArgs {
     /// Remove a volume by force, even if it is being used by a container
     #[arg(short, long)]
     pub(crate) force: bool,
+    /// Seconds to wait for running containers to stop before killing the container
+    #[arg(short, long, value_name = "SECONDS")]
+    pub(crate) time: Option<u32>,
     pub(crate) names: Vec<String>,
 }
 
@@ -146,6 +151,12 @@ fn no_such_volume(e: anyhow::Error, name: &str) -> anyhow::Error {
 }
 
 pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
+    // Podman's reload syncs the records with volume plugins, printing
+    // what it added or removed; hutch has no volume plugins, so there is
+    // never anything to sync, as with Podman when none is configured.
+    if matches!(cmd, VolumeCommand::Reload) {
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = image::open_store(ctx)?;
     let state = containers::open_state(ctx)?;
     match cmd {
@@ -220,6 +231,9 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
             print_inspect(&state, &list, a.format.as_deref())?;
         }
         VolumeCommand::Rm(a) => {
+            if a.time.is_some() && !a.force {
+                anyhow::bail!("--force option must be specified to use the --time option");
+            }
             let names: Vec<String> = if a.all {
                 state.list_volumes()?.into_iter().map(|v| v.name).collect()
             } else {
@@ -231,7 +245,7 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
             let mut code = ExitCode::SUCCESS;
             let mut errors = Vec::new();
             for n in &names {
-                match engine::remove_volume(ctx, &store, &state, n, a.force) {
+                match engine::remove_volume(ctx, &store, &state, n, a.force, a.time) {
                     Ok(()) => println!("{n}"),
                     // Podman's --force skips a missing volume silently.
                     Err(e) if a.force && e.kind() == ErrorKind::NotFound => {}
@@ -272,6 +286,7 @@ pub fn run(ctx: &Context, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
                 println!("{n}");
             }
         }
+        VolumeCommand::Reload => {}
         VolumeCommand::Exists(a) => {
             return Ok(match engine::exists(&state, &a.name)? {
                 true => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ pub mod kube;
 pub mod name_filter;
 pub mod network;
 pub mod pod;
+pub mod prune_filter;
 pub mod secret;
 pub mod state;
 pub mod system;

@@ -154,11 +154,25 @@ pub fn list(ctx: &Context, filters: &NetworkFilters) -> Result<Vec<Network>> {
 }
 
 /// `network prune`: every network no container uses; their names.
-pub fn prune(ctx: &Context, store: &Store, state: &State) -> Result<Vec<String>> {
+pub fn prune(
+    ctx: &Context,
+    store: &Store,
+    state: &State,
+    filters: &crate::engine::prune_filter::PruneFilters,
+) -> Result<Vec<String>> {
     let nets = self::store(ctx)?;
     let mut removed = Vec::new();
     for n in nets.list().map_err(error)? {
         if n.name == hutch_rootless_net::networks::DEFAULT_NETWORK {
+            continue;
+        }
+        let created = crate::host::time::parse_rfc3339(&n.created)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000);
+        if !filters.matches(
+            created,
+            n.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ) {
             continue;
         }
         if users_of(ctx, store.root(), state, &n)?.is_empty() {
@@ -228,6 +242,9 @@ pub struct NetworkRemoveOptions {
     pub names: Vec<String>,
     /// Remove the containers using a network first (running ones too).
     pub force: bool,
+    /// `-t`: seconds those containers get to stop before SIGKILL; `None`
+    /// kills at once, as `rm -f` does.
+    pub timeout: Option<u32>,
 }
 
 /// One network's outcome; `name` is the network's name when it was found,
@@ -247,7 +264,7 @@ pub fn remove_networks(
     let nets = self::store(ctx)?;
     let mut reports = Vec::new();
     for q in &opts.names {
-        let report = match remove_one(ctx, store, state, &nets, q, opts.force) {
+        let report = match remove_one(ctx, store, state, &nets, q, opts) {
             Ok(name) => NetworkRemoveReport { name, error: None },
             Err(e) => NetworkRemoveReport {
                 name: q.clone(),
@@ -265,8 +282,9 @@ fn remove_one(
     state: &State,
     nets: &NetworkStore,
     query: &str,
-    force: bool,
+    opts: &NetworkRemoveOptions,
 ) -> Result<String> {
+    let force = opts.force;
     let n = nets.get(query).map_err(error)?;
     let users = users_of(ctx, store.root(), state, &n)?;
     if !users.is_empty() && !force {
@@ -283,6 +301,7 @@ fn remove_one(
         let opts = RemoveOptions {
             names: users.iter().map(|c| c.id.clone()).collect(),
             force: true,
+            timeout: opts.timeout,
             ..RemoveOptions::default()
         };
         for r in remove::remove(ctx, store, state, &opts)? {

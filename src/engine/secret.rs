@@ -41,6 +41,10 @@ pub struct Secret {
     pub updated_ns: i64,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// `--driver-opts`: kept and shown as Podman keeps them; the file
+    /// driver itself reads none of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_options: BTreeMap<String, String>,
 }
 
 /// The secrets of one graph root.
@@ -148,6 +152,7 @@ impl SecretStore {
         driver: &str,
         data: &[u8],
         labels: BTreeMap<String, String>,
+        driver_options: BTreeMap<String, String>,
     ) -> Result<Secret> {
         validate_name(name)?;
         if driver != FILE_DRIVER {
@@ -178,6 +183,7 @@ impl SecretStore {
             created_ns: now,
             updated_ns: now,
             labels,
+            driver_options,
         };
         all.push(secret.clone());
         self.save(&all)?;
@@ -214,6 +220,11 @@ impl SecretStore {
 
     /// `secret inspect`'s object, Podman's shape; never the data.
     pub fn inspect_view(&self, s: &Secret) -> serde_json::Value {
+        let mut options = s.driver_options.clone();
+        options.insert(
+            "path".to_owned(),
+            self.data_dir().to_string_lossy().into_owned(),
+        );
         serde_json::json!({
             "ID": s.id,
             "CreatedAt": crate::engine::container::inspect::rfc3339_nano(Some(s.created_ns)),
@@ -222,7 +233,7 @@ impl SecretStore {
                 "Name": s.name,
                 "Driver": {
                     "Name": s.driver,
-                    "Options": { "path": self.data_dir().to_string_lossy() },
+                    "Options": options,
                 },
                 "Labels": s.labels,
             },
@@ -320,7 +331,9 @@ mod tests {
     #[test]
     fn create_lookup_remove() {
         let (dir, s) = store();
-        let a = s.create("a", "file", b"abc", BTreeMap::new()).unwrap();
+        let a = s
+            .create("a", "file", b"abc", BTreeMap::new(), BTreeMap::new())
+            .unwrap();
         assert_eq!(a.id.len(), ID_LEN);
         assert_eq!(s.lookup("a").unwrap(), a);
         assert_eq!(s.lookup(&a.id[..6]).unwrap(), a);
@@ -328,7 +341,9 @@ mod tests {
         let mode = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(dir.join("secrets/filedriver")), 0o700);
         assert_eq!(mode(dir.join("secrets/filedriver").join(&a.id)), 0o600);
-        let e = s.create("a", "file", b"x", BTreeMap::new()).unwrap_err();
+        let e = s
+            .create("a", "file", b"x", BTreeMap::new(), BTreeMap::new())
+            .unwrap_err();
         assert_eq!(e.kind(), crate::engine::ErrorKind::Conflict);
         s.remove("a").unwrap();
         assert!(!s.exists("a").unwrap());
@@ -340,12 +355,20 @@ mod tests {
     fn bad_input_refused() {
         let (dir, s) = store();
         for (name, data) in [("a/b", &b"x"[..]), ("-a", b"x"), ("ok", b"")] {
-            let e = s.create(name, "file", data, BTreeMap::new()).unwrap_err();
+            let e = s
+                .create(name, "file", data, BTreeMap::new(), BTreeMap::new())
+                .unwrap_err();
             assert_eq!(e.kind(), crate::engine::ErrorKind::BadInput, "{name}");
         }
         let big = vec![0u8; MAX_SECRET_BYTES + 1];
-        assert!(s.create("big", "file", &big, BTreeMap::new()).is_err());
-        assert!(s.create("d", "pass", b"x", BTreeMap::new()).is_err());
+        assert!(
+            s.create("big", "file", &big, BTreeMap::new(), BTreeMap::new())
+                .is_err()
+        );
+        assert!(
+            s.create("d", "pass", b"x", BTreeMap::new(), BTreeMap::new())
+                .is_err()
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -36,4 +36,6 @@ pub fn counts(ctx: &Context) -> Result<Counts> {
 }
 
 pub mod check;
+pub mod df;
 pub mod integrity;
+pub mod prune;

@@ -170,13 +170,15 @@ pub fn create(state: &State, volumes: &Path, req: &VolumeCreate) -> Result<Volum
 
 /// `volume rm [-f]`. With `force`, the containers using the volume are
 /// removed first (running ones stopped with their stop signal and timeout,
-/// their networks torn down), as Podman does.
+/// their networks torn down), as Podman does; `timeout` (`-t`) replaces
+/// their stop timeouts.
 pub fn remove_volume(
     ctx: &Context,
     store: &Store,
     state: &State,
     name: &str,
     force: bool,
+    timeout: Option<u32>,
 ) -> Result<()> {
     let v = state.volume(name)?;
     if force {
@@ -188,7 +190,7 @@ pub fn remove_volume(
             if let Ok(c) = state.container(user)
                 && matches!(c.state, ContainerState::Running | ContainerState::Paused)
             {
-                stop::stop_one(ctx, store, state, &c, None)
+                stop::stop_one(ctx, store, state, &c, timeout)
                     .with_context(|| format!("stopping container {}", c.name))?;
             }
         }

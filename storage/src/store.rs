@@ -514,6 +514,12 @@ impl Store {
         driver::is_mounted(&self.mounts_dir().join(id.hex()).join("merged"))
     }
 
+    /// Where image `id` is mounted now, if it is.
+    pub fn image_mount_point(&self, id: &Digest) -> Option<PathBuf> {
+        let target = self.mounts_dir().join(id.hex()).join("merged");
+        driver::is_mounted(&target).then_some(target)
+    }
+
     pub fn unmount_image(&self, id: &Digest) -> Result<bool, StoreError> {
         let target = self.mounts_dir().join(id.hex()).join("merged");
         let mounted = driver::is_mounted(&target);

@@ -417,7 +417,13 @@ pub async fn prune_images(
             .into_iter()
             .map(|i| (i.id.hex().to_owned(), i.size))
             .collect();
-        let removed = prune::prune(&store, &prune::ImagePruneOptions { all })?;
+        let removed = prune::prune(
+            &store,
+            &prune::ImagePruneOptions {
+                all,
+                ..Default::default()
+            },
+        )?;
         Ok((removed, sizes))
     })
     .await?;

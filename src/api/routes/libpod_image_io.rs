@@ -331,6 +331,9 @@ pub async fn import_image(
                 reference,
                 changes,
                 message,
+                arch: None,
+                os: None,
+                variant: None,
             },
         )
     })

@@ -2,6 +2,7 @@
 //! delete, connect, disconnect) and the prunes. Each calls what the CLI's
 //! `volume` and `network` commands call.
 
+use crate::engine::prune_filter::{PruneFilters, PruneKind};
 use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
@@ -134,7 +135,7 @@ pub async fn volume_delete(
     let ctx = shared.ctx.clone();
     blocking(LP, move || {
         let (store, state) = open(&ctx)?;
-        volume::remove_volume(&ctx, &store, &state, &name, force)
+        volume::remove_volume(&ctx, &store, &state, &name, force, None)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -263,6 +264,7 @@ pub async fn network_delete(
     let opts = NetworkRemoveOptions {
         names: vec![name],
         force: flag(&q, "force", LP)?,
+        timeout: None,
     };
     let ctx = shared.ctx.clone();
     let reports = blocking(LP, move || {
@@ -393,15 +395,17 @@ pub async fn container_prune(
     State(shared): State<Shared>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    no_filters(&q)?;
+    let list = filters(&q, LP)?;
     let ctx = shared.ctx.clone();
     let reports = blocking(LP, move || {
+        let filters =
+            PruneFilters::parse(&list, PruneKind::Container, crate::host::time::now_ns())?;
         let (store, state) = open(&ctx)?;
         let reports = engine::container::prune::prune(
             &ctx,
             &store,
             &state,
-            &engine::container::prune::PruneOptions::default(),
+            &engine::container::prune::PruneOptions { filters },
         )?;
         Ok(reports
             .into_iter()
@@ -416,12 +420,13 @@ pub async fn container_prune(
 /// `POST /libpod/images/prune?all=`: dangling images (all unused ones
 /// with `all`).
 pub async fn image_prune(State(shared): State<Shared>, Query(q): Q) -> Result<Response, ApiError> {
-    no_filters(&q)?;
+    let list = filters(&q, LP)?;
     let all = flag(&q, "all", LP)?;
     let ctx = shared.ctx.clone();
     let ids = blocking(LP, move || {
+        let filters = PruneFilters::parse(&list, PruneKind::Image, crate::host::time::now_ns())?;
         let store = image::open_store(&ctx)?;
-        image::prune::prune(&store, &image::prune::ImagePruneOptions { all })
+        image::prune::prune(&store, &image::prune::ImagePruneOptions { all, filters })
     })
     .await?;
     Ok(axum::Json(prune_reports(ids.into_iter().map(|i| (i, None)))).into_response())
@@ -449,7 +454,7 @@ pub async fn network_prune(
     let ctx = shared.ctx.clone();
     let names = blocking(LP, move || {
         let (store, state) = open(&ctx)?;
-        netops::prune(&ctx, &store, &state)
+        netops::prune(&ctx, &store, &state, &Default::default())
     })
     .await?;
     let out: Vec<Value> = names

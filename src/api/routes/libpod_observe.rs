@@ -91,6 +91,7 @@ pub async fn commit(
         author: get("author"),
         message: get("comment"),
         changes,
+        ..CommitRequest::default()
     };
     let ctx = shared.ctx.clone();
     let id = blocking(LP, move || {
@@ -100,7 +101,7 @@ pub async fn commit(
         if paused {
             pause::pause(&ctx, &store, &state, &c)?;
         }
-        let result = commit::commit(&store, &c, &req);
+        let result = commit::commit(&store, &state, &c, &req);
         if paused {
             let now = state.container(&c.id)?;
             pause::unpause(&ctx, &store, &state, &now)?;

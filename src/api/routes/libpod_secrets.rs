@@ -65,7 +65,9 @@ pub async fn create(
     }
     let ctx = shared.ctx.clone();
     let id = blocking(LP, move || {
-        Ok(secrets(&ctx)?.create(&name, &driver, &data, labels)?.id)
+        Ok(secrets(&ctx)?
+            .create(&name, &driver, &data, labels, BTreeMap::new())?
+            .id)
     })
     .await?;
     Ok(axum::Json(json!({ "ID": id })).into_response())

@@ -9,16 +9,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::containers::{blocking, filters, flag, open};
+use super::containers::{blocking, filters, flag};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
 use crate::api::server::{Shared, held_stream};
+use crate::engine;
 use crate::engine::container::events::{EventStream, EventsOptions, parse_time};
-use crate::engine::container::inspect::rfc3339_nano;
-use crate::engine::container::list::{self, ListOptions};
-use crate::engine::image::list as image_list;
 use crate::engine::state::Event;
-use crate::engine::{self, volume};
 use crate::host::time;
 
 type Q = Query<HashMap<String, String>>;
@@ -216,83 +213,6 @@ pub async fn events(State(shared): State<Shared>, Query(q): Q) -> Result<Respons
 /// them).
 pub async fn df(State(shared): State<Shared>) -> Result<Response, ApiError> {
     let ctx = shared.ctx.clone();
-    let report = blocking(LP, move || {
-        let (store, state) = open(&ctx)?;
-        let opts = ListOptions {
-            all: true,
-            size: true,
-            ..ListOptions::default()
-        };
-        let containers = list::list(&ctx, &store, &state, &opts)?;
-        let images = image_list::list(
-            &store,
-            &image_list::ListRequest {
-                filters: Vec::new(),
-                name: None,
-            },
-        )?;
-        let mut image_rows = Vec::new();
-        let mut images_size = 0u64;
-        for l in &images {
-            let users = containers
-                .iter()
-                .filter(|c| c.image_id == l.record.id.hex())
-                .count();
-            images_size += l.record.size;
-            let names = if l.record.names.is_empty() {
-                vec!["<none>:<none>".to_owned()]
-            } else {
-                l.record.names.clone()
-            };
-            for n in names {
-                let (repo, tag) = image_list::repo_tag(&n);
-                image_rows.push(json!({
-                    "Repository": repo,
-                    "Tag": tag,
-                    "ImageID": l.record.id.hex(),
-                    "Created": time::rfc3339(l.created),
-                    "Size": l.record.size,
-                    "SharedSize": 0,
-                    "UniqueSize": l.record.size,
-                    "Containers": users,
-                }));
-            }
-        }
-        let container_rows: Vec<Value> = containers
-            .iter()
-            .map(|c| {
-                let (rw, root) = c.size.unwrap_or((0, 0));
-                json!({
-                    "ContainerID": c.id,
-                    "Image": c.image_id,
-                    "Command": c.args,
-                    "LocalVolumes": 0,
-                    "Size": rw + root,
-                    "RWSize": rw,
-                    "Created": rfc3339_nano(Some(c.created)),
-                    "Status": list::status_text(c, time::now_ns()),
-                    "Names": c.name,
-                })
-            })
-            .collect();
-        let mut volume_rows = Vec::new();
-        for v in state.list_volumes()? {
-            let links = state.volume_users(&v.name).map(|u| u.len()).unwrap_or(0);
-            let size = list::tree_size(&volume::volume_dir(&v));
-            volume_rows.push(json!({
-                "VolumeName": v.name,
-                "Links": links,
-                "Size": size,
-                "ReclaimableSize": if links == 0 { size } else { 0 },
-            }));
-        }
-        Ok(json!({
-            "ImagesSize": images_size,
-            "Images": image_rows,
-            "Containers": container_rows,
-            "Volumes": volume_rows,
-        }))
-    })
-    .await?;
+    let report = blocking(LP, move || crate::engine::system::df::report(&ctx)).await?;
     Ok(axum::Json(report).into_response())
 }

@@ -229,7 +229,7 @@ pub async fn prune(
     let ctx = shared.ctx.clone();
     let reports = blocking(flavor, move || {
         let (store, state) = open(&ctx)?;
-        prune::prune(&ctx, &store, &state, &PruneOptions {})
+        prune::prune(&ctx, &store, &state, &PruneOptions::default())
     })
     .await?;
     let mut deleted = Vec::new();

@@ -330,6 +330,7 @@ pub async fn remove(
     let opts = NetworkRemoveOptions {
         names: vec![id],
         force: flag(&q, "force", flavor)?,
+        timeout: None,
     };
     let ctx = shared.ctx.clone();
     blocking(flavor, move || {
@@ -360,7 +361,7 @@ pub async fn prune(
     let ctx = shared.ctx.clone();
     let removed = blocking(flavor, move || {
         let (store, state) = open(&ctx)?;
-        netops::prune(&ctx, &store, &state)
+        netops::prune(&ctx, &store, &state, &Default::default())
     })
     .await?;
     Ok(axum::Json(json!({"NetworksDeleted": removed})).into_response())

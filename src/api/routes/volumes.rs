@@ -146,7 +146,7 @@ pub async fn remove(
     let ctx = shared.ctx.clone();
     blocking(flavor, move || {
         let (store, state) = open(&ctx)?;
-        volume::remove_volume(&ctx, &store, &state, &name, force)
+        volume::remove_volume(&ctx, &store, &state, &name, force, None)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -33,6 +33,12 @@ pub struct CommitArgs {
     /// Suppress output
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Include container volumes as image volumes
+    #[arg(long)]
+    pub(crate) include_volumes: bool,
+    /// Squash newly built layers into a single new layer
+    #[arg(short, long)]
+    pub(crate) squash: bool,
     pub(crate) container: String,
     pub(crate) image: Option<String>,
 }
@@ -54,12 +60,15 @@ pub fn commit(ctx: &Context, args: &CommitArgs) -> anyhow::Result<ExitCode> {
     }
     let result = commit::commit(
         &store,
+        &state,
         &c,
         &CommitRequest {
             reference: args.image.clone(),
             author: args.author.clone(),
             message: args.message.clone(),
             changes: args.change.clone(),
+            squash: args.squash,
+            include_volumes: args.include_volumes,
         },
     );
     if paused {

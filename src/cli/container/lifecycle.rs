@@ -456,22 +456,24 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     pub(crate) force: bool,
+    /// Provide filter values (e.g. 'label=<key>=<value>')
+    #[arg(long)]
+    pub(crate) filter: Vec<String>,
 }
 
 pub fn prune(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
-    if !args.force {
-        print!(
-            "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] "
-        );
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-            return Ok(ExitCode::SUCCESS);
-        }
+    use crate::engine::prune_filter::{PruneFilters, PruneKind};
+    if !args.force && !crate::cli::confirm("WARNING! This will remove all non running containers.")?
+    {
+        return Ok(ExitCode::SUCCESS);
     }
+    let filters = PruneFilters::parse(
+        &args.filter,
+        PruneKind::Container,
+        crate::host::time::now_ns(),
+    )?;
     let (store, state) = open(ctx)?;
-    let reports = prune::prune(ctx, &store, &state, &PruneOptions::default())?;
+    let reports = prune::prune(ctx, &store, &state, &PruneOptions { filters })?;
     Ok(print_reports(&reports))
 }
 

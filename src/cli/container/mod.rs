@@ -47,8 +47,8 @@ pub use group::{ContainerCommand, container};
 pub use healthcheck::{HealthcheckCommand, healthcheck};
 pub use inspect::{InspectArgs, inspect};
 pub use lifecycle::{
-    CreateArgs, KillArgs, RenameArgs, RestartArgs, StartArgs, StopArgs, WaitArgs, create, kill,
-    rename, restart, start, stop, wait,
+    CreateArgs, KillArgs, PruneArgs, RenameArgs, RestartArgs, StartArgs, StopArgs, WaitArgs,
+    create, kill, rename, restart, start, stop, wait,
 };
 pub use logs::{LogsArgs, logs};
 pub use mount::{MountArgs, UnmountArgs, mount, unmount};

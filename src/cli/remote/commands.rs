@@ -128,7 +128,7 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Wait(a) => containers::wait(svc, &a),
         ContainerCommand::Checkpoint(a) => checkpoint::checkpoint(svc, &a),
         ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
-        ContainerCommand::Prune(a) => system::container_prune(svc, a.force),
+        ContainerCommand::Prune(a) => system::container_prune(svc, &a),
         ContainerCommand::Init(a) => containers::init(svc, &a),
         _ => bail!(
             "this container command is not available through hutch's remote client yet: \

@@ -219,7 +219,6 @@ pub fn pause(
             latest: a.latest,
             filter: &a.filter,
             all_states: from,
-            ..Pick::default()
         },
     )?;
     for_each(&names, |c| {

@@ -468,9 +468,20 @@ pub fn inspect(svc: &Service, a: &crate::cli::image::InspectArgs) -> anyhow::Res
 /// `image prune` (`-a`, `-f`): `POST /images/prune`; the removed ids
 /// printed as locally.
 pub fn prune(svc: &Service, a: &crate::cli::image::PruneArgs) -> anyhow::Result<ExitCode> {
-    let v = svc
-        .call("POST", &format!("/images/prune?all={}", a.all), None)?
-        .json()?;
+    if !a.force
+        && !crate::cli::confirm(if a.all {
+            "WARNING! This command removes all images without at least one container associated with them."
+        } else {
+            "WARNING! This command removes all dangling images."
+        })?
+    {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut q = format!("/images/prune?all={}", a.all);
+    if !a.filter.is_empty() {
+        q.push_str(&super::containers::filters_query(&a.filter));
+    }
+    let v = svc.call("POST", &q, None)?.json()?;
     for r in v.as_array().into_iter().flatten() {
         if let Some(id) = r["Id"].as_str() {
             println!("{id}");

@@ -28,17 +28,12 @@ fn pairs(items: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// `filters=` for a list route: `K=V` items as libpod's `{"K": ["V"]}`.
+/// `?filters=` for a list route (nothing when there are none).
 fn filters_query(items: &[String]) -> String {
     if items.is_empty() {
         return String::new();
     }
-    let mut f: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for i in items {
-        let (k, v) = i.split_once('=').unwrap_or((i, ""));
-        f.entry(k.to_owned()).or_default().push(v.to_owned());
-    }
-    format!("?filters={}", enc(&json!(f).to_string()))
+    format!("?{}", &super::containers::filters_query(items)[1..])
 }
 
 /// The exit code Podman gives a failed removal: 1 missing, 2 in use.
@@ -169,6 +164,8 @@ pub fn volume(svc: &Service, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
         VolumeCommand::Exists(a) => {
             return exists(svc, &format!("/volumes/{}/exists", enc(&a.name)));
         }
+        // The service has no volume plugins either: nothing to reload.
+        VolumeCommand::Reload => {}
         // Podman 4.3's remote client has none of these either.
         VolumeCommand::Export(_)
         | VolumeCommand::Import(_)

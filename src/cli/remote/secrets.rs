@@ -13,7 +13,7 @@ use anyhow::{Context as _, bail};
 pub fn secret(svc: &Service, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         SecretCommand::Create(a) => {
-            let data = local::read_data(&a.file)?;
+            let data = local::create_data(&a)?;
             let labels = crate::spec::parse::hosts::key_values("--label", &a.label)?;
             let q = format!(
                 "{API_PREFIX}/secrets/create?name={}&driver={}&labels={}",

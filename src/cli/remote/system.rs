@@ -178,19 +178,21 @@ pub fn events(svc: &Service, a: &crate::cli::container::EventsArgs) -> anyhow::R
 
 /// `container prune [-f]`: asks as locally, then the service removes;
 /// each removed id printed, a failure on stderr and 125.
-pub fn container_prune(svc: &Service, force: bool) -> anyhow::Result<ExitCode> {
-    if !force {
-        print!(
-            "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] "
-        );
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-            return Ok(ExitCode::SUCCESS);
-        }
+pub fn container_prune(
+    svc: &Service,
+    a: &crate::cli::container::PruneArgs,
+) -> anyhow::Result<ExitCode> {
+    if !a.force && !crate::cli::confirm("WARNING! This will remove all non running containers.")? {
+        return Ok(ExitCode::SUCCESS);
     }
-    let v = svc.call("POST", "/containers/prune", None)?.json()?;
+    let q = if a.filter.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", &containers::filters_query(&a.filter)[1..])
+    };
+    let v = svc
+        .call("POST", &format!("/containers/prune{q}"), None)?
+        .json()?;
     let mut code = ExitCode::SUCCESS;
     for r in v.as_array().into_iter().flatten() {
         match r["Err"].as_str().filter(|e| !e.is_empty()) {

@@ -27,11 +27,22 @@ pub struct CommitRequest {
     pub author: Option<String>,
     pub message: Option<String>,
     pub changes: Vec<String>,
+    /// `--squash`: the image's layers and the container's changes become
+    /// one layer (the container's whole root file system).
+    pub squash: bool,
+    /// `--include-volumes`: the container's volume and bind mount
+    /// destinations become the image's `Volumes`.
+    pub include_volumes: bool,
 }
 
 const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 
-pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> Result<ImageRecord> {
+pub fn commit(
+    store: &Store,
+    state: &crate::engine::state::State,
+    c: &Container,
+    req: &CommitRequest,
+) -> Result<ImageRecord> {
     let names = match &req.reference {
         Some(r) => vec![
             reference::local_name(r)
@@ -64,7 +75,16 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> Result<Image
     let mut manifest_layers = manifest["layers"].as_array().cloned().unwrap_or_default();
 
     let _adding = store.adding()?;
-    let (blob, size) = diff_layer(store, c)?;
+    let (blob, size) = if req.squash {
+        // One layer holds everything: the base's layers are not kept.
+        layers.clear();
+        manifest_layers.clear();
+        config["rootfs"]["diff_ids"] = json!([]);
+        config["history"] = json!([]);
+        squashed_layer(store, state, c)?
+    } else {
+        diff_layer(store, c)?
+    };
 
     // The container's process, as it was configured, becomes the image's.
     let spec = &c.spec;
@@ -94,6 +114,20 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> Result<Image
     }
     if let Some(u) = &spec.user {
         cc.insert("User".into(), json!(u));
+    }
+    if req.include_volumes {
+        let mut volumes = cc
+            .get("Volumes")
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        for m in &spec.mounts {
+            if !matches!(m.source, crate::spec::MountSource::Tmpfs) {
+                volumes.insert(m.destination.clone(), json!({}));
+            }
+        }
+        if !volumes.is_empty() {
+            cc.insert("Volumes".into(), Value::Object(volumes));
+        }
     }
     for change in &req.changes {
         import::apply_change(&mut cc, change)?;
@@ -147,6 +181,31 @@ pub fn commit(store: &Store, c: &Container, req: &CommitRequest) -> Result<Image
         )
         .with_context(|| format!("committing container {}", c.name))?;
     Ok(record)
+}
+
+/// The container's whole root file system as one uncompressed layer
+/// blob (`commit --squash`), owners unshifted as `export` writes them.
+fn squashed_layer(
+    store: &Store,
+    state: &crate::engine::state::State,
+    c: &Container,
+) -> Result<(hutch_storage::Digest, u64)> {
+    let (reader, writer) = io::pipe().context("creating a pipe")?;
+    // The export runs here (the state is not Sync), the store reads the
+    // pipe on its own thread.
+    std::thread::scope(|s| {
+        let consumer = s.spawn(move || store.blobs.put(reader, None));
+        let produced = {
+            let mut w = io::BufWriter::new(writer);
+            super::export::export(store, state, &c.id, &mut w)
+        };
+        let stored = consumer
+            .join()
+            .map_err(|_| Error::internal("the layer reader panicked"))?;
+        produced?;
+        let stored = stored.context("storing the squashed layer")?;
+        Ok::<_, Error>(stored)
+    })
 }
 
 /// The container's changes as an uncompressed layer blob in the store

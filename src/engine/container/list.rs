@@ -322,7 +322,7 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 }
 
 /// The container's labels: the image's, then its own `--label`s.
-fn labels(c: &Container, image_labels: &serde_json::Value) -> Vec<(String, String)> {
+pub(crate) fn labels(c: &Container, image_labels: &serde_json::Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = image_labels
         .as_object()
         .map(|m| {

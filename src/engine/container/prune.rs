@@ -8,17 +8,20 @@ use super::lifecycle::monitor_alive;
 use super::remove::{self, RemoveOptions, RemoveReport};
 use crate::config::Context;
 use crate::engine::Result;
+use crate::engine::prune_filter::PruneFilters;
 use crate::engine::state::{ContainerState, State};
 
-/// `container prune`; nothing to choose yet (Podman's `--filter` later).
+/// `container prune [--filter]`.
 #[derive(Debug, Clone, Default)]
-pub struct PruneOptions {}
+pub struct PruneOptions {
+    pub filters: PruneFilters,
+}
 
 pub fn prune(
     ctx: &Context,
     store: &Store,
     state: &State,
-    _opts: &PruneOptions,
+    opts: &PruneOptions,
 ) -> Result<Vec<RemoveReport>> {
     let graph = Graph::new(state.list_containers(true)?);
     let down: Vec<&str> = graph
@@ -28,6 +31,18 @@ pub fn prune(
                 c.state,
                 ContainerState::Exited | ContainerState::Configured | ContainerState::Stopped
             ) && !monitor_alive(c)
+                && (opts.filters.is_empty() || {
+                    let image_labels = crate::engine::image::lookup(store, &c.image_id)
+                        .ok()
+                        .and_then(|i| crate::engine::image::config(store, &i).ok())
+                        .map(|cfg| cfg["config"]["Labels"].clone())
+                        .unwrap_or_default();
+                    let labels = super::list::labels(c, &image_labels);
+                    opts.filters.matches(
+                        c.created,
+                        labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    )
+                })
         })
         .map(|c| c.id.as_str())
         .collect();

@@ -22,6 +22,11 @@ pub struct ImportRequest {
     pub reference: Option<String>,
     pub changes: Vec<String>,
     pub message: Option<String>,
+    /// `--arch`, `--os`, `--variant`: the platform written in the config
+    /// (the host's when `None`); the layer itself is not checked.
+    pub arch: Option<String>,
+    pub os: Option<String>,
+    pub variant: Option<String>,
 }
 
 pub fn import(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
@@ -71,14 +76,17 @@ fn import_adding(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
     if let Some(m) = &req.message {
         history["comment"] = json!(m);
     }
-    let config = json!({
+    let mut config = json!({
         "created": created,
-        "architecture": info::go_arch(),
-        "os": "linux",
+        "architecture": req.arch.as_deref().unwrap_or(info::go_arch()),
+        "os": req.os.as_deref().unwrap_or("linux"),
         "config": Value::Object(container_config),
         "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
         "history": [history],
     });
+    if let Some(v) = &req.variant {
+        config["variant"] = json!(v);
+    }
     let config_bytes = serde_json::to_vec(&config)?;
     let config_digest = store.blobs.put_bytes(&config_bytes, None)?;
     let blob_size = std::fs::metadata(store.blobs.path(&blob))?.len();

@@ -279,11 +279,22 @@ pub fn mount(store: &Store, input: &str) -> Result<std::path::PathBuf> {
         .with_context(|| format!("mounting image {}", image.id.short()))
 }
 
-/// `image unmount`; the image's full id.
-pub fn unmount(store: &Store, input: &str) -> Result<String> {
+/// `image unmount`; the image's full id when it was mounted (Podman
+/// reports nothing for one that was not).
+pub fn unmount(store: &Store, input: &str) -> Result<Option<String>> {
     let image = lookup(store, input)?;
-    store.unmount_image(&image.id)?;
-    Ok(image.id.hex().to_owned())
+    let was = store.unmount_image(&image.id)?;
+    Ok(was.then(|| image.id.hex().to_owned()))
+}
+
+/// The images mounted now (`image mount` without names), with their
+/// mount points, in the store's order.
+pub fn mounted(store: &Store) -> Result<Vec<(ImageRecord, std::path::PathBuf)>> {
+    Ok(store
+        .all_images()?
+        .into_iter()
+        .filter_map(|(i, _)| store.image_mount_point(&i.id).map(|p| (i, p)))
+        .collect())
 }
 
 /// The config blob of an image as JSON.

@@ -148,6 +148,19 @@ pub fn save(
     out: Option<&mut dyn Write>,
     dir: Option<&Path>,
 ) -> Result<()> {
+    save_layers(store, images, format, out, dir, false)
+}
+
+/// [`save`], with `uncompressed`: a docker-dir's layers decompressed, as
+/// Podman's `save --format docker-dir` writes them.
+pub fn save_layers(
+    store: &Store,
+    images: &[(ImageRecord, Vec<String>)],
+    format: SaveFormat,
+    out: Option<&mut dyn Write>,
+    dir: Option<&Path>,
+    uncompressed: bool,
+) -> Result<()> {
     let blobs: Vec<ImageBlobs> = images
         .iter()
         .map(|(record, names)| image_blobs(store, record, names.clone()))
@@ -168,7 +181,7 @@ pub fn save(
             let [one] = blobs.as_slice() else {
                 crate::fail!(BadInput, "docker-dir holds one image per save");
             };
-            archive::write_dir_transport(one, &store.blobs, d)?
+            archive::write_dir_transport(one, &store.blobs, d, uncompressed)?
         }
         _ => crate::fail!(BadInput, "this save format needs an output path (-o)"),
     }

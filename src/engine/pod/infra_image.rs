@@ -39,6 +39,9 @@ pub fn ensure(store: &Store) -> Result<String> {
             reference: Some(name.clone()),
             changes: vec![r#"ENTRYPOINT ["/catatonit", "-P"]"#.to_owned()],
             message: Some("hutch pod infra image".to_owned()),
+            arch: None,
+            os: None,
+            variant: None,
         },
     )
     .context("building the pod infra image")?;

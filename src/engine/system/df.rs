@@ -1,0 +1,150 @@
+//! `system df` and `GET /libpod/system/df`: Podman's `SystemDfReport`,
+//! the images (one row per name, as Podman counts them), the containers
+//! with their writable layers' sizes and the volumes with theirs.
+
+use serde::Serialize;
+
+use crate::config::Context;
+use crate::engine::Result;
+use crate::engine::container::inspect::rfc3339_nano;
+use crate::engine::container::list::{self, ListOptions};
+use crate::engine::image::list as image_list;
+use crate::engine::volume;
+use crate::host::time;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DfReport {
+    /// The sum of the image rows' sizes: an image with two names counts
+    /// twice, as in Podman's report.
+    pub images_size: u64,
+    pub images: Vec<DfImage>,
+    pub containers: Vec<DfContainer>,
+    pub volumes: Vec<DfVolume>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DfImage {
+    pub repository: String,
+    pub tag: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    /// RFC 3339.
+    pub created: String,
+    /// Unix seconds (for the CLI's "x minutes").
+    #[serde(skip)]
+    pub created_secs: i64,
+    pub size: u64,
+    pub shared_size: u64,
+    pub unique_size: u64,
+    pub containers: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DfContainer {
+    #[serde(rename = "ContainerID")]
+    pub container_id: String,
+    pub image: String,
+    pub command: Vec<String>,
+    pub local_volumes: usize,
+    pub size: u64,
+    #[serde(rename = "RWSize")]
+    pub rw_size: u64,
+    pub created: String,
+    #[serde(skip)]
+    pub created_ns: i64,
+    /// The state's word ("running", "exited"), as Podman reports it.
+    pub status: String,
+    pub names: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DfVolume {
+    pub volume_name: String,
+    pub links: usize,
+    pub size: u64,
+    pub reclaimable_size: u64,
+}
+
+pub fn report(ctx: &Context) -> Result<DfReport> {
+    let store = crate::engine::image::open_store(ctx)?;
+    let state = crate::engine::container::open_state(ctx)?;
+    let opts = ListOptions {
+        all: true,
+        size: true,
+        ..ListOptions::default()
+    };
+    let containers = list::list(ctx, &store, &state, &opts)?;
+    let images = image_list::list(
+        &store,
+        &image_list::ListRequest {
+            filters: Vec::new(),
+            name: None,
+        },
+    )?;
+    let mut rows = Vec::new();
+    let mut images_size = 0u64;
+    for l in &images {
+        let users = containers
+            .iter()
+            .filter(|c| c.image_id == l.record.id.hex())
+            .count();
+        let names = if l.record.names.is_empty() {
+            vec!["<none>:<none>".to_owned()]
+        } else {
+            l.record.names.clone()
+        };
+        for n in names {
+            let (repo, tag) = image_list::repo_tag(&n);
+            images_size += l.record.size;
+            rows.push(DfImage {
+                repository: repo,
+                tag,
+                image_id: l.record.id.hex().to_owned(),
+                created: time::rfc3339(l.created),
+                created_secs: l.created,
+                size: l.record.size,
+                shared_size: 0,
+                unique_size: l.record.size,
+                containers: users,
+            });
+        }
+    }
+    let mut ctr_rows = Vec::new();
+    for c in &containers {
+        let (rw, root) = c.size.unwrap_or((0, 0));
+        let local_volumes = state.container_volumes(&c.id).map(|v| v.len()).unwrap_or(0);
+        ctr_rows.push(DfContainer {
+            container_id: c.id.clone(),
+            image: c.image_id.clone(),
+            command: c.args.clone(),
+            local_volumes,
+            size: rw + root,
+            rw_size: rw,
+            created: rfc3339_nano(Some(c.created)),
+            created_ns: c.created,
+            status: c.state_name.to_owned(),
+            names: c.name.clone(),
+        });
+    }
+    let mut volumes = Vec::new();
+    for v in state.list_volumes()? {
+        let links = state.volume_users(&v.name).map(|u| u.len()).unwrap_or(0);
+        let size = list::tree_size(&volume::volume_dir(&v));
+        volumes.push(DfVolume {
+            volume_name: v.name,
+            links,
+            size,
+            reclaimable_size: if links == 0 { size } else { 0 },
+        });
+    }
+    Ok(DfReport {
+        images_size,
+        images: rows,
+        containers: ctr_rows,
+        volumes,
+    })
+}
