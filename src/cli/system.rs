@@ -27,7 +27,12 @@ pub enum SystemCommand {
     Df(super::system_prune::DfArgs),
     /// Reset hutch storage: remove every container, pod, image, volume, network and secret
     Reset(super::system_prune::ResetArgs),
+    /// Migrate lock numbers (hutch's per-container lock files have no numbers: nothing to do)
+    Renumber(RenumberArgs),
 }
+
+#[derive(Debug, clap::Args)]
+pub struct RenumberArgs {}
 
 impl SystemCommand {
     pub fn needs_namespace(&self) -> bool {
@@ -42,6 +47,7 @@ impl SystemCommand {
             SystemCommand::Check(_) => false,
             // A file of the user's: no namespace.
             SystemCommand::Connection(_) => false,
+            SystemCommand::Renumber(_) => false,
             SystemCommand::Prune(_) | SystemCommand::Df(_) | SystemCommand::Reset(_) => true,
         }
     }
@@ -90,6 +96,9 @@ pub fn run(ctx: &Context, cmd: SystemCommand) -> anyhow::Result<ExitCode> {
         SystemCommand::Prune(a) => super::system_prune::prune_cmd(ctx, &a),
         SystemCommand::Df(a) => super::system_prune::df_cmd(ctx, &a),
         SystemCommand::Reset(a) => super::system_prune::reset_cmd(ctx, &a),
+        // Podman reallocates its shared-memory lock numbers; hutch locks
+        // each container by its own file, so there is nothing to renumber.
+        SystemCommand::Renumber(_) => Ok(ExitCode::SUCCESS),
     }
 }
 

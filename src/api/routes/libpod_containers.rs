@@ -579,7 +579,7 @@ pub async fn changes(
     State(shared): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    use engine::container::changes::{self, Kind};
+    use engine::container::changes;
     let ctx = shared.ctx.clone();
     let list = blocking(LP, move || {
         let (store, state) = open(&ctx)?;
@@ -587,18 +587,7 @@ pub async fn changes(
         changes::of_container(&store, &c)
     })
     .await?;
-    let out: Vec<Value> = list
-        .iter()
-        .map(|(path, kind)| {
-            let kind = match kind {
-                Kind::Changed => 0,
-                Kind::Added => 1,
-                Kind::Deleted => 2,
-            };
-            let path = format!("/{}", String::from_utf8_lossy(path));
-            json!({"Path": path, "Kind": kind})
-        })
-        .collect();
+    let out = super::observe::changes_json(&list);
     if out.is_empty() {
         return Ok(axum::Json(Value::Null).into_response());
     }

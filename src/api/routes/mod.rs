@@ -275,6 +275,7 @@ pub fn router(shared: Shared) -> Router {
         )
         .route("/libpod/images/{name}/untag", post(libpod_image_io::untag))
         .route("/libpod/images/{name}/tree", get(libpod_image_io::tree))
+        .route("/libpod/images/{name}/changes", get(observe::image_changes))
         .route("/libpod/images/{name}/get", get(libpod_image_io::get_one))
         .route("/libpod/images/export", get(libpod_image_io::export))
         .route("/libpod/images/load", post(libpod_image_io::load))

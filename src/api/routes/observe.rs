@@ -77,7 +77,12 @@ pub async fn changes(
         changes::of_container(&store, &c)
     })
     .await?;
-    let out: Vec<Value> = found
+    Ok(axum::Json(changes_json(&found)).into_response())
+}
+
+/// Docker's and libpod's change list: `[{"Path", "Kind"}]`.
+pub(super) fn changes_json(found: &changes::Changes) -> Vec<Value> {
+    found
         .iter()
         .map(|(p, k)| {
             let kind = match k {
@@ -87,7 +92,28 @@ pub async fn changes(
             };
             json!({"Path": format!("/{}", String::from_utf8_lossy(p)), "Kind": kind})
         })
-        .collect();
+        .collect()
+}
+
+/// `GET /libpod/images/{name}/changes`: what the image's top layer
+/// changes in the layers below it (`podman --remote diff IMAGE`), libpod's
+/// `null` for none.
+pub async fn image_changes(
+    State(shared): State<Shared>,
+    Extension(flavor): Extension<ApiVersion>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let ctx = shared.ctx.clone();
+    let found = blocking(flavor, move || {
+        let store = crate::engine::image::open_store(&ctx)?;
+        let img = crate::engine::image::lookup(&store, &name)?;
+        changes::of_image(&store, &img)
+    })
+    .await?;
+    let out = changes_json(&found);
+    if out.is_empty() {
+        return Ok(axum::Json(Value::Null).into_response());
+    }
     Ok(axum::Json(out).into_response())
 }
 

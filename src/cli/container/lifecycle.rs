@@ -439,6 +439,10 @@ pub fn rename(ctx: &Context, args: &RenameArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
+    /// Consider containers created by other tools than hutch too (hutch's
+    /// store holds none: the same answer)
+    #[arg(long)]
+    pub(crate) external: bool,
     pub(crate) container: String,
 }
 

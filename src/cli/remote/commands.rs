@@ -100,6 +100,7 @@ fn image(svc: &Service, c: crate::cli::image::ImageCommand) -> anyhow::Result<Ex
         I::Build(a) => build::build(svc, &a),
         I::Tree(a) => images::tree(svc, &a),
         I::Inspect(a) => images::inspect(svc, &a),
+        I::Diff(a) => system::diff_of(svc, &a, crate::cli::container::DiffObject::Image),
         I::Prune(a) => images::prune(svc, &a),
         _ => bail!(
             "this image command is not available through hutch's remote client yet: \
@@ -130,6 +131,21 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Restore(a) => checkpoint::restore(svc, &a),
         ContainerCommand::Prune(a) => system::container_prune(svc, &a),
         ContainerCommand::Init(a) => containers::init(svc, &a),
+        // The same as the top-level commands, as locally.
+        ContainerCommand::Attach(a) => attach::attach(svc, &a),
+        ContainerCommand::Commit(a) => system::commit(svc, &a),
+        ContainerCommand::Cp(a) => cp::cp(svc, &a),
+        ContainerCommand::Diff(a) => {
+            system::diff_of(svc, &a, crate::cli::container::DiffObject::Container)
+        }
+        ContainerCommand::Exec(a) => exec(svc, &a),
+        ContainerCommand::Export(a) => system::export(svc, &a),
+        ContainerCommand::Pause(a) => containers::pause(svc, &a, "pause"),
+        ContainerCommand::Unpause(a) => containers::pause(svc, &a, "unpause"),
+        ContainerCommand::Port(a) => containers::port(svc, &a),
+        ContainerCommand::Stats(a) => system::stats(svc, &a),
+        ContainerCommand::Top(a) => containers::top(svc, &a),
+        ContainerCommand::Update(a) => system::update(svc, &a),
         _ => bail!(
             "this container command is not available through hutch's remote client yet: \
              run it on the service's host"

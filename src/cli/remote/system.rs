@@ -16,6 +16,18 @@ use crate::format::OutputFormat;
 /// `diff [--format json] [-l] CONTAINER`: the service's list of changes
 /// (`Kind` 0 changed, 1 added, 2 deleted), printed as locally.
 pub fn diff(svc: &Service, a: &crate::cli::container::DiffArgs) -> anyhow::Result<ExitCode> {
+    diff_of(svc, a, crate::cli::container::DiffObject::Any)
+}
+
+/// `diff`, `container diff`, `image diff`: as locally, `diff` takes a
+/// container, else an image (`GET /libpod/images/{name}/changes`), and a
+/// name that is neither gets the local words.
+pub fn diff_of(
+    svc: &Service,
+    a: &crate::cli::container::DiffArgs,
+    object: crate::cli::container::DiffObject,
+) -> anyhow::Result<ExitCode> {
+    use crate::cli::container::DiffObject;
     let json = match a.format.as_deref() {
         None | Some("") => false,
         Some("json") => true,
@@ -30,9 +42,32 @@ pub fn diff(svc: &Service, a: &crate::cli::container::DiffArgs) -> anyhow::Resul
         (Some(_), true) => bail!("--latest and containers cannot be used together"),
         (None, false) => bail!("container must be specified: hutch diff [options [...]] ID-NAME"),
     };
-    let v = svc
-        .call("GET", &format!("/containers/{}/changes", enc(&name)), None)?
-        .json()?;
+    let image = || -> anyhow::Result<serde_json::Value> {
+        match svc
+            .call("GET", &format!("/images/{}/changes", enc(&name)), None)?
+            .json()
+        {
+            Err(e) if containers::is_missing(&e) => {
+                bail!("{name} not found: {name}: image not known")
+            }
+            other => other,
+        }
+    };
+    let v = match object {
+        DiffObject::Image => image()?,
+        _ => match svc
+            .call("GET", &format!("/containers/{}/changes", enc(&name)), None)?
+            .json()
+        {
+            Err(e) if containers::is_missing(&e) && object == DiffObject::Any && !a.latest => {
+                image()?
+            }
+            Err(e) if containers::is_missing(&e) => {
+                bail!("{name} not found: container not known")
+            }
+            other => other?,
+        },
+    };
     let changes: Vec<(u64, String)> = v
         .as_array()
         .into_iter()
