@@ -127,7 +127,17 @@ fn stats_and_update_refuse_without_cgroups_v2() {
         stderr(&out).trim(),
         "Error: stats is not supported in rootless mode without cgroups v2"
     );
+    // The container is looked up first, as Podman does: a missing one
+    // is named as missing, an existing one gets the cgroup refusal.
     let out = env.run(["update", "--memory", "64m", "whatever"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no such container"),
+        "{}",
+        stderr(&out)
+    );
+    env.ok(["create", "--name", "limited", "busybox", "true"]);
+    let out = env.run(["update", "--memory", "64m", "limited"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("not supported in rootless mode without cgroups v2"),
