@@ -84,6 +84,14 @@ impl Pair {
         self.env.run(args)
     }
 
+    /// Runs `args` with hutch and with podman, each of which must succeed:
+    /// the set-up steps of a comparison.
+    fn both_ok(&self, args: &[&str]) {
+        for side in [self.hutch(args), self.podman(args)] {
+            assert!(side.status.success(), "{args:?}: {}", stderr(&side));
+        }
+    }
+
     /// podman as the test user, in the same private HOME and runtime dir,
     /// with storage under the test's root.
     fn podman(&self, args: &[&str]) -> Output {

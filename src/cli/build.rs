@@ -210,6 +210,23 @@ fn parse_kv(
     Ok(())
 }
 
+/// The directory the build context argument (`.` when none) names:
+/// hutch builds from local directories only.
+pub(crate) fn context_dir(cwd: &Path, arg: Option<&str>) -> anyhow::Result<PathBuf> {
+    let context_arg = arg.unwrap_or(".");
+    if context_arg.contains("://") || context_arg == "-" {
+        bail!(
+            "the build context must be a local directory: {context_arg:?} (URLs and stdin contexts are not supported)"
+        );
+    }
+    let context = std::fs::canonicalize(cwd.join(context_arg))
+        .with_context(|| format!("the build context {context_arg:?}"))?;
+    if !context.is_dir() {
+        bail!("the build context {context_arg:?} is not a directory");
+    }
+    Ok(context)
+}
+
 pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
     if !matches!(args.format.as_str(), "oci" | "docker") {
         bail!(
@@ -261,17 +278,7 @@ pub fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<ExitCode> {
         bail!("--variant {v}: hutch build builds for the native platform ({native}) only");
     }
     let cwd = std::env::current_dir().context("finding the working directory")?;
-    let context_arg = args.context.clone().unwrap_or_else(|| ".".into());
-    if context_arg.contains("://") || context_arg == "-" {
-        bail!(
-            "the build context must be a local directory: {context_arg:?} (URLs and stdin contexts are not supported)"
-        );
-    }
-    let context = std::fs::canonicalize(cwd.join(&context_arg))
-        .with_context(|| format!("the build context {context_arg:?}"))?;
-    if !context.is_dir() {
-        bail!("the build context {context_arg:?} is not a directory");
-    }
+    let context = context_dir(&cwd, args.context.as_deref())?;
     let containerfile = match args.file.first().map(String::as_str) {
         Some("-") => read_limited(
             std::io::stdin().lock(),

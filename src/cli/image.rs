@@ -651,26 +651,7 @@ pub fn save(ctx: &Context, args: &SaveArgs) -> anyhow::Result<ExitCode> {
     let store = engine::open_store(ctx)?;
     let mut images = Vec::new();
     for name in &args.images {
-        let record = engine::lookup(&store, name)?;
-        // The archive carries the name the user asked for, as Podman's does;
-        // an id (full, short or `sha256:`) saves no name, so that `load`
-        // gives `<none>:<none>` as Podman's does.
-        let by_id = {
-            let hex = name.strip_prefix("sha256:").unwrap_or(name);
-            !hex.is_empty()
-                && hex.bytes().all(|b| b.is_ascii_hexdigit())
-                && record.id.hex().starts_with(hex)
-        };
-        let names: Vec<String> = match record
-            .names
-            .iter()
-            .find(|n| crate::image::reference::matches_stored_name(name, n))
-        {
-            Some(n) => vec![n.clone()],
-            None if by_id => Vec::new(),
-            None => record.names.clone(),
-        };
-        images.push((record, names));
+        images.push(transfer::lookup_for_save(&store, name)?);
     }
     let dir_format = matches!(
         format,

@@ -10,12 +10,6 @@ use super::*;
 
 /// `args` with both, each of which must succeed (their output differs:
 /// new ids).
-fn both_ok(p: &Pair, args: &[&str]) {
-    for side in [p.hutch(args), p.podman(args)] {
-        assert!(side.status.success(), "{args:?}: {}", stderr(&side));
-    }
-}
-
 /// The lines of `out` in order, for output whose order each engine picks
 /// (a layer's files, `--all` lists).
 fn sorted(out: &Output) -> Vec<String> {
@@ -39,10 +33,7 @@ fn container_subcommands_image_diff_and_help() {
     // `diff` falls back to an image; `image diff` takes no container.
     let (h, q) = (p.hutch(&["diff", "bb"]), p.podman(&["diff", "bb"]));
     assert_eq!(sorted(&h), sorted(&q));
-    both_ok(
-        &p,
-        &["create", "--name", "c1", "--network", "none", "bb", "true"],
-    );
+    p.both_ok(&["create", "--name", "c1", "--network", "none", "bb", "true"]);
     let (h, q) = p.same(&["image", "diff", "c1"]);
     assert!(h.contains("c1 not found: c1: image not known"), "{h}\n{q}");
     let (h, q) = p.same(&["container", "diff", "bb"]);
@@ -71,20 +62,17 @@ fn container_subcommands_image_diff_and_help() {
     assert_eq!(h.status.code(), q.status.code(), "{}", stderr(&h));
     assert_eq!(sorted(&h).len(), 3, "{}", stdout(&h));
     assert_eq!(sorted(&q).len(), 3, "{}", stdout(&q));
-    both_ok(
-        &p,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "r1",
-            "--network",
-            "none",
-            "bb",
-            "sleep",
-            "100",
-        ],
-    );
+    p.both_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "r1",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "100",
+    ]);
     let (h, q) = p.same(&["container", "cleanup", "r1"]);
     assert!(
         h.contains("is running or paused, refusing to clean up: container state improper"),
@@ -176,7 +164,7 @@ fn latest_cidfile_and_output_flags() {
     p.same_code(&["stats", "-l", "--no-stream", "--no-reset"]);
     p.same_code(&["attach", "-l", "k1"]);
     p.same(&["pod", "inspect", "-l"]);
-    both_ok(&p, &["pod", "create", "--name", "p1"]);
+    p.both_ok(&["pod", "create", "--name", "p1"]);
     p.same(&["pod", "inspect", "-l", "--format", "{{.Name}}"]);
     p.same_code(&["pod", "start", "-l"]);
     p.same_code(&["pod", "restart", "-l"]);
@@ -228,20 +216,17 @@ fn latest_cidfile_and_output_flags() {
 
     // exec --preserve-fds: none passed is Podman's error; one passed
     // reaches the process as descriptor 3.
-    both_ok(
-        &p,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "e1",
-            "--network",
-            "none",
-            "bb",
-            "sleep",
-            "100",
-        ],
-    );
+    p.both_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "e1",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "100",
+    ]);
     let (h, q) = p.same(&["exec", "--preserve-fds", "1", "e1", "true"]);
     assert!(h.contains("file descriptor 3 is not available"), "{h}\n{q}");
     let file = p.env.home.join("fd3.txt");

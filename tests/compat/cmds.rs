@@ -15,30 +15,21 @@ fn podman_err(text: &str) -> String {
 
 /// `args` with both, each of which must succeed (their output differs:
 /// new ids).
-fn both_ok(p: &Pair, args: &[&str]) {
-    for side in [p.hutch(args), p.podman(args)] {
-        assert!(side.status.success(), "{args:?}: {}", stderr(&side));
-    }
-}
-
 #[test]
 fn init_then_start() {
     let Some(p) = Pair::with_busybox() else {
         return;
     };
-    both_ok(
-        &p,
-        &[
-            "create",
-            "--name",
-            "i1",
-            "--network",
-            "none",
-            "bb",
-            "echo",
-            "hi",
-        ],
-    );
+    p.both_ok(&[
+        "create",
+        "--name",
+        "i1",
+        "--network",
+        "none",
+        "bb",
+        "echo",
+        "hi",
+    ]);
     p.same(&["init", "i1"]);
     // Ready in the runtime, not run: Podman's "initialized" state.
     p.same(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
@@ -68,7 +59,7 @@ fn init_then_start() {
     let (h, q) = p.same(&["init", "bogus"]);
     assert_eq!(h, podman_err(&q));
     // --latest and --all print full ids: the codes compare.
-    both_ok(&p, &["create", "--network", "none", "bb", "true"]);
+    p.both_ok(&["create", "--network", "none", "bb", "true"]);
     p.same_code(&["init", "-l"]);
     // The exited one's "N seconds ago" depends on when each ran: the
     // state word and exit code compare.
@@ -132,7 +123,7 @@ fn logs_latest_and_rmi_no_prune() {
     p.same(&["rm", "l1"]);
     let (h, q) = p.same(&["logs", "-l"]);
     assert_eq!(h, podman_err(&q));
-    both_ok(&p, &["tag", "bb", "bb2"]);
+    p.both_ok(&["tag", "bb", "bb2"]);
     p.same(&["rmi", "--no-prune", "bb2"]);
     p.same(&["rmi", "--no-prune", "nothere"]);
 }
@@ -142,7 +133,7 @@ fn images_history() {
     let Some(p) = Pair::with_busybox() else {
         return;
     };
-    both_ok(&p, &["tag", "bb", "localhost/hist:v1"]);
+    p.both_ok(&["tag", "bb", "localhost/hist:v1"]);
     let (h, _) = p.same(&[
         "images",
         "--history",
@@ -168,20 +159,17 @@ fn ps_ns_sync_watch() {
     let Some(p) = Pair::with_busybox() else {
         return;
     };
-    both_ok(
-        &p,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "n1",
-            "--network",
-            "none",
-            "bb",
-            "sleep",
-            "60",
-        ],
-    );
+    p.both_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "n1",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "60",
+    ]);
     // The ids differ between the two: the header and the shape compare.
     let (h, q) = (p.hutch(&["ps", "--ns"]), p.podman(&["ps", "--ns"]));
     let (h, q) = (stdout(&h), stdout(&q));
@@ -260,20 +248,17 @@ fn conf_pull_policy_and_log_tag() {
     p.same(&["inspect", "--format", "{{.HostConfig.LogConfig.Tag}}", "lt"]);
     p.same(&["rm", "lt"]);
     // A flag wins over the file.
-    both_ok(
-        &p,
-        &[
-            "create",
-            "--name",
-            "own",
-            "--log-opt",
-            "tag=own",
-            "--network",
-            "none",
-            "bb",
-            "true",
-        ],
-    );
+    p.both_ok(&[
+        "create",
+        "--name",
+        "own",
+        "--log-opt",
+        "tag=own",
+        "--network",
+        "none",
+        "bb",
+        "true",
+    ]);
     // podman 4.3.1 shows the file's tag here, over the flag; hutch the
     // flag's (docs/compat.md).
     let out = p.hutch(&[

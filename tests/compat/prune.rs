@@ -49,50 +49,26 @@ fn prune_filters_rm_time_and_secrets() {
         assert_eq!(h, without_mount_warning(&q), "{args:?}");
     }
     // Filters choose what goes.
-    for side in [
-        p.hutch(&[
-            "create",
-            "--name",
-            "keep",
-            "--network",
-            "none",
-            "bb",
-            "true",
-        ]),
-        p.podman(&[
-            "create",
-            "--name",
-            "keep",
-            "--network",
-            "none",
-            "bb",
-            "true",
-        ]),
-        p.hutch(&[
-            "create",
-            "--name",
-            "gone",
-            "--label",
-            "a=b",
-            "--network",
-            "none",
-            "bb",
-            "true",
-        ]),
-        p.podman(&[
-            "create",
-            "--name",
-            "gone",
-            "--label",
-            "a=b",
-            "--network",
-            "none",
-            "bb",
-            "true",
-        ]),
-    ] {
-        assert!(side.status.success(), "{}", stderr(&side));
-    }
+    p.both_ok(&[
+        "create",
+        "--name",
+        "keep",
+        "--network",
+        "none",
+        "bb",
+        "true",
+    ]);
+    p.both_ok(&[
+        "create",
+        "--name",
+        "gone",
+        "--label",
+        "a=b",
+        "--network",
+        "none",
+        "bb",
+        "true",
+    ]);
     p.same_code(&[
         "container",
         "prune",
@@ -192,12 +168,7 @@ fn system_prune_df_reset_and_volume_reload() {
         );
     }
     p.same(&["volume", "reload"]);
-    for side in [
-        p.hutch(&["create", "--name", "c1", "--network", "none", "bb", "true"]),
-        p.podman(&["create", "--name", "c1", "--network", "none", "bb", "true"]),
-    ] {
-        assert!(side.status.success(), "{}", stderr(&side));
-    }
+    p.both_ok(&["create", "--name", "c1", "--network", "none", "bb", "true"]);
     p.same(&["volume", "create", "v1"]);
     p.same(&["network", "create", "pn1"]);
     p.same(&[
@@ -261,16 +232,9 @@ fn image_flags_commit_and_login() {
         &layer(&[Entry::Dir("etc"), Entry::File("etc/one", b"1\n")]),
     );
     let tar = tar.to_string_lossy().into_owned();
-    for side in [
-        p.hutch(&[
-            "import", "-q", "--arch", "arm64", "--os", "freebsd", &tar, "imp1",
-        ]),
-        p.podman(&[
-            "import", "-q", "--arch", "arm64", "--os", "freebsd", &tar, "imp1",
-        ]),
-    ] {
-        assert!(side.status.success(), "{}", stderr(&side));
-    }
+    p.both_ok(&[
+        "import", "-q", "--arch", "arm64", "--os", "freebsd", &tar, "imp1",
+    ]);
     p.same(&[
         "image",
         "inspect",
@@ -293,36 +257,19 @@ fn image_flags_commit_and_login() {
     ]);
     // Commit: the container's volume destinations as image volumes; one
     // layer when squashed.
-    for side in [
-        p.hutch(&[
-            "run",
-            "--name",
-            "cv",
-            "--network",
-            "none",
-            "-v",
-            "/data",
-            "bb",
-            "sh",
-            "-c",
-            "echo x > /f",
-        ]),
-        p.podman(&[
-            "run",
-            "--name",
-            "cv",
-            "--network",
-            "none",
-            "-v",
-            "/data",
-            "bb",
-            "sh",
-            "-c",
-            "echo x > /f",
-        ]),
-    ] {
-        assert!(side.status.success(), "{}", stderr(&side));
-    }
+    p.both_ok(&[
+        "run",
+        "--name",
+        "cv",
+        "--network",
+        "none",
+        "-v",
+        "/data",
+        "bb",
+        "sh",
+        "-c",
+        "echo x > /f",
+    ]);
     p.same_code(&["commit", "-q", "--include-volumes", "--squash", "cv", "sq"]);
     p.same(&[
         "image",

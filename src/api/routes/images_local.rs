@@ -123,23 +123,32 @@ async fn history_of(
     let rows = blocking(flavor, move || {
         let store = image::open_store(&ctx)?;
         let record = find(&store, &name)?;
-        let full = format!("sha256:{}", record.id.hex());
-        Ok(history::entries(&store, &record)?
-            .into_iter()
-            .map(|e| {
-                json!({
-                    "Id": if e.tags.is_some() { full.clone() } else { e.id },
-                    "Created": e.created,
-                    "CreatedBy": e.created_by,
-                    "Tags": e.tags,
-                    "Size": e.size,
-                    "Comment": e.comment,
-                })
-            })
-            .collect::<Vec<Value>>())
+        history_rows(&store, &record, format!("sha256:{}", record.id.hex()))
     })
     .await?;
     Ok(axum::Json(rows).into_response())
+}
+
+/// Docker's `HistoryResponseItem`s, newest first: the tagged (top) entry
+/// shows `top_id`, the others their layer's id or `<missing>`.
+pub(super) fn history_rows(
+    store: &hutch_storage::Store,
+    record: &ImageRecord,
+    top_id: String,
+) -> engine::Result<Vec<Value>> {
+    Ok(history::entries(store, record)?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "Id": if e.tags.is_some() { top_id.clone() } else { e.id },
+                "Created": e.created,
+                "CreatedBy": e.created_by,
+                "Tags": e.tags,
+                "Size": e.size,
+                "Comment": e.comment,
+            })
+        })
+        .collect())
 }
 
 /// `POST /images/{name}/tag?repo=&tag=`: 201.
@@ -323,23 +332,21 @@ impl Read for BodyReader {
     }
 }
 
-/// `POST /images/load?quiet=`: a docker-archive or oci-archive body of at
-/// most [`MAX_LOAD_BYTES`], streamed into the store. Answers once every
-/// image is stored, with Docker's `{"stream": "Loaded image: ..."}` lines.
-pub async fn load(
-    State(shared): State<Shared>,
-    Extension(flavor): Extension<ApiVersion>,
+/// Runs `work` on a blocking thread with the request body as its reader,
+/// at most [`MAX_LOAD_BYTES`] of it (load, import and build read their
+/// archives through it); a truncated or malformed body is the client's
+/// error (400).
+pub(super) async fn with_body<T: Send + 'static>(
+    flavor: ApiVersion,
     body: Body,
-) -> Result<Response, ApiError> {
+    work: impl FnOnce(BodyReader) -> engine::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(ARCHIVE_QUEUE);
-    let ctx = shared.ctx.clone();
-    let loading = blocking(flavor, move || {
-        let store = image::open_store(&ctx)?;
-        let reader = BodyReader {
+    let working = blocking(flavor, move || {
+        work(BodyReader {
             rx,
             chunk: Bytes::new(),
-        };
-        transfer::load(&store, std::io::BufReader::new(reader), "the request body")
+        })
     });
     let feeding = async move {
         let mut stream = body.into_data_stream();
@@ -362,14 +369,29 @@ pub async fn load(
             }
         }
     };
-    let (loaded, ()) = tokio::join!(loading, feeding);
-    let loaded = loaded.map_err(|mut e| {
-        // A truncated or malformed archive is the client's.
+    let (done, ()) = tokio::join!(working, feeding);
+    done.map_err(|mut e| {
         if e.status == StatusCode::INTERNAL_SERVER_ERROR {
             e.status = StatusCode::BAD_REQUEST;
         }
         e
-    })?;
+    })
+}
+
+/// `POST /images/load?quiet=`: a docker-archive or oci-archive body of at
+/// most [`MAX_LOAD_BYTES`], streamed into the store. Answers once every
+/// image is stored, with Docker's `{"stream": "Loaded image: ..."}` lines.
+pub async fn load(
+    State(shared): State<Shared>,
+    Extension(flavor): Extension<ApiVersion>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = shared.ctx.clone();
+    let loaded = with_body(flavor, body, move |reader| {
+        let store = image::open_store(&ctx)?;
+        transfer::load(&store, std::io::BufReader::new(reader), "the request body")
+    })
+    .await?;
     let mut text = String::new();
     for record in &loaded {
         let line = if record.names.is_empty() {

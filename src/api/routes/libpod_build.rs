@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::containers::flag;
+use super::images_local::with_body;
 use super::libpod_containers::{Pairs, bad};
-use super::libpod_image_io::{ScratchDir, with_body};
+use super::libpod_image_io::ScratchDir;
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
 use crate::api::server::{Shared, held_stream};
@@ -156,7 +157,7 @@ pub async fn build(
     let ctx = shared.ctx.clone();
     let scratch_root = ctx.data_dir.join("tmp");
     // The context is unpacked before the answer starts: a bad tar is a 400.
-    let (scratch, options) = with_body(body, move |reader| {
+    let (scratch, options) = with_body(LP, body, move |reader| {
         let scratch = ScratchDir::new(&scratch_root)?;
         let context = scratch.0.join("context");
         std::fs::create_dir(&context).map_err(Error::from)?;

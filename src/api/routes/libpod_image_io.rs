@@ -10,16 +10,15 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt as _;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::containers::{blocking, flag};
-use super::images_local::{BodyReader, BodyWriter, MAX_LOAD_BYTES};
+use super::images_local::{BodyWriter, history_rows, with_body};
 use super::libpod_containers::{Pairs, bad};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
 use crate::api::server::{Shared, held_stream};
-use crate::engine::image::{self, history, import, transfer};
+use crate::engine::image::{self, import, transfer};
 use crate::engine::{self, Error};
 
 const LP: ApiVersion = ApiVersion::Libpod;
@@ -39,20 +38,7 @@ pub async fn history(
     let rows = blocking(LP, move || {
         let store = image::open_store(&ctx)?;
         let record = image::lookup(&store, &name)?;
-        let full = record.id.hex().to_owned();
-        Ok(history::entries(&store, &record)?
-            .into_iter()
-            .map(|e| {
-                json!({
-                    "Id": if e.tags.is_some() { full.clone() } else { e.id },
-                    "Created": e.created,
-                    "CreatedBy": e.created_by,
-                    "Tags": e.tags,
-                    "Size": e.size,
-                    "Comment": e.comment,
-                })
-            })
-            .collect::<Vec<Value>>())
+        history_rows(&store, &record, record.id.hex().to_owned())
     })
     .await?;
     Ok(axum::Json(rows).into_response())
@@ -122,31 +108,6 @@ pub async fn export(State(shared): State<Shared>, Query(q): Pairs) -> Result<Res
     save(shared, names, &q).await
 }
 
-/// Each image with the name it was asked by, as the local `save` keeps
-/// it: an id saves no name, a name its stored form, else all its names.
-fn named(
-    store: &hutch_storage::Store,
-    n: &str,
-) -> engine::Result<(hutch_storage::images::ImageRecord, Vec<String>)> {
-    let record = image::lookup(store, n)?;
-    let by_id = {
-        let hex = n.strip_prefix("sha256:").unwrap_or(n);
-        !hex.is_empty()
-            && hex.bytes().all(|b| b.is_ascii_hexdigit())
-            && record.id.hex().starts_with(hex)
-    };
-    let names: Vec<String> = match record
-        .names
-        .iter()
-        .find(|stored| crate::image::reference::matches_stored_name(n, stored))
-    {
-        Some(s) => vec![s.clone()],
-        None if by_id => Vec::new(),
-        None => record.names.clone(),
-    };
-    Ok((record, names))
-}
-
 /// The archive of `names` in `format` (`docker-archive` by default). The
 /// directory formats are written to a [`ScratchDir`] and sent as a
 /// tar of it, which Podman's client unpacks into its `-o` directory.
@@ -174,7 +135,7 @@ async fn save(
         let store = image::open_store(&ctx)?;
         names
             .iter()
-            .map(|n| named(&store, n))
+            .map(|n| transfer::lookup_for_save(&store, n))
             .collect::<engine::Result<Vec<_>>>()
     })
     .await?;
@@ -233,56 +194,12 @@ impl Drop for ScratchDir {
     }
 }
 
-/// Runs `work` on a blocking thread with the request body as its reader,
-/// at most [`MAX_LOAD_BYTES`] of it; a truncated or malformed body is the
-/// client's error (400).
-pub(super) async fn with_body<T: Send + 'static>(
-    body: Body,
-    work: impl FnOnce(BodyReader) -> engine::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(QUEUE);
-    let working = blocking(LP, move || {
-        work(BodyReader {
-            rx,
-            chunk: Bytes::new(),
-        })
-    });
-    let feeding = async move {
-        let mut stream = body.into_data_stream();
-        let mut total: u64 = 0;
-        while let Some(chunk) = stream.next().await {
-            let item = match chunk {
-                Ok(c) => {
-                    total += c.len() as u64;
-                    if total > MAX_LOAD_BYTES {
-                        Err(format!("the archive is larger than {MAX_LOAD_BYTES} bytes"))
-                    } else {
-                        Ok(c)
-                    }
-                }
-                Err(e) => Err(format!("reading the request body: {e}")),
-            };
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                break;
-            }
-        }
-    };
-    let (done, ()) = tokio::join!(working, feeding);
-    done.map_err(|mut e| {
-        if e.status == StatusCode::INTERNAL_SERVER_ERROR {
-            e.status = StatusCode::BAD_REQUEST;
-        }
-        e
-    })
-}
-
 /// `POST /libpod/images/load`: a docker-archive or oci-archive body; 200
 /// and Podman's `ImageLoadReport`, `{"Names": [...]}` (an unnamed image
 /// by its `sha256:` id).
 pub async fn load(State(shared): State<Shared>, body: Body) -> Result<Response, ApiError> {
     let ctx = shared.ctx.clone();
-    let loaded = with_body(body, move |reader| {
+    let loaded = with_body(LP, body, move |reader| {
         let store = image::open_store(&ctx)?;
         transfer::load(&store, std::io::BufReader::new(reader), "the request body")
     })
@@ -321,7 +238,7 @@ pub async fn import_image(
     let message = map.get("message").filter(|m| !m.is_empty()).cloned();
     let _ = flag(&map, "quiet", LP)?;
     let ctx = shared.ctx.clone();
-    let record = with_body(body, move |reader| {
+    let record = with_body(LP, body, move |reader| {
         let store = image::open_store(&ctx)?;
         import::import(
             &store,

@@ -85,17 +85,7 @@ pub fn build(svc: &Service, a: &BuildArgs) -> anyhow::Result<ExitCode> {
         p => bail!("invalid pull policy {p:?}: use always, missing, never or newer"),
     };
     let cwd = std::env::current_dir().context("finding the working directory")?;
-    let context_arg = a.context.clone().unwrap_or_else(|| ".".into());
-    if context_arg.contains("://") || context_arg == "-" {
-        bail!(
-            "the build context must be a local directory: {context_arg:?} (URLs and stdin contexts are not supported)"
-        );
-    }
-    let context = std::fs::canonicalize(cwd.join(&context_arg))
-        .with_context(|| format!("the build context {context_arg:?}"))?;
-    if !context.is_dir() {
-        bail!("the build context {context_arg:?} is not a directory");
-    }
+    let context = crate::cli::build::context_dir(&cwd, a.context.as_deref())?;
     // The Containerfile: a path inside the context is named; one outside
     // it (or stdin) is added to the tar.
     let limit = crate::image::build::containerfile::MAX_CONTAINERFILE as u64;

@@ -139,6 +139,30 @@ fn load_adding(store: &Store, input: impl Read, source: &str) -> Result<Vec<Imag
     Ok(out)
 }
 
+/// The image `asked` names, with the names its archive carries, as
+/// Podman's `save` keeps them: the stored form of the name asked for; none
+/// for an id (full, short or `sha256:`), so that `load` gives
+/// `<none>:<none>` as Podman's does; else every name the image has.
+pub fn lookup_for_save(store: &Store, asked: &str) -> Result<(ImageRecord, Vec<String>)> {
+    let record = crate::engine::image::lookup(store, asked)?;
+    let by_id = {
+        let hex = asked.strip_prefix("sha256:").unwrap_or(asked);
+        !hex.is_empty()
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && record.id.hex().starts_with(hex)
+    };
+    let names: Vec<String> = match record
+        .names
+        .iter()
+        .find(|stored| reference::matches_stored_name(asked, stored))
+    {
+        Some(s) => vec![s.clone()],
+        None if by_id => Vec::new(),
+        None => record.names.clone(),
+    };
+    Ok((record, names))
+}
+
 /// `save`: images (each with the name the user gave, when it was a name)
 /// into `out` or a directory.
 pub fn save(
