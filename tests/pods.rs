@@ -361,6 +361,44 @@ fn exit_policy_stop_stops_the_pod_with_its_last_container() {
     assert!(env.ok(["ps", "-a", "-q"]).trim().is_empty());
 }
 
+/// A pod with `--network none` takes containers before its infra runs
+/// (Podman does): each start joins the infra's own network namespace, the
+/// one its current process holds, even after the pod restarted.
+#[test]
+fn a_pod_without_network_takes_containers_and_shares_its_namespace() {
+    let env = busybox_env(&[]);
+    env.ok(["pod", "create", "--name", "nonet", "--network", "none"]);
+    env.ok([
+        "create", "--name", "member", "--pod", "nonet", "busybox", "sleep", "600",
+    ]);
+    let ns = |name: &str| {
+        let pid = env.ok(["inspect", "--format", "{{.State.Pid}}", name]);
+        std::fs::read_link(format!("/proc/{}/ns/net", pid.trim()))
+            .expect("read the network namespace link")
+    };
+    for round in 0..2 {
+        env.ok(["pod", "start", "nonet"]);
+        let infra = env.ok([
+            "pod",
+            "inspect",
+            "--format",
+            "{{.InfraContainerID}}",
+            "nonet",
+        ]);
+        assert_eq!(ns("member"), ns(infra.trim()), "round {round}");
+        let ifaces = env.ok(["exec", "member", "ls", "/sys/class/net"]);
+        assert_eq!(
+            ifaces.split_whitespace().collect::<Vec<_>>(),
+            ["lo"],
+            "round {round}"
+        );
+        env.ok(["pod", "stop", "-t", "0", "nonet"]);
+    }
+    let out = env.ok(["run", "--rm", "--pod", "nonet", "busybox", "echo", "hi"]);
+    assert_eq!(out.trim(), "hi");
+    env.ok(["pod", "rm", "-f", "nonet"]);
+}
+
 /// podman as the test user, with storage under the test's root; `None`
 /// when podman is not installed.
 fn podman(env: &TestEnv, args: &[&str]) -> Option<Output> {

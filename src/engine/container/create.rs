@@ -993,6 +993,7 @@ fn make(
         store.root(),
         net_plan,
         &req.network.dns,
+        req.pod.as_deref(),
         &mut container,
     )?;
     let generated = super::oci_config::write(

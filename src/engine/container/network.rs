@@ -133,6 +133,7 @@ pub fn apply(
     store_root: &Path,
     mut plan: NetworkPlan,
     dns: &DnsConfig,
+    pod_id: Option<&str>,
     container: &mut ContainerConfig,
 ) -> anyhow::Result<()> {
     // containers.conf's dns_servers/dns_searches/dns_options where the
@@ -177,6 +178,13 @@ pub fn apply(
                 (_, Some(ns)) => NamespaceMode::Path(ns.clone()),
                 _ => match other.pid {
                     Some(pid) if pid > 0 => NamespaceMode::Container { pid: pid as u32 },
+                    // A pod's infra container (`--network none`: a
+                    // namespace of the runtime's) need not run yet: each
+                    // start of the container points it at the infra's
+                    // (`pod_join::before_start`), as Podman's does.
+                    _ if pod_id.is_some() && other.pod_id.as_deref() == pod_id => {
+                        NamespaceMode::Container { pid: 0 }
+                    }
                     _ => bail!(
                         "container {} is not running: its network namespace cannot be joined",
                         other.name

@@ -184,6 +184,15 @@ pub fn before_start(ctx: &Context, store: &Store, state: &State, c: &Container) 
             kinds.push(kind);
         }
     }
+    // The pod's network, where it is the infra's own namespace (not a
+    // file hutch's network helper holds): by the infra's pid too.
+    if c.spec.network.mode
+        == Some(NetworkMode::Container {
+            id: infra_id.to_owned(),
+        })
+    {
+        kinds.push("network");
+    }
     if kinds.is_empty() {
         return Ok(());
     }
@@ -253,8 +262,12 @@ fn repoint(config: &std::path::Path, pid: i32, kinds: &[&str]) -> anyhow::Result
     };
     for ns in list {
         let kind = ns["type"].as_str().unwrap_or_default().to_owned();
-        if kinds.contains(&kind.as_str()) {
-            ns["path"] = serde_json::Value::String(format!("/proc/{pid}/ns/{kind}"));
+        // Only a namespace joined by a process's pid moves with it; a
+        // file (a network helper's namespace) stays.
+        let by_pid = ns["path"].as_str().is_some_and(|p| p.starts_with("/proc/"));
+        if kinds.contains(&kind.as_str()) && by_pid {
+            let proc_name = if kind == "network" { "net" } else { &kind };
+            ns["path"] = serde_json::Value::String(format!("/proc/{pid}/ns/{proc_name}"));
         }
     }
     let tmp = config.with_extension("json.pod");
@@ -282,5 +295,20 @@ mod tests {
             serde_json::from_slice(&std::fs::read(&f).expect("read")).expect("json");
         assert_eq!(v["linux"]["namespaces"][0]["path"], "/proc/42/ns/ipc");
         assert_eq!(v["linux"]["namespaces"][2]["path"], "/run/x");
+        // A network namespace file stays; one joined by pid follows it,
+        // under /proc's name for it.
+        repoint(&f, 43, &["network"]).expect("repoint");
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&f).expect("read")).expect("json");
+        assert_eq!(v["linux"]["namespaces"][2]["path"], "/run/x");
+        std::fs::write(
+            &f,
+            r#"{"linux":{"namespaces":[{"type":"network","path":"/proc/0/ns/net"}]}}"#,
+        )
+        .expect("write");
+        repoint(&f, 44, &["network"]).expect("repoint");
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&f).expect("read")).expect("json");
+        assert_eq!(v["linux"]["namespaces"][0]["path"], "/proc/44/ns/net");
     }
 }
