@@ -1228,6 +1228,8 @@ fn image_tree() {
 mod aliases;
 #[path = "compat/cmds.rs"]
 mod cmds;
+#[path = "compat/inspect.rs"]
+mod inspect;
 #[path = "compat/manifest.rs"]
 mod manifest;
 #[path = "compat/podupd.rs"]

@@ -283,9 +283,6 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
     v["Name"] = json!(format!("/{}", c.name));
     v["Image"] = json!(image_id(&c.image_id));
     v["Platform"] = json!("linux");
-    v["ResolvConfPath"] = json!("");
-    v["HostnamePath"] = json!("");
-    v["HostsPath"] = json!("");
     v["GraphDriver"] = json!({"Name": v["Driver"].clone(), "Data": {}});
     let status = v["State"]["Status"]
         .as_str()
@@ -334,22 +331,7 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
             labels.insert(k.clone(), json!(val));
         }
     }
-    let mut ports = serde_json::Map::new();
-    let mut exposed = serde_json::Map::new();
-    for p in &spec.network.ports {
-        for k in 0..p.range.max(1) {
-            let key = format!("{}/{}", p.container_port + k, p.protocol);
-            let host = if p.host_port == 0 {
-                String::new()
-            } else {
-                (p.host_port + k).to_string()
-            };
-            exposed.insert(key.clone(), json!({}));
-            if let Some(list) = ports.entry(key).or_insert_with(|| json!([])).as_array_mut() {
-                list.push(json!({"HostIp": p.host_ip, "HostPort": host}));
-            }
-        }
-    }
+    let (ports, exposed) = inspect::port_bindings(spec);
     v["Config"]["ExposedPorts"] = json!(exposed);
     let network_mode = match &spec.network.mode {
         None => "default".to_owned(),

@@ -142,28 +142,45 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         .as_object()
         .map(|_| req.user.clone().unwrap_or_default())
         .unwrap_or_default();
+    let volumes = crate::engine::volume::volumes_dir(store.root());
     let mounts: Vec<Value> = spec["mounts"]
         .as_array()
         .map(|ms| {
             ms.iter()
                 .filter(|m| {
+                    let dest = m["destination"].as_str().unwrap_or_default();
+                    // What hutch mounts of its own (/etc files, a host
+                    // /proc for `--pid host`) is not the user's.
+                    let own = ["/proc", "/sys", "/dev"]
+                        .iter()
+                        .any(|d| dest == *d || dest.starts_with(&format!("{d}/")))
+                        && !req.mounts.iter().any(|r| r.destination == dest);
                     m["type"] == "bind"
+                        && !own
                         && m["source"]
                             .as_str()
                             .is_some_and(|s| !s.starts_with(&*paths.userdata.to_string_lossy()))
                 })
                 .map(|m| {
                     let options = strings(&m["options"]);
-                    json!({
-                        "Type": "bind",
+                    // A named volume shows as one, by name (Podman's).
+                    let volume = m["source"].as_str().and_then(|s| volume_name(&volumes, s));
+                    let mut view = json!({
+                        "Type": if volume.is_some() { "volume" } else { "bind" },
                         "Source": m["source"],
                         "Destination": m["destination"],
-                        "Driver": "",
+                        "Driver": if volume.is_some() { "local" } else { "" },
                         "Mode": "",
-                        "Options": options.iter().filter(|o| !matches!(o.as_str(), "ro" | "rw")).collect::<Vec<_>>(),
+                        "Options": options.iter().filter(|o| !matches!(o.as_str(), "ro" | "rw") && !is_propagation(o)).collect::<Vec<_>>(),
                         "RW": !options.iter().any(|o| o == "ro"),
-                        "Propagation": options.iter().find(|o| o.ends_with("private") || o.ends_with("shared") || o.ends_with("slave")).cloned().unwrap_or_default(),
-                    })
+                        "Propagation": options.iter().find(|o| is_propagation(o)).cloned().unwrap_or_default(),
+                    });
+                    // Podman's Go struct has Name on every mount (its JSON
+                    // omits it when empty): a template may read it.
+                    if let Some(o) = view.as_object_mut() {
+                        o.shift_insert(1, "Name".to_owned(), json!(volume.unwrap_or_default()));
+                    }
+                    view
                 })
                 .collect()
         })
@@ -188,7 +205,16 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "CheckpointedAt": "0001-01-01T00:00:00Z",
         "RestoredAt": "0001-01-01T00:00:00Z",
     });
-    let state_view = with_checkpoint(state_view, &super::checkpoint::status(&paths));
+    let mut state_view = with_checkpoint(state_view, &super::checkpoint::status(&paths));
+    // Podman's `omitempty` CgroupPath: the running process's cgroup (v2's
+    // unified entry).
+    if let (Some(pid), true) = (c.pid, c.state.is_active())
+        && let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        && let Some(path) = text.lines().find_map(|l| l.strip_prefix("0::"))
+        && let Some(o) = state_view.as_object_mut()
+    {
+        o.shift_insert(14, "CgroupPath".to_owned(), json!(path));
+    }
     // The image's labels, then the container's own (`--label`), as Podman
     // merges them.
     let mut labels = ic["Labels"].as_object().cloned().unwrap_or_default();
@@ -223,6 +249,9 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
             .as_u64()
             .map_or_else(|| "0022".to_owned(), |m| format!("{m:04o}")),
         "SystemdMode": req.systemd_active,
+        "Passwd": !req.setup.no_passwd,
+        "Timeout": req.run_timeout.unwrap_or(0),
+        "sdNotifyMode": serde_json::to_value(req.sdnotify).unwrap_or(Value::Null),
     });
     let mut config_view = config_view;
     if config_view["Healthcheck"].is_null()
@@ -247,22 +276,111 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     {
         o.insert("ChrootDirs".to_owned(), json!(req.chroot_dirs));
     }
+    let (port_bindings, _) = port_bindings(req);
+    let ulimits = spec["process"]["rlimits"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|r| json!({"Name": r["type"], "Soft": r["soft"], "Hard": r["hard"]}))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    // Each --tmpfs with the options it is mounted with.
+    let tmpfs = req
+        .tmpfs
+        .iter()
+        .map(|t| {
+            let oci = spec["mounts"].as_array().and_then(|ms| {
+                ms.iter()
+                    .find(|m| m["destination"] == t.destination.as_str())
+            });
+            let options = oci.map_or_else(|| t.options.clone(), |o| strings(&o["options"]));
+            (t.destination.clone(), json!(options.join(",")))
+        })
+        .collect::<serde_json::Map<_, _>>();
+    let group_add: Vec<&String> = req
+        .group_add
+        .iter()
+        .filter(|g| *g != "keep-groups")
+        .collect();
+    let extra_hosts = req
+        .add_hosts
+        .iter()
+        .flat_map(|h| h.names.iter().map(move |n| format!("{n}:{}", h.ip)))
+        .collect::<Vec<_>>();
+    let cgroup_manager = if spec["linux"]["cgroupsPath"]
+        .as_str()
+        .is_some_and(|p| p.contains(':'))
+    {
+        "systemd"
+    } else {
+        "cgroupfs"
+    };
+    let volumes_from = if req.setup.volumes_from.is_empty() {
+        Value::Null
+    } else {
+        json!(req.setup.volumes_from)
+    };
+    let ns = &req.namespaces;
     let host_view = json!({
-        "Binds": [],
+        "Binds": binds(req, &spec),
+        // systemd's cgroupsPath is `SLICE:PREFIX:NAME`, cgroupfs's a path.
+        "CgroupManager": cgroup_manager,
+        "CgroupMode": if req.cgroupns.as_deref() == Some("private") { "private" } else { "host" },
+        "ContainerIDFile": "",
         "LogConfig": {"Type": "k8s-file", "Config": null, "Path": log_path, "Tag": req.log.tag.clone().unwrap_or_default(), "Size": crate::host::time::human_size_compact(req.log.max_size.unwrap_or(0))},
         "NetworkMode": network_mode(ctx, c, &paths),
-        "PortBindings": {},
+        "PortBindings": port_bindings,
         "RestartPolicy": {
             "Name": policy.name(),
             "MaximumRetryCount": policy.max_retries(),
         },
         "AutoRemove": req.remove,
-        "ReadonlyRootfs": req.read_only,
-        "Runtime": "oci",
-        "ShmSize": req.shm_size.unwrap_or(crate::runtime::spec::mounts::DEFAULT_SHM_SIZE),
+        "VolumeDriver": "",
+        "VolumesFrom": volumes_from,
         "CapAdd": cap_add,
         "CapDrop": cap_drop,
+        "Dns": req.network.dns.servers,
+        "DnsOptions": req.network.dns.options,
+        "DnsSearch": req.network.dns.search,
+        "ExtraHosts": extra_hosts,
+        // `keep-groups` is an instruction, not a group (Podman shows none).
+        "GroupAdd": group_add,
+        // Podman's words for a private IPC namespace others may join.
+        "IpcMode": namespace_mode(&ns.ipc, "shareable"),
+        "Cgroup": "",
+        "Cgroups": "default",
+        "Links": null,
+        "PidMode": namespace_mode(&ns.pid, "private"),
     });
+    // In two parts: one `json!` of all of them passes the macro's
+    // recursion limit.
+    let rest = json!({
+        "Privileged": req.privileged,
+        "PublishAllPorts": req.network.publish_all,
+        "ReadonlyRootfs": req.read_only,
+        "SecurityOpt": [],
+        "Tmpfs": tmpfs,
+        "UTSMode": namespace_mode(&ns.uts, "private"),
+        "UsernsMode": "",
+        "ShmSize": req.shm_size.unwrap_or(crate::runtime::spec::mounts::DEFAULT_SHM_SIZE),
+        "Runtime": "oci",
+        "ConsoleSize": [0, 0],
+        "Isolation": "",
+        "CgroupParent": req.resources.cgroup_parent.clone().unwrap_or_default(),
+        "Devices": [],
+        "DiskQuota": 0,
+        "KernelMemory": 0,
+        "Ulimits": ulimits,
+        "CpuCount": 0,
+        "CpuPercent": 0,
+        "IOMaximumIOps": 0,
+        "IOMaximumBandwidth": 0,
+    });
+    let mut host_view = host_view;
+    if let (Some(h), Value::Object(rest)) = (host_view.as_object_mut(), rest) {
+        h.extend(rest);
+    }
     // Limits as the stored spec holds them (`update` writes them back),
     // in the runtime spec's shape; also where no cgroup applies them.
     let limits = serde_json::to_value(crate::runtime::spec::resources::linux_resources(
@@ -274,7 +392,6 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
     let num = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
     let quota = num(&res["cpu"]["quota"]);
     let period = num(&res["cpu"]["period"]);
-    let mut host_view = host_view;
     if let Some(h) = host_view.as_object_mut() {
         for (k, v) in [
             ("Memory", json!(num(&res["memory"]["limit"]))),
@@ -346,12 +463,16 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "Name": c.name,
         "RestartCount": c.restart_count,
         "Driver": store.driver().map(|d| d.driver.name()).unwrap_or_default(),
+        "GraphDriver": {"Name": store.driver().map(|d| d.driver.name()).unwrap_or_default(), "Data": null},
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "EffectiveCaps": strings(&spec["process"]["capabilities"]["effective"]),
         "BoundingCaps": strings(&spec["process"]["capabilities"]["bounding"]),
         "ExecIDs": [],
+        "ResolvConfPath": etc_file(&spec, "/etc/resolv.conf"),
+        "HostnamePath": etc_file(&spec, "/etc/hostname"),
+        "HostsPath": etc_file(&spec, "/etc/hosts"),
         "Mounts": mounts,
         "Dependencies": [],
         "Namespace": "",
@@ -365,6 +486,98 @@ pub fn inspect(ctx: &Context, store: &Store, c: &Container) -> Value {
         "ConmonPidFile": "",
         "StaticDir": paths.userdata,
     })
+}
+
+/// Where the container's `dest` (/etc/hosts, ...) comes from: the file
+/// hutch wrote for it, "" where it has none (`--no-hosts`).
+fn etc_file(spec: &Value, dest: &str) -> String {
+    spec["mounts"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["destination"] == dest))
+        .and_then(|m| m["source"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether a mount option is a propagation (`rprivate`, `shared`, ...).
+fn is_propagation(o: &str) -> bool {
+    o.ends_with("private") || o.ends_with("shared") || o.ends_with("slave")
+}
+
+/// The volume whose data directory `source` is (`VOLUMES/NAME/_data`).
+fn volume_name(volumes: &std::path::Path, source: &str) -> Option<String> {
+    let rest = std::path::Path::new(source).strip_prefix(volumes).ok()?;
+    let mut parts = rest.components();
+    let name = parts.next()?.as_os_str().to_str()?.to_owned();
+    (parts.next()?.as_os_str() == "_data" && parts.next().is_none()).then_some(name)
+}
+
+/// `HostConfig.PidMode` and the like: the mode's name, `container:ID`,
+/// `ns:PATH`, or `private` (Podman's word for the default).
+fn namespace_mode(ns: &crate::spec::Namespace, private: &str) -> String {
+    use crate::spec::Namespace as N;
+    match ns {
+        N::Private => private.to_owned(),
+        N::Host => "host".to_owned(),
+        N::Container(id) => format!("container:{id}"),
+        N::Path(p) => format!("ns:{}", p.display()),
+    }
+}
+
+/// `HostConfig.PortBindings` and `Config.ExposedPorts`, keyed
+/// `PORT/PROTOCOL`, one entry a port of each published range.
+pub fn port_bindings(
+    spec: &crate::spec::ContainerSpec,
+) -> (
+    serde_json::Map<String, Value>,
+    serde_json::Map<String, Value>,
+) {
+    let mut ports = serde_json::Map::new();
+    let mut exposed = serde_json::Map::new();
+    for p in &spec.network.ports {
+        for k in 0..p.range.max(1) {
+            let key = format!("{}/{}", p.container_port + k, p.protocol);
+            let host = if p.host_port == 0 {
+                String::new()
+            } else {
+                (p.host_port + k).to_string()
+            };
+            exposed.insert(key.clone(), json!({}));
+            if let Some(list) = ports.entry(key).or_insert_with(|| json!([])).as_array_mut() {
+                list.push(json!({"HostIp": p.host_ip, "HostPort": host}));
+            }
+        }
+    }
+    (ports, exposed)
+}
+
+/// `HostConfig.Binds` as Podman's: `SOURCE:DEST:OPTIONS` of each bind
+/// mount and named volume, the volume by name, `rw`/`ro` first and the
+/// runtime's options after.
+fn binds(req: &crate::spec::ContainerSpec, spec: &Value) -> Vec<String> {
+    req.mounts
+        .iter()
+        .filter_map(|m| {
+            let src = match &m.source {
+                crate::spec::MountSource::Bind(p) => p.display().to_string(),
+                crate::spec::MountSource::Named(n) => n.clone(),
+                _ => return None,
+            };
+            let oci = spec["mounts"].as_array().and_then(|ms| {
+                ms.iter()
+                    .find(|o| o["destination"] == m.destination.as_str())
+            });
+            let options = oci.map(|o| strings(&o["options"])).unwrap_or_default();
+            let mode = if options.iter().any(|o| o == "ro") {
+                "ro"
+            } else {
+                "rw"
+            };
+            let mut all = vec![mode.to_owned()];
+            all.extend(options.into_iter().filter(|o| o != "ro" && o != "rw"));
+            Some(format!("{src}:{}:{}", m.destination, all.join(",")))
+        })
+        .collect()
 }
 
 /// What `inspect` looks for (Podman's `--type`).
