@@ -1162,7 +1162,7 @@ fn manifest_push_signs_the_list_with_a_sigstore_key() {
     env.ok(["manifest", "create", "siglist", &image]);
     let signed = format!("{}/siglist:latest", reg.address());
     let unsigned = format!("{}/unsignedlist:latest", reg.address());
-    let digestfile = env.root.join("siglist.digest");
+    let digestfile = env.home.join("siglist.digest");
     env.ok([
         "manifest",
         "push",
