@@ -177,3 +177,28 @@ pub fn report(ctx: &Context) -> Result<DfReport> {
         volumes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_services_report_reads_back_with_its_times() {
+        // Podman's service: Go's `null` for an empty list and a command.
+        let v = serde_json::json!({
+            "ImagesSize": 10,
+            "Images": [{"Repository": "localhost/busybox", "Tag": "latest",
+                "ImageID": "ab", "Created": "2024-01-02T03:04:05Z", "Size": 10,
+                "SharedSize": 0, "UniqueSize": 10, "Containers": 1}],
+            "Containers": [{"ContainerID": "cd", "Image": "ab", "Command": null,
+                "LocalVolumes": 0, "Size": 3, "RWSize": 1,
+                "Created": "2024-01-02T03:04:06.5+00:00", "Status": "exited", "Names": "c"}],
+            "Volumes": null
+        });
+        let r = DfReport::from_wire(v).expect("read");
+        assert_eq!(r.images[0].created_secs, 1_704_164_645);
+        assert_eq!(r.containers[0].created_ns, 1_704_164_646_000_000_000);
+        assert!(r.containers[0].command.is_empty() && r.volumes.is_empty());
+        assert!(DfReport::from_wire(serde_json::json!({"Images": 3})).is_err());
+    }
+}
