@@ -130,6 +130,13 @@ fn remote2_system_df_prune_and_what_podman_refuses() {
             &format!("cannot use command \"hutch {path}\" with the remote hutch client"),
         );
     }
+    let out = r.run(&["push", "--sign-by", "k", "busybox", "127.0.0.1:1/x:y"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("the key is the client's"),
+        "{}",
+        stderr(&out)
+    );
     r.refused(
         &["container", "clone", "x"],
         "cloning a container is not supported on the remote client",

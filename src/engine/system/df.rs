@@ -80,6 +80,17 @@ impl DfReport {
                 v[k] = serde_json::json!([]);
             }
         }
+        // Podman's service leaves it out: the sum of the image rows, as
+        // the engine counts it.
+        if v["ImagesSize"].is_null() {
+            let sum: u64 = v["Images"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["Size"].as_u64())
+                .sum();
+            v["ImagesSize"] = serde_json::json!(sum);
+        }
         if let Some(cs) = v["Containers"].as_array_mut() {
             for c in cs {
                 if c["Command"].is_null() {
@@ -186,7 +197,6 @@ mod tests {
     fn a_services_report_reads_back_with_its_times() {
         // Podman's service: Go's `null` for an empty list and a command.
         let v = serde_json::json!({
-            "ImagesSize": 10,
             "Images": [{"Repository": "localhost/busybox", "Tag": "latest",
                 "ImageID": "ab", "Created": "2024-01-02T03:04:05Z", "Size": 10,
                 "SharedSize": 0, "UniqueSize": 10, "Containers": 1}],
@@ -196,6 +206,7 @@ mod tests {
             "Volumes": null
         });
         let r = DfReport::from_wire(v).expect("read");
+        assert_eq!(r.images_size, 10, "summed when the service leaves it out");
         assert_eq!(r.images[0].created_secs, 1_704_164_645);
         assert_eq!(r.containers[0].created_ns, 1_704_164_646_000_000_000);
         assert!(r.containers[0].command.is_empty() && r.volumes.is_empty());
