@@ -210,7 +210,19 @@ pub async fn modify(
         return Err(bad("no images or digests given to the manifest list"));
     }
     let all = field(&v, "all").as_bool().unwrap_or(false);
-    let instance = instance_options(&v);
+    let mut instance = instance_options(&v);
+    // Podman's client sends the annotations map in the query only.
+    if instance.annotations.is_empty()
+        && let Some(raw) = q.get("annotations").filter(|a| !a.is_empty())
+    {
+        let m: serde_json::Map<String, Value> = serde_json::from_str(raw)
+            .map_err(|e| bad(format!("invalid annotations {raw:?}: {e}")))?;
+        for (k, val) in m {
+            instance
+                .annotations
+                .push(format!("{k}={}", val.as_str().unwrap_or_default()));
+        }
+    }
     let registry = RegistryOptions {
         tls_verify: tls_verify(&q)?,
         creds: credentials(&q, &headers)?,
