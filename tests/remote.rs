@@ -1042,6 +1042,8 @@ fn output_into_a_closed_pipe_ends_quietly() {
         );
     }
 }
+#[path = "remote/remote2.rs"]
+mod remote2;
 #[path = "remote/remotec.rs"]
 mod remotec;
 #[path = "remote/remotei.rs"]

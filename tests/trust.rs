@@ -1148,3 +1148,63 @@ fn sigstore_fulcio_and_rekor_offline_accept_and_refuse_naming_the_check() {
         assert_eq!(stdout(&out), env.ok(["image", "trust", "show"]));
     }
 }
+
+/// `manifest push --sign-by-sigstore-private-key` (issue 18): the list
+/// and its image are signed as pushed, so a `sigstoreSigned` policy
+/// takes the list; a list pushed unsigned is refused under it.
+#[test]
+fn manifest_push_signs_the_list_with_a_sigstore_key() {
+    let Some((env, reg)) = setup() else { return };
+    use_attachments(&env, &reg);
+    let (private, pass, public) = key_pair(&env, "lists");
+    let image = format!("{}/inlist:latest", reg.address());
+    load_image(&env, &image, "inlist");
+    env.ok(["manifest", "create", "siglist", &image]);
+    let signed = format!("{}/siglist:latest", reg.address());
+    let unsigned = format!("{}/unsignedlist:latest", reg.address());
+    let digestfile = env.home.join("siglist.digest");
+    env.ok([
+        "manifest",
+        "push",
+        "--sign-by-sigstore-private-key",
+        private.to_str().unwrap(),
+        "--sign-passphrase-file",
+        pass.to_str().unwrap(),
+        "--digestfile",
+        digestfile.to_str().unwrap(),
+        "siglist",
+        &signed,
+    ]);
+    let digest = fs::read_to_string(&digestfile).expect("digest file");
+    let hex = digest.trim().trim_start_matches("sha256:");
+    // The list's signature is an attachment tagged after its digest.
+    let (code, _) = http_get(
+        &reg,
+        &format!("/v2/siglist/manifests/sha256-{hex}.sig"),
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(code, 200, "no signature attached to the list {digest}");
+    env.ok(["manifest", "push", "siglist", &unsigned]);
+    // Both signers at once are refused, in Podman's words.
+    let err = refused(
+        &env,
+        &[
+            "manifest",
+            "push",
+            "--sign-by",
+            "nobody",
+            "--sign-by-sigstore-private-key",
+            private.to_str().unwrap(),
+            "--sign-passphrase-file",
+            pass.to_str().unwrap(),
+            "siglist",
+            &unsigned,
+        ],
+    );
+    assert!(err.contains("only one of --sign-by and"), "{err}");
+    env.ok(["rmi", "-a", "-f"]);
+    write_policy(&env, &sigstore_policy(&reg, &public));
+    env.ok(["pull", &signed]);
+    let err = refused(&env, &["pull", &unsigned]);
+    assert!(err.contains("Source image rejected"), "{err}");
+}

@@ -36,37 +36,37 @@ pub enum ManifestCommand {
 pub struct CreateArgs {
     /// Add all of the lists' images if the images to add are lists
     #[arg(long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Modify an existing list if one with the desired name already exists
     #[arg(short, long)]
-    amend: bool,
+    pub(crate) amend: bool,
     /// Require HTTPS and verify certificates when accessing the registry
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    tls_verify: Option<bool>,
-    list: String,
-    images: Vec<String>,
+    pub(crate) tls_verify: Option<bool>,
+    pub(crate) list: String,
+    pub(crate) images: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct InstanceArgs {
     /// Set an annotation for the specified image
     #[arg(long, value_name = "annotation")]
-    annotation: Vec<String>,
+    pub(crate) annotation: Vec<String>,
     /// Override the architecture of the specified image
     #[arg(long, value_name = "architecture")]
-    arch: Option<String>,
+    pub(crate) arch: Option<String>,
     /// Override the features of the specified image
     #[arg(long, value_name = "features", value_delimiter = ',')]
-    features: Vec<String>,
+    pub(crate) features: Vec<String>,
     /// Override the OS of the specified image
     #[arg(long, value_name = "OS")]
-    os: Option<String>,
+    pub(crate) os: Option<String>,
     /// Override the OS version of the specified image
     #[arg(long, value_name = "version")]
-    os_version: Option<String>,
+    pub(crate) os_version: Option<String>,
     /// Override the Variant of the specified image
     #[arg(long, value_name = "Variant")]
-    variant: Option<String>,
+    pub(crate) variant: Option<String>,
 }
 
 impl InstanceArgs {
@@ -87,81 +87,90 @@ impl InstanceArgs {
 pub struct AddArgs {
     /// Add all of the list's images if the image is a list
     #[arg(long)]
-    all: bool,
+    pub(crate) all: bool,
     #[command(flatten)]
-    instance: InstanceArgs,
+    pub(crate) instance: InstanceArgs,
     #[command(flatten)]
-    registry: CommonRegistryArgs,
+    pub(crate) registry: CommonRegistryArgs,
     /// Use certificates at the specified path to access the registry
     #[arg(long, value_name = "string")]
-    cert_dir: Option<std::path::PathBuf>,
-    list: String,
-    image: String,
+    pub(crate) cert_dir: Option<std::path::PathBuf>,
+    pub(crate) list: String,
+    pub(crate) image: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct AnnotateArgs {
     #[command(flatten)]
-    instance: InstanceArgs,
+    pub(crate) instance: InstanceArgs,
     /// Override the OS features of the specified image
     #[arg(long, value_name = "features", value_delimiter = ',')]
-    os_features: Vec<String>,
-    list: String,
-    digest: String,
+    pub(crate) os_features: Vec<String>,
+    pub(crate) list: String,
+    pub(crate) digest: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    name: String,
+    pub(crate) name: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct NameArgs {
-    name: String,
+    pub(crate) name: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
     #[arg(required = true)]
-    lists: Vec<String>,
+    pub(crate) lists: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RemoveArgs {
-    list: String,
-    digest: String,
+    pub(crate) list: String,
+    pub(crate) digest: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct PushArgs {
     /// Also push the images in the list (always done: see docs/compat.md)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    all: Option<bool>,
+    pub(crate) all: Option<bool>,
     #[command(flatten)]
-    registry: CommonRegistryArgs,
+    pub(crate) registry: CommonRegistryArgs,
     /// Use certificates at the specified path to access the registry
     #[arg(long, value_name = "string")]
-    cert_dir: Option<std::path::PathBuf>,
+    pub(crate) cert_dir: Option<std::path::PathBuf>,
     /// Compression format to use
     #[arg(long, value_name = "string")]
-    compression_format: Option<String>,
+    pub(crate) compression_format: Option<String>,
     /// After copying the image, write the digest of the resulting digest to the file
     #[arg(long, value_name = "string")]
-    digestfile: Option<std::path::PathBuf>,
+    pub(crate) digestfile: Option<std::path::PathBuf>,
     /// Manifest type (oci or v2s2) to attempt to use when pushing the manifest list
     #[arg(short, long, value_name = "string")]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Don't output progress information when pushing lists
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Don't copy signatures when pushing images
     #[arg(long)]
-    remove_signatures: bool,
+    pub(crate) remove_signatures: bool,
     /// Remove the manifest list if push succeeds
     #[arg(long)]
-    rm: bool,
-    list: String,
-    destination: String,
+    pub(crate) rm: bool,
+    /// Sign the image using a GPG key with the specified FINGERPRINT
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub(crate) sign_by: Option<String>,
+    /// Sign the image using a sigstore private key at PATH
+    #[arg(long, value_name = "PATH")]
+    pub(crate) sign_by_sigstore_private_key: Option<std::path::PathBuf>,
+    /// Read a passphrase for signing an image from PATH
+    #[arg(long, value_name = "PATH")]
+    pub(crate) sign_passphrase_file: Option<std::path::PathBuf>,
+    pub(crate) list: String,
+    pub(crate) destination: String,
 }
 
 pub fn run(ctx: &Context, cmd: ManifestCommand) -> anyhow::Result<ExitCode> {
@@ -264,8 +273,17 @@ fn push(ctx: &Context, store: &hutch_storage::Store, a: &PushArgs) -> anyhow::Re
         remove: a.rm,
         registry: a.registry.options(),
     };
+    let (sigstore, gpg) = super::registry::signers(
+        a.sign_by.as_deref(),
+        a.sign_by_sigstore_private_key.as_deref(),
+        a.sign_passphrase_file.as_deref(),
+    )?;
+    let signers = crate::engine::image::pull::Signers {
+        sigstore: sigstore.as_ref(),
+        gpg: gpg.as_ref(),
+    };
     let mut progress = Progress::new(a.quiet, "Pushing");
-    let digest = lists::push(ctx, store, &opts, &mut |r, e| progress.event(r, e))?;
+    let digest = lists::push_signed(ctx, store, &opts, signers, &mut |r, e| progress.event(r, e))?;
     if let Some(f) = &a.digestfile {
         std::fs::write(f, digest.to_string())
             .with_context(|| format!("writing {}", f.display()))?;

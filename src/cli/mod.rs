@@ -447,15 +447,18 @@ pub fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     // The remote client: before anything local (no namespace, no store).
-    // `system` commands (connections, the service itself) stay local.
-    if !matches!(cli.command, None | Some(Command::System(_)))
-        && let Some(dest) = remote::select(&remote::Selection {
-            remote: cli.remote,
-            url: cli.url.as_deref(),
-            connection: cli.connection.as_deref(),
-            identity: cli.identity.as_deref(),
-        })
-        && let Some(command) = cli.command
+    // `system connection` and `system service` are the client's own.
+    if !matches!(
+        cli.command,
+        None | Some(Command::System(
+            system::SystemCommand::Connection(_) | system::SystemCommand::Service(_)
+        ))
+    ) && let Some(dest) = remote::select(&remote::Selection {
+        remote: cli.remote,
+        url: cli.url.as_deref(),
+        connection: cli.connection.as_deref(),
+        identity: cli.identity.as_deref(),
+    }) && let Some(command) = cli.command
     {
         let result = dest
             .and_then(|(d, key)| remote::Service::connect(&d, key.as_deref()))

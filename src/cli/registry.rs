@@ -240,28 +240,11 @@ pub fn push_image(ctx: &Context, args: &PushArgs) -> anyhow::Result<ExitCode> {
         destination: args.destination.clone(),
         options: args.common.options(),
     };
-    let signer = match &args.sign_by_sigstore_private_key {
-        Some(key_file) => Some(sigstore_signer(
-            key_file,
-            args.sign_passphrase_file.as_deref(),
-        )?),
-        None => None,
-    };
-    if args.sign_by.is_some() && args.sign_by_sigstore_private_key.is_some() {
-        bail!("only one of --sign-by and sign-by-sigstore-private-key can be specified");
-    }
-    let gpg = match &args.sign_by {
-        Some(key) => Some(crate::engine::image::sign::GpgSigner {
-            key: key.clone(),
-            passphrase_file: args
-                .sign_passphrase_file
-                .as_deref()
-                .map(std::path::absolute)
-                .transpose()
-                .context("--sign-passphrase-file")?,
-        }),
-        None => None,
-    };
+    let (signer, gpg) = signers(
+        args.sign_by.as_deref(),
+        args.sign_by_sigstore_private_key.as_deref(),
+        args.sign_passphrase_file.as_deref(),
+    )?;
     let digest = pull::push_as(
         ctx,
         &store,
@@ -393,6 +376,37 @@ pub fn logout(ctx: &Context, args: &LogoutArgs) -> anyhow::Result<ExitCode> {
     }
     println!("Removed login credentials for {host}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The signers `--sign-by`, `--sign-by-sigstore-private-key` and
+/// `--sign-passphrase-file` ask for (`push`, `manifest push`): the
+/// sigstore key opened (its passphrase read) first, as Podman does.
+pub(crate) fn signers(
+    sign_by: Option<&str>,
+    sigstore_key: Option<&std::path::Path>,
+    passphrase_file: Option<&std::path::Path>,
+) -> anyhow::Result<(
+    Option<crate::engine::image::trust::SigstoreSigner>,
+    Option<crate::engine::image::sign::GpgSigner>,
+)> {
+    let signer = match sigstore_key {
+        Some(key_file) => Some(sigstore_signer(key_file, passphrase_file)?),
+        None => None,
+    };
+    if sign_by.is_some() && sigstore_key.is_some() {
+        bail!("only one of --sign-by and sign-by-sigstore-private-key can be specified");
+    }
+    let gpg = match sign_by {
+        Some(key) => Some(crate::engine::image::sign::GpgSigner {
+            key: key.to_owned(),
+            passphrase_file: passphrase_file
+                .map(std::path::absolute)
+                .transpose()
+                .context("--sign-passphrase-file")?,
+        }),
+        None => None,
+    };
+    Ok((signer, gpg))
 }
 
 /// The private key of `--sign-by-sigstore-private-key`, opened with the

@@ -44,24 +44,73 @@ pub struct ResetArgs {
     pub(crate) force: bool,
 }
 
-pub fn prune_cmd(ctx: &Context, a: &PruneArgs) -> anyhow::Result<ExitCode> {
-    if !a.force {
-        let volumes = if a.volumes {
-            "\n\t- all volumes not used by at least one container"
-        } else {
-            ""
-        };
-        let images = if a.all {
-            "all images without at least one container associated with them\n\t- all build cache"
-        } else {
-            "all dangling images\n\t- all dangling build cache"
-        };
-        let warning = format!(
-            "WARNING! This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container{volumes}\n\t- {images}\n"
-        );
-        if !super::confirm(&warning)? {
-            return Ok(ExitCode::SUCCESS);
+/// `system prune`'s question (Podman's words for the flags given).
+pub(crate) fn prune_warning(a: &PruneArgs) -> String {
+    let volumes = if a.volumes {
+        "\n\t- all volumes not used by at least one container"
+    } else {
+        ""
+    };
+    let images = if a.all {
+        "all images without at least one container associated with them\n\t- all build cache"
+    } else {
+        "all dangling images\n\t- all dangling build cache"
+    };
+    format!(
+        "WARNING! This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container{volumes}\n\t- {images}\n"
+    )
+}
+
+/// What a system prune removed, by kind, each with its error if it
+/// could not go: the local engine's report or a service's.
+#[derive(Debug, Default)]
+pub(crate) struct PruneOutcome {
+    pub containers: Vec<(String, Option<String>)>,
+    pub pods: Vec<(String, Option<String>)>,
+    pub volumes: Vec<(String, Option<String>)>,
+    pub images: Vec<(String, Option<String>)>,
+    pub networks: Vec<(String, Option<String>)>,
+    pub reclaimed: u64,
+}
+
+/// Prints a system prune's outcome as Podman does: a section per kind
+/// that removed anything, the errors, the space; 125 if any failed.
+pub(crate) fn print_prune(o: PruneOutcome) -> ExitCode {
+    let mut errors = Vec::new();
+    let mut section = |title: &str, items: Vec<(String, Option<String>)>| {
+        if !items.is_empty() {
+            println!("Deleted {title}");
         }
+        for (i, e) in items {
+            match e {
+                None => println!("{i}"),
+                Some(e) => errors.push(e),
+            }
+        }
+    };
+    section("Containers", o.containers);
+    section("Pods", o.pods);
+    section("Volumes", o.volumes);
+    section("Images", o.images);
+    section("Networks", o.networks);
+    let failed = !errors.is_empty();
+    for e in errors {
+        eprintln!("Error: {e}");
+    }
+    println!(
+        "Total reclaimed space: {}",
+        time::human_size_compact(o.reclaimed)
+    );
+    if failed {
+        ExitCode::from(super::EXIT_HUTCH_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn prune_cmd(ctx: &Context, a: &PruneArgs) -> anyhow::Result<ExitCode> {
+    if !a.force && !super::confirm(&prune_warning(a))? {
+        return Ok(ExitCode::SUCCESS);
     }
     // Podman asks first, then reads the filters; the container prune's
     // words for an unknown key.
@@ -74,58 +123,23 @@ pub fn prune_cmd(ctx: &Context, a: &PruneArgs) -> anyhow::Result<ExitCode> {
             filters,
         },
     )?;
-    let mut errors = Vec::new();
-    let mut section = |title: &str, items: Vec<(String, Option<crate::engine::Error>)>| {
-        let done: Vec<&String> = items
-            .iter()
-            .filter(|(_, e)| e.is_none())
-            .map(|(i, _)| i)
-            .collect();
-        if !items.is_empty() {
-            println!("Deleted {title}");
-        }
-        for i in done {
-            println!("{i}");
-        }
-        errors.extend(items.into_iter().filter_map(|(_, e)| e));
-    };
-    section(
-        "Containers",
-        report
+    let plain = |v: Vec<String>| v.into_iter().map(|n| (n, None)).collect();
+    Ok(print_prune(PruneOutcome {
+        containers: report
             .containers
             .into_iter()
-            .map(|r| (r.id, r.error))
+            .map(|r| (r.id, r.error.map(|e| e.text())))
             .collect(),
-    );
-    section(
-        "Pods",
-        report.pods.into_iter().map(|r| (r.id, r.error)).collect(),
-    );
-    section(
-        "Volumes",
-        report.volumes.into_iter().map(|n| (n, None)).collect(),
-    );
-    section(
-        "Images",
-        report.images.into_iter().map(|n| (n, None)).collect(),
-    );
-    section(
-        "Networks",
-        report.networks.into_iter().map(|n| (n, None)).collect(),
-    );
-    let failed = !errors.is_empty();
-    for e in errors {
-        eprintln!("Error: {}", e.text());
-    }
-    println!(
-        "Total reclaimed space: {}",
-        time::human_size_compact(report.reclaimed)
-    );
-    Ok(if failed {
-        ExitCode::from(super::EXIT_HUTCH_ERROR)
-    } else {
-        ExitCode::SUCCESS
-    })
+        pods: report
+            .pods
+            .into_iter()
+            .map(|r| (r.id, r.error.map(|e| e.text())))
+            .collect(),
+        volumes: plain(report.volumes),
+        images: plain(report.images),
+        networks: plain(report.networks),
+        reclaimed: report.reclaimed,
+    }))
 }
 
 /// One row of `system df`'s summary, Podman's `dfSummary`.
@@ -196,12 +210,20 @@ pub fn df_cmd(ctx: &Context, a: &DfArgs) -> anyhow::Result<ExitCode> {
     // Podman 4.3.1 ignores --format with -v (later versions refuse it).
     // Parsed before the (slow) sizes are gathered, so a typo fails fast.
     let format = OutputFormat::parse(a.format.as_deref())?;
-    let report = df::report(ctx)?;
-    if a.verbose {
-        print!("{}", verbose(&report)?);
+    print_df(&df::report(ctx)?, a.verbose, format)
+}
+
+/// Prints a `system df` report (the local engine's or a service's).
+pub(crate) fn print_df(
+    report: &DfReport,
+    verbose_rows: bool,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    if verbose_rows {
+        print!("{}", verbose(report)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let rows = summary(&report);
+    let rows = summary(report);
     let headers = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
         pairs
             .iter()

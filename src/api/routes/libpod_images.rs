@@ -321,7 +321,38 @@ pub async fn remove_many(
         return Err(bad("no images given: use images= or all=true"));
     }
     let (force, ignore) = (flag(&map, "force", LP)?, flag(&map, "ignore", LP)?);
+    if flag(&map, "lookupmanifest", LP)? {
+        return remove_lists(shared, names).await;
+    }
     remove_images(shared, names, all, force, ignore, false).await
+}
+
+/// `manifest rm` (`lookupmanifest=true`): only manifest lists go; any
+/// other name is "image not known" (exit 1), as the local command says.
+async fn remove_lists(shared: Shared, names: Vec<String>) -> Result<Response, ApiError> {
+    let ctx = shared.ctx.clone();
+    let report = blocking(LP, move || {
+        use crate::engine::image::manifest_list as lists;
+        let store = image::open_store(&ctx)?;
+        let mut found = Vec::new();
+        let mut unknown = Vec::new();
+        for n in names {
+            if lists::exists(&store, &n)? {
+                found.push(n);
+            } else {
+                unknown.push(format!("{n}: image not known"));
+            }
+        }
+        let mut report = remove::remove(&store, &found, false, false)?;
+        if !unknown.is_empty() {
+            report.exit_code = report.exit_code.max(1);
+            unknown.append(&mut report.errors);
+            report.errors = unknown;
+        }
+        Ok(report)
+    })
+    .await?;
+    Ok(removal(report, false))
 }
 
 /// `POST /libpod/images/{name}/tag?repo=&tag=`: 201.

@@ -216,3 +216,48 @@ pub async fn df(State(shared): State<Shared>) -> Result<Response, ApiError> {
     let report = blocking(LP, move || crate::engine::system::df::report(&ctx)).await?;
     Ok(axum::Json(report).into_response())
 }
+
+/// `POST /libpod/system/prune?all=&volumes=&filters=`: every kind of
+/// unused object, as `system prune` removes them; Podman's
+/// `SystemPruneReport` (errors as their text).
+pub async fn prune(State(shared): State<Shared>, Query(q): Q) -> Result<Response, ApiError> {
+    use crate::engine::prune_filter::{PruneFilters, PruneKind};
+    use crate::engine::system::prune::SystemPruneOptions;
+    let list = filters(&q, LP)?;
+    let all = flag(&q, "all", LP)?;
+    let volumes = flag(&q, "volumes", LP)?;
+    let ctx = shared.ctx.clone();
+    let r = blocking(LP, move || {
+        // The container prune's words for an unknown key, as locally.
+        let filters = PruneFilters::parse(&list, PruneKind::Container, time::now_ns())?;
+        crate::engine::system::prune::prune(
+            &ctx,
+            &SystemPruneOptions {
+                all,
+                volumes,
+                filters,
+            },
+        )
+    })
+    .await?;
+    let plain = |v: &[String]| -> Vec<Value> {
+        v.iter()
+            .map(|i| json!({"Id": i, "Err": null, "Size": 0}))
+            .collect()
+    };
+    let body = json!({
+        "PodPruneReport": r.pods.iter()
+            .map(|p| json!({"Id": p.id, "Err": p.error.as_ref().map(|e| e.text())}))
+            .collect::<Vec<_>>(),
+        "ContainerPruneReports": r.containers.iter()
+            .map(|c| json!({"Id": c.id, "Err": c.error.as_ref().map(|e| e.text()), "Size": 0}))
+            .collect::<Vec<_>>(),
+        "ImagePruneReports": plain(&r.images),
+        "NetworkPruneReports": r.networks.iter()
+            .map(|n| json!({"Name": n, "Error": null}))
+            .collect::<Vec<_>>(),
+        "VolumePruneReports": plain(&r.volumes),
+        "ReclaimedSpace": r.reclaimed,
+    });
+    Ok(axum::Json(body).into_response())
+}

@@ -18,6 +18,7 @@ pub(crate) mod libpod_create;
 mod libpod_image_io;
 mod libpod_images;
 mod libpod_kube;
+mod libpod_manifests;
 mod libpod_objects;
 mod libpod_observe;
 mod libpod_pods;
@@ -173,6 +174,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/libpod/images/{name}", delete(libpod_images::delete))
         .route("/libpod/events", get(libpod_system::events))
         .route("/libpod/system/df", get(libpod_system::df))
+        .route("/libpod/system/prune", post(libpod_system::prune))
         .route("/libpod/volumes/json", get(libpod_objects::volume_list))
         .route(
             "/libpod/volumes/create",
@@ -294,6 +296,25 @@ pub fn router(shared: Shared) -> Router {
             get(libpod_kube::generate_systemd),
         )
         .route("/libpod/build", post(libpod_build::build))
+        // Issue 18: the manifest-list routes (API v4) of `manifest`.
+        .route(
+            "/libpod/manifests/{name}",
+            post(libpod_manifests::create)
+                .put(libpod_manifests::modify)
+                .delete(libpod_manifests::delete),
+        )
+        .route(
+            "/libpod/manifests/{name}/exists",
+            get(libpod_manifests::exists),
+        )
+        .route(
+            "/libpod/manifests/{name}/json",
+            get(libpod_manifests::inspect),
+        )
+        .route(
+            "/libpod/manifests/{name}/registry/{destination}",
+            post(libpod_manifests::push),
+        )
         // Part C: unknown paths and methods get JSON errors clients decode.
         .fallback(libpod_objects::not_found)
         .method_not_allowed_fallback(libpod_objects::wrong_method)

@@ -5,7 +5,7 @@
 mod clone;
 mod create;
 pub(crate) mod ps;
-mod stats;
+pub(crate) mod stats;
 
 use std::process::ExitCode;
 

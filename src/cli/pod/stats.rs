@@ -16,20 +16,20 @@ use crate::format::{OutputFormat, Template};
 pub struct StatsArgs {
     /// Provide stats for all pods
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Act on the latest pod hutch is aware of
     #[arg(short, long)]
-    latest: bool,
+    pub(crate) latest: bool,
     /// Disable streaming stats and only pull the first result
     #[arg(long)]
-    no_stream: bool,
+    pub(crate) no_stream: bool,
     /// Disable resetting the screen when streaming
     #[arg(long)]
-    no_reset: bool,
+    pub(crate) no_reset: bool,
     /// Pretty-print container statistics to JSON or using a Go template
     #[arg(long)]
-    format: Option<String>,
-    pods: Vec<String>,
+    pub(crate) format: Option<String>,
+    pub(crate) pods: Vec<String>,
 }
 
 const DEFAULT_TABLE: &str = "table {{.Pod}}\t{{.CID}}\t{{.Name}}\t{{.CPU}}\t{{.MemUsage}}\t{{.Mem}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}";
@@ -39,7 +39,8 @@ fn row(r: &PodStatsReport) -> serde_json::Value {
 }
 
 pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
-    let format = OutputFormat::parse(args.format.as_deref())?;
+    // A bad --format fails before anything is opened.
+    OutputFormat::parse(args.format.as_deref())?;
     let state = containers::open_state(ctx)?;
     let opts = PodStatsOptions {
         pods: args.pods.clone(),
@@ -47,6 +48,28 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
         latest: args.latest,
     };
     let mut stats = PodStats::open(ctx, &state, &opts)?;
+    let mut first = true;
+    show(args, || {
+        if !first {
+            // Podman's pod stats samples every second.
+            std::thread::sleep(Duration::from_secs(1));
+            if !stats.retain_live() {
+                return Ok(None);
+            }
+        }
+        first = false;
+        Ok(Some(stats.sample().iter().map(row).collect()))
+    })
+}
+
+/// Prints the rows `next` gives (Podman's `PodStatsReport` views), once
+/// with `--no-stream`, else until it gives none; the screen cleared
+/// between samples on a terminal. The remote client's printer too.
+pub(crate) fn show(
+    args: &StatsArgs,
+    mut next: impl FnMut() -> anyhow::Result<Option<Vec<serde_json::Value>>>,
+) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(args.format.as_deref())?;
     let headers: HashMap<String, String> = [
         ("Pod", "POD"),
         ("CID", "CID"),
@@ -63,8 +86,7 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let default = Template::parse(DEFAULT_TABLE)?;
-    loop {
-        let rows: Vec<serde_json::Value> = stats.sample().iter().map(row).collect();
+    while let Some(rows) = next()? {
         let text = match &format {
             OutputFormat::Json => format!(
                 "{}\n",
@@ -80,14 +102,10 @@ pub fn stats(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
         write!(out, "{text}")?;
         out.flush()?;
         if args.no_stream {
-            return Ok(ExitCode::SUCCESS);
-        }
-        // Podman's pod stats samples every second.
-        std::thread::sleep(Duration::from_secs(1));
-        if !stats.retain_live() {
-            return Ok(ExitCode::SUCCESS);
+            break;
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

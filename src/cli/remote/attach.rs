@@ -235,8 +235,14 @@ pub fn start_attached(
 
 /// `attach CONTAINER`.
 pub fn attach(svc: &Service, a: &crate::cli::container::AttachArgs) -> anyhow::Result<ExitCode> {
-    let Some(name) = a.container.as_deref() else {
-        anyhow::bail!("attach --latest is not available through hutch's remote client yet");
+    // `-l`: the container the service made last, as locally.
+    let newest;
+    let name = match a.container.as_deref() {
+        Some(n) => n,
+        None => {
+            newest = super::containers::latest(svc)?;
+            newest.as_str()
+        }
     };
     let v: Value = svc
         .call("GET", &format!("/containers/{}/json", enc(name)), None)?

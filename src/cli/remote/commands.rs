@@ -9,8 +9,8 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
 use super::{
-    Service, attach, build, checkpoint, containers, cp, enc, http, images, kube, objects, secrets,
-    spec_gen, system,
+    Service, attach, build, checkpoint, containers, cp, disk, enc, http, images, kube, objects,
+    secrets, spec_gen, system,
 };
 use crate::cli::Command;
 use crate::cli::container::ContainerCommand;
@@ -74,11 +74,39 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Login(a) => crate::cli::registry::login(&crate::config::Context::detect(), &a),
         Command::Logout(a) => crate::cli::registry::logout(&crate::config::Context::detect(), &a),
         Command::Build(a) => build::build(svc, &a),
+        Command::System(c) => disk::system(svc, c),
+        // What Podman's remote client refuses, in its words.
+        Command::Mount(_) => Err(refuse(&typed("container", "mount", &[]))),
+        Command::Unmount(_) => Err(refuse(&typed("container", "unmount", &["umount"]))),
+        Command::Unshare(_) => Err(refuse("unshare")),
+        Command::Manifest(c) => super::manifests::manifest(svc, c),
+        Command::AutoUpdate(_) => Err(refuse("auto-update")),
         Command::Buildx(crate::cli::build::BuildxCommand::Build(a)) => build::build(svc, &a),
         _ => bail!(
             "this command is not available through hutch's remote client yet: \
              run it on the service's host"
         ),
+    }
+}
+
+/// Podman's refusal of a command its remote client does not carry, with
+/// this program's name.
+pub(super) fn refuse(command: &str) -> anyhow::Error {
+    anyhow::anyhow!("cannot use command \"hutch {command}\" with the remote hutch client")
+}
+
+/// `command`, or `group command` when it was typed under `group` (the
+/// parser makes `container mount` the top-level `mount`; Podman's
+/// refusal names the path typed).
+fn typed(group: &str, command: &str, aliases: &[&str]) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let under = args
+        .windows(2)
+        .any(|w| w[0] == group && (w[1] == command || aliases.contains(&w[1].as_str())));
+    if under {
+        format!("{group} {command}")
+    } else {
+        command.to_owned()
     }
 }
 
@@ -102,6 +130,11 @@ fn image(svc: &Service, c: crate::cli::image::ImageCommand) -> anyhow::Result<Ex
         I::Inspect(a) => images::inspect(svc, &a),
         I::Diff(a) => system::diff_of(svc, &a, crate::cli::container::DiffObject::Image),
         I::Prune(a) => images::prune(svc, &a),
+        I::Mount(_) => Err(refuse("image mount")),
+        I::Unmount(_) => Err(refuse("image unmount")),
+        I::Sign(_) => Err(refuse("image sign")),
+        I::Trust(crate::cli::trust::TrustCommand::Show(_)) => Err(refuse("image trust show")),
+        I::Trust(crate::cli::trust::TrustCommand::Set(_)) => Err(refuse("image trust set")),
         _ => bail!(
             "this image command is not available through hutch's remote client yet: \
              run it on the service's host"
@@ -146,6 +179,12 @@ fn container(svc: &Service, c: ContainerCommand) -> anyhow::Result<ExitCode> {
         ContainerCommand::Stats(a) => system::stats(svc, &a),
         ContainerCommand::Top(a) => containers::top(svc, &a),
         ContainerCommand::Update(a) => system::update(svc, &a),
+        ContainerCommand::Cleanup(_) => Err(refuse("container cleanup")),
+        ContainerCommand::Runlabel(_) => Err(refuse("container runlabel")),
+        // Podman 4.3.1's remote client has no clone (its tunnel's words).
+        ContainerCommand::Clone(_) => {
+            bail!("cloning a container is not supported on the remote client")
+        }
         _ => bail!(
             "this container command is not available through hutch's remote client yet: \
              run it on the service's host"

@@ -30,7 +30,10 @@ fn repository(reference: &str) -> &str {
 
 /// `X-Registry-Auth` for `destination`, if the client has credentials.
 /// A named `--authfile` must exist, as the local commands say.
-fn registry_auth(common: &CommonRegistryArgs, destination: &str) -> anyhow::Result<Option<String>> {
+pub(super) fn registry_auth(
+    common: &CommonRegistryArgs,
+    destination: &str,
+) -> anyhow::Result<Option<String>> {
     use base64::Engine as _;
     if let Some(f) = &common.authfile
         && common.creds.is_none()
@@ -69,10 +72,15 @@ fn registry_auth(common: &CommonRegistryArgs, destination: &str) -> anyhow::Resu
 }
 
 pub fn push(svc: &Service, a: &PushArgs) -> anyhow::Result<ExitCode> {
+    // Podman 4.3.1's remote client drops these flags and pushes unsigned;
+    // refused here instead.
     if a.sign_by_sigstore_private_key.is_some() {
         bail!(
             "--sign-by-sigstore-private-key is not supported by hutch's remote client: the key is the client's"
         );
+    }
+    if a.sign_by.is_some() {
+        bail!("--sign-by is not supported by hutch's remote client: the key is the client's");
     }
     let destination = a.destination.clone().unwrap_or_else(|| a.image.clone());
     let mut q = format!(
@@ -99,7 +107,7 @@ pub fn push(svc: &Service, a: &PushArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The headers carrying `auth`, if any.
-fn auth_headers(auth: Option<&str>) -> Vec<(&'static str, &str)> {
+pub(super) fn auth_headers(auth: Option<&str>) -> Vec<(&'static str, &str)> {
     auth.map(|v| vec![("X-Registry-Auth", v)])
         .unwrap_or_default()
 }

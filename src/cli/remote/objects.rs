@@ -319,7 +319,11 @@ fn all_pods(svc: &Service) -> anyhow::Result<Vec<String>> {
 
 /// `names`, or with `--latest` the pod the service made last (the local
 /// words: Podman's, "containers" and all).
-fn with_latest_pod(svc: &Service, names: Vec<String>, latest: bool) -> anyhow::Result<Vec<String>> {
+pub(super) fn with_latest_pod(
+    svc: &Service,
+    names: Vec<String>,
+    latest: bool,
+) -> anyhow::Result<Vec<String>> {
     if !latest {
         return Ok(names);
     }
@@ -536,6 +540,9 @@ pub fn pod(svc: &Service, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PodCommand::Exists(a) => exists(svc, &format!("/pods/{}/exists", enc(&a.pod))),
+        PodCommand::Top(a) => super::pods::top(svc, &a),
+        PodCommand::Stats(a) => super::pods::stats(svc, &a),
+        PodCommand::Logs(a) => super::pods::logs(svc, &a),
         _ => bail!(
             "this pod command is not available through hutch's remote client yet: \
              run it on the service's host"

@@ -24,8 +24,16 @@ pub fn prune(
     opts: &PruneOptions,
 ) -> Result<Vec<RemoveReport>> {
     let graph = Graph::new(state.list_containers(true)?);
+    // Podman's prune passes over pods' infra containers: they go with
+    // their pod (`pod rm`, `pod prune`), never on their own.
+    let infra: std::collections::HashSet<String> = state
+        .list_pods()?
+        .into_iter()
+        .filter_map(|p| p.infra_id)
+        .collect();
     let down: Vec<&str> = graph
         .containers()
+        .filter(|c| !infra.contains(&c.id))
         .filter(|c| {
             matches!(
                 c.state,

@@ -754,6 +754,19 @@ pub fn push(
     opts: &PushOptions,
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> Result<Digest> {
+    push_signed(ctx, store, opts, super::pull::Signers::default(), progress)
+}
+
+/// [`push`], signing each instance and the list as pushed (`manifest
+/// push --sign-by`, `--sign-by-sigstore-private-key`), under the
+/// destination's name.
+pub fn push_signed(
+    ctx: &crate::config::Context,
+    store: &Store,
+    opts: &PushOptions,
+    signers: super::pull::Signers<'_>,
+    progress: &mut dyn FnMut(&str, ProgressEvent),
+) -> Result<Digest> {
     let (record, mut list) = lookup_list(store, &opts.list)?;
     let format = opts.format.unwrap_or_else(|| {
         if list
@@ -781,13 +794,22 @@ pub fn push(
     list.media_type = format.list_type().to_owned();
     let body = serde_json::to_vec(&list)
         .map_err(|e| Error::internal(format!("serialising the manifest list: {e}")))?;
-    let digest = super::pull::push_manifest(
+    let mut instances = Vec::new();
+    for inst in list.instances() {
+        instances.push(
+            Digest::from_hex(inst.digest.trim_start_matches("sha256:"))
+                .map_err(|e| Error::bad_input(format!("list entry {}: {e}", inst.digest)))?,
+        );
+    }
+    let digest = super::pull::push_manifest_signed(
         ctx,
         store,
         &opts.destination,
         &body,
         format.list_type(),
         &opts.registry,
+        signers,
+        &instances,
         progress,
     )?;
     if opts.remove {

@@ -327,36 +327,70 @@ pub fn push_as(
     let target = Destination::resolve(ctx, &dest, &req.options)?;
     let name = target.name.clone();
     let digest = target.push(&manifest, &media_type, store, progress)?;
+    sign_at(ctx, &target, &name, &digest, signer, gpg)?;
+    Ok(digest)
+}
+
+/// Signs the manifest `digest` pushed to `target` as `name`: a sigstore
+/// signature attached in the registry, a GPG one in the lookaside store.
+fn sign_at(
+    ctx: &crate::config::Context,
+    target: &Destination,
+    name: &str,
+    digest: &hutch_storage::Digest,
+    signer: Option<&super::trust::SigstoreSigner>,
+    gpg: Option<&super::sign::GpgSigner>,
+) -> Result<()> {
     if let Some(signer) = signer {
         super::trust::sign_pushed(
             ctx,
             signer,
-            &name,
+            name,
             &target.endpoint,
             &target.repository,
-            &digest,
+            digest,
             target.creds.as_ref(),
         )?;
     }
     if let Some(gpg) = gpg {
-        super::sign::sign_and_store(ctx, gpg, &name, &digest.to_string(), None)?;
+        super::sign::sign_and_store(ctx, gpg, name, &digest.to_string(), None)?;
     }
-    Ok(digest)
+    Ok(())
+}
+
+/// The signers of a push (`--sign-by-sigstore-private-key`, `--sign-by`).
+#[derive(Clone, Copy, Default)]
+pub struct Signers<'a> {
+    pub sigstore: Option<&'a super::trust::SigstoreSigner>,
+    pub gpg: Option<&'a super::sign::GpgSigner>,
 }
 
 /// Pushes `body` (an image manifest or a list whose platform manifests
-/// are blobs in the store) to `dest`; returns its digest.
-pub(super) fn push_manifest(
+/// are blobs in the store) to `dest`, then signs it by `signers`, and
+/// each of `instances` (a list's entries, already pushed with it), as
+/// containers/image signs every image of a list it copies and the list.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn push_manifest_signed(
     ctx: &crate::config::Context,
     store: &Store,
     dest: &str,
     body: &[u8],
     media_type: &str,
     options: &RegistryOptions,
+    signers: Signers<'_>,
+    instances: &[hutch_storage::Digest],
     progress: &mut dyn FnMut(&str, ProgressEvent),
 ) -> Result<hutch_storage::Digest> {
     let dest = dest.strip_prefix("docker://").unwrap_or(dest);
-    Destination::resolve(ctx, dest, options)?.push(body, media_type, store, progress)
+    let target = Destination::resolve(ctx, dest, options)?;
+    let digest = target.push(body, media_type, store, progress)?;
+    if signers.sigstore.is_some() || signers.gpg.is_some() {
+        let name = target.name.clone();
+        for d in instances.iter().chain(std::iter::once(&digest)) {
+            sign_at(ctx, &target, &name, d, signers.sigstore, signers.gpg)?;
+        }
+    }
+    Ok(digest)
 }
 
 /// The manifest (or list) a fully qualified `name` points to in its

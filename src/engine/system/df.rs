@@ -2,7 +2,7 @@
 //! the images (one row per name, as Podman counts them), the containers
 //! with their writable layers' sizes and the volumes with theirs.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Context;
 use crate::engine::Result;
@@ -12,7 +12,7 @@ use crate::engine::image::list as image_list;
 use crate::engine::volume;
 use crate::host::time;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DfReport {
     /// The sum of the image rows' sizes: an image with two names counts
@@ -23,7 +23,7 @@ pub struct DfReport {
     pub volumes: Vec<DfVolume>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DfImage {
     pub repository: String,
@@ -41,7 +41,7 @@ pub struct DfImage {
     pub containers: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DfContainer {
     #[serde(rename = "ContainerID")]
@@ -60,13 +60,53 @@ pub struct DfContainer {
     pub names: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DfVolume {
     pub volume_name: String,
     pub links: usize,
     pub size: u64,
     pub reclaimable_size: u64,
+}
+
+impl DfReport {
+    /// The report a service sent (Podman's `SystemDfReport`), for the
+    /// remote client to print with the local printers: the times those
+    /// read (not on the wire) taken back from the RFC 3339 fields, and
+    /// Go's `null` lists as empty ones.
+    pub fn from_wire(mut v: serde_json::Value) -> serde_json::Result<DfReport> {
+        for k in ["Images", "Containers", "Volumes"] {
+            if v[k].is_null() {
+                v[k] = serde_json::json!([]);
+            }
+        }
+        // Podman's service leaves it out: the sum of the image rows, as
+        // the engine counts it.
+        if v["ImagesSize"].is_null() {
+            let sum: u64 = v["Images"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["Size"].as_u64())
+                .sum();
+            v["ImagesSize"] = serde_json::json!(sum);
+        }
+        if let Some(cs) = v["Containers"].as_array_mut() {
+            for c in cs {
+                if c["Command"].is_null() {
+                    c["Command"] = serde_json::json!([]);
+                }
+            }
+        }
+        let mut r: DfReport = serde_json::from_value(v)?;
+        for i in &mut r.images {
+            i.created_secs = time::parse_rfc3339(&i.created).unwrap_or(0);
+        }
+        for c in &mut r.containers {
+            c.created_ns = time::parse_rfc3339(&c.created).unwrap_or(0) * 1_000_000_000;
+        }
+        Ok(r)
+    }
 }
 
 pub fn report(ctx: &Context) -> Result<DfReport> {
@@ -147,4 +187,29 @@ pub fn report(ctx: &Context) -> Result<DfReport> {
         containers: ctr_rows,
         volumes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_services_report_reads_back_with_its_times() {
+        // Podman's service: Go's `null` for an empty list and a command.
+        let v = serde_json::json!({
+            "Images": [{"Repository": "localhost/busybox", "Tag": "latest",
+                "ImageID": "ab", "Created": "2024-01-02T03:04:05Z", "Size": 10,
+                "SharedSize": 0, "UniqueSize": 10, "Containers": 1}],
+            "Containers": [{"ContainerID": "cd", "Image": "ab", "Command": null,
+                "LocalVolumes": 0, "Size": 3, "RWSize": 1,
+                "Created": "2024-01-02T03:04:06.5+00:00", "Status": "exited", "Names": "c"}],
+            "Volumes": null
+        });
+        let r = DfReport::from_wire(v).expect("read");
+        assert_eq!(r.images_size, 10, "summed when the service leaves it out");
+        assert_eq!(r.images[0].created_secs, 1_704_164_645);
+        assert_eq!(r.containers[0].created_ns, 1_704_164_646_000_000_000);
+        assert!(r.containers[0].command.is_empty() && r.volumes.is_empty());
+        assert!(DfReport::from_wire(serde_json::json!({"Images": 3})).is_err());
+    }
 }
