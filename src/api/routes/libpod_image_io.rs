@@ -334,6 +334,7 @@ pub async fn import_image(
                 arch: None,
                 os: None,
                 variant: None,
+                annotations: Default::default(),
             },
         )
     })

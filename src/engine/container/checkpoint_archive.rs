@@ -9,6 +9,10 @@
 //! | `rootfs-diff.tar` | what the container changed in its image, as a layer tar (whiteouts for deletions) |
 //! | `deleted.files` | the deleted paths, a JSON list (Podman's file; the whiteouts carry them too) |
 //! | `stats-dump` | CRIU's dump statistics, when kept |
+//! | `pre-checkpoint/` | instead of `checkpoint/` in the archive of a `--pre-checkpoint` |
+//! | `volumes/NAME.tar` | each volume's contents (not with `--ignore-volumes`) |
+//!
+//! `--ignore-rootfs` leaves `rootfs-diff.tar` and `deleted.files` out.
 //!
 //! An archive is the user's own file, read as such but bounded: only
 //! regular files and directories are taken, every name must stay inside
@@ -17,14 +21,14 @@
 //! hutch are not interchangeable (the configs differ).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 
 use hutch_storage::Store;
 use serde::{Deserialize, Serialize};
 
 use super::Paths;
-use crate::engine::state::Container;
+use crate::engine::state::{Container, State};
 use crate::engine::{Error, Result, ResultExt};
 use crate::spec::ContainerSpec;
 
@@ -35,6 +39,16 @@ pub const CONFIG_DUMP: &str = "config.dump";
 pub const SPEC_DUMP: &str = "spec.dump";
 pub const ROOTFS_DIFF: &str = "rootfs-diff.tar";
 pub const DELETED_FILES: &str = "deleted.files";
+pub const VOLUMES: &str = "volumes";
+
+/// What goes into an archive beside the configs (Podman's export options).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Parts {
+    /// The pre-dump (`pre-checkpoint/`) instead of the dump.
+    pub pre_checkpoint: bool,
+    pub ignore_rootfs: bool,
+    pub ignore_volumes: bool,
+}
 
 /// `--compress`: Podman's choices, zstd its default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,13 +89,28 @@ pub struct ConfigDump {
 /// leaves no half archive under the name asked for.
 pub fn export(
     store: &Store,
+    state: &State,
     c: &Container,
     paths: &Paths,
     file: &Path,
     compression: Compression,
+    parts: Parts,
 ) -> Result<()> {
-    let dump = super::checkpoint::image_dir(paths);
-    if !super::checkpoint::is_complete(&dump) {
+    let (dump, dump_name) = if parts.pre_checkpoint {
+        (
+            super::checkpoint::pre_image_dir(paths),
+            super::checkpoint::PRE_CHECKPOINT,
+        )
+    } else {
+        (super::checkpoint::image_dir(paths), "checkpoint")
+    };
+    // A pre-dump is memory pages only: its directory is what there is.
+    let there = if parts.pre_checkpoint {
+        dump.is_dir()
+    } else {
+        super::checkpoint::is_complete(&dump)
+    };
+    if !there {
         crate::fail!(
             InvalidState,
             "container {} has no complete checkpoint to export",
@@ -123,20 +152,49 @@ pub fn export(
         let spec = std::fs::read(paths.userdata.join("config.json"))
             .context("reading the container's config.json")?;
         append_bytes(&mut tar, SPEC_DUMP, &spec)?;
-        tar.append_dir_all("checkpoint", &dump)
+        tar.append_dir_all(dump_name, &dump)
             .context("adding the CRIU images")?;
-        // The file system changes, collected in memory: a container's
-        // changes are small beside its dump, and the tar entry needs its
-        // size first.
-        let mut diff = Vec::new();
-        super::commit::write_diff(store, c, &mut diff)?;
-        append_bytes(&mut tar, ROOTFS_DIFF, &diff)?;
-        let deleted: Vec<String> = super::changes::of_container(store, c)?
-            .into_iter()
-            .filter(|(_, k)| *k == super::changes::Kind::Deleted)
-            .map(|(p, _)| format!("/{}", String::from_utf8_lossy(&p)))
-            .collect();
-        append_bytes(&mut tar, DELETED_FILES, &serde_json::to_vec(&deleted)?)?;
+        if !parts.ignore_rootfs {
+            // The file system changes, collected in memory: a container's
+            // changes are small beside its dump, and the tar entry needs
+            // its size first.
+            let mut diff = Vec::new();
+            super::commit::write_diff(store, c, &mut diff)?;
+            append_bytes(&mut tar, ROOTFS_DIFF, &diff)?;
+            let deleted: Vec<String> = super::changes::of_container(store, c)?
+                .into_iter()
+                .filter(|(_, k)| *k == super::changes::Kind::Deleted)
+                .map(|(p, _)| format!("/{}", String::from_utf8_lossy(&p)))
+                .collect();
+            append_bytes(&mut tar, DELETED_FILES, &serde_json::to_vec(&deleted)?)?;
+        }
+        if !parts.ignore_volumes {
+            for name in state.container_volumes(&c.id)? {
+                // Through a file in the userdata: a volume may be large,
+                // and the entry needs its size first.
+                let scratch = paths.userdata.join("volume-export.tar");
+                let mut tmp = File::options()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&scratch)
+                    .with_context(|| format!("creating {}", scratch.display()))?;
+                let _ = std::fs::remove_file(&scratch);
+                crate::engine::volume_archive::export(state, &name, &mut tmp)?;
+                let size = tmp
+                    .seek(std::io::SeekFrom::End(0))
+                    .and_then(|n| tmp.rewind().map(|()| n))
+                    .context("reading a volume's scratch file")?;
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(size);
+                h.set_mode(0o600);
+                h.set_mtime(now_secs());
+                tar.append_data(&mut h, format!("{VOLUMES}/{name}.tar"), &mut tmp)
+                    .with_context(|| format!("adding volume {name}"))?;
+            }
+        }
         let stats = paths.userdata.join("stats-dump");
         if stats.is_file() {
             tar.append_path_with_name(&stats, "stats-dump")
@@ -160,9 +218,23 @@ fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8]) ->
     h.set_entry_type(tar::EntryType::Regular);
     h.set_size(data.len() as u64);
     h.set_mode(0o600);
-    h.set_mtime(u64::try_from(crate::host::time::now_ns() / 1_000_000_000).unwrap_or_default());
+    h.set_mtime(now_secs());
     tar.append_data(&mut h, name, data)
         .with_context(|| format!("adding {name}"))
+}
+
+fn now_secs() -> u64 {
+    u64::try_from(crate::host::time::now_ns() / 1_000_000_000).unwrap_or_default()
+}
+
+/// Fills volume `name` from `volumes/NAME.tar` of an unpacked archive, if
+/// the archive has it (an archive made with `--ignore-volumes` has none).
+pub fn import_volume(state: &State, dir: &Path, name: &str) -> Result<()> {
+    let file = dir.join(VOLUMES).join(format!("{name}.tar"));
+    let Ok(mut f) = File::open(&file) else {
+        return Ok(());
+    };
+    crate::engine::volume_archive::import(state, name, &mut f)
 }
 
 /// The archive's compression, from its first bytes.
