@@ -136,11 +136,16 @@ fn restore_from_a_checkpoint_image() {
     ] {
         chown(&ctx.join(f), p.env.user.uid, p.env.user.gid);
     }
+    // The runtime new containers get (containers.conf's in the runc run
+    // of the matrix), which a checkpoint image must name.
+    p.env
+        .ok(["create", "--name", "rt", "--network", "none", "bb", "true"]);
     let runtime = p
         .env
-        .ok(["info", "--format", "{{.Host.OCIRuntime.Name}}"])
+        .ok(["inspect", "--format", "{{.OCIRuntime}}", "rt"])
         .trim()
         .to_owned();
+    p.env.ok(["rm", "rt"]);
     let ctx_s = ctx.display().to_string();
     let note = "io.podman.annotations.checkpoint.runtime.name";
     p.env.ok([
