@@ -114,13 +114,8 @@ impl RestoreOptions {
                 "--name can only be used with one checkpoint image"
             );
         }
-        // Podman takes -p on a plain restore and does nothing with it.
-        if not_import && !self.publish.is_empty() {
-            crate::fail!(
-                BadInput,
-                "--publish can only be used with image or --import"
-            );
-        }
+        // `-p` on a plain restore: taken and unused, as Podman does (the
+        // container keeps the ports it was created with).
         Ok(())
     }
 }
