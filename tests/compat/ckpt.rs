@@ -339,4 +339,19 @@ fn migrate_service_and_unshare() {
         &["unshare", "--rootless-netns", "true"],
         "the rootless network namespace does not exist",
     );
+    // With one: the command sees that namespace's devices (slirp4netns's
+    // tap0, the network's bridge), not the host's.
+    p.env.ok(["network", "create", "cknet"]);
+    let id = p
+        .env
+        .ok(["run", "-d", "--network", "cknet", "bb", "sleep", "600"])
+        .trim()
+        .to_owned();
+    let devs = p
+        .env
+        .ok(["unshare", "--rootless-netns", "cat", "/proc/net/dev"]);
+    assert!(devs.contains("tap0:"), "{devs}");
+    let host = std::fs::read_to_string("/proc/net/dev").expect("host devices");
+    assert_ne!(devs, host);
+    p.env.ok(["rm", "-f", "-t", "0", &id]);
 }
