@@ -376,6 +376,103 @@ mod tests {
         assert!(e.text().contains("neither a file"), "{}", e.text());
     }
 
+    /// The entries of an archive, sorted.
+    fn names_in(file: &Path) -> Vec<String> {
+        let mut a = tar::Archive::new(open_archive(file).expect("open"));
+        let mut names: Vec<String> = a
+            .entries()
+            .expect("entries")
+            .map(|e| {
+                let entry = e.expect("entry");
+                let name = entry.path().expect("path").display().to_string();
+                name.trim_end_matches('/').to_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `--ignore-rootfs` and `--ignore-volumes` leave their parts out, a
+    /// volume goes in as `volumes/NAME.tar` (Podman's layout), and a
+    /// pre-checkpoint's archive holds `pre-checkpoint/`.
+    #[test]
+    fn parts_go_in_as_podman_lays_them_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let store = Store::open(hutch_storage::store::StoreOptions {
+            root: root.join("storage"),
+            driver: Default::default(),
+            rootless: false,
+            single_id: false,
+            podman_store: None,
+            additional: Vec::new(),
+        })
+        .expect("store");
+        let state = State::open(root.join("state.db")).expect("state");
+        let data = root.join("vol/_data");
+        std::fs::create_dir_all(&data).expect("volume dir");
+        std::fs::write(data.join("kept"), b"in the volume").expect("volume file");
+        let vol = crate::engine::state::Volume {
+            name: "v1".into(),
+            driver: "local".into(),
+            mountpoint: data.display().to_string(),
+            created: 0,
+            labels: Default::default(),
+            options: Default::default(),
+            anonymous: false,
+        };
+        let mut new = crate::engine::state::tests::new_container(&"a".repeat(64), Some("c"));
+        new.new_volumes = vec![vol];
+        let c = state.create_container(&new).expect("container");
+        let paths = Paths {
+            userdata: root.join("userdata"),
+            attach: root.join("attach"),
+        };
+        std::fs::create_dir_all(paths.userdata.join("checkpoint")).expect("dump");
+        std::fs::write(paths.userdata.join("checkpoint/inventory.img"), b"i").expect("inv");
+        std::fs::create_dir_all(paths.userdata.join("pre-checkpoint")).expect("pre");
+        std::fs::write(paths.userdata.join("pre-checkpoint/pages-1.img"), b"p").expect("pages");
+        std::fs::write(paths.userdata.join("config.json"), b"{}").expect("spec");
+        let parts = Parts {
+            ignore_rootfs: true,
+            ..Parts::default()
+        };
+        let file = root.join("a.tar");
+        export(&store, &state, &c, &paths, &file, Compression::Gzip, parts).expect("export");
+        assert_eq!(
+            names_in(&file),
+            [
+                "checkpoint",
+                "checkpoint/inventory.img",
+                "config.dump",
+                "spec.dump",
+                "volumes/v1.tar",
+            ]
+        );
+        let out = root.join("a.d");
+        unpack(&file, &out).expect("unpack");
+        let vt = out.join("volumes/v1.tar");
+        let names = names_in(&vt);
+        assert!(names.iter().any(|n| n.ends_with("kept")), "{names:?}");
+
+        let parts = Parts {
+            pre_checkpoint: true,
+            ignore_rootfs: true,
+            ignore_volumes: true,
+        };
+        let file = root.join("b.tar");
+        export(&store, &state, &c, &paths, &file, Compression::None, parts).expect("export");
+        assert_eq!(
+            names_in(&file),
+            [
+                "config.dump",
+                "pre-checkpoint",
+                "pre-checkpoint/pages-1.img",
+                "spec.dump",
+            ]
+        );
+    }
+
     #[test]
     fn compression_names_are_podmans() {
         assert_eq!(Compression::parse("gzip").ok(), Some(Compression::Gzip));
