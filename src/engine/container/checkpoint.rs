@@ -382,7 +382,7 @@ fn checkpoint_one(
         std::fs::write(&mark, b"").with_context(|| format!("writing {}", mark.display()))?;
     }
     // Relative to the image path, as Podman passes it.
-    let parent = Path::new("..").join(PRE_CHECKPOINT);
+    let parent = Path::new(super::checkpoint_archive::PARENT_LINK);
     let args = CheckpointArgs {
         image_path: &dir,
         work_path: &paths.userdata,
@@ -390,7 +390,7 @@ fn checkpoint_one(
         tcp_established: opts.tcp_established,
         file_locks: opts.file_locks,
         pre_dump: pre,
-        parent_path: opts.with_previous.then_some(parent.as_path()),
+        parent_path: opts.with_previous.then_some(parent),
     };
     let began = Instant::now();
     let out = Command::new(&runtime.path)
@@ -432,7 +432,7 @@ fn checkpoint_one(
         // move together (export, import).
         let link = dir.join("parent");
         let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&parent, &link)
+        std::os::unix::fs::symlink(parent, &link)
             .with_context(|| format!("linking {} to its pre-checkpoint", link.display()))?;
     }
     if !leave_running {

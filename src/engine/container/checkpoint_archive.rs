@@ -15,7 +15,8 @@
 //! `--ignore-rootfs` leaves `rootfs-diff.tar` and `deleted.files` out.
 //!
 //! An archive is the user's own file, read as such but bounded: only
-//! regular files and directories are taken, every name must stay inside
+//! regular files and directories are taken (and the `checkpoint/parent`
+//! link of a `--with-previous` dump, made anew to `../pre-checkpoint`), every name must stay inside
 //! the archive's directory, at most [`MAX_ENTRIES`] entries, and the two
 //! JSON files at most [`MAX_CONFIG`] bytes each. Archives of Podman and
 //! hutch are not interchangeable (the configs differ).
@@ -40,6 +41,8 @@ pub const SPEC_DUMP: &str = "spec.dump";
 pub const ROOTFS_DIFF: &str = "rootfs-diff.tar";
 pub const DELETED_FILES: &str = "deleted.files";
 pub const VOLUMES: &str = "volumes";
+/// Where a `--with-previous` dump's `parent` link points.
+pub const PARENT_LINK: &str = "../pre-checkpoint";
 
 /// What goes into an archive beside the configs (Podman's export options).
 #[derive(Debug, Clone, Copy, Default)]
@@ -282,6 +285,25 @@ pub fn unpack(file: &Path, dest: &Path) -> Result<()> {
             )));
         }
         let kind = entry.header().entry_type();
+        // The one link a dump made `--with-previous` has: CRIU's `parent`,
+        // which Podman (and hutch) point at `../pre-checkpoint`. Made here
+        // by hand, with that target only, whatever the entry says.
+        if kind == tar::EntryType::Symlink
+            && path == Path::new("checkpoint/parent")
+            && entry
+                .link_name()
+                .ok()
+                .flatten()
+                .is_some_and(|t| t == Path::new(PARENT_LINK))
+        {
+            let at = dest.join("checkpoint");
+            std::fs::create_dir_all(&at).with_context(|| format!("creating {}", at.display()))?;
+            let link = at.join("parent");
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(PARENT_LINK, &link)
+                .with_context(|| format!("linking {}", link.display()))?;
+            continue;
+        }
         if !matches!(kind, tar::EntryType::Regular | tar::EntryType::Directory) {
             return Err(bad(format!(
                 "the entry {} is neither a file nor a directory",
@@ -471,6 +493,32 @@ mod tests {
                 "spec.dump",
             ]
         );
+    }
+
+    /// A `--with-previous` dump's `parent` link comes through, to
+    /// `../pre-checkpoint` only.
+    #[test]
+    fn the_parent_link_of_a_dump_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (target, ok) in [(PARENT_LINK, true), ("/etc", false)] {
+            let mut b = tar::Builder::new(Vec::new());
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, "checkpoint/parent", target)
+                .expect("link");
+            let file = dir.path().join(format!("{ok}.tar"));
+            std::fs::write(&file, b.into_inner().expect("tar")).expect("write");
+            let dest = dir.path().join(format!("{ok}.d"));
+            let r = unpack(&file, &dest);
+            assert_eq!(r.is_ok(), ok, "{target}");
+            if ok {
+                assert_eq!(
+                    std::fs::read_link(dest.join("checkpoint/parent")).expect("link"),
+                    Path::new(PARENT_LINK)
+                );
+            }
+        }
     }
 
     #[test]
