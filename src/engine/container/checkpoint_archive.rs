@@ -16,9 +16,10 @@
 //!
 //! An archive is the user's own file, read as such but bounded: only
 //! regular files and directories are taken (and the `checkpoint/parent`
-//! link of a `--with-previous` dump, made anew to `../pre-checkpoint`), every name must stay inside
-//! the archive's directory, at most [`MAX_ENTRIES`] entries, and the two
-//! JSON files at most [`MAX_CONFIG`] bytes each. Archives of Podman and
+//! link of a `--with-previous` dump, made anew to `../pre-checkpoint`),
+//! every name must stay inside the archive's directory, at most
+//! [`MAX_ENTRIES`] entries, and the two JSON files at most [`MAX_CONFIG`]
+//! bytes each. Archives of Podman and
 //! hutch are not interchangeable (the configs differ).
 
 use std::fs::File;
