@@ -165,10 +165,11 @@ fn rootless_checkpoint_says_what_is_missing_and_leaves_the_container_running() {
         "{}",
         stderr(&out)
     );
-    // Flags that go with --import only.
+    // Flags that go with --import (or a checkpoint image) only, in
+    // Podman's words.
     let out = env.run(["container", "restore", "--name", "x", "count"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("--name can only be used with --import"));
+    assert!(stderr(&out).contains("--name can only be used with image or --import"));
 }
 
 /// With `cap_checkpoint_restore` on CRIU (a copy first in PATH), the

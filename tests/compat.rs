@@ -1226,6 +1226,8 @@ fn image_tree() {
 }
 #[path = "compat/aliases.rs"]
 mod aliases;
+#[path = "compat/ckpt.rs"]
+mod ckpt;
 #[path = "compat/cmds.rs"]
 mod cmds;
 #[path = "compat/inspect.rs"]

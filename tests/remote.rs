@@ -739,6 +739,61 @@ fn remote_checkpoint_says_what_the_local_command_says() {
     let remote = c.run(["--url", &url, "container", "restore", "cp1"]);
     assert_eq!(remote.status.code(), local.status.code());
     assert_eq!(stderr(&remote), stderr(&local));
+    // Carried now as podman --remote carries them: -a and --print-stats
+    // (the same one error and Podman's JSON with no statistics), restore
+    // -p and the import's flags (the service's checks, as local).
+    for args in [
+        &["container", "checkpoint", "-a", "--print-stats"][..],
+        &["container", "restore", "-a", "--print-stats"],
+        &[
+            "container",
+            "restore",
+            "-p",
+            "8080:80",
+            "--file-locks",
+            "nosuch",
+        ],
+        &["container", "restore", "--pod", "p", "cp1"],
+        &[
+            "container",
+            "checkpoint",
+            "--file-locks",
+            "--ignore-rootfs",
+            "cp1",
+        ],
+    ] {
+        let local = server.0.run(args);
+        let remote = c.run(["--url", &url].iter().chain(args));
+        assert_eq!(
+            remote.status.code(),
+            local.status.code(),
+            "{args:?}: {}",
+            stderr(&remote)
+        );
+        assert_eq!(stderr(&remote), stderr(&local), "{args:?}");
+        let json = |o: &std::process::Output| {
+            serde_json::from_str::<serde_json::Value>(&stdout(o))
+                .map(|v| v["container_statistics"].clone())
+                .ok()
+        };
+        assert_eq!(json(&remote), json(&local), "{args:?}");
+    }
+    let out = c.run([
+        "--url",
+        &url,
+        "container",
+        "restore",
+        "--import-previous",
+        "/nonexistent",
+        "-i",
+        "/nonexistent",
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("--import-previous is not supported on the remote client"),
+        "{}",
+        stderr(&out)
+    );
     no_local_traces(&c);
 }
 

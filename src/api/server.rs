@@ -29,12 +29,16 @@ pub struct ServiceOptions {
     pub idle: Option<Duration>,
     pub listen_pid: Option<String>,
     pub listen_fds: Option<String>,
+    /// `--cors ORIGIN`: Podman's CORS headers on every response.
+    pub cors: Option<String>,
 }
 
 /// What every handler may use.
 pub struct ServiceState {
     pub ctx: Context,
     pub idle: Idle,
+    /// `Access-Control-Allow-Origin` for every response (`--cors`).
+    pub cors: Option<HeaderValue>,
 }
 
 pub type Shared = Arc<ServiceState>;
@@ -135,9 +139,16 @@ pub fn serve(ctx: &Context, opts: ServiceOptions) -> anyhow::Result<()> {
             listen::bind(&endpoint)?
         }
     };
+    let cors = match &opts.cors {
+        Some(origin) => Some(HeaderValue::from_str(origin).map_err(|_| {
+            anyhow::anyhow!("--cors {origin:?}: not a value an HTTP header can carry")
+        })?),
+        None => None,
+    };
     let shared: Shared = Arc::new(ServiceState {
         ctx: ctx.clone(),
         idle: Idle::new(),
+        cors,
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_io()
@@ -272,6 +283,21 @@ async fn entry(State(shared): State<Shared>, mut req: Request, next: Next) -> Re
         if let Ok(v) = HeaderValue::from_str(v) {
             h.insert(k, v);
         }
+    }
+    // Podman's three, set by its API handler on every response when the
+    // service runs with --cors.
+    if let Some(origin) = &shared.cors {
+        h.insert("Access-Control-Allow-Origin", origin.clone());
+        h.insert(
+            "Access-Control-Allow-Headers",
+            HeaderValue::from_static(
+                "Origin, X-Requested-With, Content-Type, Accept, X-Registry-Auth, Connection, Upgrade, X-Registry-Config",
+            ),
+        );
+        h.insert(
+            "Access-Control-Allow-Methods",
+            HeaderValue::from_static("HEAD, GET, POST, DELETE, PUT, OPTIONS"),
+        );
     }
     resp
 }

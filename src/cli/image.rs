@@ -406,6 +406,7 @@ pub fn import_image(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode>
             arch: args.arch,
             os: args.os,
             variant: args.variant,
+            annotations: Default::default(),
         },
     )?;
     println!("{}", record.id.hex());

@@ -61,7 +61,11 @@ pub struct InfoArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct MigrateArgs {}
+pub struct MigrateArgs {
+    /// Specify a new runtime for all containers
+    #[arg(long, value_name = "RUNTIME")]
+    new_runtime: Option<String>,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -82,6 +86,9 @@ pub struct ServiceArgs {
     /// Time until the service session expires in seconds. Use 0 to disable the timeout
     #[arg(short, long, default_value_t = 5, value_name = "SECONDS")]
     time: u64,
+    /// Set CORS Headers
+    #[arg(long, value_name = "ORIGIN")]
+    cors: Option<String>,
     /// Where to listen: unix:///path or tcp://ADDRESS:PORT (default: unix://$XDG_RUNTIME_DIR/hutch/hutch.sock)
     uri: Option<String>,
 }
@@ -89,7 +96,7 @@ pub struct ServiceArgs {
 pub fn run(ctx: &Context, cmd: SystemCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         SystemCommand::Info(args) => info(ctx, &args),
-        SystemCommand::Migrate(_) => migrate(ctx),
+        SystemCommand::Migrate(args) => migrate(ctx, &args),
         SystemCommand::Service(args) => service(ctx, &args),
         SystemCommand::Check(args) => check(ctx, &args),
         SystemCommand::Connection(cmd) => super::remote::connections::run(cmd),
@@ -114,7 +121,22 @@ pub fn info(ctx: &Context, args: &InfoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn migrate(ctx: &Context) -> anyhow::Result<ExitCode> {
+fn migrate(ctx: &Context, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(runtime) = &args.new_runtime {
+        match crate::engine::system::migrate_runtime(ctx, runtime) {
+            Ok(changed) => {
+                for id in changed {
+                    tracing::info!("Resetting container {id} runtime to runtime {runtime}");
+                }
+            }
+            // Podman prints this one on stdout, without "Error: ".
+            Err(e) if e.kind() == crate::engine::ErrorKind::BadInput => {
+                println!("{}", e.text());
+                return Ok(ExitCode::from(crate::cli::EXIT_HUTCH_ERROR));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     if ctx.rootful {
         return Ok(ExitCode::SUCCESS);
     }
@@ -140,6 +162,7 @@ fn service(ctx: &Context, args: &ServiceArgs) -> anyhow::Result<ExitCode> {
         idle: (args.time > 0).then(|| std::time::Duration::from_secs(args.time)),
         listen_pid: std::env::var("LISTEN_PID").ok(),
         listen_fds: std::env::var("LISTEN_FDS").ok(),
+        cors: args.cors.clone(),
     };
     // What systemd passed is for this process, not for the monitors and
     // cleanup commands it starts (sd_listen_fds' unset_environment).

@@ -238,7 +238,7 @@ fn image_count(index: &std::path::Path) -> usize {
 
 /// /etc/os-release's ID, VERSION_ID and VERSION_CODENAME, as Podman's
 /// `host.distribution`.
-fn distribution() -> Value {
+pub(crate) fn distribution() -> Value {
     let text = std::fs::read_to_string("/etc/os-release")
         .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
         .unwrap_or_default();

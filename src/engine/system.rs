@@ -39,3 +39,41 @@ pub mod check;
 pub mod df;
 pub mod integrity;
 pub mod prune;
+
+/// `system migrate --new-runtime NAME`: every container's OCI runtime
+/// becomes NAME, which must be a runtime this host has (by name, as
+/// Podman's configured runtimes). Returns the ids changed. A container
+/// whose process runs keeps its runtime (the old one holds its state;
+/// Podman stops such containers first, hutch's migrate runs outside the
+/// namespace and leaves them be, with a warning).
+pub fn migrate_runtime(ctx: &Context, name: &str) -> Result<Vec<String>> {
+    let known = crate::runtime::oci::host_facts()
+        .installed
+        .iter()
+        .any(|(n, _)| n == name);
+    if !known {
+        crate::fail!(
+            BadInput,
+            "change to runtime {name:?} requested but no such runtime is defined: invalid argument"
+        );
+    }
+    let state = crate::engine::container::open_state(ctx)?;
+    let mut changed = Vec::new();
+    for c in state.list_containers(true)? {
+        if c.runtime == name {
+            continue;
+        }
+        if c.state.is_active() {
+            tracing::warn!(
+                "container {} is {}: it keeps runtime {} until it is stopped and migrated again",
+                c.id,
+                c.state,
+                c.runtime
+            );
+            continue;
+        }
+        state.set_runtime(&c.id, name)?;
+        changed.push(c.id);
+    }
+    Ok(changed)
+}

@@ -72,6 +72,22 @@ pub fn check(path: &Path) -> Result<(), String> {
     Err(first_errors(&text))
 }
 
+/// Whether CRIU can track dirty memory (`criu check --feature
+/// mem_dirty_track`), which pre-dumps need: Podman's `criu.MemTrack()`,
+/// asked before any container is looked at. No CRIU, no tracking.
+pub fn mem_track() -> bool {
+    let Some(path) = find() else {
+        return false;
+    };
+    Command::new(path)
+        .args(["check", "--feature", "mem_dirty_track"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The first two error lines of CRIU's output, without its source
 /// locations, bounded: what a user needs to search for.
 pub fn first_errors(text: &str) -> String {

@@ -61,6 +61,14 @@ pub struct CheckpointArgs<'a> {
     pub work_path: &'a Path,
     pub leave_running: bool,
     pub tcp_established: bool,
+    /// `--file-locks`: CRIU dumps and restores held file locks.
+    pub file_locks: bool,
+    /// `--pre-dump`: memory only, the container runs on (Podman's
+    /// `--pre-checkpoint`).
+    pub pre_dump: bool,
+    /// `--parent-path`: the pre-dump this dump builds on, relative to
+    /// `image_path` as Podman passes it (`../pre-checkpoint`).
+    pub parent_path: Option<&'a Path>,
 }
 
 /// What selection looked at.
@@ -218,11 +226,20 @@ impl OciRuntime {
             "--work-path".into(),
             c.work_path.as_os_str().to_owned(),
         ]);
-        if c.leave_running {
+        // A pre-dump leaves the container running by itself.
+        if c.leave_running && !c.pre_dump {
             args.push("--leave-running".into());
         }
         if c.tcp_established {
             args.push("--tcp-established".into());
+        }
+        if c.file_locks {
+            args.push("--file-locks".into());
+        }
+        if c.pre_dump {
+            args.push("--pre-dump".into());
+        } else if let Some(parent) = c.parent_path {
+            args.extend(["--parent-path".into(), parent.as_os_str().to_owned()]);
         }
         args.push(id.into());
         args
@@ -258,6 +275,9 @@ impl OciRuntime {
         }
         if r.tcp_established {
             args.push("--tcp-established".into());
+        }
+        if r.file_locks {
+            args.push("--file-locks".into());
         }
         args.push(id.into());
         args

@@ -57,9 +57,11 @@ impl Drop for Scratch {
     }
 }
 
-/// Podman's report for one container: `{"Id", "Err", "RuntimeDuration",
-/// "CRIUStatistics"}`; the error as the API's when the engine gave one.
-fn report(mut reports: Vec<CheckpointReport>) -> Result<Value, ApiError> {
+/// Podman's report for one container (`entities.CheckpointReport` or
+/// `RestoreReport`): `{"Id", "runtime_checkpoint_duration" |
+/// "runtime_restore_duration", "criu_statistics"}`; the error as the
+/// API's when the engine gave one.
+fn report(mut reports: Vec<CheckpointReport>, restore: bool) -> Result<Value, ApiError> {
     let Some(r) = reports.pop() else {
         return Err(bad("no container selected"));
     };
@@ -67,16 +69,26 @@ fn report(mut reports: Vec<CheckpointReport>) -> Result<Value, ApiError> {
         return Err(ApiError::from_engine(&e, LP));
     }
     let stats = r.stats.unwrap_or_default();
+    let (key, took) = match restore {
+        false => ("runtime_checkpoint_duration", stats.checkpoint_us),
+        true => ("runtime_restore_duration", stats.restore_us),
+    };
     Ok(json!({
         "Id": r.id,
-        "Err": null,
-        "RuntimeDuration": stats.checkpoint_us.or(stats.restore_us).unwrap_or(0),
-        "CRIUStatistics": stats.criu_statistics,
+        key: took.unwrap_or(0),
+        "criu_statistics": stats.criu_statistics,
     }))
 }
 
+/// A string parameter, empty as absent.
+fn text(q: &HashMap<String, String>, key: &str) -> Option<String> {
+    q.get(key).filter(|v| !v.is_empty()).cloned()
+}
+
 /// `POST /libpod/containers/{id}/checkpoint?keep=&leaveRunning=&
-/// tcpEstablished=&export=&compression=`.
+/// tcpEstablished=&export=&compression=&fileLocks=&ignoreRootfs=&
+/// ignoreVolumes=&preCheckpoint=&withPrevious=&createImage=&printStats=`
+/// (the statistics are always in the report; `printStats` is accepted).
 pub async fn checkpoint(
     State(shared): State<Shared>,
     Path(id): Path<String>,
@@ -101,16 +113,23 @@ pub async fn checkpoint(
         keep: flag(&q, "keep", LP)?,
         leave_running: flag(&q, "leaveRunning", LP)?,
         tcp_established: flag(&q, "tcpEstablished", LP)?,
+        file_locks: flag(&q, "fileLocks", LP)?,
+        pre_checkpoint: flag(&q, "preCheckpoint", LP)?,
+        with_previous: flag(&q, "withPrevious", LP)?,
         export: scratch.as_ref().map(|s| s.0.clone()),
         compress,
+        ignore_rootfs: flag(&q, "ignoreRootfs", LP)?,
+        ignore_volumes: flag(&q, "ignoreVolumes", LP)?,
+        create_image: text(&q, "createImage"),
     };
+    let _ = flag(&q, "printStats", LP)?;
     let ctx = shared.ctx.clone();
     let reports = blocking(LP, move || {
         let (store, state) = open(&ctx)?;
         checkpoint::checkpoint(&ctx, &store, &state, &opts)
     })
     .await?;
-    let v = report(reports)?;
+    let v = report(reports, false)?;
     let Some(scratch) = scratch else {
         return Ok(axum::Json(v).into_response());
     };
@@ -147,14 +166,16 @@ pub async fn checkpoint(
 }
 
 /// `POST /libpod/containers/{id}/restore?keep=&tcpEstablished=&import=&
-/// name=&ignoreStaticIP=&ignoreStaticMAC=`, the archive as the body with
-/// `import`.
+/// name=&ignoreStaticIP=&ignoreStaticMAC=&fileLocks=&ignoreRootfs=&
+/// ignoreVolumes=&pod=&publishPorts=&printStats=`, the archive as the body
+/// with `import`. `{id}` may name a checkpoint image.
 pub async fn restore(
     State(shared): State<Shared>,
     Path(id): Path<String>,
-    Query(q): Q,
+    Query(pairs): Query<Vec<(String, String)>>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let q: HashMap<String, String> = pairs.iter().cloned().collect();
     let import = flag(&q, "import", LP)?;
     let name = q.get("name").filter(|n| !n.is_empty()).cloned();
     let scratch = match import {
@@ -208,6 +229,16 @@ pub async fn restore(
         }
         false => None,
     };
+    // `publishPorts`, repeated or comma-separated (Podman's binding sends
+    // one parameter per port).
+    let publish = pairs
+        .iter()
+        .filter(|(k, _)| k == "publishPorts")
+        .flat_map(|(_, p)| p.split(','))
+        .filter(|p| !p.is_empty())
+        .map(hutch_rootless_net::PortMapping::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
     let opts = RestoreOptions {
         select: Selection {
             names: if import { Vec::new() } else { vec![id] },
@@ -216,9 +247,14 @@ pub async fn restore(
         },
         keep: flag(&q, "keep", LP)?,
         tcp_established: flag(&q, "tcpEstablished", LP)?,
+        file_locks: flag(&q, "fileLocks", LP)?,
         import: scratch.as_ref().map(|s| s.0.clone()),
+        import_previous: None,
         name,
-        publish: Vec::new(),
+        publish,
+        pod: text(&q, "pod"),
+        ignore_rootfs: flag(&q, "ignoreRootfs", LP)?,
+        ignore_volumes: flag(&q, "ignoreVolumes", LP)?,
         ignore_static_ip: flag(&q, "ignoreStaticIP", LP)?,
         ignore_static_mac: flag(&q, "ignoreStaticMAC", LP)?,
     };
@@ -229,5 +265,6 @@ pub async fn restore(
         restore::restore(&ctx, &store, &state, &opts)
     })
     .await?;
-    Ok(axum::Json(report(reports)?).into_response())
+    let _ = flag(&q, "printStats", LP)?;
+    Ok(axum::Json(report(reports, true)?).into_response())
 }

@@ -251,6 +251,7 @@ pub async fn import_image(
                 arch: None,
                 os: None,
                 variant: None,
+                annotations: Default::default(),
             },
         )
     })

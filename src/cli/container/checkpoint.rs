@@ -31,12 +31,30 @@ pub struct CheckpointArgs {
     /// Checkpoint a container with established TCP connections
     #[arg(long)]
     pub(crate) tcp_established: bool,
+    /// Checkpoint a container with file locks
+    #[arg(long)]
+    pub(crate) file_locks: bool,
     /// Export the checkpoint image to a tar.gz
     #[arg(short, long, value_name = "FILE")]
     pub(crate) export: Option<PathBuf>,
-    /// Select compression algorithm (gzip, none, zstd) for checkpoint archive.
-    #[arg(short, long, default_value = "zstd")]
-    pub(crate) compress: String,
+    /// Do not include root file-system changes when exporting
+    #[arg(long)]
+    pub(crate) ignore_rootfs: bool,
+    /// Do not export volumes associated with container
+    #[arg(long)]
+    pub(crate) ignore_volumes: bool,
+    /// Dump container's memory information only, leave the container running
+    #[arg(short = 'P', long)]
+    pub(crate) pre_checkpoint: bool,
+    /// Checkpoint container with pre-checkpoint images
+    #[arg(long)]
+    pub(crate) with_previous: bool,
+    /// Create checkpoint image with specified name
+    #[arg(long, value_name = "IMAGE")]
+    pub(crate) create_image: Option<String>,
+    /// Select compression algorithm (gzip, none, zstd) for checkpoint archive. (default "zstd")
+    #[arg(short, long)]
+    pub(crate) compress: Option<String>,
     /// Display checkpoint statistics
     #[arg(long)]
     pub(crate) print_stats: bool,
@@ -57,9 +75,24 @@ pub struct RestoreArgs {
     /// Restore a container with established TCP connections
     #[arg(long)]
     pub(crate) tcp_established: bool,
+    /// Restore a container with file locks
+    #[arg(long)]
+    pub(crate) file_locks: bool,
     /// Restore from exported checkpoint archive (tar.gz)
     #[arg(short, long, value_name = "FILE")]
     pub(crate) import: Option<PathBuf>,
+    /// Restore from exported pre-checkpoint archive (tar.gz)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) import_previous: Option<PathBuf>,
+    /// Do not apply root file-system changes when importing from exported checkpoint
+    #[arg(long)]
+    pub(crate) ignore_rootfs: bool,
+    /// Do not export volumes associated with container
+    #[arg(long)]
+    pub(crate) ignore_volumes: bool,
+    /// Restore container into existing Pod (only works with image or --import)
+    #[arg(long)]
+    pub(crate) pod: Option<String>,
     /// Specify new name for container restored from exported checkpoint (only works with image or --import)
     #[arg(short, long)]
     pub(crate) name: Option<String>,
@@ -86,6 +119,10 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
 
 pub fn checkpoint(ctx: &Context, args: &CheckpointArgs) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
+    // Podman's first check, before anything else is looked at.
+    if args.compress.is_some() && args.export.is_none() {
+        anyhow::bail!("--compress can only be used with --export");
+    }
     let opts = CheckpointOptions {
         select: Selection {
             names: args.containers.clone(),
@@ -95,8 +132,14 @@ pub fn checkpoint(ctx: &Context, args: &CheckpointArgs) -> anyhow::Result<ExitCo
         keep: args.keep,
         leave_running: args.leave_running,
         tcp_established: args.tcp_established,
+        file_locks: args.file_locks,
+        pre_checkpoint: args.pre_checkpoint,
+        with_previous: args.with_previous,
         export: args.export.as_deref().map(absolute).transpose()?,
-        compress: Compression::parse(&args.compress)?,
+        compress: Compression::parse(args.compress.as_deref().unwrap_or("zstd"))?,
+        ignore_rootfs: args.ignore_rootfs,
+        ignore_volumes: args.ignore_volumes,
+        create_image: args.create_image.clone(),
     };
     opts.validate()?;
     let store = image::open_store(ctx)?;
@@ -126,13 +169,17 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> anyhow::Result<ExitCode> {
         },
         keep: args.keep,
         tcp_established: args.tcp_established,
+        file_locks: args.file_locks,
         import: args.import.as_deref().map(absolute).transpose()?,
+        import_previous: args.import_previous.as_deref().map(absolute).transpose()?,
         name: args.name.clone(),
         publish,
+        pod: args.pod.clone(),
+        ignore_rootfs: args.ignore_rootfs,
+        ignore_volumes: args.ignore_volumes,
         ignore_static_ip: args.ignore_static_ip,
         ignore_static_mac: args.ignore_static_mac,
     };
-    opts.validate()?;
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
     let reports = restore::restore(ctx, &store, &state, &opts)?;

@@ -27,8 +27,9 @@ use crate::engine::{Error, Result, ResultExt};
 use crate::runtime::oci::{self, CheckpointArgs, OciRuntime};
 
 /// `container checkpoint [-a] [-l] [--keep] [--leave-running]
-/// [--tcp-established] [--export FILE [--compress ALG]] [--print-stats]
-/// NAME...`.
+/// [--tcp-established] [--file-locks] [--pre-checkpoint|--with-previous]
+/// [--export FILE [--compress ALG] [--ignore-rootfs] [--ignore-volumes]]
+/// [--create-image IMAGE] [--print-stats] NAME...`.
 #[derive(Debug, Clone, Default)]
 pub struct CheckpointOptions {
     pub select: Selection,
@@ -37,15 +38,50 @@ pub struct CheckpointOptions {
     /// The container goes on running after the dump.
     pub leave_running: bool,
     pub tcp_established: bool,
+    /// `--file-locks`: dump the file locks the container holds.
+    pub file_locks: bool,
+    /// `--pre-checkpoint`: memory only, into `userdata/pre-checkpoint`; the
+    /// container runs on.
+    pub pre_checkpoint: bool,
+    /// `--with-previous`: a dump that builds on the last pre-checkpoint.
+    pub with_previous: bool,
     /// Write the checkpoint, the container's config and its file system
     /// changes to this archive (`restore --import` reads it).
     pub export: Option<PathBuf>,
     pub compress: super::checkpoint_archive::Compression,
+    /// `--ignore-rootfs`, `--ignore-volumes`: leave the file system changes
+    /// or the named volumes' contents out of the archive.
+    pub ignore_rootfs: bool,
+    pub ignore_volumes: bool,
+    /// `--create-image NAME`: an image holding the archive's contents (a
+    /// "checkpoint image", which `restore NAME` restores from). Podman
+    /// makes none when `--export` is given too.
+    pub create_image: Option<String>,
 }
 
 impl CheckpointOptions {
+    /// Podman's checks, in its order, with its words; the last one asks
+    /// CRIU (as Podman does, before any container is looked at).
     pub fn validate(&self) -> Result<()> {
         self.select.validate()?;
+        if self.export.is_none() && self.ignore_rootfs {
+            crate::fail!(BadInput, "--ignore-rootfs can only be used with --export");
+        }
+        if self.export.is_none() && self.ignore_volumes {
+            crate::fail!(BadInput, "--ignore-volumes can only be used with --export");
+        }
+        if self.with_previous && self.pre_checkpoint {
+            crate::fail!(
+                BadInput,
+                "--with-previous can not be used with --pre-checkpoint"
+            );
+        }
+        if (self.with_previous || self.pre_checkpoint) && !crate::host::criu::mem_track() {
+            crate::fail!(
+                BadInput,
+                "system (architecture/kernel/CRIU) does not support memory tracking"
+            );
+        }
         if self.export.is_some() && (self.select.all || self.select.names.len() > 1) {
             crate::fail!(
                 BadInput,
@@ -105,6 +141,14 @@ pub struct RunStats {
 pub fn image_dir(paths: &Paths) -> PathBuf {
     paths.userdata.join("checkpoint")
 }
+
+/// The memory pre-dump (`--pre-checkpoint`) a later `--with-previous`
+/// dump builds on: Podman's `pre-checkpoint` beside `checkpoint`.
+pub fn pre_image_dir(paths: &Paths) -> PathBuf {
+    paths.userdata.join(PRE_CHECKPOINT)
+}
+
+pub const PRE_CHECKPOINT: &str = "pre-checkpoint";
 
 /// Written before a dump that ends the container's processes.
 fn pending_mark(paths: &Paths) -> PathBuf {
@@ -307,11 +351,24 @@ fn checkpoint_one(
     let no_cgroup = crate::cgroups::container::Plan::read(&paths.userdata).is_none();
     let (runtime, _) = super::oci_runtime(ctx, Some(&c.runtime), no_cgroup)?;
     ensure_possible(ctx, &runtime, "checkpointing")?;
+    let pre = opts.pre_checkpoint;
+    if opts.with_previous && !pre_image_dir(&paths).is_dir() {
+        crate::fail!(
+            InvalidState,
+            "container {} has no pre-checkpoint for --with-previous to build on: run checkpoint --pre-checkpoint first",
+            c.name
+        );
+    }
     // An `--rm` container is dumped running, exported, then stopped: the
-    // exit would otherwise remove its userdata, and the dump with it.
-    let leave_running = opts.leave_running || c.spec.remove;
+    // exit would otherwise remove its userdata, and the dump with it. A
+    // pre-dump leaves the container running by itself.
+    let leave_running = opts.leave_running || c.spec.remove || pre;
     let lock = state.lock_container(&c.id)?;
-    let dir = image_dir(&paths);
+    let dir = if pre {
+        pre_image_dir(&paths)
+    } else {
+        image_dir(&paths)
+    };
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
@@ -324,11 +381,16 @@ fn checkpoint_one(
         let mark = pending_mark(&paths);
         std::fs::write(&mark, b"").with_context(|| format!("writing {}", mark.display()))?;
     }
+    // Relative to the image path, as Podman passes it.
+    let parent = Path::new(super::checkpoint_archive::PARENT_LINK);
     let args = CheckpointArgs {
         image_path: &dir,
         work_path: &paths.userdata,
         leave_running,
         tcp_established: opts.tcp_established,
+        file_locks: opts.file_locks,
+        pre_dump: pre,
+        parent_path: opts.with_previous.then_some(parent),
     };
     let began = Instant::now();
     let out = Command::new(&runtime.path)
@@ -364,6 +426,15 @@ fn checkpoint_one(
         ));
     }
     drop(lock);
+    if opts.with_previous {
+        // CRIU links the dump to its parent by an absolute path (CRIU
+        // issue 116); Podman makes it relative so that the two directories
+        // move together (export, import).
+        let link = dir.join("parent");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(parent, &link)
+            .with_context(|| format!("linking {} to its pre-checkpoint", link.display()))?;
+    }
     if !leave_running {
         // The monitor saw the dump's exit; its cleanup records it (and the
         // checkpoint) and unmounts the layer.
@@ -382,14 +453,21 @@ fn checkpoint_one(
     }
     let row = state.container(&c.id).unwrap_or_else(|_| c.clone());
     events::record(state, &row, "checkpoint", &[]);
+    let parts = super::checkpoint_archive::Parts {
+        pre_checkpoint: pre,
+        ignore_rootfs: opts.ignore_rootfs,
+        ignore_volumes: opts.ignore_volumes,
+    };
     if let Some(file) = &opts.export {
-        super::checkpoint_archive::export(store, &row, &paths, file, opts.compress)?;
+        super::checkpoint_archive::export(store, state, &row, &paths, file, opts.compress, parts)?;
+    } else if let Some(name) = &opts.create_image {
+        super::checkpoint_image::create(ctx, store, state, &row, &paths, &runtime, name, parts)?;
     }
-    if c.spec.remove && !opts.leave_running {
+    if c.spec.remove && !opts.leave_running && !pre {
         super::stop::stop_one(ctx, store, state, &row, Some(0))?;
     }
     let criu_statistics = super::criu_stats::read(&paths.userdata.join("stats-dump"));
-    if !opts.keep {
+    if !opts.keep && !pre {
         for f in DUMP_FILES {
             let _ = std::fs::remove_file(paths.userdata.join(f));
         }

@@ -690,6 +690,43 @@ pub fn wait(state: &State, running: &Running) -> i32 {
     code
 }
 
+/// `container cleanup --exec ID [--rm]`: Podman's `ExecCleanup` (the
+/// session's leftovers; hutch's sessions leave none beside their record)
+/// or, with `--rm`, `ExecRemove` (the record goes). A session whose
+/// process still runs is refused in Podman's words either way.
+pub fn cleanup_session(state: &State, c: &Container, session: &str, remove: bool) -> Result<()> {
+    let s = match state.exec_session(session) {
+        Ok(s) if s.container_id == c.id => s,
+        _ => crate::fail!(
+            NotFound,
+            "container {} has no exec session with ID {session}: no such exec session",
+            c.id
+        ),
+    };
+    // SAFETY: kill(pid, 0) only probes.
+    let alive = |pid: i32| unsafe { libc::kill(pid, 0) } == 0;
+    if s.state == crate::engine::state::ExecState::Running && s.pid.is_some_and(alive) {
+        if remove {
+            crate::fail!(
+                InvalidState,
+                "container {} exec session {} is still running, cannot remove: exec session state improper",
+                c.id,
+                s.id
+            );
+        }
+        crate::fail!(
+            InvalidState,
+            "cannot clean up container {} exec session {} as it is running: exec session state improper",
+            c.id,
+            s.id
+        );
+    }
+    if remove {
+        state.remove_exec_session(&s.id)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

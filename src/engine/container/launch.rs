@@ -121,6 +121,9 @@ pub fn build(
             work_path: &paths.userdata,
             leave_running: false,
             tcp_established: r.tcp_established,
+            file_locks: r.file_locks,
+            pre_dump: false,
+            parent_path: None,
         };
         (
             runtime.restore_args(id, &paths.userdata, &pid_file, console.as_deref(), &args),
@@ -320,6 +323,7 @@ mod tests {
         let mut p = prep(true, false);
         p.restore = Some(super::super::monitor::RestoreFlags {
             tcp_established: true,
+            file_locks: true,
         });
         let l = build(&ctx, id, &paths, &fields, &runtime(), p).expect("built");
         assert!(l.runtime.start.is_none());

@@ -8,6 +8,7 @@ pub mod cdi;
 pub mod changes;
 pub mod checkpoint;
 pub mod checkpoint_archive;
+pub mod checkpoint_image;
 pub mod cleanup;
 pub mod commit;
 pub mod conf_defaults;

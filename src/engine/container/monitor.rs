@@ -76,6 +76,8 @@ pub struct Start<'a> {
 pub struct RestoreFlags {
     /// `--tcp-established`: restore established TCP connections.
     pub tcp_established: bool,
+    /// `--file-locks`: restore the file locks the dump held.
+    pub file_locks: bool,
 }
 
 /// Starts the monitor for a created container and waits until the runtime

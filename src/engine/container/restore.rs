@@ -29,21 +29,35 @@ use crate::config::Context;
 use crate::engine::state::{Container, ContainerState, State};
 use crate::engine::{Error, Result, ResultExt};
 
-/// `container restore [-a] [-l] [--keep] [--tcp-established] NAME...` or
-/// `container restore --import FILE [--name N] [-p ...]`.
+/// `container restore [-a] [-l] [--keep] [--tcp-established]
+/// [--file-locks] NAME...`, `container restore --import FILE [--name N]
+/// [-p ...] [--pod POD] [--import-previous FILE] [--ignore-rootfs]
+/// [--ignore-volumes]`, or `container restore IMAGE` of a checkpoint
+/// image (`checkpoint --create-image`) with the flags of an import.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
     pub select: Selection,
     /// Keep the CRIU images, logs and statistics after a restore.
     pub keep: bool,
     pub tcp_established: bool,
+    /// `--file-locks`: restore the file locks the dump holds.
+    pub file_locks: bool,
     /// A checkpoint archive to make the container from.
     pub import: Option<PathBuf>,
+    /// `--import-previous`: the pre-checkpoint archive the import's dump
+    /// builds on (`checkpoint --pre-checkpoint --export`).
+    pub import_previous: Option<PathBuf>,
     /// `--name`: the imported container's name (else the archive's).
     pub name: Option<String>,
     /// `--publish`: the imported container's ports instead of the
     /// archive's.
     pub publish: Vec<PortMapping>,
+    /// `--pod`: the existing pod the imported container joins.
+    pub pod: Option<String>,
+    /// `--ignore-rootfs`, `--ignore-volumes`: leave the archive's file
+    /// system changes or volume contents unapplied.
+    pub ignore_rootfs: bool,
+    pub ignore_volumes: bool,
     /// `--ignore-static-ip`/`--ignore-static-mac`: accepted as Podman
     /// does; hutch containers have no static address to keep.
     pub ignore_static_ip: bool,
@@ -51,24 +65,135 @@ pub struct RestoreOptions {
 }
 
 impl RestoreOptions {
-    pub fn validate(&self) -> Result<()> {
-        if self.import.is_some() {
-            if !self.select.names.is_empty() || self.select.all || self.select.latest {
-                crate::fail!(
-                    BadInput,
-                    "--import can only be used without naming containers"
-                );
+    /// Podman's checks, in its order and words; `image` tells whether the
+    /// names are checkpoint images (which take the import's flags).
+    pub fn validate(&self, image: bool) -> Result<()> {
+        let sel = &self.select;
+        // cobra's argument check comes first in Podman.
+        if sel.all && sel.latest {
+            crate::fail!(BadInput, "--all and --latest cannot be used together");
+        }
+        if sel.all && !sel.names.is_empty() {
+            crate::fail!(BadInput, "no arguments are needed with --all");
+        }
+        let not_import = !image && self.import.is_none();
+        for (given, flag) in [
+            (self.import_previous.is_some(), "--import-previous"),
+            (self.ignore_rootfs, "--ignore-rootfs"),
+            (self.ignore_volumes, "--ignore-volumes"),
+            (self.name.is_some(), "--name"),
+            (self.pod.is_some(), "--pod"),
+        ] {
+            if not_import && given {
+                crate::fail!(BadInput, "{flag} can only be used with image or --import");
             }
-            return Ok(());
         }
-        if self.name.is_some() {
-            crate::fail!(BadInput, "--name can only be used with --import");
+        if self.name.is_some() && self.tcp_established {
+            crate::fail!(BadInput, "--tcp-established cannot be used with --name");
         }
-        if !self.publish.is_empty() {
-            crate::fail!(BadInput, "--publish can only be used with --import");
+        if self.import.is_some() {
+            if sel.all || sel.latest {
+                crate::fail!(BadInput, "cannot use --import with --all or --latest");
+            }
+            if !sel.names.is_empty() {
+                crate::fail!(BadInput, "cannot use --import with positional arguments");
+            }
         }
-        self.select.validate()
+        if (sel.all || sel.latest) && !sel.names.is_empty() {
+            crate::fail!(
+                BadInput,
+                "--all or --latest and containers cannot be used together"
+            );
+        }
+        if sel.names.is_empty() && !sel.all && !sel.latest && self.import.is_none() {
+            crate::fail!(BadInput, "you must provide at least one name or id");
+        }
+        if sel.names.len() > 1 && self.name.is_some() {
+            crate::fail!(
+                BadInput,
+                "--name can only be used with one checkpoint image"
+            );
+        }
+        // `-p` on a plain restore: taken and unused, as Podman does (the
+        // container keeps the ports it was created with).
+        Ok(())
     }
+}
+
+/// Go's text for an OS error ("no such file or directory"), as Podman's
+/// messages quote it.
+fn go_errno(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let s = std::io::Error::from_raw_os_error(code).to_string();
+            let s = s.split(" (os error").next().unwrap_or(&s).to_owned();
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_lowercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+        None => e.to_string(),
+    }
+}
+
+/// Podman's first look at an archive to import (it reads the runtime
+/// from it before any other check).
+fn check_archive(file: &Path) -> Result<()> {
+    if let Err(e) = std::fs::File::open(file) {
+        crate::fail!(
+            BadInput,
+            "failed extracting runtime information from {f}: failed to open checkpoint archive {f} for import: open {f}: {}",
+            go_errno(&e),
+            f = file.display()
+        );
+    }
+    Ok(())
+}
+
+/// Whether the names are checkpoint images: Podman asks only when none of
+/// them is a container, and then refuses an image that is not one or
+/// was made with another runtime than the one it would restore with.
+fn names_are_images(ctx: &Context, store: &Store, state: &State, names: &[String]) -> Result<bool> {
+    if names.is_empty() || names.iter().any(|n| state.container(n).is_ok()) {
+        return Ok(false);
+    }
+    let mut any = false;
+    for n in names {
+        // A name that is no image either is reported later, by the
+        // restore ("no such container or image").
+        let Ok(img) = crate::engine::image::lookup(store, n) else {
+            continue;
+        };
+        any = true;
+        let notes = super::checkpoint_image::image_annotations(store, &img);
+        let Some(runtime) = notes
+            .get(super::checkpoint_image::RUNTIME_NAME)
+            .and_then(|v| v.as_str())
+        else {
+            crate::fail!(BadInput, "image is not a checkpoint: {}", img.id.hex());
+        };
+        let here = default_runtime_name(ctx);
+        if here.as_deref() != Some(runtime) {
+            crate::fail!(
+                BadInput,
+                "container image \"{}\" requires runtime: \"{runtime}\"",
+                img.id.hex()
+            );
+        }
+    }
+    Ok(any)
+}
+
+/// The runtime new containers get (Podman compares a checkpoint image's
+/// with its host's).
+fn default_runtime_name(ctx: &Context) -> Option<String> {
+    let requested = ctx
+        .runtime
+        .clone()
+        .or(ctx.containers_conf().runtime.clone());
+    super::oci_runtime(ctx, requested.as_deref(), true)
+        .ok()
+        .map(|(r, _)| r.name)
 }
 
 pub fn restore(
@@ -77,9 +202,13 @@ pub fn restore(
     state: &State,
     opts: &RestoreOptions,
 ) -> Result<Vec<CheckpointReport>> {
-    opts.validate()?;
     if let Some(file) = &opts.import {
-        let (id, result) = import(ctx, store, state, opts, file);
+        check_archive(file)?;
+    }
+    let images = names_are_images(ctx, store, state, &opts.select.names)?;
+    opts.validate(images)?;
+    if let Some(file) = &opts.import {
+        let (id, result) = import(ctx, store, state, opts, Source::Archive(file));
         let input = file.display().to_string();
         return Ok(vec![CheckpointReport::of(input, id, result)]);
     }
@@ -88,7 +217,24 @@ pub fn restore(
         let c = match c {
             Ok(c) => c,
             Err(e) => {
-                reports.push(CheckpointReport::of(input, String::new(), Err(e)));
+                // Not a container: a checkpoint image of that name, else
+                // Podman's word for neither.
+                let named = !opts.select.all && !opts.select.latest;
+                match crate::engine::image::lookup(store, &input) {
+                    Ok(img) if named => {
+                        let (id, result) = import(ctx, store, state, opts, Source::Image(&img));
+                        reports.push(CheckpointReport::of(input, id, result));
+                    }
+                    Err(_) if named => {
+                        let text = format!("no such container or image: {input}");
+                        reports.push(CheckpointReport::of(
+                            input,
+                            String::new(),
+                            Err(Error::not_found(text)),
+                        ));
+                    }
+                    _ => reports.push(CheckpointReport::of(input, String::new(), Err(e))),
+                }
                 continue;
             }
         };
@@ -105,6 +251,12 @@ pub fn restore(
         reports.push(CheckpointReport::of(input, id, result));
     }
     Ok(reports)
+}
+
+/// What an import makes its container from.
+enum Source<'a> {
+    Archive(&'a Path),
+    Image(&'a hutch_storage::images::ImageRecord),
 }
 
 fn restore_one(
@@ -147,6 +299,7 @@ fn restore_one(
         remove: c.spec.remove,
         restore: Some(RestoreFlags {
             tcp_established: opts.tcp_established,
+            file_locks: opts.file_locks,
         }),
         ..Start::default()
     };
@@ -177,6 +330,7 @@ fn restore_one(
     let criu_statistics = super::criu_stats::read(&paths.userdata.join("stats-restore"));
     if !opts.keep {
         let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(checkpoint::pre_image_dir(&paths));
         for f in checkpoint::DUMP_FILES
             .iter()
             .chain(&checkpoint::RESTORE_FILES)
@@ -241,8 +395,12 @@ fn import(
     store: &Store,
     state: &State,
     opts: &RestoreOptions,
-    file: &Path,
+    source: Source<'_>,
 ) -> (String, Result<RunStats>) {
+    let what = match &source {
+        Source::Archive(f) => f.display().to_string(),
+        Source::Image(img) => format!("checkpoint image {}", img.id.hex()),
+    };
     let made = (|| -> Result<(String, Unpacked)> {
         std::fs::create_dir_all(import_dir(store)).context("creating the containers directory")?;
         remove_stale_imports(store);
@@ -251,20 +409,40 @@ fn import(
             std::process::id(),
             crate::host::time::now_ns()
         )));
-        super::checkpoint_archive::unpack(file, &dir.0)?;
+        match source {
+            Source::Archive(file) => super::checkpoint_archive::unpack(file, &dir.0)?,
+            Source::Image(img) => super::checkpoint_image::unpack(store, img, &dir.0)?,
+        }
         if !checkpoint::is_complete(&dir.0.join("checkpoint")) {
             crate::fail!(
                 BadInput,
-                "{} holds no complete checkpoint (checkpoint/inventory.img)",
-                file.display()
+                "{what} holds no complete checkpoint (checkpoint/inventory.img)"
             );
         }
         let config = super::checkpoint_archive::read_config(&dir.0)?;
+        // Podman's rules for pods: a pod's container goes back into a pod
+        // (one that exists), any other into none.
+        let pod = match (&config.spec.pod, &opts.pod) {
+            (Some(_), None) => {
+                crate::fail!(BadInput, "cannot restore pod container without --pod")
+            }
+            (None, Some(_)) => {
+                crate::fail!(BadInput, "cannot restore non pod container into pod")
+            }
+            (_, Some(p)) => Some(
+                state
+                    .pod(p)
+                    .map_err(|e| Error::from(e).context(format!("pod {p:?} cannot be retrieved")))?
+                    .id,
+            ),
+            (None, None) => None,
+        };
         // Before anything is made: a host that cannot restore says so.
         let (runtime, _) = super::oci_runtime(ctx, Some(&config.runtime), true)?;
         ensure_possible(ctx, &runtime, "restoring")?;
         let mut spec = config.spec;
         spec.name = Some(opts.name.clone().unwrap_or(config.name));
+        spec.pod = pod;
         if !opts.publish.is_empty() {
             spec.network.ports = opts.publish.clone();
         }
@@ -283,15 +461,36 @@ fn import(
     };
     let restored = (|| -> Result<RunStats> {
         let paths = Paths::new(ctx, store.root(), &id);
+        if let Some(previous) = &opts.import_previous {
+            // The pre-dump the archive's dump builds on (its `parent`
+            // link is `../pre-checkpoint`).
+            let pre = dir.0.join(".previous");
+            super::checkpoint_archive::unpack(previous, &pre)?;
+            let from = pre.join(checkpoint::PRE_CHECKPOINT);
+            let to = checkpoint::pre_image_dir(&paths);
+            std::fs::rename(&from, &to).with_context(|| {
+                format!(
+                    "{} holds no {} directory to move to {}",
+                    previous.display(),
+                    checkpoint::PRE_CHECKPOINT,
+                    to.display()
+                )
+            })?;
+        }
         let images = checkpoint::image_dir(&paths);
         std::fs::rename(dir.0.join("checkpoint"), &images)
             .with_context(|| format!("moving the checkpoint to {}", images.display()))?;
         let diff = dir.0.join(super::checkpoint_archive::ROOTFS_DIFF);
-        if diff.is_file() {
+        if !opts.ignore_rootfs && diff.is_file() {
             let upper = store.container_upper(&id);
             let f = std::fs::File::open(&diff).context("opening rootfs-diff.tar")?;
             hutch_storage::extract::apply_layer(f, &upper, &store.apply_options())
                 .map_err(|e| Error::bad_input(format!("applying rootfs-diff.tar: {e}")))?;
+        }
+        if !opts.ignore_volumes {
+            for name in state.container_volumes(&id)? {
+                super::checkpoint_archive::import_volume(state, &dir.0, &name)?;
+            }
         }
         let c = state.container(&id)?;
         restore_one(ctx, store, state, &c, opts)
@@ -315,28 +514,50 @@ mod tests {
     fn import_flags_go_with_import_only() {
         let names =
             |n: &[&str]| Selection::names(&n.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let err = |o: &RestoreOptions, image: bool| o.validate(image).unwrap_err().text();
         let named = RestoreOptions {
             select: names(&["a"]),
             name: Some("b".into()),
             ..RestoreOptions::default()
         };
-        assert!(named.validate().is_err());
+        assert_eq!(
+            err(&named, false),
+            "--name can only be used with image or --import"
+        );
+        // A checkpoint image takes the import's flags.
+        assert!(named.validate(true).is_ok());
         let import = RestoreOptions {
             import: Some("/tmp/a.tar".into()),
             name: Some("b".into()),
+            pod: Some("p".into()),
             ..RestoreOptions::default()
         };
-        assert!(import.validate().is_ok());
+        assert!(import.validate(false).is_ok());
         let both = RestoreOptions {
             select: names(&["a"]),
             import: Some("/tmp/a.tar".into()),
             ..RestoreOptions::default()
         };
-        assert!(both.validate().is_err());
-        let plain = RestoreOptions {
+        assert_eq!(
+            err(&both, false),
+            "cannot use --import with positional arguments"
+        );
+        let pod = RestoreOptions {
             select: names(&["a"]),
+            pod: Some("p".into()),
+            ignore_rootfs: true,
             ..RestoreOptions::default()
         };
-        assert!(plain.validate().is_ok());
+        // Podman's order: --ignore-rootfs is named before --pod.
+        assert_eq!(
+            err(&pod, false),
+            "--ignore-rootfs can only be used with image or --import"
+        );
+        let plain = RestoreOptions {
+            select: names(&["a"]),
+            file_locks: true,
+            ..RestoreOptions::default()
+        };
+        assert!(plain.validate(false).is_ok());
     }
 }

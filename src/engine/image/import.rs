@@ -27,6 +27,9 @@ pub struct ImportRequest {
     pub arch: Option<String>,
     pub os: Option<String>,
     pub variant: Option<String>,
+    /// The manifest's annotations (a checkpoint image's, as Podman's
+    /// `checkpoint --create-image` writes them).
+    pub annotations: Map<String, Value>,
 }
 
 pub fn import(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
@@ -90,12 +93,15 @@ fn import_adding(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
     let config_bytes = serde_json::to_vec(&config)?;
     let config_digest = store.blobs.put_bytes(&config_bytes, None)?;
     let blob_size = std::fs::metadata(store.blobs.path(&blob))?.len();
-    let manifest = json!({
+    let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest.to_string(), "size": config_bytes.len()},
         "layers": [{"mediaType": media_type, "digest": blob.to_string(), "size": blob_size}],
     });
+    if !req.annotations.is_empty() {
+        manifest["annotations"] = Value::Object(req.annotations.clone());
+    }
     let manifest_digest = store
         .blobs
         .put_bytes(&serde_json::to_vec(&manifest)?, None)?;

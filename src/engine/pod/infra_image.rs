@@ -42,6 +42,7 @@ pub fn ensure(store: &Store) -> Result<String> {
             arch: None,
             os: None,
             variant: None,
+            annotations: Default::default(),
         },
     )
     .context("building the pod infra image")?;

@@ -378,6 +378,24 @@ impl State {
         Ok(())
     }
 
+    /// Sets the OCI runtime of container `id` (a full ID): `system migrate
+    /// --new-runtime`.
+    pub fn set_runtime(&self, id: &str, runtime: &str) -> Result<(), StateError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE containers SET runtime = ?2 WHERE id = ?1",
+                params![id, runtime],
+            )
+            .map_err(StateError::sql("recording the container runtime"))?;
+        if n == 0 {
+            return Err(StateError::NoSuchContainer {
+                query: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// Gives container `id` (a full ID) a new name.
     pub fn rename(&self, id: &str, new_name: &str) -> Result<(), StateError> {
         names::validate("container", new_name)?;
