@@ -9,6 +9,7 @@ pub mod changes;
 pub mod checkpoint;
 pub mod checkpoint_archive;
 pub mod cleanup;
+pub mod clone;
 pub mod commit;
 pub mod conf_defaults;
 pub mod copy;
