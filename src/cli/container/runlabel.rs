@@ -123,7 +123,7 @@ pub fn runlabel(ctx: &Context, a: &RunlabelArgs) -> anyhow::Result<ExitCode> {
     let mut cmd = runlabel::command(&req, &this)?;
     // A path must name a file (Podman's check, --display too).
     if cmd[0].contains('/') || cmd[0].starts_with('.') {
-        let path = cwd.join(&cmd[0]);
+        let path = runlabel::absolute(&cwd, &cmd[0]);
         if let Err(e) = std::fs::metadata(&path) {
             return Err(engine::host::io_error("stat", &path, &e));
         }

@@ -172,6 +172,9 @@ impl PodFlags {
     }
 
     pub fn sysctls(&self) -> anyhow::Result<BTreeMap<String, String>> {
+        if let Some(bad) = self.sysctl.iter().find(|s| !s.contains('=')) {
+            bail!("{bad} is invalid, sysctl values must be in the form of KEY=VALUE");
+        }
         parse::hosts::key_values("--sysctl", &self.sysctl)
     }
 
@@ -180,8 +183,13 @@ impl PodFlags {
     pub fn labels(&self, labels: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
         let mut all = Vec::new();
         for f in &self.label_file {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| containers::host::io_error("open", f, &e))?;
+            // Podman's words around Go's.
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                anyhow::anyhow!(
+                    "unable to process labels: {}",
+                    containers::host::io_error("open", f, &e)
+                )
+            })?;
             all.extend(
                 text.lines()
                     .map(str::trim)

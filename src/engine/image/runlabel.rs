@@ -96,6 +96,23 @@ pub fn command(req: &LabelRequest, this_program: &str) -> Result<Vec<String>, La
     Ok(words)
 }
 
+/// `program` from `cwd`, cleaned as Go's `filepath.Abs` cleans it (the
+/// path Podman checks and runs).
+pub fn absolute(cwd: &std::path::Path, program: &str) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::from("/");
+    for c in cwd.join(program).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
 /// `KEY`, `$KEY`, `${KEY}` and a trailing `=KEY` replaced by `value`.
 fn substitute(word: &str, key: &str, value: &str) -> String {
     if word == key {
@@ -270,6 +287,20 @@ mod tests {
             Err(LabelError::UnclosedQuote)
         );
         assert_eq!(command(&req("  ", &[]), "/h"), Err(LabelError::Empty));
+    }
+
+    #[test]
+    fn programs_are_made_absolute_and_clean() {
+        let cwd = std::path::Path::new("/home/u");
+        assert_eq!(absolute(cwd, "./x"), std::path::Path::new("/home/u/x"));
+        assert_eq!(
+            absolute(cwd, "../b//c/."),
+            std::path::Path::new("/home/b/c")
+        );
+        assert_eq!(
+            absolute(cwd, "/usr/bin/env"),
+            std::path::Path::new("/usr/bin/env")
+        );
     }
 
     #[test]
