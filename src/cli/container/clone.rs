@@ -132,9 +132,6 @@ pub fn clone(ctx: &Context, args: &CloneArgs) -> anyhow::Result<ExitCode> {
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
     let report = clone::clone(ctx, &store, &state, &opts)?;
-    for n in &report.notices {
-        tracing::warn!("{n}");
-    }
     for w in &report.warnings {
         // Podman's clone completes the spec itself and says so on stdout
         // before each of that step's warnings (the ignored limits).

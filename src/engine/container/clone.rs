@@ -45,8 +45,6 @@ pub struct CloneReport {
     pub name: String,
     /// The create's warnings (printed as `create` prints them).
     pub warnings: Vec<String>,
-    /// Podman's log-level warnings about settings the new pod overrode.
-    pub notices: Vec<String>,
 }
 
 /// Podman's warnings when `--pod` takes settings of the copy away.
@@ -127,7 +125,9 @@ pub fn unjoined(spec: &ContainerSpec, old: &PodView) -> ContainerSpec {
 
 /// `--pod`: what the new pod shares is taken from the copy's own
 /// settings, with Podman's warnings (its copy always carries a UTS mode
-/// and a network mode of its own, so sharing either warns).
+/// and a network mode of its own, so sharing either warns). They are
+/// logged as they happen, as Podman logs them: before a create that may
+/// still fail.
 fn into_pod(spec: &mut ContainerSpec, pod: &PodView, notices: &mut Vec<String>) {
     spec.pod = Some(pod.id.clone());
     if pod.infra_id.is_none() {
@@ -183,6 +183,9 @@ pub fn clone(
             spec = unjoined(&spec, &PodView::of(row)?);
         }
         into_pod(&mut spec, &pod, &mut notices);
+        for n in &notices {
+            tracing::warn!("{n}");
+        }
     }
     spec.name = Some(match &opts.name {
         Some(n) => n.clone(),
@@ -216,7 +219,6 @@ pub fn clone(
         id: created.id,
         name: created.name,
         warnings: created.warnings,
-        notices,
     })
 }
 
