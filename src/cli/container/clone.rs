@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use super::resource_flags::{LimitFlags, cpus, memory, swap};
 use crate::config::Context;
 use crate::engine::container::clone::{self, CloneOptions};
+use crate::engine::container::create::{CreateOptions, PullProgress};
 use crate::engine::container::{self as engine};
 use crate::engine::image;
 
@@ -127,7 +128,14 @@ pub fn clone(ctx: &Context, args: &CloneArgs) -> anyhow::Result<ExitCode> {
         destroy: args.destroy,
         force: args.force,
         run: args.run,
-        create: Default::default(),
+        // An IMAGE not here is pulled, with Podman's lines on stderr.
+        create: CreateOptions {
+            progress: Some(PullProgress(std::sync::Arc::new(std::sync::Mutex::new({
+                let mut p = crate::cli::progress::Progress::new(false, "Trying to pull");
+                move |r: &str, e| p.event(r, e)
+            })))),
+            ..CreateOptions::default()
+        },
     };
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
