@@ -1228,6 +1228,8 @@ fn image_tree() {
 mod aliases;
 #[path = "compat/ckpt.rs"]
 mod ckpt;
+#[path = "compat/clone.rs"]
+mod clone;
 #[path = "compat/cmds.rs"]
 mod cmds;
 #[path = "compat/inspect.rs"]

@@ -1,6 +1,6 @@
 //! `container cleanup`: what a container's monitor has its exit command do
 //! (unmount, network teardown, `--rm`), asked for by hand, as Podman's
-//! `container cleanup`; and `container runlabel`, refused by name.
+//! `container cleanup`.
 
 use std::process::ExitCode;
 
@@ -151,21 +151,4 @@ pub fn cleanup(ctx: &Context, args: &CleanupArgs) -> anyhow::Result<ExitCode> {
         println!("{shown}");
     }
     Ok(ExitCode::from(code))
-}
-
-#[derive(Debug, clap::Args)]
-#[command(trailing_var_arg = true)]
-pub struct RunlabelArgs {
-    /// LABEL IMAGE [ARG...], and runlabel's options
-    #[arg(allow_hyphen_values = true, num_args = 0..)]
-    args: Vec<String>,
-}
-
-/// Refused by name: hutch does not run commands images carry in labels
-/// (docs/compat.md).
-pub fn runlabel(_args: &RunlabelArgs) -> anyhow::Result<ExitCode> {
-    bail!(
-        "container runlabel is not supported by hutch: it does not run commands taken from image labels; \
-         read the label with `hutch image inspect --format '{{{{.Labels.LABEL}}}}' IMAGE` and run it yourself"
-    )
 }

@@ -69,8 +69,8 @@ pub enum ContainerCommand {
     Pause(super::PauseArgs),
     /// List port mappings or a specific mapping for the container
     Port(super::PortArgs),
-    /// Execute the command described by an image label (not in hutch)
-    Runlabel(super::cleanup::RunlabelArgs),
+    /// Execute the command described by an image label
+    Runlabel(super::runlabel::RunlabelArgs),
     /// Display a live stream of container resource usage statistics
     Stats(super::StatsArgs),
     /// Display the running processes of a container
@@ -105,7 +105,7 @@ pub fn container(ctx: &Context, cmd: ContainerCommand) -> anyhow::Result<ExitCod
         ContainerCommand::Init(a) => crate::cli::init::run(ctx, &a),
         ContainerCommand::Cleanup(a) => super::cleanup::cleanup(ctx, &a),
         ContainerCommand::Clone(a) => super::clone::clone(ctx, &a),
-        ContainerCommand::Runlabel(a) => super::cleanup::runlabel(&a),
+        ContainerCommand::Runlabel(a) => super::runlabel::runlabel(ctx, &a),
         // Containers only, where the top-level `diff` also takes images.
         ContainerCommand::Diff(a) => super::diff_of(ctx, &a, super::DiffObject::Container),
         // `Command::unnested` makes the rest top-level commands before

@@ -28,6 +28,7 @@ mod ps;
 pub(crate) mod resource_flags;
 pub(crate) mod rm;
 mod run;
+mod runlabel;
 pub(crate) mod stats;
 mod top;
 mod update;

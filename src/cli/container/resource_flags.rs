@@ -15,7 +15,7 @@ pub(crate) fn swap(s: &str) -> Result<i64, String> {
     ResourceRequest::parse_swap(s).map_err(|e| e.to_string())
 }
 
-fn cpus(s: &str) -> Result<u64, String> {
+pub(crate) fn cpus(s: &str) -> Result<u64, String> {
     ResourceRequest::parse_cpus(s).map_err(|e| e.to_string())
 }
 

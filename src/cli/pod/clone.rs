@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use super::flags::PodFlags;
+use crate::cli::container::resource_flags::{cpus, memory};
 use crate::config::Context;
 use crate::engine::container as containers;
 use crate::engine::image;
@@ -39,14 +41,17 @@ pub struct CloneArgs {
     #[arg(long)]
     userns: Option<String>,
     /// Number of CPUs. The default is 0.000 which means no limit
-    #[arg(long, value_name = "CPUS")]
-    cpus: Option<String>,
+    #[arg(long, value_parser = cpus, value_name = "CPUS")]
+    cpus: Option<u64>,
     /// Memory limit (format: <number>[<unit>], where unit = b, k, m or g)
-    #[arg(short, long, value_name = "MEMORY")]
-    memory: Option<String>,
+    #[arg(short, long, value_parser = memory, value_name = "MEMORY")]
+    memory: Option<i64>,
     /// Optional parent cgroup for the pod
     #[arg(long)]
     cgroup_parent: Option<String>,
+    /// `pod create`'s settings, read as it reads them.
+    #[command(flatten)]
+    pod_flags: PodFlags,
     /// The pod to clone
     pod: String,
     /// The new pod's name (as --name)
@@ -54,9 +59,22 @@ pub struct CloneArgs {
 }
 
 pub fn run(ctx: &Context, a: &CloneArgs) -> anyhow::Result<ExitCode> {
+    let f = &a.pod_flags;
+    // `--userns` and the maps together, as `pod create` reads them; the
+    // original's user namespace stays when neither is given.
+    let userns = if a.userns.is_some() || f.maps_given() {
+        let (uidmap, gidmap) = f.id_maps()?;
+        Some(parse::userns::userns(
+            a.userns.as_deref(),
+            &uidmap,
+            &gidmap,
+        )?)
+    } else {
+        None
+    };
     let changes = PodChanges {
         hostname: a.hostname.clone(),
-        labels: parse::hosts::key_values("--label", &a.label)?,
+        labels: f.labels(&a.label)?,
         infra_command: a
             .infra_command
             .as_deref()
@@ -67,22 +85,23 @@ pub fn run(ctx: &Context, a: &CloneArgs) -> anyhow::Result<ExitCode> {
             .infra_conmon_pidfile
             .as_ref()
             .map(|p| std::env::current_dir().unwrap_or_default().join(p)),
-        userns: a
-            .userns
-            .as_deref()
-            .map(|u| parse::userns::userns(Some(u), &[], &[]))
+        userns,
+        resources: ResourceRequest {
+            memory: a.memory,
+            nano_cpus: a.cpus,
+            cgroup_parent: a.cgroup_parent.clone(),
+            ..f.resources()?
+        },
+        devices: f.devices()?,
+        security: (!f.security_opt.is_empty())
+            .then(|| f.security("pod clone"))
             .transpose()?,
-        memory: a
-            .memory
-            .as_deref()
-            .map(ResourceRequest::parse_memory)
-            .transpose()?,
-        nano_cpus: a
-            .cpus
-            .as_deref()
-            .map(ResourceRequest::parse_cpus)
-            .transpose()?,
-        cgroup_parent: a.cgroup_parent.clone(),
+        pid: f.pid.is_some().then(|| f.pid()).transpose()?,
+        uts: f.uts.is_some().then(|| f.uts()).transpose()?,
+        mounts: f.mounts()?,
+        shm_size: f.shm_size()?,
+        sysctls: f.sysctls()?,
+        volumes_from: f.volumes_from.clone(),
     };
     let opts = PodCloneOptions {
         pod: a.pod.clone(),

@@ -10,7 +10,6 @@ use crate::engine::container as containers;
 use crate::engine::image;
 use crate::engine::pod::create::{PodCreateOptions, create as create_pod};
 use crate::engine::state::State;
-use crate::runtime::spec::resources;
 use crate::spec::pod::{DEFAULT_SHARE, ExitPolicy, PodConfig, parse_share};
 use crate::spec::{ContainerSpec, NetworkSpec, ResourceRequest, parse};
 
@@ -39,6 +38,8 @@ pub struct CreateArgs {
     pub(crate) share: Option<String>,
     #[command(flatten)]
     pub(crate) network: crate::cli::container::NetworkFlags,
+    #[command(flatten)]
+    pub(crate) pod: super::flags::PodFlags,
     /// Set the pod's hostname
     #[arg(long)]
     pub(crate) hostname: Option<String>,
@@ -72,76 +73,13 @@ pub struct CreateArgs {
     /// Optional parent cgroup for the pod's cgroup
     #[arg(long)]
     pub(crate) cgroup_parent: Option<String>,
-    /// Block IO weight (relative weight) accepts a weight value between 10 and 1000
-    #[arg(long, value_name = "WEIGHT")]
-    pub(crate) blkio_weight: Option<u16>,
-    /// Block IO weight (relative device weight, format: DEVICE_NAME:WEIGHT)
-    #[arg(long, value_name = "DEVICE_NAME:WEIGHT")]
-    pub(crate) blkio_weight_device: Vec<String>,
-    /// CPU shares (relative weight)
-    #[arg(short = 'c', long, value_name = "SHARES")]
-    pub(crate) cpu_shares: Option<u64>,
-    /// CPUs in which to allow execution (0-3, 0,1)
-    #[arg(long, value_name = "CPUS")]
-    pub(crate) cpuset_cpus: Option<String>,
-    /// Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only effective on NUMA systems
-    #[arg(long, value_name = "MEMS")]
-    pub(crate) cpuset_mems: Option<String>,
-    /// Limit read rate (bytes per second) from a device (e.g. --device-read-bps=/dev/sda:1mb)
-    #[arg(long, value_name = "PATH:RATE")]
-    pub(crate) device_read_bps: Vec<String>,
-    /// Limit write rate (bytes per second) to a device (e.g. --device-write-bps=/dev/sda:1mb)
-    #[arg(long, value_name = "PATH:RATE")]
-    pub(crate) device_write_bps: Vec<String>,
-    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
-    #[arg(long, value_parser = swap, value_name = "MEMORY", allow_negative_numbers = true)]
-    pub(crate) memory_swap: Option<i64>,
-    /// Size of /dev/shm (format: <number>[<unit>], where unit = b (bytes), k (kibibytes), m (mebibytes), or g (gibibytes))
-    #[arg(long, value_name = "SIZE")]
-    pub(crate) shm_size: Option<String>,
-    /// Sysctl options
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub(crate) sysctl: Vec<String>,
-    /// Bind mount a volume into the pod's containers
-    #[arg(short, long, value_name = "SRC:DST[:OPTS]")]
-    pub(crate) volume: Vec<String>,
-    /// Add a host device to the pod
-    #[arg(long, value_name = "HOST[:CONTAINER][:PERMS]")]
-    pub(crate) device: Vec<String>,
-    /// UID map for the user namespace (container:host:size)
-    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
-    pub(crate) uidmap: Vec<String>,
-    /// GID map for the user namespace (container:host:size)
-    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
-    pub(crate) gidmap: Vec<String>,
-    /// Name of range listed in /etc/subuid for use in user namespace
-    #[arg(long, value_name = "NAME")]
-    pub(crate) subuidname: Option<String>,
-    /// Name of range listed in /etc/subgid for use in user namespace
-    #[arg(long, value_name = "NAME")]
-    pub(crate) subgidname: Option<String>,
-    /// Read in a line delimited file of labels
-    #[arg(long, value_name = "FILE")]
-    pub(crate) label_file: Vec<std::path::PathBuf>,
     /// Do not create /etc/hosts within the pod's containers, instead use the version from the image
     #[arg(long)]
     pub(crate) no_hosts: bool,
-    /// PID namespace to use
-    #[arg(long)]
-    pub(crate) pid: Option<String>,
-    /// UTS namespace to use
-    #[arg(long)]
-    pub(crate) uts: Option<String>,
-    /// Security Options
-    #[arg(long, value_name = "OPTION")]
-    pub(crate) security_opt: Vec<String>,
     /// Set the pod's cgroup as the cgroup parent for all containers joining the pod
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
           action = clap::ArgAction::Set, value_name = "BOOL")]
     pub(crate) share_parent: Option<bool>,
-    /// Mount volumes from the specified container(s)
-    #[arg(long, value_name = "CONTAINER[:OPTIONS]")]
-    pub(crate) volumes_from: Vec<String>,
     /// Specify a static IPv4 address for the pod (refused: hutch has no static addresses yet)
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) ip: Option<String>,
@@ -151,10 +89,6 @@ pub struct CreateArgs {
     /// Specify a static MAC address for the pod (refused: hutch has no static addresses yet)
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) mac_address: Option<String>,
-}
-
-fn swap(s: &str) -> Result<i64, String> {
-    ResourceRequest::parse_swap(s).map_err(|e| e.to_string())
 }
 
 fn memory(s: &str) -> Result<i64, String> {
@@ -175,24 +109,6 @@ pub(super) fn infra_command(v: &str) -> anyhow::Result<Vec<String>> {
     }
 }
 
-/// `--label-file` lines (blank and `#` lines skipped), then `--label`,
-/// which wins, as `create --label-file` reads them.
-fn labels(a: &CreateArgs) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
-    let mut all = Vec::new();
-    for f in &a.label_file {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| containers::host::io_error("open", f, &e))?;
-        all.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_owned),
-        );
-    }
-    all.extend(a.label.iter().cloned());
-    parse::hosts::key_values("--label", &all)
-}
-
 fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
     for (flag, given) in [
         ("--ip", &a.ip),
@@ -206,35 +122,21 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
             );
         }
     }
-    let security = parse::security::security(&a.security_opt)?;
-    if matches!(security.seccomp, crate::spec::SeccompChoice::Path(_)) {
-        bail!(
-            "pod create --security-opt seccomp=PATH is not supported by hutch: \
-             give the profile to each container (run --security-opt seccomp=PATH)"
-        );
-    }
-    let (uidmap, gidmap) = crate::cli::container::flags::subid_name_maps(
-        a.subuidname.as_deref(),
-        a.subgidname.as_deref(),
-    )?;
-    let uidmap = [uidmap, a.uidmap.clone()].concat();
-    let gidmap = [gidmap, a.gidmap.clone()].concat();
+    let f = &a.pod;
+    let security = f.security("pod create")?;
+    let (uidmap, gidmap) = f.id_maps()?;
     let n = &a.network;
     Ok(PodConfig {
-        labels: labels(a)?,
-        devices: a
-            .device
-            .iter()
-            .map(|d| parse::device::device(d))
-            .collect::<Result<_, _>>()?,
+        labels: f.labels(&a.label)?,
+        devices: f.devices()?,
         security,
         no_hosts: a.no_hosts,
         namespaces: crate::spec::Namespaces {
-            pid: parse::userns::namespace("pid", a.pid.as_deref())?,
-            uts: parse::userns::namespace("uts", a.uts.as_deref())?,
+            pid: f.pid()?,
+            uts: f.uts()?,
             ..Default::default()
         },
-        volumes_from: a.volumes_from.clone(),
+        volumes_from: f.volumes_from.clone(),
         share_parent: a.share_parent,
         infra: a.infra && !a.no_infra,
         infra_image: a.infra_image.clone(),
@@ -263,37 +165,13 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
             memory: a.memory,
             nano_cpus: a.cpus.filter(|n| *n > 0),
             cgroup_parent: a.cgroup_parent.clone(),
-            blkio_weight: a.blkio_weight,
-            blkio_weight_device: devices(&a.blkio_weight_device, resources::parse_weight_device)?,
-            cpu_shares: a.cpu_shares,
-            cpuset_cpus: a.cpuset_cpus.clone(),
-            cpuset_mems: a.cpuset_mems.clone(),
-            device_read_bps: devices(&a.device_read_bps, resources::parse_bps_device)?,
-            device_write_bps: devices(&a.device_write_bps, resources::parse_bps_device)?,
-            memory_swap: a.memory_swap,
-            ..ResourceRequest::default()
+            ..f.resources()?
         },
         cgroup: None,
-        mounts: a
-            .volume
-            .iter()
-            .map(|v| parse::mount::volume(v, &std::env::current_dir().unwrap_or_default()))
-            .collect::<anyhow::Result<_>>()?,
-        // Docker's units, 0 keeps the default (as `run --shm-size`).
-        shm_size: match &a.shm_size {
-            Some(s) => Some(parse::log::size(s)?).filter(|n| *n > 0),
-            None => None,
-        },
-        sysctls: parse::hosts::key_values("--sysctl", &a.sysctl)?,
+        mounts: f.mounts()?,
+        shm_size: f.shm_size()?,
+        sysctls: f.sysctls()?,
     })
-}
-
-/// The per-device limit flags, checked with Podman's messages.
-fn devices(
-    list: &[String],
-    parse: fn(&str) -> Result<resources::DeviceLimit, resources::ResourceError>,
-) -> anyhow::Result<Vec<resources::DeviceLimit>> {
-    Ok(list.iter().map(|t| parse(t)).collect::<Result<_, _>>()?)
 }
 
 pub fn create(ctx: &Context, a: &CreateArgs) -> anyhow::Result<ExitCode> {

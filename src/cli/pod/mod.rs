@@ -4,6 +4,7 @@
 
 mod clone;
 mod create;
+mod flags;
 pub(crate) mod ps;
 pub(crate) mod stats;
 

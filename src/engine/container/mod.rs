@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod checkpoint_archive;
 pub mod checkpoint_image;
 pub mod cleanup;
+pub mod clone;
 pub mod commit;
 pub mod conf_defaults;
 pub mod copy;

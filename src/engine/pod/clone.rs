@@ -4,17 +4,18 @@
 //! from their stored specs with the old pod's namespaces taken out. Names
 //! follow Podman's `-clone`, `-clone1`, … rule. On error, the new pod goes.
 
-use hutch_rootless_net::NetworkMode;
 use hutch_storage::Store;
 
 use super::create::{PodCreateOptions, PodCreateReport, create};
-use super::{Pod, lookup, remove};
+use super::{lookup, remove};
 use crate::config::Context;
+use crate::engine::container::clone::{clone_name, unjoined};
 use crate::engine::container::create::{self as ccreate, CreateOptions};
+use crate::engine::container::pod_join::PodView;
 use crate::engine::state::State;
 use crate::engine::{Result, ResultExt};
 use crate::spec::pod::PodConfig;
-use crate::spec::{ContainerSpec, Namespace};
+use crate::spec::{DeviceRequest, Mount, Namespace, ResourceRequest, SecurityOpts};
 
 /// What `pod clone` changes of the original and what it does after.
 #[derive(Debug, Clone, Default)]
@@ -32,8 +33,8 @@ pub struct PodCloneOptions {
     pub start: bool,
 }
 
-/// The pod create settings `pod clone` can change; `None` keeps the
-/// original's.
+/// The pod create settings `pod clone` can change; `None` (or empty)
+/// keeps the original's. Lists add to the original's.
 #[derive(Debug, Clone, Default)]
 pub struct PodChanges {
     pub hostname: Option<String>,
@@ -43,9 +44,22 @@ pub struct PodChanges {
     pub infra_name: Option<String>,
     pub infra_monitor_pidfile: Option<std::path::PathBuf>,
     pub userns: Option<crate::spec::Userns>,
-    pub memory: Option<i64>,
-    pub nano_cpus: Option<u64>,
-    pub cgroup_parent: Option<String>,
+    /// The pod cgroup's limits given (`--cpus`, `--memory`, the block-I/O
+    /// and cpuset flags…) and `--cgroup-parent`, merged as `update` does.
+    pub resources: ResourceRequest,
+    /// Added; a device given again takes its new form.
+    pub devices: Vec<DeviceRequest>,
+    /// Replaces the original's security options when given.
+    pub security: Option<SecurityOpts>,
+    pub pid: Option<Namespace>,
+    pub uts: Option<Namespace>,
+    /// Added; one at an original's destination replaces it.
+    pub mounts: Vec<Mount>,
+    pub shm_size: Option<u64>,
+    /// Added to (and overriding) the original's.
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// Added to the original's.
+    pub volumes_from: Vec<String>,
 }
 
 impl PodChanges {
@@ -60,86 +74,34 @@ impl PodChanges {
             cfg.userns = u;
         }
         let r = &mut cfg.resources;
-        r.memory = c.memory.or(r.memory);
-        r.nano_cpus = c.nano_cpus.or(r.nano_cpus).filter(|n| *n > 0);
-        r.cgroup_parent = c.cgroup_parent.or(r.cgroup_parent.take());
+        r.merge(&c.resources);
+        r.nano_cpus = r.nano_cpus.filter(|n| *n > 0);
         cfg.cgroup = None;
-    }
-}
-
-/// Podman's name for a copy of `name` (`ContainerClone`/`PodClone`):
-/// `NAME-clone`, then `NAME-clone1`, `-clone2`…; a name that already
-/// ends in `-cloneN` counts on from N. `taken` says whether a name is in
-/// use.
-pub fn clone_name(name: &str, taken: &dyn Fn(&str) -> bool) -> String {
-    let mut n = name.to_owned();
-    if taken(&format!("{name}-clone")) {
-        n.push_str("-clone");
-    }
-    let Some(at) = n.find("-clone") else {
-        return format!("{name}-clone");
-    };
-    let end = at + "-clone".len();
-    let mut count = match n[end..].parse::<u64>() {
-        Ok(num) => {
-            n.truncate(end);
-            num
+        for d in c.devices {
+            cfg.devices.retain(|o| o.container_path != d.container_path);
+            cfg.devices.push(d);
         }
-        Err(_) => {
-            let first = format!("{n}1");
-            if !taken(&first) {
-                return first;
-            }
-            0
+        if let Some(s) = c.security {
+            cfg.security = s;
         }
-    };
-    loop {
-        count += 1;
-        let candidate = format!("{n}{count}");
-        if !taken(&candidate) {
-            return candidate;
+        if let Some(ns) = c.pid {
+            cfg.namespaces.pid = ns;
         }
-    }
-}
-
-/// The spec a container was asked with, before it joined `old`: the
-/// namespaces, hostname, hosts and cgroup its pod gave it are taken out,
-/// so that joining the new pod gives it the new pod's.
-fn unjoined(spec: &ContainerSpec, old: &Pod) -> ContainerSpec {
-    let mut s = spec.clone();
-    if let Some(infra) = &old.infra_id {
-        if matches!(&s.network.mode, Some(NetworkMode::Container { id }) if id == infra) {
-            s.network.mode = None;
+        if let Some(ns) = c.uts {
+            cfg.namespaces.uts = ns;
         }
-        for ns in [
-            &mut s.namespaces.ipc,
-            &mut s.namespaces.uts,
-            &mut s.namespaces.pid,
-        ] {
-            if matches!(ns, Namespace::Container(id) if id == infra) {
-                *ns = Namespace::Private;
+        for m in c.mounts {
+            cfg.mounts.retain(|o| o.destination != m.destination);
+            cfg.mounts.push(m);
+        }
+        cfg.shm_size = c.shm_size.or(cfg.shm_size);
+        cfg.sysctls.extend(c.sysctls);
+        for v in c.volumes_from {
+            if !cfg.volumes_from.contains(&v) {
+                cfg.volumes_from.push(v);
             }
         }
-        if old.config.shares("uts") {
-            let pod_host = old
-                .config
-                .hostname
-                .clone()
-                .unwrap_or_else(|| old.name.clone());
-            if s.hostname.as_deref() == Some(pod_host.as_str()) {
-                s.hostname = None;
-            }
-        }
-        if old.config.shares("net") {
-            s.add_hosts.retain(|h| !old.config.add_hosts.contains(h));
-        }
     }
-    if let Some(pc) = &old.config.cgroup
-        && s.resources.cgroup_parent.as_deref() == Some(pc.path.as_str())
-    {
-        s.resources.cgroup_parent = None;
-    }
-    s
 }
 
 /// `pod clone`: the new pod's report.
@@ -157,6 +119,12 @@ pub fn clone(
     let mut config = old.config.clone();
     opts.changes.apply(&mut config);
     let old_ctrs = old.containers(state)?;
+    let old_view = PodView {
+        id: old.id.clone(),
+        name: old.name.clone(),
+        infra_id: old.infra_id.clone(),
+        config: old.config.clone(),
+    };
     let ctr_taken = |n: &str| state.check_name_free(n).is_err();
     if config.infra && opts.changes.infra_name.is_none() {
         // Podman names the copy of the infra container as any other.
@@ -178,7 +146,7 @@ pub fn clone(
         .iter()
         .filter(|c| !old.is_infra(c))
         .try_for_each(|c| {
-            let mut spec = unjoined(&c.spec, &old);
+            let mut spec = unjoined(&c.spec, &old_view);
             spec.name = Some(clone_name(&c.name, &ctr_taken));
             spec.pod = Some(report.id.clone());
             ccreate::create(ctx, store, state, &spec, &CreateOptions::default())
@@ -206,26 +174,4 @@ pub fn clone(
         super::record(state, &new.id, &new.name, "start");
     }
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clone_names_count_as_podman_counts() {
-        let taken = |set: &'static [&'static str]| move |n: &str| set.contains(&n);
-        assert_eq!(clone_name("web", &taken(&[])), "web-clone");
-        assert_eq!(clone_name("web", &taken(&["web-clone"])), "web-clone1");
-        assert_eq!(
-            clone_name("web", &taken(&["web-clone", "web-clone1"])),
-            "web-clone2"
-        );
-        // Cloning a clone counts on from its number.
-        assert_eq!(clone_name("web-clone", &taken(&[])), "web-clone1");
-        assert_eq!(
-            clone_name("web-clone3", &taken(&["web-clone4"])),
-            "web-clone5"
-        );
-    }
 }

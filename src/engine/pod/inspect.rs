@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use hutch_storage::Store;
 use serde::Serialize;
 
-use super::{lookup, status};
+use super::{PodConfig, lookup, status};
 use crate::config::Context;
 use crate::engine::Result;
 use crate::engine::container::lifecycle::{self, state_name};
@@ -180,9 +180,9 @@ pub fn inspect(ctx: &Context, store: &Store, state: &State, query: &str) -> Resu
             network_options: None,
             cpu_period: limits.cpu_period,
             cpu_quota: limits.cpu_quota,
-            pid_ns: if cfg.shares("pid") { "pod" } else { "private" },
+            pid_ns: ns_word(cfg, "pid", &cfg.namespaces.pid),
             userns: "host",
-            uts_ns: if cfg.shares("uts") { "pod" } else { "private" },
+            uts_ns: ns_word(cfg, "uts", &cfg.namespaces.uts),
         }
     });
     let mut shared: Vec<String> = if cfg.infra {
@@ -226,6 +226,17 @@ pub fn inspect(ctx: &Context, store: &Store, state: &State, query: &str) -> Resu
             .collect(),
         limits,
     })
+}
+
+/// The word Podman's pod inspect shows for the infra container's PID or
+/// UTS namespace: `host` for `--pid/--uts host`, else whether the pod's
+/// containers share it.
+fn ns_word(cfg: &PodConfig, name: &str, ns: &crate::spec::Namespace) -> &'static str {
+    match ns {
+        crate::spec::Namespace::Host => "host",
+        _ if cfg.shares(name) => "pod",
+        _ => "private",
+    }
 }
 
 #[cfg(test)]
