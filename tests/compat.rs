@@ -1230,3 +1230,5 @@ mod prune;
 mod runnet;
 #[path = "compat/runres.rs"]
 mod runres;
+#[path = "compat/search.rs"]
+mod search;

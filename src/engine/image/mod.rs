@@ -12,6 +12,7 @@ pub mod prune;
 pub mod publish;
 pub mod pull;
 pub mod remove;
+pub mod search;
 pub mod sign;
 pub mod transfer;
 pub mod tree;

@@ -18,7 +18,7 @@ mod manifest;
 mod platform;
 mod pull;
 mod push;
-mod search;
+pub mod search;
 mod session;
 mod token;
 mod transfer;
@@ -264,10 +264,16 @@ pub fn list_tags(
     })?
 }
 
-/// Searches the registry's `/v1/search` for `term`, at most `limit`
-/// results; [`RegistryError::NoSearch`] where it has none.
-pub fn search(ep: &Endpoint, term: &str, limit: usize) -> Result<Vec<SearchResult>, RegistryError> {
-    block_on(search::search(ep, term, limit))?
+/// Searches the registry for `term`: its `/v1/search` where it has one,
+/// else its `/v2/_catalog` filtered by the term (bounded, see
+/// [`search::MAX_ANSWER_BYTES`]); at most `limit` results.
+pub fn search(
+    ep: &Endpoint,
+    term: &str,
+    limit: usize,
+    creds: Option<&Credentials>,
+) -> Result<Vec<SearchResult>, RegistryError> {
+    block_on(search::search(ep, term, limit, creds))?
 }
 
 /// Checks `creds` against the registry the way `podman login` does, without
