@@ -199,7 +199,12 @@ fn to_connection(
             None,
         )?
         .json()?;
-        names = vec![format!("{repo}:{tag}")];
+        // As the service stores it: a name without a registry is
+        // localhost's.
+        names = vec![
+            crate::image::reference::local_name(&format!("{repo}:{tag}"))
+                .unwrap_or_else(|_| format!("{repo}:{tag}")),
+        ];
     }
     if !quiet {
         for n in &names {
@@ -244,9 +249,9 @@ fn from_connection(
     if let Some(name) = new_name {
         let store = crate::engine::image::open_store(ctx)?;
         let record = crate::engine::image::lookup(&store, image)?;
-        crate::engine::image::tag(&store, &record, name)?;
+        let stored = crate::engine::image::tag(&store, &record, name)?;
         if !quiet {
-            println!("Loaded image: {name}");
+            println!("Loaded image: {stored}");
         }
     }
     Ok(ExitCode::SUCCESS)

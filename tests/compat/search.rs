@@ -195,3 +195,64 @@ fn generate_spec_prints_podmans_keys() {
     let (h, q) = p.same(&["image", "scp", "bb"]);
     assert_eq!(h.trim(), q.trim());
 }
+
+/// `image scp` both ways through a `system connection` to a service with
+/// a store of its own (a unix socket: no ssh here). hutch only: Podman's
+/// scp reaches the other side with ssh and scp.
+#[test]
+fn image_scp_through_a_connection() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let env = &p.env;
+    let other = env.root.join("other");
+    let (root, run) = (other.join("root"), other.join("run"));
+    for d in [&other, &root, &run] {
+        std::fs::create_dir_all(d).expect("other store dir");
+        chown(d, env.user.uid, env.user.gid);
+    }
+    let sock = other.join("api.sock");
+    let url = format!("unix://{}", sock.display());
+    let (root, run) = (root.display().to_string(), run.display().to_string());
+    let mut service = env
+        .hutch([
+            "--root",
+            &root,
+            "--runroot",
+            &run,
+            "system",
+            "service",
+            "--time",
+            "0",
+            &url,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the service");
+    assert!(
+        wait_until(std::time::Duration::from_secs(20), || sock.exists()),
+        "the service did not listen"
+    );
+    env.ok(["system", "connection", "add", "other", &url]);
+    let out = env.ok(["image", "scp", "bb", "other::copied:v1"]);
+    assert_eq!(out.trim(), "Loaded image: localhost/copied:v1");
+    let there = env.ok([
+        "--root",
+        &root,
+        "--runroot",
+        &run,
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+    ]);
+    assert!(there.contains("localhost/copied:v1"), "{there}");
+    let out = env.ok(["image", "scp", "other::copied:v1", "back:v2"]);
+    assert_eq!(out.trim(), "Loaded image: localhost/back:v2");
+    env.ok(["image", "exists", "back:v2"]);
+    assert_eq!(env.ok(["image", "scp", "-q", "bb", "other::"]), "");
+    let out = env.run(["image", "scp", "bb", "nosuch::"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    let _ = service.kill();
+    let _ = service.wait();
+}

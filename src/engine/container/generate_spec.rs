@@ -198,11 +198,15 @@ fn container_spec(ctx: &Context, store: &Store, c: &Container, opts: GenerateSpe
     if command.as_array().is_some_and(|a| !a.is_empty()) {
         put("command", command);
     }
+    // HOME is the runtime's (from the user's passwd entry) unless set:
+    // Podman's spec holds none.
+    let home_set = s.env.iter().any(|e| e.starts_with("HOME="));
     let env: Map<String, Value> = config["Env"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|e| e.as_str())
+        .filter(|e| home_set || !e.starts_with("HOME="))
         .map(|e| {
             let (k, v) = e.split_once('=').unwrap_or((e, ""));
             (k.to_owned(), json!(v))
