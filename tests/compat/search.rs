@@ -90,6 +90,36 @@ fn search_a_catalog_registry_as_podman() {
         );
     }
     p.same_code(&["search"]);
+    // The remote client through the service's libpod route prints what
+    // the local command prints.
+    let sock = p.env.home.join("api.sock");
+    let url = format!("unix://{}", sock.display());
+    let mut service = p
+        .env
+        .hutch(["system", "service", "--time", "0", &url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the service");
+    assert!(
+        wait_until(std::time::Duration::from_secs(20), || sock.exists()),
+        "the service did not listen"
+    );
+    for args in [
+        vec!["search", tls, &all, "--compatible"],
+        vec!["search", tls, "--list-tags", &mybox],
+        vec!["search", tls, &app, "--filter", "is-official"],
+        vec!["search", tls, &app, "--filter", "foo"],
+    ] {
+        let local = p.hutch(&args);
+        let mut remote_args = vec!["--url", url.as_str()];
+        remote_args.extend(&args);
+        let remote = p.hutch(&remote_args);
+        assert_eq!(outcome(&remote), outcome(&local), "{args:?}");
+        assert_eq!(stderr(&remote), stderr(&local), "{args:?}");
+    }
+    let _ = service.kill();
+    let _ = service.wait();
     let (h, _) = p.same(&["search", tls, "--list-tags", &format!("{r}/nope")]);
     assert!(
         h.contains("getting repository tags: fetching tags list: invalid status code from registry 404 (Not Found)"),

@@ -393,6 +393,10 @@ fn search_filters(text: &str) -> Option<Vec<String>> {
                 .collect(),
             _ => return None,
         };
+        if values.is_empty() {
+            out.push(key);
+            continue;
+        }
         for v in values {
             out.push(format!("{key}={v}"));
         }
@@ -447,6 +451,19 @@ pub async fn auth(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_filters_as_lists_or_sets() {
+        assert_eq!(
+            search_filters(r#"{"stars":["3"],"is-official":[]}"#).unwrap(),
+            ["stars=3", "is-official"]
+        );
+        assert_eq!(
+            search_filters(r#"{"is-automated":{"true":true,"x":false}}"#).unwrap(),
+            ["is-automated=true"]
+        );
+        assert!(search_filters(r#"{"stars":3}"#).is_none());
+    }
 
     #[test]
     fn references_as_dockerd_reads_them() {

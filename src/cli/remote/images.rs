@@ -508,13 +508,15 @@ pub fn search(svc: &Service, a: &crate::cli::search::SearchArgs) -> anyhow::Resu
     }
     if !a.filter.is_empty() {
         let mut filters = serde_json::Map::new();
+        // `key` alone goes as an empty list, which the service reads
+        // back as `key` (`is-official`, or a bad key in Podman's words).
         for f in &a.filter {
-            let (k, v) = f.split_once('=').unwrap_or((f, "true"));
-            if let Some(vals) = filters
-                .entry(k.to_owned())
-                .or_insert_with(|| json!([]))
-                .as_array_mut()
-            {
+            let (k, v) = match f.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (f.as_str(), None),
+            };
+            let entry = filters.entry(k.to_owned()).or_insert_with(|| json!([]));
+            if let (Some(vals), Some(v)) = (entry.as_array_mut(), v) {
                 vals.push(json!(v));
             }
         }
