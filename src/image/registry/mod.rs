@@ -238,9 +238,9 @@ pub fn attach_signature(
     })?
 }
 
-/// Most tags `list_tags` returns: the registry's one page, bounded so that
-/// a repository with a huge tag list cannot make `pull --all-tags` pull
-/// without end.
+/// Most tags `list_tags` returns (over all pages, each read up to
+/// [`search::MAX_ANSWER_BYTES`]), bounded so that a repository with a huge
+/// tag list cannot make `pull --all-tags` pull without end.
 pub const MAX_TAGS: usize = 10_000;
 
 /// The tags of `repository` (the registry's `/v2/NAME/tags/list`), as
@@ -250,18 +250,9 @@ pub fn list_tags(
     repository: &str,
     creds: Option<&Credentials>,
 ) -> Result<Vec<String>, RegistryError> {
-    block_on(async {
-        let session = session::Session::open(ep, repository, creds).await?;
-        let any = session.reference_by_tag("latest")?;
-        let mut tags = session
-            .client
-            .list_tags(&any, &session.auth, Some(MAX_TAGS), None)
-            .await
-            .map_err(session.fail("listing the tags"))?
-            .tags;
-        tags.truncate(MAX_TAGS);
-        Ok(tags)
-    })?
+    // Read by hutch itself, page by page and bounded (oci-client reads a
+    // tag list whole, in one request).
+    block_on(search::tags(ep, repository, creds, MAX_TAGS))?
 }
 
 /// Searches the registry for `term`: its `/v1/search` where it has one,

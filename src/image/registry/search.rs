@@ -15,7 +15,8 @@ use reqwest::header::{AUTHORIZATION, LINK, WWW_AUTHENTICATE};
 
 use super::login::Challenge;
 use super::session::{
-    api_host, check_registry, http_client, install_crypto_provider, protocol_for, scheme,
+    api_host, check_registry, check_repository, http_client, install_crypto_provider, protocol_for,
+    scheme,
 };
 use super::token::{TokenRequest, fetch_scope};
 use super::{Credentials, Endpoint, RegistryError};
@@ -145,13 +146,143 @@ async fn catalog(
     creds: Option<&Credentials>,
 ) -> Result<Vec<SearchResult>, RegistryError> {
     let mut found: Vec<SearchResult> = Vec::new();
-    let mut path = "/v2/_catalog".to_owned();
+    let listing = Listing {
+        first: "/v2/_catalog".into(),
+        scope: "registry:catalog:*".into(),
+        repository: "_catalog",
+        doing: "searching",
+    };
+    list_pages(http, base, registry, &listing, creds, &mut |what, body| {
+        let page: Catalog = serde_json::from_slice(body).map_err(|_| RegistryError::Status {
+            registry: registry.to_owned(),
+            what: format!("{what}: the answer is not a catalog"),
+            status: 200,
+        })?;
+        for repo in page.repositories {
+            if found.len() >= limit {
+                break;
+            }
+            if repo.contains(term) {
+                let hit = SearchResult {
+                    name: repo.clone(),
+                    description: String::new(),
+                    star_count: 0,
+                    is_official: false,
+                    is_automated: false,
+                };
+                // Podman lists an exact match first (RHBZ#1976283).
+                if repo == term {
+                    found.insert(0, hit);
+                } else {
+                    found.push(hit);
+                }
+            }
+        }
+        Ok(found.len() < limit)
+    })
+    .await?;
+    Ok(found)
+}
+
+/// The tags of `repository`, from `/v2/NAME/tags/list` page by page
+/// (bounded as the catalog is), at most `max`.
+pub(super) async fn tags(
+    ep: &Endpoint,
+    repository: &str,
+    creds: Option<&Credentials>,
+    max: usize,
+) -> Result<Vec<String>, RegistryError> {
+    check_registry(&ep.registry)?;
+    check_repository(repository).map_err(|reason| RegistryError::BadRepository {
+        registry: ep.registry.clone(),
+        repository: repository.to_owned(),
+        reason,
+    })?;
+    install_crypto_provider();
+    let registry = ep.registry.clone();
+    let http = http_client(ep.insecure).map_err(|source| RegistryError::Http {
+        registry: registry.clone(),
+        what: "setting up the HTTP client".into(),
+        source,
+    })?;
+    let base = format!(
+        "{}://{}",
+        scheme(&protocol_for(ep).await),
+        api_host(&ep.registry)
+    );
+    #[derive(serde::Deserialize)]
+    struct TagList {
+        #[serde(default)]
+        tags: Option<Vec<String>>,
+    }
+    let mut tags = Vec::new();
+    let listing = Listing {
+        first: format!("/v2/{repository}/tags/list"),
+        scope: format!("repository:{repository}:pull"),
+        repository,
+        doing: "listing the tags",
+    };
+    list_pages(
+        &http,
+        &base,
+        &registry,
+        &listing,
+        creds,
+        &mut |what, body| {
+            let page: TagList =
+                serde_json::from_slice(body).map_err(|_| RegistryError::Status {
+                    registry: registry.clone(),
+                    what: format!("{what}: the answer is not a tag list"),
+                    status: 200,
+                })?;
+            for t in page.tags.unwrap_or_default() {
+                if tags.len() >= max {
+                    break;
+                }
+                tags.push(t);
+            }
+            Ok(tags.len() < max)
+        },
+    )
+    .await?;
+    Ok(tags)
+}
+
+/// Gets what was asked (for errors) and one page's body; says whether more
+/// pages are wanted.
+type PageReader<'a> = dyn FnMut(&str, &[u8]) -> Result<bool, RegistryError> + 'a;
+
+/// A list the registry serves in pages linked by `Link` headers.
+struct Listing<'a> {
+    /// Path and query of the first page.
+    first: String,
+    /// The token scope it needs behind a token service.
+    scope: String,
+    /// Named in errors.
+    repository: &'a str,
+    /// What hutch is doing, for errors ("searching").
+    doing: &'static str,
+}
+
+/// Reads `listing` page by page, each bounded by [`MAX_ANSWER_BYTES`], at
+/// most [`MAX_CATALOG_PAGES`]; `page` gets each body and says whether
+/// more are wanted. A 401 is answered once with the credentials the
+/// registry's challenge asks for.
+async fn list_pages(
+    http: &reqwest::Client,
+    base: &str,
+    registry: &str,
+    listing: &Listing<'_>,
+    creds: Option<&Credentials>,
+    page: &mut PageReader<'_>,
+) -> Result<(), RegistryError> {
+    let mut path = listing.first.clone();
     let mut auth = Auth::None;
     let mut asked_for_auth = false;
     let mut pages = 0;
-    while found.len() < limit && pages < MAX_CATALOG_PAGES {
+    while pages < MAX_CATALOG_PAGES {
         let url = format!("{base}{path}");
-        let what = format!("searching {url}");
+        let what = format!("{} {url}", listing.doing);
         let http_error = |source| RegistryError::Http {
             registry: registry.to_owned(),
             what: what.clone(),
@@ -169,7 +300,7 @@ async fn catalog(
                 .get(WWW_AUTHENTICATE)
                 .and_then(|h| h.to_str().ok())
                 .map_or(Challenge::Basic, Challenge::parse);
-            auth = authorize(http, base, registry, challenge, creds).await?;
+            auth = authorize(http, base, registry, listing, challenge, creds).await?;
             continue;
         }
         match answer.status() {
@@ -177,9 +308,16 @@ async fn catalog(
             StatusCode::UNAUTHORIZED => {
                 return Err(RegistryError::Unauthorized {
                     registry: registry.to_owned(),
-                    repository: "_catalog".into(),
+                    repository: listing.repository.to_owned(),
                     what,
                     with_credentials: creds.is_some(),
+                });
+            }
+            StatusCode::NOT_FOUND => {
+                return Err(RegistryError::NotFound {
+                    registry: registry.to_owned(),
+                    repository: listing.repository.to_owned(),
+                    what,
                 });
             }
             s => {
@@ -202,47 +340,26 @@ async fn catalog(
                 what: what.clone(),
                 source,
             },
-            Bounded::TooLarge => too_large(registry, &what),
+            Bounded::TooLarge => too_large(registry, listing.repository, &what),
         })?;
-        let page: Catalog = serde_json::from_slice(&body).map_err(|_| RegistryError::Status {
-            registry: registry.to_owned(),
-            what: format!("{what}: the answer is not a catalog"),
-            status: 200,
-        })?;
-        for repo in page.repositories {
-            if found.len() == limit {
-                break;
-            }
-            if repo.contains(term) {
-                let hit = SearchResult {
-                    name: repo.clone(),
-                    description: String::new(),
-                    star_count: 0,
-                    is_official: false,
-                    is_automated: false,
-                };
-                // Podman lists an exact match first (RHBZ#1976283).
-                if repo == term {
-                    found.insert(0, hit);
-                } else {
-                    found.push(hit);
-                }
-            }
+        if !page(&what, &body)? {
+            break;
         }
         match next {
             Some(p) => path = p,
             None => break,
         }
     }
-    Ok(found)
+    Ok(())
 }
 
-/// The credentials a 401 from the catalog asks for: basic ones as they
-/// are, or a bearer token for the `registry:catalog:*` scope.
+/// The credentials a 401 asks for: basic ones as they are, or a bearer
+/// token for the listing's scope.
 async fn authorize(
     http: &reqwest::Client,
     base: &str,
     registry: &str,
+    listing: &Listing<'_>,
     challenge: Challenge,
     creds: Option<&Credentials>,
 ) -> Result<Auth, RegistryError> {
@@ -257,11 +374,11 @@ async fn authorize(
                 http,
                 base_url: base,
                 registry,
-                repository: "_catalog",
+                repository: listing.repository,
                 auth: basic.as_ref().unwrap_or(&RegistryAuth::Anonymous),
                 with_credentials: creds.is_some(),
             };
-            Ok(match fetch_scope(&req, "registry:catalog:*").await? {
+            Ok(match fetch_scope(&req, &listing.scope).await? {
                 Some(token) => Auth::Bearer(token),
                 None => Auth::None,
             })
@@ -315,10 +432,10 @@ async fn read_bounded_mut(answer: &mut reqwest::Response) -> Result<Vec<u8>, Bou
     Ok(body)
 }
 
-fn too_large(registry: &str, what: &str) -> RegistryError {
+fn too_large(registry: &str, repository: &str, what: &str) -> RegistryError {
     RegistryError::TooLarge {
         registry: registry.to_owned(),
-        repository: "_catalog".into(),
+        repository: repository.to_owned(),
         what: what.to_owned(),
         limit: MAX_ANSWER_BYTES as u64,
     }
