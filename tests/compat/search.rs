@@ -221,6 +221,34 @@ fn generate_spec_prints_podmans_keys() {
     assert!(h.is_empty(), "{h}");
     let (h, q) = p.same(&["generate", "spec", "nope"]);
     assert_eq!(h.lines().last(), q.lines().last());
+    // A pod: the same keys in the same order (Podman adds its infra
+    // image's labels to the pod's).
+    p.same_code(&[
+        "pod", "create", "--name", "gp", "--label", "x=y", "-p", "9090:90",
+    ]);
+    let (h, q) = (
+        p.hutch(&["generate", "spec", "gp"]),
+        p.podman(&["generate", "spec", "gp"]),
+    );
+    let hs: serde_json::Value = serde_json::from_str(&stdout(&h)).expect("hutch's pod spec");
+    // Podman prints "Could not properly complete the spec as expected:"
+    // and its reasons (resource limits on cgroup v1) before the JSON.
+    let podman_out = stdout(&q);
+    let json_start = podman_out.find("\n{").map_or(0, |i| i + 1);
+    let ps: serde_json::Value =
+        serde_json::from_str(&podman_out[json_start..]).expect("podman's pod spec");
+    assert_eq!(keys(&hs), keys(&ps), "hutch (left) and podman (right)");
+    for k in [
+        "name",
+        "portmappings",
+        "idmappings",
+        "shm_size",
+        "pidns",
+        "utsns",
+    ] {
+        assert_eq!(hs[k], ps[k], "{k}");
+    }
+    assert_eq!(hs["labels"]["x"], ps["labels"]["x"]);
     // image scp: the forms that fail before any transfer.
     let (h, q) = p.same(&["image", "scp", "bb"]);
     assert_eq!(h.trim(), q.trim());
