@@ -216,7 +216,19 @@ fn search_one(
     };
     let found = registry::search(&endpoint, term, ask, creds.as_ref())
         .map_err(|e| format!("couldn't search registry {registry:?}: {e}"))?;
-    // Docker Hub's official images are listed without `library/`.
+    let take = shown(found.len(), opts.limit);
+    Ok(found
+        .into_iter()
+        .take(take)
+        .filter(|r| filter.matches(r))
+        .map(|r| report(registry, r, opts.no_trunc))
+        .collect())
+}
+
+/// One registry result as Podman shows it: the registry before the name,
+/// and Docker Hub's official images (listed without `library/`) under
+/// `docker.io/library/`.
+fn report(registry: &str, r: SearchResult, no_trunc: bool) -> SearchReport {
     let index = {
         let parts: Vec<&str> = registry.split('.').collect();
         if parts.len() > 2 {
@@ -225,29 +237,21 @@ fn search_one(
             registry.to_owned()
         }
     };
-    let take = shown(found.len(), opts.limit);
-    Ok(found
-        .into_iter()
-        .take(take)
-        .filter(|r| filter.matches(r))
-        .map(|r| {
-            let ok = |b: bool| if b { "[OK]".to_owned() } else { String::new() };
-            let name = if index == "docker.io" && !r.name.contains('/') {
-                format!("{index}/library/{}", r.name)
-            } else {
-                format!("{registry}/{}", r.name)
-            };
-            SearchReport {
-                index: registry.to_owned(),
-                name,
-                description: truncate(&r.description.replace('\n', " "), opts.no_trunc),
-                stars: r.star_count,
-                official: ok(r.is_official),
-                automated: ok(r.is_automated),
-                tag: String::new(),
-            }
-        })
-        .collect())
+    let ok = |b: bool| if b { "[OK]".to_owned() } else { String::new() };
+    let name = if index == "docker.io" && !r.name.contains('/') {
+        format!("{index}/library/{}", r.name)
+    } else {
+        format!("{registry}/{}", r.name)
+    };
+    SearchReport {
+        index: registry.to_owned(),
+        name,
+        description: truncate(&r.description.replace('\n', " "), no_trunc),
+        stars: r.star_count,
+        official: ok(r.is_official),
+        automated: ok(r.is_automated),
+        tag: String::new(),
+    }
 }
 
 /// A description past [`DESCRIPTION_LIMIT`] bytes cut there (at a
@@ -322,6 +326,27 @@ mod tests {
         );
         let e = SearchFilter::parse(&["foo".into()]).unwrap_err();
         assert_eq!(e.to_string(), "invalid filter type \"foo\"");
+    }
+
+    #[test]
+    fn hub_results_are_named_as_podmans() {
+        let hit = |name: &str| SearchResult {
+            name: name.into(),
+            description: "line one\nline two".into(),
+            star_count: 7,
+            is_official: true,
+            is_automated: false,
+        };
+        let r = report("docker.io", hit("alpine"), false);
+        assert_eq!(r.name, "docker.io/library/alpine");
+        assert_eq!(r.index, "docker.io");
+        assert_eq!(r.description, "line one line two");
+        assert_eq!((r.official.as_str(), r.automated.as_str()), ("[OK]", ""));
+        assert_eq!(
+            report("docker.io", hit("bitnami/redis"), false).name,
+            "docker.io/bitnami/redis"
+        );
+        assert_eq!(report("quay.io", hit("app"), false).name, "quay.io/app");
     }
 
     #[test]
