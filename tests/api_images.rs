@@ -302,14 +302,22 @@ fn docker_cli_login_push_pull_tag_rmi_inspect_history_save_load_prune() {
     let (code, body) = curl(&env, &sock, "POST", "/v1.47/images/nothere/push");
     assert_eq!(code, 404, "{body}");
 
-    // A registry without /v1/search: a clear error, not a hang or a crash.
+    // A registry without /v1/search: its catalog, filtered by the term,
+    // read with the credentials the client sends (issue 12); logged out,
+    // the registry's refusal.
     let out = docker(&env, &sock, &["search", &format!("{addr}/team")]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("does not support searching"),
+        stderr(&out).contains("unauthorized: authentication required"),
         "{}",
         stderr(&out)
     );
+    let out = login(&env, &sock, &addr, "tester", "s3cret");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = ok(&env, &sock, &["search", &format!("{addr}/team")]);
+    assert!(out.contains(&format!("{addr}/team/bb")), "{out}");
+    let out = ok(&env, &sock, &["search", &format!("{addr}/nothing-like-it")]);
+    assert_eq!(out.lines().count(), 1, "only the heading: {out}");
 }
 
 #[test]

@@ -1244,3 +1244,5 @@ mod prune;
 mod runnet;
 #[path = "compat/runres.rs"]
 mod runres;
+#[path = "compat/search.rs"]
+mod search;

@@ -19,6 +19,23 @@ pub enum GenerateCommand {
     Systemd(SystemdArgs),
     /// Generate Kubernetes YAML from containers, pods or volumes
     Kube(super::kube::GenerateArgs),
+    /// Generate Specgen JSON based on containers or pods
+    Spec(SpecArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SpecArgs {
+    /// Print the json in a compact format for consumption
+    #[arg(short, long)]
+    pub(crate) compact: bool,
+    /// Write output to the specified path
+    #[arg(short, long, value_name = "string")]
+    pub(crate) filename: Option<std::path::PathBuf>,
+    /// Specify a new name for the generated spec (default true)
+    #[arg(short, long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub(crate) name: Option<bool>,
+    /// The container or pod (name or id)
+    pub(crate) container: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,6 +99,7 @@ pub fn run(ctx: &Context, cmd: &GenerateCommand) -> anyhow::Result<ExitCode> {
     let args = match cmd {
         GenerateCommand::Systemd(args) => args,
         GenerateCommand::Kube(args) => return super::kube::generate_main(ctx, args),
+        GenerateCommand::Spec(args) => return spec(ctx, args),
     };
     if args.template {
         bail!("--template: template units are not supported by hutch yet");
@@ -145,6 +163,35 @@ pub fn run(ctx: &Context, cmd: &GenerateCommand) -> anyhow::Result<ExitCode> {
     }
     if json {
         writeln!(out, "{}", indented(&serde_json::Value::Object(map))?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `generate spec`: the JSON on stdout, or written to `--filename`, whose
+/// path is then printed (Podman's way).
+fn spec(ctx: &Context, args: &SpecArgs) -> anyhow::Result<ExitCode> {
+    let store = image::open_store(ctx)?;
+    let state = engine::open_state(ctx)?;
+    let value = engine::generate_spec::generate(
+        ctx,
+        &store,
+        &state,
+        &args.container,
+        engine::generate_spec::GenerateSpecOptions {
+            new_name: args.name.unwrap_or(true),
+        },
+    )?;
+    let text = if args.compact {
+        serde_json::to_string(&value)?
+    } else {
+        indented(&value)?
+    };
+    match &args.filename {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            println!("{}", path.display());
+        }
+        None => println!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

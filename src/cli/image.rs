@@ -24,6 +24,10 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Pull an image from a registry or an archive
     Pull(super::registry::PullArgs),
+    /// Search registry for image
+    Search(super::search::SearchArgs),
+    /// Securely copy images
+    Scp(super::scp::ScpArgs),
     /// Push an image to a registry or an archive
     Push(super::registry::PushArgs),
     /// Save image(s) to an archive
@@ -225,6 +229,8 @@ pub fn run(ctx: &Context, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         }
         ImageCommand::Load(a) => load(ctx, &a),
         ImageCommand::Pull(a) => super::registry::pull_images(ctx, &a),
+        ImageCommand::Search(a) => super::search::run(ctx, &a),
+        ImageCommand::Scp(a) => super::scp::run(ctx, &a),
         ImageCommand::Push(a) => super::registry::push_image(ctx, &a),
         ImageCommand::Save(a) => save(ctx, &a),
         ImageCommand::Import(a) => import_image(ctx, a),

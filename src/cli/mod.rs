@@ -24,6 +24,8 @@ mod progress;
 mod quadlet;
 mod registry;
 mod remote;
+mod scp;
+mod search;
 mod secret;
 mod system;
 mod system_prune;
@@ -228,6 +230,8 @@ enum Command {
     Rmi(image::RmiArgs),
     /// Save image(s) to an archive
     Save(image::SaveArgs),
+    /// Search registry for image
+    Search(search::SearchArgs),
     /// Add an additional name to a local image
     Tag(image::TagArgs),
     /// Run a command in a modified user namespace
@@ -309,6 +313,8 @@ impl Command {
             Command::Info(_) | Command::Version(_) | Command::Login(_) | Command::Logout(_) => {
                 false
             }
+            // Registries only; no store.
+            Command::Search(_) | Command::Image(image::ImageCommand::Search(_)) => false,
             Command::System(sys) => sys.needs_namespace(),
             // Signing reads the registry and runs gpg; no storage. Outside
             // the namespace gpg finds the user's agent as the user runs it.
@@ -581,6 +587,7 @@ pub fn main() -> ExitCode {
         Command::Login(args) => registry::login(&ctx, &args),
         Command::Logout(args) => registry::logout(&ctx, &args),
         Command::Pull(args) => registry::pull_images(&ctx, &args),
+        Command::Search(args) => search::run(&ctx, &args),
         Command::Push(args) => registry::push_image(&ctx, &args),
         Command::Save(args) => image::save(&ctx, &args),
         Command::Rmi(args) => image::rmi(&ctx, &args),

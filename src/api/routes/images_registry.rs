@@ -20,7 +20,7 @@ use super::json_lines::{self, JsonLines};
 use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
 use crate::api::server::Shared;
-use crate::engine::image::{self, pull};
+use crate::engine::image::{self, pull, search};
 use crate::engine::{self, ErrorKind};
 use crate::image::registry::{Credentials, Platform, ProgressEvent};
 
@@ -31,10 +31,6 @@ type Q = Query<HashMap<String, String>>;
 /// service queue. The queue cannot apply back-pressure: the registry
 /// client reports from inside its own runtime, where nothing may block.
 const PROGRESS_STEPS: u64 = 100;
-
-/// The most results `GET /images/search` asks a registry for (Docker's
-/// default is 25, its maximum 100).
-const MAX_SEARCH_RESULTS: usize = 100;
 
 fn bad(flavor: ApiVersion, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message, flavor)
@@ -304,44 +300,108 @@ pub async fn push(
     }))
 }
 
-/// `GET /images/search?term=&limit=`: the registry's `/v1/search`, a
-/// clear 500 where the registry has none (the distribution protocol
-/// itself has no search).
+/// `GET /images/search` and `GET /libpod/images/search`: `term`, `limit`,
+/// `filters` (`{"stars":["3"]}` or Docker's `{"is-official":{"true":true}}`),
+/// `tlsVerify` and (libpod) `listTags`, searched as the CLI does. libpod
+/// answers with Podman's reports (`Index`, `Name`, `Description`, `Stars`,
+/// `Official`, `Automated`, `Tag`); Docker's route with Docker's shape
+/// (`name`, `description`, `star_count`, `is_official`, `is_automated`).
 pub async fn search(
     State(shared): State<Shared>,
     Extension(flavor): Extension<ApiVersion>,
     headers: HeaderMap,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    let term = q
-        .get("term")
-        .filter(|t| !t.is_empty())
-        .cloned()
-        .ok_or_else(|| bad(flavor, "term is required"))?;
+    let term = q.get("term").cloned().unwrap_or_default();
+    if term.is_empty() && flavor != ApiVersion::Libpod {
+        return Err(bad(flavor, "term is required"));
+    }
     let limit = match q.get("limit").filter(|l| !l.is_empty()) {
-        None => 25,
+        None => 0,
         Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_SEARCH_RESULTS).contains(n))
-            .ok_or_else(|| {
-                bad(
-                    flavor,
-                    format!("invalid limit {l:?}: 1 to {MAX_SEARCH_RESULTS}"),
-                )
-            })?,
+            .parse::<i64>()
+            .map_err(|_| bad(flavor, format!("invalid limit {l:?}")))?,
     };
+    let filters = match q.get("filters").filter(|f| !f.is_empty()) {
+        None => Vec::new(),
+        Some(f) => {
+            search_filters(f).ok_or_else(|| bad(flavor, format!("invalid filters {f:?}")))?
+        }
+    };
+    let bool_param = |name: &str| -> Result<Option<bool>, ApiError> {
+        q.get(name)
+            .map(|v| match v.as_str() {
+                "" | "1" | "true" | "True" | "TRUE" => Ok(true),
+                "0" | "false" | "False" | "FALSE" => Ok(false),
+                other => Err(bad(flavor, format!("invalid {name} {other:?}"))),
+            })
+            .transpose()
+    };
+    let tls_verify = bool_param("tlsVerify")?;
+    let list_tags = bool_param("listTags")?.unwrap_or(false);
     let creds = registry_auth(&headers, flavor)?;
-    let _ = &shared;
-    let results = blocking(flavor, move || {
-        let opts = pull::RegistryOptions {
-            creds,
-            ..pull::RegistryOptions::default()
+    let ctx = shared.ctx.clone();
+    let reports = blocking(flavor, move || {
+        let opts = search::SearchOptions {
+            registry: pull::RegistryOptions {
+                tls_verify,
+                creds,
+                authfile: None,
+            },
+            limit,
+            filters,
+            list_tags,
+            // The client cuts descriptions for its table.
+            no_trunc: true,
         };
-        pull::search(&term, limit, &opts)
+        search::search(&ctx, &term, &opts)
     })
     .await?;
-    Ok(axum::Json(results).into_response())
+    if flavor == ApiVersion::Libpod {
+        return Ok(axum::Json(reports).into_response());
+    }
+    let docker: Vec<Value> = reports
+        .into_iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "description": r.description,
+                "star_count": r.stars,
+                "is_official": r.official == "[OK]",
+                "is_automated": r.automated == "[OK]",
+            })
+        })
+        .collect();
+    Ok(axum::Json(docker).into_response())
+}
+
+/// `filters` as `key=value` words: each key's values, whether sent as a
+/// list (`{"stars":["3"]}`) or as Docker's set (`{"stars":{"3":true}}`).
+fn search_filters(text: &str) -> Option<Vec<String>> {
+    let map: serde_json::Map<String, Value> = serde_json::from_str(text).ok()?;
+    let mut out = Vec::new();
+    for (key, values) in map {
+        let values: Vec<String> = match values {
+            Value::Array(a) => a
+                .into_iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<_>>()?,
+            Value::Object(o) => o
+                .into_iter()
+                .filter(|(_, on)| on.as_bool() != Some(false))
+                .map(|(k, _)| k)
+                .collect(),
+            _ => return None,
+        };
+        if values.is_empty() {
+            out.push(key);
+            continue;
+        }
+        for v in values {
+            out.push(format!("{key}={v}"));
+        }
+    }
+    Some(out)
 }
 
 /// `POST /auth`: checks the login as `docker login` sends it; nothing is
@@ -391,6 +451,19 @@ pub async fn auth(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_filters_as_lists_or_sets() {
+        assert_eq!(
+            search_filters(r#"{"stars":["3"],"is-official":[]}"#).unwrap(),
+            ["stars=3", "is-official"]
+        );
+        assert_eq!(
+            search_filters(r#"{"is-automated":{"true":true,"x":false}}"#).unwrap(),
+            ["is-automated=true"]
+        );
+        assert!(search_filters(r#"{"stars":3}"#).is_none());
+    }
 
     #[test]
     fn references_as_dockerd_reads_them() {

@@ -163,6 +163,7 @@ pub fn router(shared: Shared) -> Router {
             get(libpod_containers::changes),
         )
         .route("/libpod/images/pull", post(libpod_images::pull))
+        .route("/libpod/images/search", get(images_registry::search))
         .route("/libpod/images/json", get(libpod_images::list))
         .route(
             "/libpod/images/remove",

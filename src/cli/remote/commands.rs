@@ -31,6 +31,7 @@ pub fn run(svc: &Service, command: Command) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect(svc, &a),
         Command::Images(a) => images::list(svc, &a),
         Command::Pull(a) => images::pull(svc, &a),
+        Command::Search(a) => images::search(svc, &a),
         Command::Create(a) => containers::create(svc, &a),
         Command::Start(a) => containers::start(svc, &a),
         Command::Kill(a) => containers::kill(svc, &a),
@@ -116,6 +117,7 @@ fn image(svc: &Service, c: crate::cli::image::ImageCommand) -> anyhow::Result<Ex
     match c {
         I::Ls(a) => images::list(svc, &a),
         I::Pull(a) => images::pull(svc, &a),
+        I::Search(a) => images::search(svc, &a),
         I::Push(a) => images::push(svc, &a),
         I::Rm(a) => containers::rmi(svc, &a),
         I::Tag(a) => containers::tag(svc, &a),

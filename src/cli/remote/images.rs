@@ -498,6 +498,57 @@ pub fn prune(svc: &Service, a: &crate::cli::image::PruneArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// `search`: the service searches (its registries.conf, its network), the
+/// client sending its credentials and printing with the local printer.
+pub fn search(svc: &Service, a: &crate::cli::search::SearchArgs) -> anyhow::Result<ExitCode> {
+    crate::format::OutputFormat::parse(a.format.as_deref())?;
+    if a.list_tags && !a.filter.is_empty() {
+        bail!("filters are not applicable to list tags result");
+    }
+    let mut q = format!(
+        "{API_PREFIX}/images/search?term={}&limit={}&listTags={}",
+        enc(&a.term),
+        a.limit,
+        a.list_tags
+    );
+    if let Some(t) = a.tls_verify {
+        q.push_str(&format!("&tlsVerify={t}"));
+    }
+    if !a.filter.is_empty() {
+        let mut filters = serde_json::Map::new();
+        // `key` alone goes as an empty list, which the service reads
+        // back as `key` (`is-official`, or a bad key in Podman's words).
+        for f in &a.filter {
+            let (k, v) = match f.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (f.as_str(), None),
+            };
+            let entry = filters.entry(k.to_owned()).or_insert_with(|| json!([]));
+            if let (Some(vals), Some(v)) = (entry.as_array_mut(), v) {
+                vals.push(json!(v));
+            }
+        }
+        q.push_str(&format!(
+            "&filters={}",
+            enc(&Value::Object(filters).to_string())
+        ));
+    }
+    let common = CommonRegistryArgs {
+        tls_verify: a.tls_verify,
+        creds: a.creds.clone(),
+        authfile: a.authfile.clone(),
+        disable_content_trust: false,
+    };
+    let auth = registry_auth(&common, &a.term)?;
+    let answer = http::send_with(&svc.socket, "GET", &q, None, &auth_headers(auth.as_deref()))?;
+    let mut reports: Vec<crate::engine::image::search::SearchReport> =
+        serde_json::from_value(answer.json()?).context("reading the service's search results")?;
+    for r in &mut reports {
+        r.description = crate::engine::image::search::truncate(&r.description, a.no_trunc);
+    }
+    crate::cli::search::print(a, reports)
+}
+
 #[cfg(test)]
 mod tests {
     use super::repository;

@@ -31,6 +31,10 @@ pub fn generate(svc: &Service, cmd: GenerateCommand) -> anyhow::Result<ExitCode>
     match cmd {
         GenerateCommand::Kube(a) => generate_kube(svc, &a),
         GenerateCommand::Systemd(a) => generate_systemd(svc, &a),
+        // Podman's remote client has no `generate spec` either.
+        GenerateCommand::Spec(_) => anyhow::bail!(
+            "generate spec is not available through hutch's remote client: run it on the service's host"
+        ),
     }
 }
 

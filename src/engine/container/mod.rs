@@ -22,6 +22,7 @@ pub mod events;
 pub mod exec;
 pub mod exists;
 pub mod export;
+pub mod generate_spec;
 pub mod health;
 pub(crate) mod host;
 pub mod init;

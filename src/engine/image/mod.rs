@@ -13,6 +13,7 @@ pub mod publish;
 pub mod pull;
 pub mod remove;
 pub mod runlabel;
+pub mod search;
 pub mod sign;
 pub mod transfer;
 pub mod tree;

@@ -63,7 +63,7 @@ pub fn auth_file(ctx: &crate::config::Context, explicit: Option<&std::path::Path
     AuthFile::locate(&base)
 }
 
-pub(super) fn credentials(
+pub(crate) fn credentials(
     opts: &RegistryOptions,
     auth: &AuthFile,
     registry: &str,
@@ -531,21 +531,6 @@ pub(super) fn endpoint_for(host: &str, options: &RegistryOptions) -> Result<Endp
         registry: host.to_owned(),
         insecure,
     })
-}
-
-/// `search TERM`: the registry named by `TERM`'s first part when it is a
-/// host (`127.0.0.1:5000/app`), else Docker Hub. At most `limit` results.
-pub fn search(
-    term: &str,
-    limit: usize,
-    options: &RegistryOptions,
-) -> Result<Vec<registry::SearchResult>> {
-    let (host, query) = match term.split_once('/') {
-        Some((h, rest)) if h.contains(['.', ':']) || h == "localhost" => (h, rest),
-        _ => ("docker.io", term),
-    };
-    let endpoint = endpoint_for(&normalize_registry(host), options)?;
-    Ok(registry::search(&endpoint, query, limit)?)
 }
 
 /// `docker://`, `https://` and paths stripped: `login` takes a registry.

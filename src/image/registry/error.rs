@@ -153,11 +153,6 @@ pub enum RegistryError {
         source: reqwest::Error,
     },
 
-    /// Registries that implement only the distribution protocol (Debian's
-    /// docker-registry, most private ones) have no search.
-    #[error("{registry}: the registry does not support searching (it has no /v1/search endpoint)")]
-    NoSearch { registry: String },
-
     /// The image's sigstore attachments could not be read (issue 18).
     #[error("{registry}/{repository}: reading signatures: {reason}")]
     Signatures {

@@ -18,7 +18,7 @@ mod manifest;
 mod platform;
 mod pull;
 mod push;
-mod search;
+pub mod search;
 mod session;
 mod token;
 mod transfer;
@@ -238,9 +238,9 @@ pub fn attach_signature(
     })?
 }
 
-/// Most tags `list_tags` returns: the registry's one page, bounded so that
-/// a repository with a huge tag list cannot make `pull --all-tags` pull
-/// without end.
+/// Most tags `list_tags` returns (over all pages, each read up to
+/// [`search::MAX_ANSWER_BYTES`]), bounded so that a repository with a huge
+/// tag list cannot make `pull --all-tags` pull without end.
 pub const MAX_TAGS: usize = 10_000;
 
 /// The tags of `repository` (the registry's `/v2/NAME/tags/list`), as
@@ -250,24 +250,21 @@ pub fn list_tags(
     repository: &str,
     creds: Option<&Credentials>,
 ) -> Result<Vec<String>, RegistryError> {
-    block_on(async {
-        let session = session::Session::open(ep, repository, creds).await?;
-        let any = session.reference_by_tag("latest")?;
-        let mut tags = session
-            .client
-            .list_tags(&any, &session.auth, Some(MAX_TAGS), None)
-            .await
-            .map_err(session.fail("listing the tags"))?
-            .tags;
-        tags.truncate(MAX_TAGS);
-        Ok(tags)
-    })?
+    // Read by hutch itself, page by page and bounded (oci-client reads a
+    // tag list whole, in one request).
+    block_on(search::tags(ep, repository, creds, MAX_TAGS))?
 }
 
-/// Searches the registry's `/v1/search` for `term`, at most `limit`
-/// results; [`RegistryError::NoSearch`] where it has none.
-pub fn search(ep: &Endpoint, term: &str, limit: usize) -> Result<Vec<SearchResult>, RegistryError> {
-    block_on(search::search(ep, term, limit))?
+/// Searches the registry for `term`: its `/v1/search` where it has one,
+/// else its `/v2/_catalog` filtered by the term (bounded, see
+/// [`search::MAX_ANSWER_BYTES`]); at most `limit` results.
+pub fn search(
+    ep: &Endpoint,
+    term: &str,
+    limit: usize,
+    creds: Option<&Credentials>,
+) -> Result<Vec<SearchResult>, RegistryError> {
+    block_on(search::search(ep, term, limit, creds))?
 }
 
 /// Checks `creds` against the registry the way `podman login` does, without

@@ -459,7 +459,7 @@ pub(super) fn check_registry(registry: &str) -> Result<(), RegistryError> {
 /// The distribution spec's repository grammar: lowercase path components
 /// of alphanumerics joined by `.`, `_`, `__` or dashes. Checked here because
 /// the name becomes part of every URL.
-fn check_repository(name: &str) -> Result<(), &'static str> {
+pub(super) fn check_repository(name: &str) -> Result<(), &'static str> {
     if name.is_empty() || name.len() > 255 {
         return Err("must be 1 to 255 characters");
     }

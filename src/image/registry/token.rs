@@ -35,6 +35,19 @@ pub(super) async fn fetch(
     req: &TokenRequest<'_>,
     op: RegistryOperation,
 ) -> Result<Option<String>, RegistryError> {
+    let scope = match op {
+        RegistryOperation::Pull => format!("repository:{}:pull", req.repository),
+        RegistryOperation::Push => format!("repository:{}:pull,push", req.repository),
+    };
+    fetch_scope(req, &scope).await
+}
+
+/// The bearer token for `scope` (`registry:catalog:*` for `search`), as
+/// [`fetch`] does for a repository operation.
+pub(super) async fn fetch_scope(
+    req: &TokenRequest<'_>,
+    scope: &str,
+) -> Result<Option<String>, RegistryError> {
     let http_error = |what: String| {
         let registry = req.registry.to_owned();
         move |source| RegistryError::Http {
@@ -68,12 +81,8 @@ pub(super) async fn fetch(
         status: StatusCode::UNAUTHORIZED.as_u16(),
     })?;
     {
-        let scope = match op {
-            RegistryOperation::Pull => format!("repository:{}:pull", req.repository),
-            RegistryOperation::Push => format!("repository:{}:pull,push", req.repository),
-        };
         let mut query = url.query_pairs_mut();
-        query.append_pair("scope", &scope);
+        query.append_pair("scope", scope);
         if let Some(service) = &service {
             query.append_pair("service", service);
         }
