@@ -1218,6 +1218,8 @@ fn image_tree() {
 }
 #[path = "compat/aliases.rs"]
 mod aliases;
+#[path = "compat/apinet.rs"]
+mod apinet;
 #[path = "compat/cmds.rs"]
 mod cmds;
 #[path = "compat/manifest.rs"]

@@ -450,11 +450,13 @@ pub async fn network_prune(
     State(shared): State<Shared>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    no_filters(&q)?;
+    // `until`, `label`, `label!`: the CLI's `network prune --filter`.
+    let list = filters(&q, LP)?;
     let ctx = shared.ctx.clone();
     let names = blocking(LP, move || {
+        let filters = PruneFilters::parse(&list, PruneKind::Network, crate::host::time::now_ns())?;
         let (store, state) = open(&ctx)?;
-        netops::prune(&ctx, &store, &state, &Default::default())
+        netops::prune(&ctx, &store, &state, &filters)
     })
     .await?;
     let out: Vec<Value> = names

@@ -352,16 +352,14 @@ pub async fn prune(
     Extension(flavor): Extension<ApiVersion>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    if let Some(f) = filters(&q, flavor)?.first() {
-        return Err(bad(
-            flavor,
-            format!("filter {f:?} is not supported by network prune"),
-        ));
-    }
+    // `until`, `label`, `label!`: the CLI's `network prune --filter`.
+    let list = filters(&q, flavor)?;
     let ctx = shared.ctx.clone();
     let removed = blocking(flavor, move || {
+        use crate::engine::prune_filter::{PruneFilters, PruneKind};
+        let filters = PruneFilters::parse(&list, PruneKind::Network, crate::host::time::now_ns())?;
         let (store, state) = open(&ctx)?;
-        netops::prune(&ctx, &store, &state, &Default::default())
+        netops::prune(&ctx, &store, &state, &filters)
     })
     .await?;
     Ok(axum::Json(json!({"NetworksDeleted": removed})).into_response())

@@ -142,13 +142,13 @@ pub struct CreateArgs {
     /// Mount volumes from the specified container(s)
     #[arg(long, value_name = "CONTAINER[:OPTIONS]")]
     pub(crate) volumes_from: Vec<String>,
-    /// Specify a static IPv4 address for the pod (refused: hutch has no static addresses yet)
+    /// Specify a static IPv4 address for the pod
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) ip: Option<String>,
-    /// Specify a static IPv6 address for the pod (refused: hutch has no static addresses yet)
+    /// Specify a static IPv6 address for the pod
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) ip6: Option<String>,
-    /// Specify a static MAC address for the pod (refused: hutch has no static addresses yet)
+    /// Specify a static MAC address for the pod
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) mac_address: Option<String>,
 }
@@ -194,18 +194,6 @@ fn labels(a: &CreateArgs) -> anyhow::Result<std::collections::BTreeMap<String, S
 }
 
 fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
-    for (flag, given) in [
-        ("--ip", &a.ip),
-        ("--ip6", &a.ip6),
-        ("--mac-address", &a.mac_address),
-    ] {
-        if given.is_some() {
-            bail!(
-                "pod create {flag}: static addresses are not supported by hutch yet \
-                 (run and network connect have none either); leave it out"
-            );
-        }
-    }
     let security = parse::security::security(&a.security_opt)?;
     if matches!(security.seccomp, crate::spec::SeccompChoice::Path(_)) {
         bail!(
@@ -246,7 +234,18 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
         },
         exit_policy: ExitPolicy::parse(&a.exit_policy)?,
         hostname: a.hostname.clone(),
-        network: n.spec()?,
+        // The infra container holds the pod's network namespace, so the
+        // static addresses are its own (Podman's InfraContainerSpec).
+        network: NetworkSpec {
+            ip: crate::cli::container::flags::ip_flag(a.ip.as_deref())?,
+            ip6: crate::cli::container::flags::ip_flag(a.ip6.as_deref())?,
+            mac_address: a
+                .mac_address
+                .as_deref()
+                .map(crate::cli::container::flags::mac_flag)
+                .transpose()?,
+            ..n.spec()?
+        },
         add_hosts: a
             .add_host
             .iter()
