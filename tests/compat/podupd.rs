@@ -147,8 +147,8 @@ fn run_subid_names_content_trust_and_init_containers() {
         p.same_code(args);
     }
     // The "once" container is gone after the first start; the "always"
-    // one ran and the main one runs (names only: hutch's `.State` is
-    // the short word, podman 4.3's the status text).
+    // one ran and the main one runs (names only: the State texts carry
+    // times).
     let names = ["ps", "-a", "--filter", "pod=ip", "--format", "{{.Names}}"];
     let rows = |out: &Output| {
         let mut v: Vec<String> = stdout(out)
