@@ -87,6 +87,70 @@ fn pod_static_addresses() {
     }
 }
 
+/// `kube play --ip/--mac-address`: the i-th address to the i-th pod.
+#[test]
+fn kube_play_static_addresses() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    let yaml = write_readable(
+        &p.env.root,
+        "pod.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: kp\nspec:\n  containers:\n  - name: c\n    image: localhost/bb\n    command: [\"/bin/sleep\", \"100\"]\n",
+    );
+    let yaml = yaml.to_string_lossy().into_owned();
+    p.same_code(&["network", "create", "--subnet", "10.124.0.0/24", "kn"]);
+    for args in [
+        ["kube", "play", "--network", "kn", "--ip", "bogus", &yaml].as_slice(),
+        [
+            "kube",
+            "play",
+            "--network",
+            "kn",
+            "--mac-address",
+            "zz",
+            &yaml,
+        ]
+        .as_slice(),
+        [
+            "kube",
+            "play",
+            "--network",
+            "kn,podman",
+            "--ip",
+            "10.124.0.6",
+            &yaml,
+        ]
+        .as_slice(),
+    ] {
+        let (h, q) = p.same(args);
+        assert_eq!(
+            h.lines().next().unwrap_or(""),
+            without_mount_warning(&q).lines().next().unwrap_or(""),
+            "{args:?}"
+        );
+    }
+    let play = [
+        "kube",
+        "play",
+        "--network",
+        "kn",
+        "--ip",
+        "10.124.0.5",
+        "--mac-address",
+        "92:d0:c6:0a:29:36",
+        &yaml,
+    ];
+    p.same_code(&play);
+    let show = ["exec", "kp-c", "/bin/busybox", "ip", "addr", "show", "eth0"];
+    let out = p.env.ok(show);
+    assert!(
+        out.contains("inet 10.124.0.5/24") && out.contains("link/ether 92:d0:c6:0a:29:36"),
+        "{out}"
+    );
+    p.same_code(&["kube", "down", &yaml]);
+}
+
 #[test]
 fn ps_state_words_and_logs_until() {
     let Some(p) = Pair::with_busybox() else {
