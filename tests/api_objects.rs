@@ -595,6 +595,13 @@ try:
     sys.exit("a bad address was taken")
 except docker.errors.APIError as e:
     assert e.status_code == 400, e
+n2 = c.networks.create("statnet2", ipam=docker.types.IPAMConfig(
+    pool_configs=[docker.types.IPAMPool(subnet="10.92.8.0/24")]))
+run = c.containers.run("busybox", ["sleep", "30"], detach=True, network="statnet")
+n2.connect(run, ipv4_address="10.92.8.20")
+code, out = run.exec_run(["busybox", "ip", "addr"])
+assert code == 0 and b"inet 10.92.8.20/24" in out, out
+run.remove(force=True)
 c.networks.create("keepnet", labels={"keep": "yes"})
 c.networks.create("gonet", labels={"keep": "no"})
 r = c.networks.prune(filters={"until": "1h"})
@@ -602,7 +609,7 @@ assert r["NetworksDeleted"] in (None, []), r
 r = c.networks.prune(filters={"label!": "keep=yes", "label": "keep"})
 assert r["NetworksDeleted"] == ["gonet"], r
 names = sorted(n.name for n in c.networks.list())
-assert names == ["keepnet", "podman", "statnet"], names
+assert names == ["keepnet", "podman", "statnet", "statnet2"], names
 print("ok")
 "#;
     let out = python(&env, &sock, script);

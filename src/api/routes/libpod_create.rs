@@ -689,7 +689,7 @@ pub(super) struct Statics {
 impl Statics {
     /// A network's `static_ips` (one IPv4 and one IPv6 address at most,
     /// as `--ip`/`--ip6` give) and `static_mac`.
-    fn of_network(opts: &Value) -> Result<Statics, BadBody> {
+    pub(super) fn of_network(opts: &Value) -> Result<Statics, BadBody> {
         let mut st = Statics {
             mac: opts["static_mac"]
                 .as_str()
@@ -743,6 +743,13 @@ impl Statics {
             };
         }
         Ok(statics)
+    }
+
+    /// The checked addresses: IPv4, IPv6, MAC (for `network connect`).
+    pub(super) fn addresses(self) -> Result<crate::spec::NetworkSpec, BadBody> {
+        let mut net = crate::spec::NetworkSpec::default();
+        self.apply(&mut net)?;
+        Ok(net)
     }
 
     fn is_empty(&self) -> bool {

@@ -306,7 +306,17 @@ pub async fn network_connect(
     if b.container.is_empty() {
         return Err(bad("a container is required"));
     }
-    if let Some((k, _)) = b.rest.iter().find(|(_, v)| {
+    // Podman's per-network options: `static_ips` (one IPv4, one IPv6
+    // address) and `static_mac`, as `network connect --ip/--mac-address`.
+    let mut rest = b.rest;
+    let opts = json!({
+        "static_ips": rest.remove("static_ips").unwrap_or(Value::Null),
+        "static_mac": rest.remove("static_mac").unwrap_or(Value::Null),
+    });
+    let statics = super::libpod_create::Statics::of_network(&opts)
+        .and_then(super::libpod_create::Statics::addresses)
+        .map_err(|e| bad(e.0))?;
+    if let Some((k, _)) = rest.iter().find(|(_, v)| {
         !matches!(v, Value::Null) && *v != "" && *v != &json!([]) && *v != &json!({})
     }) {
         return Err(bad(format!("{k} is not supported by hutch's API service")));
@@ -320,7 +330,9 @@ pub async fn network_connect(
         let wanted = hutch_rootless_net::Attachment {
             name: net.name,
             aliases,
-            ..Default::default()
+            ip: statics.ip,
+            ip6: statics.ip6,
+            mac: statics.mac_address,
         };
         crate::engine::container::usernet::connect(&ctx, store.root(), &c, wanted)
     })
