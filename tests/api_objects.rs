@@ -644,4 +644,19 @@ print("ok")
         None,
     );
     assert_eq!(code, 400);
+    // Volume prune with the CLI's filters.
+    env.ok(["volume", "create", "--label", "keep=yes", "kv"]);
+    env.ok(["volume", "create", "gv"]);
+    let (code, body) = curl_with(
+        &env,
+        &sock,
+        "POST",
+        "/v4.3.1/libpod/volumes/prune?filters=%7B%22label%22%3A%5B%22keep%3Dyes%22%5D%7D",
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("\"Id\":\"kv\"") && !body.contains("gv"),
+        "{body}"
+    );
 }

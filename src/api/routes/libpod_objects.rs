@@ -382,17 +382,6 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
     .into_response()
 }
 
-/// `filters` on prunes: the engine's prunes take none yet.
-fn no_filters(q: &HashMap<String, String>) -> Result<(), ApiError> {
-    if filters(q, LP)?.is_empty() {
-        Ok(())
-    } else {
-        Err(bad(
-            "prune filters are not supported by hutch's API service",
-        ))
-    }
-}
-
 /// Podman's prune reports: `[{"Id", "Size", "Err"}]`.
 fn prune_reports(ids: impl IntoIterator<Item = (String, Option<String>)>) -> Value {
     json!(
@@ -446,11 +435,13 @@ pub async fn image_prune(State(shared): State<Shared>, Query(q): Q) -> Result<Re
 
 /// `POST /libpod/volumes/prune`: volumes no container uses.
 pub async fn volume_prune(State(shared): State<Shared>, Query(q): Q) -> Result<Response, ApiError> {
-    no_filters(&q)?;
+    // The CLI's `volume prune --filter` (label, until, ...).
+    let list = filters(&q, LP)?;
     let ctx = shared.ctx.clone();
     let names = blocking(LP, move || {
+        let f = VolumeFilters::parse(&list)?;
         let state = engine::container::open_state(&ctx)?;
-        volume::prune(&state, &|_| false)
+        volume::prune(&state, &|v| !f.matches(v, false))
     })
     .await?;
     Ok(axum::Json(prune_reports(names.into_iter().map(|n| (n, None)))).into_response())
