@@ -312,3 +312,78 @@ fn pause_stats_update_or_the_clis_refusal() {
     assert_eq!(code, 400);
     ok(&env, &sock, &["rm", "-f", "box", "idle"]);
 }
+
+/// `update`'s newer limits (per-device block I/O, real time, swappiness)
+/// in both APIs' bodies: taken (never "not supported", a 400), then
+/// applied or refused as the CLI's `update` with the same limits is.
+#[test]
+fn update_bodies_take_device_realtime_and_swappiness_limits() {
+    let env = busybox_env(&[]);
+    let (_svc, sock) = serve_default(&env);
+    env.ok(["create", "--name", "upd", "busybox", "true"]);
+    let cli = cli_error(
+        &env,
+        &[
+            "update",
+            "--cpu-rt-period",
+            "1000",
+            "--memory-swappiness",
+            "10",
+            "--device-read-bps",
+            "/dev/null:1mb",
+            "upd",
+        ],
+    );
+    let docker_body = r#"{"CpuRealtimePeriod":2000,"CpuRealtimeRuntime":0,"MemorySwappiness":20,
+        "BlkioDeviceReadBps":[{"Path":"/dev/null","Rate":2097152}],
+        "BlkioDeviceWriteIOps":[{"Path":"/dev/null","Rate":30}],
+        "BlkioWeightDevice":[{"Path":"/dev/null","Weight":300}]}"#;
+    let (code, body) = curl_with(
+        &env,
+        &sock,
+        "POST",
+        "/v1.47/containers/upd/update",
+        Some(docker_body),
+    );
+    // /dev/null is 1:3: the libpod body names devices by number.
+    let libpod_body = r#"{"cpu":{"realtimePeriod":3000},"memory":{"swappiness":30},
+        "blockIO":{"throttleReadBpsDevice":[{"major":1,"minor":3,"rate":3145728}]}}"#;
+    let (lcode, lbody) = curl_with(
+        &env,
+        &sock,
+        "POST",
+        "/v4.3.1/libpod/containers/upd/update",
+        Some(libpod_body),
+    );
+    match cli {
+        None => {
+            assert_eq!(code, 200, "{body}");
+            assert_eq!(lcode, 201, "{lbody}");
+            let out = env.ok([
+                "inspect",
+                "-f",
+                "{{.HostConfig.CpuRealtimePeriod}} {{.HostConfig.MemorySwappiness}} {{len .HostConfig.BlkioDeviceReadBps}}",
+                "upd",
+            ]);
+            // The libpod update's values, the device named twice once.
+            assert_eq!(out.trim(), "3000 30 1", "{out}");
+        }
+        Some(msg) => {
+            for (code, body) in [(code, &body), (lcode, &lbody)] {
+                assert_eq!(code, 409, "{body}");
+                let v: serde_json::Value = serde_json::from_str(body).expect("error JSON");
+                assert_eq!(v["message"].as_str(), Some(msg.as_str()), "{body}");
+            }
+        }
+    }
+    // A device that is not there: the CLI's 400 words.
+    let (code, body) = curl_with(
+        &env,
+        &sock,
+        "POST",
+        "/v1.47/containers/upd/update",
+        Some(r#"{"BlkioDeviceReadBps":[{"Path":"/dev/nope","Rate":1}]}"#),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("/dev/nope"), "{body}");
+}

@@ -561,3 +561,102 @@ print("ok")
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(stdout(&out).trim(), "ok");
 }
+
+/// Static addresses in Docker's create body (the endpoint's IPAMConfig,
+/// the body's MacAddress), as the SDK sends them, and `networks/prune`
+/// with the label and until filters.
+#[test]
+fn python_sdk_static_addresses_and_network_prune_filters() {
+    if !python_sdk() {
+        eprintln!("python3 docker SDK not installed: skipped");
+        return;
+    }
+    let env = busybox_env(&[]);
+    let (_svc, sock) = serve_default(&env);
+    let script = r#"
+import docker, os, sys
+c = docker.DockerClient(base_url=os.environ["SOCK"])
+c.networks.create("statnet", ipam=docker.types.IPAMConfig(
+    pool_configs=[docker.types.IPAMPool(subnet="10.92.7.0/24")]))
+a = c.api
+ct = a.create_container("busybox", ["busybox", "ip", "addr", "show", "eth0"],
+    host_config=a.create_host_config(network_mode="statnet"),
+    networking_config=a.create_networking_config(
+        {"statnet": a.create_endpoint_config(ipv4_address="10.92.7.50")}),
+    mac_address="92:d0:c6:0a:29:33")
+a.start(ct)
+assert a.wait(ct)["StatusCode"] == 0
+out = a.logs(ct).decode()
+assert "inet 10.92.7.50/24" in out and "link/ether 92:d0:c6:0a:29:33" in out, out
+a.remove_container(ct)
+try:
+    c.containers.create("busybox", "true", network="statnet", networking_config={
+        "statnet": a.create_endpoint_config(ipv4_address="not-an-ip")})
+    sys.exit("a bad address was taken")
+except docker.errors.APIError as e:
+    assert e.status_code == 400, e
+n2 = c.networks.create("statnet2", ipam=docker.types.IPAMConfig(
+    pool_configs=[docker.types.IPAMPool(subnet="10.92.8.0/24")]))
+run = c.containers.run("busybox", ["sleep", "30"], detach=True, network="statnet")
+n2.connect(run, ipv4_address="10.92.8.20")
+code, out = run.exec_run(["busybox", "ip", "addr"])
+assert code == 0 and b"inet 10.92.8.20/24" in out, out
+run.remove(force=True)
+c.networks.create("keepnet", labels={"keep": "yes"})
+c.networks.create("gonet", labels={"keep": "no"})
+r = c.networks.prune(filters={"until": "1h"})
+assert r["NetworksDeleted"] in (None, []), r
+r = c.networks.prune(filters={"label!": "keep=yes", "label": "keep"})
+assert r["NetworksDeleted"] == ["gonet"], r
+names = sorted(n.name for n in c.networks.list())
+assert names == ["keepnet", "podman", "statnet", "statnet2"], names
+print("ok")
+"#;
+    let out = python(&env, &sock, script);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out).trim(), "ok");
+    // The libpod route: Podman's per-network `static_ips`.
+    let (code, body) = curl_with(
+        &env,
+        &sock,
+        "POST",
+        "/v4.3.1/libpod/containers/create",
+        Some(
+            r#"{"image":"busybox","name":"lpstat","command":["true"],"netns":{"nsmode":"bridge"},
+               "Networks":{"statnet":{"static_ips":["10.92.7.60"],"static_mac":"92:d0:c6:0a:29:34"}}}"#,
+        ),
+    );
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = curl_with(
+        &env,
+        &sock,
+        "POST",
+        "/v4.3.1/libpod/networks/prune?filters=%7B%22label%22%3A%5B%22keep%3Dyes%22%5D%7D",
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"Name\":\"keepnet\""), "{body}");
+    let (code, _) = curl_with(
+        &env,
+        &sock,
+        "POST",
+        "/v4.3.1/libpod/networks/prune?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D",
+        None,
+    );
+    assert_eq!(code, 400);
+    // Volume prune with the CLI's filters.
+    env.ok(["volume", "create", "--label", "keep=yes", "kv"]);
+    env.ok(["volume", "create", "gv"]);
+    let (code, body) = curl_with(
+        &env,
+        &sock,
+        "POST",
+        "/v4.3.1/libpod/volumes/prune?filters=%7B%22label%22%3A%5B%22keep%3Dyes%22%5D%7D",
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("\"Id\":\"kv\"") && !body.contains("gv"),
+        "{body}"
+    );
+}

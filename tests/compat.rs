@@ -1226,6 +1226,8 @@ fn image_tree() {
 }
 #[path = "compat/aliases.rs"]
 mod aliases;
+#[path = "compat/apinet.rs"]
+mod apinet;
 #[path = "compat/ckpt.rs"]
 mod ckpt;
 #[path = "compat/clone.rs"]

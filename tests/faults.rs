@@ -205,7 +205,7 @@ fn monitor_killed_during_create_leaves_nothing_behind() {
     } else {
         assert!(err.contains("monitor"), "{err}");
         let ps = env.ok(["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
-        assert!(ps.lines().any(|l| l == format!("{name} created")), "{ps}");
+        assert!(ps.lines().any(|l| l == format!("{name} Created")), "{ps}");
         // Nothing of the runtime's is left to refuse the next start.
         assert!(
             wait_until(Duration::from_secs(10), || processes_of(&id, &marker)

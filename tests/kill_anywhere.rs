@@ -289,7 +289,7 @@ fn containers(env: &TestEnv) -> Result<Vec<(String, String, String)>, String> {
             "ps",
             "-a",
             "--format",
-            "{{.ID}} {{.State}} {{.Names}}",
+            "{{.ID}} {{.Names}} {{.State}}",
             "--no-trunc",
         ])
         .output()
@@ -300,12 +300,10 @@ fn containers(env: &TestEnv) -> Result<Vec<(String, String, String)>, String> {
     Ok(stdout(&out)
         .lines()
         .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            Some((
-                f.next()?.to_owned(),
-                f.next()?.to_owned(),
-                f.next()?.to_owned(),
-            ))
+            // The State text has blanks ("Up 2 seconds ago"): last.
+            let mut f = l.splitn(3, ' ');
+            let (id, name, state) = (f.next()?, f.next()?, f.next()?);
+            Some((id.to_owned(), state.to_owned(), name.to_owned()))
         })
         .collect())
 }
@@ -330,7 +328,7 @@ fn problems(w: &World) -> Vec<String> {
     let ids: BTreeSet<&str> = listed.iter().map(|(id, _, _)| id.as_str()).collect();
     let running: BTreeSet<&str> = listed
         .iter()
-        .filter(|(_, s, _)| s == "running" || s == "paused")
+        .filter(|(_, s, _)| s.starts_with("Up ") || s == "Paused")
         .map(|(id, _, _)| id.as_str())
         .collect();
 

@@ -29,7 +29,7 @@ fn create_start_wait() {
     assert_eq!(
         env.ok(["ps", "-a", "--format", "{{.Names}} {{.Status}} {{.State}}"])
             .trim(),
-        "c1 Created created"
+        "c1 Created Created"
     );
     assert!(env.ok(["ps", "-q"]).trim().is_empty(), "not running");
     assert_eq!(inspect(&env, "c1", "{{.State.Status}}"), "created");

@@ -129,11 +129,21 @@ fn wait_child(child: &mut Child, limit: Duration) -> Option<i32> {
     code
 }
 
+/// The state's word ("running", "exited"), from `ps`'s State text
+/// ("Up 2 seconds ago", "Exited (0) 1 second ago", as Podman's).
 fn state_of(env: &TestEnv, name: &str) -> String {
-    env.ok(["ps", "-a", "--format", "{{.Names}} {{.State}}"])
+    let text = env
+        .ok(["ps", "-a", "--format", "{{.Names}} {{.State}}"])
         .lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")).map(str::to_owned))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if text.starts_with("Up ") {
+        "running".to_owned()
+    } else if text.starts_with("Exited (") {
+        "exited".to_owned()
+    } else {
+        text.to_lowercase()
+    }
 }
 
 #[test]

@@ -89,10 +89,10 @@ pub struct PlayArgs {
     /// Directory of seccomp profiles named by annotations (refused: hutch reads no such annotations)
     #[arg(long, value_name = "PATH")]
     pub(crate) seccomp_profile_root: Option<String>,
-    /// Static IP addresses for the pods (refused: hutch has no static addresses yet)
+    /// Static IP addresses to assign to the pods (one each, in order)
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) ip: Vec<String>,
-    /// Static MAC addresses for the pods (refused: hutch has no static addresses yet)
+    /// Static MAC addresses to assign to the pods (one each, in order)
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) mac_address: Vec<String>,
     /// The YAML file, or `-` for standard input
@@ -122,16 +122,6 @@ impl PlayArgs {
                 "--seccomp-profile-root",
                 self.seccomp_profile_root.is_some(),
                 "hutch reads no seccomp annotations from kube YAML",
-            ),
-            (
-                "--ip",
-                !self.ip.is_empty(),
-                "hutch has no static addresses yet",
-            ),
-            (
-                "--mac-address",
-                !self.mac_address.is_empty(),
-                "hutch has no static addresses yet",
             ),
         ];
         for (flag, given, why) in refused {
@@ -166,12 +156,44 @@ impl PlayArgs {
             .as_deref()
             .map(|u| parse::userns::userns(Some(u), &[], &[]))
             .transpose()?;
-        for p in &mut plan.pods {
+        let ips = self
+            .ip
+            .iter()
+            .map(|t| {
+                t.parse::<std::net::IpAddr>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "invalid argument \"{t}\" for \"--ip\" flag: invalid string being converted to IP address: {t}"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let macs = self
+            .mac_address
+            .iter()
+            .map(|m| parse::mac_address(m))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        for (i, p) in plan.pods.iter_mut().enumerate() {
             if let Some(n) = &network {
                 // The pod's published ports stay; the mode is the flag's.
                 let ports = std::mem::take(&mut p.pod.config.network.ports);
                 p.pod.config.network = n.clone();
                 p.pod.config.network.ports = ports;
+            }
+            // Podman's: the i-th address to the i-th pod (its infra
+            // container), on its one user network.
+            static_address(
+                &mut p.pod.config.network,
+                ips.get(i).copied(),
+                "ip",
+                !ips.is_empty(),
+            )?;
+            if let Some(m) = macs.get(i) {
+                static_address(&mut p.pod.config.network, None, "mac", true)?;
+                p.pod.config.network.mac_address = Some(m.clone());
+            } else if !ips.is_empty() {
+                // Podman 4.3.1 warns so when `--ip` (not `--mac-address`)
+                // was given.
+                tracing::warn!("No more static macs left using a random one");
             }
             if let Some(u) = &userns {
                 p.pod.config.userns = u.clone();
@@ -188,6 +210,45 @@ impl PlayArgs {
         }
         Ok(())
     }
+}
+
+/// `kube play --ip`/`--mac-address` for one pod: checked as Podman
+/// checks them (a user network, one only); without an address left for
+/// this pod, Podman's warning when some were given.
+fn static_address(
+    net: &mut crate::spec::NetworkSpec,
+    ip: Option<std::net::IpAddr>,
+    kind: &str,
+    given: bool,
+) -> anyhow::Result<()> {
+    if kind == "ip" && ip.is_none() {
+        if given {
+            tracing::warn!("No more static ips left using a random one");
+        }
+        return Ok(());
+    }
+    if !matches!(
+        net.mode,
+        Some(hutch_rootless_net::NetworkMode::Network { .. })
+    ) {
+        return Err(crate::engine::Error::bad_input(format!(
+            "static {kind} addresses can only be set when the network mode is bridge: invalid argument"
+        ))
+        .into());
+    }
+    if !net.connected.is_empty() {
+        return Err(crate::engine::Error::bad_input(format!(
+            "cannot set static {kind} addresses for more than network, use netname:{kind}=<{kind}> syntax to specify {kind}s for more than network: invalid argument"
+        ))
+        .into());
+    }
+    if let Some(ip) = ip {
+        match ip {
+            std::net::IpAddr::V4(_) => net.ip = Some(ip),
+            std::net::IpAddr::V6(_) => net.ip6 = Some(ip),
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]

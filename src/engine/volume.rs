@@ -146,6 +146,24 @@ pub fn remove_dirs(v: &Volume) {
     }
 }
 
+/// Records volume event `action` (`create`, `remove`, `prune`) as
+/// Podman's event log has them: the volume's name only, no id or
+/// attributes. A failure to record is logged, not the operation's.
+pub fn record_event(state: &State, name: &str, action: &str) {
+    let event = crate::engine::state::Event {
+        id: 0,
+        time: time::now_ns(),
+        kind: crate::engine::state::EventType::Volume,
+        action: action.to_owned(),
+        actor_id: String::new(),
+        actor_name: name.to_owned(),
+        attributes: Default::default(),
+    };
+    if let Err(e) = state.append_event(&event) {
+        tracing::warn!(volume = %name, action, "recording event: {e}");
+    }
+}
+
 /// `volume create`.
 pub fn create(state: &State, volumes: &Path, req: &VolumeCreate) -> Result<Volume> {
     let v = record(volumes, req)?;
@@ -165,6 +183,7 @@ pub fn create(state: &State, volumes: &Path, req: &VolumeCreate) -> Result<Volum
         }
         return Err(e.into());
     }
+    record_event(state, &v.name, "create");
     Ok(v)
 }
 
@@ -212,6 +231,7 @@ pub fn remove_volume(
     }
     state.remove_volume(name)?;
     remove_dirs(&v);
+    record_event(state, &v.name, "remove");
     Ok(())
 }
 
@@ -225,6 +245,9 @@ pub fn prune(state: &State, keep: &dyn Fn(&Volume) -> bool) -> Result<Vec<String
         match state.remove_volume(&v.name) {
             Ok(()) => {
                 remove_dirs(&v);
+                // Podman's pair per volume: its removal, then the prune.
+                record_event(state, &v.name, "remove");
+                record_event(state, &v.name, "prune");
                 removed.push(v.name);
             }
             // Taken by a container created meanwhile: not unused any more.
@@ -240,7 +263,11 @@ pub fn prune(state: &State, keep: &dyn Fn(&Volume) -> bool) -> Result<Vec<String
 pub fn remove_orphans(state: &State, orphans: &[Volume]) -> Result<()> {
     for v in orphans {
         match state.remove_volume(&v.name) {
-            Ok(()) | Err(StateError::NoSuchVolume { .. }) => remove_dirs(v),
+            Ok(()) => {
+                remove_dirs(v);
+                record_event(state, &v.name, "remove");
+            }
+            Err(StateError::NoSuchVolume { .. }) => remove_dirs(v),
             Err(StateError::VolumeInUse { .. }) => {}
             Err(e) => return Err(e.into()),
         }

@@ -287,6 +287,11 @@ pub fn spec(body: &[u8], name: Option<&str>) -> Result<ContainerSpec, BadBody> {
         host_config(&mut s, h)?;
     }
     network_aliases(&mut s, b.rest.get("NetworkingConfig"));
+    static_addresses(
+        &mut s,
+        b.rest.get("NetworkingConfig"),
+        b.rest.get("MacAddress"),
+    )?;
     // `Volumes` declares the image's and the service's volume paths; one
     // that a bind or a named volume already covers is that one (compose
     // sends both), the others are anonymous volumes.
@@ -321,6 +326,46 @@ fn network_aliases(s: &mut ContainerSpec, config: Option<&Value>) {
             s.network.aliases.push(a.to_owned());
         }
     }
+}
+
+/// The static addresses of the container's user network, as `--ip`,
+/// `--ip6` and `--mac-address`: its endpoint's
+/// `IPAMConfig.IPv4Address`/`IPv6Address` and `MacAddress` (API 1.44),
+/// else the body's top-level `MacAddress` (older clients). Empty strings
+/// are unset; another network's endpoint is left to `network connect`.
+fn static_addresses(
+    s: &mut ContainerSpec,
+    config: Option<&Value>,
+    top_mac: Option<&Value>,
+) -> Result<(), BadBody> {
+    let endpoint = match &s.network.mode {
+        Some(hutch_rootless_net::NetworkMode::Network { name }) => config
+            .and_then(|c| c.get("EndpointsConfig"))
+            .and_then(|e| e.get(name.as_str())),
+        _ => None,
+    };
+    fn text(v: Option<&Value>) -> Option<&str> {
+        v.and_then(Value::as_str).filter(|t| !t.is_empty())
+    }
+    let ipam = endpoint.and_then(|e| e.get("IPAMConfig"));
+    let ip = |key: &str| -> Result<Option<std::net::IpAddr>, BadBody> {
+        text(ipam.and_then(|i| i.get(key)))
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| BadBody(format!("{key} {t:?} is not an ip address")))
+            })
+            .transpose()
+    };
+    if let Some(a) = ip("IPv4Address")? {
+        s.network.ip = Some(a);
+    }
+    if let Some(a) = ip("IPv6Address")? {
+        s.network.ip6 = Some(a);
+    }
+    if let Some(m) = text(endpoint.and_then(|e| e.get("MacAddress"))).or(text(top_mac)) {
+        s.network.mac_address = Some(parse::mac_address(m).map_err(|e| BadBody(format!("{e:#}")))?);
+    }
+    Ok(())
 }
 
 /// `80/tcp` (or `80`): the port and protocol.

@@ -58,10 +58,21 @@ fn docker_event(e: &Event) -> Value {
     if let Some(code) = attributes.remove("containerExitCode") {
         attributes.insert("exitCode".to_owned(), code);
     }
+    // Docker names a volume by its name (the engine records no id).
+    let actor = if e.actor_id.is_empty() {
+        &e.actor_name
+    } else {
+        &e.actor_id
+    };
+    if e.kind == EventType::Volume && !e.actor_name.is_empty() {
+        attributes
+            .entry("driver".to_owned())
+            .or_insert_with(|| "local".to_owned());
+    }
     let mut v = json!({
         "Type": e.kind.as_str(),
         "Action": action,
-        "Actor": {"ID": e.actor_id, "Attributes": attributes},
+        "Actor": {"ID": actor, "Attributes": attributes},
         "scope": "local",
         "time": e.time / 1_000_000_000,
         "timeNano": e.time,

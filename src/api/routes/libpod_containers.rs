@@ -20,7 +20,7 @@ use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
 use crate::api::server::{Hold, Shared, held_stream};
 use crate::engine::container::create::{self, CreateOptions, PullPolicy};
-use crate::engine::container::events::parse_time;
+use crate::engine::container::events::{parse_time, parse_until};
 use crate::engine::container::init::{self, InitOptions};
 use crate::engine::container::inspect;
 use crate::engine::container::list::{self, ListOptions};
@@ -362,7 +362,8 @@ pub async fn remove(
 }
 
 /// Podman's `since`/`until`: RFC 3339 (Go's zero time is none), Unix
-/// seconds or a duration back from now.
+/// seconds or a duration, back from now for `since` and forward for
+/// `until` (Podman's server parses them so).
 fn log_time(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
     let Some(v) = q
         .get(key)
@@ -370,7 +371,12 @@ fn log_time(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiEr
     else {
         return Ok(None);
     };
-    let ns = parse_time(v, time::now_ns()).map_err(|e| ApiError::from_engine(&e, LP))?;
+    let parse = if key == "until" {
+        parse_until
+    } else {
+        parse_time
+    };
+    let ns = parse(v, time::now_ns()).map_err(|e| ApiError::from_engine(&e, LP))?;
     Ok(Some(ns).filter(|n| *n > 0))
 }
 

@@ -212,8 +212,15 @@ struct SpecGenerator {
     utsns: Option<Namespace>,
     userns: Option<Namespace>,
     netns: Option<Namespace>,
-    #[serde(rename = "Networks")]
+    /// Go decodes field names in any case: Podman's client sends
+    /// `Networks`, other clients `networks`.
+    #[serde(rename = "Networks", alias = "networks")]
     networks: Option<BTreeMap<String, Value>>,
+    /// The deprecated single-network addresses (Podman's `static_ip`,
+    /// `static_ipv6`, `static_mac`), for the container's network.
+    static_ip: Option<String>,
+    static_ipv6: Option<String>,
+    static_mac: Option<String>,
     mounts: Option<Vec<OciMount>>,
     volumes: Option<Vec<NamedVolume>>,
     devices: Option<Vec<Device>>,
@@ -447,12 +454,18 @@ pub fn spec(body: &[u8]) -> Result<ContainerSpec, BadBody> {
     for d in g.devices.unwrap_or_default() {
         s.devices.push(parse::device::device(&d.path)?);
     }
+    let statics = Statics {
+        ip: g.static_ip.clone(),
+        ip6: g.static_ipv6.clone(),
+        mac: g.static_mac.clone(),
+    };
     network(
         &mut s,
         &g.netns,
         g.networks,
         g.portmappings,
         g.publish_image_ports,
+        statics,
     )?;
     for (port, proto) in g.expose.unwrap_or_default() {
         // EXPOSE is informational; only its spelling is checked.
@@ -665,14 +678,114 @@ fn mounts(
     Ok(())
 }
 
+/// The static addresses of a create body, as text until checked.
+#[derive(Debug, Default)]
+pub(super) struct Statics {
+    pub(super) ip: Option<String>,
+    pub(super) ip6: Option<String>,
+    pub(super) mac: Option<String>,
+}
+
+impl Statics {
+    /// A network's `static_ips` (one IPv4 and one IPv6 address at most,
+    /// as `--ip`/`--ip6` give) and `static_mac`.
+    pub(super) fn of_network(opts: &Value) -> Result<Statics, BadBody> {
+        let mut st = Statics {
+            mac: opts["static_mac"]
+                .as_str()
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned),
+            ..Statics::default()
+        };
+        for ip in opts["static_ips"].as_array().into_iter().flatten() {
+            let text = ip.as_str().unwrap_or_default();
+            let addr: std::net::IpAddr = text
+                .parse()
+                .map_err(|_| BadBody(format!("{ip} is not an ip address")))?;
+            let slot = if addr.is_ipv4() {
+                &mut st.ip
+            } else {
+                &mut st.ip6
+            };
+            if slot.is_some() {
+                return Err(BadBody(format!(
+                    "static_ips: hutch takes one IPv4 and one IPv6 address per network, not also {text}"
+                )));
+            }
+            *slot = Some(text.to_owned());
+        }
+        Ok(st)
+    }
+
+    /// `top` (the body's own `static_*`) with the networks' addresses:
+    /// hutch has them on the container's first network only, as `--ip`
+    /// (the engine refuses them with more).
+    pub(super) fn of_networks(
+        networks: &BTreeMap<String, Value>,
+        top: Statics,
+    ) -> Result<Statics, BadBody> {
+        let mut statics = top;
+        for opts in networks.values() {
+            let st = Statics::of_network(opts)?;
+            if st.is_empty() {
+                continue;
+            }
+            if networks.len() > 1 {
+                return Err(BadBody(
+                    "static addresses can only be set for a single network: invalid argument"
+                        .to_owned(),
+                ));
+            }
+            statics = Statics {
+                ip: st.ip.or(statics.ip),
+                ip6: st.ip6.or(statics.ip6),
+                mac: st.mac.or(statics.mac),
+            };
+        }
+        Ok(statics)
+    }
+
+    /// The checked addresses: IPv4, IPv6, MAC (for `network connect`).
+    pub(super) fn addresses(self) -> Result<crate::spec::NetworkSpec, BadBody> {
+        let mut net = crate::spec::NetworkSpec::default();
+        self.apply(&mut net)?;
+        Ok(net)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ip.is_none() && self.ip6.is_none() && self.mac.is_none()
+    }
+
+    /// Into the spec: addresses as `--ip`, `--ip6` and `--mac-address`
+    /// check them.
+    pub(super) fn apply(self, net: &mut crate::spec::NetworkSpec) -> Result<(), BadBody> {
+        let ip = |t: Option<String>| -> Result<Option<std::net::IpAddr>, BadBody> {
+            t.filter(|t| !t.is_empty())
+                .map(|t| {
+                    t.parse()
+                        .map_err(|_| BadBody(format!("{t:?} is not an ip address")))
+                })
+                .transpose()
+        };
+        net.ip = ip(self.ip)?.or(net.ip);
+        net.ip6 = ip(self.ip6)?.or(net.ip6);
+        if let Some(m) = self.mac.filter(|m| !m.is_empty()) {
+            net.mac_address = Some(parse::mac_address(&m).map_err(|e| BadBody(format!("{e:#}")))?);
+        }
+        Ok(())
+    }
+}
+
 fn network(
     s: &mut ContainerSpec,
     netns: &Option<Namespace>,
     networks: Option<BTreeMap<String, Value>>,
     ports: Option<Vec<PortMapping>>,
     publish_all: bool,
+    statics: Statics,
 ) -> Result<(), BadBody> {
     let networks = networks.unwrap_or_default();
+    let statics = Statics::of_networks(&networks, statics)?;
     // Podman's per-network aliases; hutch's hold on every user network.
     let mut aliases: Vec<String> = Vec::new();
     for a in networks
@@ -706,6 +819,7 @@ fn network(
         aliases: &aliases,
     })?;
     net.connected.extend(names);
+    statics.apply(&mut net)?;
     s.network = net;
     Ok(())
 }

@@ -306,7 +306,17 @@ pub async fn network_connect(
     if b.container.is_empty() {
         return Err(bad("a container is required"));
     }
-    if let Some((k, _)) = b.rest.iter().find(|(_, v)| {
+    // Podman's per-network options: `static_ips` (one IPv4, one IPv6
+    // address) and `static_mac`, as `network connect --ip/--mac-address`.
+    let mut rest = b.rest;
+    let opts = json!({
+        "static_ips": rest.remove("static_ips").unwrap_or(Value::Null),
+        "static_mac": rest.remove("static_mac").unwrap_or(Value::Null),
+    });
+    let statics = super::libpod_create::Statics::of_network(&opts)
+        .and_then(super::libpod_create::Statics::addresses)
+        .map_err(|e| bad(e.0))?;
+    if let Some((k, _)) = rest.iter().find(|(_, v)| {
         !matches!(v, Value::Null) && *v != "" && *v != &json!([]) && *v != &json!({})
     }) {
         return Err(bad(format!("{k} is not supported by hutch's API service")));
@@ -320,7 +330,9 @@ pub async fn network_connect(
         let wanted = hutch_rootless_net::Attachment {
             name: net.name,
             aliases,
-            ..Default::default()
+            ip: statics.ip,
+            ip6: statics.ip6,
+            mac: statics.mac_address,
         };
         crate::engine::container::usernet::connect(&ctx, store.root(), &c, wanted)
     })
@@ -368,17 +380,6 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
         flavor,
     )
     .into_response()
-}
-
-/// `filters` on prunes: the engine's prunes take none yet.
-fn no_filters(q: &HashMap<String, String>) -> Result<(), ApiError> {
-    if filters(q, LP)?.is_empty() {
-        Ok(())
-    } else {
-        Err(bad(
-            "prune filters are not supported by hutch's API service",
-        ))
-    }
 }
 
 /// Podman's prune reports: `[{"Id", "Size", "Err"}]`.
@@ -434,11 +435,13 @@ pub async fn image_prune(State(shared): State<Shared>, Query(q): Q) -> Result<Re
 
 /// `POST /libpod/volumes/prune`: volumes no container uses.
 pub async fn volume_prune(State(shared): State<Shared>, Query(q): Q) -> Result<Response, ApiError> {
-    no_filters(&q)?;
+    // The CLI's `volume prune --filter` (label, until, ...).
+    let list = filters(&q, LP)?;
     let ctx = shared.ctx.clone();
     let names = blocking(LP, move || {
+        let f = VolumeFilters::parse(&list)?;
         let state = engine::container::open_state(&ctx)?;
-        volume::prune(&state, &|_| false)
+        volume::prune(&state, &|v| !f.matches(v, false))
     })
     .await?;
     Ok(axum::Json(prune_reports(names.into_iter().map(|n| (n, None)))).into_response())
@@ -450,11 +453,13 @@ pub async fn network_prune(
     State(shared): State<Shared>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    no_filters(&q)?;
+    // `until`, `label`, `label!`: the CLI's `network prune --filter`.
+    let list = filters(&q, LP)?;
     let ctx = shared.ctx.clone();
     let names = blocking(LP, move || {
+        let filters = PruneFilters::parse(&list, PruneKind::Network, crate::host::time::now_ns())?;
         let (store, state) = open(&ctx)?;
-        netops::prune(&ctx, &store, &state, &Default::default())
+        netops::prune(&ctx, &store, &state, &filters)
     })
     .await?;
     let out: Vec<Value> = names

@@ -15,7 +15,7 @@ use crate::engine::container::commit::{self, CommitRequest};
 use crate::engine::container::update::{self, UpdateOptions};
 use crate::engine::container::{health, pause};
 use crate::engine::state::ContainerState;
-use crate::runtime::spec::resources::ResourceRequest;
+use crate::runtime::spec::resources::{DeviceLimit, ResourceRequest};
 
 const LP: ApiVersion = ApiVersion::Libpod;
 
@@ -131,6 +131,7 @@ struct Memory {
     limit: Option<i64>,
     reservation: Option<i64>,
     swap: Option<i64>,
+    swappiness: Option<i64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -141,6 +142,10 @@ struct Cpu {
     period: Option<u64>,
     cpus: Option<String>,
     mems: Option<String>,
+    #[serde(rename = "realtimeRuntime")]
+    realtime_runtime: Option<i64>,
+    #[serde(rename = "realtimePeriod")]
+    realtime_period: Option<u64>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -153,6 +158,45 @@ struct Pids {
 #[serde(default)]
 struct BlockIo {
     weight: Option<u16>,
+    #[serde(rename = "weightDevice")]
+    weight_device: Option<Vec<OciDevice>>,
+    #[serde(rename = "throttleReadBpsDevice")]
+    read_bps: Option<Vec<OciDevice>>,
+    #[serde(rename = "throttleWriteBpsDevice")]
+    write_bps: Option<Vec<OciDevice>>,
+    #[serde(rename = "throttleReadIOPSDevice")]
+    read_iops: Option<Vec<OciDevice>>,
+    #[serde(rename = "throttleWriteIOPSDevice")]
+    write_iops: Option<Vec<OciDevice>>,
+}
+
+/// An OCI `LinuxWeightDevice` or `LinuxThrottleDevice`: the device by
+/// its numbers, with a weight or a rate.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct OciDevice {
+    major: i64,
+    minor: i64,
+    weight: Option<u16>,
+    rate: Option<u64>,
+}
+
+/// Per-device limits by number (no path: the engine has nothing to
+/// resolve).
+fn by_number(list: Option<Vec<OciDevice>>, weight: bool) -> Vec<DeviceLimit> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|d| DeviceLimit {
+            path: String::new(),
+            value: if weight {
+                d.weight.map(u64::from).unwrap_or(0)
+            } else {
+                d.rate.unwrap_or(0)
+            },
+            major: d.major,
+            minor: d.minor,
+        })
+        .collect()
 }
 
 /// `POST /libpod/containers/{id}/update`: the body is an OCI
@@ -176,6 +220,8 @@ pub async fn update_resources(
         r.memory = positive(m.limit);
         r.memory_reservation = positive(m.reservation);
         r.memory_swap = m.swap.filter(|n| *n != 0);
+        // Negative is Podman's "not given".
+        r.memory_swappiness = m.swappiness.and_then(|s| u64::try_from(s).ok());
     }
     if let Some(c) = b.cpu {
         match (positive(c.quota), c.period.filter(|p| *p > 0)) {
@@ -193,12 +239,19 @@ pub async fn update_resources(
         r.cpu_shares = c.shares.filter(|n| *n > 0);
         r.cpuset_cpus = c.cpus.filter(|s| !s.is_empty());
         r.cpuset_mems = c.mems.filter(|s| !s.is_empty());
+        r.cpu_rt_runtime = c.realtime_runtime.filter(|n| *n != 0);
+        r.cpu_rt_period = c.realtime_period.filter(|n| *n > 0);
     }
     if let Some(p) = b.pids {
         r.pids_limit = p.limit.filter(|n| *n != 0);
     }
     if let Some(w) = b.block_io {
         r.blkio_weight = w.weight.filter(|w| *w > 0);
+        r.blkio_weight_device = by_number(w.weight_device, true);
+        r.device_read_bps = by_number(w.read_bps, false);
+        r.device_write_bps = by_number(w.write_bps, false);
+        r.device_read_iops = by_number(w.read_iops, false);
+        r.device_write_iops = by_number(w.write_iops, false);
     }
     let ctx = shared.ctx.clone();
     let report = blocking(LP, move || {

@@ -7,7 +7,7 @@
 //! Podman's client resolves a name with `pods/json` and `pods/{name}/json`
 //! first, then acts on the id.
 
-use super::libpod_create::PortMapping;
+use super::libpod_create::{PortMapping, Statics};
 use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
@@ -81,8 +81,13 @@ struct PodSpec {
     hostname: String,
     hostadd: Option<Vec<String>>,
     netns: Option<Namespace>,
-    #[serde(rename = "Networks")]
+    #[serde(rename = "Networks", alias = "networks")]
     networks: Option<BTreeMap<String, Value>>,
+    /// The infra container's addresses (`pod create --ip`), also given
+    /// per network.
+    static_ip: Option<String>,
+    static_ipv6: Option<String>,
+    static_mac: Option<String>,
     portmappings: Option<Vec<PortMapping>>,
     dns_server: Option<Vec<String>>,
     dns_search: Option<Vec<String>>,
@@ -109,7 +114,17 @@ fn create_options(body: &[u8]) -> anyhow::Result<PodCreateOptions> {
     for p in g.portmappings.iter().flatten() {
         ports.extend(p.publish_flags().map_err(anyhow::Error::msg)?);
     }
-    let mut names: Vec<String> = g.networks.unwrap_or_default().into_keys().collect();
+    let networks = g.networks.unwrap_or_default();
+    let statics = Statics::of_networks(
+        &networks,
+        Statics {
+            ip: g.static_ip.clone(),
+            ip6: g.static_ipv6.clone(),
+            mac: g.static_mac.clone(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!(e.0))?;
+    let mut names: Vec<String> = networks.into_keys().collect();
     let nsmode = g.netns.as_ref().map(|n| n.nsmode.as_str()).unwrap_or("");
     let mode: Option<String> = match nsmode {
         "" | "default" | "private" | "bridge" if names.is_empty() => None,
@@ -132,6 +147,9 @@ fn create_options(body: &[u8]) -> anyhow::Result<PodCreateOptions> {
         aliases: &aliases,
     })?;
     network.connected.extend(names);
+    statics
+        .apply(&mut network)
+        .map_err(|e| anyhow::anyhow!(e.0))?;
     let share = match g.shared_namespaces {
         Some(list) => {
             for ns in &list {

@@ -14,7 +14,7 @@ use crate::api::error::ApiError;
 use crate::api::prefix::ApiVersion;
 use crate::api::server::{Shared, held_stream};
 use crate::engine;
-use crate::engine::container::events::{EventStream, EventsOptions, parse_time};
+use crate::engine::container::events::{EventStream, EventsOptions, parse_time, parse_until};
 use crate::engine::state::Event;
 use crate::host::time;
 
@@ -115,10 +115,17 @@ fn event_json(e: &Event) -> Option<Value> {
     }))
 }
 
+/// `since` and `until` as Podman's server reads them: a duration counts
+/// back for `since`, forward for `until`.
 fn event_time(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
+    let parse = if key == "until" {
+        parse_until
+    } else {
+        parse_time
+    };
     match q.get(key).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => parse_time(v, time::now_ns())
+        Some(v) => parse(v, time::now_ns())
             .map(Some)
             .map_err(|e| ApiError::from_engine(&e, LP)),
     }

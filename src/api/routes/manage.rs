@@ -21,7 +21,7 @@ use crate::engine::container::prune::{self, PruneOptions};
 use crate::engine::container::rename::{self, RenameOptions};
 use crate::engine::container::select::Selection;
 use crate::engine::container::update::{self, UpdateOptions};
-use crate::runtime::spec::resources::ResourceRequest;
+use crate::runtime::spec::resources::{DeviceLimit, ResourceRequest};
 
 type Q = Query<HashMap<String, String>>;
 
@@ -138,11 +138,57 @@ struct UpdateBody {
     #[serde(default)]
     blkio_weight: u16,
     #[serde(default)]
+    blkio_weight_device: Option<Vec<WeightDevice>>,
+    #[serde(default, rename = "BlkioDeviceReadBps")]
+    device_read_bps: Option<Vec<ThrottleDevice>>,
+    #[serde(default, rename = "BlkioDeviceWriteBps")]
+    device_write_bps: Option<Vec<ThrottleDevice>>,
+    #[serde(default, rename = "BlkioDeviceReadIOps")]
+    device_read_iops: Option<Vec<ThrottleDevice>>,
+    #[serde(default, rename = "BlkioDeviceWriteIOps")]
+    device_write_iops: Option<Vec<ThrottleDevice>>,
+    #[serde(default)]
+    cpu_realtime_period: i64,
+    #[serde(default)]
+    cpu_realtime_runtime: i64,
+    /// Null or -1: not given.
+    #[serde(default)]
+    memory_swappiness: Option<i64>,
+    #[serde(default)]
     restart_policy: Option<RestartPolicy>,
     /// Every other `Resources` field the docker CLI sends: refused when
     /// set to something but its zero value.
     #[serde(flatten)]
     other: HashMap<String, serde_json::Value>,
+}
+
+/// Docker's `WeightDevice`: a device path and its block-I/O weight.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct WeightDevice {
+    path: String,
+    weight: u16,
+}
+
+/// Docker's `ThrottleDevice`: a device path and its rate.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ThrottleDevice {
+    path: String,
+    rate: u64,
+}
+
+/// Docker's per-device limits as `update --device-*` gives them: the
+/// device by path, resolved by the engine.
+fn by_path(list: Option<Vec<ThrottleDevice>>) -> Vec<DeviceLimit> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|d| DeviceLimit {
+            path: d.path,
+            value: d.rate,
+            ..DeviceLimit::default()
+        })
+        .collect()
 }
 
 fn is_zero(v: &serde_json::Value) -> bool {
@@ -189,6 +235,24 @@ pub async fn update(
         cpuset_mems: Some(b.cpuset_mems).filter(|s| !s.is_empty()),
         pids_limit: b.pids_limit.filter(|n| *n != 0),
         blkio_weight: Some(b.blkio_weight).filter(|w| *w > 0),
+        blkio_weight_device: b
+            .blkio_weight_device
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| DeviceLimit {
+                path: d.path,
+                value: u64::from(d.weight),
+                ..DeviceLimit::default()
+            })
+            .collect(),
+        device_read_bps: by_path(b.device_read_bps),
+        device_write_bps: by_path(b.device_write_bps),
+        device_read_iops: by_path(b.device_read_iops),
+        device_write_iops: by_path(b.device_write_iops),
+        cpu_rt_period: u64::try_from(b.cpu_realtime_period).ok().filter(|n| *n > 0),
+        cpu_rt_runtime: (b.cpu_realtime_runtime != 0).then_some(b.cpu_realtime_runtime),
+        // Negative is Docker's and Podman's "not given".
+        memory_swappiness: b.memory_swappiness.and_then(|s| u64::try_from(s).ok()),
         ..ResourceRequest::default()
     };
     let ctx = shared.ctx.clone();

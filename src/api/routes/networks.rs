@@ -242,6 +242,12 @@ pub async fn inspect(
 struct EndpointConfig {
     #[serde(default)]
     aliases: Option<Vec<String>>,
+    /// `{"IPv4Address", "IPv6Address"}`: static addresses, as
+    /// `network connect --ip/--ip6`.
+    #[serde(default, rename = "IPAMConfig")]
+    ipam_config: Option<Value>,
+    #[serde(default)]
+    mac_address: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -273,10 +279,22 @@ pub async fn connect(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let b = parse_connect(&body, flavor)?;
-    let aliases = b
-        .endpoint_config
-        .and_then(|e| e.aliases)
-        .unwrap_or_default();
+    let endpoint = b.endpoint_config.unwrap_or_default();
+    let text = |key: &str| {
+        endpoint
+            .ipam_config
+            .as_ref()
+            .and_then(|i| i[key].as_str())
+            .map(str::to_owned)
+    };
+    let statics = super::libpod_create::Statics {
+        ip: text("IPv4Address"),
+        ip6: text("IPv6Address"),
+        mac: endpoint.mac_address.clone(),
+    }
+    .addresses()
+    .map_err(|e| bad(flavor, e.0))?;
+    let aliases = endpoint.aliases.unwrap_or_default();
     let ctx = shared.ctx.clone();
     blocking(flavor, move || {
         let net = netops::store(&ctx)?.get(&id).map_err(net_error)?;
@@ -285,7 +303,9 @@ pub async fn connect(
         let wanted = hutch_rootless_net::Attachment {
             name: net.name,
             aliases,
-            ..Default::default()
+            ip: statics.ip,
+            ip6: statics.ip6,
+            mac: statics.mac_address,
         };
         match usernet::connect(&ctx, store.root(), &c, wanted) {
             // docker-compose connects each container to the network it was
@@ -352,16 +372,14 @@ pub async fn prune(
     Extension(flavor): Extension<ApiVersion>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    if let Some(f) = filters(&q, flavor)?.first() {
-        return Err(bad(
-            flavor,
-            format!("filter {f:?} is not supported by network prune"),
-        ));
-    }
+    // `until`, `label`, `label!`: the CLI's `network prune --filter`.
+    let list = filters(&q, flavor)?;
     let ctx = shared.ctx.clone();
     let removed = blocking(flavor, move || {
+        use crate::engine::prune_filter::{PruneFilters, PruneKind};
+        let filters = PruneFilters::parse(&list, PruneKind::Network, crate::host::time::now_ns())?;
         let (store, state) = open(&ctx)?;
-        netops::prune(&ctx, &store, &state, &Default::default())
+        netops::prune(&ctx, &store, &state, &filters)
     })
     .await?;
     Ok(axum::Json(json!({"NetworksDeleted": removed})).into_response())

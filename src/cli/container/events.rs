@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::config::Context;
-use crate::engine::container::events::{EventStream, EventsOptions, parse_time};
+use crate::engine::container::events::{EventStream, EventsOptions, parse_time, parse_until};
 use crate::engine::container::{self as engine};
 use crate::engine::state::{Event, EventType};
 use crate::format::{OutputFormat, Template};
@@ -61,6 +61,24 @@ pub(crate) fn view(e: &Event) -> serde_json::Value {
     });
     if let Some(code) = exit {
         v["ContainerExitCode"] = code.into();
+    }
+    v
+}
+
+/// `--format json`: [`view`], but a volume's event as Podman's JSON has
+/// it: no empty `ID` or `Image` (omitempty) and `Attributes` null.
+fn json_view(e: &Event) -> serde_json::Value {
+    let mut v = view(e);
+    if e.kind == EventType::Volume
+        && let Some(o) = v.as_object_mut()
+    {
+        o.retain(|k, val| !(matches!(k.as_str(), "ID" | "Image") && val == ""));
+        if o.get("Attributes")
+            .and_then(|a| a.as_object())
+            .is_some_and(|a| a.is_empty())
+        {
+            o.insert("Attributes".to_owned(), serde_json::Value::Null);
+        }
     }
     v
 }
@@ -123,7 +141,11 @@ pub fn events(ctx: &Context, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let opts = EventsOptions {
         filters: args.filter.clone(),
         since: at(&args.since)?,
-        until: at(&args.until)?,
+        until: args
+            .until
+            .as_deref()
+            .map(|t| parse_until(t, now))
+            .transpose()?,
     };
     opts.validate()?;
     let template = match &format {
@@ -146,7 +168,7 @@ pub fn events(ctx: &Context, args: &EventsArgs) -> anyhow::Result<ExitCode> {
         }
         for e in &events {
             if json {
-                writeln!(out, "{}", serde_json::to_string(&view(e))?)?;
+                writeln!(out, "{}", serde_json::to_string(&json_view(e))?)?;
             } else if let Some(t) = template {
                 write!(out, "{}", render(t, e)?)?;
             } else {

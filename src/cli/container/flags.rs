@@ -722,7 +722,7 @@ impl CreateFlags {
 /// `--ip ADDRESS`, `--ip6 ADDRESS`: Podman parses either as any IP
 /// address (an IPv6 one given as `--ip` fails later, as outside the
 /// network's subnets).
-fn ip_flag(text: Option<&str>) -> anyhow::Result<Option<std::net::IpAddr>> {
+pub(crate) fn ip_flag(text: Option<&str>) -> anyhow::Result<Option<std::net::IpAddr>> {
     let Some(t) = text else {
         return Ok(None);
     };
@@ -732,35 +732,9 @@ fn ip_flag(text: Option<&str>) -> anyhow::Result<Option<std::net::IpAddr>> {
     }
 }
 
-/// `--mac-address`: an Ethernet address in the forms Go's ParseMAC takes
-/// for six bytes (`aa:bb:…`, `aa-bb-…`, `aabb.ccdd.eeff`), as Podman
-/// prints it back (lowercase, colons). The longer EUI-64 and InfiniBand
-/// forms ParseMAC also takes cannot be an Ethernet interface's.
+/// `--mac-address`: see [`parse::mac_address`].
 pub(crate) fn mac_flag(m: &str) -> anyhow::Result<String> {
-    let hex: Option<Vec<&str>> = if m.len() == 14 && m.matches('.').count() == 2 {
-        Some(
-            m.split('.')
-                .flat_map(|g| [g.get(..2), g.get(2..)])
-                .collect::<Option<Vec<&str>>>()
-                .unwrap_or_default(),
-        )
-    } else if m.len() == 17 {
-        let sep = if m.contains(':') { ':' } else { '-' };
-        Some(m.split(sep).collect())
-    } else {
-        None
-    };
-    match hex {
-        Some(parts)
-            if parts.len() == 6
-                && parts
-                    .iter()
-                    .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit())) =>
-        {
-            Ok(parts.join(":").to_ascii_lowercase())
-        }
-        _ => anyhow::bail!("address {m}: invalid MAC address"),
-    }
+    parse::mac_address(m)
 }
 
 /// `--pod-id-file`: the id the file holds (at most 1 KiB: an id is 64

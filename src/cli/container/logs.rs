@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::config::Context;
-use crate::engine::container::events::parse_time;
+use crate::engine::container::events::{parse_time, parse_until};
 use crate::engine::container::logs::{LogStream, LogsOptions};
 use crate::engine::container::{self as engine};
 use crate::engine::image;
@@ -83,7 +83,11 @@ pub fn logs(ctx: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let at = |t: &Option<String>| t.as_deref().map(|t| parse_time(t, now)).transpose();
     let opts = LogsOptions {
         since: at(&args.since)?,
-        until: at(&args.until)?,
+        until: args
+            .until
+            .as_deref()
+            .map(|t| parse_until(t, now))
+            .transpose()?,
         tail: args.tail_lines(),
         follow: args.follow,
     };

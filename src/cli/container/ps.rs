@@ -239,7 +239,7 @@ fn row(c: &ContainerSummary, now: i64, no_trunc: bool) -> serde_json::Value {
         "Created": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
         "RunningFor": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
         "Status": status_text(c, now),
-        "State": c.state_name,
+        "State": list::ps_state_text(c, now),
         "Ports": c.ports.iter().map(|p| p.ps_text()).collect::<Vec<_>>().join(", "),
         "Names": c.name,
         "ExitCode": c.exit_code.unwrap_or(0),

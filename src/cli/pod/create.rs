@@ -80,13 +80,13 @@ pub struct CreateArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
           action = clap::ArgAction::Set, value_name = "BOOL")]
     pub(crate) share_parent: Option<bool>,
-    /// Specify a static IPv4 address for the pod (refused: hutch has no static addresses yet)
+    /// Specify a static IPv4 address for the pod
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) ip: Option<String>,
-    /// Specify a static IPv6 address for the pod (refused: hutch has no static addresses yet)
+    /// Specify a static IPv6 address for the pod
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) ip6: Option<String>,
-    /// Specify a static MAC address for the pod (refused: hutch has no static addresses yet)
+    /// Specify a static MAC address for the pod
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) mac_address: Option<String>,
 }
@@ -110,18 +110,6 @@ pub(super) fn infra_command(v: &str) -> anyhow::Result<Vec<String>> {
 }
 
 fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
-    for (flag, given) in [
-        ("--ip", &a.ip),
-        ("--ip6", &a.ip6),
-        ("--mac-address", &a.mac_address),
-    ] {
-        if given.is_some() {
-            bail!(
-                "pod create {flag}: static addresses are not supported by hutch yet \
-                 (run and network connect have none either); leave it out"
-            );
-        }
-    }
     let f = &a.pod;
     let security = f.security("pod create")?;
     let (uidmap, gidmap) = f.id_maps()?;
@@ -148,7 +136,18 @@ fn config(a: &CreateArgs, argv: Vec<String>) -> anyhow::Result<PodConfig> {
         },
         exit_policy: ExitPolicy::parse(&a.exit_policy)?,
         hostname: a.hostname.clone(),
-        network: n.spec()?,
+        // The infra container holds the pod's network namespace, so the
+        // static addresses are its own (Podman's InfraContainerSpec).
+        network: NetworkSpec {
+            ip: crate::cli::container::flags::ip_flag(a.ip.as_deref())?,
+            ip6: crate::cli::container::flags::ip_flag(a.ip6.as_deref())?,
+            mac_address: a
+                .mac_address
+                .as_deref()
+                .map(crate::cli::container::flags::mac_flag)
+                .transpose()?,
+            ..n.spec()?
+        },
         add_hosts: a
             .add_host
             .iter()

@@ -1045,6 +1045,7 @@ fn make(
         stored.stop_signal = stop_signal;
     }
     stored.dependencies = dependencies;
+    let made_volumes: Vec<String> = new_volumes.iter().map(|v| v.name.clone()).collect();
     let row = state.create_container(&NewContainer {
         id: id.clone(),
         name: req.name.clone(),
@@ -1078,6 +1079,11 @@ fn make(
         new_volumes,
     })?;
     undo.armed = false;
+    // Podman records the volumes it makes for a container before the
+    // container's own create.
+    for v in &made_volumes {
+        crate::engine::volume::record_event(state, v, "create");
+    }
     super::events::record(state, &row, "create", &[]);
     Ok(CreateReport {
         id,

@@ -8,9 +8,21 @@ use crate::engine::state::{Container, Event, EventFilter, EventType, State};
 use crate::engine::{Error, Result};
 use crate::host::time;
 
-/// A time as `--since`/`--until` take it: Unix seconds (fractions too),
-/// RFC 3339, a date, or a duration back from `now_ns` (`10m`).
+/// A time as `--since` takes it: Unix seconds (fractions too), RFC 3339,
+/// a date, or a duration back from `now_ns` (`10m`).
 pub fn parse_time(s: &str, now_ns: i64) -> Result<i64> {
+    parse_time_toward(s, now_ns, -1)
+}
+
+/// A time as `logs --until` and `events --until` take it: as
+/// [`parse_time`], but a duration counts forward from `now_ns`, as
+/// Podman's ParseInputTime(until, false) does (`--until 10s` shows what
+/// is already there, not what is older than 10 seconds).
+pub fn parse_until(s: &str, now_ns: i64) -> Result<i64> {
+    parse_time_toward(s, now_ns, 1)
+}
+
+fn parse_time_toward(s: &str, now_ns: i64, sign: i64) -> Result<i64> {
     if let Ok(secs) = s.parse::<f64>() {
         return Ok((secs * 1e9) as i64);
     }
@@ -38,7 +50,7 @@ pub fn parse_time(s: &str, now_ns: i64) -> Result<i64> {
         if let Some(u) = unit_ns
             && n.is_finite()
         {
-            return Ok(now_ns - (n * u) as i64);
+            return Ok(now_ns.saturating_add(sign.saturating_mul((n * u) as i64)));
         }
     }
     crate::fail!(
@@ -77,6 +89,11 @@ impl EventsOptions {
                     EventType::parse(v)
                         .ok_or_else(|| Error::bad_input(format!("invalid event type {v:?}")))?,
                 ),
+                // A volume's events by its name (Podman's `volume=`).
+                "volume" => {
+                    filter.actors.push(v.to_owned());
+                    filter.types.push(EventType::Volume);
+                }
                 "image" => images.push(v.to_owned()),
                 "label" => labels.push(v.to_owned()),
                 _ => crate::fail!(BadInput, "{k} is an invalid filter"),
@@ -216,6 +233,11 @@ mod tests {
             1_700_000_000_000_000_000
         );
         assert_eq!(parse_time("10m", now).unwrap(), now - 600_000_000_000);
+        assert_eq!(parse_until("10m", now).unwrap(), now + 600_000_000_000);
+        assert_eq!(
+            parse_until("1700000000", now).unwrap(),
+            1_700_000_000_000_000_000
+        );
         assert_eq!(
             parse_time("1970-01-02T00:00:00Z", now).unwrap(),
             86_400_000_000_000

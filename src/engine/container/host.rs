@@ -52,6 +52,11 @@ pub fn resolve_device_limits(
     resources: &mut crate::runtime::spec::resources::ResourceRequest,
 ) -> crate::engine::Result<()> {
     for (flag, d) in resources.device_limits_mut() {
+        // Given by number (the libpod API's OCI resources): nothing to
+        // resolve.
+        if d.path.is_empty() {
+            continue;
+        }
         let path = std::path::Path::new(&d.path);
         if let Err(e) = std::fs::metadata(path) {
             let why = match e.kind() {

@@ -125,6 +125,29 @@ pub fn status_text(c: &ContainerSummary, now_ns: i64) -> String {
     }
 }
 
+/// `ps --format '{{.State}}'`: Podman 4.3.1's psReporter.State, the
+/// STATUS text without the health and with its own wording: "Up 3
+/// seconds ago" while running, "Exited (0) 3 seconds ago", else the
+/// state's word capitalised ("Created", "Paused"). `ps --format json`
+/// keeps the lower-case word.
+pub fn ps_state_text(c: &ContainerSummary, now_ns: i64) -> String {
+    let now = now_ns / 1_000_000_000;
+    match c.state {
+        ContainerState::Running => format!(
+            "Up {}",
+            time::ago(c.started_at.unwrap_or(c.created) / 1_000_000_000, now)
+        ),
+        ContainerState::Exited | ContainerState::Stopped => state_text(c, now_ns),
+        _ => {
+            let mut word = c.state_name.chars();
+            match word.next() {
+                Some(first) => first.to_uppercase().chain(word).collect(),
+                None => String::new(),
+            }
+        }
+    }
+}
+
 fn state_text(c: &ContainerSummary, now_ns: i64) -> String {
     let now = now_ns / 1_000_000_000;
     match c.state {

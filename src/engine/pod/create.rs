@@ -32,6 +32,19 @@ impl PodCreateOptions {
             .validate()
             .map_err(|e| crate::engine::Error::bad_input(e.to_string()))?;
         if !c.infra {
+            // Podman's order and words (`--mac`, its option's old name).
+            for (flag, given) in [
+                ("--ip", c.network.ip.is_some()),
+                ("--ip6", c.network.ip6.is_some()),
+                ("--mac", c.network.mac_address.is_some()),
+            ] {
+                if given {
+                    crate::fail!(
+                        BadInput,
+                        "cannot set {flag} without infra container: invalid argument"
+                    );
+                }
+            }
             if !c.network.ports.is_empty() {
                 crate::fail!(
                     BadInput,

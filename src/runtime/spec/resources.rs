@@ -459,10 +459,16 @@ impl ResourceRequest {
             cpu_rt_runtime,
             memory_swappiness
         );
-        // A device given again takes its new value; the others stay.
+        // A device given again takes its new value; the others stay. The
+        // same device by path, or by its numbers (the libpod API names
+        // devices by number only).
         fn by_path(mine: &mut Vec<DeviceLimit>, theirs: &[DeviceLimit]) {
             for d in theirs {
-                mine.retain(|m| m.path != d.path);
+                let numbered = d.major != 0 || d.minor != 0;
+                mine.retain(|m| {
+                    !((!d.path.is_empty() && m.path == d.path)
+                        || (numbered && (m.major, m.minor) == (d.major, d.minor)))
+                });
                 mine.push(d.clone());
             }
         }

@@ -54,6 +54,37 @@ pub struct NetworkFlags<'a> {
     pub aliases: &'a [String],
 }
 
+/// `--mac-address` (and the API's `static_mac`): an Ethernet address in the forms Go's ParseMAC takes
+/// for six bytes (`aa:bb:…`, `aa-bb-…`, `aabb.ccdd.eeff`), as Podman
+/// prints it back (lowercase, colons). The longer EUI-64 and InfiniBand
+/// forms ParseMAC also takes cannot be an Ethernet interface's.
+pub fn mac_address(m: &str) -> anyhow::Result<String> {
+    let hex: Option<Vec<&str>> = if m.len() == 14 && m.matches('.').count() == 2 {
+        Some(
+            m.split('.')
+                .flat_map(|g| [g.get(..2), g.get(2..)])
+                .collect::<Option<Vec<&str>>>()
+                .unwrap_or_default(),
+        )
+    } else if m.len() == 17 {
+        let sep = if m.contains(':') { ':' } else { '-' };
+        Some(m.split(sep).collect())
+    } else {
+        None
+    };
+    match hex {
+        Some(parts)
+            if parts.len() == 6
+                && parts
+                    .iter()
+                    .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit())) =>
+        {
+            Ok(parts.join(":").to_ascii_lowercase())
+        }
+        _ => anyhow::bail!("address {m}: invalid MAC address"),
+    }
+}
+
 /// `--network` (with `a,b` joining several user networks), `-p`, `-P`,
 /// `--dns*`, `--network-alias`.
 pub fn network(f: &NetworkFlags<'_>) -> anyhow::Result<NetworkSpec> {
