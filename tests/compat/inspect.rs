@@ -71,3 +71,45 @@ fn container_inspect_host_config_and_mounts() {
         "kv3:/data:rw,rprivate,rbind"
     );
 }
+
+/// `ps` lists the oldest first, as podman 4.3.1 does, and its STATUS of a
+/// running container reads "Up ... ago" in the table, `{{.Status}}` and
+/// the JSON.
+#[test]
+fn ps_order_and_running_status() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    for name in ["o1", "o2", "o3"] {
+        p.both_ok(&[
+            "create",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "bb",
+            "sleep",
+            "60",
+        ]);
+    }
+    p.same(&["ps", "-a", "--format", "{{.Names}}"]);
+    p.same(&["ps", "-a", "--sort", "runningfor", "--format", "{{.Names}}"]);
+    p.both_ok(&["start", "o2"]);
+    for side in [
+        p.hutch(&["ps", "--format", "{{.Names}} {{.Status}}"]),
+        p.podman(&["ps", "--format", "{{.Names}} {{.Status}}"]),
+    ] {
+        let out = stdout(&side);
+        assert!(
+            out.starts_with("o2 Up ") && out.trim_end().ends_with(" ago"),
+            "{out}"
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&p.hutch(&["ps", "--format", "json"]))).expect("json");
+    assert!(
+        v[0]["Status"].as_str().is_some_and(|s| s.ends_with(" ago")),
+        "{v}"
+    );
+    p.both_ok(&["rm", "-f", "-t", "0", "o1", "o2", "o3"]);
+}

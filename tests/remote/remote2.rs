@@ -296,3 +296,67 @@ fn remote2_manifest_lists_as_locally() {
     r.local().ok(["image", "exists", "busybox"]);
     no_local_traces(&r.client);
 }
+
+/// `ps` prints the service's list as the local `ps` prints its own: the
+/// same columns, order and words (times within a second of each other).
+#[test]
+fn remote2_ps_prints_as_local() {
+    let r = Remote::start();
+    let local = r.local();
+    local.ok([
+        "create",
+        "--name",
+        "p1",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ]);
+    let exited = local.run([
+        "run",
+        "--name",
+        "p2",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 4",
+    ]);
+    assert_eq!(exited.status.code(), Some(4));
+    local.ok([
+        "run",
+        "-d",
+        "--name",
+        "p3",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let format = "{{.Names}}|{{.Image}}|{{.Command}}|{{.Ports}}|{{.ExitCode}}|{{.Pod}}";
+    r.same(&["ps", "-a", "--format", format]);
+    r.same(&["ps", "-a", "-q"]);
+    let table = r.ok(&["ps", "-a"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("CONTAINER ID  IMAGE"), "{table}");
+    assert!(
+        lines[1].ends_with(" p1") && lines[1].contains(" Created "),
+        "{table}"
+    );
+    assert!(
+        lines[2].contains(" Exited (4) ") && lines[2].ends_with(" p2"),
+        "{table}"
+    );
+    assert!(
+        lines[3].contains(" Up ") && lines[3].ends_with(" p3"),
+        "{table}"
+    );
+    assert!(!table.contains("years ago"), "{table}");
+    r.refused(
+        &["ps", "--ns"],
+        "hutch --remote ps: --ns is not supported by the remote client",
+    );
+    local.ok(["rm", "-f", "-t", "0", "p3"]);
+}

@@ -331,7 +331,9 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
             labels.insert(k.clone(), json!(val));
         }
     }
-    let (ports, exposed) = inspect::port_bindings(spec);
+    // PortBindings, Dns*, ExtraHosts, Privileged, PublishAllPorts: the
+    // engine's (Podman's) as they are.
+    let (_, exposed) = inspect::port_bindings(spec);
     v["Config"]["ExposedPorts"] = json!(exposed);
     let network_mode = match &spec.network.mode {
         None => "default".to_owned(),
@@ -353,11 +355,6 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
             Some(b)
         })
         .collect();
-    let extra_hosts: Vec<String> = spec
-        .add_hosts
-        .iter()
-        .flat_map(|h| h.names.iter().map(move |n| format!("{n}:{}", h.ip)))
-        .collect();
     // As Podman's compat API: clients know json-file, not k8s-file (the
     // Python SDK's foreground `run` reads the logs only for json-file or
     // journald).
@@ -367,17 +364,10 @@ fn docker_inspect(mut v: Value, c: &Container) -> Value {
     if let Some(h) = v["HostConfig"].as_object_mut() {
         for (k, val) in [
             ("Binds", json!(binds)),
-            ("PortBindings", json!(ports)),
             ("NetworkMode", json!(network_mode)),
-            ("Privileged", json!(spec.privileged)),
             ("CapAdd", json!(spec.cap_add)),
             ("CapDrop", json!(spec.cap_drop)),
             ("Init", json!(spec.init)),
-            ("Dns", json!(spec.network.dns.servers)),
-            ("DnsSearch", json!(spec.network.dns.search)),
-            ("DnsOptions", json!(spec.network.dns.options)),
-            ("ExtraHosts", json!(extra_hosts)),
-            ("PublishAllPorts", json!(spec.network.publish_all)),
         ] {
             h.insert(k.to_owned(), val);
         }

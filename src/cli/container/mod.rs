@@ -24,7 +24,7 @@ pub mod passed;
 mod pause;
 pub(crate) mod pick;
 mod port;
-mod ps;
+pub(crate) mod ps;
 pub(crate) mod resource_flags;
 pub(crate) mod rm;
 mod run;

@@ -64,8 +64,6 @@ pub struct PsArgs {
     pub(crate) watch: u64,
 }
 
-pub use crate::engine::container::list::status_text;
-
 pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     if args.watch > 0 && args.latest {
         return Err(crate::engine::Error::bad_input(
@@ -91,7 +89,8 @@ pub fn ps(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_once(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
-    let format = OutputFormat::parse(args.format.as_deref())?;
+    // A bad template is refused before anything is listed.
+    OutputFormat::parse(args.format.as_deref())?;
     let opts = ListOptions {
         all: args.all,
         filters: list::parse_filters(&args.filter)?,
@@ -103,6 +102,13 @@ fn print_once(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let store = image::open_store(ctx)?;
     let state = engine::open_state(ctx)?;
     let list = list::list(ctx, &store, &state, &opts)?;
+    print_list(args, list)
+}
+
+/// Prints `list` as `ps` does (sorted, formatted); the remote client's
+/// `ps` prints the service's list through it.
+pub(crate) fn print_list(args: &PsArgs, list: Vec<ContainerSummary>) -> anyhow::Result<ExitCode> {
+    let format = OutputFormat::parse(args.format.as_deref())?;
     let now = time::now_ns();
     let mut rows: Vec<(ContainerSummary, serde_json::Value)> = list
         .into_iter()
@@ -117,7 +123,12 @@ fn print_once(ctx: &Context, args: &PsArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     match args.sort.as_str() {
-        "created" | "runningfor" => {}
+        // Podman 4.3.1 lists the oldest first (the engine, as Docker's
+        // API, the newest).
+        "created" | "runningfor" => {
+            // Stable: ties keep the order given.
+            rows.sort_by_key(|r| r.0.created);
+        }
         "id" => rows.sort_by(|a, b| a.0.id.cmp(&b.0.id)),
         "image" => rows.sort_by(|a, b| a.0.image.cmp(&b.0.image)),
         "names" => rows.sort_by(|a, b| a.0.name.cmp(&b.0.name)),
@@ -238,7 +249,7 @@ fn row(c: &ContainerSummary, now: i64, no_trunc: bool) -> serde_json::Value {
         "CreatedAt": time::rfc3339(c.created / 1_000_000_000),
         "Created": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
         "RunningFor": time::ago(c.created / 1_000_000_000, now / 1_000_000_000),
-        "Status": status_text(c, now),
+        "Status": list::ps_status_text(c, now),
         "State": list::ps_state_text(c, now),
         "Ports": c.ports.iter().map(|p| p.ps_text()).collect::<Vec<_>>().join(", "),
         "Names": c.name,
@@ -314,7 +325,7 @@ fn json_row(c: &ContainerSummary, now: i64) -> serde_json::Value {
         "Size": c.size.map(|(rw, root)| serde_json::json!({"rwSize": rw, "rootFsSize": root})),
         "StartedAt": secs(c.started_at),
         "State": c.state_name,
-        "Status": status_text(c, now),
+        "Status": list::ps_status_text(c, now),
         "Created": c.created / 1_000_000_000,
     })
 }

@@ -245,6 +245,32 @@ pub struct LogsArgs {
     pub(crate) pod: Option<String>,
 }
 
+impl LogsArgs {
+    /// The container `logs` of the pod's `containers` (local or remote):
+    /// `--follow` follows one container only.
+    pub(crate) fn for_containers(
+        &self,
+        containers: Vec<String>,
+    ) -> anyhow::Result<crate::cli::container::logs::LogsArgs> {
+        if self.follow && containers.len() > 1 {
+            anyhow::bail!(
+                "hutch pod logs --follow follows one container at a time: name it with -c CONTAINER"
+            );
+        }
+        Ok(crate::cli::container::logs::LogsArgs {
+            tail: self.tail,
+            timestamps: self.timestamps,
+            follow: self.follow,
+            since: self.since.clone(),
+            until: self.until.clone(),
+            names: self.names,
+            color: self.color,
+            latest: false,
+            containers,
+        })
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ExistsArgs {
     pub(crate) pod: String,
@@ -473,22 +499,7 @@ fn logs(
     if ctrs.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    if a.follow && ctrs.len() > 1 {
-        anyhow::bail!(
-            "hutch pod logs --follow follows one container at a time: name it with -c CONTAINER"
-        );
-    }
-    let args = crate::cli::container::logs::LogsArgs {
-        tail: a.tail,
-        timestamps: a.timestamps,
-        follow: a.follow,
-        since: a.since.clone(),
-        until: a.until.clone(),
-        names: a.names,
-        color: a.color,
-        latest: false,
-        containers: ctrs.into_iter().map(|c| c.id).collect(),
-    };
+    let args = a.for_containers(ctrs.into_iter().map(|c| c.id).collect())?;
     crate::cli::container::logs::logs(ctx, &args)
 }
 

@@ -251,6 +251,14 @@ fn render(format: &str, v: &Value) -> String {
 }
 
 fn ps(svc: &Service, a: &crate::cli::container::PsArgs) -> anyhow::Result<ExitCode> {
+    // The namespaces are the service host's /proc, which this client
+    // cannot read.
+    if a.ns {
+        bail!("hutch --remote ps: --ns is not supported by the remote client");
+    }
+    if a.watch > 0 {
+        bail!("hutch --remote ps: --watch is not supported by the remote client");
+    }
     let mut q = format!("/containers/json?all={}", a.all);
     if a.last >= 0 {
         q.push_str(&format!("&last={}", a.last));
@@ -266,70 +274,88 @@ fn ps(svc: &Service, a: &crate::cli::container::PsArgs) -> anyhow::Result<ExitCo
         q.push_str(&format!("&filters={}", enc(&Value::Object(f).to_string())));
     }
     let list = svc.call("GET", &q, None)?.json()?;
-    let rows: Vec<Value> = list
+    // The service lists the newest first and gives times in seconds:
+    // reversed, the oldest come first among those made in one second too.
+    let list: Vec<_> = list
         .as_array()
-        .cloned()
-        .unwrap_or_default()
         .into_iter()
-        .map(|c| {
-            let id = c["Id"].as_str().unwrap_or("").to_owned();
-            let short = if a.no_trunc {
-                id.clone()
-            } else {
-                id.chars().take(12).collect()
-            };
-            let names = c["Names"][0].as_str().unwrap_or("").to_owned();
-            let command = c["Command"]
-                .as_array()
-                .map(|v| {
-                    v.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
-            json!({
-                "ID": short, "Id": id, "Image": c["Image"], "ImageID": c["ImageID"],
-                "Names": names, "Command": command, "State": c["State"],
-                "Status": c["State"], "ExitCode": c["ExitCode"], "Labels": c["Labels"],
-                "Pid": c["Pid"], "Created": c["Created"],
-            })
-        })
+        .flatten()
+        .rev()
+        .filter_map(summary)
         .collect();
-    if a.quiet {
-        for r in &rows {
-            println!("{}", r["ID"].as_str().unwrap_or(""));
-        }
-    } else if a.format.as_deref() == Some("json") {
-        println!("{}", serde_json::to_string_pretty(&list)?);
-    } else if let Some(f) = &a.format {
-        let f = f.strip_prefix("table ").unwrap_or(f);
-        for r in &rows {
-            println!("{}", render(f, r));
-        }
-    } else {
-        if !a.noheading {
-            println!(
-                "{:<12}  {:<26}  {:<20}  {:<10}  NAMES",
-                "CONTAINER ID", "IMAGE", "COMMAND", "STATUS"
-            );
-        }
-        for r in &rows {
-            let mut cmd = r["Command"].as_str().unwrap_or("").to_owned();
-            if cmd.chars().count() > 20 && !a.no_trunc {
-                cmd = cmd.chars().take(17).collect::<String>() + "...";
-            }
-            println!(
-                "{:<12}  {:<26}  {:<20}  {:<10}  {}",
-                r["ID"].as_str().unwrap_or(""),
-                r["Image"].as_str().unwrap_or(""),
-                cmd,
-                r["State"].as_str().unwrap_or(""),
-                r["Names"].as_str().unwrap_or("")
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    crate::cli::container::ps::print_list(a, list)
+}
+
+/// A container of the service's libpod list (Podman's `ListContainer`)
+/// as the local `ps` prints one; `None` for an entry without an id.
+fn summary(c: &Value) -> Option<crate::engine::container::list::ContainerSummary> {
+    use crate::engine::container::lifecycle::state_name;
+    use crate::engine::state::ContainerState;
+    // Seconds, or an RFC 3339 time (`Created`); Go's zero time (and 0)
+    // for unset.
+    let ns = |v: &Value| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(crate::host::time::parse_rfc3339))
+            .filter(|s| *s > 0)
+            .map(|s| s * 1_000_000_000)
+    };
+    let state = match c["State"].as_str().unwrap_or_default() {
+        "created" | "configured" => ContainerState::Configured,
+        "initialized" => ContainerState::Created,
+        other => ContainerState::parse(other).unwrap_or(ContainerState::Configured),
+    };
+    let args: Vec<String> = c["Command"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect();
+    let pod = c["Pod"].as_str().filter(|p| !p.is_empty()).map(|p| {
+        (
+            p.to_owned(),
+            c["PodName"].as_str().unwrap_or_default().to_owned(),
+        )
+    });
+    Some(crate::engine::container::list::ContainerSummary {
+        id: c["Id"].as_str()?.to_owned(),
+        name: c["Names"][0].as_str().unwrap_or_default().to_owned(),
+        image: c["Image"].as_str().unwrap_or_default().to_owned(),
+        image_id: c["ImageID"].as_str().unwrap_or_default().to_owned(),
+        command: args.join(" "),
+        args,
+        created: ns(&c["Created"]).unwrap_or(0),
+        started_at: ns(&c["StartedAt"]),
+        exited_at: ns(&c["ExitedAt"]),
+        state,
+        state_name: state_name(state),
+        exit_code: c["ExitCode"].as_i64().and_then(|e| i32::try_from(e).ok()),
+        pid: c["Pid"]
+            .as_i64()
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p > 0),
+        restarts: c["Restarts"]
+            .as_u64()
+            .and_then(|r| u32::try_from(r).ok())
+            .unwrap_or(0),
+        auto_remove: c["AutoRemove"].as_bool().unwrap_or(false),
+        labels: c["Labels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect(),
+        size: c["Size"]["rwSize"]
+            .as_u64()
+            .map(|rw| (rw, c["Size"]["rootFsSize"].as_u64().unwrap_or(0))),
+        ports: c["Ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| serde_json::from_value(p.clone()).ok())
+            .collect(),
+        pod,
+        health: None,
+    })
 }
 
 /// Pulls `image` on the service unless it has it (`--pull=missing`).

@@ -114,19 +114,6 @@ pub fn logs(svc: &Service, a: &LogsArgs) -> anyhow::Result<ExitCode> {
     if ctrs.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    if a.follow && ctrs.len() > 1 {
-        bail!("hutch pod logs --follow follows one container at a time: name it with -c CONTAINER");
-    }
-    let args = crate::cli::container::LogsArgs {
-        tail: a.tail,
-        timestamps: a.timestamps,
-        follow: a.follow,
-        since: a.since.clone(),
-        until: a.until.clone(),
-        names: a.names,
-        color: a.color,
-        latest: false,
-        containers: ctrs.into_iter().map(|(id, _)| id).collect(),
-    };
+    let args = a.for_containers(ctrs.into_iter().map(|(id, _)| id).collect())?;
     super::system::logs_dressed(svc, &args)
 }

@@ -114,10 +114,33 @@ pub struct ContainerSummary {
     pub health: Option<String>,
 }
 
-/// Podman's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2
-/// seconds ago"; `ps` and the API's container list show it.
+/// Docker's Status: "Created", "Up 3 seconds", "Exited (0) 2 seconds
+/// ago"; the API's container list shows it.
 pub fn status_text(c: &ContainerSummary, now_ns: i64) -> String {
-    let text = state_text(c, now_ns);
+    with_health(c, state_text(c, now_ns))
+}
+
+/// Podman 4.3.1's STATUS column (and `{{.Status}}`): Docker's words,
+/// but "Up 3 seconds ago" while running.
+pub fn ps_status_text(c: &ContainerSummary, now_ns: i64) -> String {
+    let text = match c.state {
+        ContainerState::Running | ContainerState::Paused => {
+            let up = time::ago(
+                c.started_at.unwrap_or(c.created) / 1_000_000_000,
+                now_ns / 1_000_000_000,
+            );
+            if c.state == ContainerState::Paused {
+                format!("Up {up} (paused)")
+            } else {
+                format!("Up {up}")
+            }
+        }
+        _ => state_text(c, now_ns),
+    };
+    with_health(c, text)
+}
+
+fn with_health(c: &ContainerSummary, text: String) -> String {
     // Podman 4.3.1 adds the health to every state, exited ones too.
     match c.health.as_deref().filter(|h| !h.is_empty()) {
         Some(h) => format!("{text} ({h})"),

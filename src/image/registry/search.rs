@@ -56,18 +56,12 @@ struct Catalog {
     repositories: Vec<String>,
 }
 
-/// At most `limit` results for `term` in the registry `ep` names.
-pub(super) async fn search(
-    ep: &Endpoint,
-    term: &str,
-    limit: usize,
-    creds: Option<&Credentials>,
-) -> Result<Vec<SearchResult>, RegistryError> {
-    check_registry(&ep.registry)?;
+/// The HTTP client for `ep`'s registry and the base of its API
+/// (`SCHEME://HOST`, the scheme found as pulls find it).
+async fn api(ep: &Endpoint) -> Result<(reqwest::Client, String), RegistryError> {
     install_crypto_provider();
-    let registry = ep.registry.clone();
     let http = http_client(ep.insecure).map_err(|source| RegistryError::Http {
-        registry: registry.clone(),
+        registry: ep.registry.clone(),
         what: "setting up the HTTP client".into(),
         source,
     })?;
@@ -76,6 +70,19 @@ pub(super) async fn search(
         scheme(&protocol_for(ep).await),
         api_host(&ep.registry)
     );
+    Ok((http, base))
+}
+
+/// At most `limit` results for `term` in the registry `ep` names.
+pub(super) async fn search(
+    ep: &Endpoint,
+    term: &str,
+    limit: usize,
+    creds: Option<&Credentials>,
+) -> Result<Vec<SearchResult>, RegistryError> {
+    check_registry(&ep.registry)?;
+    let registry = ep.registry.clone();
+    let (http, base) = api(ep).await?;
     // Docker Hub finds `library/foo` only as `foo` (docker does the same
     // client-side).
     let term = if ep.registry == "docker.io" {
@@ -198,18 +205,8 @@ pub(super) async fn tags(
         repository: repository.to_owned(),
         reason,
     })?;
-    install_crypto_provider();
     let registry = ep.registry.clone();
-    let http = http_client(ep.insecure).map_err(|source| RegistryError::Http {
-        registry: registry.clone(),
-        what: "setting up the HTTP client".into(),
-        source,
-    })?;
-    let base = format!(
-        "{}://{}",
-        scheme(&protocol_for(ep).await),
-        api_host(&ep.registry)
-    );
+    let (http, base) = api(ep).await?;
     #[derive(serde::Deserialize)]
     struct TagList {
         #[serde(default)]
