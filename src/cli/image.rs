@@ -283,10 +283,10 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
     let per_image: Vec<serde_json::Value> = listed
         .iter()
         .map(|l| {
+            // Podman's JSON has the names' history with or without
+            // --history.
             let mut v = list::json_view(l);
-            if args.history {
-                v["History"] = serde_json::json!(l.record.names);
-            }
+            v["History"] = serde_json::json!(l.record.names);
             v
         })
         .collect();
@@ -790,16 +790,42 @@ pub(crate) fn print_history(
     mut rows: Vec<serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
     let format = OutputFormat::parse(args.format.as_deref())?;
+    if args.no_trunc {
+        for r in &mut rows {
+            r["ID"] = r["RawID"].clone();
+        }
+    }
     if args.quiet {
         for r in &rows {
             println!("{}", r["ID"].as_str().unwrap_or_default());
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if let OutputFormat::Json = format {
+        // Podman 4.3.1 prints its raw entries, on one line.
+        let raw: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                let created = crate::host::time::rfc3339(r["RawCreated"].as_i64().unwrap_or(0));
+                serde_json::json!({
+                    "id": r["RawID"],
+                    "created": created,
+                    "CreatedBy": r["CreatedBy"],
+                    "size": r["RawSize"],
+                    "comment": r["Comment"],
+                    "Created": created,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(raw));
+        return Ok(ExitCode::SUCCESS);
+    }
     if !args.human {
         // Podman 4.3.1 shows the date itself; sizes stay human.
         for r in &mut rows {
-            r["CreatedSince"] = r["Created"].clone();
+            let date = crate::host::time::rfc3339(r["RawCreated"].as_i64().unwrap_or(0));
+            r["Created"] = serde_json::json!(date);
+            r["CreatedSince"] = serde_json::json!(date);
         }
     }
     if !args.no_trunc {
@@ -813,10 +839,7 @@ pub(crate) fn print_history(
         }
     }
     let template = match format {
-        OutputFormat::Json => {
-            println!("{}", to_json_pretty(&serde_json::Value::Array(rows)));
-            return Ok(ExitCode::SUCCESS);
-        }
+        OutputFormat::Json => unreachable!("printed above"),
         OutputFormat::Template(t) => t,
         OutputFormat::Default => Template::parse(
             "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",

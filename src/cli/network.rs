@@ -422,6 +422,7 @@ fn go_view(n: &serde_json::Value, inspect: bool) -> serde_json::Value {
         "Internal": n["internal"],
         "DNSEnabled": n["dns_enabled"],
         "Labels": n["labels"],
+        "IPAMOptions": n["ipam_options"],
     });
     if inspect {
         v["Containers"] = n["containers"].clone();

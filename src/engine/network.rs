@@ -90,6 +90,9 @@ pub fn inspect(ctx: &Context, names: &[String]) -> Result<Vec<serde_json::Value>
     for q in names {
         let n = nets.get(q).map_err(error)?;
         let mut v = serde_json::to_value(&n)?;
+        // Podman's IPAM: addresses handed out by the network's own
+        // allocator, which Podman names after CNI's.
+        v["ipam_options"] = serde_json::json!({"driver": "host-local"});
         v["containers"] = containers_on(ctx, &n);
         out.push(v);
     }

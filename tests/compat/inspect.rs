@@ -113,3 +113,56 @@ fn ps_order_and_running_status() {
     );
     p.both_ok(&["rm", "-f", "-t", "0", "o1", "o2", "o3"]);
 }
+
+/// `history`'s fields and JSON, `images --format json`'s `History` and
+/// `network inspect`'s `ipam_options`, as podman 4.3.1 shows them.
+#[test]
+fn history_images_and_network_fields() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.same(&[
+        "history",
+        "--format",
+        "{{.Tags}}|{{.Size}}|{{.Comment}}|{{.CreatedBy}}",
+        "bb",
+    ]);
+    // The full id with --no-trunc (the ids differ between the stores).
+    for side in [
+        p.hutch(&["history", "--no-trunc", "-q", "bb"]),
+        p.podman(&["history", "--no-trunc", "-q", "bb"]),
+    ] {
+        assert_eq!(stdout(&side).trim().len(), 64, "{}", stdout(&side));
+    }
+    let keys = |out: &std::process::Output| -> Vec<Vec<String>> {
+        let v: serde_json::Value = serde_json::from_str(&stdout(out)).expect("json");
+        v.as_array()
+            .expect("list")
+            .iter()
+            .map(|e| e.as_object().expect("object").keys().cloned().collect())
+            .collect()
+    };
+    let args = ["history", "--format", "json", "bb"];
+    assert_eq!(keys(&p.hutch(&args)), keys(&p.podman(&args)));
+    let h = stdout(&p.hutch(&args));
+    assert_eq!(h.lines().count(), 1, "{h}");
+    let images = |out: &std::process::Output| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&stdout(out)).expect("json");
+        v.as_array()
+            .expect("list")
+            .iter()
+            .find(|i| i["Names"][0] == "localhost/bb:latest")
+            .map(|i| i["History"].clone())
+            .unwrap_or_default()
+    };
+    let args = ["images", "--format", "json"];
+    assert_eq!(images(&p.hutch(&args)), images(&p.podman(&args)));
+    p.both_ok(&["network", "create", "ipn"]);
+    p.same(&["network", "inspect", "--format", "{{.IPAMOptions}}", "ipn"]);
+    let ipam = |out: &std::process::Output| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&stdout(out)).expect("json");
+        v[0]["ipam_options"].clone()
+    };
+    let args = ["network", "inspect", "ipn"];
+    assert_eq!(ipam(&p.hutch(&args)), ipam(&p.podman(&args)));
+}

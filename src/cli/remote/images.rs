@@ -253,19 +253,14 @@ pub fn history(svc: &Service, a: &HistoryArgs) -> anyhow::Result<ExitCode> {
         .flatten()
         .map(|e| {
             let id = e["Id"].as_str().unwrap_or("<missing>");
-            let id = id.trim_start_matches("sha256:");
-            let created = e["Created"].as_i64().unwrap_or(0);
-            json!({
-                // The local command shows the short id (Podman shortens
-                // it too unless --no-trunc).
-                "ID": id.get(..12).unwrap_or(id),
-                "Created": time::rfc3339(created),
-                "CreatedSince": time::ago(created, now),
-                "CreatedBy": e["CreatedBy"],
-                "Size": time::human_size(e["Size"].as_u64().unwrap_or(0)),
-                "Comment": e["Comment"],
-                "Tags": e["Tags"],
-            })
+            crate::engine::image::history::row(
+                id.trim_start_matches("sha256:"),
+                e["Created"].as_i64().unwrap_or(0),
+                e["CreatedBy"].as_str().unwrap_or_default(),
+                e["Size"].as_u64().unwrap_or(0),
+                e["Comment"].as_str().unwrap_or_default(),
+                now,
+            )
         })
         .collect();
     crate::cli::image::print_history(a, rows)

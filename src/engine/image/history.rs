@@ -64,20 +64,46 @@ pub fn entries(store: &Store, image: &ImageRecord) -> Result<Vec<HistoryEntry>> 
     Ok(rows)
 }
 
-/// The CLI's rows: sizes and times for people.
+/// The CLI's rows ([`row`]'s), from the top entry down.
 pub fn history(store: &Store, image: &ImageRecord, now: i64) -> Result<Vec<Value>> {
     Ok(entries(store, image)?
         .into_iter()
         .map(|e| {
-            json!({
-                "ID": e.id,
-                "Created": time::rfc3339(e.created),
-                "CreatedSince": time::ago(e.created, now),
-                "CreatedBy": e.created_by,
-                "Size": time::human_size(e.size),
-                "Comment": e.comment,
-                "Tags": e.tags,
-            })
+            // The top entry (the one with the names) is the image.
+            let id = if e.tags.is_some() {
+                image.id.hex().to_owned()
+            } else {
+                e.id
+            };
+            row(&id, e.created, &e.created_by, e.size, &e.comment, now)
         })
         .collect())
+}
+
+/// One row of `history` as Podman's template sees it (`ID` short,
+/// `Created` and `CreatedSince` for people, `CreatedAt` as Go prints a
+/// time, `Tags` empty as podman 4.3.1 shows them), with the raw values
+/// (`RawID`: full id or `<missing>`, `RawCreated`: Unix seconds,
+/// `RawSize`: bytes) the front end needs for `--no-trunc`, `-H=false` and
+/// the JSON.
+pub fn row(id: &str, created: i64, created_by: &str, size: u64, comment: &str, now: i64) -> Value {
+    json!({
+        "ID": id.get(..12).filter(|_| id != "<missing>").unwrap_or(id),
+        "Created": time::ago(created, now),
+        "CreatedAt": go_time(created),
+        "CreatedSince": time::ago(created, now),
+        "CreatedBy": created_by,
+        "Size": time::human_size(size),
+        "Comment": comment,
+        "Tags": [],
+        "RawID": id,
+        "RawCreated": created,
+        "RawSize": size,
+    })
+}
+
+/// Go's `time.Time.String()` of a UTC time: `2026-12-07 11:37:43 +0000 UTC`.
+fn go_time(secs: i64) -> String {
+    let t = time::rfc3339(secs);
+    format!("{} {} +0000 UTC", &t[..10], &t[11..19])
 }

@@ -75,10 +75,13 @@ fn import_adding(store: &Store, req: ImportRequest) -> Result<ImageRecord> {
     let (diff_id, _) = hashed.finish();
 
     let created = time::rfc3339(time::now());
-    let mut history = json!({"created": created, "created_by": format!("/bin/sh -c #(nop) ADD file:{} in /", diff_id.hex())});
-    if let Some(m) = &req.message {
-        history["comment"] = json!(m);
-    }
+    // Podman's comment where no --message is given.
+    let comment = req.message.as_deref().unwrap_or("imported from tarball");
+    let history = json!({
+        "created": created,
+        "created_by": format!("/bin/sh -c #(nop) ADD file:{} in /", diff_id.hex()),
+        "comment": comment,
+    });
     let mut config = json!({
         "created": created,
         "architecture": req.arch.as_deref().unwrap_or(info::go_arch()),
