@@ -50,7 +50,25 @@ pub fn gather(ctx: &Context) -> Value {
         "pasta" | "slirp4netns" => tool(&net_cmd),
         _ => json!({"executable": "", "version": "", "package": "", "available": false}),
     };
-    json!({
+    let mem = meminfo();
+    // Podman's host keys hutch reads from /proc; in a json! of their own,
+    // the whole being past the macro's recursion limit.
+    let host_more = json!({
+        "security": security(ctx),
+        "cpus": std::thread::available_parallelism().map_or(1, usize::from),
+        "memTotal": mem.0,
+        "memFree": mem.1,
+        "swapTotal": mem.2,
+        "swapFree": mem.3,
+        "uptime": uptime(),
+        "eventLogger": "file",
+        "linkmode": "static",
+        "serviceIsRemote": false,
+        "cgroupControllers": cgroup_controllers(),
+        "cpuUtilization": cpu_utilization(),
+        "buildahVersion": "",
+    });
+    let mut out = json!({
         "host": {
             "rootlessNetworkCmd": net_cmd,
             "networkBackend": "hutch",
@@ -72,7 +90,6 @@ pub fn gather(ctx: &Context) -> Value {
             "cgroupManagerReason": cg.reason,
             "idMappings": {"uidmap": uidmap, "gidmap": gidmap},
             "namespace": namespace,
-            "security": {"rootless": ctx.rootless()},
             "ociRuntime": oci_runtime,
             "runtimes": {"crun": tool("crun"), "runc": tool("runc")},
             "pasta": tool("pasta"),
@@ -94,10 +111,116 @@ pub fn gather(ctx: &Context) -> Value {
             "distribution": distribution(),
             "conmon": monitor(),
         },
+        // Podman's plugins: what hutch has of each kind.
+        "plugins": {
+            "volume": ["local"],
+            "network": ["bridge"],
+            "log": ["k8s-file", "none", "passthrough"],
+            "authorization": null,
+        },
         "registries": registries(),
         "store": store(ctx),
         "version": version(),
+    });
+    if let (Some(host), Value::Object(more)) = (out["host"].as_object_mut(), host_more) {
+        host.extend(more);
+    }
+    out
+}
+
+/// Podman's `host.security`: no AppArmor or SELinux labels (hutch sets
+/// none), seccomp with hutch's built-in profile, the default capabilities.
+fn security(ctx: &Context) -> Value {
+    let caps = crate::runtime::spec::caps::DEFAULT_CAPABILITIES.join(",");
+    json!({
+        "apparmorEnabled": false,
+        "capabilities": caps,
+        "rootless": ctx.rootless(),
+        "seccompEnabled": true,
+        "seccompProfilePath": "",
+        "selinuxEnabled": false,
     })
+}
+
+/// The controllers of this process's cgroup where the unified hierarchy
+/// is the only one (Podman's `cgroupControllers`: what a rootless user
+/// has delegated); none on a hybrid or v1 host, as Podman shows there.
+fn cgroup_controllers() -> Vec<String> {
+    let unified_only = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return Vec::new();
+    };
+    if !unified_only {
+        return Vec::new();
+    }
+    std::fs::read_to_string(format!("/sys/fs/cgroup{path}/cgroup.controllers"))
+        .map(|t| t.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The shares of CPU time since boot (/proc/stat), in percent with two
+/// decimals, as Podman's `cpuUtilization`.
+fn cpu_utilization() -> Value {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<f64> = stat
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("cpu "))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let at = |i: usize| v.get(i).copied().unwrap_or(0.0);
+    let total: f64 = v.iter().take(8).sum();
+    let pct = |x: f64| {
+        if total > 0.0 {
+            (x / total * 10_000.0).round() / 100.0
+        } else {
+            0.0
+        }
+    };
+    json!({
+        "userPercent": pct(at(0) + at(1)),
+        "systemPercent": pct(at(2) + at(5) + at(6)),
+        "idlePercent": pct(at(3) + at(4)),
+    })
+}
+
+/// /proc/meminfo's (MemTotal, MemAvailable, SwapTotal, SwapFree) in bytes;
+/// zeros where unreadable.
+fn meminfo() -> (u64, u64, u64, u64) {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    (
+        field("MemTotal"),
+        field("MemFree"),
+        field("SwapTotal"),
+        field("SwapFree"),
+    )
+}
+
+/// Podman's uptime text: `4h 22m 4.00s (Approximately 0.17 days)`.
+fn uptime() -> String {
+    let secs = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let whole = secs as u64;
+    format!(
+        "{}h {}m {:.2}s (Approximately {:.2} days)",
+        whole / 3600,
+        (whole / 60) % 60,
+        secs % 60.0,
+        secs / 86_400.0
+    )
 }
 
 /// The API service's default socket, as Podman's `host.remoteSocket`.
@@ -163,6 +286,17 @@ fn store(ctx: &Context) -> Value {
         }),
         None => Value::Null,
     };
+    // (size, used) of the graph root's file system, or of the nearest
+    // directory above it that exists.
+    let space = root
+        .ancestors()
+        .find_map(|p| rustix::fs::statvfs(p).ok())
+        .map_or((0, 0), |st| {
+            let block = st.f_frsize;
+            (st.f_blocks * block, (st.f_blocks - st.f_bfree) * block)
+        });
+    let counts = crate::engine::state::container_counts(&root.join("state").join("hutch.db"))
+        .unwrap_or_default();
     let driver = ctx.storage_driver.clone().or(conf.driver.clone());
     let verdict = std::fs::read_to_string(root.join("driver")).ok();
     let (driver_name, driver_reason) = match (driver.as_deref(), verdict.as_deref()) {
@@ -200,7 +334,11 @@ fn store(ctx: &Context) -> Value {
         "configFile": conf.source.map(|p| p.display().to_string()).unwrap_or_default(),
         "configError": conf_error,
         "graphRoot": root.display().to_string(),
+        "graphRootAllocated": space.0,
+        "graphRootUsed": space.1,
         "graphRootRelocation": relocation,
+        "imageCopyTmpDir": std::env::var("TMPDIR").unwrap_or_else(|_| "/var/tmp".to_owned()),
+        "volumePath": crate::engine::volume::volumes_dir(&root).display().to_string(),
         "runRoot": ctx.storage_run_root().display().to_string(),
         "graphDriverName": driver_name,
         "graphDriverReason": driver_reason,
@@ -218,6 +356,12 @@ fn store(ctx: &Context) -> Value {
             "Using metacopy": "false",
         },
         "imageStore": {"number": image_count(&root.join("images.json"))},
+        "containerStore": {
+            "number": counts.0,
+            "paused": counts.2,
+            "running": counts.1,
+            "stopped": counts.3,
+        },
     })
 }
 
@@ -287,6 +431,12 @@ pub fn version() -> Value {
         "APIVersion": "4.3.1",
         "OsArch": format!("{}/{}", std::env::consts::OS, go_arch()),
         "Os": std::env::consts::OS,
+        // Podman's keys that Debian's build leaves at their zero values;
+        // hutch is no Go program and records no build time either.
+        "GoVersion": "",
+        "GitCommit": "",
+        "BuiltTime": "Thu Jan  1 00:00:00 1970",
+        "Built": 0,
     })
 }
 

@@ -166,3 +166,22 @@ fn history_images_and_network_fields() {
     let args = ["network", "inspect", "ipn"];
     assert_eq!(ipam(&p.hutch(&args)), ipam(&p.podman(&args)));
 }
+
+/// `info`'s host, store and version fields scripts read, as podman 4.3.1
+/// prints them on this host.
+#[test]
+fn info_fields() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.both_ok(&["create", "--name", "i1", "--network", "none", "bb", "true"]);
+    p.same(&[
+        "info",
+        "--format",
+        "{{.Host.Security.Rootless}} {{.Host.CPUs}} {{.Host.MemTotal}} {{.Host.SwapTotal}} \
+         {{.Host.Security.SELinuxEnabled}} \
+         {{.Host.ServiceIsRemote}} {{.Host.CgroupControllers}} \
+         {{.Store.ContainerStore.Number}} {{.Store.ContainerStore.Running}} \
+         {{.Store.ImageStore.Number}} {{.Version.Built}} {{.Version.GitCommit}}",
+    ]);
+}

@@ -85,6 +85,34 @@ pub struct State {
     events_max: u64,
 }
 
+/// How many containers the database at `path` holds: (all, running,
+/// paused, stopped or exited), read without opening the state (`info`
+/// neither creates the database nor joins the namespace); `None` where
+/// there is no database or it cannot be read.
+pub fn container_counts(path: &Path) -> Option<(u64, u64, u64, u64)> {
+    let conn =
+        Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    let mut stmt = conn
+        .prepare("SELECT state, count(*) FROM containers GROUP BY state")
+        .ok()?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .ok()?;
+    let (mut all, mut running, mut paused, mut stopped) = (0, 0, 0, 0);
+    for row in rows {
+        let (state, n) = row.ok()?;
+        let n = u64::try_from(n).unwrap_or(0);
+        all += n;
+        match state.as_str() {
+            "running" => running += n,
+            "paused" => paused += n,
+            "stopped" | "exited" => stopped += n,
+            _ => {}
+        }
+    }
+    Some((all, running, paused, stopped))
+}
+
 impl State {
     /// Opens the database at `path`, creating its directory (0700), the
     /// file (0600) and the schema as needed.
