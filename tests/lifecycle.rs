@@ -357,18 +357,26 @@ fn events_record_the_lifecycle() {
         ])
         .is_empty()
     );
-    assert_eq!(
+    // A duration counts forward from now, as Podman's `--until 1h`: all
+    // of it; a time in the past, nothing.
+    let until = |t: &str| {
         env.ok([
             "events",
             "--stream=false",
             "--until",
-            "1h",
+            t,
             "--format",
-            "{{.Status}}"
+            "{{.Status}}",
         ])
-        .trim(),
-        ""
+        .trim()
+        .to_owned()
+    };
+    assert!(
+        until("1h").ends_with("create\nstart\ndied\nremove"),
+        "{}",
+        until("1h")
     );
+    assert_eq!(until("2000-01-01T00:00:00Z"), "");
 }
 
 #[test]
