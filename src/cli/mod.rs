@@ -12,6 +12,7 @@ mod build_flags;
 mod container;
 mod generate;
 mod globals;
+mod goflags;
 mod help;
 mod image;
 pub(crate) mod init;
@@ -407,7 +408,7 @@ pub fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "help") {
         return help::run(args.get(2..).unwrap_or_default());
     }
-    let mut cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(goflags::normalize(args)) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -415,7 +416,12 @@ pub fn main() -> ExitCode {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
                 _ => EXIT_HUTCH_ERROR,
             };
-            let _ = e.print();
+            match goflags::cobra_message(&e) {
+                Some(message) => eprintln!("{message}"),
+                None => {
+                    let _ = e.print();
+                }
+            }
             return ExitCode::from(code);
         }
     };

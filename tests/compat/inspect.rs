@@ -185,3 +185,35 @@ fn info_fields() {
          {{.Store.ImageStore.Number}} {{.Version.Built}} {{.Version.GitCommit}}",
     ]);
 }
+
+/// Go's `--switch=BOOL` is taken, and an unknown flag or command is
+/// refused in cobra's words, as podman 4.3.1 does.
+#[test]
+fn go_flags_and_cobra_words() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.both_ok(&["create", "--name", "g1", "--network", "none", "bb", "true"]);
+    p.same(&["ps", "--all=true", "--format", "{{.Names}}"]);
+    p.same(&["ps", "-a=false", "--format", "{{.Names}}"]);
+    let (h, _) = p.same(&[
+        "run",
+        "--rm=true",
+        "-d=false",
+        "--network",
+        "none",
+        "bb",
+        "echo",
+        "--all=true",
+    ]);
+    assert_eq!(h, "");
+    for args in [
+        ["run", "--badflag", "bb"].as_slice(),
+        ["run", "-Q", "bb"].as_slice(),
+        ["nosuchcmd"].as_slice(),
+        ["container", "nosuch"].as_slice(),
+    ] {
+        let (h, q) = p.same(args);
+        assert_eq!(h.replace("hutch", "podman"), q, "{args:?}");
+    }
+}
