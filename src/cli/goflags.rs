@@ -190,6 +190,13 @@ mod tests {
             .collect()
     }
 
+    /// Every command of the tree is well-formed (clap checks a command
+    /// only when it parses it; `-h` is --hostname on some of them).
+    #[test]
+    fn the_whole_command_tree_is_valid() {
+        Cli::command().debug_assert();
+    }
+
     #[test]
     fn switches_with_values_become_clap_switches() {
         assert_eq!(

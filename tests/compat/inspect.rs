@@ -207,6 +207,19 @@ fn go_flags_and_cobra_words() {
         "--all=true",
     ]);
     assert_eq!(h, "");
+    // `-h` is --hostname on run, create and pod create (--help stays).
+    p.same(&[
+        "run",
+        "--rm",
+        "-h",
+        "myhost",
+        "--network",
+        "none",
+        "bb",
+        "hostname",
+    ]);
+    p.both_ok(&["pod", "create", "-h", "podhost", "--name", "gp"]);
+    p.same(&["pod", "inspect", "--format", "{{.Hostname}}", "gp"]);
     for args in [
         ["run", "--badflag", "bb"].as_slice(),
         ["run", "-Q", "bb"].as_slice(),

@@ -85,7 +85,7 @@ pub struct CreateFlags {
     #[arg(long)]
     pub runtime: Option<String>,
     /// Set container hostname
-    #[arg(long)]
+    #[arg(short = 'h', long)]
     pub hostname: Option<String>,
     /// Run container in an existing pod (name or ID), or new:NAME to create the pod
     #[arg(long)]
@@ -803,6 +803,7 @@ mod tests {
     use crate::spec::{MountSource, RestartPolicy, Userns};
 
     #[derive(Debug, Parser)]
+    #[command(disable_help_flag = true)]
     struct T {
         #[command(flatten)]
         f: CreateFlags,

@@ -76,8 +76,12 @@ pub fn create_container(
 }
 
 #[derive(Debug, clap::Args)]
-#[command(trailing_var_arg = true)]
+// `-h` is --hostname, as Podman's (cobra keeps --help).
+#[command(trailing_var_arg = true, disable_help_flag = true)]
 pub struct CreateArgs {
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Attach to STDIN, STDOUT or STDERR (accepted and not kept, as in
     /// Podman 4.3: `start -a` attaches the container's streams)
     #[arg(short = 'a', long = "attach", value_name = "STREAM")]

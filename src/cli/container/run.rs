@@ -12,8 +12,12 @@ use crate::engine::container::{self as engine};
 use crate::engine::image;
 
 #[derive(Debug, clap::Args)]
-#[command(trailing_var_arg = true)]
+// `-h` is --hostname, as Podman's (cobra keeps --help).
+#[command(trailing_var_arg = true, disable_help_flag = true)]
 pub struct RunArgs {
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Run the container in the background and print its ID
     #[arg(short, long)]
     pub(crate) detach: bool,

@@ -12,7 +12,12 @@ use crate::engine::pod::clone::{PodChanges, PodCloneOptions, clone};
 use crate::spec::{ResourceRequest, parse};
 
 #[derive(Debug, clap::Args)]
+// `-h` is --hostname, as Podman's (cobra keeps --help).
+#[command(disable_help_flag = true)]
 pub struct CloneArgs {
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// name the new pod
     #[arg(short, long)]
     name: Option<String>,
@@ -23,7 +28,7 @@ pub struct CloneArgs {
     #[arg(long)]
     start: bool,
     /// Set the pod's hostname
-    #[arg(long)]
+    #[arg(short = 'h', long)]
     hostname: Option<String>,
     /// Set metadata on the pod (key=value)
     #[arg(short, long)]

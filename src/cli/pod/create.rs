@@ -14,7 +14,12 @@ use crate::spec::pod::{DEFAULT_SHARE, ExitPolicy, PodConfig, parse_share};
 use crate::spec::{ContainerSpec, NetworkSpec, ResourceRequest, parse};
 
 #[derive(Debug, clap::Args)]
+// `-h` is --hostname, as Podman's (cobra keeps --help).
+#[command(disable_help_flag = true)]
 pub struct CreateArgs {
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Assign a name to the pod
     #[arg(short, long)]
     pub(crate) name: Option<String>,
@@ -41,7 +46,7 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub(crate) pod: super::flags::PodFlags,
     /// Set the pod's hostname
-    #[arg(long)]
+    #[arg(short = 'h', long)]
     pub(crate) hostname: Option<String>,
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long, value_name = "HOST:IP")]

@@ -537,6 +537,7 @@ mod tests {
     use crate::cli::container::flags::{Caller, CreateFlags};
 
     #[derive(Debug, Parser)]
+    #[command(disable_help_flag = true)]
     struct T {
         #[command(flatten)]
         f: CreateFlags,
