@@ -295,7 +295,7 @@ pub fn run(ctx: &Context, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             let filters = netops::NetworkFilters::parse(&a.filter)?;
             let all = netops::list(ctx, &filters)?
                 .iter()
-                .map(serde_json::to_value)
+                .map(netops::view)
                 .collect::<Result<Vec<_>, _>>()?;
             print_ls(a, all)?;
         }

@@ -83,16 +83,22 @@ pub fn containers_on(ctx: &Context, net: &Network) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
+/// A network as Podman shows it: its record and `ipam_options` (the
+/// addresses come from the network's own allocator, which Podman names
+/// after CNI's).
+pub fn view(n: &Network) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(n)?;
+    v["ipam_options"] = serde_json::json!({"driver": "host-local"});
+    Ok(v)
+}
+
 /// `network inspect NAME...`: each network's record with its containers.
 pub fn inspect(ctx: &Context, names: &[String]) -> Result<Vec<serde_json::Value>> {
     let nets = store(ctx)?;
     let mut out = Vec::new();
     for q in names {
         let n = nets.get(q).map_err(error)?;
-        let mut v = serde_json::to_value(&n)?;
-        // Podman's IPAM: addresses handed out by the network's own
-        // allocator, which Podman names after CNI's.
-        v["ipam_options"] = serde_json::json!({"driver": "host-local"});
+        let mut v = view(&n)?;
         v["containers"] = containers_on(ctx, &n);
         out.push(v);
     }
