@@ -36,6 +36,18 @@ fn takes_value(arg: &clap::Arg) -> bool {
 /// the command's first positional argument (a container's command line)
 /// and after `--` are left as they are, as is anything not a switch.
 pub fn normalize(args: Vec<OsString>) -> Vec<OsString> {
+    // The command tree is built only where a flag may carry a boolean
+    // (building it costs as much as clap's own parse).
+    let maybe = args.iter().skip(1).any(|a| {
+        a.to_str().is_some_and(|s| {
+            s.starts_with('-')
+                && s.split_once('=')
+                    .is_some_and(|(_, v)| parse_bool(v).is_some())
+        })
+    });
+    if !maybe {
+        return args;
+    }
     let root = Cli::command();
     let mut path: Vec<clap::Command> = vec![root.clone()];
     let mut out = Vec::with_capacity(args.len());
