@@ -280,16 +280,7 @@ pub fn images(ctx: &Context, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
             row["History"] = serde_json::json!(l.record.names.join(", "));
         }
     }
-    let per_image: Vec<serde_json::Value> = listed
-        .iter()
-        .map(|l| {
-            // Podman's JSON has the names' history with or without
-            // --history.
-            let mut v = list::json_view(l);
-            v["History"] = serde_json::json!(l.record.names);
-            v
-        })
-        .collect();
+    let per_image: Vec<serde_json::Value> = listed.iter().map(list::json_view).collect();
     print_images(args, rows, per_image)
 }
 

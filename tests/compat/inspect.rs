@@ -230,3 +230,27 @@ fn go_flags_and_cobra_words() {
         assert_eq!(h.replace("hutch", "podman"), q, "{args:?}");
     }
 }
+
+/// The commands no other comparison runs: version, logout, auto-update,
+/// pod top/unpause/prune of a pod that never ran, system renumber, image
+/// trust show; each as podman 4.3.1 answers.
+#[test]
+fn remaining_commands() {
+    let Some(p) = Pair::with_busybox() else {
+        return;
+    };
+    p.same(&[
+        "version",
+        "--format",
+        "{{.Client.APIVersion}} {{.Client.Os}}",
+    ]);
+    p.same(&["logout", "nosuch.example:5000"]);
+    p.same(&["logout", "--all"]);
+    p.same(&["auto-update", "--dry-run"]);
+    p.both_ok(&["pod", "create", "--name", "tp"]);
+    p.same(&["pod", "top", "tp"]);
+    p.same(&["pod", "unpause", "tp"]);
+    p.same(&["pod", "prune", "-f"]);
+    p.same(&["system", "renumber"]);
+    p.same(&["image", "trust", "show"]);
+}

@@ -191,14 +191,7 @@ pub async fn list(State(shared): State<Shared>, Query(q): Q) -> Result<Response,
     let images = blocking(LP, move || {
         let store = image::open_store(&ctx)?;
         let rows = list::list(&store, &req)?;
-        Ok(rows
-            .iter()
-            .map(|l| {
-                let mut v = list::json_view(l);
-                v["History"] = json!(l.record.names);
-                v
-            })
-            .collect::<Vec<Value>>())
+        Ok(rows.iter().map(list::json_view).collect::<Vec<Value>>())
     })
     .await?;
     Ok(axum::Json(images).into_response())

@@ -422,6 +422,9 @@ pub fn run(ctx: &Context, cmd: PodCommand) -> anyhow::Result<ExitCode> {
             let (pod, descriptors) = a.split(&state)?;
             let opts = TopOptions { descriptors };
             let report = engine::top::top(&store, &state, &pod, &opts)?;
+            if report.headers.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut text = report.headers.join("\t");
             text.push('\n');
             for r in report.rows {

@@ -186,14 +186,7 @@ pub fn list(svc: &Service, a: &ImagesArgs) -> anyhow::Result<ExitCode> {
             None,
         )?
         .json()?;
-    let mut per_image: Vec<Value> = listed.as_array().cloned().unwrap_or_default();
-    // libpod's summary carries the names' history too; the local
-    // listing's documents do not.
-    for i in &mut per_image {
-        if let Some(o) = i.as_object_mut() {
-            o.remove("History");
-        }
-    }
+    let per_image: Vec<Value> = listed.as_array().cloned().unwrap_or_default();
     let now = time::now();
     let mut rows = Vec::new();
     for i in &per_image {

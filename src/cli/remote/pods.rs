@@ -39,6 +39,10 @@ pub fn top(svc: &Service, a: &TopArgs) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>()
             .join("\t")
     };
+    // No running container: nothing, as locally.
+    if v["Titles"].as_array().is_none_or(Vec::is_empty) {
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut text = words(&v["Titles"]);
     text.push('\n');
     for row in v["Processes"].as_array().into_iter().flatten() {

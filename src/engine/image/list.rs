@@ -204,6 +204,8 @@ pub fn json_view(l: &Listed) -> Value {
         "Digest": l.record.digest.to_string(),
         "Created": l.created,
         "CreatedAt": time::rfc3339(l.created),
+        // The names the image has had; hutch keeps the current ones.
+        "History": l.record.names,
     })
 }
 

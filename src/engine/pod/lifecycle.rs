@@ -82,6 +82,16 @@ pub fn act(
     let pods = select.resolve(state)?;
     let mut reports = Vec::new();
     for pod in pods {
+        // Podman 4.3.1 passes over a pod with nothing paused, saying
+        // nothing.
+        if matches!(action, PodAction::Unpause)
+            && !pod
+                .containers(state)?
+                .iter()
+                .any(|c| c.state == ContainerState::Paused)
+        {
+            continue;
+        }
         let errors = match action {
             PodAction::Start => start_pod(ctx, store, state, &pod)?,
             PodAction::Stop { timeout } => stop_pod(ctx, store, state, &pod, *timeout)?,

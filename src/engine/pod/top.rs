@@ -17,12 +17,8 @@ pub fn top(store: &Store, state: &State, query: &str, opts: &TopOptions) -> Resu
         .into_iter()
         .filter(|c| matches!(c.state, ContainerState::Running | ContainerState::Paused))
         .collect();
-    if running.is_empty() {
-        crate::fail!(
-            InvalidState,
-            "pod top can only be used on pods with at least one running container"
-        );
-    }
+    // None running: an empty report, which podman 4.3.1 prints as
+    // nothing (exit 0).
     let mut out = TopReport {
         headers: Vec::new(),
         rows: Vec::new(),
