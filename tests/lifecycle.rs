@@ -445,9 +445,10 @@ fn inspect_and_ps_filters() {
         env.ok(["ps", "-l", "--format", "{{.Names}}"]).trim(),
         "down"
     );
+    // The two made last, the older first (podman 4.3.1's order).
     assert_eq!(
         env.ok(["ps", "-n", "2", "--format", "{{.Names}}"]),
-        "down\nup\n"
+        "up\ndown\n"
     );
     assert_eq!(
         env.ok(["ps", "-a", "--sort", "names", "--format", "{{.Names}}"]),
