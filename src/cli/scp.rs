@@ -236,8 +236,14 @@ fn from_connection(
         let mut body = r.stream()?;
         let mut out = std::fs::File::create(&archive)
             .with_context(|| format!("creating {}", archive.display()))?;
-        std::io::copy(&mut body, &mut out)
+        // Bounded as the API's load reads an archive.
+        use crate::engine::image::transfer::MAX_ARCHIVE_BYTES;
+        use std::io::Read as _;
+        let got = std::io::copy(&mut (&mut body).take(MAX_ARCHIVE_BYTES + 1), &mut out)
             .with_context(|| format!("receiving {image} from {connection}"))?;
+        if got > MAX_ARCHIVE_BYTES {
+            bail!("{connection}::{image}: the archive is larger than {MAX_ARCHIVE_BYTES} bytes");
+        }
     }
     super::image::load(
         ctx,

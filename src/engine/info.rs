@@ -337,7 +337,9 @@ fn store(ctx: &Context) -> Value {
         "graphRootAllocated": space.0,
         "graphRootUsed": space.1,
         "graphRootRelocation": relocation,
-        "imageCopyTmpDir": std::env::var("TMPDIR").unwrap_or_else(|_| "/var/tmp".to_owned()),
+        // Where a pull's blobs land before they are stored (the store's
+        // own, not the caller's TMPDIR).
+        "imageCopyTmpDir": root.join("tmp").display().to_string(),
         "volumePath": crate::engine::volume::volumes_dir(&root).display().to_string(),
         "runRoot": ctx.storage_run_root().display().to_string(),
         "graphDriverName": driver_name,

@@ -24,7 +24,7 @@ use hutch_storage::images::ImageRecord;
 
 /// The largest archive `POST /images/load` reads (a docker-archive of an
 /// image a user would load by hand; the archive is streamed, not held).
-pub const MAX_LOAD_BYTES: u64 = 16 << 30;
+pub const MAX_LOAD_BYTES: u64 = transfer::MAX_ARCHIVE_BYTES;
 
 /// Chunks in flight between the request body and the archive reader, and
 /// between the archive writer and a slow client of `get`.

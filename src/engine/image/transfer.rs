@@ -13,6 +13,11 @@ use hutch_storage::store::LayerBlob as StoreLayer;
 use crate::image::archive::{self, ImageBlobs, LayerBlob};
 use crate::image::reference::{self, Reference};
 
+/// The largest image archive hutch reads from another process (a
+/// client's `load`, an `image scp` from a connection): an image someone
+/// moves by hand; archives are streamed, not held.
+pub const MAX_ARCHIVE_BYTES: u64 = 16 << 30;
+
 /// The transports `save --format` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveFormat {
